@@ -1,0 +1,173 @@
+# gomomo — developer entry points. The README's two commands:
+#   make run    the standalone server with the demo tenant, on http://127.0.0.1:3000
+#   make test   everything CI checks, from a clean checkout (.ci/run calls it)
+#
+# Postgres: DATABASE_URL when you set it; otherwise a private cluster in .pgdata/
+# (scripts/pg.sh), started on demand.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.ONESHELL:
+.DEFAULT_GOAL := help
+MAKEFLAGS += --no-print-directory
+
+CARGO   ?= cargo
+PYTHON  ?= python3
+PG      := scripts/pg.sh
+# Target of `make package`: x86_64 or arm64. The template deploys arm64 (`sam build`
+# cross-compiles); arm64 here needs `rustup target add aarch64-unknown-linux-gnu`.
+ARCH    ?= x86_64
+GOMOMO  := $(CARGO) run --quiet --bin gomomo --
+
+# pip installs console scripts (cfn-lint, cargo-lambda) into ~/.local/bin for --user installs.
+export PATH := $(HOME)/.local/bin:$(HOME)/.cargo/bin:$(PATH)
+
+# Shell snippet: DATABASE_URL from the caller, else the private cluster. Sets
+# PG_STARTED=1 when this recipe started the cluster, and stops it again when the recipe
+# ends (success, failure or Ctrl-C) in that case only.
+define WITH_DATABASE
+PG_STARTED=""
+if [ -z "$${DATABASE_URL:-}" ]; then
+  if ! $(PG) status >/dev/null 2>&1; then
+    PG_STARTED=1
+    trap '$(PG) stop' EXIT
+    trap 'exit 130' INT
+    trap 'exit 143' TERM
+  fi
+  DATABASE_URL="$$($(PG) start)"
+fi
+export DATABASE_URL
+echo "==> DATABASE_URL=$$DATABASE_URL"
+endef
+
+# cfn-lint exits 2 on errors, 4 on warnings, 8 on informational messages (bit flags): only
+# errors fail, so an older (or newer) cfn-lint with other warning rules does not break CI.
+define CFN_LINT
+echo "==> cfn-lint template.yaml ($$(cfn-lint --version 2>&1))"
+cfn_rc=0
+cfn-lint template.yaml || cfn_rc=$$?
+if [ $$((cfn_rc & 2)) -ne 0 ] || [ "$$cfn_rc" -eq 1 ]; then exit 1; fi
+if [ "$$cfn_rc" -ne 0 ]; then echo "cfn-lint: warnings only (exit $$cfn_rc), not failing"; fi
+endef
+
+.PHONY: help run test bench package lint fmt fmt-check clippy cfn-lint check-template \
+        tools pg-start pg-stop lambda-test
+
+help:
+	@echo "make run          standalone server + demo tenant (Postgres started on demand)"
+	echo "make test         fmt, clippy, tests, template checks, Lambda event replay (CI)"
+	echo "make bench        slot-engine benchmark, then the booking race benchmark"
+	echo "make package      cargo lambda zips of every function (ARCH=x86_64|arm64)"
+	echo "make lint         rustfmt check, clippy, cfn-lint, template checks"
+	echo "make fmt          rustfmt the workspace"
+	echo "make lambda-test  replay events/api-*.json under cargo lambda watch"
+	echo "make pg-start     start the private Postgres (prints DATABASE_URL)"
+	echo "make pg-stop      stop it"
+
+## run: migrate, seed the demo tenant, serve in the foreground (Ctrl-C stops the server;
+## the private Postgres keeps running: make pg-stop).
+run:
+	@if [ -z "$${DATABASE_URL:-}" ]; then DATABASE_URL="$$($(PG) start)"; fi
+	export DATABASE_URL
+	echo "==> DATABASE_URL=$$DATABASE_URL"
+	echo "==> cargo build --bin gomomo"
+	$(CARGO) build --bin gomomo
+	echo "==> gomomo migrate"
+	$(GOMOMO) migrate
+	echo "==> gomomo seed-demo"
+	$(GOMOMO) seed-demo
+	echo "==> gomomo serve (GOMOMO_ADDR=$${GOMOMO_ADDR:-127.0.0.1:3000}; Ctrl-C stops; make pg-stop stops Postgres)"
+	exec $(GOMOMO) serve
+
+## test: the order is fixed and fails fast; cheap checks first, Postgres only once needed.
+test: tools
+	@echo "==> cargo fmt --all --check"
+	$(CARGO) fmt --all --check
+	$(WITH_DATABASE)
+	echo "==> cargo clippy --workspace --all-targets -- -D warnings"
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	echo "==> cargo test --workspace"
+	$(CARGO) test --workspace
+	$(CFN_LINT)
+	echo "==> scripts/check_template.py"
+	$(PYTHON) scripts/check_template.py
+	echo "==> scripts/lambda-test.sh"
+	scripts/lambda-test.sh
+	echo "==> make test: all green"
+
+## tools: what a clean machine lacks. An older cfn-lint already installed is kept.
+tools:
+	@if command -v rustup >/dev/null 2>&1; then
+	  $(CARGO) fmt --version >/dev/null 2>&1 || rustup component add rustfmt
+	  $(CARGO) clippy --version >/dev/null 2>&1 || rustup component add clippy
+	fi
+	missing=()
+	command -v cfn-lint >/dev/null 2>&1 || missing+=(cfn-lint)
+	$(CARGO) lambda --version >/dev/null 2>&1 || missing+=(cargo-lambda)
+	if [ "$${#missing[@]}" -gt 0 ]; then
+	  echo "==> pip install $${missing[*]}"
+	  # A system Python (PEP 668) refuses plain installs: fall back to --user.
+	  $(PYTHON) -m pip install --quiet "$${missing[@]}" ||
+	    $(PYTHON) -m pip install --quiet --user --break-system-packages "$${missing[@]}"
+	  if command -v pyenv >/dev/null 2>&1; then pyenv rehash || true; fi
+	  hash -r
+	  command -v cfn-lint >/dev/null 2>&1 || { echo "cfn-lint not on PATH after pip install" >&2; exit 1; }
+	  $(CARGO) lambda --version >/dev/null 2>&1 || { echo "cargo-lambda not on PATH after pip install" >&2; exit 1; }
+	fi
+
+fmt:
+	$(CARGO) fmt --all
+
+fmt-check:
+	$(CARGO) fmt --all --check
+
+clippy:
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+cfn-lint:
+	@$(CFN_LINT)
+
+check-template:
+	$(PYTHON) scripts/check_template.py
+
+lint: fmt-check clippy cfn-lint check-template
+
+bench:
+	@echo "==> cargo bench -p gomomo --bench slots"
+	$(CARGO) bench -p gomomo --bench slots
+	if [ -f scripts/race-bench.sh ]; then
+	  bash scripts/race-bench.sh
+	else
+	  echo "scripts/race-bench.sh not found: skipping the race benchmark"
+	fi
+
+## package: release zips for Lambda under target/lambda/<binary>/bootstrap.zip.
+package: tools
+	@case "$(ARCH)" in
+	  x86_64|x86-64|amd64) arch_flag=--x86-64 ;;
+	  arm64|aarch64) arch_flag=--arm64 ;;
+	  *) echo "ARCH must be x86_64 or arm64 (got $(ARCH))" >&2; exit 2 ;;
+	esac
+	bins="$$($(PYTHON) scripts/check_template.py --list-binaries)"
+	[ -n "$$bins" ] || { echo "no function binaries under functions/" >&2; exit 1; }
+	for bin in $$bins; do
+	  echo "==> cargo lambda build --release --output-format zip $$arch_flag --bin $$bin"
+	  $(CARGO) lambda build --release --output-format zip "$$arch_flag" --bin "$$bin"
+	done
+	echo "==> packages ($(ARCH))"
+	for bin in $$bins; do
+	  zip="target/lambda/$$bin/bootstrap.zip"
+	  printf '%-12s %10s bytes  %s\n' "$$bin" "$$(stat -c %s "$$zip")" "$$zip"
+	done
+
+lambda-test: tools
+	@$(WITH_DATABASE)
+	scripts/lambda-test.sh
+
+check-template cfn-lint lint: tools
+
+pg-start:
+	$(PG) start
+
+pg-stop:
+	$(PG) stop

@@ -1,0 +1,153 @@
+//! The gomomo REST API as an axum [`Router`]. The Lambda `main.rs` runs it with
+//! `lambda_http::run`, the standalone server mounts it, tests call it with `oneshot`.
+
+pub mod auth;
+pub mod dto;
+pub mod routes;
+
+use std::sync::Arc;
+
+use axum::http::{Method, StatusCode, Uri};
+use axum::routing::{get, patch, post, put};
+use axum::{Json, Router};
+use gomomo::http::ApiError;
+use gomomo::services::{BookingService, Clock};
+use gomomo::Config;
+use sqlx::PgPool;
+use utoipa::OpenApi;
+
+/// What every handler gets: cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub booking: BookingService,
+    /// Bearer key for platform-level routes (creating tenants); `None` disables them.
+    pub platform_key: Option<Arc<str>>,
+}
+
+impl AppState {
+    pub fn new(pool: PgPool, config: &Config, clock: Clock) -> Self {
+        Self {
+            booking: BookingService::new(pool, clock, config.hold_ttl),
+            platform_key: config.platform_key.as_deref().map(Arc::from),
+        }
+    }
+
+    pub fn pool(&self) -> &PgPool {
+        self.booking.pool()
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "gomomo API",
+        description = "Multi-tenant AI receptionist: availability, holds, bookings, tenant admin. \
+            Errors are {\"error\": {\"code\", \"message\"}} with a stable snake_case code."
+    ),
+    paths(
+        routes::public::healthz,
+        routes::public::get_tenant,
+        routes::public::availability,
+        routes::public::create_hold,
+        routes::public::confirm_booking,
+        routes::public::get_booking,
+        routes::public::reschedule_booking,
+        routes::public::cancel_booking,
+        routes::admin::create_tenant,
+        routes::admin::update_tenant,
+        routes::admin::create_service,
+        routes::admin::update_service,
+        routes::admin::list_resources,
+        routes::admin::create_resource,
+        routes::admin::update_resource,
+        routes::admin::put_hours,
+        routes::admin::list_bookings,
+    ),
+    modifiers(&BearerAuth)
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "api_key",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+pub fn router(state: AppState) -> Router {
+    use routes::{admin, public};
+    Router::new()
+        .route("/healthz", get(public::healthz))
+        .route("/openapi.json", get(openapi_json))
+        .route("/api/tenants/{tenant}", get(public::get_tenant))
+        .route(
+            "/api/tenants/{tenant}/availability",
+            get(public::availability),
+        )
+        .route("/api/tenants/{tenant}/holds", post(public::create_hold))
+        .route(
+            "/api/tenants/{tenant}/bookings",
+            post(public::confirm_booking),
+        )
+        .route(
+            "/api/tenants/{tenant}/bookings/{reference}",
+            get(public::get_booking),
+        )
+        .route(
+            "/api/tenants/{tenant}/bookings/{reference}/reschedule",
+            post(public::reschedule_booking),
+        )
+        .route(
+            "/api/tenants/{tenant}/bookings/{reference}/cancel",
+            post(public::cancel_booking),
+        )
+        .route("/api/admin/tenants", post(admin::create_tenant))
+        .route("/api/admin/tenants/{tenant}", patch(admin::update_tenant))
+        .route(
+            "/api/admin/tenants/{tenant}/services",
+            post(admin::create_service),
+        )
+        .route(
+            "/api/admin/tenants/{tenant}/services/{service}",
+            patch(admin::update_service),
+        )
+        .route(
+            "/api/admin/tenants/{tenant}/resources",
+            get(admin::list_resources).post(admin::create_resource),
+        )
+        .route(
+            "/api/admin/tenants/{tenant}/resources/{resource}",
+            patch(admin::update_resource),
+        )
+        .route("/api/admin/tenants/{tenant}/hours", put(admin::put_hours))
+        .route(
+            "/api/admin/tenants/{tenant}/bookings",
+            get(admin::list_bookings),
+        )
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
+}
+
+async fn not_found(uri: Uri) -> ApiError {
+    ApiError::not_found("route_not_found", format!("no route for {}", uri.path()))
+}
+
+async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        format!("{method} is not allowed on {}", uri.path()),
+    )
+}

@@ -1,0 +1,271 @@
+//! Admin routes: behind `Authorization: Bearer <tenant API key>` (tenant creation behind the
+//! platform key).
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::Json;
+use chrono::{Duration, NaiveTime};
+use gomomo::db::tenants::{self, HoursRow, TenantPatch};
+use gomomo::domain::slots::local_to_utc;
+use gomomo::domain::{ParseError, TimeZone};
+use gomomo::http::{ApiError, ApiJson, ApiPath, ApiQuery};
+use gomomo::services::admin::{self, ServiceInput, TenantSettings};
+use uuid::Uuid;
+
+use super::{date_field, tenant_id, uuid_field};
+use crate::auth::{platform_admin, tenant_admin};
+use crate::dto::*;
+use crate::AppState;
+
+#[utoipa::path(post, path = "/api/admin/tenants", request_body = CreateTenantRequest, security(("api_key" = [])),
+    responses((status = 201, body = CreatedTenantView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn create_tenant(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ApiJson(req): ApiJson<CreateTenantRequest>,
+) -> Result<(StatusCode, Json<CreatedTenantView>), ApiError> {
+    platform_admin(&state, &headers)?;
+    let settings = TenantSettings {
+        name: admin::check_name("name", &req.name)?,
+        time_zone: TimeZone::parse(&req.time_zone)?,
+        slot_step_minutes: req.slot_step_minutes.unwrap_or(30),
+        min_notice_minutes: req.min_notice_minutes.unwrap_or(60),
+        max_days_ahead: req.max_days_ahead.unwrap_or(30),
+        buffer_minutes: req.buffer_minutes.unwrap_or(0),
+    };
+    let created = admin::create_tenant(state.pool(), Uuid::new_v4(), &settings).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(CreatedTenantView {
+            tenant: created.tenant.into(),
+            api_key: created.api_key,
+        }),
+    ))
+}
+
+#[utoipa::path(patch, path = "/api/admin/tenants/{tenant}", params(("tenant" = String, Path)), request_body = UpdateTenantRequest,
+    security(("api_key" = [])),
+    responses((status = 200, body = TenantAdminView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn update_tenant(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ApiPath(tenant): ApiPath<String>,
+    ApiJson(req): ApiJson<UpdateTenantRequest>,
+) -> Result<Json<TenantAdminView>, ApiError> {
+    let tenant = tenant_id(&tenant)?;
+    tenant_admin(&state, &headers, tenant).await?;
+    let patch = TenantPatch {
+        name: req
+            .name
+            .as_deref()
+            .map(|n| admin::check_name("name", n))
+            .transpose()?,
+        time_zone: req
+            .time_zone
+            .as_deref()
+            .map(|z| TimeZone::parse(z).map(|z| z.name().to_string()))
+            .transpose()?,
+        slot_step_minutes: req.slot_step_minutes,
+        min_notice_minutes: req.min_notice_minutes,
+        max_days_ahead: req.max_days_ahead,
+        buffer_minutes: req.buffer_minutes,
+    };
+    Ok(Json(
+        admin::update_tenant(state.pool(), tenant, &patch)
+            .await?
+            .into(),
+    ))
+}
+
+#[utoipa::path(post, path = "/api/admin/tenants/{tenant}/services", params(("tenant" = String, Path)), request_body = ServiceRequest,
+    security(("api_key" = [])),
+    responses((status = 201, body = ServiceView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn create_service(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ApiPath(tenant): ApiPath<String>,
+    ApiJson(req): ApiJson<ServiceRequest>,
+) -> Result<(StatusCode, Json<ServiceView>), ApiError> {
+    let tenant = tenant_id(&tenant)?;
+    tenant_admin(&state, &headers, tenant).await?;
+    let row = admin::upsert_service(state.pool(), tenant, None, &service_input(req)).await?;
+    Ok((StatusCode::CREATED, Json(row.into())))
+}
+
+#[utoipa::path(patch, path = "/api/admin/tenants/{tenant}/services/{service}",
+    params(("tenant" = String, Path), ("service" = String, Path)), request_body = ServiceRequest, security(("api_key" = [])),
+    responses((status = 200, body = ServiceView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn update_service(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ApiPath((tenant, service)): ApiPath<(String, String)>,
+    ApiJson(req): ApiJson<ServiceRequest>,
+) -> Result<Json<ServiceView>, ApiError> {
+    let tenant = tenant_id(&tenant)?;
+    tenant_admin(&state, &headers, tenant).await?;
+    let service = uuid_field("service_id", &service)?;
+    let row =
+        admin::upsert_service(state.pool(), tenant, Some(service), &service_input(req)).await?;
+    Ok(Json(row.into()))
+}
+
+fn service_input(req: ServiceRequest) -> ServiceInput {
+    ServiceInput {
+        name: req.name,
+        description: req.description,
+        duration_minutes: req.duration_minutes,
+        active: req.active,
+        resource_ids: req.resource_ids,
+    }
+}
+
+#[utoipa::path(get, path = "/api/admin/tenants/{tenant}/resources", params(("tenant" = String, Path)), security(("api_key" = [])),
+    responses((status = 200, body = [ResourceView]), (status = 401, body = ErrorBody)))]
+pub async fn list_resources(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ApiPath(tenant): ApiPath<String>,
+) -> Result<Json<Vec<ResourceView>>, ApiError> {
+    let tenant = tenant_id(&tenant)?;
+    tenant_admin(&state, &headers, tenant).await?;
+    let rows = tenants::list_resources(state.pool(), tenant.0)
+        .await
+        .map_err(|e| ApiError::internal(&e))?;
+    Ok(Json(rows.into_iter().map(Into::into).collect()))
+}
+
+#[utoipa::path(post, path = "/api/admin/tenants/{tenant}/resources", params(("tenant" = String, Path)), request_body = ResourceRequest,
+    security(("api_key" = [])),
+    responses((status = 201, body = ResourceView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+pub async fn create_resource(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ApiPath(tenant): ApiPath<String>,
+    ApiJson(req): ApiJson<ResourceRequest>,
+) -> Result<(StatusCode, Json<ResourceView>), ApiError> {
+    let tenant = tenant_id(&tenant)?;
+    tenant_admin(&state, &headers, tenant).await?;
+    let row = admin::upsert_resource(
+        state.pool(),
+        tenant,
+        None,
+        req.name.as_deref(),
+        req.kind.as_deref(),
+        req.active,
+    )
+    .await?;
+    Ok((StatusCode::CREATED, Json(row.into())))
+}
+
+#[utoipa::path(patch, path = "/api/admin/tenants/{tenant}/resources/{resource}",
+    params(("tenant" = String, Path), ("resource" = String, Path)), request_body = ResourceRequest, security(("api_key" = [])),
+    responses((status = 200, body = ResourceView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn update_resource(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ApiPath((tenant, resource)): ApiPath<(String, String)>,
+    ApiJson(req): ApiJson<ResourceRequest>,
+) -> Result<Json<ResourceView>, ApiError> {
+    let tenant = tenant_id(&tenant)?;
+    tenant_admin(&state, &headers, tenant).await?;
+    let resource = uuid_field("resource_id", &resource)?;
+    let row = admin::upsert_resource(
+        state.pool(),
+        tenant,
+        Some(resource),
+        req.name.as_deref(),
+        req.kind.as_deref(),
+        req.active,
+    )
+    .await?;
+    Ok(Json(row.into()))
+}
+
+#[utoipa::path(put, path = "/api/admin/tenants/{tenant}/hours", params(("tenant" = String, Path)), request_body = HoursRequest,
+    security(("api_key" = [])),
+    responses((status = 200, body = [HoursView]), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+pub async fn put_hours(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ApiPath(tenant): ApiPath<String>,
+    ApiJson(req): ApiJson<HoursRequest>,
+) -> Result<Json<Vec<HoursView>>, ApiError> {
+    let tenant = tenant_id(&tenant)?;
+    tenant_admin(&state, &headers, tenant).await?;
+    let parse_time = |s: &str| {
+        NaiveTime::parse_from_str(s.trim(), "%H:%M").map_err(|_| {
+            ApiError::from(ParseError::new(
+                "hours",
+                format!("{s:?} is not a time HH:MM"),
+            ))
+        })
+    };
+    let rows = req
+        .hours
+        .iter()
+        .map(|h| {
+            Ok(HoursRow {
+                weekday: h.weekday,
+                opens: parse_time(&h.opens)?,
+                closes: parse_time(&h.closes)?,
+            })
+        })
+        .collect::<Result<Vec<_>, ApiError>>()?;
+    let saved = admin::replace_hours(state.pool(), tenant, &rows).await?;
+    Ok(Json(saved.into_iter().map(Into::into).collect()))
+}
+
+#[utoipa::path(get, path = "/api/admin/tenants/{tenant}/bookings", params(("tenant" = String, Path), ListBookingsQuery),
+    security(("api_key" = [])),
+    responses((status = 200, body = BookingList), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+pub async fn list_bookings(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ApiPath(tenant): ApiPath<String>,
+    ApiQuery(q): ApiQuery<ListBookingsQuery>,
+) -> Result<Json<BookingList>, ApiError> {
+    let tenant = tenant_id(&tenant)?;
+    tenant_admin(&state, &headers, tenant).await?;
+    let sched = state.booking.schedule(tenant).await?;
+    let today = sched.local_date(state.booking.clock().now());
+    let from = match q.from.as_deref() {
+        None => today,
+        Some(s) => date_field("from", Some(s))?,
+    };
+    let to = match q.to.as_deref() {
+        None => from + Duration::days(30),
+        Some(s) => date_field("to", Some(s))?,
+    };
+    if from > to {
+        return Err(ApiError::bad_request("invalid_range", "from is after to"));
+    }
+    let status = match q.status.as_deref() {
+        None => None,
+        Some(s @ ("confirmed" | "cancelled")) => Some(s),
+        Some(_) => {
+            return Err(ApiError::bad_request(
+                "invalid_status",
+                "status must be confirmed or cancelled",
+            ))
+        }
+    };
+    let limit = q.limit.unwrap_or(100);
+    if !(1..=500).contains(&limit) {
+        return Err(ApiError::bad_request(
+            "invalid_limit",
+            "limit must be from 1 to 500",
+        ));
+    }
+    let lo = local_to_utc(sched.tz, from, NaiveTime::MIN, true);
+    let hi = local_to_utc(sched.tz, to + Duration::days(1), NaiveTime::MIN, true);
+    let rows = state
+        .booking
+        .list_bookings(tenant, lo, hi, status, limit)
+        .await?;
+    Ok(Json(BookingList {
+        bookings: rows
+            .into_iter()
+            .map(|a| BookingView::new(a, sched.tz))
+            .collect(),
+    }))
+}

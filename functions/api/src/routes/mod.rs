@@ -1,0 +1,39 @@
+pub mod admin;
+pub mod public;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use gomomo::domain::{ParseError, TenantId};
+use gomomo::http::ApiError;
+use uuid::Uuid;
+
+pub(crate) fn tenant_id(raw: &str) -> Result<TenantId, ApiError> {
+    Ok(TenantId::parse(raw)?)
+}
+
+pub(crate) fn uuid_field(field: &'static str, raw: &str) -> Result<Uuid, ApiError> {
+    Uuid::parse_str(raw.trim()).map_err(|_| ParseError::new(field, "expected a UUID").into())
+}
+
+pub(crate) fn date_field(field: &'static str, raw: Option<&str>) -> Result<NaiveDate, ApiError> {
+    let raw = raw.ok_or_else(|| {
+        ApiError::bad_request("invalid_date", format!("{field} is required (YYYY-MM-DD)"))
+    })?;
+    NaiveDate::parse_from_str(raw.trim(), "%Y-%m-%d").map_err(|_| {
+        ApiError::bad_request(
+            "invalid_date",
+            format!("{field} must be a date YYYY-MM-DD, got {raw:?}"),
+        )
+    })
+}
+
+pub(crate) fn instant_field(field: &'static str, raw: &str) -> Result<DateTime<Utc>, ApiError> {
+    DateTime::parse_from_rfc3339(raw.trim())
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|_| {
+            ParseError::new(
+                field,
+                "expected an RFC 3339 time with an offset, e.g. 2026-12-01T09:00:00-05:00",
+            )
+            .into()
+        })
+}

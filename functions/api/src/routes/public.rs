@@ -1,0 +1,220 @@
+//! Public routes: tenant info, availability, holds, bookings.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use gomomo::db::tenants;
+use gomomo::domain::{ClientName, Email, ParseError, PhoneE164, ReferenceCode, SessionId};
+use gomomo::http::{ApiError, ApiJson, ApiPath, ApiQuery};
+use gomomo::services::booking::ClientDetails;
+
+use super::{date_field, instant_field, tenant_id, uuid_field};
+use crate::dto::*;
+use crate::AppState;
+
+const MAX_NOTES: usize = 2000;
+
+#[utoipa::path(get, path = "/healthz", responses((status = 200, body = Health), (status = 503, body = ErrorBody)))]
+pub async fn healthz(State(state): State<AppState>) -> Result<Json<Health>, ApiError> {
+    sqlx::query("SELECT 1")
+        .execute(state.pool())
+        .await
+        .map_err(|_| {
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "database_unavailable",
+                "the database is not reachable",
+            )
+        })?;
+    Ok(Json(Health {
+        status: "ok",
+        database: "ok",
+    }))
+}
+
+#[utoipa::path(get, path = "/api/tenants/{tenant}", params(("tenant" = String, Path, description = "tenant id")),
+    responses((status = 200, body = TenantView), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn get_tenant(
+    State(state): State<AppState>,
+    ApiPath(tenant): ApiPath<String>,
+) -> Result<Json<TenantView>, ApiError> {
+    let tenant = tenant_id(&tenant)?;
+    let sched = state.booking.schedule(tenant).await?;
+    let pool = state.pool();
+    let services = tenants::list_services(pool, tenant.0)
+        .await
+        .map_err(|e| ApiError::internal(&e))?;
+    let hours = tenants::list_hours(pool, tenant.0)
+        .await
+        .map_err(|e| ApiError::internal(&e))?;
+    Ok(Json(TenantView {
+        id: sched.tenant.id,
+        booking_rules: (&sched.tenant).into(),
+        name: sched.tenant.name,
+        time_zone: sched.tenant.time_zone,
+        services: services
+            .into_iter()
+            .filter(|s| s.active)
+            .map(Into::into)
+            .collect(),
+        business_hours: hours.into_iter().map(Into::into).collect(),
+    }))
+}
+
+#[utoipa::path(get, path = "/api/tenants/{tenant}/availability",
+    params(("tenant" = String, Path), AvailabilityQuery),
+    responses((status = 200, body = AvailabilityView), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn availability(
+    State(state): State<AppState>,
+    ApiPath(tenant): ApiPath<String>,
+    ApiQuery(q): ApiQuery<AvailabilityQuery>,
+) -> Result<Json<AvailabilityView>, ApiError> {
+    let tenant = tenant_id(&tenant)?;
+    let service = q
+        .service
+        .as_deref()
+        .ok_or_else(|| {
+            ApiError::from(ParseError::new(
+                "service_id",
+                "the service query parameter is required",
+            ))
+        })
+        .and_then(|s| uuid_field("service_id", s))?;
+    let from = date_field("from", q.from.as_deref())?;
+    let to = date_field("to", q.to.as_deref())?;
+    let a = state
+        .booking
+        .availability(tenant, service, from, to)
+        .await?;
+    Ok(Json(AvailabilityView {
+        time_zone: a.time_zone.name().to_string(),
+        service_id: a.service_id,
+        slots: a
+            .slots
+            .iter()
+            .map(|s| SlotView {
+                start: local_time(s.start, a.time_zone),
+                end: local_time(s.end, a.time_zone),
+            })
+            .collect(),
+    }))
+}
+
+#[utoipa::path(post, path = "/api/tenants/{tenant}/holds", params(("tenant" = String, Path)), request_body = HoldRequest,
+    responses((status = 201, body = HoldView), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, description = "slot_unavailable", body = ErrorBody)))]
+pub async fn create_hold(
+    State(state): State<AppState>,
+    ApiPath(tenant): ApiPath<String>,
+    ApiJson(req): ApiJson<HoldRequest>,
+) -> Result<(StatusCode, Json<HoldView>), ApiError> {
+    let tenant = tenant_id(&tenant)?;
+    let service = uuid_field("service_id", &req.service_id)?;
+    let start = instant_field("start", &req.start)?;
+    let session = SessionId::parse(&req.session_id)?;
+    let hold = state
+        .booking
+        .create_hold(tenant, service, start, &session)
+        .await?;
+    let tz = state.booking.schedule(tenant).await?.tz;
+    Ok((StatusCode::CREATED, Json(HoldView::new(&hold, tz))))
+}
+
+#[utoipa::path(post, path = "/api/tenants/{tenant}/bookings", params(("tenant" = String, Path)), request_body = ConfirmRequest,
+    responses((status = 201, description = "booked", body = BookingView), (status = 200, description = "the same hold again: the same booking", body = BookingView),
+        (status = 400, body = ErrorBody), (status = 403, description = "hold_not_owned", body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, description = "slot_taken", body = ErrorBody), (status = 410, description = "hold_expired", body = ErrorBody)))]
+pub async fn confirm_booking(
+    State(state): State<AppState>,
+    ApiPath(tenant): ApiPath<String>,
+    ApiJson(req): ApiJson<ConfirmRequest>,
+) -> Result<(StatusCode, Json<BookingView>), ApiError> {
+    let tenant = tenant_id(&tenant)?;
+    let hold_id = uuid_field("hold_id", &req.hold_id)?;
+    let session = SessionId::parse(&req.session_id)?;
+    let notes = match req.notes.as_deref().map(str::trim) {
+        Some(n) if n.chars().count() > MAX_NOTES => {
+            return Err(ParseError::new("notes", format!("at most {MAX_NOTES} characters")).into())
+        }
+        Some("") | None => None,
+        Some(n) => Some(n.to_string()),
+    };
+    let client = ClientDetails {
+        name: ClientName::parse(&req.client_name)?,
+        email: Email::parse(&req.client_email)?,
+        phone: match req.client_phone.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(p) => Some(PhoneE164::parse(p)?),
+        },
+        notes,
+    };
+    let (appt, created) = state
+        .booking
+        .confirm(tenant, hold_id, &session, &client)
+        .await?;
+    let tz = state.booking.schedule(tenant).await?.tz;
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, Json(BookingView::new(appt, tz))))
+}
+
+#[utoipa::path(get, path = "/api/tenants/{tenant}/bookings/{reference}",
+    params(("tenant" = String, Path), ("reference" = String, Path), EmailQuery),
+    responses((status = 200, body = BookingView), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn get_booking(
+    State(state): State<AppState>,
+    ApiPath((tenant, reference)): ApiPath<(String, String)>,
+    ApiQuery(q): ApiQuery<EmailQuery>,
+) -> Result<Json<BookingView>, ApiError> {
+    let tenant = tenant_id(&tenant)?;
+    let reference = ReferenceCode::parse(&reference)?;
+    let email = Email::parse(q.email.as_deref().unwrap_or(""))?;
+    let appt = state.booking.lookup(tenant, &reference, &email).await?;
+    let tz = state.booking.schedule(tenant).await?.tz;
+    Ok(Json(BookingView::new(appt, tz)))
+}
+
+#[utoipa::path(post, path = "/api/tenants/{tenant}/bookings/{reference}/reschedule",
+    params(("tenant" = String, Path), ("reference" = String, Path)), request_body = RescheduleRequest,
+    responses((status = 200, body = BookingView), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody), (status = 410, body = ErrorBody)))]
+pub async fn reschedule_booking(
+    State(state): State<AppState>,
+    ApiPath((tenant, reference)): ApiPath<(String, String)>,
+    ApiJson(req): ApiJson<RescheduleRequest>,
+) -> Result<Json<BookingView>, ApiError> {
+    let tenant = tenant_id(&tenant)?;
+    let reference = ReferenceCode::parse(&reference)?;
+    let email = Email::parse(&req.email)?;
+    let hold_id = uuid_field("hold_id", &req.hold_id)?;
+    let session = req
+        .session_id
+        .as_deref()
+        .map(SessionId::parse)
+        .transpose()?;
+    let appt = state
+        .booking
+        .reschedule(tenant, &reference, &email, hold_id, session.as_ref())
+        .await?;
+    let tz = state.booking.schedule(tenant).await?.tz;
+    Ok(Json(BookingView::new(appt, tz)))
+}
+
+#[utoipa::path(post, path = "/api/tenants/{tenant}/bookings/{reference}/cancel",
+    params(("tenant" = String, Path), ("reference" = String, Path)), request_body = CancelRequest,
+    responses((status = 200, body = BookingView), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn cancel_booking(
+    State(state): State<AppState>,
+    ApiPath((tenant, reference)): ApiPath<(String, String)>,
+    ApiJson(req): ApiJson<CancelRequest>,
+) -> Result<Json<BookingView>, ApiError> {
+    let tenant = tenant_id(&tenant)?;
+    let reference = ReferenceCode::parse(&reference)?;
+    let email = Email::parse(&req.email)?;
+    let appt = state.booking.cancel(tenant, &reference, &email).await?;
+    let tz = state.booking.schedule(tenant).await?.tz;
+    Ok(Json(BookingView::new(appt, tz)))
+}

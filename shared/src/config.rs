@@ -1,0 +1,223 @@
+//! Configuration from the environment, validated once at start. A bad value is an error
+//! that names the variable; a production start without real secrets is refused.
+
+use std::time::Duration;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    #[error("missing required environment variable {0}")]
+    Missing(&'static str),
+    #[error("invalid environment variable {var}: {reason}")]
+    Invalid { var: &'static str, reason: String },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Environment {
+    Development,
+    Production,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Json,
+    Pretty,
+}
+
+#[derive(Clone)]
+pub struct Config {
+    pub database_url: String,
+    pub environment: Environment,
+    pub log_format: LogFormat,
+    /// Bearer key for platform-level admin (creating tenants). None disables those routes.
+    pub platform_key: Option<String>,
+    pub hold_ttl: Duration,
+    pub db_max_connections: u32,
+    pub hold_sweep_interval: Duration,
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("environment", &self.environment)
+            .field("log_format", &self.log_format)
+            .field("platform_key", &self.platform_key.as_ref().map(|_| "<set>"))
+            .field("hold_ttl", &self.hold_ttl)
+            .field("db_max_connections", &self.db_max_connections)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Every variable the configuration reads, for the README and `--help`.
+pub const ENV_VARS: &[(&str, &str)] = &[
+    ("DATABASE_URL", "postgres://… (required)"),
+    (
+        "GOMOMO_ENV",
+        "development | production (default development)",
+    ),
+    (
+        "LOG_FORMAT",
+        "json | pretty (default: json on Lambda, pretty elsewhere)",
+    ),
+    (
+        "GOMOMO_PLATFORM_KEY",
+        "bearer key for POST /api/admin/tenants; required in production, ≥ 32 characters",
+    ),
+    ("HOLD_TTL_SECONDS", "hold lifetime, 30–3600 (default 300)"),
+    (
+        "DB_MAX_CONNECTIONS",
+        "pool size, 1–200 (default 10; 2 on Lambda)",
+    ),
+    (
+        "HOLD_SWEEP_INTERVAL_SECONDS",
+        "standalone hold sweep period, 1–3600 (default 30)",
+    ),
+];
+
+impl Config {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|k| std::env::var(k).ok())
+    }
+
+    /// Reads through `get` so tests need not touch the process environment.
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let non_empty = |k: &str| get(k).filter(|v| !v.trim().is_empty());
+        let database_url = non_empty("DATABASE_URL").ok_or(ConfigError::Missing("DATABASE_URL"))?;
+        if !(database_url.starts_with("postgres://") || database_url.starts_with("postgresql://")) {
+            return Err(ConfigError::Invalid {
+                var: "DATABASE_URL",
+                reason: "must start with postgres:// or postgresql://".into(),
+            });
+        }
+        let environment = match non_empty("GOMOMO_ENV").as_deref() {
+            None | Some("development") | Some("dev") => Environment::Development,
+            Some("production") | Some("prod") => Environment::Production,
+            Some(other) => {
+                return Err(ConfigError::Invalid {
+                    var: "GOMOMO_ENV",
+                    reason: format!("{other:?} is not development or production"),
+                })
+            }
+        };
+        let on_lambda = non_empty("AWS_LAMBDA_FUNCTION_NAME").is_some();
+        let log_format = match non_empty("LOG_FORMAT").as_deref() {
+            None if on_lambda => LogFormat::Json,
+            None => LogFormat::Pretty,
+            Some("json") => LogFormat::Json,
+            Some("pretty") | Some("text") => LogFormat::Pretty,
+            Some(other) => {
+                return Err(ConfigError::Invalid {
+                    var: "LOG_FORMAT",
+                    reason: format!("{other:?} is not json or pretty"),
+                })
+            }
+        };
+        let platform_key = non_empty("GOMOMO_PLATFORM_KEY");
+        if environment == Environment::Production {
+            match &platform_key {
+                None => return Err(ConfigError::Missing("GOMOMO_PLATFORM_KEY")),
+                Some(k) if k.len() < 32 || k.to_ascii_lowercase().contains("dev") => {
+                    return Err(ConfigError::Invalid {
+                        var: "GOMOMO_PLATFORM_KEY",
+                        reason: "production needs a random key of at least 32 characters".into(),
+                    })
+                }
+                Some(_) => {}
+            }
+        }
+        let num =
+            |var: &'static str, default: u64, min: u64, max: u64| -> Result<u64, ConfigError> {
+                match non_empty(var) {
+                    None => Ok(default),
+                    Some(v) => match v.trim().parse::<u64>() {
+                        Ok(n) if (min..=max).contains(&n) => Ok(n),
+                        _ => Err(ConfigError::Invalid {
+                            var,
+                            reason: format!("{v:?} is not a whole number from {min} to {max}"),
+                        }),
+                    },
+                }
+            };
+        let hold_ttl = Duration::from_secs(num("HOLD_TTL_SECONDS", 300, 30, 3600)?);
+        let default_pool = if on_lambda { 2 } else { 10 };
+        let db_max_connections = num("DB_MAX_CONNECTIONS", default_pool, 1, 200)? as u32;
+        let hold_sweep_interval =
+            Duration::from_secs(num("HOLD_SWEEP_INTERVAL_SECONDS", 30, 1, 3600)?);
+        Ok(Self {
+            database_url,
+            environment,
+            log_format,
+            platform_key,
+            hold_ttl,
+            db_max_connections,
+            hold_sweep_interval,
+        })
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn cfg(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults_and_errors_name_the_variable() {
+        let c = cfg(&[("DATABASE_URL", "postgres://x@h/db")]).unwrap();
+        assert_eq!(c.environment, Environment::Development);
+        assert_eq!(c.hold_ttl, Duration::from_secs(300));
+        assert_eq!(cfg(&[]).unwrap_err(), ConfigError::Missing("DATABASE_URL"));
+        let e = cfg(&[("DATABASE_URL", "mysql://x")]).unwrap_err();
+        assert!(e.to_string().contains("DATABASE_URL"));
+        let e = cfg(&[("DATABASE_URL", "postgres://x"), ("HOLD_TTL_SECONDS", "5")]).unwrap_err();
+        assert!(e.to_string().contains("HOLD_TTL_SECONDS"), "{e}");
+        let e = cfg(&[("DATABASE_URL", "postgres://x"), ("GOMOMO_ENV", "staging")]).unwrap_err();
+        assert!(e.to_string().contains("GOMOMO_ENV"));
+    }
+
+    #[test]
+    fn production_refuses_missing_or_weak_secrets() {
+        let base = ("DATABASE_URL", "postgres://x");
+        let prod = ("GOMOMO_ENV", "production");
+        assert_eq!(
+            cfg(&[base, prod]).unwrap_err(),
+            ConfigError::Missing("GOMOMO_PLATFORM_KEY")
+        );
+        assert!(cfg(&[base, prod, ("GOMOMO_PLATFORM_KEY", "short")]).is_err());
+        assert!(cfg(&[
+            base,
+            prod,
+            ("GOMOMO_PLATFORM_KEY", "dev-only-placeholder-key-0000000000")
+        ])
+        .is_err());
+        let ok = cfg(&[
+            base,
+            prod,
+            ("GOMOMO_PLATFORM_KEY", "k3J9x0q8Zp2LmW7rT5vB1nC4yH6gF8dS"),
+        ])
+        .unwrap();
+        assert_eq!(ok.environment, Environment::Production);
+        assert!(
+            !format!("{ok:?}").contains("k3J9"),
+            "secrets never reach Debug output"
+        );
+    }
+
+    #[test]
+    fn lambda_defaults_to_json_logs() {
+        let c = cfg(&[
+            ("DATABASE_URL", "postgres://x"),
+            ("AWS_LAMBDA_FUNCTION_NAME", "api"),
+        ])
+        .unwrap();
+        assert_eq!(c.log_format, LogFormat::Json);
+        assert_eq!(c.db_max_connections, 2);
+    }
+}

@@ -1,0 +1,307 @@
+//! Holds and appointments. Every query takes a connection so the booking service decides
+//! the transaction and its isolation level.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use sqlx::{AssertSqlSafe, FromRow, PgConnection, PgExecutor};
+use uuid::Uuid;
+
+use crate::domain::slots::Busy;
+
+#[derive(Debug, Clone, FromRow, Serialize, PartialEq)]
+pub struct HoldRow {
+    pub id: Uuid,
+    pub tenant_id: Uuid,
+    pub service_id: Uuid,
+    pub resource_id: Uuid,
+    pub session_id: String,
+    pub start_at: DateTime<Utc>,
+    pub end_at: DateTime<Utc>,
+    pub status: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, FromRow, Serialize, PartialEq)]
+pub struct AppointmentRow {
+    pub id: Uuid,
+    pub tenant_id: Uuid,
+    pub service_id: Uuid,
+    pub resource_id: Uuid,
+    pub hold_id: Uuid,
+    pub session_id: String,
+    pub reference: String,
+    pub start_at: DateTime<Utc>,
+    pub end_at: DateTime<Utc>,
+    pub status: String,
+    pub client_name: String,
+    pub client_email: String,
+    pub client_phone: Option<String>,
+    pub notes: Option<String>,
+    pub sequence: i32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub cancelled_at: Option<DateTime<Utc>>,
+}
+
+const HOLD_COLS: &str = "id, tenant_id, service_id, resource_id, session_id,
+    lower(during) AS start_at, upper(during) AS end_at, status, expires_at";
+const APPT_COLS: &str = "id, tenant_id, service_id, resource_id, hold_id, session_id, reference,
+    lower(during) AS start_at, upper(during) AS end_at, status, client_name, client_email,
+    client_phone, notes, sequence, created_at, updated_at, cancelled_at";
+
+/// Busy intervals (live appointments and unexpired active holds) of the given resources that
+/// touch [from, to). Returns (resource_id, busy).
+pub async fn busy_intervals(
+    conn: &mut PgConnection,
+    resources: &[Uuid],
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<Vec<(Uuid, Busy)>, sqlx::Error> {
+    let rows: Vec<(Uuid, DateTime<Utc>, DateTime<Utc>)> = sqlx::query_as(
+        "SELECT resource_id, lower(during), upper(during) FROM appointments
+          WHERE resource_id = ANY($1) AND status <> 'cancelled' AND during && tstzrange($2, $3)
+         UNION ALL
+         SELECT resource_id, lower(during), upper(during) FROM availability_holds
+          WHERE resource_id = ANY($1) AND status = 'active' AND expires_at > $4
+            AND during && tstzrange($2, $3)",
+    )
+    .bind(resources)
+    .bind(from)
+    .bind(to)
+    .bind(now)
+    .fetch_all(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(r, start, end)| (r, Busy { start, end }))
+        .collect())
+}
+
+/// Transaction-scoped advisory locks, taken in ascending order so two transactions that
+/// need overlapping sets cannot deadlock.
+pub async fn advisory_locks(
+    conn: &mut PgConnection,
+    keys: &mut Vec<i64>,
+) -> Result<(), sqlx::Error> {
+    keys.sort_unstable();
+    keys.dedup();
+    for k in keys.iter() {
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(*k)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
+
+pub struct NewHold {
+    pub id: Uuid,
+    pub tenant_id: Uuid,
+    pub service_id: Uuid,
+    pub resource_id: Uuid,
+    pub session_id: String,
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}
+
+pub async fn insert_hold(conn: &mut PgConnection, h: &NewHold) -> Result<HoldRow, sqlx::Error> {
+    sqlx::query_as(AssertSqlSafe(format!(
+        "INSERT INTO availability_holds (id, tenant_id, service_id, resource_id, session_id, during, expires_at)
+         VALUES ($1, $2, $3, $4, $5, tstzrange($6, $7), $8) RETURNING {HOLD_COLS}"
+    )))
+    .bind(h.id)
+    .bind(h.tenant_id)
+    .bind(h.service_id)
+    .bind(h.resource_id)
+    .bind(&h.session_id)
+    .bind(h.start)
+    .bind(h.end)
+    .bind(h.expires_at)
+    .fetch_one(conn)
+    .await
+}
+
+/// Deletes a session's other active holds at a tenant (a session holds one slot at a time).
+pub async fn release_session_holds(
+    conn: &mut PgConnection,
+    tenant: Uuid,
+    session: &str,
+) -> Result<Vec<HoldRow>, sqlx::Error> {
+    sqlx::query_as(AssertSqlSafe(format!(
+        "DELETE FROM availability_holds WHERE tenant_id = $1 AND session_id = $2 AND status = 'active'
+         RETURNING {HOLD_COLS}"
+    )))
+    .bind(tenant)
+    .bind(session)
+    .fetch_all(conn)
+    .await
+}
+
+pub async fn hold_for_update(
+    conn: &mut PgConnection,
+    tenant: Uuid,
+    id: Uuid,
+) -> Result<Option<HoldRow>, sqlx::Error> {
+    sqlx::query_as(AssertSqlSafe(format!(
+        "SELECT {HOLD_COLS} FROM availability_holds WHERE tenant_id = $1 AND id = $2 FOR UPDATE"
+    )))
+    .bind(tenant)
+    .bind(id)
+    .fetch_optional(conn)
+    .await
+}
+
+pub async fn delete_hold(conn: &mut PgConnection, id: Uuid) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM availability_holds WHERE id = $1")
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Marks due holds expired and returns them; removes expired rows older than a day.
+pub async fn expire_due_holds(
+    conn: &mut PgConnection,
+    now: DateTime<Utc>,
+) -> Result<Vec<HoldRow>, sqlx::Error> {
+    let rows = sqlx::query_as(AssertSqlSafe(format!(
+        "UPDATE availability_holds SET status = 'expired'
+          WHERE id IN (SELECT id FROM availability_holds WHERE status = 'active' AND expires_at <= $1
+                       ORDER BY expires_at LIMIT 1000 FOR UPDATE SKIP LOCKED)
+          RETURNING {HOLD_COLS}"
+    )))
+    .bind(now)
+    .fetch_all(&mut *conn)
+    .await?;
+    sqlx::query("DELETE FROM availability_holds WHERE status = 'expired' AND expires_at < $1 - interval '1 day'")
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+    Ok(rows)
+}
+
+pub async fn appointment_by_hold<'e>(
+    db: impl PgExecutor<'e>,
+    tenant: Uuid,
+    hold: Uuid,
+) -> Result<Option<AppointmentRow>, sqlx::Error> {
+    sqlx::query_as(AssertSqlSafe(format!(
+        "SELECT {APPT_COLS} FROM appointments WHERE tenant_id = $1 AND hold_id = $2"
+    )))
+    .bind(tenant)
+    .bind(hold)
+    .fetch_optional(db)
+    .await
+}
+
+pub async fn appointment_by_reference<'e>(
+    db: impl PgExecutor<'e>,
+    tenant: Uuid,
+    reference: &str,
+    for_update: bool,
+) -> Result<Option<AppointmentRow>, sqlx::Error> {
+    let lock = if for_update { " FOR UPDATE" } else { "" };
+    sqlx::query_as(AssertSqlSafe(format!(
+        "SELECT {APPT_COLS} FROM appointments WHERE tenant_id = $1 AND reference = $2{lock}"
+    )))
+    .bind(tenant)
+    .bind(reference)
+    .fetch_optional(db)
+    .await
+}
+
+pub struct NewAppointment<'a> {
+    pub id: Uuid,
+    pub hold: &'a HoldRow,
+    pub reference: &'a str,
+    pub client_name: &'a str,
+    pub client_email: &'a str,
+    pub client_phone: Option<&'a str>,
+    pub notes: Option<&'a str>,
+}
+
+pub async fn insert_appointment(
+    conn: &mut PgConnection,
+    a: &NewAppointment<'_>,
+) -> Result<AppointmentRow, sqlx::Error> {
+    sqlx::query_as(AssertSqlSafe(format!(
+        "INSERT INTO appointments (id, tenant_id, service_id, resource_id, hold_id, session_id, reference,
+                                   during, client_name, client_email, client_phone, notes)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, tstzrange($8, $9), $10, $11, $12, $13)
+         RETURNING {APPT_COLS}"
+    )))
+    .bind(a.id)
+    .bind(a.hold.tenant_id)
+    .bind(a.hold.service_id)
+    .bind(a.hold.resource_id)
+    .bind(a.hold.id)
+    .bind(&a.hold.session_id)
+    .bind(a.reference)
+    .bind(a.hold.start_at)
+    .bind(a.hold.end_at)
+    .bind(a.client_name)
+    .bind(a.client_email)
+    .bind(a.client_phone)
+    .bind(a.notes)
+    .fetch_one(conn)
+    .await
+}
+
+/// Moves a live appointment onto the slot of `hold`.
+pub async fn move_appointment(
+    conn: &mut PgConnection,
+    id: Uuid,
+    hold: &HoldRow,
+) -> Result<AppointmentRow, sqlx::Error> {
+    sqlx::query_as(AssertSqlSafe(format!(
+        "UPDATE appointments SET during = tstzrange($2, $3), resource_id = $4, service_id = $5,
+                sequence = sequence + 1, updated_at = now()
+          WHERE id = $1 RETURNING {APPT_COLS}"
+    )))
+    .bind(id)
+    .bind(hold.start_at)
+    .bind(hold.end_at)
+    .bind(hold.resource_id)
+    .bind(hold.service_id)
+    .fetch_one(conn)
+    .await
+}
+
+pub async fn cancel_appointment(
+    conn: &mut PgConnection,
+    id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<AppointmentRow, sqlx::Error> {
+    sqlx::query_as(AssertSqlSafe(format!(
+        "UPDATE appointments SET status = 'cancelled', cancelled_at = $2, updated_at = now(), sequence = sequence + 1
+          WHERE id = $1 RETURNING {APPT_COLS}"
+    )))
+    .bind(id)
+    .bind(now)
+    .fetch_one(conn)
+    .await
+}
+
+pub async fn list_appointments<'e>(
+    db: impl PgExecutor<'e>,
+    tenant: Uuid,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    status: Option<&str>,
+    limit: i64,
+) -> Result<Vec<AppointmentRow>, sqlx::Error> {
+    sqlx::query_as(AssertSqlSafe(format!(
+        "SELECT {APPT_COLS} FROM appointments
+          WHERE tenant_id = $1 AND during && tstzrange($2, $3) AND ($4::text IS NULL OR status = $4)
+          ORDER BY lower(during), id LIMIT $5"
+    )))
+    .bind(tenant)
+    .bind(from)
+    .bind(to)
+    .bind(status)
+    .bind(limit)
+    .fetch_all(db)
+    .await
+}

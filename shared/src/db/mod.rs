@@ -1,0 +1,54 @@
+//! Postgres access: the pool, migrations, and queries grouped by table.
+
+pub mod audit;
+pub mod bookings;
+pub mod outbox;
+pub mod tenants;
+
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::PgPool;
+
+/// The migrations in `../migrations`, embedded at compile time.
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");
+
+pub async fn connect(url: &str, max_connections: u32) -> Result<PgPool, sqlx::Error> {
+    let opts: PgConnectOptions = url.parse()?;
+    PgPoolOptions::new()
+        .max_connections(max_connections)
+        .acquire_timeout(Duration::from_secs(10))
+        .connect_with(opts.application_name("gomomo"))
+        .await
+}
+
+pub async fn migrate(pool: &PgPool) -> Result<(), sqlx::migrate::MigrateError> {
+    MIGRATOR.run(pool).await
+}
+
+/// SQLSTATEs we act on.
+pub mod sqlstate {
+    pub const SERIALIZATION_FAILURE: &str = "40001";
+    pub const DEADLOCK_DETECTED: &str = "40P01";
+    pub const EXCLUSION_VIOLATION: &str = "23P01";
+    pub const UNIQUE_VIOLATION: &str = "23505";
+}
+
+/// The SQLSTATE and constraint of a database error, if it is one.
+pub fn db_error_code(err: &sqlx::Error) -> Option<(String, Option<String>)> {
+    match err {
+        sqlx::Error::Database(db) => Some((
+            db.code().map(|c| c.into_owned()).unwrap_or_default(),
+            db.constraint().map(str::to_owned),
+        )),
+        _ => None,
+    }
+}
+
+/// True for errors after which the whole transaction may simply be run again.
+pub fn is_retryable(err: &sqlx::Error) -> bool {
+    matches!(
+        db_error_code(err),
+        Some((code, _)) if code == sqlstate::SERIALIZATION_FAILURE || code == sqlstate::DEADLOCK_DETECTED
+    )
+}

@@ -1,0 +1,377 @@
+//! Tenants and their configuration: services, resources, business hours, API keys.
+
+use chrono::{DateTime, NaiveTime, Utc};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use sqlx::{AssertSqlSafe, FromRow, PgConnection, PgExecutor};
+use uuid::Uuid;
+
+use crate::domain::slots::WeeklyHours;
+
+#[derive(Debug, Clone, FromRow, Serialize)]
+pub struct TenantRow {
+    pub id: Uuid,
+    pub name: String,
+    pub time_zone: String,
+    pub slot_step_minutes: i32,
+    pub min_notice_minutes: i32,
+    pub max_days_ahead: i32,
+    pub buffer_minutes: i32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, FromRow, Serialize)]
+pub struct ServiceRow {
+    pub id: Uuid,
+    pub tenant_id: Uuid,
+    pub name: String,
+    pub description: String,
+    pub duration_minutes: i32,
+    pub active: bool,
+    /// Active resources that can do this service, sorted by id.
+    pub resource_ids: Vec<Uuid>,
+}
+
+#[derive(Debug, Clone, FromRow, Serialize)]
+pub struct ResourceRow {
+    pub id: Uuid,
+    pub tenant_id: Uuid,
+    pub name: String,
+    pub kind: String,
+    pub active: bool,
+}
+
+#[derive(Debug, Clone, Copy, FromRow, Serialize, PartialEq, Eq)]
+pub struct HoursRow {
+    pub weekday: i16,
+    pub opens: NaiveTime,
+    pub closes: NaiveTime,
+}
+
+pub async fn get_tenant<'e>(
+    db: impl PgExecutor<'e>,
+    id: Uuid,
+) -> Result<Option<TenantRow>, sqlx::Error> {
+    sqlx::query_as("SELECT * FROM tenants WHERE id = $1")
+        .bind(id)
+        .fetch_optional(db)
+        .await
+}
+
+const SERVICE_SELECT: &str = "
+    SELECT s.id, s.tenant_id, s.name, s.description, s.duration_minutes, s.active,
+           COALESCE(array_agg(r.id ORDER BY r.id) FILTER (WHERE r.id IS NOT NULL), '{}') AS resource_ids
+    FROM services s
+    LEFT JOIN service_resources sr ON sr.service_id = s.id
+    LEFT JOIN resources r ON r.id = sr.resource_id AND r.active";
+
+pub async fn list_services<'e>(
+    db: impl PgExecutor<'e>,
+    tenant: Uuid,
+) -> Result<Vec<ServiceRow>, sqlx::Error> {
+    sqlx::query_as(AssertSqlSafe(format!(
+        "{SERVICE_SELECT} WHERE s.tenant_id = $1 GROUP BY s.id ORDER BY s.name, s.id"
+    )))
+    .bind(tenant)
+    .fetch_all(db)
+    .await
+}
+
+pub async fn get_service<'e>(
+    db: impl PgExecutor<'e>,
+    tenant: Uuid,
+    service: Uuid,
+) -> Result<Option<ServiceRow>, sqlx::Error> {
+    sqlx::query_as(AssertSqlSafe(format!(
+        "{SERVICE_SELECT} WHERE s.tenant_id = $1 AND s.id = $2 GROUP BY s.id"
+    )))
+    .bind(tenant)
+    .bind(service)
+    .fetch_optional(db)
+    .await
+}
+
+pub async fn list_resources<'e>(
+    db: impl PgExecutor<'e>,
+    tenant: Uuid,
+) -> Result<Vec<ResourceRow>, sqlx::Error> {
+    sqlx::query_as("SELECT id, tenant_id, name, kind, active FROM resources WHERE tenant_id = $1 ORDER BY name, id")
+        .bind(tenant)
+        .fetch_all(db)
+        .await
+}
+
+pub async fn list_hours<'e>(
+    db: impl PgExecutor<'e>,
+    tenant: Uuid,
+) -> Result<Vec<HoursRow>, sqlx::Error> {
+    sqlx::query_as("SELECT weekday, opens, closes FROM business_hours WHERE tenant_id = $1 ORDER BY weekday, opens")
+        .bind(tenant)
+        .fetch_all(db)
+        .await
+}
+
+pub fn weekly_hours(rows: &[HoursRow]) -> WeeklyHours {
+    let mut w = WeeklyHours::default();
+    for r in rows {
+        if (1..=7).contains(&r.weekday) {
+            w.days[(r.weekday - 1) as usize].push((r.opens, r.closes));
+        }
+    }
+    w
+}
+
+pub struct NewTenant<'a> {
+    pub id: Uuid,
+    pub name: &'a str,
+    pub time_zone: &'a str,
+    pub slot_step_minutes: i32,
+    pub min_notice_minutes: i32,
+    pub max_days_ahead: i32,
+    pub buffer_minutes: i32,
+}
+
+pub async fn insert_tenant(
+    conn: &mut PgConnection,
+    t: &NewTenant<'_>,
+) -> Result<TenantRow, sqlx::Error> {
+    sqlx::query_as(
+        "INSERT INTO tenants (id, name, time_zone, slot_step_minutes, min_notice_minutes, max_days_ahead, buffer_minutes)
+         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING *",
+    )
+    .bind(t.id)
+    .bind(t.name)
+    .bind(t.time_zone)
+    .bind(t.slot_step_minutes)
+    .bind(t.min_notice_minutes)
+    .bind(t.max_days_ahead)
+    .bind(t.buffer_minutes)
+    .fetch_one(conn)
+    .await
+}
+
+/// Partial update: `None` keeps the current value.
+#[derive(Debug, Default, Clone)]
+pub struct TenantPatch {
+    pub name: Option<String>,
+    pub time_zone: Option<String>,
+    pub slot_step_minutes: Option<i32>,
+    pub min_notice_minutes: Option<i32>,
+    pub max_days_ahead: Option<i32>,
+    pub buffer_minutes: Option<i32>,
+}
+
+pub async fn update_tenant(
+    conn: &mut PgConnection,
+    id: Uuid,
+    p: &TenantPatch,
+) -> Result<Option<TenantRow>, sqlx::Error> {
+    sqlx::query_as(
+        "UPDATE tenants SET
+            name = COALESCE($2, name),
+            time_zone = COALESCE($3, time_zone),
+            slot_step_minutes = COALESCE($4, slot_step_minutes),
+            min_notice_minutes = COALESCE($5, min_notice_minutes),
+            max_days_ahead = COALESCE($6, max_days_ahead),
+            buffer_minutes = COALESCE($7, buffer_minutes),
+            updated_at = now()
+         WHERE id = $1 RETURNING *",
+    )
+    .bind(id)
+    .bind(&p.name)
+    .bind(&p.time_zone)
+    .bind(p.slot_step_minutes)
+    .bind(p.min_notice_minutes)
+    .bind(p.max_days_ahead)
+    .bind(p.buffer_minutes)
+    .fetch_optional(conn)
+    .await
+}
+
+pub async fn insert_resource(
+    conn: &mut PgConnection,
+    tenant: Uuid,
+    id: Uuid,
+    name: &str,
+    kind: &str,
+) -> Result<ResourceRow, sqlx::Error> {
+    sqlx::query_as(
+        "INSERT INTO resources (id, tenant_id, name, kind) VALUES ($1, $2, $3, $4)
+         RETURNING id, tenant_id, name, kind, active",
+    )
+    .bind(id)
+    .bind(tenant)
+    .bind(name)
+    .bind(kind)
+    .fetch_one(conn)
+    .await
+}
+
+pub async fn update_resource(
+    conn: &mut PgConnection,
+    tenant: Uuid,
+    id: Uuid,
+    name: Option<&str>,
+    kind: Option<&str>,
+    active: Option<bool>,
+) -> Result<Option<ResourceRow>, sqlx::Error> {
+    sqlx::query_as(
+        "UPDATE resources SET name = COALESCE($3, name), kind = COALESCE($4, kind), active = COALESCE($5, active)
+         WHERE tenant_id = $1 AND id = $2 RETURNING id, tenant_id, name, kind, active",
+    )
+    .bind(tenant)
+    .bind(id)
+    .bind(name)
+    .bind(kind)
+    .bind(active)
+    .fetch_optional(conn)
+    .await
+}
+
+pub async fn insert_service(
+    conn: &mut PgConnection,
+    tenant: Uuid,
+    id: Uuid,
+    name: &str,
+    description: &str,
+    duration_minutes: i32,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO services (id, tenant_id, name, description, duration_minutes) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(id)
+    .bind(tenant)
+    .bind(name)
+    .bind(description)
+    .bind(duration_minutes)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn update_service(
+    conn: &mut PgConnection,
+    tenant: Uuid,
+    id: Uuid,
+    name: Option<&str>,
+    description: Option<&str>,
+    duration_minutes: Option<i32>,
+    active: Option<bool>,
+) -> Result<bool, sqlx::Error> {
+    let r = sqlx::query(
+        "UPDATE services SET name = COALESCE($3, name), description = COALESCE($4, description),
+            duration_minutes = COALESCE($5, duration_minutes), active = COALESCE($6, active)
+         WHERE tenant_id = $1 AND id = $2",
+    )
+    .bind(tenant)
+    .bind(id)
+    .bind(name)
+    .bind(description)
+    .bind(duration_minutes)
+    .bind(active)
+    .execute(conn)
+    .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+/// Replaces which resources do a service. Returns false when a resource is not the tenant's.
+pub async fn set_service_resources(
+    conn: &mut PgConnection,
+    tenant: Uuid,
+    service: Uuid,
+    resources: &[Uuid],
+) -> Result<bool, sqlx::Error> {
+    let owned: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM resources WHERE tenant_id = $1 AND id = ANY($2)")
+            .bind(tenant)
+            .bind(resources)
+            .fetch_one(&mut *conn)
+            .await?;
+    let mut distinct = resources.to_vec();
+    distinct.sort();
+    distinct.dedup();
+    if owned != distinct.len() as i64 {
+        return Ok(false);
+    }
+    sqlx::query("DELETE FROM service_resources WHERE service_id = $1")
+        .bind(service)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query(
+        "INSERT INTO service_resources (service_id, resource_id) SELECT $1, unnest($2::uuid[])",
+    )
+    .bind(service)
+    .bind(&distinct)
+    .execute(&mut *conn)
+    .await?;
+    Ok(true)
+}
+
+pub async fn replace_hours(
+    conn: &mut PgConnection,
+    tenant: Uuid,
+    rows: &[HoursRow],
+) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM business_hours WHERE tenant_id = $1")
+        .bind(tenant)
+        .execute(&mut *conn)
+        .await?;
+    for r in rows {
+        sqlx::query("INSERT INTO business_hours (tenant_id, weekday, opens, closes) VALUES ($1, $2, $3, $4)")
+            .bind(tenant)
+            .bind(r.weekday)
+            .bind(r.opens)
+            .bind(r.closes)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// SHA-256 of an API key. Keys are 192-bit random strings, so a fast hash is enough:
+/// there is nothing to brute-force that a slow hash would protect.
+pub fn hash_api_key(key: &str) -> Vec<u8> {
+    Sha256::digest(key.as_bytes()).to_vec()
+}
+
+/// A new random admin key: `gmk_` + 32 base62 characters. Only its hash is stored.
+pub fn generate_api_key() -> String {
+    use rand::Rng;
+    const ALNUM: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    let mut rng = rand::rng();
+    let body: String = (0..32)
+        .map(|_| ALNUM[rng.random_range(0..ALNUM.len())] as char)
+        .collect();
+    format!("gmk_{body}")
+}
+
+pub async fn insert_api_key(
+    conn: &mut PgConnection,
+    tenant: Uuid,
+    key: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO tenant_api_keys (id, tenant_id, key_hash, key_prefix) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(Uuid::new_v4())
+    .bind(tenant)
+    .bind(hash_api_key(key))
+    .bind(key.chars().take(8).collect::<String>())
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// The tenant a live key belongs to.
+pub async fn tenant_for_api_key<'e>(
+    db: impl PgExecutor<'e>,
+    key: &str,
+) -> Result<Option<Uuid>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT tenant_id FROM tenant_api_keys WHERE key_hash = $1 AND revoked_at IS NULL",
+    )
+    .bind(hash_api_key(key))
+    .fetch_optional(db)
+    .await
+}

@@ -1,0 +1,10 @@
+//! Pure domain types and rules: no I/O here.
+
+pub mod events;
+pub mod redact;
+pub mod reference;
+pub mod slots;
+pub mod types;
+
+pub use reference::ReferenceCode;
+pub use types::{ClientName, Email, ParseError, PhoneE164, SessionId, TenantId, TimeZone};

@@ -1,0 +1,129 @@
+//! PII redaction for everything written to `audit_log` (the seed's `redactPII`):
+//! named fields are replaced whole, any key matching /email|phone|token|password|secret/i
+//! likewise, and free text is scrubbed of email addresses and phone numbers.
+
+use std::sync::LazyLock;
+
+use regex::Regex;
+use serde_json::Value;
+
+pub const REDACTED: &str = "[REDACTED]";
+
+/// Field names that always hold personal data or credentials.
+pub const PII_FIELDS: &[&str] = &[
+    "client_email",
+    "client_name",
+    "client_phone",
+    "phone",
+    "email",
+    "name_of_client",
+    "full_name",
+    "caller_name",
+    "first_name",
+    "last_name",
+    "notes",
+    "access_token",
+    "refresh_token",
+    "api_key",
+];
+
+static KEY_PATTERN: LazyLock<Regex> = LazyLock::new(|| {
+    #[allow(clippy::unwrap_used)] // a literal pattern, checked by the tests
+    Regex::new(r"(?i)email|phone|token|password|secret").unwrap()
+});
+static EMAIL_IN_TEXT: LazyLock<Regex> = LazyLock::new(|| {
+    #[allow(clippy::unwrap_used)]
+    Regex::new(r"(?i)[a-z0-9._%+\-]+@[a-z0-9.\-]+\.[a-z]{2,}").unwrap()
+});
+// 7 or more digits, optionally led by + and split by spaces, dots, dashes or parentheses.
+static PHONE_IN_TEXT: LazyLock<Regex> = LazyLock::new(|| {
+    #[allow(clippy::unwrap_used)]
+    Regex::new(r"\+?\(?\d(?:[\s.\-()]*\d){6,}").unwrap()
+});
+
+pub fn is_pii_key(key: &str) -> bool {
+    let lower = key.to_ascii_lowercase();
+    PII_FIELDS.contains(&lower.as_str()) || KEY_PATTERN.is_match(key)
+}
+
+/// Scrubs emails and phone numbers out of free text.
+pub fn redact_text(s: &str) -> String {
+    let s = EMAIL_IN_TEXT.replace_all(s, "[REDACTED_EMAIL]");
+    PHONE_IN_TEXT
+        .replace_all(&s, "[REDACTED_PHONE]")
+        .into_owned()
+}
+
+/// A redacted copy of a JSON value.
+pub fn redact(value: &Value) -> Value {
+    match value {
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| {
+                    let v = if is_pii_key(k) && !v.is_null() {
+                        Value::String(REDACTED.to_string())
+                    } else {
+                        redact(v)
+                    };
+                    (k.clone(), v)
+                })
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.iter().map(redact).collect()),
+        Value::String(s) => Value::String(redact_text(s)),
+        other => other.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn named_and_pattern_fields_are_replaced() {
+        let v = json!({
+            "client_name": "Jane Doe",
+            "client_email": "jane@example.com",
+            "contactEmail": "x@y.io",
+            "PhoneNumber": "+15555550100",
+            "refresh_token": "abc",
+            "db_password": "hunter2",
+            "webhook_secret": "s",
+            "notes": "call me maybe",
+            "reference": "ABCD-EFGH",
+            "nested": [{"email": "a@b.co", "service": "Haircut"}],
+            "missing_phone": null,
+        });
+        let r = redact(&v);
+        for key in [
+            "client_name",
+            "client_email",
+            "contactEmail",
+            "PhoneNumber",
+            "refresh_token",
+            "db_password",
+            "webhook_secret",
+            "notes",
+        ] {
+            assert_eq!(r[key], REDACTED, "{key}");
+        }
+        assert_eq!(r["reference"], "ABCD-EFGH");
+        assert_eq!(r["nested"][0]["email"], REDACTED);
+        assert_eq!(r["nested"][0]["service"], "Haircut");
+        assert!(r["missing_phone"].is_null());
+    }
+
+    #[test]
+    fn free_text_is_scrubbed() {
+        let s = redact_text(
+            "reach jane.doe@mail.example.org or +1 (555) 555-0100, ref ABCD-EFGH at 10:30",
+        );
+        assert!(!s.contains("jane.doe"), "{s}");
+        assert!(!s.contains("555-0100"), "{s}");
+        assert!(s.contains("ABCD-EFGH"));
+        assert!(s.contains("10:30"), "times are not phone numbers: {s}");
+        let v = redact(&json!({"message": "mail me at bob@x.com"}));
+        assert_eq!(v["message"], "mail me at [REDACTED_EMAIL]");
+    }
+}

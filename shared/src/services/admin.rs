@@ -1,0 +1,453 @@
+//! Tenant administration: tenants, services, resources, hours, API keys, and the demo seed.
+
+use chrono::NaiveTime;
+use serde::Serialize;
+use serde_json::json;
+use sqlx::PgPool;
+use uuid::{uuid, Uuid};
+
+use crate::db::audit;
+use crate::db::tenants::{self, HoursRow, ResourceRow, ServiceRow, TenantPatch, TenantRow};
+use crate::domain::{ParseError, TenantId, TimeZone};
+use crate::services::booking::{BookingError, Result};
+
+pub const DEMO_TENANT_ID: Uuid = uuid!("6d0e0000-0000-4000-8000-000000000001");
+pub const DEMO_RESOURCES: [(Uuid, &str); 2] = [
+    (uuid!("6d0e0000-0000-4000-8000-0000000000a1"), "Dr. Rivera"),
+    (uuid!("6d0e0000-0000-4000-8000-0000000000a2"), "Dr. Chen"),
+];
+pub const DEMO_SERVICES: [(Uuid, &str, &str, i32); 3] = [
+    (
+        uuid!("6d0e0000-0000-4000-8000-0000000005e1"),
+        "Consultation",
+        "A first 30-minute visit",
+        30,
+    ),
+    (
+        uuid!("6d0e0000-0000-4000-8000-0000000005e2"),
+        "Follow-up Visit",
+        "A 60-minute follow-up",
+        60,
+    ),
+    (
+        uuid!("6d0e0000-0000-4000-8000-0000000005e3"),
+        "Therapy Session",
+        "A 45-minute session",
+        45,
+    ),
+];
+
+/// Validated settings for a new tenant.
+#[derive(Debug, Clone)]
+pub struct TenantSettings {
+    pub name: String,
+    pub time_zone: TimeZone,
+    pub slot_step_minutes: i32,
+    pub min_notice_minutes: i32,
+    pub max_days_ahead: i32,
+    pub buffer_minutes: i32,
+}
+
+pub fn check_name(field: &'static str, s: &str) -> Result<String, ParseError> {
+    let t = s.trim();
+    if t.is_empty() || t.chars().count() > 200 || t.chars().any(char::is_control) {
+        return Err(ParseError::new(
+            field,
+            "must be 1 to 200 printable characters",
+        ));
+    }
+    Ok(t.to_string())
+}
+
+pub fn check_range(field: &'static str, v: i32, min: i32, max: i32) -> Result<i32, ParseError> {
+    if (min..=max).contains(&v) {
+        Ok(v)
+    } else {
+        Err(ParseError::new(
+            field,
+            format!("must be from {min} to {max}"),
+        ))
+    }
+}
+
+/// Range checks shared by create and update (the database has the same CHECKs as a backstop).
+pub fn check_rules(
+    step: Option<i32>,
+    notice: Option<i32>,
+    ahead: Option<i32>,
+    buffer: Option<i32>,
+) -> Result<(), ParseError> {
+    if let Some(v) = step {
+        check_range("slot_step_minutes", v, 5, 480)?;
+    }
+    if let Some(v) = notice {
+        check_range("min_notice_minutes", v, 0, 43_200)?;
+    }
+    if let Some(v) = ahead {
+        check_range("max_days_ahead", v, 1, 365)?;
+    }
+    if let Some(v) = buffer {
+        check_range("buffer_minutes", v, 0, 240)?;
+    }
+    Ok(())
+}
+
+#[derive(Debug, Serialize)]
+pub struct CreatedTenant {
+    pub tenant: TenantRow,
+    /// Shown once; only its hash is stored.
+    pub api_key: String,
+}
+
+pub async fn create_tenant(pool: &PgPool, id: Uuid, s: &TenantSettings) -> Result<CreatedTenant> {
+    check_rules(
+        Some(s.slot_step_minutes),
+        Some(s.min_notice_minutes),
+        Some(s.max_days_ahead),
+        Some(s.buffer_minutes),
+    )?;
+    let mut tx = pool.begin().await?;
+    let tenant = tenants::insert_tenant(
+        &mut tx,
+        &tenants::NewTenant {
+            id,
+            name: &s.name,
+            time_zone: s.time_zone.name(),
+            slot_step_minutes: s.slot_step_minutes,
+            min_notice_minutes: s.min_notice_minutes,
+            max_days_ahead: s.max_days_ahead,
+            buffer_minutes: s.buffer_minutes,
+        },
+    )
+    .await?;
+    let api_key = tenants::generate_api_key();
+    tenants::insert_api_key(&mut tx, id, &api_key).await?;
+    audit_admin(
+        &mut tx,
+        id,
+        "tenant.created",
+        "tenant",
+        id,
+        json!({"name": tenant.name, "time_zone": tenant.time_zone}),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(CreatedTenant { tenant, api_key })
+}
+
+pub async fn update_tenant(
+    pool: &PgPool,
+    tenant: TenantId,
+    patch: &TenantPatch,
+) -> Result<TenantRow> {
+    check_rules(
+        patch.slot_step_minutes,
+        patch.min_notice_minutes,
+        patch.max_days_ahead,
+        patch.buffer_minutes,
+    )?;
+    let mut tx = pool.begin().await?;
+    let row = tenants::update_tenant(&mut tx, tenant.0, patch)
+        .await?
+        .ok_or(BookingError::TenantNotFound)?;
+    audit_admin(
+        &mut tx,
+        tenant.0,
+        "tenant.updated",
+        "tenant",
+        tenant.0,
+        serde_json::to_value(&row).unwrap_or_default(),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(row)
+}
+
+pub struct ServiceInput {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub duration_minutes: Option<i32>,
+    pub active: Option<bool>,
+    pub resource_ids: Option<Vec<Uuid>>,
+}
+
+pub async fn upsert_service(
+    pool: &PgPool,
+    tenant: TenantId,
+    id: Option<Uuid>,
+    input: &ServiceInput,
+) -> Result<ServiceRow> {
+    if let Some(d) = input.duration_minutes {
+        check_range("duration_minutes", d, 5, 720)?;
+    }
+    let name = input
+        .name
+        .as_deref()
+        .map(|n| check_name("name", n))
+        .transpose()?;
+    let mut tx = pool.begin().await?;
+    let service_id = match id {
+        Some(id) => {
+            let found = tenants::update_service(
+                &mut tx,
+                tenant.0,
+                id,
+                name.as_deref(),
+                input.description.as_deref(),
+                input.duration_minutes,
+                input.active,
+            )
+            .await?;
+            if !found {
+                return Err(BookingError::ServiceNotFound);
+            }
+            id
+        }
+        None => {
+            let name = name.ok_or_else(|| ParseError::new("name", "is required"))?;
+            let duration = input
+                .duration_minutes
+                .ok_or_else(|| ParseError::new("duration_minutes", "is required"))?;
+            let id = Uuid::new_v4();
+            tenants::insert_service(
+                &mut tx,
+                tenant.0,
+                id,
+                &name,
+                input.description.as_deref().unwrap_or(""),
+                duration,
+            )
+            .await?;
+            id
+        }
+    };
+    if let Some(resources) = &input.resource_ids {
+        if !tenants::set_service_resources(&mut tx, tenant.0, service_id, resources).await? {
+            return Err(BookingError::ResourceNotFound);
+        }
+    }
+    let row = tenants::get_service(&mut *tx, tenant.0, service_id)
+        .await?
+        .ok_or(BookingError::ServiceNotFound)?;
+    audit_admin(
+        &mut tx,
+        tenant.0,
+        if id.is_some() {
+            "service.updated"
+        } else {
+            "service.created"
+        },
+        "service",
+        service_id,
+        serde_json::to_value(&row).unwrap_or_default(),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(row)
+}
+
+pub async fn upsert_resource(
+    pool: &PgPool,
+    tenant: TenantId,
+    id: Option<Uuid>,
+    name: Option<&str>,
+    kind: Option<&str>,
+    active: Option<bool>,
+) -> Result<ResourceRow> {
+    let name = name.map(|n| check_name("name", n)).transpose()?;
+    if let Some(k) = kind {
+        if k != "staff" && k != "room" {
+            return Err(ParseError::new("kind", "must be staff or room").into());
+        }
+    }
+    let mut tx = pool.begin().await?;
+    let row = match id {
+        Some(id) => tenants::update_resource(&mut tx, tenant.0, id, name.as_deref(), kind, active)
+            .await?
+            .ok_or(BookingError::ResourceNotFound)?,
+        None => {
+            let name = name.ok_or_else(|| ParseError::new("name", "is required"))?;
+            tenants::insert_resource(
+                &mut tx,
+                tenant.0,
+                Uuid::new_v4(),
+                &name,
+                kind.unwrap_or("staff"),
+            )
+            .await?
+        }
+    };
+    audit_admin(
+        &mut tx,
+        tenant.0,
+        if id.is_some() {
+            "resource.updated"
+        } else {
+            "resource.created"
+        },
+        "resource",
+        row.id,
+        serde_json::to_value(&row).unwrap_or_default(),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(row)
+}
+
+/// Replaces the weekly hours. Intervals must satisfy opens < closes and not overlap within a day.
+pub async fn replace_hours(
+    pool: &PgPool,
+    tenant: TenantId,
+    rows: &[HoursRow],
+) -> Result<Vec<HoursRow>> {
+    let mut sorted = rows.to_vec();
+    sorted.sort_by_key(|r| (r.weekday, r.opens));
+    for (i, r) in sorted.iter().enumerate() {
+        if !(1..=7).contains(&r.weekday) {
+            return Err(ParseError::new("weekday", "must be 1 (Monday) to 7 (Sunday)").into());
+        }
+        if r.opens >= r.closes {
+            return Err(ParseError::new("hours", "opens must be before closes").into());
+        }
+        if i > 0 && sorted[i - 1].weekday == r.weekday && sorted[i - 1].closes > r.opens {
+            return Err(ParseError::new("hours", "intervals of one day overlap").into());
+        }
+    }
+    let mut tx = pool.begin().await?;
+    if tenants::get_tenant(&mut *tx, tenant.0).await?.is_none() {
+        return Err(BookingError::TenantNotFound);
+    }
+    tenants::replace_hours(&mut tx, tenant.0, &sorted).await?;
+    audit_admin(
+        &mut tx,
+        tenant.0,
+        "hours.replaced",
+        "tenant",
+        tenant.0,
+        json!({"hours": sorted}),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(sorted)
+}
+
+#[derive(Debug, Serialize)]
+pub struct DemoSeed {
+    pub tenant_id: Uuid,
+    pub api_key: String,
+    pub services: Vec<DemoService>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct DemoService {
+    pub id: Uuid,
+    pub name: String,
+    pub duration_minutes: i32,
+}
+
+/// The demo tenant (America/New_York, Mon–Fri 9:00–17:00, 30-minute slots, two resources,
+/// three services) with fixed ids. Running it again changes nothing but minting a new key.
+pub async fn seed_demo(pool: &PgPool) -> Result<DemoSeed> {
+    let mut tx = pool.begin().await?;
+    // Serialize concurrent seeders.
+    sqlx::query("SELECT pg_advisory_xact_lock(7243001)")
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query(
+        "INSERT INTO tenants (id, name, time_zone, slot_step_minutes, min_notice_minutes, max_days_ahead, buffer_minutes)
+         VALUES ($1, 'Gomomo Demo Clinic', 'America/New_York', 30, 60, 14, 0) ON CONFLICT (id) DO NOTHING",
+    )
+    .bind(DEMO_TENANT_ID)
+    .execute(&mut *tx)
+    .await?;
+    for (id, name) in DEMO_RESOURCES {
+        sqlx::query("INSERT INTO resources (id, tenant_id, name, kind) VALUES ($1, $2, $3, 'staff') ON CONFLICT (id) DO NOTHING")
+            .bind(id)
+            .bind(DEMO_TENANT_ID)
+            .bind(name)
+            .execute(&mut *tx)
+            .await?;
+    }
+    for (id, name, description, minutes) in DEMO_SERVICES {
+        sqlx::query(
+            "INSERT INTO services (id, tenant_id, name, description, duration_minutes) VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(id)
+        .bind(DEMO_TENANT_ID)
+        .bind(name)
+        .bind(description)
+        .bind(minutes)
+        .execute(&mut *tx)
+        .await?;
+        for (rid, _) in DEMO_RESOURCES {
+            sqlx::query("INSERT INTO service_resources (service_id, resource_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+                .bind(id)
+                .bind(rid)
+                .execute(&mut *tx)
+                .await?;
+        }
+    }
+    let nine = NaiveTime::from_hms_opt(9, 0, 0).unwrap_or_default();
+    let five = NaiveTime::from_hms_opt(17, 0, 0).unwrap_or_default();
+    for weekday in 1..=5i16 {
+        sqlx::query("INSERT INTO business_hours (tenant_id, weekday, opens, closes) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING")
+            .bind(DEMO_TENANT_ID)
+            .bind(weekday)
+            .bind(nine)
+            .bind(five)
+            .execute(&mut *tx)
+            .await?;
+    }
+    let api_key = match std::env::var("GOMOMO_DEMO_API_KEY") {
+        Ok(k) if k.len() >= 16 => k,
+        _ => tenants::generate_api_key(),
+    };
+    sqlx::query(
+        "INSERT INTO tenant_api_keys (id, tenant_id, key_hash, key_prefix) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (key_hash) DO NOTHING",
+    )
+    .bind(Uuid::new_v4())
+    .bind(DEMO_TENANT_ID)
+    .bind(tenants::hash_api_key(&api_key))
+    .bind(api_key.chars().take(8).collect::<String>())
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    let services = tenants::list_services(pool, DEMO_TENANT_ID)
+        .await?
+        .into_iter()
+        .map(|s| DemoService {
+            id: s.id,
+            name: s.name,
+            duration_minutes: s.duration_minutes,
+        })
+        .collect();
+    Ok(DemoSeed {
+        tenant_id: DEMO_TENANT_ID,
+        api_key,
+        services,
+    })
+}
+
+async fn audit_admin(
+    conn: &mut sqlx::PgConnection,
+    tenant: Uuid,
+    event: &str,
+    entity: &str,
+    id: Uuid,
+    payload: serde_json::Value,
+) -> Result<(), sqlx::Error> {
+    audit::record(
+        conn,
+        audit::AuditEntry {
+            tenant_id: Some(tenant),
+            event_type: event,
+            entity_type: entity,
+            entity_id: Some(id.to_string()),
+            actor: "admin",
+            payload,
+        },
+    )
+    .await
+}

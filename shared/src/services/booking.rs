@@ -1,0 +1,706 @@
+//! The booking service: availability, holds, confirm, lookup, reschedule, cancel and the
+//! hold sweep. The rules that keep a slot from being sold twice live here:
+//!
+//! - holds are created under transaction-scoped advisory locks, one per (tenant, resource,
+//!   local day), after which a fresh snapshot sees every committed hold and booking;
+//! - confirm and reschedule run SERIALIZABLE (retried on serialization failures and
+//!   deadlocks), take the same advisory locks, and the `appointments_no_overlap` exclusion
+//!   constraint is the last guard: a lost race is [`BookingError::SlotTaken`], never a 500;
+//! - every state change writes a redacted audit row and its domain events to the outbox in
+//!   the same transaction.
+
+use std::time::Duration as StdDuration;
+
+use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
+use chrono_tz::Tz;
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use sqlx::{PgConnection, PgPool};
+use uuid::Uuid;
+
+use crate::db::bookings::{self as q, AppointmentRow, HoldRow};
+use crate::db::tenants::{self, ServiceRow, TenantRow};
+use crate::db::{audit, db_error_code, is_retryable, outbox, sqlstate};
+use crate::domain::events::{self, DomainEvent};
+use crate::domain::slots::{self, Busy, Slot, SlotRules, WeeklyHours};
+use crate::domain::{ClientName, Email, ParseError, PhoneE164, ReferenceCode, SessionId, TenantId};
+use crate::services::clock::Clock;
+
+/// Attempts for a SERIALIZABLE transaction before giving up (each retry backs off a little).
+const MAX_TX_ATTEMPTS: u32 = 12;
+
+#[derive(Debug, thiserror::Error)]
+pub enum BookingError {
+    #[error("tenant not found")]
+    TenantNotFound,
+    #[error("service not found")]
+    ServiceNotFound,
+    #[error("resource not found")]
+    ResourceNotFound,
+    #[error("hold not found")]
+    HoldNotFound,
+    #[error("the hold has expired; pick a time again")]
+    HoldExpired,
+    #[error("the hold belongs to another session")]
+    HoldNotOwned,
+    #[error("that time is not available")]
+    SlotUnavailable,
+    #[error("that time was just booked by someone else")]
+    SlotTaken,
+    #[error("booking not found")]
+    BookingNotFound,
+    #[error("the booking is cancelled")]
+    BookingCancelled,
+    #[error("invalid range: {0}")]
+    InvalidRange(&'static str),
+    #[error("the range goes past the booking window of {max_days_ahead} days")]
+    RangeBeyondLookahead { max_days_ahead: i32 },
+    #[error(transparent)]
+    Invalid(#[from] ParseError),
+    #[error("tenant configuration is invalid: {0}")]
+    TenantConfig(String),
+    #[error("the database is busy; try again")]
+    Contention,
+    #[error("database error")]
+    Database(#[from] sqlx::Error),
+}
+
+pub type Result<T, E = BookingError> = std::result::Result<T, E>;
+
+/// A tenant's scheduling rules, loaded once per request.
+#[derive(Debug, Clone)]
+pub struct TenantSchedule {
+    pub tenant: TenantRow,
+    pub tz: Tz,
+    pub hours: WeeklyHours,
+}
+
+impl TenantSchedule {
+    pub fn rules(&self, service: &ServiceRow) -> SlotRules {
+        SlotRules {
+            step: Duration::minutes(self.tenant.slot_step_minutes.into()),
+            duration: Duration::minutes(service.duration_minutes.into()),
+            buffer: Duration::minutes(self.tenant.buffer_minutes.into()),
+            min_notice: Duration::minutes(self.tenant.min_notice_minutes.into()),
+            max_days_ahead: self.tenant.max_days_ahead.into(),
+        }
+    }
+
+    pub fn local_date(&self, t: DateTime<Utc>) -> NaiveDate {
+        t.with_timezone(&self.tz).date_naive()
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Availability {
+    pub time_zone: Tz,
+    pub service_id: Uuid,
+    pub slots: Vec<Slot>,
+}
+
+/// What a client gives to confirm a hold; parsed at the edge.
+#[derive(Debug, Clone)]
+pub struct ClientDetails {
+    pub name: ClientName,
+    pub email: Email,
+    pub phone: Option<PhoneE164>,
+    pub notes: Option<String>,
+}
+
+#[derive(Clone)]
+pub struct BookingService {
+    pool: PgPool,
+    clock: Clock,
+    hold_ttl: Duration,
+}
+
+impl BookingService {
+    pub fn new(pool: PgPool, clock: Clock, hold_ttl: StdDuration) -> Self {
+        Self {
+            pool,
+            clock,
+            hold_ttl: Duration::from_std(hold_ttl).unwrap_or(Duration::minutes(5)),
+        }
+    }
+
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    pub fn clock(&self) -> &Clock {
+        &self.clock
+    }
+
+    pub async fn schedule(&self, tenant: TenantId) -> Result<TenantSchedule> {
+        let row = tenants::get_tenant(&self.pool, tenant.0)
+            .await?
+            .ok_or(BookingError::TenantNotFound)?;
+        let tz: Tz = row.time_zone.parse().map_err(|_| {
+            BookingError::TenantConfig(format!("unknown time zone {}", row.time_zone))
+        })?;
+        let hours = tenants::weekly_hours(&tenants::list_hours(&self.pool, tenant.0).await?);
+        Ok(TenantSchedule {
+            tenant: row,
+            tz,
+            hours,
+        })
+    }
+
+    async fn service(&self, tenant: TenantId, service: Uuid) -> Result<ServiceRow> {
+        match tenants::get_service(&self.pool, tenant.0, service).await? {
+            Some(s) if s.active => Ok(s),
+            _ => Err(BookingError::ServiceNotFound),
+        }
+    }
+
+    /// Slots for the local dates `from..=to`. Dates in the past simply have no slots; a
+    /// range reaching past the booking window is refused.
+    #[tracing::instrument(skip_all, fields(tenant_id = %tenant, %service_id, %from, %to))]
+    pub async fn availability(
+        &self,
+        tenant: TenantId,
+        service_id: Uuid,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Availability> {
+        if from > to {
+            return Err(BookingError::InvalidRange("from is after to"));
+        }
+        let sched = self.schedule(tenant).await?;
+        let service = self.service(tenant, service_id).await?;
+        let now = self.clock.now();
+        let today = sched.local_date(now);
+        if to > today + Duration::days(sched.tenant.max_days_ahead.into()) {
+            return Err(BookingError::RangeBeyondLookahead {
+                max_days_ahead: sched.tenant.max_days_ahead,
+            });
+        }
+        let rules = sched.rules(&service);
+        let mut conn = self.pool.acquire().await?;
+        let busy = load_busy(&mut conn, &sched, &service.resource_ids, from, to, now).await?;
+        let slots = slots::compute_slots(sched.tz, &sched.hours, &rules, now, from, to, &busy)
+            .map_err(|e| BookingError::TenantConfig(e.to_string()))?;
+        Ok(Availability {
+            time_zone: sched.tz,
+            service_id,
+            slots,
+        })
+    }
+
+    /// Holds `start` for the session for the hold TTL on a free resource that does the
+    /// service. Any earlier active hold of the same session at this tenant is released.
+    #[tracing::instrument(skip_all, fields(tenant_id = %tenant, %service_id, %start))]
+    pub async fn create_hold(
+        &self,
+        tenant: TenantId,
+        service_id: Uuid,
+        start: DateTime<Utc>,
+        session: &SessionId,
+    ) -> Result<HoldRow> {
+        let sched = self.schedule(tenant).await?;
+        let service = self.service(tenant, service_id).await?;
+        let rules = sched.rules(&service);
+        let date = sched.local_date(start);
+        for attempt in 0..MAX_TX_ATTEMPTS {
+            match self
+                .create_hold_once(&sched, &service, &rules, date, start, session)
+                .await
+            {
+                Err(BookingError::Database(e)) if is_retryable(&e) => backoff(attempt).await,
+                other => return other,
+            }
+        }
+        Err(BookingError::Contention)
+    }
+
+    async fn create_hold_once(
+        &self,
+        sched: &TenantSchedule,
+        service: &ServiceRow,
+        rules: &SlotRules,
+        date: NaiveDate,
+        start: DateTime<Utc>,
+        session: &SessionId,
+    ) -> Result<HoldRow> {
+        let tenant_id = sched.tenant.id;
+        // READ COMMITTED on purpose: after the advisory locks, each statement's fresh
+        // snapshot sees every hold and booking committed by the previous lock holder.
+        let mut tx = self.pool.begin().await?;
+        // Row locks on holds before advisory locks, in every path (confirm does the same),
+        // so the two kinds of lock are always taken in one order.
+        let released = q::release_session_holds(&mut tx, tenant_id, session.as_str()).await?;
+        let mut keys: Vec<i64> = service
+            .resource_ids
+            .iter()
+            .map(|r| slot_lock_key(tenant_id, *r, date))
+            .collect();
+        q::advisory_locks(&mut tx, &mut keys).await?;
+        let now = self.clock.now();
+        let busy = load_busy(&mut tx, sched, &service.resource_ids, date, date, now).await?;
+        let offered = slots::compute_slots(sched.tz, &sched.hours, rules, now, date, date, &busy)
+            .map_err(|e| BookingError::TenantConfig(e.to_string()))?;
+        let slot = offered
+            .iter()
+            .find(|s| s.start == start)
+            .ok_or(BookingError::SlotUnavailable)?;
+        let resource = slot
+            .first_free()
+            .and_then(|i| service.resource_ids.get(i).copied())
+            .ok_or(BookingError::SlotUnavailable)?;
+        let hold = q::insert_hold(
+            &mut tx,
+            &q::NewHold {
+                id: Uuid::new_v4(),
+                tenant_id,
+                service_id: service.id,
+                resource_id: resource,
+                session_id: session.as_str().to_string(),
+                start: slot.start,
+                end: slot.end,
+                expires_at: now + self.hold_ttl,
+            },
+        )
+        .await?;
+        for old in &released {
+            audit_hold(&mut tx, old, "hold.released", "system").await?;
+        }
+        audit_hold(&mut tx, &hold, "hold.created", "client").await?;
+        tx.commit().await?;
+        Ok(hold)
+    }
+
+    /// Turns a live hold of this session into a booking. Idempotent by hold id: a second
+    /// call returns the same booking with `created = false`.
+    #[tracing::instrument(skip_all, fields(tenant_id = %tenant, %hold_id))]
+    pub async fn confirm(
+        &self,
+        tenant: TenantId,
+        hold_id: Uuid,
+        session: &SessionId,
+        client: &ClientDetails,
+    ) -> Result<(AppointmentRow, bool)> {
+        let sched = self.schedule(tenant).await?;
+        for attempt in 0..MAX_TX_ATTEMPTS {
+            match self.confirm_once(&sched, hold_id, session, client).await {
+                Err(BookingError::Database(e))
+                    if is_retryable(&e)
+                        || is_constraint(&e, "appointments_reference_unique")
+                        || is_constraint(&e, "appointments_hold_id_key") =>
+                {
+                    backoff(attempt).await
+                }
+                other => return other,
+            }
+        }
+        Err(BookingError::Contention)
+    }
+
+    async fn confirm_once(
+        &self,
+        sched: &TenantSchedule,
+        hold_id: Uuid,
+        session: &SessionId,
+        client: &ClientDetails,
+    ) -> Result<(AppointmentRow, bool)> {
+        let tenant_id = sched.tenant.id;
+        let mut tx = self.pool.begin().await?;
+        serializable(&mut tx).await?;
+        if let Some(existing) = q::appointment_by_hold(&mut *tx, tenant_id, hold_id).await? {
+            return if existing.session_id == session.as_str() {
+                Ok((existing, false))
+            } else {
+                Err(BookingError::HoldNotOwned)
+            };
+        }
+        let hold = q::hold_for_update(&mut tx, tenant_id, hold_id)
+            .await?
+            .ok_or(BookingError::HoldNotFound)?;
+        if hold.session_id != session.as_str() {
+            return Err(BookingError::HoldNotOwned);
+        }
+        let now = self.clock.now();
+        if hold.status != "active" || hold.expires_at <= now {
+            return Err(BookingError::HoldExpired);
+        }
+        let mut keys = vec![slot_lock_key(
+            tenant_id,
+            hold.resource_id,
+            sched.local_date(hold.start_at),
+        )];
+        q::advisory_locks(&mut tx, &mut keys).await?;
+        let reference = ReferenceCode::generate();
+        let appt = q::insert_appointment(
+            &mut tx,
+            &q::NewAppointment {
+                id: Uuid::new_v4(),
+                hold: &hold,
+                reference: reference.as_str(),
+                client_name: client.name.as_str(),
+                client_email: client.email.as_str(),
+                client_phone: client.phone.as_ref().map(PhoneE164::as_str),
+                notes: client.notes.as_deref(),
+            },
+        )
+        .await
+        .map_err(slot_taken_on_overlap)?;
+        q::delete_hold(&mut tx, hold.id).await?;
+        audit::record(
+            &mut tx,
+            audit::AuditEntry {
+                tenant_id: Some(tenant_id),
+                event_type: "booking.confirmed",
+                entity_type: "appointment",
+                entity_id: Some(appt.id.to_string()),
+                actor: "client",
+                payload: json!({
+                    "reference": appt.reference,
+                    "hold_id": hold.id,
+                    "service_id": appt.service_id,
+                    "resource_id": appt.resource_id,
+                    "start": appt.start_at,
+                    "end": appt.end_at,
+                    "session_id": appt.session_id,
+                    "client_name": appt.client_name,
+                    "client_email": appt.client_email,
+                    "client_phone": appt.client_phone,
+                    "notes": appt.notes,
+                }),
+            },
+        )
+        .await?;
+        outbox::append(&mut tx, &DomainEvent::BookingCreated(booking_event(&appt))).await?;
+        tx.commit().await?;
+        Ok((appt, true))
+    }
+
+    /// A booking by reference, only for the email it was made with (any other email is
+    /// "not found", so a reference alone reveals nothing).
+    pub async fn lookup(
+        &self,
+        tenant: TenantId,
+        reference: &ReferenceCode,
+        email: &Email,
+    ) -> Result<AppointmentRow> {
+        self.schedule(tenant).await?;
+        let appt = q::appointment_by_reference(&self.pool, tenant.0, reference.as_str(), false)
+            .await?
+            .ok_or(BookingError::BookingNotFound)?;
+        if !appt.client_email.eq_ignore_ascii_case(email.as_str()) {
+            return Err(BookingError::BookingNotFound);
+        }
+        Ok(appt)
+    }
+
+    /// Moves a booking onto a held slot in one transaction: the old time is released only
+    /// if the new one is secured. The reference code stays; `sequence` grows.
+    #[tracing::instrument(skip_all, fields(tenant_id = %tenant, %reference, %hold_id))]
+    pub async fn reschedule(
+        &self,
+        tenant: TenantId,
+        reference: &ReferenceCode,
+        email: &Email,
+        hold_id: Uuid,
+        session: Option<&SessionId>,
+    ) -> Result<AppointmentRow> {
+        let sched = self.schedule(tenant).await?;
+        for attempt in 0..MAX_TX_ATTEMPTS {
+            match self
+                .reschedule_once(&sched, reference, email, hold_id, session)
+                .await
+            {
+                Err(BookingError::Database(e)) if is_retryable(&e) => backoff(attempt).await,
+                other => return other,
+            }
+        }
+        Err(BookingError::Contention)
+    }
+
+    async fn reschedule_once(
+        &self,
+        sched: &TenantSchedule,
+        reference: &ReferenceCode,
+        email: &Email,
+        hold_id: Uuid,
+        session: Option<&SessionId>,
+    ) -> Result<AppointmentRow> {
+        let tenant_id = sched.tenant.id;
+        let mut tx = self.pool.begin().await?;
+        serializable(&mut tx).await?;
+        let appt = q::appointment_by_reference(&mut *tx, tenant_id, reference.as_str(), true)
+            .await?
+            .filter(|a| a.client_email.eq_ignore_ascii_case(email.as_str()))
+            .ok_or(BookingError::BookingNotFound)?;
+        if appt.status == "cancelled" {
+            return Err(BookingError::BookingCancelled);
+        }
+        let hold = q::hold_for_update(&mut tx, tenant_id, hold_id)
+            .await?
+            .ok_or(BookingError::HoldNotFound)?;
+        if session.is_some_and(|s| s.as_str() != hold.session_id) {
+            return Err(BookingError::HoldNotOwned);
+        }
+        let now = self.clock.now();
+        if hold.status != "active" || hold.expires_at <= now {
+            return Err(BookingError::HoldExpired);
+        }
+        let mut keys = vec![
+            slot_lock_key(tenant_id, appt.resource_id, sched.local_date(appt.start_at)),
+            slot_lock_key(tenant_id, hold.resource_id, sched.local_date(hold.start_at)),
+        ];
+        q::advisory_locks(&mut tx, &mut keys).await?;
+        let moved = q::move_appointment(&mut tx, appt.id, &hold)
+            .await
+            .map_err(slot_taken_on_overlap)?;
+        q::delete_hold(&mut tx, hold.id).await?;
+        audit::record(
+            &mut tx,
+            audit::AuditEntry {
+                tenant_id: Some(tenant_id),
+                event_type: "booking.rescheduled",
+                entity_type: "appointment",
+                entity_id: Some(moved.id.to_string()),
+                actor: "client",
+                payload: json!({
+                    "reference": moved.reference,
+                    "old_start": appt.start_at,
+                    "old_end": appt.end_at,
+                    "start": moved.start_at,
+                    "end": moved.end_at,
+                    "hold_id": hold.id,
+                    "client_email": moved.client_email,
+                }),
+            },
+        )
+        .await?;
+        outbox::append(
+            &mut tx,
+            &DomainEvent::BookingRescheduled(events::BookingRescheduled {
+                tenant_id,
+                booking_id: moved.id,
+                reference: moved.reference.clone(),
+                service_id: moved.service_id,
+                resource_id: moved.resource_id,
+                old_start: appt.start_at,
+                old_end: appt.end_at,
+                start: moved.start_at,
+                end: moved.end_at,
+                sequence: moved.sequence,
+            }),
+        )
+        .await?;
+        outbox::append(&mut tx, &slot_opened(&appt)).await?;
+        tx.commit().await?;
+        Ok(moved)
+    }
+
+    /// Cancels a booking and frees its slot. Cancelling a cancelled booking returns it
+    /// unchanged (no second event).
+    #[tracing::instrument(skip_all, fields(tenant_id = %tenant, %reference))]
+    pub async fn cancel(
+        &self,
+        tenant: TenantId,
+        reference: &ReferenceCode,
+        email: &Email,
+    ) -> Result<AppointmentRow> {
+        let sched = self.schedule(tenant).await?;
+        for attempt in 0..MAX_TX_ATTEMPTS {
+            match self.cancel_once(&sched, reference, email).await {
+                Err(BookingError::Database(e)) if is_retryable(&e) => backoff(attempt).await,
+                other => return other,
+            }
+        }
+        Err(BookingError::Contention)
+    }
+
+    async fn cancel_once(
+        &self,
+        sched: &TenantSchedule,
+        reference: &ReferenceCode,
+        email: &Email,
+    ) -> Result<AppointmentRow> {
+        let tenant_id = sched.tenant.id;
+        let mut tx = self.pool.begin().await?;
+        serializable(&mut tx).await?;
+        let appt = q::appointment_by_reference(&mut *tx, tenant_id, reference.as_str(), true)
+            .await?
+            .filter(|a| a.client_email.eq_ignore_ascii_case(email.as_str()))
+            .ok_or(BookingError::BookingNotFound)?;
+        if appt.status == "cancelled" {
+            return Ok(appt);
+        }
+        let cancelled = q::cancel_appointment(&mut tx, appt.id, self.clock.now()).await?;
+        audit::record(
+            &mut tx,
+            audit::AuditEntry {
+                tenant_id: Some(tenant_id),
+                event_type: "booking.cancelled",
+                entity_type: "appointment",
+                entity_id: Some(cancelled.id.to_string()),
+                actor: "client",
+                payload: json!({
+                    "reference": cancelled.reference,
+                    "start": cancelled.start_at,
+                    "end": cancelled.end_at,
+                    "client_email": cancelled.client_email,
+                }),
+            },
+        )
+        .await?;
+        outbox::append(
+            &mut tx,
+            &DomainEvent::BookingCancelled(booking_event(&cancelled)),
+        )
+        .await?;
+        outbox::append(&mut tx, &slot_opened(&appt)).await?;
+        tx.commit().await?;
+        Ok(cancelled)
+    }
+
+    /// Admin listing of bookings whose time touches [from, to).
+    pub async fn list_bookings(
+        &self,
+        tenant: TenantId,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        status: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<AppointmentRow>> {
+        Ok(q::list_appointments(&self.pool, tenant.0, from, to, status, limit).await?)
+    }
+
+    /// Expires due holds (emitting `HoldExpired`); the scheduler calls this every minute and
+    /// the standalone server on a timer. Returns how many holds expired.
+    pub async fn expire_holds(&self) -> Result<usize> {
+        let mut tx = self.pool.begin().await?;
+        let expired = q::expire_due_holds(&mut tx, self.clock.now()).await?;
+        for h in &expired {
+            audit_hold(&mut tx, h, "hold.expired", "system").await?;
+            outbox::append(
+                &mut tx,
+                &DomainEvent::HoldExpired(events::HoldExpired {
+                    tenant_id: h.tenant_id,
+                    hold_id: h.id,
+                    session_id: h.session_id.clone(),
+                    service_id: h.service_id,
+                    start: h.start_at,
+                    end: h.end_at,
+                }),
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(expired.len())
+    }
+}
+
+/// Busy intervals per resource (in `resources` order) for local dates from..=to, with a
+/// day of margin either side so buffers at the edges are seen.
+async fn load_busy(
+    conn: &mut PgConnection,
+    sched: &TenantSchedule,
+    resources: &[Uuid],
+    from: NaiveDate,
+    to: NaiveDate,
+    now: DateTime<Utc>,
+) -> Result<Vec<Vec<Busy>>> {
+    let midnight = chrono::NaiveTime::MIN;
+    let lo = slots::local_to_utc(sched.tz, from - Duration::days(1), midnight, true);
+    let hi = slots::local_to_utc(sched.tz, to + Duration::days(2), midnight, true);
+    let rows = q::busy_intervals(conn, resources, lo, hi, now).await?;
+    let mut busy = vec![Vec::new(); resources.len()];
+    for (rid, b) in rows {
+        if let Some(i) = resources.iter().position(|r| *r == rid) {
+            busy[i].push(b);
+        }
+    }
+    Ok(busy)
+}
+
+/// The advisory-lock key of one resource's local day at a tenant. Every slot of a day lies
+/// within that day's business hours, so two overlapping bookings always share a key.
+pub fn slot_lock_key(tenant: Uuid, resource: Uuid, date: NaiveDate) -> i64 {
+    let mut h = Sha256::new();
+    h.update(tenant.as_bytes());
+    h.update(resource.as_bytes());
+    h.update(date.num_days_from_ce().to_be_bytes());
+    let d = h.finalize();
+    let mut b = [0u8; 8];
+    b.copy_from_slice(&d[..8]);
+    i64::from_be_bytes(b)
+}
+
+async fn serializable(conn: &mut PgConnection) -> Result<(), sqlx::Error> {
+    sqlx::query("SET TRANSACTION ISOLATION LEVEL SERIALIZABLE")
+        .execute(conn)
+        .await
+        .map(|_| ())
+}
+
+async fn backoff(attempt: u32) {
+    use rand::Rng;
+    let base = 2u64.saturating_pow(attempt.min(6));
+    let jitter = rand::rng().random_range(0..=base);
+    tokio::time::sleep(StdDuration::from_millis(base + jitter)).await;
+}
+
+fn is_constraint(e: &sqlx::Error, name: &str) -> bool {
+    matches!(db_error_code(e), Some((code, Some(c))) if code == sqlstate::UNIQUE_VIOLATION && c == name)
+}
+
+/// The exclusion constraint firing means another booking won the slot.
+fn slot_taken_on_overlap(e: sqlx::Error) -> BookingError {
+    match db_error_code(&e) {
+        Some((code, _)) if code == sqlstate::EXCLUSION_VIOLATION => BookingError::SlotTaken,
+        _ => BookingError::Database(e),
+    }
+}
+
+fn booking_event(a: &AppointmentRow) -> events::BookingEvent {
+    events::BookingEvent {
+        tenant_id: a.tenant_id,
+        booking_id: a.id,
+        reference: a.reference.clone(),
+        service_id: a.service_id,
+        resource_id: a.resource_id,
+        session_id: a.session_id.clone(),
+        start: a.start_at,
+        end: a.end_at,
+    }
+}
+
+fn slot_opened(a: &AppointmentRow) -> DomainEvent {
+    DomainEvent::SlotOpened(events::SlotOpened {
+        tenant_id: a.tenant_id,
+        service_id: a.service_id,
+        resource_id: a.resource_id,
+        start: a.start_at,
+        end: a.end_at,
+    })
+}
+
+async fn audit_hold(
+    conn: &mut PgConnection,
+    h: &HoldRow,
+    event: &str,
+    actor: &str,
+) -> Result<(), sqlx::Error> {
+    audit::record(
+        conn,
+        audit::AuditEntry {
+            tenant_id: Some(h.tenant_id),
+            event_type: event,
+            entity_type: "hold",
+            entity_id: Some(h.id.to_string()),
+            actor,
+            payload: json!({
+                "service_id": h.service_id,
+                "resource_id": h.resource_id,
+                "session_id": h.session_id,
+                "start": h.start_at,
+                "end": h.end_at,
+                "expires_at": h.expires_at,
+            }),
+        },
+    )
+    .await
+}

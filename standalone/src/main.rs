@@ -1,0 +1,117 @@
+//! `gomomo`: the standalone server and command line.
+//!
+//! - `gomomo serve [--addr HOST:PORT]` — the HTTP API in one process, with the hold sweep on a timer
+//! - `gomomo migrate` — apply the database migrations
+//! - `gomomo seed-demo` — create (idempotently) the demo tenant and print its ids and an API key
+
+use std::net::SocketAddr;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use gomomo::services::{admin, BookingService, Clock};
+use gomomo::Config;
+use tokio::net::TcpListener;
+
+#[derive(Parser)]
+#[command(
+    name = "gomomo",
+    version,
+    about = "gomomo — a multi-tenant AI receptionist (standalone server)"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the HTTP API (reads DATABASE_URL).
+    Serve {
+        /// Address to listen on.
+        #[arg(long, env = "GOMOMO_ADDR", default_value = "127.0.0.1:3000")]
+        addr: SocketAddr,
+    },
+    /// Apply pending database migrations.
+    Migrate,
+    /// Create the demo tenant (idempotent) and print {tenant_id, api_key, services} as JSON.
+    SeedDemo,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let config = Config::from_env().context("invalid configuration")?;
+    gomomo::telemetry::init(config.log_format);
+    let pool = gomomo::db::connect(&config.database_url, config.db_max_connections)
+        .await
+        .context("cannot connect to Postgres (DATABASE_URL)")?;
+    match cli.command {
+        Command::Migrate => {
+            gomomo::db::migrate(&pool)
+                .await
+                .context("migration failed")?;
+            tracing::info!("migrations applied");
+        }
+        Command::SeedDemo => {
+            let seed = admin::seed_demo(&pool)
+                .await
+                .context("seeding the demo tenant")?;
+            println!("{}", serde_json::to_string(&seed)?);
+        }
+        Command::Serve { addr } => serve(pool, &config, addr).await?,
+    }
+    Ok(())
+}
+
+async fn serve(pool: sqlx::PgPool, config: &Config, addr: SocketAddr) -> anyhow::Result<()> {
+    let state = gomomo_api::AppState::new(pool.clone(), config, Clock::system());
+    let app = gomomo_api::router(state);
+
+    // The scheduler's job in one process: expire holds on a timer.
+    let sweeper = BookingService::new(pool, Clock::system(), config.hold_ttl);
+    let period = config.hold_sweep_interval;
+    let sweep = tokio::spawn(async move {
+        let mut tick = tokio::time::interval(period);
+        loop {
+            tick.tick().await;
+            match sweeper.expire_holds().await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(expired = n, "hold sweep"),
+                Err(e) => tracing::warn!(error = %e, "hold sweep failed"),
+            }
+        }
+    });
+
+    let listener = TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr}"))?;
+    tracing::info!(addr = %listener.local_addr()?, "gomomo serving");
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .context("server error")?;
+    sweep.abort();
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutting down");
+}
