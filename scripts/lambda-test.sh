@@ -78,10 +78,17 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 say "starting cargo lambda watch on 127.0.0.1:$PORT (log: $WATCH_LOG)"
-# setsid: its own process group, so cleanup can stop the watcher and everything it spawned.
-DATABASE_URL="$DATABASE_URL" GOMOMO_ENV=development RUST_LOG="${RUST_LOG:-info}" \
-  setsid cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$PORT" \
-  --env-var GOMOMO_ENV=development >"$WATCH_LOG" 2>&1 </dev/null &
+# The function inherits the watcher's environment (DATABASE_URL); --env-var adds to it.
+# RUST_LOG goes to the function only: the watcher itself logs every file event at info.
+# --ignore-changes: other edits in the tree must not restart (and rebuild) the function
+# in the middle of a run. setsid: its own process group, so cleanup stops the watcher,
+# cargo and the function together.
+function_log="${RUST_LOG:-info}"
+env -u RUST_LOG DATABASE_URL="$DATABASE_URL" GOMOMO_ENV=development \
+  setsid cargo lambda watch --ignore-changes \
+  --invoke-address 127.0.0.1 --invoke-port "$PORT" \
+  --env-var "GOMOMO_ENV=development" --env-var "RUST_LOG=$function_log" \
+  >"$WATCH_LOG" 2>&1 </dev/null &
 WATCH_PID=$!
 
 deadline=$((SECONDS + 60))

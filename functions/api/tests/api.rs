@@ -1,0 +1,636 @@
+//! Every route through the real router (`oneshot`, no socket) on a real Postgres, including
+//! each bad input and the 64-way races.
+#![allow(clippy::unwrap_used)]
+
+use std::collections::HashMap;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use axum::Router;
+use chrono::{DateTime, TimeZone as _, Utc};
+use chrono_tz::America::New_York;
+use gomomo::services::admin::{seed_demo, DEMO_SERVICES, DEMO_TENANT_ID};
+use gomomo::services::Clock;
+use gomomo::Config;
+use gomomo_api::{router, AppState};
+use http_body_util::BodyExt;
+use serde_json::{json, Value};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::PgPool;
+use tower::ServiceExt;
+
+const PLATFORM_KEY: &str = "test-platform-key-0123456789abcdef";
+
+fn now() -> DateTime<Utc> {
+    // Monday 2 March 2026, 08:00 New York
+    New_York
+        .with_ymd_and_hms(2026, 3, 2, 8, 0, 0)
+        .unwrap()
+        .with_timezone(&Utc)
+}
+
+fn app(pool: PgPool, clock: Clock) -> Router {
+    let env: HashMap<&str, &str> = HashMap::from([
+        ("DATABASE_URL", "postgres://unused/db"),
+        ("GOMOMO_PLATFORM_KEY", PLATFORM_KEY),
+    ]);
+    let config = Config::from_lookup(|k| env.get(k).map(|v| v.to_string())).unwrap();
+    router(AppState::new(pool, &config, clock))
+}
+
+async fn call(
+    app: &Router,
+    method: &str,
+    uri: &str,
+    body: Option<&str>,
+    bearer: Option<&str>,
+) -> (StatusCode, Value) {
+    let mut req = Request::builder().method(method).uri(uri);
+    if body.is_some() {
+        req = req.header("content-type", "application/json");
+    }
+    if let Some(k) = bearer {
+        req = req.header("authorization", format!("Bearer {k}"));
+    }
+    let req = req
+        .body(
+            body.map(|b| Body::from(b.to_string()))
+                .unwrap_or_else(Body::empty),
+        )
+        .unwrap();
+    let res = app.clone().oneshot(req).await.unwrap();
+    let status = res.status();
+    let bytes = res.into_body().collect().await.unwrap().to_bytes();
+    let v = if bytes.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(&bytes)
+            .unwrap_or(Value::String(String::from_utf8_lossy(&bytes).into()))
+    };
+    (status, v)
+}
+
+async fn post(app: &Router, uri: &str, body: Value) -> (StatusCode, Value) {
+    call(app, "POST", uri, Some(&body.to_string()), None).await
+}
+
+fn code(v: &Value) -> &str {
+    v["error"]["code"].as_str().unwrap_or("<no error code>")
+}
+
+fn demo(path: &str) -> String {
+    format!("/api/tenants/{DEMO_TENANT_ID}{path}")
+}
+
+fn consult() -> String {
+    DEMO_SERVICES[0].0.to_string()
+}
+
+#[sqlx::test(migrations = "../../migrations")]
+async fn booking_flow_end_to_end(pool: PgPool) {
+    seed_demo(&pool).await.unwrap();
+    let app = app(pool.clone(), Clock::fixed(now()));
+
+    let (s, v) = call(&app, "GET", "/healthz", None, None).await;
+    assert_eq!((s, v["status"].as_str()), (StatusCode::OK, Some("ok")));
+    let (s, v) = call(&app, "GET", "/openapi.json", None, None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(v["openapi"].as_str().unwrap().starts_with("3."));
+    for p in [
+        "/api/tenants/{tenant}/availability",
+        "/api/tenants/{tenant}/holds",
+        "/api/tenants/{tenant}/bookings/{reference}/cancel",
+        "/api/admin/tenants/{tenant}/hours",
+    ] {
+        assert!(v["paths"].get(p).is_some(), "openapi lacks {p}");
+    }
+
+    let (s, v) = call(&app, "GET", &demo(""), None, None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(v["time_zone"], "America/New_York");
+    assert_eq!(v["services"].as_array().unwrap().len(), 3);
+
+    let (s, v) = call(
+        &app,
+        "GET",
+        &demo(&format!(
+            "/availability?service={}&from=2026-03-03&to=2026-03-03",
+            consult()
+        )),
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let slots = v["slots"].as_array().unwrap();
+    assert_eq!(slots.len(), 16);
+    assert_eq!(slots[0]["start"], "2026-03-03T09:00:00-05:00");
+    assert_eq!(slots[0]["end"], "2026-03-03T09:30:00-05:00");
+
+    let (s, hold) = post(&app, &demo("/holds"), json!({"service_id": consult(), "start": "2026-03-03T09:00:00-05:00", "session_id": "web-abc"})).await;
+    assert_eq!(s, StatusCode::CREATED, "{hold}");
+    assert_eq!(hold["start"], "2026-03-03T09:00:00-05:00");
+    let hold_id = hold["hold_id"].as_str().unwrap().to_string();
+
+    let confirm = json!({"hold_id": hold_id, "session_id": "web-abc", "client_name": "Ana Lopez", "client_email": "ana@example.com", "client_phone": "+1 555 555 0100"});
+    let (s, b) = post(&app, &demo("/bookings"), confirm.clone()).await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    assert_eq!(b["status"], "confirmed");
+    assert_eq!(b["client_phone"], "+15555550100");
+    let reference = b["reference"].as_str().unwrap().to_string();
+    // the same hold again: 200 with the same booking
+    let (s, b2) = post(&app, &demo("/bookings"), confirm).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(b2["reference"], reference.as_str());
+
+    let (s, v) = call(
+        &app,
+        "GET",
+        &demo(&format!("/bookings/{reference}?email=ANA@example.com")),
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(
+        (s, v["reference"].as_str()),
+        (StatusCode::OK, Some(reference.as_str()))
+    );
+    // references are accepted in lower case without the dash
+    let loose = reference.replace('-', "").to_lowercase();
+    let (s, _) = call(
+        &app,
+        "GET",
+        &demo(&format!("/bookings/{loose}?email=ana@example.com")),
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+
+    let (s, h2) = post(
+        &app,
+        &demo("/holds"),
+        json!({"service_id": consult(), "start": "2026-03-04T15:00:00Z", "session_id": "web-abc"}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{h2}");
+    let (s, v) = post(
+        &app,
+        &demo(&format!("/bookings/{reference}/reschedule")),
+        json!({"email": "ana@example.com", "hold_id": h2["hold_id"]}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["start"], "2026-03-04T10:00:00-05:00");
+    assert_eq!(v["sequence"], 1);
+
+    let (s, v) = post(
+        &app,
+        &demo(&format!("/bookings/{reference}/cancel")),
+        json!({"email": "ana@example.com"}),
+    )
+    .await;
+    assert_eq!(
+        (s, v["status"].as_str()),
+        (StatusCode::OK, Some("cancelled"))
+    );
+    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM appointments WHERE status = 'cancelled'")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(n, 1);
+}
+
+#[sqlx::test(migrations = "../../migrations")]
+async fn every_bad_input_is_a_4xx_with_a_stable_code(pool: PgPool) {
+    seed_demo(&pool).await.unwrap();
+    let clock = Clock::fixed(now());
+    let app = app(pool.clone(), clock.clone());
+    let svc = consult();
+    let avail = |q: &str| demo(&format!("/availability?{q}"));
+    let unknown = "/api/tenants/00000000-0000-4000-8000-000000000000";
+
+    let cases: Vec<(&str, String, Option<String>, StatusCode, &str)> = vec![
+        ("GET", "/api/tenants/not-a-uuid".into(), None, StatusCode::BAD_REQUEST, "invalid_tenant_id"),
+        ("GET", unknown.into(), None, StatusCode::NOT_FOUND, "tenant_not_found"),
+        ("GET", format!("{unknown}/availability?service={svc}&from=2026-03-03&to=2026-03-03"), None, StatusCode::NOT_FOUND, "tenant_not_found"),
+        ("GET", avail(&format!("service={svc}&from=2026-13-01&to=2026-03-03")), None, StatusCode::BAD_REQUEST, "invalid_date"),
+        ("GET", avail(&format!("service={svc}&from=tomorrow&to=2026-03-03")), None, StatusCode::BAD_REQUEST, "invalid_date"),
+        ("GET", avail(&format!("service={svc}&to=2026-03-03")), None, StatusCode::BAD_REQUEST, "invalid_date"),
+        ("GET", avail(&format!("service={svc}&from=2026-03-05&to=2026-03-03")), None, StatusCode::BAD_REQUEST, "invalid_range"),
+        ("GET", avail(&format!("service={svc}&from=2026-03-03&to=2026-04-30")), None, StatusCode::BAD_REQUEST, "range_beyond_lookahead"),
+        ("GET", avail("from=2026-03-03&to=2026-03-03"), None, StatusCode::BAD_REQUEST, "invalid_service_id"),
+        ("GET", avail("service=xyz&from=2026-03-03&to=2026-03-03"), None, StatusCode::BAD_REQUEST, "invalid_service_id"),
+        ("GET", avail("service=00000000-0000-4000-8000-000000000000&from=2026-03-03&to=2026-03-03"), None, StatusCode::NOT_FOUND, "service_not_found"),
+        ("POST", demo("/holds"), Some("{\"service_id\": ".into()), StatusCode::BAD_REQUEST, "invalid_json"),
+        ("POST", demo("/holds"), Some("{\"service_id\": \"x\"}".into()), StatusCode::BAD_REQUEST, "invalid_body"),
+        ("POST", demo("/holds"), Some(json!({"service_id": svc, "start": "March 3rd", "session_id": "s"}).to_string()), StatusCode::BAD_REQUEST, "invalid_start"),
+        ("POST", demo("/holds"), Some(json!({"service_id": svc, "start": "2026-03-03T09:00:00", "session_id": "s"}).to_string()), StatusCode::BAD_REQUEST, "invalid_start"),
+        ("POST", demo("/holds"), Some(json!({"service_id": svc, "start": "2026-03-03T09:00:00-05:00", "session_id": "bad session"}).to_string()), StatusCode::BAD_REQUEST, "invalid_session_id"),
+        ("POST", demo("/holds"), Some(json!({"service_id": svc, "start": "2026-03-03T09:10:00-05:00", "session_id": "s"}).to_string()), StatusCode::CONFLICT, "slot_unavailable"),
+        ("POST", demo("/bookings"), Some(json!({"hold_id": "00000000-0000-4000-8000-000000000000", "session_id": "s", "client_name": "A", "client_email": "a@example.com"}).to_string()), StatusCode::NOT_FOUND, "hold_not_found"),
+        ("POST", demo("/bookings"), Some(json!({"hold_id": "nope", "session_id": "s", "client_name": "A", "client_email": "a@example.com"}).to_string()), StatusCode::BAD_REQUEST, "invalid_hold_id"),
+        ("POST", demo("/bookings"), Some(json!({"hold_id": "00000000-0000-4000-8000-000000000000", "session_id": "s", "client_name": "A", "client_email": "not-an-email"}).to_string()), StatusCode::BAD_REQUEST, "invalid_email"),
+        ("POST", demo("/bookings"), Some(json!({"hold_id": "00000000-0000-4000-8000-000000000000", "session_id": "s", "client_name": " ", "client_email": "a@example.com"}).to_string()), StatusCode::BAD_REQUEST, "invalid_client_name"),
+        ("POST", demo("/bookings"), Some(json!({"hold_id": "00000000-0000-4000-8000-000000000000", "session_id": "s", "client_name": "A", "client_email": "a@example.com", "client_phone": "555-0100"}).to_string()), StatusCode::BAD_REQUEST, "invalid_phone"),
+        ("POST", demo("/bookings"), Some(json!({"hold_id": "00000000-0000-4000-8000-000000000000", "session_id": "s", "client_name": "A", "client_email": "a@example.com", "notes": "x".repeat(2001)}).to_string()), StatusCode::BAD_REQUEST, "invalid_notes"),
+        ("GET", demo("/bookings/ABCD-EFGH?email=a@example.com"), None, StatusCode::NOT_FOUND, "booking_not_found"),
+        ("GET", demo("/bookings/ABCD-EF0H?email=a@example.com"), None, StatusCode::BAD_REQUEST, "invalid_reference"),
+        ("GET", demo("/bookings/ABCD-EFGH"), None, StatusCode::BAD_REQUEST, "invalid_email"),
+        ("POST", demo("/bookings/ABCD-EFGH/cancel"), Some(json!({"email": "a@example.com"}).to_string()), StatusCode::NOT_FOUND, "booking_not_found"),
+        ("POST", demo("/bookings/ABCD-EFGH/reschedule"), Some(json!({"email": "a@example.com", "hold_id": "00000000-0000-4000-8000-000000000000"}).to_string()), StatusCode::NOT_FOUND, "booking_not_found"),
+        ("GET", "/api/nope".into(), None, StatusCode::NOT_FOUND, "route_not_found"),
+        ("DELETE", demo("/holds"), None, StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
+    ];
+    for (method, uri, body, want_status, want_code) in cases {
+        let (s, v) = call(&app, method, &uri, body.as_deref(), None).await;
+        assert_eq!(
+            (s, code(&v)),
+            (want_status, want_code),
+            "{method} {uri} {body:?} → {v}"
+        );
+    }
+
+    // a body without a JSON content type
+    let req = Request::post(demo("/holds"))
+        .body(Body::from("{}"))
+        .unwrap();
+    let res = app.clone().oneshot(req).await.unwrap();
+    assert_eq!(res.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+
+    // a foreign hold, a wrong email, an expired hold
+    let (_, hold) = post(
+        &app,
+        &demo("/holds"),
+        json!({"service_id": svc, "start": "2026-03-03T11:00:00-05:00", "session_id": "owner"}),
+    )
+    .await;
+    let body = |session: &str| json!({"hold_id": hold["hold_id"], "session_id": session, "client_name": "Bo", "client_email": "bo@example.com"});
+    let (s, v) = post(&app, &demo("/bookings"), body("thief")).await;
+    assert_eq!((s, code(&v)), (StatusCode::FORBIDDEN, "hold_not_owned"));
+    let (s, b) = post(&app, &demo("/bookings"), body("owner")).await;
+    assert_eq!(s, StatusCode::CREATED);
+    let reference = b["reference"].as_str().unwrap();
+    let (s, v) = call(
+        &app,
+        "GET",
+        &demo(&format!("/bookings/{reference}?email=eve@example.com")),
+        None,
+        None,
+    )
+    .await;
+    assert_eq!((s, code(&v)), (StatusCode::NOT_FOUND, "booking_not_found"));
+    let (s, v) = post(
+        &app,
+        &demo(&format!("/bookings/{reference}/cancel")),
+        json!({"email": "eve@example.com"}),
+    )
+    .await;
+    assert_eq!((s, code(&v)), (StatusCode::NOT_FOUND, "booking_not_found"));
+
+    let (_, h2) = post(
+        &app,
+        &demo("/holds"),
+        json!({"service_id": svc, "start": "2026-03-03T12:00:00-05:00", "session_id": "late"}),
+    )
+    .await;
+    clock.advance(chrono::Duration::minutes(6));
+    let (s, v) = post(&app, &demo("/bookings"), json!({"hold_id": h2["hold_id"], "session_id": "late", "client_name": "Cy", "client_email": "cy@example.com"})).await;
+    assert_eq!((s, code(&v)), (StatusCode::GONE, "hold_expired"));
+    let (s, v) = post(
+        &app,
+        &demo(&format!("/bookings/{reference}/reschedule")),
+        json!({"email": "bo@example.com", "hold_id": h2["hold_id"]}),
+    )
+    .await;
+    assert_eq!((s, code(&v)), (StatusCode::GONE, "hold_expired"));
+
+    // nothing half-written: one booking, no stray holds beyond the expired one
+    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM appointments")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(n, 1);
+}
+
+#[sqlx::test(migrations = "../../migrations")]
+async fn admin_routes_need_the_tenants_key(pool: PgPool) {
+    let seed = seed_demo(&pool).await.unwrap();
+    let app = app(pool.clone(), Clock::fixed(now()));
+    let key = seed.api_key.as_str();
+
+    // tenant creation: platform key only
+    let body = json!({"name": "Salon Uno", "time_zone": "Europe/Madrid", "max_days_ahead": 30})
+        .to_string();
+    let (s, v) = call(&app, "POST", "/api/admin/tenants", Some(&body), None).await;
+    assert_eq!((s, code(&v)), (StatusCode::UNAUTHORIZED, "unauthorized"));
+    let (s, _) = call(&app, "POST", "/api/admin/tenants", Some(&body), Some(key)).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    let bad_tz = json!({"name": "X", "time_zone": "Mars/Base"}).to_string();
+    let (s, v) = call(
+        &app,
+        "POST",
+        "/api/admin/tenants",
+        Some(&bad_tz),
+        Some(PLATFORM_KEY),
+    )
+    .await;
+    assert_eq!(
+        (s, code(&v)),
+        (StatusCode::BAD_REQUEST, "invalid_time_zone")
+    );
+    let (s, created) = call(
+        &app,
+        "POST",
+        "/api/admin/tenants",
+        Some(&body),
+        Some(PLATFORM_KEY),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{created}");
+    let t2 = created["tenant"]["id"].as_str().unwrap().to_string();
+    let k2 = created["api_key"].as_str().unwrap().to_string();
+    let stored: Vec<u8> =
+        sqlx::query_scalar("SELECT key_hash FROM tenant_api_keys WHERE tenant_id = $1::uuid")
+            .bind(&t2)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_ne!(stored, k2.as_bytes(), "keys are stored hashed");
+
+    let adm = |p: &str| format!("/api/admin/tenants/{t2}{p}");
+    // no key, a wrong key, another tenant's key
+    let (s, _) = call(&app, "GET", &adm("/resources"), None, None).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    let (s, _) = call(&app, "GET", &adm("/resources"), None, Some("gmk_wrong")).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    let (s, v) = call(&app, "GET", &adm("/resources"), None, Some(key)).await;
+    assert_eq!((s, code(&v)), (StatusCode::FORBIDDEN, "wrong_tenant"));
+
+    // build the tenant: a resource, a service, hours
+    let (s, r) = call(
+        &app,
+        "POST",
+        &adm("/resources"),
+        Some(&json!({"name": "Chair 1", "kind": "room"}).to_string()),
+        Some(&k2),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{r}");
+    let (s, v) = call(
+        &app,
+        "POST",
+        &adm("/resources"),
+        Some(&json!({"name": "X", "kind": "robot"}).to_string()),
+        Some(&k2),
+    )
+    .await;
+    assert_eq!((s, code(&v)), (StatusCode::BAD_REQUEST, "invalid_kind"));
+    let svc_body =
+        json!({"name": "Haircut", "duration_minutes": 45, "resource_ids": [r["id"]]}).to_string();
+    let (s, svc) = call(&app, "POST", &adm("/services"), Some(&svc_body), Some(&k2)).await;
+    assert_eq!(s, StatusCode::CREATED, "{svc}");
+    assert_eq!(svc["resource_ids"][0], r["id"]);
+    let foreign =
+        json!({"name": "Y", "duration_minutes": 30, "resource_ids": [seed.services[0].id]})
+            .to_string();
+    let (s, v) = call(&app, "POST", &adm("/services"), Some(&foreign), Some(&k2)).await;
+    assert_eq!((s, code(&v)), (StatusCode::NOT_FOUND, "resource_not_found"));
+    let (s, v) = call(
+        &app,
+        "POST",
+        &adm("/services"),
+        Some(&json!({"name": "Z", "duration_minutes": 1}).to_string()),
+        Some(&k2),
+    )
+    .await;
+    assert_eq!(
+        (s, code(&v)),
+        (StatusCode::BAD_REQUEST, "invalid_duration_minutes")
+    );
+    let sid = svc["id"].as_str().unwrap();
+    let (s, v) = call(
+        &app,
+        "PATCH",
+        &adm(&format!("/services/{sid}")),
+        Some(&json!({"duration_minutes": 60}).to_string()),
+        Some(&k2),
+    )
+    .await;
+    assert_eq!(
+        (s, v["duration_minutes"].as_i64()),
+        (StatusCode::OK, Some(60))
+    );
+    let hours = json!({"hours": [{"weekday": 2, "opens": "10:00", "closes": "14:00"}, {"weekday": 2, "opens": "15:00", "closes": "19:00"}]}).to_string();
+    let (s, v) = call(&app, "PUT", &adm("/hours"), Some(&hours), Some(&k2)).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let overlapping = json!({"hours": [{"weekday": 2, "opens": "10:00", "closes": "14:00"}, {"weekday": 2, "opens": "13:00", "closes": "19:00"}]}).to_string();
+    let (s, v) = call(&app, "PUT", &adm("/hours"), Some(&overlapping), Some(&k2)).await;
+    assert_eq!((s, code(&v)), (StatusCode::BAD_REQUEST, "invalid_hours"));
+    let (s, v) = call(
+        &app,
+        "PATCH",
+        &adm(""),
+        Some(&json!({"buffer_minutes": 10, "name": "Salon Uno Centro"}).to_string()),
+        Some(&k2),
+    )
+    .await;
+    assert_eq!(
+        (s, v["booking_rules"]["buffer_minutes"].as_i64()),
+        (StatusCode::OK, Some(10))
+    );
+    let (s, v) = call(
+        &app,
+        "PATCH",
+        &adm(""),
+        Some(&json!({"max_days_ahead": 0}).to_string()),
+        Some(&k2),
+    )
+    .await;
+    assert_eq!(
+        (s, code(&v)),
+        (StatusCode::BAD_REQUEST, "invalid_max_days_ahead")
+    );
+
+    // the new tenant is bookable: Tuesday 3 March, Madrid time, 60-minute slots on a 30-minute grid
+    let (s, v) = call(
+        &app,
+        "GET",
+        &format!("/api/tenants/{t2}/availability?service={sid}&from=2026-03-03&to=2026-03-03"),
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let starts: Vec<&str> = v["slots"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["start"].as_str().unwrap())
+        .collect();
+    assert_eq!(starts.first(), Some(&"2026-03-03T10:00:00+01:00"));
+    assert!(starts.contains(&"2026-03-03T13:00:00+01:00"));
+    assert!(
+        !starts.contains(&"2026-03-03T13:30:00+01:00"),
+        "would run past the 14:00 break"
+    );
+    assert!(starts.contains(&"2026-03-03T15:00:00+01:00"));
+
+    // list bookings of the demo tenant
+    let (_, hold) = post(
+        &app,
+        &demo("/holds"),
+        json!({"service_id": consult(), "start": "2026-03-03T09:00:00-05:00", "session_id": "l"}),
+    )
+    .await;
+    post(&app, &demo("/bookings"), json!({"hold_id": hold["hold_id"], "session_id": "l", "client_name": "Li", "client_email": "li@example.com"})).await;
+    let list =
+        format!("/api/admin/tenants/{DEMO_TENANT_ID}/bookings?from=2026-03-02&to=2026-03-06");
+    let (s, v) = call(&app, "GET", &list, None, Some(key)).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["bookings"].as_array().unwrap().len(), 1);
+    let (s, v) = call(
+        &app,
+        "GET",
+        &format!("{list}&status=maybe"),
+        None,
+        Some(key),
+    )
+    .await;
+    assert_eq!((s, code(&v)), (StatusCode::BAD_REQUEST, "invalid_status"));
+}
+
+/// A tenant with ONE resource so a slot has exactly one winner. Returns (tenant, service).
+async fn single_resource_tenant(app: &Router) -> (String, String) {
+    let body =
+        json!({"name": "Solo", "time_zone": "America/New_York", "max_days_ahead": 14}).to_string();
+    let (_, created) = call(
+        app,
+        "POST",
+        "/api/admin/tenants",
+        Some(&body),
+        Some(PLATFORM_KEY),
+    )
+    .await;
+    let t = created["tenant"]["id"].as_str().unwrap().to_string();
+    let k = created["api_key"].as_str().unwrap().to_string();
+    let adm = |p: &str| format!("/api/admin/tenants/{t}{p}");
+    let (_, r) = call(
+        app,
+        "POST",
+        &adm("/resources"),
+        Some(&json!({"name": "Only"}).to_string()),
+        Some(&k),
+    )
+    .await;
+    let (_, svc) = call(
+        app,
+        "POST",
+        &adm("/services"),
+        Some(
+            &json!({"name": "Visit", "duration_minutes": 30, "resource_ids": [r["id"]]})
+                .to_string(),
+        ),
+        Some(&k),
+    )
+    .await;
+    let hours = json!({"hours": (1..=5).map(|d| json!({"weekday": d, "opens": "09:00", "closes": "17:00"})).collect::<Vec<_>>()}).to_string();
+    let (s, _) = call(app, "PUT", &adm("/hours"), Some(&hours), Some(&k)).await;
+    assert_eq!(s, StatusCode::OK);
+    (t, svc["id"].as_str().unwrap().to_string())
+}
+
+async fn race_pool(opts: PgConnectOptions) -> PgPool {
+    PgPoolOptions::new()
+        .max_connections(40)
+        .connect_with(opts)
+        .await
+        .unwrap()
+}
+
+#[sqlx::test(migrations = "../../migrations")]
+async fn race_64_holds_on_one_slot_one_winner(_p: PgPoolOptions, opts: PgConnectOptions) {
+    let pool = race_pool(opts).await;
+    let app = app(pool.clone(), Clock::fixed(now()));
+    let (t, svc) = single_resource_tenant(&app).await;
+    let uri = format!("/api/tenants/{t}/holds");
+    let mut tasks = Vec::new();
+    for i in 0..64 {
+        let (app, uri, svc) = (app.clone(), uri.clone(), svc.clone());
+        tasks.push(tokio::spawn(async move {
+            post(&app, &uri, json!({"service_id": svc, "start": "2026-03-03T10:00:00-05:00", "session_id": format!("racer-{i}")})).await
+        }));
+    }
+    let mut by_status: HashMap<u16, usize> = HashMap::new();
+    for t in tasks {
+        let (s, v) = t.await.unwrap();
+        if s == StatusCode::CONFLICT {
+            assert_eq!(code(&v), "slot_unavailable");
+        }
+        *by_status.entry(s.as_u16()).or_default() += 1;
+    }
+    assert_eq!(by_status.get(&201), Some(&1), "{by_status:?}");
+    assert_eq!(by_status.get(&409), Some(&63), "{by_status:?}");
+    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM availability_holds")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(n, 1);
+}
+
+#[sqlx::test(migrations = "../../migrations")]
+async fn race_64_confirms_on_one_slot_one_winner(_p: PgPoolOptions, opts: PgConnectOptions) {
+    let pool = race_pool(opts).await;
+    let app = app(pool.clone(), Clock::fixed(now()));
+    let (t, svc) = single_resource_tenant(&app).await;
+    // GIVEN 64 live holds on the same slot and resource (written directly: the hold path
+    // would never grant them) WHEN all 64 sessions confirm at once THEN exactly one books.
+    let (_, first) = post(
+        &app,
+        &format!("/api/tenants/{t}/holds"),
+        json!({"service_id": svc, "start": "2026-03-03T10:00:00-05:00", "session_id": "racer-0"}),
+    )
+    .await;
+    let hold0: uuid::Uuid = first["hold_id"].as_str().unwrap().parse().unwrap();
+    for i in 1..64 {
+        sqlx::query(
+            "INSERT INTO availability_holds (id, tenant_id, service_id, resource_id, session_id, during, expires_at)
+             SELECT gen_random_uuid(), tenant_id, service_id, resource_id, $2, during, expires_at FROM availability_holds WHERE id = $1",
+        )
+        .bind(hold0)
+        .bind(format!("racer-{i}"))
+        .execute(&pool)
+        .await
+        .unwrap();
+    }
+    let holds: Vec<(uuid::Uuid, String)> =
+        sqlx::query_as("SELECT id, session_id FROM availability_holds")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    assert_eq!(holds.len(), 64);
+    let uri = format!("/api/tenants/{t}/bookings");
+    let mut tasks = Vec::new();
+    for (id, session) in holds {
+        let (app, uri) = (app.clone(), uri.clone());
+        tasks.push(tokio::spawn(async move {
+            post(&app, &uri, json!({"hold_id": id, "session_id": session, "client_name": "Racer", "client_email": "racer@example.com"})).await
+        }));
+    }
+    let mut by_status: HashMap<u16, usize> = HashMap::new();
+    for t in tasks {
+        let (s, v) = t.await.unwrap();
+        assert!(!s.is_server_error(), "{s} {v}");
+        if s == StatusCode::CONFLICT {
+            assert_eq!(code(&v), "slot_taken");
+        }
+        *by_status.entry(s.as_u16()).or_default() += 1;
+    }
+    assert_eq!(by_status.get(&201), Some(&1), "{by_status:?}");
+    assert_eq!(by_status.get(&409), Some(&63), "{by_status:?}");
+    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM appointments")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(n, 1);
+}
