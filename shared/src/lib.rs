@@ -6,6 +6,7 @@
 //! - [`db`] and [`services`]: Postgres and the booking rules — [`services::booking::BookingError`];
 //! - [`http`]: the JSON error contract — [`http::ApiError`].
 
+pub mod adapters;
 pub mod config;
 pub mod db;
 pub mod domain;
