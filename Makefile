@@ -13,7 +13,7 @@ MAKEFLAGS += --no-print-directory
 
 CARGO   ?= cargo
 PYTHON  ?= python3
-PG      := scripts/pg.sh
+PG      := bash scripts/pg.sh
 # Target of `make package`: x86_64 or arm64. The template deploys arm64 (`sam build`
 # cross-compiles); arm64 here needs `rustup target add aarch64-unknown-linux-gnu`.
 ARCH    ?= x86_64
@@ -40,6 +40,36 @@ export DATABASE_URL
 echo "==> DATABASE_URL=$$DATABASE_URL"
 endef
 
+# Shell snippet (after WITH_DATABASE): the AWS emulator for the tests that go over the wire
+# (PyPI moto[server]). MOTO_ENDPOINT from the caller, else a moto_server on a free port,
+# installed when missing; stopped when the recipe ends, together with the private Postgres
+# when WITH_DATABASE started it (one EXIT trap for both).
+define WITH_MOTO
+MOTO_PID=""
+if [ -z "$${MOTO_ENDPOINT:-}" ]; then
+  if ! command -v moto_server >/dev/null 2>&1; then
+    echo "==> pip install 'moto[server]'"
+    $(PYTHON) -m pip install --quiet 'moto[server]' ||
+      $(PYTHON) -m pip install --quiet --user --break-system-packages 'moto[server]'
+    if command -v pyenv >/dev/null 2>&1; then pyenv rehash || true; fi
+    hash -r
+  fi
+  MOTO_PORT="$$($(PYTHON) -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')"
+  mkdir -p target
+  moto_server -H 127.0.0.1 -p "$$MOTO_PORT" >target/moto.log 2>&1 &
+  MOTO_PID=$$!
+  trap 'kill $$MOTO_PID 2>/dev/null || true; if [ -n "$$PG_STARTED" ]; then $(PG) stop; fi' EXIT
+  for _ in $$(seq 1 150); do
+    $(PYTHON) -c 'import socket, sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1).close()' "$$MOTO_PORT" 2>/dev/null && break
+    kill -0 "$$MOTO_PID" 2>/dev/null || { cat target/moto.log >&2; echo "moto_server exited" >&2; exit 1; }
+    sleep 0.2
+  done
+  MOTO_ENDPOINT="http://127.0.0.1:$$MOTO_PORT"
+fi
+export MOTO_ENDPOINT
+echo "==> MOTO_ENDPOINT=$$MOTO_ENDPOINT"
+endef
+
 # cfn-lint exits 2 on errors, 4 on warnings, 8 on informational messages (bit flags): only
 # errors fail, so an older (or newer) cfn-lint with other warning rules does not break CI.
 define CFN_LINT
@@ -51,7 +81,7 @@ if [ "$$cfn_rc" -ne 0 ]; then echo "cfn-lint: warnings only (exit $$cfn_rc), not
 endef
 
 .PHONY: help run test bench package lint fmt fmt-check clippy cfn-lint check-template \
-        tools pg-start pg-stop lambda-test
+        tools pg-start pg-stop lambda-test browser-test
 
 help:
 	@echo "make run          standalone server + demo tenant (Postgres started on demand)"
@@ -60,6 +90,7 @@ help:
 	echo "make package      cargo lambda zips of every function (ARCH=x86_64|arm64)"
 	echo "make lint         rustfmt check, clippy, cfn-lint, template checks"
 	echo "make fmt          rustfmt the workspace"
+	echo "make browser-test the chat widget in headless Chromium against gomomo serve"
 	echo "make lambda-test  replay events/api-*.json under cargo lambda watch"
 	echo "make pg-start     start the private Postgres (prints DATABASE_URL)"
 	echo "make pg-stop      stop it"
@@ -76,7 +107,9 @@ run:
 	$(GOMOMO) migrate
 	echo "==> gomomo seed-demo"
 	$(GOMOMO) seed-demo
-	echo "==> gomomo serve (GOMOMO_ADDR=$${GOMOMO_ADDR:-127.0.0.1:3000}; Ctrl-C stops; make pg-stop stops Postgres)"
+	# The demo shows the autonomous tools at work (the product default stays off).
+	export AUTONOMY_ENABLED="$${AUTONOMY_ENABLED:-true}"
+	echo "==> gomomo serve (GOMOMO_ADDR=$${GOMOMO_ADDR:-127.0.0.1:3000}, AUTONOMY_ENABLED=$$AUTONOMY_ENABLED; Ctrl-C stops; make pg-stop stops Postgres)"
 	exec $(GOMOMO) serve
 
 ## test: the order is fixed and fails fast; cheap checks first, Postgres only once needed.
@@ -84,6 +117,7 @@ test: tools
 	@echo "==> cargo fmt --all --check"
 	$(CARGO) fmt --all --check
 	$(WITH_DATABASE)
+	$(WITH_MOTO)
 	echo "==> cargo clippy --workspace --all-targets -- -D warnings"
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	echo "==> cargo test --workspace"
@@ -92,7 +126,9 @@ test: tools
 	echo "==> scripts/check_template.py"
 	$(PYTHON) scripts/check_template.py
 	echo "==> scripts/lambda-test.sh"
-	scripts/lambda-test.sh
+	bash scripts/lambda-test.sh
+	echo "==> scripts/browser-test.sh (the widget in headless Chromium)"
+	bash scripts/browser-test.sh
 	echo "==> make test: all green"
 
 ## tools: what a clean machine lacks. An older cfn-lint already installed is kept.
@@ -106,9 +142,13 @@ tools:
 	$(CARGO) lambda --version >/dev/null 2>&1 || missing+=(cargo-lambda)
 	if [ "$${#missing[@]}" -gt 0 ]; then
 	  echo "==> pip install $${missing[*]}"
+	  if ! $(PYTHON) -m pip --version >/dev/null 2>&1 && [ "$$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-pip
+	  fi
 	  # A system Python (PEP 668) refuses plain installs: fall back to --user.
 	  $(PYTHON) -m pip install --quiet "$${missing[@]}" ||
-	    $(PYTHON) -m pip install --quiet --user --break-system-packages "$${missing[@]}"
+	    $(PYTHON) -m pip install --quiet --user --break-system-packages "$${missing[@]}" ||
+	    $(PYTHON) -m pip install --quiet --user "$${missing[@]}"
 	  if command -v pyenv >/dev/null 2>&1; then pyenv rehash || true; fi
 	  hash -r
 	  command -v cfn-lint >/dev/null 2>&1 || { echo "cfn-lint not on PATH after pip install" >&2; exit 1; }
@@ -140,6 +180,9 @@ bench:
 	else
 	  echo "scripts/race-bench.sh not found: skipping the race benchmark"
 	fi
+	$(WITH_DATABASE)
+	echo "==> cargo bench -p gomomo-voice --bench voice_turn (Twilio webhook round trip)"
+	$(CARGO) bench -p gomomo-voice --bench voice_turn
 
 ## package: release zips for Lambda under target/lambda/<binary>/bootstrap.zip.
 package: tools
@@ -160,9 +203,13 @@ package: tools
 	  printf '%-12s %10s bytes  %s\n' "$$bin" "$$(stat -c %s "$$zip")" "$$zip"
 	done
 
+browser-test:
+	@$(WITH_DATABASE)
+	bash scripts/browser-test.sh
+
 lambda-test: tools
 	@$(WITH_DATABASE)
-	scripts/lambda-test.sh
+	bash scripts/lambda-test.sh
 
 check-template cfn-lint lint: tools
 

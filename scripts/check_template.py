@@ -76,6 +76,11 @@ class MiniYamlError(ValueError):
     pass
 
 
+# A plain (unquoted) mapping key: a colon belongs to it unless a space or the line end
+# follows (`aws:SourceArn: x` has the key `aws:SourceArn`).
+PLAIN_KEY = r"(?:[^:\s]|:(?=\S))(?:[^:]|:(?=\S))*?"
+
+
 class MiniYaml:
     """Indentation-based loader for the YAML subset of CloudFormation templates."""
 
@@ -156,7 +161,7 @@ class MiniYaml:
             i = skip(i + 1)
             while i < len(s) and s[i] != closing:
                 if closing == "}":
-                    key, i = self._flow_plain(s, i, stop=":")
+                    key, i = self._flow_key(s, i)
                     i = skip(i + 1)
                     value, i = self._flow(s, i)
                     pairs[key] = value
@@ -188,6 +193,17 @@ class MiniYaml:
             raw, i = self._flow_plain(s, i, stop=",]}")
             value = self._scalar(raw)
         return (_intrinsic(tag, value) if tag else value), i
+
+    @staticmethod
+    def _flow_key(s: str, i: int):
+        """A flow-map key up to the `:` that is followed by a space, `,`, `}` or the end."""
+        j = i
+        while j < len(s) and not (s[j] == ":" and (j + 1 >= len(s) or s[j + 1] in " \t,}")):
+            j += 1
+        raw = s[i:j].strip()
+        if len(raw) >= 2 and raw[0] in "\"'" and raw[-1] == raw[0]:
+            raw = MiniYaml._scalar(raw)
+        return raw, j
 
     @staticmethod
     def _flow_plain(s: str, i: int, stop: str):
@@ -256,7 +272,7 @@ class MiniYaml:
         return self._mapping(indent)
 
     def _split_key(self, number: int, text: str):
-        m = re.match(r"""("(?:[^"\\]|\\.)*"|'(?:[^']|'')*'|[^:#]+?)\s*:(\s+|$)(.*)$""", text)
+        m = re.match(rf"""("(?:[^"\\]|\\.)*"|'(?:[^']|'')*'|{PLAIN_KEY})\s*:(\s+|$)(.*)$""", text)
         if not m:
             raise MiniYamlError(f"line {number}: expected `key: value`, got {text!r}")
         return self._scalar(m.group(1)), m.group(3)
@@ -286,7 +302,7 @@ class MiniYaml:
             item = text[1:].strip()
             item_indent = cur + (len(text) - len(text[1:].lstrip(" ")))
             if item and not item.startswith(("!", "[", "{", '"', "'")) and re.match(
-                r"""("(?:[^"\\]|\\.)*"|'(?:[^']|'')*'|[^:#\s][^:#]*?)\s*:(\s|$)""", item
+                rf"""("(?:[^"\\]|\\.)*"|'(?:[^']|'')*'|{PLAIN_KEY})\s*:(\s|$)""", item
             ):
                 # `- key: value` opens a mapping whose keys are aligned with `key`.
                 _, raw = self.lines[self.pos]

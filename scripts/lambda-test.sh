@@ -11,6 +11,8 @@
 #                                of the function included), default 1200
 #   LAMBDA_TEST_PORT             emulator port, default: a free one
 # Logs: target/lambda-test/watch.log (the emulator and the function's own logs).
+# Twilio events (voice-*, handoff-*) are signed with the TWILIO_AUTH_TOKEN and
+# PUBLIC_BASE_URL given to the functions below (scripts/make_twilio_events.py writes them).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -35,14 +37,17 @@ if [ "$#" -gt 0 ]; then
   EVENTS=("$@")
 else
   shopt -s nullglob
-  EVENTS=(events/api-*.json)
+  EVENTS=(events/api-*.json events/worker-*.json events/scheduler-*.json events/chat-ws-*.json
+    events/voice-*.json events/handoff-*.json)
   shopt -u nullglob
 fi
 [ "${#EVENTS[@]}" -gt 0 ] || die "no events/api-*.json found"
 
 # --- the database: schema and the demo tenant the events refer to ------------------------
-say "building the gomomo command (migrate, seed-demo)"
-cargo build --bin gomomo
+# Building the function here too shows a compile error in this output (not only in the
+# watcher's log) and leaves the watcher's own `cargo run --bin api` nothing to do.
+say "cargo build --bin gomomo --bin $FUNCTION --bin worker --bin scheduler --bin chat-ws --bin voice --bin handoff"
+cargo build --bin gomomo --bin "$FUNCTION" --bin worker --bin scheduler --bin chat-ws --bin voice --bin handoff
 say "gomomo migrate"
 cargo run --quiet --bin gomomo -- migrate
 say "gomomo seed-demo"
@@ -52,24 +57,37 @@ python3 - "$OUT_DIR/seed.json" <<'PY' || die "seed-demo did not print the expect
 import json, sys
 seed = json.load(open(sys.argv[1]))
 tenant = "6d0e0000-0000-4000-8000-000000000001"
+service = "6d0e0000-0000-4000-8000-0000000005e1"
 if seed.get("tenant_id") != tenant:
     sys.exit(f"seed-demo tenant_id is {seed.get('tenant_id')!r}; the events use {tenant}")
+if service not in [s.get("id") for s in seed.get("services", [])]:
+    sys.exit(f"seed-demo has no service {service}; the events use it")
 PY
 
 # --- the emulator --------------------------------------------------------------------------
 PORT="${LAMBDA_TEST_PORT:-$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')}"
 
 WATCH_PID=""
+descendants() {
+  local child
+  for child in $(ps -o pid= --ppid "$1" 2>/dev/null); do
+    echo "$child"
+    descendants "$child"
+  done
+}
 cleanup() {
-  local rc=$?
+  local rc=$? pids pid
   if [ -n "$WATCH_PID" ] && kill -0 "$WATCH_PID" 2>/dev/null; then
-    # The watcher, cargo and the function binary share the watcher's process group.
+    # The watcher runs each function instance in a process group of its own and stops it
+    # on SIGTERM; anything still alive after 10 s is killed by pid.
+    pids="$(descendants "$WATCH_PID")"
     kill -TERM -- "-$WATCH_PID" 2>/dev/null || true
-    for _ in $(seq 1 50); do
+    for _ in $(seq 1 100); do
       kill -0 "$WATCH_PID" 2>/dev/null || break
       sleep 0.1
     done
     kill -KILL -- "-$WATCH_PID" 2>/dev/null || true
+    for pid in $pids; do kill -KILL "$pid" 2>/dev/null || true; done
   fi
   exit "$rc"
 }
@@ -88,6 +106,10 @@ env -u RUST_LOG DATABASE_URL="$DATABASE_URL" GOMOMO_ENV=development \
   setsid cargo lambda watch --ignore-changes \
   --invoke-address 127.0.0.1 --invoke-port "$PORT" \
   --env-var "GOMOMO_ENV=development" --env-var "RUST_LOG=$function_log" \
+  --env-var "WS_MANAGEMENT_ENDPOINT=${MOTO_ENDPOINT:-http://127.0.0.1:9}" \
+  --env-var "AWS_REGION=${AWS_REGION:-us-east-1}" --env-var "AWS_ACCESS_KEY_ID=${AWS_ACCESS_KEY_ID:-test}" \
+  --env-var "AWS_SECRET_ACCESS_KEY=${AWS_SECRET_ACCESS_KEY:-test}" \
+  --env-var "TWILIO_AUTH_TOKEN=lambda-test-twilio-token" --env-var "PUBLIC_BASE_URL=https://hooks.gomomo.test" \
   >"$WATCH_LOG" 2>&1 </dev/null &
 WATCH_PID=$!
 
@@ -104,25 +126,36 @@ until python3 -c 'import socket, sys; socket.create_connection(("127.0.0.1", int
   sleep 0.3
 done
 
-invoke() { # FILE -> response JSON on stdout
-  cargo lambda invoke "$FUNCTION" --invoke-address 127.0.0.1 --invoke-port "$PORT" \
-    --data-file "$1" --output-format json
+# `cargo lambda invoke` waits as long as the function is building, and forever when the
+# build fails or the function exits: every call gets a timeout, and the watcher's log
+# tells a broken function from a slow build.
+invoke() { # SECONDS FILE -> response JSON on stdout
+  local fn="$FUNCTION"
+  case "$(basename "$2")" in # events of the event-driven functions (SQS batch, schedule)
+    worker-*) fn=worker ;;
+    scheduler-*) fn=scheduler ;;
+    chat-ws-*) fn=chat-ws ;;
+    voice-*) fn=voice ;;
+    handoff-*) fn=handoff ;;
+  esac
+  timeout "$1" cargo lambda invoke "$fn" --invoke-address 127.0.0.1 --invoke-port "$PORT" \
+    --data-file "$2" --output-format json
 }
+function_died() { grep -q -E 'error: could not compile|ERROR command exited' "$WATCH_LOG"; }
 
-# The first invocation waits for the function's debug build; retry until it answers.
 say "waiting for the $FUNCTION function to build and answer (up to ${BUILD_TIMEOUT}s)"
 deadline=$((SECONDS + BUILD_TIMEOUT))
-until invoke events/api-healthz.json >"$OUT_DIR/warmup.json" 2>"$OUT_DIR/warmup.err"; do
-  kill -0 "$WATCH_PID" 2>/dev/null || {
+until invoke 30 events/api-healthz.json >"$OUT_DIR/warmup.json" 2>"$OUT_DIR/warmup.err"; do
+  if ! kill -0 "$WATCH_PID" 2>/dev/null || function_died; then
     tail -n 40 "$WATCH_LOG" >&2
-    die "cargo lambda watch exited"
-  }
+    die "the $FUNCTION function failed to build or start (log: $WATCH_LOG)"
+  fi
   if [ "$SECONDS" -ge "$deadline" ]; then
     cat "$OUT_DIR/warmup.err" >&2
     tail -n 40 "$WATCH_LOG" >&2
     die "the function did not answer within ${BUILD_TIMEOUT}s"
   fi
-  sleep 3
+  sleep 2
 done
 say "the function answers"
 
@@ -131,7 +164,15 @@ results="$OUT_DIR/results.jsonl"
 : >"$results"
 for file in "${EVENTS[@]}"; do
   name="$(basename "$file")"
-  if invoke "$file" >"$OUT_DIR/$name.out" 2>"$OUT_DIR/$name.err"; then
+  rc=0
+  if function_died; then
+    echo "the function exited before this event (see $WATCH_LOG)" >"$OUT_DIR/$name.err"
+    rc=1
+  else
+    invoke 120 "$file" >"$OUT_DIR/$name.out" 2>"$OUT_DIR/$name.err" || rc=$?
+    [ "$rc" -ne 124 ] || echo "no answer within 120s" >>"$OUT_DIR/$name.err"
+  fi
+  if [ "$rc" -eq 0 ]; then
     python3 - "$results" "$name" "$OUT_DIR/$name.out" <<'PY'
 import json, sys
 results, name, out = sys.argv[1:4]
@@ -140,6 +181,10 @@ with open(out) as f:
 entry = {"event": name}
 try:
     response = json.loads(raw)
+    if isinstance(response, dict) and "statusCode" not in response:
+        # An event function (worker, scheduler) answers with its own JSON: status "ok".
+        entry["status"], entry["body"] = "ok", json.dumps(response, separators=(",", ":"))
+        response = {"statusCode": "ok", "body": entry["body"]}
     entry["status"] = response.get("statusCode")
     body = response.get("body") or ""
     if response.get("isBase64Encoded"):

@@ -33,6 +33,17 @@ pub struct Config {
     pub hold_ttl: Duration,
     pub db_max_connections: u32,
     pub hold_sweep_interval: Duration,
+    /// Master switch of the autonomous tools (`AUTONOMY_ENABLED`, off by default): when off,
+    /// events are still recorded and decided by policy, but no job is enqueued or run.
+    pub autonomy_enabled: bool,
+    /// The EventBridge bus the outbox relay publishes to (`EVENT_BUS_NAME`).
+    pub event_bus_name: Option<String>,
+    /// The built-in calendar's simulated failure (`CALENDAR_FAIL_MODE`).
+    pub calendar_fail_mode: crate::adapters::calendar::CalendarFailMode,
+    /// The chat agent: OpenAI settings (none = the deterministic engine) and follow-up limits.
+    pub agent: crate::services::agent::AgentConfig,
+    /// Twilio webhooks and API, handoff links, SMS and call limits (`crate::twilio::config`).
+    pub telephony: crate::twilio::TelephonyConfig,
 }
 
 impl std::fmt::Debug for Config {
@@ -70,6 +81,39 @@ pub const ENV_VARS: &[(&str, &str)] = &[
     (
         "HOLD_SWEEP_INTERVAL_SECONDS",
         "standalone hold sweep period, 1–3600 (default 30)",
+    ),
+    (
+        "AUTONOMY_ENABLED",
+        "true | false (default false): run the autonomous tools",
+    ),
+    (
+        "EVENT_BUS_NAME",
+        "EventBridge bus for domain events (required by the scheduler on Lambda)",
+    ),
+    (
+        "CALENDAR_FAIL_MODE",
+        "none | auth_error | network_error | timeout | all_ops_fail (default none)",
+    ),
+    (
+        "OPENAI_API_KEY",
+        "enables the LLM chat agent; unset = the built-in deterministic engine",
+    ),
+    (
+        "OPENAI_BASE_URL",
+        "any OpenAI-compatible server (default https://api.openai.com/v1)",
+    ),
+    ("OPENAI_MODEL", "chat model (default gpt-4o)"),
+    (
+        "OPENAI_TIMEOUT_SECONDS",
+        "per-request timeout of the model, 1–120 (default 20)",
+    ),
+    (
+        "FOLLOWUP_MAX_PER_BOOKING",
+        "follow-ups one chat session may schedule, 1–10 (default 2)",
+    ),
+    (
+        "FOLLOWUP_COOLDOWN_MINUTES",
+        "minimum gap between follow-ups to one recipient, 0–1440 (default 60)",
     ),
 ];
 
@@ -142,7 +186,51 @@ impl Config {
         let db_max_connections = num("DB_MAX_CONNECTIONS", default_pool, 1, 200)? as u32;
         let hold_sweep_interval =
             Duration::from_secs(num("HOLD_SWEEP_INTERVAL_SECONDS", 30, 1, 3600)?);
+        let autonomy_enabled = match non_empty("AUTONOMY_ENABLED")
+            .map(|v| v.trim().to_ascii_lowercase())
+            .as_deref()
+        {
+            None | Some("false") | Some("0") | Some("no") | Some("off") => false,
+            Some("true") | Some("1") | Some("yes") | Some("on") => true,
+            Some(other) => {
+                return Err(ConfigError::Invalid {
+                    var: "AUTONOMY_ENABLED",
+                    reason: format!("{other:?} is not true or false"),
+                })
+            }
+        };
+        let event_bus_name = non_empty("EVENT_BUS_NAME").map(|v| v.trim().to_string());
+        if let Some(bus) = &event_bus_name {
+            let ok = bus.len() <= 256
+                && bus
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "._-/:".contains(c));
+            if !ok {
+                return Err(ConfigError::Invalid {
+                    var: "EVENT_BUS_NAME",
+                    reason: "must be a bus name or ARN (letters, digits, . _ - / :), at most 256 characters".into(),
+                });
+            }
+        }
+        let calendar_fail_mode =
+            match non_empty("CALENDAR_FAIL_MODE") {
+                None => crate::adapters::calendar::CalendarFailMode::None,
+                Some(v) => crate::adapters::calendar::CalendarFailMode::parse(v.trim())
+                    .ok_or_else(|| ConfigError::Invalid {
+                        var: "CALENDAR_FAIL_MODE",
+                        reason: format!(
+                            "{v:?} is not none, auth_error, network_error, timeout or all_ops_fail"
+                        ),
+                    })?,
+            };
+        let agent = crate::services::agent::AgentConfig::from_lookup(&get)?;
+        let telephony = crate::twilio::TelephonyConfig::from_lookup(&get, environment)?;
         Ok(Self {
+            agent,
+            telephony,
+            autonomy_enabled,
+            event_bus_name,
+            calendar_fail_mode,
             database_url,
             environment,
             log_format,
@@ -208,6 +296,34 @@ mod tests {
             !format!("{ok:?}").contains("k3J9"),
             "secrets never reach Debug output"
         );
+    }
+
+    #[test]
+    fn autonomy_settings() {
+        let c = cfg(&[("DATABASE_URL", "postgres://x")]).unwrap();
+        assert!(!c.autonomy_enabled, "autonomy is off by default");
+        assert_eq!(c.event_bus_name, None);
+        let c = cfg(&[
+            ("DATABASE_URL", "postgres://x"),
+            ("AUTONOMY_ENABLED", "true"),
+            ("EVENT_BUS_NAME", "gomomo-events"),
+            ("CALENDAR_FAIL_MODE", "timeout"),
+        ])
+        .unwrap();
+        assert!(c.autonomy_enabled);
+        assert_eq!(c.event_bus_name.as_deref(), Some("gomomo-events"));
+        assert_eq!(
+            c.calendar_fail_mode,
+            crate::adapters::calendar::CalendarFailMode::Timeout
+        );
+        for (var, bad) in [
+            ("AUTONOMY_ENABLED", "maybe"),
+            ("EVENT_BUS_NAME", "bad bus!"),
+            ("CALENDAR_FAIL_MODE", "sometimes"),
+        ] {
+            let e = cfg(&[("DATABASE_URL", "postgres://x"), (var, bad)]).unwrap_err();
+            assert!(e.to_string().contains(var), "{e}");
+        }
     }
 
     #[test]

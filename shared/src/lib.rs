@@ -13,5 +13,6 @@ pub mod domain;
 pub mod http;
 pub mod services;
 pub mod telemetry;
+pub mod twilio;
 
 pub use config::Config;

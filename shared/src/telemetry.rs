@@ -6,7 +6,9 @@ use crate::config::LogFormat;
 
 /// Installs the global subscriber once; later calls are no-ops (tests may call it freely).
 pub fn init(format: LogFormat) {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    // Postgres notices such as "there is no transaction in progress" after a COMMIT that failed
+    // with a serialization error (and is retried) are noise at info level.
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx::postgres::notice=error"));
     let builder = fmt().with_env_filter(filter).with_writer(std::io::stderr);
     let _ = match format {
         LogFormat::Json => builder

@@ -4,11 +4,13 @@
 //! - `gomomo migrate` — apply the database migrations
 //! - `gomomo seed-demo` — create (idempotently) the demo tenant and print its ids and an API key
 
+mod chat;
+
 use std::net::SocketAddr;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use gomomo::services::{admin, BookingService, Clock};
+use gomomo::services::{admin, Clock};
 use gomomo::Config;
 use tokio::net::TcpListener;
 
@@ -64,23 +66,27 @@ async fn main() -> anyhow::Result<()> {
 }
 
 async fn serve(pool: sqlx::PgPool, config: &Config, addr: SocketAddr) -> anyhow::Result<()> {
-    let state = gomomo_api::AppState::new(pool.clone(), config, Clock::system());
-    let app = gomomo_api::router(state);
-
-    // The scheduler's job in one process: expire holds on a timer.
-    let sweeper = BookingService::new(pool, Clock::system(), config.hold_ttl);
-    let period = config.hold_sweep_interval;
-    let sweep = tokio::spawn(async move {
-        let mut tick = tokio::time::interval(period);
-        loop {
-            tick.tick().await;
-            match sweeper.expire_holds().await {
-                Ok(0) => {}
-                Ok(n) => tracing::info!(expired = n, "hold sweep"),
-                Err(e) => tracing::warn!(error = %e, "hold sweep failed"),
-            }
-        }
-    });
+    // The worker and the scheduler in one process: events on an in-process bus, the
+    // scheduler tick (hold expiry, due jobs, outbox sweep) on a timer.
+    let local =
+        gomomo::services::local::LocalAutonomy::start(pool.clone(), config, Clock::system());
+    let state = gomomo_api::AppState::new(pool.clone(), config, Clock::system())
+        .with_relay(local.relay().clone());
+    // The chat: /ws (WebSocket), the widget at /widget.js and a demo page at /.
+    let chat_agent = state.agent.with_booking(state.booking.clone());
+    let app = gomomo_api::router(state).merge(chat::router(chat_agent));
+    // Twilio voice and SMS webhooks (signature-checked) and handoff links; production
+    // refuses to start without a Twilio auth token or with validation off.
+    config
+        .telephony
+        .check_webhooks(config.environment)
+        .context("telephony configuration")?;
+    let sms = gomomo::twilio::sms_sender_from_config(&config.telephony);
+    let voice = gomomo_voice::VoiceState::new(pool.clone(), config, Clock::system(), sms.clone());
+    let handoff = gomomo_handoff::HandoffState::new(pool.clone(), config, Clock::system(), sms);
+    let app = app
+        .merge(gomomo_voice::router(voice))
+        .merge(gomomo_handoff::router(handoff));
 
     let listener = TcpListener::bind(addr)
         .await
@@ -90,7 +96,7 @@ async fn serve(pool: sqlx::PgPool, config: &Config, addr: SocketAddr) -> anyhow:
         .with_graceful_shutdown(shutdown_signal())
         .await
         .context("server error")?;
-    sweep.abort();
+    local.stop();
     Ok(())
 }
 

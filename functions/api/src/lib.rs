@@ -20,20 +20,30 @@ use utoipa::OpenApi;
 #[derive(Clone)]
 pub struct AppState {
     pub booking: BookingService,
+    /// The chat agent behind `POST /api/tenants/{tenant}/chat`.
+    pub agent: gomomo::services::agent::Agent,
     /// Bearer key for platform-level routes (creating tenants); `None` disables them.
     pub platform_key: Option<Arc<str>>,
 }
 
 impl AppState {
     pub fn new(pool: PgPool, config: &Config, clock: Clock) -> Self {
+        let booking = BookingService::new(pool, clock, config.hold_ttl);
         Self {
-            booking: BookingService::new(pool, clock, config.hold_ttl),
+            agent: gomomo::services::agent::Agent::new(booking.clone(), &config.agent),
+            booking,
             platform_key: config.platform_key.as_deref().map(Arc::from),
         }
     }
 
     pub fn pool(&self) -> &PgPool {
         self.booking.pool()
+    }
+
+    /// Publishes domain events right after the booking transactions commit.
+    pub fn with_relay(mut self, relay: gomomo::services::relay::OutboxRelay) -> Self {
+        self.booking = self.booking.with_relay(relay);
+        self
     }
 }
 
@@ -53,6 +63,7 @@ impl AppState {
         routes::public::get_booking,
         routes::public::reschedule_booking,
         routes::public::cancel_booking,
+        routes::chat::chat,
         routes::admin::create_tenant,
         routes::admin::update_tenant,
         routes::admin::create_service,
@@ -107,6 +118,7 @@ pub fn router(state: AppState) -> Router {
             "/api/tenants/{tenant}/bookings/{reference}/cancel",
             post(public::cancel_booking),
         )
+        .route("/api/tenants/{tenant}/chat", post(routes::chat::chat))
         .route("/api/admin/tenants", post(admin::create_tenant))
         .route("/api/admin/tenants/{tenant}", patch(admin::update_tenant))
         .route(

@@ -11,6 +11,20 @@ async fn main() -> Result<(), lambda_http::Error> {
     let pool = gomomo::db::connect(&config.database_url, config.db_max_connections)
         .await
         .context("connecting to Postgres")?;
-    let state = gomomo_api::AppState::new(pool, &config, Clock::system());
+    let mut state = gomomo_api::AppState::new(pool.clone(), &config, Clock::system());
+    // Domain events go to EventBridge right after each commit; rows left unsent (a failed
+    // PutEvents, an instance frozen mid-way) are re-published by the scheduler.
+    match &config.event_bus_name {
+        Some(bus) => {
+            let aws = gomomo_aws::sdk_config().await;
+            let publisher = gomomo_aws::EventBridgePublisher::from_config(&aws, bus);
+            state = state.with_relay(gomomo::services::relay::OutboxRelay::new(
+                pool,
+                std::sync::Arc::new(publisher),
+                Clock::system(),
+            ));
+        }
+        None => tracing::warn!("EVENT_BUS_NAME is unset: domain events wait in the outbox"),
+    }
     lambda_http::run(gomomo_api::router(state)).await
 }

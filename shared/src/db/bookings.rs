@@ -80,18 +80,14 @@ pub async fn busy_intervals(
 
 /// Transaction-scoped advisory locks, taken in ascending order so two transactions that
 /// need overlapping sets cannot deadlock.
-pub async fn advisory_locks(
-    conn: &mut PgConnection,
-    keys: &mut Vec<i64>,
-) -> Result<(), sqlx::Error> {
+pub async fn advisory_locks(conn: &mut PgConnection, keys: &mut Vec<i64>) -> Result<(), sqlx::Error> {
     keys.sort_unstable();
     keys.dedup();
-    for k in keys.iter() {
-        sqlx::query("SELECT pg_advisory_xact_lock($1)")
-            .bind(*k)
-            .execute(&mut *conn)
-            .await?;
-    }
+    // One round trip: unnest yields the sorted keys in order and each lock is taken in turn.
+    sqlx::query("SELECT count(pg_advisory_xact_lock(k)) FROM unnest($1::bigint[]) AS k")
+        .bind(&*keys)
+        .execute(&mut *conn)
+        .await?;
     Ok(())
 }
 
@@ -145,12 +141,15 @@ pub async fn hold_for_update(
     id: Uuid,
 ) -> Result<Option<HoldRow>, sqlx::Error> {
     sqlx::query_as(AssertSqlSafe(format!(
-        "SELECT {HOLD_COLS} FROM availability_holds WHERE tenant_id = $1 AND id = $2 FOR UPDATE"
+        "SELECT {HOLD_COLS} FROM availability_holds WHERE id = $1 FOR UPDATE"
     )))
-    .bind(tenant)
     .bind(id)
     .fetch_optional(conn)
     .await
+    // Looked up by primary key alone (the tenant is checked here, not in SQL) so the
+    // planner always probes the primary key: under SERIALIZABLE a wider scan would take a
+    // wide predicate lock and make unrelated confirms fail with serialization errors.
+    .map(|h: Option<HoldRow>| h.filter(|h| h.tenant_id == tenant))
 }
 
 pub async fn delete_hold(conn: &mut PgConnection, id: Uuid) -> Result<(), sqlx::Error> {
@@ -188,12 +187,13 @@ pub async fn appointment_by_hold<'e>(
     hold: Uuid,
 ) -> Result<Option<AppointmentRow>, sqlx::Error> {
     sqlx::query_as(AssertSqlSafe(format!(
-        "SELECT {APPT_COLS} FROM appointments WHERE tenant_id = $1 AND hold_id = $2"
+        "SELECT {APPT_COLS} FROM appointments WHERE hold_id = $1"
     )))
-    .bind(tenant)
     .bind(hold)
     .fetch_optional(db)
     .await
+    // By the unique hold_id alone, for the same reason as `hold_for_update`.
+    .map(|a: Option<AppointmentRow>| a.filter(|a| a.tenant_id == tenant))
 }
 
 pub async fn appointment_by_reference<'e>(

@@ -2,7 +2,14 @@
 
 pub mod audit;
 pub mod bookings;
+pub mod calls;
+pub mod chat;
+pub mod handoff;
+pub mod jobs;
+pub mod notifications;
 pub mod outbox;
+pub mod policy;
+pub mod sms;
 pub mod tenants;
 
 use std::time::Duration;

@@ -59,6 +59,45 @@ pub async fn get_tenant<'e>(
         .await
 }
 
+#[derive(FromRow)]
+struct TenantWithHours {
+    #[sqlx(flatten)]
+    tenant: TenantRow,
+    h_weekday: Vec<i16>,
+    h_opens: Vec<NaiveTime>,
+    h_closes: Vec<NaiveTime>,
+}
+
+/// A tenant and its weekly hours in one round trip.
+pub async fn get_tenant_with_hours<'e>(
+    db: impl PgExecutor<'e>,
+    id: Uuid,
+) -> Result<Option<(TenantRow, Vec<HoursRow>)>, sqlx::Error> {
+    let row: Option<TenantWithHours> = sqlx::query_as(
+        "SELECT t.*,
+                ARRAY(SELECT weekday FROM business_hours h WHERE h.tenant_id = t.id ORDER BY weekday, opens) AS h_weekday,
+                ARRAY(SELECT opens FROM business_hours h WHERE h.tenant_id = t.id ORDER BY weekday, opens) AS h_opens,
+                ARRAY(SELECT closes FROM business_hours h WHERE h.tenant_id = t.id ORDER BY weekday, opens) AS h_closes
+           FROM tenants t WHERE t.id = $1",
+    )
+    .bind(id)
+    .fetch_optional(db)
+    .await?;
+    Ok(row.map(|r| {
+        let hours = r
+            .h_weekday
+            .iter()
+            .zip(r.h_opens.iter().zip(r.h_closes.iter()))
+            .map(|(w, (o, c))| HoursRow {
+                weekday: *w,
+                opens: *o,
+                closes: *c,
+            })
+            .collect();
+        (r.tenant, hours)
+    }))
+}
+
 const SERVICE_SELECT: &str = "
     SELECT s.id, s.tenant_id, s.name, s.description, s.duration_minutes, s.active,
            COALESCE(array_agg(r.id ORDER BY r.id) FILTER (WHERE r.id IS NOT NULL), '{}') AS resource_ids

@@ -13,6 +13,10 @@ pub enum DomainEvent {
     BookingRescheduled(BookingRescheduled),
     HoldExpired(HoldExpired),
     SlotOpened(SlotOpened),
+    CalendarWriteFailed(CalendarWriteFailed),
+    CalendarRetryExhausted(CalendarRetryExhausted),
+    WaitlistMatched(WaitlistMatched),
+    FollowupRequested(FollowupRequested),
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -60,6 +64,49 @@ pub struct SlotOpened {
     pub end: DateTime<Utc>,
 }
 
+/// Writing a booking to the tenant's calendar failed; the booking stands and retries follow.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CalendarWriteFailed {
+    pub tenant_id: Uuid,
+    pub booking_id: Uuid,
+    pub reference: String,
+    pub session_id: String,
+    /// `create` | `delete`
+    pub operation: String,
+    /// A stable kind (`auth_error`, `network_error`, `timeout`, …), never a message with data.
+    pub error_kind: String,
+}
+
+/// Every calendar retry failed: the escalation tool takes over.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CalendarRetryExhausted {
+    pub tenant_id: Uuid,
+    pub booking_id: Uuid,
+    pub reference: String,
+    pub session_id: String,
+    pub attempts: i32,
+}
+
+/// A waitlist entry matched an opened slot.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WaitlistMatched {
+    pub tenant_id: Uuid,
+    pub entry_id: Uuid,
+    pub service_id: Uuid,
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+}
+
+/// A client asked to be contacted later (a `followup_contacts` row).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FollowupRequested {
+    pub tenant_id: Uuid,
+    pub followup_id: Uuid,
+    pub session_id: String,
+    /// `email` | `sms`
+    pub channel: String,
+}
+
 impl DomainEvent {
     /// The event name: the EventBridge `detail-type`.
     pub fn name(&self) -> &'static str {
@@ -69,6 +116,10 @@ impl DomainEvent {
             Self::BookingRescheduled(_) => "BookingRescheduled",
             Self::HoldExpired(_) => "HoldExpired",
             Self::SlotOpened(_) => "SlotOpened",
+            Self::CalendarWriteFailed(_) => "CalendarWriteFailed",
+            Self::CalendarRetryExhausted(_) => "CalendarRetryExhausted",
+            Self::WaitlistMatched(_) => "WaitlistMatched",
+            Self::FollowupRequested(_) => "FollowupRequested",
         }
     }
 
@@ -78,12 +129,48 @@ impl DomainEvent {
             Self::BookingRescheduled(e) => e.tenant_id,
             Self::HoldExpired(e) => e.tenant_id,
             Self::SlotOpened(e) => e.tenant_id,
+            Self::CalendarWriteFailed(e) => e.tenant_id,
+            Self::CalendarRetryExhausted(e) => e.tenant_id,
+            Self::WaitlistMatched(e) => e.tenant_id,
+            Self::FollowupRequested(e) => e.tenant_id,
         }
+    }
+
+    /// The EventBridge `source` of the event's family.
+    pub fn source(&self) -> &'static str {
+        source_of(self.name())
+    }
+
+    /// Rebuilds an event from its name and `detail` (extra detail fields are ignored).
+    pub fn from_parts(name: &str, detail: &serde_json::Value) -> Result<Self, serde_json::Error> {
+        serde_json::from_value(serde_json::json!({ "type": name, "detail": detail }))
     }
 
     /// The `detail` JSON (the event body without its name).
     pub fn detail(&self) -> serde_json::Value {
         let v = serde_json::to_value(self).unwrap_or_default();
         v.get("detail").cloned().unwrap_or_default()
+    }
+}
+
+/// Every event name, for the EventBridge rule and the relay.
+pub const EVENT_NAMES: &[&str] = &[
+    "BookingCreated",
+    "BookingCancelled",
+    "BookingRescheduled",
+    "HoldExpired",
+    "SlotOpened",
+    "CalendarWriteFailed",
+    "CalendarRetryExhausted",
+    "WaitlistMatched",
+    "FollowupRequested",
+];
+
+/// The EventBridge `source` for an event name: one per family, so rules can select.
+pub fn source_of(name: &str) -> &'static str {
+    match name {
+        "CalendarWriteFailed" | "CalendarRetryExhausted" => "gomomo.calendar",
+        "WaitlistMatched" | "FollowupRequested" => "gomomo.engagement",
+        _ => "gomomo.booking",
     }
 }

@@ -1,6 +1,8 @@
 //! Pure domain types and rules: no I/O here.
 
 pub mod events;
+pub mod nlu;
+pub mod policy;
 pub mod redact;
 pub mod reference;
 pub mod slots;

@@ -12,6 +12,8 @@ use crate::domain::{ParseError, TenantId, TimeZone};
 use crate::services::booking::{BookingError, Result};
 
 pub const DEMO_TENANT_ID: Uuid = uuid!("6d0e0000-0000-4000-8000-000000000001");
+/// The demo tenant's Twilio number (voice and SMS webhooks find the tenant by it).
+pub const DEMO_PHONE_NUMBER: &str = "+18005550100";
 pub const DEMO_RESOURCES: [(Uuid, &str); 2] = [
     (uuid!("6d0e0000-0000-4000-8000-0000000000a1"), "Dr. Rivera"),
     (uuid!("6d0e0000-0000-4000-8000-0000000000a2"), "Dr. Chen"),
@@ -336,6 +338,7 @@ pub struct DemoSeed {
     pub tenant_id: Uuid,
     pub api_key: String,
     pub services: Vec<DemoService>,
+    pub phone_number: &'static str,
 }
 
 #[derive(Debug, Serialize)]
@@ -413,6 +416,7 @@ pub async fn seed_demo(pool: &PgPool) -> Result<DemoSeed> {
     .bind(api_key.chars().take(8).collect::<String>())
     .execute(&mut *tx)
     .await?;
+    crate::db::calls::assign_number(&mut tx, DEMO_TENANT_ID, DEMO_PHONE_NUMBER).await?;
     tx.commit().await?;
     let services = tenants::list_services(pool, DEMO_TENANT_ID)
         .await?
@@ -427,6 +431,7 @@ pub async fn seed_demo(pool: &PgPool) -> Result<DemoSeed> {
         tenant_id: DEMO_TENANT_ID,
         api_key,
         services,
+        phone_number: DEMO_PHONE_NUMBER,
     })
 }
 

@@ -112,6 +112,8 @@ pub struct BookingService {
     pool: PgPool,
     clock: Clock,
     hold_ttl: Duration,
+    /// Publishes the outbox right after each commit (None: the scheduler's sweep does).
+    relay: Option<crate::services::relay::OutboxRelay>,
 }
 
 impl BookingService {
@@ -120,7 +122,23 @@ impl BookingService {
             pool,
             clock,
             hold_ttl: Duration::from_std(hold_ttl).unwrap_or(Duration::minutes(5)),
+            relay: None,
         }
+    }
+
+    /// Publishes domain events right after the transactions that write them.
+    pub fn with_relay(mut self, relay: crate::services::relay::OutboxRelay) -> Self {
+        self.relay = Some(relay);
+        self
+    }
+
+    async fn after_commit<T>(&self, result: Result<T>) -> Result<T> {
+        if result.is_ok() {
+            if let Some(relay) = &self.relay {
+                relay.publish_after_commit().await;
+            }
+        }
+        result
     }
 
     pub fn pool(&self) -> &PgPool {
@@ -132,18 +150,29 @@ impl BookingService {
     }
 
     pub async fn schedule(&self, tenant: TenantId) -> Result<TenantSchedule> {
-        let row = tenants::get_tenant(&self.pool, tenant.0)
+        let (row, hours) = tenants::get_tenant_with_hours(&self.pool, tenant.0)
             .await?
             .ok_or(BookingError::TenantNotFound)?;
-        let tz: Tz = row.time_zone.parse().map_err(|_| {
-            BookingError::TenantConfig(format!("unknown time zone {}", row.time_zone))
-        })?;
-        let hours = tenants::weekly_hours(&tenants::list_hours(&self.pool, tenant.0).await?);
+        let tz: Tz = row
+            .time_zone
+            .parse()
+            .map_err(|_| BookingError::TenantConfig(format!("unknown time zone {}", row.time_zone)))?;
         Ok(TenantSchedule {
+            hours: tenants::weekly_hours(&hours),
             tenant: row,
             tz,
-            hours,
         })
+    }
+
+    /// Only the tenant's time zone (one indexed read), for rendering local times.
+    pub async fn time_zone(&self, tenant: TenantId) -> Result<Tz> {
+        let name: String = sqlx::query_scalar("SELECT time_zone FROM tenants WHERE id = $1")
+            .bind(tenant.0)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or(BookingError::TenantNotFound)?;
+        name.parse()
+            .map_err(|_| BookingError::TenantConfig(format!("unknown time zone {name}")))
     }
 
     async fn service(&self, tenant: TenantId, service: Uuid) -> Result<ServiceRow> {
@@ -201,6 +230,19 @@ impl BookingService {
         let service = self.service(tenant, service_id).await?;
         let rules = sched.rules(&service);
         let date = sched.local_date(start);
+        // Fast refusal without touching the locks: when no resource is free for this start
+        // in a plain snapshot, it cannot be free under the lock either. Losers of a race on a
+        // popular slot leave here instead of queueing behind the winner's lock.
+        {
+            let now = self.clock.now();
+            let mut conn = self.pool.acquire().await?;
+            let busy = load_busy(&mut conn, &sched, &service.resource_ids, date, date, now).await?;
+            let offered = slots::compute_slots(sched.tz, &sched.hours, &rules, now, date, date, &busy)
+                .map_err(|e| BookingError::TenantConfig(e.to_string()))?;
+            if !offered.iter().any(|s| s.start == start) {
+                return Err(BookingError::SlotUnavailable);
+            }
+        }
         for attempt in 0..MAX_TX_ATTEMPTS {
             match self
                 .create_hold_once(&sched, &service, &rules, date, start, session)
@@ -289,7 +331,7 @@ impl BookingService {
                 {
                     backoff(attempt).await
                 }
-                other => return other,
+                other => return self.after_commit(other).await,
             }
         }
         Err(BookingError::Contention)
@@ -303,18 +345,20 @@ impl BookingService {
         client: &ClientDetails,
     ) -> Result<(AppointmentRow, bool)> {
         let tenant_id = sched.tenant.id;
-        let mut tx = self.pool.begin().await?;
-        serializable(&mut tx).await?;
-        if let Some(existing) = q::appointment_by_hold(&mut *tx, tenant_id, hold_id).await? {
-            return if existing.session_id == session.as_str() {
-                Ok((existing, false))
-            } else {
-                Err(BookingError::HoldNotOwned)
+        let mut tx = self
+            .pool
+            .begin_with("BEGIN ISOLATION LEVEL SERIALIZABLE")
+            .await?;
+        // The hold row first (a primary-key probe). Only when it is gone do we look for the
+        // booking it became: the common path then reads nothing that concurrent confirms
+        // write, so SERIALIZABLE does not turn unrelated bookings into retries.
+        let Some(hold) = q::hold_for_update(&mut tx, tenant_id, hold_id).await? else {
+            return match q::appointment_by_hold(&mut *tx, tenant_id, hold_id).await? {
+                Some(existing) if existing.session_id == session.as_str() => Ok((existing, false)),
+                Some(_) => Err(BookingError::HoldNotOwned),
+                None => Err(BookingError::HoldNotFound),
             };
-        }
-        let hold = q::hold_for_update(&mut tx, tenant_id, hold_id)
-            .await?
-            .ok_or(BookingError::HoldNotFound)?;
+        };
         if hold.session_id != session.as_str() {
             return Err(BookingError::HoldNotOwned);
         }
@@ -409,7 +453,7 @@ impl BookingService {
                 .await
             {
                 Err(BookingError::Database(e)) if is_retryable(&e) => backoff(attempt).await,
-                other => return other,
+                other => return self.after_commit(other).await,
             }
         }
         Err(BookingError::Contention)
@@ -424,8 +468,10 @@ impl BookingService {
         session: Option<&SessionId>,
     ) -> Result<AppointmentRow> {
         let tenant_id = sched.tenant.id;
-        let mut tx = self.pool.begin().await?;
-        serializable(&mut tx).await?;
+        let mut tx = self
+            .pool
+            .begin_with("BEGIN ISOLATION LEVEL SERIALIZABLE")
+            .await?;
         let appt = q::appointment_by_reference(&mut *tx, tenant_id, reference.as_str(), true)
             .await?
             .filter(|a| a.client_email.eq_ignore_ascii_case(email.as_str()))
@@ -506,7 +552,7 @@ impl BookingService {
         for attempt in 0..MAX_TX_ATTEMPTS {
             match self.cancel_once(&sched, reference, email).await {
                 Err(BookingError::Database(e)) if is_retryable(&e) => backoff(attempt).await,
-                other => return other,
+                other => return self.after_commit(other).await,
             }
         }
         Err(BookingError::Contention)
@@ -519,8 +565,10 @@ impl BookingService {
         email: &Email,
     ) -> Result<AppointmentRow> {
         let tenant_id = sched.tenant.id;
-        let mut tx = self.pool.begin().await?;
-        serializable(&mut tx).await?;
+        let mut tx = self
+            .pool
+            .begin_with("BEGIN ISOLATION LEVEL SERIALIZABLE")
+            .await?;
         let appt = q::appointment_by_reference(&mut *tx, tenant_id, reference.as_str(), true)
             .await?
             .filter(|a| a.client_email.eq_ignore_ascii_case(email.as_str()))
@@ -589,7 +637,10 @@ impl BookingService {
             .await?;
         }
         tx.commit().await?;
-        Ok(expired.len())
+        if expired.is_empty() {
+            return Ok(0);
+        }
+        self.after_commit(Ok(expired.len())).await
     }
 }
 
@@ -627,13 +678,6 @@ pub fn slot_lock_key(tenant: Uuid, resource: Uuid, date: NaiveDate) -> i64 {
     let mut b = [0u8; 8];
     b.copy_from_slice(&d[..8]);
     i64::from_be_bytes(b)
-}
-
-async fn serializable(conn: &mut PgConnection) -> Result<(), sqlx::Error> {
-    sqlx::query("SET TRANSACTION ISOLATION LEVEL SERIALIZABLE")
-        .execute(conn)
-        .await
-        .map(|_| ())
 }
 
 async fn backoff(attempt: u32) {

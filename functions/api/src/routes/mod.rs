@@ -1,4 +1,5 @@
 pub mod admin;
+pub mod chat;
 pub mod public;
 
 use chrono::{DateTime, NaiveDate, Utc};

@@ -116,7 +116,7 @@ pub async fn create_hold(
         .booking
         .create_hold(tenant, service, start, &session)
         .await?;
-    let tz = state.booking.schedule(tenant).await?.tz;
+    let tz = state.booking.time_zone(tenant).await?;
     Ok((StatusCode::CREATED, Json(HoldView::new(&hold, tz))))
 }
 
@@ -152,7 +152,7 @@ pub async fn confirm_booking(
         .booking
         .confirm(tenant, hold_id, &session, &client)
         .await?;
-    let tz = state.booking.schedule(tenant).await?.tz;
+    let tz = state.booking.time_zone(tenant).await?;
     let status = if created {
         StatusCode::CREATED
     } else {
@@ -173,7 +173,7 @@ pub async fn get_booking(
     let reference = ReferenceCode::parse(&reference)?;
     let email = Email::parse(q.email.as_deref().unwrap_or(""))?;
     let appt = state.booking.lookup(tenant, &reference, &email).await?;
-    let tz = state.booking.schedule(tenant).await?.tz;
+    let tz = state.booking.time_zone(tenant).await?;
     Ok(Json(BookingView::new(appt, tz)))
 }
 
@@ -199,7 +199,7 @@ pub async fn reschedule_booking(
         .booking
         .reschedule(tenant, &reference, &email, hold_id, session.as_ref())
         .await?;
-    let tz = state.booking.schedule(tenant).await?.tz;
+    let tz = state.booking.time_zone(tenant).await?;
     Ok(Json(BookingView::new(appt, tz)))
 }
 
@@ -215,6 +215,6 @@ pub async fn cancel_booking(
     let reference = ReferenceCode::parse(&reference)?;
     let email = Email::parse(&req.email)?;
     let appt = state.booking.cancel(tenant, &reference, &email).await?;
-    let tz = state.booking.schedule(tenant).await?.tz;
+    let tz = state.booking.time_zone(tenant).await?;
     Ok(Json(BookingView::new(appt, tz)))
 }

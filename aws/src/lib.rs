@@ -1,0 +1,94 @@
+//! AWS adapters of gomomo's ports. Kept out of the domain crate so only the functions that
+//! talk to AWS link the SDK.
+//!
+//! - [`EventBridgePublisher`]: the outbox relay's `EventPublisher` on an EventBridge bus.
+//!
+//! Clients come from [`sdk_config`], which honours the standard environment
+//! (`AWS_REGION`, credentials, and `AWS_ENDPOINT_URL` — how tests reach the local emulator).
+
+use async_trait::async_trait;
+use aws_sdk_eventbridge::primitives::DateTime as AwsDateTime;
+use aws_sdk_eventbridge::types::PutEventsRequestEntry;
+use gomomo::adapters::events::{EventPublisher, OutboundEvent, PublishError, MAX_BATCH};
+use uuid::Uuid;
+
+pub use aws_config;
+pub use aws_sdk_eventbridge;
+
+/// The shared SDK configuration from the environment.
+pub async fn sdk_config() -> aws_config::SdkConfig {
+    aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await
+}
+
+/// Publishes outbox rows to an EventBridge bus: `detail-type` = the event name, `source` =
+/// its family (`gomomo.booking`, …), `detail` = the PII-free payload with `event_id` and
+/// `tenant_id`.
+#[derive(Debug, Clone)]
+pub struct EventBridgePublisher {
+    client: aws_sdk_eventbridge::Client,
+    bus: String,
+}
+
+impl EventBridgePublisher {
+    pub fn new(client: aws_sdk_eventbridge::Client, bus: impl Into<String>) -> Self {
+        Self {
+            client,
+            bus: bus.into(),
+        }
+    }
+
+    pub fn from_config(config: &aws_config::SdkConfig, bus: impl Into<String>) -> Self {
+        Self::new(aws_sdk_eventbridge::Client::new(config), bus)
+    }
+
+    pub fn bus(&self) -> &str {
+        &self.bus
+    }
+
+    fn entry(&self, e: &OutboundEvent) -> PutEventsRequestEntry {
+        PutEventsRequestEntry::builder()
+            .event_bus_name(&self.bus)
+            .source(e.source)
+            .detail_type(&e.name)
+            .detail(e.detail.to_string())
+            .time(AwsDateTime::from_millis(e.time.timestamp_millis()))
+            .build()
+    }
+}
+
+#[async_trait]
+impl EventPublisher for EventBridgePublisher {
+    async fn publish(&self, batch: &[OutboundEvent]) -> Result<Vec<Uuid>, PublishError> {
+        // EventBridge takes at most 10 entries per PutEvents; the relay already chunks, this
+        // guards any other caller.
+        let mut failed = Vec::new();
+        for chunk in batch.chunks(MAX_BATCH) {
+            let out = self
+                .client
+                .put_events()
+                .set_entries(Some(chunk.iter().map(|e| self.entry(e)).collect()))
+                .send()
+                .await
+                .map_err(|e| {
+                    PublishError::Failed(format!(
+                        "PutEvents: {}",
+                        aws_sdk_eventbridge::error::DisplayErrorContext(&e)
+                    ))
+                })?;
+            if out.failed_entry_count() == 0 {
+                continue;
+            }
+            // Result entries are in request order; a failed one carries an error code.
+            for (e, r) in chunk.iter().zip(out.entries()) {
+                if r.error_code().is_some() {
+                    tracing::warn!(event_id = %e.event_id, code = ?r.error_code(), "PutEvents entry failed");
+                    failed.push(e.event_id);
+                }
+            }
+            if out.entries().len() < chunk.len() {
+                failed.extend(chunk[out.entries().len()..].iter().map(|e| e.event_id));
+            }
+        }
+        Ok(failed)
+    }
+}

@@ -1,0 +1,103 @@
+//! The REST fallback of the chat (`POST /api/tenants/{tenant}/chat`): one message in, the
+//! agent's reply out, plus any proactive pushes waiting for the session. Same agent, same
+//! tools and guardrails as the WebSocket channels.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use gomomo::domain::SessionId;
+use gomomo::http::{ApiError, ApiJson, ApiPath};
+use gomomo::services::agent::{deliver_pending_pushes, AgentError, SendError, ServerMessage};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::ToSchema;
+
+use super::tenant_id;
+use crate::dto::ErrorBody;
+use crate::AppState;
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ChatRequest {
+    /// The conversation to continue; a new one is started when absent.
+    pub session_id: Option<String>,
+    pub message: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ChatResponse {
+    pub session_id: String,
+    pub reply: String,
+    /// What the tools did (booking confirmed, slots offered, …) for the UI.
+    #[schema(value_type = Vec<Object>)]
+    pub events: Vec<Value>,
+    /// Proactive messages that were waiting for this session (waitlist match, …).
+    #[schema(value_type = Vec<Object>)]
+    pub pushes: Vec<Value>,
+    /// `rules` (deterministic engine) or `llm`.
+    pub engine: String,
+}
+
+pub(crate) fn agent_error(e: AgentError) -> ApiError {
+    match e {
+        AgentError::InvalidMessage(m) => ApiError::bad_request("invalid_message", m),
+        AgentError::TenantNotFound => ApiError::not_found("tenant_not_found", "tenant not found"),
+        AgentError::Busy => ApiError::new(
+            StatusCode::CONFLICT,
+            "session_busy",
+            "this conversation is still answering the previous message",
+        ),
+        other => ApiError::internal(&other),
+    }
+}
+
+#[utoipa::path(post, path = "/api/tenants/{tenant}/chat", params(("tenant" = String, Path)),
+    request_body = ChatRequest,
+    responses((status = 200, body = ChatResponse), (status = 400, body = ErrorBody),
+              (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn chat(
+    State(state): State<AppState>,
+    ApiPath(tenant): ApiPath<String>,
+    ApiJson(req): ApiJson<ChatRequest>,
+) -> Result<Json<ChatResponse>, ApiError> {
+    let tenant = tenant_id(&tenant)?;
+    let session = match req.session_id.as_deref() {
+        Some(s) => SessionId::parse(s)?,
+        None => SessionId::parse(&format!("rest-{}", uuid::Uuid::new_v4()))?,
+    };
+    let agent = state.agent.with_booking(state.booking.clone());
+    let turn = agent
+        .handle_turn(tenant, &session, "rest", &req.message, None)
+        .await
+        .map_err(agent_error)?;
+    let pushes = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sink = pushes.clone();
+    let delivered =
+        deliver_pending_pushes(state.pool(), tenant, &session, move |m: ServerMessage| {
+            let ok = serde_json::to_value(&m)
+                .map(|v| sink.lock().map(|mut p| p.push(v)).is_ok())
+                .unwrap_or(false);
+            async move {
+                if ok {
+                    Ok(())
+                } else {
+                    Err(SendError::Failed("could not encode a push".into()))
+                }
+            }
+        })
+        .await;
+    if let Err(e) = delivered {
+        tracing::warn!(error = %e, "pending pushes not delivered");
+    }
+    let pushes = pushes.lock().map(|p| p.clone()).unwrap_or_default();
+    Ok(Json(ChatResponse {
+        session_id: turn.session_id,
+        reply: turn.reply,
+        events: turn
+            .events
+            .iter()
+            .filter_map(|e| serde_json::to_value(e).ok())
+            .collect(),
+        pushes,
+        engine: turn.engine.to_string(),
+    }))
+}

@@ -1,0 +1,176 @@
+//! The REST chat fallback (`POST /api/tenants/{tenant}/chat`) through the real router on a
+//! real Postgres, with the deterministic engine (no OPENAI_API_KEY).
+#![allow(clippy::unwrap_used)]
+
+use std::collections::HashMap;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use axum::Router;
+use chrono::{TimeZone as _, Utc};
+use chrono_tz::America::New_York;
+use gomomo::services::admin::{seed_demo, DEMO_TENANT_ID};
+use gomomo::services::Clock;
+use gomomo::Config;
+use gomomo_api::{router, AppState};
+use http_body_util::BodyExt;
+use serde_json::{json, Value};
+use sqlx::PgPool;
+use tower::ServiceExt;
+
+fn app(pool: PgPool) -> Router {
+    let env: HashMap<&str, &str> = HashMap::from([("DATABASE_URL", "postgres://unused/db")]);
+    let config = Config::from_lookup(|k| env.get(k).map(|v| v.to_string())).unwrap();
+    let clock = Clock::fixed(
+        New_York
+            .with_ymd_and_hms(2026, 12, 7, 8, 0, 0)
+            .unwrap()
+            .with_timezone(&Utc),
+    );
+    router(AppState::new(pool, &config, clock))
+}
+
+async fn post(app: &Router, uri: &str, body: &str) -> (StatusCode, Value) {
+    let req = Request::builder()
+        .method("POST")
+        .uri(uri)
+        .header("content-type", "application/json")
+        .body(Body::from(body.to_string()))
+        .unwrap();
+    let res = app.clone().oneshot(req).await.unwrap();
+    let status = res.status();
+    let bytes = res.into_body().collect().await.unwrap().to_bytes();
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
+}
+
+#[sqlx::test(migrations = "../../migrations")]
+async fn rest_chat_books_and_reports_pushes(pool: PgPool) {
+    seed_demo(&pool).await.unwrap();
+    let app = app(pool.clone());
+    let uri = format!("/api/tenants/{DEMO_TENANT_ID}/chat");
+    let (s, r) = post(
+        &app,
+        &uri,
+        r#"{"message": "I'd like to book a consultation tomorrow"}"#,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{r}");
+    assert_eq!(r["engine"], "rules");
+    let session = r["session_id"].as_str().unwrap().to_string();
+    assert!(session.starts_with("rest-"));
+    assert!(
+        r["reply"].as_str().unwrap().contains("Here are open times"),
+        "{r}"
+    );
+    assert_eq!(r["events"][0]["kind"], "slots");
+    // a push waiting for the session comes back with the next answer, once
+    sqlx::query("INSERT INTO push_events (id, tenant_id, session_id, type, payload) VALUES ($1, $2, $3, 'calendar_retry_success', '{}')")
+        .bind(uuid::Uuid::new_v4())
+        .bind(DEMO_TENANT_ID)
+        .bind(&session)
+        .execute(&pool)
+        .await
+        .unwrap();
+    let steps = ["1", "Ana Lopez", "ana@example.org", "yes"];
+    let mut last = Value::Null;
+    for (i, text) in steps.iter().enumerate() {
+        let (s, r) = post(
+            &app,
+            &uri,
+            &json!({"session_id": session, "message": text}).to_string(),
+        )
+        .await;
+        assert_eq!(s, StatusCode::OK, "{r}");
+        if i == 0 {
+            assert_eq!(r["pushes"][0]["push_type"], "calendar_retry_success");
+        } else {
+            assert_eq!(r["pushes"], json!([]));
+        }
+        last = r;
+    }
+    assert!(
+        last["reply"].as_str().unwrap().contains("You're all set"),
+        "{last}"
+    );
+    let reference = last["events"][0]["reference"].as_str().unwrap();
+    let (email,): (String,) =
+        sqlx::query_as("SELECT client_email FROM appointments WHERE reference = $1")
+            .bind(reference)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(email, "ana@example.org");
+}
+
+#[sqlx::test(migrations = "../../migrations")]
+async fn rest_chat_bad_input_is_a_4xx_with_a_stable_code(pool: PgPool) {
+    seed_demo(&pool).await.unwrap();
+    let app = app(pool.clone());
+    let uri = format!("/api/tenants/{DEMO_TENANT_ID}/chat");
+    let long = "x".repeat(2001);
+    let cases: Vec<(String, String, StatusCode, &str)> = vec![
+        (
+            uri.clone(),
+            r#"{"message": ""}"#.into(),
+            StatusCode::BAD_REQUEST,
+            "invalid_message",
+        ),
+        (
+            uri.clone(),
+            json!({"message": long}).to_string(),
+            StatusCode::BAD_REQUEST,
+            "invalid_message",
+        ),
+        (
+            uri.clone(),
+            r#"{"message": "hi", "session_id": "bad id!"}"#.into(),
+            StatusCode::BAD_REQUEST,
+            "invalid_session_id",
+        ),
+        (
+            uri.clone(),
+            r#"{"message": "#.into(),
+            StatusCode::BAD_REQUEST,
+            "invalid_json",
+        ),
+        (
+            uri.clone(),
+            r#"{"session_id": "x"}"#.into(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "",
+        ),
+        (
+            "/api/tenants/not-a-uuid/chat".into(),
+            r#"{"message": "hi"}"#.into(),
+            StatusCode::BAD_REQUEST,
+            "invalid_tenant_id",
+        ),
+        (
+            "/api/tenants/6d0e0000-0000-4000-8000-0000000000ff/chat".into(),
+            r#"{"message": "hi"}"#.into(),
+            StatusCode::NOT_FOUND,
+            "tenant_not_found",
+        ),
+    ];
+    for (u, body, want, code) in cases {
+        let (s, r) = post(&app, &u, &body).await;
+        if want == StatusCode::UNPROCESSABLE_ENTITY {
+            assert!(s.is_client_error(), "{body}: {s} {r}");
+            continue;
+        }
+        assert_eq!(s, want, "{body}: {r}");
+        assert_eq!(r["error"]["code"], code, "{body}: {r}");
+    }
+    // a session busy with another turn
+    sqlx::query("INSERT INTO chat_sessions (tenant_id, id, busy_until) VALUES ($1, 'web-busy', now() + interval '1 minute')")
+        .bind(DEMO_TENANT_ID)
+        .execute(&pool)
+        .await
+        .unwrap();
+    let (s, r) = post(&app, &uri, r#"{"session_id": "web-busy", "message": "hi"}"#).await;
+    assert_eq!(s, StatusCode::CONFLICT);
+    assert_eq!(r["error"]["code"], "session_busy");
+}

@@ -1,0 +1,693 @@
+//! Handoff links and inbound SMS through the real routers on a real Postgres. Outbound SMS go
+//! through the real Twilio adapter (reqwest, basic auth, form body) to a Twilio-shaped HTTP
+//! server started inside the test on 127.0.0.1.
+#![allow(clippy::unwrap_used)]
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, Request, StatusCode};
+use axum::routing::post;
+use axum::{Json, Router};
+use chrono::{DateTime, Duration, TimeZone as _, Utc};
+use chrono_tz::America::New_York;
+use gomomo::adapters::ports::SmsSender;
+use gomomo::domain::{ClientName, Email, PhoneE164, SessionId, TenantId};
+use gomomo::services::admin::{seed_demo, DEMO_PHONE_NUMBER, DEMO_SERVICES, DEMO_TENANT_ID};
+use gomomo::services::booking::ClientDetails;
+use gomomo::services::sms::SmsError;
+use gomomo::services::{BookingService, Clock};
+use gomomo::twilio::{signature, TwilioSmsSender};
+use gomomo::Config;
+use gomomo_handoff::{router, HandoffState};
+use gomomo_voice::VoiceState;
+use http_body_util::BodyExt;
+use serde_json::{json, Value};
+use sqlx::PgPool;
+use tower::ServiceExt;
+
+const TOKEN: &str = "test-auth-token-5f0c";
+const SID: &str = "AC0123456789abcdef0123456789abcdef";
+const BASE: &str = "https://hooks.gomomo.test";
+const CALLER: &str = "+15555550123";
+const OPTED_OUT_AT_TWILIO: &str = "+15555550666";
+
+// ---- a Twilio-shaped Messages API on 127.0.0.1 --------------------------------------------
+
+#[derive(Clone, Default)]
+struct FakeTwilio {
+    sent: Arc<Mutex<Vec<HashMap<String, String>>>>,
+}
+
+async fn messages(
+    State(f): State<FakeTwilio>,
+    Path(account): Path<String>,
+    headers: HeaderMap,
+    body: String,
+) -> (StatusCode, Json<Value>) {
+    use base64::Engine as _;
+    let auth = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let want = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{SID}:{TOKEN}"))
+    );
+    if auth != want || account != SID {
+        return (
+            StatusCode::UNAUTHORIZED,
+            Json(json!({"code": 20003, "message": "Authenticate", "status": 401})),
+        );
+    }
+    let form: HashMap<String, String> = form_urlencoded::parse(body.as_bytes())
+        .into_owned()
+        .collect();
+    if form.get("To").map(String::as_str) == Some(OPTED_OUT_AT_TWILIO) {
+        return (
+            StatusCode::BAD_REQUEST,
+            Json(
+                json!({"code": 21610, "message": "Attempt to send to unsubscribed recipient", "status": 400}),
+            ),
+        );
+    }
+    let mut sent = f.sent.lock().unwrap();
+    sent.push(form);
+    (
+        StatusCode::CREATED,
+        Json(json!({"sid": format!("SM{:032}", sent.len()), "status": "queued"})),
+    )
+}
+
+async fn fake_twilio() -> (String, FakeTwilio) {
+    let fake = FakeTwilio::default();
+    let app = Router::new()
+        .route(
+            "/2010-04-01/Accounts/{account}/Messages.json",
+            post(messages),
+        )
+        .with_state(fake.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    (format!("http://{addr}"), fake)
+}
+
+// ---- the system under test ------------------------------------------------------------------
+
+fn monday_8am() -> DateTime<Utc> {
+    New_York
+        .with_ymd_and_hms(2026, 3, 2, 8, 0, 0)
+        .unwrap()
+        .with_timezone(&Utc)
+}
+
+struct World {
+    voice: Router,
+    handoff: Router,
+    state: HandoffState,
+    pool: PgPool,
+    clock: Clock,
+    twilio: FakeTwilio,
+}
+
+async fn world(pool: PgPool) -> World {
+    seed_demo(&pool).await.unwrap();
+    let (twilio_url, twilio) = fake_twilio().await;
+    let env: HashMap<&str, String> = HashMap::from([
+        ("DATABASE_URL", "postgres://unused/db".to_string()),
+        ("TWILIO_AUTH_TOKEN", TOKEN.to_string()),
+        ("TWILIO_ACCOUNT_SID", SID.to_string()),
+        ("TWILIO_API_BASE_URL", twilio_url),
+        ("PUBLIC_BASE_URL", BASE.to_string()),
+        (
+            "HANDOFF_SECRET",
+            "test-handoff-secret-0123456789abcdef".to_string(),
+        ),
+    ]);
+    let config = Config::from_lookup(|k| env.get(k).cloned()).unwrap();
+    assert!(config.telephony.twilio_sms_enabled());
+    let clock = Clock::fixed(monday_8am());
+    let sms = gomomo::twilio::sms_sender_from_config(&config.telephony);
+    let state = HandoffState::new(pool.clone(), &config, clock.clone(), sms.clone());
+    let voice = gomomo_voice::router(VoiceState::new(pool.clone(), &config, clock.clone(), sms));
+    World {
+        voice,
+        handoff: router(state.clone()),
+        state,
+        pool,
+        clock,
+        twilio,
+    }
+}
+
+fn signed(path: &str, params: &[(&str, &str)]) -> Request<Body> {
+    let owned: Vec<(String, String)> = params
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let sig = signature::sign(TOKEN, &format!("{BASE}{path}"), &owned);
+    Request::post(path)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("x-twilio-signature", sig)
+        .body(Body::from(
+            form_urlencoded::Serializer::new(String::new())
+                .extend_pairs(params)
+                .finish(),
+        ))
+        .unwrap()
+}
+
+async fn send(app: &Router, req: Request<Body>) -> (StatusCode, HeaderMap, String) {
+    let res = app.clone().oneshot(req).await.unwrap();
+    let status = res.status();
+    let headers = res.headers().clone();
+    let bytes = res.into_body().collect().await.unwrap().to_bytes();
+    (
+        status,
+        headers,
+        String::from_utf8_lossy(&bytes).into_owned(),
+    )
+}
+
+async fn get(app: &Router, uri: &str) -> (StatusCode, HeaderMap, String) {
+    send(app, Request::get(uri).body(Body::empty()).unwrap()).await
+}
+
+/// The `<Message>` texts of a TwiML reply (parsed as XML).
+fn messages_of(xml: &str) -> Vec<String> {
+    let doc = roxmltree::Document::parse(xml).unwrap();
+    assert_eq!(doc.root_element().tag_name().name(), "Response");
+    doc.descendants()
+        .filter(|n| n.has_tag_name("Message"))
+        .map(|n| n.text().unwrap_or_default().to_string())
+        .collect()
+}
+
+impl World {
+    async fn call(&self, sid: &str, speech: Option<&str>) -> String {
+        let req = match speech {
+            None => signed(
+                "/twilio/voice",
+                &[
+                    ("CallSid", sid),
+                    ("From", CALLER),
+                    ("To", DEMO_PHONE_NUMBER),
+                ],
+            ),
+            Some(s) => signed(
+                "/twilio/voice/gather",
+                &[
+                    ("CallSid", sid),
+                    ("From", CALLER),
+                    ("To", DEMO_PHONE_NUMBER),
+                    ("SpeechResult", s),
+                ],
+            ),
+        };
+        let (code, _, body) = send(&self.voice, req).await;
+        assert_eq!(code, StatusCode::OK, "{body}");
+        body
+    }
+
+    async fn sms(&self, message_sid: &str, from: &str, body: &str) -> (StatusCode, Vec<String>) {
+        let (code, _, xml) = send(
+            &self.handoff,
+            signed(
+                "/twilio/sms",
+                &[
+                    ("MessageSid", message_sid),
+                    ("From", from),
+                    ("To", DEMO_PHONE_NUMBER),
+                    ("Body", body),
+                    ("NumMedia", "0"),
+                ],
+            ),
+        )
+        .await;
+        if code != StatusCode::OK {
+            return (code, vec![xml]);
+        }
+        (code, messages_of(&xml))
+    }
+
+    fn texts(&self) -> Vec<HashMap<String, String>> {
+        self.twilio.sent.lock().unwrap().clone()
+    }
+
+    async fn book_for_caller(&self) -> String {
+        let booking = BookingService::new(
+            self.pool.clone(),
+            self.clock.clone(),
+            std::time::Duration::from_secs(300),
+        );
+        let session = SessionId::parse("web-1").unwrap();
+        let start = New_York
+            .with_ymd_and_hms(2026, 3, 4, 9, 30, 0)
+            .unwrap()
+            .with_timezone(&Utc);
+        let hold = booking
+            .create_hold(
+                TenantId(DEMO_TENANT_ID),
+                DEMO_SERVICES[0].0,
+                start,
+                &session,
+            )
+            .await
+            .unwrap();
+        let (appt, _) = booking
+            .confirm(
+                TenantId(DEMO_TENANT_ID),
+                hold.id,
+                &session,
+                &ClientDetails {
+                    name: ClientName::parse("Ana Lopez").unwrap(),
+                    email: Email::parse("ana@example.com").unwrap(),
+                    phone: Some(PhoneE164::parse(CALLER).unwrap()),
+                    notes: None,
+                },
+            )
+            .await
+            .unwrap();
+        appt.reference
+    }
+}
+
+fn token_of(link_text: &str) -> String {
+    let i = link_text.find("token=").unwrap() + "token=".len();
+    link_text[i..]
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string()
+}
+
+// ---- handoff ------------------------------------------------------------------------------
+
+#[sqlx::test(migrations = "../../migrations")]
+async fn text_me_a_link_resumes_the_call_in_chat(pool: PgPool) {
+    let w = world(pool).await;
+    let sid = "CA20000000000000000000000000000001";
+    // GIVEN a call that gathered a service and a name of sorts, then asked for a link
+    w.call(sid, None).await;
+    w.call(sid, Some("I'd like to book a follow-up visit"))
+        .await;
+    let xml = w.call(sid, Some("actually can you text me a link")).await;
+    assert!(xml.contains("<Hangup/>"), "{xml}");
+
+    // THEN the real Twilio adapter posted the SMS from the tenant's number
+    let texts = w.texts();
+    assert_eq!(texts.len(), 1);
+    assert_eq!(texts[0]["To"], CALLER);
+    assert_eq!(texts[0]["From"], DEMO_PHONE_NUMBER);
+    let body = &texts[0]["Body"];
+    assert!(
+        body.contains(&format!("{BASE}/handoff/resume?token=")),
+        "{body}"
+    );
+    let token = token_of(body);
+
+    // WHEN the link is opened
+    let (code, headers, _) = get(&w.handoff, &format!("/handoff/resume?token={token}")).await;
+    assert_eq!(code, StatusCode::SEE_OTHER);
+    let location = headers["location"].to_str().unwrap().to_string();
+    assert!(
+        location.starts_with(&format!("/?tenant={DEMO_TENANT_ID}&session=handoff-")),
+        "{location}"
+    );
+    let session = location.split("session=").nth(1).unwrap().to_string();
+
+    // THEN the chat session exists with the call's context: the service in the dialogue
+    // state, and the transcript as the history the agent reads
+    let state = gomomo::db::chat::session_state(&w.pool, DEMO_TENANT_ID, &session)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(state["dialog"]["flow"], "book");
+    assert_eq!(
+        state["dialog"]["service_id"],
+        DEMO_SERVICES[1].0.to_string()
+    );
+    assert_eq!(state["client_phone"], CALLER);
+    let history = gomomo::db::chat::recent_messages(&w.pool, DEMO_TENANT_ID, &session, 40)
+        .await
+        .unwrap();
+    let all: Vec<String> = history.iter().map(|m| m["content"].to_string()).collect();
+    assert!(all[0].contains("Follow-up Visit"), "{all:?}");
+    assert!(
+        all.iter()
+            .any(|m| m.contains("I'd like to book a follow-up visit")),
+        "the caller's words are in the history: {all:?}"
+    );
+    assert!(all.last().unwrap().contains("Welcome back"), "{all:?}");
+    let (ctx_tenant, ctx) = gomomo::services::handoff::context_for_session(&w.pool, &session)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(ctx_tenant, DEMO_TENANT_ID);
+    assert_eq!(ctx.service_name.as_deref(), Some("Follow-up Visit"));
+
+    // AND the link works once: a replay is 410 with a readable page
+    let (code, _, page) = get(&w.handoff, &format!("/handoff/resume?token={token}")).await;
+    assert_eq!(code, StatusCode::GONE);
+    assert!(page.contains("expired"), "{page}");
+}
+
+#[sqlx::test(migrations = "../../migrations")]
+async fn tampered_expired_and_missing_tokens(pool: PgPool) {
+    let w = world(pool).await;
+    let ctx = gomomo::services::handoff::HandoffContext {
+        channel: "voice".into(),
+        ..Default::default()
+    };
+    let token = w
+        .state
+        .handoff
+        .create(TenantId(DEMO_TENANT_ID), "voice_handoff", None, None, &ctx)
+        .await
+        .unwrap();
+    // tampered: one character of the MAC changed, or of the id
+    let mut bad = token.clone().into_bytes();
+    let last = bad.len() - 1;
+    bad[last] = if bad[last] == b'A' { b'B' } else { b'A' };
+    let bad = String::from_utf8(bad).unwrap();
+    let (code, _, page) = get(&w.handoff, &format!("/handoff/resume?token={bad}")).await;
+    assert_eq!(code, StatusCode::FORBIDDEN);
+    assert!(page.contains("not valid"), "{page}");
+    let swapped = format!("x{}", &token[1..]);
+    assert_eq!(
+        get(&w.handoff, &format!("/handoff/resume?token={swapped}"))
+            .await
+            .0,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        get(&w.handoff, "/handoff/resume?token=garbage").await.0,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        get(&w.handoff, "/handoff/resume").await.0,
+        StatusCode::BAD_REQUEST
+    );
+    // expired: 15 minutes later the genuine token is gone
+    w.clock
+        .advance(Duration::minutes(15) + Duration::seconds(1));
+    let (code, _, _) = get(&w.handoff, &format!("/handoff/resume?token={token}")).await;
+    assert_eq!(code, StatusCode::GONE);
+    let consumed: Option<DateTime<Utc>> =
+        sqlx::query_scalar("SELECT consumed_at FROM handoff_tokens")
+            .fetch_one(&w.pool)
+            .await
+            .unwrap();
+    assert!(consumed.is_none(), "an expired token is never consumed");
+}
+
+// ---- inbound SMS ----------------------------------------------------------------------------
+
+#[sqlx::test(migrations = "../../migrations")]
+async fn stop_start_help_and_the_ledger(pool: PgPool) {
+    let w = world(pool).await;
+    let gate = w.state.handoff.sms().clone();
+    let caller = PhoneE164::parse(CALLER).unwrap();
+
+    let (code, replies) = w
+        .sms("SM00000000000000000000000000000001", CALLER, "Stop")
+        .await;
+    assert_eq!(code, StatusCode::OK);
+    assert!(replies.is_empty(), "Twilio confirms a STOP itself");
+    assert!(
+        gomomo::db::sms::is_opted_out(&w.pool, DEMO_TENANT_ID, CALLER)
+            .await
+            .unwrap()
+    );
+
+    // every outbound SMS checks the ledger first: nothing reaches Twilio
+    let e = gate
+        .send(
+            TenantId(DEMO_TENANT_ID),
+            Some(DEMO_PHONE_NUMBER),
+            &caller,
+            "hello",
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(e, SmsError::OptedOut), "{e:?}");
+    let e = gate
+        .send_sms(Some(DEMO_PHONE_NUMBER), &caller, "hello")
+        .await
+        .unwrap_err();
+    assert_eq!(e, gomomo::adapters::ports::DeliveryError::OptedOut);
+    // nor does a handoff from a call
+    let sid = "CA20000000000000000000000000000002";
+    w.call(sid, None).await;
+    let xml = w.call(sid, Some("text me a link")).await;
+    assert!(xml.contains("opted out"), "{xml}");
+    assert!(w.texts().is_empty());
+    // C/R/X while opted out: no reply
+    let (_, replies) = w
+        .sms("SM00000000000000000000000000000002", CALLER, "C")
+        .await;
+    assert!(replies.is_empty());
+
+    let (_, replies) = w
+        .sms("SM00000000000000000000000000000003", CALLER, "unstop")
+        .await;
+    assert!(replies[0].contains("subscribed"), "{replies:?}");
+    assert!(
+        !gomomo::db::sms::is_opted_out(&w.pool, DEMO_TENANT_ID, CALLER)
+            .await
+            .unwrap()
+    );
+    gate.send(
+        TenantId(DEMO_TENANT_ID),
+        Some(DEMO_PHONE_NUMBER),
+        &caller,
+        "hello",
+    )
+    .await
+    .unwrap();
+    assert_eq!(w.texts().len(), 1);
+
+    let (_, replies) = w
+        .sms("SM00000000000000000000000000000004", CALLER, "HELP")
+        .await;
+    assert!(replies[0].contains("Reply STOP"), "{replies:?}");
+    // "stop please" is not a keyword
+    w.sms("SM00000000000000000000000000000005", CALLER, "stop please")
+        .await;
+    assert!(
+        !gomomo::db::sms::is_opted_out(&w.pool, DEMO_TENANT_ID, CALLER)
+            .await
+            .unwrap()
+    );
+    let history: i64 = sqlx::query_scalar("SELECT count(*) FROM sms_opt_out_events")
+        .fetch_one(&w.pool)
+        .await
+        .unwrap();
+    assert_eq!(history, 2);
+
+    // Twilio's own 21610 answer is written back to the ledger
+    let other = PhoneE164::parse(OPTED_OUT_AT_TWILIO).unwrap();
+    let e = gate
+        .send(
+            TenantId(DEMO_TENANT_ID),
+            Some(DEMO_PHONE_NUMBER),
+            &other,
+            "hi",
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(e, SmsError::OptedOut), "{e:?}");
+    assert!(
+        gomomo::db::sms::is_opted_out(&w.pool, DEMO_TENANT_ID, OPTED_OUT_AT_TWILIO)
+            .await
+            .unwrap()
+    );
+}
+
+#[sqlx::test(migrations = "../../migrations")]
+async fn c_r_x_replies_go_through_the_booking_service(pool: PgPool) {
+    let w = world(pool).await;
+    let reference = w.book_for_caller().await;
+
+    let (_, r) = w
+        .sms("SM10000000000000000000000000000001", CALLER, "c")
+        .await;
+    assert!(
+        r[0].contains("is confirmed") && r[0].contains(&reference),
+        "{r:?}"
+    );
+    let audited: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM audit_log WHERE event_type = 'booking.attendance_confirmed'",
+    )
+    .fetch_one(&w.pool)
+    .await
+    .unwrap();
+    assert_eq!(audited, 1);
+
+    let (_, r) = w
+        .sms("SM10000000000000000000000000000002", CALLER, "R")
+        .await;
+    assert!(
+        r[0].contains(&format!("{BASE}/handoff/resume?token=")),
+        "{r:?}"
+    );
+    let (code, headers, _) = get(
+        &w.handoff,
+        &format!("/handoff/resume?token={}", token_of(&r[0])),
+    )
+    .await;
+    assert_eq!(code, StatusCode::SEE_OTHER);
+    let session = headers["location"]
+        .to_str()
+        .unwrap()
+        .split("session=")
+        .nth(1)
+        .unwrap()
+        .to_string();
+    let state = gomomo::db::chat::session_state(&w.pool, DEMO_TENANT_ID, &session)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(state["dialog"]["flow"], "reschedule");
+    assert_eq!(state["dialog"]["reference"], reference.as_str());
+    assert_eq!(state["client_email"], "ana@example.com");
+
+    // X asks once; a duplicate delivery of the same X acts once (same reply, no cancel)
+    let (_, first) = w
+        .sms("SM10000000000000000000000000000003", CALLER, "X")
+        .await;
+    assert!(first[0].contains("reply X again"), "{first:?}");
+    let (_, dup) = w
+        .sms("SM10000000000000000000000000000003", CALLER, "X")
+        .await;
+    assert_eq!(first, dup);
+    let status = |pool: PgPool, r: String| async move {
+        sqlx::query_scalar::<_, String>("SELECT status FROM appointments WHERE reference = $1")
+            .bind(r)
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+    };
+    assert_eq!(status(w.pool.clone(), reference.clone()).await, "confirmed");
+    let (_, r) = w
+        .sms("SM10000000000000000000000000000004", CALLER, "x")
+        .await;
+    assert!(r[0].contains("is cancelled"), "{r:?}");
+    assert_eq!(status(w.pool.clone(), reference.clone()).await, "cancelled");
+    let slot_opened: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM outbox WHERE event_type = 'SlotOpened'")
+            .fetch_one(&w.pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        slot_opened, 1,
+        "the booking service's own events were written"
+    );
+}
+
+#[sqlx::test(migrations = "../../migrations")]
+async fn replies_are_rate_limited_per_phone(pool: PgPool) {
+    let w = world(pool).await;
+    w.book_for_caller().await;
+    for i in 1..=3 {
+        let (_, r) = w
+            .sms(
+                &format!("SM3000000000000000000000000000000{i}"),
+                CALLER,
+                "R",
+            )
+            .await;
+        assert!(r[0].contains("token="), "link {i}: {r:?}");
+    }
+    // the fourth link within the hour is not sent; HELP and C are always answered
+    let (_, r) = w
+        .sms("SM30000000000000000000000000000004", CALLER, "R")
+        .await;
+    assert!(r.is_empty(), "{r:?}");
+    let tokens: i64 = sqlx::query_scalar("SELECT count(*) FROM handoff_tokens")
+        .fetch_one(&w.pool)
+        .await
+        .unwrap();
+    assert_eq!(tokens, 3);
+    let (_, r) = w
+        .sms("SM30000000000000000000000000000005", CALLER, "help")
+        .await;
+    assert_eq!(r.len(), 1);
+    let (_, r) = w
+        .sms("SM30000000000000000000000000000006", CALLER, "C")
+        .await;
+    assert_eq!(r.len(), 1);
+    // an hour later the window has moved on
+    w.clock.advance(Duration::minutes(61));
+    let (_, r) = w
+        .sms("SM30000000000000000000000000000007", CALLER, "R")
+        .await;
+    assert_eq!(r.len(), 1);
+}
+
+#[sqlx::test(migrations = "../../migrations")]
+async fn sms_webhook_input_checks(pool: PgPool) {
+    let w = world(pool).await;
+    // unsigned → 403 and nothing recorded
+    let req = Request::post("/twilio/sms")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(Body::from(
+            "MessageSid=SM1&From=%2B15555550123&To=%2B18005550100&Body=STOP",
+        ))
+        .unwrap();
+    assert_eq!(send(&w.handoff, req).await.0, StatusCode::FORBIDDEN);
+    assert!(
+        !gomomo::db::sms::is_opted_out(&w.pool, DEMO_TENANT_ID, CALLER)
+            .await
+            .unwrap()
+    );
+    // not E.164 → 400 with a stable code
+    let (code, body) = w
+        .sms("SM40000000000000000000000000000001", "5555550123", "C")
+        .await;
+    assert_eq!(code, StatusCode::BAD_REQUEST);
+    assert!(body[0].contains("invalid_from"), "{body:?}");
+    // a number no tenant owns: acknowledged, nothing done
+    let (code, _, xml) = send(
+        &w.handoff,
+        signed(
+            "/twilio/sms",
+            &[
+                ("MessageSid", "SM40000000000000000000000000000002"),
+                ("From", CALLER),
+                ("To", "+18005559999"),
+                ("Body", "STOP"),
+            ],
+        ),
+    )
+    .await;
+    assert_eq!(code, StatusCode::OK);
+    assert!(messages_of(&xml).is_empty());
+    // the real adapter refuses a sender it was not given and maps HTTP errors
+    let sender = TwilioSmsSender::new("http://127.0.0.1:9", SID, TOKEN, None).unwrap();
+    let e = sender
+        .send_sms(None, &PhoneE164::parse(CALLER).unwrap(), "x")
+        .await
+        .unwrap_err();
+    assert!(matches!(
+        e,
+        gomomo::adapters::ports::DeliveryError::Permanent(_)
+    ));
+    let e = sender
+        .send_sms(
+            Some(DEMO_PHONE_NUMBER),
+            &PhoneE164::parse(CALLER).unwrap(),
+            "x",
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(e, gomomo::adapters::ports::DeliveryError::Transient(_)),
+        "{e:?}"
+    );
+}

@@ -1,0 +1,87 @@
+//! The scheduler handler with the sample schedule events (EventBridge rule: `detail` {},
+//! EventBridge Scheduler: `detail` the string "{}"), on a real Postgres.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_lambda_events::event::eventbridge::EventBridgeEvent;
+use chrono::{TimeZone as _, Utc};
+use gomomo::adapters::calendar::MockCalendar;
+use gomomo::adapters::events::InProcessPublisher;
+use gomomo::db::outbox;
+use gomomo::domain::{SessionId, TenantId};
+use gomomo::services::autonomy::Autonomy;
+use gomomo::services::relay::OutboxRelay;
+use gomomo::services::scheduler::Scheduler;
+use gomomo::services::{admin, BookingService, Clock};
+use serde_json::Value;
+use sqlx::PgPool;
+use uuid::Uuid;
+
+fn sample(name: &str) -> EventBridgeEvent<Value> {
+    let path = format!("{}/../../events/{name}", env!("CARGO_MANIFEST_DIR"));
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+#[sqlx::test(migrations = "../../migrations")]
+async fn each_tick_expires_holds_publishes_and_runs_due_jobs(pool: PgPool) {
+    let tenant = TenantId(admin::seed_demo(&pool).await.unwrap().tenant_id);
+    // Monday 2 March 2026, 08:00 New York.
+    let clock = Clock::fixed(Utc.with_ymd_and_hms(2026, 3, 2, 13, 0, 0).unwrap());
+    let booking = BookingService::new(pool.clone(), clock.clone(), Duration::from_secs(300));
+    let (publisher, mut rx) = InProcessPublisher::channel(64);
+    let relay = OutboxRelay::new(pool.clone(), Arc::new(publisher), clock.clone());
+    let autonomy = Autonomy::new(booking.clone(), true, Arc::new(MockCalendar::default()))
+        .with_relay(relay.clone());
+    let scheduler = Scheduler::new(booking.clone(), autonomy.clone(), Some(relay));
+
+    let s = SessionId::parse("web-s").unwrap();
+    let consult = Uuid::from_u128(0x6d0e0000_0000_4000_8000_0000000005e1);
+    let start = Utc.with_ymd_and_hms(2026, 3, 4, 15, 0, 0).unwrap();
+    booking
+        .create_hold(tenant, consult, start, &s)
+        .await
+        .unwrap();
+    clock.advance(chrono::Duration::minutes(6));
+
+    // GIVEN the EventBridge rule's schedule event THEN the hold expires and HoldExpired is
+    // published
+    let report = gomomo_scheduler::handle(&scheduler, sample("scheduler-tick.json"))
+        .await
+        .unwrap();
+    assert_eq!(report.holds_expired, 1);
+    assert_eq!(report.events_published, 1);
+    assert_eq!(outbox::unpublished_count(&pool).await.unwrap(), 0);
+    let env = rx.try_recv().unwrap();
+    assert_eq!(env.event.name(), "HoldExpired");
+    autonomy.handle_event(&env).await.unwrap();
+
+    // GIVEN the Scheduler's event with the string detail THEN the due follow-up job runs
+    let report = gomomo_scheduler::handle(
+        &scheduler,
+        sample("scheduler-tick-scheduler-string-detail.json"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(report.holds_expired, 0);
+    assert_eq!(report.jobs_run, 1, "{report:?}");
+    let status: String =
+        sqlx::query_scalar("SELECT status FROM jobs WHERE kind = 'send_hold_followup'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(status, "completed");
+}
+
+#[sqlx::test(migrations = "../../migrations")]
+async fn a_failed_step_fails_the_invocation(pool: PgPool) {
+    let booking = BookingService::new(pool.clone(), Clock::system(), Duration::from_secs(300));
+    let autonomy = Autonomy::new(booking.clone(), true, Arc::new(MockCalendar::default()));
+    let scheduler = Scheduler::new(booking, autonomy, None);
+    pool.close().await;
+    let err = gomomo_scheduler::handle(&scheduler, sample("scheduler-tick.json"))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("expire holds"), "{err}");
+}

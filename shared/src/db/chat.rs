@@ -1,0 +1,250 @@
+//! Chat sessions, their messages, WebSocket connections and the delivery of pending pushes.
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use sqlx::{FromRow, PgExecutor, PgPool};
+use uuid::Uuid;
+
+/// Starts a turn: creates the session if needed and takes its lease. `None` when another
+/// turn of the same session holds an unexpired lease.
+pub async fn begin_turn(
+    pool: &PgPool,
+    tenant: Uuid,
+    session: &str,
+    channel: &str,
+    lease_seconds: i64,
+) -> Result<Option<Value>, sqlx::Error> {
+    sqlx::query_scalar(
+        "INSERT INTO chat_sessions (tenant_id, id, channel, busy_until)
+              VALUES ($1, $2, $3, now() + make_interval(secs => $4))
+         ON CONFLICT (tenant_id, id) DO UPDATE
+                SET busy_until = now() + make_interval(secs => $4), updated_at = now()
+              WHERE chat_sessions.busy_until IS NULL OR chat_sessions.busy_until < now()
+         RETURNING state",
+    )
+    .bind(tenant)
+    .bind(session)
+    .bind(channel)
+    .bind(lease_seconds as f64)
+    .fetch_optional(pool)
+    .await
+}
+
+/// Ends a turn: stores the new state and releases the lease.
+pub async fn end_turn<'e>(
+    db: impl PgExecutor<'e>,
+    tenant: Uuid,
+    session: &str,
+    state: &Value,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE chat_sessions SET state = $3, busy_until = NULL, updated_at = now()
+          WHERE tenant_id = $1 AND id = $2",
+    )
+    .bind(tenant)
+    .bind(session)
+    .bind(state)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// Releases the lease without touching the state (a failed turn).
+pub async fn release_turn(pool: &PgPool, tenant: Uuid, session: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE chat_sessions SET busy_until = NULL WHERE tenant_id = $1 AND id = $2")
+        .bind(tenant)
+        .bind(session)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+pub async fn session_state(
+    pool: &PgPool,
+    tenant: Uuid,
+    session: &str,
+) -> Result<Option<Value>, sqlx::Error> {
+    sqlx::query_scalar("SELECT state FROM chat_sessions WHERE tenant_id = $1 AND id = $2")
+        .bind(tenant)
+        .bind(session)
+        .fetch_optional(pool)
+        .await
+}
+
+pub async fn append_messages<'e>(
+    db: impl PgExecutor<'e>,
+    tenant: Uuid,
+    session: &str,
+    messages: &[Value],
+) -> Result<(), sqlx::Error> {
+    if messages.is_empty() {
+        return Ok(());
+    }
+    let roles: Vec<String> = messages
+        .iter()
+        .map(|m| m["role"].as_str().unwrap_or("assistant").to_string())
+        .collect();
+    sqlx::query(
+        "INSERT INTO chat_messages (tenant_id, session_id, role, message)
+         SELECT $1, $2, r, m FROM unnest($3::text[], $4::jsonb[]) WITH ORDINALITY AS t(r, m, n)
+         ORDER BY n",
+    )
+    .bind(tenant)
+    .bind(session)
+    .bind(&roles)
+    .bind(messages)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// The last `limit` messages in order, starting at a user message so an assistant
+/// tool-call message is never separated from its tool results.
+pub async fn recent_messages(
+    pool: &PgPool,
+    tenant: Uuid,
+    session: &str,
+    limit: i64,
+) -> Result<Vec<Value>, sqlx::Error> {
+    let rows: Vec<(String, Value)> = sqlx::query_as(
+        "SELECT role, message FROM (
+             SELECT id, role, message FROM chat_messages
+              WHERE tenant_id = $1 AND session_id = $2 ORDER BY id DESC LIMIT $3) t
+          ORDER BY id",
+    )
+    .bind(tenant)
+    .bind(session)
+    .bind(limit)
+    .fetch_all(pool)
+    .await?;
+    let first_user = rows
+        .iter()
+        .position(|(r, _)| r == "user")
+        .unwrap_or(rows.len());
+    Ok(rows.into_iter().skip(first_user).map(|(_, m)| m).collect())
+}
+
+// --- WebSocket connections ------------------------------------------------------------------
+
+#[derive(Debug, Clone, FromRow, PartialEq)]
+pub struct ConnectionRow {
+    pub connection_id: String,
+    pub tenant_id: Uuid,
+    pub session_id: String,
+    pub endpoint: String,
+}
+
+pub async fn put_connection(
+    pool: &PgPool,
+    connection_id: &str,
+    tenant: Uuid,
+    session: &str,
+    endpoint: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO ws_connections (connection_id, tenant_id, session_id, endpoint)
+         VALUES ($1, $2, $3, $4)
+         ON CONFLICT (connection_id) DO UPDATE
+            SET tenant_id = $2, session_id = $3, endpoint = $4, last_seen_at = now()",
+    )
+    .bind(connection_id)
+    .bind(tenant)
+    .bind(session)
+    .bind(endpoint)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+pub async fn get_connection(
+    pool: &PgPool,
+    connection_id: &str,
+) -> Result<Option<ConnectionRow>, sqlx::Error> {
+    sqlx::query_as(
+        "UPDATE ws_connections SET last_seen_at = now() WHERE connection_id = $1
+         RETURNING connection_id, tenant_id, session_id, endpoint",
+    )
+    .bind(connection_id)
+    .fetch_optional(pool)
+    .await
+}
+
+/// Points a connection at another session (the client sent a message for a new session).
+pub async fn rebind_connection(
+    pool: &PgPool,
+    connection_id: &str,
+    session: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE ws_connections SET session_id = $2 WHERE connection_id = $1")
+        .bind(connection_id)
+        .bind(session)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+pub async fn delete_connection(pool: &PgPool, connection_id: &str) -> Result<bool, sqlx::Error> {
+    let r = sqlx::query("DELETE FROM ws_connections WHERE connection_id = $1")
+        .bind(connection_id)
+        .execute(pool)
+        .await?;
+    Ok(r.rows_affected() > 0)
+}
+
+pub async fn session_connections(
+    pool: &PgPool,
+    tenant: Uuid,
+    session: &str,
+) -> Result<Vec<ConnectionRow>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT connection_id, tenant_id, session_id, endpoint FROM ws_connections
+          WHERE tenant_id = $1 AND session_id = $2",
+    )
+    .bind(tenant)
+    .bind(session)
+    .fetch_all(pool)
+    .await
+}
+
+// --- push events ----------------------------------------------------------------------------
+
+#[derive(Debug, Clone, FromRow, PartialEq)]
+pub struct PushRow {
+    pub id: Uuid,
+    pub tenant_id: Uuid,
+    pub session_id: String,
+    #[sqlx(rename = "type")]
+    pub push_type: String,
+    pub payload: Value,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Locks the session's undelivered pushes, newest first (rows another deliverer holds are
+/// skipped, so two connections never deliver the same push twice).
+pub async fn lock_pending_pushes(
+    conn: &mut sqlx::PgConnection,
+    tenant: Uuid,
+    session: &str,
+) -> Result<Vec<PushRow>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT id, tenant_id, session_id, type, payload, created_at FROM push_events
+          WHERE tenant_id = $1 AND session_id = $2 AND delivered_at IS NULL
+          ORDER BY created_at DESC, id
+          LIMIT 50 FOR UPDATE SKIP LOCKED",
+    )
+    .bind(tenant)
+    .bind(session)
+    .fetch_all(conn)
+    .await
+}
+
+pub async fn mark_pushes_delivered(
+    conn: &mut sqlx::PgConnection,
+    ids: &[Uuid],
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE push_events SET delivered_at = now() WHERE id = ANY($1)")
+        .bind(ids)
+        .execute(conn)
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,560 @@
+//! The chat agent, used by every channel (WebSocket on Lambda, the standalone `/ws`, the
+//! REST fallback; the voice channel reuses its NLU and tools).
+//!
+//! One turn: take the session's lease (Postgres), load its state, apply confirmations the
+//! user gave to questions of earlier turns, answer with the LLM path (when
+//! `OPENAI_API_KEY` is set and the crate is built with the `llm` feature) or the
+//! deterministic engine, check the reply against what the tools really did, store the
+//! messages and the state, release the lease.
+
+pub mod engine;
+#[cfg(feature = "llm")]
+pub mod llm;
+pub mod protocol;
+pub mod state;
+pub mod tools;
+
+use std::sync::LazyLock;
+use std::time::Duration as StdDuration;
+
+use chrono::Duration;
+use regex::Regex;
+use serde::Serialize;
+use serde_json::{json, Value};
+use tokio::sync::mpsc::UnboundedSender;
+
+use crate::config::ConfigError;
+use crate::db::{audit, chat, tenants};
+use crate::domain::nlu::{self, YesNo};
+use crate::domain::{SessionId, TenantId};
+use crate::services::booking::{BookingError, BookingService};
+pub use protocol::{ClientMessage, ServerMessage};
+pub use state::SessionState;
+pub use tools::{AgentEvent, AgentLimits, ToolExecutor, TurnCtx};
+
+/// A turn may hold its session this long at most (a crashed turn frees it after this).
+const LEASE_SECONDS: i64 = 90;
+/// Messages of history the model sees.
+const HISTORY: i64 = 40;
+
+pub const SYSTEM_ISSUE_REPLY: &str = "I'm sorry — I'm having a system issue right now and can't complete that. No changes were made to any appointment. Please try again in a moment.";
+const UNBACKED_CLAIM_REPLY: &str = "I haven't completed that yet — no appointment has been made or changed so far. Shall I continue?";
+const NO_CALLS_REPLY: &str = "I can't make, receive or transfer phone calls, but I can help you right here in the chat — or schedule a follow-up by email or text message if you prefer.";
+
+/// The agent's settings (environment variables, read by [`crate::Config`]).
+#[derive(Clone, Default)]
+pub struct AgentConfig {
+    pub openai_api_key: Option<String>,
+    pub openai_base_url: Option<String>,
+    pub openai_model: String,
+    pub openai_timeout: StdDuration,
+    pub limits: AgentLimits,
+}
+
+impl std::fmt::Debug for AgentConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AgentConfig")
+            .field(
+                "openai_api_key",
+                &self.openai_api_key.as_ref().map(|_| "<set>"),
+            )
+            .field("openai_base_url", &self.openai_base_url)
+            .field("openai_model", &self.openai_model)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AgentConfig {
+    pub fn from_lookup(get: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let non_empty = |k: &str| {
+            get(k)
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+        };
+        let num =
+            |var: &'static str, default: i64, min: i64, max: i64| -> Result<i64, ConfigError> {
+                match non_empty(var) {
+                    None => Ok(default),
+                    Some(v) => match v.parse::<i64>() {
+                        Ok(n) if (min..=max).contains(&n) => Ok(n),
+                        _ => Err(ConfigError::Invalid {
+                            var,
+                            reason: format!("{v:?} is not a whole number from {min} to {max}"),
+                        }),
+                    },
+                }
+            };
+        let base = non_empty("OPENAI_BASE_URL");
+        if let Some(b) = &base {
+            if !(b.starts_with("http://") || b.starts_with("https://")) {
+                return Err(ConfigError::Invalid {
+                    var: "OPENAI_BASE_URL",
+                    reason: "must start with http:// or https://".into(),
+                });
+            }
+        }
+        Ok(Self {
+            openai_api_key: non_empty("OPENAI_API_KEY"),
+            openai_base_url: base,
+            openai_model: non_empty("OPENAI_MODEL").unwrap_or_else(|| "gpt-4o".into()),
+            openai_timeout: StdDuration::from_secs(
+                num("OPENAI_TIMEOUT_SECONDS", 20, 1, 120)? as u64
+            ),
+            limits: AgentLimits {
+                followup_max_per_session: num("FOLLOWUP_MAX_PER_BOOKING", 2, 1, 10)?,
+                followup_cooldown: Duration::minutes(num(
+                    "FOLLOWUP_COOLDOWN_MINUTES",
+                    60,
+                    0,
+                    1440,
+                )?),
+            },
+        })
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AgentError {
+    #[error("{0}")]
+    InvalidMessage(&'static str),
+    #[error("tenant not found")]
+    TenantNotFound,
+    #[error("this conversation is still answering the previous message")]
+    Busy,
+    #[error("database error")]
+    Database(#[from] sqlx::Error),
+    #[error("booking service error: {0}")]
+    Booking(BookingError),
+}
+
+impl AgentError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::InvalidMessage(_) => "invalid_message",
+            Self::TenantNotFound => "tenant_not_found",
+            Self::Busy => "session_busy",
+            Self::Database(_) | Self::Booking(_) => "internal_error",
+        }
+    }
+}
+
+/// Which brain answers.
+#[derive(Clone)]
+enum Brain {
+    Rules,
+    #[cfg(feature = "llm")]
+    Llm(std::sync::Arc<llm::LlmEngine>),
+}
+
+#[derive(Clone)]
+pub struct Agent {
+    exec: ToolExecutor,
+    brain: Brain,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TurnResult {
+    pub session_id: String,
+    pub reply: String,
+    pub events: Vec<AgentEvent>,
+    /// `rules` | `llm`
+    pub engine: &'static str,
+}
+
+impl Agent {
+    /// The LLM path when a key is configured (and compiled in), else the rules.
+    pub fn new(booking: BookingService, config: &AgentConfig) -> Self {
+        let exec = ToolExecutor::new(booking, config.limits.clone());
+        #[cfg(feature = "llm")]
+        if config.openai_api_key.is_some() {
+            return Self {
+                exec,
+                brain: Brain::Llm(std::sync::Arc::new(llm::LlmEngine::new(config))),
+            };
+        }
+        Self {
+            exec,
+            brain: Brain::Rules,
+        }
+    }
+
+    /// Always the deterministic engine.
+    pub fn rules(booking: BookingService, limits: AgentLimits) -> Self {
+        Self {
+            exec: ToolExecutor::new(booking, limits),
+            brain: Brain::Rules,
+        }
+    }
+
+    /// The same agent over another booking service handle (e.g. one that publishes events
+    /// after commit): the LLM client is shared, not rebuilt.
+    pub fn with_booking(&self, booking: BookingService) -> Self {
+        Self {
+            exec: ToolExecutor::new(booking, self.exec.limits().clone()),
+            brain: self.brain.clone(),
+        }
+    }
+
+    pub fn engine_name(&self) -> &'static str {
+        match self.brain {
+            Brain::Rules => "rules",
+            #[cfg(feature = "llm")]
+            Brain::Llm(_) => "llm",
+        }
+    }
+
+    pub fn booking(&self) -> &BookingService {
+        self.exec.booking()
+    }
+
+    /// Handles one user message. `progress` receives `status` messages while tools run.
+    #[tracing::instrument(skip_all, fields(tenant_id = %tenant, session_id = %session.as_str()))]
+    pub async fn handle_turn(
+        &self,
+        tenant: TenantId,
+        session: &SessionId,
+        channel: &str,
+        text: &str,
+        progress: Option<&UnboundedSender<ServerMessage>>,
+    ) -> Result<TurnResult, AgentError> {
+        let text = text.trim();
+        if text.is_empty() {
+            return Err(AgentError::InvalidMessage("the message is empty"));
+        }
+        if text.chars().count() > protocol::MAX_TEXT_CHARS {
+            return Err(AgentError::InvalidMessage(
+                "the message is longer than 2000 characters",
+            ));
+        }
+        if text
+            .chars()
+            .any(|c| c.is_control() && c != '\n' && c != '\t')
+        {
+            return Err(AgentError::InvalidMessage(
+                "the message contains control characters",
+            ));
+        }
+        let booking = self.exec.booking();
+        let sched = match booking.schedule(tenant).await {
+            Ok(s) => s,
+            Err(BookingError::TenantNotFound) => return Err(AgentError::TenantNotFound),
+            Err(e) => return Err(AgentError::Booking(e)),
+        };
+        let services: Vec<_> = tenants::list_services(booking.pool(), tenant.0)
+            .await?
+            .into_iter()
+            .filter(|s| s.active)
+            .collect();
+        let pool = booking.pool().clone();
+        let raw_state = chat::begin_turn(&pool, tenant.0, session.as_str(), channel, LEASE_SECONDS)
+            .await?
+            .ok_or(AgentError::Busy)?;
+        let state: SessionState = serde_json::from_value(raw_state).unwrap_or_default();
+        let result = self
+            .run_turn(tenant, session, text, sched, services, state, progress)
+            .await;
+        if result.is_err() {
+            // Do not leave the session locked for the rest of the lease.
+            if let Err(e) = chat::release_turn(&pool, tenant.0, session.as_str()).await {
+                tracing::warn!(error = %e, "could not release the session lease");
+            }
+        }
+        result
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn run_turn(
+        &self,
+        tenant: TenantId,
+        session: &SessionId,
+        text: &str,
+        sched: crate::services::booking::TenantSchedule,
+        services: Vec<crate::db::tenants::ServiceRow>,
+        state: SessionState,
+        progress: Option<&UnboundedSender<ServerMessage>>,
+    ) -> Result<TurnResult, AgentError> {
+        let booking = self.exec.booking();
+        let pool = booking.pool().clone();
+        let mut ctx = TurnCtx {
+            tenant,
+            session: session.clone(),
+            now: booking.clock().now(),
+            vague: nlu::is_vague_request(text)
+                && nlu::parse_date(text, sched.local_date(booking.clock().now())).is_none(),
+            sched,
+            services,
+            state,
+            succeeded: Vec::new(),
+            events: Vec::new(),
+        };
+        apply_confirmations(&mut ctx, text);
+
+        let (reply, mut messages) = match &self.brain {
+            Brain::Rules => {
+                let reply = engine::Engine::new(&self.exec).turn(&mut ctx, text).await;
+                (reply, vec![json!({"role": "user", "content": text})])
+            }
+            #[cfg(feature = "llm")]
+            Brain::Llm(llm) => {
+                let history =
+                    chat::recent_messages(&pool, tenant.0, session.as_str(), HISTORY).await?;
+                match llm.run(&self.exec, &mut ctx, history, text, progress).await {
+                    Ok(out) => (out.reply, out.messages),
+                    Err(e) => {
+                        tracing::error!(error = %e, "the language model failed");
+                        audit_event(
+                            &pool,
+                            &ctx,
+                            "agent.llm_failed",
+                            json!({"error": e.to_string()}),
+                        )
+                        .await;
+                        ctx.events.push(AgentEvent::SystemIssue);
+                        (
+                            SYSTEM_ISSUE_REPLY.to_string(),
+                            vec![json!({"role": "user", "content": text})],
+                        )
+                    }
+                }
+            }
+        };
+        #[cfg(not(feature = "llm"))]
+        let _ = (progress, HISTORY);
+
+        // Our own canned replies are safe by construction; the model's text is checked.
+        let checked = if reply == SYSTEM_ISSUE_REPLY {
+            None
+        } else {
+            unsafe_reply(&reply, &ctx.succeeded)
+        };
+        let reply = match checked {
+            None => reply,
+            Some((reason, safe)) => {
+                audit_event(
+                    &pool,
+                    &ctx,
+                    "agent.reply_overruled",
+                    json!({"reason": reason, "original": reply, "succeeded": ctx.succeeded}),
+                )
+                .await;
+                safe.to_string()
+            }
+        };
+        messages.push(json!({"role": "assistant", "content": reply}));
+        let state = serde_json::to_value(&ctx.state).unwrap_or_else(|_| json!({}));
+        let mut tx = pool.begin().await?;
+        chat::append_messages(&mut *tx, tenant.0, session.as_str(), &messages).await?;
+        chat::end_turn(&mut *tx, tenant.0, session.as_str(), &state).await?;
+        tx.commit().await?;
+        Ok(TurnResult {
+            session_id: session.as_str().to_string(),
+            reply,
+            events: ctx.events,
+            engine: self.engine_name(),
+        })
+    }
+}
+
+/// Answers to questions of an earlier turn become facts the guards accept in this one.
+fn apply_confirmations(ctx: &mut TurnCtx, text: &str) {
+    let yes = nlu::yes_no(text) == Some(YesNo::Yes);
+    if let Some(date) = ctx.state.pending_date_confirmation {
+        if yes || nlu::parse_date(text, ctx.today()) == Some(date) {
+            if !ctx.state.confirmed_dates.contains(&date) {
+                ctx.state.confirmed_dates.push(date);
+            }
+            ctx.state.pending_date_confirmation = None;
+        } else if nlu::yes_no(text) == Some(YesNo::No) {
+            ctx.state.pending_date_confirmation = None;
+        }
+    }
+    if ctx.state.followup_confirmation_pending {
+        ctx.state.followup_confirmation_pending = false;
+        ctx.state.followup_additional_confirmed = yes;
+    }
+    if let Some(tz) = nlu::extract_time_zone(text) {
+        ctx.state.time_zone = Some(tz.name().to_string());
+    }
+}
+
+static CONFIRM_CLAIM: LazyLock<Regex> = LazyLock::new(|| {
+    #[allow(clippy::expect_used)]
+    Regex::new(r"(?i)\b(?:(?:is|are|been|was|now|successfully|have|has|i've|i have)\s+(?:been\s+)?(?:confirmed|booked)|you'?re (?:all )?set|all set|booking (?:is )?confirmed|appointment (?:is )?confirmed|reservation (?:is )?confirmed)\b")
+        .expect("literal regex")
+});
+static CANCEL_CLAIM: LazyLock<Regex> = LazyLock::new(|| {
+    #[allow(clippy::expect_used)]
+    Regex::new(r"(?i)\b(?:(?:is|are|been|was|now|successfully|have|has|i've|i have)\s+(?:been\s+)?cancell?ed)\b")
+        .expect("literal regex")
+});
+static RESCHEDULE_CLAIM: LazyLock<Regex> = LazyLock::new(|| {
+    #[allow(clippy::expect_used)]
+    Regex::new(r"(?i)\b(?:(?:is|are|been|was|now|successfully|have|has|i've|i have)\s+(?:been\s+)?(?:rescheduled|moved))\b")
+        .expect("literal regex")
+});
+static CALL_PROMISE: LazyLock<Regex> = LazyLock::new(|| {
+    #[allow(clippy::expect_used)]
+    Regex::new(r"(?i)\b(?:(?:i'll|i will|we'll|we will|someone will|somebody will|they'll|they will|i can|let me)\s+(?:have someone\s+)?(?:call|phone|ring)(?: you)?|(?:transfer|connect|put) you (?:to|through)|transferring you|give you a (?:call|ring)|call you back)\b")
+        .expect("literal regex")
+});
+
+/// A reply the tools do not back up: a claimed confirmation, cancellation or reschedule
+/// without the matching successful tool call in this turn, or a promised phone call or
+/// transfer. Returns the reason and the safe reply that replaces it.
+pub fn unsafe_reply(reply: &str, succeeded: &[&str]) -> Option<(&'static str, &'static str)> {
+    let did = |t: &str| succeeded.contains(&t);
+    if CALL_PROMISE.is_match(reply) {
+        return Some(("promised_call", NO_CALLS_REPLY));
+    }
+    if CONFIRM_CLAIM.is_match(reply)
+        && !(did("confirm_booking")
+            || did("reschedule_booking")
+            || did("cancel_booking")
+            || did("lookup_booking"))
+    {
+        return Some(("unbacked_confirmation", UNBACKED_CLAIM_REPLY));
+    }
+    if CANCEL_CLAIM.is_match(reply) && !did("cancel_booking") {
+        return Some(("unbacked_cancellation", UNBACKED_CLAIM_REPLY));
+    }
+    if RESCHEDULE_CLAIM.is_match(reply) && !did("reschedule_booking") {
+        return Some(("unbacked_reschedule", UNBACKED_CLAIM_REPLY));
+    }
+    None
+}
+
+async fn audit_event(pool: &sqlx::PgPool, ctx: &TurnCtx, event: &str, payload: Value) {
+    let res = async {
+        let mut conn = pool.acquire().await?;
+        audit::record(
+            &mut conn,
+            audit::AuditEntry {
+                tenant_id: Some(ctx.tenant.0),
+                event_type: event,
+                entity_type: "chat_session",
+                entity_id: Some(ctx.session.as_str().to_string()),
+                actor: "agent",
+                payload,
+            },
+        )
+        .await
+    }
+    .await;
+    if let Err(e) = res {
+        tracing::warn!(error = %e, event, "could not write an audit entry");
+    }
+}
+
+/// Why a push could not be sent.
+#[derive(Debug, thiserror::Error)]
+pub enum SendError {
+    /// The connection is gone (API Gateway 410): forget it.
+    #[error("the connection is gone")]
+    Gone,
+    #[error("sending failed: {0}")]
+    Failed(String),
+}
+
+/// Delivers the session's undelivered pushes through `send`, newest per type only (older
+/// ones of the same type are marked delivered as duplicates), oldest first on the wire.
+/// A send failure leaves the remaining pushes pending for the next connection.
+pub async fn deliver_pending_pushes<F, Fut>(
+    pool: &sqlx::PgPool,
+    tenant: TenantId,
+    session: &SessionId,
+    mut send: F,
+) -> Result<usize, sqlx::Error>
+where
+    F: FnMut(ServerMessage) -> Fut,
+    Fut: std::future::Future<Output = Result<(), SendError>>,
+{
+    let mut tx = pool.begin().await?;
+    let rows = chat::lock_pending_pushes(&mut tx, tenant.0, session.as_str()).await?;
+    if rows.is_empty() {
+        return Ok(0);
+    }
+    let mut seen = std::collections::HashSet::new();
+    let mut keep = Vec::new();
+    let mut duplicates = Vec::new();
+    for r in rows {
+        if seen.insert(r.push_type.clone()) {
+            keep.push(r);
+        } else {
+            duplicates.push(r.id);
+        }
+    }
+    keep.reverse();
+    let mut delivered = duplicates;
+    let mut sent = 0;
+    for r in keep {
+        let msg = ServerMessage::Push {
+            session_id: r.session_id.clone(),
+            id: r.id,
+            push_type: r.push_type.clone(),
+            payload: r.payload.clone(),
+        };
+        match send(msg).await {
+            Ok(()) => {
+                delivered.push(r.id);
+                sent += 1;
+            }
+            Err(e) => {
+                tracing::info!(error = %e, "push delivery stopped; the rest stay pending");
+                break;
+            }
+        }
+    }
+    chat::mark_pushes_delivered(&mut tx, &delivered).await?;
+    tx.commit().await?;
+    Ok(sent)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replies_are_checked_against_the_tools() {
+        let none: &[&str] = &[];
+        assert!(unsafe_reply("Your appointment is confirmed!", none).is_some());
+        assert!(unsafe_reply("You're all set for Tuesday.", none).is_some());
+        assert!(unsafe_reply("Your appointment is confirmed!", &["confirm_booking"]).is_none());
+        assert!(unsafe_reply("It has been cancelled.", &["confirm_booking"]).is_some());
+        assert!(unsafe_reply("It has been cancelled.", &["cancel_booking"]).is_none());
+        assert!(unsafe_reply("Your booking was rescheduled.", none).is_some());
+        assert!(
+            unsafe_reply("I'll have someone call you tomorrow.", &["confirm_booking"]).is_some()
+        );
+        assert!(unsafe_reply("Let me transfer you to the front desk.", none).is_some());
+        // questions and offers are fine
+        assert!(unsafe_reply("Shall I confirm the booking?", none).is_none());
+        assert!(unsafe_reply("Would you like me to cancel it?", none).is_none());
+        assert!(unsafe_reply("It is not confirmed yet.", none).is_none());
+        assert!(unsafe_reply(SYSTEM_ISSUE_REPLY, none).is_none());
+        assert!(unsafe_reply(UNBACKED_CLAIM_REPLY, none).is_none());
+        assert!(unsafe_reply(NO_CALLS_REPLY, none).is_none());
+        assert!(unsafe_reply("Here are open times on Tuesday: 9:00 AM, 9:30 AM.", none).is_none());
+    }
+
+    #[test]
+    fn agent_config_defaults_and_errors() {
+        let c = AgentConfig::from_lookup(&|_| None).unwrap_or_default();
+        assert_eq!(c.openai_model, "gpt-4o");
+        assert!(c.openai_api_key.is_none());
+        assert_eq!(c.limits.followup_max_per_session, 2);
+        assert_eq!(c.limits.followup_cooldown, Duration::minutes(60));
+        let e =
+            AgentConfig::from_lookup(&|k| (k == "FOLLOWUP_MAX_PER_BOOKING").then(|| "0".into()));
+        assert!(matches!(
+            e,
+            Err(ConfigError::Invalid {
+                var: "FOLLOWUP_MAX_PER_BOOKING",
+                ..
+            })
+        ));
+        let e = AgentConfig::from_lookup(&|k| (k == "OPENAI_BASE_URL").then(|| "ftp://x".into()));
+        assert!(e.is_err());
+        let c = AgentConfig::from_lookup(&|k| (k == "OPENAI_API_KEY").then(|| "sk-secret".into()));
+        assert!(!format!("{c:?}").contains("sk-secret"));
+    }
+}

@@ -1,0 +1,91 @@
+//! What a chat session remembers between messages (stored as JSON in `chat_sessions.state`)
+//! and what one turn collects while it runs.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::domain::nlu::DayPeriod;
+
+/// The hold this session has open (confirm_booking only accepts this one while it lives).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ActiveHold {
+    pub hold_id: Uuid,
+    pub service_id: Uuid,
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Flow {
+    #[default]
+    None,
+    Book,
+    Lookup,
+    Cancel,
+    Reschedule,
+    Waitlist,
+}
+
+/// Where the deterministic engine is in its dialogue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Step {
+    #[default]
+    Start,
+    Service,
+    Date,
+    FarDateConfirm,
+    PickSlot,
+    Name,
+    Email,
+    ConfirmBooking,
+    Reference,
+    LookupEmail,
+    ConfirmCancel,
+    ConfirmReschedule,
+    WaitlistOffer,
+    WaitlistEmail,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OfferedSlot {
+    pub start: DateTime<Utc>,
+    pub label: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Dialog {
+    pub flow: Flow,
+    pub step: Step,
+    pub service_id: Option<Uuid>,
+    pub date: Option<NaiveDate>,
+    pub period: Option<DayPeriod>,
+    pub offered: Vec<OfferedSlot>,
+    pub chosen_start: Option<DateTime<Utc>>,
+    pub reference: Option<String>,
+    /// Consecutive messages the engine did not understand.
+    pub misses: u32,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SessionState {
+    pub client_name: Option<String>,
+    pub client_email: Option<String>,
+    pub client_phone: Option<String>,
+    /// The client's own time zone when they gave one (IANA name).
+    pub time_zone: Option<String>,
+    pub active_hold: Option<ActiveHold>,
+    /// Far-future dates the client confirmed in an earlier turn (hold_slot guard).
+    pub confirmed_dates: Vec<NaiveDate>,
+    /// A far-future date hold_slot refused, waiting for the client's confirmation.
+    pub pending_date_confirmation: Option<NaiveDate>,
+    /// schedule_contact_followup asked for an explicit yes to an additional follow-up.
+    pub followup_confirmation_pending: bool,
+    /// The client said yes to that question in a later turn.
+    pub followup_additional_confirmed: bool,
+    /// The deterministic engine's dialogue position.
+    pub dialog: Dialog,
+}

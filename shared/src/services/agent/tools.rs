@@ -1,0 +1,1108 @@
+//! The agent's 8 tools (seed section 3) as typed calls over the booking service, shared by
+//! the deterministic engine and the LLM path. Every call is audited (PII redacted).
+//!
+//! Guardrails the seed left to the prompt are enforced here, in code:
+//! - `check_availability` is refused while the user's message is a vague request ("the next
+//!   24 available") — the agent must ask a clarifying question first;
+//! - `hold_slot` (and a reschedule's new time) more than [`FAR_FUTURE_DAYS`] days out is
+//!   refused unless the user confirmed that date in an earlier turn;
+//! - `confirm_booking` only accepts the live hold of this session;
+//! - `schedule_contact_followup`: per-session limit → per-recipient cooldown → explicit
+//!   confirmation (from an earlier turn) for an additional follow-up.
+
+use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, NaiveTime, Utc};
+use chrono_tz::Tz;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+use super::state::{ActiveHold, SessionState};
+use crate::db::bookings::AppointmentRow;
+use crate::db::tenants::ServiceRow;
+use crate::db::{audit, outbox};
+use crate::domain::events::{DomainEvent, FollowupRequested};
+use crate::domain::nlu;
+use crate::domain::slots;
+use crate::domain::{ClientName, Email, PhoneE164, ReferenceCode, SessionId, TenantId};
+use crate::services::booking::{BookingError, BookingService, ClientDetails, TenantSchedule};
+
+/// Holds further out than this need a date the user confirmed in an earlier turn.
+pub const FAR_FUTURE_DAYS: i64 = 30;
+/// At most this many slots go back to the model in one result.
+const MAX_SLOTS_IN_RESULT: usize = 24;
+/// What we promise about background work (seed: range language, never exact times).
+pub const FOLLOWUP_SLA: &str = "within a few minutes to a couple of hours";
+
+pub const TOOL_NAMES: [&str; 8] = [
+    "check_availability",
+    "hold_slot",
+    "confirm_booking",
+    "lookup_booking",
+    "reschedule_booking",
+    "cancel_booking",
+    "create_inquiry",
+    "schedule_contact_followup",
+];
+
+/// A tool refusal or failure: a stable code the model and the engine act on.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ToolError {
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl ToolError {
+    fn new(code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+impl From<BookingError> for ToolError {
+    fn from(e: BookingError) -> Self {
+        use BookingError as B;
+        let msg = e.to_string();
+        let code = match &e {
+            B::TenantNotFound => "tenant_not_found",
+            B::ServiceNotFound => "service_not_found",
+            B::ResourceNotFound => "resource_not_found",
+            B::HoldNotFound => "hold_not_found",
+            B::HoldExpired => "hold_expired",
+            B::HoldNotOwned => "hold_not_owned",
+            B::SlotUnavailable => "slot_unavailable",
+            B::SlotTaken => "slot_taken",
+            B::BookingNotFound => "booking_not_found",
+            B::BookingCancelled => "booking_cancelled",
+            B::InvalidRange(_) => "invalid_range",
+            B::RangeBeyondLookahead { .. } => "range_beyond_lookahead",
+            B::Invalid(_) => "invalid_argument",
+            B::TenantConfig(_) | B::Contention | B::Database(_) => {
+                tracing::error!(error = %e, "tool failed on our side");
+                return Self::new(
+                    "system_error",
+                    "a system error occurred; nothing was changed",
+                );
+            }
+        };
+        Self::new(code, msg)
+    }
+}
+
+impl From<sqlx::Error> for ToolError {
+    fn from(e: sqlx::Error) -> Self {
+        BookingError::Database(e).into()
+    }
+}
+
+/// What the UI shows for a tool outcome (toasts, cards, slot buttons).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum AgentEvent {
+    Slots {
+        service_id: Uuid,
+        slots: Vec<SlotView>,
+    },
+    HoldPlaced {
+        hold_id: Uuid,
+        label: String,
+        expires_at: DateTime<Utc>,
+    },
+    BookingConfirmed {
+        reference: String,
+        service: String,
+        start: DateTime<Utc>,
+        label: String,
+    },
+    BookingCancelled {
+        reference: String,
+        label: String,
+    },
+    BookingRescheduled {
+        reference: String,
+        label: String,
+    },
+    SlotUnavailable,
+    HoldExpired,
+    WaitlistJoined {
+        inquiry_id: Uuid,
+    },
+    FollowupScheduled {
+        channel: String,
+        expected: String,
+    },
+    SystemIssue,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SlotView {
+    pub start: String,
+    pub end: String,
+    pub label: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AvailabilityResult {
+    pub service_id: Uuid,
+    pub service: String,
+    pub time_zone: String,
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    pub slots: Vec<SlotView>,
+    pub more_available: usize,
+    #[serde(skip)]
+    pub starts: Vec<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HoldResult {
+    pub hold_id: Uuid,
+    pub start: String,
+    pub end: String,
+    pub label: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BookingView {
+    pub reference: String,
+    pub status: String,
+    pub service: String,
+    pub start: String,
+    pub end: String,
+    pub label: String,
+}
+
+/// One turn's context: the tenant, the session, its state, and what happened so far.
+pub struct TurnCtx {
+    pub tenant: TenantId,
+    pub session: SessionId,
+    pub sched: TenantSchedule,
+    pub services: Vec<ServiceRow>,
+    pub state: SessionState,
+    pub now: DateTime<Utc>,
+    /// The user's message of this turn is a vague request (no availability until clarified).
+    pub vague: bool,
+    /// Tools that succeeded in this turn (the reply guard reads this).
+    pub succeeded: Vec<&'static str>,
+    pub events: Vec<AgentEvent>,
+}
+
+impl TurnCtx {
+    pub fn tz(&self) -> Tz {
+        self.sched.tz
+    }
+
+    pub fn today(&self) -> NaiveDate {
+        self.sched.local_date(self.now)
+    }
+
+    pub fn service(&self, id: Uuid) -> Option<&ServiceRow> {
+        self.services.iter().find(|s| s.id == id)
+    }
+
+    pub fn label(&self, t: DateTime<Utc>) -> String {
+        label(t, self.tz())
+    }
+
+    fn local_rfc3339(&self, t: DateTime<Utc>) -> String {
+        t.with_timezone(&self.tz()).to_rfc3339()
+    }
+}
+
+/// "Tue, Dec 15 at 10:30 AM" in the tenant's zone.
+pub fn label(t: DateTime<Utc>, tz: Tz) -> String {
+    t.with_timezone(&tz)
+        .format("%a, %b %-d at %-I:%M %p")
+        .to_string()
+}
+
+#[derive(Clone)]
+pub struct AgentLimits {
+    pub followup_max_per_session: i64,
+    pub followup_cooldown: Duration,
+}
+
+impl Default for AgentLimits {
+    fn default() -> Self {
+        Self {
+            followup_max_per_session: 2,
+            followup_cooldown: Duration::minutes(60),
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct ToolExecutor {
+    booking: BookingService,
+    limits: AgentLimits,
+}
+
+// --- arguments (what the model sends; the engine fills them directly) ------------------------
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct CheckAvailabilityArgs {
+    pub service_id: String,
+    /// ISO date or words ("tomorrow", "next Tuesday"), resolved in the tenant's zone.
+    pub start_date: String,
+    pub end_date: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct HoldSlotArgs {
+    pub service_id: String,
+    /// A slot start exactly as check_availability returned it.
+    pub start_time: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ConfirmBookingArgs {
+    pub hold_id: String,
+    pub client_name: String,
+    pub client_email: String,
+    pub client_phone: Option<String>,
+    pub notes: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct BookingRefArgs {
+    pub reference: String,
+    pub email: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct RescheduleArgs {
+    pub reference: String,
+    pub email: String,
+    pub new_start_time: String,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct InquiryArgs {
+    pub service_id: Option<String>,
+    pub preferred_from: Option<String>,
+    pub preferred_to: Option<String>,
+    pub time_of_day: Option<String>,
+    pub client_name: Option<String>,
+    pub client_email: Option<String>,
+    pub client_phone: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct FollowupArgs {
+    pub channel: String,
+    pub recipient: Option<String>,
+    #[serde(default)]
+    pub reason: String,
+    #[serde(default)]
+    pub confirmed_additional: bool,
+}
+
+fn bad(field: &str, why: &str) -> ToolError {
+    ToolError::new("invalid_argument", format!("{field}: {why}"))
+}
+
+fn parse_uuid(field: &str, raw: &str) -> Result<Uuid, ToolError> {
+    Uuid::parse_str(raw.trim()).map_err(|_| bad(field, "expected an id from an earlier result"))
+}
+
+impl ToolExecutor {
+    pub fn new(booking: BookingService, limits: AgentLimits) -> Self {
+        Self { booking, limits }
+    }
+
+    pub fn booking(&self) -> &BookingService {
+        &self.booking
+    }
+
+    pub fn limits(&self) -> &AgentLimits {
+        &self.limits
+    }
+
+    /// A date from the model or the engine: ISO, or words resolved on the server.
+    pub fn resolve_date(ctx: &TurnCtx, raw: &str) -> Result<NaiveDate, ToolError> {
+        let raw = raw.trim();
+        if let Ok(d) = NaiveDate::parse_from_str(raw, "%Y-%m-%d") {
+            return Ok(d);
+        }
+        nlu::parse_date(raw, ctx.today()).ok_or_else(|| {
+            bad(
+                "date",
+                "give a date as YYYY-MM-DD or words like 'next Tuesday'",
+            )
+        })
+    }
+
+    /// A slot start: RFC 3339 with offset, or a local `YYYY-MM-DDTHH:MM` in the tenant's zone.
+    pub fn resolve_instant(ctx: &TurnCtx, raw: &str) -> Result<DateTime<Utc>, ToolError> {
+        let raw = raw.trim();
+        if let Ok(t) = DateTime::parse_from_rfc3339(raw) {
+            return Ok(t.with_timezone(&Utc));
+        }
+        for fmt in ["%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"] {
+            if let Ok(n) = NaiveDateTime::parse_from_str(raw, fmt) {
+                return Ok(slots::local_to_utc(ctx.tz(), n.date(), n.time(), true));
+            }
+        }
+        Err(bad(
+            "start_time",
+            "use a slot start exactly as check_availability returned it",
+        ))
+    }
+
+    fn far_future_guard(ctx: &mut TurnCtx, start: DateTime<Utc>) -> Result<(), ToolError> {
+        let date = ctx.sched.local_date(start);
+        if date > ctx.today() + Duration::days(FAR_FUTURE_DAYS)
+            && !ctx.state.confirmed_dates.contains(&date)
+        {
+            ctx.state.pending_date_confirmation = Some(date);
+            return Err(ToolError::new(
+                "date_confirmation_required",
+                format!(
+                    "{} is more than {FAR_FUTURE_DAYS} days away: ask the user to confirm this exact date first ({})",
+                    date,
+                    date.format("%A, %B %-d, %Y")
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    async fn audit(
+        &self,
+        ctx: &TurnCtx,
+        tool: &str,
+        args: Value,
+        outcome: &Result<Value, ToolError>,
+    ) {
+        let payload = json!({
+            "tool": tool,
+            "session_id": ctx.session.as_str(),
+            "args": args,
+            "ok": outcome.is_ok(),
+            "error_code": outcome.as_ref().err().map(|e| e.code),
+        });
+        let res = async {
+            let mut conn = self.booking.pool().acquire().await?;
+            audit::record(
+                &mut conn,
+                audit::AuditEntry {
+                    tenant_id: Some(ctx.tenant.0),
+                    event_type: "agent.tool",
+                    entity_type: "chat_session",
+                    entity_id: Some(ctx.session.as_str().to_string()),
+                    actor: "agent",
+                    payload,
+                },
+            )
+            .await
+        }
+        .await;
+        if let Err(e) = res {
+            tracing::warn!(error = %e, tool, "could not audit a tool call");
+        }
+    }
+
+    /// Runs a tool by name with JSON arguments (the LLM path). Unknown tools and malformed
+    /// arguments are errors the model sees, never panics.
+    pub async fn dispatch(&self, ctx: &mut TurnCtx, name: &str, args: &Value) -> Value {
+        macro_rules! typed {
+            ($t:ty) => {
+                match serde_json::from_value::<$t>(args.clone()) {
+                    Ok(a) => a,
+                    Err(e) => {
+                        let err = bad("arguments", &e.to_string());
+                        let out = Err(err.clone());
+                        self.audit(ctx, name, args.clone(), &out).await;
+                        return json!({"ok": false, "error": err});
+                    }
+                }
+            };
+        }
+        let outcome: Result<Value, ToolError> = match name {
+            "check_availability" => {
+                let a = typed!(CheckAvailabilityArgs);
+                self.check_availability_args(ctx, &a).await.map(to_json)
+            }
+            "hold_slot" => {
+                let a = typed!(HoldSlotArgs);
+                self.hold_slot_args(ctx, &a).await.map(to_json)
+            }
+            "confirm_booking" => {
+                let a = typed!(ConfirmBookingArgs);
+                self.confirm_booking_args(ctx, &a).await.map(to_json)
+            }
+            "lookup_booking" => {
+                let a = typed!(BookingRefArgs);
+                self.lookup_booking_args(ctx, &a).await.map(to_json)
+            }
+            "reschedule_booking" => {
+                let a = typed!(RescheduleArgs);
+                self.reschedule_args(ctx, &a).await.map(to_json)
+            }
+            "cancel_booking" => {
+                let a = typed!(BookingRefArgs);
+                self.cancel_args(ctx, &a).await.map(to_json)
+            }
+            "create_inquiry" => {
+                let a = typed!(InquiryArgs);
+                self.create_inquiry(ctx, &a).await
+            }
+            "schedule_contact_followup" => {
+                let a = typed!(FollowupArgs);
+                self.schedule_followup(ctx, &a).await
+            }
+            other => Err(ToolError::new(
+                "unknown_tool",
+                format!("{other} is not one of the available tools"),
+            )),
+        };
+        match outcome {
+            Ok(v) => json!({"ok": true, "result": v}),
+            Err(e) => json!({"ok": false, "error": e}),
+        }
+    }
+
+    // --- the tools, typed -----------------------------------------------------------------
+
+    pub async fn check_availability_args(
+        &self,
+        ctx: &mut TurnCtx,
+        a: &CheckAvailabilityArgs,
+    ) -> Result<AvailabilityResult, ToolError> {
+        let service = parse_uuid("service_id", &a.service_id)?;
+        let from = Self::resolve_date(ctx, &a.start_date)?;
+        let to = match &a.end_date {
+            Some(e) if !e.trim().is_empty() => Self::resolve_date(ctx, e)?,
+            _ => from,
+        };
+        self.check_availability(ctx, service, from, to).await
+    }
+
+    pub async fn check_availability(
+        &self,
+        ctx: &mut TurnCtx,
+        service_id: Uuid,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<AvailabilityResult, ToolError> {
+        let args = json!({"service_id": service_id, "from": from, "to": to});
+        let out: Result<_, ToolError> = async {
+            if ctx.vague {
+                return Err(ToolError::new(
+                    "clarification_required",
+                    "the request is vague: ask the user which day(s) or time of day they want before checking availability",
+                ));
+            }
+            let service = ctx
+                .service(service_id)
+                .cloned()
+                .ok_or_else(|| ToolError::new("service_not_found", "no such service"))?;
+            let avail = self
+                .booking
+                .availability(ctx.tenant, service_id, from, to)
+                .await?;
+            let total = avail.slots.len();
+            let starts: Vec<DateTime<Utc>> = avail.slots.iter().map(|s| s.start).collect();
+            let slots: Vec<SlotView> = avail
+                .slots
+                .iter()
+                .take(MAX_SLOTS_IN_RESULT)
+                .map(|s| SlotView {
+                    start: ctx.local_rfc3339(s.start),
+                    end: ctx.local_rfc3339(s.end),
+                    label: ctx.label(s.start),
+                })
+                .collect();
+            Ok(AvailabilityResult {
+                service_id,
+                service: service.name,
+                time_zone: ctx.tz().name().to_string(),
+                from,
+                to,
+                more_available: total.saturating_sub(slots.len()),
+                slots,
+                starts,
+            })
+        }
+        .await;
+        self.finish(ctx, "check_availability", args, out).await
+    }
+
+    pub async fn hold_slot_args(
+        &self,
+        ctx: &mut TurnCtx,
+        a: &HoldSlotArgs,
+    ) -> Result<HoldResult, ToolError> {
+        let service = parse_uuid("service_id", &a.service_id)?;
+        let start = Self::resolve_instant(ctx, &a.start_time)?;
+        self.hold_slot(ctx, service, start).await
+    }
+
+    pub async fn hold_slot(
+        &self,
+        ctx: &mut TurnCtx,
+        service_id: Uuid,
+        start: DateTime<Utc>,
+    ) -> Result<HoldResult, ToolError> {
+        let args = json!({"service_id": service_id, "start": start});
+        let out: Result<_, ToolError> = async {
+            Self::far_future_guard(ctx, start)?;
+            let hold = self
+                .booking
+                .create_hold(ctx.tenant, service_id, start, &ctx.session)
+                .await?;
+            ctx.state.active_hold = Some(ActiveHold {
+                hold_id: hold.id,
+                service_id,
+                start: hold.start_at,
+                end: hold.end_at,
+                expires_at: hold.expires_at,
+            });
+            let label = ctx.label(hold.start_at);
+            ctx.events.push(AgentEvent::HoldPlaced {
+                hold_id: hold.id,
+                label: label.clone(),
+                expires_at: hold.expires_at,
+            });
+            Ok(HoldResult {
+                hold_id: hold.id,
+                start: ctx.local_rfc3339(hold.start_at),
+                end: ctx.local_rfc3339(hold.end_at),
+                label,
+                expires_at: hold.expires_at,
+            })
+        }
+        .await;
+        if matches!(&out, Err(e) if e.code == "slot_unavailable" || e.code == "slot_taken") {
+            ctx.events.push(AgentEvent::SlotUnavailable);
+        }
+        self.finish(ctx, "hold_slot", args, out).await
+    }
+
+    pub async fn confirm_booking_args(
+        &self,
+        ctx: &mut TurnCtx,
+        a: &ConfirmBookingArgs,
+    ) -> Result<BookingView, ToolError> {
+        let hold = parse_uuid("hold_id", &a.hold_id)?;
+        let details = ClientDetails {
+            name: ClientName::parse(&a.client_name).map_err(|e| bad("client_name", &e.reason))?,
+            email: Email::parse(&a.client_email).map_err(|e| bad("client_email", &e.reason))?,
+            phone: match a.client_phone.as_deref().map(str::trim) {
+                None | Some("") => None,
+                Some(p) => Some(PhoneE164::parse(p).map_err(|e| bad("client_phone", &e.reason))?),
+            },
+            notes: a
+                .notes
+                .as_deref()
+                .map(|n| n.chars().take(2000).collect())
+                .filter(|n: &String| !n.trim().is_empty()),
+        };
+        self.confirm_booking(ctx, hold, &details).await
+    }
+
+    pub async fn confirm_booking(
+        &self,
+        ctx: &mut TurnCtx,
+        hold_id: Uuid,
+        details: &ClientDetails,
+    ) -> Result<BookingView, ToolError> {
+        let args = json!({"hold_id": hold_id, "client_name": details.name.as_str(), "client_email": details.email.as_str()});
+        let out: Result<_, ToolError> = async {
+            match &ctx.state.active_hold {
+                Some(h) if h.hold_id == hold_id && h.expires_at > ctx.now => {}
+                Some(h) if h.hold_id == hold_id => {
+                    ctx.state.active_hold = None;
+                    ctx.events.push(AgentEvent::HoldExpired);
+                    return Err(ToolError::new(
+                        "hold_expired",
+                        "the hold has expired; check availability and hold a time again",
+                    ));
+                }
+                _ => return Err(ToolError::new(
+                    "no_live_hold",
+                    "confirm_booking needs the live hold this conversation placed with hold_slot",
+                )),
+            }
+            let res = self
+                .booking
+                .confirm(ctx.tenant, hold_id, &ctx.session, details)
+                .await;
+            let (appt, _) = match res {
+                Ok(x) => x,
+                Err(e) => {
+                    let err = ToolError::from(e);
+                    match err.code {
+                        "hold_expired" => ctx.events.push(AgentEvent::HoldExpired),
+                        "slot_taken" => ctx.events.push(AgentEvent::SlotUnavailable),
+                        _ => {}
+                    }
+                    if matches!(err.code, "hold_expired" | "slot_taken" | "hold_not_found") {
+                        ctx.state.active_hold = None;
+                    }
+                    return Err(err);
+                }
+            };
+            ctx.state.active_hold = None;
+            ctx.state.client_name = Some(details.name.as_str().to_string());
+            ctx.state.client_email = Some(details.email.as_str().to_string());
+            let view = self.view(ctx, &appt);
+            ctx.events.push(AgentEvent::BookingConfirmed {
+                reference: view.reference.clone(),
+                service: view.service.clone(),
+                start: appt.start_at,
+                label: view.label.clone(),
+            });
+            Ok(view)
+        }
+        .await;
+        self.finish(ctx, "confirm_booking", args, out).await
+    }
+
+    fn view(&self, ctx: &TurnCtx, a: &AppointmentRow) -> BookingView {
+        BookingView {
+            reference: a.reference.clone(),
+            status: a.status.clone(),
+            service: ctx
+                .service(a.service_id)
+                .map(|s| s.name.clone())
+                .unwrap_or_else(|| "appointment".into()),
+            start: ctx.local_rfc3339(a.start_at),
+            end: ctx.local_rfc3339(a.end_at),
+            label: ctx.label(a.start_at),
+        }
+    }
+
+    fn parse_ref(a: &str, email: &str) -> Result<(ReferenceCode, Email), ToolError> {
+        let r = ReferenceCode::parse(a)
+            .ok()
+            .or_else(|| nlu::extract_reference(a))
+            .ok_or_else(|| bad("reference", "reference codes look like ABCD-EFGH"))?;
+        let e = Email::parse(email).map_err(|e| bad("email", &e.reason))?;
+        Ok((r, e))
+    }
+
+    pub async fn lookup_booking_args(
+        &self,
+        ctx: &mut TurnCtx,
+        a: &BookingRefArgs,
+    ) -> Result<BookingView, ToolError> {
+        let (r, e) = Self::parse_ref(&a.reference, &a.email)?;
+        self.lookup_booking(ctx, &r, &e).await
+    }
+
+    pub async fn lookup_booking(
+        &self,
+        ctx: &mut TurnCtx,
+        reference: &ReferenceCode,
+        email: &Email,
+    ) -> Result<BookingView, ToolError> {
+        let args = json!({"reference": reference.as_str(), "email": email.as_str()});
+        let out: Result<_, ToolError> = async {
+            let appt = self.booking.lookup(ctx.tenant, reference, email).await?;
+            Ok(self.view(ctx, &appt))
+        }
+        .await;
+        self.finish(ctx, "lookup_booking", args, out).await
+    }
+
+    pub async fn reschedule_args(
+        &self,
+        ctx: &mut TurnCtx,
+        a: &RescheduleArgs,
+    ) -> Result<BookingView, ToolError> {
+        let (r, e) = Self::parse_ref(&a.reference, &a.email)?;
+        let start = Self::resolve_instant(ctx, &a.new_start_time)?;
+        self.reschedule(ctx, &r, &e, start).await
+    }
+
+    /// Holds the new time for this session, then moves the booking onto it in one transaction.
+    pub async fn reschedule(
+        &self,
+        ctx: &mut TurnCtx,
+        reference: &ReferenceCode,
+        email: &Email,
+        new_start: DateTime<Utc>,
+    ) -> Result<BookingView, ToolError> {
+        let args = json!({"reference": reference.as_str(), "email": email.as_str(), "new_start": new_start});
+        let out: Result<_, ToolError> = async {
+            Self::far_future_guard(ctx, new_start)?;
+            let current = self.booking.lookup(ctx.tenant, reference, email).await?;
+            if current.status == "cancelled" {
+                return Err(ToolError::new(
+                    "booking_cancelled",
+                    "the booking is cancelled",
+                ));
+            }
+            let hold = self
+                .booking
+                .create_hold(ctx.tenant, current.service_id, new_start, &ctx.session)
+                .await
+                .inspect_err(|e| {
+                    if matches!(e, BookingError::SlotUnavailable) {
+                        ctx.events.push(AgentEvent::SlotUnavailable);
+                    }
+                })?;
+            let moved = self
+                .booking
+                .reschedule(ctx.tenant, reference, email, hold.id, Some(&ctx.session))
+                .await?;
+            let view = self.view(ctx, &moved);
+            ctx.events.push(AgentEvent::BookingRescheduled {
+                reference: view.reference.clone(),
+                label: view.label.clone(),
+            });
+            Ok(view)
+        }
+        .await;
+        self.finish(ctx, "reschedule_booking", args, out).await
+    }
+
+    pub async fn cancel_args(
+        &self,
+        ctx: &mut TurnCtx,
+        a: &BookingRefArgs,
+    ) -> Result<BookingView, ToolError> {
+        let (r, e) = Self::parse_ref(&a.reference, &a.email)?;
+        self.cancel(ctx, &r, &e).await
+    }
+
+    pub async fn cancel(
+        &self,
+        ctx: &mut TurnCtx,
+        reference: &ReferenceCode,
+        email: &Email,
+    ) -> Result<BookingView, ToolError> {
+        let args = json!({"reference": reference.as_str(), "email": email.as_str()});
+        let out: Result<_, ToolError> = async {
+            let appt = self.booking.cancel(ctx.tenant, reference, email).await?;
+            let view = self.view(ctx, &appt);
+            ctx.events.push(AgentEvent::BookingCancelled {
+                reference: view.reference.clone(),
+                label: view.label.clone(),
+            });
+            Ok(view)
+        }
+        .await;
+        self.finish(ctx, "cancel_booking", args, out).await
+    }
+
+    /// The waitlist (`create_inquiry`): a `waitlist_entries` row the autonomy side matches
+    /// against opened slots.
+    pub async fn create_inquiry(
+        &self,
+        ctx: &mut TurnCtx,
+        a: &InquiryArgs,
+    ) -> Result<Value, ToolError> {
+        let args = json!({
+            "service_id": a.service_id, "preferred_from": a.preferred_from,
+            "preferred_to": a.preferred_to, "time_of_day": a.time_of_day,
+            "client_email": a.client_email, "client_phone": a.client_phone, "client_name": a.client_name,
+        });
+        let out: Result<_, ToolError> = async {
+            let service_id = match a.service_id.as_deref().map(str::trim) {
+                None | Some("") => None,
+                Some(s) => {
+                    let id = parse_uuid("service_id", s)?;
+                    ctx.service(id)
+                        .ok_or_else(|| ToolError::new("service_not_found", "no such service"))?;
+                    Some(id)
+                }
+            };
+            let date = |v: &Option<String>| -> Result<Option<NaiveDate>, ToolError> {
+                match v.as_deref().map(str::trim) {
+                    None | Some("") => Ok(None),
+                    Some(s) => Self::resolve_date(ctx, s).map(Some),
+                }
+            };
+            let from = date(&a.preferred_from)?;
+            let to = date(&a.preferred_to)?;
+            if let (Some(f), Some(t)) = (from, to) {
+                if f > t {
+                    return Err(bad("preferred_to", "is before preferred_from"));
+                }
+            }
+            let tod = match a.time_of_day.as_deref().map(|s| s.trim().to_ascii_lowercase()) {
+                None => None,
+                Some(s) if s.is_empty() || s == "any" => None,
+                Some(s) if ["morning", "afternoon", "evening"].contains(&s.as_str()) => Some(s),
+                Some(_) => return Err(bad("time_of_day", "morning, afternoon, evening or any")),
+            };
+            let email = match a.client_email.as_deref().or(ctx.state.client_email.as_deref()) {
+                Some(e) => Some(Email::parse(e).map_err(|e| bad("client_email", &e.reason))?),
+                None => None,
+            };
+            let phone = match a.client_phone.as_deref().map(str::trim) {
+                None | Some("") => None,
+                Some(p) => Some(PhoneE164::parse(p).map_err(|e| bad("client_phone", &e.reason))?),
+            };
+            if email.is_none() && phone.is_none() {
+                return Err(ToolError::new(
+                    "contact_required",
+                    "ask the user for an email address (or a phone number) to contact them",
+                ));
+            }
+            let name = a.client_name.clone().or_else(|| ctx.state.client_name.clone());
+            let id = Uuid::new_v4();
+            let mut tx = self.booking.pool().begin().await?;
+            sqlx::query(
+                "INSERT INTO waitlist_entries (id, tenant_id, session_id, service_id, preferred_from,
+                        preferred_to, time_of_day, client_name, client_email, client_phone)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            )
+            .bind(id)
+            .bind(ctx.tenant.0)
+            .bind(ctx.session.as_str())
+            .bind(service_id)
+            .bind(from)
+            .bind(to)
+            .bind(&tod)
+            .bind(&name)
+            .bind(email.as_ref().map(Email::as_str))
+            .bind(phone.as_ref().map(PhoneE164::as_str))
+            .execute(&mut *tx)
+            .await?;
+            audit::record(
+                &mut tx,
+                audit::AuditEntry {
+                    tenant_id: Some(ctx.tenant.0),
+                    event_type: "waitlist.created",
+                    entity_type: "waitlist_entry",
+                    entity_id: Some(id.to_string()),
+                    actor: "client",
+                    payload: json!({"service_id": service_id, "preferred_from": from, "preferred_to": to,
+                        "time_of_day": tod, "client_email": email.as_ref().map(Email::as_str),
+                        "session_id": ctx.session.as_str()}),
+                },
+            )
+            .await?;
+            tx.commit().await?;
+            if let Some(e) = &email {
+                ctx.state.client_email = Some(e.as_str().to_string());
+            }
+            ctx.events.push(AgentEvent::WaitlistJoined { inquiry_id: id });
+            Ok(json!({"inquiry_id": id, "status": "waiting", "service_id": service_id,
+                      "preferred_from": from, "preferred_to": to, "time_of_day": tod}))
+        }
+        .await;
+        self.finish(ctx, "create_inquiry", args, out).await
+    }
+
+    /// `schedule_contact_followup` with the seed's three layers: limit → cooldown →
+    /// explicit confirmation. Each refusal is audited under its own event type.
+    pub async fn schedule_followup(
+        &self,
+        ctx: &mut TurnCtx,
+        a: &FollowupArgs,
+    ) -> Result<Value, ToolError> {
+        let args = json!({"channel": a.channel, "recipient": a.recipient, "reason": a.reason,
+                          "confirmed_additional": a.confirmed_additional});
+        let out: Result<_, ToolError> = async {
+            let channel = a.channel.trim().to_ascii_lowercase();
+            let recipient = match channel.as_str() {
+                "email" => {
+                    let raw = a.recipient.as_deref().or(ctx.state.client_email.as_deref())
+                        .ok_or_else(|| ToolError::new("contact_required", "ask the user for an email address"))?;
+                    Email::parse(raw).map_err(|e| bad("recipient", &e.reason))?.as_str().to_string()
+                }
+                "sms" => {
+                    let raw = a.recipient.as_deref().or(ctx.state.client_phone.as_deref())
+                        .ok_or_else(|| ToolError::new("contact_required", "ask the user for a phone number"))?;
+                    PhoneE164::parse(raw).map_err(|e| bad("recipient", &e.reason))?.as_str().to_string()
+                }
+                _ => return Err(bad("channel", "email or sms")),
+            };
+            let pool = self.booking.pool();
+            let (count,): (i64,) = sqlx::query_as(
+                "SELECT count(*) FROM followup_contacts
+                  WHERE tenant_id = $1 AND session_id = $2 AND status <> 'cancelled'",
+            )
+            .bind(ctx.tenant.0)
+            .bind(ctx.session.as_str())
+            .fetch_one(pool)
+            .await?;
+            if count >= self.limits.followup_max_per_session {
+                self.guard_audit(ctx, "followup.limit_reached", &channel, count).await;
+                return Err(ToolError::new(
+                    "followup_limit_reached",
+                    format!("this conversation already has {count} follow-ups scheduled (the limit); do not schedule more"),
+                ));
+            }
+            let recent: Option<DateTime<Utc>> = sqlx::query_scalar(
+                "SELECT max(created_at) FROM followup_contacts
+                  WHERE tenant_id = $1 AND recipient = $2 AND status <> 'cancelled'",
+            )
+            .bind(ctx.tenant.0)
+            .bind(&recipient)
+            .fetch_one(pool)
+            .await?;
+            if let Some(last) = recent {
+                if ctx.now - last < self.limits.followup_cooldown {
+                    self.guard_audit(ctx, "followup.cooldown_blocked", &channel, count).await;
+                    return Err(ToolError::new(
+                        "followup_cooldown",
+                        "a follow-up to this contact was scheduled recently; tell the user one is already on its way",
+                    ));
+                }
+            }
+            if count >= 1 && !ctx.state.followup_additional_confirmed {
+                ctx.state.followup_confirmation_pending = true;
+                self.guard_audit(ctx, "followup.additional_confirmation_required", &channel, count).await;
+                return Err(ToolError::new(
+                    "confirmation_required",
+                    "a follow-up is already scheduled: ask the user whether they want an additional one, and call again only after they say yes",
+                ));
+            }
+            let id = Uuid::new_v4();
+            let mut tx = pool.begin().await?;
+            sqlx::query(
+                "INSERT INTO followup_contacts (id, tenant_id, session_id, channel, recipient, reason, created_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .bind(id)
+            .bind(ctx.tenant.0)
+            .bind(ctx.session.as_str())
+            .bind(&channel)
+            .bind(&recipient)
+            .bind(a.reason.chars().take(500).collect::<String>())
+            .bind(ctx.now)
+            .execute(&mut *tx)
+            .await?;
+            audit::record(
+                &mut tx,
+                audit::AuditEntry {
+                    tenant_id: Some(ctx.tenant.0),
+                    event_type: "followup.scheduled",
+                    entity_type: "followup_contact",
+                    entity_id: Some(id.to_string()),
+                    actor: "agent",
+                    payload: json!({"channel": channel, "recipient": recipient, "session_id": ctx.session.as_str()}),
+                },
+            )
+            .await?;
+            outbox::append(
+                &mut tx,
+                &DomainEvent::FollowupRequested(FollowupRequested {
+                    tenant_id: ctx.tenant.0,
+                    followup_id: id,
+                    session_id: ctx.session.as_str().to_string(),
+                    channel: channel.clone(),
+                }),
+            )
+            .await?;
+            tx.commit().await?;
+            ctx.state.followup_additional_confirmed = false;
+            ctx.state.followup_confirmation_pending = false;
+            ctx.events.push(AgentEvent::FollowupScheduled {
+                channel: channel.clone(),
+                expected: FOLLOWUP_SLA.into(),
+            });
+            Ok(json!({"followup_id": id, "channel": channel, "expected": FOLLOWUP_SLA}))
+        }
+        .await;
+        self.finish(ctx, "schedule_contact_followup", args, out)
+            .await
+    }
+
+    async fn guard_audit(&self, ctx: &TurnCtx, event: &str, channel: &str, count: i64) {
+        let res = async {
+            let mut conn = self.booking.pool().acquire().await?;
+            audit::record(
+                &mut conn,
+                audit::AuditEntry {
+                    tenant_id: Some(ctx.tenant.0),
+                    event_type: event,
+                    entity_type: "chat_session",
+                    entity_id: Some(ctx.session.as_str().to_string()),
+                    actor: "agent",
+                    payload: json!({"channel": channel, "existing": count}),
+                },
+            )
+            .await
+        }
+        .await;
+        if let Err(e) = res {
+            tracing::warn!(error = %e, "could not audit a follow-up guard");
+        }
+    }
+
+    async fn finish<T: Serialize + Clone>(
+        &self,
+        ctx: &mut TurnCtx,
+        tool: &'static str,
+        args: Value,
+        out: Result<T, ToolError>,
+    ) -> Result<T, ToolError> {
+        let as_json = out
+            .as_ref()
+            .map(|v| to_json(v.clone()))
+            .map_err(Clone::clone);
+        self.audit(ctx, tool, args, &as_json).await;
+        if out.is_ok() {
+            ctx.succeeded.push(tool);
+        } else if matches!(&out, Err(e) if e.code == "system_error") {
+            ctx.events.push(AgentEvent::SystemIssue);
+        }
+        out
+    }
+}
+
+fn to_json<T: Serialize>(v: T) -> Value {
+    serde_json::to_value(v).unwrap_or(Value::Null)
+}
+
+/// Midnight helper for engines that work in dates.
+pub fn local_midnight(tz: Tz, d: NaiveDate) -> DateTime<Utc> {
+    slots::local_to_utc(tz, d, NaiveTime::MIN, true)
+}
+
+/// The JSON schemas of the 8 tools, in OpenAI function format.
+pub fn tool_schemas() -> Vec<Value> {
+    let f = |name: &str, desc: &str, props: Value, required: &[&str]| {
+        json!({"type": "function", "function": {
+            "name": name, "description": desc,
+            "parameters": {"type": "object", "properties": props, "required": required, "additionalProperties": false}
+        }})
+    };
+    vec![
+        f("check_availability",
+          "Open slots for a service between two local dates (inclusive). Dates may be YYYY-MM-DD or the user's own words ('tomorrow', 'next Tuesday'); the server resolves them in the business's time zone. Present ONLY the times this returns.",
+          json!({"service_id": {"type": "string", "description": "service id from the system prompt"},
+                 "start_date": {"type": "string"}, "end_date": {"type": "string"}}),
+          &["service_id", "start_date"]),
+        f("hold_slot",
+          "Hold one slot returned by check_availability for 5 minutes while details are collected. Dates more than 30 days out must have been confirmed by the user in an earlier message.",
+          json!({"service_id": {"type": "string"}, "start_time": {"type": "string", "description": "the slot's start exactly as returned"}}),
+          &["service_id", "start_time"]),
+        f("confirm_booking",
+          "Book the held slot. Call only after the user explicitly confirmed the details (service, time, name, email).",
+          json!({"hold_id": {"type": "string"}, "client_name": {"type": "string"}, "client_email": {"type": "string"},
+                 "client_phone": {"type": "string", "description": "E.164, optional"}, "notes": {"type": "string"}}),
+          &["hold_id", "client_name", "client_email"]),
+        f("lookup_booking",
+          "Find a booking by its reference code and the email it was booked with.",
+          json!({"reference": {"type": "string"}, "email": {"type": "string"}}),
+          &["reference", "email"]),
+        f("reschedule_booking",
+          "Move a booking to a new slot (from check_availability). Call only after the user picked the new time and confirmed.",
+          json!({"reference": {"type": "string"}, "email": {"type": "string"}, "new_start_time": {"type": "string"}}),
+          &["reference", "email", "new_start_time"]),
+        f("cancel_booking",
+          "Cancel a booking. Call only after the user answered yes to 'are you sure?'.",
+          json!({"reference": {"type": "string"}, "email": {"type": "string"}}),
+          &["reference", "email"]),
+        f("create_inquiry",
+          "Add the user to the waitlist for a service (when nothing suitable is free).",
+          json!({"service_id": {"type": "string"}, "preferred_from": {"type": "string"}, "preferred_to": {"type": "string"},
+                 "time_of_day": {"type": "string", "enum": ["morning", "afternoon", "evening", "any"]},
+                 "client_name": {"type": "string"}, "client_email": {"type": "string"}, "client_phone": {"type": "string"}}),
+          &[]),
+        f("schedule_contact_followup",
+          "Schedule an asynchronous follow-up message (email or SMS) to the user. A second follow-up needs the user's explicit yes.",
+          json!({"channel": {"type": "string", "enum": ["email", "sms"]}, "recipient": {"type": "string"},
+                 "reason": {"type": "string"}, "confirmed_additional": {"type": "boolean"}}),
+          &["channel"]),
+    ]
+}

@@ -1,0 +1,452 @@
+//! Handoff links: "text me a link" during a call (or R in reply to a reminder) mints a
+//! one-time token, stores what the conversation gathered with it in Postgres, and sends the
+//! link by SMS through the [`SmsGate`]. Opening the link consumes the token and gives the
+//! web chat a session seeded with that context.
+//!
+//! The token in the URL is `<id>.<mac>`: `id` is 16 random bytes, `mac` is
+//! HMAC-SHA256(`HANDOFF_SECRET`, "gomomo-handoff:v1:" + id), both base64url. Nothing
+//! personal is in the URL. A token whose MAC does not verify is *tampered* (403); a genuine
+//! one that was used or is past its 15 minutes is *gone* (410).
+
+use std::sync::Arc;
+use std::time::Duration as StdDuration;
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use hmac::{Hmac, KeyInit, Mac};
+use rand::RngCore;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use sha2::Sha256;
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use crate::db::{audit, handoff as q};
+use crate::domain::{PhoneE164, TenantId};
+use crate::services::clock::Clock;
+use crate::services::sms::{SmsError, SmsGate};
+
+type HmacSha256 = Hmac<Sha256>;
+const MAC_DOMAIN: &[u8] = b"gomomo-handoff:v1:";
+
+/// What the conversation had gathered when it was handed off; the chat agent sees it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct HandoffContext {
+    /// "voice" or "sms".
+    pub channel: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub intent: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub service_id: Option<Uuid>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub service_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub date: Option<NaiveDate>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_email: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reference: Option<String>,
+    /// The call's transcript, in order.
+    #[serde(default)]
+    pub transcript: Vec<TranscriptLine>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TranscriptLine {
+    /// "caller" or "agent".
+    pub speaker: String,
+    pub text: String,
+}
+
+impl HandoffContext {
+    /// The context as one plain-text note an agent (LLM or deterministic) can read first.
+    pub fn summary(&self) -> String {
+        let mut s = format!(
+            "This conversation continues a {} conversation with the client.",
+            if self.channel.is_empty() {
+                "phone"
+            } else {
+                &self.channel
+            }
+        );
+        let mut facts = Vec::new();
+        if let Some(i) = &self.intent {
+            facts.push(format!("wants to {i}"));
+        }
+        if let Some(x) = &self.service_name {
+            facts.push(format!("service: {x}"));
+        }
+        if let Some(d) = self.date {
+            facts.push(format!("date: {d}"));
+        }
+        if let Some(x) = &self.client_name {
+            facts.push(format!("name: {x}"));
+        }
+        if let Some(x) = &self.client_email {
+            facts.push(format!("email: {x}"));
+        }
+        if let Some(x) = &self.reference {
+            facts.push(format!("booking reference: {x}"));
+        }
+        if !facts.is_empty() {
+            s.push_str(" Gathered so far — ");
+            s.push_str(&facts.join("; "));
+            s.push('.');
+        }
+        if !self.transcript.is_empty() {
+            s.push_str("\nTranscript:");
+            for l in &self.transcript {
+                s.push_str(&format!("\n{}: {}", l.speaker, l.text));
+            }
+        }
+        s
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum HandoffError {
+    #[error("the link is not valid")]
+    Tampered,
+    #[error("the link was already used or has expired")]
+    Gone,
+    #[error(transparent)]
+    Sms(#[from] SmsError),
+    #[error("database error")]
+    Database(#[from] sqlx::Error),
+}
+
+/// A redeemed link: the chat session it opens and what it carries.
+#[derive(Debug, Clone)]
+pub struct Redeemed {
+    pub tenant_id: Uuid,
+    pub session_id: String,
+    pub purpose: String,
+    pub context: HandoffContext,
+}
+
+#[derive(Clone)]
+pub struct HandoffService {
+    pool: PgPool,
+    clock: Clock,
+    secret: Arc<[u8]>,
+    ttl: Duration,
+    public_base_url: Arc<str>,
+    sms: SmsGate,
+}
+
+impl HandoffService {
+    pub fn new(
+        pool: PgPool,
+        clock: Clock,
+        secret: &str,
+        ttl: StdDuration,
+        public_base_url: &str,
+        sms: SmsGate,
+    ) -> Self {
+        Self {
+            pool,
+            clock,
+            secret: Arc::from(secret.as_bytes()),
+            ttl: Duration::from_std(ttl).unwrap_or(Duration::minutes(15)),
+            public_base_url: Arc::from(public_base_url.trim_end_matches('/')),
+            sms,
+        }
+    }
+
+    pub fn sms(&self) -> &SmsGate {
+        &self.sms
+    }
+
+    fn mac(&self, id: &str) -> HmacSha256 {
+        let mut m = <HmacSha256 as KeyInit>::new_from_slice(&self.secret)
+            .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
+        m.update(MAC_DOMAIN);
+        m.update(id.as_bytes());
+        m
+    }
+
+    /// The link a person opens for a token.
+    pub fn link(&self, token: &str) -> String {
+        format!("{}/handoff/resume?token={token}", self.public_base_url)
+    }
+
+    /// Mints and stores a token; returns the token string for the URL.
+    pub async fn create(
+        &self,
+        tenant: TenantId,
+        purpose: &str,
+        call_sid: Option<&str>,
+        phone: Option<&PhoneE164>,
+        context: &HandoffContext,
+    ) -> Result<String, HandoffError> {
+        let mut raw = [0u8; 16];
+        rand::rng().fill_bytes(&mut raw);
+        let id = URL_SAFE_NO_PAD.encode(raw);
+        let mac = URL_SAFE_NO_PAD.encode(self.mac(&id).finalize().into_bytes());
+        let now = self.clock.now();
+        let ctx = serde_json::to_value(context).unwrap_or_default();
+        q::insert(
+            &self.pool,
+            &q::NewToken {
+                id: &id,
+                tenant_id: tenant.0,
+                purpose,
+                call_sid,
+                phone: phone.map(PhoneE164::as_str),
+                context: &ctx,
+                created_at: now,
+                expires_at: now + self.ttl,
+            },
+        )
+        .await?;
+        let mut conn = self.pool.acquire().await?;
+        audit::record(
+            &mut conn,
+            audit::AuditEntry {
+                tenant_id: Some(tenant.0),
+                event_type: "handoff.token_created",
+                entity_type: "handoff_token",
+                entity_id: Some(id.clone()),
+                actor: "system",
+                payload: json!({ "purpose": purpose, "call_sid": call_sid, "phone": phone, "expires_at": now + self.ttl }),
+            },
+        )
+        .await?;
+        Ok(format!("{id}.{mac}"))
+    }
+
+    /// "Text me a link" from a call: a token with the call's context, sent by SMS from the
+    /// tenant's number. Returns the link.
+    pub async fn send_link(
+        &self,
+        tenant: TenantId,
+        from_number: &str,
+        to: &PhoneE164,
+        call_sid: Option<&str>,
+        context: &HandoffContext,
+        message: &str,
+    ) -> Result<String, HandoffError> {
+        // Ledger first: no token for a number we may not text.
+        if !self.sms.may_message(tenant, to).await? {
+            return Err(HandoffError::Sms(SmsError::OptedOut));
+        }
+        let token = self
+            .create(tenant, "voice_handoff", call_sid, Some(to), context)
+            .await?;
+        let link = self.link(&token);
+        self.sms
+            .send(tenant, Some(from_number), to, &format!("{message} {link}"))
+            .await?;
+        Ok(link)
+    }
+
+    /// Checks the MAC and returns the token id; `Tampered` for anything else.
+    pub fn verify(&self, token: &str) -> Result<String, HandoffError> {
+        let (id, mac) = token.trim().split_once('.').ok_or(HandoffError::Tampered)?;
+        if id.is_empty() || id.len() > 64 {
+            return Err(HandoffError::Tampered);
+        }
+        let mac = URL_SAFE_NO_PAD
+            .decode(mac)
+            .map_err(|_| HandoffError::Tampered)?;
+        self.mac(id)
+            .verify_slice(&mac)
+            .map_err(|_| HandoffError::Tampered)?;
+        Ok(id.to_string())
+    }
+
+    /// Consumes a token (once) and returns the chat session it opens.
+    pub async fn redeem(&self, token: &str) -> Result<Redeemed, HandoffError> {
+        let id = self.verify(token)?;
+        let session_id = format!("handoff-{}", Uuid::new_v4().simple());
+        let now = self.clock.now();
+        let row = q::consume(&self.pool, &id, &session_id, now)
+            .await?
+            .ok_or(HandoffError::Gone)?;
+        let context: HandoffContext =
+            serde_json::from_value(row.context.0.clone()).unwrap_or_default();
+        let mut conn = self.pool.acquire().await?;
+        audit::record(
+            &mut conn,
+            audit::AuditEntry {
+                tenant_id: Some(row.tenant_id),
+                event_type: "handoff.token_consumed",
+                entity_type: "handoff_token",
+                entity_id: Some(id),
+                actor: "client",
+                payload: json!({ "purpose": row.purpose, "session_id": session_id }),
+            },
+        )
+        .await?;
+        drop(conn);
+        seed_chat_session(
+            &self.pool,
+            row.tenant_id,
+            &session_id,
+            row.phone.as_deref(),
+            &context,
+        )
+        .await?;
+        Ok(Redeemed {
+            tenant_id: row.tenant_id,
+            session_id,
+            purpose: row.purpose,
+            context,
+        })
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+}
+
+/// The handoff context of a chat session opened from a link, for the chat side to show the
+/// agent (None for sessions that did not start from a handoff).
+pub async fn context_for_session(
+    pool: &PgPool,
+    session_id: &str,
+) -> Result<Option<(Uuid, HandoffContext)>, sqlx::Error> {
+    let row: Option<(Uuid, sqlx::types::Json<serde_json::Value>)> =
+        sqlx::query_as("SELECT tenant_id, context FROM handoff_tokens WHERE chat_session_id = $1")
+            .bind(session_id)
+            .fetch_optional(pool)
+            .await?;
+    Ok(row.map(|(t, c)| (t, serde_json::from_value(c.0).unwrap_or_default())))
+}
+
+/// Opens the chat session a handoff link leads to: the client's details and the dialogue
+/// position in the session state (what the deterministic engine reads), and the call's
+/// transcript as conversation history (what the language model reads), closed by a welcome
+/// that says what was carried over.
+pub async fn seed_chat_session(
+    pool: &PgPool,
+    tenant_id: Uuid,
+    session_id: &str,
+    phone: Option<&str>,
+    context: &HandoffContext,
+) -> Result<(), sqlx::Error> {
+    use crate::db::chat;
+    use crate::services::agent::state::{Flow, SessionState, Step};
+
+    let mut state = SessionState {
+        client_name: context.client_name.clone(),
+        client_email: context.client_email.clone(),
+        client_phone: phone.map(str::to_string),
+        ..SessionState::default()
+    };
+    let d = &mut state.dialog;
+    d.service_id = context.service_id;
+    d.date = context.date;
+    d.reference = context.reference.clone();
+    let intent = context.intent.as_deref().unwrap_or_default();
+    (d.flow, d.step) = if intent.starts_with("reschedule") {
+        (
+            Flow::Reschedule,
+            if d.reference.is_some() {
+                Step::LookupEmail
+            } else {
+                Step::Reference
+            },
+        )
+    } else if intent.starts_with("cancel") {
+        (
+            Flow::Cancel,
+            if d.reference.is_some() {
+                Step::LookupEmail
+            } else {
+                Step::Reference
+            },
+        )
+    } else if intent.starts_with("look") {
+        (
+            Flow::Lookup,
+            if d.reference.is_some() {
+                Step::LookupEmail
+            } else {
+                Step::Reference
+            },
+        )
+    } else if intent.starts_with("book") || d.service_id.is_some() {
+        (
+            Flow::Book,
+            if d.service_id.is_some() {
+                Step::Date
+            } else {
+                Step::Service
+            },
+        )
+    } else {
+        (Flow::None, Step::Start)
+    };
+    let state = serde_json::to_value(&state).unwrap_or_default();
+
+    let mut messages = vec![json!({
+        "role": "user",
+        "content": format!("[Context carried over from the phone call; not typed by the client]\n{}", context.summary()),
+    })];
+    for line in &context.transcript {
+        let role = if line.speaker == "caller" {
+            "user"
+        } else {
+            "assistant"
+        };
+        messages.push(json!({"role": role, "content": line.text}));
+    }
+    let mut welcome = String::from("Welcome back! I have the details from your call");
+    let mut bits = Vec::new();
+    if let Some(x) = &context.service_name {
+        bits.push(x.clone());
+    }
+    if let Some(x) = context.date {
+        bits.push(x.format("%A, %B %-d").to_string());
+    }
+    if let Some(x) = &context.client_name {
+        bits.push(x.clone());
+    }
+    if !bits.is_empty() {
+        welcome.push_str(&format!(" ({})", bits.join(", ")));
+    }
+    welcome.push_str(". Let's pick up where we left off.");
+    messages.push(json!({"role": "assistant", "content": welcome}));
+
+    if chat::begin_turn(pool, tenant_id, session_id, "voice", 30)
+        .await?
+        .is_none()
+    {
+        // A fresh random session id cannot be busy; nothing to seed if it somehow is.
+        return Ok(());
+    }
+    let mut tx = pool.begin().await?;
+    chat::append_messages(&mut *tx, tenant_id, session_id, &messages).await?;
+    chat::end_turn(&mut *tx, tenant_id, session_id, &state).await?;
+    tx.commit().await
+}
+
+/// The SMS gate and handoff service as the configuration describes them (Twilio or the
+/// recording adapter behind the gate), for the voice and handoff functions and `gomomo serve`.
+pub fn from_config(
+    pool: PgPool,
+    config: &crate::Config,
+    clock: Clock,
+    sender: Arc<dyn crate::adapters::ports::SmsSender>,
+) -> HandoffService {
+    let t = &config.telephony;
+    let gate = SmsGate::new(
+        pool.clone(),
+        sender,
+        clock.clone(),
+        t.sms_rate_limit_max,
+        t.sms_rate_limit_window,
+    );
+    HandoffService::new(
+        pool,
+        clock,
+        &t.handoff_secret,
+        t.handoff_ttl,
+        &t.public_base_url,
+        gate,
+    )
+}

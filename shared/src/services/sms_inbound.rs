@@ -1,0 +1,346 @@
+//! Inbound SMS (`POST /twilio/sms`): the opt-out keywords, HELP, and the replies to a
+//! reminder — C confirms, R texts a reschedule link, X cancels after asking once to be
+//! sure — all through the booking service. A duplicate webhook (same MessageSid) acts once
+//! and gets the same reply.
+//!
+//! Keywords follow Twilio's rules: only a message that is a single keyword counts (case and
+//! surrounding punctuation ignored); "stop please" is ordinary text. Opt-out keywords:
+//! STOP, STOPALL, UNSUBSCRIBE, CANCEL, END, QUIT, REVOKE, OPTOUT; opt-in: START, YES, UNSTOP;
+//! help: HELP, INFO. Twilio itself confirms a STOP, so we answer it with an empty response.
+//! Reschedule links and replies to unrecognised text count against the per-phone SMS rate
+//! limit (a loop between two auto-responders stops there).
+
+use chrono::{DateTime, Duration, Utc};
+use chrono_tz::Tz;
+use serde_json::json;
+
+use crate::db::bookings::AppointmentRow;
+use crate::db::{audit, calls, sms, tenants};
+use crate::domain::{Email, PhoneE164, ReferenceCode, TenantId};
+use crate::services::booking::{BookingError, BookingService};
+use crate::services::handoff::{HandoffContext, HandoffError, HandoffService};
+use crate::services::sms::SmsError;
+use crate::twilio::twiml::{self, Response};
+
+/// How long "reply X again" stays open.
+const CANCEL_CONFIRM_MINUTES: i64 = 10;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Keyword {
+    OptOut,
+    OptIn,
+    Help,
+    Confirm,
+    Reschedule,
+    Cancel,
+    Other,
+}
+
+/// Classifies a message body (single-word keywords only).
+pub fn classify(body: &str) -> Keyword {
+    let word = body
+        .trim()
+        .trim_matches(|c: char| c.is_ascii_punctuation() || c.is_whitespace())
+        .to_ascii_uppercase();
+    if word.contains(char::is_whitespace) {
+        return Keyword::Other;
+    }
+    match word.as_str() {
+        "STOP" | "STOPALL" | "UNSUBSCRIBE" | "CANCEL" | "END" | "QUIT" | "REVOKE" | "OPTOUT" => {
+            Keyword::OptOut
+        }
+        "START" | "YES" | "UNSTOP" => Keyword::OptIn,
+        "HELP" | "INFO" => Keyword::Help,
+        "C" => Keyword::Confirm,
+        "R" => Keyword::Reschedule,
+        "X" => Keyword::Cancel,
+        _ => Keyword::Other,
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum InboundError {
+    #[error("invalid {0}")]
+    Invalid(&'static str),
+    #[error("database error")]
+    Database(#[from] sqlx::Error),
+    #[error(transparent)]
+    Booking(BookingError),
+}
+
+/// One inbound message, as Twilio posted it.
+#[derive(Debug, Clone)]
+pub struct InboundSms<'a> {
+    pub message_sid: &'a str,
+    pub from: &'a str,
+    pub to: &'a str,
+    pub body: &'a str,
+}
+
+#[derive(Clone)]
+pub struct InboundService {
+    booking: BookingService,
+    handoff: HandoffService,
+}
+
+fn reply_xml(reply: Option<&str>) -> String {
+    match reply {
+        Some(text) => Response::new().verb(twiml::message(text)).to_xml(),
+        None => Response::new().to_xml(),
+    }
+}
+
+fn when(tz: Tz, t: DateTime<Utc>) -> String {
+    t.with_timezone(&tz)
+        .format("%a, %b %-d at %-I:%M %p")
+        .to_string()
+}
+
+impl InboundService {
+    pub fn new(booking: BookingService, handoff: HandoffService) -> Self {
+        Self { booking, handoff }
+    }
+
+    /// Handles one message and returns the TwiML reply.
+    #[tracing::instrument(skip_all, fields(message_sid = %msg.message_sid))]
+    pub async fn handle(&self, msg: &InboundSms<'_>) -> Result<String, InboundError> {
+        let sid = msg.message_sid.trim();
+        if sid.is_empty() || sid.len() > 64 || !sid.chars().all(|c| c.is_ascii_alphanumeric()) {
+            return Err(InboundError::Invalid("message_sid"));
+        }
+        let from = PhoneE164::parse(msg.from).map_err(|_| InboundError::Invalid("from"))?;
+        let pool = self.booking.pool();
+        let number = match PhoneE164::parse(msg.to) {
+            Ok(to) => calls::number(pool, to.as_str()).await?,
+            Err(_) => None,
+        };
+        let Some(number) = number.filter(|n| n.sms_enabled) else {
+            tracing::info!("sms to a number no tenant answers");
+            return Ok(reply_xml(None));
+        };
+        let tenant = TenantId(number.tenant_id);
+        let now = self.booking.clock().now();
+        if !sms::claim_inbound(pool, sid, Some(tenant.0), from.as_str(), now).await? {
+            // A duplicate delivery: the stored answer, no second action.
+            let stored = sms::inbound(pool, sid).await?;
+            return Ok(reply_xml(stored.and_then(|(_, r)| r).as_deref()));
+        }
+        match self.act(tenant, &from, sid, msg.body).await {
+            Ok((action, reply)) => {
+                sms::finish_inbound(pool, sid, action, reply.as_deref()).await?;
+                Ok(reply_xml(reply.as_deref()))
+            }
+            Err(e) => {
+                // Let Twilio's retry act: the claim is released.
+                if let Err(re) = sms::release_inbound(pool, sid).await {
+                    tracing::error!(error = %re, "could not release an inbound sms claim");
+                }
+                Err(e)
+            }
+        }
+    }
+
+    async fn act(
+        &self,
+        tenant: TenantId,
+        from: &PhoneE164,
+        sid: &str,
+        body: &str,
+    ) -> Result<(&'static str, Option<String>), InboundError> {
+        let pool = self.booking.pool();
+        let now = self.booking.clock().now();
+        let sched = self
+            .booking
+            .schedule(tenant)
+            .await
+            .map_err(InboundError::Booking)?;
+        let name = sched.tenant.name.clone();
+        let keyword = classify(body);
+        match keyword {
+            Keyword::OptOut => {
+                let word = body.trim().to_ascii_uppercase();
+                sms::set_opt_out(pool, tenant.0, from.as_str(), true, &word, Some(sid), now)
+                    .await?;
+                return Ok(("opt_out", None));
+            }
+            Keyword::OptIn => {
+                let word = body.trim().to_ascii_uppercase();
+                sms::set_opt_out(pool, tenant.0, from.as_str(), false, &word, Some(sid), now)
+                    .await?;
+                return Ok((
+                    "opt_in",
+                    Some(format!("{name}: you're subscribed to our messages again. Reply HELP for help, STOP to opt out.")),
+                ));
+            }
+            Keyword::Help => {
+                return Ok((
+                    "help",
+                    Some(format!("{name}: appointment messages. Reply C to confirm, R to reschedule or X to cancel your next appointment. Reply STOP to opt out. Msg & data rates may apply.")),
+                ));
+            }
+            _ => {}
+        }
+        if sms::is_opted_out(pool, tenant.0, from.as_str()).await? {
+            return Ok(("ignored_opted_out", None));
+        }
+        // Links and unprompted replies count against the per-phone limit; a C or X is the
+        // client's own request about their booking and is always acted on and answered.
+        let counted = matches!(keyword, Keyword::Reschedule | Keyword::Other);
+        if let Err(e) = match counted {
+            true => self.handoff.sms().take_rate(from).await,
+            false => Ok(()),
+        } {
+            return match e {
+                SmsError::RateLimited => Ok(("rate_limited", None)),
+                SmsError::Database(e) => Err(e.into()),
+                _ => Ok(("rate_limited", None)),
+            };
+        }
+        let booking = sms::next_booking_for_phone(pool, tenant.0, from.as_str(), now).await?;
+        let Some(appt) = booking else {
+            let text = match keyword {
+                Keyword::Other => {
+                    format!("{name}: reply HELP for help. To book, call us or visit our website.")
+                }
+                _ => format!(
+                    "{name}: we couldn't find an upcoming appointment booked with this number."
+                ),
+            };
+            return Ok(("no_booking", Some(text)));
+        };
+        let service = tenants::get_service(pool, tenant.0, appt.service_id)
+            .await?
+            .map(|s| s.name)
+            .unwrap_or_else(|| "appointment".into());
+        let what = format!("{service} on {}", when(sched.tz, appt.start_at));
+        match keyword {
+            Keyword::Confirm => {
+                let mut conn = pool.acquire().await?;
+                audit::record(
+                    &mut conn,
+                    audit::AuditEntry {
+                        tenant_id: Some(tenant.0),
+                        event_type: "booking.attendance_confirmed",
+                        entity_type: "appointment",
+                        entity_id: Some(appt.id.to_string()),
+                        actor: "client",
+                        payload: json!({"reference": appt.reference, "channel": "sms", "message_sid": sid}),
+                    },
+                )
+                .await?;
+                Ok(("confirmed", Some(format!("{name}: thanks! Your {what} is confirmed (ref {}). See you then.", appt.reference))))
+            }
+            Keyword::Reschedule => self.reschedule_link(tenant, from, &appt, &service, &name).await,
+            Keyword::Cancel => {
+                let pending = sms::take_pending(pool, tenant.0, from.as_str(), now).await?;
+                if pending.as_ref().is_some_and(|(a, r)| a == "cancel" && *r == appt.reference) {
+                    let (Ok(reference), Ok(email)) = (
+                        ReferenceCode::parse(&appt.reference),
+                        Email::parse(&appt.client_email),
+                    ) else {
+                        return Ok(("cancel_failed", Some(format!("{name}: we couldn't cancel that booking by text; please call us."))));
+                    };
+                    match self.booking.cancel(tenant, &reference, &email).await {
+                        Ok(_) => Ok(("cancelled", Some(format!("{name}: your {what} is cancelled. Reply R or visit our website to book again."))))
+                        ,
+                        Err(BookingError::BookingNotFound) => Ok(("no_booking", Some(format!("{name}: that appointment was not found.")))),
+                        Err(e) => Err(InboundError::Booking(e)),
+                    }
+                } else {
+                    sms::set_pending(
+                        pool,
+                        tenant.0,
+                        from.as_str(),
+                        "cancel",
+                        &appt.reference,
+                        now + Duration::minutes(CANCEL_CONFIRM_MINUTES),
+                    )
+                    .await?;
+                    Ok(("cancel_asked", Some(format!("{name}: reply X again within {CANCEL_CONFIRM_MINUTES} minutes to cancel your {what} (ref {}). Nothing has been cancelled yet.", appt.reference))))
+                }
+            }
+            _ => Ok((
+                "unrecognised",
+                Some(format!("{name}: reply C to confirm, R to reschedule or X to cancel your {what}. Reply HELP for help.")),
+            )),
+        }
+    }
+
+    async fn reschedule_link(
+        &self,
+        tenant: TenantId,
+        from: &PhoneE164,
+        appt: &AppointmentRow,
+        service: &str,
+        name: &str,
+    ) -> Result<(&'static str, Option<String>), InboundError> {
+        let context = HandoffContext {
+            channel: "sms".into(),
+            intent: Some("reschedule an appointment".into()),
+            service_id: Some(appt.service_id),
+            service_name: Some(service.to_string()),
+            date: None,
+            client_name: Some(appt.client_name.clone()),
+            client_email: Some(appt.client_email.clone()),
+            reference: Some(appt.reference.clone()),
+            transcript: Vec::new(),
+        };
+        match self
+            .handoff
+            .create(tenant, "sms_reschedule", None, Some(from), &context)
+            .await
+        {
+            Ok(token) => Ok((
+                "reschedule_link",
+                Some(format!(
+                    "{name}: reschedule your {service} here (one use, valid 15 minutes): {}",
+                    self.handoff.link(&token)
+                )),
+            )),
+            Err(HandoffError::Database(e)) => Err(e.into()),
+            Err(e) => {
+                tracing::warn!(error = %e, "could not create a reschedule link");
+                Ok((
+                    "reschedule_failed",
+                    Some(format!(
+                        "{name}: we couldn't create a link right now; please try again later."
+                    )),
+                ))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keywords_are_single_words() {
+        for w in [
+            "STOP",
+            "stop",
+            " Stop. ",
+            "STOPALL",
+            "unsubscribe",
+            "CANCEL",
+            "end",
+            "QUIT",
+            "revoke",
+            "OPTOUT",
+        ] {
+            assert_eq!(classify(w), Keyword::OptOut, "{w}");
+        }
+        for w in ["START", "yes", "Unstop!"] {
+            assert_eq!(classify(w), Keyword::OptIn, "{w}");
+        }
+        assert_eq!(classify("help"), Keyword::Help);
+        assert_eq!(classify("INFO"), Keyword::Help);
+        assert_eq!(classify("c"), Keyword::Confirm);
+        assert_eq!(classify("R"), Keyword::Reschedule);
+        assert_eq!(classify("x."), Keyword::Cancel);
+        assert_eq!(classify("stop please"), Keyword::Other);
+        assert_eq!(classify("please cancel"), Keyword::Other);
+        assert_eq!(classify(""), Keyword::Other);
+    }
+}

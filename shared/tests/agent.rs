@@ -1,0 +1,553 @@
+//! The chat agent's deterministic engine and tool executor against a real Postgres
+//! (`#[sqlx::test]`: a fresh migrated database per test, the demo tenant seeded, the clock
+//! pinned to Monday 7 December 2026, 08:00 in New York).
+#![allow(clippy::unwrap_used)]
+
+use chrono::{DateTime, Duration, TimeZone as _, Utc};
+use chrono_tz::America::New_York;
+use gomomo::domain::{SessionId, TenantId};
+use gomomo::services::admin;
+use gomomo::services::agent::tools::{FollowupArgs, TurnCtx};
+use gomomo::services::agent::{
+    Agent, AgentEvent, AgentLimits, SessionState, ToolExecutor, TurnResult,
+};
+use gomomo::services::{BookingService, Clock};
+use sqlx::PgPool;
+
+fn monday_8am() -> DateTime<Utc> {
+    New_York
+        .with_ymd_and_hms(2026, 12, 7, 8, 0, 0)
+        .unwrap()
+        .with_timezone(&Utc)
+}
+
+struct Chat {
+    agent: Agent,
+    tenant: TenantId,
+    session: SessionId,
+    pool: PgPool,
+}
+
+impl Chat {
+    async fn new(pool: PgPool) -> Self {
+        let seed = admin::seed_demo(&pool).await.unwrap();
+        let booking = BookingService::new(
+            pool.clone(),
+            Clock::fixed(monday_8am()),
+            std::time::Duration::from_secs(300),
+        );
+        Self {
+            agent: Agent::rules(booking, AgentLimits::default()),
+            tenant: TenantId(seed.tenant_id),
+            session: SessionId::parse(&format!("web-{}", uuid::Uuid::new_v4())).unwrap(),
+            pool,
+        }
+    }
+
+    async fn say(&self, text: &str) -> TurnResult {
+        let r = self
+            .agent
+            .handle_turn(self.tenant, &self.session, "web", text, None)
+            .await
+            .unwrap();
+        println!("> {text}\n< {}", r.reply);
+        r
+    }
+
+    async fn book(&self) -> String {
+        self.say("I'd like to book a consultation").await;
+        self.say("tomorrow morning").await;
+        self.say("the first one").await;
+        self.say("Jane Doe").await;
+        self.say("jane dot doe at example dot com").await;
+        let done = self.say("yes please").await;
+        done.events
+            .iter()
+            .find_map(|e| match e {
+                AgentEvent::BookingConfirmed { reference, .. } => Some(reference.clone()),
+                _ => None,
+            })
+            .expect("a booking")
+    }
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn books_an_appointment_end_to_end(pool: PgPool) {
+    let chat = Chat::new(pool.clone()).await;
+    // GIVEN a new conversation WHEN the client asks to book
+    let r = chat.say("Hi! I'd like to book a consultation").await;
+    assert!(r.reply.contains("What day"), "{}", r.reply);
+    // a vague day is clarified by the server-side date resolution
+    let r = chat.say("tomorrow morning").await;
+    assert!(r.reply.contains("Tuesday, December 8"), "{}", r.reply);
+    assert!(r.reply.contains("1. 9:00 AM"), "{}", r.reply);
+    assert!(matches!(r.events.first(), Some(AgentEvent::Slots { .. })));
+    let r = chat.say("10am").await;
+    assert!(
+        r.reply.contains("holding Tue, Dec 8 at 10:00 AM"),
+        "{}",
+        r.reply
+    );
+    assert!(r.reply.contains("name"), "{}", r.reply);
+    let r = chat.say("my name is jane doe").await;
+    assert!(r.reply.contains("email"), "{}", r.reply);
+    let r = chat.say("jane dot doe at example dot com").await;
+    assert!(r.reply.contains("Please confirm: Consultation on Tue, Dec 8 at 10:00 AM for Jane Doe (jane.doe@example.com)"), "{}", r.reply);
+    // nothing is booked before the explicit yes
+    let (n,): (i64,) = sqlx::query_as("SELECT count(*) FROM appointments")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(n, 0);
+    let r = chat.say("yes").await;
+    assert!(r.reply.contains("You're all set"), "{}", r.reply);
+    let reference = match &r.events[0] {
+        AgentEvent::BookingConfirmed { reference, .. } => reference.clone(),
+        e => panic!("{e:?}"),
+    };
+    assert!(r.reply.contains(&reference));
+    // THEN the booking is in Postgres, for the right client and time
+    let (email, name, start, session): (String, String, DateTime<Utc>, String) = sqlx::query_as(
+        "SELECT client_email, client_name, lower(during), session_id FROM appointments WHERE reference = $1",
+    )
+    .bind(&reference)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(email, "jane.doe@example.com");
+    assert_eq!(name, "Jane Doe");
+    assert_eq!(
+        start,
+        New_York
+            .with_ymd_and_hms(2026, 12, 8, 10, 0, 0)
+            .unwrap()
+            .with_timezone(&Utc)
+    );
+    assert_eq!(session, chat.session.as_str());
+    // the conversation and every tool call were recorded
+    let (msgs,): (i64,) =
+        sqlx::query_as("SELECT count(*) FROM chat_messages WHERE session_id = $1")
+            .bind(chat.session.as_str())
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(msgs, 12);
+    let (tools,): (i64,) = sqlx::query_as(
+        "SELECT count(*) FROM audit_log WHERE event_type = 'agent.tool' AND entity_id = $1",
+    )
+    .bind(chat.session.as_str())
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(tools, 3, "check_availability, hold_slot, confirm_booking");
+    let leaked: (i64,) =
+        sqlx::query_as("SELECT count(*) FROM audit_log WHERE payload::text ILIKE '%jane.doe@%'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(leaked.0, 0, "audit payloads are redacted");
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn looks_up_reschedules_and_cancels(pool: PgPool) {
+    let chat = Chat::new(pool.clone()).await;
+    let reference = chat.book().await;
+    // lookup with the code spelled out; the email is remembered from the booking
+    let spelled: String = reference
+        .chars()
+        .filter(|c| *c != '-')
+        .map(|c| format!("{c} "))
+        .collect();
+    let r = chat
+        .say(&format!("when is my appointment? the code is {spelled}"))
+        .await;
+    assert!(r.reply.contains("Tue, Dec 8 at 9:00 AM"), "{}", r.reply);
+    assert!(r.reply.contains(&reference), "{}", r.reply);
+
+    // reschedule
+    let r = chat.say("I need to reschedule").await;
+    assert!(r.reply.contains("reference code"), "{}", r.reply);
+    let r = chat.say(&reference.to_lowercase()).await;
+    assert!(r.reply.contains("What new day"), "{}", r.reply);
+    let r = chat.say("wednesday afternoon").await;
+    assert!(r.reply.contains("Wednesday, December 9"), "{}", r.reply);
+    let r = chat.say("2").await;
+    assert!(
+        r.reply
+            .contains("Move your appointment to Wed, Dec 9 at 12:30 PM"),
+        "{}",
+        r.reply
+    );
+    let r = chat.say("yes").await;
+    assert!(
+        r.reply.contains("rescheduled to Wed, Dec 9 at 12:30 PM"),
+        "{}",
+        r.reply
+    );
+    assert!(matches!(
+        r.events.last(),
+        Some(AgentEvent::BookingRescheduled { .. })
+    ));
+    let (start, status): (DateTime<Utc>, String) =
+        sqlx::query_as("SELECT lower(during), status FROM appointments WHERE reference = $1")
+            .bind(&reference)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        start,
+        New_York
+            .with_ymd_and_hms(2026, 12, 9, 12, 30, 0)
+            .unwrap()
+            .with_timezone(&Utc)
+    );
+    assert_eq!(status, "confirmed");
+
+    // cancel: "no" keeps it, "yes" cancels it
+    let r = chat
+        .say(&format!("please cancel booking {reference}"))
+        .await;
+    assert!(r.reply.contains("Are you sure"), "{}", r.reply);
+    let r = chat.say("no").await;
+    assert!(r.reply.contains("left your appointment"), "{}", r.reply);
+    chat.say(&format!("cancel {reference}")).await;
+    let r = chat.say("yes, cancel it").await;
+    assert!(r.reply.contains("has been cancelled"), "{}", r.reply);
+    let (status,): (String,) =
+        sqlx::query_as("SELECT status FROM appointments WHERE reference = $1")
+            .bind(&reference)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(status, "cancelled");
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn waitlist_when_nothing_is_free(pool: PgPool) {
+    let chat = Chat::new(pool.clone()).await;
+    // Saturday and Sunday are closed, and the search runs to the end of the window
+    // for the last days: ask for the last day of the window, a Sunday.
+    let r = chat.say("book a therapy session on December 20").await;
+    assert!(r.reply.contains("don't see any openings"), "{}", r.reply);
+    let r = chat.say("yes").await;
+    assert!(r.reply.contains("email"), "{}", r.reply);
+    let r = chat.say("it's ana@example.org").await;
+    assert!(
+        r.reply
+            .contains("You're on the waitlist for Therapy Session"),
+        "{}",
+        r.reply
+    );
+    let (email, status, session): (String, String, String) =
+        sqlx::query_as("SELECT client_email, status, session_id FROM waitlist_entries")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        (email.as_str(), status.as_str()),
+        ("ana@example.org", "waiting")
+    );
+    assert_eq!(session, chat.session.as_str());
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn garbage_input_asks_again_and_never_crashes(pool: PgPool) {
+    let chat = Chat::new(pool.clone()).await;
+    let r = chat.say("asdf qwerty ;;; 🙃").await;
+    assert!(r.reply.contains("didn't catch that"), "{}", r.reply);
+    chat.say("book a consultation").await;
+    let r = chat.say("purple").await;
+    assert!(
+        r.reply.contains("didn't catch that") && r.reply.contains("What day"),
+        "{}",
+        r.reply
+    );
+    chat.say("tomorrow").await;
+    let r = chat.say("banana").await;
+    assert!(r.reply.contains("Which time"), "{}", r.reply);
+    let r = chat.say("7:45").await;
+    assert!(
+        r.reply.contains("isn't one of the open times"),
+        "{}",
+        r.reply
+    );
+    for noise in ["", "   "] {
+        assert!(chat
+            .agent
+            .handle_turn(chat.tenant, &chat.session, "web", noise, None)
+            .await
+            .is_err());
+    }
+    let long = "x".repeat(2_001);
+    assert!(chat
+        .agent
+        .handle_turn(chat.tenant, &chat.session, "web", &long, None)
+        .await
+        .is_err());
+    for junk in [
+        "\u{1F600}",
+        "DROP TABLE appointments;",
+        "99999999999",
+        "yes",
+        "no",
+        "2",
+        "the 45th",
+        "ABCD-EFGH",
+        "@@@",
+        "next 24 available",
+    ] {
+        let r = chat.say(junk).await;
+        assert!(!r.reply.is_empty());
+    }
+    // vague requests get a clarifying question, and no availability call
+    let chat2 = Chat {
+        session: SessionId::parse("web-vague").unwrap(),
+        ..Chat::new(pool.clone()).await
+    };
+    let r = chat2
+        .say("I want the next 24 available consultations")
+        .await;
+    assert!(r.reply.contains("which day"), "{}", r.reply);
+    let (n,): (i64,) = sqlx::query_as(
+        "SELECT count(*) FROM audit_log WHERE entity_id = 'web-vague' AND payload->>'tool' = 'check_availability'",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(n, 0);
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn far_future_hold_needs_an_earlier_confirmation_and_busy_sessions_are_refused(pool: PgPool) {
+    let seed = admin::seed_demo(&pool).await.unwrap();
+    sqlx::query("UPDATE tenants SET max_days_ahead = 60")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let booking = BookingService::new(
+        pool.clone(),
+        Clock::fixed(monday_8am()),
+        std::time::Duration::from_secs(300),
+    );
+    let chat = Chat {
+        agent: Agent::rules(booking, AgentLimits::default()),
+        tenant: TenantId(seed.tenant_id),
+        session: SessionId::parse("web-far").unwrap(),
+        pool: pool.clone(),
+    };
+    let r = chat.say("book a consultation on January 20").await;
+    assert!(
+        r.reply
+            .contains("Just to confirm, you mean Wednesday, January 20, 2027"),
+        "{}",
+        r.reply
+    );
+    let r = chat.say("yes").await;
+    assert!(r.reply.contains("Here are open times"), "{}", r.reply);
+    let r = chat.say("1").await;
+    assert!(r.reply.contains("holding Wed, Jan 20"), "{}", r.reply);
+
+    // a turn in progress holds the session
+    sqlx::query(
+        "UPDATE chat_sessions SET busy_until = now() + interval '1 minute' WHERE id = 'web-far'",
+    )
+    .execute(&chat.pool)
+    .await
+    .unwrap();
+    let e = chat
+        .agent
+        .handle_turn(chat.tenant, &chat.session, "web", "hello", None)
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), "session_busy");
+}
+
+async fn ctx(pool: &PgPool, session: &str, state: SessionState) -> (ToolExecutor, TurnCtx) {
+    let seed = admin::seed_demo(pool).await.unwrap();
+    let booking = BookingService::new(
+        pool.clone(),
+        Clock::fixed(monday_8am()),
+        std::time::Duration::from_secs(300),
+    );
+    let tenant = TenantId(seed.tenant_id);
+    let sched = booking.schedule(tenant).await.unwrap();
+    let services = gomomo::db::tenants::list_services(pool, tenant.0)
+        .await
+        .unwrap();
+    let exec = ToolExecutor::new(
+        booking,
+        AgentLimits {
+            followup_max_per_session: 2,
+            followup_cooldown: Duration::minutes(60),
+        },
+    );
+    (
+        exec,
+        TurnCtx {
+            tenant,
+            session: SessionId::parse(session).unwrap(),
+            sched,
+            services,
+            state,
+            now: monday_8am(),
+            vague: false,
+            succeeded: vec![],
+            events: vec![],
+        },
+    )
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn hold_far_future_and_confirm_guards_in_the_executor(pool: PgPool) {
+    sqlx::query("SELECT 1").execute(&pool).await.unwrap();
+    let (exec, mut c) = ctx(&pool, "web-guards", SessionState::default()).await;
+    sqlx::query("UPDATE tenants SET max_days_ahead = 60")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let service = c.services[0].id;
+    let far = New_York
+        .with_ymd_and_hms(2027, 1, 21, 10, 0, 0)
+        .unwrap()
+        .with_timezone(&Utc);
+    let e = exec.hold_slot(&mut c, service, far).await.unwrap_err();
+    assert_eq!(e.code, "date_confirmation_required");
+    // the same turn cannot confirm it for itself: still refused
+    let e = exec.hold_slot(&mut c, service, far).await.unwrap_err();
+    assert_eq!(e.code, "date_confirmation_required");
+    // confirm_booking without a live hold of this session
+    let v = exec
+        .dispatch(&mut c, "confirm_booking", &serde_json::json!({"hold_id": uuid::Uuid::new_v4().to_string(), "client_name": "A", "client_email": "a@example.com"}))
+        .await;
+    assert_eq!(v["error"]["code"], "no_live_hold");
+    // unknown tools and bad arguments are errors, not panics
+    let v = exec
+        .dispatch(&mut c, "exec_shell", &serde_json::json!({}))
+        .await;
+    assert_eq!(v["error"]["code"], "unknown_tool");
+    let v = exec
+        .dispatch(&mut c, "hold_slot", &serde_json::json!({"service_id": 7}))
+        .await;
+    assert_eq!(v["error"]["code"], "invalid_argument");
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn followups_limit_cooldown_confirmation(pool: PgPool) {
+    let state = SessionState {
+        client_email: Some("ana@example.org".into()),
+        ..Default::default()
+    };
+    let (exec, mut c) = ctx(&pool, "web-fu", state).await;
+    let args = |to: &str| FollowupArgs {
+        channel: "email".into(),
+        recipient: Some(to.into()),
+        reason: "options".into(),
+        confirmed_additional: true,
+    };
+    // first: fine
+    exec.schedule_followup(&mut c, &args("ana@example.org"))
+        .await
+        .unwrap();
+    // same recipient within the cooldown
+    let e = exec
+        .schedule_followup(&mut c, &args("ana@example.org"))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code, "followup_cooldown");
+    // another recipient: needs an explicit yes from an earlier turn, whatever the model says
+    let e = exec
+        .schedule_followup(&mut c, &args("bob@example.org"))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code, "confirmation_required");
+    assert!(c.state.followup_confirmation_pending);
+    c.state.followup_additional_confirmed = true;
+    exec.schedule_followup(&mut c, &args("bob@example.org"))
+        .await
+        .unwrap();
+    // the limit (2 per session)
+    c.state.followup_additional_confirmed = true;
+    let e = exec
+        .schedule_followup(&mut c, &args("cy@example.org"))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code, "followup_limit_reached");
+    let rows: Vec<(String,)> = sqlx::query_as(
+        "SELECT event_type FROM audit_log WHERE event_type LIKE 'followup.%' ORDER BY id",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap_or_default();
+    let kinds: Vec<&str> = rows.iter().map(|r| r.0.as_str()).collect();
+    for k in [
+        "followup.scheduled",
+        "followup.cooldown_blocked",
+        "followup.additional_confirmation_required",
+        "followup.limit_reached",
+    ] {
+        assert!(kinds.contains(&k), "{k} missing from {kinds:?}");
+    }
+    let (events,): (i64,) =
+        sqlx::query_as("SELECT count(*) FROM outbox WHERE event_type = 'FollowupRequested'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(events, 2);
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn pending_pushes_are_delivered_once_newest_per_type(pool: PgPool) {
+    use gomomo::services::agent::{deliver_pending_pushes, SendError, ServerMessage};
+    let seed = admin::seed_demo(&pool).await.unwrap();
+    let tenant = TenantId(seed.tenant_id);
+    let session = SessionId::parse("web-push").unwrap();
+    for (i, t) in ["waitlist_match", "waitlist_match", "calendar_retry_success"]
+        .iter()
+        .enumerate()
+    {
+        sqlx::query("INSERT INTO push_events (id, tenant_id, session_id, type, payload, created_at) VALUES ($1, $2, 'web-push', $3, $4, now() - make_interval(secs => $5))")
+            .bind(uuid::Uuid::new_v4())
+            .bind(tenant.0)
+            .bind(t)
+            .bind(serde_json::json!({"n": i}))
+            .bind(100.0 - i as f64)
+            .execute(&pool)
+            .await
+            .unwrap();
+    }
+    // a failing connection leaves them pending
+    let n = deliver_pending_pushes(&pool, tenant, &session, |_m| async { Err(SendError::Gone) })
+        .await
+        .unwrap();
+    assert_eq!(n, 0);
+    let sent = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let s2 = sent.clone();
+    let n = deliver_pending_pushes(&pool, tenant, &session, move |m| {
+        s2.lock().unwrap().push(m);
+        async { Ok::<(), SendError>(()) }
+    })
+    .await
+    .unwrap();
+    assert_eq!(n, 2, "one per type");
+    let got = sent.lock().unwrap().clone();
+    match &got[0] {
+        ServerMessage::Push {
+            push_type, payload, ..
+        } => {
+            assert_eq!(push_type, "waitlist_match");
+            assert_eq!(payload["n"], 1, "the newest waitlist match");
+        }
+        m => panic!("{m:?}"),
+    }
+    // nothing twice
+    let n = deliver_pending_pushes(&pool, tenant, &session, |_m| async { Ok(()) })
+        .await
+        .unwrap();
+    assert_eq!(n, 0);
+    let (left,): (i64,) =
+        sqlx::query_as("SELECT count(*) FROM push_events WHERE delivered_at IS NULL")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(left, 0);
+}
