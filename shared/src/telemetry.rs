@@ -8,7 +8,8 @@ use crate::config::LogFormat;
 pub fn init(format: LogFormat) {
     // Postgres notices such as "there is no transaction in progress" after a COMMIT that failed
     // with a serialization error (and is retried) are noise at info level.
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx::postgres::notice=error"));
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("info,sqlx::postgres::notice=error"));
     let builder = fmt().with_env_filter(filter).with_writer(std::io::stderr);
     let _ = match format {
         LogFormat::Json => builder

@@ -15,12 +15,15 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use chrono::{Days, NaiveDate, NaiveTime, TimeZone, Utc};
+use chrono::{Days, NaiveTime, TimeZone, Utc};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 fn env_num(k: &str, d: usize) -> usize {
-    std::env::var(k).ok().and_then(|v| v.parse().ok()).unwrap_or(d)
+    std::env::var(k)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(d)
 }
 
 fn pct(sorted: &[Duration], p: f64) -> f64 {
@@ -49,7 +52,10 @@ async fn make_tenant(http: &reqwest::Client, base: &str, key: &str, resources: u
         .json()
         .await
         .unwrap();
-    let id = created["tenant"]["id"].as_str().expect("tenant creation failed: is GOMOMO_PLATFORM_KEY the server's?").to_string();
+    let id = created["tenant"]["id"]
+        .as_str()
+        .expect("tenant creation failed: is GOMOMO_PLATFORM_KEY the server's?")
+        .to_string();
     let k = created["api_key"].as_str().unwrap().to_string();
     let mut rids = Vec::new();
     for i in 0..resources {
@@ -75,7 +81,9 @@ async fn make_tenant(http: &reqwest::Client, base: &str, key: &str, resources: u
         .json()
         .await
         .unwrap();
-    let hours: Vec<Value> = (1..=7).map(|d| json!({"weekday": d, "opens": "00:00", "closes": "23:55"})).collect();
+    let hours: Vec<Value> = (1..=7)
+        .map(|d| json!({"weekday": d, "opens": "00:00", "closes": "23:55"}))
+        .collect();
     let s = http
         .put(format!("{base}/api/admin/tenants/{id}/hours"))
         .bearer_auth(&k)
@@ -94,7 +102,7 @@ async fn make_tenant(http: &reqwest::Client, base: &str, key: &str, resources: u
 /// The n-th distinct slot from tomorrow on (slot starts every 5 minutes, 00:00–23:50).
 fn slot(n: usize) -> String {
     let per_day = 287; // (23:55 - 00:00) / 5 min, the last slot ends at 23:55
-    let day = NaiveDate::from(Utc::now().date_naive()) + Days::new(1 + (n / per_day) as u64);
+    let day = Utc::now().date_naive() + Days::new(1 + (n / per_day) as u64);
     let t = NaiveTime::MIN + chrono::Duration::minutes(5 * (n % per_day) as i64);
     Utc.from_utc_datetime(&day.and_time(t)).to_rfc3339()
 }
@@ -102,10 +110,14 @@ fn slot(n: usize) -> String {
 #[tokio::main(flavor = "multi_thread")]
 async fn main() {
     let base = std::env::var("GOMOMO_BENCH_URL").unwrap_or_else(|_| "http://127.0.0.1:3000".into());
-    let key = std::env::var("GOMOMO_PLATFORM_KEY").expect("GOMOMO_PLATFORM_KEY must be the server's platform key");
+    let key = std::env::var("GOMOMO_PLATFORM_KEY")
+        .expect("GOMOMO_PLATFORM_KEY must be the server's platform key");
     let clients = env_num("RACE_CLIENTS", 64);
     let rounds = env_num("RACE_ROUNDS", 200);
-    let http = reqwest::Client::builder().pool_max_idle_per_host(256).build().unwrap();
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(256)
+        .build()
+        .unwrap();
 
     // ---- 1. the race ----
     let race = make_tenant(&http, &base, &key, 1).await;
@@ -120,7 +132,13 @@ async fn main() {
         let barrier = Arc::new(tokio::sync::Barrier::new(clients));
         let mut tasks = Vec::with_capacity(clients);
         for c in 0..clients {
-            let (http, url, svc, start, barrier) = (http.clone(), holds_url.clone(), race.service.clone(), start.clone(), barrier.clone());
+            let (http, url, svc, start, barrier) = (
+                http.clone(),
+                holds_url.clone(),
+                race.service.clone(),
+                start.clone(),
+                barrier.clone(),
+            );
             tasks.push(tokio::spawn(async move {
                 let session = format!("r{round}-c{c}");
                 barrier.wait().await;
@@ -167,8 +185,14 @@ async fn main() {
     }
     let race_elapsed = started.elapsed();
     lat.sort();
-    println!("race: {clients} clients x {rounds} rounds in {:.1}s", race_elapsed.as_secs_f64());
-    println!("race: rounds with exactly one winner that booked: {}/{rounds}; 5xx: {server_errors}", rounds - bad_rounds);
+    println!(
+        "race: {clients} clients x {rounds} rounds in {:.1}s",
+        race_elapsed.as_secs_f64()
+    );
+    println!(
+        "race: rounds with exactly one winner that booked: {}/{rounds}; 5xx: {server_errors}",
+        rounds - bad_rounds
+    );
     println!(
         "race: request latency ms  p50 {:.2}  p90 {:.2}  p99 {:.2}  max {:.2}  (n = {})",
         pct(&lat, 0.5),
@@ -244,7 +268,9 @@ async fn main() {
         pct(&blat, 0.99)
     );
     if bad_rounds > 0 || server_errors > 0 {
-        eprintln!("FAILED: {bad_rounds} rounds without exactly one winner, {server_errors} server errors");
+        eprintln!(
+            "FAILED: {bad_rounds} rounds without exactly one winner, {server_errors} server errors"
+        );
         std::process::exit(1);
     }
 }

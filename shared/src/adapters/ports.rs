@@ -38,7 +38,12 @@ pub trait Mailer: Send + Sync {
 pub trait SmsSender: Send + Sync {
     /// Sends one SMS from `from` (None: the configured default sender); returns the
     /// provider's message id.
-    async fn send_sms(&self, from: Option<&str>, to: &PhoneE164, body: &str) -> Result<String, DeliveryError>;
+    async fn send_sms(
+        &self,
+        from: Option<&str>,
+        to: &PhoneE164,
+        body: &str,
+    ) -> Result<String, DeliveryError>;
 }
 
 /// Local default mailer: logs that a message went out (no PII in the log) and succeeds.
@@ -61,7 +66,12 @@ pub struct LogSmsSender;
 
 #[async_trait]
 impl SmsSender for LogSmsSender {
-    async fn send_sms(&self, _from: Option<&str>, _to: &PhoneE164, body: &str) -> Result<String, DeliveryError> {
+    async fn send_sms(
+        &self,
+        _from: Option<&str>,
+        _to: &PhoneE164,
+        body: &str,
+    ) -> Result<String, DeliveryError> {
         let id = format!("local-{}", uuid::Uuid::new_v4());
         tracing::info!(message_id = %id, chars = body.chars().count(), "sms recorded (local sender)");
         Ok(id)

@@ -80,7 +80,10 @@ pub async fn busy_intervals(
 
 /// Transaction-scoped advisory locks, taken in ascending order so two transactions that
 /// need overlapping sets cannot deadlock.
-pub async fn advisory_locks(conn: &mut PgConnection, keys: &mut Vec<i64>) -> Result<(), sqlx::Error> {
+pub async fn advisory_locks(
+    conn: &mut PgConnection,
+    keys: &mut Vec<i64>,
+) -> Result<(), sqlx::Error> {
     keys.sort_unstable();
     keys.dedup();
     // One round trip: unnest yields the sorted keys in order and each lock is taken in turn.

@@ -153,10 +153,9 @@ impl BookingService {
         let (row, hours) = tenants::get_tenant_with_hours(&self.pool, tenant.0)
             .await?
             .ok_or(BookingError::TenantNotFound)?;
-        let tz: Tz = row
-            .time_zone
-            .parse()
-            .map_err(|_| BookingError::TenantConfig(format!("unknown time zone {}", row.time_zone)))?;
+        let tz: Tz = row.time_zone.parse().map_err(|_| {
+            BookingError::TenantConfig(format!("unknown time zone {}", row.time_zone))
+        })?;
         Ok(TenantSchedule {
             hours: tenants::weekly_hours(&hours),
             tenant: row,
@@ -237,8 +236,9 @@ impl BookingService {
             let now = self.clock.now();
             let mut conn = self.pool.acquire().await?;
             let busy = load_busy(&mut conn, &sched, &service.resource_ids, date, date, now).await?;
-            let offered = slots::compute_slots(sched.tz, &sched.hours, &rules, now, date, date, &busy)
-                .map_err(|e| BookingError::TenantConfig(e.to_string()))?;
+            let offered =
+                slots::compute_slots(sched.tz, &sched.hours, &rules, now, date, date, &busy)
+                    .map_err(|e| BookingError::TenantConfig(e.to_string()))?;
             if !offered.iter().any(|s| s.start == start) {
                 return Err(BookingError::SlotUnavailable);
             }
