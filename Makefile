@@ -183,6 +183,8 @@ bench:
 	$(WITH_DATABASE)
 	echo "==> cargo bench -p gomomo-voice --bench voice_turn (Twilio webhook round trip)"
 	$(CARGO) bench -p gomomo-voice --bench voice_turn
+	echo "==> cargo bench -p gomomo --features llm --bench chat_turn (a chat turn, the model answering instantly)"
+	$(CARGO) bench -p gomomo --features llm --bench chat_turn
 
 ## package: release zips for Lambda under target/lambda/<binary>/bootstrap.zip.
 package: tools

@@ -51,11 +51,11 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[i.min(sorted.len() - 1)]
 }
 
-async fn measure(name: &str, agent: &Agent, tenant: TenantId, text: &str) -> bool {
+async fn measure(name: &str, slug: &str, agent: &Agent, tenant: TenantId, text: &str) -> bool {
     let mut times = Vec::with_capacity(TURNS);
     for i in 0..(WARMUP + TURNS) {
         // A fresh session every 4 turns, so histories stay realistic (a few messages).
-        let session = SessionId::parse(&format!("bench-{name}-{}-{}", std::process::id(), i / 4))
+        let session = SessionId::parse(&format!("bench-{slug}-{}-{}", std::process::id(), i / 4))
             .unwrap_or_else(|_| unreachable!());
         let t0 = Instant::now();
         let r = agent.handle_turn(tenant, &session, "web", text, None).await;
@@ -132,6 +132,7 @@ async fn main() {
     println!("chat turn, model answering instantly (scripted server on {addr}); Postgres at DATABASE_URL");
     let a = measure(
         "llm: tool round + reply",
+        "llm",
         &llm,
         tenant,
         "Do you have a consultation tomorrow?",
@@ -139,6 +140,7 @@ async fn main() {
     .await;
     let b = measure(
         "rules: book + availability",
+        "rules",
         &rules,
         tenant,
         "book a consultation tomorrow",

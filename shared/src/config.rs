@@ -44,6 +44,8 @@ pub struct Config {
     pub agent: crate::services::agent::AgentConfig,
     /// Twilio webhooks and API, handoff links, SMS and call limits (`crate::twilio::config`).
     pub telephony: crate::twilio::TelephonyConfig,
+    /// Email, SMS delivery, webhooks, Google Calendar, `ENCRYPTION_KEY` (`crate::delivery::config`).
+    pub delivery: crate::delivery::DeliveryConfig,
 }
 
 impl std::fmt::Debug for Config {
@@ -225,7 +227,9 @@ impl Config {
             };
         let agent = crate::services::agent::AgentConfig::from_lookup(&get)?;
         let telephony = crate::twilio::TelephonyConfig::from_lookup(&get, environment)?;
+        let delivery = crate::delivery::DeliveryConfig::from_lookup(&get, environment)?;
         Ok(Self {
+            delivery,
             agent,
             telephony,
             autonomy_enabled,
@@ -289,12 +293,45 @@ mod tests {
             base,
             prod,
             ("GOMOMO_PLATFORM_KEY", "k3J9x0q8Zp2LmW7rT5vB1nC4yH6gF8dS"),
+            ("ENCRYPTION_KEY", "q6Yl0m3R1x9w2VbT8cK4nP7sZ5aD0fH2jL6uE9gI1oM="),
         ])
         .unwrap();
         assert_eq!(ok.environment, Environment::Production);
         assert!(
             !format!("{ok:?}").contains("k3J9"),
             "secrets never reach Debug output"
+        );
+    }
+
+    #[test]
+    fn production_refuses_a_missing_or_development_encryption_key() {
+        let base = [
+            ("DATABASE_URL", "postgres://x"),
+            ("GOMOMO_ENV", "production"),
+            ("GOMOMO_PLATFORM_KEY", "k3J9x0q8Zp2LmW7rT5vB1nC4yH6gF8dS"),
+        ];
+        assert_eq!(
+            cfg(&base).unwrap_err(),
+            ConfigError::Missing("ENCRYPTION_KEY")
+        );
+        for weak in [
+            crate::delivery::config::DEV_ENCRYPTION_KEY,
+            &"00".repeat(32),
+            "not-a-key",
+        ] {
+            let mut pairs = base.to_vec();
+            pairs.push(("ENCRYPTION_KEY", weak));
+            let e = cfg(&pairs).unwrap_err();
+            assert!(e.to_string().contains("ENCRYPTION_KEY"), "{e}");
+        }
+        let mut pairs = base.to_vec();
+        pairs.push(("ENCRYPTION_KEY", "q6Yl0m3R1x9w2VbT8cK4nP7sZ5aD0fH2jL6uE9gI1oM="));
+        assert!(cfg(&pairs).is_ok());
+        // Development falls back to the (public) development key.
+        let dev = cfg(&[("DATABASE_URL", "postgres://x")]).unwrap();
+        assert_eq!(
+            Some(dev.delivery.encryption_key),
+            crate::delivery::config::parse_key(crate::delivery::config::DEV_ENCRYPTION_KEY)
         );
     }
 

@@ -9,6 +9,7 @@
 pub mod adapters;
 pub mod config;
 pub mod db;
+pub mod delivery;
 pub mod domain;
 pub mod http;
 pub mod services;

@@ -182,7 +182,7 @@ async fn tool_calls_are_executed_and_results_threaded_back(pool: PgPool) {
     assert!(matches!(r.events[0], AgentEvent::HoldPlaced { .. }));
     let mut statuses = Vec::new();
     while let Ok(m) = rx.try_recv() {
-        statuses.push(serde_json::to_value(&m.to_frame()).unwrap());
+        statuses.push(m.to_frame());
     }
     assert_eq!(statuses.len(), 2, "one status per tool call");
 

@@ -377,6 +377,42 @@ async fn admin_routes_need_the_tenants_key(pool: PgPool) {
     )
     .await;
     assert_eq!(s, StatusCode::CREATED, "{r}");
+    let rid = r["id"].as_str().unwrap().to_string();
+    let (s, v) = call(
+        &app,
+        "PATCH",
+        &adm(&format!("/resources/{rid}")),
+        Some(&json!({"name": "Chair One", "kind": "staff"}).to_string()),
+        Some(&k2),
+    )
+    .await;
+    assert_eq!(
+        (s, v["name"].as_str(), v["kind"].as_str()),
+        (StatusCode::OK, Some("Chair One"), Some("staff"))
+    );
+    let (s, v) = call(
+        &app,
+        "PATCH",
+        &adm("/resources/00000000-0000-4000-8000-000000000000"),
+        Some(&json!({"name": "Ghost"}).to_string()),
+        Some(&k2),
+    )
+    .await;
+    assert_eq!((s, code(&v)), (StatusCode::NOT_FOUND, "resource_not_found"));
+    let (s, v) = call(&app, "GET", &adm("/resources"), None, Some(&k2)).await;
+    assert_eq!((s, v.as_array().map(Vec::len)), (StatusCode::OK, Some(1)));
+    let (s, v) = call(
+        &app,
+        "PATCH",
+        &adm(""),
+        Some(&json!({"time_zone": "Nowhere/City"}).to_string()),
+        Some(&k2),
+    )
+    .await;
+    assert_eq!(
+        (s, code(&v)),
+        (StatusCode::BAD_REQUEST, "invalid_time_zone")
+    );
     let (s, v) = call(
         &app,
         "POST",

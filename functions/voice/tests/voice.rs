@@ -14,7 +14,7 @@ use chrono::{DateTime, Duration, TimeZone as _, Utc};
 use chrono_tz::America::New_York;
 use gomomo::adapters::ports::{DeliveryError, SmsSender};
 use gomomo::domain::PhoneE164;
-use gomomo::services::admin::{seed_demo, DEMO_PHONE_NUMBER, DEMO_TENANT_ID};
+use gomomo::services::admin::{seed_demo, DEMO_PHONE_NUMBER};
 use gomomo::services::Clock;
 use gomomo::twilio::signature;
 use gomomo::Config;

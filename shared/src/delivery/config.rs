@@ -1,0 +1,499 @@
+//! Delivery settings: email (SMTP or a folder of .eml files), the encryption key for
+//! secrets at rest, Google Calendar, webhooks and the dispatcher's retry budget. Read once
+//! at start with the rest of [`crate::Config`]; a production start with a missing or
+//! development `ENCRYPTION_KEY` is refused.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::config::{ConfigError, Environment};
+
+/// The development key (32 bytes, base64). Production refuses it.
+pub const DEV_ENCRYPTION_KEY: &str = "ZGV2LW9ubHktZ29tb21vLWtleS0wMDAwMDAwMDAwMDA=";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SmtpTls {
+    /// Plain SMTP (local relays and test servers only).
+    None,
+    /// STARTTLS upgrade, required.
+    StartTls,
+    /// Implicit TLS (smtps, port 465).
+    Tls,
+}
+
+#[derive(Clone, PartialEq, Eq)]
+pub struct SmtpSettings {
+    pub host: String,
+    pub port: u16,
+    pub tls: SmtpTls,
+    pub username: Option<String>,
+    pub password: Option<String>,
+}
+
+impl std::fmt::Debug for SmtpSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SmtpSettings")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("tls", &self.tls)
+            .field("username", &self.username)
+            .field("password", &self.password.as_ref().map(|_| "<set>"))
+            .finish()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MailTransport {
+    Smtp(SmtpSettings),
+    /// One .eml file per message in this folder (the local default).
+    Folder(PathBuf),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CalendarMode {
+    Mock,
+    Google,
+}
+
+#[derive(Clone, PartialEq, Eq)]
+pub struct GoogleSettings {
+    pub client_id: String,
+    pub client_secret: String,
+    pub redirect_url: String,
+    /// Calendar API base (default https://www.googleapis.com).
+    pub api_base_url: String,
+    /// Token endpoint base (default https://oauth2.googleapis.com).
+    pub oauth_base_url: String,
+    /// The consent page (default https://accounts.google.com/o/oauth2/v2/auth).
+    pub auth_url: String,
+}
+
+impl std::fmt::Debug for GoogleSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GoogleSettings")
+            .field("client_id", &self.client_id)
+            .field("redirect_url", &self.redirect_url)
+            .field("api_base_url", &self.api_base_url)
+            .field("oauth_base_url", &self.oauth_base_url)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Clone)]
+pub struct DeliveryConfig {
+    pub mail: MailTransport,
+    /// The envelope and header From address; the display name is the tenant's name.
+    pub mail_from: String,
+    /// 32-byte AES-256-GCM key for tokens and webhook secrets at rest.
+    pub encryption_key: [u8; 32],
+    pub calendar_mode: CalendarMode,
+    /// Strict (`true`): a booking whose calendar write fails is refused and its hold kept.
+    /// Lenient (default): the booking stands, `CalendarWriteFailed` starts the retries.
+    pub calendar_sync_required: bool,
+    pub google: Option<GoogleSettings>,
+    /// How long a free/busy answer is reused.
+    pub freebusy_cache: Duration,
+    /// Per-request timeout of calendar calls (a read past it fails closed).
+    pub calendar_timeout: Duration,
+    pub webhook_timeout: Duration,
+    pub webhook_max_attempts: i32,
+    pub notification_max_attempts: i32,
+}
+
+impl std::fmt::Debug for DeliveryConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DeliveryConfig")
+            .field("mail", &self.mail)
+            .field("mail_from", &self.mail_from)
+            .field("calendar_mode", &self.calendar_mode)
+            .field("calendar_sync_required", &self.calendar_sync_required)
+            .field("google", &self.google)
+            .finish_non_exhaustive()
+    }
+}
+
+pub const DELIVERY_ENV_VARS: &[(&str, &str)] = &[
+    ("SMTP_URL", "smtp://user:pass@host:587?tls=starttls | smtps://… | smtp://host:25 (plain); unset = .eml files in MAIL_DIR"),
+    ("SMTP_HOST, SMTP_PORT, SMTP_USERNAME, SMTP_PASSWORD, SMTP_TLS", "the same in parts (SMTP_TLS none|starttls|tls, default starttls)"),
+    ("MAIL_FROM", "sender address (default noreply@gomomo.local); the display name is the tenant's"),
+    ("MAIL_DIR", "folder of .eml files when no SMTP is set (default .mail)"),
+    ("ENCRYPTION_KEY", "32 bytes, base64 or 64 hex digits; production refuses a missing or development key"),
+    ("CALENDAR_MODE", "mock | google (default mock)"),
+    ("CALENDAR_SYNC_REQUIRED", "true | false (default false)"),
+    ("GOOGLE_CLIENT_ID, GOOGLE_CLIENT_SECRET, GOOGLE_REDIRECT_URL", "Google OAuth client (required by CALENDAR_MODE=google)"),
+    ("GOOGLE_API_BASE_URL, GOOGLE_OAUTH_BASE_URL, GOOGLE_AUTH_URL", "Google endpoints (tests point them at a local server)"),
+    ("FREEBUSY_CACHE_SECONDS", "free/busy reuse, 0–600 (default 30)"),
+    ("CALENDAR_TIMEOUT_SECONDS", "calendar request timeout, 1–60 (default 5)"),
+    ("WEBHOOK_TIMEOUT_SECONDS, WEBHOOK_MAX_ATTEMPTS", "webhook request timeout (10) and attempts before dead letter (6)"),
+    ("NOTIFICATION_MAX_ATTEMPTS", "email/SMS attempts before a notification is failed (5)"),
+];
+
+fn invalid(var: &'static str, reason: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        var,
+        reason: reason.into(),
+    }
+}
+
+/// Decodes a 32-byte key given as base64 (standard or URL-safe) or 64 hex digits.
+pub fn parse_key(s: &str) -> Option<[u8; 32]> {
+    use base64::Engine;
+    let s = s.trim();
+    let bytes = if s.len() == 64 && s.chars().all(|c| c.is_ascii_hexdigit()) {
+        hex::decode(s).ok()?
+    } else {
+        base64::engine::general_purpose::STANDARD
+            .decode(s)
+            .or_else(|_| base64::engine::general_purpose::URL_SAFE.decode(s))
+            .or_else(|_| base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(s))
+            .ok()?
+    };
+    bytes.try_into().ok()
+}
+
+fn parse_smtp_url(raw: &str) -> Result<SmtpSettings, ConfigError> {
+    let url = reqwest::Url::parse(raw.trim()).map_err(|e| invalid("SMTP_URL", e.to_string()))?;
+    let implicit = match url.scheme() {
+        "smtp" => false,
+        "smtps" => true,
+        other => {
+            return Err(invalid(
+                "SMTP_URL",
+                format!("scheme {other:?} is not smtp or smtps"),
+            ))
+        }
+    };
+    let host = url
+        .host_str()
+        .filter(|h| !h.is_empty())
+        .ok_or_else(|| invalid("SMTP_URL", "has no host"))?
+        .to_string();
+    let tls_param = url
+        .query_pairs()
+        .find(|(k, _)| k == "tls")
+        .map(|(_, v)| v.to_ascii_lowercase());
+    let tls = match (implicit, tls_param.as_deref()) {
+        (true, _) => SmtpTls::Tls,
+        (false, None) | (false, Some("none")) | (false, Some("off")) => SmtpTls::None,
+        (false, Some("starttls")) | (false, Some("required")) => SmtpTls::StartTls,
+        (false, Some(other)) => {
+            return Err(invalid(
+                "SMTP_URL",
+                format!("tls={other} is not none or starttls"),
+            ))
+        }
+    };
+    let port = url.port().unwrap_or(match tls {
+        SmtpTls::Tls => 465,
+        SmtpTls::StartTls => 587,
+        SmtpTls::None => 25,
+    });
+    let decode = |s: &str| percent_decode(s);
+    let username = Some(url.username()).filter(|u| !u.is_empty()).map(decode);
+    let password = url.password().map(decode);
+    Ok(SmtpSettings {
+        host,
+        port,
+        tls,
+        username,
+        password,
+    })
+}
+
+fn percent_decode(s: &str) -> String {
+    form_urlencoded::parse(format!("x={}", s.replace('+', "%2B")).as_bytes())
+        .next()
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_else(|| s.to_string())
+}
+
+fn is_local_host(h: &str) -> bool {
+    h == "localhost" || h.starts_with("127.") || h == "::1" || h == "[::1]"
+}
+
+impl DeliveryConfig {
+    pub fn from_lookup(
+        get: &dyn Fn(&str) -> Option<String>,
+        environment: Environment,
+    ) -> Result<Self, ConfigError> {
+        let non_empty = |k: &str| {
+            get(k)
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+        };
+        let num =
+            |var: &'static str, default: u64, min: u64, max: u64| -> Result<u64, ConfigError> {
+                match non_empty(var) {
+                    None => Ok(default),
+                    Some(v) => match v.parse::<u64>() {
+                        Ok(n) if (min..=max).contains(&n) => Ok(n),
+                        _ => Err(invalid(
+                            var,
+                            format!("{v:?} is not a whole number from {min} to {max}"),
+                        )),
+                    },
+                }
+            };
+        let prod = environment == Environment::Production;
+
+        let mail = if let Some(url) = non_empty("SMTP_URL") {
+            MailTransport::Smtp(parse_smtp_url(&url)?)
+        } else if let Some(host) = non_empty("SMTP_HOST") {
+            let tls = match non_empty("SMTP_TLS")
+                .map(|v| v.to_ascii_lowercase())
+                .as_deref()
+            {
+                None | Some("starttls") => SmtpTls::StartTls,
+                Some("tls") | Some("smtps") => SmtpTls::Tls,
+                Some("none") | Some("off") => SmtpTls::None,
+                Some(other) => {
+                    return Err(invalid(
+                        "SMTP_TLS",
+                        format!("{other:?} is not none, starttls or tls"),
+                    ))
+                }
+            };
+            let default_port = match tls {
+                SmtpTls::Tls => 465,
+                SmtpTls::StartTls => 587,
+                SmtpTls::None => 25,
+            };
+            MailTransport::Smtp(SmtpSettings {
+                host,
+                port: num("SMTP_PORT", default_port, 1, 65535)? as u16,
+                tls,
+                username: non_empty("SMTP_USERNAME"),
+                password: non_empty("SMTP_PASSWORD"),
+            })
+        } else {
+            MailTransport::Folder(PathBuf::from(
+                non_empty("MAIL_DIR").unwrap_or_else(|| ".mail".into()),
+            ))
+        };
+        if let MailTransport::Smtp(s) = &mail {
+            if prod && s.tls == SmtpTls::None && !is_local_host(&s.host) {
+                return Err(invalid(
+                    "SMTP_URL",
+                    "production needs TLS or STARTTLS to a remote SMTP server",
+                ));
+            }
+        }
+        let mail_from = non_empty("MAIL_FROM").unwrap_or_else(|| "noreply@gomomo.local".into());
+        if crate::domain::Email::parse(&mail_from).is_err() {
+            return Err(invalid("MAIL_FROM", "is not an email address"));
+        }
+
+        let encryption_key = match non_empty("ENCRYPTION_KEY") {
+            None if prod => return Err(ConfigError::Missing("ENCRYPTION_KEY")),
+            None => {
+                parse_key(DEV_ENCRYPTION_KEY).ok_or_else(|| invalid("ENCRYPTION_KEY", "dev key"))?
+            }
+            Some(k) => {
+                let key = parse_key(&k).ok_or_else(|| {
+                    invalid(
+                        "ENCRYPTION_KEY",
+                        "must be 32 bytes as base64 or 64 hex digits",
+                    )
+                })?;
+                let dev = parse_key(DEV_ENCRYPTION_KEY);
+                let weak = Some(key) == dev
+                    || k.to_ascii_lowercase().contains("dev")
+                    || key.iter().all(|b| *b == key[0]);
+                if prod && weak {
+                    return Err(invalid(
+                        "ENCRYPTION_KEY",
+                        "production needs a random key, not the development one",
+                    ));
+                }
+                key
+            }
+        };
+
+        let calendar_mode = match non_empty("CALENDAR_MODE")
+            .map(|v| v.to_ascii_lowercase())
+            .as_deref()
+        {
+            None | Some("mock") => CalendarMode::Mock,
+            Some("google") => CalendarMode::Google,
+            Some(other) => {
+                return Err(invalid(
+                    "CALENDAR_MODE",
+                    format!("{other:?} is not mock or google"),
+                ))
+            }
+        };
+        let calendar_sync_required = match non_empty("CALENDAR_SYNC_REQUIRED")
+            .map(|v| v.to_ascii_lowercase())
+            .as_deref()
+        {
+            None | Some("false") | Some("0") | Some("no") | Some("off") => false,
+            Some("true") | Some("1") | Some("yes") | Some("on") => true,
+            Some(other) => {
+                return Err(invalid(
+                    "CALENDAR_SYNC_REQUIRED",
+                    format!("{other:?} is not true or false"),
+                ))
+            }
+        };
+        let base = |var: &'static str, default: &str| -> Result<String, ConfigError> {
+            let v = non_empty(var).unwrap_or_else(|| default.to_string());
+            if !(v.starts_with("https://") || v.starts_with("http://")) {
+                return Err(invalid(var, "must be an http(s) URL"));
+            }
+            Ok(v.trim_end_matches('/').to_string())
+        };
+        let google = match (
+            non_empty("GOOGLE_CLIENT_ID"),
+            non_empty("GOOGLE_CLIENT_SECRET"),
+        ) {
+            (Some(client_id), Some(client_secret)) => Some(GoogleSettings {
+                client_id,
+                client_secret,
+                redirect_url: base(
+                    "GOOGLE_REDIRECT_URL",
+                    "http://127.0.0.1:3000/api/oauth/google/callback",
+                )?,
+                api_base_url: base("GOOGLE_API_BASE_URL", "https://www.googleapis.com")?,
+                oauth_base_url: base("GOOGLE_OAUTH_BASE_URL", "https://oauth2.googleapis.com")?,
+                auth_url: base(
+                    "GOOGLE_AUTH_URL",
+                    "https://accounts.google.com/o/oauth2/v2/auth",
+                )?,
+            }),
+            (None, None) => None,
+            (None, Some(_)) => return Err(ConfigError::Missing("GOOGLE_CLIENT_ID")),
+            (Some(_), None) => return Err(ConfigError::Missing("GOOGLE_CLIENT_SECRET")),
+        };
+        if calendar_mode == CalendarMode::Google && google.is_none() {
+            return Err(ConfigError::Missing("GOOGLE_CLIENT_ID"));
+        }
+        Ok(Self {
+            mail,
+            mail_from,
+            encryption_key,
+            calendar_mode,
+            calendar_sync_required,
+            google,
+            freebusy_cache: Duration::from_secs(num("FREEBUSY_CACHE_SECONDS", 30, 0, 600)?),
+            calendar_timeout: Duration::from_secs(num("CALENDAR_TIMEOUT_SECONDS", 5, 1, 60)?),
+            webhook_timeout: Duration::from_secs(num("WEBHOOK_TIMEOUT_SECONDS", 10, 1, 60)?),
+            webhook_max_attempts: num("WEBHOOK_MAX_ATTEMPTS", 6, 1, 20)? as i32,
+            notification_max_attempts: num("NOTIFICATION_MAX_ATTEMPTS", 5, 1, 20)? as i32,
+        })
+    }
+
+    /// Development defaults (tests): files in `dir`, the dev key, the mock calendar.
+    pub fn for_tests(dir: PathBuf) -> Self {
+        let mut c = Self::from_lookup(&|_| None, Environment::Development)
+            .expect("development defaults are valid");
+        c.mail = MailTransport::Folder(dir);
+        c
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn cfg(env: Environment, pairs: &[(&str, &str)]) -> Result<DeliveryConfig, ConfigError> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        DeliveryConfig::from_lookup(&|k| map.get(k).cloned(), env)
+    }
+
+    #[test]
+    fn smtp_urls_and_parts() {
+        let c = cfg(
+            Environment::Development,
+            &[(
+                "SMTP_URL",
+                "smtp://u%40x:p%2Fw@mail.example.com?tls=starttls",
+            )],
+        )
+        .unwrap();
+        let MailTransport::Smtp(s) = c.mail else {
+            panic!()
+        };
+        assert_eq!(
+            (s.host.as_str(), s.port, s.tls),
+            ("mail.example.com", 587, SmtpTls::StartTls)
+        );
+        assert_eq!(s.username.as_deref(), Some("u@x"));
+        assert_eq!(s.password.as_deref(), Some("p/w"));
+        assert!(!format!("{s:?}").contains("p/w"));
+        let c = cfg(Environment::Development, &[("SMTP_URL", "smtps://h")]).unwrap();
+        assert!(matches!(
+            c.mail,
+            MailTransport::Smtp(SmtpSettings {
+                port: 465,
+                tls: SmtpTls::Tls,
+                ..
+            })
+        ));
+        let c = cfg(
+            Environment::Development,
+            &[
+                ("SMTP_HOST", "h"),
+                ("SMTP_TLS", "none"),
+                ("SMTP_PORT", "2525"),
+            ],
+        )
+        .unwrap();
+        assert!(matches!(
+            c.mail,
+            MailTransport::Smtp(SmtpSettings {
+                port: 2525,
+                tls: SmtpTls::None,
+                ..
+            })
+        ));
+        let c = cfg(Environment::Development, &[]).unwrap();
+        assert_eq!(c.mail, MailTransport::Folder(PathBuf::from(".mail")));
+        for (var, bad) in [
+            ("SMTP_URL", "http://x"),
+            ("SMTP_TLS", "maybe"),
+            ("MAIL_FROM", "nope"),
+            ("CALENDAR_MODE", "outlook"),
+            ("CALENDAR_SYNC_REQUIRED", "perhaps"),
+        ] {
+            let mut pairs = vec![(var, bad)];
+            if var == "SMTP_TLS" {
+                pairs.push(("SMTP_HOST", "h"));
+            }
+            let e = cfg(Environment::Development, &pairs).unwrap_err();
+            assert!(e.to_string().contains(var), "{e}");
+        }
+    }
+
+    #[test]
+    fn google_mode_needs_a_client() {
+        assert_eq!(
+            cfg(Environment::Development, &[("CALENDAR_MODE", "google")]).unwrap_err(),
+            ConfigError::Missing("GOOGLE_CLIENT_ID")
+        );
+        let c = cfg(
+            Environment::Development,
+            &[
+                ("CALENDAR_MODE", "google"),
+                ("GOOGLE_CLIENT_ID", "id"),
+                ("GOOGLE_CLIENT_SECRET", "s3cret"),
+                ("CALENDAR_SYNC_REQUIRED", "true"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(c.calendar_mode, CalendarMode::Google);
+        assert!(c.calendar_sync_required);
+        assert!(!format!("{c:?}").contains("s3cret"));
+    }
+
+    #[test]
+    fn keys() {
+        assert_eq!(parse_key(&"ab".repeat(32)), Some([0xab; 32]));
+        assert!(parse_key("short").is_none());
+        assert!(parse_key(DEV_ENCRYPTION_KEY).is_some());
+    }
+}

@@ -1,0 +1,199 @@
+//! The two adapters of the [`Mailer`] port: SMTP through lettre (plain, STARTTLS or
+//! implicit TLS, with credentials) and, as the local default, a folder with one `.eml` file
+//! per message. Both send the same MIME message: `multipart/mixed` of a
+//! `multipart/alternative` (plain text + HTML) and, for booking emails, the `.ics` invite
+//! as `text/calendar; method=…` (base64, so its CRLF line ends survive any relay).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use lettre::message::header::{ContentTransferEncoding, ContentType};
+use lettre::message::{Attachment, Body, Mailbox, MultiPart, SinglePart};
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+
+use crate::adapters::ports::{DeliveryError, Mailer, OutgoingEmail};
+use crate::delivery::config::{DeliveryConfig, MailTransport, SmtpSettings, SmtpTls};
+
+const SMTP_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// Builds the MIME message (shared by both adapters).
+pub fn build_message(from: &str, email: &OutgoingEmail) -> Result<Message, DeliveryError> {
+    let from_addr = from
+        .parse()
+        .map_err(|e| DeliveryError::Permanent(format!("MAIL_FROM: {e}")))?;
+    // Header injection is impossible through lettre's typed headers; the display name is
+    // still stripped of control characters.
+    let name: String = email
+        .from_name
+        .chars()
+        .filter(|c| !c.is_control())
+        .collect();
+    let to: Mailbox = email
+        .to
+        .parse()
+        .map_err(|e| DeliveryError::Permanent(format!("recipient address: {e}")))?;
+    let subject: String = email.subject.chars().filter(|c| !c.is_control()).collect();
+    let msg_id = format!("<{}@gomomo>", uuid::Uuid::new_v4().simple());
+    let builder = Message::builder()
+        .from(Mailbox::new(Some(name), from_addr))
+        .to(to)
+        .subject(subject)
+        .message_id(Some(msg_id));
+    let text = SinglePart::builder()
+        .header(ContentType::TEXT_PLAIN)
+        .body(email.text.clone());
+    let alternative = match &email.html {
+        Some(html) => MultiPart::alternative().singlepart(text).singlepart(
+            SinglePart::builder()
+                .header(ContentType::TEXT_HTML)
+                .body(html.clone()),
+        ),
+        None => MultiPart::alternative().singlepart(text),
+    };
+    let body = match &email.ics {
+        Some(ics) => {
+            let method = if ics.contains("\r\nMETHOD:CANCEL\r\n") {
+                "CANCEL"
+            } else {
+                "REQUEST"
+            };
+            let ct = ContentType::parse(&format!("text/calendar; charset=utf-8; method={method}"))
+                .map_err(|e| DeliveryError::Permanent(format!("content type: {e}")))?;
+            let file = if method == "CANCEL" {
+                "cancel.ics"
+            } else {
+                "invite.ics"
+            };
+            let part = Attachment::new(file.to_string()).body(
+                Body::new_with_encoding(ics.clone().into_bytes(), ContentTransferEncoding::Base64)
+                    .map_err(|_| DeliveryError::Permanent("ics encoding".into()))?,
+                ct,
+            );
+            MultiPart::mixed().multipart(alternative).singlepart(part)
+        }
+        None => MultiPart::mixed().multipart(alternative),
+    };
+    builder
+        .multipart(body)
+        .map_err(|e| DeliveryError::Permanent(format!("message: {e}")))
+}
+
+/// Local default: one `.eml` file per message (RFC 5322 bytes, ready for any mail client).
+#[derive(Debug, Clone)]
+pub struct FileMailer {
+    dir: PathBuf,
+    from: String,
+}
+
+impl FileMailer {
+    pub fn new(dir: PathBuf, from: &str) -> Self {
+        Self {
+            dir,
+            from: from.to_string(),
+        }
+    }
+
+    pub fn dir(&self) -> &PathBuf {
+        &self.dir
+    }
+}
+
+#[async_trait]
+impl Mailer for FileMailer {
+    async fn send_email(&self, email: &OutgoingEmail) -> Result<String, DeliveryError> {
+        let msg = build_message(&self.from, email)?;
+        let bytes = msg.formatted();
+        let id = format!(
+            "{}-{}",
+            chrono::Utc::now().format("%Y%m%dT%H%M%S%.3fZ"),
+            uuid::Uuid::new_v4().simple()
+        );
+        let dir = self.dir.clone();
+        let name = format!("{id}.eml");
+        // Written under a temporary name and renamed, so a reader never sees half a file.
+        tokio::task::spawn_blocking(move || -> std::io::Result<()> {
+            std::fs::create_dir_all(&dir)?;
+            let tmp = dir.join(format!(".{name}.tmp"));
+            std::fs::write(&tmp, &bytes)?;
+            std::fs::rename(&tmp, dir.join(&name))
+        })
+        .await
+        .map_err(|e| DeliveryError::Transient(format!("mail folder task: {e}")))?
+        .map_err(|e| DeliveryError::Transient(format!("mail folder: {e}")))?;
+        tracing::info!(message_id = %id, "email written to the mail folder");
+        Ok(format!("file:{id}"))
+    }
+}
+
+/// SMTP through lettre's async transport (pooled connections).
+#[derive(Clone)]
+pub struct SmtpMailer {
+    transport: AsyncSmtpTransport<Tokio1Executor>,
+    from: String,
+}
+
+impl std::fmt::Debug for SmtpMailer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SmtpMailer")
+            .field("from", &self.from)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SmtpMailer {
+    pub fn new(s: &SmtpSettings, from: &str) -> Result<Self, DeliveryError> {
+        let tls_err =
+            |e: lettre::transport::smtp::Error| DeliveryError::Permanent(format!("smtp tls: {e}"));
+        let mut b = match s.tls {
+            SmtpTls::Tls => {
+                AsyncSmtpTransport::<Tokio1Executor>::relay(&s.host).map_err(tls_err)?
+            }
+            SmtpTls::StartTls => {
+                AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&s.host).map_err(tls_err)?
+            }
+            SmtpTls::None => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&s.host),
+        };
+        b = b.port(s.port).timeout(Some(SMTP_TIMEOUT));
+        if let Some(user) = &s.username {
+            b = b.credentials(Credentials::new(
+                user.clone(),
+                s.password.clone().unwrap_or_default(),
+            ));
+        }
+        Ok(Self {
+            transport: b.build(),
+            from: from.to_string(),
+        })
+    }
+}
+
+#[async_trait]
+impl Mailer for SmtpMailer {
+    async fn send_email(&self, email: &OutgoingEmail) -> Result<String, DeliveryError> {
+        let msg = build_message(&self.from, email)?;
+        let id = msg
+            .headers()
+            .get_raw("Message-ID")
+            .unwrap_or_default()
+            .to_string();
+        match self.transport.send(msg).await {
+            Ok(resp) => {
+                tracing::info!(code = %resp.code(), "email accepted by the SMTP server");
+                Ok(id)
+            }
+            Err(e) if e.is_permanent() => Err(DeliveryError::Permanent(format!("smtp: {e}"))),
+            Err(e) => Err(DeliveryError::Transient(format!("smtp: {e}"))),
+        }
+    }
+}
+
+/// The configured mailer: SMTP when `SMTP_URL`/`SMTP_HOST` is set, else the mail folder.
+pub fn mailer_from_config(cfg: &DeliveryConfig) -> Result<Arc<dyn Mailer>, DeliveryError> {
+    Ok(match &cfg.mail {
+        MailTransport::Smtp(s) => Arc::new(SmtpMailer::new(s, &cfg.mail_from)?),
+        MailTransport::Folder(dir) => Arc::new(FileMailer::new(dir.clone(), &cfg.mail_from)),
+    })
+}
