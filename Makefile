@@ -140,6 +140,8 @@ tools:
 	missing=()
 	command -v cfn-lint >/dev/null 2>&1 || missing+=(cfn-lint)
 	$(CARGO) lambda --version >/dev/null 2>&1 || missing+=(cargo-lambda)
+	# The SMTP server of the delivery tests (shared/tests/delivery.rs starts scripts/smtp_sink.py).
+	$(PYTHON) -c 'import aiosmtpd' >/dev/null 2>&1 || missing+=(aiosmtpd)
 	if [ "$${#missing[@]}" -gt 0 ]; then
 	  echo "==> pip install $${missing[*]}"
 	  if ! $(PYTHON) -m pip --version >/dev/null 2>&1 && [ "$$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
@@ -153,6 +155,7 @@ tools:
 	  hash -r
 	  command -v cfn-lint >/dev/null 2>&1 || { echo "cfn-lint not on PATH after pip install" >&2; exit 1; }
 	  $(CARGO) lambda --version >/dev/null 2>&1 || { echo "cargo-lambda not on PATH after pip install" >&2; exit 1; }
+	  $(PYTHON) -c 'import aiosmtpd' || { echo "aiosmtpd not importable after pip install" >&2; exit 1; }
 	fi
 
 fmt:

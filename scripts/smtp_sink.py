@@ -59,7 +59,9 @@ def main():
         def auth(server, session, envelope, mechanism, data):
             ok = (isinstance(data, LoginPassword)
                   and data.login.decode() == a.user and data.password.decode() == a.password)
-            return AuthResult(success=ok)
+            if ok:
+                return AuthResult(success=True, auth_data=data)
+            return AuthResult(success=False, handled=False, message="535 5.7.8 Authentication credentials invalid")
         kwargs = dict(authenticator=auth, auth_required=True, auth_require_tls=False)
     c = Controller(Saver(a.dir), hostname=a.host, port=port, **kwargs)
     c.start()

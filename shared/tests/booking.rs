@@ -287,6 +287,18 @@ async fn audit_log_never_holds_raw_pii(pool: PgPool) {
     assert!(audit.iter().any(|a| a.starts_with("booking.rescheduled")));
     assert!(audit.iter().any(|a| a.starts_with("booking.cancelled")));
     assert!(audit.iter().any(|a| a.starts_with("hold.created")));
+    // identifiers and instants survive redaction: the audit trail still says what and when
+    let confirmed: serde_json::Value =
+        sqlx::query_scalar("SELECT payload FROM audit_log WHERE event_type = 'booking.confirmed'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(confirmed["reference"], b.reference.as_str());
+    assert_eq!(confirmed["hold_id"], hold.id.to_string());
+    assert_eq!(
+        chrono::DateTime::parse_from_rfc3339(confirmed["start"].as_str().unwrap()).unwrap(),
+        ny(2026, 3, 3, 11, 0)
+    );
     for row in &audit {
         for raw in [
             "jane.doe@example.com",

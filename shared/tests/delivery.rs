@@ -625,7 +625,14 @@ async fn smtp_failures_back_off_and_end_failed_without_losing_the_notification(p
     let delivery = Delivery::from_config(pool.clone(), &cfg, e.clock.clone()).unwrap();
     e.book(ny(2026, 3, 4, 11, 0)).await;
     e.settle().await;
-    assert_eq!(delivery.tick(50).await.notifications_failed, 1);
+    let started = std::time::Instant::now();
+    let r = delivery.tick(50).await;
+    assert_eq!(
+        r.notifications_failed,
+        1,
+        "{r:?} after {:?}",
+        started.elapsed()
+    );
     assert_eq!(sink.count(), 0);
     let rows: i64 =
         sqlx::query_scalar("SELECT count(*) FROM notification_outbox WHERE status = 'failed'")
@@ -769,7 +776,10 @@ async fn sms_go_through_twilio_honouring_the_ledger_the_rate_limit_and_21610(poo
     );
     let seen = fake.seen.lock().unwrap().clone();
     assert_eq!(seen.len(), 2, "the opted-out number never reaches Twilio");
-    let (auth, form) = &seen[0];
+    let (auth, form) = seen
+        .iter()
+        .find(|(_, f)| f["To"] == "+15555550142")
+        .unwrap();
     use base64::Engine;
     assert_eq!(
         auth.as_deref(),

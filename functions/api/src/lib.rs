@@ -24,12 +24,21 @@ pub struct AppState {
     pub agent: gomomo::services::agent::Agent,
     /// Bearer key for platform-level routes (creating tenants); `None` disables them.
     pub platform_key: Option<Arc<str>>,
+    /// Webhook secrets and the Google OAuth client (issue 6).
+    pub integrations: gomomo::delivery::Integrations,
 }
 
 impl AppState {
     pub fn new(pool: PgPool, config: &Config, clock: Clock) -> Self {
-        let booking = BookingService::new(pool, clock, config.hold_ttl);
+        let integrations =
+            gomomo::delivery::Integrations::from_config(&pool, config, clock.clone());
+        let calendar = gomomo::delivery::google::booking_calendar(&pool, config, clock.clone());
+        let mut booking = BookingService::new(pool, clock, config.hold_ttl);
+        if let Some(c) = calendar {
+            booking = booking.with_calendar(c);
+        }
         Self {
+            integrations,
             agent: gomomo::services::agent::Agent::new(booking.clone(), &config.agent),
             booking,
             platform_key: config.platform_key.as_deref().map(Arc::from),
@@ -73,6 +82,14 @@ impl AppState {
         routes::admin::update_resource,
         routes::admin::put_hours,
         routes::admin::list_bookings,
+        routes::delivery::list_webhooks,
+        routes::delivery::create_webhook,
+        routes::delivery::update_webhook,
+        routes::delivery::delete_webhook,
+        routes::delivery::list_deliveries,
+        routes::delivery::retry_delivery,
+        routes::delivery::google_connect,
+        routes::delivery::google_callback,
     ),
     modifiers(&BearerAuth)
 )]
@@ -142,9 +159,41 @@ pub fn router(state: AppState) -> Router {
             "/api/admin/tenants/{tenant}/bookings",
             get(admin::list_bookings),
         )
+        .route(
+            "/api/admin/tenants/{tenant}/webhooks",
+            get(routes::delivery::list_webhooks).post(routes::delivery::create_webhook),
+        )
+        .route(
+            "/api/admin/tenants/{tenant}/webhooks/{webhook}",
+            patch(routes::delivery::update_webhook).delete(routes::delivery::delete_webhook),
+        )
+        .route(
+            "/api/admin/tenants/{tenant}/webhook-deliveries",
+            get(routes::delivery::list_deliveries),
+        )
+        .route(
+            "/api/admin/tenants/{tenant}/webhook-deliveries/{delivery}/retry",
+            post(routes::delivery::retry_delivery),
+        )
+        .route(
+            "/api/admin/tenants/{tenant}/calendar/google/connect",
+            post(routes::delivery::google_connect),
+        )
+        .route(
+            "/api/oauth/google/connect",
+            get(routes::delivery::google_connect_redirect),
+        )
+        .route(
+            "/api/oauth/google/callback",
+            get(routes::delivery::google_callback),
+        )
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(tower_http::trace::TraceLayer::new_for_http())
+        // A bug must still answer with the JSON error contract, not a dropped connection.
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(
+            panic_response,
+        ))
         .with_state(state)
 }
 
@@ -162,4 +211,15 @@ async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {
         "method_not_allowed",
         format!("{method} is not allowed on {}", uri.path()),
     )
+}
+
+fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    tracing::error!("handler panicked");
+    ApiError::new(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "internal_error",
+        "something went wrong on our side; nothing was changed",
+    )
+    .into_response()
 }

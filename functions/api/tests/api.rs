@@ -240,6 +240,10 @@ async fn every_bad_input_is_a_4xx_with_a_stable_code(pool: PgPool) {
         ("POST", demo("/bookings/ABCD-EFGH/cancel"), Some(json!({"email": "a@example.com"}).to_string()), StatusCode::NOT_FOUND, "booking_not_found"),
         ("POST", demo("/bookings/ABCD-EFGH/reschedule"), Some(json!({"email": "a@example.com", "hold_id": "00000000-0000-4000-8000-000000000000"}).to_string()), StatusCode::NOT_FOUND, "booking_not_found"),
         ("GET", "/api/nope".into(), None, StatusCode::NOT_FOUND, "route_not_found"),
+        ("GET", avail(&format!("service={svc}&from=-262143-01-01&to=2026-03-03")), None, StatusCode::BAD_REQUEST, "invalid_date"),
+        ("GET", avail(&format!("service={svc}&from=1900-01-01&to=2026-03-03")), None, StatusCode::BAD_REQUEST, "invalid_date"),
+        ("GET", avail(&format!("service={svc}&from=2026-03-03&to=%2B262142-12-31")), None, StatusCode::BAD_REQUEST, "invalid_date"),
+        ("POST", demo("/bookings"), Some(json!({"hold_id": "00000000-0000-4000-8000-000000000000", "session_id": "s", "client_name": "A", "client_email": "a@example.com", "notes": "nul\u{0}byte"}).to_string()), StatusCode::BAD_REQUEST, "invalid_notes"),
         ("DELETE", demo("/holds"), None, StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
     ];
     for (method, uri, body, want_status, want_code) in cases {
@@ -250,6 +254,11 @@ async fn every_bad_input_is_a_4xx_with_a_stable_code(pool: PgPool) {
             "{method} {uri} {body:?} → {v}"
         );
     }
+
+    // an old `from` is clamped to today: the past has no slots, history is not scanned
+    let (s, v) = call(&app, "GET", &avail(&format!("service={svc}&from=2000-01-01&to=2026-03-03")), None, None).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["slots"].as_array().unwrap().len(), 16 + 16, "Monday after 09:00 plus Tuesday");
 
     // a body without a JSON content type
     let req = Request::post(demo("/holds"))
@@ -428,7 +437,7 @@ async fn admin_routes_need_the_tenants_key(pool: PgPool) {
     assert_eq!(s, StatusCode::CREATED, "{svc}");
     assert_eq!(svc["resource_ids"][0], r["id"]);
     let foreign =
-        json!({"name": "Y", "duration_minutes": 30, "resource_ids": [seed.services[0].id]})
+        json!({"name": "Y", "duration_minutes": 30, "resource_ids": [gomomo::services::admin::DEMO_RESOURCES[0].0]})
             .to_string();
     let (s, v) = call(&app, "POST", &adm("/services"), Some(&foreign), Some(&k2)).await;
     assert_eq!((s, code(&v)), (StatusCode::NOT_FOUND, "resource_not_found"));
@@ -444,6 +453,11 @@ async fn admin_routes_need_the_tenants_key(pool: PgPool) {
         (s, code(&v)),
         (StatusCode::BAD_REQUEST, "invalid_duration_minutes")
     );
+    let too_many: Vec<String> = (0..65).map(|_| uuid::Uuid::new_v4().to_string()).collect();
+    let (s, v) = call(&app, "POST", &adm("/services"), Some(&json!({"name": "Many", "duration_minutes": 30, "resource_ids": too_many}).to_string()), Some(&k2)).await;
+    assert_eq!((s, code(&v)), (StatusCode::BAD_REQUEST, "invalid_resource_ids"));
+    let (s, v) = call(&app, "POST", &adm("/services"), Some(&json!({"name": "Nul", "duration_minutes": 30, "description": "a\u{0}b"}).to_string()), Some(&k2)).await;
+    assert_eq!((s, code(&v)), (StatusCode::BAD_REQUEST, "invalid_description"));
     let sid = svc["id"].as_str().unwrap();
     let (s, v) = call(
         &app,
@@ -460,6 +474,15 @@ async fn admin_routes_need_the_tenants_key(pool: PgPool) {
     let hours = json!({"hours": [{"weekday": 2, "opens": "10:00", "closes": "14:00"}, {"weekday": 2, "opens": "15:00", "closes": "19:00"}]}).to_string();
     let (s, v) = call(&app, "PUT", &adm("/hours"), Some(&hours), Some(&k2)).await;
     assert_eq!(s, StatusCode::OK, "{v}");
+    // concurrent replacements of the week serialise instead of failing
+    let mut puts = Vec::new();
+    for _ in 0..8 {
+        let (app, uri, body, key) = (app.clone(), adm("/hours"), hours.clone(), k2.clone());
+        puts.push(tokio::spawn(async move { call(&app, "PUT", &uri, Some(&body), Some(&key)).await.0 }));
+    }
+    for p in puts {
+        assert_eq!(p.await.unwrap(), StatusCode::OK);
+    }
     let overlapping = json!({"hours": [{"weekday": 2, "opens": "10:00", "closes": "14:00"}, {"weekday": 2, "opens": "13:00", "closes": "19:00"}]}).to_string();
     let (s, v) = call(&app, "PUT", &adm("/hours"), Some(&overlapping), Some(&k2)).await;
     assert_eq!((s, code(&v)), (StatusCode::BAD_REQUEST, "invalid_hours"));

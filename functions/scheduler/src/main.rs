@@ -42,13 +42,15 @@ async fn main() -> Result<(), lambda_runtime::Error> {
             None
         }
     };
-    let booking = BookingService::new(pool, clock, config.hold_ttl);
+    let booking = BookingService::new(pool.clone(), clock.clone(), config.hold_ttl);
     let calendar = Arc::new(MockCalendar::new(config.calendar_fail_mode));
     let mut autonomy = Autonomy::new(booking.clone(), config.autonomy_enabled, calendar);
     if let Some(relay) = &relay {
         autonomy = autonomy.with_relay(relay.clone());
     }
-    let scheduler = Scheduler::new(booking, autonomy, relay);
+    let delivery = gomomo::delivery::Delivery::from_config(pool.clone(), &config, clock.clone())
+        .context("delivery adapters")?;
+    let scheduler = Scheduler::new(booking, autonomy, relay).with_delivery(delivery);
     lambda_runtime::run(service_fn(|event: LambdaEvent<EventBridgeEvent<Value>>| {
         let scheduler = scheduler.clone();
         async move { gomomo_scheduler::handle(&scheduler, event.payload).await }

@@ -53,11 +53,21 @@ pub fn parse_body(body: &str) -> Result<EventEnvelope, RecordError> {
 #[derive(Clone)]
 pub struct Worker {
     autonomy: Autonomy,
+    delivery: Option<gomomo::delivery::Delivery>,
 }
 
 impl Worker {
     pub fn new(autonomy: Autonomy) -> Self {
-        Self { autonomy }
+        Self {
+            autonomy,
+            delivery: None,
+        }
+    }
+
+    /// Sends what the jobs queued (email, SMS, webhooks) at the end of each invocation.
+    pub fn with_delivery(mut self, delivery: gomomo::delivery::Delivery) -> Self {
+        self.delivery = Some(delivery);
+        self
     }
 
     pub fn autonomy(&self) -> &Autonomy {
@@ -108,6 +118,10 @@ impl Worker {
             ),
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "running due jobs failed; the scheduler will"),
+        }
+        // Delivery failures stay in their tables for the next run (or the scheduler's).
+        if let Some(d) = &self.delivery {
+            d.tick(JOBS_PER_INVOCATION).await;
         }
         let mut resp = SqsBatchResponse::default();
         resp.batch_item_failures = failures;

@@ -27,11 +27,14 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         Some(bus) => {
             let aws = gomomo_aws::sdk_config().await;
             let publisher = Arc::new(EventBridgePublisher::from_config(&aws, bus));
-            autonomy = autonomy.with_relay(OutboxRelay::new(pool, publisher, clock));
+            autonomy =
+                autonomy.with_relay(OutboxRelay::new(pool.clone(), publisher, clock.clone()));
         }
         None => tracing::warn!("EVENT_BUS_NAME is unset: events the tools emit wait in the outbox"),
     }
-    let worker = gomomo_worker::Worker::new(autonomy);
+    let delivery = gomomo::delivery::Delivery::from_config(pool.clone(), &config, clock.clone())
+        .context("delivery adapters")?;
+    let worker = gomomo_worker::Worker::new(autonomy).with_delivery(delivery);
     lambda_runtime::run(service_fn(|event: LambdaEvent<SqsEvent>| {
         let worker = worker.clone();
         async move { worker.handle(event.payload).await }

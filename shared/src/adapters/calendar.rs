@@ -42,11 +42,28 @@ impl CalendarError {
     }
 }
 
+/// A busy interval `[start, end)` read back from the tenant's calendar.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BusyRange {
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+}
+
 #[async_trait]
 pub trait CalendarProvider: Send + Sync {
     /// Creates (or, for the same booking id, updates) the event; returns its provider id.
     async fn create_event(&self, event: &CalendarEvent) -> Result<String, CalendarError>;
     async fn delete_event(&self, tenant: Uuid, booking: Uuid) -> Result<(), CalendarError>;
+    /// Busy ranges of the tenant's calendar within `[from, to)` (issue 6: read-back merged
+    /// into availability; an error makes the caller fail closed). No calendar: empty.
+    async fn free_busy(
+        &self,
+        _tenant: Uuid,
+        _from: DateTime<Utc>,
+        _to: DateTime<Utc>,
+    ) -> Result<Vec<BusyRange>, CalendarError> {
+        Ok(Vec::new())
+    }
 }
 
 /// `CALENDAR_FAIL_MODE`: none | auth_error | network_error | timeout | all_ops_fail.
@@ -145,6 +162,19 @@ impl CalendarProvider for MockCalendar {
         }
         tracing::info!(booking_id = %booking, "mock calendar: event deleted");
         Ok(())
+    }
+
+    /// The mock calendar has no events of its own; `all_ops_fail` fails reads too.
+    async fn free_busy(
+        &self,
+        _tenant: Uuid,
+        _from: DateTime<Utc>,
+        _to: DateTime<Utc>,
+    ) -> Result<Vec<BusyRange>, CalendarError> {
+        match self.failure(false) {
+            Some(e) => Err(e),
+            None => Ok(Vec::new()),
+        }
     }
 }
 

@@ -15,6 +15,8 @@
 pub mod config;
 pub mod crypto;
 pub mod dispatcher;
+pub mod freebusy;
+pub mod google;
 pub mod ics;
 pub mod mail;
 pub mod webhooks;
@@ -139,5 +141,35 @@ impl Delivery {
             tracing::info!(?r, "delivery tick");
         }
         r
+    }
+}
+
+/// What the admin API needs for integrations: the key for secrets at rest, the Google OAuth
+/// client (when configured), and whether plain-http webhook URLs are accepted (development).
+#[derive(Clone)]
+pub struct Integrations {
+    pub secrets: crypto::SecretBox,
+    pub google: Option<google::GoogleOAuth>,
+    pub allow_http_webhooks: bool,
+    pub clock: Clock,
+}
+
+impl Integrations {
+    pub fn from_config(pool: &PgPool, config: &Config, clock: Clock) -> Self {
+        let secrets = crypto::SecretBox::new(&config.delivery.encryption_key);
+        Self {
+            google: config.delivery.google.as_ref().map(|g| {
+                google::GoogleOAuth::new(
+                    pool.clone(),
+                    g.clone(),
+                    secrets.clone(),
+                    clock.clone(),
+                    config.delivery.calendar_timeout,
+                )
+            }),
+            secrets,
+            allow_http_webhooks: config.environment != crate::config::Environment::Production,
+            clock,
+        }
     }
 }

@@ -46,12 +46,50 @@ pub fn is_pii_key(key: &str) -> bool {
     PII_FIELDS.contains(&lower.as_str()) || KEY_PATTERN.is_match(key)
 }
 
-/// Scrubs emails and phone numbers out of free text.
+/// Identifiers and instants are not personal data and must survive redaction intact
+/// (the digit runs inside them would otherwise look like phone numbers).
+fn is_structured(s: &str) -> bool {
+    uuid::Uuid::parse_str(s).is_ok()
+        || chrono::DateTime::parse_from_rfc3339(s).is_ok()
+        || chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").is_ok()
+}
+
+/// Scrubs emails and phone numbers out of free text. A digit run counts as a phone number
+/// only with 7 to 15 digits and when it is not glued to a date, a time or a hex identifier.
 pub fn redact_text(s: &str) -> String {
+    if is_structured(s) {
+        return s.to_string();
+    }
     let s = EMAIL_IN_TEXT.replace_all(s, "[REDACTED_EMAIL]");
     PHONE_IN_TEXT
-        .replace_all(&s, "[REDACTED_PHONE]")
+        .replace_all(&s, |c: &regex::Captures<'_>| {
+            let Some(m) = c.get(0) else {
+                return String::new();
+            };
+            let text = m.as_str();
+            let digits = text.chars().filter(char::is_ascii_digit).count();
+            let glued = |ch: Option<char>| {
+                ch.is_some_and(|ch| ch.is_ascii_alphanumeric() || ch == '-' || ch == ':')
+            };
+            let before = s[..m.start()].chars().next_back();
+            let after = s[m.end()..].chars().next();
+            if (7..=15).contains(&digits)
+                && !glued(before)
+                && !glued(after)
+                && !looks_like_date(text)
+            {
+                "[REDACTED_PHONE]".to_string()
+            } else {
+                text.to_string()
+            }
+        })
         .into_owned()
+}
+
+fn looks_like_date(m: &str) -> bool {
+    let t = m.trim();
+    t.get(..10)
+        .is_some_and(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").is_ok())
 }
 
 /// A redacted copy of a JSON value.
@@ -125,5 +163,26 @@ mod tests {
         assert!(s.contains("10:30"), "times are not phone numbers: {s}");
         let v = redact(&json!({"message": "mail me at bob@x.com"}));
         assert_eq!(v["message"], "mail me at [REDACTED_EMAIL]");
+    }
+
+    #[test]
+    fn identifiers_and_instants_survive() {
+        let v = json!({
+            "start": "2026-03-03T15:00:00Z",
+            "end": "2026-03-03T15:30:00+00:00",
+            "date": "2026-03-03",
+            "service_id": "6d0e0000-0000-4000-8000-0000000005e1",
+            "hold_id": "0f8e2b6c-1d3a-4b8e-b881-25d4c1e0a9f7",
+            "reference": "7KQM-3XPD",
+            "message": "booked 2026-03-03T15:00:00Z, hold 0f8e2b6c-1d3a-4b8e-b881-25d4c1e0a9f7, call 555-555-0100",
+        });
+        let r = redact(&v);
+        for key in ["start", "end", "date", "service_id", "hold_id", "reference"] {
+            assert_eq!(r[key], v[key], "{key} must not be redacted");
+        }
+        let m = r["message"].as_str().unwrap_or_default();
+        assert!(m.contains("2026-03-03T15:00:00Z"), "{m}");
+        assert!(m.contains("0f8e2b6c-1d3a-4b8e-b881-25d4c1e0a9f7"), "{m}");
+        assert!(!m.contains("555-555-0100"), "{m}");
     }
 }

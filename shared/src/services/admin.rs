@@ -187,6 +187,25 @@ pub async fn upsert_service(
         .as_deref()
         .map(|n| check_name("name", n))
         .transpose()?;
+    if let Some(d) = &input.description {
+        if d.chars().count() > 2000 || d.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+            return Err(ParseError::new("description", "at most 2000 printable characters").into());
+        }
+    }
+    if input
+        .resource_ids
+        .as_ref()
+        .is_some_and(|r| r.len() > crate::domain::slots::MAX_RESOURCES)
+    {
+        return Err(ParseError::new(
+            "resource_ids",
+            format!(
+                "a service can list at most {} resources",
+                crate::domain::slots::MAX_RESOURCES
+            ),
+        )
+        .into());
+    }
     let mut tx = pool.begin().await?;
     let service_id = match id {
         Some(id) => {
@@ -316,7 +335,13 @@ pub async fn replace_hours(
         }
     }
     let mut tx = pool.begin().await?;
-    if tenants::get_tenant(&mut *tx, tenant.0).await?.is_none() {
+    // The tenant row lock serialises concurrent replacements of the week.
+    let locked: Option<Uuid> =
+        sqlx::query_scalar("SELECT id FROM tenants WHERE id = $1 FOR UPDATE")
+            .bind(tenant.0)
+            .fetch_optional(&mut *tx)
+            .await?;
+    if locked.is_none() {
         return Err(BookingError::TenantNotFound);
     }
     tenants::replace_hours(&mut tx, tenant.0, &sorted).await?;

@@ -114,6 +114,9 @@ pub struct BookingService {
     hold_ttl: Duration,
     /// Publishes the outbox right after each commit (None: the scheduler's sweep does).
     relay: Option<crate::services::relay::OutboxRelay>,
+    /// The tenant calendar read back into availability and holds (issue 6); a read error
+    /// makes the affected slots unavailable.
+    calendar: Option<std::sync::Arc<dyn crate::adapters::calendar::CalendarProvider>>,
 }
 
 impl BookingService {
@@ -123,7 +126,38 @@ impl BookingService {
             clock,
             hold_ttl: Duration::from_std(hold_ttl).unwrap_or(Duration::minutes(5)),
             relay: None,
+            calendar: None,
         }
+    }
+
+    /// Merges the tenant calendar's free/busy into availability and hold checks.
+    pub fn with_calendar(
+        mut self,
+        calendar: std::sync::Arc<dyn crate::adapters::calendar::CalendarProvider>,
+    ) -> Self {
+        self.calendar = Some(calendar);
+        self
+    }
+
+    /// Busy ranges of the tenant's calendar for local dates `from..=to` (each resource gets
+    /// them); `Err` = the calendar could not be read and nothing there may be offered.
+    async fn calendar_busy(
+        &self,
+        sched: &TenantSchedule,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> std::result::Result<Vec<Busy>, ()> {
+        let Some(cal) = &self.calendar else {
+            return Ok(Vec::new());
+        };
+        let midnight = chrono::NaiveTime::MIN;
+        let lo = slots::local_to_utc(sched.tz, from, midnight, true);
+        let hi = slots::local_to_utc(sched.tz, to + Duration::days(1), midnight, true);
+        crate::delivery::freebusy::external_busy(cal.as_ref(), &self.pool, sched.tenant.id, lo, hi)
+            .await
+            .map_err(|e| {
+                tracing::warn!(error = %e, kind = e.kind(), "calendar read failed: slots withheld");
+            })
     }
 
     /// Publishes domain events right after the transactions that write them.
@@ -203,9 +237,27 @@ impl BookingService {
                 max_days_ahead: sched.tenant.max_days_ahead,
             });
         }
+        // Past days have no slots: clamp the start so an old `from` neither scans the whole
+        // booking history nor reaches date arithmetic at the ends of the calendar.
+        let from = from.max(today - Duration::days(1));
+        if from > to {
+            return Ok(Availability {
+                time_zone: sched.tz,
+                service_id,
+                slots: Vec::new(),
+            });
+        }
         let rules = sched.rules(&service);
+        let Ok(external) = self.calendar_busy(&sched, from, to).await else {
+            return Ok(Availability {
+                time_zone: sched.tz,
+                service_id,
+                slots: Vec::new(),
+            });
+        };
         let mut conn = self.pool.acquire().await?;
-        let busy = load_busy(&mut conn, &sched, &service.resource_ids, from, to, now).await?;
+        let mut busy = load_busy(&mut conn, &sched, &service.resource_ids, from, to, now).await?;
+        busy.iter_mut().for_each(|b| b.extend_from_slice(&external));
         let slots = slots::compute_slots(sched.tz, &sched.hours, &rules, now, from, to, &busy)
             .map_err(|e| BookingError::TenantConfig(e.to_string()))?;
         Ok(Availability {
@@ -229,13 +281,20 @@ impl BookingService {
         let service = self.service(tenant, service_id).await?;
         let rules = sched.rules(&service);
         let date = sched.local_date(start);
+        // The calendar is read before any lock is taken (no network call under a lock).
+        let external = self
+            .calendar_busy(&sched, date, date)
+            .await
+            .map_err(|()| BookingError::SlotUnavailable)?;
         // Fast refusal without touching the locks: when no resource is free for this start
         // in a plain snapshot, it cannot be free under the lock either. Losers of a race on a
         // popular slot leave here instead of queueing behind the winner's lock.
         {
             let now = self.clock.now();
             let mut conn = self.pool.acquire().await?;
-            let busy = load_busy(&mut conn, &sched, &service.resource_ids, date, date, now).await?;
+            let mut busy =
+                load_busy(&mut conn, &sched, &service.resource_ids, date, date, now).await?;
+            busy.iter_mut().for_each(|b| b.extend_from_slice(&external));
             let offered =
                 slots::compute_slots(sched.tz, &sched.hours, &rules, now, date, date, &busy)
                     .map_err(|e| BookingError::TenantConfig(e.to_string()))?;
@@ -245,7 +304,7 @@ impl BookingService {
         }
         for attempt in 0..MAX_TX_ATTEMPTS {
             match self
-                .create_hold_once(&sched, &service, &rules, date, start, session)
+                .create_hold_once(&sched, &service, &rules, date, start, session, &external)
                 .await
             {
                 Err(BookingError::Database(e)) if is_retryable(&e) => backoff(attempt).await,
@@ -263,6 +322,7 @@ impl BookingService {
         date: NaiveDate,
         start: DateTime<Utc>,
         session: &SessionId,
+        external: &[Busy],
     ) -> Result<HoldRow> {
         let tenant_id = sched.tenant.id;
         // READ COMMITTED on purpose: after the advisory locks, each statement's fresh
@@ -270,6 +330,11 @@ impl BookingService {
         let mut tx = self.pool.begin().await?;
         // Row locks on holds before advisory locks, in every path (confirm does the same),
         // so the two kinds of lock are always taken in one order.
+        // One hold per session: concurrent holds of one session queue on this lock, so each
+        // sees (and releases) the one before it. Lock order everywhere: session lock, hold
+        // rows, then resource-day locks.
+        let mut session_key = vec![session_lock_key(tenant_id, session.as_str())];
+        q::advisory_locks(&mut tx, &mut session_key).await?;
         let released = q::release_session_holds(&mut tx, tenant_id, session.as_str()).await?;
         let mut keys: Vec<i64> = service
             .resource_ids
@@ -278,7 +343,8 @@ impl BookingService {
             .collect();
         q::advisory_locks(&mut tx, &mut keys).await?;
         let now = self.clock.now();
-        let busy = load_busy(&mut tx, sched, &service.resource_ids, date, date, now).await?;
+        let mut busy = load_busy(&mut tx, sched, &service.resource_ids, date, date, now).await?;
+        busy.iter_mut().for_each(|b| b.extend_from_slice(external));
         let offered = slots::compute_slots(sched.tz, &sched.hours, rules, now, date, date, &busy)
             .map_err(|e| BookingError::TenantConfig(e.to_string()))?;
         let slot = offered
@@ -362,8 +428,7 @@ impl BookingService {
         if hold.session_id != session.as_str() {
             return Err(BookingError::HoldNotOwned);
         }
-        let now = self.clock.now();
-        if hold.status != "active" || hold.expires_at <= now {
+        if hold.status != "active" {
             return Err(BookingError::HoldExpired);
         }
         let mut keys = vec![slot_lock_key(
@@ -372,6 +437,9 @@ impl BookingService {
             sched.local_date(hold.start_at),
         )];
         q::advisory_locks(&mut tx, &mut keys).await?;
+        // Expiry is judged after the lock wait: a hold that ran out while we waited may
+        // already have been given to someone else by create_hold.
+        hold_still_good(&hold, self.clock.now())?;
         let reference = ReferenceCode::generate();
         let appt = q::insert_appointment(
             &mut tx,
@@ -485,8 +553,7 @@ impl BookingService {
         if session.is_some_and(|s| s.as_str() != hold.session_id) {
             return Err(BookingError::HoldNotOwned);
         }
-        let now = self.clock.now();
-        if hold.status != "active" || hold.expires_at <= now {
+        if hold.status != "active" {
             return Err(BookingError::HoldExpired);
         }
         let mut keys = vec![
@@ -494,6 +561,7 @@ impl BookingService {
             slot_lock_key(tenant_id, hold.resource_id, sched.local_date(hold.start_at)),
         ];
         q::advisory_locks(&mut tx, &mut keys).await?;
+        hold_still_good(&hold, self.clock.now())?;
         let moved = q::move_appointment(&mut tx, appt.id, &hold)
             .await
             .map_err(slot_taken_on_overlap)?;
@@ -665,6 +733,29 @@ async fn load_busy(
         }
     }
     Ok(busy)
+}
+
+/// A hold can become a booking only while it is live and its slot has not started.
+fn hold_still_good(hold: &HoldRow, now: DateTime<Utc>) -> Result<()> {
+    if hold.expires_at <= now {
+        return Err(BookingError::HoldExpired);
+    }
+    if hold.start_at <= now {
+        return Err(BookingError::SlotUnavailable);
+    }
+    Ok(())
+}
+
+/// The advisory-lock key of one session's holds at a tenant.
+fn session_lock_key(tenant: Uuid, session: &str) -> i64 {
+    let mut h = Sha256::new();
+    h.update(b"session");
+    h.update(tenant.as_bytes());
+    h.update(session.as_bytes());
+    let d = h.finalize();
+    let mut b = [0u8; 8];
+    b.copy_from_slice(&d[..8]);
+    i64::from_be_bytes(b)
 }
 
 /// The advisory-lock key of one resource's local day at a tenant. Every slot of a day lies

@@ -34,11 +34,27 @@ impl LocalAutonomy {
     pub fn start(pool: PgPool, config: &Config, clock: Clock) -> Self {
         let (publisher, mut rx) = InProcessPublisher::channel(BUS_CAPACITY);
         let relay = OutboxRelay::new(pool.clone(), Arc::new(publisher), clock.clone());
-        let booking = BookingService::new(pool, clock, config.hold_ttl).with_relay(relay.clone());
+        let booking =
+            BookingService::new(pool, clock.clone(), config.hold_ttl).with_relay(relay.clone());
         let calendar = Arc::new(MockCalendar::new(config.calendar_fail_mode));
         let autonomy = Autonomy::new(booking.clone(), config.autonomy_enabled, calendar)
             .with_relay(relay.clone());
-        let scheduler = Scheduler::new(booking, autonomy.clone(), Some(relay.clone()));
+        let mut scheduler = Scheduler::new(booking, autonomy.clone(), Some(relay.clone()));
+        // Email/SMS/webhook delivery (issue 6): after each event's jobs and on every tick.
+        let delivery = match crate::delivery::Delivery::from_config(
+            autonomy.pool().clone(),
+            config,
+            clock.clone(),
+        ) {
+            Ok(d) => {
+                scheduler = scheduler.with_delivery(d.clone());
+                Some(d)
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "delivery unavailable: notifications stay queued");
+                None
+            }
+        };
 
         let consumer = {
             let autonomy = autonomy.clone();
@@ -61,6 +77,9 @@ impl LocalAutonomy {
                     }
                     if let Err(e) = autonomy.run_due_jobs(JOBS_PER_EVENT).await {
                         tracing::warn!(error = %e, "running due jobs failed");
+                    }
+                    if let Some(d) = &delivery {
+                        d.tick(JOBS_PER_EVENT).await;
                     }
                 }
             })

@@ -19,6 +19,8 @@ pub struct TickReport {
     pub events_unpublished: usize,
     pub jobs_reclaimed: usize,
     pub jobs_run: usize,
+    /// Notifications and webhooks handled by the delivery dispatcher (issue 6).
+    pub deliveries: usize,
     /// Steps that failed (each step runs even when an earlier one failed).
     pub errors: Vec<String>,
 }
@@ -28,6 +30,7 @@ pub struct Scheduler {
     booking: BookingService,
     autonomy: Autonomy,
     relay: Option<OutboxRelay>,
+    delivery: Option<crate::delivery::Delivery>,
 }
 
 impl Scheduler {
@@ -37,7 +40,14 @@ impl Scheduler {
             booking,
             autonomy,
             relay,
+            delivery: None,
         }
+    }
+
+    /// Drains `notification_outbox` and the webhook deliveries on every tick.
+    pub fn with_delivery(mut self, delivery: crate::delivery::Delivery) -> Self {
+        self.delivery = Some(delivery);
+        self
     }
 
     #[tracing::instrument(skip_all)]
@@ -57,7 +67,18 @@ impl Scheduler {
             Err(e) => r.errors.push(format!("run due jobs: {e}")),
         }
         self.publish(&mut r).await;
-        if r.holds_expired + r.events_published + r.jobs_reclaimed + r.jobs_run > 0
+        if let Some(delivery) = &self.delivery {
+            let d = delivery.tick(MAX_JOBS).await;
+            r.deliveries = d.notifications_sent
+                + d.notifications_retried
+                + d.notifications_failed
+                + d.notifications_skipped
+                + d.webhooks_delivered
+                + d.webhooks_retried
+                + d.webhooks_dead;
+            r.errors.extend(d.errors);
+        }
+        if r.holds_expired + r.events_published + r.jobs_reclaimed + r.jobs_run + r.deliveries > 0
             || !r.errors.is_empty()
         {
             tracing::info!(

@@ -1,8 +1,9 @@
 pub mod admin;
 pub mod chat;
+pub mod delivery;
 pub mod public;
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use gomomo::domain::{ParseError, TenantId};
 use gomomo::http::ApiError;
 use uuid::Uuid;
@@ -19,12 +20,18 @@ pub(crate) fn date_field(field: &'static str, raw: Option<&str>) -> Result<Naive
     let raw = raw.ok_or_else(|| {
         ApiError::bad_request("invalid_date", format!("{field} is required (YYYY-MM-DD)"))
     })?;
-    NaiveDate::parse_from_str(raw.trim(), "%Y-%m-%d").map_err(|_| {
+    let bad = || {
         ApiError::bad_request(
             "invalid_date",
-            format!("{field} must be a date YYYY-MM-DD, got {raw:?}"),
+            format!("{field} must be a date YYYY-MM-DD between 1970 and 2200, got {raw:?}"),
         )
-    })
+    };
+    let d = NaiveDate::parse_from_str(raw.trim(), "%Y-%m-%d").map_err(|_| bad())?;
+    // Far-off years are always a mistake, and keep date arithmetic away from chrono's limits.
+    if !(1970..=2200).contains(&d.year()) {
+        return Err(bad());
+    }
+    Ok(d)
 }
 
 pub(crate) fn instant_field(field: &'static str, raw: &str) -> Result<DateTime<Utc>, ApiError> {

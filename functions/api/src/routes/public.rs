@@ -132,6 +132,12 @@ pub async fn confirm_booking(
     let tenant = tenant_id(&tenant)?;
     let hold_id = uuid_field("hold_id", &req.hold_id)?;
     let session = SessionId::parse(&req.session_id)?;
+    if req.notes.as_deref().is_some_and(|n| {
+        n.chars()
+            .any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r')
+    }) {
+        return Err(ParseError::new("notes", "may not contain control characters").into());
+    }
     let notes = match req.notes.as_deref().map(str::trim) {
         Some(n) if n.chars().count() > MAX_NOTES => {
             return Err(ParseError::new("notes", format!("at most {MAX_NOTES} characters")).into())

@@ -1,0 +1,385 @@
+//! Admin routes of delivery and integrations (issue 6), behind the tenant API key:
+//! webhook endpoints (the signing secret is shown once, at creation), webhook deliveries
+//! with their dead letters (and sending one again), and the Google Calendar OAuth flow.
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Json;
+use chrono::{DateTime, Utc};
+use gomomo::delivery::google::OAuthError;
+use gomomo::delivery::webhooks::{self, DeliveryRow, EndpointRow, WebhookError};
+use gomomo::http::{ApiError, ApiJson, ApiPath, ApiQuery};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use super::{tenant_id, uuid_field};
+use crate::auth::tenant_admin;
+use crate::dto::ErrorBody;
+use crate::AppState;
+
+fn webhook_error(e: WebhookError) -> ApiError {
+    match e {
+        WebhookError::Invalid { field, reason } => ApiError::bad_request(
+            match field {
+                "url" => "invalid_url",
+                _ => "invalid_event_types",
+            },
+            format!("{field} {reason}"),
+        ),
+        WebhookError::NotFound => ApiError::not_found("webhook_not_found", e.to_string()),
+        WebhookError::TooMany => {
+            ApiError::new(StatusCode::CONFLICT, "too_many_webhooks", e.to_string())
+        }
+        WebhookError::Crypto(_) | WebhookError::Database(_) => ApiError::internal(&e),
+    }
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct CreateWebhookRequest {
+    /// https URL (plain http is accepted in development only).
+    pub url: String,
+    /// Event names to send (`BookingCreated`, …); empty or missing = every event.
+    #[serde(default)]
+    pub event_types: Vec<String>,
+    #[serde(default)]
+    pub description: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct UpdateWebhookRequest {
+    pub url: Option<String>,
+    pub event_types: Option<Vec<String>>,
+    pub enabled: Option<bool>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct WebhookView {
+    pub id: Uuid,
+    pub url: String,
+    pub event_types: Vec<String>,
+    pub enabled: bool,
+    pub description: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<EndpointRow> for WebhookView {
+    fn from(e: EndpointRow) -> Self {
+        Self {
+            id: e.id,
+            url: e.url,
+            event_types: e.event_types,
+            enabled: e.enabled,
+            description: e.description,
+            created_at: e.created_at,
+            updated_at: e.updated_at,
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CreatedWebhookView {
+    #[serde(flatten)]
+    pub endpoint: WebhookView,
+    /// HMAC-SHA256 key of the `Gomomo-Signature` header. Shown once.
+    pub secret: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct WebhookDeliveryView {
+    /// The delivery id (also in the body's `id` and the `Gomomo-Delivery` header).
+    pub id: Uuid,
+    pub endpoint_id: Uuid,
+    pub event_id: Uuid,
+    pub event_type: String,
+    /// pending | delivered | dead
+    pub status: String,
+    pub attempts: i32,
+    pub max_attempts: i32,
+    pub next_attempt_at: DateTime<Utc>,
+    pub last_status_code: Option<i32>,
+    pub last_error: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub delivered_at: Option<DateTime<Utc>>,
+    pub dead_at: Option<DateTime<Utc>>,
+}
+
+impl From<DeliveryRow> for WebhookDeliveryView {
+    fn from(d: DeliveryRow) -> Self {
+        Self {
+            id: d.id,
+            endpoint_id: d.endpoint_id,
+            event_id: d.event_id,
+            event_type: d.event_type,
+            status: d.status,
+            attempts: d.attempts,
+            max_attempts: d.max_attempts,
+            next_attempt_at: d.next_attempt_at,
+            last_status_code: d.last_status_code,
+            last_error: d.last_error,
+            created_at: d.created_at,
+            delivered_at: d.delivered_at,
+            dead_at: d.dead_at,
+        }
+    }
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct DeliveriesQuery {
+    /// pending | delivered | dead
+    pub status: Option<String>,
+    /// 1–500 (default 100)
+    pub limit: Option<i64>,
+}
+
+#[utoipa::path(get, path = "/api/admin/tenants/{tenant}/webhooks", params(("tenant" = String, Path)), security(("api_key" = [])),
+    responses((status = 200, body = [WebhookView]), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn list_webhooks(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ApiPath(tenant): ApiPath<String>,
+) -> Result<Json<Vec<WebhookView>>, ApiError> {
+    let tenant = tenant_id(&tenant)?;
+    tenant_admin(&state, &headers, tenant).await?;
+    let rows = webhooks::list_endpoints(state.pool(), tenant.0)
+        .await
+        .map_err(webhook_error)?;
+    Ok(Json(rows.into_iter().map(Into::into).collect()))
+}
+
+#[utoipa::path(post, path = "/api/admin/tenants/{tenant}/webhooks", params(("tenant" = String, Path)), request_body = CreateWebhookRequest,
+    security(("api_key" = [])),
+    responses((status = 201, body = CreatedWebhookView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn create_webhook(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ApiPath(tenant): ApiPath<String>,
+    ApiJson(req): ApiJson<CreateWebhookRequest>,
+) -> Result<(StatusCode, Json<CreatedWebhookView>), ApiError> {
+    let tenant = tenant_id(&tenant)?;
+    tenant_admin(&state, &headers, tenant).await?;
+    let (row, secret) = webhooks::create_endpoint(
+        state.pool(),
+        &state.integrations.secrets,
+        tenant.0,
+        &req.url,
+        &req.event_types,
+        &req.description,
+        state.integrations.allow_http_webhooks,
+    )
+    .await
+    .map_err(webhook_error)?;
+    Ok((
+        StatusCode::CREATED,
+        Json(CreatedWebhookView {
+            endpoint: row.into(),
+            secret,
+        }),
+    ))
+}
+
+#[utoipa::path(patch, path = "/api/admin/tenants/{tenant}/webhooks/{webhook}", params(("tenant" = String, Path), ("webhook" = String, Path)),
+    request_body = UpdateWebhookRequest, security(("api_key" = [])),
+    responses((status = 200, body = WebhookView), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn update_webhook(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ApiPath((tenant, webhook)): ApiPath<(String, String)>,
+    ApiJson(req): ApiJson<UpdateWebhookRequest>,
+) -> Result<Json<WebhookView>, ApiError> {
+    let tenant = tenant_id(&tenant)?;
+    let webhook = uuid_field("webhook", &webhook)?;
+    tenant_admin(&state, &headers, tenant).await?;
+    let row = webhooks::update_endpoint(
+        state.pool(),
+        tenant.0,
+        webhook,
+        req.url.as_deref(),
+        req.event_types.as_deref(),
+        req.enabled,
+        state.integrations.allow_http_webhooks,
+    )
+    .await
+    .map_err(webhook_error)?;
+    Ok(Json(row.into()))
+}
+
+#[utoipa::path(delete, path = "/api/admin/tenants/{tenant}/webhooks/{webhook}", params(("tenant" = String, Path), ("webhook" = String, Path)),
+    security(("api_key" = [])), responses((status = 204), (status = 404, body = ErrorBody)))]
+pub async fn delete_webhook(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ApiPath((tenant, webhook)): ApiPath<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    let tenant = tenant_id(&tenant)?;
+    let webhook = uuid_field("webhook", &webhook)?;
+    tenant_admin(&state, &headers, tenant).await?;
+    webhooks::delete_endpoint(state.pool(), tenant.0, webhook)
+        .await
+        .map_err(webhook_error)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(get, path = "/api/admin/tenants/{tenant}/webhook-deliveries", params(("tenant" = String, Path), DeliveriesQuery),
+    security(("api_key" = [])),
+    responses((status = 200, body = [WebhookDeliveryView]), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+pub async fn list_deliveries(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ApiPath(tenant): ApiPath<String>,
+    ApiQuery(q): ApiQuery<DeliveriesQuery>,
+) -> Result<Json<Vec<WebhookDeliveryView>>, ApiError> {
+    let tenant = tenant_id(&tenant)?;
+    tenant_admin(&state, &headers, tenant).await?;
+    if let Some(s) = q.status.as_deref() {
+        if !["pending", "delivered", "dead"].contains(&s) {
+            return Err(ApiError::bad_request(
+                "invalid_status",
+                "status must be pending, delivered or dead",
+            ));
+        }
+    }
+    let rows = webhooks::list_deliveries(
+        state.pool(),
+        tenant.0,
+        q.status.as_deref(),
+        q.limit.unwrap_or(100),
+    )
+    .await
+    .map_err(webhook_error)?;
+    Ok(Json(rows.into_iter().map(Into::into).collect()))
+}
+
+#[utoipa::path(post, path = "/api/admin/tenants/{tenant}/webhook-deliveries/{delivery}/retry",
+    params(("tenant" = String, Path), ("delivery" = String, Path)), security(("api_key" = [])),
+    responses((status = 200, body = WebhookDeliveryView), (status = 404, body = ErrorBody)))]
+pub async fn retry_delivery(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ApiPath((tenant, delivery)): ApiPath<(String, String)>,
+) -> Result<Json<WebhookDeliveryView>, ApiError> {
+    let tenant = tenant_id(&tenant)?;
+    let delivery = uuid_field("delivery", &delivery)?;
+    tenant_admin(&state, &headers, tenant).await?;
+    let row = webhooks::redeliver(
+        state.pool(),
+        tenant.0,
+        delivery,
+        state.integrations.clock.now(),
+    )
+    .await
+    .map_err(webhook_error)?;
+    Ok(Json(row.into()))
+}
+
+// --- Google Calendar OAuth ----------------------------------------------------------------
+
+fn oauth_error(e: OAuthError) -> ApiError {
+    match e {
+        OAuthError::NotConfigured => ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "calendar_not_configured",
+            e.to_string(),
+        ),
+        OAuthError::BadState => ApiError::bad_request("invalid_oauth_state", e.to_string()),
+        OAuthError::Refused(_) => ApiError::bad_request("oauth_refused", e.to_string()),
+        OAuthError::Unreachable(_) => ApiError::new(
+            StatusCode::BAD_GATEWAY,
+            "calendar_unreachable",
+            e.to_string(),
+        ),
+        OAuthError::Crypto(_) | OAuthError::Database(_) => ApiError::internal(&e),
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ConnectView {
+    /// Send the tenant's admin here (Google's consent page).
+    pub authorization_url: String,
+}
+
+#[utoipa::path(post, path = "/api/admin/tenants/{tenant}/calendar/google/connect", params(("tenant" = String, Path)),
+    security(("api_key" = [])),
+    responses((status = 200, body = ConnectView), (status = 401, body = ErrorBody), (status = 503, body = ErrorBody)))]
+pub async fn google_connect(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ApiPath(tenant): ApiPath<String>,
+) -> Result<Json<ConnectView>, ApiError> {
+    let tenant = tenant_id(&tenant)?;
+    tenant_admin(&state, &headers, tenant).await?;
+    let oauth = state
+        .integrations
+        .google
+        .as_ref()
+        .ok_or_else(|| oauth_error(OAuthError::NotConfigured))?;
+    let url = oauth.connect_url(tenant.0).await.map_err(oauth_error)?;
+    Ok(Json(ConnectView {
+        authorization_url: url,
+    }))
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct CallbackQuery {
+    pub state: Option<String>,
+    pub code: Option<String>,
+    /// Set by Google when the user declined.
+    pub error: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ConnectedView {
+    pub tenant_id: Uuid,
+    pub connected: bool,
+}
+
+/// Google redirects the admin's browser here; the one-time `state` (not an API key) proves
+/// which tenant started the flow.
+#[utoipa::path(get, path = "/api/oauth/google/callback", params(CallbackQuery),
+    responses((status = 200, body = ConnectedView), (status = 400, body = ErrorBody)))]
+pub async fn google_callback(
+    State(state): State<AppState>,
+    ApiQuery(q): ApiQuery<CallbackQuery>,
+) -> Result<Response, ApiError> {
+    let oauth = state
+        .integrations
+        .google
+        .as_ref()
+        .ok_or_else(|| oauth_error(OAuthError::NotConfigured))?;
+    if let Some(e) = q.error {
+        return Err(ApiError::bad_request(
+            "oauth_refused",
+            format!("the authorization was not granted: {e}"),
+        ));
+    }
+    let (Some(st), Some(code)) = (q.state, q.code) else {
+        return Err(ApiError::bad_request(
+            "invalid_oauth_callback",
+            "state and code are required",
+        ));
+    };
+    let tenant = oauth.callback(&st, &code).await.map_err(oauth_error)?;
+    Ok(Json(ConnectedView {
+        tenant_id: tenant,
+        connected: true,
+    })
+    .into_response())
+}
+
+/// `GET /api/oauth/google/connect?tenant=…` with the API key: a redirect to the consent page
+/// (for browsers; the POST route returns the URL as JSON).
+pub async fn google_connect_redirect(
+    state: State<AppState>,
+    headers: HeaderMap,
+    ApiQuery(q): ApiQuery<ConnectQuery>,
+) -> Result<Redirect, ApiError> {
+    let Json(v) = google_connect(state, headers, ApiPath(q.tenant)).await?;
+    Ok(Redirect::to(&v.authorization_url))
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct ConnectQuery {
+    pub tenant: String,
+}

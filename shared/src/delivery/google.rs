@@ -1,0 +1,515 @@
+//! Google Calendar v3 behind the [`CalendarProvider`] port, and the OAuth 2.0 flow that
+//! connects a tenant's calendar.
+//!
+//! - **OAuth**: `connect` mints a one-time `state` (Postgres, 10 minutes, bound to the tenant)
+//!   and the consent URL (offline access, `calendar.events` + `calendar.freebusy`); the
+//!   callback consumes the state and exchanges the code at the token endpoint. Tokens are
+//!   stored encrypted (AES-256-GCM, [`SecretBox`]), bound to the tenant by the AAD.
+//! - **Refresh**: a token that expires within a minute is refreshed before the call; a 401
+//!   answer refreshes once and retries once.
+//! - **Events**: the event id is derived from the booking id (`gomomo<32 hex>`, inside
+//!   Google's base32hex alphabet), so a retried insert cannot create a duplicate: 409 means
+//!   the event exists, and it is then updated in place (a reschedule) — success either way.
+//!   Deleting a missing event (404/410) is success.
+//! - **Free/busy**: `freeBusy` for the tenant's calendar, cached briefly in process (a cache
+//!   only: losing it costs one request). Any failure is an error — the caller fails closed.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration as StdDuration, Instant};
+
+use async_trait::async_trait;
+use chrono::{DateTime, Duration, Utc};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use crate::adapters::calendar::{BusyRange, CalendarError, CalendarEvent, CalendarProvider};
+use crate::delivery::config::GoogleSettings;
+use crate::delivery::crypto::SecretBox;
+use crate::services::clock::Clock;
+
+pub const SCOPES: &str = "https://www.googleapis.com/auth/calendar.events https://www.googleapis.com/auth/calendar.freebusy";
+const STATE_TTL: Duration = Duration::minutes(10);
+/// Refresh this long before the access token's stated expiry.
+const EXPIRY_MARGIN: Duration = Duration::seconds(60);
+
+/// The Google event id of a booking (base32hex: a–v, 0–9; 5–1024 characters).
+pub fn event_id(booking: Uuid) -> String {
+    format!("gomomo{}", booking.simple())
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum OAuthError {
+    #[error("Google Calendar is not configured (GOOGLE_CLIENT_ID)")]
+    NotConfigured,
+    #[error("the OAuth state is unknown, used or expired")]
+    BadState,
+    #[error("Google refused the authorization: {0}")]
+    Refused(String),
+    #[error("Google could not be reached: {0}")]
+    Unreachable(String),
+    #[error("token storage: {0}")]
+    Crypto(#[from] crate::delivery::crypto::CryptoError),
+    #[error("database error")]
+    Database(#[from] sqlx::Error),
+}
+
+#[derive(Debug, Deserialize)]
+struct TokenResponse {
+    access_token: String,
+    expires_in: Option<i64>,
+    refresh_token: Option<String>,
+    scope: Option<String>,
+}
+
+/// The OAuth client (consent URL, code exchange, refresh) and token storage.
+#[derive(Clone)]
+pub struct GoogleOAuth {
+    settings: GoogleSettings,
+    http: reqwest::Client,
+    secrets: SecretBox,
+    pool: PgPool,
+    clock: Clock,
+}
+
+fn ctx_access(t: Uuid) -> String {
+    format!("google:access:{t}")
+}
+fn ctx_refresh(t: Uuid) -> String {
+    format!("google:refresh:{t}")
+}
+
+impl GoogleOAuth {
+    pub fn new(
+        pool: PgPool,
+        settings: GoogleSettings,
+        secrets: SecretBox,
+        clock: Clock,
+        timeout: StdDuration,
+    ) -> Self {
+        let http = reqwest::Client::builder()
+            .timeout(timeout)
+            .connect_timeout(timeout)
+            .build()
+            .unwrap_or_default();
+        Self {
+            settings,
+            http,
+            secrets,
+            pool,
+            clock,
+        }
+    }
+
+    pub fn settings(&self) -> &GoogleSettings {
+        &self.settings
+    }
+
+    /// Starts the flow: a one-time state for `tenant` and the consent URL to send them to.
+    pub async fn connect_url(&self, tenant: Uuid) -> Result<String, OAuthError> {
+        use base64::Engine;
+        let mut b = [0u8; 32];
+        rand::Rng::fill(&mut rand::rng(), &mut b[..]);
+        let state = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b);
+        let now = self.clock.now();
+        sqlx::query(
+            "INSERT INTO oauth_states (state, tenant_id, provider, created_at, expires_at)
+             VALUES ($1, $2, 'google', $3, $4)",
+        )
+        .bind(&state)
+        .bind(tenant)
+        .bind(now)
+        .bind(now + STATE_TTL)
+        .execute(&self.pool)
+        .await?;
+        let q = form_urlencoded::Serializer::new(String::new())
+            .append_pair("client_id", &self.settings.client_id)
+            .append_pair("redirect_uri", &self.settings.redirect_url)
+            .append_pair("response_type", "code")
+            .append_pair("scope", SCOPES)
+            .append_pair("access_type", "offline")
+            .append_pair("prompt", "consent")
+            .append_pair("include_granted_scopes", "true")
+            .append_pair("state", &state)
+            .finish();
+        Ok(format!("{}?{q}", self.settings.auth_url))
+    }
+
+    /// The callback: consumes the state, exchanges the code, stores the tokens. Returns the
+    /// tenant that connected.
+    pub async fn callback(&self, state: &str, code: &str) -> Result<Uuid, OAuthError> {
+        let now = self.clock.now();
+        let tenant: Option<Uuid> = sqlx::query_scalar(
+            "UPDATE oauth_states SET consumed_at = $2
+              WHERE state = $1 AND consumed_at IS NULL AND expires_at > $2 RETURNING tenant_id",
+        )
+        .bind(state)
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await?;
+        let tenant = tenant.ok_or(OAuthError::BadState)?;
+        let tokens = self
+            .token_request(&[
+                ("grant_type", "authorization_code"),
+                ("code", code),
+                ("redirect_uri", &self.settings.redirect_url),
+            ])
+            .await?;
+        let refresh = tokens
+            .refresh_token
+            .as_deref()
+            .map(|r| self.secrets.seal_str(&ctx_refresh(tenant), r))
+            .transpose()?;
+        let access = self
+            .secrets
+            .seal_str(&ctx_access(tenant), &tokens.access_token)?;
+        let expires = now + Duration::seconds(tokens.expires_in.unwrap_or(3600));
+        sqlx::query(
+            "INSERT INTO calendar_connections (tenant_id, access_token_enc, refresh_token_enc, expires_at, scope)
+             VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (tenant_id) DO UPDATE SET access_token_enc = EXCLUDED.access_token_enc,
+                 refresh_token_enc = COALESCE(EXCLUDED.refresh_token_enc, calendar_connections.refresh_token_enc),
+                 expires_at = EXCLUDED.expires_at, scope = EXCLUDED.scope, updated_at = now()",
+        )
+        .bind(tenant)
+        .bind(access)
+        .bind(refresh)
+        .bind(expires)
+        .bind(tokens.scope.unwrap_or_default())
+        .execute(&self.pool)
+        .await?;
+        let mut conn = self.pool.acquire().await?;
+        crate::db::audit::record(
+            &mut conn,
+            crate::db::audit::AuditEntry {
+                tenant_id: Some(tenant),
+                event_type: "calendar.connected",
+                entity_type: "calendar_connection",
+                entity_id: Some(tenant.to_string()),
+                actor: "admin",
+                payload: json!({"provider": "google"}),
+            },
+        )
+        .await?;
+        Ok(tenant)
+    }
+
+    async fn token_request(&self, params: &[(&str, &str)]) -> Result<TokenResponse, OAuthError> {
+        let body = {
+            let mut form = form_urlencoded::Serializer::new(String::new());
+            form.append_pair("client_id", &self.settings.client_id)
+                .append_pair("client_secret", &self.settings.client_secret);
+            for (k, v) in params {
+                form.append_pair(k, v);
+            }
+            form.finish()
+        };
+        let res = self
+            .http
+            .post(format!("{}/token", self.settings.oauth_base_url))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| OAuthError::Unreachable(e.to_string()))?;
+        let status = res.status();
+        let body: Value = res
+            .json()
+            .await
+            .map_err(|e| OAuthError::Unreachable(e.to_string()))?;
+        if !status.is_success() {
+            return Err(OAuthError::Refused(
+                body.get("error")
+                    .and_then(Value::as_str)
+                    .unwrap_or("error")
+                    .to_string(),
+            ));
+        }
+        serde_json::from_value(body).map_err(|e| OAuthError::Unreachable(e.to_string()))
+    }
+
+    /// A valid access token for the tenant (refreshed when it is about to expire or when
+    /// `force`); `None` when the tenant has no calendar connected.
+    async fn access_token(
+        &self,
+        tenant: Uuid,
+        force: bool,
+    ) -> Result<Option<String>, CalendarError> {
+        let row: Option<(Vec<u8>, Option<Vec<u8>>, DateTime<Utc>)> = sqlx::query_as(
+            "SELECT access_token_enc, refresh_token_enc, expires_at FROM calendar_connections WHERE tenant_id = $1",
+        )
+        .bind(tenant)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(|e| CalendarError::Other(format!("database: {e}")))?;
+        let Some((access, refresh, expires)) = row else {
+            return Ok(None);
+        };
+        let now = self.clock.now();
+        if !force && expires - EXPIRY_MARGIN > now {
+            return self
+                .secrets
+                .open_str(&ctx_access(tenant), &access)
+                .map(Some)
+                .map_err(|_| CalendarError::Auth);
+        }
+        let refresh = refresh
+            .and_then(|r| self.secrets.open_str(&ctx_refresh(tenant), &r).ok())
+            .ok_or(CalendarError::Auth)?;
+        let tokens = match self
+            .token_request(&[("grant_type", "refresh_token"), ("refresh_token", &refresh)])
+            .await
+        {
+            Ok(t) => t,
+            Err(OAuthError::Refused(_)) => return Err(CalendarError::Auth),
+            Err(e) => return Err(CalendarError::Other(e.to_string())),
+        };
+        let sealed = self
+            .secrets
+            .seal_str(&ctx_access(tenant), &tokens.access_token)
+            .map_err(|e| CalendarError::Other(e.to_string()))?;
+        sqlx::query(
+            "UPDATE calendar_connections SET access_token_enc = $2, expires_at = $3, updated_at = now() WHERE tenant_id = $1",
+        )
+        .bind(tenant)
+        .bind(sealed)
+        .bind(now + Duration::seconds(tokens.expires_in.unwrap_or(3600)))
+        .execute(&self.pool)
+        .await
+        .map_err(|e| CalendarError::Other(format!("database: {e}")))?;
+        tracing::info!(tenant_id = %tenant, "google access token refreshed");
+        Ok(Some(tokens.access_token))
+    }
+}
+
+/// The Google Calendar adapter.
+#[derive(Clone)]
+pub struct GoogleCalendar {
+    oauth: GoogleOAuth,
+    cache_ttl: StdDuration,
+    #[allow(clippy::type_complexity)]
+    cache: Arc<Mutex<HashMap<(Uuid, i64, i64), (Instant, Vec<BusyRange>)>>>,
+}
+
+enum Call<'a> {
+    Insert(&'a Value),
+    Update(&'a str, &'a Value),
+    Delete(&'a str),
+    FreeBusy(&'a Value),
+}
+
+impl GoogleCalendar {
+    pub fn new(oauth: GoogleOAuth, cache_ttl: StdDuration) -> Self {
+        Self {
+            oauth,
+            cache_ttl,
+            cache: Arc::new(Mutex::new(HashMap::new())),
+        }
+    }
+
+    fn calendar_path(&self) -> String {
+        format!(
+            "{}/calendar/v3/calendars/primary/events",
+            self.oauth.settings.api_base_url
+        )
+    }
+
+    /// One API call with the tenant's token; a 401 refreshes the token and retries once.
+    async fn call(&self, tenant: Uuid, call: Call<'_>) -> Result<(u16, Value), CalendarError> {
+        let mut force = false;
+        for _ in 0..2 {
+            let token = self
+                .oauth
+                .access_token(tenant, force)
+                .await?
+                .ok_or_else(|| CalendarError::Other("no calendar connected".into()))?;
+            let http = &self.oauth.http;
+            let req = match &call {
+                Call::Insert(body) => http.post(self.calendar_path()).json(body),
+                Call::Update(id, body) => http
+                    .put(format!("{}/{id}", self.calendar_path()))
+                    .json(body),
+                Call::Delete(id) => http.delete(format!("{}/{id}", self.calendar_path())),
+                Call::FreeBusy(body) => http
+                    .post(format!(
+                        "{}/calendar/v3/freeBusy",
+                        self.oauth.settings.api_base_url
+                    ))
+                    .json(body),
+            };
+            let res = req.bearer_auth(&token).send().await.map_err(|e| {
+                if e.is_timeout() {
+                    CalendarError::Timeout
+                } else {
+                    CalendarError::Network
+                }
+            })?;
+            let status = res.status().as_u16();
+            if status == 401 && !force {
+                force = true;
+                continue;
+            }
+            let body: Value = res.json().await.unwrap_or(Value::Null);
+            return match status {
+                401 | 403 => Err(CalendarError::Auth),
+                _ => Ok((status, body)),
+            };
+        }
+        Err(CalendarError::Auth)
+    }
+
+    fn event_body(event: &CalendarEvent) -> Value {
+        json!({
+            "id": event_id(event.booking_id),
+            "summary": event.summary,
+            "description": format!("Booked with gomomo. Reference {}.", event.reference),
+            "start": {"dateTime": event.start.to_rfc3339()},
+            "end": {"dateTime": event.end.to_rfc3339()},
+            "extendedProperties": {"private": {"gomomo_booking_id": event.booking_id.to_string()}},
+        })
+    }
+}
+
+fn api_error(status: u16, body: &Value) -> CalendarError {
+    let msg = body
+        .pointer("/error/message")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    CalendarError::Other(format!("google {status}: {msg}"))
+}
+
+#[async_trait]
+impl CalendarProvider for GoogleCalendar {
+    async fn create_event(&self, event: &CalendarEvent) -> Result<String, CalendarError> {
+        let body = Self::event_body(event);
+        let id = event_id(event.booking_id);
+        let (status, resp) = self.call(event.tenant_id, Call::Insert(&body)).await?;
+        match status {
+            200..=299 => Ok(id),
+            // The event exists (a retry, or the booking moved): bring it up to date.
+            409 => {
+                let (status, resp) = self.call(event.tenant_id, Call::Update(&id, &body)).await?;
+                if (200..300).contains(&status) {
+                    Ok(id)
+                } else {
+                    Err(api_error(status, &resp))
+                }
+            }
+            _ => Err(api_error(status, &resp)),
+        }
+    }
+
+    async fn delete_event(&self, tenant: Uuid, booking: Uuid) -> Result<(), CalendarError> {
+        let id = event_id(booking);
+        let (status, resp) = self.call(tenant, Call::Delete(&id)).await?;
+        match status {
+            200..=299 | 404 | 410 => Ok(()),
+            _ => Err(api_error(status, &resp)),
+        }
+    }
+
+    async fn free_busy(
+        &self,
+        tenant: Uuid,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<BusyRange>, CalendarError> {
+        let key = (tenant, from.timestamp(), to.timestamp());
+        if let Ok(cache) = self.cache.lock() {
+            if let Some((at, ranges)) = cache.get(&key) {
+                if at.elapsed() < self.cache_ttl {
+                    return Ok(ranges.clone());
+                }
+            }
+        }
+        // No calendar connected: nothing to merge.
+        if self.oauth.access_token(tenant, false).await?.is_none() {
+            return Ok(Vec::new());
+        }
+        let body = json!({
+            "timeMin": from.to_rfc3339(),
+            "timeMax": to.to_rfc3339(),
+            "items": [{"id": "primary"}],
+        });
+        let (status, resp) = self.call(tenant, Call::FreeBusy(&body)).await?;
+        if !(200..300).contains(&status) {
+            return Err(api_error(status, &resp));
+        }
+        let cal = resp
+            .pointer("/calendars/primary")
+            .ok_or_else(|| CalendarError::Other("freeBusy: no calendar in the answer".into()))?;
+        if cal
+            .get("errors")
+            .and_then(Value::as_array)
+            .is_some_and(|e| !e.is_empty())
+        {
+            return Err(CalendarError::Other(format!("freeBusy: {}", cal["errors"])));
+        }
+        let mut ranges = Vec::new();
+        for b in cal
+            .get("busy")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let parse = |k: &str| {
+                b.get(k)
+                    .and_then(Value::as_str)
+                    .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
+                    .map(|t| t.with_timezone(&Utc))
+            };
+            match (parse("start"), parse("end")) {
+                (Some(start), Some(end)) if end > start => ranges.push(BusyRange { start, end }),
+                _ => {
+                    return Err(CalendarError::Other(
+                        "freeBusy: a malformed busy range".into(),
+                    ))
+                }
+            }
+        }
+        if let Ok(mut cache) = self.cache.lock() {
+            if cache.len() > 10_000 {
+                cache.clear();
+            }
+            cache.insert(key, (Instant::now(), ranges.clone()));
+        }
+        Ok(ranges)
+    }
+}
+
+/// The calendar adapter `CALENDAR_MODE` asks for: Google, or the built-in mock with
+/// `CALENDAR_FAIL_MODE`.
+pub fn calendar_from_config(
+    pool: &PgPool,
+    config: &crate::Config,
+    clock: Clock,
+) -> Arc<dyn CalendarProvider> {
+    match (&config.delivery.calendar_mode, &config.delivery.google) {
+        (crate::delivery::config::CalendarMode::Google, Some(g)) => {
+            let oauth = GoogleOAuth::new(
+                pool.clone(),
+                g.clone(),
+                SecretBox::new(&config.delivery.encryption_key),
+                clock,
+                config.delivery.calendar_timeout,
+            );
+            Arc::new(GoogleCalendar::new(oauth, config.delivery.freebusy_cache))
+        }
+        _ => Arc::new(crate::adapters::calendar::MockCalendar::new(
+            config.calendar_fail_mode,
+        )),
+    }
+}
+
+/// The calendar the booking service reads back (free/busy): Google in `google` mode; in
+/// `mock` mode none (the mock has no events, so there is nothing to merge).
+pub fn booking_calendar(
+    pool: &PgPool,
+    config: &crate::Config,
+    clock: Clock,
+) -> Option<Arc<dyn CalendarProvider>> {
+    (config.delivery.calendar_mode == crate::delivery::config::CalendarMode::Google)
+        .then(|| calendar_from_config(pool, config, clock))
+}
