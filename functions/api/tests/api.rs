@@ -256,9 +256,20 @@ async fn every_bad_input_is_a_4xx_with_a_stable_code(pool: PgPool) {
     }
 
     // an old `from` is clamped to today: the past has no slots, history is not scanned
-    let (s, v) = call(&app, "GET", &avail(&format!("service={svc}&from=2000-01-01&to=2026-03-03")), None, None).await;
+    let (s, v) = call(
+        &app,
+        "GET",
+        &avail(&format!("service={svc}&from=2000-01-01&to=2026-03-03")),
+        None,
+        None,
+    )
+    .await;
     assert_eq!(s, StatusCode::OK, "{v}");
-    assert_eq!(v["slots"].as_array().unwrap().len(), 16 + 16, "Monday after 09:00 plus Tuesday");
+    assert_eq!(
+        v["slots"].as_array().unwrap().len(),
+        16 + 16,
+        "Monday after 09:00 plus Tuesday"
+    );
 
     // a body without a JSON content type
     let req = Request::post(demo("/holds"))
@@ -454,10 +465,32 @@ async fn admin_routes_need_the_tenants_key(pool: PgPool) {
         (StatusCode::BAD_REQUEST, "invalid_duration_minutes")
     );
     let too_many: Vec<String> = (0..65).map(|_| uuid::Uuid::new_v4().to_string()).collect();
-    let (s, v) = call(&app, "POST", &adm("/services"), Some(&json!({"name": "Many", "duration_minutes": 30, "resource_ids": too_many}).to_string()), Some(&k2)).await;
-    assert_eq!((s, code(&v)), (StatusCode::BAD_REQUEST, "invalid_resource_ids"));
-    let (s, v) = call(&app, "POST", &adm("/services"), Some(&json!({"name": "Nul", "duration_minutes": 30, "description": "a\u{0}b"}).to_string()), Some(&k2)).await;
-    assert_eq!((s, code(&v)), (StatusCode::BAD_REQUEST, "invalid_description"));
+    let (s, v) = call(
+        &app,
+        "POST",
+        &adm("/services"),
+        Some(
+            &json!({"name": "Many", "duration_minutes": 30, "resource_ids": too_many}).to_string(),
+        ),
+        Some(&k2),
+    )
+    .await;
+    assert_eq!(
+        (s, code(&v)),
+        (StatusCode::BAD_REQUEST, "invalid_resource_ids")
+    );
+    let (s, v) = call(
+        &app,
+        "POST",
+        &adm("/services"),
+        Some(&json!({"name": "Nul", "duration_minutes": 30, "description": "a\u{0}b"}).to_string()),
+        Some(&k2),
+    )
+    .await;
+    assert_eq!(
+        (s, code(&v)),
+        (StatusCode::BAD_REQUEST, "invalid_description")
+    );
     let sid = svc["id"].as_str().unwrap();
     let (s, v) = call(
         &app,
@@ -478,7 +511,9 @@ async fn admin_routes_need_the_tenants_key(pool: PgPool) {
     let mut puts = Vec::new();
     for _ in 0..8 {
         let (app, uri, body, key) = (app.clone(), adm("/hours"), hours.clone(), k2.clone());
-        puts.push(tokio::spawn(async move { call(&app, "PUT", &uri, Some(&body), Some(&key)).await.0 }));
+        puts.push(tokio::spawn(async move {
+            call(&app, "PUT", &uri, Some(&body), Some(&key)).await.0
+        }));
     }
     for p in puts {
         assert_eq!(p.await.unwrap(), StatusCode::OK);
