@@ -293,7 +293,10 @@ mod tests {
             base,
             prod,
             ("GOMOMO_PLATFORM_KEY", "k3J9x0q8Zp2LmW7rT5vB1nC4yH6gF8dS"),
-            ("ENCRYPTION_KEY", "q6Yl0m3R1x9w2VbT8cK4nP7sZ5aD0fH2jL6uE9gI1oM="),
+            (
+                "ENCRYPTION_KEY",
+                "q6Yl0m3R1x9w2VbT8cK4nP7sZ5aD0fH2jL6uE9gI1oM=",
+            ),
         ])
         .unwrap();
         assert_eq!(ok.environment, Environment::Production);
@@ -325,7 +328,10 @@ mod tests {
             assert!(e.to_string().contains("ENCRYPTION_KEY"), "{e}");
         }
         let mut pairs = base.to_vec();
-        pairs.push(("ENCRYPTION_KEY", "q6Yl0m3R1x9w2VbT8cK4nP7sZ5aD0fH2jL6uE9gI1oM="));
+        pairs.push((
+            "ENCRYPTION_KEY",
+            "q6Yl0m3R1x9w2VbT8cK4nP7sZ5aD0fH2jL6uE9gI1oM=",
+        ));
         assert!(cfg(&pairs).is_ok());
         // Development falls back to the (public) development key.
         let dev = cfg(&[("DATABASE_URL", "postgres://x")]).unwrap();

@@ -3,7 +3,7 @@
 //! RFC 5545 parser written here (independent of the writer); a Twilio-shaped HTTP server on
 //! 127.0.0.1 takes the SMS; webhook receivers verify signatures with another HMAC
 //! implementation (aws-lc) than the one that signs (RustCrypto `hmac`).
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::type_complexity)]
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
@@ -757,7 +757,7 @@ async fn sms_go_through_twilio_honouring_the_ledger_the_rate_limit_and_21610(poo
     );
     let t = e.tenant.0;
     // GIVEN the tenant's number, one opted-out client, one Twilio knows as unsubscribed
-    gomomo::db::calls::assign_number(&mut *pool.acquire().await.unwrap(), t, "+18005550100")
+    gomomo::db::calls::assign_number(&mut pool.acquire().await.unwrap(), t, "+18005550100")
         .await
         .unwrap();
     gomomo::db::sms::set_opt_out(&pool, t, "+15555550111", true, "STOP", None, e.clock.now())

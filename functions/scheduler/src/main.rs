@@ -4,7 +4,6 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use aws_lambda_events::event::eventbridge::EventBridgeEvent;
-use gomomo::adapters::calendar::MockCalendar;
 use gomomo::config::Environment;
 use gomomo::services::autonomy::Autonomy;
 use gomomo::services::relay::OutboxRelay;
@@ -43,7 +42,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         }
     };
     let booking = BookingService::new(pool.clone(), clock.clone(), config.hold_ttl);
-    let calendar = Arc::new(MockCalendar::new(config.calendar_fail_mode));
+    let calendar = gomomo::delivery::google::calendar_from_config(&pool, &config, clock.clone());
     let mut autonomy = Autonomy::new(booking.clone(), config.autonomy_enabled, calendar);
     if let Some(relay) = &relay {
         autonomy = autonomy.with_relay(relay.clone());

@@ -4,7 +4,6 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use aws_lambda_events::event::sqs::SqsEvent;
-use gomomo::adapters::calendar::MockCalendar;
 use gomomo::services::autonomy::Autonomy;
 use gomomo::services::relay::OutboxRelay;
 use gomomo::services::{BookingService, Clock};
@@ -21,7 +20,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         .context("connecting to Postgres")?;
     let clock = Clock::system();
     let booking = BookingService::new(pool.clone(), clock.clone(), config.hold_ttl);
-    let calendar = Arc::new(MockCalendar::new(config.calendar_fail_mode));
+    let calendar = gomomo::delivery::google::calendar_from_config(&pool, &config, clock.clone());
     let mut autonomy = Autonomy::new(booking, config.autonomy_enabled, calendar);
     match &config.event_bus_name {
         Some(bus) => {

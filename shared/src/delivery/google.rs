@@ -237,7 +237,8 @@ impl GoogleOAuth {
         tenant: Uuid,
         force: bool,
     ) -> Result<Option<String>, CalendarError> {
-        let row: Option<(Vec<u8>, Option<Vec<u8>>, DateTime<Utc>)> = sqlx::query_as(
+        type Row = (Vec<u8>, Option<Vec<u8>>, DateTime<Utc>);
+        let row: Option<Row> = sqlx::query_as(
             "SELECT access_token_enc, refresh_token_enc, expires_at FROM calendar_connections WHERE tenant_id = $1",
         )
         .bind(tenant)

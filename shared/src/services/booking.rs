@@ -314,6 +314,7 @@ impl BookingService {
         Err(BookingError::Contention)
     }
 
+    #[allow(clippy::too_many_arguments)]
     async fn create_hold_once(
         &self,
         sched: &TenantSchedule,

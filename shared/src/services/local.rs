@@ -8,7 +8,6 @@ use std::sync::Arc;
 use sqlx::PgPool;
 use tokio::task::JoinHandle;
 
-use crate::adapters::calendar::MockCalendar;
 use crate::adapters::events::InProcessPublisher;
 use crate::config::Config;
 use crate::db::outbox;
@@ -36,7 +35,9 @@ impl LocalAutonomy {
         let relay = OutboxRelay::new(pool.clone(), Arc::new(publisher), clock.clone());
         let booking =
             BookingService::new(pool, clock.clone(), config.hold_ttl).with_relay(relay.clone());
-        let calendar = Arc::new(MockCalendar::new(config.calendar_fail_mode));
+        // CALENDAR_MODE: Google Calendar, or the mock with CALENDAR_FAIL_MODE.
+        let calendar =
+            crate::delivery::google::calendar_from_config(booking.pool(), config, clock.clone());
         let autonomy = Autonomy::new(booking.clone(), config.autonomy_enabled, calendar)
             .with_relay(relay.clone());
         let mut scheduler = Scheduler::new(booking, autonomy.clone(), Some(relay.clone()));

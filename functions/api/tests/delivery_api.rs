@@ -1,0 +1,230 @@
+//! Delivery admin routes through the router (`oneshot`): webhook endpoints behind the tenant
+//! API key (secret shown once), deliveries with the dead-letter filter, bad input → 4xx with
+//! a stable code, the Google OAuth routes, and the OpenAPI document listing them.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::HashMap;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use axum::Router;
+use gomomo::services::admin::seed_demo;
+use gomomo::services::Clock;
+use gomomo::Config;
+use gomomo_api::{router, AppState};
+use http_body_util::BodyExt;
+use serde_json::{json, Value};
+use sqlx::PgPool;
+use tower::ServiceExt;
+
+fn app(pool: PgPool, extra: &[(&str, &str)]) -> Router {
+    let mut env: HashMap<&str, &str> = HashMap::from([("DATABASE_URL", "postgres://unused")]);
+    env.extend(extra.iter().copied());
+    let config = Config::from_lookup(|k| env.get(k).map(|v| v.to_string())).unwrap();
+    router(AppState::new(pool, &config, Clock::system()))
+}
+
+async fn call(
+    app: &Router,
+    method: &str,
+    uri: &str,
+    key: Option<&str>,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
+    let mut req = Request::builder().method(method).uri(uri);
+    if let Some(k) = key {
+        req = req.header("authorization", format!("Bearer {k}"));
+    }
+    let req = match body {
+        Some(b) => req
+            .header("content-type", "application/json")
+            .body(Body::from(b.to_string())),
+        None => req.body(Body::empty()),
+    }
+    .unwrap();
+    let res = app.clone().oneshot(req).await.unwrap();
+    let status = res.status();
+    let bytes = res.into_body().collect().await.unwrap().to_bytes();
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
+}
+
+#[sqlx::test(migrations = "../../migrations")]
+async fn webhook_endpoints_and_deliveries_through_the_admin_api(pool: PgPool) {
+    let seed = seed_demo(&pool).await.unwrap();
+    let app = app(pool.clone(), &[]);
+    let base = format!("/api/admin/tenants/{}", seed.tenant_id);
+    let key = Some(seed.api_key.as_str());
+    // No key → 401; a bad URL or event type → 400 with its code.
+    let (s, _) = call(&app, "GET", &format!("{base}/webhooks"), None, None).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    let (s, v) = call(
+        &app,
+        "POST",
+        &format!("{base}/webhooks"),
+        key,
+        Some(json!({"url": "ftp://x"})),
+    )
+    .await;
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_url"))
+    );
+    let (s, v) = call(
+        &app,
+        "POST",
+        &format!("{base}/webhooks"),
+        key,
+        Some(json!({"url": "https://h.example.com/x", "event_types": ["Nope"]})),
+    )
+    .await;
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_event_types"))
+    );
+    // Created: the secret once; never again in listings.
+    let (s, v) = call(
+        &app,
+        "POST",
+        &format!("{base}/webhooks"),
+        key,
+        Some(json!({"url": "https://h.example.com/x", "event_types": ["BookingCreated"]})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    assert!(v["secret"].as_str().unwrap().starts_with("whsec_"));
+    let id = v["id"].as_str().unwrap().to_string();
+    let (s, list) = call(&app, "GET", &format!("{base}/webhooks"), key, None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(list.as_array().unwrap().len(), 1);
+    assert!(list[0].get("secret").is_none());
+    let (s, v) = call(
+        &app,
+        "PATCH",
+        &format!("{base}/webhooks/{id}"),
+        key,
+        Some(json!({"enabled": false})),
+    )
+    .await;
+    assert_eq!((s, v["enabled"].as_bool()), (StatusCode::OK, Some(false)));
+    let (s, v) = call(
+        &app,
+        "PATCH",
+        &format!("{base}/webhooks/not-a-uuid"),
+        key,
+        Some(json!({})),
+    )
+    .await;
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_webhook"))
+    );
+    // Deliveries: filtered by status; a bad filter is 400; retrying an unknown one is 404.
+    let (s, v) = call(
+        &app,
+        "GET",
+        &format!("{base}/webhook-deliveries?status=dead"),
+        key,
+        None,
+    )
+    .await;
+    assert_eq!((s, v.as_array().map(Vec::len)), (StatusCode::OK, Some(0)));
+    let (s, v) = call(
+        &app,
+        "GET",
+        &format!("{base}/webhook-deliveries?status=lost"),
+        key,
+        None,
+    )
+    .await;
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_status"))
+    );
+    let (s, v) = call(
+        &app,
+        "POST",
+        &format!("{base}/webhook-deliveries/{}/retry", uuid::Uuid::new_v4()),
+        key,
+        None,
+    )
+    .await;
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (StatusCode::NOT_FOUND, Some("webhook_not_found"))
+    );
+    let (s, _) = call(&app, "DELETE", &format!("{base}/webhooks/{id}"), key, None).await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (s, _) = call(&app, "DELETE", &format!("{base}/webhooks/{id}"), key, None).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    // The OpenAPI document lists the new routes.
+    let (_, doc) = call(&app, "GET", "/openapi.json", None, None).await;
+    for p in [
+        "/api/admin/tenants/{tenant}/webhooks",
+        "/api/admin/tenants/{tenant}/webhook-deliveries",
+        "/api/oauth/google/callback",
+    ] {
+        assert!(doc["paths"].get(p).is_some(), "{p} missing from OpenAPI");
+    }
+}
+
+#[sqlx::test(migrations = "../../migrations")]
+async fn google_oauth_routes(pool: PgPool) {
+    let seed = seed_demo(&pool).await.unwrap();
+    let base = format!(
+        "/api/admin/tenants/{}/calendar/google/connect",
+        seed.tenant_id
+    );
+    // Not configured → 503 with a stable code.
+    let app0 = app(pool.clone(), &[]);
+    let (s, v) = call(&app0, "POST", &base, Some(&seed.api_key), None).await;
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Some("calendar_not_configured")
+        )
+    );
+    let app = app(
+        pool.clone(),
+        &[
+            ("GOOGLE_CLIENT_ID", "cid"),
+            ("GOOGLE_CLIENT_SECRET", "cs"),
+            ("GOOGLE_AUTH_URL", "https://accounts.example/auth"),
+        ],
+    );
+    let (s, v) = call(&app, "POST", &base, None, None).await;
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("unauthorized"))
+    );
+    let (s, v) = call(&app, "POST", &base, Some(&seed.api_key), None).await;
+    assert_eq!(s, StatusCode::OK);
+    let url = v["authorization_url"].as_str().unwrap();
+    assert!(
+        url.starts_with("https://accounts.example/auth?client_id=cid"),
+        "{url}"
+    );
+    // The callback refuses a made-up state, a missing code and a declined consent.
+    for (q, code) in [
+        ("state=abc&code=x", "invalid_oauth_state"),
+        ("state=abc", "invalid_oauth_callback"),
+        ("error=access_denied", "oauth_refused"),
+    ] {
+        let (s, v) = call(
+            &app,
+            "GET",
+            &format!("/api/oauth/google/callback?{q}"),
+            None,
+            None,
+        )
+        .await;
+        assert_eq!(
+            (s, v["error"]["code"].as_str()),
+            (StatusCode::BAD_REQUEST, Some(code)),
+            "{q}"
+        );
+    }
+}
