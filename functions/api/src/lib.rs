@@ -32,11 +32,13 @@ impl AppState {
     pub fn new(pool: PgPool, config: &Config, clock: Clock) -> Self {
         let integrations =
             gomomo::delivery::Integrations::from_config(&pool, config, clock.clone());
-        let calendar = gomomo::delivery::google::booking_calendar(&pool, config, clock.clone());
-        let mut booking = BookingService::new(pool, clock, config.hold_ttl);
-        if let Some(c) = calendar {
-            booking = booking.with_calendar(c);
-        }
+        // The configured calendar: writes after each booking change, read-back (Google),
+        // CALENDAR_SYNC_REQUIRED.
+        let booking = gomomo::delivery::google::attach_calendar(
+            BookingService::new(pool, clock.clone(), config.hold_ttl),
+            config,
+            clock,
+        );
         Self {
             integrations,
             agent: gomomo::services::agent::Agent::new(booking.clone(), &config.agent),

@@ -18,7 +18,11 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         .await
         .context("connecting to Postgres")?;
     let sdk = aws_config::load_from_env().await;
-    let booking = BookingService::new(pool, Clock::system(), config.hold_ttl);
+    let booking = gomomo::delivery::google::attach_calendar(
+        BookingService::new(pool, Clock::system(), config.hold_ttl),
+        &config,
+        Clock::system(),
+    );
     let state = Arc::new(ChatWs {
         agent: Agent::new(booking, &config.agent),
         pusher: Arc::new(ApiGatewayPusher::from_sdk_config(&sdk)),

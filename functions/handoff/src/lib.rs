@@ -39,7 +39,11 @@ impl FromRef<HandoffState> for WebhookVerifier {
 
 impl HandoffState {
     pub fn new(pool: PgPool, config: &Config, clock: Clock, sms: Arc<dyn SmsSender>) -> Self {
-        let booking = BookingService::new(pool.clone(), clock.clone(), config.hold_ttl);
+        let booking = gomomo::delivery::google::attach_calendar(
+            BookingService::new(pool.clone(), clock.clone(), config.hold_ttl),
+            config,
+            clock.clone(),
+        );
         let handoff = handoff::from_config(pool, config, clock, sms);
         Self {
             inbound: InboundService::new(booking, handoff.clone()),

@@ -40,7 +40,11 @@ impl FromRef<VoiceState> for WebhookVerifier {
 
 impl VoiceState {
     pub fn new(pool: PgPool, config: &Config, clock: Clock, sms: Arc<dyn SmsSender>) -> Self {
-        let booking = BookingService::new(pool.clone(), clock.clone(), config.hold_ttl);
+        let booking = gomomo::delivery::google::attach_calendar(
+            BookingService::new(pool.clone(), clock.clone(), config.hold_ttl),
+            config,
+            clock.clone(),
+        );
         let handoff = handoff::from_config(pool, config, clock, sms);
         let t = &config.telephony;
         Self {

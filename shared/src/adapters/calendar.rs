@@ -107,6 +107,19 @@ impl CalendarFailMode {
 #[derive(Debug, Default)]
 pub struct MockCalendar {
     mode: AtomicU8,
+    /// Every successful write, in order (what a real calendar would now hold).
+    ops: std::sync::Mutex<Vec<MockCalendarOp>>,
+}
+
+/// A write the mock calendar accepted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MockCalendarOp {
+    /// Created or updated in place (the same booking id is the same event).
+    Upsert(CalendarEvent),
+    Delete {
+        tenant_id: Uuid,
+        booking_id: Uuid,
+    },
 }
 
 impl MockCalendar {
@@ -131,6 +144,17 @@ impl MockCalendar {
             .unwrap_or_default()
     }
 
+    /// The writes accepted so far.
+    pub fn operations(&self) -> Vec<MockCalendarOp> {
+        self.ops.lock().map(|o| o.clone()).unwrap_or_default()
+    }
+
+    fn note(&self, op: MockCalendarOp) {
+        if let Ok(mut ops) = self.ops.lock() {
+            ops.push(op);
+        }
+    }
+
     fn failure(&self, write: bool) -> Option<CalendarError> {
         match self.mode() {
             CalendarFailMode::None => None,
@@ -153,14 +177,19 @@ impl CalendarProvider for MockCalendar {
             return Err(e);
         }
         tracing::info!(booking_id = %event.booking_id, "mock calendar: event created");
+        self.note(MockCalendarOp::Upsert(event.clone()));
         Ok(format!("mock-{}", event.booking_id.simple()))
     }
 
-    async fn delete_event(&self, _tenant: Uuid, booking: Uuid) -> Result<(), CalendarError> {
+    async fn delete_event(&self, tenant: Uuid, booking: Uuid) -> Result<(), CalendarError> {
         if let Some(e) = self.failure(false) {
             return Err(e);
         }
         tracing::info!(booking_id = %booking, "mock calendar: event deleted");
+        self.note(MockCalendarOp::Delete {
+            tenant_id: tenant,
+            booking_id: booking,
+        });
         Ok(())
     }
 

@@ -514,3 +514,20 @@ pub fn booking_calendar(
     (config.delivery.calendar_mode == crate::delivery::config::CalendarMode::Google)
         .then(|| calendar_from_config(pool, config, clock))
 }
+
+/// Attaches the configured calendar to a booking service: writes after each booking change
+/// (both modes), read-back into availability (Google only), and `CALENDAR_SYNC_REQUIRED`.
+pub fn attach_calendar(
+    booking: crate::services::booking::BookingService,
+    config: &crate::Config,
+    clock: Clock,
+) -> crate::services::booking::BookingService {
+    let calendar = calendar_from_config(booking.pool(), config, clock);
+    let booking = if config.delivery.calendar_mode == crate::delivery::config::CalendarMode::Google
+    {
+        booking.with_calendar(calendar)
+    } else {
+        booking.with_calendar_writes(calendar)
+    };
+    booking.with_calendar_sync_required(config.delivery.calendar_sync_required)
+}

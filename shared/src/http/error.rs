@@ -129,6 +129,11 @@ impl From<BookingError> for ApiError {
             B::RangeBeyondLookahead { .. } => Self::bad_request("range_beyond_lookahead", msg),
             B::Invalid(p) => p.into(),
             B::Contention => Self::new(StatusCode::SERVICE_UNAVAILABLE, "busy", msg),
+            B::CalendarUnavailable { .. } => Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "calendar_unavailable",
+                "the calendar could not be updated, so the booking was not made; the time is held for you again, please try again",
+            ),
             B::Database(sqlx::Error::PoolTimedOut) => Self::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "busy",

@@ -61,6 +61,13 @@ pub enum BookingError {
     TenantConfig(String),
     #[error("the database is busy; try again")]
     Contention,
+    /// `CALENDAR_SYNC_REQUIRED=true` and the calendar write failed: the booking was undone
+    /// and the session holds the same slot again (`hold_id`, live until `expires_at`).
+    #[error("the calendar could not be updated, so the booking was not made; please try again")]
+    CalendarUnavailable {
+        hold_id: Uuid,
+        expires_at: DateTime<Utc>,
+    },
     #[error("database error")]
     Database(#[from] sqlx::Error),
 }
@@ -117,6 +124,10 @@ pub struct BookingService {
     /// The tenant calendar read back into availability and holds (issue 6); a read error
     /// makes the affected slots unavailable.
     calendar: Option<std::sync::Arc<dyn crate::adapters::calendar::CalendarProvider>>,
+    /// The calendar bookings are written to after each commit (issue 6); None: no writes.
+    calendar_writer: Option<std::sync::Arc<dyn crate::adapters::calendar::CalendarProvider>>,
+    /// `CALENDAR_SYNC_REQUIRED`: a failed write at confirm undoes the booking (strict).
+    calendar_sync_required: bool,
 }
 
 impl BookingService {
@@ -127,6 +138,8 @@ impl BookingService {
             hold_ttl: Duration::from_std(hold_ttl).unwrap_or(Duration::minutes(5)),
             relay: None,
             calendar: None,
+            calendar_writer: None,
+            calendar_sync_required: false,
         }
     }
 
@@ -135,7 +148,25 @@ impl BookingService {
         mut self,
         calendar: std::sync::Arc<dyn crate::adapters::calendar::CalendarProvider>,
     ) -> Self {
+        self.calendar_writer = Some(calendar.clone());
         self.calendar = Some(calendar);
+        self
+    }
+
+    /// Writes bookings to `calendar` after each commit, without reading it back (the mock
+    /// calendar has no events to merge into availability).
+    pub fn with_calendar_writes(
+        mut self,
+        calendar: std::sync::Arc<dyn crate::adapters::calendar::CalendarProvider>,
+    ) -> Self {
+        self.calendar_writer = Some(calendar);
+        self
+    }
+
+    /// `CALENDAR_SYNC_REQUIRED`: strict (`true`) undoes a booking whose calendar write
+    /// failed; lenient (`false`, the default) keeps it and emits `CalendarWriteFailed`.
+    pub fn with_calendar_sync_required(mut self, required: bool) -> Self {
+        self.calendar_sync_required = required;
         self
     }
 
@@ -398,6 +429,10 @@ impl BookingService {
                 {
                     backoff(attempt).await
                 }
+                Ok((appt, true)) => {
+                    let synced = self.sync_confirmed(&sched, appt).await;
+                    return self.after_commit(synced).await;
+                }
                 other => return self.after_commit(other).await,
             }
         }
@@ -522,6 +557,10 @@ impl BookingService {
                 .await
             {
                 Err(BookingError::Database(e)) if is_retryable(&e) => backoff(attempt).await,
+                Ok(moved) => {
+                    self.sync_write(&moved, CalendarOp::Upsert).await;
+                    return self.after_commit(Ok(moved)).await;
+                }
                 other => return self.after_commit(other).await,
             }
         }
@@ -621,7 +660,11 @@ impl BookingService {
         for attempt in 0..MAX_TX_ATTEMPTS {
             match self.cancel_once(&sched, reference, email).await {
                 Err(BookingError::Database(e)) if is_retryable(&e) => backoff(attempt).await,
-                other => return self.after_commit(other).await,
+                Ok((cancelled, true)) => {
+                    self.sync_write(&cancelled, CalendarOp::Delete).await;
+                    return self.after_commit(Ok(cancelled)).await;
+                }
+                other => return self.after_commit(other.map(|(a, _)| a)).await,
             }
         }
         Err(BookingError::Contention)
@@ -632,7 +675,7 @@ impl BookingService {
         sched: &TenantSchedule,
         reference: &ReferenceCode,
         email: &Email,
-    ) -> Result<AppointmentRow> {
+    ) -> Result<(AppointmentRow, bool)> {
         let tenant_id = sched.tenant.id;
         let mut tx = self
             .pool
@@ -643,7 +686,7 @@ impl BookingService {
             .filter(|a| a.client_email.eq_ignore_ascii_case(email.as_str()))
             .ok_or(BookingError::BookingNotFound)?;
         if appt.status == "cancelled" {
-            return Ok(appt);
+            return Ok((appt, false));
         }
         let cancelled = q::cancel_appointment(&mut tx, appt.id, self.clock.now()).await?;
         audit::record(
@@ -670,7 +713,207 @@ impl BookingService {
         .await?;
         outbox::append(&mut tx, &slot_opened(&appt)).await?;
         tx.commit().await?;
-        Ok(cancelled)
+        Ok((cancelled, true))
+    }
+
+    // --- the calendar write after commit (issue 6; seed section 5 step 6) ---------------
+
+    /// The calendar event of a booking (its id at the provider derives from the booking id,
+    /// so a retried write never makes a duplicate).
+    async fn calendar_event(
+        &self,
+        appt: &AppointmentRow,
+    ) -> crate::adapters::calendar::CalendarEvent {
+        let service = tenants::get_service(&self.pool, appt.tenant_id, appt.service_id)
+            .await
+            .ok()
+            .flatten()
+            .map(|s| s.name)
+            .unwrap_or_else(|| "Appointment".into());
+        crate::adapters::calendar::CalendarEvent {
+            tenant_id: appt.tenant_id,
+            booking_id: appt.id,
+            reference: appt.reference.clone(),
+            summary: format!("{service} ({})", appt.reference),
+            start: appt.start_at,
+            end: appt.end_at,
+        }
+    }
+
+    /// One calendar call outside any transaction; `Ok(())` also when no calendar is attached.
+    async fn calendar_call(
+        &self,
+        appt: &AppointmentRow,
+        op: CalendarOp,
+    ) -> std::result::Result<(), crate::adapters::calendar::CalendarError> {
+        let Some(cal) = &self.calendar_writer else {
+            return Ok(());
+        };
+        match op {
+            CalendarOp::Upsert => {
+                let event = self.calendar_event(appt).await;
+                cal.create_event(&event).await.map(|_| ())
+            }
+            CalendarOp::Delete => cal.delete_event(appt.tenant_id, appt.id).await,
+        }
+    }
+
+    /// Lenient write (reschedule, cancel, and confirm when not strict): a failure leaves
+    /// the booking as it is and appends `CalendarWriteFailed` (the retries start from it).
+    async fn sync_write(&self, appt: &AppointmentRow, op: CalendarOp) {
+        if let Err(e) = self.calendar_call(appt, op).await {
+            tracing::warn!(booking_id = %appt.id, kind = e.kind(), operation = op.as_str(), "calendar write failed; retries follow");
+            self.record_write_failed(appt, op, &e).await;
+        }
+    }
+
+    async fn record_write_failed(
+        &self,
+        appt: &AppointmentRow,
+        op: CalendarOp,
+        e: &crate::adapters::calendar::CalendarError,
+    ) {
+        let event = DomainEvent::CalendarWriteFailed(events::CalendarWriteFailed {
+            tenant_id: appt.tenant_id,
+            booking_id: appt.id,
+            reference: appt.reference.clone(),
+            session_id: appt.session_id.clone(),
+            operation: op.as_str().into(),
+            error_kind: e.kind().into(),
+        });
+        let written: Result<(), sqlx::Error> = async {
+            let mut tx = self.pool.begin().await?;
+            outbox::append(&mut tx, &event).await?;
+            tx.commit().await
+        }
+        .await;
+        if let Err(err) = written {
+            tracing::error!(booking_id = %appt.id, error = %err, "recording CalendarWriteFailed failed");
+        }
+    }
+
+    /// After a committed confirm: writes the event; on failure keeps the booking (lenient)
+    /// or undoes it and re-creates the hold (strict).
+    async fn sync_confirmed(
+        &self,
+        sched: &TenantSchedule,
+        appt: AppointmentRow,
+    ) -> Result<(AppointmentRow, bool)> {
+        let Err(e) = self.calendar_call(&appt, CalendarOp::Upsert).await else {
+            return Ok((appt, true));
+        };
+        if !self.calendar_sync_required {
+            tracing::warn!(booking_id = %appt.id, kind = e.kind(), "calendar write failed; the booking stands, retries follow");
+            self.record_write_failed(&appt, CalendarOp::Upsert, &e)
+                .await;
+            return Ok((appt, true));
+        }
+        match self.undo_confirm(sched, &appt, &e).await {
+            Ok(Some(hold)) => Err(BookingError::CalendarUnavailable {
+                hold_id: hold.id,
+                expires_at: hold.expires_at,
+            }),
+            // The booking changed in between (or the undo failed): it stands, retries follow.
+            Ok(None) => {
+                self.record_write_failed(&appt, CalendarOp::Upsert, &e)
+                    .await;
+                Ok((appt, true))
+            }
+            Err(err) => {
+                tracing::error!(booking_id = %appt.id, error = %err, "undoing the booking failed; it stands");
+                self.record_write_failed(&appt, CalendarOp::Upsert, &e)
+                    .await;
+                Ok((appt, true))
+            }
+        }
+    }
+
+    /// Strict mode: in one transaction cancels the just-made booking (audit
+    /// `booking.rolled_back_calendar`), drops its not yet published `BookingCreated`, and
+    /// gives the session a fresh hold on the same slot and resource. `None` when the
+    /// booking is no longer as it was made.
+    async fn undo_confirm(
+        &self,
+        sched: &TenantSchedule,
+        appt: &AppointmentRow,
+        cause: &crate::adapters::calendar::CalendarError,
+    ) -> Result<Option<HoldRow>> {
+        let tenant_id = appt.tenant_id;
+        let mut tx = self.pool.begin().await?;
+        // Lock order as everywhere: session lock, rows, then resource-day locks.
+        let mut session_key = vec![session_lock_key(tenant_id, &appt.session_id)];
+        q::advisory_locks(&mut tx, &mut session_key).await?;
+        let current: Option<(String, i32)> =
+            sqlx::query_as("SELECT status, sequence FROM appointments WHERE id = $1 FOR UPDATE")
+                .bind(appt.id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        if current != Some(("confirmed".to_string(), appt.sequence)) {
+            return Ok(None);
+        }
+        let released = q::release_session_holds(&mut tx, tenant_id, &appt.session_id).await?;
+        let mut keys = vec![slot_lock_key(
+            tenant_id,
+            appt.resource_id,
+            sched.local_date(appt.start_at),
+        )];
+        q::advisory_locks(&mut tx, &mut keys).await?;
+        let now = self.clock.now();
+        let cancelled = q::cancel_appointment(&mut tx, appt.id, now).await?;
+        let dropped = sqlx::query(
+            "DELETE FROM outbox WHERE published_at IS NULL AND event_type = 'BookingCreated'
+              AND payload->>'booking_id' = $1",
+        )
+        .bind(appt.id.to_string())
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if dropped == 0 {
+            // Already published: tell consumers the booking is gone.
+            outbox::append(
+                &mut tx,
+                &DomainEvent::BookingCancelled(booking_event(&cancelled)),
+            )
+            .await?;
+        }
+        audit::record(
+            &mut tx,
+            audit::AuditEntry {
+                tenant_id: Some(tenant_id),
+                event_type: "booking.rolled_back_calendar",
+                entity_type: "appointment",
+                entity_id: Some(appt.id.to_string()),
+                actor: "system",
+                payload: json!({
+                    "reference": appt.reference,
+                    "start": appt.start_at,
+                    "end": appt.end_at,
+                    "session_id": appt.session_id,
+                    "error_kind": cause.kind(),
+                }),
+            },
+        )
+        .await?;
+        let hold = q::insert_hold(
+            &mut tx,
+            &q::NewHold {
+                id: Uuid::new_v4(),
+                tenant_id,
+                service_id: appt.service_id,
+                resource_id: appt.resource_id,
+                session_id: appt.session_id.clone(),
+                start: appt.start_at,
+                end: appt.end_at,
+                expires_at: now + self.hold_ttl,
+            },
+        )
+        .await?;
+        for old in &released {
+            audit_hold(&mut tx, old, "hold.released", "system").await?;
+        }
+        audit_hold(&mut tx, &hold, "hold.created", "system").await?;
+        tx.commit().await?;
+        Ok(Some(hold))
     }
 
     /// Admin listing of bookings whose time touches [from, to).
@@ -710,6 +953,24 @@ impl BookingService {
             return Ok(0);
         }
         self.after_commit(Ok(expired.len())).await
+    }
+}
+
+/// What a booking change asks of the calendar.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CalendarOp {
+    /// Create, or bring up to date (same event id): confirm and reschedule.
+    Upsert,
+    Delete,
+}
+
+impl CalendarOp {
+    /// The `operation` of `CalendarWriteFailed`.
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Upsert => "create",
+            Self::Delete => "delete",
+        }
     }
 }
 

@@ -102,7 +102,17 @@ pub async fn external_phase(ctx: &Autonomy, _job: &JobRow, spec: &JobSpec) -> Ex
     };
     let appt = match appointment(&ctx.pool, *booking_id).await {
         Ok(Some(a)) if a.status == "confirmed" => a,
-        Ok(_) => return External::NotApplicable("booking is cancelled or gone".into()),
+        // A cancelled booking must have no event: the retry deletes it (a missing event
+        // counts as deleted), whichever write failed before.
+        Ok(Some(a)) => {
+            return External::Calendar(
+                ctx.calendar
+                    .delete_event(a.tenant_id, a.id)
+                    .await
+                    .map(|()| "deleted".to_string()),
+            )
+        }
+        Ok(None) => return External::NotApplicable("booking is gone".into()),
         Err(e) => return External::Calendar(Err(CalendarError::Other(format!("database: {e}")))),
     };
     let service = tenants::get_service(&ctx.pool, appt.tenant_id, appt.service_id)
@@ -479,6 +489,7 @@ async fn retry_calendar_sync(
             let Some(a) = live_booking(tx, id).await? else {
                 return Ok(ToolOutcome::Skipped("booking not found".into()));
             };
+            let deleted = a.status == "cancelled";
             audit::record(
                 tx,
                 audit::AuditEntry {
@@ -487,10 +498,20 @@ async fn retry_calendar_sync(
                     entity_type: "appointment",
                     entity_id: Some(id.to_string()),
                     actor: "job_runner",
-                    payload: json!({"attempt": job.attempts, "external_id": external_id}),
+                    payload: json!({
+                        "attempt": job.attempts,
+                        "external_id": external_id,
+                        "operation": if deleted { "delete" } else { "create" },
+                    }),
                 },
             )
             .await?;
+            if deleted {
+                // The event of a cancelled booking is gone; nothing to tell the client.
+                return Ok(ToolOutcome::Done(
+                    json!({"reference": a.reference, "deleted": true}),
+                ));
+            }
             let pushed = notifications::push_if_cool(
                 tx,
                 job.tenant_id,

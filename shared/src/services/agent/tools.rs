@@ -78,6 +78,12 @@ impl From<BookingError> for ToolError {
             B::InvalidRange(_) => "invalid_range",
             B::RangeBeyondLookahead { .. } => "range_beyond_lookahead",
             B::Invalid(_) => "invalid_argument",
+            B::CalendarUnavailable { hold_id, .. } => {
+                return Self::new(
+                    "calendar_unavailable",
+                    format!("{msg} (the same time is held again: hold_id {hold_id})"),
+                )
+            }
             B::TenantConfig(_) | B::Contention | B::Database(_) => {
                 tracing::error!(error = %e, "tool failed on our side");
                 return Self::new(
