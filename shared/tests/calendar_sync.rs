@@ -333,3 +333,76 @@ async fn without_a_calendar_nothing_changes(pool: PgPool) {
     assert_eq!(appt.status, "confirmed");
     assert!(outbox_events(&pool, "CalendarWriteFailed").await.is_empty());
 }
+
+#[sqlx::test(migrations = "../migrations")]
+async fn failed_writes_are_retried_by_the_worker_create_and_delete(pool: PgPool) {
+    use gomomo::adapters::events::InProcessPublisher;
+    use gomomo::services::autonomy::Autonomy;
+    use gomomo::services::relay::OutboxRelay;
+
+    let seed = admin::seed_demo(&pool).await.unwrap();
+    let clock = Clock::fixed(ny(2026, 3, 2, 8, 0));
+    let (publisher, mut rx) = InProcessPublisher::channel(256);
+    let relay = OutboxRelay::new(pool.clone(), Arc::new(publisher), clock.clone());
+    let cal = Arc::new(MockCalendar::new(CalendarFailMode::Timeout));
+    let booking = BookingService::new(pool.clone(), clock.clone(), StdDuration::from_secs(300))
+        .with_relay(relay.clone())
+        .with_calendar_writes(cal.clone());
+    let autonomy = Autonomy::new(booking.clone(), true, cal.clone()).with_relay(relay.clone());
+    let tenant = TenantId(seed.tenant_id);
+    let deliver = |rx: &mut tokio::sync::mpsc::Receiver<_>| {
+        let mut out = Vec::new();
+        while let Ok(env) = rx.try_recv() {
+            out.push(env);
+        }
+        out
+    };
+    let s = SessionId::parse("web-cal-6").unwrap();
+
+    // GIVEN a booking whose calendar write timed out (lenient)
+    let h = booking
+        .create_hold(tenant, CONSULT, ny(2026, 3, 3, 10, 0), &s)
+        .await
+        .unwrap();
+    let (appt, _) = booking.confirm(tenant, h.id, &s, &client()).await.unwrap();
+    relay.publish_pending(100).await.unwrap();
+    for env in deliver(&mut rx) {
+        autonomy.handle_event(&env).await.unwrap();
+    }
+    // WHEN the calendar is back and the retry is due THEN the event is written
+    cal.set_mode(CalendarFailMode::None);
+    clock.advance(chrono::Duration::seconds(31));
+    autonomy.run_due_jobs(50).await.unwrap();
+    assert!(matches!(
+        cal.operations().as_slice(),
+        [MockCalendarOp::Upsert(ev)] if ev.booking_id == appt.id
+    ));
+
+    // GIVEN the booking is cancelled while every calendar call fails
+    cal.set_mode(CalendarFailMode::AllOpsFail);
+    let reference = ReferenceCode::parse(&appt.reference).unwrap();
+    let email = Email::parse("ana@example.com").unwrap();
+    booking.cancel(tenant, &reference, &email).await.unwrap();
+    relay.publish_pending(100).await.unwrap();
+    for env in deliver(&mut rx) {
+        autonomy.handle_event(&env).await.unwrap();
+    }
+    // WHEN the calendar is back and the retry runs THEN the event is deleted
+    cal.set_mode(CalendarFailMode::None);
+    clock.advance(chrono::Duration::seconds(31));
+    autonomy.run_due_jobs(50).await.unwrap();
+    assert_eq!(
+        cal.operations().last(),
+        Some(&MockCalendarOp::Delete {
+            tenant_id: tenant.0,
+            booking_id: appt.id
+        })
+    );
+    let statuses: Vec<String> = sqlx::query_scalar(
+        "SELECT status FROM jobs WHERE kind = 'retry_calendar_sync' ORDER BY created_at",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(statuses, ["completed", "completed"]);
+}
