@@ -92,6 +92,8 @@ impl AppState {
         routes::delivery::retry_delivery,
         routes::delivery::google_connect,
         routes::delivery::google_callback,
+        routes::excel::export_xlsx,
+        routes::excel::import_xlsx,
     ),
     modifiers(&BearerAuth)
 )]
@@ -180,6 +182,10 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/api/admin/tenants/{tenant}/calendar/google/connect",
             post(routes::delivery::google_connect),
+        )
+        .route(
+            "/api/admin/tenants/{tenant}/appointments.xlsx",
+            get(routes::excel::export_xlsx).post(routes::excel::import_xlsx),
         )
         .route(
             "/api/oauth/google/connect",
