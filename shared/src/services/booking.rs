@@ -451,6 +451,7 @@ impl BookingService {
             .pool
             .begin_with("BEGIN ISOLATION LEVEL SERIALIZABLE")
             .await?;
+        index_probes_only(&mut tx).await?;
         // The hold row first (a primary-key probe). Only when it is gone do we look for the
         // booking it became: the common path then reads nothing that concurrent confirms
         // write, so SERIALIZABLE does not turn unrelated bookings into retries.
@@ -580,6 +581,7 @@ impl BookingService {
             .pool
             .begin_with("BEGIN ISOLATION LEVEL SERIALIZABLE")
             .await?;
+        index_probes_only(&mut tx).await?;
         let appt = q::appointment_by_reference(&mut *tx, tenant_id, reference.as_str(), true)
             .await?
             .filter(|a| a.client_email.eq_ignore_ascii_case(email.as_str()))
@@ -681,6 +683,7 @@ impl BookingService {
             .pool
             .begin_with("BEGIN ISOLATION LEVEL SERIALIZABLE")
             .await?;
+        index_probes_only(&mut tx).await?;
         let appt = q::appointment_by_reference(&mut *tx, tenant_id, reference.as_str(), true)
             .await?
             .filter(|a| a.client_email.eq_ignore_ascii_case(email.as_str()))
@@ -1031,6 +1034,17 @@ pub fn slot_lock_key(tenant: Uuid, resource: Uuid, date: NaiveDate) -> i64 {
     let mut b = [0u8; 8];
     b.copy_from_slice(&d[..8]);
     i64::from_be_bytes(b)
+}
+
+/// Inside SERIALIZABLE transactions every read must be an index probe. On the small, hot
+/// `availability_holds` table the planner otherwise picks a sequential scan, which takes a
+/// relation-wide predicate lock: every concurrent confirm then conflicts with every other
+/// (Postgres cancels one "as a pivot") and unrelated bookings retry until they give up.
+async fn index_probes_only(conn: &mut PgConnection) -> Result<(), sqlx::Error> {
+    sqlx::query("SET LOCAL enable_seqscan = off")
+        .execute(conn)
+        .await
+        .map(|_| ())
 }
 
 async fn backoff(attempt: u32) {
