@@ -119,6 +119,27 @@ pub const ENV_VARS: &[(&str, &str)] = &[
     ),
 ];
 
+/// A whole number from the environment: `default` when unset, else within `min..=max`,
+/// with an error that names the variable. Every config section reads numbers through this.
+pub(crate) fn env_number(
+    value: Option<&str>,
+    var: &'static str,
+    default: u64,
+    min: u64,
+    max: u64,
+) -> Result<u64, ConfigError> {
+    match value.map(str::trim) {
+        None => Ok(default),
+        Some(v) => match v.parse::<u64>() {
+            Ok(n) if (min..=max).contains(&n) => Ok(n),
+            _ => Err(ConfigError::Invalid {
+                var,
+                reason: format!("{v:?} is not a whole number from {min} to {max}"),
+            }),
+        },
+    }
+}
+
 impl Config {
     pub fn from_env() -> Result<Self, ConfigError> {
         Self::from_lookup(|k| std::env::var(k).ok())
@@ -170,19 +191,9 @@ impl Config {
                 Some(_) => {}
             }
         }
-        let num =
-            |var: &'static str, default: u64, min: u64, max: u64| -> Result<u64, ConfigError> {
-                match non_empty(var) {
-                    None => Ok(default),
-                    Some(v) => match v.trim().parse::<u64>() {
-                        Ok(n) if (min..=max).contains(&n) => Ok(n),
-                        _ => Err(ConfigError::Invalid {
-                            var,
-                            reason: format!("{v:?} is not a whole number from {min} to {max}"),
-                        }),
-                    },
-                }
-            };
+        let num = |var: &'static str, default: u64, min: u64, max: u64| {
+            crate::config::env_number(non_empty(var).as_deref(), var, default, min, max)
+        };
         let hold_ttl = Duration::from_secs(num("HOLD_TTL_SECONDS", 300, 30, 3600)?);
         let default_pool = if on_lambda { 2 } else { 10 };
         let db_max_connections = num("DB_MAX_CONNECTIONS", default_pool, 1, 200)? as u32;

@@ -221,19 +221,9 @@ impl DeliveryConfig {
                 .map(|v| v.trim().to_string())
                 .filter(|v| !v.is_empty())
         };
-        let num =
-            |var: &'static str, default: u64, min: u64, max: u64| -> Result<u64, ConfigError> {
-                match non_empty(var) {
-                    None => Ok(default),
-                    Some(v) => match v.parse::<u64>() {
-                        Ok(n) if (min..=max).contains(&n) => Ok(n),
-                        _ => Err(invalid(
-                            var,
-                            format!("{v:?} is not a whole number from {min} to {max}"),
-                        )),
-                    },
-                }
-            };
+        let num = |var: &'static str, default: u64, min: u64, max: u64| {
+            crate::config::env_number(non_empty(var).as_deref(), var, default, min, max)
+        };
         let prod = environment == Environment::Production;
 
         let mail = if let Some(url) = non_empty("SMTP_URL") {

@@ -1013,23 +1013,25 @@ fn hold_still_good(hold: &HoldRow, now: DateTime<Utc>) -> Result<()> {
 
 /// The advisory-lock key of one session's holds at a tenant.
 fn session_lock_key(tenant: Uuid, session: &str) -> i64 {
-    let mut h = Sha256::new();
-    h.update(b"session");
-    h.update(tenant.as_bytes());
-    h.update(session.as_bytes());
-    let d = h.finalize();
-    let mut b = [0u8; 8];
-    b.copy_from_slice(&d[..8]);
-    i64::from_be_bytes(b)
+    lock_key(&[b"session", tenant.as_bytes(), session.as_bytes()])
 }
 
 /// The advisory-lock key of one resource's local day at a tenant. Every slot of a day lies
 /// within that day's business hours, so two overlapping bookings always share a key.
 pub fn slot_lock_key(tenant: Uuid, resource: Uuid, date: NaiveDate) -> i64 {
+    lock_key(&[
+        tenant.as_bytes(),
+        resource.as_bytes(),
+        &date.num_days_from_ce().to_be_bytes(),
+    ])
+}
+
+/// A 64-bit advisory-lock key: the first 8 bytes of SHA-256 over the parts.
+fn lock_key(parts: &[&[u8]]) -> i64 {
     let mut h = Sha256::new();
-    h.update(tenant.as_bytes());
-    h.update(resource.as_bytes());
-    h.update(date.num_days_from_ce().to_be_bytes());
+    for p in parts {
+        h.update(p);
+    }
     let d = h.finalize();
     let mut b = [0u8; 8];
     b.copy_from_slice(&d[..8]);

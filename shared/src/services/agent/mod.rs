@@ -72,17 +72,10 @@ impl AgentConfig {
                 .filter(|v| !v.is_empty())
         };
         let num =
-            |var: &'static str, default: i64, min: i64, max: i64| -> Result<i64, ConfigError> {
-                match non_empty(var) {
-                    None => Ok(default),
-                    Some(v) => match v.parse::<i64>() {
-                        Ok(n) if (min..=max).contains(&n) => Ok(n),
-                        _ => Err(ConfigError::Invalid {
-                            var,
-                            reason: format!("{v:?} is not a whole number from {min} to {max}"),
-                        }),
-                    },
-                }
+            |var: &'static str, default: u64, min: u64, max: u64| -> Result<i64, ConfigError> {
+                // bounded by `max`, so the conversion is exact
+                crate::config::env_number(non_empty(var).as_deref(), var, default, min, max)
+                    .map(|n| n as i64)
             };
         let base = non_empty("OPENAI_BASE_URL");
         if let Some(b) = &base {
