@@ -15,9 +15,10 @@ use std::time::{Duration, Instant};
 
 use axum::routing::post;
 use axum::{Json, Router};
+use gomomo::config::AgentConfig;
 use gomomo::domain::{SessionId, TenantId};
 use gomomo::services::admin;
-use gomomo::services::agent::{Agent, AgentConfig, AgentLimits};
+use gomomo::services::agent::{Agent, AgentLimits};
 use gomomo::services::{BookingService, Clock};
 use serde_json::{json, Value};
 
@@ -116,7 +117,7 @@ async fn main() {
     });
 
     let booking = BookingService::new(pool.clone(), Clock::system(), Duration::from_secs(300));
-    let llm = Agent::new(
+    let llm = gomomo::app::agent(
         booking.clone(),
         &AgentConfig {
             openai_api_key: Some("sk-bench".into()),

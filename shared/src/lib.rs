@@ -1,19 +1,24 @@
-//! gomomo domain crate: configuration, telemetry, domain types and rules, the booking
-//! service over Postgres, and the HTTP error/extractor helpers the functions share.
+//! gomomo: a multi-tenant AI receptionist. The layers, from the bottom:
 //!
-//! Layers, each with its own error type:
-//! - [`domain`]: pure types and rules (no I/O) — [`domain::ParseError`], [`domain::slots::SlotError`];
-//! - [`db`] and [`services`]: Postgres and the booking rules — [`services::booking::BookingError`];
-//! - [`http`]: the JSON error contract — [`http::ApiError`].
+//! - [`domain`]: pure types and rules, no I/O;
+//! - [`config`]: settings read once from the environment (imports only `domain`);
+//! - [`ports`]: the traits through which services reach the outside world;
+//! - [`db`]: all SQL, a module per table group;
+//! - [`adapters`]: implementations of the ports (SMTP, Twilio, Google, OpenAI, AWS, local);
+//! - [`services`]: the use cases (booking, chat agent, voice, handoff, autonomy, delivery);
+//! - [`http`]: the JSON error contract and axum extractors;
+//! - [`app`]: the composition root that builds each service once for a binary.
+//!
+//! `docs/architecture.md` draws the map; `scripts/check_layers.py` keeps the arrows pointing down.
 
 pub mod adapters;
+pub mod app;
 pub mod config;
 pub mod db;
-pub mod delivery;
 pub mod domain;
 pub mod http;
+pub mod ports;
 pub mod services;
 pub mod telemetry;
-pub mod twilio;
 
 pub use config::Config;

@@ -13,9 +13,10 @@ use axum::routing::post;
 use axum::{Json, Router};
 use chrono::{DateTime, TimeZone as _, Utc};
 use chrono_tz::America::New_York;
+use gomomo::config::AgentConfig;
 use gomomo::domain::{SessionId, TenantId};
 use gomomo::services::admin;
-use gomomo::services::agent::{Agent, AgentConfig, AgentEvent, SYSTEM_ISSUE_REPLY};
+use gomomo::services::agent::{Agent, AgentEvent, SYSTEM_ISSUE_REPLY};
 use gomomo::services::{BookingService, Clock};
 use serde_json::{json, Value};
 use sqlx::PgPool;
@@ -119,7 +120,7 @@ async fn fixture(pool: &PgPool) -> Fx {
         openai_timeout: std::time::Duration::from_secs(5),
         limits: Default::default(),
     };
-    let agent = Agent::new(booking, &config);
+    let agent = gomomo::app::agent(booking, &config);
     assert_eq!(agent.engine_name(), "llm");
     Fx {
         agent,

@@ -7,19 +7,21 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Duration, TimeZone as _, Utc};
 use chrono_tz::America::New_York;
-use gomomo::adapters::calendar::{CalendarFailMode, MockCalendar};
-use gomomo::adapters::events::{EventEnvelope, InProcessPublisher};
+use gomomo::adapters::local::{InProcessPublisher, MockCalendar};
+use gomomo::config::CalendarFailMode;
 use gomomo::db::jobs::{self, JobRow};
 use gomomo::db::notifications::{self, NotificationRow};
 use gomomo::db::{outbox, policy as policy_db};
 use gomomo::domain::events::{self, DomainEvent};
 use gomomo::domain::policy::Effect;
 use gomomo::domain::{ClientName, Email, PhoneE164, ReferenceCode, SessionId, TenantId};
+use gomomo::ports::events::EventEnvelope;
+use gomomo::services::autonomy::policy;
 use gomomo::services::autonomy::{Autonomy, EventOutcome};
 use gomomo::services::booking::ClientDetails;
 use gomomo::services::relay::OutboxRelay;
 use gomomo::services::scheduler::Scheduler;
-use gomomo::services::{admin, policy, BookingService, Clock};
+use gomomo::services::{admin, BookingService, Clock};
 use serde_json::json;
 use sqlx::PgPool;
 use tokio::sync::mpsc;
@@ -773,8 +775,8 @@ async fn contact_followup_and_stale_claims(pool: PgPool) {
 
 #[sqlx::test(migrations = "../migrations")]
 async fn standalone_runs_it_all_in_process(pool: PgPool) {
-    // The standalone server's wiring: relay → in-process bus → orchestrator → due jobs,
-    // with the scheduler on a timer; only the booking service is ours.
+    // The standalone server's wiring from the composition root: relay → in-process bus →
+    // orchestrator → due jobs, with the scheduler on a timer.
     let seed = admin::seed_demo(&pool).await.unwrap();
     let config = gomomo::Config::from_lookup(|k| match k {
         "DATABASE_URL" => Some("postgres://unused/db".into()),
@@ -783,14 +785,8 @@ async fn standalone_runs_it_all_in_process(pool: PgPool) {
         _ => None,
     })
     .unwrap();
-    let local =
-        gomomo::services::local::LocalAutonomy::start(pool.clone(), &config, Clock::system());
-    let booking = BookingService::new(
-        pool.clone(),
-        Clock::system(),
-        std::time::Duration::from_secs(300),
-    )
-    .with_relay(local.relay().clone());
+    let (app, local) = gomomo::app::App::standalone(config, pool.clone()).unwrap();
+    let booking = app.booking.clone();
     let tenant = TenantId(seed.tenant_id);
     // The next weekday at least two days out, 10:00 New York.
     let mut day = Utc::now().with_timezone(&New_York).date_naive() + Duration::days(2);

@@ -12,7 +12,8 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use chrono::{DateTime, TimeZone as _, Utc};
 use chrono_tz::America::New_York;
-use gomomo::adapters::calendar::{CalendarFailMode, MockCalendar, MockCalendarOp};
+use gomomo::adapters::local::{MockCalendar, MockCalendarOp};
+use gomomo::config::CalendarFailMode;
 use gomomo::db::bookings::HoldRow;
 use gomomo::domain::{ClientName, Email, ReferenceCode, SessionId, TenantId};
 use gomomo::http::ApiError;
@@ -336,7 +337,7 @@ async fn without_a_calendar_nothing_changes(pool: PgPool) {
 
 #[sqlx::test(migrations = "../migrations")]
 async fn failed_writes_are_retried_by_the_worker_create_and_delete(pool: PgPool) {
-    use gomomo::adapters::events::InProcessPublisher;
+    use gomomo::adapters::local::InProcessPublisher;
     use gomomo::services::autonomy::Autonomy;
     use gomomo::services::relay::OutboxRelay;
 

@@ -18,14 +18,15 @@ use axum::routing::post;
 use axum::Router;
 use chrono::{DateTime, Duration, TimeZone as _, Utc};
 use chrono_tz::America::New_York;
-use gomomo::adapters::calendar::{CalendarFailMode, MockCalendar};
-use gomomo::adapters::events::{EventEnvelope, InProcessPublisher};
+use gomomo::adapters::local::{InProcessPublisher, MockCalendar};
+use gomomo::config::CalendarFailMode;
 use gomomo::db::bookings::AppointmentRow;
 use gomomo::db::notifications::{self, NewNotification};
-use gomomo::delivery::{webhooks, Delivery};
 use gomomo::domain::{ClientName, Email, ReferenceCode, SessionId, TenantId};
+use gomomo::ports::events::EventEnvelope;
 use gomomo::services::autonomy::Autonomy;
 use gomomo::services::booking::ClientDetails;
+use gomomo::services::delivery::webhooks;
 use gomomo::services::relay::OutboxRelay;
 use gomomo::services::{admin, BookingService, Clock};
 use gomomo::Config;
@@ -480,7 +481,7 @@ async fn booking_emails_reach_a_real_smtp_server_with_a_stable_uid_and_growing_s
         "SMTP_URL",
         &format!("smtp://mailer:s3cret@127.0.0.1:{}", sink.port),
     )]);
-    let delivery = Delivery::from_config(pool.clone(), &cfg, e.clock.clone()).unwrap();
+    let delivery = gomomo::app::configured_delivery(pool.clone(), &cfg, e.clock.clone()).unwrap();
 
     // GIVEN a confirmed booking on Wednesday 10:00 New York time
     let appt = e.book(ny(2026, 3, 4, 10, 0)).await;
@@ -588,7 +589,7 @@ async fn smtp_failures_back_off_and_end_failed_without_losing_the_notification(p
         ("SMTP_URL", &format!("smtp://127.0.0.1:{port}")),
         ("NOTIFICATION_MAX_ATTEMPTS", "3"),
     ]);
-    let delivery = Delivery::from_config(pool.clone(), &cfg, e.clock.clone()).unwrap();
+    let delivery = gomomo::app::configured_delivery(pool.clone(), &cfg, e.clock.clone()).unwrap();
     e.book(ny(2026, 3, 4, 10, 0)).await;
     e.settle().await;
 
@@ -622,7 +623,7 @@ async fn smtp_failures_back_off_and_end_failed_without_losing_the_notification(p
         "SMTP_URL",
         &format!("smtp://mailer:wrong@127.0.0.1:{}", sink.port),
     )]);
-    let delivery = Delivery::from_config(pool.clone(), &cfg, e.clock.clone()).unwrap();
+    let delivery = gomomo::app::configured_delivery(pool.clone(), &cfg, e.clock.clone()).unwrap();
     e.book(ny(2026, 3, 4, 11, 0)).await;
     e.settle().await;
     let started = std::time::Instant::now();
@@ -647,7 +648,7 @@ async fn the_local_default_writes_one_eml_file_per_message(pool: PgPool) {
     let mut e = env(&pool).await;
     let dir = temp_dir("maildir");
     let cfg = config(&[("MAIL_DIR", dir.to_str().unwrap())]);
-    let delivery = Delivery::from_config(pool.clone(), &cfg, e.clock.clone()).unwrap();
+    let delivery = gomomo::app::configured_delivery(pool.clone(), &cfg, e.clock.clone()).unwrap();
     let appt = e.book(ny(2026, 3, 4, 10, 0)).await;
     e.settle().await;
     assert_eq!(delivery.tick(50).await.notifications_sent, 1);
@@ -747,12 +748,13 @@ async fn sms_go_through_twilio_honouring_the_ledger_the_rate_limit_and_21610(poo
     .await;
     let sid = format!("AC{}", "0".repeat(32));
     let cfg = config(&[("SMS_RATE_LIMIT_MAX", "2")]);
-    let twilio = gomomo::twilio::sms::TwilioSmsSender::new(&base, &sid, "tok", None).unwrap();
-    let delivery = Delivery::with_adapters(
+    let twilio =
+        gomomo::adapters::twilio_sms::TwilioSmsSender::new(&base, &sid, "tok", None).unwrap();
+    let delivery = gomomo::app::delivery(
         pool.clone(),
         &cfg,
         e.clock.clone(),
-        Arc::new(gomomo::adapters::LogMailer),
+        Arc::new(gomomo::adapters::local::LogMailer),
         Arc::new(twilio),
     );
     let t = e.tenant.0;
@@ -893,7 +895,7 @@ async fn webhooks_are_signed_retried_and_dead_lettered(pool: PgPool) {
     )
     .await;
     let cfg = config(&[("WEBHOOK_MAX_ATTEMPTS", "3")]);
-    let secrets = gomomo::delivery::crypto::SecretBox::new(&cfg.delivery.encryption_key);
+    let secrets = gomomo::domain::crypto::SecretBox::new(&cfg.delivery.encryption_key);
     let t = e.tenant.0;
     let (ep, secret) = webhooks::create_endpoint(
         &pool,
@@ -926,7 +928,7 @@ async fn webhooks_are_signed_retried_and_dead_lettered(pool: PgPool) {
             .unwrap();
     assert!(!stored.windows(6).any(|w| w == b"whsec_"));
 
-    let delivery = Delivery::from_config(pool.clone(), &cfg, e.clock.clone()).unwrap();
+    let delivery = gomomo::app::configured_delivery(pool.clone(), &cfg, e.clock.clone()).unwrap();
     // GIVEN a booking (BookingCreated in the outbox)
     let appt = e.book(ny(2026, 3, 4, 10, 0)).await;
     // WHEN the dispatcher runs THEN one delivery per endpoint (the first only subscribed to

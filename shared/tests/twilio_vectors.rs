@@ -4,8 +4,8 @@
 //! the twilio-node strings, whose conventions — insertion order, `<X/>` — we share).
 #![allow(clippy::unwrap_used)]
 
-use gomomo::twilio::signature::{self, SignedPayload};
-use gomomo::twilio::twiml::{Element, Response};
+use gomomo::http::twilio::signature::{self, SignedPayload};
+use gomomo::services::voice::twiml::{Element, Response};
 use serde_json::Value;
 
 fn fixture(name: &str) -> Value {

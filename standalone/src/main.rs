@@ -10,7 +10,8 @@ use std::net::SocketAddr;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use gomomo::services::{admin, Clock};
+use gomomo::app::App;
+use gomomo::services::admin;
 use gomomo::Config;
 use tokio::net::TcpListener;
 
@@ -66,37 +67,30 @@ async fn main() -> anyhow::Result<()> {
 }
 
 async fn serve(pool: sqlx::PgPool, config: &Config, addr: SocketAddr) -> anyhow::Result<()> {
-    // The worker and the scheduler in one process: events on an in-process bus, the
-    // scheduler tick (hold expiry, due jobs, outbox sweep) on a timer.
-    let local =
-        gomomo::services::local::LocalAutonomy::start(pool.clone(), config, Clock::system());
-    let state = gomomo_api::AppState::new(pool.clone(), config, Clock::system())
-        .with_relay(local.relay().clone());
-    // The chat: /ws (WebSocket), the widget at /widget.js and a demo page at /.
-    let chat_agent = state.agent.with_booking(state.booking.clone());
-    let app = gomomo_api::router(state).merge(chat::router(chat_agent));
-    // Twilio voice and SMS webhooks (signature-checked) and handoff links; production
+    // Every service from the composition root; the worker and the scheduler run in this
+    // process (events on the in-process bus, the scheduler tick on a timer). Production
     // refuses to start without a Twilio auth token or with validation off.
-    config
-        .telephony
-        .check_webhooks(config.environment)
-        .context("telephony configuration")?;
-    let sms = gomomo::twilio::sms_sender_from_config(&config.telephony);
-    let voice = gomomo_voice::VoiceState::new(pool.clone(), config, Clock::system(), sms.clone());
-    let handoff = gomomo_handoff::HandoffState::new(pool.clone(), config, Clock::system(), sms);
-    let app = app
-        .merge(gomomo_voice::router(voice))
-        .merge(gomomo_handoff::router(handoff));
+    let (app, runtime) = App::standalone(config.clone(), pool).context("assembling the server")?;
+    let router = gomomo_api::router(gomomo_api::AppState::from_app(&app))
+        // The chat: /ws (WebSocket), the widget at /widget.js and a demo page at /.
+        .merge(chat::router(app.agent.clone()))
+        // Twilio voice and SMS webhooks (signature-checked) and handoff links.
+        .merge(gomomo_voice::router(gomomo_voice::VoiceState::from_app(
+            &app,
+        )))
+        .merge(gomomo_handoff::router(
+            gomomo_handoff::HandoffState::from_app(&app),
+        ));
 
     let listener = TcpListener::bind(addr)
         .await
         .with_context(|| format!("cannot listen on {addr}"))?;
     tracing::info!(addr = %listener.local_addr()?, "gomomo serving");
-    axum::serve(listener, app)
+    axum::serve(listener, router)
         .with_graceful_shutdown(shutdown_signal())
         .await
         .context("server error")?;
-    local.stop();
+    runtime.stop();
     Ok(())
 }
 

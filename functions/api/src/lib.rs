@@ -10,6 +10,7 @@ use std::sync::Arc;
 use axum::http::{Method, StatusCode, Uri};
 use axum::routing::{get, patch, post, put};
 use axum::{Json, Router};
+use gomomo::app::App;
 use gomomo::http::ApiError;
 use gomomo::services::{BookingService, Clock};
 use gomomo::Config;
@@ -24,37 +25,28 @@ pub struct AppState {
     pub agent: gomomo::services::agent::Agent,
     /// Bearer key for platform-level routes (creating tenants); `None` disables them.
     pub platform_key: Option<Arc<str>>,
-    /// Webhook secrets and the Google OAuth client (issue 6).
-    pub integrations: gomomo::delivery::Integrations,
+    /// Webhook secrets and the Google OAuth client.
+    pub integrations: gomomo::services::delivery::Integrations,
 }
 
 impl AppState {
-    pub fn new(pool: PgPool, config: &Config, clock: Clock) -> Self {
-        let integrations =
-            gomomo::delivery::Integrations::from_config(&pool, config, clock.clone());
-        // The configured calendar: writes after each booking change, read-back (Google),
-        // CALENDAR_SYNC_REQUIRED.
-        let booking = gomomo::delivery::google::attach_calendar(
-            BookingService::new(pool, clock.clone(), config.hold_ttl),
-            config,
-            clock,
-        );
+    /// The parts of the composition root the API serves.
+    pub fn from_app(app: &App) -> Self {
         Self {
-            integrations,
-            agent: gomomo::services::agent::Agent::new(booking.clone(), &config.agent),
-            booking,
-            platform_key: config.platform_key.as_deref().map(Arc::from),
+            booking: app.booking.clone(),
+            agent: app.agent.clone(),
+            integrations: app.integrations.clone(),
+            platform_key: app.config.platform_key.as_deref().map(Arc::from),
         }
+    }
+
+    /// The configured adapters over `pool` without an event bus (tests, tools).
+    pub fn new(pool: PgPool, config: &Config, clock: Clock) -> Self {
+        Self::from_app(&App::configured(config.clone(), pool, clock))
     }
 
     pub fn pool(&self) -> &PgPool {
         self.booking.pool()
-    }
-
-    /// Publishes domain events right after the booking transactions commit.
-    pub fn with_relay(mut self, relay: gomomo::services::relay::OutboxRelay) -> Self {
-        self.booking = self.booking.with_relay(relay);
-        self
     }
 }
 

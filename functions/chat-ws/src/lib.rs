@@ -112,6 +112,18 @@ pub struct ChatWs {
     pub endpoint_override: Option<String>,
 }
 
+impl ChatWs {
+    /// The agent of the composition root and a Management API client from the environment.
+    pub async fn from_app(app: &gomomo::app::App) -> Self {
+        let sdk = gomomo::adapters::aws::sdk_config().await;
+        Self {
+            agent: app.agent.clone(),
+            pusher: Arc::new(ApiGatewayPusher::from_sdk_config(&sdk)),
+            endpoint_override: app.config.ws_management_endpoint.clone(),
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ChatWsError {
     #[error("database error: {0}")]

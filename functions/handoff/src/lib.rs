@@ -13,13 +13,14 @@ use axum::http::{header, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use gomomo::adapters::ports::SmsSender;
+use gomomo::app::App;
+use gomomo::http::twilio::{TwilioWebhook, WebhookVerifier};
 use gomomo::http::{ApiError, ApiQuery};
-use gomomo::services::handoff::{self, HandoffError, HandoffService};
+use gomomo::ports::SmsSender;
+use gomomo::services::handoff::{HandoffError, HandoffService};
 use gomomo::services::sms_inbound::{InboundError, InboundService, InboundSms};
-use gomomo::services::{BookingService, Clock};
-use gomomo::twilio::twiml::CONTENT_TYPE;
-use gomomo::twilio::{TwilioWebhook, WebhookVerifier};
+use gomomo::services::voice::twiml::CONTENT_TYPE;
+use gomomo::services::Clock;
 use gomomo::Config;
 use serde::Deserialize;
 use sqlx::PgPool;
@@ -38,18 +39,17 @@ impl FromRef<HandoffState> for WebhookVerifier {
 }
 
 impl HandoffState {
-    pub fn new(pool: PgPool, config: &Config, clock: Clock, sms: Arc<dyn SmsSender>) -> Self {
-        let booking = gomomo::delivery::google::attach_calendar(
-            BookingService::new(pool.clone(), clock.clone(), config.hold_ttl),
-            config,
-            clock.clone(),
-        );
-        let handoff = handoff::from_config(pool, config, clock, sms);
+    pub fn from_app(app: &App) -> Self {
         Self {
-            inbound: InboundService::new(booking, handoff.clone()),
-            handoff,
-            verifier: WebhookVerifier::new(&config.telephony),
+            handoff: app.handoff.clone(),
+            inbound: app.inbound.clone(),
+            verifier: app.webhook_verifier.clone(),
         }
+    }
+
+    /// The configured adapters over `pool` with `sms` as the SMS sender and no event bus.
+    pub fn new(pool: PgPool, config: &Config, clock: Clock, sms: Arc<dyn SmsSender>) -> Self {
+        Self::from_app(&App::configured_with_sms(config.clone(), pool, clock, sms))
     }
 }
 

@@ -1,22 +1,12 @@
-//! The `handoff` Lambda: build the state once per instance, then serve the router.
+//! The `handoff` Lambda: the composition root once per instance, then the router.
 
-use anyhow::Context;
-use gomomo::services::Clock;
-use gomomo::Config;
+use gomomo::app::{App, Role};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    let config = Config::from_env().context("configuration")?;
-    gomomo::telemetry::init(config.log_format);
-    // Fail closed: production without a Twilio auth token or a strong handoff secret stops here.
-    config
-        .telephony
-        .check_webhooks(config.environment)
-        .context("telephony configuration")?;
-    let pool = gomomo::db::connect(&config.database_url, config.db_max_connections)
-        .await
-        .context("connecting to Postgres")?;
-    let sms = gomomo::twilio::sms_sender_from_config(&config.telephony);
-    let state = gomomo_handoff::HandoffState::new(pool, &config, Clock::system(), sms);
-    lambda_http::run(gomomo_handoff::router(state)).await
+    let app = App::from_env(Role::Handoff).await?;
+    lambda_http::run(gomomo_handoff::router(
+        gomomo_handoff::HandoffState::from_app(&app),
+    ))
+    .await
 }

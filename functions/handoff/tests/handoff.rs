@@ -13,13 +13,14 @@ use axum::routing::post;
 use axum::{Json, Router};
 use chrono::{DateTime, Duration, TimeZone as _, Utc};
 use chrono_tz::America::New_York;
-use gomomo::adapters::ports::SmsSender;
+use gomomo::adapters::twilio_sms::TwilioSmsSender;
 use gomomo::domain::{ClientName, Email, PhoneE164, SessionId, TenantId};
+use gomomo::http::twilio::signature;
+use gomomo::ports::SmsSender;
 use gomomo::services::admin::{seed_demo, DEMO_PHONE_NUMBER, DEMO_SERVICES, DEMO_TENANT_ID};
 use gomomo::services::booking::ClientDetails;
 use gomomo::services::sms::SmsError;
 use gomomo::services::{BookingService, Clock};
-use gomomo::twilio::{signature, TwilioSmsSender};
 use gomomo::Config;
 use gomomo_handoff::{router, HandoffState};
 use gomomo_voice::VoiceState;
@@ -132,7 +133,7 @@ async fn world(pool: PgPool) -> World {
     let config = Config::from_lookup(|k| env.get(k).cloned()).unwrap();
     assert!(config.telephony.twilio_sms_enabled());
     let clock = Clock::fixed(monday_8am());
-    let sms = gomomo::twilio::sms_sender_from_config(&config.telephony);
+    let sms = gomomo::app::sms_sender(&config.telephony);
     let state = HandoffState::new(pool.clone(), &config, clock.clone(), sms.clone());
     let voice = gomomo_voice::router(VoiceState::new(pool.clone(), &config, clock.clone(), sms));
     World {
@@ -440,7 +441,7 @@ async fn stop_start_help_and_the_ledger(pool: PgPool) {
         .send_sms(Some(DEMO_PHONE_NUMBER), &caller, "hello")
         .await
         .unwrap_err();
-    assert_eq!(e, gomomo::adapters::ports::DeliveryError::OptedOut);
+    assert_eq!(e, gomomo::ports::DeliveryError::OptedOut);
     // nor does a handoff from a call
     let sid = "CA20000000000000000000000000000002";
     w.call(sid, None).await;
@@ -674,10 +675,7 @@ async fn sms_webhook_input_checks(pool: PgPool) {
         .send_sms(None, &PhoneE164::parse(CALLER).unwrap(), "x")
         .await
         .unwrap_err();
-    assert!(matches!(
-        e,
-        gomomo::adapters::ports::DeliveryError::Permanent(_)
-    ));
+    assert!(matches!(e, gomomo::ports::DeliveryError::Permanent(_)));
     let e = sender
         .send_sms(
             Some(DEMO_PHONE_NUMBER),
@@ -687,7 +685,7 @@ async fn sms_webhook_input_checks(pool: PgPool) {
         .await
         .unwrap_err();
     assert!(
-        matches!(e, gomomo::adapters::ports::DeliveryError::Transient(_)),
+        matches!(e, gomomo::ports::DeliveryError::Transient(_)),
         "{e:?}"
     );
 }

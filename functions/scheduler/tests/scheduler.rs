@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use chrono::{TimeZone as _, Utc};
-use gomomo::adapters::calendar::MockCalendar;
-use gomomo::adapters::events::InProcessPublisher;
+use gomomo::adapters::local::InProcessPublisher;
+use gomomo::adapters::local::MockCalendar;
 use gomomo::db::outbox;
 use gomomo::domain::{SessionId, TenantId};
 use gomomo::services::autonomy::Autonomy;

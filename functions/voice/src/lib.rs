@@ -16,12 +16,13 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::Router;
-use gomomo::adapters::ports::SmsSender;
+use gomomo::app::App;
+use gomomo::http::twilio::{TwilioWebhook, WebhookVerifier};
 use gomomo::http::ApiError;
-use gomomo::services::voice::{self, VoiceError, VoiceLimits, VoiceService};
-use gomomo::services::{handoff, BookingService, Clock};
-use gomomo::twilio::twiml::{self, Response as TwiML, CONTENT_TYPE};
-use gomomo::twilio::{TwilioWebhook, WebhookVerifier};
+use gomomo::ports::SmsSender;
+use gomomo::services::voice::twiml::{self, Response as TwiML, CONTENT_TYPE};
+use gomomo::services::voice::{self, VoiceError, VoiceService};
+use gomomo::services::Clock;
 use gomomo::Config;
 use sqlx::PgPool;
 
@@ -39,23 +40,16 @@ impl FromRef<VoiceState> for WebhookVerifier {
 }
 
 impl VoiceState {
-    pub fn new(pool: PgPool, config: &Config, clock: Clock, sms: Arc<dyn SmsSender>) -> Self {
-        let booking = gomomo::delivery::google::attach_calendar(
-            BookingService::new(pool.clone(), clock.clone(), config.hold_ttl),
-            config,
-            clock.clone(),
-        );
-        let handoff = handoff::from_config(pool, config, clock, sms);
-        let t = &config.telephony;
+    pub fn from_app(app: &App) -> Self {
         Self {
-            voice: VoiceService::new(
-                booking,
-                handoff,
-                VoiceLimits::from_config(t),
-                &t.public_base_url,
-            ),
-            verifier: WebhookVerifier::new(t),
+            voice: app.voice.clone(),
+            verifier: app.webhook_verifier.clone(),
         }
+    }
+
+    /// The configured adapters over `pool` with `sms` as the SMS sender and no event bus.
+    pub fn new(pool: PgPool, config: &Config, clock: Clock, sms: Arc<dyn SmsSender>) -> Self {
+        Self::from_app(&App::configured_with_sms(config.clone(), pool, clock, sms))
     }
 }
 

@@ -12,7 +12,7 @@ use std::time::Duration;
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
 use chrono::Utc;
 use criterion::{criterion_group, criterion_main, Criterion};
-use gomomo::adapters::calendar::MockCalendar;
+use gomomo::adapters::local::MockCalendar;
 use gomomo::services::autonomy::Autonomy;
 use gomomo::services::{admin, BookingService, Clock};
 use gomomo_worker::Worker;

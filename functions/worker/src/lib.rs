@@ -6,7 +6,7 @@
 
 use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
-use gomomo::adapters::events::{EnvelopeError, EventEnvelope};
+use gomomo::ports::events::{EnvelopeError, EventEnvelope};
 use gomomo::services::autonomy::{Autonomy, AutonomyError};
 use lambda_runtime::Diagnostic;
 use serde_json::Value;
@@ -53,10 +53,15 @@ pub fn parse_body(body: &str) -> Result<EventEnvelope, RecordError> {
 #[derive(Clone)]
 pub struct Worker {
     autonomy: Autonomy,
-    delivery: Option<gomomo::delivery::Delivery>,
+    delivery: Option<gomomo::services::delivery::Delivery>,
 }
 
 impl Worker {
+    /// The orchestrator and delivery of the composition root.
+    pub fn from_app(app: &gomomo::app::App) -> Self {
+        Self::new(app.autonomy.clone()).with_delivery(app.delivery.clone())
+    }
+
     pub fn new(autonomy: Autonomy) -> Self {
         Self {
             autonomy,
@@ -65,7 +70,7 @@ impl Worker {
     }
 
     /// Sends what the jobs queued (email, SMS, webhooks) at the end of each invocation.
-    pub fn with_delivery(mut self, delivery: gomomo::delivery::Delivery) -> Self {
+    pub fn with_delivery(mut self, delivery: gomomo::services::delivery::Delivery) -> Self {
         self.delivery = Some(delivery);
         self
     }

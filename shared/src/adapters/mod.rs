@@ -1,8 +1,17 @@
-//! Ports (narrow traits) and their adapters. Each port has a real-world adapter and an
-//! in-process/local one; the local one is a real adapter the standalone server runs on.
+//! Adapters: every implementation of a port in [`crate::ports`].
+//!
+//! - [`local`]: the log mailer and SMS sender, the in-process event bus, the built-in calendar;
+//! - [`mail`]: SMTP (lettre) and a folder of `.eml` files;
+//! - [`twilio_sms`]: Twilio's Messages API;
+//! - [`google`]: Google Calendar (OAuth, events, free/busy);
+//! - `openai` (feature `llm`): any OpenAI-compatible chat model;
+//! - `aws` (feature `aws`): EventBridge and the API Gateway WebSocket management API.
 
-pub mod calendar;
-pub mod events;
-pub mod ports;
-
-pub use ports::{DeliveryError, LogMailer, LogSmsSender, Mailer, OutgoingEmail, SmsSender};
+#[cfg(feature = "aws")]
+pub mod aws;
+pub mod google;
+pub mod local;
+pub mod mail;
+#[cfg(feature = "llm")]
+pub mod openai;
+pub mod twilio_sms;

@@ -1,6 +1,8 @@
 //! Pure domain types and rules: no I/O here.
 
+pub mod crypto;
 pub mod events;
+pub mod ics;
 pub mod nlu;
 pub mod policy;
 pub mod redact;

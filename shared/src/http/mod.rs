@@ -3,6 +3,7 @@
 
 pub mod error;
 pub mod extract;
+pub mod twilio;
 
 pub use error::ApiError;
 pub use extract::{ApiJson, ApiPath, ApiQuery};

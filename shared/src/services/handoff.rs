@@ -24,7 +24,7 @@ use uuid::Uuid;
 
 use crate::db::{audit, handoff as q};
 use crate::domain::{PhoneE164, TenantId};
-use crate::services::clock::Clock;
+use crate::ports::clock::Clock;
 use crate::services::sms::{SmsError, SmsGate};
 
 type HmacSha256 = Hmac<Sha256>;
@@ -423,30 +423,4 @@ pub async fn seed_chat_session(
     chat::append_messages(&mut *tx, tenant_id, session_id, &messages).await?;
     chat::end_turn(&mut *tx, tenant_id, session_id, &state).await?;
     tx.commit().await
-}
-
-/// The SMS gate and handoff service as the configuration describes them (Twilio or the
-/// recording adapter behind the gate), for the voice and handoff functions and `gomomo serve`.
-pub fn from_config(
-    pool: PgPool,
-    config: &crate::Config,
-    clock: Clock,
-    sender: Arc<dyn crate::adapters::ports::SmsSender>,
-) -> HandoffService {
-    let t = &config.telephony;
-    let gate = SmsGate::new(
-        pool.clone(),
-        sender,
-        clock.clone(),
-        t.sms_rate_limit_max,
-        t.sms_rate_limit_window,
-    );
-    HandoffService::new(
-        pool,
-        clock,
-        &t.handoff_secret,
-        t.handoff_ttl,
-        &t.public_base_url,
-        gate,
-    )
 }

@@ -8,9 +8,9 @@ use std::sync::Arc;
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::adapters::events::{EventPublisher, OutboundEvent, MAX_BATCH};
 use crate::db::outbox;
-use crate::services::clock::Clock;
+use crate::ports::clock::Clock;
+use crate::ports::events::{EventPublisher, OutboundEvent, MAX_BATCH};
 
 /// Rows locked per transaction: a sweep after a long outage works through the backlog in
 /// slices instead of holding thousands of row locks during network calls.

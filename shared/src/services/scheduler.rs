@@ -30,7 +30,7 @@ pub struct Scheduler {
     booking: BookingService,
     autonomy: Autonomy,
     relay: Option<OutboxRelay>,
-    delivery: Option<crate::delivery::Delivery>,
+    delivery: Option<crate::services::delivery::Delivery>,
 }
 
 impl Scheduler {
@@ -45,7 +45,7 @@ impl Scheduler {
     }
 
     /// Drains `notification_outbox` and the webhook deliveries on every tick.
-    pub fn with_delivery(mut self, delivery: crate::delivery::Delivery) -> Self {
+    pub fn with_delivery(mut self, delivery: crate::services::delivery::Delivery) -> Self {
         self.delivery = Some(delivery);
         self
     }

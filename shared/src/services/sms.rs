@@ -13,10 +13,10 @@ use async_trait::async_trait;
 use chrono::Duration;
 use sqlx::PgPool;
 
-use crate::adapters::ports::{DeliveryError, SmsSender};
 use crate::db::{calls, sms};
 use crate::domain::{PhoneE164, TenantId};
-use crate::services::clock::Clock;
+use crate::ports::clock::Clock;
+use crate::ports::{DeliveryError, SmsSender};
 
 #[derive(Debug, thiserror::Error)]
 pub enum SmsError {

@@ -20,7 +20,7 @@ use crate::domain::{Email, PhoneE164, ReferenceCode, TenantId};
 use crate::services::booking::{BookingError, BookingService};
 use crate::services::handoff::{HandoffContext, HandoffError, HandoffService};
 use crate::services::sms::SmsError;
-use crate::twilio::twiml::{self, Response};
+use crate::services::voice::twiml::{self, Response};
 
 /// How long "reply X again" stays open.
 const CANCEL_CONFIRM_MINUTES: i64 = 10;

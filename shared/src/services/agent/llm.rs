@@ -1,40 +1,29 @@
-//! The LLM path: async-openai chat completions with function calling against any
-//! OpenAI-compatible server. At most [`MAX_TOOL_ROUNDS`] tool rounds per message, then one
-//! forced text reply (`tool_choice: none`). Temperature 0.3. Each request has a timeout;
-//! 429 and 5xx answers are retried with exponential backoff (async-openai's default
-//! executor: up to 3 retries, honouring `Retry-After`), and the whole turn has a deadline.
+//! The LLM path: chat completions with function calling through the [`ChatModel`] port.
+//! At most [`MAX_TOOL_ROUNDS`] tool rounds per message, then one forced text reply
+//! (`tool_choice: none`), and the whole turn has a deadline.
 
+use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
-use async_openai::config::OpenAIConfig;
-use async_openai::types::chat::{
-    ChatCompletionMessageToolCalls, CreateChatCompletionRequest, CreateChatCompletionResponse,
-};
-use async_openai::Client;
 use chrono::Datelike;
 use serde_json::{json, Value};
 use tokio::sync::mpsc::UnboundedSender;
 
 use super::protocol::ServerMessage;
 use super::tools::{tool_schemas, ToolExecutor, TurnCtx, FAR_FUTURE_DAYS, FOLLOWUP_SLA};
-use super::AgentConfig;
 use crate::domain::nlu;
+use crate::ports::model::{ChatModel, ModelError};
 
 pub const MAX_TOOL_ROUNDS: usize = 5;
-pub const TEMPERATURE: f32 = 0.3;
 /// The whole turn (all rounds and retries) must finish within this.
 const TURN_DEADLINE: StdDuration = StdDuration::from_secs(60);
 
 #[derive(Debug, thiserror::Error)]
 pub enum LlmError {
-    #[error("language model request failed: {0}")]
-    Api(#[from] async_openai::error::OpenAIError),
+    #[error(transparent)]
+    Model(#[from] ModelError),
     #[error("language model did not answer in time")]
     Timeout,
-    #[error("could not build the request: {0}")]
-    Request(#[from] serde_json::Error),
-    #[error("the model returned no choices")]
-    Empty,
 }
 
 pub struct LlmOutput {
@@ -45,42 +34,12 @@ pub struct LlmOutput {
 }
 
 pub struct LlmEngine {
-    client: Client<OpenAIConfig>,
-    model: String,
+    model: Arc<dyn ChatModel>,
 }
 
 impl LlmEngine {
-    pub fn new(config: &AgentConfig) -> Self {
-        let mut oc =
-            OpenAIConfig::new().with_api_key(config.openai_api_key.clone().unwrap_or_default());
-        if let Some(base) = &config.openai_base_url {
-            oc = oc.with_api_base(base.trim_end_matches('/'));
-        }
-        let http = reqwest::Client::builder()
-            .timeout(config.openai_timeout)
-            .connect_timeout(StdDuration::from_secs(5))
-            .build()
-            .unwrap_or_default();
-        Self {
-            client: Client::build(http, oc),
-            model: config.openai_model.clone(),
-        }
-    }
-
-    async fn complete(
-        &self,
-        messages: &[Value],
-        force_text: bool,
-    ) -> Result<CreateChatCompletionResponse, LlmError> {
-        let body = json!({
-            "model": self.model,
-            "temperature": TEMPERATURE,
-            "messages": messages,
-            "tools": tool_schemas(),
-            "tool_choice": if force_text { "none" } else { "auto" },
-        });
-        let req: CreateChatCompletionRequest = serde_json::from_value(body)?;
-        Ok(self.client.chat().create(req).await?)
+    pub fn new(model: Arc<dyn ChatModel>) -> Self {
+        Self { model }
     }
 
     pub async fn run(
@@ -116,23 +75,14 @@ impl LlmEngine {
             messages.push(system.clone());
             messages.extend(history.iter().cloned());
             messages.extend(turn.iter().cloned());
-            let resp = self.complete(&messages, force_text).await?;
-            let msg = resp
-                .choices
-                .into_iter()
-                .next()
-                .ok_or(LlmError::Empty)?
-                .message;
+            let msg = self
+                .model
+                .complete(&messages, &tool_schemas(), force_text)
+                .await?;
             let calls: Vec<(String, String, String)> = msg
                 .tool_calls
-                .unwrap_or_default()
                 .into_iter()
-                .filter_map(|c| match c {
-                    ChatCompletionMessageToolCalls::Function(f) => {
-                        Some((f.id, f.function.name, f.function.arguments))
-                    }
-                    ChatCompletionMessageToolCalls::Custom(_) => None,
-                })
+                .map(|c| (c.id, c.name, c.arguments))
                 .collect();
             if calls.is_empty() || force_text {
                 let reply = msg
@@ -170,7 +120,7 @@ impl LlmEngine {
                 );
             }
         }
-        Err(LlmError::Empty)
+        Err(ModelError::Empty.into())
     }
 }
 

@@ -8,29 +8,27 @@
 //! messages and the state, release the lease.
 
 pub mod engine;
-#[cfg(feature = "llm")]
 pub mod llm;
 pub mod protocol;
 pub mod state;
 pub mod tools;
 
 use std::sync::LazyLock;
-use std::time::Duration as StdDuration;
 
-use chrono::Duration;
 use regex::Regex;
 use serde::Serialize;
 use serde_json::{json, Value};
 use tokio::sync::mpsc::UnboundedSender;
 
-use crate::config::ConfigError;
+use crate::config::AgentConfig;
+pub use crate::config::AgentLimits;
 use crate::db::{audit, chat, tenants};
 use crate::domain::nlu::{self, YesNo};
 use crate::domain::{SessionId, TenantId};
 use crate::services::booking::{BookingError, BookingService};
 pub use protocol::{ClientMessage, ServerMessage};
 pub use state::SessionState;
-pub use tools::{AgentEvent, AgentLimits, ToolExecutor, TurnCtx};
+pub use tools::{AgentEvent, ToolExecutor, TurnCtx};
 
 /// A turn may hold its session this long at most (a crashed turn frees it after this).
 const LEASE_SECONDS: i64 = 90;
@@ -40,71 +38,6 @@ const HISTORY: i64 = 40;
 pub const SYSTEM_ISSUE_REPLY: &str = "I'm sorry — I'm having a system issue right now and can't complete that. No changes were made to any appointment. Please try again in a moment.";
 const UNBACKED_CLAIM_REPLY: &str = "I haven't completed that yet — no appointment has been made or changed so far. Shall I continue?";
 const NO_CALLS_REPLY: &str = "I can't make, receive or transfer phone calls, but I can help you right here in the chat — or schedule a follow-up by email or text message if you prefer.";
-
-/// The agent's settings (environment variables, read by [`crate::Config`]).
-#[derive(Clone, Default)]
-pub struct AgentConfig {
-    pub openai_api_key: Option<String>,
-    pub openai_base_url: Option<String>,
-    pub openai_model: String,
-    pub openai_timeout: StdDuration,
-    pub limits: AgentLimits,
-}
-
-impl std::fmt::Debug for AgentConfig {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AgentConfig")
-            .field(
-                "openai_api_key",
-                &self.openai_api_key.as_ref().map(|_| "<set>"),
-            )
-            .field("openai_base_url", &self.openai_base_url)
-            .field("openai_model", &self.openai_model)
-            .finish_non_exhaustive()
-    }
-}
-
-impl AgentConfig {
-    pub fn from_lookup(get: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let non_empty = |k: &str| {
-            get(k)
-                .map(|v| v.trim().to_string())
-                .filter(|v| !v.is_empty())
-        };
-        let num =
-            |var: &'static str, default: u64, min: u64, max: u64| -> Result<i64, ConfigError> {
-                // bounded by `max`, so the conversion is exact
-                crate::config::env_number(non_empty(var).as_deref(), var, default, min, max)
-                    .map(|n| n as i64)
-            };
-        let base = non_empty("OPENAI_BASE_URL");
-        if let Some(b) = &base {
-            if !(b.starts_with("http://") || b.starts_with("https://")) {
-                return Err(ConfigError::Invalid {
-                    var: "OPENAI_BASE_URL",
-                    reason: "must start with http:// or https://".into(),
-                });
-            }
-        }
-        Ok(Self {
-            openai_api_key: non_empty("OPENAI_API_KEY"),
-            openai_base_url: base,
-            openai_model: non_empty("OPENAI_MODEL").unwrap_or_else(|| "gpt-4o".into()),
-            openai_timeout: StdDuration::from_secs(
-                num("OPENAI_TIMEOUT_SECONDS", 20, 1, 120)? as u64
-            ),
-            limits: AgentLimits {
-                followup_max_per_session: num("FOLLOWUP_MAX_PER_BOOKING", 2, 1, 10)?,
-                followup_cooldown: Duration::minutes(num(
-                    "FOLLOWUP_COOLDOWN_MINUTES",
-                    60,
-                    0,
-                    1440,
-                )?),
-            },
-        })
-    }
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum AgentError {
@@ -135,7 +68,6 @@ impl AgentError {
 #[derive(Clone)]
 enum Brain {
     Rules,
-    #[cfg(feature = "llm")]
     Llm(std::sync::Arc<llm::LlmEngine>),
 }
 
@@ -155,19 +87,22 @@ pub struct TurnResult {
 }
 
 impl Agent {
-    /// The LLM path when a key is configured (and compiled in), else the rules.
-    pub fn new(booking: BookingService, config: &AgentConfig) -> Self {
+    /// The LLM path over `model` when there is one, else the deterministic engine.
+    pub fn new(
+        booking: BookingService,
+        config: &AgentConfig,
+        model: Option<std::sync::Arc<dyn crate::ports::ChatModel>>,
+    ) -> Self {
         let exec = ToolExecutor::new(booking, config.limits.clone());
-        #[cfg(feature = "llm")]
-        if config.openai_api_key.is_some() {
-            return Self {
+        match model {
+            Some(m) => Self {
                 exec,
-                brain: Brain::Llm(std::sync::Arc::new(llm::LlmEngine::new(config))),
-            };
-        }
-        Self {
-            exec,
-            brain: Brain::Rules,
+                brain: Brain::Llm(std::sync::Arc::new(llm::LlmEngine::new(m))),
+            },
+            None => Self {
+                exec,
+                brain: Brain::Rules,
+            },
         }
     }
 
@@ -191,7 +126,6 @@ impl Agent {
     pub fn engine_name(&self) -> &'static str {
         match self.brain {
             Brain::Rules => "rules",
-            #[cfg(feature = "llm")]
             Brain::Llm(_) => "llm",
         }
     }
@@ -287,7 +221,6 @@ impl Agent {
                 let reply = engine::Engine::new(&self.exec).turn(&mut ctx, text).await;
                 (reply, vec![json!({"role": "user", "content": text})])
             }
-            #[cfg(feature = "llm")]
             Brain::Llm(llm) => {
                 let history =
                     chat::recent_messages(&pool, tenant.0, session.as_str(), HISTORY).await?;
@@ -311,8 +244,6 @@ impl Agent {
                 }
             }
         };
-        #[cfg(not(feature = "llm"))]
-        let _ = (progress, HISTORY);
 
         // Our own canned replies are safe by construction; the model's text is checked.
         let checked = if reply == SYSTEM_ISSUE_REPLY {
@@ -527,27 +458,5 @@ mod tests {
         assert!(unsafe_reply(UNBACKED_CLAIM_REPLY, none).is_none());
         assert!(unsafe_reply(NO_CALLS_REPLY, none).is_none());
         assert!(unsafe_reply("Here are open times on Tuesday: 9:00 AM, 9:30 AM.", none).is_none());
-    }
-
-    #[test]
-    fn agent_config_defaults_and_errors() {
-        let c = AgentConfig::from_lookup(&|_| None).unwrap_or_default();
-        assert_eq!(c.openai_model, "gpt-4o");
-        assert!(c.openai_api_key.is_none());
-        assert_eq!(c.limits.followup_max_per_session, 2);
-        assert_eq!(c.limits.followup_cooldown, Duration::minutes(60));
-        let e =
-            AgentConfig::from_lookup(&|k| (k == "FOLLOWUP_MAX_PER_BOOKING").then(|| "0".into()));
-        assert!(matches!(
-            e,
-            Err(ConfigError::Invalid {
-                var: "FOLLOWUP_MAX_PER_BOOKING",
-                ..
-            })
-        ));
-        let e = AgentConfig::from_lookup(&|k| (k == "OPENAI_BASE_URL").then(|| "ftp://x".into()));
-        assert!(e.is_err());
-        let c = AgentConfig::from_lookup(&|k| (k == "OPENAI_API_KEY").then(|| "sk-secret".into()));
-        assert!(!format!("{c:?}").contains("sk-secret"));
     }
 }

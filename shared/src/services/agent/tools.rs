@@ -10,6 +10,7 @@
 //! - `schedule_contact_followup`: per-session limit → per-recipient cooldown → explicit
 //!   confirmation (from an earlier turn) for an additional follow-up.
 
+use crate::config::AgentLimits;
 use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, NaiveTime, Utc};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
@@ -222,21 +223,6 @@ pub fn label(t: DateTime<Utc>, tz: Tz) -> String {
     t.with_timezone(&tz)
         .format("%a, %b %-d at %-I:%M %p")
         .to_string()
-}
-
-#[derive(Clone)]
-pub struct AgentLimits {
-    pub followup_max_per_session: i64,
-    pub followup_cooldown: Duration,
-}
-
-impl Default for AgentLimits {
-    fn default() -> Self {
-        Self {
-            followup_max_per_session: 2,
-            followup_cooldown: Duration::minutes(60),
-        }
-    }
 }
 
 #[derive(Clone)]

@@ -10,14 +10,14 @@ use serde_json::{json, Value};
 use sqlx::{FromRow, PgConnection, PgExecutor};
 use uuid::Uuid;
 
-use crate::adapters::calendar::{CalendarError, CalendarEvent};
 use crate::db::bookings::AppointmentRow;
 use crate::db::jobs::JobRow;
 use crate::db::notifications::{self, NewNotification};
 use crate::db::{audit, tenants};
 use crate::domain::{Email, PhoneE164, TenantId};
+use crate::ports::calendar::{CalendarError, CalendarEvent};
+use crate::services::autonomy::jobs::{JobSpec, ReminderKind};
 use crate::services::autonomy::Autonomy;
-use crate::services::jobs::{JobSpec, ReminderKind};
 
 /// A session gets at most one push of a type in this window.
 pub const PUSH_COOLDOWN: Duration = Duration::minutes(10);

@@ -7,8 +7,8 @@ use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::adapters::calendar::{BusyRange, CalendarError, CalendarProvider};
 use crate::domain::slots::Busy;
+use crate::ports::calendar::{BusyRange, CalendarError, CalendarProvider};
 
 /// `ranges` minus `own` (both half-open).
 pub fn subtract(ranges: &[BusyRange], own: &[(DateTime<Utc>, DateTime<Utc>)]) -> Vec<Busy> {

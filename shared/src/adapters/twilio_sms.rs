@@ -11,8 +11,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde::Deserialize;
 
-use crate::adapters::ports::{DeliveryError, SmsSender};
 use crate::domain::PhoneE164;
+use crate::ports::{DeliveryError, SmsSender};
 
 /// Twilio's error code for "the recipient has opted out" (STOP).
 pub const ERROR_OPTED_OUT: i64 = 21610;

@@ -25,10 +25,10 @@ use serde_json::{json, Value};
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::adapters::calendar::{BusyRange, CalendarError, CalendarEvent, CalendarProvider};
-use crate::delivery::config::GoogleSettings;
-use crate::delivery::crypto::SecretBox;
-use crate::services::clock::Clock;
+use crate::config::delivery::GoogleSettings;
+use crate::domain::crypto::SecretBox;
+use crate::ports::calendar::{BusyRange, CalendarError, CalendarEvent, CalendarProvider};
+use crate::ports::clock::Clock;
 
 pub const SCOPES: &str = "https://www.googleapis.com/auth/calendar.events https://www.googleapis.com/auth/calendar.freebusy";
 const STATE_TTL: Duration = Duration::minutes(10);
@@ -51,7 +51,7 @@ pub enum OAuthError {
     #[error("Google could not be reached: {0}")]
     Unreachable(String),
     #[error("token storage: {0}")]
-    Crypto(#[from] crate::delivery::crypto::CryptoError),
+    Crypto(#[from] crate::domain::crypto::CryptoError),
     #[error("database error")]
     Database(#[from] sqlx::Error),
 }
@@ -478,56 +478,4 @@ impl CalendarProvider for GoogleCalendar {
         }
         Ok(ranges)
     }
-}
-
-/// The calendar adapter `CALENDAR_MODE` asks for: Google, or the built-in mock with
-/// `CALENDAR_FAIL_MODE`.
-pub fn calendar_from_config(
-    pool: &PgPool,
-    config: &crate::Config,
-    clock: Clock,
-) -> Arc<dyn CalendarProvider> {
-    match (&config.delivery.calendar_mode, &config.delivery.google) {
-        (crate::delivery::config::CalendarMode::Google, Some(g)) => {
-            let oauth = GoogleOAuth::new(
-                pool.clone(),
-                g.clone(),
-                SecretBox::new(&config.delivery.encryption_key),
-                clock,
-                config.delivery.calendar_timeout,
-            );
-            Arc::new(GoogleCalendar::new(oauth, config.delivery.freebusy_cache))
-        }
-        _ => Arc::new(crate::adapters::calendar::MockCalendar::new(
-            config.calendar_fail_mode,
-        )),
-    }
-}
-
-/// The calendar the booking service reads back (free/busy): Google in `google` mode; in
-/// `mock` mode none (the mock has no events, so there is nothing to merge).
-pub fn booking_calendar(
-    pool: &PgPool,
-    config: &crate::Config,
-    clock: Clock,
-) -> Option<Arc<dyn CalendarProvider>> {
-    (config.delivery.calendar_mode == crate::delivery::config::CalendarMode::Google)
-        .then(|| calendar_from_config(pool, config, clock))
-}
-
-/// Attaches the configured calendar to a booking service: writes after each booking change
-/// (both modes), read-back into availability (Google only), and `CALENDAR_SYNC_REQUIRED`.
-pub fn attach_calendar(
-    booking: crate::services::booking::BookingService,
-    config: &crate::Config,
-    clock: Clock,
-) -> crate::services::booking::BookingService {
-    let calendar = calendar_from_config(booking.pool(), config, clock);
-    let booking = if config.delivery.calendar_mode == crate::delivery::config::CalendarMode::Google
-    {
-        booking.with_calendar(calendar)
-    } else {
-        booking.with_calendar_writes(calendar)
-    };
-    booking.with_calendar_sync_required(config.delivery.calendar_sync_required)
 }

@@ -12,13 +12,7 @@
 //! [`Delivery::tick`] runs one round of both dispatchers; the worker, the scheduler and the
 //! standalone server call it.
 
-pub mod config;
-pub mod crypto;
 pub mod dispatcher;
-pub mod freebusy;
-pub mod google;
-pub mod ics;
-pub mod mail;
 pub mod webhooks;
 
 use std::sync::Arc;
@@ -26,12 +20,12 @@ use std::sync::Arc;
 use serde::Serialize;
 use sqlx::PgPool;
 
-use crate::adapters::ports::{DeliveryError, Mailer, SmsSender};
-use crate::config::Config;
-use crate::services::clock::Clock;
+use crate::adapters::google::GoogleOAuth;
+use crate::config::DeliveryConfig;
+use crate::domain::crypto::SecretBox;
+use crate::ports::{Clock, Mailer};
 use crate::services::sms::SmsGate;
 
-pub use config::DeliveryConfig;
 pub use dispatcher::{DispatchReport, NotificationDispatcher};
 pub use webhooks::{WebhookDispatcher, WebhookReport};
 
@@ -71,31 +65,15 @@ pub struct Delivery {
 }
 
 impl Delivery {
-    /// The adapters `config` selects: SMTP or the mail folder; Twilio or the recording SMS
-    /// sender behind the opt-out ledger and rate limit.
-    pub fn from_config(pool: PgPool, config: &Config, clock: Clock) -> Result<Self, DeliveryError> {
-        let mailer = mail::mailer_from_config(&config.delivery)?;
-        let sms = crate::twilio::sms_sender_from_config(&config.telephony);
-        Ok(Self::with_adapters(pool, config, clock, mailer, sms))
-    }
-
-    /// The same with explicit adapters (tests, or a process that built them already).
-    pub fn with_adapters(
+    /// Both dispatchers over the given mailer and SMS gate.
+    pub fn new(
         pool: PgPool,
-        config: &Config,
         clock: Clock,
         mailer: Arc<dyn Mailer>,
-        sms: Arc<dyn SmsSender>,
+        gate: SmsGate,
+        d: &DeliveryConfig,
     ) -> Self {
-        let d = &config.delivery;
-        let gate = SmsGate::new(
-            pool.clone(),
-            sms,
-            clock.clone(),
-            config.telephony.sms_rate_limit_max,
-            config.telephony.sms_rate_limit_window,
-        );
-        let secrets = crypto::SecretBox::new(&d.encryption_key);
+        let secrets = SecretBox::new(&d.encryption_key);
         Self {
             notifications: NotificationDispatcher::new(
                 pool.clone(),
@@ -148,28 +126,8 @@ impl Delivery {
 /// client (when configured), and whether plain-http webhook URLs are accepted (development).
 #[derive(Clone)]
 pub struct Integrations {
-    pub secrets: crypto::SecretBox,
-    pub google: Option<google::GoogleOAuth>,
+    pub secrets: SecretBox,
+    pub google: Option<GoogleOAuth>,
     pub allow_http_webhooks: bool,
     pub clock: Clock,
-}
-
-impl Integrations {
-    pub fn from_config(pool: &PgPool, config: &Config, clock: Clock) -> Self {
-        let secrets = crypto::SecretBox::new(&config.delivery.encryption_key);
-        Self {
-            google: config.delivery.google.as_ref().map(|g| {
-                google::GoogleOAuth::new(
-                    pool.clone(),
-                    g.clone(),
-                    secrets.clone(),
-                    clock.clone(),
-                    config.delivery.calendar_timeout,
-                )
-            }),
-            secrets,
-            allow_http_webhooks: config.environment != crate::config::Environment::Production,
-            clock,
-        }
-    }
 }

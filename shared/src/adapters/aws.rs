@@ -1,15 +1,15 @@
-//! AWS adapters of gomomo's ports. Kept out of the domain crate so only the functions that
-//! talk to AWS link the SDK.
+//! AWS adapters of the ports, behind the `aws` feature so only the Lambda functions link
+//! the SDK.
 //!
 //! - [`EventBridgePublisher`]: the outbox relay's `EventPublisher` on an EventBridge bus.
 //!
 //! Clients come from [`sdk_config`], which honours the standard environment
 //! (`AWS_REGION`, credentials, and `AWS_ENDPOINT_URL` — how tests reach the local emulator).
 
+use crate::ports::events::{EventPublisher, OutboundEvent, PublishError, MAX_BATCH};
 use async_trait::async_trait;
 use aws_sdk_eventbridge::primitives::DateTime as AwsDateTime;
 use aws_sdk_eventbridge::types::PutEventsRequestEntry;
-use gomomo::adapters::events::{EventPublisher, OutboundEvent, PublishError, MAX_BATCH};
 use uuid::Uuid;
 
 pub use aws_config;

@@ -17,12 +17,12 @@ use serde_json::{json, Value};
 use sqlx::{FromRow, PgPool};
 use uuid::Uuid;
 
-use crate::adapters::ports::{DeliveryError, Mailer, OutgoingEmail};
 use crate::db::{audit, tenants};
-use crate::delivery::ics::{Invite, Method};
+use crate::domain::ics::{Invite, Method};
 use crate::domain::PhoneE164;
 use crate::domain::TenantId;
-use crate::services::clock::Clock;
+use crate::ports::clock::Clock;
+use crate::ports::{DeliveryError, Mailer, OutgoingEmail};
 use crate::services::sms::{SmsError, SmsGate};
 
 /// How long a claimed row is reserved for its dispatcher.
@@ -159,7 +159,7 @@ impl NotificationDispatcher {
         let Some(b) = row.booking_id else {
             return Ok(None);
         };
-        let appt = crate::services::tools::appointment(&self.pool, b).await?;
+        let appt = crate::services::autonomy::actions::appointment(&self.pool, b).await?;
         let queued_start = row
             .metadata
             .get("start")
@@ -214,7 +214,8 @@ impl NotificationDispatcher {
         let Some(booking) = row.booking_id else {
             return Ok(None);
         };
-        let Some(a) = crate::services::tools::appointment(&self.pool, booking).await? else {
+        let Some(a) = crate::services::autonomy::actions::appointment(&self.pool, booking).await?
+        else {
             return Ok(None);
         };
         let meta_time = |k: &str| {

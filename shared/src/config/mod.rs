@@ -3,6 +3,16 @@
 
 use std::time::Duration;
 
+pub mod agent;
+pub mod calendar;
+pub mod delivery;
+pub mod telephony;
+
+pub use agent::{AgentConfig, AgentLimits};
+pub use calendar::CalendarFailMode;
+pub use delivery::DeliveryConfig;
+pub use telephony::{SignatureMode, TelephonyConfig};
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ConfigError {
     #[error("missing required environment variable {0}")]
@@ -38,14 +48,17 @@ pub struct Config {
     pub autonomy_enabled: bool,
     /// The EventBridge bus the outbox relay publishes to (`EVENT_BUS_NAME`).
     pub event_bus_name: Option<String>,
+    /// The API Gateway Management endpoint the chat socket function posts to
+    /// (`WS_MANAGEMENT_ENDPOINT`); unset = derived from each request's domain and stage.
+    pub ws_management_endpoint: Option<String>,
     /// The built-in calendar's simulated failure (`CALENDAR_FAIL_MODE`).
-    pub calendar_fail_mode: crate::adapters::calendar::CalendarFailMode,
+    pub calendar_fail_mode: CalendarFailMode,
     /// The chat agent: OpenAI settings (none = the deterministic engine) and follow-up limits.
-    pub agent: crate::services::agent::AgentConfig,
-    /// Twilio webhooks and API, handoff links, SMS and call limits (`crate::twilio::config`).
-    pub telephony: crate::twilio::TelephonyConfig,
-    /// Email, SMS delivery, webhooks, Google Calendar, `ENCRYPTION_KEY` (`crate::delivery::config`).
-    pub delivery: crate::delivery::DeliveryConfig,
+    pub agent: AgentConfig,
+    /// Twilio webhooks and API, handoff links, SMS and call limits.
+    pub telephony: crate::config::TelephonyConfig,
+    /// Email, SMS delivery, webhooks, Google Calendar, `ENCRYPTION_KEY`.
+    pub delivery: DeliveryConfig,
 }
 
 impl std::fmt::Debug for Config {
@@ -91,6 +104,10 @@ pub const ENV_VARS: &[(&str, &str)] = &[
     (
         "EVENT_BUS_NAME",
         "EventBridge bus for domain events (required by the scheduler on Lambda)",
+    ),
+    (
+        "WS_MANAGEMENT_ENDPOINT",
+        "API Gateway Management endpoint of the chat socket (default: from each request)",
     ),
     (
         "CALENDAR_FAIL_MODE",
@@ -225,26 +242,27 @@ impl Config {
                 });
             }
         }
-        let calendar_fail_mode =
-            match non_empty("CALENDAR_FAIL_MODE") {
-                None => crate::adapters::calendar::CalendarFailMode::None,
-                Some(v) => crate::adapters::calendar::CalendarFailMode::parse(v.trim())
-                    .ok_or_else(|| ConfigError::Invalid {
-                        var: "CALENDAR_FAIL_MODE",
-                        reason: format!(
-                            "{v:?} is not none, auth_error, network_error, timeout or all_ops_fail"
-                        ),
-                    })?,
-            };
-        let agent = crate::services::agent::AgentConfig::from_lookup(&get)?;
-        let telephony = crate::twilio::TelephonyConfig::from_lookup(&get, environment)?;
-        let delivery = crate::delivery::DeliveryConfig::from_lookup(&get, environment)?;
+        let ws_management_endpoint =
+            non_empty("WS_MANAGEMENT_ENDPOINT").map(|v| v.trim().to_string());
+        let calendar_fail_mode = match non_empty("CALENDAR_FAIL_MODE") {
+            None => CalendarFailMode::None,
+            Some(v) => CalendarFailMode::parse(v.trim()).ok_or_else(|| ConfigError::Invalid {
+                var: "CALENDAR_FAIL_MODE",
+                reason: format!(
+                    "{v:?} is not none, auth_error, network_error, timeout or all_ops_fail"
+                ),
+            })?,
+        };
+        let agent = AgentConfig::from_lookup(&get)?;
+        let telephony = crate::config::TelephonyConfig::from_lookup(&get, environment)?;
+        let delivery = DeliveryConfig::from_lookup(&get, environment)?;
         Ok(Self {
             delivery,
             agent,
             telephony,
             autonomy_enabled,
             event_bus_name,
+            ws_management_endpoint,
             calendar_fail_mode,
             database_url,
             environment,
@@ -329,7 +347,7 @@ mod tests {
             ConfigError::Missing("ENCRYPTION_KEY")
         );
         for weak in [
-            crate::delivery::config::DEV_ENCRYPTION_KEY,
+            crate::config::delivery::DEV_ENCRYPTION_KEY,
             &"00".repeat(32),
             "not-a-key",
         ] {
@@ -348,7 +366,7 @@ mod tests {
         let dev = cfg(&[("DATABASE_URL", "postgres://x")]).unwrap();
         assert_eq!(
             Some(dev.delivery.encryption_key),
-            crate::delivery::config::parse_key(crate::delivery::config::DEV_ENCRYPTION_KEY)
+            crate::config::delivery::parse_key(crate::config::delivery::DEV_ENCRYPTION_KEY)
         );
     }
 
@@ -366,10 +384,7 @@ mod tests {
         .unwrap();
         assert!(c.autonomy_enabled);
         assert_eq!(c.event_bus_name.as_deref(), Some("gomomo-events"));
-        assert_eq!(
-            c.calendar_fail_mode,
-            crate::adapters::calendar::CalendarFailMode::Timeout
-        );
+        assert_eq!(c.calendar_fail_mode, CalendarFailMode::Timeout);
         for (var, bad) in [
             ("AUTONOMY_ENABLED", "maybe"),
             ("EVENT_BUS_NAME", "bad bus!"),

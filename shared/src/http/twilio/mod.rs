@@ -10,8 +10,10 @@ use std::sync::Arc;
 use axum::extract::{FromRef, FromRequest, Request};
 use axum::http::{header, StatusCode};
 
-use super::config::{SignatureMode, TelephonyConfig};
-use super::signature::{self, SignedPayload};
+pub mod signature;
+
+use self::signature::SignedPayload;
+use crate::config::telephony::{SignatureMode, TelephonyConfig};
 use crate::http::ApiError;
 
 /// Twilio posts small forms; anything larger is not a webhook.

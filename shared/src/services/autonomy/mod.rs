@@ -9,6 +9,10 @@
 //! - `AUTONOMY_ENABLED=false`: events are still recorded, audited and decided by policy;
 //!   no job is enqueued and none runs.
 
+pub mod actions;
+pub mod jobs;
+pub mod policy;
+
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
@@ -16,16 +20,14 @@ use serde_json::{json, Value};
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
-use crate::adapters::calendar::CalendarProvider;
-use crate::adapters::events::EventEnvelope;
+use self::jobs::{backoff, JobSpec, ReminderKind, Tool};
 use crate::db::{audit, jobs as q, outbox};
 use crate::domain::events::{self, DomainEvent};
+use crate::ports::calendar::CalendarProvider;
+use crate::ports::clock::Clock;
+use crate::ports::events::EventEnvelope;
 use crate::services::booking::BookingService;
-use crate::services::clock::Clock;
-use crate::services::jobs::{backoff, JobSpec, ReminderKind, Tool};
-use crate::services::policy;
 use crate::services::relay::OutboxRelay;
-use crate::services::tools;
 
 /// A hold follow-up goes to a session at most once in this window.
 pub const HOLD_FOLLOWUP_COOLDOWN: Duration = Duration::minutes(30);
@@ -353,7 +355,7 @@ impl Autonomy {
             DomainEvent::SlotOpened(e) => {
                 if e.start > now {
                     for entry in
-                        tools::waitlist_matches(conn, e.tenant_id, e.service_id, e.start).await?
+                        actions::waitlist_matches(conn, e.tenant_id, e.service_id, e.start).await?
                     {
                         plan.push(waitlist_job(
                             entry,
@@ -520,10 +522,10 @@ impl Autonomy {
         tx.commit().await?;
 
         // External calls happen outside any transaction (no row locks held across network I/O).
-        let external = tools::external_phase(self, &job, &spec).await;
+        let external = actions::external_phase(self, &job, &spec).await;
         let mut tx = self.pool.begin().await?;
-        match tools::run(self, &mut tx, &job, &spec, external).await {
-            Ok(tools::ToolOutcome::Done(summary)) => {
+        match actions::run(self, &mut tx, &job, &spec, external).await {
+            Ok(actions::ToolOutcome::Done(summary)) => {
                 q::complete(&mut tx, job.id, self.clock.now()).await?;
                 self.audit_run(
                     &mut tx,
@@ -535,7 +537,7 @@ impl Autonomy {
                 tx.commit().await?;
                 report.completed += 1;
             }
-            Ok(tools::ToolOutcome::Skipped(reason)) => {
+            Ok(actions::ToolOutcome::Skipped(reason)) => {
                 q::complete(&mut tx, job.id, self.clock.now()).await?;
                 self.audit_run(
                     &mut tx,
@@ -550,7 +552,7 @@ impl Autonomy {
             Err(err) => {
                 tx.rollback().await?;
                 let mut tx = self.pool.begin().await?;
-                let permanent = matches!(err, tools::ToolError::Permanent(_));
+                let permanent = matches!(err, actions::ToolError::Permanent(_));
                 let msg = err.to_string();
                 if let JobSpec::RetryCalendarSync { booking_id } = &spec {
                     audit::record(
@@ -599,7 +601,7 @@ impl Autonomy {
         spec: &JobSpec,
     ) -> Result<(), sqlx::Error> {
         if let JobSpec::RetryCalendarSync { booking_id } = spec {
-            if let Some(appt) = tools::appointment(&mut *conn, *booking_id).await? {
+            if let Some(appt) = actions::appointment(&mut *conn, *booking_id).await? {
                 outbox::append(
                     conn,
                     &DomainEvent::CalendarRetryExhausted(events::CalendarRetryExhausted {

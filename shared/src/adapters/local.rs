@@ -1,103 +1,84 @@
-//! The `CalendarProvider` port: writing bookings to the tenant's calendar. The built-in
-//! mock adapter simulates the failure modes of `CALENDAR_FAIL_MODE`; the Google Calendar v3
-//! adapter is a separate piece of work.
+//! The local adapters the standalone server and the tests run on: a mailer and an SMS
+//! sender that record into the log, the in-process event bus, and the built-in calendar
+//! with its simulated failures (`CALENDAR_FAIL_MODE`).
 
 use std::sync::atomic::{AtomicU8, Ordering};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use tokio::sync::mpsc;
 use uuid::Uuid;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CalendarEvent {
-    pub tenant_id: Uuid,
-    pub booking_id: Uuid,
-    pub reference: String,
-    pub summary: String,
-    pub start: DateTime<Utc>,
-    pub end: DateTime<Utc>,
-}
+use crate::config::CalendarFailMode;
+use crate::domain::PhoneE164;
+use crate::ports::calendar::{BusyRange, CalendarError, CalendarEvent, CalendarProvider};
+use crate::ports::delivery::{DeliveryError, Mailer, OutgoingEmail, SmsSender};
+use crate::ports::events::{EventEnvelope, EventPublisher, OutboundEvent, PublishError};
 
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum CalendarError {
-    #[error("calendar authorization failed")]
-    Auth,
-    #[error("calendar network error")]
-    Network,
-    #[error("calendar request timed out")]
-    Timeout,
-    #[error("calendar error: {0}")]
-    Other(String),
-}
+/// Local default mailer: logs that a message went out (no PII in the log) and succeeds.
+/// The message itself is kept by whoever called it (e.g. the notification row).
+#[derive(Debug, Default, Clone)]
+pub struct LogMailer;
 
-impl CalendarError {
-    /// A stable kind for events and audit rows.
-    pub fn kind(&self) -> &'static str {
-        match self {
-            Self::Auth => "auth_error",
-            Self::Network => "network_error",
-            Self::Timeout => "timeout",
-            Self::Other(_) => "other",
-        }
+#[async_trait]
+impl Mailer for LogMailer {
+    async fn send_email(&self, email: &OutgoingEmail) -> Result<String, DeliveryError> {
+        let id = format!("local-{}", uuid::Uuid::new_v4());
+        tracing::info!(message_id = %id, subject = %email.subject, has_ics = email.ics.is_some(), "email recorded (local mailer)");
+        Ok(id)
     }
 }
 
-/// A busy interval `[start, end)` read back from the tenant's calendar.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct BusyRange {
-    pub start: DateTime<Utc>,
-    pub end: DateTime<Utc>,
+/// Local default SMS sender: logs and succeeds (recorded only).
+#[derive(Debug, Default, Clone)]
+pub struct LogSmsSender;
+
+#[async_trait]
+impl SmsSender for LogSmsSender {
+    async fn send_sms(
+        &self,
+        _from: Option<&str>,
+        _to: &PhoneE164,
+        body: &str,
+    ) -> Result<String, DeliveryError> {
+        let id = format!("local-{}", uuid::Uuid::new_v4());
+        tracing::info!(message_id = %id, chars = body.chars().count(), "sms recorded (local sender)");
+        Ok(id)
+    }
+}
+
+/// The standalone server's bus: a bounded channel to the in-process orchestrator. A full
+/// channel fails the entry, which stays in the outbox for the next sweep.
+#[derive(Debug, Clone)]
+pub struct InProcessPublisher {
+    tx: mpsc::Sender<EventEnvelope>,
+}
+
+impl InProcessPublisher {
+    pub fn channel(capacity: usize) -> (Self, mpsc::Receiver<EventEnvelope>) {
+        let (tx, rx) = mpsc::channel(capacity.max(1));
+        (Self { tx }, rx)
+    }
 }
 
 #[async_trait]
-pub trait CalendarProvider: Send + Sync {
-    /// Creates (or, for the same booking id, updates) the event; returns its provider id.
-    async fn create_event(&self, event: &CalendarEvent) -> Result<String, CalendarError>;
-    async fn delete_event(&self, tenant: Uuid, booking: Uuid) -> Result<(), CalendarError>;
-    /// Busy ranges of the tenant's calendar within `[from, to)` (issue 6: read-back merged
-    /// into availability; an error makes the caller fail closed). No calendar: empty.
-    async fn free_busy(
-        &self,
-        _tenant: Uuid,
-        _from: DateTime<Utc>,
-        _to: DateTime<Utc>,
-    ) -> Result<Vec<BusyRange>, CalendarError> {
-        Ok(Vec::new())
-    }
-}
-
-/// `CALENDAR_FAIL_MODE`: none | auth_error | network_error | timeout | all_ops_fail.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum CalendarFailMode {
-    #[default]
-    None,
-    AuthError,
-    NetworkError,
-    Timeout,
-    AllOpsFail,
-}
-
-impl CalendarFailMode {
-    pub const ALL: [Self; 5] = [
-        Self::None,
-        Self::AuthError,
-        Self::NetworkError,
-        Self::Timeout,
-        Self::AllOpsFail,
-    ];
-
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|m| m.as_str() == s)
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::None => "none",
-            Self::AuthError => "auth_error",
-            Self::NetworkError => "network_error",
-            Self::Timeout => "timeout",
-            Self::AllOpsFail => "all_ops_fail",
+impl EventPublisher for InProcessPublisher {
+    async fn publish(&self, batch: &[OutboundEvent]) -> Result<Vec<Uuid>, PublishError> {
+        let mut failed = Vec::new();
+        for e in batch {
+            match EventEnvelope::from_outbound(e) {
+                Ok(env) => {
+                    if self.tx.try_send(env).is_err() {
+                        failed.push(e.event_id);
+                    }
+                }
+                Err(err) => {
+                    tracing::warn!(event_id = %e.event_id, error = %err, "unpublishable outbox row");
+                    failed.push(e.event_id);
+                }
+            }
         }
+        Ok(failed)
     }
 }
 

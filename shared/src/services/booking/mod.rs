@@ -9,6 +9,8 @@
 //! - every state change writes a redacted audit row and its domain events to the outbox in
 //!   the same transaction.
 
+pub mod freebusy;
+
 use std::time::Duration as StdDuration;
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
@@ -24,7 +26,7 @@ use crate::db::{audit, db_error_code, is_retryable, outbox, sqlstate};
 use crate::domain::events::{self, DomainEvent};
 use crate::domain::slots::{self, Busy, Slot, SlotRules, WeeklyHours};
 use crate::domain::{ClientName, Email, ParseError, PhoneE164, ReferenceCode, SessionId, TenantId};
-use crate::services::clock::Clock;
+use crate::ports::clock::Clock;
 
 /// Attempts for a SERIALIZABLE transaction before giving up (each retry backs off a little).
 const MAX_TX_ATTEMPTS: u32 = 12;
@@ -123,9 +125,9 @@ pub struct BookingService {
     relay: Option<crate::services::relay::OutboxRelay>,
     /// The tenant calendar read back into availability and holds (issue 6); a read error
     /// makes the affected slots unavailable.
-    calendar: Option<std::sync::Arc<dyn crate::adapters::calendar::CalendarProvider>>,
+    calendar: Option<std::sync::Arc<dyn crate::ports::calendar::CalendarProvider>>,
     /// The calendar bookings are written to after each commit (issue 6); None: no writes.
-    calendar_writer: Option<std::sync::Arc<dyn crate::adapters::calendar::CalendarProvider>>,
+    calendar_writer: Option<std::sync::Arc<dyn crate::ports::calendar::CalendarProvider>>,
     /// `CALENDAR_SYNC_REQUIRED`: a failed write at confirm undoes the booking (strict).
     calendar_sync_required: bool,
 }
@@ -146,7 +148,7 @@ impl BookingService {
     /// Merges the tenant calendar's free/busy into availability and hold checks.
     pub fn with_calendar(
         mut self,
-        calendar: std::sync::Arc<dyn crate::adapters::calendar::CalendarProvider>,
+        calendar: std::sync::Arc<dyn crate::ports::calendar::CalendarProvider>,
     ) -> Self {
         self.calendar_writer = Some(calendar.clone());
         self.calendar = Some(calendar);
@@ -157,7 +159,7 @@ impl BookingService {
     /// calendar has no events to merge into availability).
     pub fn with_calendar_writes(
         mut self,
-        calendar: std::sync::Arc<dyn crate::adapters::calendar::CalendarProvider>,
+        calendar: std::sync::Arc<dyn crate::ports::calendar::CalendarProvider>,
     ) -> Self {
         self.calendar_writer = Some(calendar);
         self
@@ -184,11 +186,17 @@ impl BookingService {
         let midnight = chrono::NaiveTime::MIN;
         let lo = slots::local_to_utc(sched.tz, from, midnight, true);
         let hi = slots::local_to_utc(sched.tz, to + Duration::days(1), midnight, true);
-        crate::delivery::freebusy::external_busy(cal.as_ref(), &self.pool, sched.tenant.id, lo, hi)
-            .await
-            .map_err(|e| {
-                tracing::warn!(error = %e, kind = e.kind(), "calendar read failed: slots withheld");
-            })
+        crate::services::booking::freebusy::external_busy(
+            cal.as_ref(),
+            &self.pool,
+            sched.tenant.id,
+            lo,
+            hi,
+        )
+        .await
+        .map_err(|e| {
+            tracing::warn!(error = %e, kind = e.kind(), "calendar read failed: slots withheld");
+        })
     }
 
     /// Publishes domain events right after the transactions that write them.
@@ -723,17 +731,14 @@ impl BookingService {
 
     /// The calendar event of a booking (its id at the provider derives from the booking id,
     /// so a retried write never makes a duplicate).
-    async fn calendar_event(
-        &self,
-        appt: &AppointmentRow,
-    ) -> crate::adapters::calendar::CalendarEvent {
+    async fn calendar_event(&self, appt: &AppointmentRow) -> crate::ports::calendar::CalendarEvent {
         let service = tenants::get_service(&self.pool, appt.tenant_id, appt.service_id)
             .await
             .ok()
             .flatten()
             .map(|s| s.name)
             .unwrap_or_else(|| "Appointment".into());
-        crate::adapters::calendar::CalendarEvent {
+        crate::ports::calendar::CalendarEvent {
             tenant_id: appt.tenant_id,
             booking_id: appt.id,
             reference: appt.reference.clone(),
@@ -748,7 +753,7 @@ impl BookingService {
         &self,
         appt: &AppointmentRow,
         op: CalendarOp,
-    ) -> std::result::Result<(), crate::adapters::calendar::CalendarError> {
+    ) -> std::result::Result<(), crate::ports::calendar::CalendarError> {
         let Some(cal) = &self.calendar_writer else {
             return Ok(());
         };
@@ -774,7 +779,7 @@ impl BookingService {
         &self,
         appt: &AppointmentRow,
         op: CalendarOp,
-        e: &crate::adapters::calendar::CalendarError,
+        e: &crate::ports::calendar::CalendarError,
     ) {
         let event = DomainEvent::CalendarWriteFailed(events::CalendarWriteFailed {
             tenant_id: appt.tenant_id,
@@ -839,7 +844,7 @@ impl BookingService {
         &self,
         sched: &TenantSchedule,
         appt: &AppointmentRow,
-        cause: &crate::adapters::calendar::CalendarError,
+        cause: &crate::ports::calendar::CalendarError,
     ) -> Result<Option<HoldRow>> {
         let tenant_id = appt.tenant_id;
         let mut tx = self.pool.begin().await?;

@@ -5,7 +5,6 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
-use tokio::sync::mpsc;
 use uuid::Uuid;
 
 use crate::domain::events::{source_of, DomainEvent};
@@ -118,39 +117,4 @@ pub trait EventPublisher: Send + Sync {
     /// Publishes up to [`MAX_BATCH`] events; returns the ids of the entries that failed
     /// individually (the others are published). `Err` means none were.
     async fn publish(&self, batch: &[OutboundEvent]) -> Result<Vec<Uuid>, PublishError>;
-}
-
-/// The standalone server's bus: a bounded channel to the in-process orchestrator. A full
-/// channel fails the entry, which stays in the outbox for the next sweep.
-#[derive(Debug, Clone)]
-pub struct InProcessPublisher {
-    tx: mpsc::Sender<EventEnvelope>,
-}
-
-impl InProcessPublisher {
-    pub fn channel(capacity: usize) -> (Self, mpsc::Receiver<EventEnvelope>) {
-        let (tx, rx) = mpsc::channel(capacity.max(1));
-        (Self { tx }, rx)
-    }
-}
-
-#[async_trait]
-impl EventPublisher for InProcessPublisher {
-    async fn publish(&self, batch: &[OutboundEvent]) -> Result<Vec<Uuid>, PublishError> {
-        let mut failed = Vec::new();
-        for e in batch {
-            match EventEnvelope::from_outbound(e) {
-                Ok(env) => {
-                    if self.tx.try_send(env).is_err() {
-                        failed.push(e.event_id);
-                    }
-                }
-                Err(err) => {
-                    tracing::warn!(event_id = %e.event_id, error = %err, "unpublishable outbox row");
-                    failed.push(e.event_id);
-                }
-            }
-        }
-        Ok(failed)
-    }
 }

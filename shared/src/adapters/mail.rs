@@ -5,7 +5,6 @@
 //! as `text/calendar; method=…` (base64, so its CRLF line ends survive any relay).
 
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -14,8 +13,8 @@ use lettre::message::{Attachment, Body, Mailbox, MultiPart, SinglePart};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
-use crate::adapters::ports::{DeliveryError, Mailer, OutgoingEmail};
-use crate::delivery::config::{DeliveryConfig, MailTransport, SmtpSettings, SmtpTls};
+use crate::config::delivery::{SmtpSettings, SmtpTls};
+use crate::ports::{DeliveryError, Mailer, OutgoingEmail};
 
 const SMTP_TIMEOUT: Duration = Duration::from_secs(20);
 
@@ -188,12 +187,4 @@ impl Mailer for SmtpMailer {
             Err(e) => Err(DeliveryError::Transient(format!("smtp: {e}"))),
         }
     }
-}
-
-/// The configured mailer: SMTP when `SMTP_URL`/`SMTP_HOST` is set, else the mail folder.
-pub fn mailer_from_config(cfg: &DeliveryConfig) -> Result<Arc<dyn Mailer>, DeliveryError> {
-    Ok(match &cfg.mail {
-        MailTransport::Smtp(s) => Arc::new(SmtpMailer::new(s, &cfg.mail_from)?),
-        MailTransport::Folder(dir) => Arc::new(FileMailer::new(dir.clone(), &cfg.mail_from)),
-    })
 }

@@ -25,9 +25,9 @@ use sqlx::{FromRow, PgPool};
 use uuid::Uuid;
 
 use crate::db::audit;
-use crate::delivery::crypto::{CryptoError, SecretBox};
-use crate::delivery::dispatcher::{backoff, LEASE};
-use crate::services::clock::Clock;
+use crate::domain::crypto::{CryptoError, SecretBox};
+use crate::ports::clock::Clock;
+use crate::services::delivery::dispatcher::{backoff, LEASE};
 
 pub const SIGNATURE_HEADER: &str = "Gomomo-Signature";
 pub const DELIVERY_HEADER: &str = "Gomomo-Delivery";

@@ -45,35 +45,3 @@ pub trait SmsSender: Send + Sync {
         body: &str,
     ) -> Result<String, DeliveryError>;
 }
-
-/// Local default mailer: logs that a message went out (no PII in the log) and succeeds.
-/// The message itself is kept by whoever called it (e.g. the notification row).
-#[derive(Debug, Default, Clone)]
-pub struct LogMailer;
-
-#[async_trait]
-impl Mailer for LogMailer {
-    async fn send_email(&self, email: &OutgoingEmail) -> Result<String, DeliveryError> {
-        let id = format!("local-{}", uuid::Uuid::new_v4());
-        tracing::info!(message_id = %id, subject = %email.subject, has_ics = email.ics.is_some(), "email recorded (local mailer)");
-        Ok(id)
-    }
-}
-
-/// Local default SMS sender: logs and succeeds (recorded only).
-#[derive(Debug, Default, Clone)]
-pub struct LogSmsSender;
-
-#[async_trait]
-impl SmsSender for LogSmsSender {
-    async fn send_sms(
-        &self,
-        _from: Option<&str>,
-        _to: &PhoneE164,
-        body: &str,
-    ) -> Result<String, DeliveryError> {
-        let id = format!("local-{}", uuid::Uuid::new_v4());
-        tracing::info!(message_id = %id, chars = body.chars().count(), "sms recorded (local sender)");
-        Ok(id)
-    }
-}

@@ -18,12 +18,15 @@
 //! Limits (seed §4): 5 live calls per tenant, 20 caller turns, 10 minutes, 3
 //! misunderstandings in a row → offer an SMS link to finish in the web chat.
 
+pub mod twiml;
+
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use uuid::Uuid;
 
+use self::twiml::Response;
 use crate::db::calls::{self, CallRow, CallUpdate, NewCall, NewTurn, StartOutcome};
 use crate::db::tenants::{self, ServiceRow};
 use crate::domain::nlu::{self, Intent, TimeSpec, YesNo};
@@ -31,7 +34,6 @@ use crate::domain::{ClientName, Email, PhoneE164, ReferenceCode, SessionId, Tena
 use crate::services::booking::{BookingError, BookingService, ClientDetails, TenantSchedule};
 use crate::services::handoff::{HandoffContext, HandoffError, HandoffService, TranscriptLine};
 use crate::services::sms::SmsError;
-use crate::twilio::twiml::{self, Response};
 
 /// The 16 states of a call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -161,7 +163,7 @@ pub struct VoiceLimits {
 }
 
 impl VoiceLimits {
-    pub fn from_config(cfg: &crate::twilio::TelephonyConfig) -> Self {
+    pub fn from_config(cfg: &crate::config::TelephonyConfig) -> Self {
         Self {
             max_concurrent_calls: cfg.voice_max_concurrent_calls,
             max_turns: cfg.voice_max_turns,

@@ -1,0 +1,399 @@
+//! The composition root: every service is built here, once per process, from the
+//! configuration and the adapters it selects. Each binary takes its parts from [`App`]:
+//! the Lambda functions through [`App::from_env`], `gomomo serve` through
+//! [`App::standalone`], tests through [`App::build`] with the adapters they choose.
+//!
+//! Every booking service handed out carries the configured calendar and the outbox relay,
+//! so every entry point that writes bookings publishes its events right after commit: on
+//! Lambda synchronously to EventBridge, in `gomomo serve` on the in-process bus.
+
+pub mod local;
+
+use std::sync::Arc;
+
+use sqlx::PgPool;
+
+use crate::adapters::google::{GoogleCalendar, GoogleOAuth};
+use crate::adapters::local::{LogSmsSender, MockCalendar};
+use crate::adapters::mail::{FileMailer, SmtpMailer};
+use crate::adapters::twilio_sms::TwilioSmsSender;
+use crate::config::delivery::{CalendarMode, MailTransport};
+use crate::config::{Config, ConfigError, Environment, TelephonyConfig};
+use crate::domain::crypto::SecretBox;
+use crate::http::twilio::WebhookVerifier;
+use crate::ports::{CalendarProvider, Clock, DeliveryError, EventPublisher, Mailer, SmsSender};
+use crate::services::agent::Agent;
+use crate::services::autonomy::Autonomy;
+use crate::services::booking::BookingService;
+use crate::services::delivery::{Delivery, Integrations};
+use crate::services::handoff::HandoffService;
+use crate::services::relay::OutboxRelay;
+use crate::services::scheduler::Scheduler;
+use crate::services::sms::SmsGate;
+use crate::services::sms_inbound::InboundService;
+use crate::services::voice::{VoiceLimits, VoiceService};
+
+/// Why a process could not be assembled.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("cannot connect to Postgres: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("delivery adapters: {0}")]
+    Delivery(#[from] DeliveryError),
+}
+
+/// What a binary serves; decides the start checks that fail closed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// REST API, admin API, REST chat.
+    Api,
+    /// The chat over API Gateway WebSockets.
+    ChatWs,
+    /// Twilio voice webhooks.
+    Voice,
+    /// Inbound SMS and handoff links.
+    Handoff,
+    /// Domain events from SQS: orchestrator, jobs, delivery.
+    Worker,
+    /// The minute tick: hold expiry, due jobs, outbox sweep, delivery.
+    Scheduler,
+    /// `gomomo serve`: everything in one process.
+    Standalone,
+}
+
+impl Role {
+    fn serves_twilio(self) -> bool {
+        matches!(self, Role::Voice | Role::Handoff | Role::Standalone)
+    }
+}
+
+/// Every service of the system, wired once. Cheap to clone.
+#[derive(Clone)]
+pub struct App {
+    pub config: Config,
+    pub pool: PgPool,
+    pub clock: Clock,
+    /// Publishes committed outbox rows; `None` when no bus is configured (the rows wait
+    /// for a process that has one).
+    pub relay: Option<OutboxRelay>,
+    /// Booking with the configured calendar and the relay.
+    pub booking: BookingService,
+    pub agent: Agent,
+    pub sms: Arc<dyn SmsSender>,
+    pub handoff: HandoffService,
+    pub inbound: InboundService,
+    pub voice: VoiceService,
+    pub webhook_verifier: WebhookVerifier,
+    pub integrations: Integrations,
+    pub autonomy: Autonomy,
+    pub delivery: Delivery,
+    pub scheduler: Scheduler,
+}
+
+/// The adapters a process runs on; [`Adapters::from_config`] picks the configured ones,
+/// tests replace any of them.
+#[derive(Clone)]
+pub struct Adapters {
+    pub publisher: Option<Arc<dyn EventPublisher>>,
+    pub mailer: Arc<dyn Mailer>,
+    pub sms: Arc<dyn SmsSender>,
+    pub calendar: Arc<dyn CalendarProvider>,
+}
+
+impl Adapters {
+    /// The configured mailer, SMS sender and calendar, with no event bus.
+    pub fn from_config(pool: &PgPool, config: &Config, clock: &Clock) -> Result<Self, AppError> {
+        Ok(Self {
+            publisher: None,
+            mailer: mailer(config)?,
+            sms: sms_sender(&config.telephony),
+            calendar: calendar(pool, config, clock.clone()),
+        })
+    }
+
+    pub fn with_publisher(mut self, publisher: Arc<dyn EventPublisher>) -> Self {
+        self.publisher = Some(publisher);
+        self
+    }
+}
+
+impl App {
+    /// A Lambda function's start: configuration from the environment (refused when a
+    /// production secret is missing), logs, the pool, the configured adapters, and the
+    /// EventBridge bus when `EVENT_BUS_NAME` is set.
+    pub async fn from_env(role: Role) -> Result<Self, AppError> {
+        let config = Config::from_env()?;
+        crate::telemetry::init(config.log_format);
+        check_start(&config, role)?;
+        let pool = crate::db::connect(&config.database_url, config.db_max_connections).await?;
+        let clock = Clock::system();
+        let mut adapters = Adapters::from_config(&pool, &config, &clock)?;
+        if let Some(publisher) = event_bus(&config).await {
+            adapters = adapters.with_publisher(publisher);
+        }
+        Ok(Self::build(config, pool, clock, adapters))
+    }
+
+    /// `gomomo serve`: the configured adapters and the in-process bus; the returned
+    /// runtime feeds each event to the orchestrator and ticks the scheduler.
+    pub fn standalone(
+        config: Config,
+        pool: PgPool,
+    ) -> Result<(Self, local::LocalRuntime), AppError> {
+        check_start(&config, Role::Standalone)?;
+        let clock = Clock::system();
+        let (publisher, events) = local::bus();
+        let adapters = Adapters::from_config(&pool, &config, &clock)?.with_publisher(publisher);
+        let app = Self::build(config, pool, clock, adapters);
+        let runtime = local::LocalRuntime::start(&app, events);
+        Ok((app, runtime))
+    }
+
+    /// The configured adapters over `pool` without an event bus (tests, tools). The
+    /// configured mailer falls back to the log mailer when it cannot be built.
+    pub fn configured(config: Config, pool: PgPool, clock: Clock) -> Self {
+        let sms = sms_sender(&config.telephony);
+        Self::configured_with_sms(config, pool, clock, sms)
+    }
+
+    /// The same with `sms` as the SMS sender.
+    pub fn configured_with_sms(
+        config: Config,
+        pool: PgPool,
+        clock: Clock,
+        sms: Arc<dyn SmsSender>,
+    ) -> Self {
+        let adapters = Adapters {
+            publisher: None,
+            mailer: mailer(&config).unwrap_or_else(|e| {
+                tracing::error!(error = %e, "mailer unavailable: email is recorded in the log");
+                Arc::new(crate::adapters::local::LogMailer)
+            }),
+            sms,
+            calendar: calendar(&pool, &config, clock.clone()),
+        };
+        Self::build(config, pool, clock, adapters)
+    }
+
+    /// Wires every service over the given adapters.
+    pub fn build(config: Config, pool: PgPool, clock: Clock, adapters: Adapters) -> Self {
+        let relay = adapters
+            .publisher
+            .map(|p| OutboxRelay::new(pool.clone(), p, clock.clone()));
+        let mut booking = BookingService::new(pool.clone(), clock.clone(), config.hold_ttl);
+        booking = if config.delivery.calendar_mode == CalendarMode::Google {
+            booking.with_calendar(adapters.calendar.clone())
+        } else {
+            booking.with_calendar_writes(adapters.calendar.clone())
+        };
+        booking = booking.with_calendar_sync_required(config.delivery.calendar_sync_required);
+        if let Some(relay) = &relay {
+            booking = booking.with_relay(relay.clone());
+        }
+        let t = &config.telephony;
+        let gate = |sender: Arc<dyn SmsSender>| {
+            SmsGate::new(
+                pool.clone(),
+                sender,
+                clock.clone(),
+                t.sms_rate_limit_max,
+                t.sms_rate_limit_window,
+            )
+        };
+        let handoff = HandoffService::new(
+            pool.clone(),
+            clock.clone(),
+            &t.handoff_secret,
+            t.handoff_ttl,
+            &t.public_base_url,
+            gate(adapters.sms.clone()),
+        );
+        let voice = VoiceService::new(
+            booking.clone(),
+            handoff.clone(),
+            VoiceLimits::from_config(t),
+            &t.public_base_url,
+        );
+        let inbound = InboundService::new(booking.clone(), handoff.clone());
+        let mut autonomy = Autonomy::new(
+            booking.clone(),
+            config.autonomy_enabled,
+            adapters.calendar.clone(),
+        );
+        if let Some(relay) = &relay {
+            autonomy = autonomy.with_relay(relay.clone());
+        }
+        let d = &config.delivery;
+        let delivery = Delivery::new(
+            pool.clone(),
+            clock.clone(),
+            adapters.mailer.clone(),
+            gate(adapters.sms.clone()),
+            d,
+        );
+        let scheduler = Scheduler::new(booking.clone(), autonomy.clone(), relay.clone())
+            .with_delivery(delivery.clone());
+        let secrets = SecretBox::new(&d.encryption_key);
+        let integrations = Integrations {
+            google: d.google.as_ref().map(|g| {
+                GoogleOAuth::new(
+                    pool.clone(),
+                    g.clone(),
+                    secrets.clone(),
+                    clock.clone(),
+                    d.calendar_timeout,
+                )
+            }),
+            secrets,
+            allow_http_webhooks: config.environment != Environment::Production,
+            clock: clock.clone(),
+        };
+        Self {
+            agent: agent(booking.clone(), &config.agent),
+            webhook_verifier: WebhookVerifier::new(t),
+            sms: adapters.sms,
+            relay,
+            booking,
+            handoff,
+            inbound,
+            voice,
+            integrations,
+            autonomy,
+            delivery,
+            scheduler,
+            config,
+            pool,
+            clock,
+        }
+    }
+}
+
+/// What must hold before a process serves anything. Twilio-facing processes refuse a
+/// production start without an auth token, a public https URL and a strong handoff secret;
+/// a production Lambda refuses to start without a bus, since its events would never leave.
+fn check_start(config: &Config, role: Role) -> Result<(), ConfigError> {
+    if role.serves_twilio() {
+        config.telephony.check_webhooks(config.environment)?;
+    }
+    if role != Role::Standalone
+        && config.environment == Environment::Production
+        && config.event_bus_name.is_none()
+    {
+        return Err(ConfigError::Missing("EVENT_BUS_NAME"));
+    }
+    Ok(())
+}
+
+/// The EventBridge publisher when `EVENT_BUS_NAME` is set and the binary links the AWS SDK.
+async fn event_bus(config: &Config) -> Option<Arc<dyn EventPublisher>> {
+    match &config.event_bus_name {
+        #[cfg(feature = "aws")]
+        Some(bus) => {
+            let sdk = crate::adapters::aws::sdk_config().await;
+            Some(Arc::new(
+                crate::adapters::aws::EventBridgePublisher::from_config(&sdk, bus),
+            ))
+        }
+        #[cfg(not(feature = "aws"))]
+        Some(_) => {
+            tracing::warn!("EVENT_BUS_NAME is set but this binary has no AWS adapters: events wait in the outbox");
+            None
+        }
+        None => {
+            tracing::warn!("EVENT_BUS_NAME is unset: domain events wait in the outbox");
+            None
+        }
+    }
+}
+
+/// The chat agent: the OpenAI-compatible model when `OPENAI_API_KEY` is set and the binary
+/// has the `llm` feature, otherwise the deterministic engine.
+pub fn agent(booking: BookingService, config: &crate::config::AgentConfig) -> Agent {
+    #[cfg(feature = "llm")]
+    if config.openai_api_key.is_some() {
+        let model: Arc<dyn crate::ports::ChatModel> =
+            Arc::new(crate::adapters::openai::OpenAiModel::new(config));
+        return Agent::new(booking, config, Some(model));
+    }
+    Agent::new(booking, config, None)
+}
+
+/// Delivery over the configured mailer and SMS sender (tests, tools).
+pub fn configured_delivery(
+    pool: PgPool,
+    config: &Config,
+    clock: Clock,
+) -> Result<Delivery, AppError> {
+    Ok(delivery(
+        pool,
+        config,
+        clock,
+        mailer(config)?,
+        sms_sender(&config.telephony),
+    ))
+}
+
+/// Delivery over the given mailer and SMS sender, behind the opt-out ledger and rate limit.
+pub fn delivery(
+    pool: PgPool,
+    config: &Config,
+    clock: Clock,
+    mailer: Arc<dyn Mailer>,
+    sms: Arc<dyn SmsSender>,
+) -> Delivery {
+    let t = &config.telephony;
+    let gate = SmsGate::new(
+        pool.clone(),
+        sms,
+        clock.clone(),
+        t.sms_rate_limit_max,
+        t.sms_rate_limit_window,
+    );
+    Delivery::new(pool, clock, mailer, gate, &config.delivery)
+}
+
+/// The configured mailer: SMTP when `SMTP_URL`/`SMTP_HOST` is set, else the mail folder.
+pub fn mailer(config: &Config) -> Result<Arc<dyn Mailer>, AppError> {
+    let d = &config.delivery;
+    Ok(match &d.mail {
+        MailTransport::Smtp(s) => Arc::new(SmtpMailer::new(s, &d.mail_from)?),
+        MailTransport::Folder(dir) => Arc::new(FileMailer::new(dir.clone(), &d.mail_from)),
+    })
+}
+
+/// The SMS adapter the configuration asks for: Twilio's Messages API when an account SID
+/// and auth token are set, otherwise the local adapter that records messages in the log.
+pub fn sms_sender(cfg: &TelephonyConfig) -> Arc<dyn SmsSender> {
+    match (&cfg.account_sid, &cfg.auth_token) {
+        (Some(sid), Some(token)) => match TwilioSmsSender::new(&cfg.api_base_url, sid, token, None)
+        {
+            Ok(s) => Arc::new(s),
+            Err(e) => {
+                tracing::error!(error = %e, "twilio sms adapter unavailable; recording sms locally");
+                Arc::new(LogSmsSender)
+            }
+        },
+        _ => Arc::new(LogSmsSender),
+    }
+}
+
+/// The calendar adapter `CALENDAR_MODE` asks for: Google, or the built-in calendar with
+/// `CALENDAR_FAIL_MODE`.
+pub fn calendar(pool: &PgPool, config: &Config, clock: Clock) -> Arc<dyn CalendarProvider> {
+    let d = &config.delivery;
+    match (&d.calendar_mode, &d.google) {
+        (CalendarMode::Google, Some(g)) => {
+            let oauth = GoogleOAuth::new(
+                pool.clone(),
+                g.clone(),
+                SecretBox::new(&d.encryption_key),
+                clock,
+                d.calendar_timeout,
+            );
+            Arc::new(GoogleCalendar::new(oauth, d.freebusy_cache))
+        }
+        _ => Arc::new(MockCalendar::new(config.calendar_fail_mode)),
+    }
+}
