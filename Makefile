@@ -80,7 +80,7 @@ if [ $$((cfn_rc & 2)) -ne 0 ] || [ "$$cfn_rc" -eq 1 ]; then exit 1; fi
 if [ "$$cfn_rc" -ne 0 ]; then echo "cfn-lint: warnings only (exit $$cfn_rc), not failing"; fi
 endef
 
-.PHONY: help run test bench package lint fmt fmt-check clippy cfn-lint check-template \
+.PHONY: help run test bench package lint layers fmt fmt-check clippy cfn-lint check-template \
         tools pg-start pg-stop lambda-test browser-test
 
 help:
@@ -116,6 +116,8 @@ run:
 test: tools
 	@echo "==> cargo fmt --all --check"
 	$(CARGO) fmt --all --check
+	echo "==> scripts/check_layers.py (import graph, layer rules, SQL and env reads in their modules)"
+	$(PYTHON) scripts/check_layers.py
 	$(WITH_DATABASE)
 	$(WITH_MOTO)
 	echo "==> cargo clippy --workspace --all-targets -- -D warnings"
@@ -173,7 +175,10 @@ cfn-lint:
 check-template:
 	$(PYTHON) scripts/check_template.py
 
-lint: fmt-check clippy cfn-lint check-template
+lint: fmt-check layers clippy cfn-lint check-template
+
+layers:
+	$(PYTHON) scripts/check_layers.py
 
 bench:
 	@echo "==> cargo bench -p gomomo --bench slots"

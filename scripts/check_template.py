@@ -449,6 +449,12 @@ def check(template: dict, root: Path) -> tuple[list[str], list[str]]:
         else:
             deployed[binary] = logical_id
 
+        # Every function writes bookings or relays the outbox, and publishes right after
+        # commit: each needs PutEvents on the bus.
+        policies = props.get("Policies") or []
+        if not any(isinstance(p, dict) and "EventBridgePutEventsPolicy" in p for p in policies):
+            errors.append(f"{where}: needs an EventBridgePutEventsPolicy (it publishes domain events)")
+
         code_uri = props.get("CodeUri")
         if isinstance(code_uri, str) and not code_uri.startswith("s3://"):
             if not (root / code_uri / "Cargo.toml").is_file():

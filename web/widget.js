@@ -7,7 +7,7 @@
  * data-title (header text), data-open="true" (start opened), data-inline="true" (render
  * in place of the script tag instead of a floating launcher).
  *
- * Protocol (DESIGN.md): sends {"action":"hello"|"message", tenant_id, session_id, text};
+ * Protocol (docs/architecture.md): sends {"action":"hello"|"message", tenant_id, session_id, text};
  * receives typing, status, assistant_message, push, error.
  */
 (function () {

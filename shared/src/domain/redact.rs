@@ -1,4 +1,4 @@
-//! PII redaction for everything written to `audit_log` (the seed's `redactPII`):
+//! PII redaction for everything written to `audit_log`:
 //! named fields are replaced whole, any key matching /email|phone|token|password|secret/i
 //! likewise, and free text is scrubbed of email addresses and phone numbers.
 

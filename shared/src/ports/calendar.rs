@@ -52,7 +52,7 @@ pub trait CalendarProvider: Send + Sync {
     /// Creates (or, for the same booking id, updates) the event; returns its provider id.
     async fn create_event(&self, event: &CalendarEvent) -> Result<String, CalendarError>;
     async fn delete_event(&self, tenant: Uuid, booking: Uuid) -> Result<(), CalendarError>;
-    /// Busy ranges of the tenant's calendar within `[from, to)` (issue 6: read-back merged
+    /// Busy ranges of the tenant's calendar within `[from, to)` (read back and merged
     /// into availability; an error makes the caller fail closed). No calendar: empty.
     async fn free_busy(
         &self,

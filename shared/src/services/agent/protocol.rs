@@ -1,4 +1,4 @@
-//! The WebSocket message protocol (DESIGN.md), the same on API Gateway and on the
+//! The WebSocket message protocol (docs/architecture.md), the same on API Gateway and on the
 //! standalone `/ws`. The client sends `{"action":"message","tenant_id","session_id","text"}`
 //! (plus `hello` right after connecting, since API Gateway cannot post to a connection
 //! during `$connect`, and `ping`); the server sends typed messages.
