@@ -273,7 +273,7 @@ impl App {
 /// What must hold before a process serves anything. Twilio-facing processes refuse a
 /// production start without an auth token, a public https URL and a strong handoff secret;
 /// a production Lambda refuses to start without a bus, since its events would never leave.
-fn check_start(config: &Config, role: Role) -> Result<(), ConfigError> {
+pub fn check_start(config: &Config, role: Role) -> Result<(), ConfigError> {
     if role.serves_twilio() {
         config.telephony.check_webhooks(config.environment)?;
     }

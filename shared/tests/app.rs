@@ -1,0 +1,154 @@
+//! The composition root: what each role refuses at start, and that the booking service it
+//! hands out publishes each committed event before the call returns.
+#![allow(clippy::unwrap_used)]
+
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use chrono::{Duration, TimeZone as _, Utc};
+use chrono_tz::America::New_York;
+use gomomo::app::{check_start, Adapters, App, Role};
+use gomomo::config::{Config, ConfigError};
+use gomomo::db::outbox;
+use gomomo::domain::{ClientName, Email, SessionId, TenantId};
+use gomomo::ports::{EventPublisher, OutboundEvent, PublishError};
+use gomomo::services::admin;
+use gomomo::services::booking::ClientDetails;
+use gomomo::services::Clock;
+use sqlx::PgPool;
+use uuid::Uuid;
+
+fn config(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+    let pairs: Vec<(String, String)> = pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    Config::from_lookup(move |k| {
+        if k == "DATABASE_URL" {
+            return Some("postgres://unused/db".into());
+        }
+        pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone())
+    })
+}
+
+const PRODUCTION: [(&str, &str); 3] = [
+    ("GOMOMO_ENV", "production"),
+    ("GOMOMO_PLATFORM_KEY", "k3J9x0q8Zp2LmW7rT5vB1nC4yH6gF8dS"),
+    (
+        "ENCRYPTION_KEY",
+        "q6Yl0m3R1x9w2VbT8cK4nP7sZ5aD0fH2jL6uE9gI1oM=",
+    ),
+];
+
+#[test]
+fn production_functions_refuse_to_start_without_a_bus() {
+    let c = config(&PRODUCTION).unwrap();
+    for role in [Role::Api, Role::ChatWs, Role::Worker, Role::Scheduler] {
+        assert_eq!(
+            check_start(&c, role).unwrap_err(),
+            ConfigError::Missing("EVENT_BUS_NAME"),
+            "{role:?}"
+        );
+    }
+    let mut with_bus = PRODUCTION.to_vec();
+    with_bus.push(("EVENT_BUS_NAME", "gomomo-events"));
+    let c = config(&with_bus).unwrap();
+    for role in [Role::Api, Role::ChatWs, Role::Worker, Role::Scheduler] {
+        assert!(check_start(&c, role).is_ok(), "{role:?}");
+    }
+    // Twilio-facing processes also need the Twilio auth token in production.
+    for role in [Role::Voice, Role::Handoff, Role::Standalone] {
+        assert_eq!(
+            check_start(&c, role).unwrap_err(),
+            ConfigError::Missing("TWILIO_AUTH_TOKEN"),
+            "{role:?}"
+        );
+    }
+    // Development starts with neither.
+    let dev = config(&[]).unwrap();
+    for role in [Role::Api, Role::Voice, Role::Worker, Role::Standalone] {
+        assert!(check_start(&dev, role).is_ok(), "{role:?}");
+    }
+}
+
+/// Records every batch it is given, succeeding.
+#[derive(Default)]
+struct Recorder(Mutex<Vec<OutboundEvent>>);
+
+#[async_trait]
+impl EventPublisher for Recorder {
+    async fn publish(&self, batch: &[OutboundEvent]) -> Result<Vec<Uuid>, PublishError> {
+        self.0.lock().unwrap().extend_from_slice(batch);
+        Ok(Vec::new())
+    }
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn every_booking_path_of_the_app_publishes_at_commit(pool: PgPool) {
+    let seed = admin::seed_demo(&pool).await.unwrap();
+    let recorder = Arc::new(Recorder::default());
+    let config = config(&[]).unwrap();
+    let clock = Clock::system();
+    let adapters = Adapters::from_config(&pool, &config, &clock)
+        .unwrap()
+        .with_publisher(recorder.clone());
+    let app = App::build(config, pool.clone(), clock, adapters);
+    let tenant = TenantId(seed.tenant_id);
+    let service = seed.services[0].id;
+
+    // The next weekday at least two days out, 10:00 New York.
+    let mut day = Utc::now().with_timezone(&New_York).date_naive() + Duration::days(2);
+    while matches!(
+        chrono::Datelike::weekday(&day),
+        chrono::Weekday::Sat | chrono::Weekday::Sun
+    ) {
+        day += Duration::days(1);
+    }
+    let start = New_York
+        .from_local_datetime(&day.and_hms_opt(10, 0, 0).unwrap())
+        .unwrap()
+        .with_timezone(&Utc);
+    let session = SessionId::parse("web-app-root").unwrap();
+    let client = ClientDetails {
+        name: ClientName::parse("Ana Lopez").unwrap(),
+        email: Email::parse("ana@example.com").unwrap(),
+        phone: None,
+        notes: None,
+    };
+    // The booking service every entry point gets (REST, chat, voice, SMS share it).
+    for booking in [app.booking.clone(), app.agent.booking().clone()] {
+        let before = recorder.0.lock().unwrap().len();
+        let hold = booking
+            .create_hold(tenant, service, start, &session)
+            .await
+            .unwrap();
+        let (confirmed, created) = booking
+            .confirm(tenant, hold.id, &session, &client)
+            .await
+            .unwrap();
+        assert!(created);
+        // Published before `confirm` returned: no sleep, no sweep.
+        let events = recorder.0.lock().unwrap()[before..].to_vec();
+        assert!(
+            events.iter().any(|e| e.name == "BookingCreated"
+                && e.detail["booking_id"] == serde_json::json!(confirmed.id)),
+            "{events:?}"
+        );
+        assert_eq!(outbox::unpublished_count(&pool).await.unwrap(), 0);
+        booking
+            .cancel(
+                tenant,
+                &gomomo::domain::ReferenceCode::parse(&confirmed.reference).unwrap(),
+                &client.email,
+            )
+            .await
+            .unwrap();
+        assert!(recorder
+            .0
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|e| e.name == "BookingCancelled"));
+        assert_eq!(outbox::unpublished_count(&pool).await.unwrap(), 0);
+    }
+}
