@@ -141,6 +141,19 @@ pub async fn fail(conn: &mut PgConnection, id: Uuid, error: &str) -> Result<(), 
     Ok(())
 }
 
+/// A job the policy engine refused at run time: cancelled without running.
+pub async fn cancel_denied(conn: &mut PgConnection, id: Uuid) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE jobs SET status = 'cancelled', claimed_at = NULL, last_error = 'denied by policy',
+                         updated_at = now()
+          WHERE id = $1",
+    )
+    .bind(id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
 /// Jobs claimed before `cutoff` (their runner died): back to pending, or failed when they
 /// have no attempts left. Returns the jobs touched with their new status.
 pub async fn reclaim_stale(

@@ -7,13 +7,13 @@
 use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
 use serde_json::{json, Value};
-use sqlx::{FromRow, PgConnection, PgExecutor};
+use sqlx::PgConnection;
 use uuid::Uuid;
 
 use crate::db::bookings::AppointmentRow;
 use crate::db::jobs::JobRow;
-use crate::db::notifications::{self, NewNotification};
-use crate::db::{audit, tenants};
+use crate::db::notifications::{self, appointment, NewNotification};
+use crate::db::{audit, tenants, waitlist as wl};
 use crate::domain::{Email, PhoneE164, TenantId};
 use crate::ports::calendar::{CalendarError, CalendarEvent};
 use crate::services::autonomy::jobs::{JobSpec, ReminderKind};
@@ -49,50 +49,6 @@ pub enum External {
     Calendar(Result<String, CalendarError>),
     /// The booking is gone or cancelled: nothing was called.
     NotApplicable(String),
-}
-
-const APPT_COLS: &str = "id, tenant_id, service_id, resource_id, hold_id, session_id, reference,
-    lower(during) AS start_at, upper(during) AS end_at, status, client_name, client_email,
-    client_phone, notes, sequence, created_at, updated_at, cancelled_at";
-
-pub async fn appointment<'e>(
-    db: impl PgExecutor<'e>,
-    id: Uuid,
-) -> Result<Option<AppointmentRow>, sqlx::Error> {
-    sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT {APPT_COLS} FROM appointments WHERE id = $1"
-    )))
-    .bind(id)
-    .fetch_optional(db)
-    .await
-}
-
-/// Waiting waitlist entries that an opened slot at `start` suits: same service (or any),
-/// the local date inside their preferred range, the local time of day they asked for.
-pub async fn waitlist_matches(
-    conn: &mut PgConnection,
-    tenant: Uuid,
-    service: Uuid,
-    start: DateTime<Utc>,
-) -> Result<Vec<Uuid>, sqlx::Error> {
-    sqlx::query_scalar(
-        "SELECT w.id FROM waitlist_entries w JOIN tenants t ON t.id = w.tenant_id,
-                LATERAL (SELECT ($3::timestamptz AT TIME ZONE t.time_zone) AS local) l
-          WHERE w.tenant_id = $1 AND w.status = 'waiting'
-            AND (w.service_id IS NULL OR w.service_id = $2)
-            AND (w.preferred_from IS NULL OR w.preferred_from <= l.local::date)
-            AND (w.preferred_to IS NULL OR w.preferred_to >= l.local::date)
-            AND (w.time_of_day IS NULL OR w.time_of_day =
-                 CASE WHEN extract(hour FROM l.local) < 12 THEN 'morning'
-                      WHEN extract(hour FROM l.local) < 17 THEN 'afternoon'
-                      ELSE 'evening' END)
-          ORDER BY w.created_at LIMIT 20",
-    )
-    .bind(tenant)
-    .bind(service)
-    .bind(start)
-    .fetch_all(conn)
-    .await
 }
 
 /// The only tool with a network call today: the calendar write of `retry_calendar_sync`.
@@ -547,11 +503,7 @@ async fn escalate(
         return Ok(ToolOutcome::Skipped("booking is cancelled".into()));
     }
     let f = facts(tx, a.tenant_id, a.service_id).await?;
-    let admin: Option<String> = sqlx::query_scalar("SELECT admin_email FROM tenants WHERE id = $1")
-        .bind(a.tenant_id)
-        .fetch_optional(&mut *tx)
-        .await?
-        .flatten();
+    let admin = notifications::tenant_admin_email(&mut *tx, a.tenant_id).await?;
     let meta = booking_meta(&a, &f);
     let mut channels = queue(tx, job, Msg {
         kind: "calendar_escalation",
@@ -603,35 +555,6 @@ async fn escalate(
     ))
 }
 
-#[derive(FromRow)]
-struct Contact {
-    email: Option<String>,
-    phone: Option<String>,
-}
-
-/// Contact details a session left: its follow-up requests and waitlist entries.
-async fn session_contact(
-    tx: &mut PgConnection,
-    tenant: Uuid,
-    session: &str,
-) -> Result<Option<Contact>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT email, phone FROM (
-            SELECT CASE WHEN channel = 'email' THEN recipient END AS email,
-                   CASE WHEN channel = 'sms' THEN recipient END AS phone, created_at
-              FROM followup_contacts WHERE tenant_id = $1 AND session_id = $2
-            UNION ALL
-            SELECT client_email, client_phone, created_at FROM waitlist_entries
-             WHERE tenant_id = $1 AND session_id = $2
-         ) c WHERE email IS NOT NULL OR phone IS NOT NULL
-         ORDER BY created_at DESC LIMIT 1",
-    )
-    .bind(tenant)
-    .bind(session)
-    .fetch_optional(tx)
-    .await
-}
-
 #[allow(clippy::too_many_arguments)]
 async fn hold_followup(
     ctx: &Autonomy,
@@ -642,18 +565,14 @@ async fn hold_followup(
     service: Uuid,
     start: DateTime<Utc>,
 ) -> Result<ToolOutcome, ToolError> {
-    let booked: bool = sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM appointments WHERE tenant_id = $1 AND session_id = $2 AND created_at >= $3 - interval '1 hour')",
-    )
-    .bind(job.tenant_id)
-    .bind(session)
-    .bind(ctx.clock.now())
-    .fetch_one(&mut *tx)
-    .await?;
+    let booked =
+        notifications::session_booked_recently(&mut *tx, job.tenant_id, session, ctx.clock.now())
+            .await?;
     if booked {
         return Ok(ToolOutcome::Skipped("the session booked meanwhile".into()));
     }
-    let Some(contact) = session_contact(tx, job.tenant_id, session).await? else {
+    let Some(contact) = notifications::session_contact(&mut *tx, job.tenant_id, session).await?
+    else {
         return Ok(ToolOutcome::Skipped(
             "the session left no contact details".into(),
         ));
@@ -683,15 +602,6 @@ async fn hold_followup(
     Ok(ToolOutcome::Done(json!({"channels": channels})))
 }
 
-#[derive(FromRow)]
-struct WaitlistRow {
-    session_id: Option<String>,
-    client_name: Option<String>,
-    client_email: Option<String>,
-    client_phone: Option<String>,
-    status: String,
-}
-
 #[allow(clippy::too_many_arguments)]
 async fn waitlist(
     ctx: &Autonomy,
@@ -702,15 +612,7 @@ async fn waitlist(
     start: DateTime<Utc>,
     end: DateTime<Utc>,
 ) -> Result<ToolOutcome, ToolError> {
-    let row: Option<WaitlistRow> = sqlx::query_as(
-        "SELECT session_id, client_name, client_email, client_phone, status FROM waitlist_entries
-          WHERE id = $1 AND tenant_id = $2 FOR UPDATE",
-    )
-    .bind(entry)
-    .bind(job.tenant_id)
-    .fetch_optional(&mut *tx)
-    .await?;
-    let Some(w) = row else {
+    let Some(w) = wl::lock_entry(tx, job.tenant_id, entry).await? else {
         return Ok(ToolOutcome::Skipped("waitlist entry not found".into()));
     };
     if w.status != "waiting" {
@@ -786,22 +688,10 @@ async fn waitlist(
     if channels.is_empty() && !pushed {
         return Ok(ToolOutcome::Skipped("no way to reach the client".into()));
     }
-    sqlx::query("UPDATE waitlist_entries SET status = 'notified', notified_at = $2 WHERE id = $1")
-        .bind(entry)
-        .bind(ctx.clock.now())
-        .execute(&mut *tx)
-        .await?;
+    wl::mark_notified(tx, entry, ctx.clock.now()).await?;
     Ok(ToolOutcome::Done(
         json!({"channels": channels, "pushed": pushed, "slots": slots.len()}),
     ))
-}
-
-#[derive(FromRow)]
-struct FollowupRow {
-    channel: String,
-    recipient: String,
-    reason: String,
-    status: String,
 }
 
 async fn contact_followup(
@@ -810,14 +700,7 @@ async fn contact_followup(
     job: &JobRow,
     id: Uuid,
 ) -> Result<ToolOutcome, ToolError> {
-    let row: Option<FollowupRow> = sqlx::query_as(
-        "SELECT channel, recipient, reason, status FROM followup_contacts WHERE id = $1 AND tenant_id = $2 FOR UPDATE",
-    )
-    .bind(id)
-    .bind(job.tenant_id)
-    .fetch_optional(&mut *tx)
-    .await?;
-    let Some(fu) = row else {
+    let Some(fu) = notifications::lock_followup(tx, job.tenant_id, id).await? else {
         return Ok(ToolOutcome::Skipped("follow-up not found".into()));
     };
     if fu.status != "scheduled" {
@@ -864,10 +747,6 @@ async fn contact_followup(
             "the follow-up recipient is not a valid address".into(),
         ));
     }
-    sqlx::query("UPDATE followup_contacts SET status = 'sent', sent_at = $2 WHERE id = $1")
-        .bind(id)
-        .bind(ctx.clock.now())
-        .execute(&mut *tx)
-        .await?;
+    notifications::mark_followup_sent(tx, id, ctx.clock.now()).await?;
     Ok(ToolOutcome::Done(json!({"channels": channels})))
 }

@@ -21,7 +21,7 @@ use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 use self::jobs::{backoff, JobSpec, ReminderKind, Tool};
-use crate::db::{audit, jobs as q, outbox};
+use crate::db::{audit, jobs as q, notifications, outbox, waitlist};
 use crate::domain::events::{self, DomainEvent};
 use crate::ports::calendar::CalendarProvider;
 use crate::ports::clock::Clock;
@@ -355,7 +355,7 @@ impl Autonomy {
             DomainEvent::SlotOpened(e) => {
                 if e.start > now {
                     for entry in
-                        actions::waitlist_matches(conn, e.tenant_id, e.service_id, e.start).await?
+                        waitlist::matching_entries(conn, e.tenant_id, e.service_id, e.start).await?
                     {
                         plan.push(waitlist_job(
                             entry,
@@ -504,10 +504,7 @@ impl Autonomy {
         )
         .await?;
         if !decision.allowed() {
-            sqlx::query("UPDATE jobs SET status = 'cancelled', claimed_at = NULL, last_error = 'denied by policy', updated_at = now() WHERE id = $1")
-                .bind(job.id)
-                .execute(&mut *tx)
-                .await?;
+            q::cancel_denied(&mut tx, job.id).await?;
             self.audit_run(
                 &mut tx,
                 &job,
@@ -601,7 +598,7 @@ impl Autonomy {
         spec: &JobSpec,
     ) -> Result<(), sqlx::Error> {
         if let JobSpec::RetryCalendarSync { booking_id } = spec {
-            if let Some(appt) = actions::appointment(&mut *conn, *booking_id).await? {
+            if let Some(appt) = notifications::appointment(&mut *conn, *booking_id).await? {
                 outbox::append(
                     conn,
                     &DomainEvent::CalendarRetryExhausted(events::CalendarRetryExhausted {
