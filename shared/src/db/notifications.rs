@@ -4,12 +4,42 @@
 //! (`followup_contacts`).
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sqlx::{AssertSqlSafe, FromRow, PgConnection, PgExecutor};
 use uuid::Uuid;
 
 use crate::db::bookings::AppointmentRow;
+
+/// `notification_outbox.status`: `queued` until the dispatcher settles the row as `sent`,
+/// `failed` (out of attempts or refused for good) or `skipped` (opted out, stale reminder).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, sqlx::Type)]
+#[sqlx(type_name = "text", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
+pub enum NotificationStatus {
+    Queued,
+    Sent,
+    Failed,
+    Skipped,
+}
+
+impl NotificationStatus {
+    pub const ALL: [NotificationStatus; 4] = [
+        NotificationStatus::Queued,
+        NotificationStatus::Sent,
+        NotificationStatus::Failed,
+        NotificationStatus::Skipped,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NotificationStatus::Queued => "queued",
+            NotificationStatus::Sent => "sent",
+            NotificationStatus::Failed => "failed",
+            NotificationStatus::Skipped => "skipped",
+        }
+    }
+}
 
 #[derive(Debug, Clone, FromRow, Serialize, PartialEq)]
 pub struct NotificationRow {
@@ -21,7 +51,7 @@ pub struct NotificationRow {
     pub subject: Option<String>,
     pub body: String,
     pub metadata: Value,
-    pub status: String,
+    pub status: NotificationStatus,
     pub attempts: i32,
     pub idempotency_key: String,
     pub booking_id: Option<Uuid>,
@@ -323,6 +353,35 @@ pub async fn session_contact<'e>(
     .await
 }
 
+/// `followup_contacts.status`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, sqlx::Type)]
+#[sqlx(type_name = "text", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
+pub enum FollowupStatus {
+    Scheduled,
+    Sent,
+    Failed,
+    Cancelled,
+}
+
+impl FollowupStatus {
+    pub const ALL: [FollowupStatus; 4] = [
+        FollowupStatus::Scheduled,
+        FollowupStatus::Sent,
+        FollowupStatus::Failed,
+        FollowupStatus::Cancelled,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FollowupStatus::Scheduled => "scheduled",
+            FollowupStatus::Sent => "sent",
+            FollowupStatus::Failed => "failed",
+            FollowupStatus::Cancelled => "cancelled",
+        }
+    }
+}
+
 /// A follow-up a client asked for.
 #[derive(Debug, Clone, FromRow, PartialEq)]
 pub struct FollowupRow {
@@ -330,7 +389,7 @@ pub struct FollowupRow {
     pub channel: String,
     pub recipient: String,
     pub reason: String,
-    pub status: String,
+    pub status: FollowupStatus,
 }
 
 /// The tenant's follow-up request, locked for the rest of the transaction.
@@ -360,4 +419,99 @@ pub async fn mark_followup_sent(
         .execute(conn)
         .await?;
     Ok(())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use sqlx::PgPool;
+
+    async fn tenant(pool: &PgPool) -> Uuid {
+        let id = Uuid::new_v4();
+        sqlx::query("INSERT INTO tenants (id, name, time_zone) VALUES ($1, 'T', 'UTC')")
+            .bind(id)
+            .execute(pool)
+            .await
+            .unwrap();
+        id
+    }
+
+    /// Every status is written to and read back from `notification_outbox.status` (its
+    /// CHECK accepts each name), and serializes to the same string.
+    #[sqlx::test(migrations = "../migrations")]
+    async fn notification_status_round_trips_through_postgres(pool: PgPool) {
+        let t = tenant(&pool).await;
+        let mut conn = pool.acquire().await.unwrap();
+        let id = enqueue(
+            &mut conn,
+            &NewNotification {
+                tenant_id: t,
+                channel: "email",
+                kind: "confirmation",
+                recipient: "a@example.com".into(),
+                subject: None,
+                body: "hi".into(),
+                metadata: serde_json::json!({}),
+                idempotency_key: "k".into(),
+                booking_id: None,
+                job_id: None,
+            },
+        )
+        .await
+        .unwrap()
+        .unwrap();
+        let status_of = |rows: Vec<NotificationRow>| rows[0].status;
+        assert_eq!(
+            status_of(list_for_tenant(&pool, t).await.unwrap()),
+            NotificationStatus::Queued
+        );
+        for status in NotificationStatus::ALL {
+            sqlx::query("UPDATE notification_outbox SET status = $2 WHERE id = $1")
+                .bind(id)
+                .bind(status)
+                .execute(&pool)
+                .await
+                .unwrap();
+            assert_eq!(status_of(list_for_tenant(&pool, t).await.unwrap()), status);
+            let stored: String =
+                sqlx::query_scalar("SELECT status FROM notification_outbox WHERE id = $1")
+                    .bind(id)
+                    .fetch_one(&pool)
+                    .await
+                    .unwrap();
+            assert_eq!(stored, status.as_str());
+            assert_eq!(serde_json::to_value(status).unwrap(), status.as_str());
+        }
+    }
+
+    #[sqlx::test(migrations = "../migrations")]
+    async fn followup_status_round_trips_through_postgres(pool: PgPool) {
+        let t = tenant(&pool).await;
+        let id = Uuid::new_v4();
+        sqlx::query(
+            "INSERT INTO followup_contacts (id, tenant_id, session_id, channel, recipient)
+             VALUES ($1, $2, 's', 'email', 'a@example.com')",
+        )
+        .bind(id)
+        .bind(t)
+        .execute(&pool)
+        .await
+        .unwrap();
+        let mut conn = pool.acquire().await.unwrap();
+        for status in FollowupStatus::ALL {
+            sqlx::query("UPDATE followup_contacts SET status = $2 WHERE id = $1")
+                .bind(id)
+                .bind(status)
+                .execute(&pool)
+                .await
+                .unwrap();
+            let row = lock_followup(&mut conn, t, id).await.unwrap().unwrap();
+            assert_eq!(row.status, status);
+            assert_eq!(serde_json::to_value(status).unwrap(), status.as_str());
+        }
+        mark_followup_sent(&mut conn, id, Utc::now()).await.unwrap();
+        let row = lock_followup(&mut conn, t, id).await.unwrap().unwrap();
+        assert_eq!(row.status, FollowupStatus::Sent);
+    }
 }

@@ -1,8 +1,42 @@
 //! `waitlist_entries`: clients waiting for a time to open up.
 
 use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
 use sqlx::{FromRow, PgConnection};
 use uuid::Uuid;
+
+/// `waitlist_entries.status`: `waiting` until the client is told of an opened time
+/// (`notified`), books, or the entry lapses or is withdrawn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, sqlx::Type)]
+#[sqlx(type_name = "text", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
+pub enum WaitlistStatus {
+    Waiting,
+    Notified,
+    Booked,
+    Expired,
+    Cancelled,
+}
+
+impl WaitlistStatus {
+    pub const ALL: [WaitlistStatus; 5] = [
+        WaitlistStatus::Waiting,
+        WaitlistStatus::Notified,
+        WaitlistStatus::Booked,
+        WaitlistStatus::Expired,
+        WaitlistStatus::Cancelled,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WaitlistStatus::Waiting => "waiting",
+            WaitlistStatus::Notified => "notified",
+            WaitlistStatus::Booked => "booked",
+            WaitlistStatus::Expired => "expired",
+            WaitlistStatus::Cancelled => "cancelled",
+        }
+    }
+}
 
 /// What an offer to a waiting client needs from its entry.
 #[derive(Debug, Clone, FromRow, PartialEq)]
@@ -11,7 +45,7 @@ pub struct WaitlistEntryRow {
     pub client_name: Option<String>,
     pub client_email: Option<String>,
     pub client_phone: Option<String>,
-    pub status: String,
+    pub status: WaitlistStatus,
 }
 
 /// Waiting entries that an opened slot at `start` suits: same service (or any), the local
@@ -71,4 +105,46 @@ pub async fn mark_notified(
         .execute(conn)
         .await?;
     Ok(())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use sqlx::PgPool;
+
+    /// Every status is written to and read back from `waitlist_entries.status` (its CHECK
+    /// accepts each name), and serializes to the same string.
+    #[sqlx::test(migrations = "../migrations")]
+    async fn status_round_trips_through_postgres(pool: PgPool) {
+        let (tenant, id) = (Uuid::new_v4(), Uuid::new_v4());
+        sqlx::query("INSERT INTO tenants (id, name, time_zone) VALUES ($1, 'T', 'UTC')")
+            .bind(tenant)
+            .execute(&pool)
+            .await
+            .unwrap();
+        sqlx::query("INSERT INTO waitlist_entries (id, tenant_id) VALUES ($1, $2)")
+            .bind(id)
+            .bind(tenant)
+            .execute(&pool)
+            .await
+            .unwrap();
+        let mut conn = pool.acquire().await.unwrap();
+        let row = lock_entry(&mut conn, tenant, id).await.unwrap().unwrap();
+        assert_eq!(row.status, WaitlistStatus::Waiting);
+        for status in WaitlistStatus::ALL {
+            sqlx::query("UPDATE waitlist_entries SET status = $2 WHERE id = $1")
+                .bind(id)
+                .bind(status)
+                .execute(&pool)
+                .await
+                .unwrap();
+            let row = lock_entry(&mut conn, tenant, id).await.unwrap().unwrap();
+            assert_eq!(row.status, status);
+            assert_eq!(serde_json::to_value(status).unwrap(), status.as_str());
+        }
+        mark_notified(&mut conn, id, Utc::now()).await.unwrap();
+        let row = lock_entry(&mut conn, tenant, id).await.unwrap().unwrap();
+        assert_eq!(row.status, WaitlistStatus::Notified);
+    }
 }

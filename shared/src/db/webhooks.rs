@@ -2,7 +2,7 @@
 //! `webhook_deliveries` (one row per endpoint and domain event, claimed with a lease).
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sqlx::{AssertSqlSafe, FromRow, PgConnection, PgExecutor};
 use uuid::Uuid;
@@ -19,13 +19,45 @@ pub struct EndpointRow {
     pub updated_at: DateTime<Utc>,
 }
 
+/// `webhook_deliveries.status`: `pending` (queued or between retries), `delivered`, or
+/// `dead` (out of attempts; the tenant may send it again).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, sqlx::Type)]
+#[sqlx(type_name = "text", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryStatus {
+    Pending,
+    Delivered,
+    Dead,
+}
+
+impl DeliveryStatus {
+    pub const ALL: [DeliveryStatus; 3] = [
+        DeliveryStatus::Pending,
+        DeliveryStatus::Delivered,
+        DeliveryStatus::Dead,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryStatus::Pending => "pending",
+            DeliveryStatus::Delivered => "delivered",
+            DeliveryStatus::Dead => "dead",
+        }
+    }
+
+    /// The status named `s`, if there is one.
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|v| v.as_str() == s)
+    }
+}
+
 #[derive(Debug, Clone, FromRow, Serialize, PartialEq)]
 pub struct DeliveryRow {
     pub id: Uuid,
     pub endpoint_id: Uuid,
     pub event_id: Uuid,
     pub event_type: String,
-    pub status: String,
+    pub status: DeliveryStatus,
     pub attempts: i32,
     pub max_attempts: i32,
     pub next_attempt_at: DateTime<Utc>,
@@ -166,7 +198,7 @@ pub async fn delete_endpoint<'e>(
 pub async fn list_deliveries<'e>(
     db: impl PgExecutor<'e>,
     tenant: Uuid,
-    status: Option<&str>,
+    status: Option<DeliveryStatus>,
     limit: i64,
 ) -> Result<Vec<DeliveryRow>, sqlx::Error> {
     sqlx::query_as(AssertSqlSafe(format!(
@@ -311,4 +343,70 @@ pub async fn schedule_retry(
     .execute(conn)
     .await?;
     Ok(())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use sqlx::PgPool;
+
+    /// Every status is written to and read back from `webhook_deliveries.status` (its CHECK
+    /// accepts each name), filters the listing when bound as a parameter, and serializes
+    /// and parses as the same string.
+    #[sqlx::test(migrations = "../migrations")]
+    async fn status_round_trips_through_postgres(pool: PgPool) {
+        let tenant = Uuid::new_v4();
+        sqlx::query("INSERT INTO tenants (id, name, time_zone) VALUES ($1, 'T', 'UTC')")
+            .bind(tenant)
+            .execute(&pool)
+            .await
+            .unwrap();
+        let mut conn = pool.acquire().await.unwrap();
+        let endpoint = insert_endpoint(
+            &mut conn,
+            &NewEndpoint {
+                id: Uuid::new_v4(),
+                tenant_id: tenant,
+                url: "https://hooks.example.com/x",
+                secret_enc: b"sealed",
+                event_types: &[],
+                description: "",
+            },
+        )
+        .await
+        .unwrap();
+        let id = Uuid::new_v4();
+        sqlx::query(
+            "INSERT INTO webhook_deliveries (id, tenant_id, endpoint_id, event_id, event_type, payload)
+             VALUES ($1, $2, $3, $4, 'BookingCreated', '{}')",
+        )
+        .bind(id)
+        .bind(tenant)
+        .bind(endpoint.id)
+        .bind(Uuid::new_v4())
+        .execute(&pool)
+        .await
+        .unwrap();
+        for status in DeliveryStatus::ALL {
+            sqlx::query("UPDATE webhook_deliveries SET status = $2 WHERE id = $1")
+                .bind(id)
+                .bind(status)
+                .execute(&pool)
+                .await
+                .unwrap();
+            let all = list_deliveries(&pool, tenant, None, 10).await.unwrap();
+            assert_eq!(all[0].status, status);
+            for other in DeliveryStatus::ALL {
+                let n = list_deliveries(&pool, tenant, Some(other), 10)
+                    .await
+                    .unwrap()
+                    .len();
+                assert_eq!(n, usize::from(other == status));
+            }
+            assert_eq!(serde_json::to_value(status).unwrap(), status.as_str());
+            assert_eq!(DeliveryStatus::parse(status.as_str()), Some(status));
+        }
+        assert_eq!(DeliveryStatus::parse("gone"), None);
+    }
 }

@@ -12,7 +12,8 @@ use uuid::Uuid;
 
 use crate::db::bookings::AppointmentRow;
 use crate::db::jobs::JobRow;
-use crate::db::notifications::{self, appointment, NewNotification};
+use crate::db::notifications::{self, appointment, FollowupStatus, NewNotification};
+use crate::db::waitlist::WaitlistStatus;
 use crate::db::{audit, tenants, waitlist as wl};
 use crate::domain::{Email, PhoneE164, TenantId};
 use crate::ports::calendar::{CalendarError, CalendarEvent};
@@ -615,10 +616,10 @@ async fn waitlist(
     let Some(w) = wl::lock_entry(tx, job.tenant_id, entry).await? else {
         return Ok(ToolOutcome::Skipped("waitlist entry not found".into()));
     };
-    if w.status != "waiting" {
+    if w.status != WaitlistStatus::Waiting {
         return Ok(ToolOutcome::Skipped(format!(
             "waitlist entry is {}",
-            w.status
+            w.status.as_str()
         )));
     }
     let f = facts(tx, job.tenant_id, service).await?;
@@ -703,8 +704,11 @@ async fn contact_followup(
     let Some(fu) = notifications::lock_followup(tx, job.tenant_id, id).await? else {
         return Ok(ToolOutcome::Skipped("follow-up not found".into()));
     };
-    if fu.status != "scheduled" {
-        return Ok(ToolOutcome::Skipped(format!("follow-up is {}", fu.status)));
+    if fu.status != FollowupStatus::Scheduled {
+        return Ok(ToolOutcome::Skipped(format!(
+            "follow-up is {}",
+            fu.status.as_str()
+        )));
     }
     let tenant = tenants::get_tenant(&mut *tx, job.tenant_id)
         .await?

@@ -36,7 +36,7 @@ pub const ATTEMPT_HEADER: &str = "Gomomo-Attempt";
 /// At most this many endpoints per tenant (each event fans out to all of them).
 pub const MAX_ENDPOINTS: i64 = 20;
 
-pub use crate::db::webhooks::{DeliveryRow, EndpointRow};
+pub use crate::db::webhooks::{DeliveryRow, DeliveryStatus, EndpointRow};
 
 #[derive(Debug, thiserror::Error)]
 pub enum WebhookError {
@@ -199,7 +199,7 @@ pub async fn delete_endpoint(pool: &PgPool, tenant: Uuid, id: Uuid) -> Result<()
 pub async fn list_deliveries(
     pool: &PgPool,
     tenant: Uuid,
-    status: Option<&str>,
+    status: Option<DeliveryStatus>,
     limit: i64,
 ) -> Result<Vec<DeliveryRow>, WebhookError> {
     Ok(q::list_deliveries(pool, tenant, status, limit.clamp(1, 500)).await?)
