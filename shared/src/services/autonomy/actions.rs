@@ -4,10 +4,12 @@
 //! transaction, keyed so a rerun writes nothing twice. Sending is the delivery
 //! dispatcher's job: it drains `notification_outbox` through the `Mailer`/`SmsSender` ports.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
 use serde_json::{json, Value};
-use sqlx::PgConnection;
+use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 use crate::db::bookings::AppointmentRow;
@@ -16,15 +18,26 @@ use crate::db::notifications::{self, appointment, FollowupStatus, NewNotificatio
 use crate::db::waitlist::WaitlistStatus;
 use crate::db::{audit, tenants, waitlist as wl};
 use crate::domain::{Email, PhoneE164, TenantId};
-use crate::ports::calendar::{CalendarError, CalendarEvent};
+use crate::ports::calendar::{CalendarError, CalendarEvent, CalendarProvider};
+use crate::ports::clock::Clock;
 use crate::services::autonomy::jobs::{JobSpec, ReminderKind};
-use crate::services::autonomy::Autonomy;
+use crate::services::booking::BookingService;
 
 /// A session gets at most one push of a type in this window.
 pub const PUSH_COOLDOWN: Duration = Duration::minutes(10);
 
+/// What the actions work with: the pool (reads before the runner's transaction), the
+/// clock, the tenant calendar and the booking service (what is free for waitlist offers).
+#[derive(Clone)]
+pub struct ActionCtx {
+    pub pool: PgPool,
+    pub clock: Clock,
+    pub calendar: Arc<dyn CalendarProvider>,
+    pub booking: BookingService,
+}
+
 #[derive(Debug)]
-pub enum ToolOutcome {
+pub enum ActionOutcome {
     /// Did its work; the summary goes to the audit log (no PII).
     Done(Value),
     /// Nothing to do any more (cancelled booking, moved booking, no contact, …).
@@ -32,7 +45,7 @@ pub enum ToolOutcome {
 }
 
 #[derive(Debug, thiserror::Error)]
-pub enum ToolError {
+pub enum ActionError {
     /// Worth another attempt after the backoff.
     #[error("{0}")]
     Retry(String),
@@ -53,7 +66,7 @@ pub enum External {
 }
 
 /// The only tool with a network call today: the calendar write of `retry_calendar_sync`.
-pub async fn external_phase(ctx: &Autonomy, _job: &JobRow, spec: &JobSpec) -> External {
+pub async fn external_phase(ctx: &ActionCtx, _job: &JobRow, spec: &JobSpec) -> External {
     let JobSpec::RetryCalendarSync { booking_id } = spec else {
         return External::None;
     };
@@ -91,12 +104,12 @@ pub async fn external_phase(ctx: &Autonomy, _job: &JobRow, spec: &JobSpec) -> Ex
 
 /// Runs one tool inside the runner's transaction.
 pub async fn run(
-    ctx: &Autonomy,
+    ctx: &ActionCtx,
     tx: &mut PgConnection,
     job: &JobRow,
     spec: &JobSpec,
     external: External,
-) -> Result<ToolOutcome, ToolError> {
+) -> Result<ActionOutcome, ActionError> {
     match spec {
         JobSpec::SendConfirmation {
             booking_id,
@@ -143,14 +156,14 @@ struct Facts {
     service_name: String,
 }
 
-async fn facts(tx: &mut PgConnection, tenant: Uuid, service: Uuid) -> Result<Facts, ToolError> {
+async fn facts(tx: &mut PgConnection, tenant: Uuid, service: Uuid) -> Result<Facts, ActionError> {
     let t = tenants::get_tenant(&mut *tx, tenant)
         .await?
-        .ok_or_else(|| ToolError::Permanent("tenant not found".into()))?;
+        .ok_or_else(|| ActionError::Permanent("tenant not found".into()))?;
     let tz: Tz = t
         .time_zone
         .parse()
-        .map_err(|_| ToolError::Permanent("tenant time zone is invalid".into()))?;
+        .map_err(|_| ActionError::Permanent("tenant time zone is invalid".into()))?;
     let service_name = tenants::get_service(&mut *tx, tenant, service)
         .await?
         .map(|s| s.name)
@@ -202,7 +215,7 @@ async fn queue(
     tx: &mut PgConnection,
     job: &JobRow,
     m: Msg<'_>,
-) -> Result<Vec<&'static str>, ToolError> {
+) -> Result<Vec<&'static str>, ActionError> {
     let mut channels = Vec::new();
     if let Some(email) = m.email.and_then(|e| Email::parse(e).ok()) {
         notifications::enqueue(
@@ -259,27 +272,27 @@ fn sms_tail(meta: &Value) -> String {
 async fn live_booking(
     tx: &mut PgConnection,
     id: Uuid,
-) -> Result<Option<AppointmentRow>, ToolError> {
+) -> Result<Option<AppointmentRow>, ActionError> {
     Ok(appointment(&mut *tx, id).await?)
 }
 
 // --- the tools ---------------------------------------------------------------------------
 
 async fn send_confirmation(
-    _ctx: &Autonomy,
+    _ctx: &ActionCtx,
     tx: &mut PgConnection,
     job: &JobRow,
     id: Uuid,
     sequence: i32,
-) -> Result<ToolOutcome, ToolError> {
+) -> Result<ActionOutcome, ActionError> {
     let Some(a) = live_booking(tx, id).await? else {
-        return Ok(ToolOutcome::Skipped("booking not found".into()));
+        return Ok(ActionOutcome::Skipped("booking not found".into()));
     };
     if a.status != "confirmed" {
-        return Ok(ToolOutcome::Skipped("booking is cancelled".into()));
+        return Ok(ActionOutcome::Skipped("booking is cancelled".into()));
     }
     if a.sequence != sequence {
-        return Ok(ToolOutcome::Skipped(
+        return Ok(ActionOutcome::Skipped(
             "booking changed since; a newer confirmation follows".into(),
         ));
     }
@@ -315,22 +328,22 @@ async fn send_confirmation(
         },
     )
     .await?;
-    Ok(ToolOutcome::Done(
+    Ok(ActionOutcome::Done(
         json!({"reference": a.reference, "channels": channels}),
     ))
 }
 
 async fn send_cancellation(
-    _ctx: &Autonomy,
+    _ctx: &ActionCtx,
     tx: &mut PgConnection,
     job: &JobRow,
     id: Uuid,
-) -> Result<ToolOutcome, ToolError> {
+) -> Result<ActionOutcome, ActionError> {
     let Some(a) = live_booking(tx, id).await? else {
-        return Ok(ToolOutcome::Skipped("booking not found".into()));
+        return Ok(ActionOutcome::Skipped("booking not found".into()));
     };
     if a.status != "cancelled" {
-        return Ok(ToolOutcome::Skipped("booking is not cancelled".into()));
+        return Ok(ActionOutcome::Skipped("booking is not cancelled".into()));
     }
     let f = facts(tx, a.tenant_id, a.service_id).await?;
     let subject = format!(
@@ -359,32 +372,32 @@ async fn send_cancellation(
         },
     )
     .await?;
-    Ok(ToolOutcome::Done(
+    Ok(ActionOutcome::Done(
         json!({"reference": a.reference, "channels": channels}),
     ))
 }
 
 async fn send_reminder(
-    ctx: &Autonomy,
+    ctx: &ActionCtx,
     tx: &mut PgConnection,
     job: &JobRow,
     id: Uuid,
     which: ReminderKind,
     start: DateTime<Utc>,
-) -> Result<ToolOutcome, ToolError> {
+) -> Result<ActionOutcome, ActionError> {
     let Some(a) = live_booking(tx, id).await? else {
-        return Ok(ToolOutcome::Skipped("booking not found".into()));
+        return Ok(ActionOutcome::Skipped("booking not found".into()));
     };
     if a.status != "confirmed" {
-        return Ok(ToolOutcome::Skipped("booking is cancelled".into()));
+        return Ok(ActionOutcome::Skipped("booking is cancelled".into()));
     }
     if a.start_at != start {
-        return Ok(ToolOutcome::Skipped(
+        return Ok(ActionOutcome::Skipped(
             "booking was moved; this reminder is stale".into(),
         ));
     }
     if a.start_at <= ctx.clock.now() {
-        return Ok(ToolOutcome::Skipped("the appointment has started".into()));
+        return Ok(ActionOutcome::Skipped("the appointment has started".into()));
     }
     let f = facts(tx, a.tenant_id, a.service_id).await?;
     let lead = match which {
@@ -420,31 +433,31 @@ async fn send_reminder(
         },
     )
     .await?;
-    Ok(ToolOutcome::Done(
+    Ok(ActionOutcome::Done(
         json!({"reference": a.reference, "reminder": which.as_str(), "channels": channels}),
     ))
 }
 
 async fn retry_calendar_sync(
-    ctx: &Autonomy,
+    ctx: &ActionCtx,
     tx: &mut PgConnection,
     job: &JobRow,
     id: Uuid,
     external: External,
-) -> Result<ToolOutcome, ToolError> {
+) -> Result<ActionOutcome, ActionError> {
     match external {
-        External::NotApplicable(why) => Ok(ToolOutcome::Skipped(why)),
-        External::None => Err(ToolError::Permanent("calendar call was not made".into())),
+        External::NotApplicable(why) => Ok(ActionOutcome::Skipped(why)),
+        External::None => Err(ActionError::Permanent("calendar call was not made".into())),
         External::Calendar(Err(e)) => {
             // Audited by the runner with the attempt (this transaction is rolled back).
-            Err(ToolError::Retry(format!(
+            Err(ActionError::Retry(format!(
                 "calendar write failed: {}",
                 e.kind()
             )))
         }
         External::Calendar(Ok(external_id)) => {
             let Some(a) = live_booking(tx, id).await? else {
-                return Ok(ToolOutcome::Skipped("booking not found".into()));
+                return Ok(ActionOutcome::Skipped("booking not found".into()));
             };
             let deleted = a.status == "cancelled";
             audit::record(
@@ -465,7 +478,7 @@ async fn retry_calendar_sync(
             .await?;
             if deleted {
                 // The event of a cancelled booking is gone; nothing to tell the client.
-                return Ok(ToolOutcome::Done(
+                return Ok(ActionOutcome::Done(
                     json!({"reference": a.reference, "deleted": true}),
                 ));
             }
@@ -483,7 +496,7 @@ async fn retry_calendar_sync(
                 PUSH_COOLDOWN,
             )
             .await?;
-            Ok(ToolOutcome::Done(
+            Ok(ActionOutcome::Done(
                 json!({"reference": a.reference, "pushed": pushed.is_some()}),
             ))
         }
@@ -491,17 +504,17 @@ async fn retry_calendar_sync(
 }
 
 async fn escalate(
-    _ctx: &Autonomy,
+    _ctx: &ActionCtx,
     tx: &mut PgConnection,
     job: &JobRow,
     id: Uuid,
     attempts: i32,
-) -> Result<ToolOutcome, ToolError> {
+) -> Result<ActionOutcome, ActionError> {
     let Some(a) = live_booking(tx, id).await? else {
-        return Ok(ToolOutcome::Skipped("booking not found".into()));
+        return Ok(ActionOutcome::Skipped("booking not found".into()));
     };
     if a.status != "confirmed" {
-        return Ok(ToolOutcome::Skipped("booking is cancelled".into()));
+        return Ok(ActionOutcome::Skipped("booking is cancelled".into()));
     }
     let f = facts(tx, a.tenant_id, a.service_id).await?;
     let admin = notifications::tenant_admin_email(&mut *tx, a.tenant_id).await?;
@@ -551,30 +564,32 @@ async fn escalate(
         },
     )
     .await?;
-    Ok(ToolOutcome::Done(
+    Ok(ActionOutcome::Done(
         json!({"reference": a.reference, "channels": channels, "admin_notified": admin.is_some()}),
     ))
 }
 
 #[allow(clippy::too_many_arguments)]
 async fn hold_followup(
-    ctx: &Autonomy,
+    ctx: &ActionCtx,
     tx: &mut PgConnection,
     job: &JobRow,
     hold: Uuid,
     session: &str,
     service: Uuid,
     start: DateTime<Utc>,
-) -> Result<ToolOutcome, ToolError> {
+) -> Result<ActionOutcome, ActionError> {
     let booked =
         notifications::session_booked_recently(&mut *tx, job.tenant_id, session, ctx.clock.now())
             .await?;
     if booked {
-        return Ok(ToolOutcome::Skipped("the session booked meanwhile".into()));
+        return Ok(ActionOutcome::Skipped(
+            "the session booked meanwhile".into(),
+        ));
     }
     let Some(contact) = notifications::session_contact(&mut *tx, job.tenant_id, session).await?
     else {
-        return Ok(ToolOutcome::Skipped(
+        return Ok(ActionOutcome::Skipped(
             "the session left no contact details".into(),
         ));
     };
@@ -600,24 +615,24 @@ async fn hold_followup(
         sms: Some(format!("{}: your hold on {} was released. It may still be open - come back to the chat to book.", f.tenant_name, when(f.tz, start))),
     })
     .await?;
-    Ok(ToolOutcome::Done(json!({"channels": channels})))
+    Ok(ActionOutcome::Done(json!({"channels": channels})))
 }
 
 #[allow(clippy::too_many_arguments)]
 async fn waitlist(
-    ctx: &Autonomy,
+    ctx: &ActionCtx,
     tx: &mut PgConnection,
     job: &JobRow,
     entry: Uuid,
     service: Uuid,
     start: DateTime<Utc>,
     end: DateTime<Utc>,
-) -> Result<ToolOutcome, ToolError> {
+) -> Result<ActionOutcome, ActionError> {
     let Some(w) = wl::lock_entry(tx, job.tenant_id, entry).await? else {
-        return Ok(ToolOutcome::Skipped("waitlist entry not found".into()));
+        return Ok(ActionOutcome::Skipped("waitlist entry not found".into()));
     };
     if w.status != WaitlistStatus::Waiting {
-        return Ok(ToolOutcome::Skipped(format!(
+        return Ok(ActionOutcome::Skipped(format!(
             "waitlist entry is {}",
             w.status.as_str()
         )));
@@ -632,13 +647,13 @@ async fn waitlist(
     {
         Ok(av) => av.slots,
         Err(e) => {
-            return Ok(ToolOutcome::Skipped(format!(
+            return Ok(ActionOutcome::Skipped(format!(
                 "availability unavailable: {e}"
             )))
         }
     };
     if !free.iter().any(|s| s.start == start) {
-        return Ok(ToolOutcome::Skipped(
+        return Ok(ActionOutcome::Skipped(
             "the opened slot is taken again".into(),
         ));
     }
@@ -687,32 +702,32 @@ async fn waitlist(
     })
     .await?;
     if channels.is_empty() && !pushed {
-        return Ok(ToolOutcome::Skipped("no way to reach the client".into()));
+        return Ok(ActionOutcome::Skipped("no way to reach the client".into()));
     }
     wl::mark_notified(tx, entry, ctx.clock.now()).await?;
-    Ok(ToolOutcome::Done(
+    Ok(ActionOutcome::Done(
         json!({"channels": channels, "pushed": pushed, "slots": slots.len()}),
     ))
 }
 
 async fn contact_followup(
-    ctx: &Autonomy,
+    ctx: &ActionCtx,
     tx: &mut PgConnection,
     job: &JobRow,
     id: Uuid,
-) -> Result<ToolOutcome, ToolError> {
+) -> Result<ActionOutcome, ActionError> {
     let Some(fu) = notifications::lock_followup(tx, job.tenant_id, id).await? else {
-        return Ok(ToolOutcome::Skipped("follow-up not found".into()));
+        return Ok(ActionOutcome::Skipped("follow-up not found".into()));
     };
     if fu.status != FollowupStatus::Scheduled {
-        return Ok(ToolOutcome::Skipped(format!(
+        return Ok(ActionOutcome::Skipped(format!(
             "follow-up is {}",
             fu.status.as_str()
         )));
     }
     let tenant = tenants::get_tenant(&mut *tx, job.tenant_id)
         .await?
-        .ok_or_else(|| ToolError::Permanent("tenant not found".into()))?;
+        .ok_or_else(|| ActionError::Permanent("tenant not found".into()))?;
     let about = if fu.reason.trim().is_empty() {
         String::new()
     } else {
@@ -747,10 +762,10 @@ async fn contact_followup(
     )
     .await?;
     if channels.is_empty() {
-        return Err(ToolError::Permanent(
+        return Err(ActionError::Permanent(
             "the follow-up recipient is not a valid address".into(),
         ));
     }
     notifications::mark_followup_sent(tx, id, ctx.clock.now()).await?;
-    Ok(ToolOutcome::Done(json!({"channels": channels})))
+    Ok(ActionOutcome::Done(json!({"channels": channels})))
 }

@@ -20,6 +20,7 @@ use serde_json::{json, Value};
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
+use self::actions::{ActionCtx, ActionError, ActionOutcome};
 use self::jobs::{backoff, JobSpec, ReminderKind, Tool};
 use crate::db::{audit, jobs as q, notifications, outbox, waitlist};
 use crate::domain::events::{self, DomainEvent};
@@ -76,8 +77,7 @@ pub struct Autonomy {
     pub(crate) pool: PgPool,
     pub(crate) clock: Clock,
     pub(crate) enabled: bool,
-    pub(crate) calendar: Arc<dyn CalendarProvider>,
-    pub(crate) booking: BookingService,
+    actions: ActionCtx,
     relay: Option<OutboxRelay>,
 }
 
@@ -103,8 +103,12 @@ impl Autonomy {
             pool: booking.pool().clone(),
             clock: booking.clock().clone(),
             enabled,
-            calendar,
-            booking,
+            actions: ActionCtx {
+                pool: booking.pool().clone(),
+                clock: booking.clock().clone(),
+                calendar,
+                booking,
+            },
             relay: None,
         }
     }
@@ -519,10 +523,10 @@ impl Autonomy {
         tx.commit().await?;
 
         // External calls happen outside any transaction (no row locks held across network I/O).
-        let external = actions::external_phase(self, &job, &spec).await;
+        let external = actions::external_phase(&self.actions, &job, &spec).await;
         let mut tx = self.pool.begin().await?;
-        match actions::run(self, &mut tx, &job, &spec, external).await {
-            Ok(actions::ToolOutcome::Done(summary)) => {
+        match actions::run(&self.actions, &mut tx, &job, &spec, external).await {
+            Ok(ActionOutcome::Done(summary)) => {
                 q::complete(&mut tx, job.id, self.clock.now()).await?;
                 self.audit_run(
                     &mut tx,
@@ -534,7 +538,7 @@ impl Autonomy {
                 tx.commit().await?;
                 report.completed += 1;
             }
-            Ok(actions::ToolOutcome::Skipped(reason)) => {
+            Ok(ActionOutcome::Skipped(reason)) => {
                 q::complete(&mut tx, job.id, self.clock.now()).await?;
                 self.audit_run(
                     &mut tx,
@@ -549,7 +553,7 @@ impl Autonomy {
             Err(err) => {
                 tx.rollback().await?;
                 let mut tx = self.pool.begin().await?;
-                let permanent = matches!(err, actions::ToolError::Permanent(_));
+                let permanent = matches!(err, ActionError::Permanent(_));
                 let msg = err.to_string();
                 if let JobSpec::RetryCalendarSync { booking_id } = &spec {
                     audit::record(
