@@ -1,4 +1,4 @@
-//! Admin routes of delivery and integrations (issue 6), behind the tenant API key:
+//! Admin routes of delivery and integrations, behind the tenant API key:
 //! webhook endpoints (the signing secret is shown once, at creation), webhook deliveries
 //! with their dead letters (and sending one again), and the Google Calendar OAuth flow.
 
