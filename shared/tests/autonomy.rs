@@ -9,8 +9,8 @@ use chrono::{DateTime, Duration, TimeZone as _, Utc};
 use chrono_tz::America::New_York;
 use gomomo::adapters::local::{InProcessPublisher, MockCalendar};
 use gomomo::config::CalendarFailMode;
-use gomomo::db::jobs::{self, JobRow};
-use gomomo::db::notifications::{self, NotificationRow};
+use gomomo::db::jobs::{self, JobRow, JobStatus};
+use gomomo::db::notifications::{self, NotificationRow, NotificationStatus};
 use gomomo::db::{outbox, policy as policy_db};
 use gomomo::domain::events::{self, DomainEvent};
 use gomomo::domain::policy::Effect;
@@ -143,7 +143,7 @@ fn kinds(notes: &[NotificationRow]) -> Vec<(String, String)> {
         .collect()
 }
 
-fn count_status(jobs: &[JobRow], kind: &str, status: &str) -> usize {
+fn count_status(jobs: &[JobRow], kind: &str, status: JobStatus) -> usize {
     jobs.iter()
         .filter(|j| j.kind == kind && j.status == status)
         .count()
@@ -185,7 +185,7 @@ async fn booking_gets_confirmation_and_reminders_reschedule_and_cancel_retire_th
         "{}",
         notes[0].body
     );
-    assert_eq!(notes[0].status, "queued");
+    assert_eq!(notes[0].status, NotificationStatus::Queued);
 
     // WHEN the clock reaches 24 h before THEN the 24 h reminder goes out by email and SMS
     e.clock.set(appt.start_at - Duration::hours(24));
@@ -218,18 +218,18 @@ async fn booking_gets_confirmation_and_reminders_reschedule_and_cancel_retire_th
     );
     let jobs = e.jobs().await;
     assert_eq!(
-        count_status(&jobs, "send_reminder", "cancelled"),
+        count_status(&jobs, "send_reminder", JobStatus::Cancelled),
         1,
         "old 2 h reminder"
     );
     assert_eq!(
-        count_status(&jobs, "send_reminder", "completed"),
+        count_status(&jobs, "send_reminder", JobStatus::Completed),
         1,
         "24 h reminder already sent"
     );
     let pending: Vec<_> = jobs
         .iter()
-        .filter(|j| j.kind == "send_reminder" && j.status == "pending")
+        .filter(|j| j.kind == "send_reminder" && j.status == JobStatus::Pending)
         .collect();
     assert_eq!(pending.len(), 2);
     assert!(pending
@@ -251,8 +251,11 @@ async fn booking_gets_confirmation_and_reminders_reschedule_and_cancel_retire_th
         .unwrap();
     e.deliver().await;
     let jobs = e.jobs().await;
-    assert_eq!(count_status(&jobs, "send_reminder", "pending"), 0);
-    assert_eq!(count_status(&jobs, "send_reminder", "cancelled"), 3);
+    assert_eq!(count_status(&jobs, "send_reminder", JobStatus::Pending), 0);
+    assert_eq!(
+        count_status(&jobs, "send_reminder", JobStatus::Cancelled),
+        3
+    );
     e.autonomy.run_due_jobs(50).await.unwrap();
     assert!(kinds(&e.notes().await).contains(&("cancellation".into(), "email".into())));
     // Every job lifecycle step is audited.
@@ -409,7 +412,10 @@ async fn policy_default_deny_tenant_override_conditions_and_audit(pool: PgPool) 
     e.book("web-3", ny(2026, 3, 5, 16, 0)).await; // 80 h ahead
     e.deliver().await;
     let jobs = e.jobs().await;
-    assert_eq!(count_status(&jobs, "send_confirmation", "pending"), 1);
+    assert_eq!(
+        count_status(&jobs, "send_confirmation", JobStatus::Pending),
+        1
+    );
     assert_eq!(
         jobs.iter().filter(|j| j.kind == "send_reminder").count(),
         0,
@@ -450,7 +456,7 @@ async fn switch_off_audits_and_decides_but_executes_nothing(pool: PgPool) {
     drop(conn);
     assert_eq!(e.autonomy.run_due_jobs(50).await.unwrap().total(), 0);
     assert!(e.notes().await.is_empty());
-    assert_eq!(e.jobs().await[0].status, "pending");
+    assert_eq!(e.jobs().await[0].status, JobStatus::Pending);
     // The event and the policy decisions are on record.
     assert_eq!(e.audit_count("event.received").await, 1);
     assert_eq!(e.audit_count("policy.allowed").await, 3);
@@ -491,7 +497,7 @@ async fn unknown_job_type_is_refused_and_audited(pool: PgPool) {
     drop(conn);
     let r = e.autonomy.run_due_jobs(50).await.unwrap();
     assert_eq!(r.refused, 2);
-    assert!(e.jobs().await.iter().all(|j| j.status == "failed"));
+    assert!(e.jobs().await.iter().all(|j| j.status == JobStatus::Failed));
     assert_eq!(e.audit_count("job.refused").await, 2);
     assert!(e.notes().await.is_empty());
 }
@@ -553,7 +559,7 @@ async fn calendar_retries_at_30_120_480_then_escalates(pool: PgPool) {
     e.clock.set(at);
     let r = e.autonomy.run_due_jobs(50).await.unwrap();
     assert_eq!(r.failed, 1);
-    assert_eq!(retry(e.jobs().await).status, "failed");
+    assert_eq!(retry(e.jobs().await).status, JobStatus::Failed);
     assert_eq!(e.audit_count("calendar.retry_failed").await, 3);
 
     // The exhaustion is an event; the escalation tool tells the client and the owner.
@@ -829,7 +835,7 @@ async fn standalone_runs_it_all_in_process(pool: PgPool) {
     let jobs = jobs::list_for_tenant(&pool, tenant.0).await.unwrap();
     assert_eq!(
         jobs.iter()
-            .filter(|j| j.kind == "send_reminder" && j.status == "pending")
+            .filter(|j| j.kind == "send_reminder" && j.status == JobStatus::Pending)
             .count(),
         2
     );

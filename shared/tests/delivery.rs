@@ -972,7 +972,7 @@ async fn webhooks_are_signed_retried_and_dead_lettered(pool: PgPool) {
     );
 
     // The dead letter is visible to the tenant and can be sent again.
-    let dead = webhooks::list_deliveries(&pool, t, Some("dead"), 50)
+    let dead = webhooks::list_deliveries(&pool, t, Some(webhooks::DeliveryStatus::Dead), 50)
         .await
         .unwrap();
     assert_eq!(dead.len(), 1);

@@ -26,6 +26,7 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::config::delivery::GoogleSettings;
+use crate::db::{audit, oauth};
 use crate::domain::crypto::SecretBox;
 use crate::ports::calendar::{BusyRange, CalendarError, CalendarEvent, CalendarProvider};
 use crate::ports::clock::Clock;
@@ -114,16 +115,7 @@ impl GoogleOAuth {
         rand::Rng::fill(&mut rand::rng(), &mut b[..]);
         let state = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b);
         let now = self.clock.now();
-        sqlx::query(
-            "INSERT INTO oauth_states (state, tenant_id, provider, created_at, expires_at)
-             VALUES ($1, $2, 'google', $3, $4)",
-        )
-        .bind(&state)
-        .bind(tenant)
-        .bind(now)
-        .bind(now + STATE_TTL)
-        .execute(&self.pool)
-        .await?;
+        oauth::insert_state(&self.pool, &state, tenant, now, now + STATE_TTL).await?;
         let q = form_urlencoded::Serializer::new(String::new())
             .append_pair("client_id", &self.settings.client_id)
             .append_pair("redirect_uri", &self.settings.redirect_url)
@@ -141,15 +133,9 @@ impl GoogleOAuth {
     /// tenant that connected.
     pub async fn callback(&self, state: &str, code: &str) -> Result<Uuid, OAuthError> {
         let now = self.clock.now();
-        let tenant: Option<Uuid> = sqlx::query_scalar(
-            "UPDATE oauth_states SET consumed_at = $2
-              WHERE state = $1 AND consumed_at IS NULL AND expires_at > $2 RETURNING tenant_id",
-        )
-        .bind(state)
-        .bind(now)
-        .fetch_optional(&self.pool)
-        .await?;
-        let tenant = tenant.ok_or(OAuthError::BadState)?;
+        let tenant = oauth::consume_state(&self.pool, state, now)
+            .await?
+            .ok_or(OAuthError::BadState)?;
         let tokens = self
             .token_request(&[
                 ("grant_type", "authorization_code"),
@@ -166,24 +152,19 @@ impl GoogleOAuth {
             .secrets
             .seal_str(&ctx_access(tenant), &tokens.access_token)?;
         let expires = now + Duration::seconds(tokens.expires_in.unwrap_or(3600));
-        sqlx::query(
-            "INSERT INTO calendar_connections (tenant_id, access_token_enc, refresh_token_enc, expires_at, scope)
-             VALUES ($1, $2, $3, $4, $5)
-             ON CONFLICT (tenant_id) DO UPDATE SET access_token_enc = EXCLUDED.access_token_enc,
-                 refresh_token_enc = COALESCE(EXCLUDED.refresh_token_enc, calendar_connections.refresh_token_enc),
-                 expires_at = EXCLUDED.expires_at, scope = EXCLUDED.scope, updated_at = now()",
+        oauth::save_tokens(
+            &self.pool,
+            tenant,
+            &access,
+            refresh.as_deref(),
+            expires,
+            tokens.scope.as_deref().unwrap_or_default(),
         )
-        .bind(tenant)
-        .bind(access)
-        .bind(refresh)
-        .bind(expires)
-        .bind(tokens.scope.unwrap_or_default())
-        .execute(&self.pool)
         .await?;
         let mut conn = self.pool.acquire().await?;
-        crate::db::audit::record(
+        audit::record(
             &mut conn,
-            crate::db::audit::AuditEntry {
+            audit::AuditEntry {
                 tenant_id: Some(tenant),
                 event_type: "calendar.connected",
                 entity_type: "calendar_connection",
@@ -237,15 +218,15 @@ impl GoogleOAuth {
         tenant: Uuid,
         force: bool,
     ) -> Result<Option<String>, CalendarError> {
-        type Row = (Vec<u8>, Option<Vec<u8>>, DateTime<Utc>);
-        let row: Option<Row> = sqlx::query_as(
-            "SELECT access_token_enc, refresh_token_enc, expires_at FROM calendar_connections WHERE tenant_id = $1",
-        )
-        .bind(tenant)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(|e| CalendarError::Other(format!("database: {e}")))?;
-        let Some((access, refresh, expires)) = row else {
+        let stored = oauth::tokens(&self.pool, tenant)
+            .await
+            .map_err(|e| CalendarError::Other(format!("database: {e}")))?;
+        let Some(oauth::StoredTokens {
+            access_token_enc: access,
+            refresh_token_enc: refresh,
+            expires_at: expires,
+        }) = stored
+        else {
             return Ok(None);
         };
         let now = self.clock.now();
@@ -271,13 +252,12 @@ impl GoogleOAuth {
             .secrets
             .seal_str(&ctx_access(tenant), &tokens.access_token)
             .map_err(|e| CalendarError::Other(e.to_string()))?;
-        sqlx::query(
-            "UPDATE calendar_connections SET access_token_enc = $2, expires_at = $3, updated_at = now() WHERE tenant_id = $1",
+        oauth::update_access_token(
+            &self.pool,
+            tenant,
+            &sealed,
+            now + Duration::seconds(tokens.expires_in.unwrap_or(3600)),
         )
-        .bind(tenant)
-        .bind(sealed)
-        .bind(now + Duration::seconds(tokens.expires_in.unwrap_or(3600)))
-        .execute(&self.pool)
         .await
         .map_err(|e| CalendarError::Other(format!("database: {e}")))?;
         tracing::info!(tenant_id = %tenant, "google access token refreshed");

@@ -53,6 +53,20 @@ pub async fn tenant_numbers(pool: &PgPool, tenant_id: Uuid) -> Result<Vec<String
     .await
 }
 
+/// The number a tenant's texts go out from: its oldest SMS-enabled number.
+pub async fn sms_sender_number<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    tenant_id: Uuid,
+) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT phone_number FROM tenant_phone_numbers WHERE tenant_id = $1 AND sms_enabled
+          ORDER BY created_at, phone_number LIMIT 1",
+    )
+    .bind(tenant_id)
+    .fetch_optional(db)
+    .await
+}
+
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct CallRow {
     pub call_sid: String,

@@ -2,10 +2,43 @@
 //! so any number of runners (Lambda instances, the standalone loop) share it safely.
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sqlx::{AssertSqlSafe, FromRow, PgConnection, PgExecutor};
 use uuid::Uuid;
+
+/// `jobs.status`: `pending` → `claimed` → `completed` | `failed` (or back to `pending` for a
+/// retry); `cancelled` when the job became pointless or policy refused it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, sqlx::Type)]
+#[sqlx(type_name = "text", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
+pub enum JobStatus {
+    Pending,
+    Claimed,
+    Completed,
+    Failed,
+    Cancelled,
+}
+
+impl JobStatus {
+    pub const ALL: [JobStatus; 5] = [
+        JobStatus::Pending,
+        JobStatus::Claimed,
+        JobStatus::Completed,
+        JobStatus::Failed,
+        JobStatus::Cancelled,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobStatus::Pending => "pending",
+            JobStatus::Claimed => "claimed",
+            JobStatus::Completed => "completed",
+            JobStatus::Failed => "failed",
+            JobStatus::Cancelled => "cancelled",
+        }
+    }
+}
 
 #[derive(Debug, Clone, FromRow, Serialize, PartialEq)]
 pub struct JobRow {
@@ -13,7 +46,7 @@ pub struct JobRow {
     pub tenant_id: Uuid,
     pub kind: String,
     pub payload: Value,
-    pub status: String,
+    pub status: JobStatus,
     pub priority: i32,
     pub run_at: DateTime<Utc>,
     pub attempts: i32,
@@ -141,12 +174,25 @@ pub async fn fail(conn: &mut PgConnection, id: Uuid, error: &str) -> Result<(), 
     Ok(())
 }
 
+/// A job the policy engine refused at run time: cancelled without running.
+pub async fn cancel_denied(conn: &mut PgConnection, id: Uuid) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE jobs SET status = 'cancelled', claimed_at = NULL, last_error = 'denied by policy',
+                         updated_at = now()
+          WHERE id = $1",
+    )
+    .bind(id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
 /// Jobs claimed before `cutoff` (their runner died): back to pending, or failed when they
 /// have no attempts left. Returns the jobs touched with their new status.
 pub async fn reclaim_stale(
     conn: &mut PgConnection,
     cutoff: DateTime<Utc>,
-) -> Result<Vec<(Uuid, Uuid, String)>, sqlx::Error> {
+) -> Result<Vec<(Uuid, Uuid, JobStatus)>, sqlx::Error> {
     sqlx::query_as(
         "UPDATE jobs SET status = CASE WHEN attempts >= max_attempts THEN 'failed' ELSE 'pending' END,
                          claimed_at = NULL, last_error = 'claim expired (runner stopped)',
@@ -235,4 +281,64 @@ pub async fn mark_event_processed(
     .execute(conn)
     .await?;
     Ok(done.rows_affected() == 1)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use sqlx::PgPool;
+
+    /// Every status is written to and read back from the `jobs.status` column (its CHECK
+    /// accepts each name), and serializes to the same string.
+    #[sqlx::test(migrations = "../migrations")]
+    async fn status_round_trips_through_postgres(pool: PgPool) {
+        let tenant = Uuid::new_v4();
+        sqlx::query("INSERT INTO tenants (id, name, time_zone) VALUES ($1, 'T', 'UTC')")
+            .bind(tenant)
+            .execute(&pool)
+            .await
+            .unwrap();
+        let now = Utc::now();
+        let mut conn = pool.acquire().await.unwrap();
+        let id = enqueue(
+            &mut conn,
+            &NewJob {
+                tenant_id: tenant,
+                kind: "send_confirmation".into(),
+                payload: serde_json::json!({}),
+                priority: 0,
+                run_at: now,
+                max_attempts: 3,
+                idempotency_key: "k".into(),
+                booking_id: None,
+                session_id: None,
+                source_event_id: None,
+            },
+            now,
+        )
+        .await
+        .unwrap()
+        .unwrap();
+        assert_eq!(
+            get(&pool, id).await.unwrap().unwrap().status,
+            JobStatus::Pending
+        );
+        for status in JobStatus::ALL {
+            sqlx::query("UPDATE jobs SET status = $2 WHERE id = $1")
+                .bind(id)
+                .bind(status)
+                .execute(&pool)
+                .await
+                .unwrap();
+            assert_eq!(get(&pool, id).await.unwrap().unwrap().status, status);
+            let stored: String = sqlx::query_scalar("SELECT status FROM jobs WHERE id = $1")
+                .bind(id)
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+            assert_eq!(stored, status.as_str());
+            assert_eq!(serde_json::to_value(status).unwrap(), status.as_str());
+        }
+    }
 }

@@ -2,15 +2,19 @@
 
 pub mod audit;
 pub mod bookings;
+pub mod calendar_sync;
 pub mod calls;
 pub mod chat;
 pub mod handoff;
 pub mod jobs;
 pub mod notifications;
+pub mod oauth;
 pub mod outbox;
 pub mod policy;
 pub mod sms;
 pub mod tenants;
+pub mod waitlist;
+pub mod webhooks;
 
 use std::time::Duration;
 

@@ -1,10 +1,45 @@
 //! `notification_outbox`: messages queued by the autonomous tools. Delivery drains it.
+//! Also the reads the messages are written from: the booking, the tenant's admin address,
+//! the contact details a chat session left, and its follow-up requests
+//! (`followup_contacts`).
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use sqlx::{FromRow, PgConnection, PgExecutor};
+use sqlx::{AssertSqlSafe, FromRow, PgConnection, PgExecutor};
 use uuid::Uuid;
+
+use crate::db::bookings::AppointmentRow;
+
+/// `notification_outbox.status`: `queued` until the dispatcher settles the row as `sent`,
+/// `failed` (out of attempts or refused for good) or `skipped` (opted out, stale reminder).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, sqlx::Type)]
+#[sqlx(type_name = "text", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
+pub enum NotificationStatus {
+    Queued,
+    Sent,
+    Failed,
+    Skipped,
+}
+
+impl NotificationStatus {
+    pub const ALL: [NotificationStatus; 4] = [
+        NotificationStatus::Queued,
+        NotificationStatus::Sent,
+        NotificationStatus::Failed,
+        NotificationStatus::Skipped,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NotificationStatus::Queued => "queued",
+            NotificationStatus::Sent => "sent",
+            NotificationStatus::Failed => "failed",
+            NotificationStatus::Skipped => "skipped",
+        }
+    }
+}
 
 #[derive(Debug, Clone, FromRow, Serialize, PartialEq)]
 pub struct NotificationRow {
@@ -16,7 +51,7 @@ pub struct NotificationRow {
     pub subject: Option<String>,
     pub body: String,
     pub metadata: Value,
-    pub status: String,
+    pub status: NotificationStatus,
     pub attempts: i32,
     pub idempotency_key: String,
     pub booking_id: Option<Uuid>,
@@ -124,4 +159,359 @@ pub async fn push_if_cool(
     .execute(&mut *conn)
     .await?;
     Ok(Some(id))
+}
+
+// --- the dispatcher's side ---------------------------------------------------------------
+
+/// A row claimed for sending.
+#[derive(Debug, Clone, FromRow)]
+pub struct ClaimedNotification {
+    pub id: Uuid,
+    pub tenant_id: Uuid,
+    pub channel: String,
+    pub kind: String,
+    pub recipient: String,
+    pub subject: Option<String>,
+    pub body: String,
+    pub metadata: Value,
+    pub attempts: i32,
+    pub max_attempts: i32,
+    pub booking_id: Option<Uuid>,
+}
+
+/// Claims up to `limit` queued rows due at `now` (a row never tried is due at once),
+/// reserving them until `lease_until` and counting an attempt for each.
+pub async fn claim_due<'e>(
+    db: impl PgExecutor<'e>,
+    now: DateTime<Utc>,
+    lease_until: DateTime<Utc>,
+    limit: i64,
+) -> Result<Vec<ClaimedNotification>, sqlx::Error> {
+    sqlx::query_as(
+        "UPDATE notification_outbox SET claimed_until = $2, attempts = attempts + 1
+          WHERE id IN (SELECT id FROM notification_outbox
+                        WHERE status = 'queued' AND (attempts = 0 OR next_attempt_at <= $1)
+                          AND (claimed_until IS NULL OR claimed_until <= $1)
+                        ORDER BY next_attempt_at, created_at LIMIT $3
+                        FOR UPDATE SKIP LOCKED)
+      RETURNING id, tenant_id, channel, kind, recipient, subject, body, metadata, attempts,
+                max_attempts, booking_id",
+    )
+    .bind(now)
+    .bind(lease_until)
+    .bind(limit)
+    .fetch_all(db)
+    .await
+}
+
+pub async fn mark_sent(
+    conn: &mut PgConnection,
+    id: Uuid,
+    now: DateTime<Utc>,
+    provider_message_id: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE notification_outbox SET status = 'sent', sent_at = $2, provider_message_id = $3,
+                claimed_until = NULL, last_error = NULL WHERE id = $1",
+    )
+    .bind(id)
+    .bind(now)
+    .bind(provider_message_id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn mark_skipped(conn: &mut PgConnection, id: Uuid, why: &str) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE notification_outbox SET status = 'skipped', claimed_until = NULL, last_error = $2
+          WHERE id = $1",
+    )
+    .bind(id)
+    .bind(why)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn mark_failed(
+    conn: &mut PgConnection,
+    id: Uuid,
+    now: DateTime<Utc>,
+    error: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE notification_outbox SET status = 'failed', failed_at = $2, claimed_until = NULL,
+                last_error = $3 WHERE id = $1",
+    )
+    .bind(id)
+    .bind(now)
+    .bind(error)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Releases the row for another attempt at `next_attempt_at` (it stays `queued`).
+pub async fn schedule_retry(
+    conn: &mut PgConnection,
+    id: Uuid,
+    next_attempt_at: DateTime<Utc>,
+    error: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE notification_outbox SET next_attempt_at = $2, claimed_until = NULL, last_error = $3
+          WHERE id = $1",
+    )
+    .bind(id)
+    .bind(next_attempt_at)
+    .bind(error)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+// --- what the messages are written from --------------------------------------------------
+
+const APPT_COLS: &str = "id, tenant_id, service_id, resource_id, hold_id, session_id, reference,
+    lower(during) AS start_at, upper(during) AS end_at, status, client_name, client_email,
+    client_phone, notes, sequence, created_at, updated_at, cancelled_at";
+
+/// A booking by id, whatever its status.
+pub async fn appointment<'e>(
+    db: impl PgExecutor<'e>,
+    id: Uuid,
+) -> Result<Option<AppointmentRow>, sqlx::Error> {
+    sqlx::query_as(AssertSqlSafe(format!(
+        "SELECT {APPT_COLS} FROM appointments WHERE id = $1"
+    )))
+    .bind(id)
+    .fetch_optional(db)
+    .await
+}
+
+/// Where the tenant's staff is told about what needs a person (none when unset).
+pub async fn tenant_admin_email<'e>(
+    db: impl PgExecutor<'e>,
+    tenant: Uuid,
+) -> Result<Option<String>, sqlx::Error> {
+    Ok(
+        sqlx::query_scalar::<_, Option<String>>("SELECT admin_email FROM tenants WHERE id = $1")
+            .bind(tenant)
+            .fetch_optional(db)
+            .await?
+            .flatten(),
+    )
+}
+
+/// True when the session made a booking in the hour before `now`.
+pub async fn session_booked_recently<'e>(
+    db: impl PgExecutor<'e>,
+    tenant: Uuid,
+    session: &str,
+    now: DateTime<Utc>,
+) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM appointments WHERE tenant_id = $1 AND session_id = $2
+                          AND created_at >= $3 - interval '1 hour')",
+    )
+    .bind(tenant)
+    .bind(session)
+    .bind(now)
+    .fetch_one(db)
+    .await
+}
+
+/// How a chat session can be reached.
+#[derive(Debug, Clone, FromRow, PartialEq)]
+pub struct SessionContact {
+    pub email: Option<String>,
+    pub phone: Option<String>,
+}
+
+/// The newest contact details a session left, in its follow-up requests or waitlist
+/// entries.
+pub async fn session_contact<'e>(
+    db: impl PgExecutor<'e>,
+    tenant: Uuid,
+    session: &str,
+) -> Result<Option<SessionContact>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT email, phone FROM (
+            SELECT CASE WHEN channel = 'email' THEN recipient END AS email,
+                   CASE WHEN channel = 'sms' THEN recipient END AS phone, created_at
+              FROM followup_contacts WHERE tenant_id = $1 AND session_id = $2
+            UNION ALL
+            SELECT client_email, client_phone, created_at FROM waitlist_entries
+             WHERE tenant_id = $1 AND session_id = $2
+         ) c WHERE email IS NOT NULL OR phone IS NOT NULL
+         ORDER BY created_at DESC LIMIT 1",
+    )
+    .bind(tenant)
+    .bind(session)
+    .fetch_optional(db)
+    .await
+}
+
+/// `followup_contacts.status`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, sqlx::Type)]
+#[sqlx(type_name = "text", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
+pub enum FollowupStatus {
+    Scheduled,
+    Sent,
+    Failed,
+    Cancelled,
+}
+
+impl FollowupStatus {
+    pub const ALL: [FollowupStatus; 4] = [
+        FollowupStatus::Scheduled,
+        FollowupStatus::Sent,
+        FollowupStatus::Failed,
+        FollowupStatus::Cancelled,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FollowupStatus::Scheduled => "scheduled",
+            FollowupStatus::Sent => "sent",
+            FollowupStatus::Failed => "failed",
+            FollowupStatus::Cancelled => "cancelled",
+        }
+    }
+}
+
+/// A follow-up a client asked for.
+#[derive(Debug, Clone, FromRow, PartialEq)]
+pub struct FollowupRow {
+    /// `email` | `sms`
+    pub channel: String,
+    pub recipient: String,
+    pub reason: String,
+    pub status: FollowupStatus,
+}
+
+/// The tenant's follow-up request, locked for the rest of the transaction.
+pub async fn lock_followup(
+    conn: &mut PgConnection,
+    tenant: Uuid,
+    id: Uuid,
+) -> Result<Option<FollowupRow>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT channel, recipient, reason, status FROM followup_contacts
+          WHERE id = $1 AND tenant_id = $2 FOR UPDATE",
+    )
+    .bind(id)
+    .bind(tenant)
+    .fetch_optional(conn)
+    .await
+}
+
+pub async fn mark_followup_sent(
+    conn: &mut PgConnection,
+    id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE followup_contacts SET status = 'sent', sent_at = $2 WHERE id = $1")
+        .bind(id)
+        .bind(now)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use sqlx::PgPool;
+
+    async fn tenant(pool: &PgPool) -> Uuid {
+        let id = Uuid::new_v4();
+        sqlx::query("INSERT INTO tenants (id, name, time_zone) VALUES ($1, 'T', 'UTC')")
+            .bind(id)
+            .execute(pool)
+            .await
+            .unwrap();
+        id
+    }
+
+    /// Every status is written to and read back from `notification_outbox.status` (its
+    /// CHECK accepts each name), and serializes to the same string.
+    #[sqlx::test(migrations = "../migrations")]
+    async fn notification_status_round_trips_through_postgres(pool: PgPool) {
+        let t = tenant(&pool).await;
+        let mut conn = pool.acquire().await.unwrap();
+        let id = enqueue(
+            &mut conn,
+            &NewNotification {
+                tenant_id: t,
+                channel: "email",
+                kind: "confirmation",
+                recipient: "a@example.com".into(),
+                subject: None,
+                body: "hi".into(),
+                metadata: serde_json::json!({}),
+                idempotency_key: "k".into(),
+                booking_id: None,
+                job_id: None,
+            },
+        )
+        .await
+        .unwrap()
+        .unwrap();
+        let status_of = |rows: Vec<NotificationRow>| rows[0].status;
+        assert_eq!(
+            status_of(list_for_tenant(&pool, t).await.unwrap()),
+            NotificationStatus::Queued
+        );
+        for status in NotificationStatus::ALL {
+            sqlx::query("UPDATE notification_outbox SET status = $2 WHERE id = $1")
+                .bind(id)
+                .bind(status)
+                .execute(&pool)
+                .await
+                .unwrap();
+            assert_eq!(status_of(list_for_tenant(&pool, t).await.unwrap()), status);
+            let stored: String =
+                sqlx::query_scalar("SELECT status FROM notification_outbox WHERE id = $1")
+                    .bind(id)
+                    .fetch_one(&pool)
+                    .await
+                    .unwrap();
+            assert_eq!(stored, status.as_str());
+            assert_eq!(serde_json::to_value(status).unwrap(), status.as_str());
+        }
+    }
+
+    #[sqlx::test(migrations = "../migrations")]
+    async fn followup_status_round_trips_through_postgres(pool: PgPool) {
+        let t = tenant(&pool).await;
+        let id = Uuid::new_v4();
+        sqlx::query(
+            "INSERT INTO followup_contacts (id, tenant_id, session_id, channel, recipient)
+             VALUES ($1, $2, 's', 'email', 'a@example.com')",
+        )
+        .bind(id)
+        .bind(t)
+        .execute(&pool)
+        .await
+        .unwrap();
+        let mut conn = pool.acquire().await.unwrap();
+        for status in FollowupStatus::ALL {
+            sqlx::query("UPDATE followup_contacts SET status = $2 WHERE id = $1")
+                .bind(id)
+                .bind(status)
+                .execute(&pool)
+                .await
+                .unwrap();
+            let row = lock_followup(&mut conn, t, id).await.unwrap().unwrap();
+            assert_eq!(row.status, status);
+            assert_eq!(serde_json::to_value(status).unwrap(), status.as_str());
+        }
+        mark_followup_sent(&mut conn, id, Utc::now()).await.unwrap();
+        let row = lock_followup(&mut conn, t, id).await.unwrap().unwrap();
+        assert_eq!(row.status, FollowupStatus::Sent);
+    }
 }

@@ -19,7 +19,7 @@ pub struct TickReport {
     pub events_unpublished: usize,
     pub jobs_reclaimed: usize,
     pub jobs_run: usize,
-    /// Notifications and webhooks handled by the delivery dispatcher (issue 6).
+    /// Notifications and webhook deliveries the delivery dispatchers processed this tick.
     pub deliveries: usize,
     /// Steps that failed (each step runs even when an earlier one failed).
     pub errors: Vec<String>,

@@ -9,7 +9,9 @@ use axum::Json;
 use chrono::{DateTime, Utc};
 use gomomo::adapters::google::OAuthError;
 use gomomo::http::{ApiError, ApiJson, ApiPath, ApiQuery};
-use gomomo::services::delivery::webhooks::{self, DeliveryRow, EndpointRow, WebhookError};
+use gomomo::services::delivery::webhooks::{
+    self, DeliveryRow, DeliveryStatus, EndpointRow, WebhookError,
+};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -113,7 +115,7 @@ impl From<DeliveryRow> for WebhookDeliveryView {
             endpoint_id: d.endpoint_id,
             event_id: d.event_id,
             event_type: d.event_type,
-            status: d.status,
+            status: d.status.as_str().to_string(),
             attempts: d.attempts,
             max_attempts: d.max_attempts,
             next_attempt_at: d.next_attempt_at,
@@ -233,22 +235,21 @@ pub async fn list_deliveries(
 ) -> Result<Json<Vec<WebhookDeliveryView>>, ApiError> {
     let tenant = tenant_id(&tenant)?;
     tenant_admin(&state, &headers, tenant).await?;
-    if let Some(s) = q.status.as_deref() {
-        if !["pending", "delivered", "dead"].contains(&s) {
-            return Err(ApiError::bad_request(
-                "invalid_status",
-                "status must be pending, delivered or dead",
-            ));
-        }
-    }
-    let rows = webhooks::list_deliveries(
-        state.pool(),
-        tenant.0,
-        q.status.as_deref(),
-        q.limit.unwrap_or(100),
-    )
-    .await
-    .map_err(webhook_error)?;
+    let status = q
+        .status
+        .as_deref()
+        .map(|s| {
+            DeliveryStatus::parse(s).ok_or_else(|| {
+                ApiError::bad_request(
+                    "invalid_status",
+                    "status must be pending, delivered or dead",
+                )
+            })
+        })
+        .transpose()?;
+    let rows = webhooks::list_deliveries(state.pool(), tenant.0, status, q.limit.unwrap_or(100))
+        .await
+        .map_err(webhook_error)?;
     Ok(Json(rows.into_iter().map(Into::into).collect()))
 }
 

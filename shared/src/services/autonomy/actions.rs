@@ -4,26 +4,40 @@
 //! transaction, keyed so a rerun writes nothing twice. Sending is the delivery
 //! dispatcher's job: it drains `notification_outbox` through the `Mailer`/`SmsSender` ports.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
 use serde_json::{json, Value};
-use sqlx::{FromRow, PgConnection, PgExecutor};
+use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 use crate::db::bookings::AppointmentRow;
 use crate::db::jobs::JobRow;
-use crate::db::notifications::{self, NewNotification};
-use crate::db::{audit, tenants};
+use crate::db::notifications::{self, appointment, FollowupStatus, NewNotification};
+use crate::db::waitlist::WaitlistStatus;
+use crate::db::{audit, tenants, waitlist as wl};
 use crate::domain::{Email, PhoneE164, TenantId};
-use crate::ports::calendar::{CalendarError, CalendarEvent};
+use crate::ports::calendar::{CalendarError, CalendarEvent, CalendarProvider};
+use crate::ports::clock::Clock;
 use crate::services::autonomy::jobs::{JobSpec, ReminderKind};
-use crate::services::autonomy::Autonomy;
+use crate::services::booking::BookingService;
 
 /// A session gets at most one push of a type in this window.
 pub const PUSH_COOLDOWN: Duration = Duration::minutes(10);
 
+/// What the actions work with: the pool (reads before the runner's transaction), the
+/// clock, the tenant calendar and the booking service (what is free for waitlist offers).
+#[derive(Clone)]
+pub struct ActionCtx {
+    pub pool: PgPool,
+    pub clock: Clock,
+    pub calendar: Arc<dyn CalendarProvider>,
+    pub booking: BookingService,
+}
+
 #[derive(Debug)]
-pub enum ToolOutcome {
+pub enum ActionOutcome {
     /// Did its work; the summary goes to the audit log (no PII).
     Done(Value),
     /// Nothing to do any more (cancelled booking, moved booking, no contact, …).
@@ -31,7 +45,7 @@ pub enum ToolOutcome {
 }
 
 #[derive(Debug, thiserror::Error)]
-pub enum ToolError {
+pub enum ActionError {
     /// Worth another attempt after the backoff.
     #[error("{0}")]
     Retry(String),
@@ -51,52 +65,8 @@ pub enum External {
     NotApplicable(String),
 }
 
-const APPT_COLS: &str = "id, tenant_id, service_id, resource_id, hold_id, session_id, reference,
-    lower(during) AS start_at, upper(during) AS end_at, status, client_name, client_email,
-    client_phone, notes, sequence, created_at, updated_at, cancelled_at";
-
-pub async fn appointment<'e>(
-    db: impl PgExecutor<'e>,
-    id: Uuid,
-) -> Result<Option<AppointmentRow>, sqlx::Error> {
-    sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT {APPT_COLS} FROM appointments WHERE id = $1"
-    )))
-    .bind(id)
-    .fetch_optional(db)
-    .await
-}
-
-/// Waiting waitlist entries that an opened slot at `start` suits: same service (or any),
-/// the local date inside their preferred range, the local time of day they asked for.
-pub async fn waitlist_matches(
-    conn: &mut PgConnection,
-    tenant: Uuid,
-    service: Uuid,
-    start: DateTime<Utc>,
-) -> Result<Vec<Uuid>, sqlx::Error> {
-    sqlx::query_scalar(
-        "SELECT w.id FROM waitlist_entries w JOIN tenants t ON t.id = w.tenant_id,
-                LATERAL (SELECT ($3::timestamptz AT TIME ZONE t.time_zone) AS local) l
-          WHERE w.tenant_id = $1 AND w.status = 'waiting'
-            AND (w.service_id IS NULL OR w.service_id = $2)
-            AND (w.preferred_from IS NULL OR w.preferred_from <= l.local::date)
-            AND (w.preferred_to IS NULL OR w.preferred_to >= l.local::date)
-            AND (w.time_of_day IS NULL OR w.time_of_day =
-                 CASE WHEN extract(hour FROM l.local) < 12 THEN 'morning'
-                      WHEN extract(hour FROM l.local) < 17 THEN 'afternoon'
-                      ELSE 'evening' END)
-          ORDER BY w.created_at LIMIT 20",
-    )
-    .bind(tenant)
-    .bind(service)
-    .bind(start)
-    .fetch_all(conn)
-    .await
-}
-
 /// The only tool with a network call today: the calendar write of `retry_calendar_sync`.
-pub async fn external_phase(ctx: &Autonomy, _job: &JobRow, spec: &JobSpec) -> External {
+pub async fn external_phase(ctx: &ActionCtx, _job: &JobRow, spec: &JobSpec) -> External {
     let JobSpec::RetryCalendarSync { booking_id } = spec else {
         return External::None;
     };
@@ -134,12 +104,12 @@ pub async fn external_phase(ctx: &Autonomy, _job: &JobRow, spec: &JobSpec) -> Ex
 
 /// Runs one tool inside the runner's transaction.
 pub async fn run(
-    ctx: &Autonomy,
+    ctx: &ActionCtx,
     tx: &mut PgConnection,
     job: &JobRow,
     spec: &JobSpec,
     external: External,
-) -> Result<ToolOutcome, ToolError> {
+) -> Result<ActionOutcome, ActionError> {
     match spec {
         JobSpec::SendConfirmation {
             booking_id,
@@ -186,14 +156,14 @@ struct Facts {
     service_name: String,
 }
 
-async fn facts(tx: &mut PgConnection, tenant: Uuid, service: Uuid) -> Result<Facts, ToolError> {
+async fn facts(tx: &mut PgConnection, tenant: Uuid, service: Uuid) -> Result<Facts, ActionError> {
     let t = tenants::get_tenant(&mut *tx, tenant)
         .await?
-        .ok_or_else(|| ToolError::Permanent("tenant not found".into()))?;
+        .ok_or_else(|| ActionError::Permanent("tenant not found".into()))?;
     let tz: Tz = t
         .time_zone
         .parse()
-        .map_err(|_| ToolError::Permanent("tenant time zone is invalid".into()))?;
+        .map_err(|_| ActionError::Permanent("tenant time zone is invalid".into()))?;
     let service_name = tenants::get_service(&mut *tx, tenant, service)
         .await?
         .map(|s| s.name)
@@ -245,7 +215,7 @@ async fn queue(
     tx: &mut PgConnection,
     job: &JobRow,
     m: Msg<'_>,
-) -> Result<Vec<&'static str>, ToolError> {
+) -> Result<Vec<&'static str>, ActionError> {
     let mut channels = Vec::new();
     if let Some(email) = m.email.and_then(|e| Email::parse(e).ok()) {
         notifications::enqueue(
@@ -302,27 +272,27 @@ fn sms_tail(meta: &Value) -> String {
 async fn live_booking(
     tx: &mut PgConnection,
     id: Uuid,
-) -> Result<Option<AppointmentRow>, ToolError> {
+) -> Result<Option<AppointmentRow>, ActionError> {
     Ok(appointment(&mut *tx, id).await?)
 }
 
 // --- the tools ---------------------------------------------------------------------------
 
 async fn send_confirmation(
-    _ctx: &Autonomy,
+    _ctx: &ActionCtx,
     tx: &mut PgConnection,
     job: &JobRow,
     id: Uuid,
     sequence: i32,
-) -> Result<ToolOutcome, ToolError> {
+) -> Result<ActionOutcome, ActionError> {
     let Some(a) = live_booking(tx, id).await? else {
-        return Ok(ToolOutcome::Skipped("booking not found".into()));
+        return Ok(ActionOutcome::Skipped("booking not found".into()));
     };
     if a.status != "confirmed" {
-        return Ok(ToolOutcome::Skipped("booking is cancelled".into()));
+        return Ok(ActionOutcome::Skipped("booking is cancelled".into()));
     }
     if a.sequence != sequence {
-        return Ok(ToolOutcome::Skipped(
+        return Ok(ActionOutcome::Skipped(
             "booking changed since; a newer confirmation follows".into(),
         ));
     }
@@ -358,22 +328,22 @@ async fn send_confirmation(
         },
     )
     .await?;
-    Ok(ToolOutcome::Done(
+    Ok(ActionOutcome::Done(
         json!({"reference": a.reference, "channels": channels}),
     ))
 }
 
 async fn send_cancellation(
-    _ctx: &Autonomy,
+    _ctx: &ActionCtx,
     tx: &mut PgConnection,
     job: &JobRow,
     id: Uuid,
-) -> Result<ToolOutcome, ToolError> {
+) -> Result<ActionOutcome, ActionError> {
     let Some(a) = live_booking(tx, id).await? else {
-        return Ok(ToolOutcome::Skipped("booking not found".into()));
+        return Ok(ActionOutcome::Skipped("booking not found".into()));
     };
     if a.status != "cancelled" {
-        return Ok(ToolOutcome::Skipped("booking is not cancelled".into()));
+        return Ok(ActionOutcome::Skipped("booking is not cancelled".into()));
     }
     let f = facts(tx, a.tenant_id, a.service_id).await?;
     let subject = format!(
@@ -402,32 +372,32 @@ async fn send_cancellation(
         },
     )
     .await?;
-    Ok(ToolOutcome::Done(
+    Ok(ActionOutcome::Done(
         json!({"reference": a.reference, "channels": channels}),
     ))
 }
 
 async fn send_reminder(
-    ctx: &Autonomy,
+    ctx: &ActionCtx,
     tx: &mut PgConnection,
     job: &JobRow,
     id: Uuid,
     which: ReminderKind,
     start: DateTime<Utc>,
-) -> Result<ToolOutcome, ToolError> {
+) -> Result<ActionOutcome, ActionError> {
     let Some(a) = live_booking(tx, id).await? else {
-        return Ok(ToolOutcome::Skipped("booking not found".into()));
+        return Ok(ActionOutcome::Skipped("booking not found".into()));
     };
     if a.status != "confirmed" {
-        return Ok(ToolOutcome::Skipped("booking is cancelled".into()));
+        return Ok(ActionOutcome::Skipped("booking is cancelled".into()));
     }
     if a.start_at != start {
-        return Ok(ToolOutcome::Skipped(
+        return Ok(ActionOutcome::Skipped(
             "booking was moved; this reminder is stale".into(),
         ));
     }
     if a.start_at <= ctx.clock.now() {
-        return Ok(ToolOutcome::Skipped("the appointment has started".into()));
+        return Ok(ActionOutcome::Skipped("the appointment has started".into()));
     }
     let f = facts(tx, a.tenant_id, a.service_id).await?;
     let lead = match which {
@@ -463,31 +433,31 @@ async fn send_reminder(
         },
     )
     .await?;
-    Ok(ToolOutcome::Done(
+    Ok(ActionOutcome::Done(
         json!({"reference": a.reference, "reminder": which.as_str(), "channels": channels}),
     ))
 }
 
 async fn retry_calendar_sync(
-    ctx: &Autonomy,
+    ctx: &ActionCtx,
     tx: &mut PgConnection,
     job: &JobRow,
     id: Uuid,
     external: External,
-) -> Result<ToolOutcome, ToolError> {
+) -> Result<ActionOutcome, ActionError> {
     match external {
-        External::NotApplicable(why) => Ok(ToolOutcome::Skipped(why)),
-        External::None => Err(ToolError::Permanent("calendar call was not made".into())),
+        External::NotApplicable(why) => Ok(ActionOutcome::Skipped(why)),
+        External::None => Err(ActionError::Permanent("calendar call was not made".into())),
         External::Calendar(Err(e)) => {
             // Audited by the runner with the attempt (this transaction is rolled back).
-            Err(ToolError::Retry(format!(
+            Err(ActionError::Retry(format!(
                 "calendar write failed: {}",
                 e.kind()
             )))
         }
         External::Calendar(Ok(external_id)) => {
             let Some(a) = live_booking(tx, id).await? else {
-                return Ok(ToolOutcome::Skipped("booking not found".into()));
+                return Ok(ActionOutcome::Skipped("booking not found".into()));
             };
             let deleted = a.status == "cancelled";
             audit::record(
@@ -508,7 +478,7 @@ async fn retry_calendar_sync(
             .await?;
             if deleted {
                 // The event of a cancelled booking is gone; nothing to tell the client.
-                return Ok(ToolOutcome::Done(
+                return Ok(ActionOutcome::Done(
                     json!({"reference": a.reference, "deleted": true}),
                 ));
             }
@@ -526,7 +496,7 @@ async fn retry_calendar_sync(
                 PUSH_COOLDOWN,
             )
             .await?;
-            Ok(ToolOutcome::Done(
+            Ok(ActionOutcome::Done(
                 json!({"reference": a.reference, "pushed": pushed.is_some()}),
             ))
         }
@@ -534,24 +504,20 @@ async fn retry_calendar_sync(
 }
 
 async fn escalate(
-    _ctx: &Autonomy,
+    _ctx: &ActionCtx,
     tx: &mut PgConnection,
     job: &JobRow,
     id: Uuid,
     attempts: i32,
-) -> Result<ToolOutcome, ToolError> {
+) -> Result<ActionOutcome, ActionError> {
     let Some(a) = live_booking(tx, id).await? else {
-        return Ok(ToolOutcome::Skipped("booking not found".into()));
+        return Ok(ActionOutcome::Skipped("booking not found".into()));
     };
     if a.status != "confirmed" {
-        return Ok(ToolOutcome::Skipped("booking is cancelled".into()));
+        return Ok(ActionOutcome::Skipped("booking is cancelled".into()));
     }
     let f = facts(tx, a.tenant_id, a.service_id).await?;
-    let admin: Option<String> = sqlx::query_scalar("SELECT admin_email FROM tenants WHERE id = $1")
-        .bind(a.tenant_id)
-        .fetch_optional(&mut *tx)
-        .await?
-        .flatten();
+    let admin = notifications::tenant_admin_email(&mut *tx, a.tenant_id).await?;
     let meta = booking_meta(&a, &f);
     let mut channels = queue(tx, job, Msg {
         kind: "calendar_escalation",
@@ -598,63 +564,32 @@ async fn escalate(
         },
     )
     .await?;
-    Ok(ToolOutcome::Done(
+    Ok(ActionOutcome::Done(
         json!({"reference": a.reference, "channels": channels, "admin_notified": admin.is_some()}),
     ))
 }
 
-#[derive(FromRow)]
-struct Contact {
-    email: Option<String>,
-    phone: Option<String>,
-}
-
-/// Contact details a session left: its follow-up requests and waitlist entries.
-async fn session_contact(
-    tx: &mut PgConnection,
-    tenant: Uuid,
-    session: &str,
-) -> Result<Option<Contact>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT email, phone FROM (
-            SELECT CASE WHEN channel = 'email' THEN recipient END AS email,
-                   CASE WHEN channel = 'sms' THEN recipient END AS phone, created_at
-              FROM followup_contacts WHERE tenant_id = $1 AND session_id = $2
-            UNION ALL
-            SELECT client_email, client_phone, created_at FROM waitlist_entries
-             WHERE tenant_id = $1 AND session_id = $2
-         ) c WHERE email IS NOT NULL OR phone IS NOT NULL
-         ORDER BY created_at DESC LIMIT 1",
-    )
-    .bind(tenant)
-    .bind(session)
-    .fetch_optional(tx)
-    .await
-}
-
 #[allow(clippy::too_many_arguments)]
 async fn hold_followup(
-    ctx: &Autonomy,
+    ctx: &ActionCtx,
     tx: &mut PgConnection,
     job: &JobRow,
     hold: Uuid,
     session: &str,
     service: Uuid,
     start: DateTime<Utc>,
-) -> Result<ToolOutcome, ToolError> {
-    let booked: bool = sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM appointments WHERE tenant_id = $1 AND session_id = $2 AND created_at >= $3 - interval '1 hour')",
-    )
-    .bind(job.tenant_id)
-    .bind(session)
-    .bind(ctx.clock.now())
-    .fetch_one(&mut *tx)
-    .await?;
+) -> Result<ActionOutcome, ActionError> {
+    let booked =
+        notifications::session_booked_recently(&mut *tx, job.tenant_id, session, ctx.clock.now())
+            .await?;
     if booked {
-        return Ok(ToolOutcome::Skipped("the session booked meanwhile".into()));
+        return Ok(ActionOutcome::Skipped(
+            "the session booked meanwhile".into(),
+        ));
     }
-    let Some(contact) = session_contact(tx, job.tenant_id, session).await? else {
-        return Ok(ToolOutcome::Skipped(
+    let Some(contact) = notifications::session_contact(&mut *tx, job.tenant_id, session).await?
+    else {
+        return Ok(ActionOutcome::Skipped(
             "the session left no contact details".into(),
         ));
     };
@@ -680,43 +615,26 @@ async fn hold_followup(
         sms: Some(format!("{}: your hold on {} was released. It may still be open - come back to the chat to book.", f.tenant_name, when(f.tz, start))),
     })
     .await?;
-    Ok(ToolOutcome::Done(json!({"channels": channels})))
-}
-
-#[derive(FromRow)]
-struct WaitlistRow {
-    session_id: Option<String>,
-    client_name: Option<String>,
-    client_email: Option<String>,
-    client_phone: Option<String>,
-    status: String,
+    Ok(ActionOutcome::Done(json!({"channels": channels})))
 }
 
 #[allow(clippy::too_many_arguments)]
 async fn waitlist(
-    ctx: &Autonomy,
+    ctx: &ActionCtx,
     tx: &mut PgConnection,
     job: &JobRow,
     entry: Uuid,
     service: Uuid,
     start: DateTime<Utc>,
     end: DateTime<Utc>,
-) -> Result<ToolOutcome, ToolError> {
-    let row: Option<WaitlistRow> = sqlx::query_as(
-        "SELECT session_id, client_name, client_email, client_phone, status FROM waitlist_entries
-          WHERE id = $1 AND tenant_id = $2 FOR UPDATE",
-    )
-    .bind(entry)
-    .bind(job.tenant_id)
-    .fetch_optional(&mut *tx)
-    .await?;
-    let Some(w) = row else {
-        return Ok(ToolOutcome::Skipped("waitlist entry not found".into()));
+) -> Result<ActionOutcome, ActionError> {
+    let Some(w) = wl::lock_entry(tx, job.tenant_id, entry).await? else {
+        return Ok(ActionOutcome::Skipped("waitlist entry not found".into()));
     };
-    if w.status != "waiting" {
-        return Ok(ToolOutcome::Skipped(format!(
+    if w.status != WaitlistStatus::Waiting {
+        return Ok(ActionOutcome::Skipped(format!(
             "waitlist entry is {}",
-            w.status
+            w.status.as_str()
         )));
     }
     let f = facts(tx, job.tenant_id, service).await?;
@@ -729,13 +647,13 @@ async fn waitlist(
     {
         Ok(av) => av.slots,
         Err(e) => {
-            return Ok(ToolOutcome::Skipped(format!(
+            return Ok(ActionOutcome::Skipped(format!(
                 "availability unavailable: {e}"
             )))
         }
     };
     if !free.iter().any(|s| s.start == start) {
-        return Ok(ToolOutcome::Skipped(
+        return Ok(ActionOutcome::Skipped(
             "the opened slot is taken again".into(),
         ));
     }
@@ -784,48 +702,32 @@ async fn waitlist(
     })
     .await?;
     if channels.is_empty() && !pushed {
-        return Ok(ToolOutcome::Skipped("no way to reach the client".into()));
+        return Ok(ActionOutcome::Skipped("no way to reach the client".into()));
     }
-    sqlx::query("UPDATE waitlist_entries SET status = 'notified', notified_at = $2 WHERE id = $1")
-        .bind(entry)
-        .bind(ctx.clock.now())
-        .execute(&mut *tx)
-        .await?;
-    Ok(ToolOutcome::Done(
+    wl::mark_notified(tx, entry, ctx.clock.now()).await?;
+    Ok(ActionOutcome::Done(
         json!({"channels": channels, "pushed": pushed, "slots": slots.len()}),
     ))
 }
 
-#[derive(FromRow)]
-struct FollowupRow {
-    channel: String,
-    recipient: String,
-    reason: String,
-    status: String,
-}
-
 async fn contact_followup(
-    ctx: &Autonomy,
+    ctx: &ActionCtx,
     tx: &mut PgConnection,
     job: &JobRow,
     id: Uuid,
-) -> Result<ToolOutcome, ToolError> {
-    let row: Option<FollowupRow> = sqlx::query_as(
-        "SELECT channel, recipient, reason, status FROM followup_contacts WHERE id = $1 AND tenant_id = $2 FOR UPDATE",
-    )
-    .bind(id)
-    .bind(job.tenant_id)
-    .fetch_optional(&mut *tx)
-    .await?;
-    let Some(fu) = row else {
-        return Ok(ToolOutcome::Skipped("follow-up not found".into()));
+) -> Result<ActionOutcome, ActionError> {
+    let Some(fu) = notifications::lock_followup(tx, job.tenant_id, id).await? else {
+        return Ok(ActionOutcome::Skipped("follow-up not found".into()));
     };
-    if fu.status != "scheduled" {
-        return Ok(ToolOutcome::Skipped(format!("follow-up is {}", fu.status)));
+    if fu.status != FollowupStatus::Scheduled {
+        return Ok(ActionOutcome::Skipped(format!(
+            "follow-up is {}",
+            fu.status.as_str()
+        )));
     }
     let tenant = tenants::get_tenant(&mut *tx, job.tenant_id)
         .await?
-        .ok_or_else(|| ToolError::Permanent("tenant not found".into()))?;
+        .ok_or_else(|| ActionError::Permanent("tenant not found".into()))?;
     let about = if fu.reason.trim().is_empty() {
         String::new()
     } else {
@@ -860,14 +762,10 @@ async fn contact_followup(
     )
     .await?;
     if channels.is_empty() {
-        return Err(ToolError::Permanent(
+        return Err(ActionError::Permanent(
             "the follow-up recipient is not a valid address".into(),
         ));
     }
-    sqlx::query("UPDATE followup_contacts SET status = 'sent', sent_at = $2 WHERE id = $1")
-        .bind(id)
-        .bind(ctx.clock.now())
-        .execute(&mut *tx)
-        .await?;
-    Ok(ToolOutcome::Done(json!({"channels": channels})))
+    notifications::mark_followup_sent(tx, id, ctx.clock.now()).await?;
+    Ok(ActionOutcome::Done(json!({"channels": channels})))
 }

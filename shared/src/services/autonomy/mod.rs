@@ -20,8 +20,9 @@ use serde_json::{json, Value};
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
+use self::actions::{ActionCtx, ActionError, ActionOutcome};
 use self::jobs::{backoff, JobSpec, ReminderKind, Tool};
-use crate::db::{audit, jobs as q, outbox};
+use crate::db::{audit, jobs as q, notifications, outbox, waitlist};
 use crate::domain::events::{self, DomainEvent};
 use crate::ports::calendar::CalendarProvider;
 use crate::ports::clock::Clock;
@@ -76,8 +77,7 @@ pub struct Autonomy {
     pub(crate) pool: PgPool,
     pub(crate) clock: Clock,
     pub(crate) enabled: bool,
-    pub(crate) calendar: Arc<dyn CalendarProvider>,
-    pub(crate) booking: BookingService,
+    actions: ActionCtx,
     relay: Option<OutboxRelay>,
 }
 
@@ -103,8 +103,12 @@ impl Autonomy {
             pool: booking.pool().clone(),
             clock: booking.clock().clone(),
             enabled,
-            calendar,
-            booking,
+            actions: ActionCtx {
+                pool: booking.pool().clone(),
+                clock: booking.clock().clone(),
+                calendar,
+                booking,
+            },
             relay: None,
         }
     }
@@ -355,7 +359,7 @@ impl Autonomy {
             DomainEvent::SlotOpened(e) => {
                 if e.start > now {
                     for entry in
-                        actions::waitlist_matches(conn, e.tenant_id, e.service_id, e.start).await?
+                        waitlist::matching_entries(conn, e.tenant_id, e.service_id, e.start).await?
                     {
                         plan.push(waitlist_job(
                             entry,
@@ -504,10 +508,7 @@ impl Autonomy {
         )
         .await?;
         if !decision.allowed() {
-            sqlx::query("UPDATE jobs SET status = 'cancelled', claimed_at = NULL, last_error = 'denied by policy', updated_at = now() WHERE id = $1")
-                .bind(job.id)
-                .execute(&mut *tx)
-                .await?;
+            q::cancel_denied(&mut tx, job.id).await?;
             self.audit_run(
                 &mut tx,
                 &job,
@@ -522,10 +523,10 @@ impl Autonomy {
         tx.commit().await?;
 
         // External calls happen outside any transaction (no row locks held across network I/O).
-        let external = actions::external_phase(self, &job, &spec).await;
+        let external = actions::external_phase(&self.actions, &job, &spec).await;
         let mut tx = self.pool.begin().await?;
-        match actions::run(self, &mut tx, &job, &spec, external).await {
-            Ok(actions::ToolOutcome::Done(summary)) => {
+        match actions::run(&self.actions, &mut tx, &job, &spec, external).await {
+            Ok(ActionOutcome::Done(summary)) => {
                 q::complete(&mut tx, job.id, self.clock.now()).await?;
                 self.audit_run(
                     &mut tx,
@@ -537,7 +538,7 @@ impl Autonomy {
                 tx.commit().await?;
                 report.completed += 1;
             }
-            Ok(actions::ToolOutcome::Skipped(reason)) => {
+            Ok(ActionOutcome::Skipped(reason)) => {
                 q::complete(&mut tx, job.id, self.clock.now()).await?;
                 self.audit_run(
                     &mut tx,
@@ -552,7 +553,7 @@ impl Autonomy {
             Err(err) => {
                 tx.rollback().await?;
                 let mut tx = self.pool.begin().await?;
-                let permanent = matches!(err, actions::ToolError::Permanent(_));
+                let permanent = matches!(err, ActionError::Permanent(_));
                 let msg = err.to_string();
                 if let JobSpec::RetryCalendarSync { booking_id } = &spec {
                     audit::record(
@@ -601,7 +602,7 @@ impl Autonomy {
         spec: &JobSpec,
     ) -> Result<(), sqlx::Error> {
         if let JobSpec::RetryCalendarSync { booking_id } = spec {
-            if let Some(appt) = actions::appointment(&mut *conn, *booking_id).await? {
+            if let Some(appt) = notifications::appointment(&mut *conn, *booking_id).await? {
                 outbox::append(
                     conn,
                     &DomainEvent::CalendarRetryExhausted(events::CalendarRetryExhausted {

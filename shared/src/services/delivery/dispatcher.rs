@@ -14,10 +14,12 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 use serde_json::{json, Value};
-use sqlx::{FromRow, PgPool};
-use uuid::Uuid;
+use sqlx::PgPool;
 
-use crate::db::{audit, tenants};
+use crate::db::notifications::{self as q, appointment};
+use crate::db::{audit, calls, tenants};
+
+pub use crate::db::notifications::ClaimedNotification;
 use crate::domain::ics::{Invite, Method};
 use crate::domain::PhoneE164;
 use crate::domain::TenantId;
@@ -35,21 +37,6 @@ pub fn backoff(attempt: i32) -> Duration {
     let n = (attempt.max(1) - 1).min(10) as u32;
     let secs = BACKOFF_BASE_SECONDS.saturating_mul(4i64.saturating_pow(n));
     Duration::seconds(secs).min(BACKOFF_CAP)
-}
-
-#[derive(Debug, Clone, FromRow)]
-pub struct ClaimedNotification {
-    pub id: Uuid,
-    pub tenant_id: Uuid,
-    pub channel: String,
-    pub kind: String,
-    pub recipient: String,
-    pub subject: Option<String>,
-    pub body: String,
-    pub metadata: Value,
-    pub attempts: i32,
-    pub max_attempts: i32,
-    pub booking_id: Option<Uuid>,
 }
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -105,21 +92,7 @@ impl NotificationDispatcher {
     /// `next_attempt_at` default is the database's clock, not the dispatcher's).
     async fn claim(&self, limit: i64) -> Result<Vec<ClaimedNotification>, sqlx::Error> {
         let now = self.clock.now();
-        sqlx::query_as(
-            "UPDATE notification_outbox SET claimed_until = $2, attempts = attempts + 1
-              WHERE id IN (SELECT id FROM notification_outbox
-                            WHERE status = 'queued' AND (attempts = 0 OR next_attempt_at <= $1)
-                              AND (claimed_until IS NULL OR claimed_until <= $1)
-                            ORDER BY next_attempt_at, created_at LIMIT $3
-                            FOR UPDATE SKIP LOCKED)
-          RETURNING id, tenant_id, channel, kind, recipient, subject, body, metadata, attempts,
-                    max_attempts, booking_id",
-        )
-        .bind(now)
-        .bind(now + LEASE)
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await
+        q::claim_due(&self.pool, now, now + LEASE, limit).await
     }
 
     /// Sends what is due; returns what happened. A database error stops the run (rows
@@ -159,7 +132,7 @@ impl NotificationDispatcher {
         let Some(b) = row.booking_id else {
             return Ok(None);
         };
-        let appt = crate::services::autonomy::actions::appointment(&self.pool, b).await?;
+        let appt = appointment(&self.pool, b).await?;
         let queued_start = row
             .metadata
             .get("start")
@@ -214,8 +187,7 @@ impl NotificationDispatcher {
         let Some(booking) = row.booking_id else {
             return Ok(None);
         };
-        let Some(a) = crate::services::autonomy::actions::appointment(&self.pool, booking).await?
-        else {
+        let Some(a) = appointment(&self.pool, booking).await? else {
             return Ok(None);
         };
         let meta_time = |k: &str| {
@@ -264,13 +236,7 @@ impl NotificationDispatcher {
                 "recipient is not an E.164 number".into(),
             )));
         };
-        let from: Option<String> = sqlx::query_scalar(
-            "SELECT phone_number FROM tenant_phone_numbers WHERE tenant_id = $1 AND sms_enabled
-              ORDER BY created_at, phone_number LIMIT 1",
-        )
-        .bind(row.tenant_id)
-        .fetch_optional(&self.pool)
-        .await?;
+        let from = calls::sms_sender_number(&self.pool, row.tenant_id).await?;
         Ok(
             match self
                 .sms
@@ -301,27 +267,12 @@ impl NotificationDispatcher {
         let mut tx = self.pool.begin().await?;
         let (event, detail) = match outcome {
             Outcome::Sent(provider_id) => {
-                sqlx::query(
-                    "UPDATE notification_outbox SET status = 'sent', sent_at = $2, provider_message_id = $3,
-                            claimed_until = NULL, last_error = NULL WHERE id = $1",
-                )
-                .bind(row.id)
-                .bind(now)
-                .bind(&provider_id)
-                .execute(&mut *tx)
-                .await?;
+                q::mark_sent(&mut tx, row.id, now, &provider_id).await?;
                 report.sent += 1;
                 ("notification.sent", json!({}))
             }
             Outcome::Skipped(why) => {
-                sqlx::query(
-                    "UPDATE notification_outbox SET status = 'skipped', claimed_until = NULL, last_error = $2
-                      WHERE id = $1",
-                )
-                .bind(row.id)
-                .bind(&why)
-                .execute(&mut *tx)
-                .await?;
+                q::mark_skipped(&mut tx, row.id, &why).await?;
                 report.skipped += 1;
                 ("notification.skipped", json!({"reason": why}))
             }
@@ -329,15 +280,7 @@ impl NotificationDispatcher {
                 let max = row.max_attempts.min(self.max_attempts);
                 let permanent = !matches!(e, DeliveryError::Transient(_));
                 if permanent || row.attempts >= max {
-                    sqlx::query(
-                        "UPDATE notification_outbox SET status = 'failed', failed_at = $2, claimed_until = NULL,
-                                last_error = $3 WHERE id = $1",
-                    )
-                    .bind(row.id)
-                    .bind(now)
-                    .bind(e.to_string())
-                    .execute(&mut *tx)
-                    .await?;
+                    q::mark_failed(&mut tx, row.id, now, &e.to_string()).await?;
                     report.failed += 1;
                     (
                         "notification.failed",
@@ -345,15 +288,7 @@ impl NotificationDispatcher {
                     )
                 } else {
                     let next = now + backoff(row.attempts);
-                    sqlx::query(
-                        "UPDATE notification_outbox SET next_attempt_at = $2, claimed_until = NULL, last_error = $3
-                          WHERE id = $1",
-                    )
-                    .bind(row.id)
-                    .bind(next)
-                    .bind(e.to_string())
-                    .execute(&mut *tx)
-                    .await?;
+                    q::schedule_retry(&mut tx, row.id, next, &e.to_string()).await?;
                     report.retried += 1;
                     (
                         "notification.retry_scheduled",

@@ -1,13 +1,13 @@
-//! Delivery and integrations (issue 6): what makes the queued notifications arrive and the
-//! tenant's other systems hear about bookings.
+//! Delivery and integrations: what makes the queued notifications arrive and the tenant's
+//! other systems hear about bookings.
 //!
-//! - [`mail`]: the `Mailer` adapters — SMTP (lettre) and a folder of `.eml` files;
-//! - [`ics`]: RFC 5545 invites (stable UID per booking, SEQUENCE, METHOD:CANCEL);
-//! - [`dispatcher`]: drains `notification_outbox` (email through the mailer, SMS through the
-//!   opt-out ledger and rate limit of [`crate::services::sms::SmsGate`]);
-//! - [`webhooks`]: signed outbound webhooks with retries and dead letters;
-//! - [`crypto`]: AES-256-GCM for secrets at rest (`ENCRYPTION_KEY`);
-//! - [`config`]: the settings of all of the above.
+//! - [`dispatcher`]: drains `notification_outbox` (email through the [`Mailer`] port with an
+//!   RFC 5545 invite from [`crate::domain::ics`], SMS through the opt-out ledger and rate
+//!   limit of [`crate::services::sms::SmsGate`]);
+//! - [`webhooks`]: signed outbound webhooks with retries and dead letters, their signing
+//!   secrets sealed at rest with [`SecretBox`] (`ENCRYPTION_KEY`);
+//! - [`Integrations`]: what the admin API needs for webhooks and the Google Calendar
+//!   connection. The settings of all of it are [`DeliveryConfig`].
 //!
 //! [`Delivery::tick`] runs one round of both dispatchers; the worker, the scheduler and the
 //! standalone server call it.

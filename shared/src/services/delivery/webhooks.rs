@@ -18,13 +18,13 @@ use std::time::Duration as StdDuration;
 
 use chrono::{DateTime, Utc};
 use hmac::{Hmac, KeyInit, Mac};
-use serde::Serialize;
-use serde_json::{json, Value};
+use serde_json::json;
 use sha2::Sha256;
-use sqlx::{FromRow, PgPool};
+use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::db::audit;
+use crate::db::webhooks::{self as q, ClaimedDelivery, NewEndpoint};
+use crate::db::{audit, outbox};
 use crate::domain::crypto::{CryptoError, SecretBox};
 use crate::ports::clock::Clock;
 use crate::services::delivery::dispatcher::{backoff, LEASE};
@@ -35,6 +35,8 @@ pub const EVENT_HEADER: &str = "Gomomo-Event";
 pub const ATTEMPT_HEADER: &str = "Gomomo-Attempt";
 /// At most this many endpoints per tenant (each event fans out to all of them).
 pub const MAX_ENDPOINTS: i64 = 20;
+
+pub use crate::db::webhooks::{DeliveryRow, DeliveryStatus, EndpointRow};
 
 #[derive(Debug, thiserror::Error)]
 pub enum WebhookError {
@@ -48,35 +50,6 @@ pub enum WebhookError {
     Crypto(#[from] CryptoError),
     #[error("database error")]
     Database(#[from] sqlx::Error),
-}
-
-#[derive(Debug, Clone, FromRow, Serialize, PartialEq)]
-pub struct EndpointRow {
-    pub id: Uuid,
-    pub tenant_id: Uuid,
-    pub url: String,
-    pub event_types: Vec<String>,
-    pub enabled: bool,
-    pub description: String,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-}
-
-#[derive(Debug, Clone, FromRow, Serialize, PartialEq)]
-pub struct DeliveryRow {
-    pub id: Uuid,
-    pub endpoint_id: Uuid,
-    pub event_id: Uuid,
-    pub event_type: String,
-    pub status: String,
-    pub attempts: i32,
-    pub max_attempts: i32,
-    pub next_attempt_at: DateTime<Utc>,
-    pub last_status_code: Option<i32>,
-    pub last_error: Option<String>,
-    pub created_at: DateTime<Utc>,
-    pub delivered_at: Option<DateTime<Utc>>,
-    pub dead_at: Option<DateTime<Utc>>,
 }
 
 /// Computes the signature header value for `body` sent at `t`.
@@ -145,11 +118,6 @@ fn check_event_types(types: &[String]) -> Result<Vec<String>, WebhookError> {
     Ok(v)
 }
 
-const ENDPOINT_COLS: &str =
-    "id, tenant_id, url, event_types, enabled, description, created_at, updated_at";
-const DELIVERY_COLS: &str = "id, endpoint_id, event_id, event_type, status, attempts, max_attempts,
-    next_attempt_at, last_status_code, last_error, created_at, delivered_at, dead_at";
-
 /// Creates an endpoint; returns it with its signing secret (shown this once).
 pub async fn create_endpoint(
     pool: &PgPool,
@@ -163,31 +131,25 @@ pub async fn create_endpoint(
     let url = check_url(url, allow_http)?;
     let types = check_event_types(event_types)?;
     let mut tx = pool.begin().await?;
-    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 11))")
-        .bind(format!("webhook_endpoints:{tenant}"))
-        .execute(&mut *tx)
-        .await?;
-    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM webhook_endpoints WHERE tenant_id = $1")
-        .bind(tenant)
-        .fetch_one(&mut *tx)
-        .await?;
-    if n >= MAX_ENDPOINTS {
+    q::lock_tenant_endpoints(&mut tx, tenant).await?;
+    if q::count_endpoints(&mut *tx, tenant).await? >= MAX_ENDPOINTS {
         return Err(WebhookError::TooMany);
     }
     let id = Uuid::new_v4();
     let secret = new_secret();
     let sealed = secrets.seal_str(&secret_context(id), &secret)?;
-    let row: EndpointRow = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "INSERT INTO webhook_endpoints (id, tenant_id, url, secret_enc, event_types, description)
-         VALUES ($1, $2, $3, $4, $5, $6) RETURNING {ENDPOINT_COLS}"
-    )))
-    .bind(id)
-    .bind(tenant)
-    .bind(&url)
-    .bind(&sealed)
-    .bind(&types)
-    .bind(description.chars().take(500).collect::<String>())
-    .fetch_one(&mut *tx)
+    let description: String = description.chars().take(500).collect();
+    let row = q::insert_endpoint(
+        &mut tx,
+        &NewEndpoint {
+            id,
+            tenant_id: tenant,
+            url: &url,
+            secret_enc: &sealed,
+            event_types: &types,
+            description: &description,
+        },
+    )
     .await?;
     audit::record(
         &mut tx,
@@ -206,12 +168,7 @@ pub async fn create_endpoint(
 }
 
 pub async fn list_endpoints(pool: &PgPool, tenant: Uuid) -> Result<Vec<EndpointRow>, WebhookError> {
-    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT {ENDPOINT_COLS} FROM webhook_endpoints WHERE tenant_id = $1 ORDER BY created_at, id"
-    )))
-    .bind(tenant)
-    .fetch_all(pool)
-    .await?)
+    Ok(q::list_endpoints(pool, tenant).await?)
 }
 
 /// Changes an endpoint (`None` leaves a field as it is).
@@ -226,29 +183,13 @@ pub async fn update_endpoint(
 ) -> Result<EndpointRow, WebhookError> {
     let url = url.map(|u| check_url(u, allow_http)).transpose()?;
     let types = event_types.map(check_event_types).transpose()?;
-    sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "UPDATE webhook_endpoints SET url = COALESCE($3, url), event_types = COALESCE($4, event_types),
-                enabled = COALESCE($5, enabled), updated_at = now()
-          WHERE tenant_id = $1 AND id = $2 RETURNING {ENDPOINT_COLS}"
-    )))
-    .bind(tenant)
-    .bind(id)
-    .bind(url)
-    .bind(types)
-    .bind(enabled)
-    .fetch_optional(pool)
-    .await?
-    .ok_or(WebhookError::NotFound)
+    q::update_endpoint(pool, tenant, id, url.as_deref(), types.as_deref(), enabled)
+        .await?
+        .ok_or(WebhookError::NotFound)
 }
 
 pub async fn delete_endpoint(pool: &PgPool, tenant: Uuid, id: Uuid) -> Result<(), WebhookError> {
-    let n = sqlx::query("DELETE FROM webhook_endpoints WHERE tenant_id = $1 AND id = $2")
-        .bind(tenant)
-        .bind(id)
-        .execute(pool)
-        .await?
-        .rows_affected();
-    if n == 0 {
+    if !q::delete_endpoint(pool, tenant, id).await? {
         return Err(WebhookError::NotFound);
     }
     Ok(())
@@ -258,19 +199,10 @@ pub async fn delete_endpoint(pool: &PgPool, tenant: Uuid, id: Uuid) -> Result<()
 pub async fn list_deliveries(
     pool: &PgPool,
     tenant: Uuid,
-    status: Option<&str>,
+    status: Option<DeliveryStatus>,
     limit: i64,
 ) -> Result<Vec<DeliveryRow>, WebhookError> {
-    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT {DELIVERY_COLS} FROM webhook_deliveries
-          WHERE tenant_id = $1 AND ($2::text IS NULL OR status = $2)
-          ORDER BY created_at DESC, id LIMIT $3"
-    )))
-    .bind(tenant)
-    .bind(status)
-    .bind(limit.clamp(1, 500))
-    .fetch_all(pool)
-    .await?)
+    Ok(q::list_deliveries(pool, tenant, status, limit.clamp(1, 500)).await?)
 }
 
 /// Puts a dead (or pending) delivery back in the queue, due now, with a fresh budget.
@@ -280,17 +212,9 @@ pub async fn redeliver(
     id: Uuid,
     now: DateTime<Utc>,
 ) -> Result<DeliveryRow, WebhookError> {
-    sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "UPDATE webhook_deliveries SET status = 'pending', attempts = 0, next_attempt_at = $3,
-                claimed_until = NULL, dead_at = NULL
-          WHERE tenant_id = $1 AND id = $2 AND status <> 'delivered' RETURNING {DELIVERY_COLS}"
-    )))
-    .bind(tenant)
-    .bind(id)
-    .bind(now)
-    .fetch_optional(pool)
-    .await?
-    .ok_or(WebhookError::NotFound)
+    q::redeliver(pool, tenant, id, now)
+        .await?
+        .ok_or(WebhookError::NotFound)
 }
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -299,21 +223,6 @@ pub struct WebhookReport {
     pub delivered: usize,
     pub retried: usize,
     pub dead: usize,
-}
-
-#[derive(FromRow)]
-struct Claimed {
-    id: Uuid,
-    tenant_id: Uuid,
-    endpoint_id: Uuid,
-    event_id: Uuid,
-    event_type: String,
-    payload: Value,
-    attempts: i32,
-    max_attempts: i32,
-    created_at: DateTime<Utc>,
-    url: String,
-    secret_enc: Vec<u8>,
 }
 
 #[derive(Clone)]
@@ -353,58 +262,19 @@ impl WebhookDispatcher {
     /// Writes the deliveries of up to `limit` new domain events.
     pub async fn fan_out(&self, limit: i64) -> Result<usize, sqlx::Error> {
         let mut tx = self.pool.begin().await?;
-        let ids: Vec<Uuid> = sqlx::query_scalar(
-            "SELECT id FROM outbox WHERE webhooks_at IS NULL ORDER BY created_at
-              LIMIT $1 FOR UPDATE SKIP LOCKED",
-        )
-        .bind(limit)
-        .fetch_all(&mut *tx)
-        .await?;
+        let ids = outbox::lock_without_webhooks(&mut tx, limit).await?;
         if ids.is_empty() {
             return Ok(0);
         }
-        let written = sqlx::query(
-            "INSERT INTO webhook_deliveries (id, tenant_id, endpoint_id, event_id, event_type, payload,
-                                             max_attempts, next_attempt_at, created_at)
-             SELECT gen_random_uuid(), o.tenant_id, e.id, o.id, o.event_type, o.payload, $2, $3, $3
-               FROM outbox o JOIN webhook_endpoints e ON e.tenant_id = o.tenant_id AND e.enabled
-                    AND (cardinality(e.event_types) = 0 OR o.event_type = ANY(e.event_types))
-              WHERE o.id = ANY($1)
-             ON CONFLICT (endpoint_id, event_id) DO NOTHING",
-        )
-        .bind(&ids)
-        .bind(self.max_attempts)
-        .bind(self.clock.now())
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        sqlx::query("UPDATE outbox SET webhooks_at = $2 WHERE id = ANY($1)")
-            .bind(&ids)
-            .bind(self.clock.now())
-            .execute(&mut *tx)
-            .await?;
+        let written = q::fan_out(&mut tx, &ids, self.max_attempts, self.clock.now()).await?;
+        outbox::mark_webhooks_written(&mut tx, &ids, self.clock.now()).await?;
         tx.commit().await?;
         Ok(written as usize)
     }
 
-    async fn claim(&self, limit: i64) -> Result<Vec<Claimed>, sqlx::Error> {
+    async fn claim(&self, limit: i64) -> Result<Vec<ClaimedDelivery>, sqlx::Error> {
         let now = self.clock.now();
-        sqlx::query_as(
-            "WITH c AS (
-                UPDATE webhook_deliveries SET claimed_until = $2, attempts = attempts + 1
-                 WHERE id IN (SELECT id FROM webhook_deliveries
-                               WHERE status = 'pending' AND next_attempt_at <= $1
-                                 AND (claimed_until IS NULL OR claimed_until <= $1)
-                               ORDER BY next_attempt_at, created_at LIMIT $3 FOR UPDATE SKIP LOCKED)
-                RETURNING id, tenant_id, endpoint_id, event_id, event_type, payload, attempts,
-                          max_attempts, created_at)
-             SELECT c.*, e.url, e.secret_enc FROM c JOIN webhook_endpoints e ON e.id = c.endpoint_id",
-        )
-        .bind(now)
-        .bind(now + LEASE)
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await
+        q::claim_due(&self.pool, now, now + LEASE, limit).await
     }
 
     /// Fans out new events, then sends what is due.
@@ -421,7 +291,7 @@ impl WebhookDispatcher {
         Ok(report)
     }
 
-    async fn send(&self, d: &Claimed) -> Result<u16, (Option<u16>, String)> {
+    async fn send(&self, d: &ClaimedDelivery) -> Result<u16, (Option<u16>, String)> {
         let secret = self
             .secrets
             .open_str(&secret_context(d.endpoint_id), &d.secret_enc)
@@ -457,7 +327,7 @@ impl WebhookDispatcher {
 
     async fn finish(
         &self,
-        d: &Claimed,
+        d: &ClaimedDelivery,
         result: Result<u16, (Option<u16>, String)>,
         report: &mut WebhookReport,
     ) -> Result<(), sqlx::Error> {
@@ -465,29 +335,12 @@ impl WebhookDispatcher {
         let mut tx = self.pool.begin().await?;
         let (event, payload) = match result {
             Ok(code) => {
-                sqlx::query(
-                    "UPDATE webhook_deliveries SET status = 'delivered', delivered_at = $2, last_status_code = $3,
-                            last_error = NULL, claimed_until = NULL WHERE id = $1",
-                )
-                .bind(d.id)
-                .bind(now)
-                .bind(i32::from(code))
-                .execute(&mut *tx)
-                .await?;
+                q::mark_delivered(&mut tx, d.id, now, i32::from(code)).await?;
                 report.delivered += 1;
                 ("webhook.delivered", json!({"status": code}))
             }
             Err((code, err)) if d.attempts >= d.max_attempts => {
-                sqlx::query(
-                    "UPDATE webhook_deliveries SET status = 'dead', dead_at = $2, last_status_code = $3,
-                            last_error = $4, claimed_until = NULL WHERE id = $1",
-                )
-                .bind(d.id)
-                .bind(now)
-                .bind(code.map(i32::from))
-                .bind(&err)
-                .execute(&mut *tx)
-                .await?;
+                q::mark_dead(&mut tx, d.id, now, code.map(i32::from), &err).await?;
                 report.dead += 1;
                 (
                     "webhook.dead_lettered",
@@ -496,16 +349,7 @@ impl WebhookDispatcher {
             }
             Err((code, err)) => {
                 let next = now + backoff(d.attempts);
-                sqlx::query(
-                    "UPDATE webhook_deliveries SET next_attempt_at = $2, last_status_code = $3,
-                            last_error = $4, claimed_until = NULL WHERE id = $1",
-                )
-                .bind(d.id)
-                .bind(next)
-                .bind(code.map(i32::from))
-                .bind(&err)
-                .execute(&mut *tx)
-                .await?;
+                q::schedule_retry(&mut tx, d.id, next, code.map(i32::from), &err).await?;
                 report.retried += 1;
                 (
                     "webhook.retry_scheduled",
