@@ -16,6 +16,12 @@ use crate::domain::{ClientName, Email, PhoneE164, ReferenceCode, SessionId, Tena
 use crate::services::booking::{BookingError, ClientDetails, TenantSchedule};
 use crate::services::handoff::{HandoffContext, HandoffError, TranscriptLine};
 use crate::services::sms::SmsError;
+use crate::text::{self, Voice};
+
+/// The words of a call.
+fn words() -> &'static Voice {
+    &text::current().voice
+}
 
 /// The 16 states of a call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -184,20 +190,14 @@ impl VoiceService {
             let mut tx = pool.begin().await?;
             match calls::try_lock_call(&mut tx, call_sid).await? {
                 Ok(Some(row)) => break (tx, row),
-                Ok(None) => {
-                    return Ok(say_end(
-                        "Sorry, I lost track of this call. Please call again. Goodbye.",
-                    ))
-                }
+                Ok(None) => return Ok(say_end(words().lost_track)),
                 Err(calls::Busy) if attempt < 200 => {
                     drop(tx);
                     attempt += 1;
                     tokio::time::sleep(std::time::Duration::from_millis(25)).await;
                 }
                 Err(calls::Busy) => {
-                    return Ok(self.render(&Reply::Ask(
-                        "Sorry, one moment please. Could you say that again?".into(),
-                    )));
+                    return Ok(self.render(&Reply::Ask(words().one_moment.into())));
                 }
             }
         };
@@ -210,9 +210,7 @@ impl VoiceService {
             }
         }
         if row.status != "active" {
-            return Ok(say_end(
-                "This call has ended. Thank you for calling. Goodbye.",
-            ));
+            return Ok(say_end(words().call_ended));
         }
         let mut s = self.session(&row).await?;
         let reply = match speech {
@@ -255,9 +253,9 @@ impl VoiceService {
             let mut conn = pool.acquire().await?;
             let latest = calls::load_call(&mut conn, call_sid).await?;
             tracing::warn!("call state changed under this turn; not overwriting it");
-            return Ok(latest.and_then(|r| r.last_response).unwrap_or_else(|| {
-                self.render(&Reply::Ask("Sorry, could you say that again?".into()))
-            }));
+            return Ok(latest
+                .and_then(|r| r.last_response)
+                .unwrap_or_else(|| self.render(&Reply::Ask(words().say_again.into()))));
         }
         let said = match &reply {
             Reply::Ask(t) | Reply::End(t) => t.as_str(),
@@ -310,10 +308,7 @@ impl VoiceService {
     }
 
     fn greet(&self, s: &mut Session) -> Reply {
-        let text = format!(
-            "Thank you for calling {}. I can book, reschedule or cancel an appointment, or look one up. How can I help you today?",
-            s.sched.tenant.name
-        );
+        let text = (words().greeting)(&s.sched.tenant.name);
         self.ask(s, CallState::Intent, text)
     }
 
@@ -342,7 +337,7 @@ impl VoiceService {
         if s.turn_count > self.limits.max_turns || now - s.started_at >= self.limits.max_duration {
             s.ctx.final_offer = true;
             s.ctx.return_to = None;
-            let prompt = "We've reached the time limit for a phone booking. Would you like me to text you a link so you can finish in our online chat?";
+            let prompt = words().time_limit_offer;
             return Ok(self.ask(s, CallState::HandoffOffer, prompt));
         }
         if !text.is_empty() && nlu::is_handoff_request(text) {
@@ -366,7 +361,7 @@ impl VoiceService {
                 CallState::CancelConfirm => self.on_cancel_confirm(s, text).await?,
                 CallState::RescheduleConfirm => self.on_reschedule_confirm(s, text).await?,
                 CallState::HandoffOffer => unreachable!("handled above"),
-                CallState::Ended => Some(self.end(s, "Goodbye.")),
+                CallState::Ended => Some(self.end(s, words().goodbye)),
             }
         };
         match reply {
@@ -384,21 +379,21 @@ impl VoiceService {
             s.ctx.return_to = Some(s.state);
             s.ctx.final_offer = false;
             s.misunderstandings = 0;
-            let prompt = "I'm sorry, I'm having trouble understanding. Would you like me to text you a link so you can continue in our online chat?";
+            let prompt = words().trouble_offer;
             s.state = CallState::HandoffOffer;
             return Reply::Ask(prompt.into());
         }
         let lead = if silence {
-            "Sorry, I didn't hear anything."
+            words().heard_nothing
         } else {
-            "Sorry, I didn't catch that."
+            words().didnt_catch
         };
         let again = if s.ctx.prompt.is_empty() {
-            "How can I help you today?".to_string()
+            words().how_can_i_help.to_string()
         } else {
             s.ctx.prompt.clone()
         };
-        Reply::Ask(format!("{lead} {again}"))
+        Reply::Ask((words().again)(lead, &again))
     }
 
     async fn handoff_answer(&self, s: &mut Session, text: &str) -> Result<Reply, VoiceError> {
@@ -409,28 +404,23 @@ impl VoiceService {
         }
         if no || s.ctx.final_offer {
             if s.ctx.final_offer {
-                return Ok(self.end(
-                    s,
-                    "No problem. Thank you for calling, and have a great day. Goodbye.",
-                ));
+                return Ok(self.end(s, words().declined_final_offer));
             }
             let back = s.ctx.return_to.take().unwrap_or(CallState::Intent);
             s.state = back;
             let again = if s.ctx.prompt.is_empty() {
-                "How can I help you today?".to_string()
+                words().how_can_i_help.to_string()
             } else {
                 s.ctx.prompt.clone()
             };
-            return Ok(Reply::Ask(format!("Okay, let's keep going. {again}")));
+            return Ok(Reply::Ask((words().keep_going)(&again)));
         }
         // Neither yes nor no: one more plain question, then the offer stands.
         s.misunderstandings += 1;
         if s.misunderstandings >= self.limits.max_retries {
-            return Ok(self.end(s, "I'm sorry I couldn't help over the phone. Please visit our website to book online. Goodbye."));
+            return Ok(self.end(s, words().couldnt_help));
         }
-        Ok(Reply::Ask(
-            "Please say yes if you'd like the text message, or no to continue on the phone.".into(),
-        ))
+        Ok(Reply::Ask(words().yes_or_no_for_text.into()))
     }
 
     fn handoff_context(&self, s: &Session) -> HandoffContext {
@@ -438,10 +428,10 @@ impl VoiceService {
             channel: "voice".into(),
             intent: s.ctx.flow.map(|f| {
                 match f {
-                    Flow::Book => "book an appointment",
-                    Flow::Reschedule => "reschedule an appointment",
-                    Flow::Cancel => "cancel an appointment",
-                    Flow::Lookup => "look up an appointment",
+                    Flow::Book => words().intent_book,
+                    Flow::Reschedule => words().intent_reschedule,
+                    Flow::Cancel => words().intent_cancel,
+                    Flow::Lookup => words().intent_lookup,
                 }
                 .to_string()
             }),
@@ -458,7 +448,7 @@ impl VoiceService {
     /// Texts the caller a one-time link to the web chat with what the call gathered, then ends.
     async fn send_handoff(&self, s: &mut Session) -> Result<Reply, VoiceError> {
         let Some(caller) = s.caller.clone() else {
-            return Ok(self.end(s, "I'm sorry, I can't send a text message to this number. Please visit our website to continue online. Goodbye."));
+            return Ok(self.end(s, words().cannot_text_number));
         };
         let mut context = self.handoff_context(s);
         let lines = calls::transcript(self.booking.pool(), &s.call_sid).await?;
@@ -469,10 +459,7 @@ impl VoiceService {
                 text: t.text,
             })
             .collect();
-        let message = format!(
-            "{}: continue your booking in our chat (link valid 15 minutes, one use):",
-            s.sched.tenant.name
-        );
+        let message = (words().handoff_sms)(&s.sched.tenant.name);
         match self
             .handoff
             .send_link(
@@ -487,14 +474,20 @@ impl VoiceService {
         {
             Ok(_) => {
                 s.ctx.handoff_sent = true;
-                Ok(self.end(s, "I've sent you a text message with a link. It opens our online chat right where we left off, and works once within the next 15 minutes. Thank you for calling. Goodbye."))
+                Ok(self.end(s, words().handoff_sent))
             }
-            Err(HandoffError::Sms(SmsError::OptedOut)) => Ok(self.end(s, "This number has opted out of our text messages, so I can't send a link. Reply START to our number to opt back in, or visit our website. Goodbye.")),
-            Err(HandoffError::Sms(SmsError::RateLimited)) => Ok(self.end(s, "I've already sent several text messages to this number, so I can't send another right now. Please check your recent messages, or visit our website. Goodbye.")),
-            Err(HandoffError::Database(e)) | Err(HandoffError::Sms(SmsError::Database(e))) => Err(VoiceError::Database(e)),
+            Err(HandoffError::Sms(SmsError::OptedOut)) => {
+                Ok(self.end(s, words().handoff_opted_out))
+            }
+            Err(HandoffError::Sms(SmsError::RateLimited)) => {
+                Ok(self.end(s, words().handoff_rate_limited))
+            }
+            Err(HandoffError::Database(e)) | Err(HandoffError::Sms(SmsError::Database(e))) => {
+                Err(VoiceError::Database(e))
+            }
             Err(e) => {
                 tracing::warn!(error = %e, "handoff sms failed");
-                Ok(self.end(s, "I'm sorry, I couldn't send the text message. Please visit our website to continue online. Goodbye."))
+                Ok(self.end(s, words().handoff_failed))
             }
         }
     }
@@ -528,13 +521,19 @@ impl VoiceService {
                 };
                 if let Some(r) = nlu::extract_reference(text) {
                     s.ctx.reference = Some(r.as_str().to_string());
-                    return Ok(Some(self.ask(s, CallState::VerifyEmail, "Thanks. And what is the email address on the booking?")));
+                    return Ok(Some(self.ask(
+                        s,
+                        CallState::VerifyEmail,
+                        words().ask_booking_email,
+                    )));
                 }
-                Some(self.ask(s, CallState::Reference, "Sure. What is your booking reference code? You can spell it out, letter by letter."))
+                Some(self.ask(s, CallState::Reference, words().ask_reference_spelled))
             }
-            Some(Intent::HandoffToText) | Some(Intent::Waitlist) => Some(self.send_handoff(s).await?),
-            Some(Intent::Help) => Some(self.ask(s, CallState::Intent, "I can book a new appointment, reschedule or cancel one, or look up an existing booking. I can also text you a link to our online chat. What would you like to do?")),
-            Some(Intent::Goodbye) => Some(self.end(s, "Thank you for calling. Goodbye.")),
+            Some(Intent::HandoffToText) | Some(Intent::Waitlist) => {
+                Some(self.send_handoff(s).await?)
+            }
+            Some(Intent::Help) => Some(self.ask(s, CallState::Intent, words().help)),
+            Some(Intent::Goodbye) => Some(self.end(s, words().thanks_goodbye)),
             None => None,
         })
     }
@@ -553,20 +552,14 @@ impl VoiceService {
             s.ctx.service_name = Some(s.services[i].name.clone());
         }
         if s.ctx.service_id.is_none() {
-            let q = format!(
-                "Which service would you like: {}?",
-                speech::choices(&self.service_names(s))
-            );
+            let q = (words().which_service)(&speech::choices(&self.service_names(s)));
             return Ok(self.ask(s, CallState::Service, q));
         }
         if let Some(date) = nlu::resolve_date(text, self.booking.clock().now(), s.tz()) {
             s.ctx.time_pref = nlu::parse_time(text);
             return self.search(s, date).await;
         }
-        let q = format!(
-            "Great, a {}. What day would you like to come in?",
-            s.ctx.service_name.clone().unwrap_or_default()
-        );
+        let q = (words().which_day)(s.ctx.service_name.as_deref().unwrap_or_default());
         Ok(self.ask(s, CallState::Date, q))
     }
 
@@ -588,21 +581,14 @@ impl VoiceService {
     /// Reads out up to three open times on `date`, nearest the caller's preference first.
     async fn search(&self, s: &mut Session, date: NaiveDate) -> Result<Reply, VoiceError> {
         let Some(service) = s.ctx.service_id else {
-            let q = format!(
-                "Which service would you like: {}?",
-                speech::choices(&self.service_names(s))
-            );
+            let q = (words().which_service)(&speech::choices(&self.service_names(s)));
             return Ok(self.ask(s, CallState::Service, q));
         };
         s.ctx.date = Some(date);
         let tz = s.tz();
         let today = self.booking.clock().now().with_timezone(&tz).date_naive();
         if date < today {
-            return Ok(self.ask(
-                s,
-                CallState::Date,
-                "That day has already passed. What other day would suit you?",
-            ));
+            return Ok(self.ask(s, CallState::Date, words().day_passed));
         }
         let slots = match self
             .booking
@@ -611,7 +597,7 @@ impl VoiceService {
         {
             Ok(a) => a.slots,
             Err(BookingError::RangeBeyondLookahead { max_days_ahead }) => {
-                let q = format!("I can only book up to {max_days_ahead} days ahead. What earlier day would work?");
+                let q = (words().beyond_lookahead)(max_days_ahead);
                 return Ok(self.ask(s, CallState::Date, q));
             }
             Err(e) => return Err(VoiceError::Booking(e)),
@@ -644,15 +630,13 @@ impl VoiceService {
         let day = speech::speak_day(date);
         if starts.is_empty() {
             s.ctx.offered.clear();
-            let q = format!(
-                "I'm sorry, there are no openings on {day}. What other day would work for you?"
-            );
+            let q = (words().no_openings)(&day);
             return Ok(self.ask(s, CallState::Date, q));
         }
         starts.sort();
         s.ctx.offered = starts.clone();
         let list = speech::times(tz, &starts);
-        let q = format!("On {day} I have {list}. Which time would you like?");
+        let q = (words().offer_times)(&day, &list);
         Ok(self.ask(s, CallState::Slots, q))
     }
 
@@ -680,7 +664,7 @@ impl VoiceService {
                 s.ctx.time_pref = Some(spec);
                 let r = self.search(s, date).await?;
                 return Ok(Some(match r {
-                    Reply::Ask(q) => Reply::Ask(format!("That exact time isn't open. {q}")),
+                    Reply::Ask(q) => Reply::Ask((words().exact_time_not_open)(&q)),
                     other => other,
                 }));
             }
@@ -699,19 +683,13 @@ impl VoiceService {
                 s.ctx.hold_id = Some(hold.id);
                 s.ctx.hold_start = Some(hold.start_at);
                 if s.ctx.flow == Some(Flow::Reschedule) {
-                    let q = format!(
-                        "I'm holding {}. Shall I move your appointment to that time?",
-                        speak_day_time(tz, hold.start_at)
-                    );
+                    let q = (words().holding_to_move)(&speak_day_time(tz, hold.start_at));
                     return Ok(Some(self.ask(s, CallState::RescheduleConfirm, q)));
                 }
                 if s.ctx.name.is_some() && s.ctx.email.is_some() {
                     return Ok(Some(self.confirm_prompt(s)));
                 }
-                let q = format!(
-                    "I'm holding {} for you. May I have your first and last name?",
-                    speak_day_time(tz, hold.start_at)
-                );
+                let q = (words().holding_ask_name)(&speak_day_time(tz, hold.start_at));
                 Ok(Some(self.ask(s, CallState::Name, q)))
             }
             Err(BookingError::SlotUnavailable | BookingError::SlotTaken) => {
@@ -721,7 +699,7 @@ impl VoiceService {
                     .unwrap_or_else(|| start.with_timezone(&tz).date_naive());
                 let r = self.search(s, date).await?;
                 Ok(Some(match r {
-                    Reply::Ask(q) => Reply::Ask(format!("Sorry, that time was just taken. {q}")),
+                    Reply::Ask(q) => Reply::Ask((words().just_taken)(&q)),
                     other => other,
                 }))
             }
@@ -735,10 +713,7 @@ impl VoiceService {
         if s.ctx.email.is_some() {
             return Some(self.confirm_prompt(s));
         }
-        let q = format!(
-            "Thank you, {}. What email address should we send the confirmation to? For example, jane dot doe at gmail dot com.",
-            name.as_str()
-        );
+        let q = (words().ask_email)(name.as_str());
         Some(self.ask(s, CallState::Email, q))
     }
 
@@ -764,36 +739,24 @@ impl VoiceService {
             Some(YesNo::Yes) => {}
             Some(YesNo::No) => {
                 s.ctx.offered.clear();
-                return Ok(Some(self.ask(
-                    s,
-                    CallState::Date,
-                    "No problem, nothing is booked. What day would you like instead?",
-                )));
+                return Ok(Some(self.ask(s, CallState::Date, words().nothing_booked)));
             }
             None => return Ok(None),
         }
         let (Some(hold), Some(session)) = (s.ctx.hold_id, s.session_id()) else {
-            return Ok(Some(self.ask(
-                s,
-                CallState::Date,
-                "Let's pick a time again. What day would you like?",
-            )));
+            return Ok(Some(self.ask(s, CallState::Date, words().pick_again)));
         };
         let (Ok(name), Ok(email)) = (
             ClientName::parse(s.ctx.name.as_deref().unwrap_or_default()),
             Email::parse(s.ctx.email.as_deref().unwrap_or_default()),
         ) else {
-            return Ok(Some(self.ask(
-                s,
-                CallState::Name,
-                "May I have your first and last name again?",
-            )));
+            return Ok(Some(self.ask(s, CallState::Name, words().name_again)));
         };
         let details = ClientDetails {
             name,
             email,
             phone: s.caller.clone(),
-            notes: Some("booked by phone".into()),
+            notes: Some(words().booked_by_phone.into()),
         };
         match self
             .booking
@@ -803,11 +766,10 @@ impl VoiceService {
             Ok((appt, _)) => {
                 s.ctx.reference = Some(appt.reference.clone());
                 s.ctx.hold_id = None;
-                let q = format!(
-                    "You're all set. Your {} is booked for {}. Your reference code is {}. A confirmation will be sent to your email. Is there anything else I can help you with?",
-                    s.ctx.service_name.clone().unwrap_or_default(),
-                    speak_day_time(s.tz(), appt.start_at),
-                    spell(&appt.reference),
+                let q = (words().booked)(
+                    s.ctx.service_name.as_deref().unwrap_or_default(),
+                    &speak_day_time(s.tz(), appt.start_at),
+                    &spell(&appt.reference),
                 );
                 Ok(Some(self.ask(s, CallState::Completed, q)))
             }
@@ -821,9 +783,7 @@ impl VoiceService {
                 s.ctx.hold_id = None;
                 let r = self.search(s, date).await?;
                 Ok(Some(match r {
-                    Reply::Ask(q) => {
-                        Reply::Ask(format!("I'm sorry, that time is no longer available. {q}"))
-                    }
+                    Reply::Ask(q) => Reply::Ask((words().no_longer_available)(&q)),
                     other => other,
                 }))
             }
@@ -839,14 +799,10 @@ impl VoiceService {
             return self.on_intent(s, text).await;
         }
         Ok(match nlu::yes_no(text) {
-            Some(YesNo::Yes) => {
-                Some(self.ask(s, CallState::Intent, "Sure. What else can I do for you?"))
-            }
-            Some(YesNo::No) => {
-                Some(self.end(s, "Thank you for calling. Have a great day. Goodbye."))
-            }
+            Some(YesNo::Yes) => Some(self.ask(s, CallState::Intent, words().what_else)),
+            Some(YesNo::No) => Some(self.end(s, words().great_day_goodbye)),
             None if nlu::detect_intent(text) == Some(Intent::Goodbye) => {
-                Some(self.end(s, "Thank you for calling. Have a great day. Goodbye."))
+                Some(self.end(s, words().great_day_goodbye))
             }
             None => None,
         })
@@ -860,10 +816,7 @@ impl VoiceService {
         Some(self.ask(
             s,
             CallState::VerifyEmail,
-            format!(
-                "Thanks, {}. And what is the email address on the booking?",
-                spell(r.as_str())
-            ),
+            (words().reference_thanks)(&spell(r.as_str())),
         ))
     }
 
@@ -884,14 +837,18 @@ impl VoiceService {
             return Ok(Some(self.ask(
                 s,
                 CallState::Reference,
-                "What is your booking reference code?",
+                words().ask_reference,
             )));
         };
         let appt = match self.booking.lookup(s.tenant, &reference, &email).await {
             Ok(a) => a,
             Err(BookingError::BookingNotFound) => {
                 s.misunderstandings += 1;
-                return Ok(Some(self.ask(s, CallState::Reference, "I couldn't find a booking with that reference code and email. Could you tell me the reference code again?")));
+                return Ok(Some(self.ask(
+                    s,
+                    CallState::Reference,
+                    words().booking_not_found,
+                )));
             }
             Err(e) => return Err(VoiceError::Booking(e)),
         };
@@ -904,35 +861,27 @@ impl VoiceService {
             .map(|x| x.name.clone());
         s.ctx.booking_start = Some(appt.start_at);
         let tz = s.tz();
-        let what = format!(
-            "your {} on {}",
-            s.ctx
-                .service_name
-                .clone()
-                .unwrap_or_else(|| "appointment".into()),
-            speak_day_time(tz, appt.start_at)
+        let what = (words().your_booking)(
+            s.ctx.service_name.as_deref().unwrap_or(words().appointment),
+            &speak_day_time(tz, appt.start_at),
         );
         if appt.status == "cancelled" {
-            return Ok(Some(self.ask(s, CallState::Completed, format!("I found {what}, but it has been cancelled. Is there anything else I can help with?"))));
+            return Ok(Some(self.ask(
+                s,
+                CallState::Completed,
+                (words().found_cancelled)(&what),
+            )));
         }
         Ok(Some(match s.ctx.flow {
             Some(Flow::Cancel) => self.ask(
                 s,
                 CallState::CancelConfirm,
-                format!("I found {what}. Are you sure you want to cancel it?"),
+                (words().found_to_cancel)(&what),
             ),
-            Some(Flow::Reschedule) => self.ask(
-                s,
-                CallState::Date,
-                format!("I found {what}. What day would you like to move it to?"),
-            ),
-            _ => self.ask(
-                s,
-                CallState::BookingFound,
-                format!(
-                    "I found {what}. Would you like to reschedule or cancel it, or is that all?"
-                ),
-            ),
+            Some(Flow::Reschedule) => {
+                self.ask(s, CallState::Date, (words().found_to_reschedule)(&what))
+            }
+            _ => self.ask(s, CallState::BookingFound, (words().found)(&what)),
         }))
     }
 
@@ -949,19 +898,15 @@ impl VoiceService {
                     s.ctx.time_pref = nlu::parse_time(text);
                     return Ok(Some(self.search(s, date).await?));
                 }
-                Some(self.ask(s, CallState::Date, "What day would you like to move it to?"))
+                Some(self.ask(s, CallState::Date, words().move_to_which_day))
             }
             Some(Intent::Cancel) => {
                 s.ctx.flow = Some(Flow::Cancel);
-                Some(self.ask(
-                    s,
-                    CallState::CancelConfirm,
-                    "Are you sure you want to cancel it?",
-                ))
+                Some(self.ask(s, CallState::CancelConfirm, words().sure_to_cancel))
             }
-            Some(Intent::Goodbye) => Some(self.end(s, "Thank you for calling. Goodbye.")),
+            Some(Intent::Goodbye) => Some(self.end(s, words().thanks_goodbye)),
             _ => match nlu::yes_no(text) {
-                Some(YesNo::No) => Some(self.end(s, "Thank you for calling. Goodbye.")),
+                Some(YesNo::No) => Some(self.end(s, words().thanks_goodbye)),
                 _ => None,
             },
         })
@@ -982,15 +927,23 @@ impl VoiceService {
         match nlu::yes_no(text) {
             Some(YesNo::Yes) => {
                 let Some((reference, email)) = self.booking_keys(s) else {
-                    return Ok(Some(self.ask(s, CallState::Reference, "What is your booking reference code?")));
+                    return Ok(Some(self.ask(
+                        s,
+                        CallState::Reference,
+                        words().ask_reference,
+                    )));
                 };
                 match self.booking.cancel(s.tenant, &reference, &email).await {
-                    Ok(_) => Ok(Some(self.ask(s, CallState::Completed, "Your appointment is cancelled. Is there anything else I can help you with?"))),
-                    Err(BookingError::BookingNotFound) => Ok(Some(self.ask(s, CallState::Reference, "I couldn't find that booking any more. What is the reference code?"))),
+                    Ok(_) => Ok(Some(self.ask(s, CallState::Completed, words().cancelled))),
+                    Err(BookingError::BookingNotFound) => Ok(Some(self.ask(
+                        s,
+                        CallState::Reference,
+                        words().booking_gone,
+                    ))),
                     Err(e) => Err(VoiceError::Booking(e)),
                 }
             }
-            Some(YesNo::No) => Ok(Some(self.ask(s, CallState::Completed, "Okay, I've left your appointment as it is. Is there anything else I can help you with?"))),
+            Some(YesNo::No) => Ok(Some(self.ask(s, CallState::Completed, words().left_as_is))),
             None => Ok(None),
         }
     }
@@ -1007,7 +960,7 @@ impl VoiceService {
                     return Ok(Some(self.ask(
                         s,
                         CallState::Reference,
-                        "What is your booking reference code?",
+                        words().ask_reference,
                     )));
                 };
                 let session = s.session_id();
@@ -1018,10 +971,9 @@ impl VoiceService {
                 {
                     Ok(moved) => {
                         s.ctx.hold_id = None;
-                        let q = format!(
-                            "Done. Your appointment is now on {}, and your reference code stays {}. Is there anything else I can help you with?",
-                            speak_day_time(s.tz(), moved.start_at),
-                            spell(&moved.reference)
+                        let q = (words().moved)(
+                            &speak_day_time(s.tz(), moved.start_at),
+                            &spell(&moved.reference),
                         );
                         Ok(Some(self.ask(s, CallState::Completed, q)))
                     }
@@ -1031,16 +983,16 @@ impl VoiceService {
                         | BookingError::SlotTaken,
                     ) => {
                         s.ctx.hold_id = None;
-                        Ok(Some(self.ask(s, CallState::Date, "I'm sorry, that time is no longer available. What day would you like instead?")))
+                        Ok(Some(self.ask(
+                            s,
+                            CallState::Date,
+                            words().no_longer_available_pick_day,
+                        )))
                     }
                     Err(e) => Err(VoiceError::Booking(e)),
                 }
             }
-            Some(YesNo::No) => Ok(Some(self.ask(
-                s,
-                CallState::Date,
-                "No problem, your appointment is unchanged. What other day would you like?",
-            ))),
+            Some(YesNo::No) => Ok(Some(self.ask(s, CallState::Date, words().unchanged))),
             None => Ok(None),
         }
     }

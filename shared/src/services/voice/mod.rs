@@ -37,6 +37,7 @@ use crate::db::calls::{self, NewCall, StartOutcome};
 use crate::domain::PhoneE164;
 use crate::services::booking::{BookingError, BookingService};
 use crate::services::handoff::HandoffService;
+use crate::text;
 
 #[derive(Debug, Clone, Copy)]
 pub struct VoiceLimits {
@@ -144,9 +145,7 @@ impl VoiceService {
         };
         let Some(number) = number.filter(|n| n.voice_enabled) else {
             tracing::info!("call to a number no tenant answers");
-            return Ok(say_end(
-                "Sorry, this number is not set up to take calls yet. Please try again later. Goodbye.",
-            ));
+            return Ok(say_end(text::current().voice.not_set_up));
         };
         let now = self.booking.clock().now();
         let outcome = calls::start_call(
@@ -164,12 +163,10 @@ impl VoiceService {
         )
         .await?;
         match outcome {
-            StartOutcome::Busy => Ok(say_end(
-                "Sorry, all of our lines are busy right now. Please call back in a few minutes, or visit our website to book online. Goodbye.",
-            )),
+            StartOutcome::Busy => Ok(say_end(text::current().voice.lines_busy)),
             StartOutcome::Existing(row) if row.state != CallState::Greeting.as_str() => {
                 Ok(row.last_response.unwrap_or_else(|| {
-                    self.render(&Reply::Ask("How can I help you today?".into()))
+                    self.render(&Reply::Ask(text::current().voice.how_can_i_help.into()))
                 }))
             }
             StartOutcome::Existing(_) | StartOutcome::Started(_) => {

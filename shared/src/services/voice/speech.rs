@@ -4,6 +4,13 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
 
+use crate::text::{self, Speech};
+
+/// The words that read values out.
+fn words() -> &'static Speech {
+    &text::current().speech
+}
+
 /// The booking read back before it is made: the service, when (`None` if unknown), the
 /// client's name and email address.
 pub fn confirm(
@@ -14,49 +21,34 @@ pub fn confirm(
     email: &str,
 ) -> String {
     let when = start.map(|t| speak_day_time(tz, t)).unwrap_or_default();
-    format!(
-        "Let me confirm: a {} on {}, for {}, with confirmation sent to {}. Shall I book it?",
-        service,
-        when,
-        name,
-        speak_email(email),
-    )
+    (text::current().voice.confirm)(service, &when, name, &speak_email(email))
 }
 
 /// Names to choose from: "a, b, or c" (a single name alone, none as nothing).
 pub fn choices(names: &[String]) -> String {
-    match names.len() {
-        0 => String::new(),
-        1 => names[0].clone(),
-        n => format!("{}, or {}", names[..n - 1].join(", "), names[n - 1]),
-    }
+    (words().choices)(names)
 }
 
 /// Up to three open times: "9:00 AM", "9:00 AM or 9:30 AM", "9:00 AM, 9:30 AM, or 10:00 AM".
 pub fn times(tz: Tz, starts: &[DateTime<Utc>]) -> String {
     let times: Vec<String> = starts.iter().map(|t| speak_time(tz, *t)).collect();
-    match times.len() {
-        0 => String::new(),
-        1 => times[0].clone(),
-        2 => format!("{} or {}", times[0], times[1]),
-        _ => format!("{}, {}, or {}", times[0], times[1], times[2]),
-    }
+    (words().times)(&times)
 }
 
 /// "Tuesday, March 3".
 pub fn speak_day(date: NaiveDate) -> String {
-    date.format("%A, %B %-d").to_string()
+    date.format(words().day_format).to_string()
 }
 
 /// "10:30 AM" in the tenant's zone.
 pub fn speak_time(tz: Tz, t: DateTime<Utc>) -> String {
-    t.with_timezone(&tz).format("%-I:%M %p").to_string()
+    t.with_timezone(&tz).format(words().time_format).to_string()
 }
 
 /// "Tuesday, March 3 at 10:30 AM" in the tenant's zone.
 pub fn speak_day_time(tz: Tz, t: DateTime<Utc>) -> String {
     t.with_timezone(&tz)
-        .format("%A, %B %-d at %-I:%M %p")
+        .format(words().day_time_format)
         .to_string()
 }
 
@@ -75,7 +67,9 @@ pub fn spell(code: &str) -> String {
 
 /// An email address as it is said: "jane dot doe at gmail dot com".
 pub fn speak_email(email: &str) -> String {
-    email.replace('.', " dot ").replace('@', " at ")
+    email
+        .replace('.', words().email_dot)
+        .replace('@', words().email_at)
 }
 
 #[cfg(test)]
