@@ -124,12 +124,169 @@ const VOICE: Voice = Voice {
 };
 
 const CHAT: Chat = Chat {
-    capabilities:
-        "I can book an appointment, look one up, reschedule or cancel it, or put you on the waitlist.",
+    start_question: "I can book an appointment, look one up, reschedule or cancel it, or put you on the waitlist. What would you like to do?",
+    didnt_catch: |question| format!("Sorry, I didn't catch that. {question}"),
+    help: "I can book an appointment, look one up, reschedule or cancel it, or put you on the waitlist. I can't make or transfer phone calls, but I can do everything here in the chat. What would you like to do?",
+    already_texting: "You're already chatting with me in text — I can help right here. I can book an appointment, look one up, reschedule or cancel it, or put you on the waitlist.",
+    goodbye: "Thanks for stopping by — have a great day!",
+    vague_request: "Happy to help you find a time. To show you the right options: which day (or days) are you thinking of, and do you prefer morning or afternoon? If you just want the earliest opening, say \"earliest\".",
+    numbered: |number, item| format!("{number}. {item}"),
+    service_option: |number, name, minutes| format!("{number}. {name} ({minutes} min)"),
+    which_service: |options| format!("Which service would you like? {}", options.join(", ")),
+    ask_date: "What day works for you? For example \"tomorrow\", \"next Tuesday\" or \"Dec 3\".",
+    confirm_far_date: |date| {
+        format!(
+            "Just to confirm, you mean {}? (yes/no)",
+            date.format("%A, %B %-d, %Y")
+        )
+    },
+    which_date: "Which date would you like?",
+    which_time: |options| {
+        format!(
+            "Which time would you like? {} (or say another day)",
+            options.join(", ")
+        )
+    },
+    ask_name: "May I have your full name?",
+    ask_email: "What email address should I use for the confirmation?",
+    confirm_booking: |service, when, name, email| {
+        format!("Please confirm: {service} on {when} for {name} ({email}). Shall I book it? (yes/no)")
+    },
+    your_appointment: "your appointment",
+    shall_i_book: "Shall I book it? (yes/no)",
+    ask_reference: "What's your booking reference code? It looks like ABCD-EFGH.",
+    ask_lookup_email: "And the email address you booked with?",
+    sure_to_cancel: "Are you sure you want to cancel it? (yes/no)",
+    confirm_move: |when| format!("Move your appointment to {when}? (yes/no)"),
+    which_new_time: "Which new time would you like?",
+    offer_waitlist: "Would you like me to add you to the waitlist? (yes/no)",
+    ask_waitlist_email: "What email address should we use to let you know when a time opens up?",
+    no_problem: |question| format!("No problem. {question}"),
+    date_passed: |question| format!("That date has already passed. {question}"),
+    beyond_lookahead: |max_days_ahead, until, question| {
+        format!(
+            "I can only book up to {max_days_ahead} days ahead (until {}). {question}",
+            until.format("%b %-d")
+        )
+    },
+    no_openings_waitlist: |service, from, to| {
+        format!(
+            "I don't see any openings for {service} between {} and {}. Would you like me to add you to the waitlist so we can let you know if something opens up? (yes/no)",
+            from.format("%a %b %-d"),
+            to.format("%a %b %-d"),
+        )
+    },
+    offer_times: |nothing_on, service, day, options| {
+        let day = day
+            .map(|d| d.format("%A, %B %-d").to_string())
+            .unwrap_or_default();
+        let lead = match nothing_on {
+            Some(date) => format!("There's nothing on {}, but here", date.format("%A, %B %-d")),
+            None => "Here".to_string(),
+        };
+        format!(
+            "{lead} are open times for {service} on {day}: {}. Which one would you like?",
+            options.join(", ")
+        )
+    },
+    not_an_open_time: |time, question| {
+        format!(
+            "{} isn't one of the open times. {question}",
+            time.format("%-I:%M %p")
+        )
+    },
+    holding: |when, question| format!("I'm holding {when} for you for a few minutes. {question}"),
+    just_taken: |offer| format!("Sorry, that time was just taken. {offer}"),
+    nothing_booked: "No problem — I haven't booked anything. What other day or time would you like? (Or say \"cancel\" if you've changed your mind.)",
+    hold_inactive: |question| format!("That hold is no longer active. {question}"),
+    booked: |service, when, reference| format!("You're all set — your appointment is confirmed: {service} on {when}. Your reference code is {reference}. Keep it with your email to look up, reschedule or cancel."),
+    hold_expired: |offer| format!("Sorry, the hold on that time expired. {offer}"),
+    booked_by_someone_else: |offer| {
+        format!("Sorry, that time was just booked by someone else. {offer}")
+    },
+    shows_cancelled: |reference, service, when| format!("Booking {reference} ({service} on {when}) shows as cancelled. Would you like to book a new time?"),
+    found_to_cancel: |service, when, reference| format!("I found your {service} on {when} (reference {reference}). Are you sure you want to cancel it? (yes/no)"),
+    found_to_reschedule: |service, when, reference| format!("I found your {service} on {when} (reference {reference}). What new day would you like?"),
+    found: |service, when, reference, status| format!("Your {service} is on {when} — reference {reference}, status {status}. Anything else I can help with?"),
+    booking_not_found: "I couldn't find a booking with that reference code and email. Could you check the code (it looks like ABCD-EFGH) and send it again?",
+    left_as_is: "Okay — I've left your appointment as it is. Anything else?",
+    cancelled: |reference, when| format!("Your appointment {reference} on {when} has been cancelled."),
+    nothing_changed: |question| format!("No problem, nothing changed. {question}"),
+    rescheduled: |when, reference| format!("Done — your appointment has been rescheduled to {when}. Your reference code stays {reference}."),
+    okay: |question| format!("Okay. {question}"),
+    an_appointment: "an appointment",
+    your_email: "your email",
+    on_waitlist: |service, email| format!("You're on the waitlist for {service}. If a matching time opens up we'll let you know at {email} (usually within a few minutes to a couple of hours of it opening)."),
+    tool_system_error: "I'm sorry — I'm having a system issue right now and couldn't complete that. Nothing was changed; please try again in a moment.",
+    too_far_ahead: |question| format!("That's further ahead than I can book. {question}"),
+    already_cancelled: "That booking is already cancelled.",
+    didnt_work: |error, question| format!("Sorry, that didn't work ({error}). {question}"),
+    system_issue: "I'm sorry — I'm having a system issue right now and can't complete that. No changes were made to any appointment. Please try again in a moment.",
+    unbacked_claim: "I haven't completed that yet — no appointment has been made or changed so far. Shall I continue?",
+    no_calls: "I can't make, receive or transfer phone calls, but I can help you right here in the chat — or schedule a follow-up by email or text message if you prefer.",
+    say_another_way: "Sorry — could you say that another way?",
+    status_checking: "Checking the schedule…",
+    status_holding: "Holding that time for you…",
+    status_confirming: "Confirming your booking…",
+    status_followup: "Scheduling follow-up in progress…",
+    status_working: "Receptionist is working on it…",
 };
 
 const SMS: Sms = Sms {
-    opt_out_hint: "Reply STOP to opt out.",
+    when_format: "%a, %b %-d at %-I:%M %p",
+    opted_in: |tenant| {
+        format!("{tenant}: you're subscribed to our messages again. Reply HELP for help, STOP to opt out.")
+    },
+    help: |tenant| {
+        format!("{tenant}: appointment messages. Reply C to confirm, R to reschedule or X to cancel your next appointment. Reply STOP to opt out. Msg & data rates may apply.")
+    },
+    unknown_sender: |tenant| {
+        format!("{tenant}: reply HELP for help. To book, call us or visit our website.")
+    },
+    no_booking: |tenant| {
+        format!("{tenant}: we couldn't find an upcoming appointment booked with this number.")
+    },
+    appointment: "appointment",
+    booking: |service, when| format!("{service} on {when}"),
+    attendance_confirmed: |tenant, booking, reference| {
+        format!("{tenant}: thanks! Your {booking} is confirmed (ref {reference}). See you then.")
+    },
+    cancel_failed: |tenant| {
+        format!("{tenant}: we couldn't cancel that booking by text; please call us.")
+    },
+    cancelled: |tenant, booking| {
+        format!(
+            "{tenant}: your {booking} is cancelled. Reply R or visit our website to book again."
+        )
+    },
+    not_found: |tenant| format!("{tenant}: that appointment was not found."),
+    confirm_cancel: |tenant, minutes, booking, reference| {
+        format!("{tenant}: reply X again within {minutes} minutes to cancel your {booking} (ref {reference}). Nothing has been cancelled yet.")
+    },
+    unrecognised: |tenant, booking| {
+        format!("{tenant}: reply C to confirm, R to reschedule or X to cancel your {booking}. Reply HELP for help.")
+    },
+    intent_reschedule: "reschedule an appointment",
+    reschedule_link: |tenant, service, link| {
+        format!("{tenant}: reschedule your {service} here (one use, valid 15 minutes): {link}")
+    },
+    link_failed: |tenant| {
+        format!("{tenant}: we couldn't create a link right now; please try again later.")
+    },
+    opt_out_tail: |reference| match reference {
+        Some(r) => format!("ref {r}. Reply STOP to opt out."),
+        None => "Reply STOP to opt out.".into(),
+    },
+    from_subject: |subject| format!("{subject}:"),
+    hold_released: |tenant, when| {
+        format!("{tenant}: your hold on {when} was released. It may still be open - come back to the chat to book.")
+    },
+    waitlist_match: |tenant, service, when| {
+        format!("{tenant}: a {service} time opened up on {when}. Come back to the chat to book it.")
+    },
+    contact_followup: |tenant, about| {
+        format!("{tenant}: you asked us to get back to you{about}. Reply or visit the chat to see open times.")
+    },
 };
 
 const MAIL: Mail = Mail {

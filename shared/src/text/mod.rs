@@ -12,6 +12,8 @@
 
 pub mod en;
 
+use chrono::{NaiveDate, NaiveTime};
+
 /// A language the service speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Locale {
@@ -143,12 +145,122 @@ pub struct Voice {
 
 /// Replies of the web chat (the deterministic engine and the agent's canned answers).
 pub struct Chat {
-    pub capabilities: &'static str,
+    /// What the assistant can do, then "What would you like to do?".
+    pub start_question: &'static str,
+    /// A message not understood: `question` is asked again.
+    pub didnt_catch: fn(question: &str) -> String,
+    pub help: &'static str,
+    pub already_texting: &'static str,
+    pub goodbye: &'static str,
+    pub vague_request: &'static str,
+    /// One entry of a numbered list: "2. 9:30 AM".
+    pub numbered: fn(number: usize, item: &str) -> String,
+    /// One service of the list offered: "1. Consultation (30 min)".
+    pub service_option: fn(number: usize, name: &str, minutes: i32) -> String,
+    pub which_service: fn(options: &[String]) -> String,
+    pub ask_date: &'static str,
+    pub confirm_far_date: fn(date: NaiveDate) -> String,
+    pub which_date: &'static str,
+    pub which_time: fn(options: &[String]) -> String,
+    pub ask_name: &'static str,
+    pub ask_email: &'static str,
+    pub confirm_booking: fn(service: &str, when: &str, name: &str, email: &str) -> String,
+    /// The service name when the held service is unknown.
+    pub your_appointment: &'static str,
+    pub shall_i_book: &'static str,
+    pub ask_reference: &'static str,
+    pub ask_lookup_email: &'static str,
+    pub sure_to_cancel: &'static str,
+    pub confirm_move: fn(when: &str) -> String,
+    pub which_new_time: &'static str,
+    pub offer_waitlist: &'static str,
+    pub ask_waitlist_email: &'static str,
+    pub no_problem: fn(question: &str) -> String,
+    pub date_passed: fn(question: &str) -> String,
+    pub beyond_lookahead: fn(max_days_ahead: i32, until: NaiveDate, question: &str) -> String,
+    pub no_openings_waitlist: fn(service: &str, from: NaiveDate, to: NaiveDate) -> String,
+    /// Open times on `day`; `nothing_on` is the date asked for when it had none.
+    pub offer_times: fn(
+        nothing_on: Option<NaiveDate>,
+        service: &str,
+        day: Option<NaiveDate>,
+        options: &[String],
+    ) -> String,
+    pub not_an_open_time: fn(time: NaiveTime, question: &str) -> String,
+    pub holding: fn(when: &str, question: &str) -> String,
+    pub just_taken: fn(offer: &str) -> String,
+    pub nothing_booked: &'static str,
+    pub hold_inactive: fn(question: &str) -> String,
+    pub booked: fn(service: &str, when: &str, reference: &str) -> String,
+    pub hold_expired: fn(offer: &str) -> String,
+    pub booked_by_someone_else: fn(offer: &str) -> String,
+    pub shows_cancelled: fn(reference: &str, service: &str, when: &str) -> String,
+    pub found_to_cancel: fn(service: &str, when: &str, reference: &str) -> String,
+    pub found_to_reschedule: fn(service: &str, when: &str, reference: &str) -> String,
+    pub found: fn(service: &str, when: &str, reference: &str, status: &str) -> String,
+    pub booking_not_found: &'static str,
+    pub left_as_is: &'static str,
+    pub cancelled: fn(reference: &str, when: &str) -> String,
+    pub nothing_changed: fn(question: &str) -> String,
+    pub rescheduled: fn(when: &str, reference: &str) -> String,
+    pub okay: fn(question: &str) -> String,
+    /// The service of a waitlist entry when none was chosen.
+    pub an_appointment: &'static str,
+    /// Where the waitlist news goes when no address is known.
+    pub your_email: &'static str,
+    pub on_waitlist: fn(service: &str, email: &str) -> String,
+    pub tool_system_error: &'static str,
+    pub too_far_ahead: fn(question: &str) -> String,
+    pub already_cancelled: &'static str,
+    pub didnt_work: fn(error: &str, question: &str) -> String,
+    /// The agent's answer when the language model failed.
+    pub system_issue: &'static str,
+    /// The agent's answer instead of a claim no tool backs.
+    pub unbacked_claim: &'static str,
+    /// The agent's answer instead of a promised phone call.
+    pub no_calls: &'static str,
+    /// The model returned no text.
+    pub say_another_way: &'static str,
+    /// Status chip while a tool runs.
+    pub status_checking: &'static str,
+    pub status_holding: &'static str,
+    pub status_confirming: &'static str,
+    pub status_followup: &'static str,
+    pub status_working: &'static str,
 }
 
-/// SMS texts.
+/// SMS texts: answers to a client's texts, and notifications sent by text. Each starts with
+/// the tenant's name.
 pub struct Sms {
-    pub opt_out_hint: &'static str,
+    /// `chrono` format of an appointment's time in a text: "Tue, Mar 3 at 10:30 AM".
+    pub when_format: &'static str,
+    pub opted_in: fn(tenant: &str) -> String,
+    pub help: fn(tenant: &str) -> String,
+    /// A text that is no keyword, from a number with no upcoming booking.
+    pub unknown_sender: fn(tenant: &str) -> String,
+    pub no_booking: fn(tenant: &str) -> String,
+    /// The service name when the booking's service is unknown.
+    pub appointment: &'static str,
+    /// The booking a reply is about: "Consultation on Tue, Mar 3 at 10:30 AM".
+    pub booking: fn(service: &str, when: &str) -> String,
+    pub attendance_confirmed: fn(tenant: &str, booking: &str, reference: &str) -> String,
+    pub cancel_failed: fn(tenant: &str) -> String,
+    pub cancelled: fn(tenant: &str, booking: &str) -> String,
+    pub not_found: fn(tenant: &str) -> String,
+    pub confirm_cancel: fn(tenant: &str, minutes: i64, booking: &str, reference: &str) -> String,
+    pub unrecognised: fn(tenant: &str, booking: &str) -> String,
+    /// What the client wanted, as handed to the web chat.
+    pub intent_reschedule: &'static str,
+    pub reschedule_link: fn(tenant: &str, service: &str, link: &str) -> String,
+    pub link_failed: fn(tenant: &str) -> String,
+    /// The end of a notification text, with the booking's reference when there is one.
+    pub opt_out_tail: fn(reference: Option<&str>) -> String,
+    /// A notification text without its own wording: the email subject.
+    pub from_subject: fn(subject: &str) -> String,
+    pub hold_released: fn(tenant: &str, when: &str) -> String,
+    pub waitlist_match: fn(tenant: &str, service: &str, when: &str) -> String,
+    /// `about` is empty or " about <reason>".
+    pub contact_followup: fn(tenant: &str, about: &str) -> String,
 }
 
 /// Email subjects and bodies.
