@@ -221,6 +221,9 @@ const CHAT: Chat = Chat {
     too_far_ahead: |question| format!("That's further ahead than I can book. {question}"),
     already_cancelled: "That booking is already cancelled.",
     didnt_work: |error, question| format!("Sorry, that didn't work ({error}). {question}"),
+    handoff_welcome: "Welcome back! I have the details from your call",
+    handoff_welcome_end: ". Let's pick up where we left off.",
+    handoff_day_format: "%A, %B %-d",
     system_issue: "I'm sorry — I'm having a system issue right now and can't complete that. No changes were made to any appointment. Please try again in a moment.",
     unbacked_claim: "I haven't completed that yet — no appointment has been made or changed so far. Shall I continue?",
     no_calls: "I can't make, receive or transfer phone calls, but I can help you right here in the chat — or schedule a follow-up by email or text message if you prefer.",
@@ -290,5 +293,64 @@ const SMS: Sms = Sms {
 };
 
 const MAIL: Mail = Mail {
+    when_format: "%A, %B %-d at %-I:%M %p %Z",
+    time_format: "%-I:%M %p",
+    default_sender: "gomomo",
+    there: "there",
     appointment: "Appointment",
+    default_subject: |tenant| format!("A message from {tenant}"),
+    signed: |body, tenant| format!("{body}\n--\n{tenant}\n"),
+    sent_by: |tenant| format!("Sent by {tenant}"),
+    calendar_summary: |service, reference| format!("{service} ({reference})"),
+    invite_summary: |service, tenant| format!("{service} at {tenant}"),
+    invite_description: |service, tenant, reference| {
+        format!("{service} at {tenant}. Reference {reference}. To reschedule or cancel, use your reference and email address.")
+    },
+    confirmed: "confirmed",
+    rescheduled: "rescheduled",
+    confirmation_subject: |service, state, when, reference| {
+        format!("Your {service} is {state}: {when} ({reference})")
+    },
+    confirmation_body: |name, service, tenant, state, when, reference| {
+        format!("Hi {name},\n\nYour {service} at {tenant} is {state} for {when}.\nReference: {reference}\n\nTo reschedule or cancel, use your reference and this email address.\n")
+    },
+    cancellation_subject: |service, when, reference| {
+        format!("Cancelled: your {service} on {when} ({reference})")
+    },
+    cancellation_body: |name, service, tenant, when, reference| {
+        format!("Hi {name},\n\nYour {service} at {tenant} on {when} has been cancelled (reference {reference}).\nYou are welcome to book another time whenever it suits you.\n")
+    },
+    lead_tomorrow: "tomorrow",
+    lead_two_hours: "in about two hours",
+    reminder_subject: |service, lead, when| format!("Reminder: {service} {lead}, {when}"),
+    reminder_body: |name, service, tenant, lead, when, reference| {
+        format!("Hi {name},\n\nA reminder that your {service} at {tenant} is {lead}: {when}.\nReference: {reference}\n\nIf you can no longer make it, please reschedule or cancel with your reference.\n")
+    },
+    on_calendar: |reference| format!("Your booking {reference} is now on the calendar."),
+    escalation_subject: |service, when, reference| {
+        format!("Your {service} on {when} is booked ({reference})")
+    },
+    escalation_body: |name, service, tenant, when, reference| {
+        format!("Hi {name},\n\nYour {service} at {tenant} on {when} is confirmed (reference {reference}). We could not add it to our calendar system automatically; our team has been told and will take care of it. Nothing is needed from you.\n")
+    },
+    escalation_admin_subject: |reference| {
+        format!("Action needed: calendar sync failed for {reference}")
+    },
+    escalation_admin_body: |reference, service, when, attempts| {
+        format!("The booking {reference} ({service} on {when}) could not be written to the calendar after {attempts} attempts. Please add it by hand.\n")
+    },
+    hold_released_subject: |service, when| format!("Still interested in {service} on {when}?"),
+    hold_released_body: |tenant, service, when| {
+        format!("Hi,\n\nThe time you were holding at {tenant} ({service}, {when}) was released because the booking was not completed. It may still be open — come back to the chat to book it or pick another time.\n")
+    },
+    waitlist_notice: |service, when| format!("Good news — a {service} time opened up on {when}."),
+    waitlist_subject: |service, when| format!("A {service} time opened up: {when}"),
+    waitlist_body: |name, tenant, when, service, until| {
+        format!("Hi {name},\n\nYou asked to hear when a time opens at {tenant}. {when} ({service} to {until}) is free now. Times go fast — come back to the chat to book it.\n")
+    },
+    about: |reason| format!(" about {reason}"),
+    followup_subject: |tenant| format!("Following up from {tenant}"),
+    followup_body: |tenant, about| {
+        format!("Hi,\n\nYou asked {tenant} to get back to you{about}. We would be glad to help you find a time — reply here or come back to the chat and we will show you what is open.\n")
+    },
 };

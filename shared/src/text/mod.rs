@@ -213,6 +213,12 @@ pub struct Chat {
     pub too_far_ahead: fn(question: &str) -> String,
     pub already_cancelled: &'static str,
     pub didnt_work: fn(error: &str, question: &str) -> String,
+    /// The first chat message after a handoff from a call: `handoff_welcome`, the details
+    /// carried over in parentheses, then `handoff_welcome_end`.
+    pub handoff_welcome: &'static str,
+    pub handoff_welcome_end: &'static str,
+    /// `chrono` format of the day carried over: "Tuesday, March 3".
+    pub handoff_day_format: &'static str,
     /// The agent's answer when the language model failed.
     pub system_issue: &'static str,
     /// The agent's answer instead of a claim no tool backs.
@@ -263,7 +269,74 @@ pub struct Sms {
     pub contact_followup: fn(tenant: &str, about: &str) -> String,
 }
 
-/// Email subjects and bodies.
+/// Email subjects and bodies, calendar entries, and the chat notices sent with them.
 pub struct Mail {
+    /// `chrono` format of an appointment's time: "Tuesday, March 3 at 10:30 AM EST".
+    pub when_format: &'static str,
+    /// `chrono` format of the end of an opening: "11:00 AM".
+    pub time_format: &'static str,
+    /// The sender's name when the tenant is unknown.
+    pub default_sender: &'static str,
+    /// The greeting's name when the client's is unknown.
+    pub there: &'static str,
+    /// The service name when the booking's service is unknown (calendar entries, invites).
     pub appointment: &'static str,
+    /// The subject of a message queued without one.
+    pub default_subject: fn(tenant: &str) -> String,
+    /// The plain-text email: the body, then the tenant's name as signature.
+    pub signed: fn(body: &str, tenant: &str) -> String,
+    /// The line under the HTML email ("Sent by …"); `tenant` is already HTML-escaped.
+    pub sent_by: fn(tenant: &str) -> String,
+    /// The calendar entry of a booking in the tenant's calendar.
+    pub calendar_summary: fn(service: &str, reference: &str) -> String,
+    /// The .ics invite attached to a booking email.
+    pub invite_summary: fn(service: &str, tenant: &str) -> String,
+    pub invite_description: fn(service: &str, tenant: &str, reference: &str) -> String,
+    /// The state a confirmation announces: a new booking or a moved one.
+    pub confirmed: &'static str,
+    pub rescheduled: &'static str,
+    pub confirmation_subject: fn(service: &str, state: &str, when: &str, reference: &str) -> String,
+    pub confirmation_body: fn(
+        name: &str,
+        service: &str,
+        tenant: &str,
+        state: &str,
+        when: &str,
+        reference: &str,
+    ) -> String,
+    pub cancellation_subject: fn(service: &str, when: &str, reference: &str) -> String,
+    pub cancellation_body:
+        fn(name: &str, service: &str, tenant: &str, when: &str, reference: &str) -> String,
+    /// How far ahead a reminder is sent.
+    pub lead_tomorrow: &'static str,
+    pub lead_two_hours: &'static str,
+    pub reminder_subject: fn(service: &str, lead: &str, when: &str) -> String,
+    pub reminder_body: fn(
+        name: &str,
+        service: &str,
+        tenant: &str,
+        lead: &str,
+        when: &str,
+        reference: &str,
+    ) -> String,
+    /// Chat notice: a booking reached the calendar after retries.
+    pub on_calendar: fn(reference: &str) -> String,
+    pub escalation_subject: fn(service: &str, when: &str, reference: &str) -> String,
+    pub escalation_body:
+        fn(name: &str, service: &str, tenant: &str, when: &str, reference: &str) -> String,
+    pub escalation_admin_subject: fn(reference: &str) -> String,
+    pub escalation_admin_body:
+        fn(reference: &str, service: &str, when: &str, attempts: i32) -> String,
+    pub hold_released_subject: fn(service: &str, when: &str) -> String,
+    pub hold_released_body: fn(tenant: &str, service: &str, when: &str) -> String,
+    /// Chat notice: a waitlisted time opened up.
+    pub waitlist_notice: fn(service: &str, when: &str) -> String,
+    pub waitlist_subject: fn(service: &str, when: &str) -> String,
+    pub waitlist_body:
+        fn(name: &str, tenant: &str, when: &str, service: &str, until: &str) -> String,
+    /// What a follow-up is about: " about <reason>".
+    pub about: fn(reason: &str) -> String,
+    pub followup_subject: fn(tenant: &str) -> String,
+    /// `about` is empty or " about <reason>".
+    pub followup_body: fn(tenant: &str, about: &str) -> String,
 }
