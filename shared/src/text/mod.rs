@@ -153,6 +153,13 @@ pub struct Chat {
     pub already_texting: &'static str,
     pub goodbye: &'static str,
     pub vague_request: &'static str,
+    /// `chrono` format of a slot in chat replies and slot buttons: "Tue, Dec 15 at 10:30 AM".
+    pub slot_label_format: &'static str,
+    /// What precedes the time in `slot_label_format` (a list of one day shows only the time).
+    pub slot_label_time_after: &'static str,
+    /// When background work (a follow-up, a waitlist notice) happens: range language, never
+    /// an exact time.
+    pub followup_sla: &'static str,
     /// One entry of a numbered list: "2. 9:30 AM".
     pub numbered: fn(number: usize, item: &str) -> String,
     /// One service of the list offered: "1. Consultation (30 min)".

@@ -395,7 +395,13 @@ impl<'a> Engine<'a> {
             .iter()
             .enumerate()
             .map(|(i, s)| {
-                (words().numbered)(i + 1, s.label.rsplit(" at ").next().unwrap_or(&s.label))
+                (words().numbered)(
+                    i + 1,
+                    s.label
+                        .rsplit(words().slot_label_time_after)
+                        .next()
+                        .unwrap_or(&s.label),
+                )
             })
             .collect();
         (words().offer_times)(nothing_on, &service, first_day, &list)
