@@ -24,7 +24,8 @@ SRC = os.path.join(ROOT, "shared", "src")
 
 # (layer prefix, forbidden import prefixes)
 RULES = [
-    ("domain", ["db", "adapters", "http", "services", "config", "app", "telemetry", "ports"]),
+    ("domain", ["db", "adapters", "http", "services", "config", "app", "telemetry", "ports", "text"]),
+    ("text", ["db", "adapters", "http", "services", "config", "app", "telemetry", "ports"]),
     ("config", ["db", "adapters", "http", "services", "app", "ports"]),
     ("ports", ["db", "adapters", "http", "services", "app"]),
     ("db", ["services", "adapters", "http", "app"]),

@@ -7,11 +7,49 @@
  * data-title (header text), data-open="true" (start opened), data-inline="true" (render
  * in place of the script tag instead of a floating launcher).
  *
- * Protocol (docs/architecture.md): sends {"action":"hello"|"message", tenant_id, session_id, text};
- * receives typing, status, assistant_message, push, error.
+ * Protocol (docs/architecture.md; the /ws socket of gomomo serve and functions/chat-ws): sends
+ * {"action":"hello"|"message", tenant_id, session_id, text}; receives typing, status,
+ * assistant_message, push, error.
+ *
+ * Every word the widget shows or announces is in STRINGS below (one table per language;
+ * English only for now). The server's own replies come from shared/src/text/.
  */
 (function () {
   "use strict";
+  var STRINGS = {
+    title: "Book an appointment",
+    launch: "Chat with us",
+    closeChat: "Close chat",
+    connected: "Connected",
+    disconnected: "Disconnected",
+    conversation: "Conversation",
+    yourMessage: "Your message",
+    placeholder: "Type a message…",
+    send: "Send",
+    typing: "Assistant is typing",
+    dismiss: "Dismiss notification",
+    availableTimes: "Available times",
+    greeting: "Hi! I can book, reschedule, cancel or look up an appointment, or put you on the waitlist. How can I help?",
+    bookingConfirmed: function (reference) { return "✅ Booking Confirmed — reference " + reference; },
+    bookingCancelled: function (reference) { return "ℹ️ Booking Cancelled — " + reference; },
+    bookingRescheduled: function (label) { return "✅ Booking Rescheduled — " + label; },
+    slotUnavailable: "❌ Slot Unavailable",
+    holdExpired: "⚠️ Hold Expired",
+    systemIssue: "❌ System Issue — please try again",
+    followupToast: "✅ Follow-up Scheduled",
+    followupTitle: "Follow-up Scheduled",
+    followupBy: function (sms) { return "By " + (sms ? "text message" : "email"); },
+    followupExpected: function (expected) { return "Expected " + (expected || "soon"); },
+    waitlistJoined: "ℹ️ Added to the waitlist",
+    waitlistMatch: "Good news — a time you were waiting for just opened up:",
+    bookPrefix: "I'd like to book ",
+    calendarTitle: "Calendar updated",
+    calendarDone: "Your appointment is now on the calendar.",
+    reference: function (reference) { return "Reference " + reference; },
+    newUpdate: "You have a new update.",
+    error: "Something went wrong.",
+    connectionLost: "❌ Connection Lost — reconnecting…"
+  };
   var script = document.currentScript;
   if (!script || !script.dataset.tenant) {
     if (window.console) console.error("gomomo widget: data-tenant is required");
@@ -21,7 +59,7 @@
   var origin = new URL(script.src, location.href);
   var wsUrl = script.dataset.ws ||
     (origin.protocol === "https:" ? "wss:" : "ws:") + "//" + origin.host + "/ws";
-  var title = script.dataset.title || "Book an appointment";
+  var title = script.dataset.title || STRINGS.title;
   var storeKey = "gomomo:session:" + tenant;
 
   function newSession() {
@@ -90,23 +128,23 @@
   var inline = script.dataset.inline === "true";
   var root = el("div", { "class": "gmm" + (inline ? " gmm-inline" : ""), "data-gomomo": "" });
   var launch = el("button", { "class": "gmm-launch", type: "button", "aria-expanded": "false",
-    "aria-controls": "gmm-panel" }, "Chat with us");
+    "aria-controls": "gmm-panel" }, STRINGS.launch);
   var panel = el("section", { "class": "gmm-panel", id: "gmm-panel", role: "dialog",
     "aria-label": title });
   var head = el("div", { "class": "gmm-head" });
-  var dot = el("span", { "class": "gmm-dot", role: "img", "aria-label": "Disconnected",
+  var dot = el("span", { "class": "gmm-dot", role: "img", "aria-label": STRINGS.disconnected,
     "data-testid": "connection-dot" });
   var h2 = el("h2", null, title);
-  var close = el("button", { "class": "gmm-close", type: "button", "aria-label": "Close chat" }, "×");
+  var close = el("button", { "class": "gmm-close", type: "button", "aria-label": STRINGS.closeChat }, "×");
   head.appendChild(dot); head.appendChild(h2); if (!inline) head.appendChild(close);
   var log = el("div", { "class": "gmm-log", role: "log", "aria-live": "polite",
-    "aria-relevant": "additions", "aria-label": "Conversation", tabindex: "0" });
+    "aria-relevant": "additions", "aria-label": STRINGS.conversation, tabindex: "0" });
   var chip = el("div", { "class": "gmm-chip", role: "status", hidden: "" });
   var form = el("form", { "class": "gmm-form" });
-  var label = el("label", { "class": "gmm-sr", "for": "gmm-input" }, "Your message");
+  var label = el("label", { "class": "gmm-sr", "for": "gmm-input" }, STRINGS.yourMessage);
   var input = el("textarea", { id: "gmm-input", rows: "1", maxlength: "2000",
-    placeholder: "Type a message…", autocomplete: "off" });
-  var send = el("button", { type: "submit" }, "Send");
+    placeholder: STRINGS.placeholder, autocomplete: "off" });
+  var send = el("button", { type: "submit" }, STRINGS.send);
   form.appendChild(label); form.appendChild(input); form.appendChild(send);
   panel.appendChild(head); panel.appendChild(log); panel.appendChild(form);
   var toasts = el("div", { "class": "gmm-toasts", role: "status", "aria-live": "polite",
@@ -127,7 +165,7 @@
   }
   function setTyping(on) {
     if (on && !typing) {
-      typing = el("div", { "class": "gmm-msg gmm-bot gmm-typing", "aria-label": "Assistant is typing" });
+      typing = el("div", { "class": "gmm-msg gmm-bot gmm-typing", "aria-label": STRINGS.typing });
       for (var i = 0; i < 3; i++) typing.appendChild(el("span", { "aria-hidden": "true" }, "●"));
       log.appendChild(typing);
       scroll();
@@ -143,14 +181,14 @@
   function toast(kind, text) {
     var t = el("div", { "class": "gmm-toast", "data-kind": kind });
     t.appendChild(el("p", null, text));
-    var x = el("button", { type: "button", "aria-label": "Dismiss notification" }, "×");
+    var x = el("button", { type: "button", "aria-label": STRINGS.dismiss }, "×");
     x.onclick = function () { t.remove(); };
     t.appendChild(x);
     toasts.appendChild(t);
     setTimeout(function () { t.remove(); }, 12000);
   }
   function slotButtons(slots, prefix) {
-    var box = el("div", { "class": "gmm-slots", role: "group", "aria-label": "Available times" });
+    var box = el("div", { "class": "gmm-slots", role: "group", "aria-label": STRINGS.availableTimes });
     slots.forEach(function (s) {
       var b = el("button", { type: "button" }, s.label);
       b.onclick = function () { submit(prefix + s.label); };
@@ -172,32 +210,32 @@
     (events || []).forEach(function (e) {
       switch (e.kind) {
         case "slots": slotButtons(e.slots || [], ""); break;
-        case "booking_confirmed": toast(e.kind, "✅ Booking Confirmed — reference " + e.reference); break;
-        case "booking_cancelled": toast(e.kind, "ℹ️ Booking Cancelled — " + e.reference); break;
-        case "booking_rescheduled": toast(e.kind, "✅ Booking Rescheduled — " + e.label); break;
-        case "slot_unavailable": toast(e.kind, "❌ Slot Unavailable"); break;
-        case "hold_expired": toast(e.kind, "⚠️ Hold Expired"); break;
-        case "system_issue": toast(e.kind, "❌ System Issue — please try again"); break;
+        case "booking_confirmed": toast(e.kind, STRINGS.bookingConfirmed(e.reference)); break;
+        case "booking_cancelled": toast(e.kind, STRINGS.bookingCancelled(e.reference)); break;
+        case "booking_rescheduled": toast(e.kind, STRINGS.bookingRescheduled(e.label)); break;
+        case "slot_unavailable": toast(e.kind, STRINGS.slotUnavailable); break;
+        case "hold_expired": toast(e.kind, STRINGS.holdExpired); break;
+        case "system_issue": toast(e.kind, STRINGS.systemIssue); break;
         case "followup_scheduled":
-          toast(e.kind, "✅ Follow-up Scheduled");
-          card("Follow-up Scheduled", ["By " + (e.channel === "sms" ? "text message" : "email"),
-            "Expected " + (e.expected || "soon")]);
+          toast(e.kind, STRINGS.followupToast);
+          card(STRINGS.followupTitle, [STRINGS.followupBy(e.channel === "sms"),
+            STRINGS.followupExpected(e.expected)]);
           break;
-        case "waitlist_joined": toast(e.kind, "ℹ️ Added to the waitlist"); break;
+        case "waitlist_joined": toast(e.kind, STRINGS.waitlistJoined); break;
       }
     });
   }
   function onPush(m) {
     var p = m.payload || {};
     if (m.push_type === "waitlist_match") {
-      addMsg("gmm-bot", p.message || "Good news — a time you were waiting for just opened up:");
+      addMsg("gmm-bot", p.message || STRINGS.waitlistMatch);
       var slots = p.slots || (p.label ? [{ label: p.label, start: p.start }] : []);
-      if (slots.length) slotButtons(slots, "I'd like to book ");
+      if (slots.length) slotButtons(slots, STRINGS.bookPrefix);
     } else if (m.push_type === "calendar_retry_success") {
-      card("Calendar updated", [p.message || "Your appointment is now on the calendar.",
-        p.reference ? "Reference " + p.reference : ""].filter(Boolean));
+      card(STRINGS.calendarTitle, [p.message || STRINGS.calendarDone,
+        p.reference ? STRINGS.reference(p.reference) : ""].filter(Boolean));
     } else {
-      addMsg("gmm-bot", p.message || "You have a new update.");
+      addMsg("gmm-bot", p.message || STRINGS.newUpdate);
     }
   }
 
@@ -206,7 +244,7 @@
   function setConnected(on) {
     connected = on;
     dot.className = "gmm-dot" + (on ? " on" : "");
-    dot.setAttribute("aria-label", on ? "Connected" : "Disconnected");
+    dot.setAttribute("aria-label", on ? STRINGS.connected : STRINGS.disconnected);
   }
   function sendRaw(obj) {
     var s = JSON.stringify(obj);
@@ -237,14 +275,14 @@
         case "push": onPush(m); break;
         case "error":
           setTyping(false); setChip(""); send.disabled = false;
-          addMsg("gmm-sys", m.message || "Something went wrong.");
-          if (m.code === "internal_error") toast("system_issue", "❌ System Issue — please try again");
+          addMsg("gmm-sys", m.message || STRINGS.error);
+          if (m.code === "internal_error") toast("system_issue", STRINGS.systemIssue);
           break;
       }
     };
     ws.onclose = function () {
       setConnected(false); setTyping(false); setChip(""); send.disabled = false;
-      if (everConnected && !lostShown) { lostShown = true; toast("connection_lost", "❌ Connection Lost — reconnecting…"); }
+      if (everConnected && !lostShown) { lostShown = true; toast("connection_lost", STRINGS.connectionLost); }
       retry();
     };
     ws.onerror = function () { /* onclose follows */ };
@@ -276,14 +314,14 @@
   function setOpen(open) {
     panel.hidden = !open;
     launch.setAttribute("aria-expanded", String(open));
-    launch.textContent = open ? "Close chat" : "Chat with us";
+    launch.textContent = open ? STRINGS.closeChat : STRINGS.launch;
     if (open) input.focus(); else launch.focus();
   }
   launch.onclick = function () { setOpen(panel.hidden); };
   close.onclick = function () { setOpen(false); };
   panel.addEventListener("keydown", function (e) { if (e.key === "Escape" && !inline) setOpen(false); });
   if (!inline) { panel.hidden = script.dataset.open !== "true"; launch.setAttribute("aria-expanded", String(!panel.hidden)); }
-  addMsg("gmm-bot", "Hi! I can book, reschedule, cancel or look up an appointment, or put you on the waitlist. How can I help?");
+  addMsg("gmm-bot", STRINGS.greeting);
   connect();
   window.gomomoWidget = { session: session, send: submit };
 })();

@@ -1,6 +1,7 @@
 //! gomomo: a multi-tenant AI receptionist. The layers, from the bottom:
 //!
 //! - [`domain`]: pure types and rules, no I/O;
+//! - [`text`]: every user-facing sentence, one table per locale (imports only `domain`);
 //! - [`config`]: settings read once from the environment (imports only `domain`);
 //! - [`ports`]: the traits through which services reach the outside world;
 //! - [`db`]: all SQL, a module per table group;
@@ -20,5 +21,6 @@ pub mod http;
 pub mod ports;
 pub mod services;
 pub mod telemetry;
+pub mod text;
 
 pub use config::Config;

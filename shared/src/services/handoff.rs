@@ -395,13 +395,16 @@ pub async fn seed_chat_session(
         };
         messages.push(json!({"role": role, "content": line.text}));
     }
-    let mut welcome = String::from("Welcome back! I have the details from your call");
+    let mut welcome = String::from(crate::text::current().chat.handoff_welcome);
     let mut bits = Vec::new();
     if let Some(x) = &context.service_name {
         bits.push(x.clone());
     }
     if let Some(x) = context.date {
-        bits.push(x.format("%A, %B %-d").to_string());
+        bits.push(
+            x.format(crate::text::current().chat.handoff_day_format)
+                .to_string(),
+        );
     }
     if let Some(x) = &context.client_name {
         bits.push(x.clone());
@@ -409,7 +412,7 @@ pub async fn seed_chat_session(
     if !bits.is_empty() {
         welcome.push_str(&format!(" ({})", bits.join(", ")));
     }
-    welcome.push_str(". Let's pick up where we left off.");
+    welcome.push_str(crate::text::current().chat.handoff_welcome_end);
     messages.push(json!({"role": "assistant", "content": welcome}));
 
     if chat::begin_turn(pool, tenant_id, session_id, "voice", 30)

@@ -21,6 +21,7 @@ use crate::services::booking::{BookingError, BookingService};
 use crate::services::handoff::{HandoffContext, HandoffError, HandoffService};
 use crate::services::sms::SmsError;
 use crate::services::voice::twiml::{self, Response};
+use crate::text::{self, Sms};
 
 /// How long "reply X again" stays open.
 const CANCEL_CONFIRM_MINUTES: i64 = 10;
@@ -90,10 +91,13 @@ fn reply_xml(reply: Option<&str>) -> String {
     }
 }
 
+/// The words of a text.
+fn words() -> &'static Sms {
+    &text::current().sms
+}
+
 fn when(tz: Tz, t: DateTime<Utc>) -> String {
-    t.with_timezone(&tz)
-        .format("%a, %b %-d at %-I:%M %p")
-        .to_string()
+    t.with_timezone(&tz).format(words().when_format).to_string()
 }
 
 impl InboundService {
@@ -167,16 +171,10 @@ impl InboundService {
                 let word = body.trim().to_ascii_uppercase();
                 sms::set_opt_out(pool, tenant.0, from.as_str(), false, &word, Some(sid), now)
                     .await?;
-                return Ok((
-                    "opt_in",
-                    Some(format!("{name}: you're subscribed to our messages again. Reply HELP for help, STOP to opt out.")),
-                ));
+                return Ok(("opt_in", Some((words().opted_in)(&name))));
             }
             Keyword::Help => {
-                return Ok((
-                    "help",
-                    Some(format!("{name}: appointment messages. Reply C to confirm, R to reschedule or X to cancel your next appointment. Reply STOP to opt out. Msg & data rates may apply.")),
-                ));
+                return Ok(("help", Some((words().help)(&name))));
             }
             _ => {}
         }
@@ -199,20 +197,16 @@ impl InboundService {
         let booking = sms::next_booking_for_phone(pool, tenant.0, from.as_str(), now).await?;
         let Some(appt) = booking else {
             let text = match keyword {
-                Keyword::Other => {
-                    format!("{name}: reply HELP for help. To book, call us or visit our website.")
-                }
-                _ => format!(
-                    "{name}: we couldn't find an upcoming appointment booked with this number."
-                ),
+                Keyword::Other => (words().unknown_sender)(&name),
+                _ => (words().no_booking)(&name),
             };
             return Ok(("no_booking", Some(text)));
         };
         let service = tenants::get_service(pool, tenant.0, appt.service_id)
             .await?
             .map(|s| s.name)
-            .unwrap_or_else(|| "appointment".into());
-        let what = format!("{service} on {}", when(sched.tz, appt.start_at));
+            .unwrap_or_else(|| words().appointment.into());
+        let what = (words().booking)(&service, &when(sched.tz, appt.start_at));
         match keyword {
             Keyword::Confirm => {
                 let mut conn = pool.acquire().await?;
@@ -228,22 +222,36 @@ impl InboundService {
                     },
                 )
                 .await?;
-                Ok(("confirmed", Some(format!("{name}: thanks! Your {what} is confirmed (ref {}). See you then.", appt.reference))))
+                Ok((
+                    "confirmed",
+                    Some((words().attendance_confirmed)(
+                        &name,
+                        &what,
+                        &appt.reference,
+                    )),
+                ))
             }
-            Keyword::Reschedule => self.reschedule_link(tenant, from, &appt, &service, &name).await,
+            Keyword::Reschedule => {
+                self.reschedule_link(tenant, from, &appt, &service, &name)
+                    .await
+            }
             Keyword::Cancel => {
                 let pending = sms::take_pending(pool, tenant.0, from.as_str(), now).await?;
-                if pending.as_ref().is_some_and(|(a, r)| a == "cancel" && *r == appt.reference) {
+                if pending
+                    .as_ref()
+                    .is_some_and(|(a, r)| a == "cancel" && *r == appt.reference)
+                {
                     let (Ok(reference), Ok(email)) = (
                         ReferenceCode::parse(&appt.reference),
                         Email::parse(&appt.client_email),
                     ) else {
-                        return Ok(("cancel_failed", Some(format!("{name}: we couldn't cancel that booking by text; please call us."))));
+                        return Ok(("cancel_failed", Some((words().cancel_failed)(&name))));
                     };
                     match self.booking.cancel(tenant, &reference, &email).await {
-                        Ok(_) => Ok(("cancelled", Some(format!("{name}: your {what} is cancelled. Reply R or visit our website to book again."))))
-                        ,
-                        Err(BookingError::BookingNotFound) => Ok(("no_booking", Some(format!("{name}: that appointment was not found.")))),
+                        Ok(_) => Ok(("cancelled", Some((words().cancelled)(&name, &what)))),
+                        Err(BookingError::BookingNotFound) => {
+                            Ok(("no_booking", Some((words().not_found)(&name))))
+                        }
                         Err(e) => Err(InboundError::Booking(e)),
                     }
                 } else {
@@ -256,13 +264,18 @@ impl InboundService {
                         now + Duration::minutes(CANCEL_CONFIRM_MINUTES),
                     )
                     .await?;
-                    Ok(("cancel_asked", Some(format!("{name}: reply X again within {CANCEL_CONFIRM_MINUTES} minutes to cancel your {what} (ref {}). Nothing has been cancelled yet.", appt.reference))))
+                    Ok((
+                        "cancel_asked",
+                        Some((words().confirm_cancel)(
+                            &name,
+                            CANCEL_CONFIRM_MINUTES,
+                            &what,
+                            &appt.reference,
+                        )),
+                    ))
                 }
             }
-            _ => Ok((
-                "unrecognised",
-                Some(format!("{name}: reply C to confirm, R to reschedule or X to cancel your {what}. Reply HELP for help.")),
-            )),
+            _ => Ok(("unrecognised", Some((words().unrecognised)(&name, &what)))),
         }
     }
 
@@ -276,7 +289,7 @@ impl InboundService {
     ) -> Result<(&'static str, Option<String>), InboundError> {
         let context = HandoffContext {
             channel: "sms".into(),
-            intent: Some("reschedule an appointment".into()),
+            intent: Some(words().intent_reschedule.into()),
             service_id: Some(appt.service_id),
             service_name: Some(service.to_string()),
             date: None,
@@ -292,20 +305,16 @@ impl InboundService {
         {
             Ok(token) => Ok((
                 "reschedule_link",
-                Some(format!(
-                    "{name}: reschedule your {service} here (one use, valid 15 minutes): {}",
-                    self.handoff.link(&token)
+                Some((words().reschedule_link)(
+                    name,
+                    service,
+                    &self.handoff.link(&token),
                 )),
             )),
             Err(HandoffError::Database(e)) => Err(e.into()),
             Err(e) => {
                 tracing::warn!(error = %e, "could not create a reschedule link");
-                Ok((
-                    "reschedule_failed",
-                    Some(format!(
-                        "{name}: we couldn't create a link right now; please try again later."
-                    )),
-                ))
+                Ok(("reschedule_failed", Some((words().link_failed)(name))))
             }
         }
     }

@@ -10,14 +10,17 @@ use super::tools::{InquiryArgs, ToolError, ToolExecutor, TurnCtx, FAR_FUTURE_DAY
 use crate::domain::nlu::{self, DayPeriod, Intent, TimeSpec, YesNo};
 use crate::domain::{ClientName, Email, ReferenceCode};
 use crate::services::booking::ClientDetails;
+use crate::text::{self, Chat};
 
 /// How many slots the engine offers at once.
 const OFFER: usize = 5;
 /// How many days past the requested date the engine looks for openings.
 const SEARCH_DAYS: i64 = 6;
 
-const CAPABILITIES: &str =
-    "I can book an appointment, look one up, reschedule or cancel it, or put you on the waitlist.";
+/// The words of the chat.
+fn words() -> &'static Chat {
+    &text::current().chat
+}
 
 pub struct Engine<'a> {
     exec: &'a ToolExecutor,
@@ -64,12 +67,7 @@ impl<'a> Engine<'a> {
             return r;
         }
         ctx.state.dialog.misses += 1;
-        let again = self.question(ctx);
-        if step == Step::Start {
-            format!("Sorry, I didn't catch that. {CAPABILITIES} What would you like to do?")
-        } else {
-            format!("Sorry, I didn't catch that. {again}")
-        }
+        (words().didnt_catch)(&self.question(ctx))
     }
 
     /// A fresh request (any step): by intent, or by what the text carries.
@@ -81,19 +79,11 @@ impl<'a> Engine<'a> {
             Some(Intent::Cancel) => Flow::Cancel,
             Some(Intent::Reschedule) => Flow::Reschedule,
             Some(Intent::Waitlist) => Flow::Waitlist,
-            Some(Intent::Help) => {
-                return Some(format!(
-                    "{CAPABILITIES} I can't make or transfer phone calls, but I can do everything here in the chat. What would you like to do?"
-                ))
-            }
-            Some(Intent::HandoffToText) => {
-                return Some(format!(
-                    "You're already chatting with me in text — I can help right here. {CAPABILITIES}"
-                ))
-            }
+            Some(Intent::Help) => return Some(words().help.into()),
+            Some(Intent::HandoffToText) => return Some(words().already_texting.into()),
             Some(Intent::Goodbye) => {
                 ctx.state.dialog = Default::default();
-                return Some("Thanks for stopping by — have a great day!".into());
+                return Some(words().goodbye.into());
             }
             None if nlu::extract_reference(text).is_some() => Flow::Lookup,
             // A bare "2" is a list pick only while a list is shown, never a new request.
@@ -122,10 +112,7 @@ impl<'a> Engine<'a> {
                     } else {
                         Step::Service
                     };
-                    return Some(
-                        "Happy to help you find a time. To show you the right options: which day (or days) are you thinking of, and do you prefer morning or afternoon? If you just want the earliest opening, say \"earliest\"."
-                            .into(),
-                    );
+                    return Some(words().vague_request.into());
                 }
                 Some(self.advance(ctx).await)
             }
@@ -185,7 +172,7 @@ impl<'a> Engine<'a> {
         match d.flow {
             Flow::None => {
                 ctx.state.dialog.step = Step::Start;
-                format!("{CAPABILITIES} What would you like to do?")
+                words().start_question.into()
             }
             Flow::Book | Flow::Waitlist if d.service_id.is_none() => {
                 if ctx.services.len() == 1 {
@@ -237,66 +224,52 @@ impl<'a> Engine<'a> {
     fn question(&self, ctx: &TurnCtx) -> String {
         let d = &ctx.state.dialog;
         match d.step {
-            Step::Start => format!("{CAPABILITIES} What would you like to do?"),
+            Step::Start => words().start_question.into(),
             Step::Service => {
                 let list: Vec<String> = ctx
                     .services
                     .iter()
                     .enumerate()
-                    .map(|(i, s)| format!("{}. {} ({} min)", i + 1, s.name, s.duration_minutes))
+                    .map(|(i, s)| (words().service_option)(i + 1, &s.name, s.duration_minutes))
                     .collect();
-                format!("Which service would you like? {}", list.join(", "))
+                (words().which_service)(&list)
             }
-            Step::Date => {
-                "What day works for you? For example \"tomorrow\", \"next Tuesday\" or \"Dec 3\"."
-                    .into()
-            }
+            Step::Date => words().ask_date.into(),
             Step::FarDateConfirm => match ctx.state.pending_date_confirmation {
-                Some(date) => format!(
-                    "Just to confirm, you mean {}? (yes/no)",
-                    date.format("%A, %B %-d, %Y")
-                ),
-                None => "Which date would you like?".into(),
+                Some(date) => (words().confirm_far_date)(date),
+                None => words().which_date.into(),
             },
             Step::PickSlot => {
                 let list: Vec<String> = d
                     .offered
                     .iter()
                     .enumerate()
-                    .map(|(i, s)| format!("{}. {}", i + 1, s.label))
+                    .map(|(i, s)| (words().numbered)(i + 1, &s.label))
                     .collect();
-                format!(
-                    "Which time would you like? {} (or say another day)",
-                    list.join(", ")
-                )
+                (words().which_time)(&list)
             }
-            Step::Name => "May I have your full name?".into(),
-            Step::Email => "What email address should I use for the confirmation?".into(),
+            Step::Name => words().ask_name.into(),
+            Step::Email => words().ask_email.into(),
             Step::ConfirmBooking => match &ctx.state.active_hold {
-                Some(h) => format!(
-                    "Please confirm: {} on {} for {} ({}). Shall I book it? (yes/no)",
+                Some(h) => (words().confirm_booking)(
                     ctx.service(h.service_id)
                         .map(|s| s.name.as_str())
-                        .unwrap_or("your appointment"),
-                    ctx.label(h.start),
+                        .unwrap_or(words().your_appointment),
+                    &ctx.label(h.start),
                     ctx.state.client_name.as_deref().unwrap_or(""),
                     ctx.state.client_email.as_deref().unwrap_or(""),
                 ),
-                None => "Shall I book it? (yes/no)".into(),
+                None => words().shall_i_book.into(),
             },
-            Step::Reference => {
-                "What's your booking reference code? It looks like ABCD-EFGH.".into()
-            }
-            Step::LookupEmail => "And the email address you booked with?".into(),
-            Step::ConfirmCancel => "Are you sure you want to cancel it? (yes/no)".into(),
+            Step::Reference => words().ask_reference.into(),
+            Step::LookupEmail => words().ask_lookup_email.into(),
+            Step::ConfirmCancel => words().sure_to_cancel.into(),
             Step::ConfirmReschedule => match d.chosen_start {
-                Some(t) => format!("Move your appointment to {}? (yes/no)", ctx.label(t)),
-                None => "Which new time would you like?".into(),
+                Some(t) => (words().confirm_move)(&ctx.label(t)),
+                None => words().which_new_time.into(),
             },
-            Step::WaitlistOffer => "Would you like me to add you to the waitlist? (yes/no)".into(),
-            Step::WaitlistEmail => {
-                "What email address should we use to let you know when a time opens up?".into()
-            }
+            Step::WaitlistOffer => words().offer_waitlist.into(),
+            Step::WaitlistEmail => words().ask_waitlist_email.into(),
         }
     }
 
@@ -327,7 +300,7 @@ impl<'a> Engine<'a> {
                 ctx.state.dialog.date = None;
                 ctx.state.pending_date_confirmation = None;
                 ctx.state.dialog.step = Step::Date;
-                Some(format!("No problem. {}", self.question(ctx)))
+                Some((words().no_problem)(&self.question(ctx)))
             }
             _ => {
                 if self.take_date(ctx, text) && ctx.state.dialog.date != Some(date) {
@@ -347,7 +320,7 @@ impl<'a> Engine<'a> {
         if date < ctx.today() {
             ctx.state.dialog.date = None;
             ctx.state.dialog.step = Step::Date;
-            return format!("That date has already passed. {}", self.question(ctx));
+            return (words().date_passed)(&self.question(ctx));
         }
         if date > ctx.today() + Duration::days(FAR_FUTURE_DAYS)
             && !ctx.state.confirmed_dates.contains(&date)
@@ -360,11 +333,10 @@ impl<'a> Engine<'a> {
         if date > max {
             ctx.state.dialog.date = None;
             ctx.state.dialog.step = Step::Date;
-            return format!(
-                "I can only book up to {} days ahead (until {}). {}",
+            return (words().beyond_lookahead)(
                 ctx.sched.tenant.max_days_ahead,
-                max.format("%b %-d"),
-                self.question(ctx)
+                max,
+                &self.question(ctx),
             );
         }
         let to = (date + Duration::days(SEARCH_DAYS)).min(max);
@@ -400,11 +372,7 @@ impl<'a> Engine<'a> {
             .unwrap_or_default();
         if offered.is_empty() {
             ctx.state.dialog.step = Step::WaitlistOffer;
-            return format!(
-                "I don't see any openings for {service} between {} and {}. Would you like me to add you to the waitlist so we can let you know if something opens up? (yes/no)",
-                date.format("%a %b %-d"),
-                to.format("%a %b %-d"),
-            );
+            return (words().no_openings_waitlist)(&service, date, to);
         }
         ctx.events.push(super::tools::AgentEvent::Slots {
             service_id,
@@ -417,14 +385,7 @@ impl<'a> Engine<'a> {
                 })
                 .collect(),
         });
-        let day = first_day
-            .map(|d| d.format("%A, %B %-d").to_string())
-            .unwrap_or_default();
-        let lead = if first_day != Some(date) {
-            format!("There's nothing on {}, but here", date.format("%A, %B %-d"))
-        } else {
-            "Here".to_string()
-        };
+        let nothing_on = (first_day != Some(date)).then_some(date);
         ctx.state.dialog.offered = offered;
         ctx.state.dialog.step = Step::PickSlot;
         let list: Vec<String> = ctx
@@ -434,17 +395,16 @@ impl<'a> Engine<'a> {
             .iter()
             .enumerate()
             .map(|(i, s)| {
-                format!(
-                    "{}. {}",
+                (words().numbered)(
                     i + 1,
-                    s.label.rsplit(" at ").next().unwrap_or(&s.label)
+                    s.label
+                        .rsplit(words().slot_label_time_after)
+                        .next()
+                        .unwrap_or(&s.label),
                 )
             })
             .collect();
-        format!(
-            "{lead} are open times for {service} on {day}: {}. Which one would you like?",
-            list.join(", ")
-        )
+        (words().offer_times)(nothing_on, &service, first_day, &list)
     }
 
     async fn on_pick(&self, ctx: &mut TurnCtx, text: &str) -> Option<String> {
@@ -462,11 +422,7 @@ impl<'a> Engine<'a> {
                     })
                     .map(|o| o.start);
                 if pick.is_none() && date.is_none() {
-                    return Some(format!(
-                        "{} isn't one of the open times. {}",
-                        t.format("%-I:%M %p"),
-                        self.question(ctx)
-                    ));
+                    return Some((words().not_an_open_time)(t, &self.question(ctx)));
                 }
             }
         }
@@ -488,17 +444,10 @@ impl<'a> Engine<'a> {
         }
         let service_id = ctx.state.dialog.service_id?;
         match self.exec.hold_slot(ctx, service_id, start).await {
-            Ok(h) => Some(format!(
-                "I'm holding {} for you for a few minutes. {}",
-                h.label,
-                self.next_detail(ctx)
-            )),
+            Ok(h) => Some((words().holding)(&h.label, &self.next_detail(ctx))),
             Err(e) if e.code == "slot_unavailable" || e.code == "slot_taken" => {
                 let date = ctx.state.dialog.date.unwrap_or(ctx.today());
-                Some(format!(
-                    "Sorry, that time was just taken. {}",
-                    self.offer(ctx, date).await
-                ))
+                Some((words().just_taken)(&self.offer(ctx, date).await))
             }
             Err(e) => Some(self.tool_failed(ctx, &e)),
         }
@@ -532,15 +481,12 @@ impl<'a> Engine<'a> {
         match nlu::yes_no(text)? {
             YesNo::No => {
                 ctx.state.dialog.step = Step::Date;
-                Some("No problem — I haven't booked anything. What other day or time would you like? (Or say \"cancel\" if you've changed your mind.)".into())
+                Some(words().nothing_booked.into())
             }
             YesNo::Yes => {
                 let Some(hold) = ctx.state.active_hold.clone() else {
                     ctx.state.dialog.step = Step::Date;
-                    return Some(format!(
-                        "That hold is no longer active. {}",
-                        self.question(ctx)
-                    ));
+                    return Some((words().hold_inactive)(&self.question(ctx)));
                 };
                 let details = match (
                     ctx.state.client_name.as_deref().map(ClientName::parse),
@@ -557,23 +503,16 @@ impl<'a> Engine<'a> {
                 match self.exec.confirm_booking(ctx, hold.hold_id, &details).await {
                     Ok(b) => {
                         ctx.state.dialog = Default::default();
-                        Some(format!(
-                            "You're all set — your appointment is confirmed: {} on {}. Your reference code is {}. Keep it with your email to look up, reschedule or cancel.",
-                            b.service, b.label, b.reference
-                        ))
+                        Some((words().booked)(&b.service, &b.label, &b.reference))
                     }
                     Err(e) if e.code == "hold_expired" || e.code == "no_live_hold" => {
                         let date = ctx.state.dialog.date.unwrap_or(ctx.today());
-                        Some(format!(
-                            "Sorry, the hold on that time expired. {}",
-                            self.offer(ctx, date).await
-                        ))
+                        Some((words().hold_expired)(&self.offer(ctx, date).await))
                     }
                     Err(e) if e.code == "slot_taken" => {
                         let date = ctx.state.dialog.date.unwrap_or(ctx.today());
-                        Some(format!(
-                            "Sorry, that time was just booked by someone else. {}",
-                            self.offer(ctx, date).await
+                        Some((words().booked_by_someone_else)(
+                            &self.offer(ctx, date).await,
                         ))
                     }
                     Err(e) => Some(self.tool_failed(ctx, &e)),
@@ -607,15 +546,12 @@ impl<'a> Engine<'a> {
         match self.exec.lookup_booking(ctx, &r, &e).await {
             Ok(b) if b.status == "cancelled" => {
                 ctx.state.dialog = Default::default();
-                format!(
-                    "Booking {} ({} on {}) shows as cancelled. Would you like to book a new time?",
-                    b.reference, b.service, b.label
-                )
+                (words().shows_cancelled)(&b.reference, &b.service, &b.label)
             }
             Ok(b) => match ctx.state.dialog.flow {
                 Flow::Cancel => {
                     ctx.state.dialog.step = Step::ConfirmCancel;
-                    format!("I found your {} on {} (reference {}). Are you sure you want to cancel it? (yes/no)", b.service, b.label, b.reference)
+                    (words().found_to_cancel)(&b.service, &b.label, &b.reference)
                 }
                 Flow::Reschedule => {
                     ctx.state.dialog.service_id = ctx
@@ -624,20 +560,17 @@ impl<'a> Engine<'a> {
                         .find(|s| s.name == b.service)
                         .map(|s| s.id);
                     ctx.state.dialog.step = Step::Date;
-                    format!(
-                        "I found your {} on {} (reference {}). What new day would you like?",
-                        b.service, b.label, b.reference
-                    )
+                    (words().found_to_reschedule)(&b.service, &b.label, &b.reference)
                 }
                 _ => {
                     ctx.state.dialog = Default::default();
-                    format!("Your {} is on {} — reference {}, status {}. Anything else I can help with?", b.service, b.label, b.reference, b.status)
+                    (words().found)(&b.service, &b.label, &b.reference, &b.status)
                 }
             },
             Err(e) if e.code == "booking_not_found" => {
                 ctx.state.dialog.reference = None;
                 ctx.state.dialog.step = Step::Reference;
-                "I couldn't find a booking with that reference code and email. Could you check the code (it looks like ABCD-EFGH) and send it again?".into()
+                words().booking_not_found.into()
             }
             Err(e) => self.tool_failed(ctx, &e),
         }
@@ -647,17 +580,14 @@ impl<'a> Engine<'a> {
         match nlu::yes_no(text)? {
             YesNo::No => {
                 ctx.state.dialog = Default::default();
-                Some("Okay — I've left your appointment as it is. Anything else?".into())
+                Some(words().left_as_is.into())
             }
             YesNo::Yes => {
                 let (r, e) = Self::reference_and_email(ctx)?;
                 Some(match self.exec.cancel(ctx, &r, &e).await {
                     Ok(b) => {
                         ctx.state.dialog = Default::default();
-                        format!(
-                            "Your appointment {} on {} has been cancelled.",
-                            b.reference, b.label
-                        )
+                        (words().cancelled)(&b.reference, &b.label)
                     }
                     Err(e) => self.tool_failed(ctx, &e),
                 })
@@ -670,10 +600,7 @@ impl<'a> Engine<'a> {
             YesNo::No => {
                 ctx.state.dialog.step = Step::Date;
                 ctx.state.dialog.chosen_start = None;
-                Some(format!(
-                    "No problem, nothing changed. {}",
-                    self.question(ctx)
-                ))
+                Some((words().nothing_changed)(&self.question(ctx)))
             }
             YesNo::Yes => {
                 let (r, e) = Self::reference_and_email(ctx)?;
@@ -681,14 +608,11 @@ impl<'a> Engine<'a> {
                 Some(match self.exec.reschedule(ctx, &r, &e, start).await {
                     Ok(b) => {
                         ctx.state.dialog = Default::default();
-                        format!("Done — your appointment has been rescheduled to {}. Your reference code stays {}.", b.label, b.reference)
+                        (words().rescheduled)(&b.label, &b.reference)
                     }
                     Err(e) if e.code == "slot_unavailable" || e.code == "slot_taken" => {
                         let date = ctx.state.dialog.date.unwrap_or(ctx.today());
-                        format!(
-                            "Sorry, that time was just taken. {}",
-                            self.offer(ctx, date).await
-                        )
+                        (words().just_taken)(&self.offer(ctx, date).await)
                     }
                     Err(e) => self.tool_failed(ctx, &e),
                 })
@@ -700,7 +624,7 @@ impl<'a> Engine<'a> {
         match nlu::yes_no(text)? {
             YesNo::No => {
                 ctx.state.dialog.step = Step::Date;
-                Some(format!("Okay. {}", self.question(ctx)))
+                Some((words().okay)(&self.question(ctx)))
             }
             YesNo::Yes => {
                 ctx.state.dialog.flow = Flow::Waitlist;
@@ -733,11 +657,14 @@ impl<'a> Engine<'a> {
                     .service_id
                     .and_then(|s| ctx.service(s))
                     .map(|s| s.name.clone())
-                    .unwrap_or_else(|| "an appointment".into());
+                    .unwrap_or_else(|| words().an_appointment.into());
                 ctx.state.dialog = Default::default();
-                format!(
-                    "You're on the waitlist for {service}. If a matching time opens up we'll let you know at {} (usually within a few minutes to a couple of hours of it opening).",
-                    ctx.state.client_email.as_deref().unwrap_or("your email")
+                (words().on_waitlist)(
+                    &service,
+                    ctx.state
+                        .client_email
+                        .as_deref()
+                        .unwrap_or(words().your_email),
                 )
             }
             Err(e) => self.tool_failed(ctx, &e),
@@ -746,17 +673,17 @@ impl<'a> Engine<'a> {
 
     fn tool_failed(&self, ctx: &mut TurnCtx, e: &ToolError) -> String {
         match e.code {
-            "system_error" => "I'm sorry — I'm having a system issue right now and couldn't complete that. Nothing was changed; please try again in a moment.".into(),
+            "system_error" => words().tool_system_error.into(),
             "range_beyond_lookahead" => {
                 ctx.state.dialog.date = None;
                 ctx.state.dialog.step = Step::Date;
-                format!("That's further ahead than I can book. {}", self.question(ctx))
+                (words().too_far_ahead)(&self.question(ctx))
             }
             "booking_cancelled" => {
                 ctx.state.dialog = Default::default();
-                "That booking is already cancelled.".into()
+                words().already_cancelled.into()
             }
-            _ => format!("Sorry, that didn't work ({}). {}", e.message, self.question(ctx)),
+            _ => (words().didnt_work)(&e.message, &self.question(ctx)),
         }
     }
 }

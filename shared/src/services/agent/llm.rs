@@ -13,6 +13,7 @@ use super::protocol::ServerMessage;
 use super::tools::{tool_schemas, ToolExecutor, TurnCtx, FAR_FUTURE_DAYS, FOLLOWUP_SLA};
 use crate::domain::nlu;
 use crate::ports::model::{ChatModel, ModelError};
+use crate::text;
 
 pub const MAX_TOOL_ROUNDS: usize = 5;
 /// The whole turn (all rounds and retries) must finish within this.
@@ -88,7 +89,7 @@ impl LlmEngine {
                 let reply = msg
                     .content
                     .filter(|c| !c.trim().is_empty())
-                    .unwrap_or_else(|| "Sorry — could you say that another way?".into());
+                    .unwrap_or_else(|| text::current().chat.say_another_way.into());
                 return Ok(LlmOutput {
                     reply,
                     messages: turn,
@@ -126,12 +127,13 @@ impl LlmEngine {
 
 /// What the status chip says while a tool runs.
 pub fn status_text(tool: &str) -> &'static str {
+    let words = &text::current().chat;
     match tool {
-        "check_availability" => "Checking the schedule…",
-        "hold_slot" => "Holding that time for you…",
-        "confirm_booking" => "Confirming your booking…",
-        "schedule_contact_followup" => "Scheduling follow-up in progress…",
-        _ => "Receptionist is working on it…",
+        "check_availability" => words.status_checking,
+        "hold_slot" => words.status_holding,
+        "confirm_booking" => words.status_confirming,
+        "schedule_contact_followup" => words.status_followup,
+        _ => words.status_working,
     }
 }
 

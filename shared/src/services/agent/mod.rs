@@ -26,6 +26,7 @@ use crate::db::{audit, chat, tenants};
 use crate::domain::nlu::{self, YesNo};
 use crate::domain::{SessionId, TenantId};
 use crate::services::booking::{BookingError, BookingService};
+use crate::text;
 pub use protocol::{ClientMessage, ServerMessage};
 pub use state::SessionState;
 pub use tools::{AgentEvent, ToolExecutor, TurnCtx};
@@ -35,9 +36,8 @@ const LEASE_SECONDS: i64 = 90;
 /// Messages of history the model sees.
 const HISTORY: i64 = 40;
 
-pub const SYSTEM_ISSUE_REPLY: &str = "I'm sorry — I'm having a system issue right now and can't complete that. No changes were made to any appointment. Please try again in a moment.";
-const UNBACKED_CLAIM_REPLY: &str = "I haven't completed that yet — no appointment has been made or changed so far. Shall I continue?";
-const NO_CALLS_REPLY: &str = "I can't make, receive or transfer phone calls, but I can help you right here in the chat — or schedule a follow-up by email or text message if you prefer.";
+/// The reply when the language model failed, in English (what tests compare against).
+pub const SYSTEM_ISSUE_REPLY: &str = text::en::TEXT.chat.system_issue;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AgentError {
@@ -237,7 +237,7 @@ impl Agent {
                         .await;
                         ctx.events.push(AgentEvent::SystemIssue);
                         (
-                            SYSTEM_ISSUE_REPLY.to_string(),
+                            text::current().chat.system_issue.to_string(),
                             vec![json!({"role": "user", "content": text})],
                         )
                     }
@@ -246,7 +246,7 @@ impl Agent {
         };
 
         // Our own canned replies are safe by construction; the model's text is checked.
-        let checked = if reply == SYSTEM_ISSUE_REPLY {
+        let checked = if reply == text::current().chat.system_issue {
             None
         } else {
             unsafe_reply(&reply, &ctx.succeeded)
@@ -328,7 +328,7 @@ static CALL_PROMISE: LazyLock<Regex> = LazyLock::new(|| {
 pub fn unsafe_reply(reply: &str, succeeded: &[&str]) -> Option<(&'static str, &'static str)> {
     let did = |t: &str| succeeded.contains(&t);
     if CALL_PROMISE.is_match(reply) {
-        return Some(("promised_call", NO_CALLS_REPLY));
+        return Some(("promised_call", text::current().chat.no_calls));
     }
     if CONFIRM_CLAIM.is_match(reply)
         && !(did("confirm_booking")
@@ -336,13 +336,13 @@ pub fn unsafe_reply(reply: &str, succeeded: &[&str]) -> Option<(&'static str, &'
             || did("cancel_booking")
             || did("lookup_booking"))
     {
-        return Some(("unbacked_confirmation", UNBACKED_CLAIM_REPLY));
+        return Some(("unbacked_confirmation", text::current().chat.unbacked_claim));
     }
     if CANCEL_CLAIM.is_match(reply) && !did("cancel_booking") {
-        return Some(("unbacked_cancellation", UNBACKED_CLAIM_REPLY));
+        return Some(("unbacked_cancellation", text::current().chat.unbacked_claim));
     }
     if RESCHEDULE_CLAIM.is_match(reply) && !did("reschedule_booking") {
-        return Some(("unbacked_reschedule", UNBACKED_CLAIM_REPLY));
+        return Some(("unbacked_reschedule", text::current().chat.unbacked_claim));
     }
     None
 }
@@ -455,8 +455,8 @@ mod tests {
         assert!(unsafe_reply("Would you like me to cancel it?", none).is_none());
         assert!(unsafe_reply("It is not confirmed yet.", none).is_none());
         assert!(unsafe_reply(SYSTEM_ISSUE_REPLY, none).is_none());
-        assert!(unsafe_reply(UNBACKED_CLAIM_REPLY, none).is_none());
-        assert!(unsafe_reply(NO_CALLS_REPLY, none).is_none());
+        assert!(unsafe_reply(text::current().chat.unbacked_claim, none).is_none());
+        assert!(unsafe_reply(text::current().chat.no_calls, none).is_none());
         assert!(unsafe_reply("Here are open times on Tuesday: 9:00 AM, 9:30 AM.", none).is_none());
     }
 }

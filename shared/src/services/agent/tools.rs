@@ -32,7 +32,7 @@ pub const FAR_FUTURE_DAYS: i64 = 30;
 /// At most this many slots go back to the model in one result.
 const MAX_SLOTS_IN_RESULT: usize = 24;
 /// What we promise about background work (seed: range language, never exact times).
-pub const FOLLOWUP_SLA: &str = "within a few minutes to a couple of hours";
+pub const FOLLOWUP_SLA: &str = crate::text::en::TEXT.chat.followup_sla;
 
 pub const TOOL_NAMES: [&str; 8] = [
     "check_availability",
@@ -221,7 +221,7 @@ impl TurnCtx {
 /// "Tue, Dec 15 at 10:30 AM" in the tenant's zone.
 pub fn label(t: DateTime<Utc>, tz: Tz) -> String {
     t.with_timezone(&tz)
-        .format("%a, %b %-d at %-I:%M %p")
+        .format(crate::text::current().chat.slot_label_format)
         .to_string()
 }
 

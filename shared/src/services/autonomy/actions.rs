@@ -90,12 +90,12 @@ pub async fn external_phase(ctx: &ActionCtx, _job: &JobRow, spec: &JobSpec) -> E
         .ok()
         .flatten()
         .map(|s| s.name)
-        .unwrap_or_else(|| "Appointment".into());
+        .unwrap_or_else(|| crate::text::current().mail.appointment.into());
     let event = CalendarEvent {
         tenant_id: appt.tenant_id,
         booking_id: appt.id,
         reference: appt.reference.clone(),
-        summary: format!("{service} ({})", appt.reference),
+        summary: (crate::text::current().mail.calendar_summary)(&service, &appt.reference),
         start: appt.start_at,
         end: appt.end_at,
     };
@@ -177,12 +177,14 @@ async fn facts(tx: &mut PgConnection, tenant: Uuid, service: Uuid) -> Result<Fac
 
 fn when(tz: Tz, t: DateTime<Utc>) -> String {
     t.with_timezone(&tz)
-        .format("%A, %B %-d at %-I:%M %p %Z")
+        .format(crate::text::current().mail.when_format)
         .to_string()
 }
 
 fn first_name(full: &str) -> &str {
-    full.split_whitespace().next().unwrap_or("there")
+    full.split_whitespace()
+        .next()
+        .unwrap_or(crate::text::current().mail.there)
 }
 
 fn booking_meta(a: &AppointmentRow, f: &Facts) -> Value {
@@ -247,7 +249,9 @@ async fn queue(
                 subject: None,
                 body: format!(
                     "{} {}",
-                    m.sms.as_deref().unwrap_or(&format!("{}:", m.subject)),
+                    m.sms
+                        .as_deref()
+                        .unwrap_or(&(crate::text::current().sms.from_subject)(&m.subject)),
                     sms_tail(&m.meta)
                 ),
                 metadata: m.meta.clone(),
@@ -263,10 +267,7 @@ async fn queue(
 }
 
 fn sms_tail(meta: &Value) -> String {
-    match meta.get("reference").and_then(Value::as_str) {
-        Some(r) => format!("ref {r}. Reply STOP to opt out."),
-        None => "Reply STOP to opt out.".into(),
-    }
+    (crate::text::current().sms.opt_out_tail)(meta.get("reference").and_then(Value::as_str))
 }
 
 async fn live_booking(
@@ -298,19 +299,23 @@ async fn send_confirmation(
     }
     let f = facts(tx, a.tenant_id, a.service_id).await?;
     let (verb, kind) = if sequence == 0 {
-        ("confirmed", "confirmation")
+        (crate::text::current().mail.confirmed, "confirmation")
     } else {
-        ("rescheduled", "confirmation")
+        (crate::text::current().mail.rescheduled, "confirmation")
     };
-    let subject = format!(
-        "Your {} is {verb}: {} ({})",
-        f.service_name,
-        when(f.tz, a.start_at),
-        a.reference
+    let subject = (crate::text::current().mail.confirmation_subject)(
+        &f.service_name,
+        verb,
+        &when(f.tz, a.start_at),
+        &a.reference,
     );
-    let body = format!(
-        "Hi {},\n\nYour {} at {} is {verb} for {}.\nReference: {}\n\nTo reschedule or cancel, use your reference and this email address.\n",
-        first_name(&a.client_name), f.service_name, f.tenant_name, when(f.tz, a.start_at), a.reference
+    let body = (crate::text::current().mail.confirmation_body)(
+        first_name(&a.client_name),
+        &f.service_name,
+        &f.tenant_name,
+        verb,
+        &when(f.tz, a.start_at),
+        &a.reference,
     );
     let channels = queue(
         tx,
@@ -346,15 +351,17 @@ async fn send_cancellation(
         return Ok(ActionOutcome::Skipped("booking is not cancelled".into()));
     }
     let f = facts(tx, a.tenant_id, a.service_id).await?;
-    let subject = format!(
-        "Cancelled: your {} on {} ({})",
-        f.service_name,
-        when(f.tz, a.start_at),
-        a.reference
+    let subject = (crate::text::current().mail.cancellation_subject)(
+        &f.service_name,
+        &when(f.tz, a.start_at),
+        &a.reference,
     );
-    let body = format!(
-        "Hi {},\n\nYour {} at {} on {} has been cancelled (reference {}).\nYou are welcome to book another time whenever it suits you.\n",
-        first_name(&a.client_name), f.service_name, f.tenant_name, when(f.tz, a.start_at), a.reference
+    let body = (crate::text::current().mail.cancellation_body)(
+        first_name(&a.client_name),
+        &f.service_name,
+        &f.tenant_name,
+        &when(f.tz, a.start_at),
+        &a.reference,
     );
     let channels = queue(
         tx,
@@ -401,17 +408,21 @@ async fn send_reminder(
     }
     let f = facts(tx, a.tenant_id, a.service_id).await?;
     let lead = match which {
-        ReminderKind::H24 => "tomorrow",
-        ReminderKind::H2 => "in about two hours",
+        ReminderKind::H24 => crate::text::current().mail.lead_tomorrow,
+        ReminderKind::H2 => crate::text::current().mail.lead_two_hours,
     };
-    let subject = format!(
-        "Reminder: {} {lead}, {}",
-        f.service_name,
-        when(f.tz, a.start_at)
+    let subject = (crate::text::current().mail.reminder_subject)(
+        &f.service_name,
+        lead,
+        &when(f.tz, a.start_at),
     );
-    let body = format!(
-        "Hi {},\n\nA reminder that your {} at {} is {lead}: {}.\nReference: {}\n\nIf you can no longer make it, please reschedule or cancel with your reference.\n",
-        first_name(&a.client_name), f.service_name, f.tenant_name, when(f.tz, a.start_at), a.reference
+    let body = (crate::text::current().mail.reminder_body)(
+        first_name(&a.client_name),
+        &f.service_name,
+        &f.tenant_name,
+        lead,
+        &when(f.tz, a.start_at),
+        &a.reference,
     );
     let kind = match which {
         ReminderKind::H24 => "reminder_24h",
@@ -490,7 +501,7 @@ async fn retry_calendar_sync(
                 &json!({
                     "reference": a.reference,
                     "start": a.start_at,
-                    "message": format!("Your booking {} is now on the calendar.", a.reference),
+                    "message": (crate::text::current().mail.on_calendar)(&a.reference),
                 }),
                 ctx.clock.now(),
                 PUSH_COOLDOWN,
@@ -519,36 +530,53 @@ async fn escalate(
     let f = facts(tx, a.tenant_id, a.service_id).await?;
     let admin = notifications::tenant_admin_email(&mut *tx, a.tenant_id).await?;
     let meta = booking_meta(&a, &f);
-    let mut channels = queue(tx, job, Msg {
-        kind: "calendar_escalation",
-        key: format!("calendar_escalation:{}:{}", a.id, job.id),
-        subject: format!("Your {} on {} is booked ({})", f.service_name, when(f.tz, a.start_at), a.reference),
-        body: format!(
-            "Hi {},\n\nYour {} at {} on {} is confirmed (reference {}). We could not add it to our calendar system automatically; our team has been told and will take care of it. Nothing is needed from you.\n",
-            first_name(&a.client_name), f.service_name, f.tenant_name, when(f.tz, a.start_at), a.reference
-        ),
-        meta: meta.clone(),
-        booking: Some(a.id),
-        email: Some(&a.client_email),
-        phone: None,
-        sms: None,
-    })
-    .await?;
-    if let Some(admin) = admin.as_deref() {
-        let admin_channels = queue(tx, job, Msg {
-            kind: "calendar_escalation_admin",
-            key: format!("calendar_escalation_admin:{}:{}", a.id, job.id),
-            subject: format!("Action needed: calendar sync failed for {}", a.reference),
-            body: format!(
-                "The booking {} ({} on {}) could not be written to the calendar after {attempts} attempts. Please add it by hand.\n",
-                a.reference, f.service_name, when(f.tz, a.start_at)
+    let mut channels = queue(
+        tx,
+        job,
+        Msg {
+            kind: "calendar_escalation",
+            key: format!("calendar_escalation:{}:{}", a.id, job.id),
+            subject: (crate::text::current().mail.escalation_subject)(
+                &f.service_name,
+                &when(f.tz, a.start_at),
+                &a.reference,
             ),
-            meta,
+            body: (crate::text::current().mail.escalation_body)(
+                first_name(&a.client_name),
+                &f.service_name,
+                &f.tenant_name,
+                &when(f.tz, a.start_at),
+                &a.reference,
+            ),
+            meta: meta.clone(),
             booking: Some(a.id),
-            email: Some(admin),
+            email: Some(&a.client_email),
             phone: None,
             sms: None,
-        })
+        },
+    )
+    .await?;
+    if let Some(admin) = admin.as_deref() {
+        let admin_channels = queue(
+            tx,
+            job,
+            Msg {
+                kind: "calendar_escalation_admin",
+                key: format!("calendar_escalation_admin:{}:{}", a.id, job.id),
+                subject: (crate::text::current().mail.escalation_admin_subject)(&a.reference),
+                body: (crate::text::current().mail.escalation_admin_body)(
+                    &a.reference,
+                    &f.service_name,
+                    &when(f.tz, a.start_at),
+                    attempts,
+                ),
+                meta,
+                booking: Some(a.id),
+                email: Some(admin),
+                phone: None,
+                sms: None,
+            },
+        )
         .await?;
         channels.extend(admin_channels);
     }
@@ -594,14 +622,12 @@ async fn hold_followup(
         ));
     };
     let f = facts(tx, job.tenant_id, service).await?;
-    let subject = format!(
-        "Still interested in {} on {}?",
-        f.service_name,
-        when(f.tz, start)
-    );
-    let body = format!(
-        "Hi,\n\nThe time you were holding at {} ({}, {}) was released because the booking was not completed. It may still be open — come back to the chat to book it or pick another time.\n",
-        f.tenant_name, f.service_name, when(f.tz, start)
+    let subject =
+        (crate::text::current().mail.hold_released_subject)(&f.service_name, &when(f.tz, start));
+    let body = (crate::text::current().mail.hold_released_body)(
+        &f.tenant_name,
+        &f.service_name,
+        &when(f.tz, start),
     );
     let channels = queue(tx, job, Msg {
         kind: "hold_followup",
@@ -612,7 +638,7 @@ async fn hold_followup(
         booking: None,
         email: contact.email.as_deref(),
         phone: contact.phone.as_deref(),
-        sms: Some(format!("{}: your hold on {} was released. It may still be open - come back to the chat to book.", f.tenant_name, when(f.tz, start))),
+        sms: Some((crate::text::current().sms.hold_released)(&f.tenant_name, &when(f.tz, start))),
     })
     .await?;
     Ok(ActionOutcome::Done(json!({"channels": channels})))
@@ -677,7 +703,7 @@ async fn waitlist(
                 "service_name": f.service_name,
                 "time_zone": f.tz.name(),
                 "slots": slots,
-                "message": format!("Good news — a {} time opened up on {}.", f.service_name, when(f.tz, start)),
+                "message": (crate::text::current().mail.waitlist_notice)(&f.service_name, &when(f.tz, start)),
             }),
             ctx.clock.now(),
             PUSH_COOLDOWN,
@@ -685,20 +711,23 @@ async fn waitlist(
         .await?
         .is_some();
     }
-    let name = w.client_name.as_deref().map(first_name).unwrap_or("there");
+    let name = w
+        .client_name
+        .as_deref()
+        .map(first_name)
+        .unwrap_or(crate::text::current().mail.there);
     let channels = queue(tx, job, Msg {
         kind: "waitlist_match",
         key: format!("waitlist:{entry}:{}", start.timestamp()),
-        subject: format!("A {} time opened up: {}", f.service_name, when(f.tz, start)),
-        body: format!(
-            "Hi {name},\n\nYou asked to hear when a time opens at {}. {} ({} to {}) is free now. Times go fast — come back to the chat to book it.\n",
-            f.tenant_name, when(f.tz, start), f.service_name, end.with_timezone(&f.tz).format("%-I:%M %p")
+        subject: (crate::text::current().mail.waitlist_subject)(&f.service_name, &when(f.tz, start)),
+        body: (crate::text::current().mail.waitlist_body)(
+            name, &f.tenant_name, &when(f.tz, start), &f.service_name, &end.with_timezone(&f.tz).format(crate::text::current().mail.time_format).to_string()
         ),
         meta: json!({"entry_id": entry, "service_id": service, "start": start, "end": end, "time_zone": f.tz.name()}),
         booking: None,
         email: w.client_email.as_deref(),
         phone: w.client_phone.as_deref(),
-        sms: Some(format!("{}: a {} time opened up on {}. Come back to the chat to book it.", f.tenant_name, f.service_name, when(f.tz, start))),
+        sms: Some((crate::text::current().sms.waitlist_match)(&f.tenant_name, &f.service_name, &when(f.tz, start))),
     })
     .await?;
     if channels.is_empty() && !pushed {
@@ -731,13 +760,10 @@ async fn contact_followup(
     let about = if fu.reason.trim().is_empty() {
         String::new()
     } else {
-        format!(" about {}", fu.reason.trim())
+        (crate::text::current().mail.about)(fu.reason.trim())
     };
-    let subject = format!("Following up from {}", tenant.name);
-    let body = format!(
-        "Hi,\n\nYou asked {} to get back to you{about}. We would be glad to help you find a time — reply here or come back to the chat and we will show you what is open.\n",
-        tenant.name
-    );
+    let subject = (crate::text::current().mail.followup_subject)(&tenant.name);
+    let body = (crate::text::current().mail.followup_body)(&tenant.name, &about);
     let (email, phone) = match fu.channel.as_str() {
         "sms" => (None, Some(fu.recipient.as_str())),
         _ => (Some(fu.recipient.as_str()), None),
@@ -754,9 +780,9 @@ async fn contact_followup(
             booking: None,
             email,
             phone,
-            sms: Some(format!(
-                "{}: you asked us to get back to you{about}. Reply or visit the chat to see open times.",
-                tenant.name
+            sms: Some((crate::text::current().sms.contact_followup)(
+                &tenant.name,
+                &about,
             )),
         },
     )

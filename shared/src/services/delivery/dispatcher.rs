@@ -152,17 +152,17 @@ impl NotificationDispatcher {
         let tenant_name = tenant
             .as_ref()
             .map(|t| t.name.clone())
-            .unwrap_or_else(|| "gomomo".into());
+            .unwrap_or_else(|| crate::text::current().mail.default_sender.into());
         let subject = row
             .subject
             .clone()
-            .unwrap_or_else(|| format!("A message from {tenant_name}"));
+            .unwrap_or_else(|| (crate::text::current().mail.default_subject)(&tenant_name));
         let ics = self.invite(row, &tenant_name).await?;
         let email = OutgoingEmail {
             to: row.recipient.clone(),
             from_name: tenant_name.clone(),
             subject: subject.clone(),
-            text: format!("{}\n--\n{tenant_name}\n", row.body.trim_end()),
+            text: (crate::text::current().mail.signed)(row.body.trim_end(), &tenant_name),
             html: Some(render_html(&tenant_name, &subject, &row.body)),
             ics,
         };
@@ -208,7 +208,7 @@ impl NotificationDispatcher {
         let service = tenants::get_service(&self.pool, a.tenant_id, a.service_id)
             .await?
             .map(|s| s.name)
-            .unwrap_or_else(|| "Appointment".into());
+            .unwrap_or_else(|| crate::text::current().mail.appointment.into());
         let inv = Invite {
             method,
             booking_id: a.id,
@@ -216,10 +216,11 @@ impl NotificationDispatcher {
             start,
             end,
             stamp: self.clock.now(),
-            summary: format!("{service} at {tenant_name}"),
-            description: format!(
-                "{service} at {tenant_name}. Reference {}. To reschedule or cancel, use your reference and email address.",
-                a.reference
+            summary: (crate::text::current().mail.invite_summary)(&service, tenant_name),
+            description: (crate::text::current().mail.invite_description)(
+                &service,
+                tenant_name,
+                &a.reference,
             ),
             location: None,
             organizer_name: tenant_name.to_string(),
@@ -356,9 +357,10 @@ pub fn render_html(tenant_name: &str, subject: &str, body: &str) -> String {
         "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>{subject}</title></head>\
 <body style=\"font-family:Helvetica,Arial,sans-serif;color:#222;max-width:560px;margin:0 auto;padding:24px\">\
 <h2 style=\"margin:0 0 18px;font-size:18px\">{tenant}</h2>{paragraphs}\
-<p style=\"margin:24px 0 0;font-size:12px;color:#777\">Sent by {tenant}</p></body></html>",
+<p style=\"margin:24px 0 0;font-size:12px;color:#777\">{sent_by}</p></body></html>",
         subject = html_escape(subject),
         tenant = html_escape(tenant_name),
+        sent_by = (crate::text::current().mail.sent_by)(&html_escape(tenant_name)),
     )
 }
 

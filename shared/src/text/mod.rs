@@ -1,0 +1,349 @@
+//! Every word a client reads or hears, in one table per locale: voice prompts, chat replies,
+//! SMS texts, email subjects and bodies.
+//!
+//! [`Text`] is the shape of a table: fixed sentences are `&'static str`, sentences that carry
+//! values are functions with typed parameters (`fn(tenant: &str) -> String`). A locale is a
+//! file with one `const` of that type ([`en::TEXT`]); adding one is a new file and a new
+//! [`Locale`] variant, and the compiler names every sentence it still lacks.
+//!
+//! Services take their words from [`current`] (or [`Locale::text`]); they compose values
+//! (names, times, reference codes) but write no sentence themselves. This module imports
+//! nothing above `domain`.
+
+pub mod en;
+
+use chrono::{NaiveDate, NaiveTime};
+
+/// A language the service speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Locale {
+    #[default]
+    En,
+}
+
+static EN: Text = en::TEXT;
+
+impl Locale {
+    /// The table of this locale.
+    pub fn text(self) -> &'static Text {
+        match self {
+            Locale::En => &EN,
+        }
+    }
+}
+
+/// The table of the locale in use (English: tenants do not choose a language yet).
+pub fn current() -> &'static Text {
+    Locale::default().text()
+}
+
+/// One locale's words, by channel.
+pub struct Text {
+    pub voice: Voice,
+    pub speech: Speech,
+    pub chat: Chat,
+    pub sms: Sms,
+    pub mail: Mail,
+}
+
+/// How values are read out on a call.
+pub struct Speech {
+    /// `chrono` format of a day: "Tuesday, March 3".
+    pub day_format: &'static str,
+    /// `chrono` format of a time: "10:30 AM".
+    pub time_format: &'static str,
+    /// `chrono` format of a day and time: "Tuesday, March 3 at 10:30 AM".
+    pub day_time_format: &'static str,
+    /// What "." in an email address is said as (with its spaces).
+    pub email_dot: &'static str,
+    /// What "@" in an email address is said as (with its spaces).
+    pub email_at: &'static str,
+    /// Names to choose from (at least two): "a, b, or c".
+    pub choices: fn(names: &[String]) -> String,
+    /// Two or three times (already spoken): "9:00 AM or 9:30 AM", "9:00 AM, 9:30 AM, or 10:00 AM".
+    pub times: fn(times: &[String]) -> String,
+}
+
+/// What is said on a phone call.
+pub struct Voice {
+    pub not_set_up: &'static str,
+    pub lines_busy: &'static str,
+    pub how_can_i_help: &'static str,
+    pub lost_track: &'static str,
+    pub one_moment: &'static str,
+    pub call_ended: &'static str,
+    pub say_again: &'static str,
+    pub greeting: fn(tenant: &str) -> String,
+    pub time_limit_offer: &'static str,
+    pub goodbye: &'static str,
+    pub trouble_offer: &'static str,
+    pub heard_nothing: &'static str,
+    pub didnt_catch: &'static str,
+    /// A question asked again after a misunderstanding: `lead` then the question.
+    pub again: fn(lead: &str, question: &str) -> String,
+    pub declined_final_offer: &'static str,
+    pub keep_going: fn(question: &str) -> String,
+    pub couldnt_help: &'static str,
+    pub yes_or_no_for_text: &'static str,
+    /// What the caller wanted, as handed to the web chat.
+    pub intent_book: &'static str,
+    pub intent_reschedule: &'static str,
+    pub intent_cancel: &'static str,
+    pub intent_lookup: &'static str,
+    pub cannot_text_number: &'static str,
+    /// The SMS that carries the handoff link (the link follows it).
+    pub handoff_sms: fn(tenant: &str) -> String,
+    pub handoff_sent: &'static str,
+    pub handoff_opted_out: &'static str,
+    pub handoff_rate_limited: &'static str,
+    pub handoff_failed: &'static str,
+    pub ask_booking_email: &'static str,
+    pub ask_reference_spelled: &'static str,
+    pub help: &'static str,
+    pub thanks_goodbye: &'static str,
+    pub which_service: fn(choices: &str) -> String,
+    pub which_day: fn(service: &str) -> String,
+    pub day_passed: &'static str,
+    pub beyond_lookahead: fn(max_days_ahead: i32) -> String,
+    pub no_openings: fn(day: &str) -> String,
+    pub offer_times: fn(day: &str, times: &str) -> String,
+    pub exact_time_not_open: fn(question: &str) -> String,
+    pub holding_to_move: fn(when: &str) -> String,
+    pub holding_ask_name: fn(when: &str) -> String,
+    pub just_taken: fn(question: &str) -> String,
+    pub ask_email: fn(name: &str) -> String,
+    pub confirm: fn(service: &str, when: &str, name: &str, email: &str) -> String,
+    pub nothing_booked: &'static str,
+    pub pick_again: &'static str,
+    pub name_again: &'static str,
+    /// Booking notes of a phone booking (read by staff).
+    pub booked_by_phone: &'static str,
+    pub booked: fn(service: &str, when: &str, reference: &str) -> String,
+    pub no_longer_available: fn(question: &str) -> String,
+    pub what_else: &'static str,
+    pub great_day_goodbye: &'static str,
+    pub reference_thanks: fn(reference: &str) -> String,
+    pub ask_reference: &'static str,
+    pub booking_not_found: &'static str,
+    /// A found booking: "your consultation on …".
+    pub your_booking: fn(service: &str, when: &str) -> String,
+    /// The service name when the booking's service is unknown.
+    pub appointment: &'static str,
+    pub found_cancelled: fn(booking: &str) -> String,
+    pub found_to_cancel: fn(booking: &str) -> String,
+    pub found_to_reschedule: fn(booking: &str) -> String,
+    pub found: fn(booking: &str) -> String,
+    pub move_to_which_day: &'static str,
+    pub sure_to_cancel: &'static str,
+    pub cancelled: &'static str,
+    pub booking_gone: &'static str,
+    pub left_as_is: &'static str,
+    pub moved: fn(when: &str, reference: &str) -> String,
+    pub no_longer_available_pick_day: &'static str,
+    pub unchanged: &'static str,
+}
+
+/// Replies of the web chat (the deterministic engine and the agent's canned answers).
+pub struct Chat {
+    /// What the assistant can do, then "What would you like to do?".
+    pub start_question: &'static str,
+    /// A message not understood: `question` is asked again.
+    pub didnt_catch: fn(question: &str) -> String,
+    pub help: &'static str,
+    pub already_texting: &'static str,
+    pub goodbye: &'static str,
+    pub vague_request: &'static str,
+    /// `chrono` format of a slot in chat replies and slot buttons: "Tue, Dec 15 at 10:30 AM".
+    pub slot_label_format: &'static str,
+    /// What precedes the time in `slot_label_format` (a list of one day shows only the time).
+    pub slot_label_time_after: &'static str,
+    /// When background work (a follow-up, a waitlist notice) happens: range language, never
+    /// an exact time.
+    pub followup_sla: &'static str,
+    /// One entry of a numbered list: "2. 9:30 AM".
+    pub numbered: fn(number: usize, item: &str) -> String,
+    /// One service of the list offered: "1. Consultation (30 min)".
+    pub service_option: fn(number: usize, name: &str, minutes: i32) -> String,
+    pub which_service: fn(options: &[String]) -> String,
+    pub ask_date: &'static str,
+    pub confirm_far_date: fn(date: NaiveDate) -> String,
+    pub which_date: &'static str,
+    pub which_time: fn(options: &[String]) -> String,
+    pub ask_name: &'static str,
+    pub ask_email: &'static str,
+    pub confirm_booking: fn(service: &str, when: &str, name: &str, email: &str) -> String,
+    /// The service name when the held service is unknown.
+    pub your_appointment: &'static str,
+    pub shall_i_book: &'static str,
+    pub ask_reference: &'static str,
+    pub ask_lookup_email: &'static str,
+    pub sure_to_cancel: &'static str,
+    pub confirm_move: fn(when: &str) -> String,
+    pub which_new_time: &'static str,
+    pub offer_waitlist: &'static str,
+    pub ask_waitlist_email: &'static str,
+    pub no_problem: fn(question: &str) -> String,
+    pub date_passed: fn(question: &str) -> String,
+    pub beyond_lookahead: fn(max_days_ahead: i32, until: NaiveDate, question: &str) -> String,
+    pub no_openings_waitlist: fn(service: &str, from: NaiveDate, to: NaiveDate) -> String,
+    /// Open times on `day`; `nothing_on` is the date asked for when it had none.
+    pub offer_times: fn(
+        nothing_on: Option<NaiveDate>,
+        service: &str,
+        day: Option<NaiveDate>,
+        options: &[String],
+    ) -> String,
+    pub not_an_open_time: fn(time: NaiveTime, question: &str) -> String,
+    pub holding: fn(when: &str, question: &str) -> String,
+    pub just_taken: fn(offer: &str) -> String,
+    pub nothing_booked: &'static str,
+    pub hold_inactive: fn(question: &str) -> String,
+    pub booked: fn(service: &str, when: &str, reference: &str) -> String,
+    pub hold_expired: fn(offer: &str) -> String,
+    pub booked_by_someone_else: fn(offer: &str) -> String,
+    pub shows_cancelled: fn(reference: &str, service: &str, when: &str) -> String,
+    pub found_to_cancel: fn(service: &str, when: &str, reference: &str) -> String,
+    pub found_to_reschedule: fn(service: &str, when: &str, reference: &str) -> String,
+    pub found: fn(service: &str, when: &str, reference: &str, status: &str) -> String,
+    pub booking_not_found: &'static str,
+    pub left_as_is: &'static str,
+    pub cancelled: fn(reference: &str, when: &str) -> String,
+    pub nothing_changed: fn(question: &str) -> String,
+    pub rescheduled: fn(when: &str, reference: &str) -> String,
+    pub okay: fn(question: &str) -> String,
+    /// The service of a waitlist entry when none was chosen.
+    pub an_appointment: &'static str,
+    /// Where the waitlist news goes when no address is known.
+    pub your_email: &'static str,
+    pub on_waitlist: fn(service: &str, email: &str) -> String,
+    pub tool_system_error: &'static str,
+    pub too_far_ahead: fn(question: &str) -> String,
+    pub already_cancelled: &'static str,
+    pub didnt_work: fn(error: &str, question: &str) -> String,
+    /// The first chat message after a handoff from a call: `handoff_welcome`, the details
+    /// carried over in parentheses, then `handoff_welcome_end`.
+    pub handoff_welcome: &'static str,
+    pub handoff_welcome_end: &'static str,
+    /// `chrono` format of the day carried over: "Tuesday, March 3".
+    pub handoff_day_format: &'static str,
+    /// The agent's answer when the language model failed.
+    pub system_issue: &'static str,
+    /// The agent's answer instead of a claim no tool backs.
+    pub unbacked_claim: &'static str,
+    /// The agent's answer instead of a promised phone call.
+    pub no_calls: &'static str,
+    /// The model returned no text.
+    pub say_another_way: &'static str,
+    /// Status chip while a tool runs.
+    pub status_checking: &'static str,
+    pub status_holding: &'static str,
+    pub status_confirming: &'static str,
+    pub status_followup: &'static str,
+    pub status_working: &'static str,
+}
+
+/// SMS texts: answers to a client's texts, and notifications sent by text. Each starts with
+/// the tenant's name.
+pub struct Sms {
+    /// `chrono` format of an appointment's time in a text: "Tue, Mar 3 at 10:30 AM".
+    pub when_format: &'static str,
+    pub opted_in: fn(tenant: &str) -> String,
+    pub help: fn(tenant: &str) -> String,
+    /// A text that is no keyword, from a number with no upcoming booking.
+    pub unknown_sender: fn(tenant: &str) -> String,
+    pub no_booking: fn(tenant: &str) -> String,
+    /// The service name when the booking's service is unknown.
+    pub appointment: &'static str,
+    /// The booking a reply is about: "Consultation on Tue, Mar 3 at 10:30 AM".
+    pub booking: fn(service: &str, when: &str) -> String,
+    pub attendance_confirmed: fn(tenant: &str, booking: &str, reference: &str) -> String,
+    pub cancel_failed: fn(tenant: &str) -> String,
+    pub cancelled: fn(tenant: &str, booking: &str) -> String,
+    pub not_found: fn(tenant: &str) -> String,
+    pub confirm_cancel: fn(tenant: &str, minutes: i64, booking: &str, reference: &str) -> String,
+    pub unrecognised: fn(tenant: &str, booking: &str) -> String,
+    /// What the client wanted, as handed to the web chat.
+    pub intent_reschedule: &'static str,
+    pub reschedule_link: fn(tenant: &str, service: &str, link: &str) -> String,
+    pub link_failed: fn(tenant: &str) -> String,
+    /// The end of a notification text, with the booking's reference when there is one.
+    pub opt_out_tail: fn(reference: Option<&str>) -> String,
+    /// A notification text without its own wording: the email subject.
+    pub from_subject: fn(subject: &str) -> String,
+    pub hold_released: fn(tenant: &str, when: &str) -> String,
+    pub waitlist_match: fn(tenant: &str, service: &str, when: &str) -> String,
+    /// `about` is empty or " about <reason>".
+    pub contact_followup: fn(tenant: &str, about: &str) -> String,
+}
+
+/// Email subjects and bodies, calendar entries, and the chat notices sent with them.
+pub struct Mail {
+    /// `chrono` format of an appointment's time: "Tuesday, March 3 at 10:30 AM EST".
+    pub when_format: &'static str,
+    /// `chrono` format of the end of an opening: "11:00 AM".
+    pub time_format: &'static str,
+    /// The sender's name when the tenant is unknown.
+    pub default_sender: &'static str,
+    /// The greeting's name when the client's is unknown.
+    pub there: &'static str,
+    /// The service name when the booking's service is unknown (calendar entries, invites).
+    pub appointment: &'static str,
+    /// The subject of a message queued without one.
+    pub default_subject: fn(tenant: &str) -> String,
+    /// The plain-text email: the body, then the tenant's name as signature.
+    pub signed: fn(body: &str, tenant: &str) -> String,
+    /// The line under the HTML email ("Sent by …"); `tenant` is already HTML-escaped.
+    pub sent_by: fn(tenant: &str) -> String,
+    /// The calendar entry of a booking in the tenant's calendar.
+    pub calendar_summary: fn(service: &str, reference: &str) -> String,
+    /// The .ics invite attached to a booking email.
+    pub invite_summary: fn(service: &str, tenant: &str) -> String,
+    pub invite_description: fn(service: &str, tenant: &str, reference: &str) -> String,
+    /// The state a confirmation announces: a new booking or a moved one.
+    pub confirmed: &'static str,
+    pub rescheduled: &'static str,
+    pub confirmation_subject: fn(service: &str, state: &str, when: &str, reference: &str) -> String,
+    pub confirmation_body: fn(
+        name: &str,
+        service: &str,
+        tenant: &str,
+        state: &str,
+        when: &str,
+        reference: &str,
+    ) -> String,
+    pub cancellation_subject: fn(service: &str, when: &str, reference: &str) -> String,
+    pub cancellation_body:
+        fn(name: &str, service: &str, tenant: &str, when: &str, reference: &str) -> String,
+    /// How far ahead a reminder is sent.
+    pub lead_tomorrow: &'static str,
+    pub lead_two_hours: &'static str,
+    pub reminder_subject: fn(service: &str, lead: &str, when: &str) -> String,
+    pub reminder_body: fn(
+        name: &str,
+        service: &str,
+        tenant: &str,
+        lead: &str,
+        when: &str,
+        reference: &str,
+    ) -> String,
+    /// Chat notice: a booking reached the calendar after retries.
+    pub on_calendar: fn(reference: &str) -> String,
+    pub escalation_subject: fn(service: &str, when: &str, reference: &str) -> String,
+    pub escalation_body:
+        fn(name: &str, service: &str, tenant: &str, when: &str, reference: &str) -> String,
+    pub escalation_admin_subject: fn(reference: &str) -> String,
+    pub escalation_admin_body:
+        fn(reference: &str, service: &str, when: &str, attempts: i32) -> String,
+    pub hold_released_subject: fn(service: &str, when: &str) -> String,
+    pub hold_released_body: fn(tenant: &str, service: &str, when: &str) -> String,
+    /// Chat notice: a waitlisted time opened up.
+    pub waitlist_notice: fn(service: &str, when: &str) -> String,
+    pub waitlist_subject: fn(service: &str, when: &str) -> String,
+    pub waitlist_body:
+        fn(name: &str, tenant: &str, when: &str, service: &str, until: &str) -> String,
+    /// What a follow-up is about: " about <reason>".
+    pub about: fn(reason: &str) -> String,
+    pub followup_subject: fn(tenant: &str) -> String,
+    /// `about` is empty or " about <reason>".
+    pub followup_body: fn(tenant: &str, about: &str) -> String,
+}
