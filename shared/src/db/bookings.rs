@@ -45,7 +45,9 @@ pub struct AppointmentRow {
 
 const HOLD_COLS: &str = "id, tenant_id, service_id, resource_id, session_id,
     lower(during) AS start_at, upper(during) AS end_at, status, expires_at";
-const APPT_COLS: &str = "id, tenant_id, service_id, resource_id, hold_id, session_id, reference,
+/// The columns of an [`AppointmentRow`], for every query that reads appointments.
+pub const APPT_COLS: &str =
+    "id, tenant_id, service_id, resource_id, hold_id, session_id, reference,
     lower(during) AS start_at, upper(during) AS end_at, status, client_name, client_email,
     client_phone, notes, sequence, created_at, updated_at, cancelled_at";
 
@@ -307,4 +309,46 @@ pub async fn list_appointments<'e>(
     .bind(limit)
     .fetch_all(db)
     .await
+}
+
+/// The busy ranges of a tenant's live appointments (any resource) touching [from, to): the
+/// bookings gomomo itself wrote to the tenant calendar.
+pub async fn live_appointment_ranges<'e>(
+    db: impl PgExecutor<'e>,
+    tenant: Uuid,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<Vec<(DateTime<Utc>, DateTime<Utc>)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT lower(during), upper(during) FROM appointments
+          WHERE tenant_id = $1 AND status <> 'cancelled' AND during && tstzrange($2, $3)",
+    )
+    .bind(tenant)
+    .bind(from)
+    .bind(to)
+    .fetch_all(db)
+    .await
+}
+
+/// The status and sequence of an appointment, row-locked (None when it does not exist).
+pub async fn appointment_state_for_update(
+    conn: &mut PgConnection,
+    id: Uuid,
+) -> Result<Option<(String, i32)>, sqlx::Error> {
+    sqlx::query_as("SELECT status, sequence FROM appointments WHERE id = $1 FOR UPDATE")
+        .bind(id)
+        .fetch_optional(conn)
+        .await
+}
+
+/// Makes every later read of the current SERIALIZABLE transaction an index probe. On the
+/// small, hot `availability_holds` table the planner otherwise picks a sequential scan,
+/// which takes a relation-wide predicate lock: every concurrent confirm then conflicts with
+/// every other (Postgres cancels one "as a pivot") and unrelated bookings retry until they
+/// give up.
+pub async fn index_probes_only(conn: &mut PgConnection) -> Result<(), sqlx::Error> {
+    sqlx::query("SET LOCAL enable_seqscan = off")
+        .execute(conn)
+        .await
+        .map(|_| ())
 }

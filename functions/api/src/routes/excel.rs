@@ -22,7 +22,7 @@ use calamine::{Data, Reader, Xlsx};
 use chrono::{DateTime, Duration, NaiveDateTime, NaiveTime, Utc};
 use chrono_tz::Tz;
 use gomomo::db::bookings::{self as q, AppointmentRow};
-use gomomo::db::tenants;
+use gomomo::db::{sync_dead_letter, tenants};
 use gomomo::domain::slots::local_to_utc;
 use gomomo::domain::{ReferenceCode, SessionId, TenantId};
 use gomomo::http::{ApiError, ApiPath, ApiQuery};
@@ -364,18 +364,19 @@ pub async fn import_xlsx(
             Outcome::Unchanged => summary.unchanged += 1,
             Outcome::Dead { operation, reason } => {
                 let reference = (!raw_ref.is_empty()).then_some(raw_ref);
-                sqlx::query(
-                    "INSERT INTO sync_dead_letter (id, tenant_id, source, row_number, reference, operation, payload, error)
-                     VALUES ($1, $2, 'excel', $3, $4, $5, $6, $7)",
+                let payload = serde_json::Value::Object(payload);
+                sync_dead_letter::insert(
+                    state.pool(),
+                    &sync_dead_letter::NewDeadLetter {
+                        tenant_id: tenant.0,
+                        source: "excel",
+                        row_number: i32::try_from(row_no).unwrap_or(i32::MAX),
+                        reference: reference.as_deref(),
+                        operation,
+                        payload: &payload,
+                        error: &reason,
+                    },
                 )
-                .bind(Uuid::new_v4())
-                .bind(tenant.0)
-                .bind(i32::try_from(row_no).unwrap_or(i32::MAX))
-                .bind(reference.as_deref())
-                .bind(operation)
-                .bind(serde_json::Value::Object(payload))
-                .bind(&reason)
-                .execute(state.pool())
                 .await
                 .map_err(|e| ApiError::internal(&e))?;
                 summary.dead_lettered.push(DeadLetteredRow {

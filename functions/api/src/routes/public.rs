@@ -16,16 +16,13 @@ const MAX_NOTES: usize = 2000;
 
 #[utoipa::path(get, path = "/healthz", responses((status = 200, body = Health), (status = 503, body = ErrorBody)))]
 pub async fn healthz(State(state): State<AppState>) -> Result<Json<Health>, ApiError> {
-    sqlx::query("SELECT 1")
-        .execute(state.pool())
-        .await
-        .map_err(|_| {
-            ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "database_unavailable",
-                "the database is not reachable",
-            )
-        })?;
+    gomomo::db::ping(state.pool()).await.map_err(|_| {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "database_unavailable",
+            "the database is not reachable",
+        )
+    })?;
     Ok(Json(Health {
         status: "ok",
         database: "ok",

@@ -20,7 +20,7 @@ use uuid::Uuid;
 use super::state::{ActiveHold, SessionState};
 use crate::db::bookings::AppointmentRow;
 use crate::db::tenants::ServiceRow;
-use crate::db::{audit, outbox};
+use crate::db::{audit, followups, outbox, waitlist_entries};
 use crate::domain::events::{DomainEvent, FollowupRequested};
 use crate::domain::nlu;
 use crate::domain::slots;
@@ -839,22 +839,21 @@ impl ToolExecutor {
             let name = a.client_name.clone().or_else(|| ctx.state.client_name.clone());
             let id = Uuid::new_v4();
             let mut tx = self.booking.pool().begin().await?;
-            sqlx::query(
-                "INSERT INTO waitlist_entries (id, tenant_id, session_id, service_id, preferred_from,
-                        preferred_to, time_of_day, client_name, client_email, client_phone)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            waitlist_entries::insert(
+                &mut tx,
+                &waitlist_entries::NewWaitlistEntry {
+                    id,
+                    tenant_id: ctx.tenant.0,
+                    session_id: ctx.session.as_str(),
+                    service_id,
+                    preferred_from: from,
+                    preferred_to: to,
+                    time_of_day: tod.as_deref(),
+                    client_name: name.as_deref(),
+                    client_email: email.as_ref().map(Email::as_str),
+                    client_phone: phone.as_ref().map(PhoneE164::as_str),
+                },
             )
-            .bind(id)
-            .bind(ctx.tenant.0)
-            .bind(ctx.session.as_str())
-            .bind(service_id)
-            .bind(from)
-            .bind(to)
-            .bind(&tod)
-            .bind(&name)
-            .bind(email.as_ref().map(Email::as_str))
-            .bind(phone.as_ref().map(PhoneE164::as_str))
-            .execute(&mut *tx)
             .await?;
             audit::record(
                 &mut tx,
@@ -907,14 +906,8 @@ impl ToolExecutor {
                 _ => return Err(bad("channel", "email or sms")),
             };
             let pool = self.booking.pool();
-            let (count,): (i64,) = sqlx::query_as(
-                "SELECT count(*) FROM followup_contacts
-                  WHERE tenant_id = $1 AND session_id = $2 AND status <> 'cancelled'",
-            )
-            .bind(ctx.tenant.0)
-            .bind(ctx.session.as_str())
-            .fetch_one(pool)
-            .await?;
+            let count =
+                followups::count_for_session(pool, ctx.tenant.0, ctx.session.as_str()).await?;
             if count >= self.limits.followup_max_per_session {
                 self.guard_audit(ctx, "followup.limit_reached", &channel, count).await;
                 return Err(ToolError::new(
@@ -922,14 +915,7 @@ impl ToolExecutor {
                     format!("this conversation already has {count} follow-ups scheduled (the limit); do not schedule more"),
                 ));
             }
-            let recent: Option<DateTime<Utc>> = sqlx::query_scalar(
-                "SELECT max(created_at) FROM followup_contacts
-                  WHERE tenant_id = $1 AND recipient = $2 AND status <> 'cancelled'",
-            )
-            .bind(ctx.tenant.0)
-            .bind(&recipient)
-            .fetch_one(pool)
-            .await?;
+            let recent = followups::latest_for_recipient(pool, ctx.tenant.0, &recipient).await?;
             if let Some(last) = recent {
                 if ctx.now - last < self.limits.followup_cooldown {
                     self.guard_audit(ctx, "followup.cooldown_blocked", &channel, count).await;
@@ -949,18 +935,19 @@ impl ToolExecutor {
             }
             let id = Uuid::new_v4();
             let mut tx = pool.begin().await?;
-            sqlx::query(
-                "INSERT INTO followup_contacts (id, tenant_id, session_id, channel, recipient, reason, created_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            let reason: String = a.reason.chars().take(500).collect();
+            followups::insert(
+                &mut tx,
+                &followups::NewFollowup {
+                    id,
+                    tenant_id: ctx.tenant.0,
+                    session_id: ctx.session.as_str(),
+                    channel: &channel,
+                    recipient: &recipient,
+                    reason: &reason,
+                    created_at: ctx.now,
+                },
             )
-            .bind(id)
-            .bind(ctx.tenant.0)
-            .bind(ctx.session.as_str())
-            .bind(&channel)
-            .bind(&recipient)
-            .bind(a.reason.chars().take(500).collect::<String>())
-            .bind(ctx.now)
-            .execute(&mut *tx)
             .await?;
             audit::record(
                 &mut tx,

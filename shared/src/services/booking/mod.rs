@@ -238,9 +238,7 @@ impl BookingService {
 
     /// Only the tenant's time zone (one indexed read), for rendering local times.
     pub async fn time_zone(&self, tenant: TenantId) -> Result<Tz> {
-        let name: String = sqlx::query_scalar("SELECT time_zone FROM tenants WHERE id = $1")
-            .bind(tenant.0)
-            .fetch_optional(&self.pool)
+        let name = tenants::time_zone(&self.pool, tenant.0)
             .await?
             .ok_or(BookingError::TenantNotFound)?;
         name.parse()
@@ -459,7 +457,7 @@ impl BookingService {
             .pool
             .begin_with("BEGIN ISOLATION LEVEL SERIALIZABLE")
             .await?;
-        index_probes_only(&mut tx).await?;
+        q::index_probes_only(&mut tx).await?;
         // The hold row first (a primary-key probe). Only when it is gone do we look for the
         // booking it became: the common path then reads nothing that concurrent confirms
         // write, so SERIALIZABLE does not turn unrelated bookings into retries.
@@ -589,7 +587,7 @@ impl BookingService {
             .pool
             .begin_with("BEGIN ISOLATION LEVEL SERIALIZABLE")
             .await?;
-        index_probes_only(&mut tx).await?;
+        q::index_probes_only(&mut tx).await?;
         let appt = q::appointment_by_reference(&mut *tx, tenant_id, reference.as_str(), true)
             .await?
             .filter(|a| a.client_email.eq_ignore_ascii_case(email.as_str()))
@@ -691,7 +689,7 @@ impl BookingService {
             .pool
             .begin_with("BEGIN ISOLATION LEVEL SERIALIZABLE")
             .await?;
-        index_probes_only(&mut tx).await?;
+        q::index_probes_only(&mut tx).await?;
         let appt = q::appointment_by_reference(&mut *tx, tenant_id, reference.as_str(), true)
             .await?
             .filter(|a| a.client_email.eq_ignore_ascii_case(email.as_str()))
@@ -851,11 +849,7 @@ impl BookingService {
         // Lock order as everywhere: session lock, rows, then resource-day locks.
         let mut session_key = vec![session_lock_key(tenant_id, &appt.session_id)];
         q::advisory_locks(&mut tx, &mut session_key).await?;
-        let current: Option<(String, i32)> =
-            sqlx::query_as("SELECT status, sequence FROM appointments WHERE id = $1 FOR UPDATE")
-                .bind(appt.id)
-                .fetch_optional(&mut *tx)
-                .await?;
+        let current = q::appointment_state_for_update(&mut tx, appt.id).await?;
         if current != Some(("confirmed".to_string(), appt.sequence)) {
             return Ok(None);
         }
@@ -868,14 +862,7 @@ impl BookingService {
         q::advisory_locks(&mut tx, &mut keys).await?;
         let now = self.clock.now();
         let cancelled = q::cancel_appointment(&mut tx, appt.id, now).await?;
-        let dropped = sqlx::query(
-            "DELETE FROM outbox WHERE published_at IS NULL AND event_type = 'BookingCreated'
-              AND payload->>'booking_id' = $1",
-        )
-        .bind(appt.id.to_string())
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
+        let dropped = outbox::drop_unpublished_booking_created(&mut tx, appt.id).await?;
         if dropped == 0 {
             // Already published: tell consumers the booking is gone.
             outbox::append(
@@ -1041,17 +1028,6 @@ fn lock_key(parts: &[&[u8]]) -> i64 {
     let mut b = [0u8; 8];
     b.copy_from_slice(&d[..8]);
     i64::from_be_bytes(b)
-}
-
-/// Inside SERIALIZABLE transactions every read must be an index probe. On the small, hot
-/// `availability_holds` table the planner otherwise picks a sequential scan, which takes a
-/// relation-wide predicate lock: every concurrent confirm then conflicts with every other
-/// (Postgres cancels one "as a pivot") and unrelated bookings retry until they give up.
-async fn index_probes_only(conn: &mut PgConnection) -> Result<(), sqlx::Error> {
-    sqlx::query("SET LOCAL enable_seqscan = off")
-        .execute(conn)
-        .await
-        .map(|_| ())
 }
 
 async fn backoff(attempt: u32) {
