@@ -1,12 +1,85 @@
 //! Holds and appointments. Every query takes a connection so the booking service decides
 //! the transaction and its isolation level.
 
+use std::fmt;
+use std::str::FromStr;
+
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sqlx::{AssertSqlSafe, FromRow, PgConnection, PgExecutor};
 use uuid::Uuid;
 
 use crate::domain::slots::Busy;
+
+/// `appointments.status` (a text column with a CHECK on these values).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, sqlx::Type)]
+#[serde(rename_all = "snake_case")]
+#[sqlx(type_name = "text", rename_all = "snake_case")]
+pub enum AppointmentStatus {
+    Confirmed,
+    Cancelled,
+}
+
+impl AppointmentStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Confirmed => "confirmed",
+            Self::Cancelled => "cancelled",
+        }
+    }
+}
+
+impl FromStr for AppointmentStatus {
+    type Err = crate::domain::ParseError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "confirmed" => Ok(Self::Confirmed),
+            "cancelled" => Ok(Self::Cancelled),
+            _ => Err(crate::domain::ParseError::new(
+                "status",
+                "must be confirmed or cancelled",
+            )),
+        }
+    }
+}
+
+impl fmt::Display for AppointmentStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Compares with the column's text value (`status == "confirmed"`).
+impl PartialEq<&str> for AppointmentStatus {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+/// `availability_holds.status` (a text column with a CHECK on these values).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, sqlx::Type)]
+#[serde(rename_all = "snake_case")]
+#[sqlx(type_name = "text", rename_all = "snake_case")]
+pub enum HoldStatus {
+    Active,
+    Expired,
+}
+
+impl HoldStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Active => "active",
+            Self::Expired => "expired",
+        }
+    }
+}
+
+impl fmt::Display for HoldStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 
 #[derive(Debug, Clone, FromRow, Serialize, PartialEq)]
 pub struct HoldRow {
@@ -17,7 +90,7 @@ pub struct HoldRow {
     pub session_id: String,
     pub start_at: DateTime<Utc>,
     pub end_at: DateTime<Utc>,
-    pub status: String,
+    pub status: HoldStatus,
     pub expires_at: DateTime<Utc>,
 }
 
@@ -32,7 +105,7 @@ pub struct AppointmentRow {
     pub reference: String,
     pub start_at: DateTime<Utc>,
     pub end_at: DateTime<Utc>,
-    pub status: String,
+    pub status: AppointmentStatus,
     pub client_name: String,
     pub client_email: String,
     pub client_phone: Option<String>,
@@ -294,7 +367,7 @@ pub async fn list_appointments<'e>(
     tenant: Uuid,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
-    status: Option<&str>,
+    status: Option<AppointmentStatus>,
     limit: i64,
 ) -> Result<Vec<AppointmentRow>, sqlx::Error> {
     sqlx::query_as(AssertSqlSafe(format!(
@@ -334,7 +407,7 @@ pub async fn live_appointment_ranges<'e>(
 pub async fn appointment_state_for_update(
     conn: &mut PgConnection,
     id: Uuid,
-) -> Result<Option<(String, i32)>, sqlx::Error> {
+) -> Result<Option<(AppointmentStatus, i32)>, sqlx::Error> {
     sqlx::query_as("SELECT status, sequence FROM appointments WHERE id = $1 FOR UPDATE")
         .bind(id)
         .fetch_optional(conn)

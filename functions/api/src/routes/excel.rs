@@ -106,7 +106,7 @@ async fn names(state: &AppState, tenant: TenantId) -> Result<Names, ApiError> {
 fn row_cells(a: &AppointmentRow, tz: Tz, names: &Names) -> [String; 10] {
     [
         a.reference.clone(),
-        a.status.clone(),
+        a.status.to_string(),
         a.start_at.with_timezone(&tz).to_rfc3339(),
         a.end_at.with_timezone(&tz).to_rfc3339(),
         names

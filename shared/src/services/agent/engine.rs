@@ -7,6 +7,7 @@ use chrono::{Duration, NaiveDate};
 
 use super::state::{Flow, OfferedSlot, Step};
 use super::tools::{InquiryArgs, ToolError, ToolExecutor, TurnCtx, FAR_FUTURE_DAYS};
+use crate::db::bookings::AppointmentStatus;
 use crate::domain::nlu::{self, DayPeriod, Intent, TimeSpec, YesNo};
 use crate::domain::{ClientName, Email, ReferenceCode};
 use crate::services::booking::ClientDetails;
@@ -605,7 +606,7 @@ impl<'a> Engine<'a> {
             return self.question(ctx);
         };
         match self.exec.lookup_booking(ctx, &r, &e).await {
-            Ok(b) if b.status == "cancelled" => {
+            Ok(b) if b.status == AppointmentStatus::Cancelled => {
                 ctx.state.dialog = Default::default();
                 format!(
                     "Booking {} ({} on {}) shows as cancelled. Would you like to book a new time?",

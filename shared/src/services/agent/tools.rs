@@ -18,13 +18,13 @@ use serde_json::{json, Value};
 use uuid::Uuid;
 
 use super::state::{ActiveHold, SessionState};
-use crate::db::bookings::AppointmentRow;
+use crate::db::bookings::{AppointmentRow, AppointmentStatus};
 use crate::db::tenants::ServiceRow;
 use crate::db::{audit, followups, outbox, waitlist_entries};
 use crate::domain::events::{DomainEvent, FollowupRequested};
 use crate::domain::nlu;
 use crate::domain::slots;
-use crate::domain::{ClientName, Email, PhoneE164, ReferenceCode, SessionId, TenantId};
+use crate::domain::{ClientName, Email, Notes, PhoneE164, ReferenceCode, SessionId, TenantId};
 use crate::services::booking::{BookingError, BookingService, ClientDetails, TenantSchedule};
 
 /// Holds further out than this need a date the user confirmed in an earlier turn.
@@ -174,7 +174,7 @@ pub struct HoldResult {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct BookingView {
     pub reference: String,
-    pub status: String,
+    pub status: AppointmentStatus,
     pub service: String,
     pub start: String,
     pub end: String,
@@ -586,11 +586,7 @@ impl ToolExecutor {
                 None | Some("") => None,
                 Some(p) => Some(PhoneE164::parse(p).map_err(|e| bad("client_phone", &e.reason))?),
             },
-            notes: a
-                .notes
-                .as_deref()
-                .map(|n| n.chars().take(2000).collect())
-                .filter(|n: &String| !n.trim().is_empty()),
+            notes: a.notes.as_deref().and_then(Notes::from_free_text),
         };
         self.confirm_booking(ctx, hold, &details).await
     }
@@ -656,7 +652,7 @@ impl ToolExecutor {
     fn view(&self, ctx: &TurnCtx, a: &AppointmentRow) -> BookingView {
         BookingView {
             reference: a.reference.clone(),
-            status: a.status.clone(),
+            status: a.status,
             service: ctx
                 .service(a.service_id)
                 .map(|s| s.name.clone())
@@ -722,7 +718,7 @@ impl ToolExecutor {
         let out: Result<_, ToolError> = async {
             Self::far_future_guard(ctx, new_start)?;
             let current = self.booking.lookup(ctx.tenant, reference, email).await?;
-            if current.status == "cancelled" {
+            if current.status == AppointmentStatus::Cancelled {
                 return Err(ToolError::new(
                     "booking_cancelled",
                     "the booking is cancelled",

@@ -20,12 +20,14 @@ use sha2::{Digest, Sha256};
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
-use crate::db::bookings::{self as q, AppointmentRow, HoldRow};
+use crate::db::bookings::{self as q, AppointmentRow, AppointmentStatus, HoldRow, HoldStatus};
 use crate::db::tenants::{self, ServiceRow, TenantRow};
 use crate::db::{audit, db_error_code, is_retryable, outbox, sqlstate};
 use crate::domain::events::{self, DomainEvent};
 use crate::domain::slots::{self, Busy, Slot, SlotRules, WeeklyHours};
-use crate::domain::{ClientName, Email, ParseError, PhoneE164, ReferenceCode, SessionId, TenantId};
+use crate::domain::{
+    ClientName, Email, Notes, ParseError, PhoneE164, ReferenceCode, SessionId, TenantId,
+};
 use crate::ports::clock::Clock;
 
 /// Attempts for a SERIALIZABLE transaction before giving up (each retry backs off a little).
@@ -113,7 +115,7 @@ pub struct ClientDetails {
     pub name: ClientName,
     pub email: Email,
     pub phone: Option<PhoneE164>,
-    pub notes: Option<String>,
+    pub notes: Option<Notes>,
 }
 
 #[derive(Clone)]
@@ -471,7 +473,7 @@ impl BookingService {
         if hold.session_id != session.as_str() {
             return Err(BookingError::HoldNotOwned);
         }
-        if hold.status != "active" {
+        if hold.status != HoldStatus::Active {
             return Err(BookingError::HoldExpired);
         }
         let mut keys = vec![slot_lock_key(
@@ -493,7 +495,7 @@ impl BookingService {
                 client_name: client.name.as_str(),
                 client_email: client.email.as_str(),
                 client_phone: client.phone.as_ref().map(PhoneE164::as_str),
-                notes: client.notes.as_deref(),
+                notes: client.notes.as_ref().map(Notes::as_str),
             },
         )
         .await
@@ -592,7 +594,7 @@ impl BookingService {
             .await?
             .filter(|a| a.client_email.eq_ignore_ascii_case(email.as_str()))
             .ok_or(BookingError::BookingNotFound)?;
-        if appt.status == "cancelled" {
+        if appt.status == AppointmentStatus::Cancelled {
             return Err(BookingError::BookingCancelled);
         }
         let hold = q::hold_for_update(&mut tx, tenant_id, hold_id)
@@ -601,7 +603,7 @@ impl BookingService {
         if session.is_some_and(|s| s.as_str() != hold.session_id) {
             return Err(BookingError::HoldNotOwned);
         }
-        if hold.status != "active" {
+        if hold.status != HoldStatus::Active {
             return Err(BookingError::HoldExpired);
         }
         let mut keys = vec![
@@ -694,7 +696,7 @@ impl BookingService {
             .await?
             .filter(|a| a.client_email.eq_ignore_ascii_case(email.as_str()))
             .ok_or(BookingError::BookingNotFound)?;
-        if appt.status == "cancelled" {
+        if appt.status == AppointmentStatus::Cancelled {
             return Ok((appt, false));
         }
         let cancelled = q::cancel_appointment(&mut tx, appt.id, self.clock.now()).await?;
@@ -850,7 +852,7 @@ impl BookingService {
         let mut session_key = vec![session_lock_key(tenant_id, &appt.session_id)];
         q::advisory_locks(&mut tx, &mut session_key).await?;
         let current = q::appointment_state_for_update(&mut tx, appt.id).await?;
-        if current != Some(("confirmed".to_string(), appt.sequence)) {
+        if current != Some((AppointmentStatus::Confirmed, appt.sequence)) {
             return Ok(None);
         }
         let released = q::release_session_holds(&mut tx, tenant_id, &appt.session_id).await?;
@@ -917,7 +919,7 @@ impl BookingService {
         tenant: TenantId,
         from: DateTime<Utc>,
         to: DateTime<Utc>,
-        status: Option<&str>,
+        status: Option<AppointmentStatus>,
         limit: i64,
     ) -> Result<Vec<AppointmentRow>> {
         Ok(q::list_appointments(&self.pool, tenant.0, from, to, status, limit).await?)

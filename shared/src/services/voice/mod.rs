@@ -994,7 +994,7 @@ impl VoiceService {
             name,
             email,
             phone: s.caller.clone(),
-            notes: Some("booked by phone".into()),
+            notes: crate::domain::Notes::from_free_text("booked by phone"),
         };
         match self
             .booking
