@@ -6,11 +6,11 @@
 use chrono::{Duration, NaiveDate};
 
 use super::state::{Flow, OfferedSlot, Step};
-use super::tools::{InquiryArgs, ToolError, ToolExecutor, TurnCtx, FAR_FUTURE_DAYS};
+use super::tools::{InquiryArgs, ToolError, ToolErrorKind, ToolExecutor, TurnCtx, FAR_FUTURE_DAYS};
 use crate::db::bookings::AppointmentStatus;
 use crate::domain::nlu::{self, DayPeriod, Intent, TimeSpec, YesNo};
 use crate::domain::{ClientName, Email, ReferenceCode};
-use crate::services::booking::ClientDetails;
+use crate::services::booking::{BookingErrorKind as BK, ClientDetails};
 
 /// How many slots the engine offers at once.
 const OFFER: usize = 5;
@@ -494,7 +494,7 @@ impl<'a> Engine<'a> {
                 h.label,
                 self.next_detail(ctx)
             )),
-            Err(e) if e.code == "slot_unavailable" || e.code == "slot_taken" => {
+            Err(e) if matches!(e.booking_kind(), Some(BK::SlotUnavailable | BK::SlotTaken)) => {
                 let date = ctx.state.dialog.date.unwrap_or(ctx.today());
                 Some(format!(
                     "Sorry, that time was just taken. {}",
@@ -563,14 +563,17 @@ impl<'a> Engine<'a> {
                             b.service, b.label, b.reference
                         ))
                     }
-                    Err(e) if e.code == "hold_expired" || e.code == "no_live_hold" => {
+                    Err(e)
+                        if e.booking_kind() == Some(BK::HoldExpired)
+                            || e.kind == ToolErrorKind::NoLiveHold =>
+                    {
                         let date = ctx.state.dialog.date.unwrap_or(ctx.today());
                         Some(format!(
                             "Sorry, the hold on that time expired. {}",
                             self.offer(ctx, date).await
                         ))
                     }
-                    Err(e) if e.code == "slot_taken" => {
+                    Err(e) if e.booking_kind() == Some(BK::SlotTaken) => {
                         let date = ctx.state.dialog.date.unwrap_or(ctx.today());
                         Some(format!(
                             "Sorry, that time was just booked by someone else. {}",
@@ -635,7 +638,7 @@ impl<'a> Engine<'a> {
                     format!("Your {} is on {} — reference {}, status {}. Anything else I can help with?", b.service, b.label, b.reference, b.status)
                 }
             },
-            Err(e) if e.code == "booking_not_found" => {
+            Err(e) if e.booking_kind() == Some(BK::BookingNotFound) => {
                 ctx.state.dialog.reference = None;
                 ctx.state.dialog.step = Step::Reference;
                 "I couldn't find a booking with that reference code and email. Could you check the code (it looks like ABCD-EFGH) and send it again?".into()
@@ -684,7 +687,12 @@ impl<'a> Engine<'a> {
                         ctx.state.dialog = Default::default();
                         format!("Done — your appointment has been rescheduled to {}. Your reference code stays {}.", b.label, b.reference)
                     }
-                    Err(e) if e.code == "slot_unavailable" || e.code == "slot_taken" => {
+                    Err(e)
+                        if matches!(
+                            e.booking_kind(),
+                            Some(BK::SlotUnavailable | BK::SlotTaken)
+                        ) =>
+                    {
                         let date = ctx.state.dialog.date.unwrap_or(ctx.today());
                         format!(
                             "Sorry, that time was just taken. {}",
@@ -746,14 +754,14 @@ impl<'a> Engine<'a> {
     }
 
     fn tool_failed(&self, ctx: &mut TurnCtx, e: &ToolError) -> String {
-        match e.code {
-            "system_error" => "I'm sorry — I'm having a system issue right now and couldn't complete that. Nothing was changed; please try again in a moment.".into(),
-            "range_beyond_lookahead" => {
+        match e.kind {
+            ToolErrorKind::SystemError => "I'm sorry — I'm having a system issue right now and couldn't complete that. Nothing was changed; please try again in a moment.".into(),
+            ToolErrorKind::Booking(BK::RangeBeyondLookahead) => {
                 ctx.state.dialog.date = None;
                 ctx.state.dialog.step = Step::Date;
                 format!("That's further ahead than I can book. {}", self.question(ctx))
             }
-            "booking_cancelled" => {
+            ToolErrorKind::Booking(BK::BookingCancelled) => {
                 ctx.state.dialog = Default::default();
                 "That booking is already cancelled.".into()
             }

@@ -76,6 +76,83 @@ pub enum BookingError {
     Database(#[from] sqlx::Error),
 }
 
+/// What kind of refusal or failure a [`BookingError`] is: the stable snake_case code API
+/// clients and the agent act on. Internal causes share `busy` (try again) and
+/// `internal_error` (our fault; nothing to act on).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum BookingErrorKind {
+    TenantNotFound,
+    ServiceNotFound,
+    ResourceNotFound,
+    HoldNotFound,
+    HoldExpired,
+    HoldNotOwned,
+    SlotUnavailable,
+    SlotTaken,
+    BookingNotFound,
+    BookingCancelled,
+    InvalidRange,
+    RangeBeyondLookahead,
+    InvalidArgument,
+    CalendarUnavailable,
+    /// Contention or an exhausted connection pool: the same request may succeed shortly.
+    Busy,
+    /// A broken tenant configuration or a database failure.
+    Internal,
+}
+
+impl BookingErrorKind {
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::TenantNotFound => "tenant_not_found",
+            Self::ServiceNotFound => "service_not_found",
+            Self::ResourceNotFound => "resource_not_found",
+            Self::HoldNotFound => "hold_not_found",
+            Self::HoldExpired => "hold_expired",
+            Self::HoldNotOwned => "hold_not_owned",
+            Self::SlotUnavailable => "slot_unavailable",
+            Self::SlotTaken => "slot_taken",
+            Self::BookingNotFound => "booking_not_found",
+            Self::BookingCancelled => "booking_cancelled",
+            Self::InvalidRange => "invalid_range",
+            Self::RangeBeyondLookahead => "range_beyond_lookahead",
+            Self::InvalidArgument => "invalid_argument",
+            Self::CalendarUnavailable => "calendar_unavailable",
+            Self::Busy => "busy",
+            Self::Internal => "internal_error",
+        }
+    }
+}
+
+impl BookingError {
+    pub fn kind(&self) -> BookingErrorKind {
+        use BookingErrorKind as K;
+        match self {
+            Self::TenantNotFound => K::TenantNotFound,
+            Self::ServiceNotFound => K::ServiceNotFound,
+            Self::ResourceNotFound => K::ResourceNotFound,
+            Self::HoldNotFound => K::HoldNotFound,
+            Self::HoldExpired => K::HoldExpired,
+            Self::HoldNotOwned => K::HoldNotOwned,
+            Self::SlotUnavailable => K::SlotUnavailable,
+            Self::SlotTaken => K::SlotTaken,
+            Self::BookingNotFound => K::BookingNotFound,
+            Self::BookingCancelled => K::BookingCancelled,
+            Self::InvalidRange(_) => K::InvalidRange,
+            Self::RangeBeyondLookahead { .. } => K::RangeBeyondLookahead,
+            Self::Invalid(_) => K::InvalidArgument,
+            Self::CalendarUnavailable { .. } => K::CalendarUnavailable,
+            Self::Contention | Self::Database(sqlx::Error::PoolTimedOut) => K::Busy,
+            Self::TenantConfig(_) | Self::Database(_) => K::Internal,
+        }
+    }
+
+    /// The stable snake_case code of this error (see [`BookingErrorKind`]).
+    pub fn code(&self) -> &'static str {
+        self.kind().code()
+    }
+}
+
 pub type Result<T, E = BookingError> = std::result::Result<T, E>;
 
 /// A tenant's scheduling rules, loaded once per request.
