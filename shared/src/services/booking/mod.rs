@@ -494,6 +494,30 @@ impl BookingService {
         Ok(hold)
     }
 
+    /// Gives up a hold of this session (the plan that needed it fell through), so its time
+    /// is free again at once. False when the hold is gone or is another session's.
+    pub async fn release_hold(
+        &self,
+        tenant: TenantId,
+        hold_id: Uuid,
+        session: &SessionId,
+    ) -> Result<bool> {
+        let mut tx = self.pool.begin().await?;
+        // Lock order as everywhere: session lock, then the hold row.
+        let mut session_key = vec![session_lock_key(tenant.0, session.as_str())];
+        q::advisory_locks(&mut tx, &mut session_key).await?;
+        let Some(hold) = q::hold_for_update(&mut tx, tenant.0, hold_id).await? else {
+            return Ok(false);
+        };
+        if hold.session_id != session.as_str() {
+            return Ok(false);
+        }
+        q::delete_hold(&mut tx, hold.id).await?;
+        audit_hold(&mut tx, &hold, "hold.released", "system").await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
     /// Turns a live hold of this session into a booking. Idempotent by hold id: a second
     /// call returns the same booking with `created = false`.
     #[tracing::instrument(skip_all, fields(tenant_id = %tenant, %hold_id))]
