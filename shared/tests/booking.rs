@@ -651,3 +651,46 @@ async fn status_columns_round_trip(pool: PgPool) {
         .unwrap();
     assert_eq!(expired, HoldStatus::Expired);
 }
+
+/// A released hold frees its time at once; only the session that holds it can release it.
+#[sqlx::test(migrations = "../migrations")]
+async fn release_hold_frees_the_time_for_its_session_only(pool: PgPool) {
+    let f = fixture(&pool, 1, 0).await;
+    let at = ny(2026, 3, 3, 14, 0);
+    let tue = NaiveDate::from_ymd_opt(2026, 3, 3).unwrap();
+    let mine = session("excel-import:ABCD-EFGH");
+    let hold = f
+        .svc
+        .create_hold(f.tenant, f.service, at, &mine)
+        .await
+        .unwrap();
+    let offered =
+        |a: gomomo::services::booking::Availability| a.slots.iter().any(|s| s.start == at);
+    assert!(!offered(
+        f.svc
+            .availability(f.tenant, f.service, tue, tue)
+            .await
+            .unwrap()
+    ));
+    assert!(!f
+        .svc
+        .release_hold(f.tenant, hold.id, &session("web-other"))
+        .await
+        .unwrap());
+    assert!(f.svc.release_hold(f.tenant, hold.id, &mine).await.unwrap());
+    assert!(offered(
+        f.svc
+            .availability(f.tenant, f.service, tue, tue)
+            .await
+            .unwrap()
+    ));
+    assert!(!f.svc.release_hold(f.tenant, hold.id, &mine).await.unwrap());
+    assert_eq!(
+        count(
+            &pool,
+            "SELECT count(*) FROM audit_log WHERE event_type = 'hold.released'"
+        )
+        .await,
+        1
+    );
+}

@@ -1,7 +1,7 @@
-//! The agent's 8 tools (seed section 3) as typed calls over the booking service, shared by
+//! The agent's 8 tools as typed calls over the booking service, shared by
 //! the deterministic engine and the LLM path. Every call is audited (PII redacted).
 //!
-//! Guardrails the seed left to the prompt are enforced here, in code:
+//! Guardrails are enforced here, in code, not left to the prompt:
 //! - `check_availability` is refused while the user's message is a vague request ("the next
 //!   24 available") — the agent must ask a clarifying question first;
 //! - `hold_slot` (and a reschedule's new time) more than [`FAR_FUTURE_DAYS`] days out is
@@ -33,7 +33,7 @@ use crate::services::booking::{
 pub const FAR_FUTURE_DAYS: i64 = 30;
 /// At most this many slots go back to the model in one result.
 const MAX_SLOTS_IN_RESULT: usize = 24;
-/// What we promise about background work (seed: range language, never exact times).
+/// What we promise about background work: a range, never an exact time.
 pub const FOLLOWUP_SLA: &str = "within a few minutes to a couple of hours";
 
 pub const TOOL_NAMES: [&str; 8] = [
@@ -940,7 +940,7 @@ impl ToolExecutor {
         self.finish(ctx, "create_inquiry", args, out).await
     }
 
-    /// `schedule_contact_followup` with the seed's three layers: limit → cooldown →
+    /// `schedule_contact_followup` with three guards in order: limit → cooldown →
     /// explicit confirmation. Each refusal is audited under its own event type.
     pub async fn schedule_followup(
         &self,

@@ -9,6 +9,7 @@
 //! - every state change writes a redacted audit row and its domain events to the outbox in
 //!   the same transaction.
 
+mod calendar_sync;
 pub mod freebusy;
 
 use std::time::Duration as StdDuration;
@@ -29,6 +30,7 @@ use crate::domain::{
     ClientName, Email, Notes, ParseError, PhoneE164, ReferenceCode, SessionId, TenantId,
 };
 use crate::ports::clock::Clock;
+use calendar_sync::CalendarOp;
 
 /// Attempts for a SERIALIZABLE transaction before giving up (each retry backs off a little).
 const MAX_TX_ATTEMPTS: u32 = 12;
@@ -202,10 +204,10 @@ pub struct BookingService {
     hold_ttl: Duration,
     /// Publishes the outbox right after each commit (None: the scheduler's sweep does).
     relay: Option<crate::services::relay::OutboxRelay>,
-    /// The tenant calendar read back into availability and holds (issue 6); a read error
-    /// makes the affected slots unavailable.
+    /// The tenant calendar read back into availability and holds; a read error makes the
+    /// affected slots unavailable.
     calendar: Option<std::sync::Arc<dyn crate::ports::calendar::CalendarProvider>>,
-    /// The calendar bookings are written to after each commit (issue 6); None: no writes.
+    /// The calendar bookings are written to after each commit; None: no writes.
     calendar_writer: Option<std::sync::Arc<dyn crate::ports::calendar::CalendarProvider>>,
     /// `CALENDAR_SYNC_REQUIRED`: a failed write at confirm undoes the booking (strict).
     calendar_sync_required: bool,
@@ -418,16 +420,10 @@ impl BookingService {
                 return Err(BookingError::SlotUnavailable);
             }
         }
-        for attempt in 0..MAX_TX_ATTEMPTS {
-            match self
-                .create_hold_once(&sched, &service, &rules, date, start, session, &external)
-                .await
-            {
-                Err(BookingError::Database(e)) if is_retryable(&e) => backoff(attempt).await,
-                other => return other,
-            }
-        }
-        Err(BookingError::Contention)
+        retry_transaction(is_retryable, || {
+            self.create_hold_once(&sched, &service, &rules, date, start, session, &external)
+        })
+        .await
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -529,23 +525,24 @@ impl BookingService {
         client: &ClientDetails,
     ) -> Result<(AppointmentRow, bool)> {
         let sched = self.schedule(tenant).await?;
-        for attempt in 0..MAX_TX_ATTEMPTS {
-            match self.confirm_once(&sched, hold_id, session, client).await {
-                Err(BookingError::Database(e))
-                    if is_retryable(&e)
-                        || is_constraint(&e, "appointments_reference_unique")
-                        || is_constraint(&e, "appointments_hold_id_key") =>
-                {
-                    backoff(attempt).await
-                }
-                Ok((appt, true)) => {
-                    let synced = self.sync_confirmed(&sched, appt).await;
-                    return self.after_commit(synced).await;
-                }
-                other => return self.after_commit(other).await,
+        // A clash on the fresh reference code or on a concurrent confirm of the same hold is
+        // retried too: the next attempt draws a new code or finds the booking made.
+        let retry = |e: &sqlx::Error| {
+            is_retryable(e)
+                || is_constraint(e, "appointments_reference_unique")
+                || is_constraint(e, "appointments_hold_id_key")
+        };
+        match retry_transaction(retry, || {
+            self.confirm_once(&sched, hold_id, session, client)
+        })
+        .await
+        {
+            Ok((appt, true)) => {
+                let synced = self.sync_confirmed(&sched, appt).await;
+                self.after_commit(synced).await
             }
+            other => self.after_commit(other).await,
         }
-        Err(BookingError::Contention)
     }
 
     async fn confirm_once(
@@ -661,20 +658,17 @@ impl BookingService {
         session: Option<&SessionId>,
     ) -> Result<AppointmentRow> {
         let sched = self.schedule(tenant).await?;
-        for attempt in 0..MAX_TX_ATTEMPTS {
-            match self
-                .reschedule_once(&sched, reference, email, hold_id, session)
-                .await
-            {
-                Err(BookingError::Database(e)) if is_retryable(&e) => backoff(attempt).await,
-                Ok(moved) => {
-                    self.sync_write(&moved, CalendarOp::Upsert).await;
-                    return self.after_commit(Ok(moved)).await;
-                }
-                other => return self.after_commit(other).await,
+        match retry_transaction(is_retryable, || {
+            self.reschedule_once(&sched, reference, email, hold_id, session)
+        })
+        .await
+        {
+            Ok(moved) => {
+                self.sync_write(&moved, CalendarOp::Upsert).await;
+                self.after_commit(Ok(moved)).await
             }
+            other => self.after_commit(other).await,
         }
-        Err(BookingError::Contention)
     }
 
     async fn reschedule_once(
@@ -768,17 +762,13 @@ impl BookingService {
         email: &Email,
     ) -> Result<AppointmentRow> {
         let sched = self.schedule(tenant).await?;
-        for attempt in 0..MAX_TX_ATTEMPTS {
-            match self.cancel_once(&sched, reference, email).await {
-                Err(BookingError::Database(e)) if is_retryable(&e) => backoff(attempt).await,
-                Ok((cancelled, true)) => {
-                    self.sync_write(&cancelled, CalendarOp::Delete).await;
-                    return self.after_commit(Ok(cancelled)).await;
-                }
-                other => return self.after_commit(other.map(|(a, _)| a)).await,
+        match retry_transaction(is_retryable, || self.cancel_once(&sched, reference, email)).await {
+            Ok((cancelled, true)) => {
+                self.sync_write(&cancelled, CalendarOp::Delete).await;
+                self.after_commit(Ok(cancelled)).await
             }
+            other => self.after_commit(other.map(|(a, _)| a)).await,
         }
-        Err(BookingError::Contention)
     }
 
     async fn cancel_once(
@@ -828,192 +818,6 @@ impl BookingService {
         Ok((cancelled, true))
     }
 
-    // --- the calendar write after commit (issue 6; seed section 5 step 6) ---------------
-
-    /// The calendar event of a booking (its id at the provider derives from the booking id,
-    /// so a retried write never makes a duplicate).
-    async fn calendar_event(&self, appt: &AppointmentRow) -> crate::ports::calendar::CalendarEvent {
-        let service = tenants::get_service(&self.pool, appt.tenant_id, appt.service_id)
-            .await
-            .ok()
-            .flatten()
-            .map(|s| s.name)
-            .unwrap_or_else(|| "Appointment".into());
-        crate::ports::calendar::CalendarEvent {
-            tenant_id: appt.tenant_id,
-            booking_id: appt.id,
-            reference: appt.reference.clone(),
-            summary: format!("{service} ({})", appt.reference),
-            start: appt.start_at,
-            end: appt.end_at,
-        }
-    }
-
-    /// One calendar call outside any transaction; `Ok(())` also when no calendar is attached.
-    async fn calendar_call(
-        &self,
-        appt: &AppointmentRow,
-        op: CalendarOp,
-    ) -> std::result::Result<(), crate::ports::calendar::CalendarError> {
-        let Some(cal) = &self.calendar_writer else {
-            return Ok(());
-        };
-        match op {
-            CalendarOp::Upsert => {
-                let event = self.calendar_event(appt).await;
-                cal.create_event(&event).await.map(|_| ())
-            }
-            CalendarOp::Delete => cal.delete_event(appt.tenant_id, appt.id).await,
-        }
-    }
-
-    /// Lenient write (reschedule, cancel, and confirm when not strict): a failure leaves
-    /// the booking as it is and appends `CalendarWriteFailed` (the retries start from it).
-    async fn sync_write(&self, appt: &AppointmentRow, op: CalendarOp) {
-        if let Err(e) = self.calendar_call(appt, op).await {
-            tracing::warn!(booking_id = %appt.id, kind = e.kind(), operation = op.as_str(), "calendar write failed; retries follow");
-            self.record_write_failed(appt, op, &e).await;
-        }
-    }
-
-    async fn record_write_failed(
-        &self,
-        appt: &AppointmentRow,
-        op: CalendarOp,
-        e: &crate::ports::calendar::CalendarError,
-    ) {
-        let event = DomainEvent::CalendarWriteFailed(events::CalendarWriteFailed {
-            tenant_id: appt.tenant_id,
-            booking_id: appt.id,
-            reference: appt.reference.clone(),
-            session_id: appt.session_id.clone(),
-            operation: op.as_str().into(),
-            error_kind: e.kind().into(),
-        });
-        let written: Result<(), sqlx::Error> = async {
-            let mut tx = self.pool.begin().await?;
-            outbox::append(&mut tx, &event).await?;
-            tx.commit().await
-        }
-        .await;
-        if let Err(err) = written {
-            tracing::error!(booking_id = %appt.id, error = %err, "recording CalendarWriteFailed failed");
-        }
-    }
-
-    /// After a committed confirm: writes the event; on failure keeps the booking (lenient)
-    /// or undoes it and re-creates the hold (strict).
-    async fn sync_confirmed(
-        &self,
-        sched: &TenantSchedule,
-        appt: AppointmentRow,
-    ) -> Result<(AppointmentRow, bool)> {
-        let Err(e) = self.calendar_call(&appt, CalendarOp::Upsert).await else {
-            return Ok((appt, true));
-        };
-        if !self.calendar_sync_required {
-            tracing::warn!(booking_id = %appt.id, kind = e.kind(), "calendar write failed; the booking stands, retries follow");
-            self.record_write_failed(&appt, CalendarOp::Upsert, &e)
-                .await;
-            return Ok((appt, true));
-        }
-        match self.undo_confirm(sched, &appt, &e).await {
-            Ok(Some(hold)) => Err(BookingError::CalendarUnavailable {
-                hold_id: hold.id,
-                expires_at: hold.expires_at,
-            }),
-            // The booking changed in between (or the undo failed): it stands, retries follow.
-            Ok(None) => {
-                self.record_write_failed(&appt, CalendarOp::Upsert, &e)
-                    .await;
-                Ok((appt, true))
-            }
-            Err(err) => {
-                tracing::error!(booking_id = %appt.id, error = %err, "undoing the booking failed; it stands");
-                self.record_write_failed(&appt, CalendarOp::Upsert, &e)
-                    .await;
-                Ok((appt, true))
-            }
-        }
-    }
-
-    /// Strict mode: in one transaction cancels the just-made booking (audit
-    /// `booking.rolled_back_calendar`), drops its not yet published `BookingCreated`, and
-    /// gives the session a fresh hold on the same slot and resource. `None` when the
-    /// booking is no longer as it was made.
-    async fn undo_confirm(
-        &self,
-        sched: &TenantSchedule,
-        appt: &AppointmentRow,
-        cause: &crate::ports::calendar::CalendarError,
-    ) -> Result<Option<HoldRow>> {
-        let tenant_id = appt.tenant_id;
-        let mut tx = self.pool.begin().await?;
-        // Lock order as everywhere: session lock, rows, then resource-day locks.
-        let mut session_key = vec![session_lock_key(tenant_id, &appt.session_id)];
-        q::advisory_locks(&mut tx, &mut session_key).await?;
-        let current = q::appointment_state_for_update(&mut tx, appt.id).await?;
-        if current != Some((AppointmentStatus::Confirmed, appt.sequence)) {
-            return Ok(None);
-        }
-        let released = q::release_session_holds(&mut tx, tenant_id, &appt.session_id).await?;
-        let mut keys = vec![slot_lock_key(
-            tenant_id,
-            appt.resource_id,
-            sched.local_date(appt.start_at),
-        )];
-        q::advisory_locks(&mut tx, &mut keys).await?;
-        let now = self.clock.now();
-        let cancelled = q::cancel_appointment(&mut tx, appt.id, now).await?;
-        let dropped = outbox::drop_unpublished_booking_created(&mut tx, appt.id).await?;
-        if dropped == 0 {
-            // Already published: tell consumers the booking is gone.
-            outbox::append(
-                &mut tx,
-                &DomainEvent::BookingCancelled(booking_event(&cancelled)),
-            )
-            .await?;
-        }
-        audit::record(
-            &mut tx,
-            audit::AuditEntry {
-                tenant_id: Some(tenant_id),
-                event_type: "booking.rolled_back_calendar",
-                entity_type: "appointment",
-                entity_id: Some(appt.id.to_string()),
-                actor: "system",
-                payload: json!({
-                    "reference": appt.reference,
-                    "start": appt.start_at,
-                    "end": appt.end_at,
-                    "session_id": appt.session_id,
-                    "error_kind": cause.kind(),
-                }),
-            },
-        )
-        .await?;
-        let hold = q::insert_hold(
-            &mut tx,
-            &q::NewHold {
-                id: Uuid::new_v4(),
-                tenant_id,
-                service_id: appt.service_id,
-                resource_id: appt.resource_id,
-                session_id: appt.session_id.clone(),
-                start: appt.start_at,
-                end: appt.end_at,
-                expires_at: now + self.hold_ttl,
-            },
-        )
-        .await?;
-        for old in &released {
-            audit_hold(&mut tx, old, "hold.released", "system").await?;
-        }
-        audit_hold(&mut tx, &hold, "hold.created", "system").await?;
-        tx.commit().await?;
-        Ok(Some(hold))
-    }
-
     /// Admin listing of bookings whose time touches [from, to).
     pub async fn list_bookings(
         &self,
@@ -1051,24 +855,6 @@ impl BookingService {
             return Ok(0);
         }
         self.after_commit(Ok(expired.len())).await
-    }
-}
-
-/// What a booking change asks of the calendar.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum CalendarOp {
-    /// Create, or bring up to date (same event id): confirm and reschedule.
-    Upsert,
-    Delete,
-}
-
-impl CalendarOp {
-    /// The `operation` of `CalendarWriteFailed`.
-    fn as_str(self) -> &'static str {
-        match self {
-            Self::Upsert => "create",
-            Self::Delete => "delete",
-        }
     }
 }
 
@@ -1131,6 +917,26 @@ fn lock_key(parts: &[&[u8]]) -> i64 {
     let mut b = [0u8; 8];
     b.copy_from_slice(&d[..8]);
     i64::from_be_bytes(b)
+}
+
+/// Runs one transaction attempt after another while it fails with a database error that
+/// `retry` accepts (serialization failures, deadlocks, ...), backing off a little more each
+/// time; [`BookingError::Contention`] once [`MAX_TX_ATTEMPTS`] attempts have failed.
+async fn retry_transaction<T, F, Fut>(
+    retry: impl Fn(&sqlx::Error) -> bool,
+    mut attempt: F,
+) -> Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T>>,
+{
+    for n in 0..MAX_TX_ATTEMPTS {
+        match attempt().await {
+            Err(BookingError::Database(e)) if retry(&e) => backoff(n).await,
+            other => return other,
+        }
+    }
+    Err(BookingError::Contention)
 }
 
 async fn backoff(attempt: u32) {
