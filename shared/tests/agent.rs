@@ -411,10 +411,10 @@ async fn hold_far_future_and_confirm_guards_in_the_executor(pool: PgPool) {
         .unwrap()
         .with_timezone(&Utc);
     let e = exec.hold_slot(&mut c, service, far).await.unwrap_err();
-    assert_eq!(e.code, "date_confirmation_required");
+    assert_eq!(e.code(), "date_confirmation_required");
     // the same turn cannot confirm it for itself: still refused
     let e = exec.hold_slot(&mut c, service, far).await.unwrap_err();
-    assert_eq!(e.code, "date_confirmation_required");
+    assert_eq!(e.code(), "date_confirmation_required");
     // confirm_booking without a live hold of this session
     let v = exec
         .dispatch(&mut c, "confirm_booking", &serde_json::json!({"hold_id": uuid::Uuid::new_v4().to_string(), "client_name": "A", "client_email": "a@example.com"}))
@@ -453,13 +453,13 @@ async fn followups_limit_cooldown_confirmation(pool: PgPool) {
         .schedule_followup(&mut c, &args("ana@example.org"))
         .await
         .unwrap_err();
-    assert_eq!(e.code, "followup_cooldown");
+    assert_eq!(e.code(), "followup_cooldown");
     // another recipient: needs an explicit yes from an earlier turn, whatever the model says
     let e = exec
         .schedule_followup(&mut c, &args("bob@example.org"))
         .await
         .unwrap_err();
-    assert_eq!(e.code, "confirmation_required");
+    assert_eq!(e.code(), "confirmation_required");
     assert!(c.state.followup_confirmation_pending);
     c.state.followup_additional_confirmed = true;
     exec.schedule_followup(&mut c, &args("bob@example.org"))
@@ -471,7 +471,7 @@ async fn followups_limit_cooldown_confirmation(pool: PgPool) {
         .schedule_followup(&mut c, &args("cy@example.org"))
         .await
         .unwrap_err();
-    assert_eq!(e.code, "followup_limit_reached");
+    assert_eq!(e.code(), "followup_limit_reached");
     let rows: Vec<(String,)> = sqlx::query_as(
         "SELECT event_type FROM audit_log WHERE event_type LIKE 'followup.%' ORDER BY id",
     )

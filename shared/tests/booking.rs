@@ -4,8 +4,11 @@
 
 use chrono::{DateTime, Duration, NaiveDate, TimeZone as _, Utc};
 use chrono_tz::America::New_York;
+use gomomo::db::bookings::{AppointmentStatus, HoldStatus};
 use gomomo::db::tenants::HoursRow;
-use gomomo::domain::{ClientName, Email, PhoneE164, ReferenceCode, SessionId, TenantId, TimeZone};
+use gomomo::domain::{
+    ClientName, Email, Notes, PhoneE164, ReferenceCode, SessionId, TenantId, TimeZone,
+};
 use gomomo::services::admin::{self, ServiceInput, TenantSettings};
 use gomomo::services::booking::{BookingError, ClientDetails};
 use gomomo::services::{BookingService, Clock};
@@ -102,9 +105,10 @@ fn client(email: &str) -> ClientDetails {
         name: ClientName::parse("Jane Q. Doe").unwrap(),
         email: Email::parse(email).unwrap(),
         phone: Some(PhoneE164::parse("+15555550142").unwrap()),
-        notes: Some(
-            "prefers mornings; reach me at jane.backup@example.net or +1 555 555 0199".into(),
-        ),
+        notes: Notes::parse(
+            "prefers mornings; reach me at jane.backup@example.net or +1 555 555 0199",
+        )
+        .unwrap(),
     }
 }
 
@@ -595,4 +599,98 @@ async fn exclusion_constraint_is_the_last_guard(pool: PgPool) {
         Err(BookingError::SlotTaken)
     ));
     assert_eq!(count(&pool, "SELECT count(*) FROM appointments").await, 1);
+}
+
+/// The status enums read and write the text columns with the same strings as before, and
+/// serialize to JSON as those strings.
+#[sqlx::test(migrations = "../migrations")]
+async fn status_columns_round_trip(pool: PgPool) {
+    let f = fixture(&pool, 1, 0).await;
+    let s = session("web-status");
+    let hold = f
+        .svc
+        .create_hold(f.tenant, f.service, ny(2026, 3, 3, 11, 0), &s)
+        .await
+        .unwrap();
+    assert_eq!(hold.status, HoldStatus::Active);
+    let (b, _) = f
+        .svc
+        .confirm(f.tenant, hold.id, &s, &client("ana@example.com"))
+        .await
+        .unwrap();
+    assert_eq!(b.status, AppointmentStatus::Confirmed);
+    let stored: String = sqlx::query_scalar("SELECT status FROM appointments WHERE id = $1")
+        .bind(b.id)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(stored, "confirmed");
+    let reference = ReferenceCode::parse(&b.reference).unwrap();
+    let email = Email::parse("ana@example.com").unwrap();
+    let c = f.svc.cancel(f.tenant, &reference, &email).await.unwrap();
+    assert_eq!(c.status, AppointmentStatus::Cancelled);
+    assert_eq!(serde_json::to_value(c.status).unwrap(), "cancelled");
+
+    // Bound as a filter: the enum encodes as the column's text.
+    let (lo, hi) = (ny(2026, 3, 3, 0, 0), ny(2026, 3, 4, 0, 0));
+    for (filter, n) in [
+        (Some(AppointmentStatus::Cancelled), 1),
+        (Some(AppointmentStatus::Confirmed), 0),
+        (None, 1),
+    ] {
+        let rows = f
+            .svc
+            .list_bookings(f.tenant, lo, hi, filter, 10)
+            .await
+            .unwrap();
+        assert_eq!(rows.len(), n, "{filter:?}");
+    }
+    let expired: HoldStatus = sqlx::query_scalar("SELECT 'expired'::text")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(expired, HoldStatus::Expired);
+}
+
+/// A released hold frees its time at once; only the session that holds it can release it.
+#[sqlx::test(migrations = "../migrations")]
+async fn release_hold_frees_the_time_for_its_session_only(pool: PgPool) {
+    let f = fixture(&pool, 1, 0).await;
+    let at = ny(2026, 3, 3, 14, 0);
+    let tue = NaiveDate::from_ymd_opt(2026, 3, 3).unwrap();
+    let mine = session("excel-import:ABCD-EFGH");
+    let hold = f
+        .svc
+        .create_hold(f.tenant, f.service, at, &mine)
+        .await
+        .unwrap();
+    let offered =
+        |a: gomomo::services::booking::Availability| a.slots.iter().any(|s| s.start == at);
+    assert!(!offered(
+        f.svc
+            .availability(f.tenant, f.service, tue, tue)
+            .await
+            .unwrap()
+    ));
+    assert!(!f
+        .svc
+        .release_hold(f.tenant, hold.id, &session("web-other"))
+        .await
+        .unwrap());
+    assert!(f.svc.release_hold(f.tenant, hold.id, &mine).await.unwrap());
+    assert!(offered(
+        f.svc
+            .availability(f.tenant, f.service, tue, tue)
+            .await
+            .unwrap()
+    ));
+    assert!(!f.svc.release_hold(f.tenant, hold.id, &mine).await.unwrap());
+    assert_eq!(
+        count(
+            &pool,
+            "SELECT count(*) FROM audit_log WHERE event_type = 'hold.released'"
+        )
+        .await,
+        1
+    );
 }

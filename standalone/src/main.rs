@@ -56,7 +56,7 @@ async fn main() -> anyhow::Result<()> {
             tracing::info!("migrations applied");
         }
         Command::SeedDemo => {
-            let seed = admin::seed_demo(&pool)
+            let seed = admin::seed_demo_with_key(&pool, config.demo_api_key.as_deref())
                 .await
                 .context("seeding the demo tenant")?;
             println!("{}", serde_json::to_string(&seed)?);

@@ -188,7 +188,7 @@ impl BookingView {
     pub fn new(a: AppointmentRow, tz: Tz) -> Self {
         Self {
             reference: a.reference,
-            status: a.status,
+            status: a.status.to_string(),
             start: local_time(a.start_at, tz),
             end: local_time(a.end_at, tz),
             time_zone: tz.name().to_string(),

@@ -59,6 +59,9 @@ pub struct Config {
     pub telephony: crate::config::TelephonyConfig,
     /// Email, SMS delivery, webhooks, Google Calendar, `ENCRYPTION_KEY`.
     pub delivery: DeliveryConfig,
+    /// `GOMOMO_DEMO_API_KEY`: the API key `seed-demo` stores for the demo tenant (at least
+    /// 16 characters; otherwise a random key is minted).
+    pub demo_api_key: Option<String>,
 }
 
 impl std::fmt::Debug for Config {
@@ -133,6 +136,10 @@ pub const ENV_VARS: &[(&str, &str)] = &[
     (
         "FOLLOWUP_COOLDOWN_MINUTES",
         "minimum gap between follow-ups to one recipient, 0–1440 (default 60)",
+    ),
+    (
+        "GOMOMO_DEMO_API_KEY",
+        "API key seed-demo gives the demo tenant, ≥ 16 characters (default: a random key)",
     ),
 ];
 
@@ -256,7 +263,9 @@ impl Config {
         let agent = AgentConfig::from_lookup(&get)?;
         let telephony = crate::config::TelephonyConfig::from_lookup(&get, environment)?;
         let delivery = DeliveryConfig::from_lookup(&get, environment)?;
+        let demo_api_key = get("GOMOMO_DEMO_API_KEY");
         Ok(Self {
+            demo_api_key,
             delivery,
             agent,
             telephony,

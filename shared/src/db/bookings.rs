@@ -1,12 +1,85 @@
 //! Holds and appointments. Every query takes a connection so the booking service decides
 //! the transaction and its isolation level.
 
+use std::fmt;
+use std::str::FromStr;
+
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sqlx::{AssertSqlSafe, FromRow, PgConnection, PgExecutor};
 use uuid::Uuid;
 
 use crate::domain::slots::Busy;
+
+/// `appointments.status` (a text column with a CHECK on these values).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, sqlx::Type)]
+#[serde(rename_all = "snake_case")]
+#[sqlx(type_name = "text", rename_all = "snake_case")]
+pub enum AppointmentStatus {
+    Confirmed,
+    Cancelled,
+}
+
+impl AppointmentStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Confirmed => "confirmed",
+            Self::Cancelled => "cancelled",
+        }
+    }
+}
+
+impl FromStr for AppointmentStatus {
+    type Err = crate::domain::ParseError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "confirmed" => Ok(Self::Confirmed),
+            "cancelled" => Ok(Self::Cancelled),
+            _ => Err(crate::domain::ParseError::new(
+                "status",
+                "must be confirmed or cancelled",
+            )),
+        }
+    }
+}
+
+impl fmt::Display for AppointmentStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Compares with the column's text value (`status == "confirmed"`).
+impl PartialEq<&str> for AppointmentStatus {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+/// `availability_holds.status` (a text column with a CHECK on these values).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, sqlx::Type)]
+#[serde(rename_all = "snake_case")]
+#[sqlx(type_name = "text", rename_all = "snake_case")]
+pub enum HoldStatus {
+    Active,
+    Expired,
+}
+
+impl HoldStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Active => "active",
+            Self::Expired => "expired",
+        }
+    }
+}
+
+impl fmt::Display for HoldStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 
 #[derive(Debug, Clone, FromRow, Serialize, PartialEq)]
 pub struct HoldRow {
@@ -17,7 +90,7 @@ pub struct HoldRow {
     pub session_id: String,
     pub start_at: DateTime<Utc>,
     pub end_at: DateTime<Utc>,
-    pub status: String,
+    pub status: HoldStatus,
     pub expires_at: DateTime<Utc>,
 }
 
@@ -32,7 +105,7 @@ pub struct AppointmentRow {
     pub reference: String,
     pub start_at: DateTime<Utc>,
     pub end_at: DateTime<Utc>,
-    pub status: String,
+    pub status: AppointmentStatus,
     pub client_name: String,
     pub client_email: String,
     pub client_phone: Option<String>,
@@ -45,7 +118,9 @@ pub struct AppointmentRow {
 
 const HOLD_COLS: &str = "id, tenant_id, service_id, resource_id, session_id,
     lower(during) AS start_at, upper(during) AS end_at, status, expires_at";
-const APPT_COLS: &str = "id, tenant_id, service_id, resource_id, hold_id, session_id, reference,
+/// The columns of an [`AppointmentRow`], for every query that reads appointments.
+pub const APPT_COLS: &str =
+    "id, tenant_id, service_id, resource_id, hold_id, session_id, reference,
     lower(during) AS start_at, upper(during) AS end_at, status, client_name, client_email,
     client_phone, notes, sequence, created_at, updated_at, cancelled_at";
 
@@ -292,7 +367,7 @@ pub async fn list_appointments<'e>(
     tenant: Uuid,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
-    status: Option<&str>,
+    status: Option<AppointmentStatus>,
     limit: i64,
 ) -> Result<Vec<AppointmentRow>, sqlx::Error> {
     sqlx::query_as(AssertSqlSafe(format!(
@@ -307,4 +382,46 @@ pub async fn list_appointments<'e>(
     .bind(limit)
     .fetch_all(db)
     .await
+}
+
+/// The busy ranges of a tenant's live appointments (any resource) touching [from, to): the
+/// bookings gomomo itself wrote to the tenant calendar.
+pub async fn live_appointment_ranges<'e>(
+    db: impl PgExecutor<'e>,
+    tenant: Uuid,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<Vec<(DateTime<Utc>, DateTime<Utc>)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT lower(during), upper(during) FROM appointments
+          WHERE tenant_id = $1 AND status <> 'cancelled' AND during && tstzrange($2, $3)",
+    )
+    .bind(tenant)
+    .bind(from)
+    .bind(to)
+    .fetch_all(db)
+    .await
+}
+
+/// The status and sequence of an appointment, row-locked (None when it does not exist).
+pub async fn appointment_state_for_update(
+    conn: &mut PgConnection,
+    id: Uuid,
+) -> Result<Option<(AppointmentStatus, i32)>, sqlx::Error> {
+    sqlx::query_as("SELECT status, sequence FROM appointments WHERE id = $1 FOR UPDATE")
+        .bind(id)
+        .fetch_optional(conn)
+        .await
+}
+
+/// Makes every later read of the current SERIALIZABLE transaction an index probe. On the
+/// small, hot `availability_holds` table the planner otherwise picks a sequential scan,
+/// which takes a relation-wide predicate lock: every concurrent confirm then conflicts with
+/// every other (Postgres cancels one "as a pivot") and unrelated bookings retry until they
+/// give up.
+pub async fn index_probes_only(conn: &mut PgConnection) -> Result<(), sqlx::Error> {
+    sqlx::query("SET LOCAL enable_seqscan = off")
+        .execute(conn)
+        .await
+        .map(|_| ())
 }

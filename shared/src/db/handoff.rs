@@ -80,3 +80,17 @@ pub async fn consume(
     .fetch_optional(pool)
     .await
 }
+
+/// The tenant and context of the token that opened a chat session (None for sessions that
+/// did not start from a handoff link).
+pub async fn context_of_chat_session(
+    pool: &PgPool,
+    chat_session_id: &str,
+) -> Result<Option<(Uuid, Value)>, sqlx::Error> {
+    let row: Option<(Uuid, Json<Value>)> =
+        sqlx::query_as("SELECT tenant_id, context FROM handoff_tokens WHERE chat_session_id = $1")
+            .bind(chat_session_id)
+            .fetch_optional(pool)
+            .await?;
+    Ok(row.map(|(t, c)| (t, c.0)))
+}

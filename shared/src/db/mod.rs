@@ -5,6 +5,7 @@ pub mod bookings;
 pub mod calendar_sync;
 pub mod calls;
 pub mod chat;
+pub mod followups;
 pub mod handoff;
 pub mod jobs;
 pub mod notifications;
@@ -12,8 +13,10 @@ pub mod oauth;
 pub mod outbox;
 pub mod policy;
 pub mod sms;
+pub mod sync_dead_letter;
 pub mod tenants;
 pub mod waitlist;
+pub mod waitlist_entries;
 pub mod webhooks;
 
 use std::time::Duration;
@@ -31,6 +34,11 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<PgPool, sqlx::Er
         .acquire_timeout(Duration::from_secs(10))
         .connect_with(opts.application_name("gomomo"))
         .await
+}
+
+/// One trivial round trip: is the database reachable?
+pub async fn ping(pool: &PgPool) -> Result<(), sqlx::Error> {
+    sqlx::query("SELECT 1").execute(pool).await.map(|_| ())
 }
 
 pub async fn migrate(pool: &PgPool) -> Result<(), sqlx::migrate::MigrateError> {

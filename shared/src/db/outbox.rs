@@ -113,3 +113,19 @@ pub async fn mark_webhooks_written(
         .await?;
     Ok(())
 }
+
+/// Deletes the not yet published `BookingCreated` of a booking; returns how many rows went
+/// (0: it was already published).
+pub async fn drop_unpublished_booking_created(
+    conn: &mut PgConnection,
+    booking_id: Uuid,
+) -> Result<u64, sqlx::Error> {
+    sqlx::query(
+        "DELETE FROM outbox WHERE published_at IS NULL AND event_type = 'BookingCreated'
+          AND payload->>'booking_id' = $1",
+    )
+    .bind(booking_id.to_string())
+    .execute(conn)
+    .await
+    .map(|r| r.rows_affected())
+}

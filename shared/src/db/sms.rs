@@ -5,7 +5,7 @@ use chrono::{DateTime, Duration, Utc};
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
-use super::bookings::AppointmentRow;
+use super::bookings::{AppointmentRow, APPT_COLS};
 
 /// Records a consent change (STOP-class keyword → opted out; START-class → back in), both in
 /// the current ledger and in its history.
@@ -201,14 +201,11 @@ pub async fn next_booking_for_phone(
     phone: &str,
     now: DateTime<Utc>,
 ) -> Result<Option<AppointmentRow>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT id, tenant_id, service_id, resource_id, hold_id, session_id, reference,
-                lower(during) AS start_at, upper(during) AS end_at, status, client_name, client_email,
-                client_phone, notes, sequence, created_at, updated_at, cancelled_at
-         FROM appointments
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {APPT_COLS} FROM appointments
          WHERE tenant_id = $1 AND client_phone = $2 AND status = 'confirmed' AND upper(during) > $3
-         ORDER BY lower(during) LIMIT 1",
-    )
+         ORDER BY lower(during) LIMIT 1"
+    )))
     .bind(tenant_id)
     .bind(phone)
     .bind(now)

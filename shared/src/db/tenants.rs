@@ -414,3 +414,151 @@ pub async fn tenant_for_api_key<'e>(
     .fetch_optional(db)
     .await
 }
+
+/// Only the tenant's time zone name (one primary-key probe).
+pub async fn time_zone<'e>(
+    db: impl PgExecutor<'e>,
+    tenant: Uuid,
+) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar("SELECT time_zone FROM tenants WHERE id = $1")
+        .bind(tenant)
+        .fetch_optional(db)
+        .await
+}
+
+/// Row-locks the tenant until the transaction ends; false when it does not exist.
+pub async fn lock_tenant(conn: &mut PgConnection, tenant: Uuid) -> Result<bool, sqlx::Error> {
+    let locked: Option<Uuid> =
+        sqlx::query_scalar("SELECT id FROM tenants WHERE id = $1 FOR UPDATE")
+            .bind(tenant)
+            .fetch_optional(conn)
+            .await?;
+    Ok(locked.is_some())
+}
+
+// --- idempotent inserts with fixed ids (the demo tenant) ---------------------------------
+
+/// Serializes concurrent writers of the fixed-id rows below until the transaction ends.
+pub async fn lock_fixed_rows(conn: &mut PgConnection) -> Result<(), sqlx::Error> {
+    sqlx::query("SELECT pg_advisory_xact_lock(7243001)")
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Inserts the tenant unless a tenant with its id exists (that one is left as it is).
+pub async fn insert_tenant_if_absent(
+    conn: &mut PgConnection,
+    t: &NewTenant<'_>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO tenants (id, name, time_zone, slot_step_minutes, min_notice_minutes, max_days_ahead, buffer_minutes)
+         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO NOTHING",
+    )
+    .bind(t.id)
+    .bind(t.name)
+    .bind(t.time_zone)
+    .bind(t.slot_step_minutes)
+    .bind(t.min_notice_minutes)
+    .bind(t.max_days_ahead)
+    .bind(t.buffer_minutes)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn insert_resource_if_absent(
+    conn: &mut PgConnection,
+    tenant: Uuid,
+    id: Uuid,
+    name: &str,
+    kind: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO resources (id, tenant_id, name, kind) VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO NOTHING",
+    )
+    .bind(id)
+    .bind(tenant)
+    .bind(name)
+    .bind(kind)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn insert_service_if_absent(
+    conn: &mut PgConnection,
+    tenant: Uuid,
+    id: Uuid,
+    name: &str,
+    description: &str,
+    duration_minutes: i32,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO services (id, tenant_id, name, description, duration_minutes) VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (id) DO NOTHING",
+    )
+    .bind(id)
+    .bind(tenant)
+    .bind(name)
+    .bind(description)
+    .bind(duration_minutes)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Lets `resource` do `service` (no-op when it already does).
+pub async fn add_service_resource(
+    conn: &mut PgConnection,
+    service: Uuid,
+    resource: Uuid,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO service_resources (service_id, resource_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+    )
+    .bind(service)
+    .bind(resource)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Adds one opening interval unless the same one is already there.
+pub async fn add_hours_if_absent(
+    conn: &mut PgConnection,
+    tenant: Uuid,
+    weekday: i16,
+    opens: NaiveTime,
+    closes: NaiveTime,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO business_hours (tenant_id, weekday, opens, closes) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+    )
+    .bind(tenant)
+    .bind(weekday)
+    .bind(opens)
+    .bind(closes)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Stores `key` for the tenant unless that exact key is already stored.
+pub async fn insert_api_key_if_absent(
+    conn: &mut PgConnection,
+    tenant: Uuid,
+    key: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO tenant_api_keys (id, tenant_id, key_hash, key_prefix) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (key_hash) DO NOTHING",
+    )
+    .bind(Uuid::new_v4())
+    .bind(tenant)
+    .bind(hash_api_key(key))
+    .bind(key.chars().take(8).collect::<String>())
+    .execute(conn)
+    .await?;
+    Ok(())
+}

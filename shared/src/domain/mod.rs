@@ -11,4 +11,4 @@ pub mod slots;
 pub mod types;
 
 pub use reference::ReferenceCode;
-pub use types::{ClientName, Email, ParseError, PhoneE164, SessionId, TenantId, TimeZone};
+pub use types::{ClientName, Email, Notes, ParseError, PhoneE164, SessionId, TenantId, TimeZone};

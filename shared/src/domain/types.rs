@@ -165,6 +165,51 @@ impl ClientName {
     }
 }
 
+/// A client's notes for a booking: trimmed, 1 to [`Notes::MAX_CHARS`] characters, no
+/// control characters other than line breaks and tabs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct Notes(String);
+
+impl Notes {
+    pub const MAX_CHARS: usize = 2000;
+
+    /// Notes as a client sent them; blank means none (`Ok(None)`).
+    pub fn parse(raw: &str) -> Result<Option<Self>, ParseError> {
+        if raw.chars().any(|c| !Self::allowed(c)) {
+            return Err(ParseError::new(
+                "notes",
+                "may not contain control characters",
+            ));
+        }
+        let s = raw.trim();
+        if s.chars().count() > Self::MAX_CHARS {
+            return Err(ParseError::new(
+                "notes",
+                format!("at most {} characters", Self::MAX_CHARS),
+            ));
+        }
+        Ok((!s.is_empty()).then(|| Self(s.to_string())))
+    }
+
+    /// Free text from a language model, made into notes instead of refused: control
+    /// characters dropped, trimmed, cut at [`Notes::MAX_CHARS`]; blank means none.
+    pub fn from_free_text(raw: &str) -> Option<Self> {
+        let kept: String = raw.chars().filter(|c| Self::allowed(*c)).collect();
+        let s: String = kept.trim().chars().take(Self::MAX_CHARS).collect();
+        let s = s.trim_end();
+        (!s.is_empty()).then(|| Self(s.to_string()))
+    }
+
+    fn allowed(c: char) -> bool {
+        !c.is_control() || matches!(c, '\n' | '\t' | '\r')
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 /// The id of a chat, web or call session that owns holds: 1 to 128 of `[A-Za-z0-9_.:-]`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 #[serde(transparent)]
@@ -277,6 +322,28 @@ mod tests {
         assert!(TimeZone::parse("Mars/Olympus").is_err());
         assert!(TenantId::parse("not-a-uuid").is_err());
         assert!(TenantId::parse("6d0e0000-0000-4000-8000-000000000001").is_ok());
+    }
+
+    #[test]
+    fn notes_refuse_control_characters_and_length() {
+        assert_eq!(Notes::parse("  ").unwrap(), None);
+        assert_eq!(
+            Notes::parse(" first visit\nback pain ")
+                .unwrap()
+                .unwrap()
+                .as_str(),
+            "first visit\nback pain"
+        );
+        assert!(Notes::parse("bell\u{0007}").is_err());
+        assert!(Notes::parse(&"x".repeat(Notes::MAX_CHARS + 1)).is_err());
+        assert!(Notes::parse(&format!(" {} ", "x".repeat(Notes::MAX_CHARS))).is_ok());
+        let cut = Notes::from_free_text(&format!("a\u{0007}{}", "x".repeat(3000))).unwrap();
+        assert_eq!(cut.as_str().chars().count(), Notes::MAX_CHARS);
+        assert!(cut.as_str().starts_with("ax"));
+        assert_eq!(Notes::from_free_text(" \u{0000} "), None);
+        for n in [cut.as_str(), "ok\ttabs"] {
+            assert_eq!(Notes::parse(n).unwrap().unwrap().as_str(), n);
+        }
     }
 
     /// Property-style check without extra crates: every string the parser accepts

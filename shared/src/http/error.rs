@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
 use crate::domain::ParseError;
-use crate::services::booking::BookingError;
+use crate::services::booking::{BookingError, BookingErrorKind};
 
 #[derive(Debug)]
 pub struct ApiError {
@@ -108,39 +108,40 @@ impl From<ParseError> for ApiError {
 }
 
 impl From<BookingError> for ApiError {
+    /// The status follows from the error's kind and the code is the error's own code; a
+    /// parse error keeps its `invalid_<field>` code, internal causes are logged and opaque.
     fn from(e: BookingError) -> Self {
-        use BookingError as B;
-        let msg = e.to_string();
-        match e {
-            B::TenantNotFound => Self::not_found("tenant_not_found", msg),
-            B::ServiceNotFound => Self::not_found("service_not_found", msg),
-            B::ResourceNotFound => Self::not_found("resource_not_found", msg),
-            B::HoldNotFound => Self::not_found("hold_not_found", msg),
-            B::BookingNotFound => Self::not_found(
-                "booking_not_found",
-                "no booking with that reference and email",
-            ),
-            B::HoldExpired => Self::new(StatusCode::GONE, "hold_expired", msg),
-            B::HoldNotOwned => Self::forbidden("hold_not_owned", msg),
-            B::SlotUnavailable => Self::new(StatusCode::CONFLICT, "slot_unavailable", msg),
-            B::SlotTaken => Self::new(StatusCode::CONFLICT, "slot_taken", msg),
-            B::BookingCancelled => Self::new(StatusCode::CONFLICT, "booking_cancelled", msg),
-            B::InvalidRange(_) => Self::bad_request("invalid_range", msg),
-            B::RangeBeyondLookahead { .. } => Self::bad_request("range_beyond_lookahead", msg),
-            B::Invalid(p) => p.into(),
-            B::Contention => Self::new(StatusCode::SERVICE_UNAVAILABLE, "busy", msg),
-            B::CalendarUnavailable { .. } => Self::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "calendar_unavailable",
-                "the calendar could not be updated, so the booking was not made; the time is held for you again, please try again",
-            ),
-            B::Database(sqlx::Error::PoolTimedOut) => Self::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "busy",
-                "the service is busy; try again",
-            ),
-            ref other @ (B::TenantConfig(_) | B::Database(_)) => Self::internal(other),
-        }
+        use BookingErrorKind as K;
+        let e = match e {
+            BookingError::Invalid(p) => return p.into(),
+            other => other,
+        };
+        let kind = e.kind();
+        let status = match kind {
+            K::TenantNotFound
+            | K::ServiceNotFound
+            | K::ResourceNotFound
+            | K::HoldNotFound
+            | K::BookingNotFound => StatusCode::NOT_FOUND,
+            K::HoldExpired => StatusCode::GONE,
+            K::HoldNotOwned => StatusCode::FORBIDDEN,
+            K::SlotUnavailable | K::SlotTaken | K::BookingCancelled => StatusCode::CONFLICT,
+            K::InvalidRange | K::RangeBeyondLookahead | K::InvalidArgument => {
+                StatusCode::BAD_REQUEST
+            }
+            K::CalendarUnavailable | K::Busy => StatusCode::SERVICE_UNAVAILABLE,
+            K::Internal => return Self::internal(&e),
+        };
+        let message = match kind {
+            // A reference alone reveals nothing: the message names both inputs.
+            K::BookingNotFound => "no booking with that reference and email".to_string(),
+            K::CalendarUnavailable => "the calendar could not be updated, so the booking was not made; the time is held for you again, please try again".to_string(),
+            K::Busy if matches!(e, BookingError::Database(_)) => {
+                "the service is busy; try again".to_string()
+            }
+            _ => e.to_string(),
+        };
+        Self::new(status, kind.code(), message)
     }
 }
 
@@ -170,5 +171,80 @@ impl From<QueryRejection> for ApiError {
 impl From<PathRejection> for ApiError {
     fn from(r: PathRejection) -> Self {
         Self::bad_request("invalid_path", r.body_text())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn booking_errors_keep_their_status_and_code() {
+        use BookingError as B;
+        let cases: Vec<(BookingError, StatusCode, &str)> = vec![
+            (B::TenantNotFound, StatusCode::NOT_FOUND, "tenant_not_found"),
+            (
+                B::ServiceNotFound,
+                StatusCode::NOT_FOUND,
+                "service_not_found",
+            ),
+            (
+                B::ResourceNotFound,
+                StatusCode::NOT_FOUND,
+                "resource_not_found",
+            ),
+            (B::HoldNotFound, StatusCode::NOT_FOUND, "hold_not_found"),
+            (
+                B::BookingNotFound,
+                StatusCode::NOT_FOUND,
+                "booking_not_found",
+            ),
+            (B::HoldExpired, StatusCode::GONE, "hold_expired"),
+            (B::HoldNotOwned, StatusCode::FORBIDDEN, "hold_not_owned"),
+            (B::SlotUnavailable, StatusCode::CONFLICT, "slot_unavailable"),
+            (B::SlotTaken, StatusCode::CONFLICT, "slot_taken"),
+            (
+                B::BookingCancelled,
+                StatusCode::CONFLICT,
+                "booking_cancelled",
+            ),
+            (
+                B::InvalidRange("x"),
+                StatusCode::BAD_REQUEST,
+                "invalid_range",
+            ),
+            (
+                B::RangeBeyondLookahead { max_days_ahead: 3 },
+                StatusCode::BAD_REQUEST,
+                "range_beyond_lookahead",
+            ),
+            (
+                B::Invalid(ParseError::new("email", "has no @")),
+                StatusCode::BAD_REQUEST,
+                "invalid_email",
+            ),
+            (B::Contention, StatusCode::SERVICE_UNAVAILABLE, "busy"),
+            (
+                B::Database(sqlx::Error::PoolTimedOut),
+                StatusCode::SERVICE_UNAVAILABLE,
+                "busy",
+            ),
+            (
+                B::TenantConfig("bad zone".into()),
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal_error",
+            ),
+            (
+                B::Database(sqlx::Error::RowNotFound),
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal_error",
+            ),
+        ];
+        for (e, status, code) in cases {
+            let api = ApiError::from(e);
+            assert_eq!((api.status, api.code.as_ref()), (status, code));
+        }
+        let api = ApiError::from(B::BookingNotFound);
+        assert_eq!(api.message, "no booking with that reference and email");
     }
 }

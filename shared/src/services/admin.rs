@@ -1,4 +1,5 @@
-//! Tenant administration: tenants, services, resources, hours, API keys, and the demo seed.
+//! Tenant administration: tenants, services, resources, hours, API keys, and the demo
+//! tenant with its fixed ids.
 
 use chrono::NaiveTime;
 use serde::Serialize;
@@ -336,12 +337,7 @@ pub async fn replace_hours(
     }
     let mut tx = pool.begin().await?;
     // The tenant row lock serialises concurrent replacements of the week.
-    let locked: Option<Uuid> =
-        sqlx::query_scalar("SELECT id FROM tenants WHERE id = $1 FOR UPDATE")
-            .bind(tenant.0)
-            .fetch_optional(&mut *tx)
-            .await?;
-    if locked.is_none() {
+    if !tenants::lock_tenant(&mut tx, tenant.0).await? {
         return Err(BookingError::TenantNotFound);
     }
     tenants::replace_hours(&mut tx, tenant.0, &sorted).await?;
@@ -374,73 +370,52 @@ pub struct DemoService {
 }
 
 /// The demo tenant (America/New_York, Mon–Fri 9:00–17:00, 30-minute slots, two resources,
-/// three services) with fixed ids. Running it again changes nothing but minting a new key.
+/// three services) with fixed ids, and a freshly minted API key. Running it again changes
+/// nothing but minting a new key.
 pub async fn seed_demo(pool: &PgPool) -> Result<DemoSeed> {
+    seed_demo_with_key(pool, None).await
+}
+
+/// [`seed_demo`] with a chosen API key (`GOMOMO_DEMO_API_KEY`, read by the configuration):
+/// a key of at least 16 characters is stored and returned; `None` or a shorter one mints a
+/// new random key.
+pub async fn seed_demo_with_key(pool: &PgPool, api_key: Option<&str>) -> Result<DemoSeed> {
     let mut tx = pool.begin().await?;
     // Serialize concurrent seeders.
-    sqlx::query("SELECT pg_advisory_xact_lock(7243001)")
-        .execute(&mut *tx)
-        .await?;
-    sqlx::query(
-        "INSERT INTO tenants (id, name, time_zone, slot_step_minutes, min_notice_minutes, max_days_ahead, buffer_minutes)
-         VALUES ($1, 'Gomomo Demo Clinic', 'America/New_York', 30, 60, 14, 0) ON CONFLICT (id) DO NOTHING",
+    tenants::lock_fixed_rows(&mut tx).await?;
+    tenants::insert_tenant_if_absent(
+        &mut tx,
+        &tenants::NewTenant {
+            id: DEMO_TENANT_ID,
+            name: "Gomomo Demo Clinic",
+            time_zone: "America/New_York",
+            slot_step_minutes: 30,
+            min_notice_minutes: 60,
+            max_days_ahead: 14,
+            buffer_minutes: 0,
+        },
     )
-    .bind(DEMO_TENANT_ID)
-    .execute(&mut *tx)
     .await?;
     for (id, name) in DEMO_RESOURCES {
-        sqlx::query("INSERT INTO resources (id, tenant_id, name, kind) VALUES ($1, $2, $3, 'staff') ON CONFLICT (id) DO NOTHING")
-            .bind(id)
-            .bind(DEMO_TENANT_ID)
-            .bind(name)
-            .execute(&mut *tx)
-            .await?;
+        tenants::insert_resource_if_absent(&mut tx, DEMO_TENANT_ID, id, name, "staff").await?;
     }
     for (id, name, description, minutes) in DEMO_SERVICES {
-        sqlx::query(
-            "INSERT INTO services (id, tenant_id, name, description, duration_minutes) VALUES ($1, $2, $3, $4, $5)
-             ON CONFLICT (id) DO NOTHING",
-        )
-        .bind(id)
-        .bind(DEMO_TENANT_ID)
-        .bind(name)
-        .bind(description)
-        .bind(minutes)
-        .execute(&mut *tx)
-        .await?;
+        tenants::insert_service_if_absent(&mut tx, DEMO_TENANT_ID, id, name, description, minutes)
+            .await?;
         for (rid, _) in DEMO_RESOURCES {
-            sqlx::query("INSERT INTO service_resources (service_id, resource_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
-                .bind(id)
-                .bind(rid)
-                .execute(&mut *tx)
-                .await?;
+            tenants::add_service_resource(&mut tx, id, rid).await?;
         }
     }
     let nine = NaiveTime::from_hms_opt(9, 0, 0).unwrap_or_default();
     let five = NaiveTime::from_hms_opt(17, 0, 0).unwrap_or_default();
     for weekday in 1..=5i16 {
-        sqlx::query("INSERT INTO business_hours (tenant_id, weekday, opens, closes) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING")
-            .bind(DEMO_TENANT_ID)
-            .bind(weekday)
-            .bind(nine)
-            .bind(five)
-            .execute(&mut *tx)
-            .await?;
+        tenants::add_hours_if_absent(&mut tx, DEMO_TENANT_ID, weekday, nine, five).await?;
     }
-    let api_key = match std::env::var("GOMOMO_DEMO_API_KEY") {
-        Ok(k) if k.len() >= 16 => k,
+    let api_key = match api_key {
+        Some(k) if k.len() >= 16 => k.to_string(),
         _ => tenants::generate_api_key(),
     };
-    sqlx::query(
-        "INSERT INTO tenant_api_keys (id, tenant_id, key_hash, key_prefix) VALUES ($1, $2, $3, $4)
-         ON CONFLICT (key_hash) DO NOTHING",
-    )
-    .bind(Uuid::new_v4())
-    .bind(DEMO_TENANT_ID)
-    .bind(tenants::hash_api_key(&api_key))
-    .bind(api_key.chars().take(8).collect::<String>())
-    .execute(&mut *tx)
-    .await?;
+    tenants::insert_api_key_if_absent(&mut tx, DEMO_TENANT_ID, &api_key).await?;
     crate::db::calls::assign_number(&mut tx, DEMO_TENANT_ID, DEMO_PHONE_NUMBER).await?;
     tx.commit().await?;
     let services = tenants::list_services(pool, DEMO_TENANT_ID)

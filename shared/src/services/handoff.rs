@@ -309,12 +309,8 @@ pub async fn context_for_session(
     pool: &PgPool,
     session_id: &str,
 ) -> Result<Option<(Uuid, HandoffContext)>, sqlx::Error> {
-    let row: Option<(Uuid, sqlx::types::Json<serde_json::Value>)> =
-        sqlx::query_as("SELECT tenant_id, context FROM handoff_tokens WHERE chat_session_id = $1")
-            .bind(session_id)
-            .fetch_optional(pool)
-            .await?;
-    Ok(row.map(|(t, c)| (t, serde_json::from_value(c.0).unwrap_or_default())))
+    let row = crate::db::handoff::context_of_chat_session(pool, session_id).await?;
+    Ok(row.map(|(t, c)| (t, serde_json::from_value(c).unwrap_or_default())))
 }
 
 /// Opens the chat session a handoff link leads to: the client's details and the dialogue
@@ -419,7 +415,7 @@ pub async fn seed_chat_session(
         .await?
         .is_none()
     {
-        // A fresh random session id cannot be busy; nothing to seed if it somehow is.
+        // A fresh random session id cannot be busy; if it somehow is, nothing is written.
         return Ok(());
     }
     let mut tx = pool.begin().await?;

@@ -5,6 +5,7 @@ pub mod agent;
 pub mod autonomy;
 pub mod booking;
 pub mod delivery;
+pub mod excel_import;
 pub mod handoff;
 pub mod relay;
 pub mod scheduler;

@@ -5,6 +5,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
 use chrono::{Duration, NaiveTime};
+use gomomo::db::bookings::AppointmentStatus;
 use gomomo::db::tenants::{self, HoursRow, TenantPatch};
 use gomomo::domain::slots::local_to_utc;
 use gomomo::domain::{ParseError, TimeZone};
@@ -239,16 +240,14 @@ pub async fn list_bookings(
     if from > to {
         return Err(ApiError::bad_request("invalid_range", "from is after to"));
     }
-    let status = match q.status.as_deref() {
-        None => None,
-        Some(s @ ("confirmed" | "cancelled")) => Some(s),
-        Some(_) => {
-            return Err(ApiError::bad_request(
-                "invalid_status",
-                "status must be confirmed or cancelled",
-            ))
-        }
-    };
+    let status = q
+        .status
+        .as_deref()
+        .map(str::parse::<AppointmentStatus>)
+        .transpose()
+        .map_err(|_| {
+            ApiError::bad_request("invalid_status", "status must be confirmed or cancelled")
+        })?;
     let limit = q.limit.unwrap_or(100);
     if !(1..=500).contains(&limit) {
         return Err(ApiError::bad_request(

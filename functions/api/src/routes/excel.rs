@@ -1,16 +1,8 @@
-//! Excel export and import of a tenant's appointments (issue 6), behind the tenant API key.
-//!
-//! Import reconciliation (rows matched by reference; each row is applied on its own):
-//! - identical to the stored booking → unchanged;
-//! - status `confirmed` → `cancelled` → `BookingService::cancel` with the stored email;
-//! - a new start → a hold for it (session `excel-import:<reference>`) and
-//!   `BookingService::reschedule` with that hold; never a direct write;
-//! - client name/email/phone, notes, service, resource or end changed → the row is not
-//!   applied at all ("field not editable");
-//! - unknown reference (including another tenant's), an unparseable row, a duplicate
-//!   reference, un-cancelling, or any refusal of the booking service → `sync_dead_letter`.
+//! Excel export and import of a tenant's appointments, behind the tenant API key. The
+//! workbook is read and written here; the rows are reconciled with the bookings by
+//! `services::excel_import` (what an import may change is documented there).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::io::Cursor;
 
 use axum::body::Body;
@@ -19,15 +11,11 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use calamine::{Data, Reader, Xlsx};
-use chrono::{DateTime, Duration, NaiveDateTime, NaiveTime, Utc};
-use chrono_tz::Tz;
-use gomomo::db::bookings::{self as q, AppointmentRow};
-use gomomo::db::tenants;
+use chrono::{Duration, NaiveTime};
 use gomomo::domain::slots::local_to_utc;
-use gomomo::domain::{ReferenceCode, SessionId, TenantId};
 use gomomo::http::{ApiError, ApiPath, ApiQuery};
+use gomomo::services::excel_import::{self, ImportError, ImportRow, COLUMNS};
 use serde::{Deserialize, Serialize};
-use uuid::Uuid;
 
 use super::{date_field, tenant_id};
 use crate::auth::tenant_admin;
@@ -35,19 +23,6 @@ use crate::AppState;
 
 pub const XLSX_CONTENT_TYPE: &str =
     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
-/// The columns of the sheet, in export order.
-pub const COLUMNS: [&str; 10] = [
-    "reference",
-    "status",
-    "start",
-    "end",
-    "service",
-    "resource",
-    "client_name",
-    "client_email",
-    "client_phone",
-    "notes",
-];
 /// Largest accepted upload.
 const MAX_UPLOAD_BYTES: usize = 5 * 1024 * 1024;
 /// Largest total declared uncompressed size of the archive's parts (zip-bomb guard).
@@ -78,52 +53,22 @@ pub struct ImportSummary {
     pub dead_lettered: Vec<DeadLetteredRow>,
 }
 
-struct Names {
-    services: HashMap<Uuid, String>,
-    resources: HashMap<Uuid, String>,
-}
-
-async fn names(state: &AppState, tenant: TenantId) -> Result<Names, ApiError> {
-    let internal = |e: sqlx::Error| ApiError::internal(&e);
-    let services = tenants::list_services(state.pool(), tenant.0)
-        .await
-        .map_err(internal)?
-        .into_iter()
-        .map(|s| (s.id, s.name))
-        .collect();
-    let resources = tenants::list_resources(state.pool(), tenant.0)
-        .await
-        .map_err(internal)?
-        .into_iter()
-        .map(|r| (r.id, r.name))
-        .collect();
-    Ok(Names {
-        services,
-        resources,
-    })
-}
-
-fn row_cells(a: &AppointmentRow, tz: Tz, names: &Names) -> [String; 10] {
-    [
-        a.reference.clone(),
-        a.status.clone(),
-        a.start_at.with_timezone(&tz).to_rfc3339(),
-        a.end_at.with_timezone(&tz).to_rfc3339(),
-        names
-            .services
-            .get(&a.service_id)
-            .cloned()
-            .unwrap_or_default(),
-        names
-            .resources
-            .get(&a.resource_id)
-            .cloned()
-            .unwrap_or_default(),
-        a.client_name.clone(),
-        a.client_email.clone(),
-        a.client_phone.clone().unwrap_or_default(),
-        a.notes.clone().unwrap_or_default(),
-    ]
+impl From<excel_import::ImportSummary> for ImportSummary {
+    fn from(s: excel_import::ImportSummary) -> Self {
+        Self {
+            applied: s.applied,
+            unchanged: s.unchanged,
+            dead_lettered: s
+                .dead_lettered
+                .into_iter()
+                .map(|d| DeadLetteredRow {
+                    row: d.row,
+                    reference: d.reference,
+                    reason: d.reason,
+                })
+                .collect(),
+        }
+    }
 }
 
 #[utoipa::path(get, path = "/api/admin/tenants/{tenant}/appointments.xlsx",
@@ -157,7 +102,9 @@ pub async fn export_xlsx(
         .booking
         .list_bookings(tenant, lo, hi, None, MAX_EXPORT_ROWS)
         .await?;
-    let names = names(&state, tenant).await?;
+    let names = excel_import::Names::load(&state.booking, tenant)
+        .await
+        .map_err(|e| ApiError::internal(&e))?;
 
     let mut workbook = rust_xlsxwriter::Workbook::new();
     let bold = rust_xlsxwriter::Format::new().set_bold();
@@ -178,7 +125,7 @@ pub async fn export_xlsx(
         sheet.set_column_width(c, 22).map_err(xlsx_err)?;
     }
     for (r, a) in (1u32..).zip(rows.iter()) {
-        for (c, v) in (0u16..).zip(row_cells(a, sched.tz, &names)) {
+        for (c, v) in (0u16..).zip(excel_import::export_cells(a, sched.tz, &names)) {
             sheet.write_string(r, c, v).map_err(xlsx_err)?;
         }
     }
@@ -229,49 +176,6 @@ fn cell_text(d: &Data) -> String {
     match d {
         Data::Empty => String::new(),
         other => other.to_string().trim().to_string(),
-    }
-}
-
-/// A start as written in the sheet: RFC 3339 with an offset, or a local time in the tenant's
-/// zone (`YYYY-MM-DDTHH:MM[:SS]`, a space also accepted).
-fn parse_start(raw: &str, tz: Tz) -> Option<DateTime<Utc>> {
-    if let Ok(t) = DateTime::parse_from_rfc3339(raw) {
-        return Some(t.with_timezone(&Utc));
-    }
-    let naive = [
-        "%Y-%m-%dT%H:%M:%S",
-        "%Y-%m-%dT%H:%M",
-        "%Y-%m-%d %H:%M:%S",
-        "%Y-%m-%d %H:%M",
-    ]
-    .iter()
-    .find_map(|f| NaiveDateTime::parse_from_str(raw, f).ok())?;
-    naive
-        .and_local_timezone(tz)
-        .single()
-        .map(|t| t.with_timezone(&Utc))
-}
-
-/// One sheet row by column name.
-type Fields = HashMap<&'static str, String>;
-
-fn field<'a>(fields: &'a Fields, name: &str) -> &'a str {
-    fields.get(name).map(String::as_str).unwrap_or("")
-}
-
-enum Outcome {
-    Applied,
-    Unchanged,
-    Dead {
-        operation: &'static str,
-        reason: String,
-    },
-}
-
-fn dead(operation: &'static str, reason: impl Into<String>) -> Outcome {
-    Outcome::Dead {
-        operation,
-        reason: reason.into(),
     }
 }
 
@@ -326,66 +230,25 @@ pub async fn import_xlsx(
         ));
     }
 
-    let sched = state.booking.schedule(tenant).await?;
-    let names = names(&state, tenant).await?;
-    let mut summary = ImportSummary {
-        applied: 0,
-        unchanged: 0,
-        dead_lettered: Vec::new(),
-    };
-    let mut seen = HashSet::new();
-    for (row_no, cells) in (2u32..).zip(data) {
-        if cells.iter().all(String::is_empty) {
-            continue;
-        }
-        let fields: Fields = COLUMNS
-            .iter()
-            .map(|&c| {
-                let v = col.get(c).and_then(|&i| cells.get(i)).cloned();
-                (c, v.unwrap_or_default())
-            })
-            .collect();
-        let get = |name: &str| field(&fields, name);
-        let raw_ref = get("reference").to_string();
-        let payload: serde_json::Map<String, serde_json::Value> = COLUMNS
-            .iter()
-            .map(|c| (c.to_string(), serde_json::Value::from(get(c))))
-            .collect();
-        let key = ReferenceCode::parse(&raw_ref)
-            .map(|r| r.as_str().to_string())
-            .unwrap_or_else(|_| raw_ref.to_ascii_uppercase());
-        let outcome = if !raw_ref.is_empty() && !seen.insert(key) {
-            dead("parse", "duplicate reference in the sheet")
-        } else {
-            reconcile(&state, tenant, sched.tz, &names, &raw_ref, &fields).await?
-        };
-        match outcome {
-            Outcome::Applied => summary.applied += 1,
-            Outcome::Unchanged => summary.unchanged += 1,
-            Outcome::Dead { operation, reason } => {
-                let reference = (!raw_ref.is_empty()).then_some(raw_ref);
-                sqlx::query(
-                    "INSERT INTO sync_dead_letter (id, tenant_id, source, row_number, reference, operation, payload, error)
-                     VALUES ($1, $2, 'excel', $3, $4, $5, $6, $7)",
-                )
-                .bind(Uuid::new_v4())
-                .bind(tenant.0)
-                .bind(i32::try_from(row_no).unwrap_or(i32::MAX))
-                .bind(reference.as_deref())
-                .bind(operation)
-                .bind(serde_json::Value::Object(payload))
-                .bind(&reason)
-                .execute(state.pool())
-                .await
-                .map_err(|e| ApiError::internal(&e))?;
-                summary.dead_lettered.push(DeadLetteredRow {
-                    row: row_no,
-                    reference,
-                    reason,
-                });
-            }
-        }
-    }
+    let rows = data
+        .into_iter()
+        .zip(2u32..)
+        .map(|(cells, row)| ImportRow {
+            row,
+            cells: COLUMNS.map(|c| {
+                col.get(c)
+                    .and_then(|&i| cells.get(i))
+                    .cloned()
+                    .unwrap_or_default()
+            }),
+        })
+        .collect();
+    let summary = excel_import::reconcile(&state.booking, tenant, rows)
+        .await
+        .map_err(|e| match e {
+            ImportError::Booking(b) => ApiError::from(b),
+            ImportError::Database(d) => ApiError::internal(&d),
+        })?;
     tracing::info!(
         tenant_id = %tenant,
         applied = summary.applied,
@@ -393,105 +256,5 @@ pub async fn import_xlsx(
         dead_lettered = summary.dead_lettered.len(),
         "excel import"
     );
-    Ok(Json(summary))
-}
-
-async fn reconcile(
-    state: &AppState,
-    tenant: TenantId,
-    tz: Tz,
-    names: &Names,
-    raw_ref: &str,
-    fields: &Fields,
-) -> Result<Outcome, ApiError> {
-    let get = |name: &str| field(fields, name);
-    let Ok(reference) = ReferenceCode::parse(raw_ref) else {
-        return Ok(dead("parse", format!("unparseable reference {raw_ref:?}")));
-    };
-    let stored = q::appointment_by_reference(state.pool(), tenant.0, reference.as_str(), false)
-        .await
-        .map_err(|e| ApiError::internal(&e))?;
-    let Some(stored) = stored else {
-        return Ok(dead("parse", "unknown reference for this tenant"));
-    };
-    let status = get("status").to_ascii_lowercase();
-    if status != "confirmed" && status != "cancelled" {
-        return Ok(dead(
-            "parse",
-            format!(
-                "unparseable status {:?} (confirmed or cancelled)",
-                get("status")
-            ),
-        ));
-    }
-    let Some(start) = parse_start(get("start"), tz) else {
-        return Ok(dead(
-            "parse",
-            format!("unparseable start {:?}", get("start")),
-        ));
-    };
-    let current = row_cells(&stored, tz, names);
-    let moved = start != stored.start_at;
-    // Fields the import never changes: any edit makes the whole row a dead letter.
-    let mut locked: Vec<&str> = [
-        (4, "service"),
-        (5, "resource"),
-        (6, "client_name"),
-        (7, "client_email"),
-        (8, "client_phone"),
-        (9, "notes"),
-    ]
-    .into_iter()
-    .filter(|&(i, name)| get(name) != current[i].trim())
-    .map(|(_, name)| name)
-    .collect();
-    // The end follows from the start and the service; it only counts when the start is kept.
-    if !moved && parse_start(get("end"), tz) != Some(stored.end_at) {
-        locked.push("end");
-    }
-    if !locked.is_empty() {
-        return Ok(dead(
-            "update",
-            format!(
-                "field not editable: {} (client details change through the client)",
-                locked.join(", ")
-            ),
-        ));
-    }
-    let Ok(email) = gomomo::domain::Email::parse(&stored.client_email) else {
-        return Ok(dead("update", "the stored client email cannot be used"));
-    };
-    match (stored.status.as_str(), status.as_str()) {
-        ("cancelled", "confirmed") => Ok(dead(
-            "update",
-            "a cancelled booking cannot be restored; book again",
-        )),
-        ("cancelled", _) if moved => Ok(dead("reschedule", "the booking is cancelled")),
-        ("cancelled", _) => Ok(Outcome::Unchanged),
-        (_, "cancelled") => match state.booking.cancel(tenant, &reference, &email).await {
-            Ok(_) => Ok(Outcome::Applied),
-            Err(e) => Ok(dead("cancel", e.to_string())),
-        },
-        _ if moved => {
-            let session = SessionId::parse(&format!("excel-import:{}", reference.as_str()))
-                .map_err(ApiError::from)?;
-            let hold = match state
-                .booking
-                .create_hold(tenant, stored.service_id, start, &session)
-                .await
-            {
-                Ok(h) => h,
-                Err(e) => return Ok(dead("reschedule", format!("new start refused: {e}"))),
-            };
-            match state
-                .booking
-                .reschedule(tenant, &reference, &email, hold.id, Some(&session))
-                .await
-            {
-                Ok(_) => Ok(Outcome::Applied),
-                Err(e) => Ok(dead("reschedule", format!("move refused: {e}"))),
-            }
-        }
-        _ => Ok(Outcome::Unchanged),
-    }
+    Ok(Json(summary.into()))
 }

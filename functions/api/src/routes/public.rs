@@ -4,7 +4,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use gomomo::db::tenants;
-use gomomo::domain::{ClientName, Email, ParseError, PhoneE164, ReferenceCode, SessionId};
+use gomomo::domain::{ClientName, Email, Notes, ParseError, PhoneE164, ReferenceCode, SessionId};
 use gomomo::http::{ApiError, ApiJson, ApiPath, ApiQuery};
 use gomomo::services::booking::ClientDetails;
 
@@ -12,20 +12,15 @@ use super::{date_field, instant_field, tenant_id, uuid_field};
 use crate::dto::*;
 use crate::AppState;
 
-const MAX_NOTES: usize = 2000;
-
 #[utoipa::path(get, path = "/healthz", responses((status = 200, body = Health), (status = 503, body = ErrorBody)))]
 pub async fn healthz(State(state): State<AppState>) -> Result<Json<Health>, ApiError> {
-    sqlx::query("SELECT 1")
-        .execute(state.pool())
-        .await
-        .map_err(|_| {
-            ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "database_unavailable",
-                "the database is not reachable",
-            )
-        })?;
+    gomomo::db::ping(state.pool()).await.map_err(|_| {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "database_unavailable",
+            "the database is not reachable",
+        )
+    })?;
     Ok(Json(Health {
         status: "ok",
         database: "ok",
@@ -132,19 +127,12 @@ pub async fn confirm_booking(
     let tenant = tenant_id(&tenant)?;
     let hold_id = uuid_field("hold_id", &req.hold_id)?;
     let session = SessionId::parse(&req.session_id)?;
-    if req.notes.as_deref().is_some_and(|n| {
-        n.chars()
-            .any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r')
-    }) {
-        return Err(ParseError::new("notes", "may not contain control characters").into());
-    }
-    let notes = match req.notes.as_deref().map(str::trim) {
-        Some(n) if n.chars().count() > MAX_NOTES => {
-            return Err(ParseError::new("notes", format!("at most {MAX_NOTES} characters")).into())
-        }
-        Some("") | None => None,
-        Some(n) => Some(n.to_string()),
-    };
+    let notes = req
+        .notes
+        .as_deref()
+        .map(Notes::parse)
+        .transpose()?
+        .flatten();
     let client = ClientDetails {
         name: ClientName::parse(&req.client_name)?,
         email: Email::parse(&req.client_email)?,

@@ -6,10 +6,11 @@
 use chrono::{Duration, NaiveDate};
 
 use super::state::{Flow, OfferedSlot, Step};
-use super::tools::{InquiryArgs, ToolError, ToolExecutor, TurnCtx, FAR_FUTURE_DAYS};
+use super::tools::{InquiryArgs, ToolError, ToolErrorKind, ToolExecutor, TurnCtx, FAR_FUTURE_DAYS};
+use crate::db::bookings::AppointmentStatus;
 use crate::domain::nlu::{self, DayPeriod, Intent, TimeSpec, YesNo};
 use crate::domain::{ClientName, Email, ReferenceCode};
-use crate::services::booking::ClientDetails;
+use crate::services::booking::{BookingErrorKind as BK, ClientDetails};
 use crate::text::{self, Chat};
 
 /// How many slots the engine offers at once.
@@ -445,7 +446,7 @@ impl<'a> Engine<'a> {
         let service_id = ctx.state.dialog.service_id?;
         match self.exec.hold_slot(ctx, service_id, start).await {
             Ok(h) => Some((words().holding)(&h.label, &self.next_detail(ctx))),
-            Err(e) if e.code == "slot_unavailable" || e.code == "slot_taken" => {
+            Err(e) if matches!(e.booking_kind(), Some(BK::SlotUnavailable | BK::SlotTaken)) => {
                 let date = ctx.state.dialog.date.unwrap_or(ctx.today());
                 Some((words().just_taken)(&self.offer(ctx, date).await))
             }
@@ -505,11 +506,14 @@ impl<'a> Engine<'a> {
                         ctx.state.dialog = Default::default();
                         Some((words().booked)(&b.service, &b.label, &b.reference))
                     }
-                    Err(e) if e.code == "hold_expired" || e.code == "no_live_hold" => {
+                    Err(e)
+                        if e.booking_kind() == Some(BK::HoldExpired)
+                            || e.kind == ToolErrorKind::NoLiveHold =>
+                    {
                         let date = ctx.state.dialog.date.unwrap_or(ctx.today());
                         Some((words().hold_expired)(&self.offer(ctx, date).await))
                     }
-                    Err(e) if e.code == "slot_taken" => {
+                    Err(e) if e.booking_kind() == Some(BK::SlotTaken) => {
                         let date = ctx.state.dialog.date.unwrap_or(ctx.today());
                         Some((words().booked_by_someone_else)(
                             &self.offer(ctx, date).await,
@@ -544,7 +548,7 @@ impl<'a> Engine<'a> {
             return self.question(ctx);
         };
         match self.exec.lookup_booking(ctx, &r, &e).await {
-            Ok(b) if b.status == "cancelled" => {
+            Ok(b) if b.status == AppointmentStatus::Cancelled => {
                 ctx.state.dialog = Default::default();
                 (words().shows_cancelled)(&b.reference, &b.service, &b.label)
             }
@@ -564,10 +568,10 @@ impl<'a> Engine<'a> {
                 }
                 _ => {
                     ctx.state.dialog = Default::default();
-                    (words().found)(&b.service, &b.label, &b.reference, &b.status)
+                    (words().found)(&b.service, &b.label, &b.reference, b.status.as_str())
                 }
             },
-            Err(e) if e.code == "booking_not_found" => {
+            Err(e) if e.booking_kind() == Some(BK::BookingNotFound) => {
                 ctx.state.dialog.reference = None;
                 ctx.state.dialog.step = Step::Reference;
                 words().booking_not_found.into()
@@ -610,7 +614,12 @@ impl<'a> Engine<'a> {
                         ctx.state.dialog = Default::default();
                         (words().rescheduled)(&b.label, &b.reference)
                     }
-                    Err(e) if e.code == "slot_unavailable" || e.code == "slot_taken" => {
+                    Err(e)
+                        if matches!(
+                            e.booking_kind(),
+                            Some(BK::SlotUnavailable | BK::SlotTaken)
+                        ) =>
+                    {
                         let date = ctx.state.dialog.date.unwrap_or(ctx.today());
                         (words().just_taken)(&self.offer(ctx, date).await)
                     }
@@ -672,14 +681,14 @@ impl<'a> Engine<'a> {
     }
 
     fn tool_failed(&self, ctx: &mut TurnCtx, e: &ToolError) -> String {
-        match e.code {
-            "system_error" => words().tool_system_error.into(),
-            "range_beyond_lookahead" => {
+        match e.kind {
+            ToolErrorKind::SystemError => words().tool_system_error.into(),
+            ToolErrorKind::Booking(BK::RangeBeyondLookahead) => {
                 ctx.state.dialog.date = None;
                 ctx.state.dialog.step = Step::Date;
                 (words().too_far_ahead)(&self.question(ctx))
             }
-            "booking_cancelled" => {
+            ToolErrorKind::Booking(BK::BookingCancelled) => {
                 ctx.state.dialog = Default::default();
                 words().already_cancelled.into()
             }

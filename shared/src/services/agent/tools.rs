@@ -1,7 +1,7 @@
-//! The agent's 8 tools (seed section 3) as typed calls over the booking service, shared by
+//! The agent's 8 tools as typed calls over the booking service, shared by
 //! the deterministic engine and the LLM path. Every call is audited (PII redacted).
 //!
-//! Guardrails the seed left to the prompt are enforced here, in code:
+//! Guardrails are enforced here, in code, not left to the prompt:
 //! - `check_availability` is refused while the user's message is a vague request ("the next
 //!   24 available") — the agent must ask a clarifying question first;
 //! - `hold_slot` (and a reschedule's new time) more than [`FAR_FUTURE_DAYS`] days out is
@@ -18,20 +18,22 @@ use serde_json::{json, Value};
 use uuid::Uuid;
 
 use super::state::{ActiveHold, SessionState};
-use crate::db::bookings::AppointmentRow;
+use crate::db::bookings::{AppointmentRow, AppointmentStatus};
 use crate::db::tenants::ServiceRow;
-use crate::db::{audit, outbox};
+use crate::db::{audit, followups, outbox, waitlist_entries};
 use crate::domain::events::{DomainEvent, FollowupRequested};
 use crate::domain::nlu;
 use crate::domain::slots;
-use crate::domain::{ClientName, Email, PhoneE164, ReferenceCode, SessionId, TenantId};
-use crate::services::booking::{BookingError, BookingService, ClientDetails, TenantSchedule};
+use crate::domain::{ClientName, Email, Notes, PhoneE164, ReferenceCode, SessionId, TenantId};
+use crate::services::booking::{
+    BookingError, BookingErrorKind, BookingService, ClientDetails, TenantSchedule,
+};
 
 /// Holds further out than this need a date the user confirmed in an earlier turn.
 pub const FAR_FUTURE_DAYS: i64 = 30;
 /// At most this many slots go back to the model in one result.
 const MAX_SLOTS_IN_RESULT: usize = 24;
-/// What we promise about background work (seed: range language, never exact times).
+/// What we promise about background work: a range, never an exact time.
 pub const FOLLOWUP_SLA: &str = crate::text::en::TEXT.chat.followup_sla;
 
 pub const TOOL_NAMES: [&str; 8] = [
@@ -45,55 +47,114 @@ pub const TOOL_NAMES: [&str; 8] = [
     "schedule_contact_followup",
 ];
 
-/// A tool refusal or failure: a stable code the model and the engine act on.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// What went wrong in a tool call; its code is what the model sees and the audit records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ToolErrorKind {
+    /// The booking service refused (never `busy` or `internal_error`: those are
+    /// [`ToolErrorKind::SystemError`]).
+    Booking(BookingErrorKind),
+    InvalidArgument,
+    /// The user's request is vague; ask before checking availability.
+    ClarificationRequired,
+    /// A date far ahead that the user has not confirmed in an earlier turn.
+    DateConfirmationRequired,
+    /// `confirm_booking` without the live hold of this conversation.
+    NoLiveHold,
+    ContactRequired,
+    FollowupLimitReached,
+    FollowupCooldown,
+    /// An additional follow-up needs the user's explicit yes.
+    ConfirmationRequired,
+    UnknownTool,
+    /// Our side failed; nothing was changed.
+    SystemError,
+}
+
+impl ToolErrorKind {
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Booking(k) => k.code(),
+            Self::InvalidArgument => "invalid_argument",
+            Self::ClarificationRequired => "clarification_required",
+            Self::DateConfirmationRequired => "date_confirmation_required",
+            Self::NoLiveHold => "no_live_hold",
+            Self::ContactRequired => "contact_required",
+            Self::FollowupLimitReached => "followup_limit_reached",
+            Self::FollowupCooldown => "followup_cooldown",
+            Self::ConfirmationRequired => "confirmation_required",
+            Self::UnknownTool => "unknown_tool",
+            Self::SystemError => "system_error",
+        }
+    }
+}
+
+/// A tool refusal or failure: a stable code the model and the engine act on, and a message
+/// for the model. Serializes as `{"code": ..., "message": ...}`.
+#[derive(Debug, Clone, PartialEq)]
 pub struct ToolError {
-    pub code: &'static str,
+    pub kind: ToolErrorKind,
     pub message: String,
 }
 
 impl ToolError {
-    fn new(code: &'static str, message: impl Into<String>) -> Self {
+    fn new(kind: ToolErrorKind, message: impl Into<String>) -> Self {
         Self {
-            code,
+            kind,
             message: message.into(),
         }
+    }
+
+    fn booking(kind: BookingErrorKind, message: impl Into<String>) -> Self {
+        Self::new(ToolErrorKind::Booking(kind), message)
+    }
+
+    pub fn code(&self) -> &'static str {
+        self.kind.code()
+    }
+
+    /// The booking service's refusal, if this is one.
+    pub fn booking_kind(&self) -> Option<BookingErrorKind> {
+        match self.kind {
+            ToolErrorKind::Booking(k) => Some(k),
+            _ => None,
+        }
+    }
+}
+
+impl Serialize for ToolError {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut st = serializer.serialize_struct("ToolError", 2)?;
+        st.serialize_field("code", self.code())?;
+        st.serialize_field("message", &self.message)?;
+        st.end()
     }
 }
 
 impl From<BookingError> for ToolError {
     fn from(e: BookingError) -> Self {
-        use BookingError as B;
+        use BookingErrorKind as K;
         let msg = e.to_string();
-        let code = match &e {
-            B::TenantNotFound => "tenant_not_found",
-            B::ServiceNotFound => "service_not_found",
-            B::ResourceNotFound => "resource_not_found",
-            B::HoldNotFound => "hold_not_found",
-            B::HoldExpired => "hold_expired",
-            B::HoldNotOwned => "hold_not_owned",
-            B::SlotUnavailable => "slot_unavailable",
-            B::SlotTaken => "slot_taken",
-            B::BookingNotFound => "booking_not_found",
-            B::BookingCancelled => "booking_cancelled",
-            B::InvalidRange(_) => "invalid_range",
-            B::RangeBeyondLookahead { .. } => "range_beyond_lookahead",
-            B::Invalid(_) => "invalid_argument",
-            B::CalendarUnavailable { hold_id, .. } => {
-                return Self::new(
-                    "calendar_unavailable",
-                    format!("{msg} (the same time is held again: hold_id {hold_id})"),
+        match e.kind() {
+            K::InvalidArgument => Self::new(ToolErrorKind::InvalidArgument, msg),
+            K::CalendarUnavailable => {
+                let held = match &e {
+                    BookingError::CalendarUnavailable { hold_id, .. } => {
+                        format!(" (the same time is held again: hold_id {hold_id})")
+                    }
+                    _ => String::new(),
+                };
+                Self::booking(K::CalendarUnavailable, format!("{msg}{held}"))
+            }
+            K::Busy | K::Internal => {
+                tracing::error!(error = %e, "tool failed on our side");
+                Self::new(
+                    ToolErrorKind::SystemError,
+                    "a system error occurred; nothing was changed",
                 )
             }
-            B::TenantConfig(_) | B::Contention | B::Database(_) => {
-                tracing::error!(error = %e, "tool failed on our side");
-                return Self::new(
-                    "system_error",
-                    "a system error occurred; nothing was changed",
-                );
-            }
-        };
-        Self::new(code, msg)
+            kind => Self::booking(kind, msg),
+        }
     }
 }
 
@@ -174,7 +235,7 @@ pub struct HoldResult {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct BookingView {
     pub reference: String,
-    pub status: String,
+    pub status: AppointmentStatus,
     pub service: String,
     pub start: String,
     pub end: String,
@@ -292,7 +353,7 @@ pub struct FollowupArgs {
 }
 
 fn bad(field: &str, why: &str) -> ToolError {
-    ToolError::new("invalid_argument", format!("{field}: {why}"))
+    ToolError::new(ToolErrorKind::InvalidArgument, format!("{field}: {why}"))
 }
 
 fn parse_uuid(field: &str, raw: &str) -> Result<Uuid, ToolError> {
@@ -349,8 +410,7 @@ impl ToolExecutor {
             && !ctx.state.confirmed_dates.contains(&date)
         {
             ctx.state.pending_date_confirmation = Some(date);
-            return Err(ToolError::new(
-                "date_confirmation_required",
+            return Err(ToolError::new(ToolErrorKind::DateConfirmationRequired,
                 format!(
                     "{} is more than {FAR_FUTURE_DAYS} days away: ask the user to confirm this exact date first ({})",
                     date,
@@ -373,7 +433,7 @@ impl ToolExecutor {
             "session_id": ctx.session.as_str(),
             "args": args,
             "ok": outcome.is_ok(),
-            "error_code": outcome.as_ref().err().map(|e| e.code),
+            "error_code": outcome.as_ref().err().map(ToolError::code),
         });
         let res = async {
             let mut conn = self.booking.pool().acquire().await?;
@@ -446,7 +506,7 @@ impl ToolExecutor {
                 self.schedule_followup(ctx, &a).await
             }
             other => Err(ToolError::new(
-                "unknown_tool",
+                ToolErrorKind::UnknownTool,
                 format!("{other} is not one of the available tools"),
             )),
         };
@@ -482,15 +542,14 @@ impl ToolExecutor {
         let args = json!({"service_id": service_id, "from": from, "to": to});
         let out: Result<_, ToolError> = async {
             if ctx.vague {
-                return Err(ToolError::new(
-                    "clarification_required",
+                return Err(ToolError::new(ToolErrorKind::ClarificationRequired,
                     "the request is vague: ask the user which day(s) or time of day they want before checking availability",
                 ));
             }
             let service = ctx
                 .service(service_id)
                 .cloned()
-                .ok_or_else(|| ToolError::new("service_not_found", "no such service"))?;
+                .ok_or_else(|| ToolError::booking(BookingErrorKind::ServiceNotFound, "no such service"))?;
             let avail = self
                 .booking
                 .availability(ctx.tenant, service_id, from, to)
@@ -567,7 +626,12 @@ impl ToolExecutor {
             })
         }
         .await;
-        if matches!(&out, Err(e) if e.code == "slot_unavailable" || e.code == "slot_taken") {
+        if matches!(
+            out.as_ref().map_err(ToolError::booking_kind),
+            Err(Some(
+                BookingErrorKind::SlotUnavailable | BookingErrorKind::SlotTaken
+            ))
+        ) {
             ctx.events.push(AgentEvent::SlotUnavailable);
         }
         self.finish(ctx, "hold_slot", args, out).await
@@ -586,11 +650,7 @@ impl ToolExecutor {
                 None | Some("") => None,
                 Some(p) => Some(PhoneE164::parse(p).map_err(|e| bad("client_phone", &e.reason))?),
             },
-            notes: a
-                .notes
-                .as_deref()
-                .map(|n| n.chars().take(2000).collect())
-                .filter(|n: &String| !n.trim().is_empty()),
+            notes: a.notes.as_deref().and_then(Notes::from_free_text),
         };
         self.confirm_booking(ctx, hold, &details).await
     }
@@ -602,61 +662,61 @@ impl ToolExecutor {
         details: &ClientDetails,
     ) -> Result<BookingView, ToolError> {
         let args = json!({"hold_id": hold_id, "client_name": details.name.as_str(), "client_email": details.email.as_str()});
-        let out: Result<_, ToolError> = async {
-            match &ctx.state.active_hold {
+        let out: Result<_, ToolError> =
+            async {
+                match &ctx.state.active_hold {
                 Some(h) if h.hold_id == hold_id && h.expires_at > ctx.now => {}
                 Some(h) if h.hold_id == hold_id => {
                     ctx.state.active_hold = None;
                     ctx.events.push(AgentEvent::HoldExpired);
-                    return Err(ToolError::new(
-                        "hold_expired",
+                    return Err(ToolError::booking(BookingErrorKind::HoldExpired,
                         "the hold has expired; check availability and hold a time again",
                     ));
                 }
-                _ => return Err(ToolError::new(
-                    "no_live_hold",
+                _ => return Err(ToolError::new(ToolErrorKind::NoLiveHold,
                     "confirm_booking needs the live hold this conversation placed with hold_slot",
                 )),
             }
-            let res = self
-                .booking
-                .confirm(ctx.tenant, hold_id, &ctx.session, details)
-                .await;
-            let (appt, _) = match res {
-                Ok(x) => x,
-                Err(e) => {
-                    let err = ToolError::from(e);
-                    match err.code {
-                        "hold_expired" => ctx.events.push(AgentEvent::HoldExpired),
-                        "slot_taken" => ctx.events.push(AgentEvent::SlotUnavailable),
-                        _ => {}
+                let res = self
+                    .booking
+                    .confirm(ctx.tenant, hold_id, &ctx.session, details)
+                    .await;
+                let (appt, _) = match res {
+                    Ok(x) => x,
+                    Err(e) => {
+                        use BookingErrorKind as K;
+                        let kind = e.kind();
+                        match kind {
+                            K::HoldExpired => ctx.events.push(AgentEvent::HoldExpired),
+                            K::SlotTaken => ctx.events.push(AgentEvent::SlotUnavailable),
+                            _ => {}
+                        }
+                        if matches!(kind, K::HoldExpired | K::SlotTaken | K::HoldNotFound) {
+                            ctx.state.active_hold = None;
+                        }
+                        return Err(ToolError::from(e));
                     }
-                    if matches!(err.code, "hold_expired" | "slot_taken" | "hold_not_found") {
-                        ctx.state.active_hold = None;
-                    }
-                    return Err(err);
-                }
-            };
-            ctx.state.active_hold = None;
-            ctx.state.client_name = Some(details.name.as_str().to_string());
-            ctx.state.client_email = Some(details.email.as_str().to_string());
-            let view = self.view(ctx, &appt);
-            ctx.events.push(AgentEvent::BookingConfirmed {
-                reference: view.reference.clone(),
-                service: view.service.clone(),
-                start: appt.start_at,
-                label: view.label.clone(),
-            });
-            Ok(view)
-        }
-        .await;
+                };
+                ctx.state.active_hold = None;
+                ctx.state.client_name = Some(details.name.as_str().to_string());
+                ctx.state.client_email = Some(details.email.as_str().to_string());
+                let view = self.view(ctx, &appt);
+                ctx.events.push(AgentEvent::BookingConfirmed {
+                    reference: view.reference.clone(),
+                    service: view.service.clone(),
+                    start: appt.start_at,
+                    label: view.label.clone(),
+                });
+                Ok(view)
+            }
+            .await;
         self.finish(ctx, "confirm_booking", args, out).await
     }
 
     fn view(&self, ctx: &TurnCtx, a: &AppointmentRow) -> BookingView {
         BookingView {
             reference: a.reference.clone(),
-            status: a.status.clone(),
+            status: a.status,
             service: ctx
                 .service(a.service_id)
                 .map(|s| s.name.clone())
@@ -722,9 +782,9 @@ impl ToolExecutor {
         let out: Result<_, ToolError> = async {
             Self::far_future_guard(ctx, new_start)?;
             let current = self.booking.lookup(ctx.tenant, reference, email).await?;
-            if current.status == "cancelled" {
-                return Err(ToolError::new(
-                    "booking_cancelled",
+            if current.status == AppointmentStatus::Cancelled {
+                return Err(ToolError::booking(
+                    BookingErrorKind::BookingCancelled,
                     "the booking is cancelled",
                 ));
             }
@@ -733,7 +793,7 @@ impl ToolExecutor {
                 .create_hold(ctx.tenant, current.service_id, new_start, &ctx.session)
                 .await
                 .inspect_err(|e| {
-                    if matches!(e, BookingError::SlotUnavailable) {
+                    if e.kind() == BookingErrorKind::SlotUnavailable {
                         ctx.events.push(AgentEvent::SlotUnavailable);
                     }
                 })?;
@@ -799,7 +859,7 @@ impl ToolExecutor {
                 Some(s) => {
                     let id = parse_uuid("service_id", s)?;
                     ctx.service(id)
-                        .ok_or_else(|| ToolError::new("service_not_found", "no such service"))?;
+                        .ok_or_else(|| ToolError::booking(BookingErrorKind::ServiceNotFound, "no such service"))?;
                     Some(id)
                 }
             };
@@ -831,30 +891,28 @@ impl ToolExecutor {
                 Some(p) => Some(PhoneE164::parse(p).map_err(|e| bad("client_phone", &e.reason))?),
             };
             if email.is_none() && phone.is_none() {
-                return Err(ToolError::new(
-                    "contact_required",
+                return Err(ToolError::new(ToolErrorKind::ContactRequired,
                     "ask the user for an email address (or a phone number) to contact them",
                 ));
             }
             let name = a.client_name.clone().or_else(|| ctx.state.client_name.clone());
             let id = Uuid::new_v4();
             let mut tx = self.booking.pool().begin().await?;
-            sqlx::query(
-                "INSERT INTO waitlist_entries (id, tenant_id, session_id, service_id, preferred_from,
-                        preferred_to, time_of_day, client_name, client_email, client_phone)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            waitlist_entries::insert(
+                &mut tx,
+                &waitlist_entries::NewWaitlistEntry {
+                    id,
+                    tenant_id: ctx.tenant.0,
+                    session_id: ctx.session.as_str(),
+                    service_id,
+                    preferred_from: from,
+                    preferred_to: to,
+                    time_of_day: tod.as_deref(),
+                    client_name: name.as_deref(),
+                    client_email: email.as_ref().map(Email::as_str),
+                    client_phone: phone.as_ref().map(PhoneE164::as_str),
+                },
             )
-            .bind(id)
-            .bind(ctx.tenant.0)
-            .bind(ctx.session.as_str())
-            .bind(service_id)
-            .bind(from)
-            .bind(to)
-            .bind(&tod)
-            .bind(&name)
-            .bind(email.as_ref().map(Email::as_str))
-            .bind(phone.as_ref().map(PhoneE164::as_str))
-            .execute(&mut *tx)
             .await?;
             audit::record(
                 &mut tx,
@@ -882,7 +940,7 @@ impl ToolExecutor {
         self.finish(ctx, "create_inquiry", args, out).await
     }
 
-    /// `schedule_contact_followup` with the seed's three layers: limit → cooldown →
+    /// `schedule_contact_followup` with three guards in order: limit → cooldown →
     /// explicit confirmation. Each refusal is audited under its own event type.
     pub async fn schedule_followup(
         &self,
@@ -896,45 +954,30 @@ impl ToolExecutor {
             let recipient = match channel.as_str() {
                 "email" => {
                     let raw = a.recipient.as_deref().or(ctx.state.client_email.as_deref())
-                        .ok_or_else(|| ToolError::new("contact_required", "ask the user for an email address"))?;
+                        .ok_or_else(|| ToolError::new(ToolErrorKind::ContactRequired, "ask the user for an email address"))?;
                     Email::parse(raw).map_err(|e| bad("recipient", &e.reason))?.as_str().to_string()
                 }
                 "sms" => {
                     let raw = a.recipient.as_deref().or(ctx.state.client_phone.as_deref())
-                        .ok_or_else(|| ToolError::new("contact_required", "ask the user for a phone number"))?;
+                        .ok_or_else(|| ToolError::new(ToolErrorKind::ContactRequired, "ask the user for a phone number"))?;
                     PhoneE164::parse(raw).map_err(|e| bad("recipient", &e.reason))?.as_str().to_string()
                 }
                 _ => return Err(bad("channel", "email or sms")),
             };
             let pool = self.booking.pool();
-            let (count,): (i64,) = sqlx::query_as(
-                "SELECT count(*) FROM followup_contacts
-                  WHERE tenant_id = $1 AND session_id = $2 AND status <> 'cancelled'",
-            )
-            .bind(ctx.tenant.0)
-            .bind(ctx.session.as_str())
-            .fetch_one(pool)
-            .await?;
+            let count =
+                followups::count_for_session(pool, ctx.tenant.0, ctx.session.as_str()).await?;
             if count >= self.limits.followup_max_per_session {
                 self.guard_audit(ctx, "followup.limit_reached", &channel, count).await;
-                return Err(ToolError::new(
-                    "followup_limit_reached",
+                return Err(ToolError::new(ToolErrorKind::FollowupLimitReached,
                     format!("this conversation already has {count} follow-ups scheduled (the limit); do not schedule more"),
                 ));
             }
-            let recent: Option<DateTime<Utc>> = sqlx::query_scalar(
-                "SELECT max(created_at) FROM followup_contacts
-                  WHERE tenant_id = $1 AND recipient = $2 AND status <> 'cancelled'",
-            )
-            .bind(ctx.tenant.0)
-            .bind(&recipient)
-            .fetch_one(pool)
-            .await?;
+            let recent = followups::latest_for_recipient(pool, ctx.tenant.0, &recipient).await?;
             if let Some(last) = recent {
                 if ctx.now - last < self.limits.followup_cooldown {
                     self.guard_audit(ctx, "followup.cooldown_blocked", &channel, count).await;
-                    return Err(ToolError::new(
-                        "followup_cooldown",
+                    return Err(ToolError::new(ToolErrorKind::FollowupCooldown,
                         "a follow-up to this contact was scheduled recently; tell the user one is already on its way",
                     ));
                 }
@@ -942,25 +985,25 @@ impl ToolExecutor {
             if count >= 1 && !ctx.state.followup_additional_confirmed {
                 ctx.state.followup_confirmation_pending = true;
                 self.guard_audit(ctx, "followup.additional_confirmation_required", &channel, count).await;
-                return Err(ToolError::new(
-                    "confirmation_required",
+                return Err(ToolError::new(ToolErrorKind::ConfirmationRequired,
                     "a follow-up is already scheduled: ask the user whether they want an additional one, and call again only after they say yes",
                 ));
             }
             let id = Uuid::new_v4();
             let mut tx = pool.begin().await?;
-            sqlx::query(
-                "INSERT INTO followup_contacts (id, tenant_id, session_id, channel, recipient, reason, created_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            let reason: String = a.reason.chars().take(500).collect();
+            followups::insert(
+                &mut tx,
+                &followups::NewFollowup {
+                    id,
+                    tenant_id: ctx.tenant.0,
+                    session_id: ctx.session.as_str(),
+                    channel: &channel,
+                    recipient: &recipient,
+                    reason: &reason,
+                    created_at: ctx.now,
+                },
             )
-            .bind(id)
-            .bind(ctx.tenant.0)
-            .bind(ctx.session.as_str())
-            .bind(&channel)
-            .bind(&recipient)
-            .bind(a.reason.chars().take(500).collect::<String>())
-            .bind(ctx.now)
-            .execute(&mut *tx)
             .await?;
             audit::record(
                 &mut tx,
@@ -1034,7 +1077,7 @@ impl ToolExecutor {
         self.audit(ctx, tool, args, &as_json).await;
         if out.is_ok() {
             ctx.succeeded.push(tool);
-        } else if matches!(&out, Err(e) if e.code == "system_error") {
+        } else if matches!(&out, Err(e) if e.kind == ToolErrorKind::SystemError) {
             ctx.events.push(AgentEvent::SystemIssue);
         }
         out

@@ -55,16 +55,9 @@ pub async fn external_busy(
     if ranges.is_empty() {
         return Ok(Vec::new());
     }
-    let own: Vec<(DateTime<Utc>, DateTime<Utc>)> = sqlx::query_as(
-        "SELECT lower(during), upper(during) FROM appointments
-          WHERE tenant_id = $1 AND status <> 'cancelled' AND during && tstzrange($2, $3)",
-    )
-    .bind(tenant)
-    .bind(lo)
-    .bind(hi)
-    .fetch_all(pool)
-    .await
-    .map_err(|e| CalendarError::Other(format!("database: {e}")))?;
+    let own = crate::db::bookings::live_appointment_ranges(pool, tenant, lo, hi)
+        .await
+        .map_err(|e| CalendarError::Other(format!("database: {e}")))?;
     Ok(subtract(&ranges, &own))
 }
 

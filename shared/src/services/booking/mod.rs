@@ -9,6 +9,7 @@
 //! - every state change writes a redacted audit row and its domain events to the outbox in
 //!   the same transaction.
 
+mod calendar_sync;
 pub mod freebusy;
 
 use std::time::Duration as StdDuration;
@@ -20,13 +21,16 @@ use sha2::{Digest, Sha256};
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
-use crate::db::bookings::{self as q, AppointmentRow, HoldRow};
+use crate::db::bookings::{self as q, AppointmentRow, AppointmentStatus, HoldRow, HoldStatus};
 use crate::db::tenants::{self, ServiceRow, TenantRow};
 use crate::db::{audit, db_error_code, is_retryable, outbox, sqlstate};
 use crate::domain::events::{self, DomainEvent};
 use crate::domain::slots::{self, Busy, Slot, SlotRules, WeeklyHours};
-use crate::domain::{ClientName, Email, ParseError, PhoneE164, ReferenceCode, SessionId, TenantId};
+use crate::domain::{
+    ClientName, Email, Notes, ParseError, PhoneE164, ReferenceCode, SessionId, TenantId,
+};
 use crate::ports::clock::Clock;
+use calendar_sync::CalendarOp;
 
 /// Attempts for a SERIALIZABLE transaction before giving up (each retry backs off a little).
 const MAX_TX_ATTEMPTS: u32 = 12;
@@ -74,6 +78,83 @@ pub enum BookingError {
     Database(#[from] sqlx::Error),
 }
 
+/// What kind of refusal or failure a [`BookingError`] is: the stable snake_case code API
+/// clients and the agent act on. Internal causes share `busy` (try again) and
+/// `internal_error` (our fault; nothing to act on).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum BookingErrorKind {
+    TenantNotFound,
+    ServiceNotFound,
+    ResourceNotFound,
+    HoldNotFound,
+    HoldExpired,
+    HoldNotOwned,
+    SlotUnavailable,
+    SlotTaken,
+    BookingNotFound,
+    BookingCancelled,
+    InvalidRange,
+    RangeBeyondLookahead,
+    InvalidArgument,
+    CalendarUnavailable,
+    /// Contention or an exhausted connection pool: the same request may succeed shortly.
+    Busy,
+    /// A broken tenant configuration or a database failure.
+    Internal,
+}
+
+impl BookingErrorKind {
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::TenantNotFound => "tenant_not_found",
+            Self::ServiceNotFound => "service_not_found",
+            Self::ResourceNotFound => "resource_not_found",
+            Self::HoldNotFound => "hold_not_found",
+            Self::HoldExpired => "hold_expired",
+            Self::HoldNotOwned => "hold_not_owned",
+            Self::SlotUnavailable => "slot_unavailable",
+            Self::SlotTaken => "slot_taken",
+            Self::BookingNotFound => "booking_not_found",
+            Self::BookingCancelled => "booking_cancelled",
+            Self::InvalidRange => "invalid_range",
+            Self::RangeBeyondLookahead => "range_beyond_lookahead",
+            Self::InvalidArgument => "invalid_argument",
+            Self::CalendarUnavailable => "calendar_unavailable",
+            Self::Busy => "busy",
+            Self::Internal => "internal_error",
+        }
+    }
+}
+
+impl BookingError {
+    pub fn kind(&self) -> BookingErrorKind {
+        use BookingErrorKind as K;
+        match self {
+            Self::TenantNotFound => K::TenantNotFound,
+            Self::ServiceNotFound => K::ServiceNotFound,
+            Self::ResourceNotFound => K::ResourceNotFound,
+            Self::HoldNotFound => K::HoldNotFound,
+            Self::HoldExpired => K::HoldExpired,
+            Self::HoldNotOwned => K::HoldNotOwned,
+            Self::SlotUnavailable => K::SlotUnavailable,
+            Self::SlotTaken => K::SlotTaken,
+            Self::BookingNotFound => K::BookingNotFound,
+            Self::BookingCancelled => K::BookingCancelled,
+            Self::InvalidRange(_) => K::InvalidRange,
+            Self::RangeBeyondLookahead { .. } => K::RangeBeyondLookahead,
+            Self::Invalid(_) => K::InvalidArgument,
+            Self::CalendarUnavailable { .. } => K::CalendarUnavailable,
+            Self::Contention | Self::Database(sqlx::Error::PoolTimedOut) => K::Busy,
+            Self::TenantConfig(_) | Self::Database(_) => K::Internal,
+        }
+    }
+
+    /// The stable snake_case code of this error (see [`BookingErrorKind`]).
+    pub fn code(&self) -> &'static str {
+        self.kind().code()
+    }
+}
+
 pub type Result<T, E = BookingError> = std::result::Result<T, E>;
 
 /// A tenant's scheduling rules, loaded once per request.
@@ -113,7 +194,7 @@ pub struct ClientDetails {
     pub name: ClientName,
     pub email: Email,
     pub phone: Option<PhoneE164>,
-    pub notes: Option<String>,
+    pub notes: Option<Notes>,
 }
 
 #[derive(Clone)]
@@ -123,10 +204,10 @@ pub struct BookingService {
     hold_ttl: Duration,
     /// Publishes the outbox right after each commit (None: the scheduler's sweep does).
     relay: Option<crate::services::relay::OutboxRelay>,
-    /// The tenant calendar read back into availability and holds (issue 6); a read error
-    /// makes the affected slots unavailable.
+    /// The tenant calendar read back into availability and holds; a read error makes the
+    /// affected slots unavailable.
     calendar: Option<std::sync::Arc<dyn crate::ports::calendar::CalendarProvider>>,
-    /// The calendar bookings are written to after each commit (issue 6); None: no writes.
+    /// The calendar bookings are written to after each commit; None: no writes.
     calendar_writer: Option<std::sync::Arc<dyn crate::ports::calendar::CalendarProvider>>,
     /// `CALENDAR_SYNC_REQUIRED`: a failed write at confirm undoes the booking (strict).
     calendar_sync_required: bool,
@@ -238,9 +319,7 @@ impl BookingService {
 
     /// Only the tenant's time zone (one indexed read), for rendering local times.
     pub async fn time_zone(&self, tenant: TenantId) -> Result<Tz> {
-        let name: String = sqlx::query_scalar("SELECT time_zone FROM tenants WHERE id = $1")
-            .bind(tenant.0)
-            .fetch_optional(&self.pool)
+        let name = tenants::time_zone(&self.pool, tenant.0)
             .await?
             .ok_or(BookingError::TenantNotFound)?;
         name.parse()
@@ -341,16 +420,10 @@ impl BookingService {
                 return Err(BookingError::SlotUnavailable);
             }
         }
-        for attempt in 0..MAX_TX_ATTEMPTS {
-            match self
-                .create_hold_once(&sched, &service, &rules, date, start, session, &external)
-                .await
-            {
-                Err(BookingError::Database(e)) if is_retryable(&e) => backoff(attempt).await,
-                other => return other,
-            }
-        }
-        Err(BookingError::Contention)
+        retry_transaction(is_retryable, || {
+            self.create_hold_once(&sched, &service, &rules, date, start, session, &external)
+        })
+        .await
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -417,6 +490,30 @@ impl BookingService {
         Ok(hold)
     }
 
+    /// Gives up a hold of this session (the plan that needed it fell through), so its time
+    /// is free again at once. False when the hold is gone or is another session's.
+    pub async fn release_hold(
+        &self,
+        tenant: TenantId,
+        hold_id: Uuid,
+        session: &SessionId,
+    ) -> Result<bool> {
+        let mut tx = self.pool.begin().await?;
+        // Lock order as everywhere: session lock, then the hold row.
+        let mut session_key = vec![session_lock_key(tenant.0, session.as_str())];
+        q::advisory_locks(&mut tx, &mut session_key).await?;
+        let Some(hold) = q::hold_for_update(&mut tx, tenant.0, hold_id).await? else {
+            return Ok(false);
+        };
+        if hold.session_id != session.as_str() {
+            return Ok(false);
+        }
+        q::delete_hold(&mut tx, hold.id).await?;
+        audit_hold(&mut tx, &hold, "hold.released", "system").await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
     /// Turns a live hold of this session into a booking. Idempotent by hold id: a second
     /// call returns the same booking with `created = false`.
     #[tracing::instrument(skip_all, fields(tenant_id = %tenant, %hold_id))]
@@ -428,23 +525,24 @@ impl BookingService {
         client: &ClientDetails,
     ) -> Result<(AppointmentRow, bool)> {
         let sched = self.schedule(tenant).await?;
-        for attempt in 0..MAX_TX_ATTEMPTS {
-            match self.confirm_once(&sched, hold_id, session, client).await {
-                Err(BookingError::Database(e))
-                    if is_retryable(&e)
-                        || is_constraint(&e, "appointments_reference_unique")
-                        || is_constraint(&e, "appointments_hold_id_key") =>
-                {
-                    backoff(attempt).await
-                }
-                Ok((appt, true)) => {
-                    let synced = self.sync_confirmed(&sched, appt).await;
-                    return self.after_commit(synced).await;
-                }
-                other => return self.after_commit(other).await,
+        // A clash on the fresh reference code or on a concurrent confirm of the same hold is
+        // retried too: the next attempt draws a new code or finds the booking made.
+        let retry = |e: &sqlx::Error| {
+            is_retryable(e)
+                || is_constraint(e, "appointments_reference_unique")
+                || is_constraint(e, "appointments_hold_id_key")
+        };
+        match retry_transaction(retry, || {
+            self.confirm_once(&sched, hold_id, session, client)
+        })
+        .await
+        {
+            Ok((appt, true)) => {
+                let synced = self.sync_confirmed(&sched, appt).await;
+                self.after_commit(synced).await
             }
+            other => self.after_commit(other).await,
         }
-        Err(BookingError::Contention)
     }
 
     async fn confirm_once(
@@ -459,7 +557,7 @@ impl BookingService {
             .pool
             .begin_with("BEGIN ISOLATION LEVEL SERIALIZABLE")
             .await?;
-        index_probes_only(&mut tx).await?;
+        q::index_probes_only(&mut tx).await?;
         // The hold row first (a primary-key probe). Only when it is gone do we look for the
         // booking it became: the common path then reads nothing that concurrent confirms
         // write, so SERIALIZABLE does not turn unrelated bookings into retries.
@@ -473,7 +571,7 @@ impl BookingService {
         if hold.session_id != session.as_str() {
             return Err(BookingError::HoldNotOwned);
         }
-        if hold.status != "active" {
+        if hold.status != HoldStatus::Active {
             return Err(BookingError::HoldExpired);
         }
         let mut keys = vec![slot_lock_key(
@@ -495,7 +593,7 @@ impl BookingService {
                 client_name: client.name.as_str(),
                 client_email: client.email.as_str(),
                 client_phone: client.phone.as_ref().map(PhoneE164::as_str),
-                notes: client.notes.as_deref(),
+                notes: client.notes.as_ref().map(Notes::as_str),
             },
         )
         .await
@@ -560,20 +658,17 @@ impl BookingService {
         session: Option<&SessionId>,
     ) -> Result<AppointmentRow> {
         let sched = self.schedule(tenant).await?;
-        for attempt in 0..MAX_TX_ATTEMPTS {
-            match self
-                .reschedule_once(&sched, reference, email, hold_id, session)
-                .await
-            {
-                Err(BookingError::Database(e)) if is_retryable(&e) => backoff(attempt).await,
-                Ok(moved) => {
-                    self.sync_write(&moved, CalendarOp::Upsert).await;
-                    return self.after_commit(Ok(moved)).await;
-                }
-                other => return self.after_commit(other).await,
+        match retry_transaction(is_retryable, || {
+            self.reschedule_once(&sched, reference, email, hold_id, session)
+        })
+        .await
+        {
+            Ok(moved) => {
+                self.sync_write(&moved, CalendarOp::Upsert).await;
+                self.after_commit(Ok(moved)).await
             }
+            other => self.after_commit(other).await,
         }
-        Err(BookingError::Contention)
     }
 
     async fn reschedule_once(
@@ -589,12 +684,12 @@ impl BookingService {
             .pool
             .begin_with("BEGIN ISOLATION LEVEL SERIALIZABLE")
             .await?;
-        index_probes_only(&mut tx).await?;
+        q::index_probes_only(&mut tx).await?;
         let appt = q::appointment_by_reference(&mut *tx, tenant_id, reference.as_str(), true)
             .await?
             .filter(|a| a.client_email.eq_ignore_ascii_case(email.as_str()))
             .ok_or(BookingError::BookingNotFound)?;
-        if appt.status == "cancelled" {
+        if appt.status == AppointmentStatus::Cancelled {
             return Err(BookingError::BookingCancelled);
         }
         let hold = q::hold_for_update(&mut tx, tenant_id, hold_id)
@@ -603,7 +698,7 @@ impl BookingService {
         if session.is_some_and(|s| s.as_str() != hold.session_id) {
             return Err(BookingError::HoldNotOwned);
         }
-        if hold.status != "active" {
+        if hold.status != HoldStatus::Active {
             return Err(BookingError::HoldExpired);
         }
         let mut keys = vec![
@@ -667,17 +762,13 @@ impl BookingService {
         email: &Email,
     ) -> Result<AppointmentRow> {
         let sched = self.schedule(tenant).await?;
-        for attempt in 0..MAX_TX_ATTEMPTS {
-            match self.cancel_once(&sched, reference, email).await {
-                Err(BookingError::Database(e)) if is_retryable(&e) => backoff(attempt).await,
-                Ok((cancelled, true)) => {
-                    self.sync_write(&cancelled, CalendarOp::Delete).await;
-                    return self.after_commit(Ok(cancelled)).await;
-                }
-                other => return self.after_commit(other.map(|(a, _)| a)).await,
+        match retry_transaction(is_retryable, || self.cancel_once(&sched, reference, email)).await {
+            Ok((cancelled, true)) => {
+                self.sync_write(&cancelled, CalendarOp::Delete).await;
+                self.after_commit(Ok(cancelled)).await
             }
+            other => self.after_commit(other.map(|(a, _)| a)).await,
         }
-        Err(BookingError::Contention)
     }
 
     async fn cancel_once(
@@ -691,12 +782,12 @@ impl BookingService {
             .pool
             .begin_with("BEGIN ISOLATION LEVEL SERIALIZABLE")
             .await?;
-        index_probes_only(&mut tx).await?;
+        q::index_probes_only(&mut tx).await?;
         let appt = q::appointment_by_reference(&mut *tx, tenant_id, reference.as_str(), true)
             .await?
             .filter(|a| a.client_email.eq_ignore_ascii_case(email.as_str()))
             .ok_or(BookingError::BookingNotFound)?;
-        if appt.status == "cancelled" {
+        if appt.status == AppointmentStatus::Cancelled {
             return Ok((appt, false));
         }
         let cancelled = q::cancel_appointment(&mut tx, appt.id, self.clock.now()).await?;
@@ -727,210 +818,13 @@ impl BookingService {
         Ok((cancelled, true))
     }
 
-    // --- the calendar write after commit (issue 6; seed section 5 step 6) ---------------
-
-    /// The calendar event of a booking (its id at the provider derives from the booking id,
-    /// so a retried write never makes a duplicate).
-    async fn calendar_event(&self, appt: &AppointmentRow) -> crate::ports::calendar::CalendarEvent {
-        let service = tenants::get_service(&self.pool, appt.tenant_id, appt.service_id)
-            .await
-            .ok()
-            .flatten()
-            .map(|s| s.name)
-            .unwrap_or_else(|| "Appointment".into());
-        crate::ports::calendar::CalendarEvent {
-            tenant_id: appt.tenant_id,
-            booking_id: appt.id,
-            reference: appt.reference.clone(),
-            summary: format!("{service} ({})", appt.reference),
-            start: appt.start_at,
-            end: appt.end_at,
-        }
-    }
-
-    /// One calendar call outside any transaction; `Ok(())` also when no calendar is attached.
-    async fn calendar_call(
-        &self,
-        appt: &AppointmentRow,
-        op: CalendarOp,
-    ) -> std::result::Result<(), crate::ports::calendar::CalendarError> {
-        let Some(cal) = &self.calendar_writer else {
-            return Ok(());
-        };
-        match op {
-            CalendarOp::Upsert => {
-                let event = self.calendar_event(appt).await;
-                cal.create_event(&event).await.map(|_| ())
-            }
-            CalendarOp::Delete => cal.delete_event(appt.tenant_id, appt.id).await,
-        }
-    }
-
-    /// Lenient write (reschedule, cancel, and confirm when not strict): a failure leaves
-    /// the booking as it is and appends `CalendarWriteFailed` (the retries start from it).
-    async fn sync_write(&self, appt: &AppointmentRow, op: CalendarOp) {
-        if let Err(e) = self.calendar_call(appt, op).await {
-            tracing::warn!(booking_id = %appt.id, kind = e.kind(), operation = op.as_str(), "calendar write failed; retries follow");
-            self.record_write_failed(appt, op, &e).await;
-        }
-    }
-
-    async fn record_write_failed(
-        &self,
-        appt: &AppointmentRow,
-        op: CalendarOp,
-        e: &crate::ports::calendar::CalendarError,
-    ) {
-        let event = DomainEvent::CalendarWriteFailed(events::CalendarWriteFailed {
-            tenant_id: appt.tenant_id,
-            booking_id: appt.id,
-            reference: appt.reference.clone(),
-            session_id: appt.session_id.clone(),
-            operation: op.as_str().into(),
-            error_kind: e.kind().into(),
-        });
-        let written: Result<(), sqlx::Error> = async {
-            let mut tx = self.pool.begin().await?;
-            outbox::append(&mut tx, &event).await?;
-            tx.commit().await
-        }
-        .await;
-        if let Err(err) = written {
-            tracing::error!(booking_id = %appt.id, error = %err, "recording CalendarWriteFailed failed");
-        }
-    }
-
-    /// After a committed confirm: writes the event; on failure keeps the booking (lenient)
-    /// or undoes it and re-creates the hold (strict).
-    async fn sync_confirmed(
-        &self,
-        sched: &TenantSchedule,
-        appt: AppointmentRow,
-    ) -> Result<(AppointmentRow, bool)> {
-        let Err(e) = self.calendar_call(&appt, CalendarOp::Upsert).await else {
-            return Ok((appt, true));
-        };
-        if !self.calendar_sync_required {
-            tracing::warn!(booking_id = %appt.id, kind = e.kind(), "calendar write failed; the booking stands, retries follow");
-            self.record_write_failed(&appt, CalendarOp::Upsert, &e)
-                .await;
-            return Ok((appt, true));
-        }
-        match self.undo_confirm(sched, &appt, &e).await {
-            Ok(Some(hold)) => Err(BookingError::CalendarUnavailable {
-                hold_id: hold.id,
-                expires_at: hold.expires_at,
-            }),
-            // The booking changed in between (or the undo failed): it stands, retries follow.
-            Ok(None) => {
-                self.record_write_failed(&appt, CalendarOp::Upsert, &e)
-                    .await;
-                Ok((appt, true))
-            }
-            Err(err) => {
-                tracing::error!(booking_id = %appt.id, error = %err, "undoing the booking failed; it stands");
-                self.record_write_failed(&appt, CalendarOp::Upsert, &e)
-                    .await;
-                Ok((appt, true))
-            }
-        }
-    }
-
-    /// Strict mode: in one transaction cancels the just-made booking (audit
-    /// `booking.rolled_back_calendar`), drops its not yet published `BookingCreated`, and
-    /// gives the session a fresh hold on the same slot and resource. `None` when the
-    /// booking is no longer as it was made.
-    async fn undo_confirm(
-        &self,
-        sched: &TenantSchedule,
-        appt: &AppointmentRow,
-        cause: &crate::ports::calendar::CalendarError,
-    ) -> Result<Option<HoldRow>> {
-        let tenant_id = appt.tenant_id;
-        let mut tx = self.pool.begin().await?;
-        // Lock order as everywhere: session lock, rows, then resource-day locks.
-        let mut session_key = vec![session_lock_key(tenant_id, &appt.session_id)];
-        q::advisory_locks(&mut tx, &mut session_key).await?;
-        let current: Option<(String, i32)> =
-            sqlx::query_as("SELECT status, sequence FROM appointments WHERE id = $1 FOR UPDATE")
-                .bind(appt.id)
-                .fetch_optional(&mut *tx)
-                .await?;
-        if current != Some(("confirmed".to_string(), appt.sequence)) {
-            return Ok(None);
-        }
-        let released = q::release_session_holds(&mut tx, tenant_id, &appt.session_id).await?;
-        let mut keys = vec![slot_lock_key(
-            tenant_id,
-            appt.resource_id,
-            sched.local_date(appt.start_at),
-        )];
-        q::advisory_locks(&mut tx, &mut keys).await?;
-        let now = self.clock.now();
-        let cancelled = q::cancel_appointment(&mut tx, appt.id, now).await?;
-        let dropped = sqlx::query(
-            "DELETE FROM outbox WHERE published_at IS NULL AND event_type = 'BookingCreated'
-              AND payload->>'booking_id' = $1",
-        )
-        .bind(appt.id.to_string())
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if dropped == 0 {
-            // Already published: tell consumers the booking is gone.
-            outbox::append(
-                &mut tx,
-                &DomainEvent::BookingCancelled(booking_event(&cancelled)),
-            )
-            .await?;
-        }
-        audit::record(
-            &mut tx,
-            audit::AuditEntry {
-                tenant_id: Some(tenant_id),
-                event_type: "booking.rolled_back_calendar",
-                entity_type: "appointment",
-                entity_id: Some(appt.id.to_string()),
-                actor: "system",
-                payload: json!({
-                    "reference": appt.reference,
-                    "start": appt.start_at,
-                    "end": appt.end_at,
-                    "session_id": appt.session_id,
-                    "error_kind": cause.kind(),
-                }),
-            },
-        )
-        .await?;
-        let hold = q::insert_hold(
-            &mut tx,
-            &q::NewHold {
-                id: Uuid::new_v4(),
-                tenant_id,
-                service_id: appt.service_id,
-                resource_id: appt.resource_id,
-                session_id: appt.session_id.clone(),
-                start: appt.start_at,
-                end: appt.end_at,
-                expires_at: now + self.hold_ttl,
-            },
-        )
-        .await?;
-        for old in &released {
-            audit_hold(&mut tx, old, "hold.released", "system").await?;
-        }
-        audit_hold(&mut tx, &hold, "hold.created", "system").await?;
-        tx.commit().await?;
-        Ok(Some(hold))
-    }
-
     /// Admin listing of bookings whose time touches [from, to).
     pub async fn list_bookings(
         &self,
         tenant: TenantId,
         from: DateTime<Utc>,
         to: DateTime<Utc>,
-        status: Option<&str>,
+        status: Option<AppointmentStatus>,
         limit: i64,
     ) -> Result<Vec<AppointmentRow>> {
         Ok(q::list_appointments(&self.pool, tenant.0, from, to, status, limit).await?)
@@ -961,24 +855,6 @@ impl BookingService {
             return Ok(0);
         }
         self.after_commit(Ok(expired.len())).await
-    }
-}
-
-/// What a booking change asks of the calendar.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum CalendarOp {
-    /// Create, or bring up to date (same event id): confirm and reschedule.
-    Upsert,
-    Delete,
-}
-
-impl CalendarOp {
-    /// The `operation` of `CalendarWriteFailed`.
-    fn as_str(self) -> &'static str {
-        match self {
-            Self::Upsert => "create",
-            Self::Delete => "delete",
-        }
     }
 }
 
@@ -1043,15 +919,24 @@ fn lock_key(parts: &[&[u8]]) -> i64 {
     i64::from_be_bytes(b)
 }
 
-/// Inside SERIALIZABLE transactions every read must be an index probe. On the small, hot
-/// `availability_holds` table the planner otherwise picks a sequential scan, which takes a
-/// relation-wide predicate lock: every concurrent confirm then conflicts with every other
-/// (Postgres cancels one "as a pivot") and unrelated bookings retry until they give up.
-async fn index_probes_only(conn: &mut PgConnection) -> Result<(), sqlx::Error> {
-    sqlx::query("SET LOCAL enable_seqscan = off")
-        .execute(conn)
-        .await
-        .map(|_| ())
+/// Runs one transaction attempt after another while it fails with a database error that
+/// `retry` accepts (serialization failures, deadlocks, ...), backing off a little more each
+/// time; [`BookingError::Contention`] once [`MAX_TX_ATTEMPTS`] attempts have failed.
+async fn retry_transaction<T, F, Fut>(
+    retry: impl Fn(&sqlx::Error) -> bool,
+    mut attempt: F,
+) -> Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T>>,
+{
+    for n in 0..MAX_TX_ATTEMPTS {
+        match attempt().await {
+            Err(BookingError::Database(e)) if retry(&e) => backoff(n).await,
+            other => return other,
+        }
+    }
+    Err(BookingError::Contention)
 }
 
 async fn backoff(attempt: u32) {

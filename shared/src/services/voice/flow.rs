@@ -756,7 +756,7 @@ impl VoiceService {
             name,
             email,
             phone: s.caller.clone(),
-            notes: Some(words().booked_by_phone.into()),
+            notes: crate::domain::Notes::from_free_text(words().booked_by_phone),
         };
         match self
             .booking
