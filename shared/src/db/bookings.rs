@@ -259,6 +259,19 @@ pub async fn expire_due_holds(
     Ok(rows)
 }
 
+/// A booking by id, whatever its status.
+pub async fn appointment_by_id<'e>(
+    db: impl PgExecutor<'e>,
+    id: Uuid,
+) -> Result<Option<AppointmentRow>, sqlx::Error> {
+    sqlx::query_as(AssertSqlSafe(format!(
+        "SELECT {APPT_COLS} FROM appointments WHERE id = $1"
+    )))
+    .bind(id)
+    .fetch_optional(db)
+    .await
+}
+
 pub async fn appointment_by_hold<'e>(
     db: impl PgExecutor<'e>,
     tenant: Uuid,

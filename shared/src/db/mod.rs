@@ -2,7 +2,6 @@
 
 pub mod audit;
 pub mod bookings;
-pub mod calendar_sync;
 pub mod calls;
 pub mod chat;
 pub mod followups;
@@ -16,7 +15,6 @@ pub mod sms;
 pub mod sync_dead_letter;
 pub mod tenants;
 pub mod waitlist;
-pub mod waitlist_entries;
 pub mod webhooks;
 
 use std::time::Duration;

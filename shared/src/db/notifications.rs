@@ -6,10 +6,8 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use sqlx::{AssertSqlSafe, FromRow, PgConnection, PgExecutor};
+use sqlx::{FromRow, PgConnection, PgExecutor};
 use uuid::Uuid;
-
-use crate::db::bookings::AppointmentRow;
 
 /// `notification_outbox.status`: `queued` until the dispatcher settles the row as `sent`,
 /// `failed` (out of attempts or refused for good) or `skipped` (opted out, stale reminder).
@@ -272,23 +270,6 @@ pub async fn schedule_retry(
 }
 
 // --- what the messages are written from --------------------------------------------------
-
-const APPT_COLS: &str = "id, tenant_id, service_id, resource_id, hold_id, session_id, reference,
-    lower(during) AS start_at, upper(during) AS end_at, status, client_name, client_email,
-    client_phone, notes, sequence, created_at, updated_at, cancelled_at";
-
-/// A booking by id, whatever its status.
-pub async fn appointment<'e>(
-    db: impl PgExecutor<'e>,
-    id: Uuid,
-) -> Result<Option<AppointmentRow>, sqlx::Error> {
-    sqlx::query_as(AssertSqlSafe(format!(
-        "SELECT {APPT_COLS} FROM appointments WHERE id = $1"
-    )))
-    .bind(id)
-    .fetch_optional(db)
-    .await
-}
 
 /// Where the tenant's staff is told about what needs a person (none when unset).
 pub async fn tenant_admin_email<'e>(

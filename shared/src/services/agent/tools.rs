@@ -20,7 +20,7 @@ use uuid::Uuid;
 use super::state::{ActiveHold, SessionState};
 use crate::db::bookings::{AppointmentRow, AppointmentStatus};
 use crate::db::tenants::ServiceRow;
-use crate::db::{audit, followups, outbox, waitlist_entries};
+use crate::db::{audit, followups, outbox, waitlist};
 use crate::domain::events::{DomainEvent, FollowupRequested};
 use crate::domain::nlu;
 use crate::domain::slots;
@@ -898,9 +898,9 @@ impl ToolExecutor {
             let name = a.client_name.clone().or_else(|| ctx.state.client_name.clone());
             let id = Uuid::new_v4();
             let mut tx = self.booking.pool().begin().await?;
-            waitlist_entries::insert(
+            waitlist::insert(
                 &mut tx,
-                &waitlist_entries::NewWaitlistEntry {
+                &waitlist::NewWaitlistEntry {
                     id,
                     tenant_id: ctx.tenant.0,
                     session_id: ctx.session.as_str(),

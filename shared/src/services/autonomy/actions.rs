@@ -12,9 +12,10 @@ use serde_json::{json, Value};
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
+use crate::db::bookings::appointment_by_id as appointment;
 use crate::db::bookings::AppointmentRow;
 use crate::db::jobs::JobRow;
-use crate::db::notifications::{self, appointment, FollowupStatus, NewNotification};
+use crate::db::notifications::{self, FollowupStatus, NewNotification};
 use crate::db::waitlist::WaitlistStatus;
 use crate::db::{audit, tenants, waitlist as wl};
 use crate::domain::{Email, PhoneE164, TenantId};

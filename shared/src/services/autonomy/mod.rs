@@ -22,7 +22,7 @@ use uuid::Uuid;
 
 use self::actions::{ActionCtx, ActionError, ActionOutcome};
 use self::jobs::{backoff, JobSpec, ReminderKind, Tool};
-use crate::db::{audit, jobs as q, notifications, outbox, waitlist};
+use crate::db::{audit, jobs as q, outbox, waitlist};
 use crate::domain::events::{self, DomainEvent};
 use crate::ports::calendar::CalendarProvider;
 use crate::ports::clock::Clock;
@@ -602,7 +602,9 @@ impl Autonomy {
         spec: &JobSpec,
     ) -> Result<(), sqlx::Error> {
         if let JobSpec::RetryCalendarSync { booking_id } = spec {
-            if let Some(appt) = notifications::appointment(&mut *conn, *booking_id).await? {
+            if let Some(appt) =
+                crate::db::bookings::appointment_by_id(&mut *conn, *booking_id).await?
+            {
                 outbox::append(
                     conn,
                     &DomainEvent::CalendarRetryExhausted(events::CalendarRetryExhausted {

@@ -16,7 +16,8 @@ use chrono::{DateTime, Duration, Utc};
 use serde_json::{json, Value};
 use sqlx::PgPool;
 
-use crate::db::notifications::{self as q, appointment};
+use crate::db::bookings::appointment_by_id as appointment;
+use crate::db::notifications as q;
 use crate::db::{audit, calls, tenants};
 
 pub use crate::db::notifications::ClaimedNotification;
