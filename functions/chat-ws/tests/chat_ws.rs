@@ -3,8 +3,10 @@
 //! Management API endpoint: the AWS SDK really signs and posts every frame to it.
 #![allow(clippy::unwrap_used)]
 
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+use async_trait::async_trait;
 use aws_lambda_events::apigw::ApiGatewayWebsocketProxyRequest;
 use aws_sdk_apigatewaymanagement::config::{BehaviorVersion, Credentials, Region};
 use axum::body::Bytes;
@@ -13,9 +15,13 @@ use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::Router;
 use chrono::{TimeZone as _, Utc};
 use gomomo::adapters::aws::ApiGatewayPusher;
+use gomomo::adapters::local::{LogMailer, LogSmsSender, MockCalendar};
+use gomomo::app::{Adapters, App};
+use gomomo::ports::{EventPublisher, OutboundEvent, PublishError};
 use gomomo::services::admin;
 use gomomo::services::agent::{Agent, AgentLimits};
 use gomomo::services::{BookingService, Clock};
+use gomomo::Config;
 use gomomo_chat_ws::{management_endpoint, ChatWs};
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::{json, Value};
@@ -311,4 +317,117 @@ async fn a_gone_connection_is_removed(pool: PgPool) {
         .await
         .unwrap();
     assert_eq!(n, 0);
+}
+
+/// Records every event the outbox relay publishes.
+#[derive(Default, Clone)]
+struct Published(Arc<Mutex<Vec<OutboundEvent>>>);
+
+#[async_trait]
+impl EventPublisher for Published {
+    async fn publish(&self, batch: &[OutboundEvent]) -> Result<Vec<uuid::Uuid>, PublishError> {
+        self.0.lock().unwrap().extend_from_slice(batch);
+        Ok(Vec::new())
+    }
+}
+
+impl Published {
+    fn booking_created(&self, booking_id: uuid::Uuid) -> Vec<OutboundEvent> {
+        self.0
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|e| e.name == "BookingCreated" && e.detail["booking_id"] == json!(booking_id))
+            .cloned()
+            .collect()
+    }
+}
+
+#[sqlx::test(migrations = "../../migrations")]
+async fn a_booking_reaches_the_event_publisher_before_the_handler_returns(pool: PgPool) {
+    let seed = admin::seed_demo(&pool).await.unwrap();
+    let env = HashMap::from([("DATABASE_URL", "postgres://unused/db")]);
+    let config = Config::from_lookup(|k| env.get(k).map(|v| v.to_string())).unwrap();
+    let published = Published::default();
+    let adapters = Adapters {
+        publisher: Some(Arc::new(published.clone())),
+        mailer: Arc::new(LogMailer),
+        sms: Arc::new(LogSmsSender),
+        calendar: Arc::new(MockCalendar::new(config.calendar_fail_mode)),
+    };
+    let clock = Clock::fixed(
+        chrono_tz::America::New_York
+            .with_ymd_and_hms(2026, 12, 7, 8, 0, 0)
+            .unwrap()
+            .with_timezone(&Utc),
+    );
+    let app = App::build(config, pool.clone(), clock, adapters);
+    let (url, server) = connections_server().await;
+    let mut ws = chat_ws(&pool, Some(url));
+    ws.agent = app.agent.clone();
+    let conn = "Bk1ngCnnctn0=";
+    ws.handle(event(connect(
+        conn,
+        json!({"tenant_id": TENANT, "session_id": "web-events"}),
+    )))
+    .await
+    .unwrap();
+    let say = |text: &str| {
+        event(message(
+            conn,
+            json!({"action": "message", "tenant_id": TENANT, "session_id": "web-events", "text": text}),
+        ))
+    };
+    // GIVEN a conversation up to the confirmation question
+    for text in [
+        "I'd like to book a consultation",
+        "tomorrow morning",
+        "the first one",
+        "Jane Doe",
+        "jane dot doe at example dot com",
+    ] {
+        ws.handle(say(text)).await.unwrap();
+    }
+    assert!(published.0.lock().unwrap().is_empty(), "nothing booked yet");
+    server.posts.lock().unwrap().clear();
+
+    // WHEN the client says yes
+    let r = ws.handle(say("yes please")).await.unwrap();
+    assert_eq!(r.status_code, 200);
+
+    // THEN, as soon as the handler returns, the booking's BookingCreated was published
+    let reference = {
+        let posts = server.posts.lock().unwrap();
+        let reply = posts
+            .iter()
+            .find(|p| p.2["type"] == "assistant_message")
+            .expect("a reply");
+        reply.2["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["kind"] == "booking_confirmed")
+            .expect("a confirmed booking")["reference"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let (booking_id,): (uuid::Uuid,) =
+        sqlx::query_as("SELECT id FROM appointments WHERE reference = $1 AND status = 'confirmed'")
+            .bind(&reference)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    let created = published.booking_created(booking_id);
+    assert_eq!(created.len(), 1, "{:?}", published.0.lock().unwrap());
+    assert_eq!(created[0].tenant_id, seed.tenant_id);
+    assert_eq!(created[0].detail["reference"], json!(reference));
+    // AND its outbox row is marked published
+    let (published_at,): (Option<chrono::DateTime<Utc>>,) =
+        sqlx::query_as("SELECT published_at FROM outbox WHERE id = $1")
+            .bind(created[0].event_id)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert!(published_at.is_some(), "the outbox row is marked published");
 }

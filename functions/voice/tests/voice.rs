@@ -12,9 +12,11 @@ use axum::http::{Request, StatusCode};
 use axum::Router;
 use chrono::{DateTime, Duration, TimeZone as _, Utc};
 use chrono_tz::America::New_York;
+use gomomo::adapters::local::{LogMailer, MockCalendar};
+use gomomo::app::{Adapters, App};
 use gomomo::domain::PhoneE164;
 use gomomo::http::twilio::signature;
-use gomomo::ports::{DeliveryError, SmsSender};
+use gomomo::ports::{DeliveryError, EventPublisher, OutboundEvent, PublishError, SmsSender};
 use gomomo::services::admin::{seed_demo, DEMO_PHONE_NUMBER};
 use gomomo::services::Clock;
 use gomomo::Config;
@@ -42,6 +44,18 @@ impl SmsSender for Outbox {
         let mut v = self.0.lock().unwrap();
         v.push((to.as_str().to_string(), body.to_string()));
         Ok(format!("SM{}", v.len()))
+    }
+}
+
+/// Records every event the outbox relay publishes.
+#[derive(Default, Clone)]
+struct Published(Arc<Mutex<Vec<OutboundEvent>>>);
+
+#[async_trait]
+impl EventPublisher for Published {
+    async fn publish(&self, batch: &[OutboundEvent]) -> Result<Vec<uuid::Uuid>, PublishError> {
+        self.0.lock().unwrap().extend_from_slice(batch);
+        Ok(Vec::new())
     }
 }
 
@@ -153,6 +167,27 @@ impl Phone {
         );
         Self {
             app: router(state),
+            pool,
+            clock,
+            outbox,
+        }
+    }
+
+    /// The voice router of [`App::build`] with `publisher` as the event bus.
+    async fn with_publisher(pool: PgPool, publisher: Arc<dyn EventPublisher>) -> Self {
+        seed_demo(&pool).await.unwrap();
+        let clock = Clock::fixed(monday_8am());
+        let outbox = Outbox::default();
+        let config = config(&[]);
+        let adapters = Adapters {
+            publisher: Some(publisher),
+            mailer: Arc::new(LogMailer),
+            sms: Arc::new(outbox.clone()),
+            calendar: Arc::new(MockCalendar::new(config.calendar_fail_mode)),
+        };
+        let app = App::build(config, pool.clone(), clock.clone(), adapters);
+        Self {
+            app: router(VoiceState::from_app(&app)),
             pool,
             clock,
             outbox,
@@ -658,4 +693,57 @@ async fn cancel_and_reschedule_by_phone(pool: PgPool) {
         .await
         .unwrap();
     assert_eq!(status, "cancelled");
+}
+
+#[sqlx::test(migrations = "../../migrations")]
+async fn a_booking_reaches_the_event_publisher_before_the_webhook_returns(pool: PgPool) {
+    let published = Published::default();
+    let phone = Phone::with_publisher(pool, Arc::new(published.clone())).await;
+    let sid = "CA00000000000000000000000000000077";
+    // GIVEN a call up to the confirmation question
+    phone.start(sid).await;
+    for speech in [
+        "I'd like to book a consultation",
+        "tomorrow at 10 am",
+        "10 am please",
+        "My name is Jane Doe",
+        "jane dot doe at gmail dot com",
+    ] {
+        phone.say(sid, speech).await;
+    }
+    assert_eq!(phone.state(sid).await.0, "confirm");
+    assert!(published.0.lock().unwrap().is_empty(), "nothing booked yet");
+
+    // WHEN the caller says yes
+    let t = phone.say(sid, "yes please").await;
+    assert!(t.text().contains("You're all set"), "{t:?}");
+
+    // THEN, as soon as the webhook has answered, the booking's BookingCreated was published
+    let (booking_id, reference): (uuid::Uuid, String) = sqlx::query_as(
+        "SELECT id, reference FROM appointments WHERE session_id = $1 AND status = 'confirmed'",
+    )
+    .bind(format!("call:{sid}"))
+    .fetch_one(&phone.pool)
+    .await
+    .unwrap();
+    let created: Vec<OutboundEvent> = published
+        .0
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|e| {
+            e.name == "BookingCreated" && e.detail["booking_id"] == serde_json::json!(booking_id)
+        })
+        .cloned()
+        .collect();
+    assert_eq!(created.len(), 1, "{:?}", published.0.lock().unwrap());
+    assert_eq!(created[0].detail["reference"], serde_json::json!(reference));
+    // AND its outbox row is marked published
+    let published_at: Option<DateTime<Utc>> =
+        sqlx::query_scalar("SELECT published_at FROM outbox WHERE id = $1")
+            .bind(created[0].event_id)
+            .fetch_one(&phone.pool)
+            .await
+            .unwrap();
+    assert!(published_at.is_some(), "the outbox row is marked published");
 }
