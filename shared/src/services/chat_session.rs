@@ -16,6 +16,9 @@
 //! client are opaque: a stable code and a fixed message, never the text of an internal
 //! error (that goes to the log).
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use tokio::sync::mpsc;
 
@@ -59,15 +62,15 @@ impl FrameSink for mpsc::UnboundedSender<ServerMessage> {
 /// nothing more is posted.
 #[derive(Clone)]
 pub struct PushSink {
-    pusher: std::sync::Arc<dyn Pusher>,
+    pusher: Arc<dyn Pusher>,
     endpoint: String,
     connection_id: String,
-    gone: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    gone: Arc<AtomicBool>,
 }
 
 impl PushSink {
     pub fn new(
-        pusher: std::sync::Arc<dyn Pusher>,
+        pusher: Arc<dyn Pusher>,
         endpoint: impl Into<String>,
         connection_id: impl Into<String>,
     ) -> Self {
@@ -75,7 +78,7 @@ impl PushSink {
             pusher,
             endpoint: endpoint.into(),
             connection_id: connection_id.into(),
-            gone: std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false)),
+            gone: Arc::new(AtomicBool::new(false)),
         }
     }
 
@@ -85,7 +88,7 @@ impl PushSink {
 
     /// Whether the connection answered 410 Gone (the transport then forgets it).
     pub fn is_gone(&self) -> bool {
-        self.gone.load(std::sync::atomic::Ordering::SeqCst)
+        self.gone.load(Ordering::SeqCst)
     }
 }
 
@@ -100,7 +103,7 @@ impl FrameSink for PushSink {
             .post(&self.endpoint, &self.connection_id, message.to_frame())
             .await;
         match &r {
-            Err(SendError::Gone) => self.gone.store(true, std::sync::atomic::Ordering::SeqCst),
+            Err(SendError::Gone) => self.gone.store(true, Ordering::SeqCst),
             Err(SendError::Failed(e)) => tracing::warn!(error = %e, "posting a frame failed"),
             Ok(()) => {}
         }
