@@ -3,6 +3,8 @@
 //! pinned to Monday 7 December 2026, 08:00 in New York).
 #![allow(clippy::unwrap_used)]
 
+mod support;
+
 use chrono::{DateTime, Duration, TimeZone as _, Utc};
 use chrono_tz::America::New_York;
 use gomomo::domain::{SessionId, TenantId};
@@ -13,13 +15,7 @@ use gomomo::services::agent::{
 };
 use gomomo::services::{BookingService, Clock};
 use sqlx::PgPool;
-
-fn monday_8am() -> DateTime<Utc> {
-    New_York
-        .with_ymd_and_hms(2026, 12, 7, 8, 0, 0)
-        .unwrap()
-        .with_timezone(&Utc)
-}
+use support::december_7_8am;
 
 struct Chat {
     agent: Agent,
@@ -33,7 +29,7 @@ impl Chat {
         let seed = admin::seed_demo(&pool).await.unwrap();
         let booking = BookingService::new(
             pool.clone(),
-            Clock::fixed(monday_8am()),
+            Clock::fixed(december_7_8am()),
             std::time::Duration::from_secs(300),
         );
         Self {
@@ -326,7 +322,7 @@ async fn far_future_hold_needs_an_earlier_confirmation_and_busy_sessions_are_ref
         .unwrap();
     let booking = BookingService::new(
         pool.clone(),
-        Clock::fixed(monday_8am()),
+        Clock::fixed(december_7_8am()),
         std::time::Duration::from_secs(300),
     );
     let chat = Chat {
@@ -366,7 +362,7 @@ async fn ctx(pool: &PgPool, session: &str, state: SessionState) -> (ToolExecutor
     let seed = admin::seed_demo(pool).await.unwrap();
     let booking = BookingService::new(
         pool.clone(),
-        Clock::fixed(monday_8am()),
+        Clock::fixed(december_7_8am()),
         std::time::Duration::from_secs(300),
     );
     let tenant = TenantId(seed.tenant_id);
@@ -389,7 +385,7 @@ async fn ctx(pool: &PgPool, session: &str, state: SessionState) -> (ToolExecutor
             sched,
             services,
             state,
-            now: monday_8am(),
+            now: december_7_8am(),
             vague: false,
             succeeded: vec![],
             events: vec![],

@@ -4,6 +4,8 @@
 //! threaded back, the forced text round) as well as what the agent did.
 #![allow(clippy::unwrap_used)]
 
+mod support;
+
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 
@@ -11,8 +13,6 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::post;
 use axum::{Json, Router};
-use chrono::{DateTime, TimeZone as _, Utc};
-use chrono_tz::America::New_York;
 use gomomo::config::AgentConfig;
 use gomomo::domain::{SessionId, TenantId};
 use gomomo::services::admin;
@@ -20,6 +20,7 @@ use gomomo::services::agent::{Agent, AgentEvent, SYSTEM_ISSUE_REPLY};
 use gomomo::services::{BookingService, Clock};
 use serde_json::{json, Value};
 use sqlx::PgPool;
+use support::{december_7_8am, CONSULT};
 
 type Step = Box<dyn Fn(&Value) -> (u16, Value) + Send + Sync>;
 
@@ -88,15 +89,6 @@ fn last_tool_result(req: &Value) -> Value {
     serde_json::from_str(m["content"].as_str().unwrap()).unwrap()
 }
 
-fn monday_8am() -> DateTime<Utc> {
-    New_York
-        .with_ymd_and_hms(2026, 12, 7, 8, 0, 0)
-        .unwrap()
-        .with_timezone(&Utc)
-}
-
-const CONSULTATION: &str = "6d0e0000-0000-4000-8000-0000000005e1";
-
 struct Fx {
     agent: Agent,
     tenant: TenantId,
@@ -110,7 +102,7 @@ async fn fixture(pool: &PgPool) -> Fx {
     let base = serve(script.clone()).await;
     let booking = BookingService::new(
         pool.clone(),
-        Clock::fixed(monday_8am()),
+        Clock::fixed(december_7_8am()),
         std::time::Duration::from_secs(300),
     );
     let config = AgentConfig {
@@ -146,7 +138,7 @@ async fn tool_calls_are_executed_and_results_threaded_back(pool: PgPool) {
     fx.script.push(|_| {
         call(
             "check_availability",
-            json!({"service_id": CONSULTATION, "start_date": "tomorrow"}),
+            json!({"service_id": CONSULT, "start_date": "tomorrow"}),
         )
     });
     fx.script.push(|req| {
@@ -159,7 +151,7 @@ async fn tool_calls_are_executed_and_results_threaded_back(pool: PgPool) {
         assert!(first.starts_with("2026-12-08T09:00:00-05:00"), "{first}");
         call(
             "hold_slot",
-            json!({"service_id": CONSULTATION, "start_time": first}),
+            json!({"service_id": CONSULT, "start_time": first}),
         )
     });
     fx.script.push(|req| {
@@ -276,7 +268,7 @@ async fn five_tool_rounds_then_a_forced_text_reply(pool: PgPool) {
             } else {
                 call(
                     "check_availability",
-                    json!({"service_id": CONSULTATION, "start_date": "tomorrow"}),
+                    json!({"service_id": CONSULT, "start_date": "tomorrow"}),
                 )
             }
         });
@@ -336,7 +328,7 @@ async fn a_hold_45_days_out_needs_an_earlier_confirmation(pool: PgPool) {
     fx.script.push(move |_| {
         call(
             "hold_slot",
-            json!({"service_id": CONSULTATION, "start_time": far}),
+            json!({"service_id": CONSULT, "start_time": far}),
         )
     });
     fx.script.push(|req| {
@@ -355,7 +347,7 @@ async fn a_hold_45_days_out_needs_an_earlier_confirmation(pool: PgPool) {
     fx.script.push(move |_| {
         call(
             "hold_slot",
-            json!({"service_id": CONSULTATION, "start_time": far}),
+            json!({"service_id": CONSULT, "start_time": far}),
         )
     });
     fx.script.push(|req| {

@@ -3,6 +3,8 @@
 //! scheduler tick. The clock is pinned: reminders and retries are reached by moving it.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod support;
+
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, TimeZone as _, Utc};
@@ -24,23 +26,11 @@ use gomomo::services::scheduler::Scheduler;
 use gomomo::services::{admin, BookingService, Clock};
 use serde_json::json;
 use sqlx::PgPool;
+use support::{march_2_8am, ny, CONSULT};
 use tokio::sync::mpsc;
 use uuid::Uuid;
 
-const CONSULT: Uuid = Uuid::from_u128(0x6d0e0000_0000_4000_8000_0000000005e1);
-
 /// Monday 2 March 2026, 08:00 in New York.
-fn monday_morning() -> DateTime<Utc> {
-    ny(2026, 3, 2, 8, 0)
-}
-
-fn ny(y: i32, m: u32, d: u32, h: u32, min: u32) -> DateTime<Utc> {
-    New_York
-        .with_ymd_and_hms(y, m, d, h, min, 0)
-        .unwrap()
-        .with_timezone(&Utc)
-}
-
 struct Env {
     pool: PgPool,
     clock: Clock,
@@ -55,7 +45,7 @@ struct Env {
 
 async fn env(pool: &PgPool, enabled: bool) -> Env {
     let seed = admin::seed_demo(pool).await.unwrap();
-    let clock = Clock::fixed(monday_morning());
+    let clock = Clock::fixed(march_2_8am());
     let (publisher, rx) = InProcessPublisher::channel(256);
     let relay = OutboxRelay::new(pool.clone(), Arc::new(publisher), clock.clone());
     let booking = BookingService::new(

@@ -2,8 +2,9 @@
 //! per test). Dates are pinned with a fixed clock so DST days and windows are reachable.
 #![allow(clippy::unwrap_used)]
 
-use chrono::{DateTime, Duration, NaiveDate, TimeZone as _, Utc};
-use chrono_tz::America::New_York;
+mod support;
+
+use chrono::{Duration, NaiveDate};
 use gomomo::db::bookings::{AppointmentStatus, HoldStatus};
 use gomomo::db::tenants::HoursRow;
 use gomomo::domain::{
@@ -13,23 +14,10 @@ use gomomo::services::admin::{self, ServiceInput, TenantSettings};
 use gomomo::services::booking::{BookingError, ClientDetails};
 use gomomo::services::{BookingService, Clock};
 use sqlx::PgPool;
+use support::{march_2_8am, ny};
 use uuid::Uuid;
 
 /// Monday 2 March 2026, 08:00 in New York (13:00Z): the week before the spring-forward change.
-fn monday_morning() -> DateTime<Utc> {
-    New_York
-        .with_ymd_and_hms(2026, 3, 2, 8, 0, 0)
-        .unwrap()
-        .with_timezone(&Utc)
-}
-
-fn ny(y: i32, m: u32, d: u32, h: u32, min: u32) -> DateTime<Utc> {
-    New_York
-        .with_ymd_and_hms(y, m, d, h, min, 0)
-        .unwrap()
-        .with_timezone(&Utc)
-}
-
 struct Fixture {
     svc: BookingService,
     tenant: TenantId,
@@ -87,7 +75,7 @@ async fn fixture(pool: &PgPool, n: usize, buffer: i32) -> Fixture {
     Fixture {
         svc: BookingService::new(
             pool.clone(),
-            Clock::fixed(monday_morning()),
+            Clock::fixed(march_2_8am()),
             std::time::Duration::from_secs(300),
         ),
         tenant,
@@ -138,7 +126,7 @@ async fn hold_confirm_lookup_reschedule_cancel(pool: PgPool) {
         .create_hold(f.tenant, f.service, ny(2026, 3, 3, 10, 0), &s)
         .await
         .unwrap();
-    assert_eq!(hold.expires_at, monday_morning() + Duration::minutes(5));
+    assert_eq!(hold.expires_at, march_2_8am() + Duration::minutes(5));
     let a = f
         .svc
         .availability(f.tenant, f.service, tue, tue)
@@ -582,7 +570,7 @@ async fn exclusion_constraint_is_the_last_guard(pool: PgPool) {
         .bind(s)
         .bind(start)
         .bind(end)
-        .bind(monday_morning() + Duration::minutes(5))
+        .bind(march_2_8am() + Duration::minutes(5))
         .execute(&pool)
         .await
         .unwrap();

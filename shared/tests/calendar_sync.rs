@@ -5,13 +5,14 @@
 //! session holds the same slot again; the API answers 503 `calendar_unavailable`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod support;
+
 use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use chrono::{DateTime, TimeZone as _, Utc};
-use chrono_tz::America::New_York;
+use chrono::{DateTime, Utc};
 use gomomo::adapters::local::{MockCalendar, MockCalendarOp};
 use gomomo::config::CalendarFailMode;
 use gomomo::db::bookings::HoldRow;
@@ -20,16 +21,8 @@ use gomomo::http::ApiError;
 use gomomo::services::booking::{BookingError, ClientDetails};
 use gomomo::services::{admin, BookingService, Clock};
 use sqlx::PgPool;
+use support::{ny, CONSULT};
 use uuid::Uuid;
-
-const CONSULT: Uuid = Uuid::from_u128(0x6d0e0000_0000_4000_8000_0000000005e1);
-
-fn ny(y: i32, m: u32, d: u32, h: u32, min: u32) -> DateTime<Utc> {
-    New_York
-        .with_ymd_and_hms(y, m, d, h, min, 0)
-        .unwrap()
-        .with_timezone(&Utc)
-}
 
 struct Env {
     tenant: TenantId,

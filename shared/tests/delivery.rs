@@ -5,6 +5,8 @@
 //! implementation (aws-lc) than the one that signs (RustCrypto `hmac`).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::type_complexity)]
 
+mod support;
+
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -16,8 +18,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use axum::Router;
-use chrono::{DateTime, Duration, TimeZone as _, Utc};
-use chrono_tz::America::New_York;
+use chrono::{DateTime, Duration, Utc};
 use gomomo::adapters::local::{InProcessPublisher, MockCalendar};
 use gomomo::config::CalendarFailMode;
 use gomomo::db::bookings::AppointmentRow;
@@ -29,30 +30,10 @@ use gomomo::services::booking::ClientDetails;
 use gomomo::services::delivery::webhooks;
 use gomomo::services::relay::OutboxRelay;
 use gomomo::services::{admin, BookingService, Clock};
-use gomomo::Config;
 use sqlx::PgPool;
+use support::{config, ny, CONSULT};
 use tokio::sync::mpsc;
 use uuid::Uuid;
-
-const CONSULT: Uuid = Uuid::from_u128(0x6d0e0000_0000_4000_8000_0000000005e1);
-
-fn ny(y: i32, m: u32, d: u32, h: u32, min: u32) -> DateTime<Utc> {
-    New_York
-        .with_ymd_and_hms(y, m, d, h, min, 0)
-        .unwrap()
-        .with_timezone(&Utc)
-}
-
-fn config(pairs: &[(&str, &str)]) -> Config {
-    let mut map: HashMap<String, String> = pairs
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
-    map.insert("DATABASE_URL".into(), "postgres://unused".into());
-    map.entry("MAIL_FROM".into())
-        .or_insert_with(|| "bookings@clinic.example".into());
-    Config::from_lookup(|k| map.get(k).cloned()).unwrap()
-}
 
 fn temp_dir(tag: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("gomomo-{tag}-{}", Uuid::new_v4().simple()));

@@ -5,6 +5,8 @@
 //! slots from availability and holds, and a timeout failing closed.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod support;
+
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration as StdDuration;
@@ -13,8 +15,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{post, put};
 use axum::{Json, Router};
-use chrono::{DateTime, Duration, NaiveDate, TimeZone as _, Utc};
-use chrono_tz::America::New_York;
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 use gomomo::adapters::google::{event_id, GoogleCalendar, GoogleOAuth, OAuthError};
 use gomomo::config::delivery::GoogleSettings;
 use gomomo::domain::crypto::SecretBox;
@@ -24,16 +25,8 @@ use gomomo::services::booking::{BookingError, ClientDetails};
 use gomomo::services::{admin, BookingService, Clock};
 use serde_json::{json, Value};
 use sqlx::PgPool;
+use support::{ny, CONSULT};
 use uuid::Uuid;
-
-const CONSULT: Uuid = Uuid::from_u128(0x6d0e0000_0000_4000_8000_0000000005e1);
-
-fn ny(y: i32, m: u32, d: u32, h: u32, min: u32) -> DateTime<Utc> {
-    New_York
-        .with_ymd_and_hms(y, m, d, h, min, 0)
-        .unwrap()
-        .with_timezone(&Utc)
-}
 
 #[derive(Default)]
 struct Google {

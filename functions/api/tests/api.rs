@@ -2,77 +2,20 @@
 //! each bad input and the 64-way races.
 #![allow(clippy::unwrap_used)]
 
+mod support;
+
 use std::collections::HashMap;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use axum::Router;
-use chrono::{DateTime, TimeZone as _, Utc};
-use chrono_tz::America::New_York;
 use gomomo::services::admin::{seed_demo, DEMO_SERVICES, DEMO_TENANT_ID};
 use gomomo::services::Clock;
-use gomomo::Config;
-use gomomo_api::{router, AppState};
-use http_body_util::BodyExt;
 use serde_json::{json, Value};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::PgPool;
+use support::{app, call, march_2_8am, post, PLATFORM, PLATFORM_KEY};
 use tower::ServiceExt;
-
-const PLATFORM_KEY: &str = "test-platform-key-0123456789abcdef";
-
-fn now() -> DateTime<Utc> {
-    // Monday 2 March 2026, 08:00 New York
-    New_York
-        .with_ymd_and_hms(2026, 3, 2, 8, 0, 0)
-        .unwrap()
-        .with_timezone(&Utc)
-}
-
-fn app(pool: PgPool, clock: Clock) -> Router {
-    let env: HashMap<&str, &str> = HashMap::from([
-        ("DATABASE_URL", "postgres://unused/db"),
-        ("GOMOMO_PLATFORM_KEY", PLATFORM_KEY),
-    ]);
-    let config = Config::from_lookup(|k| env.get(k).map(|v| v.to_string())).unwrap();
-    router(AppState::new(pool, &config, clock))
-}
-
-async fn call(
-    app: &Router,
-    method: &str,
-    uri: &str,
-    body: Option<&str>,
-    bearer: Option<&str>,
-) -> (StatusCode, Value) {
-    let mut req = Request::builder().method(method).uri(uri);
-    if body.is_some() {
-        req = req.header("content-type", "application/json");
-    }
-    if let Some(k) = bearer {
-        req = req.header("authorization", format!("Bearer {k}"));
-    }
-    let req = req
-        .body(
-            body.map(|b| Body::from(b.to_string()))
-                .unwrap_or_else(Body::empty),
-        )
-        .unwrap();
-    let res = app.clone().oneshot(req).await.unwrap();
-    let status = res.status();
-    let bytes = res.into_body().collect().await.unwrap().to_bytes();
-    let v = if bytes.is_empty() {
-        Value::Null
-    } else {
-        serde_json::from_slice(&bytes)
-            .unwrap_or(Value::String(String::from_utf8_lossy(&bytes).into()))
-    };
-    (status, v)
-}
-
-async fn post(app: &Router, uri: &str, body: Value) -> (StatusCode, Value) {
-    call(app, "POST", uri, Some(&body.to_string()), None).await
-}
 
 fn code(v: &Value) -> &str {
     v["error"]["code"].as_str().unwrap_or("<no error code>")
@@ -89,7 +32,7 @@ fn consult() -> String {
 #[sqlx::test(migrations = "../../migrations")]
 async fn booking_flow_end_to_end(pool: PgPool) {
     seed_demo(&pool).await.unwrap();
-    let app = app(pool.clone(), Clock::fixed(now()));
+    let app = app(pool.clone(), Clock::fixed(march_2_8am()), PLATFORM);
 
     let (s, v) = call(&app, "GET", "/healthz", None, None).await;
     assert_eq!((s, v["status"].as_str()), (StatusCode::OK, Some("ok")));
@@ -204,8 +147,8 @@ async fn booking_flow_end_to_end(pool: PgPool) {
 #[sqlx::test(migrations = "../../migrations")]
 async fn every_bad_input_is_a_4xx_with_a_stable_code(pool: PgPool) {
     seed_demo(&pool).await.unwrap();
-    let clock = Clock::fixed(now());
-    let app = app(pool.clone(), clock.clone());
+    let clock = Clock::fixed(march_2_8am());
+    let app = app(pool.clone(), clock.clone(), PLATFORM);
     let svc = consult();
     let avail = |q: &str| demo(&format!("/availability?{q}"));
     let unknown = "/api/tenants/00000000-0000-4000-8000-000000000000";
@@ -336,7 +279,7 @@ async fn every_bad_input_is_a_4xx_with_a_stable_code(pool: PgPool) {
 #[sqlx::test(migrations = "../../migrations")]
 async fn admin_routes_need_the_tenants_key(pool: PgPool) {
     let seed = seed_demo(&pool).await.unwrap();
-    let app = app(pool.clone(), Clock::fixed(now()));
+    let app = app(pool.clone(), Clock::fixed(march_2_8am()), PLATFORM);
     let key = seed.api_key.as_str();
 
     // tenant creation: platform key only
@@ -645,7 +588,7 @@ async fn race_pool(opts: PgConnectOptions) -> PgPool {
 #[sqlx::test(migrations = "../../migrations")]
 async fn race_64_holds_on_one_slot_one_winner(_p: PgPoolOptions, opts: PgConnectOptions) {
     let pool = race_pool(opts).await;
-    let app = app(pool.clone(), Clock::fixed(now()));
+    let app = app(pool.clone(), Clock::fixed(march_2_8am()), PLATFORM);
     let (t, svc) = single_resource_tenant(&app).await;
     let uri = format!("/api/tenants/{t}/holds");
     let mut tasks = Vec::new();
@@ -675,7 +618,7 @@ async fn race_64_holds_on_one_slot_one_winner(_p: PgPoolOptions, opts: PgConnect
 #[sqlx::test(migrations = "../../migrations")]
 async fn race_64_confirms_on_one_slot_one_winner(_p: PgPoolOptions, opts: PgConnectOptions) {
     let pool = race_pool(opts).await;
-    let app = app(pool.clone(), Clock::fixed(now()));
+    let app = app(pool.clone(), Clock::fixed(march_2_8am()), PLATFORM);
     let (t, svc) = single_resource_tenant(&app).await;
     // GIVEN 64 live holds on the same slot and resource (written directly: the hold path
     // would never grant them) WHEN all 64 sessions confirm at once THEN exactly one books.

@@ -2,54 +2,19 @@
 //! real Postgres, with the deterministic engine (no OPENAI_API_KEY).
 #![allow(clippy::unwrap_used)]
 
-use std::collections::HashMap;
+mod support;
 
-use axum::body::Body;
-use axum::http::{Request, StatusCode};
-use axum::Router;
-use chrono::{TimeZone as _, Utc};
-use chrono_tz::America::New_York;
+use axum::http::StatusCode;
 use gomomo::services::admin::{seed_demo, DEMO_TENANT_ID};
 use gomomo::services::Clock;
-use gomomo::Config;
-use gomomo_api::{router, AppState};
-use http_body_util::BodyExt;
 use serde_json::{json, Value};
 use sqlx::PgPool;
-use tower::ServiceExt;
-
-fn app(pool: PgPool) -> Router {
-    let env: HashMap<&str, &str> = HashMap::from([("DATABASE_URL", "postgres://unused/db")]);
-    let config = Config::from_lookup(|k| env.get(k).map(|v| v.to_string())).unwrap();
-    let clock = Clock::fixed(
-        New_York
-            .with_ymd_and_hms(2026, 12, 7, 8, 0, 0)
-            .unwrap()
-            .with_timezone(&Utc),
-    );
-    router(AppState::new(pool, &config, clock))
-}
-
-async fn post(app: &Router, uri: &str, body: &str) -> (StatusCode, Value) {
-    let req = Request::builder()
-        .method("POST")
-        .uri(uri)
-        .header("content-type", "application/json")
-        .body(Body::from(body.to_string()))
-        .unwrap();
-    let res = app.clone().oneshot(req).await.unwrap();
-    let status = res.status();
-    let bytes = res.into_body().collect().await.unwrap().to_bytes();
-    (
-        status,
-        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-    )
-}
+use support::{app, december_7_8am, post};
 
 #[sqlx::test(migrations = "../../migrations")]
 async fn rest_chat_books_and_reports_pushes(pool: PgPool) {
     seed_demo(&pool).await.unwrap();
-    let app = app(pool.clone());
+    let app = app(pool.clone(), Clock::fixed(december_7_8am()), &[]);
     let uri = format!("/api/tenants/{DEMO_TENANT_ID}/chat");
     let (s, r) = post(
         &app,
@@ -108,7 +73,7 @@ async fn rest_chat_books_and_reports_pushes(pool: PgPool) {
 #[sqlx::test(migrations = "../../migrations")]
 async fn rest_chat_bad_input_is_a_4xx_with_a_stable_code(pool: PgPool) {
     seed_demo(&pool).await.unwrap();
-    let app = app(pool.clone());
+    let app = app(pool.clone(), Clock::fixed(december_7_8am()), &[]);
     let uri = format!("/api/tenants/{DEMO_TENANT_ID}/chat");
     let long = "x".repeat(2001);
     let cases: Vec<(String, String, StatusCode, &str)> = vec![

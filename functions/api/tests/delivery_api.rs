@@ -3,58 +3,19 @@
 //! a stable code, the Google OAuth routes, and the OpenAPI document listing them.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::collections::HashMap;
+mod support;
 
-use axum::body::Body;
-use axum::http::{Request, StatusCode};
-use axum::Router;
+use axum::http::StatusCode;
 use gomomo::services::admin::seed_demo;
 use gomomo::services::Clock;
-use gomomo::Config;
-use gomomo_api::{router, AppState};
-use http_body_util::BodyExt;
-use serde_json::{json, Value};
+use serde_json::json;
 use sqlx::PgPool;
-use tower::ServiceExt;
-
-fn app(pool: PgPool, extra: &[(&str, &str)]) -> Router {
-    let mut env: HashMap<&str, &str> = HashMap::from([("DATABASE_URL", "postgres://unused")]);
-    env.extend(extra.iter().copied());
-    let config = Config::from_lookup(|k| env.get(k).map(|v| v.to_string())).unwrap();
-    router(AppState::new(pool, &config, Clock::system()))
-}
-
-async fn call(
-    app: &Router,
-    method: &str,
-    uri: &str,
-    key: Option<&str>,
-    body: Option<Value>,
-) -> (StatusCode, Value) {
-    let mut req = Request::builder().method(method).uri(uri);
-    if let Some(k) = key {
-        req = req.header("authorization", format!("Bearer {k}"));
-    }
-    let req = match body {
-        Some(b) => req
-            .header("content-type", "application/json")
-            .body(Body::from(b.to_string())),
-        None => req.body(Body::empty()),
-    }
-    .unwrap();
-    let res = app.clone().oneshot(req).await.unwrap();
-    let status = res.status();
-    let bytes = res.into_body().collect().await.unwrap().to_bytes();
-    (
-        status,
-        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-    )
-}
+use support::{app, call};
 
 #[sqlx::test(migrations = "../../migrations")]
 async fn webhook_endpoints_and_deliveries_through_the_admin_api(pool: PgPool) {
     let seed = seed_demo(&pool).await.unwrap();
-    let app = app(pool.clone(), &[]);
+    let app = app(pool.clone(), Clock::system(), &[]);
     let base = format!("/api/admin/tenants/{}", seed.tenant_id);
     let key = Some(seed.api_key.as_str());
     // No key → 401; a bad URL or event type → 400 with its code.
@@ -64,8 +25,8 @@ async fn webhook_endpoints_and_deliveries_through_the_admin_api(pool: PgPool) {
         &app,
         "POST",
         &format!("{base}/webhooks"),
+        Some(&json!({"url": "ftp://x"}).to_string()),
         key,
-        Some(json!({"url": "ftp://x"})),
     )
     .await;
     assert_eq!(
@@ -76,8 +37,8 @@ async fn webhook_endpoints_and_deliveries_through_the_admin_api(pool: PgPool) {
         &app,
         "POST",
         &format!("{base}/webhooks"),
+        Some(&json!({"url": "https://h.example.com/x", "event_types": ["Nope"]}).to_string()),
         key,
-        Some(json!({"url": "https://h.example.com/x", "event_types": ["Nope"]})),
     )
     .await;
     assert_eq!(
@@ -89,14 +50,17 @@ async fn webhook_endpoints_and_deliveries_through_the_admin_api(pool: PgPool) {
         &app,
         "POST",
         &format!("{base}/webhooks"),
+        Some(
+            &json!({"url": "https://h.example.com/x", "event_types": ["BookingCreated"]})
+                .to_string(),
+        ),
         key,
-        Some(json!({"url": "https://h.example.com/x", "event_types": ["BookingCreated"]})),
     )
     .await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
     assert!(v["secret"].as_str().unwrap().starts_with("whsec_"));
     let id = v["id"].as_str().unwrap().to_string();
-    let (s, list) = call(&app, "GET", &format!("{base}/webhooks"), key, None).await;
+    let (s, list) = call(&app, "GET", &format!("{base}/webhooks"), None, key).await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(list.as_array().unwrap().len(), 1);
     assert!(list[0].get("secret").is_none());
@@ -104,8 +68,8 @@ async fn webhook_endpoints_and_deliveries_through_the_admin_api(pool: PgPool) {
         &app,
         "PATCH",
         &format!("{base}/webhooks/{id}"),
+        Some(&json!({"enabled": false}).to_string()),
         key,
-        Some(json!({"enabled": false})),
     )
     .await;
     assert_eq!((s, v["enabled"].as_bool()), (StatusCode::OK, Some(false)));
@@ -113,8 +77,8 @@ async fn webhook_endpoints_and_deliveries_through_the_admin_api(pool: PgPool) {
         &app,
         "PATCH",
         &format!("{base}/webhooks/not-a-uuid"),
+        Some(&json!({}).to_string()),
         key,
-        Some(json!({})),
     )
     .await;
     assert_eq!(
@@ -126,8 +90,8 @@ async fn webhook_endpoints_and_deliveries_through_the_admin_api(pool: PgPool) {
         &app,
         "GET",
         &format!("{base}/webhook-deliveries?status=dead"),
-        key,
         None,
+        key,
     )
     .await;
     assert_eq!((s, v.as_array().map(Vec::len)), (StatusCode::OK, Some(0)));
@@ -135,8 +99,8 @@ async fn webhook_endpoints_and_deliveries_through_the_admin_api(pool: PgPool) {
         &app,
         "GET",
         &format!("{base}/webhook-deliveries?status=lost"),
-        key,
         None,
+        key,
     )
     .await;
     assert_eq!(
@@ -147,17 +111,17 @@ async fn webhook_endpoints_and_deliveries_through_the_admin_api(pool: PgPool) {
         &app,
         "POST",
         &format!("{base}/webhook-deliveries/{}/retry", uuid::Uuid::new_v4()),
-        key,
         None,
+        key,
     )
     .await;
     assert_eq!(
         (s, v["error"]["code"].as_str()),
         (StatusCode::NOT_FOUND, Some("webhook_not_found"))
     );
-    let (s, _) = call(&app, "DELETE", &format!("{base}/webhooks/{id}"), key, None).await;
+    let (s, _) = call(&app, "DELETE", &format!("{base}/webhooks/{id}"), None, key).await;
     assert_eq!(s, StatusCode::NO_CONTENT);
-    let (s, _) = call(&app, "DELETE", &format!("{base}/webhooks/{id}"), key, None).await;
+    let (s, _) = call(&app, "DELETE", &format!("{base}/webhooks/{id}"), None, key).await;
     assert_eq!(s, StatusCode::NOT_FOUND);
     // The OpenAPI document lists the new routes.
     let (_, doc) = call(&app, "GET", "/openapi.json", None, None).await;
@@ -178,8 +142,8 @@ async fn google_oauth_routes(pool: PgPool) {
         seed.tenant_id
     );
     // Not configured → 503 with a stable code.
-    let app0 = app(pool.clone(), &[]);
-    let (s, v) = call(&app0, "POST", &base, Some(&seed.api_key), None).await;
+    let app0 = app(pool.clone(), Clock::system(), &[]);
+    let (s, v) = call(&app0, "POST", &base, None, Some(&seed.api_key)).await;
     assert_eq!(
         (s, v["error"]["code"].as_str()),
         (
@@ -189,6 +153,7 @@ async fn google_oauth_routes(pool: PgPool) {
     );
     let app = app(
         pool.clone(),
+        Clock::system(),
         &[
             ("GOOGLE_CLIENT_ID", "cid"),
             ("GOOGLE_CLIENT_SECRET", "cs"),
@@ -200,7 +165,7 @@ async fn google_oauth_routes(pool: PgPool) {
         (s, v["error"]["code"].as_str()),
         (StatusCode::UNAUTHORIZED, Some("unauthorized"))
     );
-    let (s, v) = call(&app, "POST", &base, Some(&seed.api_key), None).await;
+    let (s, v) = call(&app, "POST", &base, None, Some(&seed.api_key)).await;
     assert_eq!(s, StatusCode::OK);
     let url = v["authorization_url"].as_str().unwrap();
     assert!(

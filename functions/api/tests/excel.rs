@@ -3,37 +3,22 @@
 //! bookings and the `sync_dead_letter` rows are checked.
 #![allow(clippy::unwrap_used)]
 
-use std::collections::HashMap;
+mod support;
+
 use std::io::Cursor;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use axum::Router;
 use calamine::{Data, Reader, Xlsx};
-use chrono::{DateTime, TimeZone as _, Utc};
-use chrono_tz::America::New_York;
+use chrono::{DateTime, Utc};
 use gomomo::services::admin::{seed_demo, DEMO_SERVICES, DEMO_TENANT_ID};
 use gomomo::services::Clock;
-use gomomo::Config;
-use gomomo_api::{router, AppState};
 use http_body_util::BodyExt;
 use serde_json::{json, Value};
 use sqlx::PgPool;
+use support::{app, march_2_8am};
 use tower::ServiceExt;
-
-fn now() -> DateTime<Utc> {
-    // Monday 2 March 2026, 08:00 New York (the same fixed clock as tests/api.rs)
-    New_York
-        .with_ymd_and_hms(2026, 3, 2, 8, 0, 0)
-        .unwrap()
-        .with_timezone(&Utc)
-}
-
-fn app(pool: PgPool) -> Router {
-    let env: HashMap<&str, &str> = HashMap::from([("DATABASE_URL", "postgres://unused/db")]);
-    let config = Config::from_lookup(|k| env.get(k).map(|v| v.to_string())).unwrap();
-    router(AppState::new(pool, &config, Clock::fixed(now())))
-}
 
 async fn send(
     app: &Router,
@@ -133,7 +118,7 @@ fn write_xlsx(rows: &[Vec<String>]) -> Vec<u8> {
 async fn export_edit_import_reconciles_and_dead_letters(pool: PgPool) {
     let seed = seed_demo(&pool).await.unwrap();
     let key = seed.api_key.as_str();
-    let app = app(pool.clone());
+    let app = app(pool.clone(), Clock::fixed(march_2_8am()), &[]);
 
     let cancel_ref = book(&app, "2026-03-03T09:00:00-05:00", "s-cancel", "Ana Lopez")
         .await
@@ -340,7 +325,7 @@ async fn export_edit_import_reconciles_and_dead_letters(pool: PgPool) {
 async fn bad_files_and_missing_keys_are_refused(pool: PgPool) {
     let seed = seed_demo(&pool).await.unwrap();
     let key = seed.api_key.as_str();
-    let app = app(pool.clone());
+    let app = app(pool.clone(), Clock::fixed(march_2_8am()), &[]);
     let uri = format!("/api/admin/tenants/{DEMO_TENANT_ID}/appointments.xlsx");
 
     let (s, _, body) = send(

@@ -3,134 +3,18 @@
 //! Management API endpoint: the AWS SDK really signs and posts every frame to it.
 #![allow(clippy::unwrap_used)]
 
-use std::sync::{Arc, Mutex};
+mod support;
 
-use aws_lambda_events::apigw::ApiGatewayWebsocketProxyRequest;
-use aws_sdk_apigatewaymanagement::config::{BehaviorVersion, Credentials, Region};
-use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, Uri};
-use axum::Router;
-use chrono::{TimeZone as _, Utc};
+use std::sync::Arc;
+
 use gomomo::services::admin;
-use gomomo::services::agent::{Agent, AgentLimits};
-use gomomo::services::{BookingService, Clock};
-use gomomo_chat_ws::{management_endpoint, ApiGatewayPusher, ChatWs};
-use lambda_runtime::{Context, LambdaEvent};
-use serde_json::{json, Value};
+use gomomo_chat_ws::management_endpoint;
+use serde_json::json;
 use sqlx::PgPool;
-
-#[derive(Clone, Default)]
-struct Connections {
-    posts: Arc<Mutex<Vec<(String, bool, Value)>>>,
-}
-
-/// POST /@connections/{id}: records (path, signed?, frame); connections named gone* are 410.
-async fn at_connections(
-    State(c): State<Connections>,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> StatusCode {
-    let signed = headers
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("AWS4-HMAC-SHA256"));
-    let frame: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-    assert!(body.len() < 32 * 1024, "frames stay under 32 KB");
-    c.posts
-        .lock()
-        .unwrap()
-        .push((uri.path().to_string(), signed, frame));
-    if uri.path().contains("gone") {
-        StatusCode::GONE
-    } else {
-        StatusCode::OK
-    }
-}
-
-async fn connections_server() -> (String, Connections) {
-    let c = Connections::default();
-    let app = Router::new().fallback(at_connections).with_state(c.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    (format!("http://{addr}"), c)
-}
-
-fn fixture(name: &str) -> Value {
-    let raw = match name {
-        "pt-connect" => {
-            include_str!("fixtures/powertools-python__apiGatewayWebSocketApiConnect.json")
-        }
-        "pt-message" => {
-            include_str!("fixtures/powertools-python__apiGatewayWebSocketApiMessage.json")
-        }
-        "pt-disconnect" => {
-            include_str!("fixtures/powertools-python__apiGatewayWebSocketApiDisconnect.json")
-        }
-        "go-connect" => include_str!("fixtures/aws-lambda-go__apigw-websocket-request.json"),
-        "go-message" => {
-            include_str!("fixtures/aws-lambda-go__apigw-websocket-request-send-message.json")
-        }
-        "go-disconnect" => {
-            include_str!("fixtures/aws-lambda-go__apigw-websocket-request-disconnect.json")
-        }
-        _ => unreachable!(),
-    };
-    serde_json::from_str(raw).unwrap()
-}
-
-fn event(v: Value) -> LambdaEvent<ApiGatewayWebsocketProxyRequest> {
-    LambdaEvent::new(serde_json::from_value(v).unwrap(), Context::default())
-}
-
-fn with_conn(mut v: Value, id: &str) -> Value {
-    v["requestContext"]["connectionId"] = json!(id);
-    v
-}
-
-fn message(id: &str, body: Value) -> Value {
-    let mut v = with_conn(fixture("go-message"), id);
-    v["body"] = json!(body.to_string());
-    v
-}
-
-fn connect(id: &str, query: Value) -> Value {
-    let mut v = with_conn(fixture("go-connect"), id);
-    v["queryStringParameters"] = query;
-    v
-}
-
-const TENANT: &str = "6d0e0000-0000-4000-8000-000000000001";
-
-fn chat_ws(pool: &PgPool, endpoint_override: Option<String>) -> ChatWs {
-    let booking = BookingService::new(
-        pool.clone(),
-        Clock::fixed(
-            chrono_tz::America::New_York
-                .with_ymd_and_hms(2026, 12, 7, 8, 0, 0)
-                .unwrap()
-                .with_timezone(&Utc),
-        ),
-        std::time::Duration::from_secs(300),
-    );
-    let base = aws_sdk_apigatewaymanagement::config::Builder::new()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new(
-            "AKIDEXAMPLE",
-            "secret",
-            None,
-            None,
-            "test",
-        ));
-    ChatWs {
-        agent: Agent::rules(booking, AgentLimits::default()),
-        pusher: Arc::new(ApiGatewayPusher::new(base)),
-        endpoint_override,
-    }
-}
+use support::{
+    app, chat_ws, chat_ws_with, connect, connections_server, event, fixture, message, with_conn,
+    Published, TENANT,
+};
 
 #[sqlx::test(migrations = "../../migrations")]
 async fn connect_stores_the_connection_with_the_endpoint_of_the_request(pool: PgPool) {
@@ -310,4 +194,78 @@ async fn a_gone_connection_is_removed(pool: PgPool) {
         .await
         .unwrap();
     assert_eq!(n, 0);
+}
+
+#[sqlx::test(migrations = "../../migrations")]
+async fn a_booking_reaches_the_event_publisher_before_the_handler_returns(pool: PgPool) {
+    let seed = admin::seed_demo(&pool).await.unwrap();
+    let published = Published::default();
+    let app = app(pool.clone(), Arc::new(published.clone()));
+    let (url, server) = connections_server().await;
+    let ws = chat_ws_with(app.agent.clone(), Some(url));
+    let conn = "Bk1ngCnnctn0=";
+    ws.handle(event(connect(
+        conn,
+        json!({"tenant_id": TENANT, "session_id": "web-events"}),
+    )))
+    .await
+    .unwrap();
+    let say = |text: &str| {
+        event(message(
+            conn,
+            json!({"action": "message", "tenant_id": TENANT, "session_id": "web-events", "text": text}),
+        ))
+    };
+    // GIVEN a conversation up to the confirmation question
+    for text in [
+        "I'd like to book a consultation",
+        "tomorrow morning",
+        "the first one",
+        "Jane Doe",
+        "jane dot doe at example dot com",
+    ] {
+        ws.handle(say(text)).await.unwrap();
+    }
+    assert!(published.0.lock().unwrap().is_empty(), "nothing booked yet");
+    server.posts.lock().unwrap().clear();
+
+    // WHEN the client says yes
+    let r = ws.handle(say("yes please")).await.unwrap();
+    assert_eq!(r.status_code, 200);
+
+    // THEN, as soon as the handler returns, the booking's BookingCreated was published
+    let reference = {
+        let posts = server.posts.lock().unwrap();
+        let reply = posts
+            .iter()
+            .find(|p| p.2["type"] == "assistant_message")
+            .expect("a reply");
+        reply.2["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["kind"] == "booking_confirmed")
+            .expect("a confirmed booking")["reference"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let (booking_id,): (uuid::Uuid,) =
+        sqlx::query_as("SELECT id FROM appointments WHERE reference = $1 AND status = 'confirmed'")
+            .bind(&reference)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    let created = published.booking_created(booking_id);
+    assert_eq!(created.len(), 1, "{:?}", published.0.lock().unwrap());
+    assert_eq!(created[0].tenant_id, seed.tenant_id);
+    assert_eq!(created[0].detail["reference"], json!(reference));
+    // AND its outbox row is marked published
+    let (published_at,): (Option<chrono::DateTime<chrono::Utc>>,) =
+        sqlx::query_as("SELECT published_at FROM outbox WHERE id = $1")
+            .bind(created[0].event_id)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert!(published_at.is_some(), "the outbox row is marked published");
 }

@@ -3,6 +3,8 @@
 //! server started inside the test on 127.0.0.1.
 #![allow(clippy::unwrap_used)]
 
+mod support;
+
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
@@ -11,8 +13,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, Request, StatusCode};
 use axum::routing::post;
 use axum::{Json, Router};
-use chrono::{DateTime, Duration, TimeZone as _, Utc};
-use chrono_tz::America::New_York;
+use chrono::{DateTime, Duration, Utc};
 use gomomo::adapters::twilio_sms::TwilioSmsSender;
 use gomomo::domain::{ClientName, Email, PhoneE164, SessionId, TenantId};
 use gomomo::http::twilio::signature;
@@ -21,18 +22,14 @@ use gomomo::services::admin::{seed_demo, DEMO_PHONE_NUMBER, DEMO_SERVICES, DEMO_
 use gomomo::services::booking::ClientDetails;
 use gomomo::services::sms::SmsError;
 use gomomo::services::{BookingService, Clock};
-use gomomo::Config;
 use gomomo_handoff::{router, HandoffState};
 use gomomo_voice::VoiceState;
 use http_body_util::BodyExt;
 use serde_json::{json, Value};
 use sqlx::PgPool;
+use support::{config, march_2_8am, ny, BASE, CALLER, SID, TOKEN};
 use tower::ServiceExt;
 
-const TOKEN: &str = "test-auth-token-5f0c";
-const SID: &str = "AC0123456789abcdef0123456789abcdef";
-const BASE: &str = "https://hooks.gomomo.test";
-const CALLER: &str = "+15555550123";
 const OPTED_OUT_AT_TWILIO: &str = "+15555550666";
 
 // ---- a Twilio-shaped Messages API on 127.0.0.1 --------------------------------------------
@@ -100,13 +97,6 @@ async fn fake_twilio() -> (String, FakeTwilio) {
 
 // ---- the system under test ------------------------------------------------------------------
 
-fn monday_8am() -> DateTime<Utc> {
-    New_York
-        .with_ymd_and_hms(2026, 3, 2, 8, 0, 0)
-        .unwrap()
-        .with_timezone(&Utc)
-}
-
 struct World {
     voice: Router,
     handoff: Router,
@@ -119,20 +109,9 @@ struct World {
 async fn world(pool: PgPool) -> World {
     seed_demo(&pool).await.unwrap();
     let (twilio_url, twilio) = fake_twilio().await;
-    let env: HashMap<&str, String> = HashMap::from([
-        ("DATABASE_URL", "postgres://unused/db".to_string()),
-        ("TWILIO_AUTH_TOKEN", TOKEN.to_string()),
-        ("TWILIO_ACCOUNT_SID", SID.to_string()),
-        ("TWILIO_API_BASE_URL", twilio_url),
-        ("PUBLIC_BASE_URL", BASE.to_string()),
-        (
-            "HANDOFF_SECRET",
-            "test-handoff-secret-0123456789abcdef".to_string(),
-        ),
-    ]);
-    let config = Config::from_lookup(|k| env.get(k).cloned()).unwrap();
+    let config = config(&[("TWILIO_API_BASE_URL", &twilio_url)]);
     assert!(config.telephony.twilio_sms_enabled());
-    let clock = Clock::fixed(monday_8am());
+    let clock = Clock::fixed(march_2_8am());
     let sms = gomomo::app::sms_sender(&config.telephony);
     let state = HandoffState::new(pool.clone(), &config, clock.clone(), sms.clone());
     let voice = gomomo_voice::router(VoiceState::new(pool.clone(), &config, clock.clone(), sms));
@@ -247,10 +226,7 @@ impl World {
             std::time::Duration::from_secs(300),
         );
         let session = SessionId::parse("web-1").unwrap();
-        let start = New_York
-            .with_ymd_and_hms(2026, 3, 4, 9, 30, 0)
-            .unwrap()
-            .with_timezone(&Utc);
+        let start = ny(2026, 3, 4, 9, 30);
         let hold = booking
             .create_hold(
                 TenantId(DEMO_TENANT_ID),

@@ -2,11 +2,12 @@
 //! EventBridge Scheduler: `detail` the string "{}"), on a real Postgres.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod support;
+
 use std::sync::Arc;
 use std::time::Duration;
 
 use aws_lambda_events::event::eventbridge::EventBridgeEvent;
-use chrono::{TimeZone as _, Utc};
 use gomomo::adapters::local::InProcessPublisher;
 use gomomo::adapters::local::MockCalendar;
 use gomomo::db::outbox;
@@ -17,7 +18,7 @@ use gomomo::services::scheduler::Scheduler;
 use gomomo::services::{admin, BookingService, Clock};
 use serde_json::Value;
 use sqlx::PgPool;
-use uuid::Uuid;
+use support::{march_2_8am, ny, CONSULT};
 
 fn sample(name: &str) -> EventBridgeEvent<Value> {
     let path = format!("{}/../../events/{name}", env!("CARGO_MANIFEST_DIR"));
@@ -27,8 +28,7 @@ fn sample(name: &str) -> EventBridgeEvent<Value> {
 #[sqlx::test(migrations = "../../migrations")]
 async fn each_tick_expires_holds_publishes_and_runs_due_jobs(pool: PgPool) {
     let tenant = TenantId(admin::seed_demo(&pool).await.unwrap().tenant_id);
-    // Monday 2 March 2026, 08:00 New York.
-    let clock = Clock::fixed(Utc.with_ymd_and_hms(2026, 3, 2, 13, 0, 0).unwrap());
+    let clock = Clock::fixed(march_2_8am());
     let booking = BookingService::new(pool.clone(), clock.clone(), Duration::from_secs(300));
     let (publisher, mut rx) = InProcessPublisher::channel(64);
     let relay = OutboxRelay::new(pool.clone(), Arc::new(publisher), clock.clone());
@@ -37,10 +37,9 @@ async fn each_tick_expires_holds_publishes_and_runs_due_jobs(pool: PgPool) {
     let scheduler = Scheduler::new(booking.clone(), autonomy.clone(), Some(relay));
 
     let s = SessionId::parse("web-s").unwrap();
-    let consult = Uuid::from_u128(0x6d0e0000_0000_4000_8000_0000000005e1);
-    let start = Utc.with_ymd_and_hms(2026, 3, 4, 15, 0, 0).unwrap();
+    let start = ny(2026, 3, 4, 10, 0);
     booking
-        .create_hold(tenant, consult, start, &s)
+        .create_hold(tenant, CONSULT, start, &s)
         .await
         .unwrap();
     clock.advance(chrono::Duration::minutes(6));

@@ -3,68 +3,23 @@
 //! and checked state by state.
 #![allow(clippy::unwrap_used)]
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+mod support;
 
-use async_trait::async_trait;
+use std::sync::Arc;
+
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use axum::Router;
-use chrono::{DateTime, Duration, TimeZone as _, Utc};
-use chrono_tz::America::New_York;
-use gomomo::domain::PhoneE164;
+use chrono::{DateTime, Duration, Utc};
 use gomomo::http::twilio::signature;
-use gomomo::ports::{DeliveryError, SmsSender};
+use gomomo::ports::{EventPublisher, OutboundEvent};
 use gomomo::services::admin::{seed_demo, DEMO_PHONE_NUMBER};
 use gomomo::services::Clock;
-use gomomo::Config;
 use gomomo_voice::{router, VoiceState};
 use http_body_util::BodyExt;
 use sqlx::PgPool;
+use support::{app, config, march_2_8am, ny, Outbox, Published, BASE, CALLER, TOKEN};
 use tower::ServiceExt;
-
-const TOKEN: &str = "test-auth-token-5f0c";
-const BASE: &str = "https://voice.gomomo.test";
-const CALLER: &str = "+15555550123";
-
-/// Records what would have been texted (the port's contract: an id per message).
-#[derive(Default, Clone)]
-struct Outbox(Arc<Mutex<Vec<(String, String)>>>);
-
-#[async_trait]
-impl SmsSender for Outbox {
-    async fn send_sms(
-        &self,
-        _from: Option<&str>,
-        to: &PhoneE164,
-        body: &str,
-    ) -> Result<String, DeliveryError> {
-        let mut v = self.0.lock().unwrap();
-        v.push((to.as_str().to_string(), body.to_string()));
-        Ok(format!("SM{}", v.len()))
-    }
-}
-
-fn config(extra: &[(&str, &str)]) -> Config {
-    let mut env: HashMap<&str, &str> = HashMap::from([
-        ("DATABASE_URL", "postgres://unused/db"),
-        ("TWILIO_AUTH_TOKEN", TOKEN),
-        ("PUBLIC_BASE_URL", BASE),
-        ("HANDOFF_SECRET", "test-handoff-secret-0123456789abcdef"),
-    ]);
-    for (k, v) in extra {
-        env.insert(k, v);
-    }
-    Config::from_lookup(|k| env.get(k).map(|v| v.to_string())).unwrap()
-}
-
-/// Monday 2 March 2026, 08:00 in New York (the demo tenant's zone).
-fn monday_8am() -> DateTime<Utc> {
-    New_York
-        .with_ymd_and_hms(2026, 3, 2, 8, 0, 0)
-        .unwrap()
-        .with_timezone(&Utc)
-}
 
 struct Phone {
     app: Router,
@@ -143,7 +98,7 @@ async fn send(app: &Router, req: Request<Body>) -> (StatusCode, String) {
 impl Phone {
     async fn new(pool: PgPool, extra: &[(&str, &str)]) -> Self {
         seed_demo(&pool).await.unwrap();
-        let clock = Clock::fixed(monday_8am());
+        let clock = Clock::fixed(march_2_8am());
         let outbox = Outbox::default();
         let state = VoiceState::new(
             pool.clone(),
@@ -153,6 +108,26 @@ impl Phone {
         );
         Self {
             app: router(state),
+            pool,
+            clock,
+            outbox,
+        }
+    }
+
+    /// The voice router of `App::build` with `publisher` as the event bus.
+    async fn with_publisher(pool: PgPool, publisher: Arc<dyn EventPublisher>) -> Self {
+        seed_demo(&pool).await.unwrap();
+        let clock = Clock::fixed(march_2_8am());
+        let outbox = Outbox::default();
+        let app = app(
+            config(&[]),
+            pool.clone(),
+            clock.clone(),
+            Arc::new(outbox.clone()),
+            publisher,
+        );
+        Self {
+            app: router(VoiceState::from_app(&app)),
             pool,
             clock,
             outbox,
@@ -267,13 +242,7 @@ async fn a_whole_booking_call_lands_in_postgres(pool: PgPool) {
         .unwrap();
     assert_eq!(email, "jane.doe@gmail.com");
     assert_eq!(phone_no.as_deref(), Some(CALLER));
-    assert_eq!(
-        start,
-        New_York
-            .with_ymd_and_hms(2026, 3, 3, 10, 0, 0)
-            .unwrap()
-            .with_timezone(&Utc)
-    );
+    assert_eq!(start, ny(2026, 3, 3, 10, 0));
     let spelled = gomomo::services::voice::spell(&reference);
     assert!(t.text().contains(&spelled), "reference read out: {t:?}");
     assert_eq!(phone.state(sid).await.0, "completed");
@@ -477,7 +446,7 @@ async fn signatures_are_required_and_checked(pool: PgPool) {
             c.telephony.auth_token = None;
             c
         },
-        Clock::fixed(monday_8am()),
+        Clock::fixed(march_2_8am()),
         Arc::new(Outbox::default()),
     );
     let (code, _) = send(&router(open), signed("/twilio/voice", &params, TOKEN)).await;
@@ -634,13 +603,7 @@ async fn cancel_and_reschedule_by_phone(pool: PgPool) {
             .fetch_one(&phone.pool)
             .await
             .unwrap();
-    assert_eq!(
-        start,
-        New_York
-            .with_ymd_and_hms(2026, 3, 5, 15, 0, 0)
-            .unwrap()
-            .with_timezone(&Utc)
-    );
+    assert_eq!(start, ny(2026, 3, 5, 15, 0));
     assert_eq!(sequence, 1);
 
     // AND then cancels it in the same call (asked once to be sure)
@@ -658,4 +621,57 @@ async fn cancel_and_reschedule_by_phone(pool: PgPool) {
         .await
         .unwrap();
     assert_eq!(status, "cancelled");
+}
+
+#[sqlx::test(migrations = "../../migrations")]
+async fn a_booking_reaches_the_event_publisher_before_the_webhook_returns(pool: PgPool) {
+    let published = Published::default();
+    let phone = Phone::with_publisher(pool, Arc::new(published.clone())).await;
+    let sid = "CA00000000000000000000000000000077";
+    // GIVEN a call up to the confirmation question
+    phone.start(sid).await;
+    for speech in [
+        "I'd like to book a consultation",
+        "tomorrow at 10 am",
+        "10 am please",
+        "My name is Jane Doe",
+        "jane dot doe at gmail dot com",
+    ] {
+        phone.say(sid, speech).await;
+    }
+    assert_eq!(phone.state(sid).await.0, "confirm");
+    assert!(published.0.lock().unwrap().is_empty(), "nothing booked yet");
+
+    // WHEN the caller says yes
+    let t = phone.say(sid, "yes please").await;
+    assert!(t.text().contains("You're all set"), "{t:?}");
+
+    // THEN, as soon as the webhook has answered, the booking's BookingCreated was published
+    let (booking_id, reference): (uuid::Uuid, String) = sqlx::query_as(
+        "SELECT id, reference FROM appointments WHERE session_id = $1 AND status = 'confirmed'",
+    )
+    .bind(format!("call:{sid}"))
+    .fetch_one(&phone.pool)
+    .await
+    .unwrap();
+    let created: Vec<OutboundEvent> = published
+        .0
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|e| {
+            e.name == "BookingCreated" && e.detail["booking_id"] == serde_json::json!(booking_id)
+        })
+        .cloned()
+        .collect();
+    assert_eq!(created.len(), 1, "{:?}", published.0.lock().unwrap());
+    assert_eq!(created[0].detail["reference"], serde_json::json!(reference));
+    // AND its outbox row is marked published
+    let published_at: Option<DateTime<Utc>> =
+        sqlx::query_scalar("SELECT published_at FROM outbox WHERE id = $1")
+            .bind(created[0].event_id)
+            .fetch_one(&phone.pool)
+            .await
+            .unwrap();
+    assert!(published_at.is_some(), "the outbox row is marked published");
 }

@@ -10,6 +10,8 @@
 //! the test; neither → the test fails and says how to get it.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod support;
+
 use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -17,8 +19,6 @@ use std::time::{Duration, Instant};
 
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
 use aws_sdk_sqs::types::QueueAttributeName;
-use chrono::{DateTime, TimeZone as _, Utc};
-use chrono_tz::America::New_York;
 use gomomo::adapters::aws::aws_config::{self, BehaviorVersion, Region};
 use gomomo::adapters::aws::aws_sdk_eventbridge as eb;
 use gomomo::adapters::aws::EventBridgePublisher;
@@ -32,16 +32,8 @@ use gomomo::services::scheduler::Scheduler;
 use gomomo::services::{admin, BookingService, Clock};
 use gomomo_worker::Worker;
 use sqlx::PgPool;
+use support::{ny, CONSULT};
 use uuid::Uuid;
-
-const CONSULT: Uuid = Uuid::from_u128(0x6d0e0000_0000_4000_8000_0000000005e1);
-
-fn ny(y: i32, m: u32, d: u32, h: u32, min: u32) -> DateTime<Utc> {
-    New_York
-        .with_ymd_and_hms(y, m, d, h, min, 0)
-        .unwrap()
-        .with_timezone(&Utc)
-}
 
 /// A moto server: the one `make test` started, or our own (stopped on drop).
 struct Moto {

@@ -1,18 +1,27 @@
 //! AWS adapters of the ports, behind the `aws` feature so only the Lambda functions link
 //! the SDK.
 //!
-//! - [`EventBridgePublisher`]: the outbox relay's `EventPublisher` on an EventBridge bus.
+//! - [`EventBridgePublisher`]: the outbox relay's `EventPublisher` on an EventBridge bus;
+//! - [`ApiGatewayPusher`]: the `Pusher` of the chat over an API Gateway WebSocket API.
 //!
 //! Clients come from [`sdk_config`], which honours the standard environment
 //! (`AWS_REGION`, credentials, and `AWS_ENDPOINT_URL` — how tests reach the local emulator).
 
+use std::collections::HashMap;
+use std::sync::Mutex;
+
 use crate::ports::events::{EventPublisher, OutboundEvent, PublishError, MAX_BATCH};
+use crate::ports::push::{Pusher, SendError};
 use async_trait::async_trait;
+use aws_sdk_apigatewaymanagement::error::SdkError;
+use aws_sdk_apigatewaymanagement::operation::post_to_connection::PostToConnectionError;
+use aws_sdk_apigatewaymanagement::primitives::Blob;
 use aws_sdk_eventbridge::primitives::DateTime as AwsDateTime;
 use aws_sdk_eventbridge::types::PutEventsRequestEntry;
 use uuid::Uuid;
 
 pub use aws_config;
+pub use aws_sdk_apigatewaymanagement;
 pub use aws_sdk_eventbridge;
 
 /// The shared SDK configuration from the environment.
@@ -90,5 +99,71 @@ impl EventPublisher for EventBridgePublisher {
             }
         }
         Ok(failed)
+    }
+}
+
+/// Posts frames through the API Gateway Management API (`post_to_connection`) at the
+/// connection's endpoint, `https://{domainName}/{stage}` or a custom domain: one SDK client
+/// per endpoint, built once. A 410 Gone is [`SendError::Gone`].
+pub struct ApiGatewayPusher {
+    base: aws_sdk_apigatewaymanagement::config::Builder,
+    clients: Mutex<HashMap<String, aws_sdk_apigatewaymanagement::Client>>,
+}
+
+impl ApiGatewayPusher {
+    pub fn new(base: aws_sdk_apigatewaymanagement::config::Builder) -> Self {
+        Self {
+            base,
+            clients: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub fn from_sdk_config(sdk: &aws_config::SdkConfig) -> Self {
+        Self::new(aws_sdk_apigatewaymanagement::config::Builder::from(sdk))
+    }
+
+    fn client(&self, endpoint: &str) -> aws_sdk_apigatewaymanagement::Client {
+        let mut clients = self.clients.lock().unwrap_or_else(|p| p.into_inner());
+        clients
+            .entry(endpoint.to_string())
+            .or_insert_with(|| {
+                aws_sdk_apigatewaymanagement::Client::from_conf(
+                    self.base.clone().endpoint_url(endpoint).build(),
+                )
+            })
+            .clone()
+    }
+}
+
+#[async_trait]
+impl Pusher for ApiGatewayPusher {
+    async fn post(
+        &self,
+        endpoint: &str,
+        connection_id: &str,
+        frame: String,
+    ) -> Result<(), SendError> {
+        let res = self
+            .client(endpoint)
+            .post_to_connection()
+            .connection_id(connection_id)
+            .data(Blob::new(frame.into_bytes()))
+            .send()
+            .await;
+        match res {
+            Ok(_) => Ok(()),
+            Err(SdkError::ServiceError(e))
+                if matches!(e.err(), PostToConnectionError::GoneException(_)) =>
+            {
+                Err(SendError::Gone)
+            }
+            Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 410) => {
+                Err(SendError::Gone)
+            }
+            Err(e) => Err(SendError::Failed(format!(
+                "{}",
+                aws_sdk_apigatewaymanagement::error::DisplayErrorContext(&e)
+            ))),
+        }
     }
 }

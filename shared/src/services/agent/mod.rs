@@ -25,6 +25,7 @@ pub use crate::config::AgentLimits;
 use crate::db::{audit, chat, tenants};
 use crate::domain::nlu::{self, YesNo};
 use crate::domain::{SessionId, TenantId};
+pub use crate::ports::push::SendError;
 use crate::services::booking::{BookingError, BookingService};
 use crate::text;
 pub use protocol::{ClientMessage, ServerMessage};
@@ -367,16 +368,6 @@ async fn audit_event(pool: &sqlx::PgPool, ctx: &TurnCtx, event: &str, payload: V
     if let Err(e) = res {
         tracing::warn!(error = %e, event, "could not write an audit entry");
     }
-}
-
-/// Why a push could not be sent.
-#[derive(Debug, thiserror::Error)]
-pub enum SendError {
-    /// The connection is gone (API Gateway 410): forget it.
-    #[error("the connection is gone")]
-    Gone,
-    #[error("sending failed: {0}")]
-    Failed(String),
 }
 
 /// Delivers the session's undelivered pushes through `send`, newest per type only (older

@@ -1,7 +1,8 @@
-//! The WebSocket message protocol (docs/architecture.md), the same on API Gateway and on the
-//! standalone `/ws`. The client sends `{"action":"message","tenant_id","session_id","text"}`
-//! (plus `hello` right after connecting, since API Gateway cannot post to a connection
-//! during `$connect`, and `ping`); the server sends typed messages.
+//! The WebSocket message protocol, the same on API Gateway and on the standalone `/ws`
+//! (both run it through [`crate::services::chat_session`]). The client sends
+//! `{"action":"message","tenant_id","session_id","text"}` (plus `hello` right after
+//! connecting, since API Gateway cannot post to a connection during `$connect`, and
+//! `ping`); the server sends typed messages.
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;

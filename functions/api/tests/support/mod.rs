@@ -1,0 +1,92 @@
+//! What the api crate's tests share: the router over a test configuration, requests
+//! through it (`oneshot`, no socket), the fixed clocks and the keys.
+#![allow(dead_code, clippy::unwrap_used)]
+
+use std::collections::HashMap;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use axum::Router;
+use chrono::{DateTime, TimeZone as _, Utc};
+use chrono_tz::America::New_York;
+use gomomo::services::Clock;
+use gomomo::Config;
+use gomomo_api::{router, AppState};
+use http_body_util::BodyExt;
+use serde_json::Value;
+use sqlx::PgPool;
+use tower::ServiceExt;
+
+/// The platform key of [`PLATFORM`].
+pub const PLATFORM_KEY: &str = "test-platform-key-0123456789abcdef";
+/// The environment that enables the platform routes with [`PLATFORM_KEY`].
+pub const PLATFORM: &[(&str, &str)] = &[("GOMOMO_PLATFORM_KEY", PLATFORM_KEY)];
+
+/// Monday 2 March 2026, 08:00 in New York (the demo tenant's zone).
+pub fn march_2_8am() -> DateTime<Utc> {
+    ny(2026, 3, 2, 8, 0)
+}
+
+/// Monday 7 December 2026, 08:00 in New York.
+pub fn december_7_8am() -> DateTime<Utc> {
+    ny(2026, 12, 7, 8, 0)
+}
+
+/// A New York wall-clock time.
+pub fn ny(y: i32, m: u32, d: u32, h: u32, min: u32) -> DateTime<Utc> {
+    New_York
+        .with_ymd_and_hms(y, m, d, h, min, 0)
+        .unwrap()
+        .with_timezone(&Utc)
+}
+
+/// The configuration from `DATABASE_URL` (unused: the pool is given) and `extra`.
+pub fn config(extra: &[(&str, &str)]) -> Config {
+    let mut env: HashMap<&str, &str> = HashMap::from([("DATABASE_URL", "postgres://unused/db")]);
+    env.extend(extra.iter().copied());
+    Config::from_lookup(|k| env.get(k).map(|v| v.to_string())).unwrap()
+}
+
+/// The api router over `pool` with `clock` and the configuration of [`config`].
+pub fn app(pool: PgPool, clock: Clock, extra: &[(&str, &str)]) -> Router {
+    router(AppState::new(pool, &config(extra), clock))
+}
+
+/// One request: a JSON body when given, a bearer key when given. The answer's body as JSON
+/// (`Null` when empty, a string when it is not JSON).
+pub async fn call(
+    app: &Router,
+    method: &str,
+    uri: &str,
+    body: Option<&str>,
+    bearer: Option<&str>,
+) -> (StatusCode, Value) {
+    let mut req = Request::builder().method(method).uri(uri);
+    if body.is_some() {
+        req = req.header("content-type", "application/json");
+    }
+    if let Some(k) = bearer {
+        req = req.header("authorization", format!("Bearer {k}"));
+    }
+    let req = req
+        .body(
+            body.map(|b| Body::from(b.to_string()))
+                .unwrap_or_else(Body::empty),
+        )
+        .unwrap();
+    let res = app.clone().oneshot(req).await.unwrap();
+    let status = res.status();
+    let bytes = res.into_body().collect().await.unwrap().to_bytes();
+    let v = if bytes.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(&bytes)
+            .unwrap_or(Value::String(String::from_utf8_lossy(&bytes).into()))
+    };
+    (status, v)
+}
+
+/// A POST of `body` (a JSON value, or raw text to send as is) without a key.
+pub async fn post(app: &Router, uri: &str, body: impl std::fmt::Display) -> (StatusCode, Value) {
+    call(app, "POST", uri, Some(&body.to_string()), None).await
+}

@@ -1,0 +1,394 @@
+//! The chat socket protocol, written once for every WebSocket transport (the API Gateway
+//! `chat-ws` function and the standalone server's `/ws`).
+//!
+//! A transport hands each client frame to [`ChatSession::handle_frame`] together with the
+//! connection it came on and a [`FrameSink`] that carries [`ServerMessage`]s back:
+//!
+//! - `ping` → `pong`;
+//! - `hello` → `status: connected`, then the session's pending pushes;
+//! - `message` → `typing`, `status: working`, one `status` per tool call while the turn
+//!   runs, the `assistant_message` (or an `error`), `typing` off, `status: idle`, then the
+//!   pending pushes;
+//! - anything else → an `invalid_message` error.
+//!
+//! A frame's `tenant_id` must be the connection's; its `session_id` may move the
+//! connection to another session (the `ws_connections` row follows). Errors sent to the
+//! client are opaque: a stable code and a fixed message, never the text of an internal
+//! error (that goes to the log).
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use tokio::sync::mpsc;
+
+use crate::db::chat as db;
+use crate::domain::{SessionId, TenantId};
+use crate::ports::push::{Pusher, SendError};
+use crate::services::agent::{
+    deliver_pending_pushes, Agent, AgentError, ClientMessage, ServerMessage,
+};
+
+/// What a client is told when a frame does not parse.
+const INVALID_FRAME: &str =
+    "expected {\"action\":\"message\",\"tenant_id\",\"session_id\",\"text\"}";
+/// What a client is told when its turn failed on our side.
+const INTERNAL_ERROR: &str = "something went wrong on our side; nothing was changed";
+
+/// Where the frames of one connection go.
+#[async_trait]
+pub trait FrameSink: Send + Sync {
+    async fn send(&self, message: ServerMessage) -> Result<(), SendError>;
+
+    /// False once the client is known to be gone: pending pushes are then left pending.
+    fn is_open(&self) -> bool {
+        true
+    }
+}
+
+/// An unbounded channel to the task that writes the socket (the standalone `/ws`).
+#[async_trait]
+impl FrameSink for mpsc::UnboundedSender<ServerMessage> {
+    async fn send(&self, message: ServerMessage) -> Result<(), SendError> {
+        mpsc::UnboundedSender::send(self, message).map_err(|_| SendError::Gone)
+    }
+
+    fn is_open(&self) -> bool {
+        !self.is_closed()
+    }
+}
+
+/// One connection through a [`Pusher`] (API Gateway's Management API): after a 410 Gone
+/// nothing more is posted.
+#[derive(Clone)]
+pub struct PushSink {
+    pusher: Arc<dyn Pusher>,
+    endpoint: String,
+    connection_id: String,
+    gone: Arc<AtomicBool>,
+}
+
+impl PushSink {
+    pub fn new(
+        pusher: Arc<dyn Pusher>,
+        endpoint: impl Into<String>,
+        connection_id: impl Into<String>,
+    ) -> Self {
+        Self {
+            pusher,
+            endpoint: endpoint.into(),
+            connection_id: connection_id.into(),
+            gone: Arc::new(AtomicBool::new(false)),
+        }
+    }
+
+    pub fn connection_id(&self) -> &str {
+        &self.connection_id
+    }
+
+    /// Whether the connection answered 410 Gone (the transport then forgets it).
+    pub fn is_gone(&self) -> bool {
+        self.gone.load(Ordering::SeqCst)
+    }
+}
+
+#[async_trait]
+impl FrameSink for PushSink {
+    async fn send(&self, message: ServerMessage) -> Result<(), SendError> {
+        if self.is_gone() {
+            return Err(SendError::Gone);
+        }
+        let r = self
+            .pusher
+            .post(&self.endpoint, &self.connection_id, message.to_frame())
+            .await;
+        match &r {
+            Err(SendError::Gone) => self.gone.store(true, Ordering::SeqCst),
+            Err(SendError::Failed(e)) => tracing::warn!(error = %e, "posting a frame failed"),
+            Ok(()) => {}
+        }
+        r
+    }
+
+    fn is_open(&self) -> bool {
+        !self.is_gone()
+    }
+}
+
+/// A connection as the protocol sees it.
+#[derive(Debug, Clone)]
+pub struct Connection {
+    /// The `ws_connections` row id.
+    pub id: String,
+    /// The tenant the connection was opened for; `None` accepts any tenant (a frame on an
+    /// API Gateway connection that was never recorded).
+    pub tenant: Option<TenantId>,
+    /// The session the recorded connection is bound to; `None` when it is not recorded.
+    pub session: Option<SessionId>,
+}
+
+/// The protocol over one agent. Cheap to clone.
+#[derive(Clone)]
+pub struct ChatSession {
+    agent: Agent,
+}
+
+impl ChatSession {
+    pub fn new(agent: Agent) -> Self {
+        Self { agent }
+    }
+
+    pub fn agent(&self) -> &Agent {
+        &self.agent
+    }
+
+    fn pool(&self) -> &sqlx::PgPool {
+        self.agent.booking().pool()
+    }
+
+    /// Handles one client frame. Err only when Postgres failed while moving the connection
+    /// to another session or delivering pushes; everything the client did wrong, and every
+    /// failed turn, becomes an `error` frame.
+    pub async fn handle_frame(
+        &self,
+        conn: &mut Connection,
+        frame: &str,
+        sink: &dyn FrameSink,
+    ) -> Result<(), sqlx::Error> {
+        let msg: ClientMessage = match serde_json::from_str(frame) {
+            Ok(m) => m,
+            Err(_) => {
+                let _ = sink
+                    .send(ServerMessage::error("invalid_message", INVALID_FRAME))
+                    .await;
+                return Ok(());
+            }
+        };
+        match msg {
+            ClientMessage::Ping => {
+                let _ = sink.send(ServerMessage::Pong).await;
+            }
+            ClientMessage::Hello {
+                tenant_id,
+                session_id,
+            } => {
+                if let Some((tenant, session)) =
+                    check(conn, &tenant_id, session_id.as_deref(), sink).await
+                {
+                    self.bind(conn, &session).await?;
+                    self.connected(tenant, &session, sink).await?;
+                }
+            }
+            ClientMessage::Message {
+                tenant_id,
+                session_id,
+                text,
+            } => {
+                if let Some((tenant, session)) =
+                    check(conn, &tenant_id, session_id.as_deref(), sink).await
+                {
+                    self.bind(conn, &session).await?;
+                    self.turn(tenant, &session, &text, sink).await;
+                    self.deliver(tenant, &session, sink).await?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// `status: connected`, then the session's pending pushes.
+    pub async fn connected(
+        &self,
+        tenant: TenantId,
+        session: &SessionId,
+        sink: &dyn FrameSink,
+    ) -> Result<(), sqlx::Error> {
+        let _ = sink
+            .send(ServerMessage::Status {
+                session_id: session.as_str().to_string(),
+                state: "connected",
+                text: "Connected".into(),
+            })
+            .await;
+        self.deliver(tenant, session, sink).await.map(|_| ())
+    }
+
+    /// The session's pending pushes (none once the sink is closed); returns how many went.
+    pub async fn deliver(
+        &self,
+        tenant: TenantId,
+        session: &SessionId,
+        sink: &dyn FrameSink,
+    ) -> Result<usize, sqlx::Error> {
+        if !sink.is_open() {
+            return Ok(0);
+        }
+        deliver_pending_pushes(self.pool(), tenant, session, |m| sink.send(m)).await
+    }
+
+    /// One turn: typing, status (and one per tool call while the turn runs), the reply or
+    /// an opaque error, typing off, idle.
+    pub async fn turn(
+        &self,
+        tenant: TenantId,
+        session: &SessionId,
+        text: &str,
+        sink: &dyn FrameSink,
+    ) {
+        let sid = session.as_str().to_string();
+        let _ = sink
+            .send(ServerMessage::Typing {
+                session_id: sid.clone(),
+                active: true,
+            })
+            .await;
+        let _ = sink
+            .send(ServerMessage::Status {
+                session_id: sid.clone(),
+                state: "working",
+                text: "Receptionist is working on it…".into(),
+            })
+            .await;
+        let (tx, mut rx) = mpsc::unbounded_channel::<ServerMessage>();
+        let run = async move {
+            // `tx` is dropped when the turn ends, which ends the forwarding below. The turn
+            // is boxed: its state machine is deep, and the transports nest it further.
+            Box::pin(
+                self.agent
+                    .handle_turn(tenant, session, "web", text, Some(&tx)),
+            )
+            .await
+        };
+        let forward = async {
+            while let Some(m) = rx.recv().await {
+                let _ = sink.send(m).await;
+            }
+        };
+        let (result, ()) = tokio::join!(run, forward);
+        let reply = match result {
+            Ok(r) => ServerMessage::AssistantMessage {
+                session_id: sid.clone(),
+                text: r.reply,
+                events: r.events,
+            },
+            Err(e) => client_error(&e),
+        };
+        let _ = sink.send(reply).await;
+        let _ = sink
+            .send(ServerMessage::Typing {
+                session_id: sid.clone(),
+                active: false,
+            })
+            .await;
+        let _ = sink
+            .send(ServerMessage::Status {
+                session_id: sid,
+                state: "idle",
+                text: String::new(),
+            })
+            .await;
+    }
+
+    /// Moves a recorded connection to `session` when the frame named another one.
+    async fn bind(&self, conn: &mut Connection, session: &SessionId) -> Result<(), sqlx::Error> {
+        match &conn.session {
+            Some(current) if current != session => {
+                db::rebind_connection(self.pool(), &conn.id, session.as_str()).await?;
+                conn.session = Some(session.clone());
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+}
+
+/// The frame's tenant must be the connection's; a frame without a session continues the
+/// connection's (or starts a new one).
+async fn check(
+    conn: &Connection,
+    tenant_id: &str,
+    session_id: Option<&str>,
+    sink: &dyn FrameSink,
+) -> Option<(TenantId, SessionId)> {
+    let tenant = match (TenantId::parse(tenant_id), conn.tenant) {
+        (Ok(t), Some(own)) if t == own => t,
+        (Ok(t), None) => t,
+        _ => {
+            let _ = sink
+                .send(ServerMessage::error(
+                    "tenant_mismatch",
+                    "tenant_id does not match this connection",
+                ))
+                .await;
+            return None;
+        }
+    };
+    let session = match session_id {
+        Some(s) => match SessionId::parse(s) {
+            Ok(s) => s,
+            Err(e) => {
+                // A validation message about the client's own input.
+                let _ = sink
+                    .send(ServerMessage::error("invalid_session_id", e.to_string()))
+                    .await;
+                return None;
+            }
+        },
+        None => match &conn.session {
+            Some(s) => s.clone(),
+            None => new_session()?,
+        },
+    };
+    Some((tenant, session))
+}
+
+/// A fresh web session id.
+pub fn new_session() -> Option<SessionId> {
+    SessionId::parse(&format!("web-{}", uuid::Uuid::new_v4())).ok()
+}
+
+/// The `error` frame of a failed turn: the error's stable code and a fixed message; an
+/// internal failure is logged with its cause and never shown.
+fn client_error(e: &AgentError) -> ServerMessage {
+    let message = match e {
+        AgentError::InvalidMessage(m) => *m,
+        AgentError::TenantNotFound => "tenant not found",
+        AgentError::Busy => "this conversation is still answering the previous message",
+        AgentError::Database(_) | AgentError::Booking(_) => {
+            tracing::error!(error = ?e, "chat turn failed");
+            INTERNAL_ERROR
+        }
+    };
+    ServerMessage::error(e.code(), message)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn internal_errors_are_opaque_to_the_client() {
+        let e = AgentError::Database(sqlx::Error::Protocol(
+            "relation \"chat_sessions\" does not exist".into(),
+        ));
+        let ServerMessage::Error { code, message } = client_error(&e) else {
+            unreachable!("client_error makes error frames")
+        };
+        assert_eq!(code, "internal_error");
+        assert_eq!(message, INTERNAL_ERROR);
+        assert!(!message.contains("chat_sessions"));
+
+        let ServerMessage::Error { code, message } =
+            client_error(&AgentError::InvalidMessage("the message is empty"))
+        else {
+            unreachable!("client_error makes error frames")
+        };
+        assert_eq!(code, "invalid_message");
+        assert_eq!(message, "the message is empty");
+
+        let ServerMessage::Error { code, .. } = client_error(&AgentError::Busy) else {
+            unreachable!("client_error makes error frames")
+        };
+        assert_eq!(code, "session_busy");
+    }
+}
