@@ -4,7 +4,7 @@
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
-use chrono::{Duration, NaiveTime};
+use chrono::{Duration, NaiveDate, NaiveTime};
 use gomomo::db::bookings::AppointmentStatus;
 use gomomo::db::tenants::{self, HoursRow, TenantPatch};
 use gomomo::domain::slots::local_to_utc;
@@ -216,6 +216,27 @@ pub async fn put_hours(
     Ok(Json(saved.into_iter().map(Into::into).collect()))
 }
 
+/// The admin date window: `from` (default today) to `to` (default 30 days later), both
+/// local dates of the tenant, `from` not after `to`.
+pub(crate) fn date_window(
+    today: NaiveDate,
+    from: Option<&str>,
+    to: Option<&str>,
+) -> Result<(NaiveDate, NaiveDate), ApiError> {
+    let from = match from {
+        None => today,
+        Some(s) => date_field("from", Some(s))?,
+    };
+    let to = match to {
+        None => from + Duration::days(30),
+        Some(s) => date_field("to", Some(s))?,
+    };
+    if from > to {
+        return Err(ApiError::bad_request("invalid_range", "from is after to"));
+    }
+    Ok((from, to))
+}
+
 #[utoipa::path(get, path = "/api/admin/tenants/{tenant}/bookings", params(("tenant" = String, Path), ListBookingsQuery),
     security(("api_key" = [])),
     responses((status = 200, body = BookingList), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
@@ -229,17 +250,7 @@ pub async fn list_bookings(
     tenant_admin(&state, &headers, tenant).await?;
     let sched = state.booking.schedule(tenant).await?;
     let today = sched.local_date(state.booking.clock().now());
-    let from = match q.from.as_deref() {
-        None => today,
-        Some(s) => date_field("from", Some(s))?,
-    };
-    let to = match q.to.as_deref() {
-        None => from + Duration::days(30),
-        Some(s) => date_field("to", Some(s))?,
-    };
-    if from > to {
-        return Err(ApiError::bad_request("invalid_range", "from is after to"));
-    }
+    let (from, to) = date_window(today, q.from.as_deref(), q.to.as_deref())?;
     let status = q
         .status
         .as_deref()

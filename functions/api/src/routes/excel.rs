@@ -17,7 +17,8 @@ use gomomo::http::{ApiError, ApiPath, ApiQuery};
 use gomomo::services::excel_import::{self, ImportError, ImportRow, COLUMNS};
 use serde::{Deserialize, Serialize};
 
-use super::{date_field, tenant_id};
+use super::admin::date_window;
+use super::tenant_id;
 use crate::auth::tenant_admin;
 use crate::AppState;
 
@@ -85,17 +86,7 @@ pub async fn export_xlsx(
     tenant_admin(&state, &headers, tenant).await?;
     let sched = state.booking.schedule(tenant).await?;
     let today = sched.local_date(state.booking.clock().now());
-    let from = match q.from.as_deref() {
-        None => today,
-        Some(s) => date_field("from", Some(s))?,
-    };
-    let to = match q.to.as_deref() {
-        None => from + Duration::days(30),
-        Some(s) => date_field("to", Some(s))?,
-    };
-    if from > to {
-        return Err(ApiError::bad_request("invalid_range", "from is after to"));
-    }
+    let (from, to) = date_window(today, q.from.as_deref(), q.to.as_deref())?;
     let lo = local_to_utc(sched.tz, from, NaiveTime::MIN, true);
     let hi = local_to_utc(sched.tz, to + Duration::days(1), NaiveTime::MIN, true);
     let rows = state

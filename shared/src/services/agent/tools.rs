@@ -233,7 +233,7 @@ pub struct HoldResult {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct BookingView {
+pub struct BookingSummary {
     pub reference: String,
     pub status: AppointmentStatus,
     pub service: String,
@@ -641,7 +641,7 @@ impl ToolExecutor {
         &self,
         ctx: &mut TurnCtx,
         a: &ConfirmBookingArgs,
-    ) -> Result<BookingView, ToolError> {
+    ) -> Result<BookingSummary, ToolError> {
         let hold = parse_uuid("hold_id", &a.hold_id)?;
         let details = ClientDetails {
             name: ClientName::parse(&a.client_name).map_err(|e| bad("client_name", &e.reason))?,
@@ -660,7 +660,7 @@ impl ToolExecutor {
         ctx: &mut TurnCtx,
         hold_id: Uuid,
         details: &ClientDetails,
-    ) -> Result<BookingView, ToolError> {
+    ) -> Result<BookingSummary, ToolError> {
         let args = json!({"hold_id": hold_id, "client_name": details.name.as_str(), "client_email": details.email.as_str()});
         let out: Result<_, ToolError> =
             async {
@@ -713,8 +713,8 @@ impl ToolExecutor {
         self.finish(ctx, "confirm_booking", args, out).await
     }
 
-    fn view(&self, ctx: &TurnCtx, a: &AppointmentRow) -> BookingView {
-        BookingView {
+    fn view(&self, ctx: &TurnCtx, a: &AppointmentRow) -> BookingSummary {
+        BookingSummary {
             reference: a.reference.clone(),
             status: a.status,
             service: ctx
@@ -740,7 +740,7 @@ impl ToolExecutor {
         &self,
         ctx: &mut TurnCtx,
         a: &BookingRefArgs,
-    ) -> Result<BookingView, ToolError> {
+    ) -> Result<BookingSummary, ToolError> {
         let (r, e) = Self::parse_ref(&a.reference, &a.email)?;
         self.lookup_booking(ctx, &r, &e).await
     }
@@ -750,7 +750,7 @@ impl ToolExecutor {
         ctx: &mut TurnCtx,
         reference: &ReferenceCode,
         email: &Email,
-    ) -> Result<BookingView, ToolError> {
+    ) -> Result<BookingSummary, ToolError> {
         let args = json!({"reference": reference.as_str(), "email": email.as_str()});
         let out: Result<_, ToolError> = async {
             let appt = self.booking.lookup(ctx.tenant, reference, email).await?;
@@ -764,7 +764,7 @@ impl ToolExecutor {
         &self,
         ctx: &mut TurnCtx,
         a: &RescheduleArgs,
-    ) -> Result<BookingView, ToolError> {
+    ) -> Result<BookingSummary, ToolError> {
         let (r, e) = Self::parse_ref(&a.reference, &a.email)?;
         let start = Self::resolve_instant(ctx, &a.new_start_time)?;
         self.reschedule(ctx, &r, &e, start).await
@@ -777,7 +777,7 @@ impl ToolExecutor {
         reference: &ReferenceCode,
         email: &Email,
         new_start: DateTime<Utc>,
-    ) -> Result<BookingView, ToolError> {
+    ) -> Result<BookingSummary, ToolError> {
         let args = json!({"reference": reference.as_str(), "email": email.as_str(), "new_start": new_start});
         let out: Result<_, ToolError> = async {
             Self::far_future_guard(ctx, new_start)?;
@@ -816,7 +816,7 @@ impl ToolExecutor {
         &self,
         ctx: &mut TurnCtx,
         a: &BookingRefArgs,
-    ) -> Result<BookingView, ToolError> {
+    ) -> Result<BookingSummary, ToolError> {
         let (r, e) = Self::parse_ref(&a.reference, &a.email)?;
         self.cancel(ctx, &r, &e).await
     }
@@ -826,7 +826,7 @@ impl ToolExecutor {
         ctx: &mut TurnCtx,
         reference: &ReferenceCode,
         email: &Email,
-    ) -> Result<BookingView, ToolError> {
+    ) -> Result<BookingSummary, ToolError> {
         let args = json!({"reference": reference.as_str(), "email": email.as_str()});
         let out: Result<_, ToolError> = async {
             let appt = self.booking.cancel(ctx.tenant, reference, email).await?;

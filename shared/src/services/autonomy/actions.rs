@@ -318,15 +318,31 @@ async fn send_confirmation(
         &when(f.tz, a.start_at),
         &a.reference,
     );
+    let key = format!("confirmation:{}:{}", a.id, sequence);
+    email_about_booking(tx, job, kind, key, subject, body, &a, &f).await
+}
+
+/// Queues an email about booking `a` to its client; the outcome names the channels.
+#[allow(clippy::too_many_arguments)]
+async fn email_about_booking(
+    tx: &mut PgConnection,
+    job: &JobRow,
+    kind: &'static str,
+    key: String,
+    subject: String,
+    body: String,
+    a: &AppointmentRow,
+    f: &Facts,
+) -> Result<ActionOutcome, ActionError> {
     let channels = queue(
         tx,
         job,
         Msg {
             kind,
-            key: format!("confirmation:{}:{}", a.id, sequence),
+            key,
             subject,
             body,
-            meta: booking_meta(&a, &f),
+            meta: booking_meta(a, f),
             booking: Some(a.id),
             email: Some(&a.client_email),
             phone: None,
@@ -364,25 +380,8 @@ async fn send_cancellation(
         &when(f.tz, a.start_at),
         &a.reference,
     );
-    let channels = queue(
-        tx,
-        job,
-        Msg {
-            kind: "cancellation",
-            key: format!("cancellation:{}", a.id),
-            subject,
-            body,
-            meta: booking_meta(&a, &f),
-            booking: Some(a.id),
-            email: Some(&a.client_email),
-            phone: None,
-            sms: None,
-        },
-    )
-    .await?;
-    Ok(ActionOutcome::Done(
-        json!({"reference": a.reference, "channels": channels}),
-    ))
+    let key = format!("cancellation:{}", a.id);
+    email_about_booking(tx, job, "cancellation", key, subject, body, &a, &f).await
 }
 
 async fn send_reminder(

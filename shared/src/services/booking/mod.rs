@@ -599,28 +599,24 @@ impl BookingService {
         .await
         .map_err(slot_taken_on_overlap)?;
         q::delete_hold(&mut tx, hold.id).await?;
-        audit::record(
+        audit_appointment(
             &mut tx,
-            audit::AuditEntry {
-                tenant_id: Some(tenant_id),
-                event_type: "booking.confirmed",
-                entity_type: "appointment",
-                entity_id: Some(appt.id.to_string()),
-                actor: "client",
-                payload: json!({
-                    "reference": appt.reference,
-                    "hold_id": hold.id,
-                    "service_id": appt.service_id,
-                    "resource_id": appt.resource_id,
-                    "start": appt.start_at,
-                    "end": appt.end_at,
-                    "session_id": appt.session_id,
-                    "client_name": appt.client_name,
-                    "client_email": appt.client_email,
-                    "client_phone": appt.client_phone,
-                    "notes": appt.notes,
-                }),
-            },
+            tenant_id,
+            "booking.confirmed",
+            appt.id,
+            json!({
+                "reference": appt.reference,
+                "hold_id": hold.id,
+                "service_id": appt.service_id,
+                "resource_id": appt.resource_id,
+                "start": appt.start_at,
+                "end": appt.end_at,
+                "session_id": appt.session_id,
+                "client_name": appt.client_name,
+                "client_email": appt.client_email,
+                "client_phone": appt.client_phone,
+                "notes": appt.notes,
+            }),
         )
         .await?;
         outbox::append(&mut tx, &DomainEvent::BookingCreated(booking_event(&appt))).await?;
@@ -671,15 +667,14 @@ impl BookingService {
         }
     }
 
-    async fn reschedule_once(
+    /// A SERIALIZABLE transaction holding the row lock of the client's booking: the
+    /// reference must name a booking of the tenant whose email matches.
+    async fn lock_client_booking(
         &self,
-        sched: &TenantSchedule,
+        tenant_id: Uuid,
         reference: &ReferenceCode,
         email: &Email,
-        hold_id: Uuid,
-        session: Option<&SessionId>,
-    ) -> Result<AppointmentRow> {
-        let tenant_id = sched.tenant.id;
+    ) -> Result<(sqlx::Transaction<'static, sqlx::Postgres>, AppointmentRow)> {
         let mut tx = self
             .pool
             .begin_with("BEGIN ISOLATION LEVEL SERIALIZABLE")
@@ -689,6 +684,21 @@ impl BookingService {
             .await?
             .filter(|a| a.client_email.eq_ignore_ascii_case(email.as_str()))
             .ok_or(BookingError::BookingNotFound)?;
+        Ok((tx, appt))
+    }
+
+    async fn reschedule_once(
+        &self,
+        sched: &TenantSchedule,
+        reference: &ReferenceCode,
+        email: &Email,
+        hold_id: Uuid,
+        session: Option<&SessionId>,
+    ) -> Result<AppointmentRow> {
+        let tenant_id = sched.tenant.id;
+        let (mut tx, appt) = self
+            .lock_client_booking(tenant_id, reference, email)
+            .await?;
         if appt.status == AppointmentStatus::Cancelled {
             return Err(BookingError::BookingCancelled);
         }
@@ -711,24 +721,20 @@ impl BookingService {
             .await
             .map_err(slot_taken_on_overlap)?;
         q::delete_hold(&mut tx, hold.id).await?;
-        audit::record(
+        audit_appointment(
             &mut tx,
-            audit::AuditEntry {
-                tenant_id: Some(tenant_id),
-                event_type: "booking.rescheduled",
-                entity_type: "appointment",
-                entity_id: Some(moved.id.to_string()),
-                actor: "client",
-                payload: json!({
-                    "reference": moved.reference,
-                    "old_start": appt.start_at,
-                    "old_end": appt.end_at,
-                    "start": moved.start_at,
-                    "end": moved.end_at,
-                    "hold_id": hold.id,
-                    "client_email": moved.client_email,
-                }),
-            },
+            tenant_id,
+            "booking.rescheduled",
+            moved.id,
+            json!({
+                "reference": moved.reference,
+                "old_start": appt.start_at,
+                "old_end": appt.end_at,
+                "start": moved.start_at,
+                "end": moved.end_at,
+                "hold_id": hold.id,
+                "client_email": moved.client_email,
+            }),
         )
         .await?;
         outbox::append(
@@ -778,34 +784,24 @@ impl BookingService {
         email: &Email,
     ) -> Result<(AppointmentRow, bool)> {
         let tenant_id = sched.tenant.id;
-        let mut tx = self
-            .pool
-            .begin_with("BEGIN ISOLATION LEVEL SERIALIZABLE")
+        let (mut tx, appt) = self
+            .lock_client_booking(tenant_id, reference, email)
             .await?;
-        q::index_probes_only(&mut tx).await?;
-        let appt = q::appointment_by_reference(&mut *tx, tenant_id, reference.as_str(), true)
-            .await?
-            .filter(|a| a.client_email.eq_ignore_ascii_case(email.as_str()))
-            .ok_or(BookingError::BookingNotFound)?;
         if appt.status == AppointmentStatus::Cancelled {
             return Ok((appt, false));
         }
         let cancelled = q::cancel_appointment(&mut tx, appt.id, self.clock.now()).await?;
-        audit::record(
+        audit_appointment(
             &mut tx,
-            audit::AuditEntry {
-                tenant_id: Some(tenant_id),
-                event_type: "booking.cancelled",
-                entity_type: "appointment",
-                entity_id: Some(cancelled.id.to_string()),
-                actor: "client",
-                payload: json!({
-                    "reference": cancelled.reference,
-                    "start": cancelled.start_at,
-                    "end": cancelled.end_at,
-                    "client_email": cancelled.client_email,
-                }),
-            },
+            tenant_id,
+            "booking.cancelled",
+            cancelled.id,
+            json!({
+                "reference": cancelled.reference,
+                "start": cancelled.start_at,
+                "end": cancelled.end_at,
+                "client_email": cancelled.client_email,
+            }),
         )
         .await?;
         outbox::append(
@@ -1006,4 +1002,27 @@ async fn audit_hold(
         },
     )
     .await
+}
+
+/// The audit row of a client's change to an appointment.
+async fn audit_appointment(
+    tx: &mut PgConnection,
+    tenant_id: Uuid,
+    event_type: &'static str,
+    appointment: Uuid,
+    payload: serde_json::Value,
+) -> Result<()> {
+    audit::record(
+        tx,
+        audit::AuditEntry {
+            tenant_id: Some(tenant_id),
+            event_type,
+            entity_type: "appointment",
+            entity_id: Some(appointment.to_string()),
+            actor: "client",
+            payload,
+        },
+    )
+    .await?;
+    Ok(())
 }
