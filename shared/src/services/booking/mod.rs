@@ -552,16 +552,43 @@ impl BookingService {
         session: &SessionId,
         client: &ClientDetails,
     ) -> Result<(AppointmentRow, bool)> {
-        let tenant_id = sched.tenant.id;
         let mut tx = self
             .pool
             .begin_with("BEGIN ISOLATION LEVEL SERIALIZABLE")
             .await?;
-        q::index_probes_only(&mut tx).await?;
+        match self
+            .confirm_in(&mut tx, sched, hold_id, session, client)
+            .await
+        {
+            Ok(done) => {
+                tx.commit().await?;
+                Ok(done)
+            }
+            // Roll back before answering, so the row and advisory locks are gone when the
+            // caller sees the refusal (a dropped transaction releases them only later).
+            Err(e) => {
+                if let Err(rollback) = tx.rollback().await {
+                    tracing::warn!(error = %rollback, "rollback after a refused confirm failed");
+                }
+                Err(e)
+            }
+        }
+    }
+
+    async fn confirm_in(
+        &self,
+        tx: &mut PgConnection,
+        sched: &TenantSchedule,
+        hold_id: Uuid,
+        session: &SessionId,
+        client: &ClientDetails,
+    ) -> Result<(AppointmentRow, bool)> {
+        let tenant_id = sched.tenant.id;
+        q::index_probes_only(tx).await?;
         // The hold row first (a primary-key probe). Only when it is gone do we look for the
         // booking it became: the common path then reads nothing that concurrent confirms
         // write, so SERIALIZABLE does not turn unrelated bookings into retries.
-        let Some(hold) = q::hold_for_update(&mut tx, tenant_id, hold_id).await? else {
+        let Some(hold) = q::hold_for_update(tx, tenant_id, hold_id).await? else {
             return match q::appointment_by_hold(&mut *tx, tenant_id, hold_id).await? {
                 Some(existing) if existing.session_id == session.as_str() => Ok((existing, false)),
                 Some(_) => Err(BookingError::HoldNotOwned),
@@ -579,13 +606,13 @@ impl BookingService {
             hold.resource_id,
             sched.local_date(hold.start_at),
         )];
-        q::advisory_locks(&mut tx, &mut keys).await?;
+        q::advisory_locks(tx, &mut keys).await?;
         // Expiry is judged after the lock wait: a hold that ran out while we waited may
         // already have been given to someone else by create_hold.
         hold_still_good(&hold, self.clock.now())?;
         let reference = ReferenceCode::generate();
         let appt = q::insert_appointment(
-            &mut tx,
+            tx,
             &q::NewAppointment {
                 id: Uuid::new_v4(),
                 hold: &hold,
@@ -598,9 +625,9 @@ impl BookingService {
         )
         .await
         .map_err(slot_taken_on_overlap)?;
-        q::delete_hold(&mut tx, hold.id).await?;
+        q::delete_hold(tx, hold.id).await?;
         audit_appointment(
-            &mut tx,
+            tx,
             tenant_id,
             "booking.confirmed",
             appt.id,
@@ -619,8 +646,7 @@ impl BookingService {
             }),
         )
         .await?;
-        outbox::append(&mut tx, &DomainEvent::BookingCreated(booking_event(&appt))).await?;
-        tx.commit().await?;
+        outbox::append(tx, &DomainEvent::BookingCreated(booking_event(&appt))).await?;
         Ok((appt, true))
     }
 
