@@ -112,22 +112,6 @@ impl std::fmt::Debug for DeliveryConfig {
     }
 }
 
-pub const DELIVERY_ENV_VARS: &[(&str, &str)] = &[
-    ("SMTP_URL", "smtp://user:pass@host:587?tls=starttls | smtps://… | smtp://host:25 (plain); unset = .eml files in MAIL_DIR"),
-    ("SMTP_HOST, SMTP_PORT, SMTP_USERNAME, SMTP_PASSWORD, SMTP_TLS", "the same in parts (SMTP_TLS none|starttls|tls, default starttls)"),
-    ("MAIL_FROM", "sender address (default noreply@gomomo.local); the display name is the tenant's"),
-    ("MAIL_DIR", "folder of .eml files when no SMTP is set (default .mail)"),
-    ("ENCRYPTION_KEY", "32 bytes, base64 or 64 hex digits; production refuses a missing or development key"),
-    ("CALENDAR_MODE", "mock | google (default mock)"),
-    ("CALENDAR_SYNC_REQUIRED", "true | false (default false)"),
-    ("GOOGLE_CLIENT_ID, GOOGLE_CLIENT_SECRET, GOOGLE_REDIRECT_URL", "Google OAuth client (required by CALENDAR_MODE=google)"),
-    ("GOOGLE_API_BASE_URL, GOOGLE_OAUTH_BASE_URL, GOOGLE_AUTH_URL", "Google endpoints (tests point them at a local server)"),
-    ("FREEBUSY_CACHE_SECONDS", "free/busy reuse, 0–600 (default 30)"),
-    ("CALENDAR_TIMEOUT_SECONDS", "calendar request timeout, 1–60 (default 5)"),
-    ("WEBHOOK_TIMEOUT_SECONDS, WEBHOOK_MAX_ATTEMPTS", "webhook request timeout (10) and attempts before dead letter (6)"),
-    ("NOTIFICATION_MAX_ATTEMPTS", "email/SMS attempts before a notification is failed (5)"),
-];
-
 fn invalid(var: &'static str, reason: impl Into<String>) -> ConfigError {
     ConfigError::Invalid {
         var,

@@ -57,23 +57,6 @@ impl std::fmt::Debug for TelephonyConfig {
     }
 }
 
-/// The variables read here, for the README and `--help`.
-pub const TELEPHONY_ENV_VARS: &[(&str, &str)] = &[
-    ("TWILIO_AUTH_TOKEN", "Twilio auth token: webhook signatures and the Messages API; required in production"),
-    ("TWILIO_ACCOUNT_SID", "Twilio account SID (AC…); with the token, SMS go out through Twilio, otherwise they are recorded only"),
-    ("TWILIO_API_BASE_URL", "Twilio REST base URL (default https://api.twilio.com)"),
-    ("PUBLIC_BASE_URL", "public URL Twilio calls, signatures are checked against it (default http://127.0.0.1:3000; required in production)"),
-    ("TWILIO_SIGNATURE_VALIDATION", "on (default) | off — off only in development; production refuses it"),
-    ("HANDOFF_SECRET", "HMAC-SHA256 key of handoff links, ≥ 32 characters in production"),
-    ("HANDOFF_TTL_MINUTES", "handoff link lifetime, 1–1440 (default 15)"),
-    ("SMS_RATE_LIMIT_MAX", "outbound SMS per phone per window, 1–1000 (default 3)"),
-    ("SMS_RATE_LIMIT_WINDOW_MINUTES", "SMS rate-limit window, 1–10080 (default 60)"),
-    ("VOICE_MAX_CONCURRENT_CALLS", "live calls per tenant, 1–1000 (default 5)"),
-    ("VOICE_MAX_TURNS", "caller turns per call, 2–200 (default 20)"),
-    ("VOICE_MAX_CALL_SECONDS", "call duration limit, 30–7200 (default 600)"),
-    ("VOICE_MAX_RETRIES", "misunderstandings in a row before offering an SMS link, 1–10 (default 3)"),
-];
-
 impl TelephonyConfig {
     pub fn from_lookup(
         get: &dyn Fn(&str) -> Option<String>,
