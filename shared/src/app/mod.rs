@@ -67,6 +67,12 @@ impl Role {
     fn serves_twilio(self) -> bool {
         matches!(self, Role::Voice | Role::Handoff | Role::Standalone)
     }
+
+    /// The roles that run the notification dispatcher: a mailer that cannot be built
+    /// stops them; the others never send mail and start anyway.
+    fn sends_mail(self) -> bool {
+        matches!(self, Role::Worker | Role::Scheduler | Role::Standalone)
+    }
 }
 
 /// Every service of the system, wired once. Cheap to clone.
@@ -113,6 +119,20 @@ impl Adapters {
         })
     }
 
+    /// The same for a process that never sends mail: a mailer that cannot be built is
+    /// logged and replaced by the log mailer instead of stopping the start.
+    pub fn without_mail(pool: &PgPool, config: &Config, clock: &Clock) -> Self {
+        Self {
+            publisher: None,
+            mailer: mailer(config).unwrap_or_else(|e| {
+                tracing::warn!(error = %e, "mailer unavailable; this process sends no mail");
+                Arc::new(crate::adapters::local::LogMailer)
+            }),
+            sms: sms_sender(&config.telephony),
+            calendar: calendar(pool, config, clock.clone()),
+        }
+    }
+
     pub fn with_publisher(mut self, publisher: Arc<dyn EventPublisher>) -> Self {
         self.publisher = Some(publisher);
         self
@@ -129,7 +149,11 @@ impl App {
         check_start(&config, role)?;
         let pool = crate::db::connect(&config.database_url, config.db_max_connections).await?;
         let clock = Clock::system();
-        let mut adapters = Adapters::from_config(&pool, &config, &clock)?;
+        let mut adapters = if role.sends_mail() {
+            Adapters::from_config(&pool, &config, &clock)?
+        } else {
+            Adapters::without_mail(&pool, &config, &clock)
+        };
         if let Some(publisher) = event_bus(&config).await {
             adapters = adapters.with_publisher(publisher);
         }
@@ -166,13 +190,8 @@ impl App {
         sms: Arc<dyn SmsSender>,
     ) -> Self {
         let adapters = Adapters {
-            publisher: None,
-            mailer: mailer(&config).unwrap_or_else(|e| {
-                tracing::error!(error = %e, "mailer unavailable: email is recorded in the log");
-                Arc::new(crate::adapters::local::LogMailer)
-            }),
             sms,
-            calendar: calendar(&pool, &config, clock.clone()),
+            ..Adapters::without_mail(&pool, &config, &clock)
         };
         Self::build(config, pool, clock, adapters)
     }

@@ -187,7 +187,17 @@ impl ChatSession {
                 if let Some((tenant, session)) =
                     check(conn, &tenant_id, session_id.as_deref(), sink).await
                 {
-                    self.bind(conn, &session).await?;
+                    if let Err(e) = self.bind(conn, &session).await {
+                        // The client hears that its message was not handled; the cause
+                        // goes to the log and the transport.
+                        let _ = sink
+                            .send(ServerMessage::Error {
+                                code: "internal_error".into(),
+                                message: INTERNAL_ERROR.into(),
+                            })
+                            .await;
+                        return Err(e);
+                    }
                     self.turn(tenant, &session, &text, sink).await;
                     self.deliver(tenant, &session, sink).await?;
                 }
