@@ -1,6 +1,5 @@
-//! The calendar write at booking time (issue 6; seed section 5 step 6 and its failure
-//! table): after confirm / reschedule / cancel commit, the attached calendar is written
-//! outside the transaction. Lenient (default): the booking stands and `CalendarWriteFailed`
+//! The calendar write at booking time and its failure modes: after confirm / reschedule /
+//! cancel commit, the attached calendar is written outside the transaction. Lenient (default): the booking stands and `CalendarWriteFailed`
 //! goes to the outbox. Strict (`CALENDAR_SYNC_REQUIRED=true`): the booking is undone and the
 //! session holds the same slot again; the API answers 503 `calendar_unavailable`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -289,7 +288,7 @@ async fn strict_mode_does_not_undo_reschedule_or_cancel(pool: PgPool) {
         .confirm(e.tenant, h.id, &s, &client())
         .await
         .unwrap();
-    // The seed's strict rule is for confirm only: a failed update or delete is retried.
+    // The strict rule is for confirm only: a failed update or delete is retried.
     e.cal.set_mode(CalendarFailMode::AllOpsFail);
     let reference = ReferenceCode::parse(&appt.reference).unwrap();
     let email = Email::parse("ana@example.com").unwrap();
