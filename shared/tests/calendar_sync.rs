@@ -1,7 +1,8 @@
 //! The calendar write at booking time and its failure modes: after confirm / reschedule /
-//! cancel commit, the attached calendar is written outside the transaction. Lenient (default): the booking stands and `CalendarWriteFailed`
-//! goes to the outbox. Strict (`CALENDAR_SYNC_REQUIRED=true`): the booking is undone and the
-//! session holds the same slot again; the API answers 503 `calendar_unavailable`.
+//! cancel commit, the attached calendar is written outside the transaction. Lenient
+//! (default): the booking stands and `CalendarWriteFailed` goes to the outbox. Strict
+//! (`CALENDAR_SYNC_REQUIRED=true`): the booking is undone and the session holds the same
+//! slot again; the API answers 503 `calendar_unavailable`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod support;
