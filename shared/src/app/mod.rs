@@ -111,23 +111,23 @@ pub struct Adapters {
 impl Adapters {
     /// The configured mailer, SMS sender and calendar, with no event bus.
     pub fn from_config(pool: &PgPool, config: &Config, clock: &Clock) -> Result<Self, AppError> {
-        Ok(Self {
-            publisher: None,
-            mailer: mailer(config)?,
-            sms: sms_sender(&config.telephony),
-            calendar: calendar(pool, config, clock.clone()),
-        })
+        Ok(Self::configured(pool, config, clock, mailer(config)?))
     }
 
     /// The same for a process that never sends mail: a mailer that cannot be built is
     /// logged and replaced by the log mailer instead of stopping the start.
     pub fn without_mail(pool: &PgPool, config: &Config, clock: &Clock) -> Self {
+        let mailer = mailer(config).unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "mailer unavailable; this process sends no mail");
+            Arc::new(crate::adapters::local::LogMailer)
+        });
+        Self::configured(pool, config, clock, mailer)
+    }
+
+    fn configured(pool: &PgPool, config: &Config, clock: &Clock, mailer: Arc<dyn Mailer>) -> Self {
         Self {
             publisher: None,
-            mailer: mailer(config).unwrap_or_else(|e| {
-                tracing::warn!(error = %e, "mailer unavailable; this process sends no mail");
-                Arc::new(crate::adapters::local::LogMailer)
-            }),
+            mailer,
             sms: sms_sender(&config.telephony),
             calendar: calendar(pool, config, clock.clone()),
         }
@@ -212,22 +212,13 @@ impl App {
             booking = booking.with_relay(relay.clone());
         }
         let t = &config.telephony;
-        let gate = |sender: Arc<dyn SmsSender>| {
-            SmsGate::new(
-                pool.clone(),
-                sender,
-                clock.clone(),
-                t.sms_rate_limit_max,
-                t.sms_rate_limit_window,
-            )
-        };
         let handoff = HandoffService::new(
             pool.clone(),
             clock.clone(),
             &t.handoff_secret,
             t.handoff_ttl,
             &t.public_base_url,
-            gate(adapters.sms.clone()),
+            sms_gate(&pool, &config, &clock, adapters.sms.clone()),
         );
         let voice = VoiceService::new(
             booking.clone(),
@@ -245,12 +236,12 @@ impl App {
             autonomy = autonomy.with_relay(relay.clone());
         }
         let d = &config.delivery;
-        let delivery = Delivery::new(
+        let delivery = delivery(
             pool.clone(),
+            &config,
             clock.clone(),
             adapters.mailer.clone(),
-            gate(adapters.sms.clone()),
-            d,
+            adapters.sms.clone(),
         );
         let scheduler = Scheduler::new(booking.clone(), autonomy.clone(), relay.clone())
             .with_delivery(delivery.clone());
@@ -362,15 +353,20 @@ pub fn delivery(
     mailer: Arc<dyn Mailer>,
     sms: Arc<dyn SmsSender>,
 ) -> Delivery {
+    let gate = sms_gate(&pool, config, &clock, sms);
+    Delivery::new(pool, clock, mailer, gate, &config.delivery)
+}
+
+/// `sender` behind the opt-out ledger and the per-phone rate limit of the configuration.
+fn sms_gate(pool: &PgPool, config: &Config, clock: &Clock, sender: Arc<dyn SmsSender>) -> SmsGate {
     let t = &config.telephony;
-    let gate = SmsGate::new(
+    SmsGate::new(
         pool.clone(),
-        sms,
+        sender,
         clock.clone(),
         t.sms_rate_limit_max,
         t.sms_rate_limit_window,
-    );
-    Delivery::new(pool, clock, mailer, gate, &config.delivery)
+    )
 }
 
 /// The configured mailer: SMTP when `SMTP_URL`/`SMTP_HOST` is set, else the mail folder.

@@ -526,29 +526,23 @@ impl Autonomy {
         let external = actions::external_phase(&self.actions, &job, &spec).await;
         let mut tx = self.pool.begin().await?;
         match actions::run(&self.actions, &mut tx, &job, &spec, external).await {
-            Ok(ActionOutcome::Done(summary)) => {
+            Ok(outcome) => {
+                let (event, detail, count) = match outcome {
+                    ActionOutcome::Done(summary) => (
+                        "job.completed",
+                        json!({"tool": tool.name(), "result": summary}),
+                        &mut report.completed,
+                    ),
+                    ActionOutcome::Skipped(reason) => (
+                        "job.skipped",
+                        json!({"tool": tool.name(), "reason": reason}),
+                        &mut report.skipped,
+                    ),
+                };
                 q::complete(&mut tx, job.id, self.clock.now()).await?;
-                self.audit_run(
-                    &mut tx,
-                    &job,
-                    "job.completed",
-                    json!({"tool": tool.name(), "result": summary}),
-                )
-                .await?;
+                self.audit_run(&mut tx, &job, event, detail).await?;
                 tx.commit().await?;
-                report.completed += 1;
-            }
-            Ok(ActionOutcome::Skipped(reason)) => {
-                q::complete(&mut tx, job.id, self.clock.now()).await?;
-                self.audit_run(
-                    &mut tx,
-                    &job,
-                    "job.skipped",
-                    json!({"tool": tool.name(), "reason": reason}),
-                )
-                .await?;
-                tx.commit().await?;
-                report.skipped += 1;
+                *count += 1;
             }
             Err(err) => {
                 tx.rollback().await?;

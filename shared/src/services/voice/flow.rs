@@ -102,43 +102,29 @@ pub enum Flow {
 }
 
 /// What the call has gathered (persisted as JSON in `voice_calls.context`).
+/// A field missing from a stored context (an older call) takes its default.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct CallContext {
-    #[serde(default)]
     pub flow: Option<Flow>,
-    #[serde(default)]
     pub service_id: Option<Uuid>,
-    #[serde(default)]
     pub service_name: Option<String>,
-    #[serde(default)]
     pub date: Option<NaiveDate>,
-    #[serde(default)]
     pub time_pref: Option<TimeSpec>,
     /// Slot starts read out to the caller, in order.
-    #[serde(default)]
     pub offered: Vec<DateTime<Utc>>,
-    #[serde(default)]
     pub hold_id: Option<Uuid>,
-    #[serde(default)]
     pub hold_start: Option<DateTime<Utc>>,
-    #[serde(default)]
     pub name: Option<String>,
-    #[serde(default)]
     pub email: Option<String>,
-    #[serde(default)]
     pub reference: Option<String>,
-    #[serde(default)]
     pub booking_start: Option<DateTime<Utc>>,
     /// Where a declined handoff offer returns to.
-    #[serde(default)]
     pub return_to: Option<CallState>,
     /// The offer was made because a limit was reached: the call ends after the answer.
-    #[serde(default)]
     pub final_offer: bool,
-    #[serde(default)]
     pub handoff_sent: bool,
     /// The question last asked (asked again after a misunderstanding).
-    #[serde(default)]
     pub prompt: String,
 }
 
