@@ -1,7 +1,8 @@
 //! `followup_contacts`: asynchronous follow-up messages the chat agent scheduled.
 
 use chrono::{DateTime, Utc};
-use sqlx::{PgConnection, PgExecutor};
+use serde::{Deserialize, Serialize};
+use sqlx::{FromRow, PgConnection, PgExecutor};
 use uuid::Uuid;
 
 /// Follow-ups of one chat session that are not cancelled.
@@ -62,4 +63,115 @@ pub async fn insert(conn: &mut PgConnection, f: &NewFollowup<'_>) -> Result<(), 
     .execute(conn)
     .await?;
     Ok(())
+}
+
+/// `followup_contacts.status`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, sqlx::Type)]
+#[sqlx(type_name = "text", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
+pub enum FollowupStatus {
+    Scheduled,
+    Sent,
+    Failed,
+    Cancelled,
+}
+
+impl FollowupStatus {
+    pub const ALL: [FollowupStatus; 4] = [
+        FollowupStatus::Scheduled,
+        FollowupStatus::Sent,
+        FollowupStatus::Failed,
+        FollowupStatus::Cancelled,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FollowupStatus::Scheduled => "scheduled",
+            FollowupStatus::Sent => "sent",
+            FollowupStatus::Failed => "failed",
+            FollowupStatus::Cancelled => "cancelled",
+        }
+    }
+}
+
+/// A follow-up a client asked for.
+#[derive(Debug, Clone, FromRow, PartialEq)]
+pub struct FollowupRow {
+    /// `email` | `sms`
+    pub channel: String,
+    pub recipient: String,
+    pub reason: String,
+    pub status: FollowupStatus,
+}
+
+/// The tenant's follow-up request, locked for the rest of the transaction.
+pub async fn lock(
+    conn: &mut PgConnection,
+    tenant: Uuid,
+    id: Uuid,
+) -> Result<Option<FollowupRow>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT channel, recipient, reason, status FROM followup_contacts
+          WHERE id = $1 AND tenant_id = $2 FOR UPDATE",
+    )
+    .bind(id)
+    .bind(tenant)
+    .fetch_optional(conn)
+    .await
+}
+
+/// The follow-up went out.
+pub async fn mark_sent(
+    conn: &mut PgConnection,
+    id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE followup_contacts SET status = 'sent', sent_at = $2 WHERE id = $1")
+        .bind(id)
+        .bind(now)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use sqlx::PgPool;
+
+    #[sqlx::test(migrations = "../migrations")]
+    async fn status_round_trips_through_postgres(pool: PgPool) {
+        let t = Uuid::new_v4();
+        sqlx::query("INSERT INTO tenants (id, name, time_zone) VALUES ($1, 'T', 'UTC')")
+            .bind(t)
+            .execute(&pool)
+            .await
+            .unwrap();
+        let id = Uuid::new_v4();
+        sqlx::query(
+            "INSERT INTO followup_contacts (id, tenant_id, session_id, channel, recipient)
+             VALUES ($1, $2, 's', 'email', 'a@example.com')",
+        )
+        .bind(id)
+        .bind(t)
+        .execute(&pool)
+        .await
+        .unwrap();
+        let mut conn = pool.acquire().await.unwrap();
+        for status in FollowupStatus::ALL {
+            sqlx::query("UPDATE followup_contacts SET status = $2 WHERE id = $1")
+                .bind(id)
+                .bind(status)
+                .execute(&pool)
+                .await
+                .unwrap();
+            let row = lock(&mut conn, t, id).await.unwrap().unwrap();
+            assert_eq!(row.status, status);
+            assert_eq!(serde_json::to_value(status).unwrap(), status.as_str());
+        }
+        mark_sent(&mut conn, id, Utc::now()).await.unwrap();
+        let row = lock(&mut conn, t, id).await.unwrap().unwrap();
+        assert_eq!(row.status, FollowupStatus::Sent);
+    }
 }

@@ -1,7 +1,6 @@
 //! `notification_outbox`: messages queued by the autonomous tools. Delivery drains it.
-//! Also the reads the messages are written from: the booking, the tenant's admin address,
-//! the contact details a chat session left, and its follow-up requests
-//! (`followup_contacts`).
+//! Also the reads the messages are written from: the tenant's admin address and the
+//! contact details a chat session left.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -334,74 +333,6 @@ pub async fn session_contact<'e>(
     .await
 }
 
-/// `followup_contacts.status`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, sqlx::Type)]
-#[sqlx(type_name = "text", rename_all = "snake_case")]
-#[serde(rename_all = "snake_case")]
-pub enum FollowupStatus {
-    Scheduled,
-    Sent,
-    Failed,
-    Cancelled,
-}
-
-impl FollowupStatus {
-    pub const ALL: [FollowupStatus; 4] = [
-        FollowupStatus::Scheduled,
-        FollowupStatus::Sent,
-        FollowupStatus::Failed,
-        FollowupStatus::Cancelled,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            FollowupStatus::Scheduled => "scheduled",
-            FollowupStatus::Sent => "sent",
-            FollowupStatus::Failed => "failed",
-            FollowupStatus::Cancelled => "cancelled",
-        }
-    }
-}
-
-/// A follow-up a client asked for.
-#[derive(Debug, Clone, FromRow, PartialEq)]
-pub struct FollowupRow {
-    /// `email` | `sms`
-    pub channel: String,
-    pub recipient: String,
-    pub reason: String,
-    pub status: FollowupStatus,
-}
-
-/// The tenant's follow-up request, locked for the rest of the transaction.
-pub async fn lock_followup(
-    conn: &mut PgConnection,
-    tenant: Uuid,
-    id: Uuid,
-) -> Result<Option<FollowupRow>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT channel, recipient, reason, status FROM followup_contacts
-          WHERE id = $1 AND tenant_id = $2 FOR UPDATE",
-    )
-    .bind(id)
-    .bind(tenant)
-    .fetch_optional(conn)
-    .await
-}
-
-pub async fn mark_followup_sent(
-    conn: &mut PgConnection,
-    id: Uuid,
-    now: DateTime<Utc>,
-) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE followup_contacts SET status = 'sent', sent_at = $2 WHERE id = $1")
-        .bind(id)
-        .bind(now)
-        .execute(conn)
-        .await?;
-    Ok(())
-}
-
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -464,35 +395,5 @@ mod tests {
             assert_eq!(stored, status.as_str());
             assert_eq!(serde_json::to_value(status).unwrap(), status.as_str());
         }
-    }
-
-    #[sqlx::test(migrations = "../migrations")]
-    async fn followup_status_round_trips_through_postgres(pool: PgPool) {
-        let t = tenant(&pool).await;
-        let id = Uuid::new_v4();
-        sqlx::query(
-            "INSERT INTO followup_contacts (id, tenant_id, session_id, channel, recipient)
-             VALUES ($1, $2, 's', 'email', 'a@example.com')",
-        )
-        .bind(id)
-        .bind(t)
-        .execute(&pool)
-        .await
-        .unwrap();
-        let mut conn = pool.acquire().await.unwrap();
-        for status in FollowupStatus::ALL {
-            sqlx::query("UPDATE followup_contacts SET status = $2 WHERE id = $1")
-                .bind(id)
-                .bind(status)
-                .execute(&pool)
-                .await
-                .unwrap();
-            let row = lock_followup(&mut conn, t, id).await.unwrap().unwrap();
-            assert_eq!(row.status, status);
-            assert_eq!(serde_json::to_value(status).unwrap(), status.as_str());
-        }
-        mark_followup_sent(&mut conn, id, Utc::now()).await.unwrap();
-        let row = lock_followup(&mut conn, t, id).await.unwrap().unwrap();
-        assert_eq!(row.status, FollowupStatus::Sent);
     }
 }

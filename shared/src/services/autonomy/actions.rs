@@ -14,8 +14,9 @@ use uuid::Uuid;
 
 use crate::db::bookings::appointment_by_id as appointment;
 use crate::db::bookings::AppointmentRow;
+use crate::db::followups::{self, FollowupStatus};
 use crate::db::jobs::JobRow;
-use crate::db::notifications::{self, FollowupStatus, NewNotification};
+use crate::db::notifications::{self, NewNotification};
 use crate::db::waitlist::WaitlistStatus;
 use crate::db::{audit, tenants, waitlist as wl};
 use crate::domain::{Email, PhoneE164, TenantId};
@@ -745,7 +746,7 @@ async fn contact_followup(
     job: &JobRow,
     id: Uuid,
 ) -> Result<ActionOutcome, ActionError> {
-    let Some(fu) = notifications::lock_followup(tx, job.tenant_id, id).await? else {
+    let Some(fu) = followups::lock(tx, job.tenant_id, id).await? else {
         return Ok(ActionOutcome::Skipped("follow-up not found".into()));
     };
     if fu.status != FollowupStatus::Scheduled {
@@ -792,6 +793,6 @@ async fn contact_followup(
             "the follow-up recipient is not a valid address".into(),
         ));
     }
-    notifications::mark_followup_sent(tx, id, ctx.clock.now()).await?;
+    followups::mark_sent(tx, id, ctx.clock.now()).await?;
     Ok(ActionOutcome::Done(json!({"channels": channels})))
 }
