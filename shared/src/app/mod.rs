@@ -148,7 +148,7 @@ impl App {
         crate::telemetry::init(config.log_format);
         check_start(&config, role)?;
         let pool = crate::db::connect(&config.database_url, config.db_max_connections).await?;
-        let clock = Clock::system();
+        let clock = process_clock(&config);
         let mut adapters = if role.sends_mail() {
             Adapters::from_config(&pool, &config, &clock)?
         } else {
@@ -167,7 +167,7 @@ impl App {
         pool: PgPool,
     ) -> Result<(Self, local::LocalRuntime), AppError> {
         check_start(&config, Role::Standalone)?;
-        let clock = Clock::system();
+        let clock = process_clock(&config);
         let (publisher, events) = local::bus();
         let adapters = Adapters::from_config(&pool, &config, &clock)?.with_publisher(publisher);
         let app = Self::build(config, pool, clock, adapters);
@@ -294,6 +294,19 @@ pub fn check_start(config: &Config, role: Role) -> Result<(), ConfigError> {
         return Err(ConfigError::Missing("EVENT_BUS_NAME"));
     }
     Ok(())
+}
+
+/// The system clock, moved by the development-only offset when one is configured.
+fn process_clock(config: &Config) -> Clock {
+    if config.clock_offset.is_zero() {
+        Clock::system()
+    } else {
+        tracing::warn!(
+            offset_seconds = config.clock_offset.num_seconds(),
+            "development clock offset in effect"
+        );
+        Clock::system_offset(config.clock_offset)
+    }
 }
 
 /// The EventBridge publisher when `EVENT_BUS_NAME` is set and the binary links the AWS SDK.

@@ -62,6 +62,9 @@ pub struct Config {
     /// `GOMOMO_DEMO_API_KEY`: the API key `seed-demo` stores for the demo tenant (at least
     /// 16 characters; otherwise a random key is minted).
     pub demo_api_key: Option<String>,
+    /// `GOMOMO_CLOCK_OFFSET_SECONDS` (development only, refused in production): added to
+    /// the system clock, so a local run of the deployed binaries can play "tomorrow".
+    pub clock_offset: chrono::Duration,
 }
 
 impl std::fmt::Debug for Config {
@@ -197,7 +200,26 @@ impl Config {
         let telephony = crate::config::TelephonyConfig::from_lookup(&get, environment)?;
         let delivery = DeliveryConfig::from_lookup(&get, environment)?;
         let demo_api_key = get("GOMOMO_DEMO_API_KEY");
+        let clock_offset = match non_empty("GOMOMO_CLOCK_OFFSET_SECONDS") {
+            None => chrono::Duration::zero(),
+            Some(_) if environment == Environment::Production => {
+                return Err(ConfigError::Invalid {
+                    var: "GOMOMO_CLOCK_OFFSET_SECONDS",
+                    reason: "a clock offset is for development runs only".into(),
+                })
+            }
+            Some(v) => match v.trim().parse::<i64>() {
+                Ok(s) if s.abs() <= 366 * 86_400 => chrono::Duration::seconds(s),
+                _ => {
+                    return Err(ConfigError::Invalid {
+                        var: "GOMOMO_CLOCK_OFFSET_SECONDS",
+                        reason: format!("{v:?} is not a whole number of seconds within a year"),
+                    })
+                }
+            },
+        };
         Ok(Self {
+            clock_offset,
             demo_api_key,
             delivery,
             agent,
@@ -346,5 +368,40 @@ mod tests {
         .unwrap();
         assert_eq!(c.log_format, LogFormat::Json);
         assert_eq!(c.db_max_connections, 2);
+    }
+
+    #[test]
+    fn the_clock_offset_is_for_development_only() {
+        let dev = cfg(&[
+            ("DATABASE_URL", "postgres://x"),
+            ("GOMOMO_CLOCK_OFFSET_SECONDS", "90000"),
+        ])
+        .unwrap();
+        assert_eq!(dev.clock_offset, chrono::Duration::seconds(90_000));
+        assert!(cfg(&[("DATABASE_URL", "postgres://x")])
+            .unwrap()
+            .clock_offset
+            .is_zero());
+        let bad = cfg(&[
+            ("DATABASE_URL", "postgres://x"),
+            ("GOMOMO_CLOCK_OFFSET_SECONDS", "tomorrow"),
+        ])
+        .unwrap_err();
+        assert!(
+            bad.to_string().contains("GOMOMO_CLOCK_OFFSET_SECONDS"),
+            "{bad}"
+        );
+        let prod = cfg(&[
+            ("DATABASE_URL", "postgres://x"),
+            ("GOMOMO_ENV", "production"),
+            ("GOMOMO_PLATFORM_KEY", "k3J9x0q8Zp2LmW7rT5vB1nC4yH6gF8dS"),
+            (
+                "ENCRYPTION_KEY",
+                "q6Yl0m3R1x9w2VbT8cK4nP7sZ5aD0fH2jL6uE9gI1oM=",
+            ),
+            ("GOMOMO_CLOCK_OFFSET_SECONDS", "60"),
+        ])
+        .unwrap_err();
+        assert!(prod.to_string().contains("development runs only"), "{prod}");
     }
 }
