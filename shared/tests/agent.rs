@@ -145,6 +145,30 @@ async fn books_an_appointment_end_to_end(pool: PgPool) {
 }
 
 #[sqlx::test(migrations = "../migrations")]
+async fn a_phone_given_in_the_chat_is_on_the_booking(pool: PgPool) {
+    let chat = Chat::new(pool.clone()).await;
+    chat.say("I'd like to book a consultation").await;
+    chat.say("tomorrow morning").await;
+    chat.say("the first one").await;
+    chat.say("Jane Doe").await;
+    // WHEN the client gives a phone number with the email
+    let r = chat
+        .say("jane.doe@example.com, text me at +1 555 555 0142")
+        .await;
+    assert!(r.reply.contains("Please confirm"), "{}", r.reply);
+    let r = chat.say("yes").await;
+    assert!(r.reply.contains("You're all set"), "{}", r.reply);
+    // THEN the booking carries it in E.164 form (reminders can go out by SMS)
+    let (phone,): (Option<String>,) =
+        sqlx::query_as("SELECT client_phone FROM appointments WHERE session_id = $1")
+            .bind(chat.session.as_str())
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(phone.as_deref(), Some("+15555550142"));
+}
+
+#[sqlx::test(migrations = "../migrations")]
 async fn looks_up_reschedules_and_cancels(pool: PgPool) {
     let chat = Chat::new(pool.clone()).await;
     let reference = chat.book().await;

@@ -22,7 +22,7 @@ use chrono_tz::Tz;
 use regex::Regex;
 use serde::{Deserialize, Serialize};
 
-use super::{ClientName, Email, ReferenceCode, TimeZone};
+use super::{ClientName, Email, PhoneE164, ReferenceCode, TimeZone};
 
 fn re(pattern: &str) -> Regex {
     // Patterns are literals in this file and covered by the tests below.
@@ -1168,6 +1168,17 @@ fn spelled_reference(text: &str) -> Option<ReferenceCode> {
     None
 }
 
+lazy_re!(PHONE_RE, r"\+\d[\d \-.()]{6,20}\d");
+
+/// A phone number typed in international form ("+1 555 555 0142", "+44 20-7946-0958").
+/// Only numbers written with their leading `+` are taken, so dates, times and choices
+/// ("the 2nd", "10:30") never read as one.
+pub fn extract_phone(text: &str) -> Option<PhoneE164> {
+    PHONE_RE
+        .find_iter(text)
+        .find_map(|m| PhoneE164::parse(m.as_str()).ok())
+}
+
 /// A booking reference typed ("ABCD-EFGH", "abcd-efgh", "7KQ2 M9XA") or spelled out ("A B C
 /// D dash E F G H", "alpha bravo charlie delta echo foxtrot golf hotel", "seven K Q two…").
 /// Two undashed lower-case words ("want next") are not taken for a code unless they hold a
@@ -1255,6 +1266,21 @@ mod tests {
     }
     fn hm(h: u32, m: u32) -> Option<TimeSpec> {
         Some(TimeSpec::At(NaiveTime::from_hms_opt(h, m, 0).unwrap()))
+    }
+
+    #[test]
+    fn phones_need_their_plus() {
+        assert_eq!(
+            extract_phone("text me at +1 (555) 555-0142 please").map(|p| p.as_str().to_string()),
+            Some("+15555550142".into())
+        );
+        assert_eq!(
+            extract_phone("jane@example.com, +44 20 7946 0958").map(|p| p.as_str().to_string()),
+            Some("+442079460958".into())
+        );
+        assert!(extract_phone("555 555 0142").is_none());
+        assert!(extract_phone("December 8 at 10:30, option 2").is_none());
+        assert!(extract_phone("+12").is_none());
     }
 
     #[test]

@@ -9,7 +9,7 @@ use super::state::{Flow, OfferedSlot, Step};
 use super::tools::{InquiryArgs, ToolError, ToolErrorKind, ToolExecutor, TurnCtx, FAR_FUTURE_DAYS};
 use crate::db::bookings::AppointmentStatus;
 use crate::domain::nlu::{self, DayPeriod, Intent, TimeSpec, YesNo};
-use crate::domain::{ClientName, Email, ReferenceCode};
+use crate::domain::{ClientName, Email, PhoneE164, ReferenceCode};
 use crate::services::booking::{BookingErrorKind as BK, ClientDetails};
 use crate::text::{self, Chat};
 
@@ -40,6 +40,9 @@ impl<'a> Engine<'a> {
         }
         if let Some(n) = nlu::extract_name(text) {
             ctx.state.client_name = Some(n.as_str().to_string());
+        }
+        if let Some(p) = nlu::extract_phone(text) {
+            ctx.state.client_phone = Some(p.as_str().to_string());
         }
         let step = ctx.state.dialog.step;
         let reply = match step {
@@ -496,7 +499,11 @@ impl<'a> Engine<'a> {
                     (Some(Ok(name)), Some(Ok(email))) => ClientDetails {
                         name,
                         email,
-                        phone: None,
+                        phone: ctx
+                            .state
+                            .client_phone
+                            .as_deref()
+                            .and_then(|p| PhoneE164::parse(p).ok()),
                         notes: None,
                     },
                     _ => return Some(self.next_detail(ctx)),
