@@ -81,7 +81,7 @@ if [ "$$cfn_rc" -ne 0 ]; then echo "cfn-lint: warnings only (exit $$cfn_rc), not
 endef
 
 .PHONY: help run test bench package lint layers fmt fmt-check clippy cfn-lint check-template \
-        tools pg-start pg-stop lambda-test browser-test
+        tools pg-start pg-stop lambda-test browser-test e2e
 
 help:
 	@echo "make run          standalone server + demo tenant (Postgres started on demand)"
@@ -92,6 +92,7 @@ help:
 	echo "make fmt          rustfmt the workspace"
 	echo "make browser-test the chat widget in headless Chromium against gomomo serve"
 	echo "make lambda-test  replay events/api-*.json under cargo lambda watch"
+	echo "make e2e          the deployed shape locally: a booking, its mail and reminder SMS, hop by hop"
 	echo "make pg-start     start the private Postgres (prints DATABASE_URL)"
 	echo "make pg-stop      stop it"
 
@@ -131,6 +132,8 @@ test: tools
 	bash scripts/lambda-test.sh
 	echo "==> scripts/browser-test.sh (the widget in headless Chromium)"
 	bash scripts/browser-test.sh
+	echo "==> scripts/e2e/run.py (the local cloud run: every function under cargo lambda watch)"
+	$(PYTHON) scripts/e2e/run.py
 	echo "==> make test: all green"
 
 ## tools: what a clean machine lacks. An older cfn-lint already installed is kept.
@@ -144,6 +147,9 @@ tools:
 	$(CARGO) lambda --version >/dev/null 2>&1 || missing+=(cargo-lambda)
 	# The SMTP server of the delivery tests (shared/tests/delivery.rs starts scripts/smtp_sink.py).
 	$(PYTHON) -c 'import aiosmtpd' >/dev/null 2>&1 || missing+=(aiosmtpd)
+	# The e2e run's API Gateway stand-in (WebSocket side) and its AWS client (moto brings boto3).
+	$(PYTHON) -c 'import websockets.asyncio.server, websockets.sync.client' >/dev/null 2>&1 || missing+=('websockets>=17,<18')
+	$(PYTHON) -c 'import boto3' >/dev/null 2>&1 || missing+=(boto3)
 	if [ "$${#missing[@]}" -gt 0 ]; then
 	  echo "==> pip install $${missing[*]}"
 	  if ! $(PYTHON) -m pip --version >/dev/null 2>&1 && [ "$$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
@@ -158,6 +164,7 @@ tools:
 	  command -v cfn-lint >/dev/null 2>&1 || { echo "cfn-lint not on PATH after pip install" >&2; exit 1; }
 	  $(CARGO) lambda --version >/dev/null 2>&1 || { echo "cargo-lambda not on PATH after pip install" >&2; exit 1; }
 	  $(PYTHON) -c 'import aiosmtpd' || { echo "aiosmtpd not importable after pip install" >&2; exit 1; }
+	  $(PYTHON) -c 'import websockets.asyncio.server, boto3' || { echo "websockets or boto3 not importable after pip install" >&2; exit 1; }
 	fi
 
 fmt:
@@ -216,6 +223,14 @@ package: tools
 browser-test:
 	@$(WITH_DATABASE)
 	bash scripts/browser-test.sh
+
+## e2e: the deployed shape run locally (scripts/e2e/run.py; docs in its header). Logs: target/e2e/.
+## E2E_ARGS passes options through, e.g. make e2e E2E_ARGS="--until 3".
+e2e: tools
+	@$(WITH_DATABASE)
+	$(WITH_MOTO)
+	echo "==> scripts/e2e/run.py $(E2E_ARGS)"
+	$(PYTHON) scripts/e2e/run.py $(E2E_ARGS)
 
 lambda-test: tools
 	@$(WITH_DATABASE)
