@@ -20,6 +20,7 @@ import hashlib
 import hmac
 import json
 import os
+import random
 import re
 import shutil
 import subprocess
@@ -30,7 +31,7 @@ import uuid
 
 from stack import ROOT, TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN
 
-CALLER = "+15555550177"
+CALLER = f"+1556{random.randrange(10**7):07d}"
 DEMO_NUMBER = "+18005550100"
 
 
@@ -59,6 +60,21 @@ def chromium() -> str:
     if not found:
         raise AssertionError("chromium is not installed (scripts/browser-test.sh installs it)")
     return found
+
+
+def playwright_core() -> str:
+    """playwright-core in the git-ignored .tools/, as scripts/browser-test.sh installs it."""
+    folder = ROOT / ".tools"
+    module = folder / "node_modules" / "playwright-core"
+    if not (module / "package.json").exists():
+        folder.mkdir(exist_ok=True)
+        if not (folder / "package.json").exists():
+            (folder / "package.json").write_text('{"private": true}\n')
+        p = subprocess.run(["npm", "install", "--prefix", str(folder), "--no-audit", "--no-fund", "--silent",
+                            "playwright-core@1.65"], capture_output=True, text=True)
+        if p.returncode != 0:
+            raise AssertionError(f"npm install playwright-core failed: {p.stderr[-400:]}")
+    return str(module)
 
 
 def run(r):
@@ -92,7 +108,7 @@ def run(r):
     if unspent() != "1":
         raise AssertionError("the call has no unspent handoff token")
     out_dir = ROOT / "target" / "e2e"
-    env = {**os.environ, "PLAYWRIGHT_CORE": str(ROOT / ".tools" / "node_modules" / "playwright-core"),
+    env = {**os.environ, "PLAYWRIGHT_CORE": playwright_core(),
            "CHROMIUM": chromium(), "DATABASE_URL": r.database_url,
            "E2E_UNSPENT_SQL": f"SELECT count(*) FROM handoff_tokens WHERE call_sid = '{sid}' AND consumed_at IS NULL"}
     p = subprocess.run(["node", str(ROOT / "scripts" / "e2e" / "handoff.test.cjs"), link],
