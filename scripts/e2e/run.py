@@ -8,6 +8,7 @@ project's own API Gateway stand-in (gateway.py) for the HTTP API, the WebSocket 
 @connections Management API. Nothing inside the functions is replaced.
 
 The story:
+  hop 0  the HTTP API answers (GET /healthz through the gateway to the api function);
   hop 1  a client books through WebSocket frames to chat-ws (the deterministic agent);
   hop 2  the relay publishes BookingCreated on the bus; the rule puts it on SQS;
   hop 3  the worker, invoked with the batch received from SQS, mails the confirmation
@@ -389,8 +390,19 @@ class Run:
 
     # --- the story ---------------------------------------------------------------------------------
 
+    def hop0_http_api(self):
+        import urllib.request
+
+        url = f"http://127.0.0.1:{self.gateway.http_port}/healthz"
+        with urllib.request.urlopen(url, timeout=300) as r:
+            body = r.read().decode()
+            if r.status != 200:
+                raise HopFailed(f"GET /healthz answered {r.status}: {body[:200]}")
+        return f"GET /healthz -> {body[:80]}"
+
     def story(self):
         until = self.args.until
+        self.hop(0, "HTTP API -> api (the stack answers)", self.hop0_http_api)
         self.hop(1, "client -> chat-ws over the WebSocket API", self.hop1_book)
         if until >= 2:
             self.hop(2, "chat-ws relay -> EventBridge rule -> SQS", self.hop2_queue)
@@ -468,7 +480,7 @@ def main():
     try:
         t = time.monotonic()
         run.setup()
-        run.hops.append(("0", "build, migrate, seed, start the stack", time.monotonic() - t, "ok"))
+        run.hops.append(("-", "build, migrate, seed, start the stack", time.monotonic() - t, "ok"))
         run.story()
         ok = True
     except HopFailed as e:
