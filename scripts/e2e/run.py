@@ -156,7 +156,7 @@ class Run:
         self.seed = seed
 
         moto = self.start_moto()
-        requests_reset(moto)
+        reset_moto(moto)
         smtp_port = self.start_smtp()
         self.twilio = TwilioServer(TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, str(OUT / "sms")).start()
 
@@ -457,7 +457,7 @@ def wait_port(port, proc, name, timeout=30):
     raise RuntimeError(f"{name} did not listen within {timeout}s")
 
 
-def requests_reset(moto: str):
+def reset_moto(moto: str):
     """moto keeps state between runs: start from an empty account."""
     import urllib.request
 

@@ -50,8 +50,8 @@ LOCAL = {
         "AutonomyEnabled": "true",
         "PublicBaseUrl": "{public_base_url}",
     },
-    # Secrets Manager: (secret name, JSON key) -> value. A reference to a secret not listed
-    # here gets a fixed placeholder (and a warning in the run's log).
+    # Secrets Manager: (secret name, JSON key) -> value; SSM parameters: (name, None) -> value.
+    # A reference not listed here gets a fixed placeholder (and a warning in the run's log).
     "secrets": {
         ("gomomo/database", "url"): "{database_url}",
         ("gomomo/platform-key", "key"): _stable_secret("platform-key", 40),
@@ -100,7 +100,10 @@ LOCAL = {
 # form instead of SMTP_URL, these go with it (SMTP_URL wins in the configuration anyway).
 MAIL_VARIABLES = ("SMTP_HOST", "SMTP_PORT", "SMTP_TLS", "SMTP_USERNAME", "SMTP_PASSWORD")
 
-DYNAMIC_REF = re.compile(r"\{\{resolve:secretsmanager:([^:}]+):SecretString:([^:}]+)(?::[^}]*)?\}\}")
+# {{resolve:secretsmanager:NAME:SecretString:KEY}} and {{resolve:ssm[-secure]:NAME[:VERSION]}}
+DYNAMIC_REF = re.compile(
+    r"\{\{resolve:(?:secretsmanager:([^:}]+):SecretString:([^:}]+)(?::[^}]*)?|ssm(?:-secure)?:([^:}]+)(?::\d+)?)\}\}"
+)
 
 
 class Stack:
@@ -285,7 +288,7 @@ class Stack:
                 env[k.strip()] = v
         return env
 
-    def secret(self, name: str, key: str) -> str:
+    def secret(self, name: str, key: str | None) -> str:
         value = LOCAL["secrets"].get((name, key))
         if value is None:
             self.warnings.append(f"secret {name}:{key} is not in LOCAL['secrets']: a placeholder stands in")
@@ -296,7 +299,7 @@ class Stack:
         """(environment, notes): the template's environment with secrets resolved and the
         local overrides applied; notes say what the template does not give."""
         env = {
-            k: DYNAMIC_REF.sub(lambda m: self.secret(m.group(1), m.group(2)), v)
+            k: DYNAMIC_REF.sub(lambda m: self.secret(m.group(1) or m.group(3), m.group(2)), v)
             for k, v in self.template_env(lid).items()
         }
         notes = []
