@@ -6,8 +6,9 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::config::role::Role;
 use crate::config::vars::reads;
-use crate::config::{ConfigError, Environment, Role};
+use crate::config::{ConfigError, Environment};
 
 /// The development key (32 bytes, base64). Production refuses it.
 pub const DEV_ENCRYPTION_KEY: &str = "ZGV2LW9ubHktZ29tb21vLWtleS0wMDAwMDAwMDAwMDA=";

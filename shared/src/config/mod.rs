@@ -292,7 +292,8 @@ impl Config {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use std::collections::HashMap;
+    use std::cell::RefCell;
+    use std::collections::{BTreeSet, HashMap};
 
     fn cfg(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
         let map: HashMap<String, String> = pairs
@@ -452,5 +453,49 @@ mod tests {
         ])
         .unwrap_err();
         assert!(prod.to_string().contains("development runs only"), "{prod}");
+    }
+
+    /// The names the configuration asks the environment for, reading as `role`.
+    fn asked(role: Role) -> BTreeSet<String> {
+        let seen = RefCell::new(BTreeSet::new());
+        Config::from_lookup_for(role, |k| {
+            seen.borrow_mut().insert(k.to_string());
+            (k == "DATABASE_URL").then(|| "postgres://recorded/db".to_string())
+        })
+        .unwrap();
+        seen.into_inner()
+    }
+
+    #[test]
+    fn each_role_reads_exactly_its_rows_of_the_table() {
+        for role in Role::ALL {
+            let mut expected: BTreeSet<String> =
+                vars::names(role).into_iter().map(str::to_string).collect();
+            expected.extend(vars::RUNTIME.iter().map(|s| s.to_string()));
+            assert_eq!(asked(role), expected, "{role:?}");
+        }
+    }
+
+    /// A variable outside a role's rows keeps its default even when the environment has it.
+    #[test]
+    fn a_role_ignores_what_it_does_not_read() {
+        let env = |k: &str| match k {
+            "DATABASE_URL" => Some("postgres://x/db".to_string()),
+            "AUTONOMY_ENABLED" => Some("true".to_string()),
+            "SMTP_HOST" => Some("smtp.example.com".to_string()),
+            _ => None,
+        };
+        let api = Config::from_lookup_for(Role::Api, env).unwrap();
+        assert!(!api.autonomy_enabled);
+        assert!(matches!(
+            api.delivery.mail,
+            crate::config::delivery::MailTransport::Folder(_)
+        ));
+        let worker = Config::from_lookup_for(Role::Worker, env).unwrap();
+        assert!(worker.autonomy_enabled);
+        assert!(matches!(
+            worker.delivery.mail,
+            crate::config::delivery::MailTransport::Smtp(_)
+        ));
     }
 }
