@@ -12,7 +12,24 @@
   AWS::Lambda::EventSourceMapping on a queue of this template) reports partial batch
   failures (FunctionResponseTypes: [ReportBatchItemFailures]); without it one bad
   message makes Lambda retry the whole batch;
-- HttpApi/WebSocket references point at resources of this template.
+- HttpApi/WebSocket references point at resources of this template;
+- each function's Environment (Globals + its own) matches its role's rows of the Rust
+  table shared/src/config/vars.rs (binary -> role: api Api, chat-ws ChatWs, voice Voice,
+  handoff Handoff, worker Worker, scheduler Scheduler, migrate Migrate): every `Deploy`
+  variable of the role is given, nothing the role does not read is given, and no `Local`
+  (development-only) variable is given. Allowed besides: the runtime's AWS_*, RUST_LOG,
+  LOG_FORMAT. The functions whose role reads EVENT_BUS_NAME need EventBridgePutEventsPolicy;
+- the connection budget: every function has ReservedConcurrentExecutions (a number or a
+  Ref to a parameter) and DB_MAX_CONNECTIONS, and
+      sum(reserved concurrency x DB_MAX_CONNECTIONS) + HEADROOM (10)
+          <= the DatabaseMaxConnections parameter's default
+  since each warm instance may hold its whole pool (RDS Proxy is the alternative when this
+  does not fit);
+- a self-test (run first, every time) proves on altered copies of the template that a
+  missing or extra variable and an exceeded budget really fail.
+
+The table format is documented at the top of shared/src/config/vars.rs: role groups
+`const NAME: &[Role] = &[Variant, ...];` and entries `var("NAME", Need, ROLES)`.
 
 Stdlib only: PyYAML is used when it is importable, otherwise a small loader for the YAML
 subset CloudFormation templates use (block maps and lists, flow lists/maps, quoted and
@@ -20,6 +37,24 @@ block scalars, and the short-form intrinsic tags !Ref, !Sub, !GetAtt, ...).
 
 Usage: scripts/check_template.py [--template template.yaml] [--root .]
        scripts/check_template.py --list-binaries   # the function binaries, one a line
+       scripts/check_template.py --self-test       # only the self-test
+       scripts/check_template.py --env FUNCTION_LOGICAL_ID [--json]
+           [--param Name=value ...] [--resource Name=value ...] [--secret NAME:KEY=value ...]
+
+--env prints the function's environment as the deployed stack would have it, one
+KEY=VALUE a line (no quoting; values never hold a newline), or one JSON object with --json:
+- Globals' variables, then the function's own (the function's win);
+- `Ref` to a parameter: --param Name=value, else the parameter's default (a parameter
+  without default and without --param is an error); Conditions are evaluated from them;
+- `Ref` to a resource: --resource Name=value, else the logical id itself as a placeholder;
+  `Fn::GetAtt` Name.Attr: --resource Name.Attr=value, else "Name.Attr";
+- pseudo parameters: --param AWS::Region=... etc., else us-east-1, 123456789012,
+  amazonaws.com, aws, stack name "gomomo";
+- `{{resolve:secretsmanager:NAME:SecretString:KEY}}`: --secret NAME:KEY=value, else a
+  clearly fake development value ("fake-NAME-KEY"; a base64 32-byte key for
+  "encryption_key", a well-formed dummy SID for "account_sid", a loopback Postgres URL for
+  "url") so a development start accepts it;
+- a variable whose value is AWS::NoValue is left out.
 """
 
 from __future__ import annotations
@@ -394,9 +429,11 @@ def function_binary(resource: dict):
     return props.get("Binary") or metadata.get("Binary")
 
 
-def check(template: dict, root: Path) -> tuple[list[str], list[str]]:
+def check(template: dict, root: Path, table=None) -> tuple[list[str], list[str]]:
+    """All checks; `table` is the parsed vars table (None skips the environment checks)."""
     errors: list[str] = []
     notes: list[str] = []
+    budget: list[tuple[str, dict]] = []
     if not isinstance(template, dict):
         return ["template.yaml is not a mapping"], notes
 
@@ -449,11 +486,19 @@ def check(template: dict, root: Path) -> tuple[list[str], list[str]]:
         else:
             deployed[binary] = logical_id
 
-        # Every function writes bookings or relays the outbox, and publishes right after
-        # commit: each needs PutEvents on the bus.
+        # A function that writes bookings or relays the outbox publishes right after commit:
+        # its role reads EVENT_BUS_NAME, and it needs PutEvents on the bus.
         policies = props.get("Policies") or []
-        if not any(isinstance(p, dict) and "EventBridgePutEventsPolicy" in p for p in policies):
+        role = ROLE_OF_BINARY.get(binary or "")
+        publishes = table is None or role is None or "EVENT_BUS_NAME" in role_vars(table, role)
+        if publishes and not any(
+            isinstance(p, dict) and "EventBridgePutEventsPolicy" in p for p in policies
+        ):
             errors.append(f"{where}: needs an EventBridgePutEventsPolicy (it publishes domain events)")
+        if table is not None and role is not None:
+            errors.extend(check_environment(where, role, props, table))
+        if role is not None:
+            budget.append((logical_id, props))
 
         code_uri = props.get("CodeUri")
         if isinstance(code_uri, str) and not code_uri.startswith("s3://"):
@@ -506,7 +551,374 @@ def check(template: dict, root: Path) -> tuple[list[str], list[str]]:
             errors.append(
                 f"function {logical_id}: binary {binary!r} is not a binary of any crate under functions/"
             )
+        if binary not in ROLE_OF_BINARY:
+            errors.append(
+                f"function {logical_id}: binary {binary!r} has no role in ROLE_OF_BINARY "
+                "(add it there and a Role in shared/src/config/role.rs)"
+            )
+    if table is not None:
+        budget_errors, budget_note = check_budget(template, budget)
+        errors.extend(budget_errors)
+        if budget_note:
+            notes.append(budget_note)
     return errors, notes
+
+
+# --- the variables table (shared/src/config/vars.rs) ------------------------------------------
+
+VARS_RS = Path("shared/src/config/vars.rs")
+ROLE_OF_BINARY = {
+    "api": "Api",
+    "chat-ws": "ChatWs",
+    "voice": "Voice",
+    "handoff": "Handoff",
+    "worker": "Worker",
+    "scheduler": "Scheduler",
+    "migrate": "Migrate",
+}
+NEEDS = ("Deploy", "Optional", "Local")
+# Set by the Lambda runtime or read by the logging library, never by the config table.
+RUNTIME_PREFIXES = ("AWS_",)
+RUNTIME_NAMES = {"RUST_LOG", "LOG_FORMAT"}
+# Connections kept free of the functions: RDS reserves 3 for its superuser, plus an
+# operator's psql session, monitoring and the migration function's own run.
+HEADROOM = 10
+BUDGET_PARAMETER = "DatabaseMaxConnections"
+
+
+def parse_vars_table(text: str) -> dict[str, tuple[str, frozenset]]:
+    """name -> (need, roles) from the Rust source; raises ValueError when it finds nothing."""
+    code = re.sub(r"//[^\n]*", "", text)
+    groups = {
+        m.group(1): frozenset(r.strip() for r in m.group(2).split(",") if r.strip())
+        for m in re.finditer(r"const\s+([A-Z_][A-Z0-9_]*)\s*:\s*&\[Role\]\s*=\s*&\[([^\]]*)\]\s*;", code)
+    }
+    table = {}
+    for m in re.finditer(
+        r'\bvar\(\s*"([A-Z0-9_]+)"\s*,\s*([A-Za-z]+)\s*,\s*(&\[[^\]]*\]|[A-Z_][A-Z0-9_]*)\s*,?\s*\)', code
+    ):
+        name, need, roles = m.groups()
+        if need not in NEEDS:
+            raise ValueError(f"{name}: unknown need {need!r}")
+        if roles.startswith("&["):
+            role_set = frozenset(r.strip() for r in roles[2:-1].split(",") if r.strip())
+        elif roles in groups:
+            role_set = groups[roles]
+        else:
+            raise ValueError(f"{name}: unknown role group {roles!r}")
+        if name in table:
+            raise ValueError(f"{name} is listed twice")
+        table[name] = (need, role_set)
+    if not table:
+        raise ValueError("no var(...) entries found")
+    return table
+
+
+def load_vars_table(root: Path):
+    return parse_vars_table((root / VARS_RS).read_text(encoding="utf-8"))
+
+
+def role_vars(table, role: str) -> dict[str, str]:
+    """The variables `role` reads: name -> need."""
+    return {name: need for name, (need, roles) in table.items() if role in roles}
+
+
+def is_runtime(name: str) -> bool:
+    return name in RUNTIME_NAMES or name.startswith(RUNTIME_PREFIXES)
+
+
+def check_environment(where: str, role: str, props: dict, table) -> list[str]:
+    errors = []
+    env = ((props.get("Environment") or {}).get("Variables")) or {}
+    reads = role_vars(table, role)
+    for name, need in reads.items():
+        if need == "Deploy" and name not in env:
+            errors.append(
+                f"{where}: its role {role} reads {name}, but its Environment (Globals + its own) "
+                "does not give it"
+            )
+    for name in env:
+        if is_runtime(name):
+            continue
+        if name not in table:
+            errors.append(f"{where}: gives {name}, which no role reads (not in {VARS_RS})")
+        elif name not in reads:
+            errors.append(
+                f"{where}: gives {name}, which its role {role} does not read "
+                f"(move it out of Globals or the function, or add {role} to its row in {VARS_RS})"
+            )
+        elif reads[name] == "Local":
+            errors.append(f"{where}: gives {name}, which is for local runs only (Local in {VARS_RS})")
+    return errors
+
+
+def _number(value, parameters: dict, what: str):
+    """An int from a literal or a Ref to a parameter's default; (value, error)."""
+    if isinstance(value, dict) and set(value) == {"Ref"}:
+        param = parameters.get(value["Ref"])
+        if not isinstance(param, dict) or "Default" not in param:
+            return None, f"{what} refers to {value['Ref']!r}, which is not a parameter with a default"
+        value = param["Default"]
+    try:
+        return int(str(value)), None
+    except ValueError:
+        return None, f"{what} is {value!r}, not a number"
+
+
+def check_budget(template: dict, functions: list[tuple[str, dict]]):
+    parameters = template.get("Parameters") or {}
+    errors, lines, total = [], [], 0
+    for logical_id, props in functions:
+        reserved = props.get("ReservedConcurrentExecutions")
+        if reserved is None:
+            errors.append(
+                f"function {logical_id}: needs ReservedConcurrentExecutions (the connection budget "
+                "counts each instance's pool)"
+            )
+            continue
+        n, err = _number(reserved, parameters, f"function {logical_id}: ReservedConcurrentExecutions")
+        env = ((props.get("Environment") or {}).get("Variables")) or {}
+        pool, perr = _number(env.get("DB_MAX_CONNECTIONS"), parameters, f"function {logical_id}: DB_MAX_CONNECTIONS")
+        for e in (err, perr):
+            if e:
+                errors.append(e)
+        if n is None or pool is None:
+            continue
+        total += n * pool
+        lines.append(f"{logical_id} {n} x {pool} = {n * pool}")
+    limit_param = parameters.get(BUDGET_PARAMETER)
+    if not isinstance(limit_param, dict) or "Default" not in limit_param:
+        errors.append(f"parameter {BUDGET_PARAMETER} (Postgres max_connections) with a default is missing")
+        return errors, None
+    limit = int(str(limit_param["Default"]))
+    arithmetic = " + ".join(lines) + f" -> {total}, + headroom {HEADROOM} = {total + HEADROOM}"
+    if total + HEADROOM > limit:
+        errors.append(
+            "connection budget exceeded: each warm Lambda instance may hold its whole pool, so "
+            "sum(ReservedConcurrentExecutions x DB_MAX_CONNECTIONS) + headroom must be <= "
+            f"{BUDGET_PARAMETER} ({limit}): {arithmetic} > {limit}. Lower a reserved concurrency "
+            "or a pool, raise the server's max_connections (and the parameter's default), or put "
+            "RDS Proxy in front of Postgres"
+        )
+        return errors, None
+    return errors, f"connection budget: {arithmetic} <= {BUDGET_PARAMETER} {limit}"
+
+
+# --- resolving a function's environment (--env) --------------------------------------------
+
+PSEUDO = {
+    "AWS::Region": "us-east-1",
+    "AWS::AccountId": "123456789012",
+    "AWS::URLSuffix": "amazonaws.com",
+    "AWS::Partition": "aws",
+    "AWS::StackName": "gomomo",
+}
+NO_VALUE = object()
+DYNAMIC_REF = re.compile(r"\{\{resolve:secretsmanager:([^:}]+):SecretString:([^:}]+)(?::[^}]*)?\}\}")
+
+
+def fake_secret(name: str, key: str) -> str:
+    if key == "encryption_key":
+        import base64  # noqa: PLC0415
+
+        return base64.b64encode(b"fake-local-development-key-32byt").decode()
+    if key == "account_sid":
+        return "AC" + "f" * 32
+    if key == "url":
+        return "postgres://fake@127.0.0.1:5432/fake"
+    return f"fake-{name.replace('/', '-')}-{key}"
+
+
+class Resolver:
+    def __init__(self, template: dict, params: dict, resources: dict, secrets: dict):
+        self.template = template
+        self.resources = resources
+        self.secrets = secrets
+        self.params = dict(PSEUDO)
+        for name, spec in (template.get("Parameters") or {}).items():
+            if name in params:
+                self.params[name] = params[name]
+            elif isinstance(spec, dict) and "Default" in spec:
+                self.params[name] = str(spec["Default"])
+        self.params.update({k: v for k, v in params.items() if k.startswith("AWS::")})
+        unknown = [k for k in params if k not in self.params]
+        if unknown:
+            raise ValueError(f"unknown parameter(s): {', '.join(unknown)}")
+        self.conditions = template.get("Conditions") or {}
+
+    def ref(self, name: str):
+        if name == "AWS::NoValue":
+            return NO_VALUE
+        if name in self.params:
+            return self.params[name]
+        if name in (self.template.get("Parameters") or {}):
+            raise ValueError(f"parameter {name} has no default: pass --param {name}=VALUE")
+        if name in (self.template.get("Resources") or {}):
+            return self.resources.get(name, name)
+        raise ValueError(f"Ref to unknown {name!r}")
+
+    def condition(self, name: str) -> bool:
+        return bool(self.value(self.conditions[name]))
+
+    def sub(self, text: str, local: dict) -> str:
+        def one(m):
+            key = m.group(1)
+            if key.startswith("!"):
+                return "${" + key[1:] + "}"
+            if key in local:
+                return str(local[key])
+            if "." in key and not key.startswith("AWS::"):
+                return self.resources.get(key, key)
+            return str(self.ref(key))
+
+        return re.sub(r"\$\{([^}]+)\}", one, text)
+
+    def secret(self, text: str) -> str:
+        def one(m):
+            name, key = m.group(1), m.group(2)
+            return self.secrets.get(f"{name}:{key}", fake_secret(name, key))
+
+        return DYNAMIC_REF.sub(one, text)
+
+    def value(self, node):
+        if isinstance(node, dict) and len(node) == 1:
+            (fn, arg), = node.items()
+            if fn == "Ref":
+                return self.ref(arg)
+            if fn == "Condition":
+                return self.condition(arg)
+            if fn == "Fn::Sub":
+                if isinstance(arg, list):
+                    local = {k: self.value(v) for k, v in (arg[1] or {}).items()}
+                    return self.sub(arg[0], local)
+                return self.sub(arg, {})
+            if fn == "Fn::GetAtt":
+                key = ".".join(arg) if isinstance(arg, list) else arg
+                return self.resources.get(key, key)
+            if fn == "Fn::If":
+                return self.value(arg[1] if self.condition(arg[0]) else arg[2])
+            if fn == "Fn::Equals":
+                return str(self.value(arg[0])) == str(self.value(arg[1]))
+            if fn == "Fn::Not":
+                return not self.value(arg[0])
+            if fn == "Fn::And":
+                return all(self.value(a) for a in arg)
+            if fn == "Fn::Or":
+                return any(self.value(a) for a in arg)
+            if fn == "Fn::Join":
+                return arg[0].join(str(self.value(a)) for a in arg[1])
+            if fn.startswith("Fn::"):
+                raise ValueError(f"{fn} is not supported by --env")
+        if isinstance(node, bool):
+            return "true" if node else "false"
+        if isinstance(node, (int, float)):
+            return str(node)
+        return node
+
+    def environment(self, logical_id: str) -> dict[str, str]:
+        resources = self.template.get("Resources") or {}
+        resource = resources.get(logical_id)
+        if not isinstance(resource, dict) or resource.get("Type") != "AWS::Serverless::Function":
+            functions = [k for k, r in resources.items() if isinstance(r, dict) and r.get("Type") == "AWS::Serverless::Function"]
+            raise ValueError(f"{logical_id!r} is not a function of the template ({', '.join(functions)})")
+        globals_fn = ((self.template.get("Globals") or {}).get("Function")) or {}
+        props = merge(globals_fn, resource.get("Properties") or {})
+        out = {}
+        for name, raw in (((props.get("Environment") or {}).get("Variables")) or {}).items():
+            value = self.value(raw)
+            if value is NO_VALUE:
+                continue
+            out[name] = self.secret(str(value))
+        return out
+
+
+def parse_pairs(pairs, what: str) -> dict:
+    out = {}
+    for pair in pairs or []:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise ValueError(f"{what} {pair!r} is not KEY=VALUE")
+        out[key] = value
+    return out
+
+
+# --- self-test -------------------------------------------------------------------------------
+
+
+def self_test(template: dict, root: Path, table) -> list[str]:
+    """Alters copies of the template and asserts each alteration is caught."""
+    import copy  # noqa: PLC0415
+
+    failures = []
+
+    def expect(label, mutate, needle):
+        t = copy.deepcopy(template)
+        mutate(t)
+        errors, _ = check(t, root, table)
+        if not any(needle in e for e in errors):
+            failures.append(f"{label}: expected an error containing {needle!r}, got {errors!r}")
+
+    def fn_env(t, logical_id):
+        return t["Resources"][logical_id]["Properties"].setdefault("Environment", {}).setdefault("Variables", {})
+
+    functions = {
+        function_binary(r): k
+        for k, r in (template.get("Resources") or {}).items()
+        if isinstance(r, dict) and r.get("Type") == "AWS::Serverless::Function"
+    }
+    worker, api = functions.get("worker"), functions.get("api")
+    if not worker or not api:
+        return ["self-test: the template has no api or worker function"]
+    expect("missing SMTP_HOST", lambda t: fn_env(t, worker).pop("SMTP_HOST", None), "reads SMTP_HOST")
+    expect("extra SMTP_HOST", lambda t: fn_env(t, api).__setitem__("SMTP_HOST", "x"), "gives SMTP_HOST, which its role Api does not read")
+    expect("unknown variable", lambda t: fn_env(t, api).__setitem__("NOT_A_SETTING", "x"), "which no role reads")
+    expect(
+        "local-only variable",
+        lambda t: fn_env(t, worker).__setitem__("MAIL_DIR", "/tmp"),
+        "for local runs only",
+    )
+    expect(
+        "global variable not every role reads",
+        lambda t: t["Globals"]["Function"]["Environment"]["Variables"].__setitem__("AUTONOMY_ENABLED", "true"),
+        "gives AUTONOMY_ENABLED, which its role",
+    )
+    expect(
+        "connection budget",
+        lambda t: t["Parameters"][BUDGET_PARAMETER].__setitem__("Default", 30),
+        "connection budget exceeded",
+    )
+    expect(
+        "reserved concurrency",
+        lambda t: t["Resources"][worker]["Properties"].pop("ReservedConcurrentExecutions"),
+        "needs ReservedConcurrentExecutions",
+    )
+    errors, _ = check(template, root, table)
+    if errors:
+        failures.append(f"the unaltered template fails: {errors!r}")
+    # The table parser reads groups, inline lists and multi-line entries.
+    sample = parse_vars_table(
+        'const G: &[Role] = &[Api, Worker];\n// var("COMMENTED", Deploy, G),\n'
+        'var("A", Deploy, G),\nvar(\n    "B",\n    Local,\n    &[Voice],\n),\n'
+    )
+    if sample != {"A": ("Deploy", frozenset({"Api", "Worker"})), "B": ("Local", frozenset({"Voice"}))}:
+        failures.append(f"parse_vars_table: {sample!r}")
+    # --env: parameters, conditions, resources and secrets.
+    env = Resolver(
+        template,
+        {"SmtpHost": "127.0.0.1", "MailFrom": "bookings@example.com", "GoogleSecretName": "g"},
+        {"EventBus": "bus-1"},
+        {"g:client_id": "cid"},
+    ).environment(worker)
+    for key, want in {
+        "SMTP_HOST": "127.0.0.1",
+        "EVENT_BUS_NAME": "bus-1",
+        "GOOGLE_CLIENT_ID": "cid",
+        "GOOGLE_CLIENT_SECRET": "fake-g-client_secret",
+        "GOMOMO_ENV": "production",
+    }.items():
+        if env.get(key) != want:
+            failures.append(f"--env {worker}: {key} is {env.get(key)!r}, expected {want!r}")
+    return failures
 
 
 def main(argv=None) -> int:
@@ -517,6 +929,12 @@ def main(argv=None) -> int:
     parser.add_argument(
         "--list-binaries", action="store_true", help="print the binaries of the crates under functions/"
     )
+    parser.add_argument("--self-test", action="store_true", help="run only the self-test")
+    parser.add_argument("--env", metavar="FUNCTION", help="print a function's resolved environment")
+    parser.add_argument("--json", action="store_true", help="--env prints one JSON object")
+    parser.add_argument("--param", action="append", metavar="NAME=VALUE", help="a parameter value (--env)")
+    parser.add_argument("--resource", action="append", metavar="NAME=VALUE", help="a resource's Ref or Name.Attr (--env)")
+    parser.add_argument("--secret", action="append", metavar="NAME:KEY=VALUE", help="a Secrets Manager value (--env)")
     args = parser.parse_args(argv)
     root = args.root.resolve()
 
@@ -536,7 +954,44 @@ def main(argv=None) -> int:
         print(f"check_template: cannot parse {path}: {err}", file=sys.stderr)
         return 1
 
-    errors, notes = check(template, root)
+    if args.env:
+        try:
+            resolver = Resolver(
+                template,
+                parse_pairs(args.param, "--param"),
+                parse_pairs(args.resource, "--resource"),
+                parse_pairs(args.secret, "--secret"),
+            )
+            env = resolver.environment(args.env)
+        except (ValueError, KeyError) as err:
+            print(f"check_template --env: {err}", file=sys.stderr)
+            return 2
+        if args.json:
+            print(json.dumps(env, indent=2, sort_keys=True))
+        else:
+            for key, value in env.items():
+                if "\n" in value:
+                    print(f"check_template --env: {key} holds a newline", file=sys.stderr)
+                    return 2
+                print(f"{key}={value}")
+        return 0
+
+    try:
+        table = load_vars_table(root)
+    except (OSError, ValueError) as err:
+        print(f"check_template: cannot read {VARS_RS}: {err}", file=sys.stderr)
+        return 1
+    failures = self_test(template, root, table)
+    if failures:
+        print(f"check_template: self-test: {len(failures)} failure(s):", file=sys.stderr)
+        for failure in failures:
+            print(f"  - {failure}", file=sys.stderr)
+        return 1
+    if args.self_test:
+        print("check_template: self-test ok")
+        return 0
+
+    errors, notes = check(template, root, table)
     if errors:
         print(f"check_template: {path.name}: {len(errors)} problem(s):", file=sys.stderr)
         for error in errors:

@@ -40,6 +40,14 @@ const PRODUCTION: [(&str, &str); 3] = [
     ),
 ];
 
+/// Real-looking delivery settings: an SMTP server and a Twilio account.
+const DELIVERY: [(&str, &str); 4] = [
+    ("SMTP_HOST", "smtp.example.com"),
+    ("MAIL_FROM", "bookings@example.com"),
+    ("TWILIO_ACCOUNT_SID", "AC0123456789abcdef0123456789abcdef"),
+    ("TWILIO_AUTH_TOKEN", "twilio-token"),
+];
+
 #[test]
 fn production_functions_refuse_to_start_without_a_bus() {
     let c = config(&PRODUCTION).unwrap();
@@ -52,21 +60,92 @@ fn production_functions_refuse_to_start_without_a_bus() {
     }
     let mut with_bus = PRODUCTION.to_vec();
     with_bus.push(("EVENT_BUS_NAME", "gomomo-events"));
+    with_bus.extend(DELIVERY);
     let c = config(&with_bus).unwrap();
     for role in [Role::Api, Role::ChatWs, Role::Worker, Role::Scheduler] {
         assert!(check_start(&c, role).is_ok(), "{role:?}");
     }
-    // Twilio-facing processes also need the Twilio auth token in production.
+    // The migration publishes nothing.
+    assert!(check_start(&config(&PRODUCTION).unwrap(), Role::Migrate).is_ok());
+    // Twilio-facing processes also need the public URL and the handoff secret in production.
     for role in [Role::Voice, Role::Handoff, Role::Standalone] {
-        assert_eq!(
-            check_start(&c, role).unwrap_err(),
-            ConfigError::Missing("TWILIO_AUTH_TOKEN"),
-            "{role:?}"
-        );
+        let e = check_start(&c, role).unwrap_err();
+        assert!(e.to_string().contains("PUBLIC_BASE_URL"), "{role:?}: {e}");
     }
     // Development starts with neither.
     let dev = config(&[]).unwrap();
     for role in [Role::Api, Role::Voice, Role::Worker, Role::Standalone] {
+        assert!(check_start(&dev, role).is_ok(), "{role:?}");
+    }
+}
+
+#[test]
+fn production_delivery_fails_closed() {
+    let mut base = PRODUCTION.to_vec();
+    base.extend([
+        ("EVENT_BUS_NAME", "gomomo-events"),
+        ("PUBLIC_BASE_URL", "https://receptionist.example.com"),
+        ("HANDOFF_SECRET", "q8Zp2LmW7rT5vB1nC4yH6gF8dSk3J9x0"),
+    ]);
+    let without = |skip: &[&str]| {
+        let mut pairs = base.clone();
+        pairs.extend(DELIVERY.iter().filter(|(k, _)| !skip.contains(k)).copied());
+        config(&pairs).unwrap()
+    };
+    let all = without(&[]);
+    for role in Role::ALL {
+        assert!(check_start(&all, role).is_ok(), "{role:?}");
+    }
+
+    // No SMTP server: mail would land in a folder. Refused where mail is sent.
+    let folder = without(&["SMTP_HOST"]);
+    for role in [Role::Worker, Role::Scheduler, Role::Standalone] {
+        let e = check_start(&folder, role).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                ConfigError::Production {
+                    var: "SMTP_HOST",
+                    ..
+                }
+            ),
+            "{role:?}: {e}"
+        );
+        assert!(e.to_string().contains("local folder"), "{e}");
+    }
+    for role in [Role::Api, Role::ChatWs, Role::Voice, Role::Handoff] {
+        assert!(check_start(&folder, role).is_ok(), "{role:?}");
+    }
+
+    // No Twilio account: SMS would only be logged. Refused where SMS are sent.
+    let log_sms = without(&["TWILIO_ACCOUNT_SID"]);
+    for role in [
+        Role::Voice,
+        Role::Handoff,
+        Role::Worker,
+        Role::Scheduler,
+        Role::Standalone,
+    ] {
+        let e = check_start(&log_sms, role).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                ConfigError::Production {
+                    var: "TWILIO_ACCOUNT_SID",
+                    ..
+                }
+            ),
+            "{role:?}: {e}"
+        );
+        assert!(e.to_string().contains("only be logged"), "{e}");
+    }
+    for role in [Role::Api, Role::ChatWs] {
+        assert!(check_start(&log_sms, role).is_ok(), "{role:?}");
+    }
+
+    // Development keeps the folder and the log.
+    let dev = config(&[]).unwrap();
+    for role in Role::ALL {
         assert!(check_start(&dev, role).is_ok(), "{role:?}");
     }
 }

@@ -44,36 +44,9 @@ pub enum AppError {
     Delivery(#[from] DeliveryError),
 }
 
-/// What a binary serves; decides the start checks that fail closed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Role {
-    /// REST API, admin API, REST chat.
-    Api,
-    /// The chat over API Gateway WebSockets.
-    ChatWs,
-    /// Twilio voice webhooks.
-    Voice,
-    /// Inbound SMS and handoff links.
-    Handoff,
-    /// Domain events from SQS: orchestrator, jobs, delivery.
-    Worker,
-    /// The minute tick: hold expiry, due jobs, outbox sweep, delivery.
-    Scheduler,
-    /// `gomomo serve`: everything in one process.
-    Standalone,
-}
-
-impl Role {
-    fn serves_twilio(self) -> bool {
-        matches!(self, Role::Voice | Role::Handoff | Role::Standalone)
-    }
-
-    /// The roles that run the notification dispatcher: a mailer that cannot be built
-    /// stops them; the others never send mail and start anyway.
-    fn sends_mail(self) -> bool {
-        matches!(self, Role::Worker | Role::Scheduler | Role::Standalone)
-    }
-}
+/// What a binary serves; decides the settings it reads and the start checks that fail
+/// closed. Defined next to the configuration, which reads by role.
+pub use crate::config::Role;
 
 /// Every service of the system, wired once. Cheap to clone.
 #[derive(Clone)]
@@ -144,7 +117,7 @@ impl App {
     /// production secret is missing), logs, the pool, the configured adapters, and the
     /// EventBridge bus when `EVENT_BUS_NAME` is set.
     pub async fn from_env(role: Role) -> Result<Self, AppError> {
-        let config = Config::from_env()?;
+        let config = Config::from_env_for(role)?;
         crate::telemetry::init(config.log_format);
         check_start(&config, role)?;
         let pool = crate::db::connect(&config.database_url, config.db_max_connections).await?;
@@ -283,15 +256,37 @@ impl App {
 /// What must hold before a process serves anything. Twilio-facing processes refuse a
 /// production start without an auth token, a public https URL and a strong handoff secret;
 /// a production Lambda refuses to start without a bus, since its events would never leave.
+/// Delivery fails closed: in production a role that sends mail refuses the mail folder
+/// (no SMTP server configured), and a role that sends SMS refuses to only log them (no
+/// Twilio account SID and auth token).
 pub fn check_start(config: &Config, role: Role) -> Result<(), ConfigError> {
     if role.serves_twilio() {
         config.telephony.check_webhooks(config.environment)?;
     }
+    let production = config.environment == Environment::Production;
     if role != Role::Standalone
-        && config.environment == Environment::Production
+        && role != Role::Migrate
+        && production
         && config.event_bus_name.is_none()
     {
         return Err(ConfigError::Missing("EVENT_BUS_NAME"));
+    }
+    if production && role.sends_mail() && matches!(config.delivery.mail, MailTransport::Folder(_)) {
+        return Err(ConfigError::Production {
+            var: "SMTP_HOST",
+            reason: "email would be written to a local folder instead of being sent; configure an SMTP server (SMTP_HOST or SMTP_URL)",
+        });
+    }
+    if production && role.sends_sms() && !config.telephony.twilio_sms_enabled() {
+        let var = if config.telephony.account_sid.is_none() {
+            "TWILIO_ACCOUNT_SID"
+        } else {
+            "TWILIO_AUTH_TOKEN"
+        };
+        return Err(ConfigError::Production {
+            var,
+            reason: "text messages would only be logged, never sent; configure Twilio (TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN)",
+        });
     }
     Ok(())
 }

@@ -6,6 +6,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::config::role::Role;
+use crate::config::vars::reads;
 use crate::config::{ConfigError, Environment};
 
 /// The development key (32 bytes, base64). Production refuses it.
@@ -196,9 +198,21 @@ fn is_local_host(h: &str) -> bool {
 }
 
 impl DeliveryConfig {
+    /// Every delivery setting (the standalone server's view).
     pub fn from_lookup(
         get: &dyn Fn(&str) -> Option<String>,
         environment: Environment,
+    ) -> Result<Self, ConfigError> {
+        Self::from_lookup_as(get, environment, Role::Standalone)
+    }
+
+    /// The delivery settings as `role` reads them. Every variable is asked for once, up
+    /// front (whatever the branch taken), so the names read match the role's table rows;
+    /// production requires `ENCRYPTION_KEY` only of the roles that read it.
+    pub fn from_lookup_as(
+        get: &dyn Fn(&str) -> Option<String>,
+        environment: Environment,
+        role: Role,
     ) -> Result<Self, ConfigError> {
         let non_empty = |k: &str| {
             get(k)
@@ -210,13 +224,17 @@ impl DeliveryConfig {
         };
         let prod = environment == Environment::Production;
 
-        let mail = if let Some(url) = non_empty("SMTP_URL") {
+        let smtp_url = non_empty("SMTP_URL");
+        let smtp_host = non_empty("SMTP_HOST");
+        let smtp_tls = non_empty("SMTP_TLS");
+        let smtp_port = non_empty("SMTP_PORT");
+        let smtp_username = non_empty("SMTP_USERNAME");
+        let smtp_password = non_empty("SMTP_PASSWORD");
+        let mail_dir = non_empty("MAIL_DIR");
+        let mail = if let Some(url) = smtp_url {
             MailTransport::Smtp(parse_smtp_url(&url)?)
-        } else if let Some(host) = non_empty("SMTP_HOST") {
-            let tls = match non_empty("SMTP_TLS")
-                .map(|v| v.to_ascii_lowercase())
-                .as_deref()
-            {
+        } else if let Some(host) = smtp_host {
+            let tls = match smtp_tls.map(|v| v.to_ascii_lowercase()).as_deref() {
                 None | Some("starttls") => SmtpTls::StartTls,
                 Some("tls") | Some("smtps") => SmtpTls::Tls,
                 Some("none") | Some("off") => SmtpTls::None,
@@ -234,15 +252,19 @@ impl DeliveryConfig {
             };
             MailTransport::Smtp(SmtpSettings {
                 host,
-                port: num("SMTP_PORT", default_port, 1, 65535)? as u16,
+                port: crate::config::env_number(
+                    smtp_port.as_deref(),
+                    "SMTP_PORT",
+                    default_port,
+                    1,
+                    65535,
+                )? as u16,
                 tls,
-                username: non_empty("SMTP_USERNAME"),
-                password: non_empty("SMTP_PASSWORD"),
+                username: smtp_username,
+                password: smtp_password,
             })
         } else {
-            MailTransport::Folder(PathBuf::from(
-                non_empty("MAIL_DIR").unwrap_or_else(|| ".mail".into()),
-            ))
+            MailTransport::Folder(PathBuf::from(mail_dir.unwrap_or_else(|| ".mail".into())))
         };
         if let MailTransport::Smtp(s) = &mail {
             if prod && s.tls == SmtpTls::None && !is_local_host(&s.host) {
@@ -258,7 +280,9 @@ impl DeliveryConfig {
         }
 
         let encryption_key = match non_empty("ENCRYPTION_KEY") {
-            None if prod => return Err(ConfigError::Missing("ENCRYPTION_KEY")),
+            None if prod && reads(role, "ENCRYPTION_KEY") => {
+                return Err(ConfigError::Missing("ENCRYPTION_KEY"))
+            }
             None => {
                 parse_key(DEV_ENCRYPTION_KEY).ok_or_else(|| invalid("ENCRYPTION_KEY", "dev key"))?
             }
@@ -316,6 +340,16 @@ impl DeliveryConfig {
             }
             Ok(v.trim_end_matches('/').to_string())
         };
+        let redirect_url = base(
+            "GOOGLE_REDIRECT_URL",
+            "http://127.0.0.1:3000/api/oauth/google/callback",
+        )?;
+        let api_base_url = base("GOOGLE_API_BASE_URL", "https://www.googleapis.com")?;
+        let oauth_base_url = base("GOOGLE_OAUTH_BASE_URL", "https://oauth2.googleapis.com")?;
+        let auth_url = base(
+            "GOOGLE_AUTH_URL",
+            "https://accounts.google.com/o/oauth2/v2/auth",
+        )?;
         let google = match (
             non_empty("GOOGLE_CLIENT_ID"),
             non_empty("GOOGLE_CLIENT_SECRET"),
@@ -323,16 +357,10 @@ impl DeliveryConfig {
             (Some(client_id), Some(client_secret)) => Some(GoogleSettings {
                 client_id,
                 client_secret,
-                redirect_url: base(
-                    "GOOGLE_REDIRECT_URL",
-                    "http://127.0.0.1:3000/api/oauth/google/callback",
-                )?,
-                api_base_url: base("GOOGLE_API_BASE_URL", "https://www.googleapis.com")?,
-                oauth_base_url: base("GOOGLE_OAUTH_BASE_URL", "https://oauth2.googleapis.com")?,
-                auth_url: base(
-                    "GOOGLE_AUTH_URL",
-                    "https://accounts.google.com/o/oauth2/v2/auth",
-                )?,
+                redirect_url,
+                api_base_url,
+                oauth_base_url,
+                auth_url,
             }),
             (None, None) => None,
             (None, Some(_)) => return Err(ConfigError::Missing("GOOGLE_CLIENT_ID")),

@@ -6,11 +6,14 @@ use std::time::Duration;
 pub mod agent;
 pub mod calendar;
 pub mod delivery;
+pub mod role;
 pub mod telephony;
+pub mod vars;
 
 pub use agent::{AgentConfig, AgentLimits};
 pub use calendar::CalendarFailMode;
 pub use delivery::DeliveryConfig;
+pub use role::Role;
 pub use telephony::{SignatureMode, TelephonyConfig};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -19,6 +22,13 @@ pub enum ConfigError {
     Missing(&'static str),
     #[error("invalid environment variable {var}: {reason}")]
     Invalid { var: &'static str, reason: String },
+    /// A setting that works in development but would fail silently in production (mail
+    /// written to a folder, SMS only logged): refused at start.
+    #[error("production refuses to start: {reason} (set {var})")]
+    Production {
+        var: &'static str,
+        reason: &'static str,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,6 +72,9 @@ pub struct Config {
     /// `GOMOMO_DEMO_API_KEY`: the API key `seed-demo` stores for the demo tenant (at least
     /// 16 characters; otherwise a random key is minted).
     pub demo_api_key: Option<String>,
+    /// `CHAT_WS_URL`: the WebSocket URL the served pages give the widget (`ws://` or
+    /// `wss://`); unset = the page uses the same origin's `/ws`.
+    pub chat_ws_url: Option<String>,
     /// `GOMOMO_CLOCK_OFFSET_SECONDS` (development only, refused in production): added to
     /// the system clock, so a local run of the deployed binaries can play "tomorrow".
     pub clock_offset: chrono::Duration,
@@ -101,12 +114,38 @@ pub(crate) fn env_number(
 }
 
 impl Config {
+    /// Every setting (the standalone server's view).
     pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_lookup(|k| std::env::var(k).ok())
+        Self::from_env_for(Role::Standalone)
     }
 
-    /// Reads through `get` so tests need not touch the process environment.
+    /// The settings `role` reads (see [`vars`]); the others keep their defaults.
+    pub fn from_env_for(role: Role) -> Result<Self, ConfigError> {
+        Self::from_lookup_for(role, |k| std::env::var(k).ok())
+    }
+
+    /// Every setting, read through `get` so tests need not touch the process environment.
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        Self::from_lookup_for(Role::Standalone, get)
+    }
+
+    /// The settings `role` reads, through `get`: a variable outside the role's rows of
+    /// [`vars::VARS`] is never asked for and keeps its default.
+    pub fn from_lookup_for(
+        role: Role,
+        get: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, ConfigError> {
+        let get = move |k: &str| {
+            debug_assert!(
+                vars::find(k).is_some() || vars::RUNTIME.contains(&k),
+                "{k} is read but missing from config::vars::VARS"
+            );
+            if vars::reads(role, k) {
+                get(k)
+            } else {
+                None
+            }
+        };
         let non_empty = |k: &str| get(k).filter(|v| !v.trim().is_empty());
         let database_url = non_empty("DATABASE_URL").ok_or(ConfigError::Missing("DATABASE_URL"))?;
         if !(database_url.starts_with("postgres://") || database_url.starts_with("postgresql://")) {
@@ -139,7 +178,7 @@ impl Config {
             }
         };
         let platform_key = non_empty("GOMOMO_PLATFORM_KEY");
-        if environment == Environment::Production {
+        if environment == Environment::Production && vars::reads(role, "GOMOMO_PLATFORM_KEY") {
             match &platform_key {
                 None => return Err(ConfigError::Missing("GOMOMO_PLATFORM_KEY")),
                 Some(k) if k.len() < 32 || k.to_ascii_lowercase().contains("dev") => {
@@ -198,8 +237,17 @@ impl Config {
         };
         let agent = AgentConfig::from_lookup(&get)?;
         let telephony = crate::config::TelephonyConfig::from_lookup(&get, environment)?;
-        let delivery = DeliveryConfig::from_lookup(&get, environment)?;
+        let delivery = DeliveryConfig::from_lookup_as(&get, environment, role)?;
         let demo_api_key = get("GOMOMO_DEMO_API_KEY");
+        let chat_ws_url = non_empty("CHAT_WS_URL").map(|v| v.trim().to_string());
+        if let Some(url) = &chat_ws_url {
+            if !(url.starts_with("wss://") || url.starts_with("ws://")) {
+                return Err(ConfigError::Invalid {
+                    var: "CHAT_WS_URL",
+                    reason: "must start with wss:// or ws://".into(),
+                });
+            }
+        }
         let clock_offset = match non_empty("GOMOMO_CLOCK_OFFSET_SECONDS") {
             None => chrono::Duration::zero(),
             Some(_) if environment == Environment::Production => {
@@ -219,6 +267,7 @@ impl Config {
             },
         };
         Ok(Self {
+            chat_ws_url,
             clock_offset,
             demo_api_key,
             delivery,
@@ -243,7 +292,8 @@ impl Config {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use std::collections::HashMap;
+    use std::cell::RefCell;
+    use std::collections::{BTreeSet, HashMap};
 
     fn cfg(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
         let map: HashMap<String, String> = pairs
@@ -403,5 +453,49 @@ mod tests {
         ])
         .unwrap_err();
         assert!(prod.to_string().contains("development runs only"), "{prod}");
+    }
+
+    /// The names the configuration asks the environment for, reading as `role`.
+    fn asked(role: Role) -> BTreeSet<String> {
+        let seen = RefCell::new(BTreeSet::new());
+        Config::from_lookup_for(role, |k| {
+            seen.borrow_mut().insert(k.to_string());
+            (k == "DATABASE_URL").then(|| "postgres://recorded/db".to_string())
+        })
+        .unwrap();
+        seen.into_inner()
+    }
+
+    #[test]
+    fn each_role_reads_exactly_its_rows_of_the_table() {
+        for role in Role::ALL {
+            let mut expected: BTreeSet<String> =
+                vars::names(role).into_iter().map(str::to_string).collect();
+            expected.extend(vars::RUNTIME.iter().map(|s| s.to_string()));
+            assert_eq!(asked(role), expected, "{role:?}");
+        }
+    }
+
+    /// A variable outside a role's rows keeps its default even when the environment has it.
+    #[test]
+    fn a_role_ignores_what_it_does_not_read() {
+        let env = |k: &str| match k {
+            "DATABASE_URL" => Some("postgres://x/db".to_string()),
+            "AUTONOMY_ENABLED" => Some("true".to_string()),
+            "SMTP_HOST" => Some("smtp.example.com".to_string()),
+            _ => None,
+        };
+        let api = Config::from_lookup_for(Role::Api, env).unwrap();
+        assert!(!api.autonomy_enabled);
+        assert!(matches!(
+            api.delivery.mail,
+            crate::config::delivery::MailTransport::Folder(_)
+        ));
+        let worker = Config::from_lookup_for(Role::Worker, env).unwrap();
+        assert!(worker.autonomy_enabled);
+        assert!(matches!(
+            worker.delivery.mail,
+            crate::config::delivery::MailTransport::Smtp(_)
+        ));
     }
 }

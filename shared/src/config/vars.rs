@@ -1,0 +1,197 @@
+//! Which environment variables each role reads: the one table that both
+//! [`crate::Config::from_lookup_for`] and `scripts/check_template.py` follow.
+//!
+//! A role reads exactly the variables listed for it; any other variable keeps its default
+//! in that process, whatever the environment holds. [`Role::Standalone`] (`gomomo serve` and
+//! its commands) reads every variable of the table. A unit test of [`crate::Config`] drives
+//! the configuration with a recording lookup for each role and asserts that the names it
+//! asks for are the table's names for that role; every read goes through a debug assertion
+//! that the name is in the table. So the table cannot drift from the code.
+//!
+//! # Format (parsed by `scripts/check_template.py`; keep to it)
+//!
+//! - a role group is one `const NAME: &[Role] = &[Variant, ...];` whose variants are
+//!   [`Role`] variants without the `Role::` prefix;
+//! - each entry of [`VARS`] is `var("NAME", Need, ROLES)`, where `Need` is `Deploy`,
+//!   `Optional` or `Local` and `ROLES` is a group name or an inline `&[Variant, ...]`;
+//!   an entry may span lines (rustfmt), comments between entries are allowed.
+//!
+//! What the template owes each function (see [`Need`]): every `Deploy` variable of its role,
+//! any `Optional` one of its role, and nothing else (besides the Lambda runtime's `AWS_*`,
+//! `RUST_LOG` and `LOG_FORMAT`).
+
+use super::role::Role;
+use super::role::Role::{Api, ChatWs, Handoff, Migrate, Scheduler, Voice, Worker};
+use Need::{Deploy, Local, Optional};
+
+/// What a deployment owes a variable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Need {
+    /// The template must give it to every function whose role reads it.
+    Deploy,
+    /// A tuning knob with a safe default: the template may give it.
+    Optional,
+    /// Development and tests only (fakes, clock offset, local endpoints): the template
+    /// must not give it; a local run sets it as a named override.
+    Local,
+}
+
+/// One environment variable and the roles (besides `Standalone`) that read it.
+#[derive(Debug, Clone, Copy)]
+pub struct Var {
+    pub name: &'static str,
+    pub need: Need,
+    pub roles: &'static [Role],
+}
+
+const fn var(name: &'static str, need: Need, roles: &'static [Role]) -> Var {
+    Var { name, need, roles }
+}
+
+/// Every function of the template.
+const EVERY: &[Role] = &[Api, ChatWs, Voice, Handoff, Worker, Scheduler, Migrate];
+/// The functions that assemble the whole application: they write or expire bookings, so
+/// they carry the calendar and publish events.
+const BOOKS: &[Role] = &[Api, ChatWs, Voice, Handoff, Worker, Scheduler];
+/// The chat agent (REST chat on the api, the WebSocket chat).
+const AGENT: &[Role] = &[Api, ChatWs];
+/// Twilio webhooks and handoff links.
+const TWILIO: &[Role] = &[Voice, Handoff];
+/// The SMS gate: reminders and confirmations, handoff links texted to a caller.
+const SMS: &[Role] = &[Voice, Handoff, Worker, Scheduler];
+/// The notification and webhook dispatchers, and the autonomous jobs.
+const DELIVERS: &[Role] = &[Worker, Scheduler];
+/// `gomomo serve` only (its in-process timers and commands).
+const STANDALONE_ONLY: &[Role] = &[];
+
+/// Set by the Lambda runtime, read by every role (log format default).
+pub const RUNTIME: &[&str] = &["AWS_LAMBDA_FUNCTION_NAME"];
+
+/// The table.
+pub const VARS: &[Var] = &[
+    // The process.
+    var("DATABASE_URL", Deploy, EVERY),
+    var("GOMOMO_ENV", Deploy, EVERY),
+    var("LOG_FORMAT", Deploy, EVERY),
+    var("DB_MAX_CONNECTIONS", Deploy, EVERY),
+    var("GOMOMO_CLOCK_OFFSET_SECONDS", Local, BOOKS),
+    var("EVENT_BUS_NAME", Deploy, BOOKS),
+    var("HOLD_TTL_SECONDS", Optional, BOOKS),
+    var("HOLD_SWEEP_INTERVAL_SECONDS", Local, STANDALONE_ONLY),
+    var("GOMOMO_DEMO_API_KEY", Local, STANDALONE_ONLY),
+    // The api: admin key, the widget's socket.
+    var("GOMOMO_PLATFORM_KEY", Deploy, &[Api]),
+    var("CHAT_WS_URL", Deploy, &[Api]),
+    var("WS_MANAGEMENT_ENDPOINT", Optional, &[ChatWs]),
+    // Autonomy.
+    var("AUTONOMY_ENABLED", Deploy, DELIVERS),
+    // The chat agent.
+    var("OPENAI_API_KEY", Deploy, AGENT),
+    var("OPENAI_MODEL", Deploy, AGENT),
+    var("OPENAI_BASE_URL", Optional, AGENT),
+    var("OPENAI_TIMEOUT_SECONDS", Optional, AGENT),
+    var("FOLLOWUP_MAX_PER_BOOKING", Optional, AGENT),
+    var("FOLLOWUP_COOLDOWN_MINUTES", Optional, AGENT),
+    // Twilio: webhooks, handoff links, SMS.
+    var("TWILIO_AUTH_TOKEN", Deploy, SMS),
+    var("TWILIO_ACCOUNT_SID", Deploy, SMS),
+    var("TWILIO_API_BASE_URL", Local, SMS),
+    var("TWILIO_SIGNATURE_VALIDATION", Local, TWILIO),
+    var("PUBLIC_BASE_URL", Deploy, TWILIO),
+    var("HANDOFF_SECRET", Deploy, TWILIO),
+    var("HANDOFF_TTL_MINUTES", Optional, TWILIO),
+    var("SMS_RATE_LIMIT_MAX", Optional, SMS),
+    var("SMS_RATE_LIMIT_WINDOW_MINUTES", Optional, SMS),
+    var("VOICE_MAX_CONCURRENT_CALLS", Optional, &[Voice]),
+    var("VOICE_MAX_TURNS", Optional, &[Voice]),
+    var("VOICE_MAX_CALL_SECONDS", Optional, &[Voice]),
+    var("VOICE_MAX_RETRIES", Optional, &[Voice]),
+    // Email.
+    var("SMTP_URL", Optional, DELIVERS),
+    var("SMTP_HOST", Deploy, DELIVERS),
+    var("SMTP_PORT", Deploy, DELIVERS),
+    var("SMTP_TLS", Deploy, DELIVERS),
+    var("SMTP_USERNAME", Deploy, DELIVERS),
+    var("SMTP_PASSWORD", Deploy, DELIVERS),
+    var("MAIL_DIR", Local, DELIVERS),
+    var("MAIL_FROM", Deploy, DELIVERS),
+    // Webhooks and notifications.
+    var("WEBHOOK_TIMEOUT_SECONDS", Optional, DELIVERS),
+    var("WEBHOOK_MAX_ATTEMPTS", Optional, DELIVERS),
+    var("NOTIFICATION_MAX_ATTEMPTS", Optional, DELIVERS),
+    // Secrets at rest (Google tokens, webhook secrets) and the calendar.
+    var("ENCRYPTION_KEY", Deploy, BOOKS),
+    var("CALENDAR_MODE", Deploy, BOOKS),
+    var("CALENDAR_SYNC_REQUIRED", Optional, BOOKS),
+    var("CALENDAR_FAIL_MODE", Local, BOOKS),
+    var("CALENDAR_TIMEOUT_SECONDS", Optional, BOOKS),
+    var("FREEBUSY_CACHE_SECONDS", Optional, BOOKS),
+    var("GOOGLE_CLIENT_ID", Deploy, BOOKS),
+    var("GOOGLE_CLIENT_SECRET", Deploy, BOOKS),
+    var("GOOGLE_REDIRECT_URL", Deploy, &[Api]),
+    var("GOOGLE_AUTH_URL", Local, &[Api]),
+    var("GOOGLE_API_BASE_URL", Local, BOOKS),
+    var("GOOGLE_OAUTH_BASE_URL", Local, BOOKS),
+];
+
+/// The table's entry for `name`.
+pub fn find(name: &str) -> Option<&'static Var> {
+    VARS.iter().find(|v| v.name == name)
+}
+
+/// Whether `role` reads `name` (the Lambda runtime's variables are read by every role).
+pub fn reads(role: Role, name: &str) -> bool {
+    if RUNTIME.contains(&name) {
+        return true;
+    }
+    match find(name) {
+        Some(_) if role == Role::Standalone => true,
+        Some(v) => v.roles.contains(&role),
+        None => false,
+    }
+}
+
+/// The table's variables of `role`, in table order.
+pub fn names(role: Role) -> Vec<&'static str> {
+    VARS.iter()
+        .filter(|v| reads(role, v.name))
+        .map(|v| v.name)
+        .collect()
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeSet;
+
+    #[test]
+    fn the_table_is_well_formed() {
+        let mut seen = BTreeSet::new();
+        for v in VARS {
+            assert!(seen.insert(v.name), "{} is listed twice", v.name);
+            assert!(
+                v.name
+                    .chars()
+                    .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_'),
+                "{}",
+                v.name
+            );
+            assert!(!v.roles.contains(&Role::Standalone), "{}", v.name);
+        }
+        // The migration reads only what it needs to connect.
+        assert_eq!(
+            names(Role::Migrate),
+            [
+                "DATABASE_URL",
+                "GOMOMO_ENV",
+                "LOG_FORMAT",
+                "DB_MAX_CONNECTIONS"
+            ]
+        );
+        assert!(reads(Role::Worker, "SMTP_HOST"));
+        assert!(!reads(Role::Api, "SMTP_HOST"));
+        assert!(reads(Role::Standalone, "GOMOMO_DEMO_API_KEY"));
+        assert!(!reads(Role::Standalone, "NOT_A_SETTING"));
+    }
+}
