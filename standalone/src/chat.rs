@@ -3,8 +3,11 @@
 //! `/widget.js` and a demo page at `/`.
 //!
 //! Connections are recorded in Postgres (`ws_connections`, endpoint `local`) like on
-//! Lambda; pending pushes (`push_events`) are delivered on connect, after every turn, and
-//! by a poll every [`PUSH_POLL`] while the socket is open.
+//! Lambda, and each open socket registers its outgoing channel in the process's
+//! [`LocalSockets`], the pusher the job runner posts through: a push written by a job
+//! reaches the socket as soon as the job commits. Pending pushes (`push_events`) are also
+//! delivered on `hello` and after every turn. A client that stops reading is disconnected
+//! once [`gomomo::app::local::SOCKET_BUFFER`] frames wait for it.
 
 use std::time::Duration;
 
@@ -14,15 +17,16 @@ use axum::http::header;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
+use gomomo::app::local::{LocalSocket, LocalSockets, LOCAL_ENDPOINT};
 use gomomo::db::chat as db;
 use gomomo::domain::{SessionId, TenantId};
 use gomomo::http::ApiError;
-use gomomo::services::agent::{Agent, ServerMessage};
+use gomomo::services::agent::Agent;
 use gomomo::services::chat_session::{new_session, ChatSession, Connection};
 use serde::Deserialize;
-use tokio::sync::mpsc;
 
-const PUSH_POLL: Duration = Duration::from_secs(2);
+/// How long a closing socket's writer may take to flush what is queued.
+const FLUSH_ON_CLOSE: Duration = Duration::from_secs(5);
 /// The demo tenant of `gomomo seed-demo`, used by `/` when no `?tenant=` is given.
 const DEMO_TENANT: &str = "6d0e0000-0000-4000-8000-000000000001";
 
@@ -32,15 +36,18 @@ const INDEX_HTML: &str = include_str!("../../web/index.html");
 #[derive(Clone)]
 pub struct ChatState {
     pub chat: ChatSession,
+    /// Where open sockets register so live pushes reach them.
+    pub sockets: LocalSockets,
 }
 
-pub fn router(agent: Agent) -> Router {
+pub fn router(agent: Agent, sockets: LocalSockets) -> Router {
     Router::new()
         .route("/", get(index))
         .route("/widget.js", get(widget))
         .route("/ws", get(ws))
         .with_state(ChatState {
             chat: ChatSession::new(agent),
+            sockets,
         })
 }
 
@@ -104,49 +111,54 @@ async fn connection(state: ChatState, tenant: TenantId, session: SessionId, sock
         tenant: Some(tenant),
         session: Some(session.clone()),
     };
-    if let Err(e) = db::put_connection(&pool, &conn.id, tenant.0, session.as_str(), "local").await {
+    let (out, mut out_rx) = LocalSocket::channel();
+    // Registered before the row exists: a push posted to the new row finds the socket.
+    state.sockets.register(&conn.id, out.clone());
+    if let Err(e) =
+        db::put_connection(&pool, &conn.id, tenant.0, session.as_str(), LOCAL_ENDPOINT).await
+    {
         tracing::warn!(error = %e, "could not record the connection");
     }
-    let (out_tx, mut out_rx) = mpsc::unbounded_channel::<ServerMessage>();
     let (mut sink, mut stream) = {
         use futures_util::StreamExt;
         socket.split()
     };
-    let writer = tokio::spawn(async move {
+    let mut writer = tokio::spawn(async move {
         use futures_util::SinkExt;
-        while let Some(m) = out_rx.recv().await {
-            if sink.send(Message::Text(m.to_frame().into())).await.is_err() {
+        while let Some(frame) = out_rx.recv().await {
+            if sink.send(Message::Text(frame.into())).await.is_err() {
                 break;
             }
         }
     });
-    if let Err(e) = chat.connected(tenant, &session, &out_tx).await {
+    if let Err(e) = chat.connected(tenant, &session, &out).await {
         tracing::warn!(error = %e, "push delivery failed");
     }
-    let mut poll = tokio::time::interval(PUSH_POLL);
     loop {
         let msg = tokio::select! {
             m = futures_util::StreamExt::next(&mut stream) => m,
-            _ = poll.tick() => {
-                if let Some(session) = &conn.session {
-                    if let Err(e) = chat.deliver(tenant, session, &out_tx).await {
-                        tracing::warn!(error = %e, "push delivery failed");
-                    }
-                }
-                continue;
-            }
+            () = out.disconnected() => break,
         };
         let text = match msg {
             Some(Ok(Message::Text(t))) => t.to_string(),
             Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
             Some(Ok(_)) => continue,
         };
-        if let Err(e) = chat.handle_frame(&mut conn, &text, &out_tx).await {
+        if let Err(e) = chat.handle_frame(&mut conn, &text, &out).await {
             tracing::warn!(error = %e, "chat frame failed");
         }
     }
-    drop(out_tx);
-    let _ = writer.await;
+    state.sockets.unregister(&conn.id);
+    let dropped = out.is_dropped();
+    drop(out);
+    // A client that stopped reading is not waited for; otherwise what is queued is flushed.
+    if dropped
+        || tokio::time::timeout(FLUSH_ON_CLOSE, &mut writer)
+            .await
+            .is_err()
+    {
+        writer.abort();
+    }
     if let Err(e) = db::delete_connection(&pool, &conn.id).await {
         tracing::warn!(error = %e, "could not remove the connection");
     }
