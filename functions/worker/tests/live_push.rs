@@ -381,3 +381,23 @@ async fn a_push_for_a_session_without_connections_waits_in_postgres(pool: PgPool
         vec![("waitlist_match".to_string(), false)]
     );
 }
+
+#[tokio::test]
+async fn the_management_api_pusher_refuses_a_local_endpoint_without_a_call() {
+    use gomomo::ports::{Pusher, SendError};
+    let pusher = ApiGatewayPusher::new(
+        Builder::new()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new("us-east-1"))
+            .credentials_provider(Credentials::new(
+                "AKIDEXAMPLE",
+                "secret",
+                None,
+                None,
+                "test",
+            )),
+    );
+    // A connection `gomomo serve` recorded: not a Management API URL.
+    let r = pusher.post("local", "local-1", "{}".into()).await;
+    assert!(matches!(r, Err(SendError::Failed(_))), "{r:?}");
+}
