@@ -73,7 +73,7 @@ async fn serve(pool: sqlx::PgPool, config: &Config, addr: SocketAddr) -> anyhow:
     let (app, runtime) = App::standalone(config.clone(), pool).context("assembling the server")?;
     let router = gomomo_api::router(gomomo_api::AppState::from_app(&app))
         // The chat: /ws (WebSocket), the widget at /widget.js and a demo page at /.
-        .merge(chat::router(app.agent.clone()))
+        .merge(chat::router(app.agent.clone(), runtime.sockets()))
         // Twilio voice and SMS webhooks (signature-checked) and handoff links.
         .merge(gomomo_voice::router(gomomo_voice::VoiceState::from_app(
             &app,

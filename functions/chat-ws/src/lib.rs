@@ -34,12 +34,19 @@ pub struct ChatWs {
 }
 
 impl ChatWs {
-    /// The agent of the composition root and a Management API client from the environment.
+    /// The agent and the Management API pusher of the composition root (which loaded the
+    /// AWS SDK configuration once); a pusher from the environment when the root has none.
     pub async fn from_app(app: &gomomo::app::App) -> Self {
-        let sdk = gomomo::adapters::aws::sdk_config().await;
+        let pusher = match &app.pusher {
+            Some(p) => p.clone(),
+            None => {
+                let sdk = gomomo::adapters::aws::sdk_config().await;
+                Arc::new(ApiGatewayPusher::from_sdk_config(&sdk))
+            }
+        };
         Self {
             agent: app.agent.clone(),
-            pusher: Arc::new(ApiGatewayPusher::from_sdk_config(&sdk)),
+            pusher,
             endpoint_override: app.config.ws_management_endpoint.clone(),
         }
     }

@@ -104,7 +104,9 @@ impl EventPublisher for EventBridgePublisher {
 
 /// Posts frames through the API Gateway Management API (`post_to_connection`) at the
 /// connection's endpoint, `https://{domainName}/{stage}` or a custom domain: one SDK client
-/// per endpoint, built once. A 410 Gone is [`SendError::Gone`].
+/// per endpoint, built once. A 410 Gone is [`SendError::Gone`]; an endpoint that is not an
+/// http(s) URL (a connection of `gomomo serve`, recorded as `local`) is refused without a
+/// call.
 pub struct ApiGatewayPusher {
     base: aws_sdk_apigatewaymanagement::config::Builder,
     clients: Mutex<HashMap<String, aws_sdk_apigatewaymanagement::Client>>,
@@ -143,6 +145,11 @@ impl Pusher for ApiGatewayPusher {
         connection_id: &str,
         frame: String,
     ) -> Result<(), SendError> {
+        if !(endpoint.starts_with("https://") || endpoint.starts_with("http://")) {
+            return Err(SendError::Failed(
+                "the connection's endpoint is not a Management API URL".into(),
+            ));
+        }
         let res = self
             .client(endpoint)
             .post_to_connection()

@@ -21,12 +21,15 @@ use crate::config::delivery::{CalendarMode, MailTransport};
 use crate::config::{Config, ConfigError, Environment, TelephonyConfig};
 use crate::domain::crypto::SecretBox;
 use crate::http::twilio::WebhookVerifier;
-use crate::ports::{CalendarProvider, Clock, DeliveryError, EventPublisher, Mailer, SmsSender};
+use crate::ports::{
+    CalendarProvider, Clock, DeliveryError, EventPublisher, Mailer, Pusher, SmsSender,
+};
 use crate::services::agent::Agent;
 use crate::services::autonomy::Autonomy;
 use crate::services::booking::BookingService;
 use crate::services::delivery::{Delivery, Integrations};
 use crate::services::handoff::HandoffService;
+use crate::services::push::LivePush;
 use crate::services::relay::OutboxRelay;
 use crate::services::scheduler::Scheduler;
 use crate::services::sms::SmsGate;
@@ -69,6 +72,9 @@ pub struct App {
     pub autonomy: Autonomy,
     pub delivery: Delivery,
     pub scheduler: Scheduler,
+    /// Posts frames to WebSocket connections (live pushes, the chat's replies); `None` when
+    /// this process cannot reach the sockets (pushes then wait for the client's next frame).
+    pub pusher: Option<Arc<dyn Pusher>>,
 }
 
 /// The adapters a process runs on; [`Adapters::from_config`] picks the configured ones,
@@ -79,6 +85,8 @@ pub struct Adapters {
     pub mailer: Arc<dyn Mailer>,
     pub sms: Arc<dyn SmsSender>,
     pub calendar: Arc<dyn CalendarProvider>,
+    /// Posts pushes to the sessions' open connections right after they are written.
+    pub pusher: Option<Arc<dyn Pusher>>,
 }
 
 impl Adapters {
@@ -103,6 +111,7 @@ impl Adapters {
             mailer,
             sms: sms_sender(&config.telephony),
             calendar: calendar(pool, config, clock.clone()),
+            pusher: None,
         }
     }
 
@@ -110,12 +119,18 @@ impl Adapters {
         self.publisher = Some(publisher);
         self
     }
+
+    pub fn with_pusher(mut self, pusher: Arc<dyn Pusher>) -> Self {
+        self.pusher = Some(pusher);
+        self
+    }
 }
 
 impl App {
     /// A Lambda function's start: configuration from the environment (refused when a
-    /// production secret is missing), logs, the pool, the configured adapters, and the
-    /// EventBridge bus when `EVENT_BUS_NAME` is set.
+    /// production secret is missing), logs, the pool, the configured adapters, the
+    /// EventBridge bus when `EVENT_BUS_NAME` is set, and the Management API pusher for the
+    /// roles that post to WebSockets (one AWS SDK configuration for both).
     pub async fn from_env(role: Role) -> Result<Self, AppError> {
         let config = Config::from_env_for(role)?;
         crate::telemetry::init(config.log_format);
@@ -127,8 +142,12 @@ impl App {
         } else {
             Adapters::without_mail(&pool, &config, &clock)
         };
-        if let Some(publisher) = event_bus(&config).await {
+        let aws = aws_adapters(&config, role).await;
+        if let Some(publisher) = aws.publisher {
             adapters = adapters.with_publisher(publisher);
+        }
+        if let Some(pusher) = aws.pusher {
+            adapters = adapters.with_pusher(pusher);
         }
         Ok(Self::build(config, pool, clock, adapters))
     }
@@ -142,9 +161,12 @@ impl App {
         check_start(&config, Role::Standalone)?;
         let clock = process_clock(&config);
         let (publisher, events) = local::bus();
-        let adapters = Adapters::from_config(&pool, &config, &clock)?.with_publisher(publisher);
+        let sockets = local::LocalSockets::default();
+        let adapters = Adapters::from_config(&pool, &config, &clock)?
+            .with_publisher(publisher)
+            .with_pusher(Arc::new(sockets.clone()));
         let app = Self::build(config, pool, clock, adapters);
-        let runtime = local::LocalRuntime::start(&app, events);
+        let runtime = local::LocalRuntime::start(&app, events, sockets);
         Ok((app, runtime))
     }
 
@@ -208,6 +230,9 @@ impl App {
         if let Some(relay) = &relay {
             autonomy = autonomy.with_relay(relay.clone());
         }
+        if let Some(pusher) = &adapters.pusher {
+            autonomy = autonomy.with_live_push(LivePush::new(pool.clone(), pusher.clone()));
+        }
         let d = &config.delivery;
         let delivery = delivery(
             pool.clone(),
@@ -237,6 +262,7 @@ impl App {
             agent: agent(booking.clone(), &config.agent),
             webhook_verifier: WebhookVerifier::new(t),
             sms: adapters.sms,
+            pusher: adapters.pusher,
             relay,
             booking,
             handoff,
@@ -304,25 +330,47 @@ fn process_clock(config: &Config) -> Clock {
     }
 }
 
-/// The EventBridge publisher when `EVENT_BUS_NAME` is set and the binary links the AWS SDK.
-async fn event_bus(config: &Config) -> Option<Arc<dyn EventPublisher>> {
-    match &config.event_bus_name {
-        #[cfg(feature = "aws")]
-        Some(bus) => {
-            let sdk = crate::adapters::aws::sdk_config().await;
-            Some(Arc::new(
-                crate::adapters::aws::EventBridgePublisher::from_config(&sdk, bus),
-            ))
+/// The adapters a Lambda function takes from the AWS SDK.
+#[derive(Default)]
+struct AwsAdapters {
+    publisher: Option<Arc<dyn EventPublisher>>,
+    pusher: Option<Arc<dyn Pusher>>,
+}
+
+/// The EventBridge publisher when `EVENT_BUS_NAME` is set, and the Management API pusher
+/// for the roles that post to WebSockets, when the binary links the AWS SDK. The SDK
+/// configuration is loaded once, and only when one of them is needed.
+async fn aws_adapters(config: &Config, role: Role) -> AwsAdapters {
+    if config.event_bus_name.is_none() {
+        tracing::warn!("EVENT_BUS_NAME is unset: domain events wait in the outbox");
+    }
+    #[cfg(feature = "aws")]
+    {
+        use crate::adapters::aws::{sdk_config, ApiGatewayPusher, EventBridgePublisher};
+        if config.event_bus_name.is_none() && !role.posts_to_sockets() {
+            return AwsAdapters::default();
         }
-        #[cfg(not(feature = "aws"))]
-        Some(_) => {
+        let sdk = sdk_config().await;
+        AwsAdapters {
+            publisher: config.event_bus_name.as_ref().map(|bus| {
+                Arc::new(EventBridgePublisher::from_config(&sdk, bus)) as Arc<dyn EventPublisher>
+            }),
+            pusher: role
+                .posts_to_sockets()
+                .then(|| Arc::new(ApiGatewayPusher::from_sdk_config(&sdk)) as Arc<dyn Pusher>),
+        }
+    }
+    #[cfg(not(feature = "aws"))]
+    {
+        if config.event_bus_name.is_some() {
             tracing::warn!("EVENT_BUS_NAME is set but this binary has no AWS adapters: events wait in the outbox");
-            None
         }
-        None => {
-            tracing::warn!("EVENT_BUS_NAME is unset: domain events wait in the outbox");
-            None
+        if role.posts_to_sockets() {
+            tracing::warn!(
+                "this binary has no AWS adapters: pushes wait for the client's next frame"
+            );
         }
+        AwsAdapters::default()
     }
 }
 

@@ -53,4 +53,10 @@ impl Role {
     pub fn serves_twilio(self) -> bool {
         matches!(self, Role::Voice | Role::Handoff | Role::Standalone)
     }
+
+    /// The roles that post frames to WebSocket connections through API Gateway: the chat
+    /// itself and the job runners, whose pushes go out as soon as they are written.
+    pub fn posts_to_sockets(self) -> bool {
+        matches!(self, Role::ChatWs | Role::Worker | Role::Scheduler)
+    }
 }

@@ -166,6 +166,7 @@ pub fn app(pool: PgPool, publisher: Arc<dyn EventPublisher>) -> App {
         mailer: Arc::new(LogMailer),
         sms: Arc::new(LogSmsSender),
         calendar: Arc::new(MockCalendar::new(config.calendar_fail_mode)),
+        pusher: None,
     };
     App::build(config, pool, Clock::fixed(december_7_8am()), adapters)
 }

@@ -93,6 +93,7 @@ pub fn app(
         mailer: Arc::new(LogMailer),
         sms,
         calendar: Arc::new(MockCalendar::new(config.calendar_fail_mode)),
+        pusher: None,
     };
     App::build(config, pool, clock, adapters)
 }

@@ -42,6 +42,9 @@ pub struct ActionCtx {
 pub enum ActionOutcome {
     /// Did its work; the summary goes to the audit log (no PII).
     Done(Value),
+    /// Did its work and wrote a push for this chat session, posted to the session's open
+    /// connections once the transaction commits (the session id stays out of the audit log).
+    Pushed { summary: Value, session: String },
     /// Nothing to do any more (cancelled booking, moved booking, no contact, …).
     Skipped(String),
 }
@@ -508,9 +511,14 @@ async fn retry_calendar_sync(
                 PUSH_COOLDOWN,
             )
             .await?;
-            Ok(ActionOutcome::Done(
-                json!({"reference": a.reference, "pushed": pushed.is_some()}),
-            ))
+            let summary = json!({"reference": a.reference, "pushed": pushed.is_some()});
+            Ok(match pushed {
+                Some(_) => ActionOutcome::Pushed {
+                    summary,
+                    session: a.session_id,
+                },
+                None => ActionOutcome::Done(summary),
+            })
         }
     }
 }
@@ -735,9 +743,11 @@ async fn waitlist(
         return Ok(ActionOutcome::Skipped("no way to reach the client".into()));
     }
     wl::mark_notified(tx, entry, ctx.clock.now()).await?;
-    Ok(ActionOutcome::Done(
-        json!({"channels": channels, "pushed": pushed, "slots": slots.len()}),
-    ))
+    let summary = json!({"channels": channels, "pushed": pushed, "slots": slots.len()});
+    Ok(match w.session_id {
+        Some(session) if pushed => ActionOutcome::Pushed { summary, session },
+        _ => ActionOutcome::Done(summary),
+    })
 }
 
 async fn contact_followup(

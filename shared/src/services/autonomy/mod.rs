@@ -24,10 +24,12 @@ use self::actions::{ActionCtx, ActionError, ActionOutcome};
 use self::jobs::{backoff, JobSpec, ReminderKind, Tool};
 use crate::db::{audit, jobs as q, outbox, waitlist};
 use crate::domain::events::{self, DomainEvent};
+use crate::domain::{SessionId, TenantId};
 use crate::ports::calendar::CalendarProvider;
 use crate::ports::clock::Clock;
 use crate::ports::events::EventEnvelope;
 use crate::services::booking::BookingService;
+use crate::services::push::LivePush;
 use crate::services::relay::OutboxRelay;
 
 /// A hold follow-up goes to a session at most once in this window.
@@ -79,6 +81,7 @@ pub struct Autonomy {
     pub(crate) enabled: bool,
     actions: ActionCtx,
     relay: Option<OutboxRelay>,
+    live: Option<LivePush>,
 }
 
 /// A job the orchestrator wants, before policy.
@@ -110,12 +113,20 @@ impl Autonomy {
                 booking,
             },
             relay: None,
+            live: None,
         }
     }
 
     /// Publishes the outbox rows tools write (e.g. `CalendarRetryExhausted`) after each run.
     pub fn with_relay(mut self, relay: OutboxRelay) -> Self {
         self.relay = Some(relay);
+        self
+    }
+
+    /// Posts the pushes tools write to the session's open connections right after the
+    /// job's transaction commits.
+    pub fn with_live_push(mut self, live: LivePush) -> Self {
+        self.live = Some(live);
         self
     }
 
@@ -527,12 +538,21 @@ impl Autonomy {
         let mut tx = self.pool.begin().await?;
         match actions::run(&self.actions, &mut tx, &job, &spec, external).await {
             Ok(outcome) => {
+                let mut pushed_to = None;
                 let (event, detail, count) = match outcome {
                     ActionOutcome::Done(summary) => (
                         "job.completed",
                         json!({"tool": tool.name(), "result": summary}),
                         &mut report.completed,
                     ),
+                    ActionOutcome::Pushed { summary, session } => {
+                        pushed_to = Some(session);
+                        (
+                            "job.completed",
+                            json!({"tool": tool.name(), "result": summary}),
+                            &mut report.completed,
+                        )
+                    }
                     ActionOutcome::Skipped(reason) => (
                         "job.skipped",
                         json!({"tool": tool.name(), "reason": reason}),
@@ -543,6 +563,9 @@ impl Autonomy {
                 self.audit_run(&mut tx, &job, event, detail).await?;
                 tx.commit().await?;
                 *count += 1;
+                if let Some(session) = pushed_to {
+                    self.push_live(job.tenant_id, &session).await;
+                }
             }
             Err(err) => {
                 tx.rollback().await?;
@@ -585,6 +608,21 @@ impl Autonomy {
             }
         }
         Ok(())
+    }
+
+    /// Posts the session's pending pushes to its open connections (when a pusher is
+    /// configured). A failure is logged: the pushes stay pending for the client's next
+    /// `hello` or turn.
+    async fn push_live(&self, tenant: Uuid, session: &str) {
+        let Some(live) = &self.live else {
+            return;
+        };
+        match SessionId::parse(session) {
+            Ok(session) => {
+                live.deliver(TenantId(tenant), &session).await;
+            }
+            Err(e) => tracing::warn!(error = %e, "push written for an invalid session id"),
+        }
     }
 
     /// When a job gives up for good. Calendar retries hand over to the escalation path
