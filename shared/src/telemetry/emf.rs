@@ -85,7 +85,12 @@ mod tests {
 
     #[test]
     fn a_point_with_a_dimension_names_it_and_carries_its_value() {
-        let line = count_line("UndeliveredNotifications", 3, Some(("TenantId", "t-1")), at());
+        let line = count_line(
+            "UndeliveredNotifications",
+            3,
+            Some(("TenantId", "t-1")),
+            at(),
+        );
         let v: Value = serde_json::from_str(&line).unwrap();
         assert_eq!(
             v,
