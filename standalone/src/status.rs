@@ -105,7 +105,10 @@ mod tests {
         let lines: Vec<&str> = t.lines().collect();
         assert_eq!(lines.len(), 3, "{t}");
         assert!(lines[0].starts_with("TENANT"));
-        assert_eq!(lines[1].split_whitespace().collect::<Vec<_>>(), ["TOTAL", "0"]);
+        assert_eq!(
+            lines[1].split_whitespace().collect::<Vec<_>>(),
+            ["TOTAL", "0"]
+        );
         assert_eq!(exit_code(&r), 0);
     }
 
@@ -128,9 +131,21 @@ mod tests {
         let lines: Vec<&str> = t.lines().collect();
         assert_eq!(
             lines[1].split_whitespace().collect::<Vec<_>>(),
-            [id.to_string().as_str(), "3", "1", "1", "1", "0", "1h", "05m"]
+            [
+                id.to_string().as_str(),
+                "3",
+                "1",
+                "1",
+                "1",
+                "0",
+                "1h",
+                "05m"
+            ]
         );
-        assert_eq!(lines[2].split_whitespace().collect::<Vec<_>>(), ["TOTAL", "3"]);
+        assert_eq!(
+            lines[2].split_whitespace().collect::<Vec<_>>(),
+            ["TOTAL", "3"]
+        );
         assert_eq!(exit_code(&r), 2);
         assert_eq!(age(Some(250)), "4m 10s");
         assert_eq!(age(None), "-");
