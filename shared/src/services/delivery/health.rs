@@ -146,8 +146,8 @@ impl DeliveryHealth {
     }
 }
 
-#[cfg(test)]
 #[allow(clippy::unwrap_used)]
+#[cfg(test)]
 mod tests {
     use super::*;
     use chrono::TimeZone as _;
