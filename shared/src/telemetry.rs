@@ -1,4 +1,7 @@
-//! Tracing set-up: JSON lines on Lambda (CloudWatch), human-readable locally.
+//! Tracing set-up: JSON lines on Lambda (CloudWatch), human-readable locally; [`emf`]
+//! formats CloudWatch metrics as log lines.
+
+pub mod emf;
 
 use tracing_subscriber::{fmt, EnvFilter};
 

@@ -3,10 +3,14 @@
 //! - `gomomo serve [--addr HOST:PORT]` — the HTTP API in one process, with the hold sweep on a timer
 //! - `gomomo migrate` — apply the database migrations
 //! - `gomomo seed-demo` — create (idempotently) the demo tenant and print its ids and an API key
+//! - `gomomo status [--json]` — messages due but not delivered, per tenant; exit code 2 when
+//!   there are any
 
 mod chat;
+mod status;
 
 use std::net::SocketAddr;
+use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -38,10 +42,17 @@ enum Command {
     Migrate,
     /// Create the demo tenant (idempotent) and print {tenant_id, api_key, services} as JSON.
     SeedDemo,
+    /// Print the messages due but not delivered (queued past due, failed) per tenant and in
+    /// total; exit code 0 when there are none, 2 when there are some.
+    Status {
+        /// One JSON object instead of the table.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn main() -> anyhow::Result<ExitCode> {
     let cli = Cli::parse();
     let config = Config::from_env().context("invalid configuration")?;
     gomomo::telemetry::init(config.log_format);
@@ -61,9 +72,13 @@ async fn main() -> anyhow::Result<()> {
                 .context("seeding the demo tenant")?;
             println!("{}", serde_json::to_string(&seed)?);
         }
+        Command::Status { json } => {
+            let clock = gomomo::services::Clock::system_offset(config.clock_offset);
+            return status::run(pool, clock, json).await;
+        }
         Command::Serve { addr } => serve(pool, &config, addr).await?,
     }
-    Ok(())
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn serve(pool: sqlx::PgPool, config: &Config, addr: SocketAddr) -> anyhow::Result<()> {

@@ -82,6 +82,7 @@ impl AppState {
         routes::delivery::delete_webhook,
         routes::delivery::list_deliveries,
         routes::delivery::retry_delivery,
+        routes::health::delivery_health,
         routes::delivery::google_connect,
         routes::delivery::google_callback,
         routes::excel::export_xlsx,
@@ -170,6 +171,10 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/api/admin/tenants/{tenant}/webhook-deliveries/{delivery}/retry",
             post(routes::delivery::retry_delivery),
+        )
+        .route(
+            "/api/admin/tenants/{tenant}/delivery-health",
+            get(routes::health::delivery_health),
         )
         .route(
             "/api/admin/tenants/{tenant}/calendar/google/connect",

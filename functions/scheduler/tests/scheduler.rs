@@ -46,9 +46,12 @@ async fn each_tick_expires_holds_publishes_and_runs_due_jobs(pool: PgPool) {
 
     // GIVEN the EventBridge rule's schedule event THEN the hold expires and HoldExpired is
     // published
-    let report = gomomo_scheduler::handle(&scheduler, sample("scheduler-tick.json"))
-        .await
-        .unwrap();
+    let mut metrics = Vec::new();
+    let report =
+        gomomo_scheduler::handle_to(&scheduler, sample("scheduler-tick.json"), &mut metrics)
+            .await
+            .unwrap();
+    assert_eq!(lines(&metrics).len(), 1);
     assert_eq!(report.holds_expired, 1);
     assert_eq!(report.events_published, 1);
     assert_eq!(outbox::unpublished_count(&pool).await.unwrap(), 0);
@@ -57,9 +60,10 @@ async fn each_tick_expires_holds_publishes_and_runs_due_jobs(pool: PgPool) {
     autonomy.handle_event(&env).await.unwrap();
 
     // GIVEN the Scheduler's event with the string detail THEN the due follow-up job runs
-    let report = gomomo_scheduler::handle(
+    let report = gomomo_scheduler::handle_to(
         &scheduler,
         sample("scheduler-tick-scheduler-string-detail.json"),
+        &mut Vec::new(),
     )
     .await
     .unwrap();
@@ -79,8 +83,88 @@ async fn a_failed_step_fails_the_invocation(pool: PgPool) {
     let autonomy = Autonomy::new(booking.clone(), true, Arc::new(MockCalendar::default()));
     let scheduler = Scheduler::new(booking, autonomy, None);
     pool.close().await;
-    let err = gomomo_scheduler::handle(&scheduler, sample("scheduler-tick.json"))
+    let mut metrics = Vec::new();
+    let err = gomomo_scheduler::handle_to(&scheduler, sample("scheduler-tick.json"), &mut metrics)
         .await
         .unwrap_err();
     assert!(err.to_string().contains("expire holds"), "{err}");
+    // Nothing could be counted: no data point, which the alarm treats as breaching.
+    assert!(err.to_string().contains("count undelivered"), "{err}");
+    assert!(metrics.is_empty());
+}
+
+/// The metric lines a tick wrote, parsed.
+fn lines(out: &[u8]) -> Vec<Value> {
+    std::str::from_utf8(out)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+fn metric(dimensions: Value, value: u64, tenant: Option<&str>) -> Value {
+    let mut v = serde_json::json!({
+        "_aws": {
+            "Timestamp": march_2_8am().timestamp_millis(),
+            "CloudWatchMetrics": [{
+                "Namespace": "Gomomo",
+                "Dimensions": dimensions,
+                "Metrics": [{"Name": "UndeliveredNotifications", "Unit": "Count"}],
+            }],
+        },
+        "UndeliveredNotifications": value,
+    });
+    if let Some(t) = tenant {
+        v["TenantId"] = Value::from(t);
+    }
+    v
+}
+
+#[sqlx::test(migrations = "../../migrations")]
+async fn every_tick_writes_the_undelivered_count_as_an_emf_metric(pool: PgPool) {
+    let tenant = admin::seed_demo(&pool).await.unwrap().tenant_id;
+    let clock = Clock::fixed(march_2_8am());
+    let booking = BookingService::new(pool.clone(), clock.clone(), Duration::from_secs(300));
+    let autonomy = Autonomy::new(booking.clone(), true, Arc::new(MockCalendar::default()));
+    let scheduler = Scheduler::new(booking, autonomy, None);
+
+    // GIVEN nothing undelivered THEN the total is still written, as 0, and no tenant line
+    let mut out = Vec::new();
+    let report = gomomo_scheduler::handle_to(&scheduler, sample("scheduler-tick.json"), &mut out)
+        .await
+        .unwrap();
+    assert_eq!(report.undelivered, Some(0));
+    assert_eq!(lines(&out), vec![metric(serde_json::json!([[]]), 0, None)]);
+
+    // GIVEN a reminder queued ten minutes ago that nothing sent (this scheduler has no
+    // delivery) THEN the total and the tenant's line say 1
+    sqlx::query(
+        "INSERT INTO notification_outbox (id, tenant_id, channel, kind, recipient, body,
+                                          idempotency_key, created_at, next_attempt_at)
+         VALUES ($1, $2, 'sms', 'reminder_24h', '+15555550100', 'hi', 'k', $3, $3)",
+    )
+    .bind(uuid::Uuid::new_v4())
+    .bind(tenant)
+    .bind(march_2_8am() - chrono::Duration::minutes(10))
+    .execute(&pool)
+    .await
+    .unwrap();
+    let mut out = Vec::new();
+    let report = gomomo_scheduler::handle_to(&scheduler, sample("scheduler-tick.json"), &mut out)
+        .await
+        .unwrap();
+    assert_eq!(report.undelivered, Some(1));
+    assert_eq!(report.undelivered_tenants.len(), 1);
+    assert_eq!(report.undelivered_tenants[0].overdue, 1);
+    let t = tenant.to_string();
+    assert_eq!(
+        lines(&out),
+        vec![
+            metric(serde_json::json!([[]]), 1, None),
+            metric(serde_json::json!([["TenantId"]]), 1, Some(&t)),
+        ]
+    );
+    // The Lambda's answer carries the count.
+    let answer = serde_json::to_value(&report).unwrap();
+    assert_eq!(answer["undelivered"], 1);
 }

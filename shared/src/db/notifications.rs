@@ -333,6 +333,82 @@ pub async fn session_contact<'e>(
     .await
 }
 
+// --- delivery health ----------------------------------------------------------------------
+
+/// One tenant's messages that should have left and did not (see [`undelivered_by_tenant`]).
+#[derive(Debug, Clone, FromRow, PartialEq, Eq)]
+pub struct UndeliveredRow {
+    pub tenant_id: Uuid,
+    /// `failed` notifications that failed at or after `failed_since`.
+    pub failed: i64,
+    /// `queued` notifications whose next attempt was due before `overdue_before`.
+    pub overdue: i64,
+    /// `pending` or `claimed` jobs whose `run_at` is before `overdue_before`.
+    pub jobs_overdue: i64,
+    /// `failed` jobs of the kinds `failed_job_kinds` that failed at or after `failed_since`.
+    pub jobs_failed: i64,
+    /// The earliest due time among the overdue notifications and jobs.
+    pub oldest_overdue_at: Option<DateTime<Utc>>,
+}
+
+/// Per tenant (ordered by id; tenants with nothing to report are left out, `tenant` narrows
+/// to one), what should have been delivered and was not:
+///
+/// - a notification `queued` whose due time (`next_attempt_at`: its insertion time until the
+///   first attempt, then the retry time) is before `overdue_before`;
+/// - a notification `failed` (out of attempts or refused for good) since `failed_since`
+///   (`failed_at`, or its creation for rows that have none);
+/// - a job `pending` or `claimed` whose `run_at` is before `overdue_before` (a reminder that
+///   never ran queues no notification at all);
+/// - a job of one of `failed_job_kinds` `failed` since `failed_since` (its last update).
+///
+/// `sent` and `skipped` notifications, and completed or cancelled jobs, never count.
+pub async fn undelivered_by_tenant<'e>(
+    db: impl PgExecutor<'e>,
+    overdue_before: DateTime<Utc>,
+    failed_since: DateTime<Utc>,
+    failed_job_kinds: &[String],
+    tenant: Option<Uuid>,
+) -> Result<Vec<UndeliveredRow>, sqlx::Error> {
+    sqlx::query_as(
+        "WITH n AS (
+            SELECT tenant_id,
+                   count(*) FILTER (WHERE status = 'failed') AS failed,
+                   count(*) FILTER (WHERE status = 'queued') AS overdue,
+                   min(next_attempt_at) FILTER (WHERE status = 'queued') AS oldest
+              FROM notification_outbox
+             WHERE ((status = 'queued' AND next_attempt_at < $1)
+                    OR (status = 'failed' AND coalesce(failed_at, created_at) >= $2))
+               AND ($4::uuid IS NULL OR tenant_id = $4)
+             GROUP BY tenant_id
+         ), j AS (
+            SELECT tenant_id,
+                   count(*) FILTER (WHERE status IN ('pending', 'claimed')) AS overdue,
+                   count(*) FILTER (WHERE status = 'failed') AS failed,
+                   min(run_at) FILTER (WHERE status IN ('pending', 'claimed')) AS oldest
+              FROM jobs
+             WHERE ((status IN ('pending', 'claimed') AND run_at < $1)
+                    OR (status = 'failed' AND updated_at >= $2 AND kind = ANY($3)))
+               AND ($4::uuid IS NULL OR tenant_id = $4)
+             GROUP BY tenant_id
+         )
+         SELECT tenant_id,
+                coalesce(n.failed, 0) AS failed,
+                coalesce(n.overdue, 0) AS overdue,
+                coalesce(j.overdue, 0) AS jobs_overdue,
+                coalesce(j.failed, 0) AS jobs_failed,
+                least(n.oldest, j.oldest) AS oldest_overdue_at
+           FROM n FULL JOIN j USING (tenant_id)
+          ORDER BY tenant_id",
+    )
+    .bind(overdue_before)
+    .bind(failed_since)
+    .bind(failed_job_kinds)
+    .bind(tenant)
+    .fetch_all(db)
+    .await
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {

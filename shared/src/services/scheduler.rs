@@ -1,8 +1,17 @@
 //! One scheduler tick (every minute on AWS; on a timer in the standalone server): expire
 //! holds (emitting `HoldExpired`), publish unsent outbox rows, return orphaned job claims,
-//! run the jobs that are due (reminders, calendar retries), publish what they emitted.
+//! run the jobs that are due (reminders, calendar retries), publish what they emitted,
+//! deliver, then count what is still undelivered ([`DeliveryHealth`]). The scheduler
+//! function writes that count as a CloudWatch metric after every tick
+//! ([`Scheduler::write_metrics`]), even when it is 0: a missing data point means the
+//! scheduler did not run.
+
+use std::io::{self, Write};
 
 use serde::Serialize;
+
+use crate::services::delivery::{DeliveryHealth, TenantHealth};
+use crate::telemetry::emf;
 
 use crate::services::autonomy::Autonomy;
 use crate::services::booking::BookingService;
@@ -11,6 +20,11 @@ use crate::services::relay::OutboxRelay;
 /// Bounds per tick, so one tick fits well inside the function timeout.
 const MAX_OUTBOX_ROWS: usize = 1000;
 const MAX_JOBS: usize = 200;
+
+/// The CloudWatch metric of undelivered messages (namespace [`emf::NAMESPACE`]).
+pub const UNDELIVERED_METRIC: &str = "UndeliveredNotifications";
+/// Its per-tenant dimension.
+pub const TENANT_DIMENSION: &str = "TenantId";
 
 #[derive(Debug, Default, Clone, Serialize, PartialEq, Eq)]
 pub struct TickReport {
@@ -21,6 +35,11 @@ pub struct TickReport {
     pub jobs_run: usize,
     /// Notifications and webhook deliveries the delivery dispatchers processed this tick.
     pub deliveries: usize,
+    /// Messages due but not delivered after this tick, all tenants (see [`DeliveryHealth`]);
+    /// `None` when they could not be counted (the error is in `errors`).
+    pub undelivered: Option<u64>,
+    /// The tenants with something undelivered.
+    pub undelivered_tenants: Vec<TenantHealth>,
     /// Steps that failed (each step runs even when an earlier one failed).
     pub errors: Vec<String>,
 }
@@ -31,12 +50,14 @@ pub struct Scheduler {
     autonomy: Autonomy,
     relay: Option<OutboxRelay>,
     delivery: Option<crate::services::delivery::Delivery>,
+    health: DeliveryHealth,
 }
 
 impl Scheduler {
     /// `relay` None: outbox rows stay for a relay elsewhere (nothing is lost).
     pub fn new(booking: BookingService, autonomy: Autonomy, relay: Option<OutboxRelay>) -> Self {
         Self {
+            health: DeliveryHealth::new(booking.pool().clone(), booking.clock().clone()),
             booking,
             autonomy,
             relay,
@@ -78,19 +99,55 @@ impl Scheduler {
                 + d.webhooks_dead;
             r.errors.extend(d.errors);
         }
+        match self.health.report().await {
+            Ok(h) => {
+                r.undelivered = Some(h.undelivered);
+                r.undelivered_tenants = h.tenants;
+            }
+            Err(e) => r.errors.push(format!("count undelivered: {e}")),
+        }
         if r.holds_expired + r.events_published + r.jobs_reclaimed + r.jobs_run + r.deliveries > 0
             || !r.errors.is_empty()
+            || r.undelivered.unwrap_or(0) > 0
         {
             tracing::info!(
                 holds_expired = r.holds_expired,
                 events_published = r.events_published,
                 jobs_reclaimed = r.jobs_reclaimed,
                 jobs_run = r.jobs_run,
+                undelivered = r.undelivered,
                 errors = r.errors.len(),
                 "scheduler tick"
             );
         }
         r
+    }
+
+    /// The tick's metric as embedded-metric-format lines: the total (no dimension, written
+    /// even when 0) and one line per tenant with something undelivered. None when the count
+    /// failed: a missing data point is what the alarm treats as breaching.
+    pub fn metric_lines(&self, r: &TickReport) -> Vec<String> {
+        let Some(total) = r.undelivered else {
+            return Vec::new();
+        };
+        let at = self.booking.clock().now();
+        let mut lines = vec![emf::count_line(UNDELIVERED_METRIC, total, None, at)];
+        for t in &r.undelivered_tenants {
+            let tenant = t.tenant_id.to_string();
+            lines.push(emf::count_line(
+                UNDELIVERED_METRIC,
+                t.undelivered,
+                Some((TENANT_DIMENSION, &tenant)),
+                at,
+            ));
+        }
+        lines
+    }
+
+    /// Writes [`Self::metric_lines`] to `out` (stdout on Lambda, where CloudWatch Logs reads
+    /// them).
+    pub fn write_metrics(&self, r: &TickReport, out: &mut impl Write) -> io::Result<()> {
+        emf::write_lines(out, &self.metric_lines(r))
     }
 
     async fn publish(&self, r: &mut TickReport) {

@@ -2,6 +2,7 @@ pub mod admin;
 pub mod chat;
 pub mod delivery;
 pub mod excel;
+pub mod health;
 pub mod public;
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};

@@ -9,10 +9,14 @@
 //! - [`Integrations`]: what the admin API needs for webhooks and the Google Calendar
 //!   connection. The settings of all of it are [`DeliveryConfig`].
 //!
+//! - [`health`]: what should have been delivered and was not, per tenant (the scheduler's
+//!   metric, the admin route and `gomomo status` all read it).
+//!
 //! [`Delivery::tick`] runs one round of both dispatchers; the worker, the scheduler and the
 //! standalone server call it.
 
 pub mod dispatcher;
+pub mod health;
 pub mod webhooks;
 
 use std::sync::Arc;
@@ -27,6 +31,7 @@ use crate::ports::{Clock, Mailer};
 use crate::services::sms::SmsGate;
 
 pub use dispatcher::{DispatchReport, NotificationDispatcher};
+pub use health::{DeliveryHealth, HealthReport, TenantHealth};
 pub use webhooks::{WebhookDispatcher, WebhookReport};
 
 #[derive(Debug, Default, Clone, Serialize, PartialEq, Eq)]
