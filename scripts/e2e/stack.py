@@ -46,9 +46,11 @@ def _stable_secret(name: str, size: int = 32) -> str:
 LOCAL = {
     # `sam deploy --parameter-overrides`: only what differs from the template's defaults.
     "parameters": {
-        # The deployed receptionist sends confirmations and reminders.
-        "AutonomyEnabled": "true",
         "PublicBaseUrl": "{public_base_url}",
+        # Required by the template (no default); the mail server itself is the local sink
+        # (SMTP_URL below, which the configuration prefers over the host form).
+        "SmtpHost": "127.0.0.1",
+        "MailFrom": "bookings@gomomo.test",
     },
     # Secrets Manager: (secret name, JSON key) -> value; SSM parameters: (name, None) -> value.
     # A reference not listed here gets a fixed placeholder (and a warning in the run's log).
@@ -81,18 +83,6 @@ LOCAL = {
         "AWS_EC2_METADATA_DISABLED": "true",
         # Development only (production refuses it): seconds added to the functions' clock.
         "GOMOMO_CLOCK_OFFSET_SECONDS": "{clock_offset}",
-    },
-    # Settings a function needs for the story that template.yaml does not give it yet.
-    # Used only where the template lacks the variable, and listed in the run's log.
-    "stand_ins": {
-        "WorkerFunction": {
-            "TWILIO_ACCOUNT_SID": TWILIO_ACCOUNT_SID,
-            "TWILIO_AUTH_TOKEN": TWILIO_AUTH_TOKEN,
-        },
-        "SchedulerFunction": {
-            "TWILIO_ACCOUNT_SID": TWILIO_ACCOUNT_SID,
-            "TWILIO_AUTH_TOKEN": TWILIO_AUTH_TOKEN,
-        },
     },
 }
 
@@ -275,6 +265,9 @@ class Stack:
             args += ["--param", f"{k}={self.fill(v)}"]
         for r in self.resources:
             args += ["--resource", f"{r}={self.physical_name(r)}"]
+        for (name, key), v in LOCAL["secrets"].items():
+            if key is not None:
+                args += ["--secret", f"{name}:{key}={self.fill(v)}"]
         p = subprocess.run(args, capture_output=True, text=True, cwd=ROOT)
         if p.returncode != 0:
             self.warnings.append(
@@ -303,10 +296,6 @@ class Stack:
             for k, v in self.template_env(lid).items()
         }
         notes = []
-        for k, v in LOCAL["stand_ins"].get(lid, {}).items():
-            if k not in env:
-                env[k] = self.fill(v)
-                notes.append(f"stand-in {k} (template.yaml does not give {lid} this)")
         if any(k in env for k in MAIL_VARIABLES):
             for k in MAIL_VARIABLES:
                 env.pop(k, None)
