@@ -65,6 +65,9 @@ pub struct Config {
     /// `GOMOMO_CLOCK_OFFSET_SECONDS` (development only, refused in production): added to
     /// the system clock, so a local run of the deployed binaries can play "tomorrow".
     pub clock_offset: chrono::Duration,
+    /// `CHAT_WS_URL`: the WebSocket URL the served pages give the widget; unset = the
+    /// page's own origin `/ws` (as `gomomo serve` has).
+    pub chat_ws_url: Option<String>,
 }
 
 impl std::fmt::Debug for Config {
@@ -219,6 +222,7 @@ impl Config {
             },
         };
         Ok(Self {
+            chat_ws_url: non_empty("CHAT_WS_URL").map(|v| v.trim().to_string()),
             clock_offset,
             demo_api_key,
             delivery,
