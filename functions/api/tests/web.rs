@@ -143,7 +143,10 @@ async fn nothing_from_the_request_is_echoed() {
         .unwrap()
         .starts_with("application/json"));
     assert!(body.contains("invalid_tenant_id"), "{body}");
-    assert!(!body.contains("<script>") && !body.contains("alert"), "{body}");
+    assert!(
+        !body.contains("<script>") && !body.contains("alert"),
+        "{body}"
+    );
 
     // a query the page does not know is ignored, not reflected
     let (code, _, html) = send(&app, get(&format!("/?x={evil}&session={evil}"))).await;

@@ -182,9 +182,15 @@ fn assert_no_session(headers: &HeaderMap, body: &str) {
     assert!(headers.get("location").is_none(), "{headers:?}");
     for (name, value) in headers {
         let v = value.to_str().unwrap_or_default();
-        assert!(!v.contains("handoff-") && !v.contains("session"), "{name}: {v}");
+        assert!(
+            !v.contains("handoff-") && !v.contains("session"),
+            "{name}: {v}"
+        );
     }
-    assert!(!body.contains("handoff-") && !body.contains("session="), "{body}");
+    assert!(
+        !body.contains("handoff-") && !body.contains("session="),
+        "{body}"
+    );
 }
 
 /// The `<Message>` texts of a TwiML reply (parsed as XML).
@@ -335,7 +341,10 @@ async fn text_me_a_link_resumes_the_call_in_chat(pool: PgPool) {
             "{page}"
         );
         assert!(!page.contains(CALLER), "no phone number on the page");
-        assert!(!page.contains(&token), "the token is read from the URL, not echoed");
+        assert!(
+            !page.contains(&token),
+            "the token is read from the URL, not echoed"
+        );
         assert_no_session(&headers, &page);
     }
     let head = Request::head(&uri).body(Body::empty()).unwrap();
@@ -496,7 +505,10 @@ async fn tampered_expired_and_missing_tokens(pool: PgPool) {
     let (code, _, e) = post_resume(&w.handoff, json!({"token": token})).await;
     assert_eq!(code, StatusCode::GONE);
     assert_eq!(e["error"]["code"], "token_expired");
-    assert!(!consumed(&w.pool).await, "an expired token is never consumed");
+    assert!(
+        !consumed(&w.pool).await,
+        "an expired token is never consumed"
+    );
 }
 
 // ---- inbound SMS ----------------------------------------------------------------------------
