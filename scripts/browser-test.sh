@@ -85,6 +85,7 @@ check_booking() { # REF SESSION EMAIL WHAT
 }
 read -r REF SESSION EMAIL < <(python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print(r["reference"], r["session"], r["email"])' "$OUT/result.json")
 check_booking "$REF" "$SESSION" "$EMAIL" "the widget's"
+if grep -q -e "$SESSION" "$OUT/serve.log"; then die "the widget's session id is in the server log"; fi
 read -r REF SESSION EMAIL < <(python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))["handoff"]; print(r["reference"], r["session"], r["email"])' "$OUT/result.json")
 check_booking "$REF" "$SESSION" "$EMAIL" "the handoff's"
 spent="$(psql "$DATABASE_URL" -Atc "SELECT chat_session_id = '$SESSION' AND consumed_at IS NOT NULL FROM handoff_tokens WHERE id = '$HANDOFF_ID'")"
