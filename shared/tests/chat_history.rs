@@ -180,10 +180,12 @@ async fn a_handoff_session_says_it_continues_the_call(pool: PgPool) {
     .await
     .unwrap();
     let session = "handoff-0123456789abcdef";
-    assert!(handoff_db::consume(&c.pool, "tok-0123456789abcdef", session, now)
-        .await
-        .unwrap()
-        .is_some());
+    assert!(
+        handoff_db::consume(&c.pool, "tok-0123456789abcdef", session, now)
+            .await
+            .unwrap()
+            .is_some()
+    );
     seed_chat_session(&c.pool, c.tenant.0, session, Some("+15555550123"), &ctx)
         .await
         .unwrap();
