@@ -79,6 +79,20 @@ def event(n: int, method: str, path: str, query: str = "", params=None, signatur
     return ev
 
 
+def json_post(n: int, path: str, body: dict):
+    """A browser's JSON POST (the handoff page's "Continue in chat")."""
+    raw = json.dumps(body)
+    ev = event(n, "POST", path)
+    ev["headers"].update({
+        "content-type": "application/json",
+        "content-length": str(len(raw)),
+        "user-agent": "Mozilla/5.0 (iPhone; CPU iPhone OS 18_0 like Mac OS X)",
+    })
+    ev["requestContext"]["http"]["userAgent"] = ev["headers"]["user-agent"]
+    ev["body"] = raw
+    return ev
+
+
 def signed(n, path, params):
     return event(n, "POST", path, params=params, signature=sign(PUBLIC_BASE_URL + path, params))
 
@@ -128,6 +142,9 @@ def main() -> None:
         "handoff-resume-tampered.json": event(
             8, "GET", "/handoff/resume", query="token=AAAAAAAAAAAAAAAAAAAAAA.bm90LWEtbWFj"),
         "handoff-resume-missing-token.json": event(9, "GET", "/handoff/resume"),
+        "handoff-resume-post-missing-token.json": json_post(10, "/handoff/resume", {}),
+        "handoff-resume-post-tampered.json": json_post(
+            11, "/handoff/resume", {"token": "AAAAAAAAAAAAAAAAAAAAAA.bm90LWEtbWFj"}),
     }
     for name, ev in files.items():
         (EVENTS / name).write_text(json.dumps(ev, indent=2) + "\n")

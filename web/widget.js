@@ -7,9 +7,13 @@
  * data-title (header text), data-open="true" (start opened), data-inline="true" (render
  * in place of the script tag instead of a floating launcher).
  *
- * Protocol (docs/architecture.md; the /ws socket of gomomo serve and functions/chat-ws): sends
- * {"action":"hello"|"message", tenant_id, session_id, text}; receives typing, status,
- * assistant_message, push, error.
+ * Protocol (docs/architecture.md; the /ws socket of gomomo serve and functions/chat-ws): connects
+ * with ?tenant_id= only (the session id is a bearer secret and never goes into a URL), then sends
+ * {"action":"hello"|"message", tenant_id, session_id, text}; receives typing, status, history
+ * (the conversation so far, after a reload or a handoff), assistant_message, push, error.
+ *
+ * The session id is kept in localStorage under "gomomo:session:<tenant>"; the handoff page
+ * stores the session it opened there before it shows this chat.
  *
  * Every word the widget shows or announces is in STRINGS below (one table per language;
  * English only for now). The server's own replies come from shared/src/text/.
@@ -48,7 +52,9 @@
     reference: function (reference) { return "Reference " + reference; },
     newUpdate: "You have a new update.",
     error: "Something went wrong.",
-    connectionLost: "❌ Connection Lost — reconnecting…"
+    connectionLost: "❌ Connection Lost — reconnecting…",
+    continuesCall: "Continuing from your phone call",
+    continuesText: "Continuing from your text message"
   };
   var script = document.currentScript;
   if (!script || !script.dataset.tenant) {
@@ -198,6 +204,27 @@
     log.appendChild(chip);
     scroll();
   }
+  var greeting = null, historyShown = false;
+  // The conversation so far replaces the greeting, above anything typed since the page
+  // opened; only the first history of a page is shown (a reconnect keeps what is there).
+  function onHistory(m) {
+    if (historyShown) return;
+    historyShown = true;
+    var lines = m.messages || [];
+    if (!lines.length && !m.continues) return;
+    if (greeting) { greeting.remove(); greeting = null; }
+    var frag = document.createDocumentFragment();
+    if (m.continues) {
+      frag.appendChild(el("div", { "class": "gmm-msg gmm-sys", "data-testid": "continues" },
+        m.continues === "sms" ? STRINGS.continuesText : STRINGS.continuesCall));
+    }
+    lines.forEach(function (l) {
+      frag.appendChild(el("div", { "class": "gmm-msg " + (l.role === "user" ? "gmm-user" : "gmm-bot"),
+        "data-history": "" }, l.text));
+    });
+    log.insertBefore(frag, log.firstChild);
+    scroll();
+  }
   function card(titleText, lines) {
     var c = el("div", { "class": "gmm-card", role: "note" });
     c.appendChild(el("strong", null, titleText));
@@ -251,8 +278,9 @@
     if (ws && ws.readyState === 1) ws.send(s); else queue.push(s);
   }
   function connect() {
+    // Tenant only: the session goes in the hello frame, never in the URL.
     var url = wsUrl + (wsUrl.indexOf("?") < 0 ? "?" : "&") + "tenant_id=" +
-      encodeURIComponent(tenant) + "&session_id=" + encodeURIComponent(session);
+      encodeURIComponent(tenant);
     try { ws = new WebSocket(url); } catch (e) { return retry(); }
     ws.onopen = function () {
       attempt = 0; lostShown = false; everConnected = true;
@@ -272,6 +300,7 @@
           onEvents(m.events);
           send.disabled = false;
           break;
+        case "history": onHistory(m); break;
         case "push": onPush(m); break;
         case "error":
           setTyping(false); setChip(""); send.disabled = false;
@@ -321,7 +350,7 @@
   close.onclick = function () { setOpen(false); };
   panel.addEventListener("keydown", function (e) { if (e.key === "Escape" && !inline) setOpen(false); });
   if (!inline) { panel.hidden = script.dataset.open !== "true"; launch.setAttribute("aria-expanded", String(!panel.hidden)); }
-  addMsg("gmm-bot", STRINGS.greeting);
+  greeting = addMsg("gmm-bot", STRINGS.greeting);
   connect();
   window.gomomoWidget = { session: session, send: submit };
 })();

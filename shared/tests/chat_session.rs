@@ -104,7 +104,7 @@ async fn a_turn_a_session_switch_and_client_mistakes(pool: PgPool) {
         .unwrap();
     assert_eq!(row.session_id, "web-2");
 
-    // hello: connected, then the session's pending push, once
+    // hello: connected, the conversation so far, then the session's pending push, once
     sqlx::query("INSERT INTO push_events (id, tenant_id, session_id, type, payload) VALUES ($1, $2, 'web-2', 'waitlist_match', '{}')")
         .bind(uuid::Uuid::new_v4())
         .bind(s.tenant.0)
@@ -114,9 +114,10 @@ async fn a_turn_a_session_switch_and_client_mistakes(pool: PgPool) {
     let hello =
         json!({"action": "hello", "tenant_id": s.tenant.to_string(), "session_id": "web-2"});
     let f = s.send(hello.clone()).await;
-    assert_eq!(types(&f), ["status", "push"]);
-    assert_eq!(f[1]["push_type"], "waitlist_match");
-    assert_eq!(types(&s.send(hello).await), ["status"]);
+    assert_eq!(types(&f), ["status", "history", "push"]);
+    assert_eq!(f[1]["messages"][0]["text"], "hello");
+    assert_eq!(f[2]["push_type"], "waitlist_match");
+    assert_eq!(types(&s.send(hello).await), ["status", "history"]);
 }
 
 #[sqlx::test(migrations = "../migrations")]

@@ -1,7 +1,16 @@
 // Drives the widget in a real headless Chromium (Debian's `chromium`) with playwright-core,
-// against a running `gomomo serve`: books an appointment with the deterministic engine
-// and checks the confirmation toast with the reference code. Prints
-// {"reference", "session", "email"} on stdout for the caller to check in Postgres.
+// against a running `gomomo serve`, on a phone-sized screen (390 × 844):
+//
+// 1. books an appointment with the deterministic engine and checks the confirmation toast
+//    with the reference code; a reload keeps the session and shows the conversation so far;
+// 2. when HANDOFF_TOKEN is set (a one-time link minted by scripts/browser-test.sh): opens the
+//    handoff page (twice: opening spends nothing), clicks "Continue in chat", sees the chat
+//    say it continues the call with the call's context, books there, and the link is then
+//    spent (410).
+//
+// Nothing overflows the screen horizontally, and the session id never appears in a URL.
+// Prints {"reference", "session", "email", "handoff"?: {"reference", "session", "email"}}
+// on stdout for the caller to check in Postgres.
 //
 //   PLAYWRIGHT_CORE=.tools/node_modules/playwright-core node web/tests/widget.test.cjs http://127.0.0.1:3000
 "use strict";
@@ -9,11 +18,147 @@ const path = require("path");
 const { chromium } = require(path.resolve(process.env.PLAYWRIGHT_CORE || ".tools/node_modules/playwright-core"));
 
 const base = process.argv[2];
-const email = `jane.browser+${Date.now()}@example.com`;
+const PHONE = { width: 390, height: 844 };
+const GREETING = "Hi! I can book, reschedule, cancel or look up an appointment";
 
 function fail(msg) {
   console.error("widget test: " + msg);
   process.exit(1);
+}
+
+async function phonePage(browser) {
+  const context = await browser.newContext({ viewport: PHONE });
+  const page = await context.newPage();
+  page.setDefaultTimeout(20000);
+  page.on("pageerror", (e) => fail("page error: " + e.message));
+  // The session is a bearer secret: never in the socket's URL, nor in any page's URL.
+  page.on("websocket", (ws) => {
+    if (/session|handoff-|web-[0-9a-f]{8}/i.test(ws.url())) fail("a session id in the WebSocket URL: " + ws.url());
+  });
+  page.on("framenavigated", (f) => {
+    if (/session=|handoff-/.test(f.url())) fail("a session id in a page URL: " + f.url());
+  });
+  return page;
+}
+
+async function fitsThePhone(page, what) {
+  const width = await page.evaluate(() => document.documentElement.scrollWidth);
+  if (width > PHONE.width) fail(`${what} overflows a ${PHONE.width}px screen: scrollWidth ${width}`);
+}
+
+async function connected(page) {
+  await page.locator('[data-testid="connection-dot"][aria-label="Connected"]').waitFor();
+}
+
+// One user message; waits for the next bot bubble and checks it against `expect`.
+async function say(page, text, expect) {
+  const bot = page.locator(".gmm-bot");
+  const before = await bot.count();
+  const input = page.getByLabel("Your message");
+  await input.fill(text);
+  await input.press("Enter");
+  await page.waitForFunction((n) => document.querySelectorAll(".gmm-bot:not(.gmm-typing)").length > n, before);
+  const last = (await bot.last().innerText()).trim();
+  if (expect && !expect.test(last)) fail(`after ${JSON.stringify(text)} expected ${expect} but got ${JSON.stringify(last)}`);
+  return last;
+}
+
+// From "tomorrow" to the confirmation: a slot button, a name, an email, yes. Returns the
+// reference of the toast (which the reply carries too).
+async function bookFromTheDate(page, name, email) {
+  await say(page, "tomorrow", /open times/);
+  const slot = page.locator(".gmm-slots button").first();
+  await slot.waitFor();
+  const bot = page.locator(".gmm-bot");
+  const before = await bot.count();
+  await slot.click();
+  await page.waitForFunction((n) => document.querySelectorAll(".gmm-bot:not(.gmm-typing)").length > n, before);
+  const held = (await bot.last().innerText()).trim();
+  if (!/holding/.test(held)) fail("clicking a slot did not hold it: " + held);
+  await say(page, name, /email/);
+  await say(page, email, /Please confirm/);
+  const done = await say(page, "yes", /You're all set/);
+  const toast = page.locator('[data-testid="toasts"] [data-kind="booking_confirmed"]');
+  await toast.waitFor();
+  const toastText = await toast.innerText();
+  const m = /reference ([2-9A-HJKMNP-Z]{4}-[2-9A-HJKMNP-Z]{4})/.exec(toastText);
+  if (!m) fail("no reference code in the toast: " + toastText);
+  if (!done.includes(m[1])) fail("the reply does not carry the toast's reference");
+  return m[1];
+}
+
+async function historyTexts(page) {
+  await page.locator("[data-history]").first().waitFor();
+  return page.locator("[data-history]").allInnerTexts();
+}
+
+async function bookAndReload(browser) {
+  const email = `jane.browser+${Date.now()}@example.com`;
+  const page = await phonePage(browser);
+  await page.goto(base + "/");
+  await connected(page);
+  await fitsThePhone(page, "the landing page with the chat open");
+
+  const box = await page.locator(".gmm-panel").boundingBox();
+  if (!box || box.width > PHONE.width || box.height > PHONE.height) fail("the panel does not fit a phone: " + JSON.stringify(box));
+  // Keyboard and screen-reader hooks: the input has a label, the log is a live region.
+  if ((await page.locator('[role="log"][aria-live="polite"]').count()) !== 1) fail("no live log");
+
+  await say(page, "Hi, I'd like to book a consultation", /What day/);
+  const reference = await bookFromTheDate(page, "Jane Browser", email);
+
+  // the session survives a reload (localStorage), the widget reconnects and shows the
+  // conversation so far from Postgres instead of the greeting
+  const session = await page.evaluate(() => window.gomomoWidget.session);
+  await page.reload();
+  await connected(page);
+  const again = await page.evaluate(() => window.gomomoWidget.session);
+  if (again !== session) fail("the session was not kept across a reload");
+  const history = await historyTexts(page);
+  if (!history.includes("Hi, I'd like to book a consultation")) fail("the history lacks the first message: " + JSON.stringify(history));
+  if (!history.some((t) => t.includes(reference))) fail("the history lacks the confirmation: " + JSON.stringify(history));
+  if ((await page.getByText(GREETING).count()) !== 0) fail("the greeting is shown above the history");
+  if ((await page.locator('[data-testid="continues"]').count()) !== 0) fail("a web session says it continues a call");
+  await fitsThePhone(page, "the chat with its history");
+  await page.context().close();
+  return { reference, session, email };
+}
+
+async function handoff(browser, token) {
+  const email = `pat.handoff+${Date.now()}@example.com`;
+  const page = await phonePage(browser);
+  const link = base + "/handoff/resume?token=" + encodeURIComponent(token);
+  // opening the link (a preview, then the person) spends nothing
+  for (let i = 0; i < 2; i++) {
+    const res = await page.goto(link);
+    if (res.status() !== 200) fail(`the handoff page answered ${res.status()}`);
+  }
+  const what = await page.locator('[data-testid="continues-what"]').innerText();
+  if (!/You were booking an appointment on the phone: Consultation/.test(what)) fail("the page does not say what it continues: " + what);
+  await fitsThePhone(page, "the handoff page");
+
+  await page.getByRole("button", { name: "Continue in chat" }).click();
+  await page.waitForURL((u) => u.pathname === "/" && u.searchParams.get("tenant") !== null);
+  await connected(page);
+  const continues = await page.locator('[data-testid="continues"]').innerText();
+  if (continues !== "Continuing from your phone call") fail("the chat does not say it continues the call: " + continues);
+  const history = await historyTexts(page);
+  if (!history.some((t) => t.includes("Welcome back") && t.includes("Consultation"))) fail("the call's context is not in the chat: " + JSON.stringify(history));
+  if (!history.includes("I'd like to book a consultation")) fail("the call's words are not in the chat: " + JSON.stringify(history));
+  const session = await page.evaluate(() => window.gomomoWidget.session);
+  if (!/^handoff-/.test(session)) fail("the widget did not take the handoff's session: " + session);
+  await fitsThePhone(page, "the chat after a handoff");
+
+  // the booking completes there: the service came with the call, the day is next
+  const reference = await bookFromTheDate(page, "Pat Handoff", email);
+
+  // the link was spent by the click: now 410, for the page and for the POST
+  const replay = await page.request.get(link);
+  if (replay.status() !== 410) fail(`a spent link answered ${replay.status()}`);
+  const post = await page.request.post(base + "/handoff/resume", { data: { token } });
+  if (post.status() !== 410 || (await post.json()).error.code !== "token_used") fail(`a second POST answered ${post.status()}`);
+  await page.context().close();
+  return { reference, session, email };
 }
 
 (async () => {
@@ -23,61 +168,9 @@ function fail(msg) {
       "--disable-background-networking", "--disable-component-update", "--disable-sync"],
   });
   try {
-    // A phone-sized screen: the widget must fit it.
-    const context = await browser.newContext({ viewport: { width: 390, height: 844 } });
-    const page = await context.newPage();
-    page.setDefaultTimeout(20000);
-    page.on("pageerror", (e) => fail("page error: " + e.message));
-    await page.goto(base + "/");
-    await page.locator('[data-testid="connection-dot"][aria-label="Connected"]').waitFor();
-
-    const box = await page.locator(".gmm-panel").boundingBox();
-    if (!box || box.width > 390 || box.height > 844) fail("the panel does not fit a phone: " + JSON.stringify(box));
-
-    // Keyboard and screen-reader hooks: the input has a label, the log is a live region.
-    const input = page.getByLabel("Your message");
-    if ((await page.locator('[role="log"][aria-live="polite"]').count()) !== 1) fail("no live log");
-
-    const bot = page.locator(".gmm-bot");
-    const say = async (text, expect) => {
-      const before = await bot.count();
-      await input.fill(text);
-      await input.press("Enter");
-      await page.waitForFunction((n) => document.querySelectorAll(".gmm-bot:not(.gmm-typing)").length > n, before);
-      const last = (await bot.last().innerText()).trim();
-      if (expect && !expect.test(last)) fail(`after ${JSON.stringify(text)} expected ${expect} but got ${JSON.stringify(last)}`);
-      return last;
-    };
-
-    await say("Hi, I'd like to book a consultation", /What day/);
-    await say("tomorrow", /open times/);
-    // the offered times are buttons; click the first one
-    const slot = page.locator(".gmm-slots button").first();
-    await slot.waitFor();
-    const before = await bot.count();
-    await slot.click();
-    await page.waitForFunction((n) => document.querySelectorAll(".gmm-bot:not(.gmm-typing)").length > n, before);
-    const held = (await bot.last().innerText()).trim();
-    if (!/holding/.test(held)) fail("clicking a slot did not hold it: " + held);
-    await say("Jane Browser", /email/);
-    await say(email, /Please confirm/);
-    const done = await say("yes", /You're all set/);
-
-    const toast = page.locator('[data-testid="toasts"] [data-kind="booking_confirmed"]');
-    await toast.waitFor();
-    const toastText = await toast.innerText();
-    const m = /reference ([2-9A-HJKMNP-Z]{4}-[2-9A-HJKMNP-Z]{4})/.exec(toastText);
-    if (!m) fail("no reference code in the toast: " + toastText);
-    if (!done.includes(m[1])) fail("the reply does not carry the toast's reference");
-
-    // the session survives a reload (localStorage) and the widget reconnects
-    const session = await page.evaluate(() => window.gomomoWidget.session);
-    await page.reload();
-    await page.locator('[data-testid="connection-dot"][aria-label="Connected"]').waitFor();
-    const again = await page.evaluate(() => window.gomomoWidget.session);
-    if (again !== session) fail("the session was not kept across a reload");
-
-    process.stdout.write(JSON.stringify({ reference: m[1], session, email }) + "\n");
+    const result = await bookAndReload(browser);
+    if (process.env.HANDOFF_TOKEN) result.handoff = await handoff(browser, process.env.HANDOFF_TOKEN);
+    process.stdout.write(JSON.stringify(result) + "\n");
   } finally {
     await browser.close();
   }

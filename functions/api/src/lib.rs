@@ -27,6 +27,8 @@ pub struct AppState {
     pub platform_key: Option<Arc<str>>,
     /// Webhook secrets and the Google OAuth client.
     pub integrations: gomomo::services::delivery::Integrations,
+    /// The landing page and the widget script (`CHAT_WS_URL` for the widget).
+    pub web: gomomo::http::web::WebPages,
 }
 
 impl AppState {
@@ -37,6 +39,7 @@ impl AppState {
             agent: app.agent.clone(),
             integrations: app.integrations.clone(),
             platform_key: app.config.platform_key.as_deref().map(Arc::from),
+            web: gomomo::http::web::WebPages::from_config(&app.config),
         }
     }
 
@@ -105,6 +108,14 @@ impl utoipa::Modify for BearerAuth {
     }
 }
 
+/// What the `api` Lambda serves: the REST API ([`router`]) and the web pages — the landing
+/// page (`/`) and the widget (`/widget.js`) of [`gomomo::http::web`].
+pub fn function_router(state: AppState) -> Router {
+    let web = gomomo::http::web::router(state.web.clone());
+    router(state).merge(web)
+}
+
+/// The REST API (and its JSON 404/405 fallbacks).
 pub fn router(state: AppState) -> Router {
     use routes::{admin, public};
     Router::new()

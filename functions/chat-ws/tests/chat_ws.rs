@@ -99,7 +99,8 @@ async fn a_conversation_over_the_management_api(pool: PgPool) {
         "nothing can be posted during $connect"
     );
 
-    // WHEN the widget says hello THEN it gets its status and the pending push
+    // WHEN the widget says hello THEN it gets its status, the (empty) history and the
+    // pending push
     let r = ws
         .handle(event(message(
             conn,
@@ -110,12 +111,14 @@ async fn a_conversation_over_the_management_api(pool: PgPool) {
     assert_eq!(r.status_code, 200);
     {
         let posts = server.posts.lock().unwrap();
-        assert_eq!(posts.len(), 2, "{posts:?}");
+        assert_eq!(posts.len(), 3, "{posts:?}");
         assert_eq!(posts[0].0, "/@connections/R1kmxc2VNjMCFIA%3D");
         assert!(posts.iter().all(|p| p.1), "SigV4-signed");
         assert_eq!(posts[0].2["type"], "status");
-        assert_eq!(posts[1].2["type"], "push");
-        assert_eq!(posts[1].2["push_type"], "waitlist_match");
+        assert_eq!(posts[1].2["type"], "history");
+        assert_eq!(posts[1].2["messages"], json!([]));
+        assert_eq!(posts[2].2["type"], "push");
+        assert_eq!(posts[2].2["push_type"], "waitlist_match");
     }
     let (pending,): (i64,) =
         sqlx::query_as("SELECT count(*) FROM push_events WHERE delivered_at IS NULL")

@@ -2,27 +2,37 @@
 //!
 //! - `POST /twilio/sms` — inbound SMS (signature-checked): opt-out ledger, HELP, and C/R/X
 //!   replies to reminders; duplicate MessageSids act once;
-//! - `GET /handoff/resume?token=…` — a one-time link from a call or an SMS: valid → a chat
-//!   session seeded with what was gathered, then `303` to the chat page; used or expired →
-//!   410, tampered → 403, each with a page a person can read.
+//! - `GET /handoff/resume?token=…` — a one-time link from a call or an SMS. The page says
+//!   what the chat continues and offers "Continue in chat"; it spends nothing, so a link
+//!   preview, a mail scanner or a HEAD request leaves the link working. Used or expired →
+//!   410, tampered → 403, missing → 400, each with a page a person can read;
+//! - `POST /handoff/resume` with `{"token"}` — the person's click: spends the token once and
+//!   answers `{"tenant_id","session_id","context"}` (`Cache-Control: no-store`); the page
+//!   keeps the session where the widget looks for it and opens the chat at `/?tenant=…`.
+//!   Errors are JSON: `token_missing` 400, `token_invalid` 403, `token_used` and
+//!   `token_expired` 410.
+//!
+//! The session id is a bearer secret: it is only ever in the POST's response body, never in
+//! a URL, a header, a page or a log line.
 
 use std::sync::Arc;
 
 use axum::extract::{FromRef, State};
-use axum::http::{header, StatusCode};
-use axum::response::{Html, IntoResponse, Response};
+use axum::http::{header, HeaderName, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use gomomo::app::App;
 use gomomo::http::twilio::{TwilioWebhook, WebhookVerifier};
-use gomomo::http::{ApiError, ApiQuery};
+use gomomo::http::web::escape_html;
+use gomomo::http::{ApiError, ApiJson, ApiQuery};
 use gomomo::ports::SmsSender;
-use gomomo::services::handoff::{HandoffError, HandoffService};
+use gomomo::services::handoff::{HandoffContext, HandoffError, HandoffService};
 use gomomo::services::sms_inbound::{InboundError, InboundService, InboundSms};
 use gomomo::services::voice::twiml::CONTENT_TYPE;
 use gomomo::services::Clock;
 use gomomo::Config;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
 
 #[derive(Clone)]
@@ -56,7 +66,7 @@ impl HandoffState {
 pub fn router(state: HandoffState) -> Router {
     Router::new()
         .route("/twilio/sms", post(inbound_sms))
-        .route("/handoff/resume", get(resume))
+        .route("/handoff/resume", get(resume_page).post(resume))
         .with_state(state)
 }
 
@@ -89,6 +99,22 @@ struct ResumeQuery {
     token: Option<String>,
 }
 
+const HANDOFF_HTML: &str = include_str!("../../../web/handoff.html");
+/// The longest token accepted (ours are 22 + 1 + 43 characters).
+const MAX_TOKEN_LEN: usize = 256;
+
+/// The headers of every handoff page: never cached, never indexed, and the link (with its
+/// token) never sent on as a referrer.
+fn page_headers() -> [(HeaderName, &'static str); 5] {
+    [
+        (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+        (header::CACHE_CONTROL, "no-store"),
+        (header::REFERRER_POLICY, "no-referrer"),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (HeaderName::from_static("x-robots-tag"), "noindex"),
+    ]
+}
+
 fn page(status: StatusCode, title: &str, text: &str) -> Response {
     // Fixed strings only: nothing from the request is echoed into the page.
     let body = format!(
@@ -98,42 +124,32 @@ fn page(status: StatusCode, title: &str, text: &str) -> Response {
          max-width: 32rem; margin: 3rem auto; padding: 0 1rem\"><h1>{title}</h1><p>{text}</p>\
          </body></html>"
     );
-    (status, Html(body)).into_response()
+    (status, page_headers(), body).into_response()
 }
 
-async fn resume(State(s): State<HandoffState>, ApiQuery(q): ApiQuery<ResumeQuery>) -> Response {
-    let Some(token) = q.token.filter(|t| !t.trim().is_empty() && t.len() <= 256) else {
-        return page(
-            StatusCode::BAD_REQUEST,
-            "Link incomplete",
-            "This link is missing its code. Please open the link exactly as it was sent to you.",
-        );
-    };
-    match s.handoff.redeem(&token).await {
-        Ok(r) => {
-            let location = format!("/?tenant={}&session={}", r.tenant_id, r.session_id);
-            (
-                StatusCode::SEE_OTHER,
-                [
-                    (header::LOCATION, location),
-                    (header::CACHE_CONTROL, "no-store".to_string()),
-                ],
-            )
-                .into_response()
-        }
-        Err(HandoffError::Gone) => page(
+fn missing_page() -> Response {
+    page(
+        StatusCode::BAD_REQUEST,
+        "Link incomplete",
+        "This link is missing its code. Please open the link exactly as it was sent to you.",
+    )
+}
+
+fn error_page(e: &HandoffError) -> Response {
+    match e {
+        HandoffError::Used | HandoffError::Expired => page(
             StatusCode::GONE,
             "This link has expired",
             "Links from our text messages work once, for 15 minutes. Please call us again or \
              start a new chat on our website — it only takes a moment.",
         ),
-        Err(HandoffError::Tampered) => page(
+        HandoffError::Tampered => page(
             StatusCode::FORBIDDEN,
             "This link is not valid",
             "We couldn't verify this link. Please open the link exactly as it was sent to you.",
         ),
-        Err(e) => {
-            tracing::error!(error = %e, "handoff resume failed");
+        e => {
+            tracing::error!(error = %e, "handoff link check failed");
             page(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "Something went wrong",
@@ -141,4 +157,149 @@ async fn resume(State(s): State<HandoffState>, ApiQuery(q): ApiQuery<ResumeQuery
             )
         }
     }
+}
+
+/// The token of a request, when it has a non-blank one.
+fn token_of(raw: Option<String>) -> Option<String> {
+    raw.map(|t| t.trim().to_string()).filter(|t| !t.is_empty())
+}
+
+/// What the chat will continue, in words a person reads on the page: the errand, where it
+/// started, the service and the day. Nothing else the call gathered (no name, email, phone
+/// or transcript) is shown to whoever holds the link.
+pub fn headline(ctx: &HandoffContext) -> String {
+    let intent = ctx.intent.as_deref().unwrap_or_default();
+    let errand = if intent.starts_with("reschedule") {
+        "You were rescheduling an appointment"
+    } else if intent.starts_with("cancel") {
+        "You were cancelling an appointment"
+    } else if intent.starts_with("look") {
+        "You were looking up an appointment"
+    } else if intent.starts_with("book") || ctx.service_name.is_some() {
+        "You were booking an appointment"
+    } else {
+        "You were talking with us"
+    };
+    let via = if ctx.channel == "sms" {
+        " by text message"
+    } else {
+        " on the phone"
+    };
+    let mut details = Vec::new();
+    if let Some(s) = &ctx.service_name {
+        details.push(s.clone());
+    }
+    if let Some(d) = ctx.date {
+        details.push(
+            d.format(gomomo::text::current().chat.handoff_day_format)
+                .to_string(),
+        );
+    }
+    let mut line = format!("{errand}{via}");
+    if !details.is_empty() {
+        line.push_str(": ");
+        line.push_str(&details.join(", "));
+    }
+    line.push_str(". Continue in chat and we'll pick up from there.");
+    line
+}
+
+/// `GET` (and `HEAD`) `/handoff/resume`: checks the link and shows what it continues;
+/// spends nothing.
+async fn resume_page(
+    State(s): State<HandoffState>,
+    ApiQuery(q): ApiQuery<ResumeQuery>,
+) -> Response {
+    let Some(token) = token_of(q.token) else {
+        return missing_page();
+    };
+    if token.len() > MAX_TOKEN_LEN {
+        return error_page(&HandoffError::Tampered);
+    }
+    match s.handoff.inspect(&token).await {
+        Ok(pending) => {
+            let body =
+                HANDOFF_HTML.replace("{{SUMMARY}}", &escape_html(&headline(&pending.context)));
+            (StatusCode::OK, page_headers(), body).into_response()
+        }
+        Err(e) => error_page(&e),
+    }
+}
+
+#[derive(Deserialize)]
+struct ResumeBody {
+    token: Option<String>,
+}
+
+/// What a redeemed link tells the page (and the chat) about the conversation it continues.
+#[derive(Serialize)]
+struct ContextView {
+    channel: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    intent: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    service_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    /// `YYYY-MM-DD`
+    date: Option<String>,
+    summary: String,
+}
+
+#[derive(Serialize)]
+struct Resumed {
+    tenant_id: String,
+    session_id: String,
+    context: ContextView,
+}
+
+/// `POST /handoff/resume`: the person's explicit "continue" spends the token, once.
+async fn resume(
+    State(s): State<HandoffState>,
+    ApiJson(body): ApiJson<ResumeBody>,
+) -> Result<Response, ApiError> {
+    let Some(token) = token_of(body.token) else {
+        return Err(ApiError::bad_request(
+            "token_missing",
+            "the body needs the link's token: {\"token\": \"…\"}",
+        ));
+    };
+    if token.len() > MAX_TOKEN_LEN {
+        return Err(invalid());
+    }
+    match s.handoff.redeem(&token).await {
+        Ok(r) => {
+            let context = ContextView {
+                summary: headline(&r.context),
+                channel: r.context.channel,
+                intent: r.context.intent,
+                service_name: r.context.service_name,
+                date: r.context.date.map(|d| d.to_string()),
+            };
+            Ok((
+                [(header::CACHE_CONTROL, "no-store")],
+                axum::Json(Resumed {
+                    tenant_id: r.tenant_id.to_string(),
+                    session_id: r.session_id,
+                    context,
+                }),
+            )
+                .into_response())
+        }
+        Err(HandoffError::Used) => Err(ApiError::new(
+            StatusCode::GONE,
+            "token_used",
+            "this link was already used",
+        )),
+        Err(HandoffError::Expired) => Err(ApiError::new(
+            StatusCode::GONE,
+            "token_expired",
+            "this link has expired",
+        )),
+        Err(HandoffError::Tampered) => Err(invalid()),
+        Err(e) => Err(ApiError::internal(&e)),
+    }
+}
+
+fn invalid() -> ApiError {
+    ApiError::forbidden("token_invalid", "this link could not be verified")
 }

@@ -158,6 +158,41 @@ async fn get(app: &Router, uri: &str) -> (StatusCode, HeaderMap, String) {
     send(app, Request::get(uri).body(Body::empty()).unwrap()).await
 }
 
+/// `POST /handoff/resume` with `body` as JSON; the answer's body parsed as JSON.
+async fn post_resume(app: &Router, body: Value) -> (StatusCode, HeaderMap, Value) {
+    let req = Request::post("/handoff/resume")
+        .header("content-type", "application/json")
+        .body(Body::from(body.to_string()))
+        .unwrap();
+    let (code, headers, text) = send(app, req).await;
+    (code, headers, serde_json::from_str(&text).unwrap())
+}
+
+/// Whether the token's row is spent.
+async fn consumed(pool: &PgPool) -> bool {
+    let at: Option<DateTime<Utc>> = sqlx::query_scalar("SELECT consumed_at FROM handoff_tokens")
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    at.is_some()
+}
+
+/// No session id anywhere in a response's headers or body.
+fn assert_no_session(headers: &HeaderMap, body: &str) {
+    assert!(headers.get("location").is_none(), "{headers:?}");
+    for (name, value) in headers {
+        let v = value.to_str().unwrap_or_default();
+        assert!(
+            !v.contains("handoff-") && !v.contains("session"),
+            "{name}: {v}"
+        );
+    }
+    assert!(
+        !body.contains("handoff-") && !body.contains("session="),
+        "{body}"
+    );
+}
+
 /// The `<Message>` texts of a TwiML reply (parsed as XML).
 fn messages_of(xml: &str) -> Vec<String> {
     let doc = roxmltree::Document::parse(xml).unwrap();
@@ -288,15 +323,61 @@ async fn text_me_a_link_resumes_the_call_in_chat(pool: PgPool) {
     );
     let token = token_of(body);
 
-    // WHEN the link is opened
-    let (code, headers, _) = get(&w.handoff, &format!("/handoff/resume?token={token}")).await;
-    assert_eq!(code, StatusCode::SEE_OTHER);
-    let location = headers["location"].to_str().unwrap().to_string();
+    // WHEN the link is opened (twice: a link preview, then the person), and HEAD is asked
+    let uri = format!("/handoff/resume?token={token}");
+    for _ in 0..2 {
+        let (code, headers, page) = get(&w.handoff, &uri).await;
+        assert_eq!(code, StatusCode::OK, "{page}");
+        assert_eq!(
+            headers["content-type"].to_str().unwrap(),
+            "text/html; charset=utf-8"
+        );
+        assert_eq!(headers["cache-control"].to_str().unwrap(), "no-store");
+        assert_eq!(headers["referrer-policy"].to_str().unwrap(), "no-referrer");
+        // THEN the page says what the chat continues and offers to continue, nothing more
+        assert!(page.contains("Continue in chat"), "{page}");
+        assert!(
+            page.contains("You were booking an appointment on the phone: Follow-up Visit"),
+            "{page}"
+        );
+        assert!(!page.contains(CALLER), "no phone number on the page");
+        assert!(
+            !page.contains(&token),
+            "the token is read from the URL, not echoed"
+        );
+        assert_no_session(&headers, &page);
+    }
+    let head = Request::head(&uri).body(Body::empty()).unwrap();
+    let (code, headers, body) = send(&w.handoff, head).await;
+    assert_eq!(code, StatusCode::OK);
+    assert!(body.is_empty());
+    assert_no_session(&headers, &body);
+    assert!(!consumed(&w.pool).await, "GET and HEAD spend nothing");
+
+    // WHEN the person clicks "Continue in chat"
+    let (code, headers, resumed) = post_resume(&w.handoff, json!({"token": token})).await;
+    assert_eq!(code, StatusCode::OK, "{resumed}");
+    assert_eq!(headers["cache-control"].to_str().unwrap(), "no-store");
+    assert!(consumed(&w.pool).await);
+    assert_eq!(resumed["tenant_id"], DEMO_TENANT_ID.to_string());
+    let session = resumed["session_id"].as_str().unwrap().to_string();
+    assert!(session.starts_with("handoff-"), "{resumed}");
+    assert_eq!(resumed["context"]["channel"], "voice");
+    assert_eq!(resumed["context"]["service_name"], "Follow-up Visit");
     assert!(
-        location.starts_with(&format!("/?tenant={DEMO_TENANT_ID}&session=handoff-")),
-        "{location}"
+        resumed["context"]["summary"]
+            .as_str()
+            .unwrap()
+            .starts_with("You were booking an appointment"),
+        "{resumed}"
     );
-    let session = location.split("session=").nth(1).unwrap().to_string();
+    assert!(
+        resumed["context"].get("client_email").is_none()
+            && resumed["context"].get("transcript").is_none(),
+        "only what the page shows: {resumed}"
+    );
+    let keys: Vec<&String> = resumed.as_object().unwrap().keys().collect();
+    assert_eq!(keys, ["context", "session_id", "tenant_id"]);
 
     // THEN the chat session exists with the call's context: the service in the dialogue
     // state, and the transcript as the history the agent reads
@@ -328,10 +409,22 @@ async fn text_me_a_link_resumes_the_call_in_chat(pool: PgPool) {
     assert_eq!(ctx_tenant, DEMO_TENANT_ID);
     assert_eq!(ctx.service_name.as_deref(), Some("Follow-up Visit"));
 
-    // AND the link works once: a replay is 410 with a readable page
-    let (code, _, page) = get(&w.handoff, &format!("/handoff/resume?token={token}")).await;
+    // AND the session id went nowhere else: not in the audit log
+    let audit: Vec<Value> = sqlx::query_scalar("SELECT payload FROM audit_log")
+        .fetch_all(&w.pool)
+        .await
+        .unwrap();
+    assert!(!audit.iter().any(|p| p.to_string().contains(&session)));
+
+    // AND the link works once: a replay of the POST is 410, the page then says so
+    let (code, headers, again) = post_resume(&w.handoff, json!({"token": token})).await;
+    assert_eq!(code, StatusCode::GONE);
+    assert_eq!(again["error"]["code"], "token_used");
+    assert_no_session(&headers, &again.to_string());
+    let (code, _, page) = get(&w.handoff, &uri).await;
     assert_eq!(code, StatusCode::GONE);
     assert!(page.contains("expired"), "{page}");
+    assert!(!page.contains("Continue in chat"));
 }
 
 #[sqlx::test(migrations = "../../migrations")]
@@ -355,6 +448,12 @@ async fn tampered_expired_and_missing_tokens(pool: PgPool) {
     let (code, _, page) = get(&w.handoff, &format!("/handoff/resume?token={bad}")).await;
     assert_eq!(code, StatusCode::FORBIDDEN);
     assert!(page.contains("not valid"), "{page}");
+    let (code, _, e) = post_resume(&w.handoff, json!({"token": bad})).await;
+    assert_eq!(code, StatusCode::FORBIDDEN);
+    assert_eq!(e["error"]["code"], "token_invalid");
+    let (code, _, e) = post_resume(&w.handoff, json!({"token": "x".repeat(300)})).await;
+    assert_eq!(code, StatusCode::FORBIDDEN);
+    assert_eq!(e["error"]["code"], "token_invalid");
     let swapped = format!("x{}", &token[1..]);
     assert_eq!(
         get(&w.handoff, &format!("/handoff/resume?token={swapped}"))
@@ -366,21 +465,50 @@ async fn tampered_expired_and_missing_tokens(pool: PgPool) {
         get(&w.handoff, "/handoff/resume?token=garbage").await.0,
         StatusCode::FORBIDDEN
     );
+    let (code, _, page) = get(&w.handoff, "/handoff/resume").await;
+    assert_eq!(code, StatusCode::BAD_REQUEST);
+    assert!(page.contains("missing its code"), "{page}");
     assert_eq!(
-        get(&w.handoff, "/handoff/resume").await.0,
+        get(&w.handoff, "/handoff/resume?token=%20").await.0,
         StatusCode::BAD_REQUEST
     );
-    // expired: 15 minutes later the genuine token is gone
-    w.clock
-        .advance(Duration::minutes(15) + Duration::seconds(1));
+    for body in [json!({}), json!({"token": ""}), json!({"token": null})] {
+        let (code, _, e) = post_resume(&w.handoff, body).await;
+        assert_eq!(code, StatusCode::BAD_REQUEST);
+        assert_eq!(e["error"]["code"], "token_missing");
+    }
+    // a body that is not JSON is a client mistake too, never a 500
+    let req = Request::post("/handoff/resume")
+        .header("content-type", "application/json")
+        .body(Body::from("token="))
+        .unwrap();
+    assert_eq!(send(&w.handoff, req).await.0, StatusCode::BAD_REQUEST);
+    // a tampered page echoes nothing of the request
+    let (code, _, page) = get(
+        &w.handoff,
+        "/handoff/resume?token=%3Cscript%3Ealert(1)%3C%2Fscript%3E.x",
+    )
+    .await;
+    assert_eq!(code, StatusCode::FORBIDDEN);
+    assert!(!page.contains("alert"), "{page}");
+    assert!(!consumed(&w.pool).await);
+
+    // still valid just before its time: the page shows, nothing is spent
+    w.clock.advance(Duration::minutes(14));
     let (code, _, _) = get(&w.handoff, &format!("/handoff/resume?token={token}")).await;
+    assert_eq!(code, StatusCode::OK);
+    // expired: 15 minutes after it was made the genuine token is gone, for GET and POST
+    w.clock.advance(Duration::minutes(1) + Duration::seconds(1));
+    let (code, _, page) = get(&w.handoff, &format!("/handoff/resume?token={token}")).await;
     assert_eq!(code, StatusCode::GONE);
-    let consumed: Option<DateTime<Utc>> =
-        sqlx::query_scalar("SELECT consumed_at FROM handoff_tokens")
-            .fetch_one(&w.pool)
-            .await
-            .unwrap();
-    assert!(consumed.is_none(), "an expired token is never consumed");
+    assert!(page.contains("expired"), "{page}");
+    let (code, _, e) = post_resume(&w.handoff, json!({"token": token})).await;
+    assert_eq!(code, StatusCode::GONE);
+    assert_eq!(e["error"]["code"], "token_expired");
+    assert!(
+        !consumed(&w.pool).await,
+        "an expired token is never consumed"
+    );
 }
 
 // ---- inbound SMS ----------------------------------------------------------------------------
@@ -513,19 +641,17 @@ async fn c_r_x_replies_go_through_the_booking_service(pool: PgPool) {
         r[0].contains(&format!("{BASE}/handoff/resume?token=")),
         "{r:?}"
     );
-    let (code, headers, _) = get(
-        &w.handoff,
-        &format!("/handoff/resume?token={}", token_of(&r[0])),
-    )
-    .await;
-    assert_eq!(code, StatusCode::SEE_OTHER);
-    let session = headers["location"]
-        .to_str()
-        .unwrap()
-        .split("session=")
-        .nth(1)
-        .unwrap()
-        .to_string();
+    let token = token_of(&r[0]);
+    let (code, _, page) = get(&w.handoff, &format!("/handoff/resume?token={token}")).await;
+    assert_eq!(code, StatusCode::OK);
+    assert!(
+        page.contains("You were rescheduling an appointment by text message"),
+        "{page}"
+    );
+    let (code, _, resumed) = post_resume(&w.handoff, json!({"token": token})).await;
+    assert_eq!(code, StatusCode::OK, "{resumed}");
+    assert_eq!(resumed["context"]["channel"], "sms");
+    let session = resumed["session_id"].as_str().unwrap().to_string();
     let state = gomomo::db::chat::session_state(&w.pool, DEMO_TENANT_ID, &session)
         .await
         .unwrap()

@@ -124,6 +124,30 @@ pub async fn recent_messages(
     Ok(rows.into_iter().skip(first_user).map(|(_, m)| m).collect())
 }
 
+/// What a person sees of a session's conversation: the last `limit` user and assistant
+/// messages that carry text (tool calls and tool results left out), oldest first, as
+/// (role, text).
+pub async fn visible_messages(
+    pool: &PgPool,
+    tenant: Uuid,
+    session: &str,
+    limit: i64,
+) -> Result<Vec<(String, String)>, sqlx::Error> {
+    let mut rows: Vec<(String, String)> = sqlx::query_as(
+        "SELECT role, message->>'content' FROM chat_messages
+          WHERE tenant_id = $1 AND session_id = $2 AND role IN ('user', 'assistant')
+            AND jsonb_typeof(message->'content') = 'string' AND message->>'content' <> ''
+          ORDER BY id DESC LIMIT $3",
+    )
+    .bind(tenant)
+    .bind(session)
+    .bind(limit)
+    .fetch_all(pool)
+    .await?;
+    rows.reverse();
+    Ok(rows)
+}
+
 // --- WebSocket connections ------------------------------------------------------------------
 
 #[derive(Debug, Clone, FromRow, PartialEq)]

@@ -5,7 +5,9 @@
 //! connection it came on and a [`FrameSink`] that carries [`ServerMessage`]s back:
 //!
 //! - `ping` → `pong`;
-//! - `hello` → `status: connected`, then the session's pending pushes;
+//! - `hello` → `status: connected`, the conversation so far (`history`: the last
+//!   [`HISTORY_LINES`] lines from Postgres, and which call or text it continues), then the
+//!   session's pending pushes;
 //! - `message` → `typing`, `status: working`, one `status` per tool call while the turn
 //!   runs, the `assistant_message` (or an `error`), `typing` off, `status: idle`, then the
 //!   pending pushes;
@@ -25,9 +27,14 @@ use tokio::sync::mpsc;
 use crate::db::chat as db;
 use crate::domain::{SessionId, TenantId};
 use crate::ports::push::{Pusher, SendError};
+use crate::services::agent::protocol::HistoryLine;
 use crate::services::agent::{
     deliver_pending_pushes, Agent, AgentError, ClientMessage, ServerMessage,
 };
+use crate::services::handoff;
+
+/// How many lines of the conversation a `hello` gets back (fewer when the frame is full).
+pub const HISTORY_LINES: i64 = 50;
 
 /// What a client is told when a frame does not parse.
 const INVALID_FRAME: &str =
@@ -176,7 +183,7 @@ impl ChatSession {
                     check(conn, &tenant_id, session_id.as_deref(), sink).await
                 {
                     self.bind(conn, &session).await?;
-                    self.connected(tenant, &session, sink).await?;
+                    self.hello(tenant, &session, sink).await?;
                 }
             }
             ClientMessage::Message {
@@ -221,6 +228,63 @@ impl ChatSession {
             })
             .await;
         self.deliver(tenant, session, sink).await.map(|_| ())
+    }
+
+    /// The answer to a `hello`: `status: connected`, the `history`, then pending pushes.
+    pub async fn hello(
+        &self,
+        tenant: TenantId,
+        session: &SessionId,
+        sink: &dyn FrameSink,
+    ) -> Result<(), sqlx::Error> {
+        let _ = sink
+            .send(ServerMessage::Status {
+                session_id: session.as_str().to_string(),
+                state: "connected",
+                text: "Connected".into(),
+            })
+            .await;
+        let _ = sink.send(self.history(tenant, session).await?).await;
+        self.deliver(tenant, session, sink).await.map(|_| ())
+    }
+
+    /// The conversation so far as a person saw it: the handoff's context note (written for
+    /// the model) is left out, and a session opened from a handoff link says what it
+    /// continues.
+    pub async fn history(
+        &self,
+        tenant: TenantId,
+        session: &SessionId,
+    ) -> Result<ServerMessage, sqlx::Error> {
+        let rows =
+            db::visible_messages(self.pool(), tenant.0, session.as_str(), HISTORY_LINES).await?;
+        let messages = rows
+            .into_iter()
+            .filter(|(role, text)| {
+                !(role == "user" && text.starts_with(handoff::CONTEXT_NOTE_PREFIX))
+            })
+            .map(|(role, text)| HistoryLine {
+                role: if role == "user" { "user" } else { "assistant" },
+                text,
+            })
+            .collect();
+        // Only a link's redemption names a session "handoff-…": others skip the lookup.
+        let continues = if session.as_str().starts_with("handoff-") {
+            handoff::context_for_session(self.pool(), session.as_str())
+                .await?
+                .filter(|(t, _)| *t == tenant.0)
+                .map(|(_, c)| match c.channel.as_str() {
+                    "" => "voice".to_string(),
+                    other => other.to_string(),
+                })
+        } else {
+            None
+        };
+        Ok(ServerMessage::History {
+            session_id: session.as_str().to_string(),
+            continues,
+            messages,
+        })
     }
 
     /// The session's pending pushes (none once the sink is closed); returns how many went.

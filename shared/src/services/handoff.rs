@@ -1,12 +1,15 @@
 //! Handoff links: "text me a link" during a call (or R in reply to a reminder) mints a
 //! one-time token, stores what the conversation gathered with it in Postgres, and sends the
-//! link by SMS through the [`SmsGate`]. Opening the link consumes the token and gives the
-//! web chat a session seeded with that context.
+//! link by SMS through the [`SmsGate`]. Opening the link only looks at the token
+//! ([`HandoffService::inspect`]: a link preview or a scanner spends nothing); the person's
+//! explicit "continue" spends it ([`HandoffService::redeem`]) and gives the web chat a
+//! session seeded with that context.
 //!
 //! The token in the URL is `<id>.<mac>`: `id` is 16 random bytes, `mac` is
 //! HMAC-SHA256(`HANDOFF_SECRET`, "gomomo-handoff:v1:" + id), both base64url. Nothing
 //! personal is in the URL. A token whose MAC does not verify is *tampered* (403); a genuine
-//! one that was used or is past its 15 minutes is *gone* (410).
+//! one that was used or is past its 15 minutes is *gone* (410: [`HandoffError::Used`],
+//! [`HandoffError::Expired`]).
 
 use std::sync::Arc;
 use std::time::Duration as StdDuration;
@@ -28,6 +31,10 @@ use crate::ports::clock::Clock;
 use crate::services::sms::{SmsError, SmsGate};
 
 type HmacSha256 = Hmac<Sha256>;
+/// How the note that carries a handoff's context into the chat history begins: the model
+/// reads it, the person never typed it (the chat's history frame leaves it out).
+pub const CONTEXT_NOTE_PREFIX: &str =
+    "[Context carried over from the phone call; not typed by the client]";
 const MAC_DOMAIN: &[u8] = b"gomomo-handoff:v1:";
 
 /// What the conversation had gathered when it was handed off; the chat agent sees it.
@@ -110,12 +117,30 @@ impl HandoffContext {
 pub enum HandoffError {
     #[error("the link is not valid")]
     Tampered,
-    #[error("the link was already used or has expired")]
-    Gone,
+    #[error("the link was already used")]
+    Used,
+    #[error("the link has expired")]
+    Expired,
     #[error(transparent)]
     Sms(#[from] SmsError),
     #[error("database error")]
     Database(#[from] sqlx::Error),
+}
+
+impl HandoffError {
+    /// Whether the token was genuine but can no longer be spent (410).
+    pub fn is_gone(&self) -> bool {
+        matches!(self, Self::Used | Self::Expired)
+    }
+}
+
+/// A valid, unspent link as [`HandoffService::inspect`] sees it.
+#[derive(Debug, Clone)]
+pub struct Pending {
+    pub tenant_id: Uuid,
+    pub purpose: String,
+    pub context: HandoffContext,
+    pub expires_at: DateTime<Utc>,
 }
 
 /// A redeemed link: the chat session it opens and what it carries.
@@ -258,14 +283,39 @@ impl HandoffService {
         Ok(id.to_string())
     }
 
+    /// Checks a token without spending it: the MAC, then the stored row (a read only).
+    /// `Used` or `Expired` for a genuine token that can no longer be spent.
+    pub async fn inspect(&self, token: &str) -> Result<Pending, HandoffError> {
+        let id = self.verify(token)?;
+        let row = q::get(&self.pool, &id)
+            .await?
+            .ok_or(HandoffError::Expired)?;
+        if row.consumed_at.is_some() {
+            return Err(HandoffError::Used);
+        }
+        if row.expires_at <= self.clock.now() {
+            return Err(HandoffError::Expired);
+        }
+        Ok(Pending {
+            tenant_id: row.tenant_id,
+            purpose: row.purpose,
+            context: serde_json::from_value(row.context.0).unwrap_or_default(),
+            expires_at: row.expires_at,
+        })
+    }
+
     /// Consumes a token (once) and returns the chat session it opens.
     pub async fn redeem(&self, token: &str) -> Result<Redeemed, HandoffError> {
         let id = self.verify(token)?;
         let session_id = format!("handoff-{}", Uuid::new_v4().simple());
         let now = self.clock.now();
-        let row = q::consume(&self.pool, &id, &session_id, now)
-            .await?
-            .ok_or(HandoffError::Gone)?;
+        let Some(row) = q::consume(&self.pool, &id, &session_id, now).await? else {
+            // Not spent now: say why (a row consumed since, or one past its time).
+            return Err(match q::get(&self.pool, &id).await? {
+                Some(r) if r.consumed_at.is_some() => HandoffError::Used,
+                _ => HandoffError::Expired,
+            });
+        };
         let context: HandoffContext =
             serde_json::from_value(row.context.0.clone()).unwrap_or_default();
         let mut conn = self.pool.acquire().await?;
@@ -277,7 +327,8 @@ impl HandoffService {
                 entity_type: "handoff_token",
                 entity_id: Some(id),
                 actor: "client",
-                payload: json!({ "purpose": row.purpose, "session_id": session_id }),
+                // The session id is a bearer secret: it is kept in the token's row only.
+                payload: json!({ "purpose": row.purpose }),
             },
         )
         .await?;
@@ -381,7 +432,7 @@ pub async fn seed_chat_session(
 
     let mut messages = vec![json!({
         "role": "user",
-        "content": format!("[Context carried over from the phone call; not typed by the client]\n{}", context.summary()),
+        "content": format!("{CONTEXT_NOTE_PREFIX}\n{}", context.summary()),
     })];
     for line in &context.transcript {
         let role = if line.speaker == "caller" {

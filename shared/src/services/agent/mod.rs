@@ -136,7 +136,7 @@ impl Agent {
     }
 
     /// Handles one user message. `progress` receives `status` messages while tools run.
-    #[tracing::instrument(skip_all, fields(tenant_id = %tenant, session_id = %session.as_str()))]
+    #[tracing::instrument(skip_all, fields(tenant_id = %tenant))]
     pub async fn handle_turn(
         &self,
         tenant: TenantId,

@@ -54,11 +54,27 @@ pub enum ServerMessage {
         push_type: String,
         payload: Value,
     },
+    /// The conversation so far, oldest first, sent after `status: connected` on `hello`.
+    /// `continues` names the channel a handoff came from ("voice", "sms"), if any.
+    History {
+        session_id: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        continues: Option<String>,
+        messages: Vec<HistoryLine>,
+    },
     Error {
         code: String,
         message: String,
     },
     Pong,
+}
+
+/// One line of a [`ServerMessage::History`].
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HistoryLine {
+    /// `user` | `assistant`
+    pub role: &'static str,
+    pub text: String,
 }
 
 impl ServerMessage {
@@ -79,21 +95,11 @@ impl ServerMessage {
         let shrunk = match self {
             Self::AssistantMessage {
                 session_id, text, ..
-            } => {
-                let mut cut = String::new();
-                for c in text.chars() {
-                    if cut.len() + c.len_utf8() > MAX_FRAME_BYTES / 2 {
-                        cut.push('…');
-                        break;
-                    }
-                    cut.push(c);
-                }
-                Self::AssistantMessage {
-                    session_id: session_id.clone(),
-                    text: cut,
-                    events: Vec::new(),
-                }
-            }
+            } => Self::AssistantMessage {
+                session_id: session_id.clone(),
+                text: cut_text(text, MAX_FRAME_BYTES / 2),
+                events: Vec::new(),
+            },
             Self::Push {
                 session_id,
                 id,
@@ -112,6 +118,38 @@ impl ServerMessage {
                 state,
                 text: String::new(),
             },
+            Self::History {
+                session_id,
+                continues,
+                messages,
+            } => {
+                // The newest lines that fit, each cut to a fair share of the frame; sizes
+                // are measured as serialized, so escaping cannot push the frame over.
+                let mut used = json_len(&Self::History {
+                    session_id: session_id.clone(),
+                    continues: continues.clone(),
+                    messages: Vec::new(),
+                });
+                let mut kept = Vec::new();
+                for m in messages.iter().rev() {
+                    let line = HistoryLine {
+                        role: m.role,
+                        text: cut_text(&m.text, MAX_FRAME_BYTES / 8),
+                    };
+                    let cost = json_len(&line) + 1;
+                    if used + cost > MAX_FRAME_BYTES {
+                        break;
+                    }
+                    used += cost;
+                    kept.push(line);
+                }
+                kept.reverse();
+                Self::History {
+                    session_id: session_id.clone(),
+                    continues: continues.clone(),
+                    messages: kept,
+                }
+            }
             Self::Error { code, .. } => Self::Error {
                 code: code.chars().take(64).collect(),
                 message: "error".into(),
@@ -126,6 +164,27 @@ impl ServerMessage {
                 .to_string()
         }
     }
+}
+
+/// The length of `v` as JSON (over any budget when it cannot be serialized).
+fn json_len<T: Serialize>(v: &T) -> usize {
+    serde_json::to_string(v).map_or(MAX_FRAME_BYTES + 1, |s| s.len())
+}
+
+/// `text` cut to at most `max` bytes (on a character boundary, ending in "…" when cut).
+fn cut_text(text: &str, max: usize) -> String {
+    if text.len() <= max {
+        return text.to_string();
+    }
+    let mut cut = String::new();
+    for c in text.chars() {
+        if cut.len() + c.len_utf8() > max {
+            cut.push('…');
+            break;
+        }
+        cut.push(c);
+    }
+    cut
 }
 
 #[cfg(test)]
@@ -175,5 +234,46 @@ mod tests {
         let f = push.to_frame();
         assert!(f.len() <= MAX_FRAME_BYTES);
         assert!(f.contains("truncated"));
+    }
+
+    #[test]
+    fn a_long_history_keeps_its_newest_lines_under_32_kb() {
+        let messages: Vec<HistoryLine> = (0..400)
+            .map(|i| HistoryLine {
+                role: if i % 2 == 0 { "user" } else { "assistant" },
+                // quotes and newlines double in JSON: the worst case for the budget
+                text: format!("{i:03} {}", "\"\n".repeat(200)),
+            })
+            .collect();
+        let f = ServerMessage::History {
+            session_id: "s".into(),
+            continues: Some("voice".into()),
+            messages,
+        }
+        .to_frame();
+        assert!(f.len() <= MAX_FRAME_BYTES, "{}", f.len());
+        let v: Value = serde_json::from_str(&f).unwrap();
+        assert_eq!(v["type"], "history");
+        assert_eq!(v["continues"], "voice");
+        let kept = v["messages"].as_array().unwrap();
+        assert!(kept.len() > 5, "{}", kept.len());
+        assert!(kept.last().unwrap()["text"]
+            .as_str()
+            .unwrap()
+            .starts_with("399"));
+
+        let small = ServerMessage::History {
+            session_id: "s".into(),
+            continues: None,
+            messages: vec![HistoryLine {
+                role: "user",
+                text: "hi".into(),
+            }],
+        }
+        .to_frame();
+        assert_eq!(
+            small,
+            r#"{"type":"history","session_id":"s","messages":[{"role":"user","text":"hi"}]}"#
+        );
     }
 }

@@ -1,0 +1,166 @@
+//! The web pages the api function serves (`gomomo::http::web` merged into its router): the
+//! landing page and the widget script, with their headers, the ETag round trip, HEAD, the
+//! configured WebSocket URL and what is never echoed from the request.
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use axum::body::Body;
+use axum::http::{HeaderMap, Request, StatusCode};
+use axum::Router;
+use gomomo::services::admin::DEMO_TENANT_ID;
+use gomomo::services::Clock;
+use gomomo_api::{function_router, AppState};
+use http_body_util::BodyExt;
+use sqlx::PgPool;
+use support::{config, march_2_8am};
+use tower::ServiceExt;
+
+/// The api function's router; the pages need no database, so the pool never connects.
+fn api(extra: &[(&str, &str)]) -> Router {
+    let pool = PgPool::connect_lazy("postgres://unused@127.0.0.1:9/db").unwrap();
+    function_router(AppState::new(
+        pool,
+        &config(extra),
+        Clock::fixed(march_2_8am()),
+    ))
+}
+
+async fn send(app: &Router, req: Request<Body>) -> (StatusCode, HeaderMap, String) {
+    let res = app.clone().oneshot(req).await.unwrap();
+    let status = res.status();
+    let headers = res.headers().clone();
+    let bytes = res.into_body().collect().await.unwrap().to_bytes();
+    (status, headers, String::from_utf8(bytes.to_vec()).unwrap())
+}
+
+fn get(uri: &str) -> Request<Body> {
+    Request::get(uri).body(Body::empty()).unwrap()
+}
+
+#[tokio::test]
+async fn the_widget_is_cacheable_with_a_strong_etag() {
+    let app = api(&[]);
+    let (code, h, js) = send(&app, get("/widget.js")).await;
+    assert_eq!(code, StatusCode::OK);
+    assert_eq!(
+        h["content-type"].to_str().unwrap(),
+        "application/javascript; charset=utf-8"
+    );
+    assert_eq!(h["cache-control"].to_str().unwrap(), "public, max-age=300");
+    assert_eq!(h["x-content-type-options"].to_str().unwrap(), "nosniff");
+    assert_eq!(js, gomomo::http::web::WIDGET_JS);
+    let etag = h["etag"].to_str().unwrap().to_string();
+    assert!(
+        etag.starts_with('"') && !etag.starts_with("W/"),
+        "a strong validator: {etag}"
+    );
+
+    // the same validator back → 304 without a body, with the validator and the caching rule
+    let req = Request::get("/widget.js")
+        .header("if-none-match", &etag)
+        .body(Body::empty())
+        .unwrap();
+    let (code, h, body) = send(&app, req).await;
+    assert_eq!(code, StatusCode::NOT_MODIFIED);
+    assert!(body.is_empty());
+    assert_eq!(h["etag"].to_str().unwrap(), etag);
+    assert_eq!(h["cache-control"].to_str().unwrap(), "public, max-age=300");
+
+    // another validator → the script again
+    let req = Request::get("/widget.js")
+        .header("if-none-match", "\"0000\"")
+        .body(Body::empty())
+        .unwrap();
+    let (code, _, body) = send(&app, req).await;
+    assert_eq!(code, StatusCode::OK);
+    assert_eq!(body.len(), gomomo::http::web::WIDGET_JS.len());
+
+    // HEAD: the headers of GET, no body
+    let req = Request::head("/widget.js").body(Body::empty()).unwrap();
+    let (code, h, body) = send(&app, req).await;
+    assert_eq!(code, StatusCode::OK);
+    assert!(body.is_empty());
+    assert_eq!(h["etag"].to_str().unwrap(), etag);
+}
+
+#[tokio::test]
+async fn the_landing_page_embeds_the_widget_for_the_tenant() {
+    let app = api(&[]);
+    let (code, h, html) = send(&app, get("/")).await;
+    assert_eq!(code, StatusCode::OK);
+    assert_eq!(
+        h["content-type"].to_str().unwrap(),
+        "text/html; charset=utf-8"
+    );
+    assert!(
+        html.contains(&format!(
+            "<script src=\"/widget.js\" data-tenant=\"{DEMO_TENANT_ID}\" data-open=\"true\">"
+        )),
+        "the demo tenant, and no data-ws without CHAT_WS_URL (same-origin /ws): {html}"
+    );
+    assert!(!html.contains("{{"), "every placeholder is filled");
+    // the embed snippet wraps on a phone instead of overflowing
+    assert!(html.contains("white-space: pre-wrap"), "{html}");
+
+    let other = "0b6f1c2e-1111-4222-8333-444455556666";
+    let (code, _, html) = send(&app, get(&format!("/?tenant={other}"))).await;
+    assert_eq!(code, StatusCode::OK);
+    assert!(html.contains(&format!("data-tenant=\"{other}\"")));
+    assert!(!html.contains(&DEMO_TENANT_ID.to_string()));
+
+    let req = Request::head("/").body(Body::empty()).unwrap();
+    let (code, _, body) = send(&app, req).await;
+    assert_eq!(code, StatusCode::OK);
+    assert!(body.is_empty());
+}
+
+#[tokio::test]
+async fn chat_ws_url_reaches_the_page_and_the_snippet() {
+    let ws = "wss://abc123.execute-api.eu-west-1.amazonaws.com/prod";
+    let app = api(&[("CHAT_WS_URL", ws)]);
+    let (_, _, html) = send(&app, get("/")).await;
+    assert!(
+        html.contains(&format!(
+            "data-tenant=\"{DEMO_TENANT_ID}\" data-ws=\"{ws}\" data-open=\"true\""
+        )),
+        "{html}"
+    );
+    assert!(
+        html.contains(&format!("data-ws=&quot;{ws}&quot; defer&gt;")),
+        "the snippet shows it too: {html}"
+    );
+}
+
+#[tokio::test]
+async fn nothing_from_the_request_is_echoed() {
+    let app = api(&[]);
+    let evil = "%22%3E%3Cscript%3Ealert(1)%3C%2Fscript%3E";
+    let (code, h, body) = send(&app, get(&format!("/?tenant={evil}"))).await;
+    assert_eq!(code, StatusCode::BAD_REQUEST);
+    assert!(h["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("application/json"));
+    assert!(body.contains("invalid_tenant_id"), "{body}");
+    assert!(
+        !body.contains("<script>") && !body.contains("alert"),
+        "{body}"
+    );
+
+    // a query the page does not know is ignored, not reflected
+    let (code, _, html) = send(&app, get(&format!("/?x={evil}&session={evil}"))).await;
+    assert_eq!(code, StatusCode::OK);
+    assert!(!html.contains("alert(1)"), "{html}");
+}
+
+#[tokio::test]
+async fn the_rest_api_is_still_there() {
+    let app = api(&[]);
+    let (code, _, body) = send(&app, get("/openapi.json")).await;
+    assert_eq!(code, StatusCode::OK);
+    assert!(body.contains("gomomo API"), "{body}");
+    let (code, _, body) = send(&app, get("/no/such/page")).await;
+    assert_eq!(code, StatusCode::NOT_FOUND);
+    assert!(body.contains("\"code\""), "the JSON 404 fallback: {body}");
+}
