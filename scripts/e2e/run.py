@@ -15,10 +15,10 @@ The story:
          with its .ics to the SMTP sink;
   hop 4  the clock moves forward (the scheduler starts with GOMOMO_CLOCK_OFFSET_SECONDS);
          the scheduler, invoked with a schedule event, sends the reminder SMS;
-  hop 5  (--handoff) a caller on voice asks for a link; the SMS carries it; the link opened
+  hop 5  a caller on voice asks for a link; the SMS carries it; the link opened
          in headless Chromium continues the call in the widget, and the booking completes.
 
-    DATABASE_URL=… [MOTO_ENDPOINT=…] python3 scripts/e2e/run.py [--until N] [--handoff] [--keep]
+    DATABASE_URL=… [MOTO_ENDPOINT=…] python3 scripts/e2e/run.py [--until N] [--keep]
 
 Logs: target/e2e/ (run.log, gateway.log, one <function>.log and .env per watcher, mail/,
 sms/, aws.json, summary.txt).
@@ -410,7 +410,7 @@ class Run:
             self.hop(3, "SQS batch -> worker -> SMTP (.ics)", self.hop3_worker)
         if until >= 4:
             self.hop(4, "clock moved -> scheduler -> Twilio SMS", self.hop4_reminder)
-        if until >= 5 and self.args.handoff:
+        if until >= 5:
             import handoff_step
 
             self.hop(5, "voice -> SMS link -> widget in Chromium", lambda: handoff_step.run(self))
@@ -467,8 +467,6 @@ def reset_moto(moto: str):
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--until", type=int, default=5, help="stop after this hop (1-5)")
-    p.add_argument("--handoff", action="store_true", default=os.environ.get("E2E_HANDOFF") == "1",
-                   help="run hop 5 (the phone handoff in Chromium); also E2E_HANDOFF=1")
     p.add_argument("--keep", action="store_true", help="keep everything running after the story (Ctrl-C stops)")
     args = p.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)

@@ -1,6 +1,6 @@
 //! The standalone server's chat: a real WebSocket at `/ws` speaking the protocol of
-//! [`gomomo::services::chat_session`] like the API Gateway route, the widget at
-//! `/widget.js` and a demo page at `/`.
+//! [`gomomo::services::chat_session`] like the API Gateway route. The pages (`/`,
+//! `/widget.js`) come from the shared web router, as on the api function.
 //!
 //! Connections are recorded in Postgres (`ws_connections`, endpoint `local`) like on
 //! Lambda, and each open socket registers its outgoing channel in the process's
@@ -13,8 +13,7 @@ use std::time::Duration;
 
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Query, State};
-use axum::http::header;
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
 use gomomo::app::local::{LocalSocket, LocalSockets, LOCAL_ENDPOINT};
@@ -27,12 +26,6 @@ use serde::Deserialize;
 
 /// How long a closing socket's writer may take to flush what is queued.
 const FLUSH_ON_CLOSE: Duration = Duration::from_secs(5);
-/// The demo tenant of `gomomo seed-demo`, used by `/` when no `?tenant=` is given.
-const DEMO_TENANT: &str = "6d0e0000-0000-4000-8000-000000000001";
-
-const WIDGET_JS: &str = include_str!("../../web/widget.js");
-const INDEX_HTML: &str = include_str!("../../web/index.html");
-
 #[derive(Clone)]
 pub struct ChatState {
     pub chat: ChatSession,
@@ -41,41 +34,10 @@ pub struct ChatState {
 }
 
 pub fn router(agent: Agent, sockets: LocalSockets) -> Router {
-    Router::new()
-        .route("/", get(index))
-        .route("/widget.js", get(widget))
-        .route("/ws", get(ws))
-        .with_state(ChatState {
-            chat: ChatSession::new(agent),
-            sockets,
-        })
-}
-
-#[derive(Deserialize)]
-struct PageQuery {
-    tenant: Option<String>,
-}
-
-async fn index(Query(q): Query<PageQuery>) -> Result<Html<String>, ApiError> {
-    let tenant = match q.tenant.as_deref() {
-        Some(t) => TenantId::parse(t)?,
-        None => TenantId::parse(DEMO_TENANT)?,
-    };
-    Ok(Html(INDEX_HTML.replace("{{TENANT}}", &tenant.to_string())))
-}
-
-async fn widget() -> Response {
-    (
-        [
-            (
-                header::CONTENT_TYPE,
-                "application/javascript; charset=utf-8",
-            ),
-            (header::CACHE_CONTROL, "public, max-age=300"),
-        ],
-        WIDGET_JS,
-    )
-        .into_response()
+    Router::new().route("/ws", get(ws)).with_state(ChatState {
+        chat: ChatSession::new(agent),
+        sockets,
+    })
 }
 
 #[derive(Deserialize)]

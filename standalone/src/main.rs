@@ -86,8 +86,9 @@ async fn serve(pool: sqlx::PgPool, config: &Config, addr: SocketAddr) -> anyhow:
     // process (events on the in-process bus, the scheduler tick on a timer). Production
     // refuses to start without a Twilio auth token or with validation off.
     let (app, runtime) = App::standalone(config.clone(), pool).context("assembling the server")?;
-    let router = gomomo_api::router(gomomo_api::AppState::from_app(&app))
-        // The chat: /ws (WebSocket), the widget at /widget.js and a demo page at /.
+    // The REST API and the pages (`/`, `/widget.js`) as the api function serves them.
+    let router = gomomo_api::function_router(gomomo_api::AppState::from_app(&app))
+        // The chat over a WebSocket at /ws (API Gateway's WebSocket API on Lambda).
         .merge(chat::router(app.agent.clone(), runtime.sockets()))
         // Twilio voice and SMS webhooks (signature-checked) and handoff links.
         .merge(gomomo_voice::router(gomomo_voice::VoiceState::from_app(
