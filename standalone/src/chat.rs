@@ -257,13 +257,25 @@ mod tests {
         assert_eq!(push["type"], "push");
         assert_eq!(push["push_type"], "waitlist_match");
         assert_eq!(push["session_id"], "web-lee");
-        let delivered: bool = sqlx::query_scalar(
-            "SELECT delivered_at IS NOT NULL FROM push_events WHERE session_id = 'web-lee'",
-        )
-        .fetch_one(&pool)
-        .await
-        .unwrap();
-        assert!(delivered, "marked delivered once the socket took it");
+        // The row is marked right after the post returns, which may be just after the
+        // frame reached the client: wait for it, within a deadline.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let delivered: bool = sqlx::query_scalar(
+                "SELECT delivered_at IS NOT NULL FROM push_events WHERE session_id = 'web-lee'",
+            )
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+            if delivered {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "marked delivered once the socket took it"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
 
         // AND closing the socket forgets it, in the registry and in Postgres
         ws.send(WsMessage::Close(None)).await.unwrap();
