@@ -343,9 +343,10 @@ pub struct UndeliveredRow {
     pub failed: i64,
     /// `queued` notifications whose next attempt was due before `overdue_before`.
     pub overdue: i64,
-    /// `pending` or `claimed` jobs whose `run_at` is before `overdue_before`.
+    /// `pending` or `claimed` jobs of the kinds `message_job_kinds` whose `run_at` is
+    /// before `overdue_before`.
     pub jobs_overdue: i64,
-    /// `failed` jobs of the kinds `failed_job_kinds` that failed at or after `failed_since`.
+    /// `failed` jobs of the kinds `message_job_kinds` that failed at or after `failed_since`.
     pub jobs_failed: i64,
     /// The earliest due time among the overdue notifications and jobs.
     pub oldest_overdue_at: Option<DateTime<Utc>>,
@@ -358,16 +359,16 @@ pub struct UndeliveredRow {
 ///   first attempt, then the retry time) is before `overdue_before`;
 /// - a notification `failed` (out of attempts or refused for good) since `failed_since`
 ///   (`failed_at`, or its creation for rows that have none);
-/// - a job `pending` or `claimed` whose `run_at` is before `overdue_before` (a reminder that
-///   never ran queues no notification at all);
-/// - a job of one of `failed_job_kinds` `failed` since `failed_since` (its last update).
+/// - a job of one of `message_job_kinds` `pending` or `claimed` whose `run_at` is before
+///   `overdue_before` (a reminder that never ran queues no notification at all);
+/// - a job of one of `message_job_kinds` `failed` since `failed_since` (its last update).
 ///
 /// `sent` and `skipped` notifications, and completed or cancelled jobs, never count.
 pub async fn undelivered_by_tenant<'e>(
     db: impl PgExecutor<'e>,
     overdue_before: DateTime<Utc>,
     failed_since: DateTime<Utc>,
-    failed_job_kinds: &[String],
+    message_job_kinds: &[String],
     tenant: Option<Uuid>,
 ) -> Result<Vec<UndeliveredRow>, sqlx::Error> {
     sqlx::query_as(
@@ -387,8 +388,9 @@ pub async fn undelivered_by_tenant<'e>(
                    count(*) FILTER (WHERE status = 'failed') AS failed,
                    min(run_at) FILTER (WHERE status IN ('pending', 'claimed')) AS oldest
               FROM jobs
-             WHERE ((status IN ('pending', 'claimed') AND run_at < $1)
-                    OR (status = 'failed' AND updated_at >= $2 AND kind = ANY($3)))
+             WHERE kind = ANY($3)
+               AND ((status IN ('pending', 'claimed') AND run_at < $1)
+                    OR (status = 'failed' AND updated_at >= $2))
                AND ($4::uuid IS NULL OR tenant_id = $4)
              GROUP BY tenant_id
          )
@@ -403,7 +405,7 @@ pub async fn undelivered_by_tenant<'e>(
     )
     .bind(overdue_before)
     .bind(failed_since)
-    .bind(failed_job_kinds)
+    .bind(message_job_kinds)
     .bind(tenant)
     .fetch_all(db)
     .await

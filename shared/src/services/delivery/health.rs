@@ -10,12 +10,13 @@
 //!   drains the queue every minute, so a row this late means nothing is sending;
 //! - `failed`: notifications that gave up (out of attempts, or refused for good) within the
 //!   last [`FAILED_WINDOW`];
-//! - `jobs_overdue`: jobs (reminders, confirmations, …) still `pending` or `claimed` more
-//!   than [`OVERDUE_GRACE`] after their `run_at` — a reminder that never ran queues no
-//!   notification, so the first two counts would not see it;
-//! - `jobs_failed`: jobs that would have queued a message and gave up within the last
-//!   [`FAILED_WINDOW`]. Calendar retries are left out: when they give up, the escalation
-//!   path tells the client and the staff (and those messages are counted themselves).
+//! - `jobs_overdue`: jobs that would queue a message (reminders, confirmations, …) still
+//!   `pending` or `claimed` more than [`OVERDUE_GRACE`] after their `run_at` — a reminder
+//!   that never ran queues no notification, so the first two counts would not see it;
+//! - `jobs_failed`: the same kinds of jobs that gave up within the last [`FAILED_WINDOW`].
+//!   Calendar retries are left out of both: they queue no message themselves, and when
+//!   they give up the escalation path tells the client and the staff (and those messages
+//!   are counted themselves).
 //!
 //! Failures count for a window rather than forever: rows are never deleted, and an alarm
 //! stuck in its alarm state would hide the next incident.
@@ -280,10 +281,11 @@ mod tests {
         let b = tenant(&pool).await;
         let min = Duration::minutes;
         // Not counted: a job due within the grace, one completed, a calendar retry that gave
-        // up (its escalation is what tells people).
+        // up (its escalation is what tells people) and one that is late (it sends nothing).
         job(&pool, a, "send_reminder", "pending", now() - min(2)).await;
         job(&pool, a, "send_reminder", "completed", now() - min(300)).await;
         job(&pool, a, "retry_calendar_sync", "failed", now() - min(10)).await;
+        job(&pool, a, "retry_calendar_sync", "pending", now() - min(30)).await;
         assert_eq!(
             health(&pool).report().await.unwrap(),
             HealthReport::default()
