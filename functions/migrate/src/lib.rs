@@ -4,21 +4,31 @@
 //! compiled into the binary, so new migrations mean new code and a new version).
 //!
 //! - `Create` and `Update` apply the pending migrations;
+//! - the `Update` CloudFormation sends when it rolls a failed deploy back (the old
+//!   `CodeVersion` as the new one) changes nothing and succeeds: the function it reaches is
+//!   still the new binary, and running its migrations again would fail the rollback too;
 //! - `Delete` changes nothing: the schema and its data outlive the stack;
+//! - migrations this binary does not know (applied by a newer one) are left alone, so an
+//!   older binary can run against a newer schema;
 //! - the outcome is always answered with one `PUT` to the request's `ResponseURL` and to no
 //!   other address (redirects are not followed; the URL must be https, or http to a
 //!   loopback address for local runs). A failure is answered `FAILED` with its reason, so
-//!   the deploy stops and rolls back instead of waiting an hour for an answer.
+//!   the deploy stops and rolls back instead of waiting an hour for an answer. The
+//!   migrations get the invocation's time less [`ANSWER_MARGIN`]: a migration still
+//!   running then (a held migration lock, a slow database) is abandoned and answered
+//!   `FAILED`, and a request that cannot be read is answered `FAILED` too.
 //!
 //! An event without `ResponseURL` (`sam remote invoke MigrateFunction --event '{}'`) just
 //! applies the migrations and returns the outcome.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use gomomo::config::{Config, ConfigError, LogFormat, Role};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use sqlx::postgres::{PgConnectOptions, PgConnection};
+use sqlx::Connection;
 
 /// The physical id of the one migrations resource. Stable, so an update never looks like
 /// a replacement (which would make CloudFormation delete the old one).
@@ -26,6 +36,13 @@ pub const PHYSICAL_RESOURCE_ID: &str = "gomomo-database-migrations";
 
 /// CloudFormation refuses response bodies over 4 KB; the reason is cut well below that.
 const MAX_REASON: usize = 1_000;
+
+/// The time kept back from the invocation's deadline to answer CloudFormation after the
+/// migrations (which get the rest).
+pub const ANSWER_MARGIN: Duration = Duration::from_secs(15);
+
+/// How long the one PUT to the response URL may take; well inside [`ANSWER_MARGIN`].
+const ANSWER_TIMEOUT: Duration = Duration::from_secs(10);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 pub enum RequestType {
@@ -46,6 +63,35 @@ pub struct CustomResourceRequest {
     pub logical_resource_id: String,
     #[serde(default)]
     pub physical_resource_id: Option<String>,
+    #[serde(default)]
+    pub resource_properties: Value,
+    #[serde(default)]
+    pub old_resource_properties: Value,
+}
+
+/// A `CodeVersion` property: the template sets it to the migrate function's published
+/// version, whose reference is the version's ARN (`arn:…:function:NAME:7`); a bare number
+/// is read too. Returns the function part (empty for a bare number) and the number.
+fn code_version(properties: &Value) -> Option<(String, u64)> {
+    let raw = match properties.get("CodeVersion")? {
+        Value::String(s) => s.trim().to_string(),
+        Value::Number(n) => n.to_string(),
+        _ => return None,
+    };
+    let (function, number) = raw.rsplit_once(':').unwrap_or(("", raw.as_str()));
+    Some((function.to_string(), number.parse().ok()?))
+}
+
+/// `Some((from, to))` when `request` is the `Update` of a rollback: the same function's
+/// version going down. Anything less certain (a missing or unreadable version, another
+/// function) is not a rollback, and the migrations run.
+pub fn rollback_versions(request: &CustomResourceRequest) -> Option<(u64, u64)> {
+    if request.request_type != RequestType::Update {
+        return None;
+    }
+    let (new_function, new) = code_version(&request.resource_properties)?;
+    let (old_function, old) = code_version(&request.old_resource_properties)?;
+    (new_function == old_function && new < old).then_some((old, new))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -76,13 +122,9 @@ pub fn response(
         Ok(done) => (Status::Success, done),
         Err(why) => (Status::Failed, why),
     };
-    let mut reason: String = reason.chars().take(MAX_REASON).collect();
-    if reason.is_empty() {
-        reason.push_str("no reason given");
-    }
     CustomResourceResponse {
         status,
-        reason,
+        reason: cut_reason(&reason),
         physical_resource_id: request
             .physical_resource_id
             .clone()
@@ -90,6 +132,40 @@ pub fn response(
         stack_id: request.stack_id.clone(),
         request_id: request.request_id.clone(),
         logical_resource_id: request.logical_resource_id.clone(),
+    }
+}
+
+/// The `FAILED` answer to an event that has a response URL but is not a readable request:
+/// the identifiers it does carry are echoed, so CloudFormation can match the answer.
+fn unreadable_request_response(event: &Value, why: &str) -> CustomResourceResponse {
+    let field = |name: &str| {
+        event
+            .get(name)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string()
+    };
+    let physical = field("PhysicalResourceId");
+    CustomResourceResponse {
+        status: Status::Failed,
+        reason: cut_reason(&format!("the request could not be read: {why}")),
+        physical_resource_id: if physical.is_empty() {
+            PHYSICAL_RESOURCE_ID.to_string()
+        } else {
+            physical
+        },
+        stack_id: field("StackId"),
+        request_id: field("RequestId"),
+        logical_resource_id: field("LogicalResourceId"),
+    }
+}
+
+fn cut_reason(reason: &str) -> String {
+    let cut: String = reason.chars().take(MAX_REASON).collect();
+    if cut.is_empty() {
+        "no reason given".to_string()
+    } else {
+        cut
     }
 }
 
@@ -134,6 +210,7 @@ fn redact_query(raw: &str) -> String {
 #[derive(Clone)]
 pub struct Migrator {
     config: Arc<Result<Config, ConfigError>>,
+    migrations: Arc<sqlx::migrate::Migrator>,
     http: reqwest::Client,
 }
 
@@ -149,28 +226,63 @@ impl Migrator {
     pub fn new(config: Result<Config, ConfigError>) -> Self {
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
-            .timeout(Duration::from_secs(30))
+            .timeout(ANSWER_TIMEOUT)
             .build()
             .unwrap_or_default();
+        // The embedded migrations, told to leave alone the ones a newer binary applied.
+        let mut migrations = sqlx::migrate::Migrator::with_migrations(
+            gomomo::db::MIGRATOR.iter().cloned().collect(),
+        );
+        migrations.set_ignore_missing(true);
         Self {
             config: Arc::new(config),
+            migrations: Arc::new(migrations),
             http,
         }
     }
 
-    /// One invocation: a custom resource request (answered at its response URL), or a
-    /// manual run (an event without `ResponseURL`).
-    pub async fn handle(&self, event: Value) -> Result<Value, MigrateError> {
-        if event.get("ResponseURL").is_none() {
-            let done = self.migrate().await.map_err(MigrateError::Migration)?;
+    /// One invocation that must be over by `deadline`: a custom resource request
+    /// (answered at its response URL), or a manual run (an event without `ResponseURL`).
+    pub async fn handle(&self, event: Value, deadline: SystemTime) -> Result<Value, MigrateError> {
+        let budget = deadline
+            .duration_since(SystemTime::now())
+            .unwrap_or_default()
+            .saturating_sub(ANSWER_MARGIN);
+        let Some(raw_url) = event.get("ResponseURL") else {
+            let done = self
+                .migrate_within(budget)
+                .await
+                .map_err(MigrateError::Migration)?;
             return Ok(serde_json::json!({ "status": "SUCCESS", "reason": done }));
-        }
-        let request: CustomResourceRequest =
-            serde_json::from_value(event).map_err(|e| MigrateError::Event(e.to_string()))?;
-        let url = checked_response_url(&request.response_url)?;
-        let outcome = match request.request_type {
-            RequestType::Create | RequestType::Update => self.migrate().await,
-            RequestType::Delete => Ok("nothing to undo: the schema and its data stay".into()),
+        };
+        let raw_url = raw_url
+            .as_str()
+            .ok_or_else(|| MigrateError::Event("ResponseURL is not a string".into()))?;
+        let url = checked_response_url(raw_url)?;
+        let request = match serde_json::from_value::<CustomResourceRequest>(event.clone()) {
+            Ok(request) => request,
+            Err(e) => {
+                tracing::error!(error = %e, "unreadable custom resource request");
+                let body = unreadable_request_response(&event, &e.to_string());
+                self.answer(url, &body).await?;
+                return Ok(serde_json::json!({ "status": body.status, "reason": body.reason }));
+            }
+        };
+        let outcome = match (request.request_type, rollback_versions(&request)) {
+            (_, Some((from, to))) => {
+                tracing::warn!(
+                    from_version = from,
+                    to_version = to,
+                    "rollback of a failed update: the migrations are left as they are"
+                );
+                Ok(format!(
+                    "rollback from version {from} to {to}: nothing migrated, the schema stays as it is"
+                ))
+            }
+            (RequestType::Create | RequestType::Update, None) => self.migrate_within(budget).await,
+            (RequestType::Delete, None) => {
+                Ok("nothing to undo: the schema and its data stay".into())
+            }
         };
         if let Err(why) = &outcome {
             tracing::error!(reason = %why, request_type = ?request.request_type, "migrations failed");
@@ -181,16 +293,45 @@ impl Migrator {
         Ok(serde_json::json!({ "status": body.status, "reason": body.reason }))
     }
 
-    async fn migrate(&self) -> Result<String, String> {
+    /// The migrations, given `budget`: on the client, they are abandoned when it runs out
+    /// (their connection is dropped); on the server, each statement of their session is
+    /// cancelled past it (`statement_timeout`), so an abandoned run rolls back and lets go of
+    /// the migration lock instead of holding it for the next deploy.
+    async fn migrate_within(&self, budget: Duration) -> Result<String, String> {
+        let out_of_time = || {
+            format!(
+                "migrations did not finish within {} s (the invocation's time less {} s to answer): \
+                 another migration may hold the migration lock, or the database is slow",
+                budget.as_secs(),
+                ANSWER_MARGIN.as_secs()
+            )
+        };
+        if budget < Duration::from_secs(1) {
+            return Err(out_of_time());
+        }
+        tokio::time::timeout(budget, self.migrate(budget))
+            .await
+            .unwrap_or_else(|_| Err(out_of_time()))
+    }
+
+    async fn migrate(&self, budget: Duration) -> Result<String, String> {
         let config = match self.config.as_ref() {
             Ok(c) => c,
             Err(e) => return Err(format!("invalid configuration: {e}")),
         };
-        let pool = gomomo::db::connect(&config.database_url, config.db_max_connections)
+        let options: PgConnectOptions = config
+            .database_url
+            .parse()
+            .map_err(|e| format!("invalid DATABASE_URL: {e}"))?;
+        let options = options
+            .application_name("gomomo-migrate")
+            .options([("statement_timeout", format!("{}ms", budget.as_millis()))]);
+        let mut conn = PgConnection::connect_with(&options)
             .await
             .map_err(|e| format!("cannot connect to Postgres: {e}"))?;
-        let result = gomomo::db::migrate(&pool).await;
-        pool.close().await;
+        let result = self.migrations.run(&mut conn).await;
+        // The outcome is known; a failed goodbye changes nothing about it.
+        let _ = conn.close().await;
         result
             .map(|()| "migrations applied".to_string())
             .map_err(|e| format!("migration failed: {e}"))
@@ -266,6 +407,78 @@ mod tests {
         assert_eq!(failed.physical_resource_id, "earlier-id");
         assert_eq!(failed.reason.len(), MAX_REASON);
         assert_eq!(request("Delete", None).request_type, RequestType::Delete);
+    }
+
+    fn update(new: Value, old: Value) -> CustomResourceRequest {
+        let mut r = request("Update", Some(PHYSICAL_RESOURCE_ID));
+        r.resource_properties = serde_json::json!({ "ServiceToken": "x", "CodeVersion": new });
+        r.old_resource_properties = serde_json::json!({ "ServiceToken": "x", "CodeVersion": old });
+        r
+    }
+
+    #[test]
+    fn a_rollback_is_the_same_functions_version_going_down() {
+        let arn = |n: u32| {
+            format!("arn:aws:lambda:eu-west-1:123456789012:function:gomomo-MigrateFunction-Ab1:{n}")
+        };
+        // Numbers, not text: 10 follows 9.
+        assert_eq!(
+            rollback_versions(&update(arn(9).into(), arn(10).into())),
+            Some((10, 9))
+        );
+        assert_eq!(
+            rollback_versions(&update(arn(10).into(), arn(9).into())),
+            None
+        );
+        assert_eq!(
+            rollback_versions(&update("3".into(), "12".into())),
+            Some((12, 3))
+        );
+        assert_eq!(
+            rollback_versions(&update(3.into(), 12.into())),
+            Some((12, 3))
+        );
+        // Not certainly a rollback: the migrations run.
+        for (new, old) in [
+            (arn(4), arn(4)),
+            (
+                "arn:aws:lambda:eu-west-1:123456789012:function:other:1".to_string(),
+                arn(5),
+            ),
+            (
+                format!(
+                    "{}:$LATEST",
+                    "arn:aws:lambda:eu-west-1:123456789012:function:f"
+                ),
+                arn(5),
+            ),
+            ("".to_string(), arn(5)),
+        ] {
+            assert_eq!(
+                rollback_versions(&update(new.clone().into(), old.into())),
+                None,
+                "{new}"
+            );
+        }
+        let mut no_old = update(arn(1).into(), Value::Null);
+        no_old.old_resource_properties = Value::Null;
+        assert_eq!(rollback_versions(&no_old), None);
+        let mut create = update(arn(1).into(), arn(2).into());
+        create.request_type = RequestType::Create;
+        assert_eq!(rollback_versions(&create), None);
+    }
+
+    #[test]
+    fn an_unreadable_request_is_answered_failed_with_the_ids_it_carries() {
+        let body = unreadable_request_response(
+            &serde_json::json!({ "RequestType": "Bogus", "RequestId": "r-9", "StackId": 5 }),
+            "unknown variant",
+        );
+        assert_eq!(body.status, Status::Failed);
+        assert_eq!(body.request_id, "r-9");
+        assert_eq!(body.stack_id, "");
+        assert_eq!(body.physical_resource_id, PHYSICAL_RESOURCE_ID);
+        assert!(body.reason.contains("unknown variant"), "{}", body.reason);
     }
 
     #[test]

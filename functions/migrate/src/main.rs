@@ -9,10 +9,9 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     lambda_runtime::run(service_fn(|event: LambdaEvent<serde_json::Value>| {
         let migrator = migrator.clone();
         async move {
-            migrator
-                .handle(event.payload)
-                .await
-                .map_err(lambda_runtime::Error::from)
+            let deadline = event.context.deadline();
+            let answer = migrator.handle(event.payload, deadline).await;
+            answer.map_err(lambda_runtime::Error::from)
         }
     }))
     .await
