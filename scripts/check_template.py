@@ -958,8 +958,16 @@ class Resolver:
         if name in (self.template.get("Parameters") or {}):
             raise ValueError(f"parameter {name} has no default: pass --param {name}=VALUE")
         if name in (self.template.get("Resources") or {}):
-            return self.resources.get(name, name)
+            return self.resource_ref(name)
         raise ValueError(f"Ref to unknown {name!r}")
+
+    # What a resource stands for; a subclass (the e2e run's stack) names them itself.
+    def resource_ref(self, name: str):
+        return self.resources.get(name, name)
+
+    def resource_att(self, name: str, attr: str):
+        key = f"{name}.{attr}"
+        return self.resources.get(key, key)
 
     def condition(self, name: str) -> bool:
         return bool(self.value(self.conditions[name]))
@@ -972,7 +980,7 @@ class Resolver:
             if key in local:
                 return str(local[key])
             if "." in key and not key.startswith("AWS::"):
-                return self.resources.get(key, key)
+                return str(self.resource_att(*key.split(".", 1)))
             return str(self.ref(key))
 
         return re.sub(r"\$\{([^}]+)\}", one, text)
@@ -997,8 +1005,8 @@ class Resolver:
                     return self.sub(arg[0], local)
                 return self.sub(arg, {})
             if fn == "Fn::GetAtt":
-                key = ".".join(arg) if isinstance(arg, list) else arg
-                return self.resources.get(key, key)
+                name, attr = arg if isinstance(arg, list) else arg.split(".", 1)
+                return self.resource_att(name, attr)
             if fn == "Fn::If":
                 return self.value(arg[1] if self.condition(arg[0]) else arg[2])
             if fn == "Fn::Equals":
@@ -1013,6 +1021,10 @@ class Resolver:
                 return arg[0].join(str(self.value(a)) for a in arg[1])
             if fn.startswith("Fn::"):
                 raise ValueError(f"{fn} is not supported by --env")
+        if isinstance(node, dict):
+            return {k: self.value(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [self.value(v) for v in node]
         if isinstance(node, bool):
             return "true" if node else "false"
         if isinstance(node, (int, float)):
