@@ -19,14 +19,27 @@
   variable of the role is given, nothing the role does not read is given, and no `Local`
   (development-only) variable is given. Allowed besides: the runtime's AWS_*, RUST_LOG,
   LOG_FORMAT. The functions whose role reads EVENT_BUS_NAME need EventBridgePutEventsPolicy;
+- the functions whose role posts to chat sockets (Role::posts_to_sockets in
+  shared/src/config/role.rs, parsed: chat-ws, worker, scheduler) have an inline policy
+  statement allowing execute-api:ManageConnections on the template's WebSocket API, and no
+  other function has one;
+- the handoff function has the HttpApi routes GET, POST and HEAD /handoff/resume (an HTTP
+  API route matches one method: without HEAD, link previews reach the api function);
+- the UndeliveredNotifications alarm pages someone on every stack: its topic has an email
+  subscription without a Condition, to a parameter without a default (so `sam deploy`
+  asks for it) whose AllowedPattern asks for an address;
 - the connection budget: every function has ReservedConcurrentExecutions (a number or a
   Ref to a parameter) and DB_MAX_CONNECTIONS, and
       sum(reserved concurrency x DB_MAX_CONNECTIONS) + HEADROOM (10)
-          <= the DatabaseMaxConnections parameter's default
+          <= DatabaseMaxConnections
   since each warm instance may hold its whole pool (RDS Proxy is the alternative when this
-  does not fit);
-- a self-test (run first, every time) proves on altered copies of the template that a
-  missing or extra variable and an exceeded budget really fail.
+  does not fit). The parameters count with their DEFAULTS: a deploy that overrides
+  DatabaseMaxConnections or a *ReservedConcurrency parameter is not covered until it is
+  re-checked with the same values, `--param Name=value` (repeatable);
+- a self-test (run first, every time) proves on altered copies of the template that each
+  of these checks really fails (a missing or extra variable, a missing or misplaced
+  ManageConnections grant, a missing handoff route, an alarm that may page nobody, an
+  exceeded budget, with defaults and with --param).
 
 The table format is documented at the top of shared/src/config/vars.rs: role groups
 `const NAME: &[Role] = &[Variant, ...];` and entries `var("NAME", Need, ROLES)`.
@@ -35,7 +48,7 @@ Stdlib only: PyYAML is used when it is importable, otherwise a small loader for 
 subset CloudFormation templates use (block maps and lists, flow lists/maps, quoted and
 block scalars, and the short-form intrinsic tags !Ref, !Sub, !GetAtt, ...).
 
-Usage: scripts/check_template.py [--template template.yaml] [--root .]
+Usage: scripts/check_template.py [--template template.yaml] [--root .] [--param Name=value ...]
        scripts/check_template.py --list-binaries   # the function binaries, one a line
        scripts/check_template.py --self-test       # only the self-test
        scripts/check_template.py --env FUNCTION_LOGICAL_ID [--json]
@@ -429,8 +442,13 @@ def function_binary(resource: dict):
     return props.get("Binary") or metadata.get("Binary")
 
 
-def check(template: dict, root: Path, table=None) -> tuple[list[str], list[str]]:
-    """All checks; `table` is the parsed vars table (None skips the environment checks)."""
+def check(
+    template: dict, root: Path, table=None, socket_roles=None, params=None
+) -> tuple[list[str], list[str]]:
+    """All checks. `table` is the parsed vars table (None skips the environment and budget
+    checks), `socket_roles` the roles of Role::posts_to_sockets (None skips the
+    ManageConnections check), `params` parameter values that replace the defaults in the
+    connection budget (--param)."""
     errors: list[str] = []
     notes: list[str] = []
     budget: list[tuple[str, dict]] = []
@@ -444,6 +462,13 @@ def check(template: dict, root: Path, table=None) -> tuple[list[str], list[str]]
 
     resources = template.get("Resources") or {}
     globals_fn = ((template.get("Globals") or {}).get("Function")) or {}
+    websocket_apis = [
+        rid
+        for rid, r in resources.items()
+        if isinstance(r, dict)
+        and r.get("Type") == "AWS::ApiGatewayV2::Api"
+        and (r.get("Properties") or {}).get("ProtocolType") == "WEBSOCKET"
+    ]
 
     deployed: dict[str, str] = {}  # binary -> logical id
     for logical_id, resource in resources.items():
@@ -497,6 +522,9 @@ def check(template: dict, root: Path, table=None) -> tuple[list[str], list[str]]
             errors.append(f"{where}: needs an EventBridgePutEventsPolicy (it publishes domain events)")
         if table is not None and role is not None:
             errors.extend(check_environment(where, role, props, table))
+        if socket_roles is not None and role is not None:
+            errors.extend(check_manage_connections(where, role, policies, socket_roles, websocket_apis))
+        errors.extend(check_routes(where, binary, props))
         if role is not None:
             budget.append((logical_id, props))
 
@@ -556,8 +584,9 @@ def check(template: dict, root: Path, table=None) -> tuple[list[str], list[str]]
                 f"function {logical_id}: binary {binary!r} has no role in ROLE_OF_BINARY "
                 "(add it there and a Role in shared/src/config/role.rs)"
             )
+    errors.extend(check_alarm(template))
     if table is not None:
-        budget_errors, budget_note = check_budget(template, budget)
+        budget_errors, budget_note = check_budget(template, budget, params or {})
         errors.extend(budget_errors)
         if budget_note:
             notes.append(budget_note)
@@ -652,9 +681,168 @@ def check_environment(where: str, role: str, props: dict, table) -> list[str]:
     return errors
 
 
-def _number(value, parameters: dict, what: str):
-    """An int from a literal or a Ref to a parameter's default; (value, error)."""
-    if isinstance(value, dict) and set(value) == {"Ref"}:
+ROLE_RS = Path("shared/src/config/role.rs")
+MANAGE_CONNECTIONS = "execute-api:ManageConnections"
+
+
+def parse_socket_roles(text: str) -> frozenset:
+    """The roles of `Role::posts_to_sockets` (`matches!(self, Role::A | Role::B)`)."""
+    code = re.sub(r"//[^\n]*", "", text)
+    m = re.search(
+        r"fn\s+posts_to_sockets\s*\(\s*self\s*\)\s*->\s*bool\s*\{\s*matches!\s*\(\s*self\s*,([^)]*)\)",
+        code,
+    )
+    if not m:
+        raise ValueError("no `fn posts_to_sockets(self) -> bool { matches!(self, ...) }` found")
+    roles = frozenset(re.findall(r"Role::([A-Za-z]+)", m.group(1)))
+    if not roles:
+        raise ValueError("posts_to_sockets names no role")
+    return roles
+
+
+def load_socket_roles(root: Path) -> frozenset:
+    return parse_socket_roles((root / ROLE_RS).read_text(encoding="utf-8"))
+
+
+def _statements(policy):
+    """The IAM statements of one SAM policy entry (inline documents only)."""
+    if not isinstance(policy, dict):
+        return []
+    statements = policy.get("Statement")
+    if isinstance(statements, dict):
+        return [statements]
+    return [s for s in statements or [] if isinstance(s, dict)]
+
+
+def check_manage_connections(where, role, policies, socket_roles, websocket_apis) -> list[str]:
+    """A role that posts to sockets needs ManageConnections on the chat WebSocket API; the
+    others must not have it."""
+    granted, on_socket_api = False, False
+    for policy in policies:
+        for st in _statements(policy):
+            if st.get("Effect") != "Allow":
+                continue
+            actions = st.get("Action")
+            actions = [actions] if isinstance(actions, str) else actions or []
+            if not any(a in (MANAGE_CONNECTIONS, "execute-api:*") for a in actions):
+                continue
+            granted = True
+            resource = json.dumps(st.get("Resource"))
+            if any(re.search(rf"\b{re.escape(api)}\b", resource) for api in websocket_apis):
+                on_socket_api = True
+    if role in socket_roles:
+        if not websocket_apis:
+            return [f"{where}: its role {role} posts to chat sockets, but the template has no WebSocket API"]
+        if not granted:
+            return [
+                f"{where}: its role {role} posts to chat sockets (Role::posts_to_sockets in {ROLE_RS}), "
+                f"so its Policies need {MANAGE_CONNECTIONS} on the chat WebSocket API "
+                f"({', '.join(websocket_apis)}): without it every push is refused (403)"
+            ]
+        if not on_socket_api:
+            return [
+                f"{where}: grants {MANAGE_CONNECTIONS}, but its Resource does not name the chat "
+                f"WebSocket API ({', '.join(websocket_apis)})"
+            ]
+    elif granted:
+        return [
+            f"{where}: grants {MANAGE_CONNECTIONS}, which its role {role} does not use "
+            f"(it is not in Role::posts_to_sockets in {ROLE_RS})"
+        ]
+    return []
+
+
+# HttpApi routes a binary must have: (method, path, why).
+REQUIRED_ROUTES = {
+    "handoff": [
+        ("GET", "/handoff/resume", "the handoff page, which spends nothing"),
+        ("POST", "/handoff/resume", "the person's explicit action that spends the one-time token"),
+        (
+            "HEAD",
+            "/handoff/resume",
+            "HTTP API routes match the method exactly: without it link previews' HEAD requests "
+            "fall through to $default (the api function)",
+        ),
+    ],
+}
+
+
+def check_routes(where, binary, props) -> list[str]:
+    have = set()
+    for event in (props.get("Events") or {}).values():
+        if (event or {}).get("Type") != "HttpApi":
+            continue
+        eprops = (event or {}).get("Properties") or {}
+        if isinstance(eprops.get("Method"), str) and isinstance(eprops.get("Path"), str):
+            have.add((eprops["Method"].upper(), eprops["Path"]))
+    return [
+        f"{where}: needs the HttpApi route {method} {path} ({why})"
+        for method, path, why in REQUIRED_ROUTES.get(binary or "", [])
+        if (method, path) not in have
+    ]
+
+
+ALARM_METRIC = "UndeliveredNotifications"
+
+
+def check_alarm(template: dict) -> list[str]:
+    """The non-delivery alarm pages someone on every stack: its topic has an email
+    subscription, not behind a Condition, to a parameter without a default whose
+    AllowedPattern asks for an address."""
+    resources = template.get("Resources") or {}
+    parameters = template.get("Parameters") or {}
+    alarms = [
+        (rid, r.get("Properties") or {})
+        for rid, r in resources.items()
+        if isinstance(r, dict)
+        and r.get("Type") == "AWS::CloudWatch::Alarm"
+        and (r.get("Properties") or {}).get("MetricName") == ALARM_METRIC
+    ]
+    if not alarms:
+        return [f"no AWS::CloudWatch::Alarm on the {ALARM_METRIC} metric: silent non-delivery pages nobody"]
+    errors = []
+    for alarm_id, props in alarms:
+        topics = [a["Ref"] for a in props.get("AlarmActions") or [] if isinstance(a, dict) and "Ref" in a]
+        paged = False
+        problems = []
+        for sid, sub in resources.items():
+            if not isinstance(sub, dict) or sub.get("Type") != "AWS::SNS::Subscription":
+                continue
+            sprops = sub.get("Properties") or {}
+            if sprops.get("TopicArn") not in [{"Ref": t} for t in topics] or sprops.get("Protocol") != "email":
+                continue
+            if "Condition" in sub:
+                problems.append(f"{sid} has Condition {sub['Condition']!r}, so a stack may have none")
+                continue
+            endpoint = sprops.get("Endpoint")
+            param = parameters.get(endpoint.get("Ref")) if isinstance(endpoint, dict) else None
+            if not isinstance(param, dict):
+                problems.append(f"{sid}: Endpoint is not a Ref to a parameter")
+            elif "Default" in param:
+                problems.append(
+                    f"{sid}: parameter {endpoint['Ref']} has a default ({param['Default']!r}); "
+                    "it must be required"
+                )
+            elif "@" not in str(param.get("AllowedPattern", "")):
+                problems.append(f"{sid}: parameter {endpoint['Ref']} needs an email AllowedPattern")
+            else:
+                paged = True
+        if not paged:
+            errors.append(
+                f"{alarm_id}: the {ALARM_METRIC} alarm must page someone on every stack: an "
+                f"AWS::SNS::Subscription (Protocol email, no Condition) on its AlarmActions topic "
+                f"{topics}, to a required parameter with an email AllowedPattern"
+                + (f" ({'; '.join(problems)})" if problems else "")
+            )
+    return errors
+
+
+def _number(value, parameters: dict, what: str, params=None):
+    """An int from a literal or a Ref to a parameter (its --param value, else its
+    default); (value, error)."""
+    if isinstance(value, dict) and set(value) == {"Ref"} and value["Ref"] in (params or {}):
+        value = params[value["Ref"]]
+    elif isinstance(value, dict) and set(value) == {"Ref"}:
         param = parameters.get(value["Ref"])
         if not isinstance(param, dict) or "Default" not in param:
             return None, f"{what} refers to {value['Ref']!r}, which is not a parameter with a default"
@@ -665,8 +853,14 @@ def _number(value, parameters: dict, what: str):
         return None, f"{what} is {value!r}, not a number"
 
 
-def check_budget(template: dict, functions: list[tuple[str, dict]]):
+def check_budget(template: dict, functions: list[tuple[str, dict]], params=None):
+    """The connection budget with the parameters' defaults, or the values in `params`
+    (--param Name=value: a planned deploy's overrides)."""
+    params = params or {}
     parameters = template.get("Parameters") or {}
+    unknown = sorted(k for k in params if k not in parameters and not k.startswith("AWS::"))
+    if unknown:
+        return [f"--param {', '.join(unknown)}: not a parameter of the template"], None
     errors, lines, total = [], [], 0
     for logical_id, props in functions:
         reserved = props.get("ReservedConcurrentExecutions")
@@ -676,9 +870,11 @@ def check_budget(template: dict, functions: list[tuple[str, dict]]):
                 "counts each instance's pool)"
             )
             continue
-        n, err = _number(reserved, parameters, f"function {logical_id}: ReservedConcurrentExecutions")
+        n, err = _number(reserved, parameters, f"function {logical_id}: ReservedConcurrentExecutions", params)
         env = ((props.get("Environment") or {}).get("Variables")) or {}
-        pool, perr = _number(env.get("DB_MAX_CONNECTIONS"), parameters, f"function {logical_id}: DB_MAX_CONNECTIONS")
+        pool, perr = _number(
+            env.get("DB_MAX_CONNECTIONS"), parameters, f"function {logical_id}: DB_MAX_CONNECTIONS", params
+        )
         for e in (err, perr):
             if e:
                 errors.append(e)
@@ -690,18 +886,26 @@ def check_budget(template: dict, functions: list[tuple[str, dict]]):
     if not isinstance(limit_param, dict) or "Default" not in limit_param:
         errors.append(f"parameter {BUDGET_PARAMETER} (Postgres max_connections) with a default is missing")
         return errors, None
-    limit = int(str(limit_param["Default"]))
+    limit, lerr = _number({"Ref": BUDGET_PARAMETER}, parameters, BUDGET_PARAMETER, params)
+    if lerr:
+        return errors + [lerr], None
+    used = sorted(k for k in params if k in parameters)
+    basis = (
+        "the parameters' defaults, with --param " + ", ".join(f"{k}={params[k]}" for k in used)
+        if used
+        else "the parameters' defaults; a deploy that overrides them: re-check with --param Name=value"
+    )
     arithmetic = " + ".join(lines) + f" -> {total}, + headroom {HEADROOM} = {total + HEADROOM}"
     if total + HEADROOM > limit:
         errors.append(
             "connection budget exceeded: each warm Lambda instance may hold its whole pool, so "
             "sum(ReservedConcurrentExecutions x DB_MAX_CONNECTIONS) + headroom must be <= "
-            f"{BUDGET_PARAMETER} ({limit}): {arithmetic} > {limit}. Lower a reserved concurrency "
-            "or a pool, raise the server's max_connections (and the parameter's default), or put "
-            "RDS Proxy in front of Postgres"
+            f"{BUDGET_PARAMETER} ({limit}): {arithmetic} > {limit} (checked with {basis}). Lower a "
+            "reserved concurrency or a pool, raise the server's max_connections (and the "
+            "parameter), or put RDS Proxy in front of Postgres"
         )
         return errors, None
-    return errors, f"connection budget: {arithmetic} <= {BUDGET_PARAMETER} {limit}"
+    return errors, f"connection budget ({basis}): {arithmetic} <= {BUDGET_PARAMETER} {limit}"
 
 
 # --- resolving a function's environment (--env) --------------------------------------------
@@ -754,8 +958,16 @@ class Resolver:
         if name in (self.template.get("Parameters") or {}):
             raise ValueError(f"parameter {name} has no default: pass --param {name}=VALUE")
         if name in (self.template.get("Resources") or {}):
-            return self.resources.get(name, name)
+            return self.resource_ref(name)
         raise ValueError(f"Ref to unknown {name!r}")
+
+    # What a resource stands for; a subclass (the e2e run's stack) names them itself.
+    def resource_ref(self, name: str):
+        return self.resources.get(name, name)
+
+    def resource_att(self, name: str, attr: str):
+        key = f"{name}.{attr}"
+        return self.resources.get(key, key)
 
     def condition(self, name: str) -> bool:
         return bool(self.value(self.conditions[name]))
@@ -768,7 +980,7 @@ class Resolver:
             if key in local:
                 return str(local[key])
             if "." in key and not key.startswith("AWS::"):
-                return self.resources.get(key, key)
+                return str(self.resource_att(*key.split(".", 1)))
             return str(self.ref(key))
 
         return re.sub(r"\$\{([^}]+)\}", one, text)
@@ -793,8 +1005,8 @@ class Resolver:
                     return self.sub(arg[0], local)
                 return self.sub(arg, {})
             if fn == "Fn::GetAtt":
-                key = ".".join(arg) if isinstance(arg, list) else arg
-                return self.resources.get(key, key)
+                name, attr = arg if isinstance(arg, list) else arg.split(".", 1)
+                return self.resource_att(name, attr)
             if fn == "Fn::If":
                 return self.value(arg[1] if self.condition(arg[0]) else arg[2])
             if fn == "Fn::Equals":
@@ -809,6 +1021,10 @@ class Resolver:
                 return arg[0].join(str(self.value(a)) for a in arg[1])
             if fn.startswith("Fn::"):
                 raise ValueError(f"{fn} is not supported by --env")
+        if isinstance(node, dict):
+            return {k: self.value(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [self.value(v) for v in node]
         if isinstance(node, bool):
             return "true" if node else "false"
         if isinstance(node, (int, float)):
@@ -845,18 +1061,29 @@ def parse_pairs(pairs, what: str) -> dict:
 # --- self-test -------------------------------------------------------------------------------
 
 
-def self_test(template: dict, root: Path, table) -> list[str]:
+def self_test(template: dict, root: Path, table, socket_roles) -> list[str]:
     """Alters copies of the template and asserts each alteration is caught."""
     import copy  # noqa: PLC0415
 
     failures = []
 
-    def expect(label, mutate, needle):
+    def expect(label, mutate, needle, params=None):
         t = copy.deepcopy(template)
         mutate(t)
-        errors, _ = check(t, root, table)
+        errors, _ = check(t, root, table, socket_roles, params)
         if not any(needle in e for e in errors):
             failures.append(f"{label}: expected an error containing {needle!r}, got {errors!r}")
+
+    def policies(t, logical_id):
+        return t["Resources"][logical_id]["Properties"].setdefault("Policies", [])
+
+    def drop_manage_connections(t, logical_id):
+        kept = [
+            p
+            for p in policies(t, logical_id)
+            if not any(MANAGE_CONNECTIONS in json.dumps(s.get("Action")) for s in _statements(p))
+        ]
+        t["Resources"][logical_id]["Properties"]["Policies"] = kept
 
     def fn_env(t, logical_id):
         return t["Resources"][logical_id]["Properties"].setdefault("Environment", {}).setdefault("Variables", {})
@@ -869,6 +1096,92 @@ def self_test(template: dict, root: Path, table) -> list[str]:
     worker, api = functions.get("worker"), functions.get("api")
     if not worker or not api:
         return ["self-test: the template has no api or worker function"]
+    socket_policy = {
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": MANAGE_CONNECTIONS,
+                "Resource": {"Fn::Sub": "arn:aws:execute-api:*:*:${ChatWebSocketApi}/*"},
+            }
+        ]
+    }
+    for binary in ("chat-ws", "worker", "scheduler"):
+        logical_id = functions.get(binary)
+        if logical_id is None:
+            failures.append(f"self-test: the template has no {binary} function")
+            continue
+        expect(
+            f"{binary} without ManageConnections",
+            lambda t, lid=logical_id: drop_manage_connections(t, lid),
+            f"function {logical_id}: its role {ROLE_OF_BINARY[binary]} posts to chat sockets",
+        )
+    expect(
+        "ManageConnections on another API",
+        lambda t: (
+            drop_manage_connections(t, worker),
+            policies(t, worker).append(
+                {"Statement": [{"Effect": "Allow", "Action": [MANAGE_CONNECTIONS], "Resource": {"Fn::Sub": "${HttpApi}/*"}}]}
+            ),
+        ),
+        "does not name the chat WebSocket API",
+    )
+    expect(
+        "ManageConnections where nothing posts",
+        lambda t: policies(t, api).append(copy.deepcopy(socket_policy)),
+        f"function {api}: grants {MANAGE_CONNECTIONS}, which its role Api does not use",
+    )
+    handoff = functions.get("handoff")
+    for method in ("GET", "POST", "HEAD"):
+
+        def drop_route(t, method=method):
+            events = t["Resources"][handoff]["Properties"]["Events"]
+            for name, event in list(events.items()):
+                eprops = (event or {}).get("Properties") or {}
+                if eprops.get("Path") == "/handoff/resume" and str(eprops.get("Method")).upper() == method:
+                    del events[name]
+
+        expect(f"handoff without {method}", drop_route, f"needs the HttpApi route {method} /handoff/resume")
+    alarm_subscriptions = [
+        rid
+        for rid, r in (template.get("Resources") or {}).items()
+        if isinstance(r, dict) and r.get("Type") == "AWS::SNS::Subscription"
+    ]
+    alarm_params = [
+        r["Properties"]["Endpoint"]["Ref"]
+        for rid, r in (template.get("Resources") or {}).items()
+        if rid in alarm_subscriptions and isinstance((r.get("Properties") or {}).get("Endpoint"), dict)
+    ]
+    if not alarm_subscriptions or not alarm_params:
+        failures.append("self-test: the template has no alarm subscription to a parameter")
+    else:
+        expect(
+            "alarm email with an empty default",
+            lambda t: t["Parameters"][alarm_params[0]].__setitem__("Default", ""),
+            "it must be required",
+        )
+        expect(
+            "alarm subscription behind a condition",
+            lambda t: t["Resources"][alarm_subscriptions[0]].__setitem__("Condition", "HasAlarmEmail"),
+            "so a stack may have none",
+        )
+        expect(
+            "no alarm subscription",
+            lambda t: [t["Resources"].pop(rid) for rid in alarm_subscriptions],
+            "must page someone on every stack",
+        )
+    expect(
+        "connection budget with a planned --param",
+        lambda t: None,
+        "checked with the parameters' defaults, with --param ApiReservedConcurrency=50",
+        params={"ApiReservedConcurrency": "50"},
+    )
+    expect(
+        "connection budget with a smaller server (--param)",
+        lambda t: None,
+        "connection budget exceeded",
+        params={BUDGET_PARAMETER: "40"},
+    )
+    expect("unknown --param", lambda t: None, "not a parameter of the template", params={"NoSuchParam": "1"})
     expect("missing SMTP_HOST", lambda t: fn_env(t, worker).pop("SMTP_HOST", None), "reads SMTP_HOST")
     expect("extra SMTP_HOST", lambda t: fn_env(t, api).__setitem__("SMTP_HOST", "x"), "gives SMTP_HOST, which its role Api does not read")
     expect("unknown variable", lambda t: fn_env(t, api).__setitem__("NOT_A_SETTING", "x"), "which no role reads")
@@ -885,16 +1198,22 @@ def self_test(template: dict, root: Path, table) -> list[str]:
     expect(
         "connection budget",
         lambda t: t["Parameters"][BUDGET_PARAMETER].__setitem__("Default", 30),
-        "connection budget exceeded",
+        "(checked with the parameters' defaults; a deploy that overrides them: re-check with --param",
     )
     expect(
         "reserved concurrency",
         lambda t: t["Resources"][worker]["Properties"].pop("ReservedConcurrentExecutions"),
         "needs ReservedConcurrentExecutions",
     )
-    errors, _ = check(template, root, table)
+    errors, _ = check(template, root, table, socket_roles)
     if errors:
         failures.append(f"the unaltered template fails: {errors!r}")
+    roles = parse_socket_roles(
+        "fn posts_to_sockets(self) -> bool {\n    // Role::Api is not one\n"
+        "    matches!(self, Role::ChatWs | Role::Worker)\n}\n"
+    )
+    if roles != {"ChatWs", "Worker"}:
+        failures.append(f"parse_socket_roles: {roles!r}")
     # The table parser reads groups, inline lists and multi-line entries.
     sample = parse_vars_table(
         'const G: &[Role] = &[Api, Worker];\n// var("COMMENTED", Deploy, G),\n'
@@ -932,7 +1251,12 @@ def main(argv=None) -> int:
     parser.add_argument("--self-test", action="store_true", help="run only the self-test")
     parser.add_argument("--env", metavar="FUNCTION", help="print a function's resolved environment")
     parser.add_argument("--json", action="store_true", help="--env prints one JSON object")
-    parser.add_argument("--param", action="append", metavar="NAME=VALUE", help="a parameter value (--env)")
+    parser.add_argument(
+        "--param",
+        action="append",
+        metavar="NAME=VALUE",
+        help="a parameter value: for --env, and in place of its default in the connection budget",
+    )
     parser.add_argument("--resource", action="append", metavar="NAME=VALUE", help="a resource's Ref or Name.Attr (--env)")
     parser.add_argument("--secret", action="append", metavar="NAME:KEY=VALUE", help="a Secrets Manager value (--env)")
     args = parser.parse_args(argv)
@@ -978,10 +1302,16 @@ def main(argv=None) -> int:
 
     try:
         table = load_vars_table(root)
+        socket_roles = load_socket_roles(root)
     except (OSError, ValueError) as err:
-        print(f"check_template: cannot read {VARS_RS}: {err}", file=sys.stderr)
+        print(f"check_template: cannot read {VARS_RS} or {ROLE_RS}: {err}", file=sys.stderr)
         return 1
-    failures = self_test(template, root, table)
+    try:
+        params = parse_pairs(args.param, "--param")
+    except ValueError as err:
+        print(f"check_template: {err}", file=sys.stderr)
+        return 2
+    failures = self_test(template, root, table, socket_roles)
     if failures:
         print(f"check_template: self-test: {len(failures)} failure(s):", file=sys.stderr)
         for failure in failures:
@@ -991,7 +1321,7 @@ def main(argv=None) -> int:
         print("check_template: self-test ok")
         return 0
 
-    errors, notes = check(template, root, table)
+    errors, notes = check(template, root, table, socket_roles, params)
     if errors:
         print(f"check_template: {path.name}: {len(errors)} problem(s):", file=sys.stderr)
         for error in errors:

@@ -1,6 +1,6 @@
 // Hop 5 of the e2e run in headless Chromium (playwright-core, Debian's chromium): opens the
 // handoff link from the SMS, checks the GET spent nothing (E2E_UNSPENT_SQL through psql),
-// clicks "Continue in chat", checks the widget continues the call, then books there.
+// clicks "Continue in chat", checks the widget says it continues the call, then books there.
 // Prints {"reference", "unspent_after_get"} as its last line.
 //
 //   PLAYWRIGHT_CORE=.tools/node_modules/playwright-core DATABASE_URL=… E2E_UNSPENT_SQL=… \
@@ -49,8 +49,10 @@ function unspent() {
     if (page.url().includes("session")) fail("the session id is in the URL: " + page.url());
     const bot = page.locator(".gmm-bot");
     await page.waitForFunction(() => document.querySelectorAll(".gmm-bot:not(.gmm-typing)").length > 0);
-    const log = (await page.locator('[role="log"]').innerText()).trim();
-    if (!/call/i.test(log)) fail("the widget does not say it continues the call: " + JSON.stringify(log.slice(0, 400)));
+    const continues = page.locator('[data-testid="continues"]');
+    await continues.waitFor();
+    const said = (await continues.innerText()).trim();
+    if (said !== "Continuing from your phone call") fail("the widget does not say it continues the call: " + JSON.stringify(said));
 
     const input = page.getByLabel("Your message");
     const say = async (text, expect) => {

@@ -1,4 +1,5 @@
-"""Hop 5 of the e2e story, the phone handoff (run.py --handoff, or E2E_HANDOFF=1):
+"""Hop 5 of the e2e story, the phone handoff (run.py runs it by default; `--until 4`
+stops before it):
 
 1. a caller reaches the demo number: signed Twilio webhooks through the gateway's HTTP API
    to the voice function (`POST /twilio/voice`, then `/twilio/voice/gather` turns);
@@ -6,8 +7,9 @@
 3. the SMS (at the Twilio-shaped server) carries `PUBLIC_BASE_URL/handoff/resume?token=…`;
 4. headless Chromium opens it (handoff.test.cjs): the GET shows a page and spends nothing
    (checked in Postgres), the "Continue in chat" button spends the token (POST), the widget
-   shows the call's context, and the booking completes there;
-5. Postgres has the booking, on the caller's phone number.
+   says it continues the call ([data-testid="continues"]), and the booking completes there;
+5. Postgres has the booking, on the caller's phone number, in the session the token was
+   spent into (that session id is then looked for in the run's logs, which must not hold it).
 
 This follows the handoff page's flow (GET page, explicit POST); it needs the api function
 to serve `/` and `/widget.js` and the handoff function's `POST /handoff/resume`.
@@ -121,8 +123,12 @@ def run(r):
         raise AssertionError("opening the link (GET) spent the token")
     if unspent() != "0":
         raise AssertionError("the Continue button did not spend the token")
-    row = r.psql("SELECT coalesce(client_phone, '') || '|' || status FROM appointments "
+    session = r.psql(f"SELECT coalesce(max(chat_session_id), '') FROM handoff_tokens WHERE call_sid = '{sid}'")
+    if not session:
+        raise AssertionError("the spent token names no chat session")
+    r.facts["handoff_session"] = session
+    row = r.psql("SELECT coalesce(client_phone, '') || '|' || status || '|' || session_id FROM appointments "
                  f"WHERE reference = '{result['reference']}'")
-    if row != f"{CALLER}|confirmed":
-        raise AssertionError(f"booking {result['reference']} is {row!r}, expected {CALLER}|confirmed")
+    if row != f"{CALLER}|confirmed|{session}":
+        raise AssertionError(f"booking {result['reference']} is {row!r}, expected {CALLER}|confirmed|<the handoff's session>")
     return f"link {link.split('?')[0]}, booking {result['reference']} on {CALLER}"

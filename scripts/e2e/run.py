@@ -16,7 +16,8 @@ The story:
   hop 4  the clock moves forward (the scheduler starts with GOMOMO_CLOCK_OFFSET_SECONDS);
          the scheduler, invoked with a schedule event, sends the reminder SMS;
   hop 5  a caller on voice asks for a link; the SMS carries it; the link opened
-         in headless Chromium continues the call in the widget, and the booking completes.
+         in headless Chromium continues the call in the widget, and the booking completes;
+  last   the session ids the run used appear in none of target/e2e/*.log.
 
     DATABASE_URL=… [MOTO_ENDPOINT=…] python3 scripts/e2e/run.py [--until N] [--keep]
 
@@ -192,9 +193,8 @@ class Run:
 
     def start_watcher(self, binary: str):
         env, notes = self.stack.function_env(self.lid[binary])
-        for n in notes + self.stack.warnings:
+        for n in notes:
             self.say(f"{binary}: {n}")
-        self.stack.warnings.clear()
         w = Watcher(binary, self.invoke.ports[binary], env, OUT, ROOT).start()
         self.watchers[binary] = w
         return w
@@ -282,7 +282,12 @@ class Run:
                             f"{SETTLE}s (seen: {seen}; unpublished outbox rows: {unpublished})")
         if found.get("source") != "gomomo.booking":
             raise HopFailed(f"BookingCreated came from source {found.get('source')!r}")
-        text = json.dumps(found["detail"])
+        detail = found["detail"]
+        want = {"booking_id": self.facts["booking_id"], "reference": self.facts["reference"], "tenant_id": DEMO_TENANT}
+        got = {k: detail.get(k) for k in want}
+        if got != want:
+            raise HopFailed(f"BookingCreated's detail identifies {got}, expected {want}")
+        text = json.dumps(detail)
         if self.facts["email"] in text or CLIENT_PHONE in text:
             raise HopFailed("the event on the bus carries the client's email or phone")
         return f"{len(self.facts['messages'])} message(s): {seen}"
@@ -414,6 +419,25 @@ class Run:
             import handoff_step
 
             self.hop(5, "voice -> SMS link -> widget in Chromium", lambda: handoff_step.run(self))
+        self.hop("-", "no session id in target/e2e/*.log", self.check_logs)
+
+    def check_logs(self):
+        """The session ids the run used went nowhere but the protocol: not into a function's
+        log, the gateway's, or any other log of the run."""
+        sessions = sorted({s for s in (self.facts.get("session"), self.facts.get("handoff_session")) if s})
+        if not sessions:
+            raise HopFailed("the run recorded no session id to look for")
+        logs = sorted(OUT.glob("*.log"))
+        self.log.flush()
+        found = [
+            f"{path.name} holds {sid}"
+            for path in logs
+            for sid in sessions
+            if sid in path.read_text(errors="replace")
+        ]
+        if found:
+            raise HopFailed("session ids in the logs: " + "; ".join(found))
+        return f"{len(sessions)} session id(s), {len(logs)} logs"
 
 
 def next_frame(ws, wanted: str, timeout: float = 120) -> dict:

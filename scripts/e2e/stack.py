@@ -5,12 +5,15 @@ Everything the local run puts in place of the cloud is named in LOCAL below, and
 there: the answers to `sam deploy --guided` (parameters), what Secrets Manager would hold
 (secrets), and the variables the run overrides with loopback values (overrides).
 
-A function's environment is the template's Globals.Function.Environment merged with the
-function's own, intrinsics resolved (!Ref, !Sub, !GetAtt, !Join, !If on the parameters),
-then `{{resolve:secretsmanager:NAME:SecretString:KEY}}` references replaced from
-LOCAL["secrets"], then LOCAL["overrides"] applied. When scripts/check_template.py offers
-`--env` it resolves the template instead of the small resolver here (one resolver for
-the checks and the run); the secrets and overrides are applied the same way after it.
+One resolver serves the checks and the run: a function's environment comes from
+`scripts/check_template.py --env` (Globals.Function.Environment merged with the
+function's own, intrinsics and `{{resolve:secretsmanager:…}}` resolved from LOCAL's
+parameters and secrets); if it fails, the run stops. Then LOCAL["overrides"] apply, each
+only where the function's role reads the variable (the table in
+shared/src/config/vars.rs, parsed by check_template.py), so a variable the template fails
+to give is not papered over; `function_env` returns notes naming each override the template
+does not give that function. Resource properties (for moto) go through the same Resolver
+class, with this stack's resource names.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from check_template import load_template  # noqa: E402
+from check_template import ROLE_OF_BINARY, Resolver, is_runtime, load_template, load_vars_table, role_vars  # noqa: E402
 
 STACK_NAME = "gomomo-e2e"
 REGION = "us-east-1"
@@ -51,9 +54,11 @@ LOCAL = {
         # (SMTP_URL below, which the configuration prefers over the host form).
         "SmtpHost": "127.0.0.1",
         "MailFrom": "bookings@gomomo.test",
+        # Required: who the non-delivery alarm pages (no alarm exists locally).
+        "AlarmEmail": "alarms@gomomo.test",
     },
-    # Secrets Manager: (secret name, JSON key) -> value; SSM parameters: (name, None) -> value.
-    # A reference not listed here gets a fixed placeholder (and a warning in the run's log).
+    # Secrets Manager: (secret name, JSON key) -> value. A reference not listed here gets
+    # check_template.py's clearly fake development value.
     "secrets": {
         ("gomomo/database", "url"): "{database_url}",
         ("gomomo/platform-key", "key"): _stable_secret("platform-key", 40),
@@ -64,8 +69,10 @@ LOCAL = {
         ("gomomo/twilio", "account_sid"): TWILIO_ACCOUNT_SID,
         ("gomomo/twilio", "handoff_secret"): _stable_secret("handoff-secret", 40),
     },
-    # Set on every function, whether or not the template gives the variable (the run log
-    # says which ones the template does not give).
+    # Set on each function whose role reads the variable (AWS_* on every one, as the Lambda
+    # runtime does): in place of the template's value, or added where the template does
+    # not give it (the run log lists those per function). A Deploy variable the template
+    # does not give is left out and named in the log: the template's gap shows.
     "overrides": {
         "GOMOMO_ENV": "development",
         "DATABASE_URL": "{database_url}",
@@ -86,27 +93,56 @@ LOCAL = {
     },
 }
 
-# Overrides that replace a production mail transport: when the template gives the host
-# form instead of SMTP_URL, these go with it (SMTP_URL wins in the configuration anyway).
-MAIL_VARIABLES = ("SMTP_HOST", "SMTP_PORT", "SMTP_TLS", "SMTP_USERNAME", "SMTP_PASSWORD")
 
-# {{resolve:secretsmanager:NAME:SecretString:KEY}} and {{resolve:ssm[-secure]:NAME[:VERSION]}}
-DYNAMIC_REF = re.compile(
-    r"\{\{resolve:(?:secretsmanager:([^:}]+):SecretString:([^:}]+)(?::[^}]*)?|ssm(?:-secure)?:([^:}]+)(?::\d+)?)\}\}"
-)
+
+class _StackResolver(Resolver):
+    """check_template's Resolver with this stack's parameters and resource names."""
+
+    def __init__(self, stack: "Stack"):
+        params = {k: stack.fill(v) for k, v in stack.params.items()}
+        params.update({"AWS::StackName": STACK_NAME, "AWS::Region": REGION, "AWS::AccountId": ACCOUNT})
+        super().__init__(stack.template, params, {}, {})
+        self.stack = stack
+
+    def value(self, node):
+        # Resource properties keep their numbers and booleans (moto takes them as such).
+        if isinstance(node, (bool, int, float)):
+            return node
+        return super().value(node)
+
+    def resource_ref(self, name: str):
+        return self.stack.ref(name)
+
+    def resource_att(self, name: str, attr: str):
+        return self.stack.get_att(name, attr)
+
+
+class StackError(RuntimeError):
+    pass
 
 
 class Stack:
     def __init__(self, template_path: Path = ROOT / "template.yaml", values: dict | None = None):
         self.template = load_template(template_path)
+        self.table = load_vars_table(ROOT)
         self.values = dict(values or {})
         self.params = {}
+        missing = []
         for name, spec in (self.template.get("Parameters") or {}).items():
-            default = spec.get("Default", "")
-            self.params[name] = str(default) if default is not None else ""
-        for name, value in LOCAL["parameters"].items():
-            self.params[name] = value
-        self.warnings: list[str] = []
+            if name in LOCAL["parameters"]:
+                self.params[name] = LOCAL["parameters"][name]
+            elif "Default" in spec:
+                self.params[name] = str(spec["Default"]) if spec["Default"] is not None else ""
+            else:
+                missing.append(name)
+        if missing:
+            raise StackError(
+                f"template parameter(s) without a default: {', '.join(missing)}; `sam deploy` asks "
+                "for them, so give them in LOCAL['parameters'] (scripts/e2e/stack.py)"
+            )
+        unknown = sorted(set(LOCAL["parameters"]) - set(self.params))
+        if unknown:
+            raise StackError(f"LOCAL['parameters'] names no parameter of the template: {', '.join(unknown)}")
 
     # --- values -------------------------------------------------------------------------
 
@@ -136,21 +172,10 @@ class Stack:
         return f"{STACK_NAME}-{lid}"
 
     def ref(self, name: str) -> str:
-        pseudo = {
-            "AWS::StackName": STACK_NAME,
-            "AWS::Region": REGION,
-            "AWS::AccountId": ACCOUNT,
-            "AWS::Partition": "aws",
-            "AWS::URLSuffix": "amazonaws.com",
-            "AWS::NoValue": "",
-        }
-        if name in pseudo:
-            return pseudo[name]
-        if name in self.params:
-            return self.fill(self.params[name])
+        """`!Ref` of a resource: a queue's URL, else its name."""
         r = self.resources.get(name)
         if r is None:
-            raise KeyError(f"!Ref {name}: no such parameter or resource")
+            raise KeyError(f"!Ref {name}: no such resource")
         if r.get("Type") == "AWS::SQS::Queue":
             return self.get_att(name, "QueueUrl")
         return self.physical_name(name)
@@ -179,131 +204,60 @@ class Stack:
 
     def resolve(self, node):
         """CloudFormation intrinsics over the parameters and the local resource names."""
-        if isinstance(node, list):
-            return [self.resolve(x) for x in node]
-        if not isinstance(node, dict):
-            return node
-        if len(node) == 1:
-            (key, arg), = node.items()
-            if key == "Ref":
-                return self.ref(arg)
-            if key == "Fn::GetAtt":
-                lid, attr = arg if isinstance(arg, list) else arg.split(".", 1)
-                return self.get_att(lid, attr)
-            if key == "Fn::Sub":
-                text, extra = (arg[0], arg[1]) if isinstance(arg, list) else (arg, {})
-                extra = {k: self.resolve(v) for k, v in extra.items()}
-
-                def sub(m):
-                    name = m.group(1)
-                    if name in extra:
-                        return str(extra[name])
-                    if "." in name and not name.startswith("AWS::"):
-                        lid, attr = name.split(".", 1)
-                        return self.get_att(lid, attr)
-                    return str(self.ref(name))
-
-                return re.sub(r"\$\{([^}!]+)\}", sub, text)
-            if key == "Fn::Join":
-                sep, items = arg
-                return sep.join(str(x) for x in self.resolve(items))
-            if key == "Fn::If":
-                cond, yes, no = arg
-                return self.resolve(yes if self.condition(cond) else no)
-            if key == "Fn::Select":
-                index, items = arg
-                return self.resolve(items)[int(self.resolve(index))]
-        return {k: self.resolve(v) for k, v in node.items()}
-
-    def condition(self, name: str) -> bool:
-        spec = (self.template.get("Conditions") or {}).get(name)
-        if spec is None:
-            raise KeyError(f"condition {name} is not defined")
-        return bool(self._cond(spec))
-
-    def _cond(self, node):
-        if isinstance(node, dict) and len(node) == 1:
-            (key, arg), = node.items()
-            if key == "Fn::Equals":
-                a, b = (self._cond(x) for x in arg)
-                return str(a) == str(b)
-            if key == "Fn::Not":
-                return not self._cond(arg[0])
-            if key == "Fn::And":
-                return all(self._cond(x) for x in arg)
-            if key == "Fn::Or":
-                return any(self._cond(x) for x in arg)
-            if key == "Condition":
-                return self.condition(arg)
-        return self.resolve(node)
+        return _StackResolver(self).value(node)
 
     # --- environments ---------------------------------------------------------------------
 
     def template_env(self, lid: str) -> dict[str, str]:
-        """The environment template.yaml gives a function (secrets still as references)."""
-        via_check = self._env_via_check_template(lid)
-        if via_check is not None:
-            return via_check
-        glob = (((self.template.get("Globals") or {}).get("Function") or {}).get("Environment") or {}).get(
-            "Variables"
-        ) or {}
-        own = ((self.resources[lid].get("Properties") or {}).get("Environment") or {}).get("Variables") or {}
-        env = {}
-        for k, v in {**glob, **own}.items():
-            value = self.resolve(v)
-            if value is None:
-                continue
-            env[k] = "true" if value is True else "false" if value is False else str(value)
-        return env
-
-    def _env_via_check_template(self, lid: str) -> dict[str, str] | None:
+        """The environment template.yaml gives a function, from `check_template.py --env`."""
         script = ROOT / "scripts" / "check_template.py"
-        if "--env" not in script.read_text():
-            return None
         args = [sys.executable, str(script), "--env", lid]
         for k, v in self.params.items():
             args += ["--param", f"{k}={self.fill(v)}"]
         for r in self.resources:
-            args += ["--resource", f"{r}={self.physical_name(r)}"]
+            args += ["--resource", f"{r}={self.ref(r)}"]
         for (name, key), v in LOCAL["secrets"].items():
-            if key is not None:
-                args += ["--secret", f"{name}:{key}={self.fill(v)}"]
+            args += ["--secret", f"{name}:{key}={self.fill(v)}"]
         p = subprocess.run(args, capture_output=True, text=True, cwd=ROOT)
         if p.returncode != 0:
-            self.warnings.append(
-                f"check_template.py --env {lid} failed ({p.stderr.strip()[:200]}); using the run's own resolver"
+            raise StackError(
+                f"scripts/check_template.py --env {lid} failed (exit {p.returncode}): {p.stderr.strip()[:500]}"
             )
-            return None
         env = {}
         for line in p.stdout.splitlines():
-            if "=" in line:
-                k, v = line.split("=", 1)
-                env[k.strip()] = v
+            k, sep, v = line.partition("=")
+            if not sep:
+                raise StackError(f"scripts/check_template.py --env {lid} printed {line!r}, not KEY=VALUE")
+            env[k] = v
         return env
 
-    def secret(self, name: str, key: str | None) -> str:
-        value = LOCAL["secrets"].get((name, key))
-        if value is None:
-            self.warnings.append(f"secret {name}:{key} is not in LOCAL['secrets']: a placeholder stands in")
-            return _stable_secret(f"{name}:{key}", 40)
-        return self.fill(value)
-
     def function_env(self, lid: str) -> tuple[dict[str, str], list[str]]:
-        """(environment, notes): the template's environment with secrets resolved and the
-        local overrides applied; notes say what the template does not give."""
-        env = {
-            k: DYNAMIC_REF.sub(lambda m: self.secret(m.group(1) or m.group(3), m.group(2)), v)
-            for k, v in self.template_env(lid).items()
-        }
+        """(environment, notes): the template's environment with the local overrides its
+        role reads applied; the notes name each override the template does not give the
+        function, and each Deploy variable the role reads that the template leaves out."""
+        binary = self.functions()[lid]
+        role = ROLE_OF_BINARY.get(binary)
+        if role is None:
+            raise StackError(f"{lid}: binary {binary!r} has no role in check_template.ROLE_OF_BINARY")
+        reads = role_vars(self.table, role)
+        env = self.template_env(lid)
         notes = []
-        if any(k in env for k in MAIL_VARIABLES):
-            for k in MAIL_VARIABLES:
-                env.pop(k, None)
         for k, v in LOCAL["overrides"].items():
             value = self.fill(v)
             if "{" in value:
-                continue  # a value the run does not have (yet): leave the template's
-            env[k] = value
+                continue  # a value the run does not have (yet)
+            if is_runtime(k):
+                env[k] = value
+            elif k not in reads:
+                continue
+            elif k in env:
+                env[k] = value
+            elif reads[k] == "Deploy":
+                notes.append(f"template gap: its role {role} reads {k} (Deploy), the template does not give it; "
+                             "the run does not set it either")
+            else:
+                env[k] = value
+                notes.append(f"{k}={value} set by the run; the template does not give it ({reads[k]})")
         return env, notes
 
 
@@ -317,5 +271,3 @@ if __name__ == "__main__":
             print(f"{k}={env[k]}")
         for n in notes:
             print(f"# {n}")
-    for w in s.warnings:
-        print(f"# warning: {w}")

@@ -2,13 +2,15 @@
 //! hands out publishes each committed event before the call returns.
 #![allow(clippy::unwrap_used)]
 
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use chrono::{Duration, TimeZone as _, Utc};
 use chrono_tz::America::New_York;
 use gomomo::app::{check_start, Adapters, App, Role};
-use gomomo::config::{Config, ConfigError};
+use gomomo::config::vars::{self, Need};
+use gomomo::config::{Config, ConfigError, Environment};
 use gomomo::db::outbox;
 use gomomo::domain::{ClientName, Email, SessionId, TenantId};
 use gomomo::ports::{EventPublisher, OutboundEvent, PublishError};
@@ -147,6 +149,97 @@ fn production_delivery_fails_closed() {
     let dev = config(&[]).unwrap();
     for role in Role::ALL {
         assert!(check_start(&dev, role).is_ok(), "{role:?}");
+    }
+}
+
+/// A production value for each `Deploy` variable, of the shape the template gives it (a
+/// deploy with a PublicBaseUrl). `google` adds Google Calendar and the OpenAI key, which
+/// the template gives as "" when their secrets are not named.
+fn deploy_value(name: &str, google: bool) -> &'static str {
+    match name {
+        "DATABASE_URL" => "postgres://gomomo:secret@db.example.com:5432/gomomo",
+        "GOMOMO_ENV" => "production",
+        "LOG_FORMAT" => "json",
+        "DB_MAX_CONNECTIONS" => "2",
+        "EVENT_BUS_NAME" => "gomomo-events",
+        "GOMOMO_PLATFORM_KEY" => "k3J9x0q8Zp2LmW7rT5vB1nC4yH6gF8dS",
+        "ENCRYPTION_KEY" => "q6Yl0m3R1x9w2VbT8cK4nP7sZ5aD0fH2jL6uE9gI1oM=",
+        "CHAT_WS_URL" => "wss://abc123.execute-api.us-east-1.amazonaws.com/prod",
+        "AUTONOMY_ENABLED" => "true",
+        "OPENAI_API_KEY" if google => "sk-test-0123456789",
+        "OPENAI_API_KEY" => "",
+        "OPENAI_MODEL" => "gpt-4o",
+        "TWILIO_AUTH_TOKEN" => "twilio-auth-token-from-secrets",
+        "TWILIO_ACCOUNT_SID" => "AC0123456789abcdef0123456789abcdef",
+        "PUBLIC_BASE_URL" => "https://receptionist.example.com",
+        "HANDOFF_SECRET" => "q8Zp2LmW7rT5vB1nC4yH6gF8dSk3J9x0",
+        "SMTP_HOST" => "email-smtp.eu-west-1.amazonaws.com",
+        "SMTP_PORT" => "587",
+        "SMTP_TLS" => "starttls",
+        "SMTP_USERNAME" => "smtp-user",
+        "SMTP_PASSWORD" => "smtp-password",
+        "MAIL_FROM" => "bookings@example.com",
+        "CALENDAR_MODE" if google => "google",
+        "CALENDAR_MODE" => "mock",
+        "GOOGLE_CLIENT_ID" if google => "1234.apps.googleusercontent.com",
+        "GOOGLE_CLIENT_SECRET" if google => "google-client-secret",
+        "GOOGLE_CLIENT_ID" | "GOOGLE_CLIENT_SECRET" => "",
+        "GOOGLE_REDIRECT_URL" => "https://receptionist.example.com/api/oauth/google/callback",
+        other => panic!("no production value for the Deploy variable {other}: add one here"),
+    }
+}
+
+/// Exactly what the table's `Deploy` rows give `role`, plus the Lambda runtime's name.
+fn deploy_env(role: Role, google: bool) -> HashMap<String, String> {
+    let mut env: HashMap<String, String> = vars::VARS
+        .iter()
+        .filter(|v| v.need == Need::Deploy && v.roles.contains(&role))
+        .map(|v| (v.name.to_string(), deploy_value(v.name, google).to_string()))
+        .collect();
+    env.insert(
+        "AWS_LAMBDA_FUNCTION_NAME".into(),
+        format!("gomomo-{role:?}"),
+    );
+    env
+}
+
+fn start(role: Role, env: &HashMap<String, String>) -> Result<Config, ConfigError> {
+    let c = Config::from_lookup_for(role, |k| env.get(k).cloned())?;
+    check_start(&c, role)?;
+    Ok(c)
+}
+
+/// Each function starts in production on its role's `Deploy` rows and nothing else, so a
+/// variable its start needs cannot be missing from its rows (and, through
+/// scripts/check_template.py, from its Environment in the template).
+#[test]
+fn each_function_starts_in_production_on_its_deploy_rows_alone() {
+    let functions: Vec<Role> = Role::ALL
+        .into_iter()
+        .filter(|r| *r != Role::Standalone)
+        .collect();
+    for google in [false, true] {
+        for &role in &functions {
+            let c = start(role, &deploy_env(role, google))
+                .unwrap_or_else(|e| panic!("{role:?} (google {google}) refuses to start: {e}"));
+            assert_eq!(c.environment, Environment::Production, "{role:?}");
+        }
+    }
+    // The rows are what makes it start: each function that does more than connect is
+    // refused on the migration's rows, and the mailers are refused on the api's.
+    let migrate = deploy_env(Role::Migrate, false);
+    for &role in functions.iter().filter(|r| **r != Role::Migrate) {
+        assert!(
+            start(role, &migrate).is_err(),
+            "{role:?} starts on the migration's rows"
+        );
+    }
+    let api = deploy_env(Role::Api, false);
+    for role in [Role::Worker, Role::Scheduler, Role::Voice, Role::Handoff] {
+        assert!(
+            start(role, &api).is_err(),
+            "{role:?} starts on the api's rows"
+        );
     }
 }
 

@@ -135,7 +135,7 @@ impl Config {
         role: Role,
         get: impl Fn(&str) -> Option<String>,
     ) -> Result<Self, ConfigError> {
-        let get = move |k: &str| {
+        Self::parse(role, move |k: &str| {
             debug_assert!(
                 vars::find(k).is_some() || vars::RUNTIME.contains(&k),
                 "{k} is read but missing from config::vars::VARS"
@@ -145,7 +145,12 @@ impl Config {
             } else {
                 None
             }
-        };
+        })
+    }
+
+    /// The parsing behind [`Config::from_lookup_for`], without the role filter: every name
+    /// the code asks for reaches `get` (the tests record them here).
+    fn parse(role: Role, get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let non_empty = |k: &str| get(k).filter(|v| !v.trim().is_empty());
         let database_url = non_empty("DATABASE_URL").ok_or(ConfigError::Missing("DATABASE_URL"))?;
         if !(database_url.starts_with("postgres://") || database_url.starts_with("postgresql://")) {
@@ -455,7 +460,43 @@ mod tests {
         assert!(prod.to_string().contains("development runs only"), "{prod}");
     }
 
-    /// The names the configuration asks the environment for, reading as `role`.
+    /// Every name the parsing code asks for, reading as `role`, before the role filter.
+    fn asked_raw(role: Role) -> BTreeSet<String> {
+        let seen = RefCell::new(BTreeSet::new());
+        Config::parse(role, |k| {
+            seen.borrow_mut().insert(k.to_string());
+            (k == "DATABASE_URL").then(|| "postgres://recorded/db".to_string())
+        })
+        .unwrap();
+        seen.into_inner()
+    }
+
+    /// The table's names and the runtime's.
+    fn table_names() -> BTreeSet<String> {
+        vars::VARS
+            .iter()
+            .map(|v| v.name)
+            .chain(vars::RUNTIME.iter().copied())
+            .map(str::to_string)
+            .collect()
+    }
+
+    /// The code reads every row of the table and nothing outside it: as `Standalone` every
+    /// section is parsed, and what it asks for, unfiltered, is exactly the table; no role's
+    /// parsing asks for a name the table lacks.
+    #[test]
+    fn the_code_reads_exactly_the_table() {
+        assert_eq!(asked_raw(Role::Standalone), table_names());
+        for role in Role::ALL {
+            let outside: Vec<_> = asked_raw(role)
+                .difference(&table_names())
+                .cloned()
+                .collect();
+            assert!(outside.is_empty(), "{role:?} reads {outside:?}");
+        }
+    }
+
+    /// The names that reach the environment, reading as `role` (after the role filter).
     fn asked(role: Role) -> BTreeSet<String> {
         let seen = RefCell::new(BTreeSet::new());
         Config::from_lookup_for(role, |k| {
@@ -466,6 +507,8 @@ mod tests {
         seen.into_inner()
     }
 
+    /// Reading as a role, the names that pass the filter are exactly its rows: each row of
+    /// the role is asked for on that role's path (the filter itself rules out the rest).
     #[test]
     fn each_role_reads_exactly_its_rows_of_the_table() {
         for role in Role::ALL {

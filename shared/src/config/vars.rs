@@ -3,10 +3,25 @@
 //!
 //! A role reads exactly the variables listed for it; any other variable keeps its default
 //! in that process, whatever the environment holds. [`Role::Standalone`] (`gomomo serve` and
-//! its commands) reads every variable of the table. A unit test of [`crate::Config`] drives
-//! the configuration with a recording lookup for each role and asserts that the names it
-//! asks for are the table's names for that role; every read goes through a debug assertion
-//! that the name is in the table. So the table cannot drift from the code.
+//! its commands) reads every variable of the table.
+//!
+//! What the tests prove about the table, and what they do not:
+//!
+//! - the code reads the table's variables and no others: a unit test of [`crate::Config`]
+//!   records every name the parsing asks for before the role filter, reading as
+//!   `Standalone` (every section parsed), and asserts it equals the table's names; no
+//!   role's parsing asks for a name outside the table (also a debug assertion on each read);
+//! - each row of a role is read on that role's path: reading as the role, the names that
+//!   pass the filter equal [`names`] of the role;
+//! - each function's `Deploy` rows are enough to start it in production: `shared/tests/app.rs`
+//!   builds every function role's configuration from only its `Deploy` rows (with values
+//!   of the shape the template gives) and asserts the start checks pass, so a variable a
+//!   role's start needs but its rows lack fails there; `scripts/check_template.py` checks
+//!   that the template gives each function exactly its role's rows.
+//!
+//! Not proven: that a role's rows hold every variable its work needs beyond the start
+//! checks. A variable left out of a role's rows keeps its default in that process; for an
+//! `Optional` tuning knob that shows only as a default where a setting was meant.
 //!
 //! # Format (parsed by `scripts/check_template.py`; keep to it)
 //!
