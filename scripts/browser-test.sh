@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # The widget in a real browser: starts `gomomo serve`, drives the widget in Debian's
 # headless Chromium with playwright-core (web/tests/widget.test.cjs) on a 390-pixel screen,
-# books an appointment with the deterministic engine, reloads (the history shows), follows
-# a one-time handoff link minted here (the page, "Continue in chat", the call's context in
-# the chat, a booking there), then checks both bookings in Postgres.
+# books an appointment with the deterministic engine, reloads (the history shows), opens a
+# business's own page (its name, no demo words) and an unknown tenant's 404, follows a
+# one-time handoff link minted here (first with site data blocked: nothing is spent; then the
+# page, "Continue in chat", the call's context in the chat, a booking there), then checks
+# both bookings in Postgres.
 #
 #   DATABASE_URL=$(scripts/pg.sh start) scripts/browser-test.sh
 #
@@ -63,6 +65,15 @@ VALUES (:'id', '6d0e0000-0000-4000-8000-000000000001', 'voice_handoff', '+155555
 SQL
   die "could not store the handoff token"
 
+# A business of its own (no demo words on its page): created once, kept across runs.
+BUSINESS_TENANT="0b6f1c2e-1111-4222-8333-444455556666"
+BUSINESS_NAME="Rosa's Salon & Spa"
+psql "$DATABASE_URL" -q -v ON_ERROR_STOP=1 -v id="$BUSINESS_TENANT" -v name="$BUSINESS_NAME" >/dev/null <<'SQL' ||
+INSERT INTO tenants (id, name, time_zone) VALUES (:'id', :'name', 'Europe/Paris')
+ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name;
+SQL
+  die "could not store the business tenant"
+
 PORT="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')"
 GOMOMO_ENV=development OPENAI_API_KEY= HANDOFF_SECRET="$HANDOFF_SECRET" "$GOMOMO" serve --addr "127.0.0.1:$PORT" >"$OUT/serve.log" 2>&1 &
 SERVER=$!
@@ -75,6 +86,7 @@ done
 
 say "driving the widget in $CHROMIUM against http://127.0.0.1:$PORT"
 PLAYWRIGHT_CORE=.tools/node_modules/playwright-core CHROMIUM="$CHROMIUM" HANDOFF_TOKEN="$HANDOFF_TOKEN" \
+  BUSINESS_TENANT="$BUSINESS_TENANT" BUSINESS_NAME="$BUSINESS_NAME" \
   node web/tests/widget.test.cjs "http://127.0.0.1:$PORT" >"$OUT/result.json" ||
   { tail -20 "$OUT/serve.log" >&2; die "the widget test failed"; }
 check_booking() { # REF SESSION EMAIL WHAT

@@ -3,8 +3,11 @@
 //
 // 1. books an appointment with the deterministic engine and checks the confirmation toast
 //    with the reference code; a reload keeps the session and shows the conversation so far;
-// 2. when HANDOFF_TOKEN is set (a one-time link minted by scripts/browser-test.sh): opens the
-//    handoff page (twice: opening spends nothing), clicks "Continue in chat", sees the chat
+// 2. when BUSINESS_TENANT (and BUSINESS_NAME) are set: that business's own page (its name,
+//    "chat with us", no demo snippet or notes) with a working chat; an unknown tenant's 404;
+// 3. when HANDOFF_TOKEN is set (a one-time link minted by scripts/browser-test.sh): with site
+//    data blocked the handoff page says so and the click spends nothing; then, with storage,
+//    opens the page (twice: opening spends nothing), clicks "Continue in chat", sees the chat
 //    say it continues the call with the call's context, books there, and the link is then
 //    spent (410).
 //
@@ -124,6 +127,53 @@ async function bookAndReload(browser) {
   return { reference, session, email };
 }
 
+// A business's own page: its name, a plain "chat with us", the chat open; none of the demo's
+// snippet or developer notes. An unknown tenant gets a 404 page.
+async function businessPage(browser, tenant, name) {
+  const page = await phonePage(browser);
+  const res = await page.goto(base + "/?tenant=" + encodeURIComponent(tenant));
+  if (res.status() !== 200) fail(`the business's page answered ${res.status()}`);
+  if ((await page.title()) !== name + " — chat with us") fail("the business's page title: " + (await page.title()));
+  const heading = await page.locator("h1").innerText();
+  if (heading !== name) fail("the business's page heading: " + heading);
+  const text = await page.locator("main").innerText();
+  if (!/Chat with us/.test(text)) fail("the business's page does not invite to chat: " + text);
+  if (/gomomo|Demo|OPENAI_API_KEY|paste this/i.test(text)) fail("demo words on a business's page: " + text);
+  if ((await page.locator("#snippet").count()) !== 0) fail("the embed snippet on a business's page");
+  await connected(page);
+  await say(page, "Hi, I'd like to book an appointment", null);
+  await fitsThePhone(page, "a business's page with the chat open");
+
+  const missing = await page.goto(base + "/?tenant=0b6f1c2e-9999-4222-8333-444455556666");
+  if (missing.status() !== 404) fail(`an unknown tenant answered ${missing.status()}`);
+  if ((await page.locator("h1").innerText()) !== "Page not found") fail("no 404 page for an unknown tenant");
+  await fitsThePhone(page, "the 404 page");
+  await page.context().close();
+}
+
+// Site data blocked (private browsing, cookies off): the handoff page says so before the
+// link is spent, and sends nothing when "Continue in chat" is clicked.
+async function handoffWithoutStorage(browser, token) {
+  const page = await phonePage(browser);
+  await page.addInitScript(() => {
+    const blocked = () => { throw new DOMException("blocked", "SecurityError"); };
+    Storage.prototype.setItem = blocked;
+    Storage.prototype.getItem = blocked;
+  });
+  let posted = false;
+  page.on("request", (r) => { if (r.method() === "POST") posted = true; });
+  await page.goto(base + "/handoff/resume?token=" + encodeURIComponent(token));
+  const problem = page.locator("#problem");
+  await page.waitForFunction(() => /not letting our site keep data/.test(document.getElementById("problem").textContent));
+  await page.getByRole("button", { name: "Continue in chat" }).click();
+  await page.waitForTimeout(300);
+  if (posted) fail("the handoff page spent the link though it cannot keep the session");
+  if (!/link is still unused/.test(await problem.innerText())) fail("the page does not say the link is unused: " + (await problem.innerText()));
+  if (!(await page.getByRole("button", { name: "Continue in chat" }).isEnabled())) fail("the button is disabled: the person cannot try again");
+  await fitsThePhone(page, "the handoff page without site data");
+  await page.context().close();
+}
+
 async function handoff(browser, token) {
   const email = `pat.handoff+${Date.now()}@example.com`;
   const page = await phonePage(browser);
@@ -169,7 +219,11 @@ async function handoff(browser, token) {
   });
   try {
     const result = await bookAndReload(browser);
-    if (process.env.HANDOFF_TOKEN) result.handoff = await handoff(browser, process.env.HANDOFF_TOKEN);
+    if (process.env.BUSINESS_TENANT) await businessPage(browser, process.env.BUSINESS_TENANT, process.env.BUSINESS_NAME);
+    if (process.env.HANDOFF_TOKEN) {
+      await handoffWithoutStorage(browser, process.env.HANDOFF_TOKEN);
+      result.handoff = await handoff(browser, process.env.HANDOFF_TOKEN);
+    }
     process.stdout.write(JSON.stringify(result) + "\n");
   } finally {
     await browser.close();

@@ -111,7 +111,7 @@ impl utoipa::Modify for BearerAuth {
 /// What the `api` Lambda serves: the REST API ([`router`]) and the web pages — the landing
 /// page (`/`) and the widget (`/widget.js`) of [`gomomo::http::web`].
 pub fn function_router(state: AppState) -> Router {
-    let web = gomomo::http::web::router(state.web.clone());
+    let web = gomomo::http::web::router(state.web.clone(), state.booking.clone());
     router(state).merge(web)
 }
 

@@ -1,6 +1,7 @@
 //! The web pages the api function serves (`gomomo::http::web` merged into its router): the
-//! landing page and the widget script, with their headers, the ETag round trip, HEAD, the
-//! configured WebSocket URL and what is never echoed from the request.
+//! landing page of each tenant and the widget script, with their headers, the ETag round
+//! trip, HEAD, the configured WebSocket URL, the 404/400 pages and what is never echoed
+//! from the request.
 #![allow(clippy::unwrap_used)]
 
 mod support;
@@ -8,7 +9,7 @@ mod support;
 use axum::body::Body;
 use axum::http::{HeaderMap, Request, StatusCode};
 use axum::Router;
-use gomomo::services::admin::DEMO_TENANT_ID;
+use gomomo::services::admin::{seed_demo, DEMO_TENANT_ID};
 use gomomo::services::Clock;
 use gomomo_api::{function_router, AppState};
 use http_body_util::BodyExt;
@@ -16,14 +17,34 @@ use sqlx::PgPool;
 use support::{config, march_2_8am};
 use tower::ServiceExt;
 
-/// The api function's router; the pages need no database, so the pool never connects.
-fn api(extra: &[(&str, &str)]) -> Router {
-    let pool = PgPool::connect_lazy("postgres://unused@127.0.0.1:9/db").unwrap();
+/// The api function's router over `pool`.
+fn api_on(pool: PgPool, extra: &[(&str, &str)]) -> Router {
     function_router(AppState::new(
         pool,
         &config(extra),
         Clock::fixed(march_2_8am()),
     ))
+}
+
+/// The api function's router where nothing needs the database: the pool never connects.
+fn api(extra: &[(&str, &str)]) -> Router {
+    api_on(
+        PgPool::connect_lazy("postgres://unused@127.0.0.1:9/db").unwrap(),
+        extra,
+    )
+}
+
+/// The demo tenant (seeded) and a business of its own, "Rosa's <Salon> & Spa".
+async fn tenants(pool: &PgPool) -> uuid::Uuid {
+    seed_demo(pool).await.unwrap();
+    let rosa = uuid::Uuid::parse_str("0b6f1c2e-1111-4222-8333-444455556666").unwrap();
+    sqlx::query("INSERT INTO tenants (id, name, time_zone) VALUES ($1, $2, 'Europe/Paris')")
+        .bind(rosa)
+        .bind("Rosa's <Salon> & Spa")
+        .execute(pool)
+        .await
+        .unwrap();
+    rosa
 }
 
 async fn send(app: &Router, req: Request<Body>) -> (StatusCode, HeaderMap, String) {
@@ -84,9 +105,10 @@ async fn the_widget_is_cacheable_with_a_strong_etag() {
     assert_eq!(h["etag"].to_str().unwrap(), etag);
 }
 
-#[tokio::test]
-async fn the_landing_page_embeds_the_widget_for_the_tenant() {
-    let app = api(&[]);
+#[sqlx::test(migrations = "../../migrations")]
+async fn the_demo_page_embeds_the_widget_with_the_snippet_and_the_notes(pool: PgPool) {
+    tenants(&pool).await;
+    let app = api_on(pool, &[]);
     let (code, h, html) = send(&app, get("/")).await;
     assert_eq!(code, StatusCode::OK);
     assert_eq!(
@@ -99,15 +121,14 @@ async fn the_landing_page_embeds_the_widget_for_the_tenant() {
         )),
         "the demo tenant, and no data-ws without CHAT_WS_URL (same-origin /ws): {html}"
     );
+    assert!(
+        html.contains("<title>gomomo demo — Gomomo Demo Clinic</title>"),
+        "{html}"
+    );
+    assert!(html.contains("id=\"snippet\"") && html.contains("OPENAI_API_KEY"));
     assert!(!html.contains("{{"), "every placeholder is filled");
     // the embed snippet wraps on a phone instead of overflowing
     assert!(html.contains("white-space: pre-wrap"), "{html}");
-
-    let other = "0b6f1c2e-1111-4222-8333-444455556666";
-    let (code, _, html) = send(&app, get(&format!("/?tenant={other}"))).await;
-    assert_eq!(code, StatusCode::OK);
-    assert!(html.contains(&format!("data-tenant=\"{other}\"")));
-    assert!(!html.contains(&DEMO_TENANT_ID.to_string()));
 
     let req = Request::head("/").body(Body::empty()).unwrap();
     let (code, _, body) = send(&app, req).await;
@@ -115,10 +136,94 @@ async fn the_landing_page_embeds_the_widget_for_the_tenant() {
     assert!(body.is_empty());
 }
 
-#[tokio::test]
-async fn chat_ws_url_reaches_the_page_and_the_snippet() {
+#[sqlx::test(migrations = "../../migrations")]
+async fn a_business_gets_its_own_chat_page(pool: PgPool) {
+    let rosa = tenants(&pool).await;
+    let app = api_on(pool, &[]);
+    let (code, _, html) = send(&app, get(&format!("/?tenant={rosa}"))).await;
+    assert_eq!(code, StatusCode::OK);
+    assert!(html.contains(&format!("data-tenant=\"{rosa}\" data-open=\"true\"")));
+    assert!(
+        html.contains("<title>Rosa&#39;s &lt;Salon&gt; &amp; Spa — chat with us</title>"),
+        "the tenant's name, escaped: {html}"
+    );
+    assert!(
+        html.contains("<h1>Rosa&#39;s &lt;Salon&gt; &amp; Spa</h1>"),
+        "{html}"
+    );
+    assert!(html.contains("Chat with us"), "{html}");
+    for demo_only in [
+        "gomomo",
+        "Demo Clinic",
+        "OPENAI_API_KEY",
+        "id=\"snippet\"",
+        &DEMO_TENANT_ID.to_string(),
+    ] {
+        assert!(
+            !html.contains(demo_only),
+            "{demo_only:?} on Rosa's page: {html}"
+        );
+    }
+
+    // the business's owner asks for the snippet to paste into its own site
+    let (code, _, html) = send(&app, get(&format!("/?tenant={rosa}&embed=1"))).await;
+    assert_eq!(code, StatusCode::OK);
+    assert!(html.contains("id=\"snippet\""), "{html}");
+    assert!(
+        html.contains(&format!("data-tenant=\"{rosa}\" defer&gt;")),
+        "{html}"
+    );
+    assert!(!html.contains("OPENAI_API_KEY") && !html.contains("Demo Clinic"));
+}
+
+#[sqlx::test(migrations = "../../migrations")]
+async fn an_unknown_tenant_is_a_404_and_a_bad_id_a_400(pool: PgPool) {
+    tenants(&pool).await;
+    let app = api_on(pool, &[]);
+    let nobody = "/?tenant=0b6f1c2e-9999-4222-8333-444455556666";
+    let (code, h, body) = send(&app, get(nobody)).await;
+    assert_eq!(code, StatusCode::NOT_FOUND);
+    assert!(h["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("application/json"));
+    assert!(body.contains("tenant_not_found"), "{body}");
+
+    // a browser gets pages a person can read
+    let (code, h, html) = send(&app, browser(nobody)).await;
+    assert_eq!(code, StatusCode::NOT_FOUND);
+    assert_eq!(
+        h["content-type"].to_str().unwrap(),
+        "text/html; charset=utf-8"
+    );
+    assert!(html.contains("<h1>Page not found</h1>"), "{html}");
+    assert!(!html.contains("0b6f1c2e"), "nothing of the request: {html}");
+    let (code, h, html) = send(&app, browser("/?tenant=not-a-uuid")).await;
+    assert_eq!(code, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        h["content-type"].to_str().unwrap(),
+        "text/html; charset=utf-8"
+    );
+    assert!(html.contains("<h1>This link is not right</h1>"), "{html}");
+    assert!(!html.contains("not-a-uuid"), "{html}");
+}
+
+/// A GET as a browser's navigation sends it.
+fn browser(uri: &str) -> Request<Body> {
+    Request::get(uri)
+        .header(
+            "accept",
+            "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+        )
+        .body(Body::empty())
+        .unwrap()
+}
+
+#[sqlx::test(migrations = "../../migrations")]
+async fn chat_ws_url_reaches_the_page_and_the_snippet(pool: PgPool) {
+    tenants(&pool).await;
     let ws = "wss://abc123.execute-api.eu-west-1.amazonaws.com/prod";
-    let app = api(&[("CHAT_WS_URL", ws)]);
+    let app = api_on(pool, &[("CHAT_WS_URL", ws)]);
     let (_, _, html) = send(&app, get("/")).await;
     assert!(
         html.contains(&format!(
@@ -132,9 +237,10 @@ async fn chat_ws_url_reaches_the_page_and_the_snippet() {
     );
 }
 
-#[tokio::test]
-async fn nothing_from_the_request_is_echoed() {
-    let app = api(&[]);
+#[sqlx::test(migrations = "../../migrations")]
+async fn nothing_from_the_request_is_echoed(pool: PgPool) {
+    tenants(&pool).await;
+    let app = api_on(pool, &[]);
     let evil = "%22%3E%3Cscript%3Ealert(1)%3C%2Fscript%3E";
     let (code, h, body) = send(&app, get(&format!("/?tenant={evil}"))).await;
     assert_eq!(code, StatusCode::BAD_REQUEST);
@@ -147,9 +253,16 @@ async fn nothing_from_the_request_is_echoed() {
         !body.contains("<script>") && !body.contains("alert"),
         "{body}"
     );
+    let (code, _, html) = send(&app, browser(&format!("/?tenant={evil}"))).await;
+    assert_eq!(code, StatusCode::BAD_REQUEST);
+    assert!(!html.contains("alert"), "{html}");
 
     // a query the page does not know is ignored, not reflected
-    let (code, _, html) = send(&app, get(&format!("/?x={evil}&session={evil}"))).await;
+    let (code, _, html) = send(
+        &app,
+        get(&format!("/?x={evil}&session={evil}&embed={evil}")),
+    )
+    .await;
     assert_eq!(code, StatusCode::OK);
     assert!(!html.contains("alert(1)"), "{html}");
 }

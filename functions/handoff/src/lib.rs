@@ -24,13 +24,14 @@ use axum::routing::{get, post};
 use axum::Router;
 use gomomo::app::App;
 use gomomo::http::twilio::{TwilioWebhook, WebhookVerifier};
-use gomomo::http::web::escape_html;
+use gomomo::http::web::message_page;
 use gomomo::http::{ApiError, ApiJson, ApiQuery};
 use gomomo::ports::SmsSender;
 use gomomo::services::handoff::{HandoffContext, HandoffError, HandoffService};
 use gomomo::services::sms_inbound::{InboundError, InboundService, InboundSms};
 use gomomo::services::voice::twiml::CONTENT_TYPE;
 use gomomo::services::Clock;
+use gomomo::text::escape_html;
 use gomomo::Config;
 use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
@@ -117,14 +118,7 @@ fn page_headers() -> [(HeaderName, &'static str); 5] {
 
 fn page(status: StatusCode, title: &str, text: &str) -> Response {
     // Fixed strings only: nothing from the request is echoed into the page.
-    let body = format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>{title}</title></head><body style=\"font-family: system-ui, sans-serif; \
-         max-width: 32rem; margin: 3rem auto; padding: 0 1rem\"><h1>{title}</h1><p>{text}</p>\
-         </body></html>"
-    );
-    (status, page_headers(), body).into_response()
+    (status, page_headers(), message_page(title, text)).into_response()
 }
 
 fn missing_page() -> Response {
@@ -135,13 +129,17 @@ fn missing_page() -> Response {
     )
 }
 
-fn error_page(e: &HandoffError) -> Response {
+/// The page of a link that cannot be opened; `ttl_minutes`: how long links work.
+fn error_page(e: &HandoffError, ttl_minutes: i64) -> Response {
     match e {
         HandoffError::Used | HandoffError::Expired => page(
             StatusCode::GONE,
             "This link has expired",
-            "Links from our text messages work once, for 15 minutes. Please call us again or \
-             start a new chat on our website — it only takes a moment.",
+            &format!(
+                "Links from our text messages work once, for {}. Please call us again or \
+                 start a new chat on our website — it only takes a moment.",
+                minutes(ttl_minutes)
+            ),
         ),
         HandoffError::Tampered => page(
             StatusCode::FORBIDDEN,
@@ -156,6 +154,15 @@ fn error_page(e: &HandoffError) -> Response {
                 "We couldn't open your conversation right now. Please try the link again in a moment.",
             )
         }
+    }
+}
+
+/// "1 minute", "15 minutes".
+fn minutes(n: i64) -> String {
+    if n == 1 {
+        "1 minute".into()
+    } else {
+        format!("{n} minutes")
     }
 }
 
@@ -213,16 +220,18 @@ async fn resume_page(
     let Some(token) = token_of(q.token) else {
         return missing_page();
     };
+    let ttl = s.handoff.ttl_minutes();
     if token.len() > MAX_TOKEN_LEN {
-        return error_page(&HandoffError::Tampered);
+        return error_page(&HandoffError::Tampered, ttl);
     }
     match s.handoff.inspect(&token).await {
-        Ok(pending) => {
-            let body =
-                HANDOFF_HTML.replace("{{SUMMARY}}", &escape_html(&headline(&pending.context)));
+        Ok(context) => {
+            let body = HANDOFF_HTML
+                .replace("{{TTL}}", &minutes(ttl))
+                .replace("{{SUMMARY}}", &escape_html(&headline(&context)));
             (StatusCode::OK, page_headers(), body).into_response()
         }
-        Err(e) => error_page(&e),
+        Err(e) => error_page(&e, ttl),
     }
 }
 

@@ -107,9 +107,16 @@ struct World {
 }
 
 async fn world(pool: PgPool) -> World {
+    world_with(pool, &[]).await
+}
+
+/// [`world`] with more settings.
+async fn world_with(pool: PgPool, extra: &[(&str, &str)]) -> World {
     seed_demo(&pool).await.unwrap();
     let (twilio_url, twilio) = fake_twilio().await;
-    let config = config(&[("TWILIO_API_BASE_URL", &twilio_url)]);
+    let mut settings = vec![("TWILIO_API_BASE_URL", twilio_url.as_str())];
+    settings.extend_from_slice(extra);
+    let config = config(&settings);
     assert!(config.telephony.twilio_sms_enabled());
     let clock = Clock::fixed(march_2_8am());
     let sms = gomomo::app::sms_sender(&config.telephony);
@@ -502,6 +509,7 @@ async fn tampered_expired_and_missing_tokens(pool: PgPool) {
     let (code, _, page) = get(&w.handoff, &format!("/handoff/resume?token={token}")).await;
     assert_eq!(code, StatusCode::GONE);
     assert!(page.contains("expired"), "{page}");
+    assert!(page.contains("work once, for 15 minutes"), "{page}");
     let (code, _, e) = post_resume(&w.handoff, json!({"token": token})).await;
     assert_eq!(code, StatusCode::GONE);
     assert_eq!(e["error"]["code"], "token_expired");
@@ -509,6 +517,35 @@ async fn tampered_expired_and_missing_tokens(pool: PgPool) {
         !consumed(&w.pool).await,
         "an expired token is never consumed"
     );
+}
+
+#[sqlx::test(migrations = "../../migrations")]
+async fn the_pages_tell_the_configured_lifetime(pool: PgPool) {
+    let w = world_with(pool, &[("HANDOFF_TTL_MINUTES", "45")]).await;
+    let ctx = gomomo::services::handoff::HandoffContext {
+        channel: "voice".into(),
+        ..Default::default()
+    };
+    let token = w
+        .state
+        .handoff
+        .create(TenantId(DEMO_TENANT_ID), "voice_handoff", None, None, &ctx)
+        .await
+        .unwrap();
+    let uri = format!("/handoff/resume?token={token}");
+    w.clock.advance(Duration::minutes(44));
+    let (code, _, page) = get(&w.handoff, &uri).await;
+    assert_eq!(code, StatusCode::OK, "still open after 44 of 45 minutes");
+    assert!(page.contains("within 45 minutes of being sent"), "{page}");
+    assert!(
+        !page.contains("15 minutes") && !page.contains("{{"),
+        "{page}"
+    );
+    w.clock.advance(Duration::minutes(1));
+    let (code, _, page) = get(&w.handoff, &uri).await;
+    assert_eq!(code, StatusCode::GONE);
+    assert!(page.contains("work once, for 45 minutes"), "{page}");
+    assert!(!page.contains("15 minutes"), "{page}");
 }
 
 // ---- inbound SMS ----------------------------------------------------------------------------

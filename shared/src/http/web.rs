@@ -1,14 +1,18 @@
 //! The pages every deployment serves, one router for the api function and `gomomo serve`:
 //!
-//! - `GET /` — the landing page: the chat widget embedded for `?tenant=` (else the demo
-//!   tenant), with the snippet a business pastes into its own site;
+//! - `GET /` — the landing page of `?tenant=` (else the demo tenant) with its chat widget
+//!   open. A business's page is a plain "chat with us" page under the tenant's name; the
+//!   demo tenant's page also has the embed snippet and the developer notes, and any
+//!   tenant's page shows the snippet with `?embed=1`. A well-formed id of no tenant → 404,
+//!   a malformed one → 400: an HTML page for a browser (`Accept: text/html`), the JSON
+//!   error otherwise;
 //! - `GET /widget.js` — the widget, cacheable, with a strong `ETag` from its content
 //!   (`If-None-Match` → `304`).
 //!
 //! HEAD answers like GET without a body. The widget's WebSocket URL comes from
 //! `CHAT_WS_URL` (`Config::chat_ws_url`); unset, the widget uses its own origin's `/ws`.
-//! The only request input a page shows is the tenant id, after it parsed as a UUID; the
-//! configured URL is HTML-escaped as well.
+//! The tenant's name comes from the booking service. What a page shows is HTML-escaped
+//! (the name, the configured URL); the tenant id is shown only after it parsed as a UUID.
 
 use std::sync::{Arc, LazyLock};
 
@@ -24,6 +28,8 @@ use crate::config::Config;
 use crate::domain::TenantId;
 use crate::http::{ApiError, ApiQuery};
 use crate::services::admin::DEMO_TENANT_ID;
+use crate::services::BookingService;
+use crate::text::escape_html;
 
 /// The widget script, as served.
 pub const WIDGET_JS: &str = include_str!("../../../web/widget.js");
@@ -43,6 +49,18 @@ pub struct WebPages {
     ws_url: Option<Arc<str>>,
 }
 
+/// Whose landing page to render, and which parts it has.
+#[derive(Debug, Clone, Copy)]
+pub struct Landing<'a> {
+    pub tenant: TenantId,
+    /// The tenant's name: the page's title and heading.
+    pub name: &'a str,
+    /// The demo tenant's page: the demo's words and the developer notes.
+    pub demo: bool,
+    /// The snippet that embeds the widget in another site.
+    pub embed: bool,
+}
+
 impl WebPages {
     /// `chat_ws_url`: the widget's WebSocket URL; `None` = the page's own origin `/ws`.
     pub fn new(chat_ws_url: Option<&str>) -> Self {
@@ -58,56 +76,202 @@ impl WebPages {
         Self::new(config.chat_ws_url.as_deref())
     }
 
-    /// The landing page for `tenant`.
-    pub fn index(&self, tenant: TenantId) -> String {
+    /// The landing page of `page.tenant`.
+    pub fn landing(&self, page: &Landing<'_>) -> String {
         let (attr, shown) = match &self.ws_url {
             Some(u) => (
                 format!(" data-ws=\"{}\"", escape_html(u)),
-                format!(" data-ws=\"{u}\""),
+                escape_html(&format!(" data-ws=\"{u}\"")),
             ),
             None => (String::new(), String::new()),
         };
-        INDEX_HTML
-            .replace("{{TENANT}}", &tenant.to_string())
-            .replace("{{WS_ATTR}}", &attr)
-            .replace("{{WS_SNIPPET}}", &escape_html(&shown))
+        let name = escape_html(page.name);
+        let title = if page.demo {
+            format!("gomomo demo — {name}")
+        } else {
+            format!("{name} — chat with us")
+        };
+        let html = section(INDEX_HTML, "demo", page.demo);
+        let html = section(&html, "tenant", !page.demo);
+        let html = section(&html, "embed", page.embed);
+        fill(
+            &html,
+            &[
+                ("TITLE", &title),
+                ("NAME", &name),
+                ("TENANT", &page.tenant.to_string()),
+                ("WS_ATTR", &attr),
+                ("WS_SNIPPET", &shown),
+            ],
+        )
     }
 }
 
-/// `GET /` and `GET /widget.js` (HEAD too) over `pages`, for any outer router state.
-pub fn router<S>(pages: WebPages) -> Router<S>
+/// A page of a heading and one paragraph, both escaped: what a person sees when a link
+/// does not lead anywhere.
+pub fn message_page(title: &str, text: &str) -> String {
+    let (title, text) = (escape_html(title), escape_html(text));
+    format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>{title}</title></head><body style=\"font-family: system-ui, sans-serif; \
+         max-width: 32rem; margin: 3rem auto; padding: 0 1rem; overflow-wrap: anywhere\">\
+         <h1>{title}</h1><p>{text}</p></body></html>"
+    )
+}
+
+/// `html` with each `<!--name-->…<!--/name-->` block kept (without its markers) or dropped.
+fn section(html: &str, name: &str, keep: bool) -> String {
+    let open = format!("<!--{name}-->\n");
+    let close = format!("<!--/{name}-->\n");
+    let mut out = String::with_capacity(html.len());
+    let mut rest = html;
+    while let Some(at) = rest.find(&open) {
+        out.push_str(&rest[..at]);
+        let inner = &rest[at + open.len()..];
+        let Some(end) = inner.find(&close) else {
+            out.push_str(&rest[at..]);
+            return out;
+        };
+        if keep {
+            out.push_str(&inner[..end]);
+        }
+        rest = &inner[end + close.len()..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// `template` with each `{{KEY}}` of `values` replaced, in one pass: a value is never
+/// searched for placeholders itself.
+fn fill(template: &str, values: &[(&str, &str)]) -> String {
+    let mut out = String::with_capacity(template.len() + 256);
+    let mut rest = template;
+    while let Some(at) = rest.find("{{") {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + 2..];
+        let found = after.find("}}").and_then(|end| {
+            values
+                .iter()
+                .find(|(key, _)| *key == &after[..end])
+                .map(|(_, value)| (end, value))
+        });
+        match found {
+            Some((end, value)) => {
+                out.push_str(value);
+                rest = &after[end + 2..];
+            }
+            None => {
+                out.push_str("{{");
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+#[derive(Clone)]
+struct WebState {
+    pages: WebPages,
+    booking: BookingService,
+}
+
+/// `GET /` and `GET /widget.js` (HEAD too) over `pages`, with the tenants' names from
+/// `booking`, for any outer router state.
+pub fn router<S>(pages: WebPages, booking: BookingService) -> Router<S>
 where
     S: Clone + Send + Sync + 'static,
 {
     Router::new()
         .route("/", get(index))
         .route("/widget.js", get(widget))
-        .with_state(pages)
+        .with_state(WebState { pages, booking })
 }
 
 #[derive(Deserialize)]
 struct PageQuery {
     tenant: Option<String>,
+    embed: Option<String>,
 }
 
 async fn index(
-    State(pages): State<WebPages>,
-    ApiQuery(q): ApiQuery<PageQuery>,
-) -> Result<Response, ApiError> {
+    State(s): State<WebState>,
+    headers: HeaderMap,
+    query: Result<ApiQuery<PageQuery>, ApiError>,
+) -> Response {
+    match landing(&s, query).await {
+        Ok(html) => (
+            [
+                (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+                (header::CACHE_CONTROL, "no-cache"),
+                (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+                (header::REFERRER_POLICY, "strict-origin-when-cross-origin"),
+            ],
+            html,
+        )
+            .into_response(),
+        Err(e) if wants_html(&headers) => error_page(&e),
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn landing(
+    s: &WebState,
+    query: Result<ApiQuery<PageQuery>, ApiError>,
+) -> Result<String, ApiError> {
+    let ApiQuery(q) = query?;
     let tenant = match q.tenant.as_deref() {
         Some(t) => TenantId::parse(t)?,
         None => TenantId(DEMO_TENANT_ID),
     };
-    Ok((
+    let name = s.booking.schedule(tenant).await?.tenant.name;
+    let demo = tenant.0 == DEMO_TENANT_ID;
+    Ok(s.pages.landing(&Landing {
+        tenant,
+        name: &name,
+        demo,
+        embed: demo || matches!(q.embed.as_deref(), Some("1" | "true")),
+    }))
+}
+
+/// Whether the client asked for a page (a browser's navigation does).
+fn wants_html(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("text/html"))
+}
+
+/// `e` as a page a person can read, with `e`'s status; nothing of the request in it.
+fn error_page(e: &ApiError) -> Response {
+    let (title, text) = if e.status == StatusCode::NOT_FOUND {
+        (
+            "Page not found",
+            "There is no business at this address. Please check the link you were given.",
+        )
+    } else if e.status.is_client_error() {
+        (
+            "This link is not right",
+            "The address of this page is incomplete or was changed. Please open the link \
+             exactly as you were given it.",
+        )
+    } else {
+        (
+            "Something went wrong",
+            "We couldn't open this page right now. Please try again in a moment.",
+        )
+    };
+    (
+        e.status,
         [
             (header::CONTENT_TYPE, "text/html; charset=utf-8"),
             (header::CACHE_CONTROL, "no-cache"),
             (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
-            (header::REFERRER_POLICY, "strict-origin-when-cross-origin"),
         ],
-        pages.index(tenant),
+        message_page(title, text),
     )
-        .into_response())
+        .into_response()
 }
 
 async fn widget(headers: HeaderMap) -> Response {
@@ -142,22 +306,6 @@ fn none_match(header: Option<&HeaderValue>, etag: &str) -> bool {
     })
 }
 
-/// `s` safe inside HTML text and quoted attribute values.
-pub fn escape_html(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -175,15 +323,110 @@ mod tests {
         assert!(!none_match(None, etag));
     }
 
+    fn demo() -> Landing<'static> {
+        Landing {
+            tenant: TenantId(DEMO_TENANT_ID),
+            name: "Gomomo Demo Clinic",
+            demo: true,
+            embed: true,
+        }
+    }
+
     #[test]
     fn the_page_escapes_the_configured_url() {
         let pages = WebPages::new(Some("wss://x.test/prod\"><script>alert(1)</script>"));
-        let html = pages.index(TenantId(DEMO_TENANT_ID));
+        let html = pages.landing(&demo());
         assert!(!html.contains("<script>alert"), "{html}");
         assert!(html.contains("data-ws=\"wss://x.test/prod&quot;&gt;&lt;script&gt;"));
         assert!(!html.contains("{{"), "every placeholder is filled");
-        let plain = WebPages::new(None).index(TenantId(DEMO_TENANT_ID));
+        let plain = WebPages::new(None).landing(&demo());
         assert!(!plain.contains("data-ws"), "{plain}");
         assert!(plain.contains(&DEMO_TENANT_ID.to_string()));
+    }
+
+    #[test]
+    fn a_business_page_is_the_business_s_own() {
+        let tenant = TenantId(uuid::Uuid::from_u128(
+            0x0b6f_1c2e_1111_4222_8333_4444_5555_6666,
+        ));
+        let page = Landing {
+            tenant,
+            name: "Rosa's <Salon> & Spa {{TENANT}}",
+            demo: false,
+            embed: false,
+        };
+        let html = WebPages::new(None).landing(&page);
+        assert!(
+            html.contains(
+                "<title>Rosa&#39;s &lt;Salon&gt; &amp; Spa {{TENANT}} — chat with us</title>"
+            ),
+            "the name, escaped and never filled in itself: {html}"
+        );
+        assert!(html.contains("<h1>Rosa&#39;s &lt;Salon&gt; &amp; Spa {{TENANT}}</h1>"));
+        assert!(html.contains("Chat with us"), "{html}");
+        for demo_only in [
+            "gomomo",
+            "Demo",
+            "OPENAI_API_KEY",
+            "snippet",
+            "paste this",
+            "<!--",
+        ] {
+            assert!(
+                !html.contains(demo_only),
+                "{demo_only:?} on a business's page: {html}"
+            );
+        }
+        assert!(html.contains(&format!("data-tenant=\"{tenant}\" data-open=\"true\"")));
+
+        let embed = WebPages::new(None).landing(&Landing {
+            embed: true,
+            ..page
+        });
+        assert!(embed.contains("id=\"snippet\""), "{embed}");
+        assert!(
+            embed.contains(&format!("data-tenant=\"{tenant}\" defer&gt;")),
+            "{embed}"
+        );
+        assert!(
+            !embed.contains("OPENAI_API_KEY") && !embed.contains("<!--"),
+            "{embed}"
+        );
+    }
+
+    #[test]
+    fn the_demo_page_keeps_the_snippet_and_the_notes() {
+        let html = WebPages::new(None).landing(&demo());
+        assert!(
+            html.contains("<title>gomomo demo — Gomomo Demo Clinic</title>"),
+            "{html}"
+        );
+        assert!(html.contains("id=\"snippet\"") && html.contains("OPENAI_API_KEY"));
+        assert!(
+            !html.contains("Chat with us") && !html.contains("<!--"),
+            "{html}"
+        );
+    }
+
+    #[test]
+    fn placeholders_fill_once_and_unknown_ones_stay() {
+        assert_eq!(
+            fill("a{{X}}b{{Y}}c{{", &[("X", "{{Y}}"), ("Y", "2")]),
+            "a{{Y}}b2c{{"
+        );
+        assert_eq!(section("a\n<!--s-->\nb\n<!--/s-->\nc", "s", false), "a\nc");
+        assert_eq!(
+            section("a\n<!--s-->\nb\n<!--/s-->\nc", "s", true),
+            "a\nb\nc"
+        );
+    }
+
+    #[test]
+    fn a_message_page_escapes_what_it_shows() {
+        let html = message_page("<b>", "x & \"y\"");
+        assert!(
+            html.contains("<h1>&lt;b&gt;</h1><p>x &amp; &quot;y&quot;</p>"),
+            "{html}"
+        );
     }
 }

@@ -220,14 +220,7 @@ impl ChatSession {
         session: &SessionId,
         sink: &dyn FrameSink,
     ) -> Result<(), sqlx::Error> {
-        let _ = sink
-            .send(ServerMessage::Status {
-                session_id: session.as_str().to_string(),
-                state: "connected",
-                text: "Connected".into(),
-            })
-            .await;
-        self.deliver(tenant, session, sink).await.map(|_| ())
+        self.greet(tenant, session, false, sink).await
     }
 
     /// The answer to a `hello`: `status: connected`, the `history`, then pending pushes.
@@ -237,6 +230,17 @@ impl ChatSession {
         session: &SessionId,
         sink: &dyn FrameSink,
     ) -> Result<(), sqlx::Error> {
+        self.greet(tenant, session, true, sink).await
+    }
+
+    /// `status: connected`, the `history` when asked, then the session's pending pushes.
+    async fn greet(
+        &self,
+        tenant: TenantId,
+        session: &SessionId,
+        with_history: bool,
+        sink: &dyn FrameSink,
+    ) -> Result<(), sqlx::Error> {
         let _ = sink
             .send(ServerMessage::Status {
                 session_id: session.as_str().to_string(),
@@ -244,7 +248,9 @@ impl ChatSession {
                 text: "Connected".into(),
             })
             .await;
-        let _ = sink.send(self.history(tenant, session).await?).await;
+        if with_history {
+            let _ = sink.send(self.history(tenant, session).await?).await;
+        }
         self.deliver(tenant, session, sink).await.map(|_| ())
     }
 

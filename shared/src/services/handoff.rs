@@ -8,15 +8,15 @@
 //! The token in the URL is `<id>.<mac>`: `id` is 16 random bytes, `mac` is
 //! HMAC-SHA256(`HANDOFF_SECRET`, "gomomo-handoff:v1:" + id), both base64url. Nothing
 //! personal is in the URL. A token whose MAC does not verify is *tampered* (403); a genuine
-//! one that was used or is past its 15 minutes is *gone* (410: [`HandoffError::Used`],
-//! [`HandoffError::Expired`]).
+//! one that was used or is past its lifetime (`HANDOFF_TTL_MINUTES`) is *gone* (410:
+//! [`HandoffError::Used`], [`HandoffError::Expired`]).
 
 use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
-use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono::{Duration, NaiveDate};
 use hmac::{Hmac, KeyInit, Mac};
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
@@ -127,28 +127,11 @@ pub enum HandoffError {
     Database(#[from] sqlx::Error),
 }
 
-impl HandoffError {
-    /// Whether the token was genuine but can no longer be spent (410).
-    pub fn is_gone(&self) -> bool {
-        matches!(self, Self::Used | Self::Expired)
-    }
-}
-
-/// A valid, unspent link as [`HandoffService::inspect`] sees it.
-#[derive(Debug, Clone)]
-pub struct Pending {
-    pub tenant_id: Uuid,
-    pub purpose: String,
-    pub context: HandoffContext,
-    pub expires_at: DateTime<Utc>,
-}
-
 /// A redeemed link: the chat session it opens and what it carries.
 #[derive(Debug, Clone)]
 pub struct Redeemed {
     pub tenant_id: Uuid,
     pub session_id: String,
-    pub purpose: String,
     pub context: HandoffContext,
 }
 
@@ -179,6 +162,11 @@ impl HandoffService {
             public_base_url: Arc::from(public_base_url.trim_end_matches('/')),
             sms,
         }
+    }
+
+    /// How long a link works after it was minted, in whole minutes (`HANDOFF_TTL_MINUTES`).
+    pub fn ttl_minutes(&self) -> i64 {
+        self.ttl.num_minutes()
     }
 
     pub fn sms(&self) -> &SmsGate {
@@ -284,8 +272,9 @@ impl HandoffService {
     }
 
     /// Checks a token without spending it: the MAC, then the stored row (a read only).
-    /// `Used` or `Expired` for a genuine token that can no longer be spent.
-    pub async fn inspect(&self, token: &str) -> Result<Pending, HandoffError> {
+    /// Returns what the link continues; `Used` or `Expired` for a genuine token that can no
+    /// longer be spent.
+    pub async fn inspect(&self, token: &str) -> Result<HandoffContext, HandoffError> {
         let id = self.verify(token)?;
         let row = q::get(&self.pool, &id)
             .await?
@@ -296,12 +285,7 @@ impl HandoffService {
         if row.expires_at <= self.clock.now() {
             return Err(HandoffError::Expired);
         }
-        Ok(Pending {
-            tenant_id: row.tenant_id,
-            purpose: row.purpose,
-            context: serde_json::from_value(row.context.0).unwrap_or_default(),
-            expires_at: row.expires_at,
-        })
+        Ok(serde_json::from_value(row.context.0).unwrap_or_default())
     }
 
     /// Consumes a token (once) and returns the chat session it opens.
@@ -344,13 +328,8 @@ impl HandoffService {
         Ok(Redeemed {
             tenant_id: row.tenant_id,
             session_id,
-            purpose: row.purpose,
             context,
         })
-    }
-
-    pub fn now(&self) -> DateTime<Utc> {
-        self.clock.now()
     }
 }
 

@@ -11,6 +11,9 @@
 //! nothing above `domain`.
 
 pub mod en;
+mod html;
+
+pub use html::escape_html;
 
 use chrono::{NaiveDate, NaiveTime};
 

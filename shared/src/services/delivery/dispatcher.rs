@@ -27,6 +27,7 @@ use crate::domain::TenantId;
 use crate::ports::clock::Clock;
 use crate::ports::{DeliveryError, Mailer, OutgoingEmail};
 use crate::services::sms::{SmsError, SmsGate};
+use crate::text::escape_html;
 
 /// How long a claimed row is reserved for its dispatcher.
 pub const LEASE: Duration = Duration::minutes(2);
@@ -326,21 +327,6 @@ impl NotificationDispatcher {
     }
 }
 
-fn html_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 16);
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 /// The HTML part: the same words as the plain text (escaped), one paragraph per blank-line
 /// block, in the tenant's name.
 pub fn render_html(tenant_name: &str, subject: &str, body: &str) -> String {
@@ -350,7 +336,7 @@ pub fn render_html(tenant_name: &str, subject: &str, body: &str) -> String {
         .map(|p| {
             format!(
                 "<p style=\"margin:0 0 14px\">{}</p>",
-                html_escape(p.trim()).replace('\n', "<br>")
+                escape_html(p.trim()).replace('\n', "<br>")
             )
         })
         .collect();
@@ -359,9 +345,9 @@ pub fn render_html(tenant_name: &str, subject: &str, body: &str) -> String {
 <body style=\"font-family:Helvetica,Arial,sans-serif;color:#222;max-width:560px;margin:0 auto;padding:24px\">\
 <h2 style=\"margin:0 0 18px;font-size:18px\">{tenant}</h2>{paragraphs}\
 <p style=\"margin:24px 0 0;font-size:12px;color:#777\">{sent_by}</p></body></html>",
-        subject = html_escape(subject),
-        tenant = html_escape(tenant_name),
-        sent_by = (crate::text::current().mail.sent_by)(&html_escape(tenant_name)),
+        subject = escape_html(subject),
+        tenant = escape_html(tenant_name),
+        sent_by = (crate::text::current().mail.sent_by)(&escape_html(tenant_name)),
     )
 }
 
