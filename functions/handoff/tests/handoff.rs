@@ -546,6 +546,13 @@ async fn the_pages_tell_the_configured_lifetime(pool: PgPool) {
     assert_eq!(code, StatusCode::GONE);
     assert!(page.contains("work once, for 45 minutes"), "{page}");
     assert!(!page.contains("15 minutes"), "{page}");
+
+    // The texted link says the same lifetime (an R reply to a reminder).
+    w.book_for_caller().await;
+    let (_, r) = w
+        .sms("SM45000000000000000000000000000001", CALLER, "R")
+        .await;
+    assert!(r[0].contains("valid 45 minutes"), "{r:?}");
 }
 
 // ---- inbound SMS ----------------------------------------------------------------------------

@@ -308,6 +308,7 @@ impl InboundService {
                 Some((words().reschedule_link)(
                     name,
                     service,
+                    self.handoff.ttl_minutes(),
                     &self.handoff.link(&token),
                 )),
             )),

@@ -55,10 +55,12 @@ const VOICE: Voice = Voice {
     intent_cancel: "cancel an appointment",
     intent_lookup: "look up an appointment",
     cannot_text_number: "I'm sorry, I can't send a text message to this number. Please visit our website to continue online. Goodbye.",
-    handoff_sms: |tenant| {
-        format!("{tenant}: continue your booking in our chat (link valid 15 minutes, one use):")
+    handoff_sms: |tenant, minutes| {
+        format!("{tenant}: continue your booking in our chat (link valid {minutes} minutes, one use):")
     },
-    handoff_sent: "I've sent you a text message with a link. It opens our online chat right where we left off, and works once within the next 15 minutes. Thank you for calling. Goodbye.",
+    handoff_sent: |minutes| {
+        format!("I've sent you a text message with a link. It opens our online chat right where we left off, and works once within the next {minutes} minutes. Thank you for calling. Goodbye.")
+    },
     handoff_opted_out: "This number has opted out of our text messages, so I can't send a link. Reply START to our number to opt back in, or visit our website. Goodbye.",
     handoff_rate_limited: "I've already sent several text messages to this number, so I can't send another right now. Please check your recent messages, or visit our website. Goodbye.",
     handoff_failed: "I'm sorry, I couldn't send the text message. Please visit our website to continue online. Goodbye.",
@@ -273,8 +275,10 @@ const SMS: Sms = Sms {
         format!("{tenant}: reply C to confirm, R to reschedule or X to cancel your {booking}. Reply HELP for help.")
     },
     intent_reschedule: "reschedule an appointment",
-    reschedule_link: |tenant, service, link| {
-        format!("{tenant}: reschedule your {service} here (one use, valid 15 minutes): {link}")
+    reschedule_link: |tenant, service, minutes, link| {
+        format!(
+            "{tenant}: reschedule your {service} here (one use, valid {minutes} minutes): {link}"
+        )
     },
     link_failed: |tenant| {
         format!("{tenant}: we couldn't create a link right now; please try again later.")

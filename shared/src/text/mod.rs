@@ -95,8 +95,9 @@ pub struct Voice {
     pub intent_lookup: &'static str,
     pub cannot_text_number: &'static str,
     /// The SMS that carries the handoff link (the link follows it).
-    pub handoff_sms: fn(tenant: &str) -> String,
-    pub handoff_sent: &'static str,
+    /// `minutes`: how long the link works (`HANDOFF_TTL_MINUTES`).
+    pub handoff_sms: fn(tenant: &str, minutes: i64) -> String,
+    pub handoff_sent: fn(minutes: i64) -> String,
     pub handoff_opted_out: &'static str,
     pub handoff_rate_limited: &'static str,
     pub handoff_failed: &'static str,
@@ -267,7 +268,7 @@ pub struct Sms {
     pub unrecognised: fn(tenant: &str, booking: &str) -> String,
     /// What the client wanted, as handed to the web chat.
     pub intent_reschedule: &'static str,
-    pub reschedule_link: fn(tenant: &str, service: &str, link: &str) -> String,
+    pub reschedule_link: fn(tenant: &str, service: &str, minutes: i64, link: &str) -> String,
     pub link_failed: fn(tenant: &str) -> String,
     /// The end of a notification text, with the booking's reference when there is one.
     pub opt_out_tail: fn(reference: Option<&str>) -> String,

@@ -445,7 +445,8 @@ impl VoiceService {
                 text: t.text,
             })
             .collect();
-        let message = (words().handoff_sms)(&s.sched.tenant.name);
+        let minutes = self.handoff.ttl_minutes();
+        let message = (words().handoff_sms)(&s.sched.tenant.name, minutes);
         match self
             .handoff
             .send_link(
@@ -460,7 +461,7 @@ impl VoiceService {
         {
             Ok(_) => {
                 s.ctx.handoff_sent = true;
-                Ok(self.end(s, words().handoff_sent))
+                Ok(self.end(s, (words().handoff_sent)(minutes)))
             }
             Err(HandoffError::Sms(SmsError::OptedOut)) => {
                 Ok(self.end(s, words().handoff_opted_out))
