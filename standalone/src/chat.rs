@@ -2,12 +2,17 @@
 //! [`gomomo::services::chat_session`] like the API Gateway route. The pages (`/`,
 //! `/widget.js`) come from the shared web router, as on the api function.
 //!
-//! Connections are recorded in Postgres (`ws_connections`, endpoint `local`) like on
-//! Lambda, and each open socket registers its outgoing channel in the process's
-//! [`LocalSockets`], the pusher the job runner posts through: a push written by a job
-//! reaches the socket as soon as the job commits. Pending pushes (`push_events`) are also
-//! delivered on `hello` and after every turn. A client that stops reading is disconnected
-//! once [`gomomo::app::local::SOCKET_BUFFER`] frames wait for it.
+//! The client connects with `?tenant_id=` only and names its session in the `hello` frame:
+//! a session id is a bearer secret and never travels in a URL, so a `session_id` query
+//! parameter is refused with 400 `session_in_url` (as on API Gateway). Until the hello the
+//! connection sits on a fresh session; nothing is sent before it.
+//!
+//! Connections are recorded in Postgres (`ws_connections`, endpoint `local:<process id>`,
+//! [`LocalSockets::endpoint`]) like on Lambda, and each open socket registers its outgoing
+//! channel in the process's [`LocalSockets`], the pusher the job runner posts through: a
+//! push written by a job reaches the socket as soon as the job commits. Pending pushes
+//! (`push_events`) are also delivered on `hello` and after every turn. A client that stops
+//! reading is disconnected once [`gomomo::app::local::SOCKET_BUFFER`] frames wait for it.
 
 use std::time::Duration;
 
@@ -16,7 +21,7 @@ use axum::extract::{Query, State};
 use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
-use gomomo::app::local::{LocalSocket, LocalSockets, LOCAL_ENDPOINT};
+use gomomo::app::local::{LocalSocket, LocalSockets};
 use gomomo::db::chat as db;
 use gomomo::domain::{SessionId, TenantId};
 use gomomo::http::ApiError;
@@ -43,6 +48,7 @@ pub fn router(agent: Agent, sockets: LocalSockets) -> Router {
 #[derive(Deserialize)]
 struct WsQuery {
     tenant_id: Option<String>,
+    /// Only read to refuse it.
     session_id: Option<String>,
 }
 
@@ -51,15 +57,19 @@ async fn ws(
     Query(q): Query<WsQuery>,
     upgrade: WebSocketUpgrade,
 ) -> Result<Response, ApiError> {
+    if q.session_id.is_some() {
+        return Err(ApiError::bad_request(
+            "session_in_url",
+            "connect with tenant_id only and send session_id in the hello frame",
+        ));
+    }
     let tenant = TenantId::parse(q.tenant_id.as_deref().unwrap_or(""))?;
     // Refuse unknown tenants before upgrading (fail closed).
     state.chat.agent().booking().schedule(tenant).await?;
-    let session = match q.session_id.as_deref() {
-        Some(s) => SessionId::parse(s)?,
-        None => new_session().ok_or_else(|| {
-            ApiError::internal(&std::io::Error::other("could not create a session id"))
-        })?,
-    };
+    // The widget's hello moves the connection to its session.
+    let session = new_session().ok_or_else(|| {
+        ApiError::internal(&std::io::Error::other("could not create a session id"))
+    })?;
     Ok(upgrade
         .max_message_size(64 * 1024)
         .on_upgrade(move |socket| connection(state, tenant, session, socket)))
@@ -76,8 +86,14 @@ async fn connection(state: ChatState, tenant: TenantId, session: SessionId, sock
     let (out, mut out_rx) = LocalSocket::channel();
     // Registered before the row exists: a push posted to the new row finds the socket.
     state.sockets.register(&conn.id, out.clone());
-    if let Err(e) =
-        db::put_connection(&pool, &conn.id, tenant.0, session.as_str(), LOCAL_ENDPOINT).await
+    if let Err(e) = db::put_connection(
+        &pool,
+        &conn.id,
+        tenant.0,
+        session.as_str(),
+        state.sockets.endpoint(),
+    )
+    .await
     {
         tracing::warn!(error = %e, "could not record the connection");
     }
@@ -93,9 +109,6 @@ async fn connection(state: ChatState, tenant: TenantId, session: SessionId, sock
             }
         }
     });
-    if let Err(e) = chat.connected(tenant, &session, &out).await {
-        tracing::warn!(error = %e, "push delivery failed");
-    }
     loop {
         let msg = tokio::select! {
             m = futures_util::StreamExt::next(&mut stream) => m,
@@ -126,6 +139,11 @@ async fn connection(state: ChatState, tenant: TenantId, session: SessionId, sock
     }
 }
 
+/// The live-push scene (Ana books, Lee waits), shared with the worker's and scheduler's tests.
+#[cfg(test)]
+#[path = "../../shared/tests/support/scene.rs"]
+mod scene;
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -135,18 +153,15 @@ mod tests {
     use chrono::{Datelike as _, Duration as Days, TimeZone as _, Utc, Weekday};
     use chrono_tz::America::New_York;
     use futures_util::{SinkExt as _, StreamExt as _};
-    use gomomo::domain::{ClientName, Email, ReferenceCode};
+    use gomomo::domain::{Email, ReferenceCode};
     use gomomo::services::admin;
-    use gomomo::services::booking::ClientDetails;
     use gomomo::Config;
-    use serde_json::Value;
+    use serde_json::{json, Value};
     use sqlx::PgPool;
     use tokio_tungstenite::tungstenite::Message as WsMessage;
 
+    use super::scene::{ana_books, lee_waits, ANA_EMAIL};
     use super::*;
-
-    /// The demo tenant's 30-minute consultation.
-    const CONSULT: uuid::Uuid = uuid::Uuid::from_u128(0x6d0e0000_0000_4000_8000_0000000005e1);
 
     type Socket = tokio_tungstenite::WebSocketStream<
         tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
@@ -163,19 +178,16 @@ mod tests {
         }
     }
 
-    async fn connections(pool: &PgPool) -> Vec<(String, String)> {
-        sqlx::query_as("SELECT connection_id, endpoint FROM ws_connections")
+    async fn connections(pool: &PgPool) -> Vec<(String, String, String)> {
+        sqlx::query_as("SELECT connection_id, session_id, endpoint FROM ws_connections")
             .fetch_all(pool)
             .await
             .unwrap()
     }
 
     /// `gomomo serve`'s wiring (composition root, in-process worker and scheduler, the chat
-    /// router with the socket registry) on a loopback port: a waitlist offer written by the
-    /// job runner reaches the open socket of the waiting client, who sends nothing.
-    #[sqlx::test(migrations = "../migrations")]
-    async fn an_open_socket_receives_a_push_without_asking(pool: PgPool) {
-        let tenant = TenantId(admin::seed_demo(&pool).await.unwrap().tenant_id);
+    /// router with the socket registry) on a loopback port.
+    async fn serve(pool: &PgPool) -> (gomomo::app::App, gomomo::app::local::LocalRuntime, String) {
         let config = Config::from_lookup(|k| match k {
             "DATABASE_URL" => Some("postgres://unused/db".into()),
             "AUTONOMY_ENABLED" => Some("true".into()),
@@ -184,11 +196,20 @@ mod tests {
         })
         .unwrap();
         let (app, runtime) = gomomo::app::App::standalone(config, pool.clone()).unwrap();
-        let sockets = runtime.sockets();
-        let router = router(app.agent.clone(), sockets.clone());
+        let router = router(app.agent.clone(), runtime.sockets());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         tokio::spawn(async move { axum::serve(listener, router).await });
+        (app, runtime, addr.to_string())
+    }
+
+    /// A waitlist offer written by the job runner reaches the open socket of the waiting
+    /// client, who sends nothing after its hello.
+    #[sqlx::test(migrations = "../migrations")]
+    async fn an_open_socket_receives_a_push_without_asking(pool: PgPool) {
+        let tenant = TenantId(admin::seed_demo(&pool).await.unwrap().tenant_id);
+        let (app, runtime, addr) = serve(&pool).await;
+        let sockets = runtime.sockets();
 
         // GIVEN Ana's booking at 10:00 on a weekday at least two days out
         let mut day = Utc::now().with_timezone(&New_York).date_naive() + Days::days(2);
@@ -199,44 +220,35 @@ mod tests {
             .from_local_datetime(&day.and_hms_opt(10, 0, 0).unwrap())
             .unwrap()
             .with_timezone(&Utc);
-        let ana = SessionId::parse("web-ana").unwrap();
-        let hold = app
-            .booking
-            .create_hold(tenant, CONSULT, start, &ana)
-            .await
-            .unwrap();
-        let client = ClientDetails {
-            name: ClientName::parse("Ana Lopez").unwrap(),
-            email: Email::parse("ana@example.com").unwrap(),
-            phone: None,
-            notes: None,
-        };
-        let (booked, _) = app
-            .booking
-            .confirm(tenant, hold.id, &ana, &client)
-            .await
-            .unwrap();
-        // AND Lee waiting for a morning that day, with the chat open
-        sqlx::query(
-            "INSERT INTO waitlist_entries (id, tenant_id, session_id, service_id, preferred_from, preferred_to, time_of_day, client_name, client_email)
-             VALUES ($1, $2, 'web-lee', $3, $4, $4, 'morning', 'Lee Park', 'lee@example.com')",
-        )
-        .bind(uuid::Uuid::new_v4())
-        .bind(tenant.0)
-        .bind(CONSULT)
-        .bind(day)
-        .execute(&pool)
-        .await
-        .unwrap();
-        let url = format!("ws://{addr}/ws?tenant_id={tenant}&session_id=web-lee");
+        let booked = ana_books(&app.booking, tenant, start).await;
+        // AND Lee waiting for a morning that day, with the chat open: the socket URL names
+        // the tenant only, the hello names the session
+        lee_waits(&pool, tenant, "web-lee", day, day).await;
+        let url = format!("ws://{addr}/ws?tenant_id={tenant}");
         let (mut ws, _) = tokio_tungstenite::connect_async(url).await.unwrap();
-        let hello = next_frame(&mut ws, Duration::from_secs(5)).await.unwrap();
-        assert_eq!(hello["type"], "status");
-        assert_eq!(hello["state"], "connected");
+        assert_eq!(
+            next_frame(&mut ws, Duration::from_millis(300)).await,
+            None,
+            "nothing is sent before the hello"
+        );
+        let hello =
+            json!({"action": "hello", "tenant_id": tenant.to_string(), "session_id": "web-lee"});
+        ws.send(WsMessage::Text(hello.to_string().into()))
+            .await
+            .unwrap();
+        let status = next_frame(&mut ws, Duration::from_secs(5)).await.unwrap();
+        assert_eq!(status["type"], "status");
+        assert_eq!(status["state"], "connected");
+        assert_eq!(status["session_id"], "web-lee");
+        let history = next_frame(&mut ws, Duration::from_secs(5)).await.unwrap();
+        assert_eq!(history["type"], "history");
         assert_eq!(sockets.len(), 1);
+        // The row is this process's, moved to Lee's session by the hello.
         let rows = connections(&pool).await;
         assert_eq!(rows.len(), 1);
-        assert_eq!(rows[0].1, "local");
+        assert_eq!(rows[0].1, "web-lee");
+        assert_eq!(rows[0].2, sockets.endpoint());
+        assert!(rows[0].2.starts_with("local:"), "{}", rows[0].2);
 
         // WHEN Ana cancels (the in-process worker runs the waitlist offer)
         let cancelled_at = Instant::now();
@@ -244,7 +256,7 @@ mod tests {
             .cancel(
                 tenant,
                 &ReferenceCode::parse(&booked.reference).unwrap(),
-                &client.email,
+                &Email::parse(ANA_EMAIL).unwrap(),
             )
             .await
             .unwrap();
@@ -285,5 +297,89 @@ mod tests {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         runtime.stop();
+    }
+
+    /// A session id in the socket URL is refused before the upgrade, with a code the client
+    /// can act on; nothing is recorded.
+    #[sqlx::test(migrations = "../migrations")]
+    async fn a_session_id_in_the_url_is_refused(pool: PgPool) {
+        let tenant = TenantId(admin::seed_demo(&pool).await.unwrap().tenant_id);
+        let (_app, runtime, addr) = serve(&pool).await;
+        let url = format!("ws://{addr}/ws?tenant_id={tenant}&session_id=web-lee");
+        let Err(tokio_tungstenite::tungstenite::Error::Http(refused)) =
+            tokio_tungstenite::connect_async(url).await
+        else {
+            panic!("the upgrade is refused");
+        };
+        assert_eq!(refused.status(), 400);
+        let body: Value = serde_json::from_slice(refused.body().as_deref().unwrap()).unwrap();
+        assert_eq!(body["error"]["code"], "session_in_url");
+        assert!(runtime.sockets().is_empty());
+        assert!(connections(&pool).await.is_empty());
+        runtime.stop();
+    }
+
+    /// Another `gomomo serve` on the same database (a restart's overlap, a second replica)
+    /// never removes this process's live connections: its live delivery cannot reach them,
+    /// and says so without calling them gone.
+    #[sqlx::test(migrations = "../migrations")]
+    async fn a_second_process_leaves_the_first_one_connections_alone(pool: PgPool) {
+        let tenant = TenantId(admin::seed_demo(&pool).await.unwrap().tenant_id);
+        let (_app, first, addr) = serve(&pool).await;
+        let url = format!("ws://{addr}/ws?tenant_id={tenant}");
+        let (mut ws, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+        let hello =
+            json!({"action": "hello", "tenant_id": tenant.to_string(), "session_id": "web-lee"});
+        ws.send(WsMessage::Text(hello.to_string().into()))
+            .await
+            .unwrap();
+        // (frames are handled in order: the pong means the hello is done)
+        ws.send(WsMessage::Text(
+            json!({"action": "ping"}).to_string().into(),
+        ))
+        .await
+        .unwrap();
+        while next_frame(&mut ws, Duration::from_secs(5)).await.unwrap()["type"] != "pong" {}
+        sqlx::query("INSERT INTO push_events (id, tenant_id, session_id, type, payload) VALUES ($1, $2, 'web-lee', 'waitlist_match', '{}')")
+            .bind(uuid::Uuid::new_v4())
+            .bind(tenant.0)
+            .execute(&pool)
+            .await
+            .unwrap();
+
+        // WHEN the second process delivers Lee's pending push
+        let second = gomomo::app::local::LocalSockets::new();
+        let live = gomomo::services::push::LivePush::new(pool.clone(), std::sync::Arc::new(second));
+        let report = live
+            .deliver(tenant, &SessionId::parse("web-lee").unwrap())
+            .await;
+
+        // THEN the first process's connection stays recorded and the push stays pending
+        assert_eq!(
+            (report.connections, report.delivered, report.removed),
+            (1, 0, 0)
+        );
+        assert_eq!(connections(&pool).await.len(), 1);
+        // AND the first process itself still reaches the socket
+        let live = gomomo::services::push::LivePush::new(
+            pool.clone(),
+            std::sync::Arc::new(first.sockets()),
+        );
+        let report = live
+            .deliver(tenant, &SessionId::parse("web-lee").unwrap())
+            .await;
+        assert_eq!(report.delivered, 1);
+        let mut push = None;
+        while let Some(f) = next_frame(&mut ws, Duration::from_secs(3)).await {
+            if f["type"] == "push" {
+                push = Some(f);
+                break;
+            }
+        }
+        assert_eq!(
+            push.expect("the push reaches the socket")["push_type"],
+            "waitlist_match"
+        );
+        first.stop();
     }
 }

@@ -1,7 +1,11 @@
 //! The `chat-ws` Lambda: the chat over an API Gateway WebSocket API.
 //!
-//! - `$connect` — `?tenant_id=…&session_id=…` (session optional): the tenant must exist,
-//!   the connection is stored in Postgres with its management endpoint;
+//! - `$connect` — `?tenant_id=…` only: the tenant must exist, and the connection is stored
+//!   in Postgres with its management endpoint under a fresh session until the widget's
+//!   `hello` names its own. A session id is a bearer secret and never travels in a URL
+//!   (URLs end up in access logs and proxies): a `session_id` query parameter refuses the
+//!   connection with 400 `session_in_url`, so a client that sends one learns at once.
+//!   Refusals answer `{"error":{"code","message"}}` like the HTTP API;
 //! - `$disconnect` — the connection row is removed;
 //! - `$default` (and any other route key) — the chat protocol of
 //!   [`gomomo::services::chat_session`]: `hello` (sent by the widget on open, since API
@@ -18,6 +22,7 @@ use std::sync::Arc;
 
 use aws_lambda_events::apigw::{ApiGatewayProxyResponse, ApiGatewayWebsocketProxyRequest};
 use aws_lambda_events::encodings::Body;
+use aws_lambda_events::http::header::{HeaderValue, CONTENT_TYPE};
 use gomomo::adapters::aws::ApiGatewayPusher;
 use gomomo::db::chat as db;
 use gomomo::domain::{SessionId, TenantId};
@@ -79,6 +84,18 @@ fn response(status: i64, body: &str) -> ApiGatewayProxyResponse {
     r
 }
 
+/// A refusal in the HTTP API's error shape. `code` and `message` are fixed texts that need
+/// no JSON escaping.
+fn refuse(status: i64, code: &'static str, message: &'static str) -> ApiGatewayProxyResponse {
+    let mut r = response(
+        status,
+        &format!(r#"{{"error":{{"code":"{code}","message":"{message}"}}}}"#),
+    );
+    r.headers
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    r
+}
+
 impl ChatWs {
     fn endpoint(&self, ev: &ApiGatewayWebsocketProxyRequest) -> Option<String> {
         if let Some(e) = &self.endpoint_override {
@@ -116,39 +133,58 @@ impl ChatWs {
         connection_id: &str,
     ) -> Result<ApiGatewayProxyResponse, ChatWsError> {
         // A non-2xx answer to $connect refuses the connection (fail closed).
-        let Some(tenant) = ev
-            .query_string_parameters
+        let query = &ev.query_string_parameters;
+        if query.first("session_id").is_some()
+            || ev
+                .multi_value_query_string_parameters
+                .first("session_id")
+                .is_some()
+        {
+            return Ok(refuse(
+                400,
+                "session_in_url",
+                "connect with tenant_id only and send session_id in the hello frame",
+            ));
+        }
+        let Some(tenant) = query
             .first("tenant_id")
             .and_then(|t| TenantId::parse(t).ok())
         else {
-            return Ok(response(
+            return Ok(refuse(
                 400,
+                "invalid_tenant_id",
                 "tenant_id query parameter (a UUID) is required",
             ));
         };
         match self.agent.booking().schedule(tenant).await {
             Ok(_) => {}
             Err(gomomo::services::BookingError::TenantNotFound) => {
-                return Ok(response(404, "tenant not found"))
+                return Ok(refuse(404, "tenant_not_found", "tenant not found"))
             }
             Err(gomomo::services::BookingError::Database(e)) => return Err(e.into()),
             Err(e) => {
                 tracing::error!(error = %e, "tenant configuration");
-                return Ok(response(500, "tenant configuration error"));
+                return Ok(refuse(
+                    500,
+                    "internal_error",
+                    "something went wrong on our side",
+                ));
             }
         }
-        let session = match ev.query_string_parameters.first("session_id") {
-            Some(s) => match SessionId::parse(s) {
-                Ok(s) => s,
-                Err(_) => return Ok(response(400, "invalid session_id")),
-            },
-            None => match new_session() {
-                Some(s) => s,
-                None => return Ok(response(500, "could not create a session")),
-            },
+        // The widget's hello moves the connection to its session.
+        let Some(session) = new_session() else {
+            return Ok(refuse(
+                500,
+                "internal_error",
+                "something went wrong on our side",
+            ));
         };
         let Some(endpoint) = self.endpoint(ev) else {
-            return Ok(response(400, "missing domainName or stage"));
+            return Ok(refuse(
+                400,
+                "missing_endpoint",
+                "the event has no domainName or stage",
+            ));
         };
         db::put_connection(
             self.agent.booking().pool(),

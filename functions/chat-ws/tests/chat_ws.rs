@@ -7,6 +7,7 @@ mod support;
 
 use std::sync::Arc;
 
+use aws_lambda_events::encodings::Body;
 use gomomo::services::admin;
 use gomomo_chat_ws::management_endpoint;
 use serde_json::json;
@@ -20,9 +21,9 @@ use support::{
 async fn connect_stores_the_connection_with_the_endpoint_of_the_request(pool: PgPool) {
     admin::seed_demo(&pool).await.unwrap();
     let ws = chat_ws(&pool, None);
-    // powertools' real $connect, with our query string
+    // powertools' real $connect, with our query string: the tenant only
     let mut v = fixture("pt-connect");
-    v["queryStringParameters"] = json!({"tenant_id": TENANT, "session_id": "web-abc"});
+    v["queryStringParameters"] = json!({"tenant_id": TENANT});
     let r = ws.handle(event(v)).await.unwrap();
     assert_eq!(r.status_code, 200);
     let (tenant, session, endpoint): (uuid::Uuid, String, String) =
@@ -31,7 +32,10 @@ async fn connect_stores_the_connection_with_the_endpoint_of_the_request(pool: Pg
             .await
             .unwrap();
     assert_eq!(tenant.to_string(), TENANT);
-    assert_eq!(session, "web-abc");
+    assert!(
+        session.starts_with("web-"),
+        "a fresh session until the hello: {session}"
+    );
     assert_eq!(
         endpoint,
         "https://asasasas.execute-api.us-east-1.amazonaws.com/prod"
@@ -41,20 +45,47 @@ async fn connect_stores_the_connection_with_the_endpoint_of_the_request(pool: Pg
         management_endpoint("asasasas.execute-api.us-east-1.amazonaws.com", "prod")
     );
 
-    // refused: no tenant, a malformed one, an unknown one, a bad session id
-    for (q, status) in [
-        (json!(null), 400),
-        (json!({"tenant_id": "nope"}), 400),
+    // refused, with a JSON error code and nothing stored: no tenant, a malformed one, an
+    // unknown one, and a session id in the URL (a bearer secret: it goes in the hello)
+    for (q, status, code) in [
+        (json!(null), 400, "invalid_tenant_id"),
+        (json!({"tenant_id": "nope"}), 400, "invalid_tenant_id"),
         (
             json!({"tenant_id": "6d0e0000-0000-4000-8000-0000000000ff"}),
             404,
+            "tenant_not_found",
         ),
-        (json!({"tenant_id": TENANT, "session_id": "has space"}), 400),
+        (
+            json!({"tenant_id": TENANT, "session_id": "web-abc"}),
+            400,
+            "session_in_url",
+        ),
+        (json!({"session_id": "web-abc"}), 400, "session_in_url"),
     ] {
-        let mut v = fixture("pt-connect");
-        v["queryStringParameters"] = q;
-        assert_eq!(ws.handle(event(v)).await.unwrap().status_code, status);
+        let mut v = with_conn(fixture("pt-connect"), "refused-1");
+        v["queryStringParameters"] = q.clone();
+        v["multiValueQueryStringParameters"] = json!(null);
+        let r = ws.handle(event(v)).await.unwrap();
+        assert_eq!(r.status_code, status, "{q}");
+        let Some(Body::Text(body)) = &r.body else {
+            panic!("a body")
+        };
+        let body: serde_json::Value = serde_json::from_str(body).unwrap();
+        assert_eq!(body["error"]["code"], code, "{q}");
+        assert_eq!(r.headers.get("content-type").unwrap(), "application/json");
     }
+    // the same in the multi-value form alone
+    let mut v = with_conn(fixture("pt-connect"), "refused-1");
+    v["queryStringParameters"] = json!({"tenant_id": TENANT});
+    v["multiValueQueryStringParameters"] =
+        json!({"tenant_id": [TENANT], "session_id": ["web-abc"]});
+    assert_eq!(ws.handle(event(v)).await.unwrap().status_code, 400);
+    let (refused,): (i64,) =
+        sqlx::query_as("SELECT count(*) FROM ws_connections WHERE connection_id = 'refused-1'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(refused, 0);
 
     // powertools' real $disconnect of another connection, then of this one
     assert_eq!(
@@ -87,10 +118,7 @@ async fn a_conversation_over_the_management_api(pool: PgPool) {
         .await
         .unwrap();
     let r = ws
-        .handle(event(connect(
-            conn,
-            json!({"tenant_id": TENANT, "session_id": "web-go"}),
-        )))
+        .handle(event(connect(conn, json!({"tenant_id": TENANT}))))
         .await
         .unwrap();
     assert_eq!(r.status_code, 200);
@@ -99,8 +127,8 @@ async fn a_conversation_over_the_management_api(pool: PgPool) {
         "nothing can be posted during $connect"
     );
 
-    // WHEN the widget says hello THEN it gets its status, the (empty) history and the
-    // pending push
+    // WHEN the widget says hello with its session THEN the connection moves to it and it
+    // gets its status, the (empty) history and the pending push
     let r = ws
         .handle(event(message(
             conn,
@@ -120,6 +148,13 @@ async fn a_conversation_over_the_management_api(pool: PgPool) {
         assert_eq!(posts[2].2["type"], "push");
         assert_eq!(posts[2].2["push_type"], "waitlist_match");
     }
+    let (session,): (String,) =
+        sqlx::query_as("SELECT session_id FROM ws_connections WHERE connection_id = $1")
+            .bind(conn)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(session, "web-go");
     let (pending,): (i64,) =
         sqlx::query_as("SELECT count(*) FROM push_events WHERE delivered_at IS NULL")
             .fetch_one(&pool)
@@ -176,12 +211,9 @@ async fn a_gone_connection_is_removed(pool: PgPool) {
     admin::seed_demo(&pool).await.unwrap();
     let (url, server) = connections_server().await;
     let ws = chat_ws(&pool, Some(url));
-    ws.handle(event(connect(
-        "gone-1",
-        json!({"tenant_id": TENANT, "session_id": "web-gone"}),
-    )))
-    .await
-    .unwrap();
+    ws.handle(event(connect("gone-1", json!({"tenant_id": TENANT}))))
+        .await
+        .unwrap();
     let r = ws
         .handle(event(message("gone-1", json!({"action": "message", "tenant_id": TENANT, "session_id": "web-gone", "text": "hello"}))))
         .await
@@ -207,12 +239,9 @@ async fn a_booking_reaches_the_event_publisher_before_the_handler_returns(pool: 
     let (url, server) = connections_server().await;
     let ws = chat_ws_with(app.agent.clone(), Some(url));
     let conn = "Bk1ngCnnctn0=";
-    ws.handle(event(connect(
-        conn,
-        json!({"tenant_id": TENANT, "session_id": "web-events"}),
-    )))
-    .await
-    .unwrap();
+    ws.handle(event(connect(conn, json!({"tenant_id": TENANT}))))
+        .await
+        .unwrap();
     let say = |text: &str| {
         event(message(
             conn,

@@ -15,14 +15,14 @@ use gomomo::adapters::local::{InProcessPublisher, LogMailer, LogSmsSender, MockC
 use gomomo::app::{Adapters, App};
 use gomomo::db::{chat, outbox};
 use gomomo::domain::events::{CalendarWriteFailed, DomainEvent};
-use gomomo::domain::{ClientName, Email, SessionId, TenantId};
+use gomomo::domain::TenantId;
 use gomomo::ports::{Pusher, SendError};
-use gomomo::services::booking::ClientDetails;
 use gomomo::services::{admin, Clock};
 use gomomo::Config;
 use serde_json::Value;
 use sqlx::PgPool;
-use support::{march_2_8am, ny, CONSULT};
+use support::scene::{ana_books, ANA_SESSION};
+use support::{march_2_8am, ny};
 
 /// Every post: (endpoint, connection id, frame).
 #[derive(Default, Clone)]
@@ -68,29 +68,13 @@ async fn a_calendar_retry_success_is_posted_by_the_tick_that_runs_it(pool: PgPoo
     };
     let app = App::build(config, pool.clone(), clock.clone(), adapters);
 
-    // GIVEN a booking whose calendar write failed, from chat session web-s, open in a tab
-    let s = SessionId::parse("web-s").unwrap();
-    let hold = app
-        .booking
-        .create_hold(tenant, CONSULT, ny(2026, 3, 4, 10, 0), &s)
-        .await
-        .unwrap();
-    let client = ClientDetails {
-        name: ClientName::parse("Ana Lopez").unwrap(),
-        email: Email::parse("ana@example.com").unwrap(),
-        phone: None,
-        notes: None,
-    };
-    let (appt, _) = app
-        .booking
-        .confirm(tenant, hold.id, &s, &client)
-        .await
-        .unwrap();
+    // GIVEN Ana's booking whose calendar write failed, from her chat session, open in a tab
+    let appt = ana_books(&app.booking, tenant, ny(2026, 3, 4, 10, 0)).await;
     let failed = DomainEvent::CalendarWriteFailed(CalendarWriteFailed {
         tenant_id: tenant.0,
         booking_id: appt.id,
         reference: appt.reference.clone(),
-        session_id: "web-s".into(),
+        session_id: ANA_SESSION.into(),
         operation: "create".into(),
         error_kind: "timeout".into(),
     });
@@ -98,7 +82,7 @@ async fn a_calendar_retry_success_is_posted_by_the_tick_that_runs_it(pool: PgPoo
         .await
         .unwrap();
     let endpoint = "https://abc123.execute-api.us-east-1.amazonaws.com/prod";
-    chat::put_connection(&pool, "tab-1", tenant.0, "web-s", endpoint)
+    chat::put_connection(&pool, "tab-1", tenant.0, ANA_SESSION, endpoint)
         .await
         .unwrap();
     // (the sweep publishes the event; the worker's orchestrator plans the retry)
@@ -128,8 +112,9 @@ async fn a_calendar_retry_success_is_posted_by_the_tick_that_runs_it(pool: PgPoo
     assert_eq!(frame["push_type"], "calendar_retry_success");
     assert_eq!(frame["payload"]["reference"], appt.reference.as_str());
     let delivered: bool = sqlx::query_scalar(
-        "SELECT delivered_at IS NOT NULL FROM push_events WHERE session_id = 'web-s'",
+        "SELECT delivered_at IS NOT NULL FROM push_events WHERE session_id = $1",
     )
+    .bind(ANA_SESSION)
     .fetch_one(&pool)
     .await
     .unwrap();

@@ -24,15 +24,15 @@ use gomomo::adapters::aws::ApiGatewayPusher;
 use gomomo::adapters::local::{LogMailer, LogSmsSender, MockCalendar};
 use gomomo::app::{Adapters, App};
 use gomomo::db::chat;
-use gomomo::domain::{ClientName, Email, ReferenceCode, SessionId, TenantId};
+use gomomo::domain::{Email, ReferenceCode, TenantId};
 use gomomo::ports::{EventPublisher, OutboundEvent, PublishError};
-use gomomo::services::booking::ClientDetails;
 use gomomo::services::{admin, Clock};
 use gomomo::Config;
 use gomomo_worker::Worker;
 use serde_json::{json, Value};
 use sqlx::PgPool;
-use support::{ny, CONSULT};
+use support::ny;
+use support::scene::{ana_books, lee_waits, ANA_EMAIL};
 use uuid::Uuid;
 
 /// What the stand-in `@connections` endpoint received: (path, SigV4-signed?, frame).
@@ -53,7 +53,8 @@ impl Posts {
 }
 
 /// `POST /@connections/{id}`: ids starting with `gone` answer 410, with `deny` 403 (a
-/// missing `execute-api:ManageConnections`), the others 200.
+/// missing `execute-api:ManageConnections`), with `slow` not before a minute, the others
+/// 200.
 async fn at_connections(
     State(posts): State<Posts>,
     uri: Uri,
@@ -68,7 +69,10 @@ async fn at_connections(
     let path = uri.path().to_string();
     posts.0.lock().unwrap().push((path.clone(), signed, frame));
     let id = path.trim_start_matches("/@connections/");
-    if id.starts_with("gone") {
+    if id.starts_with("slow") {
+        tokio::time::sleep(std::time::Duration::from_secs(60)).await;
+        StatusCode::OK
+    } else if id.starts_with("gone") {
         StatusCode::GONE
     } else if id.starts_with("deny") {
         StatusCode::FORBIDDEN
@@ -152,22 +156,12 @@ async fn env(pool: &PgPool) -> Env {
     ]);
     let config = Config::from_lookup(|k| vars.get(k).map(|v| v.to_string())).unwrap();
     let published = Published::default();
-    let base = Builder::new()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new(
-            "AKIDEXAMPLE",
-            "secret",
-            None,
-            None,
-            "test",
-        ));
     let adapters = Adapters {
         publisher: Some(Arc::new(published.clone())),
         mailer: Arc::new(LogMailer),
         sms: Arc::new(LogSmsSender),
         calendar: Arc::new(MockCalendar::new(config.calendar_fail_mode)),
-        pusher: Some(Arc::new(ApiGatewayPusher::new(base))),
+        pusher: Some(Arc::new(test_pusher())),
     };
     let app = App::build(
         config,
@@ -189,44 +183,22 @@ async fn env(pool: &PgPool) -> Env {
 impl Env {
     /// Books Wednesday 10:00 for Ana and lets the worker handle its events.
     async fn book(&self) -> ReferenceCode {
-        let s = SessionId::parse("web-ana").unwrap();
-        let hold = self
-            .app
-            .booking
-            .create_hold(self.tenant, CONSULT, ny(2026, 3, 4, 10, 0), &s)
-            .await
-            .unwrap();
-        let client = ClientDetails {
-            name: ClientName::parse("Ana Lopez").unwrap(),
-            email: Email::parse("ana@example.com").unwrap(),
-            phone: None,
-            notes: None,
-        };
-        let (a, _) = self
-            .app
-            .booking
-            .confirm(self.tenant, hold.id, &s, &client)
-            .await
-            .unwrap();
+        let a = ana_books(&self.app.booking, self.tenant, ny(2026, 3, 4, 10, 0)).await;
         self.run_worker().await;
         ReferenceCode::parse(&a.reference).unwrap()
     }
 
-    /// Lee waits for a Wednesday morning consultation from chat session `session`.
+    /// Lee waits for a Wednesday to Friday morning consultation from chat session `session`.
     async fn waitlist(&self, session: &str) -> Uuid {
-        let entry = Uuid::new_v4();
-        sqlx::query(
-            "INSERT INTO waitlist_entries (id, tenant_id, session_id, service_id, preferred_from, preferred_to, time_of_day, client_name, client_email)
-             VALUES ($1, $2, $3, $4, '2026-03-04', '2026-03-06', 'morning', 'Lee Park', 'lee@example.com')",
+        let day = |d| chrono::NaiveDate::from_ymd_opt(2026, 3, d).unwrap();
+        lee_waits(
+            self.app.booking.pool(),
+            self.tenant,
+            session,
+            day(4),
+            day(6),
         )
-        .bind(entry)
-        .bind(self.tenant.0)
-        .bind(session)
-        .bind(CONSULT)
-        .execute(self.app.booking.pool())
         .await
-        .unwrap();
-        entry
     }
 
     async fn connect(&self, id: &str, session: &str) {
@@ -245,11 +217,7 @@ impl Env {
     async fn cancel(&self, reference: &ReferenceCode) {
         self.app
             .booking
-            .cancel(
-                self.tenant,
-                reference,
-                &Email::parse("ana@example.com").unwrap(),
-            )
+            .cancel(self.tenant, reference, &Email::parse(ANA_EMAIL).unwrap())
             .await
             .unwrap();
         self.run_worker().await;
@@ -382,10 +350,9 @@ async fn a_push_for_a_session_without_connections_waits_in_postgres(pool: PgPool
     );
 }
 
-#[tokio::test]
-async fn the_management_api_pusher_refuses_a_local_endpoint_without_a_call() {
-    use gomomo::ports::{Pusher, SendError};
-    let pusher = ApiGatewayPusher::new(
+/// A Management API pusher that signs with test credentials.
+fn test_pusher() -> ApiGatewayPusher {
+    ApiGatewayPusher::new(
         Builder::new()
             .behavior_version(BehaviorVersion::latest())
             .region(Region::new("us-east-1"))
@@ -396,8 +363,50 @@ async fn the_management_api_pusher_refuses_a_local_endpoint_without_a_call() {
                 None,
                 "test",
             )),
-    );
-    // A connection `gomomo serve` recorded: not a Management API URL.
-    let r = pusher.post("local", "local-1", "{}".into()).await;
+    )
+}
+
+#[tokio::test]
+async fn the_management_api_pusher_refuses_a_local_endpoint_without_a_call() {
+    use gomomo::ports::{Pusher, SendError};
+    let (url, posts) = connections_server().await;
+    let port = url.rsplit(':').next().unwrap();
+    let pusher = test_pusher();
+    // Connections `gomomo serve` recorded (this process's form and the older one), and
+    // plain http to a host that is not loopback — 0.0.0.0 would reach the recording server
+    // on this machine, so a call that should not happen would show.
+    for endpoint in [
+        "local:6d0e0000-0000-4000-8000-000000000001".to_string(),
+        "local".to_string(),
+        format!("http://0.0.0.0:{port}"),
+        format!("ftp://127.0.0.1:{port}"),
+    ] {
+        let r = pusher.post(&endpoint, "refused-1", "{}".into()).await;
+        assert!(matches!(r, Err(SendError::Failed(_))), "{endpoint}: {r:?}");
+    }
+    let seen = posts.0.lock().unwrap().clone();
+    assert!(seen.is_empty(), "no request reached the server: {seen:?}");
+    // The server does record a call the pusher makes: plain http to loopback (an emulator).
+    let r = pusher.post(&url, "taken-1", "{}".into()).await;
+    assert!(r.is_ok(), "{r:?}");
+    assert_eq!(posts.to("taken-1").len(), 1);
+}
+
+#[tokio::test]
+async fn a_post_to_an_endpoint_that_does_not_answer_gives_up_in_time() {
+    use gomomo::adapters::aws::POST_TIMEOUT;
+    use gomomo::ports::{Pusher, SendError};
+    let (url, posts) = connections_server().await;
+    let started = std::time::Instant::now();
+    // Live delivery holds the session's pushes locked while it posts: a hanging endpoint
+    // must fail the post after the operation timeout, not hold them for a minute.
+    let r = tokio::time::timeout(
+        POST_TIMEOUT * 3,
+        test_pusher().post(&url, "slow-1", "{}".into()),
+    )
+    .await
+    .expect("the post gives up on its own");
     assert!(matches!(r, Err(SendError::Failed(_))), "{r:?}");
+    assert!(started.elapsed() >= POST_TIMEOUT.mul_f32(0.9));
+    assert_eq!(posts.to("slow-1").len(), 1, "the post reached the endpoint");
 }

@@ -8,11 +8,14 @@
 //! (`AWS_REGION`, credentials, and `AWS_ENDPOINT_URL` — how tests reach the local emulator).
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::Mutex;
+use std::time::Duration;
 
 use crate::ports::events::{EventPublisher, OutboundEvent, PublishError, MAX_BATCH};
 use crate::ports::push::{Pusher, SendError};
 use async_trait::async_trait;
+use aws_sdk_apigatewaymanagement::config::timeout::TimeoutConfig;
 use aws_sdk_apigatewaymanagement::error::SdkError;
 use aws_sdk_apigatewaymanagement::operation::post_to_connection::PostToConnectionError;
 use aws_sdk_apigatewaymanagement::primitives::Blob;
@@ -102,11 +105,18 @@ impl EventPublisher for EventBridgePublisher {
     }
 }
 
+/// How long one post may take, retries included: live delivery posts while it holds the
+/// session's pending pushes locked, so a slow endpoint must not hold them for long.
+pub const POST_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long opening a connection to the endpoint may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+
 /// Posts frames through the API Gateway Management API (`post_to_connection`) at the
 /// connection's endpoint, `https://{domainName}/{stage}` or a custom domain: one SDK client
-/// per endpoint, built once. A 410 Gone is [`SendError::Gone`]; an endpoint that is not an
-/// http(s) URL (a connection of `gomomo serve`, recorded as `local`) is refused without a
-/// call.
+/// per endpoint, built once, each post bounded by [`POST_TIMEOUT`]. A 410 Gone is
+/// [`SendError::Gone`]. An endpoint that is not an `https://` URL is refused without a call
+/// — a connection of `gomomo serve` (`local:…`), or plain `http://` to anything but a
+/// loopback host (a local emulator).
 pub struct ApiGatewayPusher {
     base: aws_sdk_apigatewaymanagement::config::Builder,
     clients: Mutex<HashMap<String, aws_sdk_apigatewaymanagement::Client>>,
@@ -114,8 +124,12 @@ pub struct ApiGatewayPusher {
 
 impl ApiGatewayPusher {
     pub fn new(base: aws_sdk_apigatewaymanagement::config::Builder) -> Self {
+        let timeouts = TimeoutConfig::builder()
+            .connect_timeout(CONNECT_TIMEOUT)
+            .operation_timeout(POST_TIMEOUT)
+            .build();
         Self {
-            base,
+            base: base.timeout_config(timeouts),
             clients: Mutex::new(HashMap::new()),
         }
     }
@@ -145,9 +159,9 @@ impl Pusher for ApiGatewayPusher {
         connection_id: &str,
         frame: String,
     ) -> Result<(), SendError> {
-        if !(endpoint.starts_with("https://") || endpoint.starts_with("http://")) {
+        if !is_management_url(endpoint) {
             return Err(SendError::Failed(
-                "the connection's endpoint is not a Management API URL".into(),
+                "the connection's endpoint is not a Management API URL (https, or http to a loopback host)".into(),
             ));
         }
         let res = self
@@ -171,6 +185,67 @@ impl Pusher for ApiGatewayPusher {
                 "{}",
                 aws_sdk_apigatewaymanagement::error::DisplayErrorContext(&e)
             ))),
+        }
+    }
+}
+
+/// An `https://` URL, or an `http://` one whose host is loopback (`localhost`, 127.0.0.0/8,
+/// `[::1]`).
+fn is_management_url(endpoint: &str) -> bool {
+    if endpoint.starts_with("https://") {
+        return true;
+    }
+    let Some(rest) = endpoint.strip_prefix("http://") else {
+        return false;
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    if authority.contains('@') {
+        return false;
+    }
+    let host = match authority.strip_prefix('[') {
+        Some(v6) => match v6.split_once(']') {
+            Some((h, _)) => h,
+            None => return false,
+        },
+        None => authority.split(':').next().unwrap_or(""),
+    };
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<IpAddr>()
+            .is_ok_and(|ip| ip.to_canonical().is_loopback())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_management_url;
+
+    #[test]
+    fn plain_http_only_reaches_a_loopback_host() {
+        for ok in [
+            "https://abc.execute-api.us-east-1.amazonaws.com/prod",
+            "https://chat.example.com",
+            "http://127.0.0.1:4566",
+            "http://127.8.0.1/prod",
+            "http://localhost:3001/dev",
+            "http://[::1]:8080",
+            "http://[::ffff:127.0.0.1]:8080",
+        ] {
+            assert!(is_management_url(ok), "{ok}");
+        }
+        for refused in [
+            "local",
+            "local:6d0e0000-0000-4000-8000-000000000001",
+            "http://abc.execute-api.us-east-1.amazonaws.com/prod",
+            "http://0.0.0.0:8080",
+            "http://10.0.0.5/prod",
+            "http://127.0.0.1.example.com/prod",
+            "http://localhost.example.com",
+            "http://127.0.0.1@evil.example.com/",
+            "http://[::2]:80",
+            "http://[::1",
+            "ftp://127.0.0.1/",
+        ] {
+            assert!(!is_management_url(refused), "{refused}");
         }
     }
 }

@@ -4,9 +4,11 @@
 //! the same services the worker and scheduler functions run, without AWS.
 //!
 //! Live pushes reach the server's own WebSockets through [`LocalSockets`], the `Pusher` of
-//! the connections recorded with the endpoint [`LOCAL_ENDPOINT`]: each socket registers its
-//! outgoing channel under its connection id while it is open. The registry is only a way to
-//! reach a socket; the pushes themselves stay in Postgres.
+//! the connections this process recorded: each socket registers its outgoing channel under
+//! its connection id while it is open, and its `ws_connections` row carries the process's
+//! endpoint, `local:<process id>` ([`LocalSockets::endpoint`]). Two processes on one
+//! database (a restart's overlap, two replicas) thus tell their rows apart. The registry is
+//! only a way to reach a socket; the pushes themselves stay in Postgres.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -28,8 +30,9 @@ use crate::services::chat_session::FrameSink;
 /// outbox for the next tick.
 const BUS_CAPACITY: usize = 1024;
 const JOBS_PER_EVENT: usize = 50;
-/// The `ws_connections` endpoint of the server's own sockets.
-pub const LOCAL_ENDPOINT: &str = "local";
+/// How the `ws_connections` endpoint of a `gomomo serve` socket starts; the process id
+/// follows.
+pub const LOCAL_ENDPOINT_PREFIX: &str = "local:";
 /// Frames queued for one socket; a client that lets more pile up (it does not read) is
 /// disconnected instead of growing the server's memory.
 pub const SOCKET_BUFFER: usize = 256;
@@ -193,16 +196,38 @@ impl FrameSink for LocalSocket {
     }
 }
 
-/// The open sockets of this server by connection id: the [`Pusher`] of the connections
-/// recorded with the endpoint [`LOCAL_ENDPOINT`]. A recorded connection that is not
-/// registered belongs to no open socket of this process (a process that stopped without
-/// removing its rows) and answers Gone. Cheap to clone.
-#[derive(Clone, Default)]
+/// The open sockets of this process by connection id: the [`Pusher`] of the connections
+/// recorded with its endpoint, `local:<process id>`, a random id made when the registry is
+/// created. A connection recorded with this endpoint that is not registered belongs to no
+/// open socket (it closed without removing its row) and answers Gone, so live delivery
+/// removes the row. A connection of another process (another `local:` endpoint) is not ours
+/// to judge: it answers Failed and its row stays. Cheap to clone.
+#[derive(Clone)]
 pub struct LocalSockets {
     open: Arc<Mutex<HashMap<String, LocalSocket>>>,
+    endpoint: Arc<str>,
+}
+
+impl Default for LocalSockets {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl LocalSockets {
+    /// An empty registry with a fresh process id.
+    pub fn new() -> Self {
+        Self {
+            open: Arc::default(),
+            endpoint: format!("{LOCAL_ENDPOINT_PREFIX}{}", uuid::Uuid::new_v4()).into(),
+        }
+    }
+
+    /// The endpoint this process records its connections with: `local:<process id>`.
+    pub fn endpoint(&self) -> &str {
+        &self.endpoint
+    }
+
     fn open(&self) -> std::sync::MutexGuard<'_, HashMap<String, LocalSocket>> {
         self.open.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -235,8 +260,15 @@ impl Pusher for LocalSockets {
         connection_id: &str,
         frame: String,
     ) -> Result<(), SendError> {
-        if endpoint != LOCAL_ENDPOINT {
-            return Err(SendError::Failed("not a connection of this server".into()));
+        if endpoint != self.endpoint() {
+            return Err(SendError::Failed(
+                if endpoint.starts_with("local") {
+                    "a connection of another gomomo serve process"
+                } else {
+                    "not a connection of this server"
+                }
+                .into(),
+            ));
         }
         let socket = self.open().get(connection_id).cloned();
         match socket {
@@ -252,17 +284,19 @@ mod tests {
 
     #[tokio::test]
     async fn posts_reach_registered_sockets_only() {
-        let sockets = LocalSockets::default();
+        let sockets = LocalSockets::new();
+        let here = sockets.endpoint().to_string();
+        assert!(here.starts_with(LOCAL_ENDPOINT_PREFIX), "{here}");
         let (socket, mut rx) = LocalSocket::channel();
         sockets.register("local-1", socket);
         sockets
-            .post(LOCAL_ENDPOINT, "local-1", "{\"type\":\"push\"}".into())
+            .post(&here, "local-1", "{\"type\":\"push\"}".into())
             .await
             .map_err(|e| e.to_string())
             .expect("a registered socket takes the frame");
         assert_eq!(rx.recv().await.as_deref(), Some("{\"type\":\"push\"}"));
         assert!(matches!(
-            sockets.post(LOCAL_ENDPOINT, "local-2", "x".into()).await,
+            sockets.post(&here, "local-2", "x".into()).await,
             Err(SendError::Gone)
         ));
         assert!(matches!(
@@ -274,9 +308,29 @@ mod tests {
         sockets.unregister("local-1");
         assert!(sockets.is_empty());
         assert!(matches!(
-            sockets.post(LOCAL_ENDPOINT, "local-1", "x".into()).await,
+            sockets.post(&here, "local-1", "x".into()).await,
             Err(SendError::Gone)
         ));
+    }
+
+    #[tokio::test]
+    async fn another_process_connections_are_never_gone_here() {
+        // GIVEN two processes on one database, each with an open socket
+        let (a, b) = (LocalSockets::new(), LocalSockets::new());
+        assert_ne!(a.endpoint(), b.endpoint(), "one id per process");
+        let (socket_a, _rx_a) = LocalSocket::channel();
+        a.register("local-a", socket_a);
+        let (socket_b, _rx_b) = LocalSocket::channel();
+        b.register("local-b", socket_b);
+        // WHEN one process posts to the other's connection (or to one recorded before
+        // process ids existed) THEN it fails without claiming the connection is gone
+        for (endpoint, id) in [(a.endpoint(), "local-a"), ("local", "local-b")] {
+            let r = b.post(endpoint, id, "x".into()).await;
+            assert!(matches!(r, Err(SendError::Failed(_))), "{endpoint}");
+        }
+        // AND its own unregistered connection is gone
+        let r = b.post(b.endpoint(), "local-a", "x".into()).await;
+        assert!(matches!(r, Err(SendError::Gone)));
     }
 
     #[tokio::test]
