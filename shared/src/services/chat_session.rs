@@ -213,32 +213,11 @@ impl ChatSession {
         Ok(())
     }
 
-    /// `status: connected`, then the session's pending pushes.
-    pub async fn connected(
-        &self,
-        tenant: TenantId,
-        session: &SessionId,
-        sink: &dyn FrameSink,
-    ) -> Result<(), sqlx::Error> {
-        self.greet(tenant, session, false, sink).await
-    }
-
     /// The answer to a `hello`: `status: connected`, the `history`, then pending pushes.
     pub async fn hello(
         &self,
         tenant: TenantId,
         session: &SessionId,
-        sink: &dyn FrameSink,
-    ) -> Result<(), sqlx::Error> {
-        self.greet(tenant, session, true, sink).await
-    }
-
-    /// `status: connected`, the `history` when asked, then the session's pending pushes.
-    async fn greet(
-        &self,
-        tenant: TenantId,
-        session: &SessionId,
-        with_history: bool,
         sink: &dyn FrameSink,
     ) -> Result<(), sqlx::Error> {
         let _ = sink
@@ -248,9 +227,7 @@ impl ChatSession {
                 text: "Connected".into(),
             })
             .await;
-        if with_history {
-            let _ = sink.send(self.history(tenant, session).await?).await;
-        }
+        let _ = sink.send(self.history(tenant, session).await?).await;
         self.deliver(tenant, session, sink).await.map(|_| ())
     }
 
