@@ -5,8 +5,8 @@
 //!
 //! - `Create` and `Update` apply the pending migrations;
 //! - the `Update` CloudFormation sends when it rolls a failed deploy back (the old
-//!   `CodeVersion` as the new one) changes nothing and succeeds: the function it reaches is
-//!   still the new binary, and running its migrations again would fail the rollback too;
+//!   `CodeVersion` as the new one) changes nothing and succeeds, whichever binary receives
+//!   it: migrations are never undone, and running them again would fail the rollback too;
 //! - `Delete` changes nothing: the schema and its data outlive the stack;
 //! - migrations this binary does not know (applied by a newer one) are left alone, so an
 //!   older binary can run against a newer schema;
@@ -323,12 +323,14 @@ impl Migrator {
             .database_url
             .parse()
             .map_err(|e| format!("invalid DATABASE_URL: {e}"))?;
-        let options = options
-            .application_name("gomomo-migrate")
-            .options([("statement_timeout", format!("{}ms", budget.as_millis()))]);
+        let options = options.application_name("gomomo-migrate");
         let mut conn = PgConnection::connect_with(&options)
             .await
             .map_err(|e| format!("cannot connect to Postgres: {e}"))?;
+        if let Err(e) = gomomo::db::set_statement_timeout(&mut conn, budget.as_millis()).await {
+            let _ = conn.close().await;
+            return Err(format!("cannot bound the migration's statements: {e}"));
+        }
         let result = self.migrations.run(&mut conn).await;
         // The outcome is known; a failed goodbye changes nothing about it.
         let _ = conn.close().await;

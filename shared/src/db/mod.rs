@@ -34,6 +34,20 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<PgPool, sqlx::Er
         .await
 }
 
+/// Bounds every statement of this session (`statement_timeout`): a statement still
+/// running after `millis` is cancelled by Postgres. Sent as a statement, not as a startup
+/// option, so it also works through connection poolers (RDS Proxy refuses startup options).
+pub async fn set_statement_timeout(
+    conn: &mut sqlx::PgConnection,
+    millis: u128,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("SELECT set_config('statement_timeout', $1, false)")
+        .bind(format!("{millis}ms"))
+        .execute(conn)
+        .await
+        .map(|_| ())
+}
+
 /// One trivial round trip: is the database reachable?
 pub async fn ping(pool: &PgPool) -> Result<(), sqlx::Error> {
     sqlx::query("SELECT 1").execute(pool).await.map(|_| ())

@@ -55,11 +55,11 @@ const VOICE: Voice = Voice {
     intent_cancel: "cancel an appointment",
     intent_lookup: "look up an appointment",
     cannot_text_number: "I'm sorry, I can't send a text message to this number. Please visit our website to continue online. Goodbye.",
-    handoff_sms: |tenant, minutes| {
-        format!("{tenant}: continue your booking in our chat (link valid {minutes} minutes, one use):")
+    handoff_sms: |tenant, ttl| {
+        format!("{tenant}: continue your booking in our chat (link valid {}, one use):", minutes(ttl))
     },
-    handoff_sent: |minutes| {
-        format!("I've sent you a text message with a link. It opens our online chat right where we left off, and works once within the next {minutes} minutes. Thank you for calling. Goodbye.")
+    handoff_sent: |ttl| {
+        format!("I've sent you a text message with a link. It opens our online chat right where we left off, and works once within the next {}. Thank you for calling. Goodbye.", minutes(ttl))
     },
     handoff_opted_out: "This number has opted out of our text messages, so I can't send a link. Reply START to our number to opt back in, or visit our website. Goodbye.",
     handoff_rate_limited: "I've already sent several text messages to this number, so I can't send another right now. Please check your recent messages, or visit our website. Goodbye.",
@@ -275,9 +275,10 @@ const SMS: Sms = Sms {
         format!("{tenant}: reply C to confirm, R to reschedule or X to cancel your {booking}. Reply HELP for help.")
     },
     intent_reschedule: "reschedule an appointment",
-    reschedule_link: |tenant, service, minutes, link| {
+    reschedule_link: |tenant, service, ttl, link| {
         format!(
-            "{tenant}: reschedule your {service} here (one use, valid {minutes} minutes): {link}"
+            "{tenant}: reschedule your {service} here (one use, valid {}): {link}",
+            minutes(ttl)
         )
     },
     link_failed: |tenant| {
@@ -361,3 +362,12 @@ const MAIL: Mail = Mail {
         format!("Hi,\n\nYou asked {tenant} to get back to you{about}. We would be glad to help you find a time — reply here or come back to the chat and we will show you what is open.\n")
     },
 };
+
+/// "1 minute", "15 minutes".
+fn minutes(n: i64) -> String {
+    if n == 1 {
+        "1 minute".into()
+    } else {
+        format!("{n} minutes")
+    }
+}
