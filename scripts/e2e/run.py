@@ -8,6 +8,8 @@ project's own API Gateway stand-in (gateway.py) for the HTTP API, the WebSocket 
 @connections Management API. Nothing inside the functions is replaced.
 
 The story:
+  hop D  the deploy: CloudFormation's Create for the DatabaseMigrations custom resource has the
+         migrate function apply the migrations and answer SUCCESS once at its ResponseURL;
   hop 0  the HTTP API answers (GET /healthz through the gateway to the api function);
   hop 1  a client books through WebSocket frames to chat-ws (the deterministic agent);
   hop 2  the relay publishes BookingCreated on the bus; the rule puts it on SQS;
@@ -147,15 +149,6 @@ class Run:
         self.database_url = os.environ.get("DATABASE_URL") or sys.exit("DATABASE_URL must be set")
         self.say("cargo build --bins (every function and gomomo, before any watcher starts)")
         self.sh("cargo", "build", "--bins")
-        gomomo = str(ROOT / "target" / "debug" / "gomomo")
-        dev = {**os.environ, "GOMOMO_ENV": "development"}
-        self.sh(gomomo, "migrate", env=dev)
-        seed = json.loads(self.sh(gomomo, "seed-demo", env=dev, capture=True))
-        (OUT / "seed.json").write_text(json.dumps(seed, indent=2))
-        if seed.get("tenant_id") != DEMO_TENANT:
-            raise RuntimeError(f"seed-demo made tenant {seed.get('tenant_id')}, expected {DEMO_TENANT}")
-        self.seed = seed
-
         moto = self.start_moto()
         reset_moto(moto)
         smtp_port = self.start_smtp()
@@ -184,12 +177,71 @@ class Run:
         self.say(f"gateway: HTTP API :{self.gateway.http_port} ({len(self.gateway.routes)} routes, "
                  f"$default -> {self.gateway.default}), WebSocket :{self.gateway.ws_port} "
                  f"({sorted(self.gateway.ws_routes)}), @connections :{self.gateway.management_port}")
+        # The deploy: CloudFormation's custom resource has the migrate function migrate the
+        # database before any other function starts (as `DependsOn` orders it in the stack).
+        self.start_watcher("migrate").wait_listening()
+        self.hop("D", "CloudFormation Create -> migrate -> ResponseURL", self.hop_deploy)
+
+        gomomo = str(ROOT / "target" / "debug" / "gomomo")
+        dev = {**os.environ, "GOMOMO_ENV": "development"}
+        seed = json.loads(self.sh(gomomo, "seed-demo", env=dev, capture=True))
+        (OUT / "seed.json").write_text(json.dumps(seed, indent=2))
+        if seed.get("tenant_id") != DEMO_TENANT:
+            raise RuntimeError(f"seed-demo made tenant {seed.get('tenant_id')}, expected {DEMO_TENANT}")
+        self.seed = seed
+
         # The scheduler starts at hop 4, once the clock has moved.
         for binary in functions.values():
-            if binary != "scheduler":
+            if binary not in ("scheduler", "migrate"):
                 self.start_watcher(binary)
         for w in self.watchers.values():
             w.wait_listening()
+
+    # --- hop D: the deploy's migrations through the custom resource --------------------------
+
+    def hop_deploy(self):
+        import http.server
+        import threading
+
+        answers: list[dict] = []
+
+        class ResponseUrl(http.server.BaseHTTPRequestHandler):
+            def do_PUT(self):  # noqa: N802 (http.server's naming)
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                answers.append(json.loads(body or b"{}"))
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        server = http.server.HTTPServer(("127.0.0.1", 0), ResponseUrl)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        try:
+            version = f"arn:aws:lambda:us-east-1:123456789012:function:{self.stack.physical_name(self.lid['migrate'])}:1"
+            event = {
+                "RequestType": "Create",
+                "ServiceToken": version,
+                "ResponseURL": f"http://127.0.0.1:{server.server_port}/cfn-response?X-Amz-Signature=e2e",
+                "StackId": "arn:aws:cloudformation:us-east-1:123456789012:stack/gomomo-e2e/e2e",
+                "RequestId": str(uuid.uuid4()),
+                "LogicalResourceId": "DatabaseMigrations",
+                "ResourceType": "Custom::DatabaseMigrations",
+                "ResourceProperties": {"ServiceToken": version, "CodeVersion": version},
+            }
+            self.invoke("migrate", event)
+        finally:
+            server.shutdown()
+        if len(answers) != 1:
+            raise HopFailed(f"the ResponseURL got {len(answers)} answers, expected exactly one")
+        answer = answers[0]
+        if answer.get("Status") != "SUCCESS" or answer.get("RequestId") != event["RequestId"]:
+            raise HopFailed(f"the custom resource answered {answer}")
+        files = len(list((ROOT / "migrations").glob("*.sql")))
+        applied = int(self.psql("SELECT count(*) FROM _sqlx_migrations WHERE success"))
+        if applied != files:
+            raise HopFailed(f"{applied} migrations applied, the repository has {files}")
+        return f"SUCCESS answered once; {applied} migrations applied"
 
     def start_watcher(self, binary: str):
         env, notes = self.stack.function_env(self.lid[binary])
@@ -502,7 +554,7 @@ def main():
     try:
         t = time.monotonic()
         run.setup()
-        run.hops.append(("-", "build, migrate, seed, start the stack", time.monotonic() - t, "ok"))
+        run.hops.append(("-", "build, deploy (migrate), seed, start the stack", time.monotonic() - t, "ok"))
         run.story()
         ok = True
     except HopFailed as e:

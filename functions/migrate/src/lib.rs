@@ -41,6 +41,28 @@ const MAX_REASON: usize = 1_000;
 /// migrations (which get the rest).
 pub const ANSWER_MARGIN: Duration = Duration::from_secs(15);
 
+/// The migrations' time when the runtime gives no real deadline: the template's 300 s
+/// timeout less [`ANSWER_MARGIN`]. Lambda always sends one (milliseconds since the epoch);
+/// a local emulator may send a constant instead (`cargo lambda watch` sends 600000).
+pub const NO_DEADLINE_BUDGET: Duration = Duration::from_secs(285);
+
+/// Deadlines before this moment (2001-09-09) are not real ones: see [`NO_DEADLINE_BUDGET`].
+const CREDIBLE_DEADLINE_SECS: u64 = 1_000_000_000;
+
+/// The migrations' time within an invocation that must be over by `deadline`.
+pub fn budget(deadline: SystemTime, now: SystemTime) -> Duration {
+    let credible = deadline
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .is_ok_and(|d| d.as_secs() >= CREDIBLE_DEADLINE_SECS);
+    if !credible {
+        return NO_DEADLINE_BUDGET;
+    }
+    deadline
+        .duration_since(now)
+        .unwrap_or_default()
+        .saturating_sub(ANSWER_MARGIN)
+}
+
 /// How long the one PUT to the response URL may take; well inside [`ANSWER_MARGIN`].
 const ANSWER_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -244,10 +266,7 @@ impl Migrator {
     /// One invocation that must be over by `deadline`: a custom resource request
     /// (answered at its response URL), or a manual run (an event without `ResponseURL`).
     pub async fn handle(&self, event: Value, deadline: SystemTime) -> Result<Value, MigrateError> {
-        let budget = deadline
-            .duration_since(SystemTime::now())
-            .unwrap_or_default()
-            .saturating_sub(ANSWER_MARGIN);
+        let budget = budget(deadline, SystemTime::now());
         let Some(raw_url) = event.get("ResponseURL") else {
             let done = self
                 .migrate_within(budget)
@@ -416,6 +435,20 @@ mod tests {
         r.resource_properties = serde_json::json!({ "ServiceToken": "x", "CodeVersion": new });
         r.old_resource_properties = serde_json::json!({ "ServiceToken": "x", "CodeVersion": old });
         r
+    }
+
+    #[test]
+    fn the_budget_is_the_deadline_less_the_margin_unless_the_deadline_is_not_real() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+        assert_eq!(
+            budget(now + Duration::from_secs(300), now),
+            Duration::from_secs(285)
+        );
+        assert_eq!(budget(now + Duration::from_secs(10), now), Duration::ZERO);
+        assert_eq!(budget(now - Duration::from_secs(1), now), Duration::ZERO);
+        // A constant from an emulator (600000 ms after the epoch) is no deadline.
+        let emulator = SystemTime::UNIX_EPOCH + Duration::from_millis(600_000);
+        assert_eq!(budget(emulator, now), NO_DEADLINE_BUDGET);
     }
 
     #[test]
