@@ -11,8 +11,11 @@
 //! [`LocalSockets::endpoint`]) like on Lambda, and each open socket registers its outgoing
 //! channel in the process's [`LocalSockets`], the pusher the job runner posts through: a
 //! push written by a job reaches the socket as soon as the job commits. Pending pushes
-//! (`push_events`) are also delivered on `hello` and after every turn. A client that stops
-//! reading is disconnected once [`gomomo::app::local::SOCKET_BUFFER`] frames wait for it.
+//! (`push_events`) are also delivered on `hello` and after every turn. A push counts as
+//! delivered once the writer task wrote it to the socket, not when it was queued. A client
+//! that stops reading is disconnected once [`gomomo::app::local::SOCKET_BUFFER`] frames wait
+//! for it. The in-process runtime keeps the rows of open sockets fresh and removes those a
+//! killed or restarted server left behind.
 
 use std::time::Duration;
 
@@ -101,12 +104,18 @@ async fn connection(state: ChatState, tenant: TenantId, session: SessionId, sock
         use futures_util::StreamExt;
         socket.split()
     };
+    // Each frame's poster learns it was written only after the write; frames still queued
+    // when the writer stops are dropped, and their posters learn the socket is gone.
     let mut writer = tokio::spawn(async move {
         use futures_util::SinkExt;
-        while let Some(frame) = out_rx.recv().await {
+        while let Some(out) = out_rx.recv().await {
+            let Some((frame, written)) = out.take() else {
+                continue;
+            };
             if sink.send(Message::Text(frame.into())).await.is_err() {
                 break;
             }
+            written.done();
         }
     });
     loop {
@@ -316,6 +325,53 @@ mod tests {
         assert_eq!(body["error"]["code"], "session_in_url");
         assert!(runtime.sockets().is_empty());
         assert!(connections(&pool).await.is_empty());
+        runtime.stop();
+    }
+
+    /// A server that was killed leaves its connections recorded; the next server removes
+    /// them when it starts, so pushes to those sessions stop being posted to nobody. The
+    /// rows of a live server (seen lately) and of API Gateway stay.
+    #[sqlx::test(migrations = "../migrations")]
+    async fn a_killed_server_rows_are_removed_by_the_next_one(pool: PgPool) {
+        let tenant = TenantId(admin::seed_demo(&pool).await.unwrap().tenant_id);
+        let api = "https://abc.execute-api.eu-west-1.amazonaws.com/prod";
+        for (id, endpoint, age) in [
+            (
+                "local-killed",
+                "local:0b6f1c2e-dead-4222-8333-444455556666",
+                3600,
+            ),
+            ("local-older", "local", 3600),
+            (
+                "local-live",
+                "local:0b6f1c2e-1111-4222-8333-444455556666",
+                30,
+            ),
+            ("apigw", api, 3600),
+        ] {
+            sqlx::query(
+                "INSERT INTO ws_connections (connection_id, tenant_id, session_id, endpoint, last_seen_at)
+                 VALUES ($1, $2, 'web-lee', $3, now() - make_interval(secs => $4))",
+            )
+            .bind(id)
+            .bind(tenant.0)
+            .bind(endpoint)
+            .bind(f64::from(age))
+            .execute(&pool)
+            .await
+            .unwrap();
+        }
+        let (_app, runtime, _addr) = serve(&pool).await;
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let mut ids: Vec<String> = connections(&pool).await.into_iter().map(|r| r.0).collect();
+            ids.sort();
+            if ids == ["apigw", "local-live"] {
+                break;
+            }
+            assert!(Instant::now() < deadline, "stale rows left: {ids:?}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
         runtime.stop();
     }
 

@@ -208,6 +208,43 @@ async fn an_unknown_tenant_is_a_404_and_a_bad_id_a_400(pool: PgPool) {
     assert!(!html.contains("not-a-uuid"), "{html}");
 }
 
+/// `/` answers a page or JSON by `Accept`: every answer says so (`Vary: Accept`) and none is
+/// reused without asking (`Cache-Control: no-cache`), the JSON errors included.
+#[sqlx::test(migrations = "../../migrations")]
+async fn every_landing_answer_varies_by_accept_and_is_revalidated(pool: PgPool) {
+    let rosa = tenants(&pool).await;
+    let app = api_on(pool, &[]);
+    let nobody = "/?tenant=0b6f1c2e-9999-4222-8333-444455556666";
+    let cases = [
+        (get("/"), StatusCode::OK),
+        (browser(&format!("/?tenant={rosa}")), StatusCode::OK),
+        (
+            Request::head("/").body(Body::empty()).unwrap(),
+            StatusCode::OK,
+        ),
+        (get(nobody), StatusCode::NOT_FOUND),
+        (browser(nobody), StatusCode::NOT_FOUND),
+        (get("/?tenant=not-a-uuid"), StatusCode::BAD_REQUEST),
+        (browser("/?tenant=not-a-uuid"), StatusCode::BAD_REQUEST),
+        (get("/?tenant=a&tenant=b"), StatusCode::BAD_REQUEST),
+    ];
+    for (req, status) in cases {
+        let what = format!("{} {}", req.method(), req.uri());
+        let (code, h, _) = send(&app, req).await;
+        assert_eq!(code, status, "{what}");
+        assert_eq!(
+            h.get_all("vary").iter().collect::<Vec<_>>(),
+            ["Accept"],
+            "{what}"
+        );
+        assert_eq!(
+            h.get_all("cache-control").iter().collect::<Vec<_>>(),
+            ["no-cache"],
+            "{what}"
+        );
+    }
+}
+
 /// A GET as a browser's navigation sends it.
 fn browser(uri: &str) -> Request<Body> {
     Request::get(uri)

@@ -24,7 +24,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use gomomo::app::App;
 use gomomo::http::twilio::{TwilioWebhook, WebhookVerifier};
-use gomomo::http::web::message_page;
+use gomomo::http::web::{fill, message_page};
 use gomomo::http::{ApiError, ApiJson, ApiQuery};
 use gomomo::ports::SmsSender;
 use gomomo::services::handoff::{HandoffContext, HandoffError, HandoffService};
@@ -225,14 +225,21 @@ async fn resume_page(
         return error_page(&HandoffError::Tampered, ttl);
     }
     match s.handoff.inspect(&token).await {
-        Ok(context) => {
-            let body = HANDOFF_HTML
-                .replace("{{TTL}}", &minutes(ttl))
-                .replace("{{SUMMARY}}", &escape_html(&headline(&context)));
-            (StatusCode::OK, page_headers(), body).into_response()
-        }
+        Ok(context) => (StatusCode::OK, page_headers(), resume_html(ttl, &context)).into_response(),
         Err(e) => error_page(&e, ttl),
     }
+}
+
+/// The page of a working link: what it continues and how long links work, filled in one
+/// pass so nothing in the summary is ever taken for a placeholder.
+fn resume_html(ttl_minutes: i64, context: &HandoffContext) -> String {
+    fill(
+        HANDOFF_HTML,
+        &[
+            ("TTL", &minutes(ttl_minutes)),
+            ("SUMMARY", &escape_html(&headline(context))),
+        ],
+    )
 }
 
 #[derive(Deserialize)]
@@ -311,4 +318,29 @@ async fn resume(
 
 fn invalid() -> ApiError {
     ApiError::forbidden("token_invalid", "this link could not be verified")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_summary_is_never_filled_in_itself() {
+        let context = HandoffContext {
+            channel: "voice".into(),
+            intent: Some("book".into()),
+            service_name: Some("Cut {{TTL}} & {{SUMMARY}} {{X}}".into()),
+            ..HandoffContext::default()
+        };
+        let html = resume_html(15, &context);
+        assert!(
+            html.contains(
+                "You were booking an appointment on the phone: \
+                 Cut {{TTL}} &amp; {{SUMMARY}} {{X}}. Continue in chat"
+            ),
+            "the service's name stays as it is: {html}"
+        );
+        assert!(html.contains("within 15 minutes of being sent"), "{html}");
+        assert_eq!(html.matches("{{").count(), 3, "only the name's own: {html}");
+    }
 }

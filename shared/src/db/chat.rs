@@ -215,6 +215,38 @@ pub async fn delete_connection(pool: &PgPool, connection_id: &str) -> Result<boo
     Ok(r.rows_affected() > 0)
 }
 
+/// Marks every connection recorded with `endpoint` as seen now (its process is alive);
+/// returns how many.
+pub async fn touch_endpoint_connections(pool: &PgPool, endpoint: &str) -> Result<u64, sqlx::Error> {
+    let r = sqlx::query("UPDATE ws_connections SET last_seen_at = now() WHERE endpoint = $1")
+        .bind(endpoint)
+        .execute(pool)
+        .await?;
+    Ok(r.rows_affected())
+}
+
+/// Removes the connections of standalone servers other than `own_endpoint` (endpoints
+/// `local:<process id>` and the older plain `local`) not seen for `stale_seconds`: their
+/// process stopped without removing them. API Gateway connections are never touched.
+/// Returns how many were removed.
+pub async fn delete_stale_local_connections(
+    pool: &PgPool,
+    own_endpoint: &str,
+    stale_seconds: i64,
+) -> Result<u64, sqlx::Error> {
+    let r = sqlx::query(
+        "DELETE FROM ws_connections
+          WHERE (endpoint = 'local' OR starts_with(endpoint, 'local:'))
+            AND endpoint <> $1
+            AND last_seen_at < now() - make_interval(secs => $2)",
+    )
+    .bind(own_endpoint)
+    .bind(stale_seconds as f64)
+    .execute(pool)
+    .await?;
+    Ok(r.rows_affected())
+}
+
 pub async fn session_connections(
     pool: &PgPool,
     tenant: Uuid,

@@ -9,7 +9,8 @@
 //! - `GET /widget.js` — the widget, cacheable, with a strong `ETag` from its content
 //!   (`If-None-Match` → `304`).
 //!
-//! HEAD answers like GET without a body. The widget's WebSocket URL comes from
+//! Every `/` answer carries `Vary: Accept` and `Cache-Control: no-cache` (the JSON errors
+//! too). HEAD answers like GET without a body. The widget's WebSocket URL comes from
 //! `CHAT_WS_URL` (`Config::chat_ws_url`); unset, the widget uses its own origin's `/ws`.
 //! The tenant's name comes from the booking service. What a page shows is HTML-escaped
 //! (the name, the configured URL); the tenant id is shown only after it parsed as a UUID.
@@ -144,7 +145,7 @@ fn section(html: &str, name: &str, keep: bool) -> String {
 
 /// `template` with each `{{KEY}}` of `values` replaced, in one pass: a value is never
 /// searched for placeholders itself.
-fn fill(template: &str, values: &[(&str, &str)]) -> String {
+pub fn fill(template: &str, values: &[(&str, &str)]) -> String {
     let mut out = String::with_capacity(template.len() + 256);
     let mut rest = template;
     while let Some(at) = rest.find("{{") {
@@ -200,7 +201,7 @@ async fn index(
     headers: HeaderMap,
     query: Result<ApiQuery<PageQuery>, ApiError>,
 ) -> Response {
-    match landing(&s, query).await {
+    let mut res = match landing(&s, query).await {
         Ok(html) => (
             [
                 (header::CONTENT_TYPE, "text/html; charset=utf-8"),
@@ -213,7 +214,14 @@ async fn index(
             .into_response(),
         Err(e) if wants_html(&headers) => error_page(&e),
         Err(e) => e.into_response(),
-    }
+    };
+    // The answer depends on `Accept` (a page or JSON): caches must keep them apart, and
+    // none may reuse an answer without asking (a tenant may appear or be renamed).
+    let h = res.headers_mut();
+    h.insert(header::VARY, HeaderValue::from_static("Accept"));
+    h.entry(header::CACHE_CONTROL)
+        .or_insert(HeaderValue::from_static("no-cache"));
+    res
 }
 
 async fn landing(
