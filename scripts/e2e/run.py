@@ -342,6 +342,9 @@ class Run:
         text = json.dumps(detail)
         if self.facts["email"] in text or CLIENT_PHONE in text:
             raise HopFailed("the event on the bus carries the client's email or phone")
+        # The chat session id is a bearer secret: no event names it, anywhere in the message.
+        if self.facts["session"] in json.dumps(found) or "session_id" in text:
+            raise HopFailed("the event on the bus carries the chat session id")
         return f"{len(self.facts['messages'])} message(s): {seen}"
 
     def table_exists(self, name):

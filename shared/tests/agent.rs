@@ -131,7 +131,7 @@ async fn books_an_appointment_end_to_end(pool: PgPool) {
     let (tools,): (i64,) = sqlx::query_as(
         "SELECT count(*) FROM audit_log WHERE event_type = 'agent.tool' AND entity_id = $1",
     )
-    .bind(chat.session.as_str())
+    .bind(chat.session.audit_ref())
     .fetch_one(&pool)
     .await
     .unwrap();
@@ -329,8 +329,9 @@ async fn garbage_input_asks_again_and_never_crashes(pool: PgPool) {
         .await;
     assert!(r.reply.contains("which day"), "{}", r.reply);
     let (n,): (i64,) = sqlx::query_as(
-        "SELECT count(*) FROM audit_log WHERE entity_id = 'web-vague' AND payload->>'tool' = 'check_availability'",
+        "SELECT count(*) FROM audit_log WHERE entity_id = $1 AND payload->>'tool' = 'check_availability'",
     )
+    .bind(chat2.session.audit_ref())
     .fetch_one(&pool)
     .await
     .unwrap();

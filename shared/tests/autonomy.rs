@@ -515,7 +515,6 @@ async fn calendar_retries_at_30_120_480_then_escalates(pool: PgPool) {
             tenant_id: e.tenant.0,
             booking_id: appt.id,
             reference: appt.reference.clone(),
-            session_id: appt.session_id.clone(),
             operation: "create".into(),
             error_kind: "network_error".into(),
         }),
@@ -528,7 +527,13 @@ async fn calendar_retries_at_30_120_480_then_escalates(pool: PgPool) {
             .find(|j| j.kind == "retry_calendar_sync")
             .unwrap()
     };
-    assert_eq!(retry(e.jobs().await).run_at, t0 + Duration::seconds(30));
+    let planned = retry(e.jobs().await);
+    assert_eq!(planned.run_at, t0 + Duration::seconds(30));
+    assert_eq!(
+        planned.session_id.as_deref(),
+        Some("web-5"),
+        "the session is read from the booking, not the event"
+    );
     assert_eq!(
         e.autonomy.run_due_jobs(50).await.unwrap().total(),
         0,
@@ -580,7 +585,6 @@ async fn calendar_retry_success_pushes_to_the_session(pool: PgPool) {
             tenant_id: e.tenant.0,
             booking_id: appt.id,
             reference: appt.reference.clone(),
-            session_id: appt.session_id.clone(),
             operation: "create".into(),
             error_kind: "timeout".into(),
         }),
@@ -651,6 +655,106 @@ async fn hold_followup_once_per_session_in_30_minutes(pool: PgPool) {
             .count(),
         2
     );
+}
+
+/// An event as it sat in a queue before events stopped naming sessions.
+fn legacy(name: &str, mut detail: serde_json::Value) -> EventEnvelope {
+    detail["event_id"] = json!(Uuid::new_v4());
+    detail["session_id"] = json!("web-forged");
+    EventEnvelope::from_detail(name, &detail).unwrap()
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn the_session_comes_from_postgres_never_from_the_event(pool: PgPool) {
+    let e = env(&pool, true).await;
+    sqlx::query("INSERT INTO followup_contacts (id, tenant_id, session_id, channel, recipient) VALUES ($1, $2, 'web-12', 'email', 'kim@example.com')")
+        .bind(Uuid::new_v4())
+        .bind(e.tenant.0)
+        .execute(&pool)
+        .await
+        .unwrap();
+    let s = SessionId::parse("web-12").unwrap();
+    let start = ny(2026, 3, 4, 9, 0);
+    let hold = e
+        .booking
+        .create_hold(e.tenant, CONSULT, start, &s)
+        .await
+        .unwrap();
+    e.clock.advance(Duration::minutes(6));
+    assert_eq!(e.booking.expire_holds().await.unwrap(), 1);
+    let detail = json!({"tenant_id": e.tenant.0, "hold_id": hold.id, "service_id": CONSULT,
+                        "start": start, "end": start + Duration::minutes(30)});
+
+    // GIVEN a HoldExpired written when events still carried a session id (a forged one here)
+    // WHEN the orchestrator handles it THEN it parses, and the job is for the hold's session
+    let out = e
+        .autonomy
+        .handle_event(&legacy("HoldExpired", detail.clone()))
+        .await
+        .unwrap();
+    assert_eq!(out.jobs_enqueued, 1);
+    let job = e
+        .jobs()
+        .await
+        .into_iter()
+        .find(|j| j.kind == "send_hold_followup")
+        .unwrap();
+    assert_eq!(job.session_id.as_deref(), Some("web-12"));
+    assert_eq!(job.payload["session_id"], "web-12");
+    e.autonomy.run_due_jobs(50).await.unwrap();
+    let notes = e.notes().await;
+    assert_eq!(
+        kinds(&notes),
+        vec![("hold_followup".into(), "email".into())]
+    );
+    assert_eq!(notes[0].recipient, "kim@example.com");
+
+    // A second expiry of the same session within the cooldown is audited without the session.
+    let hold2 = e
+        .booking
+        .create_hold(e.tenant, CONSULT, ny(2026, 3, 4, 10, 0), &s)
+        .await
+        .unwrap();
+    e.clock.advance(Duration::minutes(6));
+    e.booking.expire_holds().await.unwrap();
+    let mut d2 = detail.clone();
+    d2["hold_id"] = json!(hold2.id);
+    e.autonomy
+        .handle_event(&legacy("HoldExpired", d2))
+        .await
+        .unwrap();
+    let cooldown: serde_json::Value =
+        sqlx::query_scalar("SELECT payload FROM audit_log WHERE event_type = 'job.cooldown'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(cooldown["hold_id"], json!(hold2.id));
+
+    // A hold whose row is gone (purged a day after expiry) plans nothing and says why.
+    let mut gone = detail.clone();
+    gone["hold_id"] = json!(Uuid::new_v4());
+    let out = e
+        .autonomy
+        .handle_event(&legacy("HoldExpired", gone))
+        .await
+        .unwrap();
+    assert_eq!(out.jobs_enqueued, 0);
+    assert_eq!(e.audit_count("job.source_gone").await, 1);
+
+    // Nothing the orchestrator audited names a session, the forged one included.
+    let audit: Vec<String> = sqlx::query_scalar(
+        "SELECT event_type || ' ' || coalesce(entity_id, '') || ' ' || payload::text FROM audit_log",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert!(audit.iter().any(|a| a.starts_with("event.received")));
+    for row in &audit {
+        assert!(
+            !row.contains("web-12") && !row.contains("web-forged") && !row.contains("session_id"),
+            "{row}"
+        );
+    }
 }
 
 #[sqlx::test(migrations = "../migrations")]
@@ -731,7 +835,6 @@ async fn contact_followup_and_stale_claims(pool: PgPool) {
         DomainEvent::FollowupRequested(events::FollowupRequested {
             tenant_id: e.tenant.0,
             followup_id: fu,
-            session_id: "web-11".into(),
             channel: "sms".into(),
         }),
     )
@@ -742,6 +845,7 @@ async fn contact_followup_and_stale_claims(pool: PgPool) {
     let claimed = jobs::claim_due(&mut conn, e.clock.now(), 10).await.unwrap();
     drop(conn);
     assert_eq!(claimed.len(), 1);
+    assert_eq!(claimed[0].session_id.as_deref(), Some("web-11"));
     assert_eq!(
         e.autonomy.run_due_jobs(50).await.unwrap().total(),
         0,

@@ -269,9 +269,16 @@ async fn audit_log_never_holds_raw_pii(pool: PgPool) {
         .await
         .unwrap();
     f.svc.cancel(f.tenant, &r, &email).await.unwrap();
+    // a hold left to expire: hold.expired and HoldExpired
+    f.svc
+        .create_hold(f.tenant, f.service, ny(2026, 3, 5, 11, 0), &s)
+        .await
+        .unwrap();
+    f.svc.clock().advance(chrono::Duration::minutes(10));
+    assert_eq!(f.svc.expire_holds().await.unwrap(), 1);
 
     let audit: Vec<String> =
-        sqlx::query_scalar("SELECT event_type || ' ' || payload::text FROM audit_log")
+        sqlx::query_scalar("SELECT event_type || ' ' || coalesce(entity_id, '') || ' ' || payload::text FROM audit_log")
             .fetch_all(&pool)
             .await
             .unwrap();
@@ -279,6 +286,7 @@ async fn audit_log_never_holds_raw_pii(pool: PgPool) {
     assert!(audit.iter().any(|a| a.starts_with("booking.rescheduled")));
     assert!(audit.iter().any(|a| a.starts_with("booking.cancelled")));
     assert!(audit.iter().any(|a| a.starts_with("hold.created")));
+    assert!(audit.iter().any(|a| a.starts_with("hold.expired")));
     // identifiers and instants survive redaction: the audit trail still says what and when
     let confirmed: serde_json::Value =
         sqlx::query_scalar("SELECT payload FROM audit_log WHERE event_type = 'booking.confirmed'")
@@ -305,15 +313,149 @@ async fn audit_log_never_holds_raw_pii(pool: PgPool) {
                 "raw PII {raw:?} reached audit_log: {row}"
             );
         }
+        // the session id is a bearer secret: no audit row names it
+        assert!(
+            !row.contains("pii-session"),
+            "session id in audit_log: {row}"
+        );
     }
-    // the outbox is PII-free too
-    let outbox: Vec<String> = sqlx::query_scalar("SELECT payload::text FROM outbox")
-        .fetch_all(&pool)
-        .await
-        .unwrap();
+    // the outbox is PII-free too, and names no session
+    let outbox: Vec<String> =
+        sqlx::query_scalar("SELECT event_type || ' ' || payload::text FROM outbox")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    for name in ["BookingCreated", "BookingCancelled", "HoldExpired"] {
+        assert!(
+            outbox.iter().any(|r| r.starts_with(name)),
+            "{name}: {outbox:?}"
+        );
+    }
     for row in &outbox {
         assert!(!row.contains("jane"), "{row}");
+        assert!(
+            !row.contains("pii-session"),
+            "session id in the outbox: {row}"
+        );
+        assert!(!row.contains("session_id"), "{row}");
     }
+}
+
+#[sqlx::test(migrations = false)]
+async fn the_scrub_migration_removes_session_ids_written_before(pool: PgPool) {
+    use serde_json::{json, Value};
+    // GIVEN a database at the schema before the scrub, with rows written the old way
+    gomomo::db::MIGRATOR.run_to(6, &pool).await.unwrap();
+    let tenant = Uuid::new_v4();
+    let (event, endpoint) = (Uuid::new_v4(), Uuid::new_v4());
+    sqlx::query("INSERT INTO tenants (id, name, time_zone) VALUES ($1, 'T', 'UTC')")
+        .bind(tenant)
+        .execute(&pool)
+        .await
+        .unwrap();
+    let detail =
+        json!({"tenant_id": tenant, "booking_id": Uuid::new_v4(), "session_id": "web-secret"});
+    sqlx::query("INSERT INTO outbox (id, tenant_id, event_type, payload) VALUES ($1, $2, 'BookingCreated', $3)")
+        .bind(event)
+        .bind(tenant)
+        .bind(&detail)
+        .execute(&pool)
+        .await
+        .unwrap();
+    sqlx::query("INSERT INTO webhook_endpoints (id, tenant_id, url, secret_enc) VALUES ($1, $2, 'https://x.example/h', '\\x00')")
+        .bind(endpoint)
+        .bind(tenant)
+        .execute(&pool)
+        .await
+        .unwrap();
+    sqlx::query("INSERT INTO webhook_deliveries (id, tenant_id, endpoint_id, event_id, event_type, payload) VALUES ($1, $2, $3, $4, 'BookingCreated', $5)")
+        .bind(Uuid::new_v4())
+        .bind(tenant)
+        .bind(endpoint)
+        .bind(event)
+        .bind(&detail)
+        .execute(&pool)
+        .await
+        .unwrap();
+    for (event_type, entity_type, entity_id, payload) in [
+        (
+            "event.received",
+            "event",
+            event.to_string(),
+            json!({"event": "BookingCreated", "detail": detail}),
+        ),
+        (
+            "hold.expired",
+            "hold",
+            Uuid::new_v4().to_string(),
+            json!({"session_id": "web-secret", "service_id": Uuid::new_v4()}),
+        ),
+        (
+            "followup.scheduled",
+            "followup_contact",
+            Uuid::new_v4().to_string(),
+            json!({"channel": "email", "recipient": "kim@example.com", "session_id": "web-secret"}),
+        ),
+        (
+            "agent.tool",
+            "chat_session",
+            "web-secret".to_string(),
+            json!({"tool": "schedule_contact_followup", "session_id": "web-secret", "args": {"recipient": "+15555550177", "channel": "sms"}}),
+        ),
+    ] {
+        sqlx::query("INSERT INTO audit_log (tenant_id, event_type, entity_type, entity_id, actor, payload) VALUES ($1, $2, $3, $4, 'test', $5)")
+            .bind(tenant)
+            .bind(event_type)
+            .bind(entity_type)
+            .bind(entity_id)
+            .bind(payload)
+            .execute(&pool)
+            .await
+            .unwrap();
+    }
+
+    // WHEN the rest of the migrations run
+    gomomo::db::MIGRATOR.run(&pool).await.unwrap();
+
+    // THEN no stored payload or audit row names the session, and the rest is intact
+    let outbox: Value = sqlx::query_scalar("SELECT payload FROM outbox")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    let delivery: Value = sqlx::query_scalar("SELECT payload FROM webhook_deliveries")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    for v in [&outbox, &delivery] {
+        assert!(v.get("session_id").is_none(), "{v}");
+        assert_eq!(v["booking_id"], detail["booking_id"]);
+    }
+    let audit: Vec<(String, Option<String>, Value)> =
+        sqlx::query_as("SELECT event_type, entity_id, payload FROM audit_log ORDER BY id")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    for (event_type, entity_id, payload) in &audit {
+        let row = format!("{event_type} {entity_id:?} {payload}");
+        for secret in [
+            "web-secret",
+            "session_id",
+            "kim@example.com",
+            "+15555550177",
+        ] {
+            assert!(!row.contains(secret), "{secret:?} left in {row}");
+        }
+    }
+    assert_eq!(audit[0].2["detail"]["booking_id"], detail["booking_id"]);
+    assert_eq!(audit[2].2["recipient"], "[REDACTED]");
+    assert_eq!(audit[2].2["channel"], "email");
+    assert_eq!(audit[3].2["args"]["recipient"], "[REDACTED]");
+    assert_eq!(audit[3].2["args"]["channel"], "sms");
+    // the chat's audit rows are named as new ones are: by the session's digest
+    assert_eq!(
+        audit[3].1.as_deref(),
+        Some(session("web-secret").audit_ref().as_str())
+    );
 }
 
 #[sqlx::test(migrations = "../migrations")]

@@ -951,6 +951,12 @@ async fn webhooks_are_signed_retried_and_dead_lettered(pool: PgPool) {
         !String::from_utf8_lossy(&got[0].1).contains("ana@example.com"),
         "webhook bodies carry no PII"
     );
+    // nor the chat session that booked (a bearer secret)
+    assert!(body["data"].get("session_id").is_none(), "{body}");
+    assert!(
+        !String::from_utf8_lossy(&got[0].1).contains("web-1"),
+        "{body}"
+    );
 
     // The dead letter is visible to the tenant and can be sent again.
     let dead = webhooks::list_deliveries(&pool, t, Some(webhooks::DeliveryStatus::Dead), 50)

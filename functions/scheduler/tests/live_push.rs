@@ -68,13 +68,13 @@ async fn a_calendar_retry_success_is_posted_by_the_tick_that_runs_it(pool: PgPoo
     };
     let app = App::build(config, pool.clone(), clock.clone(), adapters);
 
-    // GIVEN Ana's booking whose calendar write failed, from her chat session, open in a tab
+    // GIVEN Ana's booking whose calendar write failed (the event names the booking, not her
+    // chat session), from her chat session, open in a tab
     let appt = ana_books(&app.booking, tenant, ny(2026, 3, 4, 10, 0)).await;
     let failed = DomainEvent::CalendarWriteFailed(CalendarWriteFailed {
         tenant_id: tenant.0,
         booking_id: appt.id,
         reference: appt.reference.clone(),
-        session_id: ANA_SESSION.into(),
         operation: "create".into(),
         error_kind: "timeout".into(),
     });

@@ -279,6 +279,11 @@ async fn booking_to_eventbridge_to_sqs_to_worker_to_notifications(pool: PgPool) 
             !text.contains("@example.com") && !text.contains("Lopez"),
             "no PII on the bus: {text}"
         );
+        let body = r.body.as_deref().unwrap();
+        assert!(
+            !body.contains("web-a") && !body.contains("web-b") && !body.contains("session_id"),
+            "no chat session id on the bus: {body}"
+        );
     }
 
     // WHEN the worker handles the batch THEN jobs and the confirmations are written
@@ -333,16 +338,21 @@ fn record(id: &str, body: &str) -> SqsMessage {
     m
 }
 
-fn envelope(tenant: Uuid, event_id: Uuid, session: &str) -> String {
+/// An EventBridge message as the bus rule puts it on the queue.
+fn bus(detail_type: &str, detail: serde_json::Value) -> String {
     serde_json::json!({
-        "version": "0", "id": Uuid::new_v4(), "detail-type": "HoldExpired", "source": "gomomo.booking",
+        "version": "0", "id": Uuid::new_v4(), "detail-type": detail_type, "source": "gomomo.booking",
         "account": "123456789012", "time": "2026-03-02T13:00:00Z", "region": "us-east-1", "resources": [],
-        "detail": {
-            "event_id": event_id, "tenant_id": tenant, "hold_id": Uuid::new_v4(), "session_id": session,
-            "service_id": CONSULT, "start": "2026-03-04T15:00:00Z", "end": "2026-03-04T15:30:00Z"
-        }
+        "detail": detail,
     })
     .to_string()
+}
+
+fn hold_expired(tenant: Uuid, hold: Uuid) -> serde_json::Value {
+    serde_json::json!({
+        "event_id": Uuid::new_v4(), "tenant_id": tenant, "hold_id": hold,
+        "service_id": CONSULT, "start": "2026-03-04T15:00:00Z", "end": "2026-03-04T15:30:00Z"
+    })
 }
 
 #[sqlx::test(migrations = "../../migrations")]
@@ -353,28 +363,40 @@ async fn a_poison_record_fails_alone(pool: PgPool) {
         Clock::fixed(ny(2026, 3, 2, 8, 0)),
         Duration::from_secs(300),
     );
+    let mut holds = Vec::new();
+    for (session, hour) in [("s-1", 10), ("s-4", 11)] {
+        let s = SessionId::parse(session).unwrap();
+        let h = booking
+            .create_hold(TenantId(tenant), CONSULT, ny(2026, 3, 4, hour, 0), &s)
+            .await
+            .unwrap();
+        holds.push(h.id);
+    }
     let worker = Worker::new(Autonomy::new(
         booking,
         true,
         Arc::new(MockCalendar::default()),
     ));
+    // The first good record was queued when events still named the chat session.
+    let mut old = hold_expired(tenant, holds[0]);
+    old["session_id"] = serde_json::json!("web-legacy");
     let mut ev = SqsEvent::default();
     ev.records = vec![
-        record("ok-1", &envelope(tenant, Uuid::new_v4(), "s-1")),
+        record("ok-1", &bus("HoldExpired", old)),
         record("poison-json", "{not json"),
         record(
             "poison-type",
-            &envelope(tenant, Uuid::new_v4(), "s-2").replace("HoldExpired", "SelfDestruct"),
+            &bus("SelfDestruct", hold_expired(tenant, Uuid::new_v4())),
         ),
         record(
             "poison-tenant",
-            &envelope(tenant, Uuid::new_v4(), "s-3").replacen(
-                &tenant.to_string(),
-                &Uuid::new_v4().to_string(),
-                1,
+            &bus(
+                "FollowupRequested",
+                serde_json::json!({"event_id": Uuid::new_v4(), "tenant_id": Uuid::new_v4(),
+                                   "followup_id": Uuid::new_v4(), "channel": "email"}),
             ),
         ),
-        record("ok-2", &envelope(tenant, Uuid::new_v4(), "s-4")),
+        record("ok-2", &bus("HoldExpired", hold_expired(tenant, holds[1]))),
     ];
     let resp = worker.handle(ev).await.unwrap();
     let failed: Vec<_> = resp
@@ -383,12 +405,19 @@ async fn a_poison_record_fails_alone(pool: PgPool) {
         .map(|f| f.item_identifier.as_str())
         .collect();
     assert_eq!(failed, vec!["poison-json", "poison-type", "poison-tenant"]);
-    // The good records were processed (a hold follow-up job each).
+    // The good records were processed (a hold follow-up job each, for the hold's session).
     let n: i64 = sqlx::query_scalar("SELECT count(*) FROM processed_events")
         .fetch_one(&pool)
         .await
         .unwrap();
     assert_eq!(n, 2);
+    let sessions: Vec<Option<String>> = sqlx::query_scalar(
+        "SELECT session_id FROM jobs WHERE kind = 'send_hold_followup' ORDER BY session_id",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(sessions, vec![Some("s-1".into()), Some("s-4".into())]);
     let json = serde_json::to_value(&resp).unwrap();
     assert_eq!(
         json["batchItemFailures"][0]["itemIdentifier"],

@@ -272,6 +272,32 @@ pub async fn appointment_by_id<'e>(
     .await
 }
 
+/// The chat session that made a booking (events carry the booking id, never the session).
+pub async fn session_of_appointment<'e>(
+    db: impl PgExecutor<'e>,
+    tenant: Uuid,
+    id: Uuid,
+) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar("SELECT session_id FROM appointments WHERE id = $1 AND tenant_id = $2")
+        .bind(id)
+        .bind(tenant)
+        .fetch_optional(db)
+        .await
+}
+
+/// The chat session a hold was made for, while the row exists (expired holds stay a day).
+pub async fn session_of_hold<'e>(
+    db: impl PgExecutor<'e>,
+    tenant: Uuid,
+    id: Uuid,
+) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar("SELECT session_id FROM availability_holds WHERE id = $1 AND tenant_id = $2")
+        .bind(id)
+        .bind(tenant)
+        .fetch_optional(db)
+        .await
+}
+
 pub async fn appointment_by_hold<'e>(
     db: impl PgExecutor<'e>,
     tenant: Uuid,

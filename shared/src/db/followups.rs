@@ -21,6 +21,19 @@ pub async fn count_for_session<'e>(
     .await
 }
 
+/// The chat session that asked for a follow-up.
+pub async fn session_of<'e>(
+    db: impl PgExecutor<'e>,
+    tenant: Uuid,
+    id: Uuid,
+) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar("SELECT session_id FROM followup_contacts WHERE id = $1 AND tenant_id = $2")
+        .bind(id)
+        .bind(tenant)
+        .fetch_optional(db)
+        .await
+}
+
 /// When the latest follow-up to `recipient` that is not cancelled was scheduled.
 pub async fn latest_for_recipient<'e>(
     db: impl PgExecutor<'e>,

@@ -1,5 +1,9 @@
 //! Typed domain events. They go to the outbox in the same transaction as the change that
-//! causes them and are PII-free by construction: ids, times and codes only.
+//! causes them and are PII-free by construction: ids, times and codes only. They never
+//! carry a chat session id (a bearer secret: it lets its holder act in that chat); a
+//! consumer that needs the session reads it from Postgres by the id the event carries.
+//! Unknown detail fields are ignored, so events written before a field was dropped still
+//! deserialize.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -26,7 +30,6 @@ pub struct BookingEvent {
     pub reference: String,
     pub service_id: Uuid,
     pub resource_id: Uuid,
-    pub session_id: String,
     pub start: DateTime<Utc>,
     pub end: DateTime<Utc>,
 }
@@ -49,7 +52,6 @@ pub struct BookingRescheduled {
 pub struct HoldExpired {
     pub tenant_id: Uuid,
     pub hold_id: Uuid,
-    pub session_id: String,
     pub service_id: Uuid,
     pub start: DateTime<Utc>,
     pub end: DateTime<Utc>,
@@ -70,7 +72,6 @@ pub struct CalendarWriteFailed {
     pub tenant_id: Uuid,
     pub booking_id: Uuid,
     pub reference: String,
-    pub session_id: String,
     /// `create` | `delete`
     pub operation: String,
     /// A stable kind (`auth_error`, `network_error`, `timeout`, …), never a message with data.
@@ -83,7 +84,6 @@ pub struct CalendarRetryExhausted {
     pub tenant_id: Uuid,
     pub booking_id: Uuid,
     pub reference: String,
-    pub session_id: String,
     pub attempts: i32,
 }
 
@@ -102,7 +102,6 @@ pub struct WaitlistMatched {
 pub struct FollowupRequested {
     pub tenant_id: Uuid,
     pub followup_id: Uuid,
-    pub session_id: String,
     /// `email` | `sms`
     pub channel: String,
 }
@@ -172,5 +171,131 @@ pub fn source_of(name: &str) -> &'static str {
         "CalendarWriteFailed" | "CalendarRetryExhausted" => "gomomo.calendar",
         "WaitlistMatched" | "FollowupRequested" => "gomomo.engagement",
         _ => "gomomo.booking",
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn at(h: u32) -> DateTime<Utc> {
+        use chrono::TimeZone as _;
+        Utc.with_ymd_and_hms(2026, 3, 4, h, 0, 0).unwrap()
+    }
+
+    /// One event of every type, with every field set.
+    fn one_of_each() -> Vec<DomainEvent> {
+        let t = Uuid::new_v4();
+        let id = Uuid::new_v4;
+        let booking = BookingEvent {
+            tenant_id: t,
+            booking_id: id(),
+            reference: "ABCD-EFGH".into(),
+            service_id: id(),
+            resource_id: id(),
+            start: at(15),
+            end: at(16),
+        };
+        vec![
+            DomainEvent::BookingCreated(booking.clone()),
+            DomainEvent::BookingCancelled(booking),
+            DomainEvent::BookingRescheduled(BookingRescheduled {
+                tenant_id: t,
+                booking_id: id(),
+                reference: "ABCD-EFGH".into(),
+                service_id: id(),
+                resource_id: id(),
+                old_start: at(10),
+                old_end: at(11),
+                start: at(15),
+                end: at(16),
+                sequence: 1,
+            }),
+            DomainEvent::HoldExpired(HoldExpired {
+                tenant_id: t,
+                hold_id: id(),
+                service_id: id(),
+                start: at(15),
+                end: at(16),
+            }),
+            DomainEvent::SlotOpened(SlotOpened {
+                tenant_id: t,
+                service_id: id(),
+                resource_id: id(),
+                start: at(15),
+                end: at(16),
+            }),
+            DomainEvent::CalendarWriteFailed(CalendarWriteFailed {
+                tenant_id: t,
+                booking_id: id(),
+                reference: "ABCD-EFGH".into(),
+                operation: "create".into(),
+                error_kind: "timeout".into(),
+            }),
+            DomainEvent::CalendarRetryExhausted(CalendarRetryExhausted {
+                tenant_id: t,
+                booking_id: id(),
+                reference: "ABCD-EFGH".into(),
+                attempts: 3,
+            }),
+            DomainEvent::WaitlistMatched(WaitlistMatched {
+                tenant_id: t,
+                entry_id: id(),
+                service_id: id(),
+                start: at(15),
+                end: at(16),
+            }),
+            DomainEvent::FollowupRequested(FollowupRequested {
+                tenant_id: t,
+                followup_id: id(),
+                channel: "email".into(),
+            }),
+        ]
+    }
+
+    fn keys(v: &serde_json::Value, out: &mut Vec<String>) {
+        match v {
+            serde_json::Value::Object(m) => {
+                for (k, x) in m {
+                    out.push(k.clone());
+                    keys(x, out);
+                }
+            }
+            serde_json::Value::Array(xs) => xs.iter().for_each(|x| keys(x, out)),
+            _ => {}
+        }
+    }
+
+    #[test]
+    fn no_event_detail_names_a_session() {
+        let events = one_of_each();
+        let names: Vec<&str> = events.iter().map(DomainEvent::name).collect();
+        assert_eq!(names, EVENT_NAMES, "every event type is covered");
+        for e in &events {
+            let detail = e.detail();
+            assert!(detail.is_object(), "{}: {detail}", e.name());
+            let mut found = Vec::new();
+            keys(&detail, &mut found);
+            assert!(
+                !found
+                    .iter()
+                    .any(|k| k.to_ascii_lowercase().contains("session")),
+                "{} detail has a session field: {detail}",
+                e.name()
+            );
+            assert_eq!(DomainEvent::from_parts(e.name(), &detail).unwrap(), *e);
+        }
+    }
+
+    #[test]
+    fn details_written_with_a_session_id_still_parse_and_drop_it() {
+        for e in one_of_each() {
+            let mut old = e.detail();
+            old["session_id"] = serde_json::json!("web-legacy");
+            let parsed = DomainEvent::from_parts(e.name(), &old).unwrap();
+            assert_eq!(parsed, e, "{}", e.name());
+            assert!(parsed.detail().get("session_id").is_none());
+        }
     }
 }

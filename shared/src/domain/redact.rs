@@ -1,5 +1,6 @@
 //! PII redaction for everything written to `audit_log`:
-//! named fields are replaced whole, any key matching /email|phone|token|password|secret/i
+//! named fields (personal data, credentials, chat session ids, message recipients) are
+//! replaced whole, any key matching /email|phone|token|password|secret/i
 //! likewise, and free text is scrubbed of email addresses and phone numbers.
 
 use std::sync::LazyLock;
@@ -9,8 +10,12 @@ use serde_json::Value;
 
 pub const REDACTED: &str = "[REDACTED]";
 
-/// Field names that always hold personal data or credentials.
+/// Field names that always hold personal data or credentials. A chat session id is a
+/// bearer credential (it lets its holder act in that chat); a recipient is an email
+/// address or a phone number.
 pub const PII_FIELDS: &[&str] = &[
+    "session_id",
+    "recipient",
     "client_email",
     "client_name",
     "client_phone",
@@ -150,6 +155,23 @@ mod tests {
         assert_eq!(r["nested"][0]["email"], REDACTED);
         assert_eq!(r["nested"][0]["service"], "Haircut");
         assert!(r["missing_phone"].is_null());
+    }
+
+    #[test]
+    fn session_ids_and_recipients_are_replaced() {
+        let v = json!({
+            "session_id": "web-0f8e2b6c",
+            "recipient": "kim@example.com",
+            "args": {"recipient": "+15555550177", "channel": "sms"},
+            "detail": {"session_id": "web-1", "hold_id": "0f8e2b6c-1d3a-4b8e-b881-25d4c1e0a9f7"},
+        });
+        let r = redact(&v);
+        assert_eq!(r["session_id"], REDACTED);
+        assert_eq!(r["recipient"], REDACTED);
+        assert_eq!(r["args"]["recipient"], REDACTED);
+        assert_eq!(r["args"]["channel"], "sms");
+        assert_eq!(r["detail"]["session_id"], REDACTED);
+        assert_eq!(r["detail"]["hold_id"], v["detail"]["hold_id"]);
     }
 
     #[test]

@@ -236,6 +236,14 @@ impl SessionId {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// A stable handle that names this session in the audit log without revealing it (the
+    /// id itself is a bearer secret): `chat-` and the first 24 hex digits of its SHA-256.
+    pub fn audit_ref(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let digest = Sha256::digest(self.0.as_bytes());
+        format!("chat-{}", hex::encode(&digest[..12]))
+    }
 }
 
 /// An IANA time zone name, e.g. `America/New_York`.
@@ -258,6 +266,17 @@ impl TimeZone {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_session_audit_ref_is_stable_and_does_not_reveal_the_id() {
+        let a = SessionId::parse("web-4f1c9a").unwrap();
+        let r = a.audit_ref();
+        assert_eq!(r, SessionId::parse(" web-4f1c9a ").unwrap().audit_ref());
+        assert_ne!(r, SessionId::parse("web-4f1c9b").unwrap().audit_ref());
+        assert!(!r.contains("4f1c9a"), "{r}");
+        assert!(r.starts_with("chat-") && r.len() == 5 + 24, "{r}");
+        assert!(r[5..].chars().all(|c| c.is_ascii_hexdigit()), "{r}");
+    }
 
     #[test]
     fn email_accepts_and_normalises() {

@@ -357,7 +357,7 @@ async fn audit_event(pool: &sqlx::PgPool, ctx: &TurnCtx, event: &str, payload: V
                 tenant_id: Some(ctx.tenant.0),
                 event_type: event,
                 entity_type: "chat_session",
-                entity_id: Some(ctx.session.as_str().to_string()),
+                entity_id: Some(ctx.session.audit_ref()),
                 actor: "agent",
                 payload,
             },

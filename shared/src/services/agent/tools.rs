@@ -430,7 +430,6 @@ impl ToolExecutor {
     ) {
         let payload = json!({
             "tool": tool,
-            "session_id": ctx.session.as_str(),
             "args": args,
             "ok": outcome.is_ok(),
             "error_code": outcome.as_ref().err().map(ToolError::code),
@@ -443,7 +442,7 @@ impl ToolExecutor {
                     tenant_id: Some(ctx.tenant.0),
                     event_type: "agent.tool",
                     entity_type: "chat_session",
-                    entity_id: Some(ctx.session.as_str().to_string()),
+                    entity_id: Some(ctx.session.audit_ref()),
                     actor: "agent",
                     payload,
                 },
@@ -923,8 +922,7 @@ impl ToolExecutor {
                     entity_id: Some(id.to_string()),
                     actor: "client",
                     payload: json!({"service_id": service_id, "preferred_from": from, "preferred_to": to,
-                        "time_of_day": tod, "client_email": email.as_ref().map(Email::as_str),
-                        "session_id": ctx.session.as_str()}),
+                        "time_of_day": tod, "client_email": email.as_ref().map(Email::as_str)}),
                 },
             )
             .await?;
@@ -1013,7 +1011,7 @@ impl ToolExecutor {
                     entity_type: "followup_contact",
                     entity_id: Some(id.to_string()),
                     actor: "agent",
-                    payload: json!({"channel": channel, "recipient": recipient, "session_id": ctx.session.as_str()}),
+                    payload: json!({"channel": channel, "followup_id": id}),
                 },
             )
             .await?;
@@ -1022,7 +1020,6 @@ impl ToolExecutor {
                 &DomainEvent::FollowupRequested(FollowupRequested {
                     tenant_id: ctx.tenant.0,
                     followup_id: id,
-                    session_id: ctx.session.as_str().to_string(),
                     channel: channel.clone(),
                 }),
             )
@@ -1050,7 +1047,7 @@ impl ToolExecutor {
                     tenant_id: Some(ctx.tenant.0),
                     event_type: event,
                     entity_type: "chat_session",
-                    entity_id: Some(ctx.session.as_str().to_string()),
+                    entity_id: Some(ctx.session.audit_ref()),
                     actor: "agent",
                     payload: json!({"channel": channel, "existing": count}),
                 },

@@ -22,7 +22,7 @@ use uuid::Uuid;
 
 use self::actions::{ActionCtx, ActionError, ActionOutcome};
 use self::jobs::{backoff, JobSpec, ReminderKind, Tool};
-use crate::db::{audit, jobs as q, outbox, waitlist};
+use crate::db::{audit, bookings, followups, jobs as q, outbox, waitlist};
 use crate::domain::events::{self, DomainEvent};
 use crate::domain::{SessionId, TenantId};
 use crate::ports::calendar::CalendarProvider;
@@ -336,25 +336,41 @@ impl Autonomy {
                 priority: 10,
                 max_attempts: DEFAULT_MAX_ATTEMPTS,
                 key: format!("{}:send_cancellation", e.booking_id),
-                session_id: Some(e.session_id.clone()),
+                session_id: bookings::session_of_appointment(&mut *conn, e.tenant_id, e.booking_id)
+                    .await?,
                 context: base(json!({"hours_until_start": hours_until(e.start)})),
             }),
             DomainEvent::HoldExpired(e) => {
+                let tool = Tool::SendHoldFollowup.name();
                 let since = now - HOLD_FOLLOWUP_COOLDOWN;
-                if q::exists_for_session_since(
-                    &mut *conn,
-                    &e.session_id,
-                    Tool::SendHoldFollowup.name(),
-                    since,
-                )
-                .await?
-                {
-                    self.audit_job(conn, e.tenant_id, None, "job.cooldown", json!({"tool": Tool::SendHoldFollowup.name(), "session_id": e.session_id, "hold_id": e.hold_id})).await?;
+                // Expired holds are kept a day; an event replayed later finds no session.
+                let Some(session) =
+                    bookings::session_of_hold(&mut *conn, e.tenant_id, e.hold_id).await?
+                else {
+                    self.audit_job(
+                        conn,
+                        e.tenant_id,
+                        None,
+                        "job.source_gone",
+                        json!({"tool": tool, "hold_id": e.hold_id}),
+                    )
+                    .await?;
+                    return Ok(plan);
+                };
+                if q::exists_for_session_since(&mut *conn, &session, tool, since).await? {
+                    self.audit_job(
+                        conn,
+                        e.tenant_id,
+                        None,
+                        "job.cooldown",
+                        json!({"tool": tool, "hold_id": e.hold_id}),
+                    )
+                    .await?;
                 } else {
                     plan.push(Planned {
                         spec: JobSpec::SendHoldFollowup {
                             hold_id: e.hold_id,
-                            session_id: e.session_id.clone(),
+                            session_id: session.clone(),
                             service_id: e.service_id,
                             start: e.start,
                         },
@@ -362,7 +378,7 @@ impl Autonomy {
                         priority: 0,
                         max_attempts: DEFAULT_MAX_ATTEMPTS,
                         key: format!("{}:send_hold_followup", e.hold_id),
-                        session_id: Some(e.session_id.clone()),
+                        session_id: Some(session),
                         context: base(json!({"hours_until_start": hours_until(e.start)})),
                     });
                 }
@@ -403,7 +419,8 @@ impl Autonomy {
                 priority: 5,
                 max_attempts: CALENDAR_RETRIES,
                 key: format!("{}:retry_calendar_sync:{}", e.booking_id, env.event_id),
-                session_id: Some(e.session_id.clone()),
+                session_id: bookings::session_of_appointment(&mut *conn, e.tenant_id, e.booking_id)
+                    .await?,
                 context: base(json!({"operation": e.operation, "error_kind": e.error_kind})),
             }),
             DomainEvent::CalendarRetryExhausted(e) => plan.push(Planned {
@@ -418,7 +435,8 @@ impl Autonomy {
                     "{}:escalate_calendar_failure:{}",
                     e.booking_id, env.event_id
                 ),
-                session_id: Some(e.session_id.clone()),
+                session_id: bookings::session_of_appointment(&mut *conn, e.tenant_id, e.booking_id)
+                    .await?,
                 context: base(json!({"attempts": e.attempts})),
             }),
             DomainEvent::FollowupRequested(e) => plan.push(Planned {
@@ -429,7 +447,7 @@ impl Autonomy {
                 priority: 0,
                 max_attempts: DEFAULT_MAX_ATTEMPTS,
                 key: format!("{}:send_contact_followup", e.followup_id),
-                session_id: Some(e.session_id.clone()),
+                session_id: followups::session_of(&mut *conn, e.tenant_id, e.followup_id).await?,
                 context: base(json!({"channel": e.channel})),
             }),
         }
@@ -643,7 +661,6 @@ impl Autonomy {
                         tenant_id: job.tenant_id,
                         booking_id: *booking_id,
                         reference: appt.reference,
-                        session_id: appt.session_id,
                         attempts: job.attempts,
                     }),
                 )

@@ -88,7 +88,6 @@ impl BookingService {
             tenant_id: appt.tenant_id,
             booking_id: appt.id,
             reference: appt.reference.clone(),
-            session_id: appt.session_id.clone(),
             operation: op.as_str().into(),
             error_kind: e.kind().into(),
         });
@@ -188,7 +187,6 @@ impl BookingService {
                     "reference": appt.reference,
                     "start": appt.start_at,
                     "end": appt.end_at,
-                    "session_id": appt.session_id,
                     "error_kind": cause.kind(),
                 }),
             },

@@ -638,7 +638,6 @@ impl BookingService {
                 "resource_id": appt.resource_id,
                 "start": appt.start_at,
                 "end": appt.end_at,
-                "session_id": appt.session_id,
                 "client_name": appt.client_name,
                 "client_email": appt.client_email,
                 "client_phone": appt.client_phone,
@@ -864,7 +863,6 @@ impl BookingService {
                 &DomainEvent::HoldExpired(events::HoldExpired {
                     tenant_id: h.tenant_id,
                     hold_id: h.id,
-                    session_id: h.session_id.clone(),
                     service_id: h.service_id,
                     start: h.start_at,
                     end: h.end_at,
@@ -987,7 +985,6 @@ fn booking_event(a: &AppointmentRow) -> events::BookingEvent {
         reference: a.reference.clone(),
         service_id: a.service_id,
         resource_id: a.resource_id,
-        session_id: a.session_id.clone(),
         start: a.start_at,
         end: a.end_at,
     }
@@ -1020,7 +1017,6 @@ async fn audit_hold(
             payload: json!({
                 "service_id": h.service_id,
                 "resource_id": h.resource_id,
-                "session_id": h.session_id,
                 "start": h.start_at,
                 "end": h.end_at,
                 "expires_at": h.expires_at,
