@@ -875,7 +875,10 @@ async fn webhooks_are_signed_retried_and_dead_lettered(pool: PgPool) {
             .with_state(broken.clone()),
     )
     .await;
-    let cfg = config(&[("WEBHOOK_MAX_ATTEMPTS", "3")]);
+    let cfg = config(&[
+        ("WEBHOOK_MAX_ATTEMPTS", "3"),
+        ("OUTBOUND_ALLOW_HOSTS", "127.0.0.1"),
+    ]);
     let secrets = gomomo::domain::crypto::SecretBox::new(&cfg.delivery.encryption_key);
     let t = e.tenant.0;
     let (ep, secret) = webhooks::create_endpoint(
@@ -885,7 +888,7 @@ async fn webhooks_are_signed_retried_and_dead_lettered(pool: PgPool) {
         &format!("{ok_url}/hook"),
         &["BookingCreated".into()],
         "crm",
-        true,
+        &cfg.delivery.outbound,
     )
     .await
     .unwrap();
@@ -896,7 +899,7 @@ async fn webhooks_are_signed_retried_and_dead_lettered(pool: PgPool) {
         &format!("{broken_url}/hook"),
         &[],
         "",
-        true,
+        &cfg.delivery.outbound,
     )
     .await
     .unwrap();
@@ -977,4 +980,84 @@ async fn webhooks_are_signed_retried_and_dead_lettered(pool: PgPool) {
     assert_eq!(delivery.tick(50).await.webhooks_delivered, 1);
     // A later event is not delivered twice by a second fan-out pass.
     assert!(delivery.tick(50).await.is_idle());
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_webhook_to_an_internal_address_is_refused_at_delivery_and_nothing_is_sent(pool: PgPool) {
+    let e = env(&pool).await;
+    let seen = Receiver::default();
+    let url = serve(
+        Router::new()
+            .route("/hook", post(receive))
+            .with_state(seen.clone()),
+    )
+    .await;
+    let port = url.rsplit(':').next().unwrap().to_string();
+    // GIVEN two endpoints on this machine, registered while the development allow-list
+    // let them: one by address, one by a name that resolves to loopback
+    let allowed = config(&[("OUTBOUND_ALLOW_HOSTS", "127.0.0.1,localhost")]);
+    let secrets = gomomo::domain::crypto::SecretBox::new(&allowed.delivery.encryption_key);
+    let t = e.tenant.0;
+    for u in [
+        format!("{url}/hook"),
+        format!("http://localhost:{port}/hook"),
+    ] {
+        webhooks::create_endpoint(&pool, &secrets, t, &u, &[], "", &allowed.delivery.outbound)
+            .await
+            .unwrap();
+    }
+    // WHEN a booking's event is delivered by a process without the allow-list
+    let strict = config(&[]);
+    assert!(!strict.delivery.outbound.has_allow_list());
+    let delivery =
+        gomomo::app::configured_delivery(pool.clone(), &strict, e.clock.clone()).unwrap();
+    e.book(ny(2026, 3, 4, 10, 0)).await;
+    let r = delivery.tick(50).await;
+    // THEN both are dead at once (not retried), and nothing reached the receiver
+    assert_eq!(
+        (r.webhooks_fanned_out, r.webhooks_dead, r.webhooks_retried),
+        (2, 2, 0),
+        "{r:?}"
+    );
+    assert_eq!(seen.got.lock().unwrap().len(), 0, "nothing may be sent");
+    let dead = webhooks::list_deliveries(&pool, t, Some(webhooks::DeliveryStatus::Dead), 50)
+        .await
+        .unwrap();
+    assert_eq!(dead.len(), 2);
+    for d in &dead {
+        assert_eq!(d.attempts, 1);
+        assert_eq!(d.last_status_code, None, "no remote status when refused");
+        let err = d.last_error.as_deref().unwrap();
+        assert!(
+            err.starts_with("refused:") && err.contains("loopback"),
+            "{err}"
+        );
+    }
+    let audited: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM audit_log WHERE event_type = 'webhook.dead_lettered' \
+         AND payload->>'refused' = 'true'",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(audited, 2);
+    // Sent again by a process still without the allow-list: refused again.
+    for d in &dead {
+        webhooks::redeliver(&pool, t, d.id, e.clock.now())
+            .await
+            .unwrap();
+    }
+    assert_eq!(delivery.tick(50).await.webhooks_dead, 2);
+    assert_eq!(seen.got.lock().unwrap().len(), 0);
+
+    // With the allow-list, the same deliveries go through.
+    let local = gomomo::app::configured_delivery(pool.clone(), &allowed, e.clock.clone()).unwrap();
+    for d in &dead {
+        webhooks::redeliver(&pool, t, d.id, e.clock.now())
+            .await
+            .unwrap();
+    }
+    let r = local.tick(50).await;
+    assert_eq!(r.webhooks_delivered, 2, "{r:?}");
+    assert_eq!(seen.got.lock().unwrap().len(), 2);
 }

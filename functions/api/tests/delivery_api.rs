@@ -37,7 +37,7 @@ async fn webhook_endpoints_and_deliveries_through_the_admin_api(pool: PgPool) {
         &app,
         "POST",
         &format!("{base}/webhooks"),
-        Some(&json!({"url": "https://h.example.com/x", "event_types": ["Nope"]}).to_string()),
+        Some(&json!({"url": "https://203.0.113.10/x", "event_types": ["Nope"]}).to_string()),
         key,
     )
     .await;
@@ -51,7 +51,7 @@ async fn webhook_endpoints_and_deliveries_through_the_admin_api(pool: PgPool) {
         "POST",
         &format!("{base}/webhooks"),
         Some(
-            &json!({"url": "https://h.example.com/x", "event_types": ["BookingCreated"]})
+            &json!({"url": "https://203.0.113.10/x", "event_types": ["BookingCreated"]})
                 .to_string(),
         ),
         key,
@@ -192,4 +192,99 @@ async fn google_oauth_routes(pool: PgPool) {
             "{q}"
         );
     }
+}
+
+#[sqlx::test(migrations = "../../migrations")]
+async fn webhook_urls_that_lead_inside_are_refused(pool: PgPool) {
+    let seed = seed_demo(&pool).await.unwrap();
+    let base = format!("/api/admin/tenants/{}", seed.tenant_id);
+    let key = Some(seed.api_key.as_str());
+    // A server on this machine that records whatever reaches it.
+    let hits = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = hits.clone();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        let app = axum::Router::new().fallback(move || {
+            counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            async { "ok" }
+        });
+        axum::serve(listener, app).await.unwrap();
+    });
+    let hooks = format!("{base}/webhooks");
+    let hooks = hooks.as_str();
+    let create = |app: axum::Router, url: String| async move {
+        call(
+            &app,
+            "POST",
+            hooks,
+            Some(&json!({ "url": url }).to_string()),
+            key,
+        )
+        .await
+    };
+    // GIVEN no allow-list (development: plain http is accepted, internal addresses are not)
+    let strict = app(pool.clone(), Clock::system(), &[]);
+    for url in [
+        format!("http://127.0.0.1:{port}/"),
+        format!("http://localhost:{port}/hook"),
+        "http://[::1]/".to_string(),
+        "http://169.254.169.254/latest/meta-data/".to_string(),
+        "http://10.0.0.1/".to_string(),
+        "http://172.16.5.4/".to_string(),
+        "http://192.168.1.1/".to_string(),
+        "http://100.64.0.1/".to_string(),
+        "http://0.0.0.0/".to_string(),
+        "http://[fe80::1]/".to_string(),
+        "http://[fd00::1]/".to_string(),
+        "http://[::ffff:127.0.0.1]/".to_string(),
+        "http://[::ffff:a9fe:a9fe]/".to_string(),
+        // 127.0.0.1 written as one number
+        "http://2130706433/".to_string(),
+        "https://224.0.0.1/".to_string(),
+    ] {
+        let (s, v) = create(strict.clone(), url.clone()).await;
+        assert_eq!(
+            (s, v["error"]["code"].as_str()),
+            (StatusCode::BAD_REQUEST, Some("webhook_url_refused")),
+            "{url}: {v}"
+        );
+    }
+    // A public address is accepted; changing it to an internal one is refused too.
+    let (s, v) = create(strict.clone(), "https://203.0.113.10/hook".into()).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let id = v["id"].as_str().unwrap().to_string();
+    let (s, v) = call(
+        &strict,
+        "PATCH",
+        &format!("{base}/webhooks/{id}"),
+        Some(&json!({"url": "http://169.254.169.254/"}).to_string()),
+        key,
+    )
+    .await;
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("webhook_url_refused")),
+        "{v}"
+    );
+    let (_, list) = call(&strict, "GET", &format!("{base}/webhooks"), None, key).await;
+    assert_eq!(list.as_array().unwrap().len(), 1);
+    assert_eq!(list[0]["url"], "https://203.0.113.10/hook");
+
+    // WITH the development allow-list, the listed host is accepted, and only it.
+    let local = app(
+        pool.clone(),
+        Clock::system(),
+        &[("OUTBOUND_ALLOW_HOSTS", "127.0.0.1")],
+    );
+    let (s, v) = create(local.clone(), format!("http://127.0.0.1:{port}/")).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let (s, v) = create(local.clone(), "http://[::1]/".into()).await;
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("webhook_url_refused")),
+        "{v}"
+    );
+    // Registering never sends anything.
+    assert_eq!(hits.load(std::sync::atomic::Ordering::SeqCst), 0);
 }

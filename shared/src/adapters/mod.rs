@@ -4,6 +4,7 @@
 //! - [`mail`]: SMTP (lettre) and a folder of `.eml` files;
 //! - [`twilio_sms`]: Twilio's Messages API;
 //! - [`google`]: Google Calendar (OAuth, events, free/busy);
+//! - [`outbound`]: HTTP to tenant URLs, refused when they resolve to internal addresses;
 //! - `openai` (feature `llm`): any OpenAI-compatible chat model;
 //! - `aws` (feature `aws`): EventBridge and the API Gateway WebSocket management API.
 
@@ -14,4 +15,5 @@ pub mod local;
 pub mod mail;
 #[cfg(feature = "llm")]
 pub mod openai;
+pub mod outbound;
 pub mod twilio_sms;

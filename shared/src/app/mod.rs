@@ -255,7 +255,7 @@ impl App {
                 )
             }),
             secrets,
-            allow_http_webhooks: config.environment != Environment::Production,
+            outbound: d.outbound.clone(),
             clock: clock.clone(),
         };
         Self {

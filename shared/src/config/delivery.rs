@@ -9,6 +9,7 @@ use std::time::Duration;
 use crate::config::role::Role;
 use crate::config::vars::reads;
 use crate::config::{ConfigError, Environment};
+use crate::domain::outbound::OutboundPolicy;
 
 /// The development key (32 bytes, base64). Production refuses it.
 pub const DEV_ENCRYPTION_KEY: &str = "ZGV2LW9ubHktZ29tb21vLWtleS0wMDAwMDAwMDAwMDA=";
@@ -100,6 +101,9 @@ pub struct DeliveryConfig {
     pub webhook_timeout: Duration,
     pub webhook_max_attempts: i32,
     pub notification_max_attempts: i32,
+    /// What tenant URLs (webhooks) may reach: public addresses only; plain http and the
+    /// `OUTBOUND_ALLOW_HOSTS` allow-list in development only.
+    pub outbound: OutboundPolicy,
 }
 
 impl std::fmt::Debug for DeliveryConfig {
@@ -110,6 +114,7 @@ impl std::fmt::Debug for DeliveryConfig {
             .field("calendar_mode", &self.calendar_mode)
             .field("calendar_sync_required", &self.calendar_sync_required)
             .field("google", &self.google)
+            .field("outbound", &self.outbound)
             .finish_non_exhaustive()
     }
 }
@@ -369,6 +374,30 @@ impl DeliveryConfig {
         if calendar_mode == CalendarMode::Google && google.is_none() {
             return Err(ConfigError::Missing("GOOGLE_CLIENT_ID"));
         }
+        let allow_hosts: Vec<String> = non_empty("OUTBOUND_ALLOW_HOSTS")
+            .map(|v| {
+                v.split(',')
+                    .map(|h| h.trim().to_string())
+                    .filter(|h| !h.is_empty())
+                    .collect()
+            })
+            .unwrap_or_default();
+        if prod && !allow_hosts.is_empty() {
+            return Err(invalid(
+                "OUTBOUND_ALLOW_HOSTS",
+                "the outbound allow-list is for development only; production refuses to start with it set",
+            ));
+        }
+        if let Some(bad) = allow_hosts.iter().find(|h| {
+            !h.chars()
+                .all(|c| c.is_ascii_alphanumeric() || ".-_:[]".contains(c))
+        }) {
+            return Err(invalid(
+                "OUTBOUND_ALLOW_HOSTS",
+                format!("{bad:?} is not a host name or an IP address"),
+            ));
+        }
+        let outbound = OutboundPolicy::new(!prod, &allow_hosts);
         Ok(Self {
             mail,
             mail_from,
@@ -381,6 +410,7 @@ impl DeliveryConfig {
             webhook_timeout: Duration::from_secs(num("WEBHOOK_TIMEOUT_SECONDS", 10, 1, 60)?),
             webhook_max_attempts: num("WEBHOOK_MAX_ATTEMPTS", 6, 1, 20)? as i32,
             notification_max_attempts: num("NOTIFICATION_MAX_ATTEMPTS", 5, 1, 20)? as i32,
+            outbound,
         })
     }
 
@@ -490,6 +520,41 @@ mod tests {
         assert_eq!(c.calendar_mode, CalendarMode::Google);
         assert!(c.calendar_sync_required);
         assert!(!format!("{c:?}").contains("s3cret"));
+    }
+
+    #[test]
+    fn the_outbound_allow_list_is_for_development_only() {
+        let c = cfg(Environment::Development, &[]).unwrap();
+        assert_eq!(c.outbound, OutboundPolicy::new(true, &[] as &[&str]));
+        assert!(!c.outbound.has_allow_list());
+        let c = cfg(
+            Environment::Development,
+            &[("OUTBOUND_ALLOW_HOSTS", "127.0.0.1, localhost,,[::1]")],
+        )
+        .unwrap();
+        assert!(c.outbound.host_allowed("127.0.0.1"));
+        assert!(c.outbound.host_allowed("localhost"));
+        assert!(c.outbound.host_allowed("::1"));
+        let e = cfg(
+            Environment::Development,
+            &[("OUTBOUND_ALLOW_HOSTS", "http://127.0.0.1/")],
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("OUTBOUND_ALLOW_HOSTS"), "{e}");
+        let prod = [(
+            "ENCRYPTION_KEY",
+            "q6Yl0m3R1x9w2VbT8cK4nP7sZ5aD0fH2jL6uE9gI1oM=",
+        )];
+        let c = cfg(Environment::Production, &prod).unwrap();
+        assert_eq!(c.outbound, OutboundPolicy::strict());
+        let mut with_list = prod.to_vec();
+        with_list.push(("OUTBOUND_ALLOW_HOSTS", "127.0.0.1"));
+        let e = cfg(Environment::Production, &with_list).unwrap_err();
+        assert!(
+            e.to_string().contains("OUTBOUND_ALLOW_HOSTS")
+                && e.to_string().contains("production refuses"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -134,6 +134,8 @@ pub const VARS: &[Var] = &[
     var("WEBHOOK_TIMEOUT_SECONDS", Optional, DELIVERS),
     var("WEBHOOK_MAX_ATTEMPTS", Optional, DELIVERS),
     var("NOTIFICATION_MAX_ATTEMPTS", Optional, DELIVERS),
+    // Hosts tenant URLs may reach despite resolving to internal addresses (development).
+    var("OUTBOUND_ALLOW_HOSTS", Local, &[Api, Worker, Scheduler]),
     // Secrets at rest (Google tokens, webhook secrets) and the calendar.
     var("ENCRYPTION_KEY", Deploy, BOOKS),
     var("CALENDAR_MODE", Deploy, BOOKS),

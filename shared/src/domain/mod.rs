@@ -4,6 +4,7 @@ pub mod crypto;
 pub mod events;
 pub mod ics;
 pub mod nlu;
+pub mod outbound;
 pub mod policy;
 pub mod redact;
 pub mod reference;

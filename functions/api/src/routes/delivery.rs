@@ -30,6 +30,7 @@ fn webhook_error(e: WebhookError) -> ApiError {
             },
             format!("{field} {reason}"),
         ),
+        WebhookError::Refused(_) => ApiError::bad_request("webhook_url_refused", e.to_string()),
         WebhookError::NotFound => ApiError::not_found("webhook_not_found", e.to_string()),
         WebhookError::TooMany => {
             ApiError::new(StatusCode::CONFLICT, "too_many_webhooks", e.to_string())
@@ -40,7 +41,9 @@ fn webhook_error(e: WebhookError) -> ApiError {
 
 #[derive(Deserialize, ToSchema)]
 pub struct CreateWebhookRequest {
-    /// https URL (plain http is accepted in development only).
+    /// https URL (plain http is accepted in development only). Its host must resolve to
+    /// public addresses: loopback, private, link-local (cloud metadata), CGNAT, multicast
+    /// and unspecified addresses are refused with `webhook_url_refused`.
     pub url: String,
     /// Event names to send (`BookingCreated`, …); empty or missing = every event.
     #[serde(default)]
@@ -169,7 +172,7 @@ pub async fn create_webhook(
         &req.url,
         &req.event_types,
         &req.description,
-        state.integrations.allow_http_webhooks,
+        &state.integrations.outbound,
     )
     .await
     .map_err(webhook_error)?;
@@ -201,7 +204,7 @@ pub async fn update_webhook(
         req.url.as_deref(),
         req.event_types.as_deref(),
         req.enabled,
-        state.integrations.allow_http_webhooks,
+        &state.integrations.outbound,
     )
     .await
     .map_err(webhook_error)?;

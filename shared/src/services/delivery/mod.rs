@@ -27,6 +27,7 @@ use sqlx::PgPool;
 use crate::adapters::google::GoogleOAuth;
 use crate::config::DeliveryConfig;
 use crate::domain::crypto::SecretBox;
+use crate::domain::outbound::OutboundPolicy;
 use crate::ports::{Clock, Mailer};
 use crate::services::sms::SmsGate;
 
@@ -94,6 +95,7 @@ impl Delivery {
                 secrets,
                 d.webhook_timeout,
                 d.webhook_max_attempts,
+                d.outbound.clone(),
             ),
         }
     }
@@ -128,11 +130,12 @@ impl Delivery {
 }
 
 /// What the admin API needs for integrations: the key for secrets at rest, the Google OAuth
-/// client (when configured), and whether plain-http webhook URLs are accepted (development).
+/// client (when configured), and the outbound rule webhook URLs must pass (public
+/// addresses only; plain http and the allow-list in development).
 #[derive(Clone)]
 pub struct Integrations {
     pub secrets: SecretBox,
     pub google: Option<GoogleOAuth>,
-    pub allow_http_webhooks: bool,
+    pub outbound: OutboundPolicy,
     pub clock: Clock,
 }

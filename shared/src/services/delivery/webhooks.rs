@@ -13,6 +13,11 @@
 //! - **Retries**: any non-2xx answer, timeout or network error is retried after 30 s × 4ⁿ⁻¹
 //!   (capped at 2 h); after `max_attempts` the delivery is `dead` (kept, visible, and can be
 //!   sent again by the tenant).
+//! - **Outbound rule** ([`OutboundPolicy`]): an endpoint's host must resolve to public
+//!   addresses only — checked when the URL is set (refused with [`WebhookError::Refused`])
+//!   and again at each delivery, where the request goes to the addresses just checked
+//!   ([`crate::adapters::outbound`]). A delivery refused by the rule is dead at once, with
+//!   the reason as its error and no status code: nothing was sent.
 
 use std::time::Duration as StdDuration;
 
@@ -23,9 +28,11 @@ use sha2::Sha256;
 use sqlx::PgPool;
 use uuid::Uuid;
 
+use crate::adapters::outbound;
 use crate::db::webhooks::{self as q, ClaimedDelivery, NewEndpoint};
 use crate::db::{audit, outbox};
 use crate::domain::crypto::{CryptoError, SecretBox};
+use crate::domain::outbound::{OutboundPolicy, Refusal};
 use crate::ports::clock::Clock;
 use crate::services::delivery::dispatcher::{backoff, LEASE};
 
@@ -46,6 +53,10 @@ pub enum WebhookError {
     NotFound,
     #[error("too many webhook endpoints (at most {MAX_ENDPOINTS})")]
     TooMany,
+    /// The URL leads to an address tenant URLs may not reach (loopback, private, link-local,
+    /// metadata, …) or does not resolve.
+    #[error("url refused: {0}")]
+    Refused(Refusal),
     #[error("secret cannot be decrypted")]
     Crypto(#[from] CryptoError),
     #[error("database error")]
@@ -79,8 +90,8 @@ fn new_secret() -> String {
 
 const EVENT_TYPES: &[&str] = crate::domain::events::EVENT_NAMES;
 
-/// Checks an endpoint URL: http(s) with a host; plain http only when `allow_http`
-/// (development).
+/// Checks an endpoint URL's form: http(s) with a host; plain http only when `allow_http`
+/// (development). Where it leads is [`check_destination`]'s part.
 pub fn check_url(url: &str, allow_http: bool) -> Result<String, WebhookError> {
     let bad = |reason: &str| WebhookError::Invalid {
         field: "url",
@@ -101,6 +112,20 @@ pub fn check_url(url: &str, allow_http: bool) -> Result<String, WebhookError> {
         return Err(bad("is too long"));
     }
     Ok(u.to_string())
+}
+
+/// Checks a URL's form and where it leads: the host, resolved now, must reach public
+/// addresses only (or be on the development allow-list). Returns the normalised URL.
+pub async fn check_destination(url: &str, policy: &OutboundPolicy) -> Result<String, WebhookError> {
+    let url = check_url(url, policy.allow_http)?;
+    let host = reqwest::Url::parse(&url)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_string))
+        .unwrap_or_default();
+    outbound::check_host(policy, &host)
+        .await
+        .map_err(WebhookError::Refused)?;
+    Ok(url)
 }
 
 fn check_event_types(types: &[String]) -> Result<Vec<String>, WebhookError> {
@@ -126,10 +151,10 @@ pub async fn create_endpoint(
     url: &str,
     event_types: &[String],
     description: &str,
-    allow_http: bool,
+    policy: &OutboundPolicy,
 ) -> Result<(EndpointRow, String), WebhookError> {
-    let url = check_url(url, allow_http)?;
     let types = check_event_types(event_types)?;
+    let url = check_destination(url, policy).await?;
     let mut tx = pool.begin().await?;
     q::lock_tenant_endpoints(&mut tx, tenant).await?;
     if q::count_endpoints(&mut *tx, tenant).await? >= MAX_ENDPOINTS {
@@ -179,10 +204,13 @@ pub async fn update_endpoint(
     url: Option<&str>,
     event_types: Option<&[String]>,
     enabled: Option<bool>,
-    allow_http: bool,
+    policy: &OutboundPolicy,
 ) -> Result<EndpointRow, WebhookError> {
-    let url = url.map(|u| check_url(u, allow_http)).transpose()?;
     let types = event_types.map(check_event_types).transpose()?;
+    let url = match url {
+        Some(u) => Some(check_destination(u, policy).await?),
+        None => None,
+    };
     q::update_endpoint(pool, tenant, id, url.as_deref(), types.as_deref(), enabled)
         .await?
         .ok_or(WebhookError::NotFound)
@@ -225,12 +253,23 @@ pub struct WebhookReport {
     pub dead: usize,
 }
 
+/// Why an attempt failed.
+enum Failure {
+    /// A non-2xx answer (its status), a timeout or a network error: retried.
+    Retry(Option<u16>, String),
+    /// The outbound rule refused the URL: nothing was sent, and nothing will be.
+    Refused(String),
+}
+
 #[derive(Clone)]
 pub struct WebhookDispatcher {
     pool: PgPool,
     clock: Clock,
     secrets: SecretBox,
-    http: reqwest::Client,
+    /// The guarded client (`None` when it could not be built: every attempt then fails and
+    /// is retried; an unguarded client is never used in its place).
+    http: Option<reqwest::Client>,
+    policy: OutboundPolicy,
     max_attempts: i32,
 }
 
@@ -241,20 +280,25 @@ impl WebhookDispatcher {
         secrets: SecretBox,
         timeout: StdDuration,
         max_attempts: i32,
+        policy: OutboundPolicy,
     ) -> Self {
-        let http = reqwest::Client::builder()
+        // A receiver's redirect is an answer, not an instruction to post elsewhere (the
+        // guarded client follows none).
+        let http = outbound::guarded_client(&policy)
             .timeout(timeout)
             .connect_timeout(timeout.min(StdDuration::from_secs(5)))
-            // A receiver's redirect is an answer, not an instruction to post elsewhere.
-            .redirect(reqwest::redirect::Policy::none())
             .user_agent("gomomo-webhooks/1")
             .build()
-            .unwrap_or_default();
+            .inspect_err(|e| {
+                tracing::error!(error = %e, "webhook client cannot be built; deliveries will fail")
+            })
+            .ok();
         Self {
             pool,
             clock,
             secrets,
             http,
+            policy,
             max_attempts: max_attempts.max(1),
         }
     }
@@ -291,11 +335,31 @@ impl WebhookDispatcher {
         Ok(report)
     }
 
-    async fn send(&self, d: &ClaimedDelivery) -> Result<u16, (Option<u16>, String)> {
+    /// The outbound rule on a stored URL, before anything is sent: its form (https in
+    /// production) and, for an address literal, the address. A name's addresses are
+    /// checked by the client's resolver when it connects.
+    fn refusal(&self, url: &str) -> Option<String> {
+        let url = match check_url(url, self.policy.allow_http) {
+            Ok(u) => u,
+            Err(e) => return Some(e.to_string()),
+        };
+        let host = reqwest::Url::parse(&url)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_string))
+            .unwrap_or_default();
+        outbound::check_literal(&self.policy, &host)
+            .err()
+            .map(|r| r.to_string())
+    }
+
+    async fn send(&self, d: &ClaimedDelivery) -> Result<u16, Failure> {
+        if let Some(why) = self.refusal(&d.url) {
+            return Err(Failure::Refused(why));
+        }
         let secret = self
             .secrets
             .open_str(&secret_context(d.endpoint_id), &d.secret_enc)
-            .map_err(|e| (None, e.to_string()))?;
+            .map_err(|e| Failure::Retry(None, e.to_string()))?;
         let body = serde_json::to_vec(&json!({
             "id": d.id,
             "event_id": d.event_id,
@@ -304,10 +368,15 @@ impl WebhookDispatcher {
             "created_at": d.created_at,
             "data": d.payload,
         }))
-        .map_err(|e| (None, e.to_string()))?;
+        .map_err(|e| Failure::Retry(None, e.to_string()))?;
         let t = self.clock.now().timestamp();
-        let res = self
-            .http
+        let Some(http) = &self.http else {
+            return Err(Failure::Retry(
+                None,
+                "the webhook client is unavailable".into(),
+            ));
+        };
+        let res = http
             .post(&d.url)
             .header("content-type", "application/json")
             .header(SIGNATURE_HEADER, sign(&secret, t, &body))
@@ -319,16 +388,22 @@ impl WebhookDispatcher {
             .await;
         match res {
             Ok(r) if r.status().is_success() => Ok(r.status().as_u16()),
-            Ok(r) => Err((Some(r.status().as_u16()), format!("HTTP {}", r.status()))),
-            Err(e) if e.is_timeout() => Err((None, "timed out".into())),
-            Err(e) => Err((None, format!("request failed: {e}"))),
+            Ok(r) => Err(Failure::Retry(
+                Some(r.status().as_u16()),
+                format!("HTTP {}", r.status()),
+            )),
+            Err(e) => match outbound::refusal(&e) {
+                Some(r) => Err(Failure::Refused(r.to_string())),
+                None if e.is_timeout() => Err(Failure::Retry(None, "timed out".into())),
+                None => Err(Failure::Retry(None, format!("request failed: {e}"))),
+            },
         }
     }
 
     async fn finish(
         &self,
         d: &ClaimedDelivery,
-        result: Result<u16, (Option<u16>, String)>,
+        result: Result<u16, Failure>,
         report: &mut WebhookReport,
     ) -> Result<(), sqlx::Error> {
         let now = self.clock.now();
@@ -339,7 +414,17 @@ impl WebhookDispatcher {
                 report.delivered += 1;
                 ("webhook.delivered", json!({"status": code}))
             }
-            Err((code, err)) if d.attempts >= d.max_attempts => {
+            Err(Failure::Refused(why)) => {
+                tracing::warn!(delivery_id = %d.id, endpoint_id = %d.endpoint_id, reason = %why, "webhook refused by the outbound rule");
+                let err = format!("refused: {why}");
+                q::mark_dead(&mut tx, d.id, now, None, &err).await?;
+                report.dead += 1;
+                (
+                    "webhook.dead_lettered",
+                    json!({"status": null, "error": err, "refused": true}),
+                )
+            }
+            Err(Failure::Retry(code, err)) if d.attempts >= d.max_attempts => {
                 q::mark_dead(&mut tx, d.id, now, code.map(i32::from), &err).await?;
                 report.dead += 1;
                 (
@@ -347,7 +432,7 @@ impl WebhookDispatcher {
                     json!({"status": code, "error": err}),
                 )
             }
-            Err((code, err)) => {
+            Err(Failure::Retry(code, err)) => {
                 let next = now + backoff(d.attempts);
                 q::schedule_retry(&mut tx, d.id, next, code.map(i32::from), &err).await?;
                 report.retried += 1;
