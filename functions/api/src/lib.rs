@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod dto;
 pub mod routes;
+pub mod xlsx;
 
 use std::sync::Arc;
 

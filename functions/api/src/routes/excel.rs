@@ -2,33 +2,39 @@
 //! workbook is read and written here; the rows are reconciled with the bookings by
 //! `services::excel_import` (what an import may change is documented there).
 
-use std::collections::HashMap;
-use std::io::Cursor;
-
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use calamine::{Data, Reader, Xlsx};
 use chrono::{Duration, NaiveTime};
 use gomomo::domain::slots::local_to_utc;
 use gomomo::http::{ApiError, ApiPath, ApiQuery};
 use gomomo::services::excel_import::{self, ImportError, ImportRow, COLUMNS};
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 
 use super::admin::date_window;
 use super::tenant_id;
 use crate::auth::tenant_admin;
+use crate::xlsx::{self, Limits, WorkbookError};
 use crate::AppState;
 
 pub const XLSX_CONTENT_TYPE: &str =
     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 /// Largest accepted upload.
 const MAX_UPLOAD_BYTES: usize = 5 * 1024 * 1024;
-/// Largest total declared uncompressed size of the archive's parts (zip-bomb guard).
-const MAX_INFLATED_BYTES: u64 = 64 * 1024 * 1024;
+/// Most data rows per import (the header row comes on top).
 const MAX_ROWS: usize = 5_000;
+/// What an uploaded workbook may hold, whatever it declares about itself.
+const LIMITS: Limits = Limits {
+    rows: MAX_ROWS as u32 + 1,
+    columns: 64,
+    strings: 100_000,
+    text_bytes: 16 * 1024 * 1024,
+    inflated_bytes: 64 * 1024 * 1024,
+    parts: 1_000,
+};
 const MAX_EXPORT_ROWS: i64 = 10_000;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -137,37 +143,21 @@ fn invalid(msg: impl Into<String>) -> ApiError {
     ApiError::bad_request("invalid_xlsx", msg)
 }
 
-/// The first sheet as rows of trimmed strings (header included).
+/// The first sheet as rows of trimmed strings (header included), read under [`LIMITS`].
 fn read_sheet(bytes: &[u8]) -> Result<Vec<Vec<String>>, ApiError> {
-    let mut zip = zip::ZipArchive::new(Cursor::new(bytes))
-        .map_err(|_| invalid("the body is not an .xlsx file"))?;
-    let mut total = 0u64;
-    for i in 0..zip.len() {
-        let part = zip
-            .by_index_raw(i)
-            .map_err(|_| invalid("the .xlsx archive is damaged"))?;
-        total = total.saturating_add(part.size());
-    }
-    if total > MAX_INFLATED_BYTES {
-        return Err(invalid("the workbook is too large once unpacked"));
-    }
-    let mut book: Xlsx<_> = calamine::open_workbook_from_rs(Cursor::new(bytes))
-        .map_err(|_| invalid("the body is not a readable .xlsx workbook"))?;
-    let range = book
-        .worksheet_range_at(0)
-        .ok_or_else(|| invalid("the workbook has no sheet"))?
-        .map_err(|_| invalid("the first sheet cannot be read"))?;
-    Ok(range
-        .rows()
-        .map(|r| r.iter().map(cell_text).collect())
-        .collect())
-}
-
-fn cell_text(d: &Data) -> String {
-    match d {
-        Data::Empty => String::new(),
-        other => other.to_string().trim().to_string(),
-    }
+    xlsx::read_first_sheet(bytes, LIMITS).map_err(|e| match e {
+        WorkbookError::Invalid(msg) => invalid(msg),
+        WorkbookError::TooManyRows(_) => ApiError::bad_request(
+            "too_many_rows",
+            format!(
+                "at most {MAX_ROWS} rows per import (sheet rows 2 to {})",
+                MAX_ROWS + 1
+            ),
+        ),
+        WorkbookError::TooLarge(msg) => {
+            ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", msg)
+        }
+    })
 }
 
 #[utoipa::path(post, path = "/api/admin/tenants/{tenant}/appointments.xlsx",
