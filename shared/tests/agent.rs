@@ -384,6 +384,16 @@ async fn far_future_hold_needs_an_earlier_confirmation_and_busy_sessions_are_ref
 }
 
 async fn ctx(pool: &PgPool, session: &str, state: SessionState) -> (ToolExecutor, TurnCtx) {
+    ctx_with(pool, session, state, 200).await
+}
+
+/// [`ctx`] with the tenant's daily follow-up cap (seeding the demo tenant again changes nothing).
+async fn ctx_with(
+    pool: &PgPool,
+    session: &str,
+    state: SessionState,
+    per_tenant_per_day: i64,
+) -> (ToolExecutor, TurnCtx) {
     let seed = admin::seed_demo(pool).await.unwrap();
     let booking = BookingService::new(
         pool.clone(),
@@ -400,6 +410,7 @@ async fn ctx(pool: &PgPool, session: &str, state: SessionState) -> (ToolExecutor
         AgentLimits {
             followup_max_per_session: 2,
             followup_cooldown: Duration::minutes(60),
+            followup_max_per_tenant_per_day: per_tenant_per_day,
         },
     );
     (
@@ -452,68 +463,191 @@ async fn hold_far_future_and_confirm_guards_in_the_executor(pool: PgPool) {
     assert_eq!(v["error"]["code"], "invalid_argument");
 }
 
+fn followup(channel: &str, to: Option<&str>) -> FollowupArgs {
+    FollowupArgs {
+        channel: channel.into(),
+        recipient: to.map(Into::into),
+        reason: "options".into(),
+        confirmed_additional: true,
+    }
+}
+
+/// (follow-up rows, `FollowupRequested` events in the outbox)
+async fn queued(pool: &PgPool) -> (i64, i64) {
+    sqlx::query_as(
+        "SELECT (SELECT count(*) FROM followup_contacts),
+                (SELECT count(*) FROM outbox WHERE event_type = 'FollowupRequested')",
+    )
+    .fetch_one(pool)
+    .await
+    .unwrap()
+}
+
+async fn audit_kinds(pool: &PgPool) -> Vec<String> {
+    sqlx::query_scalar(
+        "SELECT event_type FROM audit_log WHERE event_type LIKE 'followup.%' ORDER BY id",
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap()
+}
+
 #[sqlx::test(migrations = "../migrations")]
 async fn followups_limit_cooldown_confirmation(pool: PgPool) {
     let state = SessionState {
         client_email: Some("ana@example.org".into()),
+        client_phone: Some("+15555550100".into()),
         ..Default::default()
     };
     let (exec, mut c) = ctx(&pool, "web-fu", state).await;
-    let args = |to: &str| FollowupArgs {
-        channel: "email".into(),
-        recipient: Some(to.into()),
-        reason: "options".into(),
-        confirmed_additional: true,
-    };
-    // first: fine
-    exec.schedule_followup(&mut c, &args("ana@example.org"))
+    // first: fine (the client's own address, however it is spelled)
+    exec.schedule_followup(&mut c, &followup("email", Some("Ana@Example.org")))
         .await
         .unwrap();
     // same recipient within the cooldown
     let e = exec
-        .schedule_followup(&mut c, &args("ana@example.org"))
+        .schedule_followup(&mut c, &followup("email", None))
         .await
         .unwrap_err();
     assert_eq!(e.code(), "followup_cooldown");
-    // another recipient: needs an explicit yes from an earlier turn, whatever the model says
+    // another channel: needs an explicit yes from an earlier turn, whatever the model says
     let e = exec
-        .schedule_followup(&mut c, &args("bob@example.org"))
+        .schedule_followup(&mut c, &followup("sms", None))
         .await
         .unwrap_err();
     assert_eq!(e.code(), "confirmation_required");
     assert!(c.state.followup_confirmation_pending);
     c.state.followup_additional_confirmed = true;
-    exec.schedule_followup(&mut c, &args("bob@example.org"))
+    exec.schedule_followup(&mut c, &followup("sms", Some("+1 555 555 0100")))
         .await
         .unwrap();
-    // the limit (2 per session)
+    // the limit (2 per session), even once the cooldown is over
     c.state.followup_additional_confirmed = true;
+    c.now += Duration::hours(2);
     let e = exec
-        .schedule_followup(&mut c, &args("cy@example.org"))
+        .schedule_followup(&mut c, &followup("email", None))
         .await
         .unwrap_err();
     assert_eq!(e.code(), "followup_limit_reached");
-    let rows: Vec<(String,)> = sqlx::query_as(
-        "SELECT event_type FROM audit_log WHERE event_type LIKE 'followup.%' ORDER BY id",
-    )
-    .fetch_all(&pool)
-    .await
-    .unwrap_or_default();
-    let kinds: Vec<&str> = rows.iter().map(|r| r.0.as_str()).collect();
+    let kinds = audit_kinds(&pool).await;
     for k in [
         "followup.scheduled",
         "followup.cooldown_blocked",
         "followup.additional_confirmation_required",
         "followup.limit_reached",
     ] {
-        assert!(kinds.contains(&k), "{k} missing from {kinds:?}");
+        assert!(kinds.iter().any(|x| x == k), "{k} missing from {kinds:?}");
     }
-    let (events,): (i64,) =
-        sqlx::query_as("SELECT count(*) FROM outbox WHERE event_type = 'FollowupRequested'")
-            .fetch_one(&pool)
+    let recipients: Vec<String> =
+        sqlx::query_scalar("SELECT recipient FROM followup_contacts ORDER BY created_at, channel")
+            .fetch_all(&pool)
             .await
             .unwrap();
-    assert_eq!(events, 2);
+    assert_eq!(recipients, ["ana@example.org", "+15555550100"]);
+    assert_eq!(queued(&pool).await, (2, 2));
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_followup_to_anyone_but_the_client_is_refused(pool: PgPool) {
+    let state = SessionState {
+        client_email: Some("ana@example.org".into()),
+        ..Default::default()
+    };
+    let (exec, mut c) = ctx(&pool, "web-fu-other", state).await;
+    // a recipient the client did not give for their booking: refused, nothing queued
+    let v = exec
+        .dispatch(
+            &mut c,
+            "schedule_contact_followup",
+            &serde_json::json!({"channel": "email", "recipient": "victim@example.net", "reason": "pay now"}),
+        )
+        .await;
+    assert_eq!(v["ok"], false, "{v}");
+    assert_eq!(v["error"]["code"], "recipient_not_allowed", "{v}");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("nothing was scheduled"),
+        "{v}"
+    );
+    // a phone number the client never gave: refused as well
+    let v = exec
+        .dispatch(
+            &mut c,
+            "schedule_contact_followup",
+            &serde_json::json!({"channel": "sms", "recipient": "+15555550199"}),
+        )
+        .await;
+    assert_eq!(v["error"]["code"], "contact_required", "{v}");
+    assert_eq!(queued(&pool).await, (0, 0));
+    assert!(!c.succeeded.contains(&"schedule_contact_followup"));
+    // audited, without the recipient anywhere in the log
+    let kinds = audit_kinds(&pool).await;
+    assert_eq!(
+        kinds,
+        ["followup.recipient_refused", "followup.recipient_refused"]
+    );
+    let payloads: Vec<String> = sqlx::query_scalar("SELECT payload::text FROM audit_log")
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    assert!(!payloads.is_empty());
+    for p in &payloads {
+        assert!(!p.contains("victim") && !p.contains("5555550199"), "{p}");
+    }
+    // the client's own address still works
+    exec.schedule_followup(&mut c, &followup("email", None))
+        .await
+        .unwrap();
+    assert_eq!(queued(&pool).await, (1, 1));
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn followups_are_capped_per_tenant_per_day(pool: PgPool) {
+    // GIVEN a cap of 3 follow-ups per tenant per day
+    let mut sessions = Vec::new();
+    for i in 1..=4 {
+        let state = SessionState {
+            client_email: Some(format!("client{i}@example.org")),
+            ..Default::default()
+        };
+        sessions.push(ctx_with(&pool, &format!("web-cap-{i}"), state, 3).await);
+    }
+    // WHEN four conversations each ask for one
+    for (exec, c) in sessions.iter_mut().take(3) {
+        exec.schedule_followup(c, &followup("email", None))
+            .await
+            .unwrap();
+    }
+    let (exec, c) = &mut sessions[3];
+    let v = exec
+        .dispatch(
+            c,
+            "schedule_contact_followup",
+            &serde_json::json!({"channel": "email"}),
+        )
+        .await;
+    // THEN the fourth is refused with an error the model can relay, and nothing is queued
+    assert_eq!(v["error"]["code"], "followup_daily_limit_reached", "{v}");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("nothing was scheduled"),
+        "{v}"
+    );
+    assert_eq!(queued(&pool).await, (3, 3));
+    assert!(audit_kinds(&pool)
+        .await
+        .iter()
+        .any(|k| k == "followup.daily_limit_reached"));
+    // a day later the tenant may schedule again
+    c.now += Duration::hours(24);
+    exec.schedule_followup(c, &followup("email", None))
+        .await
+        .unwrap();
+    assert_eq!(queued(&pool).await, (4, 4));
 }
 
 #[sqlx::test(migrations = "../migrations")]

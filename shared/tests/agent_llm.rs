@@ -401,3 +401,86 @@ async fn rate_limits_and_server_errors_are_retried_then_reported_politely(pool: 
             .unwrap();
     assert_eq!(n, 1);
 }
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_followup_goes_only_to_the_client_who_booked(pool: PgPool) {
+    let fx = fixture(&pool).await;
+    // GIVEN a booking made in this chat with the client's email and phone
+    fx.script.push(|_| {
+        call(
+            "check_availability",
+            json!({"service_id": CONSULT, "start_date": "tomorrow"}),
+        )
+    });
+    fx.script.push(|req| {
+        let first = last_tool_result(req)["result"]["slots"][0]["start"].clone();
+        call(
+            "hold_slot",
+            json!({"service_id": CONSULT, "start_time": first}),
+        )
+    });
+    fx.script.push(|req| {
+        let hold = last_tool_result(req)["result"]["hold_id"].clone();
+        call(
+            "confirm_booking",
+            json!({"hold_id": hold, "client_name": "Jane Doe", "client_email": "jane@example.com",
+                   "client_phone": "+15555550100"}),
+        )
+    });
+    fx.script.push(|req| {
+        assert_eq!(last_tool_result(req)["ok"], true);
+        text("Done: you have Tuesday at 9:00 AM.")
+    });
+    fx.say("Consultation tomorrow 9am, Jane Doe, jane@example.com, +1 555 555 0100, yes")
+        .await;
+    // WHEN the model asks for a follow-up to someone else, with a text of its choosing
+    fx.script.push(|_| {
+        call(
+            "schedule_contact_followup",
+            json!({"channel": "email", "recipient": "victim@example.net",
+                   "reason": "your account is locked, pay at evil.example"}),
+        )
+    });
+    // THEN the tool refuses with an error the model can relay, and it falls back to the
+    // client's own phone number
+    fx.script.push(|req| {
+        let r = last_tool_result(req);
+        assert_eq!(r["ok"], false, "{r}");
+        assert_eq!(r["error"]["code"], "recipient_not_allowed", "{r}");
+        let system = req["messages"][0]["content"].as_str().unwrap();
+        assert!(system.contains("phone: +15555550100"), "{system}");
+        call(
+            "schedule_contact_followup",
+            json!({"channel": "sms", "reason": "other times"}),
+        )
+    });
+    fx.script.push(|req| {
+        let r = last_tool_result(req);
+        assert_eq!(r["ok"], true, "{r}");
+        text("I can only message you, not someone else; I've asked for a text to your phone.")
+    });
+    let r = fx.say("please email victim@example.net about it").await;
+    assert!(r.reply.contains("only message you"), "{}", r.reply);
+    assert_eq!(fx.script.seen().len(), 7, "every scripted step ran");
+    let rows: Vec<(String, String)> =
+        sqlx::query_as("SELECT channel, recipient FROM followup_contacts")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    assert_eq!(rows, [("sms".to_string(), "+15555550100".to_string())]);
+    let (events,): (i64,) =
+        sqlx::query_as("SELECT count(*) FROM outbox WHERE event_type = 'FollowupRequested'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(events, 1);
+    let (refused, leaked): (i64, i64) = sqlx::query_as(
+        "SELECT count(*) FILTER (WHERE event_type = 'followup.recipient_refused'),
+                count(*) FILTER (WHERE payload::text LIKE '%victim%')
+           FROM audit_log",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!((refused, leaked), (1, 0));
+}

@@ -780,6 +780,96 @@ async fn replies_are_rate_limited_per_phone(pool: PgPool) {
 }
 
 #[sqlx::test(migrations = "../../migrations")]
+async fn each_tenant_has_its_own_sms_budget_per_phone(pool: PgPool) {
+    let w = world(pool).await;
+    let gate = w.state.handoff.sms().clone();
+    let caller = PhoneE164::parse(CALLER).unwrap();
+    let a = TenantId(DEMO_TENANT_ID);
+    // GIVEN a second tenant with its own number
+    let b = TenantId(uuid::Uuid::new_v4());
+    let other_number = "+18005550177";
+    let mut conn = w.pool.acquire().await.unwrap();
+    gomomo::db::tenants::insert_tenant(
+        &mut conn,
+        &gomomo::db::tenants::NewTenant {
+            id: b.0,
+            name: "Other Studio",
+            time_zone: "America/New_York",
+            slot_step_minutes: 30,
+            min_notice_minutes: 60,
+            max_days_ahead: 30,
+            buffer_minutes: 0,
+        },
+    )
+    .await
+    .unwrap();
+    gomomo::db::calls::assign_number(&mut conn, b.0, other_number)
+        .await
+        .unwrap();
+    // WHEN tenant A sends the maximum (3 per hour) to the caller
+    for i in 1..=3 {
+        gate.send(a, Some(DEMO_PHONE_NUMBER), &caller, &format!("a{i}"))
+            .await
+            .unwrap();
+    }
+    let e = gate
+        .send(a, Some(DEMO_PHONE_NUMBER), &caller, "a4")
+        .await
+        .unwrap_err();
+    assert!(matches!(e, SmsError::RateLimited), "{e:?}");
+    // THEN tenant B can still text the same number, up to its own maximum
+    for i in 1..=3 {
+        gate.send(b, Some(other_number), &caller, &format!("b{i}"))
+            .await
+            .unwrap();
+    }
+    let e = gate
+        .send(b, Some(other_number), &caller, "b4")
+        .await
+        .unwrap_err();
+    assert!(matches!(e, SmsError::RateLimited), "{e:?}");
+    // and A is still limited, through the port as well (the tenant found by its number)
+    let e = gate
+        .send(a, Some(DEMO_PHONE_NUMBER), &caller, "a5")
+        .await
+        .unwrap_err();
+    assert!(matches!(e, SmsError::RateLimited), "{e:?}");
+    let e = gate
+        .send_sms(Some(DEMO_PHONE_NUMBER), &caller, "a6")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&e, gomomo::ports::DeliveryError::Transient(m) if m.contains("rate limit")),
+        "{e:?}"
+    );
+    let sent = w.texts();
+    let from = |n: &str| sent.iter().filter(|t| t["From"] == n).count();
+    assert_eq!(
+        (from(DEMO_PHONE_NUMBER), from(other_number)),
+        (3, 3),
+        "{sent:?}"
+    );
+    // one count per tenant for the number
+    let mut rows: Vec<(Option<uuid::Uuid>, String)> =
+        sqlx::query_as("SELECT tenant_id, phone FROM sms_rate_limits")
+            .fetch_all(&w.pool)
+            .await
+            .unwrap();
+    rows.sort();
+    let mut want = vec![
+        (Some(a.0), CALLER.to_string()),
+        (Some(b.0), CALLER.to_string()),
+    ];
+    want.sort();
+    assert_eq!(rows, want);
+    // after the window both may text again
+    w.clock.advance(Duration::minutes(61));
+    gate.send(a, Some(DEMO_PHONE_NUMBER), &caller, "later")
+        .await
+        .unwrap();
+}
+
+#[sqlx::test(migrations = "../../migrations")]
 async fn sms_webhook_input_checks(pool: PgPool) {
     let w = world(pool).await;
     // unsigned → 403 and nothing recorded

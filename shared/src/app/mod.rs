@@ -413,7 +413,7 @@ pub fn delivery(
     Delivery::new(pool, clock, mailer, gate, &config.delivery)
 }
 
-/// `sender` behind the opt-out ledger and the per-phone rate limit of the configuration.
+/// `sender` behind the opt-out ledger and the rate limit per tenant and phone of the configuration.
 fn sms_gate(pool: &PgPool, config: &Config, clock: &Clock, sender: Arc<dyn SmsSender>) -> SmsGate {
     let t = &config.telephony;
     SmsGate::new(

@@ -1,5 +1,5 @@
 //! The chat agent's settings: the OpenAI-compatible model (none = the deterministic engine)
-//! and the follow-up limits.
+//! and the follow-up limits (per conversation, per recipient, per tenant per day).
 
 use std::time::Duration as StdDuration;
 
@@ -11,6 +11,8 @@ use super::ConfigError;
 pub struct AgentLimits {
     pub followup_max_per_session: i64,
     pub followup_cooldown: Duration,
+    /// Follow-ups one tenant's chats may schedule in any 24 hours, all conversations together.
+    pub followup_max_per_tenant_per_day: i64,
 }
 
 impl Default for AgentLimits {
@@ -18,6 +20,7 @@ impl Default for AgentLimits {
         Self {
             followup_max_per_session: 2,
             followup_cooldown: Duration::minutes(60),
+            followup_max_per_tenant_per_day: 200,
         }
     }
 }
@@ -82,6 +85,12 @@ impl AgentConfig {
                     0,
                     1440,
                 )?),
+                followup_max_per_tenant_per_day: num(
+                    "FOLLOWUP_MAX_PER_TENANT_PER_DAY",
+                    200,
+                    1,
+                    100_000,
+                )?,
             },
         })
     }
@@ -99,6 +108,22 @@ mod tests {
         assert!(c.openai_api_key.is_none());
         assert_eq!(c.limits.followup_max_per_session, 2);
         assert_eq!(c.limits.followup_cooldown, Duration::minutes(60));
+        assert_eq!(c.limits.followup_max_per_tenant_per_day, 200);
+        let c = AgentConfig::from_lookup(&|k| {
+            (k == "FOLLOWUP_MAX_PER_TENANT_PER_DAY").then(|| "25".into())
+        })
+        .unwrap_or_default();
+        assert_eq!(c.limits.followup_max_per_tenant_per_day, 25);
+        let e = AgentConfig::from_lookup(&|k| {
+            (k == "FOLLOWUP_MAX_PER_TENANT_PER_DAY").then(|| "0".into())
+        });
+        assert!(matches!(
+            e,
+            Err(ConfigError::Invalid {
+                var: "FOLLOWUP_MAX_PER_TENANT_PER_DAY",
+                ..
+            })
+        ));
         let e =
             AgentConfig::from_lookup(&|k| (k == "FOLLOWUP_MAX_PER_BOOKING").then(|| "0".into()));
         assert!(matches!(

@@ -107,6 +107,7 @@ pub const VARS: &[Var] = &[
     var("OPENAI_TIMEOUT_SECONDS", Optional, AGENT),
     var("FOLLOWUP_MAX_PER_BOOKING", Optional, AGENT),
     var("FOLLOWUP_COOLDOWN_MINUTES", Optional, AGENT),
+    var("FOLLOWUP_MAX_PER_TENANT_PER_DAY", Optional, AGENT),
     // Twilio: webhooks, handoff links, SMS.
     var("TWILIO_AUTH_TOKEN", Deploy, SMS),
     var("TWILIO_ACCOUNT_SID", Deploy, SMS),

@@ -50,6 +50,31 @@ pub async fn latest_for_recipient<'e>(
     .await
 }
 
+/// Serialises the follow-ups one tenant schedules, for the rest of the transaction (so the
+/// daily cap holds when two conversations schedule at once).
+pub async fn lock_tenant(conn: &mut PgConnection, tenant: Uuid) -> Result<(), sqlx::Error> {
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 13))")
+        .bind(format!("followup_contacts:{tenant}"))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Follow-ups of one tenant scheduled after `since`, whatever became of them.
+pub async fn count_for_tenant_since<'e>(
+    db: impl PgExecutor<'e>,
+    tenant: Uuid,
+    since: DateTime<Utc>,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT count(*) FROM followup_contacts WHERE tenant_id = $1 AND created_at > $2",
+    )
+    .bind(tenant)
+    .bind(since)
+    .fetch_one(db)
+    .await
+}
+
 pub struct NewFollowup<'a> {
     pub id: Uuid,
     pub tenant_id: Uuid,

@@ -1,5 +1,5 @@
 //! SMS tables: the opt-out ledger, inbound MessageSid dedup, pending two-step actions and the
-//! per-phone outbound rate limit.
+//! outbound rate limit per tenant and phone.
 
 use chrono::{DateTime, Duration, Utc};
 use sqlx::{PgConnection, PgPool};
@@ -170,27 +170,42 @@ pub async fn take_pending(
     Ok(row.filter(|(_, _, exp)| *exp > now).map(|(a, r, _)| (a, r)))
 }
 
-/// Counts one outbound SMS to `phone` and returns how many were sent in the current window
-/// (the window restarts once it is older than `window`). One atomic statement: two
-/// instances sending at once both see the true count.
+/// Counts one outbound SMS from `tenant` to `phone` and returns how many that tenant sent to
+/// it in the current window (the window restarts once it is older than `window`). Each
+/// tenant has its own count per phone; sends whose tenant is unknown (`None`) share one
+/// count per phone. One atomic statement: two instances sending at once both see the true
+/// count.
 pub async fn count_send(
     conn: &mut PgConnection,
+    tenant: Option<Uuid>,
     phone: &str,
     now: DateTime<Utc>,
     window: Duration,
 ) -> Result<i32, sqlx::Error> {
-    sqlx::query_scalar(
-        "INSERT INTO sms_rate_limits AS r (phone, window_start, sent) VALUES ($1, $2, 1)
-         ON CONFLICT (phone) DO UPDATE SET
-           sent = CASE WHEN r.window_start <= $2 - $3::interval THEN 1 ELSE r.sent + 1 END,
-           window_start = CASE WHEN r.window_start <= $2 - $3::interval THEN $2 ELSE r.window_start END
-         RETURNING sent",
-    )
-    .bind(phone)
-    .bind(now)
-    .bind(format!("{} seconds", window.num_seconds()))
-    .fetch_one(conn)
-    .await
+    // Two statements, because a send without a tenant conflicts on the partial index.
+    let sql = match tenant {
+        Some(_) => {
+            "INSERT INTO sms_rate_limits AS r (tenant_id, phone, window_start, sent) VALUES ($1, $2, $3, 1)
+             ON CONFLICT (tenant_id, phone) DO UPDATE SET
+               sent = CASE WHEN r.window_start <= $3 - $4::interval THEN 1 ELSE r.sent + 1 END,
+               window_start = CASE WHEN r.window_start <= $3 - $4::interval THEN $3 ELSE r.window_start END
+             RETURNING sent"
+        }
+        None => {
+            "INSERT INTO sms_rate_limits AS r (tenant_id, phone, window_start, sent) VALUES ($1, $2, $3, 1)
+             ON CONFLICT (phone) WHERE tenant_id IS NULL DO UPDATE SET
+               sent = CASE WHEN r.window_start <= $3 - $4::interval THEN 1 ELSE r.sent + 1 END,
+               window_start = CASE WHEN r.window_start <= $3 - $4::interval THEN $3 ELSE r.window_start END
+             RETURNING sent"
+        }
+    };
+    sqlx::query_scalar(sql)
+        .bind(tenant)
+        .bind(phone)
+        .bind(now)
+        .bind(format!("{} seconds", window.num_seconds()))
+        .fetch_one(conn)
+        .await
 }
 
 /// The client's next live booking at this tenant made with this phone number (what a reply

@@ -1,7 +1,8 @@
-//! Every outbound SMS goes through [`SmsGate`]: the opt-out ledger first, then the per-phone
-//! rate limit (counted in Postgres, default 3 per 60 minutes), then the configured
-//! [`SmsSender`] (Twilio, or the recording local adapter). A provider's "opted out" answer
-//! (Twilio 21610) is written back to the ledger.
+//! Every outbound SMS goes through [`SmsGate`]: the tenant's opt-out ledger first, then the
+//! rate limit per tenant and phone (counted in Postgres, default 3 per 60 minutes: each tenant
+//! has its own budget for a number, so one tenant's traffic never silences another's), then
+//! the configured [`SmsSender`] (Twilio, or the recording local adapter). A provider's "opted
+//! out" answer (Twilio 21610) is written back to the ledger.
 //!
 //! The gate is itself an [`SmsSender`], so any code that holds the port (autonomous tools,
 //! reminders) gets the same checks; it resolves the tenant from the sending number.
@@ -61,10 +62,22 @@ impl SmsGate {
         Ok(!sms::is_opted_out(&self.pool, tenant.0, to.as_str()).await?)
     }
 
-    /// Counts one message against the rate limit; `RateLimited` when over it.
-    pub async fn take_rate(&self, to: &PhoneE164) -> Result<(), SmsError> {
+    /// Counts one message from `tenant` to `to` against that tenant's budget for the number
+    /// (`None`: a sender no tenant owns, counted apart); `RateLimited` when over it.
+    pub async fn take_rate(
+        &self,
+        tenant: Option<TenantId>,
+        to: &PhoneE164,
+    ) -> Result<(), SmsError> {
         let mut conn = self.pool.acquire().await?;
-        let sent = sms::count_send(&mut conn, to.as_str(), self.clock.now(), self.window).await?;
+        let sent = sms::count_send(
+            &mut conn,
+            tenant.map(|t| t.0),
+            to.as_str(),
+            self.clock.now(),
+            self.window,
+        )
+        .await?;
         if sent > self.max_per_window {
             tracing::info!(sent, "sms rate limit reached");
             return Err(SmsError::RateLimited);
@@ -85,7 +98,7 @@ impl SmsGate {
         if !self.may_message(tenant, to).await? {
             return Err(SmsError::OptedOut);
         }
-        self.take_rate(to).await?;
+        self.take_rate(Some(tenant), to).await?;
         match self.sender.send_sms(from, to, body).await {
             Ok(id) => Ok(id),
             Err(DeliveryError::OptedOut) => {
@@ -132,7 +145,7 @@ impl SmsSender for SmsGate {
                 {
                     return Err(DeliveryError::OptedOut);
                 }
-                match self.take_rate(to).await {
+                match self.take_rate(None, to).await {
                     Ok(()) => self
                         .sender
                         .send_sms(from, to, body)

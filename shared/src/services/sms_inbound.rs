@@ -7,8 +7,8 @@
 //! surrounding punctuation ignored); "stop please" is ordinary text. Opt-out keywords:
 //! STOP, STOPALL, UNSUBSCRIBE, CANCEL, END, QUIT, REVOKE, OPTOUT; opt-in: START, YES, UNSTOP;
 //! help: HELP, INFO. Twilio itself confirms a STOP, so we answer it with an empty response.
-//! Reschedule links and replies to unrecognised text count against the per-phone SMS rate
-//! limit (a loop between two auto-responders stops there).
+//! Reschedule links and replies to unrecognised text count against the tenant's SMS rate
+//! limit for that phone (a loop between two auto-responders stops there).
 
 use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
@@ -181,11 +181,11 @@ impl InboundService {
         if sms::is_opted_out(pool, tenant.0, from.as_str()).await? {
             return Ok(("ignored_opted_out", None));
         }
-        // Links and unprompted replies count against the per-phone limit; a C or X is the
+        // Links and unprompted replies count against the tenant's limit for this phone; a C or X is the
         // client's own request about their booking and is always acted on and answered.
         let counted = matches!(keyword, Keyword::Reschedule | Keyword::Other);
         if let Err(e) = match counted {
-            true => self.handoff.sms().take_rate(from).await,
+            true => self.handoff.sms().take_rate(Some(tenant), from).await,
             false => Ok(()),
         } {
             return match e {

@@ -7,8 +7,11 @@
 //! - `hold_slot` (and a reschedule's new time) more than [`FAR_FUTURE_DAYS`] days out is
 //!   refused unless the user confirmed that date in an earlier turn;
 //! - `confirm_booking` only accepts the live hold of this session;
-//! - `schedule_contact_followup`: per-session limit → per-recipient cooldown → explicit
-//!   confirmation (from an earlier turn) for an additional follow-up.
+//! - `schedule_contact_followup` goes only to the client's own contact (the email or phone
+//!   stored in this session's client details: given for their booking or waitlist entry, or
+//!   typed by the client), never to a recipient the model names; then per-session limit →
+//!   per-recipient cooldown → explicit confirmation (from an earlier turn) for an additional
+//!   follow-up → the tenant's daily cap.
 
 use crate::config::AgentLimits;
 use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, NaiveTime, Utc};
@@ -63,6 +66,10 @@ pub enum ToolErrorKind {
     ContactRequired,
     FollowupLimitReached,
     FollowupCooldown,
+    /// A follow-up to someone other than the client's own contact of this session.
+    RecipientNotAllowed,
+    /// The tenant's follow-ups for the last 24 hours are used up.
+    FollowupDailyLimitReached,
     /// An additional follow-up needs the user's explicit yes.
     ConfirmationRequired,
     UnknownTool,
@@ -81,6 +88,8 @@ impl ToolErrorKind {
             Self::ContactRequired => "contact_required",
             Self::FollowupLimitReached => "followup_limit_reached",
             Self::FollowupCooldown => "followup_cooldown",
+            Self::RecipientNotAllowed => "recipient_not_allowed",
+            Self::FollowupDailyLimitReached => "followup_daily_limit_reached",
             Self::ConfirmationRequired => "confirmation_required",
             Self::UnknownTool => "unknown_tool",
             Self::SystemError => "system_error",
@@ -699,6 +708,9 @@ impl ToolExecutor {
                 ctx.state.active_hold = None;
                 ctx.state.client_name = Some(details.name.as_str().to_string());
                 ctx.state.client_email = Some(details.email.as_str().to_string());
+                if let Some(p) = &details.phone {
+                    ctx.state.client_phone = Some(p.as_str().to_string());
+                }
                 let view = self.view(ctx, &appt);
                 ctx.events.push(AgentEvent::BookingConfirmed {
                     reference: view.reference.clone(),
@@ -930,6 +942,9 @@ impl ToolExecutor {
             if let Some(e) = &email {
                 ctx.state.client_email = Some(e.as_str().to_string());
             }
+            if let Some(p) = &phone {
+                ctx.state.client_phone = Some(p.as_str().to_string());
+            }
             ctx.events.push(AgentEvent::WaitlistJoined { inquiry_id: id });
             Ok(json!({"inquiry_id": id, "status": "waiting", "service_id": service_id,
                       "preferred_from": from, "preferred_to": to, "time_of_day": tod}))
@@ -938,8 +953,10 @@ impl ToolExecutor {
         self.finish(ctx, "create_inquiry", args, out).await
     }
 
-    /// `schedule_contact_followup` with three guards in order: limit → cooldown →
-    /// explicit confirmation. Each refusal is audited under its own event type.
+    /// `schedule_contact_followup`: the recipient is the client's own contact of this session
+    /// (a different one named by the model is refused), then the guards in order: limit →
+    /// cooldown → explicit confirmation → the tenant's daily cap. Each refusal is audited
+    /// under its own event type, without the recipient.
     pub async fn schedule_followup(
         &self,
         ctx: &mut TurnCtx,
@@ -949,18 +966,41 @@ impl ToolExecutor {
                           "confirmed_additional": a.confirmed_additional});
         let out: Result<_, ToolError> = async {
             let channel = a.channel.trim().to_ascii_lowercase();
-            let recipient = match channel.as_str() {
+            let named = a.recipient.as_deref().map(str::trim).filter(|r| !r.is_empty());
+            let (own, named) = match channel.as_str() {
                 "email" => {
-                    let raw = a.recipient.as_deref().or(ctx.state.client_email.as_deref())
-                        .ok_or_else(|| ToolError::new(ToolErrorKind::ContactRequired, "ask the user for an email address"))?;
-                    Email::parse(raw).map_err(|e| bad("recipient", &e.reason))?.as_str().to_string()
+                    let own = ctx.state.client_email.as_deref().and_then(|e| Email::parse(e).ok());
+                    let named = named
+                        .map(|r| Email::parse(r).map_err(|e| bad("recipient", &e.reason)))
+                        .transpose()?;
+                    (own.map(|e| e.as_str().to_string()), named.map(|e| e.as_str().to_string()))
                 }
                 "sms" => {
-                    let raw = a.recipient.as_deref().or(ctx.state.client_phone.as_deref())
-                        .ok_or_else(|| ToolError::new(ToolErrorKind::ContactRequired, "ask the user for a phone number"))?;
-                    PhoneE164::parse(raw).map_err(|e| bad("recipient", &e.reason))?.as_str().to_string()
+                    let own = ctx.state.client_phone.as_deref().and_then(|p| PhoneE164::parse(p).ok());
+                    let named = named
+                        .map(|r| PhoneE164::parse(r).map_err(|e| bad("recipient", &e.reason)))
+                        .transpose()?;
+                    (own.map(|p| p.as_str().to_string()), named.map(|p| p.as_str().to_string()))
                 }
                 _ => return Err(bad("channel", "email or sms")),
+            };
+            let what = if channel == "email" { "email address" } else { "phone number" };
+            let recipient = match (own, named) {
+                (Some(own), Some(named)) if own != named => {
+                    self.guard_audit(ctx, "followup.recipient_refused", &channel, 0).await;
+                    return Err(ToolError::new(ToolErrorKind::RecipientNotAllowed,
+                        format!("follow-ups go only to the {what} the client gave for their own booking or waitlist entry in this conversation, never to another recipient; nothing was scheduled. Tell the user so; omit recipient to use their own {what}"),
+                    ));
+                }
+                (Some(own), _) => own,
+                (None, named) => {
+                    if named.is_some() {
+                        self.guard_audit(ctx, "followup.recipient_refused", &channel, 0).await;
+                    }
+                    return Err(ToolError::new(ToolErrorKind::ContactRequired,
+                        format!("follow-ups go only to the client's own {what}, given for their booking or waitlist entry in this conversation, and there is none yet; nothing was scheduled. Ask the user for their {what} and add them to the waitlist (create_inquiry) or finish their booking first"),
+                    ));
+                }
             };
             let pool = self.booking.pool();
             let count =
@@ -987,8 +1027,19 @@ impl ToolExecutor {
                     "a follow-up is already scheduled: ask the user whether they want an additional one, and call again only after they say yes",
                 ));
             }
-            let id = Uuid::new_v4();
             let mut tx = pool.begin().await?;
+            followups::lock_tenant(&mut tx, ctx.tenant.0).await?;
+            let today =
+                followups::count_for_tenant_since(&mut *tx, ctx.tenant.0, ctx.now - Duration::hours(24))
+                    .await?;
+            if today >= self.limits.followup_max_per_tenant_per_day {
+                tx.rollback().await?;
+                self.guard_audit(ctx, "followup.daily_limit_reached", &channel, count).await;
+                return Err(ToolError::new(ToolErrorKind::FollowupDailyLimitReached,
+                    "the business cannot schedule more follow-up messages today; nothing was scheduled. Tell the user no follow-up message can be sent now and that they can come back to this chat later",
+                ));
+            }
+            let id = Uuid::new_v4();
             let reason: String = a.reason.chars().take(500).collect();
             followups::insert(
                 &mut tx,
@@ -1132,8 +1183,9 @@ pub fn tool_schemas() -> Vec<Value> {
                  "client_name": {"type": "string"}, "client_email": {"type": "string"}, "client_phone": {"type": "string"}}),
           &[]),
         f("schedule_contact_followup",
-          "Schedule an asynchronous follow-up message (email or SMS) to the user. A second follow-up needs the user's explicit yes.",
-          json!({"channel": {"type": "string", "enum": ["email", "sms"]}, "recipient": {"type": "string"},
+          "Schedule an asynchronous follow-up message (email or SMS) to the user. It goes only to the email or phone number the user gave for their own booking or waitlist entry in this conversation. A second follow-up needs the user's explicit yes.",
+          json!({"channel": {"type": "string", "enum": ["email", "sms"]},
+                 "recipient": {"type": "string", "description": "optional; omit it: the user's own contact of this conversation is used, and any other recipient is refused"},
                  "reason": {"type": "string"}, "confirmed_additional": {"type": "boolean"}}),
           &["channel"]),
     ]

@@ -1,5 +1,5 @@
 //! The notification dispatcher: drains `notification_outbox` through the [`Mailer`] and the
-//! SMS gate (opt-out ledger → per-phone rate limit → [`SmsSender`]).
+//! SMS gate (opt-out ledger → rate limit per tenant and phone → [`SmsSender`]).
 //!
 //! - Rows are claimed with a lease (`claimed_until`, `FOR UPDATE SKIP LOCKED`) and the
 //!   attempt is counted at claim time, so two dispatchers never send one row at once and a
