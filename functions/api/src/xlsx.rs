@@ -5,8 +5,9 @@
 //! needs are inflated (the workbook, its relationships, the shared strings and the first
 //! sheet), each through a meter that stops at [`Limits::inflated_bytes`] of real output; the
 //! XML is streamed, and every cell, string and byte of text kept in memory is counted against
-//! [`Limits`] as it is read. The grid grows only to the cells that hold a value, and never past
-//! `rows × columns`.
+//! [`Limits`] as it is read. One text node or tag is held whole by the XML reader before it
+//! can be counted, so the meter also stops a part at [`MAX_MARKUP_GAP`] bytes without markup.
+//! The grid grows only to the cells that hold a value, and never past `rows × columns`.
 
 use std::io::{self, BufRead, BufReader, Cursor, Read};
 
@@ -49,16 +50,26 @@ fn invalid(msg: impl Into<String>) -> WorkbookError {
     WorkbookError::Invalid(msg.into())
 }
 
+/// The longest run of bytes without a `<` or `>` that a part may hold. The XML reader keeps
+/// a whole text node (or tag) in memory before the text limit can count it, so this bounds
+/// what one node can take; a cell holds at most 32,767 characters, far below it.
+pub const MAX_MARKUP_GAP: u64 = 1 << 20;
+
 /// The inflation budget shared by every part read from one archive.
 struct Budget {
     left: u64,
     exceeded: bool,
+    /// A part held more than [`MAX_MARKUP_GAP`] bytes between two markup characters.
+    gap_exceeded: bool,
 }
 
-/// A reader that fails once the budget is spent, whatever the part claims its size is.
+/// A reader that fails once the budget is spent, whatever the part claims its size is, or
+/// once a single text node or tag grows past [`MAX_MARKUP_GAP`].
 struct Metered<'a, R> {
     inner: R,
     budget: &'a mut Budget,
+    /// Bytes read since the last `<` or `>`.
+    gap: u64,
 }
 
 impl<R: Read> Read for Metered<'_, R> {
@@ -75,6 +86,17 @@ impl<R: Read> Read for Metered<'_, R> {
             return Err(io::Error::other("inflation budget spent"));
         }
         self.budget.left -= n64;
+        for &b in &buf[..n] {
+            if b == b'<' || b == b'>' {
+                self.gap = 0;
+            } else {
+                self.gap += 1;
+                if self.gap > MAX_MARKUP_GAP {
+                    self.budget.gap_exceeded = true;
+                    return Err(io::Error::other("a text node or tag is too long"));
+                }
+            }
+        }
         Ok(n)
     }
 }
@@ -109,6 +131,7 @@ pub fn read_first_sheet(bytes: &[u8], limits: Limits) -> Result<Vec<Vec<String>>
         budget: Budget {
             left: limits.inflated_bytes,
             exceeded: false,
+            gap_exceeded: false,
         },
         limits,
         kept: 0,
@@ -161,6 +184,7 @@ impl<'b> Book<'b> {
         let metered = Metered {
             inner: file,
             budget: &mut self.budget,
+            gap: 0,
         };
         let mut reader = Reader::from_reader(BufReader::new(metered));
         let mut keep = Keep {
@@ -170,6 +194,11 @@ impl<'b> Book<'b> {
         let out = f(&mut reader, &mut keep);
         drop(reader);
         self.kept = keep.kept;
+        if self.budget.gap_exceeded {
+            return Err(WorkbookError::TooLarge(format!(
+                "the workbook holds a text or tag longer than {MAX_MARKUP_GAP} bytes"
+            )));
+        }
         if self.budget.exceeded {
             return Err(WorkbookError::TooLarge(format!(
                 "the workbook is larger than {} bytes once unpacked",
@@ -566,6 +595,12 @@ mod tests {
         inflated_bytes: 1_000_000,
         parts: 20,
     };
+    /// Limits that only the gap between markup can reach.
+    const BIG: Limits = Limits {
+        text_bytes: 1 << 30,
+        inflated_bytes: 1 << 30,
+        ..LIMITS
+    };
 
     const WORKBOOK: &str = r#"<workbook xmlns:r="rel"><sheets><sheet name="a" sheetId="1" r:id="rId7"/><sheet name="b" sheetId="2" r:id="rId8"/></sheets></workbook>"#;
     const RELS: &str = r#"<Relationships><Relationship Id="rId8" Type="x/worksheet" Target="worksheets/other.xml"/><Relationship Id="rId7" Type="x/worksheet" Target="/xl/worksheets/first.xml"/><Relationship Id="rId9" Type="x/sharedStrings" Target="strings.xml"/></Relationships>"#;
@@ -663,6 +698,18 @@ mod tests {
             .collect();
         let err = read_first_sheet(&book(&sheet(&cells), &long), LIMITS).unwrap_err();
         assert!(matches!(err, WorkbookError::TooLarge(_)), "{err:?}");
+
+        // One text node longer than the gap allowed, refused while it is read (the reader
+        // would otherwise hold it whole, and copy it, before the text limit counts it).
+        let huge = format!(
+            "<sst><si><t>{}</t></si></sst>",
+            "\r\n".repeat(usize::try_from(MAX_MARKUP_GAP).unwrap())
+        );
+        let err = read_first_sheet(&book(&sheet(""), &huge), BIG).unwrap_err();
+        assert!(
+            matches!(&err, WorkbookError::TooLarge(m) if m.contains("text or tag")),
+            "{err:?}"
+        );
 
         // Real inflated bytes, whatever the archive declares.
         let padded = sheet(&" ".repeat(1_000_001));

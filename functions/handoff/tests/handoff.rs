@@ -851,7 +851,7 @@ async fn each_tenant_has_its_own_sms_budget_per_phone(pool: PgPool) {
     );
     // one count per tenant for the number
     let mut rows: Vec<(Option<uuid::Uuid>, String)> =
-        sqlx::query_as("SELECT tenant_id, phone FROM sms_rate_limits")
+        sqlx::query_as("SELECT tenant_id, phone FROM sms_budgets")
             .fetch_all(&w.pool)
             .await
             .unwrap();

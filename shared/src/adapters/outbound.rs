@@ -24,8 +24,20 @@ fn literal(host: &str) -> Option<IpAddr> {
         .ok()
 }
 
+/// How long one name lookup may take.
+const LOOKUP_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
 async fn lookup(host: &str) -> std::io::Result<Vec<SocketAddr>> {
-    Ok(tokio::net::lookup_host((host, 0)).await?.collect())
+    match tokio::time::timeout(LOOKUP_TIMEOUT, tokio::net::lookup_host((host, 0))).await {
+        Ok(found) => Ok(found?.collect()),
+        Err(_) => Err(std::io::Error::new(
+            std::io::ErrorKind::TimedOut,
+            format!(
+                "looking up {host} took longer than {} s",
+                LOOKUP_TIMEOUT.as_secs()
+            ),
+        )),
+    }
 }
 
 /// Checks an address literal host; a name passes here (its addresses are checked when it

@@ -185,14 +185,14 @@ pub async fn count_send(
     // Two statements, because a send without a tenant conflicts on the partial index.
     let sql = match tenant {
         Some(_) => {
-            "INSERT INTO sms_rate_limits AS r (tenant_id, phone, window_start, sent) VALUES ($1, $2, $3, 1)
+            "INSERT INTO sms_budgets AS r (tenant_id, phone, window_start, sent) VALUES ($1, $2, $3, 1)
              ON CONFLICT (tenant_id, phone) DO UPDATE SET
                sent = CASE WHEN r.window_start <= $3 - $4::interval THEN 1 ELSE r.sent + 1 END,
                window_start = CASE WHEN r.window_start <= $3 - $4::interval THEN $3 ELSE r.window_start END
              RETURNING sent"
         }
         None => {
-            "INSERT INTO sms_rate_limits AS r (tenant_id, phone, window_start, sent) VALUES ($1, $2, $3, 1)
+            "INSERT INTO sms_budgets AS r (tenant_id, phone, window_start, sent) VALUES ($1, $2, $3, 1)
              ON CONFLICT (phone) WHERE tenant_id IS NULL DO UPDATE SET
                sent = CASE WHEN r.window_start <= $3 - $4::interval THEN 1 ELSE r.sent + 1 END,
                window_start = CASE WHEN r.window_start <= $3 - $4::interval THEN $3 ELSE r.window_start END
@@ -226,4 +226,44 @@ pub async fn next_booking_for_phone(
     .bind(now)
     .fetch_optional(pool)
     .await
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    /// Sends whose tenant is unknown share one count per phone (the partial index's own
+    /// conflict target), apart from every tenant's; the window restarts when it is over.
+    #[sqlx::test(migrations = "../migrations")]
+    async fn sends_without_a_tenant_share_one_count_per_phone(pool: PgPool) {
+        let tenant = Uuid::new_v4();
+        sqlx::query("INSERT INTO tenants (id, name, time_zone) VALUES ($1, 'T', 'UTC')")
+            .bind(tenant)
+            .execute(&pool)
+            .await
+            .unwrap();
+        let mut conn = pool.acquire().await.unwrap();
+        let now = Utc::now();
+        let hour = Duration::hours(1);
+        for expected in 1..=4 {
+            let sent = count_send(&mut conn, None, "+15555550123", now, hour)
+                .await
+                .unwrap();
+            assert_eq!(sent, expected);
+        }
+        let own = count_send(&mut conn, Some(tenant), "+15555550123", now, hour)
+            .await
+            .unwrap();
+        assert_eq!(own, 1, "a tenant's count is its own");
+        let later = count_send(&mut conn, None, "+15555550123", now + hour, hour)
+            .await
+            .unwrap();
+        assert_eq!(later, 1, "a new window starts again");
+        let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM sms_budgets")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        assert_eq!(rows, 2);
+    }
 }

@@ -83,6 +83,8 @@ fn embedded_v4(ip: Ipv6Addr) -> Option<Ipv4Addr> {
     let tail = Ipv4Addr::new((s[6] >> 8) as u8, s[6] as u8, (s[7] >> 8) as u8, s[7] as u8);
     match s {
         [0, 0, 0, 0, 0, 0xffff, _, _] => Some(tail),
+        // IPv4-translated (`::ffff:0:a.b.c.d`).
+        [0, 0, 0, 0, 0xffff, 0, _, _] => Some(tail),
         // `::` and `::1` are themselves, not IPv4-compatible forms.
         [0, 0, 0, 0, 0, 0, hi, _] if hi != 0 => Some(tail),
         [0x64, 0xff9b, 0, 0, 0, 0, _, _] => Some(tail),
@@ -106,8 +108,20 @@ fn classify_v6(ip: Ipv6Addr) -> AddrClass {
     if let Some(v4) = embedded_v4(ip) {
         return classify_v4(v4);
     }
-    let first = ip.segments()[0];
-    if first & 0xfe00 == 0xfc00 || first & 0xffc0 == 0xfec0 {
+    let s = ip.segments();
+    let first = s[0];
+    // Not routable on the internet, or translating to IPv4 in ways the address alone does
+    // not show: the rest of `::/8`, discard-only `100::/64`, the IETF protocol block
+    // `2001::/23` (Teredo included), documentation `2001:db8::/32`, and the local-use NAT64
+    // prefix `64:ff9b:1::/48`.
+    let reserved = first & 0xff00 == 0
+        || (first == 0x0100 && s[1..4] == [0, 0, 0])
+        || (first == 0x2001 && s[1] < 0x0200)
+        || (first == 0x2001 && s[1] == 0x0db8)
+        || (first == 0x64 && s[1] == 0xff9b && s[2] == 1);
+    if reserved {
+        AddrClass::Reserved
+    } else if first & 0xfe00 == 0xfc00 || first & 0xffc0 == 0xfec0 {
         AddrClass::Private
     } else if first & 0xffc0 == 0xfe80 {
         AddrClass::LinkLocal
@@ -129,8 +143,10 @@ pub fn classify(ip: IpAddr) -> AddrClass {
 /// Why an outbound request was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Refusal {
-    /// The host is or resolves to an address that is not public.
-    #[error("{host} resolves to {addr}, {}", .class.describe())]
+    /// The host is or resolves to an address that is not public. The message names the
+    /// kind of address only: the address itself would make registration a way to learn
+    /// what internal names resolve to.
+    #[error("{host} resolves to {}", .class.describe())]
     Address {
         host: String,
         addr: IpAddr,
@@ -307,7 +323,15 @@ mod tests {
             ("febf::1", LinkLocal),
             ("ff02::1", Multicast),
             ("2606:4700:4700::1111", Public),
-            ("2001:db8::1", Public),
+            ("2001:db8::1", Reserved),
+            ("2001::1", Reserved),
+            ("2001:1ff::1", Reserved),
+            ("2001:200::1", Public),
+            ("100::1", Reserved),
+            ("1::1", Reserved),
+            ("64:ff9b:1::a9fe:a9fe", Reserved),
+            ("::ffff:0:a9fe:a9fe", LinkLocal),
+            ("::ffff:0:7f00:1", Loopback),
             // IPv4-mapped forms take the class of the IPv4 address inside.
             ("::ffff:127.0.0.1", Loopback),
             ("::ffff:7f00:1", Loopback),
@@ -346,10 +370,7 @@ mod tests {
                 class: AddrClass::Loopback
             }
         );
-        assert_eq!(
-            e.to_string(),
-            "evil.example resolves to 127.0.0.1, a loopback address"
-        );
+        assert_eq!(e.to_string(), "evil.example resolves to a loopback address");
         assert!(matches!(
             p.check_resolved("nowhere.example", &[]),
             Err(Refusal::Unresolved { .. })
