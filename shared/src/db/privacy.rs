@@ -552,7 +552,8 @@ pub struct ErasureCounts {
 /// Erases one client's data at `tenant` in one transaction, and audits it (who asked,
 /// counts). Bookings keep their slot, times, status and reference; the contact fields,
 /// notes and session are replaced. Chat sessions, calls, handoff tokens, SMS records,
-/// waitlist entries and follow-ups are deleted; queued notifications deleted, sent ones
+/// waitlist entries and follow-ups are deleted (another person's waitlist entry or
+/// follow-up asked for in the same chat stays); queued notifications deleted, sent ones
 /// redacted; audit rows kept with the contacts and names replaced. Each of the client's
 /// numbers is kept opted out, as a digest. Erasing again changes nothing more.
 pub async fn erase(
@@ -603,7 +604,7 @@ pub async fn erase(
     c.jobs_cancelled = sqlx::query(
         "UPDATE jobs SET status = 'cancelled', last_error = 'client data erased', updated_at = $4
           WHERE tenant_id = $1 AND status = 'pending'
-            AND (booking_id = ANY($2) OR session_id = ANY($3))",
+            AND (booking_id = ANY($2) OR (booking_id IS NULL AND session_id = ANY($3)))",
     )
     .bind(tenant)
     .bind(&bookings)
@@ -615,7 +616,8 @@ pub async fn erase(
     c.waitlist_entries_deleted = sqlx::query(
         "DELETE FROM waitlist_entries
           WHERE tenant_id = $1
-            AND (lower(client_email) = ANY($2) OR client_phone = ANY($3) OR session_id = ANY($4))",
+            AND (lower(client_email) = ANY($2) OR client_phone = ANY($3)
+                 OR (session_id = ANY($4) AND client_email IS NULL AND client_phone IS NULL))",
     )
     .bind(tenant)
     .bind(&keys.emails)
@@ -626,13 +628,11 @@ pub async fn erase(
     .rows_affected();
     c.followups_deleted = sqlx::query(
         "DELETE FROM followup_contacts
-          WHERE tenant_id = $1
-            AND (lower(recipient) = ANY($2) OR recipient = ANY($3) OR session_id = ANY($4))",
+          WHERE tenant_id = $1 AND (lower(recipient) = ANY($2) OR recipient = ANY($3))",
     )
     .bind(tenant)
     .bind(&keys.emails)
     .bind(&keys.phones)
-    .bind(&sessions)
     .execute(&mut *tx)
     .await?
     .rows_affected();
