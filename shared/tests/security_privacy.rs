@@ -209,6 +209,25 @@ async fn footprint(
     .execute(pool)
     .await
     .unwrap();
+    // The chat the call opened, with nothing in it that names the caller.
+    let call_session = format!("call:{call}");
+    sqlx::query("INSERT INTO chat_sessions (tenant_id, id, channel, created_at, updated_at) VALUES ($1, $2, 'voice', $3, $3)")
+        .bind(t.id)
+        .bind(&call_session)
+        .bind(slot - Duration::days(2))
+        .execute(pool)
+        .await
+        .unwrap();
+    sqlx::query(
+        "INSERT INTO chat_messages (tenant_id, session_id, role, message, created_at)
+         VALUES ($1, $2, 'user', '{\"content\": \"tuesday afternoon\"}', $3)",
+    )
+    .bind(t.id)
+    .bind(&call_session)
+    .bind(slot - Duration::days(2))
+    .execute(pool)
+    .await
+    .unwrap();
     sqlx::query(
         "INSERT INTO voice_call_turns (call_sid, seq, speaker, text, state, created_at)
          VALUES ($1, 1, 'caller', $2, 'done', $3)",
@@ -448,7 +467,7 @@ async fn erasure_leaves_no_trace_of_the_client_in_the_tenant_and_keeps_the_slots
         .await
         .unwrap();
     assert_eq!(counts.bookings_anonymised, 2, "{counts:?}");
-    assert_eq!(counts.chat_sessions_deleted, 1, "{counts:?}");
+    assert_eq!(counts.chat_sessions_deleted, 2, "{counts:?}");
     assert_eq!(counts.calls_deleted, 1, "{counts:?}");
     assert_eq!(counts.opt_outs_kept, 1, "{counts:?}");
 
@@ -617,7 +636,7 @@ async fn export_returns_one_tenants_records_of_the_client(pool: PgPool) {
     assert_eq!(out.waitlist_entries.len(), 1);
     assert_eq!(out.followups.len(), 1);
     assert_eq!(out.notifications.len(), 2, "{:?}", out.notifications);
-    assert_eq!(out.chat_sessions.len(), 1);
+    assert_eq!(out.chat_sessions.len(), 2, "the web chat and the call's");
     assert_eq!(
         out.chat_sessions[0]["messages"].as_array().unwrap().len(),
         2
@@ -700,8 +719,8 @@ async fn the_scheduler_purges_what_is_past_retention_and_keeps_the_rest(pool: Pg
     );
     let tick = app.scheduler.tick().await;
     assert!(tick.errors.is_empty(), "{tick:?}");
-    // 3 messages, 1 session, 1 call and its turn, 1 text, 1 handoff link.
-    assert_eq!(tick.retention_purged, 8, "{tick:?}");
+    // 4 messages, 2 sessions, 1 call and its turn, 1 text, 1 handoff link.
+    assert_eq!(tick.retention_purged, 10, "{tick:?}");
 
     let count = |sql: &'static str| {
         let pool = pool.clone();
@@ -712,8 +731,8 @@ async fn the_scheduler_purges_what_is_past_retention_and_keeps_the_rest(pool: Pg
                 .unwrap()
         }
     };
-    assert_eq!(count("SELECT count(*) FROM chat_sessions").await, 1);
-    assert_eq!(count("SELECT count(*) FROM chat_messages").await, 1);
+    assert_eq!(count("SELECT count(*) FROM chat_sessions").await, 2);
+    assert_eq!(count("SELECT count(*) FROM chat_messages").await, 2);
     assert_eq!(count("SELECT count(*) FROM voice_calls").await, 1);
     assert_eq!(count("SELECT count(*) FROM voice_call_turns").await, 1);
     assert_eq!(count("SELECT count(*) FROM sms_inbound_messages").await, 1);
@@ -733,7 +752,7 @@ async fn the_scheduler_purges_what_is_past_retention_and_keeps_the_rest(pool: Pg
     .fetch_one(&pool)
     .await
     .unwrap();
-    assert_eq!(payload["deleted"]["chat_messages"], 3);
+    assert_eq!(payload["deleted"]["chat_messages"], 4);
     assert_eq!(payload["deleted"]["call_turns"], 1);
     let raw = payload.to_string();
     assert!(!raw.contains("Zeb") && !raw.contains("5555550199"));

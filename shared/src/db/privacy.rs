@@ -301,11 +301,13 @@ pub async fn client_keys(
 }
 
 /// The tenant's chat sessions of the client: named by their bookings, waitlist entries or
-/// follow-ups, or holding one of their contacts in their state or messages.
+/// follow-ups, opened by one of their `calls` (directly or through a handoff link to their
+/// number), or holding one of their contacts in their state or messages.
 async fn client_sessions(
     conn: &mut PgConnection,
     tenant: Uuid,
     keys: &ClientKeys,
+    calls: &[String],
 ) -> Result<Vec<String>, sqlx::Error> {
     sqlx::query_scalar(
         "SELECT s.id FROM chat_sessions s
@@ -316,6 +318,10 @@ async fn client_sessions(
                           WHERE tenant_id = $1 AND (lower(client_email) = ANY($2) OR client_phone = ANY($3)))
              OR s.id IN (SELECT session_id FROM followup_contacts
                           WHERE tenant_id = $1 AND (lower(recipient) = ANY($2) OR recipient = ANY($3)))
+             OR s.id IN (SELECT 'call:' || c FROM unnest($5::text[]) AS c)
+             OR s.id IN (SELECT chat_session_id FROM handoff_tokens
+                          WHERE tenant_id = $1 AND chat_session_id IS NOT NULL
+                            AND (phone = ANY($3) OR call_sid = ANY($5)))
              OR s.state::text ~* $4
              OR s.id IN (SELECT session_id FROM chat_messages WHERE tenant_id = $1 AND message::text ~* $4))
           ORDER BY s.created_at",
@@ -324,6 +330,7 @@ async fn client_sessions(
     .bind(&keys.emails)
     .bind(&keys.phones)
     .bind(keys.contact_pattern())
+    .bind(calls)
     .fetch_all(conn)
     .await
 }
@@ -393,8 +400,8 @@ pub async fn export(
         .execute(&mut *tx)
         .await?;
     let keys = client_keys(&mut tx, tenant, email, phone).await?;
-    let sessions = client_sessions(&mut tx, tenant, &keys).await?;
     let calls = client_calls(&mut tx, tenant, &keys).await?;
+    let sessions = client_sessions(&mut tx, tenant, &keys, &calls).await?;
     let objects = |sql: &'static str| sqlx::query_scalar::<_, Value>(sql);
     let out = ClientExport {
         bookings: objects(
@@ -572,8 +579,8 @@ pub async fn erase(
         .execute(&mut *tx)
         .await?;
     let keys = client_keys(&mut tx, tenant, email, phone).await?;
-    let sessions = client_sessions(&mut tx, tenant, &keys).await?;
     let calls = client_calls(&mut tx, tenant, &keys).await?;
+    let sessions = client_sessions(&mut tx, tenant, &keys, &calls).await?;
     let contact = keys.contact_pattern();
     let full = keys.full_pattern();
     let mut c = ErasureCounts::default();
