@@ -166,6 +166,7 @@ fn deploy_value(name: &str, google: bool) -> &'static str {
         "ENCRYPTION_KEY" => "q6Yl0m3R1x9w2VbT8cK4nP7sZ5aD0fH2jL6uE9gI1oM=",
         "CHAT_WS_URL" => "wss://abc123.execute-api.us-east-1.amazonaws.com/prod",
         "AUTONOMY_ENABLED" => "true",
+        "RETENTION_DAYS" => "90",
         "OPENAI_API_KEY" if google => "sk-test-0123456789",
         "OPENAI_API_KEY" => "",
         "OPENAI_MODEL" => "gpt-4o",

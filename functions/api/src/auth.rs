@@ -4,6 +4,7 @@ use axum::http::HeaderMap;
 use gomomo::db::tenants;
 use gomomo::domain::TenantId;
 use gomomo::http::ApiError;
+use gomomo::services::privacy::Requester;
 use sha2_compat::digest_eq;
 
 use crate::AppState;
@@ -33,6 +34,28 @@ pub async fn tenant_admin(
     {
         None => Err(ApiError::unauthorized()),
         Some(owner) if owner == tenant.0 => Ok(()),
+        Some(_) => Err(ApiError::forbidden(
+            "wrong_tenant",
+            "this API key belongs to another tenant",
+        )),
+    }
+}
+
+/// [`tenant_admin`], and which key asked (for the audit rows of privacy requests).
+pub async fn tenant_admin_key(
+    state: &AppState,
+    headers: &HeaderMap,
+    tenant: TenantId,
+) -> Result<Requester, ApiError> {
+    let key = bearer(headers).ok_or_else(ApiError::unauthorized)?;
+    match tenants::api_key_owner(state.pool(), key)
+        .await
+        .map_err(|e| ApiError::internal(&e))?
+    {
+        None => Err(ApiError::unauthorized()),
+        Some((owner, key_id, key_prefix)) if owner == tenant.0 => {
+            Ok(Requester { key_id, key_prefix })
+        }
         Some(_) => Err(ApiError::forbidden(
             "wrong_tenant",
             "this API key belongs to another tenant",

@@ -91,6 +91,8 @@ impl AppState {
         routes::delivery::google_callback,
         routes::excel::export_xlsx,
         routes::excel::import_xlsx,
+        routes::privacy::export_client,
+        routes::privacy::erase_client,
     ),
     modifiers(&BearerAuth)
 )]
@@ -195,6 +197,14 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/api/admin/tenants/{tenant}/appointments.xlsx",
             get(routes::excel::export_xlsx).post(routes::excel::import_xlsx),
+        )
+        .route(
+            "/api/admin/tenants/{tenant}/privacy/export",
+            post(routes::privacy::export_client),
+        )
+        .route(
+            "/api/admin/tenants/{tenant}/privacy/erase",
+            post(routes::privacy::erase_client),
         )
         .route(
             "/api/oauth/google/connect",

@@ -242,7 +242,8 @@ impl App {
             adapters.sms.clone(),
         );
         let scheduler = Scheduler::new(booking.clone(), autonomy.clone(), relay.clone())
-            .with_delivery(delivery.clone());
+            .with_delivery(delivery.clone())
+            .with_retention(config.retention_days);
         let secrets = SecretBox::new(&d.encryption_key);
         let integrations = Integrations {
             google: d.google.as_ref().map(|g| {

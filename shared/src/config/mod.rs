@@ -53,6 +53,9 @@ pub struct Config {
     pub hold_ttl: Duration,
     pub db_max_connections: u32,
     pub hold_sweep_interval: Duration,
+    /// `RETENTION_DAYS` (default 90): the scheduler deletes chat messages, call transcripts
+    /// and inbound SMS records older than this.
+    pub retention_days: u32,
     /// Master switch of the autonomous tools (`AUTONOMY_ENABLED`, off by default): when off,
     /// events are still recorded and decided by policy, but no job is enqueued or run.
     pub autonomy_enabled: bool,
@@ -203,6 +206,7 @@ impl Config {
         let db_max_connections = num("DB_MAX_CONNECTIONS", default_pool, 1, 200)? as u32;
         let hold_sweep_interval =
             Duration::from_secs(num("HOLD_SWEEP_INTERVAL_SECONDS", 30, 1, 3600)?);
+        let retention_days = num("RETENTION_DAYS", 90, 1, 3650)? as u32;
         let autonomy_enabled = match non_empty("AUTONOMY_ENABLED")
             .map(|v| v.trim().to_ascii_lowercase())
             .as_deref()
@@ -289,6 +293,7 @@ impl Config {
             hold_ttl,
             db_max_connections,
             hold_sweep_interval,
+            retention_days,
         })
     }
 }

@@ -94,6 +94,8 @@ pub const VARS: &[Var] = &[
     var("HOLD_TTL_SECONDS", Optional, BOOKS),
     var("HOLD_SWEEP_INTERVAL_SECONDS", Local, STANDALONE_ONLY),
     var("GOMOMO_DEMO_API_KEY", Local, STANDALONE_ONLY),
+    // Privacy: chat messages, call transcripts and inbound SMS records are purged after this.
+    var("RETENTION_DAYS", Deploy, &[Scheduler]),
     // The api: admin key, the widget's socket.
     var("GOMOMO_PLATFORM_KEY", Deploy, &[Api]),
     var("CHAT_WS_URL", Deploy, &[Api]),

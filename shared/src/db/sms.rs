@@ -1,5 +1,9 @@
 //! SMS tables: the opt-out ledger, inbound MessageSid dedup, pending two-step actions and the
 //! outbound rate limit per tenant and phone.
+//!
+//! The opt-out ledger holds no numbers: each is keyed by `phone_digest(number)` (SHA-256 of
+//! the deployment's pepper and the E.164 number, defined by the migrations), so an opt-out
+//! outlives the erasure of the client's data.
 
 use chrono::{DateTime, Duration, Utc};
 use sqlx::{PgConnection, PgPool};
@@ -20,8 +24,9 @@ pub async fn set_opt_out(
 ) -> Result<(), sqlx::Error> {
     let mut tx = pool.begin().await?;
     sqlx::query(
-        "INSERT INTO sms_opt_outs (tenant_id, phone, opted_out, keyword, updated_at) VALUES ($1, $2, $3, $4, $5)
-         ON CONFLICT (tenant_id, phone) DO UPDATE
+        "INSERT INTO sms_opt_outs (tenant_id, phone_hash, opted_out, keyword, updated_at)
+         VALUES ($1, phone_digest($2), $3, $4, $5)
+         ON CONFLICT (tenant_id, phone_hash) DO UPDATE
            SET opted_out = EXCLUDED.opted_out, keyword = EXCLUDED.keyword, updated_at = EXCLUDED.updated_at",
     )
     .bind(tenant_id)
@@ -32,8 +37,8 @@ pub async fn set_opt_out(
     .execute(&mut *tx)
     .await?;
     sqlx::query(
-        "INSERT INTO sms_opt_out_events (tenant_id, phone, opted_out, keyword, message_sid, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6)",
+        "INSERT INTO sms_opt_out_events (tenant_id, phone_hash, opted_out, keyword, message_sid, created_at)
+         VALUES ($1, phone_digest($2), $3, $4, $5, $6)",
     )
     .bind(tenant_id)
     .bind(phone)
@@ -53,7 +58,7 @@ pub async fn is_opted_out(
     phone: &str,
 ) -> Result<bool, sqlx::Error> {
     Ok(sqlx::query_scalar::<_, bool>(
-        "SELECT opted_out FROM sms_opt_outs WHERE tenant_id = $1 AND phone = $2",
+        "SELECT opted_out FROM sms_opt_outs WHERE tenant_id = $1 AND phone_hash = phone_digest($2)",
     )
     .bind(tenant_id)
     .bind(phone)
@@ -64,7 +69,9 @@ pub async fn is_opted_out(
 
 /// True when the number opted out of any tenant (for a send whose tenant is unknown).
 pub async fn is_opted_out_anywhere(pool: &PgPool, phone: &str) -> Result<bool, sqlx::Error> {
-    sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM sms_opt_outs WHERE phone = $1 AND opted_out)")
+    sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM sms_opt_outs WHERE phone_hash = phone_digest($1) AND opted_out)",
+    )
         .bind(phone)
         .fetch_one(pool)
         .await

@@ -415,6 +415,19 @@ pub async fn tenant_for_api_key<'e>(
     .await
 }
 
+/// A live key's (tenant, key id, public prefix): who is asking, for audit rows.
+pub async fn api_key_owner<'e>(
+    db: impl PgExecutor<'e>,
+    key: &str,
+) -> Result<Option<(Uuid, Uuid, String)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT tenant_id, id, key_prefix FROM tenant_api_keys WHERE key_hash = $1 AND revoked_at IS NULL",
+    )
+    .bind(hash_api_key(key))
+    .fetch_optional(db)
+    .await
+}
+
 /// Only the tenant's time zone name (one primary-key probe).
 pub async fn time_zone<'e>(
     db: impl PgExecutor<'e>,

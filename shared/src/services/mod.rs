@@ -8,6 +8,7 @@ pub mod chat_session;
 pub mod delivery;
 pub mod excel_import;
 pub mod handoff;
+pub mod privacy;
 pub mod push;
 pub mod relay;
 pub mod scheduler;

@@ -1,7 +1,9 @@
 //! One scheduler tick (every minute on AWS; on a timer in the standalone server): expire
 //! holds (emitting `HoldExpired`), publish unsent outbox rows, return orphaned job claims,
 //! run the jobs that are due (reminders, calendar retries), publish what they emitted,
-//! deliver, then count what is still undelivered ([`DeliveryHealth`]). The scheduler
+//! deliver, purge what is past the retention period (a bounded batch, see
+//! [`crate::services::privacy::purge`]), then count what is still undelivered
+//! ([`DeliveryHealth`]). The scheduler
 //! function writes that count as a CloudWatch metric after every tick
 //! ([`Scheduler::write_metrics`]), even when it is 0: a missing data point means the
 //! scheduler did not run.
@@ -35,6 +37,9 @@ pub struct TickReport {
     pub jobs_run: usize,
     /// Notifications and webhook deliveries the delivery dispatchers processed this tick.
     pub deliveries: usize,
+    /// Rows past the retention period deleted this tick (chat messages and sessions, calls
+    /// and their transcripts, inbound SMS records, handoff tokens).
+    pub retention_purged: u64,
     /// Messages due but not delivered after this tick, all tenants (see [`DeliveryHealth`]);
     /// `None` when they could not be counted (the error is in `errors`).
     pub undelivered: Option<u64>,
@@ -51,6 +56,7 @@ pub struct Scheduler {
     relay: Option<OutboxRelay>,
     delivery: Option<crate::services::delivery::Delivery>,
     health: DeliveryHealth,
+    retention_days: Option<u32>,
 }
 
 impl Scheduler {
@@ -62,7 +68,15 @@ impl Scheduler {
             autonomy,
             relay,
             delivery: None,
+            retention_days: None,
         }
+    }
+
+    /// Purges chat messages, call transcripts and inbound SMS records older than `days` on
+    /// every tick.
+    pub fn with_retention(mut self, days: u32) -> Self {
+        self.retention_days = Some(days);
+        self
     }
 
     /// Drains `notification_outbox` and the webhook deliveries on every tick.
@@ -99,6 +113,13 @@ impl Scheduler {
                 + d.webhooks_dead;
             r.errors.extend(d.errors);
         }
+        if let Some(days) = self.retention_days {
+            let now = self.booking.clock().now();
+            match crate::services::privacy::purge(self.booking.pool(), now, days).await {
+                Ok(p) => r.retention_purged = p.total(),
+                Err(e) => r.errors.push(format!("retention purge: {e}")),
+            }
+        }
         match self.health.report().await {
             Ok(h) => {
                 r.undelivered = Some(h.undelivered);
@@ -107,6 +128,7 @@ impl Scheduler {
             Err(e) => r.errors.push(format!("count undelivered: {e}")),
         }
         if r.holds_expired + r.events_published + r.jobs_reclaimed + r.jobs_run + r.deliveries > 0
+            || r.retention_purged > 0
             || !r.errors.is_empty()
             || r.undelivered.unwrap_or(0) > 0
         {
@@ -115,6 +137,7 @@ impl Scheduler {
                 events_published = r.events_published,
                 jobs_reclaimed = r.jobs_reclaimed,
                 jobs_run = r.jobs_run,
+                retention_purged = r.retention_purged,
                 undelivered = r.undelivered,
                 errors = r.errors.len(),
                 "scheduler tick"

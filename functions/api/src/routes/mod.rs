@@ -3,6 +3,7 @@ pub mod chat;
 pub mod delivery;
 pub mod excel;
 pub mod health;
+pub mod privacy;
 pub mod public;
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
