@@ -51,6 +51,7 @@ pub struct Scheduler {
     relay: Option<OutboxRelay>,
     delivery: Option<crate::services::delivery::Delivery>,
     health: DeliveryHealth,
+    budgets: Option<crate::services::budgets::Budgets>,
 }
 
 impl Scheduler {
@@ -62,7 +63,14 @@ impl Scheduler {
             autonomy,
             relay,
             delivery: None,
+            budgets: None,
         }
+    }
+
+    /// Removes the request budgets' expired counters on every tick.
+    pub fn with_budgets(mut self, budgets: crate::services::budgets::Budgets) -> Self {
+        self.budgets = Some(budgets);
+        self
     }
 
     /// Drains `notification_outbox` and the webhook deliveries on every tick.
@@ -98,6 +106,13 @@ impl Scheduler {
                 + d.webhooks_retried
                 + d.webhooks_dead;
             r.errors.extend(d.errors);
+        }
+        if let Some(budgets) = &self.budgets {
+            match budgets.purge().await {
+                Ok(n) if n > 0 => tracing::debug!(purged = n, "expired budget counters removed"),
+                Ok(_) => {}
+                Err(e) => r.errors.push(format!("purge budget counters: {e}")),
+            }
         }
         match self.health.report().await {
             Ok(h) => {
