@@ -175,11 +175,8 @@ impl Budgets {
         if !self.enabled() {
             return Ok(());
         }
+        // The conversation first: a refused turn then leaves the address's budget as it was.
         let l = &self.config.limits;
-        if let Some(ip) = client {
-            self.take(Kind::ChatPerIp, &self.client_subject(ip), l.chat_per_ip)
-                .await?;
-        }
         if let Some(s) = session {
             self.take(
                 Kind::ChatPerSession,
@@ -187,6 +184,10 @@ impl Budgets {
                 l.chat_per_session,
             )
             .await?;
+        }
+        if let Some(ip) = client {
+            self.take(Kind::ChatPerIp, &self.client_subject(ip), l.chat_per_ip)
+                .await?;
         }
         Ok(())
     }
