@@ -220,3 +220,7 @@ mod scene;
 #[cfg(test)]
 #[path = "tests/chat.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "tests/security_sockets.rs"]
+mod security_tests;

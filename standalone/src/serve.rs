@@ -145,3 +145,7 @@ async fn request_timeout(limit: Duration, req: Request, next: Next) -> Response 
         .into_response(),
     }
 }
+
+#[cfg(test)]
+#[path = "tests/serve.rs"]
+mod tests;
