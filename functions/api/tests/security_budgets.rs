@@ -98,7 +98,10 @@ fn demo(path: &str) -> String {
 
 fn hold(slot: usize, session: &str) -> Value {
     // 16 consultation slots from 09:00 on Tuesday 3 March, every 30 minutes.
-    let (h, m) = (9 + slot / 2, if slot % 2 == 0 { "00" } else { "30" });
+    let (h, m) = (
+        9 + slot / 2,
+        if slot.is_multiple_of(2) { "00" } else { "30" },
+    );
     json!({"service_id": DEMO_SERVICES[0].0.to_string(), "start": format!("2026-03-03T{h:02}:{m}:00-05:00"), "session_id": session})
 }
 
