@@ -396,3 +396,62 @@ async fn a_concurrent_hold_burst_from_one_address_gets_only_its_cap(
     }
     assert_eq!(created, 3);
 }
+
+#[sqlx::test(migrations = "../../migrations")]
+async fn a_hold_refused_for_a_taken_slot_does_not_count_as_live(pool: PgPool) {
+    seed_demo(&pool).await.unwrap();
+    let app = app(pool.clone(), Clock::fixed(march_2_8am()), &[]);
+    // Other clients take 09:00 on every resource that offers it.
+    let others = ["192.0.2.200", "192.0.2.202", "192.0.2.203", "192.0.2.204"];
+    let mut taken = 0;
+    for (n, ip) in others.into_iter().enumerate() {
+        let a = send(
+            &app,
+            "POST",
+            &demo("/holds"),
+            Some(hold(0, &format!("web-other-{n}"))),
+            From::Gateway(ip),
+        )
+        .await;
+        if a.status != StatusCode::CREATED {
+            assert_eq!(a.status, StatusCode::CONFLICT, "{}", a.body);
+            break;
+        }
+        taken += 1;
+    }
+    assert!((1..4).contains(&taken), "{taken}");
+    // A client that keeps asking for the slot that is gone hears 409 each time, and still
+    // has its whole budget of live holds afterwards.
+    let client = From::Gateway("192.0.2.201");
+    let full = send(
+        &app,
+        "POST",
+        &demo("/holds"),
+        Some(hold(0, "web-unlucky")),
+        client,
+    )
+    .await;
+    assert_eq!(full.body["error"]["code"], "slot_unavailable");
+    for _ in 0..3 {
+        let a = send(
+            &app,
+            "POST",
+            &demo("/holds"),
+            Some(hold(0, "web-unlucky")),
+            client,
+        )
+        .await;
+        assert_eq!(a.status, StatusCode::CONFLICT, "{}", a.body);
+    }
+    for slot in 1..4 {
+        let a = send(
+            &app,
+            "POST",
+            &demo("/holds"),
+            Some(hold(slot, &format!("web-unlucky-{slot}"))),
+            client,
+        )
+        .await;
+        assert_eq!(a.status, StatusCode::CREATED, "{}", a.body);
+    }
+}

@@ -50,6 +50,26 @@ pub async fn take(pool: &PgPool, t: &Take<'_>) -> Result<bool, sqlx::Error> {
     Ok(row.is_some())
 }
 
+/// Gives back one hit of the window starting at `window_start` (a counted request that
+/// created nothing); never below zero.
+pub async fn give_back(
+    pool: &PgPool,
+    kind: &str,
+    subject: &str,
+    window_start: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE rate_budgets SET hits = hits - 1
+         WHERE kind = $1 AND subject = $2 AND window_start = $3 AND hits > 0",
+    )
+    .bind(kind)
+    .bind(subject)
+    .bind(window_start)
+    .execute(pool)
+    .await
+    .map(|_| ())
+}
+
 /// The hits of the current and the previous window (to tell a refused caller when to retry).
 pub async fn hits(pool: &PgPool, t: &Take<'_>) -> Result<(i32, i32), sqlx::Error> {
     let (current, previous): (Option<i32>, Option<i32>) = sqlx::query_as(

@@ -166,6 +166,22 @@ impl Budgets {
         .await
     }
 
+    /// A hold counted by [`Budgets::hold`] was not created (the slot was taken, the request
+    /// was invalid): it does not count against the address's live holds. The hourly
+    /// budgets keep counting the attempt.
+    pub async fn hold_not_created(&self, client: Option<IpAddr>) {
+        let Some(ip) = client.filter(|_| self.enabled()) else {
+            return;
+        };
+        let w = Windows::at(self.clock.now(), self.hold_ttl);
+        let subject = self.client_subject(ip);
+        if let Err(e) =
+            db::give_back(&self.pool, Kind::LiveHoldsPerIp.as_str(), &subject, w.start).await
+        {
+            tracing::warn!(error = %e, "could not give back a hold's budget");
+        }
+    }
+
     /// One chat turn (REST chat, a WebSocket `message`): per conversation and per address.
     pub async fn chat_turn(
         &self,

@@ -106,14 +106,21 @@ pub async fn create_hold(
     ApiJson(req): ApiJson<HoldRequest>,
 ) -> Result<(StatusCode, Json<HoldView>), ApiError> {
     let tenant = tenant_id(&tenant)?;
-    state.budgets.hold(tenant.0, ip).await?;
     let service = uuid_field("service_id", &req.service_id)?;
     let start = instant_field("start", &req.start)?;
     let session = SessionId::parse(&req.session_id)?;
-    let hold = state
+    state.budgets.hold(tenant.0, ip).await?;
+    let hold = match state
         .booking
         .create_hold(tenant, service, start, &session)
-        .await?;
+        .await
+    {
+        Ok(h) => h,
+        Err(e) => {
+            state.budgets.hold_not_created(ip).await;
+            return Err(e.into());
+        }
+    };
     let tz = state.booking.time_zone(tenant).await?;
     Ok((StatusCode::CREATED, Json(HoldView::new(&hold, tz))))
 }
