@@ -3,8 +3,8 @@
 //! and the trusted proxies handed to each request.
 //!
 //! - **Connection cap** ([`ServeLimits::max_connections`]): a connection beyond it is
-//!   answered `503` with `Retry-After` and closed. An upgraded WebSocket keeps its slot until
-//!   it closes.
+//!   answered `503` with `Retry-After` and closed (beyond [`REFUSALS`] at once, closed
+//!   without an answer). An upgraded WebSocket keeps its slot until it closes.
 //! - **Header timeout** ([`ServeLimits::header_timeout`], hyper's `header_read_timeout`):
 //!   hyper starts it whenever it waits for a request head — on a new connection and on a
 //!   kept-alive connection after each response — and closes the connection when the whole
@@ -32,6 +32,8 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tower::ServiceExt;
 
+/// Connections over the cap answered at once; more are closed without an answer.
+const REFUSALS: usize = 64;
 /// How long a stopping server waits for open requests.
 const DRAIN: Duration = Duration::from_secs(10);
 
@@ -54,6 +56,7 @@ pub async fn run(
         move |req: Request, next: Next| request_timeout(timeout, req, next),
     ));
     let slots = Arc::new(Semaphore::new(limits.max_connections));
+    let refusals = Arc::new(Semaphore::new(REFUSALS));
     let (stopping, stop) = tokio::sync::watch::channel(false);
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
@@ -70,7 +73,13 @@ pub async fn run(
             () = &mut shutdown => break,
         };
         let Ok(permit) = slots.clone().try_acquire_owned() else {
-            tokio::spawn(refuse(stream));
+            // Answered while few refusals are under way; beyond that, simply closed.
+            if let Ok(refusing) = refusals.clone().try_acquire_owned() {
+                tokio::spawn(async move {
+                    refuse(stream).await;
+                    drop(refusing);
+                });
+            }
             continue;
         };
         let slot = ConnectionSlot(Arc::new(permit));
