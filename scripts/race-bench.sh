@@ -12,6 +12,10 @@ export DATABASE_URL
 export GOMOMO_PLATFORM_KEY="bench-platform-key-$(date +%s)-0123456789abcdef"
 export DB_MAX_CONNECTIONS="${DB_MAX_CONNECTIONS:-48}"
 export RUST_LOG="${RUST_LOG:-warn}"
+# The bench hammers from one loopback client: request budgets are off unless asked for
+# (RATE_LIMITS=on bash scripts/race-bench.sh measures them instead).
+export RATE_LIMITS="${RATE_LIMITS:-off}"
+echo "race-bench: rate limits ${RATE_LIMITS} (RATE_LIMITS)"
 
 cargo build --release --bin gomomo
 ./target/release/gomomo migrate

@@ -75,6 +75,9 @@ LOCAL = {
     # does not give is left out and named in the log: the template's gap shows.
     "overrides": {
         "GOMOMO_ENV": "development",
+        # Every request comes from 127.0.0.1 and runs repeat on one database: request
+        # budgets off (the run log names it among the overrides).
+        "RATE_LIMITS": "off",
         "DATABASE_URL": "{database_url}",
         "PUBLIC_BASE_URL": "{public_base_url}",
         "SMTP_URL": "smtp://127.0.0.1:{smtp_port}?tls=none",

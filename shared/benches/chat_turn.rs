@@ -131,6 +131,7 @@ async fn main() {
     let rules = Agent::rules(booking, AgentLimits::default());
 
     println!("chat turn, model answering instantly (scripted server on {addr}); Postgres at DATABASE_URL");
+    println!("chat turn: rate limits not on this path (the agent is called directly, not through a route)");
     let a = measure(
         "llm: tool round + reply",
         "llm",

@@ -186,6 +186,10 @@ async fn main() {
     let race_elapsed = started.elapsed();
     lat.sort();
     println!(
+        "race: rate limits {} (RATE_LIMITS of the server under test)",
+        std::env::var("RATE_LIMITS").unwrap_or_else(|_| "on".into())
+    );
+    println!(
         "race: {clients} clients x {rounds} rounds in {:.1}s",
         race_elapsed.as_secs_f64()
     );

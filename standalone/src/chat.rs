@@ -17,6 +17,7 @@
 //! for it. The in-process runtime keeps the rows of open sockets fresh and removes those a
 //! killed or restarted server left behind.
 
+use std::net::IpAddr;
 use std::time::Duration;
 
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
@@ -27,8 +28,9 @@ use axum::Router;
 use gomomo::app::local::{LocalSocket, LocalSockets};
 use gomomo::db::chat as db;
 use gomomo::domain::{SessionId, TenantId};
-use gomomo::http::ApiError;
-use gomomo::services::agent::Agent;
+use gomomo::http::{ApiError, ClientIp};
+use gomomo::services::agent::{Agent, ServerMessage};
+use gomomo::services::budgets::{rate_limited_frame, BudgetError, Budgets};
 use gomomo::services::chat_session::{new_session, ChatSession, Connection};
 use serde::Deserialize;
 
@@ -39,12 +41,35 @@ pub struct ChatState {
     pub chat: ChatSession,
     /// Where open sockets register so live pushes reach them.
     pub sockets: LocalSockets,
+    /// Connections and chat turns per client address and session (none: unlimited).
+    pub budgets: Option<Budgets>,
+    /// A socket that sends nothing for this long is closed.
+    pub idle_timeout: Duration,
 }
 
+/// `/ws` without budgets, with the default idle timeout.
+#[cfg(test)]
 pub fn router(agent: Agent, sockets: LocalSockets) -> Router {
+    router_with(
+        agent,
+        sockets,
+        None,
+        gomomo::config::ServeLimits::default().socket_idle_timeout,
+    )
+}
+
+/// `/ws` with the process's budgets and idle timeout.
+pub fn router_with(
+    agent: Agent,
+    sockets: LocalSockets,
+    budgets: Option<Budgets>,
+    idle_timeout: Duration,
+) -> Router {
     Router::new().route("/ws", get(ws)).with_state(ChatState {
         chat: ChatSession::new(agent),
         sockets,
+        budgets,
+        idle_timeout,
     })
 }
 
@@ -57,9 +82,14 @@ struct WsQuery {
 
 async fn ws(
     State(state): State<ChatState>,
+    ClientIp(ip): ClientIp,
+    slot: Option<axum::Extension<crate::serve::ConnectionSlot>>,
     Query(q): Query<WsQuery>,
     upgrade: WebSocketUpgrade,
 ) -> Result<Response, ApiError> {
+    if let Some(budgets) = &state.budgets {
+        budgets.ws_connect(ip).await?;
+    }
     if q.session_id.is_some() {
         return Err(ApiError::bad_request(
             "session_in_url",
@@ -75,10 +105,20 @@ async fn ws(
     })?;
     Ok(upgrade
         .max_message_size(64 * 1024)
-        .on_upgrade(move |socket| connection(state, tenant, session, socket)))
+        .on_upgrade(move |socket| async move {
+            // The socket keeps its connection's place under the server's cap.
+            let _slot = slot;
+            connection(state, tenant, session, ip, socket).await
+        }))
 }
 
-async fn connection(state: ChatState, tenant: TenantId, session: SessionId, socket: WebSocket) {
+async fn connection(
+    state: ChatState,
+    tenant: TenantId,
+    session: SessionId,
+    ip: Option<IpAddr>,
+    socket: WebSocket,
+) {
     let chat = state.chat;
     let pool = chat.agent().booking().pool().clone();
     let mut conn = Connection {
@@ -120,7 +160,13 @@ async fn connection(state: ChatState, tenant: TenantId, session: SessionId, sock
     });
     loop {
         let msg = tokio::select! {
-            m = futures_util::StreamExt::next(&mut stream) => m,
+            m = tokio::time::timeout(state.idle_timeout, futures_util::StreamExt::next(&mut stream)) => match m {
+                Ok(m) => m,
+                Err(_) => {
+                    tracing::debug!("closing a socket that sent nothing");
+                    break;
+                }
+            },
             () = out.disconnected() => break,
         };
         let text = match msg {
@@ -128,6 +174,24 @@ async fn connection(state: ChatState, tenant: TenantId, session: SessionId, sock
             Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
             Some(Ok(_)) => continue,
         };
+        if let Some(budgets) = &state.budgets {
+            let session = conn.session.as_ref().map(|s| s.as_str());
+            match budgets.socket_frame(&text, session, ip).await {
+                Ok(()) => {}
+                Err(BudgetError::Exceeded { retry_after, .. }) => {
+                    let _ = out.offer(rate_limited_frame(retry_after));
+                    continue;
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "budget check failed");
+                    let _ = out.offer(
+                        ServerMessage::error("internal_error", "something went wrong on our side")
+                            .to_frame(),
+                    );
+                    continue;
+                }
+            }
+        }
         if let Err(e) = chat.handle_frame(&mut conn, &text, &out).await {
             tracing::warn!(error = %e, "chat frame failed");
         }
@@ -156,3 +220,7 @@ mod scene;
 #[cfg(test)]
 #[path = "tests/chat.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "tests/security_sockets.rs"]
+mod security_tests;

@@ -7,6 +7,7 @@
 //!   there are any
 
 mod chat;
+mod serve;
 mod status;
 
 use std::net::SocketAddr;
@@ -15,6 +16,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use gomomo::app::App;
+use gomomo::http::client_ip::TrustedProxies;
 use gomomo::services::admin;
 use gomomo::Config;
 use tokio::net::TcpListener;
@@ -89,7 +91,12 @@ async fn serve(pool: sqlx::PgPool, config: &Config, addr: SocketAddr) -> anyhow:
     // The REST API and the pages (`/`, `/widget.js`) as the api function serves them.
     let router = gomomo_api::function_router(gomomo_api::AppState::from_app(&app))
         // The chat over a WebSocket at /ws (API Gateway's WebSocket API on Lambda).
-        .merge(chat::router(app.agent.clone(), runtime.sockets()))
+        .merge(chat::router_with(
+            app.agent.clone(),
+            runtime.sockets(),
+            Some(app.budgets.clone()),
+            config.serve.socket_idle_timeout,
+        ))
         // Twilio voice and SMS webhooks (signature-checked) and handoff links.
         .merge(gomomo_voice::router(gomomo_voice::VoiceState::from_app(
             &app,
@@ -101,11 +108,13 @@ async fn serve(pool: sqlx::PgPool, config: &Config, addr: SocketAddr) -> anyhow:
     let listener = TcpListener::bind(addr)
         .await
         .with_context(|| format!("cannot listen on {addr}"))?;
-    tracing::info!(addr = %listener.local_addr()?, "gomomo serving");
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .context("server error")?;
+    if app.budgets.enabled() {
+        tracing::info!(addr = %listener.local_addr()?, rate_limits = "on", "gomomo serving");
+    } else {
+        tracing::warn!(addr = %listener.local_addr()?, rate_limits = "off", "gomomo serving WITHOUT request budgets (RATE_LIMITS=off): for benchmarks and tests only");
+    }
+    let trusted = TrustedProxies::new(&config.budgets.trusted_proxies);
+    serve::run(listener, router, config.serve, trusted, shutdown_signal()).await;
     runtime.stop();
     Ok(())
 }

@@ -30,6 +30,8 @@ pub struct AppState {
     pub integrations: gomomo::services::delivery::Integrations,
     /// The landing page and the widget script (`CHAT_WS_URL` for the widget).
     pub web: gomomo::http::web::WebPages,
+    /// Request budgets of the public routes.
+    pub budgets: gomomo::services::budgets::Budgets,
 }
 
 impl AppState {
@@ -41,6 +43,7 @@ impl AppState {
             integrations: app.integrations.clone(),
             platform_key: app.config.platform_key.as_deref().map(Arc::from),
             web: gomomo::http::web::WebPages::from_config(&app.config),
+            budgets: app.budgets.clone(),
         }
     }
 
@@ -217,11 +220,32 @@ pub fn router(state: AppState) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(tower_http::trace::TraceLayer::new_for_http())
+        .layer(axum::middleware::map_request(gateway_source_ip))
         // A bug must still answer with the JSON error contract, not a dropped connection.
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(
             panic_response,
         ))
         .with_state(state)
+}
+
+/// On Lambda, API Gateway's `sourceIp` (HTTP API or REST API request context) as the
+/// client's address for [`gomomo::http::ClientIp`]; elsewhere nothing is added.
+async fn gateway_source_ip(mut req: axum::extract::Request) -> axum::extract::Request {
+    use gomomo::http::client_ip::GatewaySourceIp;
+    use lambda_http::request::RequestContext;
+    let source = match req.extensions().get::<RequestContext>() {
+        Some(RequestContext::ApiGatewayV2(c)) => {
+            GatewaySourceIp::parse(c.http.source_ip.as_deref())
+        }
+        Some(RequestContext::ApiGatewayV1(c)) => {
+            GatewaySourceIp::parse(c.identity.source_ip.as_deref())
+        }
+        _ => None,
+    };
+    if let Some(ip) = source {
+        req.extensions_mut().insert(ip);
+    }
+    req
 }
 
 async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {

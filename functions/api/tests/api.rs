@@ -577,6 +577,12 @@ async fn single_resource_tenant(app: &Router) -> (String, String) {
     (t, svc["id"].as_str().unwrap().to_string())
 }
 
+/// The races hammer one tenant from one client: request budgets off, as in benchmarks.
+const RACE: &[(&str, &str)] = &[
+    ("GOMOMO_PLATFORM_KEY", PLATFORM_KEY),
+    ("RATE_LIMITS", "off"),
+];
+
 async fn race_pool(opts: PgConnectOptions) -> PgPool {
     PgPoolOptions::new()
         .max_connections(40)
@@ -588,7 +594,7 @@ async fn race_pool(opts: PgConnectOptions) -> PgPool {
 #[sqlx::test(migrations = "../../migrations")]
 async fn race_64_holds_on_one_slot_one_winner(_p: PgPoolOptions, opts: PgConnectOptions) {
     let pool = race_pool(opts).await;
-    let app = app(pool.clone(), Clock::fixed(march_2_8am()), PLATFORM);
+    let app = app(pool.clone(), Clock::fixed(march_2_8am()), RACE);
     let (t, svc) = single_resource_tenant(&app).await;
     let uri = format!("/api/tenants/{t}/holds");
     let mut tasks = Vec::new();
@@ -618,7 +624,7 @@ async fn race_64_holds_on_one_slot_one_winner(_p: PgPoolOptions, opts: PgConnect
 #[sqlx::test(migrations = "../../migrations")]
 async fn race_64_confirms_on_one_slot_one_winner(_p: PgPoolOptions, opts: PgConnectOptions) {
     let pool = race_pool(opts).await;
-    let app = app(pool.clone(), Clock::fixed(march_2_8am()), PLATFORM);
+    let app = app(pool.clone(), Clock::fixed(march_2_8am()), RACE);
     let (t, svc) = single_resource_tenant(&app).await;
     // GIVEN 64 live holds on the same slot and resource (written directly: the hold path
     // would never grant them) WHEN all 64 sessions confirm at once THEN exactly one books.

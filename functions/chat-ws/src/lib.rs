@@ -36,6 +36,8 @@ pub struct ChatWs {
     pub pusher: Arc<dyn Pusher>,
     /// Overrides the endpoint derived from the request (custom domains, tests).
     pub endpoint_override: Option<String>,
+    /// Connections and chat turns per client address and session (none: unlimited).
+    pub budgets: Option<gomomo::services::budgets::Budgets>,
 }
 
 impl ChatWs {
@@ -53,6 +55,7 @@ impl ChatWs {
             agent: app.agent.clone(),
             pusher,
             endpoint_override: app.config.ws_management_endpoint.clone(),
+            budgets: Some(app.budgets.clone()),
         }
     }
 }
@@ -93,6 +96,24 @@ fn refuse(status: i64, code: &'static str, message: &'static str) -> ApiGatewayP
     );
     r.headers
         .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    r
+}
+
+/// API Gateway's `sourceIp` of a WebSocket event.
+fn source_ip(ev: &ApiGatewayWebsocketProxyRequest) -> Option<std::net::IpAddr> {
+    gomomo::http::client_ip::GatewaySourceIp::parse(
+        ev.request_context.identity.source_ip.as_deref(),
+    )
+    .map(|g| g.0)
+}
+
+/// A `$connect` refused over budget: 429 `rate_limited` with `Retry-After`.
+fn rate_limited(retry_after: u64) -> ApiGatewayProxyResponse {
+    let mut r = refuse(429, "rate_limited", "too many connections; try again later");
+    r.headers.insert(
+        aws_lambda_events::http::header::RETRY_AFTER,
+        HeaderValue::from(retry_after.max(1)),
+    );
     r
 }
 
@@ -145,6 +166,16 @@ impl ChatWs {
                 "session_in_url",
                 "connect with tenant_id only and send session_id in the hello frame",
             ));
+        }
+        if let Some(budgets) = &self.budgets {
+            use gomomo::services::budgets::BudgetError;
+            match budgets.ws_connect(source_ip(ev)).await {
+                Ok(()) => {}
+                Err(BudgetError::Exceeded { retry_after, .. }) => {
+                    return Ok(rate_limited(retry_after))
+                }
+                Err(BudgetError::Database(e)) => return Err(e.into()),
+            }
         }
         let Some(tenant) = query
             .first("tenant_id")
@@ -211,7 +242,7 @@ impl ChatWs {
         else {
             return Ok(response(400, "missing domainName or stage"));
         };
-        let sink = PushSink::new(self.pusher.clone(), endpoint, connection_id);
+        let sink = PushSink::new(self.pusher.clone(), endpoint.clone(), connection_id);
         let mut conn = Connection {
             id: connection_id.to_string(),
             tenant: row.as_ref().map(|r| TenantId(r.tenant_id)),
@@ -220,6 +251,21 @@ impl ChatWs {
                 .and_then(|r| SessionId::parse(&r.session_id).ok()),
         };
         let body = ev.body.as_deref().unwrap_or("");
+        if let Some(budgets) = &self.budgets {
+            use gomomo::services::budgets::{rate_limited_frame, BudgetError};
+            let session = conn.session.as_ref().map(|s| s.as_str());
+            match budgets.socket_frame(body, session, source_ip(ev)).await {
+                Ok(()) => {}
+                Err(BudgetError::Exceeded { retry_after, .. }) => {
+                    let frame = rate_limited_frame(retry_after);
+                    if let Err(e) = self.pusher.post(&endpoint, connection_id, frame).await {
+                        tracing::warn!(error = %e, "could not post the rate-limit frame");
+                    }
+                    return Ok(response(200, "rate limited"));
+                }
+                Err(BudgetError::Database(e)) => return Err(e.into()),
+            }
+        }
         ChatSession::new(self.agent.clone())
             .handle_frame(&mut conn, body, &sink)
             .await?;

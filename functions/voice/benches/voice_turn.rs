@@ -82,6 +82,7 @@ fn main() {
         eprintln!("voice_turn: DATABASE_URL is not set; skipping (see the file header)");
         return;
     };
+    println!("voice_turn: rate limits not on this path (Twilio webhooks carry no request budgets)");
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

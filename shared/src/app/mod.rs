@@ -27,6 +27,7 @@ use crate::ports::{
 use crate::services::agent::Agent;
 use crate::services::autonomy::Autonomy;
 use crate::services::booking::BookingService;
+use crate::services::budgets::Budgets;
 use crate::services::delivery::{Delivery, Integrations};
 use crate::services::handoff::HandoffService;
 use crate::services::push::LivePush;
@@ -75,6 +76,8 @@ pub struct App {
     /// Posts frames to WebSocket connections (live pushes, the chat's replies); `None` when
     /// this process cannot reach the sockets (pushes then wait for the client's next frame).
     pub pusher: Option<Arc<dyn Pusher>>,
+    /// Request budgets of the public routes (kept in Postgres).
+    pub budgets: Budgets,
 }
 
 /// The adapters a process runs on; [`Adapters::from_config`] picks the configured ones,
@@ -241,9 +244,11 @@ impl App {
             adapters.mailer.clone(),
             adapters.sms.clone(),
         );
+        let budgets = Budgets::new(pool.clone(), clock.clone(), &config);
         let scheduler = Scheduler::new(booking.clone(), autonomy.clone(), relay.clone())
             .with_delivery(delivery.clone())
-            .with_retention(config.retention_days);
+            .with_retention(config.retention_days)
+            .with_budgets(budgets.clone());
         let secrets = SecretBox::new(&d.encryption_key);
         let integrations = Integrations {
             google: d.google.as_ref().map(|g| {
@@ -260,6 +265,7 @@ impl App {
             clock: clock.clone(),
         };
         Self {
+            budgets,
             agent: agent(booking.clone(), &config.agent),
             webhook_verifier: WebhookVerifier::new(t),
             sms: adapters.sms,

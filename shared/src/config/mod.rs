@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 pub mod agent;
+pub mod budgets;
 pub mod calendar;
 pub mod delivery;
 pub mod role;
@@ -11,6 +12,7 @@ pub mod telephony;
 pub mod vars;
 
 pub use agent::{AgentConfig, AgentLimits};
+pub use budgets::{BudgetConfig, ServeLimits};
 pub use calendar::CalendarFailMode;
 pub use delivery::DeliveryConfig;
 pub use role::Role;
@@ -81,6 +83,10 @@ pub struct Config {
     /// `GOMOMO_CLOCK_OFFSET_SECONDS` (development only, refused in production): added to
     /// the system clock, so a local run of the deployed binaries can play "tomorrow".
     pub clock_offset: chrono::Duration,
+    /// Request budgets of the public routes and the trusted proxies.
+    pub budgets: BudgetConfig,
+    /// `gomomo serve`'s connection cap and timeouts.
+    pub serve: ServeLimits,
 }
 
 impl std::fmt::Debug for Config {
@@ -275,7 +281,11 @@ impl Config {
                 }
             },
         };
+        let budgets = BudgetConfig::from_lookup(&get, environment)?;
+        let serve = ServeLimits::from_lookup(&get)?;
         Ok(Self {
+            budgets,
+            serve,
             chat_ws_url,
             clock_offset,
             demo_api_key,

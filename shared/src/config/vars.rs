@@ -152,6 +152,22 @@ pub const VARS: &[Var] = &[
     var("GOOGLE_AUTH_URL", Local, &[Api]),
     var("GOOGLE_API_BASE_URL", Local, BOOKS),
     var("GOOGLE_OAUTH_BASE_URL", Local, BOOKS),
+    // Request budgets of the public routes (kept in Postgres, shared by every instance).
+    var("RATE_LIMITS", Local, AGENT),
+    var("BUDGET_LIVE_HOLDS_PER_IP", Optional, &[Api]),
+    var("BUDGET_HOLDS_PER_IP_PER_HOUR", Optional, &[Api]),
+    var("BUDGET_HOLDS_PER_TENANT_PER_HOUR", Optional, &[Api]),
+    var("BUDGET_CHAT_TURNS_PER_SESSION", Optional, AGENT),
+    var("BUDGET_CHAT_TURNS_PER_IP", Optional, AGENT),
+    var("BUDGET_LOOKUPS_PER_IP", Optional, &[Api]),
+    var("BUDGET_CHANGES_PER_IP", Optional, &[Api]),
+    var("BUDGET_WS_CONNECTS_PER_IP", Optional, &[ChatWs]),
+    // `gomomo serve`: proxies whose X-Forwarded-For is believed, connection cap, timeouts.
+    var("TRUSTED_PROXIES", Optional, STANDALONE_ONLY),
+    var("SERVE_MAX_CONNECTIONS", Optional, STANDALONE_ONLY),
+    var("SERVE_HEADER_TIMEOUT_SECONDS", Optional, STANDALONE_ONLY),
+    var("SERVE_REQUEST_TIMEOUT_SECONDS", Optional, STANDALONE_ONLY),
+    var("WS_IDLE_TIMEOUT_SECONDS", Optional, STANDALONE_ONLY),
 ];
 
 /// The table's entry for `name`.

@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod bookings;
+pub mod budgets;
 pub mod calls;
 pub mod chat;
 pub mod followups;

@@ -16,6 +16,8 @@ pub struct ApiError {
     pub status: StatusCode,
     pub code: Cow<'static, str>,
     pub message: String,
+    /// Seconds for a `Retry-After` header (a refusal over budget).
+    pub retry_after: Option<u64>,
 }
 
 #[derive(Serialize)]
@@ -39,6 +41,19 @@ impl ApiError {
             status,
             code: code.into(),
             message: message.into(),
+            retry_after: None,
+        }
+    }
+
+    /// 429 `rate_limited` with a `Retry-After` of `retry_after` seconds.
+    pub fn rate_limited(retry_after: u64) -> Self {
+        Self {
+            retry_after: Some(retry_after.max(1)),
+            ..Self::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                "too many requests; try again later",
+            )
         }
     }
 
@@ -89,11 +104,24 @@ impl IntoResponse for ApiError {
             },
         };
         let mut res = (self.status, axum::Json(body)).into_response();
-        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+        if let Some(secs) = self.retry_after {
+            res.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        } else if self.status == StatusCode::SERVICE_UNAVAILABLE {
             res.headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
         }
         res
+    }
+}
+
+impl From<crate::services::budgets::BudgetError> for ApiError {
+    fn from(e: crate::services::budgets::BudgetError) -> Self {
+        use crate::services::budgets::BudgetError as B;
+        match e {
+            B::Exceeded { retry_after, .. } => Self::rate_limited(retry_after),
+            B::Database(e) => Self::internal(&e),
+        }
     }
 }
 

@@ -4,6 +4,7 @@ pub mod admin;
 pub mod agent;
 pub mod autonomy;
 pub mod booking;
+pub mod budgets;
 pub mod chat_session;
 pub mod delivery;
 pub mod excel_import;

@@ -57,6 +57,7 @@ pub struct Scheduler {
     delivery: Option<crate::services::delivery::Delivery>,
     health: DeliveryHealth,
     retention_days: Option<u32>,
+    budgets: Option<crate::services::budgets::Budgets>,
 }
 
 impl Scheduler {
@@ -69,6 +70,7 @@ impl Scheduler {
             relay,
             delivery: None,
             retention_days: None,
+            budgets: None,
         }
     }
 
@@ -76,6 +78,12 @@ impl Scheduler {
     /// every tick.
     pub fn with_retention(mut self, days: u32) -> Self {
         self.retention_days = Some(days);
+        self
+    }
+
+    /// Removes the request budgets' expired counters on every tick.
+    pub fn with_budgets(mut self, budgets: crate::services::budgets::Budgets) -> Self {
+        self.budgets = Some(budgets);
         self
     }
 
@@ -118,6 +126,13 @@ impl Scheduler {
             match crate::services::privacy::purge(self.booking.pool(), now, days).await {
                 Ok(p) => r.retention_purged = p.total(),
                 Err(e) => r.errors.push(format!("retention purge: {e}")),
+            }
+        }
+        if let Some(budgets) = &self.budgets {
+            match budgets.purge().await {
+                Ok(n) if n > 0 => tracing::debug!(purged = n, "expired budget counters removed"),
+                Ok(_) => {}
+                Err(e) => r.errors.push(format!("purge budget counters: {e}")),
             }
         }
         match self.health.report().await {

@@ -6,7 +6,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use gomomo::domain::SessionId;
-use gomomo::http::{ApiError, ApiJson, ApiPath};
+use gomomo::http::{ApiError, ApiJson, ApiPath, ClientIp};
 use gomomo::services::agent::{deliver_pending_pushes, AgentError, SendError, ServerMessage};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -53,13 +53,19 @@ pub(crate) fn agent_error(e: AgentError) -> ApiError {
 #[utoipa::path(post, path = "/api/tenants/{tenant}/chat", params(("tenant" = String, Path)),
     request_body = ChatRequest,
     responses((status = 200, body = ChatResponse), (status = 400, body = ErrorBody),
-              (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+              (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
+              (status = 429, description = "rate_limited (Retry-After)", body = ErrorBody)))]
 pub async fn chat(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     ApiPath(tenant): ApiPath<String>,
     ApiJson(req): ApiJson<ChatRequest>,
 ) -> Result<Json<ChatResponse>, ApiError> {
     let tenant = tenant_id(&tenant)?;
+    state
+        .budgets
+        .chat_turn(req.session_id.as_deref(), ip)
+        .await?;
     let session = match req.session_id.as_deref() {
         Some(s) => SessionId::parse(s)?,
         None => SessionId::parse(&format!("rest-{}", uuid::Uuid::new_v4()))?,

@@ -5,7 +5,7 @@ use axum::http::StatusCode;
 use axum::Json;
 use gomomo::db::tenants;
 use gomomo::domain::{ClientName, Email, Notes, ParseError, PhoneE164, ReferenceCode, SessionId};
-use gomomo::http::{ApiError, ApiJson, ApiPath, ApiQuery};
+use gomomo::http::{ApiError, ApiJson, ApiPath, ApiQuery, ClientIp};
 use gomomo::services::booking::ClientDetails;
 
 use super::{date_field, instant_field, tenant_id, uuid_field};
@@ -97,9 +97,11 @@ pub async fn availability(
 
 #[utoipa::path(post, path = "/api/tenants/{tenant}/holds", params(("tenant" = String, Path)), request_body = HoldRequest,
     responses((status = 201, body = HoldView), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
-        (status = 409, description = "slot_unavailable", body = ErrorBody)))]
+        (status = 409, description = "slot_unavailable", body = ErrorBody),
+        (status = 429, description = "rate_limited (Retry-After)", body = ErrorBody)))]
 pub async fn create_hold(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     ApiPath(tenant): ApiPath<String>,
     ApiJson(req): ApiJson<HoldRequest>,
 ) -> Result<(StatusCode, Json<HoldView>), ApiError> {
@@ -107,10 +109,18 @@ pub async fn create_hold(
     let service = uuid_field("service_id", &req.service_id)?;
     let start = instant_field("start", &req.start)?;
     let session = SessionId::parse(&req.session_id)?;
-    let hold = state
+    state.budgets.hold(tenant.0, ip).await?;
+    let hold = match state
         .booking
         .create_hold(tenant, service, start, &session)
-        .await?;
+        .await
+    {
+        Ok(h) => h,
+        Err(e) => {
+            state.budgets.hold_not_created(ip).await;
+            return Err(e.into());
+        }
+    };
     let tz = state.booking.time_zone(tenant).await?;
     Ok((StatusCode::CREATED, Json(HoldView::new(&hold, tz))))
 }
@@ -157,12 +167,15 @@ pub async fn confirm_booking(
 
 #[utoipa::path(get, path = "/api/tenants/{tenant}/bookings/{reference}",
     params(("tenant" = String, Path), ("reference" = String, Path), EmailQuery),
-    responses((status = 200, body = BookingView), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = BookingView), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 429, description = "rate_limited (Retry-After)", body = ErrorBody)))]
 pub async fn get_booking(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     ApiPath((tenant, reference)): ApiPath<(String, String)>,
     ApiQuery(q): ApiQuery<EmailQuery>,
 ) -> Result<Json<BookingView>, ApiError> {
+    state.budgets.lookup(ip).await?;
     let tenant = tenant_id(&tenant)?;
     let reference = ReferenceCode::parse(&reference)?;
     let email = Email::parse(q.email.as_deref().unwrap_or(""))?;
@@ -174,12 +187,15 @@ pub async fn get_booking(
 #[utoipa::path(post, path = "/api/tenants/{tenant}/bookings/{reference}/reschedule",
     params(("tenant" = String, Path), ("reference" = String, Path)), request_body = RescheduleRequest,
     responses((status = 200, body = BookingView), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
-        (status = 409, body = ErrorBody), (status = 410, body = ErrorBody)))]
+        (status = 409, body = ErrorBody), (status = 410, body = ErrorBody),
+        (status = 429, description = "rate_limited (Retry-After)", body = ErrorBody)))]
 pub async fn reschedule_booking(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     ApiPath((tenant, reference)): ApiPath<(String, String)>,
     ApiJson(req): ApiJson<RescheduleRequest>,
 ) -> Result<Json<BookingView>, ApiError> {
+    state.budgets.change(ip).await?;
     let tenant = tenant_id(&tenant)?;
     let reference = ReferenceCode::parse(&reference)?;
     let email = Email::parse(&req.email)?;
@@ -199,12 +215,15 @@ pub async fn reschedule_booking(
 
 #[utoipa::path(post, path = "/api/tenants/{tenant}/bookings/{reference}/cancel",
     params(("tenant" = String, Path), ("reference" = String, Path)), request_body = CancelRequest,
-    responses((status = 200, body = BookingView), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = BookingView), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 429, description = "rate_limited (Retry-After)", body = ErrorBody)))]
 pub async fn cancel_booking(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     ApiPath((tenant, reference)): ApiPath<(String, String)>,
     ApiJson(req): ApiJson<CancelRequest>,
 ) -> Result<Json<BookingView>, ApiError> {
+    state.budgets.change(ip).await?;
     let tenant = tenant_id(&tenant)?;
     let reference = ReferenceCode::parse(&reference)?;
     let email = Email::parse(&req.email)?;

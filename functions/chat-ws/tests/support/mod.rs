@@ -145,6 +145,7 @@ pub fn chat_ws_with(agent: Agent, endpoint_override: Option<String>) -> ChatWs {
         agent,
         pusher: Arc::new(ApiGatewayPusher::new(base)),
         endpoint_override,
+        budgets: None,
     }
 }
 

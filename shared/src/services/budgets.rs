@@ -1,0 +1,378 @@
+//! Request budgets of the public routes, kept in Postgres so every instance (each Lambda
+//! instance, each `gomomo serve` process) counts against the same numbers.
+//!
+//! Each budget is a sliding window approximated by two fixed windows
+//! ([`crate::db::budgets`]): the current window's hits plus the previous window's, weighted
+//! by how much of it still overlaps. A refused request is not counted and learns when to
+//! retry. Subjects are a tenant id, a conversation's digest, or a client address's keyed
+//! digest (the raw address is never stored).
+
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, TimeZone, Utc};
+use hmac::{Hmac, KeyInit, Mac};
+use sha2::Sha256;
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use crate::config::budgets::{canonical, Budget, BudgetConfig};
+use crate::config::Config;
+use crate::db::budgets as db;
+use crate::ports::Clock;
+use crate::services::agent::ClientMessage;
+
+/// The error frame a socket gets for a message over budget: the `error` frame of the chat
+/// protocol with code `rate_limited` and `retry_after` in seconds.
+pub fn rate_limited_frame(retry_after: u64) -> String {
+    serde_json::json!({
+        "type": "error",
+        "code": "rate_limited",
+        "message": "too many messages; try again later",
+        "retry_after": retry_after.max(1),
+    })
+    .to_string()
+}
+
+/// What a budget counts; its name is the row's `kind`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    LiveHoldsPerIp,
+    HoldsPerIp,
+    HoldsPerTenant,
+    ChatPerSession,
+    ChatPerIp,
+    LookupsPerIp,
+    ChangesPerIp,
+    WsConnectsPerIp,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::LiveHoldsPerIp => "live_holds_ip",
+            Kind::HoldsPerIp => "holds_ip",
+            Kind::HoldsPerTenant => "holds_tenant",
+            Kind::ChatPerSession => "chat_session",
+            Kind::ChatPerIp => "chat_ip",
+            Kind::LookupsPerIp => "lookups_ip",
+            Kind::ChangesPerIp => "changes_ip",
+            Kind::WsConnectsPerIp => "ws_connects_ip",
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BudgetError {
+    /// Over budget: the caller may try again after `retry_after` seconds.
+    #[error("too many requests ({}); retry after {retry_after} s", kind.as_str())]
+    Exceeded { kind: Kind, retry_after: u64 },
+    #[error("budget store: {0}")]
+    Database(#[from] sqlx::Error),
+}
+
+/// The budgets of one process. Cheap to clone.
+#[derive(Clone)]
+pub struct Budgets {
+    pool: PgPool,
+    clock: Clock,
+    config: Arc<BudgetConfig>,
+    hold_ttl: Duration,
+    key: Arc<[u8; 32]>,
+}
+
+type HmacSha256 = Hmac<Sha256>;
+const KEY_LABEL: &[u8] = b"gomomo-budget-subjects:v1";
+
+fn mac(key: &[u8], parts: &[&[u8]]) -> Vec<u8> {
+    // HMAC accepts keys of any length.
+    let mut m = match <HmacSha256 as KeyInit>::new_from_slice(key) {
+        Ok(m) => m,
+        Err(_) => return Vec::new(),
+    };
+    for p in parts {
+        m.update(p);
+        m.update(&[0]);
+    }
+    m.finalize().into_bytes().to_vec()
+}
+
+impl Budgets {
+    /// The configured budgets; subjects are keyed by a key derived from `ENCRYPTION_KEY`.
+    pub fn new(pool: PgPool, clock: Clock, config: &Config) -> Self {
+        let derived = mac(&config.delivery.encryption_key, &[KEY_LABEL]);
+        let mut key = [0u8; 32];
+        for (k, d) in key.iter_mut().zip(derived) {
+            *k = d;
+        }
+        Self {
+            pool,
+            clock,
+            config: Arc::new(config.budgets.clone()),
+            hold_ttl: config.hold_ttl,
+            key: Arc::new(key),
+        }
+    }
+
+    /// Whether budgets are checked (`RATE_LIMITS`).
+    pub fn enabled(&self) -> bool {
+        self.config.enabled
+    }
+
+    pub fn config(&self) -> &BudgetConfig {
+        &self.config
+    }
+
+    /// A client address's subject: a keyed digest, never the address itself.
+    pub fn client_subject(&self, ip: IpAddr) -> String {
+        let ip = canonical(ip).to_string();
+        format!(
+            "ip:{}",
+            hex::encode(&mac(&self.key[..], &[b"ip", ip.as_bytes()])[..16])
+        )
+    }
+
+    fn session_subject(&self, session: &str) -> String {
+        format!(
+            "s:{}",
+            hex::encode(&mac(&self.key[..], &[b"session", session.as_bytes()])[..16])
+        )
+    }
+
+    /// A new hold: at most [`live_holds_per_ip`](crate::config::budgets::BudgetLimits)
+    /// holds per client address within one hold lifetime (so never more live at once),
+    /// the hourly cap per address, and the hourly cap per tenant.
+    pub async fn hold(&self, tenant: Uuid, client: Option<IpAddr>) -> Result<(), BudgetError> {
+        if !self.enabled() {
+            return Ok(());
+        }
+        let l = &self.config.limits;
+        if let Some(ip) = client {
+            let subject = self.client_subject(ip);
+            let live = Budget {
+                limit: l.live_holds_per_ip,
+                window: self.hold_ttl,
+            };
+            self.take(Kind::LiveHoldsPerIp, &subject, live).await?;
+            self.take(Kind::HoldsPerIp, &subject, l.holds_per_ip)
+                .await?;
+        }
+        self.take(
+            Kind::HoldsPerTenant,
+            &tenant.to_string(),
+            l.holds_per_tenant,
+        )
+        .await
+    }
+
+    /// A hold counted by [`Budgets::hold`] was not created (the slot was taken, the request
+    /// was invalid): it does not count against the address's live holds. The hourly
+    /// budgets keep counting the attempt.
+    pub async fn hold_not_created(&self, client: Option<IpAddr>) {
+        let Some(ip) = client.filter(|_| self.enabled()) else {
+            return;
+        };
+        let w = Windows::at(self.clock.now(), self.hold_ttl);
+        let subject = self.client_subject(ip);
+        if let Err(e) =
+            db::give_back(&self.pool, Kind::LiveHoldsPerIp.as_str(), &subject, w.start).await
+        {
+            tracing::warn!(error = %e, "could not give back a hold's budget");
+        }
+    }
+
+    /// One chat turn (REST chat, a WebSocket `message`): per conversation and per address.
+    pub async fn chat_turn(
+        &self,
+        session: Option<&str>,
+        client: Option<IpAddr>,
+    ) -> Result<(), BudgetError> {
+        if !self.enabled() {
+            return Ok(());
+        }
+        // The conversation first: a refused turn then leaves the address's budget as it was.
+        let l = &self.config.limits;
+        if let Some(s) = session {
+            self.take(
+                Kind::ChatPerSession,
+                &self.session_subject(s),
+                l.chat_per_session,
+            )
+            .await?;
+        }
+        if let Some(ip) = client {
+            self.take(Kind::ChatPerIp, &self.client_subject(ip), l.chat_per_ip)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// A WebSocket frame: a `message` frame is a chat turn, for the session it names (or
+    /// `session`, the connection's); other frames (hello, ping) cost nothing.
+    pub async fn socket_frame(
+        &self,
+        frame: &str,
+        session: Option<&str>,
+        client: Option<IpAddr>,
+    ) -> Result<(), BudgetError> {
+        if !self.enabled() {
+            return Ok(());
+        }
+        match serde_json::from_str::<ClientMessage>(frame) {
+            Ok(ClientMessage::Message { session_id, .. }) => {
+                self.chat_turn(session_id.as_deref().or(session), client)
+                    .await
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// A booking lookup by reference (the enumeration case).
+    pub async fn lookup(&self, client: Option<IpAddr>) -> Result<(), BudgetError> {
+        self.per_ip(
+            Kind::LookupsPerIp,
+            client,
+            self.config.limits.lookups_per_ip,
+        )
+        .await
+    }
+
+    /// A cancel or a reschedule.
+    pub async fn change(&self, client: Option<IpAddr>) -> Result<(), BudgetError> {
+        self.per_ip(
+            Kind::ChangesPerIp,
+            client,
+            self.config.limits.changes_per_ip,
+        )
+        .await
+    }
+
+    /// A new WebSocket connection.
+    pub async fn ws_connect(&self, client: Option<IpAddr>) -> Result<(), BudgetError> {
+        self.per_ip(
+            Kind::WsConnectsPerIp,
+            client,
+            self.config.limits.ws_connects_per_ip,
+        )
+        .await
+    }
+
+    /// Removes counters that no longer count (the scheduler's sweep); returns how many.
+    pub async fn purge(&self) -> Result<u64, sqlx::Error> {
+        db::purge_expired(&self.pool, self.clock.now()).await
+    }
+
+    async fn per_ip(
+        &self,
+        kind: Kind,
+        client: Option<IpAddr>,
+        budget: Budget,
+    ) -> Result<(), BudgetError> {
+        match client {
+            Some(ip) if self.enabled() => self.take(kind, &self.client_subject(ip), budget).await,
+            _ => Ok(()),
+        }
+    }
+
+    async fn take(&self, kind: Kind, subject: &str, budget: Budget) -> Result<(), BudgetError> {
+        let w = Windows::at(self.clock.now(), budget.window);
+        let take = db::Take {
+            kind: kind.as_str(),
+            subject,
+            window_start: w.start,
+            previous_start: w.previous,
+            window_seconds: w.seconds as i32,
+            previous_weight: 1.0 - w.elapsed_fraction(),
+            limit: i32::try_from(budget.limit).unwrap_or(i32::MAX),
+            expires_at: w.start + chrono::Duration::seconds(2 * w.seconds),
+        };
+        if db::take(&self.pool, &take).await? {
+            return Ok(());
+        }
+        let (current, previous) = db::hits(&self.pool, &take).await?;
+        Err(BudgetError::Exceeded {
+            kind,
+            retry_after: retry_after(&w, budget.limit, current, previous),
+        })
+    }
+}
+
+/// The fixed windows around an instant.
+#[derive(Debug, Clone, Copy)]
+struct Windows {
+    start: DateTime<Utc>,
+    previous: DateTime<Utc>,
+    seconds: i64,
+    /// Seconds since `start` (with the fraction).
+    elapsed: f64,
+}
+
+impl Windows {
+    fn at(now: DateTime<Utc>, window: Duration) -> Self {
+        let seconds = i64::try_from(window.as_secs())
+            .unwrap_or(i64::MAX)
+            .clamp(1, i64::from(i32::MAX));
+        let ts = now.timestamp();
+        let start_ts = ts - ts.rem_euclid(seconds);
+        let start = Utc.timestamp_opt(start_ts, 0).single().unwrap_or(now);
+        let elapsed = (now - start).num_milliseconds() as f64 / 1000.0;
+        Self {
+            start,
+            previous: start - chrono::Duration::seconds(seconds),
+            seconds,
+            elapsed,
+        }
+    }
+
+    fn elapsed_fraction(&self) -> f64 {
+        (self.elapsed / self.seconds as f64).clamp(0.0, 1.0)
+    }
+}
+
+/// Seconds until one more hit fits: the current window's hits stay until the window ends
+/// and then fade over the next one; the previous window's fade over this one.
+fn retry_after(w: &Windows, limit: u32, current: i32, previous: i32) -> u64 {
+    let (limit, current, previous) = (f64::from(limit), f64::from(current), f64::from(previous));
+    let span = w.seconds as f64;
+    let wait = if current + 1.0 > limit {
+        let fade = if current > 0.0 {
+            span * (1.0 - (limit - 1.0) / current)
+        } else {
+            0.0
+        };
+        (span - w.elapsed) + fade
+    } else if previous > 0.0 {
+        let needed = 1.0 - (limit - current - 1.0) / previous;
+        needed * span - w.elapsed
+    } else {
+        1.0
+    };
+    (wait.ceil().max(1.0) as u64).min(2 * w.seconds as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refused_caller_waits_until_one_more_fits() {
+        let now = Utc
+            .timestamp_opt(1_000_000_200, 0)
+            .single()
+            .unwrap_or_else(Utc::now);
+        let w = Windows::at(now, Duration::from_secs(600));
+        assert_eq!(w.start.timestamp() % 600, 0);
+        assert!((0.0..600.0).contains(&w.elapsed));
+        // Full in this window: wait for the window's end, then part of the next one.
+        let full = retry_after(&w, 10, 10, 0);
+        assert!(full as f64 >= 600.0 - w.elapsed, "{full}");
+        assert!(full <= 1200);
+        // Room in this window, but the previous one still weighs too much.
+        let fading = retry_after(&w, 10, 2, 10);
+        assert!(
+            fading >= 1 && (fading as f64) <= 600.0 - w.elapsed,
+            "{fading}"
+        );
+    }
+}
