@@ -30,6 +30,8 @@ pub struct AppState {
     pub integrations: gomomo::services::delivery::Integrations,
     /// The landing page and the widget script (`CHAT_WS_URL` for the widget).
     pub web: gomomo::http::web::WebPages,
+    /// Production deployments accept only https widget origins.
+    pub production: bool,
 }
 
 impl AppState {
@@ -41,6 +43,7 @@ impl AppState {
             integrations: app.integrations.clone(),
             platform_key: app.config.platform_key.as_deref().map(Arc::from),
             web: gomomo::http::web::WebPages::from_config(&app.config),
+            production: app.config.environment == gomomo::config::Environment::Production,
         }
     }
 
@@ -65,6 +68,7 @@ impl AppState {
         routes::public::healthz,
         routes::public::get_tenant,
         routes::public::availability,
+        routes::public::create_session,
         routes::public::create_hold,
         routes::public::confirm_booking,
         routes::public::get_booking,
@@ -80,6 +84,8 @@ impl AppState {
         routes::admin::update_resource,
         routes::admin::put_hours,
         routes::admin::list_bookings,
+        routes::admin::get_widget_origins,
+        routes::admin::put_widget_origins,
         routes::delivery::list_webhooks,
         routes::delivery::create_webhook,
         routes::delivery::update_webhook,
@@ -127,6 +133,10 @@ pub fn router(state: AppState) -> Router {
             "/api/tenants/{tenant}/availability",
             get(public::availability),
         )
+        .route(
+            "/api/tenants/{tenant}/sessions",
+            post(public::create_session),
+        )
         .route("/api/tenants/{tenant}/holds", post(public::create_hold))
         .route(
             "/api/tenants/{tenant}/bookings",
@@ -164,6 +174,10 @@ pub fn router(state: AppState) -> Router {
             patch(admin::update_resource),
         )
         .route("/api/admin/tenants/{tenant}/hours", put(admin::put_hours))
+        .route(
+            "/api/admin/tenants/{tenant}/widget-origins",
+            get(admin::get_widget_origins).put(admin::put_widget_origins),
+        )
         .route(
             "/api/admin/tenants/{tenant}/bookings",
             get(admin::list_bookings),

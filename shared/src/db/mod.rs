@@ -11,6 +11,7 @@ pub mod notifications;
 pub mod oauth;
 pub mod outbox;
 pub mod policy;
+pub mod sessions;
 pub mod sms;
 pub mod sync_dead_letter;
 pub mod tenants;

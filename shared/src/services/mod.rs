@@ -11,6 +11,7 @@ pub mod handoff;
 pub mod push;
 pub mod relay;
 pub mod scheduler;
+pub mod sessions;
 pub mod sms;
 pub mod sms_inbound;
 pub mod voice;
