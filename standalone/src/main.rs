@@ -89,7 +89,11 @@ async fn serve(pool: sqlx::PgPool, config: &Config, addr: SocketAddr) -> anyhow:
     // The REST API and the pages (`/`, `/widget.js`) as the api function serves them.
     let router = gomomo_api::function_router(gomomo_api::AppState::from_app(&app))
         // The chat over a WebSocket at /ws (API Gateway's WebSocket API on Lambda).
-        .merge(chat::router(app.agent.clone(), runtime.sockets()))
+        .merge(chat::router(
+            app.agent.clone(),
+            runtime.sockets(),
+            &app.config.telephony.public_base_url,
+        ))
         // Twilio voice and SMS webhooks (signature-checked) and handoff links.
         .merge(gomomo_voice::router(gomomo_voice::VoiceState::from_app(
             &app,

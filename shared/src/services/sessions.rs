@@ -175,14 +175,14 @@ pub fn parse_widget_origins(raw: &[String], production: bool) -> Result<Vec<Stri
 }
 
 /// Whether a socket opened with `origin` (the browser's `Origin` header, if any) may talk to
-/// `tenant`: no origin (not a browser), the deployment's own origin (`own`, an origin or a
-/// URL), `*` in the tenant's list, or the origin in it. `None` when the tenant does not
+/// `tenant`: no origin (not a browser), one of the deployment's own origins (`own`: origins
+/// or URLs), `*` in the tenant's list, or the origin in it. `None` when the tenant does not
 /// exist.
 pub async fn origin_allowed(
     pool: &PgPool,
     tenant: TenantId,
     origin: Option<&str>,
-    own: &str,
+    own: &[String],
 ) -> Result<Option<bool>, sqlx::Error> {
     let Some(list) = q::widget_origins(pool, tenant.0).await? else {
         return Ok(None);
@@ -191,14 +191,17 @@ pub async fn origin_allowed(
 }
 
 /// The pure part of [`origin_allowed`].
-pub fn origin_in(origin: Option<&str>, own: &str, list: &[String]) -> bool {
+pub fn origin_in(origin: Option<&str>, own: &[String], list: &[String]) -> bool {
     let Some(origin) = origin else {
         return true;
     };
     let Some(o) = origin_of(origin) else {
         return false;
     };
-    if origin_of(own).as_deref() == Some(o.as_str()) {
+    if own
+        .iter()
+        .any(|u| origin_of(u).as_deref() == Some(o.as_str()))
+    {
         return true;
     }
     list.iter().any(|l| l == "*" || *l == o)
@@ -268,9 +271,14 @@ mod tests {
 
     #[test]
     fn origins_are_matched() {
-        let own = "https://gomomo.example.com/base";
+        let own = &["https://gomomo.example.com/base".to_string()];
         let list = vec!["https://shop.example.com".to_string()];
         assert!(origin_in(None, own, &[]));
+        assert!(origin_in(
+            Some("http://127.0.0.1:3000"),
+            &["http://127.0.0.1:3000".into()],
+            &[]
+        ));
         assert!(origin_in(Some("https://gomomo.example.com"), own, &[]));
         assert!(origin_in(Some("https://shop.example.com"), own, &list));
         assert!(!origin_in(Some("https://evil.example.com"), own, &list));
