@@ -1,6 +1,6 @@
 //! Issued chat sessions (`issued_sessions`) and the tenants' widget origins.
 
-use sqlx::PgPool;
+use sqlx::{PgExecutor, PgPool};
 use uuid::Uuid;
 
 /// Records a session issued for `tenant`.
@@ -48,4 +48,21 @@ pub async fn set_widget_origins(
         .execute(pool)
         .await?;
     Ok(r.rows_affected() > 0)
+}
+
+/// Sets the tenant's widget origins while its list is empty (a seed: a list an admin set
+/// is kept).
+pub async fn seed_widget_origins<'e>(
+    db: impl PgExecutor<'e>,
+    tenant: Uuid,
+    origins: &[String],
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE tenants SET widget_origins = $2 WHERE id = $1 AND widget_origins = '{}'::text[]",
+    )
+    .bind(tenant)
+    .bind(origins)
+    .execute(db)
+    .await?;
+    Ok(())
 }
