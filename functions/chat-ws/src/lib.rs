@@ -26,7 +26,7 @@ use std::sync::Arc;
 
 use aws_lambda_events::apigw::{ApiGatewayProxyResponse, ApiGatewayWebsocketProxyRequest};
 use aws_lambda_events::encodings::Body;
-use aws_lambda_events::http::header::{HeaderValue, CONTENT_TYPE};
+use aws_lambda_events::http::header::{HeaderValue, CONTENT_TYPE, ORIGIN};
 use gomomo::adapters::aws::ApiGatewayPusher;
 use gomomo::db::chat as db;
 use gomomo::domain::{SessionId, TenantId};
@@ -181,9 +181,9 @@ impl ChatWs {
         }
         let origin = ev
             .headers
-            .iter()
-            .find(|(k, _)| k.as_str().eq_ignore_ascii_case("origin"))
-            .and_then(|(_, v)| v.to_str().ok());
+            .get(ORIGIN)
+            .or_else(|| ev.multi_value_headers.get(ORIGIN))
+            .and_then(|v| v.to_str().ok());
         match sessions::origin_allowed(
             self.agent.booking().pool(),
             tenant,
