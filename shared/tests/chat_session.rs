@@ -5,7 +5,7 @@
 mod support;
 
 use gomomo::db::chat as chat_db;
-use gomomo::domain::{SessionId, TenantId};
+use gomomo::domain::TenantId;
 use gomomo::services::agent::{Agent, AgentLimits, ServerMessage};
 use gomomo::services::chat_session::{placeholder_session, ChatSession, Connection};
 use gomomo::services::{admin, sessions, BookingService, Clock};

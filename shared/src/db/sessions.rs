@@ -50,7 +50,7 @@ pub async fn set_widget_origins(
     Ok(r.rows_affected() > 0)
 }
 
-/// Sets the tenant's widget origins while its list is empty (a seed: a list an admin set
+/// Sets the tenant's widget origins while its list is empty (a list an admin set
 /// is kept).
 pub async fn seed_widget_origins<'e>(
     db: impl PgExecutor<'e>,
