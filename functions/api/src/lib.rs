@@ -62,7 +62,10 @@ impl AppState {
     info(
         title = "gomomo API",
         description = "Multi-tenant AI receptionist: availability, holds, bookings, tenant admin. \
-            Errors are {\"error\": {\"code\", \"message\"}} with a stable snake_case code."
+            Errors are {\"error\": {\"code\", \"message\"}} with a stable snake_case code. \
+            Chat sessions are issued by the server (POST /api/tenants/{tenant}/sessions, or a chat \
+            message or hold sent without session_id); client-chosen session ids are refused with \
+            404 session_not_found."
     ),
     paths(
         routes::public::healthz,
