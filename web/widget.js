@@ -9,11 +9,14 @@
  *
  * Protocol (docs/architecture.md; the /ws socket of gomomo serve and functions/chat-ws): connects
  * with ?tenant_id= only (the session id is a bearer secret and never goes into a URL), then sends
- * {"action":"hello"|"message", tenant_id, session_id, text}; receives typing, status, history
- * (the conversation so far, after a reload or a handoff), assistant_message, push, error.
+ * {"action":"hello"|"message", tenant_id, session_id, text}; receives session, typing, status,
+ * history (the conversation so far, after a reload or a handoff), assistant_message, push, error.
  *
- * The session id is kept in localStorage under "gomomo:session:<tenant>"; the handoff page
- * stores the session it opened there before it shows this chat.
+ * Sessions are issued by the server: the first hello carries no session_id and is answered
+ * with {"type":"session","session_id"}; a stored session the server no longer knows is
+ * replaced the same way. The session id is kept in localStorage under
+ * "gomomo:session:<tenant>"; the handoff page stores the session it opened there before it
+ * shows this chat. Messages typed before the server has answered the hello wait for it.
  *
  * Every word the widget shows or announces is in STRINGS below (one table per language;
  * English only for now). The server's own replies come from shared/src/text/.
@@ -68,16 +71,16 @@
   var title = script.dataset.title || STRINGS.title;
   var storeKey = "gomomo:session:" + tenant;
 
-  function newSession() {
-    var id = (window.crypto && crypto.randomUUID) ? crypto.randomUUID()
-      : String(Date.now()) + Math.random().toString(16).slice(2);
-    return "web-" + id;
-  }
-  var session;
+  // The session the server issued (null until it has): only ids of its form are kept.
+  var session = null;
   try {
     session = localStorage.getItem(storeKey);
-    if (!session) { session = newSession(); localStorage.setItem(storeKey, session); }
-  } catch (e) { session = newSession(); }
+    if (session && session.indexOf("gs_") !== 0) { localStorage.removeItem(storeKey); session = null; }
+  } catch (e) { session = null; }
+  function keepSession(id) {
+    session = id;
+    try { localStorage.setItem(storeKey, id); } catch (e) { /* kept for this page only */ }
+  }
 
   // ---- styles -------------------------------------------------------------------------
   var css = "" +
@@ -267,15 +270,25 @@
   }
 
   // ---- connection -----------------------------------------------------------------------
-  var ws = null, attempt = 0, connected = false, queue = [], everConnected = false, lostShown = false;
+  // ready: the server answered this connection's hello (the session is known); texts typed
+  // before that wait in `queue`.
+  var ws = null, attempt = 0, connected = false, ready = false, queue = [], everConnected = false, lostShown = false;
   function setConnected(on) {
     connected = on;
     dot.className = "gmm-dot" + (on ? " on" : "");
     dot.setAttribute("aria-label", on ? STRINGS.connected : STRINGS.disconnected);
   }
-  function sendRaw(obj) {
-    var s = JSON.stringify(obj);
-    if (ws && ws.readyState === 1) ws.send(s); else queue.push(s);
+  function sendText(text) {
+    if (ws && ws.readyState === 1 && ready && session) {
+      ws.send(JSON.stringify({ action: "message", tenant_id: tenant, session_id: session, text: text }));
+    } else {
+      queue.push(text);
+    }
+  }
+  function hello() {
+    var h = { action: "hello", tenant_id: tenant };
+    if (session) h.session_id = session;
+    ws.send(JSON.stringify(h));
   }
   function connect() {
     // Tenant only: the session goes in the hello frame, never in the URL.
@@ -283,17 +296,24 @@
       encodeURIComponent(tenant);
     try { ws = new WebSocket(url); } catch (e) { return retry(); }
     ws.onopen = function () {
-      attempt = 0; lostShown = false; everConnected = true;
+      attempt = 0; lostShown = false; everConnected = true; ready = false;
       setConnected(true);
-      ws.send(JSON.stringify({ action: "hello", tenant_id: tenant, session_id: session }));
-      while (queue.length) ws.send(queue.shift());
+      hello();
     };
     ws.onmessage = function (ev) {
       var m;
       try { m = JSON.parse(ev.data); } catch (e) { return; }
       switch (m.type) {
+        case "session": if (typeof m.session_id === "string") keepSession(m.session_id); break;
         case "typing": setTyping(!!m.active); break;
-        case "status": if (m.state === "working") setChip(m.text); else if (m.state === "idle") setChip(""); break;
+        case "status":
+          if (m.state === "working") setChip(m.text);
+          else if (m.state === "idle") setChip("");
+          else if (m.state === "connected") {
+            ready = true;
+            while (queue.length && ws.readyState === 1) sendText(queue.shift());
+          }
+          break;
         case "assistant_message":
           setTyping(false); setChip("");
           addMsg("gmm-bot", m.text);
@@ -304,13 +324,19 @@
         case "push": onPush(m); break;
         case "error":
           setTyping(false); setChip(""); send.disabled = false;
+          if (m.code === "session_not_found") {
+            // The server no longer knows this session: ask for a new one.
+            try { localStorage.removeItem(storeKey); } catch (e) { /* nothing kept */ }
+            session = null; ready = false;
+            if (ws && ws.readyState === 1) hello();
+          }
           addMsg("gmm-sys", m.message || STRINGS.error);
           if (m.code === "internal_error") toast("system_issue", STRINGS.systemIssue);
           break;
       }
     };
     ws.onclose = function () {
-      setConnected(false); setTyping(false); setChip(""); send.disabled = false;
+      setConnected(false); setTyping(false); setChip(""); send.disabled = false; ready = false;
       if (everConnected && !lostShown) { lostShown = true; toast("connection_lost", STRINGS.connectionLost); }
       retry();
     };
@@ -326,7 +352,7 @@
     text = (text || "").trim();
     if (!text) return;
     addMsg("gmm-user", text);
-    sendRaw({ action: "message", tenant_id: tenant, session_id: session, text: text });
+    sendText(text);
     send.disabled = true;
     setTimeout(function () { send.disabled = false; }, 15000);
   }
@@ -352,5 +378,5 @@
   if (!inline) { panel.hidden = script.dataset.open !== "true"; launch.setAttribute("aria-expanded", String(!panel.hidden)); }
   greeting = addMsg("gmm-bot", STRINGS.greeting);
   connect();
-  window.gomomoWidget = { session: session, send: submit };
+  window.gomomoWidget = { get session() { return session; }, send: submit };
 })();

@@ -188,6 +188,14 @@ async fn looks_up_reschedules_and_cancels(pool: PgPool) {
     let r = chat.say("I need to reschedule").await;
     assert!(r.reply.contains("reference code"), "{}", r.reply);
     let r = chat.say(&reference.to_lowercase()).await;
+    // the email the conversation remembers is not enough to change a booking
+    assert!(
+        r.reply
+            .contains("type the email address the booking was made with"),
+        "{}",
+        r.reply
+    );
+    let r = chat.say("jane.doe@example.com").await;
     assert!(r.reply.contains("What new day"), "{}", r.reply);
     let r = chat.say("wednesday afternoon").await;
     assert!(r.reply.contains("Wednesday, December 9"), "{}", r.reply);
@@ -227,10 +235,18 @@ async fn looks_up_reschedules_and_cancels(pool: PgPool) {
     let r = chat
         .say(&format!("please cancel booking {reference}"))
         .await;
+    assert!(r.reply.contains("type the email address"), "{}", r.reply);
+    let r = chat.say("it's jane.doe@example.com").await;
     assert!(r.reply.contains("Are you sure"), "{}", r.reply);
     let r = chat.say("no").await;
     assert!(r.reply.contains("left your appointment"), "{}", r.reply);
-    chat.say(&format!("cancel {reference}")).await;
+    // the email given with the request counts for it
+    let r = chat
+        .say(&format!(
+            "cancel {reference}, my email is jane.doe@example.com"
+        ))
+        .await;
+    assert!(r.reply.contains("Are you sure"), "{}", r.reply);
     let r = chat.say("yes, cancel it").await;
     assert!(r.reply.contains("has been cancelled"), "{}", r.reply);
     let (status,): (String,) =

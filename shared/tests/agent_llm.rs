@@ -484,3 +484,96 @@ async fn a_followup_goes_only_to_the_client_who_booked(pool: PgPool) {
     .unwrap();
     assert_eq!((refused, leaked), (1, 0));
 }
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_cancel_needs_the_email_typed_for_it(pool: PgPool) {
+    let fx = fixture(&pool).await;
+    let reference = Arc::new(Mutex::new(String::new()));
+    // GIVEN a booking made in this chat: the conversation remembers jane@example.com
+    fx.script.push(|_| {
+        call(
+            "check_availability",
+            json!({"service_id": CONSULT, "start_date": "tomorrow"}),
+        )
+    });
+    fx.script.push(|req| {
+        let first = last_tool_result(req)["result"]["slots"][0]["start"].clone();
+        call(
+            "hold_slot",
+            json!({"service_id": CONSULT, "start_time": first}),
+        )
+    });
+    fx.script.push(|req| {
+        let hold = last_tool_result(req)["result"]["hold_id"].clone();
+        call(
+            "confirm_booking",
+            json!({"hold_id": hold, "client_name": "Jane Doe", "client_email": "jane@example.com"}),
+        )
+    });
+    let r2 = reference.clone();
+    fx.script.push(move |req| {
+        let r = last_tool_result(req);
+        *r2.lock().unwrap() = r["result"]["reference"].as_str().unwrap().to_string();
+        text("Done.")
+    });
+    fx.say("Consultation tomorrow 9am, Jane Doe, jane@example.com, yes")
+        .await;
+    let code = reference.lock().unwrap().clone();
+    assert!(!code.is_empty());
+
+    // WHEN whoever holds the session asks to cancel and the model fills in the email it
+    // knows THEN the tool refuses: the remembered email is not enough
+    let c = code.clone();
+    fx.script.push(move |_| {
+        call(
+            "cancel_booking",
+            json!({"reference": c, "email": "jane@example.com"}),
+        )
+    });
+    fx.script.push(|req| {
+        let r = last_tool_result(req);
+        assert_eq!(r["ok"], false, "{r}");
+        assert_eq!(r["error"]["code"], "email_required", "{r}");
+        text("Please type the email address the booking was made with.")
+    });
+    fx.say("cancel my booking").await;
+    let status = |pool: PgPool, code: String| async move {
+        sqlx::query_scalar::<_, String>("SELECT status FROM appointments WHERE reference = $1")
+            .bind(code)
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+    };
+    assert_eq!(status(pool.clone(), code.clone()).await, "confirmed");
+
+    // a wrong email typed for it: the same answer as a wrong reference
+    let c = code.clone();
+    fx.script.push(move |_| {
+        call(
+            "cancel_booking",
+            json!({"reference": c, "email": "eve@example.com"}),
+        )
+    });
+    fx.script.push(|req| {
+        let r = last_tool_result(req);
+        assert_eq!(r["error"]["code"], "booking_not_found", "{r}");
+        text("I couldn't find that booking.")
+    });
+    fx.say("eve@example.com").await;
+    assert_eq!(status(pool.clone(), code.clone()).await, "confirmed");
+
+    // AND with the booking's email typed now, it is cancelled
+    let c = code.clone();
+    fx.script.push(move |_| {
+        call(
+            "cancel_booking",
+            json!({"reference": c, "email": "jane@example.com"}),
+        )
+    });
+    fx.script.push(|req| {
+        assert_eq!(last_tool_result(req)["ok"], true);
+        text("Cancelled.")
+    });
+    fx.say("sorry, it's jane@example.com").await;
+    assert_eq!(status(pool.clone(), code).await, "cancelled");
+}

@@ -13,7 +13,7 @@ use gomomo::services::chat_session::{ChatSession, Connection};
 use gomomo::services::handoff::{
     seed_chat_session, HandoffContext, TranscriptLine, CONTEXT_NOTE_PREFIX,
 };
-use gomomo::services::{admin, BookingService, Clock};
+use gomomo::services::{admin, sessions, BookingService, Clock};
 use serde_json::{json, Value};
 use sqlx::PgPool;
 use support::december_7_8am;
@@ -43,7 +43,7 @@ impl Client {
     /// A fresh connection (as a reload opens one: a new session until the hello), recorded
     /// like the transports record it; then `frames` sent on it. The server frames, as JSON.
     async fn connect_and_send(&self, conn_id: &str, frames: &[Value]) -> Vec<Value> {
-        let fresh = SessionId::parse(&format!("web-fresh-{conn_id}")).unwrap();
+        let fresh = SessionId::parse(&format!("pending-{conn_id}")).unwrap();
         chat_db::put_connection(&self.pool, conn_id, self.tenant.0, fresh.as_str(), "local")
             .await
             .unwrap();
@@ -92,25 +92,33 @@ fn lines(history: &Value) -> Vec<(String, String)> {
 #[sqlx::test(migrations = "../migrations")]
 async fn a_reload_gets_the_conversation_so_far(pool: PgPool) {
     let c = Client::new(pool).await;
-    // a first page: hello on a new session, then two turns
-    let f = c.connect_and_send("local-a", &[c.hello("web-r1")]).await;
+    // a first page: hello without a session is issued one, then two turns
+    let f = c
+        .connect_and_send(
+            "local-a",
+            &[json!({"action": "hello", "tenant_id": c.tenant.to_string()})],
+        )
+        .await;
+    assert_eq!(f[0]["type"], "session");
+    let r1 = f[0]["session_id"].as_str().unwrap().to_string();
+    let f = &f[1..];
     assert_eq!(f[0]["type"], "status");
     assert_eq!(f[0]["state"], "connected");
     assert_eq!(f[1]["type"], "history");
-    assert_eq!(f[1]["session_id"], "web-r1");
+    assert_eq!(f[1]["session_id"], r1.as_str());
     assert_eq!(f[1]["messages"], json!([]));
     assert!(f[1].get("continues").is_none());
     c.connect_and_send(
         "local-a",
         &[
-            c.message("web-r1", "I'd like to book a consultation"),
-            c.message("web-r1", "tomorrow"),
+            c.message(&r1, "I'd like to book a consultation"),
+            c.message(&r1, "tomorrow"),
         ],
     )
     .await;
 
     // WHEN the page reloads: a new connection says hello with the stored session
-    let f = c.connect_and_send("local-b", &[c.hello("web-r1")]).await;
+    let f = c.connect_and_send("local-b", &[c.hello(&r1)]).await;
     let types: Vec<&str> = f.iter().map(|m| m["type"].as_str().unwrap()).collect();
     assert_eq!(types, ["status", "history"]);
     // THEN the history is the conversation, in order, roles as the person saw them
@@ -129,13 +137,13 @@ async fn a_reload_gets_the_conversation_so_far(pool: PgPool) {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(row.session_id, "web-r1");
+    assert_eq!(row.session_id, r1);
 
     // another tenant's hello for the same session id sees nothing of it
     let f = c
         .connect_and_send(
             "local-c",
-            &[json!({"action": "hello", "tenant_id": "6d0e0000-0000-4000-8000-0000000000ff", "session_id": "web-r1"})],
+            &[json!({"action": "hello", "tenant_id": "6d0e0000-0000-4000-8000-0000000000ff", "session_id": r1})],
         )
         .await;
     assert_eq!(f[0]["code"], "tenant_mismatch");
@@ -179,7 +187,11 @@ async fn a_handoff_session_says_it_continues_the_call(pool: PgPool) {
     )
     .await
     .unwrap();
-    let session = "handoff-0123456789abcdef";
+    let issued = sessions::new_token();
+    let session = issued.as_str();
+    gomomo::db::sessions::insert(&c.pool, c.tenant.0, session)
+        .await
+        .unwrap();
     assert!(
         handoff_db::consume(&c.pool, "tok-0123456789abcdef", session, now)
             .await

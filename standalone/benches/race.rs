@@ -131,7 +131,7 @@ async fn main() {
         let start = slot(round);
         let barrier = Arc::new(tokio::sync::Barrier::new(clients));
         let mut tasks = Vec::with_capacity(clients);
-        for c in 0..clients {
+        for _ in 0..clients {
             let (http, url, svc, start, barrier) = (
                 http.clone(),
                 holds_url.clone(),
@@ -140,40 +140,40 @@ async fn main() {
                 barrier.clone(),
             );
             tasks.push(tokio::spawn(async move {
-                let session = format!("r{round}-c{c}");
+                // The server issues each client's session with its hold.
                 barrier.wait().await;
                 let t0 = Instant::now();
                 let res = http
                     .post(url.as_str())
-                    .json(&json!({"service_id": svc, "start": start, "session_id": session}))
+                    .json(&json!({"service_id": svc, "start": start}))
                     .send()
                     .await
                     .unwrap();
                 let status = res.status();
                 let body: Value = res.json().await.unwrap_or(Value::Null);
-                (t0.elapsed(), status, body, session)
+                (t0.elapsed(), status, body)
             }));
         }
         let mut winners = Vec::new();
         for t in tasks {
-            let (d, status, body, session) = t.await.unwrap();
+            let (d, status, body) = t.await.unwrap();
             lat.push(d);
             if status.is_server_error() {
                 server_errors += 1;
             }
             if status == StatusCode::CREATED {
-                winners.push((body, session));
+                winners.push(body);
             }
         }
         if winners.len() != 1 {
             bad_rounds += 1;
             continue;
         }
-        let (hold, session) = &winners[0];
+        let hold = &winners[0];
         let t0 = Instant::now();
         let s = http
             .post(book_url.as_str())
-            .json(&json!({"hold_id": hold["hold_id"], "session_id": session, "client_name": "Bench", "client_email": "bench@example.com"}))
+            .json(&json!({"hold_id": hold["hold_id"], "session_id": hold["session_id"], "client_name": "Bench", "client_email": "bench@example.com"}))
             .send()
             .await
             .unwrap()
@@ -215,7 +215,7 @@ async fn main() {
     let failed = Arc::new(AtomicUsize::new(0));
     let started = Instant::now();
     let mut tasks = Vec::new();
-    for w in 0..workers {
+    for _ in 0..workers {
         let (http, next, ok, failed) = (http.clone(), next.clone(), ok.clone(), failed.clone());
         let holds = format!("{base}/api/tenants/{}/holds", tp.id);
         let book = format!("{base}/api/tenants/{}/bookings", tp.id);
@@ -229,9 +229,8 @@ async fn main() {
                 }
                 // spread workers over days so they rarely share a day's lock
                 let idx = (n % workers) * 287 + n / workers;
-                let session = format!("tp-{w}-{n}");
                 let t0 = Instant::now();
-                let r = http.post(&holds).json(&json!({"service_id": svc, "start": slot(idx), "session_id": session})).send().await.unwrap();
+                let r = http.post(&holds).json(&json!({"service_id": svc, "start": slot(idx)})).send().await.unwrap();
                 if r.status() != StatusCode::CREATED {
                     failed.fetch_add(1, Ordering::Relaxed);
                     continue;
@@ -239,7 +238,7 @@ async fn main() {
                 let hold: Value = r.json().await.unwrap();
                 let s = http
                     .post(&book)
-                    .json(&json!({"hold_id": hold["hold_id"], "session_id": session, "client_name": "Bench", "client_email": "bench@example.com"}))
+                    .json(&json!({"hold_id": hold["hold_id"], "session_id": hold["session_id"], "client_name": "Bench", "client_email": "bench@example.com"}))
                     .send()
                     .await
                     .unwrap()

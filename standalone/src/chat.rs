@@ -5,7 +5,14 @@
 //! The client connects with `?tenant_id=` only and names its session in the `hello` frame:
 //! a session id is a bearer secret and never travels in a URL, so a `session_id` query
 //! parameter is refused with 400 `session_in_url` (as on API Gateway). Until the hello the
-//! connection sits on a fresh session; nothing is sent before it.
+//! connection sits on a placeholder session; nothing is sent before it. Sessions are issued
+//! by the server: a hello without one, or with one not issued for the tenant, is answered
+//! with a `session` frame naming a new one.
+//!
+//! A browser's `Origin` must be this server's own (`PUBLIC_BASE_URL`, or the `Host` the
+//! request was sent to) or one of the tenant's widget origins; otherwise the upgrade is
+//! refused with 403 `origin_not_allowed`. A request without an `Origin` (not a browser) is
+//! not limited by it.
 //!
 //! Connections are recorded in Postgres (`ws_connections`, endpoint `local:<process id>`,
 //! [`LocalSockets::endpoint`]) like on Lambda, and each open socket registers its outgoing
@@ -22,6 +29,8 @@ use std::time::Duration;
 
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Query, State};
+use axum::http::header::{HOST, ORIGIN};
+use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
@@ -31,7 +40,8 @@ use gomomo::domain::{SessionId, TenantId};
 use gomomo::http::{ApiError, ClientIp};
 use gomomo::services::agent::{Agent, ServerMessage};
 use gomomo::services::budgets::{rate_limited_frame, BudgetError, Budgets};
-use gomomo::services::chat_session::{new_session, ChatSession, Connection};
+use gomomo::services::chat_session::{placeholder_session, ChatSession, Connection};
+use gomomo::services::sessions;
 use serde::Deserialize;
 
 /// How long a closing socket's writer may take to flush what is queued.
@@ -45,14 +55,17 @@ pub struct ChatState {
     pub budgets: Option<Budgets>,
     /// A socket that sends nothing for this long is closed.
     pub idle_timeout: Duration,
+    /// The deployment's own URL (`PUBLIC_BASE_URL`): its origin may always open a socket.
+    pub public_base_url: String,
 }
 
 /// `/ws` without budgets, with the default idle timeout.
 #[cfg(test)]
-pub fn router(agent: Agent, sockets: LocalSockets) -> Router {
+pub fn router(agent: Agent, sockets: LocalSockets, public_base_url: &str) -> Router {
     router_with(
         agent,
         sockets,
+        public_base_url,
         None,
         gomomo::config::ServeLimits::default().socket_idle_timeout,
     )
@@ -62,6 +75,7 @@ pub fn router(agent: Agent, sockets: LocalSockets) -> Router {
 pub fn router_with(
     agent: Agent,
     sockets: LocalSockets,
+    public_base_url: &str,
     budgets: Option<Budgets>,
     idle_timeout: Duration,
 ) -> Router {
@@ -70,6 +84,7 @@ pub fn router_with(
         sockets,
         budgets,
         idle_timeout,
+        public_base_url: public_base_url.to_string(),
     })
 }
 
@@ -85,6 +100,7 @@ async fn ws(
     ClientIp(ip): ClientIp,
     slot: Option<axum::Extension<crate::serve::ConnectionSlot>>,
     Query(q): Query<WsQuery>,
+    headers: HeaderMap,
     upgrade: WebSocketUpgrade,
 ) -> Result<Response, ApiError> {
     if let Some(budgets) = &state.budgets {
@@ -99,8 +115,28 @@ async fn ws(
     let tenant = TenantId::parse(q.tenant_id.as_deref().unwrap_or(""))?;
     // Refuse unknown tenants before upgrading (fail closed).
     state.chat.agent().booking().schedule(tenant).await?;
+    let header = |name| headers.get(name).and_then(|v| v.to_str().ok());
+    let mut own = vec![state.public_base_url.clone()];
+    if let Some(host) = header(HOST) {
+        own.push(format!("http://{host}"));
+        own.push(format!("https://{host}"));
+    }
+    let allowed = sessions::origin_allowed(
+        state.chat.agent().booking().pool(),
+        tenant,
+        header(ORIGIN),
+        &own,
+    )
+    .await
+    .map_err(|e| ApiError::internal(&e))?;
+    if allowed != Some(true) {
+        return Err(ApiError::forbidden(
+            "origin_not_allowed",
+            "this page's origin may not open the chat of this tenant; the tenant's admin lists allowed origins at /api/admin/tenants/{tenant}/widget-origins",
+        ));
+    }
     // The widget's hello moves the connection to its session.
-    let session = new_session().ok_or_else(|| {
+    let session = placeholder_session().ok_or_else(|| {
         ApiError::internal(&std::io::Error::other("could not create a session id"))
     })?;
     Ok(upgrade

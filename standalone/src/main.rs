@@ -94,6 +94,7 @@ async fn serve(pool: sqlx::PgPool, config: &Config, addr: SocketAddr) -> anyhow:
         .merge(chat::router_with(
             app.agent.clone(),
             runtime.sockets(),
+            &app.config.telephony.public_base_url,
             Some(app.budgets.clone()),
             config.serve.socket_idle_timeout,
         ))

@@ -36,10 +36,10 @@ async function phonePage(browser) {
   page.on("pageerror", (e) => fail("page error: " + e.message));
   // The session is a bearer secret: never in the socket's URL, nor in any page's URL.
   page.on("websocket", (ws) => {
-    if (/session|handoff-|web-[0-9a-f]{8}/i.test(ws.url())) fail("a session id in the WebSocket URL: " + ws.url());
+    if (/session|handoff-|gs_|web-[0-9a-f]{8}/i.test(ws.url())) fail("a session id in the WebSocket URL: " + ws.url());
   });
   page.on("framenavigated", (f) => {
-    if (/session=|handoff-/.test(f.url())) fail("a session id in a page URL: " + f.url());
+    if (/session=|handoff-|gs_/.test(f.url())) fail("a session id in a page URL: " + f.url());
   });
   return page;
 }
@@ -113,6 +113,7 @@ async function bookAndReload(browser) {
   // the session survives a reload (localStorage), the widget reconnects and shows the
   // conversation so far from Postgres instead of the greeting
   const session = await page.evaluate(() => window.gomomoWidget.session);
+  if (!/^gs_[A-Za-z0-9_-]{43}$/.test(session || "")) fail("the widget's session was not issued by the server: " + session);
   await page.reload();
   await connected(page);
   const again = await page.evaluate(() => window.gomomoWidget.session);
@@ -196,7 +197,7 @@ async function handoff(browser, token) {
   if (!history.some((t) => t.includes("Welcome back") && t.includes("Consultation"))) fail("the call's context is not in the chat: " + JSON.stringify(history));
   if (!history.includes("I'd like to book a consultation")) fail("the call's words are not in the chat: " + JSON.stringify(history));
   const session = await page.evaluate(() => window.gomomoWidget.session);
-  if (!/^handoff-/.test(session)) fail("the widget did not take the handoff's session: " + session);
+  if (!/^gs_[A-Za-z0-9_-]{43}$/.test(session)) fail("the widget did not take the handoff's session: " + session);
   await fitsThePhone(page, "the chat after a handoff");
 
   // the booking completes there: the service came with the call, the day is next

@@ -131,12 +131,17 @@ pub struct HoldRequest {
     pub service_id: String,
     /// RFC 3339 with an offset, exactly a slot start from availability.
     pub start: String,
-    pub session_id: String,
+    /// A session the server issued for this tenant (from `POST /api/tenants/{tenant}/sessions`,
+    /// the chat, or an earlier hold); when absent the server issues one and returns it.
+    /// Client-chosen ids are refused (404 `session_not_found`).
+    pub session_id: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]
 pub struct HoldView {
     pub hold_id: Uuid,
+    /// The session that owns the hold (confirm the booking with it).
+    pub session_id: String,
     pub service_id: Uuid,
     pub start: String,
     pub end: String,
@@ -144,9 +149,10 @@ pub struct HoldView {
 }
 
 impl HoldView {
-    pub fn new(h: &HoldRow, tz: Tz) -> Self {
+    pub fn new(h: &HoldRow, session_id: &str, tz: Tz) -> Self {
         Self {
             hold_id: h.id,
+            session_id: session_id.to_string(),
             service_id: h.service_id,
             start: local_time(h.start_at, tz),
             end: local_time(h.end_at, tz),
@@ -158,6 +164,7 @@ impl HoldView {
 #[derive(Deserialize, ToSchema)]
 pub struct ConfirmRequest {
     pub hold_id: String,
+    /// The session the hold was made under (server-issued).
     pub session_id: String,
     pub client_name: String,
     pub client_email: String,
@@ -213,8 +220,15 @@ pub struct EmailQuery {
 pub struct RescheduleRequest {
     pub email: String,
     pub hold_id: String,
-    /// When given, the hold must belong to this session.
+    /// When given, it must be a server-issued session of this tenant, and the hold must
+    /// belong to it.
     pub session_id: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SessionView {
+    /// A server-issued session id (`gs_` and 43 base64url characters): a bearer secret.
+    pub session_id: String,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -223,6 +237,14 @@ pub struct CancelRequest {
 }
 
 // ---- admin ----
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct WidgetOrigins {
+    /// Browser origins (`scheme://host[:port]`, https only in production) allowed to open
+    /// the chat widget's WebSocket besides the deployment's own; `*` allows any. Empty: the
+    /// deployment's own origin only (the default for new tenants). At most 50.
+    pub widget_origins: Vec<String>,
+}
 
 #[derive(Deserialize, ToSchema)]
 pub struct CreateTenantRequest {

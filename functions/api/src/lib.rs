@@ -32,6 +32,8 @@ pub struct AppState {
     pub web: gomomo::http::web::WebPages,
     /// Request budgets of the public routes.
     pub budgets: gomomo::services::budgets::Budgets,
+    /// Production deployments accept only https widget origins.
+    pub production: bool,
 }
 
 impl AppState {
@@ -44,6 +46,7 @@ impl AppState {
             platform_key: app.config.platform_key.as_deref().map(Arc::from),
             web: gomomo::http::web::WebPages::from_config(&app.config),
             budgets: app.budgets.clone(),
+            production: app.config.environment == gomomo::config::Environment::Production,
         }
     }
 
@@ -62,12 +65,16 @@ impl AppState {
     info(
         title = "gomomo API",
         description = "Multi-tenant AI receptionist: availability, holds, bookings, tenant admin. \
-            Errors are {\"error\": {\"code\", \"message\"}} with a stable snake_case code."
+            Errors are {\"error\": {\"code\", \"message\"}} with a stable snake_case code. \
+            Chat sessions are issued by the server (POST /api/tenants/{tenant}/sessions, or a chat \
+            message or hold sent without session_id); client-chosen session ids are refused with \
+            404 session_not_found."
     ),
     paths(
         routes::public::healthz,
         routes::public::get_tenant,
         routes::public::availability,
+        routes::public::create_session,
         routes::public::create_hold,
         routes::public::confirm_booking,
         routes::public::get_booking,
@@ -83,6 +90,8 @@ impl AppState {
         routes::admin::update_resource,
         routes::admin::put_hours,
         routes::admin::list_bookings,
+        routes::admin::get_widget_origins,
+        routes::admin::put_widget_origins,
         routes::delivery::list_webhooks,
         routes::delivery::create_webhook,
         routes::delivery::update_webhook,
@@ -132,6 +141,10 @@ pub fn router(state: AppState) -> Router {
             "/api/tenants/{tenant}/availability",
             get(public::availability),
         )
+        .route(
+            "/api/tenants/{tenant}/sessions",
+            post(public::create_session),
+        )
         .route("/api/tenants/{tenant}/holds", post(public::create_hold))
         .route(
             "/api/tenants/{tenant}/bookings",
@@ -169,6 +182,10 @@ pub fn router(state: AppState) -> Router {
             patch(admin::update_resource),
         )
         .route("/api/admin/tenants/{tenant}/hours", put(admin::put_hours))
+        .route(
+            "/api/admin/tenants/{tenant}/widget-origins",
+            get(admin::get_widget_origins).put(admin::put_widget_origins),
+        )
         .route(
             "/api/admin/tenants/{tenant}/bookings",
             get(admin::list_bookings),

@@ -70,12 +70,20 @@ async fn booking_flow_end_to_end(pool: PgPool) {
     assert_eq!(slots[0]["start"], "2026-03-03T09:00:00-05:00");
     assert_eq!(slots[0]["end"], "2026-03-03T09:30:00-05:00");
 
-    let (s, hold) = post(&app, &demo("/holds"), json!({"service_id": consult(), "start": "2026-03-03T09:00:00-05:00", "session_id": "web-abc"})).await;
+    // a hold without a session: the server issues one and returns it with the hold
+    let (s, hold) = post(
+        &app,
+        &demo("/holds"),
+        json!({"service_id": consult(), "start": "2026-03-03T09:00:00-05:00"}),
+    )
+    .await;
     assert_eq!(s, StatusCode::CREATED, "{hold}");
     assert_eq!(hold["start"], "2026-03-03T09:00:00-05:00");
     let hold_id = hold["hold_id"].as_str().unwrap().to_string();
+    let sid = hold["session_id"].as_str().unwrap().to_string();
+    assert!(sid.starts_with("gs_"), "{hold}");
 
-    let confirm = json!({"hold_id": hold_id, "session_id": "web-abc", "client_name": "Ana Lopez", "client_email": "ana@example.com", "client_phone": "+1 555 555 0100"});
+    let confirm = json!({"hold_id": hold_id, "session_id": sid, "client_name": "Ana Lopez", "client_email": "ana@example.com", "client_phone": "+1 555 555 0100"});
     let (s, b) = post(&app, &demo("/bookings"), confirm.clone()).await;
     assert_eq!(s, StatusCode::CREATED, "{b}");
     assert_eq!(b["status"], "confirmed");
@@ -113,7 +121,7 @@ async fn booking_flow_end_to_end(pool: PgPool) {
     let (s, h2) = post(
         &app,
         &demo("/holds"),
-        json!({"service_id": consult(), "start": "2026-03-04T15:00:00Z", "session_id": "web-abc"}),
+        json!({"service_id": consult(), "start": "2026-03-04T15:00:00Z", "session_id": sid}),
     )
     .await;
     assert_eq!(s, StatusCode::CREATED, "{h2}");
@@ -152,6 +160,9 @@ async fn every_bad_input_is_a_4xx_with_a_stable_code(pool: PgPool) {
     let svc = consult();
     let avail = |q: &str| demo(&format!("/availability?{q}"));
     let unknown = "/api/tenants/00000000-0000-4000-8000-000000000000";
+    let (s, v) = post(&app, &demo("/sessions"), "").await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let sid = v["session_id"].as_str().unwrap().to_string();
 
     let cases: Vec<(&str, String, Option<String>, StatusCode, &str)> = vec![
         ("GET", "/api/tenants/not-a-uuid".into(), None, StatusCode::BAD_REQUEST, "invalid_tenant_id"),
@@ -167,16 +178,18 @@ async fn every_bad_input_is_a_4xx_with_a_stable_code(pool: PgPool) {
         ("GET", avail("service=00000000-0000-4000-8000-000000000000&from=2026-03-03&to=2026-03-03"), None, StatusCode::NOT_FOUND, "service_not_found"),
         ("POST", demo("/holds"), Some("{\"service_id\": ".into()), StatusCode::BAD_REQUEST, "invalid_json"),
         ("POST", demo("/holds"), Some("{\"service_id\": \"x\"}".into()), StatusCode::BAD_REQUEST, "invalid_body"),
-        ("POST", demo("/holds"), Some(json!({"service_id": svc, "start": "March 3rd", "session_id": "s"}).to_string()), StatusCode::BAD_REQUEST, "invalid_start"),
-        ("POST", demo("/holds"), Some(json!({"service_id": svc, "start": "2026-03-03T09:00:00", "session_id": "s"}).to_string()), StatusCode::BAD_REQUEST, "invalid_start"),
-        ("POST", demo("/holds"), Some(json!({"service_id": svc, "start": "2026-03-03T09:00:00-05:00", "session_id": "bad session"}).to_string()), StatusCode::BAD_REQUEST, "invalid_session_id"),
-        ("POST", demo("/holds"), Some(json!({"service_id": svc, "start": "2026-03-03T09:10:00-05:00", "session_id": "s"}).to_string()), StatusCode::CONFLICT, "slot_unavailable"),
-        ("POST", demo("/bookings"), Some(json!({"hold_id": "00000000-0000-4000-8000-000000000000", "session_id": "s", "client_name": "A", "client_email": "a@example.com"}).to_string()), StatusCode::NOT_FOUND, "hold_not_found"),
-        ("POST", demo("/bookings"), Some(json!({"hold_id": "nope", "session_id": "s", "client_name": "A", "client_email": "a@example.com"}).to_string()), StatusCode::BAD_REQUEST, "invalid_hold_id"),
-        ("POST", demo("/bookings"), Some(json!({"hold_id": "00000000-0000-4000-8000-000000000000", "session_id": "s", "client_name": "A", "client_email": "not-an-email"}).to_string()), StatusCode::BAD_REQUEST, "invalid_email"),
-        ("POST", demo("/bookings"), Some(json!({"hold_id": "00000000-0000-4000-8000-000000000000", "session_id": "s", "client_name": " ", "client_email": "a@example.com"}).to_string()), StatusCode::BAD_REQUEST, "invalid_client_name"),
-        ("POST", demo("/bookings"), Some(json!({"hold_id": "00000000-0000-4000-8000-000000000000", "session_id": "s", "client_name": "A", "client_email": "a@example.com", "client_phone": "555-0100"}).to_string()), StatusCode::BAD_REQUEST, "invalid_phone"),
-        ("POST", demo("/bookings"), Some(json!({"hold_id": "00000000-0000-4000-8000-000000000000", "session_id": "s", "client_name": "A", "client_email": "a@example.com", "notes": "x".repeat(2001)}).to_string()), StatusCode::BAD_REQUEST, "invalid_notes"),
+        ("POST", demo("/holds"), Some(json!({"service_id": svc, "start": "March 3rd", "session_id": sid}).to_string()), StatusCode::BAD_REQUEST, "invalid_start"),
+        ("POST", demo("/holds"), Some(json!({"service_id": svc, "start": "2026-03-03T09:00:00", "session_id": sid}).to_string()), StatusCode::BAD_REQUEST, "invalid_start"),
+        ("POST", demo("/holds"), Some(json!({"service_id": svc, "start": "2026-03-03T09:00:00-05:00", "session_id": "bad session"}).to_string()), StatusCode::NOT_FOUND, "session_not_found"),
+        ("POST", demo("/holds"), Some(json!({"service_id": svc, "start": "2026-03-03T09:00:00-05:00", "session_id": "web-abc"}).to_string()), StatusCode::NOT_FOUND, "session_not_found"),
+        ("POST", demo("/bookings"), Some(json!({"hold_id": "00000000-0000-4000-8000-000000000000", "session_id": "web-abc", "client_name": "A", "client_email": "a@example.com"}).to_string()), StatusCode::NOT_FOUND, "session_not_found"),
+        ("POST", demo("/holds"), Some(json!({"service_id": svc, "start": "2026-03-03T09:10:00-05:00", "session_id": sid}).to_string()), StatusCode::CONFLICT, "slot_unavailable"),
+        ("POST", demo("/bookings"), Some(json!({"hold_id": "00000000-0000-4000-8000-000000000000", "session_id": sid, "client_name": "A", "client_email": "a@example.com"}).to_string()), StatusCode::NOT_FOUND, "hold_not_found"),
+        ("POST", demo("/bookings"), Some(json!({"hold_id": "nope", "session_id": sid, "client_name": "A", "client_email": "a@example.com"}).to_string()), StatusCode::BAD_REQUEST, "invalid_hold_id"),
+        ("POST", demo("/bookings"), Some(json!({"hold_id": "00000000-0000-4000-8000-000000000000", "session_id": sid, "client_name": "A", "client_email": "not-an-email"}).to_string()), StatusCode::BAD_REQUEST, "invalid_email"),
+        ("POST", demo("/bookings"), Some(json!({"hold_id": "00000000-0000-4000-8000-000000000000", "session_id": sid, "client_name": " ", "client_email": "a@example.com"}).to_string()), StatusCode::BAD_REQUEST, "invalid_client_name"),
+        ("POST", demo("/bookings"), Some(json!({"hold_id": "00000000-0000-4000-8000-000000000000", "session_id": sid, "client_name": "A", "client_email": "a@example.com", "client_phone": "555-0100"}).to_string()), StatusCode::BAD_REQUEST, "invalid_phone"),
+        ("POST", demo("/bookings"), Some(json!({"hold_id": "00000000-0000-4000-8000-000000000000", "session_id": sid, "client_name": "A", "client_email": "a@example.com", "notes": "x".repeat(2001)}).to_string()), StatusCode::BAD_REQUEST, "invalid_notes"),
         ("GET", demo("/bookings/ABCD-EFGH?email=a@example.com"), None, StatusCode::NOT_FOUND, "booking_not_found"),
         ("GET", demo("/bookings/ABCD-EF0H?email=a@example.com"), None, StatusCode::BAD_REQUEST, "invalid_reference"),
         ("GET", demo("/bookings/ABCD-EFGH"), None, StatusCode::BAD_REQUEST, "invalid_email"),
@@ -186,7 +199,7 @@ async fn every_bad_input_is_a_4xx_with_a_stable_code(pool: PgPool) {
         ("GET", avail(&format!("service={svc}&from=-262143-01-01&to=2026-03-03")), None, StatusCode::BAD_REQUEST, "invalid_date"),
         ("GET", avail(&format!("service={svc}&from=1900-01-01&to=2026-03-03")), None, StatusCode::BAD_REQUEST, "invalid_date"),
         ("GET", avail(&format!("service={svc}&from=2026-03-03&to=%2B262142-12-31")), None, StatusCode::BAD_REQUEST, "invalid_date"),
-        ("POST", demo("/bookings"), Some(json!({"hold_id": "00000000-0000-4000-8000-000000000000", "session_id": "s", "client_name": "A", "client_email": "a@example.com", "notes": "nul\u{0}byte"}).to_string()), StatusCode::BAD_REQUEST, "invalid_notes"),
+        ("POST", demo("/bookings"), Some(json!({"hold_id": "00000000-0000-4000-8000-000000000000", "session_id": sid, "client_name": "A", "client_email": "a@example.com", "notes": "nul\u{0}byte"}).to_string()), StatusCode::BAD_REQUEST, "invalid_notes"),
         ("DELETE", demo("/holds"), None, StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
     ];
     for (method, uri, body, want_status, want_code) in cases {
@@ -225,13 +238,14 @@ async fn every_bad_input_is_a_4xx_with_a_stable_code(pool: PgPool) {
     let (_, hold) = post(
         &app,
         &demo("/holds"),
-        json!({"service_id": svc, "start": "2026-03-03T11:00:00-05:00", "session_id": "owner"}),
+        json!({"service_id": svc, "start": "2026-03-03T11:00:00-05:00"}),
     )
     .await;
+    let owner = hold["session_id"].as_str().unwrap().to_string();
     let body = |session: &str| json!({"hold_id": hold["hold_id"], "session_id": session, "client_name": "Bo", "client_email": "bo@example.com"});
-    let (s, v) = post(&app, &demo("/bookings"), body("thief")).await;
+    let (s, v) = post(&app, &demo("/bookings"), body(&sid)).await;
     assert_eq!((s, code(&v)), (StatusCode::FORBIDDEN, "hold_not_owned"));
-    let (s, b) = post(&app, &demo("/bookings"), body("owner")).await;
+    let (s, b) = post(&app, &demo("/bookings"), body(&owner)).await;
     assert_eq!(s, StatusCode::CREATED);
     let reference = b["reference"].as_str().unwrap();
     let (s, v) = call(
@@ -254,11 +268,11 @@ async fn every_bad_input_is_a_4xx_with_a_stable_code(pool: PgPool) {
     let (_, h2) = post(
         &app,
         &demo("/holds"),
-        json!({"service_id": svc, "start": "2026-03-03T12:00:00-05:00", "session_id": "late"}),
+        json!({"service_id": svc, "start": "2026-03-03T12:00:00-05:00", "session_id": sid}),
     )
     .await;
     clock.advance(chrono::Duration::minutes(6));
-    let (s, v) = post(&app, &demo("/bookings"), json!({"hold_id": h2["hold_id"], "session_id": "late", "client_name": "Cy", "client_email": "cy@example.com"})).await;
+    let (s, v) = post(&app, &demo("/bookings"), json!({"hold_id": h2["hold_id"], "session_id": sid, "client_name": "Cy", "client_email": "cy@example.com"})).await;
     assert_eq!((s, code(&v)), (StatusCode::GONE, "hold_expired"));
     let (s, v) = post(
         &app,
@@ -517,10 +531,10 @@ async fn admin_routes_need_the_tenants_key(pool: PgPool) {
     let (_, hold) = post(
         &app,
         &demo("/holds"),
-        json!({"service_id": consult(), "start": "2026-03-03T09:00:00-05:00", "session_id": "l"}),
+        json!({"service_id": consult(), "start": "2026-03-03T09:00:00-05:00"}),
     )
     .await;
-    post(&app, &demo("/bookings"), json!({"hold_id": hold["hold_id"], "session_id": "l", "client_name": "Li", "client_email": "li@example.com"})).await;
+    post(&app, &demo("/bookings"), json!({"hold_id": hold["hold_id"], "session_id": hold["session_id"], "client_name": "Li", "client_email": "li@example.com"})).await;
     let list =
         format!("/api/admin/tenants/{DEMO_TENANT_ID}/bookings?from=2026-03-02&to=2026-03-06");
     let (s, v) = call(&app, "GET", &list, None, Some(key)).await;
@@ -598,10 +612,15 @@ async fn race_64_holds_on_one_slot_one_winner(_p: PgPoolOptions, opts: PgConnect
     let (t, svc) = single_resource_tenant(&app).await;
     let uri = format!("/api/tenants/{t}/holds");
     let mut tasks = Vec::new();
-    for i in 0..64 {
+    for _ in 0..64 {
         let (app, uri, svc) = (app.clone(), uri.clone(), svc.clone());
         tasks.push(tokio::spawn(async move {
-            post(&app, &uri, json!({"service_id": svc, "start": "2026-03-03T10:00:00-05:00", "session_id": format!("racer-{i}")})).await
+            post(
+                &app,
+                &uri,
+                json!({"service_id": svc, "start": "2026-03-03T10:00:00-05:00"}),
+            )
+            .await
         }));
     }
     let mut by_status: HashMap<u16, usize> = HashMap::new();
@@ -631,7 +650,7 @@ async fn race_64_confirms_on_one_slot_one_winner(_p: PgPoolOptions, opts: PgConn
     let (_, first) = post(
         &app,
         &format!("/api/tenants/{t}/holds"),
-        json!({"service_id": svc, "start": "2026-03-03T10:00:00-05:00", "session_id": "racer-0"}),
+        json!({"service_id": svc, "start": "2026-03-03T10:00:00-05:00"}),
     )
     .await;
     let hold0: uuid::Uuid = first["hold_id"].as_str().unwrap().parse().unwrap();
@@ -641,10 +660,16 @@ async fn race_64_confirms_on_one_slot_one_winner(_p: PgPoolOptions, opts: PgConn
              SELECT gen_random_uuid(), tenant_id, service_id, resource_id, $2, during, expires_at FROM availability_holds WHERE id = $1",
         )
         .bind(hold0)
-        .bind(format!("racer-{i}"))
+        .bind(format!("gs_racer-{i}"))
         .execute(&pool)
         .await
         .unwrap();
+        sqlx::query("INSERT INTO issued_sessions (id, tenant_id) VALUES ($1, $2::uuid)")
+            .bind(format!("gs_racer-{i}"))
+            .bind(&t)
+            .execute(&pool)
+            .await
+            .unwrap();
     }
     let holds: Vec<(uuid::Uuid, String)> =
         sqlx::query_as("SELECT id, session_id FROM availability_holds")

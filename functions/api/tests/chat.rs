@@ -25,7 +25,7 @@ async fn rest_chat_books_and_reports_pushes(pool: PgPool) {
     assert_eq!(s, StatusCode::OK, "{r}");
     assert_eq!(r["engine"], "rules");
     let session = r["session_id"].as_str().unwrap().to_string();
-    assert!(session.starts_with("rest-"));
+    assert!(session.starts_with("gs_"), "{session}");
     assert!(
         r["reply"].as_str().unwrap().contains("Here are open times"),
         "{r}"
@@ -92,8 +92,8 @@ async fn rest_chat_bad_input_is_a_4xx_with_a_stable_code(pool: PgPool) {
         (
             uri.clone(),
             r#"{"message": "hi", "session_id": "bad id!"}"#.into(),
-            StatusCode::BAD_REQUEST,
-            "invalid_session_id",
+            StatusCode::NOT_FOUND,
+            "session_not_found",
         ),
         (
             uri.clone(),
@@ -130,12 +130,20 @@ async fn rest_chat_bad_input_is_a_4xx_with_a_stable_code(pool: PgPool) {
         assert_eq!(r["error"]["code"], code, "{body}: {r}");
     }
     // a session busy with another turn
-    sqlx::query("INSERT INTO chat_sessions (tenant_id, id, busy_until) VALUES ($1, 'web-busy', now() + interval '1 minute')")
+    let (_, v) = post(&app, &format!("/api/tenants/{DEMO_TENANT_ID}/sessions"), "").await;
+    let busy = v["session_id"].as_str().unwrap().to_string();
+    sqlx::query("INSERT INTO chat_sessions (tenant_id, id, busy_until) VALUES ($1, $2, now() + interval '1 minute')")
         .bind(DEMO_TENANT_ID)
+        .bind(&busy)
         .execute(&pool)
         .await
         .unwrap();
-    let (s, r) = post(&app, &uri, r#"{"session_id": "web-busy", "message": "hi"}"#).await;
+    let (s, r) = post(
+        &app,
+        &uri,
+        &json!({"session_id": busy, "message": "hi"}).to_string(),
+    )
+    .await;
     assert_eq!(s, StatusCode::CONFLICT);
     assert_eq!(r["error"]["code"], "session_busy");
 }

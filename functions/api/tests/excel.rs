@@ -68,7 +68,7 @@ async fn book(app: &Router, start: &str, session: &str, name: &str) -> Option<St
     let (s, hold) = post_json(
         app,
         "/holds",
-        json!({"service_id": DEMO_SERVICES[0].0.to_string(), "start": start, "session_id": session}),
+        json!({"service_id": DEMO_SERVICES[0].0.to_string(), "start": start}),
     )
     .await;
     if s != StatusCode::CREATED {
@@ -77,7 +77,7 @@ async fn book(app: &Router, start: &str, session: &str, name: &str) -> Option<St
     let (s, b) = post_json(
         app,
         "/bookings",
-        json!({"hold_id": hold["hold_id"], "session_id": session, "client_name": name,
+        json!({"hold_id": hold["hold_id"], "session_id": hold["session_id"], "client_name": name,
                "client_email": format!("{session}@example.com"), "client_phone": "+1 555 555 0100"}),
     )
     .await;

@@ -5,7 +5,11 @@
 //!   `hello` names its own. A session id is a bearer secret and never travels in a URL
 //!   (URLs end up in access logs and proxies): a `session_id` query parameter refuses the
 //!   connection with 400 `session_in_url`, so a client that sends one learns at once.
-//!   Refusals answer `{"error":{"code","message"}}` like the HTTP API;
+//!   Refusals answer `{"error":{"code","message"}}` like the HTTP API. A browser's `Origin`
+//!   header must be the deployment's own (`PUBLIC_BASE_URL`) or one of the tenant's widget
+//!   origins, else 403 `origin_not_allowed`; a request without one (not a browser) passes.
+//!   Sessions are issued by the server: the connection sits on a placeholder until the
+//!   `hello`, which names an issued session or is answered with a new one;
 //! - `$disconnect` — the connection row is removed;
 //! - `$default` (and any other route key) — the chat protocol of
 //!   [`gomomo::services::chat_session`]: `hello` (sent by the widget on open, since API
@@ -22,18 +26,21 @@ use std::sync::Arc;
 
 use aws_lambda_events::apigw::{ApiGatewayProxyResponse, ApiGatewayWebsocketProxyRequest};
 use aws_lambda_events::encodings::Body;
-use aws_lambda_events::http::header::{HeaderValue, CONTENT_TYPE};
+use aws_lambda_events::http::header::{HeaderValue, CONTENT_TYPE, ORIGIN};
 use gomomo::adapters::aws::ApiGatewayPusher;
 use gomomo::db::chat as db;
 use gomomo::domain::{SessionId, TenantId};
 use gomomo::ports::Pusher;
 use gomomo::services::agent::Agent;
-use gomomo::services::chat_session::{new_session, ChatSession, Connection, PushSink};
+use gomomo::services::chat_session::{placeholder_session, ChatSession, Connection, PushSink};
+use gomomo::services::sessions;
 use lambda_runtime::{Diagnostic, LambdaEvent};
 
 pub struct ChatWs {
     pub agent: Agent,
     pub pusher: Arc<dyn Pusher>,
+    /// The deployment's own URL (`PUBLIC_BASE_URL`): its origin may always connect.
+    pub public_base_url: String,
     /// Overrides the endpoint derived from the request (custom domains, tests).
     pub endpoint_override: Option<String>,
     /// Connections and chat turns per client address and session (none: unlimited).
@@ -54,6 +61,7 @@ impl ChatWs {
         Self {
             agent: app.agent.clone(),
             pusher,
+            public_base_url: app.config.telephony.public_base_url.clone(),
             endpoint_override: app.config.ws_management_endpoint.clone(),
             budgets: Some(app.budgets.clone()),
         }
@@ -202,8 +210,31 @@ impl ChatWs {
                 ));
             }
         }
+        let origin = ev
+            .headers
+            .get(ORIGIN)
+            .or_else(|| ev.multi_value_headers.get(ORIGIN))
+            .and_then(|v| v.to_str().ok());
+        match sessions::origin_allowed(
+            self.agent.booking().pool(),
+            tenant,
+            origin,
+            std::slice::from_ref(&self.public_base_url),
+        )
+        .await?
+        {
+            Some(true) => {}
+            Some(false) => {
+                return Ok(refuse(
+                    403,
+                    "origin_not_allowed",
+                    "this page's origin may not open the chat of this tenant",
+                ))
+            }
+            None => return Ok(refuse(404, "tenant_not_found", "tenant not found")),
+        }
         // The widget's hello moves the connection to its session.
-        let Some(session) = new_session() else {
+        let Some(session) = placeholder_session() else {
             return Ok(refuse(
                 500,
                 "internal_error",

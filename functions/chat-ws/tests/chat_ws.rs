@@ -17,6 +17,15 @@ use support::{
     Published, TENANT,
 };
 
+/// A session issued for the demo tenant.
+async fn issued(pool: &PgPool) -> String {
+    gomomo::services::sessions::issue(pool, gomomo::domain::TenantId::parse(TENANT).unwrap())
+        .await
+        .unwrap()
+        .as_str()
+        .to_string()
+}
+
 #[sqlx::test(migrations = "../../migrations")]
 async fn connect_stores_the_connection_with_the_endpoint_of_the_request(pool: PgPool) {
     admin::seed_demo(&pool).await.unwrap();
@@ -33,8 +42,8 @@ async fn connect_stores_the_connection_with_the_endpoint_of_the_request(pool: Pg
             .unwrap();
     assert_eq!(tenant.to_string(), TENANT);
     assert!(
-        session.starts_with("web-"),
-        "a fresh session until the hello: {session}"
+        session.starts_with("pending-"),
+        "a placeholder until the hello: {session}"
     );
     assert_eq!(
         endpoint,
@@ -87,6 +96,49 @@ async fn connect_stores_the_connection_with_the_endpoint_of_the_request(pool: Pg
             .unwrap();
     assert_eq!(refused, 0);
 
+    // a browser's Origin must be the deployment's own or one of the tenant's widget
+    // origins (the demo lists its local ones); a client without one is not a browser
+    for (origin, status) in [
+        (Some("https://evil.example.com"), 403),
+        (Some("null"), 403),
+        (Some("https://gomomo.example.com"), 200),
+        (Some("http://localhost:3000"), 200),
+        (None, 200),
+    ] {
+        let mut v = with_conn(fixture("pt-connect"), "origin-1");
+        v["queryStringParameters"] = json!({"tenant_id": TENANT});
+        v["multiValueQueryStringParameters"] = json!(null);
+        if let Some(o) = origin {
+            v["headers"]["Origin"] = json!(o);
+            v["multiValueHeaders"]["Origin"] = json!([o]);
+        }
+        let r = ws.handle(event(v)).await.unwrap();
+        assert_eq!(r.status_code, status, "{origin:?}");
+        if status == 403 {
+            let Some(Body::Text(body)) = &r.body else {
+                panic!("a body")
+            };
+            assert!(body.contains("origin_not_allowed"), "{body}");
+        }
+    }
+    let (stored,): (i64,) =
+        sqlx::query_as("SELECT count(*) FROM ws_connections WHERE connection_id = 'origin-1'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(stored, 1, "the allowed ones, under one connection id");
+    // a tenant that lists no origins: its deployment's own only
+    sqlx::query("UPDATE tenants SET widget_origins = '{}'")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let mut v = with_conn(fixture("pt-connect"), "origin-2");
+    v["queryStringParameters"] = json!({"tenant_id": TENANT});
+    v["headers"]["Origin"] = json!("http://localhost:3000");
+    assert_eq!(ws.handle(event(v)).await.unwrap().status_code, 403);
+    let v = with_conn(fixture("pt-disconnect"), "origin-1");
+    ws.handle(event(v)).await.unwrap();
+
     // powertools' real $disconnect of another connection, then of this one
     assert_eq!(
         ws.handle(event(fixture("pt-disconnect")))
@@ -110,10 +162,12 @@ async fn a_conversation_over_the_management_api(pool: PgPool) {
     let (url, server) = connections_server().await;
     let ws = chat_ws(&pool, Some(url));
     let conn = "R1kmxc2VNjMCFIA=";
+    let go = issued(&pool).await;
     // GIVEN a pending push for the session (written by the autonomy side)
-    sqlx::query("INSERT INTO push_events (id, tenant_id, session_id, type, payload) VALUES ($1, $2, 'web-go', 'waitlist_match', '{\"label\":\"Tue, Dec 8 at 9:00 AM\"}')")
+    sqlx::query("INSERT INTO push_events (id, tenant_id, session_id, type, payload) VALUES ($1, $2, $3, 'waitlist_match', '{\"label\":\"Tue, Dec 8 at 9:00 AM\"}')")
         .bind(uuid::Uuid::new_v4())
         .bind(seed.tenant_id)
+        .bind(&go)
         .execute(&pool)
         .await
         .unwrap();
@@ -132,7 +186,7 @@ async fn a_conversation_over_the_management_api(pool: PgPool) {
     let r = ws
         .handle(event(message(
             conn,
-            json!({"action": "hello", "tenant_id": TENANT, "session_id": "web-go"}),
+            json!({"action": "hello", "tenant_id": TENANT, "session_id": go}),
         )))
         .await
         .unwrap();
@@ -154,7 +208,7 @@ async fn a_conversation_over_the_management_api(pool: PgPool) {
             .fetch_one(&pool)
             .await
             .unwrap();
-    assert_eq!(session, "web-go");
+    assert_eq!(session, go);
     let (pending,): (i64,) =
         sqlx::query_as("SELECT count(*) FROM push_events WHERE delivered_at IS NULL")
             .fetch_one(&pool)
@@ -164,7 +218,7 @@ async fn a_conversation_over_the_management_api(pool: PgPool) {
 
     // a message: typing, status, assistant_message, typing off, idle
     server.posts.lock().unwrap().clear();
-    ws.handle(event(message(conn, json!({"action": "message", "tenant_id": TENANT, "session_id": "web-go", "text": "I'd like to book a consultation"}))))
+    ws.handle(event(message(conn, json!({"action": "message", "tenant_id": TENANT, "session_id": go, "text": "I'd like to book a consultation"}))))
         .await
         .unwrap();
     {
@@ -182,7 +236,32 @@ async fn a_conversation_over_the_management_api(pool: PgPool) {
             "{:?}",
             posts[2].2
         );
-        assert_eq!(posts[2].2["session_id"], "web-go");
+        assert_eq!(posts[2].2["session_id"], go.as_str());
+    }
+    // a session the server did not issue is refused; a hello with one is issued a new one
+    for chosen in ["web-go", "call:CA0123456789abcdef0123456789abcdef"] {
+        server.posts.lock().unwrap().clear();
+        ws.handle(event(message(
+            conn,
+            json!({"action": "message", "tenant_id": TENANT, "session_id": chosen, "text": "hi"}),
+        )))
+        .await
+        .unwrap();
+        assert_eq!(
+            server.posts.lock().unwrap()[0].2["code"],
+            "session_not_found"
+        );
+        server.posts.lock().unwrap().clear();
+        ws.handle(event(message(
+            conn,
+            json!({"action": "hello", "tenant_id": TENANT, "session_id": chosen}),
+        )))
+        .await
+        .unwrap();
+        let posts = server.posts.lock().unwrap();
+        assert_eq!(posts[0].2["type"], "session", "{posts:?}");
+        let fresh = posts[0].2["session_id"].as_str().unwrap();
+        assert!(fresh.starts_with("gs_") && fresh != go, "{fresh}");
     }
     // the real powertools MESSAGE (custom route "chat", its own body) is not our protocol:
     // an error frame, never a crash
@@ -215,7 +294,7 @@ async fn a_gone_connection_is_removed(pool: PgPool) {
         .await
         .unwrap();
     let r = ws
-        .handle(event(message("gone-1", json!({"action": "message", "tenant_id": TENANT, "session_id": "web-gone", "text": "hello"}))))
+        .handle(event(message("gone-1", json!({"action": "message", "tenant_id": TENANT, "session_id": issued(&pool).await, "text": "hello"}))))
         .await
         .unwrap();
     assert_eq!(r.status_code, 200);
@@ -242,10 +321,11 @@ async fn a_booking_reaches_the_event_publisher_before_the_handler_returns(pool: 
     ws.handle(event(connect(conn, json!({"tenant_id": TENANT}))))
         .await
         .unwrap();
+    let events_session = issued(&pool).await;
     let say = |text: &str| {
         event(message(
             conn,
-            json!({"action": "message", "tenant_id": TENANT, "session_id": "web-events", "text": text}),
+            json!({"action": "message", "tenant_id": TENANT, "session_id": events_session, "text": text}),
         ))
     };
     // GIVEN a conversation up to the confirmation question

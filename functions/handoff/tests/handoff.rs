@@ -189,13 +189,10 @@ fn assert_no_session(headers: &HeaderMap, body: &str) {
     assert!(headers.get("location").is_none(), "{headers:?}");
     for (name, value) in headers {
         let v = value.to_str().unwrap_or_default();
-        assert!(
-            !v.contains("handoff-") && !v.contains("session"),
-            "{name}: {v}"
-        );
+        assert!(!v.contains("gs_") && !v.contains("session"), "{name}: {v}");
     }
     assert!(
-        !body.contains("handoff-") && !body.contains("session="),
+        !body.contains("gs_") && !body.contains("session="),
         "{body}"
     );
 }
@@ -368,7 +365,18 @@ async fn text_me_a_link_resumes_the_call_in_chat(pool: PgPool) {
     assert!(consumed(&w.pool).await);
     assert_eq!(resumed["tenant_id"], DEMO_TENANT_ID.to_string());
     let session = resumed["session_id"].as_str().unwrap().to_string();
-    assert!(session.starts_with("handoff-"), "{resumed}");
+    // an issued session of the tenant, which the widget's socket accepts
+    assert!(
+        session.starts_with("gs_") && session.len() == 46,
+        "{resumed}"
+    );
+    assert!(gomomo::services::sessions::accept(
+        &w.pool,
+        gomomo::domain::TenantId(DEMO_TENANT_ID),
+        &session
+    )
+    .await
+    .is_ok());
     assert_eq!(resumed["context"]["channel"], "voice");
     assert_eq!(resumed["context"]["service_name"], "Follow-up Visit");
     assert!(

@@ -115,7 +115,7 @@ pub const VARS: &[Var] = &[
     var("TWILIO_ACCOUNT_SID", Deploy, SMS),
     var("TWILIO_API_BASE_URL", Local, SMS),
     var("TWILIO_SIGNATURE_VALIDATION", Local, TWILIO),
-    var("PUBLIC_BASE_URL", Deploy, TWILIO),
+    var("PUBLIC_BASE_URL", Deploy, &[Voice, Handoff, ChatWs]),
     var("HANDOFF_SECRET", Deploy, TWILIO),
     var("HANDOFF_TTL_MINUTES", Optional, TWILIO),
     var("SMS_RATE_LIMIT_MAX", Optional, SMS),

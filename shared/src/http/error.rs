@@ -135,6 +135,17 @@ impl From<ParseError> for ApiError {
     }
 }
 
+impl From<crate::services::sessions::SessionError> for ApiError {
+    fn from(e: crate::services::sessions::SessionError) -> Self {
+        use crate::services::sessions::{SessionError, NOT_FOUND_MESSAGE};
+        match e {
+            SessionError::NotFound => Self::not_found("session_not_found", NOT_FOUND_MESSAGE),
+            SessionError::TenantNotFound => Self::not_found("tenant_not_found", "tenant not found"),
+            SessionError::Database(d) => Self::internal(&d),
+        }
+    }
+}
+
 impl From<BookingError> for ApiError {
     /// The status follows from the error's kind and the code is the error's own code; a
     /// parse error keeps its `invalid_<field>` code, internal causes are logged and opaque.

@@ -376,6 +376,10 @@ pub async fn seed_demo(pool: &PgPool) -> Result<DemoSeed> {
     seed_demo_with_key(pool, None).await
 }
 
+/// The browser origins the demo tenant's widget may be opened from besides the server's own
+/// (a page served by `gomomo serve` on its default address, under either name).
+pub const DEMO_WIDGET_ORIGINS: &[&str] = &["http://localhost:3000", "http://127.0.0.1:3000"];
+
 /// [`seed_demo`] with a chosen API key (`GOMOMO_DEMO_API_KEY`, read by the configuration):
 /// a key of at least 16 characters is stored and returned; `None` or a shorter one mints a
 /// new random key.
@@ -417,6 +421,8 @@ pub async fn seed_demo_with_key(pool: &PgPool, api_key: Option<&str>) -> Result<
     };
     tenants::insert_api_key_if_absent(&mut tx, DEMO_TENANT_ID, &api_key).await?;
     crate::db::calls::assign_number(&mut tx, DEMO_TENANT_ID, DEMO_PHONE_NUMBER).await?;
+    let origins: Vec<String> = DEMO_WIDGET_ORIGINS.iter().map(|o| o.to_string()).collect();
+    crate::db::sessions::seed_widget_origins(&mut *tx, DEMO_TENANT_ID, &origins).await?;
     tx.commit().await?;
     let services = tenants::list_services(pool, DEMO_TENANT_ID)
         .await?

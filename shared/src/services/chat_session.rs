@@ -14,7 +14,11 @@
 //! - anything else → an `invalid_message` error.
 //!
 //! A frame's `tenant_id` must be the connection's; its `session_id` may move the
-//! connection to another session (the `ws_connections` row follows). Errors sent to the
+//! connection to another session (the `ws_connections` row follows). Sessions are issued by
+//! the server ([`crate::services::sessions`]): a `hello` without a session, or with one that
+//! was not issued for the tenant, gets a new one in a `session` frame first; a `message`
+//! naming a session that was not issued gets a `session_not_found` error (a `message`
+//! without one uses the connection's, or is issued one like a `hello`). Errors sent to the
 //! client are opaque: a stable code and a fixed message, never the text of an internal
 //! error (that goes to the log).
 
@@ -32,13 +36,14 @@ use crate::services::agent::{
     deliver_pending_pushes, Agent, AgentError, ClientMessage, ServerMessage,
 };
 use crate::services::handoff;
+use crate::services::sessions::{self, SessionError};
 
 /// How many lines of the conversation a `hello` gets back (fewer when the frame is full).
 pub const HISTORY_LINES: i64 = 50;
 
 /// What a client is told when a frame does not parse.
 const INVALID_FRAME: &str =
-    "expected {\"action\":\"message\",\"tenant_id\",\"session_id\",\"text\"}";
+    "expected {\"action\":\"message\",\"tenant_id\",\"session_id\",\"text\"} (session_id: one the server issued)";
 /// What a client is told when its turn failed on our side.
 const INTERNAL_ERROR: &str = "something went wrong on our side; nothing was changed";
 
@@ -179,8 +184,9 @@ impl ChatSession {
                 tenant_id,
                 session_id,
             } => {
-                if let Some((tenant, session)) =
-                    check(conn, &tenant_id, session_id.as_deref(), sink).await
+                if let Some((tenant, session)) = self
+                    .check(conn, &tenant_id, session_id.as_deref(), true, sink)
+                    .await?
                 {
                     self.bind(conn, &session).await?;
                     self.hello(tenant, &session, sink).await?;
@@ -191,8 +197,9 @@ impl ChatSession {
                 session_id,
                 text,
             } => {
-                if let Some((tenant, session)) =
-                    check(conn, &tenant_id, session_id.as_deref(), sink).await
+                if let Some((tenant, session)) = self
+                    .check(conn, &tenant_id, session_id.as_deref(), false, sink)
+                    .await?
                 {
                     if let Err(e) = self.bind(conn, &session).await {
                         // The client hears that its message was not handled; the cause
@@ -251,8 +258,8 @@ impl ChatSession {
                 text,
             })
             .collect();
-        // Only a link's redemption names a session "handoff-…": others skip the lookup.
-        let continues = if session.as_str().starts_with("handoff-") {
+        // Only issued sessions can come from a link's redemption: others skip the lookup.
+        let continues = if sessions::is_issued_form(session) {
             handoff::context_for_session(self.pool(), session.as_str())
                 .await?
                 .filter(|(t, _)| *t == tenant.0)
@@ -346,6 +353,75 @@ impl ChatSession {
             .await;
     }
 
+    /// The frame's tenant and session. A named session must have been issued for the
+    /// tenant: otherwise a `hello` (`renew`) is issued a new one, a `message` gets a
+    /// `session_not_found` error. Without a name, the connection's issued session goes on,
+    /// or a new one is issued. A new session is announced in a `session` frame.
+    async fn check(
+        &self,
+        conn: &Connection,
+        tenant_id: &str,
+        session_id: Option<&str>,
+        renew: bool,
+        sink: &dyn FrameSink,
+    ) -> Result<Option<(TenantId, SessionId)>, sqlx::Error> {
+        let Some(tenant) = check_tenant(conn, tenant_id, sink).await else {
+            return Ok(None);
+        };
+        let known = match session_id {
+            Some(raw) => match sessions::accept(self.pool(), tenant, raw).await {
+                Ok(s) => Some(s),
+                Err(SessionError::NotFound) if renew => None,
+                Err(SessionError::NotFound) => {
+                    let _ = sink
+                        .send(ServerMessage::error(
+                            "session_not_found",
+                            sessions::NOT_FOUND_MESSAGE,
+                        ))
+                        .await;
+                    return Ok(None);
+                }
+                Err(e) => return self.failed(e, sink).await,
+            },
+            None => conn.session.clone().filter(sessions::is_issued_form),
+        };
+        if let Some(s) = known {
+            return Ok(Some((tenant, s)));
+        }
+        match sessions::issue(self.pool(), tenant).await {
+            Ok(s) => {
+                let _ = sink
+                    .send(ServerMessage::Session {
+                        session_id: s.as_str().to_string(),
+                    })
+                    .await;
+                Ok(Some((tenant, s)))
+            }
+            Err(SessionError::TenantNotFound) => {
+                let _ = sink
+                    .send(ServerMessage::error("tenant_not_found", "tenant not found"))
+                    .await;
+                Ok(None)
+            }
+            Err(e) => self.failed(e, sink).await,
+        }
+    }
+
+    /// Tells the client its frame was not handled and hands the cause to the transport.
+    async fn failed<T>(
+        &self,
+        e: SessionError,
+        sink: &dyn FrameSink,
+    ) -> Result<Option<T>, sqlx::Error> {
+        let _ = sink
+            .send(ServerMessage::error("internal_error", INTERNAL_ERROR))
+            .await;
+        match e {
+            SessionError::Database(d) => Err(d),
+            other => Err(sqlx::Error::Protocol(other.to_string())),
+        }
+    }
+
     /// Moves a recorded connection to `session` when the frame named another one.
     async fn bind(&self, conn: &mut Connection, session: &SessionId) -> Result<(), sqlx::Error> {
         match &conn.session {
@@ -359,17 +435,15 @@ impl ChatSession {
     }
 }
 
-/// The frame's tenant must be the connection's; a frame without a session continues the
-/// connection's (or starts a new one).
-async fn check(
+/// The frame's tenant, when it is the connection's (else a `tenant_mismatch` error).
+async fn check_tenant(
     conn: &Connection,
     tenant_id: &str,
-    session_id: Option<&str>,
     sink: &dyn FrameSink,
-) -> Option<(TenantId, SessionId)> {
-    let tenant = match (TenantId::parse(tenant_id), conn.tenant) {
-        (Ok(t), Some(own)) if t == own => t,
-        (Ok(t), None) => t,
+) -> Option<TenantId> {
+    match (TenantId::parse(tenant_id), conn.tenant) {
+        (Ok(t), Some(own)) if t == own => Some(t),
+        (Ok(t), None) => Some(t),
         _ => {
             let _ = sink
                 .send(ServerMessage::error(
@@ -377,31 +451,15 @@ async fn check(
                     "tenant_id does not match this connection",
                 ))
                 .await;
-            return None;
+            None
         }
-    };
-    let session = match session_id {
-        Some(s) => match SessionId::parse(s) {
-            Ok(s) => s,
-            Err(e) => {
-                // A validation message about the client's own input.
-                let _ = sink
-                    .send(ServerMessage::error("invalid_session_id", e.to_string()))
-                    .await;
-                return None;
-            }
-        },
-        None => match &conn.session {
-            Some(s) => s.clone(),
-            None => new_session()?,
-        },
-    };
-    Some((tenant, session))
+    }
 }
 
-/// A fresh web session id.
-pub fn new_session() -> Option<SessionId> {
-    SessionId::parse(&format!("web-{}", uuid::Uuid::new_v4())).ok()
+/// The session a connection sits on until its client names or is issued one: never
+/// accepted from a client (it is not issued) and never used for a turn.
+pub fn placeholder_session() -> Option<SessionId> {
+    SessionId::parse(&format!("pending-{}", uuid::Uuid::new_v4())).ok()
 }
 
 /// The `error` frame of a failed turn: the error's stable code and a fixed message; an

@@ -291,7 +291,8 @@ impl HandoffService {
     /// Consumes a token (once) and returns the chat session it opens.
     pub async fn redeem(&self, token: &str) -> Result<Redeemed, HandoffError> {
         let id = self.verify(token)?;
-        let session_id = format!("handoff-{}", Uuid::new_v4().simple());
+        // A session issued like any other, so the page's chat may name it.
+        let session_id = crate::services::sessions::new_token();
         let now = self.clock.now();
         let Some(row) = q::consume(&self.pool, &id, &session_id, now).await? else {
             // Not spent now: say why (a row consumed since, or one past its time).
@@ -317,6 +318,7 @@ impl HandoffService {
         )
         .await?;
         drop(conn);
+        crate::db::sessions::insert(&self.pool, row.tenant_id, &session_id).await?;
         seed_chat_session(
             &self.pool,
             row.tenant_id,

@@ -13,6 +13,7 @@ pub mod privacy;
 pub mod push;
 pub mod relay;
 pub mod scheduler;
+pub mod sessions;
 pub mod sms;
 pub mod sms_inbound;
 pub mod voice;

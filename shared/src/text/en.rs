@@ -161,6 +161,7 @@ const CHAT: Chat = Chat {
     shall_i_book: "Shall I book it? (yes/no)",
     ask_reference: "What's your booking reference code? It looks like ABCD-EFGH.",
     ask_lookup_email: "And the email address you booked with?",
+    ask_change_email: "To keep your booking safe, please type the email address the booking was made with.",
     sure_to_cancel: "Are you sure you want to cancel it? (yes/no)",
     confirm_move: |when| format!("Move your appointment to {when}? (yes/no)"),
     which_new_time: "Which new time would you like?",

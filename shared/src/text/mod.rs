@@ -181,6 +181,8 @@ pub struct Chat {
     pub shall_i_book: &'static str,
     pub ask_reference: &'static str,
     pub ask_lookup_email: &'static str,
+    /// Asked before a cancel or reschedule: the booking's email, typed for this change.
+    pub ask_change_email: &'static str,
     pub sure_to_cancel: &'static str,
     pub confirm_move: fn(when: &str) -> String,
     pub which_new_time: &'static str,

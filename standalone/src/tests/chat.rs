@@ -38,6 +38,15 @@ async fn connections(pool: &PgPool) -> Vec<(String, String, String)> {
         .unwrap()
 }
 
+/// A session issued for `tenant`.
+async fn issued(pool: &PgPool, tenant: TenantId) -> String {
+    gomomo::services::sessions::issue(pool, tenant)
+        .await
+        .unwrap()
+        .as_str()
+        .to_string()
+}
+
 /// `gomomo serve`'s wiring (composition root, in-process worker and scheduler, the chat
 /// router with the socket registry) on a loopback port.
 async fn serve(pool: &PgPool) -> (gomomo::app::App, gomomo::app::local::LocalRuntime, String) {
@@ -49,7 +58,11 @@ async fn serve(pool: &PgPool) -> (gomomo::app::App, gomomo::app::local::LocalRun
     })
     .unwrap();
     let (app, runtime) = gomomo::app::App::standalone(config, pool.clone()).unwrap();
-    let router = router(app.agent.clone(), runtime.sockets());
+    let router = router(
+        app.agent.clone(),
+        runtime.sockets(),
+        "https://gomomo.example.com",
+    );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, router).await });
@@ -75,8 +88,9 @@ async fn an_open_socket_receives_a_push_without_asking(pool: PgPool) {
         .with_timezone(&Utc);
     let booked = ana_books(&app.booking, tenant, start).await;
     // AND Lee waiting for a morning that day, with the chat open: the socket URL names
-    // the tenant only, the hello names the session
-    lee_waits(&pool, tenant, "web-lee", day, day).await;
+    // the tenant only, the hello names the session the server issued
+    let lee = issued(&pool, tenant).await;
+    lee_waits(&pool, tenant, &lee, day, day).await;
     let url = format!("ws://{addr}/ws?tenant_id={tenant}");
     let (mut ws, _) = tokio_tungstenite::connect_async(url).await.unwrap();
     assert_eq!(
@@ -84,22 +98,21 @@ async fn an_open_socket_receives_a_push_without_asking(pool: PgPool) {
         None,
         "nothing is sent before the hello"
     );
-    let hello =
-        json!({"action": "hello", "tenant_id": tenant.to_string(), "session_id": "web-lee"});
+    let hello = json!({"action": "hello", "tenant_id": tenant.to_string(), "session_id": lee});
     ws.send(WsMessage::Text(hello.to_string().into()))
         .await
         .unwrap();
     let status = next_frame(&mut ws, Duration::from_secs(5)).await.unwrap();
     assert_eq!(status["type"], "status");
     assert_eq!(status["state"], "connected");
-    assert_eq!(status["session_id"], "web-lee");
+    assert_eq!(status["session_id"], lee.as_str());
     let history = next_frame(&mut ws, Duration::from_secs(5)).await.unwrap();
     assert_eq!(history["type"], "history");
     assert_eq!(sockets.len(), 1);
     // The row is this process's, moved to Lee's session by the hello.
     let rows = connections(&pool).await;
     assert_eq!(rows.len(), 1);
-    assert_eq!(rows[0].1, "web-lee");
+    assert_eq!(rows[0].1, lee);
     assert_eq!(rows[0].2, sockets.endpoint());
     assert!(rows[0].2.starts_with("local:"), "{}", rows[0].2);
 
@@ -121,14 +134,15 @@ async fn an_open_socket_receives_a_push_without_asking(pool: PgPool) {
     assert!(cancelled_at.elapsed() < Duration::from_secs(3));
     assert_eq!(push["type"], "push");
     assert_eq!(push["push_type"], "waitlist_match");
-    assert_eq!(push["session_id"], "web-lee");
+    assert_eq!(push["session_id"], lee.as_str());
     // The row is marked right after the post returns, which may be just after the
     // frame reached the client: wait for it, within a deadline.
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
         let delivered: bool = sqlx::query_scalar(
-            "SELECT delivered_at IS NOT NULL FROM push_events WHERE session_id = 'web-lee'",
+            "SELECT delivered_at IS NOT NULL FROM push_events WHERE session_id = $1",
         )
+        .bind(&lee)
         .fetch_one(&pool)
         .await
         .unwrap();
@@ -228,8 +242,8 @@ async fn a_second_process_leaves_the_first_one_connections_alone(pool: PgPool) {
     let (_app, first, addr) = serve(&pool).await;
     let url = format!("ws://{addr}/ws?tenant_id={tenant}");
     let (mut ws, _) = tokio_tungstenite::connect_async(url).await.unwrap();
-    let hello =
-        json!({"action": "hello", "tenant_id": tenant.to_string(), "session_id": "web-lee"});
+    let lee = issued(&pool, tenant).await;
+    let hello = json!({"action": "hello", "tenant_id": tenant.to_string(), "session_id": lee});
     ws.send(WsMessage::Text(hello.to_string().into()))
         .await
         .unwrap();
@@ -240,9 +254,10 @@ async fn a_second_process_leaves_the_first_one_connections_alone(pool: PgPool) {
     .await
     .unwrap();
     while next_frame(&mut ws, Duration::from_secs(5)).await.unwrap()["type"] != "pong" {}
-    sqlx::query("INSERT INTO push_events (id, tenant_id, session_id, type, payload) VALUES ($1, $2, 'web-lee', 'waitlist_match', '{}')")
+    sqlx::query("INSERT INTO push_events (id, tenant_id, session_id, type, payload) VALUES ($1, $2, $3, 'waitlist_match', '{}')")
         .bind(uuid::Uuid::new_v4())
         .bind(tenant.0)
+        .bind(&lee)
         .execute(&pool)
         .await
         .unwrap();
@@ -250,9 +265,7 @@ async fn a_second_process_leaves_the_first_one_connections_alone(pool: PgPool) {
     // WHEN the second process delivers Lee's pending push
     let second = gomomo::app::local::LocalSockets::new();
     let live = gomomo::services::push::LivePush::new(pool.clone(), std::sync::Arc::new(second));
-    let report = live
-        .deliver(tenant, &SessionId::parse("web-lee").unwrap())
-        .await;
+    let report = live.deliver(tenant, &SessionId::parse(&lee).unwrap()).await;
 
     // THEN the first process's connection stays recorded and the push stays pending
     assert_eq!(
@@ -263,9 +276,7 @@ async fn a_second_process_leaves_the_first_one_connections_alone(pool: PgPool) {
     // AND the first process itself still reaches the socket
     let live =
         gomomo::services::push::LivePush::new(pool.clone(), std::sync::Arc::new(first.sockets()));
-    let report = live
-        .deliver(tenant, &SessionId::parse("web-lee").unwrap())
-        .await;
+    let report = live.deliver(tenant, &SessionId::parse(&lee).unwrap()).await;
     assert_eq!(report.delivered, 1);
     let mut push = None;
     while let Some(f) = next_frame(&mut ws, Duration::from_secs(3)).await {
@@ -279,4 +290,108 @@ async fn a_second_process_leaves_the_first_one_connections_alone(pool: PgPool) {
         "waitlist_match"
     );
     first.stop();
+}
+
+/// Sessions are the server's: a hello without one is issued one in a `session` frame, a
+/// message naming one the server never issued (a client-chosen id, a call's) is refused.
+#[sqlx::test(migrations = "../migrations")]
+async fn the_socket_issues_sessions_and_refuses_chosen_ones(pool: PgPool) {
+    let tenant = TenantId(admin::seed_demo(&pool).await.unwrap().tenant_id);
+    let (_app, runtime, addr) = serve(&pool).await;
+    let url = format!("ws://{addr}/ws?tenant_id={tenant}");
+    let (mut ws, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+    let send = |v: Value| WsMessage::Text(v.to_string().into());
+    ws.send(send(
+        json!({"action": "hello", "tenant_id": tenant.to_string()}),
+    ))
+    .await
+    .unwrap();
+    let first = next_frame(&mut ws, Duration::from_secs(5)).await.unwrap();
+    assert_eq!(first["type"], "session", "{first}");
+    let sid = first["session_id"].as_str().unwrap().to_string();
+    assert!(sid.starts_with("gs_") && sid.len() == 46, "{sid}");
+    let status = next_frame(&mut ws, Duration::from_secs(5)).await.unwrap();
+    assert_eq!(status["session_id"], sid.as_str());
+    next_frame(&mut ws, Duration::from_secs(5)).await.unwrap();
+    for chosen in ["web-lee", "call:CA0123456789abcdef0123456789abcdef"] {
+        ws.send(send(json!({"action": "message", "tenant_id": tenant.to_string(), "session_id": chosen, "text": "cancel my booking"})))
+            .await
+            .unwrap();
+        let f = next_frame(&mut ws, Duration::from_secs(5)).await.unwrap();
+        assert_eq!(f["code"], "session_not_found", "{chosen}: {f}");
+    }
+    ws.send(send(json!({"action": "message", "tenant_id": tenant.to_string(), "session_id": sid, "text": "hi"})))
+        .await
+        .unwrap();
+    let mut reply = None;
+    while let Some(f) = next_frame(&mut ws, Duration::from_secs(5)).await {
+        if f["type"] == "assistant_message" {
+            reply = Some(f);
+            break;
+        }
+    }
+    assert_eq!(reply.expect("a reply")["session_id"], sid.as_str());
+    runtime.stop();
+}
+
+/// A browser's Origin must be the server's own or one of the tenant's widget origins;
+/// a client without an Origin is not a browser and is not limited by it.
+#[sqlx::test(migrations = "../migrations")]
+async fn the_socket_checks_the_browser_origin(pool: PgPool) {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
+    let tenant = TenantId(admin::seed_demo(&pool).await.unwrap().tenant_id);
+    let (_app, runtime, addr) = serve(&pool).await;
+    let open = |origin: Option<String>| {
+        let url = format!("ws://{addr}/ws?tenant_id={tenant}");
+        async move {
+            let mut req = url.into_client_request().unwrap();
+            if let Some(o) = origin {
+                req.headers_mut().insert("origin", o.parse().unwrap());
+            }
+            match tokio_tungstenite::connect_async(req).await {
+                Ok(_) => 101,
+                Err(tokio_tungstenite::tungstenite::Error::Http(r)) => {
+                    if r.status() == 403 {
+                        let body: Value =
+                            serde_json::from_slice(r.body().as_deref().unwrap()).unwrap();
+                        assert_eq!(body["error"]["code"], "origin_not_allowed");
+                    }
+                    r.status().as_u16()
+                }
+                Err(e) => panic!("{e}"),
+            }
+        }
+    };
+    for (origin, status) in [
+        (None, 101),
+        (Some(format!("http://{addr}")), 101),
+        (Some("https://gomomo.example.com".to_string()), 101),
+        (Some("http://localhost:3000".to_string()), 101),
+        (Some("https://evil.example.com".to_string()), 403),
+        (Some("null".to_string()), 403),
+    ] {
+        assert_eq!(open(origin.clone()).await, status, "{origin:?}");
+    }
+    // the tenant's list decides for other pages: empty, then one shop, then any
+    sqlx::query("UPDATE tenants SET widget_origins = '{}' WHERE id = $1")
+        .bind(tenant.0)
+        .execute(&pool)
+        .await
+        .unwrap();
+    assert_eq!(open(Some("http://localhost:3000".into())).await, 403);
+    assert_eq!(open(Some(format!("http://{addr}"))).await, 101);
+    sqlx::query("UPDATE tenants SET widget_origins = '{https://shop.example.com}' WHERE id = $1")
+        .bind(tenant.0)
+        .execute(&pool)
+        .await
+        .unwrap();
+    assert_eq!(open(Some("https://shop.example.com".into())).await, 101);
+    assert_eq!(open(Some("https://evil.example.com".into())).await, 403);
+    sqlx::query("UPDATE tenants SET widget_origins = '{*}' WHERE id = $1")
+        .bind(tenant.0)
+        .execute(&pool)
+        .await
+        .unwrap();
+    assert_eq!(open(Some("https://evil.example.com".into())).await, 101);
+    runtime.stop();
 }

@@ -32,6 +32,7 @@ async fn serve(pool: &PgPool) -> String {
     let router = router_with(
         app.agent.clone(),
         runtime.sockets(),
+        &config.telephony.public_base_url,
         Some(app.budgets.clone()),
         config.serve.socket_idle_timeout,
     );

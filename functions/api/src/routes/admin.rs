@@ -11,6 +11,7 @@ use gomomo::domain::slots::local_to_utc;
 use gomomo::domain::{ParseError, TimeZone};
 use gomomo::http::{ApiError, ApiJson, ApiPath, ApiQuery};
 use gomomo::services::admin::{self, ServiceInput, TenantSettings};
+use gomomo::services::sessions;
 use uuid::Uuid;
 
 use super::{date_field, tenant_id, uuid_field};
@@ -277,5 +278,47 @@ pub async fn list_bookings(
             .into_iter()
             .map(|a| BookingView::new(a, sched.tz))
             .collect(),
+    }))
+}
+
+#[utoipa::path(get, path = "/api/admin/tenants/{tenant}/widget-origins", params(("tenant" = String, Path)),
+    security(("api_key" = [])),
+    description = "The browser origins allowed to open the chat widget's WebSocket for this tenant, besides the deployment's own (PUBLIC_BASE_URL). A socket opened from another origin is refused with 403 `origin_not_allowed`; clients that send no Origin (not browsers) are not limited.",
+    responses((status = 200, body = WidgetOrigins), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn get_widget_origins(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ApiPath(tenant): ApiPath<String>,
+) -> Result<Json<WidgetOrigins>, ApiError> {
+    let tenant = tenant_id(&tenant)?;
+    tenant_admin(&state, &headers, tenant).await?;
+    let widget_origins = sessions::widget_origins(state.pool(), tenant)
+        .await
+        .map_err(|e| ApiError::internal(&e))?
+        .ok_or_else(|| ApiError::not_found("tenant_not_found", "tenant not found"))?;
+    Ok(Json(WidgetOrigins { widget_origins }))
+}
+
+#[utoipa::path(put, path = "/api/admin/tenants/{tenant}/widget-origins", params(("tenant" = String, Path)),
+    request_body = WidgetOrigins, security(("api_key" = [])),
+    description = "Replaces the tenant's widget origins: each `scheme://host[:port]` (no path; https only in production) or `*` for any; an empty list allows the deployment's own origin only.",
+    responses((status = 200, body = WidgetOrigins), (status = 400, description = "invalid_widget_origins", body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn put_widget_origins(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ApiPath(tenant): ApiPath<String>,
+    ApiJson(req): ApiJson<WidgetOrigins>,
+) -> Result<Json<WidgetOrigins>, ApiError> {
+    let tenant = tenant_id(&tenant)?;
+    tenant_admin(&state, &headers, tenant).await?;
+    let origins = sessions::parse_widget_origins(&req.widget_origins, state.production)?;
+    if !sessions::set_widget_origins(state.pool(), tenant, &origins)
+        .await
+        .map_err(|e| ApiError::internal(&e))?
+    {
+        return Err(ApiError::not_found("tenant_not_found", "tenant not found"));
+    }
+    Ok(Json(WidgetOrigins {
+        widget_origins: origins,
     }))
 }

@@ -5,9 +5,9 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use gomomo::domain::SessionId;
 use gomomo::http::{ApiError, ApiJson, ApiPath, ClientIp};
 use gomomo::services::agent::{deliver_pending_pushes, AgentError, SendError, ServerMessage};
+use gomomo::services::sessions;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
@@ -18,7 +18,9 @@ use crate::AppState;
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct ChatRequest {
-    /// The conversation to continue; a new one is started when absent.
+    /// The conversation to continue: a session the server issued for this tenant. When
+    /// absent, a new session is issued and returned in the response. Client-chosen ids are
+    /// refused (404 `session_not_found`).
     pub session_id: Option<String>,
     pub message: String,
 }
@@ -52,8 +54,9 @@ pub(crate) fn agent_error(e: AgentError) -> ApiError {
 
 #[utoipa::path(post, path = "/api/tenants/{tenant}/chat", params(("tenant" = String, Path)),
     request_body = ChatRequest,
+    description = "One chat message. Sessions are issued by the server: send no `session_id` to start a conversation (the response carries the new one), then send that id back. A client-chosen id, another tenant's session or an internal one (a call's) is refused with 404 `session_not_found`.",
     responses((status = 200, body = ChatResponse), (status = 400, body = ErrorBody),
-              (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
+              (status = 404, description = "tenant_not_found or session_not_found", body = ErrorBody), (status = 409, body = ErrorBody),
               (status = 429, description = "rate_limited (Retry-After)", body = ErrorBody)))]
 pub async fn chat(
     State(state): State<AppState>,
@@ -66,10 +69,8 @@ pub async fn chat(
         .budgets
         .chat_turn(req.session_id.as_deref(), ip)
         .await?;
-    let session = match req.session_id.as_deref() {
-        Some(s) => SessionId::parse(s)?,
-        None => SessionId::parse(&format!("rest-{}", uuid::Uuid::new_v4()))?,
-    };
+    let (session, _) =
+        sessions::accept_or_issue(state.pool(), tenant, req.session_id.as_deref()).await?;
     let agent = state.agent.with_booking(state.booking.clone());
     let turn = agent
         .handle_turn(tenant, &session, "rest", &req.message, None)

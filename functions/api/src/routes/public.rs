@@ -4,9 +4,10 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use gomomo::db::tenants;
-use gomomo::domain::{ClientName, Email, Notes, ParseError, PhoneE164, ReferenceCode, SessionId};
+use gomomo::domain::{ClientName, Email, Notes, ParseError, PhoneE164, ReferenceCode};
 use gomomo::http::{ApiError, ApiJson, ApiPath, ApiQuery, ClientIp};
 use gomomo::services::booking::ClientDetails;
+use gomomo::services::sessions;
 
 use super::{date_field, instant_field, tenant_id, uuid_field};
 use crate::dto::*;
@@ -96,7 +97,8 @@ pub async fn availability(
 }
 
 #[utoipa::path(post, path = "/api/tenants/{tenant}/holds", params(("tenant" = String, Path)), request_body = HoldRequest,
-    responses((status = 201, body = HoldView), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
+    description = "Holds a slot for a session. Sessions are issued by the server: without `session_id` a new one is issued and returned in the hold; a client-chosen or another tenant's id is refused with 404 `session_not_found`.",
+    responses((status = 201, body = HoldView), (status = 400, body = ErrorBody), (status = 404, description = "tenant_not_found, service_not_found or session_not_found", body = ErrorBody),
         (status = 409, description = "slot_unavailable", body = ErrorBody),
         (status = 429, description = "rate_limited (Retry-After)", body = ErrorBody)))]
 pub async fn create_hold(
@@ -108,8 +110,15 @@ pub async fn create_hold(
     let tenant = tenant_id(&tenant)?;
     let service = uuid_field("service_id", &req.service_id)?;
     let start = instant_field("start", &req.start)?;
-    let session = SessionId::parse(&req.session_id)?;
     state.budgets.hold(tenant.0, ip).await?;
+    let (session, _) =
+        match sessions::accept_or_issue(state.pool(), tenant, req.session_id.as_deref()).await {
+            Ok(s) => s,
+            Err(e) => {
+                state.budgets.hold_not_created(ip).await;
+                return Err(e.into());
+            }
+        };
     let hold = match state
         .booking
         .create_hold(tenant, service, start, &session)
@@ -122,10 +131,14 @@ pub async fn create_hold(
         }
     };
     let tz = state.booking.time_zone(tenant).await?;
-    Ok((StatusCode::CREATED, Json(HoldView::new(&hold, tz))))
+    Ok((
+        StatusCode::CREATED,
+        Json(HoldView::new(&hold, session.as_str(), tz)),
+    ))
 }
 
 #[utoipa::path(post, path = "/api/tenants/{tenant}/bookings", params(("tenant" = String, Path)), request_body = ConfirmRequest,
+    description = "Books a held slot. `session_id` must be the server-issued session the hold was made under (404 `session_not_found` otherwise).",
     responses((status = 201, description = "booked", body = BookingView), (status = 200, description = "the same hold again: the same booking", body = BookingView),
         (status = 400, body = ErrorBody), (status = 403, description = "hold_not_owned", body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 409, description = "slot_taken", body = ErrorBody), (status = 410, description = "hold_expired", body = ErrorBody)))]
@@ -136,7 +149,7 @@ pub async fn confirm_booking(
 ) -> Result<(StatusCode, Json<BookingView>), ApiError> {
     let tenant = tenant_id(&tenant)?;
     let hold_id = uuid_field("hold_id", &req.hold_id)?;
-    let session = SessionId::parse(&req.session_id)?;
+    let session = sessions::accept(state.pool(), tenant, &req.session_id).await?;
     let notes = req
         .notes
         .as_deref()
@@ -200,11 +213,10 @@ pub async fn reschedule_booking(
     let reference = ReferenceCode::parse(&reference)?;
     let email = Email::parse(&req.email)?;
     let hold_id = uuid_field("hold_id", &req.hold_id)?;
-    let session = req
-        .session_id
-        .as_deref()
-        .map(SessionId::parse)
-        .transpose()?;
+    let session = match req.session_id.as_deref() {
+        Some(s) => Some(sessions::accept(state.pool(), tenant, s).await?),
+        None => None,
+    };
     let appt = state
         .booking
         .reschedule(tenant, &reference, &email, hold_id, session.as_ref())
@@ -230,4 +242,21 @@ pub async fn cancel_booking(
     let appt = state.booking.cancel(tenant, &reference, &email).await?;
     let tz = state.booking.time_zone(tenant).await?;
     Ok(Json(BookingView::new(appt, tz)))
+}
+
+#[utoipa::path(post, path = "/api/tenants/{tenant}/sessions", params(("tenant" = String, Path)),
+    description = "Issues a chat session for this tenant: an unguessable token to send as `session_id` to the chat, holds and bookings, and in the WebSocket frames. Sessions are only issued by the server; client-chosen ids are refused with 404 `session_not_found`. The chat and holds also issue one when `session_id` is absent.",
+    responses((status = 201, body = SessionView), (status = 400, body = ErrorBody), (status = 404, description = "tenant_not_found", body = ErrorBody)))]
+pub async fn create_session(
+    State(state): State<AppState>,
+    ApiPath(tenant): ApiPath<String>,
+) -> Result<(StatusCode, Json<SessionView>), ApiError> {
+    let tenant = tenant_id(&tenant)?;
+    let session = sessions::issue(state.pool(), tenant).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(SessionView {
+            session_id: session.as_str().to_string(),
+        }),
+    ))
 }

@@ -144,6 +144,7 @@ pub fn chat_ws_with(agent: Agent, endpoint_override: Option<String>) -> ChatWs {
     ChatWs {
         agent,
         pusher: Arc::new(ApiGatewayPusher::new(base)),
+        public_base_url: "https://gomomo.example.com".into(),
         endpoint_override,
         budgets: None,
     }

@@ -37,6 +37,9 @@ impl<'a> Engine<'a> {
         // Details volunteered at any point are remembered.
         if let Some(e) = nlu::extract_email(text) {
             ctx.state.client_email = Some(e.as_str().to_string());
+            if Self::changes_booking(ctx.state.dialog.flow) {
+                ctx.state.dialog.change_email = Some(e.as_str().to_string());
+            }
         }
         if let Some(n) = nlu::extract_name(text) {
             ctx.state.client_name = Some(n.as_str().to_string());
@@ -101,6 +104,10 @@ impl<'a> Engine<'a> {
         };
         ctx.state.dialog = Default::default();
         ctx.state.dialog.flow = flow;
+        if Self::changes_booking(flow) {
+            ctx.state.dialog.change_email =
+                nlu::extract_email(text).map(|e| e.as_str().to_string());
+        }
         match flow {
             Flow::Book | Flow::Waitlist => {
                 ctx.state.dialog.service_id = self.service_in(ctx, text);
@@ -205,7 +212,7 @@ impl<'a> Engine<'a> {
                     ctx.state.dialog.step = Step::Reference;
                     return self.question(ctx);
                 }
-                if ctx.state.client_email.is_none() {
+                if Self::flow_email(ctx).is_none() {
                     ctx.state.dialog.step = Step::LookupEmail;
                     return self.question(ctx);
                 }
@@ -266,6 +273,7 @@ impl<'a> Engine<'a> {
                 None => words().shall_i_book.into(),
             },
             Step::Reference => words().ask_reference.into(),
+            Step::LookupEmail if Self::changes_booking(d.flow) => words().ask_change_email.into(),
             Step::LookupEmail => words().ask_lookup_email.into(),
             Step::ConfirmCancel => words().sure_to_cancel.into(),
             Step::ConfirmReschedule => match d.chosen_start {
@@ -539,13 +547,27 @@ impl<'a> Engine<'a> {
     }
 
     async fn on_lookup_email(&self, ctx: &mut TurnCtx, _text: &str) -> Option<String> {
-        ctx.state.client_email.as_ref()?;
+        Self::flow_email(ctx)?;
         Some(self.advance(ctx).await)
+    }
+
+    /// Whether `flow` changes a booking (its email must be typed for the change).
+    fn changes_booking(flow: Flow) -> bool {
+        matches!(flow, Flow::Cancel | Flow::Reschedule)
+    }
+
+    /// The email the current flow goes by: for a change, only the one typed for it.
+    fn flow_email(ctx: &TurnCtx) -> Option<&str> {
+        if Self::changes_booking(ctx.state.dialog.flow) {
+            ctx.state.dialog.change_email.as_deref()
+        } else {
+            ctx.state.client_email.as_deref()
+        }
     }
 
     fn reference_and_email(ctx: &TurnCtx) -> Option<(ReferenceCode, Email)> {
         let r = ReferenceCode::parse(ctx.state.dialog.reference.as_deref()?).ok()?;
-        let e = Email::parse(ctx.state.client_email.as_deref()?).ok()?;
+        let e = Email::parse(Self::flow_email(ctx)?).ok()?;
         Some((r, e))
     }
 
@@ -580,6 +602,7 @@ impl<'a> Engine<'a> {
             },
             Err(e) if e.booking_kind() == Some(BK::BookingNotFound) => {
                 ctx.state.dialog.reference = None;
+                ctx.state.dialog.change_email = None;
                 ctx.state.dialog.step = Step::Reference;
                 words().booking_not_found.into()
             }

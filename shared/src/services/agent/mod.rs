@@ -300,6 +300,19 @@ fn apply_confirmations(ctx: &mut TurnCtx, text: &str) {
     if let Some(tz) = nlu::extract_time_zone(text) {
         ctx.state.time_zone = Some(tz.name().to_string());
     }
+    // The email typed now, and those typed while a change of booking waits for one.
+    let typed = nlu::extract_email(text).map(|e| e.as_str().to_string());
+    ctx.state.turn_email = typed.clone();
+    if ctx.state.change_email_turns > 0 {
+        ctx.state.change_email_turns -= 1;
+        match typed {
+            Some(e) if !ctx.state.change_emails.contains(&e) => ctx.state.change_emails.push(e),
+            _ => {}
+        }
+        if ctx.state.change_email_turns == 0 {
+            ctx.state.change_emails.clear();
+        }
+    }
 }
 
 static CONFIRM_CLAIM: LazyLock<Regex> = LazyLock::new(|| {

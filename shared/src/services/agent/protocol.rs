@@ -66,6 +66,12 @@ pub enum ServerMessage {
         code: String,
         message: String,
     },
+    /// The session the server issued for this connection (after a `hello` without one, or
+    /// with one that was not issued for the tenant, or a first `message` without one): the
+    /// client keeps it and names it in its next frames.
+    Session {
+        session_id: String,
+    },
     Pong,
 }
 

@@ -66,6 +66,10 @@ pub struct Dialog {
     pub offered: Vec<OfferedSlot>,
     pub chosen_start: Option<DateTime<Utc>>,
     pub reference: Option<String>,
+    /// The email the client typed for the cancel or reschedule under way (the one the
+    /// session remembers is never enough to change a booking).
+    #[serde(default)]
+    pub change_email: Option<String>,
     /// Consecutive messages the engine did not understand.
     pub misses: u32,
 }
@@ -88,4 +92,14 @@ pub struct SessionState {
     pub followup_additional_confirmed: bool,
     /// The deterministic engine's dialogue position.
     pub dialog: Dialog,
+    /// The email typed in this turn's message (never stored).
+    #[serde(skip)]
+    pub turn_email: Option<String>,
+    /// Messages left in which a typed email counts for a change of booking (set when a
+    /// cancel or reschedule asked for the booking's email).
+    #[serde(default)]
+    pub change_email_turns: u32,
+    /// Emails typed since a change of booking asked for one.
+    #[serde(default)]
+    pub change_emails: Vec<String>,
 }

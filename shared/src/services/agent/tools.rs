@@ -72,6 +72,8 @@ pub enum ToolErrorKind {
     FollowupDailyLimitReached,
     /// An additional follow-up needs the user's explicit yes.
     ConfirmationRequired,
+    /// A cancel or reschedule needs the booking's email typed by the user for it.
+    EmailRequired,
     UnknownTool,
     /// Our side failed; nothing was changed.
     SystemError,
@@ -91,6 +93,7 @@ impl ToolErrorKind {
             Self::RecipientNotAllowed => "recipient_not_allowed",
             Self::FollowupDailyLimitReached => "followup_daily_limit_reached",
             Self::ConfirmationRequired => "confirmation_required",
+            Self::EmailRequired => "email_required",
             Self::UnknownTool => "unknown_tool",
             Self::SystemError => "system_error",
         }
@@ -300,6 +303,9 @@ pub struct ToolExecutor {
     booking: BookingService,
     limits: AgentLimits,
 }
+
+/// How many of the user's next messages may carry the email a change of booking asked for.
+const CHANGE_EMAIL_TURNS: u32 = 6;
 
 // --- arguments (what the model sends; the engine fills them directly) ------------------------
 
@@ -771,6 +777,28 @@ impl ToolExecutor {
         self.finish(ctx, "lookup_booking", args, out).await
     }
 
+    /// A change of booking goes by an email the user typed for it: in this message, or in
+    /// one of the messages after a change asked for it. The email the conversation
+    /// remembers is never enough (whoever holds the session could use it).
+    fn typed_for_change(ctx: &mut TurnCtx, email: &Email) -> Result<(), ToolError> {
+        let e = email.as_str();
+        if ctx.state.turn_email.as_deref() == Some(e)
+            || ctx.state.change_emails.iter().any(|x| x == e)
+        {
+            return Ok(());
+        }
+        ctx.state.change_email_turns = CHANGE_EMAIL_TURNS;
+        Err(ToolError::new(
+            ToolErrorKind::EmailRequired,
+            "ask the user to type the email address the booking was made with, then call again with it; an email remembered from earlier in the conversation is not enough to change a booking",
+        ))
+    }
+
+    fn change_done(ctx: &mut TurnCtx) {
+        ctx.state.change_email_turns = 0;
+        ctx.state.change_emails.clear();
+    }
+
     pub async fn reschedule_args(
         &self,
         ctx: &mut TurnCtx,
@@ -778,7 +806,12 @@ impl ToolExecutor {
     ) -> Result<BookingSummary, ToolError> {
         let (r, e) = Self::parse_ref(&a.reference, &a.email)?;
         let start = Self::resolve_instant(ctx, &a.new_start_time)?;
-        self.reschedule(ctx, &r, &e, start).await
+        Self::typed_for_change(ctx, &e)?;
+        let out = self.reschedule(ctx, &r, &e, start).await;
+        if out.is_ok() {
+            Self::change_done(ctx);
+        }
+        out
     }
 
     /// Holds the new time for this session, then moves the booking onto it in one transaction.
@@ -829,7 +862,12 @@ impl ToolExecutor {
         a: &BookingRefArgs,
     ) -> Result<BookingSummary, ToolError> {
         let (r, e) = Self::parse_ref(&a.reference, &a.email)?;
-        self.cancel(ctx, &r, &e).await
+        Self::typed_for_change(ctx, &e)?;
+        let out = self.cancel(ctx, &r, &e).await;
+        if out.is_ok() {
+            Self::change_done(ctx);
+        }
+        out
     }
 
     pub async fn cancel(
