@@ -711,6 +711,18 @@ async fn the_scheduler_purges_what_is_past_retention_and_keeps_the_rest(pool: Pg
         .execute(&pool)
         .await
         .unwrap();
+    // Two issued session tokens: one unused since long ago, one used recently.
+    for (id, seen) in [("gs_old_token", old), ("gs_recent_token", now)] {
+        sqlx::query(
+            "INSERT INTO issued_sessions (id, tenant_id, last_seen_at) VALUES ($1, $2, $3)",
+        )
+        .bind(id)
+        .bind(a.id)
+        .bind(seen)
+        .execute(&pool)
+        .await
+        .unwrap();
+    }
 
     let app = App::configured(
         config(&[("RETENTION_DAYS", "30")]),
@@ -719,8 +731,8 @@ async fn the_scheduler_purges_what_is_past_retention_and_keeps_the_rest(pool: Pg
     );
     let tick = app.scheduler.tick().await;
     assert!(tick.errors.is_empty(), "{tick:?}");
-    // 4 messages, 2 sessions, 1 call and its turn, 1 text, 1 handoff link.
-    assert_eq!(tick.retention_purged, 10, "{tick:?}");
+    // 4 messages, 2 sessions, 1 call and its turn, 1 text, 1 handoff link, 1 session token.
+    assert_eq!(tick.retention_purged, 11, "{tick:?}");
 
     let count = |sql: &'static str| {
         let pool = pool.clone();
@@ -737,6 +749,11 @@ async fn the_scheduler_purges_what_is_past_retention_and_keeps_the_rest(pool: Pg
     assert_eq!(count("SELECT count(*) FROM voice_call_turns").await, 1);
     assert_eq!(count("SELECT count(*) FROM sms_inbound_messages").await, 1);
     assert_eq!(count("SELECT count(*) FROM handoff_tokens").await, 1);
+    assert_eq!(
+        count("SELECT count(*) FROM issued_sessions WHERE id = 'gs_recent_token'").await,
+        1
+    );
+    assert_eq!(count("SELECT count(*) FROM issued_sessions").await, 1);
     // Bookings are business records: they stay.
     assert_eq!(count("SELECT count(*) FROM appointments").await, 4);
     let kept: i64 = sqlx::query_scalar("SELECT count(*) FROM appointments WHERE id = ANY($1)")

@@ -155,7 +155,11 @@ async fn connection(
     ip: Option<IpAddr>,
     socket: WebSocket,
 ) {
-    let chat = state.chat;
+    // The holds this socket's turns place count against the client's hold budgets.
+    let chat = match &state.budgets {
+        Some(b) => ChatSession::new(state.chat.agent().for_client(b, ip)),
+        None => state.chat,
+    };
     let pool = chat.agent().booking().pool().clone();
     let mut conn = Connection {
         id: format!("local-{}", uuid::Uuid::new_v4()),

@@ -96,13 +96,14 @@ fn demo(path: &str) -> String {
     format!("/api/tenants/{DEMO_TENANT_ID}{path}")
 }
 
-fn hold(slot: usize, session: &str) -> Value {
+/// A hold under a session the server issues with it (no `session_id`).
+fn hold(slot: usize) -> Value {
     // 16 consultation slots from 09:00 on Tuesday 3 March, every 30 minutes.
     let (h, m) = (
         9 + slot / 2,
         if slot.is_multiple_of(2) { "00" } else { "30" },
     );
-    json!({"service_id": DEMO_SERVICES[0].0.to_string(), "start": format!("2026-03-03T{h:02}:{m}:00-05:00"), "session_id": session})
+    json!({"service_id": DEMO_SERVICES[0].0.to_string(), "start": format!("2026-03-03T{h:02}:{m}:00-05:00")})
 }
 
 /// A well-formed reference nobody booked.
@@ -110,6 +111,21 @@ fn reference(n: usize) -> String {
     let digits: Vec<char> = "23456789".chars().collect();
     let code: String = (0..4).map(|i| digits[(n / 8usize.pow(i)) % 8]).collect();
     format!("ABCD-{code}")
+}
+
+/// A session issued by the server (asked from an address of its own, so the test's
+/// clients keep their budgets).
+async fn issue(app: &Router) -> String {
+    let a = send(
+        app,
+        "POST",
+        &demo("/sessions"),
+        None,
+        From::Gateway("192.0.2.250"),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.body);
+    a.body["session_id"].as_str().unwrap().to_string()
 }
 
 fn assert_limited(a: &Answer) {
@@ -124,28 +140,14 @@ async fn a_hold_flood_from_one_address_stops_at_its_cap_while_others_still_book(
     seed_demo(&pool).await.unwrap();
     let app = app(pool.clone(), Clock::fixed(march_2_8am()), &[]);
     let flooder = From::Peer("198.51.100.7", &[], None);
-    // GIVEN one client holding slot after slot under fresh session ids
+    // GIVEN one client holding slot after slot, each under a fresh session
     for slot in 0..3 {
-        let a = send(
-            &app,
-            "POST",
-            &demo("/holds"),
-            Some(hold(slot, &format!("web-flood-{slot}"))),
-            flooder,
-        )
-        .await;
+        let a = send(&app, "POST", &demo("/holds"), Some(hold(slot)), flooder).await;
         assert_eq!(a.status, StatusCode::CREATED, "{}", a.body);
     }
     // WHEN it asks for more THEN it is refused with a time to come back
     for slot in 3..8 {
-        let a = send(
-            &app,
-            "POST",
-            &demo("/holds"),
-            Some(hold(slot, &format!("web-flood-{slot}"))),
-            flooder,
-        )
-        .await;
+        let a = send(&app, "POST", &demo("/holds"), Some(hold(slot)), flooder).await;
         assert_limited(&a);
     }
     let held: i64 =
@@ -156,14 +158,7 @@ async fn a_hold_flood_from_one_address_stops_at_its_cap_while_others_still_book(
     assert_eq!(held, 3, "no more than the cap of the day is held");
     // AND another client still books a free slot
     let other = From::Peer("203.0.113.20", &[], None);
-    let a = send(
-        &app,
-        "POST",
-        &demo("/holds"),
-        Some(hold(10, "web-real-client")),
-        other,
-    )
-    .await;
+    let a = send(&app, "POST", &demo("/holds"), Some(hold(10)), other).await;
     assert_eq!(a.status, StatusCode::CREATED, "{}", a.body);
     // AND no client address is stored as such
     let raw: i64 = sqlx::query_scalar(
@@ -215,55 +210,29 @@ async fn chat_turns_are_budgeted_per_session_and_per_address(pool: PgPool) {
     );
     let client = From::Gateway("192.0.2.80");
     let turn = |session: &str| json!({"session_id": session, "message": "hello"});
+    let (chatty, second, third, other) = (
+        issue(&app).await,
+        issue(&app).await,
+        issue(&app).await,
+        issue(&app).await,
+    );
     for _ in 0..3 {
-        let a = send(
-            &app,
-            "POST",
-            &demo("/chat"),
-            Some(turn("web-chatty")),
-            client,
-        )
-        .await;
+        let a = send(&app, "POST", &demo("/chat"), Some(turn(&chatty)), client).await;
         assert_eq!(a.status, StatusCode::OK, "{}", a.body);
     }
-    assert_limited(
-        &send(
-            &app,
-            "POST",
-            &demo("/chat"),
-            Some(turn("web-chatty")),
-            client,
-        )
-        .await,
-    );
+    assert_limited(&send(&app, "POST", &demo("/chat"), Some(turn(&chatty)), client).await);
     // A new conversation from the same address: the address's budget still has room …
     for _ in 0..2 {
-        let a = send(
-            &app,
-            "POST",
-            &demo("/chat"),
-            Some(turn("web-second")),
-            client,
-        )
-        .await;
+        let a = send(&app, "POST", &demo("/chat"), Some(turn(&second)), client).await;
         assert_eq!(a.status, StatusCode::OK, "{}", a.body);
     }
     // … until it is spent too.
-    assert_limited(
-        &send(
-            &app,
-            "POST",
-            &demo("/chat"),
-            Some(turn("web-third")),
-            client,
-        )
-        .await,
-    );
+    assert_limited(&send(&app, "POST", &demo("/chat"), Some(turn(&third)), client).await);
     let a = send(
         &app,
         "POST",
         &demo("/chat"),
-        Some(turn("web-else")),
+        Some(turn(&other)),
         From::Gateway("192.0.2.81"),
     )
     .await;
@@ -368,12 +337,12 @@ async fn a_concurrent_hold_burst_from_one_address_gets_only_its_cap(
         .unwrap();
     seed_demo(&pool).await.unwrap();
     let app = app(pool.clone(), Clock::fixed(march_2_8am()), &[]);
-    // 16 holds at once on the day's 16 slots, each under its own session.
+    // 16 holds at once on the day's 16 slots, each under a session issued with it.
     let tasks: Vec<_> = (0..16)
         .map(|slot| {
             let app = app.clone();
             tokio::spawn(async move {
-                let body = hold(slot, &format!("web-burst-{slot}"));
+                let body = hold(slot);
                 send(
                     &app,
                     "POST",
@@ -409,7 +378,7 @@ async fn a_hold_refused_for_a_taken_slot_does_not_count_as_live(pool: PgPool) {
             &app,
             "POST",
             &demo("/holds"),
-            Some(hold(0, &format!("web-other-{n}"))),
+            Some(hold(0)),
             From::Gateway(ip),
         )
         .await;
@@ -423,35 +392,89 @@ async fn a_hold_refused_for_a_taken_slot_does_not_count_as_live(pool: PgPool) {
     // A client that keeps asking for the slot that is gone hears 409 each time, and still
     // has its whole budget of live holds afterwards.
     let client = From::Gateway("192.0.2.201");
-    let full = send(
-        &app,
-        "POST",
-        &demo("/holds"),
-        Some(hold(0, "web-unlucky")),
-        client,
-    )
-    .await;
+    let full = send(&app, "POST", &demo("/holds"), Some(hold(0)), client).await;
     assert_eq!(full.body["error"]["code"], "slot_unavailable");
     for _ in 0..3 {
-        let a = send(
-            &app,
-            "POST",
-            &demo("/holds"),
-            Some(hold(0, "web-unlucky")),
-            client,
-        )
-        .await;
+        let a = send(&app, "POST", &demo("/holds"), Some(hold(0)), client).await;
         assert_eq!(a.status, StatusCode::CONFLICT, "{}", a.body);
     }
     for slot in 1..4 {
-        let a = send(
+        let a = send(&app, "POST", &demo("/holds"), Some(hold(slot)), client).await;
+        assert_eq!(a.status, StatusCode::CREATED, "{}", a.body);
+    }
+}
+
+#[sqlx::test(migrations = "../../migrations")]
+async fn sessions_issued_on_request_are_budgeted_per_address(pool: PgPool) {
+    seed_demo(&pool).await.unwrap();
+    let app = app(
+        pool.clone(),
+        Clock::fixed(march_2_8am()),
+        &[("BUDGET_SESSIONS_PER_IP_PER_HOUR", "3")],
+    );
+    let client = From::Gateway("192.0.2.30");
+    for _ in 0..3 {
+        let a = send(&app, "POST", &demo("/sessions"), None, client).await;
+        assert_eq!(a.status, StatusCode::CREATED, "{}", a.body);
+    }
+    assert_limited(&send(&app, "POST", &demo("/sessions"), None, client).await);
+    let issued: i64 = sqlx::query_scalar("SELECT count(*) FROM issued_sessions")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(issued, 3, "a refused request issues nothing");
+    let other = send(
+        &app,
+        "POST",
+        &demo("/sessions"),
+        None,
+        From::Gateway("192.0.2.31"),
+    )
+    .await;
+    assert_eq!(other.status, StatusCode::CREATED, "{}", other.body);
+}
+
+#[sqlx::test(migrations = "../../migrations")]
+async fn holds_placed_through_the_chat_count_against_the_address_like_rest_holds(pool: PgPool) {
+    seed_demo(&pool).await.unwrap();
+    let app = app(pool.clone(), Clock::fixed(march_2_8am()), &[]);
+    let client = From::Gateway("192.0.2.71");
+    let live = || async {
+        sqlx::query_scalar::<_, i64>(
+            "SELECT count(*) FROM availability_holds WHERE status = 'active'",
+        )
+        .fetch_one(&pool)
+        .await
+        .unwrap()
+    };
+    // GIVEN one client opening conversation after conversation, each taking the first time
+    // offered for tomorrow
+    let mut replies = Vec::new();
+    for _ in 0..4 {
+        let first = send(
             &app,
             "POST",
-            &demo("/holds"),
-            Some(hold(slot, &format!("web-unlucky-{slot}"))),
+            &demo("/chat"),
+            Some(json!({"message": "I'd like to book a consultation tomorrow"})),
             client,
         )
         .await;
-        assert_eq!(a.status, StatusCode::CREATED, "{}", a.body);
+        assert_eq!(first.status, StatusCode::OK, "{}", first.body);
+        let session = first.body["session_id"].as_str().unwrap().to_string();
+        let pick = send(
+            &app,
+            "POST",
+            &demo("/chat"),
+            Some(json!({"session_id": session, "message": "1"})),
+            client,
+        )
+        .await;
+        assert_eq!(pick.status, StatusCode::OK, "{}", pick.body);
+        replies.push(pick.body["reply"].as_str().unwrap().to_string());
     }
+    // THEN the chat held no more than the address's cap of live holds, and said why
+    assert_eq!(live().await, 3, "{replies:?}");
+    assert!(replies[3].contains("too many"), "{}", replies[3]);
+    // AND the same address is refused on the REST route too: one budget for both
+    assert_limited(&send(&app, "POST", &demo("/holds"), Some(hold(12)), client).await);
 }

@@ -297,7 +297,11 @@ impl ChatWs {
                 Err(BudgetError::Database(e)) => return Err(e.into()),
             }
         }
-        ChatSession::new(self.agent.clone())
+        let agent = match &self.budgets {
+            Some(b) => self.agent.for_client(b, source_ip(ev)),
+            None => self.agent.clone(),
+        };
+        ChatSession::new(agent)
             .handle_frame(&mut conn, body, &sink)
             .await?;
         if sink.is_gone() {

@@ -48,6 +48,9 @@ pub struct BudgetLimits {
     /// New WebSocket connections per client address per 10 minutes
     /// (`BUDGET_WS_CONNECTS_PER_IP`, 30).
     pub ws_connects_per_ip: Budget,
+    /// Sessions issued by `POST /api/tenants/{tenant}/sessions` per client address per hour
+    /// (`BUDGET_SESSIONS_PER_IP_PER_HOUR`, 60).
+    pub sessions_per_ip: Budget,
 }
 
 impl Default for BudgetLimits {
@@ -61,6 +64,7 @@ impl Default for BudgetLimits {
             lookups_per_ip: Budget::new(20, TEN_MINUTES),
             changes_per_ip: Budget::new(20, HOUR),
             ws_connects_per_ip: Budget::new(30, TEN_MINUTES),
+            sessions_per_ip: Budget::new(60, HOUR),
         }
     }
 }
@@ -224,6 +228,7 @@ impl BudgetConfig {
             lookups_per_ip: n("BUDGET_LOOKUPS_PER_IP", &d.lookups_per_ip)?,
             changes_per_ip: n("BUDGET_CHANGES_PER_IP", &d.changes_per_ip)?,
             ws_connects_per_ip: n("BUDGET_WS_CONNECTS_PER_IP", &d.ws_connects_per_ip)?,
+            sessions_per_ip: n("BUDGET_SESSIONS_PER_IP_PER_HOUR", &d.sessions_per_ip)?,
         };
         let trusted_proxies = match get("TRUSTED_PROXIES") {
             None => Vec::new(),

@@ -162,6 +162,7 @@ pub const VARS: &[Var] = &[
     var("BUDGET_LOOKUPS_PER_IP", Optional, &[Api]),
     var("BUDGET_CHANGES_PER_IP", Optional, &[Api]),
     var("BUDGET_WS_CONNECTS_PER_IP", Optional, &[ChatWs]),
+    var("BUDGET_SESSIONS_PER_IP_PER_HOUR", Optional, &[Api]),
     // `gomomo serve`: proxies whose X-Forwarded-For is believed, connection cap, timeouts.
     var("TRUSTED_PROXIES", Optional, STANDALONE_ONLY),
     var("SERVE_MAX_CONNECTIONS", Optional, STANDALONE_ONLY),

@@ -34,6 +34,7 @@ pub struct PurgeCounts {
     pub call_turns: u64,
     pub sms_inbound: u64,
     pub handoff_tokens: u64,
+    pub issued_sessions: u64,
 }
 
 impl PurgeCounts {
@@ -44,13 +45,15 @@ impl PurgeCounts {
             + self.call_turns
             + self.sms_inbound
             + self.handoff_tokens
+            + self.issued_sessions
     }
 }
 
 /// Deletes, at most `batch` rows of each kind, what is older than `cutoff`: chat messages
 /// (by when they were written), chat sessions idle since then (with their messages), calls
 /// last updated before it (with their transcripts), inbound SMS records, and handoff tokens
-/// expired before it (their context holds what a call gathered). Bookings are not touched.
+/// expired before it (their context holds what a call gathered), and issued session tokens
+/// not used since then. Bookings are not touched.
 pub async fn purge_before(
     pool: &PgPool,
     cutoff: DateTime<Utc>,
@@ -108,6 +111,15 @@ pub async fn purge_before(
     c.handoff_tokens = sqlx::query(
         "DELETE FROM handoff_tokens WHERE id IN (
            SELECT id FROM handoff_tokens WHERE expires_at < $1 ORDER BY expires_at LIMIT $2)",
+    )
+    .bind(cutoff)
+    .bind(batch)
+    .execute(pool)
+    .await?
+    .rows_affected();
+    c.issued_sessions = sqlx::query(
+        "DELETE FROM issued_sessions WHERE id IN (
+           SELECT id FROM issued_sessions WHERE last_seen_at < $1 ORDER BY last_seen_at LIMIT $2)",
     )
     .bind(cutoff)
     .bind(batch)

@@ -46,6 +46,7 @@ pub enum Kind {
     LookupsPerIp,
     ChangesPerIp,
     WsConnectsPerIp,
+    SessionsPerIp,
 }
 
 impl Kind {
@@ -59,6 +60,7 @@ impl Kind {
             Kind::LookupsPerIp => "lookups_ip",
             Kind::ChangesPerIp => "changes_ip",
             Kind::WsConnectsPerIp => "ws_connects_ip",
+            Kind::SessionsPerIp => "sessions_ip",
         }
     }
 }
@@ -254,6 +256,16 @@ impl Budgets {
             Kind::WsConnectsPerIp,
             client,
             self.config.limits.ws_connects_per_ip,
+        )
+        .await
+    }
+
+    /// A session issued on request (`POST /api/tenants/{tenant}/sessions`).
+    pub async fn session(&self, client: Option<IpAddr>) -> Result<(), BudgetError> {
+        self.per_ip(
+            Kind::SessionsPerIp,
+            client,
+            self.config.limits.sessions_per_ip,
         )
         .await
     }

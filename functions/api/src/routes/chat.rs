@@ -71,7 +71,10 @@ pub async fn chat(
         .await?;
     let (session, _) =
         sessions::accept_or_issue(state.pool(), tenant, req.session_id.as_deref()).await?;
-    let agent = state.agent.with_booking(state.booking.clone());
+    let agent = state
+        .agent
+        .with_booking(state.booking.clone())
+        .for_client(&state.budgets, ip);
     let turn = agent
         .handle_turn(tenant, &session, "rest", &req.message, None)
         .await

@@ -246,12 +246,15 @@ pub async fn cancel_booking(
 
 #[utoipa::path(post, path = "/api/tenants/{tenant}/sessions", params(("tenant" = String, Path)),
     description = "Issues a chat session for this tenant: an unguessable token to send as `session_id` to the chat, holds and bookings, and in the WebSocket frames. Sessions are only issued by the server; client-chosen ids are refused with 404 `session_not_found`. The chat and holds also issue one when `session_id` is absent.",
-    responses((status = 201, body = SessionView), (status = 400, body = ErrorBody), (status = 404, description = "tenant_not_found", body = ErrorBody)))]
+    responses((status = 201, body = SessionView), (status = 400, body = ErrorBody), (status = 404, description = "tenant_not_found", body = ErrorBody),
+        (status = 429, description = "rate_limited (Retry-After)", body = ErrorBody)))]
 pub async fn create_session(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     ApiPath(tenant): ApiPath<String>,
 ) -> Result<(StatusCode, Json<SessionView>), ApiError> {
     let tenant = tenant_id(&tenant)?;
+    state.budgets.session(ip).await?;
     let session = sessions::issue(state.pool(), tenant).await?;
     Ok((
         StatusCode::CREATED,

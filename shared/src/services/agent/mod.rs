@@ -124,6 +124,19 @@ impl Agent {
         }
     }
 
+    /// The same agent for one client: the holds it places count against `budgets` for
+    /// `client`, like holds through the REST routes.
+    pub fn for_client(
+        &self,
+        budgets: &crate::services::budgets::Budgets,
+        client: Option<std::net::IpAddr>,
+    ) -> Self {
+        Self {
+            exec: self.exec.for_client(budgets, client),
+            brain: self.brain.clone(),
+        }
+    }
+
     pub fn engine_name(&self) -> &'static str {
         match self.brain {
             Brain::Rules => "rules",

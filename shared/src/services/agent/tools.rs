@@ -13,7 +13,11 @@
 //!   per-recipient cooldown → explicit confirmation (from an earlier turn) for an additional
 //!   follow-up → the tenant's daily cap.
 
+use std::net::IpAddr;
+
 use crate::config::AgentLimits;
+use crate::db::bookings::HoldRow;
+use crate::services::budgets::{BudgetError, Budgets};
 use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, NaiveTime, Utc};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
@@ -74,6 +78,8 @@ pub enum ToolErrorKind {
     ConfirmationRequired,
     /// A cancel or reschedule needs the booking's email typed by the user for it.
     EmailRequired,
+    /// The client's hold budget is used up for now.
+    RateLimited,
     UnknownTool,
     /// Our side failed; nothing was changed.
     SystemError,
@@ -94,6 +100,7 @@ impl ToolErrorKind {
             Self::FollowupDailyLimitReached => "followup_daily_limit_reached",
             Self::ConfirmationRequired => "confirmation_required",
             Self::EmailRequired => "email_required",
+            Self::RateLimited => "rate_limited",
             Self::UnknownTool => "unknown_tool",
             Self::SystemError => "system_error",
         }
@@ -302,6 +309,8 @@ pub fn label(t: DateTime<Utc>, tz: Tz) -> String {
 pub struct ToolExecutor {
     booking: BookingService,
     limits: AgentLimits,
+    /// The hold budgets of the client this turn answers (the same as `POST …/holds`).
+    hold_budget: Option<(Budgets, Option<IpAddr>)>,
 }
 
 /// How many of the user's next messages may carry the email a change of booking asked for.
@@ -377,7 +386,55 @@ fn parse_uuid(field: &str, raw: &str) -> Result<Uuid, ToolError> {
 
 impl ToolExecutor {
     pub fn new(booking: BookingService, limits: AgentLimits) -> Self {
-        Self { booking, limits }
+        Self {
+            booking,
+            limits,
+            hold_budget: None,
+        }
+    }
+
+    /// The same executor; the holds it places count against `budgets` for `client`.
+    pub fn for_client(&self, budgets: &Budgets, client: Option<IpAddr>) -> Self {
+        Self {
+            hold_budget: Some((budgets.clone(), client)),
+            ..self.clone()
+        }
+    }
+
+    /// A hold through the booking service, within the client's hold budgets.
+    async fn budgeted_hold(
+        &self,
+        ctx: &TurnCtx,
+        service_id: Uuid,
+        start: DateTime<Utc>,
+    ) -> Result<HoldRow, ToolError> {
+        if let Some((budgets, client)) = &self.hold_budget {
+            if let Err(e) = budgets.hold(ctx.tenant.0, *client).await {
+                return Err(match e {
+                    BudgetError::Exceeded { retry_after, .. } => ToolError::new(
+                        ToolErrorKind::RateLimited,
+                        format!(
+                            "too many times were held from this connection; try again in {} minutes",
+                            retry_after.div_ceil(60).max(1)
+                        ),
+                    ),
+                    BudgetError::Database(e) => ToolError::new(
+                        ToolErrorKind::SystemError,
+                        format!("the hold budget could not be read: {e}"),
+                    ),
+                });
+            }
+        }
+        let out = self
+            .booking
+            .create_hold(ctx.tenant, service_id, start, &ctx.session)
+            .await;
+        if out.is_err() {
+            if let Some((budgets, client)) = &self.hold_budget {
+                budgets.hold_not_created(*client).await;
+            }
+        }
+        Ok(out?)
     }
 
     pub fn booking(&self) -> &BookingService {
@@ -614,10 +671,7 @@ impl ToolExecutor {
         let args = json!({"service_id": service_id, "start": start});
         let out: Result<_, ToolError> = async {
             Self::far_future_guard(ctx, start)?;
-            let hold = self
-                .booking
-                .create_hold(ctx.tenant, service_id, start, &ctx.session)
-                .await?;
+            let hold = self.budgeted_hold(ctx, service_id, start).await?;
             ctx.state.active_hold = Some(ActiveHold {
                 hold_id: hold.id,
                 service_id,
@@ -833,11 +887,10 @@ impl ToolExecutor {
                 ));
             }
             let hold = self
-                .booking
-                .create_hold(ctx.tenant, current.service_id, new_start, &ctx.session)
+                .budgeted_hold(ctx, current.service_id, new_start)
                 .await
                 .inspect_err(|e| {
-                    if e.kind() == BookingErrorKind::SlotUnavailable {
+                    if e.booking_kind() == Some(BookingErrorKind::SlotUnavailable) {
                         ctx.events.push(AgentEvent::SlotUnavailable);
                     }
                 })?;
