@@ -4,7 +4,7 @@ use axum::http::HeaderMap;
 use gomomo::db::tenants;
 use gomomo::domain::TenantId;
 use gomomo::http::ApiError;
-use sha2_compat::digest_eq;
+pub(crate) use sha2_compat::digest_eq;
 
 use crate::AppState;
 

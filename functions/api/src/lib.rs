@@ -68,6 +68,7 @@ impl AppState {
         routes::public::create_hold,
         routes::public::confirm_booking,
         routes::public::get_booking,
+        routes::public::lookup_booking,
         routes::public::reschedule_booking,
         routes::public::cancel_booking,
         routes::chat::chat,
@@ -135,6 +136,10 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/api/tenants/{tenant}/bookings/{reference}",
             get(public::get_booking),
+        )
+        .route(
+            "/api/tenants/{tenant}/bookings/{reference}/lookup",
+            post(public::lookup_booking),
         )
         .route(
             "/api/tenants/{tenant}/bookings/{reference}/reschedule",
