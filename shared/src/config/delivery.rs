@@ -372,6 +372,7 @@ impl DeliveryConfig {
             (Some(_), None) => return Err(ConfigError::Missing("GOOGLE_CLIENT_SECRET")),
         };
         if prod
+            && reads(role, "GOOGLE_REDIRECT_URL")
             && google
                 .as_ref()
                 .is_some_and(|g| !g.redirect_url.starts_with("https://"))

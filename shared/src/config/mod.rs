@@ -434,6 +434,15 @@ mod tests {
             "q6Yl0m3R1x9w2VbT8cK4nP7sZ5aD0fH2jL6uE9gI1oM=",
         ));
         assert!(cfg(&pairs).is_ok());
+        // With Google, the OAuth callback (and so its state cookie) must be https.
+        pairs.extend([("GOOGLE_CLIENT_ID", "cid"), ("GOOGLE_CLIENT_SECRET", "cs")]);
+        let e = cfg(&pairs).unwrap_err();
+        assert!(e.to_string().contains("GOOGLE_REDIRECT_URL"), "{e}");
+        pairs.push((
+            "GOOGLE_REDIRECT_URL",
+            "https://x.example.com/api/oauth/google/callback",
+        ));
+        assert!(cfg(&pairs).is_ok());
         // Development falls back to the (public) development key.
         let dev = cfg(&[("DATABASE_URL", "postgres://x")]).unwrap();
         assert_eq!(
