@@ -667,6 +667,49 @@ async fn followups_are_capped_per_tenant_per_day(pool: PgPool) {
 }
 
 #[sqlx::test(migrations = "../migrations")]
+async fn concurrent_followups_of_one_session_pass_the_guards_one_at_a_time(pool: PgPool) {
+    // GIVEN three turns of one session, each about to ask for a follow-up to the same address
+    let state = SessionState {
+        client_email: Some("ana@example.org".into()),
+        followup_additional_confirmed: true,
+        ..Default::default()
+    };
+    let (e1, mut c1) = ctx(&pool, "web-fu-race", state.clone()).await;
+    let (e2, mut c2) = ctx(&pool, "web-fu-race", state.clone()).await;
+    let (e3, mut c3) = ctx(&pool, "web-fu-race", state).await;
+    // and the tenant's follow-up lock held elsewhere while all three start
+    let mut holder = pool.begin().await.unwrap();
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 13))")
+        .bind(format!("followup_contacts:{}", c1.tenant.0))
+        .execute(&mut *holder)
+        .await
+        .unwrap();
+    let release = async {
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        holder.commit().await.unwrap();
+    };
+    // WHEN they run at once
+    let ask = followup("email", None);
+    let (r1, r2, r3, ()) = tokio::join!(
+        e1.schedule_followup(&mut c1, &ask),
+        e2.schedule_followup(&mut c2, &ask),
+        e3.schedule_followup(&mut c3, &ask),
+        release,
+    );
+    // THEN exactly one is scheduled; the others meet the cooldown the first one started
+    let codes: Vec<&str> = [&r1, &r2, &r3]
+        .iter()
+        .filter_map(|r| r.as_ref().err().map(|e| e.code()))
+        .collect();
+    assert_eq!(
+        codes,
+        ["followup_cooldown", "followup_cooldown"],
+        "{codes:?}"
+    );
+    assert_eq!(queued(&pool).await, (1, 1));
+}
+
+#[sqlx::test(migrations = "../migrations")]
 async fn pending_pushes_are_delivered_once_newest_per_type(pool: PgPool) {
     use gomomo::services::agent::{deliver_pending_pushes, SendError, ServerMessage};
     let seed = admin::seed_demo(&pool).await.unwrap();

@@ -5,7 +5,7 @@ use gomomo::db::tenants;
 use gomomo::domain::TenantId;
 use gomomo::http::ApiError;
 use gomomo::services::privacy::Requester;
-use sha2_compat::digest_eq;
+pub(crate) use sha2_compat::digest_eq;
 
 use crate::AppState;
 

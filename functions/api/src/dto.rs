@@ -211,9 +211,18 @@ impl BookingView {
     }
 }
 
+/// The query of the old lookup: an `email` here is refused (`400 email_in_url`), since URLs
+/// end up in logs, histories and referrers.
 #[derive(Deserialize, IntoParams)]
 pub struct EmailQuery {
+    /// Refused: send it in the body of `POST …/bookings/{reference}/lookup`.
     pub email: Option<String>,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct LookupRequest {
+    /// The email the booking was made with.
+    pub email: String,
 }
 
 #[derive(Deserialize, ToSchema)]

@@ -78,6 +78,7 @@ impl AppState {
         routes::public::create_hold,
         routes::public::confirm_booking,
         routes::public::get_booking,
+        routes::public::lookup_booking,
         routes::public::reschedule_booking,
         routes::public::cancel_booking,
         routes::chat::chat,
@@ -153,6 +154,10 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/api/tenants/{tenant}/bookings/{reference}",
             get(public::get_booking),
+        )
+        .route(
+            "/api/tenants/{tenant}/bookings/{reference}/lookup",
+            post(public::lookup_booking),
         )
         .route(
             "/api/tenants/{tenant}/bookings/{reference}/reschedule",

@@ -118,6 +118,12 @@ struct Book<'b> {
     reason = "a closure is generic over the part's borrow; the bare generic function is not"
 )]
 pub fn read_first_sheet(bytes: &[u8], limits: Limits) -> Result<Vec<Vec<String>>, WorkbookError> {
+    if declared_entries(bytes).any(|n| n > limits.parts as u64) {
+        return Err(WorkbookError::TooLarge(format!(
+            "the workbook has more than {} parts",
+            limits.parts
+        )));
+    }
     let zip = zip::ZipArchive::new(Cursor::new(bytes))
         .map_err(|_| invalid("the body is not an .xlsx file"))?;
     if zip.len() > limits.parts {
@@ -148,6 +154,50 @@ pub fn read_first_sheet(bytes: &[u8], limits: Limits) -> Result<Vec<Vec<String>>
         None => Vec::new(),
     };
     book.parse_with_book(&sheet, |r, b| sheet_cells(r, b, &strings))
+}
+
+const EOCD_SIG: [u8; 4] = [0x50, 0x4b, 0x05, 0x06];
+const EOCD64_LOCATOR_SIG: [u8; 4] = [0x50, 0x4b, 0x06, 0x07];
+const EOCD64_SIG: [u8; 4] = [0x50, 0x4b, 0x06, 0x06];
+/// The fixed part of the end-of-central-directory record; a comment of at most `u16::MAX`
+/// bytes may follow it.
+const EOCD_LEN: usize = 22;
+
+fn le_u16(b: &[u8], at: usize) -> Option<u64> {
+    let s: [u8; 2] = b.get(at..at.checked_add(2)?)?.try_into().ok()?;
+    Some(u64::from(u16::from_le_bytes(s)))
+}
+
+fn le_u64(b: &[u8], at: usize) -> Option<u64> {
+    let s: [u8; 8] = b.get(at..at.checked_add(8)?)?.try_into().ok()?;
+    Some(u64::from_le_bytes(s))
+}
+
+/// The entry counts declared by every end-of-central-directory record a zip reader could
+/// pick (each candidate in the archive's tail and, when a Zip64 locator precedes it, every
+/// Zip64 record before that locator), read before the central directory is parsed: the
+/// parser sizes its table from them.
+fn declared_entries(bytes: &[u8]) -> impl Iterator<Item = u64> + '_ {
+    let tail_start = bytes.len().saturating_sub(EOCD_LEN + usize::from(u16::MAX));
+    let last = bytes.len().saturating_sub(EOCD_LEN);
+    let at = |sig: [u8; 4], i: usize| bytes.get(i..i.saturating_add(4)) == Some(&sig[..]);
+    (tail_start..=last)
+        .rev()
+        .filter(move |&i| at(EOCD_SIG, i))
+        .flat_map(move |i| {
+            let count = le_u16(bytes, i + 8)
+                .unwrap_or(0)
+                .max(le_u16(bytes, i + 10).unwrap_or(0));
+            let locator = i.checked_sub(20).filter(|&l| at(EOCD64_LOCATOR_SIG, l));
+            let zip64 = locator.into_iter().flat_map(move |l| {
+                (0..l).filter(move |&j| at(EOCD64_SIG, j)).map(move |j| {
+                    le_u64(bytes, j + 24)
+                        .unwrap_or(u64::MAX)
+                        .max(le_u64(bytes, j + 32).unwrap_or(u64::MAX))
+                })
+            });
+            std::iter::once(count).chain(zip64)
+        })
 }
 
 /// One part of the archive, streamed: `'s` borrows the book, `'b` the uploaded bytes.
@@ -489,7 +539,12 @@ fn sheet_cells<B: BufRead>(
                     None => (row.max(1), col.saturating_add(1)),
                 };
                 let kind = attr(&e, "t", false)?;
-                let Some(raw) = read_cell_content(r, keep)? else {
+                // The raw content is counted while it is read, then handed back: what the
+                // grid keeps is counted once, below.
+                let before = keep.kept;
+                let raw = read_cell_content(r, keep)?;
+                keep.kept = before;
+                let Some(raw) = raw else {
                     continue;
                 };
                 let text = cell_value(kind.as_deref(), raw, strings)?;
@@ -714,6 +769,74 @@ mod tests {
         // Real inflated bytes, whatever the archive declares.
         let padded = sheet(&" ".repeat(1_000_001));
         let err = read_first_sheet(&book(&padded, none), LIMITS).unwrap_err();
+        assert!(matches!(err, WorkbookError::TooLarge(_)), "{err:?}");
+    }
+
+    #[test]
+    fn inline_text_is_counted_once_against_the_text_limit() {
+        let inline = |n: usize| {
+            sheet(&format!(
+                r#"<row><c r="A1" t="inlineStr"><is><t>{}</t></is></c></row>"#,
+                "x".repeat(n)
+            ))
+        };
+        let got = read_first_sheet(&book(&inline(10_000), "<sst/>"), LIMITS).unwrap();
+        assert_eq!(got[0][0].len(), 10_000);
+        let err = read_first_sheet(&book(&inline(10_001), "<sst/>"), LIMITS).unwrap_err();
+        assert!(matches!(err, WorkbookError::TooLarge(_)), "{err:?}");
+        // A plain value is counted once as well.
+        let value = sheet(&format!(
+            r#"<row><c r="A1" t="str"><v>{}</v></c></row>"#,
+            "7".repeat(10_000)
+        ));
+        assert!(read_first_sheet(&book(&value, "<sst/>"), LIMITS).is_ok());
+    }
+
+    /// The end-of-central-directory record of `zip` (it has no comment).
+    fn eocd(zip: &mut [u8]) -> &mut [u8] {
+        let at = zip.len() - EOCD_LEN;
+        assert_eq!(zip[at..at + 4], EOCD_SIG);
+        &mut zip[at..]
+    }
+
+    #[test]
+    fn the_declared_entry_count_is_checked_before_the_directory_is_read() {
+        let mut zip = book(&sheet(""), "<sst/>");
+        assert_eq!(declared_entries(&zip).collect::<Vec<_>>(), [5]);
+        // A count over the limit is refused as too large, not as a damaged archive: the
+        // directory it announces is never parsed.
+        let record = eocd(&mut zip);
+        record[8..10].copy_from_slice(&1_001u16.to_le_bytes());
+        record[10..12].copy_from_slice(&1_001u16.to_le_bytes());
+        let limits = Limits {
+            parts: 1_000,
+            ..LIMITS
+        };
+        let err = read_first_sheet(&zip, limits).unwrap_err();
+        assert!(
+            matches!(&err, WorkbookError::TooLarge(m) if m.contains("parts")),
+            "{err:?}"
+        );
+
+        // A Zip64 record named by a locator counts too.
+        let mut zip = book(&sheet(""), "<sst/>");
+        let at = zip.len() - EOCD_LEN;
+        let tail = zip.split_off(at);
+        let record64 = zip.len() as u64;
+        zip.extend_from_slice(&EOCD64_SIG);
+        zip.extend_from_slice(&44u64.to_le_bytes());
+        zip.extend_from_slice(&[45, 0, 45, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+        zip.extend_from_slice(&1_000_000_000_000u64.to_le_bytes());
+        zip.extend_from_slice(&1_000_000_000_000u64.to_le_bytes());
+        zip.extend_from_slice(&[0; 16]);
+        zip.extend_from_slice(&EOCD64_LOCATOR_SIG);
+        zip.extend_from_slice(&0u32.to_le_bytes());
+        zip.extend_from_slice(&record64.to_le_bytes());
+        zip.extend_from_slice(&1u32.to_le_bytes());
+        zip.extend_from_slice(&tail);
+        eocd(&mut zip)[10..12].copy_from_slice(&u16::MAX.to_le_bytes());
+        assert!(declared_entries(&zip).any(|n| n == 1_000_000_000_000));
+        let err = read_first_sheet(&zip, LIMITS).unwrap_err();
         assert!(matches!(err, WorkbookError::TooLarge(_)), "{err:?}");
     }
 

@@ -43,6 +43,7 @@ async fn booking_flow_end_to_end(pool: PgPool) {
         "/api/tenants/{tenant}/availability",
         "/api/tenants/{tenant}/holds",
         "/api/tenants/{tenant}/bookings/{reference}/cancel",
+        "/api/tenants/{tenant}/bookings/{reference}/lookup",
         "/api/admin/tenants/{tenant}/hours",
     ] {
         assert!(v["paths"].get(p).is_some(), "openapi lacks {p}");
@@ -94,12 +95,10 @@ async fn booking_flow_end_to_end(pool: PgPool) {
     assert_eq!(s, StatusCode::OK);
     assert_eq!(b2["reference"], reference.as_str());
 
-    let (s, v) = call(
+    let (s, v) = post(
         &app,
-        "GET",
-        &demo(&format!("/bookings/{reference}?email=ANA@example.com")),
-        None,
-        None,
+        &demo(&format!("/bookings/{reference}/lookup")),
+        json!({"email": "ANA@example.com"}),
     )
     .await;
     assert_eq!(
@@ -108,12 +107,10 @@ async fn booking_flow_end_to_end(pool: PgPool) {
     );
     // references are accepted in lower case without the dash
     let loose = reference.replace('-', "").to_lowercase();
-    let (s, _) = call(
+    let (s, _) = post(
         &app,
-        "GET",
-        &demo(&format!("/bookings/{loose}?email=ana@example.com")),
-        None,
-        None,
+        &demo(&format!("/bookings/{loose}/lookup")),
+        json!({"email": "ana@example.com"}),
     )
     .await;
     assert_eq!(s, StatusCode::OK);
@@ -190,8 +187,10 @@ async fn every_bad_input_is_a_4xx_with_a_stable_code(pool: PgPool) {
         ("POST", demo("/bookings"), Some(json!({"hold_id": "00000000-0000-4000-8000-000000000000", "session_id": sid, "client_name": " ", "client_email": "a@example.com"}).to_string()), StatusCode::BAD_REQUEST, "invalid_client_name"),
         ("POST", demo("/bookings"), Some(json!({"hold_id": "00000000-0000-4000-8000-000000000000", "session_id": sid, "client_name": "A", "client_email": "a@example.com", "client_phone": "555-0100"}).to_string()), StatusCode::BAD_REQUEST, "invalid_phone"),
         ("POST", demo("/bookings"), Some(json!({"hold_id": "00000000-0000-4000-8000-000000000000", "session_id": sid, "client_name": "A", "client_email": "a@example.com", "notes": "x".repeat(2001)}).to_string()), StatusCode::BAD_REQUEST, "invalid_notes"),
-        ("GET", demo("/bookings/ABCD-EFGH?email=a@example.com"), None, StatusCode::NOT_FOUND, "booking_not_found"),
-        ("GET", demo("/bookings/ABCD-EF0H?email=a@example.com"), None, StatusCode::BAD_REQUEST, "invalid_reference"),
+        ("POST", demo("/bookings/ABCD-EFGH/lookup"), Some(json!({"email": "a@example.com"}).to_string()), StatusCode::NOT_FOUND, "booking_not_found"),
+        ("POST", demo("/bookings/ABCD-EF0H/lookup"), Some(json!({"email": "a@example.com"}).to_string()), StatusCode::BAD_REQUEST, "invalid_reference"),
+        ("POST", demo("/bookings/ABCD-EFGH/lookup"), Some(json!({"email": ""}).to_string()), StatusCode::BAD_REQUEST, "invalid_email"),
+        ("GET", demo("/bookings/ABCD-EFGH?email=a@example.com"), None, StatusCode::BAD_REQUEST, "email_in_url"),
         ("GET", demo("/bookings/ABCD-EFGH"), None, StatusCode::BAD_REQUEST, "invalid_email"),
         ("POST", demo("/bookings/ABCD-EFGH/cancel"), Some(json!({"email": "a@example.com"}).to_string()), StatusCode::NOT_FOUND, "booking_not_found"),
         ("POST", demo("/bookings/ABCD-EFGH/reschedule"), Some(json!({"email": "a@example.com", "hold_id": "00000000-0000-4000-8000-000000000000"}).to_string()), StatusCode::NOT_FOUND, "booking_not_found"),
@@ -248,12 +247,10 @@ async fn every_bad_input_is_a_4xx_with_a_stable_code(pool: PgPool) {
     let (s, b) = post(&app, &demo("/bookings"), body(&owner)).await;
     assert_eq!(s, StatusCode::CREATED);
     let reference = b["reference"].as_str().unwrap();
-    let (s, v) = call(
+    let (s, v) = post(
         &app,
-        "GET",
-        &demo(&format!("/bookings/{reference}?email=eve@example.com")),
-        None,
-        None,
+        &demo(&format!("/bookings/{reference}/lookup")),
+        json!({"email": "eve@example.com"}),
     )
     .await;
     assert_eq!((s, code(&v)), (StatusCode::NOT_FOUND, "booking_not_found"));

@@ -128,6 +128,11 @@ async fn issue(app: &Router) -> String {
     a.body["session_id"].as_str().unwrap().to_string()
 }
 
+/// The body of a booking lookup (`POST …/bookings/{reference}/lookup`).
+fn lookup() -> Value {
+    json!({"email": "ana@example.com"})
+}
+
 fn assert_limited(a: &Answer) {
     assert_eq!(a.status, StatusCode::TOO_MANY_REQUESTS, "{}", a.body);
     assert_eq!(a.body["error"]["code"], "rate_limited");
@@ -177,8 +182,8 @@ async fn a_reference_lookup_flood_is_refused(pool: PgPool) {
     let enumerator = From::Gateway("192.0.2.44");
     let mut refused = 0;
     for n in 0..40 {
-        let uri = demo(&format!("/bookings/{}?email=ana@example.com", reference(n)));
-        let a = send(&app, "GET", &uri, None, enumerator).await;
+        let uri = demo(&format!("/bookings/{}/lookup", reference(n)));
+        let a = send(&app, "POST", &uri, Some(lookup()), enumerator).await;
         match a.status {
             StatusCode::NOT_FOUND => assert_eq!(refused, 0, "a miss after a refusal"),
             _ => {
@@ -189,11 +194,15 @@ async fn a_reference_lookup_flood_is_refused(pool: PgPool) {
     }
     assert_eq!(refused, 20, "the default allows 20 lookups per 10 minutes");
     // Another address is not affected.
-    let uri = demo(&format!(
-        "/bookings/{}?email=ana@example.com",
-        reference(99)
-    ));
-    let a = send(&app, "GET", &uri, None, From::Gateway("192.0.2.45")).await;
+    let uri = demo(&format!("/bookings/{}/lookup", reference(99)));
+    let a = send(
+        &app,
+        "POST",
+        &uri,
+        Some(lookup()),
+        From::Gateway("192.0.2.45"),
+    )
+    .await;
     assert_eq!(a.status, StatusCode::NOT_FOUND, "{}", a.body);
 }
 
@@ -260,16 +269,16 @@ async fn two_instances_on_one_database_share_the_budgets(
     let client = From::Gateway("192.0.2.90");
     // WHEN one client spreads its lookups over both
     for (n, app) in [&a, &b, &a, &b].into_iter().enumerate() {
-        let uri = demo(&format!("/bookings/{}?email=ana@example.com", reference(n)));
+        let uri = demo(&format!("/bookings/{}/lookup", reference(n)));
         assert_eq!(
-            send(app, "GET", &uri, None, client).await.status,
+            send(app, "POST", &uri, Some(lookup()), client).await.status,
             StatusCode::NOT_FOUND
         );
     }
     // THEN each instance refuses the next one
     for app in [&a, &b] {
-        let uri = demo(&format!("/bookings/{}?email=ana@example.com", reference(9)));
-        assert_limited(&send(app, "GET", &uri, None, client).await);
+        let uri = demo(&format!("/bookings/{}/lookup", reference(9)));
+        assert_limited(&send(app, "POST", &uri, Some(lookup()), client).await);
     }
 }
 
@@ -281,31 +290,37 @@ async fn forwarded_for_counts_only_behind_a_trusted_proxy(pool: PgPool) {
         Clock::fixed(march_2_8am()),
         &[("BUDGET_LOOKUPS_PER_IP", "2")],
     );
-    let lookup = |n: usize| demo(&format!("/bookings/{}?email=ana@example.com", reference(n)));
+    let at = |n: usize| demo(&format!("/bookings/{}/lookup", reference(n)));
     // An untrusted peer that claims a new address each time is still one client.
     for (n, claim) in ["1.1.1.1", "1.1.1.2"].into_iter().enumerate() {
         let from = From::Peer("203.0.113.5", &["10.0.0.0/8"], Some(claim));
         assert_eq!(
-            send(&app, "GET", &lookup(n), None, from).await.status,
+            send(&app, "POST", &at(n), Some(lookup()), from)
+                .await
+                .status,
             StatusCode::NOT_FOUND
         );
     }
     let from = From::Peer("203.0.113.5", &["10.0.0.0/8"], Some("1.1.1.3"));
-    assert_limited(&send(&app, "GET", &lookup(3), None, from).await);
+    assert_limited(&send(&app, "POST", &at(3), Some(lookup()), from).await);
     // Behind a trusted proxy, the clients it forwards are told apart (the rightmost hop
     // that is not a proxy; what the client itself wrote to the left does not count).
     for n in 0..2 {
         let from = From::Peer("10.0.0.1", &["10.0.0.0/8"], Some("6.6.6.6, 198.51.100.1"));
         assert_eq!(
-            send(&app, "GET", &lookup(n), None, from).await.status,
+            send(&app, "POST", &at(n), Some(lookup()), from)
+                .await
+                .status,
             StatusCode::NOT_FOUND
         );
     }
     let from = From::Peer("10.0.0.1", &["10.0.0.0/8"], Some("7.7.7.7, 198.51.100.1"));
-    assert_limited(&send(&app, "GET", &lookup(5), None, from).await);
+    assert_limited(&send(&app, "POST", &at(5), Some(lookup()), from).await);
     let from = From::Peer("10.0.0.1", &["10.0.0.0/8"], Some("198.51.100.2, 10.0.0.9"));
     assert_eq!(
-        send(&app, "GET", &lookup(6), None, from).await.status,
+        send(&app, "POST", &at(6), Some(lookup()), from)
+            .await
+            .status,
         StatusCode::NOT_FOUND
     );
 }
@@ -319,8 +334,15 @@ async fn budgets_can_be_switched_off_for_benchmarks(pool: PgPool) {
         &[("RATE_LIMITS", "off"), ("BUDGET_LOOKUPS_PER_IP", "1")],
     );
     for n in 0..5 {
-        let uri = demo(&format!("/bookings/{}?email=ana@example.com", reference(n)));
-        let a = send(&app, "GET", &uri, None, From::Gateway("192.0.2.1")).await;
+        let uri = demo(&format!("/bookings/{}/lookup", reference(n)));
+        let a = send(
+            &app,
+            "POST",
+            &uri,
+            Some(lookup()),
+            From::Gateway("192.0.2.1"),
+        )
+        .await;
         assert_eq!(a.status, StatusCode::NOT_FOUND);
     }
 }
@@ -373,7 +395,7 @@ async fn a_hold_refused_for_a_taken_slot_does_not_count_as_live(pool: PgPool) {
     // Other clients take 09:00 on every resource that offers it.
     let others = ["192.0.2.200", "192.0.2.202", "192.0.2.203", "192.0.2.204"];
     let mut taken = 0;
-    for (n, ip) in others.into_iter().enumerate() {
+    for ip in others {
         let a = send(
             &app,
             "POST",

@@ -33,6 +33,14 @@ use crate::ports::clock::Clock;
 
 pub const SCOPES: &str = "https://www.googleapis.com/auth/calendar.events https://www.googleapis.com/auth/calendar.freebusy";
 const STATE_TTL: Duration = Duration::minutes(10);
+/// A started OAuth flow.
+pub struct Started {
+    /// The consent page, with the state in its query.
+    pub authorization_url: String,
+    /// The one-time state (a bearer secret until the callback spends it).
+    pub state: String,
+}
+
 /// Refresh this long before the access token's stated expiry.
 const EXPIRY_MARGIN: Duration = Duration::seconds(60);
 
@@ -110,6 +118,12 @@ impl GoogleOAuth {
 
     /// Starts the flow: a one-time state for `tenant` and the consent URL to send them to.
     pub async fn connect_url(&self, tenant: Uuid) -> Result<String, OAuthError> {
+        Ok(self.start(tenant).await?.authorization_url)
+    }
+
+    /// [`GoogleOAuth::connect_url`] with the state it minted, for the caller to bind to the
+    /// browser that started the flow.
+    pub async fn start(&self, tenant: Uuid) -> Result<Started, OAuthError> {
         use base64::Engine;
         let mut b = [0u8; 32];
         rand::Rng::fill(&mut rand::rng(), &mut b[..]);
@@ -126,7 +140,10 @@ impl GoogleOAuth {
             .append_pair("include_granted_scopes", "true")
             .append_pair("state", &state)
             .finish();
-        Ok(format!("{}?{q}", self.settings.auth_url))
+        Ok(Started {
+            authorization_url: format!("{}?{q}", self.settings.auth_url),
+            state,
+        })
     }
 
     /// The callback: consumes the state, exchanges the code, stores the tokens. Returns the

@@ -301,7 +301,7 @@ impl DeliveryConfig {
                 let dev = parse_key(DEV_ENCRYPTION_KEY);
                 let weak = Some(key) == dev
                     || k.to_ascii_lowercase().contains("dev")
-                    || key.iter().all(|b| *b == key[0]);
+                    || crate::config::low_variety(&key).is_some();
                 if prod && weak {
                     return Err(invalid(
                         "ENCRYPTION_KEY",
@@ -371,6 +371,17 @@ impl DeliveryConfig {
             (None, Some(_)) => return Err(ConfigError::Missing("GOOGLE_CLIENT_ID")),
             (Some(_), None) => return Err(ConfigError::Missing("GOOGLE_CLIENT_SECRET")),
         };
+        if prod
+            && reads(role, "GOOGLE_REDIRECT_URL")
+            && google
+                .as_ref()
+                .is_some_and(|g| !g.redirect_url.starts_with("https://"))
+        {
+            return Err(invalid(
+                "GOOGLE_REDIRECT_URL",
+                "production needs an https callback URL (the OAuth state cookie is Secure)",
+            ));
+        }
         if calendar_mode == CalendarMode::Google && google.is_none() {
             return Err(ConfigError::Missing("GOOGLE_CLIENT_ID"));
         }

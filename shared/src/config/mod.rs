@@ -122,6 +122,40 @@ pub(crate) fn env_number(
     }
 }
 
+/// Why a secret of sufficient length still looks chosen rather than random, if it does:
+/// fewer than 8 distinct symbols, a repeated block (`abcabc…`), or mostly runs of
+/// neighbouring symbols (`abcdef…`, `0123…`). Random keys of 32 characters or bytes pass with
+/// near certainty; production refuses secrets that do not.
+pub(crate) fn low_variety<T: Copy + Ord + Into<u32>>(symbols: &[T]) -> Option<&'static str> {
+    let n = symbols.len();
+    let distinct: std::collections::BTreeSet<T> = symbols.iter().copied().collect();
+    if distinct.len() < 8 {
+        return Some("has fewer than 8 distinct characters");
+    }
+    let periodic = (1..=n / 2).any(|p| {
+        symbols
+            .iter()
+            .enumerate()
+            .all(|(i, c)| *c == symbols[i % p])
+    });
+    if periodic {
+        return Some("repeats one block");
+    }
+    let steps = symbols
+        .windows(2)
+        .filter(|w| w[0].into().abs_diff(w[1].into()) == 1)
+        .count();
+    if steps * 2 > n.saturating_sub(1) {
+        return Some("is mostly a run of consecutive characters");
+    }
+    None
+}
+
+/// [`low_variety`] over a secret's characters.
+pub(crate) fn weak_text_secret(s: &str) -> Option<&'static str> {
+    low_variety(&s.chars().map(u32::from).collect::<Vec<_>>())
+}
+
 impl Config {
     /// Every setting (the standalone server's view).
     pub fn from_env() -> Result<Self, ConfigError> {
@@ -199,6 +233,15 @@ impl Config {
                     return Err(ConfigError::Invalid {
                         var: "GOMOMO_PLATFORM_KEY",
                         reason: "production needs a random key of at least 32 characters".into(),
+                    })
+                }
+                Some(k) if weak_text_secret(k).is_some() => {
+                    return Err(ConfigError::Invalid {
+                        var: "GOMOMO_PLATFORM_KEY",
+                        reason: format!(
+                            "production needs a random key; this one {}",
+                            weak_text_secret(k).unwrap_or_default()
+                        ),
                     })
                 }
                 Some(_) => {}
@@ -346,6 +389,14 @@ mod tests {
             ConfigError::Missing("GOMOMO_PLATFORM_KEY")
         );
         assert!(cfg(&[base, prod, ("GOMOMO_PLATFORM_KEY", "short")]).is_err());
+        for low_variety in [
+            "a".repeat(40),
+            "xyxyxyxyxyxyxyxyxyxyxyxyxyxyxyxyxyxy".into(),
+            "0123456789abcdefghijklmnopqrstuvwxyz".into(),
+        ] {
+            let e = cfg(&[base, prod, ("GOMOMO_PLATFORM_KEY", &low_variety)]).unwrap_err();
+            assert!(e.to_string().contains("GOMOMO_PLATFORM_KEY"), "{e}");
+        }
         assert!(cfg(&[
             base,
             prod,
@@ -383,6 +434,8 @@ mod tests {
         for weak in [
             crate::config::delivery::DEV_ENCRYPTION_KEY,
             &"00".repeat(32),
+            &"0102".repeat(16),
+            "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f",
             "not-a-key",
         ] {
             let mut pairs = base.to_vec();
@@ -394,6 +447,15 @@ mod tests {
         pairs.push((
             "ENCRYPTION_KEY",
             "q6Yl0m3R1x9w2VbT8cK4nP7sZ5aD0fH2jL6uE9gI1oM=",
+        ));
+        assert!(cfg(&pairs).is_ok());
+        // With Google, the OAuth callback (and so its state cookie) must be https.
+        pairs.extend([("GOOGLE_CLIENT_ID", "cid"), ("GOOGLE_CLIENT_SECRET", "cs")]);
+        let e = cfg(&pairs).unwrap_err();
+        assert!(e.to_string().contains("GOOGLE_REDIRECT_URL"), "{e}");
+        pairs.push((
+            "GOOGLE_REDIRECT_URL",
+            "https://x.example.com/api/oauth/google/callback",
         ));
         assert!(cfg(&pairs).is_ok());
         // Development falls back to the (public) development key.

@@ -148,15 +148,19 @@ impl TelephonyConfig {
             return Err(ConfigError::Missing("TWILIO_AUTH_TOKEN"));
         }
         if !self.public_base_url.starts_with("https://")
-            || self.public_base_url.contains("127.0.0.1")
+            || !is_public_host(url_host(&self.public_base_url))
         {
             return Err(ConfigError::Invalid {
                 var: "PUBLIC_BASE_URL",
-                reason: "production needs the public https URL Twilio calls".into(),
+                reason: "production needs the public https URL Twilio calls (not a loopback, private or local host)".into(),
             });
         }
         let s = &self.handoff_secret;
-        if s.len() < 32 || s == DEV_HANDOFF_SECRET || s.to_ascii_lowercase().contains("dev") {
+        if s.len() < 32
+            || s == DEV_HANDOFF_SECRET
+            || s.to_ascii_lowercase().contains("dev")
+            || crate::config::weak_text_secret(s).is_some()
+        {
             return Err(ConfigError::Invalid {
                 var: "HANDOFF_SECRET",
                 reason: "production needs a random secret of at least 32 characters".into(),
@@ -169,6 +173,36 @@ impl TelephonyConfig {
     pub fn twilio_sms_enabled(&self) -> bool {
         self.account_sid.is_some() && self.auth_token.is_some()
     }
+}
+
+/// The host of an `http(s)://` URL: without user info, port or brackets.
+fn url_host(url: &str) -> &str {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    if let Some(v6) = host_port.strip_prefix('[') {
+        return v6.split(']').next().unwrap_or("");
+    }
+    host_port.split(':').next().unwrap_or("")
+}
+
+/// A host name others can reach: not `localhost` or a local-only name, not an address in a
+/// loopback, private, link-local or otherwise reserved range, and a dotted name.
+fn is_public_host(host: &str) -> bool {
+    let host = host.trim_end_matches('.').to_ascii_lowercase();
+    if let Ok(ip) = host.parse::<std::net::IpAddr>() {
+        return crate::domain::outbound::classify(ip).is_public();
+    }
+    let local_suffix = [
+        ".localhost",
+        ".local",
+        ".internal",
+        ".localdomain",
+        ".home.arpa",
+    ]
+    .iter()
+    .any(|s| host.ends_with(s));
+    !host.is_empty() && host != "localhost" && host.contains('.') && !local_suffix
 }
 
 #[cfg(test)]
@@ -240,5 +274,52 @@ mod tests {
         assert!(cfg(Environment::Development, &[("SMS_RATE_LIMIT_MAX", "0")]).is_err());
         assert!(cfg(Environment::Development, &[("TWILIO_ACCOUNT_SID", "XX1")]).is_err());
         assert!(cfg(Environment::Development, &[("PUBLIC_BASE_URL", "ftp://x")]).is_err());
+    }
+
+    #[test]
+    fn production_refuses_low_variety_secrets_and_local_public_urls() {
+        let with = |url: &str, secret: &str| {
+            cfg(
+                Environment::Production,
+                &[
+                    ("TWILIO_AUTH_TOKEN", "t"),
+                    ("PUBLIC_BASE_URL", url),
+                    ("HANDOFF_SECRET", secret),
+                ],
+            )
+            .unwrap()
+            .check_webhooks(Environment::Production)
+        };
+        let good = "k3J9x0q8Zp2LmW7rT5vB1nC4yH6gF8dS";
+        for weak in [
+            "a".repeat(40),
+            "abcabcabcabcabcabcabcabcabcabcabcabc".to_string(),
+            "abcdefghijklmnopqrstuvwxyzABCDEFGH".to_string(),
+            "0123456789abcdef0123456789abcdef".to_string(),
+        ] {
+            let e = with("https://x.example.com", &weak).unwrap_err();
+            assert!(e.to_string().contains("HANDOFF_SECRET"), "{weak}: {e}");
+        }
+        for url in [
+            "https://localhost",
+            "https://localhost:8443/",
+            "https://api.localhost",
+            "https://127.0.0.1",
+            "https://127.1.2.3:3000",
+            "https://[::1]/",
+            "https://10.0.0.5",
+            "https://192.168.1.10",
+            "https://169.254.169.254",
+            "https://user@localhost/x",
+            "https://intranet",
+            "https://box.local",
+            "https://0.0.0.0",
+        ] {
+            let e = with(url, good).unwrap_err();
+            assert!(e.to_string().contains("PUBLIC_BASE_URL"), "{url}: {e}");
+        }
+        for url in ["https://x.example.com", "https://203.0.113.9:8443/base"] {
+            assert!(with(url, good).is_ok(), "{url}");
+        }
     }
 }

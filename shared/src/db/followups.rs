@@ -51,7 +51,7 @@ pub async fn latest_for_recipient<'e>(
 }
 
 /// Serialises the follow-ups one tenant schedules, for the rest of the transaction (so the
-/// daily cap holds when two conversations schedule at once).
+/// per-session limit, the cooldown and the daily cap hold when two turns schedule at once).
 pub async fn lock_tenant(conn: &mut PgConnection, tenant: Uuid) -> Result<(), sqlx::Error> {
     sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 13))")
         .bind(format!("followup_contacts:{tenant}"))

@@ -12,4 +12,7 @@ pub mod slots;
 pub mod types;
 
 pub use reference::ReferenceCode;
-pub use types::{ClientName, Email, Notes, ParseError, PhoneE164, SessionId, TenantId, TimeZone};
+pub use types::{
+    is_invisible_format, ClientName, Email, Notes, ParseError, PhoneE164, SessionId, TenantId,
+    TimeZone,
+};

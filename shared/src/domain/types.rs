@@ -134,7 +134,26 @@ impl fmt::Display for PhoneE164 {
     }
 }
 
-/// A client's name as they gave it: 1 to 200 characters, no control characters.
+/// Characters that change how the text around them reads without being seen themselves:
+/// bidirectional embeddings, overrides, isolates and marks, zero-width spaces and joiners,
+/// invisible operators, the byte-order mark and the soft hyphen. Names and descriptions
+/// refuse them, so what an admin or a client reads is what was typed.
+pub fn is_invisible_format(c: char) -> bool {
+    matches!(
+        c,
+        '\u{00AD}'
+            | '\u{061C}'
+            | '\u{180E}'
+            | '\u{200B}'..='\u{200F}'
+            | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'..='\u{2064}'
+            | '\u{2066}'..='\u{2069}'
+            | '\u{FEFF}'
+    )
+}
+
+/// A client's name as they gave it: 1 to 200 characters, no control characters and no
+/// invisible formatting characters ([`is_invisible_format`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(transparent)]
 pub struct ClientName(String);
@@ -155,6 +174,12 @@ impl ClientName {
             return Err(ParseError::new(
                 "client_name",
                 "contains control characters",
+            ));
+        }
+        if s.chars().any(is_invisible_format) {
+            return Err(ParseError::new(
+                "client_name",
+                "contains invisible formatting characters (bidirectional or zero-width)",
             ));
         }
         Ok(Self(s.to_string()))

@@ -77,8 +77,21 @@ impl ApiError {
         Self::new(StatusCode::FORBIDDEN, code, message)
     }
 
-    /// Logs the cause; the client only learns that something failed on our side.
+    /// `413 payload_too_large`: the one code every route answers an oversized body with.
+    pub fn payload_too_large(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", message)
+    }
+
+    /// Logs the cause; the client only learns that something failed on our side. Text that
+    /// Postgres cannot store (a NUL character) that reached it unchecked is the client's
+    /// mistake, not ours: `400 invalid_text`.
     pub fn internal(cause: &(dyn std::error::Error + 'static)) -> Self {
+        if unstorable_text(cause) {
+            return Self::bad_request(
+                "invalid_text",
+                "the text contains a character that cannot be stored (NUL)",
+            );
+        }
         let mut chain = cause.to_string();
         let mut src = cause.source();
         while let Some(s) = src {
@@ -93,6 +106,21 @@ impl ApiError {
             "something went wrong on our side; nothing was changed",
         )
     }
+}
+
+/// True when `cause` (or one of its sources) is Postgres refusing a character in text:
+/// `22021` (a NUL byte) or `22P05` (a character the encoding cannot hold).
+fn unstorable_text(cause: &(dyn std::error::Error + 'static)) -> bool {
+    let mut next = Some(cause);
+    while let Some(e) = next {
+        if let Some(sqlx::Error::Database(db)) = e.downcast_ref::<sqlx::Error>() {
+            if matches!(db.code().as_deref(), Some("22021" | "22P05")) {
+                return true;
+            }
+        }
+        next = e.source();
+    }
+    false
 }
 
 impl IntoResponse for ApiError {
@@ -196,6 +224,9 @@ impl From<JsonRejection> for ApiError {
                 "unsupported_media_type",
                 "send Content-Type: application/json",
             ),
+            other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                Self::payload_too_large("the request body is larger than this route accepts")
+            }
             other => Self::new(other.status(), "invalid_body", other.body_text()),
         }
     }

@@ -9,7 +9,7 @@ use uuid::{uuid, Uuid};
 
 use crate::db::audit;
 use crate::db::tenants::{self, HoursRow, ResourceRow, ServiceRow, TenantPatch, TenantRow};
-use crate::domain::{ParseError, TenantId, TimeZone};
+use crate::domain::{is_invisible_format, ParseError, TenantId, TimeZone};
 use crate::services::booking::{BookingError, Result};
 
 pub const DEMO_TENANT_ID: Uuid = uuid!("6d0e0000-0000-4000-8000-000000000001");
@@ -57,6 +57,12 @@ pub fn check_name(field: &'static str, s: &str) -> Result<String, ParseError> {
         return Err(ParseError::new(
             field,
             "must be 1 to 200 printable characters",
+        ));
+    }
+    if t.chars().any(is_invisible_format) {
+        return Err(ParseError::new(
+            field,
+            "may not contain invisible formatting characters (bidirectional or zero-width)",
         ));
     }
     Ok(t.to_string())
@@ -189,7 +195,10 @@ pub async fn upsert_service(
         .map(|n| check_name("name", n))
         .transpose()?;
     if let Some(d) = &input.description {
-        if d.chars().count() > 2000 || d.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+        if d.chars().count() > 2000
+            || d.chars()
+                .any(|c| (c.is_control() && c != '\n' && c != '\t') || is_invisible_format(c))
+        {
             return Err(ParseError::new("description", "at most 2000 printable characters").into());
         }
     }

@@ -3,7 +3,7 @@
 //! with their dead letters (and sending one again), and the Google Calendar OAuth flow.
 
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Json;
 use chrono::{DateTime, Utc};
@@ -17,7 +17,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::{tenant_id, uuid_field};
-use crate::auth::tenant_admin;
+use crate::auth::{digest_eq, tenant_admin};
 use crate::dto::ErrorBody;
 use crate::AppState;
 
@@ -26,6 +26,7 @@ fn webhook_error(e: WebhookError) -> ApiError {
         WebhookError::Invalid { field, reason } => ApiError::bad_request(
             match field {
                 "url" => "invalid_url",
+                "description" => "invalid_description",
                 _ => "invalid_event_types",
             },
             format!("{field} {reason}"),
@@ -304,25 +305,86 @@ pub struct ConnectView {
     pub authorization_url: String,
 }
 
+/// The cookie that binds an OAuth flow to the browser that started it.
+const STATE_COOKIE: &str = "gomomo_oauth_state";
+/// Where the browser sends it: the callback only.
+const STATE_COOKIE_PATH: &str = "/api/oauth/google/callback";
+
+/// `Set-Cookie` for a started flow: HttpOnly, SameSite=Lax (Google's redirect back is a
+/// top-level GET), Secure when the callback is served over https (production refuses any
+/// other), for the state's 10 minutes.
+fn state_cookie(state: &str, secure: bool) -> HeaderValue {
+    let secure = if secure { "; Secure" } else { "" };
+    let v = format!(
+        "{STATE_COOKIE}={state}; Path={STATE_COOKIE_PATH}; Max-Age=600; HttpOnly; SameSite=Lax{secure}"
+    );
+    // The state is base64url and the rest is fixed text: always a valid header value.
+    HeaderValue::from_str(&v).unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+/// The cookie that ends the binding, once the callback has run.
+fn cleared_state_cookie(secure: bool) -> HeaderValue {
+    let v = if secure {
+        "gomomo_oauth_state=; Path=/api/oauth/google/callback; Max-Age=0; HttpOnly; SameSite=Lax; Secure"
+    } else {
+        "gomomo_oauth_state=; Path=/api/oauth/google/callback; Max-Age=0; HttpOnly; SameSite=Lax"
+    };
+    HeaderValue::from_static(v)
+}
+
+/// The value of the state cookie the browser sent, if any.
+fn sent_state_cookie(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == STATE_COOKIE)
+        .map(|(_, value)| value)
+}
+
+fn google_oauth(state: &AppState) -> Result<&gomomo::adapters::google::GoogleOAuth, ApiError> {
+    state
+        .integrations
+        .google
+        .as_ref()
+        .ok_or_else(|| oauth_error(OAuthError::NotConfigured))
+}
+
 #[utoipa::path(post, path = "/api/admin/tenants/{tenant}/calendar/google/connect", params(("tenant" = String, Path)),
     security(("api_key" = [])),
-    responses((status = 200, body = ConnectView), (status = 401, body = ErrorBody), (status = 503, body = ErrorBody)))]
+    responses((status = 200, description = "the consent URL; sets the HttpOnly cookie the callback needs, so start the flow in the browser that will finish it", body = ConnectView),
+        (status = 401, body = ErrorBody), (status = 503, body = ErrorBody)))]
 pub async fn google_connect(
     State(state): State<AppState>,
     headers: HeaderMap,
     ApiPath(tenant): ApiPath<String>,
-) -> Result<Json<ConnectView>, ApiError> {
-    let tenant = tenant_id(&tenant)?;
-    tenant_admin(&state, &headers, tenant).await?;
-    let oauth = state
-        .integrations
-        .google
-        .as_ref()
-        .ok_or_else(|| oauth_error(OAuthError::NotConfigured))?;
-    let url = oauth.connect_url(tenant.0).await.map_err(oauth_error)?;
-    Ok(Json(ConnectView {
+) -> Result<Response, ApiError> {
+    let (url, cookie) = start_google_flow(&state, &headers, &tenant).await?;
+    let mut res = Json(ConnectView {
         authorization_url: url,
-    }))
+    })
+    .into_response();
+    res.headers_mut().append(header::SET_COOKIE, cookie);
+    Ok(res)
+}
+
+/// Checks the key, mints the state: the consent URL and the cookie that binds it.
+async fn start_google_flow(
+    state: &AppState,
+    headers: &HeaderMap,
+    tenant: &str,
+) -> Result<(String, HeaderValue), ApiError> {
+    let tenant = tenant_id(tenant)?;
+    tenant_admin(state, headers, tenant).await?;
+    let oauth = google_oauth(state)?;
+    let started = oauth.start(tenant.0).await.map_err(oauth_error)?;
+    let secure = oauth.settings().redirect_url.starts_with("https://");
+    Ok((
+        started.authorization_url,
+        state_cookie(&started.state, secure),
+    ))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -340,47 +402,71 @@ pub struct ConnectedView {
 }
 
 /// Google redirects the admin's browser here; the one-time `state` (not an API key) proves
-/// which tenant started the flow.
+/// which tenant started the flow, and the cookie set when it started proves this is the
+/// browser that started it.
 #[utoipa::path(get, path = "/api/oauth/google/callback", params(CallbackQuery),
-    responses((status = 200, body = ConnectedView), (status = 400, body = ErrorBody)))]
+    responses((status = 200, body = ConnectedView),
+        (status = 400, description = "invalid_oauth_state (unknown, spent or expired, or not started in this browser), invalid_oauth_callback, oauth_refused", body = ErrorBody),
+        (status = 404, description = "google_not_configured", body = ErrorBody)))]
 pub async fn google_callback(
     State(state): State<AppState>,
+    headers: HeaderMap,
     ApiQuery(q): ApiQuery<CallbackQuery>,
 ) -> Result<Response, ApiError> {
-    let oauth = state
-        .integrations
-        .google
-        .as_ref()
-        .ok_or_else(|| oauth_error(OAuthError::NotConfigured))?;
-    if let Some(e) = q.error {
-        return Err(ApiError::bad_request(
-            "oauth_refused",
-            format!("the authorization was not granted: {e}"),
-        ));
+    let oauth = state.integrations.google.as_ref().ok_or_else(|| {
+        ApiError::not_found(
+            "google_not_configured",
+            "Google Calendar is not configured on this server",
+        )
+    })?;
+    let secure = oauth.settings().redirect_url.starts_with("https://");
+    let outcome = async {
+        if let Some(e) = q.error {
+            return Err(ApiError::bad_request(
+                "oauth_refused",
+                format!("the authorization was not granted: {e}"),
+            ));
+        }
+        let (Some(st), Some(code)) = (q.state, q.code) else {
+            return Err(ApiError::bad_request(
+                "invalid_oauth_callback",
+                "state and code are required",
+            ));
+        };
+        let bound = sent_state_cookie(&headers).is_some_and(|c| digest_eq(c, &st));
+        if !bound {
+            return Err(ApiError::bad_request(
+                "invalid_oauth_state",
+                "this sign-in was not started in this browser; start it again from the admin page",
+            ));
+        }
+        oauth.callback(&st, &code).await.map_err(oauth_error)
     }
-    let (Some(st), Some(code)) = (q.state, q.code) else {
-        return Err(ApiError::bad_request(
-            "invalid_oauth_callback",
-            "state and code are required",
-        ));
+    .await;
+    let mut res = match outcome {
+        Ok(tenant) => Json(ConnectedView {
+            tenant_id: tenant,
+            connected: true,
+        })
+        .into_response(),
+        Err(e) => e.into_response(),
     };
-    let tenant = oauth.callback(&st, &code).await.map_err(oauth_error)?;
-    Ok(Json(ConnectedView {
-        tenant_id: tenant,
-        connected: true,
-    })
-    .into_response())
+    res.headers_mut()
+        .append(header::SET_COOKIE, cleared_state_cookie(secure));
+    Ok(res)
 }
 
 /// `GET /api/oauth/google/connect?tenant=…` with the API key: a redirect to the consent page
-/// (for browsers; the POST route returns the URL as JSON).
+/// (for browsers; the POST route returns the URL as JSON). Both set the state cookie.
 pub async fn google_connect_redirect(
-    state: State<AppState>,
+    State(state): State<AppState>,
     headers: HeaderMap,
     ApiQuery(q): ApiQuery<ConnectQuery>,
-) -> Result<Redirect, ApiError> {
-    let Json(v) = google_connect(state, headers, ApiPath(q.tenant)).await?;
-    Ok(Redirect::to(&v.authorization_url))
+) -> Result<Response, ApiError> {
+    let (url, cookie) = start_google_flow(&state, &headers, &q.tenant).await?;
+    let mut res = Redirect::to(&url).into_response();
+    res.headers_mut().append(header::SET_COOKIE, cookie);
+    Ok(res)
 }
 
 #[derive(Deserialize, IntoParams)]

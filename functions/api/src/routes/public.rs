@@ -180,18 +180,35 @@ pub async fn confirm_booking(
 
 #[utoipa::path(get, path = "/api/tenants/{tenant}/bookings/{reference}",
     params(("tenant" = String, Path), ("reference" = String, Path), EmailQuery),
-    responses((status = 200, body = BookingView), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
+    responses((status = 400, description = "email_in_url: the email goes in the body of POST …/lookup; invalid_email without it", body = ErrorBody)))]
+pub async fn get_booking(ApiQuery(q): ApiQuery<EmailQuery>) -> Result<Json<BookingView>, ApiError> {
+    if q.email.is_some() {
+        return Err(ApiError::bad_request(
+            "email_in_url",
+            "an email in the URL is refused (URLs are logged and kept in histories); send {\"email\"} in the body of POST /api/tenants/{tenant}/bookings/{reference}/lookup",
+        ));
+    }
+    Err(ParseError::new(
+        "email",
+        "is required in the body of POST /api/tenants/{tenant}/bookings/{reference}/lookup",
+    )
+    .into())
+}
+
+#[utoipa::path(post, path = "/api/tenants/{tenant}/bookings/{reference}/lookup",
+    params(("tenant" = String, Path), ("reference" = String, Path)), request_body = LookupRequest,
+    responses((status = 200, body = BookingView), (status = 400, body = ErrorBody), (status = 404, description = "booking_not_found: no booking with that reference and email", body = ErrorBody),
         (status = 429, description = "rate_limited (Retry-After)", body = ErrorBody)))]
-pub async fn get_booking(
+pub async fn lookup_booking(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
     ApiPath((tenant, reference)): ApiPath<(String, String)>,
-    ApiQuery(q): ApiQuery<EmailQuery>,
+    ApiJson(req): ApiJson<LookupRequest>,
 ) -> Result<Json<BookingView>, ApiError> {
     state.budgets.lookup(ip).await?;
     let tenant = tenant_id(&tenant)?;
     let reference = ReferenceCode::parse(&reference)?;
-    let email = Email::parse(q.email.as_deref().unwrap_or(""))?;
+    let email = Email::parse(&req.email)?;
     let appt = state.booking.lookup(tenant, &reference, &email).await?;
     let tz = state.booking.time_zone(tenant).await?;
     Ok(Json(BookingView::new(appt, tz)))

@@ -142,13 +142,7 @@ where
         };
         let bytes = axum::body::to_bytes(body, MAX_BODY_BYTES)
             .await
-            .map_err(|_| {
-                ApiError::new(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "body_too_large",
-                    "webhook bodies are at most 64 KiB",
-                )
-            })?;
+            .map_err(|_| ApiError::payload_too_large("webhook bodies are at most 64 KiB"))?;
         let params = verifier.verify(
             &path_and_query,
             header(header::CONTENT_TYPE.as_str()).as_deref(),

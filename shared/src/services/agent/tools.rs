@@ -1094,17 +1094,23 @@ impl ToolExecutor {
                 }
             };
             let pool = self.booking.pool();
+            // Every guard reads under the tenant's lock, in the transaction that inserts, so
+            // concurrent turns cannot both pass a limit that only one of them may use.
+            let mut tx = pool.begin().await?;
+            followups::lock_tenant(&mut tx, ctx.tenant.0).await?;
             let count =
-                followups::count_for_session(pool, ctx.tenant.0, ctx.session.as_str()).await?;
+                followups::count_for_session(&mut *tx, ctx.tenant.0, ctx.session.as_str()).await?;
             if count >= self.limits.followup_max_per_session {
+                tx.rollback().await?;
                 self.guard_audit(ctx, "followup.limit_reached", &channel, count).await;
                 return Err(ToolError::new(ToolErrorKind::FollowupLimitReached,
                     format!("this conversation already has {count} follow-ups scheduled (the limit); do not schedule more"),
                 ));
             }
-            let recent = followups::latest_for_recipient(pool, ctx.tenant.0, &recipient).await?;
+            let recent = followups::latest_for_recipient(&mut *tx, ctx.tenant.0, &recipient).await?;
             if let Some(last) = recent {
                 if ctx.now - last < self.limits.followup_cooldown {
+                    tx.rollback().await?;
                     self.guard_audit(ctx, "followup.cooldown_blocked", &channel, count).await;
                     return Err(ToolError::new(ToolErrorKind::FollowupCooldown,
                         "a follow-up to this contact was scheduled recently; tell the user one is already on its way",
@@ -1112,14 +1118,13 @@ impl ToolExecutor {
                 }
             }
             if count >= 1 && !ctx.state.followup_additional_confirmed {
+                tx.rollback().await?;
                 ctx.state.followup_confirmation_pending = true;
                 self.guard_audit(ctx, "followup.additional_confirmation_required", &channel, count).await;
                 return Err(ToolError::new(ToolErrorKind::ConfirmationRequired,
                     "a follow-up is already scheduled: ask the user whether they want an additional one, and call again only after they say yes",
                 ));
             }
-            let mut tx = pool.begin().await?;
-            followups::lock_tenant(&mut tx, ctx.tenant.0).await?;
             let today =
                 followups::count_for_tenant_since(&mut *tx, ctx.tenant.0, ctx.now - Duration::hours(24))
                     .await?;

@@ -32,6 +32,7 @@ use crate::adapters::outbound;
 use crate::db::webhooks::{self as q, ClaimedDelivery, NewEndpoint};
 use crate::db::{audit, outbox};
 use crate::domain::crypto::{CryptoError, SecretBox};
+use crate::domain::is_invisible_format;
 use crate::domain::outbound::{OutboundPolicy, Refusal};
 use crate::ports::clock::Clock;
 use crate::services::delivery::dispatcher::{backoff, LEASE};
@@ -143,6 +144,25 @@ fn check_event_types(types: &[String]) -> Result<Vec<String>, WebhookError> {
     Ok(v)
 }
 
+/// The longest endpoint description kept.
+pub const MAX_DESCRIPTION_CHARS: usize = 500;
+
+/// An endpoint's description, cut at [`MAX_DESCRIPTION_CHARS`]; control characters
+/// other than line breaks and tabs (NUL among them, which Postgres text cannot hold) and
+/// invisible formatting characters are refused.
+fn check_description(raw: &str) -> Result<String, WebhookError> {
+    if raw
+        .chars()
+        .any(|c| (c.is_control() && !matches!(c, '\n' | '\t' | '\r')) || is_invisible_format(c))
+    {
+        return Err(WebhookError::Invalid {
+            field: "description",
+            reason: "may not contain control or invisible formatting characters".into(),
+        });
+    }
+    Ok(raw.chars().take(MAX_DESCRIPTION_CHARS).collect())
+}
+
 /// Creates an endpoint; returns it with its signing secret (shown this once).
 pub async fn create_endpoint(
     pool: &PgPool,
@@ -154,6 +174,7 @@ pub async fn create_endpoint(
     policy: &OutboundPolicy,
 ) -> Result<(EndpointRow, String), WebhookError> {
     let types = check_event_types(event_types)?;
+    let description = check_description(description)?;
     let url = check_destination(url, policy).await?;
     let mut tx = pool.begin().await?;
     q::lock_tenant_endpoints(&mut tx, tenant).await?;
@@ -163,7 +184,6 @@ pub async fn create_endpoint(
     let id = Uuid::new_v4();
     let secret = new_secret();
     let sealed = secrets.seal_str(&secret_context(id), &secret)?;
-    let description: String = description.chars().take(500).collect();
     let row = q::insert_endpoint(
         &mut tx,
         &NewEndpoint {
