@@ -216,7 +216,7 @@ async fn connection(
         };
         if let Some(budgets) = &state.budgets {
             let session = conn.session.as_ref().map(|s| s.as_str());
-            match budgets.socket_frame(&text, session, ip).await {
+            match gomomo::services::chat_session::frame_budget(budgets, &text, session, ip).await {
                 Ok(()) => {}
                 Err(BudgetError::Exceeded { retry_after, .. }) => {
                     let _ = out.offer(rate_limited_frame(retry_after));

@@ -285,7 +285,14 @@ impl ChatWs {
         if let Some(budgets) = &self.budgets {
             use gomomo::services::budgets::{rate_limited_frame, BudgetError};
             let session = conn.session.as_ref().map(|s| s.as_str());
-            match budgets.socket_frame(body, session, source_ip(ev)).await {
+            match gomomo::services::chat_session::frame_budget(
+                budgets,
+                body,
+                session,
+                source_ip(ev),
+            )
+            .await
+            {
                 Ok(()) => {}
                 Err(BudgetError::Exceeded { retry_after, .. }) => {
                     let frame = rate_limited_frame(retry_after);

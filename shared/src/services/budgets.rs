@@ -21,7 +21,6 @@ use crate::config::budgets::{canonical, Budget, BudgetConfig};
 use crate::config::Config;
 use crate::db::budgets as db;
 use crate::ports::Clock;
-use crate::services::agent::ClientMessage;
 
 /// The error frame a socket gets for a message over budget: the `error` frame of the chat
 /// protocol with code `rate_limited` and `retry_after` in seconds.
@@ -208,26 +207,6 @@ impl Budgets {
                 .await?;
         }
         Ok(())
-    }
-
-    /// A WebSocket frame: a `message` frame is a chat turn, for the session it names (or
-    /// `session`, the connection's); other frames (hello, ping) cost nothing.
-    pub async fn socket_frame(
-        &self,
-        frame: &str,
-        session: Option<&str>,
-        client: Option<IpAddr>,
-    ) -> Result<(), BudgetError> {
-        if !self.enabled() {
-            return Ok(());
-        }
-        match serde_json::from_str::<ClientMessage>(frame) {
-            Ok(ClientMessage::Message { session_id, .. }) => {
-                self.chat_turn(session_id.as_deref().or(session), client)
-                    .await
-            }
-            _ => Ok(()),
-        }
     }
 
     /// A booking lookup by reference (the enumeration case).
