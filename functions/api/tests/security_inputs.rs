@@ -1,4 +1,4 @@
-//! Low-severity findings on the api routes, each as the request that showed it: text Postgres
+//! Input the api routes refuse, each case as the request an attacker would send: text Postgres
 //! cannot store, invisible formatting in names, one `payload_too_large` code for oversized
 //! bodies, the booking lookup's email out of the URL, the Google OAuth state bound to the
 //! browser that started the flow, and the callback without Google configured.
