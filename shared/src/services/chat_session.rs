@@ -477,6 +477,28 @@ fn client_error(e: &AgentError) -> ServerMessage {
     ServerMessage::error(e.code(), message)
 }
 
+/// The budget of one incoming WebSocket frame: a `message` frame is a chat turn, for the
+/// session it names (or `session`, the connection's); other frames (hello, ping) cost
+/// nothing.
+pub async fn frame_budget(
+    budgets: &crate::services::budgets::Budgets,
+    frame: &str,
+    session: Option<&str>,
+    client: Option<std::net::IpAddr>,
+) -> Result<(), crate::services::budgets::BudgetError> {
+    if !budgets.enabled() {
+        return Ok(());
+    }
+    match serde_json::from_str::<ClientMessage>(frame) {
+        Ok(ClientMessage::Message { session_id, .. }) => {
+            budgets
+                .chat_turn(session_id.as_deref().or(session), client)
+                .await
+        }
+        _ => Ok(()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -505,27 +527,5 @@ mod tests {
             unreachable!("client_error makes error frames")
         };
         assert_eq!(code, "session_busy");
-    }
-}
-
-/// The budget of one incoming WebSocket frame: a `message` frame is a chat turn, for the
-/// session it names (or `session`, the connection's); other frames (hello, ping) cost
-/// nothing.
-pub async fn frame_budget(
-    budgets: &crate::services::budgets::Budgets,
-    frame: &str,
-    session: Option<&str>,
-    client: Option<std::net::IpAddr>,
-) -> Result<(), crate::services::budgets::BudgetError> {
-    if !budgets.enabled() {
-        return Ok(());
-    }
-    match serde_json::from_str::<ClientMessage>(frame) {
-        Ok(ClientMessage::Message { session_id, .. }) => {
-            budgets
-                .chat_turn(session_id.as_deref().or(session), client)
-                .await
-        }
-        _ => Ok(()),
     }
 }

@@ -18,7 +18,6 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use chrono::{Duration, NaiveDate};
 use hmac::{Hmac, KeyInit, Mac};
-use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sha2::Sha256;
@@ -26,6 +25,7 @@ use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 use crate::db::{audit, handoff as q};
+use crate::domain::crypto::random_token;
 use crate::domain::{PhoneE164, TenantId};
 use crate::ports::clock::Clock;
 use crate::services::sms::{SmsError, SmsGate};
@@ -195,9 +195,7 @@ impl HandoffService {
         phone: Option<&PhoneE164>,
         context: &HandoffContext,
     ) -> Result<String, HandoffError> {
-        let mut raw = [0u8; 16];
-        rand::rng().fill_bytes(&mut raw);
-        let id = URL_SAFE_NO_PAD.encode(raw);
+        let id = random_token::<16>();
         let mac = URL_SAFE_NO_PAD.encode(self.mac(&id).finalize().into_bytes());
         let now = self.clock.now();
         let ctx = serde_json::to_value(context).unwrap_or_default();
