@@ -310,6 +310,24 @@ async fn footprint(
     bookings
 }
 
+/// One send counted and one text received for `phone` through a number no tenant owns.
+async fn no_tenant_texts(pool: &PgPool, phone: &str, at: DateTime<Utc>) {
+    let mut conn = pool.acquire().await.unwrap();
+    sms::count_send(&mut conn, None, phone, at, Duration::hours(1))
+        .await
+        .unwrap();
+    sqlx::query(
+        "INSERT INTO sms_inbound_messages (message_sid, tenant_id, from_number, action, reply, received_at)
+         VALUES ($1, NULL, $2, 'unknown_number', NULL, $3)",
+    )
+    .bind(format!("SM{}", Uuid::new_v4().simple()))
+    .bind(phone)
+    .bind(at)
+    .execute(pool)
+    .await
+    .unwrap();
+}
+
 /// Tables and their text-like columns (text, varchar, jsonb, text arrays).
 async fn text_columns(pool: &PgPool) -> Vec<(String, String, bool)> {
     sqlx::query_as(
@@ -334,7 +352,8 @@ async fn occurrences(pool: &PgPool, tenant: Uuid, needle: &str) -> Vec<String> {
     let mut found = Vec::new();
     for (table, column, has_tenant) in text_columns(pool).await {
         let scope = if has_tenant {
-            "tenant_id = $2".to_string()
+            // Rows of no tenant (texts to or from a number no tenant owns) count as everyone's.
+            "(tenant_id = $2 OR tenant_id IS NULL)".to_string()
         } else if table == "voice_call_turns" {
             "call_sid IN (SELECT call_sid FROM voice_calls WHERE tenant_id = $2)".to_string()
         } else {
@@ -441,6 +460,10 @@ async fn erasure_leaves_no_trace_of_the_client_in_the_tenant_and_keeps_the_slots
     )
     .await;
     footprint(&pool, &b, EMAIL, PHONE, NAME, false, slot).await;
+    // Texts through a number no tenant owns: counted and recorded with no tenant.
+    for number in [PHONE, "+15555550111"] {
+        no_tenant_texts(&pool, number, slot).await;
+    }
     let b_before = snapshot(&pool, b.id).await;
     let a_id = a.id;
     let slots = |pool: PgPool| async move {
@@ -475,8 +498,23 @@ async fn erasure_leaves_no_trace_of_the_client_in_the_tenant_and_keeps_the_slots
         let left = occurrences(&pool, a.id, needle).await;
         assert!(left.is_empty(), "{needle:?} is still in {left:?}");
     }
-    // The other client of the tenant is still there.
+    // The other client of the tenant is still there, with the texts of no tenant.
     assert!(!occurrences(&pool, a.id, OTHER_EMAIL).await.is_empty());
+    let kept_no_tenant: Vec<(String, String)> = sqlx::query_as(
+        "SELECT 'budget', phone FROM sms_budgets WHERE tenant_id IS NULL
+         UNION ALL SELECT 'inbound', from_number FROM sms_inbound_messages WHERE tenant_id IS NULL
+         ORDER BY 1",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        kept_no_tenant,
+        [
+            ("budget".to_string(), "+15555550111".to_string()),
+            ("inbound".to_string(), "+15555550111".to_string())
+        ]
+    );
     assert!(!occurrences(&pool, a.id, "Mia Lund").await.is_empty());
     // The same person at another tenant: untouched, row for row.
     assert_eq!(snapshot(&pool, b.id).await, b_before);
@@ -729,10 +767,17 @@ async fn the_scheduler_purges_what_is_past_retention_and_keeps_the_rest(pool: Pg
         pool.clone(),
         Clock::fixed(now),
     );
+    // A send through a number no tenant owns, counted in a window long over.
+    let mut conn = pool.acquire().await.unwrap();
+    sms::count_send(&mut conn, None, "+15555550133", old, Duration::hours(1))
+        .await
+        .unwrap();
+    drop(conn);
     let tick = app.scheduler.tick().await;
     assert!(tick.errors.is_empty(), "{tick:?}");
-    // 4 messages, 2 sessions, 1 call and its turn, 1 text, 1 handoff link, 1 session token.
-    assert_eq!(tick.retention_purged, 11, "{tick:?}");
+    // 4 messages, 2 sessions, 1 call and its turn, 1 text, 1 handoff link, 1 session token,
+    // 1 SMS budget window.
+    assert_eq!(tick.retention_purged, 12, "{tick:?}");
 
     let count = |sql: &'static str| {
         let pool = pool.clone();
@@ -754,6 +799,10 @@ async fn the_scheduler_purges_what_is_past_retention_and_keeps_the_rest(pool: Pg
         1
     );
     assert_eq!(count("SELECT count(*) FROM issued_sessions").await, 1);
+    assert_eq!(
+        count("SELECT count(*) FROM sms_budgets WHERE phone = '+15555550133'").await,
+        0
+    );
     // Bookings are business records: they stay.
     assert_eq!(count("SELECT count(*) FROM appointments").await, 4);
     let kept: i64 = sqlx::query_scalar("SELECT count(*) FROM appointments WHERE id = ANY($1)")
@@ -867,4 +916,40 @@ async fn the_migration_turns_stored_numbers_into_digests(pool: PgPool) {
     .await
     .unwrap();
     assert_eq!(raw, 0);
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn budget_windows_are_purged_once_over_even_under_a_short_retention(pool: PgPool) {
+    let now = december_7_8am();
+    let a = tenant(&pool, "+18005550101").await;
+    let mut conn = pool.acquire().await.unwrap();
+    for (phone, started) in [
+        ("+15555550121", now - Duration::days(2)),
+        ("+15555550122", now - Duration::days(8)),
+    ] {
+        sms::count_send(&mut conn, Some(a.id), phone, started, Duration::hours(1))
+            .await
+            .unwrap();
+        sms::count_send(&mut conn, None, phone, started, Duration::hours(1))
+            .await
+            .unwrap();
+    }
+    drop(conn);
+    // One day of retention: a window may last a week, so only the one started 8 days ago goes.
+    let counts = privacy::purge(&pool, now, 1).await.unwrap();
+    assert_eq!(counts.sms_budgets, 2, "{counts:?}");
+    let left: Vec<String> = sqlx::query_scalar("SELECT DISTINCT phone FROM sms_budgets")
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    assert_eq!(left, ["+15555550121"]);
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn the_old_per_phone_sms_counter_is_gone(pool: PgPool) {
+    let table: Option<String> = sqlx::query_scalar("SELECT to_regclass('sms_rate_limits')::text")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(table, None);
 }

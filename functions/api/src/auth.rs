@@ -27,18 +27,7 @@ pub async fn tenant_admin(
     headers: &HeaderMap,
     tenant: TenantId,
 ) -> Result<(), ApiError> {
-    let key = bearer(headers).ok_or_else(ApiError::unauthorized)?;
-    match tenants::tenant_for_api_key(state.pool(), key)
-        .await
-        .map_err(|e| ApiError::internal(&e))?
-    {
-        None => Err(ApiError::unauthorized()),
-        Some(owner) if owner == tenant.0 => Ok(()),
-        Some(_) => Err(ApiError::forbidden(
-            "wrong_tenant",
-            "this API key belongs to another tenant",
-        )),
-    }
+    tenant_admin_key(state, headers, tenant).await.map(|_| ())
 }
 
 /// [`tenant_admin`], and which key asked (for the audit rows of privacy requests).

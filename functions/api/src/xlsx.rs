@@ -118,7 +118,7 @@ struct Book<'b> {
     reason = "a closure is generic over the part's borrow; the bare generic function is not"
 )]
 pub fn read_first_sheet(bytes: &[u8], limits: Limits) -> Result<Vec<Vec<String>>, WorkbookError> {
-    if declared_entries(bytes).any(|n| n > limits.parts as u64) {
+    if declared_entries(bytes).most > limits.parts as u64 {
         return Err(WorkbookError::TooLarge(format!(
             "the workbook has more than {} parts",
             limits.parts
@@ -173,31 +173,53 @@ fn le_u64(b: &[u8], at: usize) -> Option<u64> {
     Some(u64::from_le_bytes(s))
 }
 
-/// The entry counts declared by every end-of-central-directory record a zip reader could
-/// pick (each candidate in the archive's tail and, when a Zip64 locator precedes it, every
-/// Zip64 record before that locator), read before the central directory is parsed: the
-/// parser sizes its table from them.
-fn declared_entries(bytes: &[u8]) -> impl Iterator<Item = u64> + '_ {
+/// What [`declared_entries`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Declared {
+    /// The largest entry count declared.
+    most: u64,
+    /// Byte positions looked at: at most the tail once and the body once.
+    examined: usize,
+}
+
+/// The largest entry count declared by any end-of-central-directory record a zip reader
+/// could pick (each candidate in the archive's tail and, when a Zip64 locator precedes it,
+/// every Zip64 record before that locator), read before the central directory is parsed: the
+/// parser sizes its table from them. Linear in the size of the archive: the Zip64 records
+/// before the last locator found are read in one pass (those before an earlier locator are
+/// among them), never once per candidate.
+fn declared_entries(bytes: &[u8]) -> Declared {
     let tail_start = bytes.len().saturating_sub(EOCD_LEN + usize::from(u16::MAX));
     let last = bytes.len().saturating_sub(EOCD_LEN);
     let at = |sig: [u8; 4], i: usize| bytes.get(i..i.saturating_add(4)) == Some(&sig[..]);
-    (tail_start..=last)
-        .rev()
-        .filter(move |&i| at(EOCD_SIG, i))
-        .flat_map(move |i| {
-            let count = le_u16(bytes, i + 8)
-                .unwrap_or(0)
-                .max(le_u16(bytes, i + 10).unwrap_or(0));
-            let locator = i.checked_sub(20).filter(|&l| at(EOCD64_LOCATOR_SIG, l));
-            let zip64 = locator.into_iter().flat_map(move |l| {
-                (0..l).filter(move |&j| at(EOCD64_SIG, j)).map(move |j| {
-                    le_u64(bytes, j + 24)
-                        .unwrap_or(u64::MAX)
-                        .max(le_u64(bytes, j + 32).unwrap_or(u64::MAX))
-                })
-            });
-            std::iter::once(count).chain(zip64)
-        })
+    let mut found = Declared {
+        most: 0,
+        examined: 0,
+    };
+    let mut last_locator: Option<usize> = None;
+    for i in (tail_start..=last).rev() {
+        found.examined += 1;
+        if !at(EOCD_SIG, i) {
+            continue;
+        }
+        let count = le_u16(bytes, i + 8)
+            .unwrap_or(0)
+            .max(le_u16(bytes, i + 10).unwrap_or(0));
+        found.most = found.most.max(count);
+        if let Some(l) = i.checked_sub(20).filter(|&l| at(EOCD64_LOCATOR_SIG, l)) {
+            last_locator = Some(last_locator.map_or(l, |m| m.max(l)));
+        }
+    }
+    for j in 0..last_locator.unwrap_or(0) {
+        found.examined += 1;
+        if at(EOCD64_SIG, j) {
+            let count = le_u64(bytes, j + 24)
+                .unwrap_or(u64::MAX)
+                .max(le_u64(bytes, j + 32).unwrap_or(u64::MAX));
+            found.most = found.most.max(count);
+        }
+    }
+    found
 }
 
 /// One part of the archive, streamed: `'s` borrows the book, `'b` the uploaded bytes.
@@ -802,7 +824,7 @@ mod tests {
     #[test]
     fn the_declared_entry_count_is_checked_before_the_directory_is_read() {
         let mut zip = book(&sheet(""), "<sst/>");
-        assert_eq!(declared_entries(&zip).collect::<Vec<_>>(), [5]);
+        assert_eq!(declared_entries(&zip).most, 5);
         // A count over the limit is refused as too large, not as a damaged archive: the
         // directory it announces is never parsed.
         let record = eocd(&mut zip);
@@ -835,9 +857,53 @@ mod tests {
         zip.extend_from_slice(&1u32.to_le_bytes());
         zip.extend_from_slice(&tail);
         eocd(&mut zip)[10..12].copy_from_slice(&u16::MAX.to_le_bytes());
-        assert!(declared_entries(&zip).any(|n| n == 1_000_000_000_000));
+        assert_eq!(declared_entries(&zip).most, 1_000_000_000_000);
         let err = read_first_sheet(&zip, LIMITS).unwrap_err();
         assert!(matches!(err, WorkbookError::TooLarge(_)), "{err:?}");
+    }
+
+    #[test]
+    fn a_tail_full_of_directory_ends_is_read_in_one_pass() {
+        // A body of Zip64 records, then a tail where every 32 bytes a locator is followed by
+        // an end-of-central-directory candidate.
+        let mut bytes = Vec::new();
+        for _ in 0..4_096 {
+            bytes.extend_from_slice(&EOCD64_SIG);
+            bytes.extend_from_slice(&[0; 20]);
+            bytes.extend_from_slice(&7u64.to_le_bytes());
+            bytes.extend_from_slice(&7u64.to_le_bytes());
+            bytes.extend_from_slice(&[0; 16]);
+        }
+        // One record the parser could pick declares more, near the start.
+        bytes[24..32].copy_from_slice(&9_000u64.to_le_bytes());
+        let body = bytes.len();
+        let mut candidates = 0;
+        while bytes.len() - body < usize::from(u16::MAX) {
+            bytes.extend_from_slice(&EOCD64_LOCATOR_SIG);
+            bytes.extend_from_slice(&[0; 16]);
+            bytes.extend_from_slice(&EOCD_SIG);
+            bytes.extend_from_slice(&[0; 4]);
+            bytes.extend_from_slice(&3u16.to_le_bytes());
+            bytes.extend_from_slice(&3u16.to_le_bytes());
+            candidates += 1;
+        }
+        bytes.extend_from_slice(&[0; EOCD_LEN]);
+        assert!(candidates > 2_000, "{candidates}");
+        let found = declared_entries(&bytes);
+        assert_eq!(found.most, 9_000);
+        // Each candidate does not rescan the body: the tail once, the body at most once.
+        let tail = EOCD_LEN + usize::from(u16::MAX) + 1;
+        assert!(
+            found.examined <= tail + bytes.len(),
+            "{} positions for {} bytes",
+            found.examined,
+            bytes.len()
+        );
+        let err = read_first_sheet(&bytes, LIMITS).unwrap_err();
+        assert!(
+            matches!(&err, WorkbookError::TooLarge(m) if m.contains("parts")),
+            "{err:?}"
+        );
     }
 
     #[test]

@@ -565,6 +565,71 @@ async fn the_pages_tell_the_configured_lifetime(pool: PgPool) {
     assert!(r[0].contains("valid 45 minutes"), "{r:?}");
 }
 
+#[sqlx::test(migrations = "../../migrations")]
+async fn a_redemption_that_fails_part_way_leaves_the_link_unspent(pool: PgPool) {
+    let w = world(pool).await;
+    let ctx = gomomo::services::handoff::HandoffContext {
+        channel: "voice".into(),
+        client_name: Some("Ada".into()),
+        ..Default::default()
+    };
+    let token = w
+        .state
+        .handoff
+        .create(TenantId(DEMO_TENANT_ID), "voice_handoff", None, None, &ctx)
+        .await
+        .unwrap();
+    let count = |sql: &'static str| {
+        let pool = w.pool.clone();
+        async move {
+            sqlx::query_scalar::<_, i64>(sql)
+                .fetch_one(&pool)
+                .await
+                .unwrap()
+        }
+    };
+    // The last step (writing the session's first messages) fails.
+    for sql in [
+        "CREATE FUNCTION refuse_row() RETURNS trigger LANGUAGE plpgsql AS
+           $$ BEGIN RAISE EXCEPTION 'refused for the test'; END $$",
+        "CREATE TRIGGER refuse_messages BEFORE INSERT ON chat_messages
+           FOR EACH ROW EXECUTE FUNCTION refuse_row()",
+    ] {
+        sqlx::query(sql).execute(&w.pool).await.unwrap();
+    }
+    let (code, _, e) = post_resume(&w.handoff, json!({"token": token})).await;
+    assert_eq!(code, StatusCode::INTERNAL_SERVER_ERROR, "{e}");
+    assert!(!consumed(&w.pool).await, "the link is still unspent");
+    assert_eq!(count("SELECT count(*) FROM issued_sessions").await, 0);
+    assert_eq!(count("SELECT count(*) FROM chat_sessions").await, 0);
+    assert_eq!(
+        count("SELECT count(*) FROM audit_log WHERE event_type = 'handoff.token_consumed'").await,
+        0
+    );
+
+    // Once the fault is gone the same link works, once, and opens a seeded session.
+    sqlx::query("DROP TRIGGER refuse_messages ON chat_messages")
+        .execute(&w.pool)
+        .await
+        .unwrap();
+    let (code, _, r) = post_resume(&w.handoff, json!({"token": token})).await;
+    assert_eq!(code, StatusCode::OK, "{r}");
+    assert!(consumed(&w.pool).await);
+    let session = r["session_id"].as_str().unwrap().to_string();
+    let seeded: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM chat_messages m JOIN issued_sessions s ON s.id = m.session_id
+          WHERE s.id = $1",
+    )
+    .bind(&session)
+    .fetch_one(&w.pool)
+    .await
+    .unwrap();
+    assert!(seeded >= 2, "{seeded}");
+    let (code, _, e) = post_resume(&w.handoff, json!({"token": token})).await;
+    assert_eq!(code, StatusCode::GONE);
+    assert_eq!(e["error"]["code"], "token_used");
+}
+
 // ---- inbound SMS ----------------------------------------------------------------------------
 
 #[sqlx::test(migrations = "../../migrations")]

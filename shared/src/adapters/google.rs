@@ -124,10 +124,7 @@ impl GoogleOAuth {
     /// [`GoogleOAuth::connect_url`] with the state it minted, for the caller to bind to the
     /// browser that started the flow.
     pub async fn start(&self, tenant: Uuid) -> Result<Started, OAuthError> {
-        use base64::Engine;
-        let mut b = [0u8; 32];
-        rand::Rng::fill(&mut rand::rng(), &mut b[..]);
-        let state = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b);
+        let state = crate::domain::crypto::random_token::<32>();
         let now = self.clock.now();
         oauth::insert_state(&self.pool, &state, tenant, now, now + STATE_TTL).await?;
         let q = form_urlencoded::Serializer::new(String::new())

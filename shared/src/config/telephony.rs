@@ -21,6 +21,10 @@ pub enum SignatureMode {
     Off,
 }
 
+/// The longest `SMS_RATE_LIMIT_WINDOW_MINUTES` accepted (a week): every budget window is over
+/// this long after it started.
+pub const SMS_RATE_WINDOW_MAX_MINUTES: u64 = 10080;
+
 /// Used in development when `HANDOFF_SECRET` is unset; production refuses it.
 pub const DEV_HANDOFF_SECRET: &str = "dev-handoff-secret-not-for-production";
 
@@ -124,7 +128,12 @@ impl TelephonyConfig {
             handoff_ttl: Duration::from_secs(60 * num("HANDOFF_TTL_MINUTES", 15, 1, 1440)?),
             sms_rate_limit_max: num("SMS_RATE_LIMIT_MAX", 3, 1, 1000)? as u32,
             sms_rate_limit_window: Duration::from_secs(
-                60 * num("SMS_RATE_LIMIT_WINDOW_MINUTES", 60, 1, 10080)?,
+                60 * num(
+                    "SMS_RATE_LIMIT_WINDOW_MINUTES",
+                    60,
+                    1,
+                    SMS_RATE_WINDOW_MAX_MINUTES,
+                )?,
             ),
             voice_max_concurrent_calls: num("VOICE_MAX_CONCURRENT_CALLS", 5, 1, 1000)? as u32,
             voice_max_turns: num("VOICE_MAX_TURNS", 20, 2, 200)? as u32,

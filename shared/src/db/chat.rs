@@ -7,8 +7,8 @@ use uuid::Uuid;
 
 /// Starts a turn: creates the session if needed and takes its lease. `None` when another
 /// turn of the same session holds an unexpired lease.
-pub async fn begin_turn(
-    pool: &PgPool,
+pub async fn begin_turn<'e>(
+    db: impl PgExecutor<'e>,
     tenant: Uuid,
     session: &str,
     channel: &str,
@@ -26,7 +26,7 @@ pub async fn begin_turn(
     .bind(session)
     .bind(channel)
     .bind(lease_seconds as f64)
-    .fetch_optional(pool)
+    .fetch_optional(db)
     .await
 }
 

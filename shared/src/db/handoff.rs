@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::types::Json;
-use sqlx::PgPool;
+use sqlx::{PgExecutor, PgPool};
 use uuid::Uuid;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -62,9 +62,10 @@ pub async fn get(pool: &PgPool, id: &str) -> Result<Option<TokenRow>, sqlx::Erro
 }
 
 /// Consumes the token if it is unused and unexpired — one statement, so two clicks on the
-/// same link cannot both succeed. `None` when it was used or has expired.
-pub async fn consume(
-    pool: &PgPool,
+/// same link cannot both succeed (inside a transaction, a second click waits for the first to
+/// commit or roll back). `None` when it was used or has expired.
+pub async fn consume<'e>(
+    db: impl PgExecutor<'e>,
     id: &str,
     chat_session_id: &str,
     now: DateTime<Utc>,
@@ -77,7 +78,7 @@ pub async fn consume(
     .bind(id)
     .bind(chat_session_id)
     .bind(now)
-    .fetch_optional(pool)
+    .fetch_optional(db)
     .await
 }
 

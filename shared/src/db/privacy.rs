@@ -35,6 +35,7 @@ pub struct PurgeCounts {
     pub sms_inbound: u64,
     pub handoff_tokens: u64,
     pub issued_sessions: u64,
+    pub sms_budgets: u64,
 }
 
 impl PurgeCounts {
@@ -46,6 +47,7 @@ impl PurgeCounts {
             + self.sms_inbound
             + self.handoff_tokens
             + self.issued_sessions
+            + self.sms_budgets
     }
 }
 
@@ -53,10 +55,13 @@ impl PurgeCounts {
 /// (by when they were written), chat sessions idle since then (with their messages), calls
 /// last updated before it (with their transcripts), inbound SMS records, and handoff tokens
 /// expired before it (their context holds what a call gathered), and issued session tokens
-/// not used since then. Bookings are not touched.
+/// not used since then; and the outbound SMS budget windows (keyed by the raw number) that
+/// started before `windows_before` (the caller passes a time by which every window is over).
+/// Bookings are not touched.
 pub async fn purge_before(
     pool: &PgPool,
     cutoff: DateTime<Utc>,
+    windows_before: DateTime<Utc>,
     batch: i64,
 ) -> Result<PurgeCounts, sqlx::Error> {
     let mut c = PurgeCounts {
@@ -122,6 +127,15 @@ pub async fn purge_before(
            SELECT id FROM issued_sessions WHERE last_seen_at < $1 ORDER BY last_seen_at LIMIT $2)",
     )
     .bind(cutoff)
+    .bind(batch)
+    .execute(pool)
+    .await?
+    .rows_affected();
+    c.sms_budgets = sqlx::query(
+        "DELETE FROM sms_budgets WHERE id IN (
+           SELECT id FROM sms_budgets WHERE window_start < $1 ORDER BY window_start LIMIT $2)",
+    )
+    .bind(windows_before)
     .bind(batch)
     .execute(pool)
     .await?
@@ -722,10 +736,13 @@ pub async fn erase(
             .execute(&mut *tx)
             .await?
             .rows_affected();
+    // Texts received on, and budgets of sends from, a number no tenant owns carry no tenant:
+    // the client's numbers are removed from those rows too.
     for sql in [
-        "DELETE FROM sms_inbound_messages WHERE tenant_id = $1 AND from_number = ANY($2)",
+        "DELETE FROM sms_inbound_messages
+          WHERE (tenant_id = $1 OR tenant_id IS NULL) AND from_number = ANY($2)",
         "DELETE FROM sms_pending_actions WHERE tenant_id = $1 AND phone = ANY($2)",
-        "DELETE FROM sms_budgets WHERE tenant_id = $1 AND phone = ANY($2)",
+        "DELETE FROM sms_budgets WHERE (tenant_id = $1 OR tenant_id IS NULL) AND phone = ANY($2)",
     ] {
         c.sms_records_deleted += sqlx::query(sql)
             .bind(tenant)

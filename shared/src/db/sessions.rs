@@ -4,11 +4,15 @@ use sqlx::{PgExecutor, PgPool};
 use uuid::Uuid;
 
 /// Records a session issued for `tenant`.
-pub async fn insert(pool: &PgPool, tenant: Uuid, id: &str) -> Result<(), sqlx::Error> {
+pub async fn insert<'e>(
+    db: impl PgExecutor<'e>,
+    tenant: Uuid,
+    id: &str,
+) -> Result<(), sqlx::Error> {
     sqlx::query("INSERT INTO issued_sessions (id, tenant_id) VALUES ($1, $2)")
         .bind(id)
         .bind(tenant)
-        .execute(pool)
+        .execute(db)
         .await?;
     Ok(())
 }

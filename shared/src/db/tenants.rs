@@ -402,17 +402,12 @@ pub async fn insert_api_key(
     Ok(())
 }
 
-/// The tenant a live key belongs to.
+/// The tenant a live key belongs to ([`api_key_owner`] without the key's own fields).
 pub async fn tenant_for_api_key<'e>(
     db: impl PgExecutor<'e>,
     key: &str,
 ) -> Result<Option<Uuid>, sqlx::Error> {
-    sqlx::query_scalar(
-        "SELECT tenant_id FROM tenant_api_keys WHERE key_hash = $1 AND revoked_at IS NULL",
-    )
-    .bind(hash_api_key(key))
-    .fetch_optional(db)
-    .await
+    Ok(api_key_owner(db, key).await?.map(|(tenant, _, _)| tenant))
 }
 
 /// A live key's (tenant, key id, public prefix): who is asking, for audit rows.

@@ -4,6 +4,17 @@
 //! ciphertext copied into another row or column does not decrypt.
 
 use aws_lc_rs::aead::{Aad, Nonce, RandomizedNonceKey, AES_256_GCM, NONCE_LEN};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use rand::RngCore;
+
+/// `N` fresh random bytes as base64url without padding (`ceil(4N/3)` characters): the
+/// unguessable part of session tokens, handoff links, OAuth states and webhook secrets.
+pub fn random_token<const N: usize>() -> String {
+    let mut raw = [0u8; N];
+    rand::rng().fill_bytes(&mut raw);
+    URL_SAFE_NO_PAD.encode(raw)
+}
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum CryptoError {
@@ -71,6 +82,17 @@ impl SecretBox {
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
+    #[test]
+    fn random_tokens_are_base64url_of_their_length_and_differ() {
+        let a = super::random_token::<32>();
+        assert_eq!(a.len(), 43);
+        assert_eq!(super::random_token::<16>().len(), 22);
+        assert!(a
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
+        assert_ne!(a, super::random_token::<32>());
+    }
+
     use super::*;
 
     #[test]

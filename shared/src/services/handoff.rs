@@ -18,14 +18,14 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use chrono::{Duration, NaiveDate};
 use hmac::{Hmac, KeyInit, Mac};
-use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sha2::Sha256;
-use sqlx::PgPool;
+use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 use crate::db::{audit, handoff as q};
+use crate::domain::crypto::random_token;
 use crate::domain::{PhoneE164, TenantId};
 use crate::ports::clock::Clock;
 use crate::services::sms::{SmsError, SmsGate};
@@ -195,9 +195,7 @@ impl HandoffService {
         phone: Option<&PhoneE164>,
         context: &HandoffContext,
     ) -> Result<String, HandoffError> {
-        let mut raw = [0u8; 16];
-        rand::rng().fill_bytes(&mut raw);
-        let id = URL_SAFE_NO_PAD.encode(raw);
+        let id = random_token::<16>();
         let mac = URL_SAFE_NO_PAD.encode(self.mac(&id).finalize().into_bytes());
         let now = self.clock.now();
         let ctx = serde_json::to_value(context).unwrap_or_default();
@@ -294,7 +292,11 @@ impl HandoffService {
         // A session issued like any other, so the page's chat may name it.
         let session_id = crate::services::sessions::new_token();
         let now = self.clock.now();
-        let Some(row) = q::consume(&self.pool, &id, &session_id, now).await? else {
+        // One transaction: the token is spent only together with the session it opens, the
+        // session's seed and the audit row; if any of them fails the link still works.
+        let mut tx = self.pool.begin().await?;
+        let Some(row) = q::consume(&mut *tx, &id, &session_id, now).await? else {
+            drop(tx);
             // Not spent now: say why (a row consumed since, or one past its time).
             return Err(match q::get(&self.pool, &id).await? {
                 Some(r) if r.consumed_at.is_some() => HandoffError::Used,
@@ -303,9 +305,8 @@ impl HandoffService {
         };
         let context: HandoffContext =
             serde_json::from_value(row.context.0.clone()).unwrap_or_default();
-        let mut conn = self.pool.acquire().await?;
         audit::record(
-            &mut conn,
+            &mut tx,
             audit::AuditEntry {
                 tenant_id: Some(row.tenant_id),
                 event_type: "handoff.token_consumed",
@@ -317,16 +318,16 @@ impl HandoffService {
             },
         )
         .await?;
-        drop(conn);
-        crate::db::sessions::insert(&self.pool, row.tenant_id, &session_id).await?;
-        seed_chat_session(
-            &self.pool,
+        crate::db::sessions::insert(&mut *tx, row.tenant_id, &session_id).await?;
+        seed_chat_session_in(
+            &mut tx,
             row.tenant_id,
             &session_id,
             row.phone.as_deref(),
             &context,
         )
         .await?;
+        tx.commit().await?;
         Ok(Redeemed {
             tenant_id: row.tenant_id,
             session_id,
@@ -351,6 +352,19 @@ pub async fn context_for_session(
 /// that says what was carried over.
 pub async fn seed_chat_session(
     pool: &PgPool,
+    tenant_id: Uuid,
+    session_id: &str,
+    phone: Option<&str>,
+    context: &HandoffContext,
+) -> Result<(), sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    seed_chat_session_in(&mut tx, tenant_id, session_id, phone, context).await?;
+    tx.commit().await
+}
+
+/// [`seed_chat_session`] inside the caller's transaction.
+pub async fn seed_chat_session_in(
+    conn: &mut PgConnection,
     tenant_id: Uuid,
     session_id: &str,
     phone: Option<&str>,
@@ -443,15 +457,13 @@ pub async fn seed_chat_session(
     welcome.push_str(crate::text::current().chat.handoff_welcome_end);
     messages.push(json!({"role": "assistant", "content": welcome}));
 
-    if chat::begin_turn(pool, tenant_id, session_id, "voice", 30)
+    if chat::begin_turn(&mut *conn, tenant_id, session_id, "voice", 30)
         .await?
         .is_none()
     {
         // A fresh random session id cannot be busy; if it somehow is, nothing is written.
         return Ok(());
     }
-    let mut tx = pool.begin().await?;
-    chat::append_messages(&mut *tx, tenant_id, session_id, &messages).await?;
-    chat::end_turn(&mut *tx, tenant_id, session_id, &state).await?;
-    tx.commit().await
+    chat::append_messages(&mut *conn, tenant_id, session_id, &messages).await?;
+    chat::end_turn(&mut *conn, tenant_id, session_id, &state).await
 }

@@ -7,6 +7,7 @@ use serde_json::json;
 use sqlx::PgPool;
 use uuid::Uuid;
 
+use crate::config::telephony::SMS_RATE_WINDOW_MAX_MINUTES;
 pub use crate::db::privacy::{ClientExport, ErasureCounts, PurgeCounts};
 use crate::domain::{Email, ParseError, PhoneE164, TenantId};
 
@@ -63,7 +64,9 @@ pub async fn purge(
     now: DateTime<Utc>,
     days: u32,
 ) -> Result<PurgeCounts, sqlx::Error> {
-    crate::db::privacy::purge_before(pool, now - Duration::days(i64::from(days)), PURGE_BATCH).await
+    let cutoff = now - Duration::days(i64::from(days));
+    let windows_over = now - Duration::minutes(SMS_RATE_WINDOW_MAX_MINUTES as i64);
+    crate::db::privacy::purge_before(pool, cutoff, cutoff.min(windows_over), PURGE_BATCH).await
 }
 
 /// Everything still kept about the client at this tenant; audited with who asked.

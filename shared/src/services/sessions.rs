@@ -10,12 +10,10 @@
 //! origin (from `PUBLIC_BASE_URL`) or one of the tenant's `widget_origins` (`*` allows
 //! any). A client that sends no `Origin` (not a browser) is not limited by it.
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine as _;
-use rand::RngCore;
 use sqlx::PgPool;
 
 use crate::db::sessions as q;
+use crate::domain::crypto::random_token;
 use crate::domain::{ParseError, SessionId, TenantId};
 
 /// How every issued session id starts.
@@ -49,9 +47,7 @@ impl SessionError {
 
 /// A fresh session id (not yet recorded).
 pub fn new_token() -> String {
-    let mut raw = [0u8; TOKEN_BYTES];
-    rand::rng().fill_bytes(&mut raw);
-    format!("{TOKEN_PREFIX}{}", URL_SAFE_NO_PAD.encode(raw))
+    format!("{TOKEN_PREFIX}{}", random_token::<TOKEN_BYTES>())
 }
 
 /// Issues and records a session for `tenant`.

@@ -80,13 +80,7 @@ fn secret_context(endpoint: Uuid) -> String {
 }
 
 fn new_secret() -> String {
-    use base64::Engine;
-    let mut b = [0u8; 32];
-    rand::Rng::fill(&mut rand::rng(), &mut b[..]);
-    format!(
-        "whsec_{}",
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b)
-    )
+    format!("whsec_{}", crate::domain::crypto::random_token::<32>())
 }
 
 const EVENT_TYPES: &[&str] = crate::domain::events::EVENT_NAMES;
