@@ -407,6 +407,48 @@ fn retry_after(w: &Windows, limit: u32, current: i32, previous: i32) -> u64 {
 mod tests {
     use super::*;
 
+    fn budgets() -> Budgets {
+        let env = std::collections::HashMap::from([("DATABASE_URL", "postgres://unused/db")]);
+        let config = match Config::from_lookup(|k| env.get(k).map(|v| v.to_string())) {
+            Ok(c) => c,
+            Err(e) => panic!("{e}"),
+        };
+        let pool = match sqlx::postgres::PgPoolOptions::new().connect_lazy("postgres://unused/db")
+        {
+            Ok(p) => p,
+            Err(e) => panic!("{e}"),
+        };
+        Budgets::new(pool, Clock::fixed(Utc::now()), &config)
+    }
+
+    fn ip(s: &str) -> IpAddr {
+        match s.parse() {
+            Ok(ip) => ip,
+            Err(e) => panic!("{s}: {e}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn an_ipv6_client_counts_by_its_64() {
+        let b = budgets();
+        let subject = |s: &str| b.client_subject(ip(s));
+        // One /64: any address a client picks in its network is the same subject.
+        assert_eq!(
+            subject("2001:db8:1:2::1"),
+            subject("2001:db8:1:2:ffff:ffff:ffff:fffe")
+        );
+        assert_eq!(subject("2001:db8:1:2::1"), subject("2001:db8:1:2:abcd::9"));
+        // Another /64 is another subject.
+        assert_ne!(subject("2001:db8:1:2::1"), subject("2001:db8:1:3::1"));
+        assert_ne!(subject("2001:db8:1:2::1"), subject("2001:db9:1:2::1"));
+        // IPv4 counts per address, mapped or not.
+        assert_eq!(subject("192.0.2.1"), subject("::ffff:192.0.2.1"));
+        assert_ne!(subject("192.0.2.1"), subject("192.0.2.2"));
+        assert_ne!(subject("::ffff:192.0.2.1"), subject("::ffff:192.0.2.2"));
+        // The subject is a digest, never the address or its network.
+        assert!(!subject("2001:db8:1:2::1").contains("2001"));
+    }
+
     #[test]
     fn a_refused_caller_waits_until_one_more_fits() {
         let now = Utc
