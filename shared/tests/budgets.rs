@@ -126,7 +126,11 @@ async fn a_tenant_refusal_leaves_the_address_budgets_as_they_were(pool: PgPool) 
         };
     }
     // THEN the refusals cost the client nothing: its three live holds are still there
-    assert_eq!(hits(&pool, "live_holds_ip").await, 4, "only the other clients'");
+    assert_eq!(
+        hits(&pool, "live_holds_ip").await,
+        4,
+        "only the other clients'"
+    );
     assert_eq!(hits(&pool, "holds_ip").await, 4, "only the other clients'");
     for _ in 0..3 {
         b.hold(other, Some(ip)).await.unwrap();

@@ -530,7 +530,11 @@ async fn a_padded_session_id_is_the_same_conversation_budget(pool: PgPool) {
         assert_eq!(a.body["session_id"], json!(session));
     }
     // THEN a third spelling is the same conversation, over its budget
-    for padded in [format!("\t{session}\n"), format!("  {session}"), session.clone()] {
+    for padded in [
+        format!("\t{session}\n"),
+        format!("  {session}"),
+        session.clone(),
+    ] {
         let a = send(
             &app,
             "POST",

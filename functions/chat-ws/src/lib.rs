@@ -322,8 +322,7 @@ impl ChatWs {
             Some(b) => chat.for_client(b, source_ip(ev)),
             None => chat,
         };
-        chat.handle_frame(&mut conn, body, &sink)
-            .await?;
+        chat.handle_frame(&mut conn, body, &sink).await?;
         if sink.is_gone() {
             db::delete_connection(&pool, connection_id).await?;
         }

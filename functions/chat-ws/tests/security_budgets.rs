@@ -138,7 +138,8 @@ async fn hellos_get_sessions_issued_within_the_address_session_budget(pool: PgPo
     let mut issued = 0;
     for n in 0..10 {
         server.posts.lock().unwrap().clear();
-        let hello = json!({"action": "hello", "tenant_id": TENANT, "session_id": format!("gs_bogus{n}")});
+        let hello =
+            json!({"action": "hello", "tenant_id": TENANT, "session_id": format!("gs_bogus{n}")});
         let r = ws
             .handle(event(from(message("h1", hello), "192.0.2.30")))
             .await
@@ -162,9 +163,12 @@ async fn hellos_get_sessions_issued_within_the_address_session_budget(pool: PgPo
     assert_eq!(issued, 3);
     assert_eq!(issued_sessions(&pool).await - before, 3);
     // AND another address is still issued one
-    ws.handle(event(from(connect("h2", json!({"tenant_id": TENANT})), "192.0.2.31")))
-        .await
-        .unwrap();
+    ws.handle(event(from(
+        connect("h2", json!({"tenant_id": TENANT})),
+        "192.0.2.31",
+    )))
+    .await
+    .unwrap();
     server.posts.lock().unwrap().clear();
     ws.handle(event(from(
         message("h2", json!({"action": "hello", "tenant_id": TENANT})),

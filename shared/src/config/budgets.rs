@@ -362,14 +362,23 @@ mod tests {
 
     #[test]
     fn trusted_proxy_networks_that_cover_everyone_are_refused() {
-        for wide in ["0.0.0.0/0", "::/0", "10.0.0.0/7", "2001:db8::/31", "10.0.0.1, ::/0"] {
+        for wide in [
+            "0.0.0.0/0",
+            "::/0",
+            "10.0.0.0/7",
+            "2001:db8::/31",
+            "10.0.0.1, ::/0",
+        ] {
             let get = lookup(&[("TRUSTED_PROXIES", wide)]);
             let e = BudgetConfig::from_lookup(&get, Environment::Development).unwrap_err();
             let text = e.to_string();
             assert!(text.contains("TRUSTED_PROXIES"), "{wide}: {text}");
             assert!(text.contains("too wide"), "{wide}: {text}");
         }
-        let get = lookup(&[("TRUSTED_PROXIES", "10.0.0.0/8, 2001:db8::/32, 127.0.0.1, ::1")]);
+        let get = lookup(&[(
+            "TRUSTED_PROXIES",
+            "10.0.0.0/8, 2001:db8::/32, 127.0.0.1, ::1",
+        )]);
         let c = BudgetConfig::from_lookup(&get, Environment::Development).unwrap();
         assert_eq!(c.trusted_proxies.len(), 4);
     }

@@ -413,8 +413,7 @@ mod tests {
             Ok(c) => c,
             Err(e) => panic!("{e}"),
         };
-        let pool = match sqlx::postgres::PgPoolOptions::new().connect_lazy("postgres://unused/db")
-        {
+        let pool = match sqlx::postgres::PgPoolOptions::new().connect_lazy("postgres://unused/db") {
             Ok(p) => p,
             Err(e) => panic!("{e}"),
         };

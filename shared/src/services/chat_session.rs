@@ -16,7 +16,9 @@
 //! A frame's `tenant_id` must be the connection's; its `session_id` may move the
 //! connection to another session (the `ws_connections` row follows). Sessions are issued by
 //! the server ([`crate::services::sessions`]): a `hello` without a session, or with one that
-//! was not issued for the tenant, gets a new one in a `session` frame first; a `message`
+//! was not issued for the tenant, gets a new one in a `session` frame first (within the
+//! client address's session budget, [`ChatSession::for_client`]: over it, the frame gets a
+//! `rate_limited` error with `retry_after` and nothing is issued); a `message`
 //! naming a session that was not issued gets a `session_not_found` error (a `message`
 //! without one uses the connection's, or is issued one like a `hello`). Errors sent to the
 //! client are opaque: a stable code and a fixed message, never the text of an internal
@@ -507,6 +509,29 @@ fn client_error(e: &AgentError) -> ServerMessage {
     ServerMessage::error(e.code(), message)
 }
 
+/// The budget of one incoming WebSocket frame: a `message` frame is a chat turn, for the
+/// session it names (or `session`, the connection's). Other frames cost nothing here; a
+/// frame that gets a session issued (a `hello` naming none or an unknown one) is charged
+/// the client's session budget when the session is issued ([`ChatSession::for_client`]).
+pub async fn frame_budget(
+    budgets: &Budgets,
+    frame: &str,
+    session: Option<&str>,
+    client: Option<IpAddr>,
+) -> Result<(), BudgetError> {
+    if !budgets.enabled() {
+        return Ok(());
+    }
+    match serde_json::from_str::<ClientMessage>(frame) {
+        Ok(ClientMessage::Message { session_id, .. }) => {
+            budgets
+                .chat_turn(session_id.as_deref().or(session), client)
+                .await
+        }
+        _ => Ok(()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -535,28 +560,5 @@ mod tests {
             unreachable!("client_error makes error frames")
         };
         assert_eq!(code, "session_busy");
-    }
-}
-
-/// The budget of one incoming WebSocket frame: a `message` frame is a chat turn, for the
-/// session it names (or `session`, the connection's). Other frames cost nothing here; a
-/// frame that gets a session issued (a `hello` naming none or an unknown one) is charged
-/// the client's session budget when the session is issued ([`ChatSession::for_client`]).
-pub async fn frame_budget(
-    budgets: &Budgets,
-    frame: &str,
-    session: Option<&str>,
-    client: Option<IpAddr>,
-) -> Result<(), BudgetError> {
-    if !budgets.enabled() {
-        return Ok(());
-    }
-    match serde_json::from_str::<ClientMessage>(frame) {
-        Ok(ClientMessage::Message { session_id, .. }) => {
-            budgets
-                .chat_turn(session_id.as_deref().or(session), client)
-                .await
-        }
-        _ => Ok(()),
     }
 }

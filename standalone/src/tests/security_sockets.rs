@@ -157,9 +157,10 @@ async fn hellos_get_sessions_issued_within_the_address_session_budget(pool: PgPo
     )
     .await;
     let before = issued_sessions(&pool).await;
-    let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/ws?tenant_id={tenant}"))
-        .await
-        .unwrap();
+    let (mut ws, _) =
+        tokio_tungstenite::connect_async(format!("ws://{addr}/ws?tenant_id={tenant}"))
+            .await
+            .unwrap();
     // GIVEN one socket sending hello after hello, each naming a session never issued
     let mut issued = 0;
     let mut refused = 0;
