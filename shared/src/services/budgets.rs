@@ -148,7 +148,8 @@ impl Budgets {
 
     /// A new hold: at most [`live_holds_per_ip`](crate::config::budgets::BudgetLimits)
     /// holds per client address within one hold lifetime (so never more live at once),
-    /// the hourly cap per address, and the hourly cap per tenant.
+    /// the hourly cap per address, and the hourly cap per tenant. A hold one of them
+    /// refuses counts against none (a tenant at its cap leaves the address's budgets).
     pub async fn hold(&self, tenant: Uuid, client: Option<IpAddr>) -> Result<(), BudgetError> {
         if !self.enabled() {
             return Ok(());
@@ -185,6 +186,8 @@ impl Budgets {
     }
 
     /// One chat turn (REST chat, a WebSocket `message`): per conversation and per address.
+    /// The conversation is its id as sessions are accepted (trimmed), so padding the id
+    /// does not make a new budget.
     pub async fn chat_turn(
         &self,
         session: Option<&str>,
