@@ -157,7 +157,7 @@ async fn connection(
 ) {
     // The holds this socket's turns place count against the client's hold budgets.
     let chat = match &state.budgets {
-        Some(b) => ChatSession::new(state.chat.agent().for_client(b, ip)),
+        Some(b) => state.chat.for_client(b, ip),
         None => state.chat,
     };
     let pool = chat.agent().booking().pool().clone();

@@ -500,3 +500,49 @@ async fn holds_placed_through_the_chat_count_against_the_address_like_rest_holds
     // AND the same address is refused on the REST route too: one budget for both
     assert_limited(&send(&app, "POST", &demo("/holds"), Some(hold(12)), client).await);
 }
+
+#[sqlx::test(migrations = "../../migrations")]
+async fn a_padded_session_id_is_the_same_conversation_budget(pool: PgPool) {
+    seed_demo(&pool).await.unwrap();
+    let app = app(
+        pool.clone(),
+        Clock::fixed(march_2_8am()),
+        &[("BUDGET_CHAT_TURNS_PER_SESSION", "2")],
+    );
+    let session = issue(&app).await;
+    let turn = |session: String| json!({"session_id": session, "message": "hello"});
+    // GIVEN one conversation, its id sent with spaces around it (the same session once
+    // trimmed), from addresses of their own
+    for (n, padded) in [format!(" {session}"), format!("{session} ")]
+        .into_iter()
+        .enumerate()
+    {
+        let from = format!("192.0.2.{}", 90 + n);
+        let a = send(
+            &app,
+            "POST",
+            &demo("/chat"),
+            Some(turn(padded)),
+            From::Gateway(&from),
+        )
+        .await;
+        assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+        assert_eq!(a.body["session_id"], json!(session));
+    }
+    // THEN a third spelling is the same conversation, over its budget
+    for padded in [
+        format!("\t{session}\n"),
+        format!("  {session}"),
+        session.clone(),
+    ] {
+        let a = send(
+            &app,
+            "POST",
+            &demo("/chat"),
+            Some(turn(padded)),
+            From::Gateway("192.0.2.99"),
+        )
+        .await;
+        assert_limited(&a);
+    }
+}

@@ -15,7 +15,9 @@
 //!   [`gomomo::services::chat_session`]: `hello` (sent by the widget on open, since API
 //!   Gateway cannot post to a connection during `$connect`) delivers pending pushes;
 //!   `message` runs one agent turn and posts `typing`, `status`, `assistant_message`, then
-//!   pending pushes.
+//!   pending pushes. A frame on a connection that has no row (never opened through
+//!   `$connect`, so its tenant and origin were never checked) runs nothing: it gets a
+//!   `connection_unknown` error frame and a 403.
 //!
 //! Replies go through the API Gateway Management API ([`ApiGatewayPusher`]) at
 //! `https://{domainName}/{stage}` (or `WS_MANAGEMENT_ENDPOINT`, e.g. behind a custom
@@ -31,7 +33,7 @@ use gomomo::adapters::aws::ApiGatewayPusher;
 use gomomo::db::chat as db;
 use gomomo::domain::{SessionId, TenantId};
 use gomomo::ports::Pusher;
-use gomomo::services::agent::Agent;
+use gomomo::services::agent::{Agent, ServerMessage};
 use gomomo::services::chat_session::{placeholder_session, ChatSession, Connection, PushSink};
 use gomomo::services::sessions;
 use lambda_runtime::{Diagnostic, LambdaEvent};
@@ -114,6 +116,11 @@ fn source_ip(ev: &ApiGatewayWebsocketProxyRequest) -> Option<std::net::IpAddr> {
     )
     .map(|g| g.0)
 }
+
+/// The error code of a frame on a connection that has no `ws_connections` row.
+pub const CONNECTION_UNKNOWN: &str = "connection_unknown";
+const CONNECTION_UNKNOWN_MESSAGE: &str =
+    "this connection is not known; open a new one with ?tenant_id=";
 
 /// A `$connect` refused over budget: 429 `rate_limited` with `Retry-After`.
 fn rate_limited(retry_after: u64) -> ApiGatewayProxyResponse {
@@ -265,21 +272,27 @@ impl ChatWs {
         connection_id: &str,
     ) -> Result<ApiGatewayProxyResponse, ChatWsError> {
         let pool = self.agent.booking().pool().clone();
-        let row = db::get_connection(&pool, connection_id).await?;
-        let Some(endpoint) = row
-            .as_ref()
-            .map(|r| r.endpoint.clone())
-            .or_else(|| self.endpoint(ev))
-        else {
-            return Ok(response(400, "missing domainName or stage"));
+        let Some(row) = db::get_connection(&pool, connection_id).await? else {
+            // Not opened through `$connect` (or already forgotten): its tenant and origin
+            // were never checked, so none of its frames run.
+            if let Some(endpoint) = self.endpoint(ev) {
+                let frame = ServerMessage::error(CONNECTION_UNKNOWN, CONNECTION_UNKNOWN_MESSAGE);
+                if let Err(e) = self
+                    .pusher
+                    .post(&endpoint, connection_id, frame.to_frame())
+                    .await
+                {
+                    tracing::warn!(error = %e, "could not post the unknown-connection frame");
+                }
+            }
+            return Ok(refuse(403, CONNECTION_UNKNOWN, CONNECTION_UNKNOWN_MESSAGE));
         };
+        let endpoint = row.endpoint.clone();
         let sink = PushSink::new(self.pusher.clone(), endpoint.clone(), connection_id);
         let mut conn = Connection {
             id: connection_id.to_string(),
-            tenant: row.as_ref().map(|r| TenantId(r.tenant_id)),
-            session: row
-                .as_ref()
-                .and_then(|r| SessionId::parse(&r.session_id).ok()),
+            tenant: Some(TenantId(row.tenant_id)),
+            session: SessionId::parse(&row.session_id).ok(),
         };
         let body = ev.body.as_deref().unwrap_or("");
         if let Some(budgets) = &self.budgets {
@@ -304,13 +317,12 @@ impl ChatWs {
                 Err(BudgetError::Database(e)) => return Err(e.into()),
             }
         }
-        let agent = match &self.budgets {
-            Some(b) => self.agent.for_client(b, source_ip(ev)),
-            None => self.agent.clone(),
+        let chat = ChatSession::new(self.agent.clone());
+        let chat = match &self.budgets {
+            Some(b) => chat.for_client(b, source_ip(ev)),
+            None => chat,
         };
-        ChatSession::new(agent)
-            .handle_frame(&mut conn, body, &sink)
-            .await?;
+        chat.handle_frame(&mut conn, body, &sink).await?;
         if sink.is_gone() {
             db::delete_connection(&pool, connection_id).await?;
         }

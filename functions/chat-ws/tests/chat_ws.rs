@@ -381,3 +381,44 @@ async fn a_booking_reaches_the_event_publisher_before_the_handler_returns(pool: 
             .unwrap();
     assert!(published_at.is_some(), "the outbox row is marked published");
 }
+
+#[sqlx::test(migrations = "../../migrations")]
+async fn frames_on_a_connection_never_opened_run_nothing(pool: PgPool) {
+    admin::seed_demo(&pool).await.unwrap();
+    let (url, server) = connections_server().await;
+    let ws = chat_ws(&pool, Some(url));
+    let before: (i64,) = sqlx::query_as("SELECT count(*) FROM issued_sessions")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    // GIVEN a connection id with no `$connect` (no ws_connections row): its tenant and
+    // origin were never checked
+    for frame in [
+        json!({"action": "hello", "tenant_id": TENANT}),
+        json!({"action": "message", "tenant_id": TENANT, "text": "I'd like to book a consultation"}),
+        json!({"action": "message", "tenant_id": TENANT, "session_id": issued(&pool).await, "text": "hello"}),
+    ] {
+        server.posts.lock().unwrap().clear();
+        let r = ws
+            .handle(event(message("never-connected", frame)))
+            .await
+            .unwrap();
+        // THEN the frame is refused with `connection_unknown` and runs nothing
+        assert_eq!(r.status_code, 403);
+        let posts = server.posts.lock().unwrap();
+        assert_eq!(posts.len(), 1, "{posts:?}");
+        assert_eq!(posts[0].2["type"], "error");
+        assert_eq!(posts[0].2["code"], "connection_unknown");
+    }
+    // No session was issued for it (the third frame's session was issued by the test).
+    let after: (i64,) = sqlx::query_as("SELECT count(*) FROM issued_sessions")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(after.0 - before.0, 1);
+    let (turns,): (i64,) = sqlx::query_as("SELECT count(*) FROM chat_messages")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(turns, 0, "no turn ran");
+}

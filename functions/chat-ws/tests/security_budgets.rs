@@ -8,6 +8,7 @@ mod support;
 
 use std::collections::HashMap;
 
+use gomomo::domain::TenantId;
 use gomomo::services::admin;
 use gomomo::services::budgets::Budgets;
 use gomomo::services::Clock;
@@ -75,9 +76,12 @@ async fn connections_and_messages_over_budget_are_refused(pool: PgPool) {
     assert_eq!(r.status_code, 200);
 
     // Two messages of one conversation run, the third gets an error frame only.
+    let flood = gomomo::services::sessions::issue(&pool, TenantId::parse(TENANT).unwrap())
+        .await
+        .unwrap();
     for n in 0..3 {
         server.posts.lock().unwrap().clear();
-        let text = json!({"action": "message", "tenant_id": TENANT, "session_id": "web-flood", "text": format!("hello {n}")});
+        let text = json!({"action": "message", "tenant_id": TENANT, "session_id": flood.as_str(), "text": format!("hello {n}")});
         let r = ws
             .handle(event(from(message("c1", text), "192.0.2.10")))
             .await
@@ -96,4 +100,87 @@ async fn connections_and_messages_over_budget_are_refused(pool: PgPool) {
             assert!(posts[0].2["retry_after"].as_u64().unwrap() >= 1);
         }
     }
+}
+
+async fn issued_sessions(pool: &PgPool) -> i64 {
+    sqlx::query_scalar("SELECT count(*) FROM issued_sessions")
+        .fetch_one(pool)
+        .await
+        .unwrap()
+}
+
+#[sqlx::test(migrations = "../../migrations")]
+async fn hellos_get_sessions_issued_within_the_address_session_budget(pool: PgPool) {
+    admin::seed_demo(&pool).await.unwrap();
+    let (url, server) = connections_server().await;
+    let env = HashMap::from([
+        ("DATABASE_URL", "postgres://unused/db"),
+        ("BUDGET_SESSIONS_PER_IP_PER_HOUR", "3"),
+    ]);
+    let config = Config::from_lookup(|k| env.get(k).map(|v| v.to_string())).unwrap();
+    let mut ws = chat_ws(&pool, Some(url));
+    ws.budgets = Some(Budgets::new(
+        pool.clone(),
+        Clock::fixed(december_7_8am()),
+        &config,
+    ));
+    let r = ws
+        .handle(event(from(
+            connect("h1", json!({"tenant_id": TENANT})),
+            "192.0.2.30",
+        )))
+        .await
+        .unwrap();
+    assert_eq!(r.status_code, 200);
+    let before = issued_sessions(&pool).await;
+
+    // GIVEN one connection sending hello after hello, each naming a session never issued
+    let mut issued = 0;
+    for n in 0..10 {
+        server.posts.lock().unwrap().clear();
+        let hello =
+            json!({"action": "hello", "tenant_id": TENANT, "session_id": format!("gs_bogus{n}")});
+        let r = ws
+            .handle(event(from(message("h1", hello), "192.0.2.30")))
+            .await
+            .unwrap();
+        assert_eq!(r.status_code, 200);
+        let posts = server.posts.lock().unwrap();
+        let types: Vec<&str> = posts
+            .iter()
+            .map(|p| p.2["type"].as_str().unwrap())
+            .collect();
+        if types.contains(&"session") {
+            issued += 1;
+        } else {
+            // Over budget: the rate_limited error frame, nothing else.
+            assert_eq!(types, ["error"], "{posts:?}");
+            assert_eq!(posts[0].2["code"], "rate_limited");
+            assert!(posts[0].2["retry_after"].as_u64().unwrap() >= 1);
+        }
+    }
+    // THEN no more sessions were issued than the address's budget
+    assert_eq!(issued, 3);
+    assert_eq!(issued_sessions(&pool).await - before, 3);
+    // AND another address is still issued one
+    ws.handle(event(from(
+        connect("h2", json!({"tenant_id": TENANT})),
+        "192.0.2.31",
+    )))
+    .await
+    .unwrap();
+    server.posts.lock().unwrap().clear();
+    ws.handle(event(from(
+        message("h2", json!({"action": "hello", "tenant_id": TENANT})),
+        "192.0.2.31",
+    )))
+    .await
+    .unwrap();
+    assert!(server
+        .posts
+        .lock()
+        .unwrap()
+        .iter()
+        .any(|p| p.2["type"] == "session"));
+    assert_eq!(issued_sessions(&pool).await - before, 4);
 }

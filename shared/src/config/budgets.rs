@@ -89,6 +89,22 @@ impl Cidr {
         (prefix <= max).then_some(Self { addr, prefix })
     }
 
+    /// The prefix length.
+    pub fn prefix(&self) -> u8 {
+        self.prefix
+    }
+
+    /// The shortest prefix a trusted proxy network may have: `/8` for IPv4, `/32` for
+    /// IPv6. Anything wider (`0.0.0.0/0`, `::/0`) would let every client choose its own
+    /// address through `X-Forwarded-For`.
+    pub fn min_trusted_prefix(&self) -> u8 {
+        if self.addr.is_ipv4() {
+            MIN_TRUSTED_PREFIX_V4
+        } else {
+            MIN_TRUSTED_PREFIX_V6
+        }
+    }
+
     /// Whether `ip` is inside the network (an IPv4-mapped IPv6 address counts as IPv4).
     pub fn contains(&self, ip: IpAddr) -> bool {
         let ip = canonical(ip);
@@ -109,6 +125,11 @@ impl Cidr {
         }
     }
 }
+
+/// The shortest IPv4 prefix `TRUSTED_PROXIES` accepts.
+pub const MIN_TRUSTED_PREFIX_V4: u8 = 8;
+/// The shortest IPv6 prefix `TRUSTED_PROXIES` accepts.
+pub const MIN_TRUSTED_PREFIX_V6: u8 = 32;
 
 /// An IPv4-mapped IPv6 address as the IPv4 address it carries.
 pub fn canonical(ip: IpAddr) -> IpAddr {
@@ -237,10 +258,22 @@ impl BudgetConfig {
                 .map(str::trim)
                 .filter(|s| !s.is_empty())
                 .map(|s| {
-                    Cidr::parse(s).ok_or_else(|| ConfigError::Invalid {
+                    let net = Cidr::parse(s).ok_or_else(|| ConfigError::Invalid {
                         var: "TRUSTED_PROXIES",
                         reason: format!("{s:?} is not an address or a CIDR network"),
-                    })
+                    })?;
+                    if net.prefix() < net.min_trusted_prefix() {
+                        return Err(ConfigError::Invalid {
+                            var: "TRUSTED_PROXIES",
+                            reason: format!(
+                                "{s:?} is too wide to trust: a proxy network needs a prefix \
+                                 of at least /{} (every client could otherwise choose its \
+                                 address through X-Forwarded-For)",
+                                net.min_trusted_prefix()
+                            ),
+                        });
+                    }
+                    Ok(net)
                 })
                 .collect::<Result<_, _>>()?,
         };
@@ -325,5 +358,28 @@ mod tests {
         let bad = lookup(&[("TRUSTED_PROXIES", "10.0.0.0/8, bogus")]);
         let e = BudgetConfig::from_lookup(&bad, Environment::Development).unwrap_err();
         assert!(e.to_string().contains("TRUSTED_PROXIES"), "{e}");
+    }
+
+    #[test]
+    fn trusted_proxy_networks_that_cover_everyone_are_refused() {
+        for wide in [
+            "0.0.0.0/0",
+            "::/0",
+            "10.0.0.0/7",
+            "2001:db8::/31",
+            "10.0.0.1, ::/0",
+        ] {
+            let get = lookup(&[("TRUSTED_PROXIES", wide)]);
+            let e = BudgetConfig::from_lookup(&get, Environment::Development).unwrap_err();
+            let text = e.to_string();
+            assert!(text.contains("TRUSTED_PROXIES"), "{wide}: {text}");
+            assert!(text.contains("too wide"), "{wide}: {text}");
+        }
+        let get = lookup(&[(
+            "TRUSTED_PROXIES",
+            "10.0.0.0/8, 2001:db8::/32, 127.0.0.1, ::1",
+        )]);
+        let c = BudgetConfig::from_lookup(&get, Environment::Development).unwrap();
+        assert_eq!(c.trusted_proxies.len(), 4);
     }
 }

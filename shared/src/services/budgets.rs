@@ -22,13 +22,16 @@ use crate::config::Config;
 use crate::db::budgets as db;
 use crate::ports::Clock;
 
+/// The message of a socket's `rate_limited` error frame.
+pub const RATE_LIMITED_MESSAGE: &str = "too many messages; try again later";
+
 /// The error frame a socket gets for a message over budget: the `error` frame of the chat
 /// protocol with code `rate_limited` and `retry_after` in seconds.
 pub fn rate_limited_frame(retry_after: u64) -> String {
     serde_json::json!({
         "type": "error",
         "code": "rate_limited",
-        "message": "too many messages; try again later",
+        "message": RATE_LIMITED_MESSAGE,
         "retry_after": retry_after.max(1),
     })
     .to_string()
@@ -125,9 +128,11 @@ impl Budgets {
         &self.config
     }
 
-    /// A client address's subject: a keyed digest, never the address itself.
+    /// A client address's subject: a keyed digest, never the address itself. An IPv6
+    /// client counts by its /64 (one subscriber's network: a client picks any address in
+    /// it at will); an IPv4 client, or an IPv4-mapped IPv6 one, by its address.
     pub fn client_subject(&self, ip: IpAddr) -> String {
-        let ip = canonical(ip).to_string();
+        let ip = client_network(ip);
         format!(
             "ip:{}",
             hex::encode(&mac(&self.key[..], &[b"ip", ip.as_bytes()])[..16])
@@ -143,28 +148,25 @@ impl Budgets {
 
     /// A new hold: at most [`live_holds_per_ip`](crate::config::budgets::BudgetLimits)
     /// holds per client address within one hold lifetime (so never more live at once),
-    /// the hourly cap per address, and the hourly cap per tenant.
+    /// the hourly cap per address, and the hourly cap per tenant. A hold one of them
+    /// refuses counts against none (a tenant at its cap leaves the address's budgets).
     pub async fn hold(&self, tenant: Uuid, client: Option<IpAddr>) -> Result<(), BudgetError> {
         if !self.enabled() {
             return Ok(());
         }
         let l = &self.config.limits;
+        let mut steps: Vec<(Kind, String, Budget)> = Vec::with_capacity(3);
         if let Some(ip) = client {
             let subject = self.client_subject(ip);
             let live = Budget {
                 limit: l.live_holds_per_ip,
                 window: self.hold_ttl,
             };
-            self.take(Kind::LiveHoldsPerIp, &subject, live).await?;
-            self.take(Kind::HoldsPerIp, &subject, l.holds_per_ip)
-                .await?;
+            steps.push((Kind::LiveHoldsPerIp, subject.clone(), live));
+            steps.push((Kind::HoldsPerIp, subject, l.holds_per_ip));
         }
-        self.take(
-            Kind::HoldsPerTenant,
-            &tenant.to_string(),
-            l.holds_per_tenant,
-        )
-        .await
+        steps.push((Kind::HoldsPerTenant, tenant.to_string(), l.holds_per_tenant));
+        self.take_all(&steps).await
     }
 
     /// A hold counted by [`Budgets::hold`] was not created (the slot was taken, the request
@@ -184,6 +186,8 @@ impl Budgets {
     }
 
     /// One chat turn (REST chat, a WebSocket `message`): per conversation and per address.
+    /// The conversation is its id as sessions are accepted (trimmed), so padding the id
+    /// does not make a new budget.
     pub async fn chat_turn(
         &self,
         session: Option<&str>,
@@ -192,21 +196,21 @@ impl Budgets {
         if !self.enabled() {
             return Ok(());
         }
-        // The conversation first: a refused turn then leaves the address's budget as it was.
+        // The conversation first; a refused later budget gives back the earlier ones, so
+        // a refused turn leaves every budget as it was.
         let l = &self.config.limits;
+        let mut steps: Vec<(Kind, String, Budget)> = Vec::with_capacity(2);
         if let Some(s) = session {
-            self.take(
+            steps.push((
                 Kind::ChatPerSession,
-                &self.session_subject(s),
+                self.session_subject(s.trim()),
                 l.chat_per_session,
-            )
-            .await?;
+            ));
         }
         if let Some(ip) = client {
-            self.take(Kind::ChatPerIp, &self.client_subject(ip), l.chat_per_ip)
-                .await?;
+            steps.push((Kind::ChatPerIp, self.client_subject(ip), l.chat_per_ip));
         }
-        Ok(())
+        self.take_all(&steps).await
     }
 
     /// A booking lookup by reference (the enumeration case).
@@ -261,12 +265,48 @@ impl Budgets {
         budget: Budget,
     ) -> Result<(), BudgetError> {
         match client {
-            Some(ip) if self.enabled() => self.take(kind, &self.client_subject(ip), budget).await,
+            Some(ip) if self.enabled() => self
+                .take(kind, &self.client_subject(ip), budget)
+                .await
+                .map(|_| ()),
             _ => Ok(()),
         }
     }
 
-    async fn take(&self, kind: Kind, subject: &str, budget: Budget) -> Result<(), BudgetError> {
+    /// Takes each budget in turn; when one refuses (or the store fails), the ones already
+    /// taken are given back, so a refused request counts against none of them.
+    async fn take_all(&self, steps: &[(Kind, String, Budget)]) -> Result<(), BudgetError> {
+        let mut taken = Vec::with_capacity(steps.len());
+        for (kind, subject, budget) in steps {
+            match self.take(*kind, subject, *budget).await {
+                Ok(t) => taken.push(t),
+                Err(e) => {
+                    self.give_back(&taken).await;
+                    return Err(e);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Gives back hits taken by [`Budgets::take`]; a failure is logged (the hit then counts
+    /// until its window passes).
+    async fn give_back(&self, taken: &[Taken<'_>]) {
+        for t in taken {
+            if let Err(e) =
+                db::give_back(&self.pool, t.kind.as_str(), t.subject, t.window_start).await
+            {
+                tracing::warn!(error = %e, kind = t.kind.as_str(), "could not give back a budget hit");
+            }
+        }
+    }
+
+    async fn take<'s>(
+        &self,
+        kind: Kind,
+        subject: &'s str,
+        budget: Budget,
+    ) -> Result<Taken<'s>, BudgetError> {
         let w = Windows::at(self.clock.now(), budget.window);
         let take = db::Take {
             kind: kind.as_str(),
@@ -279,7 +319,11 @@ impl Budgets {
             expires_at: w.start + chrono::Duration::seconds(2 * w.seconds),
         };
         if db::take(&self.pool, &take).await? {
-            return Ok(());
+            return Ok(Taken {
+                kind,
+                subject,
+                window_start: w.start,
+            });
         }
         let (current, previous) = db::hits(&self.pool, &take).await?;
         Err(BudgetError::Exceeded {
@@ -287,6 +331,26 @@ impl Budgets {
             retry_after: retry_after(&w, budget.limit, current, previous),
         })
     }
+}
+
+/// What a client address counts as: an IPv4 address as itself, an IPv6 address as its /64
+/// (written `net/64`).
+fn client_network(ip: IpAddr) -> String {
+    match canonical(ip) {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => {
+            let net = u128::from(v6) & (u128::MAX << 64);
+            format!("{}/64", std::net::Ipv6Addr::from(net))
+        }
+    }
+}
+
+/// One counted hit, to give back when a later budget of the same request refuses.
+#[derive(Debug, Clone, Copy)]
+struct Taken<'s> {
+    kind: Kind,
+    subject: &'s str,
+    window_start: DateTime<Utc>,
 }
 
 /// The fixed windows around an instant.
@@ -345,6 +409,47 @@ fn retry_after(w: &Windows, limit: u32, current: i32, previous: i32) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn budgets() -> Budgets {
+        let env = std::collections::HashMap::from([("DATABASE_URL", "postgres://unused/db")]);
+        let config = match Config::from_lookup(|k| env.get(k).map(|v| v.to_string())) {
+            Ok(c) => c,
+            Err(e) => panic!("{e}"),
+        };
+        let pool = match sqlx::postgres::PgPoolOptions::new().connect_lazy("postgres://unused/db") {
+            Ok(p) => p,
+            Err(e) => panic!("{e}"),
+        };
+        Budgets::new(pool, Clock::fixed(Utc::now()), &config)
+    }
+
+    fn ip(s: &str) -> IpAddr {
+        match s.parse() {
+            Ok(ip) => ip,
+            Err(e) => panic!("{s}: {e}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn an_ipv6_client_counts_by_its_64() {
+        let b = budgets();
+        let subject = |s: &str| b.client_subject(ip(s));
+        // One /64: any address a client picks in its network is the same subject.
+        assert_eq!(
+            subject("2001:db8:1:2::1"),
+            subject("2001:db8:1:2:ffff:ffff:ffff:fffe")
+        );
+        assert_eq!(subject("2001:db8:1:2::1"), subject("2001:db8:1:2:abcd::9"));
+        // Another /64 is another subject.
+        assert_ne!(subject("2001:db8:1:2::1"), subject("2001:db8:1:3::1"));
+        assert_ne!(subject("2001:db8:1:2::1"), subject("2001:db9:1:2::1"));
+        // IPv4 counts per address, mapped or not.
+        assert_eq!(subject("192.0.2.1"), subject("::ffff:192.0.2.1"));
+        assert_ne!(subject("192.0.2.1"), subject("192.0.2.2"));
+        assert_ne!(subject("::ffff:192.0.2.1"), subject("::ffff:192.0.2.2"));
+        // The subject is a digest, never the address or its network.
+        assert!(!subject("2001:db8:1:2::1").contains("2001"));
+    }
 
     #[test]
     fn a_refused_caller_waits_until_one_more_fits() {

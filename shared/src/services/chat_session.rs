@@ -16,12 +16,15 @@
 //! A frame's `tenant_id` must be the connection's; its `session_id` may move the
 //! connection to another session (the `ws_connections` row follows). Sessions are issued by
 //! the server ([`crate::services::sessions`]): a `hello` without a session, or with one that
-//! was not issued for the tenant, gets a new one in a `session` frame first; a `message`
+//! was not issued for the tenant, gets a new one in a `session` frame first (within the
+//! client address's session budget, [`ChatSession::for_client`]: over it, the frame gets a
+//! `rate_limited` error with `retry_after` and nothing is issued); a `message`
 //! naming a session that was not issued gets a `session_not_found` error (a `message`
 //! without one uses the connection's, or is issued one like a `hello`). Errors sent to the
 //! client are opaque: a stable code and a fixed message, never the text of an internal
 //! error (that goes to the log).
 
+use std::net::IpAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
@@ -35,6 +38,7 @@ use crate::services::agent::protocol::HistoryLine;
 use crate::services::agent::{
     deliver_pending_pushes, Agent, AgentError, ClientMessage, ServerMessage,
 };
+use crate::services::budgets::{BudgetError, Budgets};
 use crate::services::handoff;
 use crate::services::sessions::{self, SessionError};
 
@@ -143,11 +147,27 @@ pub struct Connection {
 #[derive(Clone)]
 pub struct ChatSession {
     agent: Agent,
+    /// The budget a session issued to this client counts against (none: unlimited).
+    issue_budget: Option<(Budgets, Option<IpAddr>)>,
 }
 
 impl ChatSession {
     pub fn new(agent: Agent) -> Self {
-        Self { agent }
+        Self {
+            agent,
+            issue_budget: None,
+        }
+    }
+
+    /// The same protocol for one client: the holds its turns place count against its hold
+    /// budgets, and each session a frame gets issued against its session budget
+    /// ([`Budgets::session`]); over budget the frame gets a `rate_limited` error and no
+    /// session.
+    pub fn for_client(&self, budgets: &Budgets, client: Option<IpAddr>) -> Self {
+        Self {
+            agent: self.agent.for_client(budgets, client),
+            issue_budget: Some((budgets.clone(), client)),
+        }
     }
 
     pub fn agent(&self) -> &Agent {
@@ -388,6 +408,18 @@ impl ChatSession {
         if let Some(s) = known {
             return Ok(Some((tenant, s)));
         }
+        if let Some((budgets, client)) = &self.issue_budget {
+            match budgets.session(*client).await {
+                Ok(()) => {}
+                Err(BudgetError::Exceeded { retry_after, .. }) => {
+                    let _ = sink.send(ServerMessage::rate_limited(retry_after)).await;
+                    return Ok(None);
+                }
+                Err(BudgetError::Database(e)) => {
+                    return self.failed(SessionError::Database(e), sink).await
+                }
+            }
+        }
         match sessions::issue(self.pool(), tenant).await {
             Ok(s) => {
                 let _ = sink
@@ -478,14 +510,15 @@ fn client_error(e: &AgentError) -> ServerMessage {
 }
 
 /// The budget of one incoming WebSocket frame: a `message` frame is a chat turn, for the
-/// session it names (or `session`, the connection's); other frames (hello, ping) cost
-/// nothing.
+/// session it names (or `session`, the connection's). Other frames cost nothing here; a
+/// frame that gets a session issued (a `hello` naming none or an unknown one) is charged
+/// the client's session budget when the session is issued ([`ChatSession::for_client`]).
 pub async fn frame_budget(
-    budgets: &crate::services::budgets::Budgets,
+    budgets: &Budgets,
     frame: &str,
     session: Option<&str>,
-    client: Option<std::net::IpAddr>,
-) -> Result<(), crate::services::budgets::BudgetError> {
+    client: Option<IpAddr>,
+) -> Result<(), BudgetError> {
     if !budgets.enabled() {
         return Ok(());
     }

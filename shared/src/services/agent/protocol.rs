@@ -66,6 +66,14 @@ pub enum ServerMessage {
         code: String,
         message: String,
     },
+    /// An `error` frame with code `rate_limited` and `retry_after` in seconds (what
+    /// [`crate::services::budgets::rate_limited_frame`] writes).
+    #[serde(rename = "error")]
+    RateLimited {
+        code: &'static str,
+        message: &'static str,
+        retry_after: u64,
+    },
     /// The session the server issued for this connection (after a `hello` without one, or
     /// with one that was not issued for the tenant, or a first `message` without one): the
     /// client keeps it and names it in its next frames.
@@ -88,6 +96,15 @@ impl ServerMessage {
         Self::Error {
             code: code.into(),
             message: message.into(),
+        }
+    }
+
+    /// The `rate_limited` error frame: wait `retry_after` seconds (at least one).
+    pub fn rate_limited(retry_after: u64) -> Self {
+        Self::RateLimited {
+            code: "rate_limited",
+            message: crate::services::budgets::RATE_LIMITED_MESSAGE,
+            retry_after: retry_after.max(1),
         }
     }
 

@@ -410,19 +410,7 @@ impl ToolExecutor {
     ) -> Result<HoldRow, ToolError> {
         if let Some((budgets, client)) = &self.hold_budget {
             if let Err(e) = budgets.hold(ctx.tenant.0, *client).await {
-                return Err(match e {
-                    BudgetError::Exceeded { retry_after, .. } => ToolError::new(
-                        ToolErrorKind::RateLimited,
-                        format!(
-                            "too many times were held from this connection; try again in {} minutes",
-                            retry_after.div_ceil(60).max(1)
-                        ),
-                    ),
-                    BudgetError::Database(e) => ToolError::new(
-                        ToolErrorKind::SystemError,
-                        format!("the hold budget could not be read: {e}"),
-                    ),
-                });
+                return Err(hold_budget_refusal(e));
             }
         }
         let out = self
@@ -1285,4 +1273,51 @@ pub fn tool_schemas() -> Vec<Value> {
                  "reason": {"type": "string"}, "confirmed_additional": {"type": "boolean"}}),
           &["channel"]),
     ]
+}
+
+/// What the model hears when a hold's budget refuses it. A failure of the budget store is
+/// logged with its cause; the tool message (stored with the conversation, shown to the
+/// model) is fixed.
+fn hold_budget_refusal(e: BudgetError) -> ToolError {
+    match e {
+        BudgetError::Exceeded { retry_after, .. } => ToolError::new(
+            ToolErrorKind::RateLimited,
+            format!(
+                "too many times were held from this connection; try again in {} minutes",
+                retry_after.div_ceil(60).max(1)
+            ),
+        ),
+        BudgetError::Database(e) => {
+            tracing::error!(error = %e, "the hold budget could not be read");
+            ToolError::new(ToolErrorKind::SystemError, HOLD_BUDGET_UNAVAILABLE)
+        }
+    }
+}
+
+/// The tool message of a hold whose budget could not be checked.
+const HOLD_BUDGET_UNAVAILABLE: &str =
+    "the time could not be held just now because of a problem on our side; nothing was held";
+
+#[cfg(test)]
+mod budget_refusal_tests {
+    use super::*;
+
+    #[test]
+    fn a_budget_store_failure_does_not_reach_the_model() {
+        let e = BudgetError::Database(sqlx::Error::Protocol(
+            "relation \"rate_budgets\" does not exist at 10.0.3.7:5432".into(),
+        ));
+        let t = hold_budget_refusal(e);
+        assert_eq!(t.kind, ToolErrorKind::SystemError);
+        assert_eq!(t.message, HOLD_BUDGET_UNAVAILABLE);
+        assert!(!t.message.contains("rate_budgets"), "{}", t.message);
+        assert!(!t.message.contains("10.0.3.7"), "{}", t.message);
+
+        let t = hold_budget_refusal(BudgetError::Exceeded {
+            kind: crate::services::budgets::Kind::LiveHoldsPerIp,
+            retry_after: 61,
+        });
+        assert_eq!(t.kind, ToolErrorKind::RateLimited);
+        assert!(t.message.contains("2 minutes"), "{}", t.message);
+    }
 }
