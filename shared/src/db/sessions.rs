@@ -54,15 +54,15 @@ pub async fn set_widget_origins(
     Ok(r.rows_affected() > 0)
 }
 
-/// Sets the tenant's widget origins while its list is empty (a list an admin set
-/// is kept).
+/// Sets the tenant's widget origins while its list is empty or still the `{*}` that
+/// tenants created before widget origins existed were given (a list an admin set is kept).
 pub async fn seed_widget_origins<'e>(
     db: impl PgExecutor<'e>,
     tenant: Uuid,
     origins: &[String],
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "UPDATE tenants SET widget_origins = $2 WHERE id = $1 AND widget_origins = '{}'::text[]",
+        "UPDATE tenants SET widget_origins = $2 WHERE id = $1 AND widget_origins IN ('{}'::text[], '{*}'::text[])",
     )
     .bind(tenant)
     .bind(origins)
