@@ -51,6 +51,65 @@ impl PurgeCounts {
     }
 }
 
+/// A table the retention sweep trims oldest first: its key column and the time it is aged by.
+#[derive(Clone, Copy)]
+struct Oldest {
+    table: &'static str,
+    key: &'static str,
+    time: &'static str,
+}
+
+const CHAT_MESSAGES: Oldest = Oldest {
+    table: "chat_messages",
+    key: "id",
+    time: "created_at",
+};
+
+const SMS_INBOUND: Oldest = Oldest {
+    table: "sms_inbound_messages",
+    key: "message_sid",
+    time: "received_at",
+};
+
+const HANDOFF_TOKENS: Oldest = Oldest {
+    table: "handoff_tokens",
+    key: "id",
+    time: "expires_at",
+};
+
+const ISSUED_SESSIONS: Oldest = Oldest {
+    table: "issued_sessions",
+    key: "id",
+    time: "last_seen_at",
+};
+
+const SMS_BUDGETS: Oldest = Oldest {
+    table: "sms_budgets",
+    key: "id",
+    time: "window_start",
+};
+
+/// Deletes at most `batch` rows of `t` whose time is before `before`, oldest first. The
+/// names come from the constants of [`purge_before`], never from input.
+async fn delete_oldest(
+    pool: &PgPool,
+    t: Oldest,
+    before: DateTime<Utc>,
+    batch: i64,
+) -> Result<u64, sqlx::Error> {
+    let Oldest { table, key, time } = t;
+    let sql = format!(
+        "DELETE FROM {table} WHERE {key} IN (
+           SELECT {key} FROM {table} WHERE {time} < $1 ORDER BY {time} LIMIT $2)"
+    );
+    Ok(sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(before)
+        .bind(batch)
+        .execute(pool)
+        .await?
+        .rows_affected())
+}
+
 /// Deletes, at most `batch` rows of each kind, what is older than `cutoff`: chat messages
 /// (by when they were written), chat sessions idle since then (with their messages), calls
 /// last updated before it (with their transcripts), inbound SMS records, and handoff tokens
@@ -65,15 +124,7 @@ pub async fn purge_before(
     batch: i64,
 ) -> Result<PurgeCounts, sqlx::Error> {
     let mut c = PurgeCounts {
-        chat_messages: sqlx::query(
-            "DELETE FROM chat_messages WHERE id IN (
-               SELECT id FROM chat_messages WHERE created_at < $1 ORDER BY created_at LIMIT $2)",
-        )
-        .bind(cutoff)
-        .bind(batch)
-        .execute(pool)
-        .await?
-        .rows_affected(),
+        chat_messages: delete_oldest(pool, CHAT_MESSAGES, cutoff, batch).await?,
         ..PurgeCounts::default()
     };
     c.chat_sessions = sqlx::query(
@@ -103,43 +154,10 @@ pub async fn purge_before(
     .await?;
     c.calls = calls as u64;
     c.call_turns = turns as u64;
-    c.sms_inbound = sqlx::query(
-        "DELETE FROM sms_inbound_messages WHERE message_sid IN (
-           SELECT message_sid FROM sms_inbound_messages WHERE received_at < $1
-            ORDER BY received_at LIMIT $2)",
-    )
-    .bind(cutoff)
-    .bind(batch)
-    .execute(pool)
-    .await?
-    .rows_affected();
-    c.handoff_tokens = sqlx::query(
-        "DELETE FROM handoff_tokens WHERE id IN (
-           SELECT id FROM handoff_tokens WHERE expires_at < $1 ORDER BY expires_at LIMIT $2)",
-    )
-    .bind(cutoff)
-    .bind(batch)
-    .execute(pool)
-    .await?
-    .rows_affected();
-    c.issued_sessions = sqlx::query(
-        "DELETE FROM issued_sessions WHERE id IN (
-           SELECT id FROM issued_sessions WHERE last_seen_at < $1 ORDER BY last_seen_at LIMIT $2)",
-    )
-    .bind(cutoff)
-    .bind(batch)
-    .execute(pool)
-    .await?
-    .rows_affected();
-    c.sms_budgets = sqlx::query(
-        "DELETE FROM sms_budgets WHERE id IN (
-           SELECT id FROM sms_budgets WHERE window_start < $1 ORDER BY window_start LIMIT $2)",
-    )
-    .bind(windows_before)
-    .bind(batch)
-    .execute(pool)
-    .await?
-    .rows_affected();
+    c.sms_inbound = delete_oldest(pool, SMS_INBOUND, cutoff, batch).await?;
+    c.handoff_tokens = delete_oldest(pool, HANDOFF_TOKENS, cutoff, batch).await?;
+    c.issued_sessions = delete_oldest(pool, ISSUED_SESSIONS, cutoff, batch).await?;
+    c.sms_budgets = delete_oldest(pool, SMS_BUDGETS, windows_before, batch).await?;
     if c.total() > 0 {
         let mut conn = pool.acquire().await?;
         audit::record(
