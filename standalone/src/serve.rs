@@ -13,9 +13,15 @@
 //! - **Request timeout** ([`ServeLimits::request_timeout`]): a request (its body included)
 //!   not answered within it gets `408 request_timeout`. An upgrade's response is immediate;
 //!   the socket itself then lives under the `/ws` idle timeout instead.
+//! - **Write stall** ([`WriteStall`]): a response (or a socket frame) whose write makes no
+//!   progress for the header timeout — a client that stopped reading — closes the
+//!   connection, so a client cannot keep its slot by never reading.
 
 use std::future::Future;
+use std::io;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::extract::{ConnectInfo, Request};
@@ -27,7 +33,7 @@ use gomomo::config::ServeLimits;
 use gomomo::http::client_ip::TrustedProxies;
 use gomomo::http::ApiError;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tower::ServiceExt;
@@ -95,7 +101,10 @@ pub async fn run(
             .timer(TokioTimer::new())
             .header_read_timeout(limits.header_timeout)
             .keep_alive(true)
-            .serve_connection(TokioIo::new(stream), service)
+            .serve_connection(
+                TokioIo::new(WriteStall::new(stream, limits.header_timeout)),
+                service,
+            )
             .with_upgrades();
         let mut stop = stop.clone();
         tokio::spawn(async move {
@@ -139,8 +148,95 @@ async fn refuse(mut stream: TcpStream) {
     let _ = tokio::time::timeout(Duration::from_secs(2), async {
         let _ = stream.write_all(response.as_bytes()).await;
         let _ = stream.shutdown().await;
+        // Read what the client sent before closing: unread input would turn the close into
+        // a reset, and the client might never see the answer.
+        let mut sink = [0u8; 1024];
+        while matches!(stream.read(&mut sink).await, Ok(n) if n > 0) {}
     })
     .await;
+}
+
+/// A connection's stream whose writes fail with `TimedOut` once one has made no progress
+/// for `limit`: hyper's header timeout runs only while it waits for a request, so without
+/// this a client that never reads would keep its connection (and its slot) forever.
+struct WriteStall {
+    inner: TcpStream,
+    limit: Duration,
+    /// Armed while a write is pending; disarmed by any progress.
+    stalled: Option<Pin<Box<tokio::time::Sleep>>>,
+}
+
+impl WriteStall {
+    fn new(inner: TcpStream, limit: Duration) -> Self {
+        Self {
+            inner,
+            limit,
+            stalled: None,
+        }
+    }
+
+    /// After a write step: progress disarms the timer; `Pending` arms it (once) and fails
+    /// the write when it fires.
+    fn watch<T>(&mut self, cx: &mut Context<'_>, step: Poll<io::Result<T>>) -> Poll<io::Result<T>> {
+        if step.is_ready() {
+            self.stalled = None;
+            return step;
+        }
+        let limit = self.limit;
+        let timer = self
+            .stalled
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep(limit)));
+        match timer.as_mut().poll(cx) {
+            Poll::Ready(()) => Poll::Ready(Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "the client stopped reading",
+            ))),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+impl AsyncRead for WriteStall {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for WriteStall {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let step = Pin::new(&mut self.inner).poll_write(cx, buf);
+        self.watch(cx, step)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let step = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
+        self.watch(cx, step)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let step = Pin::new(&mut self.inner).poll_flush(cx);
+        self.watch(cx, step)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
 }
 
 async fn request_timeout(limit: Duration, req: Request, next: Next) -> Response {

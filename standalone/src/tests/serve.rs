@@ -28,6 +28,8 @@ fn limits(header: u64, max_connections: usize, request: u64) -> ServeLimits {
 fn app() -> Router {
     Router::new()
         .route("/", get(|| async { "hi" }))
+        // More than the socket buffers of both ends hold.
+        .route("/big", get(|| async { "x".repeat(32 << 20) }))
         .route(
             "/slow",
             get(|| async {
@@ -157,6 +159,37 @@ async fn connections_over_the_cap_are_refused_until_one_closes() {
         }
     }
     assert!(served.is_some(), "the freed slot is reused");
+}
+
+#[tokio::test]
+async fn a_client_that_never_reads_loses_its_slot() {
+    // One slot; the header timeout (1 s) also bounds a write that makes no progress.
+    let addr = start(limits(1, 1, 30), &[]).await;
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let mut stuck = socket.connect(addr).await.unwrap();
+    stuck
+        .write_all(b"GET /big HTTP/1.1\r\nHost: test\r\n\r\n")
+        .await
+        .unwrap();
+    // It never reads. Another client is served once the stalled write gives up.
+    let mut served = false;
+    for _ in 0..40 {
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        let mut next = TcpStream::connect(addr).await.unwrap();
+        if request(&mut next, "/", "")
+            .await
+            .starts_with("HTTP/1.1 200")
+        {
+            served = true;
+            break;
+        }
+    }
+    assert!(
+        served,
+        "the client that stopped reading still holds the only slot"
+    );
+    drop(stuck);
 }
 
 #[tokio::test]
