@@ -824,3 +824,150 @@ async fn release_hold_frees_the_time_for_its_session_only(pool: PgPool) {
         1
     );
 }
+
+/// A tenant in `zone` open every day 00:00–23:50, 10-minute grid, one resource, one
+/// 30-minute service and a 30-minute buffer, seen at `now`.
+async fn midnight_fixture(
+    pool: &PgPool,
+    zone: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Fixture {
+    let created = admin::create_tenant(
+        pool,
+        Uuid::new_v4(),
+        &TenantSettings {
+            name: "Night Clinic".into(),
+            time_zone: TimeZone::parse(zone).unwrap(),
+            slot_step_minutes: 10,
+            min_notice_minutes: 60,
+            max_days_ahead: 14,
+            buffer_minutes: 30,
+        },
+    )
+    .await
+    .unwrap();
+    let tenant = TenantId(created.tenant.id);
+    let r = admin::upsert_resource(pool, tenant, None, Some("Night staff"), None, None)
+        .await
+        .unwrap();
+    let service = admin::upsert_service(
+        pool,
+        tenant,
+        None,
+        &ServiceInput {
+            name: Some("Night consultation".into()),
+            description: None,
+            duration_minutes: Some(30),
+            active: None,
+            resource_ids: Some(vec![r.id]),
+        },
+    )
+    .await
+    .unwrap();
+    let hours: Vec<HoursRow> = (1..=7)
+        .map(|d| HoursRow {
+            weekday: d,
+            opens: "00:00:00".parse().unwrap(),
+            closes: "23:50:00".parse().unwrap(),
+        })
+        .collect();
+    admin::replace_hours(pool, tenant, &hours).await.unwrap();
+    Fixture {
+        svc: BookingService::new(
+            pool.clone(),
+            Clock::fixed(now),
+            std::time::Duration::from_secs(300),
+        ),
+        tenant,
+        service: service.id,
+        resources: vec![r.id],
+    }
+}
+
+/// The last slot of local `day` (ending 10 minutes before midnight) and the first of the
+/// next day (at its first instant) are both offered while nothing is booked, yet lie
+/// closer together than the buffer. Two clients book them at the same moment, round after
+/// round: each round exactly one of them gets a booking. Returns the two starts (UTC).
+async fn book_across_midnight(
+    pool: &PgPool,
+    f: &Fixture,
+    day: NaiveDate,
+) -> (chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>) {
+    let next = day.succ_opt().unwrap();
+    let a = f
+        .svc
+        .availability(f.tenant, f.service, day, next)
+        .await
+        .unwrap();
+    let local = |t: chrono::DateTime<chrono::Utc>| t.with_timezone(&a.time_zone).date_naive();
+    let late = *a.slots.iter().rfind(|s| local(s.start) == day).unwrap();
+    let early = *a.slots.iter().find(|s| local(s.start) == next).unwrap();
+    assert!(early.start - late.end < Duration::minutes(30));
+    let rounds = 40;
+    for round in 0..rounds {
+        let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(2));
+        let mut tasks = Vec::new();
+        for (i, start) in [late.start, early.start].into_iter().enumerate() {
+            let (svc, tenant, service, barrier) =
+                (f.svc.clone(), f.tenant, f.service, barrier.clone());
+            tasks.push(tokio::spawn(async move {
+                let s = session(&format!("night-{round}-{i}"));
+                barrier.wait().await;
+                let hold = svc.create_hold(tenant, service, start, &s).await?;
+                svc.confirm(tenant, hold.id, &s, &client("night@example.com"))
+                    .await
+                    .map(|(appt, _)| appt)
+            }));
+        }
+        let mut booked = 0;
+        for t in tasks {
+            match t.await.unwrap() {
+                Ok(_) => booked += 1,
+                Err(BookingError::SlotUnavailable | BookingError::SlotTaken) => {}
+                Err(e) => panic!("round {round}: {e:?}"),
+            }
+        }
+        assert_eq!(
+            booked, 1,
+            "round {round}: both sides of midnight were booked"
+        );
+        assert_eq!(
+            count(
+                pool,
+                "SELECT count(*) FROM appointments WHERE status <> 'cancelled'"
+            )
+            .await,
+            1
+        );
+        sqlx::query("DELETE FROM appointments")
+            .execute(pool)
+            .await
+            .unwrap();
+        sqlx::query("DELETE FROM availability_holds")
+            .execute(pool)
+            .await
+            .unwrap();
+    }
+    (late.start, early.start)
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn buffers_hold_across_midnight_in_utc(pool: PgPool) {
+    let f = midnight_fixture(&pool, "UTC", march_2_8am()).await;
+    let (late, early) =
+        book_across_midnight(&pool, &f, NaiveDate::from_ymd_opt(2026, 3, 3).unwrap()).await;
+    assert_eq!(late.to_rfc3339(), "2026-03-03T23:20:00+00:00");
+    assert_eq!(early.to_rfc3339(), "2026-03-04T00:00:00+00:00");
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn buffers_hold_across_a_dst_change_at_midnight(pool: PgPool) {
+    // Santiago springs forward at Sunday 6 September 2026 00:00 (-04 → -03): Saturday's last
+    // slot ends 23:50 -04 = 03:50Z, Sunday opens at the first instant, 01:00 -03 = 04:00Z.
+    let now = "2026-09-01T12:00:00Z".parse().unwrap();
+    let f = midnight_fixture(&pool, "America/Santiago", now).await;
+    let (late, early) =
+        book_across_midnight(&pool, &f, NaiveDate::from_ymd_opt(2026, 9, 5).unwrap()).await;
+    assert_eq!(late.to_rfc3339(), "2026-09-06T03:20:00+00:00");
+    assert_eq!(early.to_rfc3339(), "2026-09-06T04:00:00+00:00");
+}

@@ -699,3 +699,71 @@ async fn race_64_confirms_on_one_slot_one_winner(_p: PgPoolOptions, opts: PgConn
         .unwrap();
     assert_eq!(n, 1);
 }
+
+#[sqlx::test(migrations = "../../migrations")]
+async fn race_64_clients_hold_then_confirm_one_slot_one_booking(
+    _p: PgPoolOptions,
+    opts: PgConnectOptions,
+) {
+    // GIVEN 64 clients without sessions WHEN each, at the same moment, holds the same slot
+    // and confirms its hold with the session the hold gave it THEN exactly one booking is
+    // made and every other client gets a 409 (slot_unavailable at the hold or slot_taken
+    // at the confirm), never a 5xx.
+    let pool = race_pool(opts).await;
+    let app = app(pool.clone(), Clock::fixed(march_2_8am()), RACE);
+    let (t, svc) = single_resource_tenant(&app).await;
+    let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(64));
+    let mut tasks = Vec::new();
+    for i in 0..64 {
+        let (app, t, svc, barrier) = (app.clone(), t.clone(), svc.clone(), barrier.clone());
+        tasks.push(tokio::spawn(async move {
+            barrier.wait().await;
+            let (s, hold) = post(
+                &app,
+                &format!("/api/tenants/{t}/holds"),
+                json!({"service_id": svc, "start": "2026-03-03T10:00:00-05:00"}),
+            )
+            .await;
+            if s != StatusCode::CREATED {
+                return ("hold", s, hold);
+            }
+            let confirm = json!({
+                "hold_id": hold["hold_id"],
+                "session_id": hold["session_id"],
+                "client_name": "Racer",
+                "client_email": format!("racer{i}@example.com"),
+            });
+            let (s, v) = post(&app, &format!("/api/tenants/{t}/bookings"), confirm).await;
+            ("confirm", s, v)
+        }));
+    }
+    let mut outcomes: HashMap<(&str, u16, String), usize> = HashMap::new();
+    for task in tasks {
+        let (step, s, v) = task.await.unwrap();
+        assert!(!s.is_server_error(), "{step}: {s} {v}");
+        if s == StatusCode::CONFLICT {
+            let expected = if step == "hold" {
+                "slot_unavailable"
+            } else {
+                "slot_taken"
+            };
+            assert_eq!(code(&v), expected, "{step}: {v}");
+        } else {
+            assert_eq!((step, s), ("confirm", StatusCode::CREATED), "{v}");
+        }
+        *outcomes
+            .entry((step, s.as_u16(), code(&v).to_string()))
+            .or_default() += 1;
+    }
+    let booked = outcomes
+        .iter()
+        .filter(|((step, s, _), _)| *step == "confirm" && *s == 201)
+        .map(|(_, n)| *n)
+        .sum::<usize>();
+    assert_eq!(booked, 1, "{outcomes:?}");
+    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM appointments")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(n, 1);
+}

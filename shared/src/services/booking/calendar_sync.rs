@@ -9,8 +9,8 @@
 use serde_json::json;
 
 use super::{
-    audit_hold, booking_event, q, session_lock_key, slot_lock_key, BookingError, BookingService,
-    Result, TenantSchedule,
+    audit_hold, booking_event, q, session_lock_key, BookingError, BookingService, Result,
+    RuleLocks, TenantSchedule,
 };
 use crate::db::bookings::{AppointmentRow, AppointmentStatus, HoldRow};
 use crate::db::{audit, outbox, tenants};
@@ -158,12 +158,9 @@ impl BookingService {
             return Ok(None);
         }
         let released = q::release_session_holds(&mut tx, tenant_id, &appt.session_id).await?;
-        let mut keys = vec![slot_lock_key(
-            tenant_id,
-            appt.resource_id,
-            sched.local_date(appt.start_at),
-        )];
-        q::advisory_locks(&mut tx, &mut keys).await?;
+        let mut locks = RuleLocks::new();
+        locks.buffered(sched, appt.resource_id, appt.start_at, appt.end_at);
+        locks.take(&mut tx).await?;
         let now = self.clock.now();
         let cancelled = q::cancel_appointment(&mut tx, appt.id, now).await?;
         let dropped = outbox::drop_unpublished_booking_created(&mut tx, appt.id).await?;

@@ -1,8 +1,10 @@
 //! The booking service: availability, holds, confirm, lookup, reschedule, cancel and the
 //! hold sweep. The rules that keep a slot from being sold twice live here:
 //!
-//! - holds are created under transaction-scoped advisory locks, one per (tenant, resource,
-//!   local day), after which a fresh snapshot sees every committed hold and booking;
+//! - holds are created under transaction-scoped advisory locks on every (tenant, resource,
+//!   local day) that the rules' window touches (the slot widened by the buffer either
+//!   side, see [`RuleLocks`]), after which a fresh snapshot sees every committed hold and
+//!   booking;
 //! - confirm and reschedule run SERIALIZABLE (retried on serialization failures and
 //!   deadlocks), take the same advisory locks, and the `appointments_no_overlap` exclusion
 //!   constraint is the last guard: a lost race is [`BookingError::SlotTaken`], never a 500;
@@ -449,12 +451,11 @@ impl BookingService {
         let mut session_key = vec![session_lock_key(tenant_id, session.as_str())];
         q::advisory_locks(&mut tx, &mut session_key).await?;
         let released = q::release_session_holds(&mut tx, tenant_id, session.as_str()).await?;
-        let mut keys: Vec<i64> = service
-            .resource_ids
-            .iter()
-            .map(|r| slot_lock_key(tenant_id, *r, date))
-            .collect();
-        q::advisory_locks(&mut tx, &mut keys).await?;
+        let mut locks = RuleLocks::new();
+        for r in &service.resource_ids {
+            locks.buffered(sched, *r, start, start + rules.duration);
+        }
+        locks.take(&mut tx).await?;
         let now = self.clock.now();
         let mut busy = load_busy(&mut tx, sched, &service.resource_ids, date, date, now).await?;
         busy.iter_mut().for_each(|b| b.extend_from_slice(external));
@@ -601,12 +602,9 @@ impl BookingService {
         if hold.status != HoldStatus::Active {
             return Err(BookingError::HoldExpired);
         }
-        let mut keys = vec![slot_lock_key(
-            tenant_id,
-            hold.resource_id,
-            sched.local_date(hold.start_at),
-        )];
-        q::advisory_locks(tx, &mut keys).await?;
+        let mut locks = RuleLocks::new();
+        locks.buffered(sched, hold.resource_id, hold.start_at, hold.end_at);
+        locks.take(tx).await?;
         // Expiry is judged after the lock wait: a hold that ran out while we waited may
         // already have been given to someone else by create_hold.
         hold_still_good(&hold, self.clock.now())?;
@@ -736,11 +734,11 @@ impl BookingService {
         if hold.status != HoldStatus::Active {
             return Err(BookingError::HoldExpired);
         }
-        let mut keys = vec![
-            slot_lock_key(tenant_id, appt.resource_id, sched.local_date(appt.start_at)),
-            slot_lock_key(tenant_id, hold.resource_id, sched.local_date(hold.start_at)),
-        ];
-        q::advisory_locks(&mut tx, &mut keys).await?;
+        let mut locks = RuleLocks::new();
+        locks
+            .buffered(sched, appt.resource_id, appt.start_at, appt.end_at)
+            .buffered(sched, hold.resource_id, hold.start_at, hold.end_at);
+        locks.take(&mut tx).await?;
         hold_still_good(&hold, self.clock.now())?;
         let moved = q::move_appointment(&mut tx, appt.id, &hold)
             .await
@@ -917,8 +915,67 @@ fn session_lock_key(tenant: Uuid, session: &str) -> i64 {
     lock_key(&[b"session", tenant.as_bytes(), session.as_bytes()])
 }
 
-/// The advisory-lock key of one resource's local day at a tenant. Every slot of a day lies
-/// within that day's business hours, so two overlapping bookings always share a key.
+/// What the booking rules read, as the advisory locks that guard it: one key per
+/// (resource, local day) that a rule's window touches. A rule's window is the interval it
+/// checks widened by what the rule looks at around it (the buffer either side). Two
+/// bookings that a rule could find in conflict overlap inside one of the windows, so they
+/// share at least one key and their checks run one after the other. Every path that
+/// writes or checks a booking (hold, confirm, reschedule, the calendar undo) adds its
+/// windows here and takes the keys at once, in ascending order, so no two lock sets can
+/// deadlock.
+#[derive(Debug, Default)]
+pub struct RuleLocks {
+    keys: Vec<i64>,
+}
+
+impl RuleLocks {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The buffer rule: `[start, end)` on `resource` reads the busy times within the
+    /// tenant's buffer either side.
+    pub fn buffered(
+        &mut self,
+        sched: &TenantSchedule,
+        resource: Uuid,
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+    ) -> &mut Self {
+        let buffer = Duration::minutes(sched.tenant.buffer_minutes.max(0).into());
+        self.window(sched, resource, start - buffer, end + buffer)
+    }
+
+    /// Every local day of `resource` that the half-open window `[from, to)` touches.
+    pub fn window(
+        &mut self,
+        sched: &TenantSchedule,
+        resource: Uuid,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> &mut Self {
+        let first = sched.local_date(from);
+        // The last instant inside the window decides its last day (an end at local
+        // midnight does not reach into the next day).
+        let last = sched.local_date((to - Duration::microseconds(1)).max(from));
+        let mut day = first;
+        while day <= last {
+            self.keys
+                .push(slot_lock_key(sched.tenant.id, resource, day));
+            let Some(next) = day.succ_opt() else { break };
+            day = next;
+        }
+        self
+    }
+
+    /// Takes every collected lock for the rest of the transaction.
+    pub async fn take(mut self, conn: &mut PgConnection) -> Result<()> {
+        q::advisory_locks(conn, &mut self.keys).await?;
+        Ok(())
+    }
+}
+
+/// The advisory-lock key of one resource's local day at a tenant (see [`RuleLocks`]).
 pub fn slot_lock_key(tenant: Uuid, resource: Uuid, date: NaiveDate) -> i64 {
     lock_key(&[
         tenant.as_bytes(),
