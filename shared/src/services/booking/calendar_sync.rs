@@ -203,6 +203,7 @@ impl BookingService {
                 start: appt.start_at,
                 end: appt.end_at,
                 expires_at: now + self.hold_ttl,
+                moves_appointment_id: None,
             },
         )
         .await?;
