@@ -765,3 +765,68 @@ async fn pending_pushes_are_delivered_once_newest_per_type(pool: PgPool) {
             .unwrap();
     assert_eq!(left, 0);
 }
+
+#[sqlx::test(migrations = "../migrations")]
+async fn the_reschedule_tool_moves_a_booking_onto_time_overlapping_its_own(pool: PgPool) {
+    use gomomo::domain::{ClientName, Email};
+    use gomomo::services::booking::ClientDetails;
+
+    let (exec, mut c) = ctx(&pool, "web-move", SessionState::default()).await;
+    let follow_up = admin::DEMO_SERVICES[1].0; // 60 minutes
+    let at = |h, m| {
+        New_York
+            .with_ymd_and_hms(2026, 12, 8, h, m, 0)
+            .unwrap()
+            .with_timezone(&Utc)
+    };
+    // Jane at 10:00–11:00 on the first resource; the second is taken 10:00–11:00 too.
+    let mut jane = String::new();
+    for (who, email) in [
+        ("Jane Doe", "jane@example.com"),
+        ("Bo Li", "bo@example.com"),
+    ] {
+        let s = SessionId::parse(&format!("web-{who}").replace(' ', "-")).unwrap();
+        let hold = exec
+            .booking()
+            .create_hold(c.tenant, follow_up, at(10, 0), &s)
+            .await
+            .unwrap();
+        let details = ClientDetails {
+            name: ClientName::parse(who).unwrap(),
+            email: Email::parse(email).unwrap(),
+            phone: None,
+            notes: None,
+        };
+        let (appt, _) = exec
+            .booking()
+            .confirm(c.tenant, hold.id, &s, &details)
+            .await
+            .unwrap();
+        if jane.is_empty() {
+            jane = appt.reference;
+        }
+    }
+    // 10:30 is free only once Jane's own hour does not count against her.
+    c.state.turn_email = Some("jane@example.com".into());
+    let v = exec
+        .dispatch(
+            &mut c,
+            "reschedule_booking",
+            &serde_json::json!({"reference": jane, "email": "jane@example.com",
+                                "new_start_time": "2026-12-08T10:30:00-05:00"}),
+        )
+        .await;
+    assert!(v.get("error").is_none(), "{v}");
+    assert!(c
+        .events
+        .iter()
+        .any(|e| matches!(e, AgentEvent::BookingRescheduled { .. })));
+    let (start, end): (DateTime<Utc>, DateTime<Utc>) = sqlx::query_as(
+        "SELECT lower(during), upper(during) FROM appointments WHERE reference = $1",
+    )
+    .bind(&jane)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!((start, end), (at(10, 30), at(11, 30)));
+}

@@ -135,6 +135,20 @@ pub struct HoldRequest {
     /// the chat, or an earlier hold); when absent the server issues one and returns it.
     /// Client-chosen ids are refused (404 `session_not_found`).
     pub session_id: Option<String>,
+    /// Takes the hold to move this booking: its own current time is not busy for the hold
+    /// (so it can move by less than its length), and the hold can only be used by
+    /// `POST …/bookings/{reference}/reschedule` for that booking.
+    pub reschedule: Option<HoldRescheduleOf>,
+}
+
+/// The booking a hold is for, proven by its reference and the email it was made with.
+#[derive(Deserialize, ToSchema)]
+pub struct HoldRescheduleOf {
+    pub reference: String,
+    pub email: String,
+    /// Keep the booking's current staff member (resource); default false (any free one).
+    #[serde(default)]
+    pub same_resource: bool,
 }
 
 #[derive(Serialize, ToSchema)]

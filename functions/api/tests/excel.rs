@@ -389,3 +389,69 @@ async fn bad_files_and_missing_keys_are_refused(pool: PgPool) {
         .unwrap();
     assert_eq!(n, 0);
 }
+
+#[sqlx::test(migrations = "../../migrations")]
+async fn a_failed_move_leaves_nothing_behind(pool: PgPool) {
+    let seed = seed_demo(&pool).await.unwrap();
+    let key = seed.api_key.as_str();
+    let app = app(pool.clone(), Clock::fixed(march_2_8am()), &[]);
+    let reference = book(&app, "2026-03-03T10:00:00-05:00", "s-move", "Ben Ode")
+        .await
+        .unwrap();
+    let export = format!("/api/admin/tenants/{DEMO_TENANT_ID}/appointments.xlsx");
+    let (s, _, bytes) = send(
+        &app,
+        "GET",
+        &format!("{export}?from=2026-03-02&to=2026-03-06"),
+        None,
+        vec![],
+        Some(key),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    let mut rows = read_back(&bytes);
+    rows[1][2] = "2026-03-04T09:00:00-05:00".into();
+
+    // The database fails the move itself, and would fail any clean-up delete after it: an
+    // import that needs a second step to undo its first leaves that first step behind.
+    sqlx::raw_sql(
+        "CREATE FUNCTION fail_now() RETURNS trigger LANGUAGE plpgsql AS
+           $$ BEGIN RAISE EXCEPTION 'injected failure'; END $$;
+         CREATE TRIGGER fail_moves BEFORE UPDATE ON appointments
+           FOR EACH ROW EXECUTE FUNCTION fail_now();
+         CREATE TRIGGER fail_hold_deletes BEFORE DELETE ON availability_holds
+           FOR EACH ROW EXECUTE FUNCTION fail_now();",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    let (s, _, body) = send(
+        &app,
+        "POST",
+        &export,
+        Some("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+        write_xlsx(&rows),
+        Some(key),
+    )
+    .await;
+    let summary: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(s, StatusCode::OK, "{summary}");
+    assert_eq!(summary["applied"], 0, "{summary}");
+    let dead = summary["dead_lettered"].as_array().unwrap();
+    assert_eq!(dead.len(), 1, "{summary}");
+    assert_eq!(dead[0]["reference"], reference.as_str());
+
+    let holds: i64 = sqlx::query_scalar("SELECT count(*) FROM availability_holds")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(holds, 0, "the refused move left a hold behind");
+    let (start, sequence): (DateTime<Utc>, i32) =
+        sqlx::query_as("SELECT lower(during), sequence FROM appointments WHERE reference = $1")
+            .bind(&reference)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    let at = DateTime::parse_from_rfc3339("2026-03-03T10:00:00-05:00").unwrap();
+    assert_eq!((start, sequence), (at.with_timezone(&Utc), 0));
+}

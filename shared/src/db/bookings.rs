@@ -92,6 +92,8 @@ pub struct HoldRow {
     pub end_at: DateTime<Utc>,
     pub status: HoldStatus,
     pub expires_at: DateTime<Utc>,
+    /// The booking this hold was taken to move (its own interval was not busy for it).
+    pub moves_appointment_id: Option<Uuid>,
 }
 
 #[derive(Debug, Clone, FromRow, Serialize, PartialEq)]
@@ -117,7 +119,7 @@ pub struct AppointmentRow {
 }
 
 const HOLD_COLS: &str = "id, tenant_id, service_id, resource_id, session_id,
-    lower(during) AS start_at, upper(during) AS end_at, status, expires_at";
+    lower(during) AS start_at, upper(during) AS end_at, status, expires_at, moves_appointment_id";
 /// The columns of an [`AppointmentRow`], for every query that reads appointments.
 pub const APPT_COLS: &str =
     "id, tenant_id, service_id, resource_id, hold_id, session_id, reference,
@@ -125,17 +127,20 @@ pub const APPT_COLS: &str =
     client_phone, notes, sequence, created_at, updated_at, cancelled_at";
 
 /// Busy intervals (live appointments and unexpired active holds) of the given resources that
-/// touch [from, to). Returns (resource_id, busy).
+/// touch [from, to), leaving out the appointment `except` (a booking being moved does not
+/// block its own new time). Returns (resource_id, busy).
 pub async fn busy_intervals(
     conn: &mut PgConnection,
     resources: &[Uuid],
     from: DateTime<Utc>,
     to: DateTime<Utc>,
     now: DateTime<Utc>,
+    except: Option<Uuid>,
 ) -> Result<Vec<(Uuid, Busy)>, sqlx::Error> {
     let rows: Vec<(Uuid, DateTime<Utc>, DateTime<Utc>)> = sqlx::query_as(
         "SELECT resource_id, lower(during), upper(during) FROM appointments
           WHERE resource_id = ANY($1) AND status <> 'cancelled' AND during && tstzrange($2, $3)
+            AND id IS DISTINCT FROM $5
          UNION ALL
          SELECT resource_id, lower(during), upper(during) FROM availability_holds
           WHERE resource_id = ANY($1) AND status = 'active' AND expires_at > $4
@@ -145,6 +150,7 @@ pub async fn busy_intervals(
     .bind(from)
     .bind(to)
     .bind(now)
+    .bind(except)
     .fetch_all(conn)
     .await?;
     Ok(rows
@@ -178,12 +184,14 @@ pub struct NewHold {
     pub start: DateTime<Utc>,
     pub end: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
+    pub moves_appointment_id: Option<Uuid>,
 }
 
 pub async fn insert_hold(conn: &mut PgConnection, h: &NewHold) -> Result<HoldRow, sqlx::Error> {
     sqlx::query_as(AssertSqlSafe(format!(
-        "INSERT INTO availability_holds (id, tenant_id, service_id, resource_id, session_id, during, expires_at)
-         VALUES ($1, $2, $3, $4, $5, tstzrange($6, $7), $8) RETURNING {HOLD_COLS}"
+        "INSERT INTO availability_holds (id, tenant_id, service_id, resource_id, session_id, during, expires_at,
+                                         moves_appointment_id)
+         VALUES ($1, $2, $3, $4, $5, tstzrange($6, $7), $8, $9) RETURNING {HOLD_COLS}"
     )))
     .bind(h.id)
     .bind(h.tenant_id)
@@ -193,6 +201,7 @@ pub async fn insert_hold(conn: &mut PgConnection, h: &NewHold) -> Result<HoldRow
     .bind(h.start)
     .bind(h.end)
     .bind(h.expires_at)
+    .bind(h.moves_appointment_id)
     .fetch_one(conn)
     .await
 }
@@ -366,24 +375,59 @@ pub async fn insert_appointment(
     .await
 }
 
-/// Moves a live appointment onto the slot of `hold`.
+/// Where an appointment is moved to.
+pub struct Placement {
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+    pub resource_id: Uuid,
+    pub service_id: Uuid,
+    /// The hold the move used (remembered as the appointment's latest move), if any.
+    pub hold_id: Option<Uuid>,
+}
+
+impl From<&HoldRow> for Placement {
+    fn from(h: &HoldRow) -> Self {
+        Self {
+            start: h.start_at,
+            end: h.end_at,
+            resource_id: h.resource_id,
+            service_id: h.service_id,
+            hold_id: Some(h.id),
+        }
+    }
+}
+
+/// Moves a live appointment to `to`.
 pub async fn move_appointment(
     conn: &mut PgConnection,
     id: Uuid,
-    hold: &HoldRow,
+    to: &Placement,
 ) -> Result<AppointmentRow, sqlx::Error> {
     sqlx::query_as(AssertSqlSafe(format!(
         "UPDATE appointments SET during = tstzrange($2, $3), resource_id = $4, service_id = $5,
-                sequence = sequence + 1, updated_at = now()
+                last_move_hold_id = COALESCE($6, last_move_hold_id), sequence = sequence + 1, updated_at = now()
           WHERE id = $1 RETURNING {APPT_COLS}"
     )))
     .bind(id)
-    .bind(hold.start_at)
-    .bind(hold.end_at)
-    .bind(hold.resource_id)
-    .bind(hold.service_id)
+    .bind(to.start)
+    .bind(to.end)
+    .bind(to.resource_id)
+    .bind(to.service_id)
+    .bind(to.hold_id)
     .fetch_one(conn)
     .await
+}
+
+/// The hold of an appointment's latest move (None when it was never moved).
+pub async fn last_move_hold<'e>(
+    db: impl PgExecutor<'e>,
+    id: Uuid,
+) -> Result<Option<Uuid>, sqlx::Error> {
+    sqlx::query_scalar("SELECT last_move_hold_id FROM appointments WHERE id = $1")
+        .bind(id)
+        .fetch_optional(db)
+        .await
+        .map(Option::flatten)
 }
 
 pub async fn cancel_appointment(

@@ -20,7 +20,7 @@ use uuid::Uuid;
 
 use crate::db::bookings::{self as q, AppointmentRow, AppointmentStatus};
 use crate::db::{sync_dead_letter, tenants};
-use crate::domain::{Email, ReferenceCode, SessionId, TenantId};
+use crate::domain::{Email, ReferenceCode, TenantId};
 use crate::services::booking::{BookingError, BookingService};
 
 /// The columns of the sheet, in export order.
@@ -310,29 +310,11 @@ async fn reconcile_row(
             Ok(_) => Ok(Outcome::Applied),
             Err(e) => Ok(dead("cancel", e.to_string())),
         },
+        // One transaction, no hold: a refused move leaves nothing behind.
         (Confirmed, Confirmed) if moved => {
-            let session = SessionId::parse(&format!("excel-import:{}", reference.as_str()))
-                .map_err(BookingError::from)?;
-            let hold = match booking
-                .create_hold(tenant, stored.service_id, start, &session)
-                .await
-            {
-                Ok(h) => h,
-                Err(e) => return Ok(dead("reschedule", format!("new start refused: {e}"))),
-            };
-            match booking
-                .reschedule(tenant, &reference, &email, hold.id, Some(&session))
-                .await
-            {
+            match booking.move_to(tenant, &reference, &email, start).await {
                 Ok(_) => Ok(Outcome::Applied),
-                Err(e) => {
-                    // The hold was only for this move: give the time back now (if that
-                    // fails, the hold simply runs out; the import goes on).
-                    if let Err(release) = booking.release_hold(tenant, hold.id, &session).await {
-                        tracing::warn!(error = %release, "releasing an import hold failed");
-                    }
-                    Ok(dead("reschedule", format!("move refused: {e}")))
-                }
+                Err(e) => Ok(dead("reschedule", format!("move refused: {e}"))),
             }
         }
         (Confirmed, Confirmed) => Ok(Outcome::Unchanged),

@@ -6,7 +6,7 @@ use axum::Json;
 use gomomo::db::tenants;
 use gomomo::domain::{ClientName, Email, Notes, ParseError, PhoneE164, ReferenceCode};
 use gomomo::http::{ApiError, ApiJson, ApiPath, ApiQuery, ClientIp};
-use gomomo::services::booking::ClientDetails;
+use gomomo::services::booking::{ClientDetails, MoveOf};
 use gomomo::services::sessions;
 
 use super::{date_field, instant_field, tenant_id, uuid_field};
@@ -97,9 +97,9 @@ pub async fn availability(
 }
 
 #[utoipa::path(post, path = "/api/tenants/{tenant}/holds", params(("tenant" = String, Path)), request_body = HoldRequest,
-    description = "Holds a slot for a session. Sessions are issued by the server: without `session_id` a new one is issued and returned in the hold; a client-chosen or another tenant's id is refused with 404 `session_not_found`.",
-    responses((status = 201, body = HoldView), (status = 400, body = ErrorBody), (status = 404, description = "tenant_not_found, service_not_found or session_not_found", body = ErrorBody),
-        (status = 409, description = "slot_unavailable", body = ErrorBody),
+    description = "Holds a slot for a session. Sessions are issued by the server: without `session_id` a new one is issued and returned in the hold; a client-chosen or another tenant's id is refused with 404 `session_not_found`. With `reschedule` the hold is for moving that booking (reference and email): the booking's own time does not block it, `same_resource` keeps its staff member, and only that booking's reschedule can use the hold.",
+    responses((status = 201, body = HoldView), (status = 400, body = ErrorBody), (status = 404, description = "tenant_not_found, service_not_found, session_not_found, booking_not_found (reschedule: no booking with that reference and email) or resource_not_found (same_resource: the service is not done by the booking's staff member)", body = ErrorBody),
+        (status = 409, description = "slot_unavailable, or booking_cancelled (reschedule)", body = ErrorBody),
         (status = 429, description = "rate_limited (Retry-After)", body = ErrorBody)))]
 pub async fn create_hold(
     State(state): State<AppState>,
@@ -110,6 +110,14 @@ pub async fn create_hold(
     let tenant = tenant_id(&tenant)?;
     let service = uuid_field("service_id", &req.service_id)?;
     let start = instant_field("start", &req.start)?;
+    let moving = match &req.reschedule {
+        Some(m) => Some(MoveOf {
+            reference: ReferenceCode::parse(&m.reference)?,
+            email: Email::parse(&m.email)?,
+            same_resource: m.same_resource,
+        }),
+        None => None,
+    };
     state.budgets.hold(tenant.0, ip).await?;
     let (session, _) =
         match sessions::accept_or_issue(state.pool(), tenant, req.session_id.as_deref()).await {
@@ -119,11 +127,21 @@ pub async fn create_hold(
                 return Err(e.into());
             }
         };
-    let hold = match state
-        .booking
-        .create_hold(tenant, service, start, &session)
-        .await
-    {
+    let held = match &moving {
+        Some(m) => {
+            state
+                .booking
+                .create_move_hold(tenant, service, start, &session, m)
+                .await
+        }
+        None => {
+            state
+                .booking
+                .create_hold(tenant, service, start, &session)
+                .await
+        }
+    };
+    let hold = match held {
         Ok(h) => h,
         Err(e) => {
             state.budgets.hold_not_created(ip).await;
@@ -216,8 +234,9 @@ pub async fn lookup_booking(
 
 #[utoipa::path(post, path = "/api/tenants/{tenant}/bookings/{reference}/reschedule",
     params(("tenant" = String, Path), ("reference" = String, Path)), request_body = RescheduleRequest,
-    responses((status = 200, body = BookingView), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
-        (status = 409, body = ErrorBody), (status = 410, body = ErrorBody),
+    description = "Moves the booking onto a hold (take it with `reschedule` in `POST …/holds` to move by less than the booking's length). The same request again after it succeeded answers 200 with the booking as it is now, whatever the move changed.",
+    responses((status = 200, description = "moved, or the same hold again: the booking", body = BookingView), (status = 400, body = ErrorBody), (status = 403, description = "hold_not_owned: another session's hold, or a hold taken to move another booking", body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, description = "slot_taken or booking_cancelled", body = ErrorBody), (status = 410, body = ErrorBody),
         (status = 429, description = "rate_limited (Retry-After)", body = ErrorBody)))]
 pub async fn reschedule_booking(
     State(state): State<AppState>,

@@ -33,7 +33,7 @@ use crate::domain::nlu;
 use crate::domain::slots;
 use crate::domain::{ClientName, Email, Notes, PhoneE164, ReferenceCode, SessionId, TenantId};
 use crate::services::booking::{
-    BookingError, BookingErrorKind, BookingService, ClientDetails, TenantSchedule,
+    BookingError, BookingErrorKind, BookingService, ClientDetails, MoveOf, TenantSchedule,
 };
 
 /// Holds further out than this need a date the user confirmed in an earlier turn.
@@ -407,16 +407,25 @@ impl ToolExecutor {
         ctx: &TurnCtx,
         service_id: Uuid,
         start: DateTime<Utc>,
+        moving: Option<&MoveOf>,
     ) -> Result<HoldRow, ToolError> {
         if let Some((budgets, client)) = &self.hold_budget {
             if let Err(e) = budgets.hold(ctx.tenant.0, *client).await {
                 return Err(hold_budget_refusal(e));
             }
         }
-        let out = self
-            .booking
-            .create_hold(ctx.tenant, service_id, start, &ctx.session)
-            .await;
+        let out = match moving {
+            Some(m) => {
+                self.booking
+                    .create_move_hold(ctx.tenant, service_id, start, &ctx.session, m)
+                    .await
+            }
+            None => {
+                self.booking
+                    .create_hold(ctx.tenant, service_id, start, &ctx.session)
+                    .await
+            }
+        };
         if out.is_err() {
             if let Some((budgets, client)) = &self.hold_budget {
                 budgets.hold_not_created(*client).await;
@@ -659,7 +668,7 @@ impl ToolExecutor {
         let args = json!({"service_id": service_id, "start": start});
         let out: Result<_, ToolError> = async {
             Self::far_future_guard(ctx, start)?;
-            let hold = self.budgeted_hold(ctx, service_id, start).await?;
+            let hold = self.budgeted_hold(ctx, service_id, start, None).await?;
             ctx.state.active_hold = Some(ActiveHold {
                 hold_id: hold.id,
                 service_id,
@@ -856,7 +865,8 @@ impl ToolExecutor {
         out
     }
 
-    /// Holds the new time for this session, then moves the booking onto it in one transaction.
+    /// Holds the new time for this session (its own current time is not busy for the hold),
+    /// then moves the booking onto it in one transaction.
     pub async fn reschedule(
         &self,
         ctx: &mut TurnCtx,
@@ -875,7 +885,16 @@ impl ToolExecutor {
                 ));
             }
             let hold = self
-                .budgeted_hold(ctx, current.service_id, new_start)
+                .budgeted_hold(
+                    ctx,
+                    current.service_id,
+                    new_start,
+                    Some(&MoveOf {
+                        reference: reference.clone(),
+                        email: email.clone(),
+                        same_resource: false,
+                    }),
+                )
                 .await
                 .inspect_err(|e| {
                     if e.booking_kind() == Some(BookingErrorKind::SlotUnavailable) {

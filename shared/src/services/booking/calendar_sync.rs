@@ -200,6 +200,7 @@ impl BookingService {
                 start: appt.start_at,
                 end: appt.end_at,
                 expires_at: now + self.hold_ttl,
+                moves_appointment_id: None,
             },
         )
         .await?;

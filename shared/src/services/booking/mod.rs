@@ -190,6 +190,22 @@ pub struct Availability {
     pub slots: Vec<Slot>,
 }
 
+/// The booking a hold is taken to move, proven by its reference and email. Its own interval
+/// is not busy for the hold, and only it can be moved onto the hold.
+#[derive(Debug, Clone)]
+pub struct MoveOf {
+    pub reference: ReferenceCode,
+    pub email: Email,
+    /// Keep the booking's staff member (resource) rather than any free one.
+    pub same_resource: bool,
+}
+
+/// Where a hold may go: the resources it may take and the booking it moves, if any.
+struct HoldTarget {
+    resources: Vec<Uuid>,
+    moves: Option<Uuid>,
+}
+
 /// What a client gives to confirm a hold; parsed at the edge.
 #[derive(Debug, Clone)]
 pub struct ClientDetails {
@@ -376,7 +392,16 @@ impl BookingService {
             });
         };
         let mut conn = self.pool.acquire().await?;
-        let mut busy = load_busy(&mut conn, &sched, &service.resource_ids, from, to, now).await?;
+        let mut busy = load_busy(
+            &mut conn,
+            &sched,
+            &service.resource_ids,
+            from,
+            to,
+            now,
+            None,
+        )
+        .await?;
         busy.iter_mut().for_each(|b| b.extend_from_slice(&external));
         let slots = slots::compute_slots(sched.tz, &sched.hours, &rules, now, from, to, &busy)
             .map_err(|e| BookingError::TenantConfig(e.to_string()))?;
@@ -397,9 +422,61 @@ impl BookingService {
         start: DateTime<Utc>,
         session: &SessionId,
     ) -> Result<HoldRow> {
+        self.create_hold_for(tenant, service_id, start, session, None)
+            .await
+    }
+
+    /// Like [`Self::create_hold`], for moving the booking `moving` names: its own interval is
+    /// not busy (a booking can move by less than its length), and with `same_resource` only
+    /// its current staff member is considered. Reschedule the booking onto the hold.
+    #[tracing::instrument(skip_all, fields(tenant_id = %tenant, %service_id, %start))]
+    pub async fn create_move_hold(
+        &self,
+        tenant: TenantId,
+        service_id: Uuid,
+        start: DateTime<Utc>,
+        session: &SessionId,
+        moving: &MoveOf,
+    ) -> Result<HoldRow> {
+        self.create_hold_for(tenant, service_id, start, session, Some(moving))
+            .await
+    }
+
+    async fn create_hold_for(
+        &self,
+        tenant: TenantId,
+        service_id: Uuid,
+        start: DateTime<Utc>,
+        session: &SessionId,
+        moving: Option<&MoveOf>,
+    ) -> Result<HoldRow> {
         let sched = self.schedule(tenant).await?;
         let service = self.service(tenant, service_id).await?;
         let rules = sched.rules(&service);
+        let target = match moving {
+            None => HoldTarget {
+                resources: service.resource_ids.clone(),
+                moves: None,
+            },
+            Some(m) => {
+                let appt = self.lookup(tenant, &m.reference, &m.email).await?;
+                if appt.status == AppointmentStatus::Cancelled {
+                    return Err(BookingError::BookingCancelled);
+                }
+                let resources = if m.same_resource {
+                    if !service.resource_ids.contains(&appt.resource_id) {
+                        return Err(BookingError::ResourceNotFound);
+                    }
+                    vec![appt.resource_id]
+                } else {
+                    service.resource_ids.clone()
+                };
+                HoldTarget {
+                    resources,
+                    moves: Some(appt.id),
+                }
+            }
+        };
         let date = sched.local_date(start);
         // The calendar is read before any lock is taken (no network call under a lock).
         let external = self
@@ -412,8 +489,16 @@ impl BookingService {
         {
             let now = self.clock.now();
             let mut conn = self.pool.acquire().await?;
-            let mut busy =
-                load_busy(&mut conn, &sched, &service.resource_ids, date, date, now).await?;
+            let mut busy = load_busy(
+                &mut conn,
+                &sched,
+                &target.resources,
+                date,
+                date,
+                now,
+                target.moves,
+            )
+            .await?;
             busy.iter_mut().for_each(|b| b.extend_from_slice(&external));
             let offered =
                 slots::compute_slots(sched.tz, &sched.hours, &rules, now, date, date, &busy)
@@ -423,7 +508,9 @@ impl BookingService {
             }
         }
         retry_transaction(is_retryable, || {
-            self.create_hold_once(&sched, &service, &rules, date, start, session, &external)
+            self.create_hold_once(
+                &sched, &service, &rules, &target, date, start, session, &external,
+            )
         })
         .await
     }
@@ -434,6 +521,7 @@ impl BookingService {
         sched: &TenantSchedule,
         service: &ServiceRow,
         rules: &SlotRules,
+        target: &HoldTarget,
         date: NaiveDate,
         start: DateTime<Utc>,
         session: &SessionId,
@@ -452,12 +540,21 @@ impl BookingService {
         q::advisory_locks(&mut tx, &mut session_key).await?;
         let released = q::release_session_holds(&mut tx, tenant_id, session.as_str()).await?;
         let mut locks = RuleLocks::new();
-        for r in &service.resource_ids {
+        for r in &target.resources {
             locks.buffered(sched, *r, start, start + rules.duration);
         }
         locks.take(&mut tx).await?;
         let now = self.clock.now();
-        let mut busy = load_busy(&mut tx, sched, &service.resource_ids, date, date, now).await?;
+        let mut busy = load_busy(
+            &mut tx,
+            sched,
+            &target.resources,
+            date,
+            date,
+            now,
+            target.moves,
+        )
+        .await?;
         busy.iter_mut().for_each(|b| b.extend_from_slice(external));
         let offered = slots::compute_slots(sched.tz, &sched.hours, rules, now, date, date, &busy)
             .map_err(|e| BookingError::TenantConfig(e.to_string()))?;
@@ -467,7 +564,7 @@ impl BookingService {
             .ok_or(BookingError::SlotUnavailable)?;
         let resource = slot
             .first_free()
-            .and_then(|i| service.resource_ids.get(i).copied())
+            .and_then(|i| target.resources.get(i).copied())
             .ok_or(BookingError::SlotUnavailable)?;
         let hold = q::insert_hold(
             &mut tx,
@@ -480,6 +577,7 @@ impl BookingService {
                 start: slot.start,
                 end: slot.end,
                 expires_at: now + self.hold_ttl,
+                moves_appointment_id: target.moves,
             },
         )
         .await?;
@@ -596,7 +694,8 @@ impl BookingService {
                 None => Err(BookingError::HoldNotFound),
             };
         };
-        if hold.session_id != session.as_str() {
+        // A hold taken to move a booking may overlap that booking: it is not a new booking.
+        if hold.session_id != session.as_str() || hold.moves_appointment_id.is_some() {
             return Err(BookingError::HoldNotOwned);
         }
         if hold.status != HoldStatus::Active {
@@ -666,7 +765,9 @@ impl BookingService {
     }
 
     /// Moves a booking onto a held slot in one transaction: the old time is released only
-    /// if the new one is secured. The reference code stays; `sequence` grows.
+    /// if the new one is secured. The reference code stays; `sequence` grows. The same move
+    /// again (the hold already used by this booking's latest move) answers the booking as it
+    /// is, so a client whose response was lost gets it back.
     #[tracing::instrument(skip_all, fields(tenant_id = %tenant, %reference, %hold_id))]
     pub async fn reschedule(
         &self,
@@ -682,11 +783,12 @@ impl BookingService {
         })
         .await
         {
-            Ok(moved) => {
+            Ok((same, false)) => self.after_commit(Ok(same)).await,
+            Ok((moved, true)) => {
                 self.sync_write(&moved, CalendarOp::Upsert).await;
                 self.after_commit(Ok(moved)).await
             }
-            other => self.after_commit(other).await,
+            Err(e) => self.after_commit(Err(e)).await,
         }
     }
 
@@ -717,7 +819,7 @@ impl BookingService {
         email: &Email,
         hold_id: Uuid,
         session: Option<&SessionId>,
-    ) -> Result<AppointmentRow> {
+    ) -> Result<(AppointmentRow, bool)> {
         let tenant_id = sched.tenant.id;
         let (mut tx, appt) = self
             .lock_client_booking(tenant_id, reference, email)
@@ -725,10 +827,16 @@ impl BookingService {
         if appt.status == AppointmentStatus::Cancelled {
             return Err(BookingError::BookingCancelled);
         }
-        let hold = q::hold_for_update(&mut tx, tenant_id, hold_id)
-            .await?
-            .ok_or(BookingError::HoldNotFound)?;
-        if session.is_some_and(|s| s.as_str() != hold.session_id) {
+        let Some(hold) = q::hold_for_update(&mut tx, tenant_id, hold_id).await? else {
+            return if q::last_move_hold(&mut *tx, appt.id).await? == Some(hold_id) {
+                Ok((appt, false))
+            } else {
+                Err(BookingError::HoldNotFound)
+            };
+        };
+        if session.is_some_and(|s| s.as_str() != hold.session_id)
+            || hold.moves_appointment_id.is_some_and(|m| m != appt.id)
+        {
             return Err(BookingError::HoldNotOwned);
         }
         if hold.status != HoldStatus::Active {
@@ -740,43 +848,106 @@ impl BookingService {
             .buffered(sched, hold.resource_id, hold.start_at, hold.end_at);
         locks.take(&mut tx).await?;
         hold_still_good(&hold, self.clock.now())?;
-        let moved = q::move_appointment(&mut tx, appt.id, &hold)
+        let moved = q::move_appointment(&mut tx, appt.id, &q::Placement::from(&hold))
             .await
             .map_err(slot_taken_on_overlap)?;
         q::delete_hold(&mut tx, hold.id).await?;
-        audit_appointment(
+        record_move(&mut tx, &appt, &moved, Some(hold.id)).await?;
+        tx.commit().await?;
+        Ok((moved, true))
+    }
+
+    /// Moves a booking to `start` in one transaction, without a hold: the new time is checked
+    /// and taken under the same locks as a hold (the booking's own time does not block it) and
+    /// the old one freed in the same commit, so a refusal leaves nothing behind. For callers
+    /// that decide and move at once (the Excel import).
+    #[tracing::instrument(skip_all, fields(tenant_id = %tenant, %reference, %start))]
+    pub async fn move_to(
+        &self,
+        tenant: TenantId,
+        reference: &ReferenceCode,
+        email: &Email,
+        start: DateTime<Utc>,
+    ) -> Result<AppointmentRow> {
+        let sched = self.schedule(tenant).await?;
+        let current = self.lookup(tenant, reference, email).await?;
+        let service = self.service(tenant, current.service_id).await?;
+        let date = sched.local_date(start);
+        // The calendar is read before any lock is taken (no network call under a lock).
+        let external = self
+            .calendar_busy(&sched, date, date)
+            .await
+            .map_err(|()| BookingError::SlotUnavailable)?;
+        match retry_transaction(is_retryable, || {
+            self.move_to_once(&sched, &service, reference, email, start, &external)
+        })
+        .await
+        {
+            Ok(moved) => {
+                self.sync_write(&moved, CalendarOp::Upsert).await;
+                self.after_commit(Ok(moved)).await
+            }
+            Err(e) => self.after_commit(Err(e)).await,
+        }
+    }
+
+    async fn move_to_once(
+        &self,
+        sched: &TenantSchedule,
+        service: &ServiceRow,
+        reference: &ReferenceCode,
+        email: &Email,
+        start: DateTime<Utc>,
+        external: &[Busy],
+    ) -> Result<AppointmentRow> {
+        let tenant_id = sched.tenant.id;
+        let (mut tx, appt) = self
+            .lock_client_booking(tenant_id, reference, email)
+            .await?;
+        if appt.status == AppointmentStatus::Cancelled {
+            return Err(BookingError::BookingCancelled);
+        }
+        let date = sched.local_date(start);
+        let rules = sched.rules(service);
+        let mut locks = RuleLocks::new();
+        for r in &service.resource_ids {
+            locks.buffered(sched, *r, start, start + rules.duration);
+        }
+        locks.buffered(sched, appt.resource_id, appt.start_at, appt.end_at);
+        locks.take(&mut tx).await?;
+        let now = self.clock.now();
+        let mut busy = load_busy(
             &mut tx,
-            tenant_id,
-            "booking.rescheduled",
-            moved.id,
-            json!({
-                "reference": moved.reference,
-                "old_start": appt.start_at,
-                "old_end": appt.end_at,
-                "start": moved.start_at,
-                "end": moved.end_at,
-                "hold_id": hold.id,
-                "client_email": moved.client_email,
-            }),
+            sched,
+            &service.resource_ids,
+            date,
+            date,
+            now,
+            Some(appt.id),
         )
         .await?;
-        outbox::append(
-            &mut tx,
-            &DomainEvent::BookingRescheduled(events::BookingRescheduled {
-                tenant_id,
-                booking_id: moved.id,
-                reference: moved.reference.clone(),
-                service_id: moved.service_id,
-                resource_id: moved.resource_id,
-                old_start: appt.start_at,
-                old_end: appt.end_at,
-                start: moved.start_at,
-                end: moved.end_at,
-                sequence: moved.sequence,
-            }),
-        )
-        .await?;
-        outbox::append(&mut tx, &slot_opened(&appt)).await?;
+        busy.iter_mut().for_each(|b| b.extend_from_slice(external));
+        let offered = slots::compute_slots(sched.tz, &sched.hours, &rules, now, date, date, &busy)
+            .map_err(|e| BookingError::TenantConfig(e.to_string()))?;
+        let slot = offered
+            .iter()
+            .find(|s| s.start == start)
+            .ok_or(BookingError::SlotUnavailable)?;
+        let resource = slot
+            .first_free()
+            .and_then(|i| service.resource_ids.get(i).copied())
+            .ok_or(BookingError::SlotUnavailable)?;
+        let to = q::Placement {
+            start: slot.start,
+            end: slot.end,
+            resource_id: resource,
+            service_id: service.id,
+            hold_id: None,
+        };
+        let moved = q::move_appointment(&mut tx, appt.id, &to)
+            .await
+            .map_err(slot_taken_on_overlap)?;
+        record_move(&mut tx, &appt, &moved, None).await?;
         tx.commit().await?;
         Ok(moved)
     }
@@ -885,11 +1056,12 @@ async fn load_busy(
     from: NaiveDate,
     to: NaiveDate,
     now: DateTime<Utc>,
+    except: Option<Uuid>,
 ) -> Result<Vec<Vec<Busy>>> {
     let midnight = chrono::NaiveTime::MIN;
     let lo = slots::local_to_utc(sched.tz, from - Duration::days(1), midnight, true);
     let hi = slots::local_to_utc(sched.tz, to + Duration::days(2), midnight, true);
-    let rows = q::busy_intervals(conn, resources, lo, hi, now).await?;
+    let rows = q::busy_intervals(conn, resources, lo, hi, now, except).await?;
     let mut busy = vec![Vec::new(); resources.len()];
     for (rid, b) in rows {
         if let Some(i) = resources.iter().position(|r| *r == rid) {
@@ -1081,6 +1253,50 @@ async fn audit_hold(
         },
     )
     .await
+}
+
+/// The audit row and events of a move from `old` to `moved` (in the move's transaction).
+async fn record_move(
+    tx: &mut PgConnection,
+    old: &AppointmentRow,
+    moved: &AppointmentRow,
+    hold_id: Option<Uuid>,
+) -> Result<()> {
+    let tenant_id = moved.tenant_id;
+    audit_appointment(
+        tx,
+        tenant_id,
+        "booking.rescheduled",
+        moved.id,
+        json!({
+            "reference": moved.reference,
+            "old_start": old.start_at,
+            "old_end": old.end_at,
+            "start": moved.start_at,
+            "end": moved.end_at,
+            "hold_id": hold_id,
+            "client_email": moved.client_email,
+        }),
+    )
+    .await?;
+    outbox::append(
+        tx,
+        &DomainEvent::BookingRescheduled(events::BookingRescheduled {
+            tenant_id,
+            booking_id: moved.id,
+            reference: moved.reference.clone(),
+            service_id: moved.service_id,
+            resource_id: moved.resource_id,
+            old_start: old.start_at,
+            old_end: old.end_at,
+            start: moved.start_at,
+            end: moved.end_at,
+            sequence: moved.sequence,
+        }),
+    )
+    .await?;
+    outbox::append(tx, &slot_opened(old)).await?;
+    Ok(())
 }
 
 /// The audit row of a client's change to an appointment.
