@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The widget in a real browser: starts `gomomo serve`, drives the widget in Debian's
 # headless Chromium with playwright-core (web/tests/widget.test.cjs) on a 390-pixel screen,
-# books an appointment with the deterministic engine, reloads (the history shows), opens a
+# books an appointment with the deterministic engine, reloads (the history shows), types twice
+# during a turn and once while the session's turn is held in Postgres (no error shows), opens a
 # business's own page (its name, no demo words) and an unknown tenant's 404, follows a
 # one-time handoff link minted here (first with site data blocked: nothing is spent; then the
 # page, "Continue in chat", the call's context in the chat, a booking there), then checks
@@ -86,6 +87,7 @@ done
 
 say "driving the widget in $CHROMIUM against http://127.0.0.1:$PORT"
 PLAYWRIGHT_CORE=.tools/node_modules/playwright-core CHROMIUM="$CHROMIUM" HANDOFF_TOKEN="$HANDOFF_TOKEN" \
+  DATABASE_URL="$DATABASE_URL" \
   BUSINESS_TENANT="$BUSINESS_TENANT" BUSINESS_NAME="$BUSINESS_NAME" \
   node web/tests/widget.test.cjs "http://127.0.0.1:$PORT" >"$OUT/result.json" ||
   { tail -20 "$OUT/serve.log" >&2; die "the widget test failed"; }

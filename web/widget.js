@@ -18,6 +18,11 @@
  * "gomomo:session:<tenant>"; the handoff page stores the session it opened there before it
  * shows this chat. Messages typed before the server has answered the hello wait for it.
  *
+ * One turn at a time: a message typed while the previous one is still being answered waits
+ * in the queue and goes out when the answer (or an error) arrives. When the server answers
+ * session_busy (the same session answering elsewhere, e.g. another tab), the message goes
+ * back to the head of the queue and is sent again a moment later; no error is shown.
+ *
  * Every word the widget shows or announces is in STRINGS below (one table per language;
  * English only for now). The server's own replies come from shared/src/text/.
  */
@@ -271,19 +276,34 @@
 
   // ---- connection -----------------------------------------------------------------------
   // ready: the server answered this connection's hello (the session is known); texts typed
-  // before that wait in `queue`.
+  // before that, or while a turn is answered (`turn`: the text in flight), wait in `queue`.
   var ws = null, attempt = 0, connected = false, ready = false, queue = [], everConnected = false, lostShown = false;
+  var turn = null, turnTimer = null, busyTimer = null;
+  var BUSY_RETRY_MS = 1000, TURN_GIVE_UP_MS = 60000;
   function setConnected(on) {
     connected = on;
     dot.className = "gmm-dot" + (on ? " on" : "");
     dot.setAttribute("aria-label", on ? STRINGS.connected : STRINGS.disconnected);
   }
+  // Sends the next queued text when the socket is ready and no turn is in flight.
+  function pump() {
+    if (turn !== null || busyTimer || !queue.length) return;
+    if (!(ws && ws.readyState === 1 && ready && session)) return;
+    turn = queue.shift();
+    ws.send(JSON.stringify({ action: "message", tenant_id: tenant, session_id: session, text: turn }));
+    var mine = turn;
+    clearTimeout(turnTimer);
+    // An answer that never comes must not hold the queue forever.
+    turnTimer = setTimeout(function () { if (turn === mine) endTurn(); }, TURN_GIVE_UP_MS);
+  }
+  function endTurn() {
+    turn = null;
+    clearTimeout(turnTimer);
+    pump();
+  }
   function sendText(text) {
-    if (ws && ws.readyState === 1 && ready && session) {
-      ws.send(JSON.stringify({ action: "message", tenant_id: tenant, session_id: session, text: text }));
-    } else {
-      queue.push(text);
-    }
+    queue.push(text);
+    pump();
   }
   function hello() {
     var h = { action: "hello", tenant_id: tenant };
@@ -311,7 +331,7 @@
           else if (m.state === "idle") setChip("");
           else if (m.state === "connected") {
             ready = true;
-            while (queue.length && ws.readyState === 1) sendText(queue.shift());
+            pump();
           }
           break;
         case "assistant_message":
@@ -319,10 +339,19 @@
           addMsg("gmm-bot", m.text);
           onEvents(m.events);
           send.disabled = false;
+          endTurn();
           break;
         case "history": onHistory(m); break;
         case "push": onPush(m); break;
         case "error":
+          if (m.code === "session_busy" && turn !== null) {
+            // Still answering elsewhere: send this text again in a moment.
+            queue.unshift(turn);
+            turn = null;
+            clearTimeout(turnTimer);
+            busyTimer = setTimeout(function () { busyTimer = null; pump(); }, BUSY_RETRY_MS);
+            break;
+          }
           setTyping(false); setChip(""); send.disabled = false;
           if (m.code === "session_not_found") {
             // The server no longer knows this session: ask for a new one.
@@ -332,11 +361,14 @@
           }
           addMsg("gmm-sys", m.message || STRINGS.error);
           if (m.code === "internal_error") toast("system_issue", STRINGS.systemIssue);
+          endTurn();
           break;
       }
     };
     ws.onclose = function () {
       setConnected(false); setTyping(false); setChip(""); send.disabled = false; ready = false;
+      // The text in flight may have reached the server: it is not sent twice.
+      turn = null; clearTimeout(turnTimer);
       if (everConnected && !lostShown) { lostShown = true; toast("connection_lost", STRINGS.connectionLost); }
       retry();
     };

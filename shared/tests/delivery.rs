@@ -1061,3 +1061,186 @@ async fn a_webhook_to_an_internal_address_is_refused_at_delivery_and_nothing_is_
     assert_eq!(r.webhooks_delivered, 2, "{r:?}");
     assert_eq!(seen.got.lock().unwrap().len(), 2);
 }
+
+// --- a stalled SMTP server --------------------------------------------------------------
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Stall {
+    /// Accepts the connection and never sends the greeting.
+    BeforeGreeting,
+    /// Greets, then never answers EHLO.
+    AfterGreeting,
+    /// Greets, answers EHLO offering AUTH, then never answers AUTH.
+    AtAuth,
+}
+
+#[derive(Clone, Default)]
+struct StallLog {
+    /// The commands the client sent.
+    commands: Arc<Mutex<Vec<String>>>,
+    /// How long each connection stayed open before the client closed it.
+    closed_after: Arc<Mutex<Vec<StdDuration>>>,
+}
+
+/// A TCP server on 127.0.0.1 that speaks SMTP only up to `mode` and then stays silent.
+async fn stalled_smtp(mode: Stall) -> (u16, StallLog) {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let log = StallLog::default();
+    let l = log.clone();
+    tokio::spawn(async move {
+        while let Ok((sock, _)) = listener.accept().await {
+            let log = l.clone();
+            tokio::spawn(async move {
+                let accepted = std::time::Instant::now();
+                let (r, mut w) = sock.into_split();
+                if mode != Stall::BeforeGreeting {
+                    w.write_all(b"220 stall.test ESMTP\r\n").await.unwrap();
+                }
+                let mut lines = tokio::io::BufReader::new(r).lines();
+                while let Ok(Some(line)) = lines.next_line().await {
+                    let ehlo = line.to_ascii_uppercase().starts_with("EHLO");
+                    log.commands.lock().unwrap().push(line);
+                    if mode == Stall::AtAuth && ehlo {
+                        w.write_all(b"250-stall.test\r\n250 AUTH PLAIN LOGIN\r\n")
+                            .await
+                            .unwrap();
+                    }
+                }
+                log.closed_after.lock().unwrap().push(accepted.elapsed());
+            });
+        }
+    });
+    (port, log)
+}
+
+async fn sms_seen_at(
+    State(seen): State<Arc<Mutex<Vec<std::time::Instant>>>>,
+) -> (StatusCode, String) {
+    seen.lock().unwrap().push(std::time::Instant::now());
+    (
+        StatusCode::CREATED,
+        format!(
+            r#"{{"sid": "SM{}", "status": "queued"}}"#,
+            Uuid::new_v4().simple()
+        ),
+    )
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_stalled_smtp_server_is_bounded_by_the_timeout_and_sms_go_out_meanwhile(pool: PgPool) {
+    let mut e = env(&pool).await;
+    let seen: Arc<Mutex<Vec<std::time::Instant>>> = Arc::default();
+    let base = serve(
+        Router::new()
+            .route(
+                "/2010-04-01/Accounts/{sid}/Messages.json",
+                post(sms_seen_at),
+            )
+            .with_state(seen.clone()),
+    )
+    .await;
+    let sid = format!("AC{}", "0".repeat(32));
+    let t = e.tenant.0;
+    gomomo::db::calls::assign_number(&mut pool.acquire().await.unwrap(), t, "+18005550100")
+        .await
+        .unwrap();
+    let timeout = StdDuration::from_secs(1);
+    let cases = [
+        (Stall::BeforeGreeting, "connect", 10),
+        (Stall::AfterGreeting, "connect", 11),
+        (Stall::AtAuth, "AUTH", 12),
+    ];
+    for (i, (mode, step, hour)) in cases.into_iter().enumerate() {
+        // GIVEN an SMTP server that stalls, a 1 s timeout, an email and an SMS queued
+        let (port, log) = stalled_smtp(mode).await;
+        let cfg = config(&[
+            (
+                "SMTP_URL",
+                &format!("smtp://mailer:s3cret@127.0.0.1:{port}"),
+            ),
+            ("SMTP_TIMEOUT_SECONDS", "1"),
+            ("SMS_RATE_LIMIT_MAX", "10"),
+        ]);
+        let twilio =
+            gomomo::adapters::twilio_sms::TwilioSmsSender::new(&base, &sid, "tok", None).unwrap();
+        let delivery = gomomo::app::delivery(
+            pool.clone(),
+            &cfg,
+            e.clock.clone(),
+            gomomo::app::mailer(&cfg).unwrap(),
+            Arc::new(twilio),
+        );
+        let appt = e.book(ny(2026, 3, 4, hour, 0)).await;
+        e.settle().await;
+        queue_sms(&pool, t, &format!("+1555555014{i}"), &format!("stall-{i}")).await;
+        seen.lock().unwrap().clear();
+
+        // WHEN the dispatcher runs
+        let started = std::time::Instant::now();
+        let r = tokio::time::timeout(StdDuration::from_secs(10), delivery.tick(50))
+            .await
+            .unwrap_or_else(|_| panic!("{mode:?}: the delivery tick hung past 10 s"));
+        let took = started.elapsed();
+
+        // THEN the email gave up after about the timeout and stays queued for a retry
+        assert_eq!(
+            (r.notifications_sent, r.notifications_retried),
+            (1, 1),
+            "{mode:?}: {r:?}"
+        );
+        assert!(
+            took >= timeout && took < timeout * 3,
+            "{mode:?}: the tick took {took:?}"
+        );
+        let (status, err): (String, Option<String>) = sqlx::query_as(
+            "SELECT status, last_error FROM notification_outbox WHERE booking_id = $1 AND kind = 'confirmation'",
+        )
+        .bind(appt.id)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+        let err = err.unwrap_or_default();
+        assert_eq!(status, "queued", "{mode:?}: {err}");
+        assert!(
+            err.contains(&format!("{step} timed out")),
+            "{mode:?}: {err}"
+        );
+        // AND the SMS went out while the email was still waiting on the server
+        let sms = seen.lock().unwrap().clone();
+        assert_eq!(sms.len(), 1, "{mode:?}");
+        assert!(
+            sms[0].duration_since(started) < timeout,
+            "{mode:?}: the SMS waited {:?} for the stalled email",
+            sms[0].duration_since(started)
+        );
+        // AND the stalled connection was closed at the timeout
+        let mut closed = Vec::new();
+        for _ in 0..50 {
+            closed = log.closed_after.lock().unwrap().clone();
+            if !closed.is_empty() {
+                break;
+            }
+            tokio::time::sleep(StdDuration::from_millis(20)).await;
+        }
+        assert_eq!(closed.len(), 1, "{mode:?}: {closed:?}");
+        assert!(closed[0] < timeout * 2, "{mode:?}: {closed:?}");
+        let commands = log.commands.lock().unwrap().clone();
+        let verbs: Vec<String> = commands
+            .iter()
+            .map(|c| {
+                c.split_whitespace()
+                    .next()
+                    .unwrap_or("")
+                    .to_ascii_uppercase()
+            })
+            .collect();
+        let expected: &[&str] = match mode {
+            Stall::BeforeGreeting => &[],
+            Stall::AfterGreeting => &["EHLO"],
+            Stall::AtAuth => &["EHLO", "AUTH"],
+        };
+        assert_eq!(verbs, expected, "{mode:?}: {commands:?}");
+    }
+}

@@ -11,6 +11,11 @@
 //    say it continues the call with the call's context, books there, and the link is then
 //    spent (410).
 //
+// 4. typing twice during a turn: the second message waits for the first answer (the socket
+//    carries one turn at a time), and while another client holds the session's turn (its
+//    lease set in Postgres through DATABASE_URL) the server's session_busy is retried
+//    quietly: no error is shown and the message is answered once the turn ends.
+//
 // Nothing overflows the screen horizontally, and the session id never appears in a URL.
 // Prints {"reference", "session", "email", "handoff"?: {"reference", "session", "email"}}
 // on stdout for the caller to check in Postgres.
@@ -88,6 +93,52 @@ async function bookFromTheDate(page, name, email) {
   if (!m) fail("no reference code in the toast: " + toastText);
   if (!done.includes(m[1])) fail("the reply does not carry the toast's reference");
   return m[1];
+}
+
+// Two messages typed in a row, then one while another client's turn holds the session.
+async function typingTwiceDuringATurn(browser) {
+  const page = await phonePage(browser);
+  const frames = [];
+  page.on("websocket", (ws) => {
+    ws.on("framesent", (f) => { try { frames.push(["sent", JSON.parse(f.payload)]); } catch (e) { /* not JSON */ } });
+    ws.on("framereceived", (f) => { try { frames.push(["received", JSON.parse(f.payload)]); } catch (e) { /* not JSON */ } });
+  });
+  await page.goto(base + "/");
+  await connected(page);
+  const bots = () => page.evaluate(() => document.querySelectorAll(".gmm-bot:not(.gmm-typing)").length);
+  const before = await bots();
+  const input = page.getByLabel("Your message");
+  await input.fill("Hi, I'd like to book a consultation");
+  await input.press("Enter");
+  await input.fill("tomorrow");
+  await input.press("Enter");
+  await page.waitForFunction((n) => document.querySelectorAll(".gmm-bot:not(.gmm-typing)").length >= n + 2, before);
+  const last = (await page.locator(".gmm-bot").last().innerText()).trim();
+  if (!/open times/.test(last)) fail("the queued second message was not answered in order: " + last);
+  const order = frames
+    .filter(([dir, m]) => (dir === "sent" && m.action === "message") || (dir === "received" && (m.type === "assistant_message" || m.type === "error")))
+    .map(([dir, m]) => (dir === "sent" ? "message" : m.type === "error" ? "error:" + m.code : "answer"));
+  if (order.slice(0, 4).join(",") !== "message,answer,message,answer") fail("the second message did not wait for the first answer: " + order.join(","));
+  if ((await page.locator(".gmm-sys").count()) !== 0) fail("an error was shown: " + (await page.locator(".gmm-sys").allInnerTexts()));
+
+  // Another client's turn on this session: its lease, as the server writes it at a turn's start.
+  const session = await page.evaluate(() => window.gomomoWidget.session);
+  const dbUrl = process.env.DATABASE_URL;
+  if (!dbUrl) fail("DATABASE_URL is needed to hold the session's turn");
+  require("child_process").execFileSync("psql", [dbUrl, "-q", "-v", "ON_ERROR_STOP=1", "-v", "s=" + session], {
+    input: "UPDATE chat_sessions SET busy_until = now() + interval '2 seconds' WHERE id = :'s';\n",
+  });
+  const held = await bots();
+  const busyBefore = frames.filter(([dir, m]) => dir === "received" && m.code === "session_busy").length;
+  await input.fill("tomorrow");
+  await input.press("Enter");
+  await page.waitForFunction((n) => document.querySelectorAll(".gmm-bot:not(.gmm-typing)").length > n, held, { timeout: 10000 });
+  const busy = frames.filter(([dir, m]) => dir === "received" && m.code === "session_busy").length - busyBefore;
+  if (busy < 1) fail("the server never answered session_busy: the test held no turn");
+  if ((await page.locator(".gmm-sys").count()) !== 0) fail("session_busy was shown to the person: " + (await page.locator(".gmm-sys").allInnerTexts()));
+  const answer = (await page.locator(".gmm-bot").last().innerText()).trim();
+  if (!answer) fail("the message sent during the other turn was not answered: " + answer);
+  await page.context().close();
 }
 
 async function historyTexts(page) {
@@ -220,6 +271,7 @@ async function handoff(browser, token) {
   });
   try {
     const result = await bookAndReload(browser);
+    await typingTwiceDuringATurn(browser);
     if (process.env.BUSINESS_TENANT) await businessPage(browser, process.env.BUSINESS_TENANT, process.env.BUSINESS_NAME);
     if (process.env.HANDOFF_TOKEN) {
       await handoffWithoutStorage(browser, process.env.HANDOFF_TOKEN);

@@ -31,6 +31,15 @@ async fn rest_chat_books_and_reports_pushes(pool: PgPool) {
         "{r}"
     );
     assert_eq!(r["events"][0]["kind"], "slots");
+    let slots = r["events"][0]["slots"].as_array().unwrap();
+    assert!(!slots.is_empty(), "{r}");
+    for slot in slots {
+        let start = chrono::DateTime::parse_from_rfc3339(slot["start"].as_str().unwrap())
+            .unwrap_or_else(|e| panic!("slot start {slot}: {e}"));
+        let end = chrono::DateTime::parse_from_rfc3339(slot["end"].as_str().unwrap())
+            .unwrap_or_else(|e| panic!("slot end {slot}: {e}"));
+        assert!(end > start, "slot ends after it starts: {slot}");
+    }
     // a push waiting for the session comes back with the next answer, once
     sqlx::query("INSERT INTO push_events (id, tenant_id, session_id, type, payload) VALUES ($1, $2, $3, 'calendar_retry_success', '{}')")
         .bind(uuid::Uuid::new_v4())

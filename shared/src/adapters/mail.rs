@@ -1,22 +1,21 @@
-//! The two adapters of the [`Mailer`] port: SMTP through lettre (plain, STARTTLS or
+//! The two adapters of the [`Mailer`] port: SMTP through lettre's connection API (plain, STARTTLS or
 //! implicit TLS, with credentials) and, as the local default, a folder with one `.eml` file
 //! per message. Both send the same MIME message: `multipart/mixed` of a
 //! `multipart/alternative` (plain text + HTML) and, for booking emails, the `.ics` invite
 //! as `text/calendar; method=…` (base64, so its CRLF line ends survive any relay).
 
 use std::path::PathBuf;
-use std::time::Duration;
 
 use async_trait::async_trait;
 use lettre::message::header::{ContentTransferEncoding, ContentType};
 use lettre::message::{Attachment, Body, Mailbox, MultiPart, SinglePart};
-use lettre::transport::smtp::authentication::Credentials;
-use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use lettre::transport::smtp::authentication::{Credentials, DEFAULT_MECHANISMS};
+use lettre::transport::smtp::client::{AsyncSmtpConnection, TlsParameters};
+use lettre::transport::smtp::extension::ClientId;
+use lettre::Message;
 
 use crate::config::delivery::{SmtpSettings, SmtpTls};
 use crate::ports::{DeliveryError, Mailer, OutgoingEmail};
-
-const SMTP_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// Builds the MIME message (shared by both adapters).
 pub fn build_message(from: &str, email: &OutgoingEmail) -> Result<Message, DeliveryError> {
@@ -127,45 +126,105 @@ impl Mailer for FileMailer {
     }
 }
 
-/// SMTP through lettre's async transport (pooled connections).
+/// SMTP through lettre's connection API, one connection per message. lettre's own
+/// transport bounds only the TCP connect; here every network step (connect with the
+/// greeting and EHLO, STARTTLS, AUTH, the message, QUIT) is bounded by the configured
+/// timeout, and a step past it drops the connection and fails transiently.
 #[derive(Clone)]
 pub struct SmtpMailer {
-    transport: AsyncSmtpTransport<Tokio1Executor>,
+    settings: SmtpSettings,
+    tls: Option<TlsParameters>,
+    hello: ClientId,
     from: String,
 }
 
 impl std::fmt::Debug for SmtpMailer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SmtpMailer")
+            .field("host", &self.settings.host)
+            .field("port", &self.settings.port)
+            .field("timeout", &self.settings.timeout)
             .field("from", &self.from)
             .finish_non_exhaustive()
     }
 }
 
+fn smtp_error(e: lettre::transport::smtp::Error) -> DeliveryError {
+    if e.is_permanent() {
+        DeliveryError::Permanent(format!("smtp: {e}"))
+    } else {
+        DeliveryError::Transient(format!("smtp: {e}"))
+    }
+}
+
 impl SmtpMailer {
     pub fn new(s: &SmtpSettings, from: &str) -> Result<Self, DeliveryError> {
-        let tls_err =
-            |e: lettre::transport::smtp::Error| DeliveryError::Permanent(format!("smtp tls: {e}"));
-        let mut b = match s.tls {
-            SmtpTls::Tls => {
-                AsyncSmtpTransport::<Tokio1Executor>::relay(&s.host).map_err(tls_err)?
-            }
-            SmtpTls::StartTls => {
-                AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&s.host).map_err(tls_err)?
-            }
-            SmtpTls::None => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&s.host),
+        let tls = match s.tls {
+            SmtpTls::None => None,
+            SmtpTls::Tls | SmtpTls::StartTls => Some(
+                TlsParameters::new(s.host.clone())
+                    .map_err(|e| DeliveryError::Permanent(format!("smtp tls: {e}")))?,
+            ),
         };
-        b = b.port(s.port).timeout(Some(SMTP_TIMEOUT));
-        if let Some(user) = &s.username {
-            b = b.credentials(Credentials::new(
-                user.clone(),
-                s.password.clone().unwrap_or_default(),
-            ));
-        }
         Ok(Self {
-            transport: b.build(),
+            settings: s.clone(),
+            tls,
+            hello: ClientId::default(),
             from: from.to_string(),
         })
+    }
+
+    /// Runs one network step under the configured timeout.
+    async fn step<T>(
+        &self,
+        name: &str,
+        fut: impl std::future::Future<Output = Result<T, lettre::transport::smtp::Error>>,
+    ) -> Result<T, DeliveryError> {
+        let limit = self.settings.timeout;
+        match tokio::time::timeout(limit, fut).await {
+            Ok(r) => r.map_err(smtp_error),
+            Err(_) => Err(DeliveryError::Transient(format!(
+                "smtp: {name} timed out after {} s",
+                limit.as_secs_f32()
+            ))),
+        }
+    }
+
+    async fn deliver(&self, msg: &Message) -> Result<(), DeliveryError> {
+        let s = &self.settings;
+        let implicit = match s.tls {
+            SmtpTls::Tls => self.tls.clone(),
+            _ => None,
+        };
+        let mut conn = self
+            .step(
+                "connect",
+                AsyncSmtpConnection::connect_tokio1(
+                    (s.host.as_str(), s.port),
+                    Some(s.timeout),
+                    &self.hello,
+                    implicit,
+                    None,
+                ),
+            )
+            .await?;
+        if let (SmtpTls::StartTls, Some(params)) = (s.tls, &self.tls) {
+            self.step("STARTTLS", conn.starttls(params.clone(), &self.hello))
+                .await?;
+        }
+        if let Some(user) = &s.username {
+            let creds = Credentials::new(user.clone(), s.password.clone().unwrap_or_default());
+            self.step("AUTH", conn.auth(DEFAULT_MECHANISMS, &creds))
+                .await?;
+        }
+        let bytes = msg.formatted();
+        let resp = self.step("send", conn.send(msg.envelope(), &bytes)).await?;
+        tracing::info!(code = %resp.code(), "email accepted by the SMTP server");
+        // The message is accepted: a QUIT that fails or stalls changes nothing.
+        if self.step("QUIT", conn.quit()).await.is_err() {
+            tracing::debug!("smtp QUIT failed after the message was accepted");
+        }
+        Ok(())
     }
 }
 
@@ -178,13 +237,7 @@ impl Mailer for SmtpMailer {
             .get_raw("Message-ID")
             .unwrap_or_default()
             .to_string();
-        match self.transport.send(msg).await {
-            Ok(resp) => {
-                tracing::info!(code = %resp.code(), "email accepted by the SMTP server");
-                Ok(id)
-            }
-            Err(e) if e.is_permanent() => Err(DeliveryError::Permanent(format!("smtp: {e}"))),
-            Err(e) => Err(DeliveryError::Transient(format!("smtp: {e}"))),
-        }
+        self.deliver(&msg).await?;
+        Ok(id)
     }
 }

@@ -31,7 +31,13 @@ pub struct SmtpSettings {
     pub tls: SmtpTls,
     pub username: Option<String>,
     pub password: Option<String>,
+    /// The bound on each network step of a delivery (connect with greeting and EHLO,
+    /// STARTTLS, AUTH, the message, QUIT): `SMTP_TIMEOUT_SECONDS`, default 20.
+    pub timeout: Duration,
 }
+
+/// The default of `SMTP_TIMEOUT_SECONDS`.
+pub const DEFAULT_SMTP_TIMEOUT: Duration = Duration::from_secs(20);
 
 impl std::fmt::Debug for SmtpSettings {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -41,6 +47,7 @@ impl std::fmt::Debug for SmtpSettings {
             .field("tls", &self.tls)
             .field("username", &self.username)
             .field("password", &self.password.as_ref().map(|_| "<set>"))
+            .field("timeout", &self.timeout)
             .finish()
     }
 }
@@ -188,6 +195,7 @@ fn parse_smtp_url(raw: &str) -> Result<SmtpSettings, ConfigError> {
         tls,
         username,
         password,
+        timeout: DEFAULT_SMTP_TIMEOUT,
     })
 }
 
@@ -235,8 +243,14 @@ impl DeliveryConfig {
         let smtp_port = non_empty("SMTP_PORT");
         let smtp_username = non_empty("SMTP_USERNAME");
         let smtp_password = non_empty("SMTP_PASSWORD");
+        let smtp_timeout = Duration::from_secs(num(
+            "SMTP_TIMEOUT_SECONDS",
+            DEFAULT_SMTP_TIMEOUT.as_secs(),
+            1,
+            300,
+        )?);
         let mail_dir = non_empty("MAIL_DIR");
-        let mail = if let Some(url) = smtp_url {
+        let mut mail = if let Some(url) = smtp_url {
             MailTransport::Smtp(parse_smtp_url(&url)?)
         } else if let Some(host) = smtp_host {
             let tls = match smtp_tls.map(|v| v.to_ascii_lowercase()).as_deref() {
@@ -267,11 +281,13 @@ impl DeliveryConfig {
                 tls,
                 username: smtp_username,
                 password: smtp_password,
+                timeout: DEFAULT_SMTP_TIMEOUT,
             })
         } else {
             MailTransport::Folder(PathBuf::from(mail_dir.unwrap_or_else(|| ".mail".into())))
         };
-        if let MailTransport::Smtp(s) = &mail {
+        if let MailTransport::Smtp(s) = &mut mail {
+            s.timeout = smtp_timeout;
             if prod && s.tls == SmtpTls::None && !is_local_host(&s.host) {
                 return Err(invalid(
                     "SMTP_URL",
@@ -494,6 +510,25 @@ mod tests {
                 ..
             })
         ));
+        let c = cfg(
+            Environment::Development,
+            &[("SMTP_URL", "smtp://h"), ("SMTP_TIMEOUT_SECONDS", "2")],
+        )
+        .unwrap();
+        assert!(matches!(
+            c.mail,
+            MailTransport::Smtp(SmtpSettings { timeout, .. }) if timeout == Duration::from_secs(2)
+        ));
+        let c = cfg(Environment::Development, &[("SMTP_HOST", "h")]).unwrap();
+        assert!(matches!(
+            c.mail,
+            MailTransport::Smtp(SmtpSettings { timeout, .. }) if timeout == DEFAULT_SMTP_TIMEOUT
+        ));
+        assert!(cfg(
+            Environment::Development,
+            &[("SMTP_URL", "smtp://h"), ("SMTP_TIMEOUT_SECONDS", "0")]
+        )
+        .is_err());
         let c = cfg(Environment::Development, &[]).unwrap();
         assert_eq!(c.mail, MailTransport::Folder(PathBuf::from(".mail")));
         for (var, bad) in [

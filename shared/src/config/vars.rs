@@ -131,6 +131,7 @@ pub const VARS: &[Var] = &[
     var("SMTP_TLS", Deploy, DELIVERS),
     var("SMTP_USERNAME", Deploy, DELIVERS),
     var("SMTP_PASSWORD", Deploy, DELIVERS),
+    var("SMTP_TIMEOUT_SECONDS", Optional, DELIVERS),
     var("MAIL_DIR", Local, DELIVERS),
     var("MAIL_FROM", Deploy, DELIVERS),
     // Webhooks and notifications.

@@ -3,7 +3,7 @@
 //! joins the waitlist through the same [`ToolExecutor`] as the LLM path. Whatever the
 //! input, it answers (a message it does not understand gets the current question again).
 
-use chrono::{Duration, NaiveDate};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 
 use super::state::{Flow, OfferedSlot, Step};
 use super::tools::{InquiryArgs, ToolError, ToolErrorKind, ToolExecutor, TurnCtx, FAR_FUTURE_DAYS};
@@ -362,43 +362,49 @@ impl<'a> Engine<'a> {
         };
         let period = ctx.state.dialog.period;
         let tz = ctx.tz();
-        let fitting: Vec<_> = result
+        let fitting: Vec<(DateTime<Utc>, DateTime<Utc>)> = result
             .starts
             .iter()
             .copied()
-            .filter(|s| period.is_none_or(|p| p.contains(s.with_timezone(&tz).time())))
+            .zip(result.ends.iter().copied())
+            .filter(|(s, _)| period.is_none_or(|p| p.contains(s.with_timezone(&tz).time())))
             .collect();
-        let first_day = fitting.first().map(|s| ctx.sched.local_date(*s));
-        let offered: Vec<OfferedSlot> = fitting
+        let first_day = fitting.first().map(|(s, _)| ctx.sched.local_date(*s));
+        let offered_with_ends: Vec<(OfferedSlot, DateTime<Utc>)> = fitting
             .iter()
-            .filter(|s| Some(ctx.sched.local_date(**s)) == first_day)
+            .filter(|(s, _)| Some(ctx.sched.local_date(*s)) == first_day)
             .take(OFFER)
-            .map(|s| OfferedSlot {
-                start: *s,
-                label: ctx.label(*s),
+            .map(|(s, e)| {
+                (
+                    OfferedSlot {
+                        start: *s,
+                        label: ctx.label(*s),
+                    },
+                    *e,
+                )
             })
             .collect();
         let service = ctx
             .service(service_id)
             .map(|s| s.name.clone())
             .unwrap_or_default();
-        if offered.is_empty() {
+        if offered_with_ends.is_empty() {
             ctx.state.dialog.step = Step::WaitlistOffer;
             return (words().no_openings_waitlist)(&service, date, to);
         }
         ctx.events.push(super::tools::AgentEvent::Slots {
             service_id,
-            slots: offered
+            slots: offered_with_ends
                 .iter()
-                .map(|o| super::tools::SlotView {
+                .map(|(o, end)| super::tools::SlotView {
                     start: o.start.with_timezone(&tz).to_rfc3339(),
-                    end: String::new(),
+                    end: end.with_timezone(&tz).to_rfc3339(),
                     label: o.label.clone(),
                 })
                 .collect(),
         });
         let nothing_on = (first_day != Some(date)).then_some(date);
-        ctx.state.dialog.offered = offered;
+        ctx.state.dialog.offered = offered_with_ends.into_iter().map(|(o, _)| o).collect();
         ctx.state.dialog.step = Step::PickSlot;
         let list: Vec<String> = ctx
             .state

@@ -240,6 +240,9 @@ pub struct AvailabilityResult {
     pub more_available: usize,
     #[serde(skip)]
     pub starts: Vec<DateTime<Utc>>,
+    /// The end of each slot in `starts` (same order).
+    #[serde(skip)]
+    pub ends: Vec<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -624,6 +627,7 @@ impl ToolExecutor {
                 .await?;
             let total = avail.slots.len();
             let starts: Vec<DateTime<Utc>> = avail.slots.iter().map(|s| s.start).collect();
+            let ends: Vec<DateTime<Utc>> = avail.slots.iter().map(|s| s.end).collect();
             let slots: Vec<SlotView> = avail
                 .slots
                 .iter()
@@ -643,6 +647,7 @@ impl ToolExecutor {
                 more_available: total.saturating_sub(slots.len()),
                 slots,
                 starts,
+                ends,
             })
         }
         .await;

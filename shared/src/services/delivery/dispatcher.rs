@@ -32,6 +32,8 @@ use crate::text::escape_html;
 /// How long a claimed row is reserved for its dispatcher.
 pub const LEASE: Duration = Duration::minutes(2);
 const BACKOFF_BASE_SECONDS: i64 = 30;
+/// How many notifications one run sends at the same time.
+const CONCURRENT_SENDS: usize = 8;
 const BACKOFF_CAP: Duration = Duration::hours(2);
 
 /// 30 s, 2 min, 8 min, 32 min, 2 h, 2 h, …: the wait after the n-th failed attempt.
@@ -50,6 +52,13 @@ pub struct DispatchReport {
 }
 
 impl DispatchReport {
+    fn add(&mut self, other: DispatchReport) {
+        self.sent += other.sent;
+        self.retried += other.retried;
+        self.failed += other.failed;
+        self.skipped += other.skipped;
+    }
+
     pub fn total(&self) -> usize {
         self.sent + self.retried + self.failed + self.skipped
     }
@@ -102,14 +111,41 @@ impl NotificationDispatcher {
     #[tracing::instrument(skip_all)]
     pub async fn run_once(&self, limit: usize) -> Result<DispatchReport, sqlx::Error> {
         let mut report = DispatchReport::default();
-        let rows = self.claim(limit.min(1000) as i64).await?;
-        for row in rows {
-            let outcome = match self.deliver(&row).await {
-                Ok(o) => o,
-                Err(e) => Outcome::Failed(DeliveryError::Transient(format!("database: {e}"))),
+        let mut rows = self.claim(limit.min(1000) as i64).await?.into_iter();
+        // Rows go out side by side (up to CONCURRENT_SENDS at once), so a provider that
+        // stalls until its timeout holds up only its own rows.
+        let mut running = tokio::task::JoinSet::new();
+        let mut failure = None;
+        loop {
+            while failure.is_none() && running.len() < CONCURRENT_SENDS {
+                let Some(row) = rows.next() else { break };
+                let me = self.clone();
+                running.spawn(async move { me.send_one(row).await });
+            }
+            let Some(done) = running.join_next().await else {
+                break;
             };
-            self.finish(&row, outcome, &mut report).await?;
+            match done {
+                Ok(Ok(one)) => report.add(one),
+                Ok(Err(e)) => {
+                    failure.get_or_insert(e);
+                }
+                Err(e) => tracing::error!(error = %e, "a notification send task failed"),
+            }
         }
+        match failure {
+            Some(e) => Err(e),
+            None => Ok(report),
+        }
+    }
+
+    async fn send_one(&self, row: ClaimedNotification) -> Result<DispatchReport, sqlx::Error> {
+        let mut report = DispatchReport::default();
+        let outcome = match self.deliver(&row).await {
+            Ok(o) => o,
+            Err(e) => Outcome::Failed(DeliveryError::Transient(format!("database: {e}"))),
+        };
+        self.finish(&row, outcome, &mut report).await?;
         Ok(report)
     }
 
