@@ -508,9 +508,7 @@ impl BookingService {
             }
         }
         retry_transaction(is_retryable, || {
-            self.create_hold_once(
-                &sched, &service, &rules, &target, date, start, session, &external,
-            )
+            self.create_hold_once(&sched, &service, &rules, &target, start, session, &external)
         })
         .await
     }
@@ -522,7 +520,6 @@ impl BookingService {
         service: &ServiceRow,
         rules: &SlotRules,
         target: &HoldTarget,
-        date: NaiveDate,
         start: DateTime<Utc>,
         session: &SessionId,
         external: &[Busy],
@@ -545,27 +542,17 @@ impl BookingService {
         }
         locks.take(&mut tx).await?;
         let now = self.clock.now();
-        let mut busy = load_busy(
+        let (slot, resource) = offered_slot(
             &mut tx,
             sched,
+            rules,
             &target.resources,
-            date,
-            date,
+            start,
             now,
             target.moves,
+            external,
         )
         .await?;
-        busy.iter_mut().for_each(|b| b.extend_from_slice(external));
-        let offered = slots::compute_slots(sched.tz, &sched.hours, rules, now, date, date, &busy)
-            .map_err(|e| BookingError::TenantConfig(e.to_string()))?;
-        let slot = offered
-            .iter()
-            .find(|s| s.start == start)
-            .ok_or(BookingError::SlotUnavailable)?;
-        let resource = slot
-            .first_free()
-            .and_then(|i| target.resources.get(i).copied())
-            .ok_or(BookingError::SlotUnavailable)?;
         let hold = q::insert_hold(
             &mut tx,
             &q::NewHold {
@@ -907,7 +894,6 @@ impl BookingService {
         if appt.status == AppointmentStatus::Cancelled {
             return Err(BookingError::BookingCancelled);
         }
-        let date = sched.local_date(start);
         let rules = sched.rules(service);
         let mut locks = RuleLocks::new();
         for r in &service.resource_ids {
@@ -916,27 +902,17 @@ impl BookingService {
         locks.buffered(sched, appt.resource_id, appt.start_at, appt.end_at);
         locks.take(&mut tx).await?;
         let now = self.clock.now();
-        let mut busy = load_busy(
+        let (slot, resource) = offered_slot(
             &mut tx,
             sched,
+            &rules,
             &service.resource_ids,
-            date,
-            date,
+            start,
             now,
             Some(appt.id),
+            external,
         )
         .await?;
-        busy.iter_mut().for_each(|b| b.extend_from_slice(external));
-        let offered = slots::compute_slots(sched.tz, &sched.hours, &rules, now, date, date, &busy)
-            .map_err(|e| BookingError::TenantConfig(e.to_string()))?;
-        let slot = offered
-            .iter()
-            .find(|s| s.start == start)
-            .ok_or(BookingError::SlotUnavailable)?;
-        let resource = slot
-            .first_free()
-            .and_then(|i| service.resource_ids.get(i).copied())
-            .ok_or(BookingError::SlotUnavailable)?;
         let to = q::Placement {
             start: slot.start,
             end: slot.end,
@@ -1049,6 +1025,36 @@ impl BookingService {
 
 /// Busy intervals per resource (in `resources` order) for local dates from..=to, with a
 /// day of margin either side so buffers at the edges are seen.
+/// Under the rule locks: the slot starting at `start` that the engine offers on
+/// `resources` (the booking `moves`, if any, not counted as busy), and the first of them
+/// free for it. `SlotUnavailable` when the start is not offered or nobody is free.
+#[allow(clippy::too_many_arguments)]
+async fn offered_slot(
+    conn: &mut PgConnection,
+    sched: &TenantSchedule,
+    rules: &SlotRules,
+    resources: &[Uuid],
+    start: DateTime<Utc>,
+    now: DateTime<Utc>,
+    moves: Option<Uuid>,
+    external: &[Busy],
+) -> Result<(slots::Slot, Uuid)> {
+    let date = sched.local_date(start);
+    let mut busy = load_busy(conn, sched, resources, date, date, now, moves).await?;
+    busy.iter_mut().for_each(|b| b.extend_from_slice(external));
+    let offered = slots::compute_slots(sched.tz, &sched.hours, rules, now, date, date, &busy)
+        .map_err(|e| BookingError::TenantConfig(e.to_string()))?;
+    let slot = offered
+        .into_iter()
+        .find(|s| s.start == start)
+        .ok_or(BookingError::SlotUnavailable)?;
+    let resource = slot
+        .first_free()
+        .and_then(|i| resources.get(i).copied())
+        .ok_or(BookingError::SlotUnavailable)?;
+    Ok((slot, resource))
+}
+
 async fn load_busy(
     conn: &mut PgConnection,
     sched: &TenantSchedule,
