@@ -70,3 +70,19 @@ pub async fn seed_widget_origins<'e>(
     .await?;
     Ok(())
 }
+
+/// How many sessions were issued for the tenant, and the latest one (for `gomomo status` and
+/// the socket tests).
+pub async fn issued_summary(
+    pool: &PgPool,
+    tenant: Uuid,
+) -> Result<(i64, Option<String>), sqlx::Error> {
+    sqlx::query_as(
+        "SELECT count(*), (SELECT id FROM issued_sessions WHERE tenant_id = $1
+                            ORDER BY created_at DESC LIMIT 1)
+           FROM issued_sessions WHERE tenant_id = $1",
+    )
+    .bind(tenant)
+    .fetch_one(pool)
+    .await
+}

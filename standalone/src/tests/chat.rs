@@ -373,23 +373,21 @@ async fn the_socket_checks_the_browser_origin(pool: PgPool) {
         assert_eq!(open(origin.clone()).await, status, "{origin:?}");
     }
     // the tenant's list decides for other pages: empty, then one shop, then any
-    sqlx::query("UPDATE tenants SET widget_origins = '{}' WHERE id = $1")
-        .bind(tenant.0)
-        .execute(&pool)
+    gomomo::db::sessions::set_widget_origins(&pool, tenant.0, &[])
         .await
         .unwrap();
     assert_eq!(open(Some("http://localhost:3000".into())).await, 403);
     assert_eq!(open(Some(format!("http://{addr}"))).await, 101);
-    sqlx::query("UPDATE tenants SET widget_origins = '{https://shop.example.com}' WHERE id = $1")
-        .bind(tenant.0)
-        .execute(&pool)
-        .await
-        .unwrap();
+    gomomo::db::sessions::set_widget_origins(
+        &pool,
+        tenant.0,
+        &["https://shop.example.com".to_string()],
+    )
+    .await
+    .unwrap();
     assert_eq!(open(Some("https://shop.example.com".into())).await, 101);
     assert_eq!(open(Some("https://evil.example.com".into())).await, 403);
-    sqlx::query("UPDATE tenants SET widget_origins = '{*}' WHERE id = $1")
-        .bind(tenant.0)
-        .execute(&pool)
+    gomomo::db::sessions::set_widget_origins(&pool, tenant.0, &["*".to_string()])
         .await
         .unwrap();
     assert_eq!(open(Some("https://evil.example.com".into())).await, 101);
