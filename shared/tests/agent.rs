@@ -806,7 +806,28 @@ async fn the_reschedule_tool_moves_a_booking_onto_time_overlapping_its_own(pool:
             jane = appt.reference;
         }
     }
-    // 10:30 is free only once Jane's own hour does not count against her.
+    // 10:30 is free only once Jane's own hour does not count against her: the model is
+    // offered it when it names the booking it is finding a time for.
+    let offered = |v: &serde_json::Value| -> Vec<String> {
+        v["result"]["slots"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{v}"))
+            .iter()
+            .map(|s| s["start"].as_str().unwrap()[11..16].to_string())
+            .collect()
+    };
+    let day = serde_json::json!({"service_id": follow_up, "start_date": "2026-12-08"});
+    let plain = exec.dispatch(&mut c, "check_availability", &day).await;
+    assert!(!offered(&plain).contains(&"10:30".to_string()), "{plain}");
+    let mut for_move = day.clone();
+    for_move["reschedule_reference"] = jane.clone().into();
+    for_move["reschedule_email"] = "jane@example.com".into();
+    let moving = exec.dispatch(&mut c, "check_availability", &for_move).await;
+    assert!(offered(&moving).contains(&"10:30".to_string()), "{moving}");
+    // A booking keeps its service: another service's times are not offered for its move.
+    for_move["service_id"] = admin::DEMO_SERVICES[0].0.to_string().into();
+    let other = exec.dispatch(&mut c, "check_availability", &for_move).await;
+    assert!(other.get("error").is_some(), "{other}");
     c.state.turn_email = Some("jane@example.com".into());
     let v = exec
         .dispatch(
@@ -829,4 +850,92 @@ async fn the_reschedule_tool_moves_a_booking_onto_time_overlapping_its_own(pool:
     .await
     .unwrap();
     assert_eq!((start, end), (at(10, 30), at(11, 30)));
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_reschedule_by_chat_is_offered_times_overlapping_its_own(pool: PgPool) {
+    use gomomo::domain::{ClientName, Email};
+    use gomomo::services::booking::ClientDetails;
+
+    let chat = Chat::new(pool.clone()).await;
+    let booking = BookingService::new(
+        pool.clone(),
+        Clock::fixed(december_7_8am()),
+        std::time::Duration::from_secs(300),
+    );
+    let follow_up = admin::DEMO_SERVICES[1].0; // 60 minutes, slots every 30
+    let at = |h, m| {
+        New_York
+            .with_ymd_and_hms(2026, 12, 8, h, m, 0)
+            .unwrap()
+            .with_timezone(&Utc)
+    };
+    // Bo 9:00–10:00 and Cy 10:00–11:00 on one doctor, Jane 9:00–10:00 on the other.
+    let mut refs = Vec::new();
+    for (who, email, h) in [
+        ("Bo Li", "bo@example.com", 9),
+        ("Jane Doe", "jane@example.com", 9),
+        ("Cy Ode", "cy@example.com", 10),
+    ] {
+        let s = SessionId::parse(&format!("web-{}", uuid::Uuid::new_v4())).unwrap();
+        let hold = booking
+            .create_hold(chat.tenant, follow_up, at(h, 0), &s)
+            .await
+            .unwrap();
+        let details = ClientDetails {
+            name: ClientName::parse(who).unwrap(),
+            email: Email::parse(email).unwrap(),
+            phone: None,
+            notes: None,
+        };
+        let (appt, _) = booking
+            .confirm(chat.tenant, hold.id, &s, &details)
+            .await
+            .unwrap();
+        refs.push(appt);
+    }
+    assert_eq!(
+        refs[0].resource_id, refs[2].resource_id,
+        "Bo and Cy share a doctor"
+    );
+    let jane = refs[1].reference.clone();
+    // For a new booking 9:30 is not open: Jane's doctor is busy until 10, the other until 11.
+    let plain = booking
+        .availability(
+            chat.tenant,
+            follow_up,
+            at(9, 0).date_naive(),
+            at(9, 0).date_naive(),
+        )
+        .await
+        .unwrap();
+    assert!(plain.slots.iter().all(|s| s.start != at(9, 30)));
+
+    chat.say("I need to reschedule").await;
+    chat.say(&jane).await;
+    let r = chat.say("jane@example.com").await;
+    assert!(r.reply.contains("What new day"), "{}", r.reply);
+    let r = chat.say("tomorrow morning").await;
+    assert!(r.reply.contains("9:30 AM"), "{}", r.reply);
+    let r = chat.say("9:30").await;
+    assert!(
+        r.reply
+            .contains("Move your appointment to Tue, Dec 8 at 9:30 AM"),
+        "{}",
+        r.reply
+    );
+    let r = chat.say("yes").await;
+    assert!(
+        r.reply.contains("rescheduled to Tue, Dec 8 at 9:30 AM"),
+        "{}",
+        r.reply
+    );
+    let (start, end): (DateTime<Utc>, DateTime<Utc>) = sqlx::query_as(
+        "SELECT lower(during), upper(during) FROM appointments WHERE reference = $1",
+    )
+    .bind(&jane)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!((start, end), (at(9, 30), at(10, 30)));
 }

@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use gomomo::db::bookings::{AppointmentRow, HoldRow};
 use gomomo::db::tenants::{HoursRow, ResourceRow, ServiceRow, TenantRow};
+use gomomo::services::booking::Availability;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -126,6 +127,23 @@ pub struct AvailabilityView {
     pub slots: Vec<SlotView>,
 }
 
+impl From<&Availability> for AvailabilityView {
+    fn from(a: &Availability) -> Self {
+        Self {
+            time_zone: a.time_zone.name().to_string(),
+            service_id: a.service_id,
+            slots: a
+                .slots
+                .iter()
+                .map(|s| SlotView {
+                    start: local_time(s.start, a.time_zone),
+                    end: local_time(s.end, a.time_zone),
+                })
+                .collect(),
+        }
+    }
+}
+
 #[derive(Deserialize, ToSchema)]
 pub struct HoldRequest {
     pub service_id: String,
@@ -237,6 +255,21 @@ pub struct EmailQuery {
 pub struct LookupRequest {
     /// The email the booking was made with.
     pub email: String,
+}
+
+/// The times a booking can move to, proven by the email it was made with.
+#[derive(Deserialize, ToSchema)]
+pub struct MoveAvailabilityRequest {
+    /// The email the booking was made with.
+    pub email: String,
+    /// First local date, YYYY-MM-DD.
+    pub from: String,
+    /// Last local date, YYYY-MM-DD.
+    pub to: String,
+    /// Only the booking's current staff member (resource); default false (any that does the
+    /// service).
+    #[serde(default)]
+    pub same_resource: bool,
 }
 
 #[derive(Deserialize, ToSchema)]

@@ -79,6 +79,7 @@ impl AppState {
         routes::public::confirm_booking,
         routes::public::get_booking,
         routes::public::lookup_booking,
+        routes::public::move_availability,
         routes::public::reschedule_booking,
         routes::public::cancel_booking,
         routes::chat::chat,
@@ -158,6 +159,10 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/api/tenants/{tenant}/bookings/{reference}/lookup",
             post(public::lookup_booking),
+        )
+        .route(
+            "/api/tenants/{tenant}/bookings/{reference}/availability",
+            post(public::move_availability),
         )
         .route(
             "/api/tenants/{tenant}/bookings/{reference}/reschedule",

@@ -321,3 +321,129 @@ async fn a_move_may_keep_its_staff_member_and_a_retry_answers_whatever_changed(p
     assert_eq!(s, StatusCode::OK, "{again}");
     assert_eq!(again, moved);
 }
+
+/// Starts (local `HH:MM`) of the slots in an availability answer.
+fn starts(v: &Value) -> Vec<String> {
+    v["slots"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["start"].as_str().unwrap()[11..16].to_string())
+        .collect()
+}
+
+#[sqlx::test(migrations = "../../migrations")]
+async fn the_times_offered_for_a_move_include_those_overlapping_its_own(pool: PgPool) {
+    let app = app(pool);
+    let t = tenant(&app, 1).await;
+    let b = book(&app, &t, "2026-03-03T10:00:00-05:00", "ana@example.com").await;
+    let reference = b["reference"].as_str().unwrap().to_string();
+    let moves = t.path(&format!("/bookings/{reference}/availability"));
+
+    // The plain availability counts Ana's 10:00–10:30 as busy for everyone.
+    let (s, plain) = call(
+        &app,
+        "GET",
+        &t.path(&format!(
+            "/availability?service={}&from=2026-03-03&to=2026-03-03",
+            t.service
+        )),
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{plain}");
+    let plain = starts(&plain);
+    for busy in ["09:45", "10:00", "10:15"] {
+        assert!(!plain.contains(&busy.to_string()), "{busy} in {plain:?}");
+    }
+
+    // For her move, the times overlapping her own are offered.
+    let (s, mine) = post(
+        &app,
+        &moves,
+        json!({"email": "ANA@example.com", "from": "2026-03-03", "to": "2026-03-03"}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{mine}");
+    assert_eq!(mine["service_id"], t.service.as_str());
+    let mine = starts(&mine);
+    for free in ["09:45", "10:00", "10:15"] {
+        assert!(mine.contains(&free.to_string()), "{free} not in {mine:?}");
+    }
+    assert_eq!(mine.len(), plain.len() + 3, "{mine:?} vs {plain:?}");
+    // And each is a start her move hold accepts.
+    let (s, hold) = post(
+        &app,
+        &t.path("/holds"),
+        json!({"service_id": t.service, "start": "2026-03-03T09:45:00-05:00",
+               "reschedule": {"reference": reference, "email": "ana@example.com"}}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{hold}");
+
+    // The booking must be proven; bad dates are a 400.
+    let (s, v) = post(
+        &app,
+        &moves,
+        json!({"email": "eve@example.com", "from": "2026-03-03", "to": "2026-03-03"}),
+    )
+    .await;
+    assert_eq!((s, code(&v)), (StatusCode::NOT_FOUND, "booking_not_found"));
+    let (s, v) = post(
+        &app,
+        &moves,
+        json!({"email": "ana@example.com", "from": "March 3", "to": "2026-03-03"}),
+    )
+    .await;
+    assert_eq!((s, code(&v)), (StatusCode::BAD_REQUEST, "invalid_date"));
+
+    // A cancelled booking has nowhere to move.
+    let (s, v) = post(
+        &app,
+        &t.path(&format!("/bookings/{reference}/cancel")),
+        json!({"email": "ana@example.com"}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (s, v) = post(
+        &app,
+        &moves,
+        json!({"email": "ana@example.com", "from": "2026-03-03", "to": "2026-03-03"}),
+    )
+    .await;
+    assert_eq!((s, code(&v)), (StatusCode::CONFLICT, "booking_cancelled"));
+}
+
+#[sqlx::test(migrations = "../../migrations")]
+async fn the_times_offered_for_a_move_can_keep_its_staff_member(pool: PgPool) {
+    let app = app(pool);
+    let t = tenant(&app, 2).await;
+    book(&app, &t, "2026-03-03T10:00:00-05:00", "first@example.com").await;
+    let b = book(&app, &t, "2026-03-03T10:00:00-05:00", "ana@example.com").await;
+    let reference = b["reference"].as_str().unwrap().to_string();
+    // 11:00 ends up taken on Ana's staff member only.
+    let x = book(&app, &t, "2026-03-03T11:00:00-05:00", "x@example.com").await;
+    book(&app, &t, "2026-03-03T11:00:00-05:00", "y@example.com").await;
+    let (s, v) = post(
+        &app,
+        &t.path(&format!(
+            "/bookings/{}/cancel",
+            x["reference"].as_str().unwrap()
+        )),
+        json!({"email": "x@example.com"}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let moves = t.path(&format!("/bookings/{reference}/availability"));
+    let day = |same| json!({"email": "ana@example.com", "from": "2026-03-03", "to": "2026-03-03", "same_resource": same});
+
+    let (s, any) = post(&app, &moves, day(false)).await;
+    assert_eq!(s, StatusCode::OK, "{any}");
+    assert!(starts(&any).contains(&"11:00".to_string()), "{any}");
+    let (s, same) = post(&app, &moves, day(true)).await;
+    assert_eq!(s, StatusCode::OK, "{same}");
+    let same = starts(&same);
+    assert!(!same.contains(&"11:00".to_string()), "{same:?}");
+    assert!(same.contains(&"10:15".to_string()), "{same:?}");
+}

@@ -675,3 +675,73 @@ async fn a_booking_reaches_the_event_publisher_before_the_webhook_returns(pool: 
             .unwrap();
     assert!(published_at.is_some(), "the outbox row is marked published");
 }
+
+#[sqlx::test(migrations = "../../migrations")]
+async fn a_reschedule_by_phone_moves_onto_time_overlapping_its_own(pool: PgPool) {
+    use gomomo::domain::{ClientName, Email, SessionId, TenantId};
+    use gomomo::services::admin::{DEMO_SERVICES, DEMO_TENANT_ID};
+    use gomomo::services::booking::ClientDetails;
+    use gomomo::services::BookingService;
+
+    let phone = Phone::new(pool, &[]).await;
+    let booking = BookingService::new(
+        phone.pool.clone(),
+        phone.clock.clone(),
+        std::time::Duration::from_secs(300),
+    );
+    let tenant = TenantId(DEMO_TENANT_ID);
+    let follow_up = DEMO_SERVICES[1].0; // 60 minutes, slots every 30
+                                        // Bo 9:00–10:00 and Cy 10:00–11:00 on one doctor, Sam 9:00–10:00 on the other, Wednesday.
+    let mut booked = Vec::new();
+    for (who, email, h) in [
+        ("Bo Li", "bo@example.com", 9),
+        ("Sam Green", "sam.green@example.org", 9),
+        ("Cy Ode", "cy@example.com", 10),
+    ] {
+        let s = SessionId::parse(&format!("web-{}", uuid::Uuid::new_v4())).unwrap();
+        let hold = booking
+            .create_hold(tenant, follow_up, ny(2026, 3, 4, h, 0), &s)
+            .await
+            .unwrap();
+        let details = ClientDetails {
+            name: ClientName::parse(who).unwrap(),
+            email: Email::parse(email).unwrap(),
+            phone: None,
+            notes: None,
+        };
+        booked.push(
+            booking
+                .confirm(tenant, hold.id, &s, &details)
+                .await
+                .unwrap()
+                .0,
+        );
+    }
+    assert_eq!(booked[0].resource_id, booked[2].resource_id);
+    let reference = booked[1].reference.clone();
+
+    let sid = "CA0000000000000000000000000000000c";
+    phone.start(sid).await;
+    phone.say(sid, "I need to reschedule my appointment").await;
+    phone.say(sid, &reference).await;
+    let t = phone.say(sid, "sam dot green at example dot org").await;
+    assert!(t.text().contains("Wednesday, March 4"), "{t:?}");
+    // 9:30 is open only for Sam's own move (his doctor is otherwise busy until 10).
+    let t = phone.say(sid, "Wednesday at 9:30 am").await;
+    assert!(t.text().contains("9:30"), "{t:?}");
+    let t = phone.say(sid, "9:30").await;
+    assert!(t.text().contains("move your appointment"), "{t:?}");
+    let t = phone.say(sid, "yes").await;
+    assert!(t.text().contains("Done"), "{t:?}");
+    let (start, end, sequence): (DateTime<Utc>, DateTime<Utc>, i32) = sqlx::query_as(
+        "SELECT lower(during), upper(during), sequence FROM appointments WHERE reference = $1",
+    )
+    .bind(&reference)
+    .fetch_one(&phone.pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        (start, end, sequence),
+        (ny(2026, 3, 4, 9, 30), ny(2026, 3, 4, 10, 30), 1)
+    );
+}

@@ -82,18 +82,36 @@ pub async fn availability(
         .booking
         .availability(tenant, service, from, to)
         .await?;
-    Ok(Json(AvailabilityView {
-        time_zone: a.time_zone.name().to_string(),
-        service_id: a.service_id,
-        slots: a
-            .slots
-            .iter()
-            .map(|s| SlotView {
-                start: local_time(s.start, a.time_zone),
-                end: local_time(s.end, a.time_zone),
-            })
-            .collect(),
-    }))
+    Ok(Json(AvailabilityView::from(&a)))
+}
+
+#[utoipa::path(post, path = "/api/tenants/{tenant}/bookings/{reference}/availability",
+    params(("tenant" = String, Path), ("reference" = String, Path)), request_body = MoveAvailabilityRequest,
+    description = "The times this booking can move to, in its own service: its own current time does not count as busy, so times overlapping it are offered (take one with `reschedule` in `POST …/holds`). With `same_resource` only its staff member's times.",
+    responses((status = 200, body = AvailabilityView), (status = 400, body = ErrorBody),
+        (status = 404, description = "booking_not_found: no booking with that reference and email; resource_not_found (same_resource: the service is no longer done by the booking's staff member)", body = ErrorBody),
+        (status = 409, description = "booking_cancelled", body = ErrorBody),
+        (status = 429, description = "rate_limited (Retry-After)", body = ErrorBody)))]
+pub async fn move_availability(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    ApiPath((tenant, reference)): ApiPath<(String, String)>,
+    ApiJson(req): ApiJson<MoveAvailabilityRequest>,
+) -> Result<Json<AvailabilityView>, ApiError> {
+    state.budgets.lookup(ip).await?;
+    let tenant = tenant_id(&tenant)?;
+    let moving = MoveOf {
+        reference: ReferenceCode::parse(&reference)?,
+        email: Email::parse(&req.email)?,
+        same_resource: req.same_resource,
+    };
+    let from = date_field("from", Some(&req.from))?;
+    let to = date_field("to", Some(&req.to))?;
+    let a = state
+        .booking
+        .move_availability(tenant, &moving, from, to)
+        .await?;
+    Ok(Json(AvailabilityView::from(&a)))
 }
 
 #[utoipa::path(post, path = "/api/tenants/{tenant}/holds", params(("tenant" = String, Path)), request_body = HoldRequest,

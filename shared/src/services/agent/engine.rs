@@ -10,7 +10,7 @@ use super::tools::{InquiryArgs, ToolError, ToolErrorKind, ToolExecutor, TurnCtx,
 use crate::db::bookings::AppointmentStatus;
 use crate::domain::nlu::{self, DayPeriod, Intent, TimeSpec, YesNo};
 use crate::domain::{ClientName, Email, PhoneE164, ReferenceCode};
-use crate::services::booking::{BookingErrorKind as BK, ClientDetails};
+use crate::services::booking::{BookingErrorKind as BK, ClientDetails, MoveOf};
 use crate::text::{self, Chat};
 
 /// How many slots the engine offers at once.
@@ -352,9 +352,18 @@ impl<'a> Engine<'a> {
             );
         }
         let to = (date + Duration::days(SEARCH_DAYS)).min(max);
+        // A reschedule is offered the times its booking can move to (its own time not busy).
+        let moving = match ctx.state.dialog.flow {
+            Flow::Reschedule => Self::reference_and_email(ctx).map(|(reference, email)| MoveOf {
+                reference,
+                email,
+                same_resource: false,
+            }),
+            _ => None,
+        };
         let result = match self
             .exec
-            .check_availability(ctx, service_id, date, to)
+            .check_availability(ctx, service_id, date, to, moving.as_ref())
             .await
         {
             Ok(r) => r,

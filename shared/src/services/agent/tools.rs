@@ -327,6 +327,10 @@ pub struct CheckAvailabilityArgs {
     /// ISO date or words ("tomorrow", "next Tuesday"), resolved in the tenant's zone.
     pub start_date: String,
     pub end_date: Option<String>,
+    /// For a new time for an existing booking: its reference and email, so that times
+    /// overlapping its own current time are offered too.
+    pub reschedule_reference: Option<String>,
+    pub reschedule_email: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -600,17 +604,33 @@ impl ToolExecutor {
             Some(e) if !e.trim().is_empty() => Self::resolve_date(ctx, e)?,
             _ => from,
         };
-        self.check_availability(ctx, service, from, to).await
+        let moving = match (&a.reschedule_reference, &a.reschedule_email) {
+            (Some(r), Some(e)) if !r.trim().is_empty() => {
+                let (reference, email) = Self::parse_ref(r, e)?;
+                Some(MoveOf {
+                    reference,
+                    email,
+                    same_resource: false,
+                })
+            }
+            _ => None,
+        };
+        self.check_availability(ctx, service, from, to, moving.as_ref())
+            .await
     }
 
+    /// Open slots of the service; for `moving`, the times that booking can move to (its own
+    /// current time not busy), as its reschedule hold will accept them.
     pub async fn check_availability(
         &self,
         ctx: &mut TurnCtx,
         service_id: Uuid,
         from: NaiveDate,
         to: NaiveDate,
+        moving: Option<&MoveOf>,
     ) -> Result<AvailabilityResult, ToolError> {
-        let args = json!({"service_id": service_id, "from": from, "to": to});
+        let args = json!({"service_id": service_id, "from": from, "to": to,
+                          "reschedule": moving.map(|m| m.reference.as_str())});
         let out: Result<_, ToolError> = async {
             if ctx.vague {
                 return Err(ToolError::new(ToolErrorKind::ClarificationRequired,
@@ -621,10 +641,20 @@ impl ToolExecutor {
                 .service(service_id)
                 .cloned()
                 .ok_or_else(|| ToolError::booking(BookingErrorKind::ServiceNotFound, "no such service"))?;
-            let avail = self
-                .booking
-                .availability(ctx.tenant, service_id, from, to)
-                .await?;
+            let avail = match moving {
+                Some(m) => self.booking.move_availability(ctx.tenant, m, from, to).await?,
+                None => {
+                    self.booking
+                        .availability(ctx.tenant, service_id, from, to)
+                        .await?
+                }
+            };
+            if avail.service_id != service_id {
+                return Err(ToolError::booking(
+                    BookingErrorKind::ServiceNotFound,
+                    "a booking keeps its service when it moves: use the booking's service_id",
+                ));
+            }
             let total = avail.slots.len();
             let starts: Vec<DateTime<Utc>> = avail.slots.iter().map(|s| s.start).collect();
             let ends: Vec<DateTime<Utc>> = avail.slots.iter().map(|s| s.end).collect();
@@ -1261,7 +1291,9 @@ pub fn tool_schemas() -> Vec<Value> {
         f("check_availability",
           "Open slots for a service between two local dates (inclusive). Dates may be YYYY-MM-DD or the user's own words ('tomorrow', 'next Tuesday'); the server resolves them in the business's time zone. Present ONLY the times this returns.",
           json!({"service_id": {"type": "string", "description": "service id from the system prompt"},
-                 "start_date": {"type": "string"}, "end_date": {"type": "string"}}),
+                 "start_date": {"type": "string"}, "end_date": {"type": "string"},
+                 "reschedule_reference": {"type": "string", "description": "when finding a new time for an existing booking: its reference (with reschedule_email), so times overlapping its current time are offered"},
+                 "reschedule_email": {"type": "string", "description": "the email that booking was made with"}}),
           &["service_id", "start_date"]),
         f("hold_slot",
           "Hold one slot returned by check_availability for 5 minutes while details are collected. Dates more than 30 days out must have been confirmed by the user in an earlier message.",

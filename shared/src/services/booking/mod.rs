@@ -361,11 +361,42 @@ impl BookingService {
         from: NaiveDate,
         to: NaiveDate,
     ) -> Result<Availability> {
+        self.availability_for(tenant, service_id, from, to, None)
+            .await
+    }
+
+    /// Slots for moving the booking `moving` names, in its own service: its own interval is
+    /// not busy (so times overlapping it are offered), and with `same_resource` only its
+    /// staff member is considered. These are the starts [`Self::create_move_hold`] accepts.
+    #[tracing::instrument(skip_all, fields(tenant_id = %tenant, %from, %to))]
+    pub async fn move_availability(
+        &self,
+        tenant: TenantId,
+        moving: &MoveOf,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Availability> {
+        let appt = self
+            .lookup(tenant, &moving.reference, &moving.email)
+            .await?;
+        self.availability_for(tenant, appt.service_id, from, to, Some(moving))
+            .await
+    }
+
+    async fn availability_for(
+        &self,
+        tenant: TenantId,
+        service_id: Uuid,
+        from: NaiveDate,
+        to: NaiveDate,
+        moving: Option<&MoveOf>,
+    ) -> Result<Availability> {
         if from > to {
             return Err(BookingError::InvalidRange("from is after to"));
         }
         let sched = self.schedule(tenant).await?;
         let service = self.service(tenant, service_id).await?;
+        let target = self.hold_target(tenant, &service, moving).await?;
         let now = self.clock.now();
         let today = sched.local_date(now);
         if to > today + Duration::days(sched.tenant.max_days_ahead.into()) {
@@ -395,11 +426,11 @@ impl BookingService {
         let mut busy = load_busy(
             &mut conn,
             &sched,
-            &service.resource_ids,
+            &target.resources,
             from,
             to,
             now,
-            None,
+            target.moves,
         )
         .await?;
         busy.iter_mut().for_each(|b| b.extend_from_slice(&external));
@@ -442,6 +473,39 @@ impl BookingService {
             .await
     }
 
+    /// The resources a hold (or the slots offered for one) may take, and the booking it
+    /// moves: every resource of the service, or for a move the booking proven by its
+    /// reference and email (not cancelled), kept on its staff member with `same_resource`.
+    async fn hold_target(
+        &self,
+        tenant: TenantId,
+        service: &ServiceRow,
+        moving: Option<&MoveOf>,
+    ) -> Result<HoldTarget> {
+        let Some(m) = moving else {
+            return Ok(HoldTarget {
+                resources: service.resource_ids.clone(),
+                moves: None,
+            });
+        };
+        let appt = self.lookup(tenant, &m.reference, &m.email).await?;
+        if appt.status == AppointmentStatus::Cancelled {
+            return Err(BookingError::BookingCancelled);
+        }
+        let resources = if m.same_resource {
+            if !service.resource_ids.contains(&appt.resource_id) {
+                return Err(BookingError::ResourceNotFound);
+            }
+            vec![appt.resource_id]
+        } else {
+            service.resource_ids.clone()
+        };
+        Ok(HoldTarget {
+            resources,
+            moves: Some(appt.id),
+        })
+    }
+
     async fn create_hold_for(
         &self,
         tenant: TenantId,
@@ -453,30 +517,7 @@ impl BookingService {
         let sched = self.schedule(tenant).await?;
         let service = self.service(tenant, service_id).await?;
         let rules = sched.rules(&service);
-        let target = match moving {
-            None => HoldTarget {
-                resources: service.resource_ids.clone(),
-                moves: None,
-            },
-            Some(m) => {
-                let appt = self.lookup(tenant, &m.reference, &m.email).await?;
-                if appt.status == AppointmentStatus::Cancelled {
-                    return Err(BookingError::BookingCancelled);
-                }
-                let resources = if m.same_resource {
-                    if !service.resource_ids.contains(&appt.resource_id) {
-                        return Err(BookingError::ResourceNotFound);
-                    }
-                    vec![appt.resource_id]
-                } else {
-                    service.resource_ids.clone()
-                };
-                HoldTarget {
-                    resources,
-                    moves: Some(appt.id),
-                }
-            }
-        };
+        let target = self.hold_target(tenant, &service, moving).await?;
         let date = sched.local_date(start);
         // The calendar is read before any lock is taken (no network call under a lock).
         let external = self

@@ -13,7 +13,7 @@ use crate::db::calls::{self, CallRow, CallUpdate, NewTurn};
 use crate::db::tenants::{self, ServiceRow};
 use crate::domain::nlu::{self, Intent, TimeSpec, YesNo};
 use crate::domain::{ClientName, Email, PhoneE164, ReferenceCode, SessionId, TenantId};
-use crate::services::booking::{BookingError, ClientDetails, TenantSchedule};
+use crate::services::booking::{BookingError, ClientDetails, MoveOf, TenantSchedule};
 use crate::services::handoff::{HandoffContext, HandoffError, TranscriptLine};
 use crate::services::sms::SmsError;
 use crate::text::{self, Voice};
@@ -577,11 +577,20 @@ impl VoiceService {
         if date < today {
             return Ok(self.ask(s, CallState::Date, words().day_passed));
         }
-        let slots = match self
-            .booking
-            .availability(s.tenant, service, date, date)
-            .await
-        {
+        // A reschedule is offered the times its booking can move to (its own time not busy).
+        let found = match self.moving(s) {
+            Some(m) => {
+                self.booking
+                    .move_availability(s.tenant, &m, date, date)
+                    .await
+            }
+            None => {
+                self.booking
+                    .availability(s.tenant, service, date, date)
+                    .await
+            }
+        };
+        let slots = match found {
             Ok(a) => a.slots,
             Err(BookingError::RangeBeyondLookahead { max_days_ahead }) => {
                 let q = (words().beyond_lookahead)(max_days_ahead);
@@ -661,11 +670,19 @@ impl VoiceService {
         let (Some(service), Some(session)) = (s.ctx.service_id, s.session_id()) else {
             return Ok(None);
         };
-        match self
-            .booking
-            .create_hold(s.tenant, service, start, &session)
-            .await
-        {
+        let held = match self.moving(s) {
+            Some(m) => {
+                self.booking
+                    .create_move_hold(s.tenant, service, start, &session, &m)
+                    .await
+            }
+            None => {
+                self.booking
+                    .create_hold(s.tenant, service, start, &session)
+                    .await
+            }
+        };
+        match held {
             Ok(hold) => {
                 s.ctx.hold_id = Some(hold.id);
                 s.ctx.hold_start = Some(hold.start_at);
@@ -896,6 +913,19 @@ impl VoiceService {
                 Some(YesNo::No) => Some(self.end(s, words().thanks_goodbye)),
                 _ => None,
             },
+        })
+    }
+
+    /// The booking this call is moving, when the flow is a reschedule of a known booking.
+    fn moving(&self, s: &Session) -> Option<MoveOf> {
+        if s.ctx.flow != Some(Flow::Reschedule) {
+            return None;
+        }
+        let (reference, email) = self.booking_keys(s)?;
+        Some(MoveOf {
+            reference,
+            email,
+            same_resource: false,
         })
     }
 
