@@ -326,8 +326,14 @@ cmd_start() {
       }
   fi
 
-  local sockdir attempt
+  local sockdir attempt preload=""
   sockdir="$(socket_dir)"
+  # PG_PRELOAD=pg_stat_statements (scripts/profile-booking.sh) loads that library, which
+  # counts every statement; off by default (it costs a little on each one).
+  if [ -n "${PG_PRELOAD:-}" ]; then
+    [[ "$PG_PRELOAD" =~ ^[a-z_,]+$ ]] || die "PG_PRELOAD: library names only, got $PG_PRELOAD"
+    preload=" -c shared_preload_libraries=$PG_PRELOAD"
+  fi
   port=""
   if [ -s "$PORT_FILE" ]; then
     port="$(tr -d '[:space:]' <"$PORT_FILE")"
@@ -339,7 +345,7 @@ cmd_start() {
     # fsync off: the cluster is disposable. max_connections: the tests run many databases
     # at once and 64-way booking races. No parallel workers: 2-core CI machines.
     if as_owner "$BIN/pg_ctl" -D "$DATA" -l "$LOG" -w -t "$START_TIMEOUT" -s \
-      -o "-p $port -k '$sockdir' -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300 -c max_parallel_workers_per_gather=0" \
+      -o "-p $port -k '$sockdir' -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300 -c max_parallel_workers_per_gather=0${preload}" \
       start >&2 9>&-; then
       wait_ready "$port"
       ensure_database "$port"

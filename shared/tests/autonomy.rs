@@ -935,3 +935,111 @@ async fn standalone_runs_it_all_in_process(pool: PgPool) {
     );
     local.stop();
 }
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_full_bus_slows_the_relay_down_and_loses_no_event(pool: PgPool) {
+    let seed = admin::seed_demo(&pool).await.unwrap();
+    let clock = Clock::fixed(march_2_8am());
+    // Room for one event, and a consumer that takes one every 50 ms.
+    let (publisher, mut rx) = InProcessPublisher::channel(1);
+    let relay = OutboxRelay::new(pool.clone(), Arc::new(publisher), clock.clone());
+    let booking = BookingService::new(pool.clone(), clock, std::time::Duration::from_secs(300))
+        .with_relay(relay);
+    let consumer = tokio::spawn(async move {
+        let mut got = Vec::new();
+        loop {
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            match tokio::time::timeout(std::time::Duration::from_secs(2), rx.recv()).await {
+                Ok(Some(env)) => got.push(env.event_id),
+                _ => return got,
+            }
+        }
+    });
+    let client = ClientDetails {
+        name: ClientName::parse("Ana Lopez").unwrap(),
+        email: Email::parse("ana@example.com").unwrap(),
+        phone: None,
+        notes: None,
+    };
+    let tenant = TenantId(seed.tenant_id);
+    for i in 0..5 {
+        let s = SessionId::parse(&format!("web-flood-{i}")).unwrap();
+        let hold = booking
+            .create_hold(tenant, CONSULT, ny(2026, 3, 3, 9 + i, 0), &s)
+            .await
+            .unwrap();
+        booking.confirm(tenant, hold.id, &s, &client).await.unwrap();
+    }
+    // Every booking's event went through the bus; none was left for the sweep.
+    assert_eq!(outbox::unpublished_count(&pool).await.unwrap(), 0);
+    let got = consumer.await.unwrap();
+    assert_eq!(got.len(), 5, "{got:?}");
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn an_events_audit_rows_are_written_together_in_order_and_redacted(pool: PgPool) {
+    let mut e = env(&pool, false).await;
+    let b = e.book("web-audit-order", ny(2026, 3, 4, 10, 0)).await;
+    let handled = e.deliver().await;
+    assert_eq!(handled.len(), 1);
+    let event_id = handled[0].0.event_id;
+    let rows: Vec<(String, serde_json::Value)> = sqlx::query_as(
+        "SELECT event_type, payload FROM audit_log
+          WHERE actor IN ('orchestrator', 'policy_engine') AND tenant_id = $1 ORDER BY id",
+    )
+    .bind(e.tenant.0)
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    let types: Vec<&str> = rows.iter().map(|(t, _)| t.as_str()).collect();
+    // The event first, then each planned job: its decision, then what became of it.
+    assert_eq!(types.first(), Some(&"event.received"), "{types:?}");
+    assert!(types.len() >= 3, "{types:?}");
+    for pair in types[1..].chunks(2) {
+        assert_eq!(pair[0], "policy.allowed", "{types:?}");
+        assert_eq!(
+            pair.get(1),
+            Some(&"job.skipped_autonomy_disabled"),
+            "{types:?}"
+        );
+    }
+    let received: (String,) = sqlx::query_as(
+        "SELECT entity_id FROM audit_log WHERE event_type = 'event.received' AND tenant_id = $1",
+    )
+    .bind(e.tenant.0)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(received.0, event_id.to_string());
+    assert_eq!(b.status.as_str(), "confirmed");
+
+    // Rows written together are redacted like rows written one by one.
+    let entry = |n: usize| gomomo::db::audit::AuditEntry {
+        tenant_id: Some(e.tenant.0),
+        event_type: "test.batch",
+        entity_type: "test",
+        entity_id: Some(n.to_string()),
+        actor: "test",
+        payload: json!({"n": n, "client_email": "ana@example.com", "client_phone": "+15555550142"}),
+    };
+    let mut conn = pool.acquire().await.unwrap();
+    gomomo::db::audit::record_many(&mut conn, &[entry(1), entry(2), entry(3)])
+        .await
+        .unwrap();
+    gomomo::db::audit::record(&mut conn, entry(4))
+        .await
+        .unwrap();
+    let batch: Vec<(String, serde_json::Value)> = sqlx::query_as(
+        "SELECT entity_id, payload FROM audit_log WHERE event_type = 'test.batch' ORDER BY id",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    let ids: Vec<&str> = batch.iter().map(|(i, _)| i.as_str()).collect();
+    assert_eq!(ids, ["1", "2", "3", "4"]);
+    for (_, p) in &batch {
+        assert_eq!(p["client_email"], batch[3].1["client_email"], "{p}");
+        assert_eq!(p["client_phone"], batch[3].1["client_phone"], "{p}");
+        assert_ne!(p["client_email"], "ana@example.com", "{p}");
+    }
+}

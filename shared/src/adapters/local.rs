@@ -47,8 +47,13 @@ impl SmsSender for LogSmsSender {
     }
 }
 
+/// How long a publish waits for room in a full channel before it leaves the entry to the
+/// next sweep: the relay slows down to the consumer's pace instead of dropping events.
+const PUBLISH_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// The standalone server's bus: a bounded channel to the in-process orchestrator. A full
-/// channel fails the entry, which stays in the outbox for the next sweep.
+/// channel makes the publisher wait (up to [`PUBLISH_WAIT`]); only a consumer stalled that
+/// long fails the entry, which then stays in the outbox for the next sweep.
 #[derive(Debug, Clone)]
 pub struct InProcessPublisher {
     tx: mpsc::Sender<EventEnvelope>,
@@ -68,7 +73,7 @@ impl EventPublisher for InProcessPublisher {
         for e in batch {
             match EventEnvelope::from_outbound(e) {
                 Ok(env) => {
-                    if self.tx.try_send(env).is_err() {
+                    if self.tx.send_timeout(env, PUBLISH_WAIT).await.is_err() {
                         failed.push(e.event_id);
                     }
                 }

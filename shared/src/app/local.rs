@@ -38,6 +38,8 @@ use crate::services::chat_session::FrameSink;
 /// outbox for the next tick.
 const BUS_CAPACITY: usize = 1024;
 const JOBS_PER_EVENT: usize = 50;
+/// Events the consumer takes at once before it runs due jobs and deliveries.
+const EVENTS_PER_BATCH: usize = 64;
 /// How the `ws_connections` endpoint of a `gomomo serve` socket starts; the process id
 /// follows.
 pub const LOCAL_ENDPOINT_PREFIX: &str = "local:";
@@ -70,6 +72,22 @@ pub fn bus() -> (Arc<dyn EventPublisher>, mpsc::Receiver<EventEnvelope>) {
     (Arc::new(publisher), rx)
 }
 
+/// One event through the orchestrator. A failed one is put back in the outbox (it was
+/// marked published) so the next tick delivers it again; consumers deduplicate by event id.
+async fn handle_one(autonomy: &crate::services::autonomy::Autonomy, env: &EventEnvelope) {
+    match autonomy.handle_event(env).await {
+        Ok(out) => {
+            tracing::info!(event = env.event.name(), event_id = %env.event_id, jobs = out.jobs_enqueued, denied = out.denied, duplicate = out.duplicate, "event handled")
+        }
+        Err(e) => {
+            tracing::error!(event_id = %env.event_id, error = %e, "event handling failed; re-queued");
+            if let Err(e) = outbox::mark_unpublished(autonomy.pool(), env.event_id).await {
+                tracing::error!(event_id = %env.event_id, error = %e, "re-queueing the event failed");
+            }
+        }
+    }
+}
+
 /// The consumer and the timer tasks; [`LocalRuntime::stop`] ends both.
 pub struct LocalRuntime {
     tasks: Vec<JoinHandle<()>>,
@@ -88,22 +106,13 @@ impl LocalRuntime {
             let autonomy = app.autonomy.clone();
             let delivery = app.delivery.clone();
             tokio::spawn(async move {
-                while let Some(env) = events.recv().await {
-                    match autonomy.handle_event(&env).await {
-                        Ok(out) => {
-                            tracing::info!(event = env.event.name(), event_id = %env.event_id, jobs = out.jobs_enqueued, denied = out.denied, duplicate = out.duplicate, "event handled")
-                        }
-                        // The row is already marked published: put it back so the next
-                        // tick delivers it again (consumers deduplicate by event id).
-                        Err(e) => {
-                            tracing::error!(event_id = %env.event_id, error = %e, "event handling failed; re-queued");
-                            if let Err(e) =
-                                outbox::mark_unpublished(autonomy.pool(), env.event_id).await
-                            {
-                                tracing::error!(event_id = %env.event_id, error = %e, "re-queueing the event failed");
-                            }
-                        }
+                let mut batch = Vec::with_capacity(EVENTS_PER_BATCH);
+                while events.recv_many(&mut batch, EVENTS_PER_BATCH).await > 0 {
+                    for env in batch.drain(..) {
+                        handle_one(&autonomy, &env).await;
                     }
+                    // Due jobs and deliveries once per batch, not once per event: under a
+                    // flood of bookings the consumer keeps up with the relay.
                     if let Err(e) = autonomy.run_due_jobs(JOBS_PER_EVENT).await {
                         tracing::warn!(error = %e, "running due jobs failed");
                     }

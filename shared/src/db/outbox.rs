@@ -85,35 +85,6 @@ pub async fn mark_unpublished<'e>(
     Ok(())
 }
 
-/// Locks up to `limit` rows whose webhook deliveries are not written yet, oldest first,
-/// skipping rows another dispatcher holds.
-pub async fn lock_without_webhooks(
-    conn: &mut PgConnection,
-    limit: i64,
-) -> Result<Vec<Uuid>, sqlx::Error> {
-    sqlx::query_scalar(
-        "SELECT id FROM outbox WHERE webhooks_at IS NULL ORDER BY created_at
-          LIMIT $1 FOR UPDATE SKIP LOCKED",
-    )
-    .bind(limit)
-    .fetch_all(conn)
-    .await
-}
-
-/// The webhook deliveries of these rows are written.
-pub async fn mark_webhooks_written(
-    conn: &mut PgConnection,
-    ids: &[Uuid],
-    now: chrono::DateTime<chrono::Utc>,
-) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE outbox SET webhooks_at = $2 WHERE id = ANY($1)")
-        .bind(ids)
-        .bind(now)
-        .execute(conn)
-        .await?;
-    Ok(())
-}
-
 /// Deletes the not yet published `BookingCreated` of a booking; returns how many rows went
 /// (0: it was already published).
 pub async fn drop_unpublished_booking_created(

@@ -31,8 +31,27 @@ pub async fn rules_for<'e>(
     .bind(tenant)
     .fetch_all(db)
     .await?;
-    Ok(rows
-        .into_iter()
+    Ok(to_rules(rows))
+}
+
+/// Every enabled rule that applies to `tenant`, for all actions (one read for the several
+/// decisions of one event; [`crate::domain::policy::evaluate`] picks the action's rules).
+pub async fn rules_for_tenant<'e>(
+    db: impl PgExecutor<'e>,
+    tenant: Uuid,
+) -> Result<Vec<Rule>, sqlx::Error> {
+    let rows: Vec<RuleRow> = sqlx::query_as(
+        "SELECT id, tenant_id, action, effect, conditions, priority FROM policy_rules
+          WHERE enabled AND (tenant_id IS NULL OR tenant_id = $1)",
+    )
+    .bind(tenant)
+    .fetch_all(db)
+    .await?;
+    Ok(to_rules(rows))
+}
+
+fn to_rules(rows: Vec<RuleRow>) -> Vec<Rule> {
+    rows.into_iter()
         .filter_map(|r| {
             Some(Rule {
                 id: r.id,
@@ -46,7 +65,7 @@ pub async fn rules_for<'e>(
                 priority: r.priority,
             })
         })
-        .collect())
+        .collect()
 }
 
 /// Adds a rule (admin and tests).

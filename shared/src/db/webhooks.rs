@@ -233,30 +233,40 @@ pub async fn redeliver<'e>(
     .await
 }
 
-/// Writes one delivery per enabled endpoint that wants each of the given outbox events
-/// (an endpoint with no event types wants all); existing ones are left alone. Returns how
-/// many were written.
-pub async fn fan_out(
-    conn: &mut PgConnection,
-    event_ids: &[Uuid],
+/// In one statement: takes up to `limit` outbox rows whose deliveries are not written yet
+/// (oldest first, skipping rows another dispatcher holds), writes a delivery for each
+/// enabled endpoint of the row's tenant that wants its event type, and marks the rows done.
+/// Returns the deliveries written.
+pub async fn fan_out_new<'e>(
+    db: impl PgExecutor<'e>,
+    limit: i64,
     max_attempts: i32,
     now: DateTime<Utc>,
-) -> Result<u64, sqlx::Error> {
-    Ok(sqlx::query(
-        "INSERT INTO webhook_deliveries (id, tenant_id, endpoint_id, event_id, event_type, payload,
-                                         max_attempts, next_attempt_at, created_at)
-         SELECT gen_random_uuid(), o.tenant_id, e.id, o.id, o.event_type, o.payload, $2, $3, $3
-           FROM outbox o JOIN webhook_endpoints e ON e.tenant_id = o.tenant_id AND e.enabled
-                AND (cardinality(e.event_types) = 0 OR o.event_type = ANY(e.event_types))
-          WHERE o.id = ANY($1)
-         ON CONFLICT (endpoint_id, event_id) DO NOTHING",
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "WITH picked AS (
+             SELECT id FROM outbox WHERE webhooks_at IS NULL ORDER BY created_at
+              LIMIT $1 FOR UPDATE SKIP LOCKED
+         ), written AS (
+             INSERT INTO webhook_deliveries (id, tenant_id, endpoint_id, event_id, event_type,
+                                             payload, max_attempts, next_attempt_at, created_at)
+             SELECT gen_random_uuid(), o.tenant_id, e.id, o.id, o.event_type, o.payload, $2, $3, $3
+               FROM picked p JOIN outbox o ON o.id = p.id
+               JOIN webhook_endpoints e ON e.tenant_id = o.tenant_id AND e.enabled
+                    AND (cardinality(e.event_types) = 0 OR o.event_type = ANY(e.event_types))
+             ON CONFLICT (endpoint_id, event_id) DO NOTHING
+             RETURNING 1
+         ), marked AS (
+             -- A data-modifying WITH runs once whether or not the query reads it.
+             UPDATE outbox SET webhooks_at = $3 FROM picked WHERE outbox.id = picked.id
+         )
+         SELECT count(*) FROM written",
     )
-    .bind(event_ids)
+    .bind(limit)
     .bind(max_attempts)
     .bind(now)
-    .execute(conn)
-    .await?
-    .rows_affected())
+    .fetch_one(db)
+    .await
 }
 
 /// Claims up to `limit` pending deliveries due at `now`, reserving them until

@@ -145,28 +145,17 @@ pub async fn create_hold(
                 return Err(e.into());
             }
         };
-    let held = match &moving {
-        Some(m) => {
-            state
-                .booking
-                .create_move_hold(tenant, service, start, &session, m)
-                .await
-        }
-        None => {
-            state
-                .booking
-                .create_hold(tenant, service, start, &session)
-                .await
-        }
-    };
-    let hold = match held {
+    let held = state
+        .booking
+        .create_hold_with_zone(tenant, service, start, &session, moving.as_ref())
+        .await;
+    let (hold, tz) = match held {
         Ok(h) => h,
         Err(e) => {
             state.budgets.hold_not_created(ip).await;
             return Err(e.into());
         }
     };
-    let tz = state.booking.time_zone(tenant).await?;
     Ok((
         StatusCode::CREATED,
         Json(HoldView::new(&hold, session.as_str(), tz)),
@@ -201,11 +190,10 @@ pub async fn confirm_booking(
         },
         notes,
     };
-    let (appt, created) = state
+    let (appt, created, tz) = state
         .booking
-        .confirm(tenant, hold_id, &session, &client)
+        .confirm_with_zone(tenant, hold_id, &session, &client)
         .await?;
-    let tz = state.booking.time_zone(tenant).await?;
     let status = if created {
         StatusCode::CREATED
     } else {

@@ -22,7 +22,7 @@ use uuid::Uuid;
 
 use self::actions::{ActionCtx, ActionError, ActionOutcome};
 use self::jobs::{backoff, JobSpec, ReminderKind, Tool};
-use crate::db::{audit, bookings, followups, jobs as q, outbox, waitlist};
+use crate::db::{audit, bookings, followups, jobs as q, outbox, policy as policy_db, waitlist};
 use crate::domain::events::{self, DomainEvent};
 use crate::domain::{SessionId, TenantId};
 use crate::ports::calendar::CalendarProvider;
@@ -95,6 +95,23 @@ struct Planned {
     context: Value,
 }
 
+/// An orchestrator's audit row about a job (or a job it did not create).
+fn job_audit(
+    tenant: Uuid,
+    job: Option<Uuid>,
+    event: &'static str,
+    payload: Value,
+) -> audit::AuditEntry<'static> {
+    audit::AuditEntry {
+        tenant_id: Some(tenant),
+        event_type: event,
+        entity_type: "job",
+        entity_id: job.map(|j| j.to_string()),
+        actor: "orchestrator",
+        payload,
+    }
+}
+
 impl Autonomy {
     /// `booking` gives the pool, the clock and availability (waitlist offers).
     pub fn new(
@@ -156,18 +173,15 @@ impl Autonomy {
             out.duplicate = true;
             return Ok(out);
         }
-        audit::record(
-            &mut tx,
-            audit::AuditEntry {
-                tenant_id: Some(env.tenant_id),
-                event_type: "event.received",
-                entity_type: "event",
-                entity_id: Some(env.event_id.to_string()),
-                actor: "orchestrator",
-                payload: json!({ "event": name, "detail": env.event.detail(), "autonomy_enabled": self.enabled }),
-            },
-        )
-        .await?;
+        // The event's audit rows are written together at the end, in one statement.
+        let mut audits = vec![audit::AuditEntry {
+            tenant_id: Some(env.tenant_id),
+            event_type: "event.received",
+            entity_type: "event",
+            entity_id: Some(env.event_id.to_string()),
+            actor: "orchestrator",
+            payload: json!({ "event": name, "detail": env.event.detail(), "autonomy_enabled": self.enabled }),
+        }];
         let now = self.clock.now();
 
         // Moving or cancelling a booking retires its old reminders whatever the switch says:
@@ -181,6 +195,7 @@ impl Autonomy {
                         e.booking_id,
                         &[Tool::SendReminder],
                         "rescheduled",
+                        &mut audits,
                     )
                     .await?;
             }
@@ -196,37 +211,42 @@ impl Autonomy {
                             Tool::RetryCalendarSync,
                         ],
                         "cancelled",
+                        &mut audits,
                     )
                     .await?;
             }
             _ => {}
         }
 
-        let planned = self.plan(&mut tx, env, now).await?;
+        let planned = self.plan(&mut tx, env, now, &mut audits).await?;
+        // One read of the tenant's rules for every decision of this event.
+        let rules = if planned.is_empty() {
+            Vec::new()
+        } else {
+            policy_db::rules_for_tenant(&mut *tx, env.tenant_id).await?
+        };
         for p in planned {
             let tool = p.spec.tool();
-            let decision = policy::decide(
-                &mut tx,
+            let (decision, entry) = policy::judge(
+                &rules,
                 env.tenant_id,
                 tool.name(),
                 &p.context,
                 Some(p.key.clone()),
-            )
-            .await?;
+            );
+            audits.push(entry);
             if !decision.allowed() {
                 out.denied += 1;
                 continue;
             }
             if !self.enabled {
                 out.skipped_disabled += 1;
-                self.audit_job(
-                    &mut tx,
+                audits.push(job_audit(
                     env.tenant_id,
                     None,
                     "job.skipped_autonomy_disabled",
                     json!({"tool": tool.name(), "key": p.key}),
-                )
-                .await?;
+                ));
                 continue;
             }
             let job = q::NewJob {
@@ -244,27 +264,24 @@ impl Autonomy {
             match q::enqueue(&mut tx, &job, now).await? {
                 Some(id) => {
                     out.jobs_enqueued += 1;
-                    self.audit_job(
-                        &mut tx,
+                    audits.push(job_audit(
                         env.tenant_id,
                         Some(id),
                         "job.created",
                         json!({"tool": tool.name(), "run_at": p.run_at, "key": p.key}),
-                    )
-                    .await?;
+                    ));
                 }
                 None => {
-                    self.audit_job(
-                        &mut tx,
+                    audits.push(job_audit(
                         env.tenant_id,
                         None,
                         "job.duplicate",
                         json!({"tool": tool.name(), "key": p.key}),
-                    )
-                    .await?;
+                    ));
                 }
             }
         }
+        audit::record_many(&mut tx, &audits).await?;
         tx.commit().await?;
         Ok(out)
     }
@@ -276,18 +293,17 @@ impl Autonomy {
         booking: Uuid,
         tools: &[Tool],
         why: &str,
+        audits: &mut Vec<audit::AuditEntry<'static>>,
     ) -> Result<usize, sqlx::Error> {
         let kinds: Vec<&str> = tools.iter().map(|t| t.name()).collect();
         let ids = q::cancel_for_booking(conn, booking, &kinds).await?;
         for id in &ids {
-            self.audit_job(
-                conn,
+            audits.push(job_audit(
                 tenant,
                 Some(*id),
                 "job.cancelled",
                 json!({"reason": why, "booking_id": booking}),
-            )
-            .await?;
+            ));
         }
         Ok(ids.len())
     }
@@ -297,6 +313,7 @@ impl Autonomy {
         conn: &mut PgConnection,
         env: &EventEnvelope,
         now: DateTime<Utc>,
+        audits: &mut Vec<audit::AuditEntry<'static>>,
     ) -> Result<Vec<Planned>, sqlx::Error> {
         let name = env.event.name();
         let base = |extra: Value| {
@@ -347,25 +364,21 @@ impl Autonomy {
                 let Some(session) =
                     bookings::session_of_hold(&mut *conn, e.tenant_id, e.hold_id).await?
                 else {
-                    self.audit_job(
-                        conn,
+                    audits.push(job_audit(
                         e.tenant_id,
                         None,
                         "job.source_gone",
                         json!({"tool": tool, "hold_id": e.hold_id}),
-                    )
-                    .await?;
+                    ));
                     return Ok(plan);
                 };
                 if q::exists_for_session_since(&mut *conn, &session, tool, since).await? {
-                    self.audit_job(
-                        conn,
+                    audits.push(job_audit(
                         e.tenant_id,
                         None,
                         "job.cooldown",
                         json!({"tool": tool, "hold_id": e.hold_id}),
-                    )
-                    .await?;
+                    ));
                 } else {
                     plan.push(Planned {
                         spec: JobSpec::SendHoldFollowup {
@@ -452,28 +465,6 @@ impl Autonomy {
             }),
         }
         Ok(plan)
-    }
-
-    async fn audit_job(
-        &self,
-        conn: &mut PgConnection,
-        tenant: Uuid,
-        job: Option<Uuid>,
-        event: &str,
-        payload: Value,
-    ) -> Result<(), sqlx::Error> {
-        audit::record(
-            conn,
-            audit::AuditEntry {
-                tenant_id: Some(tenant),
-                event_type: event,
-                entity_type: "job",
-                entity_id: job.map(|j| j.to_string()),
-                actor: "orchestrator",
-                payload,
-            },
-        )
-        .await
     }
 
     // --- the job runner -----------------------------------------------------------------

@@ -6,7 +6,7 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 
 use crate::db::{audit, policy as q};
-use crate::domain::policy::{evaluate, Decision};
+use crate::domain::policy::{evaluate, Decision, Rule};
 
 /// Decides whether `action` may run for `tenant` in `context`, and writes the decision
 /// (allow or deny) to the audit log in the caller's transaction.
@@ -18,28 +18,39 @@ pub async fn decide(
     subject: Option<String>,
 ) -> Result<Decision, sqlx::Error> {
     let rules = q::rules_for(&mut *conn, tenant, action).await?;
-    let decision = evaluate(&rules, tenant, action, context);
-    audit::record(
-        conn,
-        audit::AuditEntry {
-            tenant_id: Some(tenant),
-            event_type: if decision.allowed() {
-                "policy.allowed"
-            } else {
-                "policy.denied"
-            },
-            entity_type: "policy",
-            entity_id: subject,
-            actor: "policy_engine",
-            payload: json!({
-                "action": action,
-                "effect": decision.effect,
-                "rule_id": decision.rule_id,
-                "reason": decision.reason,
-                "context": context,
-            }),
-        },
-    )
-    .await?;
+    let (decision, entry) = judge(&rules, tenant, action, context, subject);
+    audit::record(conn, entry).await?;
     Ok(decision)
+}
+
+/// The decision on `action` under `rules` (loaded by the caller, e.g. once for the several
+/// decisions of one event) and the audit row that records it, for the caller to write in
+/// its transaction.
+pub fn judge(
+    rules: &[Rule],
+    tenant: Uuid,
+    action: &str,
+    context: &Value,
+    subject: Option<String>,
+) -> (Decision, audit::AuditEntry<'static>) {
+    let decision = evaluate(rules, tenant, action, context);
+    let entry = audit::AuditEntry {
+        tenant_id: Some(tenant),
+        event_type: if decision.allowed() {
+            "policy.allowed"
+        } else {
+            "policy.denied"
+        },
+        entity_type: "policy",
+        entity_id: subject,
+        actor: "policy_engine",
+        payload: json!({
+            "action": action,
+            "effect": decision.effect,
+            "rule_id": decision.rule_id,
+            "reason": decision.reason,
+            "context": context,
+        }),
+    };
+    (decision, entry)
 }

@@ -453,8 +453,9 @@ impl BookingService {
         start: DateTime<Utc>,
         session: &SessionId,
     ) -> Result<HoldRow> {
-        self.create_hold_for(tenant, service_id, start, session, None)
+        self.create_hold_with_zone(tenant, service_id, start, session, None)
             .await
+            .map(|(hold, _)| hold)
     }
 
     /// Like [`Self::create_hold`], for moving the booking `moving` names: its own interval is
@@ -469,8 +470,9 @@ impl BookingService {
         session: &SessionId,
         moving: &MoveOf,
     ) -> Result<HoldRow> {
-        self.create_hold_for(tenant, service_id, start, session, Some(moving))
+        self.create_hold_with_zone(tenant, service_id, start, session, Some(moving))
             .await
+            .map(|(hold, _)| hold)
     }
 
     /// The resources a hold (or the slots offered for one) may take, and the booking it
@@ -506,14 +508,16 @@ impl BookingService {
         })
     }
 
-    async fn create_hold_for(
+    /// [`Self::create_hold`] (or [`Self::create_move_hold`] with `moving`), with the
+    /// tenant's time zone read on the way, for rendering the answer without reading it again.
+    pub async fn create_hold_with_zone(
         &self,
         tenant: TenantId,
         service_id: Uuid,
         start: DateTime<Utc>,
         session: &SessionId,
         moving: Option<&MoveOf>,
-    ) -> Result<HoldRow> {
+    ) -> Result<(HoldRow, Tz)> {
         let sched = self.schedule(tenant).await?;
         let service = self.service(tenant, service_id).await?;
         let rules = sched.rules(&service);
@@ -548,10 +552,11 @@ impl BookingService {
                 return Err(BookingError::SlotUnavailable);
             }
         }
-        retry_transaction(is_retryable, || {
+        let hold = retry_transaction(is_retryable, || {
             self.create_hold_once(&sched, &service, &rules, &target, start, session, &external)
         })
-        .await
+        .await?;
+        Ok((hold, sched.tz))
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -651,6 +656,19 @@ impl BookingService {
         session: &SessionId,
         client: &ClientDetails,
     ) -> Result<(AppointmentRow, bool)> {
+        self.confirm_with_zone(tenant, hold_id, session, client)
+            .await
+            .map(|(appt, created, _)| (appt, created))
+    }
+
+    /// [`Self::confirm`], with the tenant's time zone read on the way.
+    pub async fn confirm_with_zone(
+        &self,
+        tenant: TenantId,
+        hold_id: Uuid,
+        session: &SessionId,
+        client: &ClientDetails,
+    ) -> Result<(AppointmentRow, bool, Tz)> {
         let sched = self.schedule(tenant).await?;
         // A clash on the fresh reference code or on a concurrent confirm of the same hold is
         // retried too: the next attempt draws a new code or finds the booking made.
@@ -659,7 +677,7 @@ impl BookingService {
                 || is_constraint(e, "appointments_reference_unique")
                 || is_constraint(e, "appointments_hold_id_key")
         };
-        match retry_transaction(retry, || {
+        let done = match retry_transaction(retry, || {
             self.confirm_once(&sched, hold_id, session, client)
         })
         .await
@@ -669,7 +687,8 @@ impl BookingService {
                 self.after_commit(synced).await
             }
             other => self.after_commit(other).await,
-        }
+        };
+        done.map(|(appt, created)| (appt, created, sched.tz))
     }
 
     async fn confirm_once(

@@ -29,8 +29,8 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::adapters::outbound;
+use crate::db::audit;
 use crate::db::webhooks::{self as q, ClaimedDelivery, NewEndpoint};
-use crate::db::{audit, outbox};
 use crate::domain::crypto::{CryptoError, SecretBox};
 use crate::domain::is_invisible_format;
 use crate::domain::outbound::{OutboundPolicy, Refusal};
@@ -319,15 +319,9 @@ impl WebhookDispatcher {
 
     /// Writes the deliveries of up to `limit` new domain events.
     pub async fn fan_out(&self, limit: i64) -> Result<usize, sqlx::Error> {
-        let mut tx = self.pool.begin().await?;
-        let ids = outbox::lock_without_webhooks(&mut tx, limit).await?;
-        if ids.is_empty() {
-            return Ok(0);
-        }
-        let written = q::fan_out(&mut tx, &ids, self.max_attempts, self.clock.now()).await?;
-        outbox::mark_webhooks_written(&mut tx, &ids, self.clock.now()).await?;
-        tx.commit().await?;
-        Ok(written as usize)
+        let written =
+            q::fan_out_new(&self.pool, limit, self.max_attempts, self.clock.now()).await?;
+        Ok(usize::try_from(written).unwrap_or_default())
     }
 
     async fn claim(&self, limit: i64) -> Result<Vec<ClaimedDelivery>, sqlx::Error> {
