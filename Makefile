@@ -86,7 +86,7 @@ endef
 help:
 	@echo "make run          standalone server + demo tenant (Postgres started on demand)"
 	echo "make test         fmt, clippy, tests, template checks, Lambda event replay (CI)"
-	echo "make bench        slot-engine benchmark, then the booking race benchmark"
+	echo "make bench        every benchmark next to its floor, then one summary table"
 	echo "make package      cargo lambda zips of every function (ARCH=x86_64|arm64)"
 	echo "make lint         rustfmt check, clippy, cfn-lint, template checks"
 	echo "make fmt          rustfmt the workspace"
@@ -188,18 +188,7 @@ layers:
 	$(PYTHON) scripts/check_layers.py
 
 bench:
-	@echo "==> cargo bench -p gomomo --bench slots"
-	$(CARGO) bench -p gomomo --bench slots
-	if [ -f scripts/race-bench.sh ]; then
-	  bash scripts/race-bench.sh
-	else
-	  echo "scripts/race-bench.sh not found: skipping the race benchmark"
-	fi
-	$(WITH_DATABASE)
-	echo "==> cargo bench -p gomomo-voice --bench voice_turn (Twilio webhook round trip)"
-	$(CARGO) bench -p gomomo-voice --bench voice_turn
-	echo "==> cargo bench -p gomomo --features llm --bench chat_turn (a chat turn, the model answering instantly)"
-	$(CARGO) bench -p gomomo --features llm --bench chat_turn
+	@bash scripts/bench.sh
 
 ## package: release zips for Lambda under target/lambda/<binary>/bootstrap.zip.
 package: tools

@@ -7,6 +7,7 @@
 #   scripts/pg.sh url      prints the URL of the running cluster (exit 1 if stopped)
 #   scripts/pg.sh status   exit 0 and print the URL if it runs, exit 3 otherwise
 #   scripts/pg.sh reset    stops it and deletes .pgdata/ (all data)
+#   scripts/pg.sh bindir   prints the directory of the PostgreSQL binaries (pgbench)
 #
 # Only the URL goes to stdout, so `DATABASE_URL=$(scripts/pg.sh start)` works; progress
 # and errors go to stderr.
@@ -420,8 +421,13 @@ case "${1:-}" in
   url) cmd_url ;;
   status) cmd_status ;;
   reset) cmd_reset ;;
+  bindir)
+    # The PostgreSQL binaries in use (pgbench for the booking floor of make bench).
+    BIN="$(find_bindir)" || die "no PostgreSQL binaries found (scripts/pg.sh start installs them)"
+    echo "$BIN"
+    ;;
   *)
-    echo "usage: $0 start|stop|url|status|reset" >&2
+    echo "usage: $0 start|stop|url|status|reset|bindir" >&2
     exit 2
     ;;
 esac

@@ -2,7 +2,9 @@
 # Statements, transactions and database time per booking: restarts the private Postgres
 # with pg_stat_statements when it runs without it, starts `gomomo serve` (release build;
 # GOMOMO_BIN to use another binary) with autonomy off, and runs scripts/profile_booking.py.
-#   bash scripts/profile-booking.sh            PROFILE_BOOKINGS=500 by default
+#   bash scripts/profile-booking.sh            PROFILE_BOOKINGS=500, PROFILE_WORKERS=1
+#   PROFILE_PERF=1 GOMOMO_BIN=target/profiling/gomomo PROFILE_WORKERS=16 bash scripts/profile-booking.sh
+#                                              also a flame graph: target/bench/booking.svg
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -33,4 +35,18 @@ for _ in $(seq 1 100); do
   curl -fsS "http://127.0.0.1:${PORT}/healthz" >/dev/null 2>&1 && break
   sleep 0.1
 done
+if [[ "${PROFILE_PERF:-0}" = 1 ]]; then
+  # A flame graph of the server while it books (cargo build --profile profiling keeps the
+  # symbols; a stripped release build shows addresses only).
+  mkdir -p target/bench
+  perf record -F "${PERF_HZ:-499}" --call-graph dwarf,32768 -o target/bench/booking.perf -p "$SERVER" 2>/dev/null &
+  PERF=$!
+  sleep 0.5
+fi
 GOMOMO_PROFILE_URL="http://127.0.0.1:${PORT}" python3 scripts/profile_booking.py
+if [[ "${PROFILE_PERF:-0}" = 1 ]]; then
+  kill -INT "$PERF"
+  wait "$PERF" || true
+  perf script -i target/bench/booking.perf 2>/dev/null \
+    | python3 scripts/flamegraph.py target/bench/booking "gomomo serve booking (hold + confirm)"
+fi

@@ -5,7 +5,8 @@ many transactions and how much database time one booking costs, and which statem
 the most. Run by scripts/profile-booking.sh, which starts the server and the statistics.
 
 Env: GOMOMO_PROFILE_URL (the server), GOMOMO_PLATFORM_KEY, DATABASE_URL,
-PROFILE_BOOKINGS (500).
+PROFILE_BOOKINGS (500), PROFILE_WORKERS (1: one booking after another; more for the
+statements' shares under contention, e.g. the advisory locks' waits).
 """
 import json
 import os
@@ -13,12 +14,14 @@ import subprocess
 import sys
 import time
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 
 BASE = os.environ["GOMOMO_PROFILE_URL"]
 KEY = os.environ["GOMOMO_PLATFORM_KEY"]
 DB = os.environ["DATABASE_URL"]
 N = int(os.environ.get("PROFILE_BOOKINGS", "500"))
+WORKERS = int(os.environ.get("PROFILE_WORKERS", "1"))
 
 
 def call(method, path, body=None, key=None):
@@ -63,9 +66,11 @@ def main():
     day = datetime.now(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
     psql("SELECT pg_stat_statements_reset()")
     audit_before = int(psql("SELECT count(*) FROM audit_log")[0][0])
-    started = time.monotonic()
-    for n in range(N):
-        start = day + timedelta(days=1 + n // 287, minutes=5 * (n % 287))
+
+    def book(n):
+        # Workers spread over days (each its own day's locks), as the throughput bench does.
+        idx = (n % WORKERS) * 287 + n // WORKERS
+        start = day + timedelta(days=1 + idx // 287, minutes=5 * (idx % 287))
         s, hold = call("POST", f"/api/tenants/{tenant}/holds",
                        {"service_id": svc["id"], "start": start.isoformat()})
         assert s == 201, hold
@@ -73,6 +78,10 @@ def main():
             "hold_id": hold["hold_id"], "session_id": hold["session_id"],
             "client_name": "Profile", "client_email": "profile@example.com"})
         assert s == 201, b
+
+    started = time.monotonic()
+    with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+        list(pool.map(book, range(N)))
     elapsed = time.monotonic() - started
     time.sleep(2)  # the relay and the policy engine finish what the bookings started
     rows = psql(
@@ -84,7 +93,7 @@ def main():
     calls = sum(int(r[0]) for r in rows)
     total_ms = sum(float(r[1]) for r in rows)
     tx = sum(int(r[0]) for r in rows if r[2].strip().upper().startswith(("BEGIN", "COMMIT", "ROLLBACK")))
-    print(f"profile: {N} bookings (hold + confirm), one client, in {elapsed:.1f}s")
+    print(f"profile: {N} bookings (hold + confirm), {WORKERS} client(s), in {elapsed:.1f}s")
     print(f"profile: statements per booking {calls / N:.1f} (of which BEGIN/COMMIT/ROLLBACK {tx / N:.1f}); "
           f"database execution time per booking {total_ms / N:.3f} ms; audit rows per booking {audit / N:.1f}")
     print("profile: top statements by total execution time (calls per booking, share of time)")

@@ -7,8 +7,16 @@
 //! 2. Throughput: concurrent workers book distinct slots (hold + confirm) for a fixed count;
 //!    reports bookings per second.
 //!
+//! 0. Uncontended: one client books one slot after another (hold + confirm), the floor of
+//!    the race's request latency.
+//!
+//! Each figure is also printed as a `SUMMARY|figure|value|floor|ratio|goal|met|note` line
+//! for `make bench`'s table; the SQL-only booking floor comes from BENCH_FLOOR_BOOKINGS
+//! (bookings/s measured by `scripts/race-bench.sh` with pgbench in the same invocation).
+//!
 //! Env: GOMOMO_BENCH_URL (default http://127.0.0.1:3000), GOMOMO_PLATFORM_KEY (required),
-//! RACE_CLIENTS (64), RACE_ROUNDS (200), TP_WORKERS (32), TP_BOOKINGS (4000).
+//! RACE_CLIENTS (64), RACE_ROUNDS (200), TP_WORKERS (32), TP_BOOKINGS (4000), SOLO_BOOKINGS
+//! (200), BENCH_FLOOR_BOOKINGS.
 #![allow(clippy::unwrap_used)]
 
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -37,6 +45,12 @@ fn pct(sorted: &[Duration], p: f64) -> f64 {
 struct Tenant {
     id: String,
     service: String,
+}
+
+/// One line of `make bench`'s summary table.
+fn summary(figure: &str, value: &str, floor: &str, ratio: &str, goal: &str, met: bool, note: &str) {
+    let met = if met { "yes" } else { "no" };
+    println!("SUMMARY|{figure}|{value}|{floor}|{ratio}|{goal}|{met}|{note}");
 }
 
 /// A UTC tenant open 24 hours every day with a 365-day window, no notice, 5-minute slots
@@ -118,6 +132,39 @@ async fn main() {
         .pool_max_idle_per_host(256)
         .build()
         .unwrap();
+
+    // ---- 0. uncontended: the floor of a request's latency ----
+    let solo = make_tenant(&http, &base, &key, 1).await;
+    let mut solo_lat = Vec::new();
+    for n in 0..env_num("SOLO_BOOKINGS", 200) {
+        let t0 = Instant::now();
+        let r = http
+            .post(format!("{base}/api/tenants/{}/holds", solo.id))
+            .json(&json!({"service_id": solo.service, "start": slot(n)}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::CREATED, "uncontended hold refused");
+        let hold: Value = r.json().await.unwrap();
+        solo_lat.push(t0.elapsed());
+        let t0 = Instant::now();
+        let s = http
+            .post(format!("{base}/api/tenants/{}/bookings", solo.id))
+            .json(&json!({"hold_id": hold["hold_id"], "session_id": hold["session_id"], "client_name": "Bench", "client_email": "bench@example.com"}))
+            .send()
+            .await
+            .unwrap()
+            .status();
+        assert_eq!(s, StatusCode::CREATED, "uncontended confirm refused");
+        solo_lat.push(t0.elapsed());
+    }
+    solo_lat.sort();
+    let solo_p99 = pct(&solo_lat, 0.99);
+    println!(
+        "uncontended: request latency ms  p50 {:.2}  p99 {solo_p99:.2}  (n = {})",
+        pct(&solo_lat, 0.5),
+        solo_lat.len()
+    );
 
     // ---- 1. the race ----
     let race = make_tenant(&http, &base, &key, 1).await;
@@ -270,6 +317,49 @@ async fn main() {
         pct(&blat, 0.5),
         pct(&blat, 0.99)
     );
+    let race_p99 = pct(&lat, 0.99);
+    summary(
+        "64-way race: rounds with exactly one winner",
+        &format!("{}/{rounds}", rounds - bad_rounds),
+        "-",
+        "-",
+        "every round",
+        bad_rounds == 0,
+        &format!("{clients} clients a round; 5xx: {server_errors}"),
+    );
+    summary(
+        "64-way race: request p99 (ms)",
+        &format!("{race_p99:.1}"),
+        &format!("{solo_p99:.1}"),
+        &format!("{:.2}x", race_p99 / solo_p99.max(0.001)),
+        "<= 5x one uncontended hold + confirm",
+        race_p99 <= 5.0 * solo_p99 && server_errors == 0,
+        "floor: p99 of one client booking alone",
+    );
+    let rate = okn as f64 / el;
+    match std::env::var("BENCH_FLOOR_BOOKINGS")
+        .ok()
+        .and_then(|v| v.parse::<f64>().ok())
+    {
+        Some(floor) => summary(
+            "bookings/s over HTTP (hold + confirm)",
+            &format!("{rate:.0}"),
+            &format!("{floor:.0}"),
+            &format!("{:.3}", rate / floor),
+            ">= 1/3 of the SQL-only floor",
+            rate * 3.0 >= floor,
+            &format!("{workers} workers, 1 tenant x 4 resources; floor: pgbench on the same shape"),
+        ),
+        None => summary(
+            "bookings/s over HTTP (hold + confirm)",
+            &format!("{rate:.0}"),
+            "-",
+            "-",
+            ">= 1/3 of the SQL-only floor",
+            false,
+            "no floor measured (BENCH_FLOOR_BOOKINGS unset)",
+        ),
+    }
     if bad_rounds > 0 || server_errors > 0 {
         eprintln!(
             "FAILED: {bad_rounds} rounds without exactly one winner, {server_errors} server errors"

@@ -68,6 +68,81 @@ struct TenantWithHours {
     h_closes: Vec<NaiveTime>,
 }
 
+#[derive(FromRow)]
+struct TenantHoursService {
+    #[sqlx(flatten)]
+    with_hours: TenantWithHours,
+    s_id: Option<Uuid>,
+    s_name: Option<String>,
+    s_description: Option<String>,
+    s_duration_minutes: Option<i32>,
+    s_active: Option<bool>,
+    s_resource_ids: Option<Vec<Uuid>>,
+}
+
+fn hours_of(r: &TenantWithHours) -> Vec<HoursRow> {
+    r.h_weekday
+        .iter()
+        .zip(r.h_opens.iter().zip(r.h_closes.iter()))
+        .map(|(w, (o, c))| HoursRow {
+            weekday: *w,
+            opens: *o,
+            closes: *c,
+        })
+        .collect()
+}
+
+/// A tenant, its weekly hours and one of its services (`None` when it has no such service)
+/// in one round trip: what availability and a hold read before anything else.
+pub async fn get_tenant_hours_and_service<'e>(
+    db: impl PgExecutor<'e>,
+    id: Uuid,
+    service: Uuid,
+) -> Result<Option<(TenantRow, Vec<HoursRow>, Option<ServiceRow>)>, sqlx::Error> {
+    let row: Option<TenantHoursService> = sqlx::query_as(
+        "SELECT t.*,
+                ARRAY(SELECT weekday FROM business_hours h WHERE h.tenant_id = t.id ORDER BY weekday, opens) AS h_weekday,
+                ARRAY(SELECT opens FROM business_hours h WHERE h.tenant_id = t.id ORDER BY weekday, opens) AS h_opens,
+                ARRAY(SELECT closes FROM business_hours h WHERE h.tenant_id = t.id ORDER BY weekday, opens) AS h_closes,
+                s.id AS s_id, s.name AS s_name, s.description AS s_description,
+                s.duration_minutes AS s_duration_minutes, s.active AS s_active,
+                CASE WHEN s.id IS NULL THEN NULL ELSE
+                  ARRAY(SELECT r.id FROM service_resources sr
+                          JOIN resources r ON r.id = sr.resource_id AND r.active
+                         WHERE sr.service_id = s.id ORDER BY r.id) END AS s_resource_ids
+           FROM tenants t LEFT JOIN services s ON s.tenant_id = t.id AND s.id = $2
+          WHERE t.id = $1",
+    )
+    .bind(id)
+    .bind(service)
+    .fetch_optional(db)
+    .await?;
+    Ok(row.map(|r| {
+        let hours = hours_of(&r.with_hours);
+        let service = match (
+            r.s_id,
+            r.s_name,
+            r.s_description,
+            r.s_duration_minutes,
+            r.s_active,
+        ) {
+            (Some(id), Some(name), Some(description), Some(duration_minutes), Some(active)) => {
+                Some(ServiceRow {
+                    id,
+                    tenant_id: r.with_hours.tenant.id,
+                    name,
+                    description,
+                    duration_minutes,
+                    active,
+                    resource_ids: r.s_resource_ids.unwrap_or_default(),
+                })
+            }
+            _ => None,
+        };
+        (r.with_hours.tenant, hours, service)
+    }))
+}
+
 /// A tenant and its weekly hours in one round trip.
 pub async fn get_tenant_with_hours<'e>(
     db: impl PgExecutor<'e>,
@@ -84,16 +159,7 @@ pub async fn get_tenant_with_hours<'e>(
     .fetch_optional(db)
     .await?;
     Ok(row.map(|r| {
-        let hours = r
-            .h_weekday
-            .iter()
-            .zip(r.h_opens.iter().zip(r.h_closes.iter()))
-            .map(|(w, (o, c))| HoursRow {
-                weekday: *w,
-                opens: *o,
-                closes: *c,
-            })
-            .collect();
+        let hours = hours_of(&r);
         (r.tenant, hours)
     }))
 }

@@ -168,6 +168,17 @@ pub struct TenantSchedule {
 }
 
 impl TenantSchedule {
+    fn new(row: TenantRow, hours: &[tenants::HoursRow]) -> Result<Self> {
+        let tz: Tz = row.time_zone.parse().map_err(|_| {
+            BookingError::TenantConfig(format!("unknown time zone {}", row.time_zone))
+        })?;
+        Ok(Self {
+            hours: tenants::weekly_hours(hours),
+            tenant: row,
+            tz,
+        })
+    }
+
     pub fn rules(&self, service: &ServiceRow) -> SlotRules {
         SlotRules {
             step: Duration::minutes(self.tenant.slot_step_minutes.into()),
@@ -325,14 +336,24 @@ impl BookingService {
         let (row, hours) = tenants::get_tenant_with_hours(&self.pool, tenant.0)
             .await?
             .ok_or(BookingError::TenantNotFound)?;
-        let tz: Tz = row.time_zone.parse().map_err(|_| {
-            BookingError::TenantConfig(format!("unknown time zone {}", row.time_zone))
-        })?;
-        Ok(TenantSchedule {
-            hours: tenants::weekly_hours(&hours),
-            tenant: row,
-            tz,
-        })
+        TenantSchedule::new(row, &hours)
+    }
+
+    /// The tenant's schedule and one of its active services, in one read.
+    async fn schedule_and_service(
+        &self,
+        tenant: TenantId,
+        service: Uuid,
+    ) -> Result<(TenantSchedule, ServiceRow)> {
+        let (row, hours, found) =
+            tenants::get_tenant_hours_and_service(&self.pool, tenant.0, service)
+                .await?
+                .ok_or(BookingError::TenantNotFound)?;
+        let sched = TenantSchedule::new(row, &hours)?;
+        match found {
+            Some(s) if s.active => Ok((sched, s)),
+            _ => Err(BookingError::ServiceNotFound),
+        }
     }
 
     /// Only the tenant's time zone (one indexed read), for rendering local times.
@@ -394,8 +415,7 @@ impl BookingService {
         if from > to {
             return Err(BookingError::InvalidRange("from is after to"));
         }
-        let sched = self.schedule(tenant).await?;
-        let service = self.service(tenant, service_id).await?;
+        let (sched, service) = self.schedule_and_service(tenant, service_id).await?;
         let target = self.hold_target(tenant, &service, moving).await?;
         let now = self.clock.now();
         let today = sched.local_date(now);
@@ -518,8 +538,7 @@ impl BookingService {
         session: &SessionId,
         moving: Option<&MoveOf>,
     ) -> Result<(HoldRow, Tz)> {
-        let sched = self.schedule(tenant).await?;
-        let service = self.service(tenant, service_id).await?;
+        let (sched, service) = self.schedule_and_service(tenant, service_id).await?;
         let rules = sched.rules(&service);
         let target = self.hold_target(tenant, &service, moving).await?;
         let date = sched.local_date(start);
