@@ -23,7 +23,7 @@ INPUTS = {
     "conversation_minutes": (5, "min", "assumption: WebSocket connection open per conversation"),
     "ws_frames_per_turn": (4, "messages", "chat-ws: 1 in (message) + 3 out (typing, status, assistant_message)"),
     # --- per-request durations (billed Lambda time ~ handler time) ---
-    "d_availability_ms": (3.5, "ms", "scripts/bench-availability.sh, wrk -c1 p50 on gomomo serve (this machine)"),
+    "d_availability_ms": (3.2, "ms", "one-week availability, wrk -t1 -c1 p50 on gomomo serve (release), 2-core machine, 2026-11-30"),
     "d_booking_ms": (94.0, "ms", "issue 15 table: hold + confirm p50 at 32 workers (2 requests, under load)"),
     "d_turn_ours_ms": (3.0, "ms", "README chat-turn bench p50, LLM path, model answering instantly"),
     "model_wait_ms": (2000.0, "ms", "assumption: 2 chat completions of ~1 s each (OpenAI, not measured)"),
@@ -46,14 +46,22 @@ INPUTS = {
     "p_ws_min": (0.25 / 1e6, "USD/connection-minute", "API Gateway WebSocket"),
     "p_eb_event": (1.00 / 1e6, "USD/event", "EventBridge custom events"),
     "p_sqs_req": (0.40 / 1e6, "USD/request", "SQS standard, first 100 B/month"),
-    "p_proxy_vcpu_h": (0.015, "USD/vCPU-hour", "RDS Proxy (provisioned instances), ASSUMPTION: not found in a stored page"),
+    "p_proxy_vcpu_h": (0.015, "USD/vCPU-hour", "RDS Proxy on provisioned instances, ASSUMPTION (no stored page states it)"),
 }
 
-# Postgres per scale: (instance, vCPU, max_connections, USD/hour single-AZ, price source)
-DB = {
-    100: ("db.t4g.small", 2, 190, 0.032, "infratally.com 2026 table, us-east-1"),
-    10_000: ("db.m7g.2xlarge", 8, 3_400, 0.67, "ASSUMPTION (not found in a stored page)"),
-    100_000: ("db.r7g.8xlarge", 32, 5_000, 3.87, "ASSUMPTION (not found in a stored page)"),
+# Postgres per scale, sized without a proxy by connections (RDS sets max_connections to
+# LEAST(instance memory / 9,531,392 bytes, 5000)) and with RDS Proxy by CPU (see
+# docs/capacity.md): (instance, vCPU, max_connections, USD/hour single-AZ, price source).
+# None: no instance fits (more connections than RDS allows).
+DB_DIRECT = {
+    100: ("db.t4g.small", 2, 190, 0.032, "infratally.com, RDS pricing 2026, us-east-1"),
+    10_000: ("db.r7g.xlarge", 4, 3_400, 0.478, "ASSUMPTION (no stored page states it)"),
+    100_000: None,
+}
+DB_PROXY = {
+    100: ("db.t4g.small", 2, 190, 0.032, "infratally.com, RDS pricing 2026, us-east-1"),
+    10_000: ("db.m7g.xlarge", 4, 1_700, 0.336, "ASSUMPTION (no stored page states it)"),
+    100_000: ("db.m7g.4xlarge", 16, 5_000, 1.344, "ASSUMPTION (no stored page states it)"),
 }
 TENANTS = (100, 10_000, 100_000)
 DAY = 86_400.0
@@ -114,15 +122,16 @@ def model(v):
         c["sqs"] = k * (1 + 2.0 / b) * v["p_sqs_req"]
         # fixed per month, spread over the month's bookings
         bookings_month = bookings_day * 30
-        inst, vcpu, maxconn, price_h, _ = DB[n]
         sched_month = 30 * 1440 * (v["p_lambda_req"] + v["mem_default_gb"] * v["d_tick_ms"] / 1000 * v["p_lambda_gbs"])
         c["scheduler"] = k * sched_month / bookings_month
-        c["db"] = k * price_h * 730 / bookings_month
-        c["proxy"] = k * v["p_proxy_vcpu_h"] * max(2, vcpu) * 730 / bookings_month
-        c["total_direct"] = c["lambda"] + c["http"] + c["ws"] + c["eventbridge"] + c["sqs"] + c["scheduler"] + c["db"]
-        c["total_proxy"] = c["total_direct"] + c["proxy"]
+        variable = c["lambda"] + c["http"] + c["ws"] + c["eventbridge"] + c["sqs"] + c["scheduler"]
+        direct, proxied = DB_DIRECT[n], DB_PROXY[n]
+        c["db_direct"] = k * direct[3] * 730 / bookings_month if direct else float("nan")
+        c["db_proxied"] = k * proxied[3] * 730 / bookings_month
+        c["proxy"] = k * v["p_proxy_vcpu_h"] * max(2, proxied[1]) * 730 / bookings_month
+        c["total_direct"] = variable + c["db_direct"]
+        c["total_proxy"] = variable + c["db_proxied"] + c["proxy"]
         r["cost"] = c
-        r["db"] = DB[n]
         rows[n] = r
     return rows
 
@@ -156,8 +165,8 @@ def main():
         ("reminders due/s (peak)", "remind_s_peak"),
         ("reminder work, concurrent (peak)", "conc_reminders"),
         ("instances, all functions (peak, rounded up)", "conc_total"),
-        ("Postgres connections without a proxy (instances x pool)", "pg_direct"),
-        ("Postgres connections busy with RDS Proxy (transactions in flight)", "pg_proxy"),
+        ("without a proxy: Postgres connections (instances x pool)", "pg_direct"),
+        ("with RDS Proxy: transactions in flight (database connections busy)", "pg_proxy"),
         ("EventBridge events/day", "eb_day"), ("SQS requests/day", "sqs_day"),
         ("worker invocations/day", "worker_inv_day"),
     ]
@@ -171,16 +180,23 @@ def main():
         ("Lambda (requests + GB-s)", "lambda"), ("  of which chat-ws waiting on the model", "lambda_chat_share"),
         ("API Gateway HTTP", "http"), ("API Gateway WebSocket", "ws"), ("EventBridge", "eventbridge"),
         ("SQS", "sqs"), ("scheduler ticks (fixed, spread)", "scheduler"),
-        ("Postgres instance (fixed, spread)", "db"), ("total without RDS Proxy", "total_direct"),
-        ("RDS Proxy (fixed, spread)", "proxy"), ("total with RDS Proxy", "total_proxy"),
+        ("without a proxy: Postgres instance (fixed, spread)", "db_direct"),
+        ("total without RDS Proxy", "total_direct"),
+        ("with RDS Proxy: Postgres instance (fixed, spread)", "db_proxied"),
+        ("with RDS Proxy: the proxy (fixed, spread)", "proxy"), ("total with RDS Proxy", "total_proxy"),
     ]:
-        print(f"| {label} | " + " | ".join(f"{rows[n]['cost'][key]:.4f}" for n in t) + " |")
+        cell = lambda x: "no instance fits" if math.isnan(x) else f"{x:.4f}"
+        print(f"| {label} | " + " | ".join(cell(rows[n]['cost'][key]) for n in t) + " |")
     print()
-    print("| Postgres per scale | instance | vCPU | max_connections | USD/hour | source |\n|---|---|---|---|---|---|")
-    for n in t:
-        inst, vcpu, mc, ph, src = DB[n]
-        print(f"| {n:,} tenants | {inst} | {vcpu} | {mc:,} | {ph} | {src} |")
-
+    print("| Postgres | tenants | instance | vCPU | max_connections | USD/hour | price source |")
+    print("|---|---|---|---|---|---|---|")
+    for label, table in (("without a proxy", DB_DIRECT), ("with RDS Proxy", DB_PROXY)):
+        for n in t:
+            d = table[n]
+            if d is None:
+                print(f"| {label} | {n:,} | none: {fmt(rows[n]['pg_direct'])} connections exceed the 5,000 RDS allows | | | | |")
+            else:
+                print(f"| {label} | {n:,} | {d[0]} | {d[1]} | {d[2]:,} | {d[3]} | {d[4]} |")
 
 if __name__ == "__main__":
     main()
