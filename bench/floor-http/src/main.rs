@@ -7,7 +7,8 @@
 //!
 //! At start it copies the live bookings of the benchmark tenant into its own table
 //! `bench_floor_busy` (same rows, a GiST index on resource and range, like the product's
-//! exclusion constraint) and reads the service's resources once. Nothing else is loaded
+//! exclusion constraint) and reads the service's resources once; `--cleanup` drops the
+//! table again. Nothing else is loaded
 //! per request: no tenant row, no service row, no rules.
 
 use std::net::SocketAddr;
@@ -33,11 +34,14 @@ struct Args {
     #[arg(long, default_value = "127.0.0.1:3100")]
     addr: SocketAddr,
     /// The benchmark tenant whose bookings are copied into `bench_floor_busy`.
-    #[arg(long)]
-    tenant: Uuid,
+    #[arg(long, required_unless_present = "cleanup")]
+    tenant: Option<Uuid>,
     /// The service whose resources are offered.
+    #[arg(long, required_unless_present = "cleanup")]
+    service: Option<Uuid>,
+    /// Drop `bench_floor_busy` and exit (the benchmark script calls this when it ends).
     #[arg(long)]
-    service: Uuid,
+    cleanup: bool,
     /// Opening time every day (UTC), HH:MM.
     #[arg(long, default_value = "08:00")]
     opens: NaiveTime,
@@ -194,10 +198,19 @@ async fn main() -> anyhow::Result<()> {
         .connect(&args.database_url)
         .await
         .context("connecting to Postgres")?;
-    let resources = prepare(&pool, args.tenant, args.service).await?;
+    if args.cleanup {
+        sqlx::query("DROP TABLE IF EXISTS bench_floor_busy")
+            .execute(&pool)
+            .await?;
+        return Ok(());
+    }
+    let (Some(tenant), Some(service)) = (args.tenant, args.service) else {
+        anyhow::bail!("--tenant and --service are required");
+    };
+    let resources = prepare(&pool, tenant, service).await?;
     let grid = Arc::new(Grid {
-        tenant: args.tenant,
-        service: args.service,
+        tenant,
+        service,
         resources,
         opens: args.opens,
         closes: args.closes,
