@@ -187,7 +187,8 @@ best = {w: (max(x[0] for x in v), min(x[1] for x in v), sum(x[2] for x in v),
 (prps, pp99, pbad, perr), (frps, fp99, fbad, ferr) = best["product"], best["floor"]
 note = f"wrk -t{threads} -c{conns} -d{duration}, one-week range, client, servers and Postgres on {cores} cores"
 if rounds > 1:
-    note += f", best of {rounds} rounds"
+    per_round = ", ".join(f"{p[0] / f[0]:.2f}" for p, f in zip(res["product"], res["floor"]))
+    note += f", best of {rounds} rounds (req/s ratio per round: {per_round})"
 if same != "yes":
     note += ", floor slots differ"
 if pbad or fbad or perr or ferr:

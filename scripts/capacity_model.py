@@ -24,11 +24,11 @@ INPUTS = {
     "ws_frames_per_turn": (4, "messages", "chat-ws: 1 in (message) + 3 out (typing, status, assistant_message)"),
     # --- per-request durations (billed Lambda time ~ handler time) ---
     "d_availability_ms": (3.2, "ms", "one-week availability, wrk -t1 -c1 p50 on gomomo serve (release), 2-core machine, 2026-11-30"),
-    "d_booking_ms": (94.0, "ms", "issue 15 table: hold + confirm p50 at 32 workers (2 requests, under load)"),
+    "d_booking_ms": (94.0, "ms", "scripts/race-bench.sh: hold + confirm p50 at 32 workers (2 requests, under load)"),
     "d_turn_ours_ms": (3.0, "ms", "README chat-turn bench p50, LLM path, model answering instantly"),
     "model_wait_ms": (2000.0, "ms", "assumption: 2 chat completions of ~1 s each (OpenAI, not measured)"),
     "d_ws_control_ms": (10.0, "ms", "assumption: $connect / hello / $disconnect"),
-    "d_event_ms": (20.8, "ms", "issue 15 table: worker init + first SQS batch of one record (upper bound warm)"),
+    "d_event_ms": (20.8, "ms", "worker init + first SQS batch of one record, loopback Runtime API (upper bound warm)"),
     "d_mail_ms": (150.0, "ms", "assumption: one SMTP send to SES from Lambda"),
     "d_job_ms": (10.0, "ms", "assumption: claim + run one reminder job (SQL only)"),
     "d_tick_ms": (200.0, "ms", "assumption: an idle scheduler tick (hold expiry, sweep, health count)"),

@@ -7,8 +7,9 @@
 //!
 //! At start it copies the live bookings of the benchmark tenant into its own table
 //! `bench_floor_busy` (same rows, a GiST index on resource and range, like the product's
-//! exclusion constraint) and reads the service's resources once; `--cleanup` drops the
-//! table again. Nothing else is loaded
+//! exclusion constraint), analyzes the database (the product's freshly written tables
+//! too, so neither side runs on stale plans) and reads the service's resources once;
+//! `--cleanup` drops the table again. Nothing else is loaded
 //! per request: no tenant row, no service row, no rules.
 
 use std::net::SocketAddr;
@@ -173,9 +174,9 @@ async fn prepare(pool: &PgPool, tenant: Uuid, service: Uuid) -> anyhow::Result<V
     sqlx::query("CREATE INDEX ON bench_floor_busy USING gist (resource_id, during)")
         .execute(pool)
         .await?;
-    sqlx::query("ANALYZE bench_floor_busy")
-        .execute(pool)
-        .await?;
+    // Fresh statistics for every table, the product's included: the benchmark's bookings
+    // were just written, and neither side should be measured on stale plans.
+    sqlx::query("ANALYZE").execute(pool).await?;
     let resources: Vec<(Uuid,)> = sqlx::query_as(
         "SELECT resource_id FROM service_resources WHERE service_id = $1 ORDER BY resource_id",
     )
