@@ -6,6 +6,7 @@ example a per-request duration after a new `make bench`) and re-run:
 
     python3 scripts/capacity_model.py            # markdown tables
     python3 scripts/capacity_model.py --set d_availability_ms=4.1 --set model_wait_ms=1500
+    python3 scripts/capacity_model.py --update-doc docs/capacity.md   # after changing INPUTS
 
 The formulas are the ones docs/capacity.md writes out; this file only evaluates them.
 """
@@ -23,7 +24,7 @@ INPUTS = {
     "conversation_minutes": (5, "min", "assumption: WebSocket connection open per conversation"),
     "ws_frames_per_turn": (4, "messages", "chat-ws: 1 in (message) + 3 out (typing, status, assistant_message)"),
     # --- per-request durations (billed Lambda time ~ handler time) ---
-    "d_availability_ms": (3.2, "ms", "one-week availability, wrk -t1 -c1 p50 on gomomo serve (release), 2-core machine, 2026-11-30"),
+    "d_availability_ms": (1.2, "ms", "one-week availability, wrk -t1 -c1 p50 on gomomo serve (release), 2-core machine, 2026-11-30"),
     "d_booking_ms": (94.0, "ms", "scripts/race-bench.sh: hold + confirm p50 at 32 workers (2 requests, under load)"),
     "d_turn_ours_ms": (3.0, "ms", "README chat-turn bench p50, LLM path, model answering instantly"),
     "model_wait_ms": (2000.0, "ms", "assumption: 2 chat completions of ~1 s each (OpenAI, not measured)"),
@@ -136,27 +137,10 @@ def model(v):
     return rows
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--set", action="append", default=[], metavar="NAME=VALUE")
-    ap.add_argument("--inputs", action="store_true", help="print the inputs table")
-    args = ap.parse_args()
-    v = {k: x[0] for k, x in INPUTS.items()}
-    for s in args.set:
-        name, val = s.split("=", 1)
-        if name not in v:
-            ap.error(f"unknown input {name}")
-        v[name] = float(val)
-    if args.inputs:
-        print("| input | value | unit | source |\n|---|---|---|---|")
-        for k, (val, unit, src) in INPUTS.items():
-            print(f"| `{k}` | {v[k]:g} | {unit} | {src} |")
-        print()
-    rows = model(v)
+def results_table(rows):
     t = TENANTS
     fmt = lambda x: f"{x:,.0f}" if x >= 10 else f"{x:,.2f}"
-    print("| | " + " | ".join(f"{n:,} tenants" for n in t) + " |")
-    print("|---|" + "---|" * len(t))
+    out = ["| | " + " | ".join(f"{n:,} tenants" for n in t) + " |", "|---|" + "---|" * len(t)]
     lines = [
         ("bookings/day", "bookings_day"), ("bookings/s average", "bookings_s_avg"),
         ("bookings/s peak", "bookings_s_peak"), ("chat turns/s peak", "turns_s_peak"),
@@ -171,11 +155,16 @@ def main():
         ("worker invocations/day", "worker_inv_day"),
     ]
     for label, key in lines:
-        print(f"| {label} | " + " | ".join(fmt(rows[n][key]) for n in t) + " |")
-    print()
-    print("Cost per 1,000 bookings (USD; each booking brings its 3 chat turns):\n")
-    print("| | " + " | ".join(f"{n:,} tenants" for n in t) + " |")
-    print("|---|" + "---|" * len(t))
+        out.append(f"| {label} | " + " | ".join(fmt(rows[n][key]) for n in t) + " |")
+    return "\n".join(out)
+
+
+def cost_tables(rows):
+    t = TENANTS
+    fmt = lambda x: f"{x:,.0f}" if x >= 10 else f"{x:,.2f}"
+    cell = lambda x: "no instance fits" if math.isnan(x) else f"{x:.4f}"
+    out = ["| USD per 1,000 bookings | " + " | ".join(f"{n:,} tenants" for n in t) + " |",
+           "|---|" + "---|" * len(t)]
     for label, key in [
         ("Lambda (requests + GB-s)", "lambda"), ("  of which chat-ws waiting on the model", "lambda_chat_share"),
         ("API Gateway HTTP", "http"), ("API Gateway WebSocket", "ws"), ("EventBridge", "eventbridge"),
@@ -185,18 +174,56 @@ def main():
         ("with RDS Proxy: Postgres instance (fixed, spread)", "db_proxied"),
         ("with RDS Proxy: the proxy (fixed, spread)", "proxy"), ("total with RDS Proxy", "total_proxy"),
     ]:
-        cell = lambda x: "no instance fits" if math.isnan(x) else f"{x:.4f}"
-        print(f"| {label} | " + " | ".join(cell(rows[n]['cost'][key]) for n in t) + " |")
-    print()
-    print("| Postgres | tenants | instance | vCPU | max_connections | USD/hour | price source |")
-    print("|---|---|---|---|---|---|---|")
+        out.append(f"| {label} | " + " | ".join(cell(rows[n]["cost"][key]) for n in t) + " |")
+    out += ["", "| Postgres | tenants | instance | vCPU | max_connections | USD/hour | price source |",
+            "|---|---|---|---|---|---|---|"]
     for label, table in (("without a proxy", DB_DIRECT), ("with RDS Proxy", DB_PROXY)):
         for n in t:
             d = table[n]
             if d is None:
-                print(f"| {label} | {n:,} | none: {fmt(rows[n]['pg_direct'])} connections exceed the 5,000 RDS allows | | | | |")
+                out.append(f"| {label} | {n:,} | none: {fmt(rows[n]['pg_direct'])} connections exceed the 5,000 RDS allows | | | | |")
             else:
-                print(f"| {label} | {n:,} | {d[0]} | {d[1]} | {d[2]:,} | {d[3]} | {d[4]} |")
+                out.append(f"| {label} | {n:,} | {d[0]} | {d[1]} | {d[2]:,} | {d[3]} | {d[4]} |")
+    return "\n".join(out)
+
+
+def replace_block(text, name, body):
+    """Replaces what lies between `<!-- capacity_model:NAME -->` and `<!-- /capacity_model:NAME -->`."""
+    begin, end = f"<!-- capacity_model:{name} -->", f"<!-- /capacity_model:{name} -->"
+    i, j = text.index(begin) + len(begin), text.index(end)
+    return text[:i] + "\n" + body + "\n" + text[j:]
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--set", action="append", default=[], metavar="NAME=VALUE")
+    ap.add_argument("--inputs", action="store_true", help="print the inputs table")
+    ap.add_argument("--update-doc", metavar="PATH", help="rewrite the tables of PATH (docs/capacity.md) in place")
+    args = ap.parse_args()
+    v = {k: x[0] for k, x in INPUTS.items()}
+    for s in args.set:
+        name, val = s.split("=", 1)
+        if name not in v:
+            ap.error(f"unknown input {name}")
+        v[name] = float(val)
+    rows = model(v)
+    if args.update_doc:
+        with open(args.update_doc, encoding="utf-8") as fh:
+            text = fh.read()
+        text = replace_block(text, "results", results_table(rows))
+        text = replace_block(text, "cost", cost_tables(rows))
+        with open(args.update_doc, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        return
+    if args.inputs:
+        print("| input | value | unit | source |\n|---|---|---|---|")
+        for k, (val, unit, src) in INPUTS.items():
+            print(f"| `{k}` | {v[k]:g} | {unit} | {src} |")
+        print()
+    print(results_table(rows))
+    print()
+    print("Cost per 1,000 bookings (USD; each booking brings its 3 chat turns):\n")
+    print(cost_tables(rows))
 
 if __name__ == "__main__":
     main()
