@@ -4,7 +4,7 @@
 #      Postgres, on the benchmark's shape (4 resources), at 8 and at 32 clients (the higher
 #      is the floor);
 #   2. builds the release server, starts it on a free port against the project's Postgres
-#      (scripts/pg.sh, or DATABASE_URL when set), runs standalone/benches/race.rs against it
+#      (scripts/pg.sh, or DATABASE_URL when set), runs the load client bench/load against it
 #      (uncontended, race, throughput), then reads what the load left behind: outbox rows
 #      not published (events left to the scheduler's sweep) and the server's peak RSS.
 # Figures go to stdout as `SUMMARY|…` lines too (scripts/bench.sh makes the table).
@@ -15,6 +15,7 @@ if [[ -z "${DATABASE_URL:-}" ]]; then
   DATABASE_URL="$(scripts/pg.sh start | tail -n1)"
 fi
 export DATABASE_URL
+export PGOPTIONS="-c client_min_messages=warning"
 export GOMOMO_PLATFORM_KEY="bench-platform-key-$(date +%s)-0123456789abcdef"
 export DB_MAX_CONNECTIONS="${DB_MAX_CONNECTIONS:-48}"
 export RUST_LOG="${RUST_LOG:-warn}"
@@ -32,8 +33,11 @@ psql "$FLOOR_DB" -Xq -v ON_ERROR_STOP=1 -f bench/sql/booking_min_schema.sql
 FLOOR=0
 for clients in 8 32; do
   psql "$FLOOR_DB" -Xq -c "TRUNCATE mb_hold, mb_appt, mb_audit, mb_outbox"
-  out="$("$PGBIN/pgbench" "$FLOOR_DB" -n -j 2 -c "$clients" -T "${FLOOR_SECONDS:-10}" \
-    -D nres=4 -D nslots=1000000 -f bench/sql/booking_min.sql 2>&1)"
+  if ! out="$("$PGBIN/pgbench" "$FLOOR_DB" -n -j 2 -c "$clients" -T "${FLOOR_SECONDS:-10}" \
+    -D nres=4 -D nslots=1000000 -f bench/sql/booking_min.sql 2>&1)"; then
+    echo "floor: pgbench at ${clients} clients failed:" >&2
+    tail -n 5 <<<"$out" >&2
+  fi
   tps="$(sed -n 's/^tps = \([0-9.]*\).*/\1/p' <<<"$out" | head -n1)"
   echo "floor: pgbench, ${clients} clients, 4 resources: ${tps} bookings/s"
   FLOOR="$(python3 -c "print(max(float('$FLOOR'), float('${tps:-0}')))")"
@@ -59,7 +63,7 @@ for _ in $(seq 1 100); do
   sleep 0.1
 done
 BEFORE="$(psql "$DATABASE_URL" -XtAc "SELECT count(*) FROM outbox WHERE published_at IS NULL")"
-GOMOMO_BENCH_URL="http://127.0.0.1:${PORT}" cargo bench -p gomomo-standalone --bench race
+GOMOMO_BENCH_URL="http://127.0.0.1:${PORT}" cargo run --release -q -p gomomo-load --bin race
 sleep 2
 AFTER="$(psql "$DATABASE_URL" -XtAc "SELECT count(*) FROM outbox WHERE published_at IS NULL")"
 LEFT=$((AFTER - BEFORE))

@@ -269,3 +269,44 @@ async fn production_accepts_https_widget_origins_only(pool: PgPool) {
     .await;
     assert_eq!(s, StatusCode::OK);
 }
+
+#[sqlx::test(migrations = "../../migrations")]
+async fn a_hold_without_a_session_issues_one_only_when_it_is_granted(pool: PgPool) {
+    seed_demo(&pool).await.unwrap();
+    let app = app(pool.clone(), Clock::fixed(march_2_8am()), PLATFORM);
+    let sessions = || gomomo::db::sessions::issued_summary(&pool, DEMO_TENANT_ID);
+    let start = "2026-03-03T10:00:00-05:00";
+    let hold = json!({"service_id": DEMO_SERVICES[0].0, "start": start});
+
+    let (s, first) = post(&app, &demo("/holds"), &hold).await;
+    assert_eq!(s, StatusCode::CREATED, "{first}");
+    let issued = first["session_id"].as_str().unwrap().to_string();
+    assert!(issued.starts_with("gs_"), "{issued}");
+    assert_eq!(sessions().await.unwrap(), (1, Some(issued.clone())));
+
+    // The session issued with the hold is a real one: it confirms the booking.
+    let (s, b) = post(
+        &app,
+        &demo("/bookings"),
+        json!({"hold_id": first["hold_id"], "session_id": issued,
+               "client_name": "Ana Lopez", "client_email": "ana@example.com"}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+
+    // Refused holds (both doctors taken at 10:00 once a second booking is made; an unknown
+    // service) leave no session behind.
+    let (s, second) = post(&app, &demo("/holds"), &hold).await;
+    assert_eq!(s, StatusCode::CREATED, "{second}");
+    let before = sessions().await.unwrap().0;
+    let (s, v) = post(&app, &demo("/holds"), &hold).await;
+    assert_eq!((s, code(&v)), (StatusCode::CONFLICT, "slot_unavailable"));
+    let (s, v) = post(
+        &app,
+        &demo("/holds"),
+        json!({"service_id": uuid::Uuid::new_v4(), "start": start}),
+    )
+    .await;
+    assert_eq!((s, code(&v)), (StatusCode::NOT_FOUND, "service_not_found"));
+    assert_eq!(sessions().await.unwrap().0, before);
+}

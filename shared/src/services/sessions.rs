@@ -50,10 +50,15 @@ pub fn new_token() -> String {
     format!("{TOKEN_PREFIX}{}", random_token::<TOKEN_BYTES>())
 }
 
+/// A fresh session id, not yet recorded: for a caller that records it in its own
+/// transaction (a hold issues its session that way).
+pub fn fresh() -> Result<SessionId, SessionError> {
+    SessionId::parse(&new_token()).map_err(|_| SessionError::NotFound)
+}
+
 /// Issues and records a session for `tenant`.
 pub async fn issue(pool: &PgPool, tenant: TenantId) -> Result<SessionId, SessionError> {
-    let token = new_token();
-    let id = SessionId::parse(&token).map_err(|_| SessionError::NotFound)?;
+    let id = fresh()?;
     match q::insert(pool, tenant.0, id.as_str()).await {
         Ok(()) => Ok(id),
         Err(sqlx::Error::Database(d)) if d.is_foreign_key_violation() => {

@@ -6,7 +6,7 @@ use axum::Json;
 use gomomo::db::tenants;
 use gomomo::domain::{ClientName, Email, Notes, ParseError, PhoneE164, ReferenceCode};
 use gomomo::http::{ApiError, ApiJson, ApiPath, ApiQuery, ClientIp};
-use gomomo::services::booking::{ClientDetails, MoveOf};
+use gomomo::services::booking::{ClientDetails, HoldSession, MoveOf};
 use gomomo::services::sessions;
 
 use super::{date_field, instant_field, tenant_id, uuid_field};
@@ -137,17 +137,26 @@ pub async fn create_hold(
         None => None,
     };
     state.budgets.hold(tenant.0, ip).await?;
-    let (session, _) =
-        match sessions::accept_or_issue(state.pool(), tenant, req.session_id.as_deref()).await {
-            Ok(s) => s,
+    // Without a session, one is issued with the hold (recorded in its transaction): a
+    // refused hold leaves no session behind.
+    let (session, is_new) = match req.session_id.as_deref() {
+        Some(raw) => match sessions::accept(state.pool(), tenant, raw).await {
+            Ok(s) => (s, false),
             Err(e) => {
                 state.budgets.hold_not_created(ip).await;
                 return Err(e.into());
             }
-        };
+        },
+        None => (sessions::fresh()?, true),
+    };
+    let whose = if is_new {
+        HoldSession::New(&session)
+    } else {
+        HoldSession::Issued(&session)
+    };
     let held = state
         .booking
-        .create_hold_with_zone(tenant, service, start, &session, moving.as_ref())
+        .create_hold_with_zone(tenant, service, start, whose, moving.as_ref())
         .await;
     let (hold, tz) = match held {
         Ok(h) => h,

@@ -24,6 +24,7 @@ use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 use crate::db::bookings::{self as q, AppointmentRow, AppointmentStatus, HoldRow, HoldStatus};
+use crate::db::sessions as sessions_db;
 use crate::db::tenants::{self, ServiceRow, TenantRow};
 use crate::db::{audit, db_error_code, is_retryable, outbox, sqlstate};
 use crate::domain::events::{self, DomainEvent};
@@ -209,6 +210,25 @@ pub struct MoveOf {
     pub email: Email,
     /// Keep the booking's staff member (resource) rather than any free one.
     pub same_resource: bool,
+}
+
+/// Whose hold it is.
+#[derive(Debug, Clone, Copy)]
+pub enum HoldSession<'a> {
+    /// A session issued earlier: its earlier hold at this tenant is released.
+    Issued(&'a SessionId),
+    /// A session issued with this hold (fresh from
+    /// [`crate::services::sessions::new_token`]): recorded in the hold's transaction, so a
+    /// refused hold leaves no session behind.
+    New(&'a SessionId),
+}
+
+impl<'a> HoldSession<'a> {
+    pub fn id(self) -> &'a SessionId {
+        match self {
+            Self::Issued(id) | Self::New(id) => id,
+        }
+    }
 }
 
 /// Where a hold may go: the resources it may take and the booking it moves, if any.
@@ -473,9 +493,15 @@ impl BookingService {
         start: DateTime<Utc>,
         session: &SessionId,
     ) -> Result<HoldRow> {
-        self.create_hold_with_zone(tenant, service_id, start, session, None)
-            .await
-            .map(|(hold, _)| hold)
+        self.create_hold_with_zone(
+            tenant,
+            service_id,
+            start,
+            HoldSession::Issued(session),
+            None,
+        )
+        .await
+        .map(|(hold, _)| hold)
     }
 
     /// Like [`Self::create_hold`], for moving the booking `moving` names: its own interval is
@@ -490,9 +516,15 @@ impl BookingService {
         session: &SessionId,
         moving: &MoveOf,
     ) -> Result<HoldRow> {
-        self.create_hold_with_zone(tenant, service_id, start, session, Some(moving))
-            .await
-            .map(|(hold, _)| hold)
+        self.create_hold_with_zone(
+            tenant,
+            service_id,
+            start,
+            HoldSession::Issued(session),
+            Some(moving),
+        )
+        .await
+        .map(|(hold, _)| hold)
     }
 
     /// The resources a hold (or the slots offered for one) may take, and the booking it
@@ -530,12 +562,13 @@ impl BookingService {
 
     /// [`Self::create_hold`] (or [`Self::create_move_hold`] with `moving`), with the
     /// tenant's time zone read on the way, for rendering the answer without reading it again.
+    /// With [`HoldSession::New`] the session is recorded in the hold's own transaction.
     pub async fn create_hold_with_zone(
         &self,
         tenant: TenantId,
         service_id: Uuid,
         start: DateTime<Utc>,
-        session: &SessionId,
+        session: HoldSession<'_>,
         moving: Option<&MoveOf>,
     ) -> Result<(HoldRow, Tz)> {
         let (sched, service) = self.schedule_and_service(tenant, service_id).await?;
@@ -586,7 +619,7 @@ impl BookingService {
         rules: &SlotRules,
         target: &HoldTarget,
         start: DateTime<Utc>,
-        session: &SessionId,
+        session: HoldSession<'_>,
         external: &[Busy],
     ) -> Result<HoldRow> {
         let tenant_id = sched.tenant.id;
@@ -598,9 +631,20 @@ impl BookingService {
         // One hold per session: concurrent holds of one session queue on this lock, so each
         // sees (and releases) the one before it. Lock order everywhere: session lock, hold
         // rows, then resource-day locks.
-        let mut session_key = vec![session_lock_key(tenant_id, session.as_str())];
-        q::advisory_locks(&mut tx, &mut session_key).await?;
-        let released = q::release_session_holds(&mut tx, tenant_id, session.as_str()).await?;
+        let released = match session {
+            HoldSession::Issued(id) => {
+                let mut session_key = vec![session_lock_key(tenant_id, id.as_str())];
+                q::advisory_locks(&mut tx, &mut session_key).await?;
+                q::release_session_holds(&mut tx, tenant_id, id.as_str()).await?
+            }
+            // Nobody else knows this session yet: it has no hold to release, and no other
+            // request can hold for it concurrently.
+            HoldSession::New(id) => {
+                sessions_db::insert(&mut *tx, tenant_id, id.as_str()).await?;
+                Vec::new()
+            }
+        };
+        let session = session.id();
         let mut locks = RuleLocks::new();
         for r in &target.resources {
             locks.buffered(sched, *r, start, start + rules.duration);

@@ -1,5 +1,6 @@
 //! Load benchmark over real HTTP against a running `gomomo serve` (see `scripts/race-bench.sh`,
-//! which builds, starts and stops the server; `make bench` runs it).
+//! which builds, starts and stops the server; `make bench` runs it). Its own package: a
+//! change to the product does not rebuild it.
 //!
 //! 1. The race: 64 clients ask for the same slot at once, 200 rounds (a fresh slot each
 //!    round). Exactly one hold may win per round; the winner confirms. Reports latency
