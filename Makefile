@@ -86,7 +86,7 @@ endef
 help:
 	@echo "make run          standalone server + demo tenant (Postgres started on demand)"
 	echo "make test         fmt, clippy, tests, template checks, Lambda event replay (CI)"
-	echo "make bench        slot-engine benchmark, then the booking race benchmark"
+	echo "make bench        slot-engine, race, voice and chat benchmarks, then the Lambda function figures"
 	echo "make package      cargo lambda zips of every function (ARCH=x86_64|arm64)"
 	echo "make lint         rustfmt check, clippy, cfn-lint, template checks"
 	echo "make fmt          rustfmt the workspace"
@@ -200,6 +200,8 @@ bench:
 	$(CARGO) bench -p gomomo-voice --bench voice_turn
 	echo "==> cargo bench -p gomomo --features llm --bench chat_turn (a chat turn, the model answering instantly)"
 	$(CARGO) bench -p gomomo --features llm --bench chat_turn
+	echo "==> scripts/bench-functions.sh (Lambda packages, init + first invocation, peak RSS vs floor-fn)"
+	bash scripts/bench-functions.sh
 
 ## package: release zips for Lambda under target/lambda/<binary>/bootstrap.zip.
 package: tools
