@@ -102,6 +102,9 @@ class RuntimeApi:
         self.answered = 0
         self.errors = []
         self.first_response_at = None
+        self.first_poll_at = None
+        self.first_cpu_ns = None
+        self.pid = None
         self.cond = threading.Condition()
         self.closing = False
         api = self
@@ -127,7 +130,10 @@ class RuntimeApi:
             def do_GET(self):
                 if self.path != PREFIX + "/invocation/next":
                     return self.reply(404)
+                now = time.perf_counter()
                 with api.cond:
+                    if api.first_poll_at is None:
+                        api.first_poll_at = now
                     while api.served >= api.count and not api.closing:
                         api.cond.wait()
                     if api.closing:
@@ -156,6 +162,7 @@ class RuntimeApi:
                         with api.cond:
                             if api.first_response_at is None:
                                 api.first_response_at = now
+                                api.first_cpu_ns = cpu_ns(api.pid)
                             api.answered += 1
                             api.cond.notify_all()
                         return self.reply(202, b'{"status":"OK"}', [("Content-Type", "application/json")])
@@ -211,6 +218,18 @@ class RuntimeApi:
         self.server.server_close()
 
 
+def cpu_ns(pid):
+    """CPU time of every thread of `pid` so far (ns; /proc/<pid>/task/*/schedstat)."""
+    total = 0
+    try:
+        for tid in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{tid}/schedstat", encoding="ascii") as f:
+                total += int(f.read().split()[0])
+    except (OSError, ValueError, TypeError):
+        return None
+    return total
+
+
 def vm_hwm_kib(pid):
     with open(f"/proc/{pid}/status", encoding="ascii") as f:
         for line in f:
@@ -220,8 +239,8 @@ def vm_hwm_kib(pid):
 
 
 def run_once(binary, name, count, log, timeout):
-    """Spawn the function, serve `count` events; (seconds to the first response, VmHWM KiB,
-    seconds for all `count`, errors)."""
+    """Spawn the function, serve `count` events; ((seconds to the first poll, seconds to the
+    first response), VmHWM KiB, seconds for all `count`, errors)."""
     make = FIXTURES[name][1]()
     api = RuntimeApi(make, count)
     env = dict(os.environ)
@@ -242,10 +261,11 @@ def run_once(binary, name, count, log, timeout):
     try:
         t0 = time.perf_counter()
         proc = subprocess.Popen([binary], env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=log)
+        api.pid = proc.pid
         ok = api.wait_answers(1, timeout)
         if not ok:
             raise RuntimeError(f"{name}: no answer to the first event within {timeout}s (exit {proc.poll()})")
-        first = api.first_response_at - t0
+        first = (api.first_poll_at - t0, api.first_response_at - t0, api.first_cpu_ns)
         ok = api.wait_answers(count, timeout + count * 0.5)
         t_all = time.perf_counter() - t0
         if not ok:
@@ -294,10 +314,15 @@ def main():
         errors[n] += errs
 
     starts = {n: [] for n in names}
+    inits = {n: [] for n in names}
+    cpus = {n: [] for n in names}
     for r in range(args.runs):
         for n in names:
             first, _, _, errs = run_once(os.path.join(args.bin_dir, n), n, 1, logs[n], 60)
-            starts[n].append(first * 1000)
+            inits[n].append(first[0] * 1000)
+            if first[2] is not None:
+                cpus[n].append(first[2] / 1e6)
+            starts[n].append(first[1] * 1000)
             errors[n] += errs
 
     rss, rate = {}, {}
@@ -308,16 +333,20 @@ def main():
         rate[n] = (count, t_all)
         errors[n] += errs
 
-    p50 = {n: statistics.median(v) for n, v in starts.items()}
+    med = lambda v: statistics.median(v) if v else float("nan")
+    p50 = {n: med(v) for n, v in starts.items()}
+    cpu50 = {n: med(v) for n, v in cpus.items()}
     floor = args.floor
-    print(f"\n== init + first invocation (p50 of {args.runs}, ms) and peak RSS after the load (MiB)")
-    print(f"{'function':<10} {'p50':>7} {'min':>7} {'max':>7} {'ratio':>6} {'VmHWM':>6} {'load':>6} {'inv/s':>7}  first event")
+    print(f"\n== init + first invocation, {args.runs} runs (ms): wall p50/min/max and ratio to {floor}; "
+          "init = p50 to the first poll; cpu = p50 CPU time of all threads to the first response")
+    print(f"== peak RSS (VmHWM, MiB) after `load` invocations in one process")
+    print(f"{'function':<10} {'p50':>7} {'min':>7} {'max':>7} {'ratio':>6} {'init':>6} {'cpu':>6} {'cpu x':>6} {'VmHWM':>6} {'load':>6} {'inv/s':>6}  first event")
     for n in names:
         v = starts[n]
         count, t_all = rate[n]
         print(
-            f"{n:<10} {p50[n]:7.2f} {min(v):7.2f} {max(v):7.2f} {p50[n] / p50[floor]:6.2f} "
-            f"{fmt_mib(rss[n]):>6} {count:>6} {count / t_all:7.0f}  {FIXTURES[n][0]}"
+            f"{n:<10} {p50[n]:7.2f} {min(v):7.2f} {max(v):7.2f} {p50[n] / p50[floor]:6.2f} {med(inits[n]):6.2f} "
+            f"{cpu50[n]:6.2f} {cpu50[n] / cpu50[floor]:6.2f} {fmt_mib(rss[n]):>6} {count:>6} {count / t_all:6.0f}  {FIXTURES[n][0]}"
         )
     for n in names:
         if errors[n]:
@@ -328,7 +357,8 @@ def main():
             continue
         ratio = p50[n] / p50[floor]
         met = "yes" if ratio <= args.goal_ratio else "no"
-        note = f"spawn to first response posted, {args.runs} runs, first event {FIXTURES[n][0]}"
+        note = (f"spawn to first response posted, {args.runs} runs, first event {FIXTURES[n][0]}; "
+                f"CPU p50 {cpu50[n]:.2f} ms vs {cpu50[floor]:.2f} ms ({cpu50[n] / cpu50[floor]:.2f}x)")
         if errors[n]:
             note += f"; {len(errors[n])} error answers"
         print(f"SUMMARY|{n} init+first p50|{p50[n]:.2f} ms|{p50[floor]:.2f} ms ({floor})|{ratio:.2f}|<= {args.goal_ratio}x floor|{met}|{note}")
@@ -344,7 +374,7 @@ def main():
         )
     if args.json:
         with open(args.json, "w", encoding="utf-8") as f:
-            json.dump({"starts_ms": starts, "p50_ms": p50, "vm_hwm_kib": rss, "load": rate, "errors": errors}, f, indent=1)
+            json.dump({"starts_ms": starts, "init_ms": inits, "cpu_ms": cpus, "p50_ms": p50, "vm_hwm_kib": rss, "load": rate, "errors": errors}, f, indent=1)
     return 0
 
 

@@ -33,7 +33,9 @@ async fn main() -> anyhow::Result<()> {
         .connect_with(options.application_name("gomomo-floor-fn"))
         .await
         .context("cannot connect to Postgres")?;
-    let app = Router::new().route("/healthz", get(healthz)).with_state(pool);
+    let app = Router::new()
+        .route("/healthz", get(healthz))
+        .with_state(pool);
     lambda_http::run(app)
         .await
         .map_err(|e| anyhow::anyhow!("lambda runtime: {e}"))
