@@ -16,6 +16,9 @@ Figures, for every function and for the floor function measured in the same invo
 
     scripts/bench_functions.py --bin-dir DIR --floor floor-fn [--runs 20] [--load 1000] api worker …
 
+A name `api@fat` runs DIR/api@fat with the events of `api`: two builds of one function
+measured side by side in one invocation.
+
 The caller provides the environment the functions read (DATABASE_URL of a migrated and
 seeded database, GOMOMO_ENV, …); scripts/bench-functions.sh does that. Prints a table and
 `SUMMARY|…` lines; exits 1 when a function fails to answer.
@@ -90,6 +93,11 @@ FIXTURES = {
     "worker": ("worker-sqs-batch.json, first record only", worker_events),
     "scheduler": ("scheduler-tick.json", lambda: fixed("scheduler-tick.json")),
 }
+
+
+def fixture(name):
+    """`api@fat` (a variant of a binary, for side-by-side builds) uses the fixture of `api`."""
+    return FIXTURES[name.split("@")[0]]
 
 
 class RuntimeApi:
@@ -241,7 +249,7 @@ def vm_hwm_kib(pid):
 def run_once(binary, name, count, log, timeout):
     """Spawn the function, serve `count` events; ((seconds to the first poll, seconds to the
     first response), VmHWM KiB, seconds for all `count`, errors)."""
-    make = FIXTURES[name][1]()
+    make = fixture(name)[1]()
     api = RuntimeApi(make, count)
     env = dict(os.environ)
     endpoint = f"http://127.0.0.1:{api.port}"
@@ -301,7 +309,7 @@ def main():
     os.makedirs(args.log_dir, exist_ok=True)
     names = [args.floor] + [f for f in args.functions if f != args.floor]
     for n in names:
-        if n not in FIXTURES:
+        if n.split("@")[0] not in FIXTURES:
             sys.exit(f"bench_functions: no fixture for {n}")
         if not os.access(os.path.join(args.bin_dir, n), os.X_OK):
             sys.exit(f"bench_functions: {os.path.join(args.bin_dir, n)} is missing")
@@ -327,7 +335,7 @@ def main():
 
     rss, rate = {}, {}
     for n in names:
-        count = args.load_scheduler if n == "scheduler" else args.load
+        count = args.load_scheduler if n.split("@")[0] == "scheduler" else args.load
         _, hwm, t_all, errs = run_once(os.path.join(args.bin_dir, n), n, count, logs[n], 60)
         rss[n] = hwm
         rate[n] = (count, t_all)
@@ -346,7 +354,7 @@ def main():
         count, t_all = rate[n]
         print(
             f"{n:<10} {p50[n]:7.2f} {min(v):7.2f} {max(v):7.2f} {p50[n] / p50[floor]:6.2f} {med(inits[n]):6.2f} "
-            f"{cpu50[n]:6.2f} {cpu50[n] / cpu50[floor]:6.2f} {fmt_mib(rss[n]):>6} {count:>6} {count / t_all:6.0f}  {FIXTURES[n][0]}"
+            f"{cpu50[n]:6.2f} {cpu50[n] / cpu50[floor]:6.2f} {fmt_mib(rss[n]):>6} {count:>6} {count / t_all:6.0f}  {fixture(n)[0]}"
         )
     for n in names:
         if errors[n]:
@@ -357,7 +365,7 @@ def main():
             continue
         ratio = p50[n] / p50[floor]
         met = "yes" if ratio <= args.goal_ratio else "no"
-        note = (f"spawn to first response posted, {args.runs} runs, first event {FIXTURES[n][0]}; "
+        note = (f"spawn to first response posted, {args.runs} runs, first event {fixture(n)[0]}; "
                 f"CPU p50 {cpu50[n]:.2f} ms vs {cpu50[floor]:.2f} ms ({cpu50[n] / cpu50[floor]:.2f}x)")
         if errors[n]:
             note += f"; {len(errors[n])} error answers"
