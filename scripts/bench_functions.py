@@ -24,6 +24,7 @@ seeded database, GOMOMO_ENV, …); scripts/bench-functions.sh does that. Prints 
 `SUMMARY|…` lines; exits 1 when a function fails to answer.
 """
 import argparse
+import collections
 import copy
 import json
 import os
@@ -67,12 +68,17 @@ def worker_events():
 
 
 def chat_ws_events():
-    """$connect, a message, $disconnect on one connection; a new connection id each cycle."""
+    """$connect, a message, $disconnect on one connection; a new connection id and client
+    address each cycle."""
     cycle = [load("chat-ws-connect.json"), load("chat-ws-default.json"), load("chat-ws-disconnect.json")]
 
     def make(i):
         event = copy.deepcopy(cycle[i % 3])
-        event["requestContext"]["connectionId"] = f"bench{i // 3:010d}="
+        c = i // 3
+        ctx = event["requestContext"]
+        ctx["connectionId"] = f"bench{c:010d}="
+        # One client per connection, as many browsers would be (budgets count per address).
+        ctx.setdefault("identity", {})["sourceIp"] = f"10.{(c >> 16) & 255}.{(c >> 8) & 255}.{c & 255}"
         return event
 
     return make
@@ -112,6 +118,7 @@ class RuntimeApi:
         self.first_response_at = None
         self.first_poll_at = None
         self.first_cpu_ns = None
+        self.statuses = collections.Counter()
         self.pid = None
         self.cond = threading.Condition()
         self.closing = False
@@ -172,6 +179,7 @@ class RuntimeApi:
                                 api.first_response_at = now
                                 api.first_cpu_ns = cpu_ns(api.pid)
                             api.answered += 1
+                            api.statuses[status_of(data)] += 1
                             api.cond.notify_all()
                         return self.reply(202, b'{"status":"OK"}', [("Content-Type", "application/json")])
                     if self.path.endswith("/error"):
@@ -224,6 +232,20 @@ class RuntimeApi:
             self.cond.notify_all()
         self.server.shutdown()
         self.server.server_close()
+
+
+def status_of(body):
+    """The HTTP status of an API Gateway answer, "ok" for other functions' answers."""
+    try:
+        answer = json.loads(body)
+    except ValueError:
+        # lambda_http streams its answer with a JSON prelude; fall back to a search.
+        text = body[:400].decode("utf-8", "replace")
+        i = text.find('"statusCode":')
+        return text[i + 13 : i + 16] if i >= 0 else "ok"
+    if isinstance(answer, dict) and "statusCode" in answer:
+        return str(answer["statusCode"])
+    return "ok"
 
 
 def cpu_ns(pid):
@@ -280,7 +302,7 @@ def run_once(binary, name, count, log, timeout):
             raise RuntimeError(f"{name}: {api.answered}/{count} answered (exit {proc.poll()})")
         # The function now waits in its next poll: its peak memory is final.
         hwm = vm_hwm_kib(proc.pid) if count > 1 else None
-        return first, hwm, t_all, list(api.errors)
+        return first, hwm, t_all, list(api.errors), dict(api.statuses)
     finally:
         if proc is not None:
             proc.kill()
@@ -315,18 +337,22 @@ def main():
             sys.exit(f"bench_functions: {os.path.join(args.bin_dir, n)} is missing")
     logs = {n: open(os.path.join(args.log_dir, f"{n}.log"), "wb") for n in names}
     errors = {n: [] for n in names}
+    statuses = {n: collections.Counter() for n in names}
+    load_statuses = {}
 
     # Warm the page cache and the database's plans once per binary, untimed.
     for n in names:
-        _, _, _, errs = run_once(os.path.join(args.bin_dir, n), n, 1, logs[n], 60)
+        _, _, _, errs, st = run_once(os.path.join(args.bin_dir, n), n, 1, logs[n], 60)
         errors[n] += errs
+        statuses[n].update(st)
 
     starts = {n: [] for n in names}
     inits = {n: [] for n in names}
     cpus = {n: [] for n in names}
     for r in range(args.runs):
         for n in names:
-            first, _, _, errs = run_once(os.path.join(args.bin_dir, n), n, 1, logs[n], 60)
+            first, _, _, errs, st = run_once(os.path.join(args.bin_dir, n), n, 1, logs[n], 60)
+            statuses[n].update(st)
             inits[n].append(first[0] * 1000)
             if first[2] is not None:
                 cpus[n].append(first[2] / 1e6)
@@ -336,7 +362,8 @@ def main():
     rss, rate = {}, {}
     for n in names:
         count = args.load_scheduler if n.split("@")[0] == "scheduler" else args.load
-        _, hwm, t_all, errs = run_once(os.path.join(args.bin_dir, n), n, count, logs[n], 60)
+        _, hwm, t_all, errs, st = run_once(os.path.join(args.bin_dir, n), n, count, logs[n], 60)
+        load_statuses[n] = st
         rss[n] = hwm
         rate[n] = (count, t_all)
         errors[n] += errs
@@ -356,6 +383,8 @@ def main():
             f"{n:<10} {p50[n]:7.2f} {min(v):7.2f} {max(v):7.2f} {p50[n] / p50[floor]:6.2f} {med(inits[n]):6.2f} "
             f"{cpu50[n]:6.2f} {cpu50[n] / cpu50[floor]:6.2f} {fmt_mib(rss[n]):>6} {count:>6} {count / t_all:6.0f}  {fixture(n)[0]}"
         )
+    for n in names:
+        print(f"answers of {n}: first invocations {dict(statuses[n])}, under load {load_statuses[n]}")
     for n in names:
         if errors[n]:
             print(f"note: {n} answered {len(errors[n])} invocation(s) with an error, first: {errors[n][0]}")
@@ -382,7 +411,7 @@ def main():
         )
     if args.json:
         with open(args.json, "w", encoding="utf-8") as f:
-            json.dump({"starts_ms": starts, "init_ms": inits, "cpu_ms": cpus, "p50_ms": p50, "vm_hwm_kib": rss, "load": rate, "errors": errors}, f, indent=1)
+            json.dump({"statuses": statuses, "load_statuses": load_statuses, "starts_ms": starts, "init_ms": inits, "cpu_ms": cpus, "p50_ms": p50, "vm_hwm_kib": rss, "load": rate, "errors": errors}, f, indent=1)
     return 0
 
 
