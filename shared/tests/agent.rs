@@ -67,6 +67,37 @@ impl Chat {
     }
 }
 
+/// Holds and confirms `start` for a client of its own session, straight through the
+/// booking service.
+async fn book_as(
+    booking: &BookingService,
+    tenant: TenantId,
+    service: uuid::Uuid,
+    who: &str,
+    email: &str,
+    start: DateTime<Utc>,
+) -> gomomo::db::bookings::AppointmentRow {
+    use gomomo::domain::{ClientName, Email};
+    use gomomo::services::booking::ClientDetails;
+
+    let s = SessionId::parse(&format!("web-{}", uuid::Uuid::new_v4())).unwrap();
+    let hold = booking
+        .create_hold(tenant, service, start, &s)
+        .await
+        .unwrap();
+    let details = ClientDetails {
+        name: ClientName::parse(who).unwrap(),
+        email: Email::parse(email).unwrap(),
+        phone: None,
+        notes: None,
+    };
+    booking
+        .confirm(tenant, hold.id, &s, &details)
+        .await
+        .unwrap()
+        .0
+}
+
 #[sqlx::test(migrations = "../migrations")]
 async fn books_an_appointment_end_to_end(pool: PgPool) {
     let chat = Chat::new(pool.clone()).await;
@@ -768,9 +799,6 @@ async fn pending_pushes_are_delivered_once_newest_per_type(pool: PgPool) {
 
 #[sqlx::test(migrations = "../migrations")]
 async fn the_reschedule_tool_moves_a_booking_onto_time_overlapping_its_own(pool: PgPool) {
-    use gomomo::domain::{ClientName, Email};
-    use gomomo::services::booking::ClientDetails;
-
     let (exec, mut c) = ctx(&pool, "web-move", SessionState::default()).await;
     let follow_up = admin::DEMO_SERVICES[1].0; // 60 minutes
     let at = |h, m| {
@@ -785,23 +813,7 @@ async fn the_reschedule_tool_moves_a_booking_onto_time_overlapping_its_own(pool:
         ("Jane Doe", "jane@example.com"),
         ("Bo Li", "bo@example.com"),
     ] {
-        let s = SessionId::parse(&format!("web-{who}").replace(' ', "-")).unwrap();
-        let hold = exec
-            .booking()
-            .create_hold(c.tenant, follow_up, at(10, 0), &s)
-            .await
-            .unwrap();
-        let details = ClientDetails {
-            name: ClientName::parse(who).unwrap(),
-            email: Email::parse(email).unwrap(),
-            phone: None,
-            notes: None,
-        };
-        let (appt, _) = exec
-            .booking()
-            .confirm(c.tenant, hold.id, &s, &details)
-            .await
-            .unwrap();
+        let appt = book_as(exec.booking(), c.tenant, follow_up, who, email, at(10, 0)).await;
         if jane.is_empty() {
             jane = appt.reference;
         }
@@ -854,9 +866,6 @@ async fn the_reschedule_tool_moves_a_booking_onto_time_overlapping_its_own(pool:
 
 #[sqlx::test(migrations = "../migrations")]
 async fn a_reschedule_by_chat_is_offered_times_overlapping_its_own(pool: PgPool) {
-    use gomomo::domain::{ClientName, Email};
-    use gomomo::services::booking::ClientDetails;
-
     let chat = Chat::new(pool.clone()).await;
     let booking = BookingService::new(
         pool.clone(),
@@ -877,22 +886,7 @@ async fn a_reschedule_by_chat_is_offered_times_overlapping_its_own(pool: PgPool)
         ("Jane Doe", "jane@example.com", 9),
         ("Cy Ode", "cy@example.com", 10),
     ] {
-        let s = SessionId::parse(&format!("web-{}", uuid::Uuid::new_v4())).unwrap();
-        let hold = booking
-            .create_hold(chat.tenant, follow_up, at(h, 0), &s)
-            .await
-            .unwrap();
-        let details = ClientDetails {
-            name: ClientName::parse(who).unwrap(),
-            email: Email::parse(email).unwrap(),
-            phone: None,
-            notes: None,
-        };
-        let (appt, _) = booking
-            .confirm(chat.tenant, hold.id, &s, &details)
-            .await
-            .unwrap();
-        refs.push(appt);
+        refs.push(book_as(&booking, chat.tenant, follow_up, who, email, at(h, 0)).await);
     }
     assert_eq!(
         refs[0].resource_id, refs[2].resource_id,
