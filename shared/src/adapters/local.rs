@@ -47,8 +47,9 @@ impl SmsSender for LogSmsSender {
     }
 }
 
-/// How long a publish waits for room in a full channel before it leaves the entry to the
-/// next sweep: the relay slows down to the consumer's pace instead of dropping events.
+/// How long one publish (a batch) waits in all for room in a full channel before it leaves
+/// the rest to the next sweep: the relay slows down to the consumer's pace instead of
+/// dropping events.
 const PUBLISH_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// The standalone server's bus: a bounded channel to the in-process orchestrator. A full
@@ -57,12 +58,21 @@ const PUBLISH_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 #[derive(Debug, Clone)]
 pub struct InProcessPublisher {
     tx: mpsc::Sender<EventEnvelope>,
+    wait: std::time::Duration,
 }
 
 impl InProcessPublisher {
     pub fn channel(capacity: usize) -> (Self, mpsc::Receiver<EventEnvelope>) {
+        Self::channel_with_wait(capacity, PUBLISH_WAIT)
+    }
+
+    /// Like [`Self::channel`], with another wait for room than [`PUBLISH_WAIT`].
+    pub fn channel_with_wait(
+        capacity: usize,
+        wait: std::time::Duration,
+    ) -> (Self, mpsc::Receiver<EventEnvelope>) {
         let (tx, rx) = mpsc::channel(capacity.max(1));
-        (Self { tx }, rx)
+        (Self { tx, wait }, rx)
     }
 }
 
@@ -70,10 +80,14 @@ impl InProcessPublisher {
 impl EventPublisher for InProcessPublisher {
     async fn publish(&self, batch: &[OutboundEvent]) -> Result<Vec<Uuid>, PublishError> {
         let mut failed = Vec::new();
+        // One wait for the whole batch: a stalled consumer costs a caller the wait once, not
+        // once per event.
+        let deadline = tokio::time::Instant::now() + self.wait;
         for e in batch {
             match EventEnvelope::from_outbound(e) {
                 Ok(env) => {
-                    if self.tx.send_timeout(env, PUBLISH_WAIT).await.is_err() {
+                    let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+                    if self.tx.send_timeout(env, left).await.is_err() {
                         failed.push(e.event_id);
                     }
                 }
@@ -197,6 +211,38 @@ impl CalendarProvider for MockCalendar {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    fn slot_opened() -> OutboundEvent {
+        let event =
+            crate::domain::events::DomainEvent::SlotOpened(crate::domain::events::SlotOpened {
+                tenant_id: Uuid::new_v4(),
+                service_id: Uuid::new_v4(),
+                resource_id: Uuid::new_v4(),
+                start: Utc::now(),
+                end: Utc::now(),
+            });
+        OutboundEvent::new(
+            Uuid::new_v4(),
+            Uuid::new_v4(),
+            event.name(),
+            &event.detail(),
+            Utc::now(),
+        )
+    }
+
+    /// A stalled consumer costs one publish its wait once in all, not once per event.
+    #[tokio::test]
+    async fn a_full_bus_waits_once_per_batch() {
+        let wait = std::time::Duration::from_millis(300);
+        let (publisher, _rx) = InProcessPublisher::channel_with_wait(1, wait);
+        let batch: Vec<OutboundEvent> = (0..4).map(|_| slot_opened()).collect();
+        let started = std::time::Instant::now();
+        let failed = publisher.publish(&batch).await.unwrap();
+        let waited = started.elapsed();
+        assert_eq!(failed.len(), 3, "room for one, nobody reading");
+        // Waiting per event would take three waits.
+        assert!(waited >= wait && waited < wait * 3, "{waited:?}");
+    }
 
     #[tokio::test]
     async fn modes() {

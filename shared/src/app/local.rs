@@ -34,8 +34,8 @@ use crate::ports::{EventEnvelope, EventPublisher};
 use crate::services::agent::ServerMessage;
 use crate::services::chat_session::FrameSink;
 
-/// Events buffered between the relay and the orchestrator; beyond it, rows stay in the
-/// outbox for the next tick.
+/// Events buffered between the relay and the orchestrator; beyond it, the relay waits for
+/// room (and only a consumer stalled for seconds leaves rows to the next tick).
 const BUS_CAPACITY: usize = 1024;
 const JOBS_PER_EVENT: usize = 50;
 /// Events the consumer takes at once before it runs due jobs and deliveries.
