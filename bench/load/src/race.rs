@@ -320,7 +320,7 @@ async fn main() {
     );
     let race_p99 = pct(&lat, 0.99);
     summary(
-        "64-way race: rounds with exactly one winner",
+        &format!("{clients}-way race: rounds with exactly one winner"),
         &format!("{}/{rounds}", rounds - bad_rounds),
         "-",
         "-",
@@ -329,7 +329,7 @@ async fn main() {
         &format!("{clients} clients a round; 5xx: {server_errors}"),
     );
     summary(
-        "64-way race: request p99 (ms)",
+        &format!("{clients}-way race: request p99 (ms)"),
         &format!("{race_p99:.1}"),
         &format!("{solo_p99:.1}"),
         &format!("{:.2}x", race_p99 / solo_p99.max(0.001)),
