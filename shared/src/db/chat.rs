@@ -180,6 +180,34 @@ pub async fn put_connection(
     Ok(())
 }
 
+/// Records a connection last seen at `seen_at` (an upkeep that ran long ago, as a process
+/// that died leaves its rows).
+pub async fn put_connection_seen(
+    pool: &PgPool,
+    row: &ConnectionRow,
+    seen_at: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO ws_connections (connection_id, tenant_id, session_id, endpoint, last_seen_at)
+         VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(&row.connection_id)
+    .bind(row.tenant_id)
+    .bind(&row.session_id)
+    .bind(&row.endpoint)
+    .bind(seen_at)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// Every open connection, of every tenant (status and tests).
+pub async fn all_connections(pool: &PgPool) -> Result<Vec<ConnectionRow>, sqlx::Error> {
+    sqlx::query_as("SELECT connection_id, tenant_id, session_id, endpoint FROM ws_connections")
+        .fetch_all(pool)
+        .await
+}
+
 pub async fn get_connection(
     pool: &PgPool,
     connection_id: &str,
@@ -291,6 +319,16 @@ pub async fn lock_pending_pushes(
     .bind(tenant)
     .bind(session)
     .fetch_all(conn)
+    .await
+}
+
+/// The session's pushes not delivered yet.
+pub async fn undelivered_pushes(pool: &PgPool, session: &str) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT count(*) FROM push_events WHERE session_id = $1 AND delivered_at IS NULL",
+    )
+    .bind(session)
+    .fetch_one(pool)
     .await
 }
 

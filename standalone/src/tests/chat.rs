@@ -32,10 +32,12 @@ async fn next_frame(ws: &mut Socket, within: Duration) -> Option<Value> {
 }
 
 async fn connections(pool: &PgPool) -> Vec<(String, String, String)> {
-    sqlx::query_as("SELECT connection_id, session_id, endpoint FROM ws_connections")
-        .fetch_all(pool)
+    gomomo::db::chat::all_connections(pool)
         .await
         .unwrap()
+        .into_iter()
+        .map(|c| (c.connection_id, c.session_id, c.endpoint))
+        .collect()
 }
 
 /// A session issued for `tenant`.
@@ -139,13 +141,10 @@ async fn an_open_socket_receives_a_push_without_asking(pool: PgPool) {
     // frame reached the client: wait for it, within a deadline.
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
-        let delivered: bool = sqlx::query_scalar(
-            "SELECT delivered_at IS NOT NULL FROM push_events WHERE session_id = $1",
-        )
-        .bind(&lee)
-        .fetch_one(&pool)
-        .await
-        .unwrap();
+        let delivered = gomomo::db::chat::undelivered_pushes(&pool, &lee)
+            .await
+            .unwrap()
+            == 0;
         if delivered {
             break;
         }
@@ -207,17 +206,16 @@ async fn a_killed_server_rows_are_removed_by_the_next_one(pool: PgPool) {
         ),
         ("apigw", api, 3600),
     ] {
-        sqlx::query(
-            "INSERT INTO ws_connections (connection_id, tenant_id, session_id, endpoint, last_seen_at)
-             VALUES ($1, $2, 'web-lee', $3, now() - make_interval(secs => $4))",
-        )
-        .bind(id)
-        .bind(tenant.0)
-        .bind(endpoint)
-        .bind(f64::from(age))
-        .execute(&pool)
-        .await
-        .unwrap();
+        let row = gomomo::db::chat::ConnectionRow {
+            connection_id: id.to_string(),
+            tenant_id: tenant.0,
+            session_id: "web-lee".into(),
+            endpoint: endpoint.to_string(),
+        };
+        let seen = chrono::Utc::now() - chrono::Duration::seconds(i64::from(age));
+        gomomo::db::chat::put_connection_seen(&pool, &row, seen)
+            .await
+            .unwrap();
     }
     let (_app, runtime, _addr) = serve(&pool).await;
     let deadline = Instant::now() + Duration::from_secs(5);
@@ -254,13 +252,21 @@ async fn a_second_process_leaves_the_first_one_connections_alone(pool: PgPool) {
     .await
     .unwrap();
     while next_frame(&mut ws, Duration::from_secs(5)).await.unwrap()["type"] != "pong" {}
-    sqlx::query("INSERT INTO push_events (id, tenant_id, session_id, type, payload) VALUES ($1, $2, $3, 'waitlist_match', '{}')")
-        .bind(uuid::Uuid::new_v4())
-        .bind(tenant.0)
-        .bind(&lee)
-        .execute(&pool)
+    {
+        let mut conn = pool.acquire().await.unwrap();
+        gomomo::db::notifications::push_if_cool(
+            &mut conn,
+            tenant.0,
+            &lee,
+            "waitlist_match",
+            &json!({}),
+            chrono::Utc::now(),
+            chrono::Duration::zero(),
+        )
         .await
-        .unwrap();
+        .unwrap()
+        .expect("no earlier push to cool down from");
+    }
 
     // WHEN the second process delivers Lee's pending push
     let second = gomomo::app::local::LocalSockets::new();
