@@ -14,8 +14,9 @@
   message makes Lambda retry the whole batch;
 - HttpApi/WebSocket references point at resources of this template;
 - each function's Environment (Globals + its own) matches its role's rows of the Rust
-  table shared/src/config/vars.rs (binary -> role: api Api, chat-ws ChatWs, voice Voice,
-  handoff Handoff, worker Worker, scheduler Scheduler, migrate Migrate): every `Deploy`
+  table shared/src/config/vars.rs (binary -> role: api Api, chat-http ChatHttp, excel Excel,
+  chat-ws ChatWs, voice Voice, handoff Handoff, worker Worker, scheduler Scheduler, migrate
+  Migrate): every `Deploy`
   variable of the role is given, nothing the role does not read is given, and no `Local`
   (development-only) variable is given. Allowed besides: the runtime's AWS_*, RUST_LOG,
   LOG_FORMAT. The functions whose role reads EVENT_BUS_NAME need EventBridgePutEventsPolicy;
@@ -598,6 +599,8 @@ def check(
 VARS_RS = Path("shared/src/config/vars.rs")
 ROLE_OF_BINARY = {
     "api": "Api",
+    "chat-http": "ChatHttp",
+    "excel": "Excel",
     "chat-ws": "ChatWs",
     "voice": "Voice",
     "handoff": "Handoff",

@@ -37,8 +37,8 @@ if [ "$#" -gt 0 ]; then
   EVENTS=("$@")
 else
   shopt -s nullglob
-  EVENTS=(events/api-*.json events/worker-*.json events/scheduler-*.json events/chat-ws-*.json
-    events/voice-*.json events/handoff-*.json)
+  EVENTS=(events/api-*.json events/chat-http-*.json events/excel-*.json events/worker-*.json
+    events/scheduler-*.json events/chat-ws-*.json events/voice-*.json events/handoff-*.json)
   shopt -u nullglob
 fi
 [ "${#EVENTS[@]}" -gt 0 ] || die "no events/api-*.json found"
@@ -46,8 +46,9 @@ fi
 # --- the database: schema and the demo tenant the events refer to ------------------------
 # Building the function here too shows a compile error in this output (not only in the
 # watcher's log) and leaves the watcher's own `cargo run --bin api` nothing to do.
-say "cargo build --bin gomomo --bin $FUNCTION --bin worker --bin scheduler --bin chat-ws --bin voice --bin handoff"
-cargo build --bin gomomo --bin "$FUNCTION" --bin worker --bin scheduler --bin chat-ws --bin voice --bin handoff
+BINS=(gomomo "$FUNCTION" chat-http excel worker scheduler chat-ws voice handoff)
+say "cargo build${BINS[*]/#/ --bin }"
+cargo build "${BINS[@]/#/--bin=}"
 say "gomomo migrate"
 cargo run --quiet --bin gomomo -- migrate
 say "gomomo seed-demo"
@@ -132,6 +133,8 @@ done
 invoke() { # SECONDS FILE -> response JSON on stdout
   local fn="$FUNCTION"
   case "$(basename "$2")" in # events of the event-driven functions (SQS batch, schedule)
+    chat-http-*) fn=chat-http ;;
+    excel-*) fn=excel ;;
     worker-*) fn=worker ;;
     scheduler-*) fn=scheduler ;;
     chat-ws-*) fn=chat-ws ;;

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use chrono::{Duration, TimeZone as _, Utc};
 use chrono_tz::America::New_York;
-use gomomo::app::{check_start, Adapters, App, Role};
+use gomomo::app::{check_start, Adapters, App, AppError, Role};
 use gomomo::config::vars::{self, Need};
 use gomomo::config::{Config, ConfigError, Environment};
 use gomomo::db::outbox;
@@ -53,7 +53,14 @@ const DELIVERY: [(&str, &str); 4] = [
 #[test]
 fn production_functions_refuse_to_start_without_a_bus() {
     let c = config(&PRODUCTION).unwrap();
-    for role in [Role::Api, Role::ChatWs, Role::Worker, Role::Scheduler] {
+    for role in [
+        Role::Api,
+        Role::ChatHttp,
+        Role::Excel,
+        Role::ChatWs,
+        Role::Worker,
+        Role::Scheduler,
+    ] {
         assert_eq!(
             check_start(&c, role).unwrap_err(),
             ConfigError::Missing("EVENT_BUS_NAME"),
@@ -78,6 +85,19 @@ fn production_functions_refuse_to_start_without_a_bus() {
     let dev = config(&[]).unwrap();
     for role in [Role::Api, Role::Voice, Role::Worker, Role::Standalone] {
         assert!(check_start(&dev, role).is_ok(), "{role:?}");
+    }
+}
+
+/// The roles that send mail start only through the entry point that links the SMTP
+/// client; the plain one refuses them before reading anything.
+#[tokio::test]
+async fn a_mail_role_is_refused_by_the_start_without_mail() {
+    for role in Role::ALL.into_iter().filter(|r| r.sends_mail()) {
+        match App::from_env(role).await {
+            Err(AppError::MailNotLinked(r)) => assert_eq!(r, role),
+            Err(e) => panic!("{role:?}: {e}"),
+            Ok(_) => panic!("{role:?} started without its mailer"),
+        }
     }
 }
 

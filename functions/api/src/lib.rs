@@ -125,15 +125,61 @@ impl utoipa::Modify for BearerAuth {
     }
 }
 
-/// What the `api` Lambda serves: the REST API ([`router`]) and the web pages — the landing
-/// page (`/`) and the widget (`/widget.js`) of [`gomomo::http::web`].
+/// Everything in one process (`gomomo serve`, the web tests): the REST API, the REST chat,
+/// the spreadsheet routes and the web pages.
 pub fn function_router(state: AppState) -> Router {
     let web = gomomo::http::web::router(state.web.clone(), state.booking.clone());
     router(state).merge(web)
 }
 
-/// The REST API (and its JSON 404/405 fallbacks).
+/// What the `api` Lambda serves: the REST API without the REST chat and the spreadsheet
+/// routes (their own functions), and the web pages — the landing page (`/`) and the widget
+/// (`/widget.js`) of [`gomomo::http::web`]. The chat's model client and the workbook code
+/// are never reached from here, so the `api` binary does not link them.
+pub fn api_function_router(state: AppState) -> Router {
+    let web = gomomo::http::web::router(state.web.clone(), state.booking.clone());
+    finish(rest_routes(), state).merge(web)
+}
+
+/// What the `chat-http` Lambda serves: the REST chat (and `/healthz`).
+pub fn chat_function_router(state: AppState) -> Router {
+    finish(health_routes().merge(chat_routes()), state)
+}
+
+/// What the `excel` Lambda serves: the appointments workbook, export and import (and
+/// `/healthz`).
+pub fn excel_function_router(state: AppState) -> Router {
+    finish(health_routes().merge(excel_routes()), state)
+}
+
+/// Every route of the REST API, the REST chat and the spreadsheet included (and the JSON
+/// 404/405 fallbacks).
 pub fn router(state: AppState) -> Router {
+    finish(
+        rest_routes().merge(chat_routes()).merge(excel_routes()),
+        state,
+    )
+}
+
+fn health_routes() -> Router<AppState> {
+    Router::new().route("/healthz", get(routes::public::healthz))
+}
+
+/// The REST chat fallback of the widget (its answers are the WebSocket agent's).
+fn chat_routes() -> Router<AppState> {
+    Router::new().route("/api/tenants/{tenant}/chat", post(routes::chat::chat))
+}
+
+/// The appointments workbook.
+fn excel_routes() -> Router<AppState> {
+    Router::new().route(
+        "/api/admin/tenants/{tenant}/appointments.xlsx",
+        get(routes::excel::export_xlsx).post(routes::excel::import_xlsx),
+    )
+}
+
+/// The REST API: public booking routes, the admin API, OAuth, the OpenAPI document.
+fn rest_routes() -> Router<AppState> {
     use routes::{admin, public};
     Router::new()
         .route("/healthz", get(public::healthz))
@@ -172,7 +218,6 @@ pub fn router(state: AppState) -> Router {
             "/api/tenants/{tenant}/bookings/{reference}/cancel",
             post(public::cancel_booking),
         )
-        .route("/api/tenants/{tenant}/chat", post(routes::chat::chat))
         .route("/api/admin/tenants", post(admin::create_tenant))
         .route("/api/admin/tenants/{tenant}", patch(admin::update_tenant))
         .route(
@@ -225,10 +270,6 @@ pub fn router(state: AppState) -> Router {
             post(routes::delivery::google_connect),
         )
         .route(
-            "/api/admin/tenants/{tenant}/appointments.xlsx",
-            get(routes::excel::export_xlsx).post(routes::excel::import_xlsx),
-        )
-        .route(
             "/api/admin/tenants/{tenant}/privacy/export",
             post(routes::privacy::export_client),
         )
@@ -244,6 +285,11 @@ pub fn router(state: AppState) -> Router {
             "/api/oauth/google/callback",
             get(routes::delivery::google_callback),
         )
+}
+
+/// The JSON fallbacks, the layers every function's router shares, and the state.
+fn finish(routes: Router<AppState>, state: AppState) -> Router {
+    routes
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(tower_http::trace::TraceLayer::new_for_http())

@@ -5,8 +5,8 @@ use gomomo::app::{App, Role};
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     let app = App::from_env(Role::Api).await?;
-    lambda_http::run(gomomo_api::function_router(gomomo_api::AppState::from_app(
-        &app,
-    )))
+    lambda_http::run(gomomo_api::api_function_router(
+        gomomo_api::AppState::from_app(&app),
+    ))
     .await
 }

@@ -11,7 +11,7 @@ use axum::http::{HeaderMap, Request, StatusCode};
 use axum::Router;
 use gomomo::services::admin::{seed_demo, DEMO_TENANT_ID};
 use gomomo::services::Clock;
-use gomomo_api::{function_router, AppState};
+use gomomo_api::{api_function_router, AppState};
 use http_body_util::BodyExt;
 use sqlx::PgPool;
 use support::{config, march_2_8am};
@@ -19,7 +19,7 @@ use tower::ServiceExt;
 
 /// The api function's router over `pool`.
 fn api_on(pool: PgPool, extra: &[(&str, &str)]) -> Router {
-    function_router(AppState::new(
+    api_function_router(AppState::new(
         pool,
         &config(extra),
         Clock::fixed(march_2_8am()),

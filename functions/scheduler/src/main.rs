@@ -7,7 +7,7 @@ use serde_json::Value;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    let scheduler = App::from_env(Role::Scheduler).await?.scheduler;
+    let scheduler = App::from_env_sending_mail(Role::Scheduler).await?.scheduler;
     lambda_runtime::run(service_fn(|event: LambdaEvent<EventBridgeEvent<Value>>| {
         let scheduler = scheduler.clone();
         async move { gomomo_scheduler::handle(&scheduler, event.payload).await }

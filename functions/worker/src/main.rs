@@ -6,7 +6,7 @@ use lambda_runtime::{service_fn, LambdaEvent};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    let app = App::from_env(Role::Worker).await?;
+    let app = App::from_env_sending_mail(Role::Worker).await?;
     let worker = gomomo_worker::Worker::from_app(&app);
     lambda_runtime::run(service_fn(|event: LambdaEvent<SqsEvent>| {
         let worker = worker.clone();

@@ -46,6 +46,9 @@ pub enum AppError {
     Database(#[from] sqlx::Error),
     #[error("delivery adapters: {0}")]
     Delivery(#[from] DeliveryError),
+    /// A role that sends mail was started without the mailer (a wiring mistake).
+    #[error("the {0:?} role sends mail: its binary must start with App::from_env_sending_mail")]
+    MailNotLinked(Role),
 }
 
 /// What a binary serves; decides the settings it reads and the start checks that fail
@@ -130,21 +133,38 @@ impl Adapters {
 }
 
 impl App {
-    /// A Lambda function's start: configuration from the environment (refused when a
-    /// production secret is missing), logs, the pool, the configured adapters, the
-    /// EventBridge bus when `EVENT_BUS_NAME` is set, and the Management API pusher for the
-    /// roles that post to WebSockets (one AWS SDK configuration for both).
+    /// A Lambda function's start for a role that sends no mail: configuration from the
+    /// environment (refused when a production secret is missing), logs, the pool, the
+    /// configured adapters with the log mailer, the EventBridge bus when `EVENT_BUS_NAME`
+    /// is set, and the Management API pusher for the roles that post to WebSockets (one AWS
+    /// SDK configuration for both). A role that sends mail is refused here: it starts with
+    /// [`App::from_env_sending_mail`], so only its binary links the SMTP client.
     pub async fn from_env(role: Role) -> Result<Self, AppError> {
+        if role.sends_mail() {
+            return Err(AppError::MailNotLinked(role));
+        }
+        Self::from_env_with(role, |_| {
+            Ok(Arc::new(crate::adapters::local::LogMailer) as Arc<dyn Mailer>)
+        })
+        .await
+    }
+
+    /// The same for a role that sends mail (the notification dispatcher's): the configured
+    /// mailer, SMTP in production (`check_start` refuses the mail folder there).
+    pub async fn from_env_sending_mail(role: Role) -> Result<Self, AppError> {
+        Self::from_env_with(role, mailer).await
+    }
+
+    async fn from_env_with(
+        role: Role,
+        mailer: impl FnOnce(&Config) -> Result<Arc<dyn Mailer>, AppError>,
+    ) -> Result<Self, AppError> {
         let config = Config::from_env_for(role)?;
         crate::telemetry::init(config.log_format);
         check_start(&config, role)?;
         let pool = crate::db::connect(&config.database_url, config.db_max_connections).await?;
         let clock = process_clock(&config);
-        let mut adapters = if role.sends_mail() {
-            Adapters::from_config(&pool, &config, &clock)?
-        } else {
-            Adapters::without_mail(&pool, &config, &clock)
-        };
+        let mut adapters = Adapters::configured(&pool, &config, &clock, mailer(&config)?);
         let aws = aws_adapters(&config, role).await;
         if let Some(publisher) = aws.publisher {
             adapters = adapters.with_publisher(publisher);
@@ -168,7 +188,7 @@ impl App {
         let adapters = Adapters::from_config(&pool, &config, &clock)?
             .with_publisher(publisher)
             .with_pusher(Arc::new(sockets.clone()));
-        let app = Self::build(config, pool, clock, adapters);
+        let app = Self::build(config, pool, clock, adapters).with_chat_model();
         let runtime = local::LocalRuntime::start(&app, events, sockets);
         Ok((app, runtime))
     }
@@ -266,7 +286,8 @@ impl App {
         };
         Self {
             budgets,
-            agent: agent(booking.clone(), &config.agent),
+            // The deterministic engine; `with_chat_model` puts the configured model in.
+            agent: Agent::new(booking.clone(), &config.agent, None),
             webhook_verifier: WebhookVerifier::new(t),
             sms: adapters.sms,
             pusher: adapters.pusher,
@@ -283,6 +304,14 @@ impl App {
             pool,
             clock,
         }
+    }
+
+    /// The chat agent on the configured model (`OPENAI_API_KEY`), for the processes that
+    /// chat; every other process keeps the deterministic engine that [`App::build`] gives,
+    /// so its binary never reaches, and never links, the model client.
+    pub fn with_chat_model(mut self) -> Self {
+        self.agent = agent(self.booking.clone(), &self.config.agent);
+        self
     }
 }
 

@@ -4,8 +4,12 @@
 /// What a binary serves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Role {
-    /// REST API, admin API, REST chat, the web pages.
+    /// REST API, admin API, the web pages.
     Api,
+    /// The REST chat (`POST /api/tenants/{tenant}/chat`): the agent without a socket.
+    ChatHttp,
+    /// The spreadsheet routes: appointments exported to and imported from .xlsx.
+    Excel,
     /// The chat over API Gateway WebSockets.
     ChatWs,
     /// Twilio voice webhooks.
@@ -24,8 +28,10 @@ pub enum Role {
 
 impl Role {
     /// Every role, in the order of the template's functions.
-    pub const ALL: [Role; 8] = [
+    pub const ALL: [Role; 10] = [
         Role::Api,
+        Role::ChatHttp,
+        Role::Excel,
         Role::ChatWs,
         Role::Voice,
         Role::Handoff,

@@ -36,7 +36,7 @@
 //! `RUST_LOG` and `LOG_FORMAT`).
 
 use super::role::Role;
-use super::role::Role::{Api, ChatWs, Handoff, Migrate, Scheduler, Voice, Worker};
+use super::role::Role::{Api, ChatHttp, ChatWs, Excel, Handoff, Migrate, Scheduler, Voice, Worker};
 use Need::{Deploy, Local, Optional};
 
 /// What a deployment owes a variable.
@@ -64,12 +64,18 @@ const fn var(name: &'static str, need: Need, roles: &'static [Role]) -> Var {
 }
 
 /// Every function of the template.
-const EVERY: &[Role] = &[Api, ChatWs, Voice, Handoff, Worker, Scheduler, Migrate];
+const EVERY: &[Role] = &[
+    Api, ChatHttp, Excel, ChatWs, Voice, Handoff, Worker, Scheduler, Migrate,
+];
 /// The functions that assemble the whole application: they write or expire bookings, so
 /// they carry the calendar and publish events.
-const BOOKS: &[Role] = &[Api, ChatWs, Voice, Handoff, Worker, Scheduler];
-/// The chat agent (REST chat on the api, the WebSocket chat).
-const AGENT: &[Role] = &[Api, ChatWs];
+const BOOKS: &[Role] = &[
+    Api, ChatHttp, Excel, ChatWs, Voice, Handoff, Worker, Scheduler,
+];
+/// The chat agent (the REST chat, the WebSocket chat).
+const AGENT: &[Role] = &[ChatHttp, ChatWs];
+/// The public routes that keep request budgets: the REST API and both chats.
+const BUDGETED: &[Role] = &[Api, ChatHttp, ChatWs];
 /// Twilio webhooks and handoff links.
 const TWILIO: &[Role] = &[Voice, Handoff];
 /// The SMS gate: reminders and confirmations, handoff links texted to a caller.
@@ -154,7 +160,7 @@ pub const VARS: &[Var] = &[
     var("GOOGLE_API_BASE_URL", Local, BOOKS),
     var("GOOGLE_OAUTH_BASE_URL", Local, BOOKS),
     // Request budgets of the public routes (kept in Postgres, shared by every instance).
-    var("RATE_LIMITS", Local, AGENT),
+    var("RATE_LIMITS", Local, BUDGETED),
     var("BUDGET_LIVE_HOLDS_PER_IP", Optional, &[Api]),
     var("BUDGET_HOLDS_PER_IP_PER_HOUR", Optional, &[Api]),
     var("BUDGET_HOLDS_PER_TENANT_PER_HOUR", Optional, &[Api]),
@@ -163,7 +169,11 @@ pub const VARS: &[Var] = &[
     var("BUDGET_LOOKUPS_PER_IP", Optional, &[Api]),
     var("BUDGET_CHANGES_PER_IP", Optional, &[Api]),
     var("BUDGET_WS_CONNECTS_PER_IP", Optional, &[ChatWs]),
-    var("BUDGET_SESSIONS_PER_IP_PER_HOUR", Optional, &[Api]),
+    var(
+        "BUDGET_SESSIONS_PER_IP_PER_HOUR",
+        Optional,
+        &[Api, ChatHttp],
+    ),
     // `gomomo serve`: proxies whose X-Forwarded-For is believed, connection cap, timeouts.
     var("TRUSTED_PROXIES", Optional, STANDALONE_ONLY),
     var("SERVE_MAX_CONNECTIONS", Optional, STANDALONE_ONLY),
