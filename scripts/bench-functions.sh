@@ -19,7 +19,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-FUNCTIONS=(api chat-ws voice handoff worker scheduler)
+FUNCTIONS=(api chat-http excel chat-ws voice handoff worker scheduler)
 FLOOR=floor-fn
 OUT=target/bench-functions
 NICE="${CARGO_BUILD_NICE:-10}"
@@ -30,13 +30,14 @@ say() { echo "bench-functions: $*" >&2; }
 [ "$(uname -m)" = x86_64 ] || say "warning: this machine is $(uname -m); the sizes are for that architecture"
 
 # --- build -------------------------------------------------------------------------------
-# The functions that chat (api, chat-ws) enable the crate's `llm` feature, the others do
-# not: one cargo call per feature set, so each binary links what its own build links.
+# One cargo call for every function, as `sam build` and `make package` build them: cargo
+# unifies the `gomomo` crate's features across the workspace (`llm` is on for all), and
+# each binary links only the code its `main` reaches (the chat model only where
+# `App::with_chat_model` is called, SMTP only where `App::from_env_sending_mail` is).
 if [ "${BENCH_FN_NO_BUILD:-}" != 1 ]; then
   start=$SECONDS
-  say "cargo build --release (nice $NICE): api chat-ws / voice handoff worker scheduler / $FLOOR"
-  nice -n "$NICE" cargo build --release --bin api --bin chat-ws
-  nice -n "$NICE" cargo build --release --bin voice --bin handoff --bin worker --bin scheduler
+  say "cargo build --release (nice $NICE): ${FUNCTIONS[*]} / $FLOOR"
+  nice -n "$NICE" cargo build --release "${FUNCTIONS[@]/#/--bin=}"
   nice -n "$NICE" cargo build --release -p gomomo-floors --bin "$FLOOR"
   say "built in $((SECONDS - start)) s"
 fi
@@ -97,6 +98,8 @@ cargo run --quiet --bin gomomo -- seed-demo >/dev/null
 # signed events were made with) plus an event bus, as deployed: the functions load the AWS
 # SDK configuration at init and publish to the loopback stand-in of bench_functions.py.
 export GOMOMO_ENV=development LOG_FORMAT=json RUST_LOG="${BENCH_FN_RUST_LOG:-info}"
+# Every invocation comes from one address: request budgets off (development only).
+export RATE_LIMITS=off
 export TWILIO_AUTH_TOKEN=lambda-test-twilio-token PUBLIC_BASE_URL=https://hooks.gomomo.test
 export EVENT_BUS_NAME=gomomo-bench AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=bench AWS_SECRET_ACCESS_KEY=bench
 export AWS_EC2_METADATA_DISABLED=true

@@ -93,6 +93,9 @@ def fixed(name):
 FIXTURES = {
     "floor-fn": ("api-healthz.json", api_events),
     "api": ("api-healthz.json", api_events),
+    # A chat turn on a new session each time (the deterministic engine: no model key).
+    "chat-http": ("chat-http-hello.json", lambda: fixed("chat-http-hello.json")),
+    "excel": ("api-healthz.json", api_events),
     "chat-ws": ("chat-ws-connect.json, then message, disconnect", chat_ws_events),
     "voice": ("voice-call-start-signed.json", lambda: fixed("voice-call-start-signed.json")),
     "handoff": ("handoff-sms-help-signed.json", lambda: fixed("handoff-sms-help-signed.json")),

@@ -29,7 +29,7 @@ use std::sync::Arc;
 use aws_lambda_events::apigw::{ApiGatewayProxyResponse, ApiGatewayWebsocketProxyRequest};
 use aws_lambda_events::encodings::Body;
 use aws_lambda_events::http::header::{HeaderValue, CONTENT_TYPE, ORIGIN};
-use gomomo::adapters::aws::ApiGatewayPusher;
+use gomomo::adapters::aws::{ApiGatewayPusher, AwsAccess};
 use gomomo::db::chat as db;
 use gomomo::domain::{SessionId, TenantId};
 use gomomo::ports::Pusher;
@@ -50,23 +50,22 @@ pub struct ChatWs {
 }
 
 impl ChatWs {
-    /// The agent and the Management API pusher of the composition root (which loaded the
-    /// AWS SDK configuration once); a pusher from the environment when the root has none.
-    pub async fn from_app(app: &gomomo::app::App) -> Self {
+    /// The agent and the Management API pusher of the composition root; a pusher signing
+    /// with the runtime's AWS settings when the root has none.
+    pub fn from_app(app: &gomomo::app::App) -> Result<Self, gomomo::config::ConfigError> {
         let pusher = match &app.pusher {
             Some(p) => p.clone(),
-            None => {
-                let sdk = gomomo::adapters::aws::sdk_config().await;
-                Arc::new(ApiGatewayPusher::from_sdk_config(&sdk))
-            }
+            None => Arc::new(ApiGatewayPusher::new(AwsAccess::from_config(
+                &app.config.aws,
+            )?)),
         };
-        Self {
+        Ok(Self {
             agent: app.agent.clone(),
             pusher,
             public_base_url: app.config.telephony.public_base_url.clone(),
             endpoint_override: app.config.ws_management_endpoint.clone(),
             budgets: Some(app.budgets.clone()),
-        }
+        })
     }
 }
 

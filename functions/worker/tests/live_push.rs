@@ -17,12 +17,10 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::Router;
-use gomomo::adapters::aws::aws_sdk_apigatewaymanagement::config::{
-    BehaviorVersion, Builder, Credentials, Region,
-};
-use gomomo::adapters::aws::ApiGatewayPusher;
+use gomomo::adapters::aws::{ApiGatewayPusher, AwsAccess};
 use gomomo::adapters::local::{LogMailer, LogSmsSender, MockCalendar};
 use gomomo::app::{Adapters, App};
+use gomomo::config::AwsCredentials;
 use gomomo::db::chat;
 use gomomo::domain::{Email, ReferenceCode, TenantId};
 use gomomo::ports::{EventPublisher, OutboundEvent, PublishError};
@@ -352,18 +350,15 @@ async fn a_push_for_a_session_without_connections_waits_in_postgres(pool: PgPool
 
 /// A Management API pusher that signs with test credentials.
 fn test_pusher() -> ApiGatewayPusher {
-    ApiGatewayPusher::new(
-        Builder::new()
-            .behavior_version(BehaviorVersion::latest())
-            .region(Region::new("us-east-1"))
-            .credentials_provider(Credentials::new(
-                "AKIDEXAMPLE",
-                "secret",
-                None,
-                None,
-                "test",
-            )),
-    )
+    ApiGatewayPusher::new(AwsAccess::new(
+        "us-east-1",
+        AwsCredentials {
+            access_key_id: "AKIDEXAMPLE".into(),
+            secret_access_key: "secret".into(),
+            session_token: None,
+        },
+        None,
+    ))
 }
 
 #[tokio::test]

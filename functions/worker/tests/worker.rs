@@ -17,12 +17,13 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use aws_config::{BehaviorVersion, Region};
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
+use aws_sdk_eventbridge as eb;
 use aws_sdk_sqs::types::QueueAttributeName;
-use gomomo::adapters::aws::aws_config::{self, BehaviorVersion, Region};
-use gomomo::adapters::aws::aws_sdk_eventbridge as eb;
-use gomomo::adapters::aws::EventBridgePublisher;
+use gomomo::adapters::aws::{AwsAccess, EventBridgePublisher};
 use gomomo::adapters::local::MockCalendar;
+use gomomo::config::AwsCredentials;
 use gomomo::db::{jobs, notifications, outbox};
 use gomomo::domain::{ClientName, Email, SessionId, TenantId};
 use gomomo::services::autonomy::Autonomy;
@@ -99,6 +100,19 @@ async fn sdk(endpoint: &str) -> aws_config::SdkConfig {
         ))
         .load()
         .await
+}
+
+/// Our own client's access to moto: the same region and credentials as [`sdk`].
+fn moto_access(endpoint: &str) -> AwsAccess {
+    AwsAccess::new(
+        "us-east-1",
+        AwsCredentials {
+            access_key_id: "testing".into(),
+            secret_access_key: "testing".into(),
+            session_token: Some("moto-session".into()),
+        },
+        Some(endpoint.to_string()),
+    )
 }
 
 /// A bus with a rule routing every gomomo event to a fresh queue (with a DLQ redrive policy,
@@ -226,7 +240,7 @@ async fn booking_to_eventbridge_to_sqs_to_worker_to_notifications(pool: PgPool) 
     let clock = Clock::fixed(ny(2026, 3, 2, 8, 0));
     let relay = OutboxRelay::new(
         pool.clone(),
-        Arc::new(EventBridgePublisher::from_config(&cfg, &bus)),
+        Arc::new(EventBridgePublisher::new(moto_access(&moto.endpoint), &bus)),
         clock.clone(),
     );
     let plain = BookingService::new(pool.clone(), clock.clone(), Duration::from_secs(300));

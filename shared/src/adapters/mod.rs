@@ -6,9 +6,8 @@
 //! - [`google`]: Google Calendar (OAuth, events, free/busy);
 //! - [`outbound`]: HTTP to tenant URLs, refused when they resolve to internal addresses;
 //! - `openai` (feature `llm`): any OpenAI-compatible chat model;
-//! - `aws` (feature `aws`): EventBridge and the API Gateway WebSocket management API.
+//! - [`aws`]: EventBridge and the API Gateway WebSocket management API, signed by [`sigv4`].
 
-#[cfg(feature = "aws")]
 pub mod aws;
 pub mod google;
 pub mod local;
@@ -16,4 +15,5 @@ pub mod mail;
 #[cfg(feature = "llm")]
 pub mod openai;
 pub mod outbound;
+pub mod sigv4;
 pub mod twilio_sms;

@@ -136,8 +136,9 @@ impl App {
     /// A Lambda function's start for a role that sends no mail: configuration from the
     /// environment (refused when a production secret is missing), logs, the pool, the
     /// configured adapters with the log mailer, the EventBridge bus when `EVENT_BUS_NAME`
-    /// is set, and the Management API pusher for the roles that post to WebSockets (one AWS
-    /// SDK configuration for both). A role that sends mail is refused here: it starts with
+    /// is set, and the Management API pusher for the roles that post to WebSockets (both
+    /// signing with the runtime's AWS region and credentials). A role that sends mail is
+    /// refused here: it starts with
     /// [`App::from_env_sending_mail`], so only its binary links the SMTP client.
     pub async fn from_env(role: Role) -> Result<Self, AppError> {
         if role.sends_mail() {
@@ -165,7 +166,7 @@ impl App {
         let pool = crate::db::connect(&config.database_url, config.db_max_connections).await?;
         let clock = process_clock(&config);
         let mut adapters = Adapters::configured(&pool, &config, &clock, mailer(&config)?);
-        let aws = aws_adapters(&config, role).await;
+        let aws = aws_adapters(&config, role)?;
         if let Some(publisher) = aws.publisher {
             adapters = adapters.with_publisher(publisher);
         }
@@ -366,7 +367,7 @@ fn process_clock(config: &Config) -> Clock {
     }
 }
 
-/// The adapters a Lambda function takes from the AWS SDK.
+/// The adapters a Lambda function takes from AWS.
 #[derive(Default)]
 struct AwsAdapters {
     publisher: Option<Arc<dyn EventPublisher>>,
@@ -374,40 +375,25 @@ struct AwsAdapters {
 }
 
 /// The EventBridge publisher when `EVENT_BUS_NAME` is set, and the Management API pusher
-/// for the roles that post to WebSockets, when the binary links the AWS SDK. The SDK
-/// configuration is loaded once, and only when one of them is needed.
-async fn aws_adapters(config: &Config, role: Role) -> AwsAdapters {
+/// for the roles that post to WebSockets, both signing with the runtime's region and
+/// credentials (a start that needs them without them is refused).
+fn aws_adapters(config: &Config, role: Role) -> Result<AwsAdapters, AppError> {
+    use crate::adapters::aws::{ApiGatewayPusher, AwsAccess, EventBridgePublisher};
     if config.event_bus_name.is_none() {
         tracing::warn!("EVENT_BUS_NAME is unset: domain events wait in the outbox");
-    }
-    #[cfg(feature = "aws")]
-    {
-        use crate::adapters::aws::{sdk_config, ApiGatewayPusher, EventBridgePublisher};
-        if config.event_bus_name.is_none() && !role.posts_to_sockets() {
-            return AwsAdapters::default();
-        }
-        let sdk = sdk_config().await;
-        AwsAdapters {
-            publisher: config.event_bus_name.as_ref().map(|bus| {
-                Arc::new(EventBridgePublisher::from_config(&sdk, bus)) as Arc<dyn EventPublisher>
-            }),
-            pusher: role
-                .posts_to_sockets()
-                .then(|| Arc::new(ApiGatewayPusher::from_sdk_config(&sdk)) as Arc<dyn Pusher>),
+        if !role.posts_to_sockets() {
+            return Ok(AwsAdapters::default());
         }
     }
-    #[cfg(not(feature = "aws"))]
-    {
-        if config.event_bus_name.is_some() {
-            tracing::warn!("EVENT_BUS_NAME is set but this binary has no AWS adapters: events wait in the outbox");
-        }
-        if role.posts_to_sockets() {
-            tracing::warn!(
-                "this binary has no AWS adapters: pushes wait for the client's next frame"
-            );
-        }
-        AwsAdapters::default()
-    }
+    let aws = AwsAccess::from_config(&config.aws)?;
+    Ok(AwsAdapters {
+        publisher: config.event_bus_name.as_ref().map(|bus| {
+            Arc::new(EventBridgePublisher::new(aws.clone(), bus)) as Arc<dyn EventPublisher>
+        }),
+        pusher: role
+            .posts_to_sockets()
+            .then(|| Arc::new(ApiGatewayPusher::new(aws)) as Arc<dyn Pusher>),
+    })
 }
 
 /// The chat agent: the OpenAI-compatible model when `OPENAI_API_KEY` is set and the binary

@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 pub mod agent;
+pub mod aws;
 pub mod budgets;
 pub mod calendar;
 pub mod delivery;
@@ -12,6 +13,7 @@ pub mod telephony;
 pub mod vars;
 
 pub use agent::{AgentConfig, AgentLimits};
+pub use aws::{AwsConfig, AwsCredentials};
 pub use budgets::{BudgetConfig, ServeLimits};
 pub use calendar::CalendarFailMode;
 pub use delivery::DeliveryConfig;
@@ -63,6 +65,8 @@ pub struct Config {
     pub autonomy_enabled: bool,
     /// The EventBridge bus the outbox relay publishes to (`EVENT_BUS_NAME`).
     pub event_bus_name: Option<String>,
+    /// The region, credentials and endpoint of the AWS adapters (the runtime's `AWS_*`).
+    pub aws: AwsConfig,
     /// The API Gateway Management endpoint the chat socket function posts to
     /// (`WS_MANAGEMENT_ENDPOINT`); unset = derived from each request's domain and stage.
     pub ws_management_endpoint: Option<String>,
@@ -326,7 +330,9 @@ impl Config {
         };
         let budgets = BudgetConfig::from_lookup(&get, environment)?;
         let serve = ServeLimits::from_lookup(&get)?;
+        let aws = AwsConfig::from_lookup(&get);
         Ok(Self {
+            aws,
             budgets,
             serve,
             chat_ws_url,

@@ -85,8 +85,17 @@ const DELIVERS: &[Role] = &[Worker, Scheduler];
 /// `gomomo serve` only (its in-process timers and commands).
 const STANDALONE_ONLY: &[Role] = &[];
 
-/// Set by the Lambda runtime, read by every role (log format default).
-pub const RUNTIME: &[&str] = &["AWS_LAMBDA_FUNCTION_NAME"];
+/// Set by the Lambda runtime, read by every role: the function's name (log format
+/// default), and the region and role credentials the AWS adapters sign with (with
+/// `AWS_ENDPOINT_URL`, the SDKs' override of every AWS address, set by tests).
+pub const RUNTIME: &[&str] = &[
+    "AWS_LAMBDA_FUNCTION_NAME",
+    "AWS_REGION",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_ENDPOINT_URL",
+];
 
 /// The table.
 pub const VARS: &[Var] = &[

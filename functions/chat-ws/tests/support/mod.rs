@@ -9,16 +9,16 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use aws_lambda_events::apigw::ApiGatewayWebsocketProxyRequest;
-use aws_sdk_apigatewaymanagement::config::{BehaviorVersion, Credentials, Region};
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::Router;
 use chrono::{DateTime, TimeZone as _, Utc};
 use chrono_tz::America::New_York;
-use gomomo::adapters::aws::ApiGatewayPusher;
+use gomomo::adapters::aws::{ApiGatewayPusher, AwsAccess};
 use gomomo::adapters::local::{LogMailer, LogSmsSender, MockCalendar};
 use gomomo::app::{Adapters, App};
+use gomomo::config::AwsCredentials;
 use gomomo::ports::{EventPublisher, OutboundEvent, PublishError};
 use gomomo::services::agent::{Agent, AgentLimits};
 use gomomo::services::{BookingService, Clock};
@@ -131,19 +131,9 @@ pub fn chat_ws(pool: &PgPool, endpoint_override: Option<String>) -> ChatWs {
 
 /// The function over `agent`.
 pub fn chat_ws_with(agent: Agent, endpoint_override: Option<String>) -> ChatWs {
-    let base = aws_sdk_apigatewaymanagement::config::Builder::new()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new(
-            "AKIDEXAMPLE",
-            "secret",
-            None,
-            None,
-            "test",
-        ));
     ChatWs {
         agent,
-        pusher: Arc::new(ApiGatewayPusher::new(base)),
+        pusher: Arc::new(ApiGatewayPusher::new(test_aws())),
         public_base_url: "https://gomomo.example.com".into(),
         endpoint_override,
         budgets: None,
@@ -196,4 +186,18 @@ impl Published {
             .cloned()
             .collect()
     }
+}
+
+/// Signing settings of the tests' Management API pusher (the test servers do not check the
+/// signature).
+pub fn test_aws() -> AwsAccess {
+    AwsAccess::new(
+        "us-east-1",
+        AwsCredentials {
+            access_key_id: "AKIDEXAMPLE".into(),
+            secret_access_key: "secret".into(),
+            session_token: None,
+        },
+        None,
+    )
 }
