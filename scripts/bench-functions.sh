@@ -95,8 +95,8 @@ cargo run --quiet --bin gomomo -- seed-demo >/dev/null
 
 # --- start time and memory ---------------------------------------------------------------
 # The environment of scripts/lambda-test.sh (development settings, the Twilio test token the
-# signed events were made with) plus an event bus, as deployed: the functions load the AWS
-# SDK configuration at init and publish to the loopback stand-in of bench_functions.py.
+# signed events were made with) plus an event bus and AWS credentials, as deployed: the
+# functions publish to the loopback stand-in of bench_functions.py (AWS_ENDPOINT_URL).
 export GOMOMO_ENV=development LOG_FORMAT=json RUST_LOG="${BENCH_FN_RUST_LOG:-info}"
 # Every invocation comes from one address: request budgets off (development only).
 export RATE_LIMITS=off

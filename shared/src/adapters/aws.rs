@@ -13,6 +13,7 @@
 //! `AWS_SESSION_TOKEN`), and `AWS_ENDPOINT_URL` — how tests reach the local emulator.
 
 use std::net::IpAddr;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use crate::config::{AwsConfig, AwsCredentials, ConfigError};
@@ -39,7 +40,9 @@ pub struct AwsAccess {
     credentials: AwsCredentials,
     /// Every call goes here instead of the service's own address (`AWS_ENDPOINT_URL`).
     endpoint_url: Option<String>,
-    http: reqwest::Client,
+    /// Built on the first call (loading the root certificates is part of a function's
+    /// start otherwise, even where no call is ever made), shared by the clones.
+    http: Arc<OnceLock<reqwest::Client>>,
 }
 
 impl std::fmt::Debug for AwsAccess {
@@ -71,19 +74,24 @@ impl AwsAccess {
         credentials: AwsCredentials,
         endpoint_url: Option<String>,
     ) -> Self {
-        let http = reqwest::Client::builder()
-            .connect_timeout(CONNECT_TIMEOUT)
-            .build()
-            .unwrap_or_else(|e| {
-                tracing::warn!(error = %e, "AWS HTTP client without settings");
-                reqwest::Client::new()
-            });
         Self {
             region: region.into(),
             credentials,
             endpoint_url: endpoint_url.map(|u| u.trim_end_matches('/').to_string()),
-            http,
+            http: Arc::new(OnceLock::new()),
         }
+    }
+
+    fn http(&self) -> &reqwest::Client {
+        self.http.get_or_init(|| {
+            reqwest::Client::builder()
+                .connect_timeout(CONNECT_TIMEOUT)
+                .build()
+                .unwrap_or_else(|e| {
+                    tracing::warn!(error = %e, "AWS HTTP client without settings");
+                    reqwest::Client::new()
+                })
+        })
     }
 
     /// A signed POST of `body` to `url` for `service`, with the extra signed `headers`.
@@ -114,7 +122,7 @@ impl AwsAccess {
             service,
             chrono::Utc::now(),
         );
-        let mut req = self.http.post(parsed).timeout(timeout);
+        let mut req = self.http().post(parsed).timeout(timeout);
         for (k, v) in headers {
             req = req.header(*k, *v);
         }
