@@ -139,7 +139,7 @@ pub async fn mark_offered(
 }
 
 /// An entry leaves the lifecycle: `booked` (with its booking), `expired` or `cancelled`.
-/// The offer's token stops working.
+/// The offer's token stays, so its holder learns what became of it.
 pub async fn close(
     conn: &mut PgConnection,
     id: Uuid,
@@ -149,7 +149,7 @@ pub async fn close(
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
         "UPDATE waitlist_entries SET status = $2, booked_appointment_id = COALESCE($3, booked_appointment_id),
-                closed_at = $4, offer_token_hash = NULL
+                closed_at = $4
           WHERE id = $1",
     )
     .bind(id)

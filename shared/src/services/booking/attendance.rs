@@ -237,7 +237,7 @@ impl BookingService {
                 report.asked += 1;
             }
         }
-        for (tenant, id, _reference) in
+        for (id, tenant, _reference) in
             q::unconfirmed_past_deadline(&self.pool, now, POLICY_BATCH).await?
         {
             let sched = self.schedule(TenantId(tenant)).await?;
