@@ -734,3 +734,79 @@ async fn repeat_no_shows_must_confirm_by_reply_or_the_booking_is_released(pool: 
     // Nothing is released twice.
     assert_eq!(w.tick().await.bookings_released, 0);
 }
+
+#[sqlx::test(migrations = "../../migrations")]
+async fn a_client_leaves_the_waitlist_by_chat_and_the_held_time_passes_on(pool: PgPool) {
+    let mut w = world(pool).await;
+    let start = ny(2026, 3, 4, 10, 0);
+    let r = both_booked(&w, start).await;
+    w.work().await;
+    // Lee joins from the chat (the rules engine), Kim waits too.
+    let chat = w.public("/chat");
+    let (s, v) = w
+        .call(
+            "POST",
+            &chat,
+            Some(json!({"message": "Please put me on the waitlist for a consultation"})),
+            false,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let session = v["session_id"].as_str().unwrap().to_string();
+    let mut reply = v["reply"].as_str().unwrap_or_default().to_string();
+    for text in ["Lee Park", "lee@example.com"] {
+        if reply.contains("You're on the waitlist") {
+            break;
+        }
+        let (_, v) = w
+            .call(
+                "POST",
+                &chat,
+                Some(json!({"session_id": session, "message": text})),
+                false,
+            )
+            .await;
+        reply = v["reply"].as_str().unwrap_or_default().to_string();
+    }
+    assert!(reply.contains("You're on the waitlist"), "{reply}");
+    let kim = w.waits("Kim Ode", "kim@example.com", KIM_PHONE).await;
+
+    w.cancel(&r, ANA).await;
+    w.work().await;
+    assert_eq!(
+        w.entry(kim).await,
+        WaitlistStatus::Waiting,
+        "Lee joined first and holds the offer"
+    );
+    let (s, v) = w.hold(start).await;
+    assert_eq!((s, code(&v)), (StatusCode::CONFLICT, "slot_unavailable"));
+
+    // Lee leaves in the chat: the held time goes to Kim.
+    let (_, v) = w
+        .call(
+            "POST",
+            &chat,
+            Some(json!({"session_id": session, "message": "actually, take me off the waitlist"})),
+            false,
+        )
+        .await;
+    assert!(
+        v["reply"].as_str().unwrap().contains("off the waitlist"),
+        "{v}"
+    );
+    w.work().await;
+    assert_eq!(w.entry(kim).await, WaitlistStatus::Offered);
+    // Saying it again finds nothing to remove.
+    let (_, v) = w
+        .call(
+            "POST",
+            &chat,
+            Some(json!({"session_id": session, "message": "remove me from the waitlist"})),
+            false,
+        )
+        .await;
+    assert!(
+        v["reply"].as_str().unwrap().contains("nothing to remove"),
+        "{v}"
+    );
+}

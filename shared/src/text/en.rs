@@ -223,6 +223,10 @@ const CHAT: Chat = Chat {
     an_appointment: "an appointment",
     your_email: "your email",
     on_waitlist: |service, email| format!("You're on the waitlist for {service}. If a matching time opens up we'll let you know at {email} (usually within a few minutes to a couple of hours of it opening)."),
+    left_waitlist: |n| match n {
+        0 => "You're not on our waitlist from this conversation, so there was nothing to remove.".into(),
+        _ => "Done — you're off the waitlist. We won't send you any more openings.".into(),
+    },
     tool_system_error: "I'm sorry — I'm having a system issue right now and couldn't complete that. Nothing was changed; please try again in a moment.",
     too_far_ahead: |question| format!("That's further ahead than I can book. {question}"),
     already_cancelled: "That booking is already cancelled.",

@@ -222,6 +222,8 @@ pub struct Chat {
     /// Where the waitlist news goes when no address is known.
     pub your_email: &'static str,
     pub on_waitlist: fn(service: &str, email: &str) -> String,
+    /// The client left the waitlist: `n` entries were open (0: there were none).
+    pub left_waitlist: fn(n: u64) -> String,
     pub tool_system_error: &'static str,
     pub too_far_ahead: fn(question: &str) -> String,
     pub already_cancelled: &'static str,
