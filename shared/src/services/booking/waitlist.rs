@@ -46,13 +46,11 @@ fn new_token() -> String {
     format!("wo_{}", hex::encode(bytes))
 }
 
-/// The session an offer's hold belongs to: the chat session that joined the waitlist, or
-/// one of the offer's own.
-fn offer_session(entry: Uuid, chat: Option<&str>) -> String {
-    match chat.and_then(|s| SessionId::parse(s).ok()) {
-        Some(s) => s.as_str().to_string(),
-        None => format!("waitlist-{}", entry.simple()),
-    }
+/// The session an offer's hold belongs to: the offer's own, never the chat's that joined
+/// the waitlist (a new hold in that chat would otherwise release the offer's hold without
+/// passing the time on).
+fn offer_session(entry: Uuid) -> String {
+    format!("waitlist-{}", entry.simple())
 }
 
 impl BookingService {
@@ -163,7 +161,7 @@ impl BookingService {
                 tenant_id,
                 service_id: service.id,
                 resource_id: resource,
-                session_id: offer_session(entry, row.session_id.as_deref()),
+                session_id: offer_session(entry),
                 start: slot.start,
                 end: slot.end,
                 expires_at,
@@ -341,7 +339,7 @@ impl BookingService {
         };
         let session = match q::hold_for_update(tx, tenant_id, hold_id).await? {
             Some(h) => SessionId::parse(&h.session_id)?,
-            None => SessionId::parse(&offer_session(entry, row.session_id.as_deref()))?,
+            None => SessionId::parse(&offer_session(entry))?,
         };
         let (appt, created) = match self.confirm_in(tx, sched, hold_id, &session, &client).await {
             Err(BookingError::HoldExpired | BookingError::HoldNotFound) => {
