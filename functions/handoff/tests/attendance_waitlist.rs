@@ -810,3 +810,29 @@ async fn a_client_leaves_the_waitlist_by_chat_and_the_held_time_passes_on(pool: 
         "{v}"
     );
 }
+
+#[sqlx::test(migrations = "../../migrations")]
+async fn two_times_opening_at_once_go_to_two_entries(pool: PgPool) {
+    let mut w = world(pool).await;
+    let ten = both_booked(&w, ny(2026, 3, 4, 10, 0)).await;
+    let eleven = both_booked(&w, ny(2026, 3, 4, 11, 0)).await;
+    w.work().await;
+    let lee = w.waits("Lee Park", "lee@example.com", LEE_PHONE).await;
+    let kim = w.waits("Kim Ode", "kim@example.com", KIM_PHONE).await;
+    // Both events plan the oldest entry; the second time goes to the next one that waits.
+    w.cancel(&ten, ANA).await;
+    w.cancel(&eleven, ANA).await;
+    w.work().await;
+    assert_eq!(w.entry(lee).await, WaitlistStatus::Offered);
+    assert_eq!(w.entry(kim).await, WaitlistStatus::Offered);
+    let kim_says = w
+        .text("SM60000000000000000000000000000001", KIM_PHONE, "BOOK")
+        .await;
+    let lee_says = w
+        .text("SM60000000000000000000000000000002", LEE_PHONE, "BOOK")
+        .await;
+    assert!(kim_says[0].contains("is booked"), "{kim_says:?}");
+    assert!(lee_says[0].contains("is booked"), "{lee_says:?}");
+    let at = |t: &str| if t.contains("10:00") { 10 } else { 11 };
+    assert_ne!(at(&kim_says[0]), at(&lee_says[0]), "one time each");
+}

@@ -710,6 +710,8 @@ async fn waitlist(
         External::Offer(Err(e)) => return Err(ActionError::Retry(format!("offer failed: {e}"))),
         _ => return Err(ActionError::Permanent("the offer was not made".into())),
     };
+    // The offer may have gone to the next matching entry when the planned one no longer waited.
+    let entry = offer.entry_id;
     let Some(w) = wl::lock_entry(tx, job.tenant_id, entry).await? else {
         return Ok(ActionOutcome::Skipped("waitlist entry not found".into()));
     };

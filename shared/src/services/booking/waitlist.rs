@@ -55,9 +55,10 @@ fn offer_session(entry: Uuid) -> String {
 
 impl BookingService {
     /// Offers `start` (of `service_id`) to the waitlist entry: a hold for the entry, kept for
-    /// the offer's lifetime, and a fresh token. None when the entry is no longer waiting or
-    /// the time is no longer free. An entry already offered this very time (a retried job)
-    /// gets a new token for the same hold.
+    /// the offer's lifetime, and a fresh token. When that entry no longer waits, the next
+    /// matching entry that does gets the offer (the answer names it). None when nobody waits
+    /// for it or the time is no longer free. An entry already offered this very time (a
+    /// retried job) gets a new token for the same hold.
     #[tracing::instrument(skip_all, fields(tenant_id = %tenant, %entry, %start))]
     pub async fn offer_to_waitlist(
         &self,
@@ -97,16 +98,16 @@ impl BookingService {
         };
         let now = self.clock.now();
         let token = new_token();
-        if row.status == WaitlistStatus::Offered {
-            let Some(hold_id) = row.offer_hold_id else {
-                return Ok(None);
-            };
-            let live = q::hold_for_update(&mut tx, tenant_id, hold_id)
-                .await?
-                .filter(|h| h.start_at == start && h.expires_at > now);
-            let Some(hold) = live else {
-                return Ok(None);
-            };
+        // A retried job: the entry already holds this very time; a new token for it.
+        let same = match (row.status, row.offer_hold_id) {
+            (WaitlistStatus::Offered, Some(hold_id)) => {
+                q::hold_for_update(&mut tx, tenant_id, hold_id)
+                    .await?
+                    .filter(|h| h.start_at == start && h.expires_at > now)
+            }
+            _ => None,
+        };
+        if let Some(hold) = same {
             wl::mark_offered(
                 &mut tx,
                 entry,
@@ -128,9 +129,29 @@ impl BookingService {
                 token,
             }));
         }
-        if row.status != WaitlistStatus::Waiting {
-            return Ok(None);
-        }
+        // The entry planned for this time no longer waits (another time was offered to it
+        // meanwhile, or it left): the next matching entry that waits gets it instead.
+        let entry = if row.status == WaitlistStatus::Waiting {
+            entry
+        } else {
+            let mut next = None;
+            for candidate in wl::matching_entries(&mut tx, tenant_id, service.id, start).await? {
+                if candidate == entry {
+                    continue;
+                }
+                let waits = wl::lock_entry(&mut tx, tenant_id, candidate)
+                    .await?
+                    .is_some_and(|r| r.status == WaitlistStatus::Waiting);
+                if waits {
+                    next = Some(candidate);
+                    break;
+                }
+            }
+            match next {
+                Some(e) => e,
+                None => return Ok(None),
+            }
+        };
         let rules = sched.rules(service);
         let mut locks = RuleLocks::new();
         for r in &service.resource_ids {
