@@ -520,6 +520,28 @@ async fn a_late_cancellation_frees_the_slot_and_offers_it_to_the_waitlist_with_a
         (StatusCode::CONFLICT, "slot_unavailable"),
         "the offer's hold keeps the time"
     );
+    let (_, avail) = w
+        .call(
+            "GET",
+            &w.public(&format!(
+                "/availability?service={}&from=2026-03-02&to=2026-03-02",
+                consult()
+            )),
+            None,
+            false,
+        )
+        .await;
+    let starts: Vec<&str> = avail["slots"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|s| s["start"].as_str())
+        .collect();
+    assert!(!starts.is_empty(), "{avail}");
+    assert!(
+        !starts.contains(&"2026-03-02T15:00:00-05:00"),
+        "the held time is not offered to anyone else: {starts:?}"
+    );
     let notes = w.notes().await;
     let sms = notes
         .iter()
@@ -652,6 +674,16 @@ async fn a_client_who_leaves_while_offered_releases_the_time_to_the_next(pool: P
         WaitlistStatus::Offered,
         "the released time passed on at once"
     );
+    let (s, v) = w.hold(start).await;
+    assert_eq!((s, code(&v)), (StatusCode::CONFLICT, "slot_unavailable"));
+    // When the last waiting client leaves too, the time is free for anyone.
+    let r = w
+        .text("SM40000000000000000000000000000002", KIM_PHONE, "LEAVE")
+        .await;
+    assert!(r[0].contains("left the waitlist"), "{r:?}");
+    w.work().await;
+    let (s, v) = w.hold(start).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
 }
 
 #[sqlx::test(migrations = "../../migrations")]
