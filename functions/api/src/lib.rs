@@ -180,6 +180,10 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/tenants/{tenant}/chat", post(routes::chat::chat))
         .route(
+            "/waitlist/offer",
+            get(routes::attendance::offer_page).post(routes::attendance::offer_page_accept),
+        )
+        .route(
             "/api/tenants/{tenant}/waitlist/offers/{token}",
             get(routes::attendance::get_offer),
         )

@@ -142,6 +142,21 @@ impl World {
         b
     }
 
+    /// A page of the api (GET, or POST of a form): status and HTML.
+    async fn page(&self, uri: &str, form: Option<&str>) -> (StatusCode, String) {
+        let req = match form {
+            None => Request::get(uri).body(Body::empty()).unwrap(),
+            Some(f) => Request::post(uri)
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(Body::from(f.to_string()))
+                .unwrap(),
+        };
+        let res = self.api.clone().oneshot(req).await.unwrap();
+        let status = res.status();
+        let bytes = res.into_body().collect().await.unwrap().to_bytes();
+        (status, String::from_utf8_lossy(&bytes).into_owned())
+    }
+
     async fn lookup(&self, reference: &str, email: &str) -> Value {
         let (s, b) = self
             .call(
@@ -262,7 +277,12 @@ impl World {
             .rev()
             .find(|n| n.kind == "waitlist_match" && n.channel == "email" && n.recipient == email)
             .unwrap_or_else(|| panic!("no offer to {email}: {notes:?}"));
-        let i = n.body.find("/waitlist/offers/").unwrap() + "/waitlist/offers/".len();
+        let link = format!("{BASE}/waitlist/offer?tenant={DEMO_TENANT_ID}&token=");
+        let i = n
+            .body
+            .find(&link)
+            .unwrap_or_else(|| panic!("{link} in {}", n.body))
+            + link.len();
         n.body[i..].split_whitespace().next().unwrap().to_string()
     }
 
@@ -867,4 +887,52 @@ async fn two_times_opening_at_once_go_to_two_entries(pool: PgPool) {
     assert!(lee_says[0].contains("is booked"), "{lee_says:?}");
     let at = |t: &str| if t.contains("10:00") { 10 } else { 11 };
     assert_ne!(at(&kim_says[0]), at(&lee_says[0]), "one time each");
+}
+
+#[sqlx::test(migrations = "../../migrations")]
+async fn the_offer_link_opens_a_page_that_books_only_when_the_client_presses_the_button(
+    pool: PgPool,
+) {
+    let mut w = world(pool).await;
+    let start = ny(2026, 3, 4, 10, 0);
+    let r = both_booked(&w, start).await;
+    w.work().await;
+    let lee = w.waits("Lee Park", "lee@example.com", LEE_PHONE).await;
+    let kim = w.waits("Kim Ode", "kim@example.com", KIM_PHONE).await;
+    w.cancel(&r, ANA).await;
+    w.work().await;
+    let lee_token = w.offer_token("lee@example.com").await;
+    let link = |t: &str| format!("/waitlist/offer?tenant={DEMO_TENANT_ID}&token={t}");
+
+    // Opening the page (as a link scanner would) books nothing.
+    let (s, html) = w.page(&link(&lee_token), None).await;
+    assert_eq!(s, StatusCode::OK, "{html}");
+    assert!(
+        html.contains("Book this time") && html.contains("10:00"),
+        "{html}"
+    );
+    let (s, html) = w.page(&link(&lee_token), None).await;
+    assert_eq!(s, StatusCode::OK, "{html}");
+    assert_eq!(w.entry(lee).await, WaitlistStatus::Offered);
+    let (s, _) = w.page(&link("wo_0000"), None).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, _) = w.page("/waitlist/offer?tenant=nope&token=x", None).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+
+    // Lee lets it run out: his page says so, and Kim's page books for Kim.
+    w.clock.advance(Duration::minutes(16));
+    w.tick().await;
+    let (s, html) = w.page(&link(&lee_token), None).await;
+    assert_eq!(s, StatusCode::GONE, "{html}");
+    assert!(html.contains("next person"), "{html}");
+    let form = |t: &str| format!("tenant={DEMO_TENANT_ID}&token={t}");
+    let (s, _) = w.page("/waitlist/offer", Some(&form(&lee_token))).await;
+    assert_eq!(s, StatusCode::GONE);
+    let kim_token = w.offer_token("kim@example.com").await;
+    let (s, html) = w.page("/waitlist/offer", Some(&form(&kim_token))).await;
+    assert_eq!(s, StatusCode::OK, "{html}");
+    assert!(html.contains("is booked"), "{html}");
+    assert_eq!(w.entry(kim).await, WaitlistStatus::Booked);
+    let (s, _) = w.page("/waitlist/offer", Some("garbage=%zz")).await;
+    assert_eq!(s.as_u16() / 100, 4);
 }

@@ -408,6 +408,19 @@ const MAIL: Mail = Mail {
             format!("Hi {name},\n\nWe missed you at your {service} at {tenant} on {when}. We would be glad to see you another time. These times are open now:\n{options}\nCome back to the chat or reply to this email to book one.\n")
         }
     },
+    offer_page_title: "A time is held for you",
+    offer_page_text: |tenant, service, when, until| {
+        format!("{tenant} is holding {service} on {when} for you until {until}. Book it with the button below; if you no longer need it, do nothing and it goes to the next person on the waitlist.")
+    },
+    offer_page_button: "Book this time",
+    offer_booked_title: "You're booked",
+    offer_booked_text: |tenant, service, when, reference| {
+        format!("Your {service} at {tenant} on {when} is booked. Your reference is {reference}; a confirmation is on its way.")
+    },
+    offer_gone_title: "This offer is no longer open",
+    offer_expired_text: "The time was held for a limited while and has gone to the next person on the waitlist. You can still book another time with us.",
+    offer_closed_text: "This time is no longer held for you. You can still book another time with us.",
+    offer_unknown_text: "This link does not lead to an offer. Please check that you opened the whole link from the message.",
     waitlist_offer_body: |name, tenant, when, service, minutes, link| {
         format!("Hi {name},\n\nYou asked to hear when a time opens at {tenant}. {when} ({service}) is free now, and we are holding it for you for {minutes} minutes. Take it here: {link}\n\nIf you no longer need it, do nothing and it goes to the next person on the waitlist.\n")
     },

@@ -380,6 +380,19 @@ pub struct Mail {
     pub no_show_subject: fn(service: &str, tenant: &str) -> String,
     pub no_show_body:
         fn(name: &str, service: &str, tenant: &str, when: &str, options: &str) -> String,
+    /// The page of a waitlist offer's link: the time held and a button that books it.
+    pub offer_page_title: &'static str,
+    pub offer_page_text: fn(tenant: &str, service: &str, when: &str, until: &str) -> String,
+    pub offer_page_button: &'static str,
+    pub offer_booked_title: &'static str,
+    pub offer_booked_text: fn(tenant: &str, service: &str, when: &str, reference: &str) -> String,
+    pub offer_gone_title: &'static str,
+    /// The offer ran out (the time went to the next person).
+    pub offer_expired_text: &'static str,
+    /// The client left the waitlist, or the time was taken.
+    pub offer_closed_text: &'static str,
+    /// No offer has that link.
+    pub offer_unknown_text: &'static str,
     /// A waitlist offer held for `minutes`, taken with `link` (or by replying BOOK by text).
     pub waitlist_offer_body:
         fn(name: &str, tenant: &str, when: &str, service: &str, minutes: i64, link: &str) -> String,

@@ -256,3 +256,208 @@ pub async fn accept_offer(
     };
     Ok((status, Json(BookingView::new(appt, tz))))
 }
+
+// --- the page of an offer's link ---------------------------------------------------------
+
+#[derive(Deserialize)]
+pub struct OfferPageQuery {
+    pub tenant: Option<String>,
+    pub token: Option<String>,
+}
+
+/// The headers of an offer page: never cached, never indexed, the link (with its token)
+/// never sent on as a referrer.
+fn page_headers() -> [(axum::http::HeaderName, &'static str); 5] {
+    use axum::http::header;
+    [
+        (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+        (header::CACHE_CONTROL, "no-store"),
+        (header::REFERRER_POLICY, "no-referrer"),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (
+            axum::http::HeaderName::from_static("x-robots-tag"),
+            "noindex",
+        ),
+    ]
+}
+
+fn page(status: StatusCode, title: &str, text: &str) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    (
+        status,
+        page_headers(),
+        gomomo::http::web::message_page(title, text),
+    )
+        .into_response()
+}
+
+fn mail_words() -> &'static gomomo::text::Mail {
+    &gomomo::text::current().mail
+}
+
+/// The tenant and token of a link, checked; None for anything else.
+fn link_parts(
+    tenant: Option<&str>,
+    token: Option<&str>,
+) -> Option<(gomomo::domain::TenantId, String)> {
+    let tenant = tenant_id(tenant?).ok()?;
+    let token = offer_token(token?).ok()?.to_string();
+    Some((tenant, token))
+}
+
+fn when_text(t: chrono::DateTime<chrono::Utc>, tz: chrono_tz::Tz) -> String {
+    t.with_timezone(&tz)
+        .format(mail_words().when_format)
+        .to_string()
+}
+
+async fn service_name(state: &AppState, tenant: gomomo::domain::TenantId, id: Uuid) -> String {
+    gomomo::db::tenants::get_service(state.pool(), tenant.0, id)
+        .await
+        .ok()
+        .flatten()
+        .map(|s| s.name)
+        .unwrap_or_else(|| mail_words().appointment.to_string())
+}
+
+async fn tenant_name(state: &AppState, tenant: gomomo::domain::TenantId) -> String {
+    state
+        .booking
+        .schedule(tenant)
+        .await
+        .map(|s| s.tenant.name)
+        .unwrap_or_default()
+}
+
+/// `GET /waitlist/offer?tenant=&token=`: what the offer holds and a button that books it.
+/// Opening the page changes nothing (link scanners open it too); the button's POST books.
+pub async fn offer_page(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    ApiQuery(q): ApiQuery<OfferPageQuery>,
+) -> axum::response::Response {
+    let w = mail_words();
+    if state.budgets.lookup(ip).await.is_err() {
+        return page(
+            StatusCode::TOO_MANY_REQUESTS,
+            w.offer_gone_title,
+            w.offer_unknown_text,
+        );
+    }
+    let Some((tenant, token)) = link_parts(q.tenant.as_deref(), q.token.as_deref()) else {
+        return page(
+            StatusCode::NOT_FOUND,
+            w.offer_gone_title,
+            w.offer_unknown_text,
+        );
+    };
+    let (view, tz) = match state.booking.waitlist_offer(tenant, &token).await {
+        Ok(Some(found)) => found,
+        Ok(None) | Err(_) => {
+            return page(
+                StatusCode::NOT_FOUND,
+                w.offer_gone_title,
+                w.offer_unknown_text,
+            )
+        }
+    };
+    let now = state.booking.clock().now();
+    use gomomo::db::waitlist::WaitlistStatus as S;
+    match (view.status, view.start, view.expires_at, view.service_id) {
+        (S::Offered, Some(start), Some(until), Some(service)) if until > now => {
+            let text = (w.offer_page_text)(
+                &tenant_name(&state, tenant).await,
+                &service_name(&state, tenant, service).await,
+                &when_text(start, tz),
+                &until.with_timezone(&tz).format(w.time_format).to_string(),
+            );
+            let esc = gomomo::text::escape_html;
+            let html = format!(
+                "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+                 <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+                 <title>{title}</title></head><body style=\"font-family: system-ui, sans-serif; \
+                 max-width: 32rem; margin: 3rem auto; padding: 0 1rem; overflow-wrap: anywhere\">\
+                 <h1>{title}</h1><p>{text}</p>\
+                 <form method=\"post\" action=\"/waitlist/offer\">\
+                 <input type=\"hidden\" name=\"tenant\" value=\"{tenant}\">\
+                 <input type=\"hidden\" name=\"token\" value=\"{token}\">\
+                 <button type=\"submit\">{button}</button></form></body></html>",
+                title = esc(w.offer_page_title),
+                text = esc(&text),
+                tenant = esc(&tenant.0.to_string()),
+                token = esc(&token),
+                button = esc(w.offer_page_button),
+            );
+            use axum::response::IntoResponse;
+            (StatusCode::OK, page_headers(), html).into_response()
+        }
+        (S::Booked, ..) => page(StatusCode::OK, w.offer_booked_title, w.offer_closed_text),
+        (S::Expired, ..) | (S::Offered, ..) => {
+            page(StatusCode::GONE, w.offer_gone_title, w.offer_expired_text)
+        }
+        _ => page(
+            StatusCode::CONFLICT,
+            w.offer_gone_title,
+            w.offer_closed_text,
+        ),
+    }
+}
+
+/// `POST /waitlist/offer` (the page's form: `tenant`, `token`): books the held time and
+/// answers a page saying so. Sent again, it shows the same booking.
+pub async fn offer_page_accept(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    form: Result<axum::Form<OfferPageQuery>, axum::extract::rejection::FormRejection>,
+) -> axum::response::Response {
+    let w = mail_words();
+    if state.budgets.lookup(ip).await.is_err() {
+        return page(
+            StatusCode::TOO_MANY_REQUESTS,
+            w.offer_gone_title,
+            w.offer_closed_text,
+        );
+    }
+    let Ok(axum::Form(f)) = form else {
+        return page(
+            StatusCode::BAD_REQUEST,
+            w.offer_gone_title,
+            w.offer_unknown_text,
+        );
+    };
+    let Some((tenant, token)) = link_parts(f.tenant.as_deref(), f.token.as_deref()) else {
+        return page(
+            StatusCode::NOT_FOUND,
+            w.offer_gone_title,
+            w.offer_unknown_text,
+        );
+    };
+    use gomomo::services::booking::BookingError as E;
+    match state.booking.accept_waitlist_offer(tenant, &token).await {
+        Ok((appt, _, tz)) => {
+            let text = (w.offer_booked_text)(
+                &tenant_name(&state, tenant).await,
+                &service_name(&state, tenant, appt.service_id).await,
+                &when_text(appt.start_at, tz),
+                &appt.reference,
+            );
+            page(StatusCode::OK, w.offer_booked_title, &text)
+        }
+        Err(E::OfferNotFound) => page(
+            StatusCode::NOT_FOUND,
+            w.offer_gone_title,
+            w.offer_unknown_text,
+        ),
+        Err(E::OfferExpired) => page(StatusCode::GONE, w.offer_gone_title, w.offer_expired_text),
+        Err(E::Contention | E::Database(_) | E::TenantConfig(_)) => page(
+            StatusCode::SERVICE_UNAVAILABLE,
+            w.offer_gone_title,
+            w.offer_closed_text,
+        ),
+        Err(_) => page(
+            StatusCode::CONFLICT,
+            w.offer_gone_title,
+            w.offer_closed_text,
+        ),
+    }
+}

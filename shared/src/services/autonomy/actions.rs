@@ -711,6 +711,7 @@ async fn waitlist(
         _ => return Err(ActionError::Permanent("the offer was not made".into())),
     };
     // The offer may have gone to the next matching entry when the planned one no longer waited.
+    let planned = entry;
     let entry = offer.entry_id;
     let Some(w) = wl::lock_entry(tx, job.tenant_id, entry).await? else {
         return Ok(ActionOutcome::Skipped("waitlist entry not found".into()));
@@ -742,7 +743,7 @@ async fn waitlist(
     }));
     let minutes = (held.expires_at - ctx.clock.now()).num_minutes().max(1);
     let link = format!(
-        "{}/api/tenants/{}/waitlist/offers/{}",
+        "{}/waitlist/offer?tenant={}&token={}",
         ctx.public_base_url, job.tenant_id, offer.token
     );
     let mut pushed = false;
@@ -791,8 +792,8 @@ async fn waitlist(
         // The hold stays until the offer runs out; then the time passes to the next entry.
         return Ok(ActionOutcome::Skipped("no way to reach the client".into()));
     }
-    let summary =
-        json!({"channels": channels, "pushed": pushed, "slots": slots.len(), "hold_id": held.id});
+    let summary = json!({"channels": channels, "pushed": pushed, "slots": slots.len(), "hold_id": held.id,
+                         "entry_id": entry, "planned_entry_id": planned});
     Ok(match w.session_id {
         Some(session) if pushed => ActionOutcome::Pushed { summary, session },
         _ => ActionOutcome::Done(summary),
