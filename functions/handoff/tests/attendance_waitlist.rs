@@ -936,3 +936,35 @@ async fn the_offer_link_opens_a_page_that_books_only_when_the_client_presses_the
     let (s, _) = w.page("/waitlist/offer", Some("garbage=%zz")).await;
     assert_eq!(s.as_u16() / 100, 4);
 }
+
+#[sqlx::test(migrations = "../../migrations")]
+async fn a_tenant_rule_can_turn_the_no_show_follow_up_off(pool: PgPool) {
+    let mut w = world(pool).await;
+    gomomo::db::policy::insert_rule(
+        &w.pool,
+        Some(DEMO_TENANT_ID),
+        "send_no_show_followup",
+        gomomo::domain::policy::Effect::Deny,
+        &serde_json::Map::new(),
+        0,
+    )
+    .await
+    .unwrap();
+    let b = w.book(ny(2026, 3, 4, 10, 0), ANA, Some(CALLER)).await;
+    w.clock.set(ny(2026, 3, 4, 11, 0));
+    let (s, _) = w
+        .call(
+            "POST",
+            &w.admin(&format!("/bookings/{}/outcome", reference(&b))),
+            Some(json!({"outcome": "no_show"})),
+            true,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    w.work().await;
+    assert!(w.seen.contains(&"NoShowRecorded"));
+    assert!(
+        !w.notes().await.iter().any(|n| n.kind == "no_show_followup"),
+        "the policy engine denied the tool"
+    );
+}
