@@ -183,7 +183,11 @@ async fn tool_calls_are_executed_and_results_threaded_back(pool: PgPool) {
     assert_eq!(seen.len(), 3);
     let first = &seen[0];
     assert!((first["temperature"].as_f64().unwrap() - 0.3).abs() < 1e-6);
-    assert_eq!(first["tools"].as_array().unwrap().len(), 8);
+    assert_eq!(
+        first["tools"].as_array().unwrap().len(),
+        9,
+        "the nine tools, leave_waitlist included"
+    );
     assert_eq!(first["tool_choice"], "auto");
     let system = first["messages"][0]["content"].as_str().unwrap();
     assert!(

@@ -812,7 +812,7 @@ async fn opened_slot_notifies_the_waitlist_and_pushes_clickable_slots(pool: PgPo
         .fetch_one(&pool)
         .await
         .unwrap();
-    assert_eq!(status, "notified");
+    assert_eq!(status, "offered", "the opened time is offered with a hold");
     assert!(e
         .notes()
         .await

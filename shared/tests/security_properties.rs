@@ -359,7 +359,7 @@ proptest! {
     #[test]
     fn sms_keywords_classify_any_body(
         body in text(),
-        k in prop::sample::select(&["STOP", "start", "Help", "c", "R", "x", "unsubscribe"][..]),
+        k in prop::sample::select(&["STOP", "start", "Help", "c", "R", "x", "unsubscribe", "book", "Leave"][..]),
         pad in "[ \t\n.!?]{0,4}",
     ) {
         let _ = classify(&body);
@@ -371,6 +371,8 @@ proptest! {
             Keyword::Confirm => "c",
             Keyword::Reschedule => "r",
             Keyword::Cancel => "x",
+            Keyword::Book => "book",
+            Keyword::Leave => "leave",
             Keyword::Other => "other",
         };
         let want = match k.to_ascii_uppercase().as_str() {
@@ -379,6 +381,8 @@ proptest! {
             "HELP" => "help",
             "C" => "c",
             "R" => "r",
+            "BOOK" => "book",
+            "LEAVE" => "leave",
             _ => "x",
         };
         prop_assert_eq!(kind, want, "{:?}", padded);

@@ -221,6 +221,13 @@ pub struct BookingView {
     /// Grows on every reschedule or cancellation.
     pub sequence: i32,
     pub created_at: String,
+    /// What happened: `attended`, `no_show` (recorded by staff) or `late_cancel` (a
+    /// cancellation inside the tenant's late-cancellation window); null until known.
+    pub outcome: Option<String>,
+    /// When the client confirmed they will come (SMS reply C), RFC 3339; null if not.
+    pub client_confirmed_at: Option<String>,
+    /// The deadline by which the client must confirm (the no-show policy), if one was set.
+    pub confirm_by: Option<String>,
 }
 
 impl BookingView {
@@ -239,6 +246,9 @@ impl BookingView {
             notes: a.notes,
             sequence: a.sequence,
             created_at: a.created_at.to_rfc3339(),
+            outcome: a.outcome.map(|o| o.as_str().to_string()),
+            client_confirmed_at: a.client_confirmed_at.map(|t| local_time(t, tz)),
+            confirm_by: a.confirm_by.map(|t| local_time(t, tz)),
         }
     }
 }

@@ -92,6 +92,12 @@ impl AppState {
         routes::admin::update_resource,
         routes::admin::put_hours,
         routes::admin::list_bookings,
+        routes::attendance::record_outcome,
+        routes::attendance::attendance,
+        routes::attendance::get_attendance_policy,
+        routes::attendance::put_attendance_policy,
+        routes::attendance::get_offer,
+        routes::attendance::accept_offer,
         routes::admin::get_widget_origins,
         routes::admin::put_widget_origins,
         routes::delivery::list_webhooks,
@@ -218,6 +224,18 @@ fn rest_routes() -> Router<AppState> {
             "/api/tenants/{tenant}/bookings/{reference}/cancel",
             post(public::cancel_booking),
         )
+        .route(
+            "/waitlist/offer",
+            get(routes::attendance::offer_page).post(routes::attendance::offer_page_accept),
+        )
+        .route(
+            "/api/tenants/{tenant}/waitlist/offers/{token}",
+            get(routes::attendance::get_offer),
+        )
+        .route(
+            "/api/tenants/{tenant}/waitlist/offers/{token}/accept",
+            post(routes::attendance::accept_offer),
+        )
         .route("/api/admin/tenants", post(admin::create_tenant))
         .route("/api/admin/tenants/{tenant}", patch(admin::update_tenant))
         .route(
@@ -244,6 +262,19 @@ fn rest_routes() -> Router<AppState> {
         .route(
             "/api/admin/tenants/{tenant}/bookings",
             get(admin::list_bookings),
+        )
+        .route(
+            "/api/admin/tenants/{tenant}/bookings/{reference}/outcome",
+            post(routes::attendance::record_outcome),
+        )
+        .route(
+            "/api/admin/tenants/{tenant}/attendance",
+            get(routes::attendance::attendance),
+        )
+        .route(
+            "/api/admin/tenants/{tenant}/attendance-policy",
+            get(routes::attendance::get_attendance_policy)
+                .put(routes::attendance::put_attendance_policy),
         )
         .route(
             "/api/admin/tenants/{tenant}/webhooks",

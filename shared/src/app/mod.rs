@@ -220,7 +220,8 @@ impl App {
         let relay = adapters
             .publisher
             .map(|p| OutboxRelay::new(pool.clone(), p, clock.clone()));
-        let mut booking = BookingService::new(pool.clone(), clock.clone(), config.hold_ttl);
+        let mut booking = BookingService::new(pool.clone(), clock.clone(), config.hold_ttl)
+            .with_waitlist_offer_ttl(config.waitlist_offer_ttl);
         booking = if config.delivery.calendar_mode == CalendarMode::Google {
             booking.with_calendar(adapters.calendar.clone())
         } else {
@@ -250,7 +251,8 @@ impl App {
             booking.clone(),
             config.autonomy_enabled,
             adapters.calendar.clone(),
-        );
+        )
+        .with_public_base_url(&t.public_base_url);
         if let Some(relay) = &relay {
             autonomy = autonomy.with_relay(relay.clone());
         }

@@ -55,6 +55,8 @@ pub struct Config {
     /// Bearer key for platform-level admin (creating tenants). None disables those routes.
     pub platform_key: Option<String>,
     pub hold_ttl: Duration,
+    /// How long a waitlist offer keeps its hold (`WAITLIST_OFFER_MINUTES`, 1–1440, 15).
+    pub waitlist_offer_ttl: Duration,
     pub db_max_connections: u32,
     pub hold_sweep_interval: Duration,
     /// `RETENTION_DAYS` (default 90): the scheduler deletes chat messages, call transcripts
@@ -100,6 +102,7 @@ impl std::fmt::Debug for Config {
             .field("log_format", &self.log_format)
             .field("platform_key", &self.platform_key.as_ref().map(|_| "<set>"))
             .field("hold_ttl", &self.hold_ttl)
+            .field("waitlist_offer_ttl", &self.waitlist_offer_ttl)
             .field("db_max_connections", &self.db_max_connections)
             .finish_non_exhaustive()
     }
@@ -255,6 +258,8 @@ impl Config {
             crate::config::env_number(non_empty(var).as_deref(), var, default, min, max)
         };
         let hold_ttl = Duration::from_secs(num("HOLD_TTL_SECONDS", 300, 30, 3600)?);
+        let waitlist_offer_ttl =
+            Duration::from_secs(60 * num("WAITLIST_OFFER_MINUTES", 15, 1, 1440)?);
         let default_pool = if on_lambda { 2 } else { 10 };
         let db_max_connections = num("DB_MAX_CONNECTIONS", default_pool, 1, 200)? as u32;
         let hold_sweep_interval =
@@ -350,6 +355,7 @@ impl Config {
             log_format,
             platform_key,
             hold_ttl,
+            waitlist_offer_ttl,
             db_max_connections,
             hold_sweep_interval,
             retention_days,

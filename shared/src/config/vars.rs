@@ -107,6 +107,7 @@ pub const VARS: &[Var] = &[
     var("GOMOMO_CLOCK_OFFSET_SECONDS", Local, BOOKS),
     var("EVENT_BUS_NAME", Deploy, BOOKS),
     var("HOLD_TTL_SECONDS", Optional, BOOKS),
+    var("WAITLIST_OFFER_MINUTES", Optional, BOOKS),
     var("HOLD_SWEEP_INTERVAL_SECONDS", Local, STANDALONE_ONLY),
     var("GOMOMO_DEMO_API_KEY", Local, STANDALONE_ONLY),
     // Privacy: chat messages, call transcripts and inbound SMS records are purged after this.
@@ -130,7 +131,11 @@ pub const VARS: &[Var] = &[
     var("TWILIO_ACCOUNT_SID", Deploy, SMS),
     var("TWILIO_API_BASE_URL", Local, SMS),
     var("TWILIO_SIGNATURE_VALIDATION", Local, TWILIO),
-    var("PUBLIC_BASE_URL", Deploy, &[Voice, Handoff, ChatWs]),
+    var(
+        "PUBLIC_BASE_URL",
+        Deploy,
+        &[Voice, Handoff, ChatWs, Worker, Scheduler],
+    ),
     var("HANDOFF_SECRET", Deploy, TWILIO),
     var("HANDOFF_TTL_MINUTES", Optional, TWILIO),
     var("SMS_RATE_LIMIT_MAX", Optional, SMS),

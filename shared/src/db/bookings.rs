@@ -116,6 +116,33 @@ pub struct AppointmentRow {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub cancelled_at: Option<DateTime<Utc>>,
+    /// What happened: `attended`, `no_show` or `late_cancel` (None until known).
+    pub outcome: Option<Outcome>,
+    /// When the client confirmed they will come (SMS "C").
+    pub client_confirmed_at: Option<DateTime<Utc>>,
+    /// The deadline the no-show policy set for the client's confirmation.
+    pub confirm_by: Option<DateTime<Utc>>,
+}
+
+/// `appointments.outcome`: kept beside the status (the exclusion constraint reads the status;
+/// a late cancellation is a cancellation whose slot is free again).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, sqlx::Type)]
+#[serde(rename_all = "snake_case")]
+#[sqlx(type_name = "text", rename_all = "snake_case")]
+pub enum Outcome {
+    Attended,
+    NoShow,
+    LateCancel,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Attended => "attended",
+            Self::NoShow => "no_show",
+            Self::LateCancel => "late_cancel",
+        }
+    }
 }
 
 const HOLD_COLS: &str = "id, tenant_id, service_id, resource_id, session_id,
@@ -124,7 +151,8 @@ const HOLD_COLS: &str = "id, tenant_id, service_id, resource_id, session_id,
 pub const APPT_COLS: &str =
     "id, tenant_id, service_id, resource_id, hold_id, session_id, reference,
     lower(during) AS start_at, upper(during) AS end_at, status, client_name, client_email,
-    client_phone, notes, sequence, created_at, updated_at, cancelled_at";
+    client_phone, notes, sequence, created_at, updated_at, cancelled_at, outcome,
+    client_confirmed_at, confirm_by";
 
 /// Busy intervals (live appointments and unexpired active holds) of the given resources that
 /// touch [from, to), leaving out the appointment `except` (a booking being moved does not
@@ -435,14 +463,184 @@ pub async fn cancel_appointment(
     id: Uuid,
     now: DateTime<Utc>,
 ) -> Result<AppointmentRow, sqlx::Error> {
+    cancel_appointment_as(conn, id, now, None, None).await
+}
+
+/// Cancels with an outcome (`late_cancel`) and the reason the system cancelled it, if any.
+pub async fn cancel_appointment_as(
+    conn: &mut PgConnection,
+    id: Uuid,
+    now: DateTime<Utc>,
+    outcome: Option<Outcome>,
+    reason: Option<&str>,
+) -> Result<AppointmentRow, sqlx::Error> {
     sqlx::query_as(AssertSqlSafe(format!(
-        "UPDATE appointments SET status = 'cancelled', cancelled_at = $2, updated_at = now(), sequence = sequence + 1
+        "UPDATE appointments SET status = 'cancelled', cancelled_at = $2, updated_at = now(), sequence = sequence + 1,
+                outcome = COALESCE($3, outcome), outcome_at = CASE WHEN $3::text IS NULL THEN outcome_at ELSE $2 END,
+                cancel_reason = $4
           WHERE id = $1 RETURNING {APPT_COLS}"
     )))
     .bind(id)
     .bind(now)
+    .bind(outcome)
+    .bind(reason)
     .fetch_one(conn)
     .await
+}
+
+/// Records what happened at a booking (the row is the caller's, locked).
+pub async fn set_outcome(
+    conn: &mut PgConnection,
+    id: Uuid,
+    outcome: Outcome,
+    now: DateTime<Utc>,
+) -> Result<AppointmentRow, sqlx::Error> {
+    sqlx::query_as(AssertSqlSafe(format!(
+        "UPDATE appointments SET outcome = $2, outcome_at = $3, updated_at = now()
+          WHERE id = $1 RETURNING {APPT_COLS}"
+    )))
+    .bind(id)
+    .bind(outcome)
+    .bind(now)
+    .fetch_one(conn)
+    .await
+}
+
+/// The client confirmed they will come; the first confirmation's time is kept.
+pub async fn mark_client_confirmed<'e>(
+    db: impl PgExecutor<'e>,
+    id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
+    sqlx::query_scalar(
+        "UPDATE appointments SET client_confirmed_at = COALESCE(client_confirmed_at, $2), updated_at = now()
+          WHERE id = $1 RETURNING client_confirmed_at",
+    )
+    .bind(id)
+    .bind(now)
+    .fetch_optional(db)
+    .await
+    .map(Option::flatten)
+}
+
+/// A client's attendance record at a tenant: bookings matched by email (any case) or by
+/// phone; either may be absent.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, FromRow, Serialize)]
+pub struct AttendanceCounts {
+    pub no_shows: i64,
+    pub late_cancels: i64,
+    pub attended: i64,
+}
+
+pub async fn attendance_counts<'e>(
+    db: impl PgExecutor<'e>,
+    tenant: Uuid,
+    email: Option<&str>,
+    phone: Option<&str>,
+) -> Result<AttendanceCounts, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT count(*) FILTER (WHERE outcome = 'no_show') AS no_shows,
+                count(*) FILTER (WHERE outcome = 'late_cancel') AS late_cancels,
+                count(*) FILTER (WHERE outcome = 'attended') AS attended
+           FROM appointments
+          WHERE tenant_id = $1 AND outcome IS NOT NULL
+            AND (($2::text IS NOT NULL AND lower(client_email) = lower($2))
+                 OR ($3::text IS NOT NULL AND client_phone = $3))",
+    )
+    .bind(tenant)
+    .bind(email)
+    .bind(phone)
+    .fetch_one(db)
+    .await
+}
+
+/// Live future bookings whose client has at least the tenant's no-show threshold and that
+/// have no confirmation deadline yet, with the deadline (`no_show_confirm_hours` before the
+/// start) still ahead: (booking id, deadline). At most `limit`.
+pub async fn needing_confirmation<'e>(
+    db: impl PgExecutor<'e>,
+    now: DateTime<Utc>,
+    limit: i64,
+) -> Result<Vec<(Uuid, DateTime<Utc>)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT a.id, lower(a.during) - make_interval(hours => t.no_show_confirm_hours)
+           FROM tenants t JOIN appointments a ON a.tenant_id = t.id
+          WHERE t.no_show_confirm_threshold IS NOT NULL
+            AND a.status = 'confirmed' AND a.confirm_by IS NULL AND a.client_confirmed_at IS NULL
+            AND lower(a.during) - make_interval(hours => t.no_show_confirm_hours) > $1
+            AND (SELECT count(*) FROM appointments n
+                  WHERE n.tenant_id = a.tenant_id AND n.outcome = 'no_show'
+                    AND (lower(n.client_email) = lower(a.client_email)
+                         OR (a.client_phone IS NOT NULL AND n.client_phone = a.client_phone)))
+                >= t.no_show_confirm_threshold
+          ORDER BY lower(a.during) LIMIT $2",
+    )
+    .bind(now)
+    .bind(limit)
+    .fetch_all(db)
+    .await
+}
+
+/// Sets the confirmation deadline of a live, unconfirmed booking; false when it changed meanwhile.
+pub async fn set_confirm_by<'e>(
+    db: impl PgExecutor<'e>,
+    id: Uuid,
+    by: DateTime<Utc>,
+) -> Result<bool, sqlx::Error> {
+    sqlx::query(
+        "UPDATE appointments SET confirm_by = $2
+          WHERE id = $1 AND status = 'confirmed' AND confirm_by IS NULL AND client_confirmed_at IS NULL",
+    )
+    .bind(id)
+    .bind(by)
+    .execute(db)
+    .await
+    .map(|r| r.rows_affected() == 1)
+}
+
+/// Live bookings whose confirmation deadline passed without the client's confirmation.
+pub async fn unconfirmed_past_deadline<'e>(
+    db: impl PgExecutor<'e>,
+    now: DateTime<Utc>,
+    limit: i64,
+) -> Result<Vec<(Uuid, Uuid, String)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT id, tenant_id, reference FROM appointments
+          WHERE confirm_by IS NOT NULL AND client_confirmed_at IS NULL AND status = 'confirmed'
+            AND confirm_by <= $1
+          ORDER BY confirm_by LIMIT $2",
+    )
+    .bind(now)
+    .bind(limit)
+    .fetch_all(db)
+    .await
+}
+
+/// Why the system cancelled a booking (`unconfirmed`), if it did.
+pub async fn cancel_reason<'e>(
+    db: impl PgExecutor<'e>,
+    id: Uuid,
+) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar("SELECT cancel_reason FROM appointments WHERE id = $1")
+        .bind(id)
+        .fetch_optional(db)
+        .await
+        .map(Option::flatten)
+}
+
+/// A booking by id, row-locked, at a tenant.
+pub async fn appointment_for_update(
+    conn: &mut PgConnection,
+    tenant: Uuid,
+    id: Uuid,
+) -> Result<Option<AppointmentRow>, sqlx::Error> {
+    sqlx::query_as(AssertSqlSafe(format!(
+        "SELECT {APPT_COLS} FROM appointments WHERE id = $1 FOR UPDATE"
+    )))
+    .bind(id)
+    .fetch_optional(conn)
+    .await
+    .map(|a: Option<AppointmentRow>| a.filter(|a| a.tenant_id == tenant))
 }
 
 pub async fn list_appointments<'e>(

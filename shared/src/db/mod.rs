@@ -1,5 +1,6 @@
 //! Postgres access: the pool, migrations, and queries grouped by table.
 
+pub mod attendance;
 pub mod audit;
 pub mod bookings;
 pub mod budgets;

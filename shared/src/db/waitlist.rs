@@ -2,26 +2,29 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
-use sqlx::{FromRow, PgConnection};
+use sqlx::{AssertSqlSafe, FromRow, PgConnection, PgExecutor};
 use uuid::Uuid;
 
-/// `waitlist_entries.status`: `waiting` until the client is told of an opened time
-/// (`notified`), books, or the entry lapses or is withdrawn.
+/// `waitlist_entries.status`: `waiting` until an opened time is offered (`offered`, with a
+/// hold kept for the entry); then `booked` (the client took it), `expired` (the offer ran
+/// out) or `cancelled` (the client left the waitlist). The old one-shot `notified` was
+/// migrated to `expired`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, sqlx::Type)]
 #[sqlx(type_name = "text", rename_all = "snake_case")]
 #[serde(rename_all = "snake_case")]
 pub enum WaitlistStatus {
     Waiting,
-    Notified,
+    Offered,
     Booked,
     Expired,
     Cancelled,
 }
 
 impl WaitlistStatus {
+    /// Every status the column accepts.
     pub const ALL: [WaitlistStatus; 5] = [
         WaitlistStatus::Waiting,
-        WaitlistStatus::Notified,
+        WaitlistStatus::Offered,
         WaitlistStatus::Booked,
         WaitlistStatus::Expired,
         WaitlistStatus::Cancelled,
@@ -30,7 +33,7 @@ impl WaitlistStatus {
     pub fn as_str(self) -> &'static str {
         match self {
             WaitlistStatus::Waiting => "waiting",
-            WaitlistStatus::Notified => "notified",
+            WaitlistStatus::Offered => "offered",
             WaitlistStatus::Booked => "booked",
             WaitlistStatus::Expired => "expired",
             WaitlistStatus::Cancelled => "cancelled",
@@ -46,7 +49,13 @@ pub struct WaitlistEntryRow {
     pub client_email: Option<String>,
     pub client_phone: Option<String>,
     pub status: WaitlistStatus,
+    pub offer_hold_id: Option<Uuid>,
+    pub offer_expires_at: Option<DateTime<Utc>>,
+    pub booked_appointment_id: Option<Uuid>,
 }
+
+const ENTRY_COLS: &str = "session_id, client_name, client_email, client_phone, status,
+    offer_hold_id, offer_expires_at, booked_appointment_id";
 
 /// Waiting entries that an opened slot at `start` suits: same service (or any), the local
 /// date inside their preferred range, the local time of day they asked for. Oldest first,
@@ -83,28 +92,195 @@ pub async fn lock_entry(
     tenant: Uuid,
     id: Uuid,
 ) -> Result<Option<WaitlistEntryRow>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT session_id, client_name, client_email, client_phone, status FROM waitlist_entries
-          WHERE id = $1 AND tenant_id = $2 FOR UPDATE",
-    )
+    sqlx::query_as(AssertSqlSafe(format!(
+        "SELECT {ENTRY_COLS} FROM waitlist_entries WHERE id = $1 AND tenant_id = $2 FOR UPDATE"
+    )))
     .bind(id)
     .bind(tenant)
     .fetch_optional(conn)
     .await
 }
 
-/// The client has been told about an opened time.
-pub async fn mark_notified(
+/// The offer made to an entry: the hold kept for it and how to accept it.
+pub struct Offer<'a> {
+    pub hold_id: Uuid,
+    pub service_id: Uuid,
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    /// SHA-256 (hex) of the token the client accepts with.
+    pub token_hash: &'a str,
+}
+
+/// A waiting entry is offered a time (the row is the caller's, locked).
+pub async fn mark_offered(
     conn: &mut PgConnection,
     id: Uuid,
+    offer: &Offer<'_>,
     now: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE waitlist_entries SET status = 'notified', notified_at = $2 WHERE id = $1")
-        .bind(id)
-        .bind(now)
-        .execute(conn)
-        .await?;
+    sqlx::query(
+        "UPDATE waitlist_entries SET status = 'offered', notified_at = $2, offer_hold_id = $3,
+                offer_service_id = $4, offer_start = $5, offer_end = $6, offer_expires_at = $7,
+                offer_token_hash = $8
+          WHERE id = $1",
+    )
+    .bind(id)
+    .bind(now)
+    .bind(offer.hold_id)
+    .bind(offer.service_id)
+    .bind(offer.start)
+    .bind(offer.end)
+    .bind(offer.expires_at)
+    .bind(offer.token_hash)
+    .execute(conn)
+    .await?;
     Ok(())
+}
+
+/// An entry leaves the lifecycle: `booked` (with its booking), `expired` or `cancelled`.
+/// The offer's token stays, so its holder learns what became of it.
+pub async fn close(
+    conn: &mut PgConnection,
+    id: Uuid,
+    status: WaitlistStatus,
+    booking: Option<Uuid>,
+    now: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE waitlist_entries SET status = $2, booked_appointment_id = COALESCE($3, booked_appointment_id),
+                closed_at = $4
+          WHERE id = $1",
+    )
+    .bind(id)
+    .bind(status)
+    .bind(booking)
+    .bind(now)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// The entry an offer token names (its tenant and id), whatever its status.
+pub async fn by_token_hash<'e>(
+    db: impl PgExecutor<'e>,
+    tenant: Uuid,
+    token_hash: &str,
+) -> Result<Option<Uuid>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT id FROM waitlist_entries WHERE tenant_id = $1 AND offer_token_hash = $2",
+    )
+    .bind(tenant)
+    .bind(token_hash)
+    .fetch_optional(db)
+    .await
+}
+
+/// What an offer token shows its holder: the entry's status and the time held.
+#[derive(Debug, Clone, FromRow, PartialEq)]
+pub struct OfferView {
+    pub status: WaitlistStatus,
+    pub service_id: Option<Uuid>,
+    pub start: Option<DateTime<Utc>>,
+    pub end: Option<DateTime<Utc>>,
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+pub async fn offer_by_token_hash<'e>(
+    db: impl PgExecutor<'e>,
+    tenant: Uuid,
+    token_hash: &str,
+) -> Result<Option<OfferView>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT status, offer_service_id AS service_id, offer_start AS start, offer_end AS \"end\",
+                offer_expires_at AS expires_at
+           FROM waitlist_entries WHERE tenant_id = $1 AND offer_token_hash = $2",
+    )
+    .bind(tenant)
+    .bind(token_hash)
+    .fetch_optional(db)
+    .await
+}
+
+/// Offers whose time ran out: (tenant, entry id), oldest first, at most `limit`.
+pub async fn due_offers<'e>(
+    db: impl PgExecutor<'e>,
+    now: DateTime<Utc>,
+    limit: i64,
+) -> Result<Vec<(Uuid, Uuid)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT tenant_id, id FROM waitlist_entries
+          WHERE status = 'offered' AND offer_expires_at <= $1
+          ORDER BY offer_expires_at LIMIT $2",
+    )
+    .bind(now)
+    .bind(limit)
+    .fetch_all(db)
+    .await
+}
+
+/// The open entries (waiting or offered) of a phone at a tenant.
+pub async fn open_for_phone<'e>(
+    db: impl PgExecutor<'e>,
+    tenant: Uuid,
+    phone: &str,
+) -> Result<Vec<Uuid>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT id FROM waitlist_entries
+          WHERE tenant_id = $1 AND client_phone = $2 AND status IN ('waiting', 'offered')
+          ORDER BY created_at",
+    )
+    .bind(tenant)
+    .bind(phone)
+    .fetch_all(db)
+    .await
+}
+
+/// The open entries (waiting or offered) a chat session made.
+pub async fn open_for_session<'e>(
+    db: impl PgExecutor<'e>,
+    tenant: Uuid,
+    session: &str,
+) -> Result<Vec<Uuid>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT id FROM waitlist_entries
+          WHERE tenant_id = $1 AND session_id = $2 AND status IN ('waiting', 'offered')
+          ORDER BY created_at",
+    )
+    .bind(tenant)
+    .bind(session)
+    .fetch_all(db)
+    .await
+}
+
+/// The offered entry of a phone at a tenant (the newest), for an SMS reply accepting it.
+pub async fn offered_for_phone<'e>(
+    db: impl PgExecutor<'e>,
+    tenant: Uuid,
+    phone: &str,
+) -> Result<Option<Uuid>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT id FROM waitlist_entries
+          WHERE tenant_id = $1 AND client_phone = $2 AND status = 'offered'
+          ORDER BY notified_at DESC LIMIT 1",
+    )
+    .bind(tenant)
+    .bind(phone)
+    .fetch_optional(db)
+    .await
+}
+
+/// An entry's status (tests and admin reads).
+pub async fn status<'e>(
+    db: impl PgExecutor<'e>,
+    tenant: Uuid,
+    id: Uuid,
+) -> Result<Option<WaitlistStatus>, sqlx::Error> {
+    sqlx::query_scalar("SELECT status FROM waitlist_entries WHERE id = $1 AND tenant_id = $2")
+        .bind(id)
+        .bind(tenant)
+        .fetch_optional(db)
+        .await
 }
 
 /// A new entry, as the chat agent writes it: the dates and time of day the client prefers.
@@ -179,8 +355,10 @@ mod tests {
             assert_eq!(row.status, status);
             assert_eq!(serde_json::to_value(status).unwrap(), status.as_str());
         }
-        mark_notified(&mut conn, id, Utc::now()).await.unwrap();
+        close(&mut conn, id, WaitlistStatus::Expired, None, Utc::now())
+            .await
+            .unwrap();
         let row = lock_entry(&mut conn, tenant, id).await.unwrap().unwrap();
-        assert_eq!(row.status, WaitlistStatus::Notified);
+        assert_eq!(row.status, WaitlistStatus::Expired);
     }
 }

@@ -21,6 +21,7 @@ pub enum DomainEvent {
     CalendarRetryExhausted(CalendarRetryExhausted),
     WaitlistMatched(WaitlistMatched),
     FollowupRequested(FollowupRequested),
+    NoShowRecorded(NoShowRecorded),
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -106,6 +107,18 @@ pub struct FollowupRequested {
     pub channel: String,
 }
 
+/// Staff recorded that the client did not come to a booking.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NoShowRecorded {
+    pub tenant_id: Uuid,
+    pub booking_id: Uuid,
+    pub reference: String,
+    pub service_id: Uuid,
+    pub start: DateTime<Utc>,
+    /// The client's no-shows at this tenant, this one included.
+    pub no_shows: i64,
+}
+
 impl DomainEvent {
     /// The event name: the EventBridge `detail-type`.
     pub fn name(&self) -> &'static str {
@@ -119,6 +132,7 @@ impl DomainEvent {
             Self::CalendarRetryExhausted(_) => "CalendarRetryExhausted",
             Self::WaitlistMatched(_) => "WaitlistMatched",
             Self::FollowupRequested(_) => "FollowupRequested",
+            Self::NoShowRecorded(_) => "NoShowRecorded",
         }
     }
 
@@ -132,6 +146,7 @@ impl DomainEvent {
             Self::CalendarRetryExhausted(e) => e.tenant_id,
             Self::WaitlistMatched(e) => e.tenant_id,
             Self::FollowupRequested(e) => e.tenant_id,
+            Self::NoShowRecorded(e) => e.tenant_id,
         }
     }
 
@@ -163,6 +178,7 @@ pub const EVENT_NAMES: &[&str] = &[
     "CalendarRetryExhausted",
     "WaitlistMatched",
     "FollowupRequested",
+    "NoShowRecorded",
 ];
 
 /// The EventBridge `source` for an event name: one per family, so rules can select.
@@ -250,6 +266,14 @@ mod tests {
                 tenant_id: t,
                 followup_id: id(),
                 channel: "email".into(),
+            }),
+            DomainEvent::NoShowRecorded(NoShowRecorded {
+                tenant_id: t,
+                booking_id: id(),
+                reference: "ABCD-EFGH".into(),
+                service_id: id(),
+                start: at(15),
+                no_shows: 2,
             }),
         ]
     }

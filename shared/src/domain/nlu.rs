@@ -102,6 +102,17 @@ lazy_re!(
     r"\b(?:bye|goodbye|good bye|that'?s all|that is all|nothing else|no thanks?|no thank you|i'?m done|have a (?:good|nice|great)|see you|that'?s it)\b"
 );
 
+lazy_re!(
+    LEAVE_WAITLIST_RE,
+    r"\b(?:(?:take|get|drop) me off (?:the |your |a |that )?(?:wait ?list|waiting list|list)|(?:remove|delete|drop) me from (?:the |your |a |that )?(?:wait ?list|waiting list|list)|(?:leave|quit|exit|cancel) (?:the |your |my |that )?(?:wait ?list|waiting list)(?: entry| spot)?|(?:don'?t|do not|no longer) (?:need|want) (?:to be on )?(?:the |my |your |a )?(?:wait ?list|waiting list))"
+);
+
+/// True when the person asks to leave the waitlist ("take me off the waitlist"). Checked
+/// before [`detect_intent`], which would read "waitlist" as joining it.
+pub fn is_leave_waitlist(text: &str) -> bool {
+    LEAVE_WAITLIST_RE.is_match(&normalize(text))
+}
+
 /// The person's intent, or `None` when the text says nothing about one. Checked in priority
 /// order: a handoff request, reschedule, cancel, lookup, waitlist, book, help, goodbye.
 pub fn detect_intent(text: &str) -> Option<Intent> {
@@ -1266,6 +1277,26 @@ mod tests {
     }
     fn hm(h: u32, m: u32) -> Option<TimeSpec> {
         Some(TimeSpec::At(NaiveTime::from_hms_opt(h, m, 0).unwrap()))
+    }
+
+    #[test]
+    fn leaving_the_waitlist_is_not_joining_it() {
+        for t in [
+            "take me off the waitlist",
+            "Please remove me from the waiting list",
+            "I want to leave the wait list",
+            "cancel my waitlist entry",
+            "I don't need the waitlist anymore",
+        ] {
+            assert!(is_leave_waitlist(t), "{t}");
+        }
+        for t in [
+            "put me on the waitlist",
+            "cancel my booking",
+            "add me to the list",
+        ] {
+            assert!(!is_leave_waitlist(t), "{t}");
+        }
     }
 
     #[test]

@@ -189,10 +189,15 @@ impl From<BookingError> for ApiError {
             | K::ServiceNotFound
             | K::ResourceNotFound
             | K::HoldNotFound
+            | K::OfferNotFound
             | K::BookingNotFound => StatusCode::NOT_FOUND,
-            K::HoldExpired => StatusCode::GONE,
+            K::HoldExpired | K::OfferExpired => StatusCode::GONE,
             K::HoldNotOwned => StatusCode::FORBIDDEN,
-            K::SlotUnavailable | K::SlotTaken | K::BookingCancelled => StatusCode::CONFLICT,
+            K::SlotUnavailable
+            | K::SlotTaken
+            | K::BookingCancelled
+            | K::OutcomeTooEarly
+            | K::OfferClosed => StatusCode::CONFLICT,
             K::InvalidRange | K::RangeBeyondLookahead | K::InvalidArgument => {
                 StatusCode::BAD_REQUEST
             }

@@ -1,5 +1,6 @@
 //! One scheduler tick (every minute on AWS; on a timer in the standalone server): expire
-//! holds (emitting `HoldExpired`), publish unsent outbox rows, return orphaned job claims,
+//! waitlist offers (passing their times on), apply the no-show confirmation policy (ask,
+//! then release unconfirmed bookings), expire holds (emitting `HoldExpired`), publish unsent outbox rows, return orphaned job claims,
 //! run the jobs that are due (reminders, calendar retries), publish what they emitted,
 //! deliver, purge what is past the retention period (a bounded batch, see
 //! [`crate::services::privacy::purge`]), then count what is still undelivered
@@ -30,6 +31,12 @@ pub const TENANT_DIMENSION: &str = "TenantId";
 
 #[derive(Debug, Default, Clone, Serialize, PartialEq, Eq)]
 pub struct TickReport {
+    /// Waitlist offers that ran out this tick (their holds released, their times passed on).
+    pub waitlist_offers_expired: usize,
+    /// Bookings whose clients the no-show policy asked to confirm this tick.
+    pub confirmations_asked: usize,
+    /// Bookings the no-show policy released this tick (no confirmation by the deadline).
+    pub bookings_released: usize,
     pub holds_expired: usize,
     pub events_published: usize,
     pub events_unpublished: usize,
@@ -96,6 +103,19 @@ impl Scheduler {
     #[tracing::instrument(skip_all)]
     pub async fn tick(&self) -> TickReport {
         let mut r = TickReport::default();
+        // Offers first: an offer's hold runs out with the offer, and is released here (its
+        // time passing to the next entry) rather than as an abandoned hold.
+        match self.booking.expire_waitlist_offers().await {
+            Ok(n) => r.waitlist_offers_expired = n,
+            Err(e) => r.errors.push(format!("expire waitlist offers: {e}")),
+        }
+        match self.booking.enforce_confirmations().await {
+            Ok(c) => {
+                r.confirmations_asked = c.asked;
+                r.bookings_released = c.released;
+            }
+            Err(e) => r.errors.push(format!("enforce confirmations: {e}")),
+        }
         match self.booking.expire_holds().await {
             Ok(n) => r.holds_expired = n,
             Err(e) => r.errors.push(format!("expire holds: {e}")),
@@ -141,6 +161,14 @@ impl Scheduler {
                 r.undelivered_tenants = h.tenants;
             }
             Err(e) => r.errors.push(format!("count undelivered: {e}")),
+        }
+        if r.waitlist_offers_expired + r.confirmations_asked + r.bookings_released > 0 {
+            tracing::info!(
+                waitlist_offers_expired = r.waitlist_offers_expired,
+                confirmations_asked = r.confirmations_asked,
+                bookings_released = r.bookings_released,
+                "attendance and waitlist upkeep"
+            );
         }
         if r.holds_expired + r.events_published + r.jobs_reclaimed + r.jobs_run + r.deliveries > 0
             || r.retention_purged > 0

@@ -1,6 +1,7 @@
 //! Inbound SMS (`POST /twilio/sms`): the opt-out keywords, HELP, and the replies to a
-//! reminder — C confirms, R texts a reschedule link, X cancels after asking once to be
-//! sure — all through the booking service. A duplicate webhook (same MessageSid) acts once
+//! reminder — C confirms (kept on the booking), R texts a reschedule link, X cancels after
+//! asking once to be sure — and the waitlist's: BOOK takes the time an offer holds, LEAVE
+//! leaves the waitlist; all through the booking service. A duplicate webhook (same MessageSid) acts once
 //! and gets the same reply.
 //!
 //! Keywords follow Twilio's rules: only a message that is a single keyword counts (case and
@@ -15,7 +16,7 @@ use chrono_tz::Tz;
 use serde_json::json;
 
 use crate::db::bookings::AppointmentRow;
-use crate::db::{audit, calls, sms, tenants};
+use crate::db::{calls, sms, tenants};
 use crate::domain::{Email, PhoneE164, ReferenceCode, TenantId};
 use crate::services::booking::{BookingError, BookingService};
 use crate::services::handoff::{HandoffContext, HandoffError, HandoffService};
@@ -34,6 +35,10 @@ pub enum Keyword {
     Confirm,
     Reschedule,
     Cancel,
+    /// BOOK: take the time a waitlist offer holds.
+    Book,
+    /// LEAVE: leave the waitlist.
+    Leave,
     Other,
 }
 
@@ -55,6 +60,8 @@ pub fn classify(body: &str) -> Keyword {
         "C" => Keyword::Confirm,
         "R" => Keyword::Reschedule,
         "X" => Keyword::Cancel,
+        "BOOK" => Keyword::Book,
+        "LEAVE" => Keyword::Leave,
         _ => Keyword::Other,
     }
 }
@@ -194,6 +201,18 @@ impl InboundService {
                 _ => Ok(("rate_limited", None)),
             };
         }
+        match keyword {
+            Keyword::Book => return self.accept_offer(tenant, from, &name).await,
+            Keyword::Leave => {
+                let n = self
+                    .booking
+                    .leave_waitlist_by_phone(tenant, from)
+                    .await
+                    .map_err(InboundError::Booking)?;
+                return Ok(("waitlist_left", Some((words().waitlist_left)(&name, n))));
+            }
+            _ => {}
+        }
         let booking = sms::next_booking_for_phone(pool, tenant.0, from.as_str(), now).await?;
         let Some(appt) = booking else {
             let text = match keyword {
@@ -209,19 +228,21 @@ impl InboundService {
         let what = (words().booking)(&service, &when(sched.tz, appt.start_at));
         match keyword {
             Keyword::Confirm => {
-                let mut conn = pool.acquire().await?;
-                audit::record(
-                    &mut conn,
-                    audit::AuditEntry {
-                        tenant_id: Some(tenant.0),
-                        event_type: "booking.attendance_confirmed",
-                        entity_type: "appointment",
-                        entity_id: Some(appt.id.to_string()),
-                        actor: "client",
-                        payload: json!({"reference": appt.reference, "channel": "sms", "message_sid": sid}),
-                    },
-                )
-                .await?;
+                match self
+                    .booking
+                    .client_confirmed(
+                        tenant,
+                        appt.id,
+                        json!({"channel": "sms", "message_sid": sid}),
+                    )
+                    .await
+                {
+                    Ok(_) => {}
+                    Err(BookingError::BookingNotFound | BookingError::BookingCancelled) => {
+                        return Ok(("no_booking", Some((words().not_found)(&name))))
+                    }
+                    Err(e) => return Err(InboundError::Booking(e)),
+                }
                 Ok((
                     "confirmed",
                     Some((words().attendance_confirmed)(
@@ -276,6 +297,46 @@ impl InboundService {
                 }
             }
             _ => Ok(("unrecognised", Some((words().unrecognised)(&name, &what)))),
+        }
+    }
+
+    /// BOOK: the time held for this number's waitlist offer becomes its booking.
+    async fn accept_offer(
+        &self,
+        tenant: TenantId,
+        from: &PhoneE164,
+        name: &str,
+    ) -> Result<(&'static str, Option<String>), InboundError> {
+        match self
+            .booking
+            .accept_waitlist_offer_by_phone(tenant, from)
+            .await
+        {
+            Ok((appt, _, tz)) => {
+                let service = tenants::get_service(self.booking.pool(), tenant.0, appt.service_id)
+                    .await?
+                    .map(|s| s.name)
+                    .unwrap_or_else(|| words().appointment.into());
+                let what = (words().booking)(&service, &when(tz, appt.start_at));
+                Ok((
+                    "waitlist_booked",
+                    Some((words().waitlist_booked)(name, &what, &appt.reference)),
+                ))
+            }
+            Err(BookingError::OfferNotFound) => {
+                Ok(("waitlist_no_offer", Some((words().waitlist_no_offer)(name))))
+            }
+            Err(
+                BookingError::OfferExpired
+                | BookingError::OfferClosed
+                | BookingError::SlotTaken
+                | BookingError::SlotUnavailable
+                | BookingError::Invalid(_),
+            ) => Ok((
+                "waitlist_offer_gone",
+                Some((words().waitlist_offer_gone)(name)),
+            )),
+            Err(e) => Err(InboundError::Booking(e)),
         }
     }
 
@@ -349,6 +410,9 @@ mod tests {
         assert_eq!(classify("c"), Keyword::Confirm);
         assert_eq!(classify("R"), Keyword::Reschedule);
         assert_eq!(classify("x."), Keyword::Cancel);
+        assert_eq!(classify("Book"), Keyword::Book);
+        assert_eq!(classify("leave!"), Keyword::Leave);
+        assert_eq!(classify("book it"), Keyword::Other);
         assert_eq!(classify("stop please"), Keyword::Other);
         assert_eq!(classify("please cancel"), Keyword::Other);
         assert_eq!(classify(""), Keyword::Other);

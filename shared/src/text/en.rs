@@ -223,6 +223,10 @@ const CHAT: Chat = Chat {
     an_appointment: "an appointment",
     your_email: "your email",
     on_waitlist: |service, email| format!("You're on the waitlist for {service}. If a matching time opens up we'll let you know at {email} (usually within a few minutes to a couple of hours of it opening)."),
+    left_waitlist: |n| match n {
+        0 => "You're not on our waitlist from this conversation, so there was nothing to remove.".into(),
+        _ => "Done — you're off the waitlist. We won't send you any more openings.".into(),
+    },
     tool_system_error: "I'm sorry — I'm having a system issue right now and couldn't complete that. Nothing was changed; please try again in a moment.",
     too_far_ahead: |question| format!("That's further ahead than I can book. {question}"),
     already_cancelled: "That booking is already cancelled.",
@@ -299,6 +303,30 @@ const SMS: Sms = Sms {
     contact_followup: |tenant, about| {
         format!("{tenant}: you asked us to get back to you{about}. Reply or visit the chat to see open times.")
     },
+    confirm_needed: |tenant, service, when, deadline| {
+        format!("{tenant}: please reply C by {deadline} to keep your {service} on {when}. Without a reply the time will be released.")
+    },
+    no_show_followup: |tenant, service, options| {
+        if options.is_empty() {
+            format!("{tenant}: we missed you at your {service}. Reply R or visit our website to book another time.")
+        } else {
+            format!("{tenant}: we missed you at your {service}. Open times: {options}. Reply R or visit our website to book one.")
+        }
+    },
+    waitlist_offer: |tenant, service, when, minutes| {
+        format!("{tenant}: a {service} time opened up on {when} and is held for you for {minutes} min. Reply BOOK to take it or LEAVE to leave the waitlist.")
+    },
+    waitlist_booked: |tenant, booking, reference| {
+        format!("{tenant}: done! Your {booking} is booked (ref {reference}).")
+    },
+    waitlist_no_offer: |tenant| {
+        format!("{tenant}: there is no time held for this number right now.")
+    },
+    waitlist_offer_gone: |tenant| format!("{tenant}: sorry, that time is no longer held for you."),
+    waitlist_left: |tenant, n| match n {
+        0 => format!("{tenant}: this number is not on our waitlist."),
+        _ => format!("{tenant}: you have left the waitlist. We won't text you about openings."),
+    },
 };
 
 const MAIL: Mail = Mail {
@@ -361,6 +389,40 @@ const MAIL: Mail = Mail {
     followup_subject: |tenant| format!("Following up from {tenant}"),
     followup_body: |tenant, about| {
         format!("Hi,\n\nYou asked {tenant} to get back to you{about}. We would be glad to help you find a time — reply here or come back to the chat and we will show you what is open.\n")
+    },
+    confirm_needed_subject: |service, when| format!("Please confirm your {service} on {when}"),
+    confirm_needed_body: |tenant, service, when, deadline, reference| {
+        format!("Hi,\n\nPlease confirm that you will come to your {service} at {tenant} on {when} (reference {reference}) by {deadline}: reply C to our text message, or contact us. If we have no confirmation by then, the time will be released for other clients.\n")
+    },
+    released_subject: |service, when, reference| {
+        format!("Your {service} on {when} was released ({reference})")
+    },
+    released_body: |name, service, tenant, when, reference| {
+        format!("Hi {name},\n\nWe did not receive your confirmation in time, so your {service} at {tenant} on {when} (reference {reference}) was released for other clients. You are welcome to book another time.\n")
+    },
+    no_show_subject: |service, tenant| format!("We missed you at your {service} — {tenant}"),
+    no_show_body: |name, service, tenant, when, options| {
+        if options.is_empty() {
+            format!("Hi {name},\n\nWe missed you at your {service} at {tenant} on {when}. We would be glad to see you another time — come back to the chat or reply to this email to book.\n")
+        } else {
+            format!("Hi {name},\n\nWe missed you at your {service} at {tenant} on {when}. We would be glad to see you another time. These times are open now:\n{options}\nCome back to the chat or reply to this email to book one.\n")
+        }
+    },
+    offer_page_title: "A time is held for you",
+    offer_page_text: |tenant, service, when, until| {
+        format!("{tenant} is holding {service} on {when} for you until {until}. Book it with the button below; if you no longer need it, do nothing and it goes to the next person on the waitlist.")
+    },
+    offer_page_button: "Book this time",
+    offer_booked_title: "You're booked",
+    offer_booked_text: |tenant, service, when, reference| {
+        format!("Your {service} at {tenant} on {when} is booked. Your reference is {reference}; a confirmation is on its way.")
+    },
+    offer_gone_title: "This offer is no longer open",
+    offer_expired_text: "The time was held for a limited while and has gone to the next person on the waitlist. You can still book another time with us.",
+    offer_closed_text: "This time is no longer held for you. You can still book another time with us.",
+    offer_unknown_text: "This link does not lead to an offer. Please check that you opened the whole link from the message.",
+    waitlist_offer_body: |name, tenant, when, service, minutes, link| {
+        format!("Hi {name},\n\nYou asked to hear when a time opens at {tenant}. {when} ({service}) is free now, and we are holding it for you for {minutes} minutes. Take it here: {link}\n\nIf you no longer need it, do nothing and it goes to the next person on the waitlist.\n")
     },
 };
 

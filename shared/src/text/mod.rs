@@ -222,6 +222,8 @@ pub struct Chat {
     /// Where the waitlist news goes when no address is known.
     pub your_email: &'static str,
     pub on_waitlist: fn(service: &str, email: &str) -> String,
+    /// The client left the waitlist: `n` entries were open (0: there were none).
+    pub left_waitlist: fn(n: u64) -> String,
     pub tool_system_error: &'static str,
     pub too_far_ahead: fn(question: &str) -> String,
     pub already_cancelled: &'static str,
@@ -280,6 +282,20 @@ pub struct Sms {
     pub waitlist_match: fn(tenant: &str, service: &str, when: &str) -> String,
     /// `about` is empty or " about <reason>".
     pub contact_followup: fn(tenant: &str, about: &str) -> String,
+    /// The no-show policy asks the client to reply C by `deadline`.
+    pub confirm_needed: fn(tenant: &str, service: &str, when: &str, deadline: &str) -> String,
+    /// After a no-show: `options` lists open times ("" when none were found).
+    pub no_show_followup: fn(tenant: &str, service: &str, options: &str) -> String,
+    /// A waitlist offer: the time is held for `minutes`; BOOK takes it, LEAVE leaves.
+    pub waitlist_offer: fn(tenant: &str, service: &str, when: &str, minutes: i64) -> String,
+    /// BOOK took the offered time.
+    pub waitlist_booked: fn(tenant: &str, booking: &str, reference: &str) -> String,
+    /// BOOK with no open offer for this number.
+    pub waitlist_no_offer: fn(tenant: &str) -> String,
+    /// BOOK after the offer ran out or was taken.
+    pub waitlist_offer_gone: fn(tenant: &str) -> String,
+    /// LEAVE: `n` entries left the waitlist (0: there were none).
+    pub waitlist_left: fn(tenant: &str, n: usize) -> String,
 }
 
 /// Email subjects and bodies, calendar entries, and the chat notices sent with them.
@@ -352,4 +368,32 @@ pub struct Mail {
     pub followup_subject: fn(tenant: &str) -> String,
     /// `about` is empty or " about <reason>".
     pub followup_body: fn(tenant: &str, about: &str) -> String,
+    /// The no-show policy asks the client to confirm by `deadline`.
+    pub confirm_needed_subject: fn(service: &str, when: &str) -> String,
+    pub confirm_needed_body:
+        fn(tenant: &str, service: &str, when: &str, deadline: &str, reference: &str) -> String,
+    /// A booking released because the client did not confirm by the deadline.
+    pub released_subject: fn(service: &str, when: &str, reference: &str) -> String,
+    pub released_body:
+        fn(name: &str, service: &str, tenant: &str, when: &str, reference: &str) -> String,
+    /// After a no-show: `options` lists open times, one a line ("" when none were found).
+    pub no_show_subject: fn(service: &str, tenant: &str) -> String,
+    pub no_show_body:
+        fn(name: &str, service: &str, tenant: &str, when: &str, options: &str) -> String,
+    /// The page of a waitlist offer's link: the time held and a button that books it.
+    pub offer_page_title: &'static str,
+    pub offer_page_text: fn(tenant: &str, service: &str, when: &str, until: &str) -> String,
+    pub offer_page_button: &'static str,
+    pub offer_booked_title: &'static str,
+    pub offer_booked_text: fn(tenant: &str, service: &str, when: &str, reference: &str) -> String,
+    pub offer_gone_title: &'static str,
+    /// The offer ran out (the time went to the next person).
+    pub offer_expired_text: &'static str,
+    /// The client left the waitlist, or the time was taken.
+    pub offer_closed_text: &'static str,
+    /// No offer has that link.
+    pub offer_unknown_text: &'static str,
+    /// A waitlist offer held for `minutes`, taken with `link` (or by replying BOOK by text).
+    pub waitlist_offer_body:
+        fn(name: &str, tenant: &str, when: &str, service: &str, minutes: i64, link: &str) -> String,
 }

@@ -1,4 +1,5 @@
 pub mod admin;
+pub mod attendance;
 pub mod chat;
 pub mod delivery;
 pub mod excel;

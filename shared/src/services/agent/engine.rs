@@ -47,6 +47,14 @@ impl<'a> Engine<'a> {
         if let Some(p) = nlu::extract_phone(text) {
             ctx.state.client_phone = Some(p.as_str().to_string());
         }
+        // Leaving the waitlist is understood at any step (and never read as joining it).
+        if nlu::is_leave_waitlist(text) {
+            ctx.state.dialog = Default::default();
+            return match self.exec.leave_waitlist(ctx).await {
+                Ok(v) => (words().left_waitlist)(v["entries_left"].as_u64().unwrap_or(0)),
+                Err(e) => self.tool_failed(ctx, &e),
+            };
+        }
         let step = ctx.state.dialog.step;
         let reply = match step {
             Step::Start => None,

@@ -43,7 +43,7 @@ const MAX_SLOTS_IN_RESULT: usize = 24;
 /// What we promise about background work: a range, never an exact time.
 pub const FOLLOWUP_SLA: &str = crate::text::en::TEXT.chat.followup_sla;
 
-pub const TOOL_NAMES: [&str; 8] = [
+pub const TOOL_NAMES: [&str; 9] = [
     "check_availability",
     "hold_slot",
     "confirm_booking",
@@ -52,6 +52,7 @@ pub const TOOL_NAMES: [&str; 8] = [
     "cancel_booking",
     "create_inquiry",
     "schedule_contact_followup",
+    "leave_waitlist",
 ];
 
 /// What went wrong in a tool call; its code is what the model sees and the audit records.
@@ -580,6 +581,7 @@ impl ToolExecutor {
                 let a = typed!(FollowupArgs);
                 self.schedule_followup(ctx, &a).await
             }
+            "leave_waitlist" => self.leave_waitlist(ctx).await,
             other => Err(ToolError::new(
                 ToolErrorKind::UnknownTool,
                 format!("{other} is not one of the available tools"),
@@ -1086,6 +1088,18 @@ impl ToolExecutor {
         self.finish(ctx, "create_inquiry", args, out).await
     }
 
+    /// `leave_waitlist`: this conversation's open waitlist entries are cancelled (a time held
+    /// for one of them is released and passes to the next entry).
+    pub async fn leave_waitlist(&self, ctx: &mut TurnCtx) -> Result<Value, ToolError> {
+        let out: Result<_, ToolError> = self
+            .booking
+            .leave_waitlist_by_session(ctx.tenant, &ctx.session)
+            .await
+            .map(|n| json!({"entries_left": n}))
+            .map_err(ToolError::from);
+        self.finish(ctx, "leave_waitlist", json!({}), out).await
+    }
+
     /// `schedule_contact_followup`: the recipient is the client's own contact of this session
     /// (a different one named by the model is refused), then the guards in order: limit →
     /// cooldown → explicit confirmation → the tenant's daily cap. Each refusal is audited
@@ -1279,7 +1293,7 @@ pub fn local_midnight(tz: Tz, d: NaiveDate) -> DateTime<Utc> {
     slots::local_to_utc(tz, d, NaiveTime::MIN, true)
 }
 
-/// The JSON schemas of the 8 tools, in OpenAI function format.
+/// The JSON schemas of the 9 tools, in OpenAI function format.
 pub fn tool_schemas() -> Vec<Value> {
     let f = |name: &str, desc: &str, props: Value, required: &[&str]| {
         json!({"type": "function", "function": {
@@ -1328,6 +1342,10 @@ pub fn tool_schemas() -> Vec<Value> {
                  "recipient": {"type": "string", "description": "optional; omit it: the user's own contact of this conversation is used, and any other recipient is refused"},
                  "reason": {"type": "string"}, "confirmed_additional": {"type": "boolean"}}),
           &["channel"]),
+        f("leave_waitlist",
+          "Take the user off the waitlist: every waitlist entry made in this conversation is cancelled (a time held for them is released). Call when the user asks to leave the waitlist.",
+          json!({}),
+          &[]),
     ]
 }
 

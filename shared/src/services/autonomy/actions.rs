@@ -1,4 +1,4 @@
-//! The eight registered autonomous tools. Each reads what it needs, re-checks that its job
+//! The nine registered autonomous tools. Each reads what it needs, re-checks that its job
 //! still makes sense (a cancelled or moved booking makes reminders stale), and writes
 //! `notification_outbox` rows (and `push_events` for open chat sessions) in the runner's
 //! transaction, keyed so a rerun writes nothing twice. Sending is the delivery
@@ -23,7 +23,7 @@ use crate::domain::{Email, PhoneE164, TenantId};
 use crate::ports::calendar::{CalendarError, CalendarEvent, CalendarProvider};
 use crate::ports::clock::Clock;
 use crate::services::autonomy::jobs::{JobSpec, ReminderKind};
-use crate::services::booking::BookingService;
+use crate::services::booking::{BookingService, WaitlistOffer};
 
 /// A session gets at most one push of a type in this window.
 pub const PUSH_COOLDOWN: Duration = Duration::minutes(10);
@@ -36,6 +36,8 @@ pub struct ActionCtx {
     pub clock: Clock,
     pub calendar: Arc<dyn CalendarProvider>,
     pub booking: BookingService,
+    /// Where links in messages point (`PUBLIC_BASE_URL`), without a trailing slash.
+    pub public_base_url: String,
 }
 
 #[derive(Debug)]
@@ -68,10 +70,32 @@ pub enum External {
     Calendar(Result<String, CalendarError>),
     /// The booking is gone or cancelled: nothing was called.
     NotApplicable(String),
+    /// The waitlist offer made for the job: None when the entry no longer waits or the
+    /// opened time is taken again.
+    Offer(Result<Option<WaitlistOffer>, String>),
 }
 
-/// The only tool with a network call today: the calendar write of `retry_calendar_sync`.
-pub async fn external_phase(ctx: &ActionCtx, _job: &JobRow, spec: &JobSpec) -> External {
+/// What a tool does outside the runner's transaction: the calendar write of
+/// `retry_calendar_sync`, and the hold a waitlist offer takes (its own transaction under
+/// the booking rules' locks).
+pub async fn external_phase(ctx: &ActionCtx, job: &JobRow, spec: &JobSpec) -> External {
+    if let JobSpec::SendWaitlistNotification {
+        entry_id,
+        service_id,
+        start,
+        ..
+    } = spec
+    {
+        if *start <= ctx.clock.now() {
+            return External::Offer(Ok(None));
+        }
+        return External::Offer(
+            ctx.booking
+                .offer_to_waitlist(TenantId(job.tenant_id), *entry_id, *service_id, *start)
+                .await
+                .map_err(|e| e.to_string()),
+        );
+    }
     let JobSpec::RetryCalendarSync { booking_id } = spec else {
         return External::None;
     };
@@ -146,9 +170,12 @@ pub async fn run(
             service_id,
             start,
             end,
-        } => waitlist(ctx, tx, job, *entry_id, *service_id, *start, *end).await,
+        } => waitlist(ctx, tx, job, *entry_id, *service_id, *start, *end, external).await,
         JobSpec::SendContactFollowup { followup_id } => {
             contact_followup(ctx, tx, job, *followup_id).await
+        }
+        JobSpec::SendNoShowFollowup { booking_id } => {
+            no_show_followup(ctx, tx, job, *booking_id).await
         }
     }
 }
@@ -372,12 +399,19 @@ async fn send_cancellation(
         return Ok(ActionOutcome::Skipped("booking is not cancelled".into()));
     }
     let f = facts(tx, a.tenant_id, a.service_id).await?;
-    let subject = (crate::text::current().mail.cancellation_subject)(
-        &f.service_name,
-        &when(f.tz, a.start_at),
-        &a.reference,
-    );
-    let body = (crate::text::current().mail.cancellation_body)(
+    let words = &crate::text::current().mail;
+    // A booking the no-show policy released says why.
+    let released = crate::db::bookings::cancel_reason(&mut *tx, a.id)
+        .await?
+        .as_deref()
+        == Some("unconfirmed");
+    let (subject, body) = if released {
+        (words.released_subject, words.released_body)
+    } else {
+        (words.cancellation_subject, words.cancellation_body)
+    };
+    let subject = subject(&f.service_name, &when(f.tz, a.start_at), &a.reference);
+    let body = body(
         first_name(&a.client_name),
         &f.service_name,
         &f.tenant_name,
@@ -462,7 +496,9 @@ async fn retry_calendar_sync(
 ) -> Result<ActionOutcome, ActionError> {
     match external {
         External::NotApplicable(why) => Ok(ActionOutcome::Skipped(why)),
-        External::None => Err(ActionError::Permanent("calendar call was not made".into())),
+        External::None | External::Offer(_) => {
+            Err(ActionError::Permanent("calendar call was not made".into()))
+        }
         External::Calendar(Err(e)) => {
             // Audited by the runner with the attempt (this transaction is rolled back).
             Err(ActionError::Retry(format!(
@@ -662,43 +698,54 @@ async fn waitlist(
     service: Uuid,
     start: DateTime<Utc>,
     end: DateTime<Utc>,
+    external: External,
 ) -> Result<ActionOutcome, ActionError> {
+    let offer = match external {
+        External::Offer(Ok(Some(offer))) => offer,
+        External::Offer(Ok(None)) => {
+            return Ok(ActionOutcome::Skipped(
+                "the entry no longer waits or the opened slot is taken again".into(),
+            ))
+        }
+        External::Offer(Err(e)) => return Err(ActionError::Retry(format!("offer failed: {e}"))),
+        _ => return Err(ActionError::Permanent("the offer was not made".into())),
+    };
+    // The offer may have gone to the next matching entry when the planned one no longer waited.
+    let planned = entry;
+    let entry = offer.entry_id;
     let Some(w) = wl::lock_entry(tx, job.tenant_id, entry).await? else {
         return Ok(ActionOutcome::Skipped("waitlist entry not found".into()));
     };
-    if w.status != WaitlistStatus::Waiting {
+    if w.status != WaitlistStatus::Offered || w.offer_hold_id != Some(offer.hold.id) {
         return Ok(ActionOutcome::Skipped(format!(
             "waitlist entry is {}",
             w.status.as_str()
         )));
     }
     let f = facts(tx, job.tenant_id, service).await?;
-    // Offer only what is really free now: the opened slot and up to two more that day.
+    let held = &offer.hold;
+    // The held time first, then up to two more free that day (the held one is not free for
+    // anyone else, so availability no longer lists it).
     let date = start.with_timezone(&f.tz).date_naive();
-    let free = match ctx
+    let free = ctx
         .booking
         .availability(TenantId(job.tenant_id), service, date, date)
         .await
-    {
-        Ok(av) => av.slots,
-        Err(e) => {
-            return Ok(ActionOutcome::Skipped(format!(
-                "availability unavailable: {e}"
-            )))
-        }
-    };
-    if !free.iter().any(|s| s.start == start) {
-        return Ok(ActionOutcome::Skipped(
-            "the opened slot is taken again".into(),
-        ));
-    }
-    let mut offered: Vec<_> = free.iter().filter(|s| s.start == start).collect();
-    offered.extend(
-        free.iter()
-            .filter(|s| s.start != start && s.start > start)
-            .take(2),
+        .map(|av| av.slots)
+        .unwrap_or_default();
+    let mut slots: Vec<Value> = vec![json!({
+        "start": held.start_at.with_timezone(&f.tz).to_rfc3339(),
+        "end": held.end_at.with_timezone(&f.tz).to_rfc3339(),
+        "held": true,
+    })];
+    slots.extend(free.iter().filter(|s| s.start > held.start_at).take(2).map(|s| {
+        json!({"start": s.start.with_timezone(&f.tz).to_rfc3339(), "end": s.end.with_timezone(&f.tz).to_rfc3339()})
+    }));
+    let minutes = (held.expires_at - ctx.clock.now()).num_minutes().max(1);
+    let link = format!(
+        "{}/waitlist/offer?tenant={}&token={}",
+        ctx.public_base_url, job.tenant_id, offer.token
     );
-    let slots: Vec<Value> = offered.iter().map(|s| json!({"start": s.start.with_timezone(&f.tz).to_rfc3339(), "end": s.end.with_timezone(&f.tz).to_rfc3339()})).collect();
     let mut pushed = false;
     if let Some(session) = w.session_id.as_deref() {
         pushed = notifications::push_if_cool(
@@ -712,6 +759,8 @@ async fn waitlist(
                 "service_name": f.service_name,
                 "time_zone": f.tz.name(),
                 "slots": slots,
+                "hold_id": held.id,
+                "offer_expires_at": held.expires_at,
                 "message": (crate::text::current().mail.waitlist_notice)(&f.service_name, &when(f.tz, start)),
             }),
             ctx.clock.now(),
@@ -727,27 +776,92 @@ async fn waitlist(
         .unwrap_or(crate::text::current().mail.there);
     let channels = queue(tx, job, Msg {
         kind: "waitlist_match",
-        key: format!("waitlist:{entry}:{}", start.timestamp()),
+        key: format!("waitlist:{entry}:{}:{}", start.timestamp(), held.id),
         subject: (crate::text::current().mail.waitlist_subject)(&f.service_name, &when(f.tz, start)),
-        body: (crate::text::current().mail.waitlist_body)(
-            name, &f.tenant_name, &when(f.tz, start), &f.service_name, &end.with_timezone(&f.tz).format(crate::text::current().mail.time_format).to_string()
+        body: (crate::text::current().mail.waitlist_offer_body)(
+            name, &f.tenant_name, &when(f.tz, start), &f.service_name, minutes, &link,
         ),
-        meta: json!({"entry_id": entry, "service_id": service, "start": start, "end": end, "time_zone": f.tz.name()}),
+        meta: json!({"entry_id": entry, "service_id": service, "start": start, "end": end, "time_zone": f.tz.name(), "hold_id": held.id, "offer_expires_at": held.expires_at}),
         booking: None,
         email: w.client_email.as_deref(),
         phone: w.client_phone.as_deref(),
-        sms: Some((crate::text::current().sms.waitlist_match)(&f.tenant_name, &f.service_name, &when(f.tz, start))),
+        sms: Some((crate::text::current().sms.waitlist_offer)(&f.tenant_name, &f.service_name, &when(f.tz, start), minutes)),
     })
     .await?;
     if channels.is_empty() && !pushed {
+        // The hold stays until the offer runs out; then the time passes to the next entry.
         return Ok(ActionOutcome::Skipped("no way to reach the client".into()));
     }
-    wl::mark_notified(tx, entry, ctx.clock.now()).await?;
-    let summary = json!({"channels": channels, "pushed": pushed, "slots": slots.len()});
+    let summary = json!({"channels": channels, "pushed": pushed, "slots": slots.len(), "hold_id": held.id,
+                         "entry_id": entry, "planned_entry_id": planned});
     Ok(match w.session_id {
         Some(session) if pushed => ActionOutcome::Pushed { summary, session },
         _ => ActionOutcome::Done(summary),
     })
+}
+
+/// After a no-show: the client is told we missed them and offered open times of the same
+/// service in the next days (what is really free now, up to three).
+async fn no_show_followup(
+    ctx: &ActionCtx,
+    tx: &mut PgConnection,
+    job: &JobRow,
+    id: Uuid,
+) -> Result<ActionOutcome, ActionError> {
+    let Some(a) = live_booking(tx, id).await? else {
+        return Ok(ActionOutcome::Skipped("booking not found".into()));
+    };
+    if a.outcome != Some(crate::db::bookings::Outcome::NoShow) {
+        return Ok(ActionOutcome::Skipped(
+            "the booking is no longer a no-show".into(),
+        ));
+    }
+    let f = facts(tx, a.tenant_id, a.service_id).await?;
+    let today = ctx.clock.now().with_timezone(&f.tz).date_naive();
+    let options: Vec<String> = match ctx
+        .booking
+        .availability(
+            TenantId(a.tenant_id),
+            a.service_id,
+            today,
+            today + Duration::days(7),
+        )
+        .await
+    {
+        Ok(av) => av
+            .slots
+            .iter()
+            .take(3)
+            .map(|s| when(f.tz, s.start))
+            .collect(),
+        Err(_) => Vec::new(),
+    };
+    let words = &crate::text::current();
+    let channels = queue(
+        tx,
+        job,
+        Msg {
+            kind: "no_show_followup",
+            key: format!("no_show_followup:{}", a.id),
+            subject: (words.mail.no_show_subject)(&f.service_name, &f.tenant_name),
+            body: (words.mail.no_show_body)(
+                first_name(&a.client_name),
+                &f.service_name,
+                &f.tenant_name,
+                &when(f.tz, a.start_at),
+                &options.iter().map(|o| format!("- {o}\n")).collect::<String>(),
+            ),
+            meta: json!({"reference": a.reference, "start": a.start_at, "service_id": a.service_id, "time_zone": f.tz.name(), "offered": options.len()}),
+            booking: Some(a.id),
+            email: Some(&a.client_email),
+            phone: a.client_phone.as_deref(),
+            sms: Some((words.sms.no_show_followup)(&f.tenant_name, &f.service_name, &options.join("; "))),
+        },
+    )
+    .await?;
+    Ok(ActionOutcome::Done(
+        json!({"reference": a.reference, "channels": channels, "offered": options.len()}),
+    ))
 }
 
 async fn contact_followup(

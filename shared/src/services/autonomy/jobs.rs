@@ -17,10 +17,11 @@ pub enum Tool {
     SendHoldFollowup,
     SendWaitlistNotification,
     SendContactFollowup,
+    SendNoShowFollowup,
 }
 
 impl Tool {
-    pub const ALL: [Tool; 8] = [
+    pub const ALL: [Tool; 9] = [
         Tool::SendConfirmation,
         Tool::SendCancellation,
         Tool::SendReminder,
@@ -29,6 +30,7 @@ impl Tool {
         Tool::SendHoldFollowup,
         Tool::SendWaitlistNotification,
         Tool::SendContactFollowup,
+        Tool::SendNoShowFollowup,
     ];
 
     pub fn name(self) -> &'static str {
@@ -41,6 +43,7 @@ impl Tool {
             Tool::SendHoldFollowup => "send_hold_followup",
             Tool::SendWaitlistNotification => "send_waitlist_notification",
             Tool::SendContactFollowup => "send_contact_followup",
+            Tool::SendNoShowFollowup => "send_no_show_followup",
         }
     }
 
@@ -112,6 +115,10 @@ pub enum JobSpec {
     SendContactFollowup {
         followup_id: Uuid,
     },
+    /// The client missed a booking: a message with times to book again.
+    SendNoShowFollowup {
+        booking_id: Uuid,
+    },
 }
 
 impl JobSpec {
@@ -125,6 +132,7 @@ impl JobSpec {
             JobSpec::SendHoldFollowup { .. } => Tool::SendHoldFollowup,
             JobSpec::SendWaitlistNotification { .. } => Tool::SendWaitlistNotification,
             JobSpec::SendContactFollowup { .. } => Tool::SendContactFollowup,
+            JobSpec::SendNoShowFollowup { .. } => Tool::SendNoShowFollowup,
         }
     }
 
@@ -134,7 +142,8 @@ impl JobSpec {
             | JobSpec::SendCancellation { booking_id }
             | JobSpec::SendReminder { booking_id, .. }
             | JobSpec::RetryCalendarSync { booking_id }
-            | JobSpec::EscalateCalendarFailure { booking_id, .. } => Some(*booking_id),
+            | JobSpec::EscalateCalendarFailure { booking_id, .. }
+            | JobSpec::SendNoShowFollowup { booking_id } => Some(*booking_id),
             _ => None,
         }
     }

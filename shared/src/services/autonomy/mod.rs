@@ -128,10 +128,17 @@ impl Autonomy {
                 clock: booking.clock().clone(),
                 calendar,
                 booking,
+                public_base_url: String::new(),
             },
             relay: None,
             live: None,
         }
+    }
+
+    /// Where links in the tools' messages point (`PUBLIC_BASE_URL`).
+    pub fn with_public_base_url(mut self, url: &str) -> Self {
+        self.actions.public_base_url = url.trim_end_matches('/').to_string();
+        self
     }
 
     /// Publishes the outbox rows tools write (e.g. `CalendarRetryExhausted`) after each run.
@@ -397,9 +404,14 @@ impl Autonomy {
                 }
             }
             DomainEvent::SlotOpened(e) => {
+                // The opened time is offered to one entry at a time: the oldest that suits
+                // it gets a hold; when that offer runs out it passes to the next.
                 if e.start > now {
                     for entry in
-                        waitlist::matching_entries(conn, e.tenant_id, e.service_id, e.start).await?
+                        waitlist::matching_entries(conn, e.tenant_id, e.service_id, e.start)
+                            .await?
+                            .into_iter()
+                            .take(1)
                     {
                         plan.push(waitlist_job(
                             entry,
@@ -451,6 +463,18 @@ impl Autonomy {
                 session_id: bookings::session_of_appointment(&mut *conn, e.tenant_id, e.booking_id)
                     .await?,
                 context: base(json!({"attempts": e.attempts})),
+            }),
+            DomainEvent::NoShowRecorded(e) => plan.push(Planned {
+                spec: JobSpec::SendNoShowFollowup {
+                    booking_id: e.booking_id,
+                },
+                run_at: now,
+                priority: 5,
+                max_attempts: DEFAULT_MAX_ATTEMPTS,
+                key: format!("{}:send_no_show_followup", e.booking_id),
+                session_id: bookings::session_of_appointment(&mut *conn, e.tenant_id, e.booking_id)
+                    .await?,
+                context: base(json!({"no_shows": e.no_shows})),
             }),
             DomainEvent::FollowupRequested(e) => plan.push(Planned {
                 spec: JobSpec::SendContactFollowup {

@@ -11,8 +11,12 @@
 //! - every state change writes a redacted audit row and its domain events to the outbox in
 //!   the same transaction.
 
+mod attendance;
 mod calendar_sync;
 pub mod freebusy;
+mod waitlist;
+
+pub use waitlist::WaitlistOffer;
 
 use std::time::Duration as StdDuration;
 
@@ -60,6 +64,14 @@ pub enum BookingError {
     BookingNotFound,
     #[error("the booking is cancelled")]
     BookingCancelled,
+    #[error("an attendance outcome can be recorded only once the appointment has started")]
+    OutcomeTooEarly,
+    #[error("no such waitlist offer")]
+    OfferNotFound,
+    #[error("the waitlist offer has run out")]
+    OfferExpired,
+    #[error("the waitlist offer is no longer open")]
+    OfferClosed,
     #[error("invalid range: {0}")]
     InvalidRange(&'static str),
     #[error("the range goes past the booking window of {max_days_ahead} days")]
@@ -96,6 +108,10 @@ pub enum BookingErrorKind {
     SlotTaken,
     BookingNotFound,
     BookingCancelled,
+    OutcomeTooEarly,
+    OfferNotFound,
+    OfferExpired,
+    OfferClosed,
     InvalidRange,
     RangeBeyondLookahead,
     InvalidArgument,
@@ -119,6 +135,10 @@ impl BookingErrorKind {
             Self::SlotTaken => "slot_taken",
             Self::BookingNotFound => "booking_not_found",
             Self::BookingCancelled => "booking_cancelled",
+            Self::OutcomeTooEarly => "outcome_too_early",
+            Self::OfferNotFound => "offer_not_found",
+            Self::OfferExpired => "offer_expired",
+            Self::OfferClosed => "offer_closed",
             Self::InvalidRange => "invalid_range",
             Self::RangeBeyondLookahead => "range_beyond_lookahead",
             Self::InvalidArgument => "invalid_argument",
@@ -143,6 +163,10 @@ impl BookingError {
             Self::SlotTaken => K::SlotTaken,
             Self::BookingNotFound => K::BookingNotFound,
             Self::BookingCancelled => K::BookingCancelled,
+            Self::OutcomeTooEarly => K::OutcomeTooEarly,
+            Self::OfferNotFound => K::OfferNotFound,
+            Self::OfferExpired => K::OfferExpired,
+            Self::OfferClosed => K::OfferClosed,
             Self::InvalidRange(_) => K::InvalidRange,
             Self::RangeBeyondLookahead { .. } => K::RangeBeyondLookahead,
             Self::Invalid(_) => K::InvalidArgument,
@@ -260,6 +284,8 @@ pub struct BookingService {
     calendar_writer: Option<std::sync::Arc<dyn crate::ports::calendar::CalendarProvider>>,
     /// `CALENDAR_SYNC_REQUIRED`: a failed write at confirm undoes the booking (strict).
     calendar_sync_required: bool,
+    /// How long a waitlist offer keeps its hold (`WAITLIST_OFFER_MINUTES`).
+    offer_ttl: Duration,
 }
 
 impl BookingService {
@@ -272,7 +298,18 @@ impl BookingService {
             calendar: None,
             calendar_writer: None,
             calendar_sync_required: false,
+            offer_ttl: Duration::minutes(15),
         }
+    }
+
+    /// How long a waitlist offer keeps its hold before it passes to the next entry.
+    pub fn with_waitlist_offer_ttl(mut self, ttl: StdDuration) -> Self {
+        self.offer_ttl = Duration::from_std(ttl).unwrap_or(Duration::minutes(15));
+        self
+    }
+
+    pub fn waitlist_offer_ttl(&self) -> Duration {
+        self.offer_ttl
     }
 
     /// Merges the tenant calendar's free/busy into availability and hold checks.
@@ -1061,7 +1098,12 @@ impl BookingService {
         email: &Email,
     ) -> Result<AppointmentRow> {
         let sched = self.schedule(tenant).await?;
-        match retry_transaction(is_retryable, || self.cancel_once(&sched, reference, email)).await {
+        let late = self.late_cancel_window(tenant).await?;
+        match retry_transaction(is_retryable, || {
+            self.cancel_once(&sched, reference, email, late)
+        })
+        .await
+        {
             Ok((cancelled, true)) => {
                 self.sync_write(&cancelled, CalendarOp::Delete).await;
                 self.after_commit(Ok(cancelled)).await
@@ -1075,6 +1117,7 @@ impl BookingService {
         sched: &TenantSchedule,
         reference: &ReferenceCode,
         email: &Email,
+        late: Duration,
     ) -> Result<(AppointmentRow, bool)> {
         let tenant_id = sched.tenant.id;
         let (mut tx, appt) = self
@@ -1083,7 +1126,12 @@ impl BookingService {
         if appt.status == AppointmentStatus::Cancelled {
             return Ok((appt, false));
         }
-        let cancelled = q::cancel_appointment(&mut tx, appt.id, self.clock.now()).await?;
+        let now = self.clock.now();
+        // Late: inside the tenant's window before the start. The booking is cancelled all
+        // the same (its time is free again); the outcome records the lateness.
+        let outcome = (late > Duration::zero() && appt.start_at - now < late)
+            .then_some(q::Outcome::LateCancel);
+        let cancelled = q::cancel_appointment_as(&mut tx, appt.id, now, outcome, None).await?;
         audit_appointment(
             &mut tx,
             tenant_id,
@@ -1094,6 +1142,7 @@ impl BookingService {
                 "start": cancelled.start_at,
                 "end": cancelled.end_at,
                 "client_email": cancelled.client_email,
+                "outcome": outcome.map(q::Outcome::as_str),
             }),
         )
         .await?;
