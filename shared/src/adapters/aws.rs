@@ -13,7 +13,6 @@
 //! `AWS_SESSION_TOKEN`), and `AWS_ENDPOINT_URL` — how tests reach the local emulator.
 
 use std::net::IpAddr;
-use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use crate::config::{AwsConfig, AwsCredentials, ConfigError};
@@ -23,6 +22,7 @@ use async_trait::async_trait;
 use serde::Deserialize;
 use uuid::Uuid;
 
+use super::lazy_http::LazyClient;
 use super::sigv4;
 
 /// How long opening a connection to an AWS endpoint may take.
@@ -40,9 +40,8 @@ pub struct AwsAccess {
     credentials: AwsCredentials,
     /// Every call goes here instead of the service's own address (`AWS_ENDPOINT_URL`).
     endpoint_url: Option<String>,
-    /// Built on the first call (loading the root certificates is part of a function's
-    /// start otherwise, even where no call is ever made), shared by the clones.
-    http: Arc<OnceLock<reqwest::Client>>,
+    /// Built on the first call, shared by the clones.
+    http: LazyClient,
 }
 
 impl std::fmt::Debug for AwsAccess {
@@ -78,20 +77,10 @@ impl AwsAccess {
             region: region.into(),
             credentials,
             endpoint_url: endpoint_url.map(|u| u.trim_end_matches('/').to_string()),
-            http: Arc::new(OnceLock::new()),
+            http: LazyClient::new("aws", || {
+                reqwest::Client::builder().connect_timeout(CONNECT_TIMEOUT)
+            }),
         }
-    }
-
-    fn http(&self) -> &reqwest::Client {
-        self.http.get_or_init(|| {
-            reqwest::Client::builder()
-                .connect_timeout(CONNECT_TIMEOUT)
-                .build()
-                .unwrap_or_else(|e| {
-                    tracing::warn!(error = %e, "AWS HTTP client without settings");
-                    reqwest::Client::new()
-                })
-        })
     }
 
     /// A signed POST of `body` to `url` for `service`, with the extra signed `headers`.
@@ -122,7 +111,11 @@ impl AwsAccess {
             service,
             chrono::Utc::now(),
         );
-        let mut req = self.http().post(parsed).timeout(timeout);
+        let http = self
+            .http
+            .get()
+            .ok_or_else(|| "failed: the HTTP client cannot be built".to_string())?;
+        let mut req = http.post(parsed).timeout(timeout);
         for (k, v) in headers {
             req = req.header(*k, *v);
         }

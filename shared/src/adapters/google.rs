@@ -31,6 +31,8 @@ use crate::domain::crypto::SecretBox;
 use crate::ports::calendar::{BusyRange, CalendarError, CalendarEvent, CalendarProvider};
 use crate::ports::clock::Clock;
 
+use super::lazy_http::LazyClient;
+
 pub const SCOPES: &str = "https://www.googleapis.com/auth/calendar.events https://www.googleapis.com/auth/calendar.freebusy";
 const STATE_TTL: Duration = Duration::minutes(10);
 /// A started OAuth flow.
@@ -77,7 +79,7 @@ struct TokenResponse {
 #[derive(Clone)]
 pub struct GoogleOAuth {
     settings: GoogleSettings,
-    http: reqwest::Client,
+    http: LazyClient,
     secrets: SecretBox,
     pool: PgPool,
     clock: Clock,
@@ -98,11 +100,11 @@ impl GoogleOAuth {
         clock: Clock,
         timeout: StdDuration,
     ) -> Self {
-        let http = reqwest::Client::builder()
-            .timeout(timeout)
-            .connect_timeout(timeout)
-            .build()
-            .unwrap_or_default();
+        let http = LazyClient::new("google", move || {
+            reqwest::Client::builder()
+                .timeout(timeout)
+                .connect_timeout(timeout)
+        });
         Self {
             settings,
             http,
@@ -201,8 +203,11 @@ impl GoogleOAuth {
             }
             form.finish()
         };
-        let res = self
+        let http = self
             .http
+            .get()
+            .ok_or_else(|| OAuthError::Unreachable("the HTTP client cannot be built".into()))?;
+        let res = http
             .post(format!("{}/token", self.settings.oauth_base_url))
             .header("content-type", "application/x-www-form-urlencoded")
             .body(body)
@@ -320,7 +325,10 @@ impl GoogleCalendar {
                 .access_token(tenant, force)
                 .await?
                 .ok_or_else(|| CalendarError::Other("no calendar connected".into()))?;
-            let http = &self.oauth.http;
+            let http =
+                self.oauth.http.get().ok_or_else(|| {
+                    CalendarError::Other("the HTTP client cannot be built".into())
+                })?;
             let req = match &call {
                 Call::Insert(body) => http.post(self.calendar_path()).json(body),
                 Call::Update(id, body) => http

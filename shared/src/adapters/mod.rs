@@ -10,6 +10,7 @@
 
 pub mod aws;
 pub mod google;
+pub mod lazy_http;
 pub mod local;
 pub mod mail;
 #[cfg(feature = "llm")]

@@ -14,12 +14,14 @@ use serde::Deserialize;
 use crate::domain::PhoneE164;
 use crate::ports::{DeliveryError, SmsSender};
 
+use super::lazy_http::LazyClient;
+
 /// Twilio's error code for "the recipient has opted out" (STOP).
 pub const ERROR_OPTED_OUT: i64 = 21610;
 
 #[derive(Clone)]
 pub struct TwilioSmsSender {
-    http: reqwest::Client,
+    http: LazyClient,
     base_url: String,
     account_sid: String,
     auth_token: String,
@@ -53,11 +55,11 @@ impl TwilioSmsSender {
         auth_token: &str,
         default_from: Option<String>,
     ) -> Result<Self, DeliveryError> {
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(10))
-            .connect_timeout(Duration::from_secs(5))
-            .build()
-            .map_err(|e| DeliveryError::Permanent(format!("http client: {e}")))?;
+        let http = LazyClient::new("twilio", || {
+            reqwest::Client::builder()
+                .timeout(Duration::from_secs(10))
+                .connect_timeout(Duration::from_secs(5))
+        });
         Ok(Self {
             http,
             base_url: base_url.trim_end_matches('/').to_string(),
@@ -91,8 +93,11 @@ impl SmsSender for TwilioSmsSender {
             .append_pair("From", from)
             .append_pair("Body", body)
             .finish();
-        let res = self
+        let http = self
             .http
+            .get()
+            .ok_or_else(|| DeliveryError::Transient("the HTTP client cannot be built".into()))?;
+        let res = http
             .post(self.messages_url())
             .basic_auth(&self.account_sid, Some(&self.auth_token))
             .header("content-type", "application/x-www-form-urlencoded")

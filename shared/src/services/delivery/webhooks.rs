@@ -19,7 +19,6 @@
 //!   ([`crate::adapters::outbound`]). A delivery refused by the rule is dead at once, with
 //!   the reason as its error and no status code: nothing was sent.
 
-use std::sync::{Arc, OnceLock};
 use std::time::Duration as StdDuration;
 
 use chrono::{DateTime, Utc};
@@ -29,6 +28,7 @@ use sha2::Sha256;
 use sqlx::PgPool;
 use uuid::Uuid;
 
+use crate::adapters::lazy_http::LazyClient;
 use crate::adapters::outbound;
 use crate::db::audit;
 use crate::db::webhooks::{self as q, ClaimedDelivery, NewEndpoint};
@@ -281,12 +281,9 @@ pub struct WebhookDispatcher {
     pool: PgPool,
     clock: Clock,
     secrets: SecretBox,
-    /// The guarded client, built at the first delivery (loading the root certificates
-    /// would otherwise be part of every function's start); `None` when it could not be
-    /// built: every attempt then fails and is retried; an unguarded client is never used
-    /// in its place.
-    http: Arc<OnceLock<Option<reqwest::Client>>>,
-    timeout: StdDuration,
+    /// The guarded client, built at the first delivery; when it cannot be built every
+    /// attempt fails and is retried (an unguarded client is never used in its place).
+    http: LazyClient,
     policy: OutboundPolicy,
     max_attempts: i32,
 }
@@ -304,29 +301,20 @@ impl WebhookDispatcher {
             pool,
             clock,
             secrets,
-            http: Arc::new(OnceLock::new()),
-            timeout,
+            http: {
+                let policy = policy.clone();
+                // A receiver's redirect is an answer, not an instruction to post elsewhere
+                // (the guarded client follows none).
+                LazyClient::new("webhooks", move || {
+                    outbound::guarded_client(&policy)
+                        .timeout(timeout)
+                        .connect_timeout(timeout.min(StdDuration::from_secs(5)))
+                        .user_agent("gomomo-webhooks/1")
+                })
+            },
             policy,
             max_attempts: max_attempts.max(1),
         }
-    }
-
-    fn http(&self) -> Option<&reqwest::Client> {
-        self.http
-            .get_or_init(|| {
-                // A receiver's redirect is an answer, not an instruction to post elsewhere
-                // (the guarded client follows none).
-                outbound::guarded_client(&self.policy)
-                    .timeout(self.timeout)
-                    .connect_timeout(self.timeout.min(StdDuration::from_secs(5)))
-                    .user_agent("gomomo-webhooks/1")
-                    .build()
-                    .inspect_err(|e| {
-                        tracing::error!(error = %e, "webhook client cannot be built; deliveries will fail")
-                    })
-                    .ok()
-            })
-            .as_ref()
     }
 
     /// Writes the deliveries of up to `limit` new domain events.
@@ -390,7 +378,7 @@ impl WebhookDispatcher {
         }))
         .map_err(|e| Failure::Retry(None, e.to_string()))?;
         let t = self.clock.now().timestamp();
-        let Some(http) = self.http() else {
+        let Some(http) = self.http.get() else {
             return Err(Failure::Retry(
                 None,
                 "the webhook client is unavailable".into(),
