@@ -78,6 +78,8 @@ struct TenantHoursService {
     s_duration_minutes: Option<i32>,
     s_active: Option<bool>,
     s_resource_ids: Option<Vec<Uuid>>,
+    x_hours: sqlx::types::Json<Vec<super::schedule::ResourceHoursRow>>,
+    x_exceptions: sqlx::types::Json<Vec<super::schedule::ExceptionRow>>,
 }
 
 fn hours_of(r: &TenantWithHours) -> Vec<HoursRow> {
@@ -92,13 +94,23 @@ fn hours_of(r: &TenantWithHours) -> Vec<HoursRow> {
         .collect()
 }
 
-/// A tenant, its weekly hours and one of its services (`None` when it has no such service)
-/// in one round trip: what availability and a hold read before anything else.
+/// A tenant, its weekly hours, one of its services (`None` when it has no such service) and
+/// the schedule extras of the service's resources from `since` on, in one round trip: what
+/// availability and a hold read before anything else.
 pub async fn get_tenant_hours_and_service<'e>(
     db: impl PgExecutor<'e>,
     id: Uuid,
     service: Uuid,
-) -> Result<Option<(TenantRow, Vec<HoursRow>, Option<ServiceRow>)>, sqlx::Error> {
+    since: chrono::NaiveDate,
+) -> Result<
+    Option<(
+        TenantRow,
+        Vec<HoursRow>,
+        Option<ServiceRow>,
+        super::schedule::ScheduleExtras,
+    )>,
+    sqlx::Error,
+> {
     let row: Option<TenantHoursService> = sqlx::query_as(
         "SELECT t.*,
                 ARRAY(SELECT weekday FROM business_hours h WHERE h.tenant_id = t.id ORDER BY weekday, opens) AS h_weekday,
@@ -109,12 +121,23 @@ pub async fn get_tenant_hours_and_service<'e>(
                 CASE WHEN s.id IS NULL THEN NULL ELSE
                   ARRAY(SELECT r.id FROM service_resources sr
                           JOIN resources r ON r.id = sr.resource_id AND r.active
-                         WHERE sr.service_id = s.id ORDER BY r.id) END AS s_resource_ids
+                         WHERE sr.service_id = s.id ORDER BY r.id) END AS s_resource_ids,
+                COALESCE((SELECT json_agg(rh ORDER BY rh.resource_id, rh.weekday, rh.opens)
+                            FROM resource_hours rh JOIN service_resources sr
+                              ON sr.resource_id = rh.resource_id AND sr.service_id = s.id),
+                         '[]'::json) AS x_hours,
+                COALESCE((SELECT json_agg(e ORDER BY e.start_date, e.id) FROM schedule_exceptions e
+                           WHERE e.tenant_id = t.id AND (e.recurring_yearly OR e.end_date >= $3)
+                             AND (e.resource_id IS NULL OR e.resource_id IN
+                                  (SELECT sr.resource_id FROM service_resources sr
+                                    WHERE sr.service_id = s.id))),
+                         '[]'::json) AS x_exceptions
            FROM tenants t LEFT JOIN services s ON s.tenant_id = t.id AND s.id = $2
           WHERE t.id = $1",
     )
     .bind(id)
     .bind(service)
+    .bind(since)
     .fetch_optional(db)
     .await?;
     Ok(row.map(|r| {
@@ -139,7 +162,11 @@ pub async fn get_tenant_hours_and_service<'e>(
             }
             _ => None,
         };
-        (r.with_hours.tenant, hours, service)
+        let extras = super::schedule::ScheduleExtras {
+            resource_hours: r.x_hours.0,
+            exceptions: r.x_exceptions.0,
+        };
+        (r.with_hours.tenant, hours, service, extras)
     }))
 }
 

@@ -189,10 +189,13 @@ impl From<BookingError> for ApiError {
             | K::ServiceNotFound
             | K::ResourceNotFound
             | K::HoldNotFound
-            | K::BookingNotFound => StatusCode::NOT_FOUND,
+            | K::BookingNotFound
+            | K::ExceptionNotFound => StatusCode::NOT_FOUND,
             K::HoldExpired => StatusCode::GONE,
             K::HoldNotOwned => StatusCode::FORBIDDEN,
-            K::SlotUnavailable | K::SlotTaken | K::BookingCancelled => StatusCode::CONFLICT,
+            K::SlotUnavailable | K::SlotTaken | K::ScheduleClosed | K::BookingCancelled => {
+                StatusCode::CONFLICT
+            }
             K::InvalidRange | K::RangeBeyondLookahead | K::InvalidArgument => {
                 StatusCode::BAD_REQUEST
             }

@@ -115,6 +115,8 @@ pub struct Voice {
     pub holding_to_move: fn(when: &str) -> String,
     pub holding_ask_name: fn(when: &str) -> String,
     pub just_taken: fn(question: &str) -> String,
+    /// The time asked for falls in a closure or a staff member's time off.
+    pub closed_then: fn(question: &str) -> String,
     pub ask_email: fn(name: &str) -> String,
     pub confirm: fn(service: &str, when: &str, name: &str, email: &str) -> String,
     pub nothing_booked: &'static str,
@@ -202,6 +204,8 @@ pub struct Chat {
     pub not_an_open_time: fn(time: NaiveTime, question: &str) -> String,
     pub holding: fn(when: &str, question: &str) -> String,
     pub just_taken: fn(offer: &str) -> String,
+    /// The time asked for falls in a closure or a staff member's time off.
+    pub closed_then: fn(offer: &str) -> String,
     pub nothing_booked: &'static str,
     pub hold_inactive: fn(question: &str) -> String,
     pub booked: fn(service: &str, when: &str, reference: &str) -> String,
@@ -277,6 +281,8 @@ pub struct Sms {
     /// A notification text without its own wording: the email subject.
     pub from_subject: fn(subject: &str) -> String,
     pub hold_released: fn(tenant: &str, when: &str) -> String,
+    /// A booking now falls in a closure or time off; `offer` is [`Mail::new_times`] or empty.
+    pub schedule_change: fn(tenant: &str, booking: &str, offer: &str) -> String,
     pub waitlist_match: fn(tenant: &str, service: &str, when: &str) -> String,
     /// `about` is empty or " about <reason>".
     pub contact_followup: fn(tenant: &str, about: &str) -> String,
@@ -342,6 +348,20 @@ pub struct Mail {
         fn(reference: &str, service: &str, when: &str, attempts: i32) -> String,
     pub hold_released_subject: fn(service: &str, when: &str) -> String,
     pub hold_released_body: fn(tenant: &str, service: &str, when: &str) -> String,
+    /// A booking now falls in a closure or time off (the booking is kept).
+    pub schedule_change_subject: fn(service: &str, when: &str) -> String,
+    pub schedule_change_body: fn(
+        name: &str,
+        tenant: &str,
+        service: &str,
+        when: &str,
+        reference: &str,
+        offer: &str,
+    ) -> String,
+    /// The new times offered, "a, b, c", and where to book them (may be empty).
+    pub new_times: fn(times: &str, link: &str) -> String,
+    /// No free time was found to offer; `link` may be empty.
+    pub no_new_times: fn(link: &str) -> String,
     /// Chat notice: a waitlisted time opened up.
     pub waitlist_notice: fn(service: &str, when: &str) -> String,
     pub waitlist_subject: fn(service: &str, when: &str) -> String,

@@ -476,6 +476,10 @@ impl<'a> Engine<'a> {
                 let date = ctx.state.dialog.date.unwrap_or(ctx.today());
                 Some((words().just_taken)(&self.offer(ctx, date).await))
             }
+            Err(e) if e.booking_kind() == Some(BK::ScheduleClosed) => {
+                let date = ctx.state.dialog.date.unwrap_or(ctx.today());
+                Some((words().closed_then)(&self.offer(ctx, date).await))
+            }
             Err(e) => Some(self.tool_failed(ctx, &e)),
         }
     }
@@ -667,6 +671,10 @@ impl<'a> Engine<'a> {
                     {
                         let date = ctx.state.dialog.date.unwrap_or(ctx.today());
                         (words().just_taken)(&self.offer(ctx, date).await)
+                    }
+                    Err(e) if e.booking_kind() == Some(BK::ScheduleClosed) => {
+                        let date = ctx.state.dialog.date.unwrap_or(ctx.today());
+                        (words().closed_then)(&self.offer(ctx, date).await)
                     }
                     Err(e) => self.tool_failed(ctx, &e),
                 })

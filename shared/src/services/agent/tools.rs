@@ -729,7 +729,9 @@ impl ToolExecutor {
         if matches!(
             out.as_ref().map_err(ToolError::booking_kind),
             Err(Some(
-                BookingErrorKind::SlotUnavailable | BookingErrorKind::SlotTaken
+                BookingErrorKind::SlotUnavailable
+                    | BookingErrorKind::SlotTaken
+                    | BookingErrorKind::ScheduleClosed
             ))
         ) {
             ctx.events.push(AgentEvent::SlotUnavailable);
@@ -932,7 +934,10 @@ impl ToolExecutor {
                 )
                 .await
                 .inspect_err(|e| {
-                    if e.booking_kind() == Some(BookingErrorKind::SlotUnavailable) {
+                    if matches!(
+                        e.booking_kind(),
+                        Some(BookingErrorKind::SlotUnavailable | BookingErrorKind::ScheduleClosed)
+                    ) {
                         ctx.events.push(AgentEvent::SlotUnavailable);
                     }
                 })?;

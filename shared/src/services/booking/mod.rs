@@ -13,6 +13,7 @@
 
 mod calendar_sync;
 pub mod freebusy;
+pub mod schedule;
 
 use std::time::Duration as StdDuration;
 
@@ -24,6 +25,7 @@ use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 use crate::db::bookings::{self as q, AppointmentRow, AppointmentStatus, HoldRow, HoldStatus};
+use crate::db::schedule::{self as schedule_db, ScheduleExtras};
 use crate::db::sessions as sessions_db;
 use crate::db::tenants::{self, ServiceRow, TenantRow};
 use crate::db::{audit, db_error_code, is_retryable, outbox, sqlstate};
@@ -56,8 +58,13 @@ pub enum BookingError {
     SlotUnavailable,
     #[error("that time was just booked by someone else")]
     SlotTaken,
+    /// The time falls in a closure or time off (or outside the resource's hours).
+    #[error("that time is closed: the clinic is closed or the staff member is away then")]
+    ScheduleClosed,
     #[error("booking not found")]
     BookingNotFound,
+    #[error("schedule exception not found")]
+    ExceptionNotFound,
     #[error("the booking is cancelled")]
     BookingCancelled,
     #[error("invalid range: {0}")]
@@ -94,7 +101,9 @@ pub enum BookingErrorKind {
     HoldNotOwned,
     SlotUnavailable,
     SlotTaken,
+    ScheduleClosed,
     BookingNotFound,
+    ExceptionNotFound,
     BookingCancelled,
     InvalidRange,
     RangeBeyondLookahead,
@@ -117,7 +126,9 @@ impl BookingErrorKind {
             Self::HoldNotOwned => "hold_not_owned",
             Self::SlotUnavailable => "slot_unavailable",
             Self::SlotTaken => "slot_taken",
+            Self::ScheduleClosed => "schedule_closed",
             Self::BookingNotFound => "booking_not_found",
+            Self::ExceptionNotFound => "exception_not_found",
             Self::BookingCancelled => "booking_cancelled",
             Self::InvalidRange => "invalid_range",
             Self::RangeBeyondLookahead => "range_beyond_lookahead",
@@ -141,7 +152,9 @@ impl BookingError {
             Self::HoldNotOwned => K::HoldNotOwned,
             Self::SlotUnavailable => K::SlotUnavailable,
             Self::SlotTaken => K::SlotTaken,
+            Self::ScheduleClosed => K::ScheduleClosed,
             Self::BookingNotFound => K::BookingNotFound,
+            Self::ExceptionNotFound => K::ExceptionNotFound,
             Self::BookingCancelled => K::BookingCancelled,
             Self::InvalidRange(_) => K::InvalidRange,
             Self::RangeBeyondLookahead { .. } => K::RangeBeyondLookahead,
@@ -166,6 +179,9 @@ pub struct TenantSchedule {
     pub tenant: TenantRow,
     pub tz: Tz,
     pub hours: WeeklyHours,
+    /// Own hours and date exceptions of the resources read with the schedule (empty when
+    /// only the tenant was read).
+    pub extras: ScheduleExtras,
 }
 
 impl TenantSchedule {
@@ -177,7 +193,35 @@ impl TenantSchedule {
             hours: tenants::weekly_hours(hours),
             tenant: row,
             tz,
+            extras: ScheduleExtras::default(),
         })
+    }
+
+    /// The engine's view of `resources` (in this order): their own hours and the
+    /// exceptions of `extras` that concern them.
+    pub fn engine(&self, extras: &ScheduleExtras, resources: &[Uuid]) -> slots::Schedule {
+        let own_hours = resources.iter().map(|r| extras.own_hours(*r)).collect();
+        let exceptions = extras
+            .exceptions
+            .iter()
+            .filter_map(|x| match x.resource_id {
+                None => x.to_domain(None),
+                Some(rid) => resources
+                    .iter()
+                    .position(|r| *r == rid)
+                    .and_then(|i| x.to_domain(Some(i))),
+            })
+            .collect();
+        slots::Schedule {
+            tenant: self.hours.clone(),
+            own_hours,
+            exceptions,
+        }
+    }
+
+    /// The first local date whose exceptions matter at `now` (a day of margin for zones).
+    pub fn since(now: DateTime<Utc>) -> NaiveDate {
+        now.date_naive() - Duration::days(2)
     }
 
     pub fn rules(&self, service: &ServiceRow) -> SlotRules {
@@ -365,11 +409,13 @@ impl BookingService {
         tenant: TenantId,
         service: Uuid,
     ) -> Result<(TenantSchedule, ServiceRow)> {
-        let (row, hours, found) =
-            tenants::get_tenant_hours_and_service(&self.pool, tenant.0, service)
+        let since = TenantSchedule::since(self.clock.now());
+        let (row, hours, found, extras) =
+            tenants::get_tenant_hours_and_service(&self.pool, tenant.0, service, since)
                 .await?
                 .ok_or(BookingError::TenantNotFound)?;
-        let sched = TenantSchedule::new(row, &hours)?;
+        let mut sched = TenantSchedule::new(row, &hours)?;
+        sched.extras = extras;
         match found {
             Some(s) if s.active => Ok((sched, s)),
             _ => Err(BookingError::ServiceNotFound),
@@ -474,7 +520,8 @@ impl BookingService {
         )
         .await?;
         busy.iter_mut().for_each(|b| b.extend_from_slice(&external));
-        let slots = slots::compute_slots(sched.tz, &sched.hours, &rules, now, from, to, &busy)
+        let engine = sched.engine(&sched.extras, &target.resources);
+        let slots = slots::compute_schedule_slots(sched.tz, &engine, &rules, now, from, to, &busy)
             .map_err(|e| BookingError::TenantConfig(e.to_string()))?;
         Ok(Availability {
             time_zone: sched.tz,
@@ -597,11 +644,12 @@ impl BookingService {
             )
             .await?;
             busy.iter_mut().for_each(|b| b.extend_from_slice(&external));
+            let engine = sched.engine(&sched.extras, &target.resources);
             let offered =
-                slots::compute_slots(sched.tz, &sched.hours, &rules, now, date, date, &busy)
+                slots::compute_schedule_slots(sched.tz, &engine, &rules, now, date, date, &busy)
                     .map_err(|e| BookingError::TenantConfig(e.to_string()))?;
             if !offered.iter().any(|s| s.start == start) {
-                return Err(BookingError::SlotUnavailable);
+                return Err(refusal(&sched, &engine, &rules, start));
             }
         }
         let hold = retry_transaction(is_retryable, || {
@@ -816,7 +864,9 @@ impl BookingService {
         locks.take(tx).await?;
         // Expiry is judged after the lock wait: a hold that ran out while we waited may
         // already have been given to someone else by create_hold.
-        hold_still_good(&hold, self.clock.now())?;
+        let now = self.clock.now();
+        hold_still_good(&hold, now)?;
+        check_hold_schedule(tx, sched, &hold, now).await?;
         let reference = ReferenceCode::generate();
         let appt = q::insert_appointment(
             tx,
@@ -957,7 +1007,9 @@ impl BookingService {
             .buffered(sched, appt.resource_id, appt.start_at, appt.end_at)
             .buffered(sched, hold.resource_id, hold.start_at, hold.end_at);
         locks.take(&mut tx).await?;
-        hold_still_good(&hold, self.clock.now())?;
+        let now = self.clock.now();
+        hold_still_good(&hold, now)?;
+        check_hold_schedule(&mut tx, sched, &hold, now).await?;
         let moved = q::move_appointment(&mut tx, appt.id, &q::Placement::from(&hold))
             .await
             .map_err(slot_taken_on_overlap)?;
@@ -1165,12 +1217,20 @@ async fn offered_slot(
     let date = sched.local_date(start);
     let mut busy = load_busy(conn, sched, resources, date, date, now, moves).await?;
     busy.iter_mut().for_each(|b| b.extend_from_slice(external));
-    let offered = slots::compute_slots(sched.tz, &sched.hours, rules, now, date, date, &busy)
+    // Read again under the locks: a change of hours or exceptions takes the same day locks.
+    let extras = schedule_db::extras(
+        &mut *conn,
+        sched.tenant.id,
+        resources,
+        TenantSchedule::since(now),
+    )
+    .await?;
+    let engine = sched.engine(&extras, resources);
+    let offered = slots::compute_schedule_slots(sched.tz, &engine, rules, now, date, date, &busy)
         .map_err(|e| BookingError::TenantConfig(e.to_string()))?;
-    let slot = offered
-        .into_iter()
-        .find(|s| s.start == start)
-        .ok_or(BookingError::SlotUnavailable)?;
+    let Some(slot) = offered.into_iter().find(|s| s.start == start) else {
+        return Err(refusal(sched, &engine, rules, start));
+    };
     let resource = slot
         .first_free()
         .and_then(|i| resources.get(i).copied())
@@ -1198,6 +1258,48 @@ async fn load_busy(
         }
     }
     Ok(busy)
+}
+
+/// Why `start` is not offered: `ScheduleClosed` when no resource works it and a closure or
+/// time off took it from someone's weekly hours, else `SlotUnavailable`.
+fn refusal(
+    sched: &TenantSchedule,
+    engine: &slots::Schedule,
+    rules: &SlotRules,
+    start: DateTime<Utc>,
+) -> BookingError {
+    let end = start + rules.duration;
+    let n = engine.own_hours.len();
+    let works = (0..n).any(|r| engine.fits(sched.tz, r, start, end));
+    if !works && (0..n).any(|r| engine.closed_by_exception(sched.tz, r, start, end)) {
+        BookingError::ScheduleClosed
+    } else {
+        BookingError::SlotUnavailable
+    }
+}
+
+/// Under the rule locks: whether the held time is still worked by its resource (hours and
+/// exceptions read in the caller's transaction).
+async fn check_hold_schedule(
+    conn: &mut PgConnection,
+    sched: &TenantSchedule,
+    hold: &HoldRow,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let resources = [hold.resource_id];
+    let extras = schedule_db::extras(
+        &mut *conn,
+        sched.tenant.id,
+        &resources,
+        TenantSchedule::since(now),
+    )
+    .await?;
+    let engine = sched.engine(&extras, &resources);
+    if engine.fits(sched.tz, 0, hold.start_at, hold.end_at) {
+        Ok(())
+    } else {
+        Err(BookingError::ScheduleClosed)
+    }
 }
 
 /// A hold can become a booking only while it is live and its slot has not started.
@@ -1266,6 +1368,13 @@ impl RuleLocks {
             let Some(next) = day.succ_opt() else { break };
             day = next;
         }
+        self
+    }
+
+    /// One local day of `resource` (a change of its schedule on that day).
+    pub fn day(&mut self, sched: &TenantSchedule, resource: Uuid, day: NaiveDate) -> &mut Self {
+        self.keys
+            .push(slot_lock_key(sched.tenant.id, resource, day));
         self
     }
 

@@ -696,14 +696,23 @@ impl VoiceService {
                 let q = (words().holding_ask_name)(&speak_day_time(tz, hold.start_at));
                 Ok(Some(self.ask(s, CallState::Name, q)))
             }
-            Err(BookingError::SlotUnavailable | BookingError::SlotTaken) => {
+            Err(
+                e @ (BookingError::SlotUnavailable
+                | BookingError::SlotTaken
+                | BookingError::ScheduleClosed),
+            ) => {
                 let date = s
                     .ctx
                     .date
                     .unwrap_or_else(|| start.with_timezone(&tz).date_naive());
                 let r = self.search(s, date).await?;
+                let lead = if matches!(e, BookingError::ScheduleClosed) {
+                    words().closed_then
+                } else {
+                    words().just_taken
+                };
                 Ok(Some(match r {
-                    Reply::Ask(q) => Reply::Ask((words().just_taken)(&q)),
+                    Reply::Ask(q) => Reply::Ask(lead(&q)),
                     other => other,
                 }))
             }
