@@ -91,6 +91,15 @@ impl AppState {
         routes::admin::create_resource,
         routes::admin::update_resource,
         routes::admin::put_hours,
+        routes::schedule::get_resource_hours,
+        routes::schedule::put_resource_hours,
+        routes::schedule::delete_resource_hours,
+        routes::schedule::list_exceptions,
+        routes::schedule::create_exception,
+        routes::schedule::update_exception,
+        routes::schedule::delete_exception,
+        routes::schedule::exception_affected,
+        routes::schedule::notify_affected,
         routes::admin::list_bookings,
         routes::admin::get_widget_origins,
         routes::admin::put_widget_origins,
@@ -192,6 +201,28 @@ pub fn router(state: AppState) -> Router {
             patch(admin::update_resource),
         )
         .route("/api/admin/tenants/{tenant}/hours", put(admin::put_hours))
+        .route(
+            "/api/admin/tenants/{tenant}/resources/{resource}/hours",
+            get(routes::schedule::get_resource_hours)
+                .put(routes::schedule::put_resource_hours)
+                .delete(routes::schedule::delete_resource_hours),
+        )
+        .route(
+            "/api/admin/tenants/{tenant}/exceptions",
+            get(routes::schedule::list_exceptions).post(routes::schedule::create_exception),
+        )
+        .route(
+            "/api/admin/tenants/{tenant}/exceptions/{exception}",
+            put(routes::schedule::update_exception).delete(routes::schedule::delete_exception),
+        )
+        .route(
+            "/api/admin/tenants/{tenant}/exceptions/{exception}/affected",
+            get(routes::schedule::exception_affected),
+        )
+        .route(
+            "/api/admin/tenants/{tenant}/exceptions/{exception}/notify",
+            post(routes::schedule::notify_affected),
+        )
         .route(
             "/api/admin/tenants/{tenant}/widget-origins",
             get(admin::get_widget_origins).put(admin::put_widget_origins),

@@ -287,3 +287,20 @@ pub async fn list_exceptions<'e>(
     .fetch_all(db)
     .await
 }
+
+/// The audit event types written about one schedule exception, oldest first.
+pub async fn exception_audit_events<'e>(
+    db: impl PgExecutor<'e>,
+    tenant: Uuid,
+    id: Uuid,
+) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT event_type FROM audit_log
+          WHERE tenant_id = $1 AND entity_type = 'schedule_exception' AND entity_id = $2
+          ORDER BY id",
+    )
+    .bind(tenant)
+    .bind(id.to_string())
+    .fetch_all(db)
+    .await
+}
