@@ -40,3 +40,16 @@ CREATE TABLE schedule_exceptions (
     CHECK (kind <> 'extra_hours' OR start_time IS NOT NULL)
 );
 CREATE INDEX schedule_exceptions_tenant_idx ON schedule_exceptions (tenant_id, end_date);
+
+-- Booking rules. NULL = no limit / the tenant's value.
+-- max_per_day: confirmed bookings of one local day (per service, per resource).
+ALTER TABLE services
+    ADD COLUMN max_per_day         integer CHECK (max_per_day BETWEEN 1 AND 1000),
+    ADD COLUMN min_notice_minutes  integer CHECK (min_notice_minutes BETWEEN 0 AND 43200);
+ALTER TABLE resources
+    ADD COLUMN max_per_day  integer CHECK (max_per_day BETWEEN 1 AND 1000);
+-- Clients may cancel or move a booking by chat, SMS or the public API only until this
+-- many minutes before it starts (0 = until it starts); staff may always.
+ALTER TABLE tenants
+    ADD COLUMN self_service_cutoff_minutes integer NOT NULL DEFAULT 0
+        CHECK (self_service_cutoff_minutes BETWEEN 0 AND 43200);

@@ -100,6 +100,13 @@ impl AppState {
         routes::schedule::delete_exception,
         routes::schedule::exception_affected,
         routes::schedule::notify_affected,
+        routes::rules::get_service_rules,
+        routes::rules::put_service_rules,
+        routes::rules::get_resource_rules,
+        routes::rules::put_resource_rules,
+        routes::rules::get_tenant_rules,
+        routes::rules::put_tenant_rules,
+        routes::rules::admin_cancel_booking,
         routes::admin::list_bookings,
         routes::admin::get_widget_origins,
         routes::admin::put_widget_origins,
@@ -222,6 +229,22 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/api/admin/tenants/{tenant}/exceptions/{exception}/notify",
             post(routes::schedule::notify_affected),
+        )
+        .route(
+            "/api/admin/tenants/{tenant}/services/{service}/rules",
+            get(routes::rules::get_service_rules).put(routes::rules::put_service_rules),
+        )
+        .route(
+            "/api/admin/tenants/{tenant}/resources/{resource}/rules",
+            get(routes::rules::get_resource_rules).put(routes::rules::put_resource_rules),
+        )
+        .route(
+            "/api/admin/tenants/{tenant}/rules",
+            get(routes::rules::get_tenant_rules).put(routes::rules::put_tenant_rules),
+        )
+        .route(
+            "/api/admin/tenants/{tenant}/bookings/{reference}/cancel",
+            post(routes::rules::admin_cancel_booking),
         )
         .route(
             "/api/admin/tenants/{tenant}/widget-origins",

@@ -319,10 +319,14 @@ async fn dst_week_with_time_off_closure_own_hours_and_notices(pool: PgPool) {
     .await;
     assert_eq!(s, StatusCode::OK, "{v}");
     assert_eq!(v["notified"][0]["channels"], json!([]));
-    let events =
-        schedule_db::exception_audit_events(&pool, DEMO_TENANT_ID, off_id.parse().unwrap())
-            .await
-            .unwrap();
+    let events = schedule_db::audit_events(
+        &pool,
+        DEMO_TENANT_ID,
+        "schedule_exception",
+        off_id.parse().unwrap(),
+    )
+    .await
+    .unwrap();
     assert_eq!(
         events,
         [

@@ -17,6 +17,13 @@ pub struct ResourceHoursRow {
     pub closes: NaiveTime,
 }
 
+/// A resource's daily cap: at most `max_per_day` confirmed bookings on one local day.
+#[derive(Debug, Clone, Copy, FromRow, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ResourceCap {
+    pub resource_id: Uuid,
+    pub max_per_day: i32,
+}
+
 #[derive(Debug, Clone, FromRow, Serialize, Deserialize, PartialEq, Eq)]
 pub struct ExceptionRow {
     pub id: Uuid,
@@ -64,6 +71,7 @@ pub struct ExceptionInput {
 /// on (tenant-wide ones included), in one round trip.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ScheduleExtras {
+    pub resource_caps: Vec<ResourceCap>,
     pub resource_hours: Vec<ResourceHoursRow>,
     pub exceptions: Vec<ExceptionRow>,
 }
@@ -92,6 +100,7 @@ impl ScheduleExtras {
 
 #[derive(FromRow)]
 struct ExtrasRow {
+    caps: Json<Vec<ResourceCap>>,
     hours: Json<Vec<ResourceHoursRow>>,
     exceptions: Json<Vec<ExceptionRow>>,
 }
@@ -99,6 +108,9 @@ struct ExtrasRow {
 /// The SQL of [`ScheduleExtras`] over `$1` tenant, `$2` resources, `$3` since, as two
 /// json columns `hours` and `exceptions`.
 pub(crate) const EXTRAS_COLUMNS: &str = "
+    COALESCE((SELECT json_agg(json_build_object('resource_id', r.id, 'max_per_day', r.max_per_day))
+                FROM resources r WHERE r.id = ANY($2) AND r.max_per_day IS NOT NULL),
+             '[]'::json) AS caps,
     COALESCE((SELECT json_agg(rh ORDER BY rh.resource_id, rh.weekday, rh.opens)
                 FROM resource_hours rh WHERE rh.resource_id = ANY($2)), '[]'::json) AS hours,
     COALESCE((SELECT json_agg(e ORDER BY e.start_date, e.id) FROM schedule_exceptions e
@@ -118,6 +130,7 @@ pub async fn extras<'e>(
         .fetch_one(db)
         .await?;
     Ok(ScheduleExtras {
+        resource_caps: row.caps.0,
         resource_hours: row.hours.0,
         exceptions: row.exceptions.0,
     })
@@ -288,19 +301,130 @@ pub async fn list_exceptions<'e>(
     .await
 }
 
-/// The audit event types written about one schedule exception, oldest first.
-pub async fn exception_audit_events<'e>(
+/// The audit event types written about one entity (`schedule_exception`, `appointment`,
+/// …), oldest first.
+pub async fn audit_events<'e>(
     db: impl PgExecutor<'e>,
     tenant: Uuid,
+    entity_type: &str,
     id: Uuid,
 ) -> Result<Vec<String>, sqlx::Error> {
     sqlx::query_scalar(
         "SELECT event_type FROM audit_log
-          WHERE tenant_id = $1 AND entity_type = 'schedule_exception' AND entity_id = $2
+          WHERE tenant_id = $1 AND entity_type = $2 AND entity_id = $3
           ORDER BY id",
     )
     .bind(tenant)
+    .bind(entity_type)
     .bind(id.to_string())
     .fetch_all(db)
     .await
+}
+
+/// The starts of the confirmed bookings in `[from, to)` that count against the daily
+/// caps: those of `service`, and those of `resources`, leaving out `except`. Returns
+/// (resource_id, service_id, start).
+pub async fn confirmed_starts<'e>(
+    db: impl PgExecutor<'e>,
+    tenant: Uuid,
+    service: Uuid,
+    resources: &[Uuid],
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    except: Option<Uuid>,
+) -> Result<Vec<(Uuid, Uuid, DateTime<Utc>)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT resource_id, service_id, lower(during) FROM appointments
+          WHERE tenant_id = $1 AND status = 'confirmed'
+            AND (service_id = $2 OR resource_id = ANY($3))
+            AND lower(during) >= $4 AND lower(during) < $5 AND id IS DISTINCT FROM $6",
+    )
+    .bind(tenant)
+    .bind(service)
+    .bind(resources)
+    .bind(from)
+    .bind(to)
+    .bind(except)
+    .fetch_all(db)
+    .await
+}
+
+/// A service's daily cap (None: no cap, or no such service).
+pub async fn service_cap<'e>(
+    db: impl PgExecutor<'e>,
+    service: Uuid,
+) -> Result<Option<i32>, sqlx::Error> {
+    Ok(
+        sqlx::query_scalar::<_, Option<i32>>("SELECT max_per_day FROM services WHERE id = $1")
+            .bind(service)
+            .fetch_optional(db)
+            .await?
+            .flatten(),
+    )
+}
+
+/// The booking rules of a service: its daily cap and minimum notice (None: the tenant's).
+pub async fn set_service_rules(
+    conn: &mut PgConnection,
+    tenant: Uuid,
+    service: Uuid,
+    max_per_day: Option<i32>,
+    min_notice_minutes: Option<i32>,
+) -> Result<bool, sqlx::Error> {
+    let r = sqlx::query(
+        "UPDATE services SET max_per_day = $3, min_notice_minutes = $4
+          WHERE tenant_id = $1 AND id = $2",
+    )
+    .bind(tenant)
+    .bind(service)
+    .bind(max_per_day)
+    .bind(min_notice_minutes)
+    .execute(conn)
+    .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+/// A resource's daily cap (None: none). False when the resource is not the tenant's.
+pub async fn set_resource_cap(
+    conn: &mut PgConnection,
+    tenant: Uuid,
+    resource: Uuid,
+    max_per_day: Option<i32>,
+) -> Result<bool, sqlx::Error> {
+    let r = sqlx::query("UPDATE resources SET max_per_day = $3 WHERE tenant_id = $1 AND id = $2")
+        .bind(tenant)
+        .bind(resource)
+        .bind(max_per_day)
+        .execute(conn)
+        .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+/// A resource's daily cap, when it is the tenant's: `Some(cap)`; `None` when not found.
+pub async fn resource_cap<'e>(
+    db: impl PgExecutor<'e>,
+    tenant: Uuid,
+    resource: Uuid,
+) -> Result<Option<Option<i32>>, sqlx::Error> {
+    sqlx::query_scalar("SELECT max_per_day FROM resources WHERE tenant_id = $1 AND id = $2")
+        .bind(tenant)
+        .bind(resource)
+        .fetch_optional(db)
+        .await
+}
+
+/// The tenant's self-service cut-off; false when there is no such tenant.
+pub async fn set_self_service_cutoff(
+    conn: &mut PgConnection,
+    tenant: Uuid,
+    minutes: i32,
+) -> Result<bool, sqlx::Error> {
+    let r = sqlx::query(
+        "UPDATE tenants SET self_service_cutoff_minutes = $2, updated_at = now() WHERE id = $1",
+    )
+    .bind(tenant)
+    .bind(minutes)
+    .execute(conn)
+    .await?;
+    Ok(r.rows_affected() == 1)
 }

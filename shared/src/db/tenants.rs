@@ -17,6 +17,9 @@ pub struct TenantRow {
     pub min_notice_minutes: i32,
     pub max_days_ahead: i32,
     pub buffer_minutes: i32,
+    /// Clients may cancel or move a booking until this many minutes before it (0: until
+    /// it starts).
+    pub self_service_cutoff_minutes: i32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -31,6 +34,10 @@ pub struct ServiceRow {
     pub active: bool,
     /// Active resources that can do this service, sorted by id.
     pub resource_ids: Vec<Uuid>,
+    /// At most this many confirmed bookings of the service on one local day.
+    pub max_per_day: Option<i32>,
+    /// The service's minimum notice (None: the tenant's).
+    pub min_notice_minutes: Option<i32>,
 }
 
 #[derive(Debug, Clone, FromRow, Serialize)]
@@ -78,6 +85,9 @@ struct TenantHoursService {
     s_duration_minutes: Option<i32>,
     s_active: Option<bool>,
     s_resource_ids: Option<Vec<Uuid>>,
+    s_max_per_day: Option<i32>,
+    s_min_notice_minutes: Option<i32>,
+    x_caps: sqlx::types::Json<Vec<super::schedule::ResourceCap>>,
     x_hours: sqlx::types::Json<Vec<super::schedule::ResourceHoursRow>>,
     x_exceptions: sqlx::types::Json<Vec<super::schedule::ExceptionRow>>,
 }
@@ -118,6 +128,11 @@ pub async fn get_tenant_hours_and_service<'e>(
                 ARRAY(SELECT closes FROM business_hours h WHERE h.tenant_id = t.id ORDER BY weekday, opens) AS h_closes,
                 s.id AS s_id, s.name AS s_name, s.description AS s_description,
                 s.duration_minutes AS s_duration_minutes, s.active AS s_active,
+                s.max_per_day AS s_max_per_day, s.min_notice_minutes AS s_min_notice_minutes,
+                COALESCE((SELECT json_agg(json_build_object('resource_id', r.id, 'max_per_day', r.max_per_day))
+                            FROM resources r JOIN service_resources sr
+                              ON sr.resource_id = r.id AND sr.service_id = s.id
+                           WHERE r.max_per_day IS NOT NULL), '[]'::json) AS x_caps,
                 CASE WHEN s.id IS NULL THEN NULL ELSE
                   ARRAY(SELECT r.id FROM service_resources sr
                           JOIN resources r ON r.id = sr.resource_id AND r.active
@@ -158,11 +173,14 @@ pub async fn get_tenant_hours_and_service<'e>(
                     duration_minutes,
                     active,
                     resource_ids: r.s_resource_ids.unwrap_or_default(),
+                    max_per_day: r.s_max_per_day,
+                    min_notice_minutes: r.s_min_notice_minutes,
                 })
             }
             _ => None,
         };
         let extras = super::schedule::ScheduleExtras {
+            resource_caps: r.x_caps.0,
             resource_hours: r.x_hours.0,
             exceptions: r.x_exceptions.0,
         };
@@ -193,6 +211,7 @@ pub async fn get_tenant_with_hours<'e>(
 
 const SERVICE_SELECT: &str = "
     SELECT s.id, s.tenant_id, s.name, s.description, s.duration_minutes, s.active,
+           s.max_per_day, s.min_notice_minutes,
            COALESCE(array_agg(r.id ORDER BY r.id) FILTER (WHERE r.id IS NOT NULL), '{}') AS resource_ids
     FROM services s
     LEFT JOIN service_resources sr ON sr.service_id = s.id

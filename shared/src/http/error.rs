@@ -193,9 +193,12 @@ impl From<BookingError> for ApiError {
             | K::ExceptionNotFound => StatusCode::NOT_FOUND,
             K::HoldExpired => StatusCode::GONE,
             K::HoldNotOwned => StatusCode::FORBIDDEN,
-            K::SlotUnavailable | K::SlotTaken | K::ScheduleClosed | K::BookingCancelled => {
-                StatusCode::CONFLICT
-            }
+            K::SlotUnavailable
+            | K::SlotTaken
+            | K::ScheduleClosed
+            | K::DailyLimitReached
+            | K::ChangeCutoffPassed
+            | K::BookingCancelled => StatusCode::CONFLICT,
             K::InvalidRange | K::RangeBeyondLookahead | K::InvalidArgument => {
                 StatusCode::BAD_REQUEST
             }

@@ -298,6 +298,7 @@ const SMS: Sms = Sms {
     schedule_change: |tenant, booking, offer| {
         format!("{tenant}: we can no longer see you for your {booking} (we are closed or your practitioner is away). Your booking is kept until you choose. {offer}")
     },
+    change_cutoff: |tenant, why| format!("{tenant}: your booking was not cancelled — {why}."),
     waitlist_match: |tenant, service, when| {
         format!("{tenant}: a {service} time opened up on {when}. Come back to the chat to book it.")
     },

@@ -268,6 +268,8 @@ pub struct Sms {
     pub booking: fn(service: &str, when: &str) -> String,
     pub attendance_confirmed: fn(tenant: &str, booking: &str, reference: &str) -> String,
     pub cancel_failed: fn(tenant: &str) -> String,
+    /// A cancel refused by the self-service cut-off; `why` is the refusal.
+    pub change_cutoff: fn(tenant: &str, why: &str) -> String,
     pub cancelled: fn(tenant: &str, booking: &str) -> String,
     pub not_found: fn(tenant: &str) -> String,
     pub confirm_cancel: fn(tenant: &str, minutes: i64, booking: &str, reference: &str) -> String,

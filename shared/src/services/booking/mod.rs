@@ -58,6 +58,12 @@ pub enum BookingError {
     SlotUnavailable,
     #[error("that time was just booked by someone else")]
     SlotTaken,
+    /// The day already has the most bookings the service or the staff member takes.
+    #[error("that day is fully booked for this service or staff member; please pick another day")]
+    DailyLimitReached,
+    /// Self-service changes close this long before the booking starts.
+    #[error("bookings can be changed or cancelled by chat, text or online only until {} before they start; please call us", cutoff_words(*minutes))]
+    ChangeCutoffPassed { minutes: i32 },
     /// The time falls in a closure or time off (or outside the resource's hours).
     #[error("that time is closed: the clinic is closed or the staff member is away then")]
     ScheduleClosed,
@@ -102,6 +108,8 @@ pub enum BookingErrorKind {
     SlotUnavailable,
     SlotTaken,
     ScheduleClosed,
+    DailyLimitReached,
+    ChangeCutoffPassed,
     BookingNotFound,
     ExceptionNotFound,
     BookingCancelled,
@@ -127,6 +135,8 @@ impl BookingErrorKind {
             Self::SlotUnavailable => "slot_unavailable",
             Self::SlotTaken => "slot_taken",
             Self::ScheduleClosed => "schedule_closed",
+            Self::DailyLimitReached => "daily_limit_reached",
+            Self::ChangeCutoffPassed => "change_cutoff_passed",
             Self::BookingNotFound => "booking_not_found",
             Self::ExceptionNotFound => "exception_not_found",
             Self::BookingCancelled => "booking_cancelled",
@@ -153,6 +163,8 @@ impl BookingError {
             Self::SlotUnavailable => K::SlotUnavailable,
             Self::SlotTaken => K::SlotTaken,
             Self::ScheduleClosed => K::ScheduleClosed,
+            Self::DailyLimitReached => K::DailyLimitReached,
+            Self::ChangeCutoffPassed { .. } => K::ChangeCutoffPassed,
             Self::BookingNotFound => K::BookingNotFound,
             Self::ExceptionNotFound => K::ExceptionNotFound,
             Self::BookingCancelled => K::BookingCancelled,
@@ -172,6 +184,28 @@ impl BookingError {
 }
 
 pub type Result<T, E = BookingError> = std::result::Result<T, E>;
+
+/// "24 hours", "90 minutes": a cut-off as people say it.
+fn cutoff_words(minutes: i32) -> String {
+    if minutes >= 60 && minutes % 60 == 0 {
+        let h = minutes / 60;
+        if h == 1 {
+            "1 hour".into()
+        } else {
+            format!("{h} hours")
+        }
+    } else {
+        format!("{minutes} minutes")
+    }
+}
+
+/// Who asks for a change: a client (chat, SMS, voice, the public API), held to the
+/// self-service rules, or staff through the admin API, who may override them (audited).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChangeBy {
+    Client,
+    Admin,
+}
 
 /// A tenant's scheduling rules, loaded once per request.
 #[derive(Debug, Clone)]
@@ -229,7 +263,12 @@ impl TenantSchedule {
             step: Duration::minutes(self.tenant.slot_step_minutes.into()),
             duration: Duration::minutes(service.duration_minutes.into()),
             buffer: Duration::minutes(self.tenant.buffer_minutes.into()),
-            min_notice: Duration::minutes(self.tenant.min_notice_minutes.into()),
+            min_notice: Duration::minutes(
+                service
+                    .min_notice_minutes
+                    .unwrap_or(self.tenant.min_notice_minutes)
+                    .into(),
+            ),
             max_days_ahead: self.tenant.max_days_ahead.into(),
         }
     }
@@ -482,7 +521,7 @@ impl BookingService {
             return Err(BookingError::InvalidRange("from is after to"));
         }
         let (sched, service) = self.schedule_and_service(tenant, service_id).await?;
-        let target = self.hold_target(tenant, &service, moving).await?;
+        let target = self.hold_target(tenant, &sched, &service, moving).await?;
         let now = self.clock.now();
         let today = sched.local_date(now);
         if to > today + Duration::days(sched.tenant.max_days_ahead.into()) {
@@ -520,7 +559,18 @@ impl BookingService {
         )
         .await?;
         busy.iter_mut().for_each(|b| b.extend_from_slice(&external));
-        let engine = sched.engine(&sched.extras, &target.resources);
+        let mut engine = sched.engine(&sched.extras, &target.resources);
+        let caps = daily_caps(
+            &mut conn,
+            &sched,
+            &service,
+            &sched.extras,
+            &target.resources,
+            (from, to),
+            target.moves,
+        )
+        .await?;
+        engine.exceptions.extend(caps);
         let slots = slots::compute_schedule_slots(sched.tz, &engine, &rules, now, from, to, &busy)
             .map_err(|e| BookingError::TenantConfig(e.to_string()))?;
         Ok(Availability {
@@ -580,6 +630,7 @@ impl BookingService {
     async fn hold_target(
         &self,
         tenant: TenantId,
+        sched: &TenantSchedule,
         service: &ServiceRow,
         moving: Option<&MoveOf>,
     ) -> Result<HoldTarget> {
@@ -593,6 +644,7 @@ impl BookingService {
         if appt.status == AppointmentStatus::Cancelled {
             return Err(BookingError::BookingCancelled);
         }
+        check_cutoff(sched, &appt, self.clock.now(), ChangeBy::Client)?;
         let resources = if m.same_resource {
             if !service.resource_ids.contains(&appt.resource_id) {
                 return Err(BookingError::ResourceNotFound);
@@ -620,7 +672,7 @@ impl BookingService {
     ) -> Result<(HoldRow, Tz)> {
         let (sched, service) = self.schedule_and_service(tenant, service_id).await?;
         let rules = sched.rules(&service);
-        let target = self.hold_target(tenant, &service, moving).await?;
+        let target = self.hold_target(tenant, &sched, &service, moving).await?;
         let date = sched.local_date(start);
         // The calendar is read before any lock is taken (no network call under a lock).
         let external = self
@@ -645,9 +697,17 @@ impl BookingService {
             .await?;
             busy.iter_mut().for_each(|b| b.extend_from_slice(&external));
             let engine = sched.engine(&sched.extras, &target.resources);
-            let offered =
-                slots::compute_schedule_slots(sched.tz, &engine, &rules, now, date, date, &busy)
-                    .map_err(|e| BookingError::TenantConfig(e.to_string()))?;
+            let caps = daily_caps(
+                &mut conn,
+                &sched,
+                &service,
+                &sched.extras,
+                &target.resources,
+                (date, date),
+                target.moves,
+            )
+            .await?;
+            let offered = offered_with_caps(&sched, &engine, caps, &rules, now, start, &busy)?;
             if !offered.iter().any(|s| s.start == start) {
                 return Err(refusal(&sched, &engine, &rules, start));
             }
@@ -697,11 +757,15 @@ impl BookingService {
         for r in &target.resources {
             locks.buffered(sched, *r, start, start + rules.duration);
         }
+        if service.max_per_day.is_some() {
+            locks.service_day(sched, service.id, sched.local_date(start));
+        }
         locks.take(&mut tx).await?;
         let now = self.clock.now();
         let (slot, resource) = offered_slot(
             &mut tx,
             sched,
+            service,
             rules,
             &target.resources,
             start,
@@ -859,14 +923,18 @@ impl BookingService {
         if hold.status != HoldStatus::Active {
             return Err(BookingError::HoldExpired);
         }
+        let service_cap = schedule_db::service_cap(&mut *tx, hold.service_id).await?;
         let mut locks = RuleLocks::new();
         locks.buffered(sched, hold.resource_id, hold.start_at, hold.end_at);
+        if service_cap.is_some() {
+            locks.service_day(sched, hold.service_id, sched.local_date(hold.start_at));
+        }
         locks.take(tx).await?;
         // Expiry is judged after the lock wait: a hold that ran out while we waited may
         // already have been given to someone else by create_hold.
         let now = self.clock.now();
         hold_still_good(&hold, now)?;
-        check_hold_schedule(tx, sched, &hold, now).await?;
+        check_hold_schedule(tx, sched, &hold, now, service_cap, None).await?;
         let reference = ReferenceCode::generate();
         let appt = q::insert_appointment(
             tx,
@@ -1002,14 +1070,19 @@ impl BookingService {
         if hold.status != HoldStatus::Active {
             return Err(BookingError::HoldExpired);
         }
+        check_cutoff(sched, &appt, self.clock.now(), ChangeBy::Client)?;
+        let service_cap = schedule_db::service_cap(&mut *tx, hold.service_id).await?;
         let mut locks = RuleLocks::new();
         locks
             .buffered(sched, appt.resource_id, appt.start_at, appt.end_at)
             .buffered(sched, hold.resource_id, hold.start_at, hold.end_at);
+        if service_cap.is_some() {
+            locks.service_day(sched, hold.service_id, sched.local_date(hold.start_at));
+        }
         locks.take(&mut tx).await?;
         let now = self.clock.now();
         hold_still_good(&hold, now)?;
-        check_hold_schedule(&mut tx, sched, &hold, now).await?;
+        check_hold_schedule(&mut tx, sched, &hold, now, service_cap, Some(appt.id)).await?;
         let moved = q::move_appointment(&mut tx, appt.id, &q::Placement::from(&hold))
             .await
             .map_err(slot_taken_on_overlap)?;
@@ -1069,17 +1142,24 @@ impl BookingService {
         if appt.status == AppointmentStatus::Cancelled {
             return Err(BookingError::BookingCancelled);
         }
+        if cutoff_passed(sched, &appt, self.clock.now()) {
+            audit_override(&mut tx, &appt, "self_service_cutoff", "reschedule").await?;
+        }
         let rules = sched.rules(service);
         let mut locks = RuleLocks::new();
         for r in &service.resource_ids {
             locks.buffered(sched, *r, start, start + rules.duration);
         }
         locks.buffered(sched, appt.resource_id, appt.start_at, appt.end_at);
+        if service.max_per_day.is_some() {
+            locks.service_day(sched, service.id, sched.local_date(start));
+        }
         locks.take(&mut tx).await?;
         let now = self.clock.now();
         let (slot, resource) = offered_slot(
             &mut tx,
             sched,
+            service,
             &rules,
             &service.resource_ids,
             start,
@@ -1105,15 +1185,33 @@ impl BookingService {
 
     /// Cancels a booking and frees its slot. Cancelling a cancelled booking returns it
     /// unchanged (no second event).
-    #[tracing::instrument(skip_all, fields(tenant_id = %tenant, %reference))]
+    /// A client's cancel: refused with `ChangeCutoffPassed` inside the tenant's
+    /// self-service cut-off.
     pub async fn cancel(
         &self,
         tenant: TenantId,
         reference: &ReferenceCode,
         email: &Email,
     ) -> Result<AppointmentRow> {
+        self.cancel_by(tenant, reference, email, ChangeBy::Client)
+            .await
+    }
+
+    /// [`Self::cancel`] by a client or by staff (who may pass the cut-off; audited).
+    #[tracing::instrument(skip_all, fields(tenant_id = %tenant, %reference))]
+    pub async fn cancel_by(
+        &self,
+        tenant: TenantId,
+        reference: &ReferenceCode,
+        email: &Email,
+        by: ChangeBy,
+    ) -> Result<AppointmentRow> {
         let sched = self.schedule(tenant).await?;
-        match retry_transaction(is_retryable, || self.cancel_once(&sched, reference, email)).await {
+        match retry_transaction(is_retryable, || {
+            self.cancel_once(&sched, reference, email, by)
+        })
+        .await
+        {
             Ok((cancelled, true)) => {
                 self.sync_write(&cancelled, CalendarOp::Delete).await;
                 self.after_commit(Ok(cancelled)).await
@@ -1127,6 +1225,7 @@ impl BookingService {
         sched: &TenantSchedule,
         reference: &ReferenceCode,
         email: &Email,
+        by: ChangeBy,
     ) -> Result<(AppointmentRow, bool)> {
         let tenant_id = sched.tenant.id;
         let (mut tx, appt) = self
@@ -1135,7 +1234,12 @@ impl BookingService {
         if appt.status == AppointmentStatus::Cancelled {
             return Ok((appt, false));
         }
-        let cancelled = q::cancel_appointment(&mut tx, appt.id, self.clock.now()).await?;
+        let now = self.clock.now();
+        check_cutoff(sched, &appt, now, by)?;
+        if cutoff_passed(sched, &appt, now) {
+            audit_override(&mut tx, &appt, "self_service_cutoff", "cancel").await?;
+        }
+        let cancelled = q::cancel_appointment(&mut tx, appt.id, now).await?;
         audit_appointment(
             &mut tx,
             tenant_id,
@@ -1207,6 +1311,7 @@ impl BookingService {
 async fn offered_slot(
     conn: &mut PgConnection,
     sched: &TenantSchedule,
+    service: &ServiceRow,
     rules: &SlotRules,
     resources: &[Uuid],
     start: DateTime<Utc>,
@@ -1226,8 +1331,17 @@ async fn offered_slot(
     )
     .await?;
     let engine = sched.engine(&extras, resources);
-    let offered = slots::compute_schedule_slots(sched.tz, &engine, rules, now, date, date, &busy)
-        .map_err(|e| BookingError::TenantConfig(e.to_string()))?;
+    let caps = daily_caps(
+        &mut *conn,
+        sched,
+        service,
+        &extras,
+        resources,
+        (date, date),
+        moves,
+    )
+    .await?;
+    let offered = offered_with_caps(sched, &engine, caps, rules, now, start, &busy)?;
     let Some(slot) = offered.into_iter().find(|s| s.start == start) else {
         return Err(refusal(sched, &engine, rules, start));
     };
@@ -1260,6 +1374,111 @@ async fn load_busy(
     Ok(busy)
 }
 
+/// The slots of `start`'s day under `engine` with the daily caps added;
+/// `DailyLimitReached` when only the caps keep `start` from being offered.
+fn offered_with_caps(
+    sched: &TenantSchedule,
+    engine: &slots::Schedule,
+    caps: Vec<slots::DateException>,
+    rules: &SlotRules,
+    now: DateTime<Utc>,
+    start: DateTime<Utc>,
+    busy: &[Vec<Busy>],
+) -> Result<Vec<Slot>> {
+    let date = sched.local_date(start);
+    let compute = |e: &slots::Schedule| {
+        slots::compute_schedule_slots(sched.tz, e, rules, now, date, date, busy)
+            .map_err(|e| BookingError::TenantConfig(e.to_string()))
+    };
+    if caps.is_empty() {
+        return compute(engine);
+    }
+    let mut capped = engine.clone();
+    capped.exceptions.extend(caps);
+    let offered = compute(&capped)?;
+    if !offered.iter().any(|s| s.start == start)
+        && compute(engine)?.iter().any(|s| s.start == start)
+    {
+        return Err(BookingError::DailyLimitReached);
+    }
+    Ok(offered)
+}
+
+/// The daily caps as whole-day exceptions over the local dates `days`: a day on which the
+/// service has its `max_per_day` confirmed bookings is closed for it, a day on which a
+/// resource has its own is that resource's day off. The booking `except` (being moved) does
+/// not count. Reads nothing when there is no cap.
+async fn daily_caps(
+    conn: &mut PgConnection,
+    sched: &TenantSchedule,
+    service: &ServiceRow,
+    extras: &ScheduleExtras,
+    resources: &[Uuid],
+    days: (NaiveDate, NaiveDate),
+    except: Option<Uuid>,
+) -> Result<Vec<slots::DateException>> {
+    let capped: Vec<(usize, i32)> = extras
+        .resource_caps
+        .iter()
+        .filter_map(|c| {
+            resources
+                .iter()
+                .position(|r| *r == c.resource_id)
+                .map(|i| (i, c.max_per_day))
+        })
+        .collect();
+    if service.max_per_day.is_none() && capped.is_empty() {
+        return Ok(Vec::new());
+    }
+    let midnight = chrono::NaiveTime::MIN;
+    let lo = slots::local_to_utc(sched.tz, days.0, midnight, true);
+    let hi = slots::local_to_utc(sched.tz, days.1 + Duration::days(1), midnight, true);
+    let rows = schedule_db::confirmed_starts(
+        &mut *conn,
+        sched.tenant.id,
+        service.id,
+        resources,
+        lo,
+        hi,
+        except,
+    )
+    .await?;
+    let mut out = Vec::new();
+    let day_off = |resource: Option<usize>, date: NaiveDate| slots::DateException {
+        kind: if resource.is_some() {
+            slots::ExceptionKind::TimeOff
+        } else {
+            slots::ExceptionKind::Closed
+        },
+        resource,
+        start_date: date,
+        end_date: date,
+        times: None,
+        recurring_yearly: false,
+    };
+    let mut per_day: std::collections::BTreeMap<(Option<usize>, NaiveDate), i32> =
+        Default::default();
+    for (rid, sid, start) in rows {
+        let date = sched.local_date(start);
+        if sid == service.id {
+            *per_day.entry((None, date)).or_default() += 1;
+        }
+        if let Some(&(i, _)) = capped.iter().find(|(i, _)| resources[*i] == rid) {
+            *per_day.entry((Some(i), date)).or_default() += 1;
+        }
+    }
+    for ((who, date), n) in per_day {
+        let cap = match who {
+            None => service.max_per_day,
+            Some(i) => capped.iter().find(|(j, _)| *j == i).map(|(_, c)| *c),
+        };
+        if cap.is_some_and(|c| n >= c) {
+            out.push(day_off(who, date));
+        }
+    }
+    Ok(out)
+}
+
 /// Why `start` is not offered: `ScheduleClosed` when no resource works it and a closure or
 /// time off took it from someone's weekly hours, else `SlotUnavailable`.
 fn refusal(
@@ -1285,6 +1504,8 @@ async fn check_hold_schedule(
     sched: &TenantSchedule,
     hold: &HoldRow,
     now: DateTime<Utc>,
+    service_cap: Option<i32>,
+    except: Option<Uuid>,
 ) -> Result<()> {
     let resources = [hold.resource_id];
     let extras = schedule_db::extras(
@@ -1295,11 +1516,78 @@ async fn check_hold_schedule(
     )
     .await?;
     let engine = sched.engine(&extras, &resources);
-    if engine.fits(sched.tz, 0, hold.start_at, hold.end_at) {
-        Ok(())
-    } else {
-        Err(BookingError::ScheduleClosed)
+    if !engine.fits(sched.tz, 0, hold.start_at, hold.end_at) {
+        return Err(BookingError::ScheduleClosed);
     }
+    let resource_cap = extras.resource_caps.first().map(|c| c.max_per_day);
+    if service_cap.is_none() && resource_cap.is_none() {
+        return Ok(());
+    }
+    let date = sched.local_date(hold.start_at);
+    let midnight = chrono::NaiveTime::MIN;
+    let lo = slots::local_to_utc(sched.tz, date, midnight, true);
+    let hi = slots::local_to_utc(sched.tz, date + Duration::days(1), midnight, true);
+    let rows = schedule_db::confirmed_starts(
+        &mut *conn,
+        sched.tenant.id,
+        hold.service_id,
+        &resources,
+        lo,
+        hi,
+        except,
+    )
+    .await?;
+    let of_service = rows.iter().filter(|r| r.1 == hold.service_id).count();
+    let of_resource = rows.iter().filter(|r| r.0 == hold.resource_id).count();
+    let full =
+        |cap: Option<i32>, n: usize| cap.is_some_and(|c| n >= usize::try_from(c).unwrap_or(0));
+    if full(service_cap, of_service) || full(resource_cap, of_resource) {
+        return Err(BookingError::DailyLimitReached);
+    }
+    Ok(())
+}
+
+/// The self-service cut-off: a client may not change a booking that starts sooner than
+/// the tenant's `self_service_cutoff_minutes`; staff may (the caller audits the override).
+fn check_cutoff(
+    sched: &TenantSchedule,
+    appt: &AppointmentRow,
+    now: DateTime<Utc>,
+    by: ChangeBy,
+) -> Result<()> {
+    if by == ChangeBy::Client && cutoff_passed(sched, appt, now) {
+        return Err(BookingError::ChangeCutoffPassed {
+            minutes: sched.tenant.self_service_cutoff_minutes,
+        });
+    }
+    Ok(())
+}
+
+fn cutoff_passed(sched: &TenantSchedule, appt: &AppointmentRow, now: DateTime<Utc>) -> bool {
+    let minutes = sched.tenant.self_service_cutoff_minutes;
+    minutes > 0 && appt.start_at - now < Duration::minutes(minutes.into())
+}
+
+/// The audit row of staff overriding a client rule (in the change's transaction).
+async fn audit_override(
+    tx: &mut PgConnection,
+    appt: &AppointmentRow,
+    rule: &str,
+    action: &str,
+) -> Result<()> {
+    audit::record(
+        tx,
+        audit::AuditEntry {
+            tenant_id: Some(appt.tenant_id),
+            event_type: "booking.rule_overridden",
+            entity_type: "appointment",
+            entity_id: Some(appt.id.to_string()),
+            actor: "admin",
+            payload: json!({"rule": rule, "action": action, "reference": appt.reference, "start": appt.start_at}),
+        },
+    )
+    .await?;
+    Ok(())
 }
 
 /// A hold can become a booking only while it is live and its slot has not started.
@@ -1375,6 +1663,22 @@ impl RuleLocks {
     pub fn day(&mut self, sched: &TenantSchedule, resource: Uuid, day: NaiveDate) -> &mut Self {
         self.keys
             .push(slot_lock_key(sched.tenant.id, resource, day));
+        self
+    }
+
+    /// The daily-cap rule of a service: every booking of the service on that local day.
+    pub fn service_day(
+        &mut self,
+        sched: &TenantSchedule,
+        service: Uuid,
+        day: NaiveDate,
+    ) -> &mut Self {
+        self.keys.push(lock_key(&[
+            b"service-day",
+            sched.tenant.id.as_bytes(),
+            service.as_bytes(),
+            &day.num_days_from_ce().to_be_bytes(),
+        ]));
         self
     }
 

@@ -748,3 +748,130 @@ async fn audit_schedule(
     )
     .await
 }
+
+/// A service's booking rules (None: no cap / the tenant's notice).
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+pub struct ServiceRules {
+    pub max_per_day: Option<i32>,
+    pub min_notice_minutes: Option<i32>,
+}
+
+impl BookingService {
+    /// Sets a service's daily cap and minimum notice (None: none / the tenant's). Audited.
+    pub async fn set_service_rules(
+        &self,
+        tenant: TenantId,
+        service: Uuid,
+        rules: ServiceRules,
+    ) -> Result<ServiceRules> {
+        if let Some(v) = rules.max_per_day {
+            crate::services::admin::check_range("max_per_day", v, 1, 1000)?;
+        }
+        if let Some(v) = rules.min_notice_minutes {
+            crate::services::admin::check_range("min_notice_minutes", v, 0, 43_200)?;
+        }
+        let mut tx = self.pool().begin().await?;
+        if !db::set_service_rules(
+            &mut tx,
+            tenant.0,
+            service,
+            rules.max_per_day,
+            rules.min_notice_minutes,
+        )
+        .await?
+        {
+            return Err(BookingError::ServiceNotFound);
+        }
+        audit_schedule(
+            &mut tx,
+            tenant.0,
+            "service.rules_updated",
+            "service",
+            service,
+            json!(rules),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(rules)
+    }
+
+    /// A service's booking rules.
+    pub async fn service_rules(&self, tenant: TenantId, service: Uuid) -> Result<ServiceRules> {
+        let s = tenants::get_service(self.pool(), tenant.0, service)
+            .await?
+            .ok_or(BookingError::ServiceNotFound)?;
+        Ok(ServiceRules {
+            max_per_day: s.max_per_day,
+            min_notice_minutes: s.min_notice_minutes,
+        })
+    }
+
+    /// Sets a resource's daily cap (None: none). Audited.
+    pub async fn set_resource_cap(
+        &self,
+        tenant: TenantId,
+        resource: Uuid,
+        max_per_day: Option<i32>,
+    ) -> Result<Option<i32>> {
+        if let Some(v) = max_per_day {
+            crate::services::admin::check_range("max_per_day", v, 1, 1000)?;
+        }
+        let mut tx = self.pool().begin().await?;
+        if !db::set_resource_cap(&mut tx, tenant.0, resource, max_per_day).await? {
+            return Err(BookingError::ResourceNotFound);
+        }
+        audit_schedule(
+            &mut tx,
+            tenant.0,
+            "resource.rules_updated",
+            "resource",
+            resource,
+            json!({ "max_per_day": max_per_day }),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(max_per_day)
+    }
+
+    /// A resource's daily cap.
+    pub async fn resource_cap(&self, tenant: TenantId, resource: Uuid) -> Result<Option<i32>> {
+        db::resource_cap(self.pool(), tenant.0, resource)
+            .await?
+            .ok_or(BookingError::ResourceNotFound)
+    }
+
+    /// Sets the tenant's self-service cut-off (0: clients may change until the start).
+    pub async fn set_self_service_cutoff(&self, tenant: TenantId, minutes: i32) -> Result<i32> {
+        crate::services::admin::check_range("self_service_cutoff_minutes", minutes, 0, 43_200)?;
+        let mut tx = self.pool().begin().await?;
+        if !db::set_self_service_cutoff(&mut tx, tenant.0, minutes).await? {
+            return Err(BookingError::TenantNotFound);
+        }
+        audit_schedule(
+            &mut tx,
+            tenant.0,
+            "tenant.rules_updated",
+            "tenant",
+            tenant.0,
+            json!({ "self_service_cutoff_minutes": minutes }),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(minutes)
+    }
+
+    /// Staff cancel a booking by its reference alone, past the self-service cut-off if
+    /// need be (the override is audited).
+    pub async fn admin_cancel(
+        &self,
+        tenant: TenantId,
+        reference: &crate::domain::ReferenceCode,
+    ) -> Result<AppointmentRow> {
+        let appt = q::appointment_by_reference(self.pool(), tenant.0, reference.as_str(), false)
+            .await?
+            .ok_or(BookingError::BookingNotFound)?;
+        let email = Email::parse(&appt.client_email)?;
+        self.cancel_by(tenant, reference, &email, super::ChangeBy::Admin)
+            .await
+    }
+}
