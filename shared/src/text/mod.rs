@@ -117,6 +117,8 @@ pub struct Voice {
     pub just_taken: fn(question: &str) -> String,
     /// The time asked for falls in a closure or a staff member's time off.
     pub closed_then: fn(question: &str) -> String,
+    /// The day asked for has its most bookings (the service's or staff member's cap).
+    pub day_full: fn(question: &str) -> String,
     pub ask_email: fn(name: &str) -> String,
     pub confirm: fn(service: &str, when: &str, name: &str, email: &str) -> String,
     pub nothing_booked: &'static str,
@@ -142,6 +144,8 @@ pub struct Voice {
     pub move_to_which_day: &'static str,
     pub sure_to_cancel: &'static str,
     pub cancelled: &'static str,
+    /// A cancel refused by the self-service cut-off; `why` is the refusal.
+    pub change_cutoff: fn(why: &str) -> String,
     pub booking_gone: &'static str,
     pub left_as_is: &'static str,
     pub moved: fn(when: &str, reference: &str) -> String,
@@ -206,6 +210,8 @@ pub struct Chat {
     pub just_taken: fn(offer: &str) -> String,
     /// The time asked for falls in a closure or a staff member's time off.
     pub closed_then: fn(offer: &str) -> String,
+    /// The day asked for has its most bookings (the service's or staff member's cap).
+    pub day_full: fn(offer: &str) -> String,
     pub nothing_booked: &'static str,
     pub hold_inactive: fn(question: &str) -> String,
     pub booked: fn(service: &str, when: &str, reference: &str) -> String,
@@ -229,6 +235,8 @@ pub struct Chat {
     pub tool_system_error: &'static str,
     pub too_far_ahead: fn(question: &str) -> String,
     pub already_cancelled: &'static str,
+    /// A change refused by the self-service cut-off; `why` is the refusal.
+    pub change_cutoff: fn(why: &str) -> String,
     pub didnt_work: fn(error: &str, question: &str) -> String,
     /// The first chat message after a handoff from a call: `handoff_welcome`, the details
     /// carried over in parentheses, then `handoff_welcome_end`.

@@ -732,6 +732,7 @@ impl ToolExecutor {
                 BookingErrorKind::SlotUnavailable
                     | BookingErrorKind::SlotTaken
                     | BookingErrorKind::ScheduleClosed
+                    | BookingErrorKind::DailyLimitReached
             ))
         ) {
             ctx.events.push(AgentEvent::SlotUnavailable);

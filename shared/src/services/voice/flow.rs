@@ -699,17 +699,18 @@ impl VoiceService {
             Err(
                 e @ (BookingError::SlotUnavailable
                 | BookingError::SlotTaken
-                | BookingError::ScheduleClosed),
+                | BookingError::ScheduleClosed
+                | BookingError::DailyLimitReached),
             ) => {
                 let date = s
                     .ctx
                     .date
                     .unwrap_or_else(|| start.with_timezone(&tz).date_naive());
                 let r = self.search(s, date).await?;
-                let lead = if matches!(e, BookingError::ScheduleClosed) {
-                    words().closed_then
-                } else {
-                    words().just_taken
+                let lead = match e {
+                    BookingError::ScheduleClosed => words().closed_then,
+                    BookingError::DailyLimitReached => words().day_full,
+                    _ => words().just_taken,
                 };
                 Ok(Some(match r {
                     Reply::Ask(q) => Reply::Ask(lead(&q)),
@@ -961,6 +962,11 @@ impl VoiceService {
                 };
                 match self.booking.cancel(s.tenant, &reference, &email).await {
                     Ok(_) => Ok(Some(self.ask(s, CallState::Completed, words().cancelled))),
+                    Err(e @ BookingError::ChangeCutoffPassed { .. }) => Ok(Some(self.ask(
+                        s,
+                        CallState::Completed,
+                        (words().change_cutoff)(&e.to_string()),
+                    ))),
                     Err(BookingError::BookingNotFound) => Ok(Some(self.ask(
                         s,
                         CallState::Reference,
