@@ -20,7 +20,6 @@ struct Chat {
     booking: BookingService,
     tenant: TenantId,
     session: SessionId,
-    pool: PgPool,
 }
 
 impl Chat {
@@ -36,7 +35,6 @@ impl Chat {
             booking,
             tenant: TenantId(seed.tenant_id),
             session: SessionId::parse(&format!("web-{}", uuid::Uuid::new_v4())).unwrap(),
-            pool,
         }
     }
 
