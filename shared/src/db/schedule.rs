@@ -136,6 +136,39 @@ pub async fn extras<'e>(
     })
 }
 
+/// [`extras`] and the daily cap of `service` (None: none), in one round trip.
+pub async fn extras_and_cap<'e>(
+    db: impl PgExecutor<'e>,
+    tenant: Uuid,
+    resources: &[Uuid],
+    since: NaiveDate,
+    service: Uuid,
+) -> Result<(ScheduleExtras, Option<i32>), sqlx::Error> {
+    #[derive(FromRow)]
+    struct Row {
+        #[sqlx(flatten)]
+        extras: ExtrasRow,
+        cap: Option<i32>,
+    }
+    let row: Row = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {EXTRAS_COLUMNS}, (SELECT max_per_day FROM services WHERE id = $4) AS cap"
+    )))
+    .bind(tenant)
+    .bind(resources)
+    .bind(since)
+    .bind(service)
+    .fetch_one(db)
+    .await?;
+    Ok((
+        ScheduleExtras {
+            resource_caps: row.extras.caps.0,
+            resource_hours: row.extras.hours.0,
+            exceptions: row.extras.exceptions.0,
+        },
+        row.cap,
+    ))
+}
+
 /// Whether `resource` is one of the tenant's resources.
 pub async fn resource_of_tenant<'e>(
     db: impl PgExecutor<'e>,
@@ -347,20 +380,6 @@ pub async fn confirmed_starts<'e>(
     .bind(except)
     .fetch_all(db)
     .await
-}
-
-/// A service's daily cap (None: no cap, or no such service).
-pub async fn service_cap<'e>(
-    db: impl PgExecutor<'e>,
-    service: Uuid,
-) -> Result<Option<i32>, sqlx::Error> {
-    Ok(
-        sqlx::query_scalar::<_, Option<i32>>("SELECT max_per_day FROM services WHERE id = $1")
-            .bind(service)
-            .fetch_optional(db)
-            .await?
-            .flatten(),
-    )
 }
 
 /// The booking rules of a service: its daily cap and minimum notice (None: the tenant's).

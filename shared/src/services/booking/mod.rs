@@ -923,7 +923,16 @@ impl BookingService {
         if hold.status != HoldStatus::Active {
             return Err(BookingError::HoldExpired);
         }
-        let service_cap = schedule_db::service_cap(&mut *tx, hold.service_id).await?;
+        // SERIALIZABLE: every read sees the snapshot of the first, before or after the
+        // locks alike; a schedule change committed meanwhile makes one of the two retry.
+        let (extras, service_cap) = schedule_db::extras_and_cap(
+            &mut *tx,
+            tenant_id,
+            &[hold.resource_id],
+            TenantSchedule::since(self.clock.now()),
+            hold.service_id,
+        )
+        .await?;
         let mut locks = RuleLocks::new();
         locks.buffered(sched, hold.resource_id, hold.start_at, hold.end_at);
         if service_cap.is_some() {
@@ -934,7 +943,7 @@ impl BookingService {
         // already have been given to someone else by create_hold.
         let now = self.clock.now();
         hold_still_good(&hold, now)?;
-        check_hold_schedule(tx, sched, &hold, now, service_cap, None).await?;
+        check_hold_schedule(tx, sched, &hold, &extras, service_cap, None).await?;
         let reference = ReferenceCode::generate();
         let appt = q::insert_appointment(
             tx,
@@ -1071,7 +1080,14 @@ impl BookingService {
             return Err(BookingError::HoldExpired);
         }
         check_cutoff(sched, &appt, self.clock.now(), ChangeBy::Client)?;
-        let service_cap = schedule_db::service_cap(&mut *tx, hold.service_id).await?;
+        let (extras, service_cap) = schedule_db::extras_and_cap(
+            &mut *tx,
+            tenant_id,
+            &[hold.resource_id],
+            TenantSchedule::since(self.clock.now()),
+            hold.service_id,
+        )
+        .await?;
         let mut locks = RuleLocks::new();
         locks
             .buffered(sched, appt.resource_id, appt.start_at, appt.end_at)
@@ -1082,7 +1098,7 @@ impl BookingService {
         locks.take(&mut tx).await?;
         let now = self.clock.now();
         hold_still_good(&hold, now)?;
-        check_hold_schedule(&mut tx, sched, &hold, now, service_cap, Some(appt.id)).await?;
+        check_hold_schedule(&mut tx, sched, &hold, &extras, service_cap, Some(appt.id)).await?;
         let moved = q::move_appointment(&mut tx, appt.id, &q::Placement::from(&hold))
             .await
             .map_err(slot_taken_on_overlap)?;
@@ -1503,19 +1519,12 @@ async fn check_hold_schedule(
     conn: &mut PgConnection,
     sched: &TenantSchedule,
     hold: &HoldRow,
-    now: DateTime<Utc>,
+    extras: &ScheduleExtras,
     service_cap: Option<i32>,
     except: Option<Uuid>,
 ) -> Result<()> {
     let resources = [hold.resource_id];
-    let extras = schedule_db::extras(
-        &mut *conn,
-        sched.tenant.id,
-        &resources,
-        TenantSchedule::since(now),
-    )
-    .await?;
-    let engine = sched.engine(&extras, &resources);
+    let engine = sched.engine(extras, &resources);
     if !engine.fits(sched.tz, 0, hold.start_at, hold.end_at) {
         return Err(BookingError::ScheduleClosed);
     }
