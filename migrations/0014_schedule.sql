@@ -45,7 +45,12 @@ CREATE INDEX schedule_exceptions_tenant_idx ON schedule_exceptions (tenant_id, e
 -- max_per_day: confirmed bookings of one local day (per service, per resource).
 ALTER TABLE services
     ADD COLUMN max_per_day         integer CHECK (max_per_day BETWEEN 1 AND 1000),
-    ADD COLUMN min_notice_minutes  integer CHECK (min_notice_minutes BETWEEN 0 AND 43200);
+    ADD COLUMN min_notice_minutes  integer CHECK (min_notice_minutes BETWEEN 0 AND 43200),
+    -- Minutes kept free before and after a booking of the service (NULL: the tenant's
+    -- buffer_minutes). Between two bookings the larger of the first's "after" and the
+    -- second's "before" is kept.
+    ADD COLUMN buffer_before_minutes  integer CHECK (buffer_before_minutes BETWEEN 0 AND 240),
+    ADD COLUMN buffer_after_minutes   integer CHECK (buffer_after_minutes BETWEEN 0 AND 240);
 ALTER TABLE resources
     ADD COLUMN max_per_day  integer CHECK (max_per_day BETWEEN 1 AND 1000);
 -- Clients may cancel or move a booking by chat, SMS or the public API only until this

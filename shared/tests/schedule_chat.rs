@@ -101,6 +101,8 @@ async fn a_full_day_is_refused_with_other_times(pool: PgPool) {
             ServiceRules {
                 max_per_day: Some(1),
                 min_notice_minutes: None,
+                buffer_before_minutes: None,
+                buffer_after_minutes: None,
             },
         )
         .await

@@ -132,7 +132,11 @@ async fn service_min_notice_and_daily_caps(pool: PgPool) {
     )
     .await;
     assert_eq!(s, StatusCode::OK);
-    assert_eq!(v, json!({"max_per_day": 2, "min_notice_minutes": null}));
+    assert_eq!(
+        v,
+        json!({"max_per_day": 2, "min_notice_minutes": null,
+               "buffer_before_minutes": null, "buffer_after_minutes": null})
+    );
     for (t, email) in [("09:00", "a@example.com"), ("09:00", "b@example.com")] {
         let (s, b) = book(&app, &consult(), &format!("2026-03-03T{t}:00-05:00"), email).await;
         assert_eq!(s, StatusCode::CREATED, "{b}");
@@ -405,4 +409,89 @@ async fn self_service_cutoff_with_the_staff_override(pool: PgPool) {
     )
     .await;
     assert_eq!(s.as_u16() / 100, 4, "{v}");
+}
+
+#[sqlx::test(migrations = "../../migrations")]
+async fn service_buffers_before_and_after(pool: PgPool) {
+    let seed = seed_demo(&pool).await.unwrap();
+    let key = seed.api_key.as_str();
+    let app = app(pool.clone(), Clock::fixed(march_2_8am()), &[]);
+    let rivera = DEMO_RESOURCES[0].0;
+    let service = |name: &str, minutes: i32| {
+        json!({"name": name, "duration_minutes": minutes, "resource_ids": [rivera]}).to_string()
+    };
+    let (s, v) = call(
+        &app,
+        "POST",
+        &admin("/services"),
+        Some(&service("Quick", 30)),
+        Some(key),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let quick = v["id"].as_str().unwrap().to_string();
+    let (s, v) = call(
+        &app,
+        "POST",
+        &admin("/services"),
+        Some(&service("Surgery", 60)),
+        Some(key),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let surgery = v["id"].as_str().unwrap().to_string();
+    // Surgery keeps 15 minutes free before it and 30 after it; the tenant's buffer is 0.
+    let (s, v) = put(
+        &app,
+        key,
+        &format!("/services/{surgery}/rules"),
+        json!({"buffer_before_minutes": 15, "buffer_after_minutes": 30}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["buffer_after_minutes"], 30);
+    let (s, b) = book(&app, &surgery, "2026-03-03T10:00:00-05:00", "s@example.com").await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    let quick_starts = starts(&app, &quick, "2026-03-03").await;
+    let has = |t: &str| quick_starts.contains(&format!("2026-03-03T{t}:00-05:00"));
+    assert!(
+        has("09:00"),
+        "30 minutes before the surgery: {quick_starts:?}"
+    );
+    assert!(
+        !has("09:30"),
+        "ends when the surgery starts, inside its 15 minutes"
+    );
+    assert!(
+        !has("11:00"),
+        "starts when the surgery ends, inside its 30 minutes"
+    );
+    assert!(has("11:30"), "{quick_starts:?}");
+    assert_eq!(quick_starts.len(), 12, "{quick_starts:?}");
+    let (s, v) = hold(&app, &quick, "2026-03-03T11:00:00-05:00").await;
+    assert_eq!(
+        (s, code(&v)),
+        (StatusCode::CONFLICT, "slot_unavailable"),
+        "{v}"
+    );
+    // A second surgery: 30 minutes after the first (its after), 30 before it (the
+    // larger of the new one's 30 after and the first's 15 before).
+    let surgeries = starts(&app, &surgery, "2026-03-03").await;
+    assert!(!surgeries.contains(&"2026-03-03T11:00:00-05:00".to_string()));
+    assert!(
+        surgeries.contains(&"2026-03-03T11:30:00-05:00".to_string()),
+        "{surgeries:?}"
+    );
+    assert!(!surgeries.contains(&"2026-03-03T09:00:00-05:00".to_string()));
+    let (s, v) = put(
+        &app,
+        key,
+        &format!("/services/{surgery}/rules"),
+        json!({"buffer_before_minutes": 300}),
+    )
+    .await;
+    assert_eq!(
+        (s, code(&v)),
+        (StatusCode::BAD_REQUEST, "invalid_buffer_before_minutes")
+    );
 }

@@ -17,6 +17,14 @@ pub struct ResourceHoursRow {
     pub closes: NaiveTime,
 }
 
+/// A service's own buffers (minutes; None: the tenant's buffer).
+#[derive(Debug, Clone, Copy, FromRow, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ServiceBuffers {
+    pub service_id: Uuid,
+    pub before: Option<i32>,
+    pub after: Option<i32>,
+}
+
 /// A resource's daily cap: at most `max_per_day` confirmed bookings on one local day.
 #[derive(Debug, Clone, Copy, FromRow, Serialize, Deserialize, PartialEq, Eq)]
 pub struct ResourceCap {
@@ -71,6 +79,8 @@ pub struct ExceptionInput {
 /// on (tenant-wide ones included), in one round trip.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ScheduleExtras {
+    /// The tenant's services with buffers of their own (empty: the tenant's buffer for all).
+    pub service_buffers: Vec<ServiceBuffers>,
     pub resource_caps: Vec<ResourceCap>,
     pub resource_hours: Vec<ResourceHoursRow>,
     pub exceptions: Vec<ExceptionRow>,
@@ -100,6 +110,7 @@ impl ScheduleExtras {
 
 #[derive(FromRow)]
 struct ExtrasRow {
+    buffers: Json<Vec<ServiceBuffers>>,
     caps: Json<Vec<ResourceCap>>,
     hours: Json<Vec<ResourceHoursRow>>,
     exceptions: Json<Vec<ExceptionRow>>,
@@ -108,6 +119,11 @@ struct ExtrasRow {
 /// The SQL of [`ScheduleExtras`] over `$1` tenant, `$2` resources, `$3` since, as two
 /// json columns `hours` and `exceptions`.
 pub(crate) const EXTRAS_COLUMNS: &str = "
+    COALESCE((SELECT json_agg(json_build_object('service_id', b.id,
+                     'before', b.buffer_before_minutes, 'after', b.buffer_after_minutes))
+                FROM services b WHERE b.tenant_id = $1
+                 AND (b.buffer_before_minutes IS NOT NULL OR b.buffer_after_minutes IS NOT NULL)),
+             '[]'::json) AS buffers,
     COALESCE((SELECT json_agg(json_build_object('resource_id', r.id, 'max_per_day', r.max_per_day))
                 FROM resources r WHERE r.id = ANY($2) AND r.max_per_day IS NOT NULL),
              '[]'::json) AS caps,
@@ -130,6 +146,7 @@ pub async fn extras<'e>(
         .fetch_one(db)
         .await?;
     Ok(ScheduleExtras {
+        service_buffers: row.buffers.0,
         resource_caps: row.caps.0,
         resource_hours: row.hours.0,
         exceptions: row.exceptions.0,
@@ -161,6 +178,7 @@ pub async fn extras_and_cap<'e>(
     .await?;
     Ok((
         ScheduleExtras {
+            service_buffers: row.extras.buffers.0,
             resource_caps: row.extras.caps.0,
             resource_hours: row.extras.hours.0,
             exceptions: row.extras.exceptions.0,
@@ -382,22 +400,26 @@ pub async fn confirmed_starts<'e>(
     .await
 }
 
-/// The booking rules of a service: its daily cap and minimum notice (None: the tenant's).
+/// The booking rules of a service: its daily cap, minimum notice and buffers (None: no cap
+/// / the tenant's).
 pub async fn set_service_rules(
     conn: &mut PgConnection,
     tenant: Uuid,
     service: Uuid,
-    max_per_day: Option<i32>,
-    min_notice_minutes: Option<i32>,
+    rules: [Option<i32>; 4],
 ) -> Result<bool, sqlx::Error> {
+    let [max_per_day, min_notice_minutes, before, after] = rules;
     let r = sqlx::query(
-        "UPDATE services SET max_per_day = $3, min_notice_minutes = $4
+        "UPDATE services SET max_per_day = $3, min_notice_minutes = $4,
+                buffer_before_minutes = $5, buffer_after_minutes = $6
           WHERE tenant_id = $1 AND id = $2",
     )
     .bind(tenant)
     .bind(service)
     .bind(max_per_day)
     .bind(min_notice_minutes)
+    .bind(before)
+    .bind(after)
     .execute(conn)
     .await?;
     Ok(r.rows_affected() == 1)

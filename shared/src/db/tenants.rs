@@ -38,6 +38,9 @@ pub struct ServiceRow {
     pub max_per_day: Option<i32>,
     /// The service's minimum notice (None: the tenant's).
     pub min_notice_minutes: Option<i32>,
+    /// Minutes kept free before / after a booking of the service (None: the tenant's buffer).
+    pub buffer_before_minutes: Option<i32>,
+    pub buffer_after_minutes: Option<i32>,
 }
 
 #[derive(Debug, Clone, FromRow, Serialize)]
@@ -87,6 +90,9 @@ struct TenantHoursService {
     s_resource_ids: Option<Vec<Uuid>>,
     s_max_per_day: Option<i32>,
     s_min_notice_minutes: Option<i32>,
+    s_buffer_before_minutes: Option<i32>,
+    s_buffer_after_minutes: Option<i32>,
+    x_buffers: sqlx::types::Json<Vec<super::schedule::ServiceBuffers>>,
     x_caps: sqlx::types::Json<Vec<super::schedule::ResourceCap>>,
     x_hours: sqlx::types::Json<Vec<super::schedule::ResourceHoursRow>>,
     x_exceptions: sqlx::types::Json<Vec<super::schedule::ExceptionRow>>,
@@ -129,6 +135,13 @@ pub async fn get_tenant_hours_and_service<'e>(
                 s.id AS s_id, s.name AS s_name, s.description AS s_description,
                 s.duration_minutes AS s_duration_minutes, s.active AS s_active,
                 s.max_per_day AS s_max_per_day, s.min_notice_minutes AS s_min_notice_minutes,
+                s.buffer_before_minutes AS s_buffer_before_minutes,
+                s.buffer_after_minutes AS s_buffer_after_minutes,
+                COALESCE((SELECT json_agg(json_build_object('service_id', b.id,
+                                 'before', b.buffer_before_minutes, 'after', b.buffer_after_minutes))
+                            FROM services b WHERE b.tenant_id = t.id
+                             AND (b.buffer_before_minutes IS NOT NULL OR b.buffer_after_minutes IS NOT NULL)),
+                         '[]'::json) AS x_buffers,
                 COALESCE((SELECT json_agg(json_build_object('resource_id', r.id, 'max_per_day', r.max_per_day))
                             FROM resources r JOIN service_resources sr
                               ON sr.resource_id = r.id AND sr.service_id = s.id
@@ -175,11 +188,14 @@ pub async fn get_tenant_hours_and_service<'e>(
                     resource_ids: r.s_resource_ids.unwrap_or_default(),
                     max_per_day: r.s_max_per_day,
                     min_notice_minutes: r.s_min_notice_minutes,
+                    buffer_before_minutes: r.s_buffer_before_minutes,
+                    buffer_after_minutes: r.s_buffer_after_minutes,
                 })
             }
             _ => None,
         };
         let extras = super::schedule::ScheduleExtras {
+            service_buffers: r.x_buffers.0,
             resource_caps: r.x_caps.0,
             resource_hours: r.x_hours.0,
             exceptions: r.x_exceptions.0,
@@ -211,7 +227,7 @@ pub async fn get_tenant_with_hours<'e>(
 
 const SERVICE_SELECT: &str = "
     SELECT s.id, s.tenant_id, s.name, s.description, s.duration_minutes, s.active,
-           s.max_per_day, s.min_notice_minutes,
+           s.max_per_day, s.min_notice_minutes, s.buffer_before_minutes, s.buffer_after_minutes,
            COALESCE(array_agg(r.id ORDER BY r.id) FILTER (WHERE r.id IS NOT NULL), '{}') AS resource_ids
     FROM services s
     LEFT JOIN service_resources sr ON sr.service_id = s.id

@@ -23,6 +23,11 @@ pub struct ServiceRulesBody {
     pub max_per_day: Option<i32>,
     /// The service's minimum notice in minutes (0–43200; null: the tenant's).
     pub min_notice_minutes: Option<i32>,
+    /// Minutes kept free before / after a booking of the service (0–240; null: the
+    /// tenant's buffer). Between two bookings the larger of the first's "after" and the
+    /// second's "before" is kept.
+    pub buffer_before_minutes: Option<i32>,
+    pub buffer_after_minutes: Option<i32>,
 }
 
 #[derive(Deserialize, Serialize, ToSchema)]
@@ -55,6 +60,8 @@ pub async fn get_service_rules(
     Ok(Json(ServiceRulesBody {
         max_per_day: r.max_per_day,
         min_notice_minutes: r.min_notice_minutes,
+        buffer_before_minutes: r.buffer_before_minutes,
+        buffer_after_minutes: r.buffer_after_minutes,
     }))
 }
 
@@ -79,12 +86,16 @@ pub async fn put_service_rules(
             ServiceRules {
                 max_per_day: req.max_per_day,
                 min_notice_minutes: req.min_notice_minutes,
+                buffer_before_minutes: req.buffer_before_minutes,
+                buffer_after_minutes: req.buffer_after_minutes,
             },
         )
         .await?;
     Ok(Json(ServiceRulesBody {
         max_per_day: r.max_per_day,
         min_notice_minutes: r.min_notice_minutes,
+        buffer_before_minutes: r.buffer_before_minutes,
+        buffer_after_minutes: r.buffer_after_minutes,
     }))
 }
 

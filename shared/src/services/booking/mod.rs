@@ -548,17 +548,19 @@ impl BookingService {
             });
         };
         let mut conn = self.pool.acquire().await?;
-        let mut busy = load_busy(
+        let pads = Pads::new(&sched, &sched.extras, &service);
+        let rules = pads.rules(rules);
+        let busy = load_busy(
             &mut conn,
             &sched,
             &target.resources,
-            from,
-            to,
+            (from, to),
             now,
             target.moves,
+            &pads,
+            &external,
         )
         .await?;
-        busy.iter_mut().for_each(|b| b.extend_from_slice(&external));
         let mut engine = sched.engine(&sched.extras, &target.resources);
         let caps = daily_caps(
             &mut conn,
@@ -685,17 +687,19 @@ impl BookingService {
         {
             let now = self.clock.now();
             let mut conn = self.pool.acquire().await?;
-            let mut busy = load_busy(
+            let pads = Pads::new(&sched, &sched.extras, &service);
+            let rules = pads.rules(rules);
+            let busy = load_busy(
                 &mut conn,
                 &sched,
                 &target.resources,
-                date,
-                date,
+                (date, date),
                 now,
                 target.moves,
+                &pads,
+                &external,
             )
             .await?;
-            busy.iter_mut().for_each(|b| b.extend_from_slice(&external));
             let engine = sched.engine(&sched.extras, &target.resources);
             let caps = daily_caps(
                 &mut conn,
@@ -754,8 +758,9 @@ impl BookingService {
         };
         let session = session.id();
         let mut locks = RuleLocks::new();
+        let (before, after) = own_buffers(sched, service.id, &sched.extras);
         for r in &target.resources {
-            locks.buffered(sched, *r, start, start + rules.duration);
+            locks.window(sched, *r, start - before, start + rules.duration + after);
         }
         if service.max_per_day.is_some() {
             locks.service_day(sched, service.id, sched.local_date(start));
@@ -934,7 +939,13 @@ impl BookingService {
         )
         .await?;
         let mut locks = RuleLocks::new();
-        locks.buffered(sched, hold.resource_id, hold.start_at, hold.end_at);
+        let (before, after) = own_buffers(sched, hold.service_id, &extras);
+        locks.window(
+            sched,
+            hold.resource_id,
+            hold.start_at - before,
+            hold.end_at + after,
+        );
         if service_cap.is_some() {
             locks.service_day(sched, hold.service_id, sched.local_date(hold.start_at));
         }
@@ -1089,9 +1100,15 @@ impl BookingService {
         )
         .await?;
         let mut locks = RuleLocks::new();
+        let (before, after) = own_buffers(sched, hold.service_id, &extras);
         locks
             .buffered(sched, appt.resource_id, appt.start_at, appt.end_at)
-            .buffered(sched, hold.resource_id, hold.start_at, hold.end_at);
+            .window(
+                sched,
+                hold.resource_id,
+                hold.start_at - before,
+                hold.end_at + after,
+            );
         if service_cap.is_some() {
             locks.service_day(sched, hold.service_id, sched.local_date(hold.start_at));
         }
@@ -1163,8 +1180,9 @@ impl BookingService {
         }
         let rules = sched.rules(service);
         let mut locks = RuleLocks::new();
+        let (before, after) = own_buffers(sched, service.id, &sched.extras);
         for r in &service.resource_ids {
-            locks.buffered(sched, *r, start, start + rules.duration);
+            locks.window(sched, *r, start - before, start + rules.duration + after);
         }
         locks.buffered(sched, appt.resource_id, appt.start_at, appt.end_at);
         if service.max_per_day.is_some() {
@@ -1336,14 +1354,25 @@ async fn offered_slot(
     external: &[Busy],
 ) -> Result<(slots::Slot, Uuid)> {
     let date = sched.local_date(start);
-    let mut busy = load_busy(conn, sched, resources, date, date, now, moves).await?;
-    busy.iter_mut().for_each(|b| b.extend_from_slice(external));
     // Read again under the locks: a change of hours or exceptions takes the same day locks.
     let extras = schedule_db::extras(
         &mut *conn,
         sched.tenant.id,
         resources,
         TenantSchedule::since(now),
+    )
+    .await?;
+    let pads = Pads::new(sched, &extras, service);
+    let rules = &pads.rules(*rules);
+    let busy = load_busy(
+        conn,
+        sched,
+        resources,
+        (date, date),
+        now,
+        moves,
+        &pads,
+        external,
     )
     .await?;
     let engine = sched.engine(&extras, resources);
@@ -1368,26 +1397,104 @@ async fn offered_slot(
     Ok((slot, resource))
 }
 
+/// Busy intervals per resource (bookings, holds, and `external` for every resource) for
+/// the local dates `days`, with a day of margin either side so buffers at the edges are
+/// seen; padded by the services' own buffers when `pads` says so.
+#[allow(clippy::too_many_arguments)]
 async fn load_busy(
     conn: &mut PgConnection,
     sched: &TenantSchedule,
     resources: &[Uuid],
-    from: NaiveDate,
-    to: NaiveDate,
+    days: (NaiveDate, NaiveDate),
     now: DateTime<Utc>,
     except: Option<Uuid>,
+    pads: &Pads,
+    external: &[Busy],
 ) -> Result<Vec<Vec<Busy>>> {
     let midnight = chrono::NaiveTime::MIN;
-    let lo = slots::local_to_utc(sched.tz, from - Duration::days(1), midnight, true);
-    let hi = slots::local_to_utc(sched.tz, to + Duration::days(2), midnight, true);
+    let lo = slots::local_to_utc(sched.tz, days.0 - Duration::days(1), midnight, true);
+    let hi = slots::local_to_utc(sched.tz, days.1 + Duration::days(2), midnight, true);
     let rows = q::busy_intervals(conn, resources, lo, hi, now, except).await?;
     let mut busy = vec![Vec::new(); resources.len()];
-    for (rid, b) in rows {
+    for (rid, sid, b) in rows {
         if let Some(i) = resources.iter().position(|r| *r == rid) {
-            busy[i].push(b);
+            busy[i].push(pads.pad(Some(sid), b));
         }
     }
+    for list in &mut busy {
+        list.extend(external.iter().map(|b| pads.pad(None, *b)));
+    }
     Ok(busy)
+}
+
+/// The buffers before and after a booking of `service`: its own, else the tenant's.
+fn own_buffers(
+    sched: &TenantSchedule,
+    service: Uuid,
+    extras: &ScheduleExtras,
+) -> (Duration, Duration) {
+    let tenant = sched.tenant.buffer_minutes.max(0);
+    let own = extras
+        .service_buffers
+        .iter()
+        .find(|b| b.service_id == service);
+    let minutes = |m: Option<i32>| Duration::minutes(m.unwrap_or(tenant).max(0).into());
+    (
+        minutes(own.and_then(|b| b.before)),
+        minutes(own.and_then(|b| b.after)),
+    )
+}
+
+/// The services' own buffers. When a service of the tenant has its own, busy intervals
+/// are padded before they reach the engine (whose buffer is then zero): a booking of
+/// service X at `[a, b)` keeps `max(X.before, S.after)` free before it and
+/// `max(X.after, S.before)` after it for a booking of service S. Without any, the engine's
+/// symmetric tenant buffer does the same.
+struct Pads {
+    on: bool,
+    tenant: Duration,
+    before: Duration,
+    after: Duration,
+    by_service: Vec<(Uuid, Duration, Duration)>,
+}
+
+impl Pads {
+    fn new(sched: &TenantSchedule, extras: &ScheduleExtras, service: &ServiceRow) -> Self {
+        let tenant = Duration::minutes(sched.tenant.buffer_minutes.max(0).into());
+        let minutes = |m: Option<i32>| m.map_or(tenant, |m| Duration::minutes(m.max(0).into()));
+        let by_service = extras
+            .service_buffers
+            .iter()
+            .map(|b| (b.service_id, minutes(b.before), minutes(b.after)))
+            .collect();
+        Self {
+            on: !extras.service_buffers.is_empty(),
+            tenant,
+            before: minutes(service.buffer_before_minutes),
+            after: minutes(service.buffer_after_minutes),
+            by_service,
+        }
+    }
+
+    fn rules(&self, mut rules: SlotRules) -> SlotRules {
+        if self.on {
+            rules.buffer = Duration::zero();
+        }
+        rules
+    }
+
+    fn pad(&self, service: Option<Uuid>, b: Busy) -> Busy {
+        if !self.on {
+            return b;
+        }
+        let (xb, xa) = service
+            .and_then(|s| self.by_service.iter().find(|x| x.0 == s))
+            .map_or((self.tenant, self.tenant), |x| (x.1, x.2));
+        Busy {
+            start: b.start - xb.max(self.after),
+            end: b.end + xa.max(self.before),
+        }
+    }
 }
 
 /// The slots of `start`'s day under `engine` with the daily caps added;

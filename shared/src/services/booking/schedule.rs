@@ -754,6 +754,8 @@ async fn audit_schedule(
 pub struct ServiceRules {
     pub max_per_day: Option<i32>,
     pub min_notice_minutes: Option<i32>,
+    pub buffer_before_minutes: Option<i32>,
+    pub buffer_after_minutes: Option<i32>,
 }
 
 impl BookingService {
@@ -770,13 +772,23 @@ impl BookingService {
         if let Some(v) = rules.min_notice_minutes {
             crate::services::admin::check_range("min_notice_minutes", v, 0, 43_200)?;
         }
+        if let Some(v) = rules.buffer_before_minutes {
+            crate::services::admin::check_range("buffer_before_minutes", v, 0, 240)?;
+        }
+        if let Some(v) = rules.buffer_after_minutes {
+            crate::services::admin::check_range("buffer_after_minutes", v, 0, 240)?;
+        }
         let mut tx = self.pool().begin().await?;
         if !db::set_service_rules(
             &mut tx,
             tenant.0,
             service,
-            rules.max_per_day,
-            rules.min_notice_minutes,
+            [
+                rules.max_per_day,
+                rules.min_notice_minutes,
+                rules.buffer_before_minutes,
+                rules.buffer_after_minutes,
+            ],
         )
         .await?
         {
@@ -803,6 +815,8 @@ impl BookingService {
         Ok(ServiceRules {
             max_per_day: s.max_per_day,
             min_notice_minutes: s.min_notice_minutes,
+            buffer_before_minutes: s.buffer_before_minutes,
+            buffer_after_minutes: s.buffer_after_minutes,
         })
     }
 
