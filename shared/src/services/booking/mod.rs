@@ -777,6 +777,7 @@ impl BookingService {
             now,
             target.moves,
             external,
+            false,
         )
         .await?;
         let hold = q::insert_hold(
@@ -1190,18 +1191,47 @@ impl BookingService {
         }
         locks.take(&mut tx).await?;
         let now = self.clock.now();
-        let (slot, resource) = offered_slot(
-            &mut tx,
-            sched,
-            service,
-            &rules,
-            &service.resource_ids,
-            start,
-            now,
-            Some(appt.id),
-            external,
-        )
-        .await?;
+        // Staff (this path serves the admin's import) may pass the minimum notice and the
+        // daily caps; the override is audited. Hours, exceptions and overlaps still hold.
+        let mut overridden = false;
+        let mut found = None;
+        for (relax, rules) in [
+            (false, rules),
+            (
+                true,
+                SlotRules {
+                    min_notice: Duration::zero(),
+                    ..rules
+                },
+            ),
+        ] {
+            match offered_slot(
+                &mut tx,
+                sched,
+                service,
+                &rules,
+                &service.resource_ids,
+                start,
+                now,
+                Some(appt.id),
+                external,
+                relax,
+            )
+            .await
+            {
+                Ok(done) => {
+                    overridden = relax;
+                    found = Some(done);
+                    break;
+                }
+                Err(BookingError::SlotUnavailable | BookingError::DailyLimitReached) if !relax => {}
+                Err(e) => return Err(e),
+            }
+        }
+        let (slot, resource) = found.ok_or(BookingError::SlotUnavailable)?;
+        if overridden {
+            audit_override(&mut tx, &appt, "min_notice_or_daily_limit", "reschedule").await?;
+        }
         let to = q::Placement {
             start: slot.start,
             end: slot.end,
@@ -1352,6 +1382,7 @@ async fn offered_slot(
     now: DateTime<Utc>,
     moves: Option<Uuid>,
     external: &[Busy],
+    relax_caps: bool,
 ) -> Result<(slots::Slot, Uuid)> {
     let date = sched.local_date(start);
     // Read again under the locks: a change of hours or exceptions takes the same day locks.
@@ -1376,16 +1407,20 @@ async fn offered_slot(
     )
     .await?;
     let engine = sched.engine(&extras, resources);
-    let caps = daily_caps(
-        &mut *conn,
-        sched,
-        service,
-        &extras,
-        resources,
-        (date, date),
-        moves,
-    )
-    .await?;
+    let caps = if relax_caps {
+        Vec::new()
+    } else {
+        daily_caps(
+            &mut *conn,
+            sched,
+            service,
+            &extras,
+            resources,
+            (date, date),
+            moves,
+        )
+        .await?
+    };
     let offered = offered_with_caps(sched, &engine, caps, rules, now, start, &busy)?;
     let Some(slot) = offered.into_iter().find(|s| s.start == start) else {
         return Err(refusal(sched, &engine, rules, start));
