@@ -91,6 +91,22 @@ impl AppState {
         routes::admin::create_resource,
         routes::admin::update_resource,
         routes::admin::put_hours,
+        routes::schedule::get_resource_hours,
+        routes::schedule::put_resource_hours,
+        routes::schedule::delete_resource_hours,
+        routes::schedule::list_exceptions,
+        routes::schedule::create_exception,
+        routes::schedule::update_exception,
+        routes::schedule::delete_exception,
+        routes::schedule::exception_affected,
+        routes::schedule::notify_affected,
+        routes::rules::get_service_rules,
+        routes::rules::put_service_rules,
+        routes::rules::get_resource_rules,
+        routes::rules::put_resource_rules,
+        routes::rules::get_tenant_rules,
+        routes::rules::put_tenant_rules,
+        routes::rules::admin_cancel_booking,
         routes::admin::list_bookings,
         routes::attendance::record_outcome,
         routes::attendance::attendance,
@@ -255,6 +271,44 @@ fn rest_routes() -> Router<AppState> {
             patch(admin::update_resource),
         )
         .route("/api/admin/tenants/{tenant}/hours", put(admin::put_hours))
+        .route(
+            "/api/admin/tenants/{tenant}/resources/{resource}/hours",
+            get(routes::schedule::get_resource_hours)
+                .put(routes::schedule::put_resource_hours)
+                .delete(routes::schedule::delete_resource_hours),
+        )
+        .route(
+            "/api/admin/tenants/{tenant}/exceptions",
+            get(routes::schedule::list_exceptions).post(routes::schedule::create_exception),
+        )
+        .route(
+            "/api/admin/tenants/{tenant}/exceptions/{exception}",
+            put(routes::schedule::update_exception).delete(routes::schedule::delete_exception),
+        )
+        .route(
+            "/api/admin/tenants/{tenant}/exceptions/{exception}/affected",
+            get(routes::schedule::exception_affected),
+        )
+        .route(
+            "/api/admin/tenants/{tenant}/exceptions/{exception}/notify",
+            post(routes::schedule::notify_affected),
+        )
+        .route(
+            "/api/admin/tenants/{tenant}/services/{service}/rules",
+            get(routes::rules::get_service_rules).put(routes::rules::put_service_rules),
+        )
+        .route(
+            "/api/admin/tenants/{tenant}/resources/{resource}/rules",
+            get(routes::rules::get_resource_rules).put(routes::rules::put_resource_rules),
+        )
+        .route(
+            "/api/admin/tenants/{tenant}/rules",
+            get(routes::rules::get_tenant_rules).put(routes::rules::put_tenant_rules),
+        )
+        .route(
+            "/api/admin/tenants/{tenant}/bookings/{reference}/cancel",
+            post(routes::rules::admin_cancel_booking),
+        )
         .route(
             "/api/admin/tenants/{tenant}/widget-origins",
             get(admin::get_widget_origins).put(admin::put_widget_origins),

@@ -69,10 +69,18 @@ mod tests {
         });
         let clone = lazy.clone();
         assert!(!lazy.is_built());
-        assert_eq!(builds.load(Ordering::SeqCst), 0, "nothing built at construction");
+        assert_eq!(
+            builds.load(Ordering::SeqCst),
+            0,
+            "nothing built at construction"
+        );
         assert!(clone.get().is_some());
         assert!(lazy.get().is_some());
         assert!(lazy.is_built());
-        assert_eq!(builds.load(Ordering::SeqCst), 1, "one build for both clones");
+        assert_eq!(
+            builds.load(Ordering::SeqCst),
+            1,
+            "one build for both clones"
+        );
     }
 }

@@ -156,7 +156,7 @@ pub const APPT_COLS: &str =
 
 /// Busy intervals (live appointments and unexpired active holds) of the given resources that
 /// touch [from, to), leaving out the appointment `except` (a booking being moved does not
-/// block its own new time). Returns (resource_id, busy).
+/// block its own new time). Returns (resource_id, service_id, busy).
 pub async fn busy_intervals(
     conn: &mut PgConnection,
     resources: &[Uuid],
@@ -164,13 +164,13 @@ pub async fn busy_intervals(
     to: DateTime<Utc>,
     now: DateTime<Utc>,
     except: Option<Uuid>,
-) -> Result<Vec<(Uuid, Busy)>, sqlx::Error> {
-    let rows: Vec<(Uuid, DateTime<Utc>, DateTime<Utc>)> = sqlx::query_as(
-        "SELECT resource_id, lower(during), upper(during) FROM appointments
+) -> Result<Vec<(Uuid, Uuid, Busy)>, sqlx::Error> {
+    let rows: Vec<(Uuid, Uuid, DateTime<Utc>, DateTime<Utc>)> = sqlx::query_as(
+        "SELECT resource_id, service_id, lower(during), upper(during) FROM appointments
           WHERE resource_id = ANY($1) AND status <> 'cancelled' AND during && tstzrange($2, $3)
             AND id IS DISTINCT FROM $5
          UNION ALL
-         SELECT resource_id, lower(during), upper(during) FROM availability_holds
+         SELECT resource_id, service_id, lower(during), upper(during) FROM availability_holds
           WHERE resource_id = ANY($1) AND status = 'active' AND expires_at > $4
             AND during && tstzrange($2, $3)",
     )
@@ -183,7 +183,7 @@ pub async fn busy_intervals(
     .await?;
     Ok(rows
         .into_iter()
-        .map(|(r, start, end)| (r, Busy { start, end }))
+        .map(|(r, s, start, end)| (r, s, Busy { start, end }))
         .collect())
 }
 

@@ -14,6 +14,7 @@ pub mod oauth;
 pub mod outbox;
 pub mod policy;
 pub mod privacy;
+pub mod schedule;
 pub mod sessions;
 pub mod sms;
 pub mod sync_dead_letter;

@@ -17,6 +17,9 @@ pub struct TenantRow {
     pub min_notice_minutes: i32,
     pub max_days_ahead: i32,
     pub buffer_minutes: i32,
+    /// Clients may cancel or move a booking until this many minutes before it (0: until
+    /// it starts).
+    pub self_service_cutoff_minutes: i32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -31,6 +34,13 @@ pub struct ServiceRow {
     pub active: bool,
     /// Active resources that can do this service, sorted by id.
     pub resource_ids: Vec<Uuid>,
+    /// At most this many confirmed bookings of the service on one local day.
+    pub max_per_day: Option<i32>,
+    /// The service's minimum notice (None: the tenant's).
+    pub min_notice_minutes: Option<i32>,
+    /// Minutes kept free before / after a booking of the service (None: the tenant's buffer).
+    pub buffer_before_minutes: Option<i32>,
+    pub buffer_after_minutes: Option<i32>,
 }
 
 #[derive(Debug, Clone, FromRow, Serialize)]
@@ -78,6 +88,14 @@ struct TenantHoursService {
     s_duration_minutes: Option<i32>,
     s_active: Option<bool>,
     s_resource_ids: Option<Vec<Uuid>>,
+    s_max_per_day: Option<i32>,
+    s_min_notice_minutes: Option<i32>,
+    s_buffer_before_minutes: Option<i32>,
+    s_buffer_after_minutes: Option<i32>,
+    x_buffers: sqlx::types::Json<Vec<super::schedule::ServiceBuffers>>,
+    x_caps: sqlx::types::Json<Vec<super::schedule::ResourceCap>>,
+    x_hours: sqlx::types::Json<Vec<super::schedule::ResourceHoursRow>>,
+    x_exceptions: sqlx::types::Json<Vec<super::schedule::ExceptionRow>>,
 }
 
 fn hours_of(r: &TenantWithHours) -> Vec<HoursRow> {
@@ -92,13 +110,23 @@ fn hours_of(r: &TenantWithHours) -> Vec<HoursRow> {
         .collect()
 }
 
-/// A tenant, its weekly hours and one of its services (`None` when it has no such service)
-/// in one round trip: what availability and a hold read before anything else.
+/// A tenant, its weekly hours, one of its services (`None` when it has no such service) and
+/// the schedule extras of the service's resources from `since` on, in one round trip: what
+/// availability and a hold read before anything else.
 pub async fn get_tenant_hours_and_service<'e>(
     db: impl PgExecutor<'e>,
     id: Uuid,
     service: Uuid,
-) -> Result<Option<(TenantRow, Vec<HoursRow>, Option<ServiceRow>)>, sqlx::Error> {
+    since: chrono::NaiveDate,
+) -> Result<
+    Option<(
+        TenantRow,
+        Vec<HoursRow>,
+        Option<ServiceRow>,
+        super::schedule::ScheduleExtras,
+    )>,
+    sqlx::Error,
+> {
     let row: Option<TenantHoursService> = sqlx::query_as(
         "SELECT t.*,
                 ARRAY(SELECT weekday FROM business_hours h WHERE h.tenant_id = t.id ORDER BY weekday, opens) AS h_weekday,
@@ -106,15 +134,38 @@ pub async fn get_tenant_hours_and_service<'e>(
                 ARRAY(SELECT closes FROM business_hours h WHERE h.tenant_id = t.id ORDER BY weekday, opens) AS h_closes,
                 s.id AS s_id, s.name AS s_name, s.description AS s_description,
                 s.duration_minutes AS s_duration_minutes, s.active AS s_active,
+                s.max_per_day AS s_max_per_day, s.min_notice_minutes AS s_min_notice_minutes,
+                s.buffer_before_minutes AS s_buffer_before_minutes,
+                s.buffer_after_minutes AS s_buffer_after_minutes,
+                COALESCE((SELECT json_agg(json_build_object('service_id', b.id,
+                                 'before', b.buffer_before_minutes, 'after', b.buffer_after_minutes))
+                            FROM services b WHERE b.tenant_id = t.id
+                             AND (b.buffer_before_minutes IS NOT NULL OR b.buffer_after_minutes IS NOT NULL)),
+                         '[]'::json) AS x_buffers,
+                COALESCE((SELECT json_agg(json_build_object('resource_id', r.id, 'max_per_day', r.max_per_day))
+                            FROM resources r JOIN service_resources sr
+                              ON sr.resource_id = r.id AND sr.service_id = s.id
+                           WHERE r.max_per_day IS NOT NULL), '[]'::json) AS x_caps,
                 CASE WHEN s.id IS NULL THEN NULL ELSE
                   ARRAY(SELECT r.id FROM service_resources sr
                           JOIN resources r ON r.id = sr.resource_id AND r.active
-                         WHERE sr.service_id = s.id ORDER BY r.id) END AS s_resource_ids
+                         WHERE sr.service_id = s.id ORDER BY r.id) END AS s_resource_ids,
+                COALESCE((SELECT json_agg(rh ORDER BY rh.resource_id, rh.weekday, rh.opens)
+                            FROM resource_hours rh JOIN service_resources sr
+                              ON sr.resource_id = rh.resource_id AND sr.service_id = s.id),
+                         '[]'::json) AS x_hours,
+                COALESCE((SELECT json_agg(e ORDER BY e.start_date, e.id) FROM schedule_exceptions e
+                           WHERE e.tenant_id = t.id AND (e.recurring_yearly OR e.end_date >= $3)
+                             AND (e.resource_id IS NULL OR e.resource_id IN
+                                  (SELECT sr.resource_id FROM service_resources sr
+                                    WHERE sr.service_id = s.id))),
+                         '[]'::json) AS x_exceptions
            FROM tenants t LEFT JOIN services s ON s.tenant_id = t.id AND s.id = $2
           WHERE t.id = $1",
     )
     .bind(id)
     .bind(service)
+    .bind(since)
     .fetch_optional(db)
     .await?;
     Ok(row.map(|r| {
@@ -135,11 +186,21 @@ pub async fn get_tenant_hours_and_service<'e>(
                     duration_minutes,
                     active,
                     resource_ids: r.s_resource_ids.unwrap_or_default(),
+                    max_per_day: r.s_max_per_day,
+                    min_notice_minutes: r.s_min_notice_minutes,
+                    buffer_before_minutes: r.s_buffer_before_minutes,
+                    buffer_after_minutes: r.s_buffer_after_minutes,
                 })
             }
             _ => None,
         };
-        (r.with_hours.tenant, hours, service)
+        let extras = super::schedule::ScheduleExtras {
+            service_buffers: r.x_buffers.0,
+            resource_caps: r.x_caps.0,
+            resource_hours: r.x_hours.0,
+            exceptions: r.x_exceptions.0,
+        };
+        (r.with_hours.tenant, hours, service, extras)
     }))
 }
 
@@ -166,6 +227,7 @@ pub async fn get_tenant_with_hours<'e>(
 
 const SERVICE_SELECT: &str = "
     SELECT s.id, s.tenant_id, s.name, s.description, s.duration_minutes, s.active,
+           s.max_per_day, s.min_notice_minutes, s.buffer_before_minutes, s.buffer_after_minutes,
            COALESCE(array_agg(r.id ORDER BY r.id) FILTER (WHERE r.id IS NOT NULL), '{}') AS resource_ids
     FROM services s
     LEFT JOIN service_resources sr ON sr.service_id = s.id

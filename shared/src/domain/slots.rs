@@ -102,50 +102,11 @@ pub fn compute_slots(
         return Err(SlotError::TooManyResources(resources.len()));
     }
     validate(rules)?;
-    if to < from {
+    let Some(w) = Window::new(rules, now, from, to) else {
         return Ok(Vec::new());
-    }
-
-    // Booking window [earliest, latest), saturating instead of panicking on overflow.
-    let earliest = now.checked_add_signed(rules.min_notice).unwrap_or(
-        if rules.min_notice > Duration::zero() {
-            DateTime::<Utc>::MAX_UTC
-        } else {
-            DateTime::<Utc>::MIN_UTC
-        },
-    );
-    let latest = Duration::try_days(rules.max_days_ahead)
-        .and_then(|ahead| now.checked_add_signed(ahead))
-        .unwrap_or(if rules.max_days_ahead > 0 {
-            DateTime::<Utc>::MAX_UTC
-        } else {
-            DateTime::<Utc>::MIN_UTC
-        });
-    if earliest >= latest {
-        return Ok(Vec::new());
-    }
-
-    // Clamp the date walk to the window (± 2 days covers any UTC offset), so a huge
-    // `from..=to` costs nothing beyond the lookahead.
-    let from = earliest
-        .date_naive()
-        .checked_sub_days(Days::new(2))
-        .map_or(from, |d| d.max(from));
-    let to = latest
-        .date_naive()
-        .checked_add_days(Days::new(2))
-        .map_or(to, |d| d.min(to));
-    if to < from {
-        return Ok(Vec::new());
-    }
-
-    let index = BusyIndex::build(resources, rules.buffer);
-    let all_free: u64 = if resources.is_empty() {
-        0
-    } else {
-        u64::MAX >> (MAX_RESOURCES - resources.len())
     };
-
+    let index = BusyIndex::build(resources, rules.buffer, &[]);
+    let all_free = all_free(resources.len());
     // Per-weekday opening intervals, valid ones only, sorted by opening time (7 tiny Vecs
     // per call, never per slot).
     let days: [Vec<(NaiveTime, NaiveTime)>; 7] = std::array::from_fn(|i| {
@@ -157,16 +118,157 @@ pub fn compute_slots(
         v.sort_unstable();
         v
     });
+    Ok(sweep(tz, rules, &w, &index, |date, plan| {
+        let weekday = date.weekday().num_days_from_monday() as usize;
+        plan.extend(days[weekday].iter().map(|&(o, c)| (o, c, all_free)));
+    }))
+}
 
+/// [`compute_slots`] over a whole [`Schedule`]: each resource's own weekly hours, closures,
+/// time off and extra hours. `resources[i]` and `schedule.own_hours[i]` describe resource i;
+/// a slot's `free` bits name only resources that work that slot and are free for it. A
+/// schedule with no own hours and no exceptions gives exactly [`compute_slots`].
+pub fn compute_schedule_slots(
+    tz: Tz,
+    schedule: &Schedule,
+    rules: &SlotRules,
+    now: DateTime<Utc>,
+    from: NaiveDate,
+    to: NaiveDate,
+    resources: &[Vec<Busy>],
+) -> Result<Vec<Slot>, SlotError> {
+    if schedule.is_plain() {
+        return compute_slots(tz, &schedule.tenant, rules, now, from, to, resources);
+    }
+    if resources.len() > MAX_RESOURCES {
+        return Err(SlotError::TooManyResources(resources.len()));
+    }
+    validate(rules)?;
+    let Some(w) = Window::new(rules, now, from, to) else {
+        return Ok(Vec::new());
+    };
+    // Partial closures and time off block their resources, without the buffer (they are
+    // not bookings).
+    let mut blocks: Vec<Vec<Busy>> = vec![Vec::new(); resources.len()];
+    let mut date = w.from;
+    loop {
+        for (r, list) in blocks.iter_mut().enumerate() {
+            for (a, b) in schedule.day_of(r, date).blocks {
+                list.push(Busy {
+                    start: local_to_utc(tz, date, a, true),
+                    end: local_to_utc(tz, date, b, false),
+                });
+            }
+        }
+        if date >= w.to {
+            break;
+        }
+        match date.succ_opt() {
+            Some(next) => date = next,
+            None => break,
+        }
+    }
+    let index = BusyIndex::build(resources, rules.buffer, &blocks);
+    let n = resources.len();
+    Ok(sweep(tz, rules, &w, &index, |date, plan| {
+        for r in 0..n {
+            for (o, c) in schedule.day_of(r, date).opens {
+                match plan.iter_mut().find(|p| p.0 == o && p.1 == c) {
+                    Some(p) => p.2 |= 1u64 << r,
+                    None => plan.push((o, c, 1u64 << r)),
+                }
+            }
+        }
+        plan.sort_unstable();
+    }))
+}
+
+fn all_free(n: usize) -> u64 {
+    if n == 0 {
+        0
+    } else {
+        u64::MAX >> (MAX_RESOURCES - n)
+    }
+}
+
+/// The booking window `[earliest, latest)` and the local dates worth walking.
+struct Window {
+    earliest: DateTime<Utc>,
+    latest: DateTime<Utc>,
+    from: NaiveDate,
+    to: NaiveDate,
+}
+
+impl Window {
+    fn new(rules: &SlotRules, now: DateTime<Utc>, from: NaiveDate, to: NaiveDate) -> Option<Self> {
+        if to < from {
+            return None;
+        }
+        // Booking window [earliest, latest), saturating instead of panicking on overflow.
+        let earliest = now.checked_add_signed(rules.min_notice).unwrap_or(
+            if rules.min_notice > Duration::zero() {
+                DateTime::<Utc>::MAX_UTC
+            } else {
+                DateTime::<Utc>::MIN_UTC
+            },
+        );
+        let latest = Duration::try_days(rules.max_days_ahead)
+            .and_then(|ahead| now.checked_add_signed(ahead))
+            .unwrap_or(if rules.max_days_ahead > 0 {
+                DateTime::<Utc>::MAX_UTC
+            } else {
+                DateTime::<Utc>::MIN_UTC
+            });
+        if earliest >= latest {
+            return None;
+        }
+        // Clamp the date walk to the window (± 2 days covers any UTC offset), so a huge
+        // `from..=to` costs nothing beyond the lookahead.
+        let from = earliest
+            .date_naive()
+            .checked_sub_days(Days::new(2))
+            .map_or(from, |d| d.max(from));
+        let to = latest
+            .date_naive()
+            .checked_add_days(Days::new(2))
+            .map_or(to, |d| d.min(to));
+        if to < from {
+            return None;
+        }
+        Some(Self {
+            earliest,
+            latest,
+            from,
+            to,
+        })
+    }
+}
+
+/// Walks the dates of `w`; `plan` fills each date's opening intervals `(opens, closes,
+/// resource mask)` (the Vec comes cleared), and every grid start inside the window whose
+/// masked resources are free becomes a slot.
+fn sweep(
+    tz: Tz,
+    rules: &SlotRules,
+    w: &Window,
+    index: &BusyIndex,
+    mut plan: impl FnMut(NaiveDate, &mut Vec<(NaiveTime, NaiveTime, u64)>),
+) -> Vec<Slot> {
+    let (earliest, latest) = (w.earliest, w.latest);
     let mut cursors = [0usize; MAX_RESOURCES];
     let mut prev_start: Option<DateTime<Utc>> = None;
     let mut needs_sort = false;
     let mut out = Vec::new();
+    let mut intervals = Vec::new();
 
-    let mut date = from;
+    let mut date = w.from;
     loop {
-        let weekday = date.weekday().num_days_from_monday() as usize;
-        for &(opens, closes) in &days[weekday] {
+        intervals.clear();
+        plan(date, &mut intervals);
+        for &(opens, closes, mask) in &intervals {
+            if opens >= closes {
+                continue;
+            }
             let open = local_to_utc(tz, date, opens, true);
             let close = local_to_utc(tz, date, closes, false);
             if close <= earliest || open >= latest {
@@ -190,7 +292,7 @@ pub fn compute_slots(
                         index.reposition(&mut cursors, tick(start));
                     }
                     prev_start = Some(start);
-                    let free = index.free_mask(&mut cursors, tick(start), tick(end)) & all_free;
+                    let free = index.free_mask(&mut cursors, tick(start), tick(end)) & mask;
                     if free != 0 {
                         out.push(Slot { start, end, free });
                     }
@@ -201,7 +303,7 @@ pub fn compute_slots(
                 }
             }
         }
-        if date >= to {
+        if date >= w.to {
             break;
         }
         match date.succ_opt() {
@@ -212,9 +314,204 @@ pub fn compute_slots(
 
     if needs_sort {
         out.sort_by_key(|s| s.start);
-        out.dedup_by_key(|s| s.start);
+        // One start from several intervals: any resource free in one of them is free.
+        out.dedup_by(|later, kept| {
+            if later.start == kept.start {
+                kept.free |= later.free;
+                true
+            } else {
+                false
+            }
+        });
     }
-    Ok(out)
+    out
+}
+
+/// What kind of date exception.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ExceptionKind {
+    /// The whole tenant is closed (a holiday, a closure).
+    Closed,
+    /// One resource is away.
+    TimeOff,
+    /// A one-off opening (tenant-wide or one resource).
+    ExtraHours,
+}
+
+impl ExceptionKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Closed => "closed",
+            Self::TimeOff => "time_off",
+            Self::ExtraHours => "extra_hours",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "closed" => Some(Self::Closed),
+            "time_off" => Some(Self::TimeOff),
+            "extra_hours" => Some(Self::ExtraHours),
+            _ => None,
+        }
+    }
+
+    /// Closures and time off take time away; extra hours add it.
+    pub fn removes_time(self) -> bool {
+        !matches!(self, Self::ExtraHours)
+    }
+}
+
+/// An exception over the local dates `start_date..=end_date` (every year on those month-days
+/// when `recurring_yearly`), for one resource of the call or all of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DateException {
+    pub kind: ExceptionKind,
+    /// Index of the resource in the call; `None` = every resource.
+    pub resource: Option<usize>,
+    pub start_date: NaiveDate,
+    pub end_date: NaiveDate,
+    /// The part of each day, `start < end`; `None` = the whole day.
+    pub times: Option<(NaiveTime, NaiveTime)>,
+    pub recurring_yearly: bool,
+}
+
+impl DateException {
+    /// Whether the exception covers the local date `date`. A yearly range is moved to each
+    /// year (a Feb 29 start only recurs in leap years); it may run across the new year.
+    pub fn occurs_on(&self, date: NaiveDate) -> bool {
+        if !self.recurring_yearly {
+            return self.start_date <= date && date <= self.end_date;
+        }
+        if date < self.start_date {
+            return false;
+        }
+        let len = self.end_date - self.start_date;
+        [date.year(), date.year() - 1].into_iter().any(|y| {
+            self.start_date
+                .with_year(y)
+                .and_then(|s| s.checked_add_signed(len).map(|e| (s, e)))
+                .is_some_and(|(s, e)| s <= date && date <= e)
+        })
+    }
+
+    pub fn applies_to(&self, resource: usize) -> bool {
+        self.resource.is_none_or(|r| r == resource)
+    }
+
+    /// The instants it covers on `date` (the whole day runs from local midnight to the next).
+    pub fn span_on(&self, tz: Tz, date: NaiveDate) -> (DateTime<Utc>, DateTime<Utc>) {
+        match self.times {
+            Some((a, b)) => (
+                local_to_utc(tz, date, a, true),
+                local_to_utc(tz, date, b, false),
+            ),
+            None => (
+                local_to_utc(tz, date, NaiveTime::MIN, true),
+                local_to_utc(tz, date.succ_opt().unwrap_or(date), NaiveTime::MIN, true),
+            ),
+        }
+    }
+}
+
+/// Who works when: the tenant's weekly hours, each resource's own (if any) and the date
+/// exceptions. Closures and time off win over extra hours on the same day.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Schedule {
+    pub tenant: WeeklyHours,
+    /// Per resource of the call: its own weekly hours (`None` = the tenant's).
+    pub own_hours: Vec<Option<WeeklyHours>>,
+    pub exceptions: Vec<DateException>,
+}
+
+/// One resource's local day: its opening intervals and the parts of them taken away.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ResourceDay {
+    pub opens: Vec<(NaiveTime, NaiveTime)>,
+    pub blocks: Vec<(NaiveTime, NaiveTime)>,
+}
+
+impl Schedule {
+    /// Only the tenant's weekly hours.
+    pub fn weekly(hours: WeeklyHours) -> Self {
+        Self {
+            tenant: hours,
+            ..Self::default()
+        }
+    }
+
+    pub fn is_plain(&self) -> bool {
+        self.exceptions.is_empty() && self.own_hours.iter().all(Option::is_none)
+    }
+
+    /// The weekly hours resource `r` works.
+    pub fn hours_of(&self, r: usize) -> &WeeklyHours {
+        self.own_hours
+            .get(r)
+            .and_then(Option::as_ref)
+            .unwrap_or(&self.tenant)
+    }
+
+    /// Resource `r`'s intervals on `date`: its weekly hours plus extra hours, nothing on a
+    /// day closed or off as a whole, and partial closures / time off as `blocks`.
+    pub fn day_of(&self, r: usize, date: NaiveDate) -> ResourceDay {
+        let weekday = date.weekday().num_days_from_monday() as usize;
+        let mut day = ResourceDay {
+            opens: self.hours_of(r).days[weekday]
+                .iter()
+                .copied()
+                .filter(|(o, c)| o < c)
+                .collect(),
+            blocks: Vec::new(),
+        };
+        for x in &self.exceptions {
+            if !x.applies_to(r) || !x.occurs_on(date) {
+                continue;
+            }
+            match (x.kind.removes_time(), x.times) {
+                (false, Some(t)) => day.opens.push(t),
+                (false, None) => {}
+                (true, None) => {
+                    day.opens.clear();
+                    day.blocks.clear();
+                    return day;
+                }
+                (true, Some(t)) => day.blocks.push(t),
+            }
+        }
+        day
+    }
+
+    /// Whether resource `r` works all of `[start, end)`: inside one of its intervals of
+    /// the local day of `start`, clear of every closure and time off.
+    pub fn fits(&self, tz: Tz, r: usize, start: DateTime<Utc>, end: DateTime<Utc>) -> bool {
+        let date = start.with_timezone(&tz).date_naive();
+        let day = self.day_of(r, date);
+        let inside = day.opens.iter().any(|&(o, c)| {
+            local_to_utc(tz, date, o, true) <= start && end <= local_to_utc(tz, date, c, false)
+        });
+        inside
+            && day.blocks.iter().all(|&(a, b)| {
+                end <= local_to_utc(tz, date, a, true) || local_to_utc(tz, date, b, false) <= start
+            })
+    }
+
+    /// Whether `[start, end)` is in resource `r`'s weekly hours but taken away by a
+    /// closure or time off (the reason to give when it is refused).
+    pub fn closed_by_exception(
+        &self,
+        tz: Tz,
+        r: usize,
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+    ) -> bool {
+        let weekly = Self {
+            tenant: self.hours_of(r).clone(),
+            own_hours: Vec::new(),
+            exceptions: Vec::new(),
+        };
+        weekly.fits(tz, 0, start, end) && !self.fits(tz, r, start, end)
+    }
 }
 
 /// Local wall-clock → instant, DST-safe.
@@ -308,9 +605,12 @@ struct BusyIndex {
 }
 
 impl BusyIndex {
-    fn build(resources: &[Vec<Busy>], buffer: Duration) -> Self {
+    /// `blocks[i]` (when given) are more busy intervals of resource i, taken without the
+    /// buffer.
+    fn build(resources: &[Vec<Busy>], buffer: Duration, blocks: &[Vec<Busy>]) -> Self {
         let buffer = ticks(buffer);
-        let total = resources.iter().map(Vec::len).sum();
+        let total = resources.iter().map(Vec::len).sum::<usize>()
+            + blocks.iter().map(Vec::len).sum::<usize>();
         let mut intervals: Vec<(Tick, Tick)> = Vec::with_capacity(total);
         let mut ranges = [(0usize, 0usize); MAX_RESOURCES];
         for (r, busy) in resources.iter().enumerate() {
@@ -320,6 +620,14 @@ impl BusyIndex {
                     .filter(|b| b.start < b.end)
                     .map(|b| (tick(b.start) - buffer, tick(b.end) + buffer)),
             );
+            if let Some(extra) = blocks.get(r) {
+                intervals.extend(
+                    extra
+                        .iter()
+                        .filter(|b| b.start < b.end)
+                        .map(|b| (tick(b.start), tick(b.end))),
+                );
+            }
             intervals[first..].sort_unstable_by_key(|iv| iv.0);
             // Merge in place; this resource's segment is the tail of the buffer.
             let mut write = first;
@@ -1235,5 +1543,154 @@ mod tests {
         }
         // Make sure the generator actually exercises the engine.
         assert!(total_slots > 1_000, "only {total_slots} slots generated");
+    }
+
+    // ---- schedules: own hours and date exceptions ----
+
+    fn exc(
+        kind: ExceptionKind,
+        resource: Option<usize>,
+        from: NaiveDate,
+        to: NaiveDate,
+        times: Option<(NaiveTime, NaiveTime)>,
+    ) -> DateException {
+        DateException {
+            kind,
+            resource,
+            start_date: from,
+            end_date: to,
+            times,
+            recurring_yearly: false,
+        }
+    }
+
+    #[test]
+    fn plain_schedule_matches_weekly_hours() {
+        let s = Schedule::weekly(weekdays_9_17());
+        let busy = vec![vec![busy(ny(mon(), 10, 0), ny(mon(), 10, 30))], vec![]];
+        let a = compute_schedule_slots(NY, &s, &rules30(), early_now(), mon(), mon(), &busy);
+        let b = compute_slots(
+            NY,
+            &weekdays_9_17(),
+            &rules30(),
+            early_now(),
+            mon(),
+            mon(),
+            &busy,
+        );
+        assert_eq!(a, b);
+    }
+
+    #[test]
+    fn own_hours_time_off_closure_and_extra_hours() {
+        // Resource 1 works 12:00–15:00 only; resource 0 the tenant's 9–17.
+        let mut own = WeeklyHours::default();
+        for day in own.days.iter_mut().take(5) {
+            day.push((t(12, 0), t(15, 0)));
+        }
+        let tue = d(2026, 1, 6);
+        let wed = d(2026, 1, 7);
+        let sat = d(2026, 1, 10);
+        let s = Schedule {
+            tenant: weekdays_9_17(),
+            own_hours: vec![None, Some(own)],
+            exceptions: vec![
+                // Resource 0 away Monday 13:00–14:00.
+                exc(
+                    ExceptionKind::TimeOff,
+                    Some(0),
+                    mon(),
+                    mon(),
+                    Some((t(13, 0), t(14, 0))),
+                ),
+                // Everyone closed on Tuesday.
+                exc(ExceptionKind::Closed, None, tue, tue, None),
+                // Resource 1 off all Wednesday.
+                exc(ExceptionKind::TimeOff, Some(1), wed, wed, None),
+                // Saturday morning opening for everyone.
+                exc(
+                    ExceptionKind::ExtraHours,
+                    None,
+                    sat,
+                    sat,
+                    Some((t(9, 0), t(11, 0))),
+                ),
+            ],
+        };
+        let slots = compute_schedule_slots(
+            NY,
+            &s,
+            &rules30(),
+            early_now(),
+            mon(),
+            sat,
+            &[vec![], vec![]],
+        )
+        .unwrap();
+        let at = |date: NaiveDate, h, m| {
+            slots
+                .iter()
+                .find(|x| x.start == ny(date, h, m))
+                .map(|x| x.free)
+        };
+        assert_eq!(at(mon(), 9, 0), Some(0b01));
+        assert_eq!(at(mon(), 12, 0), Some(0b11));
+        assert_eq!(at(mon(), 12, 30), Some(0b11));
+        assert_eq!(at(mon(), 13, 0), Some(0b10), "resource 0 is off 13–14");
+        assert_eq!(at(mon(), 13, 30), Some(0b10));
+        assert_eq!(at(mon(), 14, 0), Some(0b11));
+        assert_eq!(at(mon(), 15, 0), Some(0b01));
+        assert!(starts_local(&slots, tue).is_empty());
+        assert_eq!(at(wed, 12, 0), Some(0b01));
+        assert_eq!(
+            starts_local(&slots, sat),
+            vec![(9, 0), (9, 30), (10, 0), (10, 30)]
+        );
+        assert_eq!(at(sat, 9, 0), Some(0b11));
+        assert!(s.fits(NY, 0, ny(mon(), 12, 0), ny(mon(), 12, 30)));
+        assert!(!s.fits(NY, 0, ny(mon(), 12, 30), ny(mon(), 13, 30)));
+        assert!(s.closed_by_exception(NY, 0, ny(mon(), 13, 0), ny(mon(), 13, 30)));
+        assert!(!s.closed_by_exception(NY, 1, ny(mon(), 9, 0), ny(mon(), 9, 30)));
+    }
+
+    #[test]
+    fn yearly_exceptions_recur_and_cross_the_new_year() {
+        let x = DateException {
+            recurring_yearly: true,
+            ..exc(
+                ExceptionKind::Closed,
+                None,
+                d(2025, 12, 31),
+                d(2026, 1, 1),
+                None,
+            )
+        };
+        assert!(x.occurs_on(d(2025, 12, 31)));
+        assert!(x.occurs_on(d(2027, 1, 1)));
+        assert!(x.occurs_on(d(2030, 12, 31)));
+        assert!(!x.occurs_on(d(2027, 1, 2)));
+        assert!(!x.occurs_on(d(2024, 12, 31)), "not before it was made");
+        let leap = DateException {
+            recurring_yearly: true,
+            ..exc(
+                ExceptionKind::Closed,
+                None,
+                d(2028, 2, 29),
+                d(2028, 2, 29),
+                None,
+            )
+        };
+        assert!(leap.occurs_on(d(2032, 2, 29)));
+        assert!(!leap.occurs_on(d(2029, 3, 1)));
+    }
+
+    #[test]
+    fn closure_on_the_dst_change_covers_the_short_day() {
+        // Sunday 8 March 2026 in New York is 23 hours long.
+        let sun = d(2026, 3, 8);
+        let x = exc(ExceptionKind::Closed, None, sun, sun, None);
+        let (a, b) = x.span_on(NY, sun);
+        assert_eq!(b - a, Duration::hours(23));
+        assert_eq!(a, z(2026, 3, 8, 5, 0));
     }
 }

@@ -190,11 +190,15 @@ impl From<BookingError> for ApiError {
             | K::ResourceNotFound
             | K::HoldNotFound
             | K::OfferNotFound
-            | K::BookingNotFound => StatusCode::NOT_FOUND,
+            | K::BookingNotFound
+            | K::ExceptionNotFound => StatusCode::NOT_FOUND,
             K::HoldExpired | K::OfferExpired => StatusCode::GONE,
             K::HoldNotOwned => StatusCode::FORBIDDEN,
             K::SlotUnavailable
             | K::SlotTaken
+            | K::ScheduleClosed
+            | K::DailyLimitReached
+            | K::ChangeCutoffPassed
             | K::BookingCancelled
             | K::OutcomeTooEarly
             | K::OfferClosed => StatusCode::CONFLICT,

@@ -306,7 +306,15 @@ async fn reconcile_row(
         )),
         (Cancelled, Cancelled) if moved => Ok(dead("reschedule", "the booking is cancelled")),
         (Cancelled, Cancelled) => Ok(Outcome::Unchanged),
-        (Confirmed, Cancelled) => match booking.cancel(tenant, &reference, &email).await {
+        (Confirmed, Cancelled) => match booking
+            .cancel_by(
+                tenant,
+                &reference,
+                &email,
+                crate::services::booking::ChangeBy::Admin,
+            )
+            .await
+        {
             Ok(_) => Ok(Outcome::Applied),
             Err(e) => Ok(dead("cancel", e.to_string())),
         },

@@ -273,6 +273,10 @@ impl InboundService {
                         Err(BookingError::BookingNotFound) => {
                             Ok(("no_booking", Some((words().not_found)(&name))))
                         }
+                        Err(e @ BookingError::ChangeCutoffPassed { .. }) => Ok((
+                            "change_cutoff_passed",
+                            Some((words().change_cutoff)(&name, &e.to_string())),
+                        )),
                         Err(e) => Err(InboundError::Booking(e)),
                     }
                 } else {

@@ -87,6 +87,8 @@ const VOICE: Voice = Voice {
         format!("I'm holding {when} for you. May I have your first and last name?")
     },
     just_taken: |question| format!("Sorry, that time was just taken. {question}"),
+    closed_then: |question| format!("Sorry, we are closed at that time, or that staff member is away. {question}"),
+    day_full: |question| format!("Sorry, that day is fully booked. {question}"),
     ask_email: |name| format!("Thank you, {name}. What email address should we send the confirmation to? For example, jane dot doe at gmail dot com."),
     confirm: |service, when, name, email| format!("Let me confirm: a {service} on {when}, for {name}, with confirmation sent to {email}. Shall I book it?"),
     nothing_booked: "No problem, nothing is booked. What day would you like instead?",
@@ -116,6 +118,7 @@ const VOICE: Voice = Voice {
     },
     move_to_which_day: "What day would you like to move it to?",
     sure_to_cancel: "Are you sure you want to cancel it?",
+    change_cutoff: |why| format!("Sorry, I can't change that booking by phone now: {why}. Goodbye."),
     cancelled: "Your appointment is cancelled. Is there anything else I can help you with?",
     booking_gone: "I couldn't find that booking any more. What is the reference code?",
     left_as_is: "Okay, I've left your appointment as it is. Is there anything else I can help you with?",
@@ -203,6 +206,8 @@ const CHAT: Chat = Chat {
     },
     holding: |when, question| format!("I'm holding {when} for you for a few minutes. {question}"),
     just_taken: |offer| format!("Sorry, that time was just taken. {offer}"),
+    closed_then: |offer| format!("Sorry, we are closed at that time, or that staff member is away. {offer}"),
+    day_full: |offer| format!("Sorry, that day is fully booked. {offer}"),
     nothing_booked: "No problem — I haven't booked anything. What other day or time would you like? (Or say \"cancel\" if you've changed your mind.)",
     hold_inactive: |question| format!("That hold is no longer active. {question}"),
     booked: |service, when, reference| format!("You're all set — your appointment is confirmed: {service} on {when}. Your reference code is {reference}. Keep it with your email to look up, reschedule or cancel."),
@@ -229,6 +234,7 @@ const CHAT: Chat = Chat {
     },
     tool_system_error: "I'm sorry — I'm having a system issue right now and couldn't complete that. Nothing was changed; please try again in a moment.",
     too_far_ahead: |question| format!("That's further ahead than I can book. {question}"),
+    change_cutoff: |why| format!("Sorry, I can't change that booking here: {why}."),
     already_cancelled: "That booking is already cancelled.",
     didnt_work: |error, question| format!("Sorry, that didn't work ({error}). {question}"),
     handoff_welcome: "Welcome back! I have the details from your call",
@@ -297,6 +303,10 @@ const SMS: Sms = Sms {
     hold_released: |tenant, when| {
         format!("{tenant}: your hold on {when} was released. It may still be open - come back to the chat to book.")
     },
+    schedule_change: |tenant, booking, offer| {
+        format!("{tenant}: we can no longer see you for your {booking} (we are closed or your practitioner is away). Your booking is kept until you choose. {offer}")
+    },
+    change_cutoff: |tenant, why| format!("{tenant}: your booking was not cancelled — {why}."),
     waitlist_match: |tenant, service, when| {
         format!("{tenant}: a {service} time opened up on {when}. Come back to the chat to book it.")
     },
@@ -379,6 +389,26 @@ const MAIL: Mail = Mail {
     hold_released_subject: |service, when| format!("Still interested in {service} on {when}?"),
     hold_released_body: |tenant, service, when| {
         format!("Hi,\n\nThe time you were holding at {tenant} ({service}, {when}) was released because the booking was not completed. It may still be open — come back to the chat to book it or pick another time.\n")
+    },
+    schedule_change_subject: |service, when| {
+        format!("Please choose a new time for your {service} on {when}")
+    },
+    schedule_change_body: |name, tenant, service, when, reference, offer| {
+        format!("Hi {name},\n\nWe are sorry: {tenant} can no longer see you for your {service} on {when} (reference {reference}) — we are closed or your practitioner is away then. Your booking is kept until you choose a new time or cancel it.\n\n{offer}\n")
+    },
+    new_times: |times, link| {
+        if link.is_empty() {
+            format!("Times we can offer instead: {times}. Reply or chat with us with your reference to move your booking.")
+        } else {
+            format!("Times we can offer instead: {times}. Book one at {link}")
+        }
+    },
+    no_new_times: |link| {
+        if link.is_empty() {
+            "Reply or chat with us with your reference to find a new time.".into()
+        } else {
+            format!("Find a new time at {link}")
+        }
     },
     waitlist_notice: |service, when| format!("Good news — a {service} time opened up on {when}."),
     waitlist_subject: |service, when| format!("A {service} time opened up: {when}"),

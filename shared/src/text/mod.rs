@@ -115,6 +115,10 @@ pub struct Voice {
     pub holding_to_move: fn(when: &str) -> String,
     pub holding_ask_name: fn(when: &str) -> String,
     pub just_taken: fn(question: &str) -> String,
+    /// The time asked for falls in a closure or a staff member's time off.
+    pub closed_then: fn(question: &str) -> String,
+    /// The day asked for has its most bookings (the service's or staff member's cap).
+    pub day_full: fn(question: &str) -> String,
     pub ask_email: fn(name: &str) -> String,
     pub confirm: fn(service: &str, when: &str, name: &str, email: &str) -> String,
     pub nothing_booked: &'static str,
@@ -140,6 +144,8 @@ pub struct Voice {
     pub move_to_which_day: &'static str,
     pub sure_to_cancel: &'static str,
     pub cancelled: &'static str,
+    /// A cancel refused by the self-service cut-off; `why` is the refusal.
+    pub change_cutoff: fn(why: &str) -> String,
     pub booking_gone: &'static str,
     pub left_as_is: &'static str,
     pub moved: fn(when: &str, reference: &str) -> String,
@@ -202,6 +208,10 @@ pub struct Chat {
     pub not_an_open_time: fn(time: NaiveTime, question: &str) -> String,
     pub holding: fn(when: &str, question: &str) -> String,
     pub just_taken: fn(offer: &str) -> String,
+    /// The time asked for falls in a closure or a staff member's time off.
+    pub closed_then: fn(offer: &str) -> String,
+    /// The day asked for has its most bookings (the service's or staff member's cap).
+    pub day_full: fn(offer: &str) -> String,
     pub nothing_booked: &'static str,
     pub hold_inactive: fn(question: &str) -> String,
     pub booked: fn(service: &str, when: &str, reference: &str) -> String,
@@ -227,6 +237,8 @@ pub struct Chat {
     pub tool_system_error: &'static str,
     pub too_far_ahead: fn(question: &str) -> String,
     pub already_cancelled: &'static str,
+    /// A change refused by the self-service cut-off; `why` is the refusal.
+    pub change_cutoff: fn(why: &str) -> String,
     pub didnt_work: fn(error: &str, question: &str) -> String,
     /// The first chat message after a handoff from a call: `handoff_welcome`, the details
     /// carried over in parentheses, then `handoff_welcome_end`.
@@ -266,6 +278,8 @@ pub struct Sms {
     pub booking: fn(service: &str, when: &str) -> String,
     pub attendance_confirmed: fn(tenant: &str, booking: &str, reference: &str) -> String,
     pub cancel_failed: fn(tenant: &str) -> String,
+    /// A cancel refused by the self-service cut-off; `why` is the refusal.
+    pub change_cutoff: fn(tenant: &str, why: &str) -> String,
     pub cancelled: fn(tenant: &str, booking: &str) -> String,
     pub not_found: fn(tenant: &str) -> String,
     pub confirm_cancel: fn(tenant: &str, minutes: i64, booking: &str, reference: &str) -> String,
@@ -279,6 +293,8 @@ pub struct Sms {
     /// A notification text without its own wording: the email subject.
     pub from_subject: fn(subject: &str) -> String,
     pub hold_released: fn(tenant: &str, when: &str) -> String,
+    /// A booking now falls in a closure or time off; `offer` is [`Mail::new_times`] or empty.
+    pub schedule_change: fn(tenant: &str, booking: &str, offer: &str) -> String,
     pub waitlist_match: fn(tenant: &str, service: &str, when: &str) -> String,
     /// `about` is empty or " about <reason>".
     pub contact_followup: fn(tenant: &str, about: &str) -> String,
@@ -358,6 +374,20 @@ pub struct Mail {
         fn(reference: &str, service: &str, when: &str, attempts: i32) -> String,
     pub hold_released_subject: fn(service: &str, when: &str) -> String,
     pub hold_released_body: fn(tenant: &str, service: &str, when: &str) -> String,
+    /// A booking now falls in a closure or time off (the booking is kept).
+    pub schedule_change_subject: fn(service: &str, when: &str) -> String,
+    pub schedule_change_body: fn(
+        name: &str,
+        tenant: &str,
+        service: &str,
+        when: &str,
+        reference: &str,
+        offer: &str,
+    ) -> String,
+    /// The new times offered, "a, b, c", and where to book them (may be empty).
+    pub new_times: fn(times: &str, link: &str) -> String,
+    /// No free time was found to offer; `link` may be empty.
+    pub no_new_times: fn(link: &str) -> String,
     /// Chat notice: a waitlisted time opened up.
     pub waitlist_notice: fn(service: &str, when: &str) -> String,
     pub waitlist_subject: fn(service: &str, when: &str) -> String,

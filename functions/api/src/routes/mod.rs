@@ -6,6 +6,8 @@ pub mod excel;
 pub mod health;
 pub mod privacy;
 pub mod public;
+pub mod rules;
+pub mod schedule;
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use gomomo::domain::{ParseError, TenantId};

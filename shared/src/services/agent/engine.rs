@@ -484,6 +484,16 @@ impl<'a> Engine<'a> {
                 let date = ctx.state.dialog.date.unwrap_or(ctx.today());
                 Some((words().just_taken)(&self.offer(ctx, date).await))
             }
+            Err(e) if e.booking_kind() == Some(BK::ScheduleClosed) => {
+                let date = ctx.state.dialog.date.unwrap_or(ctx.today());
+                Some((words().closed_then)(&self.offer(ctx, date).await))
+            }
+            Err(e) if e.booking_kind() == Some(BK::DailyLimitReached) => {
+                let date = ctx.state.dialog.date.unwrap_or(ctx.today());
+                Some((words().day_full)(
+                    &self.offer(ctx, date + chrono::Duration::days(1)).await,
+                ))
+            }
             Err(e) => Some(self.tool_failed(ctx, &e)),
         }
     }
@@ -676,6 +686,14 @@ impl<'a> Engine<'a> {
                         let date = ctx.state.dialog.date.unwrap_or(ctx.today());
                         (words().just_taken)(&self.offer(ctx, date).await)
                     }
+                    Err(e) if e.booking_kind() == Some(BK::ScheduleClosed) => {
+                        let date = ctx.state.dialog.date.unwrap_or(ctx.today());
+                        (words().closed_then)(&self.offer(ctx, date).await)
+                    }
+                    Err(e) if e.booking_kind() == Some(BK::DailyLimitReached) => {
+                        let date = ctx.state.dialog.date.unwrap_or(ctx.today());
+                        (words().day_full)(&self.offer(ctx, date + chrono::Duration::days(1)).await)
+                    }
                     Err(e) => self.tool_failed(ctx, &e),
                 })
             }
@@ -744,6 +762,10 @@ impl<'a> Engine<'a> {
             ToolErrorKind::Booking(BK::BookingCancelled) => {
                 ctx.state.dialog = Default::default();
                 words().already_cancelled.into()
+            }
+            ToolErrorKind::Booking(BK::ChangeCutoffPassed) => {
+                ctx.state.dialog = Default::default();
+                (words().change_cutoff)(&e.message)
             }
             _ => (words().didnt_work)(&e.message, &self.question(ctx)),
         }

@@ -731,7 +731,10 @@ impl ToolExecutor {
         if matches!(
             out.as_ref().map_err(ToolError::booking_kind),
             Err(Some(
-                BookingErrorKind::SlotUnavailable | BookingErrorKind::SlotTaken
+                BookingErrorKind::SlotUnavailable
+                    | BookingErrorKind::SlotTaken
+                    | BookingErrorKind::ScheduleClosed
+                    | BookingErrorKind::DailyLimitReached
             ))
         ) {
             ctx.events.push(AgentEvent::SlotUnavailable);
@@ -934,7 +937,10 @@ impl ToolExecutor {
                 )
                 .await
                 .inspect_err(|e| {
-                    if e.booking_kind() == Some(BookingErrorKind::SlotUnavailable) {
+                    if matches!(
+                        e.booking_kind(),
+                        Some(BookingErrorKind::SlotUnavailable | BookingErrorKind::ScheduleClosed)
+                    ) {
                         ctx.events.push(AgentEvent::SlotUnavailable);
                     }
                 })?;

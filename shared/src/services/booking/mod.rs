@@ -14,6 +14,7 @@
 mod attendance;
 mod calendar_sync;
 pub mod freebusy;
+pub mod schedule;
 mod waitlist;
 
 pub use waitlist::WaitlistOffer;
@@ -28,6 +29,7 @@ use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 use crate::db::bookings::{self as q, AppointmentRow, AppointmentStatus, HoldRow, HoldStatus};
+use crate::db::schedule::{self as schedule_db, ScheduleExtras};
 use crate::db::sessions as sessions_db;
 use crate::db::tenants::{self, ServiceRow, TenantRow};
 use crate::db::{audit, db_error_code, is_retryable, outbox, sqlstate};
@@ -60,8 +62,19 @@ pub enum BookingError {
     SlotUnavailable,
     #[error("that time was just booked by someone else")]
     SlotTaken,
+    /// The day already has the most bookings the service or the staff member takes.
+    #[error("that day is fully booked for this service or staff member; please pick another day")]
+    DailyLimitReached,
+    /// Self-service changes close this long before the booking starts.
+    #[error("bookings can be changed or cancelled by chat, text or online only until {} before they start; please call us", cutoff_words(*minutes))]
+    ChangeCutoffPassed { minutes: i32 },
+    /// The time falls in a closure or time off (or outside the resource's hours).
+    #[error("that time is closed: the clinic is closed or the staff member is away then")]
+    ScheduleClosed,
     #[error("booking not found")]
     BookingNotFound,
+    #[error("schedule exception not found")]
+    ExceptionNotFound,
     #[error("the booking is cancelled")]
     BookingCancelled,
     #[error("an attendance outcome can be recorded only once the appointment has started")]
@@ -106,7 +119,11 @@ pub enum BookingErrorKind {
     HoldNotOwned,
     SlotUnavailable,
     SlotTaken,
+    ScheduleClosed,
+    DailyLimitReached,
+    ChangeCutoffPassed,
     BookingNotFound,
+    ExceptionNotFound,
     BookingCancelled,
     OutcomeTooEarly,
     OfferNotFound,
@@ -133,7 +150,11 @@ impl BookingErrorKind {
             Self::HoldNotOwned => "hold_not_owned",
             Self::SlotUnavailable => "slot_unavailable",
             Self::SlotTaken => "slot_taken",
+            Self::ScheduleClosed => "schedule_closed",
+            Self::DailyLimitReached => "daily_limit_reached",
+            Self::ChangeCutoffPassed => "change_cutoff_passed",
             Self::BookingNotFound => "booking_not_found",
+            Self::ExceptionNotFound => "exception_not_found",
             Self::BookingCancelled => "booking_cancelled",
             Self::OutcomeTooEarly => "outcome_too_early",
             Self::OfferNotFound => "offer_not_found",
@@ -161,7 +182,11 @@ impl BookingError {
             Self::HoldNotOwned => K::HoldNotOwned,
             Self::SlotUnavailable => K::SlotUnavailable,
             Self::SlotTaken => K::SlotTaken,
+            Self::ScheduleClosed => K::ScheduleClosed,
+            Self::DailyLimitReached => K::DailyLimitReached,
+            Self::ChangeCutoffPassed { .. } => K::ChangeCutoffPassed,
             Self::BookingNotFound => K::BookingNotFound,
+            Self::ExceptionNotFound => K::ExceptionNotFound,
             Self::BookingCancelled => K::BookingCancelled,
             Self::OutcomeTooEarly => K::OutcomeTooEarly,
             Self::OfferNotFound => K::OfferNotFound,
@@ -184,12 +209,37 @@ impl BookingError {
 
 pub type Result<T, E = BookingError> = std::result::Result<T, E>;
 
+/// "24 hours", "90 minutes": a cut-off as people say it.
+fn cutoff_words(minutes: i32) -> String {
+    if minutes >= 60 && minutes % 60 == 0 {
+        let h = minutes / 60;
+        if h == 1 {
+            "1 hour".into()
+        } else {
+            format!("{h} hours")
+        }
+    } else {
+        format!("{minutes} minutes")
+    }
+}
+
+/// Who asks for a change: a client (chat, SMS, voice, the public API), held to the
+/// self-service rules, or staff through the admin API, who may override them (audited).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChangeBy {
+    Client,
+    Admin,
+}
+
 /// A tenant's scheduling rules, loaded once per request.
 #[derive(Debug, Clone)]
 pub struct TenantSchedule {
     pub tenant: TenantRow,
     pub tz: Tz,
     pub hours: WeeklyHours,
+    /// Own hours and date exceptions of the resources read with the schedule (empty when
+    /// only the tenant was read).
+    pub extras: ScheduleExtras,
 }
 
 impl TenantSchedule {
@@ -201,7 +251,35 @@ impl TenantSchedule {
             hours: tenants::weekly_hours(hours),
             tenant: row,
             tz,
+            extras: ScheduleExtras::default(),
         })
+    }
+
+    /// The engine's view of `resources` (in this order): their own hours and the
+    /// exceptions of `extras` that concern them.
+    pub fn engine(&self, extras: &ScheduleExtras, resources: &[Uuid]) -> slots::Schedule {
+        let own_hours = resources.iter().map(|r| extras.own_hours(*r)).collect();
+        let exceptions = extras
+            .exceptions
+            .iter()
+            .filter_map(|x| match x.resource_id {
+                None => x.to_domain(None),
+                Some(rid) => resources
+                    .iter()
+                    .position(|r| *r == rid)
+                    .and_then(|i| x.to_domain(Some(i))),
+            })
+            .collect();
+        slots::Schedule {
+            tenant: self.hours.clone(),
+            own_hours,
+            exceptions,
+        }
+    }
+
+    /// The first local date whose exceptions matter at `now` (a day of margin for zones).
+    pub fn since(now: DateTime<Utc>) -> NaiveDate {
+        now.date_naive() - Duration::days(2)
     }
 
     pub fn rules(&self, service: &ServiceRow) -> SlotRules {
@@ -209,7 +287,12 @@ impl TenantSchedule {
             step: Duration::minutes(self.tenant.slot_step_minutes.into()),
             duration: Duration::minutes(service.duration_minutes.into()),
             buffer: Duration::minutes(self.tenant.buffer_minutes.into()),
-            min_notice: Duration::minutes(self.tenant.min_notice_minutes.into()),
+            min_notice: Duration::minutes(
+                service
+                    .min_notice_minutes
+                    .unwrap_or(self.tenant.min_notice_minutes)
+                    .into(),
+            ),
             max_days_ahead: self.tenant.max_days_ahead.into(),
         }
     }
@@ -402,11 +485,13 @@ impl BookingService {
         tenant: TenantId,
         service: Uuid,
     ) -> Result<(TenantSchedule, ServiceRow)> {
-        let (row, hours, found) =
-            tenants::get_tenant_hours_and_service(&self.pool, tenant.0, service)
+        let since = TenantSchedule::since(self.clock.now());
+        let (row, hours, found, extras) =
+            tenants::get_tenant_hours_and_service(&self.pool, tenant.0, service, since)
                 .await?
                 .ok_or(BookingError::TenantNotFound)?;
-        let sched = TenantSchedule::new(row, &hours)?;
+        let mut sched = TenantSchedule::new(row, &hours)?;
+        sched.extras = extras;
         match found {
             Some(s) if s.active => Ok((sched, s)),
             _ => Err(BookingError::ServiceNotFound),
@@ -473,7 +558,7 @@ impl BookingService {
             return Err(BookingError::InvalidRange("from is after to"));
         }
         let (sched, service) = self.schedule_and_service(tenant, service_id).await?;
-        let target = self.hold_target(tenant, &service, moving).await?;
+        let target = self.hold_target(tenant, &sched, &service, moving).await?;
         let now = self.clock.now();
         let today = sched.local_date(now);
         if to > today + Duration::days(sched.tenant.max_days_ahead.into()) {
@@ -500,18 +585,32 @@ impl BookingService {
             });
         };
         let mut conn = self.pool.acquire().await?;
-        let mut busy = load_busy(
+        let pads = Pads::new(&sched, &sched.extras, &service);
+        let rules = pads.rules(rules);
+        let busy = load_busy(
             &mut conn,
             &sched,
             &target.resources,
-            from,
-            to,
+            (from, to),
             now,
+            target.moves,
+            &pads,
+            &external,
+        )
+        .await?;
+        let mut engine = sched.engine(&sched.extras, &target.resources);
+        let caps = daily_caps(
+            &mut conn,
+            &sched,
+            &service,
+            &sched.extras,
+            &target.resources,
+            (from, to),
             target.moves,
         )
         .await?;
-        busy.iter_mut().for_each(|b| b.extend_from_slice(&external));
-        let slots = slots::compute_slots(sched.tz, &sched.hours, &rules, now, from, to, &busy)
+        engine.exceptions.extend(caps);
+        let slots = slots::compute_schedule_slots(sched.tz, &engine, &rules, now, from, to, &busy)
             .map_err(|e| BookingError::TenantConfig(e.to_string()))?;
         Ok(Availability {
             time_zone: sched.tz,
@@ -570,6 +669,7 @@ impl BookingService {
     async fn hold_target(
         &self,
         tenant: TenantId,
+        sched: &TenantSchedule,
         service: &ServiceRow,
         moving: Option<&MoveOf>,
     ) -> Result<HoldTarget> {
@@ -583,6 +683,7 @@ impl BookingService {
         if appt.status == AppointmentStatus::Cancelled {
             return Err(BookingError::BookingCancelled);
         }
+        check_cutoff(sched, &appt, self.clock.now(), ChangeBy::Client)?;
         let resources = if m.same_resource {
             if !service.resource_ids.contains(&appt.resource_id) {
                 return Err(BookingError::ResourceNotFound);
@@ -610,7 +711,7 @@ impl BookingService {
     ) -> Result<(HoldRow, Tz)> {
         let (sched, service) = self.schedule_and_service(tenant, service_id).await?;
         let rules = sched.rules(&service);
-        let target = self.hold_target(tenant, &service, moving).await?;
+        let target = self.hold_target(tenant, &sched, &service, moving).await?;
         let date = sched.local_date(start);
         // The calendar is read before any lock is taken (no network call under a lock).
         let external = self
@@ -623,22 +724,33 @@ impl BookingService {
         {
             let now = self.clock.now();
             let mut conn = self.pool.acquire().await?;
-            let mut busy = load_busy(
+            let pads = Pads::new(&sched, &sched.extras, &service);
+            let rules = pads.rules(rules);
+            let busy = load_busy(
                 &mut conn,
                 &sched,
                 &target.resources,
-                date,
-                date,
+                (date, date),
                 now,
+                target.moves,
+                &pads,
+                &external,
+            )
+            .await?;
+            let engine = sched.engine(&sched.extras, &target.resources);
+            let caps = daily_caps(
+                &mut conn,
+                &sched,
+                &service,
+                &sched.extras,
+                &target.resources,
+                (date, date),
                 target.moves,
             )
             .await?;
-            busy.iter_mut().for_each(|b| b.extend_from_slice(&external));
-            let offered =
-                slots::compute_slots(sched.tz, &sched.hours, &rules, now, date, date, &busy)
-                    .map_err(|e| BookingError::TenantConfig(e.to_string()))?;
+            let offered = offered_with_caps(&sched, &engine, caps, &rules, now, start, &busy)?;
             if !offered.iter().any(|s| s.start == start) {
-                return Err(BookingError::SlotUnavailable);
+                return Err(refusal(&sched, &engine, &rules, start));
             }
         }
         let hold = retry_transaction(is_retryable, || {
@@ -683,20 +795,26 @@ impl BookingService {
         };
         let session = session.id();
         let mut locks = RuleLocks::new();
+        let (before, after) = own_buffers(sched, service.id, &sched.extras);
         for r in &target.resources {
-            locks.buffered(sched, *r, start, start + rules.duration);
+            locks.window(sched, *r, start - before, start + rules.duration + after);
+        }
+        if service.max_per_day.is_some() {
+            locks.service_day(sched, service.id, sched.local_date(start));
         }
         locks.take(&mut tx).await?;
         let now = self.clock.now();
         let (slot, resource) = offered_slot(
             &mut tx,
             sched,
+            service,
             rules,
             &target.resources,
             start,
             now,
             target.moves,
             external,
+            false,
         )
         .await?;
         let hold = q::insert_hold(
@@ -848,12 +966,33 @@ impl BookingService {
         if hold.status != HoldStatus::Active {
             return Err(BookingError::HoldExpired);
         }
+        // SERIALIZABLE: every read sees the snapshot of the first, before or after the
+        // locks alike; a schedule change committed meanwhile makes one of the two retry.
+        let (extras, service_cap) = schedule_db::extras_and_cap(
+            &mut *tx,
+            tenant_id,
+            &[hold.resource_id],
+            TenantSchedule::since(self.clock.now()),
+            hold.service_id,
+        )
+        .await?;
         let mut locks = RuleLocks::new();
-        locks.buffered(sched, hold.resource_id, hold.start_at, hold.end_at);
+        let (before, after) = own_buffers(sched, hold.service_id, &extras);
+        locks.window(
+            sched,
+            hold.resource_id,
+            hold.start_at - before,
+            hold.end_at + after,
+        );
+        if service_cap.is_some() {
+            locks.service_day(sched, hold.service_id, sched.local_date(hold.start_at));
+        }
         locks.take(tx).await?;
         // Expiry is judged after the lock wait: a hold that ran out while we waited may
         // already have been given to someone else by create_hold.
-        hold_still_good(&hold, self.clock.now())?;
+        let now = self.clock.now();
+        hold_still_good(&hold, now)?;
+        check_hold_schedule(tx, sched, &hold, &extras, service_cap, None).await?;
         let reference = ReferenceCode::generate();
         let appt = q::insert_appointment(
             tx,
@@ -989,12 +1128,32 @@ impl BookingService {
         if hold.status != HoldStatus::Active {
             return Err(BookingError::HoldExpired);
         }
+        check_cutoff(sched, &appt, self.clock.now(), ChangeBy::Client)?;
+        let (extras, service_cap) = schedule_db::extras_and_cap(
+            &mut *tx,
+            tenant_id,
+            &[hold.resource_id],
+            TenantSchedule::since(self.clock.now()),
+            hold.service_id,
+        )
+        .await?;
         let mut locks = RuleLocks::new();
+        let (before, after) = own_buffers(sched, hold.service_id, &extras);
         locks
             .buffered(sched, appt.resource_id, appt.start_at, appt.end_at)
-            .buffered(sched, hold.resource_id, hold.start_at, hold.end_at);
+            .window(
+                sched,
+                hold.resource_id,
+                hold.start_at - before,
+                hold.end_at + after,
+            );
+        if service_cap.is_some() {
+            locks.service_day(sched, hold.service_id, sched.local_date(hold.start_at));
+        }
         locks.take(&mut tx).await?;
-        hold_still_good(&hold, self.clock.now())?;
+        let now = self.clock.now();
+        hold_still_good(&hold, now)?;
+        check_hold_schedule(&mut tx, sched, &hold, &extras, service_cap, Some(appt.id)).await?;
         let moved = q::move_appointment(&mut tx, appt.id, &q::Placement::from(&hold))
             .await
             .map_err(slot_taken_on_overlap)?;
@@ -1054,25 +1213,62 @@ impl BookingService {
         if appt.status == AppointmentStatus::Cancelled {
             return Err(BookingError::BookingCancelled);
         }
+        if cutoff_passed(sched, &appt, self.clock.now()) {
+            audit_override(&mut tx, &appt, "self_service_cutoff", "reschedule").await?;
+        }
         let rules = sched.rules(service);
         let mut locks = RuleLocks::new();
+        let (before, after) = own_buffers(sched, service.id, &sched.extras);
         for r in &service.resource_ids {
-            locks.buffered(sched, *r, start, start + rules.duration);
+            locks.window(sched, *r, start - before, start + rules.duration + after);
         }
         locks.buffered(sched, appt.resource_id, appt.start_at, appt.end_at);
+        if service.max_per_day.is_some() {
+            locks.service_day(sched, service.id, sched.local_date(start));
+        }
         locks.take(&mut tx).await?;
         let now = self.clock.now();
-        let (slot, resource) = offered_slot(
-            &mut tx,
-            sched,
-            &rules,
-            &service.resource_ids,
-            start,
-            now,
-            Some(appt.id),
-            external,
-        )
-        .await?;
+        // Staff (this path serves the admin's import) may pass the minimum notice and the
+        // daily caps; the override is audited. Hours, exceptions and overlaps still hold.
+        let mut overridden = false;
+        let mut found = None;
+        for (relax, rules) in [
+            (false, rules),
+            (
+                true,
+                SlotRules {
+                    min_notice: Duration::zero(),
+                    ..rules
+                },
+            ),
+        ] {
+            match offered_slot(
+                &mut tx,
+                sched,
+                service,
+                &rules,
+                &service.resource_ids,
+                start,
+                now,
+                Some(appt.id),
+                external,
+                relax,
+            )
+            .await
+            {
+                Ok(done) => {
+                    overridden = relax;
+                    found = Some(done);
+                    break;
+                }
+                Err(BookingError::SlotUnavailable | BookingError::DailyLimitReached) if !relax => {}
+                Err(e) => return Err(e),
+            }
+        }
+        let (slot, resource) = found.ok_or(BookingError::SlotUnavailable)?;
+        if overridden {
+            audit_override(&mut tx, &appt, "min_notice_or_daily_limit", "reschedule").await?;
+        }
         let to = q::Placement {
             start: slot.start,
             end: slot.end,
@@ -1090,17 +1286,31 @@ impl BookingService {
 
     /// Cancels a booking and frees its slot. Cancelling a cancelled booking returns it
     /// unchanged (no second event).
-    #[tracing::instrument(skip_all, fields(tenant_id = %tenant, %reference))]
+    /// A client's cancel: refused with `ChangeCutoffPassed` inside the tenant's
+    /// self-service cut-off.
     pub async fn cancel(
         &self,
         tenant: TenantId,
         reference: &ReferenceCode,
         email: &Email,
     ) -> Result<AppointmentRow> {
+        self.cancel_by(tenant, reference, email, ChangeBy::Client)
+            .await
+    }
+
+    /// [`Self::cancel`] by a client or by staff (who may pass the cut-off; audited).
+    #[tracing::instrument(skip_all, fields(tenant_id = %tenant, %reference))]
+    pub async fn cancel_by(
+        &self,
+        tenant: TenantId,
+        reference: &ReferenceCode,
+        email: &Email,
+        by: ChangeBy,
+    ) -> Result<AppointmentRow> {
         let sched = self.schedule(tenant).await?;
         let late = self.late_cancel_window(tenant).await?;
         match retry_transaction(is_retryable, || {
-            self.cancel_once(&sched, reference, email, late)
+            self.cancel_once(&sched, reference, email, by, late)
         })
         .await
         {
@@ -1117,6 +1327,7 @@ impl BookingService {
         sched: &TenantSchedule,
         reference: &ReferenceCode,
         email: &Email,
+        by: ChangeBy,
         late: Duration,
     ) -> Result<(AppointmentRow, bool)> {
         let tenant_id = sched.tenant.id;
@@ -1127,6 +1338,10 @@ impl BookingService {
             return Ok((appt, false));
         }
         let now = self.clock.now();
+        check_cutoff(sched, &appt, now, by)?;
+        if cutoff_passed(sched, &appt, now) {
+            audit_override(&mut tx, &appt, "self_service_cutoff", "cancel").await?;
+        }
         // Late: inside the tenant's window before the start. The booking is cancelled all
         // the same (its time is free again); the outcome records the lateness.
         let outcome = (late > Duration::zero() && appt.start_at - now < late)
@@ -1204,22 +1419,56 @@ impl BookingService {
 async fn offered_slot(
     conn: &mut PgConnection,
     sched: &TenantSchedule,
+    service: &ServiceRow,
     rules: &SlotRules,
     resources: &[Uuid],
     start: DateTime<Utc>,
     now: DateTime<Utc>,
     moves: Option<Uuid>,
     external: &[Busy],
+    relax_caps: bool,
 ) -> Result<(slots::Slot, Uuid)> {
     let date = sched.local_date(start);
-    let mut busy = load_busy(conn, sched, resources, date, date, now, moves).await?;
-    busy.iter_mut().for_each(|b| b.extend_from_slice(external));
-    let offered = slots::compute_slots(sched.tz, &sched.hours, rules, now, date, date, &busy)
-        .map_err(|e| BookingError::TenantConfig(e.to_string()))?;
-    let slot = offered
-        .into_iter()
-        .find(|s| s.start == start)
-        .ok_or(BookingError::SlotUnavailable)?;
+    // Read again under the locks: a change of hours or exceptions takes the same day locks.
+    let extras = schedule_db::extras(
+        &mut *conn,
+        sched.tenant.id,
+        resources,
+        TenantSchedule::since(now),
+    )
+    .await?;
+    let pads = Pads::new(sched, &extras, service);
+    let rules = &pads.rules(*rules);
+    let busy = load_busy(
+        conn,
+        sched,
+        resources,
+        (date, date),
+        now,
+        moves,
+        &pads,
+        external,
+    )
+    .await?;
+    let engine = sched.engine(&extras, resources);
+    let caps = if relax_caps {
+        Vec::new()
+    } else {
+        daily_caps(
+            &mut *conn,
+            sched,
+            service,
+            &extras,
+            resources,
+            (date, date),
+            moves,
+        )
+        .await?
+    };
+    let offered = offered_with_caps(sched, &engine, caps, rules, now, start, &busy)?;
+    let Some(slot) = offered.into_iter().find(|s| s.start == start) else {
+        return Err(refusal(sched, &engine, rules, start));
+    };
     let resource = slot
         .first_free()
         .and_then(|i| resources.get(i).copied())
@@ -1227,26 +1476,313 @@ async fn offered_slot(
     Ok((slot, resource))
 }
 
+/// Busy intervals per resource (bookings, holds, and `external` for every resource) for
+/// the local dates `days`, with a day of margin either side so buffers at the edges are
+/// seen; padded by the services' own buffers when `pads` says so.
+#[allow(clippy::too_many_arguments)]
 async fn load_busy(
     conn: &mut PgConnection,
     sched: &TenantSchedule,
     resources: &[Uuid],
-    from: NaiveDate,
-    to: NaiveDate,
+    days: (NaiveDate, NaiveDate),
     now: DateTime<Utc>,
     except: Option<Uuid>,
+    pads: &Pads,
+    external: &[Busy],
 ) -> Result<Vec<Vec<Busy>>> {
     let midnight = chrono::NaiveTime::MIN;
-    let lo = slots::local_to_utc(sched.tz, from - Duration::days(1), midnight, true);
-    let hi = slots::local_to_utc(sched.tz, to + Duration::days(2), midnight, true);
+    let lo = slots::local_to_utc(sched.tz, days.0 - Duration::days(1), midnight, true);
+    let hi = slots::local_to_utc(sched.tz, days.1 + Duration::days(2), midnight, true);
     let rows = q::busy_intervals(conn, resources, lo, hi, now, except).await?;
     let mut busy = vec![Vec::new(); resources.len()];
-    for (rid, b) in rows {
+    for (rid, sid, b) in rows {
         if let Some(i) = resources.iter().position(|r| *r == rid) {
-            busy[i].push(b);
+            busy[i].push(pads.pad(Some(sid), b));
         }
     }
+    for list in &mut busy {
+        list.extend(external.iter().map(|b| pads.pad(None, *b)));
+    }
     Ok(busy)
+}
+
+/// The buffers before and after a booking of `service`: its own, else the tenant's.
+fn own_buffers(
+    sched: &TenantSchedule,
+    service: Uuid,
+    extras: &ScheduleExtras,
+) -> (Duration, Duration) {
+    let tenant = sched.tenant.buffer_minutes.max(0);
+    let own = extras
+        .service_buffers
+        .iter()
+        .find(|b| b.service_id == service);
+    let minutes = |m: Option<i32>| Duration::minutes(m.unwrap_or(tenant).max(0).into());
+    (
+        minutes(own.and_then(|b| b.before)),
+        minutes(own.and_then(|b| b.after)),
+    )
+}
+
+/// The services' own buffers. When a service of the tenant has its own, busy intervals
+/// are padded before they reach the engine (whose buffer is then zero): a booking of
+/// service X at `[a, b)` keeps `max(X.before, S.after)` free before it and
+/// `max(X.after, S.before)` after it for a booking of service S. Without any, the engine's
+/// symmetric tenant buffer does the same.
+struct Pads {
+    on: bool,
+    tenant: Duration,
+    before: Duration,
+    after: Duration,
+    by_service: Vec<(Uuid, Duration, Duration)>,
+}
+
+impl Pads {
+    fn new(sched: &TenantSchedule, extras: &ScheduleExtras, service: &ServiceRow) -> Self {
+        let tenant = Duration::minutes(sched.tenant.buffer_minutes.max(0).into());
+        let minutes = |m: Option<i32>| m.map_or(tenant, |m| Duration::minutes(m.max(0).into()));
+        let by_service = extras
+            .service_buffers
+            .iter()
+            .map(|b| (b.service_id, minutes(b.before), minutes(b.after)))
+            .collect();
+        Self {
+            on: !extras.service_buffers.is_empty(),
+            tenant,
+            before: minutes(service.buffer_before_minutes),
+            after: minutes(service.buffer_after_minutes),
+            by_service,
+        }
+    }
+
+    fn rules(&self, mut rules: SlotRules) -> SlotRules {
+        if self.on {
+            rules.buffer = Duration::zero();
+        }
+        rules
+    }
+
+    fn pad(&self, service: Option<Uuid>, b: Busy) -> Busy {
+        if !self.on {
+            return b;
+        }
+        let (xb, xa) = service
+            .and_then(|s| self.by_service.iter().find(|x| x.0 == s))
+            .map_or((self.tenant, self.tenant), |x| (x.1, x.2));
+        Busy {
+            start: b.start - xb.max(self.after),
+            end: b.end + xa.max(self.before),
+        }
+    }
+}
+
+/// The slots of `start`'s day under `engine` with the daily caps added;
+/// `DailyLimitReached` when only the caps keep `start` from being offered.
+fn offered_with_caps(
+    sched: &TenantSchedule,
+    engine: &slots::Schedule,
+    caps: Vec<slots::DateException>,
+    rules: &SlotRules,
+    now: DateTime<Utc>,
+    start: DateTime<Utc>,
+    busy: &[Vec<Busy>],
+) -> Result<Vec<Slot>> {
+    let date = sched.local_date(start);
+    let compute = |e: &slots::Schedule| {
+        slots::compute_schedule_slots(sched.tz, e, rules, now, date, date, busy)
+            .map_err(|e| BookingError::TenantConfig(e.to_string()))
+    };
+    if caps.is_empty() {
+        return compute(engine);
+    }
+    let mut capped = engine.clone();
+    capped.exceptions.extend(caps);
+    let offered = compute(&capped)?;
+    if !offered.iter().any(|s| s.start == start)
+        && compute(engine)?.iter().any(|s| s.start == start)
+    {
+        return Err(BookingError::DailyLimitReached);
+    }
+    Ok(offered)
+}
+
+/// The daily caps as whole-day exceptions over the local dates `days`: a day on which the
+/// service has its `max_per_day` confirmed bookings is closed for it, a day on which a
+/// resource has its own is that resource's day off. The booking `except` (being moved) does
+/// not count. Reads nothing when there is no cap.
+async fn daily_caps(
+    conn: &mut PgConnection,
+    sched: &TenantSchedule,
+    service: &ServiceRow,
+    extras: &ScheduleExtras,
+    resources: &[Uuid],
+    days: (NaiveDate, NaiveDate),
+    except: Option<Uuid>,
+) -> Result<Vec<slots::DateException>> {
+    let capped: Vec<(usize, i32)> = extras
+        .resource_caps
+        .iter()
+        .filter_map(|c| {
+            resources
+                .iter()
+                .position(|r| *r == c.resource_id)
+                .map(|i| (i, c.max_per_day))
+        })
+        .collect();
+    if service.max_per_day.is_none() && capped.is_empty() {
+        return Ok(Vec::new());
+    }
+    let midnight = chrono::NaiveTime::MIN;
+    let lo = slots::local_to_utc(sched.tz, days.0, midnight, true);
+    let hi = slots::local_to_utc(sched.tz, days.1 + Duration::days(1), midnight, true);
+    let rows = schedule_db::confirmed_starts(
+        &mut *conn,
+        sched.tenant.id,
+        service.id,
+        resources,
+        lo,
+        hi,
+        except,
+    )
+    .await?;
+    let mut out = Vec::new();
+    let day_off = |resource: Option<usize>, date: NaiveDate| slots::DateException {
+        kind: if resource.is_some() {
+            slots::ExceptionKind::TimeOff
+        } else {
+            slots::ExceptionKind::Closed
+        },
+        resource,
+        start_date: date,
+        end_date: date,
+        times: None,
+        recurring_yearly: false,
+    };
+    let mut per_day: std::collections::BTreeMap<(Option<usize>, NaiveDate), i32> =
+        Default::default();
+    for (rid, sid, start) in rows {
+        let date = sched.local_date(start);
+        if sid == service.id {
+            *per_day.entry((None, date)).or_default() += 1;
+        }
+        if let Some(&(i, _)) = capped.iter().find(|(i, _)| resources[*i] == rid) {
+            *per_day.entry((Some(i), date)).or_default() += 1;
+        }
+    }
+    for ((who, date), n) in per_day {
+        let cap = match who {
+            None => service.max_per_day,
+            Some(i) => capped.iter().find(|(j, _)| *j == i).map(|(_, c)| *c),
+        };
+        if cap.is_some_and(|c| n >= c) {
+            out.push(day_off(who, date));
+        }
+    }
+    Ok(out)
+}
+
+/// Why `start` is not offered: `ScheduleClosed` when no resource works it and a closure or
+/// time off took it from someone's weekly hours, else `SlotUnavailable`.
+fn refusal(
+    sched: &TenantSchedule,
+    engine: &slots::Schedule,
+    rules: &SlotRules,
+    start: DateTime<Utc>,
+) -> BookingError {
+    let end = start + rules.duration;
+    let n = engine.own_hours.len();
+    let works = (0..n).any(|r| engine.fits(sched.tz, r, start, end));
+    if !works && (0..n).any(|r| engine.closed_by_exception(sched.tz, r, start, end)) {
+        BookingError::ScheduleClosed
+    } else {
+        BookingError::SlotUnavailable
+    }
+}
+
+/// Under the rule locks: whether the held time is still worked by its resource (hours and
+/// exceptions read in the caller's transaction).
+async fn check_hold_schedule(
+    conn: &mut PgConnection,
+    sched: &TenantSchedule,
+    hold: &HoldRow,
+    extras: &ScheduleExtras,
+    service_cap: Option<i32>,
+    except: Option<Uuid>,
+) -> Result<()> {
+    let resources = [hold.resource_id];
+    let engine = sched.engine(extras, &resources);
+    if !engine.fits(sched.tz, 0, hold.start_at, hold.end_at) {
+        return Err(BookingError::ScheduleClosed);
+    }
+    let resource_cap = extras.resource_caps.first().map(|c| c.max_per_day);
+    if service_cap.is_none() && resource_cap.is_none() {
+        return Ok(());
+    }
+    let date = sched.local_date(hold.start_at);
+    let midnight = chrono::NaiveTime::MIN;
+    let lo = slots::local_to_utc(sched.tz, date, midnight, true);
+    let hi = slots::local_to_utc(sched.tz, date + Duration::days(1), midnight, true);
+    let rows = schedule_db::confirmed_starts(
+        &mut *conn,
+        sched.tenant.id,
+        hold.service_id,
+        &resources,
+        lo,
+        hi,
+        except,
+    )
+    .await?;
+    let of_service = rows.iter().filter(|r| r.1 == hold.service_id).count();
+    let of_resource = rows.iter().filter(|r| r.0 == hold.resource_id).count();
+    let full =
+        |cap: Option<i32>, n: usize| cap.is_some_and(|c| n >= usize::try_from(c).unwrap_or(0));
+    if full(service_cap, of_service) || full(resource_cap, of_resource) {
+        return Err(BookingError::DailyLimitReached);
+    }
+    Ok(())
+}
+
+/// The self-service cut-off: a client may not change a booking that starts sooner than
+/// the tenant's `self_service_cutoff_minutes`; staff may (the caller audits the override).
+fn check_cutoff(
+    sched: &TenantSchedule,
+    appt: &AppointmentRow,
+    now: DateTime<Utc>,
+    by: ChangeBy,
+) -> Result<()> {
+    if by == ChangeBy::Client && cutoff_passed(sched, appt, now) {
+        return Err(BookingError::ChangeCutoffPassed {
+            minutes: sched.tenant.self_service_cutoff_minutes,
+        });
+    }
+    Ok(())
+}
+
+fn cutoff_passed(sched: &TenantSchedule, appt: &AppointmentRow, now: DateTime<Utc>) -> bool {
+    let minutes = sched.tenant.self_service_cutoff_minutes;
+    minutes > 0 && appt.start_at - now < Duration::minutes(minutes.into())
+}
+
+/// The audit row of staff overriding a client rule (in the change's transaction).
+async fn audit_override(
+    tx: &mut PgConnection,
+    appt: &AppointmentRow,
+    rule: &str,
+    action: &str,
+) -> Result<()> {
+    audit::record(
+        tx,
+        audit::AuditEntry {
+            tenant_id: Some(appt.tenant_id),
+            event_type: "booking.rule_overridden",
+            entity_type: "appointment",
+            entity_id: Some(appt.id.to_string()),
+            actor: "admin",
+            payload: json!({"rule": rule, "action": action, "reference": appt.reference, "start": appt.start_at}),
+        },
+    )
+    .await?;
+    Ok(())
 }
 
 /// A hold can become a booking only while it is live and its slot has not started.
@@ -1315,6 +1851,29 @@ impl RuleLocks {
             let Some(next) = day.succ_opt() else { break };
             day = next;
         }
+        self
+    }
+
+    /// One local day of `resource` (a change of its schedule on that day).
+    pub fn day(&mut self, sched: &TenantSchedule, resource: Uuid, day: NaiveDate) -> &mut Self {
+        self.keys
+            .push(slot_lock_key(sched.tenant.id, resource, day));
+        self
+    }
+
+    /// The daily-cap rule of a service: every booking of the service on that local day.
+    pub fn service_day(
+        &mut self,
+        sched: &TenantSchedule,
+        service: Uuid,
+        day: NaiveDate,
+    ) -> &mut Self {
+        self.keys.push(lock_key(&[
+            b"service-day",
+            sched.tenant.id.as_bytes(),
+            service.as_bytes(),
+            &day.num_days_from_ce().to_be_bytes(),
+        ]));
         self
     }
 

@@ -13,8 +13,8 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 
 use super::{
-    is_constraint, is_retryable, offered_slot, retry_transaction, BookingError, BookingService,
-    ClientDetails, Result, RuleLocks, TenantSchedule,
+    is_constraint, is_retryable, offered_slot, own_buffers, retry_transaction, BookingError,
+    BookingService, ClientDetails, Result, RuleLocks, TenantSchedule,
 };
 use crate::db::bookings::{self as q, AppointmentRow, HoldRow};
 use crate::db::tenants::ServiceRow;
@@ -152,21 +152,28 @@ impl BookingService {
                 None => return Ok(None),
             }
         };
+        // The locks and checks of any hold (buffers of the service, its daily cap).
         let rules = sched.rules(service);
         let mut locks = RuleLocks::new();
+        let (before, after) = own_buffers(sched, service.id, &sched.extras);
         for r in &service.resource_ids {
-            locks.buffered(sched, *r, start, start + rules.duration);
+            locks.window(sched, *r, start - before, start + rules.duration + after);
+        }
+        if service.max_per_day.is_some() {
+            locks.service_day(sched, service.id, sched.local_date(start));
         }
         locks.take(&mut tx).await?;
         let (slot, resource) = match offered_slot(
             &mut tx,
             sched,
+            service,
             &rules,
             &service.resource_ids,
             start,
             now,
             None,
             external,
+            false,
         )
         .await
         {

@@ -696,14 +696,24 @@ impl VoiceService {
                 let q = (words().holding_ask_name)(&speak_day_time(tz, hold.start_at));
                 Ok(Some(self.ask(s, CallState::Name, q)))
             }
-            Err(BookingError::SlotUnavailable | BookingError::SlotTaken) => {
+            Err(
+                e @ (BookingError::SlotUnavailable
+                | BookingError::SlotTaken
+                | BookingError::ScheduleClosed
+                | BookingError::DailyLimitReached),
+            ) => {
                 let date = s
                     .ctx
                     .date
                     .unwrap_or_else(|| start.with_timezone(&tz).date_naive());
                 let r = self.search(s, date).await?;
+                let lead = match e {
+                    BookingError::ScheduleClosed => words().closed_then,
+                    BookingError::DailyLimitReached => words().day_full,
+                    _ => words().just_taken,
+                };
                 Ok(Some(match r {
-                    Reply::Ask(q) => Reply::Ask((words().just_taken)(&q)),
+                    Reply::Ask(q) => Reply::Ask(lead(&q)),
                     other => other,
                 }))
             }
@@ -952,6 +962,11 @@ impl VoiceService {
                 };
                 match self.booking.cancel(s.tenant, &reference, &email).await {
                     Ok(_) => Ok(Some(self.ask(s, CallState::Completed, words().cancelled))),
+                    Err(e @ BookingError::ChangeCutoffPassed { .. }) => Ok(Some(self.ask(
+                        s,
+                        CallState::Completed,
+                        (words().change_cutoff)(&e.to_string()),
+                    ))),
                     Err(BookingError::BookingNotFound) => Ok(Some(self.ask(
                         s,
                         CallState::Reference,

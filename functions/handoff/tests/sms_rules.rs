@@ -1,0 +1,101 @@
+//! SMS "X" against the self-service cut-off, through the real inbound SMS route: a cancel
+//! inside the cut-off is refused with a clear text and the booking is kept.
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use axum::Router;
+use gomomo::db::bookings::{appointment_by_reference, AppointmentStatus};
+use gomomo::domain::{ClientName, Email, PhoneE164, SessionId, TenantId};
+use gomomo::http::twilio::signature;
+use gomomo::services::admin::{seed_demo, DEMO_PHONE_NUMBER, DEMO_SERVICES, DEMO_TENANT_ID};
+use gomomo::services::booking::ClientDetails;
+use gomomo::services::{BookingService, Clock};
+use gomomo_handoff::{router, HandoffState};
+use http_body_util::BodyExt;
+use sqlx::PgPool;
+use support::{config, march_2_8am, ny, BASE, CALLER, TOKEN};
+use tower::ServiceExt;
+
+async fn sms(app: &Router, sid: &str, body: &str) -> Vec<String> {
+    let params = [
+        ("MessageSid", sid),
+        ("From", CALLER),
+        ("To", DEMO_PHONE_NUMBER),
+        ("Body", body),
+        ("NumMedia", "0"),
+    ];
+    let owned: Vec<(String, String)> = params
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let sig = signature::sign(TOKEN, &format!("{BASE}/twilio/sms"), &owned);
+    let req = Request::post("/twilio/sms")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("x-twilio-signature", sig)
+        .body(Body::from(
+            form_urlencoded::Serializer::new(String::new())
+                .extend_pairs(params)
+                .finish(),
+        ))
+        .unwrap();
+    let res = app.clone().oneshot(req).await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let bytes = res.into_body().collect().await.unwrap().to_bytes();
+    let xml = String::from_utf8_lossy(&bytes).into_owned();
+    let doc = roxmltree::Document::parse(&xml).unwrap();
+    doc.descendants()
+        .filter(|n| n.has_tag_name("Message"))
+        .map(|n| n.text().unwrap_or_default().to_string())
+        .collect()
+}
+
+#[sqlx::test(migrations = "../../migrations")]
+async fn sms_x_inside_the_cutoff_keeps_the_booking(pool: PgPool) {
+    seed_demo(&pool).await.unwrap();
+    let config = config(&[]);
+    let clock = Clock::fixed(march_2_8am());
+    let sms_sender = gomomo::app::sms_sender(&config.telephony);
+    let app = router(HandoffState::new(
+        pool.clone(),
+        &config,
+        clock.clone(),
+        sms_sender,
+    ));
+    let booking = BookingService::new(pool.clone(), clock, std::time::Duration::from_secs(300));
+    let tenant = TenantId(DEMO_TENANT_ID);
+    // Today 15:00, seven hours away; changes by text close 24 hours before.
+    let session = SessionId::parse("web-1").unwrap();
+    let hold = booking
+        .create_hold(tenant, DEMO_SERVICES[0].0, ny(2026, 3, 2, 15, 0), &session)
+        .await
+        .unwrap();
+    let (appt, _) = booking
+        .confirm(
+            tenant,
+            hold.id,
+            &session,
+            &ClientDetails {
+                name: ClientName::parse("Ana Lopez").unwrap(),
+                email: Email::parse("ana@example.com").unwrap(),
+                phone: Some(PhoneE164::parse(CALLER).unwrap()),
+                notes: None,
+            },
+        )
+        .await
+        .unwrap();
+    booking.set_self_service_cutoff(tenant, 1440).await.unwrap();
+
+    let first = sms(&app, "SM20000000000000000000000000000001", "X").await;
+    assert!(first[0].contains("reply X again"), "{first:?}");
+    let second = sms(&app, "SM20000000000000000000000000000002", "X").await;
+    assert!(second[0].contains("not cancelled"), "{second:?}");
+    assert!(second[0].contains("24 hours"), "{second:?}");
+    let kept = appointment_by_reference(&pool, DEMO_TENANT_ID, &appt.reference, false)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(kept.status, AppointmentStatus::Confirmed);
+}
