@@ -18,12 +18,21 @@ from pathlib import Path
 KEEP = ("PATH", "HOME", "CARGO_HOME", "RUSTUP_HOME", "RUSTUP_TOOLCHAIN", "CARGO_TARGET_DIR", "TMPDIR", "USER", "LANG")
 
 
+_GIVEN: set[int] = set()
+
+
 def free_port() -> int:
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+    """A free loopback port not handed out before in this run: a port probed and closed here
+    can come back from the kernel at once, and two watchers given the same port would have
+    the second one exit when it cannot listen."""
+    while True:
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+        s.close()
+        if port not in _GIVEN:
+            _GIVEN.add(port)
+            return port
 
 
 class Watcher:
