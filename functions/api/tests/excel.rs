@@ -12,6 +12,8 @@ use axum::http::{Request, StatusCode};
 use axum::Router;
 use calamine::{Data, Reader, Xlsx};
 use chrono::{DateTime, Utc};
+use gomomo::db::bookings::appointment_by_reference;
+use gomomo::db::schedule as schedule_db;
 use gomomo::services::admin::{seed_demo, DEMO_SERVICES, DEMO_TENANT_ID};
 use gomomo::services::Clock;
 use http_body_util::BodyExt;
@@ -454,4 +456,79 @@ async fn a_failed_move_leaves_nothing_behind(pool: PgPool) {
             .unwrap();
     let at = DateTime::parse_from_rfc3339("2026-03-03T10:00:00-05:00").unwrap();
     assert_eq!((start, sequence), (at.with_timezone(&Utc), 0));
+}
+
+/// Staff overriding the booking rules through the import: a move onto a day the service's
+/// cap has filled is applied, and the override is audited.
+#[sqlx::test(migrations = "../../migrations")]
+async fn the_import_may_move_a_booking_past_the_daily_cap(pool: PgPool) {
+    let seed = seed_demo(&pool).await.unwrap();
+    let key = seed.api_key.as_str();
+    let app = app(pool.clone(), Clock::fixed(march_2_8am()), &[]);
+    let a = book(&app, "2026-03-03T10:00:00-05:00", "s-a", "Ann Ode")
+        .await
+        .unwrap();
+    book(&app, "2026-03-04T09:00:00-05:00", "s-b", "Ben Ode")
+        .await
+        .unwrap();
+    // One consultation a day from now on: Wednesday is full.
+    let (s, _, b) = send(
+        &app,
+        "PUT",
+        &format!(
+            "/api/admin/tenants/{DEMO_TENANT_ID}/services/{}/rules",
+            DEMO_SERVICES[0].0
+        ),
+        Some("application/json"),
+        json!({"max_per_day": 1}).to_string().into_bytes(),
+        Some(key),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{}", String::from_utf8_lossy(&b));
+    assert!(book(&app, "2026-03-04T11:00:00-05:00", "s-c", "Cy Ode")
+        .await
+        .is_none());
+
+    let export = format!("/api/admin/tenants/{DEMO_TENANT_ID}/appointments.xlsx");
+    let (s, _, bytes) = send(
+        &app,
+        "GET",
+        &format!("{export}?from=2026-03-02&to=2026-03-06"),
+        None,
+        vec![],
+        Some(key),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    let mut rows = read_back(&bytes);
+    let row = rows.iter().position(|r| r.contains(&a)).unwrap();
+    rows[row][2] = "2026-03-04T11:00:00-05:00".into();
+    let (s, _, body) = send(
+        &app,
+        "POST",
+        &export,
+        Some("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+        write_xlsx(&rows),
+        Some(key),
+    )
+    .await;
+    let summary: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(s, StatusCode::OK, "{summary}");
+    assert_eq!(summary["applied"], 1, "{summary}");
+    let moved = appointment_by_reference(&pool, DEMO_TENANT_ID, &a, false)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        moved.start_at,
+        support::ny(2026, 3, 4, 11, 0),
+        "moved past the cap"
+    );
+    let events = schedule_db::audit_events(&pool, DEMO_TENANT_ID, "appointment", moved.id)
+        .await
+        .unwrap();
+    assert!(
+        events.contains(&"booking.rule_overridden".to_string()),
+        "{events:?}"
+    );
 }

@@ -12,43 +12,7 @@ use gomomo::services::admin::{seed_demo, DEMO_RESOURCES, DEMO_SERVICES, DEMO_TEN
 use gomomo::services::Clock;
 use serde_json::{json, Value};
 use sqlx::PgPool;
-use support::{app, call, march_2_8am, post};
-
-fn code(v: &Value) -> &str {
-    v["error"]["code"].as_str().unwrap_or("<no error code>")
-}
-
-fn demo(path: &str) -> String {
-    format!("/api/tenants/{DEMO_TENANT_ID}{path}")
-}
-
-fn admin(path: &str) -> String {
-    format!("/api/admin/tenants/{DEMO_TENANT_ID}{path}")
-}
-
-fn consult() -> String {
-    DEMO_SERVICES[0].0.to_string()
-}
-
-async fn starts(app: &Router, service: &str, date: &str) -> Vec<String> {
-    let (s, v) = call(
-        app,
-        "GET",
-        &demo(&format!(
-            "/availability?service={service}&from={date}&to={date}"
-        )),
-        None,
-        None,
-    )
-    .await;
-    assert_eq!(s, StatusCode::OK, "{v}");
-    v["slots"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s["start"].as_str().unwrap().to_string())
-        .collect()
-}
+use support::{admin, app, call, code, consult, demo, march_2_8am, post, starts};
 
 async fn put(app: &Router, key: &str, path: &str, body: Value) -> (StatusCode, Value) {
     call(app, "PUT", &admin(path), Some(&body.to_string()), Some(key)).await

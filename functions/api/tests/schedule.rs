@@ -10,27 +10,11 @@ use axum::http::StatusCode;
 use axum::Router;
 use gomomo::db::notifications;
 use gomomo::db::schedule as schedule_db;
-use gomomo::services::admin::{seed_demo, DEMO_RESOURCES, DEMO_SERVICES, DEMO_TENANT_ID};
+use gomomo::services::admin::{seed_demo, DEMO_RESOURCES, DEMO_TENANT_ID};
 use gomomo::services::Clock;
 use serde_json::{json, Value};
 use sqlx::PgPool;
-use support::{app, call, december_7_8am, ny, post};
-
-fn code(v: &Value) -> &str {
-    v["error"]["code"].as_str().unwrap_or("<no error code>")
-}
-
-fn demo(path: &str) -> String {
-    format!("/api/tenants/{DEMO_TENANT_ID}{path}")
-}
-
-fn admin(path: &str) -> String {
-    format!("/api/admin/tenants/{DEMO_TENANT_ID}{path}")
-}
-
-fn consult() -> String {
-    DEMO_SERVICES[0].0.to_string()
-}
+use support::{admin, app, call, code, consult, december_7_8am, demo, ny, post, starts};
 
 fn rivera() -> String {
     DEMO_RESOURCES[0].0.to_string()
@@ -38,26 +22,6 @@ fn rivera() -> String {
 
 fn chen() -> String {
     DEMO_RESOURCES[1].0.to_string()
-}
-
-async fn starts(app: &Router, service: &str, date: &str) -> Vec<String> {
-    let (s, v) = call(
-        app,
-        "GET",
-        &demo(&format!(
-            "/availability?service={service}&from={date}&to={date}"
-        )),
-        None,
-        None,
-    )
-    .await;
-    assert_eq!(s, StatusCode::OK, "{v}");
-    v["slots"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s["start"].as_str().unwrap().to_string())
-        .collect()
 }
 
 async fn admin_call(

@@ -450,7 +450,8 @@ pub async fn seed_demo_with_key(pool: &PgPool, api_key: Option<&str>) -> Result<
     })
 }
 
-async fn audit_admin(
+/// An audit row of an admin change to `entity` `id` (actor `admin`).
+pub(crate) async fn audit_admin(
     conn: &mut sqlx::PgConnection,
     tenant: Uuid,
     event: &str,

@@ -9,6 +9,7 @@ use axum::http::{Request, StatusCode};
 use axum::Router;
 use chrono::{DateTime, TimeZone as _, Utc};
 use chrono_tz::America::New_York;
+use gomomo::services::admin::{DEMO_SERVICES, DEMO_TENANT_ID};
 use gomomo::services::Clock;
 use gomomo::Config;
 use gomomo_api::{router, AppState};
@@ -89,4 +90,45 @@ pub async fn call(
 /// A POST of `body` (a JSON value, or raw text to send as is) without a key.
 pub async fn post(app: &Router, uri: &str, body: impl std::fmt::Display) -> (StatusCode, Value) {
     call(app, "POST", uri, Some(&body.to_string()), None).await
+}
+
+/// The code of a JSON error answer.
+pub fn code(v: &Value) -> &str {
+    v["error"]["code"].as_str().unwrap_or("<no error code>")
+}
+
+/// A public path of the demo tenant.
+pub fn demo(path: &str) -> String {
+    format!("/api/tenants/{DEMO_TENANT_ID}{path}")
+}
+
+/// An admin path of the demo tenant.
+pub fn admin(path: &str) -> String {
+    format!("/api/admin/tenants/{DEMO_TENANT_ID}{path}")
+}
+
+/// The demo tenant's consultation service.
+pub fn consult() -> String {
+    DEMO_SERVICES[0].0.to_string()
+}
+
+/// The slot starts `GET …/availability` offers for `service` on one local date.
+pub async fn starts(app: &Router, service: &str, date: &str) -> Vec<String> {
+    let (s, v) = call(
+        app,
+        "GET",
+        &demo(&format!(
+            "/availability?service={service}&from={date}&to={date}"
+        )),
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    v["slots"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["start"].as_str().unwrap().to_string())
+        .collect()
 }

@@ -19,7 +19,7 @@ use super::{
 use crate::db::bookings::{self as q, AppointmentRow, AppointmentStatus};
 use crate::db::notifications::{self, NewNotification};
 use crate::db::schedule::{self as db, ExceptionInput, ExceptionRow, ResourceHoursRow};
-use crate::db::{audit, tenants};
+use crate::db::tenants;
 use crate::domain::slots::{self, DateException, ExceptionKind};
 use crate::domain::{is_invisible_format, Email, ParseError, PhoneE164, TenantId};
 
@@ -205,7 +205,7 @@ impl BookingService {
             locks.take(&mut tx).await?;
             db::replace_resource_hours(&mut tx, resource, &sorted).await?;
             let affected = outside_schedule(&mut tx, &sched, &[resource], now, None).await?;
-            audit_schedule(
+            crate::services::admin::audit_admin(
                 &mut tx,
                 tenant.0,
                 "resource_hours.replaced",
@@ -328,7 +328,7 @@ impl BookingService {
             } else {
                 Vec::new()
             };
-            audit_schedule(
+            crate::services::admin::audit_admin(
                 &mut tx,
                 tenant.0,
                 event,
@@ -402,7 +402,7 @@ impl BookingService {
                 channels,
             });
         }
-        audit_schedule(
+        crate::services::admin::audit_admin(
             &mut tx,
             tenant.0,
             "schedule_exception.notified",
@@ -727,28 +727,6 @@ fn references(rows: &[AppointmentRow]) -> Vec<&str> {
     rows.iter().map(|a| a.reference.as_str()).collect()
 }
 
-async fn audit_schedule(
-    conn: &mut PgConnection,
-    tenant: Uuid,
-    event: &str,
-    entity: &str,
-    id: Uuid,
-    payload: serde_json::Value,
-) -> Result<(), sqlx::Error> {
-    audit::record(
-        conn,
-        audit::AuditEntry {
-            tenant_id: Some(tenant),
-            event_type: event,
-            entity_type: entity,
-            entity_id: Some(id.to_string()),
-            actor: "admin",
-            payload,
-        },
-    )
-    .await
-}
-
 /// A service's booking rules (None: no cap / the tenant's notice).
 #[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
 pub struct ServiceRules {
@@ -794,7 +772,7 @@ impl BookingService {
         {
             return Err(BookingError::ServiceNotFound);
         }
-        audit_schedule(
+        crate::services::admin::audit_admin(
             &mut tx,
             tenant.0,
             "service.rules_updated",
@@ -834,7 +812,7 @@ impl BookingService {
         if !db::set_resource_cap(&mut tx, tenant.0, resource, max_per_day).await? {
             return Err(BookingError::ResourceNotFound);
         }
-        audit_schedule(
+        crate::services::admin::audit_admin(
             &mut tx,
             tenant.0,
             "resource.rules_updated",
@@ -861,7 +839,7 @@ impl BookingService {
         if !db::set_self_service_cutoff(&mut tx, tenant.0, minutes).await? {
             return Err(BookingError::TenantNotFound);
         }
-        audit_schedule(
+        crate::services::admin::audit_admin(
             &mut tx,
             tenant.0,
             "tenant.rules_updated",
