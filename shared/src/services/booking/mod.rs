@@ -888,20 +888,23 @@ impl BookingService {
         client: &ClientDetails,
     ) -> Result<(AppointmentRow, bool, Tz)> {
         let sched = self.schedule(tenant).await?;
-        // A clash on the fresh reference code or on a concurrent confirm of the same hold is
-        // retried too: the next attempt draws a new code or finds the booking made.
-        let retry = |e: &sqlx::Error| {
-            is_retryable(e)
-                || is_constraint(e, "appointments_reference_unique")
-                || is_constraint(e, "appointments_hold_id_key")
-        };
-        let done = match retry_transaction(retry, || {
+        let done = retry_transaction(confirm_retryable, || {
             self.confirm_once(&sched, hold_id, session, client)
         })
-        .await
-        {
+        .await;
+        self.after_confirm(&sched, done).await
+    }
+
+    /// After a confirm's transaction (a hold made a booking): the calendar write of a new
+    /// booking, then its events published; the booking, whether it is new, and the zone.
+    async fn after_confirm(
+        &self,
+        sched: &TenantSchedule,
+        done: Result<(AppointmentRow, bool)>,
+    ) -> Result<(AppointmentRow, bool, Tz)> {
+        let done = match done {
             Ok((appt, true)) => {
-                let synced = self.sync_confirmed(&sched, appt).await;
+                let synced = self.sync_confirmed(sched, appt).await;
                 self.after_commit(synced).await
             }
             other => self.after_commit(other).await,
@@ -1410,8 +1413,15 @@ impl BookingService {
     }
 }
 
-/// Busy intervals per resource (in `resources` order) for local dates from..=to, with a
-/// day of margin either side so buffers at the edges are seen.
+/// A confirm's retry rule: besides serialization failures, a clash on the fresh reference
+/// code or on a concurrent confirm of the same hold (the next attempt draws a new code or
+/// finds the booking made).
+fn confirm_retryable(e: &sqlx::Error) -> bool {
+    is_retryable(e)
+        || is_constraint(e, "appointments_reference_unique")
+        || is_constraint(e, "appointments_hold_id_key")
+}
+
 /// Under the rule locks: the slot starting at `start` that the engine offers on
 /// `resources` (the booking `moves`, if any, not counted as busy), and the first of them
 /// free for it. `SlotUnavailable` when the start is not offered or nobody is free.

@@ -13,8 +13,8 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 
 use super::{
-    is_constraint, is_retryable, offered_slot, own_buffers, retry_transaction, BookingError,
-    BookingService, ClientDetails, Result, RuleLocks, TenantSchedule,
+    confirm_retryable, is_constraint, is_retryable, offered_slot, own_buffers, retry_transaction,
+    BookingError, BookingService, ClientDetails, Result, RuleLocks, TenantSchedule,
 };
 use crate::db::bookings::{self as q, AppointmentRow, HoldRow};
 use crate::db::tenants::ServiceRow;
@@ -280,19 +280,8 @@ impl BookingService {
         entry: Uuid,
     ) -> Result<(AppointmentRow, bool, chrono_tz::Tz)> {
         let sched = self.schedule(tenant).await?;
-        let retry = |e: &sqlx::Error| {
-            is_retryable(e)
-                || is_constraint(e, "appointments_reference_unique")
-                || is_constraint(e, "appointments_hold_id_key")
-        };
-        let done = match retry_transaction(retry, || self.accept_once(&sched, entry)).await {
-            Ok((appt, true)) => {
-                let synced = self.sync_confirmed(&sched, appt).await;
-                self.after_commit(synced).await
-            }
-            other => self.after_commit(other).await,
-        };
-        done.map(|(appt, created)| (appt, created, sched.tz))
+        let done = retry_transaction(confirm_retryable, || self.accept_once(&sched, entry)).await;
+        self.after_confirm(&sched, done).await
     }
 
     async fn accept_once(
