@@ -12,7 +12,7 @@ use serde_json::Value;
 use utoipa::ToSchema;
 
 use super::tenant_id;
-use crate::auth::tenant_admin_key;
+use crate::auth::tenant_admin;
 use crate::dto::ErrorBody;
 use crate::AppState;
 
@@ -114,7 +114,7 @@ pub async fn export_client(
     ApiJson(req): ApiJson<ClientRequest>,
 ) -> Result<Json<ClientExportView>, ApiError> {
     let tenant = tenant_id(&tenant)?;
-    let requester = tenant_admin_key(&state, &headers, tenant).await?;
+    let requester = tenant_admin(&state, &headers, tenant).await?;
     let who = identity(&req)?;
     let out = privacy::export(state.pool(), tenant, &who, &requester)
         .await
@@ -142,7 +142,7 @@ pub async fn erase_client(
     ApiJson(req): ApiJson<ClientRequest>,
 ) -> Result<Json<ErasureView>, ApiError> {
     let tenant = tenant_id(&tenant)?;
-    let requester = tenant_admin_key(&state, &headers, tenant).await?;
+    let requester = tenant_admin(&state, &headers, tenant).await?;
     let who = identity(&req)?;
     let now = state.booking.clock().now();
     let counts = privacy::erase(state.pool(), tenant, &who, &requester, now)
