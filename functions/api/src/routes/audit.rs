@@ -16,6 +16,7 @@ use crate::dto::ErrorBody;
 use crate::AppState;
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AuditQuery {
     /// Only rows about this entity (a booking's id, a hold's id, …).
     #[param(max_length = 100)]
@@ -80,7 +81,8 @@ fn short(field: &'static str, v: Option<&str>) -> Result<Option<String>, ApiErro
     }
 }
 
-#[utoipa::path(get, path = "/api/admin/tenants/{tenant}/audit", params(("tenant" = uuid::Uuid, Path), AuditQuery),
+/// The audit trail, newest first.
+#[utoipa::path(get, path = "/api/admin/tenants/{tenant}/audit", params(("tenant" = uuid::Uuid, Path, description = "The tenant's id"), AuditQuery),
     security(("api_key" = [])),
     responses((status = 200, body = [AuditView]), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn list_audit(

@@ -172,6 +172,7 @@ pub struct CreateKeyRequest {
     pub role: Option<Role>,
 }
 
+/// Sign a person in.
 #[utoipa::path(post, path = "/api/admin/sign-in", request_body = SignInRequest,
     responses((status = 200, body = SignedInView), (status = 400, body = ErrorBody),
         (status = 401, body = ErrorBody, description = "bad_credentials"),
@@ -195,6 +196,7 @@ pub async fn sign_in(
     }))
 }
 
+/// End this session.
 #[utoipa::path(post, path = "/api/admin/sign-out", security(("api_key" = [])),
     responses((status = 204), (status = 401, body = ErrorBody)))]
 pub async fn sign_out(
@@ -215,7 +217,8 @@ pub async fn sign_out(
     }
 }
 
-#[utoipa::path(get, path = "/api/admin/tenants/{tenant}/me", params(("tenant" = Uuid, Path)),
+/// Who this credential is.
+#[utoipa::path(get, path = "/api/admin/tenants/{tenant}/me", params(("tenant" = uuid::Uuid, Path, description = "The tenant's id")),
     security(("api_key" = [])),
     responses((status = 200, body = MeView), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn me(
@@ -239,7 +242,8 @@ pub async fn me(
     }))
 }
 
-#[utoipa::path(get, path = "/api/admin/tenants/{tenant}/users", params(("tenant" = Uuid, Path)),
+/// List the people (owners only).
+#[utoipa::path(get, path = "/api/admin/tenants/{tenant}/users", params(("tenant" = uuid::Uuid, Path, description = "The tenant's id")),
     security(("api_key" = [])),
     responses((status = 200, body = [UserView]), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn list_users(
@@ -255,7 +259,8 @@ pub async fn list_users(
     Ok(Json(rows.into_iter().map(Into::into).collect()))
 }
 
-#[utoipa::path(post, path = "/api/admin/tenants/{tenant}/users", params(("tenant" = Uuid, Path)),
+/// Add a person (owners only).
+#[utoipa::path(post, path = "/api/admin/tenants/{tenant}/users", params(("tenant" = uuid::Uuid, Path, description = "The tenant's id")),
     request_body = CreateUserRequest, security(("api_key" = [])),
     responses((status = 201, body = UserView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody, description = "owner_required"), (status = 409, body = ErrorBody, description = "email_taken")))]
@@ -282,8 +287,9 @@ pub async fn create_user(
     Ok((StatusCode::CREATED, Json(user.into())))
 }
 
+/// Change a person (owners only).
 #[utoipa::path(patch, path = "/api/admin/tenants/{tenant}/users/{user}",
-    params(("tenant" = Uuid, Path), ("user" = Uuid, Path)),
+    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id"), ("user" = uuid::Uuid, Path, description = "A person's id")),
     request_body = UpdateUserRequest, security(("api_key" = [])),
     responses((status = 200, body = UserView), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody, description = "user_not_found"), (status = 409, body = ErrorBody, description = "last_owner")))]
@@ -314,8 +320,9 @@ pub async fn update_user(
     Ok(Json(row.into()))
 }
 
+/// Remove a person (owners only).
 #[utoipa::path(delete, path = "/api/admin/tenants/{tenant}/users/{user}",
-    params(("tenant" = Uuid, Path), ("user" = Uuid, Path)), security(("api_key" = [])),
+    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id"), ("user" = uuid::Uuid, Path, description = "A person's id")), security(("api_key" = [])),
     responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody, description = "last_owner")))]
 pub async fn delete_user(
@@ -332,7 +339,8 @@ pub async fn delete_user(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[utoipa::path(get, path = "/api/admin/tenants/{tenant}/keys", params(("tenant" = Uuid, Path)),
+/// List the API keys by prefix (owners only).
+#[utoipa::path(get, path = "/api/admin/tenants/{tenant}/keys", params(("tenant" = uuid::Uuid, Path, description = "The tenant's id")),
     security(("api_key" = [])),
     responses((status = 200, body = [KeyView]), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn list_keys(
@@ -348,7 +356,8 @@ pub async fn list_keys(
     Ok(Json(rows.into_iter().map(Into::into).collect()))
 }
 
-#[utoipa::path(post, path = "/api/admin/tenants/{tenant}/keys", params(("tenant" = Uuid, Path)),
+/// Create an API key, shown once (owners only).
+#[utoipa::path(post, path = "/api/admin/tenants/{tenant}/keys", params(("tenant" = uuid::Uuid, Path, description = "The tenant's id")),
     request_body = CreateKeyRequest, security(("api_key" = [])),
     responses((status = 201, body = IssuedKeyView), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn create_key(
@@ -376,8 +385,9 @@ pub async fn create_key(
     ))
 }
 
+/// Replace an API key with a new one (owners only).
 #[utoipa::path(post, path = "/api/admin/tenants/{tenant}/keys/{key}/rotate",
-    params(("tenant" = Uuid, Path), ("key" = Uuid, Path)), security(("api_key" = [])),
+    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id"), ("key" = uuid::Uuid, Path, description = "A key's id")), security(("api_key" = [])),
     responses((status = 201, body = IssuedKeyView), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody, description = "key_not_found")))]
 pub async fn rotate_key(
@@ -401,8 +411,9 @@ pub async fn rotate_key(
     ))
 }
 
+/// Revoke an API key (owners only).
 #[utoipa::path(delete, path = "/api/admin/tenants/{tenant}/keys/{key}",
-    params(("tenant" = Uuid, Path), ("key" = Uuid, Path)), security(("api_key" = [])),
+    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id"), ("key" = uuid::Uuid, Path, description = "A key's id")), security(("api_key" = [])),
     responses((status = 200, body = KeyView), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody, description = "key_not_found"), (status = 409, body = ErrorBody, description = "last_owner")))]
 pub async fn revoke_key(

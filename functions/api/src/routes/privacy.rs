@@ -103,7 +103,8 @@ fn identity(req: &ClientRequest) -> Result<ClientIdentity, ApiError> {
     )?)
 }
 
-#[utoipa::path(post, path = "/api/admin/tenants/{tenant}/privacy/export", params(("tenant" = String, Path)),
+/// Export one client's data.
+#[utoipa::path(post, path = "/api/admin/tenants/{tenant}/privacy/export", params(("tenant" = uuid::Uuid, Path, description = "The tenant's id")),
     request_body = ClientRequest, security(("api_key" = [])),
     responses((status = 200, body = ClientExportView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
               (status = 403, body = ErrorBody)))]
@@ -131,7 +132,8 @@ pub async fn export_client(
     }))
 }
 
-#[utoipa::path(post, path = "/api/admin/tenants/{tenant}/privacy/erase", params(("tenant" = String, Path)),
+/// Erase one client's data.
+#[utoipa::path(post, path = "/api/admin/tenants/{tenant}/privacy/erase", params(("tenant" = uuid::Uuid, Path, description = "The tenant's id")),
     request_body = ClientRequest, security(("api_key" = [])),
     responses((status = 200, body = ErasureView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
               (status = 403, body = ErrorBody)))]
