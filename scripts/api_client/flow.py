@@ -36,9 +36,19 @@ from gomomo_client.api.public import (
     move_availability,
     reschedule_booking,
 )
+from gomomo_client.api.operations import (
+    delete_number,
+    get_admin_email,
+    list_notifications,
+    list_numbers,
+    list_waitlist,
+    put_admin_email,
+    put_number,
+)
 from gomomo_client.api.rules import admin_cancel_booking
 from gomomo_client.api.schedule import create_exception, delete_exception, list_exceptions
 from gomomo_client.models import (
+    AdminEmailBody,
     AvailabilityView,
     BookingView,
     CancelRequest,
@@ -52,6 +62,7 @@ from gomomo_client.models import (
     HoldView,
     LookupRequest,
     MoveAvailabilityRequest,
+    PhoneNumberRequest,
     RescheduleRequest,
     Role,
     SignInRequest,
@@ -271,6 +282,27 @@ def main(base, seed_path):
     check(staff_row.actor == f"admin_user:{user.id}" and staff_row.actor_label == owner_email, "it names the person")
     client_row = next((r for r in rows if r.payload.get("reference") == booking.reference), None)
     check(client_row is not None and client_row.actor == "client", "the client's cancel names the client")
+
+    # --- operations: notifications, the waitlist, the admin email, numbers -----------------
+    ok(list_notifications.sync_detailed(tenant, client=person, limit=50), HTTPStatus.OK, "notifications")
+    ok(list_waitlist.sync_detailed(tenant, client=person), HTTPStatus.OK, "waitlist")
+    ok(
+        put_admin_email.sync_detailed(tenant, client=person, body=AdminEmailBody(admin_email="desk@clinic.example")),
+        HTTPStatus.OK,
+        "set the admin email",
+    )
+    got = ok(get_admin_email.sync_detailed(tenant, client=person), HTTPStatus.OK, "admin email")
+    check(got.admin_email == "desk@clinic.example", "the admin email is kept")
+    number = "+15557770000"
+    attached = ok(
+        put_number.sync_detailed(tenant, number, client=person, body=PhoneNumberRequest(voice_enabled=False)),
+        HTTPStatus.OK,
+        "attach a number",
+    )
+    check(attached.voice_enabled is False and attached.sms_enabled is True, "SMS only")
+    numbers = [n.phone_number for n in ok(list_numbers.sync_detailed(tenant, client=person), HTTPStatus.OK, "numbers")]
+    check(number in numbers, "the number is listed")
+    ok(delete_number.sync_detailed(tenant, number, client=person), HTTPStatus.NO_CONTENT, "detach the number")
 
     ok(sign_out.sync_detailed(client=person), HTTPStatus.NO_CONTENT, "sign out")
     check(me.sync_detailed(tenant, client=person).status_code == HTTPStatus.UNAUTHORIZED, "signed out")

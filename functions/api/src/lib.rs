@@ -141,12 +141,21 @@ impl AppState {
         routes::people::rotate_key,
         routes::people::revoke_key,
         routes::audit::list_audit,
+        routes::operations::list_notifications,
+        routes::operations::retry_notification,
+        routes::operations::list_waitlist,
+        routes::operations::get_admin_email,
+        routes::operations::put_admin_email,
+        routes::operations::list_numbers,
+        routes::operations::put_number,
+        routes::operations::delete_number,
     ),
     servers((url = "/", description = "This deployment")),
     tags(
         (name = "public", description = "Booking without an account: availability, holds, bookings, sessions"),
         (name = "chat", description = "The chat agent over REST"),
         (name = "waitlist", description = "Waitlist offers and attendance"),
+        (name = "operations", description = "Notifications, the waitlist, the admin email, phone numbers"),
         (name = "admin", description = "Tenant settings, services, resources, bookings"),
         (name = "schedule", description = "Resource hours and date exceptions"),
         (name = "rules", description = "Booking rules"),
@@ -424,6 +433,30 @@ fn rest_routes() -> Router<AppState> {
         .route(
             "/api/admin/tenants/{tenant}/audit",
             get(routes::audit::list_audit),
+        )
+        .route(
+            "/api/admin/tenants/{tenant}/notifications",
+            get(routes::operations::list_notifications),
+        )
+        .route(
+            "/api/admin/tenants/{tenant}/notifications/{notification}/retry",
+            post(routes::operations::retry_notification),
+        )
+        .route(
+            "/api/admin/tenants/{tenant}/waitlist",
+            get(routes::operations::list_waitlist),
+        )
+        .route(
+            "/api/admin/tenants/{tenant}/admin-email",
+            get(routes::operations::get_admin_email).put(routes::operations::put_admin_email),
+        )
+        .route(
+            "/api/admin/tenants/{tenant}/phone-numbers",
+            get(routes::operations::list_numbers),
+        )
+        .route(
+            "/api/admin/tenants/{tenant}/phone-numbers/{number}",
+            put(routes::operations::put_number).delete(routes::operations::delete_number),
         )
         .route("/api/admin/sign-in", post(routes::people::sign_in))
         .route("/api/admin/sign-out", post(routes::people::sign_out))

@@ -331,3 +331,59 @@ pub async fn transcript(pool: &PgPool, call_sid: &str) -> Result<Vec<TurnRow>, s
     .fetch_all(pool)
     .await
 }
+
+/// A tenant's numbers with their channels, oldest first.
+pub async fn numbers_of<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    tenant_id: Uuid,
+) -> Result<Vec<PhoneNumberRow>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT phone_number, tenant_id, voice_enabled, sms_enabled FROM tenant_phone_numbers
+          WHERE tenant_id = $1 ORDER BY created_at, phone_number",
+    )
+    .bind(tenant_id)
+    .fetch_all(db)
+    .await
+}
+
+/// Attaches a number to a tenant, or changes its channels when the tenant has it already.
+/// `None` when another tenant has the number (it never moves silently).
+pub async fn attach_number(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    phone: &str,
+    voice_enabled: bool,
+    sms_enabled: bool,
+) -> Result<Option<PhoneNumberRow>, sqlx::Error> {
+    sqlx::query_as(
+        "INSERT INTO tenant_phone_numbers (phone_number, tenant_id, voice_enabled, sms_enabled)
+         VALUES ($1, $2, $3, $4)
+         ON CONFLICT (phone_number) DO UPDATE
+               SET voice_enabled = EXCLUDED.voice_enabled, sms_enabled = EXCLUDED.sms_enabled
+             WHERE tenant_phone_numbers.tenant_id = EXCLUDED.tenant_id
+         RETURNING phone_number, tenant_id, voice_enabled, sms_enabled",
+    )
+    .bind(phone)
+    .bind(tenant_id)
+    .bind(voice_enabled)
+    .bind(sms_enabled)
+    .fetch_optional(conn)
+    .await
+}
+
+/// Detaches a number from a tenant; false when the tenant did not have it.
+pub async fn detach_number(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    phone: &str,
+) -> Result<bool, sqlx::Error> {
+    Ok(
+        sqlx::query("DELETE FROM tenant_phone_numbers WHERE tenant_id = $1 AND phone_number = $2")
+            .bind(tenant_id)
+            .bind(phone)
+            .execute(conn)
+            .await?
+            .rows_affected()
+            == 1,
+    )
+}

@@ -475,3 +475,103 @@ mod tests {
         }
     }
 }
+
+/// A notification as the admin sees it: the row and its delivery bookkeeping.
+#[derive(Debug, Clone, FromRow, Serialize)]
+pub struct NotificationAdminRow {
+    pub id: Uuid,
+    pub channel: String,
+    pub kind: String,
+    pub recipient: String,
+    pub subject: Option<String>,
+    pub body: String,
+    pub status: NotificationStatus,
+    pub attempts: i32,
+    pub max_attempts: i32,
+    pub booking_id: Option<Uuid>,
+    pub last_error: Option<String>,
+    pub next_attempt_at: DateTime<Utc>,
+    pub created_at: DateTime<Utc>,
+    pub sent_at: Option<DateTime<Utc>>,
+    pub failed_at: Option<DateTime<Utc>>,
+}
+
+const ADMIN_COLS: &str =
+    "id, channel, kind, recipient, subject, body, status, attempts, max_attempts,
+    booking_id, last_error, next_attempt_at, created_at, sent_at, failed_at";
+
+/// A tenant's notifications, newest first, by status and booking when given.
+pub async fn list_admin<'e>(
+    db: impl PgExecutor<'e>,
+    tenant: Uuid,
+    status: Option<NotificationStatus>,
+    booking: Option<Uuid>,
+    limit: i64,
+) -> Result<Vec<NotificationAdminRow>, sqlx::Error> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {ADMIN_COLS} FROM notification_outbox
+          WHERE tenant_id = $1 AND ($2::text IS NULL OR status = $2)
+            AND ($3::uuid IS NULL OR booking_id = $3)
+          ORDER BY created_at DESC, id
+          LIMIT $4"
+    )))
+    .bind(tenant)
+    .bind(status.map(NotificationStatus::as_str))
+    .bind(booking)
+    .bind(limit)
+    .fetch_all(db)
+    .await
+}
+
+pub async fn admin_row<'e>(
+    db: impl PgExecutor<'e>,
+    tenant: Uuid,
+    id: Uuid,
+) -> Result<Option<NotificationAdminRow>, sqlx::Error> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {ADMIN_COLS} FROM notification_outbox WHERE tenant_id = $1 AND id = $2"
+    )))
+    .bind(tenant)
+    .bind(id)
+    .fetch_optional(db)
+    .await
+}
+
+/// Puts a failed notification back in the queue with a fresh set of attempts, due now.
+/// `None` when the tenant has no such failed row.
+pub async fn requeue_failed(
+    conn: &mut PgConnection,
+    tenant: Uuid,
+    id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<Option<NotificationAdminRow>, sqlx::Error> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "UPDATE notification_outbox
+            SET status = 'queued', attempts = 0, next_attempt_at = $3, failed_at = NULL,
+                claimed_until = NULL
+          WHERE tenant_id = $1 AND id = $2 AND status = 'failed'
+      RETURNING {ADMIN_COLS}"
+    )))
+    .bind(tenant)
+    .bind(id)
+    .bind(now)
+    .fetch_optional(conn)
+    .await
+}
+
+/// Sets (or clears) where the tenant's staff is told about what needs a person.
+pub async fn set_tenant_admin_email(
+    conn: &mut PgConnection,
+    tenant: Uuid,
+    email: Option<&str>,
+) -> Result<bool, sqlx::Error> {
+    Ok(
+        sqlx::query("UPDATE tenants SET admin_email = $2, updated_at = now() WHERE id = $1")
+            .bind(tenant)
+            .bind(email)
+            .execute(conn)
+            .await?
+            .rows_affected()
+            == 1,
+    )
+}

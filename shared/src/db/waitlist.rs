@@ -362,3 +362,43 @@ mod tests {
         assert_eq!(row.status, WaitlistStatus::Expired);
     }
 }
+
+/// A waitlist entry as the admin sees it.
+#[derive(Debug, Clone, FromRow, Serialize)]
+pub struct WaitlistAdminRow {
+    pub id: Uuid,
+    pub service_id: Option<Uuid>,
+    pub preferred_from: Option<NaiveDate>,
+    pub preferred_to: Option<NaiveDate>,
+    pub time_of_day: Option<String>,
+    pub client_name: Option<String>,
+    pub client_email: Option<String>,
+    pub client_phone: Option<String>,
+    pub status: WaitlistStatus,
+    pub offer_expires_at: Option<DateTime<Utc>>,
+    pub booked_appointment_id: Option<Uuid>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A tenant's waitlist, oldest first (the order offers go in), by status when given.
+pub async fn list_admin<'e>(
+    db: impl PgExecutor<'e>,
+    tenant: Uuid,
+    status: Option<WaitlistStatus>,
+    limit: i64,
+) -> Result<Vec<WaitlistAdminRow>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT id, service_id, preferred_from, preferred_to, time_of_day, client_name,
+                client_email, client_phone, status, offer_expires_at, booked_appointment_id,
+                created_at
+           FROM waitlist_entries
+          WHERE tenant_id = $1 AND ($2::text IS NULL OR status = $2)
+          ORDER BY created_at, id
+          LIMIT $3",
+    )
+    .bind(tenant)
+    .bind(status.map(WaitlistStatus::as_str))
+    .bind(limit)
+    .fetch_all(db)
+    .await
+}

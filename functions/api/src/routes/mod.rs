@@ -5,6 +5,7 @@ pub mod chat;
 pub mod delivery;
 pub mod excel;
 pub mod health;
+pub mod operations;
 pub mod people;
 pub mod privacy;
 pub mod public;

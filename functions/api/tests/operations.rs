@@ -1,0 +1,330 @@
+//! The admin's day-to-day routes: notifications and sending a failed one again, the
+//! waitlist, the admin email, and the phone numbers that reach a tenant.
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use axum::http::StatusCode;
+use axum::Router;
+use chrono::NaiveDate;
+use gomomo::db::notifications::{self, NewNotification};
+use gomomo::db::waitlist::{self, NewWaitlistEntry};
+use gomomo::services::admin::{seed_demo, DEMO_PHONE_NUMBER, DEMO_SERVICES, DEMO_TENANT_ID};
+use gomomo::services::Clock;
+use serde_json::{json, Value};
+use sqlx::PgPool;
+use support::{admin, app, call, code, december_7_8am, PLATFORM, PLATFORM_KEY};
+use uuid::Uuid;
+
+async fn setup(pool: &PgPool) -> (Router, String) {
+    let seed = seed_demo(pool).await.unwrap();
+    let app = app(pool.clone(), Clock::fixed(december_7_8am()), PLATFORM);
+    (app, seed.api_key)
+}
+
+/// A staff key of the demo tenant, made by its owner key.
+async fn staff_key(app: &Router, owner: &str) -> String {
+    let (s, v) = call(
+        app,
+        "POST",
+        &admin("/keys"),
+        Some(r#"{"name":"desk","role":"staff"}"#),
+        Some(owner),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    v["key"].as_str().unwrap().to_string()
+}
+
+async fn queue(pool: &PgPool, key: &str) -> Uuid {
+    let mut conn = pool.acquire().await.unwrap();
+    notifications::enqueue(
+        &mut conn,
+        &NewNotification {
+            tenant_id: DEMO_TENANT_ID,
+            channel: "email",
+            kind: "reminder_24h",
+            recipient: "ana@example.com".into(),
+            subject: Some("Your visit tomorrow".into()),
+            body: "See you tomorrow at 10:00.".into(),
+            metadata: json!({}),
+            idempotency_key: key.into(),
+            booking_id: None,
+            job_id: None,
+        },
+    )
+    .await
+    .unwrap()
+    .unwrap()
+}
+
+#[sqlx::test(migrations = "../../migrations")]
+async fn a_failed_notification_is_listed_and_sent_again_once(pool: PgPool) {
+    let (app, owner) = setup(&pool).await;
+    let staff = staff_key(&app, &owner).await;
+    let failed = queue(&pool, "ops-test-failed").await;
+    let _queued = queue(&pool, "ops-test-queued").await;
+    {
+        let mut conn = pool.acquire().await.unwrap();
+        notifications::mark_failed(
+            &mut conn,
+            failed,
+            december_7_8am(),
+            "550 mailbox unavailable",
+        )
+        .await
+        .unwrap();
+    }
+
+    let (s, v) = call(
+        &app,
+        "GET",
+        &admin("/notifications?status=failed"),
+        None,
+        Some(&staff),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let rows = v.as_array().unwrap();
+    assert_eq!(rows.len(), 1, "{v}");
+    assert_eq!(rows[0]["id"], failed.to_string());
+    assert_eq!(rows[0]["last_error"], "550 mailbox unavailable");
+    let (_, all) = call(&app, "GET", &admin("/notifications"), None, Some(&staff)).await;
+    assert_eq!(all.as_array().unwrap().len(), 2);
+    let (s, v) = call(
+        &app,
+        "GET",
+        &admin("/notifications?status=lost"),
+        None,
+        Some(&staff),
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+
+    // Staff may send it again: queued, fresh attempts, due now; once only.
+    let retry = admin(&format!("/notifications/{failed}/retry"));
+    let (s, v) = call(&app, "POST", &retry, None, Some(&staff)).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(
+        (v["status"].as_str(), v["attempts"].as_i64()),
+        (Some("queued"), Some(0))
+    );
+    assert!(v["failed_at"].is_null());
+    let (s, v) = call(&app, "POST", &retry, None, Some(&staff)).await;
+    assert_eq!(
+        (s, code(&v)),
+        (StatusCode::CONFLICT, "notification_not_failed")
+    );
+    let unknown = admin(&format!("/notifications/{}/retry", Uuid::new_v4()));
+    let (s, v) = call(&app, "POST", &unknown, None, Some(&staff)).await;
+    assert_eq!(
+        (s, code(&v)),
+        (StatusCode::NOT_FOUND, "notification_not_found")
+    );
+
+    // The dispatcher's queue has it again.
+    let due = notifications::list_for_tenant(&pool, DEMO_TENANT_ID)
+        .await
+        .unwrap();
+    assert!(due
+        .iter()
+        .any(|n| n.id == failed && n.status == notifications::NotificationStatus::Queued));
+    // Audited, naming the key.
+    let (_, rows) = call(
+        &app,
+        "GET",
+        &admin("/audit?event_type=notification.retried"),
+        None,
+        Some(&staff),
+    )
+    .await;
+    let rows = rows.as_array().unwrap();
+    assert_eq!(rows.len(), 1);
+    assert!(rows[0]["actor"].as_str().unwrap().starts_with("admin_key:"));
+    assert_eq!(rows[0]["actor_label"], &staff[..8]);
+}
+
+#[sqlx::test(migrations = "../../migrations")]
+async fn the_waitlist_is_listed_in_offer_order(pool: PgPool) {
+    let (app, owner) = setup(&pool).await;
+    for (i, name) in ["First", "Second"].iter().enumerate() {
+        let mut conn = pool.acquire().await.unwrap();
+        waitlist::insert(
+            &mut conn,
+            &NewWaitlistEntry {
+                id: Uuid::new_v4(),
+                tenant_id: DEMO_TENANT_ID,
+                session_id: &format!("session-{i}"),
+                service_id: Some(DEMO_SERVICES[0].0),
+                preferred_from: NaiveDate::from_ymd_opt(2026, 12, 8),
+                preferred_to: NaiveDate::from_ymd_opt(2026, 12, 10),
+                time_of_day: Some("morning"),
+                client_name: Some(name),
+                client_email: Some("wait@example.com"),
+                client_phone: None,
+            },
+        )
+        .await
+        .unwrap();
+    }
+    let (s, v) = call(
+        &app,
+        "GET",
+        &admin("/waitlist?status=waiting"),
+        None,
+        Some(&owner),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let names: Vec<&str> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["client_name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["First", "Second"]);
+    assert_eq!(v[0]["time_of_day"], "morning");
+    let (_, none) = call(
+        &app,
+        "GET",
+        &admin("/waitlist?status=booked"),
+        None,
+        Some(&owner),
+    )
+    .await;
+    assert_eq!(none, json!([]));
+    let (s, v) = call(
+        &app,
+        "GET",
+        &admin("/waitlist?limit=501"),
+        None,
+        Some(&owner),
+    )
+    .await;
+    assert_eq!((s, code(&v)), (StatusCode::BAD_REQUEST, "invalid_limit"));
+}
+
+#[sqlx::test(migrations = "../../migrations")]
+async fn owners_set_the_admin_email_and_the_phone_numbers(pool: PgPool) {
+    let (app, owner) = setup(&pool).await;
+    let staff = staff_key(&app, &owner).await;
+
+    // The admin email: staff read, owners set; a bad address is 400; null clears it.
+    let put = |v: Value| v.to_string();
+    let (s, v) = call(
+        &app,
+        "PUT",
+        &admin("/admin-email"),
+        Some(&put(json!({"admin_email": "desk@clinic.example"}))),
+        Some(&staff),
+    )
+    .await;
+    assert_eq!((s, code(&v)), (StatusCode::FORBIDDEN, "owner_required"));
+    let (s, v) = call(
+        &app,
+        "PUT",
+        &admin("/admin-email"),
+        Some(&put(json!({"admin_email": "not an email"}))),
+        Some(&owner),
+    )
+    .await;
+    assert_eq!((s, code(&v)), (StatusCode::BAD_REQUEST, "invalid_email"));
+    let (s, v) = call(
+        &app,
+        "PUT",
+        &admin("/admin-email"),
+        Some(&put(json!({"admin_email": " Desk@Clinic.example "}))),
+        Some(&owner),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (_, v) = call(&app, "GET", &admin("/admin-email"), None, Some(&staff)).await;
+    let stored = v["admin_email"].as_str().unwrap().to_string();
+    assert_eq!(stored.to_lowercase(), "desk@clinic.example");
+    assert_eq!(
+        notifications::tenant_admin_email(&pool, DEMO_TENANT_ID)
+            .await
+            .unwrap(),
+        Some(stored)
+    );
+    let (s, _) = call(
+        &app,
+        "PUT",
+        &admin("/admin-email"),
+        Some(&put(json!({"admin_email": null}))),
+        Some(&owner),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(
+        notifications::tenant_admin_email(&pool, DEMO_TENANT_ID)
+            .await
+            .unwrap(),
+        None
+    );
+
+    // Phone numbers: the demo number is listed; a new one is attached SMS-only.
+    let number = admin("/phone-numbers/+15551230000");
+    let (s, v) = call(
+        &app,
+        "PUT",
+        &number,
+        Some(&put(json!({"voice_enabled": false}))),
+        Some(&owner),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(
+        (v["voice_enabled"].as_bool(), v["sms_enabled"].as_bool()),
+        (Some(false), Some(true))
+    );
+    let (_, v) = call(&app, "GET", &admin("/phone-numbers"), None, Some(&staff)).await;
+    let listed: Vec<&str> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["phone_number"].as_str().unwrap())
+        .collect();
+    assert!(
+        listed.contains(&DEMO_PHONE_NUMBER) && listed.contains(&"+15551230000"),
+        "{v}"
+    );
+    let (s, v) = call(
+        &app,
+        "PUT",
+        &admin("/phone-numbers/555-1234"),
+        Some("{}"),
+        Some(&owner),
+    )
+    .await;
+    assert_eq!((s, code(&v)), (StatusCode::BAD_REQUEST, "invalid_phone"));
+
+    // Another tenant cannot take the demo number: it never moves silently.
+    let (s, created) = call(
+        &app,
+        "POST",
+        "/api/admin/tenants",
+        Some(&put(
+            json!({"name": "Salon Uno", "time_zone": "Europe/Madrid"}),
+        )),
+        Some(PLATFORM_KEY),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{created}");
+    let other = created["tenant"]["id"].as_str().unwrap();
+    let other_key = created["api_key"].as_str().unwrap();
+    let (s, v) = call(
+        &app,
+        "PUT",
+        &format!("/api/admin/tenants/{other}/phone-numbers/{DEMO_PHONE_NUMBER}"),
+        Some("{}"),
+        Some(other_key),
+    )
+    .await;
+    assert_eq!((s, code(&v)), (StatusCode::CONFLICT, "number_taken"));
+
+    let (s, _) = call(&app, "DELETE", &number, None, Some(&owner)).await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (s, v) = call(&app, "DELETE", &number, None, Some(&owner)).await;
+    assert_eq!((s, code(&v)), (StatusCode::NOT_FOUND, "number_not_found"));
+}
