@@ -45,6 +45,7 @@ from gomomo_client.api.operations import (
     put_admin_email,
     put_number,
 )
+from gomomo_client.api.policies import create_policy, delete_policy, list_policies, update_policy
 from gomomo_client.api.rules import admin_cancel_booking
 from gomomo_client.api.schedule import create_exception, delete_exception, list_exceptions
 from gomomo_client.models import (
@@ -63,6 +64,9 @@ from gomomo_client.models import (
     LookupRequest,
     MoveAvailabilityRequest,
     PhoneNumberRequest,
+    PolicyEffect,
+    PolicyRequest,
+    PolicyRequestConditions,
     RescheduleRequest,
     Role,
     SignInRequest,
@@ -303,6 +307,32 @@ def main(base, seed_path):
     numbers = [n.phone_number for n in ok(list_numbers.sync_detailed(tenant, client=person), HTTPStatus.OK, "numbers")]
     check(number in numbers, "the number is listed")
     ok(delete_number.sync_detailed(tenant, number, client=person), HTTPStatus.NO_CONTENT, "detach the number")
+
+    # --- a policy of the tenant: created, changed, removed ------------------------------
+    conditions = PolicyRequestConditions.from_dict({"reminder": "2h"})
+    rule = ok(
+        create_policy.sync_detailed(
+            tenant,
+            client=person,
+            body=PolicyRequest(action="send_reminder", effect=PolicyEffect.DENY, conditions=conditions),
+        ),
+        HTTPStatus.CREATED,
+        "create a policy",
+    )
+    changed = ok(
+        update_policy.sync_detailed(
+            tenant,
+            rule.id,
+            client=person,
+            body=PolicyRequest(action="send_reminder", effect=PolicyEffect.DENY, conditions=conditions, enabled=False),
+        ),
+        HTTPStatus.OK,
+        "change the policy",
+    )
+    check(changed.enabled is False, "the policy is off")
+    rules = ok(list_policies.sync_detailed(tenant, client=person), HTTPStatus.OK, "policies")
+    check(any(r.id == rule.id for r in rules), "the policy is listed")
+    ok(delete_policy.sync_detailed(tenant, rule.id, client=person), HTTPStatus.OK, "delete the policy")
 
     ok(sign_out.sync_detailed(client=person), HTTPStatus.NO_CONTENT, "sign out")
     check(me.sync_detailed(tenant, client=person).status_code == HTTPStatus.UNAUTHORIZED, "signed out")

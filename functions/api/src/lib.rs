@@ -149,6 +149,10 @@ impl AppState {
         routes::operations::list_numbers,
         routes::operations::put_number,
         routes::operations::delete_number,
+        routes::policies::list_policies,
+        routes::policies::create_policy,
+        routes::policies::update_policy,
+        routes::policies::delete_policy,
     ),
     servers((url = "/", description = "This deployment")),
     tags(
@@ -161,6 +165,7 @@ impl AppState {
         (name = "rules", description = "Booking rules"),
         (name = "people", description = "People, sessions and API keys"),
         (name = "audit", description = "The audit trail"),
+        (name = "policies", description = "The rules of the autonomous follow-ups"),
         (name = "delivery", description = "Webhooks, Google Calendar, delivery health"),
         (name = "excel", description = "The appointments workbook"),
         (name = "privacy", description = "One client's data: export and erasure"),
@@ -457,6 +462,14 @@ fn rest_routes() -> Router<AppState> {
         .route(
             "/api/admin/tenants/{tenant}/phone-numbers/{number}",
             put(routes::operations::put_number).delete(routes::operations::delete_number),
+        )
+        .route(
+            "/api/admin/tenants/{tenant}/policies",
+            get(routes::policies::list_policies).post(routes::policies::create_policy),
+        )
+        .route(
+            "/api/admin/tenants/{tenant}/policies/{policy}",
+            put(routes::policies::update_policy).delete(routes::policies::delete_policy),
         )
         .route("/api/admin/sign-in", post(routes::people::sign_in))
         .route("/api/admin/sign-out", post(routes::people::sign_out))

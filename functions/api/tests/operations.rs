@@ -328,3 +328,171 @@ async fn owners_set_the_admin_email_and_the_phone_numbers(pool: PgPool) {
     let (s, v) = call(&app, "DELETE", &number, None, Some(&owner)).await;
     assert_eq!((s, code(&v)), (StatusCode::NOT_FOUND, "number_not_found"));
 }
+
+#[sqlx::test(migrations = "../../migrations")]
+async fn tenant_policies_are_checked_and_decide_before_the_defaults(pool: PgPool) {
+    use gomomo::services::autonomy::policy::decide;
+    let (app, owner) = setup(&pool).await;
+    let staff = staff_key(&app, &owner).await;
+    let rule = json!({"action": "send_reminder", "effect": "deny",
+                      "conditions": {"reminder": "2h"}, "description": "no 2 h reminders"});
+
+    // Only what exists: a registered tool, known context fields, known events.
+    for (bad, want) in [
+        (
+            json!({"action": "send_fax", "effect": "allow"}),
+            "invalid_action",
+        ),
+        (
+            json!({"action": "send_reminder", "effect": "allow", "conditions": {"moon_phase": "full"}}),
+            "invalid_conditions",
+        ),
+        (
+            json!({"action": "send_reminder", "effect": "allow", "conditions": {"event_type": "BookingExploded"}}),
+            "invalid_conditions",
+        ),
+        (
+            json!({"action": "send_reminder", "effect": "allow", "conditions": {"min_hours_until_start": [1]}}),
+            "invalid_conditions",
+        ),
+        (
+            json!({"action": "send_reminder", "effect": "allow", "priority": 5000}),
+            "invalid_priority",
+        ),
+    ] {
+        let (s, v) = call(
+            &app,
+            "POST",
+            &admin("/policies"),
+            Some(&bad.to_string()),
+            Some(&owner),
+        )
+        .await;
+        assert_eq!(
+            (s, code(&v)),
+            (StatusCode::BAD_REQUEST, want),
+            "{bad} → {v}"
+        );
+    }
+    let (s, v) = call(
+        &app,
+        "POST",
+        &admin("/policies"),
+        Some(&rule.to_string()),
+        Some(&staff),
+    )
+    .await;
+    assert_eq!((s, code(&v)), (StatusCode::FORBIDDEN, "owner_required"));
+    let (s, created) = call(
+        &app,
+        "POST",
+        &admin("/policies"),
+        Some(&rule.to_string()),
+        Some(&owner),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{created}");
+    let id = created["id"].as_str().unwrap().to_string();
+
+    // The engine now denies the 2 h reminder for this tenant and still allows the 24 h one.
+    let mut conn = pool.acquire().await.unwrap();
+    let two = decide(
+        &mut conn,
+        DEMO_TENANT_ID,
+        "send_reminder",
+        &json!({"reminder": "2h"}),
+        None,
+    )
+    .await
+    .unwrap();
+    assert!(!two.allowed(), "{two:?}");
+    assert_eq!(two.rule_id.map(|r| r.to_string()), Some(id.clone()));
+    let day = decide(
+        &mut conn,
+        DEMO_TENANT_ID,
+        "send_reminder",
+        &json!({"reminder": "24h"}),
+        None,
+    )
+    .await
+    .unwrap();
+    assert!(day.allowed(), "{day:?}");
+
+    // Listed with the global defaults, which are read-only.
+    let (_, list) = call(&app, "GET", &admin("/policies"), None, Some(&staff)).await;
+    let list = list.as_array().unwrap();
+    assert!(list
+        .iter()
+        .any(|r| r["id"] == id.as_str() && r["tenant_id"] == DEMO_TENANT_ID.to_string()));
+    let global = list.iter().find(|r| r["tenant_id"].is_null()).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (s, v) = call(
+        &app,
+        "PUT",
+        &admin(&format!("/policies/{global}")),
+        Some(&rule.to_string()),
+        Some(&owner),
+    )
+    .await;
+    assert_eq!((s, code(&v)), (StatusCode::NOT_FOUND, "policy_not_found"));
+
+    // Disabled, the rule no longer decides; deleted, it is gone.
+    let off = json!({"action": "send_reminder", "effect": "deny", "conditions": {"reminder": "2h"}, "enabled": false});
+    let (s, v) = call(
+        &app,
+        "PUT",
+        &admin(&format!("/policies/{id}")),
+        Some(&off.to_string()),
+        Some(&owner),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let two = decide(
+        &mut conn,
+        DEMO_TENANT_ID,
+        "send_reminder",
+        &json!({"reminder": "2h"}),
+        None,
+    )
+    .await
+    .unwrap();
+    assert!(two.allowed());
+    let (s, _) = call(
+        &app,
+        "DELETE",
+        &admin(&format!("/policies/{id}")),
+        None,
+        Some(&owner),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, _) = call(
+        &app,
+        "DELETE",
+        &admin(&format!("/policies/{id}")),
+        None,
+        Some(&owner),
+    )
+    .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (_, audit) = call(
+        &app,
+        "GET",
+        &admin(&format!("/audit?entity_id={id}")),
+        None,
+        Some(&owner),
+    )
+    .await;
+    let events: Vec<&str> = audit
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["event_type"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        events,
+        ["policy.deleted", "policy.updated", "policy.created"]
+    );
+}

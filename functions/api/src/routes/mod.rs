@@ -7,6 +7,7 @@ pub mod excel;
 pub mod health;
 pub mod operations;
 pub mod people;
+pub mod policies;
 pub mod privacy;
 pub mod public;
 pub mod rules;
