@@ -153,6 +153,10 @@ impl AppState {
         routes::policies::create_policy,
         routes::policies::update_policy,
         routes::policies::delete_policy,
+        routes::transcripts::list_calls,
+        routes::transcripts::get_call,
+        routes::transcripts::list_chats,
+        routes::transcripts::get_chat,
     ),
     servers((url = "/", description = "This deployment")),
     tags(
@@ -166,6 +170,7 @@ impl AppState {
         (name = "people", description = "People, sessions and API keys"),
         (name = "audit", description = "The audit trail"),
         (name = "policies", description = "The rules of the autonomous follow-ups"),
+        (name = "transcripts", description = "Call and chat transcripts, redacted by default"),
         (name = "delivery", description = "Webhooks, Google Calendar, delivery health"),
         (name = "excel", description = "The appointments workbook"),
         (name = "privacy", description = "One client's data: export and erasure"),
@@ -470,6 +475,22 @@ fn rest_routes() -> Router<AppState> {
         .route(
             "/api/admin/tenants/{tenant}/policies/{policy}",
             put(routes::policies::update_policy).delete(routes::policies::delete_policy),
+        )
+        .route(
+            "/api/admin/tenants/{tenant}/calls",
+            get(routes::transcripts::list_calls),
+        )
+        .route(
+            "/api/admin/tenants/{tenant}/calls/{call_sid}",
+            get(routes::transcripts::get_call),
+        )
+        .route(
+            "/api/admin/tenants/{tenant}/chats",
+            get(routes::transcripts::list_chats),
+        )
+        .route(
+            "/api/admin/tenants/{tenant}/chats/{handle}",
+            get(routes::transcripts::get_chat),
         )
         .route("/api/admin/sign-in", post(routes::people::sign_in))
         .route("/api/admin/sign-out", post(routes::people::sign_out))

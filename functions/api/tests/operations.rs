@@ -496,3 +496,168 @@ async fn tenant_policies_are_checked_and_decide_before_the_defaults(pool: PgPool
         ["policy.deleted", "policy.updated", "policy.created"]
     );
 }
+
+#[sqlx::test(migrations = "../../migrations")]
+async fn transcripts_are_redacted_unless_an_owner_asks_and_that_is_audited(pool: PgPool) {
+    use gomomo::db::{calls, chat};
+    let (app, owner) = setup(&pool).await;
+    let staff = staff_key(&app, &owner).await;
+    let now = december_7_8am();
+    calls::start_call(
+        &pool,
+        &calls::NewCall {
+            call_sid: "CA0123456789abcdef",
+            tenant_id: DEMO_TENANT_ID,
+            from_number: "+15557654321",
+            to_number: DEMO_PHONE_NUMBER,
+            state: "greeting",
+            now,
+        },
+        10,
+        now - chrono::Duration::hours(1),
+    )
+    .await
+    .unwrap();
+    {
+        let mut conn = pool.acquire().await.unwrap();
+        let said = [
+            ("agent", "Hello, how can I help?"),
+            (
+                "caller",
+                "Book me, my email is ana@example.com and my cell is 555 123 4567",
+            ),
+        ];
+        let turns: Vec<calls::NewTurn> = said
+            .iter()
+            .map(|(speaker, text)| calls::NewTurn {
+                speaker,
+                text,
+                state: "greeting",
+                confidence: None,
+            })
+            .collect();
+        calls::append_turns(&mut conn, "CA0123456789abcdef", &turns, now)
+            .await
+            .unwrap();
+    }
+    chat::begin_turn(
+        &pool,
+        DEMO_TENANT_ID,
+        "sess_secret_value_1234567890",
+        "web",
+        30,
+    )
+    .await
+    .unwrap();
+    chat::append_messages(
+        &pool,
+        DEMO_TENANT_ID,
+        "sess_secret_value_1234567890",
+        &[
+            json!({"role": "user", "content": "I am ana@example.com"}),
+            json!({"role": "assistant", "content": "Thanks, I noted your email."}),
+        ],
+    )
+    .await
+    .unwrap();
+
+    // Lists: the caller's number masked, the chat by a handle (never its session id).
+    let (s, v) = call(&app, "GET", &admin("/calls"), None, Some(&staff)).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v[0]["from_number"], "•••21");
+    let (_, chats) = call(&app, "GET", &admin("/chats"), None, Some(&staff)).await;
+    assert!(!chats.to_string().contains("sess_secret_value"), "{chats}");
+    let handle = chats[0]["handle"].as_str().unwrap().to_string();
+    assert_eq!(chats[0]["messages"], 2);
+
+    // Staff read them redacted and may not ask for more.
+    let (_, t) = call(
+        &app,
+        "GET",
+        &admin("/calls/CA0123456789abcdef"),
+        None,
+        Some(&staff),
+    )
+    .await;
+    let caller = t["lines"][1]["text"].as_str().unwrap();
+    assert!(
+        !caller.contains("ana@example.com") && !caller.contains("555 123 4567"),
+        "{caller}"
+    );
+    assert_eq!(t["redacted"], true);
+    let (s, v) = call(
+        &app,
+        "GET",
+        &admin("/calls/CA0123456789abcdef?unredacted=true"),
+        None,
+        Some(&staff),
+    )
+    .await;
+    assert_eq!((s, code(&v)), (StatusCode::FORBIDDEN, "owner_required"));
+    let (_, c) = call(
+        &app,
+        "GET",
+        &admin(&format!("/chats/{handle}")),
+        None,
+        Some(&staff),
+    )
+    .await;
+    assert!(!c.to_string().contains("ana@example.com"), "{c}");
+    assert_eq!(c["lines"][0]["speaker"], "client");
+
+    // The owner reads them as said; each such reading is audited.
+    let (_, t) = call(
+        &app,
+        "GET",
+        &admin("/calls/CA0123456789abcdef?unredacted=true"),
+        None,
+        Some(&owner),
+    )
+    .await;
+    assert!(t["lines"][1]["text"]
+        .as_str()
+        .unwrap()
+        .contains("ana@example.com"));
+    assert_eq!(t["call"]["from_number"], "+15557654321");
+    let (_, c) = call(
+        &app,
+        "GET",
+        &admin(&format!("/chats/{handle}?unredacted=true")),
+        None,
+        Some(&owner),
+    )
+    .await;
+    assert!(c.to_string().contains("ana@example.com"));
+    let (_, audit) = call(
+        &app,
+        "GET",
+        &admin("/audit?event_type=transcript.viewed_unredacted"),
+        None,
+        Some(&owner),
+    )
+    .await;
+    let seen: Vec<&str> = audit
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["entity_type"].as_str().unwrap())
+        .collect();
+    assert_eq!(seen, ["chat", "call"]);
+    assert!(audit[0]["actor"]
+        .as_str()
+        .unwrap()
+        .starts_with("admin_key:"));
+
+    // Another tenant's call or an unknown handle is simply not there.
+    let (s, v) = call(&app, "GET", &admin("/calls/CAnothere"), None, Some(&owner)).await;
+    assert_eq!((s, code(&v)), (StatusCode::NOT_FOUND, "call_not_found"));
+    let (s, v) = call(
+        &app,
+        "GET",
+        &admin(&format!("/chats/{}", "0".repeat(32))),
+        None,
+        Some(&owner),
+    )
+    .await;
+    assert_eq!((s, code(&v)), (StatusCode::NOT_FOUND, "chat_not_found"));
+}

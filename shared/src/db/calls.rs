@@ -387,3 +387,55 @@ pub async fn detach_number(
             == 1,
     )
 }
+
+/// A call as the admin's list shows it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct CallSummaryRow {
+    pub call_sid: String,
+    pub from_number: String,
+    pub to_number: String,
+    pub status: String,
+    pub turn_count: i32,
+    pub started_at: DateTime<Utc>,
+    pub ended_at: Option<DateTime<Utc>>,
+    pub end_reason: Option<String>,
+}
+
+/// A tenant's calls, newest first.
+pub async fn list_calls<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    tenant_id: Uuid,
+    limit: i64,
+) -> Result<Vec<CallSummaryRow>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT call_sid, from_number, to_number, status, turn_count, started_at, ended_at,
+                end_reason
+           FROM voice_calls WHERE tenant_id = $1
+          ORDER BY started_at DESC, call_sid LIMIT $2",
+    )
+    .bind(tenant_id)
+    .bind(limit)
+    .fetch_all(db)
+    .await
+}
+
+/// One call of the tenant, with its transcript; `None` when the tenant has no such call.
+pub async fn tenant_call_transcript(
+    pool: &PgPool,
+    tenant_id: Uuid,
+    call_sid: &str,
+) -> Result<Option<(CallSummaryRow, Vec<TurnRow>)>, sqlx::Error> {
+    let call: Option<CallSummaryRow> = sqlx::query_as(
+        "SELECT call_sid, from_number, to_number, status, turn_count, started_at, ended_at,
+                end_reason
+           FROM voice_calls WHERE tenant_id = $1 AND call_sid = $2",
+    )
+    .bind(tenant_id)
+    .bind(call_sid)
+    .fetch_optional(pool)
+    .await?;
+    match call {
+        None => Ok(None),
+        Some(c) => Ok(Some((c, transcript(pool, call_sid).await?))),
+    }
+}

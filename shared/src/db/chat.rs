@@ -342,3 +342,74 @@ pub async fn mark_pushes_delivered(
         .await?;
     Ok(())
 }
+
+// --- transcripts for the admin ----------------------------------------------------------------
+
+/// A chat session as the admin's list shows it. `handle` stands for the session id, which is
+/// the client's bearer secret and is never shown.
+#[derive(Debug, Clone, FromRow)]
+pub struct ChatSummaryRow {
+    pub handle: String,
+    pub channel: String,
+    pub messages: i64,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    pub updated_at: chrono::DateTime<chrono::Utc>,
+}
+
+const HANDLE: &str = "substr(encode(sha256(convert_to(s.id, 'UTF8')), 'hex'), 1, 32)";
+
+/// A tenant's chat sessions that have messages, most recently active first.
+pub async fn list_sessions<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    tenant: Uuid,
+    limit: i64,
+) -> Result<Vec<ChatSummaryRow>, sqlx::Error> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {HANDLE} AS handle, s.channel, count(m.id) AS messages, s.created_at, s.updated_at
+           FROM chat_sessions s
+           JOIN chat_messages m ON m.tenant_id = s.tenant_id AND m.session_id = s.id
+                                AND m.role IN ('user', 'assistant')
+          WHERE s.tenant_id = $1
+          GROUP BY s.tenant_id, s.id
+          ORDER BY s.updated_at DESC
+          LIMIT $2"
+    )))
+    .bind(tenant)
+    .bind(limit)
+    .fetch_all(db)
+    .await
+}
+
+/// The session behind a handle of [`list_sessions`].
+pub async fn session_by_handle<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    tenant: Uuid,
+    handle: &str,
+) -> Result<Option<(String, ChatSummaryRow)>, sqlx::Error> {
+    let row: Option<(
+        String,
+        String,
+        String,
+        chrono::DateTime<chrono::Utc>,
+        chrono::DateTime<chrono::Utc>,
+    )> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT s.id, {HANDLE}, s.channel, s.created_at, s.updated_at FROM chat_sessions s
+              WHERE s.tenant_id = $1 AND {HANDLE} = $2"
+    )))
+    .bind(tenant)
+    .bind(handle)
+    .fetch_optional(db)
+    .await?;
+    Ok(row.map(|(id, handle, channel, created_at, updated_at)| {
+        (
+            id,
+            ChatSummaryRow {
+                handle,
+                channel,
+                messages: 0,
+                created_at,
+                updated_at,
+            },
+        )
+    }))
+}

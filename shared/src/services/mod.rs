@@ -18,6 +18,7 @@ pub mod scheduler;
 pub mod sessions;
 pub mod sms;
 pub mod sms_inbound;
+pub mod transcripts;
 pub mod voice;
 
 pub use crate::ports::Clock;

@@ -12,6 +12,7 @@ pub mod privacy;
 pub mod public;
 pub mod rules;
 pub mod schedule;
+pub mod transcripts;
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use gomomo::domain::{ParseError, TenantId};
