@@ -380,36 +380,28 @@ pub async fn list_sessions<'e>(
     .await
 }
 
-/// The session behind a handle of [`list_sessions`].
+#[derive(FromRow)]
+struct HandleRow {
+    id: String,
+    #[sqlx(flatten)]
+    summary: ChatSummaryRow,
+}
+
+/// The session behind a handle of [`list_sessions`] (its message count left at 0).
 pub async fn session_by_handle<'e>(
     db: impl sqlx::PgExecutor<'e>,
     tenant: Uuid,
     handle: &str,
 ) -> Result<Option<(String, ChatSummaryRow)>, sqlx::Error> {
-    let row: Option<(
-        String,
-        String,
-        String,
-        chrono::DateTime<chrono::Utc>,
-        chrono::DateTime<chrono::Utc>,
-    )> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT s.id, {HANDLE}, s.channel, s.created_at, s.updated_at FROM chat_sessions s
-              WHERE s.tenant_id = $1 AND {HANDLE} = $2"
+    let row: Option<HandleRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT s.id, {HANDLE} AS handle, s.channel, 0::bigint AS messages, s.created_at,
+                s.updated_at
+           FROM chat_sessions s
+          WHERE s.tenant_id = $1 AND {HANDLE} = $2"
     )))
     .bind(tenant)
     .bind(handle)
     .fetch_optional(db)
     .await?;
-    Ok(row.map(|(id, handle, channel, created_at, updated_at)| {
-        (
-            id,
-            ChatSummaryRow {
-                handle,
-                channel,
-                messages: 0,
-                created_at,
-                updated_at,
-            },
-        )
-    }))
+    Ok(row.map(|r| (r.id, r.summary)))
 }
