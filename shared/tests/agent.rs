@@ -90,6 +90,7 @@ async fn book_as(
         email: Email::parse(email).unwrap(),
         phone: None,
         notes: None,
+        time_zone: None,
     };
     booking
         .confirm(tenant, hold.id, &s, &details)

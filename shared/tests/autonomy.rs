@@ -97,6 +97,7 @@ impl Env {
             email: Email::parse("ana@example.com").unwrap(),
             phone: Some(PhoneE164::parse("+15555550142").unwrap()),
             notes: None,
+            time_zone: None,
         };
         self.booking
             .confirm(self.tenant, hold.id, &s, &client)
@@ -273,6 +274,7 @@ async fn unpublished_outbox_row_is_swept_and_duplicates_change_nothing(pool: PgP
         email: Email::parse("bo@example.com").unwrap(),
         phone: None,
         notes: None,
+        time_zone: None,
     };
     crashed
         .confirm(e.tenant, hold.id, &s, &client)
@@ -910,6 +912,7 @@ async fn standalone_runs_it_all_in_process(pool: PgPool) {
         email: Email::parse("ana@example.com").unwrap(),
         phone: None,
         notes: None,
+        time_zone: None,
     };
     booking.confirm(tenant, hold.id, &s, &client).await.unwrap();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
@@ -960,6 +963,7 @@ async fn a_full_bus_slows_the_relay_down_and_loses_no_event(pool: PgPool) {
         email: Email::parse("ana@example.com").unwrap(),
         phone: None,
         notes: None,
+        time_zone: None,
     };
     let tenant = TenantId(seed.tenant_id);
     for i in 0..5 {

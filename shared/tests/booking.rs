@@ -97,7 +97,9 @@ fn client(email: &str) -> ClientDetails {
             "prefers mornings; reach me at jane.backup@example.net or +1 555 555 0199",
         )
         .unwrap(),
+        time_zone: None,
     }
+    time_zone: None,
 }
 
 async fn count(pool: &PgPool, sql: &str) -> i64 {

@@ -53,7 +53,9 @@ fn client() -> ClientDetails {
         email: Email::parse("ana@example.com").unwrap(),
         phone: None,
         notes: None,
+        time_zone: None,
     }
+    time_zone: None,
 }
 
 async fn hold(e: &Env, at: DateTime<Utc>, s: &SessionId) -> HoldRow {

@@ -415,6 +415,7 @@ impl Env {
             email: Email::parse("ana@example.com").unwrap(),
             phone: None,
             notes: None,
+            time_zone: None,
         };
         self.booking
             .confirm(self.tenant, hold.id, &s, &client)

@@ -82,6 +82,7 @@ async fn sms_x_inside_the_cutoff_keeps_the_booking(pool: PgPool) {
                 email: Email::parse("ana@example.com").unwrap(),
                 phone: Some(PhoneE164::parse(CALLER).unwrap()),
                 notes: None,
+                time_zone: None,
             },
         )
         .await

@@ -708,6 +708,7 @@ async fn a_reschedule_by_phone_moves_onto_time_overlapping_its_own(pool: PgPool)
             email: Email::parse(email).unwrap(),
             phone: None,
             notes: None,
+            time_zone: None,
         };
         booked.push(
             booking

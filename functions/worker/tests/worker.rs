@@ -226,7 +226,9 @@ fn client(name: &str, email: &str) -> ClientDetails {
         email: Email::parse(email).unwrap(),
         phone: None,
         notes: None,
+        time_zone: None,
     }
+    time_zone: None,
 }
 
 #[sqlx::test(migrations = "../../migrations")]

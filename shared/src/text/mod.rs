@@ -15,7 +15,8 @@ mod html;
 
 pub use html::escape_html;
 
-use chrono::{NaiveDate, NaiveTime};
+use chrono::{DateTime, NaiveDate, NaiveTime, Offset, Utc};
+use chrono_tz::Tz;
 
 /// A language the service speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -47,6 +48,7 @@ pub struct Text {
     pub chat: Chat,
     pub sms: Sms,
     pub mail: Mail,
+    pub client_time: ClientTime,
 }
 
 /// How values are read out on a call.
@@ -426,4 +428,71 @@ pub struct Mail {
     /// A waitlist offer held for `minutes`, taken with `link` (or by replying BOOK by text).
     pub waitlist_offer_body:
         fn(name: &str, tenant: &str, when: &str, service: &str, minutes: i64, link: &str) -> String,
+}
+
+/// The client's own time beside the clinic's, for a client in another time zone.
+pub struct ClientTime {
+    /// `chrono` format of the client's time when it falls on the same date as the clinic's:
+    /// "4:00 PM".
+    pub time_format: &'static str,
+    /// `chrono` format of the client's time on another date: "Wed, Mar 4 at 1:00 AM".
+    pub day_time_format: &'static str,
+    /// The clinic's time, then the client's: "Tue, Mar 3 at 10:00 AM (your time: 4:00 PM
+    /// Europe/Madrid)".
+    pub beside: fn(clinic: &str, client: &str, zone: &str) -> String,
+    /// Said once on a call from a number of another country than the clinic's: the times
+    /// said are the clinic's, in `place` ("New York").
+    pub voice_clinic_time: fn(place: &str) -> String,
+    /// Added to a calendar entry's description for a client in another zone: `when` is the
+    /// clinic's time with the client's beside it.
+    pub invite_when: fn(when: &str) -> String,
+}
+
+/// A stored zone name as a zone (`None` when absent or not an IANA name).
+pub fn client_zone(name: Option<&str>) -> Option<Tz> {
+    name.and_then(|n| n.trim().parse().ok())
+}
+
+/// Whether a client in `client` reads another wall clock than the clinic at `t` (the same
+/// instant; the zones' offsets on that date differ).
+pub fn client_time_differs(t: DateTime<Utc>, clinic: Tz, client: Option<Tz>) -> bool {
+    client.is_some_and(|c| {
+        t.with_timezone(&c).offset().fix() != t.with_timezone(&clinic).offset().fix()
+    })
+}
+
+/// `clinic_text` (the time `t` as a message already words it, in the clinic's zone) with the
+/// client's own time beside it when the client's zone reads another wall clock at `t`;
+/// `clinic_text` unchanged otherwise. The one place every channel (chat, email, text, the
+/// calendar entry) words a time for a client in another zone.
+pub fn beside_client_time(
+    clinic_text: String,
+    t: DateTime<Utc>,
+    clinic: Tz,
+    client: Option<Tz>,
+) -> String {
+    let Some(zone) = client.filter(|_| client_time_differs(t, clinic, client)) else {
+        return clinic_text;
+    };
+    let words = &current().client_time;
+    let theirs = t.with_timezone(&zone);
+    let format = if theirs.date_naive() == t.with_timezone(&clinic).date_naive() {
+        words.time_format
+    } else {
+        words.day_time_format
+    };
+    (words.beside)(
+        &clinic_text,
+        &theirs.format(format).to_string(),
+        zone.name(),
+    )
+}
+
+/// How a zone's place is said: `America/New_York` → "New York".
+pub fn zone_place(zone: Tz) -> String {
+    zone.name()
+        .rsplit('/')
+        .next()
+        .unwrap_or(zone.name())
+        .replace('_', " ")
 }

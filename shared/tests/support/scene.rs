@@ -28,7 +28,9 @@ pub fn ana() -> ClientDetails {
         email: Email::parse(ANA_EMAIL).unwrap(),
         phone: None,
         notes: None,
+        time_zone: None,
     }
+    time_zone: None,
 }
 
 /// Ana holds and confirms the consultation at `start` from [`ANA_SESSION`]: her booking.

@@ -5,6 +5,7 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
+use gomomo::domain::TimeZone;
 use gomomo::http::{ApiError, ApiJson, ApiPath, ClientIp};
 use gomomo::services::agent::{deliver_pending_pushes, AgentError, SendError, ServerMessage};
 use gomomo::services::sessions;
@@ -23,6 +24,11 @@ pub struct ChatRequest {
     /// refused (404 `session_not_found`).
     pub session_id: Option<String>,
     pub message: String,
+    /// The client's own time zone (IANA name; the widget sends the browser's). A session
+    /// that knows no zone of the client's keeps it: replies, and the messages about a
+    /// booking made in the conversation, show the client's time beside the clinic's when
+    /// they differ. Unknown names are refused (400 `invalid_client_time_zone`).
+    pub client_time_zone: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -65,6 +71,7 @@ pub async fn chat(
     ApiJson(req): ApiJson<ChatRequest>,
 ) -> Result<Json<ChatResponse>, ApiError> {
     let tenant = tenant_id(&tenant)?;
+    let zone = TimeZone::parse_client(req.client_time_zone.as_deref())?;
     state
         .budgets
         .chat_turn(req.session_id.as_deref(), ip)
@@ -74,7 +81,8 @@ pub async fn chat(
     let agent = state
         .agent
         .with_booking(state.booking.clone())
-        .for_client(&state.budgets, ip);
+        .for_client(&state.budgets, ip)
+        .with_client_time_zone(zone);
     let turn = agent
         .handle_turn(tenant, &session, "rest", &req.message, None)
         .await
