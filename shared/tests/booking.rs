@@ -99,7 +99,6 @@ fn client(email: &str) -> ClientDetails {
         .unwrap(),
         time_zone: None,
     }
-    time_zone: None,
 }
 
 async fn count(pool: &PgPool, sql: &str) -> i64 {

@@ -55,7 +55,6 @@ fn client() -> ClientDetails {
         notes: None,
         time_zone: None,
     }
-    time_zone: None,
 }
 
 async fn hold(e: &Env, at: DateTime<Utc>, s: &SessionId) -> HoldRow {

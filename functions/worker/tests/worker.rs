@@ -228,7 +228,6 @@ fn client(name: &str, email: &str) -> ClientDetails {
         notes: None,
         time_zone: None,
     }
-    time_zone: None,
 }
 
 #[sqlx::test(migrations = "../../migrations")]

@@ -30,7 +30,6 @@ pub fn ana() -> ClientDetails {
         notes: None,
         time_zone: None,
     }
-    time_zone: None,
 }
 
 /// Ana holds and confirms the consultation at `start` from [`ANA_SESSION`]: her booking.
