@@ -496,3 +496,63 @@ pub fn zone_place(zone: Tz) -> String {
         .unwrap_or(zone.name())
         .replace('_', " ")
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+    use chrono_tz::{America, Europe};
+
+    fn at(t: DateTime<Utc>, client: Option<Tz>) -> String {
+        let clinic = America::New_York;
+        let words = t
+            .with_timezone(&clinic)
+            .format(current().chat.slot_label_format)
+            .to_string();
+        beside_client_time(words, t, clinic, client)
+    }
+
+    #[test]
+    fn both_times_follow_each_zones_own_clock_changes() {
+        let madrid = Some(Europe::Madrid);
+        // Both on winter time: 6 hours apart.
+        let t = Utc.with_ymd_and_hms(2026, 3, 4, 15, 0, 0).unwrap();
+        assert_eq!(
+            at(t, madrid),
+            "Wed, Mar 4 at 10:00 AM (your time: 4:00 PM Europe/Madrid)"
+        );
+        // New York changed on 8 March, Madrid not until the 29th: 5 hours apart.
+        let t = Utc.with_ymd_and_hms(2026, 3, 10, 14, 0, 0).unwrap();
+        assert_eq!(
+            at(t, madrid),
+            "Tue, Mar 10 at 10:00 AM (your time: 3:00 PM Europe/Madrid)"
+        );
+        // Madrid changed back on 25 October, New York not until 1 November: 5 hours.
+        let t = Utc.with_ymd_and_hms(2026, 10, 27, 14, 0, 0).unwrap();
+        assert_eq!(
+            at(t, madrid),
+            "Tue, Oct 27 at 10:00 AM (your time: 3:00 PM Europe/Madrid)"
+        );
+    }
+
+    #[test]
+    fn another_date_is_named_and_the_same_clock_changes_nothing() {
+        let t = Utc.with_ymd_and_hms(2026, 12, 8, 14, 0, 0).unwrap();
+        assert_eq!(
+            at(t, Some(chrono_tz::Pacific::Auckland)),
+            "Tue, Dec 8 at 9:00 AM (your time: Wed, Dec 9 at 3:00 AM Pacific/Auckland)"
+        );
+        let plain = "Tue, Dec 8 at 9:00 AM";
+        assert_eq!(at(t, None), plain);
+        assert_eq!(at(t, Some(America::New_York)), plain);
+        assert_eq!(at(t, Some(America::Toronto)), plain);
+        assert!(!client_time_differs(
+            t,
+            America::New_York,
+            Some(America::Toronto)
+        ));
+        assert_eq!(client_zone(Some("Mars/Olympus")), None);
+        assert_eq!(zone_place(America::New_York), "New York");
+    }
+}
