@@ -172,7 +172,7 @@ pub async fn create_hold(
 }
 
 #[utoipa::path(post, path = "/api/tenants/{tenant}/bookings", params(("tenant" = String, Path)), request_body = ConfirmRequest,
-    description = "Books a held slot. `session_id` must be the server-issued session the hold was made under (404 `session_not_found` otherwise)..",
+    description = "Books a held slot. `session_id` must be the server-issued session the hold was made under (404 `session_not_found` otherwise).",
     responses((status = 201, description = "booked", body = BookingView), (status = 200, description = "the same hold again: the same booking", body = BookingView),
         (status = 400, body = ErrorBody), (status = 403, description = "hold_not_owned", body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 409, description = "slot_taken", body = ErrorBody), (status = 410, description = "hold_expired", body = ErrorBody)))]
