@@ -9,7 +9,8 @@
  *
  * Protocol (docs/architecture.md; the /ws socket of gomomo serve and functions/chat-ws): connects
  * with ?tenant_id= only (the session id is a bearer secret and never goes into a URL), then sends
- * {"action":"hello"|"message", tenant_id, session_id, text}; receives session, typing, status,
+ * {"action":"hello"|"message", tenant_id, session_id, text} (a message also carries
+ * client_time_zone, the browser's IANA zone); receives session, typing, status,
  * history (the conversation so far, after a reload or a handoff), assistant_message, push, error.
  *
  * Sessions are issued by the server: the first hello carries no session_id and is answered
@@ -285,12 +286,25 @@
     dot.className = "gmm-dot" + (on ? " on" : "");
     dot.setAttribute("aria-label", on ? STRINGS.connected : STRINGS.disconnected);
   }
+  // The browser's IANA time zone ("Europe/Madrid"): the server shows the client's own time
+  // beside the clinic's when they differ. Absent when the browser does not tell.
+  function browserZone() {
+    try {
+      var z = Intl.DateTimeFormat().resolvedOptions().timeZone;
+      return typeof z === "string" && z ? z : null;
+    } catch (e) {
+      return null;
+    }
+  }
   // Sends the next queued text when the socket is ready and no turn is in flight.
   function pump() {
     if (turn !== null || busyTimer || !queue.length) return;
     if (!(ws && ws.readyState === 1 && ready && session)) return;
     turn = queue.shift();
-    ws.send(JSON.stringify({ action: "message", tenant_id: tenant, session_id: session, text: turn }));
+    var frame = { action: "message", tenant_id: tenant, session_id: session, text: turn };
+    var zone = browserZone();
+    if (zone) frame.client_time_zone = zone;
+    ws.send(JSON.stringify(frame));
     var mine = turn;
     clearTimeout(turnTimer);
     // An answer that never comes must not hold the queue forever.

@@ -90,6 +90,7 @@ async fn book_as(
         email: Email::parse(email).unwrap(),
         phone: None,
         notes: None,
+        time_zone: None,
     };
     booking
         .confirm(tenant, hold.id, &s, &details)
@@ -932,4 +933,67 @@ async fn a_reschedule_by_chat_is_offered_times_overlapping_its_own(pool: PgPool)
     .await
     .unwrap();
     assert_eq!((start, end), (at(9, 30), at(10, 30)));
+}
+
+/// The LLM path's tools label every time with the client's own time beside the clinic's
+/// when the session knows a zone of the client's (here one where it is already the next
+/// day), and the booking they make keeps that zone.
+#[sqlx::test(migrations = "../migrations")]
+async fn the_tools_label_times_with_the_clients_zone_and_the_booking_keeps_it(pool: PgPool) {
+    let state = SessionState {
+        time_zone: Some("Pacific/Auckland".into()),
+        ..Default::default()
+    };
+    let (exec, mut c) = ctx(&pool, "web-nz", state).await;
+    let service = admin::DEMO_SERVICES[0].0.to_string();
+    let v = exec
+        .dispatch(
+            &mut c,
+            "check_availability",
+            &serde_json::json!({"service_id": service, "start_date": "2026-12-08"}),
+        )
+        .await;
+    let first = &v["result"]["slots"][0];
+    assert_eq!(
+        first["label"], "Tue, Dec 8 at 9:00 AM (your time: Wed, Dec 9 at 3:00 AM Pacific/Auckland)",
+        "{v}"
+    );
+    let v = exec
+        .dispatch(
+            &mut c,
+            "hold_slot",
+            &serde_json::json!({"service_id": service, "start_time": first["start"]}),
+        )
+        .await;
+    let hold_id = v["result"]["hold_id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{v}"))
+        .to_string();
+    assert!(
+        v["result"]["label"]
+            .as_str()
+            .unwrap()
+            .ends_with("(your time: Wed, Dec 9 at 3:00 AM Pacific/Auckland)"),
+        "{v}"
+    );
+    let v = exec
+        .dispatch(
+            &mut c,
+            "confirm_booking",
+            &serde_json::json!({"hold_id": hold_id, "client_name": "Kiri Smith", "client_email": "kiri@example.com"}),
+        )
+        .await;
+    assert!(
+        v["result"]["label"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{v}"))
+            .contains("your time: Wed, Dec 9 at 3:00 AM Pacific/Auckland"),
+        "{v}"
+    );
+    let reference = v["result"]["reference"].as_str().unwrap();
+    let row = gomomo::db::bookings::appointment_by_reference(&pool, c.tenant.0, reference, false)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(row.client_time_zone.as_deref(), Some("Pacific/Auckland"));
 }

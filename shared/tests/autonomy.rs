@@ -86,6 +86,16 @@ impl Env {
         session: &str,
         start: DateTime<Utc>,
     ) -> gomomo::db::bookings::AppointmentRow {
+        self.book_in(session, start, None).await
+    }
+
+    /// A booking by a client whose own zone is `zone` (IANA name).
+    async fn book_in(
+        &self,
+        session: &str,
+        start: DateTime<Utc>,
+        zone: Option<&str>,
+    ) -> gomomo::db::bookings::AppointmentRow {
         let s = SessionId::parse(session).unwrap();
         let hold = self
             .booking
@@ -97,6 +107,7 @@ impl Env {
             email: Email::parse("ana@example.com").unwrap(),
             phone: Some(PhoneE164::parse("+15555550142").unwrap()),
             notes: None,
+            time_zone: zone.map(|z| gomomo::domain::TimeZone::parse(z).unwrap()),
         };
         self.booking
             .confirm(self.tenant, hold.id, &s, &client)
@@ -137,6 +148,92 @@ fn count_status(jobs: &[JobRow], kind: &str, status: JobStatus) -> usize {
     jobs.iter()
         .filter(|j| j.kind == kind && j.status == status)
         .count()
+}
+
+/// New York moves its clocks on 8 March 2026, Madrid on 29 March: in between, Madrid is 5
+/// hours ahead instead of 6. Every message about the booking shows the client's own time
+/// beside the clinic's, computed for the booking's date; a move keeps the client's zone.
+#[sqlx::test(migrations = "../migrations")]
+async fn a_client_in_another_zone_reads_both_times_in_emails_and_texts_across_dst(pool: PgPool) {
+    let mut e = env(&pool, true).await;
+    // GIVEN a booking on Wednesday 4 March 10:00 EST by a client in Madrid (16:00 there)
+    let appt = e
+        .book_in("web-tz", ny(2026, 3, 4, 10, 0), Some("Europe/Madrid"))
+        .await;
+    assert_eq!(appt.client_time_zone.as_deref(), Some("Europe/Madrid"));
+    e.deliver().await;
+    e.autonomy.run_due_jobs(50).await.unwrap();
+    let notes = e.notes().await;
+    let confirmation = notes.iter().find(|n| n.kind == "confirmation").unwrap();
+    assert!(
+        confirmation
+            .body
+            .contains("Wednesday, March 4 at 10:00 AM EST (your time: 4:00 PM Europe/Madrid)"),
+        "{}",
+        confirmation.body
+    );
+    // WHEN the 24 h reminder is due THEN its email and its text show both times
+    e.clock.set(appt.start_at - Duration::hours(24));
+    e.autonomy.run_due_jobs(50).await.unwrap();
+    let notes = e.notes().await;
+    for channel in ["email", "sms"] {
+        let r = notes
+            .iter()
+            .find(|n| n.kind == "reminder_24h" && n.channel == channel)
+            .unwrap();
+        let text = format!("{} {}", r.subject.clone().unwrap_or_default(), r.body);
+        assert!(
+            text.contains("10:00 AM EST (your time: 4:00 PM Europe/Madrid)"),
+            "{channel}: {text}"
+        );
+    }
+
+    // WHEN the booking moves past New York's change (Tuesday 10 March 11:00 EDT) THEN it
+    // keeps the client's zone, and the new confirmation says 4:00 PM (5 hours, not 6)
+    let s = SessionId::parse("web-tz").unwrap();
+    let hold = e
+        .booking
+        .create_hold(e.tenant, CONSULT, ny(2026, 3, 10, 11, 0), &s)
+        .await
+        .unwrap();
+    let moved = e
+        .booking
+        .reschedule(
+            e.tenant,
+            &ReferenceCode::parse(&appt.reference).unwrap(),
+            &Email::parse("ana@example.com").unwrap(),
+            hold.id,
+            Some(&s),
+        )
+        .await
+        .unwrap();
+    assert_eq!(moved.client_time_zone.as_deref(), Some("Europe/Madrid"));
+    e.deliver().await;
+    e.autonomy.run_due_jobs(50).await.unwrap();
+    let notes = e.notes().await;
+    let rescheduled = notes
+        .iter()
+        .filter(|n| n.kind == "confirmation")
+        .find(|n| n.body.contains("March 10"))
+        .unwrap();
+    assert!(
+        rescheduled
+            .body
+            .contains("Tuesday, March 10 at 11:00 AM EDT (your time: 4:00 PM Europe/Madrid)"),
+        "{}",
+        rescheduled.body
+    );
+
+    // AND a booking without a zone of the client's reads as before
+    let plain = e.book("web-plain", ny(2026, 3, 4, 11, 0)).await;
+    e.deliver().await;
+    e.autonomy.run_due_jobs(50).await.unwrap();
+    let notes = e.notes().await;
+    let theirs = notes
+        .iter()
+        .find(|n| n.kind == "confirmation" && n.body.contains(&plain.reference))
+        .unwrap();
+    assert!(!theirs.body.contains("your time"), "{}", theirs.body);
 }
 
 #[sqlx::test(migrations = "../migrations")]
@@ -273,6 +370,7 @@ async fn unpublished_outbox_row_is_swept_and_duplicates_change_nothing(pool: PgP
         email: Email::parse("bo@example.com").unwrap(),
         phone: None,
         notes: None,
+        time_zone: None,
     };
     crashed
         .confirm(e.tenant, hold.id, &s, &client)
@@ -910,6 +1008,7 @@ async fn standalone_runs_it_all_in_process(pool: PgPool) {
         email: Email::parse("ana@example.com").unwrap(),
         phone: None,
         notes: None,
+        time_zone: None,
     };
     booking.confirm(tenant, hold.id, &s, &client).await.unwrap();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
@@ -960,6 +1059,7 @@ async fn a_full_bus_slows_the_relay_down_and_loses_no_event(pool: PgPool) {
         email: Email::parse("ana@example.com").unwrap(),
         phone: None,
         notes: None,
+        time_zone: None,
     };
     let tenant = TenantId(seed.tenant_id);
     for i in 0..5 {

@@ -97,6 +97,7 @@ fn client(email: &str) -> ClientDetails {
             "prefers mornings; reach me at jane.backup@example.net or +1 555 555 0199",
         )
         .unwrap(),
+        time_zone: None,
     }
 }
 

@@ -53,6 +53,7 @@ fn client() -> ClientDetails {
         email: Email::parse("ana@example.com").unwrap(),
         phone: None,
         notes: None,
+        time_zone: None,
     }
 }
 

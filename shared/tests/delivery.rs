@@ -23,7 +23,7 @@ use gomomo::adapters::local::{InProcessPublisher, MockCalendar};
 use gomomo::config::CalendarFailMode;
 use gomomo::db::bookings::AppointmentRow;
 use gomomo::db::notifications::{self, NewNotification};
-use gomomo::domain::{ClientName, Email, ReferenceCode, SessionId, TenantId};
+use gomomo::domain::{ClientName, Email, ReferenceCode, SessionId, TenantId, TimeZone};
 use gomomo::ports::events::EventEnvelope;
 use gomomo::services::autonomy::Autonomy;
 use gomomo::services::booking::ClientDetails;
@@ -404,6 +404,11 @@ impl Env {
     }
 
     async fn book(&self, start: DateTime<Utc>) -> AppointmentRow {
+        self.book_in(start, None).await
+    }
+
+    /// A booking by a client whose own zone is `zone` (IANA name).
+    async fn book_in(&self, start: DateTime<Utc>, zone: Option<&str>) -> AppointmentRow {
         let s = SessionId::parse("web-1").unwrap();
         let hold = self
             .booking
@@ -415,6 +420,7 @@ impl Env {
             email: Email::parse("ana@example.com").unwrap(),
             phone: None,
             notes: None,
+            time_zone: zone.map(|z| TimeZone::parse(z).unwrap()),
         };
         self.booking
             .confirm(self.tenant, hold.id, &s, &client)
@@ -646,6 +652,67 @@ async fn the_local_default_writes_one_eml_file_per_message(pool: PgPool) {
         ev.get("UID").unwrap(),
         format!("booking-{}@gomomo", appt.id.simple())
     );
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn the_email_and_invite_of_a_client_in_another_zone_name_both_times(pool: PgPool) {
+    let mut e = env(&pool).await;
+    let dir = temp_dir("maildir-zone");
+    let cfg = config(&[("MAIL_DIR", dir.to_str().unwrap())]);
+    let delivery = gomomo::app::configured_delivery(pool.clone(), &cfg, e.clock.clone()).unwrap();
+    // GIVEN a booking at 10:00 New York time by a client in Madrid (16:00 there)
+    let appt = e
+        .book_in(ny(2026, 3, 4, 10, 0), Some("Europe/Madrid"))
+        .await;
+    e.settle().await;
+    assert_eq!(delivery.tick(50).await.notifications_sent, 1);
+    let files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|f| f.unwrap().path())
+        .collect();
+    let raw = std::fs::read_to_string(&files[0]).unwrap();
+    let parts = mime_parts(&raw);
+    let text = &parts
+        .iter()
+        .find(|(c, _)| c.starts_with("text/plain"))
+        .unwrap()
+        .1;
+    // THEN the email shows the clinic's time with the client's beside it
+    assert!(
+        text.contains("Wednesday, March 4 at 10:00 AM EST (your time: 4:00 PM Europe/Madrid)"),
+        "{text}"
+    );
+    // AND the invite keeps the instant in UTC and names both times in its description
+    let ev = &ics_of(&raw).children[0];
+    assert_eq!(ev.get("DTSTART"), Some("20260304T150000Z"));
+    let description = ev.get("DESCRIPTION").unwrap().replace("\\,", ",");
+    assert!(description.contains(&appt.reference), "{description}");
+    assert!(
+        description.contains("When: Wednesday")
+            && description.contains("10:00 AM EST (your time: 4:00 PM Europe/Madrid)"),
+        "{description}"
+    );
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn the_invite_of_a_client_in_the_clinics_zone_is_unchanged(pool: PgPool) {
+    let mut e = env(&pool).await;
+    let dir = temp_dir("maildir-same-zone");
+    let cfg = config(&[("MAIL_DIR", dir.to_str().unwrap())]);
+    let delivery = gomomo::app::configured_delivery(pool.clone(), &cfg, e.clock.clone()).unwrap();
+    // Toronto reads the same clock as New York: nothing is added.
+    e.book_in(ny(2026, 3, 4, 10, 0), Some("America/Toronto"))
+        .await;
+    e.settle().await;
+    assert_eq!(delivery.tick(50).await.notifications_sent, 1);
+    let files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|f| f.unwrap().path())
+        .collect();
+    let raw = std::fs::read_to_string(&files[0]).unwrap();
+    assert!(!raw.contains("your time"), "{raw}");
+    let ev = &ics_of(&raw).children[0];
+    assert!(!ev.get("DESCRIPTION").unwrap().contains("When:"));
 }
 
 // --- SMS --------------------------------------------------------------------------------

@@ -400,6 +400,7 @@ async fn free_busy_removes_slots_and_a_read_failure_fails_closed(pool: PgPool) {
         email: Email::parse("ana@example.com").unwrap(),
         phone: None,
         notes: None,
+        time_zone: None,
     };
     booking
         .confirm(e.tenant, hold.id, &s, &client)

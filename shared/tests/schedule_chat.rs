@@ -130,6 +130,7 @@ async fn a_full_day_is_refused_with_other_times(pool: PgPool) {
                 email: gomomo::domain::Email::parse("bo@example.com").unwrap(),
                 phone: None,
                 notes: None,
+                time_zone: None,
             },
         )
         .await

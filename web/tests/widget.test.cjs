@@ -34,8 +34,8 @@ function fail(msg) {
   process.exit(1);
 }
 
-async function phonePage(browser) {
-  const context = await browser.newContext({ viewport: PHONE });
+async function phonePage(browser, options) {
+  const context = await browser.newContext(Object.assign({ viewport: PHONE }, options || {}));
   const page = await context.newPage();
   page.setDefaultTimeout(20000);
   page.on("pageerror", (e) => fail("page error: " + e.message));
@@ -97,7 +97,8 @@ async function bookFromTheDate(page, name, email) {
 
 // Two messages typed in a row, then one while another client's turn holds the session.
 async function typingTwiceDuringATurn(browser) {
-  const page = await phonePage(browser);
+  // A browser in another zone than the clinic's: each message carries the browser's zone.
+  const page = await phonePage(browser, { timezoneId: "Europe/Madrid" });
   const frames = [];
   page.on("websocket", (ws) => {
     ws.on("framesent", (f) => { try { frames.push(["sent", JSON.parse(f.payload)]); } catch (e) { /* not JSON */ } });
@@ -120,6 +121,8 @@ async function typingTwiceDuringATurn(browser) {
     .map(([dir, m]) => (dir === "sent" ? "message" : m.type === "error" ? "error:" + m.code : "answer"));
   if (order.slice(0, 4).join(",") !== "message,answer,message,answer") fail("the second message did not wait for the first answer: " + order.join(","));
   if ((await page.locator(".gmm-sys").count()) !== 0) fail("an error was shown: " + (await page.locator(".gmm-sys").allInnerTexts()));
+  const zones = frames.filter(([dir, m]) => dir === "sent" && m.action === "message").map(([, m]) => m.client_time_zone);
+  if (!zones.length || zones.some((z) => z !== "Europe/Madrid")) fail("a message did not carry the browser's zone: " + JSON.stringify(zones));
 
   // Another client's turn on this session: its lease, as the server writes it at a turn's start.
   const session = await page.evaluate(() => window.gomomoWidget.session);

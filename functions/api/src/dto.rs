@@ -203,6 +203,10 @@ pub struct ConfirmRequest {
     pub client_email: String,
     pub client_phone: Option<String>,
     pub notes: Option<String>,
+    /// The client's own time zone (IANA name, e.g. the browser's `Europe/Madrid`): emails,
+    /// texts and the calendar entry then show the client's time beside the clinic's.
+    /// Unknown names are refused (400 `invalid_client_time_zone`).
+    pub client_time_zone: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -229,6 +233,8 @@ pub struct BookingView {
     pub client_confirmed_at: Option<String>,
     /// The deadline by which the client must confirm (the no-show policy), if one was set.
     pub confirm_by: Option<String>,
+    /// The client's own time zone, when the booking keeps one.
+    pub client_time_zone: Option<String>,
 }
 
 impl BookingView {
@@ -250,6 +256,7 @@ impl BookingView {
             outcome: a.outcome.map(|o| o.as_str().to_string()),
             client_confirmed_at: a.client_confirmed_at.map(|t| local_time(t, tz)),
             confirm_by: a.confirm_by.map(|t| local_time(t, tz)),
+            client_time_zone: a.client_time_zone,
         }
     }
 }

@@ -422,3 +422,56 @@ async fn frames_on_a_connection_never_opened_run_nothing(pool: PgPool) {
         .unwrap();
     assert_eq!(turns, 0, "no turn ran");
 }
+
+/// The widget sends the browser's zone with each message: the replies show the client's
+/// time beside the clinic's; a zone that is no IANA name is an error frame and no turn.
+#[sqlx::test(migrations = "../../migrations")]
+async fn a_message_with_the_browsers_zone_shows_both_times(pool: PgPool) {
+    admin::seed_demo(&pool).await.unwrap();
+    let (url, server) = connections_server().await;
+    let ws = chat_ws(&pool, Some(url));
+    let conn = "Zk9mxc2VNjMCFIA=";
+    let go = issued(&pool).await;
+    ws.handle(event(connect(conn, json!({"tenant_id": TENANT}))))
+        .await
+        .unwrap();
+    ws.handle(event(message(
+        conn,
+        json!({"action": "hello", "tenant_id": TENANT, "session_id": go}),
+    )))
+    .await
+    .unwrap();
+
+    server.posts.lock().unwrap().clear();
+    ws.handle(event(message(
+        conn,
+        json!({"action": "message", "tenant_id": TENANT, "session_id": go,
+        "text": "hi", "client_time_zone": "Mars/Olympus_Mons"}),
+    )))
+    .await
+    .unwrap();
+    {
+        let posts = server.posts.lock().unwrap();
+        assert_eq!(posts.len(), 1, "no turn ran: {posts:?}");
+        assert_eq!(posts[0].2["code"], "invalid_client_time_zone");
+    }
+
+    server.posts.lock().unwrap().clear();
+    ws.handle(event(message(
+        conn,
+        json!({"action": "message", "tenant_id": TENANT, "session_id": go,
+        "text": "I'd like to book a consultation tomorrow", "client_time_zone": "Europe/Madrid"}),
+    )))
+    .await
+    .unwrap();
+    let posts = server.posts.lock().unwrap();
+    let answer = posts
+        .iter()
+        .find(|p| p.2["type"] == "assistant_message")
+        .unwrap();
+    let text = answer.2["text"].as_str().unwrap();
+    assert!(
+        text.contains("9:00 AM (your time: 3:00 PM Europe/Madrid)"),
+        "{text}"
+    );
+}

@@ -285,6 +285,7 @@ impl World {
                     email: Email::parse("ana@example.com").unwrap(),
                     phone: Some(PhoneE164::parse(CALLER).unwrap()),
                     notes: None,
+                    time_zone: None,
                 },
             )
             .await

@@ -82,6 +82,7 @@ async fn sms_x_inside_the_cutoff_keeps_the_booking(pool: PgPool) {
                 email: Email::parse("ana@example.com").unwrap(),
                 phone: Some(PhoneE164::parse(CALLER).unwrap()),
                 notes: None,
+                time_zone: None,
             },
         )
         .await
@@ -98,4 +99,52 @@ async fn sms_x_inside_the_cutoff_keeps_the_booking(pool: PgPool) {
         .unwrap()
         .unwrap();
     assert_eq!(kept.status, AppointmentStatus::Confirmed);
+}
+
+/// Texts about a booking kept with the client's own zone show the client's time beside the
+/// clinic's (15:00 in New York on 2 March is 21:00 in Madrid).
+#[sqlx::test(migrations = "../../migrations")]
+async fn sms_replies_about_a_booking_show_the_clients_own_time(pool: PgPool) {
+    seed_demo(&pool).await.unwrap();
+    let config = config(&[]);
+    let clock = Clock::fixed(march_2_8am());
+    let sms_sender = gomomo::app::sms_sender(&config.telephony);
+    let app = router(HandoffState::new(
+        pool.clone(),
+        &config,
+        clock.clone(),
+        sms_sender,
+    ));
+    let booking = BookingService::new(pool.clone(), clock, std::time::Duration::from_secs(300));
+    let tenant = TenantId(DEMO_TENANT_ID);
+    let session = SessionId::parse("web-1").unwrap();
+    let hold = booking
+        .create_hold(tenant, DEMO_SERVICES[0].0, ny(2026, 3, 2, 15, 0), &session)
+        .await
+        .unwrap();
+    booking
+        .confirm(
+            tenant,
+            hold.id,
+            &session,
+            &ClientDetails {
+                name: ClientName::parse("Ana Lopez").unwrap(),
+                email: Email::parse("ana@example.com").unwrap(),
+                phone: Some(PhoneE164::parse(CALLER).unwrap()),
+                notes: None,
+                time_zone: Some(gomomo::domain::TimeZone::parse("Europe/Madrid").unwrap()),
+            },
+        )
+        .await
+        .unwrap();
+    let first = sms(&app, "SM20000000000000000000000000000011", "X").await;
+    assert!(
+        first[0].contains("3:00 PM (your time: 9:00 PM Europe/Madrid)"),
+        "{first:?}"
+    );
+    let second = sms(&app, "SM20000000000000000000000000000012", "X").await;
+    assert!(
+        second[0].contains("3:00 PM (your time: 9:00 PM Europe/Madrid)"),
+        "{second:?}"
+    );
 }

@@ -135,13 +135,17 @@ impl Phone {
     }
 
     async fn start(&self, sid: &str) -> Twiml {
+        self.start_from(sid, CALLER).await
+    }
+
+    async fn start_from(&self, sid: &str, caller: &str) -> Twiml {
         let (status, body) = send(
             &self.app,
             signed(
                 "/twilio/voice",
                 &[
                     ("CallSid", sid),
-                    ("From", CALLER),
+                    ("From", caller),
                     ("To", DEMO_PHONE_NUMBER),
                     ("CallStatus", "ringing"),
                     ("Direction", "inbound"),
@@ -155,17 +159,25 @@ impl Phone {
     }
 
     async fn say(&self, sid: &str, speech: &str) -> Twiml {
-        let (status, body) = send(&self.app, self.gather_req(sid, speech)).await;
+        self.say_from(sid, CALLER, speech).await
+    }
+
+    async fn say_from(&self, sid: &str, caller: &str, speech: &str) -> Twiml {
+        let (status, body) = send(&self.app, self.gather_from(sid, caller, speech)).await;
         assert_eq!(status, StatusCode::OK, "{body}");
         parse(&body)
     }
 
     fn gather_req(&self, sid: &str, speech: &str) -> Request<Body> {
+        self.gather_from(sid, CALLER, speech)
+    }
+
+    fn gather_from(&self, sid: &str, caller: &str, speech: &str) -> Request<Body> {
         signed(
             "/twilio/voice/gather",
             &[
                 ("CallSid", sid),
-                ("From", CALLER),
+                ("From", caller),
                 ("To", DEMO_PHONE_NUMBER),
                 ("SpeechResult", speech),
                 ("Confidence", "0.91"),
@@ -266,6 +278,58 @@ async fn a_whole_booking_call_lands_in_postgres(pool: PgPool) {
     assert_eq!(lines[1].text, "I'd like to book a consultation");
     assert_eq!(lines[1].confidence, Some(0.91));
     assert!(lines.windows(2).all(|w| w[0].seq + 1 == w[1].seq));
+}
+
+/// A caller from Spain to the New York clinic hears, once, that the times are the clinic's
+/// local time and which; the times are never converted, and the booking keeps no zone of
+/// the caller's (the number is a hint, not the client's word).
+#[sqlx::test(migrations = "../../migrations")]
+async fn a_caller_from_another_country_hears_the_times_are_the_clinics(pool: PgPool) {
+    let phone = Phone::new(pool, &[]).await;
+    let sid = "CA00000000000000000000000000000034";
+    let spain = "+34600111222";
+    phone.start_from(sid, spain).await;
+    phone
+        .say_from(sid, spain, "I'd like to book a consultation")
+        .await;
+    let t = phone.say_from(sid, spain, "tomorrow at 10 am").await;
+    assert!(
+        t.text()
+            .contains("The times I give are the clinic's local time, New York time."),
+        "{t:?}"
+    );
+    assert!(t.text().contains("10:00 AM"), "{t:?}");
+    assert!(!t.text().contains("4:00 PM"), "never converted: {t:?}");
+    // Said once: another day's times come without it.
+    let t = phone.say_from(sid, spain, "what about Wednesday").await;
+    assert!(!t.text().contains("local time"), "{t:?}");
+    phone.say_from(sid, spain, "10 am please").await;
+    phone.say_from(sid, spain, "My name is Jane Doe").await;
+    phone
+        .say_from(sid, spain, "jane dot doe at gmail dot com")
+        .await;
+    let t = phone.say_from(sid, spain, "yes please").await;
+    assert!(t.text().contains("You're all set"), "{t:?}");
+    let booked = gomomo::db::bookings::list_appointments(
+        &phone.pool,
+        gomomo::services::admin::DEMO_TENANT_ID,
+        ny(2026, 3, 2, 0, 0),
+        ny(2026, 3, 9, 0, 0),
+        None,
+        10,
+    )
+    .await
+    .unwrap();
+    assert_eq!(booked.len(), 1);
+    assert_eq!(booked[0].client_phone.as_deref(), Some(spain));
+    assert_eq!(booked[0].client_time_zone, None);
+
+    // A caller from the clinic's own country hears no such note.
+    let local = "CA00000000000000000000000000000001";
+    phone.start(local).await;
+    phone.say(local, "I'd like to book a consultation").await;
+    let t = phone.say(local, "tomorrow at 10 am").await;
+    assert!(!t.text().contains("local time"), "{t:?}");
 }
 
 #[sqlx::test(migrations = "../../migrations")]
@@ -708,6 +772,7 @@ async fn a_reschedule_by_phone_moves_onto_time_overlapping_its_own(pool: PgPool)
             email: Email::parse(email).unwrap(),
             phone: None,
             notes: None,
+            time_zone: None,
         };
         booked.push(
             booking

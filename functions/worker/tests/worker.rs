@@ -226,6 +226,7 @@ fn client(name: &str, email: &str) -> ClientDetails {
         email: Email::parse(email).unwrap(),
         phone: None,
         notes: None,
+        time_zone: None,
     }
 }
 

@@ -122,6 +122,8 @@ pub struct AppointmentRow {
     pub client_confirmed_at: Option<DateTime<Utc>>,
     /// The deadline the no-show policy set for the client's confirmation.
     pub confirm_by: Option<DateTime<Utc>>,
+    /// The client's own time zone (IANA name) when the client gave one.
+    pub client_time_zone: Option<String>,
 }
 
 /// `appointments.outcome`: kept beside the status (the exclusion constraint reads the status;
@@ -152,7 +154,7 @@ pub const APPT_COLS: &str =
     "id, tenant_id, service_id, resource_id, hold_id, session_id, reference,
     lower(during) AS start_at, upper(during) AS end_at, status, client_name, client_email,
     client_phone, notes, sequence, created_at, updated_at, cancelled_at, outcome,
-    client_confirmed_at, confirm_by";
+    client_confirmed_at, confirm_by, client_time_zone";
 
 /// Busy intervals (live appointments and unexpired active holds) of the given resources that
 /// touch [from, to), leaving out the appointment `except` (a booking being moved does not
@@ -374,6 +376,7 @@ pub struct NewAppointment<'a> {
     pub client_email: &'a str,
     pub client_phone: Option<&'a str>,
     pub notes: Option<&'a str>,
+    pub client_time_zone: Option<&'a str>,
 }
 
 pub async fn insert_appointment(
@@ -382,8 +385,9 @@ pub async fn insert_appointment(
 ) -> Result<AppointmentRow, sqlx::Error> {
     sqlx::query_as(AssertSqlSafe(format!(
         "INSERT INTO appointments (id, tenant_id, service_id, resource_id, hold_id, session_id, reference,
-                                   during, client_name, client_email, client_phone, notes)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, tstzrange($8, $9), $10, $11, $12, $13)
+                                   during, client_name, client_email, client_phone, notes,
+                                   client_time_zone)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, tstzrange($8, $9), $10, $11, $12, $13, $14)
          RETURNING {APPT_COLS}"
     )))
     .bind(a.id)
@@ -399,6 +403,7 @@ pub async fn insert_appointment(
     .bind(a.client_email)
     .bind(a.client_phone)
     .bind(a.notes)
+    .bind(a.client_time_zone)
     .fetch_one(conn)
     .await
 }

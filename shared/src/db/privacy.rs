@@ -453,7 +453,7 @@ pub async fn export(
                     'resource_id', a.resource_id, 'start', lower(a.during), 'end', upper(a.during),
                     'status', a.status, 'client_name', a.client_name, 'client_email', a.client_email,
                     'client_phone', a.client_phone, 'notes', a.notes, 'created_at', a.created_at,
-                    'cancelled_at', a.cancelled_at)
+                    'cancelled_at', a.cancelled_at, 'client_time_zone', a.client_time_zone)
                FROM appointments a
               WHERE a.tenant_id = $1 AND (lower(a.client_email) = ANY($2) OR a.client_phone = ANY($3))
               ORDER BY lower(a.during)",
@@ -641,7 +641,7 @@ pub async fn erase(
     c.bookings_anonymised = sqlx::query(
         "UPDATE appointments
             SET client_name = $3, client_email = $4, client_phone = NULL, notes = NULL,
-                session_id = 'erased', updated_at = $5
+                client_time_zone = NULL, session_id = 'erased', updated_at = $5
           WHERE tenant_id = $1 AND id = ANY($2)",
     )
     .bind(tenant)

@@ -5,6 +5,7 @@ pub mod events;
 pub mod ics;
 pub mod nlu;
 pub mod outbound;
+pub mod phone_region;
 pub mod policy;
 pub mod redact;
 pub mod reference;

@@ -285,6 +285,17 @@ impl TimeZone {
     pub fn name(&self) -> &'static str {
         self.0.name()
     }
+
+    /// The client's own zone from a request's optional `client_time_zone` field: absent or
+    /// blank is `None`; anything else must be an IANA name.
+    pub fn parse_client(raw: Option<&str>) -> Result<Option<Self>, ParseError> {
+        match raw.map(str::trim) {
+            None | Some("") => Ok(None),
+            Some(z) => chrono_tz::Tz::from_str(z)
+                .map(|tz| Some(Self(tz)))
+                .map_err(|_| ParseError::new("client_time_zone", "not an IANA time zone name")),
+        }
+    }
 }
 
 #[cfg(test)]

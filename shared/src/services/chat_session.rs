@@ -32,7 +32,7 @@ use async_trait::async_trait;
 use tokio::sync::mpsc;
 
 use crate::db::chat as db;
-use crate::domain::{SessionId, TenantId};
+use crate::domain::{SessionId, TenantId, TimeZone};
 use crate::ports::push::{Pusher, SendError};
 use crate::services::agent::protocol::HistoryLine;
 use crate::services::agent::{
@@ -170,6 +170,15 @@ impl ChatSession {
         }
     }
 
+    /// The same protocol for a client whose device reports `zone` (see
+    /// [`Agent::with_client_time_zone`]).
+    pub fn with_client_time_zone(&self, zone: Option<TimeZone>) -> Self {
+        Self {
+            agent: self.agent.with_client_time_zone(zone),
+            issue_budget: self.issue_budget.clone(),
+        }
+    }
+
     pub fn agent(&self) -> &Agent {
         &self.agent
     }
@@ -216,7 +225,20 @@ impl ChatSession {
                 tenant_id,
                 session_id,
                 text,
+                client_time_zone,
             } => {
+                let zone = match TimeZone::parse_client(client_time_zone.as_deref()) {
+                    Ok(z) => z,
+                    Err(e) => {
+                        let _ = sink
+                            .send(ServerMessage::error(
+                                "invalid_client_time_zone",
+                                e.to_string(),
+                            ))
+                            .await;
+                        return Ok(());
+                    }
+                };
                 if let Some((tenant, session)) = self
                     .check(conn, &tenant_id, session_id.as_deref(), false, sink)
                     .await?
@@ -232,7 +254,9 @@ impl ChatSession {
                             .await;
                         return Err(e);
                     }
-                    self.turn(tenant, &session, &text, sink).await;
+                    self.with_client_time_zone(zone)
+                        .turn(tenant, &session, &text, sink)
+                        .await;
                     self.deliver(tenant, &session, sink).await?;
                 }
             }

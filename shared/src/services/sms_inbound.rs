@@ -107,6 +107,17 @@ fn when(tz: Tz, t: DateTime<Utc>) -> String {
     t.with_timezone(&tz).format(words().when_format).to_string()
 }
 
+/// The start of booking `a`, with the client's own time beside it when the booking keeps a
+/// zone of the client's that reads another clock.
+fn when_for(tz: Tz, a: &AppointmentRow) -> String {
+    text::beside_client_time(
+        when(tz, a.start_at),
+        a.start_at,
+        tz,
+        text::client_zone(a.client_time_zone.as_deref()),
+    )
+}
+
 impl InboundService {
     pub fn new(booking: BookingService, handoff: HandoffService) -> Self {
         Self { booking, handoff }
@@ -225,7 +236,7 @@ impl InboundService {
             .await?
             .map(|s| s.name)
             .unwrap_or_else(|| words().appointment.into());
-        let what = (words().booking)(&service, &when(sched.tz, appt.start_at));
+        let what = (words().booking)(&service, &when_for(sched.tz, &appt));
         match keyword {
             Keyword::Confirm => {
                 match self
@@ -321,7 +332,7 @@ impl InboundService {
                     .await?
                     .map(|s| s.name)
                     .unwrap_or_else(|| words().appointment.into());
-                let what = (words().booking)(&service, &when(tz, appt.start_at));
+                let what = (words().booking)(&service, &when_for(tz, &appt));
                 Ok((
                     "waitlist_booked",
                     Some((words().waitlist_booked)(name, &what, &appt.reference)),

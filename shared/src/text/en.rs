@@ -1,6 +1,6 @@
 //! English.
 
-use super::{Chat, Mail, Sms, Speech, Text, Voice};
+use super::{Chat, ClientTime, Mail, Sms, Speech, Text, Voice};
 
 pub const TEXT: Text = Text {
     voice: VOICE,
@@ -8,6 +8,7 @@ pub const TEXT: Text = Text {
     chat: CHAT,
     sms: SMS,
     mail: MAIL,
+    client_time: CLIENT_TIME,
 };
 
 const SPEECH: Speech = Speech {
@@ -454,6 +455,16 @@ const MAIL: Mail = Mail {
     waitlist_offer_body: |name, tenant, when, service, minutes, link| {
         format!("Hi {name},\n\nYou asked to hear when a time opens at {tenant}. {when} ({service}) is free now, and we are holding it for you for {minutes} minutes. Take it here: {link}\n\nIf you no longer need it, do nothing and it goes to the next person on the waitlist.\n")
     },
+};
+
+const CLIENT_TIME: ClientTime = ClientTime {
+    time_format: "%-I:%M %p",
+    day_time_format: "%a, %b %-d at %-I:%M %p",
+    beside: |clinic, client, zone| format!("{clinic} (your time: {client} {zone})"),
+    voice_clinic_time: |place| {
+        format!("The times I give are the clinic's local time, {place} time.")
+    },
+    invite_when: |when| format!(" When: {when}."),
 };
 
 /// "1 minute", "15 minutes".

@@ -15,7 +15,8 @@ mod html;
 
 pub use html::escape_html;
 
-use chrono::{NaiveDate, NaiveTime};
+use chrono::{DateTime, NaiveDate, NaiveTime, Offset, Utc};
+use chrono_tz::Tz;
 
 /// A language the service speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -47,6 +48,7 @@ pub struct Text {
     pub chat: Chat,
     pub sms: Sms,
     pub mail: Mail,
+    pub client_time: ClientTime,
 }
 
 /// How values are read out on a call.
@@ -426,4 +428,131 @@ pub struct Mail {
     /// A waitlist offer held for `minutes`, taken with `link` (or by replying BOOK by text).
     pub waitlist_offer_body:
         fn(name: &str, tenant: &str, when: &str, service: &str, minutes: i64, link: &str) -> String,
+}
+
+/// The client's own time beside the clinic's, for a client in another time zone.
+pub struct ClientTime {
+    /// `chrono` format of the client's time when it falls on the same date as the clinic's:
+    /// "4:00 PM".
+    pub time_format: &'static str,
+    /// `chrono` format of the client's time on another date: "Wed, Mar 4 at 1:00 AM".
+    pub day_time_format: &'static str,
+    /// The clinic's time, then the client's: "Tue, Mar 3 at 10:00 AM (your time: 4:00 PM
+    /// Europe/Madrid)".
+    pub beside: fn(clinic: &str, client: &str, zone: &str) -> String,
+    /// Said once on a call from a number of another country than the clinic's: the times
+    /// said are the clinic's, in `place` ("New York").
+    pub voice_clinic_time: fn(place: &str) -> String,
+    /// Added to a calendar entry's description for a client in another zone: `when` is the
+    /// clinic's time with the client's beside it.
+    pub invite_when: fn(when: &str) -> String,
+}
+
+/// A stored zone name as a zone (`None` when absent or not an IANA name).
+pub fn client_zone(name: Option<&str>) -> Option<Tz> {
+    name.and_then(|n| n.trim().parse().ok())
+}
+
+/// Whether a client in `client` reads another wall clock than the clinic at `t` (the same
+/// instant; the zones' offsets on that date differ).
+pub fn client_time_differs(t: DateTime<Utc>, clinic: Tz, client: Option<Tz>) -> bool {
+    client.is_some_and(|c| {
+        t.with_timezone(&c).offset().fix() != t.with_timezone(&clinic).offset().fix()
+    })
+}
+
+/// `clinic_text` (the time `t` as a message already words it, in the clinic's zone) with the
+/// client's own time beside it when the client's zone reads another wall clock at `t`;
+/// `clinic_text` unchanged otherwise. The one place every channel (chat, email, text, the
+/// calendar entry) words a time for a client in another zone.
+pub fn beside_client_time(
+    clinic_text: String,
+    t: DateTime<Utc>,
+    clinic: Tz,
+    client: Option<Tz>,
+) -> String {
+    let Some(zone) = client.filter(|_| client_time_differs(t, clinic, client)) else {
+        return clinic_text;
+    };
+    let words = &current().client_time;
+    let theirs = t.with_timezone(&zone);
+    let format = if theirs.date_naive() == t.with_timezone(&clinic).date_naive() {
+        words.time_format
+    } else {
+        words.day_time_format
+    };
+    (words.beside)(
+        &clinic_text,
+        &theirs.format(format).to_string(),
+        zone.name(),
+    )
+}
+
+/// How a zone's place is said: `America/New_York` → "New York".
+pub fn zone_place(zone: Tz) -> String {
+    zone.name()
+        .rsplit('/')
+        .next()
+        .unwrap_or(zone.name())
+        .replace('_', " ")
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+    use chrono_tz::{America, Europe};
+
+    fn at(t: DateTime<Utc>, client: Option<Tz>) -> String {
+        let clinic = America::New_York;
+        let words = t
+            .with_timezone(&clinic)
+            .format(current().chat.slot_label_format)
+            .to_string();
+        beside_client_time(words, t, clinic, client)
+    }
+
+    #[test]
+    fn both_times_follow_each_zones_own_clock_changes() {
+        let madrid = Some(Europe::Madrid);
+        // Both on winter time: 6 hours apart.
+        let t = Utc.with_ymd_and_hms(2026, 3, 4, 15, 0, 0).unwrap();
+        assert_eq!(
+            at(t, madrid),
+            "Wed, Mar 4 at 10:00 AM (your time: 4:00 PM Europe/Madrid)"
+        );
+        // New York changed on 8 March, Madrid not until the 29th: 5 hours apart.
+        let t = Utc.with_ymd_and_hms(2026, 3, 10, 14, 0, 0).unwrap();
+        assert_eq!(
+            at(t, madrid),
+            "Tue, Mar 10 at 10:00 AM (your time: 3:00 PM Europe/Madrid)"
+        );
+        // Madrid changed back on 25 October, New York not until 1 November: 5 hours.
+        let t = Utc.with_ymd_and_hms(2026, 10, 27, 14, 0, 0).unwrap();
+        assert_eq!(
+            at(t, madrid),
+            "Tue, Oct 27 at 10:00 AM (your time: 3:00 PM Europe/Madrid)"
+        );
+    }
+
+    #[test]
+    fn another_date_is_named_and_the_same_clock_changes_nothing() {
+        let t = Utc.with_ymd_and_hms(2026, 12, 8, 14, 0, 0).unwrap();
+        assert_eq!(
+            at(t, Some(chrono_tz::Pacific::Auckland)),
+            "Tue, Dec 8 at 9:00 AM (your time: Wed, Dec 9 at 3:00 AM Pacific/Auckland)"
+        );
+        let plain = "Tue, Dec 8 at 9:00 AM";
+        assert_eq!(at(t, None), plain);
+        assert_eq!(at(t, Some(America::New_York)), plain);
+        assert_eq!(at(t, Some(America::Toronto)), plain);
+        assert!(!client_time_differs(
+            t,
+            America::New_York,
+            Some(America::Toronto)
+        ));
+        assert_eq!(client_zone(Some("Mars/Olympus")), None);
+        assert_eq!(zone_place(America::New_York), "New York");
+    }
 }

@@ -28,6 +28,7 @@ pub fn ana() -> ClientDetails {
         email: Email::parse(ANA_EMAIL).unwrap(),
         phone: None,
         notes: None,
+        time_zone: None,
     }
 }
 

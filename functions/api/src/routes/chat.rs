@@ -5,6 +5,7 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
+use gomomo::domain::TimeZone;
 use gomomo::http::{ApiError, ApiJson, ApiPath, ClientIp};
 use gomomo::services::agent::{deliver_pending_pushes, AgentError, SendError, ServerMessage};
 use gomomo::services::sessions;
@@ -23,6 +24,11 @@ pub struct ChatRequest {
     /// refused (404 `session_not_found`).
     pub session_id: Option<String>,
     pub message: String,
+    /// The client's own time zone (IANA name; the widget sends the browser's). A session
+    /// that knows no zone of the client's keeps it: replies, and the messages about a
+    /// booking made in the conversation, show the client's time beside the clinic's when
+    /// they differ. Unknown names are refused (400 `invalid_client_time_zone`).
+    pub client_time_zone: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -55,7 +61,7 @@ pub(crate) fn agent_error(e: AgentError) -> ApiError {
 /// One chat turn (the REST fallback of the widget).
 #[utoipa::path(post, path = "/api/tenants/{tenant}/chat", params(("tenant" = uuid::Uuid, Path, description = "The tenant's id")),
     request_body = ChatRequest,
-    description = "One chat message. Sessions are issued by the server: send no `session_id` to start a conversation (the response carries the new one), then send that id back. A client-chosen id, another tenant's session or an internal one (a call's) is refused with 404 `session_not_found`.",
+    description = "One chat message. Sessions are issued by the server: send no `session_id` to start a conversation (the response carries the new one), then send that id back. A client-chosen id, another tenant's session or an internal one (a call's) is refused with 404 `session_not_found`. `client_time_zone` (the browser's IANA zone) is kept by the session: replies then show the client's time beside the clinic's; an unknown zone is 400 `invalid_client_time_zone`.",
     responses((status = 200, body = ChatResponse), (status = 400, body = ErrorBody),
               (status = 404, description = "tenant_not_found or session_not_found", body = ErrorBody), (status = 409, body = ErrorBody),
               (status = 429, description = "rate_limited (Retry-After)", body = ErrorBody)))]
@@ -66,6 +72,7 @@ pub async fn chat(
     ApiJson(req): ApiJson<ChatRequest>,
 ) -> Result<Json<ChatResponse>, ApiError> {
     let tenant = tenant_id(&tenant)?;
+    let zone = TimeZone::parse_client(req.client_time_zone.as_deref())?;
     state
         .budgets
         .chat_turn(req.session_id.as_deref(), ip)
@@ -75,7 +82,8 @@ pub async fn chat(
     let agent = state
         .agent
         .with_booking(state.booking.clone())
-        .for_client(&state.budgets, ip);
+        .for_client(&state.budgets, ip)
+        .with_client_time_zone(zone);
     let turn = agent
         .handle_turn(tenant, &session, "rest", &req.message, None)
         .await

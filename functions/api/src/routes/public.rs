@@ -4,7 +4,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use gomomo::db::tenants;
-use gomomo::domain::{ClientName, Email, Notes, ParseError, PhoneE164, ReferenceCode};
+use gomomo::domain::{ClientName, Email, Notes, ParseError, PhoneE164, ReferenceCode, TimeZone};
 use gomomo::http::{ApiError, ApiJson, ApiPath, ApiQuery, ClientIp};
 use gomomo::services::booking::{ClientDetails, HoldSession, MoveOf};
 use gomomo::services::sessions;
@@ -204,6 +204,7 @@ pub async fn confirm_booking(
             Some(p) => Some(PhoneE164::parse(p)?),
         },
         notes,
+        time_zone: TimeZone::parse_client(req.client_time_zone.as_deref())?,
     };
     let (appt, created, tz) = state
         .booking

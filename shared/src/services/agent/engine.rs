@@ -429,15 +429,7 @@ impl<'a> Engine<'a> {
             .offered
             .iter()
             .enumerate()
-            .map(|(i, s)| {
-                (words().numbered)(
-                    i + 1,
-                    s.label
-                        .rsplit(words().slot_label_time_after)
-                        .next()
-                        .unwrap_or(&s.label),
-                )
-            })
+            .map(|(i, s)| (words().numbered)(i + 1, &ctx.time_label(s.start)))
             .collect();
         (words().offer_times)(nothing_on, &service, first_day, &list)
     }
@@ -546,6 +538,7 @@ impl<'a> Engine<'a> {
                             .as_deref()
                             .and_then(|p| PhoneE164::parse(p).ok()),
                         notes: None,
+                        time_zone: None,
                     },
                     _ => return Some(self.next_detail(ctx)),
                 };

@@ -189,7 +189,7 @@ fn system_prompt(ctx: &TurnCtx, text: &str) -> String {
         known.push(format!("phone: {p}"));
     }
     if let Some(z) = &st.time_zone {
-        known.push(format!("the client's own time zone: {z} (times you present are in the business's zone; say so)"));
+        known.push(format!("the client's own time zone: {z} (times are the business's; tool labels add the client's own time in brackets when it differs: keep it)"));
     }
     if let Some(h) = &st.active_hold {
         known.push(format!(

@@ -24,7 +24,7 @@ use crate::config::AgentConfig;
 pub use crate::config::AgentLimits;
 use crate::db::{audit, chat, tenants};
 use crate::domain::nlu::{self, YesNo};
-use crate::domain::{SessionId, TenantId};
+use crate::domain::{SessionId, TenantId, TimeZone};
 pub use crate::ports::push::SendError;
 use crate::services::booking::{BookingError, BookingService};
 use crate::text;
@@ -76,6 +76,9 @@ enum Brain {
 pub struct Agent {
     exec: ToolExecutor,
     brain: Brain,
+    /// The zone the client's device reports (the widget sends the browser's): the session
+    /// keeps it when it has none yet.
+    client_zone: Option<TimeZone>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -99,10 +102,12 @@ impl Agent {
             Some(m) => Self {
                 exec,
                 brain: Brain::Llm(std::sync::Arc::new(llm::LlmEngine::new(m))),
+                client_zone: None,
             },
             None => Self {
                 exec,
                 brain: Brain::Rules,
+                client_zone: None,
             },
         }
     }
@@ -112,6 +117,7 @@ impl Agent {
         Self {
             exec: ToolExecutor::new(booking, limits),
             brain: Brain::Rules,
+            client_zone: None,
         }
     }
 
@@ -121,6 +127,7 @@ impl Agent {
         Self {
             exec: ToolExecutor::new(booking, self.exec.limits().clone()),
             brain: self.brain.clone(),
+            client_zone: self.client_zone,
         }
     }
 
@@ -134,6 +141,19 @@ impl Agent {
         Self {
             exec: self.exec.for_client(budgets, client),
             brain: self.brain.clone(),
+            client_zone: self.client_zone,
+        }
+    }
+
+    /// The same agent for a client whose device reports `zone` (the widget sends the
+    /// browser's): a session that knows no zone of the client's takes it, and later replies
+    /// and the booking's messages show the client's time beside the clinic's. A zone the
+    /// client named in the chat stays.
+    pub fn with_client_time_zone(&self, zone: Option<TimeZone>) -> Self {
+        Self {
+            exec: self.exec.clone(),
+            brain: self.brain.clone(),
+            client_zone: zone,
         }
     }
 
@@ -228,6 +248,9 @@ impl Agent {
             succeeded: Vec::new(),
             events: Vec::new(),
         };
+        if ctx.state.time_zone.is_none() {
+            ctx.state.time_zone = self.client_zone.map(|z| z.name().to_string());
+        }
         apply_confirmations(&mut ctx, text);
 
         let (reply, mut messages) = match &self.brain {

@@ -1,6 +1,7 @@
 //! The WebSocket message protocol, the same on API Gateway and on the standalone `/ws`
 //! (both run it through [`crate::services::chat_session`]). The client sends
-//! `{"action":"message","tenant_id","session_id","text"}` (plus `hello` right after
+//! `{"action":"message","tenant_id","session_id","text"}` (optionally `client_time_zone`,
+//! the browser's IANA zone) (plus `hello` right after
 //! connecting, since API Gateway cannot post to a connection during `$connect`, and
 //! `ping`); the server sends typed messages.
 
@@ -22,6 +23,9 @@ pub enum ClientMessage {
         tenant_id: String,
         session_id: Option<String>,
         text: String,
+        /// The client's own time zone (the browser's IANA name), when the client sends it.
+        #[serde(default)]
+        client_time_zone: Option<String>,
     },
     Hello {
         tenant_id: String,
@@ -226,7 +230,8 @@ mod tests {
             ClientMessage::Message {
                 tenant_id: "t".into(),
                 session_id: Some("s".into()),
-                text: "hi".into()
+                text: "hi".into(),
+                client_time_zone: None,
             }
         );
         assert!(serde_json::from_str::<ClientMessage>(r#"{"action":"dance"}"#).is_err());

@@ -31,7 +31,9 @@ use crate::db::{audit, followups, outbox, waitlist};
 use crate::domain::events::{DomainEvent, FollowupRequested};
 use crate::domain::nlu;
 use crate::domain::slots;
-use crate::domain::{ClientName, Email, Notes, PhoneE164, ReferenceCode, SessionId, TenantId};
+use crate::domain::{
+    ClientName, Email, Notes, PhoneE164, ReferenceCode, SessionId, TenantId, TimeZone,
+};
 use crate::services::booking::{
     BookingError, BookingErrorKind, BookingService, ClientDetails, MoveOf, TenantSchedule,
 };
@@ -293,8 +295,27 @@ impl TurnCtx {
         self.services.iter().find(|s| s.id == id)
     }
 
+    /// The client's own zone, when the session knows one (the browser's, or one the client
+    /// named).
+    pub fn client_tz(&self) -> Option<Tz> {
+        crate::text::client_zone(self.state.time_zone.as_deref())
+    }
+
+    /// "Tue, Dec 15 at 10:30 AM" in the tenant's zone, with the client's own time beside it
+    /// when the client's zone reads another clock.
     pub fn label(&self, t: DateTime<Utc>) -> String {
-        label(t, self.tz())
+        crate::text::beside_client_time(label(t, self.tz()), t, self.tz(), self.client_tz())
+    }
+
+    /// [`Self::label`] without the day (for a list of one day's times).
+    pub fn time_label(&self, t: DateTime<Utc>) -> String {
+        let full = label(t, self.tz());
+        let time = full
+            .rsplit(crate::text::current().chat.slot_label_time_after)
+            .next()
+            .unwrap_or(&full)
+            .to_string();
+        crate::text::beside_client_time(time, t, self.tz(), self.client_tz())
     }
 
     fn local_rfc3339(&self, t: DateTime<Utc>) -> String {
@@ -756,6 +777,7 @@ impl ToolExecutor {
                 Some(p) => Some(PhoneE164::parse(p).map_err(|e| bad("client_phone", &e.reason))?),
             },
             notes: a.notes.as_deref().and_then(Notes::from_free_text),
+            time_zone: None,
         };
         self.confirm_booking(ctx, hold, &details).await
     }
@@ -782,6 +804,13 @@ impl ToolExecutor {
                     "confirm_booking needs the live hold this conversation placed with hold_slot",
                 )),
             }
+                // The booking keeps the client's zone the session knows (the browser's or
+                // one the client named) unless the caller gave one.
+                let mut details = details.clone();
+                if details.time_zone.is_none() {
+                    details.time_zone = ctx.client_tz().map(TimeZone);
+                }
+                let details = &details;
                 let res = self
                     .booking
                     .confirm(ctx.tenant, hold_id, &ctx.session, details)
@@ -831,7 +860,15 @@ impl ToolExecutor {
                 .unwrap_or_else(|| "appointment".into()),
             start: ctx.local_rfc3339(a.start_at),
             end: ctx.local_rfc3339(a.end_at),
-            label: ctx.label(a.start_at),
+            label: match ctx.client_tz() {
+                Some(_) => ctx.label(a.start_at),
+                None => crate::text::beside_client_time(
+                    label(a.start_at, ctx.tz()),
+                    a.start_at,
+                    ctx.tz(),
+                    crate::text::client_zone(a.client_time_zone.as_deref()),
+                ),
+            },
         }
     }
 

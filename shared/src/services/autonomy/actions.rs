@@ -213,6 +213,17 @@ fn when(tz: Tz, t: DateTime<Utc>) -> String {
         .to_string()
 }
 
+/// [`when`] for a message about booking `a`: the client's own time beside the clinic's when
+/// the booking keeps a zone of the client's that reads another clock.
+fn when_for(tz: Tz, a: &AppointmentRow, t: DateTime<Utc>) -> String {
+    crate::text::beside_client_time(
+        when(tz, t),
+        t,
+        tz,
+        crate::text::client_zone(a.client_time_zone.as_deref()),
+    )
+}
+
 fn first_name(full: &str) -> &str {
     full.split_whitespace()
         .next()
@@ -338,7 +349,7 @@ async fn send_confirmation(
     let subject = (crate::text::current().mail.confirmation_subject)(
         &f.service_name,
         verb,
-        &when(f.tz, a.start_at),
+        &when_for(f.tz, &a, a.start_at),
         &a.reference,
     );
     let body = (crate::text::current().mail.confirmation_body)(
@@ -346,7 +357,7 @@ async fn send_confirmation(
         &f.service_name,
         &f.tenant_name,
         verb,
-        &when(f.tz, a.start_at),
+        &when_for(f.tz, &a, a.start_at),
         &a.reference,
     );
     let key = format!("confirmation:{}:{}", a.id, sequence);
@@ -410,12 +421,16 @@ async fn send_cancellation(
     } else {
         (words.cancellation_subject, words.cancellation_body)
     };
-    let subject = subject(&f.service_name, &when(f.tz, a.start_at), &a.reference);
+    let subject = subject(
+        &f.service_name,
+        &when_for(f.tz, &a, a.start_at),
+        &a.reference,
+    );
     let body = body(
         first_name(&a.client_name),
         &f.service_name,
         &f.tenant_name,
-        &when(f.tz, a.start_at),
+        &when_for(f.tz, &a, a.start_at),
         &a.reference,
     );
     let key = format!("cancellation:{}", a.id);
@@ -452,14 +467,14 @@ async fn send_reminder(
     let subject = (crate::text::current().mail.reminder_subject)(
         &f.service_name,
         lead,
-        &when(f.tz, a.start_at),
+        &when_for(f.tz, &a, a.start_at),
     );
     let body = (crate::text::current().mail.reminder_body)(
         first_name(&a.client_name),
         &f.service_name,
         &f.tenant_name,
         lead,
-        &when(f.tz, a.start_at),
+        &when_for(f.tz, &a, a.start_at),
         &a.reference,
     );
     let kind = match which {
@@ -583,14 +598,14 @@ async fn escalate(
             key: format!("calendar_escalation:{}:{}", a.id, job.id),
             subject: (crate::text::current().mail.escalation_subject)(
                 &f.service_name,
-                &when(f.tz, a.start_at),
+                &when_for(f.tz, &a, a.start_at),
                 &a.reference,
             ),
             body: (crate::text::current().mail.escalation_body)(
                 first_name(&a.client_name),
                 &f.service_name,
                 &f.tenant_name,
-                &when(f.tz, a.start_at),
+                &when_for(f.tz, &a, a.start_at),
                 &a.reference,
             ),
             meta: meta.clone(),
@@ -612,7 +627,7 @@ async fn escalate(
                 body: (crate::text::current().mail.escalation_admin_body)(
                     &a.reference,
                     &f.service_name,
-                    &when(f.tz, a.start_at),
+                    &when_for(f.tz, &a, a.start_at),
                     attempts,
                 ),
                 meta,
@@ -832,7 +847,7 @@ async fn no_show_followup(
             .slots
             .iter()
             .take(3)
-            .map(|s| when(f.tz, s.start))
+            .map(|s| when_for(f.tz, &a, s.start))
             .collect(),
         Err(_) => Vec::new(),
     };
@@ -848,7 +863,7 @@ async fn no_show_followup(
                 first_name(&a.client_name),
                 &f.service_name,
                 &f.tenant_name,
-                &when(f.tz, a.start_at),
+                &when_for(f.tz, &a, a.start_at),
                 &options.iter().map(|o| format!("- {o}\n")).collect::<String>(),
             ),
             meta: json!({"reference": a.reference, "start": a.start_at, "service_id": a.service_id, "time_zone": f.tz.name(), "offered": options.len()}),

@@ -276,7 +276,15 @@ impl BookingService {
             .map(|s| s.name)
             .unwrap_or_else(|| crate::text::current().mail.appointment.into());
         let words = &crate::text::current().mail;
-        let when = |t: DateTime<Utc>| t.with_timezone(&tz).format(words.when_format).to_string();
+        let client = crate::text::client_zone(a.client_time_zone.as_deref());
+        let when = |t: DateTime<Utc>| {
+            crate::text::beside_client_time(
+                t.with_timezone(&tz).format(words.when_format).to_string(),
+                t,
+                tz,
+                client,
+            )
+        };
         let meta = json!({"reference": a.reference, "start": a.start_at, "confirm_by": deadline, "time_zone": tz.name()});
         let mut messages = vec![(
             "email",

@@ -36,7 +36,7 @@ use crate::db::{audit, db_error_code, is_retryable, outbox, sqlstate};
 use crate::domain::events::{self, DomainEvent};
 use crate::domain::slots::{self, Busy, Slot, SlotRules, WeeklyHours};
 use crate::domain::{
-    ClientName, Email, Notes, ParseError, PhoneE164, ReferenceCode, SessionId, TenantId,
+    ClientName, Email, Notes, ParseError, PhoneE164, ReferenceCode, SessionId, TenantId, TimeZone,
 };
 use crate::ports::clock::Clock;
 use calendar_sync::CalendarOp;
@@ -361,6 +361,8 @@ pub struct ClientDetails {
     pub email: Email,
     pub phone: Option<PhoneE164>,
     pub notes: Option<Notes>,
+    /// The client's own time zone, when known (the booking keeps it for its messages).
+    pub time_zone: Option<TimeZone>,
 }
 
 #[derive(Clone)]
@@ -1017,6 +1019,7 @@ impl BookingService {
                 client_email: client.email.as_str(),
                 client_phone: client.phone.as_ref().map(PhoneE164::as_str),
                 notes: client.notes.as_ref().map(Notes::as_str),
+                client_time_zone: client.time_zone.as_ref().map(TimeZone::name),
             },
         )
         .await
@@ -1039,6 +1042,7 @@ impl BookingService {
                 "client_email": appt.client_email,
                 "client_phone": appt.client_phone,
                 "notes": appt.notes,
+                "client_time_zone": appt.client_time_zone,
             }),
         )
         .await?;

@@ -616,17 +616,25 @@ async fn queue_notice(
 ) -> Result<Vec<&'static str>> {
     let text = crate::text::current();
     let tz = sched.tz;
-    let when = a
-        .start_at
-        .with_timezone(&tz)
-        .format(text.mail.when_format)
-        .to_string();
+    let client = crate::text::client_zone(a.client_time_zone.as_deref());
+    let beside =
+        |clinic: String, t: DateTime<Utc>| crate::text::beside_client_time(clinic, t, tz, client);
+    let when = beside(
+        a.start_at
+            .with_timezone(&tz)
+            .format(text.mail.when_format)
+            .to_string(),
+        a.start_at,
+    );
     let times: Vec<String> = offer
         .iter()
         .map(|t| {
-            t.with_timezone(&tz)
-                .format(text.sms.when_format)
-                .to_string()
+            beside(
+                t.with_timezone(&tz)
+                    .format(text.sms.when_format)
+                    .to_string(),
+                *t,
+            )
         })
         .collect();
     let offer_text = if times.is_empty() {
@@ -689,11 +697,13 @@ async fn queue_notice(
         .as_deref()
         .and_then(|p| PhoneE164::parse(p).ok())
     {
-        let sms_when = a
-            .start_at
-            .with_timezone(&tz)
-            .format(text.sms.when_format)
-            .to_string();
+        let sms_when = beside(
+            a.start_at
+                .with_timezone(&tz)
+                .format(text.sms.when_format)
+                .to_string(),
+            a.start_at,
+        );
         let booking = (text.sms.booking)(service, &sms_when);
         let body = format!(
             "{} {}",

@@ -353,6 +353,7 @@ impl BookingService {
                 .as_deref()
                 .and_then(|p| PhoneE164::parse(p).ok()),
             notes: None,
+            time_zone: None,
         };
         let session = match q::hold_for_update(tx, tenant_id, hold_id).await? {
             Some(h) => SessionId::parse(&h.session_id)?,

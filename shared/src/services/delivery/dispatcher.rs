@@ -247,6 +247,27 @@ impl NotificationDispatcher {
             .await?
             .map(|s| s.name)
             .unwrap_or_else(|| crate::text::current().mail.appointment.into());
+        // For a client in another zone the description names both times (the event's
+        // DTSTART/DTEND stay in UTC, which every calendar shows in its own zone).
+        let clinic_tz = tenants::get_tenant(&self.pool, a.tenant_id)
+            .await?
+            .and_then(|t| t.time_zone.parse::<chrono_tz::Tz>().ok());
+        let client_tz = crate::text::client_zone(a.client_time_zone.as_deref());
+        let both_times = match clinic_tz {
+            Some(tz) if crate::text::client_time_differs(start, tz, client_tz) => {
+                let words = crate::text::current();
+                (words.client_time.invite_when)(&crate::text::beside_client_time(
+                    start
+                        .with_timezone(&tz)
+                        .format(words.mail.when_format)
+                        .to_string(),
+                    start,
+                    tz,
+                    client_tz,
+                ))
+            }
+            _ => String::new(),
+        };
         let inv = Invite {
             method,
             booking_id: a.id,
@@ -255,10 +276,13 @@ impl NotificationDispatcher {
             end,
             stamp: self.clock.now(),
             summary: (crate::text::current().mail.invite_summary)(&service, tenant_name),
-            description: (crate::text::current().mail.invite_description)(
-                &service,
-                tenant_name,
-                &a.reference,
+            description: format!(
+                "{}{both_times}",
+                (crate::text::current().mail.invite_description)(
+                    &service,
+                    tenant_name,
+                    &a.reference,
+                )
             ),
             location: None,
             organizer_name: tenant_name.to_string(),

@@ -12,6 +12,7 @@ use super::{say_end, VoiceError, VoiceService};
 use crate::db::calls::{self, CallRow, CallUpdate, NewTurn};
 use crate::db::tenants::{self, ServiceRow};
 use crate::domain::nlu::{self, Intent, TimeSpec, YesNo};
+use crate::domain::phone_region;
 use crate::domain::{ClientName, Email, PhoneE164, ReferenceCode, SessionId, TenantId};
 use crate::services::booking::{BookingError, ClientDetails, MoveOf, TenantSchedule};
 use crate::services::handoff::{HandoffContext, HandoffError, TranscriptLine};
@@ -126,6 +127,9 @@ pub struct CallContext {
     pub handoff_sent: bool,
     /// The question last asked (asked again after a misunderstanding).
     pub prompt: String,
+    /// The caller, from another country than the clinic by their number, was told once that
+    /// the times said are the clinic's local time.
+    pub clinic_time_said: bool,
 }
 
 /// What to say next: ask and listen, or say and hang up.
@@ -633,7 +637,32 @@ impl VoiceService {
         s.ctx.offered = starts.clone();
         let list = speech::times(tz, &starts);
         let q = (words().offer_times)(&day, &list);
+        let q = match self.clinic_time_note(s) {
+            Some(note) => format!("{note} {q}"),
+            None => q,
+        };
         Ok(self.ask(s, CallState::Slots, q))
+    }
+
+    /// Once a call, before the first times are read out: a caller whose number is from
+    /// another country than the clinic's hears that the times are the clinic's local time,
+    /// and in which zone. Only a hint: nothing is converted, and the booking keeps no zone.
+    fn clinic_time_note(&self, s: &mut Session) -> Option<String> {
+        let caller = s.caller.as_ref()?;
+        if s.ctx.clinic_time_said
+            || !phone_region::caller_may_be_elsewhere(
+                caller.as_str(),
+                &s.our_number,
+                s.tz(),
+                self.booking.clock().now(),
+            )
+        {
+            return None;
+        }
+        s.ctx.clinic_time_said = true;
+        Some((text::current().client_time.voice_clinic_time)(
+            &text::zone_place(s.tz()),
+        ))
     }
 
     async fn on_slots(&self, s: &mut Session, text: &str) -> Result<Option<Reply>, VoiceError> {
@@ -771,6 +800,7 @@ impl VoiceService {
             email,
             phone: s.caller.clone(),
             notes: crate::domain::Notes::from_free_text(words().booked_by_phone),
+            time_zone: None,
         };
         match self
             .booking
