@@ -18,6 +18,8 @@ use crate::text::{self, Chat};
 
 /// How many slots the engine offers at once.
 const OFFER: usize = 5;
+/// A note taken in the chat is cut to this many characters.
+pub const NOTE_MAX_CHARS: usize = 500;
 /// How many days past the requested date the engine looks for openings.
 const SEARCH_DAYS: i64 = 6;
 
@@ -73,6 +75,7 @@ impl<'a> Engine<'a> {
         }
         // A note for the booking, at any step: kept and read back.
         if let Some(note) = nlu::extract_note(text)
+            .map(|n| n.chars().take(NOTE_MAX_CHARS).collect::<String>())
             .as_deref()
             .and_then(Notes::from_free_text)
         {
