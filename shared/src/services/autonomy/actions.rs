@@ -710,10 +710,14 @@ async fn hold_followup(
     let f = facts(tx, job.tenant_id, service).await?;
     let subject =
         (crate::text::current().mail.hold_released_subject)(&f.service_name, &when(f.tz, start));
-    let body = (crate::text::current().mail.hold_released_body)(
-        &f.tenant_name,
-        &f.service_name,
-        &when(f.tz, start),
+    let link = act_link(ctx, tx, job.tenant_id).await?;
+    let body = with_act_link(
+        (crate::text::current().mail.hold_released_body)(
+            &f.tenant_name,
+            &f.service_name,
+            &when(f.tz, start),
+        ),
+        link.as_deref(),
     );
     let channels = queue(tx, job, Msg {
         kind: "hold_followup",
@@ -724,7 +728,10 @@ async fn hold_followup(
         booking: None,
         email: contact.email.as_deref(),
         phone: contact.phone.as_deref(),
-        sms: Some((crate::text::current().sms.hold_released)(&f.tenant_name, &when(f.tz, start))),
+        sms: Some(sms_with_link(
+            (crate::text::current().sms.hold_released)(&f.tenant_name, &when(f.tz, start)),
+            link.as_deref(),
+        )),
     })
     .await?;
     Ok(ActionOutcome::Done(json!({"channels": channels})))
