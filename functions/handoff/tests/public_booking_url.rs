@@ -423,3 +423,22 @@ async fn the_rest_chat_takes_a_note_that_lands_on_the_booking(pool: PgPool) {
         .unwrap();
     assert_eq!(row.notes.as_deref(), Some("I'm allergic to latex"));
 }
+
+#[sqlx::test(migrations = "../../migrations")]
+async fn an_sms_cancellation_reply_links_to_booking_again(pool: PgPool) {
+    let w = world(pool).await;
+    let (s, v) = w.put_url(json!(URL)).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    w.book(ny(2026, 3, 5, 10, 0), ANA, Some(CALLER)).await;
+    let r = w
+        .text("SM30000000000000000000000000000011", CALLER, "X")
+        .await;
+    assert!(r[0].contains("reply X again"), "{r:?}");
+    let r = w
+        .text("SM30000000000000000000000000000012", CALLER, "X")
+        .await;
+    assert!(r[0].contains("is cancelled"), "{r:?}");
+    assert!(r[0].contains(URL), "{r:?}");
+    // It no longer tells the client to reply R, which finds no upcoming booking now.
+    assert!(!r[0].contains("Reply R"), "{r:?}");
+}

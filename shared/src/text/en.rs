@@ -298,9 +298,7 @@ const SMS: Sms = Sms {
         format!("{tenant}: we couldn't cancel that booking by text; please call us.")
     },
     cancelled: |tenant, booking| {
-        format!(
-            "{tenant}: your {booking} is cancelled. Reply R or visit our website to book again."
-        )
+        format!("{tenant}: your {booking} is cancelled. You can book again online.")
     },
     not_found: |tenant| format!("{tenant}: that appointment was not found."),
     confirm_cancel: |tenant, minutes, booking, reference| {
@@ -342,9 +340,9 @@ const SMS: Sms = Sms {
     },
     no_show_followup: |tenant, service, options| {
         if options.is_empty() {
-            format!("{tenant}: we missed you at your {service}. Reply R or visit our website to book another time.")
+            format!("{tenant}: we missed you at your {service}. You can book another time online.")
         } else {
-            format!("{tenant}: we missed you at your {service}. Open times: {options}. Reply R or visit our website to book one.")
+            format!("{tenant}: we missed you at your {service}. Open times: {options}. Book one online.")
         }
     },
     waitlist_offer: |tenant, service, when, minutes| {

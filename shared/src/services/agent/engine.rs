@@ -835,6 +835,8 @@ impl<'a> Engine<'a> {
             } else {
                 words().which_to_book.to_string()
             }
+        } else if ctx.state.dialog.step == Step::Service {
+            words().which_to_book.to_string()
         } else {
             self.question(ctx)
         };
