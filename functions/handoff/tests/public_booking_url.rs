@@ -442,3 +442,26 @@ async fn an_sms_cancellation_reply_links_to_booking_again(pool: PgPool) {
     // It no longer tells the client to reply R, which finds no upcoming booking now.
     assert!(!r[0].contains("Reply R"), "{r:?}");
 }
+
+#[sqlx::test(migrations = "../../migrations")]
+async fn seed_demo_gives_the_demo_tenant_its_chat_page_and_keeps_an_admins_url(pool: PgPool) {
+    let w = world(pool.clone()).await;
+    gomomo::services::admin::seed_demo_booking_url(&pool, BASE)
+        .await
+        .unwrap();
+    let page = format!("{BASE}/?tenant={DEMO_TENANT_ID}");
+    let (_, v) = w
+        .call("GET", &w.admin("/public-booking-url"), None, true)
+        .await;
+    assert_eq!(v["public_booking_url"], page.as_str(), "{v}");
+    assert_eq!(w.get_own(&page).await, StatusCode::OK);
+    let (s, _) = w.put_url(json!(URL)).await;
+    assert_eq!(s, StatusCode::OK);
+    gomomo::services::admin::seed_demo_booking_url(&pool, BASE)
+        .await
+        .unwrap();
+    let (_, v) = w
+        .call("GET", &w.admin("/public-booking-url"), None, true)
+        .await;
+    assert_eq!(v["public_booking_url"], URL, "{v}");
+}
