@@ -465,3 +465,37 @@ async fn seed_demo_gives_the_demo_tenant_its_chat_page_and_keeps_an_admins_url(p
         .await;
     assert_eq!(v["public_booking_url"], URL, "{v}");
 }
+
+#[sqlx::test(migrations = "../../migrations")]
+async fn a_schedule_change_notice_without_a_link_uses_the_tenants_url(pool: PgPool) {
+    let w = world(pool).await;
+    let (s, v) = w.put_url(json!(URL)).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let b = w.book(ny(2026, 3, 4, 10, 0), ANA, Some(CALLER)).await;
+    let reference = b["reference"].as_str().unwrap().to_string();
+    let (s, v) = w
+        .call(
+            "POST",
+            &w.admin("/exceptions"),
+            Some(json!({"kind": "closed", "start_date": "2026-03-04"})),
+            true,
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let id = v["exception"]["id"].as_str().unwrap().to_string();
+    let (s, v) = w
+        .call(
+            "POST",
+            &w.admin(&format!("/exceptions/{id}/notify")),
+            None,
+            true,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["notified"][0]["reference"], reference.as_str(), "{v}");
+    for channel in ["email", "sms"] {
+        let sent = w.sent("schedule_change", channel).await;
+        assert_eq!(sent.len(), 1, "{channel}");
+        assert!(sent[0].body.contains(URL), "{channel}: {}", sent[0].body);
+    }
+}
