@@ -132,6 +132,8 @@ test: tools
 	bash scripts/lambda-test.sh
 	echo "==> scripts/browser-test.sh (the widget in headless Chromium)"
 	bash scripts/browser-test.sh
+	echo "==> scripts/api-client-test.sh (OpenAPI lint, a generated client against gomomo serve)"
+	bash scripts/api-client-test.sh
 	echo "==> scripts/e2e/run.py (the local cloud run: every function under cargo lambda watch)"
 	$(PYTHON) scripts/e2e/run.py
 	echo "==> make test: all green"

@@ -17,6 +17,7 @@ use gomomo::app::App;
 use gomomo::db::{audit, sms};
 use gomomo::domain::{PhoneE164, TenantId};
 use gomomo::ports::{DeliveryError, SmsSender};
+use gomomo::services::people::{Actor, Role};
 use gomomo::services::privacy::{self, ClientIdentity, Requester};
 use gomomo::services::sms::{SmsError, SmsGate};
 use gomomo::services::Clock;
@@ -410,8 +411,13 @@ async fn snapshot(pool: &PgPool, tenant: Uuid) -> Vec<(String, Option<String>)> 
 
 fn requester() -> Requester {
     Requester {
-        key_id: Uuid::from_u128(7),
-        key_prefix: "gmk_test".into(),
+        tenant: Uuid::nil(),
+        role: Role::Owner,
+        actor: Actor::Key {
+            id: Uuid::from_u128(7),
+            prefix: "gmk_test".into(),
+            name: String::new(),
+        },
     }
 }
 

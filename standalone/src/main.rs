@@ -3,6 +3,7 @@
 //! - `gomomo serve [--addr HOST:PORT]` — the HTTP API in one process, with the hold sweep on a timer
 //! - `gomomo migrate` — apply the database migrations
 //! - `gomomo seed-demo` — create (idempotently) the demo tenant and print its ids and an API key
+//! - `gomomo openapi` — print the REST API's OpenAPI document (no database needed)
 //! - `gomomo status [--json]` — messages due but not delivered, per tenant; exit code 2 when
 //!   there are any
 
@@ -44,6 +45,8 @@ enum Command {
     Migrate,
     /// Create the demo tenant (idempotent) and print {tenant_id, api_key, services} as JSON.
     SeedDemo,
+    /// Print the REST API's OpenAPI 3 document as JSON (what `GET /openapi.json` serves).
+    Openapi,
     /// Print the messages due but not delivered (queued past due, failed) per tenant and in
     /// total; exit code 0 when there are none, 2 when there are some.
     Status {
@@ -56,6 +59,11 @@ enum Command {
 #[tokio::main]
 async fn main() -> anyhow::Result<ExitCode> {
     let cli = Cli::parse();
+    if let Command::Openapi = cli.command {
+        use utoipa::OpenApi;
+        println!("{}", gomomo_api::ApiDoc::openapi().to_pretty_json()?);
+        return Ok(ExitCode::SUCCESS);
+    }
     let config = Config::from_env().context("invalid configuration")?;
     gomomo::telemetry::init(config.log_format);
     let pool = gomomo::db::connect(&config.database_url, config.db_max_connections)
@@ -82,6 +90,7 @@ async fn main() -> anyhow::Result<ExitCode> {
             return status::run(pool, clock, json).await;
         }
         Command::Serve { addr } => serve(pool, &config, addr).await?,
+        Command::Openapi => {}
     }
     Ok(ExitCode::SUCCESS)
 }

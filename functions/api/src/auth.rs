@@ -1,10 +1,9 @@
-//! Bearer-key checks for admin routes.
+//! Bearer checks for admin routes: machine keys (`gmk_…`) and console sessions (`gms_…`).
 
 use axum::http::HeaderMap;
-use gomomo::db::tenants;
 use gomomo::domain::TenantId;
 use gomomo::http::ApiError;
-use gomomo::services::privacy::Requester;
+use gomomo::services::people::{self, Principal};
 pub(crate) use sha2_compat::digest_eq;
 
 use crate::AppState;
@@ -21,35 +20,51 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
         .filter(|t| !t.is_empty())
 }
 
-/// The key must be a live key of this very tenant. A valid key of another tenant is 403.
+/// The caller must be a live key or a signed-in person of this very tenant; a valid
+/// credential of another tenant is 403. From here on, the request's audit rows name the
+/// caller.
 pub async fn tenant_admin(
     state: &AppState,
     headers: &HeaderMap,
     tenant: TenantId,
-) -> Result<(), ApiError> {
-    tenant_admin_key(state, headers, tenant).await.map(|_| ())
-}
-
-/// [`tenant_admin`], and which key asked (for the audit rows of privacy requests).
-pub async fn tenant_admin_key(
-    state: &AppState,
-    headers: &HeaderMap,
-    tenant: TenantId,
-) -> Result<Requester, ApiError> {
-    let key = bearer(headers).ok_or_else(ApiError::unauthorized)?;
-    match tenants::api_key_owner(state.pool(), key)
+) -> Result<Principal, ApiError> {
+    let token = bearer(headers).ok_or_else(ApiError::unauthorized)?;
+    let now = state.booking.clock().now();
+    match people::principal(state.pool(), token, now)
         .await
         .map_err(|e| ApiError::internal(&e))?
     {
         None => Err(ApiError::unauthorized()),
-        Some((owner, key_id, key_prefix)) if owner == tenant.0 => {
-            Ok(Requester { key_id, key_prefix })
+        Some(p) if p.tenant == tenant.0 => {
+            gomomo::db::audit::set_acting(p.label());
+            Ok(p)
         }
         Some(_) => Err(ApiError::forbidden(
             "wrong_tenant",
-            "this API key belongs to another tenant",
+            "this credential belongs to another tenant",
         )),
     }
+}
+
+/// [`tenant_admin`] for what only an owner may do (people, keys, unredacted transcripts).
+pub async fn tenant_owner(
+    state: &AppState,
+    headers: &HeaderMap,
+    tenant: TenantId,
+) -> Result<Principal, ApiError> {
+    let p = tenant_admin(state, headers, tenant).await?;
+    if !p.is_owner() {
+        return Err(ApiError::forbidden(
+            "owner_required",
+            "only an owner of this tenant may do this",
+        ));
+    }
+    Ok(p)
+}
+
+/// The bearer token itself (signing out ends the session of this very token).
+pub fn bearer_token(headers: &HeaderMap) -> Option<&str> {
+    bearer(headers)
 }
 
 /// Platform routes (creating tenants) need `GOMOMO_PLATFORM_KEY`; without it they are off.

@@ -105,6 +105,7 @@ pub struct TenantView {
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AvailabilityQuery {
     /// Service id (UUID).
     pub service: Option<String>,
@@ -256,6 +257,7 @@ impl BookingView {
 /// The query of the old lookup: an `email` here is refused (`400 email_in_url`), since URLs
 /// end up in logs, histories and referrers.
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct EmailQuery {
     /// Refused: send it in the body of `POST …/bookings/{reference}/lookup`.
     pub email: Option<String>,
@@ -413,6 +415,7 @@ pub struct HoursRequest {
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListBookingsQuery {
     /// First local date, `YYYY-MM-DD` (default: today).
     pub from: Option<String>,

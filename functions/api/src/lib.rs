@@ -134,10 +134,69 @@ impl AppState {
         routes::excel::import_xlsx,
         routes::privacy::export_client,
         routes::privacy::erase_client,
+        routes::people::sign_in,
+        routes::people::sign_out,
+        routes::people::me,
+        routes::people::list_users,
+        routes::people::create_user,
+        routes::people::update_user,
+        routes::people::delete_user,
+        routes::people::list_keys,
+        routes::people::create_key,
+        routes::people::rotate_key,
+        routes::people::revoke_key,
+        routes::audit::list_audit,
     ),
-    modifiers(&BearerAuth)
+    servers((url = "/", description = "This deployment")),
+    tags(
+        (name = "public", description = "Booking without an account: availability, holds, bookings, sessions"),
+        (name = "chat", description = "The chat agent over REST"),
+        (name = "waitlist", description = "Waitlist offers and attendance"),
+        (name = "admin", description = "Tenant settings, services, resources, bookings"),
+        (name = "schedule", description = "Resource hours and date exceptions"),
+        (name = "rules", description = "Booking rules"),
+        (name = "people", description = "People, sessions and API keys"),
+        (name = "audit", description = "The audit trail"),
+        (name = "delivery", description = "Webhooks, Google Calendar, delivery health"),
+        (name = "excel", description = "The appointments workbook"),
+        (name = "privacy", description = "One client's data: export and erasure"),
+    ),
+    modifiers(&BearerAuth, &Tags)
 )]
 pub struct ApiDoc;
+
+/// Each operation's tag from its module (`routes::public` → `public`); operations that
+/// need no credential say so with an empty security requirement.
+struct Tags;
+
+impl utoipa::Modify for Tags {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        for item in openapi.paths.paths.values_mut() {
+            let ops = [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.patch,
+            ];
+            for op in ops.into_iter().flatten() {
+                if let Some(tags) = op.tags.as_mut() {
+                    for t in tags.iter_mut() {
+                        let name = match t.trim_start_matches("routes::") {
+                            "attendance" => "waitlist",
+                            "health" => "delivery",
+                            other => other,
+                        };
+                        *t = name.to_owned();
+                    }
+                }
+                if op.security.is_none() {
+                    op.security = Some(Vec::new());
+                }
+            }
+        }
+    }
+}
 
 struct BearerAuth;
 
@@ -372,6 +431,33 @@ fn rest_routes() -> Router<AppState> {
             post(routes::privacy::erase_client),
         )
         .route(
+            "/api/admin/tenants/{tenant}/audit",
+            get(routes::audit::list_audit),
+        )
+        .route("/api/admin/sign-in", post(routes::people::sign_in))
+        .route("/api/admin/sign-out", post(routes::people::sign_out))
+        .route("/api/admin/tenants/{tenant}/me", get(routes::people::me))
+        .route(
+            "/api/admin/tenants/{tenant}/users",
+            get(routes::people::list_users).post(routes::people::create_user),
+        )
+        .route(
+            "/api/admin/tenants/{tenant}/users/{user}",
+            patch(routes::people::update_user).delete(routes::people::delete_user),
+        )
+        .route(
+            "/api/admin/tenants/{tenant}/keys",
+            get(routes::people::list_keys).post(routes::people::create_key),
+        )
+        .route(
+            "/api/admin/tenants/{tenant}/keys/{key}",
+            axum::routing::delete(routes::people::revoke_key),
+        )
+        .route(
+            "/api/admin/tenants/{tenant}/keys/{key}/rotate",
+            post(routes::people::rotate_key),
+        )
+        .route(
             "/api/oauth/google/connect",
             get(routes::delivery::google_connect_redirect),
         )
@@ -388,6 +474,7 @@ fn finish(routes: Router<AppState>, state: AppState) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .layer(axum::middleware::map_request(gateway_source_ip))
+        .layer(axum::middleware::from_fn(acting_scope))
         // A bug must still answer with the JSON error contract, not a dropped connection.
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(
             panic_response,
@@ -413,6 +500,15 @@ async fn gateway_source_ip(mut req: axum::extract::Request) -> axum::extract::Re
         req.extensions_mut().insert(ip);
     }
     req
+}
+
+/// Gives each request its own place for who is acting (filled in by the admin auth, read
+/// when audit rows are written).
+async fn acting_scope(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    gomomo::db::audit::acting_scope(next.run(req)).await
 }
 
 async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {

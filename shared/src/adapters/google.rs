@@ -185,7 +185,7 @@ impl GoogleOAuth {
                 event_type: "calendar.connected",
                 entity_type: "calendar_connection",
                 entity_id: Some(tenant.to_string()),
-                actor: "admin",
+                actor: crate::db::audit::ADMIN,
                 payload: json!({"provider": "google"}),
             },
         )

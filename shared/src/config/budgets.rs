@@ -51,6 +51,9 @@ pub struct BudgetLimits {
     /// Sessions issued by `POST /api/tenants/{tenant}/sessions` per client address per hour
     /// (`BUDGET_SESSIONS_PER_IP_PER_HOUR`, 60).
     pub sessions_per_ip: Budget,
+    /// Admin sign-in attempts per client address per 10 minutes
+    /// (`BUDGET_SIGN_INS_PER_IP`, 10).
+    pub sign_ins_per_ip: Budget,
 }
 
 impl Default for BudgetLimits {
@@ -65,6 +68,7 @@ impl Default for BudgetLimits {
             changes_per_ip: Budget::new(20, HOUR),
             ws_connects_per_ip: Budget::new(30, TEN_MINUTES),
             sessions_per_ip: Budget::new(60, HOUR),
+            sign_ins_per_ip: Budget::new(10, TEN_MINUTES),
         }
     }
 }
@@ -250,6 +254,7 @@ impl BudgetConfig {
             changes_per_ip: n("BUDGET_CHANGES_PER_IP", &d.changes_per_ip)?,
             ws_connects_per_ip: n("BUDGET_WS_CONNECTS_PER_IP", &d.ws_connects_per_ip)?,
             sessions_per_ip: n("BUDGET_SESSIONS_PER_IP_PER_HOUR", &d.sessions_per_ip)?,
+            sign_ins_per_ip: n("BUDGET_SIGN_INS_PER_IP", &d.sign_ins_per_ip)?,
         };
         let trusted_proxies = match get("TRUSTED_PROXIES") {
             None => Vec::new(),

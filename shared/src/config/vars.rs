@@ -188,6 +188,7 @@ pub const VARS: &[Var] = &[
         Optional,
         &[Api, ChatHttp],
     ),
+    var("BUDGET_SIGN_INS_PER_IP", Optional, &[Api]),
     // `gomomo serve`: proxies whose X-Forwarded-For is believed, connection cap, timeouts.
     var("TRUSTED_PROXIES", Optional, STANDALONE_ONLY),
     var("SERVE_MAX_CONNECTIONS", Optional, STANDALONE_ONLY),

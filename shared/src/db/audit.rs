@@ -6,6 +6,38 @@ use uuid::Uuid;
 
 use crate::domain::redact::redact;
 
+tokio::task_local! {
+    /// Who is acting in this request, once the admin auth has said so.
+    static ACTING: std::cell::RefCell<Option<String>>;
+}
+
+/// The generic actor of admin changes; inside [`acting_scope`], after [`set_acting`], rows
+/// written with it name the signed-in person or the key instead.
+pub const ADMIN: &str = "admin";
+
+/// Runs `fut` (one request) with a place for who is acting; admin routes fill it in when
+/// they authenticate.
+pub async fn acting_scope<F: std::future::Future>(fut: F) -> F::Output {
+    ACTING.scope(std::cell::RefCell::new(None), fut).await
+}
+
+/// Names who acts for the rest of this request (e.g. `admin_user:<id>`); outside an
+/// [`acting_scope`] it does nothing.
+pub fn set_acting(label: String) {
+    let _ = ACTING.try_with(|cell| *cell.borrow_mut() = Some(label));
+}
+
+/// The actor a row is written with: [`ADMIN`] becomes the request's named actor when there
+/// is one.
+fn effective_actor(actor: &str) -> String {
+    if actor == ADMIN {
+        if let Ok(Some(named)) = ACTING.try_with(|cell| cell.borrow().clone()) {
+            return named;
+        }
+    }
+    actor.to_owned()
+}
+
 pub struct AuditEntry<'a> {
     pub tenant_id: Option<Uuid>,
     pub event_type: &'a str,
@@ -43,7 +75,7 @@ pub async fn record_many(
     let events: Vec<&str> = entries.iter().map(|e| e.event_type).collect();
     let entity_types: Vec<&str> = entries.iter().map(|e| e.entity_type).collect();
     let entity_ids: Vec<Option<String>> = entries.iter().map(|e| e.entity_id.clone()).collect();
-    let actors: Vec<&str> = entries.iter().map(|e| e.actor).collect();
+    let actors: Vec<String> = entries.iter().map(|e| effective_actor(e.actor)).collect();
     let payloads: Vec<Value> = entries.iter().map(|e| redact(&e.payload)).collect();
     sqlx::query(
         "INSERT INTO audit_log (tenant_id, event_type, entity_type, entity_id, actor, payload)
@@ -73,9 +105,72 @@ pub async fn record(conn: &mut PgConnection, entry: AuditEntry<'_>) -> Result<()
     .bind(entry.event_type)
     .bind(entry.entity_type)
     .bind(entry.entity_id)
-    .bind(entry.actor)
+    .bind(effective_actor(entry.actor))
     .bind(redact(&entry.payload))
     .execute(conn)
     .await?;
     Ok(())
+}
+
+/// An audit row as the admin reads it, with the acting person's email or key's prefix.
+#[derive(Debug, Clone, sqlx::FromRow, serde::Serialize)]
+pub struct AuditRow {
+    pub id: i64,
+    pub event_type: String,
+    pub entity_type: String,
+    pub entity_id: Option<String>,
+    pub actor: String,
+    /// The person's email or the key's prefix when the actor is one of them.
+    pub actor_label: Option<String>,
+    pub payload: Value,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// What [`list`] filters by; `None` does not filter.
+#[derive(Debug, Default, Clone)]
+pub struct AuditFilter<'a> {
+    pub entity_id: Option<&'a str>,
+    pub event_type: Option<&'a str>,
+    pub actor: Option<&'a str>,
+    pub from: Option<chrono::DateTime<chrono::Utc>>,
+    pub to: Option<chrono::DateTime<chrono::Utc>>,
+    /// Rows with an id below this (the next page of a newest-first listing).
+    pub before_id: Option<i64>,
+    pub limit: i64,
+}
+
+/// A tenant's audit rows, newest first.
+pub async fn list<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    tenant: Uuid,
+    f: &AuditFilter<'_>,
+) -> Result<Vec<AuditRow>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT a.id, a.event_type, a.entity_type, a.entity_id, a.actor,
+                coalesce(u.email, k.key_prefix) AS actor_label, a.payload, a.created_at
+           FROM audit_log a
+           LEFT JOIN admin_users u
+                  ON a.actor LIKE 'admin\\_user:%' AND u.id::text = substr(a.actor, 12)
+           LEFT JOIN tenant_api_keys k
+                  ON a.actor LIKE 'admin\\_key:%' AND k.id::text = substr(a.actor, 11)
+          WHERE a.tenant_id = $1
+            AND ($2::text IS NULL OR a.entity_id = $2)
+            AND ($3::text IS NULL OR a.event_type = $3)
+            AND ($4::text IS NULL OR a.actor = $4)
+            AND ($5::timestamptz IS NULL OR a.created_at >= $5)
+            AND ($6::timestamptz IS NULL OR a.created_at < $6)
+            AND ($7::bigint IS NULL OR a.id < $7)
+          ORDER BY a.created_at DESC, a.id DESC
+          LIMIT $8",
+    )
+    .bind(tenant)
+    .bind(f.entity_id)
+    .bind(f.event_type)
+    .bind(f.actor)
+    .bind(f.from)
+    .bind(f.to)
+    .bind(f.before_id)
+    .bind(f.limit)
+    .fetch_all(db)
+    .await
 }

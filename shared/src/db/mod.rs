@@ -12,6 +12,7 @@ pub mod jobs;
 pub mod notifications;
 pub mod oauth;
 pub mod outbox;
+pub mod people;
 pub mod policy;
 pub mod privacy;
 pub mod schedule;

@@ -466,7 +466,7 @@ pub(crate) async fn audit_admin(
             event_type: event,
             entity_type: entity,
             entity_id: Some(id.to_string()),
-            actor: "admin",
+            actor: crate::db::audit::ADMIN,
             payload,
         },
     )

@@ -49,6 +49,7 @@ pub enum Kind {
     ChangesPerIp,
     WsConnectsPerIp,
     SessionsPerIp,
+    SignInsPerIp,
 }
 
 impl Kind {
@@ -63,6 +64,7 @@ impl Kind {
             Kind::ChangesPerIp => "changes_ip",
             Kind::WsConnectsPerIp => "ws_connects_ip",
             Kind::SessionsPerIp => "sessions_ip",
+            Kind::SignInsPerIp => "sign_ins_ip",
         }
     }
 }
@@ -249,6 +251,16 @@ impl Budgets {
             Kind::SessionsPerIp,
             client,
             self.config.limits.sessions_per_ip,
+        )
+        .await
+    }
+
+    /// An admin sign-in attempt (the password-guessing case).
+    pub async fn sign_in(&self, client: Option<IpAddr>) -> Result<(), BudgetError> {
+        self.per_ip(
+            Kind::SignInsPerIp,
+            client,
+            self.config.limits.sign_ins_per_ip,
         )
         .await
     }

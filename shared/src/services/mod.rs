@@ -9,6 +9,7 @@ pub mod chat_session;
 pub mod delivery;
 pub mod excel_import;
 pub mod handoff;
+pub mod people;
 pub mod privacy;
 pub mod push;
 pub mod relay;

@@ -3,9 +3,7 @@
 //! [`crate::db::privacy`].
 
 use chrono::{DateTime, Duration, Utc};
-use serde_json::json;
 use sqlx::PgPool;
-use uuid::Uuid;
 
 use crate::config::telephony::SMS_RATE_WINDOW_MAX_MINUTES;
 pub use crate::db::privacy::{ClientExport, ErasureCounts, PurgeCounts};
@@ -42,21 +40,8 @@ impl ClientIdentity {
     }
 }
 
-/// Who asked: the admin key that called the route (its id and its public prefix).
-#[derive(Debug, Clone)]
-pub struct Requester {
-    pub key_id: Uuid,
-    pub key_prefix: String,
-}
-
-impl Requester {
-    fn actor(&self) -> String {
-        format!("admin_key:{}", self.key_id)
-    }
-    fn audit_extra(&self) -> serde_json::Value {
-        json!({"key_id": self.key_id, "key_prefix": self.key_prefix})
-    }
-}
+/// Who asked: the person or key that called the route.
+pub use crate::services::people::Principal as Requester;
 
 /// Deletes what is older than `days` before `now` (a bounded batch; the next tick goes on).
 pub async fn purge(
@@ -81,7 +66,7 @@ pub async fn export(
         tenant.0,
         who.email.as_ref().map(Email::as_str),
         who.phone.as_ref().map(PhoneE164::as_str),
-        &requester.actor(),
+        &requester.label(),
         requester.audit_extra(),
     )
     .await
@@ -101,7 +86,7 @@ pub async fn erase(
         tenant.0,
         who.email.as_ref().map(Email::as_str),
         who.phone.as_ref().map(PhoneE164::as_str),
-        &requester.actor(),
+        &requester.label(),
         requester.audit_extra(),
         now,
     )

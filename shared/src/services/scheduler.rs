@@ -155,6 +155,12 @@ impl Scheduler {
                 Err(e) => r.errors.push(format!("purge budget counters: {e}")),
             }
         }
+        let now = self.booking.clock().now();
+        match crate::services::people::purge_sessions(self.booking.pool(), now).await {
+            Ok(n) if n > 0 => tracing::debug!(purged = n, "ended admin sessions removed"),
+            Ok(_) => {}
+            Err(e) => r.errors.push(format!("purge admin sessions: {e}")),
+        }
         match self.health.report().await {
             Ok(h) => {
                 r.undelivered = Some(h.undelivered);

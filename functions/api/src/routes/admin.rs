@@ -19,6 +19,7 @@ use crate::auth::{platform_admin, tenant_admin};
 use crate::dto::*;
 use crate::AppState;
 
+/// Create a tenant (platform key); answers its first, owner API key.
 #[utoipa::path(post, path = "/api/admin/tenants", request_body = CreateTenantRequest, security(("api_key" = [])),
     responses((status = 201, body = CreatedTenantView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn create_tenant(
@@ -45,7 +46,8 @@ pub async fn create_tenant(
     ))
 }
 
-#[utoipa::path(patch, path = "/api/admin/tenants/{tenant}", params(("tenant" = String, Path)), request_body = UpdateTenantRequest,
+/// Change a tenant's settings.
+#[utoipa::path(patch, path = "/api/admin/tenants/{tenant}", params(("tenant" = uuid::Uuid, Path, description = "The tenant's id")), request_body = UpdateTenantRequest,
     security(("api_key" = [])),
     responses((status = 200, body = TenantAdminView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn update_tenant(
@@ -79,7 +81,8 @@ pub async fn update_tenant(
     ))
 }
 
-#[utoipa::path(post, path = "/api/admin/tenants/{tenant}/services", params(("tenant" = String, Path)), request_body = ServiceRequest,
+/// Add a service.
+#[utoipa::path(post, path = "/api/admin/tenants/{tenant}/services", params(("tenant" = uuid::Uuid, Path, description = "The tenant's id")), request_body = ServiceRequest,
     security(("api_key" = [])),
     responses((status = 201, body = ServiceView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn create_service(
@@ -94,8 +97,9 @@ pub async fn create_service(
     Ok((StatusCode::CREATED, Json(row.into())))
 }
 
+/// Change a service and the resources that do it.
 #[utoipa::path(patch, path = "/api/admin/tenants/{tenant}/services/{service}",
-    params(("tenant" = String, Path), ("service" = String, Path)), request_body = ServiceRequest, security(("api_key" = [])),
+    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id"), ("service" = uuid::Uuid, Path, description = "A service's id")), request_body = ServiceRequest, security(("api_key" = [])),
     responses((status = 200, body = ServiceView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn update_service(
     State(state): State<AppState>,
@@ -121,7 +125,8 @@ fn service_input(req: ServiceRequest) -> ServiceInput {
     }
 }
 
-#[utoipa::path(get, path = "/api/admin/tenants/{tenant}/resources", params(("tenant" = String, Path)), security(("api_key" = [])),
+/// List the staff and rooms.
+#[utoipa::path(get, path = "/api/admin/tenants/{tenant}/resources", params(("tenant" = uuid::Uuid, Path, description = "The tenant's id")), security(("api_key" = [])),
     responses((status = 200, body = [ResourceView]), (status = 401, body = ErrorBody)))]
 pub async fn list_resources(
     State(state): State<AppState>,
@@ -136,7 +141,8 @@ pub async fn list_resources(
     Ok(Json(rows.into_iter().map(Into::into).collect()))
 }
 
-#[utoipa::path(post, path = "/api/admin/tenants/{tenant}/resources", params(("tenant" = String, Path)), request_body = ResourceRequest,
+/// Add a staff member or a room.
+#[utoipa::path(post, path = "/api/admin/tenants/{tenant}/resources", params(("tenant" = uuid::Uuid, Path, description = "The tenant's id")), request_body = ResourceRequest,
     security(("api_key" = [])),
     responses((status = 201, body = ResourceView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 pub async fn create_resource(
@@ -159,8 +165,9 @@ pub async fn create_resource(
     Ok((StatusCode::CREATED, Json(row.into())))
 }
 
+/// Change a resource.
 #[utoipa::path(patch, path = "/api/admin/tenants/{tenant}/resources/{resource}",
-    params(("tenant" = String, Path), ("resource" = String, Path)), request_body = ResourceRequest, security(("api_key" = [])),
+    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id"), ("resource" = uuid::Uuid, Path, description = "A resource's id")), request_body = ResourceRequest, security(("api_key" = [])),
     responses((status = 200, body = ResourceView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn update_resource(
     State(state): State<AppState>,
@@ -183,7 +190,8 @@ pub async fn update_resource(
     Ok(Json(row.into()))
 }
 
-#[utoipa::path(put, path = "/api/admin/tenants/{tenant}/hours", params(("tenant" = String, Path)), request_body = HoursRequest,
+/// Replace the tenant's weekly hours.
+#[utoipa::path(put, path = "/api/admin/tenants/{tenant}/hours", params(("tenant" = uuid::Uuid, Path, description = "The tenant's id")), request_body = HoursRequest,
     security(("api_key" = [])),
     responses((status = 200, body = [HoursView]), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 pub async fn put_hours(
@@ -238,7 +246,8 @@ pub(crate) fn date_window(
     Ok((from, to))
 }
 
-#[utoipa::path(get, path = "/api/admin/tenants/{tenant}/bookings", params(("tenant" = String, Path), ListBookingsQuery),
+/// List bookings between two local dates.
+#[utoipa::path(get, path = "/api/admin/tenants/{tenant}/bookings", params(("tenant" = uuid::Uuid, Path, description = "The tenant's id"), ListBookingsQuery),
     security(("api_key" = [])),
     responses((status = 200, body = BookingList), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 pub async fn list_bookings(
@@ -281,7 +290,8 @@ pub async fn list_bookings(
     }))
 }
 
-#[utoipa::path(get, path = "/api/admin/tenants/{tenant}/widget-origins", params(("tenant" = String, Path)),
+/// The web origins allowed to open the chat.
+#[utoipa::path(get, path = "/api/admin/tenants/{tenant}/widget-origins", params(("tenant" = uuid::Uuid, Path, description = "The tenant's id")),
     security(("api_key" = [])),
     description = "The browser origins allowed to open the chat widget's WebSocket for this tenant, besides the deployment's own (PUBLIC_BASE_URL). A socket opened from another origin is refused with 403 `origin_not_allowed`; clients that send no Origin (not browsers) are not limited.",
     responses((status = 200, body = WidgetOrigins), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
@@ -299,7 +309,8 @@ pub async fn get_widget_origins(
     Ok(Json(WidgetOrigins { widget_origins }))
 }
 
-#[utoipa::path(put, path = "/api/admin/tenants/{tenant}/widget-origins", params(("tenant" = String, Path)),
+/// Replace the web origins allowed to open the chat.
+#[utoipa::path(put, path = "/api/admin/tenants/{tenant}/widget-origins", params(("tenant" = uuid::Uuid, Path, description = "The tenant's id")),
     request_body = WidgetOrigins, security(("api_key" = [])),
     description = "Replaces the tenant's widget origins: each `scheme://host[:port]` (no path; https only in production) or `*` for any; an empty list allows the deployment's own origin only.",
     responses((status = 200, body = WidgetOrigins), (status = 400, description = "invalid_widget_origins", body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
@@ -323,7 +334,8 @@ pub async fn put_widget_origins(
     }))
 }
 
-#[utoipa::path(get, path = "/api/admin/tenants/{tenant}/public-booking-url", params(("tenant" = String, Path)),
+/// The link messages to clients carry.
+#[utoipa::path(get, path = "/api/admin/tenants/{tenant}/public-booking-url", params(("tenant" = uuid::Uuid, Path, description = "The tenant's id")),
     security(("api_key" = [])),
     description = "The tenant's public booking URL, which every message that asks the client to act carries (reminders, no-show follow-ups, schedule-change notices, cancellations, contact follow-ups), and `effective_link`, the link those messages use now (the hosted chat page `/?tenant=` when none is set).",
     responses((status = 200, body = PublicBookingUrl), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
@@ -342,7 +354,8 @@ pub async fn get_public_booking_url(
     }))
 }
 
-#[utoipa::path(put, path = "/api/admin/tenants/{tenant}/public-booking-url", params(("tenant" = String, Path)),
+/// Set the link messages to clients carry.
+#[utoipa::path(put, path = "/api/admin/tenants/{tenant}/public-booking-url", params(("tenant" = uuid::Uuid, Path, description = "The tenant's id")),
     request_body = PublicBookingUrl, security(("api_key" = [])),
     description = "Sets the tenant's public booking URL: an absolute `https://` URL (plain `http://` outside production) of at most 500 characters, with a host, no credentials and no spaces; in production the host must be reachable from the internet (no localhost, private or reserved address). `null` or `\"\"` clears it. Audited as `tenant.public_booking_url_set`.",
     responses((status = 200, body = PublicBookingUrl), (status = 400, description = "invalid_public_booking_url", body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]

@@ -52,7 +52,8 @@ pub(crate) fn agent_error(e: AgentError) -> ApiError {
     }
 }
 
-#[utoipa::path(post, path = "/api/tenants/{tenant}/chat", params(("tenant" = String, Path)),
+/// One chat turn (the REST fallback of the widget).
+#[utoipa::path(post, path = "/api/tenants/{tenant}/chat", params(("tenant" = uuid::Uuid, Path, description = "The tenant's id")),
     request_body = ChatRequest,
     description = "One chat message. Sessions are issued by the server: send no `session_id` to start a conversation (the response carries the new one), then send that id back. A client-chosen id, another tenant's session or an internal one (a call's) is refused with 404 `session_not_found`.",
     responses((status = 200, body = ChatResponse), (status = 400, body = ErrorBody),

@@ -133,6 +133,7 @@ impl From<DeliveryRow> for WebhookDeliveryView {
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct DeliveriesQuery {
     /// pending | delivered | dead
     pub status: Option<String>,
@@ -140,7 +141,8 @@ pub struct DeliveriesQuery {
     pub limit: Option<i64>,
 }
 
-#[utoipa::path(get, path = "/api/admin/tenants/{tenant}/webhooks", params(("tenant" = String, Path)), security(("api_key" = [])),
+/// List webhook endpoints.
+#[utoipa::path(get, path = "/api/admin/tenants/{tenant}/webhooks", params(("tenant" = uuid::Uuid, Path, description = "The tenant's id")), security(("api_key" = [])),
     responses((status = 200, body = [WebhookView]), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn list_webhooks(
     State(state): State<AppState>,
@@ -155,7 +157,8 @@ pub async fn list_webhooks(
     Ok(Json(rows.into_iter().map(Into::into).collect()))
 }
 
-#[utoipa::path(post, path = "/api/admin/tenants/{tenant}/webhooks", params(("tenant" = String, Path)), request_body = CreateWebhookRequest,
+/// Add a webhook endpoint (its signing secret is shown once).
+#[utoipa::path(post, path = "/api/admin/tenants/{tenant}/webhooks", params(("tenant" = uuid::Uuid, Path, description = "The tenant's id")), request_body = CreateWebhookRequest,
     security(("api_key" = [])),
     responses((status = 201, body = CreatedWebhookView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn create_webhook(
@@ -186,7 +189,8 @@ pub async fn create_webhook(
     ))
 }
 
-#[utoipa::path(patch, path = "/api/admin/tenants/{tenant}/webhooks/{webhook}", params(("tenant" = String, Path), ("webhook" = String, Path)),
+/// Change a webhook endpoint.
+#[utoipa::path(patch, path = "/api/admin/tenants/{tenant}/webhooks/{webhook}", params(("tenant" = uuid::Uuid, Path, description = "The tenant's id"), ("webhook" = uuid::Uuid, Path, description = "A webhook endpoint's id")),
     request_body = UpdateWebhookRequest, security(("api_key" = [])),
     responses((status = 200, body = WebhookView), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn update_webhook(
@@ -212,7 +216,8 @@ pub async fn update_webhook(
     Ok(Json(row.into()))
 }
 
-#[utoipa::path(delete, path = "/api/admin/tenants/{tenant}/webhooks/{webhook}", params(("tenant" = String, Path), ("webhook" = String, Path)),
+/// Remove a webhook endpoint.
+#[utoipa::path(delete, path = "/api/admin/tenants/{tenant}/webhooks/{webhook}", params(("tenant" = uuid::Uuid, Path, description = "The tenant's id"), ("webhook" = uuid::Uuid, Path, description = "A webhook endpoint's id")),
     security(("api_key" = [])), responses((status = 204), (status = 404, body = ErrorBody)))]
 pub async fn delete_webhook(
     State(state): State<AppState>,
@@ -228,7 +233,8 @@ pub async fn delete_webhook(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[utoipa::path(get, path = "/api/admin/tenants/{tenant}/webhook-deliveries", params(("tenant" = String, Path), DeliveriesQuery),
+/// List webhook deliveries.
+#[utoipa::path(get, path = "/api/admin/tenants/{tenant}/webhook-deliveries", params(("tenant" = uuid::Uuid, Path, description = "The tenant's id"), DeliveriesQuery),
     security(("api_key" = [])),
     responses((status = 200, body = [WebhookDeliveryView]), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 pub async fn list_deliveries(
@@ -257,8 +263,9 @@ pub async fn list_deliveries(
     Ok(Json(rows.into_iter().map(Into::into).collect()))
 }
 
+/// Send a dead webhook delivery again.
 #[utoipa::path(post, path = "/api/admin/tenants/{tenant}/webhook-deliveries/{delivery}/retry",
-    params(("tenant" = String, Path), ("delivery" = String, Path)), security(("api_key" = [])),
+    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id"), ("delivery" = uuid::Uuid, Path, description = "A webhook delivery's id")), security(("api_key" = [])),
     responses((status = 200, body = WebhookDeliveryView), (status = 404, body = ErrorBody)))]
 pub async fn retry_delivery(
     State(state): State<AppState>,
@@ -352,7 +359,8 @@ fn google_oauth(state: &AppState) -> Result<&gomomo::adapters::google::GoogleOAu
         .ok_or_else(|| oauth_error(OAuthError::NotConfigured))
 }
 
-#[utoipa::path(post, path = "/api/admin/tenants/{tenant}/calendar/google/connect", params(("tenant" = String, Path)),
+/// Start connecting Google Calendar.
+#[utoipa::path(post, path = "/api/admin/tenants/{tenant}/calendar/google/connect", params(("tenant" = uuid::Uuid, Path, description = "The tenant's id")),
     security(("api_key" = [])),
     responses((status = 200, description = "the consent URL; sets the HttpOnly cookie the callback needs, so start the flow in the browser that will finish it", body = ConnectView),
         (status = 401, body = ErrorBody), (status = 503, body = ErrorBody)))]
@@ -388,6 +396,7 @@ async fn start_google_flow(
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct CallbackQuery {
     pub state: Option<String>,
     pub code: Option<String>,
@@ -470,6 +479,7 @@ pub async fn google_connect_redirect(
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ConnectQuery {
     pub tenant: String,
 }

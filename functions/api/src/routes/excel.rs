@@ -38,6 +38,7 @@ const LIMITS: Limits = Limits {
 const MAX_EXPORT_ROWS: i64 = 10_000;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ExportQuery {
     /// First local date, `YYYY-MM-DD` (default: today).
     pub from: Option<String>,
@@ -78,8 +79,9 @@ impl From<excel_import::ImportSummary> for ImportSummary {
     }
 }
 
+/// Export the appointments workbook.
 #[utoipa::path(get, path = "/api/admin/tenants/{tenant}/appointments.xlsx",
-    params(("tenant" = String, Path), ExportQuery), security(("api_key" = [])),
+    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id"), ExportQuery), security(("api_key" = [])),
     responses((status = 200, description = "the .xlsx workbook", content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
         (status = 400, body = crate::dto::ErrorBody), (status = 401, body = crate::dto::ErrorBody), (status = 403, body = crate::dto::ErrorBody)))]
 pub async fn export_xlsx(
@@ -160,8 +162,9 @@ fn read_sheet(bytes: &[u8]) -> Result<Vec<Vec<String>>, ApiError> {
     })
 }
 
+/// Import the appointments workbook.
 #[utoipa::path(post, path = "/api/admin/tenants/{tenant}/appointments.xlsx",
-    params(("tenant" = String, Path)), security(("api_key" = [])),
+    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id")), security(("api_key" = [])),
     request_body(content = Vec<u8>, content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
     responses((status = 200, body = ImportSummary), (status = 400, body = crate::dto::ErrorBody),
         (status = 401, body = crate::dto::ErrorBody), (status = 403, body = crate::dto::ErrorBody), (status = 413, body = crate::dto::ErrorBody)))]

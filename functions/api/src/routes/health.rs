@@ -54,7 +54,8 @@ impl From<TenantHealth> for DeliveryHealthView {
     }
 }
 
-#[utoipa::path(get, path = "/api/admin/tenants/{tenant}/delivery-health", params(("tenant" = String, Path)),
+/// Messages due but not delivered.
+#[utoipa::path(get, path = "/api/admin/tenants/{tenant}/delivery-health", params(("tenant" = uuid::Uuid, Path, description = "The tenant's id")),
     security(("api_key" = [])),
     responses((status = 200, body = DeliveryHealthView), (status = 400, body = ErrorBody),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]

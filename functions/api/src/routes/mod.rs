@@ -1,9 +1,11 @@
 pub mod admin;
 pub mod attendance;
+pub mod audit;
 pub mod chat;
 pub mod delivery;
 pub mod excel;
 pub mod health;
+pub mod people;
 pub mod privacy;
 pub mod public;
 pub mod rules;

@@ -12,7 +12,7 @@ use serde_json::Value;
 use utoipa::ToSchema;
 
 use super::tenant_id;
-use crate::auth::tenant_admin_key;
+use crate::auth::tenant_admin;
 use crate::dto::ErrorBody;
 use crate::AppState;
 
@@ -103,7 +103,8 @@ fn identity(req: &ClientRequest) -> Result<ClientIdentity, ApiError> {
     )?)
 }
 
-#[utoipa::path(post, path = "/api/admin/tenants/{tenant}/privacy/export", params(("tenant" = String, Path)),
+/// Export one client's data.
+#[utoipa::path(post, path = "/api/admin/tenants/{tenant}/privacy/export", params(("tenant" = uuid::Uuid, Path, description = "The tenant's id")),
     request_body = ClientRequest, security(("api_key" = [])),
     responses((status = 200, body = ClientExportView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
               (status = 403, body = ErrorBody)))]
@@ -114,7 +115,7 @@ pub async fn export_client(
     ApiJson(req): ApiJson<ClientRequest>,
 ) -> Result<Json<ClientExportView>, ApiError> {
     let tenant = tenant_id(&tenant)?;
-    let requester = tenant_admin_key(&state, &headers, tenant).await?;
+    let requester = tenant_admin(&state, &headers, tenant).await?;
     let who = identity(&req)?;
     let out = privacy::export(state.pool(), tenant, &who, &requester)
         .await
@@ -131,7 +132,8 @@ pub async fn export_client(
     }))
 }
 
-#[utoipa::path(post, path = "/api/admin/tenants/{tenant}/privacy/erase", params(("tenant" = String, Path)),
+/// Erase one client's data.
+#[utoipa::path(post, path = "/api/admin/tenants/{tenant}/privacy/erase", params(("tenant" = uuid::Uuid, Path, description = "The tenant's id")),
     request_body = ClientRequest, security(("api_key" = [])),
     responses((status = 200, body = ErasureView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
               (status = 403, body = ErrorBody)))]
@@ -142,7 +144,7 @@ pub async fn erase_client(
     ApiJson(req): ApiJson<ClientRequest>,
 ) -> Result<Json<ErasureView>, ApiError> {
     let tenant = tenant_id(&tenant)?;
-    let requester = tenant_admin_key(&state, &headers, tenant).await?;
+    let requester = tenant_admin(&state, &headers, tenant).await?;
     let who = identity(&req)?;
     let now = state.booking.clock().now();
     let counts = privacy::erase(state.pool(), tenant, &who, &requester, now)

@@ -45,8 +45,9 @@ pub struct TenantRulesBody {
     pub self_service_cutoff_minutes: i32,
 }
 
+/// A service's booking rules.
 #[utoipa::path(get, path = "/api/admin/tenants/{tenant}/services/{service}/rules",
-    params(("tenant" = String, Path), ("service" = String, Path)), security(("api_key" = [])),
+    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id"), ("service" = uuid::Uuid, Path, description = "A service's id")), security(("api_key" = [])),
     responses((status = 200, body = ServiceRulesBody), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, description = "service_not_found", body = ErrorBody)))]
 pub async fn get_service_rules(
     State(state): State<AppState>,
@@ -65,8 +66,9 @@ pub async fn get_service_rules(
     }))
 }
 
+/// Change a service's booking rules.
 #[utoipa::path(put, path = "/api/admin/tenants/{tenant}/services/{service}/rules",
-    params(("tenant" = String, Path), ("service" = String, Path)), request_body = ServiceRulesBody, security(("api_key" = [])),
+    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id"), ("service" = uuid::Uuid, Path, description = "A service's id")), request_body = ServiceRulesBody, security(("api_key" = [])),
     description = "Replaces the service's booking rules (a field left out or null: no cap / the tenant's notice). Audited as `service.rules_updated`.",
     responses((status = 200, body = ServiceRulesBody), (status = 400, description = "invalid_max_per_day, invalid_min_notice_minutes", body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, description = "service_not_found", body = ErrorBody)))]
 pub async fn put_service_rules(
@@ -99,8 +101,9 @@ pub async fn put_service_rules(
     }))
 }
 
+/// A resource's booking rules.
 #[utoipa::path(get, path = "/api/admin/tenants/{tenant}/resources/{resource}/rules",
-    params(("tenant" = String, Path), ("resource" = String, Path)), security(("api_key" = [])),
+    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id"), ("resource" = uuid::Uuid, Path, description = "A resource's id")), security(("api_key" = [])),
     responses((status = 200, body = ResourceRulesBody), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, description = "resource_not_found", body = ErrorBody)))]
 pub async fn get_resource_rules(
     State(state): State<AppState>,
@@ -114,8 +117,9 @@ pub async fn get_resource_rules(
     Ok(Json(ResourceRulesBody { max_per_day }))
 }
 
+/// Change a resource's booking rules.
 #[utoipa::path(put, path = "/api/admin/tenants/{tenant}/resources/{resource}/rules",
-    params(("tenant" = String, Path), ("resource" = String, Path)), request_body = ResourceRulesBody, security(("api_key" = [])),
+    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id"), ("resource" = uuid::Uuid, Path, description = "A resource's id")), request_body = ResourceRulesBody, security(("api_key" = [])),
     description = "Replaces the resource's daily cap (null: none). Audited as `resource.rules_updated`.",
     responses((status = 200, body = ResourceRulesBody), (status = 400, description = "invalid_max_per_day", body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, description = "resource_not_found", body = ErrorBody)))]
 pub async fn put_resource_rules(
@@ -134,7 +138,8 @@ pub async fn put_resource_rules(
     Ok(Json(ResourceRulesBody { max_per_day }))
 }
 
-#[utoipa::path(get, path = "/api/admin/tenants/{tenant}/rules", params(("tenant" = String, Path)), security(("api_key" = [])),
+/// The tenant's self-service rules.
+#[utoipa::path(get, path = "/api/admin/tenants/{tenant}/rules", params(("tenant" = uuid::Uuid, Path, description = "The tenant's id")), security(("api_key" = [])),
     responses((status = 200, body = TenantRulesBody), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn get_tenant_rules(
     State(state): State<AppState>,
@@ -149,7 +154,8 @@ pub async fn get_tenant_rules(
     }))
 }
 
-#[utoipa::path(put, path = "/api/admin/tenants/{tenant}/rules", params(("tenant" = String, Path)), request_body = TenantRulesBody,
+/// Change the tenant's self-service rules.
+#[utoipa::path(put, path = "/api/admin/tenants/{tenant}/rules", params(("tenant" = uuid::Uuid, Path, description = "The tenant's id")), request_body = TenantRulesBody,
     security(("api_key" = [])),
     description = "Sets the tenant's self-service cut-off. Audited as `tenant.rules_updated`.",
     responses((status = 200, body = TenantRulesBody), (status = 400, description = "invalid_self_service_cutoff_minutes", body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
@@ -170,8 +176,9 @@ pub async fn put_tenant_rules(
     }))
 }
 
+/// Cancel a booking as staff.
 #[utoipa::path(post, path = "/api/admin/tenants/{tenant}/bookings/{reference}/cancel",
-    params(("tenant" = String, Path), ("reference" = String, Path)), security(("api_key" = [])),
+    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id"), ("reference" = String, Path, description = "The booking's reference (any case, dash optional)", pattern = "^[2-9A-HJKMNP-Za-hjkmnp-z]{4}-?[2-9A-HJKMNP-Za-hjkmnp-z]{4}$", example = "K7QM-3XRP")), security(("api_key" = [])),
     description = "Staff cancel a booking by its reference. The self-service cut-off does not apply; passing it is audited as `booking.rule_overridden`.",
     responses((status = 200, body = BookingView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, description = "booking_not_found", body = ErrorBody)))]
 pub async fn admin_cancel_booking(

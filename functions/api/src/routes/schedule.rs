@@ -107,6 +107,7 @@ pub struct ExceptionList {
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ExceptionListQuery {
     /// Only exceptions ending on or after this local date, `YYYY-MM-DD` (default: today);
     /// yearly ones are always listed.
@@ -196,8 +197,9 @@ async fn change_view(
     })
 }
 
+/// A resource's own weekly hours.
 #[utoipa::path(get, path = "/api/admin/tenants/{tenant}/resources/{resource}/hours",
-    params(("tenant" = String, Path), ("resource" = String, Path)), security(("api_key" = [])),
+    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id"), ("resource" = uuid::Uuid, Path, description = "A resource's id")), security(("api_key" = [])),
     description = "The resource's own weekly hours; `uses_tenant_hours` when it has none and works the tenant's business hours.",
     responses((status = 200, body = ResourceHoursView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, description = "resource_not_found", body = ErrorBody)))]
 pub async fn get_resource_hours(
@@ -224,8 +226,9 @@ pub async fn get_resource_hours(
     }))
 }
 
+/// Replace a resource's own weekly hours.
 #[utoipa::path(put, path = "/api/admin/tenants/{tenant}/resources/{resource}/hours",
-    params(("tenant" = String, Path), ("resource" = String, Path)), request_body = ResourceHoursRequest, security(("api_key" = [])),
+    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id"), ("resource" = uuid::Uuid, Path, description = "A resource's id")), request_body = ResourceHoursRequest, security(("api_key" = [])),
     description = "Replaces the resource's own weekly hours (an empty list: back to the tenant's). Validated like the tenant's hours. Taken under the day locks of the booking window; live bookings the new hours leave out are listed in `affected` and kept.",
     responses((status = 200, body = ResourceHoursView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, description = "resource_not_found", body = ErrorBody)))]
 pub async fn put_resource_hours(
@@ -241,8 +244,9 @@ pub async fn put_resource_hours(
     replace_hours(&state, tenant, resource, &rows).await
 }
 
+/// Return a resource to the tenant's hours.
 #[utoipa::path(delete, path = "/api/admin/tenants/{tenant}/resources/{resource}/hours",
-    params(("tenant" = String, Path), ("resource" = String, Path)), security(("api_key" = [])),
+    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id"), ("resource" = uuid::Uuid, Path, description = "A resource's id")), security(("api_key" = [])),
     description = "Removes the resource's own hours: it works the tenant's again. Lists the live bookings left out, like PUT.",
     responses((status = 200, body = ResourceHoursView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, description = "resource_not_found", body = ErrorBody)))]
 pub async fn delete_resource_hours(
@@ -282,7 +286,8 @@ async fn replace_hours(
     }))
 }
 
-#[utoipa::path(get, path = "/api/admin/tenants/{tenant}/exceptions", params(("tenant" = String, Path), ExceptionListQuery),
+/// List date exceptions.
+#[utoipa::path(get, path = "/api/admin/tenants/{tenant}/exceptions", params(("tenant" = uuid::Uuid, Path, description = "The tenant's id"), ExceptionListQuery),
     security(("api_key" = [])),
     responses((status = 200, body = ExceptionList), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 pub async fn list_exceptions(
@@ -306,7 +311,8 @@ pub async fn list_exceptions(
     }))
 }
 
-#[utoipa::path(post, path = "/api/admin/tenants/{tenant}/exceptions", params(("tenant" = String, Path)), request_body = ExceptionRequest,
+/// Add a date exception (closure, time off, extra hours).
+#[utoipa::path(post, path = "/api/admin/tenants/{tenant}/exceptions", params(("tenant" = uuid::Uuid, Path, description = "The tenant's id")), request_body = ExceptionRequest,
     security(("api_key" = [])),
     description = "Adds a closure, a resource's time off or extra hours. Taken under the day locks of the days it touches, so a booking racing it either lands first (and is listed in `affected`) or is refused with 409 `schedule_closed`. Bookings inside new time off or a closure are never cancelled.",
     responses((status = 201, body = ExceptionChangeView), (status = 400, description = "invalid_kind, invalid_resource_id, invalid_end_date, invalid_times, invalid_note, invalid_date", body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, description = "resource_not_found", body = ErrorBody)))]
@@ -328,8 +334,9 @@ pub async fn create_exception(
     ))
 }
 
+/// Change a date exception.
 #[utoipa::path(put, path = "/api/admin/tenants/{tenant}/exceptions/{exception}",
-    params(("tenant" = String, Path), ("exception" = String, Path)), request_body = ExceptionRequest, security(("api_key" = [])),
+    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id"), ("exception" = uuid::Uuid, Path, description = "A date exception's id")), request_body = ExceptionRequest, security(("api_key" = [])),
     description = "Replaces an exception (validated like a new one), under the day locks of the days the old and the new version touch.",
     responses((status = 200, body = ExceptionChangeView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, description = "exception_not_found, resource_not_found", body = ErrorBody)))]
 pub async fn update_exception(
@@ -348,8 +355,9 @@ pub async fn update_exception(
     Ok(Json(change_view(&state, tenant, c).await?))
 }
 
+/// Remove a date exception.
 #[utoipa::path(delete, path = "/api/admin/tenants/{tenant}/exceptions/{exception}",
-    params(("tenant" = String, Path), ("exception" = String, Path)), security(("api_key" = [])),
+    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id"), ("exception" = uuid::Uuid, Path, description = "A date exception's id")), security(("api_key" = [])),
     responses((status = 200, body = ExceptionView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, description = "exception_not_found", body = ErrorBody)))]
 pub async fn delete_exception(
     State(state): State<AppState>,
@@ -363,8 +371,9 @@ pub async fn delete_exception(
     Ok(Json(row.into()))
 }
 
+/// The live bookings inside a date exception.
 #[utoipa::path(get, path = "/api/admin/tenants/{tenant}/exceptions/{exception}/affected",
-    params(("tenant" = String, Path), ("exception" = String, Path)), security(("api_key" = [])),
+    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id"), ("exception" = uuid::Uuid, Path, description = "A date exception's id")), security(("api_key" = [])),
     description = "The exception and the live bookings (not yet ended) that fall inside it now.",
     responses((status = 200, body = ExceptionChangeView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, description = "exception_not_found", body = ErrorBody)))]
 pub async fn exception_affected(
@@ -379,8 +388,9 @@ pub async fn exception_affected(
     Ok(Json(change_view(&state, tenant, c).await?))
 }
 
+/// Tell the clients inside a date exception, with new times.
 #[utoipa::path(post, path = "/api/admin/tenants/{tenant}/exceptions/{exception}/notify",
-    params(("tenant" = String, Path), ("exception" = String, Path)), request_body = NotifyRequest, security(("api_key" = [])),
+    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id"), ("exception" = uuid::Uuid, Path, description = "A date exception's id")), request_body = NotifyRequest, security(("api_key" = [])),
     description = "Queues a notice to every client whose booking falls inside the exception (email, and SMS when the booking has a phone), offering new times of the same service and `booking_url` (by default the tenant's public booking URL, else its hosted chat page). The bookings are kept. The same version of the exception is notified once; audited as `schedule_exception.notified`.",
     responses((status = 200, body = NotifyView), (status = 400, description = "invalid_booking_url", body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, description = "exception_not_found", body = ErrorBody)))]
 pub async fn notify_affected(

@@ -131,7 +131,7 @@ impl BookingService {
                 event_type: "booking.outcome_recorded",
                 entity_type: "appointment",
                 entity_id: Some(appt.id.to_string()),
-                actor: "admin",
+                actor: crate::db::audit::ADMIN,
                 payload: json!({
                     "reference": appt.reference,
                     "outcome": outcome.as_str(),

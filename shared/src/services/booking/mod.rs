@@ -231,6 +231,16 @@ pub enum ChangeBy {
     Admin,
 }
 
+impl ChangeBy {
+    /// The audit actor of the change (an admin's rows name the person or key in the end).
+    fn actor(self) -> &'static str {
+        match self {
+            ChangeBy::Client => "client",
+            ChangeBy::Admin => crate::db::audit::ADMIN,
+        }
+    }
+}
+
 /// A tenant's scheduling rules, loaded once per request.
 #[derive(Debug, Clone)]
 pub struct TenantSchedule {
@@ -1017,6 +1027,7 @@ impl BookingService {
             tenant_id,
             "booking.confirmed",
             appt.id,
+            "client",
             json!({
                 "reference": appt.reference,
                 "hold_id": hold.id,
@@ -1355,6 +1366,7 @@ impl BookingService {
             tenant_id,
             "booking.cancelled",
             cancelled.id,
+            by.actor(),
             json!({
                 "reference": cancelled.reference,
                 "start": cancelled.start_at,
@@ -1787,7 +1799,7 @@ async fn audit_override(
             event_type: "booking.rule_overridden",
             entity_type: "appointment",
             entity_id: Some(appt.id.to_string()),
-            actor: "admin",
+            actor: crate::db::audit::ADMIN,
             payload: json!({"rule": rule, "action": action, "reference": appt.reference, "start": appt.start_at}),
         },
     )
@@ -2015,6 +2027,7 @@ async fn record_move(
         tenant_id,
         "booking.rescheduled",
         moved.id,
+        "client",
         json!({
             "reference": moved.reference,
             "old_start": old.start_at,
@@ -2046,12 +2059,13 @@ async fn record_move(
     Ok(())
 }
 
-/// The audit row of a client's change to an appointment.
+/// The audit row of a change to an appointment.
 async fn audit_appointment(
     tx: &mut PgConnection,
     tenant_id: Uuid,
     event_type: &'static str,
     appointment: Uuid,
+    actor: &str,
     payload: serde_json::Value,
 ) -> Result<()> {
     audit::record(
@@ -2061,7 +2075,7 @@ async fn audit_appointment(
             event_type,
             entity_type: "appointment",
             entity_id: Some(appointment.to_string()),
-            actor: "client",
+            actor,
             payload,
         },
     )

@@ -198,7 +198,7 @@ pub async fn create_endpoint(
             event_type: "webhook.endpoint_created",
             entity_type: "webhook_endpoint",
             entity_id: Some(id.to_string()),
-            actor: "admin",
+            actor: crate::db::audit::ADMIN,
             payload: json!({"url": url, "event_types": types}),
         },
     )
