@@ -356,14 +356,14 @@ pub async fn get_public_booking_url(
 
 /// Set the link messages to clients carry.
 #[utoipa::path(put, path = "/api/admin/tenants/{tenant}/public-booking-url", params(("tenant" = uuid::Uuid, Path, description = "The tenant's id")),
-    request_body = PublicBookingUrl, security(("api_key" = [])),
+    request_body = PublicBookingUrlRequest, security(("api_key" = [])),
     description = "Sets the tenant's public booking URL: an absolute `https://` URL (plain `http://` outside production) of at most 500 characters, with a host, no credentials and no spaces; in production the host must be reachable from the internet (no localhost, private or reserved address). `null` or `\"\"` clears it. Audited as `tenant.public_booking_url_set`.",
     responses((status = 200, body = PublicBookingUrl), (status = 400, description = "invalid_public_booking_url", body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn put_public_booking_url(
     State(state): State<AppState>,
     headers: HeaderMap,
     ApiPath(tenant): ApiPath<String>,
-    ApiJson(req): ApiJson<PublicBookingUrl>,
+    ApiJson(req): ApiJson<PublicBookingUrlRequest>,
 ) -> Result<Json<PublicBookingUrl>, ApiError> {
     let tenant = tenant_id(&tenant)?;
     tenant_admin(&state, &headers, tenant).await?;
