@@ -80,6 +80,9 @@ async fn main() -> anyhow::Result<ExitCode> {
             let seed = admin::seed_demo_with_key(&pool, config.demo_api_key.as_deref())
                 .await
                 .context("seeding the demo tenant")?;
+            admin::seed_demo_booking_url(&pool, &config.telephony.public_base_url)
+                .await
+                .context("setting the demo tenant's booking URL")?;
             println!("{}", serde_json::to_string(&seed)?);
         }
         Command::Status { json } => {

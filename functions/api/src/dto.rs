@@ -321,6 +321,24 @@ pub struct WidgetOrigins {
     pub widget_origins: Vec<String>,
 }
 
+#[derive(Serialize, ToSchema)]
+pub struct PublicBookingUrl {
+    /// The link every message that asks the client to act carries (reminders, no-show
+    /// follow-ups, schedule-change notices, cancellations, follow-ups); `null` when none is
+    /// set.
+    pub public_booking_url: Option<String>,
+    /// The link messages carry now: the URL above, or the tenant's hosted chat page
+    /// (`/?tenant=`) without one.
+    pub effective_link: Option<String>,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct PublicBookingUrlRequest {
+    /// An `https://` URL (plain `http://` outside production) of at most 500 characters;
+    /// `null` or `""` clears it.
+    pub public_booking_url: Option<String>,
+}
+
 #[derive(Deserialize, ToSchema)]
 pub struct CreateTenantRequest {
     pub name: String,

@@ -34,6 +34,8 @@ pub struct AppState {
     pub budgets: gomomo::services::budgets::Budgets,
     /// Production deployments accept only https widget origins.
     pub production: bool,
+    /// Where the deployment's own pages are (`PUBLIC_BASE_URL`), for links in messages.
+    pub public_base_url: Arc<str>,
 }
 
 impl AppState {
@@ -47,6 +49,7 @@ impl AppState {
             web: gomomo::http::web::WebPages::from_config(&app.config),
             budgets: app.budgets.clone(),
             production: app.config.environment == gomomo::config::Environment::Production,
+            public_base_url: Arc::from(app.config.telephony.public_base_url.as_str()),
         }
     }
 
@@ -116,6 +119,8 @@ impl AppState {
         routes::attendance::accept_offer,
         routes::admin::get_widget_origins,
         routes::admin::put_widget_origins,
+        routes::admin::get_public_booking_url,
+        routes::admin::put_public_booking_url,
         routes::delivery::list_webhooks,
         routes::delivery::create_webhook,
         routes::delivery::update_webhook,
@@ -390,6 +395,10 @@ fn rest_routes() -> Router<AppState> {
         .route(
             "/api/admin/tenants/{tenant}/widget-origins",
             get(admin::get_widget_origins).put(admin::put_widget_origins),
+        )
+        .route(
+            "/api/admin/tenants/{tenant}/public-booking-url",
+            get(admin::get_public_booking_url).put(admin::put_public_booking_url),
         )
         .route(
             "/api/admin/tenants/{tenant}/bookings",

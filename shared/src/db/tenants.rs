@@ -698,3 +698,47 @@ pub async fn insert_api_key_if_absent(
     .await?;
     Ok(())
 }
+
+/// The tenant's public booking URL: `None` when the tenant does not exist, `Some(None)`
+/// when it has none set.
+pub async fn public_booking_url<'e>(
+    db: impl PgExecutor<'e>,
+    tenant: Uuid,
+) -> Result<Option<Option<String>>, sqlx::Error> {
+    sqlx::query_scalar("SELECT public_booking_url FROM tenants WHERE id = $1")
+        .bind(tenant)
+        .fetch_optional(db)
+        .await
+}
+
+/// Sets (or clears, with `None`) the tenant's public booking URL; false when the tenant does
+/// not exist.
+pub async fn set_public_booking_url<'e>(
+    db: impl PgExecutor<'e>,
+    tenant: Uuid,
+    url: Option<&str>,
+) -> Result<bool, sqlx::Error> {
+    let r =
+        sqlx::query("UPDATE tenants SET public_booking_url = $2, updated_at = now() WHERE id = $1")
+            .bind(tenant)
+            .bind(url)
+            .execute(db)
+            .await?;
+    Ok(r.rows_affected() > 0)
+}
+
+/// Sets the tenant's public booking URL while it has none (a URL an admin set is kept).
+pub async fn seed_public_booking_url<'e>(
+    db: impl PgExecutor<'e>,
+    tenant: Uuid,
+    url: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE tenants SET public_booking_url = $2 WHERE id = $1 AND public_booking_url IS NULL",
+    )
+    .bind(tenant)
+    .bind(url)
+    .execute(db)
+    .await?;
+    Ok(())
+}

@@ -1267,6 +1267,71 @@ pub fn extract_time_zone(text: &str) -> Option<TimeZone> {
     TimeZone::parse(name).ok()
 }
 
+// ---------------------------------------------------------------------------------------
+// Notes, follow-up requests, questions about the services
+// ---------------------------------------------------------------------------------------
+
+lazy_re!(
+    NOTE_RE,
+    r"(?is)^\s*(?:(?:please|pls|can you|could you|would you|will you|i'?d like to|i want to)\s+)?(?:(?:add|make|leave|take|put)\s+(?:a\s+)?)?note\b(?:\s+(?:down|that|this|for me))*\s*[:,\-]?\s*(.+)$"
+);
+lazy_re!(
+    PLEASE_NOTE_RE,
+    r"(?is)^\s*please\s+note(?:\s+that)?\s*[:,\-]?\s*(.+)$"
+);
+
+/// The note the client asks to add to their booking ("note: I'd like the window seat",
+/// "can you note that I use a wheelchair", "please note …"), trimmed; `None` when the
+/// message is not a note.
+pub fn extract_note(text: &str) -> Option<String> {
+    let caps = PLEASE_NOTE_RE
+        .captures(text)
+        .or_else(|| NOTE_RE.captures(text))?;
+    let note = caps.get(1)?.as_str().trim();
+    (note.chars().filter(|c| c.is_alphanumeric()).count() >= 2).then(|| note.to_string())
+}
+
+lazy_re!(
+    FOLLOWUP_RE,
+    r"\b(?:call me (?:back|later|tomorrow|today)|please call me|(?:can|could|would|will) (?:you|someone|somebody|anyone|a person|the team|staff) (?:please )?(?:call|phone|ring|email|e mail|text|contact|reach) me|call ?back|(?:contact|reach|email|e mail) me|get back to me|(?:have|get|ask) (?:someone|somebody|a person|the team|staff|a human|the office) (?:to )?(?:call|phone|email|e mail|text|contact|reach|get back to|follow up)|follow up with me|(?:someone|somebody) (?:to )?(?:call|email|contact|text) me)\b"
+);
+lazy_re!(FOLLOWUP_CALL_RE, r"\b(?:call|phone|ring)\b");
+lazy_re!(FOLLOWUP_SMS_RE, r"\b(?:text|sms)\b");
+
+/// How the client asked to be contacted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FollowupAsk {
+    /// By phone: we cannot call, so the answer says so and offers a message instead.
+    Call,
+    Email,
+    Sms,
+}
+
+/// The client asks to be contacted later ("call me back", "have someone email me").
+pub fn followup_request(text: &str) -> Option<FollowupAsk> {
+    let t = normalize(text);
+    if !FOLLOWUP_RE.is_match(&t) {
+        return None;
+    }
+    Some(if FOLLOWUP_CALL_RE.is_match(&t) {
+        FollowupAsk::Call
+    } else if FOLLOWUP_SMS_RE.is_match(&t) {
+        FollowupAsk::Sms
+    } else {
+        FollowupAsk::Email
+    })
+}
+
+lazy_re!(
+    SERVICES_RE,
+    r"\b(?:what|which) (?:services|treatments|kinds? of (?:appointments?|services)|types? of (?:appointments?|services))\b|\bwhat (?:do|does) (?:you|the \w+|your \w+) (?:offer|do|provide)\b|\b(?:list|menu) of (?:services|treatments)\b|\b(?:your|the) (?:services|prices|price list)\b|\bhow long (?:is|does|do|will|are)\b|\bhow much (?:is|does|do|are|for|will)\b|\b(?:price|prices|pricing|cost|costs)\b"
+);
+
+/// The client asks what the services are, how long or how much one is.
+pub fn is_services_question(text: &str) -> bool {
+    SERVICES_RE.is_match(&normalize(text))
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -1715,5 +1780,45 @@ mod tests {
             let _ = extract_time_zone(&s);
             let _ = parse_choice(&s, 5);
         }
+    }
+
+    #[test]
+    fn notes_followups_and_service_questions() {
+        assert_eq!(
+            extract_note("note: I'd like the window seat").as_deref(),
+            Some("I'd like the window seat")
+        );
+        assert_eq!(
+            extract_note("Can you note that I use a wheelchair?").as_deref(),
+            Some("I use a wheelchair?")
+        );
+        assert_eq!(
+            extract_note("please note my knee is sore").as_deref(),
+            Some("my knee is sore")
+        );
+        assert_eq!(extract_note("I'd like to book a consultation"), None);
+        assert_eq!(extract_note("notebook"), None);
+        assert_eq!(extract_note("note:"), None);
+        assert_eq!(
+            followup_request("can you call me back?"),
+            Some(FollowupAsk::Call)
+        );
+        assert_eq!(
+            followup_request("have someone email me"),
+            Some(FollowupAsk::Email)
+        );
+        assert_eq!(
+            followup_request("could someone text me"),
+            Some(FollowupAsk::Sms)
+        );
+        assert_eq!(followup_request("call me Bob"), None);
+        assert_eq!(followup_request("book a consultation"), None);
+        assert!(is_services_question("What services do you offer?"));
+        assert!(is_services_question("how long is a consultation"));
+        assert!(is_services_question("How much is a therapy session?"));
+        assert!(!is_services_question(
+            "I'd like to book a consultation tomorrow"
+        ));
+        assert!(!is_services_question("2"));
     }
 }

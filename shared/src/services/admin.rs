@@ -472,3 +472,149 @@ pub(crate) async fn audit_admin(
     )
     .await
 }
+
+/// The longest public booking URL a tenant may set.
+pub const MAX_BOOKING_URL_CHARS: usize = 500;
+
+/// A tenant's public booking URL as an admin typed it: blank clears it (`None`); otherwise
+/// an absolute `https://` URL (plain `http://` outside production) of at most
+/// [`MAX_BOOKING_URL_CHARS`] characters, with a host, no credentials, no spaces or control
+/// characters, and in production a host others can reach (no `localhost`, private or
+/// reserved address).
+pub fn parse_public_booking_url(
+    raw: &str,
+    production: bool,
+) -> std::result::Result<Option<String>, ParseError> {
+    let bad = |why: &str| ParseError::new("public_booking_url", why.to_string());
+    let s = raw.trim();
+    if s.is_empty() {
+        return Ok(None);
+    }
+    if s.chars().count() > MAX_BOOKING_URL_CHARS {
+        return Err(bad("at most 500 characters"));
+    }
+    if s.chars()
+        .any(|c| c.is_whitespace() || c.is_control() || is_invisible_format(c))
+    {
+        return Err(bad("no spaces or control characters"));
+    }
+    let lower = s.to_ascii_lowercase();
+    let rest = if let Some(r) = lower.strip_prefix("https://") {
+        r
+    } else if let Some(r) = lower.strip_prefix("http://") {
+        if production {
+            return Err(bad("production accepts https URLs only"));
+        }
+        r
+    } else {
+        return Err(bad("an https URL, like https://clinic.example.com/book"));
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    if authority.contains('@') {
+        return Err(bad("no user name or password in the URL"));
+    }
+    let host = if let Some(v6) = authority.strip_prefix('[') {
+        v6.split(']').next().unwrap_or("")
+    } else {
+        authority.split(':').next().unwrap_or("")
+    };
+    let host_ok = !host.is_empty()
+        && host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':'));
+    if !host_ok {
+        return Err(bad(
+            "the URL needs a host name of letters, digits, '.' and '-'",
+        ));
+    }
+    if production && !reachable_host(host) {
+        return Err(bad(
+            "the host must be reachable from the internet (no localhost, private or reserved address)",
+        ));
+    }
+    Ok(Some(s.to_string()))
+}
+
+/// A host others can reach: a public address, or a dotted name that is not local-only.
+fn reachable_host(host: &str) -> bool {
+    let host = host.trim_end_matches('.');
+    if let Ok(ip) = host.parse::<std::net::IpAddr>() {
+        return crate::domain::outbound::classify(ip).is_public();
+    }
+    let local = [
+        ".localhost",
+        ".local",
+        ".internal",
+        ".localdomain",
+        ".home.arpa",
+    ]
+    .iter()
+    .any(|s| host.ends_with(s));
+    host != "localhost" && host.contains('.') && !local
+}
+
+/// The tenant's public booking URL (`None` when none is set).
+pub async fn public_booking_url(pool: &PgPool, tenant: TenantId) -> Result<Option<String>> {
+    tenants::public_booking_url(pool, tenant.0)
+        .await?
+        .ok_or(BookingError::TenantNotFound)
+}
+
+/// Sets (or clears) the tenant's public booking URL, already validated; audited as
+/// `tenant.public_booking_url_set`.
+pub async fn set_public_booking_url(
+    pool: &PgPool,
+    tenant: TenantId,
+    url: Option<&str>,
+) -> Result<()> {
+    let mut tx = pool.begin().await?;
+    if !tenants::set_public_booking_url(&mut *tx, tenant.0, url).await? {
+        return Err(BookingError::TenantNotFound);
+    }
+    audit_admin(
+        &mut tx,
+        tenant.0,
+        "tenant.public_booking_url_set",
+        "tenant",
+        tenant.0,
+        json!({"public_booking_url": url}),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Gives the demo tenant its hosted chat page under `public_base_url` as its public booking
+/// URL, unless it has one already.
+pub async fn seed_demo_booking_url(pool: &PgPool, public_base_url: &str) -> Result<()> {
+    if let Some(link) = hosted_chat_page(public_base_url, DEMO_TENANT_ID) {
+        tenants::seed_public_booking_url(pool, DEMO_TENANT_ID, &link).await?;
+    }
+    Ok(())
+}
+
+/// The tenant's hosted chat page (`GET /?tenant=`) under `public_base_url`; `None` without
+/// a base URL.
+pub fn hosted_chat_page(public_base_url: &str, tenant: Uuid) -> Option<String> {
+    let base = public_base_url.trim().trim_end_matches('/');
+    (!base.is_empty()).then(|| format!("{base}/?tenant={tenant}"))
+}
+
+/// The link a message that asks the client to act carries: the tenant's public booking URL
+/// when it has one, else its hosted chat page; `None` only with neither.
+pub fn booking_link(setting: Option<&str>, public_base_url: &str, tenant: Uuid) -> Option<String> {
+    match setting.map(str::trim).filter(|s| !s.is_empty()) {
+        Some(s) => Some(s.to_string()),
+        None => hosted_chat_page(public_base_url, tenant),
+    }
+}
+
+/// [`booking_link`] for `tenant`, read on `db`.
+pub async fn booking_link_for<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    public_base_url: &str,
+    tenant: Uuid,
+) -> std::result::Result<Option<String>, sqlx::Error> {
+    let setting = tenants::public_booking_url(db, tenant).await?.flatten();
+    Ok(booking_link(setting.as_deref(), public_base_url, tenant))
+}

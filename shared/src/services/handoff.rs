@@ -181,6 +181,11 @@ impl HandoffService {
         m
     }
 
+    /// Where the deployment's own pages are (`PUBLIC_BASE_URL`, no trailing slash).
+    pub fn public_base_url(&self) -> &str {
+        &self.public_base_url
+    }
+
     /// The link a person opens for a token.
     pub fn link(&self, token: &str) -> String {
         format!("{}/handoff/resume?token={token}", self.public_base_url)

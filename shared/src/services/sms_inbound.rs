@@ -123,6 +123,24 @@ impl InboundService {
         Self { booking, handoff }
     }
 
+    /// `text` with the tenant's booking link (its public booking URL, else its chat page).
+    async fn with_booking_link(
+        &self,
+        tenant: TenantId,
+        text: String,
+    ) -> Result<String, InboundError> {
+        let link = crate::services::admin::booking_link_for(
+            self.booking.pool(),
+            self.handoff.public_base_url(),
+            tenant.0,
+        )
+        .await?;
+        Ok(match link {
+            Some(l) => (words().with_link)(&text, &l),
+            None => text,
+        })
+    }
+
     /// Handles one message and returns the TwiML reply.
     #[tracing::instrument(skip_all, fields(message_sid = %msg.message_sid))]
     pub async fn handle(&self, msg: &InboundSms<'_>) -> Result<String, InboundError> {
@@ -227,7 +245,10 @@ impl InboundService {
         let booking = sms::next_booking_for_phone(pool, tenant.0, from.as_str(), now).await?;
         let Some(appt) = booking else {
             let text = match keyword {
-                Keyword::Other => (words().unknown_sender)(&name),
+                Keyword::Other => {
+                    self.with_booking_link(tenant, (words().unknown_sender)(&name))
+                        .await?
+                }
                 _ => (words().no_booking)(&name),
             };
             return Ok(("no_booking", Some(text)));
@@ -280,7 +301,13 @@ impl InboundService {
                         return Ok(("cancel_failed", Some((words().cancel_failed)(&name))));
                     };
                     match self.booking.cancel(tenant, &reference, &email).await {
-                        Ok(_) => Ok(("cancelled", Some((words().cancelled)(&name, &what)))),
+                        Ok(_) => Ok((
+                            "cancelled",
+                            Some(
+                                self.with_booking_link(tenant, (words().cancelled)(&name, &what))
+                                    .await?,
+                            ),
+                        )),
                         Err(BookingError::BookingNotFound) => {
                             Ok(("no_booking", Some((words().not_found)(&name))))
                         }

@@ -250,6 +250,30 @@ const CHAT: Chat = Chat {
     status_confirming: "Confirming your booking…",
     status_followup: "Scheduling follow-up in progress…",
     status_working: "Receptionist is working on it…",
+    note_saved: |note, question| format!("I've noted: \"{note}\". It will be saved with your booking. {question}"),
+    note_kept: |note| format!("I've noted: \"{note}\". It will be saved with the booking you make in this chat. Would you like to book an appointment?"),
+    note_line: |note| format!(" Note for the team: \"{note}\"."),
+    services_list: |lines, follow| format!("Here is what we offer:\n{}\n{follow}", lines.join("\n")),
+    service_line: |name, minutes, description| {
+        if description.trim().is_empty() {
+            format!("- {name} ({minutes} min)")
+        } else {
+            format!("- {name} ({minutes} min): {}", description.trim())
+        }
+    },
+    no_prices: "I don't have prices here; the team can tell you when you come in.",
+    which_to_book: "Which would you like to book?",
+    offer_followup: "Would you like the team to follow up by email (or text message, if you give me your mobile number) when they can help? I can't make phone calls. (yes/no)",
+    followup_instead_of_call: "I can't make or receive phone calls, but I can have the team follow up with you by email (or text message, if you give me your mobile number). Would you like that? (yes/no)",
+    ask_followup_email: "What email address should the team write to?",
+    followup_scheduled: |channel, when| format!("Done — a follow-up {channel} from the team is scheduled; expect it {when}. Is there anything else I can help with?"),
+    channel_email: "email",
+    channel_sms: "text message",
+    followup_another: "A follow-up is already scheduled from this chat. Would you like an additional one? (yes/no)",
+    followup_on_its_way: "A follow-up to that contact was scheduled a short while ago and is on its way, so I haven't scheduled another.",
+    followup_limit: "This chat already has the most follow-ups we can schedule, so I haven't scheduled another. I can still help you here.",
+    followup_day_full: "The team can't schedule more follow-up messages today, so nothing was scheduled. You're welcome to come back to this chat later.",
+    followup_declined: "No problem — no follow-up is scheduled. Is there anything else I can help with?",
 };
 
 const SMS: Sms = Sms {
@@ -275,9 +299,7 @@ const SMS: Sms = Sms {
         format!("{tenant}: we couldn't cancel that booking by text; please call us.")
     },
     cancelled: |tenant, booking| {
-        format!(
-            "{tenant}: your {booking} is cancelled. Reply R or visit our website to book again."
-        )
+        format!("{tenant}: your {booking} is cancelled. You can book again online.")
     },
     not_found: |tenant| format!("{tenant}: that appointment was not found."),
     confirm_cancel: |tenant, minutes, booking, reference| {
@@ -319,9 +341,9 @@ const SMS: Sms = Sms {
     },
     no_show_followup: |tenant, service, options| {
         if options.is_empty() {
-            format!("{tenant}: we missed you at your {service}. Reply R or visit our website to book another time.")
+            format!("{tenant}: we missed you at your {service}. You can book another time online.")
         } else {
-            format!("{tenant}: we missed you at your {service}. Open times: {options}. Reply R or visit our website to book one.")
+            format!("{tenant}: we missed you at your {service}. Open times: {options}. Book one online.")
         }
     },
     waitlist_offer: |tenant, service, when, minutes| {
@@ -338,6 +360,15 @@ const SMS: Sms = Sms {
         0 => format!("{tenant}: this number is not on our waitlist."),
         _ => format!("{tenant}: you have left the waitlist. We won't text you about openings."),
     },
+    reminder: |tenant, service, lead, when, link| {
+        let text = format!("{tenant}: reminder, your {service} is {lead}, {when}. Reply C to confirm, R to reschedule or X to cancel.");
+        if link.is_empty() {
+            text
+        } else {
+            format!("{text} Online: {link}")
+        }
+    },
+    with_link: |text, link| format!("{text} {link}"),
 };
 
 const MAIL: Mail = Mail {
@@ -455,6 +486,8 @@ const MAIL: Mail = Mail {
     waitlist_offer_body: |name, tenant, when, service, minutes, link| {
         format!("Hi {name},\n\nYou asked to hear when a time opens at {tenant}. {when} ({service}) is free now, and we are holding it for you for {minutes} minutes. Take it here: {link}\n\nIf you no longer need it, do nothing and it goes to the next person on the waitlist.\n")
     },
+    act_link: |link| format!("\nBook, reschedule or cancel online: {link}\n"),
+    reminder_reply: "\nYou can also answer our text message: reply C to confirm, R to reschedule or X to cancel.\n",
 };
 
 const CLIENT_TIME: ClientTime = ClientTime {

@@ -262,6 +262,35 @@ pub struct Chat {
     pub status_confirming: &'static str,
     pub status_followup: &'static str,
     pub status_working: &'static str,
+    /// A note taken for the booking under way, then the current question.
+    pub note_saved: fn(note: &str, question: &str) -> String,
+    /// A note taken with no booking under way: it goes with the next booking of this chat.
+    pub note_kept: fn(note: &str) -> String,
+    /// The note in the summary before confirming.
+    pub note_line: fn(note: &str) -> String,
+    /// The tenant's services, one line each from `service_line`, then `follow`.
+    pub services_list: fn(lines: &[String], follow: &str) -> String,
+    /// One service: its name, minutes and description (may be empty).
+    pub service_line: fn(name: &str, minutes: i32, description: &str) -> String,
+    /// Prices are not in the system.
+    pub no_prices: &'static str,
+    /// What to book, after the list.
+    pub which_to_book: &'static str,
+    /// Nothing open: a message from the team instead, by email or text.
+    pub offer_followup: &'static str,
+    /// The client asked for a call: we cannot call, a message instead?
+    pub followup_instead_of_call: &'static str,
+    pub ask_followup_email: &'static str,
+    /// A follow-up was scheduled to `channel` ("email" / "text message"), expected `when`.
+    pub followup_scheduled: fn(channel: &str, when: &str) -> String,
+    pub channel_email: &'static str,
+    pub channel_sms: &'static str,
+    /// One is scheduled already: another?
+    pub followup_another: &'static str,
+    pub followup_on_its_way: &'static str,
+    pub followup_limit: &'static str,
+    pub followup_day_full: &'static str,
+    pub followup_declined: &'static str,
 }
 
 /// SMS texts: answers to a client's texts, and notifications sent by text. Each starts with
@@ -314,6 +343,10 @@ pub struct Sms {
     pub waitlist_offer_gone: fn(tenant: &str) -> String,
     /// LEAVE: `n` entries left the waitlist (0: there were none).
     pub waitlist_left: fn(tenant: &str, n: usize) -> String,
+    /// A reminder: what, when, how to reply (C, R, X) and the tenant's booking link.
+    pub reminder: fn(tenant: &str, service: &str, lead: &str, when: &str, link: &str) -> String,
+    /// The tenant's booking link added to a text that asks the client to act.
+    pub with_link: fn(text: &str, link: &str) -> String,
 }
 
 /// Email subjects and bodies, calendar entries, and the chat notices sent with them.
@@ -428,6 +461,10 @@ pub struct Mail {
     /// A waitlist offer held for `minutes`, taken with `link` (or by replying BOOK by text).
     pub waitlist_offer_body:
         fn(name: &str, tenant: &str, when: &str, service: &str, minutes: i64, link: &str) -> String,
+    /// The tenant's booking link, added to an email that asks the client to act.
+    pub act_link: fn(link: &str) -> String,
+    /// A reminder to a booking with a phone number: how to answer by text.
+    pub reminder_reply: &'static str,
 }
 
 /// The client's own time beside the clinic's, for a client in another time zone.

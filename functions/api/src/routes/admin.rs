@@ -333,3 +333,48 @@ pub async fn put_widget_origins(
         widget_origins: origins,
     }))
 }
+
+/// The link messages to clients carry.
+#[utoipa::path(get, path = "/api/admin/tenants/{tenant}/public-booking-url", params(("tenant" = uuid::Uuid, Path, description = "The tenant's id")),
+    security(("api_key" = [])),
+    description = "The tenant's public booking URL, which every message that asks the client to act carries (reminders, no-show follow-ups, schedule-change notices, cancellations, contact follow-ups), and `effective_link`, the link those messages use now (the hosted chat page `/?tenant=` when none is set).",
+    responses((status = 200, body = PublicBookingUrl), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn get_public_booking_url(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ApiPath(tenant): ApiPath<String>,
+) -> Result<Json<PublicBookingUrl>, ApiError> {
+    let tenant = tenant_id(&tenant)?;
+    tenant_admin(&state, &headers, tenant).await?;
+    let url = admin::public_booking_url(state.pool(), tenant).await?;
+    let effective_link = admin::booking_link(url.as_deref(), &state.public_base_url, tenant.0);
+    Ok(Json(PublicBookingUrl {
+        public_booking_url: url,
+        effective_link,
+    }))
+}
+
+/// Set the link messages to clients carry.
+#[utoipa::path(put, path = "/api/admin/tenants/{tenant}/public-booking-url", params(("tenant" = uuid::Uuid, Path, description = "The tenant's id")),
+    request_body = PublicBookingUrlRequest, security(("api_key" = [])),
+    description = "Sets the tenant's public booking URL: an absolute `https://` URL (plain `http://` outside production) of at most 500 characters, with a host, no credentials and no spaces; in production the host must be reachable from the internet (no localhost, private or reserved address). `null` or `\"\"` clears it. Audited as `tenant.public_booking_url_set`.",
+    responses((status = 200, body = PublicBookingUrl), (status = 400, description = "invalid_public_booking_url", body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn put_public_booking_url(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ApiPath(tenant): ApiPath<String>,
+    ApiJson(req): ApiJson<PublicBookingUrlRequest>,
+) -> Result<Json<PublicBookingUrl>, ApiError> {
+    let tenant = tenant_id(&tenant)?;
+    tenant_admin(&state, &headers, tenant).await?;
+    let url = admin::parse_public_booking_url(
+        req.public_booking_url.as_deref().unwrap_or(""),
+        state.production,
+    )?;
+    admin::set_public_booking_url(state.pool(), tenant, url.as_deref()).await?;
+    let effective_link = admin::booking_link(url.as_deref(), &state.public_base_url, tenant.0);
+    Ok(Json(PublicBookingUrl {
+        public_booking_url: url,
+        effective_link,
+    }))
+}

@@ -11,6 +11,7 @@ use gomomo::db::bookings::AppointmentRow;
 use gomomo::db::schedule::ExceptionRow;
 use gomomo::domain::ParseError;
 use gomomo::http::{ApiError, ApiJson, ApiPath, ApiQuery};
+use gomomo::services::admin;
 use gomomo::services::booking::schedule::{ExceptionChange, ExceptionDraft};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -390,7 +391,7 @@ pub async fn exception_affected(
 /// Tell the clients inside a date exception, with new times.
 #[utoipa::path(post, path = "/api/admin/tenants/{tenant}/exceptions/{exception}/notify",
     params(("tenant" = uuid::Uuid, Path, description = "The tenant's id"), ("exception" = uuid::Uuid, Path, description = "A date exception's id")), request_body = NotifyRequest, security(("api_key" = [])),
-    description = "Queues a notice to every client whose booking falls inside the exception (email, and SMS when the booking has a phone), offering new times of the same service and `booking_url` when given. The bookings are kept. The same version of the exception is notified once; audited as `schedule_exception.notified`.",
+    description = "Queues a notice to every client whose booking falls inside the exception (email, and SMS when the booking has a phone), offering new times of the same service and `booking_url` (by default the tenant's public booking URL, else its hosted chat page). The bookings are kept. The same version of the exception is notified once; audited as `schedule_exception.notified`.",
     responses((status = 200, body = NotifyView), (status = 400, description = "invalid_booking_url", body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, description = "exception_not_found", body = ErrorBody)))]
 pub async fn notify_affected(
     State(state): State<AppState>,
@@ -425,7 +426,17 @@ pub async fn notify_affected(
             .into());
         }
     }
-    let out = state.booking.notify_affected(tenant, id, url).await?;
+    // Without a link in the request, the tenant's public booking URL (or its chat page).
+    let fallback = match url {
+        Some(_) => None,
+        None => admin::booking_link_for(state.pool(), &state.public_base_url, tenant.0)
+            .await
+            .map_err(|e| ApiError::internal(&e))?,
+    };
+    let out = state
+        .booking
+        .notify_affected(tenant, id, url.or(fallback.as_deref()))
+        .await?;
     Ok(Json(NotifyView {
         notified: out
             .into_iter()

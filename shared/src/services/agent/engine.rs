@@ -6,15 +6,20 @@
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 
 use super::state::{Flow, OfferedSlot, Step};
-use super::tools::{InquiryArgs, ToolError, ToolErrorKind, ToolExecutor, TurnCtx, FAR_FUTURE_DAYS};
+use super::tools::{
+    FollowupArgs, InquiryArgs, ToolError, ToolErrorKind, ToolExecutor, TurnCtx, FAR_FUTURE_DAYS,
+    FOLLOWUP_SLA,
+};
 use crate::db::bookings::AppointmentStatus;
-use crate::domain::nlu::{self, DayPeriod, Intent, TimeSpec, YesNo};
-use crate::domain::{ClientName, Email, PhoneE164, ReferenceCode};
+use crate::domain::nlu::{self, DayPeriod, FollowupAsk, Intent, TimeSpec, YesNo};
+use crate::domain::{ClientName, Email, Notes, PhoneE164, ReferenceCode};
 use crate::services::booking::{BookingErrorKind as BK, ClientDetails, MoveOf};
 use crate::text::{self, Chat};
 
 /// How many slots the engine offers at once.
 const OFFER: usize = 5;
+/// A note taken in the chat is cut to this many characters.
+pub const NOTE_MAX_CHARS: usize = 500;
 /// How many days past the requested date the engine looks for openings.
 const SEARCH_DAYS: i64 = 6;
 
@@ -41,8 +46,21 @@ impl<'a> Engine<'a> {
                 ctx.state.dialog.change_email = Some(e.as_str().to_string());
             }
         }
-        if let Some(n) = nlu::extract_name(text) {
-            ctx.state.client_name = Some(n.as_str().to_string());
+        let step = ctx.state.dialog.step;
+        // A step that waits for an email or a name reads "email me at …" as its answer.
+        let answering = matches!(
+            step,
+            Step::Name
+                | Step::Email
+                | Step::LookupEmail
+                | Step::WaitlistEmail
+                | Step::FollowupEmail
+        );
+        let asks_followup = (!answering).then(|| nlu::followup_request(text)).flatten();
+        if asks_followup.is_none() {
+            if let Some(n) = nlu::extract_name(text) {
+                ctx.state.client_name = Some(n.as_str().to_string());
+            }
         }
         if let Some(p) = nlu::extract_phone(text) {
             ctx.state.client_phone = Some(p.as_str().to_string());
@@ -55,7 +73,28 @@ impl<'a> Engine<'a> {
                 Err(e) => self.tool_failed(ctx, &e),
             };
         }
-        let step = ctx.state.dialog.step;
+        // A note for the booking, at any step: kept and read back.
+        if let Some(note) = nlu::extract_note(text)
+            .map(|n| n.chars().take(NOTE_MAX_CHARS).collect::<String>())
+            .as_deref()
+            .and_then(Notes::from_free_text)
+        {
+            ctx.state.booking_note = Some(note.as_str().to_string());
+            ctx.state.dialog.misses = 0;
+            return if ctx.state.dialog.flow == Flow::Book {
+                (words().note_saved)(note.as_str(), &self.question(ctx))
+            } else {
+                (words().note_kept)(note.as_str())
+            };
+        }
+        if let Some(ask) = asks_followup {
+            ctx.state.dialog.misses = 0;
+            return self.offer_followup(ctx, ask);
+        }
+        if !answering && step != Step::PickSlot && nlu::is_services_question(text) {
+            ctx.state.dialog.misses = 0;
+            return self.describe_services(ctx, text);
+        }
         let reply = match step {
             Step::Start => None,
             Step::Service => self.on_service(ctx, text).await,
@@ -71,6 +110,8 @@ impl<'a> Engine<'a> {
             Step::ConfirmReschedule => self.on_confirm_reschedule(ctx, text).await,
             Step::WaitlistOffer => self.on_waitlist_offer(ctx, text).await,
             Step::WaitlistEmail => self.on_waitlist_email(ctx, text).await,
+            Step::FollowupOffer => self.on_followup_offer(ctx, text).await,
+            Step::FollowupEmail => self.on_followup_email(ctx, text).await,
         };
         if let Some(r) = reply {
             ctx.state.dialog.misses = 0;
@@ -270,14 +311,20 @@ impl<'a> Engine<'a> {
             Step::Name => words().ask_name.into(),
             Step::Email => words().ask_email.into(),
             Step::ConfirmBooking => match &ctx.state.active_hold {
-                Some(h) => (words().confirm_booking)(
-                    ctx.service(h.service_id)
-                        .map(|s| s.name.as_str())
-                        .unwrap_or(words().your_appointment),
-                    &ctx.label(h.start),
-                    ctx.state.client_name.as_deref().unwrap_or(""),
-                    ctx.state.client_email.as_deref().unwrap_or(""),
-                ),
+                Some(h) => {
+                    let summary = (words().confirm_booking)(
+                        ctx.service(h.service_id)
+                            .map(|s| s.name.as_str())
+                            .unwrap_or(words().your_appointment),
+                        &ctx.label(h.start),
+                        ctx.state.client_name.as_deref().unwrap_or(""),
+                        ctx.state.client_email.as_deref().unwrap_or(""),
+                    );
+                    match ctx.state.booking_note.as_deref() {
+                        Some(n) => format!("{summary}{}", (words().note_line)(n)),
+                        None => summary,
+                    }
+                }
                 None => words().shall_i_book.into(),
             },
             Step::Reference => words().ask_reference.into(),
@@ -290,6 +337,8 @@ impl<'a> Engine<'a> {
             },
             Step::WaitlistOffer => words().offer_waitlist.into(),
             Step::WaitlistEmail => words().ask_waitlist_email.into(),
+            Step::FollowupOffer => words().offer_followup.into(),
+            Step::FollowupEmail => words().ask_followup_email.into(),
         }
     }
 
@@ -537,7 +586,11 @@ impl<'a> Engine<'a> {
                             .client_phone
                             .as_deref()
                             .and_then(|p| PhoneE164::parse(p).ok()),
-                        notes: None,
+                        notes: ctx
+                            .state
+                            .booking_note
+                            .as_deref()
+                            .and_then(Notes::from_free_text),
                         time_zone: None,
                     },
                     _ => return Some(self.next_detail(ctx)),
@@ -545,6 +598,7 @@ impl<'a> Engine<'a> {
                 match self.exec.confirm_booking(ctx, hold.hold_id, &details).await {
                     Ok(b) => {
                         ctx.state.dialog = Default::default();
+                        ctx.state.booking_note = None;
                         Some((words().booked)(&b.service, &b.label, &b.reference))
                     }
                     Err(e)
@@ -696,7 +750,9 @@ impl<'a> Engine<'a> {
     async fn on_waitlist_offer(&self, ctx: &mut TurnCtx, text: &str) -> Option<String> {
         match nlu::yes_no(text)? {
             YesNo::No => {
-                ctx.state.dialog.step = Step::Date;
+                // Nothing open and no waitlist: the team can still follow up.
+                ctx.state.dialog.step = Step::FollowupOffer;
+                ctx.state.dialog.followup_channel = None;
                 Some((words().okay)(&self.question(ctx)))
             }
             YesNo::Yes => {
@@ -741,6 +797,145 @@ impl<'a> Engine<'a> {
                 )
             }
             Err(e) => self.tool_failed(ctx, &e),
+        }
+    }
+
+    /// The tenant's active services: name, length and description; for "how much", that
+    /// prices are not kept here. Outside a flow, the list leads into booking one.
+    fn describe_services(&self, ctx: &mut TurnCtx, text: &str) -> String {
+        let named = self.service_in(ctx, text);
+        let lines: Vec<String> = ctx
+            .services
+            .iter()
+            .filter(|s| named.is_none_or(|id| id == s.id))
+            .map(|s| (words().service_line)(&s.name, s.duration_minutes, &s.description))
+            .collect();
+        let lower = nlu::normalize(text);
+        let prices = ["how much", "price", "cost"]
+            .iter()
+            .any(|w| lower.contains(w));
+        let follow = if ctx.state.dialog.flow == Flow::None {
+            ctx.state.dialog = Default::default();
+            ctx.state.dialog.flow = Flow::Book;
+            ctx.state.dialog.service_id = named;
+            ctx.state.dialog.step = if named.is_some() {
+                Step::Date
+            } else {
+                Step::Service
+            };
+            if named.is_some() {
+                words().ask_date.to_string()
+            } else {
+                words().which_to_book.to_string()
+            }
+        } else if ctx.state.dialog.step == Step::Service {
+            words().which_to_book.to_string()
+        } else {
+            self.question(ctx)
+        };
+        let follow = if prices {
+            format!("{} {follow}", words().no_prices)
+        } else {
+            follow
+        };
+        (words().services_list)(&lines, &follow)
+    }
+
+    /// Offers a follow-up message from the team (never a call: we cannot make one).
+    fn offer_followup(&self, ctx: &mut TurnCtx, ask: FollowupAsk) -> String {
+        ctx.state.dialog.step = Step::FollowupOffer;
+        ctx.state.dialog.followup_channel = match ask {
+            FollowupAsk::Sms => Some("sms".into()),
+            FollowupAsk::Email => Some("email".into()),
+            FollowupAsk::Call => None,
+        };
+        match ask {
+            FollowupAsk::Call => words().followup_instead_of_call.into(),
+            _ => self.question(ctx),
+        }
+    }
+
+    async fn on_followup_offer(&self, ctx: &mut TurnCtx, text: &str) -> Option<String> {
+        match nlu::yes_no(text) {
+            Some(YesNo::No) => {
+                ctx.state.dialog = Default::default();
+                Some(words().followup_declined.into())
+            }
+            Some(YesNo::Yes) => Some(self.schedule_followup(ctx).await),
+            // "my email is …" or a phone number answers the offer too.
+            None if nlu::extract_email(text).is_some() || nlu::extract_phone(text).is_some() => {
+                Some(self.schedule_followup(ctx).await)
+            }
+            None => None,
+        }
+    }
+
+    async fn on_followup_email(&self, ctx: &mut TurnCtx, _text: &str) -> Option<String> {
+        ctx.state.client_email.as_ref()?;
+        ctx.state.dialog.followup_channel = Some("email".into());
+        Some(self.schedule_followup(ctx).await)
+    }
+
+    /// Schedules the follow-up through the tool (its recipient rule, limits, cooldown and
+    /// confirmation): by text when asked and a phone is known, else by email.
+    async fn schedule_followup(&self, ctx: &mut TurnCtx) -> String {
+        let wants_sms = ctx.state.dialog.followup_channel.as_deref() == Some("sms");
+        let channel = if ctx.state.client_phone.is_some()
+            && (wants_sms || ctx.state.client_email.is_none())
+        {
+            "sms"
+        } else if ctx.state.client_email.is_some() {
+            "email"
+        } else {
+            ctx.state.dialog.step = Step::FollowupEmail;
+            return self.question(ctx);
+        };
+        let reason: String = ctx
+            .state
+            .dialog
+            .service_id
+            .and_then(|id| ctx.service(id))
+            .map(|s| s.name.clone())
+            .unwrap_or_default();
+        let args = FollowupArgs {
+            channel: channel.into(),
+            recipient: None,
+            reason,
+            confirmed_additional: ctx.state.followup_additional_confirmed,
+        };
+        match self.exec.schedule_followup(ctx, &args).await {
+            Ok(_) => {
+                ctx.state.dialog = Default::default();
+                let what = if channel == "sms" {
+                    words().channel_sms
+                } else {
+                    words().channel_email
+                };
+                (words().followup_scheduled)(what, FOLLOWUP_SLA)
+            }
+            Err(e) => match e.kind {
+                ToolErrorKind::ConfirmationRequired => {
+                    ctx.state.dialog.step = Step::FollowupOffer;
+                    words().followup_another.into()
+                }
+                ToolErrorKind::FollowupCooldown => {
+                    ctx.state.dialog = Default::default();
+                    words().followup_on_its_way.into()
+                }
+                ToolErrorKind::FollowupLimitReached => {
+                    ctx.state.dialog = Default::default();
+                    words().followup_limit.into()
+                }
+                ToolErrorKind::FollowupDailyLimitReached => {
+                    ctx.state.dialog = Default::default();
+                    words().followup_day_full.into()
+                }
+                ToolErrorKind::ContactRequired => {
+                    ctx.state.dialog.step = Step::FollowupEmail;
+                    self.question(ctx)
+                }
+                _ => self.tool_failed(ctx, &e),
+            },
         }
     }
 

@@ -48,6 +48,10 @@ pub enum Step {
     ConfirmReschedule,
     WaitlistOffer,
     WaitlistEmail,
+    /// A follow-up by the team was offered (yes/no).
+    FollowupOffer,
+    /// The follow-up needs the client's email.
+    FollowupEmail,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -72,6 +76,9 @@ pub struct Dialog {
     pub change_email: Option<String>,
     /// Consecutive messages the engine did not understand.
     pub misses: u32,
+    /// The channel of the follow-up offered: `email` or `sms`.
+    #[serde(default)]
+    pub followup_channel: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -102,4 +109,8 @@ pub struct SessionState {
     /// Emails typed since a change of booking asked for one.
     #[serde(default)]
     pub change_emails: Vec<String>,
+    /// A note the client gave for their booking (the deterministic engine stores it with
+    /// the next booking confirmed in this session).
+    #[serde(default)]
+    pub booking_note: Option<String>,
 }

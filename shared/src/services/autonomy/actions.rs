@@ -224,6 +224,32 @@ fn when_for(tz: Tz, a: &AppointmentRow, t: DateTime<Utc>) -> String {
     )
 }
 
+/// The link a message that asks the client to act carries: the tenant's public booking URL,
+/// else its hosted chat page.
+async fn act_link(
+    ctx: &ActionCtx,
+    tx: &mut PgConnection,
+    tenant: Uuid,
+) -> Result<Option<String>, ActionError> {
+    Ok(crate::services::admin::booking_link_for(&mut *tx, &ctx.public_base_url, tenant).await?)
+}
+
+/// `body` with the booking link line, when there is a link.
+fn with_act_link(mut body: String, link: Option<&str>) -> String {
+    if let Some(l) = link {
+        body.push_str(&(crate::text::current().mail.act_link)(l));
+    }
+    body
+}
+
+/// `sms` with the booking link, when there is a link.
+fn sms_with_link(sms: String, link: Option<&str>) -> String {
+    match link {
+        Some(l) => (crate::text::current().sms.with_link)(&sms, l),
+        None => sms,
+    }
+}
+
 fn first_name(full: &str) -> &str {
     full.split_whitespace()
         .next()
@@ -398,7 +424,7 @@ async fn email_about_booking(
 }
 
 async fn send_cancellation(
-    _ctx: &ActionCtx,
+    ctx: &ActionCtx,
     tx: &mut PgConnection,
     job: &JobRow,
     id: Uuid,
@@ -433,6 +459,8 @@ async fn send_cancellation(
         &when_for(f.tz, &a, a.start_at),
         &a.reference,
     );
+    let link = act_link(ctx, tx, a.tenant_id).await?;
+    let body = with_act_link(body, link.as_deref());
     let key = format!("cancellation:{}", a.id);
     email_about_booking(tx, job, "cancellation", key, subject, body, &a, &f).await
 }
@@ -469,13 +497,26 @@ async fn send_reminder(
         lead,
         &when_for(f.tz, &a, a.start_at),
     );
-    let body = (crate::text::current().mail.reminder_body)(
+    let mut body = (crate::text::current().mail.reminder_body)(
         first_name(&a.client_name),
         &f.service_name,
         &f.tenant_name,
         lead,
         &when_for(f.tz, &a, a.start_at),
         &a.reference,
+    );
+    // C, R and X work by text from the booking's phone number (see sms_inbound).
+    if a.client_phone.is_some() {
+        body.push_str(crate::text::current().mail.reminder_reply);
+    }
+    let link = act_link(ctx, tx, a.tenant_id).await?;
+    let body = with_act_link(body, link.as_deref());
+    let sms = (crate::text::current().sms.reminder)(
+        &f.tenant_name,
+        &f.service_name,
+        lead,
+        &when_for(f.tz, &a, a.start_at),
+        link.as_deref().unwrap_or(""),
     );
     let kind = match which {
         ReminderKind::H24 => "reminder_24h",
@@ -493,7 +534,7 @@ async fn send_reminder(
             booking: Some(a.id),
             email: Some(&a.client_email),
             phone: a.client_phone.as_deref(),
-            sms: None,
+            sms: Some(sms),
         },
     )
     .await?;
@@ -684,10 +725,14 @@ async fn hold_followup(
     let f = facts(tx, job.tenant_id, service).await?;
     let subject =
         (crate::text::current().mail.hold_released_subject)(&f.service_name, &when(f.tz, start));
-    let body = (crate::text::current().mail.hold_released_body)(
-        &f.tenant_name,
-        &f.service_name,
-        &when(f.tz, start),
+    let link = act_link(ctx, tx, job.tenant_id).await?;
+    let body = with_act_link(
+        (crate::text::current().mail.hold_released_body)(
+            &f.tenant_name,
+            &f.service_name,
+            &when(f.tz, start),
+        ),
+        link.as_deref(),
     );
     let channels = queue(tx, job, Msg {
         kind: "hold_followup",
@@ -698,7 +743,10 @@ async fn hold_followup(
         booking: None,
         email: contact.email.as_deref(),
         phone: contact.phone.as_deref(),
-        sms: Some((crate::text::current().sms.hold_released)(&f.tenant_name, &when(f.tz, start))),
+        sms: Some(sms_with_link(
+            (crate::text::current().sms.hold_released)(&f.tenant_name, &when(f.tz, start)),
+            link.as_deref(),
+        )),
     })
     .await?;
     Ok(ActionOutcome::Done(json!({"channels": channels})))
@@ -852,6 +900,7 @@ async fn no_show_followup(
         Err(_) => Vec::new(),
     };
     let words = &crate::text::current();
+    let link = act_link(ctx, tx, a.tenant_id).await?;
     let channels = queue(
         tx,
         job,
@@ -859,18 +908,24 @@ async fn no_show_followup(
             kind: "no_show_followup",
             key: format!("no_show_followup:{}", a.id),
             subject: (words.mail.no_show_subject)(&f.service_name, &f.tenant_name),
-            body: (words.mail.no_show_body)(
-                first_name(&a.client_name),
-                &f.service_name,
-                &f.tenant_name,
-                &when_for(f.tz, &a, a.start_at),
-                &options.iter().map(|o| format!("- {o}\n")).collect::<String>(),
+            body: with_act_link(
+                (words.mail.no_show_body)(
+                    first_name(&a.client_name),
+                    &f.service_name,
+                    &f.tenant_name,
+                    &when_for(f.tz, &a, a.start_at),
+                    &options.iter().map(|o| format!("- {o}\n")).collect::<String>(),
+                ),
+                link.as_deref(),
             ),
             meta: json!({"reference": a.reference, "start": a.start_at, "service_id": a.service_id, "time_zone": f.tz.name(), "offered": options.len()}),
             booking: Some(a.id),
             email: Some(&a.client_email),
             phone: a.client_phone.as_deref(),
-            sms: Some((words.sms.no_show_followup)(&f.tenant_name, &f.service_name, &options.join("; "))),
+            sms: Some(sms_with_link(
+                (words.sms.no_show_followup)(&f.tenant_name, &f.service_name, &options.join("; ")),
+                link.as_deref(),
+            )),
         },
     )
     .await?;
@@ -903,7 +958,11 @@ async fn contact_followup(
         (crate::text::current().mail.about)(fu.reason.trim())
     };
     let subject = (crate::text::current().mail.followup_subject)(&tenant.name);
-    let body = (crate::text::current().mail.followup_body)(&tenant.name, &about);
+    let link = act_link(ctx, tx, job.tenant_id).await?;
+    let body = with_act_link(
+        (crate::text::current().mail.followup_body)(&tenant.name, &about),
+        link.as_deref(),
+    );
     let (email, phone) = match fu.channel.as_str() {
         "sms" => (None, Some(fu.recipient.as_str())),
         _ => (Some(fu.recipient.as_str()), None),
@@ -920,9 +979,9 @@ async fn contact_followup(
             booking: None,
             email,
             phone,
-            sms: Some((crate::text::current().sms.contact_followup)(
-                &tenant.name,
-                &about,
+            sms: Some(sms_with_link(
+                (crate::text::current().sms.contact_followup)(&tenant.name, &about),
+                link.as_deref(),
             )),
         },
     )
