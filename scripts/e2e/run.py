@@ -429,7 +429,7 @@ class Run:
         tick["resources"] = [f"arn:aws:events:{REGION}:123456789012:rule/{self.stack.physical_name('SchedulerFunction')}-Tick"]
         self.invoke("scheduler", tick)
         sms = wait_for(lambda: self.twilio.to(CLIENT_PHONE), SETTLE)
-        reminders = [m for m in sms if m["Body"].startswith("Reminder:")]
+        reminders = [m for m in sms if "reminder" in m["Body"].lower()]
         if not reminders:
             status = self.psql("SELECT string_agg(channel || ':' || kind || ':' || status || ':' || "
                                "coalesce(last_error, ''), '; ') FROM notification_outbox WHERE booking_id = "
@@ -437,7 +437,7 @@ class Run:
             raise HopFailed(f"no reminder SMS to {CLIENT_PHONE} at the Twilio server (got {[m['Body'] for m in sms]}; "
                             f"rejected: {self.twilio.rejected}; notifications: {status})")
         body = reminders[0]["Body"]
-        if self.facts["reference"] not in body or "STOP" not in body:
+        if self.facts["reference"] not in body or "STOP" not in body or "Reply C" not in body:
             raise HopFailed(f"the reminder SMS reads {body!r}")
         demo_number = self.seed_number()
         if demo_number and reminders[0]["From"] != demo_number:
