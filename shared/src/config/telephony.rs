@@ -157,7 +157,7 @@ impl TelephonyConfig {
             return Err(ConfigError::Missing("TWILIO_AUTH_TOKEN"));
         }
         if !self.public_base_url.starts_with("https://")
-            || !is_public_host(url_host(&self.public_base_url))
+            || !crate::domain::outbound::is_public_host(url_host(&self.public_base_url))
         {
             return Err(ConfigError::Invalid {
                 var: "PUBLIC_BASE_URL",
@@ -193,25 +193,6 @@ fn url_host(url: &str) -> &str {
         return v6.split(']').next().unwrap_or("");
     }
     host_port.split(':').next().unwrap_or("")
-}
-
-/// A host name others can reach: not `localhost` or a local-only name, not an address in a
-/// loopback, private, link-local or otherwise reserved range, and a dotted name.
-fn is_public_host(host: &str) -> bool {
-    let host = host.trim_end_matches('.').to_ascii_lowercase();
-    if let Ok(ip) = host.parse::<std::net::IpAddr>() {
-        return crate::domain::outbound::classify(ip).is_public();
-    }
-    let local_suffix = [
-        ".localhost",
-        ".local",
-        ".internal",
-        ".localdomain",
-        ".home.arpa",
-    ]
-    .iter()
-    .any(|s| host.ends_with(s));
-    !host.is_empty() && host != "localhost" && host.contains('.') && !local_suffix
 }
 
 #[cfg(test)]

@@ -153,6 +153,46 @@ pub async fn extras<'e>(
     })
 }
 
+/// Takes the advisory locks `keys` (sorted and deduplicated here, each in turn) and then
+/// reads [`extras`] in the same statement: one round trip where the locks and the read
+/// under them were two. The locks come first: the read is the second column of the one
+/// row, after the locking CTE has been read.
+pub async fn lock_then_extras(
+    conn: &mut sqlx::PgConnection,
+    keys: &mut Vec<i64>,
+    tenant: Uuid,
+    resources: &[Uuid],
+    since: NaiveDate,
+) -> Result<ScheduleExtras, sqlx::Error> {
+    #[derive(FromRow)]
+    struct Row {
+        // Read so that the locking CTE runs; its value (how many keys) is not needed.
+        #[allow(dead_code)]
+        locked: i64,
+        #[sqlx(flatten)]
+        extras: ExtrasRow,
+    }
+    keys.sort_unstable();
+    keys.dedup();
+    let row: Row = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "WITH l AS MATERIALIZED (
+             SELECT count(pg_advisory_xact_lock(k)) AS n FROM unnest($4::bigint[]) AS k)
+         SELECT (SELECT n FROM l) AS locked, {EXTRAS_COLUMNS}"
+    )))
+    .bind(tenant)
+    .bind(resources)
+    .bind(since)
+    .bind(&*keys)
+    .fetch_one(conn)
+    .await?;
+    Ok(ScheduleExtras {
+        service_buffers: row.extras.buffers.0,
+        resource_caps: row.extras.caps.0,
+        resource_hours: row.extras.hours.0,
+        exceptions: row.extras.exceptions.0,
+    })
+}
+
 /// [`extras`] and the daily cap of `service` (None: none), in one round trip.
 pub async fn extras_and_cap<'e>(
     db: impl PgExecutor<'e>,

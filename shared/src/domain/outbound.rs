@@ -132,6 +132,25 @@ fn classify_v6(ip: Ipv6Addr) -> AddrClass {
     }
 }
 
+/// A host name others can reach: not `localhost` or a local-only name, not an address in a
+/// loopback, private, link-local or otherwise reserved range, and a dotted name.
+pub fn is_public_host(host: &str) -> bool {
+    let host = host.trim_end_matches('.').to_ascii_lowercase();
+    if let Ok(ip) = host.parse::<IpAddr>() {
+        return classify(ip).is_public();
+    }
+    let local_suffix = [
+        ".localhost",
+        ".local",
+        ".internal",
+        ".localdomain",
+        ".home.arpa",
+    ]
+    .iter()
+    .any(|s| host.ends_with(s));
+    !host.is_empty() && host != "localhost" && host.contains('.') && !local_suffix
+}
+
 /// The class of `ip`, looking through the IPv6 forms that carry an IPv4 address.
 pub fn classify(ip: IpAddr) -> AddrClass {
     match ip {

@@ -450,13 +450,27 @@ pub async fn seed_demo_with_key(pool: &PgPool, api_key: Option<&str>) -> Result<
     })
 }
 
-/// An audit row of an admin change to `entity` `id` (actor `admin`).
+/// An audit row of an admin change to `entity` `id` (actor `admin`: the request's person or
+/// key once the admin auth has named them).
 pub(crate) async fn audit_admin(
     conn: &mut sqlx::PgConnection,
     tenant: Uuid,
     event: &str,
     entity: &str,
     id: Uuid,
+    payload: serde_json::Value,
+) -> Result<(), sqlx::Error> {
+    audit_as(conn, tenant, event, entity, id, audit::ADMIN, payload).await
+}
+
+/// An audit row about `entity` `id` of the tenant, written with `actor`.
+pub(crate) async fn audit_as(
+    conn: &mut sqlx::PgConnection,
+    tenant: Uuid,
+    event: &str,
+    entity: &str,
+    id: Uuid,
+    actor: &str,
     payload: serde_json::Value,
 ) -> Result<(), sqlx::Error> {
     audit::record(
@@ -466,7 +480,7 @@ pub(crate) async fn audit_admin(
             event_type: event,
             entity_type: entity,
             entity_id: Some(id.to_string()),
-            actor: crate::db::audit::ADMIN,
+            actor,
             payload,
         },
     )
@@ -527,30 +541,12 @@ pub fn parse_public_booking_url(
             "the URL needs a host name of letters, digits, '.' and '-'",
         ));
     }
-    if production && !reachable_host(host) {
+    if production && !crate::domain::outbound::is_public_host(host) {
         return Err(bad(
             "the host must be reachable from the internet (no localhost, private or reserved address)",
         ));
     }
     Ok(Some(s.to_string()))
-}
-
-/// A host others can reach: a public address, or a dotted name that is not local-only.
-fn reachable_host(host: &str) -> bool {
-    let host = host.trim_end_matches('.');
-    if let Ok(ip) = host.parse::<std::net::IpAddr>() {
-        return crate::domain::outbound::classify(ip).is_public();
-    }
-    let local = [
-        ".localhost",
-        ".local",
-        ".internal",
-        ".localdomain",
-        ".home.arpa",
-    ]
-    .iter()
-    .any(|s| host.ends_with(s));
-    host != "localhost" && host.contains('.') && !local
 }
 
 /// The tenant's public booking URL (`None` when none is set).

@@ -11,10 +11,10 @@ use serde_json::json;
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
-use crate::db::audit;
 use crate::db::people::{self as db, KeyRow, NewKey, NewUser, TokenOwner, UserChange, UserRow};
 use crate::db::tenants::generate_api_key;
 use crate::domain::{Email, ParseError};
+use crate::services::admin::audit_as;
 
 /// A signed-in person's token starts with this; machine keys with `gmk_`.
 pub const SESSION_PREFIX: &str = "gms_";
@@ -276,7 +276,7 @@ pub async fn sign_in(
     let expires_at = now + Duration::hours(SESSION_HOURS);
     let mut tx = pool.begin().await?;
     db::insert_session(&mut tx, &token, &user, expires_at).await?;
-    audit_people(
+    audit_as(
         &mut tx,
         user.tenant_id,
         "admin.signed_in",
@@ -296,29 +296,6 @@ pub async fn sign_in(
 
 pub async fn sign_out(pool: &PgPool, token: &str, now: DateTime<Utc>) -> Result<bool, PeopleError> {
     Ok(db::revoke_session(pool, token, now).await?)
-}
-
-async fn audit_people(
-    conn: &mut PgConnection,
-    tenant: Uuid,
-    event: &str,
-    entity: &str,
-    id: Uuid,
-    actor: &str,
-    payload: serde_json::Value,
-) -> Result<(), sqlx::Error> {
-    audit::record(
-        conn,
-        audit::AuditEntry {
-            tenant_id: Some(tenant),
-            event_type: event,
-            entity_type: entity,
-            entity_id: Some(id.to_string()),
-            actor,
-            payload,
-        },
-    )
-    .await
 }
 
 async fn locked(pool: &PgPool, tenant: Uuid) -> Result<sqlx::PgTransaction<'_>, PeopleError> {
@@ -367,7 +344,7 @@ pub async fn create_user(
     )
     .await?
     .ok_or(PeopleError::EmailTaken)?;
-    audit_people(
+    audit_as(
         &mut tx,
         by.tenant,
         "admin.user_created",
@@ -429,7 +406,7 @@ pub async fn update_user(
     if lost_access {
         db::revoke_user_sessions(&mut tx, id, now).await?;
     }
-    audit_people(
+    audit_as(
         &mut tx,
         by.tenant,
         "admin.user_changed",
@@ -456,7 +433,7 @@ pub async fn delete_user(pool: &PgPool, by: &Principal, id: Uuid) -> Result<(), 
         .ok_or(PeopleError::UserNotFound)?;
     db::delete_user(&mut tx, by.tenant, id).await?;
     ensure_an_owner_remains(&mut tx, by.tenant).await?;
-    audit_people(
+    audit_as(
         &mut tx,
         by.tenant,
         "admin.user_deleted",
@@ -511,7 +488,7 @@ async fn issue_key(
         },
     )
     .await?;
-    audit_people(
+    audit_as(
         tx,
         by.tenant,
         "admin.key_created",
@@ -541,7 +518,7 @@ pub async fn rotate_key(
     db::revoke_key(&mut tx, by.tenant, id, Some(issued.row.id), now)
         .await?
         .ok_or(PeopleError::KeyNotFound)?;
-    audit_people(
+    audit_as(
         &mut tx,
         by.tenant,
         "admin.key_rotated",
@@ -566,7 +543,7 @@ pub async fn revoke_key(
         .await?
         .ok_or(PeopleError::KeyNotFound)?;
     ensure_an_owner_remains(&mut tx, by.tenant).await?;
-    audit_people(
+    audit_as(
         &mut tx,
         by.tenant,
         "admin.key_revoked",

@@ -814,8 +814,10 @@ impl BookingService {
         if service.max_per_day.is_some() {
             locks.service_day(sched, service.id, sched.local_date(start));
         }
-        locks.take(&mut tx).await?;
         let now = self.clock.now();
+        let extras = locks
+            .take_reading(&mut tx, sched, &target.resources, now)
+            .await?;
         let (slot, resource) = offered_slot(
             &mut tx,
             sched,
@@ -827,6 +829,7 @@ impl BookingService {
             target.moves,
             external,
             false,
+            &extras,
         )
         .await?;
         let hold = q::insert_hold(
@@ -1244,8 +1247,10 @@ impl BookingService {
         if service.max_per_day.is_some() {
             locks.service_day(sched, service.id, sched.local_date(start));
         }
-        locks.take(&mut tx).await?;
         let now = self.clock.now();
+        let extras = locks
+            .take_reading(&mut tx, sched, &service.resource_ids, now)
+            .await?;
         // Staff (this path serves the admin's import) may pass the minimum notice and the
         // daily caps; the override is audited. Hours, exceptions and overlaps still hold.
         let mut overridden = false;
@@ -1271,6 +1276,7 @@ impl BookingService {
                 Some(appt.id),
                 external,
                 relax,
+                &extras,
             )
             .await
             {
@@ -1453,17 +1459,11 @@ async fn offered_slot(
     moves: Option<Uuid>,
     external: &[Busy],
     relax_caps: bool,
+    // Read under the locks ([`RuleLocks::take_reading`]).
+    extras: &ScheduleExtras,
 ) -> Result<(slots::Slot, Uuid)> {
     let date = sched.local_date(start);
-    // Read again under the locks: a change of hours or exceptions takes the same day locks.
-    let extras = schedule_db::extras(
-        &mut *conn,
-        sched.tenant.id,
-        resources,
-        TenantSchedule::since(now),
-    )
-    .await?;
-    let pads = Pads::new(sched, &extras, service);
+    let pads = Pads::new(sched, extras, service);
     let rules = &pads.rules(*rules);
     let busy = load_busy(
         conn,
@@ -1476,7 +1476,7 @@ async fn offered_slot(
         external,
     )
     .await?;
-    let engine = sched.engine(&extras, resources);
+    let engine = sched.engine(extras, resources);
     let caps = if relax_caps {
         Vec::new()
     } else {
@@ -1484,7 +1484,7 @@ async fn offered_slot(
             &mut *conn,
             sched,
             service,
-            &extras,
+            extras,
             resources,
             (date, date),
             moves,
@@ -1907,6 +1907,25 @@ impl RuleLocks {
     pub async fn take(mut self, conn: &mut PgConnection) -> Result<()> {
         q::advisory_locks(conn, &mut self.keys).await?;
         Ok(())
+    }
+
+    /// [`RuleLocks::take`], and then the schedule extras of `resources` read under the
+    /// locks, in one round trip (a change of hours or exceptions takes the same day locks).
+    pub async fn take_reading(
+        mut self,
+        conn: &mut PgConnection,
+        sched: &TenantSchedule,
+        resources: &[Uuid],
+        now: DateTime<Utc>,
+    ) -> Result<ScheduleExtras> {
+        Ok(schedule_db::lock_then_extras(
+            conn,
+            &mut self.keys,
+            sched.tenant.id,
+            resources,
+            TenantSchedule::since(now),
+        )
+        .await?)
     }
 }
 

@@ -162,7 +162,9 @@ impl BookingService {
         if service.max_per_day.is_some() {
             locks.service_day(sched, service.id, sched.local_date(start));
         }
-        locks.take(&mut tx).await?;
+        let extras = locks
+            .take_reading(&mut tx, sched, &service.resource_ids, now)
+            .await?;
         let (slot, resource) = match offered_slot(
             &mut tx,
             sched,
@@ -174,6 +176,7 @@ impl BookingService {
             None,
             external,
             false,
+            &extras,
         )
         .await
         {
