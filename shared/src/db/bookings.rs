@@ -147,7 +147,7 @@ impl Outcome {
     }
 }
 
-const HOLD_COLS: &str = "id, tenant_id, service_id, resource_id, session_id,
+pub(crate) const HOLD_COLS: &str = "id, tenant_id, service_id, resource_id, session_id,
     lower(during) AS start_at, upper(during) AS end_at, status, expires_at, moves_appointment_id";
 /// The columns of an [`AppointmentRow`], for every query that reads appointments.
 pub const APPT_COLS: &str =

@@ -193,6 +193,56 @@ pub async fn lock_then_extras(
     })
 }
 
+/// The hold `id` locked for update (`None` when it is gone or another tenant's) with
+/// [`extras_and_cap`] of its resource and service, in one round trip: the confirm's first
+/// statement. The hold is found by its primary key alone, as in
+/// [`super::bookings::hold_for_update`].
+pub async fn hold_for_update_with_extras(
+    conn: &mut sqlx::PgConnection,
+    tenant: Uuid,
+    id: Uuid,
+    since: NaiveDate,
+) -> Result<Option<(super::bookings::HoldRow, ScheduleExtras, Option<i32>)>, sqlx::Error> {
+    #[derive(FromRow)]
+    struct Row {
+        #[sqlx(flatten)]
+        hold: super::bookings::HoldRow,
+        #[sqlx(flatten)]
+        extras: ExtrasRow,
+        cap: Option<i32>,
+    }
+    static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        let extras = EXTRAS_COLUMNS
+            .replace("ANY($2)", "ANY(ARRAY[h.resource_id])")
+            .replace("$1", "h.tenant_id")
+            .replace("$3", "$2");
+        format!(
+            "WITH h AS (SELECT {} FROM availability_holds WHERE id = $1 FOR UPDATE)
+             SELECT h.*, {extras},
+                    (SELECT max_per_day FROM services WHERE id = h.service_id) AS cap
+               FROM h",
+            super::bookings::HOLD_COLS
+        )
+    });
+    let row: Option<Row> = sqlx::query_as(sqlx::AssertSqlSafe(SQL.as_str()))
+        .bind(id)
+        .bind(since)
+        .fetch_optional(conn)
+        .await?;
+    Ok(row.filter(|r| r.hold.tenant_id == tenant).map(|r| {
+        (
+            r.hold,
+            ScheduleExtras {
+                service_buffers: r.extras.buffers.0,
+                resource_caps: r.extras.caps.0,
+                resource_hours: r.extras.hours.0,
+                exceptions: r.extras.exceptions.0,
+            },
+            r.cap,
+        )
+    }))
+}
+
 /// [`extras`] and the daily cap of `service` (None: none), in one round trip.
 pub async fn extras_and_cap<'e>(
     db: impl PgExecutor<'e>,

@@ -970,7 +970,17 @@ impl BookingService {
         // The hold row first (a primary-key probe). Only when it is gone do we look for the
         // booking it became: the common path then reads nothing that concurrent confirms
         // write, so SERIALIZABLE does not turn unrelated bookings into retries.
-        let Some(hold) = q::hold_for_update(tx, tenant_id, hold_id).await? else {
+        // SERIALIZABLE: every read sees the snapshot of the first, before or after the
+        // locks alike; a schedule change committed meanwhile makes one of the two retry.
+        // The hold's rules (buffers, caps, hours, exceptions) come with the hold row.
+        let found = schedule_db::hold_for_update_with_extras(
+            tx,
+            tenant_id,
+            hold_id,
+            TenantSchedule::since(self.clock.now()),
+        )
+        .await?;
+        let Some((hold, extras, service_cap)) = found else {
             return match q::appointment_by_hold(&mut *tx, tenant_id, hold_id).await? {
                 Some(existing) if existing.session_id == session.as_str() => Ok((existing, false)),
                 Some(_) => Err(BookingError::HoldNotOwned),
@@ -984,16 +994,6 @@ impl BookingService {
         if hold.status != HoldStatus::Active {
             return Err(BookingError::HoldExpired);
         }
-        // SERIALIZABLE: every read sees the snapshot of the first, before or after the
-        // locks alike; a schedule change committed meanwhile makes one of the two retry.
-        let (extras, service_cap) = schedule_db::extras_and_cap(
-            &mut *tx,
-            tenant_id,
-            &[hold.resource_id],
-            TenantSchedule::since(self.clock.now()),
-            hold.service_id,
-        )
-        .await?;
         let mut locks = RuleLocks::new();
         let (before, after) = own_buffers(sched, hold.service_id, &extras);
         locks.window(
