@@ -155,8 +155,8 @@ pub async fn extras<'e>(
 
 /// Takes the advisory locks `keys` (sorted and deduplicated here, each in turn) and then
 /// reads [`extras`] in the same statement: one round trip where the locks and the read
-/// under them were two. The locks come first: the read is the second column of the one
-/// row, after the locking CTE has been read.
+/// under them were two. For SERIALIZABLE transactions: the statement's snapshot is taken
+/// before the lock wait, which is the transaction's snapshot there anyway.
 pub async fn lock_then_extras(
     conn: &mut sqlx::PgConnection,
     keys: &mut Vec<i64>,

@@ -815,9 +815,17 @@ impl BookingService {
             locks.service_day(sched, service.id, sched.local_date(start));
         }
         let now = self.clock.now();
-        let extras = locks
-            .take_reading(&mut tx, sched, &target.resources, now)
-            .await?;
+        // A hold runs READ COMMITTED: the rules are read by a statement of their own after
+        // the locks, so its snapshot is taken after the lock wait (in one statement with the
+        // locks it would predate them). SERIALIZABLE paths use `take_reading`.
+        locks.take(&mut tx).await?;
+        let extras = schedule_db::extras(
+            &mut *tx,
+            sched.tenant.id,
+            &target.resources,
+            TenantSchedule::since(now),
+        )
+        .await?;
         let (slot, resource) = offered_slot(
             &mut tx,
             sched,
@@ -1911,6 +1919,9 @@ impl RuleLocks {
 
     /// [`RuleLocks::take`], and then the schedule extras of `resources` read under the
     /// locks, in one round trip (a change of hours or exceptions takes the same day locks).
+    /// SERIALIZABLE transactions only: every read there sees the transaction's snapshot
+    /// anyway, while under READ COMMITTED this one statement's snapshot would predate the
+    /// lock wait.
     pub async fn take_reading(
         mut self,
         conn: &mut PgConnection,

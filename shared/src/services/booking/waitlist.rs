@@ -162,9 +162,16 @@ impl BookingService {
         if service.max_per_day.is_some() {
             locks.service_day(sched, service.id, sched.local_date(start));
         }
-        let extras = locks
-            .take_reading(&mut tx, sched, &service.resource_ids, now)
-            .await?;
+        // READ COMMITTED, like any hold: the rules are read by their own statement after
+        // the locks (its snapshot then follows the lock wait).
+        locks.take(&mut tx).await?;
+        let extras = crate::db::schedule::extras(
+            &mut *tx,
+            sched.tenant.id,
+            &service.resource_ids,
+            TenantSchedule::since(now),
+        )
+        .await?;
         let (slot, resource) = match offered_slot(
             &mut tx,
             sched,
