@@ -116,6 +116,17 @@ struct ExtrasRow {
     exceptions: Json<Vec<ExceptionRow>>,
 }
 
+impl From<ExtrasRow> for ScheduleExtras {
+    fn from(row: ExtrasRow) -> Self {
+        Self {
+            service_buffers: row.buffers.0,
+            resource_caps: row.caps.0,
+            resource_hours: row.hours.0,
+            exceptions: row.exceptions.0,
+        }
+    }
+}
+
 /// The SQL of [`ScheduleExtras`] over `$1` tenant, `$2` resources, `$3` since, as two
 /// json columns `hours` and `exceptions`.
 pub(crate) const EXTRAS_COLUMNS: &str = "
@@ -145,12 +156,7 @@ pub async fn extras<'e>(
         .bind(since)
         .fetch_one(db)
         .await?;
-    Ok(ScheduleExtras {
-        service_buffers: row.buffers.0,
-        resource_caps: row.caps.0,
-        resource_hours: row.hours.0,
-        exceptions: row.exceptions.0,
-    })
+    Ok(ScheduleExtras::from(row))
 }
 
 /// Takes the advisory locks `keys` (sorted and deduplicated here, each in turn) and then
@@ -185,12 +191,7 @@ pub async fn lock_then_extras(
     .bind(&*keys)
     .fetch_one(conn)
     .await?;
-    Ok(ScheduleExtras {
-        service_buffers: row.extras.buffers.0,
-        resource_caps: row.extras.caps.0,
-        resource_hours: row.extras.hours.0,
-        exceptions: row.extras.exceptions.0,
-    })
+    Ok(ScheduleExtras::from(row.extras))
 }
 
 /// The hold `id` locked for update (`None` when it is gone or another tenant's) with
@@ -229,18 +230,9 @@ pub async fn hold_for_update_with_extras(
         .bind(since)
         .fetch_optional(conn)
         .await?;
-    Ok(row.filter(|r| r.hold.tenant_id == tenant).map(|r| {
-        (
-            r.hold,
-            ScheduleExtras {
-                service_buffers: r.extras.buffers.0,
-                resource_caps: r.extras.caps.0,
-                resource_hours: r.extras.hours.0,
-                exceptions: r.extras.exceptions.0,
-            },
-            r.cap,
-        )
-    }))
+    Ok(row
+        .filter(|r| r.hold.tenant_id == tenant)
+        .map(|r| (r.hold, ScheduleExtras::from(r.extras), r.cap)))
 }
 
 /// [`extras`] and the daily cap of `service` (None: none), in one round trip.
@@ -266,15 +258,7 @@ pub async fn extras_and_cap<'e>(
     .bind(service)
     .fetch_one(db)
     .await?;
-    Ok((
-        ScheduleExtras {
-            service_buffers: row.extras.buffers.0,
-            resource_caps: row.extras.caps.0,
-            resource_hours: row.extras.hours.0,
-            exceptions: row.extras.exceptions.0,
-        },
-        row.cap,
-    ))
+    Ok((ScheduleExtras::from(row.extras), row.cap))
 }
 
 /// Whether `resource` is one of the tenant's resources.

@@ -127,6 +127,15 @@ pub struct IssuedKeyView {
     pub view: KeyView,
 }
 
+impl From<people::IssuedKey> for IssuedKeyView {
+    fn from(issued: people::IssuedKey) -> Self {
+        Self {
+            key: issued.key,
+            view: issued.row.into(),
+        }
+    }
+}
+
 #[derive(Serialize, ToSchema)]
 pub struct MeView {
     pub tenant_id: Uuid,
@@ -376,13 +385,7 @@ pub async fn create_key(
     )
     .await
     .map_err(people_error)?;
-    Ok((
-        StatusCode::CREATED,
-        Json(IssuedKeyView {
-            key: issued.key,
-            view: issued.row.into(),
-        }),
-    ))
+    Ok((StatusCode::CREATED, Json(issued.into())))
 }
 
 /// Replace an API key with a new one (owners only).
@@ -402,13 +405,7 @@ pub async fn rotate_key(
     let issued = people::rotate_key(state.pool(), &by, key, now)
         .await
         .map_err(people_error)?;
-    Ok((
-        StatusCode::CREATED,
-        Json(IssuedKeyView {
-            key: issued.key,
-            view: issued.row.into(),
-        }),
-    ))
+    Ok((StatusCode::CREATED, Json(issued.into())))
 }
 
 /// Revoke an API key (owners only).
