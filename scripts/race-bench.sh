@@ -6,7 +6,9 @@
 #   2. builds the release server, starts it on a free port against the project's Postgres
 #      (scripts/pg.sh, or DATABASE_URL when set), runs the load client bench/load against it
 #      (uncontended, race, throughput), then reads what the load left behind: outbox rows
-#      not published (events left to the scheduler's sweep) and the server's peak RSS.
+#      not published (events left to the scheduler's sweep), the server's peak RSS, and the
+#      CPU time the load cost the server and Postgres (from /proc: less noisy on a shared
+#      machine than the wall-clock figures, since waiting for a core costs no CPU time).
 # Figures go to stdout as `SUMMARY|…` lines too (scripts/bench.sh makes the table).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -63,7 +65,37 @@ for _ in $(seq 1 100); do
   sleep 0.1
 done
 BEFORE="$(psql "$DATABASE_URL" -XtAc "SELECT count(*) FROM outbox WHERE published_at IS NULL")"
+# CPU clock ticks of a process (user + system), and of Postgres: the postmaster with its
+# reaped children and every live child (the server's pooled backends live through the load).
+ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+pg_ticks() {
+  local total pid
+  total="$(awk '{print $14 + $15 + $16 + $17}' "/proc/$POSTMASTER/stat")"
+  for pid in $(cat "/proc/$POSTMASTER/task/$POSTMASTER/children" 2>/dev/null); do
+    total=$((total + $(ticks "$pid" 2>/dev/null || echo 0)))
+  done
+  echo "$total"
+}
+# The postmaster's pid is the first line of postmaster.pid in its data directory (the
+# server is on this machine: every benchmark here talks to loopback only).
+PGDATA_DIR="$(psql "$DATABASE_URL" -XtAc "SHOW data_directory")"
+POSTMASTER="$(head -n1 "$PGDATA_DIR/postmaster.pid" 2>/dev/null || true)"
+[[ -n "$POSTMASTER" && -r "/proc/$POSTMASTER/stat" ]] || POSTMASTER=""
+HZ="$(getconf CLK_TCK)"
+BOOKED0="$(psql "$DATABASE_URL" -XtAc "SELECT count(*) FROM appointments")"
+SERVER_T0="$(ticks "$SERVER")"; PG_T0="$( [[ -n "$POSTMASTER" ]] && pg_ticks || echo 0)"
 GOMOMO_BENCH_URL="http://127.0.0.1:${PORT}" cargo run --release -q -p gomomo-load --bin race
+SERVER_T1="$(ticks "$SERVER")"; PG_T1="$( [[ -n "$POSTMASTER" ]] && pg_ticks || echo 0)"
+BOOKED=$(($(psql "$DATABASE_URL" -XtAc "SELECT count(*) FROM appointments") - BOOKED0))
+python3 - "$HZ" "$SERVER_T0" "$SERVER_T1" "$PG_T0" "$PG_T1" "$BOOKED" <<'PY'
+import sys
+hz, s0, s1, p0, p1, booked = (float(a) for a in sys.argv[1:])
+per = lambda t: 1000.0 * t / hz / max(booked, 1.0)
+print(f"race-bench: CPU for the whole load ({booked:.0f} bookings): "
+      f"server {per(s1 - s0):.2f} ms, Postgres {per(p1 - p0):.2f} ms per booking")
+print(f"SUMMARY|server CPU per booking, whole load (ms)|{per(s1 - s0):.2f}|-|-|-|n.a.|user + system time of gomomo serve from /proc")
+print(f"SUMMARY|Postgres CPU per booking, whole load (ms)|{per(p1 - p0):.2f}|-|-|-|n.a.|the postmaster, its backends and reaped children")
+PY
 sleep 2
 AFTER="$(psql "$DATABASE_URL" -XtAc "SELECT count(*) FROM outbox WHERE published_at IS NULL")"
 LEFT=$((AFTER - BEFORE))

@@ -8,9 +8,13 @@ mod support;
 
 use axum::http::StatusCode;
 use axum::Router;
+use chrono::NaiveDate;
+use gomomo::db::bookings as bookings_db;
 use gomomo::db::notifications;
 use gomomo::db::schedule as schedule_db;
+use gomomo::domain::slots::ExceptionKind;
 use gomomo::services::admin::{seed_demo, DEMO_RESOURCES, DEMO_TENANT_ID};
+use gomomo::services::booking::slot_lock_key;
 use gomomo::services::Clock;
 use serde_json::{json, Value};
 use sqlx::PgPool;
@@ -693,5 +697,67 @@ async fn confirms_racing_a_new_time_off_never_land_unlisted(pool: PgPool) {
     assert_eq!(
         listed, booked,
         "every booking inside the time off is listed"
+    );
+}
+
+/// A hold that queues on its day's lock while an admin adds time off over that day reads
+/// the schedule after the wait (its read is a statement begun after the lock statement, so
+/// under READ COMMITTED it sees what the lock holder committed) and is refused. A read made
+/// by the lock statement itself would have predated the time off and let the hold through.
+#[sqlx::test(migrations = "../../migrations")]
+async fn a_hold_queued_behind_new_time_off_is_refused(pool: PgPool) {
+    let seed = seed_demo(&pool).await.unwrap();
+    let key = seed.api_key.clone();
+    let app = app(pool.clone(), Clock::fixed(ny(2026, 3, 5, 8, 0)), &[]);
+    let service = rivera_only(&app, &key).await;
+    let day = NaiveDate::from_ymd_opt(2026, 3, 9).unwrap();
+    let resource: uuid::Uuid = rivera().parse().unwrap();
+    // The admin's transaction takes the day's lock first, as every schedule change does.
+    let mut admin_tx = pool.begin().await.unwrap();
+    let mut keys = vec![slot_lock_key(DEMO_TENANT_ID, resource, day)];
+    bookings_db::advisory_locks(&mut admin_tx, &mut keys)
+        .await
+        .unwrap();
+    let hold = {
+        let app = app.clone();
+        let service = service.clone();
+        tokio::spawn(async move {
+            post(
+                &app,
+                &demo("/holds"),
+                json!({"service_id": service, "start": "2026-03-09T10:00:00-04:00"}),
+            )
+            .await
+        })
+    };
+    // The hold passed its lock-free pre-check (no time off yet) and now waits on the lock.
+    let mut waited = 0;
+    while bookings_db::advisory_lock_waiters(&pool).await.unwrap() == 0 {
+        assert!(waited < 1000, "the hold never queued on the day's lock");
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        waited += 1;
+    }
+    schedule_db::insert_exception(
+        &mut admin_tx,
+        DEMO_TENANT_ID,
+        uuid::Uuid::new_v4(),
+        &schedule_db::ExceptionInput {
+            resource_id: Some(resource),
+            kind: ExceptionKind::TimeOff,
+            start_date: day,
+            end_date: day,
+            times: None,
+            recurring_yearly: false,
+            note: "out sick".into(),
+        },
+    )
+    .await
+    .unwrap();
+    admin_tx.commit().await.unwrap();
+    let (s, v) = hold.await.unwrap();
+    assert_eq!(
+        (s, code(&v)),
+        (StatusCode::CONFLICT, "schedule_closed"),
+        "{v}"
     );
 }

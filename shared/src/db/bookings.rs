@@ -189,6 +189,14 @@ pub async fn busy_intervals(
         .collect())
 }
 
+/// How many sessions wait for an advisory lock right now (lock contention, for status
+/// and for tests that must know a transaction is queued on a lock).
+pub async fn advisory_lock_waiters<'e>(db: impl PgExecutor<'e>) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")
+        .fetch_one(db)
+        .await
+}
+
 /// Transaction-scoped advisory locks, taken in ascending order so two transactions that
 /// need overlapping sets cannot deadlock.
 pub async fn advisory_locks(

@@ -84,6 +84,9 @@ pub struct ScheduleExtras {
     pub resource_caps: Vec<ResourceCap>,
     pub resource_hours: Vec<ResourceHoursRow>,
     pub exceptions: Vec<ExceptionRow>,
+    /// The tenant's `schedule_version` in the snapshot these were read from (None when
+    /// nothing was read): a later read of the same number means they still hold.
+    pub version: Option<i64>,
 }
 
 impl ScheduleExtras {
@@ -114,6 +117,7 @@ struct ExtrasRow {
     caps: Json<Vec<ResourceCap>>,
     hours: Json<Vec<ResourceHoursRow>>,
     exceptions: Json<Vec<ExceptionRow>>,
+    version: Option<i64>,
 }
 
 impl From<ExtrasRow> for ScheduleExtras {
@@ -123,12 +127,13 @@ impl From<ExtrasRow> for ScheduleExtras {
             resource_caps: row.caps.0,
             resource_hours: row.hours.0,
             exceptions: row.exceptions.0,
+            version: row.version,
         }
     }
 }
 
-/// The SQL of [`ScheduleExtras`] over `$1` tenant, `$2` resources, `$3` since, as two
-/// json columns `hours` and `exceptions`.
+/// The SQL of [`ScheduleExtras`] over `$1` tenant, `$2` resources, `$3` since: json
+/// columns `buffers`, `caps`, `hours` and `exceptions`, and the tenant's `version`.
 pub(crate) const EXTRAS_COLUMNS: &str = "
     COALESCE((SELECT json_agg(json_build_object('service_id', b.id,
                      'before', b.buffer_before_minutes, 'after', b.buffer_after_minutes))
@@ -142,7 +147,8 @@ pub(crate) const EXTRAS_COLUMNS: &str = "
                 FROM resource_hours rh WHERE rh.resource_id = ANY($2)), '[]'::json) AS hours,
     COALESCE((SELECT json_agg(e ORDER BY e.start_date, e.id) FROM schedule_exceptions e
                WHERE e.tenant_id = $1 AND (e.resource_id IS NULL OR e.resource_id = ANY($2))
-                 AND (e.recurring_yearly OR e.end_date >= $3)), '[]'::json) AS exceptions";
+                 AND (e.recurring_yearly OR e.end_date >= $3)), '[]'::json) AS exceptions,
+    (SELECT schedule_version FROM tenants WHERE id = $1) AS version";
 
 pub async fn extras<'e>(
     db: impl PgExecutor<'e>,
@@ -157,6 +163,66 @@ pub async fn extras<'e>(
         .fetch_one(db)
         .await?;
     Ok(ScheduleExtras::from(row))
+}
+
+/// What [`super::bookings::busy_intervals`] reads over `resources` between `from` and
+/// `to` (holds live at `now`, the booking `except` left out), and the `schedule_version` of
+/// `tenant`, in one statement: a hold's read under its locks. READ COMMITTED callers run it
+/// after the lock statement, so its snapshot follows the lock wait.
+pub async fn busy_and_version(
+    conn: &mut PgConnection,
+    tenant: Uuid,
+    resources: &[Uuid],
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    now: DateTime<Utc>,
+    except: Option<Uuid>,
+) -> Result<(Vec<(Uuid, Uuid, crate::domain::slots::Busy)>, Option<i64>), sqlx::Error> {
+    // The version rides on every busy row (a scalar subquery, evaluated once); a second
+    // branch gives it when nothing is busy.
+    let rows: Vec<(
+        Option<Uuid>,
+        Option<Uuid>,
+        Option<DateTime<Utc>>,
+        Option<DateTime<Utc>>,
+        Option<i64>,
+    )> = sqlx::query_as(
+        "WITH v AS (SELECT schedule_version FROM tenants WHERE id = $1)
+             SELECT resource_id, service_id, lower(during), upper(during), (SELECT * FROM v)
+               FROM appointments
+              WHERE resource_id = ANY($2) AND status <> 'cancelled'
+                AND during && tstzrange($3, $4) AND id IS DISTINCT FROM $6
+             UNION ALL
+             SELECT resource_id, service_id, lower(during), upper(during), (SELECT * FROM v)
+               FROM availability_holds
+              WHERE resource_id = ANY($2) AND status = 'active' AND expires_at > $5
+                AND during && tstzrange($3, $4)
+             UNION ALL
+             SELECT NULL, NULL, NULL, NULL, (SELECT * FROM v)",
+    )
+    .bind(tenant)
+    .bind(resources)
+    .bind(from)
+    .bind(to)
+    .bind(now)
+    .bind(except)
+    .fetch_all(conn)
+    .await?;
+    let version = rows.first().and_then(|r| r.4);
+    let busy = rows
+        .into_iter()
+        .filter_map(|(r, s, start, end, _)| {
+            Some((
+                r?,
+                s?,
+                crate::domain::slots::Busy {
+                    start: start?,
+                    end: end?,
+                },
+            ))
+        })
+        .collect();
+    Ok((busy, version))
 }
 
 /// Takes the advisory locks `keys` (sorted and deduplicated here, each in turn) and then

@@ -96,6 +96,7 @@ struct TenantHoursService {
     x_caps: sqlx::types::Json<Vec<super::schedule::ResourceCap>>,
     x_hours: sqlx::types::Json<Vec<super::schedule::ResourceHoursRow>>,
     x_exceptions: sqlx::types::Json<Vec<super::schedule::ExceptionRow>>,
+    x_version: i64,
 }
 
 fn hours_of(r: &TenantWithHours) -> Vec<HoursRow> {
@@ -159,7 +160,8 @@ pub async fn get_tenant_hours_and_service<'e>(
                              AND (e.resource_id IS NULL OR e.resource_id IN
                                   (SELECT sr.resource_id FROM service_resources sr
                                     WHERE sr.service_id = s.id))),
-                         '[]'::json) AS x_exceptions
+                         '[]'::json) AS x_exceptions,
+                t.schedule_version AS x_version
            FROM tenants t LEFT JOIN services s ON s.tenant_id = t.id AND s.id = $2
           WHERE t.id = $1",
     )
@@ -199,6 +201,7 @@ pub async fn get_tenant_hours_and_service<'e>(
             resource_caps: r.x_caps.0,
             resource_hours: r.x_hours.0,
             exceptions: r.x_exceptions.0,
+            version: Some(r.x_version),
         };
         (r.with_hours.tenant, hours, service, extras)
     }))

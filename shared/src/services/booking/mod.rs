@@ -815,17 +815,11 @@ impl BookingService {
             locks.service_day(sched, service.id, sched.local_date(start));
         }
         let now = self.clock.now();
-        // A hold runs READ COMMITTED: the rules are read by a statement of their own after
-        // the locks, so its snapshot is taken after the lock wait (in one statement with the
-        // locks it would predate them). SERIALIZABLE paths use `take_reading`.
+        // A hold runs READ COMMITTED: whether the rules read with the schedule still hold is
+        // checked after the locks, with the busy time, so that snapshot follows the lock
+        // wait (in one statement with the locks it would predate it). SERIALIZABLE paths
+        // use `take_reading`.
         locks.take(&mut tx).await?;
-        let extras = schedule_db::extras(
-            &mut *tx,
-            sched.tenant.id,
-            &target.resources,
-            TenantSchedule::since(now),
-        )
-        .await?;
         let (slot, resource) = offered_slot(
             &mut tx,
             sched,
@@ -837,7 +831,7 @@ impl BookingService {
             target.moves,
             external,
             false,
-            &extras,
+            LockedRules::Known(&sched.extras),
         )
         .await?;
         let hold = q::insert_hold(
@@ -1284,7 +1278,7 @@ impl BookingService {
                 Some(appt.id),
                 external,
                 relax,
-                &extras,
+                LockedRules::Read(&extras),
             )
             .await
             {
@@ -1467,23 +1461,39 @@ async fn offered_slot(
     moves: Option<Uuid>,
     external: &[Busy],
     relax_caps: bool,
-    // Read under the locks ([`RuleLocks::take_reading`]).
-    extras: &ScheduleExtras,
+    locked: LockedRules<'_>,
 ) -> Result<(slots::Slot, Uuid)> {
     let date = sched.local_date(start);
+    let (lo, hi) = busy_window(sched, (date, date));
+    let read;
+    let (rows, extras) = match locked {
+        LockedRules::Read(extras) => (
+            q::busy_intervals(conn, resources, lo, hi, now, moves).await?,
+            extras,
+        ),
+        LockedRules::Known(known) => {
+            let (rows, version) =
+                schedule_db::busy_and_version(conn, sched.tenant.id, resources, lo, hi, now, moves)
+                    .await?;
+            if version.is_some() && version == known.version {
+                (rows, known)
+            } else {
+                // The rules changed since they were read: read them again, in a statement
+                // begun after the locks.
+                read = schedule_db::extras(
+                    &mut *conn,
+                    sched.tenant.id,
+                    resources,
+                    TenantSchedule::since(now),
+                )
+                .await?;
+                (rows, &read)
+            }
+        }
+    };
     let pads = Pads::new(sched, extras, service);
     let rules = &pads.rules(*rules);
-    let busy = load_busy(
-        conn,
-        sched,
-        resources,
-        (date, date),
-        now,
-        moves,
-        &pads,
-        external,
-    )
-    .await?;
+    let busy = busy_per_resource(resources, rows, &pads, external);
     let engine = sched.engine(extras, resources);
     let caps = if relax_caps {
         Vec::new()
@@ -1524,10 +1534,31 @@ async fn load_busy(
     pads: &Pads,
     external: &[Busy],
 ) -> Result<Vec<Vec<Busy>>> {
-    let midnight = chrono::NaiveTime::MIN;
-    let lo = slots::local_to_utc(sched.tz, days.0 - Duration::days(1), midnight, true);
-    let hi = slots::local_to_utc(sched.tz, days.1 + Duration::days(2), midnight, true);
+    let (lo, hi) = busy_window(sched, days);
     let rows = q::busy_intervals(conn, resources, lo, hi, now, except).await?;
+    Ok(busy_per_resource(resources, rows, pads, external))
+}
+
+/// The instants between which [`load_busy`] reads for the local dates `days`.
+fn busy_window(
+    sched: &TenantSchedule,
+    days: (NaiveDate, NaiveDate),
+) -> (DateTime<Utc>, DateTime<Utc>) {
+    let midnight = chrono::NaiveTime::MIN;
+    (
+        slots::local_to_utc(sched.tz, days.0 - Duration::days(1), midnight, true),
+        slots::local_to_utc(sched.tz, days.1 + Duration::days(2), midnight, true),
+    )
+}
+
+/// Busy rows `(resource, service, interval)` sorted per resource of `resources`, padded
+/// by `pads`, with `external` added to every resource.
+fn busy_per_resource(
+    resources: &[Uuid],
+    rows: Vec<(Uuid, Uuid, Busy)>,
+    pads: &Pads,
+    external: &[Busy],
+) -> Vec<Vec<Busy>> {
     let mut busy = vec![Vec::new(); resources.len()];
     for (rid, sid, b) in rows {
         if let Some(i) = resources.iter().position(|r| *r == rid) {
@@ -1537,7 +1568,18 @@ async fn load_busy(
     for list in &mut busy {
         list.extend(external.iter().map(|b| pads.pad(None, *b)));
     }
-    Ok(busy)
+    busy
+}
+
+/// How a hold knows its rules under its locks: read there already (SERIALIZABLE paths,
+/// whose every statement shares one snapshot), or read with the schedule before the locks
+/// and checked under them (READ COMMITTED paths): the statement that reads the busy time,
+/// begun after the lock wait, also reads the tenant's `schedule_version`, which every change
+/// of these rules increases; unchanged, the rules read before still hold, otherwise they are
+/// read again there. The locked section then reads no more than the busy time.
+enum LockedRules<'a> {
+    Read(&'a ScheduleExtras),
+    Known(&'a ScheduleExtras),
 }
 
 /// The buffers before and after a booking of `service`: its own, else the tenant's.

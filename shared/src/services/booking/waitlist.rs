@@ -14,7 +14,7 @@ use uuid::Uuid;
 
 use super::{
     confirm_retryable, is_constraint, is_retryable, offered_slot, own_buffers, retry_transaction,
-    BookingError, BookingService, ClientDetails, Result, RuleLocks, TenantSchedule,
+    BookingError, BookingService, ClientDetails, LockedRules, Result, RuleLocks, TenantSchedule,
 };
 use crate::db::bookings::{self as q, AppointmentRow, HoldRow};
 use crate::db::tenants::ServiceRow;
@@ -162,16 +162,9 @@ impl BookingService {
         if service.max_per_day.is_some() {
             locks.service_day(sched, service.id, sched.local_date(start));
         }
-        // READ COMMITTED, like any hold: the rules are read by their own statement after
-        // the locks (its snapshot then follows the lock wait).
+        // READ COMMITTED, like any hold: the rules read with the schedule are checked after
+        // the locks, with the busy time (that statement's snapshot follows the lock wait).
         locks.take(&mut tx).await?;
-        let extras = crate::db::schedule::extras(
-            &mut *tx,
-            sched.tenant.id,
-            &service.resource_ids,
-            TenantSchedule::since(now),
-        )
-        .await?;
         let (slot, resource) = match offered_slot(
             &mut tx,
             sched,
@@ -183,7 +176,7 @@ impl BookingService {
             None,
             external,
             false,
-            &extras,
+            LockedRules::Known(&sched.extras),
         )
         .await
         {
