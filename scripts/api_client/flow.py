@@ -1,6 +1,7 @@
 """Drives `gomomo serve` through the client generated from its OpenAPI document (no
 hand-written HTTP): the public booking lifecycle, people and keys, the schedule, bookings
-as staff see them, and the audit trail. Exits non-zero on the first surprise.
+as staff see them and make them for walk-ins (moved, with their history), the Excel dead
+letters, the demo owner's sign-in, and the audit trail. Exits non-zero on the first surprise.
 
     PYTHONPATH=target/api-client python flow.py http://127.0.0.1:PORT seed.json
 """
@@ -48,6 +49,8 @@ from gomomo_client.api.operations import (
 from gomomo_client.api.policies import create_policy, delete_policy, list_policies, update_policy
 from gomomo_client.api.rules import admin_cancel_booking
 from gomomo_client.api.schedule import create_exception, delete_exception, list_exceptions
+from gomomo_client.api.excel import list_dead_letters
+from gomomo_client.api.staff import booking_detail, staff_create_booking, staff_reschedule_booking
 from gomomo_client.models import (
     AdminEmailBody,
     AvailabilityView,
@@ -57,6 +60,7 @@ from gomomo_client.models import (
     CreateKeyRequest,
     CreateUserRequest,
     ErrorBody,
+    ExceptionKind,
     ExceptionRequest,
     HoldRequest,
     HoldRescheduleOf,
@@ -70,6 +74,9 @@ from gomomo_client.models import (
     RescheduleRequest,
     Role,
     SignInRequest,
+    StaffBookingRequest,
+    StaffBookingView,
+    StaffRescheduleRequest,
 )
 
 STEPS = 0
@@ -96,9 +103,9 @@ def first_slots(public, tenant, service, days=14):
     """The first date within `days` with at least three free slots, and its slots."""
     today = datetime.date.today()
     for offset in range(1, days):
-        day = (today + datetime.timedelta(days=offset)).isoformat()
+        day = today + datetime.timedelta(days=offset)
         view = ok(
-            availability.sync_detailed(tenant, client=public, service=str(service), from_=day, to=day),
+            availability.sync_detailed(tenant, client=public, service=service, from_=day, to=day),
             HTTPStatus.OK,
             f"availability {day}",
         )
@@ -240,10 +247,10 @@ def main(base, seed_path):
     check(issued.prefix in prefixes and rotated.prefix in prefixes, "keys are listed by prefix")
 
     # --- the schedule, staff's view and the audit trail -----------------------------------
-    closure_day = (datetime.date.today() + datetime.timedelta(days=200)).isoformat()
+    closure_day = datetime.date.today() + datetime.timedelta(days=200)
     change = ok(
         create_exception.sync_detailed(
-            tenant, client=person, body=ExceptionRequest(kind="closed", start_date=closure_day, note="flow closure")
+            tenant, client=person, body=ExceptionRequest(kind=ExceptionKind.CLOSED, start_date=closure_day, note="flow closure")
         ),
         HTTPStatus.CREATED,
         "add a closure",
@@ -286,6 +293,60 @@ def main(base, seed_path):
     check(staff_row.actor == f"admin_user:{user.id}" and staff_row.actor_label == owner_email, "it names the person")
     client_row = next((r for r in rows if r.payload.get("reference") == booking.reference), None)
     check(client_row is not None and client_row.actor == "client", "the client's cancel names the client")
+
+    # --- staff at the desk: a walk-in booked, refused twice over, moved, its history --------
+    day3, slots3 = first_slots(public, tenant, service)
+    walk_in = StaffBookingRequest(
+        service_id=str(service),
+        start=slots3[1].start,
+        client_name="Walk In",
+        client_email=f"walkin-{uuid.uuid4().hex[:6]}@example.com",
+        client_phone="+15555550123",
+        notes="came to the desk",
+    )
+    desk = ok(staff_create_booking.sync_detailed(tenant, client=person, body=walk_in), HTTPStatus.CREATED, "walk-in")
+    check(isinstance(desk, StaffBookingView) and desk.status == "confirmed", "the walk-in is booked")
+    same_staff = StaffBookingRequest.from_dict({**walk_in.to_dict(), "resource_id": str(desk.resource_id)})
+    refused = staff_create_booking.sync_detailed(tenant, client=person, body=same_staff)
+    check(
+        refused.status_code == HTTPStatus.CONFLICT and error_code(refused) == "slot_unavailable",
+        "the same staff member at the same time is refused",
+    )
+    listed_day = ok(
+        list_bookings.sync_detailed(tenant, client=person, from_=day3, to=day3), HTTPStatus.OK, "list the day"
+    )
+    check(any(b.reference == desk.reference for b in listed_day.bookings), "the walk-in is listed")
+    moved_desk = ok(
+        staff_reschedule_booking.sync_detailed(
+            tenant, desk.reference, client=person, body=StaffRescheduleRequest(start=slots3[2].start)
+        ),
+        HTTPStatus.OK,
+        "staff reschedule",
+    )
+    check(
+        moved_desk.reference == desk.reference and moved_desk.start == slots3[2].start,
+        "moved, the reference kept",
+    )
+    detail = ok(booking_detail.sync_detailed(tenant, desk.reference, client=person), HTTPStatus.OK, "booking detail")
+    events = [r.event_type for r in detail.history]
+    check(
+        detail.booking.id == desk.id and events[-2:] == ["booking.confirmed", "booking.rescheduled"],
+        f"the history in order: {events}",
+    )
+    check(all(r.actor == f"admin_user:{user.id}" for r in detail.history), "every row names the person")
+    letters = ok(list_dead_letters.sync_detailed(tenant, client=person), HTTPStatus.OK, "dead letters")
+    check(isinstance(letters, list), "the dead letters are listed")
+
+    # The demo owner that seed-demo made signs in (the password is printed on its first run).
+    if seed.get("owner_email") and seed.get("owner_password"):
+        demo_owner = ok(
+            sign_in.sync_detailed(
+                client=public, body=SignInRequest(email=seed["owner_email"], password=seed["owner_password"])
+            ),
+            HTTPStatus.OK,
+            "the demo owner signs in",
+        )
+        check(demo_owner.user.role == Role.OWNER, "the demo owner is an owner")
 
     # --- operations: notifications, the waitlist, the admin email, numbers -----------------
     ok(list_notifications.sync_detailed(tenant, client=person, limit=50), HTTPStatus.OK, "notifications")

@@ -2,7 +2,8 @@
 //!
 //! - `gomomo serve [--addr HOST:PORT]` — the HTTP API in one process, with the hold sweep on a timer
 //! - `gomomo migrate` — apply the database migrations
-//! - `gomomo seed-demo` — create (idempotently) the demo tenant and print its ids and an API key
+//! - `gomomo seed-demo` — create (idempotently) the demo tenant and print its ids, an API key
+//!   and (outside production) the console owner `owner@demo.gomomo.local` and its password
 //! - `gomomo openapi` — print the REST API's OpenAPI document (no database needed)
 //! - `gomomo status [--json]` — messages due but not delivered, per tenant; exit code 2 when
 //!   there are any
@@ -83,7 +84,23 @@ async fn main() -> anyhow::Result<ExitCode> {
             admin::seed_demo_booking_url(&pool, &config.telephony.public_base_url)
                 .await
                 .context("setting the demo tenant's booking URL")?;
-            println!("{}", serde_json::to_string(&seed)?);
+            let mut out = serde_json::to_value(&seed)?;
+            // The demo owner signs in to the console; production gets none.
+            if config.environment != gomomo::config::Environment::Production {
+                let clock = gomomo::services::Clock::system_offset(config.clock_offset);
+                let owner = gomomo::services::people::seed_owner(
+                    &pool,
+                    admin::DEMO_TENANT_ID,
+                    admin::DEMO_OWNER_EMAIL,
+                    config.demo_owner_password.as_deref(),
+                    clock.now(),
+                )
+                .await
+                .context("seeding the demo owner")?;
+                out["owner_email"] = owner.email.into();
+                out["owner_password"] = owner.password.into();
+            }
+            println!("{}", serde_json::to_string(&out)?);
         }
         Command::Status { json } => {
             let clock = gomomo::services::Clock::system_offset(config.clock_offset);

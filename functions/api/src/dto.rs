@@ -59,9 +59,13 @@ impl From<ServiceRow> for ServiceView {
 #[derive(Serialize, Deserialize, ToSchema, Clone)]
 pub struct HoursView {
     /// ISO weekday: 1 = Monday … 7 = Sunday.
+    #[schema(minimum = 1, maximum = 7, example = 1)]
     pub weekday: i16,
     /// Local time `HH:MM`.
+    #[schema(pattern = "^([01][0-9]|2[0-3]):[0-5][0-9]$", example = "09:00")]
     pub opens: String,
+    /// Local time `HH:MM`, after `opens`.
+    #[schema(pattern = "^([01][0-9]|2[0-3]):[0-5][0-9]$", example = "17:00")]
     pub closes: String,
 }
 
@@ -108,21 +112,27 @@ pub struct TenantView {
 #[into_params(parameter_in = Query)]
 pub struct AvailabilityQuery {
     /// Service id (UUID).
+    #[param(value_type = String, format = Uuid, example = "6d0e0000-0000-4000-8000-0000000005e1")]
     pub service: Option<String>,
     /// First local date, `YYYY-MM-DD`.
+    #[param(value_type = String, format = Date, pattern = "^(19[7-9][0-9]|2[01][0-9]{2})-[0-9]{2}-[0-9]{2}$", example = "2026-12-08")]
     pub from: Option<String>,
     /// Last local date (inclusive), `YYYY-MM-DD`.
+    #[param(value_type = String, format = Date, pattern = "^(19[7-9][0-9]|2[01][0-9]{2})-[0-9]{2}-[0-9]{2}$", example = "2026-12-09")]
     pub to: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]
 pub struct SlotView {
+    #[schema(format = DateTime, example = "2026-12-08T09:00:00-05:00")]
     pub start: String,
+    #[schema(format = DateTime, example = "2026-12-08T09:30:00-05:00")]
     pub end: String,
 }
 
 #[derive(Serialize, ToSchema)]
 pub struct AvailabilityView {
+    #[schema(example = "America/New_York")]
     pub time_zone: String,
     pub service_id: Uuid,
     pub slots: Vec<SlotView>,
@@ -147,12 +157,15 @@ impl From<&Availability> for AvailabilityView {
 
 #[derive(Deserialize, ToSchema)]
 pub struct HoldRequest {
+    #[schema(format = Uuid, example = "6d0e0000-0000-4000-8000-0000000005e1")]
     pub service_id: String,
     /// RFC 3339 with an offset, exactly a slot start from availability.
+    #[schema(format = DateTime, example = "2026-12-08T09:00:00-05:00")]
     pub start: String,
     /// A session the server issued for this tenant (from `POST /api/tenants/{tenant}/sessions`,
     /// the chat, or an earlier hold); when absent the server issues one and returns it.
     /// Client-chosen ids are refused (404 `session_not_found`).
+    #[schema(pattern = "^gs_[A-Za-z0-9_-]{43}$")]
     pub session_id: Option<String>,
     /// Takes the hold to move this booking: its own current time is not busy for the hold
     /// (so it can move by less than its length), and the hold can only be used by
@@ -163,7 +176,12 @@ pub struct HoldRequest {
 /// The booking a hold is for, proven by its reference and the email it was made with.
 #[derive(Deserialize, ToSchema)]
 pub struct HoldRescheduleOf {
+    #[schema(
+        pattern = "^[2-9A-HJKMNP-Za-hjkmnp-z]{4}-?[2-9A-HJKMNP-Za-hjkmnp-z]{4}$",
+        example = "K7QM-3XRP"
+    )]
     pub reference: String,
+    #[schema(format = "email", max_length = 254, example = "ana@example.com")]
     pub email: String,
     /// Keep the booking's current staff member (resource); default false (any free one).
     #[serde(default)]
@@ -174,10 +192,14 @@ pub struct HoldRescheduleOf {
 pub struct HoldView {
     pub hold_id: Uuid,
     /// The session that owns the hold (confirm the booking with it).
+    #[schema(pattern = "^gs_[A-Za-z0-9_-]{43}$")]
     pub session_id: String,
     pub service_id: Uuid,
+    #[schema(format = DateTime, example = "2026-12-08T09:00:00-05:00")]
     pub start: String,
+    #[schema(format = DateTime, example = "2026-12-08T09:30:00-05:00")]
     pub end: String,
+    #[schema(format = DateTime)]
     pub expires_at: String,
 }
 
@@ -196,45 +218,87 @@ impl HoldView {
 
 #[derive(Deserialize, ToSchema)]
 pub struct ConfirmRequest {
+    #[schema(format = Uuid)]
     pub hold_id: String,
     /// The session the hold was made under (server-issued).
+    #[schema(pattern = "^gs_[A-Za-z0-9_-]{43}$")]
     pub session_id: String,
+    #[schema(min_length = 1, max_length = 200, example = "Ana Pérez")]
     pub client_name: String,
+    #[schema(format = "email", max_length = 254, example = "ana@example.com")]
     pub client_email: String,
+    /// E.164 (spaces, dashes, dots and brackets are ignored when read).
+    #[schema(pattern = r"^\+[1-9][0-9]{7,14}$", example = "+15555550123")]
     pub client_phone: Option<String>,
+    #[schema(max_length = 2000)]
     pub notes: Option<String>,
     /// The client's own time zone (IANA name, e.g. the browser's `Europe/Madrid`): emails,
     /// texts and the calendar entry then show the client's time beside the clinic's.
     /// Unknown names are refused (400 `invalid_client_time_zone`).
+    #[schema(max_length = 64, example = "Europe/Madrid")]
     pub client_time_zone: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]
 pub struct BookingView {
+    #[schema(
+        pattern = "^[2-9A-HJKMNP-Z]{4}-[2-9A-HJKMNP-Z]{4}$",
+        example = "K7QM-3XRP"
+    )]
     pub reference: String,
     /// `confirmed` or `cancelled`.
+    #[schema(value_type = BookingStatus)]
     pub status: String,
+    #[schema(format = DateTime, example = "2026-12-08T09:00:00-05:00")]
     pub start: String,
+    #[schema(format = DateTime, example = "2026-12-08T09:30:00-05:00")]
     pub end: String,
+    #[schema(example = "America/New_York")]
     pub time_zone: String,
     pub service_id: Uuid,
     pub resource_id: Uuid,
+    #[schema(max_length = 200)]
     pub client_name: String,
+    #[schema(format = "email", max_length = 254)]
     pub client_email: String,
+    #[schema(pattern = r"^\+[1-9][0-9]{7,14}$")]
     pub client_phone: Option<String>,
+    #[schema(max_length = 2000)]
     pub notes: Option<String>,
     /// Grows on every reschedule or cancellation.
     pub sequence: i32,
+    #[schema(format = DateTime)]
     pub created_at: String,
     /// What happened: `attended`, `no_show` (recorded by staff) or `late_cancel` (a
     /// cancellation inside the tenant's late-cancellation window); null until known.
+    #[schema(value_type = Option<BookingOutcome>)]
     pub outcome: Option<String>,
     /// When the client confirmed they will come (SMS reply C), RFC 3339; null if not.
+    #[schema(format = DateTime)]
     pub client_confirmed_at: Option<String>,
     /// The deadline by which the client must confirm (the no-show policy), if one was set.
+    #[schema(format = DateTime)]
     pub confirm_by: Option<String>,
     /// The client's own time zone, when the booking keeps one.
+    #[schema(max_length = 64)]
     pub client_time_zone: Option<String>,
+}
+
+/// A booking's status.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum BookingStatus {
+    Confirmed,
+    Cancelled,
+}
+
+/// What became of a booking.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum BookingOutcome {
+    Attended,
+    NoShow,
+    LateCancel,
 }
 
 impl BookingView {
@@ -267,12 +331,14 @@ impl BookingView {
 #[into_params(parameter_in = Query)]
 pub struct EmailQuery {
     /// Refused: send it in the body of `POST …/bookings/{reference}/lookup`.
+    #[param(format = "email", max_length = 254)]
     pub email: Option<String>,
 }
 
 #[derive(Deserialize, ToSchema)]
 pub struct LookupRequest {
     /// The email the booking was made with.
+    #[schema(format = "email", max_length = 254, example = "ana@example.com")]
     pub email: String,
 }
 
@@ -280,10 +346,13 @@ pub struct LookupRequest {
 #[derive(Deserialize, ToSchema)]
 pub struct MoveAvailabilityRequest {
     /// The email the booking was made with.
+    #[schema(format = "email", max_length = 254, example = "ana@example.com")]
     pub email: String,
     /// First local date, YYYY-MM-DD.
+    #[schema(format = Date, pattern = "^(19[7-9][0-9]|2[01][0-9]{2})-[0-9]{2}-[0-9]{2}$", example = "2026-12-08")]
     pub from: String,
     /// Last local date, YYYY-MM-DD.
+    #[schema(format = Date, pattern = "^(19[7-9][0-9]|2[01][0-9]{2})-[0-9]{2}-[0-9]{2}$", example = "2026-12-09")]
     pub to: String,
     /// Only the booking's current staff member (resource); default false (any that does the
     /// service).
@@ -293,21 +362,26 @@ pub struct MoveAvailabilityRequest {
 
 #[derive(Deserialize, ToSchema)]
 pub struct RescheduleRequest {
+    #[schema(format = "email", max_length = 254, example = "ana@example.com")]
     pub email: String,
+    #[schema(format = Uuid)]
     pub hold_id: String,
     /// When given, it must be a server-issued session of this tenant, and the hold must
     /// belong to it.
+    #[schema(pattern = "^gs_[A-Za-z0-9_-]{43}$")]
     pub session_id: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]
 pub struct SessionView {
     /// A server-issued session id (`gs_` and 43 base64url characters): a bearer secret.
+    #[schema(pattern = "^gs_[A-Za-z0-9_-]{43}$")]
     pub session_id: String,
 }
 
 #[derive(Deserialize, ToSchema)]
 pub struct CancelRequest {
+    #[schema(format = "email", max_length = 254, example = "ana@example.com")]
     pub email: String,
 }
 
@@ -318,6 +392,7 @@ pub struct WidgetOrigins {
     /// Browser origins (`scheme://host[:port]`, https only in production) allowed to open
     /// the chat widget's WebSocket besides the deployment's own; `*` allows any. Empty: the
     /// deployment's own origin only (the default for new tenants). At most 50.
+    #[schema(max_items = 50, example = json!(["https://clinic.example"]))]
     pub widget_origins: Vec<String>,
 }
 
@@ -326,9 +401,11 @@ pub struct PublicBookingUrl {
     /// The link every message that asks the client to act carries (reminders, no-show
     /// follow-ups, schedule-change notices, cancellations, follow-ups); `null` when none is
     /// set.
+    #[schema(format = "uri", max_length = 500)]
     pub public_booking_url: Option<String>,
     /// The link messages carry now: the URL above, or the tenant's hosted chat page
     /// (`/?tenant=`) without one.
+    #[schema(format = "uri")]
     pub effective_link: Option<String>,
 }
 
@@ -336,16 +413,24 @@ pub struct PublicBookingUrl {
 pub struct PublicBookingUrlRequest {
     /// An `https://` URL (plain `http://` outside production) of at most 500 characters;
     /// `null` or `""` clears it.
+    #[schema(max_length = 500, example = "https://clinic.example/book")]
     pub public_booking_url: Option<String>,
 }
 
 #[derive(Deserialize, ToSchema)]
 pub struct CreateTenantRequest {
+    #[schema(min_length = 1, max_length = 200, example = "Riverside Clinic")]
     pub name: String,
+    /// An IANA time zone.
+    #[schema(max_length = 64, example = "America/New_York")]
     pub time_zone: String,
+    #[schema(minimum = 5, maximum = 480, example = 30)]
     pub slot_step_minutes: Option<i32>,
+    #[schema(minimum = 0, maximum = 43200, example = 60)]
     pub min_notice_minutes: Option<i32>,
+    #[schema(minimum = 1, maximum = 365, example = 30)]
     pub max_days_ahead: Option<i32>,
+    #[schema(minimum = 0, maximum = 240, example = 0)]
     pub buffer_minutes: Option<i32>,
 }
 
@@ -377,18 +462,28 @@ pub struct CreatedTenantView {
 
 #[derive(Deserialize, ToSchema, Default)]
 pub struct UpdateTenantRequest {
+    #[schema(min_length = 1, max_length = 200, example = "Riverside Clinic")]
     pub name: Option<String>,
+    /// An IANA time zone.
+    #[schema(max_length = 64, example = "America/New_York")]
     pub time_zone: Option<String>,
+    #[schema(minimum = 5, maximum = 480, example = 30)]
     pub slot_step_minutes: Option<i32>,
+    #[schema(minimum = 0, maximum = 43200, example = 60)]
     pub min_notice_minutes: Option<i32>,
+    #[schema(minimum = 1, maximum = 365, example = 30)]
     pub max_days_ahead: Option<i32>,
+    #[schema(minimum = 0, maximum = 240, example = 0)]
     pub buffer_minutes: Option<i32>,
 }
 
 #[derive(Deserialize, ToSchema)]
 pub struct ServiceRequest {
+    #[schema(min_length = 1, max_length = 200, example = "Consultation")]
     pub name: Option<String>,
+    #[schema(max_length = 2000)]
     pub description: Option<String>,
+    #[schema(minimum = 5, maximum = 720, example = 30)]
     pub duration_minutes: Option<i32>,
     pub active: Option<bool>,
     /// Resources that can do this service (replaces the list).
@@ -397,8 +492,10 @@ pub struct ServiceRequest {
 
 #[derive(Deserialize, ToSchema)]
 pub struct ResourceRequest {
+    #[schema(min_length = 1, max_length = 200, example = "Dr. Rivera")]
     pub name: Option<String>,
     /// `staff` or `room`.
+    #[schema(value_type = Option<ResourceKind>)]
     pub kind: Option<String>,
     pub active: Option<bool>,
 }
@@ -407,6 +504,7 @@ pub struct ResourceRequest {
 pub struct ResourceView {
     pub id: Uuid,
     pub name: String,
+    #[schema(value_type = ResourceKind)]
     pub kind: String,
     pub active: bool,
 }
@@ -422,6 +520,14 @@ impl From<ResourceRow> for ResourceView {
     }
 }
 
+/// What a resource is.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ResourceKind {
+    Staff,
+    Room,
+}
+
 #[derive(Deserialize, ToSchema)]
 pub struct HoursRequest {
     pub hours: Vec<HoursView>,
@@ -431,12 +537,16 @@ pub struct HoursRequest {
 #[into_params(parameter_in = Query)]
 pub struct ListBookingsQuery {
     /// First local date, `YYYY-MM-DD` (default: today).
+    #[param(value_type = Option<String>, format = Date, pattern = "^(19[7-9][0-9]|2[01][0-9]{2})-[0-9]{2}-[0-9]{2}$", example = "2026-12-08")]
     pub from: Option<String>,
     /// Last local date, inclusive (default: from + 30 days).
+    #[param(value_type = Option<String>, format = Date, pattern = "^(19[7-9][0-9]|2[01][0-9]{2})-[0-9]{2}-[0-9]{2}$", example = "2026-12-14")]
     pub to: Option<String>,
     /// `confirmed` or `cancelled`.
+    #[param(value_type = Option<BookingStatus>)]
     pub status: Option<String>,
     /// 1–500 (default 100).
+    #[param(minimum = 1, maximum = 500, example = 100)]
     pub limit: Option<i64>,
 }
 

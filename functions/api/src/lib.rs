@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod dto;
+mod openapi_errors;
 pub mod routes;
 pub mod xlsx;
 
@@ -111,6 +112,9 @@ impl AppState {
         routes::rules::put_tenant_rules,
         routes::rules::admin_cancel_booking,
         routes::admin::list_bookings,
+        routes::staff::staff_create_booking,
+        routes::staff::staff_reschedule_booking,
+        routes::staff::booking_detail,
         routes::attendance::record_outcome,
         routes::attendance::attendance,
         routes::attendance::get_attendance_policy,
@@ -132,6 +136,8 @@ impl AppState {
         routes::delivery::google_callback,
         routes::excel::export_xlsx,
         routes::excel::import_xlsx,
+        routes::excel::list_dead_letters,
+        routes::excel::retry_dead_letter,
         routes::privacy::export_client,
         routes::privacy::erase_client,
         routes::people::sign_in,
@@ -170,6 +176,7 @@ impl AppState {
         (name = "waitlist", description = "Waitlist offers and attendance"),
         (name = "operations", description = "Notifications, the waitlist, the admin email, phone numbers"),
         (name = "admin", description = "Tenant settings, services, resources, bookings"),
+        (name = "staff", description = "Staff bookings for clients who phone or walk in, moves, a booking's history"),
         (name = "schedule", description = "Resource hours and date exceptions"),
         (name = "rules", description = "Booking rules"),
         (name = "people", description = "People, sessions and API keys"),
@@ -180,7 +187,7 @@ impl AppState {
         (name = "excel", description = "The appointments workbook"),
         (name = "privacy", description = "One client's data: export and erasure"),
     ),
-    modifiers(&BearerAuth, &Tags)
+    modifiers(&BearerAuth, &Tags, &ErrorAnswers)
 )]
 pub struct ApiDoc;
 
@@ -212,6 +219,26 @@ impl utoipa::Modify for Tags {
                 if op.security.is_none() {
                     op.security = Some(Vec::new());
                 }
+            }
+        }
+    }
+}
+
+/// Every operation's error answers with their codes (see [`openapi_errors`]).
+struct ErrorAnswers;
+
+impl utoipa::Modify for ErrorAnswers {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        for item in openapi.paths.paths.values_mut() {
+            let ops = [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.patch,
+            ];
+            for op in ops.into_iter().flatten() {
+                openapi_errors::describe(op);
             }
         }
     }
@@ -275,12 +302,21 @@ fn chat_routes() -> Router<AppState> {
     Router::new().route("/api/tenants/{tenant}/chat", post(routes::chat::chat))
 }
 
-/// The appointments workbook.
+/// The appointments workbook, and the rows of imports that could not be applied.
 fn excel_routes() -> Router<AppState> {
-    Router::new().route(
-        "/api/admin/tenants/{tenant}/appointments.xlsx",
-        get(routes::excel::export_xlsx).post(routes::excel::import_xlsx),
-    )
+    Router::new()
+        .route(
+            "/api/admin/tenants/{tenant}/appointments.xlsx",
+            get(routes::excel::export_xlsx).post(routes::excel::import_xlsx),
+        )
+        .route(
+            "/api/admin/tenants/{tenant}/excel/dead-letters",
+            get(routes::excel::list_dead_letters),
+        )
+        .route(
+            "/api/admin/tenants/{tenant}/excel/dead-letters/{id}/retry",
+            post(routes::excel::retry_dead_letter),
+        )
 }
 
 /// The REST API: public booking routes, the admin API, OAuth, the OpenAPI document.
@@ -402,7 +438,15 @@ fn rest_routes() -> Router<AppState> {
         )
         .route(
             "/api/admin/tenants/{tenant}/bookings",
-            get(admin::list_bookings),
+            get(admin::list_bookings).post(routes::staff::staff_create_booking),
+        )
+        .route(
+            "/api/admin/tenants/{tenant}/bookings/{reference}",
+            get(routes::staff::booking_detail),
+        )
+        .route(
+            "/api/admin/tenants/{tenant}/bookings/{reference}/reschedule",
+            post(routes::staff::staff_reschedule_booking),
         )
         .route(
             "/api/admin/tenants/{tenant}/bookings/{reference}/outcome",

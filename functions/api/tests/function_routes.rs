@@ -47,6 +47,24 @@ fn requests() -> Vec<(&'static str, &'static str, String, Option<&'static str>)>
             format!("/api/admin/tenants/{t}/bookings"),
             None,
         ),
+        (
+            "dead-letters",
+            "GET",
+            format!("/api/admin/tenants/{t}/excel/dead-letters"),
+            None,
+        ),
+        (
+            "dead-letter-retry",
+            "POST",
+            format!("/api/admin/tenants/{t}/excel/dead-letters/{t}/retry"),
+            None,
+        ),
+        (
+            "staff-booking",
+            "POST",
+            format!("/api/admin/tenants/{t}/bookings"),
+            Some("{}"),
+        ),
     ]
 }
 
@@ -71,7 +89,7 @@ async fn each_function_serves_its_own_routes(pool: PgPool) {
 
     assert_eq!(
         served(&api_function_router(state.clone())).await,
-        ["healthz", "tenant", "bookings"],
+        ["healthz", "tenant", "bookings", "staff-booking"],
         "the api function"
     );
     assert_eq!(
@@ -81,13 +99,29 @@ async fn each_function_serves_its_own_routes(pool: PgPool) {
     );
     assert_eq!(
         served(&excel_function_router(state.clone())).await,
-        ["healthz", "export", "import"],
+        [
+            "healthz",
+            "export",
+            "import",
+            "dead-letters",
+            "dead-letter-retry"
+        ],
         "the excel function"
     );
     // `gomomo serve` (one process) serves them all.
     assert_eq!(
         served(&function_router(state)).await,
-        ["healthz", "tenant", "chat", "export", "import", "bookings"],
+        [
+            "healthz",
+            "tenant",
+            "chat",
+            "export",
+            "import",
+            "bookings",
+            "dead-letters",
+            "dead-letter-retry",
+            "staff-booking"
+        ],
         "gomomo serve"
     );
 }

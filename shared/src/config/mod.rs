@@ -83,6 +83,10 @@ pub struct Config {
     /// `GOMOMO_DEMO_API_KEY`: the API key `seed-demo` stores for the demo tenant (at least
     /// 16 characters; otherwise a random key is minted).
     pub demo_api_key: Option<String>,
+    /// `DEMO_OWNER_PASSWORD`: the password `seed-demo` gives the demo tenant's owner
+    /// (`owner@demo.gomomo.local`); unset, a random one is minted and printed once. Refused
+    /// in production, where `seed-demo` creates no owner.
+    pub demo_owner_password: Option<String>,
     /// `CHAT_WS_URL`: the WebSocket URL the served pages give the widget (`ws://` or
     /// `wss://`); unset = the page uses the same origin's `/ws`.
     pub chat_ws_url: Option<String>,
@@ -306,6 +310,22 @@ impl Config {
         let telephony = crate::config::TelephonyConfig::from_lookup(&get, environment)?;
         let delivery = DeliveryConfig::from_lookup_as(&get, environment, role)?;
         let demo_api_key = get("GOMOMO_DEMO_API_KEY");
+        let demo_owner_password = match non_empty("DEMO_OWNER_PASSWORD") {
+            None => None,
+            Some(_) if environment == Environment::Production => {
+                return Err(ConfigError::Invalid {
+                    var: "DEMO_OWNER_PASSWORD",
+                    reason: "the demo owner is for development runs only".into(),
+                })
+            }
+            Some(v) if !(12..=256).contains(&v.chars().count()) => {
+                return Err(ConfigError::Invalid {
+                    var: "DEMO_OWNER_PASSWORD",
+                    reason: "must be 12 to 256 characters".into(),
+                })
+            }
+            Some(v) => Some(v),
+        };
         let chat_ws_url = non_empty("CHAT_WS_URL").map(|v| v.trim().to_string());
         if let Some(url) = &chat_ws_url {
             if !(url.starts_with("wss://") || url.starts_with("ws://")) {
@@ -343,6 +363,7 @@ impl Config {
             chat_ws_url,
             clock_offset,
             demo_api_key,
+            demo_owner_password,
             delivery,
             agent,
             telephony,
@@ -547,6 +568,31 @@ mod tests {
         ])
         .unwrap_err();
         assert!(prod.to_string().contains("development runs only"), "{prod}");
+    }
+
+    #[test]
+    fn the_demo_owner_password_is_for_development_only() {
+        let base = ("DATABASE_URL", "postgres://x");
+        let dev = cfg(&[base, ("DEMO_OWNER_PASSWORD", "a password for the demo")]).unwrap();
+        assert_eq!(
+            dev.demo_owner_password.as_deref(),
+            Some("a password for the demo")
+        );
+        assert!(cfg(&[base]).unwrap().demo_owner_password.is_none());
+        let short = cfg(&[base, ("DEMO_OWNER_PASSWORD", "short")]).unwrap_err();
+        assert!(short.to_string().contains("DEMO_OWNER_PASSWORD"), "{short}");
+        let prod = cfg(&[
+            base,
+            ("GOMOMO_ENV", "production"),
+            ("GOMOMO_PLATFORM_KEY", "k3J9x0q8Zp2LmW7rT5vB1nC4yH6gF8dS"),
+            (
+                "ENCRYPTION_KEY",
+                "q6Yl0m3R1x9w2VbT8cK4nP7sZ5aD0fH2jL6uE9gI1oM=",
+            ),
+            ("DEMO_OWNER_PASSWORD", "a password for the demo"),
+        ])
+        .unwrap_err();
+        assert!(prod.to_string().contains("DEMO_OWNER_PASSWORD"), "{prod}");
     }
 
     /// Every name the parsing code asks for, reading as `role`, before the role filter.

@@ -110,6 +110,7 @@ pub const VARS: &[Var] = &[
     var("WAITLIST_OFFER_MINUTES", Optional, BOOKS),
     var("HOLD_SWEEP_INTERVAL_SECONDS", Local, STANDALONE_ONLY),
     var("GOMOMO_DEMO_API_KEY", Local, STANDALONE_ONLY),
+    var("DEMO_OWNER_PASSWORD", Local, STANDALONE_ONLY),
     // Privacy: chat messages, call transcripts and inbound SMS records are purged after this.
     var("RETENTION_DAYS", Deploy, &[Scheduler]),
     // The api: admin key, the widget's socket.

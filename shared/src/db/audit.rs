@@ -174,3 +174,37 @@ pub async fn list<'e>(
     .fetch_all(db)
     .await
 }
+
+/// The history of one booking, oldest first: the rows about the appointment and about the
+/// holds it was made or moved from (named by `hold_id` in its rows), at most `limit`.
+pub async fn booking_history<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    tenant: Uuid,
+    appointment: Uuid,
+    limit: i64,
+) -> Result<Vec<AuditRow>, sqlx::Error> {
+    sqlx::query_as(
+        "WITH own AS (
+             SELECT id, payload FROM audit_log WHERE tenant_id = $1 AND entity_id = $2
+         ), holds AS (
+             SELECT DISTINCT payload ->> 'hold_id' AS hold_id FROM own
+              WHERE payload ->> 'hold_id' IS NOT NULL
+         )
+         SELECT a.id, a.event_type, a.entity_type, a.entity_id, a.actor,
+                coalesce(u.email, k.key_prefix) AS actor_label, a.payload, a.created_at
+           FROM audit_log a
+           LEFT JOIN admin_users u
+                  ON a.actor LIKE 'admin\\_user:%' AND u.id::text = substr(a.actor, 12)
+           LEFT JOIN tenant_api_keys k
+                  ON a.actor LIKE 'admin\\_key:%' AND k.id::text = substr(a.actor, 11)
+          WHERE a.tenant_id = $1
+            AND (a.entity_id = $2 OR a.entity_id IN (SELECT hold_id FROM holds))
+          ORDER BY a.created_at, a.id
+          LIMIT $3",
+    )
+    .bind(tenant)
+    .bind(appointment.to_string())
+    .bind(limit)
+    .fetch_all(db)
+    .await
+}

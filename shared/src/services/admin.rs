@@ -385,6 +385,9 @@ pub async fn seed_demo(pool: &PgPool) -> Result<DemoSeed> {
     seed_demo_with_key(pool, None).await
 }
 
+/// The demo tenant's owner, who signs in to the console (`seed-demo`, not in production).
+pub const DEMO_OWNER_EMAIL: &str = "owner@demo.gomomo.local";
+
 /// The browser origins the demo tenant's widget may be opened from besides the server's own
 /// (a page served by `gomomo serve` on its default address, under either name).
 pub const DEMO_WIDGET_ORIGINS: &[&str] = &["http://localhost:3000", "http://127.0.0.1:3000"];

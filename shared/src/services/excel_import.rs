@@ -370,3 +370,65 @@ mod tests {
         assert!(ImportRow::default().is_blank());
     }
 }
+
+/// Why a dead letter could not be retried.
+#[derive(Debug, thiserror::Error)]
+pub enum RetryError {
+    #[error("no such dead letter")]
+    NotFound,
+    #[error("the dead letter is already resolved")]
+    AlreadyResolved,
+    #[error(transparent)]
+    Import(#[from] ImportError),
+}
+
+impl From<sqlx::Error> for RetryError {
+    fn from(e: sqlx::Error) -> Self {
+        Self::Import(ImportError::Database(e))
+    }
+}
+
+/// Applies a dead-lettered row of an import again, as the import would (the row as it was
+/// read, against the bookings as they are now). The dead letter stays row-locked while it
+/// runs, so two retries of it run one after the other and the second finds it resolved.
+/// Resolved when the row now applies or is already what the bookings hold; otherwise one
+/// more attempt and the new reason.
+pub async fn retry_dead_letter(
+    booking: &BookingService,
+    tenant: TenantId,
+    id: Uuid,
+) -> Result<sync_dead_letter::DeadLetterRow, RetryError> {
+    let mut tx = booking.pool().begin().await?;
+    let letter = sync_dead_letter::get_for_update(&mut tx, tenant.0, id)
+        .await?
+        .filter(|d| d.source == "excel")
+        .ok_or(RetryError::NotFound)?;
+    if letter.resolved_at.is_some() {
+        return Err(RetryError::AlreadyResolved);
+    }
+    let row = ImportRow {
+        row: u32::try_from(letter.row_number.unwrap_or(0)).unwrap_or(0),
+        cells: COLUMNS.map(|c| {
+            letter
+                .payload
+                .get(c)
+                .and_then(serde_json::Value::as_str)
+                .unwrap_or("")
+                .to_string()
+        }),
+    };
+    let sched = booking.schedule(tenant).await.map_err(ImportError::from)?;
+    let names = Names::load(booking, tenant).await?;
+    let outcome = reconcile_row(booking, tenant, sched.tz, &names, &row).await?;
+    let now = booking.clock().now();
+    let updated = match outcome {
+        Outcome::Applied | Outcome::Unchanged => {
+            sync_dead_letter::record_attempt(&mut tx, id, Some(now), None).await?
+        }
+        Outcome::Dead { reason, .. } => {
+            sync_dead_letter::record_attempt(&mut tx, id, None, Some(&reason)).await?
+        }
+    };
+    tx.commit().await?;
+    Ok(updated)
+}

@@ -569,3 +569,99 @@ pub async fn list_keys(pool: &PgPool, tenant: Uuid) -> Result<Vec<KeyRow>, Peopl
 pub async fn purge_sessions(pool: &PgPool, now: DateTime<Utc>) -> Result<u64, sqlx::Error> {
     db::purge_sessions(pool, now).await
 }
+
+/// An owner put in place by a seed (the demo tenant's, for local runs).
+#[derive(Debug, Clone, Serialize)]
+pub struct SeededOwner {
+    pub email: String,
+    /// The password when this run set it (given, or minted because the owner was new);
+    /// `None` when an existing owner kept the one it had.
+    pub password: Option<String>,
+    pub created: bool,
+}
+
+/// Makes sure `tenant` has an enabled owner with `email`: created when absent (with
+/// `password`, or a random one returned once), and when `password` is given an existing
+/// one gets it (and the owner role) again, so a script that sets it can always sign in.
+/// Audited with the actor `system`.
+pub async fn seed_owner(
+    pool: &PgPool,
+    tenant: Uuid,
+    email: &str,
+    password: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<SeededOwner, PeopleError> {
+    let email = Email::parse(email)?;
+    let given = password.map(check_password).transpose()?.map(str::to_owned);
+    let minted = given.is_none().then(|| {
+        let key = generate_api_key();
+        key.strip_prefix("gmk_").unwrap_or(&key).to_owned()
+    });
+    let mut tx = locked(pool, tenant).await?;
+    let existing = db::list_users(&mut *tx, tenant)
+        .await?
+        .into_iter()
+        .find(|u| u.email.eq_ignore_ascii_case(email.as_str()));
+    let (user, set, created) = match existing {
+        Some(user) => {
+            let Some(pw) = given else {
+                return Ok(SeededOwner {
+                    email: user.email,
+                    password: None,
+                    created: false,
+                });
+            };
+            let hashed = pw.clone();
+            let hash = blocking(move || hash_password(&hashed)).await??;
+            let change = UserChange {
+                role: Some(Role::Owner.as_str()),
+                password_hash: Some(&hash),
+                disabled: Some(false),
+                ..Default::default()
+            };
+            let user = db::update_user(&mut tx, tenant, user.id, change, now)
+                .await?
+                .ok_or(PeopleError::UserNotFound)?;
+            (user, pw, false)
+        }
+        None => {
+            let pw = given.or(minted).unwrap_or_default();
+            let hashed = pw.clone();
+            let hash = blocking(move || hash_password(&hashed)).await??;
+            let user = db::insert_user(
+                &mut tx,
+                NewUser {
+                    id: Uuid::new_v4(),
+                    tenant,
+                    email: email.as_str(),
+                    name: "Demo owner",
+                    role: Role::Owner.as_str(),
+                    password_hash: &hash,
+                },
+            )
+            .await?
+            .ok_or(PeopleError::EmailTaken)?;
+            (user, pw, true)
+        }
+    };
+    audit_as(
+        &mut tx,
+        tenant,
+        if created {
+            "admin.user_created"
+        } else {
+            "admin.user_updated"
+        },
+        "admin_user",
+        user.id,
+        "system",
+        json!({"user_email": user.email, "role": user.role, "seeded": true}),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(SeededOwner {
+        email: user.email,
+        password: Some(set),
+        created,
+    })
+}

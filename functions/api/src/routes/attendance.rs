@@ -20,6 +20,7 @@ use crate::AppState;
 #[derive(Deserialize, ToSchema)]
 pub struct OutcomeRequest {
     /// `attended` or `no_show` (a late cancellation is recorded by cancelling).
+    #[schema(value_type = RecordedOutcome)]
     pub outcome: String,
 }
 
@@ -27,8 +28,10 @@ pub struct OutcomeRequest {
 #[into_params(parameter_in = Query)]
 pub struct AttendanceQuery {
     /// The client's email (any case).
+    #[param(format = "email", max_length = 254, example = "ana@example.com")]
     pub email: Option<String>,
     /// The client's phone, E.164.
+    #[param(pattern = r"^\+[1-9][0-9]{7,14}$", example = "+15555550123")]
     pub phone: Option<String>,
 }
 
@@ -66,9 +69,28 @@ impl From<AttendancePolicy> for AttendancePolicyBody {
     }
 }
 
+/// What staff record about a booking that has started.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RecordedOutcome {
+    Attended,
+    NoShow,
+}
+
+/// Where a waitlist offer stands.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum OfferStatus {
+    Offered,
+    Booked,
+    Expired,
+    Cancelled,
+}
+
 #[derive(Serialize, ToSchema)]
 pub struct WaitlistOfferView {
     /// `offered` (open: accept before `expires_at`), `booked`, `expired` or `cancelled`.
+    #[schema(value_type = OfferStatus)]
     pub status: String,
     pub service_id: Option<Uuid>,
     /// The time held, RFC 3339 in the tenant's zone.

@@ -22,12 +22,19 @@ pub struct ChatRequest {
     /// The conversation to continue: a session the server issued for this tenant. When
     /// absent, a new session is issued and returned in the response. Client-chosen ids are
     /// refused (404 `session_not_found`).
+    #[schema(pattern = "^gs_[A-Za-z0-9_-]{43}$")]
     pub session_id: Option<String>,
+    #[schema(
+        min_length = 1,
+        max_length = 2000,
+        example = "Can I book a consultation tomorrow morning?"
+    )]
     pub message: String,
     /// The client's own time zone (IANA name; the widget sends the browser's). A session
     /// that knows no zone of the client's keeps it: replies, and the messages about a
     /// booking made in the conversation, show the client's time beside the clinic's when
     /// they differ. Unknown names are refused (400 `invalid_client_time_zone`).
+    #[schema(max_length = 64, example = "Europe/Madrid")]
     pub client_time_zone: Option<String>,
 }
 

@@ -45,16 +45,23 @@ pub struct CreateWebhookRequest {
     /// https URL (plain http is accepted in development only). Its host must resolve to
     /// public addresses: loopback, private, link-local (cloud metadata), CGNAT, multicast
     /// and unspecified addresses are refused with `webhook_url_refused`.
+    #[schema(
+        format = "uri",
+        max_length = 2000,
+        example = "https://hooks.clinic.example/gomomo"
+    )]
     pub url: String,
     /// Event names to send (`BookingCreated`, …); empty or missing = every event.
     #[serde(default)]
     pub event_types: Vec<String>,
     #[serde(default)]
+    #[schema(max_length = 500)]
     pub description: String,
 }
 
 #[derive(Deserialize, ToSchema)]
 pub struct UpdateWebhookRequest {
+    #[schema(format = "uri", max_length = 2000)]
     pub url: Option<String>,
     pub event_types: Option<Vec<String>>,
     pub enabled: Option<bool>,
@@ -101,6 +108,7 @@ pub struct WebhookDeliveryView {
     pub event_id: Uuid,
     pub event_type: String,
     /// pending | delivered | dead
+    #[schema(value_type = DeliveryState)]
     pub status: String,
     pub attempts: i32,
     pub max_attempts: i32,
@@ -132,10 +140,20 @@ impl From<DeliveryRow> for WebhookDeliveryView {
     }
 }
 
+/// Where a webhook delivery stands.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryState {
+    Pending,
+    Delivered,
+    Dead,
+}
+
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct DeliveriesQuery {
     /// pending | delivered | dead
+    #[param(value_type = Option<DeliveryState>)]
     pub status: Option<String>,
     /// 1–500 (default 100)
     pub limit: Option<i64>,
@@ -398,9 +416,14 @@ async fn start_google_flow(
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct CallbackQuery {
+    /// The state this deployment signed when the connection began.
+    #[param(max_length = 2000)]
     pub state: Option<String>,
+    /// Google's authorization code.
+    #[param(max_length = 2000)]
     pub code: Option<String>,
     /// Set by Google when the user declined.
+    #[param(max_length = 200, example = "access_denied")]
     pub error: Option<String>,
 }
 

@@ -41,8 +41,10 @@ const MAX_EXPORT_ROWS: i64 = 10_000;
 #[into_params(parameter_in = Query)]
 pub struct ExportQuery {
     /// First local date, `YYYY-MM-DD` (default: today).
+    #[param(value_type = Option<String>, format = Date, pattern = "^(19[7-9][0-9]|2[01][0-9]{2})-[0-9]{2}-[0-9]{2}$", example = "2026-12-08")]
     pub from: Option<String>,
     /// Last local date, inclusive (default: from + 30 days).
+    #[param(value_type = Option<String>, format = Date, pattern = "^(19[7-9][0-9]|2[01][0-9]{2})-[0-9]{2}-[0-9]{2}$", example = "2026-12-14")]
     pub to: Option<String>,
 }
 
@@ -241,4 +243,146 @@ pub async fn import_xlsx(
         "excel import"
     );
     Ok(Json(summary.into()))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct DeadLetterQuery {
+    /// Also the resolved ones (default: only open ones).
+    pub resolved: Option<bool>,
+    /// 1–500 (default 100).
+    #[param(minimum = 1, maximum = 500, example = 100)]
+    pub limit: Option<i64>,
+}
+
+/// A row of an import that could not be applied.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct DeadLetterView {
+    #[schema(format = Uuid)]
+    pub id: uuid::Uuid,
+    /// Sheet row number (the header is row 1).
+    #[schema(minimum = 2)]
+    pub row_number: Option<i32>,
+    #[schema(example = "K7QM-3XRP")]
+    pub reference: Option<String>,
+    /// What applying the row attempted.
+    #[schema(example = "reschedule")]
+    pub operation: DeadLetterOperation,
+    /// The row as read, by column name.
+    #[schema(value_type = Object)]
+    pub row: serde_json::Value,
+    /// Why it was not applied (the latest attempt's reason).
+    pub error: String,
+    /// How many times applying it was tried (the import's own try included).
+    #[schema(minimum = 1)]
+    pub attempts: i32,
+    /// When a retry applied it; null while open.
+    pub resolved_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// What applying a dead-lettered row attempted.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DeadLetterOperation {
+    Parse,
+    Update,
+    Cancel,
+    Reschedule,
+    Other,
+}
+
+impl From<gomomo::db::sync_dead_letter::DeadLetterRow> for DeadLetterView {
+    fn from(d: gomomo::db::sync_dead_letter::DeadLetterRow) -> Self {
+        let operation = match d.operation.as_str() {
+            "parse" => DeadLetterOperation::Parse,
+            "update" => DeadLetterOperation::Update,
+            "cancel" => DeadLetterOperation::Cancel,
+            "reschedule" => DeadLetterOperation::Reschedule,
+            _ => DeadLetterOperation::Other,
+        };
+        Self {
+            id: d.id,
+            row_number: d.row_number,
+            reference: d.reference,
+            operation,
+            row: d.payload,
+            error: d.error,
+            attempts: d.attempts,
+            resolved_at: d.resolved_at,
+            created_at: d.created_at,
+        }
+    }
+}
+
+/// The rows of imports that could not be applied, newest first.
+#[utoipa::path(get, path = "/api/admin/tenants/{tenant}/excel/dead-letters",
+    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id"), DeadLetterQuery), security(("api_key" = [])),
+    description = "Rows of Excel imports that could not be applied (unknown reference, a field that cannot change, a refused move or cancel, …), newest first, open ones only unless `resolved=true`.",
+    responses((status = 200, body = [DeadLetterView]),
+        (status = 400, description = "invalid_limit, invalid_query, invalid_tenant_id", body = crate::dto::ErrorBody),
+        (status = 401, description = "unauthorized", body = crate::dto::ErrorBody),
+        (status = 403, description = "wrong_tenant", body = crate::dto::ErrorBody)))]
+pub async fn list_dead_letters(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ApiPath(tenant): ApiPath<String>,
+    ApiQuery(q): ApiQuery<DeadLetterQuery>,
+) -> Result<Json<Vec<DeadLetterView>>, ApiError> {
+    let tenant = tenant_id(&tenant)?;
+    tenant_admin(&state, &headers, tenant).await?;
+    let limit = q.limit.unwrap_or(100);
+    if !(1..=500).contains(&limit) {
+        return Err(ApiError::bad_request(
+            "invalid_limit",
+            "limit must be from 1 to 500",
+        ));
+    }
+    let rows = gomomo::db::sync_dead_letter::list(
+        state.pool(),
+        tenant.0,
+        "excel",
+        q.resolved.unwrap_or(false),
+        limit,
+    )
+    .await
+    .map_err(|e| ApiError::internal(&e))?;
+    Ok(Json(rows.into_iter().map(Into::into).collect()))
+}
+
+/// Apply a dead-lettered row again.
+#[utoipa::path(post, path = "/api/admin/tenants/{tenant}/excel/dead-letters/{id}/retry",
+    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id"), ("id" = uuid::Uuid, Path, description = "The dead letter's id")), security(("api_key" = [])),
+    description = "Applies the row again as the import would, against the bookings as they are now. Answers the dead letter: `resolved_at` set when the row now applies (or the bookings already hold it), else one more attempt and the new `error`.",
+    responses((status = 200, body = DeadLetterView),
+        (status = 400, description = "invalid_id, invalid_tenant_id", body = crate::dto::ErrorBody),
+        (status = 401, description = "unauthorized", body = crate::dto::ErrorBody),
+        (status = 403, description = "wrong_tenant", body = crate::dto::ErrorBody),
+        (status = 404, description = "dead_letter_not_found", body = crate::dto::ErrorBody),
+        (status = 409, description = "dead_letter_resolved", body = crate::dto::ErrorBody),
+        (status = 503, description = "busy", body = crate::dto::ErrorBody)))]
+pub async fn retry_dead_letter(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ApiPath((tenant, id)): ApiPath<(String, String)>,
+) -> Result<Json<DeadLetterView>, ApiError> {
+    use excel_import::RetryError;
+    let tenant = tenant_id(&tenant)?;
+    tenant_admin(&state, &headers, tenant).await?;
+    let id = super::uuid_field("id", &id)?;
+    let row = excel_import::retry_dead_letter(&state.booking, tenant, id)
+        .await
+        .map_err(|e| match e {
+            RetryError::NotFound => {
+                ApiError::not_found("dead_letter_not_found", "no such dead letter")
+            }
+            RetryError::AlreadyResolved => ApiError::new(
+                StatusCode::CONFLICT,
+                "dead_letter_resolved",
+                "the dead letter is already resolved",
+            ),
+            RetryError::Import(ImportError::Booking(b)) => ApiError::from(b),
+            RetryError::Import(ImportError::Database(d)) => ApiError::internal(&d),
+        })?;
+    Ok(Json(row.into()))
 }

@@ -12,6 +12,7 @@ pub mod privacy;
 pub mod public;
 pub mod rules;
 pub mod schedule;
+pub mod staff;
 pub mod transcripts;
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};

@@ -57,7 +57,7 @@ pub struct PolicyRequest {
     /// A registered tool: send_confirmation, send_cancellation, send_reminder,
     /// retry_calendar_sync, escalate_calendar_failure, send_hold_followup,
     /// send_waitlist_notification, send_contact_followup, send_no_show_followup.
-    #[schema(example = "send_reminder")]
+    #[schema(pattern = "^[a-z_]{1,64}$", example = "send_reminder")]
     pub action: String,
     pub effect: PolicyEffect,
     /// Every entry must hold for the rule to apply: `field: value` (equal), `min_field`,

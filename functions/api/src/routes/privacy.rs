@@ -21,9 +21,9 @@ use crate::AppState;
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ClientRequest {
-    #[schema(example = "ana@example.com")]
+    #[schema(format = "email", max_length = 254, example = "ana@example.com")]
     pub email: Option<String>,
-    #[schema(example = "+15555550123")]
+    #[schema(pattern = r"^\+[1-9][0-9]{7,14}$", example = "+15555550123")]
     pub phone: Option<String>,
 }
 

@@ -43,25 +43,46 @@ pub struct ResourceHoursView {
 pub struct ExceptionRequest {
     /// `closed` (the whole tenant), `time_off` (one resource) or `extra_hours` (a one-off
     /// opening, tenant-wide or of one resource).
+    #[schema(value_type = ExceptionKind)]
     pub kind: String,
     /// Required for `time_off`, refused for `closed`.
+    #[schema(value_type = Option<String>, format = Uuid)]
     pub resource_id: Option<String>,
     /// First local date, `YYYY-MM-DD`.
+    #[schema(value_type = String, format = Date, pattern = "^(19[7-9][0-9]|2[01][0-9]{2})-[0-9]{2}-[0-9]{2}$", example = "2026-12-24")]
     pub start_date: String,
     /// Last local date, inclusive (default: `start_date`); at most 366 days after it.
+    #[schema(value_type = Option<String>, format = Date, pattern = "^(19[7-9][0-9]|2[01][0-9]{2})-[0-9]{2}-[0-9]{2}$", example = "2026-12-26")]
     pub end_date: Option<String>,
     /// `HH:MM` local, with `end_time`: the part of each day (none: the whole day; required
     /// for `extra_hours`).
+    #[schema(pattern = "^([01][0-9]|2[0-3]):[0-5][0-9]$", example = "12:00")]
     pub start_time: Option<String>,
+    /// `HH:MM` local, after `start_time`.
+    #[schema(pattern = "^([01][0-9]|2[0-3]):[0-5][0-9]$", example = "17:00")]
     pub end_time: Option<String>,
     /// Repeat every year on the same dates (e.g. December 25).
     pub recurring_yearly: Option<bool>,
+    #[schema(max_length = 500, example = "Holidays")]
     pub note: Option<String>,
+}
+
+/// What a date exception does.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ExceptionKind {
+    /// The whole tenant is closed.
+    Closed,
+    /// One resource is away.
+    TimeOff,
+    /// A one-off opening, tenant-wide or of one resource.
+    ExtraHours,
 }
 
 #[derive(Serialize, ToSchema)]
 pub struct ExceptionView {
     pub id: Uuid,
+    #[schema(value_type = ExceptionKind)]
     pub kind: String,
     pub resource_id: Option<Uuid>,
     pub start_date: NaiveDate,
@@ -111,12 +132,18 @@ pub struct ExceptionList {
 pub struct ExceptionListQuery {
     /// Only exceptions ending on or after this local date, `YYYY-MM-DD` (default: today);
     /// yearly ones are always listed.
+    #[param(value_type = Option<String>, format = Date, pattern = "^(19[7-9][0-9]|2[01][0-9]{2})-[0-9]{2}-[0-9]{2}$", example = "2026-12-01")]
     pub since: Option<String>,
 }
 
 #[derive(Deserialize, ToSchema, Default)]
 pub struct NotifyRequest {
     /// Where clients can book a new time (`https://…`), put in the messages.
+    #[schema(
+        format = "uri",
+        max_length = 500,
+        example = "https://clinic.example/book"
+    )]
     pub booking_url: Option<String>,
 }
 

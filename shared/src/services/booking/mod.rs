@@ -15,8 +15,10 @@ mod attendance;
 mod calendar_sync;
 pub mod freebusy;
 pub mod schedule;
+mod staff;
 mod waitlist;
 
+pub use staff::StaffPlacement;
 pub use waitlist::WaitlistOffer;
 
 use std::time::Duration as StdDuration;
@@ -2097,13 +2099,24 @@ async fn record_move(
     moved: &AppointmentRow,
     hold_id: Option<Uuid>,
 ) -> Result<()> {
+    record_move_by(tx, old, moved, hold_id, "client").await
+}
+
+/// [`record_move`] with the actor of the audit row ([`audit::ADMIN`] for staff).
+async fn record_move_by(
+    tx: &mut PgConnection,
+    old: &AppointmentRow,
+    moved: &AppointmentRow,
+    hold_id: Option<Uuid>,
+    actor: &str,
+) -> Result<()> {
     let tenant_id = moved.tenant_id;
     audit_appointment(
         tx,
         tenant_id,
         "booking.rescheduled",
         moved.id,
-        "client",
+        actor,
         json!({
             "reference": moved.reference,
             "old_start": old.start_at,
