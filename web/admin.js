@@ -534,9 +534,15 @@
   function bookingView(ref) {
     return api("GET", T("/bookings/" + ref)).then(function (r) { return r.data; }, function (e) {
       if (!e.unavailable) throw e;
-      var cached = seenBookings[ref] || seenBookings[ref.slice(0, 4) + "-" + ref.slice(-4)];
-      if (!cached) throw new ApiError(404, "booking_not_found", "This booking is not in the lists loaded so far; open it from the calendar.");
-      return { booking: cached, history: null };
+      var key = ref.slice(0, 4) + "-" + ref.slice(-4);
+      var found = function () { return seenBookings[ref] || seenBookings[key]; };
+      if (found()) return { booking: found(), history: null };
+      // A server without the booking's own route: look for it around today.
+      var today = todayLocal();
+      return listBookings(addDays(today, -90), addDays(today, 365)).then(function () {
+        if (!found()) throw new ApiError(404, "booking_not_found", "No booking " + key + " between three months ago and a year ahead.");
+        return { booking: found(), history: null };
+      });
     }).then(function (d) {
       var b = d.booking;
       seenBookings[b.reference] = b;
@@ -551,8 +557,11 @@
       var out = h("div", { class: "msg", role: "status", "aria-live": "polite" });
       var actions = h("div", { class: "toolbar" });
       if (b.status !== "cancelled") {
-        actions.appendChild(button("Mark attended", function () { outcome(b, "attended", out); }));
-        actions.appendChild(button("Mark no-show", function () { outcome(b, "no_show", out); }));
+        // Attendance is known once the booking has started.
+        if (new Date(b.start) <= new Date()) {
+          actions.appendChild(button("Mark attended", function () { outcome(b, "attended", out); }));
+          actions.appendChild(button("Mark no-show", function () { outcome(b, "no_show", out); }));
+        }
         var confirmBox = h("div", { class: "confirm", hidden: true },
           h("p", { text: "Cancel " + b.client_name + "'s booking? The client is told." }),
           button("Yes, cancel the booking", function () {
