@@ -225,7 +225,7 @@ console-test:
 
 ## screenshots: the console test, then the screenshots the README shows copied into
 ## docs/screenshots/ (CI runs console-test only and never writes into the tree).
-SCREENSHOTS := desktop-day desktop-booking desktop-notifications desktop-policies desktop-people \
+SCREENSHOTS := desktop-day desktop-booking desktop-notifications \
                phone-day phone-menu phone-booking
 screenshots:
 	@$(WITH_DATABASE)

@@ -1170,7 +1170,7 @@
         if (st.value) body.start_time = st.value;
         if (et.value) body.end_time = et.value;
         api("POST", T("/exceptions"), body).then(function (r2) {
-          toast("Added " + body.kind.replace("_", " ") + " on " + body.start_date);
+          toast("Added " + ({ closed: "a closure", time_off: "time off", extra_hours: "extra hours" }[body.kind] || body.kind) + " on " + body.start_date);
           var aff = affectedList(r2.data.affected);
           return Promise.resolve(rerender()).then(function () { if (aff) toast(r2.data.affected.length + " booking(s) inside: notify their clients from the list", false); });
         }).catch(function (e) { clear(out).appendChild(errorBox(e)); });
@@ -1249,7 +1249,8 @@
     imp.appendChild(inf);
 
     var dead = section("Rows set aside", "xl-dead");
-    return get("/excel/dead-letters").then(function (rows) {
+    return get("/excel/dead-letters").then(function (found) {
+      var rows = Array.isArray(found) ? found : (found && (found.dead_letters || found.rows || found.items)) || [];
       dead.appendChild(table(["Row", "Reference", "Why", "When", ""], rows.map(function (d) {
         var st = td(d.status ? badge(d.status) : "", "Reason");
         return h("tr", null, td(String(d.row || d.row_number || "—"), "Row"), td(d.reference || "—", "Reference"),
@@ -1341,13 +1342,17 @@
       users.appendChild(h("h3", { text: "Add a person" }));
       users.appendChild(uf);
 
+      // Who made a key: the person's email rather than their id.
+      var people = {};
+      r[0].forEach(function (u) { people["admin_user:" + u.id] = u.email; });
+      var maker = function (by) { return people[by] || (/^admin_key:/.test(by) ? "a key" : by); };
       var keys = section("API keys", "keys-h");
       var secretSlot = h("div", { class: "msg", "aria-live": "polite" });
       keys.appendChild(h("p", { class: "muted", text: "For machines. A key's secret is shown once, when it is made or rotated." }));
       keys.appendChild(secretSlot);
       keys.appendChild(table(["Key", "Role", "Made", "Last used", "State", ""], r[1].map(function (k) {
         return h("tr", { "data-key": k.id }, td([h("code", { text: k.prefix + "…" }), " ", k.name], "Key"), td(k.role, "Role"),
-          td(when(k.created_at) + (k.created_by ? " by " + k.created_by : ""), "Made"), td(when(k.last_used_at), "Last used"),
+          td(when(k.created_at) + (k.created_by ? " by " + maker(k.created_by) : ""), "Made"), td(when(k.last_used_at), "Last used"),
           td(badge(k.revoked_at ? "revoked" : "live"), "State"),
           td(k.revoked_at ? "" : [button("Rotate", function () {
             api("POST", T("/keys/" + k.id + "/rotate")).then(function (res) {

@@ -69,8 +69,9 @@ async function newPage(browser, viewport) {
 async function shot(page, name) {
   const vp = page.viewportSize();
   const prefix = vp.width < 600 ? "phone" : "desktop";
-  await page.evaluate(() => document.fonts && document.fonts.ready);
-  await page.screenshot({ path: path.join(SHOTS, `${prefix}-${name}.png`) });
+  // a toast of an earlier step would hide part of this screen
+  await page.evaluate(() => { document.getElementById("toast").className = "toast"; return document.fonts && document.fonts.ready; });
+  await page.screenshot({ path: path.join(SHOTS, `${prefix}-${name}.png`), animations: "disabled" });
 }
 
 async function heading(page, re) {
@@ -119,7 +120,12 @@ async function toast(page, re) {
 
 async function fitsThePhone(page, what) {
   const width = await page.evaluate(() => document.documentElement.scrollWidth);
-  if (width > PHONE.width) fail(`${what} overflows a ${PHONE.width}px screen: scrollWidth ${width}`);
+  if (width > PHONE.width) {
+    const wide = await page.evaluate((w) => Array.from(document.querySelectorAll("body *"))
+      .filter((el) => el.getBoundingClientRect().right > w).slice(0, 5)
+      .map((el) => el.tagName.toLowerCase() + (el.className ? "." + String(el.className).replace(/ /g, ".") : "") + " " + Math.round(el.getBoundingClientRect().right)), PHONE.width);
+    fail(`${what} overflows a ${PHONE.width}px screen: scrollWidth ${width} (${wide.join(", ")})`);
+  }
 }
 
 async function signIn(page) {
@@ -363,7 +369,7 @@ async function desktop(browser) {
   await xf.getByLabel("From", { exact: true }).fill(closedOn);
   await xf.getByLabel("Note").fill("Closed for staff training");
   await xf.getByRole("button", { name: "Add" }).click();
-  await toast(page, new RegExp("Added closed on " + closedOn));
+  await toast(page, new RegExp("Added a closure on " + closedOn));
   await page.locator("tr", { hasText: "Closed for staff training" }).first().waitFor();
   const exceptions = await api(page, "GET", T("/exceptions"));
   const closure = exceptions.data.exceptions.find((x) => x.kind === "closed" && x.start_date === closedOn && x.note === "Closed for staff training");
