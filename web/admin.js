@@ -273,13 +273,22 @@
     var email = form.email.value.trim(), password = form.password.value;
     if (!email || !password) { err.hidden = false; err.textContent = "Enter your email and password."; return; }
     var btn = form.querySelector("button[type=submit]");
+    var body = { email: email, password: password };
+    var tenantField = document.getElementById("signin-tenant-field");
+    if (!tenantField.hidden && form.tenant.value.trim()) body.tenant_id = form.tenant.value.trim();
     btn.disabled = true;
-    api("POST", "/api/admin/sign-in", { email: email, password: password }, { signIn: true }).then(function (r) {
+    api("POST", "/api/admin/sign-in", body, { signIn: true }).then(function (r) {
       form.password.value = "";
       saveSession({ token: r.data.token, tenant_id: r.data.tenant_id, user: r.data.user, expires_at: r.data.expires_at });
       return start();
     }).catch(function (e) {
       err.hidden = false;
+      if (e.code === "tenant_required") {
+        tenantField.hidden = false;
+        form.tenant.focus();
+        err.textContent = "Which business? Enter its id.";
+        return;
+      }
       err.textContent = e.status === 401 ? "That email and password do not match." :
         e.status === 429 ? "Too many attempts. Wait a minute and try again." : describe(e);
     }).then(function () { btn.disabled = false; });
