@@ -1407,7 +1407,11 @@
     document.getElementById("nav-toggle").addEventListener("click", toggleNav);
     // Choosing a screen folds the menu (also when it is the screen already shown).
     document.getElementById("nav").addEventListener("click", function (ev) { if (ev.target.closest("a")) closeNav(); });
-    document.addEventListener("keydown", function (ev) { if (ev.key === "Escape") closeNav(); });
+    document.addEventListener("keydown", function (ev) {
+      if (ev.key !== "Escape" || !document.getElementById("nav").classList.contains("open")) return;
+      closeNav();
+      document.getElementById("nav-toggle").focus();
+    });
     window.addEventListener("hashchange", route);
     var stored = null;
     try { stored = JSON.parse(sessionStorage.getItem(STORE) || "null"); } catch (e) { stored = null; }

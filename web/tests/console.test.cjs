@@ -256,8 +256,11 @@ async function desktop(browser) {
   await page.locator(".facts .badge.no_show").waitFor();
   log("marked " + B.noshow + " a no-show");
 
-  // the waitlist
-  await go(page, "#/waitlist", /^Waitlist$/);
+  // the waitlist, by keyboard from the menu
+  await page.locator('#nav a[href="#/waitlist"]').focus();
+  await page.keyboard.press("Enter");
+  await heading(page, /^Waitlist$/);
+  if ((await page.evaluate(() => document.activeElement.tagName)) !== "H1") fail("the new screen's heading did not take the focus");
   await page.getByLabel("Status").waitFor();
   await shot(page, "waitlist");
 
@@ -455,6 +458,15 @@ async function phone(browser) {
   await shot(page, "signin");
   await signIn(page);
   if (await page.locator("#nav").isVisible()) fail("the menu is open on a phone before it is asked for");
+  // the menu by keyboard: Enter opens it with the first screen focused, Escape folds it
+  await page.getByRole("button", { name: "Menu" }).focus();
+  await page.keyboard.press("Enter");
+  await page.locator("#nav").waitFor({ state: "visible" });
+  if ((await page.evaluate(() => document.activeElement.getAttribute("href"))) !== "#/today") fail("opening the menu did not focus its first screen");
+  if ((await page.getByRole("button", { name: "Menu" }).getAttribute("aria-expanded")) !== "true") fail("the menu button does not say it is open");
+  await page.keyboard.press("Escape");
+  await page.locator("#nav").waitFor({ state: "hidden" });
+  if ((await page.evaluate(() => document.activeElement.id)) !== "nav-toggle") fail("Escape did not return the focus to the menu button");
   for (const [name, hash] of SCREENS) {
     const link = page.locator(`#nav a[href="${hash}"]`);
     await page.getByRole("button", { name: "Menu" }).click();
