@@ -81,7 +81,7 @@ if [ "$$cfn_rc" -ne 0 ]; then echo "cfn-lint: warnings only (exit $$cfn_rc), not
 endef
 
 .PHONY: help run test bench package lint layers fmt fmt-check clippy cfn-lint check-template \
-        tools pg-start pg-stop lambda-test browser-test e2e
+        tools pg-start pg-stop lambda-test browser-test console-test screenshots e2e
 
 help:
 	@echo "make run          standalone server + demo tenant (Postgres started on demand)"
@@ -91,6 +91,8 @@ help:
 	echo "make lint         rustfmt check, clippy, cfn-lint, template checks"
 	echo "make fmt          rustfmt the workspace"
 	echo "make browser-test the chat widget in headless Chromium against gomomo serve"
+	echo "make console-test the console (/admin) in headless Chromium: every screen, screenshots in target/"
+	echo "make screenshots  the console test, then its screenshots copied into docs/screenshots/"
 	echo "make lambda-test  replay events/api-*.json under cargo lambda watch"
 	echo "make e2e          the deployed shape locally: a booking, its mail and reminder SMS, hop by hop"
 	echo "make pg-start     start the private Postgres (prints DATABASE_URL)"
@@ -132,6 +134,8 @@ test: tools
 	bash scripts/lambda-test.sh
 	echo "==> scripts/browser-test.sh (the widget in headless Chromium)"
 	bash scripts/browser-test.sh
+	echo "==> scripts/console-test.sh (the console at /admin in headless Chromium, every screen)"
+	bash scripts/console-test.sh
 	echo "==> scripts/api-client-test.sh (OpenAPI lint, a generated client against gomomo serve)"
 	bash scripts/api-client-test.sh
 	echo "==> scripts/e2e/run.py (the local cloud run: every function under cargo lambda watch)"
@@ -214,6 +218,21 @@ package: tools
 browser-test:
 	@$(WITH_DATABASE)
 	bash scripts/browser-test.sh
+
+console-test:
+	@$(WITH_DATABASE)
+	bash scripts/console-test.sh
+
+## screenshots: the console test, then the screenshots the README shows copied into
+## docs/screenshots/ (CI runs console-test only and never writes into the tree).
+SCREENSHOTS := desktop-day desktop-booking desktop-notifications \
+               phone-day phone-menu phone-booking
+screenshots:
+	@$(WITH_DATABASE)
+	bash scripts/console-test.sh
+	mkdir -p docs/screenshots
+	for name in $(SCREENSHOTS); do cp "target/console-screenshots/$$name.png" docs/screenshots/; done
+	echo "==> $$(ls docs/screenshots | wc -l) screenshots in docs/screenshots/"
 
 ## e2e: the deployed shape run locally (scripts/e2e/run.py; docs in its header). Logs: target/e2e/.
 ## E2E_ARGS passes options through, e.g. make e2e E2E_ARGS="--until 3".

@@ -314,3 +314,175 @@ async fn the_rest_api_is_still_there() {
     assert_eq!(code, StatusCode::NOT_FOUND);
     assert!(body.contains("\"code\""), "the JSON 404 fallback: {body}");
 }
+
+/// The console's security headers, the same on its page, script and style.
+fn assert_console_headers(h: &HeaderMap, what: &str) {
+    let csp = h["content-security-policy"].to_str().unwrap();
+    assert_eq!(csp, gomomo::http::web::ADMIN_CSP, "{what}");
+    for part in [
+        "default-src 'none'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "connect-src 'self'",
+        "frame-ancestors 'none'",
+        "base-uri 'none'",
+    ] {
+        assert!(csp.contains(part), "{what}: {part} missing from {csp}");
+    }
+    assert!(
+        !csp.contains("unsafe") && !csp.contains("http"),
+        "{what}: nothing inline, no other origin: {csp}"
+    );
+    assert_eq!(h["x-frame-options"].to_str().unwrap(), "DENY", "{what}");
+    assert_eq!(h["x-content-type-options"].to_str().unwrap(), "nosniff");
+    assert_eq!(h["referrer-policy"].to_str().unwrap(), "no-referrer");
+    let etag = h["etag"].to_str().unwrap();
+    assert!(
+        etag.starts_with('"') && etag.len() == 34,
+        "{what}: a strong validator: {etag}"
+    );
+}
+
+#[tokio::test]
+async fn the_console_and_its_files_are_served_with_strict_headers() {
+    use gomomo::http::web::{ADMIN_CSS, ADMIN_HTML, ADMIN_JS};
+    let app = api(&[]);
+    let files = [
+        ("/admin", "text/html; charset=utf-8", "no-cache", ADMIN_HTML),
+        (
+            "/admin/",
+            "text/html; charset=utf-8",
+            "no-cache",
+            ADMIN_HTML,
+        ),
+        (
+            "/admin/bookings/K7QM-3XRP",
+            "text/html; charset=utf-8",
+            "no-cache",
+            ADMIN_HTML,
+        ),
+        (
+            "/admin/app.js",
+            "application/javascript; charset=utf-8",
+            "public, max-age=60",
+            ADMIN_JS,
+        ),
+        (
+            "/admin/app.css",
+            "text/css; charset=utf-8",
+            "public, max-age=60",
+            ADMIN_CSS,
+        ),
+    ];
+    for (uri, content_type, cache, content) in files {
+        let (code, h, body) = send(&app, get(uri)).await;
+        assert_eq!(code, StatusCode::OK, "{uri}");
+        assert_eq!(h["content-type"].to_str().unwrap(), content_type, "{uri}");
+        assert_eq!(h["cache-control"].to_str().unwrap(), cache, "{uri}");
+        assert_console_headers(&h, uri);
+        assert_eq!(body, content, "{uri}");
+        let etag = h["etag"].to_str().unwrap().to_string();
+
+        // its validator back → 304 with the headers and no body
+        let req = Request::get(uri)
+            .header("if-none-match", format!("\"other\", {etag}"))
+            .body(Body::empty())
+            .unwrap();
+        let (code, h, body) = send(&app, req).await;
+        assert_eq!(code, StatusCode::NOT_MODIFIED, "{uri}");
+        assert!(body.is_empty());
+        assert_eq!(h["etag"].to_str().unwrap(), etag);
+        assert_console_headers(&h, uri);
+
+        // HEAD: the headers, no body
+        let req = Request::head(uri).body(Body::empty()).unwrap();
+        let (code, h, body) = send(&app, req).await;
+        assert_eq!(code, StatusCode::OK, "{uri}");
+        assert!(body.is_empty());
+        assert_console_headers(&h, uri);
+    }
+
+    // the page, the script and the style each have their own validator
+    let tag = |uri: &'static str| {
+        let app = app.clone();
+        async move { send(&app, get(uri)).await.1["etag"].clone() }
+    };
+    let (page, js, css) = (
+        tag("/admin").await,
+        tag("/admin/app.js").await,
+        tag("/admin/app.css").await,
+    );
+    assert!(page != js && js != css && page != css);
+}
+
+#[tokio::test]
+async fn the_console_needs_no_inline_code_and_no_other_origin() {
+    use gomomo::http::web::{ADMIN_CSS, ADMIN_HTML, ADMIN_JS};
+    // the page loads its script and style from the console's own paths, and has no code or
+    // style of its own (the CSP would refuse it)
+    assert!(ADMIN_HTML.contains("<script src=\"/admin/app.js\" defer></script>"));
+    assert!(ADMIN_HTML.contains("<link rel=\"stylesheet\" href=\"/admin/app.css\">"));
+    assert_eq!(ADMIN_HTML.matches("<script").count(), 1, "one script tag");
+    let lower = ADMIN_HTML.to_lowercase();
+    assert!(!lower.contains("<style") && !lower.contains(" style="));
+    for handler in [
+        " onclick=",
+        " onload=",
+        " onsubmit=",
+        " onerror=",
+        "javascript:",
+    ] {
+        assert!(!lower.contains(handler), "{handler} in the page");
+    }
+    // nothing from another origin (no CDN), no markup built from strings, no eval
+    for (name, text) in [
+        ("page", ADMIN_HTML),
+        ("script", ADMIN_JS),
+        ("style", ADMIN_CSS),
+    ] {
+        assert!(!text.contains("http://"), "{name} names a plain-http URL");
+        assert!(!text.contains("@import"), "{name} imports a stylesheet");
+    }
+    for forbidden in [
+        "innerHTML",
+        "outerHTML",
+        "insertAdjacentHTML",
+        "document.write",
+        "eval(",
+        "new Function",
+        "localStorage",
+    ] {
+        assert!(!ADMIN_JS.contains(forbidden), "{forbidden} in the console");
+    }
+    // the token lives for the tab only, and goes out as a bearer header
+    assert!(ADMIN_JS.contains("sessionStorage") && ADMIN_JS.contains("\"Bearer \""));
+    // every request goes to this origin's API
+    assert!(ADMIN_JS.contains("\"/api/admin/tenants/\""));
+    assert!(!ADMIN_JS.contains("https://\" +") && !ADMIN_JS.contains("fetch(\"http"));
+}
+
+#[tokio::test]
+async fn the_console_does_not_shadow_the_admin_api() {
+    let app = api(&[]);
+    // an admin API route under /api/admin still answers as the API (401 JSON, no page)
+    let (code, h, body) = send(
+        &app,
+        get("/api/admin/tenants/6d0e0000-0000-4000-8000-000000000001/me"),
+    )
+    .await;
+    assert_eq!(code, StatusCode::UNAUTHORIZED, "{body}");
+    assert!(body.contains("\"code\""), "{body}");
+    assert!(!body.contains("<html") && !h.contains_key("content-security-policy"));
+    // and gomomo serve's router has the console too
+    let serve = gomomo_api::function_router(AppState::new(
+        PgPool::connect_lazy("postgres://unused@127.0.0.1:9/db").unwrap(),
+        &config(&[]),
+        Clock::fixed(march_2_8am()),
+    ));
+    let (code, h, body) = send(&serve, get("/admin")).await;
+    assert_eq!(code, StatusCode::OK);
+    assert_console_headers(&h, "/admin on gomomo serve");
+    assert_eq!(body, gomomo::http::web::ADMIN_HTML);
+    let (code, _, _) = send(&serve, get("/admin/app.js")).await;
+    assert_eq!(code, StatusCode::OK);
+}

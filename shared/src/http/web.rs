@@ -7,7 +7,12 @@
 //!   a malformed one → 400: an HTML page for a browser (`Accept: text/html`), the JSON
 //!   error otherwise;
 //! - `GET /widget.js` — the widget, cacheable, with a strong `ETag` from its content
-//!   (`If-None-Match` → `304`).
+//!   (`If-None-Match` → `304`);
+//! - `GET /admin` (also `/admin/` and any path under it) — the business's console, one
+//!   static page; its script and style at `/admin/app.js` and `/admin/app.css`. The three
+//!   carry strong ETags, a Content-Security-Policy that allows only the same origin (no
+//!   inline script or style, no framing) and `X-Frame-Options: DENY`. The console talks to
+//!   the admin JSON API of the same origin only.
 //!
 //! Every `/` answer carries `Vary: Accept` and `Cache-Control: no-cache` (the JSON errors
 //! too). HEAD answers like GET without a body. The widget's WebSocket URL comes from
@@ -38,11 +43,32 @@ const INDEX_HTML: &str = include_str!("../../../web/index.html");
 /// How long browsers and CDNs may use `/widget.js` before asking again (with its ETag).
 pub const WIDGET_CACHE_CONTROL: &str = "public, max-age=300";
 
-/// The strong validator of [`WIDGET_JS`]: the first 128 bits of its SHA-256, quoted.
-pub static WIDGET_ETAG: LazyLock<String> = LazyLock::new(|| {
-    let digest = Sha256::digest(WIDGET_JS.as_bytes());
+/// The console's page, script and style, as served.
+pub const ADMIN_HTML: &str = include_str!("../../../web/admin.html");
+pub const ADMIN_JS: &str = include_str!("../../../web/admin.js");
+pub const ADMIN_CSS: &str = include_str!("../../../web/admin.css");
+/// The console's page is revalidated on every load (its ETag makes that cheap), so a new
+/// deployment's script and style are picked up at once.
+pub const ADMIN_HTML_CACHE_CONTROL: &str = "no-cache";
+/// The console's script and style: fresh for a minute, then revalidated with their ETags.
+pub const ADMIN_ASSET_CACHE_CONTROL: &str = "public, max-age=60";
+/// Only the same origin: scripts, styles, images and API calls; no inline code, no
+/// plugins, no framing, forms post nowhere else.
+pub const ADMIN_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
+     img-src 'self' data:; connect-src 'self'; form-action 'self'; base-uri 'none'; \
+     frame-ancestors 'none'";
+
+fn strong_etag(body: &str) -> String {
+    let digest = Sha256::digest(body.as_bytes());
     format!("\"{}\"", hex::encode(&digest[..16]))
-});
+}
+
+static ADMIN_HTML_ETAG: LazyLock<String> = LazyLock::new(|| strong_etag(ADMIN_HTML));
+static ADMIN_JS_ETAG: LazyLock<String> = LazyLock::new(|| strong_etag(ADMIN_JS));
+static ADMIN_CSS_ETAG: LazyLock<String> = LazyLock::new(|| strong_etag(ADMIN_CSS));
+
+/// The strong validator of [`WIDGET_JS`]: the first 128 bits of its SHA-256, quoted.
+pub static WIDGET_ETAG: LazyLock<String> = LazyLock::new(|| strong_etag(WIDGET_JS));
 
 /// What the pages need to know about the deployment. Cheap to clone.
 #[derive(Debug, Clone, Default)]
@@ -178,8 +204,8 @@ struct WebState {
     booking: BookingService,
 }
 
-/// `GET /` and `GET /widget.js` (HEAD too) over `pages`, with the tenants' names from
-/// `booking`, for any outer router state.
+/// `GET /`, `GET /widget.js` and the console under `/admin` (HEAD too) over `pages`, with
+/// the tenants' names from `booking`, for any outer router state.
 pub fn router<S>(pages: WebPages, booking: BookingService) -> Router<S>
 where
     S: Clone + Send + Sync + 'static,
@@ -187,6 +213,11 @@ where
     Router::new()
         .route("/", get(index))
         .route("/widget.js", get(widget))
+        .route("/admin", get(admin_page))
+        .route("/admin/", get(admin_page))
+        .route("/admin/app.js", get(admin_js))
+        .route("/admin/app.css", get(admin_css))
+        .route("/admin/{*rest}", get(admin_page))
         .with_state(WebState { pages, booking })
 }
 
@@ -301,6 +332,74 @@ async fn widget(headers: HeaderMap) -> Response {
         WIDGET_JS,
     )
         .into_response()
+}
+
+async fn admin_page(headers: HeaderMap) -> Response {
+    admin_file(
+        &headers,
+        ADMIN_HTML,
+        &ADMIN_HTML_ETAG,
+        "text/html; charset=utf-8",
+        ADMIN_HTML_CACHE_CONTROL,
+    )
+}
+
+async fn admin_js(headers: HeaderMap) -> Response {
+    admin_file(
+        &headers,
+        ADMIN_JS,
+        &ADMIN_JS_ETAG,
+        "application/javascript; charset=utf-8",
+        ADMIN_ASSET_CACHE_CONTROL,
+    )
+}
+
+async fn admin_css(headers: HeaderMap) -> Response {
+    admin_file(
+        &headers,
+        ADMIN_CSS,
+        &ADMIN_CSS_ETAG,
+        "text/css; charset=utf-8",
+        ADMIN_ASSET_CACHE_CONTROL,
+    )
+}
+
+/// One of the console's files with its validator and the console's security headers;
+/// `304` without a body when the client already has it.
+fn admin_file(
+    headers: &HeaderMap,
+    body: &'static str,
+    etag: &str,
+    content_type: &'static str,
+    cache_control: &'static str,
+) -> Response {
+    let mut res = if none_match(headers.get(header::IF_NONE_MATCH), etag) {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else {
+        ([(header::CONTENT_TYPE, content_type)], body).into_response()
+    };
+    let h = res.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(etag) {
+        h.insert(header::ETAG, v);
+    }
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static(cache_control),
+    );
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(ADMIN_CSP),
+    );
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    res
 }
 
 /// Whether an `If-None-Match` header names `etag` (or is `*`). The comparison is the weak
