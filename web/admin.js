@@ -1259,15 +1259,18 @@
 
     var dead = section("Rows set aside", "xl-dead");
     return get("/excel/dead-letters").then(function (found) {
-      var rows = Array.isArray(found) ? found : (found && (found.dead_letters || found.rows || found.items)) || [];
-      dead.appendChild(table(["Row", "Reference", "Why", "When", ""], rows.map(function (d) {
-        var st = td(d.status ? badge(d.status) : "", "Reason");
-        return h("tr", null, td(String(d.row || d.row_number || "—"), "Row"), td(d.reference || "—", "Reference"),
-          td(d.reason || d.error || "—", "Why"), td(when(d.created_at), "When"),
+      var rows = Array.isArray(found) ? found : [];
+      dead.appendChild(table(["Row", "Reference", "What", "Why", "Tries", "When", ""], rows.map(function (d) {
+        return h("tr", null, td(d.row_number ? String(d.row_number) : "—", "Row"), td(d.reference || "—", "Reference"),
+          td(d.operation || "—", "What"), td(d.error || "—", "Why"), td(String(d.attempts || 0), "Tries"),
+          td(when(d.created_at), "When"),
           td([button("Retry", function (ev) {
             ev.target.disabled = true;
-            api("POST", T("/excel/dead-letters/" + d.id + "/retry")).then(function () { toast("Row retried"); rerender(); }, function (e) { ev.target.disabled = false; toast(describe(e), true); });
-          }, "", { "aria-label": "Retry row " + (d.row || d.row_number || "") }), st], ""));
+            api("POST", T("/excel/dead-letters/" + d.id + "/retry")).then(function (after) {
+              toast(after && after.resolved_at ? "Row applied" : "Row still refused: " + ((after && after.error) || ""), !(after && after.resolved_at));
+              rerender();
+            }, function (e) { ev.target.disabled = false; toast(describe(e), true); });
+          }, "", { "aria-label": "Retry row " + (d.row_number || "") })], ""));
       }), "Rows set aside"));
     }, function (e) {
       dead.appendChild(e.unavailable ? h("p", { class: "muted", text: "This server does not list set-aside rows yet." }) : errorBox(e));

@@ -302,7 +302,16 @@ async fn staff_slot(
     extras: &ScheduleExtras,
 ) -> Result<(Slot, Uuid, bool)> {
     let strict = offered_slot(
-        &mut *conn, sched, service, &rules, resources, at.start, now, moves, external, false,
+        &mut *conn,
+        sched,
+        service,
+        &rules,
+        resources,
+        at.start,
+        now,
+        moves,
+        external,
+        false,
         LockedRules::Read(extras),
     )
     .await;
@@ -317,7 +326,16 @@ async fn staff_slot(
                 ..rules
             };
             let (slot, resource) = offered_slot(
-                conn, sched, service, &relaxed, resources, at.start, now, moves, external, true,
+                conn,
+                sched,
+                service,
+                &relaxed,
+                resources,
+                at.start,
+                now,
+                moves,
+                external,
+                true,
                 LockedRules::Read(extras),
             )
             .await?;
