@@ -809,13 +809,7 @@ impl BookingService {
         };
         let session = session.id();
         let mut locks = RuleLocks::new();
-        let (before, after) = own_buffers(sched, service.id, &sched.extras);
-        for r in &target.resources {
-            locks.window(sched, *r, start - before, start + rules.duration + after);
-        }
-        if service.max_per_day.is_some() {
-            locks.service_day(sched, service.id, sched.local_date(start));
-        }
+        locks.booking(sched, service, &target.resources, start, rules.duration);
         let now = self.clock.now();
         // A hold runs READ COMMITTED: whether the rules read with the schedule still hold is
         // checked after the locks, with the busy time, so that snapshot follows the lock
@@ -1015,44 +1009,7 @@ impl BookingService {
         let now = self.clock.now();
         hold_still_good(&hold, now)?;
         check_hold_schedule(tx, sched, &hold, &extras, service_cap, None).await?;
-        let reference = ReferenceCode::generate();
-        let appt = q::insert_appointment(
-            tx,
-            &q::NewAppointment {
-                id: Uuid::new_v4(),
-                hold: &hold,
-                reference: reference.as_str(),
-                client_name: client.name.as_str(),
-                client_email: client.email.as_str(),
-                client_phone: client.phone.as_ref().map(PhoneE164::as_str),
-                notes: client.notes.as_ref().map(Notes::as_str),
-                client_time_zone: client.time_zone.as_ref().map(TimeZone::name),
-            },
-        )
-        .await
-        .map_err(slot_taken_on_overlap)?;
-        q::delete_hold(tx, hold.id).await?;
-        audit_appointment(
-            tx,
-            tenant_id,
-            "booking.confirmed",
-            appt.id,
-            "client",
-            json!({
-                "reference": appt.reference,
-                "hold_id": hold.id,
-                "service_id": appt.service_id,
-                "resource_id": appt.resource_id,
-                "start": appt.start_at,
-                "end": appt.end_at,
-                "client_name": appt.client_name,
-                "client_email": appt.client_email,
-                "client_phone": appt.client_phone,
-                "notes": appt.notes,
-                "client_time_zone": appt.client_time_zone,
-            }),
-        )
-        .await?;
+        let appt = book_hold(tx, &hold, client, "client").await?;
         outbox::append(tx, &DomainEvent::BookingCreated(booking_event(&appt))).await?;
         Ok((appt, true))
     }
@@ -1243,14 +1200,9 @@ impl BookingService {
         }
         let rules = sched.rules(service);
         let mut locks = RuleLocks::new();
-        let (before, after) = own_buffers(sched, service.id, &sched.extras);
-        for r in &service.resource_ids {
-            locks.window(sched, *r, start - before, start + rules.duration + after);
-        }
-        locks.buffered(sched, appt.resource_id, appt.start_at, appt.end_at);
-        if service.max_per_day.is_some() {
-            locks.service_day(sched, service.id, sched.local_date(start));
-        }
+        locks
+            .booking(sched, service, &service.resource_ids, start, rules.duration)
+            .buffered(sched, appt.resource_id, appt.start_at, appt.end_at);
         let now = self.clock.now();
         let extras = locks
             .take_reading(&mut tx, sched, &service.resource_ids, now)
@@ -1777,6 +1729,56 @@ fn refusal(
     }
 }
 
+/// Turns `hold` into a booking for `client` in the caller's transaction: the appointment
+/// (the exclusion constraint its last guard), the hold deleted, `booking.confirmed`
+/// audited as `actor`. The caller appends the event.
+async fn book_hold(
+    tx: &mut PgConnection,
+    hold: &HoldRow,
+    client: &ClientDetails,
+    actor: &str,
+) -> Result<AppointmentRow> {
+    let reference = ReferenceCode::generate();
+    let appt = q::insert_appointment(
+        tx,
+        &q::NewAppointment {
+            id: Uuid::new_v4(),
+            hold,
+            reference: reference.as_str(),
+            client_name: client.name.as_str(),
+            client_email: client.email.as_str(),
+            client_phone: client.phone.as_ref().map(PhoneE164::as_str),
+            notes: client.notes.as_ref().map(Notes::as_str),
+            client_time_zone: client.time_zone.as_ref().map(TimeZone::name),
+        },
+    )
+    .await
+    .map_err(slot_taken_on_overlap)?;
+    q::delete_hold(tx, hold.id).await?;
+    audit_appointment(
+        tx,
+        hold.tenant_id,
+        "booking.confirmed",
+        appt.id,
+        actor,
+        json!({
+            "reference": appt.reference,
+            "hold_id": hold.id,
+            "service_id": appt.service_id,
+            "resource_id": appt.resource_id,
+            "start": appt.start_at,
+            "end": appt.end_at,
+            "client_name": appt.client_name,
+            "client_email": appt.client_email,
+            "client_phone": appt.client_phone,
+            "notes": appt.notes,
+            "client_time_zone": appt.client_time_zone,
+        }),
+    )
+    .await?;
+    Ok(appt)
+}
+
 /// Under the rule locks: whether the held time is still worked by its resource (hours and
 /// exceptions read in the caller's transaction).
 async fn check_hold_schedule(
@@ -1928,6 +1930,26 @@ impl RuleLocks {
                 .push(slot_lock_key(sched.tenant.id, resource, day));
             let Some(next) = day.succ_opt() else { break };
             day = next;
+        }
+        self
+    }
+
+    /// What a new booking of `service` at `start` reads: the days its buffered window
+    /// touches on each of `resources`, and the service's day when it has a daily cap.
+    pub fn booking(
+        &mut self,
+        sched: &TenantSchedule,
+        service: &ServiceRow,
+        resources: &[Uuid],
+        start: DateTime<Utc>,
+        duration: Duration,
+    ) -> &mut Self {
+        let (before, after) = own_buffers(sched, service.id, &sched.extras);
+        for r in resources {
+            self.window(sched, *r, start - before, start + duration + after);
+        }
+        if service.max_per_day.is_some() {
+            self.service_day(sched, service.id, sched.local_date(start));
         }
         self
     }

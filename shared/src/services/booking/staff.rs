@@ -65,18 +65,7 @@ impl BookingService {
         sessions_db::insert(&mut *tx, tenant_id, session.as_str()).await?;
         let rules = sched.rules(service);
         let mut locks = RuleLocks::new();
-        let (before, after) = own_buffers(sched, service.id, &sched.extras);
-        for r in resources {
-            locks.window(
-                sched,
-                *r,
-                at.start - before,
-                at.start + rules.duration + after,
-            );
-        }
-        if service.max_per_day.is_some() {
-            locks.service_day(sched, service.id, sched.local_date(at.start));
-        }
+        locks.booking(sched, service, resources, at.start, rules.duration);
         let now = self.clock.now();
         let extras = locks.take_reading(&mut tx, sched, resources, now).await?;
         let (slot, resource, overridden) = staff_slot(
@@ -100,45 +89,7 @@ impl BookingService {
         .await
         .map_err(slot_taken_on_overlap)?;
         audit_hold(&mut tx, &hold, "hold.created", audit::ADMIN).await?;
-        let reference = ReferenceCode::generate();
-        let appt = q::insert_appointment(
-            &mut tx,
-            &q::NewAppointment {
-                id: Uuid::new_v4(),
-                hold: &hold,
-                reference: reference.as_str(),
-                client_name: client.name.as_str(),
-                client_email: client.email.as_str(),
-                client_phone: client.phone.as_ref().map(PhoneE164::as_str),
-                notes: client.notes.as_ref().map(Notes::as_str),
-                client_time_zone: client.time_zone.as_ref().map(TimeZone::name),
-            },
-        )
-        .await
-        .map_err(slot_taken_on_overlap)?;
-        q::delete_hold(&mut tx, hold.id).await?;
-        audit_appointment(
-            &mut tx,
-            tenant_id,
-            "booking.confirmed",
-            appt.id,
-            audit::ADMIN,
-            json!({
-                "reference": appt.reference,
-                "hold_id": hold.id,
-                "service_id": appt.service_id,
-                "resource_id": appt.resource_id,
-                "start": appt.start_at,
-                "end": appt.end_at,
-                "client_name": appt.client_name,
-                "client_email": appt.client_email,
-                "client_phone": appt.client_phone,
-                "notes": appt.notes,
-                "client_time_zone": appt.client_time_zone,
-                "by": "staff",
-            }),
-        )
-        .await?;
+        let appt = book_hold(&mut tx, &hold, client, audit::ADMIN).await?;
         if overridden {
             audit_override(&mut tx, &appt, "min_notice_or_daily_limit", "create").await?;
         }
@@ -211,19 +162,9 @@ impl BookingService {
         }
         let rules = sched.rules(service);
         let mut locks = RuleLocks::new();
-        let (before, after) = own_buffers(sched, service.id, &sched.extras);
-        for r in resources {
-            locks.window(
-                sched,
-                *r,
-                at.start - before,
-                at.start + rules.duration + after,
-            );
-        }
-        locks.buffered(sched, appt.resource_id, appt.start_at, appt.end_at);
-        if service.max_per_day.is_some() {
-            locks.service_day(sched, service.id, sched.local_date(at.start));
-        }
+        locks
+            .booking(sched, service, resources, at.start, rules.duration)
+            .buffered(sched, appt.resource_id, appt.start_at, appt.end_at);
         let extras = locks.take_reading(&mut tx, sched, resources, now).await?;
         let (slot, resource, overridden) = staff_slot(
             &mut tx,

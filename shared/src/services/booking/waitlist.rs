@@ -13,8 +13,8 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 
 use super::{
-    confirm_retryable, is_constraint, is_retryable, offered_slot, own_buffers, retry_transaction,
-    BookingError, BookingService, ClientDetails, LockedRules, Result, RuleLocks, TenantSchedule,
+    confirm_retryable, is_constraint, is_retryable, offered_slot, retry_transaction, BookingError,
+    BookingService, ClientDetails, LockedRules, Result, RuleLocks, TenantSchedule,
 };
 use crate::db::bookings::{self as q, AppointmentRow, HoldRow};
 use crate::db::tenants::ServiceRow;
@@ -155,13 +155,7 @@ impl BookingService {
         // The locks and checks of any hold (buffers of the service, its daily cap).
         let rules = sched.rules(service);
         let mut locks = RuleLocks::new();
-        let (before, after) = own_buffers(sched, service.id, &sched.extras);
-        for r in &service.resource_ids {
-            locks.window(sched, *r, start - before, start + rules.duration + after);
-        }
-        if service.max_per_day.is_some() {
-            locks.service_day(sched, service.id, sched.local_date(start));
-        }
+        locks.booking(sched, service, &service.resource_ids, start, rules.duration);
         // READ COMMITTED, like any hold: the rules read with the schedule are checked after
         // the locks, with the busy time (that statement's snapshot follows the lock wait).
         locks.take(&mut tx).await?;
