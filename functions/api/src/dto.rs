@@ -23,20 +23,28 @@ pub struct ErrorBody {
 #[derive(Serialize, ToSchema)]
 pub struct ErrorDetail {
     /// Stable snake_case code, e.g. `slot_taken`.
+    #[schema(pattern = "^[a-z][a-z0-9_]*$", example = "slot_taken")]
     pub code: String,
+    /// A sentence for people; its wording may change (match on `code`).
+    #[schema(example = "that time was just taken; pick another")]
     pub message: String,
 }
 
 #[derive(Serialize, ToSchema)]
 pub struct Health {
+    /// Always `ok` (an unreachable database answers 503 instead).
+    #[schema(value_type = String, pattern = "^ok$", example = "ok")]
     pub status: &'static str,
+    #[schema(value_type = String, pattern = "^ok$", example = "ok")]
     pub database: &'static str,
 }
 
 #[derive(Serialize, ToSchema)]
 pub struct ServiceView {
     pub id: Uuid,
+    #[schema(max_length = 200, example = "Consultation")]
     pub name: String,
+    #[schema(max_length = 2000, example = "A first 30-minute visit.")]
     pub description: String,
     pub duration_minutes: i32,
     pub active: bool,
@@ -101,7 +109,10 @@ impl From<&TenantRow> for BookingRules {
 #[derive(Serialize, ToSchema)]
 pub struct TenantView {
     pub id: Uuid,
+    #[schema(max_length = 200, example = "Riverside Clinic")]
     pub name: String,
+    /// An IANA time zone.
+    #[schema(max_length = 64, example = "America/New_York")]
     pub time_zone: String,
     pub services: Vec<ServiceView>,
     pub business_hours: Vec<HoursView>,
@@ -165,7 +176,10 @@ pub struct HoldRequest {
     /// A session the server issued for this tenant (from `POST /api/tenants/{tenant}/sessions`,
     /// the chat, or an earlier hold); when absent the server issues one and returns it.
     /// Client-chosen ids are refused (404 `session_not_found`).
-    #[schema(pattern = "^gs_[A-Za-z0-9_-]{43}$")]
+    #[schema(
+        pattern = "^gs_[A-Za-z0-9_-]{43}$",
+        example = "gs_q3JxVb0mW7tYc2LhN9pZs4KdE1uRf8GaXo6iQyT5nMv"
+    )]
     pub session_id: Option<String>,
     /// Takes the hold to move this booking: its own current time is not busy for the hold
     /// (so it can move by less than its length), and the hold can only be used by
@@ -192,14 +206,17 @@ pub struct HoldRescheduleOf {
 pub struct HoldView {
     pub hold_id: Uuid,
     /// The session that owns the hold (confirm the booking with it).
-    #[schema(pattern = "^gs_[A-Za-z0-9_-]{43}$")]
+    #[schema(
+        pattern = "^gs_[A-Za-z0-9_-]{43}$",
+        example = "gs_q3JxVb0mW7tYc2LhN9pZs4KdE1uRf8GaXo6iQyT5nMv"
+    )]
     pub session_id: String,
     pub service_id: Uuid,
     #[schema(format = DateTime, example = "2026-12-08T09:00:00-05:00")]
     pub start: String,
     #[schema(format = DateTime, example = "2026-12-08T09:30:00-05:00")]
     pub end: String,
-    #[schema(format = DateTime)]
+    #[schema(format = DateTime, example = "2026-12-01T14:10:00+00:00")]
     pub expires_at: String,
 }
 
@@ -218,10 +235,13 @@ impl HoldView {
 
 #[derive(Deserialize, ToSchema)]
 pub struct ConfirmRequest {
-    #[schema(format = Uuid)]
+    #[schema(format = Uuid, example = "0b7c2d1e-5f3a-4c8e-9d6b-2a1f0e9c8b7a")]
     pub hold_id: String,
     /// The session the hold was made under (server-issued).
-    #[schema(pattern = "^gs_[A-Za-z0-9_-]{43}$")]
+    #[schema(
+        pattern = "^gs_[A-Za-z0-9_-]{43}$",
+        example = "gs_q3JxVb0mW7tYc2LhN9pZs4KdE1uRf8GaXo6iQyT5nMv"
+    )]
     pub session_id: String,
     #[schema(min_length = 1, max_length = 200, example = "Ana Pérez")]
     pub client_name: String,
@@ -230,7 +250,7 @@ pub struct ConfirmRequest {
     /// E.164 (spaces, dashes, dots and brackets are ignored when read).
     #[schema(pattern = r"^\+[1-9][0-9]{7,14}$", example = "+15555550123")]
     pub client_phone: Option<String>,
-    #[schema(max_length = 2000)]
+    #[schema(max_length = 2000, example = "First visit; prefers the morning.")]
     pub notes: Option<String>,
     /// The client's own time zone (IANA name, e.g. the browser's `Europe/Madrid`): emails,
     /// texts and the calendar entry then show the client's time beside the clinic's.
@@ -257,30 +277,31 @@ pub struct BookingView {
     pub time_zone: String,
     pub service_id: Uuid,
     pub resource_id: Uuid,
-    #[schema(max_length = 200)]
+    #[schema(max_length = 200, example = "Ana Pérez")]
     pub client_name: String,
-    #[schema(format = "email", max_length = 254)]
+    #[schema(format = "email", max_length = 254, example = "ana@example.com")]
     pub client_email: String,
-    #[schema(pattern = r"^\+[1-9][0-9]{7,14}$")]
+    /// E.164.
+    #[schema(pattern = r"^\+[1-9][0-9]{7,14}$", example = "+15555550123")]
     pub client_phone: Option<String>,
-    #[schema(max_length = 2000)]
+    #[schema(max_length = 2000, example = "First visit; prefers the morning.")]
     pub notes: Option<String>,
     /// Grows on every reschedule or cancellation.
     pub sequence: i32,
-    #[schema(format = DateTime)]
+    #[schema(format = DateTime, example = "2026-12-01T14:05:12.345+00:00")]
     pub created_at: String,
     /// What happened: `attended`, `no_show` (recorded by staff) or `late_cancel` (a
     /// cancellation inside the tenant's late-cancellation window); null until known.
     #[schema(value_type = Option<BookingOutcome>)]
     pub outcome: Option<String>,
     /// When the client confirmed they will come (SMS reply C), RFC 3339; null if not.
-    #[schema(format = DateTime)]
+    #[schema(format = DateTime, example = "2026-12-07T10:15:00-05:00")]
     pub client_confirmed_at: Option<String>,
     /// The deadline by which the client must confirm (the no-show policy), if one was set.
-    #[schema(format = DateTime)]
+    #[schema(format = DateTime, example = "2026-12-07T09:00:00-05:00")]
     pub confirm_by: Option<String>,
     /// The client's own time zone, when the booking keeps one.
-    #[schema(max_length = 64)]
+    #[schema(max_length = 64, example = "Europe/Madrid")]
     pub client_time_zone: Option<String>,
 }
 
@@ -331,7 +352,7 @@ impl BookingView {
 #[into_params(parameter_in = Query)]
 pub struct EmailQuery {
     /// Refused: send it in the body of `POST …/bookings/{reference}/lookup`.
-    #[param(format = "email", max_length = 254)]
+    #[param(format = "email", max_length = 254, example = "ana@example.com")]
     pub email: Option<String>,
 }
 
@@ -364,18 +385,24 @@ pub struct MoveAvailabilityRequest {
 pub struct RescheduleRequest {
     #[schema(format = "email", max_length = 254, example = "ana@example.com")]
     pub email: String,
-    #[schema(format = Uuid)]
+    #[schema(format = Uuid, example = "0b7c2d1e-5f3a-4c8e-9d6b-2a1f0e9c8b7a")]
     pub hold_id: String,
     /// When given, it must be a server-issued session of this tenant, and the hold must
     /// belong to it.
-    #[schema(pattern = "^gs_[A-Za-z0-9_-]{43}$")]
+    #[schema(
+        pattern = "^gs_[A-Za-z0-9_-]{43}$",
+        example = "gs_q3JxVb0mW7tYc2LhN9pZs4KdE1uRf8GaXo6iQyT5nMv"
+    )]
     pub session_id: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]
 pub struct SessionView {
     /// A server-issued session id (`gs_` and 43 base64url characters): a bearer secret.
-    #[schema(pattern = "^gs_[A-Za-z0-9_-]{43}$")]
+    #[schema(
+        pattern = "^gs_[A-Za-z0-9_-]{43}$",
+        example = "gs_q3JxVb0mW7tYc2LhN9pZs4KdE1uRf8GaXo6iQyT5nMv"
+    )]
     pub session_id: String,
 }
 
@@ -401,11 +428,15 @@ pub struct PublicBookingUrl {
     /// The link every message that asks the client to act carries (reminders, no-show
     /// follow-ups, schedule-change notices, cancellations, follow-ups); `null` when none is
     /// set.
-    #[schema(format = "uri", max_length = 500)]
+    #[schema(
+        format = "uri",
+        max_length = 500,
+        example = "https://clinic.example/book"
+    )]
     pub public_booking_url: Option<String>,
     /// The link messages carry now: the URL above, or the tenant's hosted chat page
     /// (`/?tenant=`) without one.
-    #[schema(format = "uri")]
+    #[schema(format = "uri", example = "https://clinic.example/book")]
     pub effective_link: Option<String>,
 }
 
@@ -413,7 +444,11 @@ pub struct PublicBookingUrl {
 pub struct PublicBookingUrlRequest {
     /// An `https://` URL (plain `http://` outside production) of at most 500 characters;
     /// `null` or `""` clears it.
-    #[schema(max_length = 500, example = "https://clinic.example/book")]
+    #[schema(
+        format = "uri",
+        max_length = 500,
+        example = "https://clinic.example/book"
+    )]
     pub public_booking_url: Option<String>,
 }
 
@@ -437,7 +472,10 @@ pub struct CreateTenantRequest {
 #[derive(Serialize, ToSchema)]
 pub struct TenantAdminView {
     pub id: Uuid,
+    #[schema(max_length = 200, example = "Riverside Clinic")]
     pub name: String,
+    /// An IANA time zone.
+    #[schema(max_length = 64, example = "America/New_York")]
     pub time_zone: String,
     pub booking_rules: BookingRules,
 }
@@ -457,6 +495,10 @@ impl From<TenantRow> for TenantAdminView {
 pub struct CreatedTenantView {
     pub tenant: TenantAdminView,
     /// Shown once; store it. Only its hash is kept.
+    #[schema(
+        pattern = "^gmk_[A-Za-z0-9]{32}$",
+        example = "gmk_3fJ9kQ2mX7pL0vB8nR4tY6wZ1cD5hG2s"
+    )]
     pub api_key: String,
 }
 
@@ -481,7 +523,7 @@ pub struct UpdateTenantRequest {
 pub struct ServiceRequest {
     #[schema(min_length = 1, max_length = 200, example = "Consultation")]
     pub name: Option<String>,
-    #[schema(max_length = 2000)]
+    #[schema(max_length = 2000, example = "A first 30-minute visit.")]
     pub description: Option<String>,
     #[schema(minimum = 5, maximum = 720, example = 30)]
     pub duration_minutes: Option<i32>,
@@ -503,6 +545,7 @@ pub struct ResourceRequest {
 #[derive(Serialize, ToSchema)]
 pub struct ResourceView {
     pub id: Uuid,
+    #[schema(max_length = 200, example = "Dr. Rivera")]
     pub name: String,
     #[schema(value_type = ResourceKind)]
     pub kind: String,

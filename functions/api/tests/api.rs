@@ -149,6 +149,119 @@ async fn booking_flow_end_to_end(pool: PgPool) {
     assert_eq!(n, 1);
 }
 
+/// Whether a schema is a string (`"string"`, or `["string", "null"]`).
+fn is_string(schema: &Value) -> bool {
+    match &schema["type"] {
+        Value::String(t) => t == "string",
+        Value::Array(ts) => ts.iter().any(|t| t == "string"),
+        _ => false,
+    }
+}
+
+/// Collects, under `at`, every string schema in `schema` that says nothing of its values:
+/// no format, enum, pattern, const or example. An array's example speaks for its items.
+fn undescribed_strings(schema: &Value, at: &str, example_above: bool, out: &mut Vec<String>) {
+    let says = |s: &Value| {
+        ["format", "enum", "pattern", "const", "example", "examples"]
+            .iter()
+            .any(|k| s.get(*k).is_some())
+    };
+    if is_string(schema) && !example_above && !says(schema) {
+        out.push(at.to_string());
+    }
+    let here = example_above || schema.get("example").is_some() || schema.get("examples").is_some();
+    if let Some(props) = schema["properties"].as_object() {
+        for (name, p) in props {
+            undescribed_strings(p, &format!("{at}.{name}"), false, out);
+        }
+    }
+    if schema["items"].is_object() {
+        undescribed_strings(&schema["items"], &format!("{at}[]"), here, out);
+    }
+    if schema["additionalProperties"].is_object() {
+        undescribed_strings(
+            &schema["additionalProperties"],
+            &format!("{at}{{}}"),
+            here,
+            out,
+        );
+    }
+    for k in ["oneOf", "anyOf", "allOf"] {
+        for (i, s) in schema[k].as_array().into_iter().flatten().enumerate() {
+            undescribed_strings(s, &format!("{at}<{k}{i}>"), here, out);
+        }
+    }
+}
+
+#[sqlx::test(migrations = "../../migrations")]
+async fn the_openapi_document_describes_every_string(pool: PgPool) {
+    let app = app(pool, Clock::fixed(march_2_8am()), PLATFORM);
+    let (s, doc) = call(&app, "GET", "/openapi.json", None, None).await;
+    assert_eq!(s, StatusCode::OK);
+
+    let mut missing = Vec::new();
+    let schemas = doc["components"]["schemas"].as_object().unwrap();
+    assert!(schemas.len() > 50, "{} schemas", schemas.len());
+    for (name, schema) in schemas {
+        undescribed_strings(schema, name, false, &mut missing);
+    }
+    let mut operations = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let Some(op) = op.as_object() else { continue };
+            operations += 1;
+            let at = format!("{} {path}", method.to_uppercase());
+            for p in op
+                .get("parameters")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                let name = p["name"].as_str().unwrap_or("?");
+                let example = p.get("example").is_some() || p.get("examples").is_some();
+                undescribed_strings(
+                    &p["schema"],
+                    &format!("{at} ({name})"),
+                    example,
+                    &mut missing,
+                );
+            }
+            let bodies = op.get("requestBody").into_iter().chain(
+                op.get("responses")
+                    .and_then(Value::as_object)
+                    .into_iter()
+                    .flat_map(|r| r.values()),
+            );
+            for body in bodies {
+                for (media, c) in body["content"].as_object().into_iter().flatten() {
+                    undescribed_strings(
+                        &c["schema"],
+                        &format!("{at} [{media}]"),
+                        false,
+                        &mut missing,
+                    );
+                }
+            }
+        }
+    }
+    assert!(operations > 80, "{operations} operations");
+    assert!(
+        missing.is_empty(),
+        "{} string fields or parameters without a format, enum, pattern or example:\n  {}",
+        missing.len(),
+        missing.join("\n  ")
+    );
+
+    // The webhook event names in the document are the ones the server sends.
+    let names: Vec<&str> = doc["components"]["schemas"]["EventType"]["enum"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert_eq!(names, gomomo::domain::events::EVENT_NAMES);
+}
+
 #[sqlx::test(migrations = "../../migrations")]
 async fn every_bad_input_is_a_4xx_with_a_stable_code(pool: PgPool) {
     seed_demo(&pool).await.unwrap();

@@ -37,7 +37,11 @@ pub struct AttendanceQuery {
 
 #[derive(Serialize, ToSchema)]
 pub struct AttendanceView {
+    /// The client's email as asked for (lower case); null when asked by phone.
+    #[schema(format = "email", max_length = 254, example = "ana@example.com")]
     pub email: Option<String>,
+    /// The client's phone, E.164; null when asked by email.
+    #[schema(pattern = r"^\+[1-9][0-9]{7,14}$", example = "+15555550123")]
     pub phone: Option<String>,
     /// Bookings staff marked `no_show`.
     pub no_shows: i64,
@@ -94,9 +98,14 @@ pub struct WaitlistOfferView {
     pub status: String,
     pub service_id: Option<Uuid>,
     /// The time held, RFC 3339 in the tenant's zone.
+    #[schema(format = DateTime, example = "2026-12-08T09:00:00-05:00")]
     pub start: Option<String>,
+    #[schema(format = DateTime, example = "2026-12-08T09:30:00-05:00")]
     pub end: Option<String>,
+    #[schema(format = DateTime, example = "2026-12-07T21:00:00-05:00")]
     pub expires_at: Option<String>,
+    /// An IANA time zone.
+    #[schema(max_length = 64, example = "America/New_York")]
     pub time_zone: String,
 }
 

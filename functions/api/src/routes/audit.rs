@@ -19,13 +19,13 @@ use crate::AppState;
 #[into_params(parameter_in = Query)]
 pub struct AuditQuery {
     /// Only rows about this entity (a booking's id, a hold's id, …).
-    #[param(max_length = 100)]
+    #[param(max_length = 100, example = "3f6c1a2b-8d4e-4f7a-9b0c-1d2e3f4a5b6c")]
     pub entity_id: Option<String>,
     /// Only this event, e.g. `booking.cancelled`.
     #[param(max_length = 100, example = "booking.cancelled")]
     pub event_type: Option<String>,
     /// Only this actor, e.g. `admin_user:<id>`, `client`, `system`.
-    #[param(max_length = 100)]
+    #[param(max_length = 100, example = "system")]
     pub actor: Option<String>,
     /// From this instant (RFC 3339, inclusive).
     #[param(value_type = Option<String>, format = DateTime)]
@@ -44,15 +44,23 @@ pub struct AuditQuery {
 #[derive(Serialize, ToSchema)]
 pub struct AuditView {
     pub id: i64,
+    /// What happened, `<entity>.<verb>`.
+    #[schema(example = "booking.confirmed")]
     pub event_type: String,
+    #[schema(example = "appointment")]
     pub entity_type: String,
+    /// The entity's id (a UUID for most entities).
+    #[schema(example = "3f6c1a2b-8d4e-4f7a-9b0c-1d2e3f4a5b6c")]
     pub entity_id: Option<String>,
     /// `client`, `agent`, `system`, …, or `admin_user:<id>` / `admin_key:<id>`.
+    #[schema(example = "admin_user:7a1e5c90-2b3d-4e6f-8a9b-0c1d2e3f4a5b")]
     pub actor: String,
     /// The acting person's email or key's prefix.
+    #[schema(example = "owner@clinic.example")]
     pub actor_label: Option<String>,
     /// Redacted when it was written.
     pub payload: serde_json::Value,
+    #[schema(example = "2026-12-01T14:05:12.345Z")]
     pub created_at: DateTime<Utc>,
 }
 

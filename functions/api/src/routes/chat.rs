@@ -40,7 +40,13 @@ pub struct ChatRequest {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ChatResponse {
+    /// The chat's session (server-issued): send it with the next message.
+    #[schema(
+        pattern = "^gs_[A-Za-z0-9_-]{43}$",
+        example = "gs_q3JxVb0mW7tYc2LhN9pZs4KdE1uRf8GaXo6iQyT5nMv"
+    )]
     pub session_id: String,
+    #[schema(example = "Tuesday 9:00 is free. Shall I hold it for you?")]
     pub reply: String,
     /// What the tools did (booking confirmed, slots offered, …) for the UI.
     #[schema(value_type = Vec<Object>)]
@@ -49,7 +55,18 @@ pub struct ChatResponse {
     #[schema(value_type = Vec<Object>)]
     pub pushes: Vec<Value>,
     /// `rules` (deterministic engine) or `llm`.
+    #[schema(value_type = ChatEngine)]
     pub engine: String,
+}
+
+/// Which engine answered a chat turn.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ChatEngine {
+    /// The deterministic engine.
+    Rules,
+    /// The language model.
+    Llm,
 }
 
 pub(crate) fn agent_error(e: AgentError) -> ApiError {

@@ -53,16 +53,23 @@ pub struct CreateWebhookRequest {
     pub url: String,
     /// Event names to send (`BookingCreated`, …); empty or missing = every event.
     #[serde(default)]
+    #[schema(value_type = Vec<EventType>)]
     pub event_types: Vec<String>,
     #[serde(default)]
-    #[schema(max_length = 500)]
+    #[schema(max_length = 500, example = "Front-desk dashboard")]
     pub description: String,
 }
 
 #[derive(Deserialize, ToSchema)]
 pub struct UpdateWebhookRequest {
-    #[schema(format = "uri", max_length = 2000)]
+    #[schema(
+        format = "uri",
+        max_length = 2000,
+        example = "https://hooks.clinic.example/gomomo"
+    )]
     pub url: Option<String>,
+    /// Replaces the list; empty = every event.
+    #[schema(value_type = Option<Vec<EventType>>)]
     pub event_types: Option<Vec<String>>,
     pub enabled: Option<bool>,
 }
@@ -70,12 +77,37 @@ pub struct UpdateWebhookRequest {
 #[derive(Serialize, ToSchema)]
 pub struct WebhookView {
     pub id: Uuid,
+    #[schema(
+        format = "uri",
+        max_length = 2000,
+        example = "https://hooks.clinic.example/gomomo"
+    )]
     pub url: String,
+    /// The events sent; empty = every event.
+    #[schema(value_type = Vec<EventType>)]
     pub event_types: Vec<String>,
     pub enabled: bool,
+    #[schema(max_length = 500, example = "Front-desk dashboard")]
     pub description: String,
+    #[schema(example = "2026-12-01T14:05:12.345Z")]
     pub created_at: DateTime<Utc>,
+    #[schema(example = "2026-12-01T14:05:12.345Z")]
     pub updated_at: DateTime<Utc>,
+}
+
+/// An event a webhook can be sent.
+#[derive(Serialize, ToSchema)]
+pub enum EventType {
+    BookingCreated,
+    BookingCancelled,
+    BookingRescheduled,
+    HoldExpired,
+    SlotOpened,
+    CalendarWriteFailed,
+    CalendarRetryExhausted,
+    WaitlistMatched,
+    FollowupRequested,
+    NoShowRecorded,
 }
 
 impl From<EndpointRow> for WebhookView {
@@ -97,6 +129,10 @@ pub struct CreatedWebhookView {
     #[serde(flatten)]
     pub endpoint: WebhookView,
     /// HMAC-SHA256 key of the `Gomomo-Signature` header. Shown once.
+    #[schema(
+        pattern = "^whsec_[A-Za-z0-9_-]{43}$",
+        example = "whsec_Zm9vYmFyYmF6cXV4cXV1eGNvcmdlZ3JhdWx0Z2FycAx"
+    )]
     pub secret: String,
 }
 
@@ -106,6 +142,7 @@ pub struct WebhookDeliveryView {
     pub id: Uuid,
     pub endpoint_id: Uuid,
     pub event_id: Uuid,
+    #[schema(value_type = EventType)]
     pub event_type: String,
     /// pending | delivered | dead
     #[schema(value_type = DeliveryState)]
@@ -114,6 +151,8 @@ pub struct WebhookDeliveryView {
     pub max_attempts: i32,
     pub next_attempt_at: DateTime<Utc>,
     pub last_status_code: Option<i32>,
+    /// Why the last attempt failed.
+    #[schema(example = "HTTP 503 from the endpoint")]
     pub last_error: Option<String>,
     pub created_at: DateTime<Utc>,
     pub delivered_at: Option<DateTime<Utc>>,
@@ -327,6 +366,10 @@ fn oauth_error(e: OAuthError) -> ApiError {
 #[derive(Serialize, ToSchema)]
 pub struct ConnectView {
     /// Send the tenant's admin here (Google's consent page).
+    #[schema(
+        format = "uri",
+        example = "https://accounts.google.com/o/oauth2/v2/auth?client_id=…&state=…"
+    )]
     pub authorization_url: String,
 }
 
@@ -417,10 +460,10 @@ async fn start_google_flow(
 #[into_params(parameter_in = Query)]
 pub struct CallbackQuery {
     /// The state this deployment signed when the connection began.
-    #[param(max_length = 2000)]
+    #[param(max_length = 2000, example = "eyJ0IjoiM2Y2YyJ9.c2lnbmF0dXJl")]
     pub state: Option<String>,
     /// Google's authorization code.
-    #[param(max_length = 2000)]
+    #[param(max_length = 2000, example = "4/0AeaYSHb-example-code")]
     pub code: Option<String>,
     /// Set by Google when the user declined.
     #[param(max_length = 200, example = "access_denied")]

@@ -52,7 +52,10 @@ pub struct ExportQuery {
 pub struct DeadLetteredRow {
     /// Sheet row number (the header is row 1).
     pub row: u32,
+    /// The row's reference as read (it may be malformed: that can be the reason).
+    #[schema(example = "K7QM-3XRP")]
     pub reference: Option<String>,
+    #[schema(example = "the start is not a slot of the service")]
     pub reason: String,
 }
 
@@ -272,6 +275,7 @@ pub struct DeadLetterView {
     #[schema(value_type = Object)]
     pub row: serde_json::Value,
     /// Why it was not applied (the latest attempt's reason).
+    #[schema(example = "the start is not a slot of the service")]
     pub error: String,
     /// How many times applying it was tried (the import's own try included).
     #[schema(minimum = 1)]

@@ -100,13 +100,19 @@ pub struct NotificationView {
     /// confirmation, reminder_24h, cancellation, waitlist_match, …
     #[schema(example = "reminder_24h")]
     pub kind: String,
+    /// The email address or E.164 number it goes to.
+    #[schema(example = "ana@example.com")]
     pub recipient: String,
+    /// Emails only.
+    #[schema(example = "Your appointment tomorrow at 9:00")]
     pub subject: Option<String>,
+    #[schema(example = "Hi Ana, a reminder of your consultation tomorrow at 9:00.")]
     pub body: String,
     pub status: NotificationState,
     pub attempts: i32,
     pub max_attempts: i32,
     pub booking_id: Option<Uuid>,
+    #[schema(example = "SMTP 451: try again later")]
     pub last_error: Option<String>,
     pub next_attempt_at: DateTime<Utc>,
     pub created_at: DateTime<Utc>,
@@ -226,6 +232,15 @@ pub struct WaitlistQuery {
     pub limit: Option<i64>,
 }
 
+/// The part of the day a waitlist entry asks for.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TimeOfDay {
+    Morning,
+    Afternoon,
+    Evening,
+}
+
 #[derive(Serialize, ToSchema)]
 pub struct WaitlistEntryView {
     pub id: Uuid,
@@ -233,9 +248,14 @@ pub struct WaitlistEntryView {
     pub preferred_from: Option<NaiveDate>,
     pub preferred_to: Option<NaiveDate>,
     /// `morning`, `afternoon`, `evening`, or null for any time.
+    #[schema(value_type = Option<TimeOfDay>)]
     pub time_of_day: Option<String>,
+    #[schema(max_length = 200, example = "Ana Pérez")]
     pub client_name: Option<String>,
+    #[schema(format = "email", max_length = 254, example = "ana@example.com")]
     pub client_email: Option<String>,
+    /// E.164.
+    #[schema(pattern = r"^\+[1-9][0-9]{7,14}$", example = "+15555550123")]
     pub client_phone: Option<String>,
     pub status: WaitlistState,
     /// While `offered`: until when the time is held for this entry.

@@ -55,6 +55,10 @@ pub struct SignInRequest {
 #[derive(Serialize, ToSchema)]
 pub struct SignedInView {
     /// Bearer token of this session (`gms_…`); send it as `Authorization: Bearer …`.
+    #[schema(
+        pattern = "^gms_[A-Za-z0-9]{32}$",
+        example = "gms_7hK2pQ9xL4mN8vB3cR6tY1wZ5dF0gJ2s"
+    )]
     pub token: String,
     pub expires_at: DateTime<Utc>,
     pub tenant_id: Uuid,
@@ -64,8 +68,13 @@ pub struct SignedInView {
 #[derive(Serialize, ToSchema)]
 pub struct UserView {
     pub id: Uuid,
-    #[schema(format = "email")]
+    #[schema(
+        format = "email",
+        max_length = 254,
+        example = "frontdesk@clinic.example"
+    )]
     pub email: String,
+    #[schema(max_length = 200, example = "Dana Front Desk")]
     pub name: String,
     pub role: Role,
     pub disabled: bool,
@@ -91,13 +100,16 @@ impl From<UserRow> for UserView {
 pub struct KeyView {
     pub id: Uuid,
     /// The first 8 characters of the key (`gmk_` and 4 more): how a key is recognised.
+    #[schema(example = "gmk_3fJ9")]
     pub prefix: String,
+    #[schema(max_length = 200, example = "Calendar sync")]
     pub name: String,
     pub role: Role,
     pub created_at: DateTime<Utc>,
     pub last_used_at: Option<DateTime<Utc>>,
     pub revoked_at: Option<DateTime<Utc>>,
     /// Who created it (`admin_user:<id>` or `admin_key:<id>`).
+    #[schema(example = "admin_user:7a1e5c90-2b3d-4e6f-8a9b-0c1d2e3f4a5b")]
     pub created_by: Option<String>,
     /// The key that replaced this one, when it was rotated.
     pub replaced_by: Option<Uuid>,
@@ -122,6 +134,10 @@ impl From<KeyRow> for KeyView {
 #[derive(Serialize, ToSchema)]
 pub struct IssuedKeyView {
     /// The key itself (`gmk_` and 32 characters). Shown only in this response.
+    #[schema(
+        pattern = "^gmk_[A-Za-z0-9]{32}$",
+        example = "gmk_3fJ9kQ2mX7pL0vB8nR4tY6wZ1cD5hG2s"
+    )]
     pub key: String,
     #[serde(flatten)]
     pub view: KeyView,
@@ -141,19 +157,29 @@ pub struct MeView {
     pub tenant_id: Uuid,
     pub role: Role,
     /// `user` (a signed-in person) or `key` (a machine key).
-    #[schema(example = "user")]
+    #[schema(value_type = PrincipalKind, example = "user")]
     pub kind: String,
     pub id: Uuid,
     /// The person's email, or the key's prefix.
+    #[schema(example = "frontdesk@clinic.example")]
     pub label: String,
+    #[schema(example = "Dana Front Desk")]
     pub name: String,
+}
+
+/// Who is signed in: a person or a machine key.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PrincipalKind {
+    User,
+    Key,
 }
 
 #[derive(Deserialize, ToSchema)]
 pub struct CreateUserRequest {
     #[schema(format = "email", max_length = 254)]
     pub email: String,
-    #[schema(max_length = 200)]
+    #[schema(max_length = 200, example = "Dana Front Desk")]
     pub name: Option<String>,
     pub role: Role,
     /// 12 to 256 characters.
@@ -163,7 +189,7 @@ pub struct CreateUserRequest {
 
 #[derive(Deserialize, ToSchema)]
 pub struct UpdateUserRequest {
-    #[schema(max_length = 200)]
+    #[schema(max_length = 200, example = "Dana Front Desk")]
     pub name: Option<String>,
     pub role: Option<Role>,
     /// A new password (12 to 256 characters); the user's sessions end.

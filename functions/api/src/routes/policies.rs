@@ -73,7 +73,7 @@ pub struct PolicyRequest {
     /// Default true.
     pub enabled: Option<bool>,
     #[serde(default)]
-    #[schema(max_length = 500)]
+    #[schema(max_length = 500, example = "No reminders by SMS")]
     pub description: String,
 }
 
@@ -82,12 +82,16 @@ pub struct PolicyView {
     pub id: Uuid,
     /// Null for a global default (read-only).
     pub tenant_id: Option<Uuid>,
+    /// A registered tool (see the request's `action`).
+    #[schema(pattern = "^[a-z_]{1,64}$", example = "send_reminder")]
     pub action: String,
+    #[schema(value_type = PolicyEffect)]
     pub effect: String,
     #[schema(value_type = Object)]
     pub conditions: serde_json::Value,
     pub priority: i32,
     pub enabled: bool,
+    #[schema(max_length = 500, example = "No reminders by SMS")]
     pub description: String,
     pub created_at: DateTime<Utc>,
 }

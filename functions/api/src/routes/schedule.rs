@@ -87,11 +87,18 @@ pub struct ExceptionView {
     pub resource_id: Option<Uuid>,
     pub start_date: NaiveDate,
     pub end_date: NaiveDate,
+    /// Local time `HH:MM`; null: from the start of the day.
+    #[schema(pattern = "^([01][0-9]|2[0-3]):[0-5][0-9]$", example = "13:00")]
     pub start_time: Option<String>,
+    /// Local time `HH:MM`; null: to the end of the day.
+    #[schema(pattern = "^([01][0-9]|2[0-3]):[0-5][0-9]$", example = "17:00")]
     pub end_time: Option<String>,
     pub recurring_yearly: bool,
+    #[schema(max_length = 500, example = "Staff training")]
     pub note: String,
+    #[schema(format = DateTime, example = "2026-12-01T14:05:12.345+00:00")]
     pub created_at: String,
+    #[schema(format = DateTime, example = "2026-12-01T14:05:12.345+00:00")]
     pub updated_at: String,
 }
 
@@ -149,11 +156,24 @@ pub struct NotifyRequest {
 
 #[derive(Serialize, ToSchema)]
 pub struct NotifiedView {
+    #[schema(
+        pattern = "^[2-9A-HJKMNP-Z]{4}-[2-9A-HJKMNP-Z]{4}$",
+        example = "K7QM-3XRP"
+    )]
     pub reference: String,
     pub booking_id: Uuid,
     /// Channels queued now (`email`, `sms`); empty when this version of the exception was
     /// notified before.
+    #[schema(value_type = Vec<NotifyChannel>)]
     pub channels: Vec<String>,
+}
+
+/// A channel a message goes out on.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum NotifyChannel {
+    Email,
+    Sms,
 }
 
 #[derive(Serialize, ToSchema)]

@@ -41,7 +41,7 @@ pub struct StaffBookingRequest {
     /// E.164, e.g. `+15555550123`.
     #[schema(pattern = r"^\+[1-9][0-9]{7,14}$", example = "+15555550123")]
     pub client_phone: Option<String>,
-    #[schema(max_length = 2000)]
+    #[schema(max_length = 2000, example = "Walk-in; prefers the morning.")]
     pub notes: Option<String>,
     /// The client's own IANA time zone, for their messages.
     #[schema(max_length = 64, example = "America/New_York")]

@@ -54,16 +54,43 @@ fn limit(raw: Option<i64>) -> Result<i64, ApiError> {
 
 #[derive(Serialize, ToSchema)]
 pub struct CallView {
+    /// The telephony provider's id of the call.
+    #[schema(max_length = 64, example = "CA0123456789abcdef0123456789abcdef")]
     pub call_sid: String,
     /// The caller's number: only its last two digits unless read unredacted.
+    #[schema(example = "•••23")]
     pub from_number: String,
+    /// The tenant's number that was called (E.164).
+    #[schema(example = "+18005550100")]
     pub to_number: String,
     /// active, ended or rejected.
+    #[schema(value_type = CallStatus)]
     pub status: String,
     pub turn_count: i32,
     pub started_at: DateTime<Utc>,
     pub ended_at: Option<DateTime<Utc>>,
+    /// Why the call ended, when it has.
+    #[schema(example = "completed_by_agent")]
     pub end_reason: Option<String>,
+}
+
+/// Where a call stands.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CallStatus {
+    Active,
+    Ended,
+    /// Refused when it came in (too many calls at once).
+    Rejected,
+}
+
+/// Who said a line.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Speaker {
+    Caller,
+    Client,
+    Agent,
 }
 
 impl CallView {
@@ -88,7 +115,10 @@ impl CallView {
 #[derive(Serialize, ToSchema)]
 pub struct LineView {
     /// `caller` or `agent` on a call; `client` or `agent` in a chat.
+    #[schema(value_type = Speaker)]
     pub speaker: String,
+    /// Emails and phone numbers scrubbed out unless read unredacted.
+    #[schema(example = "I'd like to move my appointment to Friday.")]
     pub text: String,
     pub at: Option<DateTime<Utc>>,
 }
@@ -113,9 +143,13 @@ pub struct CallTranscriptView {
 #[derive(Serialize, ToSchema)]
 pub struct ChatView {
     /// Stands for the chat (the session id itself is the client's secret and is not shown).
-    #[schema(pattern = "^[0-9a-f]{32}$")]
+    #[schema(
+        pattern = "^[0-9a-f]{32}$",
+        example = "9f86d081884c7d659a2feaa0c55ad015"
+    )]
     pub handle: String,
     /// web, rest, voice or sms: where the chat started.
+    #[schema(example = "web")]
     pub channel: String,
     pub messages: i64,
     pub created_at: DateTime<Utc>,
@@ -164,7 +198,7 @@ pub async fn list_calls(
 /// A call's transcript (redacted unless an owner asks otherwise).
 #[utoipa::path(get, path = "/api/admin/tenants/{tenant}/calls/{call_sid}",
     params(("tenant" = uuid::Uuid, Path, description = "The tenant's id"),
-        ("call_sid" = String, Path, description = "Twilio's CallSid", min_length = 1, max_length = 64),
+        ("call_sid" = String, Path, description = "Twilio's CallSid", min_length = 1, max_length = 64, example = "CA0123456789abcdef0123456789abcdef"),
         ReadQuery),
     security(("api_key" = [])),
     responses((status = 200, body = CallTranscriptView), (status = 401, body = ErrorBody),
