@@ -368,7 +368,7 @@ pub struct ConnectView {
     /// Send the tenant's admin here (Google's consent page).
     #[schema(
         format = "uri",
-        example = "https://accounts.google.com/o/oauth2/v2/auth?client_id=…&state=…"
+        example = "https://accounts.google.com/o/oauth2/v2/auth?client_id=123.apps.googleusercontent.com&state=abc"
     )]
     pub authorization_url: String,
 }
