@@ -180,15 +180,18 @@ pub async fn busy_and_version(
 ) -> Result<(Vec<(Uuid, Uuid, crate::domain::slots::Busy)>, Option<i64>), sqlx::Error> {
     // The version rides on every busy row (a scalar subquery, evaluated once); a second
     // branch gives it when nothing is busy.
-    let rows: Vec<(
-        Option<Uuid>,
-        Option<Uuid>,
-        Option<DateTime<Utc>>,
-        Option<DateTime<Utc>>,
-        Option<i64>,
-    )> = sqlx::query_as(
+    #[derive(FromRow)]
+    struct Row {
+        resource_id: Option<Uuid>,
+        service_id: Option<Uuid>,
+        start_at: Option<DateTime<Utc>>,
+        end_at: Option<DateTime<Utc>>,
+        version: Option<i64>,
+    }
+    let rows: Vec<Row> = sqlx::query_as(
         "WITH v AS (SELECT schedule_version FROM tenants WHERE id = $1)
-             SELECT resource_id, service_id, lower(during), upper(during), (SELECT * FROM v)
+             SELECT resource_id, service_id, lower(during) AS start_at, upper(during) AS end_at,
+                    (SELECT * FROM v) AS version
                FROM appointments
               WHERE resource_id = ANY($2) AND status <> 'cancelled'
                 AND during && tstzrange($3, $4) AND id IS DISTINCT FROM $6
@@ -208,18 +211,15 @@ pub async fn busy_and_version(
     .bind(except)
     .fetch_all(conn)
     .await?;
-    let version = rows.first().and_then(|r| r.4);
+    let version = rows.first().and_then(|r| r.version);
     let busy = rows
         .into_iter()
-        .filter_map(|(r, s, start, end, _)| {
-            Some((
-                r?,
-                s?,
-                crate::domain::slots::Busy {
-                    start: start?,
-                    end: end?,
-                },
-            ))
+        .filter_map(|r| {
+            let busy = crate::domain::slots::Busy {
+                start: r.start_at?,
+                end: r.end_at?,
+            };
+            Some((r.resource_id?, r.service_id?, busy))
         })
         .collect();
     Ok((busy, version))
