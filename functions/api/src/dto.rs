@@ -41,6 +41,7 @@ pub struct Health {
 
 #[derive(Serialize, ToSchema)]
 pub struct ServiceView {
+    #[schema(example = "b80bb774-0288-4da1-8201-890375a60c8f")]
     pub id: Uuid,
     #[schema(max_length = 200, example = "Consultation")]
     pub name: String,
@@ -48,6 +49,8 @@ pub struct ServiceView {
     pub description: String,
     pub duration_minutes: i32,
     pub active: bool,
+    /// The resources (staff, rooms) that do the service.
+    #[schema(example = json!(["e2f3ef5b-2d4b-4de7-8e63-73be861154ec"]))]
     pub resource_ids: Vec<Uuid>,
 }
 
@@ -108,6 +111,7 @@ impl From<&TenantRow> for BookingRules {
 
 #[derive(Serialize, ToSchema)]
 pub struct TenantView {
+    #[schema(example = "b80bb774-0288-4da1-8201-890375a60c8f")]
     pub id: Uuid,
     #[schema(max_length = 200, example = "Riverside Clinic")]
     pub name: String,
@@ -145,6 +149,7 @@ pub struct SlotView {
 pub struct AvailabilityView {
     #[schema(example = "America/New_York")]
     pub time_zone: String,
+    #[schema(example = "b0dc1e29-85b3-48b1-80ee-0dd7baca7034")]
     pub service_id: Uuid,
     pub slots: Vec<SlotView>,
 }
@@ -204,6 +209,7 @@ pub struct HoldRescheduleOf {
 
 #[derive(Serialize, ToSchema)]
 pub struct HoldView {
+    #[schema(example = "1ba82e7a-2187-4e07-892a-f3d81f7b2315")]
     pub hold_id: Uuid,
     /// The session that owns the hold (confirm the booking with it).
     #[schema(
@@ -211,6 +217,7 @@ pub struct HoldView {
         example = "gs_q3JxVb0mW7tYc2LhN9pZs4KdE1uRf8GaXo6iQyT5nMv"
     )]
     pub session_id: String,
+    #[schema(example = "b0dc1e29-85b3-48b1-80ee-0dd7baca7034")]
     pub service_id: Uuid,
     #[schema(format = DateTime, example = "2026-12-08T09:00:00-05:00")]
     pub start: String,
@@ -275,7 +282,9 @@ pub struct BookingView {
     pub end: String,
     #[schema(example = "America/New_York")]
     pub time_zone: String,
+    #[schema(example = "b0dc1e29-85b3-48b1-80ee-0dd7baca7034")]
     pub service_id: Uuid,
+    #[schema(example = "e2f3ef5b-2d4b-4de7-8e63-73be861154ec")]
     pub resource_id: Uuid,
     #[schema(max_length = 200, example = "Ana Pérez")]
     pub client_name: String,
@@ -471,6 +480,7 @@ pub struct CreateTenantRequest {
 
 #[derive(Serialize, ToSchema)]
 pub struct TenantAdminView {
+    #[schema(example = "b80bb774-0288-4da1-8201-890375a60c8f")]
     pub id: Uuid,
     #[schema(max_length = 200, example = "Riverside Clinic")]
     pub name: String,
@@ -529,6 +539,7 @@ pub struct ServiceRequest {
     pub duration_minutes: Option<i32>,
     pub active: Option<bool>,
     /// Resources that can do this service (replaces the list).
+    #[schema(example = json!(["e2f3ef5b-2d4b-4de7-8e63-73be861154ec"]))]
     pub resource_ids: Option<Vec<Uuid>>,
 }
 
@@ -544,6 +555,7 @@ pub struct ResourceRequest {
 
 #[derive(Serialize, ToSchema)]
 pub struct ResourceView {
+    #[schema(example = "b80bb774-0288-4da1-8201-890375a60c8f")]
     pub id: Uuid,
     #[schema(max_length = 200, example = "Dr. Rivera")]
     pub name: String,

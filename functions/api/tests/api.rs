@@ -158,28 +158,40 @@ fn is_string(schema: &Value) -> bool {
     }
 }
 
-/// Collects, under `at`, every string schema in `schema` that says nothing of its values:
-/// no format, enum, pattern, const or example. An array's example speaks for its items.
-fn undescribed_strings(schema: &Value, at: &str, example_above: bool, out: &mut Vec<String>) {
-    let says = |s: &Value| {
-        ["format", "enum", "pattern", "const", "example", "examples"]
-            .iter()
-            .any(|k| s.get(*k).is_some())
-    };
-    if is_string(schema) && !example_above && !says(schema) {
-        out.push(at.to_string());
+/// A string schema found in the document, with what it says of its values.
+struct StringAt {
+    at: String,
+    /// A format, enum, pattern, const or example.
+    described: bool,
+    /// An example (its own or its array's), or an enum or const that lists the values.
+    exemplified: bool,
+}
+
+/// Collects, under `at`, every string schema in `schema`. An array's example speaks for its
+/// items.
+fn strings(schema: &Value, at: &str, example_above: bool, out: &mut Vec<StringAt>) {
+    let has = |k: &str| schema.get(k).is_some();
+    let here = example_above || has("example") || has("examples");
+    if is_string(schema) {
+        out.push(StringAt {
+            at: at.to_string(),
+            described: here
+                || ["format", "enum", "pattern", "const"]
+                    .iter()
+                    .any(|k| has(k)),
+            exemplified: here || has("enum") || has("const"),
+        });
     }
-    let here = example_above || schema.get("example").is_some() || schema.get("examples").is_some();
     if let Some(props) = schema["properties"].as_object() {
         for (name, p) in props {
-            undescribed_strings(p, &format!("{at}.{name}"), false, out);
+            strings(p, &format!("{at}.{name}"), false, out);
         }
     }
     if schema["items"].is_object() {
-        undescribed_strings(&schema["items"], &format!("{at}[]"), here, out);
+        strings(&schema["items"], &format!("{at}[]"), here, out);
     }
     if schema["additionalProperties"].is_object() {
-        undescribed_strings(
+        strings(
             &schema["additionalProperties"],
             &format!("{at}{{}}"),
             here,
@@ -188,7 +200,7 @@ fn undescribed_strings(schema: &Value, at: &str, example_above: bool, out: &mut 
     }
     for k in ["oneOf", "anyOf", "allOf"] {
         for (i, s) in schema[k].as_array().into_iter().flatten().enumerate() {
-            undescribed_strings(s, &format!("{at}<{k}{i}>"), here, out);
+            strings(s, &format!("{at}<{k}{i}>"), here, out);
         }
     }
 }
@@ -199,12 +211,15 @@ async fn the_openapi_document_describes_every_string(pool: PgPool) {
     let (s, doc) = call(&app, "GET", "/openapi.json", None, None).await;
     assert_eq!(s, StatusCode::OK);
 
-    let mut missing = Vec::new();
+    // Every field of every schema: its format, pattern or values, and an example.
+    let mut fields = Vec::new();
     let schemas = doc["components"]["schemas"].as_object().unwrap();
     assert!(schemas.len() > 50, "{} schemas", schemas.len());
     for (name, schema) in schemas {
-        undescribed_strings(schema, name, false, &mut missing);
+        strings(schema, name, false, &mut fields);
     }
+    // Parameters and inline bodies: at least a format, pattern, enum or example.
+    let mut inline = Vec::new();
     let mut operations = 0;
     for (path, item) in doc["paths"].as_object().unwrap() {
         for (method, op) in item.as_object().unwrap() {
@@ -219,11 +234,11 @@ async fn the_openapi_document_describes_every_string(pool: PgPool) {
             {
                 let name = p["name"].as_str().unwrap_or("?");
                 let example = p.get("example").is_some() || p.get("examples").is_some();
-                undescribed_strings(
+                strings(
                     &p["schema"],
                     &format!("{at} ({name})"),
                     example,
-                    &mut missing,
+                    &mut inline,
                 );
             }
             let bodies = op.get("requestBody").into_iter().chain(
@@ -234,22 +249,36 @@ async fn the_openapi_document_describes_every_string(pool: PgPool) {
             );
             for body in bodies {
                 for (media, c) in body["content"].as_object().into_iter().flatten() {
-                    undescribed_strings(
-                        &c["schema"],
-                        &format!("{at} [{media}]"),
-                        false,
-                        &mut missing,
-                    );
+                    strings(&c["schema"], &format!("{at} [{media}]"), false, &mut inline);
                 }
             }
         }
     }
     assert!(operations > 80, "{operations} operations");
+    assert!(fields.len() > 200, "{} string fields", fields.len());
+
+    let undescribed: Vec<&str> = fields
+        .iter()
+        .chain(&inline)
+        .filter(|s| !s.described)
+        .map(|s| s.at.as_str())
+        .collect();
     assert!(
-        missing.is_empty(),
+        undescribed.is_empty(),
         "{} string fields or parameters without a format, enum, pattern or example:\n  {}",
-        missing.len(),
-        missing.join("\n  ")
+        undescribed.len(),
+        undescribed.join("\n  ")
+    );
+    let without_example: Vec<&str> = fields
+        .iter()
+        .filter(|s| !s.exemplified)
+        .map(|s| s.at.as_str())
+        .collect();
+    assert!(
+        without_example.is_empty(),
+        "{} string fields without an example:\n  {}",
+        without_example.len(),
+        without_example.join("\n  ")
     );
 
     // The webhook event names in the document are the ones the server sends.

@@ -96,6 +96,7 @@ pub struct WaitlistOfferView {
     /// `offered` (open: accept before `expires_at`), `booked`, `expired` or `cancelled`.
     #[schema(value_type = OfferStatus)]
     pub status: String,
+    #[schema(example = "b0dc1e29-85b3-48b1-80ee-0dd7baca7034")]
     pub service_id: Option<Uuid>,
     /// The time held, RFC 3339 in the tenant's zone.
     #[schema(format = DateTime, example = "2026-12-08T09:00:00-05:00")]

@@ -22,7 +22,10 @@ pub struct ChatRequest {
     /// The conversation to continue: a session the server issued for this tenant. When
     /// absent, a new session is issued and returned in the response. Client-chosen ids are
     /// refused (404 `session_not_found`).
-    #[schema(pattern = "^gs_[A-Za-z0-9_-]{43}$")]
+    #[schema(
+        pattern = "^gs_[A-Za-z0-9_-]{43}$",
+        example = "gs_q3JxVb0mW7tYc2LhN9pZs4KdE1uRf8GaXo6iQyT5nMv"
+    )]
     pub session_id: Option<String>,
     #[schema(
         min_length = 1,

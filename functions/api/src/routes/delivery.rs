@@ -76,6 +76,7 @@ pub struct UpdateWebhookRequest {
 
 #[derive(Serialize, ToSchema)]
 pub struct WebhookView {
+    #[schema(example = "b80bb774-0288-4da1-8201-890375a60c8f")]
     pub id: Uuid,
     #[schema(
         format = "uri",
@@ -139,8 +140,11 @@ pub struct CreatedWebhookView {
 #[derive(Serialize, ToSchema)]
 pub struct WebhookDeliveryView {
     /// The delivery id (also in the body's `id` and the `Gomomo-Delivery` header).
+    #[schema(example = "b80bb774-0288-4da1-8201-890375a60c8f")]
     pub id: Uuid,
+    #[schema(example = "955e573e-0f16-40c4-84fa-7d1ca9bd6549")]
     pub endpoint_id: Uuid,
+    #[schema(example = "4437cfac-a07f-4bc3-87b3-6b521305be41")]
     pub event_id: Uuid,
     #[schema(value_type = EventType)]
     pub event_type: String,
@@ -149,13 +153,17 @@ pub struct WebhookDeliveryView {
     pub status: String,
     pub attempts: i32,
     pub max_attempts: i32,
+    #[schema(example = "2026-12-01T14:10:00Z")]
     pub next_attempt_at: DateTime<Utc>,
     pub last_status_code: Option<i32>,
     /// Why the last attempt failed.
     #[schema(example = "HTTP 503 from the endpoint")]
     pub last_error: Option<String>,
+    #[schema(example = "2026-12-01T14:05:12.345Z")]
     pub created_at: DateTime<Utc>,
+    #[schema(example = "2026-12-01T14:05:12.345Z")]
     pub delivered_at: Option<DateTime<Utc>>,
+    #[schema(example = "2026-12-01T14:05:12.345Z")]
     pub dead_at: Option<DateTime<Utc>>,
 }
 
@@ -472,6 +480,7 @@ pub struct CallbackQuery {
 
 #[derive(Serialize, ToSchema)]
 pub struct ConnectedView {
+    #[schema(example = "6d0e0000-0000-4000-8000-000000000001")]
     pub tenant_id: Uuid,
     pub connected: bool,
 }

@@ -261,7 +261,7 @@ pub struct DeadLetterQuery {
 /// A row of an import that could not be applied.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct DeadLetterView {
-    #[schema(format = Uuid)]
+    #[schema(format = Uuid, example = "b80bb774-0288-4da1-8201-890375a60c8f")]
     pub id: uuid::Uuid,
     /// Sheet row number (the header is row 1).
     #[schema(minimum = 2)]
@@ -281,7 +281,9 @@ pub struct DeadLetterView {
     #[schema(minimum = 1)]
     pub attempts: i32,
     /// When a retry applied it; null while open.
+    #[schema(example = "2026-12-01T14:05:12.345Z")]
     pub resolved_at: Option<chrono::DateTime<chrono::Utc>>,
+    #[schema(example = "2026-12-01T14:05:12.345Z")]
     pub created_at: chrono::DateTime<chrono::Utc>,
 }
 

@@ -20,6 +20,7 @@ use crate::AppState;
 
 #[derive(Serialize, ToSchema)]
 pub struct DeliveryHealthView {
+    #[schema(example = "6d0e0000-0000-4000-8000-000000000001")]
     pub tenant_id: Uuid,
     /// `failed + overdue + jobs_overdue + jobs_failed`; 0 when everything due has left.
     pub undelivered: u64,

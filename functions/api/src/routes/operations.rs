@@ -93,6 +93,7 @@ pub struct NotificationsQuery {
 
 #[derive(Serialize, ToSchema)]
 pub struct NotificationView {
+    #[schema(example = "b80bb774-0288-4da1-8201-890375a60c8f")]
     pub id: Uuid,
     /// `email` or `sms`.
     #[schema(example = "email")]
@@ -111,12 +112,17 @@ pub struct NotificationView {
     pub status: NotificationState,
     pub attempts: i32,
     pub max_attempts: i32,
+    #[schema(example = "b0060af7-bf5b-4556-83d4-534876175db1")]
     pub booking_id: Option<Uuid>,
     #[schema(example = "SMTP 451: try again later")]
     pub last_error: Option<String>,
+    #[schema(example = "2026-12-01T14:10:00Z")]
     pub next_attempt_at: DateTime<Utc>,
+    #[schema(example = "2026-12-01T14:05:12.345Z")]
     pub created_at: DateTime<Utc>,
+    #[schema(example = "2026-12-01T14:05:12.345Z")]
     pub sent_at: Option<DateTime<Utc>>,
+    #[schema(example = "2026-12-01T14:05:12.345Z")]
     pub failed_at: Option<DateTime<Utc>>,
 }
 
@@ -243,9 +249,13 @@ pub enum TimeOfDay {
 
 #[derive(Serialize, ToSchema)]
 pub struct WaitlistEntryView {
+    #[schema(example = "b80bb774-0288-4da1-8201-890375a60c8f")]
     pub id: Uuid,
+    #[schema(example = "b0dc1e29-85b3-48b1-80ee-0dd7baca7034")]
     pub service_id: Option<Uuid>,
+    #[schema(example = "2026-12-08")]
     pub preferred_from: Option<NaiveDate>,
+    #[schema(example = "2026-12-12")]
     pub preferred_to: Option<NaiveDate>,
     /// `morning`, `afternoon`, `evening`, or null for any time.
     #[schema(value_type = Option<TimeOfDay>)]
@@ -259,8 +269,11 @@ pub struct WaitlistEntryView {
     pub client_phone: Option<String>,
     pub status: WaitlistState,
     /// While `offered`: until when the time is held for this entry.
+    #[schema(example = "2026-12-01T14:05:12.345Z")]
     pub offer_expires_at: Option<DateTime<Utc>>,
+    #[schema(example = "f00a5d72-0deb-478f-89a5-486de7588aad")]
     pub booked_appointment_id: Option<Uuid>,
+    #[schema(example = "2026-12-01T14:05:12.345Z")]
     pub created_at: DateTime<Utc>,
 }
 

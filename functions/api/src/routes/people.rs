@@ -46,9 +46,15 @@ fn people_error(e: PeopleError) -> ApiError {
 pub struct SignInRequest {
     #[schema(format = "email", max_length = 254, example = "owner@clinic.example")]
     pub email: String,
-    #[schema(min_length = 1, max_length = 256, format = "password")]
+    #[schema(
+        min_length = 1,
+        max_length = 256,
+        format = "password",
+        example = "correct horse battery"
+    )]
     pub password: String,
     /// Needed only when the same email and password sign in to several tenants.
+    #[schema(example = "6d0e0000-0000-4000-8000-000000000001")]
     pub tenant_id: Option<Uuid>,
 }
 
@@ -60,13 +66,16 @@ pub struct SignedInView {
         example = "gms_7hK2pQ9xL4mN8vB3cR6tY1wZ5dF0gJ2s"
     )]
     pub token: String,
+    #[schema(example = "2026-12-01T22:05:12Z")]
     pub expires_at: DateTime<Utc>,
+    #[schema(example = "6d0e0000-0000-4000-8000-000000000001")]
     pub tenant_id: Uuid,
     pub user: UserView,
 }
 
 #[derive(Serialize, ToSchema)]
 pub struct UserView {
+    #[schema(example = "b80bb774-0288-4da1-8201-890375a60c8f")]
     pub id: Uuid,
     #[schema(
         format = "email",
@@ -78,7 +87,9 @@ pub struct UserView {
     pub name: String,
     pub role: Role,
     pub disabled: bool,
+    #[schema(example = "2026-12-01T14:05:12.345Z")]
     pub created_at: DateTime<Utc>,
+    #[schema(example = "2026-12-01T14:05:12.345Z")]
     pub updated_at: DateTime<Utc>,
 }
 
@@ -98,6 +109,7 @@ impl From<UserRow> for UserView {
 
 #[derive(Serialize, ToSchema)]
 pub struct KeyView {
+    #[schema(example = "b80bb774-0288-4da1-8201-890375a60c8f")]
     pub id: Uuid,
     /// The first 8 characters of the key (`gmk_` and 4 more): how a key is recognised.
     #[schema(example = "gmk_3fJ9")]
@@ -105,13 +117,17 @@ pub struct KeyView {
     #[schema(max_length = 200, example = "Calendar sync")]
     pub name: String,
     pub role: Role,
+    #[schema(example = "2026-12-01T14:05:12.345Z")]
     pub created_at: DateTime<Utc>,
+    #[schema(example = "2026-12-01T14:05:12.345Z")]
     pub last_used_at: Option<DateTime<Utc>>,
+    #[schema(example = "2026-12-01T14:05:12.345Z")]
     pub revoked_at: Option<DateTime<Utc>>,
     /// Who created it (`admin_user:<id>` or `admin_key:<id>`).
     #[schema(example = "admin_user:7a1e5c90-2b3d-4e6f-8a9b-0c1d2e3f4a5b")]
     pub created_by: Option<String>,
     /// The key that replaced this one, when it was rotated.
+    #[schema(example = "2c2dee0a-9fbc-4e3c-8bdd-60bd3c4269c1")]
     pub replaced_by: Option<Uuid>,
 }
 
@@ -154,11 +170,13 @@ impl From<people::IssuedKey> for IssuedKeyView {
 
 #[derive(Serialize, ToSchema)]
 pub struct MeView {
+    #[schema(example = "6d0e0000-0000-4000-8000-000000000001")]
     pub tenant_id: Uuid,
     pub role: Role,
     /// `user` (a signed-in person) or `key` (a machine key).
     #[schema(value_type = PrincipalKind, example = "user")]
     pub kind: String,
+    #[schema(example = "b80bb774-0288-4da1-8201-890375a60c8f")]
     pub id: Uuid,
     /// The person's email, or the key's prefix.
     #[schema(example = "frontdesk@clinic.example")]
@@ -177,13 +195,22 @@ pub enum PrincipalKind {
 
 #[derive(Deserialize, ToSchema)]
 pub struct CreateUserRequest {
-    #[schema(format = "email", max_length = 254)]
+    #[schema(
+        format = "email",
+        max_length = 254,
+        example = "frontdesk@clinic.example"
+    )]
     pub email: String,
     #[schema(max_length = 200, example = "Dana Front Desk")]
     pub name: Option<String>,
     pub role: Role,
     /// 12 to 256 characters.
-    #[schema(min_length = 12, max_length = 256, format = "password")]
+    #[schema(
+        min_length = 12,
+        max_length = 256,
+        format = "password",
+        example = "correct horse battery"
+    )]
     pub password: String,
 }
 
@@ -193,7 +220,12 @@ pub struct UpdateUserRequest {
     pub name: Option<String>,
     pub role: Option<Role>,
     /// A new password (12 to 256 characters); the user's sessions end.
-    #[schema(min_length = 12, max_length = 256, format = "password")]
+    #[schema(
+        min_length = 12,
+        max_length = 256,
+        format = "password",
+        example = "correct horse battery"
+    )]
     pub password: Option<String>,
     /// true disables the user (their sessions end); false enables them again.
     pub disabled: Option<bool>,

@@ -79,8 +79,10 @@ pub struct PolicyRequest {
 
 #[derive(Serialize, ToSchema)]
 pub struct PolicyView {
+    #[schema(example = "b80bb774-0288-4da1-8201-890375a60c8f")]
     pub id: Uuid,
     /// Null for a global default (read-only).
+    #[schema(example = "6d0e0000-0000-4000-8000-000000000001")]
     pub tenant_id: Option<Uuid>,
     /// A registered tool (see the request's `action`).
     #[schema(pattern = "^[a-z_]{1,64}$", example = "send_reminder")]
@@ -93,6 +95,7 @@ pub struct PolicyView {
     pub enabled: bool,
     #[schema(max_length = 500, example = "No reminders by SMS")]
     pub description: String,
+    #[schema(example = "2026-12-01T14:05:12.345Z")]
     pub created_at: DateTime<Utc>,
 }
 

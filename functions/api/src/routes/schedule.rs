@@ -30,6 +30,7 @@ pub struct ResourceHoursRequest {
 
 #[derive(Serialize, ToSchema)]
 pub struct ResourceHoursView {
+    #[schema(example = "e2f3ef5b-2d4b-4de7-8e63-73be861154ec")]
     pub resource_id: Uuid,
     /// True when the resource has no hours of its own and works the tenant's.
     pub uses_tenant_hours: bool,
@@ -46,7 +47,7 @@ pub struct ExceptionRequest {
     #[schema(value_type = ExceptionKind)]
     pub kind: String,
     /// Required for `time_off`, refused for `closed`.
-    #[schema(value_type = Option<String>, format = Uuid)]
+    #[schema(value_type = Option<String>, format = Uuid, example = "e2f3ef5b-2d4b-4de7-8e63-73be861154ec")]
     pub resource_id: Option<String>,
     /// First local date, `YYYY-MM-DD`.
     #[schema(value_type = String, format = Date, pattern = "^(19[7-9][0-9]|2[01][0-9]{2})-[0-9]{2}-[0-9]{2}$", example = "2026-12-24")]
@@ -81,11 +82,15 @@ pub enum ExceptionKind {
 
 #[derive(Serialize, ToSchema)]
 pub struct ExceptionView {
+    #[schema(example = "b80bb774-0288-4da1-8201-890375a60c8f")]
     pub id: Uuid,
     #[schema(value_type = ExceptionKind)]
     pub kind: String,
+    #[schema(example = "e2f3ef5b-2d4b-4de7-8e63-73be861154ec")]
     pub resource_id: Option<Uuid>,
+    #[schema(example = "2026-12-24")]
     pub start_date: NaiveDate,
+    #[schema(example = "2026-12-26")]
     pub end_date: NaiveDate,
     /// Local time `HH:MM`; null: from the start of the day.
     #[schema(pattern = "^([01][0-9]|2[0-3]):[0-5][0-9]$", example = "13:00")]
@@ -161,6 +166,7 @@ pub struct NotifiedView {
         example = "K7QM-3XRP"
     )]
     pub reference: String,
+    #[schema(example = "b0060af7-bf5b-4556-83d4-534876175db1")]
     pub booking_id: Uuid,
     /// Channels queued now (`email`, `sms`); empty when this version of the exception was
     /// notified before.

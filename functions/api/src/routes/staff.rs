@@ -28,7 +28,7 @@ pub struct StaffBookingRequest {
     #[schema(value_type = String, format = Uuid, example = "6b1f0c1e-0000-4000-8000-000000000001")]
     pub service_id: String,
     /// The staff member or room to take (it must do the service); absent: the first free one.
-    #[schema(value_type = Option<String>, format = Uuid)]
+    #[schema(value_type = Option<String>, format = Uuid, example = "e2f3ef5b-2d4b-4de7-8e63-73be861154ec")]
     pub resource_id: Option<String>,
     /// RFC 3339 with an offset; a slot start of the service (hours, closures and the slot
     /// step apply).
@@ -60,7 +60,7 @@ pub struct StaffRescheduleRequest {
     pub start: String,
     /// The staff member or room to move to; absent: the first free one that does the
     /// service.
-    #[schema(value_type = Option<String>, format = Uuid)]
+    #[schema(value_type = Option<String>, format = Uuid, example = "e2f3ef5b-2d4b-4de7-8e63-73be861154ec")]
     pub resource_id: Option<String>,
     /// As for a staff booking (the self-service cut-off never binds staff; passing it is
     /// audited). Default false.
@@ -71,7 +71,7 @@ pub struct StaffRescheduleRequest {
 /// A booking as staff see it: the list's view and its id.
 #[derive(Serialize, ToSchema)]
 pub struct StaffBookingView {
-    #[schema(format = Uuid)]
+    #[schema(format = Uuid, example = "b80bb774-0288-4da1-8201-890375a60c8f")]
     pub id: Uuid,
     #[serde(flatten)]
     pub booking: BookingView,

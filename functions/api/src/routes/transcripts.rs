@@ -67,7 +67,9 @@ pub struct CallView {
     #[schema(value_type = CallStatus)]
     pub status: String,
     pub turn_count: i32,
+    #[schema(example = "2026-12-01T14:05:12.345Z")]
     pub started_at: DateTime<Utc>,
+    #[schema(example = "2026-12-01T14:05:12.345Z")]
     pub ended_at: Option<DateTime<Utc>>,
     /// Why the call ended, when it has.
     #[schema(example = "completed_by_agent")]
@@ -120,6 +122,7 @@ pub struct LineView {
     /// Emails and phone numbers scrubbed out unless read unredacted.
     #[schema(example = "I'd like to move my appointment to Friday.")]
     pub text: String,
+    #[schema(example = "2026-12-01T14:05:12.345Z")]
     pub at: Option<DateTime<Utc>>,
 }
 
@@ -152,7 +155,9 @@ pub struct ChatView {
     #[schema(example = "web")]
     pub channel: String,
     pub messages: i64,
+    #[schema(example = "2026-12-01T14:05:12.345Z")]
     pub created_at: DateTime<Utc>,
+    #[schema(example = "2026-12-01T14:05:12.345Z")]
     pub updated_at: DateTime<Utc>,
 }
 
