@@ -260,7 +260,7 @@ pub struct WaitlistEntryView {
     /// `morning`, `afternoon`, `evening`, or null for any time.
     #[schema(value_type = Option<TimeOfDay>)]
     pub time_of_day: Option<String>,
-    #[schema(max_length = 200, example = "Ana Pérez")]
+    #[schema(example = "Ana Pérez")]
     pub client_name: Option<String>,
     #[schema(format = "email", max_length = 254, example = "ana@example.com")]
     pub client_email: Option<String>,
