@@ -47,6 +47,7 @@ pub struct ServiceView {
     pub name: String,
     #[schema(max_length = 2000, example = "A first 30-minute visit.")]
     pub description: String,
+    #[schema(minimum = 5, maximum = 720, example = 30)]
     pub duration_minutes: i32,
     pub active: bool,
     /// The resources (staff, rooms) that do the service.
@@ -92,9 +93,13 @@ impl From<HoursRow> for HoursView {
 
 #[derive(Serialize, ToSchema)]
 pub struct BookingRules {
+    #[schema(minimum = 5, maximum = 480, example = 30)]
     pub slot_step_minutes: i32,
+    #[schema(minimum = 0, maximum = 43200, example = 60)]
     pub min_notice_minutes: i32,
+    #[schema(minimum = 1, maximum = 365, example = 30)]
     pub max_days_ahead: i32,
+    #[schema(minimum = 0, maximum = 240, example = 0)]
     pub buffer_minutes: i32,
 }
 
@@ -296,6 +301,7 @@ pub struct BookingView {
     #[schema(max_length = 2000, example = "First visit; prefers the morning.")]
     pub notes: Option<String>,
     /// Grows on every reschedule or cancellation.
+    #[schema(minimum = 0, example = 1)]
     pub sequence: i32,
     #[schema(format = DateTime, example = "2026-12-01T14:05:12.345+00:00")]
     pub created_at: String,

@@ -44,10 +44,13 @@ pub struct AttendanceView {
     #[schema(pattern = r"^\+[1-9][0-9]{7,14}$", example = "+15555550123")]
     pub phone: Option<String>,
     /// Bookings staff marked `no_show`.
+    #[schema(minimum = 0, example = 1)]
     pub no_shows: i64,
     /// Cancellations inside the late-cancellation window.
+    #[schema(minimum = 0, example = 0)]
     pub late_cancels: i64,
     /// Bookings staff marked `attended`.
+    #[schema(minimum = 0, example = 4)]
     pub attended: i64,
 }
 
@@ -55,11 +58,14 @@ pub struct AttendanceView {
 pub struct AttendancePolicyBody {
     /// A cancellation less than this many minutes before the start is late (0–43200;
     /// 0: none is). Default 1440.
+    #[schema(minimum = 0, maximum = 43200, example = 1440)]
     pub late_cancel_minutes: i32,
     /// Clients with at least this many no-shows must confirm by reply (1–100); null: no
     /// confirmation rule (the default).
+    #[schema(minimum = 1, maximum = 100, example = 2)]
     pub no_show_confirm_threshold: Option<i32>,
     /// How many hours before the start that confirmation is due (1–336). Default 24.
+    #[schema(minimum = 1, maximum = 336, example = 24)]
     pub no_show_confirm_hours: i32,
 }
 

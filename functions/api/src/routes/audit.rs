@@ -43,6 +43,7 @@ pub struct AuditQuery {
 
 #[derive(Serialize, ToSchema)]
 pub struct AuditView {
+    #[schema(example = 1042)]
     pub id: i64,
     /// What happened, `<entity>.<verb>`.
     #[schema(example = "booking.confirmed")]

@@ -151,10 +151,13 @@ pub struct WebhookDeliveryView {
     /// pending | delivered | dead
     #[schema(value_type = DeliveryState)]
     pub status: String,
+    #[schema(minimum = 0, example = 1)]
     pub attempts: i32,
+    #[schema(minimum = 1, example = 8)]
     pub max_attempts: i32,
     #[schema(example = "2026-12-01T14:10:00Z")]
     pub next_attempt_at: DateTime<Utc>,
+    #[schema(example = 503)]
     pub last_status_code: Option<i32>,
     /// Why the last attempt failed.
     #[schema(example = "HTTP 503 from the endpoint")]

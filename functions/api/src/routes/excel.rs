@@ -51,6 +51,7 @@ pub struct ExportQuery {
 #[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct DeadLetteredRow {
     /// Sheet row number (the header is row 1).
+    #[schema(minimum = 2, example = 7)]
     pub row: u32,
     /// The row's reference as read (it may be malformed: that can be the reason).
     #[schema(example = "K7QM-3XRP")]
@@ -61,7 +62,9 @@ pub struct DeadLetteredRow {
 
 #[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ImportSummary {
+    #[schema(example = 12)]
     pub applied: u32,
+    #[schema(example = 30)]
     pub unchanged: u32,
     pub dead_lettered: Vec<DeadLetteredRow>,
 }
@@ -264,7 +267,7 @@ pub struct DeadLetterView {
     #[schema(format = Uuid, example = "b80bb774-0288-4da1-8201-890375a60c8f")]
     pub id: uuid::Uuid,
     /// Sheet row number (the header is row 1).
-    #[schema(minimum = 2)]
+    #[schema(minimum = 2, example = 7)]
     pub row_number: Option<i32>,
     #[schema(example = "K7QM-3XRP")]
     pub reference: Option<String>,
@@ -278,7 +281,7 @@ pub struct DeadLetterView {
     #[schema(example = "the start is not a slot of the service")]
     pub error: String,
     /// How many times applying it was tried (the import's own try included).
-    #[schema(minimum = 1)]
+    #[schema(minimum = 1, example = 2)]
     pub attempts: i32,
     /// When a retry applied it; null while open.
     #[schema(example = "2026-12-01T14:05:12.345Z")]

@@ -110,7 +110,9 @@ pub struct NotificationView {
     #[schema(example = "Hi Ana, a reminder of your consultation tomorrow at 9:00.")]
     pub body: String,
     pub status: NotificationState,
+    #[schema(minimum = 0, example = 1)]
     pub attempts: i32,
+    #[schema(minimum = 1, example = 5)]
     pub max_attempts: i32,
     #[schema(example = "b0060af7-bf5b-4556-83d4-534876175db1")]
     pub booking_id: Option<Uuid>,

@@ -68,7 +68,7 @@ pub struct PolicyRequest {
     pub conditions: serde_json::Map<String, serde_json::Value>,
     /// Higher first among the tenant's rules (-1000 to 1000, default 0).
     #[serde(default)]
-    #[schema(minimum = -1000, maximum = 1000)]
+    #[schema(minimum = -1000, maximum = 1000, example = 10)]
     pub priority: i32,
     /// Default true.
     pub enabled: Option<bool>,
@@ -91,6 +91,8 @@ pub struct PolicyView {
     pub effect: String,
     #[schema(value_type = Object)]
     pub conditions: serde_json::Value,
+    /// Higher first among the tenant's rules.
+    #[schema(minimum = -1000, maximum = 1000, example = 10)]
     pub priority: i32,
     pub enabled: bool,
     #[schema(max_length = 500, example = "No reminders by SMS")]

@@ -20,13 +20,17 @@ use crate::AppState;
 pub struct ServiceRulesBody {
     /// At most this many confirmed bookings of the service on one local day (1–1000;
     /// null: no cap).
+    #[schema(minimum = 1, maximum = 1000, example = 8)]
     pub max_per_day: Option<i32>,
     /// The service's minimum notice in minutes (0–43200; null: the tenant's).
+    #[schema(minimum = 0, maximum = 43200, example = 120)]
     pub min_notice_minutes: Option<i32>,
     /// Minutes kept free before / after a booking of the service (0–240; null: the
     /// tenant's buffer). Between two bookings the larger of the first's "after" and the
     /// second's "before" is kept.
+    #[schema(minimum = 0, maximum = 240, example = 10)]
     pub buffer_before_minutes: Option<i32>,
+    #[schema(minimum = 0, maximum = 240, example = 15)]
     pub buffer_after_minutes: Option<i32>,
 }
 
@@ -34,6 +38,7 @@ pub struct ServiceRulesBody {
 pub struct ResourceRulesBody {
     /// At most this many confirmed bookings of the resource on one local day (1–1000;
     /// null: no cap).
+    #[schema(minimum = 1, maximum = 1000, example = 8)]
     pub max_per_day: Option<i32>,
 }
 
@@ -42,6 +47,7 @@ pub struct TenantRulesBody {
     /// Clients may cancel or move a booking by chat, SMS or the public API only until this
     /// many minutes before it starts (0–43200; 0: until it starts). Refusals are 409
     /// `change_cutoff_passed`; staff may still change it through the admin API.
+    #[schema(minimum = 0, maximum = 43200, example = 1440)]
     pub self_service_cutoff_minutes: i32,
 }
 

@@ -66,6 +66,7 @@ pub struct CallView {
     /// active, ended or rejected.
     #[schema(value_type = CallStatus)]
     pub status: String,
+    #[schema(minimum = 0, example = 6)]
     pub turn_count: i32,
     #[schema(example = "2026-12-01T14:05:12.345Z")]
     pub started_at: DateTime<Utc>,
@@ -154,6 +155,7 @@ pub struct ChatView {
     /// web, rest, voice or sms: where the chat started.
     #[schema(example = "web")]
     pub channel: String,
+    #[schema(minimum = 0, example = 8)]
     pub messages: i64,
     #[schema(example = "2026-12-01T14:05:12.345Z")]
     pub created_at: DateTime<Utc>,
