@@ -220,6 +220,7 @@ async fn the_openapi_document_describes_every_string(pool: PgPool) {
     }
     // Parameters and inline bodies: at least a format, pattern, enum or example.
     let mut inline = Vec::new();
+    let mut parameters_without_example = Vec::new();
     let mut operations = 0;
     for (path, item) in doc["paths"].as_object().unwrap() {
         for (method, op) in item.as_object().unwrap() {
@@ -234,6 +235,12 @@ async fn the_openapi_document_describes_every_string(pool: PgPool) {
             {
                 let name = p["name"].as_str().unwrap_or("?");
                 let example = p.get("example").is_some() || p.get("examples").is_some();
+                let listed = ["example", "enum", "$ref"]
+                    .iter()
+                    .any(|k| p["schema"].get(*k).is_some());
+                if !example && !listed {
+                    parameters_without_example.push(format!("{at} ({name})"));
+                }
                 strings(
                     &p["schema"],
                     &format!("{at} ({name})"),
@@ -279,6 +286,13 @@ async fn the_openapi_document_describes_every_string(pool: PgPool) {
         "{} string fields without an example:\n  {}",
         without_example.len(),
         without_example.join("\n  ")
+    );
+
+    assert!(
+        parameters_without_example.is_empty(),
+        "{} parameters without an example:\n  {}",
+        parameters_without_example.len(),
+        parameters_without_example.join("\n  ")
     );
 
     // The webhook event names in the document are the ones the server sends.

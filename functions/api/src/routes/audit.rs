@@ -28,16 +28,16 @@ pub struct AuditQuery {
     #[param(max_length = 100, example = "system")]
     pub actor: Option<String>,
     /// From this instant (RFC 3339, inclusive).
-    #[param(value_type = Option<String>, format = DateTime)]
+    #[param(value_type = Option<String>, format = DateTime, example = "2026-12-01T00:00:00Z")]
     pub from: Option<String>,
     /// Up to this instant (RFC 3339, exclusive).
-    #[param(value_type = Option<String>, format = DateTime)]
+    #[param(value_type = Option<String>, format = DateTime, example = "2026-12-02T00:00:00Z")]
     pub to: Option<String>,
     /// The next page: rows with an id below this one.
-    #[param(minimum = 1)]
+    #[param(minimum = 1, example = 1042)]
     pub before_id: Option<i64>,
     /// 1–500 (default 100).
-    #[param(minimum = 1, maximum = 500)]
+    #[param(minimum = 1, maximum = 500, example = 100)]
     pub limit: Option<i64>,
 }
 
@@ -91,7 +91,7 @@ fn short(field: &'static str, v: Option<&str>) -> Result<Option<String>, ApiErro
 }
 
 /// The audit trail, newest first.
-#[utoipa::path(get, path = "/api/admin/tenants/{tenant}/audit", params(("tenant" = uuid::Uuid, Path, description = "The tenant's id"), AuditQuery),
+#[utoipa::path(get, path = "/api/admin/tenants/{tenant}/audit", params(("tenant" = uuid::Uuid, Path, description = "The tenant's id", example = "6d0e0000-0000-4000-8000-000000000001"), AuditQuery),
     security(("api_key" = [])),
     responses((status = 200, body = [AuditView]), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn list_audit(

@@ -86,7 +86,7 @@ pub(crate) fn agent_error(e: AgentError) -> ApiError {
 }
 
 /// One chat turn (the REST fallback of the widget).
-#[utoipa::path(post, path = "/api/tenants/{tenant}/chat", params(("tenant" = uuid::Uuid, Path, description = "The tenant's id")),
+#[utoipa::path(post, path = "/api/tenants/{tenant}/chat", params(("tenant" = uuid::Uuid, Path, description = "The tenant's id", example = "6d0e0000-0000-4000-8000-000000000001")),
     request_body = ChatRequest,
     description = "One chat message. Sessions are issued by the server: send no `session_id` to start a conversation (the response carries the new one), then send that id back. A client-chosen id, another tenant's session or an internal one (a call's) is refused with 404 `session_not_found`. `client_time_zone` (the browser's IANA zone) is kept by the session: replies then show the client's time beside the clinic's; an unknown zone is 400 `invalid_client_time_zone`.",
     responses((status = 200, body = ChatResponse), (status = 400, body = ErrorBody),

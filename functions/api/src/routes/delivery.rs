@@ -205,12 +205,13 @@ pub struct DeliveriesQuery {
     /// pending | delivered | dead
     #[param(value_type = Option<DeliveryState>)]
     pub status: Option<String>,
-    /// 1–500 (default 100)
+    /// 1–500 (default 100; others are brought into that range)
+    #[param(example = 100)]
     pub limit: Option<i64>,
 }
 
 /// List webhook endpoints.
-#[utoipa::path(get, path = "/api/admin/tenants/{tenant}/webhooks", params(("tenant" = uuid::Uuid, Path, description = "The tenant's id")), security(("api_key" = [])),
+#[utoipa::path(get, path = "/api/admin/tenants/{tenant}/webhooks", params(("tenant" = uuid::Uuid, Path, description = "The tenant's id", example = "6d0e0000-0000-4000-8000-000000000001")), security(("api_key" = [])),
     responses((status = 200, body = [WebhookView]), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn list_webhooks(
     State(state): State<AppState>,
@@ -226,7 +227,7 @@ pub async fn list_webhooks(
 }
 
 /// Add a webhook endpoint (its signing secret is shown once).
-#[utoipa::path(post, path = "/api/admin/tenants/{tenant}/webhooks", params(("tenant" = uuid::Uuid, Path, description = "The tenant's id")), request_body = CreateWebhookRequest,
+#[utoipa::path(post, path = "/api/admin/tenants/{tenant}/webhooks", params(("tenant" = uuid::Uuid, Path, description = "The tenant's id", example = "6d0e0000-0000-4000-8000-000000000001")), request_body = CreateWebhookRequest,
     security(("api_key" = [])),
     responses((status = 201, body = CreatedWebhookView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn create_webhook(
@@ -258,7 +259,7 @@ pub async fn create_webhook(
 }
 
 /// Change a webhook endpoint.
-#[utoipa::path(patch, path = "/api/admin/tenants/{tenant}/webhooks/{webhook}", params(("tenant" = uuid::Uuid, Path, description = "The tenant's id"), ("webhook" = uuid::Uuid, Path, description = "A webhook endpoint's id")),
+#[utoipa::path(patch, path = "/api/admin/tenants/{tenant}/webhooks/{webhook}", params(("tenant" = uuid::Uuid, Path, description = "The tenant's id", example = "6d0e0000-0000-4000-8000-000000000001"), ("webhook" = uuid::Uuid, Path, description = "A webhook endpoint's id", example = "2ff80e91-59b5-4770-8ce4-3f0f74e6e247")),
     request_body = UpdateWebhookRequest, security(("api_key" = [])),
     responses((status = 200, body = WebhookView), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn update_webhook(
@@ -285,7 +286,7 @@ pub async fn update_webhook(
 }
 
 /// Remove a webhook endpoint.
-#[utoipa::path(delete, path = "/api/admin/tenants/{tenant}/webhooks/{webhook}", params(("tenant" = uuid::Uuid, Path, description = "The tenant's id"), ("webhook" = uuid::Uuid, Path, description = "A webhook endpoint's id")),
+#[utoipa::path(delete, path = "/api/admin/tenants/{tenant}/webhooks/{webhook}", params(("tenant" = uuid::Uuid, Path, description = "The tenant's id", example = "6d0e0000-0000-4000-8000-000000000001"), ("webhook" = uuid::Uuid, Path, description = "A webhook endpoint's id", example = "2ff80e91-59b5-4770-8ce4-3f0f74e6e247")),
     security(("api_key" = [])), responses((status = 204), (status = 404, body = ErrorBody)))]
 pub async fn delete_webhook(
     State(state): State<AppState>,
@@ -302,7 +303,7 @@ pub async fn delete_webhook(
 }
 
 /// List webhook deliveries.
-#[utoipa::path(get, path = "/api/admin/tenants/{tenant}/webhook-deliveries", params(("tenant" = uuid::Uuid, Path, description = "The tenant's id"), DeliveriesQuery),
+#[utoipa::path(get, path = "/api/admin/tenants/{tenant}/webhook-deliveries", params(("tenant" = uuid::Uuid, Path, description = "The tenant's id", example = "6d0e0000-0000-4000-8000-000000000001"), DeliveriesQuery),
     security(("api_key" = [])),
     responses((status = 200, body = [WebhookDeliveryView]), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 pub async fn list_deliveries(
@@ -333,7 +334,7 @@ pub async fn list_deliveries(
 
 /// Send a dead webhook delivery again.
 #[utoipa::path(post, path = "/api/admin/tenants/{tenant}/webhook-deliveries/{delivery}/retry",
-    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id"), ("delivery" = uuid::Uuid, Path, description = "A webhook delivery's id")), security(("api_key" = [])),
+    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id", example = "6d0e0000-0000-4000-8000-000000000001"), ("delivery" = uuid::Uuid, Path, description = "A webhook delivery's id", example = "71085379-56af-42a5-86f9-6cc9da7b0c36")), security(("api_key" = [])),
     responses((status = 200, body = WebhookDeliveryView), (status = 404, body = ErrorBody)))]
 pub async fn retry_delivery(
     State(state): State<AppState>,
@@ -432,7 +433,7 @@ fn google_oauth(state: &AppState) -> Result<&gomomo::adapters::google::GoogleOAu
 }
 
 /// Start connecting Google Calendar.
-#[utoipa::path(post, path = "/api/admin/tenants/{tenant}/calendar/google/connect", params(("tenant" = uuid::Uuid, Path, description = "The tenant's id")),
+#[utoipa::path(post, path = "/api/admin/tenants/{tenant}/calendar/google/connect", params(("tenant" = uuid::Uuid, Path, description = "The tenant's id", example = "6d0e0000-0000-4000-8000-000000000001")),
     security(("api_key" = [])),
     responses((status = 200, description = "the consent URL; sets the HttpOnly cookie the callback needs, so start the flow in the browser that will finish it", body = ConnectView),
         (status = 401, body = ErrorBody), (status = 503, body = ErrorBody)))]

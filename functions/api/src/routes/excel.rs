@@ -89,7 +89,7 @@ impl From<excel_import::ImportSummary> for ImportSummary {
 
 /// Export the appointments workbook.
 #[utoipa::path(get, path = "/api/admin/tenants/{tenant}/appointments.xlsx",
-    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id"), ExportQuery), security(("api_key" = [])),
+    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id", example = "6d0e0000-0000-4000-8000-000000000001"), ExportQuery), security(("api_key" = [])),
     responses((status = 200, description = "the .xlsx workbook", content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
         (status = 400, body = crate::dto::ErrorBody), (status = 401, body = crate::dto::ErrorBody), (status = 403, body = crate::dto::ErrorBody)))]
 pub async fn export_xlsx(
@@ -172,7 +172,7 @@ fn read_sheet(bytes: &[u8]) -> Result<Vec<Vec<String>>, ApiError> {
 
 /// Import the appointments workbook.
 #[utoipa::path(post, path = "/api/admin/tenants/{tenant}/appointments.xlsx",
-    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id")), security(("api_key" = [])),
+    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id", example = "6d0e0000-0000-4000-8000-000000000001")), security(("api_key" = [])),
     request_body(content = Vec<u8>, content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
     responses((status = 200, body = ImportSummary), (status = 400, body = crate::dto::ErrorBody),
         (status = 401, body = crate::dto::ErrorBody), (status = 403, body = crate::dto::ErrorBody), (status = 413, body = crate::dto::ErrorBody)))]
@@ -255,6 +255,7 @@ pub async fn import_xlsx(
 #[into_params(parameter_in = Query)]
 pub struct DeadLetterQuery {
     /// Also the resolved ones (default: only open ones).
+    #[param(example = false)]
     pub resolved: Option<bool>,
     /// 1–500 (default 100).
     #[param(minimum = 1, maximum = 500, example = 100)]
@@ -326,7 +327,7 @@ impl From<gomomo::db::sync_dead_letter::DeadLetterRow> for DeadLetterView {
 
 /// The rows of imports that could not be applied, newest first.
 #[utoipa::path(get, path = "/api/admin/tenants/{tenant}/excel/dead-letters",
-    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id"), DeadLetterQuery), security(("api_key" = [])),
+    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id", example = "6d0e0000-0000-4000-8000-000000000001"), DeadLetterQuery), security(("api_key" = [])),
     description = "Rows of Excel imports that could not be applied (unknown reference, a field that cannot change, a refused move or cancel, …), newest first, open ones only unless `resolved=true`.",
     responses((status = 200, body = [DeadLetterView]),
         (status = 400, description = "invalid_limit, invalid_query, invalid_tenant_id", body = crate::dto::ErrorBody),
@@ -361,7 +362,7 @@ pub async fn list_dead_letters(
 
 /// Apply a dead-lettered row again.
 #[utoipa::path(post, path = "/api/admin/tenants/{tenant}/excel/dead-letters/{id}/retry",
-    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id"), ("id" = uuid::Uuid, Path, description = "The dead letter's id")), security(("api_key" = [])),
+    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id", example = "6d0e0000-0000-4000-8000-000000000001"), ("id" = uuid::Uuid, Path, description = "The dead letter's id", example = "b80bb774-0288-4da1-8201-890375a60c8f")), security(("api_key" = [])),
     description = "Applies the row again as the import would, against the bookings as they are now. Answers the dead letter: `resolved_at` set when the row now applies (or the bookings already hold it), else one more attempt and the new `error`.",
     responses((status = 200, body = DeadLetterView),
         (status = 400, description = "invalid_id, invalid_tenant_id", body = crate::dto::ErrorBody),

@@ -64,7 +64,7 @@ impl From<TenantHealth> for DeliveryHealthView {
 }
 
 /// Messages due but not delivered.
-#[utoipa::path(get, path = "/api/admin/tenants/{tenant}/delivery-health", params(("tenant" = uuid::Uuid, Path, description = "The tenant's id")),
+#[utoipa::path(get, path = "/api/admin/tenants/{tenant}/delivery-health", params(("tenant" = uuid::Uuid, Path, description = "The tenant's id", example = "6d0e0000-0000-4000-8000-000000000001")),
     security(("api_key" = [])),
     responses((status = 200, body = DeliveryHealthView), (status = 400, body = ErrorBody),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]

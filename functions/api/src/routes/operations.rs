@@ -85,9 +85,10 @@ impl From<NotificationStatus> for NotificationState {
 pub struct NotificationsQuery {
     pub status: Option<NotificationState>,
     /// Only the messages about this booking (its id).
+    #[param(example = "b0060af7-bf5b-4556-83d4-534876175db1")]
     pub booking_id: Option<Uuid>,
     /// 1–500 (default 100).
-    #[param(minimum = 1, maximum = 500)]
+    #[param(minimum = 1, maximum = 500, example = 100)]
     pub limit: Option<i64>,
 }
 
@@ -152,7 +153,7 @@ impl From<NotificationAdminRow> for NotificationView {
 
 /// Notifications, newest first.
 #[utoipa::path(get, path = "/api/admin/tenants/{tenant}/notifications",
-    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id"), NotificationsQuery), security(("api_key" = [])),
+    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id", example = "6d0e0000-0000-4000-8000-000000000001"), NotificationsQuery), security(("api_key" = [])),
     responses((status = 200, body = [NotificationView]), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn list_notifications(
     State(state): State<AppState>,
@@ -176,7 +177,7 @@ pub async fn list_notifications(
 
 /// Send a failed notification again.
 #[utoipa::path(post, path = "/api/admin/tenants/{tenant}/notifications/{notification}/retry",
-    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id"), ("notification" = uuid::Uuid, Path, description = "A notification's id")),
+    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id", example = "6d0e0000-0000-4000-8000-000000000001"), ("notification" = uuid::Uuid, Path, description = "A notification's id", example = "0cfd653d-5d3e-4e9f-8bb6-44523d77971d")),
     security(("api_key" = [])),
     responses((status = 200, body = NotificationView, description = "queued again, due now"), (status = 401, body = ErrorBody),
         (status = 404, body = ErrorBody, description = "notification_not_found"),
@@ -236,7 +237,7 @@ impl From<WaitlistStatus> for WaitlistState {
 pub struct WaitlistQuery {
     pub status: Option<WaitlistState>,
     /// 1–500 (default 100).
-    #[param(minimum = 1, maximum = 500)]
+    #[param(minimum = 1, maximum = 500, example = 100)]
     pub limit: Option<i64>,
 }
 
@@ -300,7 +301,7 @@ impl From<WaitlistAdminRow> for WaitlistEntryView {
 
 /// The waitlist, oldest first (the order offers go in).
 #[utoipa::path(get, path = "/api/admin/tenants/{tenant}/waitlist",
-    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id"), WaitlistQuery), security(("api_key" = [])),
+    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id", example = "6d0e0000-0000-4000-8000-000000000001"), WaitlistQuery), security(("api_key" = [])),
     responses((status = 200, body = [WaitlistEntryView]), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn list_waitlist(
     State(state): State<AppState>,
@@ -335,7 +336,7 @@ pub struct AdminEmailBody {
 
 /// Where escalations go.
 #[utoipa::path(get, path = "/api/admin/tenants/{tenant}/admin-email",
-    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id")), security(("api_key" = [])),
+    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id", example = "6d0e0000-0000-4000-8000-000000000001")), security(("api_key" = [])),
     responses((status = 200, body = AdminEmailBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn get_admin_email(
     State(state): State<AppState>,
@@ -352,7 +353,7 @@ pub async fn get_admin_email(
 
 /// Set where escalations go (owners only).
 #[utoipa::path(put, path = "/api/admin/tenants/{tenant}/admin-email",
-    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id")), request_body = AdminEmailBody,
+    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id", example = "6d0e0000-0000-4000-8000-000000000001")), request_body = AdminEmailBody,
     security(("api_key" = [])),
     responses((status = 200, body = AdminEmailBody), (status = 400, body = ErrorBody, description = "invalid_email"),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody, description = "owner_required")))]
@@ -400,7 +401,7 @@ pub struct PhoneNumberRequest {
 
 /// The phone numbers that reach the tenant.
 #[utoipa::path(get, path = "/api/admin/tenants/{tenant}/phone-numbers",
-    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id")), security(("api_key" = [])),
+    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id", example = "6d0e0000-0000-4000-8000-000000000001")), security(("api_key" = [])),
     responses((status = 200, body = [PhoneNumberView]), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn list_numbers(
     State(state): State<AppState>,
@@ -417,8 +418,8 @@ pub async fn list_numbers(
 
 /// Attach a Twilio number, or change its channels (owners only).
 #[utoipa::path(put, path = "/api/admin/tenants/{tenant}/phone-numbers/{number}",
-    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id"),
-        ("number" = String, Path, description = "E.164, e.g. +18005550100", pattern = r"^\+[1-9][0-9]{7,14}$")),
+    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id", example = "6d0e0000-0000-4000-8000-000000000001"),
+        ("number" = String, Path, description = "E.164, e.g. +18005550100", pattern = r"^\+[1-9][0-9]{7,14}$", example = "+18005550100")),
     request_body = PhoneNumberRequest, security(("api_key" = [])),
     responses((status = 200, body = PhoneNumberView), (status = 400, body = ErrorBody, description = "invalid_phone"),
         (status = 403, body = ErrorBody, description = "owner_required"),
@@ -445,8 +446,8 @@ pub async fn put_number(
 
 /// Detach a number (owners only).
 #[utoipa::path(delete, path = "/api/admin/tenants/{tenant}/phone-numbers/{number}",
-    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id"),
-        ("number" = String, Path, description = "E.164, e.g. +18005550100", pattern = r"^\+[1-9][0-9]{7,14}$")),
+    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id", example = "6d0e0000-0000-4000-8000-000000000001"),
+        ("number" = String, Path, description = "E.164, e.g. +18005550100", pattern = r"^\+[1-9][0-9]{7,14}$", example = "+18005550100")),
     security(("api_key" = [])),
     responses((status = 204), (status = 403, body = ErrorBody, description = "owner_required"),
         (status = 404, body = ErrorBody, description = "number_not_found")))]

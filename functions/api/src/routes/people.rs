@@ -285,7 +285,7 @@ pub async fn sign_out(
 }
 
 /// Who this credential is.
-#[utoipa::path(get, path = "/api/admin/tenants/{tenant}/me", params(("tenant" = uuid::Uuid, Path, description = "The tenant's id")),
+#[utoipa::path(get, path = "/api/admin/tenants/{tenant}/me", params(("tenant" = uuid::Uuid, Path, description = "The tenant's id", example = "6d0e0000-0000-4000-8000-000000000001")),
     security(("api_key" = [])),
     responses((status = 200, body = MeView), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn me(
@@ -310,7 +310,7 @@ pub async fn me(
 }
 
 /// List the people (owners only).
-#[utoipa::path(get, path = "/api/admin/tenants/{tenant}/users", params(("tenant" = uuid::Uuid, Path, description = "The tenant's id")),
+#[utoipa::path(get, path = "/api/admin/tenants/{tenant}/users", params(("tenant" = uuid::Uuid, Path, description = "The tenant's id", example = "6d0e0000-0000-4000-8000-000000000001")),
     security(("api_key" = [])),
     responses((status = 200, body = [UserView]), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn list_users(
@@ -327,7 +327,7 @@ pub async fn list_users(
 }
 
 /// Add a person (owners only).
-#[utoipa::path(post, path = "/api/admin/tenants/{tenant}/users", params(("tenant" = uuid::Uuid, Path, description = "The tenant's id")),
+#[utoipa::path(post, path = "/api/admin/tenants/{tenant}/users", params(("tenant" = uuid::Uuid, Path, description = "The tenant's id", example = "6d0e0000-0000-4000-8000-000000000001")),
     request_body = CreateUserRequest, security(("api_key" = [])),
     responses((status = 201, body = UserView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody, description = "owner_required"), (status = 409, body = ErrorBody, description = "email_taken")))]
@@ -356,7 +356,7 @@ pub async fn create_user(
 
 /// Change a person (owners only).
 #[utoipa::path(patch, path = "/api/admin/tenants/{tenant}/users/{user}",
-    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id"), ("user" = uuid::Uuid, Path, description = "A person's id")),
+    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id", example = "6d0e0000-0000-4000-8000-000000000001"), ("user" = uuid::Uuid, Path, description = "A person's id", example = "ee11cbb1-9052-440b-87aa-c0ca060c23ee")),
     request_body = UpdateUserRequest, security(("api_key" = [])),
     responses((status = 200, body = UserView), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody, description = "user_not_found"), (status = 409, body = ErrorBody, description = "last_owner")))]
@@ -389,7 +389,7 @@ pub async fn update_user(
 
 /// Remove a person (owners only).
 #[utoipa::path(delete, path = "/api/admin/tenants/{tenant}/users/{user}",
-    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id"), ("user" = uuid::Uuid, Path, description = "A person's id")), security(("api_key" = [])),
+    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id", example = "6d0e0000-0000-4000-8000-000000000001"), ("user" = uuid::Uuid, Path, description = "A person's id", example = "ee11cbb1-9052-440b-87aa-c0ca060c23ee")), security(("api_key" = [])),
     responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody, description = "last_owner")))]
 pub async fn delete_user(
@@ -407,7 +407,7 @@ pub async fn delete_user(
 }
 
 /// List the API keys by prefix (owners only).
-#[utoipa::path(get, path = "/api/admin/tenants/{tenant}/keys", params(("tenant" = uuid::Uuid, Path, description = "The tenant's id")),
+#[utoipa::path(get, path = "/api/admin/tenants/{tenant}/keys", params(("tenant" = uuid::Uuid, Path, description = "The tenant's id", example = "6d0e0000-0000-4000-8000-000000000001")),
     security(("api_key" = [])),
     responses((status = 200, body = [KeyView]), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn list_keys(
@@ -424,7 +424,7 @@ pub async fn list_keys(
 }
 
 /// Create an API key, shown once (owners only).
-#[utoipa::path(post, path = "/api/admin/tenants/{tenant}/keys", params(("tenant" = uuid::Uuid, Path, description = "The tenant's id")),
+#[utoipa::path(post, path = "/api/admin/tenants/{tenant}/keys", params(("tenant" = uuid::Uuid, Path, description = "The tenant's id", example = "6d0e0000-0000-4000-8000-000000000001")),
     request_body = CreateKeyRequest, security(("api_key" = [])),
     responses((status = 201, body = IssuedKeyView), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn create_key(
@@ -448,7 +448,7 @@ pub async fn create_key(
 
 /// Replace an API key with a new one (owners only).
 #[utoipa::path(post, path = "/api/admin/tenants/{tenant}/keys/{key}/rotate",
-    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id"), ("key" = uuid::Uuid, Path, description = "A key's id")), security(("api_key" = [])),
+    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id", example = "6d0e0000-0000-4000-8000-000000000001"), ("key" = uuid::Uuid, Path, description = "A key's id", example = "3c6e0b8a-9c15-424a-8228-b9a98ca1531d")), security(("api_key" = [])),
     responses((status = 201, body = IssuedKeyView), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody, description = "key_not_found")))]
 pub async fn rotate_key(
@@ -468,7 +468,7 @@ pub async fn rotate_key(
 
 /// Revoke an API key (owners only).
 #[utoipa::path(delete, path = "/api/admin/tenants/{tenant}/keys/{key}",
-    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id"), ("key" = uuid::Uuid, Path, description = "A key's id")), security(("api_key" = [])),
+    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id", example = "6d0e0000-0000-4000-8000-000000000001"), ("key" = uuid::Uuid, Path, description = "A key's id", example = "3c6e0b8a-9c15-424a-8228-b9a98ca1531d")), security(("api_key" = [])),
     responses((status = 200, body = KeyView), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody, description = "key_not_found"), (status = 409, body = ErrorBody, description = "last_owner")))]
 pub async fn revoke_key(

@@ -130,7 +130,7 @@ fn draft(req: &PolicyRequest) -> PolicyDraft<'_> {
 
 /// The tenant's rules and the global defaults, by action (tenant rules first).
 #[utoipa::path(get, path = "/api/admin/tenants/{tenant}/policies",
-    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id")), security(("api_key" = [])),
+    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id", example = "6d0e0000-0000-4000-8000-000000000001")), security(("api_key" = [])),
     responses((status = 200, body = [PolicyView]), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn list_policies(
     State(state): State<AppState>,
@@ -147,7 +147,7 @@ pub async fn list_policies(
 
 /// Add a rule of the tenant (owners only).
 #[utoipa::path(post, path = "/api/admin/tenants/{tenant}/policies",
-    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id")), request_body = PolicyRequest,
+    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id", example = "6d0e0000-0000-4000-8000-000000000001")), request_body = PolicyRequest,
     security(("api_key" = [])),
     responses((status = 201, body = PolicyView), (status = 400, body = ErrorBody, description = "invalid_action, invalid_conditions, …"),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody, description = "owner_required")))]
@@ -167,7 +167,7 @@ pub async fn create_policy(
 
 /// Replace a rule of the tenant (owners only).
 #[utoipa::path(put, path = "/api/admin/tenants/{tenant}/policies/{policy}",
-    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id"), ("policy" = uuid::Uuid, Path, description = "A rule's id")),
+    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id", example = "6d0e0000-0000-4000-8000-000000000001"), ("policy" = uuid::Uuid, Path, description = "A rule's id", example = "f4af8b57-8957-4c00-8ce9-105b25609bd6")),
     request_body = PolicyRequest, security(("api_key" = [])),
     responses((status = 200, body = PolicyView), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody, description = "policy_not_found (global rules are read-only)")))]
@@ -188,7 +188,7 @@ pub async fn update_policy(
 
 /// Remove a rule of the tenant (owners only).
 #[utoipa::path(delete, path = "/api/admin/tenants/{tenant}/policies/{policy}",
-    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id"), ("policy" = uuid::Uuid, Path, description = "A rule's id")),
+    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id", example = "6d0e0000-0000-4000-8000-000000000001"), ("policy" = uuid::Uuid, Path, description = "A rule's id", example = "f4af8b57-8957-4c00-8ce9-105b25609bd6")),
     security(("api_key" = [])),
     responses((status = 200, body = PolicyView, description = "the rule as it was"), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody, description = "policy_not_found")))]

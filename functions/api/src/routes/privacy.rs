@@ -118,7 +118,7 @@ fn identity(req: &ClientRequest) -> Result<ClientIdentity, ApiError> {
 }
 
 /// Export one client's data.
-#[utoipa::path(post, path = "/api/admin/tenants/{tenant}/privacy/export", params(("tenant" = uuid::Uuid, Path, description = "The tenant's id")),
+#[utoipa::path(post, path = "/api/admin/tenants/{tenant}/privacy/export", params(("tenant" = uuid::Uuid, Path, description = "The tenant's id", example = "6d0e0000-0000-4000-8000-000000000001")),
     request_body = ClientRequest, security(("api_key" = [])),
     responses((status = 200, body = ClientExportView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
               (status = 403, body = ErrorBody)))]
@@ -147,7 +147,7 @@ pub async fn export_client(
 }
 
 /// Erase one client's data.
-#[utoipa::path(post, path = "/api/admin/tenants/{tenant}/privacy/erase", params(("tenant" = uuid::Uuid, Path, description = "The tenant's id")),
+#[utoipa::path(post, path = "/api/admin/tenants/{tenant}/privacy/erase", params(("tenant" = uuid::Uuid, Path, description = "The tenant's id", example = "6d0e0000-0000-4000-8000-000000000001")),
     request_body = ClientRequest, security(("api_key" = [])),
     responses((status = 200, body = ErasureView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
               (status = 403, body = ErrorBody)))]

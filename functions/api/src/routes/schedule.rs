@@ -252,7 +252,7 @@ async fn change_view(
 
 /// A resource's own weekly hours.
 #[utoipa::path(get, path = "/api/admin/tenants/{tenant}/resources/{resource}/hours",
-    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id"), ("resource" = uuid::Uuid, Path, description = "A resource's id")), security(("api_key" = [])),
+    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id", example = "6d0e0000-0000-4000-8000-000000000001"), ("resource" = uuid::Uuid, Path, description = "A resource's id", example = "96ab4e16-3f4e-403a-8a4d-1051aa51d204")), security(("api_key" = [])),
     description = "The resource's own weekly hours; `uses_tenant_hours` when it has none and works the tenant's business hours.",
     responses((status = 200, body = ResourceHoursView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, description = "resource_not_found", body = ErrorBody)))]
 pub async fn get_resource_hours(
@@ -281,7 +281,7 @@ pub async fn get_resource_hours(
 
 /// Replace a resource's own weekly hours.
 #[utoipa::path(put, path = "/api/admin/tenants/{tenant}/resources/{resource}/hours",
-    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id"), ("resource" = uuid::Uuid, Path, description = "A resource's id")), request_body = ResourceHoursRequest, security(("api_key" = [])),
+    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id", example = "6d0e0000-0000-4000-8000-000000000001"), ("resource" = uuid::Uuid, Path, description = "A resource's id", example = "96ab4e16-3f4e-403a-8a4d-1051aa51d204")), request_body = ResourceHoursRequest, security(("api_key" = [])),
     description = "Replaces the resource's own weekly hours (an empty list: back to the tenant's). Validated like the tenant's hours. Taken under the day locks of the booking window; live bookings the new hours leave out are listed in `affected` and kept.",
     responses((status = 200, body = ResourceHoursView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, description = "resource_not_found", body = ErrorBody)))]
 pub async fn put_resource_hours(
@@ -299,7 +299,7 @@ pub async fn put_resource_hours(
 
 /// Return a resource to the tenant's hours.
 #[utoipa::path(delete, path = "/api/admin/tenants/{tenant}/resources/{resource}/hours",
-    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id"), ("resource" = uuid::Uuid, Path, description = "A resource's id")), security(("api_key" = [])),
+    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id", example = "6d0e0000-0000-4000-8000-000000000001"), ("resource" = uuid::Uuid, Path, description = "A resource's id", example = "96ab4e16-3f4e-403a-8a4d-1051aa51d204")), security(("api_key" = [])),
     description = "Removes the resource's own hours: it works the tenant's again. Lists the live bookings left out, like PUT.",
     responses((status = 200, body = ResourceHoursView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, description = "resource_not_found", body = ErrorBody)))]
 pub async fn delete_resource_hours(
@@ -340,7 +340,7 @@ async fn replace_hours(
 }
 
 /// List date exceptions.
-#[utoipa::path(get, path = "/api/admin/tenants/{tenant}/exceptions", params(("tenant" = uuid::Uuid, Path, description = "The tenant's id"), ExceptionListQuery),
+#[utoipa::path(get, path = "/api/admin/tenants/{tenant}/exceptions", params(("tenant" = uuid::Uuid, Path, description = "The tenant's id", example = "6d0e0000-0000-4000-8000-000000000001"), ExceptionListQuery),
     security(("api_key" = [])),
     responses((status = 200, body = ExceptionList), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 pub async fn list_exceptions(
@@ -365,7 +365,7 @@ pub async fn list_exceptions(
 }
 
 /// Add a date exception (closure, time off, extra hours).
-#[utoipa::path(post, path = "/api/admin/tenants/{tenant}/exceptions", params(("tenant" = uuid::Uuid, Path, description = "The tenant's id")), request_body = ExceptionRequest,
+#[utoipa::path(post, path = "/api/admin/tenants/{tenant}/exceptions", params(("tenant" = uuid::Uuid, Path, description = "The tenant's id", example = "6d0e0000-0000-4000-8000-000000000001")), request_body = ExceptionRequest,
     security(("api_key" = [])),
     description = "Adds a closure, a resource's time off or extra hours. Taken under the day locks of the days it touches, so a booking racing it either lands first (and is listed in `affected`) or is refused with 409 `schedule_closed`. Bookings inside new time off or a closure are never cancelled.",
     responses((status = 201, body = ExceptionChangeView), (status = 400, description = "invalid_kind, invalid_resource_id, invalid_end_date, invalid_times, invalid_note, invalid_date", body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, description = "resource_not_found", body = ErrorBody)))]
@@ -389,7 +389,7 @@ pub async fn create_exception(
 
 /// Change a date exception.
 #[utoipa::path(put, path = "/api/admin/tenants/{tenant}/exceptions/{exception}",
-    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id"), ("exception" = uuid::Uuid, Path, description = "A date exception's id")), request_body = ExceptionRequest, security(("api_key" = [])),
+    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id", example = "6d0e0000-0000-4000-8000-000000000001"), ("exception" = uuid::Uuid, Path, description = "A date exception's id", example = "42552b1f-133f-4f8e-8406-d4f306ea9fd1")), request_body = ExceptionRequest, security(("api_key" = [])),
     description = "Replaces an exception (validated like a new one), under the day locks of the days the old and the new version touch.",
     responses((status = 200, body = ExceptionChangeView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, description = "exception_not_found, resource_not_found", body = ErrorBody)))]
 pub async fn update_exception(
@@ -410,7 +410,7 @@ pub async fn update_exception(
 
 /// Remove a date exception.
 #[utoipa::path(delete, path = "/api/admin/tenants/{tenant}/exceptions/{exception}",
-    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id"), ("exception" = uuid::Uuid, Path, description = "A date exception's id")), security(("api_key" = [])),
+    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id", example = "6d0e0000-0000-4000-8000-000000000001"), ("exception" = uuid::Uuid, Path, description = "A date exception's id", example = "42552b1f-133f-4f8e-8406-d4f306ea9fd1")), security(("api_key" = [])),
     responses((status = 200, body = ExceptionView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, description = "exception_not_found", body = ErrorBody)))]
 pub async fn delete_exception(
     State(state): State<AppState>,
@@ -426,7 +426,7 @@ pub async fn delete_exception(
 
 /// The live bookings inside a date exception.
 #[utoipa::path(get, path = "/api/admin/tenants/{tenant}/exceptions/{exception}/affected",
-    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id"), ("exception" = uuid::Uuid, Path, description = "A date exception's id")), security(("api_key" = [])),
+    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id", example = "6d0e0000-0000-4000-8000-000000000001"), ("exception" = uuid::Uuid, Path, description = "A date exception's id", example = "42552b1f-133f-4f8e-8406-d4f306ea9fd1")), security(("api_key" = [])),
     description = "The exception and the live bookings (not yet ended) that fall inside it now.",
     responses((status = 200, body = ExceptionChangeView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, description = "exception_not_found", body = ErrorBody)))]
 pub async fn exception_affected(
@@ -443,7 +443,7 @@ pub async fn exception_affected(
 
 /// Tell the clients inside a date exception, with new times.
 #[utoipa::path(post, path = "/api/admin/tenants/{tenant}/exceptions/{exception}/notify",
-    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id"), ("exception" = uuid::Uuid, Path, description = "A date exception's id")), request_body = NotifyRequest, security(("api_key" = [])),
+    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id", example = "6d0e0000-0000-4000-8000-000000000001"), ("exception" = uuid::Uuid, Path, description = "A date exception's id", example = "42552b1f-133f-4f8e-8406-d4f306ea9fd1")), request_body = NotifyRequest, security(("api_key" = [])),
     description = "Queues a notice to every client whose booking falls inside the exception (email, and SMS when the booking has a phone), offering new times of the same service and `booking_url` (by default the tenant's public booking URL, else its hosted chat page). The bookings are kept. The same version of the exception is notified once; audited as `schedule_exception.notified`.",
     responses((status = 200, body = NotifyView), (status = 400, description = "invalid_booking_url", body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, description = "exception_not_found", body = ErrorBody)))]
 pub async fn notify_affected(

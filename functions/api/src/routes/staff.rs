@@ -94,7 +94,7 @@ fn resource_field(raw: Option<&str>) -> Result<Option<Uuid>, ApiError> {
 
 /// Book for a client who phoned or walked in.
 #[utoipa::path(post, path = "/api/admin/tenants/{tenant}/bookings",
-    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id")),
+    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id", example = "6d0e0000-0000-4000-8000-000000000001")),
     request_body = StaffBookingRequest, security(("api_key" = [])),
     description = "Staff (owners and staff) book for a client: a hold is taken and confirmed in one transaction, under the same locks and checks as a client's booking, so a taken time is refused and nothing is written. Audited as `booking.confirmed` with the acting person or key; the client is told as for any booking (`BookingCreated`). With `override_rules` the minimum notice, the booking window and the daily caps are passed (audited `booking.rule_overridden`).",
     responses((status = 201, body = StaffBookingView),
@@ -148,7 +148,7 @@ pub async fn staff_create_booking(
 
 /// Move a booking as staff.
 #[utoipa::path(post, path = "/api/admin/tenants/{tenant}/bookings/{reference}/reschedule",
-    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id"), ("reference" = String, Path, description = "The booking's reference (any case, dash optional)", pattern = "^[2-9A-HJKMNP-Za-hjkmnp-z]{4}-?[2-9A-HJKMNP-Za-hjkmnp-z]{4}$", example = "K7QM-3XRP")),
+    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id", example = "6d0e0000-0000-4000-8000-000000000001"), ("reference" = String, Path, description = "The booking's reference (any case, dash optional)", pattern = "^[2-9A-HJKMNP-Za-hjkmnp-z]{4}-?[2-9A-HJKMNP-Za-hjkmnp-z]{4}$", example = "K7QM-3XRP")),
     request_body = StaffRescheduleRequest, security(("api_key" = [])),
     description = "Moves the booking in one transaction (its own time does not block the move; the old time is freed only when the new one is taken). The reference stays, `sequence` grows, and the client is told as for their own reschedule (`BookingRescheduled`). The self-service cut-off does not bind staff (passing it is audited); `override_rules` as for a staff booking.",
     responses((status = 200, body = StaffBookingView),
@@ -184,7 +184,7 @@ pub async fn staff_reschedule_booking(
 
 /// One booking with its history.
 #[utoipa::path(get, path = "/api/admin/tenants/{tenant}/bookings/{reference}",
-    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id"), ("reference" = String, Path, description = "The booking's reference (any case, dash optional)", pattern = "^[2-9A-HJKMNP-Za-hjkmnp-z]{4}-?[2-9A-HJKMNP-Za-hjkmnp-z]{4}$", example = "K7QM-3XRP")),
+    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id", example = "6d0e0000-0000-4000-8000-000000000001"), ("reference" = String, Path, description = "The booking's reference (any case, dash optional)", pattern = "^[2-9A-HJKMNP-Za-hjkmnp-z]{4}-?[2-9A-HJKMNP-Za-hjkmnp-z]{4}$", example = "K7QM-3XRP")),
     security(("api_key" = [])),
     description = "The booking (with its id) and its audit history oldest first: the rows about it and about the hold it was made from, each naming who acted.",
     responses((status = 200, body = BookingDetail),

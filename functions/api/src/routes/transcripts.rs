@@ -30,7 +30,7 @@ fn transcript_error(e: TranscriptError) -> ApiError {
 #[into_params(parameter_in = Query)]
 pub struct ListQuery {
     /// 1–500 (default 50).
-    #[param(minimum = 1, maximum = 500)]
+    #[param(minimum = 1, maximum = 500, example = 100)]
     pub limit: Option<i64>,
 }
 
@@ -38,6 +38,7 @@ pub struct ListQuery {
 #[into_params(parameter_in = Query)]
 pub struct ReadQuery {
     /// Owners only: the text as it was said (the reading is audited).
+    #[param(example = false)]
     pub unredacted: Option<bool>,
 }
 
@@ -184,7 +185,7 @@ pub struct ChatTranscriptView {
 
 /// Calls, newest first.
 #[utoipa::path(get, path = "/api/admin/tenants/{tenant}/calls",
-    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id"), ListQuery), security(("api_key" = [])),
+    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id", example = "6d0e0000-0000-4000-8000-000000000001"), ListQuery), security(("api_key" = [])),
     responses((status = 200, body = [CallView]), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn list_calls(
     State(state): State<AppState>,
@@ -204,7 +205,7 @@ pub async fn list_calls(
 
 /// A call's transcript (redacted unless an owner asks otherwise).
 #[utoipa::path(get, path = "/api/admin/tenants/{tenant}/calls/{call_sid}",
-    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id"),
+    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id", example = "6d0e0000-0000-4000-8000-000000000001"),
         ("call_sid" = String, Path, description = "Twilio's CallSid", min_length = 1, max_length = 64, example = "CA0123456789abcdef0123456789abcdef"),
         ReadQuery),
     security(("api_key" = [])),
@@ -235,7 +236,7 @@ pub async fn get_call(
 
 /// Chats with messages, most recently active first.
 #[utoipa::path(get, path = "/api/admin/tenants/{tenant}/chats",
-    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id"), ListQuery), security(("api_key" = [])),
+    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id", example = "6d0e0000-0000-4000-8000-000000000001"), ListQuery), security(("api_key" = [])),
     responses((status = 200, body = [ChatView]), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn list_chats(
     State(state): State<AppState>,
@@ -253,8 +254,8 @@ pub async fn list_chats(
 
 /// A chat's transcript (redacted unless an owner asks otherwise).
 #[utoipa::path(get, path = "/api/admin/tenants/{tenant}/chats/{handle}",
-    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id"),
-        ("handle" = String, Path, description = "The chat's handle from the list", pattern = "^[0-9a-f]{32}$"),
+    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id", example = "6d0e0000-0000-4000-8000-000000000001"),
+        ("handle" = String, Path, description = "The chat's handle from the list", pattern = "^[0-9a-f]{32}$", example = "9f86d081884c7d659a2feaa0c55ad015"),
         ReadQuery),
     security(("api_key" = [])),
     responses((status = 200, body = ChatTranscriptView), (status = 401, body = ErrorBody),
