@@ -49,6 +49,7 @@ pub struct ServiceView {
     pub description: String,
     #[schema(minimum = 5, maximum = 720, example = 30)]
     pub duration_minutes: i32,
+    #[schema(example = true)]
     pub active: bool,
     /// The resources (staff, rooms) that do the service.
     #[schema(example = json!(["e2f3ef5b-2d4b-4de7-8e63-73be861154ec"]))]
@@ -209,6 +210,7 @@ pub struct HoldRescheduleOf {
     pub email: String,
     /// Keep the booking's current staff member (resource); default false (any free one).
     #[serde(default)]
+    #[schema(example = false)]
     pub same_resource: bool,
 }
 
@@ -393,6 +395,7 @@ pub struct MoveAvailabilityRequest {
     /// Only the booking's current staff member (resource); default false (any that does the
     /// service).
     #[serde(default)]
+    #[schema(example = false)]
     pub same_resource: bool,
 }
 
@@ -543,6 +546,7 @@ pub struct ServiceRequest {
     pub description: Option<String>,
     #[schema(minimum = 5, maximum = 720, example = 30)]
     pub duration_minutes: Option<i32>,
+    #[schema(example = true)]
     pub active: Option<bool>,
     /// Resources that can do this service (replaces the list).
     #[schema(example = json!(["e2f3ef5b-2d4b-4de7-8e63-73be861154ec"]))]
@@ -556,6 +560,7 @@ pub struct ResourceRequest {
     /// `staff` or `room`.
     #[schema(value_type = Option<ResourceKind>)]
     pub kind: Option<String>,
+    #[schema(example = true)]
     pub active: Option<bool>,
 }
 
@@ -567,6 +572,7 @@ pub struct ResourceView {
     pub name: String,
     #[schema(value_type = ResourceKind)]
     pub kind: String,
+    #[schema(example = true)]
     pub active: bool,
 }
 

@@ -71,6 +71,7 @@ pub struct UpdateWebhookRequest {
     /// Replaces the list; empty = every event.
     #[schema(value_type = Option<Vec<EventType>>)]
     pub event_types: Option<Vec<String>>,
+    #[schema(example = true)]
     pub enabled: Option<bool>,
 }
 
@@ -87,6 +88,7 @@ pub struct WebhookView {
     /// The events sent; empty = every event.
     #[schema(value_type = Vec<EventType>)]
     pub event_types: Vec<String>,
+    #[schema(example = true)]
     pub enabled: bool,
     #[schema(max_length = 500, example = "Front-desk dashboard")]
     pub description: String,
@@ -486,6 +488,7 @@ pub struct CallbackQuery {
 pub struct ConnectedView {
     #[schema(example = "6d0e0000-0000-4000-8000-000000000001")]
     pub tenant_id: Uuid,
+    #[schema(example = true)]
     pub connected: bool,
 }
 

@@ -377,7 +377,9 @@ pub struct PhoneNumberView {
     /// E.164.
     #[schema(pattern = r"^\+[1-9][0-9]{7,14}$", example = "+18005550100")]
     pub phone_number: String,
+    #[schema(example = true)]
     pub voice_enabled: bool,
+    #[schema(example = true)]
     pub sms_enabled: bool,
 }
 
@@ -394,8 +396,10 @@ impl From<PhoneNumberRow> for PhoneNumberView {
 #[derive(Deserialize, ToSchema)]
 pub struct PhoneNumberRequest {
     /// Answer calls on this number (default true).
+    #[schema(example = true)]
     pub voice_enabled: Option<bool>,
     /// Answer and send texts on this number (default true).
+    #[schema(example = true)]
     pub sms_enabled: Option<bool>,
 }
 

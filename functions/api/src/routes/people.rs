@@ -86,6 +86,7 @@ pub struct UserView {
     #[schema(max_length = 200, example = "Dana Front Desk")]
     pub name: String,
     pub role: Role,
+    #[schema(example = false)]
     pub disabled: bool,
     #[schema(example = "2026-12-01T14:05:12.345Z")]
     pub created_at: DateTime<Utc>,
@@ -228,6 +229,7 @@ pub struct UpdateUserRequest {
     )]
     pub password: Option<String>,
     /// true disables the user (their sessions end); false enables them again.
+    #[schema(example = false)]
     pub disabled: Option<bool>,
 }
 

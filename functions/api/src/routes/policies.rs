@@ -71,6 +71,7 @@ pub struct PolicyRequest {
     #[schema(minimum = -1000, maximum = 1000, example = 10)]
     pub priority: i32,
     /// Default true.
+    #[schema(example = true)]
     pub enabled: Option<bool>,
     #[serde(default)]
     #[schema(max_length = 500, example = "No reminders by SMS")]
@@ -94,6 +95,7 @@ pub struct PolicyView {
     /// Higher first among the tenant's rules.
     #[schema(minimum = -1000, maximum = 1000, example = 10)]
     pub priority: i32,
+    #[schema(example = true)]
     pub enabled: bool,
     #[schema(max_length = 500, example = "No reminders by SMS")]
     pub description: String,

@@ -33,6 +33,7 @@ pub struct ResourceHoursView {
     #[schema(example = "e2f3ef5b-2d4b-4de7-8e63-73be861154ec")]
     pub resource_id: Uuid,
     /// True when the resource has no hours of its own and works the tenant's.
+    #[schema(example = true)]
     pub uses_tenant_hours: bool,
     pub hours: Vec<HoursView>,
     /// Live bookings of the resource that the new hours leave out (kept, not cancelled);
@@ -63,6 +64,7 @@ pub struct ExceptionRequest {
     #[schema(pattern = "^([01][0-9]|2[0-3]):[0-5][0-9]$", example = "17:00")]
     pub end_time: Option<String>,
     /// Repeat every year on the same dates (e.g. December 25).
+    #[schema(example = false)]
     pub recurring_yearly: Option<bool>,
     #[schema(max_length = 500, example = "Holidays")]
     pub note: Option<String>,
@@ -98,6 +100,7 @@ pub struct ExceptionView {
     /// Local time `HH:MM`; null: to the end of the day.
     #[schema(pattern = "^([01][0-9]|2[0-3]):[0-5][0-9]$", example = "17:00")]
     pub end_time: Option<String>,
+    #[schema(example = false)]
     pub recurring_yearly: bool,
     #[schema(max_length = 500, example = "Staff training")]
     pub note: String,

@@ -49,6 +49,7 @@ pub struct StaffBookingRequest {
     /// Pass the minimum notice, the booking window and the daily caps (audited as
     /// `booking.rule_overridden`); hours, closures and overlaps always hold. Default false.
     #[serde(default)]
+    #[schema(example = false)]
     pub override_rules: bool,
 }
 
@@ -65,6 +66,7 @@ pub struct StaffRescheduleRequest {
     /// As for a staff booking (the self-service cut-off never binds staff; passing it is
     /// audited). Default false.
     #[serde(default)]
+    #[schema(example = false)]
     pub override_rules: bool,
 }
 

@@ -142,6 +142,7 @@ impl From<Line> for LineView {
 pub struct CallTranscriptView {
     pub call: CallView,
     pub lines: Vec<LineView>,
+    #[schema(example = true)]
     pub redacted: bool,
 }
 
@@ -180,6 +181,7 @@ impl From<ChatSummaryRow> for ChatView {
 pub struct ChatTranscriptView {
     pub chat: ChatView,
     pub lines: Vec<LineView>,
+    #[schema(example = true)]
     pub redacted: bool,
 }
 
