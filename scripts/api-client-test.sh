@@ -35,7 +35,7 @@ fi
 
 say "building gomomo"
 cargo build --quiet --bin gomomo
-GOMOMO=target/debug/gomomo
+GOMOMO="${CARGO_TARGET_DIR:-target}/debug/gomomo"
 "$GOMOMO" openapi >"$OUT/openapi.json"
 
 say "lint: redocly (.redocly.yaml)"

@@ -23,23 +23,36 @@ pub struct ErrorBody {
 #[derive(Serialize, ToSchema)]
 pub struct ErrorDetail {
     /// Stable snake_case code, e.g. `slot_taken`.
+    #[schema(pattern = "^[a-z][a-z0-9_]*$", example = "slot_taken")]
     pub code: String,
+    /// A sentence for people; its wording may change (match on `code`).
+    #[schema(example = "that time was just taken; pick another")]
     pub message: String,
 }
 
 #[derive(Serialize, ToSchema)]
 pub struct Health {
+    /// Always `ok` (an unreachable database answers 503 instead).
+    #[schema(value_type = String, pattern = "^ok$", example = "ok")]
     pub status: &'static str,
+    #[schema(value_type = String, pattern = "^ok$", example = "ok")]
     pub database: &'static str,
 }
 
 #[derive(Serialize, ToSchema)]
 pub struct ServiceView {
+    #[schema(example = "b80bb774-0288-4da1-8201-890375a60c8f")]
     pub id: Uuid,
+    #[schema(max_length = 200, example = "Consultation")]
     pub name: String,
+    #[schema(max_length = 2000, example = "A first 30-minute visit.")]
     pub description: String,
+    #[schema(minimum = 5, maximum = 720, example = 30)]
     pub duration_minutes: i32,
+    #[schema(example = true)]
     pub active: bool,
+    /// The resources (staff, rooms) that do the service.
+    #[schema(example = json!(["e2f3ef5b-2d4b-4de7-8e63-73be861154ec"]))]
     pub resource_ids: Vec<Uuid>,
 }
 
@@ -81,9 +94,13 @@ impl From<HoursRow> for HoursView {
 
 #[derive(Serialize, ToSchema)]
 pub struct BookingRules {
+    #[schema(minimum = 5, maximum = 480, example = 30)]
     pub slot_step_minutes: i32,
+    #[schema(minimum = 0, maximum = 43200, example = 60)]
     pub min_notice_minutes: i32,
+    #[schema(minimum = 1, maximum = 365, example = 30)]
     pub max_days_ahead: i32,
+    #[schema(minimum = 0, maximum = 240, example = 0)]
     pub buffer_minutes: i32,
 }
 
@@ -100,8 +117,12 @@ impl From<&TenantRow> for BookingRules {
 
 #[derive(Serialize, ToSchema)]
 pub struct TenantView {
+    #[schema(example = "b80bb774-0288-4da1-8201-890375a60c8f")]
     pub id: Uuid,
+    #[schema(max_length = 200, example = "Riverside Clinic")]
     pub name: String,
+    /// An IANA time zone.
+    #[schema(max_length = 64, example = "America/New_York")]
     pub time_zone: String,
     pub services: Vec<ServiceView>,
     pub business_hours: Vec<HoursView>,
@@ -134,6 +155,7 @@ pub struct SlotView {
 pub struct AvailabilityView {
     #[schema(example = "America/New_York")]
     pub time_zone: String,
+    #[schema(example = "b0dc1e29-85b3-48b1-80ee-0dd7baca7034")]
     pub service_id: Uuid,
     pub slots: Vec<SlotView>,
 }
@@ -165,7 +187,10 @@ pub struct HoldRequest {
     /// A session the server issued for this tenant (from `POST /api/tenants/{tenant}/sessions`,
     /// the chat, or an earlier hold); when absent the server issues one and returns it.
     /// Client-chosen ids are refused (404 `session_not_found`).
-    #[schema(pattern = "^gs_[A-Za-z0-9_-]{43}$")]
+    #[schema(
+        pattern = "^gs_[A-Za-z0-9_-]{43}$",
+        example = "gs_q3JxVb0mW7tYc2LhN9pZs4KdE1uRf8GaXo6iQyT5nMv"
+    )]
     pub session_id: Option<String>,
     /// Takes the hold to move this booking: its own current time is not busy for the hold
     /// (so it can move by less than its length), and the hold can only be used by
@@ -185,21 +210,27 @@ pub struct HoldRescheduleOf {
     pub email: String,
     /// Keep the booking's current staff member (resource); default false (any free one).
     #[serde(default)]
+    #[schema(example = false)]
     pub same_resource: bool,
 }
 
 #[derive(Serialize, ToSchema)]
 pub struct HoldView {
+    #[schema(example = "1ba82e7a-2187-4e07-892a-f3d81f7b2315")]
     pub hold_id: Uuid,
     /// The session that owns the hold (confirm the booking with it).
-    #[schema(pattern = "^gs_[A-Za-z0-9_-]{43}$")]
+    #[schema(
+        pattern = "^gs_[A-Za-z0-9_-]{43}$",
+        example = "gs_q3JxVb0mW7tYc2LhN9pZs4KdE1uRf8GaXo6iQyT5nMv"
+    )]
     pub session_id: String,
+    #[schema(example = "b0dc1e29-85b3-48b1-80ee-0dd7baca7034")]
     pub service_id: Uuid,
     #[schema(format = DateTime, example = "2026-12-08T09:00:00-05:00")]
     pub start: String,
     #[schema(format = DateTime, example = "2026-12-08T09:30:00-05:00")]
     pub end: String,
-    #[schema(format = DateTime)]
+    #[schema(format = DateTime, example = "2026-12-01T14:10:00+00:00")]
     pub expires_at: String,
 }
 
@@ -218,10 +249,13 @@ impl HoldView {
 
 #[derive(Deserialize, ToSchema)]
 pub struct ConfirmRequest {
-    #[schema(format = Uuid)]
+    #[schema(format = Uuid, example = "0b7c2d1e-5f3a-4c8e-9d6b-2a1f0e9c8b7a")]
     pub hold_id: String,
     /// The session the hold was made under (server-issued).
-    #[schema(pattern = "^gs_[A-Za-z0-9_-]{43}$")]
+    #[schema(
+        pattern = "^gs_[A-Za-z0-9_-]{43}$",
+        example = "gs_q3JxVb0mW7tYc2LhN9pZs4KdE1uRf8GaXo6iQyT5nMv"
+    )]
     pub session_id: String,
     #[schema(min_length = 1, max_length = 200, example = "Ana Pérez")]
     pub client_name: String,
@@ -230,7 +264,7 @@ pub struct ConfirmRequest {
     /// E.164 (spaces, dashes, dots and brackets are ignored when read).
     #[schema(pattern = r"^\+[1-9][0-9]{7,14}$", example = "+15555550123")]
     pub client_phone: Option<String>,
-    #[schema(max_length = 2000)]
+    #[schema(max_length = 2000, example = "First visit; prefers the morning.")]
     pub notes: Option<String>,
     /// The client's own time zone (IANA name, e.g. the browser's `Europe/Madrid`): emails,
     /// texts and the calendar entry then show the client's time beside the clinic's.
@@ -255,32 +289,36 @@ pub struct BookingView {
     pub end: String,
     #[schema(example = "America/New_York")]
     pub time_zone: String,
+    #[schema(example = "b0dc1e29-85b3-48b1-80ee-0dd7baca7034")]
     pub service_id: Uuid,
+    #[schema(example = "e2f3ef5b-2d4b-4de7-8e63-73be861154ec")]
     pub resource_id: Uuid,
-    #[schema(max_length = 200)]
+    #[schema(max_length = 200, example = "Ana Pérez")]
     pub client_name: String,
-    #[schema(format = "email", max_length = 254)]
+    #[schema(format = "email", max_length = 254, example = "ana@example.com")]
     pub client_email: String,
-    #[schema(pattern = r"^\+[1-9][0-9]{7,14}$")]
+    /// E.164.
+    #[schema(pattern = r"^\+[1-9][0-9]{7,14}$", example = "+15555550123")]
     pub client_phone: Option<String>,
-    #[schema(max_length = 2000)]
+    #[schema(max_length = 2000, example = "First visit; prefers the morning.")]
     pub notes: Option<String>,
     /// Grows on every reschedule or cancellation.
+    #[schema(minimum = 0, example = 1)]
     pub sequence: i32,
-    #[schema(format = DateTime)]
+    #[schema(format = DateTime, example = "2026-12-01T14:05:12.345+00:00")]
     pub created_at: String,
     /// What happened: `attended`, `no_show` (recorded by staff) or `late_cancel` (a
     /// cancellation inside the tenant's late-cancellation window); null until known.
     #[schema(value_type = Option<BookingOutcome>)]
     pub outcome: Option<String>,
     /// When the client confirmed they will come (SMS reply C), RFC 3339; null if not.
-    #[schema(format = DateTime)]
+    #[schema(format = DateTime, example = "2026-12-07T10:15:00-05:00")]
     pub client_confirmed_at: Option<String>,
     /// The deadline by which the client must confirm (the no-show policy), if one was set.
-    #[schema(format = DateTime)]
+    #[schema(format = DateTime, example = "2026-12-07T09:00:00-05:00")]
     pub confirm_by: Option<String>,
     /// The client's own time zone, when the booking keeps one.
-    #[schema(max_length = 64)]
+    #[schema(max_length = 64, example = "Europe/Madrid")]
     pub client_time_zone: Option<String>,
 }
 
@@ -331,7 +369,7 @@ impl BookingView {
 #[into_params(parameter_in = Query)]
 pub struct EmailQuery {
     /// Refused: send it in the body of `POST …/bookings/{reference}/lookup`.
-    #[param(format = "email", max_length = 254)]
+    #[param(format = "email", max_length = 254, example = "ana@example.com")]
     pub email: Option<String>,
 }
 
@@ -357,6 +395,7 @@ pub struct MoveAvailabilityRequest {
     /// Only the booking's current staff member (resource); default false (any that does the
     /// service).
     #[serde(default)]
+    #[schema(example = false)]
     pub same_resource: bool,
 }
 
@@ -364,18 +403,24 @@ pub struct MoveAvailabilityRequest {
 pub struct RescheduleRequest {
     #[schema(format = "email", max_length = 254, example = "ana@example.com")]
     pub email: String,
-    #[schema(format = Uuid)]
+    #[schema(format = Uuid, example = "0b7c2d1e-5f3a-4c8e-9d6b-2a1f0e9c8b7a")]
     pub hold_id: String,
     /// When given, it must be a server-issued session of this tenant, and the hold must
     /// belong to it.
-    #[schema(pattern = "^gs_[A-Za-z0-9_-]{43}$")]
+    #[schema(
+        pattern = "^gs_[A-Za-z0-9_-]{43}$",
+        example = "gs_q3JxVb0mW7tYc2LhN9pZs4KdE1uRf8GaXo6iQyT5nMv"
+    )]
     pub session_id: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]
 pub struct SessionView {
     /// A server-issued session id (`gs_` and 43 base64url characters): a bearer secret.
-    #[schema(pattern = "^gs_[A-Za-z0-9_-]{43}$")]
+    #[schema(
+        pattern = "^gs_[A-Za-z0-9_-]{43}$",
+        example = "gs_q3JxVb0mW7tYc2LhN9pZs4KdE1uRf8GaXo6iQyT5nMv"
+    )]
     pub session_id: String,
 }
 
@@ -401,11 +446,15 @@ pub struct PublicBookingUrl {
     /// The link every message that asks the client to act carries (reminders, no-show
     /// follow-ups, schedule-change notices, cancellations, follow-ups); `null` when none is
     /// set.
-    #[schema(format = "uri", max_length = 500)]
+    #[schema(
+        format = "uri",
+        max_length = 500,
+        example = "https://clinic.example/book"
+    )]
     pub public_booking_url: Option<String>,
     /// The link messages carry now: the URL above, or the tenant's hosted chat page
     /// (`/?tenant=`) without one.
-    #[schema(format = "uri")]
+    #[schema(format = "uri", example = "https://clinic.example/book")]
     pub effective_link: Option<String>,
 }
 
@@ -413,7 +462,11 @@ pub struct PublicBookingUrl {
 pub struct PublicBookingUrlRequest {
     /// An `https://` URL (plain `http://` outside production) of at most 500 characters;
     /// `null` or `""` clears it.
-    #[schema(max_length = 500, example = "https://clinic.example/book")]
+    #[schema(
+        format = "uri",
+        max_length = 500,
+        example = "https://clinic.example/book"
+    )]
     pub public_booking_url: Option<String>,
 }
 
@@ -436,8 +489,12 @@ pub struct CreateTenantRequest {
 
 #[derive(Serialize, ToSchema)]
 pub struct TenantAdminView {
+    #[schema(example = "b80bb774-0288-4da1-8201-890375a60c8f")]
     pub id: Uuid,
+    #[schema(max_length = 200, example = "Riverside Clinic")]
     pub name: String,
+    /// An IANA time zone.
+    #[schema(max_length = 64, example = "America/New_York")]
     pub time_zone: String,
     pub booking_rules: BookingRules,
 }
@@ -457,6 +514,10 @@ impl From<TenantRow> for TenantAdminView {
 pub struct CreatedTenantView {
     pub tenant: TenantAdminView,
     /// Shown once; store it. Only its hash is kept.
+    #[schema(
+        pattern = "^gmk_[A-Za-z0-9]{32}$",
+        example = "gmk_3fJ9kQ2mX7pL0vB8nR4tY6wZ1cD5hG2s"
+    )]
     pub api_key: String,
 }
 
@@ -481,12 +542,14 @@ pub struct UpdateTenantRequest {
 pub struct ServiceRequest {
     #[schema(min_length = 1, max_length = 200, example = "Consultation")]
     pub name: Option<String>,
-    #[schema(max_length = 2000)]
+    #[schema(max_length = 2000, example = "A first 30-minute visit.")]
     pub description: Option<String>,
     #[schema(minimum = 5, maximum = 720, example = 30)]
     pub duration_minutes: Option<i32>,
+    #[schema(example = true)]
     pub active: Option<bool>,
     /// Resources that can do this service (replaces the list).
+    #[schema(example = json!(["e2f3ef5b-2d4b-4de7-8e63-73be861154ec"]))]
     pub resource_ids: Option<Vec<Uuid>>,
 }
 
@@ -497,15 +560,19 @@ pub struct ResourceRequest {
     /// `staff` or `room`.
     #[schema(value_type = Option<ResourceKind>)]
     pub kind: Option<String>,
+    #[schema(example = true)]
     pub active: Option<bool>,
 }
 
 #[derive(Serialize, ToSchema)]
 pub struct ResourceView {
+    #[schema(example = "b80bb774-0288-4da1-8201-890375a60c8f")]
     pub id: Uuid,
+    #[schema(max_length = 200, example = "Dr. Rivera")]
     pub name: String,
     #[schema(value_type = ResourceKind)]
     pub kind: String,
+    #[schema(example = true)]
     pub active: bool,
 }
 

@@ -149,6 +149,169 @@ async fn booking_flow_end_to_end(pool: PgPool) {
     assert_eq!(n, 1);
 }
 
+/// Whether a schema is of this type (`"string"`, or `["string", "null"]`).
+fn is_type(schema: &Value, ty: &str) -> bool {
+    match &schema["type"] {
+        Value::String(t) => t == ty,
+        Value::Array(ts) => ts.iter().any(|t| t == ty),
+        _ => false,
+    }
+}
+
+/// A string, number or boolean schema found in the document, with what it says of its
+/// values.
+struct ValueAt {
+    at: String,
+    /// Not a string, or a string with a format, enum, pattern, const or example.
+    described: bool,
+    /// An example (its own or its array's), or an enum or const that lists the values.
+    exemplified: bool,
+}
+
+/// Collects, under `at`, every string, number and boolean schema in `schema`. An array's
+/// example speaks for its items.
+fn values(schema: &Value, at: &str, example_above: bool, out: &mut Vec<ValueAt>) {
+    let has = |k: &str| schema.get(k).is_some();
+    let here = example_above || has("example") || has("examples");
+    let string = is_type(schema, "string");
+    if string
+        || ["integer", "number", "boolean"]
+            .iter()
+            .any(|t| is_type(schema, t))
+    {
+        out.push(ValueAt {
+            at: at.to_string(),
+            described: !string
+                || here
+                || ["format", "enum", "pattern", "const"]
+                    .iter()
+                    .any(|k| has(k)),
+            exemplified: here || has("enum") || has("const"),
+        });
+    }
+    if let Some(props) = schema["properties"].as_object() {
+        for (name, p) in props {
+            values(p, &format!("{at}.{name}"), false, out);
+        }
+    }
+    if schema["items"].is_object() {
+        values(&schema["items"], &format!("{at}[]"), here, out);
+    }
+    if schema["additionalProperties"].is_object() {
+        values(
+            &schema["additionalProperties"],
+            &format!("{at}{{}}"),
+            here,
+            out,
+        );
+    }
+    for k in ["oneOf", "anyOf", "allOf"] {
+        for (i, s) in schema[k].as_array().into_iter().flatten().enumerate() {
+            values(s, &format!("{at}<{k}{i}>"), here, out);
+        }
+    }
+}
+
+#[sqlx::test(migrations = "../../migrations")]
+async fn the_openapi_document_describes_every_field_and_parameter(pool: PgPool) {
+    let app = app(pool, Clock::fixed(march_2_8am()), PLATFORM);
+    let (s, doc) = call(&app, "GET", "/openapi.json", None, None).await;
+    assert_eq!(s, StatusCode::OK);
+
+    // Every field of every schema: an example, and a string's format, pattern or values.
+    let mut fields = Vec::new();
+    let schemas = doc["components"]["schemas"].as_object().unwrap();
+    assert!(schemas.len() > 50, "{} schemas", schemas.len());
+    for (name, schema) in schemas {
+        values(schema, name, false, &mut fields);
+    }
+    // Parameters and inline bodies: at least a format, pattern, enum or example.
+    let mut inline = Vec::new();
+    let mut parameters_without_example = Vec::new();
+    let mut operations = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let Some(op) = op.as_object() else { continue };
+            operations += 1;
+            let at = format!("{} {path}", method.to_uppercase());
+            for p in op
+                .get("parameters")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                let name = p["name"].as_str().unwrap_or("?");
+                let example = p.get("example").is_some() || p.get("examples").is_some();
+                let listed = ["example", "enum", "$ref"]
+                    .iter()
+                    .any(|k| p["schema"].get(*k).is_some());
+                if !example && !listed {
+                    parameters_without_example.push(format!("{at} ({name})"));
+                }
+                values(
+                    &p["schema"],
+                    &format!("{at} ({name})"),
+                    example,
+                    &mut inline,
+                );
+            }
+            let bodies = op.get("requestBody").into_iter().chain(
+                op.get("responses")
+                    .and_then(Value::as_object)
+                    .into_iter()
+                    .flat_map(|r| r.values()),
+            );
+            for body in bodies {
+                for (media, c) in body["content"].as_object().into_iter().flatten() {
+                    values(&c["schema"], &format!("{at} [{media}]"), false, &mut inline);
+                }
+            }
+        }
+    }
+    assert!(operations > 80, "{operations} operations");
+    assert!(fields.len() > 300, "{} fields", fields.len());
+
+    let undescribed: Vec<&str> = fields
+        .iter()
+        .chain(&inline)
+        .filter(|s| !s.described)
+        .map(|s| s.at.as_str())
+        .collect();
+    assert!(
+        undescribed.is_empty(),
+        "{} string fields or parameters without a format, enum, pattern or example:\n  {}",
+        undescribed.len(),
+        undescribed.join("\n  ")
+    );
+    let without_example: Vec<&str> = fields
+        .iter()
+        .filter(|s| !s.exemplified)
+        .map(|s| s.at.as_str())
+        .collect();
+    assert!(
+        without_example.is_empty(),
+        "{} fields without an example:\n  {}",
+        without_example.len(),
+        without_example.join("\n  ")
+    );
+
+    assert!(
+        parameters_without_example.is_empty(),
+        "{} parameters without an example:\n  {}",
+        parameters_without_example.len(),
+        parameters_without_example.join("\n  ")
+    );
+
+    // The webhook event names in the document are the ones the server sends.
+    let names: Vec<&str> = doc["components"]["schemas"]["EventType"]["enum"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert_eq!(names, gomomo::domain::events::EVENT_NAMES);
+}
+
 #[sqlx::test(migrations = "../../migrations")]
 async fn every_bad_input_is_a_4xx_with_a_stable_code(pool: PgPool) {
     seed_demo(&pool).await.unwrap();

@@ -47,7 +47,7 @@ pub async fn create_tenant(
 }
 
 /// Change a tenant's settings.
-#[utoipa::path(patch, path = "/api/admin/tenants/{tenant}", params(("tenant" = uuid::Uuid, Path, description = "The tenant's id")), request_body = UpdateTenantRequest,
+#[utoipa::path(patch, path = "/api/admin/tenants/{tenant}", params(("tenant" = uuid::Uuid, Path, description = "The tenant's id", example = "6d0e0000-0000-4000-8000-000000000001")), request_body = UpdateTenantRequest,
     security(("api_key" = [])),
     responses((status = 200, body = TenantAdminView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn update_tenant(
@@ -82,7 +82,7 @@ pub async fn update_tenant(
 }
 
 /// Add a service.
-#[utoipa::path(post, path = "/api/admin/tenants/{tenant}/services", params(("tenant" = uuid::Uuid, Path, description = "The tenant's id")), request_body = ServiceRequest,
+#[utoipa::path(post, path = "/api/admin/tenants/{tenant}/services", params(("tenant" = uuid::Uuid, Path, description = "The tenant's id", example = "6d0e0000-0000-4000-8000-000000000001")), request_body = ServiceRequest,
     security(("api_key" = [])),
     responses((status = 201, body = ServiceView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn create_service(
@@ -99,7 +99,7 @@ pub async fn create_service(
 
 /// Change a service and the resources that do it.
 #[utoipa::path(patch, path = "/api/admin/tenants/{tenant}/services/{service}",
-    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id"), ("service" = uuid::Uuid, Path, description = "A service's id")), request_body = ServiceRequest, security(("api_key" = [])),
+    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id", example = "6d0e0000-0000-4000-8000-000000000001"), ("service" = uuid::Uuid, Path, description = "A service's id", example = "6d0e0000-0000-4000-8000-0000000005e1")), request_body = ServiceRequest, security(("api_key" = [])),
     responses((status = 200, body = ServiceView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn update_service(
     State(state): State<AppState>,
@@ -126,7 +126,7 @@ fn service_input(req: ServiceRequest) -> ServiceInput {
 }
 
 /// List the staff and rooms.
-#[utoipa::path(get, path = "/api/admin/tenants/{tenant}/resources", params(("tenant" = uuid::Uuid, Path, description = "The tenant's id")), security(("api_key" = [])),
+#[utoipa::path(get, path = "/api/admin/tenants/{tenant}/resources", params(("tenant" = uuid::Uuid, Path, description = "The tenant's id", example = "6d0e0000-0000-4000-8000-000000000001")), security(("api_key" = [])),
     responses((status = 200, body = [ResourceView]), (status = 401, body = ErrorBody)))]
 pub async fn list_resources(
     State(state): State<AppState>,
@@ -142,7 +142,7 @@ pub async fn list_resources(
 }
 
 /// Add a staff member or a room.
-#[utoipa::path(post, path = "/api/admin/tenants/{tenant}/resources", params(("tenant" = uuid::Uuid, Path, description = "The tenant's id")), request_body = ResourceRequest,
+#[utoipa::path(post, path = "/api/admin/tenants/{tenant}/resources", params(("tenant" = uuid::Uuid, Path, description = "The tenant's id", example = "6d0e0000-0000-4000-8000-000000000001")), request_body = ResourceRequest,
     security(("api_key" = [])),
     responses((status = 201, body = ResourceView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 pub async fn create_resource(
@@ -167,7 +167,7 @@ pub async fn create_resource(
 
 /// Change a resource.
 #[utoipa::path(patch, path = "/api/admin/tenants/{tenant}/resources/{resource}",
-    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id"), ("resource" = uuid::Uuid, Path, description = "A resource's id")), request_body = ResourceRequest, security(("api_key" = [])),
+    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id", example = "6d0e0000-0000-4000-8000-000000000001"), ("resource" = uuid::Uuid, Path, description = "A resource's id", example = "96ab4e16-3f4e-403a-8a4d-1051aa51d204")), request_body = ResourceRequest, security(("api_key" = [])),
     responses((status = 200, body = ResourceView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn update_resource(
     State(state): State<AppState>,
@@ -191,7 +191,7 @@ pub async fn update_resource(
 }
 
 /// Replace the tenant's weekly hours.
-#[utoipa::path(put, path = "/api/admin/tenants/{tenant}/hours", params(("tenant" = uuid::Uuid, Path, description = "The tenant's id")), request_body = HoursRequest,
+#[utoipa::path(put, path = "/api/admin/tenants/{tenant}/hours", params(("tenant" = uuid::Uuid, Path, description = "The tenant's id", example = "6d0e0000-0000-4000-8000-000000000001")), request_body = HoursRequest,
     security(("api_key" = [])),
     responses((status = 200, body = [HoursView]), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 pub async fn put_hours(
@@ -247,7 +247,7 @@ pub(crate) fn date_window(
 }
 
 /// List bookings between two local dates.
-#[utoipa::path(get, path = "/api/admin/tenants/{tenant}/bookings", params(("tenant" = uuid::Uuid, Path, description = "The tenant's id"), ListBookingsQuery),
+#[utoipa::path(get, path = "/api/admin/tenants/{tenant}/bookings", params(("tenant" = uuid::Uuid, Path, description = "The tenant's id", example = "6d0e0000-0000-4000-8000-000000000001"), ListBookingsQuery),
     security(("api_key" = [])),
     responses((status = 200, body = BookingList), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 pub async fn list_bookings(
@@ -291,7 +291,7 @@ pub async fn list_bookings(
 }
 
 /// The web origins allowed to open the chat.
-#[utoipa::path(get, path = "/api/admin/tenants/{tenant}/widget-origins", params(("tenant" = uuid::Uuid, Path, description = "The tenant's id")),
+#[utoipa::path(get, path = "/api/admin/tenants/{tenant}/widget-origins", params(("tenant" = uuid::Uuid, Path, description = "The tenant's id", example = "6d0e0000-0000-4000-8000-000000000001")),
     security(("api_key" = [])),
     description = "The browser origins allowed to open the chat widget's WebSocket for this tenant, besides the deployment's own (PUBLIC_BASE_URL). A socket opened from another origin is refused with 403 `origin_not_allowed`; clients that send no Origin (not browsers) are not limited.",
     responses((status = 200, body = WidgetOrigins), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
@@ -310,7 +310,7 @@ pub async fn get_widget_origins(
 }
 
 /// Replace the web origins allowed to open the chat.
-#[utoipa::path(put, path = "/api/admin/tenants/{tenant}/widget-origins", params(("tenant" = uuid::Uuid, Path, description = "The tenant's id")),
+#[utoipa::path(put, path = "/api/admin/tenants/{tenant}/widget-origins", params(("tenant" = uuid::Uuid, Path, description = "The tenant's id", example = "6d0e0000-0000-4000-8000-000000000001")),
     request_body = WidgetOrigins, security(("api_key" = [])),
     description = "Replaces the tenant's widget origins: each `scheme://host[:port]` (no path; https only in production) or `*` for any; an empty list allows the deployment's own origin only.",
     responses((status = 200, body = WidgetOrigins), (status = 400, description = "invalid_widget_origins", body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
@@ -335,7 +335,7 @@ pub async fn put_widget_origins(
 }
 
 /// The link messages to clients carry.
-#[utoipa::path(get, path = "/api/admin/tenants/{tenant}/public-booking-url", params(("tenant" = uuid::Uuid, Path, description = "The tenant's id")),
+#[utoipa::path(get, path = "/api/admin/tenants/{tenant}/public-booking-url", params(("tenant" = uuid::Uuid, Path, description = "The tenant's id", example = "6d0e0000-0000-4000-8000-000000000001")),
     security(("api_key" = [])),
     description = "The tenant's public booking URL, which every message that asks the client to act carries (reminders, no-show follow-ups, schedule-change notices, cancellations, contact follow-ups), and `effective_link`, the link those messages use now (the hosted chat page `/?tenant=` when none is set).",
     responses((status = 200, body = PublicBookingUrl), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
@@ -355,7 +355,7 @@ pub async fn get_public_booking_url(
 }
 
 /// Set the link messages to clients carry.
-#[utoipa::path(put, path = "/api/admin/tenants/{tenant}/public-booking-url", params(("tenant" = uuid::Uuid, Path, description = "The tenant's id")),
+#[utoipa::path(put, path = "/api/admin/tenants/{tenant}/public-booking-url", params(("tenant" = uuid::Uuid, Path, description = "The tenant's id", example = "6d0e0000-0000-4000-8000-000000000001")),
     request_body = PublicBookingUrlRequest, security(("api_key" = [])),
     description = "Sets the tenant's public booking URL: an absolute `https://` URL (plain `http://` outside production) of at most 500 characters, with a host, no credentials and no spaces; in production the host must be reachable from the internet (no localhost, private or reserved address). `null` or `\"\"` clears it. Audited as `tenant.public_booking_url_set`.",
     responses((status = 200, body = PublicBookingUrl), (status = 400, description = "invalid_public_booking_url", body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]

@@ -37,13 +37,20 @@ pub struct AttendanceQuery {
 
 #[derive(Serialize, ToSchema)]
 pub struct AttendanceView {
+    /// The client's email as asked for (lower case); null when asked by phone.
+    #[schema(format = "email", max_length = 254, example = "ana@example.com")]
     pub email: Option<String>,
+    /// The client's phone, E.164; null when asked by email.
+    #[schema(pattern = r"^\+[1-9][0-9]{7,14}$", example = "+15555550123")]
     pub phone: Option<String>,
     /// Bookings staff marked `no_show`.
+    #[schema(minimum = 0, example = 1)]
     pub no_shows: i64,
     /// Cancellations inside the late-cancellation window.
+    #[schema(minimum = 0, example = 0)]
     pub late_cancels: i64,
     /// Bookings staff marked `attended`.
+    #[schema(minimum = 0, example = 4)]
     pub attended: i64,
 }
 
@@ -51,11 +58,14 @@ pub struct AttendanceView {
 pub struct AttendancePolicyBody {
     /// A cancellation less than this many minutes before the start is late (0–43200;
     /// 0: none is). Default 1440.
+    #[schema(minimum = 0, maximum = 43200, example = 1440)]
     pub late_cancel_minutes: i32,
     /// Clients with at least this many no-shows must confirm by reply (1–100); null: no
     /// confirmation rule (the default).
+    #[schema(minimum = 1, maximum = 100, example = 2)]
     pub no_show_confirm_threshold: Option<i32>,
     /// How many hours before the start that confirmation is due (1–336). Default 24.
+    #[schema(minimum = 1, maximum = 336, example = 24)]
     pub no_show_confirm_hours: i32,
 }
 
@@ -92,11 +102,17 @@ pub struct WaitlistOfferView {
     /// `offered` (open: accept before `expires_at`), `booked`, `expired` or `cancelled`.
     #[schema(value_type = OfferStatus)]
     pub status: String,
+    #[schema(example = "b0dc1e29-85b3-48b1-80ee-0dd7baca7034")]
     pub service_id: Option<Uuid>,
     /// The time held, RFC 3339 in the tenant's zone.
+    #[schema(format = DateTime, example = "2026-12-08T09:00:00-05:00")]
     pub start: Option<String>,
+    #[schema(format = DateTime, example = "2026-12-08T09:30:00-05:00")]
     pub end: Option<String>,
+    #[schema(format = DateTime, example = "2026-12-07T21:00:00-05:00")]
     pub expires_at: Option<String>,
+    /// An IANA time zone.
+    #[schema(max_length = 64, example = "America/New_York")]
     pub time_zone: String,
 }
 
@@ -113,7 +129,7 @@ fn parse_outcome(raw: &str) -> Result<Outcome, ApiError> {
 
 /// Mark a booking attended or no-show.
 #[utoipa::path(post, path = "/api/admin/tenants/{tenant}/bookings/{reference}/outcome",
-    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id"), ("reference" = String, Path, description = "The booking's reference (any case, dash optional)", pattern = "^[2-9A-HJKMNP-Za-hjkmnp-z]{4}-?[2-9A-HJKMNP-Za-hjkmnp-z]{4}$", example = "K7QM-3XRP")), request_body = OutcomeRequest,
+    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id", example = "6d0e0000-0000-4000-8000-000000000001"), ("reference" = String, Path, description = "The booking's reference (any case, dash optional)", pattern = "^[2-9A-HJKMNP-Za-hjkmnp-z]{4}-?[2-9A-HJKMNP-Za-hjkmnp-z]{4}$", example = "K7QM-3XRP")), request_body = OutcomeRequest,
     security(("api_key" = [])),
     description = "Records what happened at a booking: `attended` or `no_show`, once the appointment has started. The same outcome again changes nothing; another one replaces it (audited). A no-show emits `NoShowRecorded`, whose follow-up (a message with open times to book again) goes through the policy engine (tool `send_no_show_followup`).",
     responses((status = 200, body = BookingView), (status = 400, description = "invalid_outcome, invalid_reference", body = ErrorBody), (status = 401, body = ErrorBody),
@@ -139,7 +155,7 @@ pub async fn record_outcome(
 
 /// One client's attendance record.
 #[utoipa::path(get, path = "/api/admin/tenants/{tenant}/attendance",
-    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id"), AttendanceQuery), security(("api_key" = [])),
+    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id", example = "6d0e0000-0000-4000-8000-000000000001"), AttendanceQuery), security(("api_key" = [])),
     description = "A client's attendance at the tenant: no-shows, late cancellations and attended bookings, matched by email (any case) or phone (E.164); give either or both.",
     responses((status = 200, body = AttendanceView), (status = 400, description = "client_required, invalid_email, invalid_phone", body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn attendance(
@@ -183,7 +199,7 @@ pub async fn attendance(
 
 /// The attendance policy.
 #[utoipa::path(get, path = "/api/admin/tenants/{tenant}/attendance-policy",
-    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id")), security(("api_key" = [])),
+    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id", example = "6d0e0000-0000-4000-8000-000000000001")), security(("api_key" = [])),
     description = "The tenant's attendance settings: when a cancellation is late, and whether clients with repeated no-shows must confirm by reply (C) before a deadline or lose the booking.",
     responses((status = 200, body = AttendancePolicyBody), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn get_attendance_policy(
@@ -198,7 +214,7 @@ pub async fn get_attendance_policy(
 
 /// Change the attendance policy.
 #[utoipa::path(put, path = "/api/admin/tenants/{tenant}/attendance-policy",
-    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id")), request_body = AttendancePolicyBody, security(("api_key" = [])),
+    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id", example = "6d0e0000-0000-4000-8000-000000000001")), request_body = AttendancePolicyBody, security(("api_key" = [])),
     description = "Replaces the tenant's attendance settings. With `no_show_confirm_threshold` set, each future booking of a client with at least that many no-shows gets a deadline `no_show_confirm_hours` before its start and a message asking for a reply C; unconfirmed at the deadline, the scheduler releases it (cancelled, audited `booking.released_unconfirmed`, the client told, the time offered to the waitlist).",
     responses((status = 200, body = AttendancePolicyBody), (status = 400, description = "invalid_late_cancel_minutes, invalid_no_show_confirm_threshold, invalid_no_show_confirm_hours", body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn put_attendance_policy(
@@ -233,7 +249,7 @@ fn offer_token(raw: &str) -> Result<&str, ApiError> {
 
 /// Read a waitlist offer.
 #[utoipa::path(get, path = "/api/tenants/{tenant}/waitlist/offers/{token}",
-    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id"), ("token" = String, Path, description = "The offer's token (from its link)", pattern = "^[A-Za-z0-9_]{1,100}$")),
+    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id", example = "6d0e0000-0000-4000-8000-000000000001"), ("token" = String, Path, description = "The offer's token (from its link)", pattern = "^[A-Za-z0-9_]{1,100}$", example = "wo_5d41402abc4b2a76b9719d911017c592ae2b7c1d3e4f5a6b")),
     description = "The time a waitlist offer holds for its client (the link in the offer's message). Reading it changes nothing.",
     responses((status = 200, body = WaitlistOfferView), (status = 400, body = ErrorBody), (status = 404, description = "offer_not_found", body = ErrorBody),
         (status = 429, description = "rate_limited (Retry-After)", body = ErrorBody)))]
@@ -262,7 +278,7 @@ pub async fn get_offer(
 
 /// Book the time a waitlist offer holds.
 #[utoipa::path(post, path = "/api/tenants/{tenant}/waitlist/offers/{token}/accept",
-    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id"), ("token" = String, Path, description = "The offer's token (from its link)", pattern = "^[A-Za-z0-9_]{1,100}$")),
+    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id", example = "6d0e0000-0000-4000-8000-000000000001"), ("token" = String, Path, description = "The offer's token (from its link)", pattern = "^[A-Za-z0-9_]{1,100}$", example = "wo_5d41402abc4b2a76b9719d911017c592ae2b7c1d3e4f5a6b")),
     description = "Takes the time a waitlist offer holds: the offer's hold becomes a booking for the waitlisted client (201). Accepting again answers the same booking (200). By text, the client replies BOOK instead.",
     responses((status = 201, body = BookingView), (status = 200, body = BookingView), (status = 400, body = ErrorBody),
         (status = 404, description = "offer_not_found", body = ErrorBody),

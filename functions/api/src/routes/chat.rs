@@ -22,7 +22,10 @@ pub struct ChatRequest {
     /// The conversation to continue: a session the server issued for this tenant. When
     /// absent, a new session is issued and returned in the response. Client-chosen ids are
     /// refused (404 `session_not_found`).
-    #[schema(pattern = "^gs_[A-Za-z0-9_-]{43}$")]
+    #[schema(
+        pattern = "^gs_[A-Za-z0-9_-]{43}$",
+        example = "gs_q3JxVb0mW7tYc2LhN9pZs4KdE1uRf8GaXo6iQyT5nMv"
+    )]
     pub session_id: Option<String>,
     #[schema(
         min_length = 1,
@@ -40,7 +43,13 @@ pub struct ChatRequest {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ChatResponse {
+    /// The chat's session (server-issued): send it with the next message.
+    #[schema(
+        pattern = "^gs_[A-Za-z0-9_-]{43}$",
+        example = "gs_q3JxVb0mW7tYc2LhN9pZs4KdE1uRf8GaXo6iQyT5nMv"
+    )]
     pub session_id: String,
+    #[schema(example = "Tuesday 9:00 is free. Shall I hold it for you?")]
     pub reply: String,
     /// What the tools did (booking confirmed, slots offered, …) for the UI.
     #[schema(value_type = Vec<Object>)]
@@ -49,7 +58,18 @@ pub struct ChatResponse {
     #[schema(value_type = Vec<Object>)]
     pub pushes: Vec<Value>,
     /// `rules` (deterministic engine) or `llm`.
+    #[schema(value_type = ChatEngine)]
     pub engine: String,
+}
+
+/// Which engine answered a chat turn.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ChatEngine {
+    /// The deterministic engine.
+    Rules,
+    /// The language model.
+    Llm,
 }
 
 pub(crate) fn agent_error(e: AgentError) -> ApiError {
@@ -66,7 +86,7 @@ pub(crate) fn agent_error(e: AgentError) -> ApiError {
 }
 
 /// One chat turn (the REST fallback of the widget).
-#[utoipa::path(post, path = "/api/tenants/{tenant}/chat", params(("tenant" = uuid::Uuid, Path, description = "The tenant's id")),
+#[utoipa::path(post, path = "/api/tenants/{tenant}/chat", params(("tenant" = uuid::Uuid, Path, description = "The tenant's id", example = "6d0e0000-0000-4000-8000-000000000001")),
     request_body = ChatRequest,
     description = "One chat message. Sessions are issued by the server: send no `session_id` to start a conversation (the response carries the new one), then send that id back. A client-chosen id, another tenant's session or an internal one (a call's) is refused with 404 `session_not_found`. `client_time_zone` (the browser's IANA zone) is kept by the session: replies then show the client's time beside the clinic's; an unknown zone is 400 `invalid_client_time_zone`.",
     responses((status = 200, body = ChatResponse), (status = 400, body = ErrorBody),

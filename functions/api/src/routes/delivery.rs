@@ -53,29 +53,64 @@ pub struct CreateWebhookRequest {
     pub url: String,
     /// Event names to send (`BookingCreated`, …); empty or missing = every event.
     #[serde(default)]
+    #[schema(value_type = Vec<EventType>)]
     pub event_types: Vec<String>,
     #[serde(default)]
-    #[schema(max_length = 500)]
+    #[schema(max_length = 500, example = "Front-desk dashboard")]
     pub description: String,
 }
 
 #[derive(Deserialize, ToSchema)]
 pub struct UpdateWebhookRequest {
-    #[schema(format = "uri", max_length = 2000)]
+    #[schema(
+        format = "uri",
+        max_length = 2000,
+        example = "https://hooks.clinic.example/gomomo"
+    )]
     pub url: Option<String>,
+    /// Replaces the list; empty = every event.
+    #[schema(value_type = Option<Vec<EventType>>)]
     pub event_types: Option<Vec<String>>,
+    #[schema(example = true)]
     pub enabled: Option<bool>,
 }
 
 #[derive(Serialize, ToSchema)]
 pub struct WebhookView {
+    #[schema(example = "b80bb774-0288-4da1-8201-890375a60c8f")]
     pub id: Uuid,
+    #[schema(
+        format = "uri",
+        max_length = 2000,
+        example = "https://hooks.clinic.example/gomomo"
+    )]
     pub url: String,
+    /// The events sent; empty = every event.
+    #[schema(value_type = Vec<EventType>)]
     pub event_types: Vec<String>,
+    #[schema(example = true)]
     pub enabled: bool,
+    #[schema(max_length = 500, example = "Front-desk dashboard")]
     pub description: String,
+    #[schema(example = "2026-12-01T14:05:12.345Z")]
     pub created_at: DateTime<Utc>,
+    #[schema(example = "2026-12-01T14:05:12.345Z")]
     pub updated_at: DateTime<Utc>,
+}
+
+/// An event a webhook can be sent.
+#[derive(Serialize, ToSchema)]
+pub enum EventType {
+    BookingCreated,
+    BookingCancelled,
+    BookingRescheduled,
+    HoldExpired,
+    SlotOpened,
+    CalendarWriteFailed,
+    CalendarRetryExhausted,
+    WaitlistMatched,
+    FollowupRequested,
+    NoShowRecorded,
 }
 
 impl From<EndpointRow> for WebhookView {
@@ -97,26 +132,43 @@ pub struct CreatedWebhookView {
     #[serde(flatten)]
     pub endpoint: WebhookView,
     /// HMAC-SHA256 key of the `Gomomo-Signature` header. Shown once.
+    #[schema(
+        pattern = "^whsec_[A-Za-z0-9_-]{43}$",
+        example = "whsec_Zm9vYmFyYmF6cXV4cXV1eGNvcmdlZ3JhdWx0Z2FycAx"
+    )]
     pub secret: String,
 }
 
 #[derive(Serialize, ToSchema)]
 pub struct WebhookDeliveryView {
     /// The delivery id (also in the body's `id` and the `Gomomo-Delivery` header).
+    #[schema(example = "b80bb774-0288-4da1-8201-890375a60c8f")]
     pub id: Uuid,
+    #[schema(example = "955e573e-0f16-40c4-84fa-7d1ca9bd6549")]
     pub endpoint_id: Uuid,
+    #[schema(example = "4437cfac-a07f-4bc3-87b3-6b521305be41")]
     pub event_id: Uuid,
+    #[schema(value_type = EventType)]
     pub event_type: String,
     /// pending | delivered | dead
     #[schema(value_type = DeliveryState)]
     pub status: String,
+    #[schema(minimum = 0, example = 1)]
     pub attempts: i32,
+    #[schema(minimum = 1, example = 8)]
     pub max_attempts: i32,
+    #[schema(example = "2026-12-01T14:10:00Z")]
     pub next_attempt_at: DateTime<Utc>,
+    #[schema(example = 503)]
     pub last_status_code: Option<i32>,
+    /// Why the last attempt failed.
+    #[schema(example = "HTTP 503 from the endpoint")]
     pub last_error: Option<String>,
+    #[schema(example = "2026-12-01T14:05:12.345Z")]
     pub created_at: DateTime<Utc>,
+    #[schema(example = "2026-12-01T14:05:12.345Z")]
     pub delivered_at: Option<DateTime<Utc>>,
+    #[schema(example = "2026-12-01T14:05:12.345Z")]
     pub dead_at: Option<DateTime<Utc>>,
 }
 
@@ -155,12 +207,13 @@ pub struct DeliveriesQuery {
     /// pending | delivered | dead
     #[param(value_type = Option<DeliveryState>)]
     pub status: Option<String>,
-    /// 1–500 (default 100)
+    /// 1–500 (default 100; others are brought into that range)
+    #[param(example = 100)]
     pub limit: Option<i64>,
 }
 
 /// List webhook endpoints.
-#[utoipa::path(get, path = "/api/admin/tenants/{tenant}/webhooks", params(("tenant" = uuid::Uuid, Path, description = "The tenant's id")), security(("api_key" = [])),
+#[utoipa::path(get, path = "/api/admin/tenants/{tenant}/webhooks", params(("tenant" = uuid::Uuid, Path, description = "The tenant's id", example = "6d0e0000-0000-4000-8000-000000000001")), security(("api_key" = [])),
     responses((status = 200, body = [WebhookView]), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn list_webhooks(
     State(state): State<AppState>,
@@ -176,7 +229,7 @@ pub async fn list_webhooks(
 }
 
 /// Add a webhook endpoint (its signing secret is shown once).
-#[utoipa::path(post, path = "/api/admin/tenants/{tenant}/webhooks", params(("tenant" = uuid::Uuid, Path, description = "The tenant's id")), request_body = CreateWebhookRequest,
+#[utoipa::path(post, path = "/api/admin/tenants/{tenant}/webhooks", params(("tenant" = uuid::Uuid, Path, description = "The tenant's id", example = "6d0e0000-0000-4000-8000-000000000001")), request_body = CreateWebhookRequest,
     security(("api_key" = [])),
     responses((status = 201, body = CreatedWebhookView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn create_webhook(
@@ -208,7 +261,7 @@ pub async fn create_webhook(
 }
 
 /// Change a webhook endpoint.
-#[utoipa::path(patch, path = "/api/admin/tenants/{tenant}/webhooks/{webhook}", params(("tenant" = uuid::Uuid, Path, description = "The tenant's id"), ("webhook" = uuid::Uuid, Path, description = "A webhook endpoint's id")),
+#[utoipa::path(patch, path = "/api/admin/tenants/{tenant}/webhooks/{webhook}", params(("tenant" = uuid::Uuid, Path, description = "The tenant's id", example = "6d0e0000-0000-4000-8000-000000000001"), ("webhook" = uuid::Uuid, Path, description = "A webhook endpoint's id", example = "2ff80e91-59b5-4770-8ce4-3f0f74e6e247")),
     request_body = UpdateWebhookRequest, security(("api_key" = [])),
     responses((status = 200, body = WebhookView), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn update_webhook(
@@ -235,7 +288,7 @@ pub async fn update_webhook(
 }
 
 /// Remove a webhook endpoint.
-#[utoipa::path(delete, path = "/api/admin/tenants/{tenant}/webhooks/{webhook}", params(("tenant" = uuid::Uuid, Path, description = "The tenant's id"), ("webhook" = uuid::Uuid, Path, description = "A webhook endpoint's id")),
+#[utoipa::path(delete, path = "/api/admin/tenants/{tenant}/webhooks/{webhook}", params(("tenant" = uuid::Uuid, Path, description = "The tenant's id", example = "6d0e0000-0000-4000-8000-000000000001"), ("webhook" = uuid::Uuid, Path, description = "A webhook endpoint's id", example = "2ff80e91-59b5-4770-8ce4-3f0f74e6e247")),
     security(("api_key" = [])), responses((status = 204), (status = 404, body = ErrorBody)))]
 pub async fn delete_webhook(
     State(state): State<AppState>,
@@ -252,7 +305,7 @@ pub async fn delete_webhook(
 }
 
 /// List webhook deliveries.
-#[utoipa::path(get, path = "/api/admin/tenants/{tenant}/webhook-deliveries", params(("tenant" = uuid::Uuid, Path, description = "The tenant's id"), DeliveriesQuery),
+#[utoipa::path(get, path = "/api/admin/tenants/{tenant}/webhook-deliveries", params(("tenant" = uuid::Uuid, Path, description = "The tenant's id", example = "6d0e0000-0000-4000-8000-000000000001"), DeliveriesQuery),
     security(("api_key" = [])),
     responses((status = 200, body = [WebhookDeliveryView]), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 pub async fn list_deliveries(
@@ -283,7 +336,7 @@ pub async fn list_deliveries(
 
 /// Send a dead webhook delivery again.
 #[utoipa::path(post, path = "/api/admin/tenants/{tenant}/webhook-deliveries/{delivery}/retry",
-    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id"), ("delivery" = uuid::Uuid, Path, description = "A webhook delivery's id")), security(("api_key" = [])),
+    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id", example = "6d0e0000-0000-4000-8000-000000000001"), ("delivery" = uuid::Uuid, Path, description = "A webhook delivery's id", example = "71085379-56af-42a5-86f9-6cc9da7b0c36")), security(("api_key" = [])),
     responses((status = 200, body = WebhookDeliveryView), (status = 404, body = ErrorBody)))]
 pub async fn retry_delivery(
     State(state): State<AppState>,
@@ -327,6 +380,10 @@ fn oauth_error(e: OAuthError) -> ApiError {
 #[derive(Serialize, ToSchema)]
 pub struct ConnectView {
     /// Send the tenant's admin here (Google's consent page).
+    #[schema(
+        format = "uri",
+        example = "https://accounts.google.com/o/oauth2/v2/auth?client_id=123.apps.googleusercontent.com&state=abc"
+    )]
     pub authorization_url: String,
 }
 
@@ -378,7 +435,7 @@ fn google_oauth(state: &AppState) -> Result<&gomomo::adapters::google::GoogleOAu
 }
 
 /// Start connecting Google Calendar.
-#[utoipa::path(post, path = "/api/admin/tenants/{tenant}/calendar/google/connect", params(("tenant" = uuid::Uuid, Path, description = "The tenant's id")),
+#[utoipa::path(post, path = "/api/admin/tenants/{tenant}/calendar/google/connect", params(("tenant" = uuid::Uuid, Path, description = "The tenant's id", example = "6d0e0000-0000-4000-8000-000000000001")),
     security(("api_key" = [])),
     responses((status = 200, description = "the consent URL; sets the HttpOnly cookie the callback needs, so start the flow in the browser that will finish it", body = ConnectView),
         (status = 401, body = ErrorBody), (status = 503, body = ErrorBody)))]
@@ -417,10 +474,10 @@ async fn start_google_flow(
 #[into_params(parameter_in = Query)]
 pub struct CallbackQuery {
     /// The state this deployment signed when the connection began.
-    #[param(max_length = 2000)]
+    #[param(max_length = 2000, example = "eyJ0IjoiM2Y2YyJ9.c2lnbmF0dXJl")]
     pub state: Option<String>,
     /// Google's authorization code.
-    #[param(max_length = 2000)]
+    #[param(max_length = 2000, example = "4/0AeaYSHb-example-code")]
     pub code: Option<String>,
     /// Set by Google when the user declined.
     #[param(max_length = 200, example = "access_denied")]
@@ -429,7 +486,9 @@ pub struct CallbackQuery {
 
 #[derive(Serialize, ToSchema)]
 pub struct ConnectedView {
+    #[schema(example = "6d0e0000-0000-4000-8000-000000000001")]
     pub tenant_id: Uuid,
+    #[schema(example = true)]
     pub connected: bool,
 }
 

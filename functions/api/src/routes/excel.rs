@@ -51,14 +51,20 @@ pub struct ExportQuery {
 #[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct DeadLetteredRow {
     /// Sheet row number (the header is row 1).
+    #[schema(minimum = 2, example = 7)]
     pub row: u32,
+    /// The row's reference as read (it may be malformed: that can be the reason).
+    #[schema(example = "K7QM-3XRP")]
     pub reference: Option<String>,
+    #[schema(example = "the start is not a slot of the service")]
     pub reason: String,
 }
 
 #[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ImportSummary {
+    #[schema(example = 12)]
     pub applied: u32,
+    #[schema(example = 30)]
     pub unchanged: u32,
     pub dead_lettered: Vec<DeadLetteredRow>,
 }
@@ -83,7 +89,7 @@ impl From<excel_import::ImportSummary> for ImportSummary {
 
 /// Export the appointments workbook.
 #[utoipa::path(get, path = "/api/admin/tenants/{tenant}/appointments.xlsx",
-    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id"), ExportQuery), security(("api_key" = [])),
+    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id", example = "6d0e0000-0000-4000-8000-000000000001"), ExportQuery), security(("api_key" = [])),
     responses((status = 200, description = "the .xlsx workbook", content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
         (status = 400, body = crate::dto::ErrorBody), (status = 401, body = crate::dto::ErrorBody), (status = 403, body = crate::dto::ErrorBody)))]
 pub async fn export_xlsx(
@@ -166,7 +172,7 @@ fn read_sheet(bytes: &[u8]) -> Result<Vec<Vec<String>>, ApiError> {
 
 /// Import the appointments workbook.
 #[utoipa::path(post, path = "/api/admin/tenants/{tenant}/appointments.xlsx",
-    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id")), security(("api_key" = [])),
+    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id", example = "6d0e0000-0000-4000-8000-000000000001")), security(("api_key" = [])),
     request_body(content = Vec<u8>, content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
     responses((status = 200, body = ImportSummary), (status = 400, body = crate::dto::ErrorBody),
         (status = 401, body = crate::dto::ErrorBody), (status = 403, body = crate::dto::ErrorBody), (status = 413, body = crate::dto::ErrorBody)))]
@@ -249,6 +255,7 @@ pub async fn import_xlsx(
 #[into_params(parameter_in = Query)]
 pub struct DeadLetterQuery {
     /// Also the resolved ones (default: only open ones).
+    #[param(example = false)]
     pub resolved: Option<bool>,
     /// 1–500 (default 100).
     #[param(minimum = 1, maximum = 500, example = 100)]
@@ -258,10 +265,10 @@ pub struct DeadLetterQuery {
 /// A row of an import that could not be applied.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct DeadLetterView {
-    #[schema(format = Uuid)]
+    #[schema(format = Uuid, example = "b80bb774-0288-4da1-8201-890375a60c8f")]
     pub id: uuid::Uuid,
     /// Sheet row number (the header is row 1).
-    #[schema(minimum = 2)]
+    #[schema(minimum = 2, example = 7)]
     pub row_number: Option<i32>,
     #[schema(example = "K7QM-3XRP")]
     pub reference: Option<String>,
@@ -272,12 +279,15 @@ pub struct DeadLetterView {
     #[schema(value_type = Object)]
     pub row: serde_json::Value,
     /// Why it was not applied (the latest attempt's reason).
+    #[schema(example = "the start is not a slot of the service")]
     pub error: String,
     /// How many times applying it was tried (the import's own try included).
-    #[schema(minimum = 1)]
+    #[schema(minimum = 1, example = 2)]
     pub attempts: i32,
     /// When a retry applied it; null while open.
+    #[schema(example = "2026-12-01T14:05:12.345Z")]
     pub resolved_at: Option<chrono::DateTime<chrono::Utc>>,
+    #[schema(example = "2026-12-01T14:05:12.345Z")]
     pub created_at: chrono::DateTime<chrono::Utc>,
 }
 
@@ -317,7 +327,7 @@ impl From<gomomo::db::sync_dead_letter::DeadLetterRow> for DeadLetterView {
 
 /// The rows of imports that could not be applied, newest first.
 #[utoipa::path(get, path = "/api/admin/tenants/{tenant}/excel/dead-letters",
-    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id"), DeadLetterQuery), security(("api_key" = [])),
+    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id", example = "6d0e0000-0000-4000-8000-000000000001"), DeadLetterQuery), security(("api_key" = [])),
     description = "Rows of Excel imports that could not be applied (unknown reference, a field that cannot change, a refused move or cancel, …), newest first, open ones only unless `resolved=true`.",
     responses((status = 200, body = [DeadLetterView]),
         (status = 400, description = "invalid_limit, invalid_query, invalid_tenant_id", body = crate::dto::ErrorBody),
@@ -352,7 +362,7 @@ pub async fn list_dead_letters(
 
 /// Apply a dead-lettered row again.
 #[utoipa::path(post, path = "/api/admin/tenants/{tenant}/excel/dead-letters/{id}/retry",
-    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id"), ("id" = uuid::Uuid, Path, description = "The dead letter's id")), security(("api_key" = [])),
+    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id", example = "6d0e0000-0000-4000-8000-000000000001"), ("id" = uuid::Uuid, Path, description = "The dead letter's id", example = "b80bb774-0288-4da1-8201-890375a60c8f")), security(("api_key" = [])),
     description = "Applies the row again as the import would, against the bookings as they are now. Answers the dead letter: `resolved_at` set when the row now applies (or the bookings already hold it), else one more attempt and the new `error`.",
     responses((status = 200, body = DeadLetterView),
         (status = 400, description = "invalid_id, invalid_tenant_id", body = crate::dto::ErrorBody),

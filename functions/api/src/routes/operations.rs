@@ -85,14 +85,16 @@ impl From<NotificationStatus> for NotificationState {
 pub struct NotificationsQuery {
     pub status: Option<NotificationState>,
     /// Only the messages about this booking (its id).
+    #[param(example = "b0060af7-bf5b-4556-83d4-534876175db1")]
     pub booking_id: Option<Uuid>,
     /// 1–500 (default 100).
-    #[param(minimum = 1, maximum = 500)]
+    #[param(minimum = 1, maximum = 500, example = 100)]
     pub limit: Option<i64>,
 }
 
 #[derive(Serialize, ToSchema)]
 pub struct NotificationView {
+    #[schema(example = "b80bb774-0288-4da1-8201-890375a60c8f")]
     pub id: Uuid,
     /// `email` or `sms`.
     #[schema(example = "email")]
@@ -100,17 +102,30 @@ pub struct NotificationView {
     /// confirmation, reminder_24h, cancellation, waitlist_match, …
     #[schema(example = "reminder_24h")]
     pub kind: String,
+    /// The email address or E.164 number it goes to.
+    #[schema(example = "ana@example.com")]
     pub recipient: String,
+    /// Emails only.
+    #[schema(example = "Your appointment tomorrow at 9:00")]
     pub subject: Option<String>,
+    #[schema(example = "Hi Ana, a reminder of your consultation tomorrow at 9:00.")]
     pub body: String,
     pub status: NotificationState,
+    #[schema(minimum = 0, example = 1)]
     pub attempts: i32,
+    #[schema(minimum = 1, example = 5)]
     pub max_attempts: i32,
+    #[schema(example = "b0060af7-bf5b-4556-83d4-534876175db1")]
     pub booking_id: Option<Uuid>,
+    #[schema(example = "SMTP 451: try again later")]
     pub last_error: Option<String>,
+    #[schema(example = "2026-12-01T14:10:00Z")]
     pub next_attempt_at: DateTime<Utc>,
+    #[schema(example = "2026-12-01T14:05:12.345Z")]
     pub created_at: DateTime<Utc>,
+    #[schema(example = "2026-12-01T14:05:12.345Z")]
     pub sent_at: Option<DateTime<Utc>>,
+    #[schema(example = "2026-12-01T14:05:12.345Z")]
     pub failed_at: Option<DateTime<Utc>>,
 }
 
@@ -138,7 +153,7 @@ impl From<NotificationAdminRow> for NotificationView {
 
 /// Notifications, newest first.
 #[utoipa::path(get, path = "/api/admin/tenants/{tenant}/notifications",
-    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id"), NotificationsQuery), security(("api_key" = [])),
+    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id", example = "6d0e0000-0000-4000-8000-000000000001"), NotificationsQuery), security(("api_key" = [])),
     responses((status = 200, body = [NotificationView]), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn list_notifications(
     State(state): State<AppState>,
@@ -162,7 +177,7 @@ pub async fn list_notifications(
 
 /// Send a failed notification again.
 #[utoipa::path(post, path = "/api/admin/tenants/{tenant}/notifications/{notification}/retry",
-    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id"), ("notification" = uuid::Uuid, Path, description = "A notification's id")),
+    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id", example = "6d0e0000-0000-4000-8000-000000000001"), ("notification" = uuid::Uuid, Path, description = "A notification's id", example = "0cfd653d-5d3e-4e9f-8bb6-44523d77971d")),
     security(("api_key" = [])),
     responses((status = 200, body = NotificationView, description = "queued again, due now"), (status = 401, body = ErrorBody),
         (status = 404, body = ErrorBody, description = "notification_not_found"),
@@ -222,25 +237,46 @@ impl From<WaitlistStatus> for WaitlistState {
 pub struct WaitlistQuery {
     pub status: Option<WaitlistState>,
     /// 1–500 (default 100).
-    #[param(minimum = 1, maximum = 500)]
+    #[param(minimum = 1, maximum = 500, example = 100)]
     pub limit: Option<i64>,
+}
+
+/// The part of the day a waitlist entry asks for.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TimeOfDay {
+    Morning,
+    Afternoon,
+    Evening,
 }
 
 #[derive(Serialize, ToSchema)]
 pub struct WaitlistEntryView {
+    #[schema(example = "b80bb774-0288-4da1-8201-890375a60c8f")]
     pub id: Uuid,
+    #[schema(example = "b0dc1e29-85b3-48b1-80ee-0dd7baca7034")]
     pub service_id: Option<Uuid>,
+    #[schema(example = "2026-12-08")]
     pub preferred_from: Option<NaiveDate>,
+    #[schema(example = "2026-12-12")]
     pub preferred_to: Option<NaiveDate>,
     /// `morning`, `afternoon`, `evening`, or null for any time.
+    #[schema(value_type = Option<TimeOfDay>)]
     pub time_of_day: Option<String>,
+    #[schema(example = "Ana Pérez")]
     pub client_name: Option<String>,
+    #[schema(format = "email", max_length = 254, example = "ana@example.com")]
     pub client_email: Option<String>,
+    /// E.164.
+    #[schema(pattern = r"^\+[1-9][0-9]{7,14}$", example = "+15555550123")]
     pub client_phone: Option<String>,
     pub status: WaitlistState,
     /// While `offered`: until when the time is held for this entry.
+    #[schema(example = "2026-12-01T14:05:12.345Z")]
     pub offer_expires_at: Option<DateTime<Utc>>,
+    #[schema(example = "f00a5d72-0deb-478f-89a5-486de7588aad")]
     pub booked_appointment_id: Option<Uuid>,
+    #[schema(example = "2026-12-01T14:05:12.345Z")]
     pub created_at: DateTime<Utc>,
 }
 
@@ -265,7 +301,7 @@ impl From<WaitlistAdminRow> for WaitlistEntryView {
 
 /// The waitlist, oldest first (the order offers go in).
 #[utoipa::path(get, path = "/api/admin/tenants/{tenant}/waitlist",
-    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id"), WaitlistQuery), security(("api_key" = [])),
+    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id", example = "6d0e0000-0000-4000-8000-000000000001"), WaitlistQuery), security(("api_key" = [])),
     responses((status = 200, body = [WaitlistEntryView]), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn list_waitlist(
     State(state): State<AppState>,
@@ -300,7 +336,7 @@ pub struct AdminEmailBody {
 
 /// Where escalations go.
 #[utoipa::path(get, path = "/api/admin/tenants/{tenant}/admin-email",
-    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id")), security(("api_key" = [])),
+    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id", example = "6d0e0000-0000-4000-8000-000000000001")), security(("api_key" = [])),
     responses((status = 200, body = AdminEmailBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn get_admin_email(
     State(state): State<AppState>,
@@ -317,7 +353,7 @@ pub async fn get_admin_email(
 
 /// Set where escalations go (owners only).
 #[utoipa::path(put, path = "/api/admin/tenants/{tenant}/admin-email",
-    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id")), request_body = AdminEmailBody,
+    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id", example = "6d0e0000-0000-4000-8000-000000000001")), request_body = AdminEmailBody,
     security(("api_key" = [])),
     responses((status = 200, body = AdminEmailBody), (status = 400, body = ErrorBody, description = "invalid_email"),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody, description = "owner_required")))]
@@ -341,7 +377,9 @@ pub struct PhoneNumberView {
     /// E.164.
     #[schema(pattern = r"^\+[1-9][0-9]{7,14}$", example = "+18005550100")]
     pub phone_number: String,
+    #[schema(example = true)]
     pub voice_enabled: bool,
+    #[schema(example = true)]
     pub sms_enabled: bool,
 }
 
@@ -358,14 +396,16 @@ impl From<PhoneNumberRow> for PhoneNumberView {
 #[derive(Deserialize, ToSchema)]
 pub struct PhoneNumberRequest {
     /// Answer calls on this number (default true).
+    #[schema(example = true)]
     pub voice_enabled: Option<bool>,
     /// Answer and send texts on this number (default true).
+    #[schema(example = true)]
     pub sms_enabled: Option<bool>,
 }
 
 /// The phone numbers that reach the tenant.
 #[utoipa::path(get, path = "/api/admin/tenants/{tenant}/phone-numbers",
-    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id")), security(("api_key" = [])),
+    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id", example = "6d0e0000-0000-4000-8000-000000000001")), security(("api_key" = [])),
     responses((status = 200, body = [PhoneNumberView]), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn list_numbers(
     State(state): State<AppState>,
@@ -382,8 +422,8 @@ pub async fn list_numbers(
 
 /// Attach a Twilio number, or change its channels (owners only).
 #[utoipa::path(put, path = "/api/admin/tenants/{tenant}/phone-numbers/{number}",
-    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id"),
-        ("number" = String, Path, description = "E.164, e.g. +18005550100", pattern = r"^\+[1-9][0-9]{7,14}$")),
+    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id", example = "6d0e0000-0000-4000-8000-000000000001"),
+        ("number" = String, Path, description = "E.164, e.g. +18005550100", pattern = r"^\+[1-9][0-9]{7,14}$", example = "+18005550100")),
     request_body = PhoneNumberRequest, security(("api_key" = [])),
     responses((status = 200, body = PhoneNumberView), (status = 400, body = ErrorBody, description = "invalid_phone"),
         (status = 403, body = ErrorBody, description = "owner_required"),
@@ -410,8 +450,8 @@ pub async fn put_number(
 
 /// Detach a number (owners only).
 #[utoipa::path(delete, path = "/api/admin/tenants/{tenant}/phone-numbers/{number}",
-    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id"),
-        ("number" = String, Path, description = "E.164, e.g. +18005550100", pattern = r"^\+[1-9][0-9]{7,14}$")),
+    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id", example = "6d0e0000-0000-4000-8000-000000000001"),
+        ("number" = String, Path, description = "E.164, e.g. +18005550100", pattern = r"^\+[1-9][0-9]{7,14}$", example = "+18005550100")),
     security(("api_key" = [])),
     responses((status = 204), (status = 403, body = ErrorBody, description = "owner_required"),
         (status = 404, body = ErrorBody, description = "number_not_found")))]

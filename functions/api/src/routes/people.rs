@@ -46,30 +46,51 @@ fn people_error(e: PeopleError) -> ApiError {
 pub struct SignInRequest {
     #[schema(format = "email", max_length = 254, example = "owner@clinic.example")]
     pub email: String,
-    #[schema(min_length = 1, max_length = 256, format = "password")]
+    #[schema(
+        min_length = 1,
+        max_length = 256,
+        format = "password",
+        example = "correct horse battery"
+    )]
     pub password: String,
     /// Needed only when the same email and password sign in to several tenants.
+    #[schema(example = "6d0e0000-0000-4000-8000-000000000001")]
     pub tenant_id: Option<Uuid>,
 }
 
 #[derive(Serialize, ToSchema)]
 pub struct SignedInView {
     /// Bearer token of this session (`gms_…`); send it as `Authorization: Bearer …`.
+    #[schema(
+        pattern = "^gms_[A-Za-z0-9]{32}$",
+        example = "gms_7hK2pQ9xL4mN8vB3cR6tY1wZ5dF0gJ2s"
+    )]
     pub token: String,
+    #[schema(example = "2026-12-01T22:05:12Z")]
     pub expires_at: DateTime<Utc>,
+    #[schema(example = "6d0e0000-0000-4000-8000-000000000001")]
     pub tenant_id: Uuid,
     pub user: UserView,
 }
 
 #[derive(Serialize, ToSchema)]
 pub struct UserView {
+    #[schema(example = "b80bb774-0288-4da1-8201-890375a60c8f")]
     pub id: Uuid,
-    #[schema(format = "email")]
+    #[schema(
+        format = "email",
+        max_length = 254,
+        example = "frontdesk@clinic.example"
+    )]
     pub email: String,
+    #[schema(max_length = 200, example = "Dana Front Desk")]
     pub name: String,
     pub role: Role,
+    #[schema(example = false)]
     pub disabled: bool,
+    #[schema(example = "2026-12-01T14:05:12.345Z")]
     pub created_at: DateTime<Utc>,
+    #[schema(example = "2026-12-01T14:05:12.345Z")]
     pub updated_at: DateTime<Utc>,
 }
 
@@ -89,17 +110,25 @@ impl From<UserRow> for UserView {
 
 #[derive(Serialize, ToSchema)]
 pub struct KeyView {
+    #[schema(example = "b80bb774-0288-4da1-8201-890375a60c8f")]
     pub id: Uuid,
     /// The first 8 characters of the key (`gmk_` and 4 more): how a key is recognised.
+    #[schema(example = "gmk_3fJ9")]
     pub prefix: String,
+    #[schema(max_length = 200, example = "Calendar sync")]
     pub name: String,
     pub role: Role,
+    #[schema(example = "2026-12-01T14:05:12.345Z")]
     pub created_at: DateTime<Utc>,
+    #[schema(example = "2026-12-01T14:05:12.345Z")]
     pub last_used_at: Option<DateTime<Utc>>,
+    #[schema(example = "2026-12-01T14:05:12.345Z")]
     pub revoked_at: Option<DateTime<Utc>>,
     /// Who created it (`admin_user:<id>` or `admin_key:<id>`).
+    #[schema(example = "admin_user:7a1e5c90-2b3d-4e6f-8a9b-0c1d2e3f4a5b")]
     pub created_by: Option<String>,
     /// The key that replaced this one, when it was rotated.
+    #[schema(example = "2c2dee0a-9fbc-4e3c-8bdd-60bd3c4269c1")]
     pub replaced_by: Option<Uuid>,
 }
 
@@ -122,6 +151,10 @@ impl From<KeyRow> for KeyView {
 #[derive(Serialize, ToSchema)]
 pub struct IssuedKeyView {
     /// The key itself (`gmk_` and 32 characters). Shown only in this response.
+    #[schema(
+        pattern = "^gmk_[A-Za-z0-9]{32}$",
+        example = "gmk_3fJ9kQ2mX7pL0vB8nR4tY6wZ1cD5hG2s"
+    )]
     pub key: String,
     #[serde(flatten)]
     pub view: KeyView,
@@ -138,38 +171,65 @@ impl From<people::IssuedKey> for IssuedKeyView {
 
 #[derive(Serialize, ToSchema)]
 pub struct MeView {
+    #[schema(example = "6d0e0000-0000-4000-8000-000000000001")]
     pub tenant_id: Uuid,
     pub role: Role,
     /// `user` (a signed-in person) or `key` (a machine key).
-    #[schema(example = "user")]
+    #[schema(value_type = PrincipalKind, example = "user")]
     pub kind: String,
+    #[schema(example = "b80bb774-0288-4da1-8201-890375a60c8f")]
     pub id: Uuid,
     /// The person's email, or the key's prefix.
+    #[schema(example = "frontdesk@clinic.example")]
     pub label: String,
+    #[schema(example = "Dana Front Desk")]
     pub name: String,
+}
+
+/// Who is signed in: a person or a machine key.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PrincipalKind {
+    User,
+    Key,
 }
 
 #[derive(Deserialize, ToSchema)]
 pub struct CreateUserRequest {
-    #[schema(format = "email", max_length = 254)]
+    #[schema(
+        format = "email",
+        max_length = 254,
+        example = "frontdesk@clinic.example"
+    )]
     pub email: String,
-    #[schema(max_length = 200)]
+    #[schema(max_length = 200, example = "Dana Front Desk")]
     pub name: Option<String>,
     pub role: Role,
     /// 12 to 256 characters.
-    #[schema(min_length = 12, max_length = 256, format = "password")]
+    #[schema(
+        min_length = 12,
+        max_length = 256,
+        format = "password",
+        example = "correct horse battery"
+    )]
     pub password: String,
 }
 
 #[derive(Deserialize, ToSchema)]
 pub struct UpdateUserRequest {
-    #[schema(max_length = 200)]
+    #[schema(max_length = 200, example = "Dana Front Desk")]
     pub name: Option<String>,
     pub role: Option<Role>,
     /// A new password (12 to 256 characters); the user's sessions end.
-    #[schema(min_length = 12, max_length = 256, format = "password")]
+    #[schema(
+        min_length = 12,
+        max_length = 256,
+        format = "password",
+        example = "correct horse battery"
+    )]
     pub password: Option<String>,
     /// true disables the user (their sessions end); false enables them again.
+    #[schema(example = false)]
     pub disabled: Option<bool>,
 }
 
@@ -227,7 +287,7 @@ pub async fn sign_out(
 }
 
 /// Who this credential is.
-#[utoipa::path(get, path = "/api/admin/tenants/{tenant}/me", params(("tenant" = uuid::Uuid, Path, description = "The tenant's id")),
+#[utoipa::path(get, path = "/api/admin/tenants/{tenant}/me", params(("tenant" = uuid::Uuid, Path, description = "The tenant's id", example = "6d0e0000-0000-4000-8000-000000000001")),
     security(("api_key" = [])),
     responses((status = 200, body = MeView), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn me(
@@ -252,7 +312,7 @@ pub async fn me(
 }
 
 /// List the people (owners only).
-#[utoipa::path(get, path = "/api/admin/tenants/{tenant}/users", params(("tenant" = uuid::Uuid, Path, description = "The tenant's id")),
+#[utoipa::path(get, path = "/api/admin/tenants/{tenant}/users", params(("tenant" = uuid::Uuid, Path, description = "The tenant's id", example = "6d0e0000-0000-4000-8000-000000000001")),
     security(("api_key" = [])),
     responses((status = 200, body = [UserView]), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn list_users(
@@ -269,7 +329,7 @@ pub async fn list_users(
 }
 
 /// Add a person (owners only).
-#[utoipa::path(post, path = "/api/admin/tenants/{tenant}/users", params(("tenant" = uuid::Uuid, Path, description = "The tenant's id")),
+#[utoipa::path(post, path = "/api/admin/tenants/{tenant}/users", params(("tenant" = uuid::Uuid, Path, description = "The tenant's id", example = "6d0e0000-0000-4000-8000-000000000001")),
     request_body = CreateUserRequest, security(("api_key" = [])),
     responses((status = 201, body = UserView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody, description = "owner_required"), (status = 409, body = ErrorBody, description = "email_taken")))]
@@ -298,7 +358,7 @@ pub async fn create_user(
 
 /// Change a person (owners only).
 #[utoipa::path(patch, path = "/api/admin/tenants/{tenant}/users/{user}",
-    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id"), ("user" = uuid::Uuid, Path, description = "A person's id")),
+    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id", example = "6d0e0000-0000-4000-8000-000000000001"), ("user" = uuid::Uuid, Path, description = "A person's id", example = "ee11cbb1-9052-440b-87aa-c0ca060c23ee")),
     request_body = UpdateUserRequest, security(("api_key" = [])),
     responses((status = 200, body = UserView), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody, description = "user_not_found"), (status = 409, body = ErrorBody, description = "last_owner")))]
@@ -331,7 +391,7 @@ pub async fn update_user(
 
 /// Remove a person (owners only).
 #[utoipa::path(delete, path = "/api/admin/tenants/{tenant}/users/{user}",
-    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id"), ("user" = uuid::Uuid, Path, description = "A person's id")), security(("api_key" = [])),
+    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id", example = "6d0e0000-0000-4000-8000-000000000001"), ("user" = uuid::Uuid, Path, description = "A person's id", example = "ee11cbb1-9052-440b-87aa-c0ca060c23ee")), security(("api_key" = [])),
     responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody, description = "last_owner")))]
 pub async fn delete_user(
@@ -349,7 +409,7 @@ pub async fn delete_user(
 }
 
 /// List the API keys by prefix (owners only).
-#[utoipa::path(get, path = "/api/admin/tenants/{tenant}/keys", params(("tenant" = uuid::Uuid, Path, description = "The tenant's id")),
+#[utoipa::path(get, path = "/api/admin/tenants/{tenant}/keys", params(("tenant" = uuid::Uuid, Path, description = "The tenant's id", example = "6d0e0000-0000-4000-8000-000000000001")),
     security(("api_key" = [])),
     responses((status = 200, body = [KeyView]), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn list_keys(
@@ -366,7 +426,7 @@ pub async fn list_keys(
 }
 
 /// Create an API key, shown once (owners only).
-#[utoipa::path(post, path = "/api/admin/tenants/{tenant}/keys", params(("tenant" = uuid::Uuid, Path, description = "The tenant's id")),
+#[utoipa::path(post, path = "/api/admin/tenants/{tenant}/keys", params(("tenant" = uuid::Uuid, Path, description = "The tenant's id", example = "6d0e0000-0000-4000-8000-000000000001")),
     request_body = CreateKeyRequest, security(("api_key" = [])),
     responses((status = 201, body = IssuedKeyView), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn create_key(
@@ -390,7 +450,7 @@ pub async fn create_key(
 
 /// Replace an API key with a new one (owners only).
 #[utoipa::path(post, path = "/api/admin/tenants/{tenant}/keys/{key}/rotate",
-    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id"), ("key" = uuid::Uuid, Path, description = "A key's id")), security(("api_key" = [])),
+    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id", example = "6d0e0000-0000-4000-8000-000000000001"), ("key" = uuid::Uuid, Path, description = "A key's id", example = "3c6e0b8a-9c15-424a-8228-b9a98ca1531d")), security(("api_key" = [])),
     responses((status = 201, body = IssuedKeyView), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody, description = "key_not_found")))]
 pub async fn rotate_key(
@@ -410,7 +470,7 @@ pub async fn rotate_key(
 
 /// Revoke an API key (owners only).
 #[utoipa::path(delete, path = "/api/admin/tenants/{tenant}/keys/{key}",
-    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id"), ("key" = uuid::Uuid, Path, description = "A key's id")), security(("api_key" = [])),
+    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id", example = "6d0e0000-0000-4000-8000-000000000001"), ("key" = uuid::Uuid, Path, description = "A key's id", example = "3c6e0b8a-9c15-424a-8228-b9a98ca1531d")), security(("api_key" = [])),
     responses((status = 200, body = KeyView), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody, description = "key_not_found"), (status = 409, body = ErrorBody, description = "last_owner")))]
 pub async fn revoke_key(

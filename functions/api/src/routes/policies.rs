@@ -68,27 +68,38 @@ pub struct PolicyRequest {
     pub conditions: serde_json::Map<String, serde_json::Value>,
     /// Higher first among the tenant's rules (-1000 to 1000, default 0).
     #[serde(default)]
-    #[schema(minimum = -1000, maximum = 1000)]
+    #[schema(minimum = -1000, maximum = 1000, example = 10)]
     pub priority: i32,
     /// Default true.
+    #[schema(example = true)]
     pub enabled: Option<bool>,
     #[serde(default)]
-    #[schema(max_length = 500)]
+    #[schema(max_length = 500, example = "No reminders by SMS")]
     pub description: String,
 }
 
 #[derive(Serialize, ToSchema)]
 pub struct PolicyView {
+    #[schema(example = "b80bb774-0288-4da1-8201-890375a60c8f")]
     pub id: Uuid,
     /// Null for a global default (read-only).
+    #[schema(example = "6d0e0000-0000-4000-8000-000000000001")]
     pub tenant_id: Option<Uuid>,
+    /// A registered tool (see the request's `action`).
+    #[schema(pattern = "^[a-z_]{1,64}$", example = "send_reminder")]
     pub action: String,
+    #[schema(value_type = PolicyEffect)]
     pub effect: String,
     #[schema(value_type = Object)]
     pub conditions: serde_json::Value,
+    /// Higher first among the tenant's rules.
+    #[schema(minimum = -1000, maximum = 1000, example = 10)]
     pub priority: i32,
+    #[schema(example = true)]
     pub enabled: bool,
+    #[schema(max_length = 500, example = "No reminders by SMS")]
     pub description: String,
+    #[schema(example = "2026-12-01T14:05:12.345Z")]
     pub created_at: DateTime<Utc>,
 }
 
@@ -121,7 +132,7 @@ fn draft(req: &PolicyRequest) -> PolicyDraft<'_> {
 
 /// The tenant's rules and the global defaults, by action (tenant rules first).
 #[utoipa::path(get, path = "/api/admin/tenants/{tenant}/policies",
-    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id")), security(("api_key" = [])),
+    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id", example = "6d0e0000-0000-4000-8000-000000000001")), security(("api_key" = [])),
     responses((status = 200, body = [PolicyView]), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn list_policies(
     State(state): State<AppState>,
@@ -138,7 +149,7 @@ pub async fn list_policies(
 
 /// Add a rule of the tenant (owners only).
 #[utoipa::path(post, path = "/api/admin/tenants/{tenant}/policies",
-    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id")), request_body = PolicyRequest,
+    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id", example = "6d0e0000-0000-4000-8000-000000000001")), request_body = PolicyRequest,
     security(("api_key" = [])),
     responses((status = 201, body = PolicyView), (status = 400, body = ErrorBody, description = "invalid_action, invalid_conditions, …"),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody, description = "owner_required")))]
@@ -158,7 +169,7 @@ pub async fn create_policy(
 
 /// Replace a rule of the tenant (owners only).
 #[utoipa::path(put, path = "/api/admin/tenants/{tenant}/policies/{policy}",
-    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id"), ("policy" = uuid::Uuid, Path, description = "A rule's id")),
+    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id", example = "6d0e0000-0000-4000-8000-000000000001"), ("policy" = uuid::Uuid, Path, description = "A rule's id", example = "f4af8b57-8957-4c00-8ce9-105b25609bd6")),
     request_body = PolicyRequest, security(("api_key" = [])),
     responses((status = 200, body = PolicyView), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody, description = "policy_not_found (global rules are read-only)")))]
@@ -179,7 +190,7 @@ pub async fn update_policy(
 
 /// Remove a rule of the tenant (owners only).
 #[utoipa::path(delete, path = "/api/admin/tenants/{tenant}/policies/{policy}",
-    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id"), ("policy" = uuid::Uuid, Path, description = "A rule's id")),
+    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id", example = "6d0e0000-0000-4000-8000-000000000001"), ("policy" = uuid::Uuid, Path, description = "A rule's id", example = "f4af8b57-8957-4c00-8ce9-105b25609bd6")),
     security(("api_key" = [])),
     responses((status = 200, body = PolicyView, description = "the rule as it was"), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody, description = "policy_not_found")))]

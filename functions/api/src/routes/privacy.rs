@@ -58,20 +58,34 @@ pub struct ClientExportView {
 /// What the erasure changed (0 everywhere when the client was already erased).
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ErasureView {
+    #[schema(example = 1)]
     pub bookings_anonymised: u64,
+    #[schema(example = 0)]
     pub jobs_cancelled: u64,
+    #[schema(example = 0)]
     pub waitlist_entries_deleted: u64,
+    #[schema(example = 0)]
     pub followups_deleted: u64,
+    #[schema(example = 0)]
     pub notifications_deleted: u64,
+    #[schema(example = 0)]
     pub notifications_redacted: u64,
+    #[schema(example = 0)]
     pub chat_sessions_deleted: u64,
+    #[schema(example = 0)]
     pub calls_deleted: u64,
+    #[schema(example = 0)]
     pub handoff_tokens_deleted: u64,
+    #[schema(example = 0)]
     pub sms_records_deleted: u64,
     /// The client's numbers kept opted out (as digests: never texted again).
+    #[schema(example = 1)]
     pub opt_outs_kept: u64,
+    #[schema(example = 0)]
     pub audit_rows_redacted: u64,
+    #[schema(example = 0)]
     pub other_rows_redacted: u64,
+    #[schema(example = 0)]
     pub other_rows_deleted: u64,
 }
 
@@ -104,7 +118,7 @@ fn identity(req: &ClientRequest) -> Result<ClientIdentity, ApiError> {
 }
 
 /// Export one client's data.
-#[utoipa::path(post, path = "/api/admin/tenants/{tenant}/privacy/export", params(("tenant" = uuid::Uuid, Path, description = "The tenant's id")),
+#[utoipa::path(post, path = "/api/admin/tenants/{tenant}/privacy/export", params(("tenant" = uuid::Uuid, Path, description = "The tenant's id", example = "6d0e0000-0000-4000-8000-000000000001")),
     request_body = ClientRequest, security(("api_key" = [])),
     responses((status = 200, body = ClientExportView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
               (status = 403, body = ErrorBody)))]
@@ -133,7 +147,7 @@ pub async fn export_client(
 }
 
 /// Erase one client's data.
-#[utoipa::path(post, path = "/api/admin/tenants/{tenant}/privacy/erase", params(("tenant" = uuid::Uuid, Path, description = "The tenant's id")),
+#[utoipa::path(post, path = "/api/admin/tenants/{tenant}/privacy/erase", params(("tenant" = uuid::Uuid, Path, description = "The tenant's id", example = "6d0e0000-0000-4000-8000-000000000001")),
     request_body = ClientRequest, security(("api_key" = [])),
     responses((status = 200, body = ErasureView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
               (status = 403, body = ErrorBody)))]

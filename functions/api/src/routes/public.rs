@@ -30,7 +30,7 @@ pub async fn healthz(State(state): State<AppState>) -> Result<Json<Health>, ApiE
 }
 
 /// A tenant's public profile: services, hours, rules.
-#[utoipa::path(get, path = "/api/tenants/{tenant}", params(("tenant" = uuid::Uuid, Path, description = "The tenant's id")),
+#[utoipa::path(get, path = "/api/tenants/{tenant}", params(("tenant" = uuid::Uuid, Path, description = "The tenant's id", example = "6d0e0000-0000-4000-8000-000000000001")),
     responses((status = 200, body = TenantView), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn get_tenant(
     State(state): State<AppState>,
@@ -61,7 +61,7 @@ pub async fn get_tenant(
 
 /// Free slots of a service between two local dates.
 #[utoipa::path(get, path = "/api/tenants/{tenant}/availability",
-    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id"), AvailabilityQuery),
+    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id", example = "6d0e0000-0000-4000-8000-000000000001"), AvailabilityQuery),
     responses((status = 200, body = AvailabilityView), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn availability(
     State(state): State<AppState>,
@@ -90,7 +90,7 @@ pub async fn availability(
 
 /// The times a booking can move to.
 #[utoipa::path(post, path = "/api/tenants/{tenant}/bookings/{reference}/availability",
-    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id"), ("reference" = String, Path, description = "The booking's reference (any case, dash optional)", pattern = "^[2-9A-HJKMNP-Za-hjkmnp-z]{4}-?[2-9A-HJKMNP-Za-hjkmnp-z]{4}$", example = "K7QM-3XRP")), request_body = MoveAvailabilityRequest,
+    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id", example = "6d0e0000-0000-4000-8000-000000000001"), ("reference" = String, Path, description = "The booking's reference (any case, dash optional)", pattern = "^[2-9A-HJKMNP-Za-hjkmnp-z]{4}-?[2-9A-HJKMNP-Za-hjkmnp-z]{4}$", example = "K7QM-3XRP")), request_body = MoveAvailabilityRequest,
     description = "The times this booking can move to, in its own service: its own current time does not count as busy, so times overlapping it are offered (take one with `reschedule` in `POST …/holds`). With `same_resource` only its staff member's times.",
     responses((status = 200, body = AvailabilityView), (status = 400, body = ErrorBody),
         (status = 404, description = "booking_not_found: no booking with that reference and email; resource_not_found (same_resource: the service is no longer done by the booking's staff member)", body = ErrorBody),
@@ -119,7 +119,7 @@ pub async fn move_availability(
 }
 
 /// Hold a slot.
-#[utoipa::path(post, path = "/api/tenants/{tenant}/holds", params(("tenant" = uuid::Uuid, Path, description = "The tenant's id")), request_body = HoldRequest,
+#[utoipa::path(post, path = "/api/tenants/{tenant}/holds", params(("tenant" = uuid::Uuid, Path, description = "The tenant's id", example = "6d0e0000-0000-4000-8000-000000000001")), request_body = HoldRequest,
     description = "Holds a slot for a session. Sessions are issued by the server: without `session_id` a new one is issued and returned in the hold; a client-chosen or another tenant's id is refused with 404 `session_not_found`. With `reschedule` the hold is for moving that booking (reference and email): the booking's own time does not block it, `same_resource` keeps its staff member, and only that booking's reschedule can use the hold.",
     responses((status = 201, body = HoldView), (status = 400, body = ErrorBody), (status = 404, description = "tenant_not_found, service_not_found, session_not_found, booking_not_found (reschedule: no booking with that reference and email) or resource_not_found (same_resource: the service is not done by the booking's staff member)", body = ErrorBody),
         (status = 409, description = "slot_unavailable, or booking_cancelled (reschedule)", body = ErrorBody),
@@ -177,7 +177,7 @@ pub async fn create_hold(
 }
 
 /// Confirm a held slot as a booking.
-#[utoipa::path(post, path = "/api/tenants/{tenant}/bookings", params(("tenant" = uuid::Uuid, Path, description = "The tenant's id")), request_body = ConfirmRequest,
+#[utoipa::path(post, path = "/api/tenants/{tenant}/bookings", params(("tenant" = uuid::Uuid, Path, description = "The tenant's id", example = "6d0e0000-0000-4000-8000-000000000001")), request_body = ConfirmRequest,
     description = "Books a held slot. `session_id` must be the server-issued session the hold was made under (404 `session_not_found` otherwise).",
     responses((status = 201, description = "booked", body = BookingView), (status = 200, description = "the same hold again: the same booking", body = BookingView),
         (status = 400, body = ErrorBody), (status = 403, description = "hold_not_owned", body = ErrorBody), (status = 404, body = ErrorBody),
@@ -220,7 +220,7 @@ pub async fn confirm_booking(
 
 /// Refused: the email does not go in a URL (use the lookup).
 #[utoipa::path(get, path = "/api/tenants/{tenant}/bookings/{reference}",
-    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id"), ("reference" = String, Path, description = "The booking's reference (any case, dash optional)", pattern = "^[2-9A-HJKMNP-Za-hjkmnp-z]{4}-?[2-9A-HJKMNP-Za-hjkmnp-z]{4}$", example = "K7QM-3XRP"), EmailQuery),
+    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id", example = "6d0e0000-0000-4000-8000-000000000001"), ("reference" = String, Path, description = "The booking's reference (any case, dash optional)", pattern = "^[2-9A-HJKMNP-Za-hjkmnp-z]{4}-?[2-9A-HJKMNP-Za-hjkmnp-z]{4}$", example = "K7QM-3XRP"), EmailQuery),
     responses((status = 400, description = "email_in_url: the email goes in the body of POST …/lookup; invalid_email without it", body = ErrorBody)))]
 pub async fn get_booking(ApiQuery(q): ApiQuery<EmailQuery>) -> Result<Json<BookingView>, ApiError> {
     if q.email.is_some() {
@@ -238,7 +238,7 @@ pub async fn get_booking(ApiQuery(q): ApiQuery<EmailQuery>) -> Result<Json<Booki
 
 /// Look a booking up by reference and email.
 #[utoipa::path(post, path = "/api/tenants/{tenant}/bookings/{reference}/lookup",
-    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id"), ("reference" = String, Path, description = "The booking's reference (any case, dash optional)", pattern = "^[2-9A-HJKMNP-Za-hjkmnp-z]{4}-?[2-9A-HJKMNP-Za-hjkmnp-z]{4}$", example = "K7QM-3XRP")), request_body = LookupRequest,
+    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id", example = "6d0e0000-0000-4000-8000-000000000001"), ("reference" = String, Path, description = "The booking's reference (any case, dash optional)", pattern = "^[2-9A-HJKMNP-Za-hjkmnp-z]{4}-?[2-9A-HJKMNP-Za-hjkmnp-z]{4}$", example = "K7QM-3XRP")), request_body = LookupRequest,
     responses((status = 200, body = BookingView), (status = 400, body = ErrorBody), (status = 404, description = "booking_not_found: no booking with that reference and email", body = ErrorBody),
         (status = 429, description = "rate_limited (Retry-After)", body = ErrorBody)))]
 pub async fn lookup_booking(
@@ -258,7 +258,7 @@ pub async fn lookup_booking(
 
 /// Move a booking to a held time.
 #[utoipa::path(post, path = "/api/tenants/{tenant}/bookings/{reference}/reschedule",
-    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id"), ("reference" = String, Path, description = "The booking's reference (any case, dash optional)", pattern = "^[2-9A-HJKMNP-Za-hjkmnp-z]{4}-?[2-9A-HJKMNP-Za-hjkmnp-z]{4}$", example = "K7QM-3XRP")), request_body = RescheduleRequest,
+    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id", example = "6d0e0000-0000-4000-8000-000000000001"), ("reference" = String, Path, description = "The booking's reference (any case, dash optional)", pattern = "^[2-9A-HJKMNP-Za-hjkmnp-z]{4}-?[2-9A-HJKMNP-Za-hjkmnp-z]{4}$", example = "K7QM-3XRP")), request_body = RescheduleRequest,
     description = "Moves the booking onto a hold (take it with `reschedule` in `POST …/holds` to move by less than the booking's length). The same request again after it succeeded answers 200 with the booking as it is now, whatever the move changed.",
     responses((status = 200, description = "moved, or the same hold again: the booking", body = BookingView), (status = 400, body = ErrorBody), (status = 403, description = "hold_not_owned: another session's hold, or a hold taken to move another booking", body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 409, description = "slot_taken or booking_cancelled", body = ErrorBody), (status = 410, body = ErrorBody),
@@ -288,7 +288,7 @@ pub async fn reschedule_booking(
 
 /// Cancel a booking.
 #[utoipa::path(post, path = "/api/tenants/{tenant}/bookings/{reference}/cancel",
-    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id"), ("reference" = String, Path, description = "The booking's reference (any case, dash optional)", pattern = "^[2-9A-HJKMNP-Za-hjkmnp-z]{4}-?[2-9A-HJKMNP-Za-hjkmnp-z]{4}$", example = "K7QM-3XRP")), request_body = CancelRequest,
+    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id", example = "6d0e0000-0000-4000-8000-000000000001"), ("reference" = String, Path, description = "The booking's reference (any case, dash optional)", pattern = "^[2-9A-HJKMNP-Za-hjkmnp-z]{4}-?[2-9A-HJKMNP-Za-hjkmnp-z]{4}$", example = "K7QM-3XRP")), request_body = CancelRequest,
     responses((status = 200, body = BookingView), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 429, description = "rate_limited (Retry-After)", body = ErrorBody)))]
 pub async fn cancel_booking(
@@ -307,7 +307,7 @@ pub async fn cancel_booking(
 }
 
 /// Issue a chat and booking session.
-#[utoipa::path(post, path = "/api/tenants/{tenant}/sessions", params(("tenant" = uuid::Uuid, Path, description = "The tenant's id")),
+#[utoipa::path(post, path = "/api/tenants/{tenant}/sessions", params(("tenant" = uuid::Uuid, Path, description = "The tenant's id", example = "6d0e0000-0000-4000-8000-000000000001")),
     description = "Issues a chat session for this tenant: an unguessable token to send as `session_id` to the chat, holds and bookings, and in the WebSocket frames. Sessions are only issued by the server; client-chosen ids are refused with 404 `session_not_found`. The chat and holds also issue one when `session_id` is absent.",
     responses((status = 201, body = SessionView), (status = 400, body = ErrorBody), (status = 404, description = "tenant_not_found", body = ErrorBody),
         (status = 429, description = "rate_limited (Retry-After)", body = ErrorBody)))]

@@ -20,13 +20,17 @@ use crate::AppState;
 pub struct ServiceRulesBody {
     /// At most this many confirmed bookings of the service on one local day (1–1000;
     /// null: no cap).
+    #[schema(minimum = 1, maximum = 1000, example = 8)]
     pub max_per_day: Option<i32>,
     /// The service's minimum notice in minutes (0–43200; null: the tenant's).
+    #[schema(minimum = 0, maximum = 43200, example = 120)]
     pub min_notice_minutes: Option<i32>,
     /// Minutes kept free before / after a booking of the service (0–240; null: the
     /// tenant's buffer). Between two bookings the larger of the first's "after" and the
     /// second's "before" is kept.
+    #[schema(minimum = 0, maximum = 240, example = 10)]
     pub buffer_before_minutes: Option<i32>,
+    #[schema(minimum = 0, maximum = 240, example = 15)]
     pub buffer_after_minutes: Option<i32>,
 }
 
@@ -34,6 +38,7 @@ pub struct ServiceRulesBody {
 pub struct ResourceRulesBody {
     /// At most this many confirmed bookings of the resource on one local day (1–1000;
     /// null: no cap).
+    #[schema(minimum = 1, maximum = 1000, example = 8)]
     pub max_per_day: Option<i32>,
 }
 
@@ -42,12 +47,13 @@ pub struct TenantRulesBody {
     /// Clients may cancel or move a booking by chat, SMS or the public API only until this
     /// many minutes before it starts (0–43200; 0: until it starts). Refusals are 409
     /// `change_cutoff_passed`; staff may still change it through the admin API.
+    #[schema(minimum = 0, maximum = 43200, example = 1440)]
     pub self_service_cutoff_minutes: i32,
 }
 
 /// A service's booking rules.
 #[utoipa::path(get, path = "/api/admin/tenants/{tenant}/services/{service}/rules",
-    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id"), ("service" = uuid::Uuid, Path, description = "A service's id")), security(("api_key" = [])),
+    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id", example = "6d0e0000-0000-4000-8000-000000000001"), ("service" = uuid::Uuid, Path, description = "A service's id", example = "6d0e0000-0000-4000-8000-0000000005e1")), security(("api_key" = [])),
     responses((status = 200, body = ServiceRulesBody), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, description = "service_not_found", body = ErrorBody)))]
 pub async fn get_service_rules(
     State(state): State<AppState>,
@@ -68,7 +74,7 @@ pub async fn get_service_rules(
 
 /// Change a service's booking rules.
 #[utoipa::path(put, path = "/api/admin/tenants/{tenant}/services/{service}/rules",
-    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id"), ("service" = uuid::Uuid, Path, description = "A service's id")), request_body = ServiceRulesBody, security(("api_key" = [])),
+    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id", example = "6d0e0000-0000-4000-8000-000000000001"), ("service" = uuid::Uuid, Path, description = "A service's id", example = "6d0e0000-0000-4000-8000-0000000005e1")), request_body = ServiceRulesBody, security(("api_key" = [])),
     description = "Replaces the service's booking rules (a field left out or null: no cap / the tenant's notice). Audited as `service.rules_updated`.",
     responses((status = 200, body = ServiceRulesBody), (status = 400, description = "invalid_max_per_day, invalid_min_notice_minutes", body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, description = "service_not_found", body = ErrorBody)))]
 pub async fn put_service_rules(
@@ -103,7 +109,7 @@ pub async fn put_service_rules(
 
 /// A resource's booking rules.
 #[utoipa::path(get, path = "/api/admin/tenants/{tenant}/resources/{resource}/rules",
-    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id"), ("resource" = uuid::Uuid, Path, description = "A resource's id")), security(("api_key" = [])),
+    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id", example = "6d0e0000-0000-4000-8000-000000000001"), ("resource" = uuid::Uuid, Path, description = "A resource's id", example = "96ab4e16-3f4e-403a-8a4d-1051aa51d204")), security(("api_key" = [])),
     responses((status = 200, body = ResourceRulesBody), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, description = "resource_not_found", body = ErrorBody)))]
 pub async fn get_resource_rules(
     State(state): State<AppState>,
@@ -119,7 +125,7 @@ pub async fn get_resource_rules(
 
 /// Change a resource's booking rules.
 #[utoipa::path(put, path = "/api/admin/tenants/{tenant}/resources/{resource}/rules",
-    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id"), ("resource" = uuid::Uuid, Path, description = "A resource's id")), request_body = ResourceRulesBody, security(("api_key" = [])),
+    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id", example = "6d0e0000-0000-4000-8000-000000000001"), ("resource" = uuid::Uuid, Path, description = "A resource's id", example = "96ab4e16-3f4e-403a-8a4d-1051aa51d204")), request_body = ResourceRulesBody, security(("api_key" = [])),
     description = "Replaces the resource's daily cap (null: none). Audited as `resource.rules_updated`.",
     responses((status = 200, body = ResourceRulesBody), (status = 400, description = "invalid_max_per_day", body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, description = "resource_not_found", body = ErrorBody)))]
 pub async fn put_resource_rules(
@@ -139,7 +145,7 @@ pub async fn put_resource_rules(
 }
 
 /// The tenant's self-service rules.
-#[utoipa::path(get, path = "/api/admin/tenants/{tenant}/rules", params(("tenant" = uuid::Uuid, Path, description = "The tenant's id")), security(("api_key" = [])),
+#[utoipa::path(get, path = "/api/admin/tenants/{tenant}/rules", params(("tenant" = uuid::Uuid, Path, description = "The tenant's id", example = "6d0e0000-0000-4000-8000-000000000001")), security(("api_key" = [])),
     responses((status = 200, body = TenantRulesBody), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn get_tenant_rules(
     State(state): State<AppState>,
@@ -155,7 +161,7 @@ pub async fn get_tenant_rules(
 }
 
 /// Change the tenant's self-service rules.
-#[utoipa::path(put, path = "/api/admin/tenants/{tenant}/rules", params(("tenant" = uuid::Uuid, Path, description = "The tenant's id")), request_body = TenantRulesBody,
+#[utoipa::path(put, path = "/api/admin/tenants/{tenant}/rules", params(("tenant" = uuid::Uuid, Path, description = "The tenant's id", example = "6d0e0000-0000-4000-8000-000000000001")), request_body = TenantRulesBody,
     security(("api_key" = [])),
     description = "Sets the tenant's self-service cut-off. Audited as `tenant.rules_updated`.",
     responses((status = 200, body = TenantRulesBody), (status = 400, description = "invalid_self_service_cutoff_minutes", body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
@@ -178,7 +184,7 @@ pub async fn put_tenant_rules(
 
 /// Cancel a booking as staff.
 #[utoipa::path(post, path = "/api/admin/tenants/{tenant}/bookings/{reference}/cancel",
-    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id"), ("reference" = String, Path, description = "The booking's reference (any case, dash optional)", pattern = "^[2-9A-HJKMNP-Za-hjkmnp-z]{4}-?[2-9A-HJKMNP-Za-hjkmnp-z]{4}$", example = "K7QM-3XRP")), security(("api_key" = [])),
+    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id", example = "6d0e0000-0000-4000-8000-000000000001"), ("reference" = String, Path, description = "The booking's reference (any case, dash optional)", pattern = "^[2-9A-HJKMNP-Za-hjkmnp-z]{4}-?[2-9A-HJKMNP-Za-hjkmnp-z]{4}$", example = "K7QM-3XRP")), security(("api_key" = [])),
     description = "Staff cancel a booking by its reference. The self-service cut-off does not apply; passing it is audited as `booking.rule_overridden`.",
     responses((status = 200, body = BookingView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, description = "booking_not_found", body = ErrorBody)))]
 pub async fn admin_cancel_booking(

@@ -30,8 +30,10 @@ pub struct ResourceHoursRequest {
 
 #[derive(Serialize, ToSchema)]
 pub struct ResourceHoursView {
+    #[schema(example = "e2f3ef5b-2d4b-4de7-8e63-73be861154ec")]
     pub resource_id: Uuid,
     /// True when the resource has no hours of its own and works the tenant's.
+    #[schema(example = true)]
     pub uses_tenant_hours: bool,
     pub hours: Vec<HoursView>,
     /// Live bookings of the resource that the new hours leave out (kept, not cancelled);
@@ -46,7 +48,7 @@ pub struct ExceptionRequest {
     #[schema(value_type = ExceptionKind)]
     pub kind: String,
     /// Required for `time_off`, refused for `closed`.
-    #[schema(value_type = Option<String>, format = Uuid)]
+    #[schema(value_type = Option<String>, format = Uuid, example = "e2f3ef5b-2d4b-4de7-8e63-73be861154ec")]
     pub resource_id: Option<String>,
     /// First local date, `YYYY-MM-DD`.
     #[schema(value_type = String, format = Date, pattern = "^(19[7-9][0-9]|2[01][0-9]{2})-[0-9]{2}-[0-9]{2}$", example = "2026-12-24")]
@@ -62,6 +64,7 @@ pub struct ExceptionRequest {
     #[schema(pattern = "^([01][0-9]|2[0-3]):[0-5][0-9]$", example = "17:00")]
     pub end_time: Option<String>,
     /// Repeat every year on the same dates (e.g. December 25).
+    #[schema(example = false)]
     pub recurring_yearly: Option<bool>,
     #[schema(max_length = 500, example = "Holidays")]
     pub note: Option<String>,
@@ -81,17 +84,29 @@ pub enum ExceptionKind {
 
 #[derive(Serialize, ToSchema)]
 pub struct ExceptionView {
+    #[schema(example = "b80bb774-0288-4da1-8201-890375a60c8f")]
     pub id: Uuid,
     #[schema(value_type = ExceptionKind)]
     pub kind: String,
+    #[schema(example = "e2f3ef5b-2d4b-4de7-8e63-73be861154ec")]
     pub resource_id: Option<Uuid>,
+    #[schema(example = "2026-12-24")]
     pub start_date: NaiveDate,
+    #[schema(example = "2026-12-26")]
     pub end_date: NaiveDate,
+    /// Local time `HH:MM`; null: from the start of the day.
+    #[schema(pattern = "^([01][0-9]|2[0-3]):[0-5][0-9]$", example = "13:00")]
     pub start_time: Option<String>,
+    /// Local time `HH:MM`; null: to the end of the day.
+    #[schema(pattern = "^([01][0-9]|2[0-3]):[0-5][0-9]$", example = "17:00")]
     pub end_time: Option<String>,
+    #[schema(example = false)]
     pub recurring_yearly: bool,
+    #[schema(max_length = 500, example = "Staff training")]
     pub note: String,
+    #[schema(format = DateTime, example = "2026-12-01T14:05:12.345+00:00")]
     pub created_at: String,
+    #[schema(format = DateTime, example = "2026-12-01T14:05:12.345+00:00")]
     pub updated_at: String,
 }
 
@@ -149,11 +164,25 @@ pub struct NotifyRequest {
 
 #[derive(Serialize, ToSchema)]
 pub struct NotifiedView {
+    #[schema(
+        pattern = "^[2-9A-HJKMNP-Z]{4}-[2-9A-HJKMNP-Z]{4}$",
+        example = "K7QM-3XRP"
+    )]
     pub reference: String,
+    #[schema(example = "b0060af7-bf5b-4556-83d4-534876175db1")]
     pub booking_id: Uuid,
     /// Channels queued now (`email`, `sms`); empty when this version of the exception was
     /// notified before.
+    #[schema(value_type = Vec<NotifyChannel>)]
     pub channels: Vec<String>,
+}
+
+/// A channel a message goes out on.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum NotifyChannel {
+    Email,
+    Sms,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -226,7 +255,7 @@ async fn change_view(
 
 /// A resource's own weekly hours.
 #[utoipa::path(get, path = "/api/admin/tenants/{tenant}/resources/{resource}/hours",
-    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id"), ("resource" = uuid::Uuid, Path, description = "A resource's id")), security(("api_key" = [])),
+    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id", example = "6d0e0000-0000-4000-8000-000000000001"), ("resource" = uuid::Uuid, Path, description = "A resource's id", example = "96ab4e16-3f4e-403a-8a4d-1051aa51d204")), security(("api_key" = [])),
     description = "The resource's own weekly hours; `uses_tenant_hours` when it has none and works the tenant's business hours.",
     responses((status = 200, body = ResourceHoursView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, description = "resource_not_found", body = ErrorBody)))]
 pub async fn get_resource_hours(
@@ -255,7 +284,7 @@ pub async fn get_resource_hours(
 
 /// Replace a resource's own weekly hours.
 #[utoipa::path(put, path = "/api/admin/tenants/{tenant}/resources/{resource}/hours",
-    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id"), ("resource" = uuid::Uuid, Path, description = "A resource's id")), request_body = ResourceHoursRequest, security(("api_key" = [])),
+    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id", example = "6d0e0000-0000-4000-8000-000000000001"), ("resource" = uuid::Uuid, Path, description = "A resource's id", example = "96ab4e16-3f4e-403a-8a4d-1051aa51d204")), request_body = ResourceHoursRequest, security(("api_key" = [])),
     description = "Replaces the resource's own weekly hours (an empty list: back to the tenant's). Validated like the tenant's hours. Taken under the day locks of the booking window; live bookings the new hours leave out are listed in `affected` and kept.",
     responses((status = 200, body = ResourceHoursView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, description = "resource_not_found", body = ErrorBody)))]
 pub async fn put_resource_hours(
@@ -273,7 +302,7 @@ pub async fn put_resource_hours(
 
 /// Return a resource to the tenant's hours.
 #[utoipa::path(delete, path = "/api/admin/tenants/{tenant}/resources/{resource}/hours",
-    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id"), ("resource" = uuid::Uuid, Path, description = "A resource's id")), security(("api_key" = [])),
+    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id", example = "6d0e0000-0000-4000-8000-000000000001"), ("resource" = uuid::Uuid, Path, description = "A resource's id", example = "96ab4e16-3f4e-403a-8a4d-1051aa51d204")), security(("api_key" = [])),
     description = "Removes the resource's own hours: it works the tenant's again. Lists the live bookings left out, like PUT.",
     responses((status = 200, body = ResourceHoursView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, description = "resource_not_found", body = ErrorBody)))]
 pub async fn delete_resource_hours(
@@ -314,7 +343,7 @@ async fn replace_hours(
 }
 
 /// List date exceptions.
-#[utoipa::path(get, path = "/api/admin/tenants/{tenant}/exceptions", params(("tenant" = uuid::Uuid, Path, description = "The tenant's id"), ExceptionListQuery),
+#[utoipa::path(get, path = "/api/admin/tenants/{tenant}/exceptions", params(("tenant" = uuid::Uuid, Path, description = "The tenant's id", example = "6d0e0000-0000-4000-8000-000000000001"), ExceptionListQuery),
     security(("api_key" = [])),
     responses((status = 200, body = ExceptionList), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 pub async fn list_exceptions(
@@ -339,7 +368,7 @@ pub async fn list_exceptions(
 }
 
 /// Add a date exception (closure, time off, extra hours).
-#[utoipa::path(post, path = "/api/admin/tenants/{tenant}/exceptions", params(("tenant" = uuid::Uuid, Path, description = "The tenant's id")), request_body = ExceptionRequest,
+#[utoipa::path(post, path = "/api/admin/tenants/{tenant}/exceptions", params(("tenant" = uuid::Uuid, Path, description = "The tenant's id", example = "6d0e0000-0000-4000-8000-000000000001")), request_body = ExceptionRequest,
     security(("api_key" = [])),
     description = "Adds a closure, a resource's time off or extra hours. Taken under the day locks of the days it touches, so a booking racing it either lands first (and is listed in `affected`) or is refused with 409 `schedule_closed`. Bookings inside new time off or a closure are never cancelled.",
     responses((status = 201, body = ExceptionChangeView), (status = 400, description = "invalid_kind, invalid_resource_id, invalid_end_date, invalid_times, invalid_note, invalid_date", body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, description = "resource_not_found", body = ErrorBody)))]
@@ -363,7 +392,7 @@ pub async fn create_exception(
 
 /// Change a date exception.
 #[utoipa::path(put, path = "/api/admin/tenants/{tenant}/exceptions/{exception}",
-    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id"), ("exception" = uuid::Uuid, Path, description = "A date exception's id")), request_body = ExceptionRequest, security(("api_key" = [])),
+    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id", example = "6d0e0000-0000-4000-8000-000000000001"), ("exception" = uuid::Uuid, Path, description = "A date exception's id", example = "42552b1f-133f-4f8e-8406-d4f306ea9fd1")), request_body = ExceptionRequest, security(("api_key" = [])),
     description = "Replaces an exception (validated like a new one), under the day locks of the days the old and the new version touch.",
     responses((status = 200, body = ExceptionChangeView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, description = "exception_not_found, resource_not_found", body = ErrorBody)))]
 pub async fn update_exception(
@@ -384,7 +413,7 @@ pub async fn update_exception(
 
 /// Remove a date exception.
 #[utoipa::path(delete, path = "/api/admin/tenants/{tenant}/exceptions/{exception}",
-    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id"), ("exception" = uuid::Uuid, Path, description = "A date exception's id")), security(("api_key" = [])),
+    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id", example = "6d0e0000-0000-4000-8000-000000000001"), ("exception" = uuid::Uuid, Path, description = "A date exception's id", example = "42552b1f-133f-4f8e-8406-d4f306ea9fd1")), security(("api_key" = [])),
     responses((status = 200, body = ExceptionView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, description = "exception_not_found", body = ErrorBody)))]
 pub async fn delete_exception(
     State(state): State<AppState>,
@@ -400,7 +429,7 @@ pub async fn delete_exception(
 
 /// The live bookings inside a date exception.
 #[utoipa::path(get, path = "/api/admin/tenants/{tenant}/exceptions/{exception}/affected",
-    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id"), ("exception" = uuid::Uuid, Path, description = "A date exception's id")), security(("api_key" = [])),
+    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id", example = "6d0e0000-0000-4000-8000-000000000001"), ("exception" = uuid::Uuid, Path, description = "A date exception's id", example = "42552b1f-133f-4f8e-8406-d4f306ea9fd1")), security(("api_key" = [])),
     description = "The exception and the live bookings (not yet ended) that fall inside it now.",
     responses((status = 200, body = ExceptionChangeView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, description = "exception_not_found", body = ErrorBody)))]
 pub async fn exception_affected(
@@ -417,7 +446,7 @@ pub async fn exception_affected(
 
 /// Tell the clients inside a date exception, with new times.
 #[utoipa::path(post, path = "/api/admin/tenants/{tenant}/exceptions/{exception}/notify",
-    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id"), ("exception" = uuid::Uuid, Path, description = "A date exception's id")), request_body = NotifyRequest, security(("api_key" = [])),
+    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id", example = "6d0e0000-0000-4000-8000-000000000001"), ("exception" = uuid::Uuid, Path, description = "A date exception's id", example = "42552b1f-133f-4f8e-8406-d4f306ea9fd1")), request_body = NotifyRequest, security(("api_key" = [])),
     description = "Queues a notice to every client whose booking falls inside the exception (email, and SMS when the booking has a phone), offering new times of the same service and `booking_url` (by default the tenant's public booking URL, else its hosted chat page). The bookings are kept. The same version of the exception is notified once; audited as `schedule_exception.notified`.",
     responses((status = 200, body = NotifyView), (status = 400, description = "invalid_booking_url", body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, description = "exception_not_found", body = ErrorBody)))]
 pub async fn notify_affected(

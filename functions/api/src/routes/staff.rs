@@ -28,7 +28,7 @@ pub struct StaffBookingRequest {
     #[schema(value_type = String, format = Uuid, example = "6b1f0c1e-0000-4000-8000-000000000001")]
     pub service_id: String,
     /// The staff member or room to take (it must do the service); absent: the first free one.
-    #[schema(value_type = Option<String>, format = Uuid)]
+    #[schema(value_type = Option<String>, format = Uuid, example = "e2f3ef5b-2d4b-4de7-8e63-73be861154ec")]
     pub resource_id: Option<String>,
     /// RFC 3339 with an offset; a slot start of the service (hours, closures and the slot
     /// step apply).
@@ -41,7 +41,7 @@ pub struct StaffBookingRequest {
     /// E.164, e.g. `+15555550123`.
     #[schema(pattern = r"^\+[1-9][0-9]{7,14}$", example = "+15555550123")]
     pub client_phone: Option<String>,
-    #[schema(max_length = 2000)]
+    #[schema(max_length = 2000, example = "Walk-in; prefers the morning.")]
     pub notes: Option<String>,
     /// The client's own IANA time zone, for their messages.
     #[schema(max_length = 64, example = "America/New_York")]
@@ -49,6 +49,7 @@ pub struct StaffBookingRequest {
     /// Pass the minimum notice, the booking window and the daily caps (audited as
     /// `booking.rule_overridden`); hours, closures and overlaps always hold. Default false.
     #[serde(default)]
+    #[schema(example = false)]
     pub override_rules: bool,
 }
 
@@ -60,18 +61,19 @@ pub struct StaffRescheduleRequest {
     pub start: String,
     /// The staff member or room to move to; absent: the first free one that does the
     /// service.
-    #[schema(value_type = Option<String>, format = Uuid)]
+    #[schema(value_type = Option<String>, format = Uuid, example = "e2f3ef5b-2d4b-4de7-8e63-73be861154ec")]
     pub resource_id: Option<String>,
     /// As for a staff booking (the self-service cut-off never binds staff; passing it is
     /// audited). Default false.
     #[serde(default)]
+    #[schema(example = false)]
     pub override_rules: bool,
 }
 
 /// A booking as staff see it: the list's view and its id.
 #[derive(Serialize, ToSchema)]
 pub struct StaffBookingView {
-    #[schema(format = Uuid)]
+    #[schema(format = Uuid, example = "b80bb774-0288-4da1-8201-890375a60c8f")]
     pub id: Uuid,
     #[serde(flatten)]
     pub booking: BookingView,
@@ -94,7 +96,7 @@ fn resource_field(raw: Option<&str>) -> Result<Option<Uuid>, ApiError> {
 
 /// Book for a client who phoned or walked in.
 #[utoipa::path(post, path = "/api/admin/tenants/{tenant}/bookings",
-    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id")),
+    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id", example = "6d0e0000-0000-4000-8000-000000000001")),
     request_body = StaffBookingRequest, security(("api_key" = [])),
     description = "Staff (owners and staff) book for a client: a hold is taken and confirmed in one transaction, under the same locks and checks as a client's booking, so a taken time is refused and nothing is written. Audited as `booking.confirmed` with the acting person or key; the client is told as for any booking (`BookingCreated`). With `override_rules` the minimum notice, the booking window and the daily caps are passed (audited `booking.rule_overridden`).",
     responses((status = 201, body = StaffBookingView),
@@ -148,7 +150,7 @@ pub async fn staff_create_booking(
 
 /// Move a booking as staff.
 #[utoipa::path(post, path = "/api/admin/tenants/{tenant}/bookings/{reference}/reschedule",
-    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id"), ("reference" = String, Path, description = "The booking's reference (any case, dash optional)", pattern = "^[2-9A-HJKMNP-Za-hjkmnp-z]{4}-?[2-9A-HJKMNP-Za-hjkmnp-z]{4}$", example = "K7QM-3XRP")),
+    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id", example = "6d0e0000-0000-4000-8000-000000000001"), ("reference" = String, Path, description = "The booking's reference (any case, dash optional)", pattern = "^[2-9A-HJKMNP-Za-hjkmnp-z]{4}-?[2-9A-HJKMNP-Za-hjkmnp-z]{4}$", example = "K7QM-3XRP")),
     request_body = StaffRescheduleRequest, security(("api_key" = [])),
     description = "Moves the booking in one transaction (its own time does not block the move; the old time is freed only when the new one is taken). The reference stays, `sequence` grows, and the client is told as for their own reschedule (`BookingRescheduled`). The self-service cut-off does not bind staff (passing it is audited); `override_rules` as for a staff booking.",
     responses((status = 200, body = StaffBookingView),
@@ -184,7 +186,7 @@ pub async fn staff_reschedule_booking(
 
 /// One booking with its history.
 #[utoipa::path(get, path = "/api/admin/tenants/{tenant}/bookings/{reference}",
-    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id"), ("reference" = String, Path, description = "The booking's reference (any case, dash optional)", pattern = "^[2-9A-HJKMNP-Za-hjkmnp-z]{4}-?[2-9A-HJKMNP-Za-hjkmnp-z]{4}$", example = "K7QM-3XRP")),
+    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id", example = "6d0e0000-0000-4000-8000-000000000001"), ("reference" = String, Path, description = "The booking's reference (any case, dash optional)", pattern = "^[2-9A-HJKMNP-Za-hjkmnp-z]{4}-?[2-9A-HJKMNP-Za-hjkmnp-z]{4}$", example = "K7QM-3XRP")),
     security(("api_key" = [])),
     description = "The booking (with its id) and its audit history oldest first: the rows about it and about the hold it was made from, each naming who acted.",
     responses((status = 200, body = BookingDetail),

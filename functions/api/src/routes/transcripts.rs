@@ -30,7 +30,7 @@ fn transcript_error(e: TranscriptError) -> ApiError {
 #[into_params(parameter_in = Query)]
 pub struct ListQuery {
     /// 1–500 (default 50).
-    #[param(minimum = 1, maximum = 500)]
+    #[param(minimum = 1, maximum = 500, example = 100)]
     pub limit: Option<i64>,
 }
 
@@ -38,6 +38,7 @@ pub struct ListQuery {
 #[into_params(parameter_in = Query)]
 pub struct ReadQuery {
     /// Owners only: the text as it was said (the reading is audited).
+    #[param(example = false)]
     pub unredacted: Option<bool>,
 }
 
@@ -54,16 +55,46 @@ fn limit(raw: Option<i64>) -> Result<i64, ApiError> {
 
 #[derive(Serialize, ToSchema)]
 pub struct CallView {
+    /// The telephony provider's id of the call.
+    #[schema(max_length = 64, example = "CA0123456789abcdef0123456789abcdef")]
     pub call_sid: String,
     /// The caller's number: only its last two digits unless read unredacted.
+    #[schema(example = "•••23")]
     pub from_number: String,
+    /// The tenant's number that was called (E.164).
+    #[schema(example = "+18005550100")]
     pub to_number: String,
     /// active, ended or rejected.
+    #[schema(value_type = CallStatus)]
     pub status: String,
+    #[schema(minimum = 0, example = 6)]
     pub turn_count: i32,
+    #[schema(example = "2026-12-01T14:05:12.345Z")]
     pub started_at: DateTime<Utc>,
+    #[schema(example = "2026-12-01T14:05:12.345Z")]
     pub ended_at: Option<DateTime<Utc>>,
+    /// Why the call ended, when it has.
+    #[schema(example = "completed_by_agent")]
     pub end_reason: Option<String>,
+}
+
+/// Where a call stands.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CallStatus {
+    Active,
+    Ended,
+    /// Refused when it came in (too many calls at once).
+    Rejected,
+}
+
+/// Who said a line.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Speaker {
+    Caller,
+    Client,
+    Agent,
 }
 
 impl CallView {
@@ -88,8 +119,12 @@ impl CallView {
 #[derive(Serialize, ToSchema)]
 pub struct LineView {
     /// `caller` or `agent` on a call; `client` or `agent` in a chat.
+    #[schema(value_type = Speaker)]
     pub speaker: String,
+    /// Emails and phone numbers scrubbed out unless read unredacted.
+    #[schema(example = "I'd like to move my appointment to Friday.")]
     pub text: String,
+    #[schema(example = "2026-12-01T14:05:12.345Z")]
     pub at: Option<DateTime<Utc>>,
 }
 
@@ -107,18 +142,26 @@ impl From<Line> for LineView {
 pub struct CallTranscriptView {
     pub call: CallView,
     pub lines: Vec<LineView>,
+    #[schema(example = true)]
     pub redacted: bool,
 }
 
 #[derive(Serialize, ToSchema)]
 pub struct ChatView {
     /// Stands for the chat (the session id itself is the client's secret and is not shown).
-    #[schema(pattern = "^[0-9a-f]{32}$")]
+    #[schema(
+        pattern = "^[0-9a-f]{32}$",
+        example = "9f86d081884c7d659a2feaa0c55ad015"
+    )]
     pub handle: String,
     /// web, rest, voice or sms: where the chat started.
+    #[schema(example = "web")]
     pub channel: String,
+    #[schema(minimum = 0, example = 8)]
     pub messages: i64,
+    #[schema(example = "2026-12-01T14:05:12.345Z")]
     pub created_at: DateTime<Utc>,
+    #[schema(example = "2026-12-01T14:05:12.345Z")]
     pub updated_at: DateTime<Utc>,
 }
 
@@ -138,12 +181,13 @@ impl From<ChatSummaryRow> for ChatView {
 pub struct ChatTranscriptView {
     pub chat: ChatView,
     pub lines: Vec<LineView>,
+    #[schema(example = true)]
     pub redacted: bool,
 }
 
 /// Calls, newest first.
 #[utoipa::path(get, path = "/api/admin/tenants/{tenant}/calls",
-    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id"), ListQuery), security(("api_key" = [])),
+    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id", example = "6d0e0000-0000-4000-8000-000000000001"), ListQuery), security(("api_key" = [])),
     responses((status = 200, body = [CallView]), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn list_calls(
     State(state): State<AppState>,
@@ -163,8 +207,8 @@ pub async fn list_calls(
 
 /// A call's transcript (redacted unless an owner asks otherwise).
 #[utoipa::path(get, path = "/api/admin/tenants/{tenant}/calls/{call_sid}",
-    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id"),
-        ("call_sid" = String, Path, description = "Twilio's CallSid", min_length = 1, max_length = 64),
+    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id", example = "6d0e0000-0000-4000-8000-000000000001"),
+        ("call_sid" = String, Path, description = "Twilio's CallSid", min_length = 1, max_length = 64, example = "CA0123456789abcdef0123456789abcdef"),
         ReadQuery),
     security(("api_key" = [])),
     responses((status = 200, body = CallTranscriptView), (status = 401, body = ErrorBody),
@@ -194,7 +238,7 @@ pub async fn get_call(
 
 /// Chats with messages, most recently active first.
 #[utoipa::path(get, path = "/api/admin/tenants/{tenant}/chats",
-    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id"), ListQuery), security(("api_key" = [])),
+    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id", example = "6d0e0000-0000-4000-8000-000000000001"), ListQuery), security(("api_key" = [])),
     responses((status = 200, body = [ChatView]), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn list_chats(
     State(state): State<AppState>,
@@ -212,8 +256,8 @@ pub async fn list_chats(
 
 /// A chat's transcript (redacted unless an owner asks otherwise).
 #[utoipa::path(get, path = "/api/admin/tenants/{tenant}/chats/{handle}",
-    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id"),
-        ("handle" = String, Path, description = "The chat's handle from the list", pattern = "^[0-9a-f]{32}$"),
+    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id", example = "6d0e0000-0000-4000-8000-000000000001"),
+        ("handle" = String, Path, description = "The chat's handle from the list", pattern = "^[0-9a-f]{32}$", example = "9f86d081884c7d659a2feaa0c55ad015"),
         ReadQuery),
     security(("api_key" = [])),
     responses((status = 200, body = ChatTranscriptView), (status = 401, body = ErrorBody),
