@@ -59,6 +59,8 @@ fi
 PORT="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')"
 # Budgets off: every request comes from 127.0.0.1, and reruns on one database would find the
 # counters of the last run (the budgets have their own tests).
+# A platform key of this run only, for the flow's `POST /api/admin/tenants`.
+export GOMOMO_PLATFORM_KEY="api-client-test-platform-$$-$(date +%s)-0123456789abcdef"
 GOMOMO_ENV=development RATE_LIMITS=off OPENAI_API_KEY= "$GOMOMO" serve --addr "127.0.0.1:$PORT" >"$OUT/serve.log" 2>&1 &
 SERVER=$!
 trap 'kill "$SERVER" 2>/dev/null || true; wait "$SERVER" 2>/dev/null || true' EXIT

@@ -7,7 +7,10 @@ letters, the demo owner's sign-in, and the audit trail. Exits non-zero on the fi
 """
 
 import datetime
+import importlib
 import json
+import os
+import pkgutil
 import sys
 import uuid
 from http import HTTPStatus
@@ -25,6 +28,8 @@ from gomomo_client.api.people import (
     sign_in,
     sign_out,
 )
+from gomomo_client.api.operations import retry_notification
+from gomomo_client.api.public import get_booking
 from gomomo_client.api.public import (
     availability,
     cancel_booking,
@@ -51,8 +56,76 @@ from gomomo_client.api.rules import admin_cancel_booking
 from gomomo_client.api.schedule import create_exception, delete_exception, list_exceptions
 from gomomo_client.api.excel import list_dead_letters
 from gomomo_client.api.staff import booking_detail, staff_create_booking, staff_reschedule_booking
+from gomomo_client.api.admin import (
+    create_tenant,
+    create_resource,
+    put_hours,
+    update_tenant,
+    create_service,
+    get_public_booking_url,
+    get_widget_origins,
+    put_public_booking_url,
+    put_widget_origins,
+    update_resource,
+    update_service,
+)
+from gomomo_client.api.chat import chat
+from gomomo_client.api.delivery import (
+    create_webhook,
+    delete_webhook,
+    delivery_health,
+    google_callback,
+    google_connect,
+    list_deliveries,
+    list_webhooks,
+    retry_delivery,
+    update_webhook,
+)
+from gomomo_client.api.excel import export_xlsx, import_xlsx, retry_dead_letter
+from gomomo_client.api.people import delete_user, list_users, update_user
+from gomomo_client.api.privacy import erase_client, export_client
+from gomomo_client.api.rules import (
+    get_resource_rules,
+    get_service_rules,
+    get_tenant_rules,
+    put_resource_rules,
+    put_service_rules,
+    put_tenant_rules,
+)
+from gomomo_client.api.schedule import (
+    delete_resource_hours,
+    exception_affected,
+    get_resource_hours,
+    notify_affected,
+    put_resource_hours,
+    update_exception,
+)
+from gomomo_client.api.transcripts import get_call, get_chat, list_calls, list_chats
+from gomomo_client.api.waitlist import accept_offer, attendance, get_attendance_policy, get_offer, put_attendance_policy, record_outcome
+from gomomo_client.types import File
 from gomomo_client.models import (
     AdminEmailBody,
+    CreateTenantRequest,
+    CreateWebhookRequest,
+    UpdateWebhookRequest,
+    HoursRequest,
+    OutcomeRequest,
+    RecordedOutcome,
+    UpdateTenantRequest,
+    AttendancePolicyBody,
+    ChatRequest,
+    ClientRequest,
+    HoursView,
+    NotifyRequest,
+    PublicBookingUrlRequest,
+    ResourceHoursRequest,
+    ResourceRequest,
+    ResourceRulesBody,
+    ServiceRequest,
+    ServiceRulesBody,
+    TenantRulesBody,
+    UpdateUserRequest,
+    WidgetOrigins,
     AvailabilityView,
     BookingView,
     CancelRequest,
@@ -80,6 +153,30 @@ from gomomo_client.models import (
 )
 
 STEPS = 0
+CALLED = set()
+
+
+def record_calls():
+    """Wraps every operation of the generated client so that the flow can prove it called
+    each one (the document's every operation, through the client made from it)."""
+    import gomomo_client.api as api
+
+    names = set()
+    for tag in pkgutil.iter_modules(api.__path__):
+        package = importlib.import_module(f"gomomo_client.api.{tag.name}")
+        for op in pkgutil.iter_modules(package.__path__):
+            module = importlib.import_module(f"gomomo_client.api.{tag.name}.{op.name}")
+            names.add(op.name)
+
+            def wrap(fn, name=op.name):
+                def called(*args, **kwargs):
+                    CALLED.add(name)
+                    return fn(*args, **kwargs)
+
+                return called
+
+            module.sync_detailed = wrap(module.sync_detailed)
+    return names
 
 
 def check(cond, what):
@@ -116,6 +213,7 @@ def first_slots(public, tenant, service, days=14):
 
 
 def main(base, seed_path):
+    operations = record_calls()
     seed = json.load(open(seed_path))
     tenant = uuid.UUID(seed["tenant_id"])
     public = Client(base_url=base, raise_on_unexpected_status=True)
@@ -395,9 +493,173 @@ def main(base, seed_path):
     check(any(r.id == rule.id for r in rules), "the policy is listed")
     ok(delete_policy.sync_detailed(tenant, rule.id, client=person), HTTPStatus.OK, "delete the policy")
 
+
+    # --- the rest of the admin API: services, resources, their rules and hours, settings,
+    # people, a chat and its transcript, attendance, privacy, reads of deliveries and calls
+    def done(resp, what):
+        check(resp.status_code in (HTTPStatus.OK, HTTPStatus.CREATED), f"{what}: HTTP {resp.status_code}: {resp.content[:300]!r}")
+        return resp.parsed
+
+    room = done(
+        create_resource.sync_detailed(tenant, client=person, body=ResourceRequest(name="Flow room", kind=None, active=None)),
+        "create a resource",
+    )
+    room = done(
+        update_resource.sync_detailed(tenant, room.id, client=person, body=ResourceRequest(name="Flow room 2", kind=None, active=None)),
+        "rename the resource",
+    )
+    check(room.name == "Flow room 2", "the resource is renamed")
+    svc = done(
+        create_service.sync_detailed(
+            tenant,
+            client=person,
+            body=ServiceRequest(name="Flow check-up", description="made by the flow", duration_minutes=20, active=None, resource_ids=[room.id]),
+        ),
+        "create a service",
+    )
+    svc = done(
+        update_service.sync_detailed(
+            tenant, svc.id, client=person,
+            body=ServiceRequest(name=None, description=None, duration_minutes=25, active=None, resource_ids=None),
+        ),
+        "change the service",
+    )
+    check(svc.duration_minutes == 25, "the service is 25 minutes now")
+    rules_s = done(
+        put_service_rules.sync_detailed(
+            tenant, svc.id, client=person,
+            body=ServiceRulesBody(max_per_day=6, min_notice_minutes=60, buffer_before_minutes=5, buffer_after_minutes=10),
+        ),
+        "service rules",
+    )
+    check(done(get_service_rules.sync_detailed(tenant, svc.id, client=person), "read service rules").max_per_day == 6, "the cap is kept")
+    check(rules_s.max_per_day == 6, "service rules answer the cap")
+    done(put_resource_rules.sync_detailed(tenant, room.id, client=person, body=ResourceRulesBody(max_per_day=8)), "resource rules")
+    check(done(get_resource_rules.sync_detailed(tenant, room.id, client=person), "read resource rules").max_per_day == 8, "the room's cap is kept")
+    cutoff = done(get_tenant_rules.sync_detailed(tenant, client=person), "tenant rules")
+    done(put_tenant_rules.sync_detailed(tenant, client=person, body=TenantRulesBody(self_service_cutoff_minutes=cutoff.self_service_cutoff_minutes)), "keep the cut-off")
+    week = [HoursView(weekday=d, opens="08:00", closes="12:00") for d in range(1, 6)]
+    done(put_resource_hours.sync_detailed(tenant, room.id, client=person, body=ResourceHoursRequest(hours=week)), "the room's own hours")
+    check(len(done(get_resource_hours.sync_detailed(tenant, room.id, client=person), "read the room's hours").hours) == 5, "five mornings")
+    done(delete_resource_hours.sync_detailed(tenant, room.id, client=person), "back to the tenant's hours")
+
+    far = datetime.date.today() + datetime.timedelta(days=210)
+    change = done(
+        create_exception.sync_detailed(tenant, client=person, body=ExceptionRequest(kind=ExceptionKind.CLOSED, start_date=far, note="flow")),
+        "a closure",
+    )
+    changed = done(
+        update_exception.sync_detailed(tenant, change.exception.id, client=person, body=ExceptionRequest(kind=ExceptionKind.CLOSED, start_date=far, note="flow, changed")),
+        "change the closure",
+    )
+    check(changed.exception.note == "flow, changed", "the closure is changed")
+    check(done(exception_affected.sync_detailed(tenant, change.exception.id, client=person), "its bookings").affected == [], "nothing booked that far")
+    done(notify_affected.sync_detailed(tenant, change.exception.id, client=person, body=NotifyRequest(booking_url=None)), "notify (nobody)")
+    done(delete_exception.sync_detailed(tenant, change.exception.id, client=person), "delete the closure")
+
+    url = done(get_public_booking_url.sync_detailed(tenant, client=person), "the public booking url")
+    done(put_public_booking_url.sync_detailed(tenant, client=person, body=PublicBookingUrlRequest(public_booking_url=url.public_booking_url)), "keep it")
+    origins = done(get_widget_origins.sync_detailed(tenant, client=person), "widget origins")
+    done(put_widget_origins.sync_detailed(tenant, client=person, body=WidgetOrigins(widget_origins=origins.widget_origins)), "keep them")
+    policy = done(get_attendance_policy.sync_detailed(tenant, client=person), "attendance policy")
+    done(
+        put_attendance_policy.sync_detailed(
+            tenant, client=person,
+            body=AttendancePolicyBody(late_cancel_minutes=policy.late_cancel_minutes, no_show_confirm_hours=policy.no_show_confirm_hours, no_show_confirm_threshold=policy.no_show_confirm_threshold),
+        ),
+        "keep the attendance policy",
+    )
+    record = done(attendance.sync_detailed(tenant, client=person, email=email), "a client's attendance")
+    check(record.no_shows == 0, "no no-shows")
+
+    staff_email = f"staff-{uuid.uuid4().hex[:6]}@clinic.example"
+    mate = done(
+        create_user.sync_detailed(tenant, client=person, body=CreateUserRequest(email=staff_email, role=Role.STAFF, password=password, name="Sam Staff")),
+        "add staff",
+    )
+    done(update_user.sync_detailed(tenant, mate.id, client=person, body=UpdateUserRequest(name="Sam S.", role=None, password=None, disabled=None)), "rename staff")
+    check(any(u.email == staff_email for u in done(list_users.sync_detailed(tenant, client=person), "people")), "staff listed")
+    check(delete_user.sync_detailed(tenant, mate.id, client=person).status_code in (HTTPStatus.OK, HTTPStatus.NO_CONTENT), "remove staff")
+
+    said = done(chat.sync_detailed(tenant, client=public, body=ChatRequest(message="What services do you offer?", client_time_zone=None, session_id=None)), "a chat turn")
+    check(bool(said.reply), "the chat answers")
+    chats = done(list_chats.sync_detailed(tenant, client=person, limit=50), "chats")
+    check(len(chats) >= 1, "the chat is listed")
+    done(get_chat.sync_detailed(tenant, chats[0].handle, client=person), "a chat transcript")
+    done(list_calls.sync_detailed(tenant, client=person, limit=10), "calls")
+    done(list_webhooks.sync_detailed(tenant, client=person), "webhooks")
+    done(list_deliveries.sync_detailed(tenant, client=person, limit=10), "webhook deliveries")
+    done(delivery_health.sync_detailed(tenant, client=person), "delivery health")
+    sheet = export_xlsx.sync_detailed(tenant, client=person)
+    check(sheet.status_code == HTTPStatus.OK and sheet.content[:2] == b"PK", "the workbook downloads")
+    summary = done(
+        import_xlsx.sync_detailed(tenant, client=person, body=File(payload=sheet.content, file_name="appointments.xlsx")),
+        "the same workbook uploaded back",
+    )
+    check(summary.applied == 0 and summary.dead_lettered == [], f"nothing to change: {summary}")
+
+    # The tenant's settings written back as they are.
+    profile = ok(get_tenant.sync_detailed(tenant, client=public), HTTPStatus.OK, "tenant profile again")
+    done(
+        update_tenant.sync_detailed(
+            tenant, client=person,
+            body=UpdateTenantRequest(name=profile.name, time_zone=None, slot_step_minutes=None, min_notice_minutes=None, max_days_ahead=None, buffer_minutes=None),
+        ),
+        "the tenant's name kept",
+    )
+    done(put_hours.sync_detailed(tenant, client=person, body=HoursRequest(hours=profile.business_hours)), "the weekly hours kept")
+
+    # Actions refused with their documented codes.
+    def refused(resp, status, code, what):
+        check(resp.status_code == status and error_code(resp) == code, f"{what}: HTTP {resp.status_code} {resp.content[:200]!r}, expected {int(status)} {code}")
+
+    refused(
+        record_outcome.sync_detailed(tenant, moved_desk.reference, client=person, body=OutcomeRequest(outcome=RecordedOutcome.NO_SHOW)),
+        HTTPStatus.CONFLICT, "outcome_too_early", "a no-show before the start",
+    )
+    refused(get_booking.sync_detailed(tenant, moved_desk.reference, client=public, email=staff_email), HTTPStatus.BAD_REQUEST, "email_in_url", "an email in the URL")
+    nobody = uuid.uuid4()
+    refused(retry_notification.sync_detailed(tenant, nobody, client=person), HTTPStatus.NOT_FOUND, "notification_not_found", "retry an unknown notification")
+    refused(retry_delivery.sync_detailed(tenant, nobody, client=person), HTTPStatus.NOT_FOUND, "webhook_not_found", "retry an unknown delivery")
+    refused(retry_dead_letter.sync_detailed(tenant, nobody, client=person), HTTPStatus.NOT_FOUND, "dead_letter_not_found", "retry an unknown row")
+    refused(get_call.sync_detailed(tenant, "CA" + "0" * 32, client=person), HTTPStatus.NOT_FOUND, "call_not_found", "an unknown call")
+    refused(get_offer.sync_detailed(tenant, "no-such-offer", client=public), HTTPStatus.BAD_REQUEST, "invalid_token", "a malformed offer token")
+    refused(accept_offer.sync_detailed(tenant, "no-such-offer", client=public), HTTPStatus.BAD_REQUEST, "invalid_token", "accept with a malformed token")
+    refused(google_connect.sync_detailed(tenant, client=person), HTTPStatus.SERVICE_UNAVAILABLE, "calendar_not_configured", "Google without its settings")
+    refused(google_callback.sync_detailed(client=public, state="not-a-state", code="x"), HTTPStatus.NOT_FOUND, "google_not_configured", "a callback on a server without Google")
+    # Webhooks: a loopback URL is refused (no request leaves this machine); an unknown one
+    # cannot be changed or removed.
+    refused(
+        create_webhook.sync_detailed(tenant, client=person, body=CreateWebhookRequest(url="https://127.0.0.1/hook")),
+        HTTPStatus.BAD_REQUEST, "webhook_url_refused", "a webhook to loopback",
+    )
+    refused(
+        update_webhook.sync_detailed(tenant, nobody, client=person, body=UpdateWebhookRequest(enabled=False, event_types=None, url=None)),
+        HTTPStatus.NOT_FOUND, "webhook_not_found", "change an unknown webhook",
+    )
+    refused(delete_webhook.sync_detailed(tenant, nobody, client=person), HTTPStatus.NOT_FOUND, "webhook_not_found", "remove an unknown webhook")
+
+    # The platform makes a tenant; its first key is an owner key that works at once.
+    platform = AuthenticatedClient(base_url=base, token=os.environ["GOMOMO_PLATFORM_KEY"], raise_on_unexpected_status=True)
+    made = ok(
+        create_tenant.sync_detailed(
+            client=platform,
+            body=CreateTenantRequest(name="Flow Clinic", time_zone="Europe/Madrid", buffer_minutes=None, max_days_ahead=None, min_notice_minutes=None, slot_step_minutes=None),
+        ),
+        HTTPStatus.CREATED,
+        "create a tenant",
+    )
+    first_key = AuthenticatedClient(base_url=base, token=made.api_key, raise_on_unexpected_status=True)
+    check(ok(list_resources.sync_detailed(made.tenant.id, client=first_key), HTTPStatus.OK, "its key works") == [], "a new tenant has no resources")
+    exported = done(export_client.sync_detailed(tenant, client=person, body=ClientRequest(email=email, phone=None)), "a client's data")
+    check(exported is not None, "the export answers")
+    done(erase_client.sync_detailed(tenant, client=person, body=ClientRequest(email=email, phone=None)), "erase the client")
+
     ok(sign_out.sync_detailed(client=person), HTTPStatus.NO_CONTENT, "sign out")
     check(me.sync_detailed(tenant, client=person).status_code == HTTPStatus.UNAUTHORIZED, "signed out")
-    print(f"api-client flow: {STEPS} checks passed")
+    missed = sorted(operations - CALLED)
+    check(not missed, f"operations the flow never called: {missed}")
+    print(f"api-client flow: {STEPS} checks passed; all {len(operations)} operations called")
 
 
 if __name__ == "__main__":

@@ -170,10 +170,28 @@ fn read_sheet(bytes: &[u8]) -> Result<Vec<Vec<String>>, ApiError> {
     })
 }
 
+/// An `.xlsx` workbook, sent as the request's raw bytes (in the document only: the route
+/// reads the body itself).
+pub struct Workbook;
+
+impl utoipa::PartialSchema for Workbook {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .format(Some(SchemaFormat::KnownFormat(KnownFormat::Binary)))
+            .description(Some("The workbook's bytes (.xlsx)"))
+            .examples(["<the bytes of appointments.xlsx>"])
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for Workbook {}
+
 /// Import the appointments workbook.
 #[utoipa::path(post, path = "/api/admin/tenants/{tenant}/appointments.xlsx",
     params(("tenant" = uuid::Uuid, Path, description = "The tenant's id", example = "6d0e0000-0000-4000-8000-000000000001")), security(("api_key" = [])),
-    request_body(content = Vec<u8>, content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+    request_body(content = Workbook, content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
     responses((status = 200, body = ImportSummary), (status = 400, body = crate::dto::ErrorBody),
         (status = 401, body = crate::dto::ErrorBody), (status = 403, body = crate::dto::ErrorBody), (status = 413, body = crate::dto::ErrorBody)))]
 pub async fn import_xlsx(
