@@ -197,30 +197,21 @@ struct Tags;
 
 impl utoipa::Modify for Tags {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        for item in openapi.paths.paths.values_mut() {
-            let ops = [
-                &mut item.get,
-                &mut item.put,
-                &mut item.post,
-                &mut item.delete,
-                &mut item.patch,
-            ];
-            for op in ops.into_iter().flatten() {
-                if let Some(tags) = op.tags.as_mut() {
-                    for t in tags.iter_mut() {
-                        let name = match t.trim_start_matches("routes::") {
-                            "attendance" => "waitlist",
-                            "health" => "delivery",
-                            other => other,
-                        };
-                        *t = name.to_owned();
-                    }
-                }
-                if op.security.is_none() {
-                    op.security = Some(Vec::new());
+        each_operation(openapi, |op| {
+            if let Some(tags) = op.tags.as_mut() {
+                for t in tags.iter_mut() {
+                    let name = match t.trim_start_matches("routes::") {
+                        "attendance" => "waitlist",
+                        "health" => "delivery",
+                        other => other,
+                    };
+                    *t = name.to_owned();
                 }
             }
-        }
+            if op.security.is_none() {
+                op.security = Some(Vec::new());
+            }
+        });
     }
 }
 
@@ -229,17 +220,25 @@ struct ErrorAnswers;
 
 impl utoipa::Modify for ErrorAnswers {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        for item in openapi.paths.paths.values_mut() {
-            let ops = [
-                &mut item.get,
-                &mut item.put,
-                &mut item.post,
-                &mut item.delete,
-                &mut item.patch,
-            ];
-            for op in ops.into_iter().flatten() {
-                openapi_errors::describe(op);
-            }
+        each_operation(openapi, openapi_errors::describe);
+    }
+}
+
+/// Calls `f` on every operation of the document.
+fn each_operation(
+    openapi: &mut utoipa::openapi::OpenApi,
+    mut f: impl FnMut(&mut utoipa::openapi::path::Operation),
+) {
+    for item in openapi.paths.paths.values_mut() {
+        let ops = [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+        ];
+        for op in ops.into_iter().flatten() {
+            f(op);
         }
     }
 }

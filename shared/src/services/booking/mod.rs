@@ -1246,19 +1246,7 @@ impl BookingService {
             }
         }
         let (slot, resource) = found.ok_or(BookingError::SlotUnavailable)?;
-        if overridden {
-            audit_override(&mut tx, &appt, "min_notice_or_daily_limit", "reschedule").await?;
-        }
-        let to = q::Placement {
-            start: slot.start,
-            end: slot.end,
-            resource_id: resource,
-            service_id: service.id,
-            hold_id: None,
-        };
-        let moved = q::move_appointment(&mut tx, appt.id, &to)
-            .await
-            .map_err(slot_taken_on_overlap)?;
+        let moved = move_onto(&mut tx, &appt, service.id, &slot, resource, overridden).await?;
         record_move(&mut tx, &appt, &moved, None).await?;
         tx.commit().await?;
         Ok(moved)
@@ -1727,6 +1715,31 @@ fn refusal(
     } else {
         BookingError::SlotUnavailable
     }
+}
+
+/// Moves `appt` onto `slot` of `resource` without a hold, in the caller's transaction (the
+/// exclusion constraint the last guard); a rule staff passed is audited first.
+async fn move_onto(
+    tx: &mut PgConnection,
+    appt: &AppointmentRow,
+    service: Uuid,
+    slot: &slots::Slot,
+    resource: Uuid,
+    overridden: bool,
+) -> Result<AppointmentRow> {
+    if overridden {
+        audit_override(tx, appt, "min_notice_or_daily_limit", "reschedule").await?;
+    }
+    let to = q::Placement {
+        start: slot.start,
+        end: slot.end,
+        resource_id: resource,
+        service_id: service,
+        hold_id: None,
+    };
+    q::move_appointment(tx, appt.id, &to)
+        .await
+        .map_err(slot_taken_on_overlap)
 }
 
 /// Turns `hold` into a booking for `client` in the caller's transaction: the appointment

@@ -179,19 +179,7 @@ impl BookingService {
             &extras,
         )
         .await?;
-        if overridden {
-            audit_override(&mut tx, &appt, "min_notice_or_daily_limit", "reschedule").await?;
-        }
-        let to = q::Placement {
-            start: slot.start,
-            end: slot.end,
-            resource_id: resource,
-            service_id: service.id,
-            hold_id: None,
-        };
-        let moved = q::move_appointment(&mut tx, appt.id, &to)
-            .await
-            .map_err(slot_taken_on_overlap)?;
+        let moved = move_onto(&mut tx, &appt, service.id, &slot, resource, overridden).await?;
         record_move_by(&mut tx, &appt, &moved, None, audit::ADMIN).await?;
         tx.commit().await?;
         Ok(moved)
