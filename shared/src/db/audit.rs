@@ -139,20 +139,24 @@ pub struct AuditFilter<'a> {
     pub limit: i64,
 }
 
+/// The tail of an [`AuditRow`] query: `actor_label` (the acting person's email or key's
+/// prefix), `payload`, `created_at`, and the FROM of `audit_log a` with the two joins.
+const ACTOR_LABEL: &str = "coalesce(u.email, k.key_prefix) AS actor_label, a.payload, a.created_at
+           FROM audit_log a
+           LEFT JOIN admin_users u
+                  ON a.actor LIKE 'admin\\_user:%' AND u.id::text = substr(a.actor, 12)
+           LEFT JOIN tenant_api_keys k
+                  ON a.actor LIKE 'admin\\_key:%' AND k.id::text = substr(a.actor, 11)";
+
 /// A tenant's audit rows, newest first.
 pub async fn list<'e>(
     db: impl sqlx::PgExecutor<'e>,
     tenant: Uuid,
     f: &AuditFilter<'_>,
 ) -> Result<Vec<AuditRow>, sqlx::Error> {
-    sqlx::query_as(
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT a.id, a.event_type, a.entity_type, a.entity_id, a.actor,
-                coalesce(u.email, k.key_prefix) AS actor_label, a.payload, a.created_at
-           FROM audit_log a
-           LEFT JOIN admin_users u
-                  ON a.actor LIKE 'admin\\_user:%' AND u.id::text = substr(a.actor, 12)
-           LEFT JOIN tenant_api_keys k
-                  ON a.actor LIKE 'admin\\_key:%' AND k.id::text = substr(a.actor, 11)
+                {ACTOR_LABEL}
           WHERE a.tenant_id = $1
             AND ($2::text IS NULL OR a.entity_id = $2)
             AND ($3::text IS NULL OR a.event_type = $3)
@@ -161,8 +165,8 @@ pub async fn list<'e>(
             AND ($6::timestamptz IS NULL OR a.created_at < $6)
             AND ($7::bigint IS NULL OR a.id < $7)
           ORDER BY a.created_at DESC, a.id DESC
-          LIMIT $8",
-    )
+          LIMIT $8"
+    )))
     .bind(tenant)
     .bind(f.entity_id)
     .bind(f.event_type)
@@ -183,7 +187,7 @@ pub async fn booking_history<'e>(
     appointment: Uuid,
     limit: i64,
 ) -> Result<Vec<AuditRow>, sqlx::Error> {
-    sqlx::query_as(
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "WITH own AS (
              SELECT id, payload FROM audit_log WHERE tenant_id = $1 AND entity_id = $2
          ), holds AS (
@@ -191,17 +195,12 @@ pub async fn booking_history<'e>(
               WHERE payload ->> 'hold_id' IS NOT NULL
          )
          SELECT a.id, a.event_type, a.entity_type, a.entity_id, a.actor,
-                coalesce(u.email, k.key_prefix) AS actor_label, a.payload, a.created_at
-           FROM audit_log a
-           LEFT JOIN admin_users u
-                  ON a.actor LIKE 'admin\\_user:%' AND u.id::text = substr(a.actor, 12)
-           LEFT JOIN tenant_api_keys k
-                  ON a.actor LIKE 'admin\\_key:%' AND k.id::text = substr(a.actor, 11)
+                {ACTOR_LABEL}
           WHERE a.tenant_id = $1
             AND (a.entity_id = $2 OR a.entity_id IN (SELECT hold_id FROM holds))
           ORDER BY a.created_at, a.id
-          LIMIT $3",
-    )
+          LIMIT $3"
+    )))
     .bind(tenant)
     .bind(appointment.to_string())
     .bind(limit)

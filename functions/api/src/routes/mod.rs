@@ -16,8 +16,9 @@ pub mod staff;
 pub mod transcripts;
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
-use gomomo::domain::{ParseError, TenantId};
+use gomomo::domain::{ClientName, Email, Notes, ParseError, PhoneE164, TenantId, TimeZone};
 use gomomo::http::ApiError;
+use gomomo::services::booking::ClientDetails;
 use uuid::Uuid;
 
 pub(crate) fn tenant_id(raw: &str) -> Result<TenantId, ApiError> {
@@ -44,6 +45,27 @@ pub(crate) fn date_field(field: &'static str, raw: Option<&str>) -> Result<Naive
         return Err(bad());
     }
     Ok(d)
+}
+
+/// The client's details a booking request carries (the public confirm, a staff booking),
+/// parsed: an empty phone is none, empty notes are none.
+pub(crate) fn client_details(
+    name: &str,
+    email: &str,
+    phone: Option<&str>,
+    notes: Option<&str>,
+    time_zone: Option<&str>,
+) -> Result<ClientDetails, ApiError> {
+    Ok(ClientDetails {
+        name: ClientName::parse(name)?,
+        email: Email::parse(email)?,
+        phone: match phone.map(str::trim) {
+            None | Some("") => None,
+            Some(p) => Some(PhoneE164::parse(p)?),
+        },
+        notes: notes.map(Notes::parse).transpose()?.flatten(),
+        time_zone: TimeZone::parse_client(time_zone)?,
+    })
 }
 
 pub(crate) fn instant_field(field: &'static str, raw: &str) -> Result<DateTime<Utc>, ApiError> {

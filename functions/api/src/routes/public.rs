@@ -4,12 +4,12 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use gomomo::db::tenants;
-use gomomo::domain::{ClientName, Email, Notes, ParseError, PhoneE164, ReferenceCode, TimeZone};
+use gomomo::domain::{Email, ParseError, ReferenceCode};
 use gomomo::http::{ApiError, ApiJson, ApiPath, ApiQuery, ClientIp};
-use gomomo::services::booking::{ClientDetails, HoldSession, MoveOf};
+use gomomo::services::booking::{HoldSession, MoveOf};
 use gomomo::services::sessions;
 
-use super::{date_field, instant_field, tenant_id, uuid_field};
+use super::{client_details, date_field, instant_field, tenant_id, uuid_field};
 use crate::dto::*;
 use crate::AppState;
 
@@ -190,22 +190,13 @@ pub async fn confirm_booking(
     let tenant = tenant_id(&tenant)?;
     let hold_id = uuid_field("hold_id", &req.hold_id)?;
     let session = sessions::accept(state.pool(), tenant, &req.session_id).await?;
-    let notes = req
-        .notes
-        .as_deref()
-        .map(Notes::parse)
-        .transpose()?
-        .flatten();
-    let client = ClientDetails {
-        name: ClientName::parse(&req.client_name)?,
-        email: Email::parse(&req.client_email)?,
-        phone: match req.client_phone.as_deref().map(str::trim) {
-            None | Some("") => None,
-            Some(p) => Some(PhoneE164::parse(p)?),
-        },
-        notes,
-        time_zone: TimeZone::parse_client(req.client_time_zone.as_deref())?,
-    };
+    let client = client_details(
+        &req.client_name,
+        &req.client_email,
+        req.client_phone.as_deref(),
+        req.notes.as_deref(),
+        req.client_time_zone.as_deref(),
+    )?;
     let (appt, created, tz) = state
         .booking
         .confirm_with_zone(tenant, hold_id, &session, &client)

@@ -5,15 +5,15 @@
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
-use gomomo::domain::{ClientName, Email, Notes, PhoneE164, ReferenceCode, TimeZone};
+use gomomo::domain::ReferenceCode;
 use gomomo::http::{ApiError, ApiJson, ApiPath};
-use gomomo::services::booking::{ClientDetails, StaffPlacement};
+use gomomo::services::booking::StaffPlacement;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::audit::AuditView;
-use super::{instant_field, tenant_id, uuid_field};
+use super::{client_details, instant_field, tenant_id, uuid_field};
 use crate::auth::tenant_admin;
 use crate::dto::{BookingView, ErrorBody};
 use crate::AppState;
@@ -120,21 +120,13 @@ pub async fn staff_create_booking(
         resource: resource_field(req.resource_id.as_deref())?,
         override_rules: req.override_rules,
     };
-    let client = ClientDetails {
-        name: ClientName::parse(&req.client_name)?,
-        email: Email::parse(&req.client_email)?,
-        phone: match req.client_phone.as_deref().map(str::trim) {
-            None | Some("") => None,
-            Some(p) => Some(PhoneE164::parse(p)?),
-        },
-        notes: req
-            .notes
-            .as_deref()
-            .map(Notes::parse)
-            .transpose()?
-            .flatten(),
-        time_zone: TimeZone::parse_client(req.client_time_zone.as_deref())?,
-    };
+    let client = client_details(
+        &req.client_name,
+        &req.client_email,
+        req.client_phone.as_deref(),
+        req.notes.as_deref(),
+        req.client_time_zone.as_deref(),
+    )?;
     let (appt, tz) = state
         .booking
         .staff_book(tenant, service_id, at, &client)
