@@ -432,12 +432,16 @@ async fn service_buffers_before_and_after(pool: PgPool) {
     );
     assert!(has("11:30"), "{quick_starts:?}");
     assert_eq!(quick_starts.len(), 12, "{quick_starts:?}");
-    let (s, v) = hold(&app, &quick, "2026-03-03T11:00:00-05:00").await;
-    assert_eq!(
-        (s, code(&v)),
-        (StatusCode::CONFLICT, "slot_unavailable"),
-        "{v}"
-    );
+    // A hold reads only the busy time that can reach its slot: the surgery's buffers
+    // bring it within reach on both sides.
+    for t in ["09:30", "11:00"] {
+        let (s, v) = hold(&app, &quick, &format!("2026-03-03T{t}:00-05:00")).await;
+        assert_eq!(
+            (s, code(&v)),
+            (StatusCode::CONFLICT, "slot_unavailable"),
+            "{t}: {v}"
+        );
+    }
     // A second surgery: 30 minutes after the first (its after), 30 before it (the
     // larger of the new one's 30 after and the first's 15 before).
     let surgeries = starts(&app, &surgery, "2026-03-03").await;

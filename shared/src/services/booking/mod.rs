@@ -609,6 +609,7 @@ impl BookingService {
             now,
             target.moves,
             &pads,
+            &rules,
             &external,
         )
         .await?;
@@ -740,17 +741,10 @@ impl BookingService {
             let mut conn = self.pool.acquire().await?;
             let pads = Pads::new(&sched, &sched.extras, &service);
             let rules = pads.rules(rules);
-            let busy = load_busy(
-                &mut conn,
-                &sched,
-                &target.resources,
-                (date, date),
-                now,
-                target.moves,
-                &pads,
-                &external,
-            )
-            .await?;
+            let (lo, hi) = slot_window(start, rules.duration, pads.reach(&rules));
+            let rows =
+                q::busy_intervals(&mut conn, &target.resources, lo, hi, now, target.moves).await?;
+            let busy = busy_per_resource(&target.resources, rows, &pads, &external);
             let engine = sched.engine(&sched.extras, &target.resources);
             let caps = daily_caps(
                 &mut conn,
@@ -1406,14 +1400,22 @@ async fn offered_slot(
     locked: LockedRules<'_>,
 ) -> Result<(slots::Slot, Uuid)> {
     let date = sched.local_date(start);
-    let (lo, hi) = busy_window(sched, (date, date));
+    // Only `start`'s slot is judged here, so only the busy time that can touch it is read.
+    let window = |extras: &ScheduleExtras| {
+        let pads = Pads::new(sched, extras, service);
+        slot_window(start, rules.duration, pads.reach(&pads.rules(*rules)))
+    };
     let read;
     let (rows, extras) = match locked {
-        LockedRules::Read(extras) => (
-            q::busy_intervals(conn, resources, lo, hi, now, moves).await?,
-            extras,
-        ),
+        LockedRules::Read(extras) => {
+            let (lo, hi) = window(extras);
+            (
+                q::busy_intervals(conn, resources, lo, hi, now, moves).await?,
+                extras,
+            )
+        }
         LockedRules::Known(known) => {
+            let (lo, hi) = window(known);
             let (rows, version) =
                 schedule_db::busy_and_version(conn, sched.tenant.id, resources, lo, hi, now, moves)
                     .await?;
@@ -1421,7 +1423,7 @@ async fn offered_slot(
                 (rows, known)
             } else {
                 // The rules changed since they were read: read them again, in a statement
-                // begun after the locks.
+                // begun after the locks, and the busy time again if they reach further.
                 read = schedule_db::extras(
                     &mut *conn,
                     sched.tenant.id,
@@ -1429,6 +1431,12 @@ async fn offered_slot(
                     TenantSchedule::since(now),
                 )
                 .await?;
+                let (new_lo, new_hi) = window(&read);
+                let rows = if new_lo < lo || new_hi > hi {
+                    q::busy_intervals(conn, resources, new_lo, new_hi, now, moves).await?
+                } else {
+                    rows
+                };
                 (rows, &read)
             }
         }
@@ -1462,9 +1470,9 @@ async fn offered_slot(
     Ok((slot, resource))
 }
 
-/// Busy intervals per resource (bookings, holds, and `external` for every resource) for
-/// the local dates `days`, with a day of margin either side so buffers at the edges are
-/// seen; padded by the services' own buffers when `pads` says so.
+/// Busy intervals per resource (bookings, holds, and `external` for every resource) that
+/// can touch a slot of the local dates `days`, padded by the services' own buffers when
+/// `pads` says so.
 #[allow(clippy::too_many_arguments)]
 async fn load_busy(
     conn: &mut PgConnection,
@@ -1474,23 +1482,36 @@ async fn load_busy(
     now: DateTime<Utc>,
     except: Option<Uuid>,
     pads: &Pads,
+    rules: &SlotRules,
     external: &[Busy],
 ) -> Result<Vec<Vec<Busy>>> {
-    let (lo, hi) = busy_window(sched, days);
+    let (lo, hi) = busy_window(sched, days, pads.reach(rules));
     let rows = q::busy_intervals(conn, resources, lo, hi, now, except).await?;
     Ok(busy_per_resource(resources, rows, pads, external))
 }
 
-/// The instants between which [`load_busy`] reads for the local dates `days`.
+/// The instants between which busy time can touch a slot of the local dates `days`: the
+/// days themselves (a slot lies within its day's opening hours) widened by `reach`.
 fn busy_window(
     sched: &TenantSchedule,
     days: (NaiveDate, NaiveDate),
+    reach: Duration,
 ) -> (DateTime<Utc>, DateTime<Utc>) {
     let midnight = chrono::NaiveTime::MIN;
     (
-        slots::local_to_utc(sched.tz, days.0 - Duration::days(1), midnight, true),
-        slots::local_to_utc(sched.tz, days.1 + Duration::days(2), midnight, true),
+        slots::local_to_utc(sched.tz, days.0, midnight, true) - reach,
+        slots::local_to_utc(sched.tz, days.1 + Duration::days(1), midnight, true) + reach,
     )
+}
+
+/// The instants between which busy time can touch the slot `[start, start + duration)`:
+/// what a hold reads to judge that one slot.
+fn slot_window(
+    start: DateTime<Utc>,
+    duration: Duration,
+    reach: Duration,
+) -> (DateTime<Utc>, DateTime<Utc>) {
+    (start - reach, start + duration + reach)
 }
 
 /// Busy rows `(resource, service, interval)` sorted per resource of `resources`, padded
@@ -1578,6 +1599,23 @@ impl Pads {
             rules.buffer = Duration::zero();
         }
         rules
+    }
+
+    /// How far from a slot busy time can still touch it: the widest pad of a busy
+    /// interval plus the buffer the engine adds (`rules` as [`Pads::rules`] left them).
+    /// Busy time further away than this cannot take the slot, so it need not be read.
+    fn reach(&self, rules: &SlotRules) -> Duration {
+        let widest = if self.on {
+            self.by_service
+                .iter()
+                .flat_map(|&(_, before, after)| [before, after])
+                .chain([self.tenant, self.before, self.after])
+                .max()
+                .unwrap_or_else(Duration::zero)
+        } else {
+            Duration::zero()
+        };
+        widest + rules.buffer
     }
 
     fn pad(&self, service: Option<Uuid>, b: Busy) -> Busy {
