@@ -16,6 +16,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{post, put};
 use axum::{Json, Router};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
+use gomomo::adapters::calendars::ConnectedCalendars;
 use gomomo::adapters::google::{event_id, GoogleCalendar, GoogleOAuth, OAuthError};
 use gomomo::config::delivery::GoogleSettings;
 use gomomo::domain::crypto::SecretBox;
@@ -242,7 +243,7 @@ async fn env(pool: &PgPool, timeout: StdDuration) -> Env {
 
 impl Env {
     async fn connect(&self) {
-        let url = self.oauth.connect_url(self.tenant.0).await.unwrap();
+        let url = self.oauth.connect_url(self.tenant.0, None).await.unwrap();
         let state = reqwest::Url::parse(&url)
             .unwrap()
             .query_pairs()
@@ -256,9 +257,16 @@ impl Env {
         );
     }
 
+    /// The router over the tenant's connections, with this Google.
+    fn calendars(&self, cache: StdDuration) -> ConnectedCalendars {
+        ConnectedCalendars::new(self.pool.clone(), self.clock.clone())
+            .with_google(GoogleCalendar::new(self.oauth.clone(), cache))
+    }
+
     fn event(&self, booking: Uuid, start: DateTime<Utc>) -> CalendarEvent {
         CalendarEvent {
             tenant_id: self.tenant.0,
+            resource_id: admin::DEMO_RESOURCES[0].0,
             booking_id: booking,
             reference: "ABCD-EFGH".into(),
             summary: "Consultation (ABCD-EFGH)".into(),
@@ -271,7 +279,7 @@ impl Env {
 #[sqlx::test(migrations = "../migrations")]
 async fn oauth_connects_a_tenant_with_tokens_encrypted_at_rest(pool: PgPool) {
     let e = env(&pool, StdDuration::from_secs(5)).await;
-    let url = e.oauth.connect_url(e.tenant.0).await.unwrap();
+    let url = e.oauth.connect_url(e.tenant.0, None).await.unwrap();
     let u = reqwest::Url::parse(&url).unwrap();
     let q: HashMap<String, String> = u.query_pairs().into_owned().collect();
     assert_eq!(q["client_id"], "cid");
@@ -293,7 +301,7 @@ async fn oauth_connects_a_tenant_with_tokens_encrypted_at_rest(pool: PgPool) {
         Err(OAuthError::BadState)
     ));
     // An expired state is refused.
-    let url = e.oauth.connect_url(e.tenant.0).await.unwrap();
+    let url = e.oauth.connect_url(e.tenant.0, None).await.unwrap();
     let old = reqwest::Url::parse(&url)
         .unwrap()
         .query_pairs()
@@ -323,7 +331,7 @@ async fn oauth_connects_a_tenant_with_tokens_encrypted_at_rest(pool: PgPool) {
 async fn events_use_a_deterministic_id_refresh_tokens_and_treat_409_as_success(pool: PgPool) {
     let e = env(&pool, StdDuration::from_secs(5)).await;
     e.connect().await;
-    let cal = GoogleCalendar::new(e.oauth.clone(), StdDuration::from_secs(30));
+    let cal = e.calendars(StdDuration::from_secs(30));
     let booking = Uuid::new_v4();
     let start = ny(2026, 3, 4, 10, 0);
     // insert
@@ -371,6 +379,72 @@ async fn events_use_a_deterministic_id_refresh_tokens_and_treat_409_as_success(p
             .unwrap_err(),
         CalendarError::Auth
     );
+    // The refusal is noticed on the connection and audited once, not on every retry.
+    assert_eq!(
+        cal.create_event(&e.event(Uuid::new_v4(), start))
+            .await
+            .unwrap_err(),
+        CalendarError::Auth
+    );
+    let revoked: Vec<Uuid> = sqlx::query_scalar(
+        "SELECT resource_id FROM calendar_connections WHERE revoked_at IS NOT NULL",
+    )
+    .fetch_all(&e.pool)
+    .await
+    .unwrap();
+    assert_eq!(revoked, vec![admin::DEMO_RESOURCES[0].0]);
+    let notices: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM audit_log WHERE event_type = 'calendar.revoked'")
+            .fetch_one(&e.pool)
+            .await
+            .unwrap();
+    assert_eq!(notices, 1);
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_failing_calendar_withholds_only_its_own_resource(pool: PgPool) {
+    let e = env(&pool, StdDuration::from_secs(1)).await;
+    // GIVEN only the first resource has a calendar, and it stops answering in time
+    let (first, second) = (admin::DEMO_RESOURCES[0].0, admin::DEMO_RESOURCES[1].0);
+    let url = e.oauth.connect_url(e.tenant.0, Some(first)).await.unwrap();
+    let state = reqwest::Url::parse(&url)
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == "state")
+        .unwrap()
+        .1
+        .to_string();
+    e.oauth.callback(&state, "good-code").await.unwrap();
+    let connected: Vec<Uuid> = sqlx::query_scalar("SELECT resource_id FROM calendar_connections")
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    assert_eq!(connected, vec![first]);
+    e.google.lock().unwrap().freebusy_delay = Some(StdDuration::from_secs(3));
+    let booking = BookingService::new(pool.clone(), e.clock.clone(), StdDuration::from_secs(300))
+        .with_calendar(Arc::new(e.calendars(StdDuration::from_secs(30))));
+    let thu = NaiveDate::from_ymd_opt(2026, 3, 5).unwrap();
+    // WHEN availability is asked THEN the slots stay, each with only the second resource
+    let av = booking
+        .availability(e.tenant, CONSULT, thu, thu)
+        .await
+        .unwrap();
+    assert!(!av.slots.is_empty());
+    // AND a hold lands on the resource whose calendar is not in doubt
+    let s = SessionId::parse("web-2").unwrap();
+    let hold = booking
+        .create_hold(e.tenant, CONSULT, ny(2026, 3, 5, 14, 0), &s)
+        .await
+        .unwrap();
+    assert_eq!(hold.resource_id, second);
+    // AND the failure is on the connection's health
+    let error: Option<String> =
+        sqlx::query_scalar("SELECT last_error FROM calendar_connections WHERE resource_id = $1")
+            .bind(first)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(error.as_deref(), Some("calendar request timed out"));
 }
 
 fn starts(av: &gomomo::services::booking::Availability) -> Vec<DateTime<Utc>> {
@@ -381,10 +455,7 @@ fn starts(av: &gomomo::services::booking::Availability) -> Vec<DateTime<Utc>> {
 async fn free_busy_removes_slots_and_a_read_failure_fails_closed(pool: PgPool) {
     let e = env(&pool, StdDuration::from_secs(1)).await;
     e.connect().await;
-    let cal = Arc::new(GoogleCalendar::new(
-        e.oauth.clone(),
-        StdDuration::from_secs(30),
-    ));
+    let cal = Arc::new(e.calendars(StdDuration::from_secs(30)));
     let booking = BookingService::new(pool.clone(), e.clock.clone(), StdDuration::from_secs(300))
         .with_calendar(cal.clone());
     let wed = NaiveDate::from_ymd_opt(2026, 3, 4).unwrap();
@@ -414,10 +485,7 @@ async fn free_busy_removes_slots_and_a_read_failure_fails_closed(pool: PgPool) {
     e.clock.advance(Duration::seconds(1));
     let plain = BookingService::new(pool.clone(), e.clock.clone(), StdDuration::from_secs(300));
     let fresh = BookingService::new(pool.clone(), e.clock.clone(), StdDuration::from_secs(300))
-        .with_calendar(Arc::new(GoogleCalendar::new(
-            e.oauth.clone(),
-            StdDuration::from_secs(30),
-        )));
+        .with_calendar(Arc::new(e.calendars(StdDuration::from_secs(30))));
     let without = starts(
         &plain
             .availability(e.tenant, CONSULT, wed, wed)
@@ -460,10 +528,7 @@ async fn free_busy_removes_slots_and_a_read_failure_fails_closed(pool: PgPool) {
     // never an error to the client
     e.google.lock().unwrap().freebusy_delay = Some(StdDuration::from_secs(3));
     let slow = BookingService::new(pool.clone(), e.clock.clone(), StdDuration::from_secs(300))
-        .with_calendar(Arc::new(GoogleCalendar::new(
-            e.oauth.clone(),
-            StdDuration::from_secs(30),
-        )));
+        .with_calendar(Arc::new(e.calendars(StdDuration::from_secs(30))));
     let thu = NaiveDate::from_ymd_opt(2026, 3, 5).unwrap();
     let av = slow
         .availability(e.tenant, CONSULT, thu, thu)
@@ -485,4 +550,54 @@ async fn free_busy_removes_slots_and_a_read_failure_fails_closed(pool: PgPool) {
         .await
         .unwrap();
     assert!(!av.slots.is_empty());
+}
+
+#[sqlx::test(migrations = false)]
+async fn a_tenant_wide_connection_becomes_one_per_resource(pool: PgPool) {
+    // GIVEN a database before calendars were per resource, with a tenant of two resources
+    // whose Google calendar was connected for the whole tenant
+    gomomo::db::MIGRATOR.run_to(20, &pool).await.unwrap();
+    let tenant = Uuid::new_v4();
+    let (a, b) = (Uuid::new_v4(), Uuid::new_v4());
+    sqlx::query("INSERT INTO tenants (id, name, time_zone) VALUES ($1, 'T', 'UTC')")
+        .bind(tenant)
+        .execute(&pool)
+        .await
+        .unwrap();
+    for r in [a, b] {
+        sqlx::query("INSERT INTO resources (id, tenant_id, name) VALUES ($1, $2, 'R')")
+            .bind(r)
+            .bind(tenant)
+            .execute(&pool)
+            .await
+            .unwrap();
+    }
+    sqlx::query(
+        "INSERT INTO calendar_connections (tenant_id, access_token_enc, refresh_token_enc, expires_at)
+         VALUES ($1, '\\x0102', '\\x0304', now())",
+    )
+    .bind(tenant)
+    .execute(&pool)
+    .await
+    .unwrap();
+    // WHEN the schema moves on
+    gomomo::db::MIGRATOR.run(&pool).await.unwrap();
+    // THEN each resource has its own Google connection with the tokens it had
+    type Row = (Uuid, String, Vec<u8>, Option<Vec<u8>>);
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT resource_id, provider, access_token_enc, refresh_token_enc
+           FROM calendar_connections WHERE tenant_id = $1 ORDER BY resource_id",
+    )
+    .bind(tenant)
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    let mut want = vec![a, b];
+    want.sort();
+    assert_eq!(rows.iter().map(|r| r.0).collect::<Vec<_>>(), want);
+    for (_, provider, access, refresh) in rows {
+        assert_eq!(provider, "google");
+        assert_eq!(access, vec![1, 2]);
+        assert_eq!(refresh, Some(vec![3, 4]));
+    }
 }

@@ -10,7 +10,7 @@ pub mod xlsx;
 use std::sync::Arc;
 
 use axum::http::{Method, StatusCode, Uri};
-use axum::routing::{get, patch, post, put};
+use axum::routing::{delete, get, patch, post, put};
 use axum::{Json, Router};
 use gomomo::app::App;
 use gomomo::http::ApiError;
@@ -134,6 +134,9 @@ impl AppState {
         routes::health::delivery_health,
         routes::delivery::google_connect,
         routes::delivery::google_callback,
+        routes::calendars::list_calendars,
+        routes::calendars::google_connect_resource,
+        routes::calendars::disconnect_calendar,
         routes::excel::export_xlsx,
         routes::excel::import_xlsx,
         routes::excel::list_dead_letters,
@@ -483,6 +486,18 @@ fn rest_routes() -> Router<AppState> {
         .route(
             "/api/admin/tenants/{tenant}/calendar/google/connect",
             post(routes::delivery::google_connect),
+        )
+        .route(
+            "/api/admin/tenants/{tenant}/calendars",
+            get(routes::calendars::list_calendars),
+        )
+        .route(
+            "/api/admin/tenants/{tenant}/resources/{resource}/calendar/google/connect",
+            post(routes::calendars::google_connect_resource),
+        )
+        .route(
+            "/api/admin/tenants/{tenant}/resources/{resource}/calendar",
+            delete(routes::calendars::disconnect_calendar),
         )
         .route(
             "/api/admin/tenants/{tenant}/privacy/export",

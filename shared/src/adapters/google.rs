@@ -1,7 +1,8 @@
-//! Google Calendar v3 behind the [`CalendarProvider`] port, and the OAuth 2.0 flow that
-//! connects a tenant's calendar.
+//! Google Calendar v3 for the calendar port, and the OAuth 2.0 flow that connects a
+//! resource's calendar (or every resource's of a tenant, with one consent).
 //!
-//! - **OAuth**: `connect` mints a one-time `state` (Postgres, 10 minutes, bound to the tenant)
+//! - **OAuth**: `connect` mints a one-time `state` (Postgres, 10 minutes, bound to the tenant
+//!   and the resource)
 //!   and the consent URL (offline access, `calendar.events` + `calendar.freebusy`); the
 //!   callback consumes the state and exchanges the code at the token endpoint. Tokens are
 //!   stored encrypted (AES-256-GCM, [`SecretBox`]), bound to the tenant by the AAD.
@@ -11,14 +12,17 @@
 //!   Google's base32hex alphabet), so a retried insert cannot create a duplicate: 409 means
 //!   the event exists, and it is then updated in place (a reschedule) — success either way.
 //!   Deleting a missing event (404/410) is success.
-//! - **Free/busy**: `freeBusy` for the tenant's calendar, cached briefly in process (a cache
-//!   only: losing it costs one request). Any failure is an error — the caller fails closed.
+//! - **Free/busy**: `freeBusy` for a connection's calendar, cached briefly in process (a
+//!   cache only: losing it costs one request). Any failure is an error — the caller fails
+//!   closed for that connection's resources.
+//!
+//! Calls go through one resource's connection (`calendar_connections`); the router in
+//! [`super::calendars`] picks it.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration as StdDuration, Instant};
 
-use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -26,9 +30,9 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::config::delivery::GoogleSettings;
-use crate::db::{audit, oauth};
+use crate::db::{audit, calendars, oauth};
 use crate::domain::crypto::SecretBox;
-use crate::ports::calendar::{BusyRange, CalendarError, CalendarEvent, CalendarProvider};
+use crate::ports::calendar::{BusyRange, CalendarError, CalendarEvent};
 use crate::ports::clock::Clock;
 
 use super::lazy_http::LazyClient;
@@ -119,16 +123,31 @@ impl GoogleOAuth {
     }
 
     /// Starts the flow: a one-time state for `tenant` and the consent URL to send them to.
-    pub async fn connect_url(&self, tenant: Uuid) -> Result<String, OAuthError> {
-        Ok(self.start(tenant).await?.authorization_url)
+    /// The calendar becomes `resource`'s, or with `None` every resource's of the tenant.
+    pub async fn connect_url(
+        &self,
+        tenant: Uuid,
+        resource: Option<Uuid>,
+    ) -> Result<String, OAuthError> {
+        Ok(self.start(tenant, resource).await?.authorization_url)
     }
 
     /// [`GoogleOAuth::connect_url`] with the state it minted, for the caller to bind to the
     /// browser that started the flow.
-    pub async fn start(&self, tenant: Uuid) -> Result<Started, OAuthError> {
+    pub async fn start(&self, tenant: Uuid, resource: Option<Uuid>) -> Result<Started, OAuthError> {
         let state = crate::domain::crypto::random_token::<32>();
         let now = self.clock.now();
-        oauth::insert_state(&self.pool, &state, tenant, now, now + STATE_TTL).await?;
+        oauth::insert_state(
+            &self.pool,
+            &state,
+            "google",
+            tenant,
+            resource,
+            None,
+            now,
+            now + STATE_TTL,
+        )
+        .await?;
         let q = form_urlencoded::Serializer::new(String::new())
             .append_pair("client_id", &self.settings.client_id)
             .append_pair("redirect_uri", &self.settings.redirect_url)
@@ -145,13 +164,14 @@ impl GoogleOAuth {
         })
     }
 
-    /// The callback: consumes the state, exchanges the code, stores the tokens. Returns the
-    /// tenant that connected.
+    /// The callback: consumes the state, exchanges the code, stores the tokens for the
+    /// resource the flow began for (or every resource of the tenant). Returns the tenant.
     pub async fn callback(&self, state: &str, code: &str) -> Result<Uuid, OAuthError> {
         let now = self.clock.now();
-        let tenant = oauth::consume_state(&self.pool, state, now)
+        let started = oauth::consume_state(&self.pool, state, "google", now)
             .await?
             .ok_or(OAuthError::BadState)?;
+        let tenant = started.tenant_id;
         let tokens = self
             .token_request(&[
                 ("grant_type", "authorization_code"),
@@ -168,28 +188,41 @@ impl GoogleOAuth {
             .secrets
             .seal_str(&ctx_access(tenant), &tokens.access_token)?;
         let expires = now + Duration::seconds(tokens.expires_in.unwrap_or(3600));
-        oauth::save_tokens(
-            &self.pool,
-            tenant,
-            &access,
-            refresh.as_deref(),
-            expires,
-            tokens.scope.as_deref().unwrap_or_default(),
-        )
-        .await?;
-        let mut conn = self.pool.acquire().await?;
+        let mut tx = self.pool.begin().await?;
+        let resources = match started.resource_id {
+            Some(r) => vec![r],
+            None => crate::db::tenants::list_resources(&mut *tx, tenant)
+                .await?
+                .into_iter()
+                .map(|r| r.id)
+                .collect(),
+        };
+        for resource in &resources {
+            calendars::save_oauth(
+                &mut *tx,
+                tenant,
+                *resource,
+                "google",
+                &access,
+                refresh.as_deref(),
+                expires,
+                tokens.scope.as_deref().unwrap_or_default(),
+            )
+            .await?;
+        }
         audit::record(
-            &mut conn,
+            &mut tx,
             audit::AuditEntry {
                 tenant_id: Some(tenant),
                 event_type: "calendar.connected",
                 entity_type: "calendar_connection",
-                entity_id: Some(tenant.to_string()),
+                entity_id: Some(started.resource_id.unwrap_or(tenant).to_string()),
                 actor: crate::db::audit::ADMIN,
-                payload: json!({"provider": "google"}),
+                payload: json!({"provider": "google", "resource_ids": resources}),
             },
         )
         .await?;
+        tx.commit().await?;
         Ok(tenant)
     }
 
@@ -230,34 +263,30 @@ impl GoogleOAuth {
         serde_json::from_value(body).map_err(|e| OAuthError::Unreachable(e.to_string()))
     }
 
-    /// A valid access token for the tenant (refreshed when it is about to expire or when
-    /// `force`); `None` when the tenant has no calendar connected.
+    /// A valid access token of the connection (refreshed when it is about to expire or
+    /// when `force`). Tokens are sealed for the tenant (a tenant-wide consent is shared by its
+    /// resources' connections).
     async fn access_token(
         &self,
-        tenant: Uuid,
+        conn: &calendars::ConnectionRow,
         force: bool,
-    ) -> Result<Option<String>, CalendarError> {
-        let stored = oauth::tokens(&self.pool, tenant)
-            .await
-            .map_err(|e| CalendarError::Other(format!("database: {e}")))?;
-        let Some(oauth::StoredTokens {
-            access_token_enc: access,
-            refresh_token_enc: refresh,
-            expires_at: expires,
-        }) = stored
-        else {
-            return Ok(None);
-        };
+    ) -> Result<String, CalendarError> {
+        let tenant = conn.tenant_id;
         let now = self.clock.now();
-        if !force && expires - EXPIRY_MARGIN > now {
-            return self
-                .secrets
-                .open_str(&ctx_access(tenant), &access)
-                .map(Some)
-                .map_err(|_| CalendarError::Auth);
+        if let (false, Some(access), Some(expires)) =
+            (force, &conn.access_token_enc, conn.expires_at)
+        {
+            if expires - EXPIRY_MARGIN > now {
+                return self
+                    .secrets
+                    .open_str(&ctx_access(tenant), access)
+                    .map_err(|_| CalendarError::Auth);
+            }
         }
-        let refresh = refresh
-            .and_then(|r| self.secrets.open_str(&ctx_refresh(tenant), &r).ok())
+        let refresh = conn
+            .refresh_token_enc
+            .as_ref()
+            .and_then(|r| self.secrets.open_str(&ctx_refresh(tenant), r).ok())
             .ok_or(CalendarError::Auth)?;
         let tokens = match self
             .token_request(&[("grant_type", "refresh_token"), ("refresh_token", &refresh)])
@@ -271,20 +300,22 @@ impl GoogleOAuth {
             .secrets
             .seal_str(&ctx_access(tenant), &tokens.access_token)
             .map_err(|e| CalendarError::Other(e.to_string()))?;
-        oauth::update_access_token(
+        calendars::update_tokens(
             &self.pool,
-            tenant,
+            conn.id,
             &sealed,
+            None,
             now + Duration::seconds(tokens.expires_in.unwrap_or(3600)),
         )
         .await
         .map_err(|e| CalendarError::Other(format!("database: {e}")))?;
-        tracing::info!(tenant_id = %tenant, "google access token refreshed");
-        Ok(Some(tokens.access_token))
+        tracing::info!(tenant_id = %tenant, connection_id = %conn.id, "google access token refreshed");
+        Ok(tokens.access_token)
     }
 }
 
-/// The Google Calendar adapter.
+/// The Google Calendar adapter: calls on one resource's connection (the router in
+/// [`super::calendars`] picks it).
 #[derive(Clone)]
 pub struct GoogleCalendar {
     oauth: GoogleOAuth,
@@ -309,6 +340,10 @@ impl GoogleCalendar {
         }
     }
 
+    pub fn oauth(&self) -> &GoogleOAuth {
+        &self.oauth
+    }
+
     fn calendar_path(&self) -> String {
         format!(
             "{}/calendar/v3/calendars/primary/events",
@@ -316,15 +351,15 @@ impl GoogleCalendar {
         )
     }
 
-    /// One API call with the tenant's token; a 401 refreshes the token and retries once.
-    async fn call(&self, tenant: Uuid, call: Call<'_>) -> Result<(u16, Value), CalendarError> {
+    /// One API call with the connection's token; a 401 refreshes the token and retries once.
+    async fn call(
+        &self,
+        conn: &calendars::ConnectionRow,
+        call: Call<'_>,
+    ) -> Result<(u16, Value), CalendarError> {
         let mut force = false;
         for _ in 0..2 {
-            let token = self
-                .oauth
-                .access_token(tenant, force)
-                .await?
-                .ok_or_else(|| CalendarError::Other("no calendar connected".into()))?;
+            let token = self.oauth.access_token(conn, force).await?;
             let http =
                 self.oauth.http.get().ok_or_else(|| {
                     CalendarError::Other("the HTTP client cannot be built".into())
@@ -373,27 +408,22 @@ impl GoogleCalendar {
             "extendedProperties": {"private": {"gomomo_booking_id": event.booking_id.to_string()}},
         })
     }
-}
 
-fn api_error(status: u16, body: &Value) -> CalendarError {
-    let msg = body
-        .pointer("/error/message")
-        .and_then(Value::as_str)
-        .unwrap_or("");
-    CalendarError::Other(format!("google {status}: {msg}"))
-}
-
-#[async_trait]
-impl CalendarProvider for GoogleCalendar {
-    async fn create_event(&self, event: &CalendarEvent) -> Result<String, CalendarError> {
+    /// Creates the booking's event on the connection's calendar, or updates it in place
+    /// (its id derives from the booking id). Returns the event id.
+    pub async fn upsert(
+        &self,
+        conn: &calendars::ConnectionRow,
+        event: &CalendarEvent,
+    ) -> Result<String, CalendarError> {
         let body = Self::event_body(event);
         let id = event_id(event.booking_id);
-        let (status, resp) = self.call(event.tenant_id, Call::Insert(&body)).await?;
+        let (status, resp) = self.call(conn, Call::Insert(&body)).await?;
         match status {
             200..=299 => Ok(id),
             // The event exists (a retry, or the booking moved): bring it up to date.
             409 => {
-                let (status, resp) = self.call(event.tenant_id, Call::Update(&id, &body)).await?;
+                let (status, resp) = self.call(conn, Call::Update(&id, &body)).await?;
                 if (200..300).contains(&status) {
                     Ok(id)
                 } else {
@@ -404,22 +434,29 @@ impl CalendarProvider for GoogleCalendar {
         }
     }
 
-    async fn delete_event(&self, tenant: Uuid, booking: Uuid) -> Result<(), CalendarError> {
+    /// Deletes the booking's event; a missing one is success.
+    pub async fn delete(
+        &self,
+        conn: &calendars::ConnectionRow,
+        booking: Uuid,
+    ) -> Result<(), CalendarError> {
         let id = event_id(booking);
-        let (status, resp) = self.call(tenant, Call::Delete(&id)).await?;
+        let (status, resp) = self.call(conn, Call::Delete(&id)).await?;
         match status {
             200..=299 | 404 | 410 => Ok(()),
             _ => Err(api_error(status, &resp)),
         }
     }
 
-    async fn free_busy(
+    /// The connection's busy ranges within `[from, to)` (`freeBusy` of its primary calendar,
+    /// cached briefly). Any failure is an error: the caller fails closed.
+    pub async fn busy(
         &self,
-        tenant: Uuid,
+        conn: &calendars::ConnectionRow,
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> Result<Vec<BusyRange>, CalendarError> {
-        let key = (tenant, from.timestamp(), to.timestamp());
+        let key = (conn.id, from.timestamp(), to.timestamp());
         if let Ok(cache) = self.cache.lock() {
             if let Some((at, ranges)) = cache.get(&key) {
                 if at.elapsed() < self.cache_ttl {
@@ -427,51 +464,16 @@ impl CalendarProvider for GoogleCalendar {
                 }
             }
         }
-        // No calendar connected: nothing to merge.
-        if self.oauth.access_token(tenant, false).await?.is_none() {
-            return Ok(Vec::new());
-        }
         let body = json!({
             "timeMin": from.to_rfc3339(),
             "timeMax": to.to_rfc3339(),
             "items": [{"id": "primary"}],
         });
-        let (status, resp) = self.call(tenant, Call::FreeBusy(&body)).await?;
+        let (status, resp) = self.call(conn, Call::FreeBusy(&body)).await?;
         if !(200..300).contains(&status) {
             return Err(api_error(status, &resp));
         }
-        let cal = resp
-            .pointer("/calendars/primary")
-            .ok_or_else(|| CalendarError::Other("freeBusy: no calendar in the answer".into()))?;
-        if cal
-            .get("errors")
-            .and_then(Value::as_array)
-            .is_some_and(|e| !e.is_empty())
-        {
-            return Err(CalendarError::Other(format!("freeBusy: {}", cal["errors"])));
-        }
-        let mut ranges = Vec::new();
-        for b in cal
-            .get("busy")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
-            let parse = |k: &str| {
-                b.get(k)
-                    .and_then(Value::as_str)
-                    .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
-                    .map(|t| t.with_timezone(&Utc))
-            };
-            match (parse("start"), parse("end")) {
-                (Some(start), Some(end)) if end > start => ranges.push(BusyRange { start, end }),
-                _ => {
-                    return Err(CalendarError::Other(
-                        "freeBusy: a malformed busy range".into(),
-                    ))
-                }
-            }
-        }
+        let ranges = parse_free_busy(&resp)?;
         if let Ok(mut cache) = self.cache.lock() {
             if cache.len() > 10_000 {
                 cache.clear();
@@ -480,4 +482,50 @@ impl CalendarProvider for GoogleCalendar {
         }
         Ok(ranges)
     }
+}
+
+fn api_error(status: u16, body: &Value) -> CalendarError {
+    let msg = body
+        .pointer("/error/message")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    CalendarError::Other(format!("google {status}: {msg}"))
+}
+
+/// The busy ranges of the primary calendar in a `freeBusy` answer; anything malformed or
+/// an error reported for the calendar is an error.
+fn parse_free_busy(resp: &Value) -> Result<Vec<BusyRange>, CalendarError> {
+    let cal = resp
+        .pointer("/calendars/primary")
+        .ok_or_else(|| CalendarError::Other("freeBusy: no calendar in the answer".into()))?;
+    if cal
+        .get("errors")
+        .and_then(Value::as_array)
+        .is_some_and(|e| !e.is_empty())
+    {
+        return Err(CalendarError::Other(format!("freeBusy: {}", cal["errors"])));
+    }
+    let mut ranges = Vec::new();
+    for b in cal
+        .get("busy")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let parse = |k: &str| {
+            b.get(k)
+                .and_then(Value::as_str)
+                .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
+                .map(|t| t.with_timezone(&Utc))
+        };
+        match (parse("start"), parse("end")) {
+            (Some(start), Some(end)) if end > start => ranges.push(BusyRange { start, end }),
+            _ => {
+                return Err(CalendarError::Other(
+                    "freeBusy: a malformed busy range".into(),
+                ))
+            }
+        }
+    }
+    Ok(ranges)
 }

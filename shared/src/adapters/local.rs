@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use crate::config::CalendarFailMode;
 use crate::domain::PhoneE164;
-use crate::ports::calendar::{BusyRange, CalendarError, CalendarEvent, CalendarProvider};
+use crate::ports::calendar::{CalendarError, CalendarEvent, CalendarProvider, ResourceBusy};
 use crate::ports::delivery::{DeliveryError, Mailer, OutgoingEmail, SmsSender};
 use crate::ports::events::{EventEnvelope, EventPublisher, OutboundEvent, PublishError};
 
@@ -193,17 +193,25 @@ impl CalendarProvider for MockCalendar {
         Ok(())
     }
 
-    /// The mock calendar has no events of its own; `all_ops_fail` fails reads too.
+    /// The mock calendar has no events of its own; `all_ops_fail` fails every resource's
+    /// read too.
     async fn free_busy(
         &self,
         _tenant: Uuid,
+        resources: &[Uuid],
         _from: DateTime<Utc>,
         _to: DateTime<Utc>,
-    ) -> Result<Vec<BusyRange>, CalendarError> {
-        match self.failure(false) {
-            Some(e) => Err(e),
-            None => Ok(Vec::new()),
-        }
+    ) -> Vec<ResourceBusy> {
+        let Some(e) = self.failure(false) else {
+            return Vec::new();
+        };
+        resources
+            .iter()
+            .map(|r| ResourceBusy {
+                resource_id: *r,
+                busy: Err(e.clone()),
+            })
+            .collect()
     }
 }
 
@@ -248,6 +256,7 @@ mod tests {
     async fn modes() {
         let ev = CalendarEvent {
             tenant_id: Uuid::new_v4(),
+            resource_id: Uuid::new_v4(),
             booking_id: Uuid::new_v4(),
             reference: "ABCD-EFGH".into(),
             summary: "x".into(),

@@ -9,6 +9,7 @@
 //! - [`aws`]: EventBridge and the API Gateway WebSocket management API, signed by [`sigv4`].
 
 pub mod aws;
+pub mod calendars;
 pub mod google;
 pub mod lazy_http;
 pub mod local;

@@ -13,6 +13,7 @@ use std::sync::Arc;
 
 use sqlx::PgPool;
 
+use crate::adapters::calendars::ConnectedCalendars;
 use crate::adapters::google::{GoogleCalendar, GoogleOAuth};
 use crate::adapters::local::{LogSmsSender, MockCalendar};
 use crate::adapters::mail::{FileMailer, SmtpMailer};
@@ -222,7 +223,7 @@ impl App {
             .map(|p| OutboxRelay::new(pool.clone(), p, clock.clone()));
         let mut booking = BookingService::new(pool.clone(), clock.clone(), config.hold_ttl)
             .with_waitlist_offer_ttl(config.waitlist_offer_ttl);
-        booking = if config.delivery.calendar_mode == CalendarMode::Google {
+        booking = if config.delivery.calendar_mode == CalendarMode::Connected {
             booking.with_calendar(adapters.calendar.clone())
         } else {
             booking.with_calendar_writes(adapters.calendar.clone())
@@ -283,6 +284,7 @@ impl App {
                     d.calendar_timeout,
                 )
             }),
+            calendars: connected_calendars(&pool, &config, clock.clone()),
             secrets,
             outbound: d.outbound.clone(),
             clock: clock.clone(),
@@ -474,21 +476,28 @@ pub fn sms_sender(cfg: &TelephonyConfig) -> Arc<dyn SmsSender> {
     }
 }
 
-/// The calendar adapter `CALENDAR_MODE` asks for: Google, or the built-in calendar with
-/// `CALENDAR_FAIL_MODE`.
+/// The calendar adapter `CALENDAR_MODE` asks for: each resource's connected calendar, or
+/// the built-in calendar with `CALENDAR_FAIL_MODE`.
 pub fn calendar(pool: &PgPool, config: &Config, clock: Clock) -> Arc<dyn CalendarProvider> {
-    let d = &config.delivery;
-    match (&d.calendar_mode, &d.google) {
-        (CalendarMode::Google, Some(g)) => {
-            let oauth = GoogleOAuth::new(
-                pool.clone(),
-                g.clone(),
-                SecretBox::new(&d.encryption_key),
-                clock,
-                d.calendar_timeout,
-            );
-            Arc::new(GoogleCalendar::new(oauth, d.freebusy_cache))
-        }
-        _ => Arc::new(MockCalendar::new(config.calendar_fail_mode)),
+    if config.delivery.calendar_mode != CalendarMode::Connected {
+        return Arc::new(MockCalendar::new(config.calendar_fail_mode));
     }
+    Arc::new(connected_calendars(pool, config, clock))
+}
+
+/// The router over the resources' connected calendars, with the providers configured.
+pub fn connected_calendars(pool: &PgPool, config: &Config, clock: Clock) -> ConnectedCalendars {
+    let d = &config.delivery;
+    let mut connected = ConnectedCalendars::new(pool.clone(), clock.clone());
+    if let Some(g) = &d.google {
+        let oauth = GoogleOAuth::new(
+            pool.clone(),
+            g.clone(),
+            SecretBox::new(&d.encryption_key),
+            clock,
+            d.calendar_timeout,
+        );
+        connected = connected.with_google(GoogleCalendar::new(oauth, d.freebusy_cache));
+    }
+    connected
 }

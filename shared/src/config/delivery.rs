@@ -62,7 +62,8 @@ pub enum MailTransport {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CalendarMode {
     Mock,
-    Google,
+    /// Each resource's connected calendar (Google, CalDAV, Microsoft 365).
+    Connected,
 }
 
 #[derive(Clone, PartialEq, Eq)]
@@ -333,11 +334,11 @@ impl DeliveryConfig {
             .as_deref()
         {
             None | Some("mock") => CalendarMode::Mock,
-            Some("google") => CalendarMode::Google,
+            Some("connected" | "google") => CalendarMode::Connected,
             Some(other) => {
                 return Err(invalid(
                     "CALENDAR_MODE",
-                    format!("{other:?} is not mock or google"),
+                    format!("{other:?} is not mock or connected"),
                 ))
             }
         };
@@ -398,7 +399,10 @@ impl DeliveryConfig {
                 "production needs an https callback URL (the OAuth state cookie is Secure)",
             ));
         }
-        if calendar_mode == CalendarMode::Google && google.is_none() {
+        // `google` names the provider it needs; `connected` needs whichever is connected.
+        if non_empty("CALENDAR_MODE").is_some_and(|m| m.eq_ignore_ascii_case("google"))
+            && google.is_none()
+        {
             return Err(ConfigError::Missing("GOOGLE_CLIENT_ID"));
         }
         let allow_hosts: Vec<String> = non_empty("OUTBOUND_ALLOW_HOSTS")
@@ -563,7 +567,7 @@ mod tests {
             ],
         )
         .unwrap();
-        assert_eq!(c.calendar_mode, CalendarMode::Google);
+        assert_eq!(c.calendar_mode, CalendarMode::Connected);
         assert!(c.calendar_sync_required);
         assert!(!format!("{c:?}").contains("s3cret"));
     }

@@ -4,6 +4,7 @@ pub mod attendance;
 pub mod audit;
 pub mod bookings;
 pub mod budgets;
+pub mod calendars;
 pub mod calls;
 pub mod chat;
 pub mod followups;

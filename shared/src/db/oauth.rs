@@ -1,24 +1,44 @@
-//! `oauth_states` (one-time, expiring states of the OAuth flow, bound to a tenant) and
-//! `calendar_connections` (a tenant's Google tokens, stored sealed).
+//! `oauth_states`: one-time, expiring states of an OAuth flow, bound to the tenant and the
+//! resource (or all of the tenant's resources) it connects, with the PKCE verifier when the
+//! provider takes one.
 
 use chrono::{DateTime, Utc};
 use sqlx::{FromRow, PgExecutor};
 use uuid::Uuid;
 
-/// Stores a new state for `tenant`, valid until `expires_at`.
+/// What a state was minted for.
+#[derive(Debug, Clone, FromRow, PartialEq)]
+pub struct StateRow {
+    pub tenant_id: Uuid,
+    /// `None`: every resource of the tenant.
+    pub resource_id: Option<Uuid>,
+    pub provider: String,
+    pub code_verifier: Option<String>,
+}
+
+/// Stores a new state for `tenant` (and `resource`, or all of its resources), valid until
+/// `expires_at`.
+#[allow(clippy::too_many_arguments)]
 pub async fn insert_state<'e>(
     db: impl PgExecutor<'e>,
     state: &str,
+    provider: &str,
     tenant: Uuid,
+    resource: Option<Uuid>,
+    code_verifier: Option<&str>,
     now: DateTime<Utc>,
     expires_at: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "INSERT INTO oauth_states (state, tenant_id, provider, created_at, expires_at)
-         VALUES ($1, $2, 'google', $3, $4)",
+        "INSERT INTO oauth_states (state, tenant_id, provider, resource_id, code_verifier,
+                created_at, expires_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
     .bind(state)
     .bind(tenant)
+    .bind(provider)
+    .bind(resource)
+    .bind(code_verifier)
     .bind(now)
     .bind(expires_at)
     .execute(db)
@@ -26,86 +46,22 @@ pub async fn insert_state<'e>(
     Ok(())
 }
 
-/// Uses a state up: returns its tenant, or `None` when the state is unknown, used or
-/// expired at `now`.
+/// Uses a state of `provider` up: what it was minted for, or `None` when the state is
+/// unknown, another provider's, used or expired at `now`.
 pub async fn consume_state<'e>(
     db: impl PgExecutor<'e>,
     state: &str,
+    provider: &str,
     now: DateTime<Utc>,
-) -> Result<Option<Uuid>, sqlx::Error> {
-    sqlx::query_scalar(
+) -> Result<Option<StateRow>, sqlx::Error> {
+    sqlx::query_as(
         "UPDATE oauth_states SET consumed_at = $2
-          WHERE state = $1 AND consumed_at IS NULL AND expires_at > $2 RETURNING tenant_id",
+          WHERE state = $1 AND provider = $3 AND consumed_at IS NULL AND expires_at > $2
+      RETURNING tenant_id, resource_id, provider, code_verifier",
     )
     .bind(state)
     .bind(now)
+    .bind(provider)
     .fetch_optional(db)
     .await
-}
-
-/// A tenant's sealed tokens.
-#[derive(Debug, Clone, FromRow, PartialEq)]
-pub struct StoredTokens {
-    pub access_token_enc: Vec<u8>,
-    pub refresh_token_enc: Option<Vec<u8>>,
-    pub expires_at: DateTime<Utc>,
-}
-
-pub async fn tokens<'e>(
-    db: impl PgExecutor<'e>,
-    tenant: Uuid,
-) -> Result<Option<StoredTokens>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT access_token_enc, refresh_token_enc, expires_at FROM calendar_connections
-          WHERE tenant_id = $1",
-    )
-    .bind(tenant)
-    .fetch_optional(db)
-    .await
-}
-
-/// Stores the tokens of a (re)connected calendar. A missing refresh token keeps the one
-/// stored before (Google sends it only on the first consent).
-pub async fn save_tokens<'e>(
-    db: impl PgExecutor<'e>,
-    tenant: Uuid,
-    access_token_enc: &[u8],
-    refresh_token_enc: Option<&[u8]>,
-    expires_at: DateTime<Utc>,
-    scope: &str,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "INSERT INTO calendar_connections (tenant_id, access_token_enc, refresh_token_enc, expires_at, scope)
-         VALUES ($1, $2, $3, $4, $5)
-         ON CONFLICT (tenant_id) DO UPDATE SET access_token_enc = EXCLUDED.access_token_enc,
-             refresh_token_enc = COALESCE(EXCLUDED.refresh_token_enc, calendar_connections.refresh_token_enc),
-             expires_at = EXCLUDED.expires_at, scope = EXCLUDED.scope, updated_at = now()",
-    )
-    .bind(tenant)
-    .bind(access_token_enc)
-    .bind(refresh_token_enc)
-    .bind(expires_at)
-    .bind(scope)
-    .execute(db)
-    .await?;
-    Ok(())
-}
-
-/// Replaces the access token after a refresh.
-pub async fn update_access_token<'e>(
-    db: impl PgExecutor<'e>,
-    tenant: Uuid,
-    access_token_enc: &[u8],
-    expires_at: DateTime<Utc>,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "UPDATE calendar_connections SET access_token_enc = $2, expires_at = $3, updated_at = now()
-          WHERE tenant_id = $1",
-    )
-    .bind(tenant)
-    .bind(access_token_enc)
-    .bind(expires_at)
-    .execute(db)
-    .await?;
-    Ok(())
 }

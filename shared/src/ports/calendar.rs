@@ -1,6 +1,7 @@
-//! The `CalendarProvider` port: writing bookings to the tenant's calendar. The built-in
-//! mock adapter simulates the failure modes of `CALENDAR_FAIL_MODE`; the Google Calendar v3
-//! adapter is a separate piece of work.
+//! The `CalendarProvider` port: writing bookings to the calendar of the resource (the staff
+//! member) they are with, and reading each resource's busy time back. The connected
+//! calendars (Google, CalDAV, Microsoft 365, one per resource) sit behind it, and so does
+//! the built-in mock that simulates the failure modes of `CALENDAR_FAIL_MODE`.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -9,6 +10,8 @@ use uuid::Uuid;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CalendarEvent {
     pub tenant_id: Uuid,
+    /// The resource whose calendar the event belongs in.
+    pub resource_id: Uuid,
     pub booking_id: Uuid,
     pub reference: String,
     pub summary: String,
@@ -47,19 +50,31 @@ pub struct BusyRange {
     pub end: DateTime<Utc>,
 }
 
+/// One resource's busy time, or why its calendar could not be read (its slots are then
+/// withheld; the other resources' stay).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResourceBusy {
+    pub resource_id: Uuid,
+    pub busy: Result<Vec<BusyRange>, CalendarError>,
+}
+
 #[async_trait]
 pub trait CalendarProvider: Send + Sync {
-    /// Creates (or, for the same booking id, updates) the event; returns its provider id.
+    /// Creates the booking's event in its resource's calendar, or brings it up to date (the
+    /// same booking: a retry or a reschedule, also onto another resource's calendar).
+    /// Returns the provider's id for it; empty when the resource has no calendar.
     async fn create_event(&self, event: &CalendarEvent) -> Result<String, CalendarError>;
+    /// Removes the booking's event, wherever it was written; a missing one is success.
     async fn delete_event(&self, tenant: Uuid, booking: Uuid) -> Result<(), CalendarError>;
-    /// Busy ranges of the tenant's calendar within `[from, to)` (read back and merged
-    /// into availability; an error makes the caller fail closed). No calendar: empty.
+    /// Busy ranges within `[from, to)` of the calendars of `resources` (read back and merged
+    /// into availability). Resources without a calendar are left out.
     async fn free_busy(
         &self,
         _tenant: Uuid,
+        _resources: &[Uuid],
         _from: DateTime<Utc>,
         _to: DateTime<Utc>,
-    ) -> Result<Vec<BusyRange>, CalendarError> {
-        Ok(Vec::new())
+    ) -> Vec<ResourceBusy> {
+        Vec::new()
     }
 }

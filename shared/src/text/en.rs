@@ -418,6 +418,14 @@ const MAIL: Mail = Mail {
     escalation_admin_body: |reference, service, when, attempts| {
         format!("The booking {reference} ({service} on {when}) could not be written to the calendar after {attempts} attempts. Please add it by hand.\n")
     },
+    calendar_revoked_subject: |resource| format!("Action needed: reconnect {resource}'s calendar"),
+    calendar_revoked_body: |resource, provider, error| {
+        format!("The {provider} calendar of {resource} refused our credentials ({error}). Until it is connected again, {resource}'s times are not offered to clients and new bookings are not written to that calendar. Reconnect it in the console under Calendars.\n")
+    },
+    calendar_drift_subject: |reference| format!("Calendar event of booking {reference} changed outside gomomo"),
+    calendar_drift_body: |reference, resource, found| {
+        format!("The calendar event of booking {reference} in {resource}'s calendar was {found} outside gomomo. The booking itself is unchanged; to change it, reschedule or cancel it in the console so the client is told.\n")
+    },
     hold_released_subject: |service, when| format!("Still interested in {service} on {when}?"),
     hold_released_body: |tenant, service, when| {
         format!("Hi,\n\nThe time you were holding at {tenant} ({service}, {when}) was released because the booking was not completed. It may still be open — come back to the chat to book it or pick another time.\n")

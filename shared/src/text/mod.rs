@@ -407,6 +407,13 @@ pub struct Mail {
     pub escalation_admin_subject: fn(reference: &str) -> String,
     pub escalation_admin_body:
         fn(reference: &str, service: &str, when: &str, attempts: i32) -> String,
+    /// To the admin: a resource's calendar refused its credentials (revoked consent, a
+    /// changed app password); its slots are withheld until it is connected again.
+    pub calendar_revoked_subject: fn(resource: &str) -> String,
+    pub calendar_revoked_body: fn(resource: &str, provider: &str, error: &str) -> String,
+    /// To the admin: an event of ours was moved or deleted in the external calendar.
+    pub calendar_drift_subject: fn(reference: &str) -> String,
+    pub calendar_drift_body: fn(reference: &str, resource: &str, found: &str) -> String,
     pub hold_released_subject: fn(service: &str, when: &str) -> String,
     pub hold_released_body: fn(tenant: &str, service: &str, when: &str) -> String,
     /// A booking now falls in a closure or time off (the booking is kept).

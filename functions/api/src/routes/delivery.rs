@@ -434,7 +434,7 @@ fn google_oauth(state: &AppState) -> Result<&gomomo::adapters::google::GoogleOAu
         .ok_or_else(|| oauth_error(OAuthError::NotConfigured))
 }
 
-/// Start connecting Google Calendar.
+/// Start connecting Google Calendar for every resource of the tenant.
 #[utoipa::path(post, path = "/api/admin/tenants/{tenant}/calendar/google/connect", params(("tenant" = uuid::Uuid, Path, description = "The tenant's id", example = "6d0e0000-0000-4000-8000-000000000001")),
     security(("api_key" = [])),
     responses((status = 200, description = "the consent URL; sets the HttpOnly cookie the callback needs, so start the flow in the browser that will finish it", body = ConnectView),
@@ -444,7 +444,7 @@ pub async fn google_connect(
     headers: HeaderMap,
     ApiPath(tenant): ApiPath<String>,
 ) -> Result<Response, ApiError> {
-    let (url, cookie) = start_google_flow(&state, &headers, &tenant).await?;
+    let (url, cookie) = start_google_flow(&state, &headers, &tenant, None).await?;
     let mut res = Json(ConnectView {
         authorization_url: url,
     })
@@ -453,16 +453,18 @@ pub async fn google_connect(
     Ok(res)
 }
 
-/// Checks the key, mints the state: the consent URL and the cookie that binds it.
-async fn start_google_flow(
+/// Checks the key, mints the state: the consent URL and the cookie that binds it. The
+/// calendar becomes `resource`'s, or (None) every resource's of the tenant.
+pub(crate) async fn start_google_flow(
     state: &AppState,
     headers: &HeaderMap,
     tenant: &str,
+    resource: Option<Uuid>,
 ) -> Result<(String, HeaderValue), ApiError> {
     let tenant = tenant_id(tenant)?;
     tenant_admin(state, headers, tenant).await?;
     let oauth = google_oauth(state)?;
-    let started = oauth.start(tenant.0).await.map_err(oauth_error)?;
+    let started = oauth.start(tenant.0, resource).await.map_err(oauth_error)?;
     let secure = oauth.settings().redirect_url.starts_with("https://");
     Ok((
         started.authorization_url,
@@ -554,7 +556,7 @@ pub async fn google_connect_redirect(
     headers: HeaderMap,
     ApiQuery(q): ApiQuery<ConnectQuery>,
 ) -> Result<Response, ApiError> {
-    let (url, cookie) = start_google_flow(&state, &headers, &q.tenant).await?;
+    let (url, cookie) = start_google_flow(&state, &headers, &q.tenant, None).await?;
     let mut res = Redirect::to(&url).into_response();
     res.headers_mut().append(header::SET_COOKIE, cookie);
     Ok(res)

@@ -1,6 +1,7 @@
 pub mod admin;
 pub mod attendance;
 pub mod audit;
+pub mod calendars;
 pub mod chat;
 pub mod delivery;
 pub mod excel;

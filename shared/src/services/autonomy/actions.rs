@@ -122,6 +122,7 @@ pub async fn external_phase(ctx: &ActionCtx, job: &JobRow, spec: &JobSpec) -> Ex
         .unwrap_or_else(|| crate::text::current().mail.appointment.into());
     let event = CalendarEvent {
         tenant_id: appt.tenant_id,
+        resource_id: appt.resource_id,
         booking_id: appt.id,
         reference: appt.reference.clone(),
         summary: (crate::text::current().mail.calendar_summary)(&service, &appt.reference),

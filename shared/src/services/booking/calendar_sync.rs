@@ -48,6 +48,7 @@ impl BookingService {
             .unwrap_or_else(|| "Appointment".into());
         CalendarEvent {
             tenant_id: appt.tenant_id,
+            resource_id: appt.resource_id,
             booking_id: appt.id,
             reference: appt.reference.clone(),
             summary: format!("{service} ({})", appt.reference),

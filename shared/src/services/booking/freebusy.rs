@@ -1,14 +1,14 @@
-//! Calendar read-back for availability: the tenant calendar's busy ranges, minus the
-//! bookings gomomo itself wrote there (they are already in Postgres, per resource; left in,
-//! one booking would block every other resource at that time). Applied to every resource:
-//! the calendar is the business's.
+//! Calendar read-back for availability: each resource's calendar's busy ranges, minus the
+//! bookings gomomo itself wrote there (they are already in Postgres; left in, a booking
+//! would block its time twice, and where several resources share one calendar, every one of
+//! them). A calendar that cannot be read withholds its own resource's slots, nobody else's.
 
 use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::domain::slots::Busy;
-use crate::ports::calendar::{BusyRange, CalendarError, CalendarProvider};
+use crate::ports::calendar::{BusyRange, CalendarProvider, ResourceBusy};
 
 /// `ranges` minus `own` (both half-open).
 pub fn subtract(ranges: &[BusyRange], own: &[(DateTime<Utc>, DateTime<Utc>)]) -> Vec<Busy> {
@@ -42,23 +42,66 @@ pub fn subtract(ranges: &[BusyRange], own: &[(DateTime<Utc>, DateTime<Utc>)]) ->
     out
 }
 
-/// The external busy ranges within `[lo, hi)`. An error means the calendar could not be
-/// read: the caller offers nothing in that range (fail closed).
+/// External busy time per resource: what availability adds to the bookings and holds.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ExternalBusy(Vec<(Uuid, Vec<Busy>)>);
+
+impl ExternalBusy {
+    /// The busy time of `resource`'s calendar (none without a calendar).
+    pub fn of(&self, resource: Uuid) -> &[Busy] {
+        self.0
+            .iter()
+            .find(|(r, _)| *r == resource)
+            .map_or(&[], |(_, b)| b.as_slice())
+    }
+
+    /// Whether any resource's calendar adds busy time.
+    pub fn is_empty(&self) -> bool {
+        self.0.iter().all(|(_, b)| b.is_empty())
+    }
+}
+
+/// The external busy ranges of `resources` within `[lo, hi)`. A resource whose calendar
+/// could not be read is busy for the whole window: nothing of it is offered there (fail
+/// closed), while the other resources keep their slots.
 pub async fn external_busy(
     calendar: &dyn CalendarProvider,
     pool: &PgPool,
     tenant: Uuid,
+    resources: &[Uuid],
     lo: DateTime<Utc>,
     hi: DateTime<Utc>,
-) -> Result<Vec<Busy>, CalendarError> {
-    let ranges = calendar.free_busy(tenant, lo, hi).await?;
-    if ranges.is_empty() {
-        return Ok(Vec::new());
+) -> ExternalBusy {
+    let read = calendar.free_busy(tenant, resources, lo, hi).await;
+    if read.is_empty() {
+        return ExternalBusy::default();
     }
-    let own = crate::db::bookings::live_appointment_ranges(pool, tenant, lo, hi)
-        .await
-        .map_err(|e| CalendarError::Other(format!("database: {e}")))?;
-    Ok(subtract(&ranges, &own))
+    let mut own: Option<Vec<(DateTime<Utc>, DateTime<Utc>)>> = None;
+    let mut out = Vec::with_capacity(read.len());
+    for ResourceBusy { resource_id, busy } in read {
+        let ranges = match busy {
+            Ok(ranges) if ranges.is_empty() => continue,
+            Ok(ranges) => ranges,
+            Err(e) => {
+                tracing::warn!(%resource_id, error = %e, kind = e.kind(), "calendar read failed: the resource's slots are withheld");
+                out.push((resource_id, vec![Busy { start: lo, end: hi }]));
+                continue;
+            }
+        };
+        if own.is_none() {
+            match crate::db::bookings::live_appointment_ranges(pool, tenant, lo, hi).await {
+                Ok(found) => own = Some(found),
+                Err(e) => {
+                    tracing::warn!(error = %e, "reading our own bookings failed: calendar slots withheld");
+                    out.push((resource_id, vec![Busy { start: lo, end: hi }]));
+                    continue;
+                }
+            }
+        }
+        let mine = own.as_deref().unwrap_or_default();
+        out.push((resource_id, subtract(&ranges, mine)));
+    }
+    ExternalBusy(out)
 }
 
 #[cfg(test)]

@@ -42,6 +42,7 @@ use crate::domain::{
 };
 use crate::ports::clock::Clock;
 use calendar_sync::CalendarOp;
+use freebusy::ExternalBusy;
 
 /// Attempts for a SERIALIZABLE transaction before giving up (each retry backs off a little).
 const MAX_TX_ATTEMPTS: u32 = 12;
@@ -436,16 +437,17 @@ impl BookingService {
         self
     }
 
-    /// Busy ranges of the tenant's calendar for local dates `from..=to` (each resource gets
-    /// them); `Err` = the calendar could not be read and nothing there may be offered.
+    /// The calendars' busy time of `resources` for local dates `from..=to` (a calendar that
+    /// could not be read makes its resource busy throughout).
     async fn calendar_busy(
         &self,
         sched: &TenantSchedule,
         from: NaiveDate,
         to: NaiveDate,
-    ) -> std::result::Result<Vec<Busy>, ()> {
+        resources: &[Uuid],
+    ) -> ExternalBusy {
         let Some(cal) = &self.calendar else {
-            return Ok(Vec::new());
+            return ExternalBusy::default();
         };
         let midnight = chrono::NaiveTime::MIN;
         let lo = slots::local_to_utc(sched.tz, from, midnight, true);
@@ -454,13 +456,11 @@ impl BookingService {
             cal.as_ref(),
             &self.pool,
             sched.tenant.id,
+            resources,
             lo,
             hi,
         )
         .await
-        .map_err(|e| {
-            tracing::warn!(error = %e, kind = e.kind(), "calendar read failed: slots withheld");
-        })
     }
 
     /// Publishes domain events right after the transactions that write them.
@@ -591,13 +591,9 @@ impl BookingService {
             });
         }
         let rules = sched.rules(&service);
-        let Ok(external) = self.calendar_busy(&sched, from, to).await else {
-            return Ok(Availability {
-                time_zone: sched.tz,
-                service_id,
-                slots: Vec::new(),
-            });
-        };
+        let external = self
+            .calendar_busy(&sched, from, to, &target.resources)
+            .await;
         let mut conn = self.pool.acquire().await?;
         let pads = Pads::new(&sched, &sched.extras, &service);
         let rules = pads.rules(rules);
@@ -730,9 +726,8 @@ impl BookingService {
         let date = sched.local_date(start);
         // The calendar is read before any lock is taken (no network call under a lock).
         let external = self
-            .calendar_busy(&sched, date, date)
-            .await
-            .map_err(|()| BookingError::SlotUnavailable)?;
+            .calendar_busy(&sched, date, date, &target.resources)
+            .await;
         // Fast refusal without touching the locks: when no resource is free for this start
         // in a plain snapshot, it cannot be free under the lock either. Losers of a race on a
         // popular slot leave here instead of queueing behind the winner's lock.
@@ -777,7 +772,7 @@ impl BookingService {
         target: &HoldTarget,
         start: DateTime<Utc>,
         session: HoldSession<'_>,
-        external: &[Busy],
+        external: &ExternalBusy,
     ) -> Result<HoldRow> {
         let tenant_id = sched.tenant.id;
         // READ COMMITTED on purpose: after the advisory locks, each statement's fresh
@@ -1157,9 +1152,8 @@ impl BookingService {
         let date = sched.local_date(start);
         // The calendar is read before any lock is taken (no network call under a lock).
         let external = self
-            .calendar_busy(&sched, date, date)
-            .await
-            .map_err(|()| BookingError::SlotUnavailable)?;
+            .calendar_busy(&sched, date, date, &service.resource_ids)
+            .await;
         match retry_transaction(is_retryable, || {
             self.move_to_once(&sched, &service, reference, email, start, &external)
         })
@@ -1180,7 +1174,7 @@ impl BookingService {
         reference: &ReferenceCode,
         email: &Email,
         start: DateTime<Utc>,
-        external: &[Busy],
+        external: &ExternalBusy,
     ) -> Result<AppointmentRow> {
         let tenant_id = sched.tenant.id;
         let (mut tx, appt) = self
@@ -1395,7 +1389,7 @@ async fn offered_slot(
     start: DateTime<Utc>,
     now: DateTime<Utc>,
     moves: Option<Uuid>,
-    external: &[Busy],
+    external: &ExternalBusy,
     relax_caps: bool,
     locked: LockedRules<'_>,
 ) -> Result<(slots::Slot, Uuid)> {
@@ -1483,7 +1477,7 @@ async fn load_busy(
     except: Option<Uuid>,
     pads: &Pads,
     rules: &SlotRules,
-    external: &[Busy],
+    external: &ExternalBusy,
 ) -> Result<Vec<Vec<Busy>>> {
     let (lo, hi) = busy_window(sched, days, pads.reach(rules));
     let rows = q::busy_intervals(conn, resources, lo, hi, now, except).await?;
@@ -1520,7 +1514,7 @@ fn busy_per_resource(
     resources: &[Uuid],
     rows: Vec<(Uuid, Uuid, Busy)>,
     pads: &Pads,
-    external: &[Busy],
+    external: &ExternalBusy,
 ) -> Vec<Vec<Busy>> {
     let mut busy = vec![Vec::new(); resources.len()];
     for (rid, sid, b) in rows {
@@ -1528,8 +1522,8 @@ fn busy_per_resource(
             busy[i].push(pads.pad(Some(sid), b));
         }
     }
-    for list in &mut busy {
-        list.extend(external.iter().map(|b| pads.pad(None, *b)));
+    for (list, r) in busy.iter_mut().zip(resources) {
+        list.extend(external.of(*r).iter().map(|b| pads.pad(None, *b)));
     }
     busy
 }

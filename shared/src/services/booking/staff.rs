@@ -34,10 +34,7 @@ impl BookingService {
         let (sched, service) = self.schedule_and_service(tenant, service_id).await?;
         let resources = staff_resources(&service, at.resource)?;
         let date = sched.local_date(at.start);
-        let external = self
-            .calendar_busy(&sched, date, date)
-            .await
-            .map_err(|()| BookingError::SlotUnavailable)?;
+        let external = self.calendar_busy(&sched, date, date, &resources).await;
         let done = retry_transaction(confirm_retryable, || {
             self.staff_book_once(&sched, &service, &resources, at, client, &external)
         })
@@ -54,7 +51,7 @@ impl BookingService {
         resources: &[Uuid],
         at: StaffPlacement,
         client: &ClientDetails,
-        external: &[Busy],
+        external: &ExternalBusy,
     ) -> Result<(AppointmentRow, bool)> {
         let tenant_id = sched.tenant.id;
         let mut tx = self
@@ -119,10 +116,7 @@ impl BookingService {
         };
         let resources = staff_resources(&service, at.resource)?;
         let date = sched.local_date(at.start);
-        let external = self
-            .calendar_busy(&sched, date, date)
-            .await
-            .map_err(|()| BookingError::SlotUnavailable)?;
+        let external = self.calendar_busy(&sched, date, date, &resources).await;
         match retry_transaction(is_retryable, || {
             self.staff_reschedule_once(&sched, &service, &resources, reference, at, &external)
         })
@@ -143,7 +137,7 @@ impl BookingService {
         resources: &[Uuid],
         reference: &ReferenceCode,
         at: StaffPlacement,
-        external: &[Busy],
+        external: &ExternalBusy,
     ) -> Result<AppointmentRow> {
         let tenant_id = sched.tenant.id;
         let mut tx = self
@@ -227,7 +221,7 @@ async fn staff_slot(
     at: StaffPlacement,
     now: DateTime<Utc>,
     moves: Option<Uuid>,
-    external: &[Busy],
+    external: &ExternalBusy,
     extras: &ScheduleExtras,
 ) -> Result<(Slot, Uuid, bool)> {
     let strict = offered_slot(

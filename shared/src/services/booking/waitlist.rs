@@ -12,6 +12,7 @@ use sha2::{Digest, Sha256};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
+use super::freebusy::ExternalBusy;
 use super::{
     confirm_retryable, is_constraint, is_retryable, offered_slot, retry_transaction, BookingError,
     BookingService, ClientDetails, LockedRules, Result, RuleLocks, TenantSchedule,
@@ -21,7 +22,6 @@ use crate::db::tenants::ServiceRow;
 use crate::db::waitlist::{self as wl, WaitlistStatus};
 use crate::db::{audit, outbox};
 use crate::domain::events::{self, DomainEvent};
-use crate::domain::slots::Busy;
 use crate::domain::{ClientName, Email, PhoneE164, SessionId, TenantId};
 
 /// Offers that run out, handled per tick.
@@ -70,9 +70,9 @@ impl BookingService {
         let (sched, service) = self.schedule_and_service(tenant, service_id).await?;
         let date = sched.local_date(start);
         // The calendar is read before any lock is taken (no network call under a lock).
-        let Ok(external) = self.calendar_busy(&sched, date, date).await else {
-            return Ok(None);
-        };
+        let external = self
+            .calendar_busy(&sched, date, date, &service.resource_ids)
+            .await;
         let retry = |e: &sqlx::Error| {
             is_retryable(e) || is_constraint(e, "waitlist_entries_offer_token_hash_key")
         };
@@ -88,7 +88,7 @@ impl BookingService {
         service: &ServiceRow,
         entry: Uuid,
         start: DateTime<Utc>,
-        external: &[Busy],
+        external: &ExternalBusy,
     ) -> Result<Option<WaitlistOffer>> {
         let tenant_id = sched.tenant.id;
         let mut tx = self.pool.begin().await?;

@@ -136,6 +136,8 @@ impl Delivery {
 pub struct Integrations {
     pub secrets: SecretBox,
     pub google: Option<GoogleOAuth>,
+    /// The resources' connected calendars, for connecting, inspecting and disconnecting.
+    pub calendars: crate::adapters::calendars::ConnectedCalendars,
     pub outbound: OutboundPolicy,
     pub clock: Clock,
 }

@@ -1,0 +1,245 @@
+//! Admin routes of the resources' calendars: the connections with their health, connecting
+//! a resource's Google calendar, and disconnecting (removing our future events or leaving
+//! them).
+
+use axum::extract::State;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use chrono::{DateTime, Utc};
+use gomomo::adapters::calendars::DisconnectError;
+use gomomo::db::calendars::ConnectionRow;
+use gomomo::http::{ApiError, ApiPath, ApiQuery};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use super::delivery::{start_google_flow, ConnectView};
+use super::{tenant_id, uuid_field};
+use crate::auth::tenant_admin;
+use crate::dto::ErrorBody;
+use crate::AppState;
+
+/// A calendar provider.
+#[derive(ToSchema)]
+#[schema(example = "caldav")]
+#[allow(dead_code)]
+pub enum CalendarProviderName {
+    #[schema(rename = "google")]
+    Google,
+    #[schema(rename = "caldav")]
+    Caldav,
+    #[schema(rename = "microsoft")]
+    Microsoft,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CalendarConnectionView {
+    #[schema(example = "0b7c5a53-3f43-4e0a-9d3e-5d2f6c1e9a11")]
+    pub id: Uuid,
+    #[schema(example = "96ab4e16-3f4e-403a-8a4d-1051aa51d204")]
+    pub resource_id: Uuid,
+    #[schema(max_length = 200, example = "Dr. Lee")]
+    pub resource_name: String,
+    #[schema(value_type = CalendarProviderName)]
+    pub provider: String,
+    /// The calendar written to: Google's `primary`, the CalDAV collection's URL, or
+    /// Microsoft's default calendar.
+    #[schema(
+        max_length = 2000,
+        example = "https://dav.clinic.example/calendars/lee/work/"
+    )]
+    pub calendar: String,
+    /// The CalDAV account (no secret is ever returned).
+    #[schema(max_length = 320, example = "lee@clinic.example")]
+    pub username: Option<String>,
+    #[schema(format = DateTime, example = "2026-12-01T09:00:00Z")]
+    pub connected_at: DateTime<Utc>,
+    /// The last call to the calendar that worked.
+    #[schema(format = DateTime, example = "2026-12-01T09:30:00Z")]
+    pub last_success_at: Option<DateTime<Utc>>,
+    /// The last call that failed, and why.
+    #[schema(format = DateTime, example = "2026-12-01T09:31:00Z")]
+    pub last_error_at: Option<DateTime<Utc>>,
+    #[schema(max_length = 500, example = "calendar network error")]
+    pub last_error: Option<String>,
+    /// Set when the provider refused the credentials (revoked consent, a changed app
+    /// password): the resource's slots are withheld until it is connected again.
+    #[schema(format = DateTime, example = "2026-12-01T09:31:00Z")]
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+impl CalendarConnectionView {
+    fn new(c: ConnectionRow, resource_name: String) -> Self {
+        Self {
+            id: c.id,
+            resource_id: c.resource_id,
+            resource_name,
+            calendar: c.calendar_url.unwrap_or(c.calendar_id),
+            provider: c.provider,
+            username: c.username,
+            connected_at: c.connected_at,
+            last_success_at: c.last_success_at,
+            last_error_at: c.last_error_at,
+            last_error: c.last_error,
+            revoked_at: c.revoked_at,
+        }
+    }
+}
+
+/// The resources' calendar connections.
+#[utoipa::path(get, path = "/api/admin/tenants/{tenant}/calendars",
+    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id", example = "6d0e0000-0000-4000-8000-000000000001")),
+    security(("api_key" = [])),
+    description = "Every resource's calendar connection: its provider, the calendar, when it last worked and when it last failed (and why), and whether the provider refused the credentials.",
+    responses((status = 200, body = [CalendarConnectionView]), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+pub async fn list_calendars(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ApiPath(tenant): ApiPath<String>,
+) -> Result<Json<Vec<CalendarConnectionView>>, ApiError> {
+    let tenant = tenant_id(&tenant)?;
+    tenant_admin(&state, &headers, tenant).await?;
+    let rows = state
+        .integrations
+        .calendars
+        .list(tenant.0)
+        .await
+        .map_err(|e| ApiError::internal(&e))?;
+    Ok(Json(
+        rows.into_iter()
+            .map(|(c, name)| CalendarConnectionView::new(c, name))
+            .collect(),
+    ))
+}
+
+/// The resource `raw` of `tenant`, or 404 `resource_not_found`.
+pub(crate) async fn tenant_resource(
+    state: &AppState,
+    tenant: Uuid,
+    raw: &str,
+) -> Result<Uuid, ApiError> {
+    let resource = uuid_field("resource_id", raw)?;
+    let found = state
+        .integrations
+        .calendars
+        .resource_of_tenant(tenant, resource)
+        .await
+        .map_err(|e| ApiError::internal(&e))?;
+    if found {
+        Ok(resource)
+    } else {
+        Err(ApiError::not_found(
+            "resource_not_found",
+            "no such resource at this tenant",
+        ))
+    }
+}
+
+/// Start connecting a resource's Google calendar.
+#[utoipa::path(post, path = "/api/admin/tenants/{tenant}/resources/{resource}/calendar/google/connect",
+    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id", example = "6d0e0000-0000-4000-8000-000000000001"), ("resource" = uuid::Uuid, Path, description = "A resource's id", example = "96ab4e16-3f4e-403a-8a4d-1051aa51d204")),
+    security(("api_key" = [])),
+    description = "Returns Google's consent URL for this resource's calendar (it replaces any calendar the resource had). Sets the HttpOnly cookie the callback checks, so open the URL in the browser that called this.",
+    responses((status = 200, body = ConnectView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 404, description = "resource_not_found", body = ErrorBody),
+        (status = 503, description = "calendar_not_configured", body = ErrorBody)))]
+pub async fn google_connect_resource(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ApiPath((tenant, resource)): ApiPath<(String, String)>,
+) -> Result<Response, ApiError> {
+    let tid = tenant_id(&tenant)?;
+    tenant_admin(&state, &headers, tid).await?;
+    let resource = tenant_resource(&state, tid.0, &resource).await?;
+    let (url, cookie) = start_google_flow(&state, &headers, &tenant, Some(resource)).await?;
+    let mut res = Json(ConnectView {
+        authorization_url: url,
+    })
+    .into_response();
+    res.headers_mut().append(header::SET_COOKIE, cookie);
+    Ok(res)
+}
+
+/// What to do with our events that have not happened yet.
+#[derive(ToSchema)]
+#[schema(example = "remove")]
+#[allow(dead_code)]
+pub enum FutureEvents {
+    #[schema(rename = "remove")]
+    Remove,
+    #[schema(rename = "keep")]
+    Keep,
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct DisconnectQuery {
+    /// Required: `remove` deletes our events that have not ended from the calendar first,
+    /// `keep` leaves them there.
+    #[param(value_type = FutureEvents)]
+    pub future_events: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct DisconnectedView {
+    #[schema(value_type = CalendarProviderName)]
+    pub provider: String,
+    /// Future events deleted from the calendar.
+    #[schema(minimum = 0, example = 3)]
+    pub removed: usize,
+    /// Future events left in it.
+    #[schema(minimum = 0, example = 0)]
+    pub left: usize,
+}
+
+/// Disconnect a resource's calendar.
+#[utoipa::path(delete, path = "/api/admin/tenants/{tenant}/resources/{resource}/calendar",
+    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id", example = "6d0e0000-0000-4000-8000-000000000001"), ("resource" = uuid::Uuid, Path, description = "A resource's id", example = "96ab4e16-3f4e-403a-8a4d-1051aa51d204"), DisconnectQuery),
+    security(("api_key" = [])),
+    description = "Disconnects the resource's calendar; `future_events` says whether our events that have not ended are removed from it first or left. When some cannot be removed, nothing is disconnected (502 `calendar_unreachable`). Audited `calendar.disconnected`.",
+    responses((status = 200, body = DisconnectedView),
+        (status = 400, description = "invalid_future_events", body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 404, description = "resource_not_found, calendar_not_connected", body = ErrorBody),
+        (status = 502, description = "calendar_unreachable", body = ErrorBody)))]
+pub async fn disconnect_calendar(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ApiPath((tenant, resource)): ApiPath<(String, String)>,
+    ApiQuery(q): ApiQuery<DisconnectQuery>,
+) -> Result<Json<DisconnectedView>, ApiError> {
+    let tenant = tenant_id(&tenant)?;
+    let principal = tenant_admin(&state, &headers, tenant).await?;
+    let resource = tenant_resource(&state, tenant.0, &resource).await?;
+    let remove = match q.future_events.as_deref() {
+        Some("remove") => true,
+        Some("keep") => false,
+        _ => {
+            return Err(ApiError::bad_request(
+                "invalid_future_events",
+                "future_events must be remove (delete our future events from the calendar) or keep (leave them)",
+            ))
+        }
+    };
+    let done = state
+        .integrations
+        .calendars
+        .disconnect(tenant.0, resource, remove, &principal.label())
+        .await
+        .map_err(|e| match e {
+            DisconnectError::NotConnected => {
+                ApiError::not_found("calendar_not_connected", e.to_string())
+            }
+            DisconnectError::Unreachable { .. } => ApiError::new(
+                StatusCode::BAD_GATEWAY,
+                "calendar_unreachable",
+                e.to_string(),
+            ),
+            DisconnectError::Database(_) => ApiError::internal(&e),
+        })?;
+    Ok(Json(DisconnectedView {
+        provider: done.provider,
+        removed: done.removed,
+        left: done.left,
+    }))
+}

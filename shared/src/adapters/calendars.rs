@@ -1,0 +1,459 @@
+//! The connected calendars behind the calendar port: each resource's connection
+//! (`calendar_connections`) names its provider, and this router sends each call to it.
+//!
+//! - **Writes** go to the calendar of the booking's resource. Where the event lives is kept
+//!   in `calendar_events`, so a booking moved to another resource has its event removed from
+//!   the old calendar before it is written to the new one, and a cancel finds it wherever
+//!   it is. A resource without a calendar is not an error: nothing is written.
+//! - **Reads** are per resource: one calendar failing withholds only its resource's slots.
+//! - **Health**: every call records its outcome on the connection (last success, last
+//!   error). A refusal of the credentials marks the connection revoked and tells the admin
+//!   once (audit row and email); the write retries and their escalation go on as for any
+//!   other failure.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde_json::json;
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use super::google::GoogleCalendar;
+use crate::db::calendars::{self, ConnectionRow, EventRow};
+use crate::db::{audit, notifications};
+use crate::ports::calendar::{
+    BusyRange, CalendarError, CalendarEvent, CalendarProvider, ResourceBusy,
+};
+use crate::ports::clock::Clock;
+
+/// The providers a connection may name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Provider {
+    Google,
+    CalDav,
+    Microsoft,
+}
+
+impl Provider {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "google" => Some(Self::Google),
+            "caldav" => Some(Self::CalDav),
+            "microsoft" => Some(Self::Microsoft),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Google => "google",
+            Self::CalDav => "caldav",
+            Self::Microsoft => "microsoft",
+        }
+    }
+
+    /// How the admin reads it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Google => "Google",
+            Self::CalDav => "CalDAV",
+            Self::Microsoft => "Microsoft 365",
+        }
+    }
+}
+
+/// What a disconnection did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Disconnected {
+    pub provider: String,
+    /// Future events deleted from the calendar.
+    pub removed: usize,
+    /// Future events left in it.
+    pub left: usize,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DisconnectError {
+    #[error("this resource has no calendar connected")]
+    NotConnected,
+    #[error("{failed} future events could not be removed ({removed} were); the calendar stays connected")]
+    Unreachable { removed: usize, failed: usize },
+    #[error("database error")]
+    Database(#[from] sqlx::Error),
+}
+
+/// Routes the calendar port to each resource's connected calendar.
+#[derive(Clone)]
+pub struct ConnectedCalendars {
+    pool: PgPool,
+    clock: Clock,
+    google: Option<GoogleCalendar>,
+}
+
+fn database(e: sqlx::Error) -> CalendarError {
+    CalendarError::Other(format!("database: {e}"))
+}
+
+fn not_configured(p: Provider) -> CalendarError {
+    CalendarError::Other(format!("{} is not configured on this server", p.label()))
+}
+
+impl ConnectedCalendars {
+    pub fn new(pool: PgPool, clock: Clock) -> Self {
+        Self {
+            pool,
+            clock,
+            google: None,
+        }
+    }
+
+    pub fn with_google(mut self, google: GoogleCalendar) -> Self {
+        self.google = Some(google);
+        self
+    }
+
+    fn provider(conn: &ConnectionRow) -> Result<Provider, CalendarError> {
+        Provider::parse(&conn.provider)
+            .ok_or_else(|| CalendarError::Other(format!("unknown provider {}", conn.provider)))
+    }
+
+    /// Writes `event` through `conn`; `known` is our last write there (same connection).
+    async fn write(
+        &self,
+        conn: &ConnectionRow,
+        event: &CalendarEvent,
+        known: Option<&EventRow>,
+    ) -> Result<EventRow, CalendarError> {
+        let sequence = known.map_or(0, |k| k.sequence + 1);
+        let external_id = match Self::provider(conn)? {
+            Provider::Google => {
+                let google = self
+                    .google
+                    .as_ref()
+                    .ok_or_else(|| not_configured(Provider::Google))?;
+                google.upsert(conn, event).await?
+            }
+            p => return Err(not_configured(p)),
+        };
+        Ok(EventRow {
+            booking_id: event.booking_id,
+            tenant_id: event.tenant_id,
+            connection_id: conn.id,
+            external_id,
+            etag: None,
+            sequence,
+            start_at: event.start,
+            end_at: event.end,
+            drift_reported_at: None,
+        })
+    }
+
+    /// Removes our event `booking` from `conn` (`known`: where we wrote it, when recorded).
+    async fn remove(
+        &self,
+        conn: &ConnectionRow,
+        booking: Uuid,
+        _known: Option<&EventRow>,
+    ) -> Result<(), CalendarError> {
+        match Self::provider(conn)? {
+            Provider::Google => {
+                let google = self
+                    .google
+                    .as_ref()
+                    .ok_or_else(|| not_configured(Provider::Google))?;
+                google.delete(conn, booking).await
+            }
+            p => Err(not_configured(p)),
+        }
+    }
+
+    async fn read(
+        &self,
+        conn: &ConnectionRow,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<BusyRange>, CalendarError> {
+        match Self::provider(conn)? {
+            Provider::Google => {
+                let google = self
+                    .google
+                    .as_ref()
+                    .ok_or_else(|| not_configured(Provider::Google))?;
+                google.busy(conn, from, to).await
+            }
+            p => Err(not_configured(p)),
+        }
+    }
+
+    /// Records the outcome of a call on the connection; a refused credential is noticed
+    /// once and told to the admin.
+    async fn health<T>(&self, conn: &ConnectionRow, outcome: &Result<T, CalendarError>) {
+        let now = self.clock.now();
+        let recorded = match outcome {
+            Ok(_) => calendars::record_success(&self.pool, conn.id, now)
+                .await
+                .map(|()| false),
+            Err(e) => {
+                calendars::record_error(
+                    &self.pool,
+                    conn.id,
+                    now,
+                    &e.to_string(),
+                    *e == CalendarError::Auth,
+                )
+                .await
+            }
+        };
+        match recorded {
+            Ok(true) => {
+                if let Err(e) = self.tell_revoked(conn, now).await {
+                    tracing::error!(connection_id = %conn.id, error = %e, "telling the admin of a revoked calendar failed");
+                }
+            }
+            Ok(false) => {}
+            Err(e) => {
+                tracing::warn!(connection_id = %conn.id, error = %e, "recording calendar health failed")
+            }
+        }
+    }
+
+    async fn tell_revoked(
+        &self,
+        conn: &ConnectionRow,
+        now: DateTime<Utc>,
+    ) -> Result<(), sqlx::Error> {
+        let provider = Provider::parse(&conn.provider).map_or("calendar", Provider::label);
+        let mut tx = self.pool.begin().await?;
+        let resource = crate::db::tenants::list_resources(&mut *tx, conn.tenant_id)
+            .await?
+            .into_iter()
+            .find(|r| r.id == conn.resource_id)
+            .map_or_else(|| "a resource".to_string(), |r| r.name);
+        audit::record(
+            &mut tx,
+            audit::AuditEntry {
+                tenant_id: Some(conn.tenant_id),
+                event_type: "calendar.revoked",
+                entity_type: "calendar_connection",
+                entity_id: Some(conn.id.to_string()),
+                actor: "system",
+                payload: json!({"provider": conn.provider, "resource_id": conn.resource_id}),
+            },
+        )
+        .await?;
+        if let Some(admin) = notifications::tenant_admin_email(&mut *tx, conn.tenant_id).await? {
+            let text = &crate::text::current().mail;
+            notifications::enqueue(
+                &mut tx,
+                &notifications::NewNotification {
+                    tenant_id: conn.tenant_id,
+                    channel: "email",
+                    kind: "calendar_revoked",
+                    recipient: admin,
+                    subject: Some((text.calendar_revoked_subject)(&resource)),
+                    body: (text.calendar_revoked_body)(
+                        &resource,
+                        provider,
+                        "the credentials were refused",
+                    ),
+                    metadata: json!({"connection_id": conn.id, "resource_id": conn.resource_id}),
+                    idempotency_key: format!("calendar_revoked:{}:{}", conn.id, now.timestamp()),
+                    booking_id: None,
+                    job_id: None,
+                },
+            )
+            .await?;
+        }
+        tx.commit().await
+    }
+
+    /// Whether `resource` is one of `tenant`'s.
+    pub async fn resource_of_tenant(
+        &self,
+        tenant: Uuid,
+        resource: Uuid,
+    ) -> Result<bool, sqlx::Error> {
+        crate::db::schedule::resource_of_tenant(&self.pool, tenant, resource).await
+    }
+
+    /// The tenant's connections with their resource's name.
+    pub async fn list(&self, tenant: Uuid) -> Result<Vec<(ConnectionRow, String)>, sqlx::Error> {
+        calendars::list(&self.pool, tenant).await
+    }
+
+    /// Disconnects `resource`'s calendar. With `remove_future`, our events that have not
+    /// ended yet are deleted from it first; when any of them cannot be, the connection stays
+    /// (nothing is half done) and the error says so. Without, they are left where they are.
+    pub async fn disconnect(
+        &self,
+        tenant: Uuid,
+        resource: Uuid,
+        remove_future: bool,
+        actor: &str,
+    ) -> Result<Disconnected, DisconnectError> {
+        let conn = calendars::for_resource(&self.pool, tenant, resource)
+            .await?
+            .ok_or(DisconnectError::NotConnected)?;
+        let events = calendars::events_of_connection(&self.pool, conn.id, self.clock.now()).await?;
+        let mut removed = 0;
+        if remove_future {
+            let mut failed = 0;
+            for e in &events {
+                match self.remove(&conn, e.booking_id, Some(e)).await {
+                    Ok(()) => {
+                        calendars::delete_event(&self.pool, e.booking_id).await?;
+                        removed += 1;
+                    }
+                    Err(err) => {
+                        tracing::warn!(booking_id = %e.booking_id, error = %err, "removing a future event failed");
+                        failed += 1;
+                    }
+                }
+            }
+            if failed > 0 {
+                return Err(DisconnectError::Unreachable { removed, failed });
+            }
+        }
+        let mut tx = self.pool.begin().await?;
+        calendars::delete(&mut *tx, tenant, resource).await?;
+        audit::record(
+            &mut tx,
+            audit::AuditEntry {
+                tenant_id: Some(tenant),
+                event_type: "calendar.disconnected",
+                entity_type: "calendar_connection",
+                entity_id: Some(conn.id.to_string()),
+                actor,
+                payload: json!({
+                    "provider": conn.provider,
+                    "resource_id": resource,
+                    "future_events": if remove_future { "removed" } else { "left" },
+                    "removed": removed,
+                }),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(Disconnected {
+            provider: conn.provider,
+            removed,
+            left: if remove_future { 0 } else { events.len() },
+        })
+    }
+
+    /// Legacy events (written before events were recorded) of Google connections: found
+    /// by the id derived from the booking, on the calendar of the booking's resource.
+    async fn legacy_connection(
+        &self,
+        tenant: Uuid,
+        booking: Uuid,
+    ) -> Result<Option<ConnectionRow>, CalendarError> {
+        let Some(appt) = crate::db::bookings::appointment_by_id(&self.pool, booking)
+            .await
+            .map_err(database)?
+        else {
+            return Ok(None);
+        };
+        let conn = calendars::for_resource(&self.pool, tenant, appt.resource_id)
+            .await
+            .map_err(database)?;
+        Ok(conn.filter(|c| c.provider == Provider::Google.as_str()))
+    }
+}
+
+#[async_trait]
+impl CalendarProvider for ConnectedCalendars {
+    async fn create_event(&self, event: &CalendarEvent) -> Result<String, CalendarError> {
+        let conn = calendars::for_resource(&self.pool, event.tenant_id, event.resource_id)
+            .await
+            .map_err(database)?;
+        let known = calendars::event_of(&self.pool, event.booking_id)
+            .await
+            .map_err(database)?;
+        let here = match (&known, &conn) {
+            (Some(k), Some(c)) if k.connection_id == c.id => known.as_ref(),
+            // Written to another calendar (the booking moved to another resource, or the
+            // resource connected another calendar): take it out of there first.
+            (Some(k), _) => {
+                if let Some(old) = calendars::get(&self.pool, k.connection_id)
+                    .await
+                    .map_err(database)?
+                {
+                    let removed = self.remove(&old, k.booking_id, Some(k)).await;
+                    self.health(&old, &removed).await;
+                    removed?;
+                }
+                calendars::delete_event(&self.pool, k.booking_id)
+                    .await
+                    .map_err(database)?;
+                None
+            }
+            (None, _) => None,
+        };
+        let Some(conn) = conn else {
+            return Ok(String::new());
+        };
+        let written = self.write(&conn, event, here).await;
+        self.health(&conn, &written).await;
+        let row = written?;
+        calendars::save_event(&self.pool, &row)
+            .await
+            .map_err(database)?;
+        Ok(row.external_id)
+    }
+
+    async fn delete_event(&self, tenant: Uuid, booking: Uuid) -> Result<(), CalendarError> {
+        let known = calendars::event_of(&self.pool, booking)
+            .await
+            .map_err(database)?;
+        let conn = match &known {
+            Some(k) => calendars::get(&self.pool, k.connection_id)
+                .await
+                .map_err(database)?,
+            None => self.legacy_connection(tenant, booking).await?,
+        };
+        if let Some(conn) = conn {
+            let removed = self.remove(&conn, booking, known.as_ref()).await;
+            self.health(&conn, &removed).await;
+            removed?;
+        }
+        if known.is_some() {
+            calendars::delete_event(&self.pool, booking)
+                .await
+                .map_err(database)?;
+        }
+        Ok(())
+    }
+
+    async fn free_busy(
+        &self,
+        tenant: Uuid,
+        resources: &[Uuid],
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Vec<ResourceBusy> {
+        let conns = match calendars::for_resources(&self.pool, tenant, resources).await {
+            Ok(c) => c,
+            // Which resources have a calendar is unknown: every one is withheld.
+            Err(e) => {
+                let e = database(e);
+                return resources
+                    .iter()
+                    .map(|r| ResourceBusy {
+                        resource_id: *r,
+                        busy: Err(e.clone()),
+                    })
+                    .collect();
+            }
+        };
+        let mut out = Vec::with_capacity(conns.len());
+        for conn in conns {
+            let busy = self.read(&conn, from, to).await;
+            self.health(&conn, &busy).await;
+            out.push(ResourceBusy {
+                resource_id: conn.resource_id,
+                busy,
+            });
+        }
+        out
+    }
+}
