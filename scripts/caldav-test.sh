@@ -2,9 +2,10 @@
 # The CalDAV client against a real CalDAV server: starts Radicale (PyPI `radicale`) on
 # 127.0.0.1 with a free port, a temporary storage folder and plain htpasswd auth, makes the
 # test user's calendar with the PyPI `caldav` client (scripts/caldav_helper.py), then runs
-# `cargo test -p gomomo --test caldav -- --include-ignored` with the server's URL and the
-# credentials in CALDAV_TEST_* (the server tests are #[ignore]d for a plain `cargo test` and
-# fail without those variables).
+# `cargo test --workspace --test caldav -- --include-ignored` (the gomomo crate's
+# shared/tests/caldav.rs; `--workspace` keeps the features of `cargo test --workspace`, so
+# nothing is rebuilt after it) with the server's URL and the credentials in CALDAV_TEST_*
+# (the server tests are #[ignore]d for a plain `cargo test` and fail without those variables).
 #
 #   scripts/caldav-test.sh
 #
@@ -83,5 +84,5 @@ export CALDAV_TEST_PASSWORD="$PASSWORD"
 export CALDAV_TEST_CALENDAR="$CAL_URL"
 export CALDAV_TEST_PYTHON="$PWD/$PY"
 export CALDAV_TEST_HELPER="$PWD/scripts/caldav_helper.py"
-cargo test --quiet -p gomomo --test caldav -- --include-ignored
+cargo test --quiet --workspace --test caldav -- --include-ignored
 say "passed"

@@ -280,11 +280,17 @@ async fn a_booking_is_written_moved_reapplied_after_a_conflict_and_deleted() {
     assert_eq!(seen.sequence, w3.sequence);
     assert_eq!(seen.etag, w3.etag);
 
-    // Cancel: deleted with If-Match; gone; deleting again (404) is success.
+    // Cancel after yet another edit elsewhere: the If-Match fails (412), the event is
+    // deleted all the same; gone; deleting again (404) is success.
+    s.helper(&["edit", &w3.href, &s.user, &s.password], &theirs);
     let stored = Stored {
         href: w3.href.clone(),
         etag: w3.etag.clone(),
     };
+    assert_ne!(
+        c.get_event(&creds, &w3.href).await.unwrap().unwrap().etag,
+        stored.etag
+    );
     c.delete_event(&creds, &stored).await.unwrap();
     assert_eq!(c.get_event(&creds, &w3.href).await.unwrap(), None);
     c.delete_event(&creds, &stored).await.unwrap();

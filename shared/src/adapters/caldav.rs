@@ -131,6 +131,13 @@ pub fn booking_uid(booking: uuid::Uuid) -> String {
     format!("{UID_PREFIX}{}", booking.simple())
 }
 
+/// An ETag usable in `If-Match`: a weak one (`W/"…"`) never matches there (RFC 9110
+/// §13.1.1), so it is not sent.
+fn strong(etag: &str) -> Option<String> {
+    let e = etag.trim();
+    (!e.is_empty() && !e.starts_with("W/")).then(|| e.to_string())
+}
+
 fn other(msg: impl Into<String>) -> CalendarError {
     CalendarError::Other(msg.into())
 }
@@ -453,8 +460,7 @@ impl CalDavClient {
         let mut sequence = ev.sequence;
         let mut precondition = match known {
             None => Some(("If-None-Match", "*".to_string())),
-            Some(Stored { etag: Some(e), .. }) => Some(("If-Match", e.clone())),
-            Some(Stored { etag: None, .. }) => None,
+            Some(Stored { etag, .. }) => etag.as_deref().and_then(strong).map(|e| ("If-Match", e)),
         };
         let mut conflict = false;
         for _ in 0..MAX_CONFLICT_ROUNDS {
@@ -507,10 +513,10 @@ impl CalDavClient {
                     let their_seq = theirs.iter().map(|e| e.sequence).max().unwrap_or(0);
                     sequence = sequence.max(their_seq.saturating_add(1));
                     conflict = true;
-                    precondition = Some(match current.etag() {
-                        Some(e) => ("If-Match", e),
-                        None => ("If-Match", "*".to_string()),
-                    });
+                    // Over exactly what we read where the ETag allows, else over whatever
+                    // is there.
+                    let e = current.etag().as_deref().and_then(strong);
+                    precondition = Some(("If-Match", e.unwrap_or_else(|| "*".to_string())));
                 }
                 StatusCode::NOT_FOUND | StatusCode::GONE => {
                     // Removed outside gomomo: written again.
@@ -537,8 +543,12 @@ impl CalDavClient {
         let url = self.parse_url(&stored.href)?;
         let mut etag = stored.etag.clone();
         for _ in 0..2 {
-            let headers: Vec<(&'static str, String)> =
-                etag.iter().map(|e| ("If-Match", e.clone())).collect();
+            let headers: Vec<(&'static str, String)> = etag
+                .as_deref()
+                .and_then(strong)
+                .map(|e| ("If-Match", e))
+                .into_iter()
+                .collect();
             let a = self
                 .request(creds, Method::DELETE, &url, &headers, None)
                 .await?;
@@ -714,6 +724,13 @@ mod tests {
         );
         assert!(dev.parse_url("http://127.0.0.1:5232/").is_ok());
         assert!(dev.parse_url("http://127.0.0.2:5232/").is_err());
+    }
+
+    #[test]
+    fn weak_etags_are_not_preconditions() {
+        assert_eq!(strong("\"abc\""), Some("\"abc\"".to_string()));
+        assert_eq!(strong("W/\"abc\""), None);
+        assert_eq!(strong(" "), None);
     }
 
     #[test]

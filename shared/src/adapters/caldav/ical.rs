@@ -1079,6 +1079,25 @@ mod tests {
                 (utc("2026-03-19T13:00:00Z"), utc("2026-03-19T14:00:00Z")),
             ]
         );
+        // UNTIL in UTC ends the rule (inclusive); a wall time skipped by the change
+        // (02:30 on 8 March) is read with the offset before the gap, as RFC 5545 says.
+        let t = cal(
+            "BEGIN:VEVENT\nUID:until\nDTSTART;TZID=America/New_York:20260226T090000\n\
+             DURATION:PT1H\nRRULE:FREQ=WEEKLY;UNTIL=20260312T130000Z\nEND:VEVENT\n\
+             BEGIN:VEVENT\nUID:gap\nDTSTART;TZID=America/New_York:20260308T023000\n\
+             DURATION:PT30M\nEND:VEVENT\n",
+        );
+        let i = window(&t, "2026-02-01T00:00:00Z", "2026-04-01T00:00:00Z", Tz::UTC);
+        let got: Vec<_> = i.iter().map(|x| (x.uid.as_str(), x.start)).collect();
+        assert_eq!(
+            got,
+            vec![
+                ("until", utc("2026-02-26T14:00:00Z")),
+                ("until", utc("2026-03-05T14:00:00Z")),
+                ("gap", utc("2026-03-08T07:30:00Z")),
+                ("until", utc("2026-03-12T13:00:00Z")),
+            ]
+        );
         // A window in the middle finds only its instances; an instance running into the
         // window from before it counts.
         let i = window(&t, "2026-03-12T13:30:00Z", "2026-03-13T00:00:00Z", Tz::UTC);
