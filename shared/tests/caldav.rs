@@ -617,3 +617,53 @@ END:VCALENDAR
         Err(CalendarError::Network)
     );
 }
+
+/// A server without `/.well-known/caldav` whose principal names a calendar home on an
+/// internal address: discovery goes on from the given URL, and the home is refused before
+/// any request reaches it.
+#[tokio::test]
+async fn discovery_checks_every_href_the_server_answers() {
+    use axum::http::{Method, Uri};
+    let hits = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let h = hits.clone();
+    let app = axum::Router::new().fallback(move |method: Method, uri: Uri| {
+        let h = h.clone();
+        async move {
+            h.lock().unwrap().push(format!("{method} {}", uri.path()));
+            let ms = |inner: &str| {
+                format!(
+                    r#"<multistatus xmlns="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><response><href>{}</href><propstat><prop>{inner}</prop><status>HTTP/1.1 200 OK</status></propstat></response></multistatus>"#,
+                    uri.path()
+                )
+            };
+            match uri.path() {
+                "/dav/" => (
+                    axum::http::StatusCode::MULTI_STATUS,
+                    ms("<current-user-principal><href>/dav/principals/ana/</href></current-user-principal>"),
+                ),
+                "/dav/principals/ana/" => (
+                    axum::http::StatusCode::MULTI_STATUS,
+                    ms("<C:calendar-home-set><href>http://169.254.169.254/latest/</href></C:calendar-home-set>"),
+                ),
+                _ => (axum::http::StatusCode::NOT_FOUND, String::new()),
+            }
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let creds = creds_for(&format!("http://{addr}/dav/"));
+    let e = client().discover(&creds).await.unwrap_err();
+    assert!(
+        matches!(&e, CalendarError::Other(m) if m.contains("refused") && m.contains("link-local")),
+        "{e:?}"
+    );
+    assert_eq!(
+        *hits.lock().unwrap(),
+        vec![
+            "PROPFIND /.well-known/caldav",
+            "PROPFIND /dav/",
+            "PROPFIND /dav/principals/ana/",
+        ]
+    );
+}
