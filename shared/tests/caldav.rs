@@ -248,6 +248,14 @@ async fn a_booking_is_written_moved_reapplied_after_a_conflict_and_deleted() {
         (moved.start, moved.end, 1)
     );
     assert_eq!(seen.etag, w2.etag);
+    // The same reschedule retried with the ETag from before it (its answer lost): the
+    // server already has it, so no conflict and nothing changes.
+    let retried = c
+        .put_event(&creds, &cal, &moved, Some(&known))
+        .await
+        .unwrap();
+    assert!(!retried.conflict, "{retried:?}");
+    assert_eq!((retried.sequence, &retried.etag), (1, &w2.etag));
 
     // Someone edits it in their calendar program (moves it, bumps SEQUENCE to 5).
     let theirs = ics(&format!(

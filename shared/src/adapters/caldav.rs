@@ -492,22 +492,21 @@ impl CalDavClient {
                     let theirs = ical::read_events(&current.body, Tz::UTC)
                         .map_err(|e| other(format!("GET {}: {e}", shown(&url))))?;
                     let master = theirs.iter().find(|e| e.recurrence_id.is_none());
-                    if known.is_none() {
-                        // A create that finds the resource: our own earlier write (a retry
-                        // after a lost answer) is not a conflict.
-                        if let Some(m) = master {
-                            let same = m.uid == ev.uid
-                                && m.sequence == sequence
-                                && m.start.instant() == ev.start
-                                && ev.end == m_end(m);
-                            if same {
-                                return Ok(Written {
-                                    href: url.to_string(),
-                                    etag: current.etag(),
-                                    sequence,
-                                    conflict: false,
-                                });
-                            }
+                    // What we are writing is already there (a retry after a lost answer,
+                    // so the ETag we hold is the one before our own write): no conflict.
+                    if let Some(m) = master {
+                        let same = m.uid == ev.uid
+                            && m.sequence == sequence
+                            && m.start.instant() == ev.start
+                            && ev.end == m_end(m)
+                            && !m.cancelled;
+                        if same {
+                            return Ok(Written {
+                                href: url.to_string(),
+                                etag: current.etag(),
+                                sequence,
+                                conflict: false,
+                            });
                         }
                     }
                     let their_seq = theirs.iter().map(|e| e.sequence).max().unwrap_or(0);
