@@ -81,7 +81,7 @@ if [ "$$cfn_rc" -ne 0 ]; then echo "cfn-lint: warnings only (exit $$cfn_rc), not
 endef
 
 .PHONY: help run test bench package lint layers fmt fmt-check clippy cfn-lint check-template \
-        tools pg-start pg-stop lambda-test browser-test console-test screenshots e2e
+        tools pg-start pg-stop lambda-test browser-test console-test screenshots e2e caldav-test
 
 help:
 	@echo "make run          standalone server + demo tenant (Postgres started on demand)"
@@ -94,6 +94,7 @@ help:
 	echo "make console-test the console (/admin) in headless Chromium: every screen, screenshots in target/"
 	echo "make screenshots  the console test, then its screenshots copied into docs/screenshots/"
 	echo "make lambda-test  replay events/api-*.json under cargo lambda watch"
+	echo "make caldav-test  the CalDAV client against a real CalDAV server (Radicale on 127.0.0.1)"
 	echo "make e2e          the deployed shape locally: a booking, its mail and reminder SMS, hop by hop"
 	echo "make pg-start     start the private Postgres (prints DATABASE_URL)"
 	echo "make pg-stop      stop it"
@@ -138,6 +139,8 @@ test: tools
 	bash scripts/console-test.sh
 	echo "==> scripts/api-client-test.sh (OpenAPI lint, a generated client against gomomo serve)"
 	bash scripts/api-client-test.sh
+	echo "==> scripts/caldav-test.sh (the CalDAV client against Radicale on 127.0.0.1)"
+	bash scripts/caldav-test.sh
 	echo "==> scripts/e2e/run.py (the local cloud run: every function under cargo lambda watch)"
 	$(PYTHON) scripts/e2e/run.py
 	echo "==> make test: all green"
@@ -245,6 +248,11 @@ e2e: tools
 lambda-test: tools
 	@$(WITH_DATABASE)
 	bash scripts/lambda-test.sh
+
+## caldav-test: Radicale and the PyPI caldav client installed into .tools/caldav-venv when
+## missing; no database needed.
+caldav-test:
+	@bash scripts/caldav-test.sh
 
 check-template cfn-lint lint: tools
 

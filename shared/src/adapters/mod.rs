@@ -4,11 +4,13 @@
 //! - [`mail`]: SMTP (lettre) and a folder of `.eml` files;
 //! - [`twilio_sms`]: Twilio's Messages API;
 //! - [`google`]: Google Calendar (OAuth, events, free/busy);
+//! - [`caldav`]: a CalDAV (RFC 4791) account: discovery, the booking's event, busy time;
 //! - [`outbound`]: HTTP to tenant URLs, refused when they resolve to internal addresses;
 //! - `openai` (feature `llm`): any OpenAI-compatible chat model;
 //! - [`aws`]: EventBridge and the API Gateway WebSocket management API, signed by [`sigv4`].
 
 pub mod aws;
+pub mod caldav;
 pub mod calendars;
 pub mod google;
 pub mod lazy_http;
