@@ -6,10 +6,14 @@ user's calendar and to create or edit events behind gomomo's back.
     caldav_helper.py mkcal SERVER_URL USER PASSWORD CAL_ID [NAME]   prints the calendar URL
     caldav_helper.py add CALENDAR_URL USER PASSWORD < event.ics      prints the event URL
     caldav_helper.py edit EVENT_URL USER PASSWORD < event.ics        overwrites the event
+    caldav_helper.py list CALENDAR_URL USER PASSWORD                 one line per event:
+                                                                     UID START END (UTC, ISO 8601)
+    caldav_helper.py delete EVENT_URL USER PASSWORD                  removes the event
 
 Only loopback URLs are accepted: this is a test tool.
 """
 import sys
+from datetime import timezone
 from urllib.parse import urlparse
 
 import caldav
@@ -49,6 +53,18 @@ def main(argv):
             ev.data = sys.stdin.read()
             ev.save(increase_seqno=False)
             print(ev.url)
+    elif cmd == "list":
+        with client(url, user, password) as c:
+            cal = c.calendar(url=url)
+            for ev in cal.events():
+                comp = ev.icalendar_component
+                start = comp.get("dtstart").dt.astimezone(timezone.utc)
+                end = comp.get("dtend").dt.astimezone(timezone.utc)
+                print(comp.get("uid"), start.isoformat(), end.isoformat())
+    elif cmd == "delete":
+        with client(url, user, password) as c:
+            parent = url.rsplit("/", 1)[0] + "/"
+            c.calendar(url=parent).event_by_url(url).delete()
     else:
         sys.exit(__doc__)
 

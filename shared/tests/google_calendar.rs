@@ -259,8 +259,12 @@ impl Env {
 
     /// The router over the tenant's connections, with this Google.
     fn calendars(&self, cache: StdDuration) -> ConnectedCalendars {
-        ConnectedCalendars::new(self.pool.clone(), self.clock.clone())
-            .with_google(GoogleCalendar::new(self.oauth.clone(), cache))
+        ConnectedCalendars::new(
+            self.pool.clone(),
+            self.clock.clone(),
+            SecretBox::new(&[9u8; 32]),
+        )
+        .with_google(GoogleCalendar::new(self.oauth.clone(), cache))
     }
 
     fn event(&self, booking: Uuid, start: DateTime<Utc>) -> CalendarEvent {

@@ -136,6 +136,7 @@ impl AppState {
         routes::delivery::google_callback,
         routes::calendars::list_calendars,
         routes::calendars::google_connect_resource,
+        routes::calendars::connect_caldav,
         routes::calendars::disconnect_calendar,
         routes::excel::export_xlsx,
         routes::excel::import_xlsx,
@@ -498,6 +499,10 @@ fn rest_routes() -> Router<AppState> {
         .route(
             "/api/admin/tenants/{tenant}/resources/{resource}/calendar",
             delete(routes::calendars::disconnect_calendar),
+        )
+        .route(
+            "/api/admin/tenants/{tenant}/resources/{resource}/calendar/caldav",
+            put(routes::calendars::connect_caldav),
         )
         .route(
             "/api/admin/tenants/{tenant}/privacy/export",

@@ -17,9 +17,12 @@ use serde_json::json;
 use sqlx::PgPool;
 use uuid::Uuid;
 
+use super::caldav::{self, CalDavClient, CalDavCredentials, EventWrite, Stored};
 use super::google::GoogleCalendar;
 use crate::db::calendars::{self, ConnectionRow, EventRow};
 use crate::db::{audit, notifications};
+use crate::domain::crypto::SecretBox;
+use crate::domain::outbound::OutboundPolicy;
 use crate::ports::calendar::{
     BusyRange, CalendarError, CalendarEvent, CalendarProvider, ResourceBusy,
 };
@@ -72,6 +75,27 @@ pub struct Disconnected {
 }
 
 #[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    #[error("{field} {reason}")]
+    Invalid {
+        field: &'static str,
+        reason: &'static str,
+    },
+    #[error("the address is refused: {0}")]
+    Refused(String),
+    #[error("the server refused the user name or password")]
+    Auth,
+    #[error("the server could not be used: {0}")]
+    Unreachable(String),
+    #[error("no calendar that takes events was found for this account")]
+    NoCalendar,
+    #[error("this provider is not configured on this server")]
+    NotConfigured,
+    #[error("database error")]
+    Database(#[from] sqlx::Error),
+}
+
+#[derive(Debug, thiserror::Error)]
 pub enum DisconnectError {
     #[error("this resource has no calendar connected")]
     NotConnected,
@@ -81,12 +105,27 @@ pub enum DisconnectError {
     Database(#[from] sqlx::Error),
 }
 
+/// One of our events as a calendar has it.
+struct Seen {
+    uid: String,
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+    cancelled: bool,
+}
+
 /// Routes the calendar port to each resource's connected calendar.
 #[derive(Clone)]
 pub struct ConnectedCalendars {
     pool: PgPool,
     clock: Clock,
+    secrets: SecretBox,
     google: Option<GoogleCalendar>,
+    caldav: Option<(CalDavClient, OutboundPolicy)>,
+}
+
+/// The AAD of a CalDAV app password: sealed for its tenant.
+fn ctx_caldav(tenant: Uuid) -> String {
+    format!("caldav:password:{tenant}")
 }
 
 fn database(e: sqlx::Error) -> CalendarError {
@@ -98,12 +137,57 @@ fn not_configured(p: Provider) -> CalendarError {
 }
 
 impl ConnectedCalendars {
-    pub fn new(pool: PgPool, clock: Clock) -> Self {
+    pub fn new(pool: PgPool, clock: Clock, secrets: SecretBox) -> Self {
         Self {
             pool,
             clock,
+            secrets,
             google: None,
+            caldav: None,
         }
+    }
+
+    /// CalDAV accounts through `client`, whose addresses pass `policy` (the one the client
+    /// was built with).
+    pub fn with_caldav(mut self, client: CalDavClient, policy: OutboundPolicy) -> Self {
+        self.caldav = Some((client, policy));
+        self
+    }
+
+    fn caldav(&self) -> Result<&CalDavClient, CalendarError> {
+        self.caldav
+            .as_ref()
+            .map(|(c, _)| c)
+            .ok_or_else(|| not_configured(Provider::CalDav))
+    }
+
+    /// The account of a CalDAV connection (the app password opened) and its calendar.
+    fn caldav_account(
+        &self,
+        conn: &ConnectionRow,
+    ) -> Result<(CalDavCredentials, String), CalendarError> {
+        let (Some(server_url), Some(username), Some(sealed), Some(calendar)) = (
+            &conn.server_url,
+            &conn.username,
+            &conn.password_enc,
+            &conn.calendar_url,
+        ) else {
+            return Err(CalendarError::Other(
+                "an incomplete CalDAV connection".into(),
+            ));
+        };
+        let password = self
+            .secrets
+            .open_str(&ctx_caldav(conn.tenant_id), sealed)
+            .map_err(|_| CalendarError::Auth)?;
+        Ok((
+            CalDavCredentials {
+                server_url: server_url.clone(),
+                username: username.clone(),
+                password,
+            },
+            calendar.clone(),
+        ))
     }
 
     pub fn with_google(mut self, google: GoogleCalendar) -> Self {
@@ -132,6 +216,39 @@ impl ConnectedCalendars {
                     .ok_or_else(|| not_configured(Provider::Google))?;
                 google.upsert(conn, event).await?
             }
+            Provider::CalDav => {
+                let client = self.caldav()?;
+                let (account, calendar) = self.caldav_account(conn)?;
+                let ev = EventWrite {
+                    uid: caldav::booking_uid(event.booking_id),
+                    summary: event.summary.clone(),
+                    description: format!("Booked with gomomo. Reference {}.", event.reference),
+                    start: event.start,
+                    end: event.end,
+                    sequence: u32::try_from(sequence).unwrap_or(0),
+                };
+                let stored = known.map(|k| Stored {
+                    href: k.external_id.clone(),
+                    etag: k.etag.clone(),
+                });
+                let w = client
+                    .put_event(&account, &calendar, &ev, stored.as_ref())
+                    .await?;
+                if w.conflict {
+                    self.note_overwritten(conn, event).await;
+                }
+                return Ok(EventRow {
+                    booking_id: event.booking_id,
+                    tenant_id: event.tenant_id,
+                    connection_id: conn.id,
+                    external_id: w.href,
+                    etag: w.etag,
+                    sequence: i32::try_from(w.sequence).unwrap_or(i32::MAX),
+                    start_at: event.start,
+                    end_at: event.end,
+                    drift_reported_at: None,
+                });
+            }
             p => return Err(not_configured(p)),
         };
         Ok(EventRow {
@@ -152,7 +269,7 @@ impl ConnectedCalendars {
         &self,
         conn: &ConnectionRow,
         booking: Uuid,
-        _known: Option<&EventRow>,
+        known: Option<&EventRow>,
     ) -> Result<(), CalendarError> {
         match Self::provider(conn)? {
             Provider::Google => {
@@ -162,6 +279,19 @@ impl ConnectedCalendars {
                     .ok_or_else(|| not_configured(Provider::Google))?;
                 google.delete(conn, booking).await
             }
+            // Every CalDAV write is recorded: without a record nothing was written.
+            Provider::CalDav => match known {
+                Some(k) => {
+                    let client = self.caldav()?;
+                    let (account, _) = self.caldav_account(conn)?;
+                    let stored = Stored {
+                        href: k.external_id.clone(),
+                        etag: k.etag.clone(),
+                    };
+                    client.delete_event(&account, &stored).await
+                }
+                None => Ok(()),
+            },
             p => Err(not_configured(p)),
         }
     }
@@ -180,7 +310,163 @@ impl ConnectedCalendars {
                     .ok_or_else(|| not_configured(Provider::Google))?;
                 google.busy(conn, from, to).await
             }
+            Provider::CalDav => {
+                let client = self.caldav()?;
+                let (account, calendar) = self.caldav_account(conn)?;
+                let tz = crate::db::tenants::time_zone(&self.pool, conn.tenant_id)
+                    .await
+                    .map_err(database)?
+                    .and_then(|z| z.parse::<chrono_tz::Tz>().ok())
+                    .unwrap_or(chrono_tz::Tz::UTC);
+                let read = client.busy(&account, &calendar, from, to, tz).await?;
+                let seen: Vec<Seen> = read
+                    .ours
+                    .iter()
+                    .map(|e| Seen {
+                        uid: e.uid.clone(),
+                        start: e.start,
+                        end: e.end,
+                        cancelled: e.cancelled,
+                    })
+                    .collect();
+                self.check_drift(conn, from, to, &seen).await;
+                Ok(read.busy)
+            }
             p => Err(not_configured(p)),
+        }
+    }
+
+    /// Compares our events as the calendar has them (`seen`, within `[from, to)`) with what
+    /// we wrote: one moved, cancelled or gone there is reported to the admin once. The
+    /// booking is never changed from it.
+    async fn check_drift(
+        &self,
+        conn: &ConnectionRow,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        seen: &[Seen],
+    ) {
+        let written = match calendars::events_of_connection(&self.pool, conn.id, from).await {
+            Ok(w) => w,
+            Err(e) => {
+                tracing::warn!(connection_id = %conn.id, error = %e, "reading our events failed; drift not checked");
+                return;
+            }
+        };
+        for w in written
+            .iter()
+            .filter(|w| w.start_at < to && w.drift_reported_at.is_none())
+        {
+            let uid = caldav::booking_uid(w.booking_id);
+            let found = match seen.iter().find(|s| s.uid == uid) {
+                None => "deleted",
+                Some(s) if s.cancelled => "cancelled",
+                Some(s) if (s.start, s.end) != (w.start_at, w.end_at) => "moved",
+                Some(_) => continue,
+            };
+            if let Err(e) = self.report_drift(conn, w, found).await {
+                tracing::warn!(booking_id = %w.booking_id, error = %e, "reporting a calendar drift failed");
+            }
+        }
+    }
+
+    async fn report_drift(
+        &self,
+        conn: &ConnectionRow,
+        event: &EventRow,
+        found: &str,
+    ) -> Result<(), sqlx::Error> {
+        let now = self.clock.now();
+        let mut tx = self.pool.begin().await?;
+        if !calendars::mark_drift(&mut *tx, event.booking_id, now).await? {
+            return Ok(());
+        }
+        let reference = crate::db::bookings::appointment_by_id(&mut *tx, event.booking_id)
+            .await?
+            .map_or_else(|| event.booking_id.to_string(), |a| a.reference);
+        audit::record(
+            &mut tx,
+            audit::AuditEntry {
+                tenant_id: Some(conn.tenant_id),
+                event_type: "calendar.event_changed_outside",
+                entity_type: "appointment",
+                entity_id: Some(event.booking_id.to_string()),
+                actor: "system",
+                payload: json!({
+                    "reference": reference,
+                    "provider": conn.provider,
+                    "resource_id": conn.resource_id,
+                    "found": found,
+                }),
+            },
+        )
+        .await?;
+        if let Some(admin) = notifications::tenant_admin_email(&mut *tx, conn.tenant_id).await? {
+            let text = &crate::text::current().mail;
+            let resource = self.resource_name(&mut tx, conn).await?;
+            notifications::enqueue(
+                &mut tx,
+                &notifications::NewNotification {
+                    tenant_id: conn.tenant_id,
+                    channel: "email",
+                    kind: "calendar_drift",
+                    recipient: admin,
+                    subject: Some((text.calendar_drift_subject)(&reference)),
+                    body: (text.calendar_drift_body)(&reference, &resource, found),
+                    metadata: json!({"connection_id": conn.id, "found": found}),
+                    idempotency_key: format!(
+                        "calendar_drift:{}:{}",
+                        event.booking_id,
+                        now.timestamp()
+                    ),
+                    booking_id: Some(event.booking_id),
+                    job_id: None,
+                },
+            )
+            .await?;
+        }
+        tx.commit().await
+    }
+
+    async fn resource_name(
+        &self,
+        conn: &mut sqlx::PgConnection,
+        c: &ConnectionRow,
+    ) -> Result<String, sqlx::Error> {
+        Ok(crate::db::tenants::list_resources(&mut *conn, c.tenant_id)
+            .await?
+            .into_iter()
+            .find(|r| r.id == c.resource_id)
+            .map_or_else(|| "a resource".to_string(), |r| r.name))
+    }
+
+    /// Our event had been changed in the calendar and was written over: audited.
+    async fn note_overwritten(&self, conn: &ConnectionRow, event: &CalendarEvent) {
+        let mut db = match self.pool.acquire().await {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::warn!(error = %e, "auditing an overwritten event failed");
+                return;
+            }
+        };
+        let written = audit::record(
+            &mut db,
+            audit::AuditEntry {
+                tenant_id: Some(event.tenant_id),
+                event_type: "calendar.event_overwritten",
+                entity_type: "appointment",
+                entity_id: Some(event.booking_id.to_string()),
+                actor: "system",
+                payload: json!({
+                    "reference": event.reference,
+                    "provider": conn.provider,
+                    "resource_id": conn.resource_id,
+                }),
+            },
+        )
+        .await;
+        if let Err(e) = written {
+            tracing::warn!(error = %e, "auditing an overwritten event failed");
         }
     }
 
@@ -223,11 +509,7 @@ impl ConnectedCalendars {
     ) -> Result<(), sqlx::Error> {
         let provider = Provider::parse(&conn.provider).map_or("calendar", Provider::label);
         let mut tx = self.pool.begin().await?;
-        let resource = crate::db::tenants::list_resources(&mut *tx, conn.tenant_id)
-            .await?
-            .into_iter()
-            .find(|r| r.id == conn.resource_id)
-            .map_or_else(|| "a resource".to_string(), |r| r.name);
+        let resource = self.resource_name(&mut tx, conn).await?;
         audit::record(
             &mut tx,
             audit::AuditEntry {
@@ -273,6 +555,99 @@ impl ConnectedCalendars {
         resource: Uuid,
     ) -> Result<bool, sqlx::Error> {
         crate::db::schedule::resource_of_tenant(&self.pool, tenant, resource).await
+    }
+
+    /// Connects `resource` to a CalDAV account: the URL must pass the outbound policy (no
+    /// internal address), the account must sign in, and discovery must find a calendar that
+    /// takes events (`calendar_url` when given must be one of them; otherwise the first).
+    /// The app password is stored sealed. Replaces whatever the resource had.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn connect_caldav(
+        &self,
+        tenant: Uuid,
+        resource: Uuid,
+        server_url: &str,
+        username: &str,
+        password: &str,
+        calendar_url: Option<&str>,
+        actor: &str,
+    ) -> Result<ConnectionRow, ConnectError> {
+        let (client, policy) = self.caldav.as_ref().ok_or(ConnectError::NotConfigured)?;
+        let invalid =
+            |field: &'static str, reason: &'static str| ConnectError::Invalid { field, reason };
+        let server_url = server_url.trim();
+        if server_url.is_empty() || server_url.len() > 2000 {
+            return Err(invalid(
+                "server_url",
+                "must be a URL of at most 2000 characters",
+            ));
+        }
+        if username.trim().is_empty() || username.len() > 320 {
+            return Err(invalid("username", "must be 1 to 320 characters"));
+        }
+        if password.is_empty() || password.len() > 1000 {
+            return Err(invalid("password", "must be 1 to 1000 characters"));
+        }
+        let url = reqwest::Url::parse(server_url)
+            .map_err(|_| invalid("server_url", "is not a valid URL"))?;
+        client
+            .check_url(&url)
+            .map_err(|e| ConnectError::Refused(e.to_string()))?;
+        let host = url.host_str().unwrap_or_default();
+        super::outbound::check_host(policy, host)
+            .await
+            .map_err(|r| ConnectError::Refused(r.to_string()))?;
+        let account = CalDavCredentials {
+            server_url: server_url.to_string(),
+            username: username.trim().to_string(),
+            password: password.to_string(),
+        };
+        let found = client.discover(&account).await.map_err(|e| match e {
+            CalendarError::Auth => ConnectError::Auth,
+            CalendarError::Other(m) if m.contains("outbound address refused") => {
+                ConnectError::Refused(m)
+            }
+            e => ConnectError::Unreachable(e.to_string()),
+        })?;
+        let calendar = match calendar_url.map(str::trim).filter(|c| !c.is_empty()) {
+            Some(wanted) => found
+                .iter()
+                .find(|c| c.url.trim_end_matches('/') == wanted.trim_end_matches('/'))
+                .ok_or(ConnectError::NoCalendar)?,
+            None => found.first().ok_or(ConnectError::NoCalendar)?,
+        };
+        let sealed = self
+            .secrets
+            .seal_str(&ctx_caldav(tenant), password)
+            .map_err(|e| ConnectError::Unreachable(e.to_string()))?;
+        let mut tx = self.pool.begin().await?;
+        let id = calendars::save_caldav(
+            &mut *tx,
+            tenant,
+            resource,
+            &account.server_url,
+            &account.username,
+            &sealed,
+            &calendar.url,
+        )
+        .await?;
+        audit::record(
+            &mut tx,
+            audit::AuditEntry {
+                tenant_id: Some(tenant),
+                event_type: "calendar.connected",
+                entity_type: "calendar_connection",
+                entity_id: Some(id.to_string()),
+                actor,
+                payload: json!({"provider": "caldav", "resource_id": resource, "calendar": calendar.url}),
+            },
+        )
+        .await?;
+        let row = calendars::get(&mut *tx, id)
+            .await?
+            .ok_or(sqlx::Error::RowNotFound)?;
+        tx.commit().await?;
+        Ok(row)
     }
 
     /// The tenant's connections with their resource's name.

@@ -13,6 +13,7 @@ use std::sync::Arc;
 
 use sqlx::PgPool;
 
+use crate::adapters::caldav::CalDavClient;
 use crate::adapters::calendars::ConnectedCalendars;
 use crate::adapters::google::{GoogleCalendar, GoogleOAuth};
 use crate::adapters::local::{LogSmsSender, MockCalendar};
@@ -488,15 +489,23 @@ pub fn calendar(pool: &PgPool, config: &Config, clock: Clock) -> Arc<dyn Calenda
 /// The router over the resources' connected calendars, with the providers configured.
 pub fn connected_calendars(pool: &PgPool, config: &Config, clock: Clock) -> ConnectedCalendars {
     let d = &config.delivery;
-    let mut connected = ConnectedCalendars::new(pool.clone(), clock.clone());
+    let secrets = SecretBox::new(&d.encryption_key);
+    let mut connected = ConnectedCalendars::new(pool.clone(), clock.clone(), secrets.clone());
+    match crate::adapters::outbound::guarded_client(&d.outbound)
+        .connect_timeout(d.calendar_timeout)
+        .build()
+    {
+        Ok(http) => {
+            let client =
+                CalDavClient::new(http, d.outbound.clone()).with_timeout(d.calendar_timeout);
+            connected = connected.with_caldav(client, d.outbound.clone());
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "the CalDAV HTTP client cannot be built; CalDAV calendars are unavailable")
+        }
+    }
     if let Some(g) = &d.google {
-        let oauth = GoogleOAuth::new(
-            pool.clone(),
-            g.clone(),
-            SecretBox::new(&d.encryption_key),
-            clock,
-            d.calendar_timeout,
-        );
+        let oauth = GoogleOAuth::new(pool.clone(), g.clone(), secrets, clock, d.calendar_timeout);
         connected = connected.with_google(GoogleCalendar::new(oauth, d.freebusy_cache));
     }
     connected

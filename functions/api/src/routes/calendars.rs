@@ -7,9 +7,9 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::{DateTime, Utc};
-use gomomo::adapters::calendars::DisconnectError;
+use gomomo::adapters::calendars::{ConnectError, DisconnectError};
 use gomomo::db::calendars::ConnectionRow;
-use gomomo::http::{ApiError, ApiPath, ApiQuery};
+use gomomo::http::{ApiError, ApiJson, ApiPath, ApiQuery};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -159,6 +159,103 @@ pub async fn google_connect_resource(
     .into_response();
     res.headers_mut().append(header::SET_COOKIE, cookie);
     Ok(res)
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct CalDavConnectRequest {
+    /// The CalDAV server (or the account's principal or calendar URL). https; it must
+    /// resolve to public addresses (loopback, private and link-local addresses are refused
+    /// with `calendar_url_refused`). Plain http is accepted in development only.
+    #[schema(
+        format = "uri",
+        max_length = 2000,
+        example = "https://caldav.fastmail.com/"
+    )]
+    pub server_url: String,
+    #[schema(min_length = 1, max_length = 320, example = "lee@clinic.example")]
+    pub username: String,
+    /// An app password (stored encrypted, never returned).
+    #[schema(min_length = 1, max_length = 1000, format = Password, example = "abcd-efgh-ijkl-mnop")]
+    pub password: String,
+    /// One of the account's calendars (from discovery); none: the first that takes events.
+    #[serde(default)]
+    #[schema(
+        format = "uri",
+        max_length = 2000,
+        example = "https://caldav.fastmail.com/dav/calendars/user/lee@clinic.example/work/"
+    )]
+    pub calendar_url: Option<String>,
+}
+
+/// Connect a resource's CalDAV calendar.
+#[utoipa::path(put, path = "/api/admin/tenants/{tenant}/resources/{resource}/calendar/caldav",
+    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id", example = "6d0e0000-0000-4000-8000-000000000001"), ("resource" = uuid::Uuid, Path, description = "A resource's id", example = "96ab4e16-3f4e-403a-8a4d-1051aa51d204")),
+    request_body = CalDavConnectRequest, security(("api_key" = [])),
+    description = "Signs in to the CalDAV account (iCloud, Fastmail, Nextcloud, any RFC 4791 server), discovers its calendars (principal, calendar home, calendars that take events) and connects the chosen one to the resource, replacing any calendar it had. The resource's bookings are written there and its busy time read back. Audited `calendar.connected`.",
+    responses((status = 200, body = CalendarConnectionView),
+        (status = 400, description = "invalid_server_url, invalid_username, invalid_password, calendar_url_refused, calendar_credentials_refused, no_calendar_found", body = ErrorBody),
+        (status = 401, body = ErrorBody),
+        (status = 404, description = "resource_not_found", body = ErrorBody),
+        (status = 502, description = "calendar_unreachable", body = ErrorBody),
+        (status = 503, description = "calendar_not_configured", body = ErrorBody)))]
+pub async fn connect_caldav(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ApiPath((tenant, resource)): ApiPath<(String, String)>,
+    ApiJson(req): ApiJson<CalDavConnectRequest>,
+) -> Result<Json<CalendarConnectionView>, ApiError> {
+    let tenant = tenant_id(&tenant)?;
+    let principal = tenant_admin(&state, &headers, tenant).await?;
+    let resource = tenant_resource(&state, tenant.0, &resource).await?;
+    let calendars = &state.integrations.calendars;
+    let row = calendars
+        .connect_caldav(
+            tenant.0,
+            resource,
+            &req.server_url,
+            &req.username,
+            &req.password,
+            req.calendar_url.as_deref(),
+            &principal.label(),
+        )
+        .await
+        .map_err(|e| match e {
+            ConnectError::Invalid { field, .. } => ApiError::bad_request(
+                match field {
+                    "server_url" => "invalid_server_url",
+                    "username" => "invalid_username",
+                    _ => "invalid_password",
+                },
+                e.to_string(),
+            ),
+            ConnectError::Refused(_) => {
+                ApiError::bad_request("calendar_url_refused", e.to_string())
+            }
+            ConnectError::Auth => {
+                ApiError::bad_request("calendar_credentials_refused", e.to_string())
+            }
+            ConnectError::NoCalendar => ApiError::bad_request("no_calendar_found", e.to_string()),
+            ConnectError::Unreachable(_) => ApiError::new(
+                StatusCode::BAD_GATEWAY,
+                "calendar_unreachable",
+                e.to_string(),
+            ),
+            ConnectError::NotConfigured => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "calendar_not_configured",
+                e.to_string(),
+            ),
+            ConnectError::Database(_) => ApiError::internal(&e),
+        })?;
+    let name = calendars
+        .list(tenant.0)
+        .await
+        .map_err(|e| ApiError::internal(&e))?
+        .into_iter()
+        .find(|(c, _)| c.id == row.id)
+        .map(|(_, n)| n)
+        .unwrap_or_default();
+    Ok(Json(CalendarConnectionView::new(row, name)))
 }
 
 /// What to do with our events that have not happened yet.
