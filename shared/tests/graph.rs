@@ -179,7 +179,7 @@ impl Graph {
     }
 
     /// The checks every Graph call goes through; `Err` is the answer to send instead.
-    fn gate(&mut self, h: &HeaderMap, what: &str) -> Result<Account, Response> {
+    fn gate(&mut self, h: &HeaderMap, what: &str) -> Result<Account, Box<Response>> {
         let prefer = h.get("prefer").and_then(|v| v.to_str().ok()).unwrap_or("");
         if prefer != "outlook.timezone=\"UTC\"" {
             self.violations
@@ -191,19 +191,19 @@ impl Graph {
             .and_then(|v| v.strip_prefix("Bearer "))
             .unwrap_or("");
         let Some(account) = self.access.get(token).copied() else {
-            return Err(error(401, "error_unauthorized"));
+            return Err(Box::new(error(401, "error_unauthorized")));
         };
         if self.throttle {
             let mut r = error(429, "error_throttled");
             r.headers_mut().insert("retry-after", "7".parse().unwrap());
-            return Err(r);
+            return Err(Box::new(r));
         }
         if let Some(status) = self.fail_with {
-            return Err((
+            return Err(Box::new((
                 StatusCode::from_u16(status).unwrap(),
                 Json(json!({"error": {"code": "generalException", "message": "An unspecified error has occurred."}})),
             )
-                .into_response());
+                .into_response()));
         }
         Ok(account)
     }
@@ -340,7 +340,7 @@ async fn me(
     let mut g = g.lock().unwrap();
     let account = match g.gate(&h, "me") {
         Ok(a) => a,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     if !q.contains_key("$select") {
         g.violations.push("me: no $select".into());
@@ -357,7 +357,7 @@ async fn create_event(State(g): State<G>, h: HeaderMap, Json(b): Json<Value>) ->
     delay(&g).await;
     let mut g = g.lock().unwrap();
     if let Err(r) = g.gate(&h, "create") {
-        return r;
+        return *r;
     }
     let Some(txn) = b.get("transactionId").and_then(Value::as_str) else {
         g.violations.push("create: no transactionId".into());
@@ -401,7 +401,7 @@ async fn patch_event(
 ) -> Response {
     let mut g = g.lock().unwrap();
     if let Err(r) = g.gate(&h, "patch") {
-        return r;
+        return *r;
     }
     if b.get("transactionId").is_some() {
         g.violations
@@ -421,7 +421,7 @@ async fn patch_event(
 async fn delete_event(State(g): State<G>, Path(id): Path<String>, h: HeaderMap) -> Response {
     let mut g = g.lock().unwrap();
     if let Err(r) = g.gate(&h, "delete") {
-        return r;
+        return *r;
     }
     let Some(i) = g.events.iter().position(|e| e.id == id) else {
         return error(404, "error_not_found");
@@ -438,7 +438,7 @@ async fn get_event(
 ) -> Response {
     let mut g = g.lock().unwrap();
     if let Err(r) = g.gate(&h, "get") {
-        return r;
+        return *r;
     }
     if !q.get("$select").is_some_and(|s| s.contains("isCancelled")) {
         g.violations.push(format!("get: $select {q:?}"));
@@ -454,7 +454,7 @@ async fn get_schedule(State(g): State<G>, h: HeaderMap, Json(b): Json<Value>) ->
     let mut g = g.lock().unwrap();
     let account = match g.gate(&h, "getSchedule") {
         Ok(a) => a,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     g.schedule_calls += 1;
     if account == Account::Personal {
@@ -494,7 +494,7 @@ async fn calendar_view(
     delay(&g).await;
     let mut g = g.lock().unwrap();
     if let Err(r) = g.gate(&h, "calendarView") {
-        return r;
+        return *r;
     }
     g.view_calls += 1;
     let (Some(from), Some(to)) = (q.get("startDateTime"), q.get("endDateTime")) else {
@@ -872,6 +872,21 @@ async fn graph_busy_time_comes_from_get_schedule() {
         .unwrap();
     assert_eq!(busy, expected());
     assert_eq!(server.state().schedule_calls, 1);
+    assert_eq!(server.state().view_calls, 0);
+
+    // A window of ten weeks is asked in parts of at most 31 days, and merged.
+    let busy = client
+        .busy(
+            &token,
+            Some(MAILBOX),
+            utc("2026-11-20T05:00:00Z"),
+            utc("2027-01-29T05:00:00Z"),
+            ZONE,
+        )
+        .await
+        .unwrap();
+    assert_eq!(busy, expected());
+    assert_eq!(server.state().schedule_calls, 4);
     assert_eq!(server.state().view_calls, 0);
 
     // Clipped to the window asked for.

@@ -58,6 +58,9 @@ const EXPIRY_MARGIN: Duration = Duration::seconds(60);
 const ALL_DAY_SLACK: Duration = Duration::days(1);
 /// The most `calendarView` pages followed for one answer.
 const MAX_PAGES: usize = 50;
+/// The longest window one `getSchedule` asks about (Exchange refuses long free/busy
+/// windows; longer ones are asked in parts).
+const SCHEDULE_SPAN: Duration = Duration::days(31);
 /// The `availabilityViewInterval` of `getSchedule`, minutes.
 const VIEW_INTERVAL_MINUTES: i64 = 15;
 const PREFER_UTC: &str = "outlook.timezone=\"UTC\"";
@@ -162,6 +165,19 @@ pub struct GraphEventWrite {
     pub body_text: String,
     pub start: DateTime<Utc>,
     pub end: DateTime<Utc>,
+}
+
+impl GraphEventWrite {
+    /// The event of a booking as the calendar port describes it.
+    pub fn from_booking(event: &crate::ports::calendar::CalendarEvent) -> Self {
+        Self {
+            booking_id: event.booking_id,
+            subject: event.summary.clone(),
+            body_text: format!("Booked with gomomo. Reference {}.", event.reference),
+            start: event.start,
+            end: event.end,
+        }
+    }
 }
 
 /// An event of ours as the calendar holds it now (to notice one moved or cancelled
@@ -782,7 +798,17 @@ impl GraphClient {
             return Ok(Vec::new());
         }
         if let Some(address) = mailbox {
-            if let Some(ranges) = self.schedule(token, address, from, to).await? {
+            let mut ranges = Vec::new();
+            let mut start = from;
+            while start < to {
+                let end = (start + SCHEDULE_SPAN).min(to);
+                match self.schedule(token, address, start, end).await? {
+                    Some(part) => ranges.extend(part),
+                    None => break,
+                }
+                start = end;
+            }
+            if start >= to {
                 return Ok(normalize(ranges, from, to));
             }
         }
@@ -1033,6 +1059,34 @@ mod tests {
         let b = Uuid::from_u128(0x1234);
         assert_eq!(transaction_id(b), transaction_id(b));
         assert_ne!(transaction_id(b), transaction_id(Uuid::from_u128(0x1235)));
+    }
+
+    #[test]
+    fn a_booking_becomes_an_event() {
+        let start = Utc.with_ymd_and_hms(2026, 12, 7, 15, 0, 0).unwrap();
+        let ev = GraphEventWrite::from_booking(&crate::ports::calendar::CalendarEvent {
+            tenant_id: Uuid::from_u128(1),
+            booking_id: Uuid::from_u128(2),
+            reference: "GM-7Q2K".into(),
+            summary: "Consultation".into(),
+            start,
+            end: start + Duration::minutes(30),
+        });
+        assert_eq!(ev.booking_id, Uuid::from_u128(2));
+        assert_eq!(ev.subject, "Consultation");
+        assert!(ev.body_text.contains("GM-7Q2K"));
+        let body = GraphClient::event_body(&ev);
+        assert_eq!(body["start"]["dateTime"], "2026-12-07T15:00:00");
+        assert_eq!(body["end"]["timeZone"], "UTC");
+        assert_eq!(
+            body["singleValueExtendedProperties"][0]["id"],
+            BOOKING_PROPERTY
+        );
+        assert_eq!(
+            body["singleValueExtendedProperties"][0]["value"],
+            Uuid::from_u128(2).to_string()
+        );
+        assert!(body.get("transactionId").is_none());
     }
 
     #[test]
