@@ -154,6 +154,8 @@ struct Graph {
     patches: usize,
     schedule_calls: usize,
     view_calls: usize,
+    /// calendarView requests, counted before any check (a refused one included).
+    view_requests: usize,
     /// Everything the server found wrong in a request (the tests assert it stays empty).
     violations: Vec<String>,
     fail_with: Option<u16>,
@@ -493,6 +495,7 @@ async fn calendar_view(
 ) -> Response {
     delay(&g).await;
     let mut g = g.lock().unwrap();
+    g.view_requests += 1;
     if let Err(r) = g.gate(&h, "calendarView") {
         return *r;
     }
@@ -1048,17 +1051,25 @@ async fn graph_failures_fail_closed() {
 
     // A server error is an error, never "no busy time" (and no fallback hides it).
     server.state().fail_with = Some(500);
-    for mailbox in [Some(MAILBOX), None] {
-        let err = client
-            .busy(&token, mailbox, from, to, ZONE)
-            .await
-            .unwrap_err();
-        assert!(
-            matches!(err, CalendarError::Other(ref m) if m.contains("500")),
-            "{err:?}"
-        );
-    }
-    assert_eq!(server.state().view_calls, 0);
+    let err = client
+        .busy(&token, Some(MAILBOX), from, to, ZONE)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, CalendarError::Other(ref m) if m.contains("500")),
+        "{err:?}"
+    );
+    assert_eq!(
+        server.state().view_requests,
+        0,
+        "a failing getSchedule is not a personal account"
+    );
+    let err = client.busy(&token, None, from, to, ZONE).await.unwrap_err();
+    assert!(
+        matches!(err, CalendarError::Other(ref m) if m.contains("500")),
+        "{err:?}"
+    );
+    assert_eq!(server.state().view_requests, 1);
     let err = client
         .upsert_event(&token, None, &booking("2026-12-07T19:00:00Z", 30))
         .await
