@@ -364,6 +364,48 @@ fn normalize(mut ranges: Vec<BusyRange>, from: DateTime<Utc>, to: DateTime<Utc>)
     out
 }
 
+/// The busy ranges of one `scheduleInformation` (no error in it): its schedule items (all
+/// but free), or, when only the merged view came back, its non-free intervals counted from
+/// `from`.
+fn schedule_ranges(info: &Value, from: DateTime<Utc>) -> Result<Vec<BusyRange>, CalendarError> {
+    let malformed = || CalendarError::Other("getSchedule: a malformed schedule item".into());
+    let mut ranges = Vec::new();
+    if let Some(items) = info.get("scheduleItems").and_then(Value::as_array) {
+        for item in items {
+            let status = item
+                .get("status")
+                .and_then(Value::as_str)
+                .unwrap_or("busy")
+                .to_ascii_lowercase();
+            if status == "free" {
+                continue;
+            }
+            let start = item.get("start").and_then(instant).ok_or_else(malformed)?;
+            let end = item.get("end").and_then(instant).ok_or_else(malformed)?;
+            if end > start {
+                ranges.push(BusyRange { start, end });
+            }
+        }
+    } else if let Some(view) = info.get("availabilityView").and_then(Value::as_str) {
+        // Only the merged view: one digit per interval, 0 = free.
+        let step = Duration::minutes(VIEW_INTERVAL_MINUTES);
+        for (i, c) in view.chars().enumerate() {
+            if c != '0' {
+                let start = from + step * i as i32;
+                ranges.push(BusyRange {
+                    start,
+                    end: start + step,
+                });
+            }
+        }
+    } else {
+        return Err(CalendarError::Other(
+            "getSchedule: neither schedule items nor an availability view".into(),
+        ));
+    }
+    Ok(ranges)
+}
+
 impl GraphClient {
     /// A client on `http` (its timeout bounds every call).
     pub fn new(http: reqwest::Client, settings: GraphSettings) -> Self {
@@ -873,42 +915,7 @@ impl GraphClient {
             tracing::info!(error = %info["error"], "getSchedule could not read the mailbox, reading calendarView");
             return Ok(None);
         }
-        let malformed = || CalendarError::Other("getSchedule: a malformed schedule item".into());
-        let mut ranges = Vec::new();
-        if let Some(items) = info.get("scheduleItems").and_then(Value::as_array) {
-            for item in items {
-                let status = item
-                    .get("status")
-                    .and_then(Value::as_str)
-                    .unwrap_or("busy")
-                    .to_ascii_lowercase();
-                if status == "free" {
-                    continue;
-                }
-                let start = item.get("start").and_then(instant).ok_or_else(malformed)?;
-                let end = item.get("end").and_then(instant).ok_or_else(malformed)?;
-                if end > start {
-                    ranges.push(BusyRange { start, end });
-                }
-            }
-        } else if let Some(view) = info.get("availabilityView").and_then(Value::as_str) {
-            // Only the merged view: one digit per interval, 0 = free.
-            let step = Duration::minutes(VIEW_INTERVAL_MINUTES);
-            for (i, c) in view.chars().enumerate() {
-                if c != '0' {
-                    let start = from + step * i as i32;
-                    ranges.push(BusyRange {
-                        start,
-                        end: start + step,
-                    });
-                }
-            }
-        } else {
-            return Err(CalendarError::Other(
-                "getSchedule: neither schedule items nor an availability view".into(),
-            ));
-        }
-        Ok(Some(ranges))
+        schedule_ranges(info, from).map(Some)
     }
 
     /// The events of `[from, to)` (with a day of slack each side) through every page,
@@ -1087,6 +1094,58 @@ mod tests {
             Uuid::from_u128(2).to_string()
         );
         assert!(body.get("transactionId").is_none());
+    }
+
+    #[test]
+    fn schedule_items_and_the_merged_view() {
+        let from = Utc.with_ymd_and_hms(2026, 12, 7, 14, 0, 0).unwrap();
+        let at = |h, m| Utc.with_ymd_and_hms(2026, 12, 7, h, m, 0).unwrap();
+        let item = |status: &str, a: &str, b: &str| {
+            json!({"status": status,
+                   "start": {"dateTime": format!("2026-12-07T{a}:00.0000000"), "timeZone": "UTC"},
+                   "end": {"dateTime": format!("2026-12-07T{b}:00.0000000"), "timeZone": "UTC"}})
+        };
+        let info = json!({"scheduleItems": [
+            item("busy", "15:00", "16:00"), item("Tentative", "16:00", "16:30"),
+            item("free", "17:00", "18:00"), item("oof", "18:00", "19:00"),
+            item("workingElsewhere", "19:00", "19:15"),
+        ]});
+        let got: Vec<_> = schedule_ranges(&info, from)
+            .unwrap()
+            .into_iter()
+            .map(|r| (r.start, r.end))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (at(15, 0), at(16, 0)),
+                (at(16, 0), at(16, 30)),
+                (at(18, 0), at(19, 0)),
+                (at(19, 0), at(19, 15))
+            ]
+        );
+        // Only the merged view (15-minute digits from `from`): 0 free, 1 tentative, 2 busy,
+        // 3 out of office.
+        let info = json!({"availabilityView": "0021003"});
+        let got: Vec<_> = schedule_ranges(&info, from)
+            .unwrap()
+            .into_iter()
+            .map(|r| (r.start, r.end))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (at(14, 30), at(14, 45)),
+                (at(14, 45), at(15, 0)),
+                (at(15, 30), at(15, 45))
+            ]
+        );
+        assert!(schedule_ranges(&json!({}), from).is_err());
+        assert!(schedule_ranges(
+            &json!({"scheduleItems": [{"status": "busy", "start": {"dateTime": "soon"}}]}),
+            from
+        )
+        .is_err());
     }
 
     #[test]
