@@ -162,6 +162,8 @@ struct Graph {
     throttle: bool,
     delay: Option<StdDuration>,
     foreign_next_link: bool,
+    /// getSchedule answers 200 with an error for the mailbox (an address it cannot resolve).
+    schedule_unresolvable: bool,
 }
 
 type G = Arc<Mutex<Graph>>;
@@ -461,6 +463,10 @@ async fn get_schedule(State(g): State<G>, h: HeaderMap, Json(b): Json<Value>) ->
     g.schedule_calls += 1;
     if account == Account::Personal {
         return error(400, "schedule_personal_account");
+    }
+    if g.schedule_unresolvable {
+        return Json(fixture("schedule_personal_account")["schedule_error_body"].clone())
+            .into_response();
     }
     if b["schedules"] != json!([MAILBOX]) || !b["availabilityViewInterval"].is_i64() {
         g.violations.push(format!("getSchedule: body {b}"));
@@ -911,6 +917,17 @@ async fn graph_busy_time_comes_from_get_schedule() {
             range("2026-12-08T05:00:00Z", "2026-12-08T12:00:00Z"),
         ]
     );
+    // getSchedule cannot resolve the mailbox (its answer carries an error for it): the
+    // calendar view is read instead.
+    server.state().schedule_unresolvable = true;
+    let (from, to) = window();
+    let busy = client
+        .busy(&token, Some(MAILBOX), from, to, ZONE)
+        .await
+        .unwrap();
+    assert_eq!(busy, expected());
+    assert_eq!(server.state().schedule_calls, 6);
+    assert_eq!(server.state().view_calls, 3);
     server.assert_clean();
 }
 
