@@ -5,6 +5,8 @@
 //! - [`twilio_sms`]: Twilio's Messages API;
 //! - [`google`]: Google Calendar (OAuth, events, free/busy);
 //! - [`caldav`]: a CalDAV (RFC 4791) account: discovery, the booking's event, busy time;
+//! - [`graph`]: Microsoft 365 calendars through Microsoft Graph (OAuth with PKCE, events,
+//!   getSchedule and calendarView), storage left to the caller;
 //! - [`outbound`]: HTTP to tenant URLs, refused when they resolve to internal addresses;
 //! - `openai` (feature `llm`): any OpenAI-compatible chat model;
 //! - [`aws`]: EventBridge and the API Gateway WebSocket management API, signed by [`sigv4`].
@@ -13,6 +15,7 @@ pub mod aws;
 pub mod caldav;
 pub mod calendars;
 pub mod google;
+pub mod graph;
 pub mod lazy_http;
 pub mod local;
 pub mod mail;

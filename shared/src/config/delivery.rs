@@ -90,6 +90,59 @@ impl std::fmt::Debug for GoogleSettings {
     }
 }
 
+/// The Microsoft identity platform app and the Graph endpoint (Microsoft 365 calendars).
+#[derive(Clone, PartialEq, Eq)]
+pub struct GraphSettings {
+    /// The Application (client) ID of the app registration.
+    pub client_id: String,
+    /// The client secret (a confidential web app); `None` redeems codes with PKCE alone
+    /// (an app registered as a public client).
+    pub client_secret: Option<String>,
+    /// Who may connect: `common` (default: work, school and personal accounts),
+    /// `organizations`, `consumers`, or one directory (its id or domain).
+    pub tenant: String,
+    /// The sign-in host (default https://login.microsoftonline.com).
+    pub authority_base_url: String,
+    /// The Graph API root (default https://graph.microsoft.com/v1.0).
+    pub graph_base_url: String,
+    /// Where Microsoft sends the browser back with the code.
+    pub redirect_url: String,
+    /// Space-separated scopes asked for at consent.
+    pub scopes: String,
+}
+
+/// The scopes of [`GraphSettings::scopes`]: a refresh token, the calendars, the profile
+/// (the mailbox address that free/busy is asked for).
+pub const GRAPH_SCOPES: &str = "offline_access Calendars.ReadWrite User.Read";
+
+impl std::fmt::Debug for GraphSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GraphSettings")
+            .field("client_id", &self.client_id)
+            .field(
+                "client_secret",
+                &self.client_secret.as_ref().map(|_| "<set>"),
+            )
+            .field("tenant", &self.tenant)
+            .field("authority_base_url", &self.authority_base_url)
+            .field("graph_base_url", &self.graph_base_url)
+            .field("redirect_url", &self.redirect_url)
+            .field("scopes", &self.scopes)
+            .finish()
+    }
+}
+
+/// A tenant segment of the sign-in URL: `common`, `organizations`, `consumers`, a
+/// directory id or a domain name.
+fn valid_tenant(t: &str) -> bool {
+    !t.is_empty()
+        && t.len() <= 253
+        && !t.starts_with(['.', '-'])
+        && !t.contains("..")
+        && t.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
+}
+
 #[derive(Clone)]
 pub struct DeliveryConfig {
     pub mail: MailTransport,
@@ -102,6 +155,8 @@ pub struct DeliveryConfig {
     /// Lenient (default): the booking stands, `CalendarWriteFailed` starts the retries.
     pub calendar_sync_required: bool,
     pub google: Option<GoogleSettings>,
+    /// Microsoft 365 calendars (`MICROSOFT_CLIENT_ID`); `None` when not configured.
+    pub microsoft: Option<GraphSettings>,
     /// How long a free/busy answer is reused.
     pub freebusy_cache: Duration,
     /// Per-request timeout of calendar calls (a read past it fails closed).
@@ -122,6 +177,7 @@ impl std::fmt::Debug for DeliveryConfig {
             .field("calendar_mode", &self.calendar_mode)
             .field("calendar_sync_required", &self.calendar_sync_required)
             .field("google", &self.google)
+            .field("microsoft", &self.microsoft)
             .field("outbound", &self.outbound)
             .finish_non_exhaustive()
     }
@@ -399,6 +455,61 @@ impl DeliveryConfig {
                 "production needs an https callback URL (the OAuth state cookie is Secure)",
             ));
         }
+        let microsoft = {
+            let client_id = non_empty("MICROSOFT_CLIENT_ID");
+            let client_secret = non_empty("MICROSOFT_CLIENT_SECRET");
+            let tenant = non_empty("MICROSOFT_TENANT").unwrap_or_else(|| "common".into());
+            let redirect_url = base(
+                "MICROSOFT_REDIRECT_URL",
+                "http://127.0.0.1:3000/api/oauth/microsoft/callback",
+            )?;
+            let authority_base_url = base(
+                "MICROSOFT_AUTHORITY_URL",
+                "https://login.microsoftonline.com",
+            )?;
+            let graph_base_url = base(
+                "MICROSOFT_GRAPH_BASE_URL",
+                "https://graph.microsoft.com/v1.0",
+            )?;
+            if !valid_tenant(&tenant) {
+                return Err(invalid(
+                    "MICROSOFT_TENANT",
+                    "must be common, organizations, consumers, a directory id or a domain",
+                ));
+            }
+            match (client_id, client_secret) {
+                (Some(client_id), client_secret) => Some(GraphSettings {
+                    client_id,
+                    client_secret,
+                    tenant,
+                    authority_base_url,
+                    graph_base_url,
+                    redirect_url,
+                    scopes: GRAPH_SCOPES.to_string(),
+                }),
+                (None, Some(_)) => return Err(ConfigError::Missing("MICROSOFT_CLIENT_ID")),
+                (None, None) => None,
+            }
+        };
+        if prod {
+            if let Some(m) = &microsoft {
+                if reads(role, "MICROSOFT_REDIRECT_URL") && !m.redirect_url.starts_with("https://")
+                {
+                    return Err(invalid(
+                        "MICROSOFT_REDIRECT_URL",
+                        "production needs an https callback URL (the OAuth state cookie is Secure)",
+                    ));
+                }
+                for (var, url) in [
+                    ("MICROSOFT_AUTHORITY_URL", &m.authority_base_url),
+                    ("MICROSOFT_GRAPH_BASE_URL", &m.graph_base_url),
+                ] {
+                    if !url.starts_with("https://") {
+                        return Err(invalid(var, "production needs https"));
+                    }
+                }
+            }
+        }
         // `google` names the provider it needs; `connected` needs whichever is connected.
         if non_empty("CALENDAR_MODE").is_some_and(|m| m.eq_ignore_ascii_case("google"))
             && google.is_none()
@@ -436,6 +547,7 @@ impl DeliveryConfig {
             calendar_mode,
             calendar_sync_required,
             google,
+            microsoft,
             freebusy_cache: Duration::from_secs(num("FREEBUSY_CACHE_SECONDS", 30, 0, 600)?),
             calendar_timeout: Duration::from_secs(num("CALENDAR_TIMEOUT_SECONDS", 5, 1, 60)?),
             webhook_timeout: Duration::from_secs(num("WEBHOOK_TIMEOUT_SECONDS", 10, 1, 60)?),
@@ -570,6 +682,89 @@ mod tests {
         assert_eq!(c.calendar_mode, CalendarMode::Connected);
         assert!(c.calendar_sync_required);
         assert!(!format!("{c:?}").contains("s3cret"));
+    }
+
+    #[test]
+    fn microsoft_settings() {
+        assert!(cfg(Environment::Development, &[])
+            .unwrap()
+            .microsoft
+            .is_none());
+        let c = cfg(
+            Environment::Development,
+            &[
+                ("MICROSOFT_CLIENT_ID", "app-id"),
+                ("MICROSOFT_CLIENT_SECRET", "m5ecret"),
+            ],
+        )
+        .unwrap();
+        let m = c.microsoft.clone().unwrap();
+        assert_eq!(m.client_id, "app-id");
+        assert_eq!(m.client_secret.as_deref(), Some("m5ecret"));
+        assert_eq!(m.tenant, "common");
+        assert_eq!(m.authority_base_url, "https://login.microsoftonline.com");
+        assert_eq!(m.graph_base_url, "https://graph.microsoft.com/v1.0");
+        assert_eq!(
+            m.redirect_url,
+            "http://127.0.0.1:3000/api/oauth/microsoft/callback"
+        );
+        assert_eq!(m.scopes, GRAPH_SCOPES);
+        assert!(!format!("{c:?}").contains("m5ecret"));
+        // A public client (PKCE only) and a single-directory app.
+        let c = cfg(
+            Environment::Development,
+            &[
+                ("MICROSOFT_CLIENT_ID", "app-id"),
+                ("MICROSOFT_TENANT", "contoso.onmicrosoft.com"),
+                ("MICROSOFT_GRAPH_BASE_URL", "http://127.0.0.1:9/v1.0/"),
+            ],
+        )
+        .unwrap();
+        let m = c.microsoft.unwrap();
+        assert_eq!(m.client_secret, None);
+        assert_eq!(m.tenant, "contoso.onmicrosoft.com");
+        assert_eq!(m.graph_base_url, "http://127.0.0.1:9/v1.0");
+        assert_eq!(
+            cfg(
+                Environment::Development,
+                &[("MICROSOFT_CLIENT_SECRET", "s")]
+            )
+            .unwrap_err(),
+            ConfigError::Missing("MICROSOFT_CLIENT_ID")
+        );
+        for (var, bad) in [
+            ("MICROSOFT_TENANT", "../evil"),
+            ("MICROSOFT_TENANT", "a/b"),
+            ("MICROSOFT_AUTHORITY_URL", "login.microsoftonline.com"),
+            ("MICROSOFT_REDIRECT_URL", "ftp://x"),
+        ] {
+            let e = cfg(
+                Environment::Development,
+                &[("MICROSOFT_CLIENT_ID", "app-id"), (var, bad)],
+            )
+            .unwrap_err();
+            assert!(e.to_string().contains(var), "{e}");
+        }
+        let prod = [
+            (
+                "ENCRYPTION_KEY",
+                "q6Yl0m3R1x9w2VbT8cK4nP7sZ5aD0fH2jL6uE9gI1oM=",
+            ),
+            ("MICROSOFT_CLIENT_ID", "app-id"),
+            ("MICROSOFT_CLIENT_SECRET", "m5ecret"),
+        ];
+        let e = cfg(Environment::Production, &prod).unwrap_err();
+        assert!(e.to_string().contains("MICROSOFT_REDIRECT_URL"), "{e}");
+        let mut ok = prod.to_vec();
+        ok.push((
+            "MICROSOFT_REDIRECT_URL",
+            "https://x.example.com/api/oauth/microsoft/callback",
+        ));
+        assert!(cfg(Environment::Production, &ok).is_ok());
+        let mut plain = ok.clone();
+        plain.push(("MICROSOFT_GRAPH_BASE_URL", "http://graph.example.com/v1.0"));
+        let e = cfg(Environment::Production, &plain).unwrap_err();
+        assert!(e.to_string().contains("MICROSOFT_GRAPH_BASE_URL"), "{e}");
     }
 
     #[test]

@@ -174,6 +174,13 @@ pub const VARS: &[Var] = &[
     var("GOOGLE_AUTH_URL", Local, &[Api]),
     var("GOOGLE_API_BASE_URL", Local, BOOKS),
     var("GOOGLE_OAUTH_BASE_URL", Local, BOOKS),
+    // Microsoft 365 (Graph): the app registration; unset = no Microsoft calendars.
+    var("MICROSOFT_CLIENT_ID", Optional, BOOKS),
+    var("MICROSOFT_CLIENT_SECRET", Optional, BOOKS),
+    var("MICROSOFT_TENANT", Optional, BOOKS),
+    var("MICROSOFT_REDIRECT_URL", Optional, &[Api]),
+    var("MICROSOFT_AUTHORITY_URL", Local, BOOKS),
+    var("MICROSOFT_GRAPH_BASE_URL", Local, BOOKS),
     // Request budgets of the public routes (kept in Postgres, shared by every instance).
     var("RATE_LIMITS", Local, BUDGETED),
     var("BUDGET_LIVE_HOLDS_PER_IP", Optional, &[Api]),
