@@ -137,6 +137,8 @@ impl AppState {
         routes::calendars::list_calendars,
         routes::calendars::google_connect_resource,
         routes::calendars::connect_caldav,
+        routes::calendars::microsoft_connect,
+        routes::calendars::microsoft_callback,
         routes::calendars::disconnect_calendar,
         routes::excel::export_xlsx,
         routes::excel::import_xlsx,
@@ -505,6 +507,10 @@ fn rest_routes() -> Router<AppState> {
             put(routes::calendars::connect_caldav),
         )
         .route(
+            "/api/admin/tenants/{tenant}/resources/{resource}/calendar/microsoft/connect",
+            post(routes::calendars::microsoft_connect),
+        )
+        .route(
             "/api/admin/tenants/{tenant}/privacy/export",
             post(routes::privacy::export_client),
         )
@@ -594,6 +600,10 @@ fn rest_routes() -> Router<AppState> {
         .route(
             "/api/oauth/google/callback",
             get(routes::delivery::google_callback),
+        )
+        .route(
+            "/api/oauth/microsoft/callback",
+            get(routes::calendars::microsoft_callback),
         )
 }
 

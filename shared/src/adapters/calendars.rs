@@ -19,6 +19,7 @@ use uuid::Uuid;
 
 use super::caldav::{self, CalDavClient, CalDavCredentials, EventWrite, Stored};
 use super::google::GoogleCalendar;
+use super::graph::{self, GraphClient, GraphEventWrite, GraphTokens, TokenStore};
 use crate::db::calendars::{self, ConnectionRow, EventRow};
 use crate::db::{audit, notifications};
 use crate::domain::crypto::SecretBox;
@@ -91,6 +92,8 @@ pub enum ConnectError {
     NoCalendar,
     #[error("this provider is not configured on this server")]
     NotConfigured,
+    #[error("the sign-in is unknown, used or expired; start it again")]
+    BadState,
     #[error("database error")]
     Database(#[from] sqlx::Error),
 }
@@ -121,6 +124,74 @@ pub struct ConnectedCalendars {
     secrets: SecretBox,
     google: Option<GoogleCalendar>,
     caldav: Option<(CalDavClient, OutboundPolicy)>,
+    graph: Option<GraphClient>,
+}
+
+/// How long a consent started here may take to come back.
+const STATE_TTL: chrono::Duration = chrono::Duration::minutes(10);
+
+fn ctx_ms_access(tenant: Uuid) -> String {
+    format!("microsoft:access:{tenant}")
+}
+fn ctx_ms_refresh(tenant: Uuid) -> String {
+    format!("microsoft:refresh:{tenant}")
+}
+
+/// A Microsoft connection's tokens, opened from and sealed into its row.
+struct ConnectionTokens<'a> {
+    pool: &'a PgPool,
+    secrets: &'a SecretBox,
+    conn: &'a ConnectionRow,
+}
+
+#[async_trait]
+impl TokenStore for ConnectionTokens<'_> {
+    async fn load(&self) -> Result<Option<GraphTokens>, CalendarError> {
+        let (Some(access), Some(expires_at)) = (&self.conn.access_token_enc, self.conn.expires_at)
+        else {
+            return Ok(None);
+        };
+        let tenant = self.conn.tenant_id;
+        let access_token = self
+            .secrets
+            .open_str(&ctx_ms_access(tenant), access)
+            .map_err(|_| CalendarError::Auth)?;
+        let refresh_token = self
+            .conn
+            .refresh_token_enc
+            .as_ref()
+            .and_then(|r| self.secrets.open_str(&ctx_ms_refresh(tenant), r).ok());
+        Ok(Some(GraphTokens {
+            access_token,
+            refresh_token,
+            expires_at,
+            scope: self.conn.scope.clone(),
+        }))
+    }
+
+    async fn save(&self, tokens: &GraphTokens) -> Result<(), CalendarError> {
+        let tenant = self.conn.tenant_id;
+        let seal = |ctx: String, v: &str| {
+            self.secrets
+                .seal_str(&ctx, v)
+                .map_err(|e| CalendarError::Other(e.to_string()))
+        };
+        let access = seal(ctx_ms_access(tenant), &tokens.access_token)?;
+        let refresh = tokens
+            .refresh_token
+            .as_deref()
+            .map(|r| seal(ctx_ms_refresh(tenant), r))
+            .transpose()?;
+        calendars::update_tokens(
+            self.pool,
+            self.conn.id,
+            &access,
+            refresh.as_deref(),
+            tokens.expires_at,
+        )
+        .await
+        .map_err(database)
+    }
 }
 
 /// The AAD of a CalDAV app password: sealed for its tenant.
@@ -144,7 +215,135 @@ impl ConnectedCalendars {
             secrets,
             google: None,
             caldav: None,
+            graph: None,
         }
+    }
+
+    /// Microsoft 365 calendars through `client`.
+    pub fn with_graph(mut self, client: GraphClient) -> Self {
+        self.graph = Some(client);
+        self
+    }
+
+    /// Where Microsoft sends the browser back, when Microsoft 365 is configured.
+    pub fn microsoft_redirect_url(&self) -> Option<&str> {
+        self.graph
+            .as_ref()
+            .map(|g| g.settings().redirect_url.as_str())
+    }
+
+    fn graph(&self) -> Result<&GraphClient, CalendarError> {
+        self.graph
+            .as_ref()
+            .ok_or_else(|| not_configured(Provider::Microsoft))
+    }
+
+    fn tokens<'a>(&'a self, conn: &'a ConnectionRow) -> ConnectionTokens<'a> {
+        ConnectionTokens {
+            pool: &self.pool,
+            secrets: &self.secrets,
+            conn,
+        }
+    }
+
+    /// The tenant's zone (floating and all-day times are read in it).
+    async fn zone(&self, tenant: Uuid) -> Result<chrono_tz::Tz, CalendarError> {
+        Ok(crate::db::tenants::time_zone(&self.pool, tenant)
+            .await
+            .map_err(database)?
+            .and_then(|z| z.parse::<chrono_tz::Tz>().ok())
+            .unwrap_or(chrono_tz::Tz::UTC))
+    }
+
+    /// Starts connecting `resource` to a Microsoft 365 calendar: a one-time state bound to
+    /// it, with the PKCE verifier kept server-side, and the consent URL.
+    pub async fn start_microsoft(
+        &self,
+        tenant: Uuid,
+        resource: Uuid,
+    ) -> Result<(String, String), ConnectError> {
+        let graph = self.graph.as_ref().ok_or(ConnectError::NotConfigured)?;
+        let pkce = graph::pkce();
+        let state = crate::domain::crypto::random_token::<32>();
+        let now = self.clock.now();
+        crate::db::oauth::insert_state(
+            &self.pool,
+            &state,
+            "microsoft",
+            tenant,
+            Some(resource),
+            Some(&pkce.verifier),
+            now,
+            now + STATE_TTL,
+        )
+        .await?;
+        Ok((
+            graph::authorize_url(graph.settings(), &state, &pkce.challenge),
+            state,
+        ))
+    }
+
+    /// Microsoft's redirect back: spends the state, exchanges the code with the verifier,
+    /// finds the mailbox and stores the sealed tokens on the resource's connection.
+    pub async fn finish_microsoft(&self, state: &str, code: &str) -> Result<Uuid, ConnectError> {
+        let graph = self.graph.as_ref().ok_or(ConnectError::NotConfigured)?;
+        let now = self.clock.now();
+        let started = crate::db::oauth::consume_state(&self.pool, state, "microsoft", now)
+            .await?
+            .ok_or(ConnectError::BadState)?;
+        let (Some(resource), Some(verifier)) = (started.resource_id, started.code_verifier) else {
+            return Err(ConnectError::BadState);
+        };
+        let tenant = started.tenant_id;
+        let tokens = graph
+            .exchange_code(code, &verifier)
+            .await
+            .map_err(|e| match e {
+                CalendarError::Auth | CalendarError::Other(_) => ConnectError::Auth,
+                e => ConnectError::Unreachable(e.to_string()),
+            })?;
+        let profile = graph
+            .me(&tokens.access_token)
+            .await
+            .map_err(|e| ConnectError::Unreachable(e.to_string()))?;
+        let seal = |ctx: String, v: &str| {
+            self.secrets
+                .seal_str(&ctx, v)
+                .map_err(|e| ConnectError::Unreachable(e.to_string()))
+        };
+        let access = seal(ctx_ms_access(tenant), &tokens.access_token)?;
+        let refresh = tokens
+            .refresh_token
+            .as_deref()
+            .map(|r| seal(ctx_ms_refresh(tenant), r))
+            .transpose()?;
+        let mut tx = self.pool.begin().await?;
+        let id = calendars::save_oauth(
+            &mut *tx,
+            tenant,
+            resource,
+            "microsoft",
+            &access,
+            refresh.as_deref(),
+            tokens.expires_at,
+            &tokens.scope,
+            profile.schedule_address(),
+        )
+        .await?;
+        audit::record(
+            &mut tx,
+            audit::AuditEntry {
+                tenant_id: Some(tenant),
+                event_type: "calendar.connected",
+                entity_type: "calendar_connection",
+                entity_id: Some(id.to_string()),
+                actor: crate::db::audit::ADMIN,
+                payload: json!({"provider": "microsoft", "resource_id": resource}),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(tenant)
     }
 
     /// CalDAV accounts through `client`, whose addresses pass `policy` (the one the client
@@ -249,7 +448,17 @@ impl ConnectedCalendars {
                     drift_reported_at: None,
                 });
             }
-            p => return Err(not_configured(p)),
+            Provider::Microsoft => {
+                let graph = self.graph()?;
+                let ev = GraphEventWrite::from_booking(event);
+                let known_id = known.map(|k| k.external_id.clone());
+                graph
+                    .with_token(&self.tokens(conn), |token| {
+                        let (ev, known_id) = (&ev, known_id.as_deref());
+                        async move { graph.upsert_event(&token, known_id, ev).await }
+                    })
+                    .await?
+            }
         };
         Ok(EventRow {
             booking_id: event.booking_id,
@@ -292,7 +501,18 @@ impl ConnectedCalendars {
                 }
                 None => Ok(()),
             },
-            p => Err(not_configured(p)),
+            Provider::Microsoft => match known {
+                Some(k) => {
+                    let graph = self.graph()?;
+                    let id = k.external_id.as_str();
+                    graph
+                        .with_token(&self.tokens(conn), |token| async move {
+                            graph.delete_event(&token, id).await
+                        })
+                        .await
+                }
+                None => Ok(()),
+            },
         }
     }
 
@@ -313,11 +533,7 @@ impl ConnectedCalendars {
             Provider::CalDav => {
                 let client = self.caldav()?;
                 let (account, calendar) = self.caldav_account(conn)?;
-                let tz = crate::db::tenants::time_zone(&self.pool, conn.tenant_id)
-                    .await
-                    .map_err(database)?
-                    .and_then(|z| z.parse::<chrono_tz::Tz>().ok())
-                    .unwrap_or(chrono_tz::Tz::UTC);
+                let tz = self.zone(conn.tenant_id).await?;
                 let read = client.busy(&account, &calendar, from, to, tz).await?;
                 let seen: Vec<Seen> = read
                     .ours
@@ -332,7 +548,16 @@ impl ConnectedCalendars {
                 self.check_drift(conn, from, to, &seen).await;
                 Ok(read.busy)
             }
-            p => Err(not_configured(p)),
+            Provider::Microsoft => {
+                let graph = self.graph()?;
+                let tz = self.zone(conn.tenant_id).await?;
+                let mailbox = conn.username.as_deref();
+                graph
+                    .with_token(&self.tokens(conn), |token| async move {
+                        graph.busy(&token, mailbox, from, to, tz).await
+                    })
+                    .await
+            }
         }
     }
 

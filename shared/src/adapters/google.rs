@@ -207,6 +207,7 @@ impl GoogleOAuth {
                 refresh.as_deref(),
                 expires,
                 tokens.scope.as_deref().unwrap_or_default(),
+                None,
             )
             .await?;
         }

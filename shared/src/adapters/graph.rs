@@ -1072,6 +1072,7 @@ mod tests {
     fn a_booking_becomes_an_event() {
         let start = Utc.with_ymd_and_hms(2026, 12, 7, 15, 0, 0).unwrap();
         let ev = GraphEventWrite::from_booking(&crate::ports::calendar::CalendarEvent {
+            resource_id: Uuid::nil(),
             tenant_id: Uuid::from_u128(1),
             booking_id: Uuid::from_u128(2),
             reference: "GM-7Q2K".into(),

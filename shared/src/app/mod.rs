@@ -504,6 +504,18 @@ pub fn connected_calendars(pool: &PgPool, config: &Config, clock: Clock) -> Conn
             tracing::error!(error = %e, "the CalDAV HTTP client cannot be built; CalDAV calendars are unavailable")
         }
     }
+    if let Some(m) = &d.microsoft {
+        let timeout = d.calendar_timeout;
+        let http = crate::adapters::lazy_http::LazyClient::new("microsoft", move || {
+            reqwest::Client::builder()
+                .timeout(timeout)
+                .connect_timeout(timeout)
+                .redirect(reqwest::redirect::Policy::none())
+        });
+        connected = connected.with_graph(
+            crate::adapters::graph::GraphClient::lazy(http, m.clone()).with_clock(clock.clone()),
+        );
+    }
     if let Some(g) = &d.google {
         let oauth = GoogleOAuth::new(pool.clone(), g.clone(), secrets, clock, d.calendar_timeout);
         connected = connected.with_google(GoogleCalendar::new(oauth, d.freebusy_cache));

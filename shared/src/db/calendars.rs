@@ -106,8 +106,8 @@ pub async fn list<'e>(
     Ok(rows.into_iter().map(|r| (r.c, r.resource_name)).collect())
 }
 
-/// Tokens of an OAuth provider (`google`, `microsoft`) for `resource`, replacing whatever
-/// it was connected to. A missing refresh token keeps the one stored before for the same
+/// Tokens of an OAuth provider (`google`, `microsoft`) for `resource` (with the account's
+/// address when the provider needs it), replacing whatever it was connected to. A missing refresh token keeps the one stored before for the same
 /// provider (Google sends it only on the first consent). Returns the connection id.
 #[allow(clippy::too_many_arguments)]
 pub async fn save_oauth<'e>(
@@ -119,18 +119,20 @@ pub async fn save_oauth<'e>(
     refresh_token_enc: Option<&[u8]>,
     expires_at: DateTime<Utc>,
     scope: &str,
+    account: Option<&str>,
 ) -> Result<Uuid, sqlx::Error> {
     sqlx::query_scalar(
         "INSERT INTO calendar_connections (id, tenant_id, resource_id, provider, access_token_enc,
-                refresh_token_enc, expires_at, scope)
-         VALUES (gen_random_uuid(), $1, $2, $3, $4, $5, $6, $7)
+                refresh_token_enc, expires_at, scope, username)
+         VALUES (gen_random_uuid(), $1, $2, $3, $4, $5, $6, $7, $8)
          ON CONFLICT (resource_id) DO UPDATE SET provider = EXCLUDED.provider,
              access_token_enc = EXCLUDED.access_token_enc,
              refresh_token_enc = CASE WHEN calendar_connections.provider = EXCLUDED.provider
                  THEN COALESCE(EXCLUDED.refresh_token_enc, calendar_connections.refresh_token_enc)
                  ELSE EXCLUDED.refresh_token_enc END,
              expires_at = EXCLUDED.expires_at, scope = EXCLUDED.scope,
-             server_url = NULL, username = NULL, password_enc = NULL, calendar_url = NULL,
+             server_url = NULL, username = EXCLUDED.username, password_enc = NULL,
+             calendar_url = NULL,
              calendar_id = 'primary', revoked_at = NULL, last_error = NULL, last_error_at = NULL,
              connected_at = now(), updated_at = now()
          RETURNING id",
@@ -142,6 +144,7 @@ pub async fn save_oauth<'e>(
     .bind(refresh_token_enc)
     .bind(expires_at)
     .bind(scope)
+    .bind(account)
     .fetch_one(db)
     .await
 }

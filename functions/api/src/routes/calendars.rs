@@ -14,9 +14,12 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::delivery::{start_google_flow, ConnectView};
+use super::delivery::{
+    cleared_state_cookie_for, sent_state_cookie, start_google_flow, state_cookie_for,
+    CallbackQuery, ConnectView, ConnectedView,
+};
 use super::{tenant_id, uuid_field};
-use crate::auth::tenant_admin;
+use crate::auth::{digest_eq, tenant_admin};
 use crate::dto::ErrorBody;
 use crate::AppState;
 
@@ -219,34 +222,7 @@ pub async fn connect_caldav(
             &principal.label(),
         )
         .await
-        .map_err(|e| match e {
-            ConnectError::Invalid { field, .. } => ApiError::bad_request(
-                match field {
-                    "server_url" => "invalid_server_url",
-                    "username" => "invalid_username",
-                    _ => "invalid_password",
-                },
-                e.to_string(),
-            ),
-            ConnectError::Refused(_) => {
-                ApiError::bad_request("calendar_url_refused", e.to_string())
-            }
-            ConnectError::Auth => {
-                ApiError::bad_request("calendar_credentials_refused", e.to_string())
-            }
-            ConnectError::NoCalendar => ApiError::bad_request("no_calendar_found", e.to_string()),
-            ConnectError::Unreachable(_) => ApiError::new(
-                StatusCode::BAD_GATEWAY,
-                "calendar_unreachable",
-                e.to_string(),
-            ),
-            ConnectError::NotConfigured => ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "calendar_not_configured",
-                e.to_string(),
-            ),
-            ConnectError::Database(_) => ApiError::internal(&e),
-        })?;
+        .map_err(connect_error)?;
     let name = calendars
         .list(tenant.0)
         .await
@@ -256,6 +232,133 @@ pub async fn connect_caldav(
         .map(|(_, n)| n)
         .unwrap_or_default();
     Ok(Json(CalendarConnectionView::new(row, name)))
+}
+
+/// Where Microsoft sends the browser back (the state cookie is sent there only).
+const MICROSOFT_CALLBACK: &str = "/api/oauth/microsoft/callback";
+
+fn connect_error(e: ConnectError) -> ApiError {
+    match e {
+        ConnectError::Invalid { field, .. } => ApiError::bad_request(
+            match field {
+                "server_url" => "invalid_server_url",
+                "username" => "invalid_username",
+                _ => "invalid_password",
+            },
+            e.to_string(),
+        ),
+        ConnectError::Refused(_) => ApiError::bad_request("calendar_url_refused", e.to_string()),
+        ConnectError::Auth => ApiError::bad_request("calendar_credentials_refused", e.to_string()),
+        ConnectError::NoCalendar => ApiError::bad_request("no_calendar_found", e.to_string()),
+        ConnectError::BadState => ApiError::bad_request("invalid_oauth_state", e.to_string()),
+        ConnectError::Unreachable(_) => ApiError::new(
+            StatusCode::BAD_GATEWAY,
+            "calendar_unreachable",
+            e.to_string(),
+        ),
+        ConnectError::NotConfigured => ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "calendar_not_configured",
+            e.to_string(),
+        ),
+        ConnectError::Database(_) => ApiError::internal(&e),
+    }
+}
+
+fn secure_callback(state: &AppState) -> bool {
+    state
+        .integrations
+        .calendars
+        .microsoft_redirect_url()
+        .is_some_and(|u| u.starts_with("https://"))
+}
+
+/// Start connecting a resource's Microsoft 365 calendar.
+#[utoipa::path(post, path = "/api/admin/tenants/{tenant}/resources/{resource}/calendar/microsoft/connect",
+    params(("tenant" = uuid::Uuid, Path, description = "The tenant's id", example = "6d0e0000-0000-4000-8000-000000000001"), ("resource" = uuid::Uuid, Path, description = "A resource's id", example = "96ab4e16-3f4e-403a-8a4d-1051aa51d204")),
+    security(("api_key" = [])),
+    description = "Returns Microsoft's consent URL for this resource's Outlook calendar (authorization code with PKCE; the verifier stays on the server). It replaces any calendar the resource had. Sets the HttpOnly cookie the callback checks, so open the URL in the browser that called this.",
+    responses((status = 200, body = ConnectView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 404, description = "resource_not_found", body = ErrorBody),
+        (status = 503, description = "calendar_not_configured", body = ErrorBody)))]
+pub async fn microsoft_connect(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ApiPath((tenant, resource)): ApiPath<(String, String)>,
+) -> Result<Response, ApiError> {
+    let tenant = tenant_id(&tenant)?;
+    tenant_admin(&state, &headers, tenant).await?;
+    let resource = tenant_resource(&state, tenant.0, &resource).await?;
+    let (url, minted) = state
+        .integrations
+        .calendars
+        .start_microsoft(tenant.0, resource)
+        .await
+        .map_err(connect_error)?;
+    let mut res = Json(ConnectView {
+        authorization_url: url,
+    })
+    .into_response();
+    res.headers_mut().append(
+        header::SET_COOKIE,
+        state_cookie_for(MICROSOFT_CALLBACK, &minted, secure_callback(&state)),
+    );
+    Ok(res)
+}
+
+/// Microsoft sends the admin's browser here after the consent; the one-time state proves
+/// which tenant and resource started it, and the cookie that this browser did.
+#[utoipa::path(get, path = "/api/oauth/microsoft/callback", params(CallbackQuery),
+    responses((status = 200, body = ConnectedView),
+        (status = 400, description = "invalid_oauth_state (unknown, spent or expired, or not started in this browser), invalid_oauth_callback, oauth_refused, calendar_credentials_refused", body = ErrorBody),
+        (status = 502, description = "calendar_unreachable", body = ErrorBody),
+        (status = 503, description = "calendar_not_configured", body = ErrorBody)))]
+pub async fn microsoft_callback(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ApiQuery(q): ApiQuery<CallbackQuery>,
+) -> Result<Response, ApiError> {
+    let secure = secure_callback(&state);
+    let outcome = async {
+        if let Some(e) = q.error {
+            return Err(ApiError::bad_request(
+                "oauth_refused",
+                format!("the authorization was not granted: {e}"),
+            ));
+        }
+        let (Some(st), Some(code)) = (q.state, q.code) else {
+            return Err(ApiError::bad_request(
+                "invalid_oauth_callback",
+                "state and code are required",
+            ));
+        };
+        if !sent_state_cookie(&headers).is_some_and(|c| digest_eq(c, &st)) {
+            return Err(ApiError::bad_request(
+                "invalid_oauth_state",
+                "this sign-in was not started in this browser; start it again from the admin page",
+            ));
+        }
+        state
+            .integrations
+            .calendars
+            .finish_microsoft(&st, &code)
+            .await
+            .map_err(connect_error)
+    }
+    .await;
+    let mut res = match outcome {
+        Ok(tenant) => Json(ConnectedView {
+            tenant_id: tenant,
+            connected: true,
+        })
+        .into_response(),
+        Err(e) => e.into_response(),
+    };
+    res.headers_mut().append(
+        header::SET_COOKIE,
+        cleared_state_cookie_for(MICROSOFT_CALLBACK, secure),
+    );
+    Ok(res)
 }
 
 /// What to do with our events that have not happened yet.

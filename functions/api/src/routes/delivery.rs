@@ -389,33 +389,37 @@ pub struct ConnectView {
 
 /// The cookie that binds an OAuth flow to the browser that started it.
 const STATE_COOKIE: &str = "gomomo_oauth_state";
-/// Where the browser sends it: the callback only.
+/// Where the browser sends it: Google's callback only.
 const STATE_COOKIE_PATH: &str = "/api/oauth/google/callback";
 
-/// `Set-Cookie` for a started flow: HttpOnly, SameSite=Lax (Google's redirect back is a
-/// top-level GET), Secure when the callback is served over https (production refuses any
-/// other), for the state's 10 minutes.
-fn state_cookie(state: &str, secure: bool) -> HeaderValue {
+/// `Set-Cookie` for a started flow: HttpOnly, SameSite=Lax (the provider's redirect back is
+/// a top-level GET), sent only to the callback at `path`, Secure when the callback is served
+/// over https (production refuses any other), for the state's 10 minutes.
+pub(crate) fn state_cookie_for(path: &str, state: &str, secure: bool) -> HeaderValue {
     let secure = if secure { "; Secure" } else { "" };
-    let v = format!(
-        "{STATE_COOKIE}={state}; Path={STATE_COOKIE_PATH}; Max-Age=600; HttpOnly; SameSite=Lax{secure}"
-    );
+    let v =
+        format!("{STATE_COOKIE}={state}; Path={path}; Max-Age=600; HttpOnly; SameSite=Lax{secure}");
     // The state is base64url and the rest is fixed text: always a valid header value.
     HeaderValue::from_str(&v).unwrap_or_else(|_| HeaderValue::from_static(""))
 }
 
-/// The cookie that ends the binding, once the callback has run.
+fn state_cookie(state: &str, secure: bool) -> HeaderValue {
+    state_cookie_for(STATE_COOKIE_PATH, state, secure)
+}
+
+/// The cookie that ends the binding at `path`, once the callback has run.
+pub(crate) fn cleared_state_cookie_for(path: &str, secure: bool) -> HeaderValue {
+    let secure = if secure { "; Secure" } else { "" };
+    let v = format!("{STATE_COOKIE}=; Path={path}; Max-Age=0; HttpOnly; SameSite=Lax{secure}");
+    HeaderValue::from_str(&v).unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
 fn cleared_state_cookie(secure: bool) -> HeaderValue {
-    let v = if secure {
-        "gomomo_oauth_state=; Path=/api/oauth/google/callback; Max-Age=0; HttpOnly; SameSite=Lax; Secure"
-    } else {
-        "gomomo_oauth_state=; Path=/api/oauth/google/callback; Max-Age=0; HttpOnly; SameSite=Lax"
-    };
-    HeaderValue::from_static(v)
+    cleared_state_cookie_for(STATE_COOKIE_PATH, secure)
 }
 
 /// The value of the state cookie the browser sent, if any.
-fn sent_state_cookie(headers: &HeaderMap) -> Option<&str> {
+pub(crate) fn sent_state_cookie(headers: &HeaderMap) -> Option<&str> {
     headers
         .get_all(header::COOKIE)
         .iter()

@@ -1,0 +1,209 @@
+//! A resource's Microsoft 365 calendar end to end, against the Graph-shaped server of the
+//! Graph client's tests (shapes from Microsoft's documentation; it checks the PKCE verifier,
+//! bearer tokens, the create's `transactionId` and every parameter): connected through the
+//! admin API and the OAuth callback, a booking made by chat appears there, moves with a
+//! reschedule and goes with a cancel, and the calendar's busy time removes slots.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+#[path = "../../../shared/tests/support/graph_server.rs"]
+mod graph_server;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use gomomo::services::admin::{seed_demo, DEMO_RESOURCES};
+use gomomo::services::Clock;
+use graph_server::{consent, Event, Server, CLIENT_ID, CLIENT_SECRET, REDIRECT};
+use http_body_util::BodyExt;
+use serde_json::{json, Value};
+use sqlx::PgPool;
+use support::{admin, call, code, consult, demo, ny, post, starts};
+use tower::ServiceExt;
+
+/// The callback as the browser makes it: the query Microsoft sent and the state cookie.
+async fn callback(app: &axum::Router, query: &str, cookie: &str) -> (StatusCode, Value) {
+    let req = Request::builder()
+        .uri(format!("/api/oauth/microsoft/callback?{query}"))
+        .header("cookie", cookie)
+        .body(Body::empty())
+        .unwrap();
+    let res = app.clone().oneshot(req).await.unwrap();
+    let status = res.status();
+    let bytes = res.into_body().collect().await.unwrap().to_bytes();
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
+}
+
+/// Our events in the server's calendar: (transactionId, start, end).
+fn ours(
+    server: &Server,
+) -> Vec<(
+    String,
+    chrono::DateTime<chrono::Utc>,
+    chrono::DateTime<chrono::Utc>,
+)> {
+    server
+        .state()
+        .events
+        .iter()
+        .filter_map(|e| Some((e.transaction_id.clone()?, e.start, e.end)))
+        .collect()
+}
+
+async fn booking_row(
+    pool: &PgPool,
+    reference: &str,
+) -> (
+    uuid::Uuid,
+    chrono::DateTime<chrono::Utc>,
+    chrono::DateTime<chrono::Utc>,
+) {
+    sqlx::query_as("SELECT id, lower(during), upper(during) FROM appointments WHERE reference = $1")
+        .bind(reference)
+        .fetch_one(pool)
+        .await
+        .unwrap()
+}
+
+#[sqlx::test(migrations = "../../migrations")]
+async fn a_chat_booking_lands_in_the_microsoft_calendar_moves_and_goes(pool: PgPool) {
+    let server = Server::start().await;
+    let seed = seed_demo(&pool).await.unwrap();
+    let key = Some(seed.api_key.as_str());
+    let graph = server.settings.graph_base_url.clone();
+    let authority = server.settings.authority_base_url.clone();
+    let app = support::app(
+        pool.clone(),
+        Clock::fixed(ny(2026, 12, 14, 8, 0)),
+        &[
+            ("CALENDAR_MODE", "connected"),
+            ("MICROSOFT_CLIENT_ID", CLIENT_ID),
+            ("MICROSOFT_CLIENT_SECRET", CLIENT_SECRET),
+            ("MICROSOFT_REDIRECT_URL", REDIRECT),
+            ("MICROSOFT_AUTHORITY_URL", &authority),
+            ("MICROSOFT_GRAPH_BASE_URL", &graph),
+        ],
+    );
+    // GIVEN both staff members connect the clinic's Outlook calendar
+    for (resource, _) in DEMO_RESOURCES {
+        let (s, v) = call(
+            &app,
+            "POST",
+            &admin(&format!("/resources/{resource}/calendar/microsoft/connect")),
+            None,
+            key,
+        )
+        .await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        let url = v["authorization_url"].as_str().unwrap();
+        let (code_, state) = consent(&server, url).await;
+        let query = format!("state={state}&code={code_}");
+        // Not from the browser that started it: refused, and the state is not spent.
+        let (s, v) = callback(&app, &query, "gomomo_oauth_state=other").await;
+        assert_eq!(
+            (s, code(&v)),
+            (StatusCode::BAD_REQUEST, "invalid_oauth_state")
+        );
+        let (s, v) = callback(&app, &query, &format!("gomomo_oauth_state={state}")).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        assert_eq!(v["connected"], true);
+        // A state is spent once.
+        let (s, v) = callback(&app, &query, &format!("gomomo_oauth_state={state}")).await;
+        assert_eq!(
+            (s, code(&v)),
+            (StatusCode::BAD_REQUEST, "invalid_oauth_state")
+        );
+    }
+    let (_, list) = call(&app, "GET", &admin("/calendars"), None, key).await;
+    let providers: Vec<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["provider"].as_str().unwrap())
+        .collect();
+    assert_eq!(providers, vec!["microsoft", "microsoft"], "{list}");
+
+    // WHEN a client books by chat THEN the event is in the calendar, at the booking's time
+    let uri = demo("/chat");
+    let (s, r) = post(
+        &app,
+        &uri,
+        r#"{"message": "I'd like to book a consultation tomorrow"}"#,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{r}");
+    let session = r["session_id"].as_str().unwrap().to_string();
+    for text in ["1", "Ana Lopez", "ana@example.org", "yes"] {
+        let (s, r) = post(
+            &app,
+            &uri,
+            &json!({"session_id": session, "message": text}).to_string(),
+        )
+        .await;
+        assert_eq!(s, StatusCode::OK, "{r}");
+    }
+    let reference: String = sqlx::query_scalar("SELECT reference FROM appointments")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    let (id, start, end) = booking_row(&pool, &reference).await;
+    let txn = gomomo::adapters::graph::transaction_id(id);
+    assert_eq!(ours(&server), vec![(txn.clone(), start, end)]);
+
+    // WHEN the client moves it THEN the same event moves (no second event)
+    let (s, hold) = post(
+        &app,
+        &demo("/holds"),
+        json!({"service_id": consult(), "start": "2026-12-16T15:00:00-05:00",
+               "reschedule": {"reference": reference, "email": "ana@example.org"}}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{hold}");
+    let (s, moved) = post(
+        &app,
+        &demo(&format!("/bookings/{reference}/reschedule")),
+        json!({"email": "ana@example.org", "hold_id": hold["hold_id"],
+               "session_id": hold["session_id"]}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{moved}");
+    let (_, start, end) = booking_row(&pool, &reference).await;
+    assert_eq!(ours(&server), vec![(txn, start, end)]);
+
+    // WHEN it is cancelled THEN the event is gone
+    let (s, v) = post(
+        &app,
+        &demo(&format!("/bookings/{reference}/cancel")),
+        json!({"email": "ana@example.org"}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert!(ours(&server).is_empty());
+
+    // WHEN the calendar gets a meeting THEN its times are not offered
+    let before = starts(&app, &consult(), "2026-12-17").await;
+    assert!(before.contains(&"2026-12-17T14:00:00-05:00".to_string()));
+    server.state().events.push(Event {
+        id: "staff-meeting".into(),
+        subject: "Staff meeting".into(),
+        start: ny(2026, 12, 17, 14, 0),
+        end: ny(2026, 12, 17, 15, 0),
+        all_day: None,
+        show_as: "busy".into(),
+        cancelled: false,
+        transaction_id: None,
+        booking_marker: None,
+    });
+    let after = starts(&app, &consult(), "2026-12-17").await;
+    for t in ["14:00", "14:30"] {
+        assert!(
+            !after.contains(&format!("2026-12-17T{t}:00-05:00")),
+            "{t}: {after:?}"
+        );
+    }
+    assert!(after.contains(&"2026-12-17T15:00:00-05:00".to_string()));
+    server.assert_clean();
+}
