@@ -69,6 +69,14 @@ from gomomo_client.api.admin import (
     update_resource,
     update_service,
 )
+from gomomo_client.api.calendars import (
+    connect_caldav,
+    disconnect_calendar,
+    google_connect_resource,
+    list_calendars,
+    microsoft_callback,
+    microsoft_connect,
+)
 from gomomo_client.api.chat import chat
 from gomomo_client.api.delivery import (
     create_webhook,
@@ -105,6 +113,8 @@ from gomomo_client.api.waitlist import accept_offer, attendance, get_attendance_
 from gomomo_client.types import File
 from gomomo_client.models import (
     AdminEmailBody,
+    CalDavConnectRequest,
+    DisconnectCalendarFutureEvents,
     CreateTenantRequest,
     CreateWebhookRequest,
     UpdateWebhookRequest,
@@ -627,6 +637,21 @@ def main(base, seed_path):
     refused(accept_offer.sync_detailed(tenant, "no-such-offer", client=public), HTTPStatus.BAD_REQUEST, "invalid_token", "accept with a malformed token")
     refused(google_connect.sync_detailed(tenant, client=person), HTTPStatus.SERVICE_UNAVAILABLE, "calendar_not_configured", "Google without its settings")
     refused(google_callback.sync_detailed(client=public, state="not-a-state", code="x"), HTTPStatus.NOT_FOUND, "google_not_configured", "a callback on a server without Google")
+    # Each resource's calendar: none connected here; the providers that need settings say
+    # so, a CalDAV server on loopback is refused before any request leaves.
+    calendars = ok(list_calendars.sync_detailed(tenant, client=person), HTTPStatus.OK, "the resources' calendars")
+    check(calendars == [], f"no calendar connected yet: {calendars!r}")
+    refused(google_connect_resource.sync_detailed(tenant, room.id, client=person), HTTPStatus.SERVICE_UNAVAILABLE, "calendar_not_configured", "a resource's Google without its settings")
+    refused(microsoft_connect.sync_detailed(tenant, room.id, client=person), HTTPStatus.SERVICE_UNAVAILABLE, "calendar_not_configured", "Microsoft 365 without its settings")
+    refused(microsoft_callback.sync_detailed(client=public, state="not-a-state", code="x"), HTTPStatus.BAD_REQUEST, "invalid_oauth_state", "a Microsoft callback not started in this browser")
+    refused(
+        connect_caldav.sync_detailed(
+            tenant, room.id, client=person,
+            body=CalDavConnectRequest(server_url="https://127.0.0.1/dav/", username="lee@clinic.example", password="app-password"),
+        ),
+        HTTPStatus.BAD_REQUEST, "calendar_url_refused", "a CalDAV server on loopback",
+    )
+    refused(disconnect_calendar.sync_detailed(tenant, room.id, client=person, future_events=DisconnectCalendarFutureEvents.KEEP), HTTPStatus.NOT_FOUND, "calendar_not_connected", "disconnect a calendar never connected")
     # Webhooks: a loopback URL is refused (no request leaves this machine); an unknown one
     # cannot be changed or removed.
     refused(

@@ -377,7 +377,7 @@ pub enum FutureEvents {
 pub struct DisconnectQuery {
     /// Required: `remove` deletes our events that have not ended from the calendar first,
     /// `keep` leaves them there.
-    #[param(value_type = FutureEvents)]
+    #[param(value_type = FutureEvents, inline)]
     pub future_events: Option<String>,
 }
 
