@@ -271,7 +271,7 @@ async fn a_chat_booking_lands_in_the_caldav_calendar_moves_and_goes(pool: PgPool
     .await
     .unwrap();
     assert_eq!(reports.len(), 1, "{reports:?}");
-    assert_eq!(reports[0]["found"], "deleted");
+    assert_eq!(reports[0]["found"], "missing");
     assert_eq!(reports[0]["reference"], reference.as_str());
     let status: String = sqlx::query_scalar("SELECT status FROM appointments WHERE reference = $1")
         .bind(&reference)

@@ -84,7 +84,7 @@ pub enum ConnectError {
     },
     #[error("the address is refused: {0}")]
     Refused(String),
-    #[error("the server refused the user name or password")]
+    #[error("the calendar provider refused the credentials")]
     Auth,
     #[error("the server could not be used: {0}")]
     Unreachable(String),
@@ -583,8 +583,9 @@ impl ConnectedCalendars {
             .filter(|w| w.start_at < to && w.drift_reported_at.is_none())
         {
             let uid = caldav::booking_uid(w.booking_id);
+            // Not in the window at all: deleted there, or moved out of the window.
             let found = match seen.iter().find(|s| s.uid == uid) {
-                None => "deleted",
+                None => "missing",
                 Some(s) if s.cancelled => "cancelled",
                 Some(s) if (s.start, s.end) != (w.start_at, w.end_at) => "moved",
                 Some(_) => continue,

@@ -424,6 +424,10 @@ const MAIL: Mail = Mail {
     },
     calendar_drift_subject: |reference| format!("Calendar event of booking {reference} changed outside gomomo"),
     calendar_drift_body: |reference, resource, found| {
+        let found = match found {
+            "missing" => "deleted or moved away",
+            other => other,
+        };
         format!("The calendar event of booking {reference} in {resource}'s calendar was {found} outside gomomo. The booking itself is unchanged; to change it, reschedule or cancel it in the console so the client is told.\n")
     },
     hold_released_subject: |service, when| format!("Still interested in {service} on {when}?"),
