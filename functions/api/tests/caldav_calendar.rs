@@ -20,7 +20,10 @@ use gomomo::services::admin::{seed_demo, DEMO_RESOURCES};
 use gomomo::services::Clock;
 use serde_json::{json, Value};
 use sqlx::PgPool;
-use support::{admin, call, code, consult, december_7_8am, demo, post, starts};
+use support::{
+    admin, book_by_chat, booking_times, call, cancel_booking, code, consult, december_7_8am,
+    move_booking, starts,
+};
 use uuid::Uuid;
 
 struct Server {
@@ -101,43 +104,6 @@ fn uid(booking: Uuid) -> String {
     format!("gomomo-{}", booking.simple())
 }
 
-async fn booking_row(pool: &PgPool, reference: &str) -> (Uuid, DateTime<Utc>, DateTime<Utc>) {
-    sqlx::query_as("SELECT id, lower(during), upper(during) FROM appointments WHERE reference = $1")
-        .bind(reference)
-        .fetch_one(pool)
-        .await
-        .unwrap()
-}
-
-/// Books through the REST chat with the deterministic engine; returns the reference.
-async fn book_by_chat(app: &axum::Router, pool: &PgPool, email: &str) -> String {
-    let uri = demo("/chat");
-    let (s, r) = post(
-        app,
-        &uri,
-        r#"{"message": "I'd like to book a consultation tomorrow"}"#,
-    )
-    .await;
-    assert_eq!(s, StatusCode::OK, "{r}");
-    let session = r["session_id"].as_str().unwrap().to_string();
-    for text in ["1", "Ana Lopez", email, "yes"] {
-        let (s, r) = post(
-            app,
-            &uri,
-            &json!({"session_id": session, "message": text}).to_string(),
-        )
-        .await;
-        assert_eq!(s, StatusCode::OK, "{r}");
-    }
-    sqlx::query_scalar(
-        "SELECT reference FROM appointments WHERE client_email = $1 AND status = 'confirmed'",
-    )
-    .bind(email)
-    .fetch_one(pool)
-    .await
-    .unwrap()
-}
-
 #[sqlx::test(migrations = "../../migrations")]
 #[ignore = "needs the CalDAV server that scripts/caldav-test.sh starts"]
 async fn a_chat_booking_lands_in_the_caldav_calendar_moves_and_goes(pool: PgPool) {
@@ -206,37 +172,22 @@ async fn a_chat_booking_lands_in_the_caldav_calendar_moves_and_goes(pool: PgPool
 
     // WHEN a client books by chat THEN the event is in the calendar, at the booking's time
     let reference = book_by_chat(&app, &pool, "ana@example.org").await;
-    let (id, start, end) = booking_row(&pool, &reference).await;
+    let (id, start, end) = booking_times(&pool, &reference).await;
     assert_eq!(srv.events(&calendar), vec![(uid(id), start, end)]);
 
     // WHEN the client moves it THEN the same event moves
-    let (s, hold) = post(
+    move_booking(
         &app,
-        &demo("/holds"),
-        json!({"service_id": consult(), "start": "2026-12-09T15:00:00-05:00",
-               "reschedule": {"reference": reference, "email": "ana@example.org"}}),
+        &reference,
+        "ana@example.org",
+        "2026-12-09T15:00:00-05:00",
     )
     .await;
-    assert_eq!(s, StatusCode::CREATED, "{hold}");
-    let (s, moved) = post(
-        &app,
-        &demo(&format!("/bookings/{reference}/reschedule")),
-        json!({"email": "ana@example.org", "hold_id": hold["hold_id"],
-               "session_id": hold["session_id"]}),
-    )
-    .await;
-    assert_eq!(s, StatusCode::OK, "{moved}");
-    let (_, start, end) = booking_row(&pool, &reference).await;
+    let (_, start, end) = booking_times(&pool, &reference).await;
     assert_eq!(srv.events(&calendar), vec![(uid(id), start, end)]);
 
     // WHEN it is cancelled THEN the event is gone
-    let (s, v) = post(
-        &app,
-        &demo(&format!("/bookings/{reference}/cancel")),
-        json!({"email": "ana@example.org"}),
-    )
-    .await;
-    assert_eq!(s, StatusCode::OK, "{v}");
+    cancel_booking(&app, &reference, "ana@example.org").await;
     assert!(srv.events(&calendar).is_empty());
 
     // WHEN another program puts a meeting in the calendar THEN its times are not offered
@@ -258,7 +209,7 @@ async fn a_chat_booking_lands_in_the_caldav_calendar_moves_and_goes(pool: PgPool
     // WHEN our event is deleted in the calendar THEN the admin is told once, and the
     // booking stays as it is
     let reference = book_by_chat(&app, &pool, "bo@example.org").await;
-    let (id, _, _) = booking_row(&pool, &reference).await;
+    let (id, _, _) = booking_times(&pool, &reference).await;
     let href = format!("{}/{}.ics", calendar.trim_end_matches('/'), uid(id));
     srv.helper(&["delete", &href, &srv.user, &srv.password], "");
     for _ in 0..2 {

@@ -16,9 +16,12 @@ use gomomo::services::admin::{seed_demo, DEMO_RESOURCES};
 use gomomo::services::Clock;
 use graph_server::{consent, Event, Server, CLIENT_ID, CLIENT_SECRET, REDIRECT};
 use http_body_util::BodyExt;
-use serde_json::{json, Value};
+use serde_json::Value;
 use sqlx::PgPool;
-use support::{admin, call, code, consult, demo, ny, post, starts};
+use support::{
+    admin, book_by_chat, booking_times, call, cancel_booking, code, consult, move_booking, ny,
+    starts,
+};
 use tower::ServiceExt;
 
 /// The callback as the browser makes it: the query Microsoft sent and the state cookie.
@@ -51,21 +54,6 @@ fn ours(
         .iter()
         .filter_map(|e| Some((e.transaction_id.clone()?, e.start, e.end)))
         .collect()
-}
-
-async fn booking_row(
-    pool: &PgPool,
-    reference: &str,
-) -> (
-    uuid::Uuid,
-    chrono::DateTime<chrono::Utc>,
-    chrono::DateTime<chrono::Utc>,
-) {
-    sqlx::query_as("SELECT id, lower(during), upper(during) FROM appointments WHERE reference = $1")
-        .bind(reference)
-        .fetch_one(pool)
-        .await
-        .unwrap()
 }
 
 #[sqlx::test(migrations = "../../migrations")]
@@ -127,60 +115,24 @@ async fn a_chat_booking_lands_in_the_microsoft_calendar_moves_and_goes(pool: PgP
     assert_eq!(providers, vec!["microsoft", "microsoft"], "{list}");
 
     // WHEN a client books by chat THEN the event is in the calendar, at the booking's time
-    let uri = demo("/chat");
-    let (s, r) = post(
-        &app,
-        &uri,
-        r#"{"message": "I'd like to book a consultation tomorrow"}"#,
-    )
-    .await;
-    assert_eq!(s, StatusCode::OK, "{r}");
-    let session = r["session_id"].as_str().unwrap().to_string();
-    for text in ["1", "Ana Lopez", "ana@example.org", "yes"] {
-        let (s, r) = post(
-            &app,
-            &uri,
-            &json!({"session_id": session, "message": text}).to_string(),
-        )
-        .await;
-        assert_eq!(s, StatusCode::OK, "{r}");
-    }
-    let reference: String = sqlx::query_scalar("SELECT reference FROM appointments")
-        .fetch_one(&pool)
-        .await
-        .unwrap();
-    let (id, start, end) = booking_row(&pool, &reference).await;
+    let reference = book_by_chat(&app, &pool, "ana@example.org").await;
+    let (id, start, end) = booking_times(&pool, &reference).await;
     let txn = gomomo::adapters::graph::transaction_id(id);
     assert_eq!(ours(&server), vec![(txn.clone(), start, end)]);
 
     // WHEN the client moves it THEN the same event moves (no second event)
-    let (s, hold) = post(
+    move_booking(
         &app,
-        &demo("/holds"),
-        json!({"service_id": consult(), "start": "2026-12-16T15:00:00-05:00",
-               "reschedule": {"reference": reference, "email": "ana@example.org"}}),
+        &reference,
+        "ana@example.org",
+        "2026-12-16T15:00:00-05:00",
     )
     .await;
-    assert_eq!(s, StatusCode::CREATED, "{hold}");
-    let (s, moved) = post(
-        &app,
-        &demo(&format!("/bookings/{reference}/reschedule")),
-        json!({"email": "ana@example.org", "hold_id": hold["hold_id"],
-               "session_id": hold["session_id"]}),
-    )
-    .await;
-    assert_eq!(s, StatusCode::OK, "{moved}");
-    let (_, start, end) = booking_row(&pool, &reference).await;
+    let (_, start, end) = booking_times(&pool, &reference).await;
     assert_eq!(ours(&server), vec![(txn, start, end)]);
 
     // WHEN it is cancelled THEN the event is gone
-    let (s, v) = post(
-        &app,
-        &demo(&format!("/bookings/{reference}/cancel")),
-        json!({"email": "ana@example.org"}),
-    )
-    .await;
-    assert_eq!(s, StatusCode::OK, "{v}");
+    cancel_booking(&app, &reference, "ana@example.org").await;
     assert!(ours(&server).is_empty());
 
     // WHEN the calendar gets a meeting THEN its times are not offered

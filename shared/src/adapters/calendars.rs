@@ -137,6 +137,21 @@ fn ctx_ms_refresh(tenant: Uuid) -> String {
     format!("microsoft:refresh:{tenant}")
 }
 
+/// Graph tokens sealed for `tenant`: (access, refresh when there is one).
+fn seal_graph_tokens(
+    secrets: &SecretBox,
+    tenant: Uuid,
+    tokens: &GraphTokens,
+) -> Result<(Vec<u8>, Option<Vec<u8>>), crate::domain::crypto::CryptoError> {
+    let access = secrets.seal_str(&ctx_ms_access(tenant), &tokens.access_token)?;
+    let refresh = tokens
+        .refresh_token
+        .as_deref()
+        .map(|r| secrets.seal_str(&ctx_ms_refresh(tenant), r))
+        .transpose()?;
+    Ok((access, refresh))
+}
+
 /// A Microsoft connection's tokens, opened from and sealed into its row.
 struct ConnectionTokens<'a> {
     pool: &'a PgPool,
@@ -170,18 +185,8 @@ impl TokenStore for ConnectionTokens<'_> {
     }
 
     async fn save(&self, tokens: &GraphTokens) -> Result<(), CalendarError> {
-        let tenant = self.conn.tenant_id;
-        let seal = |ctx: String, v: &str| {
-            self.secrets
-                .seal_str(&ctx, v)
-                .map_err(|e| CalendarError::Other(e.to_string()))
-        };
-        let access = seal(ctx_ms_access(tenant), &tokens.access_token)?;
-        let refresh = tokens
-            .refresh_token
-            .as_deref()
-            .map(|r| seal(ctx_ms_refresh(tenant), r))
-            .transpose()?;
+        let (access, refresh) = seal_graph_tokens(self.secrets, self.conn.tenant_id, tokens)
+            .map_err(|e| CalendarError::Other(e.to_string()))?;
         calendars::update_tokens(
             self.pool,
             self.conn.id,
@@ -306,17 +311,8 @@ impl ConnectedCalendars {
             .me(&tokens.access_token)
             .await
             .map_err(|e| ConnectError::Unreachable(e.to_string()))?;
-        let seal = |ctx: String, v: &str| {
-            self.secrets
-                .seal_str(&ctx, v)
-                .map_err(|e| ConnectError::Unreachable(e.to_string()))
-        };
-        let access = seal(ctx_ms_access(tenant), &tokens.access_token)?;
-        let refresh = tokens
-            .refresh_token
-            .as_deref()
-            .map(|r| seal(ctx_ms_refresh(tenant), r))
-            .transpose()?;
+        let (access, refresh) = seal_graph_tokens(&self.secrets, tenant, &tokens)
+            .map_err(|e| ConnectError::Unreachable(e.to_string()))?;
         let mut tx = self.pool.begin().await?;
         let id = calendars::save_oauth(
             &mut *tx,

@@ -132,3 +132,77 @@ pub async fn starts(app: &Router, service: &str, date: &str) -> Vec<String> {
         .map(|s| s["start"].as_str().unwrap().to_string())
         .collect()
 }
+
+/// Books a consultation tomorrow through the REST chat (the deterministic engine, the first
+/// time offered) for `email`; returns the booking's reference.
+pub async fn book_by_chat(app: &Router, pool: &PgPool, email: &str) -> String {
+    let uri = demo("/chat");
+    let (s, r) = post(
+        app,
+        &uri,
+        r#"{"message": "I'd like to book a consultation tomorrow"}"#,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{r}");
+    let session = r["session_id"].as_str().unwrap().to_string();
+    for text in ["1", "Ana Lopez", email, "yes"] {
+        let (s, r) = post(
+            app,
+            &uri,
+            &serde_json::json!({"session_id": session, "message": text}).to_string(),
+        )
+        .await;
+        assert_eq!(s, StatusCode::OK, "{r}");
+    }
+    sqlx::query_scalar(
+        "SELECT reference FROM appointments WHERE client_email = $1 AND status = 'confirmed'",
+    )
+    .bind(email)
+    .fetch_one(pool)
+    .await
+    .unwrap()
+}
+
+/// A booking's id and times, by reference.
+pub async fn booking_times(
+    pool: &PgPool,
+    reference: &str,
+) -> (uuid::Uuid, DateTime<Utc>, DateTime<Utc>) {
+    sqlx::query_as("SELECT id, lower(during), upper(during) FROM appointments WHERE reference = $1")
+        .bind(reference)
+        .fetch_one(pool)
+        .await
+        .unwrap()
+}
+
+/// Moves the demo consultation `reference` of `email` to `start` through the public routes
+/// (a move hold, then the reschedule).
+pub async fn move_booking(app: &Router, reference: &str, email: &str, start: &str) {
+    let (s, hold) = post(
+        app,
+        &demo("/holds"),
+        serde_json::json!({"service_id": consult(), "start": start,
+               "reschedule": {"reference": reference, "email": email}}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{hold}");
+    let (s, moved) = post(
+        app,
+        &demo(&format!("/bookings/{reference}/reschedule")),
+        serde_json::json!({"email": email, "hold_id": hold["hold_id"],
+               "session_id": hold["session_id"]}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{moved}");
+}
+
+/// Cancels `reference` of `email` through the public route.
+pub async fn cancel_booking(app: &Router, reference: &str, email: &str) {
+    let (s, v) = post(
+        app,
+        &demo(&format!("/bookings/{reference}/cancel")),
+        serde_json::json!({"email": email}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+}
