@@ -61,9 +61,13 @@ CREATE TABLE calendar_events (
     end_at         timestamptz NOT NULL,
     written_at     timestamptz NOT NULL DEFAULT now(),
     -- Set when the event was found moved or deleted outside gomomo and reported.
-    drift_reported_at timestamptz
+    drift_reported_at timestamptz,
+    -- When the scheduler last read the event back from the calendar.
+    checked_at     timestamptz
 );
 CREATE INDEX calendar_events_connection_idx ON calendar_events (connection_id, start_at);
+CREATE INDEX calendar_events_check_idx ON calendar_events (checked_at NULLS FIRST, end_at)
+    WHERE drift_reported_at IS NULL;
 
 -- The OAuth flow now starts for one resource, and Microsoft's carries a PKCE verifier.
 ALTER TABLE oauth_states

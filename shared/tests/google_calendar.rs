@@ -13,7 +13,7 @@ use std::time::Duration as StdDuration;
 
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::routing::{post, put};
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use gomomo::adapters::calendars::ConnectedCalendars;
@@ -156,6 +156,23 @@ async fn delete(State(g): State<G>, Path(id): Path<String>, h: HeaderMap) -> Sta
     }
 }
 
+async fn get_event(
+    State(g): State<G>,
+    Path(id): Path<String>,
+    h: HeaderMap,
+) -> (StatusCode, Json<Value>) {
+    if !authorized(&g, &h) {
+        return unauthorized();
+    }
+    match g.lock().unwrap().events.get(&id) {
+        Some(e) => (StatusCode::OK, Json(e.clone())),
+        None => (
+            StatusCode::NOT_FOUND,
+            Json(json!({"error": {"code": 404, "message": "Not Found"}})),
+        ),
+    }
+}
+
 async fn freebusy(
     State(g): State<G>,
     h: HeaderMap,
@@ -195,7 +212,7 @@ async fn fake_google() -> (String, G) {
         .route("/calendar/v3/calendars/primary/events", post(insert))
         .route(
             "/calendar/v3/calendars/primary/events/{id}",
-            put(update).delete(delete),
+            get(get_event).put(update).delete(delete),
         )
         .route("/calendar/v3/freeBusy", post(freebusy))
         .with_state(g.clone());
@@ -604,4 +621,72 @@ async fn a_tenant_wide_connection_becomes_one_per_resource(pool: PgPool) {
         assert_eq!(access, vec![1, 2]);
         assert_eq!(refresh, Some(vec![3, 4]));
     }
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn our_events_changed_in_google_are_reported_once_and_the_booking_stays(pool: PgPool) {
+    let e = env(&pool, StdDuration::from_secs(5)).await;
+    e.connect().await;
+    let cal = e.calendars(StdDuration::from_secs(30));
+    let booking = BookingService::new(pool.clone(), e.clock.clone(), StdDuration::from_secs(300))
+        .with_calendar(Arc::new(cal.clone()));
+    // GIVEN two bookings written to the calendar
+    let client = |email: &str| ClientDetails {
+        name: ClientName::parse("Ana Lopez").unwrap(),
+        email: Email::parse(email).unwrap(),
+        phone: None,
+        notes: None,
+        time_zone: None,
+    };
+    let mut ids = Vec::new();
+    for (i, hour) in [9, 11].into_iter().enumerate() {
+        let s = SessionId::parse(&format!("web-{i}")).unwrap();
+        let hold = booking
+            .create_hold(e.tenant, CONSULT, ny(2026, 3, 4, hour, 0), &s)
+            .await
+            .unwrap();
+        let (appt, _) = booking
+            .confirm(e.tenant, hold.id, &s, &client(&format!("c{i}@example.com")))
+            .await
+            .unwrap();
+        ids.push(appt.id);
+    }
+    // Read back unchanged: nothing to report.
+    let every = Duration::minutes(15);
+    assert_eq!(cal.check_events(every, 100).await.unwrap(), 2);
+    // WHEN one is moved and the other deleted in Google
+    {
+        let mut g = e.google.lock().unwrap();
+        let moved = g.events.get_mut(&event_id(ids[0])).unwrap();
+        moved["start"]["dateTime"] = json!(ny(2026, 3, 4, 15, 0).to_rfc3339());
+        moved["end"]["dateTime"] = json!(ny(2026, 3, 4, 15, 30).to_rfc3339());
+        g.events.remove(&event_id(ids[1]));
+    }
+    // THEN nothing is read again before its time; after it, both are reported once
+    assert_eq!(cal.check_events(every, 100).await.unwrap(), 0);
+    e.clock.advance(Duration::minutes(16));
+    assert_eq!(cal.check_events(every, 100).await.unwrap(), 2);
+    e.clock.advance(Duration::minutes(16));
+    assert_eq!(cal.check_events(every, 100).await.unwrap(), 0);
+    let found: Vec<(String, String)> = sqlx::query_as(
+        "SELECT entity_id, payload->>'found' FROM audit_log
+          WHERE event_type = 'calendar.event_changed_outside' ORDER BY payload->>'found'",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        found,
+        vec![
+            (ids[1].to_string(), "missing".to_string()),
+            (ids[0].to_string(), "moved".to_string())
+        ]
+    );
+    // AND the bookings are as they were
+    let statuses: Vec<String> =
+        sqlx::query_scalar("SELECT status FROM appointments ORDER BY lower(during)")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    assert_eq!(statuses, vec!["confirmed", "confirmed"]);
 }

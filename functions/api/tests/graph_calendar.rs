@@ -63,18 +63,21 @@ async fn a_chat_booking_lands_in_the_microsoft_calendar_moves_and_goes(pool: PgP
     let key = Some(seed.api_key.as_str());
     let graph = server.settings.graph_base_url.clone();
     let authority = server.settings.authority_base_url.clone();
-    let app = support::app(
-        pool.clone(),
-        Clock::fixed(ny(2026, 12, 14, 8, 0)),
-        &[
+    let clock = Clock::fixed(ny(2026, 12, 14, 8, 0));
+    // The composition root both the API and the scheduler come from.
+    let core = gomomo::app::App::configured(
+        support::config(&[
             ("CALENDAR_MODE", "connected"),
             ("MICROSOFT_CLIENT_ID", CLIENT_ID),
             ("MICROSOFT_CLIENT_SECRET", CLIENT_SECRET),
             ("MICROSOFT_REDIRECT_URL", REDIRECT),
             ("MICROSOFT_AUTHORITY_URL", &authority),
             ("MICROSOFT_GRAPH_BASE_URL", &graph),
-        ],
+        ]),
+        pool.clone(),
+        clock.clone(),
     );
+    let app = gomomo_api::router(gomomo_api::AppState::from_app(&core));
     // GIVEN both staff members connect the clinic's Outlook calendar
     for (resource, _) in DEMO_RESOURCES {
         let (s, v) = call(
@@ -120,7 +123,38 @@ async fn a_chat_booking_lands_in_the_microsoft_calendar_moves_and_goes(pool: PgP
     let txn = gomomo::adapters::graph::transaction_id(id);
     assert_eq!(ours(&server), vec![(txn.clone(), start, end)]);
 
-    // WHEN the client moves it THEN the same event moves (no second event)
+    // WHEN someone moves our event in Outlook THEN the scheduler's read-back reports it to
+    // the admin once, and the booking stays
+    let report = core.scheduler.tick().await;
+    assert_eq!(report.calendar_events_checked, 1, "{report:?}");
+    server
+        .state()
+        .events
+        .iter_mut()
+        .find(|e| e.transaction_id.is_some())
+        .unwrap()
+        .start += chrono::Duration::hours(1);
+    assert_eq!(
+        core.scheduler.tick().await.calendar_events_checked,
+        0,
+        "checked recently"
+    );
+    clock.advance(chrono::Duration::minutes(16));
+    assert_eq!(core.scheduler.tick().await.calendar_events_checked, 1);
+    clock.advance(chrono::Duration::minutes(16));
+    core.scheduler.tick().await;
+    let reports: Vec<Value> = sqlx::query_scalar(
+        "SELECT payload FROM audit_log WHERE event_type = 'calendar.event_changed_outside'",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(reports.len(), 1, "{reports:?}");
+    assert_eq!(reports[0]["found"], "moved");
+    assert_eq!(booking_times(&pool, &reference).await, (id, start, end));
+
+    // WHEN the client moves it THEN the same event moves (no second event), written back
+    // at the booking's time
     move_booking(
         &app,
         &reference,

@@ -557,6 +557,80 @@ impl ConnectedCalendars {
         }
     }
 
+    /// Reads back our events still to come that were not checked for `every` (at most
+    /// `limit` per call) and reports any moved, cancelled or gone in their calendar, as
+    /// [`Self::check_drift`] does for CalDAV reads. Returns how many were read back. The
+    /// scheduler runs it each tick; a calendar that cannot be read is left for a later one.
+    pub async fn check_events(
+        &self,
+        every: chrono::Duration,
+        limit: i64,
+    ) -> Result<usize, sqlx::Error> {
+        let now = self.clock.now();
+        let due = calendars::events_due_for_check(&self.pool, now, now - every, limit).await?;
+        let mut read = 0;
+        for event in &due {
+            let Some(conn) = calendars::get(&self.pool, event.connection_id).await? else {
+                continue;
+            };
+            let seen = match self.read_back(&conn, event).await {
+                Ok(seen) => seen,
+                Err(e) => {
+                    tracing::warn!(booking_id = %event.booking_id, error = %e, "reading an event back failed; left for a later tick");
+                    self.health(&conn, &Err::<(), _>(e)).await;
+                    continue;
+                }
+            };
+            read += 1;
+            calendars::mark_checked(&self.pool, event.booking_id, now).await?;
+            let found = match seen {
+                None => "missing",
+                Some((_, _, true)) => "cancelled",
+                Some((start, end, false)) if (start, end) != (event.start_at, event.end_at) => {
+                    "moved"
+                }
+                Some(_) => continue,
+            };
+            self.report_drift(&conn, event, found).await?;
+        }
+        Ok(read)
+    }
+
+    /// One of our events as its calendar has it now: `(start, end, cancelled)`, or `None`.
+    async fn read_back(
+        &self,
+        conn: &ConnectionRow,
+        event: &EventRow,
+    ) -> Result<Option<(DateTime<Utc>, DateTime<Utc>, bool)>, CalendarError> {
+        match Self::provider(conn)? {
+            Provider::Google => {
+                let google = self
+                    .google
+                    .as_ref()
+                    .ok_or_else(|| not_configured(Provider::Google))?;
+                google.get(conn, event.booking_id).await
+            }
+            Provider::CalDav => {
+                let client = self.caldav()?;
+                let (account, _) = self.caldav_account(conn)?;
+                Ok(client
+                    .get_event(&account, &event.external_id)
+                    .await?
+                    .map(|e| (e.start, e.end, e.cancelled)))
+            }
+            Provider::Microsoft => {
+                let graph = self.graph()?;
+                let id = event.external_id.as_str();
+                let seen = graph
+                    .with_token(&self.tokens(conn), |token| async move {
+                        graph.get_event(&token, id).await
+                    })
+                    .await?;
+                Ok(seen.map(|e| (e.start, e.end, e.cancelled)))
+            }
+        }
+    }
+
     /// Compares our events as the calendar has them (`seen`, within `[from, to)`) with what
     /// we wrote: one moved, cancelled or gone there is reported to the admin once. The
     /// booking is never changed from it.

@@ -326,6 +326,7 @@ pub struct GoogleCalendar {
 }
 
 enum Call<'a> {
+    Get(&'a str),
     Insert(&'a Value),
     Update(&'a str, &'a Value),
     Delete(&'a str),
@@ -366,6 +367,7 @@ impl GoogleCalendar {
                     CalendarError::Other("the HTTP client cannot be built".into())
                 })?;
             let req = match &call {
+                Call::Get(id) => http.get(format!("{}/{id}", self.calendar_path())),
                 Call::Insert(body) => http.post(self.calendar_path()).json(body),
                 Call::Update(id, body) => http
                     .put(format!("{}/{id}", self.calendar_path()))
@@ -432,6 +434,38 @@ impl GoogleCalendar {
                 }
             }
             _ => Err(api_error(status, &resp)),
+        }
+    }
+
+    /// The booking's event as the calendar has it: `(start, end, cancelled)`, or `None` when
+    /// it is gone.
+    pub async fn get(
+        &self,
+        conn: &calendars::ConnectionRow,
+        booking: Uuid,
+    ) -> Result<Option<(DateTime<Utc>, DateTime<Utc>, bool)>, CalendarError> {
+        let id = event_id(booking);
+        let (status, resp) = self.call(conn, Call::Get(&id)).await?;
+        match status {
+            404 | 410 => return Ok(None),
+            200..=299 => {}
+            _ => return Err(api_error(status, &resp)),
+        }
+        let time = |k: &str| {
+            resp.pointer(&format!("/{k}/dateTime"))
+                .and_then(Value::as_str)
+                .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
+                .map(|t| t.with_timezone(&Utc))
+        };
+        let cancelled = resp.get("status").and_then(Value::as_str) == Some("cancelled");
+        match (time("start"), time("end")) {
+            (Some(start), Some(end)) => Ok(Some((start, end, cancelled))),
+            // An event made all-day (or otherwise without times): no longer at our time.
+            _ => Ok(Some((
+                DateTime::<Utc>::MIN_UTC,
+                DateTime::<Utc>::MIN_UTC,
+                cancelled,
+            ))),
         }
     }
 

@@ -270,10 +270,14 @@ impl App {
             adapters.sms.clone(),
         );
         let budgets = Budgets::new(pool.clone(), clock.clone(), &config);
-        let scheduler = Scheduler::new(booking.clone(), autonomy.clone(), relay.clone())
+        let mut scheduler = Scheduler::new(booking.clone(), autonomy.clone(), relay.clone())
             .with_delivery(delivery.clone())
             .with_retention(config.retention_days)
             .with_budgets(budgets.clone());
+        if config.delivery.calendar_mode == CalendarMode::Connected {
+            scheduler =
+                scheduler.with_calendar_checks(connected_calendars(&pool, &config, clock.clone()));
+        }
         let secrets = SecretBox::new(&d.encryption_key);
         let integrations = Integrations {
             google: d.google.as_ref().map(|g| {

@@ -360,3 +360,38 @@ pub async fn mark_drift<'e>(
     .rows_affected();
     Ok(n > 0)
 }
+
+/// Our events still to come that were not read back from their calendar since
+/// `checked_before` (never-checked first), at most `limit`.
+pub async fn events_due_for_check<'e>(
+    db: impl PgExecutor<'e>,
+    now: DateTime<Utc>,
+    checked_before: DateTime<Utc>,
+    limit: i64,
+) -> Result<Vec<EventRow>, sqlx::Error> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {EVENT_COLS} FROM calendar_events
+          WHERE drift_reported_at IS NULL AND end_at > $1
+            AND (checked_at IS NULL OR checked_at < $2)
+          ORDER BY checked_at NULLS FIRST, end_at LIMIT $3"
+    )))
+    .bind(now)
+    .bind(checked_before)
+    .bind(limit)
+    .fetch_all(db)
+    .await
+}
+
+/// The event of `booking` was read back at `at`.
+pub async fn mark_checked<'e>(
+    db: impl PgExecutor<'e>,
+    booking: Uuid,
+    at: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE calendar_events SET checked_at = $2 WHERE booking_id = $1")
+        .bind(booking)
+        .bind(at)
+        .execute(db)
+        .await?;
+    Ok(())
+}

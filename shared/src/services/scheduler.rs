@@ -23,6 +23,9 @@ use crate::services::relay::OutboxRelay;
 /// Bounds per tick, so one tick fits well inside the function timeout.
 const MAX_OUTBOX_ROWS: usize = 1000;
 const MAX_JOBS: usize = 200;
+/// How often each of our calendar events to come is read back, and how many per tick.
+pub const CALENDAR_CHECK_EVERY: chrono::Duration = chrono::Duration::minutes(15);
+const MAX_CALENDAR_CHECKS: i64 = 100;
 
 /// The CloudWatch metric of undelivered messages (namespace [`emf::NAMESPACE`]).
 pub const UNDELIVERED_METRIC: &str = "UndeliveredNotifications";
@@ -44,6 +47,9 @@ pub struct TickReport {
     pub jobs_run: usize,
     /// Notifications and webhook deliveries the delivery dispatchers processed this tick.
     pub deliveries: usize,
+    /// Our calendar events read back from their calendars this tick (to notice any moved,
+    /// cancelled or deleted outside gomomo).
+    pub calendar_events_checked: usize,
     /// Rows past the retention period deleted this tick (chat messages and sessions, calls
     /// and their transcripts, inbound SMS records, handoff tokens).
     pub retention_purged: u64,
@@ -65,6 +71,7 @@ pub struct Scheduler {
     health: DeliveryHealth,
     retention_days: Option<u32>,
     budgets: Option<crate::services::budgets::Budgets>,
+    calendars: Option<crate::adapters::calendars::ConnectedCalendars>,
 }
 
 impl Scheduler {
@@ -78,6 +85,7 @@ impl Scheduler {
             delivery: None,
             retention_days: None,
             budgets: None,
+            calendars: None,
         }
     }
 
@@ -95,6 +103,16 @@ impl Scheduler {
     }
 
     /// Drains `notification_outbox` and the webhook deliveries on every tick.
+    /// Reads our calendar events back each tick (each at most every
+    /// [`CALENDAR_CHECK_EVERY`]).
+    pub fn with_calendar_checks(
+        mut self,
+        calendars: crate::adapters::calendars::ConnectedCalendars,
+    ) -> Self {
+        self.calendars = Some(calendars);
+        self
+    }
+
     pub fn with_delivery(mut self, delivery: crate::services::delivery::Delivery) -> Self {
         self.delivery = Some(delivery);
         self
@@ -140,6 +158,15 @@ impl Scheduler {
                 + d.webhooks_retried
                 + d.webhooks_dead;
             r.errors.extend(d.errors);
+        }
+        if let Some(calendars) = &self.calendars {
+            match calendars
+                .check_events(CALENDAR_CHECK_EVERY, MAX_CALENDAR_CHECKS)
+                .await
+            {
+                Ok(n) => r.calendar_events_checked = n,
+                Err(e) => r.errors.push(format!("check calendar events: {e}")),
+            }
         }
         if let Some(days) = self.retention_days {
             let now = self.booking.clock().now();
