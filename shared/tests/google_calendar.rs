@@ -653,7 +653,12 @@ async fn our_events_changed_in_google_are_reported_once_and_the_booking_stays(po
     }
     // Read back unchanged: nothing to report.
     let every = Duration::minutes(15);
-    assert_eq!(cal.check_events(every, 100).await.unwrap(), 2);
+    assert_eq!(
+        cal.check_events(every, 100, StdDuration::from_secs(30))
+            .await
+            .unwrap(),
+        2
+    );
     // WHEN one is moved and the other deleted in Google
     {
         let mut g = e.google.lock().unwrap();
@@ -663,11 +668,26 @@ async fn our_events_changed_in_google_are_reported_once_and_the_booking_stays(po
         g.events.remove(&event_id(ids[1]));
     }
     // THEN nothing is read again before its time; after it, both are reported once
-    assert_eq!(cal.check_events(every, 100).await.unwrap(), 0);
+    assert_eq!(
+        cal.check_events(every, 100, StdDuration::from_secs(30))
+            .await
+            .unwrap(),
+        0
+    );
     e.clock.advance(Duration::minutes(16));
-    assert_eq!(cal.check_events(every, 100).await.unwrap(), 2);
+    assert_eq!(
+        cal.check_events(every, 100, StdDuration::from_secs(30))
+            .await
+            .unwrap(),
+        2
+    );
     e.clock.advance(Duration::minutes(16));
-    assert_eq!(cal.check_events(every, 100).await.unwrap(), 0);
+    assert_eq!(
+        cal.check_events(every, 100, StdDuration::from_secs(30))
+            .await
+            .unwrap(),
+        0
+    );
     let found: Vec<(String, String)> = sqlx::query_as(
         "SELECT entity_id, payload->>'found' FROM audit_log
           WHERE event_type = 'calendar.event_changed_outside' ORDER BY payload->>'found'",
@@ -689,4 +709,58 @@ async fn our_events_changed_in_google_are_reported_once_and_the_booking_stays(po
             .await
             .unwrap();
     assert_eq!(statuses, vec!["confirmed", "confirmed"]);
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn one_resources_booking_does_not_hide_another_resources_meeting(pool: PgPool) {
+    let e = env(&pool, StdDuration::from_secs(5)).await;
+    // GIVEN each resource connected its own calendar (two consents)
+    for (resource, _) in admin::DEMO_RESOURCES {
+        let url = e
+            .oauth
+            .connect_url(e.tenant.0, Some(resource))
+            .await
+            .unwrap();
+        let state = reqwest::Url::parse(&url)
+            .unwrap()
+            .query_pairs()
+            .find(|(k, _)| k == "state")
+            .unwrap()
+            .1
+            .to_string();
+        e.oauth.callback(&state, "good-code").await.unwrap();
+    }
+    let booking = BookingService::new(pool.clone(), e.clock.clone(), StdDuration::from_secs(300))
+        .with_calendar(Arc::new(e.calendars(StdDuration::from_millis(1))));
+    // AND one resource has a booking at 10:00
+    let s = SessionId::parse("web-1").unwrap();
+    let hold = booking
+        .create_hold(e.tenant, CONSULT, ny(2026, 3, 4, 10, 0), &s)
+        .await
+        .unwrap();
+    let client = ClientDetails {
+        name: ClientName::parse("Ana Lopez").unwrap(),
+        email: Email::parse("ana@example.com").unwrap(),
+        phone: None,
+        notes: None,
+        time_zone: None,
+    };
+    booking
+        .confirm(e.tenant, hold.id, &s, &client)
+        .await
+        .unwrap();
+    // WHEN both calendars show 10:00–10:30 busy: the first's is that booking, the other's
+    // is a meeting of its own
+    e.google.lock().unwrap().busy = vec![(ny(2026, 3, 4, 10, 0), ny(2026, 3, 4, 10, 30))];
+    e.clock.advance(Duration::seconds(1));
+    let wed = NaiveDate::from_ymd_opt(2026, 3, 4).unwrap();
+    let offered = starts(
+        &booking
+            .availability(e.tenant, CONSULT, wed, wed)
+            .await
+            .unwrap(),
+    );
+    // THEN 10:00 is not offered: the booking takes one resource, the meeting the other
+    assert!(!offered.contains(&ny(2026, 3, 4, 10, 0)), "{offered:?}");
+    assert!(offered.contains(&ny(2026, 3, 4, 10, 30)));
 }

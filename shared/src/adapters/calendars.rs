@@ -108,6 +108,38 @@ pub enum DisconnectError {
     Database(#[from] sqlx::Error),
 }
 
+/// `ranges` minus `own` (both half-open).
+fn subtract(ranges: &[BusyRange], own: &[(DateTime<Utc>, DateTime<Utc>)]) -> Vec<BusyRange> {
+    let mut own = own.to_vec();
+    own.sort();
+    let mut out = Vec::new();
+    for r in ranges {
+        let mut cur = r.start;
+        for (s, e) in &own {
+            if *e <= cur || *s >= r.end {
+                continue;
+            }
+            if *s > cur {
+                out.push(BusyRange {
+                    start: cur,
+                    end: *s,
+                });
+            }
+            cur = cur.max(*e);
+            if cur >= r.end {
+                break;
+            }
+        }
+        if cur < r.end {
+            out.push(BusyRange {
+                start: cur,
+                end: r.end,
+            });
+        }
+    }
+    out
+}
+
 /// One of our events as a calendar has it.
 struct Seen {
     uid: String,
@@ -524,7 +556,8 @@ impl ConnectedCalendars {
                     .google
                     .as_ref()
                     .ok_or_else(|| not_configured(Provider::Google))?;
-                google.busy(conn, from, to).await
+                let ranges = google.busy(conn, from, to).await?;
+                self.without_ours(conn, from, to, ranges).await
             }
             Provider::CalDav => {
                 let client = self.caldav()?;
@@ -548,13 +581,32 @@ impl ConnectedCalendars {
                 let graph = self.graph()?;
                 let tz = self.zone(conn.tenant_id).await?;
                 let mailbox = conn.username.as_deref();
-                graph
+                let ranges = graph
                     .with_token(&self.tokens(conn), |token| async move {
                         graph.busy(&token, mailbox, from, to, tz).await
                     })
-                    .await
+                    .await?;
+                self.without_ours(conn, from, to, ranges).await
             }
         }
+    }
+
+    /// Busy `ranges` of a calendar that reports our own events as busy (Google's freeBusy,
+    /// Graph's schedule) without the bookings written there: they are in Postgres already.
+    async fn without_ours(
+        &self,
+        conn: &ConnectionRow,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        ranges: Vec<BusyRange>,
+    ) -> Result<Vec<BusyRange>, CalendarError> {
+        if ranges.is_empty() {
+            return Ok(ranges);
+        }
+        let own = calendars::own_ranges(&self.pool, conn, from, to)
+            .await
+            .map_err(database)?;
+        Ok(subtract(&ranges, &own))
     }
 
     /// Reads back our events still to come that were not checked for `every` (at most
@@ -565,19 +617,34 @@ impl ConnectedCalendars {
         &self,
         every: chrono::Duration,
         limit: i64,
+        budget: std::time::Duration,
     ) -> Result<usize, sqlx::Error> {
+        let started = std::time::Instant::now();
         let now = self.clock.now();
         let due = calendars::events_due_for_check(&self.pool, now, now - every, limit).await?;
         let mut read = 0;
+        let mut failing: Vec<Uuid> = Vec::new();
         for event in &due {
+            // Within its time budget, so the rest of the scheduler's tick always runs.
+            if started.elapsed() > budget {
+                break;
+            }
+            // A calendar that failed once this tick is not asked again until its events are
+            // due again: they count as checked.
+            if failing.contains(&event.connection_id) {
+                calendars::mark_checked(&self.pool, event.booking_id, now).await?;
+                continue;
+            }
             let Some(conn) = calendars::get(&self.pool, event.connection_id).await? else {
                 continue;
             };
             let seen = match self.read_back(&conn, event).await {
                 Ok(seen) => seen,
                 Err(e) => {
-                    tracing::warn!(booking_id = %event.booking_id, error = %e, "reading an event back failed; left for a later tick");
+                    tracing::warn!(booking_id = %event.booking_id, error = %e, "reading an event back failed; checked again later");
                     self.health(&conn, &Err::<(), _>(e)).await;
+                    failing.push(conn.id);
+                    calendars::mark_checked(&self.pool, event.booking_id, now).await?;
                     continue;
                 }
             };
@@ -734,6 +801,30 @@ impl ConnectedCalendars {
             .into_iter()
             .find(|r| r.id == c.resource_id)
             .map_or_else(|| "a resource".to_string(), |r| r.name))
+    }
+
+    /// The event of a booking that moved away could not be removed from `conn`: audited, so
+    /// the admin can take it out by hand.
+    async fn note_left_behind(&self, conn: &ConnectionRow, event: &EventRow) {
+        let written = async {
+            let mut db = self.pool.acquire().await?;
+            audit::record(
+                &mut db,
+                audit::AuditEntry {
+                    tenant_id: Some(event.tenant_id),
+                    event_type: "calendar.event_left_behind",
+                    entity_type: "appointment",
+                    entity_id: Some(event.booking_id.to_string()),
+                    actor: "system",
+                    payload: json!({"provider": conn.provider, "resource_id": conn.resource_id}),
+                },
+            )
+            .await
+        }
+        .await;
+        if let Err(e) = written {
+            tracing::warn!(error = %e, "auditing an event left behind failed");
+        }
     }
 
     /// Our event had been changed in the calendar and was written over: audited.
@@ -1044,6 +1135,8 @@ impl CalendarProvider for ConnectedCalendars {
             (Some(k), Some(c)) if k.connection_id == c.id => known.as_ref(),
             // Written to another calendar (the booking moved to another resource, or the
             // resource connected another calendar): take it out of there first.
+            // A calendar that cannot take it out now does not keep the booking from its new
+            // calendar: the event left there is logged and audited.
             (Some(k), _) => {
                 if let Some(old) = calendars::get(&self.pool, k.connection_id)
                     .await
@@ -1051,7 +1144,10 @@ impl CalendarProvider for ConnectedCalendars {
                 {
                     let removed = self.remove(&old, k.booking_id, Some(k)).await;
                     self.health(&old, &removed).await;
-                    removed?;
+                    if let Err(e) = removed {
+                        tracing::warn!(booking_id = %k.booking_id, error = %e, "the event stays in the calendar the booking left");
+                        self.note_left_behind(&old, k).await;
+                    }
                 }
                 calendars::delete_event(&self.pool, k.booking_id)
                     .await
@@ -1126,5 +1222,62 @@ impl CalendarProvider for ConnectedCalendars {
             });
         }
         out
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn t(h: u32, m: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 3, 4, h, m, 0).unwrap()
+    }
+
+    #[test]
+    fn own_bookings_are_cut_out_of_merged_ranges() {
+        // Google merges our 10:00–10:30 booking with an external 10:30–11:00 meeting.
+        let r = [BusyRange {
+            start: t(10, 0),
+            end: t(11, 0),
+        }];
+        let got = subtract(&r, &[(t(10, 0), t(10, 30))]);
+        assert_eq!(
+            got,
+            vec![BusyRange {
+                start: t(10, 30),
+                end: t(11, 0)
+            }]
+        );
+        // A range that is only our booking disappears; an unrelated one stays whole.
+        assert!(subtract(
+            &[BusyRange {
+                start: t(9, 0),
+                end: t(9, 30)
+            }],
+            &[(t(9, 0), t(9, 30))]
+        )
+        .is_empty());
+        let got = subtract(
+            &[BusyRange {
+                start: t(12, 0),
+                end: t(13, 0),
+            }],
+            &[(t(12, 15), t(12, 30))],
+        );
+        assert_eq!(
+            got,
+            vec![
+                BusyRange {
+                    start: t(12, 0),
+                    end: t(12, 15)
+                },
+                BusyRange {
+                    start: t(12, 30),
+                    end: t(13, 0)
+                }
+            ]
+        );
     }
 }

@@ -189,13 +189,24 @@ impl GoogleOAuth {
             .seal_str(&ctx_access(tenant), &tokens.access_token)?;
         let expires = now + Duration::seconds(tokens.expires_in.unwrap_or(3600));
         let mut tx = self.pool.begin().await?;
+        // One consent for the whole tenant fills the resources that have no calendar or a
+        // Google one; a resource connected to another provider keeps it.
         let resources = match started.resource_id {
             Some(r) => vec![r],
-            None => crate::db::tenants::list_resources(&mut *tx, tenant)
-                .await?
-                .into_iter()
-                .map(|r| r.id)
-                .collect(),
+            None => {
+                let all: Vec<Uuid> = crate::db::tenants::list_resources(&mut *tx, tenant)
+                    .await?
+                    .into_iter()
+                    .map(|r| r.id)
+                    .collect();
+                let other: Vec<Uuid> = calendars::for_resources(&mut *tx, tenant, &all)
+                    .await?
+                    .into_iter()
+                    .filter(|c| c.provider != "google")
+                    .map(|c| c.resource_id)
+                    .collect();
+                all.into_iter().filter(|r| !other.contains(r)).collect()
+            }
         };
         for resource in &resources {
             calendars::save_oauth(

@@ -107,8 +107,11 @@ pub async fn list<'e>(
 }
 
 /// Tokens of an OAuth provider (`google`, `microsoft`) for `resource` (with the account's
-/// address when the provider needs it), replacing whatever it was connected to. A missing refresh token keeps the one stored before for the same
-/// provider (Google sends it only on the first consent). Returns the connection id.
+/// address when the provider needs it). A connection made anew replaces the resource's
+/// earlier one under a new id, so nothing recorded against the old calendar (its events,
+/// a refresh in flight) is ever applied to the new one. A missing refresh token keeps the
+/// one the resource had from the same provider (Google sends it only on the first consent).
+/// Returns the connection id.
 #[allow(clippy::too_many_arguments)]
 pub async fn save_oauth<'e>(
     db: impl PgExecutor<'e>,
@@ -122,19 +125,15 @@ pub async fn save_oauth<'e>(
     account: Option<&str>,
 ) -> Result<Uuid, sqlx::Error> {
     sqlx::query_scalar(
-        "INSERT INTO calendar_connections (id, tenant_id, resource_id, provider, access_token_enc,
+        "WITH old AS (
+             DELETE FROM calendar_connections WHERE resource_id = $2
+             RETURNING provider, refresh_token_enc
+         )
+         INSERT INTO calendar_connections (id, tenant_id, resource_id, provider, access_token_enc,
                 refresh_token_enc, expires_at, scope, username)
-         VALUES (gen_random_uuid(), $1, $2, $3, $4, $5, $6, $7, $8)
-         ON CONFLICT (resource_id) DO UPDATE SET provider = EXCLUDED.provider,
-             access_token_enc = EXCLUDED.access_token_enc,
-             refresh_token_enc = CASE WHEN calendar_connections.provider = EXCLUDED.provider
-                 THEN COALESCE(EXCLUDED.refresh_token_enc, calendar_connections.refresh_token_enc)
-                 ELSE EXCLUDED.refresh_token_enc END,
-             expires_at = EXCLUDED.expires_at, scope = EXCLUDED.scope,
-             server_url = NULL, username = EXCLUDED.username, password_enc = NULL,
-             calendar_url = NULL,
-             calendar_id = 'primary', revoked_at = NULL, last_error = NULL, last_error_at = NULL,
-             connected_at = now(), updated_at = now()
+         VALUES (gen_random_uuid(), $1, $2, $3, $4,
+                 COALESCE($5, (SELECT refresh_token_enc FROM old WHERE provider = $3)),
+                 $6, $7, $8)
          RETURNING id",
     )
     .bind(tenant)
@@ -149,7 +148,8 @@ pub async fn save_oauth<'e>(
     .await
 }
 
-/// A CalDAV account for `resource`, replacing whatever it was connected to.
+/// A CalDAV account for `resource`, replacing its earlier connection under a new id (see
+/// [`save_oauth`]).
 pub async fn save_caldav<'e>(
     db: impl PgExecutor<'e>,
     tenant: Uuid,
@@ -160,15 +160,11 @@ pub async fn save_caldav<'e>(
     calendar_url: &str,
 ) -> Result<Uuid, sqlx::Error> {
     sqlx::query_scalar(
-        "INSERT INTO calendar_connections (id, tenant_id, resource_id, provider, server_url,
+        "WITH old AS (DELETE FROM calendar_connections WHERE resource_id = $2 RETURNING id)
+         INSERT INTO calendar_connections (id, tenant_id, resource_id, provider, server_url,
                 username, password_enc, calendar_url, calendar_id)
-         VALUES (gen_random_uuid(), $1, $2, 'caldav', $3, $4, $5, $6, $6)
-         ON CONFLICT (resource_id) DO UPDATE SET provider = 'caldav',
-             server_url = EXCLUDED.server_url, username = EXCLUDED.username,
-             password_enc = EXCLUDED.password_enc, calendar_url = EXCLUDED.calendar_url,
-             calendar_id = EXCLUDED.calendar_id, access_token_enc = NULL,
-             refresh_token_enc = NULL, expires_at = NULL, scope = '', revoked_at = NULL,
-             last_error = NULL, last_error_at = NULL, connected_at = now(), updated_at = now()
+         SELECT gen_random_uuid(), $1, $2, 'caldav', $3, $4, $5, $6, $6
+           FROM (SELECT count(*) FROM old) AS replaced
          RETURNING id",
     )
     .bind(tenant)
@@ -394,4 +390,36 @@ pub async fn mark_checked<'e>(
         .execute(db)
         .await?;
     Ok(())
+}
+
+/// Live bookings within `[from, to)` whose events are in `conn`'s calendar: the resource's
+/// own, and those written through another connection to the same calendar (the same CalDAV
+/// collection, the same Microsoft mailbox, or one Google consent shared by resources). Only
+/// these may be taken out of the calendar's busy time: anything else there is someone
+/// else's.
+pub async fn own_ranges<'e>(
+    db: impl PgExecutor<'e>,
+    conn: &ConnectionRow,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<Vec<(DateTime<Utc>, DateTime<Utc>)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT lower(a.during), upper(a.during) FROM appointments a
+          WHERE a.tenant_id = $1 AND a.status <> 'cancelled' AND a.during && tstzrange($3, $4)
+            AND (a.resource_id = $2 OR EXISTS (
+                 SELECT 1 FROM calendar_events e
+                   JOIN calendar_connections c ON c.id = e.connection_id
+                  WHERE e.booking_id = a.id AND c.provider = $5
+                    AND (c.calendar_url = $6 OR c.username = $7 OR c.refresh_token_enc = $8)))",
+    )
+    .bind(conn.tenant_id)
+    .bind(conn.resource_id)
+    .bind(from)
+    .bind(to)
+    .bind(&conn.provider)
+    .bind(&conn.calendar_url)
+    .bind(&conn.username)
+    .bind(&conn.refresh_token_enc)
+    .fetch_all(db)
+    .await
 }

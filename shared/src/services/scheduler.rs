@@ -25,7 +25,9 @@ const MAX_OUTBOX_ROWS: usize = 1000;
 const MAX_JOBS: usize = 200;
 /// How often each of our calendar events to come is read back, and how many per tick.
 pub const CALENDAR_CHECK_EVERY: chrono::Duration = chrono::Duration::minutes(15);
-const MAX_CALENDAR_CHECKS: i64 = 100;
+const MAX_CALENDAR_CHECKS: i64 = 50;
+/// The most the read-back may take of a tick.
+const CALENDAR_CHECK_BUDGET: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// The CloudWatch metric of undelivered messages (namespace [`emf::NAMESPACE`]).
 pub const UNDELIVERED_METRIC: &str = "UndeliveredNotifications";
@@ -161,7 +163,11 @@ impl Scheduler {
         }
         if let Some(calendars) = &self.calendars {
             match calendars
-                .check_events(CALENDAR_CHECK_EVERY, MAX_CALENDAR_CHECKS)
+                .check_events(
+                    CALENDAR_CHECK_EVERY,
+                    MAX_CALENDAR_CHECKS,
+                    CALENDAR_CHECK_BUDGET,
+                )
                 .await
             {
                 Ok(n) => r.calendar_events_checked = n,

@@ -901,7 +901,7 @@ mod tests {
             unfold(folded),
             vec!["DESCRIPTION:This is a long description that exists on a long line."]
         );
-        // collective/icalendar test_unfolding_preserves_behaviour; bare LF and tab folds.
+        // Unfolding as in the conformance vectors of the fixtures folder; bare LF and tab folds.
         assert_eq!(
             unfold("DESCRIPTION:Hello\r\n World"),
             vec!["DESCRIPTION:HelloWorld"]
@@ -922,7 +922,7 @@ mod tests {
             (p.name.as_str(), p.value.as_str()),
             ("URL", "https://example.com/a;b")
         );
-        // collective/icalendar broken_ical.ics: an empty parameter is malformed.
+        // An empty parameter is malformed (a conformance vector of the fixtures folder).
         assert!(parse_line("DTSTART;;VALUE=DATE-TIME:20140409T093000").is_err());
         assert!(parse_line("no colon here").is_err());
         assert!(parse("BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nEND:VCALENDAR\r\n").is_err());
@@ -970,7 +970,7 @@ mod tests {
 
     #[test]
     fn tzid_duration_and_all_day_values() {
-        // norfairking/ical valid/duration.ics: a floating DTSTART with DURATION P15DT5H0M20S.
+        // The fixture norfairking_duration.ics: a floating DTSTART with DURATION P15DT5H0M20S.
         let fx = include_str!("../../../tests/fixtures/icalendar/norfairking_duration.ics");
         let evs = read_events(fx, Tz::Europe__Paris).unwrap();
         let i = instances(
@@ -982,7 +982,7 @@ mod tests {
         assert_eq!(i[0].start, utc("1996-09-18T12:30:00Z"));
         // 15 nominal days on the Paris wall clock, then 5 h 0 min 20 s.
         assert_eq!(i[0].end, utc("1996-10-03T17:30:20Z"));
-        // norfairking/ical valid/date.ics: VALUE=DATE 18–20 Sep, two local days.
+        // The fixture norfairking_date.ics: VALUE=DATE 18–20 Sep, two local days.
         let fx = include_str!("../../../tests/fixtures/icalendar/norfairking_date.ics");
         let evs = read_events(fx, Tz::America__New_York).unwrap();
         let i = instances(
@@ -1037,12 +1037,12 @@ mod tests {
                 seconds: -5400
             }
         );
-        // collective/icalendar invalid_duration.ics has a DURATION without the P.
+        // A DURATION without the P (a conformance vector of the fixtures folder).
         assert!(parse_duration("1H").is_err());
         assert!(parse_duration("P").is_err());
         assert!(parse_duration("PT5").is_err());
-        // A TZID defined only by the calendar's VTIMEZONE with one offset (norfairking
-        // valid/zoned.ics defines Foo and Bar that way).
+        // A TZID defined only by the calendar's VTIMEZONE with one offset (the fixture
+        // norfairking_zoned.ics defines Foo and Bar that way).
         let fx = include_str!("../../../tests/fixtures/icalendar/norfairking_zoned.ics");
         let evs = read_events(fx, Tz::UTC).unwrap();
         let i = instances(

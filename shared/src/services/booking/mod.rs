@@ -454,7 +454,6 @@ impl BookingService {
         let hi = slots::local_to_utc(sched.tz, to + Duration::days(1), midnight, true);
         crate::services::booking::freebusy::external_busy(
             cal.as_ref(),
-            &self.pool,
             sched.tenant.id,
             resources,
             lo,
