@@ -84,5 +84,10 @@ export CALDAV_TEST_PASSWORD="$PASSWORD"
 export CALDAV_TEST_CALENDAR="$CAL_URL"
 export CALDAV_TEST_PYTHON="$PWD/$PY"
 export CALDAV_TEST_HELPER="$PWD/scripts/caldav_helper.py"
-cargo test --quiet --workspace --test caldav --test caldav_calendar -- --include-ignored
+# The server tests are #[ignore]d for a plain `cargo test`; here every one of them must run.
+cargo test --workspace --test caldav --test caldav_calendar -- --include-ignored 2>&1 |
+  tee "$OUT/tests.log" | grep -E '^test |^test result' >&2
+grep -q ' ignored, ' "$OUT/tests.log" && die "a CalDAV test was left out (see $OUT/tests.log)"
+grep -q 'test a_chat_booking_lands_in_the_caldav_calendar_moves_and_goes ... ok' "$OUT/tests.log" ||
+  die "the CalDAV end-to-end test did not pass (see $OUT/tests.log)"
 say "passed"

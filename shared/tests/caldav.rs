@@ -10,8 +10,6 @@
 //! or garbage, and a slow one — each an error, so the caller fails closed.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::io::Write;
-use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration as StdDuration;
@@ -26,31 +24,10 @@ use gomomo::domain::outbound::OutboundPolicy;
 use gomomo::ports::calendar::{BusyRange, CalendarError};
 use uuid::Uuid;
 
-struct Server {
-    url: String,
-    user: String,
-    password: String,
-    calendar: String,
-    python: String,
-    helper: String,
-}
+#[path = "support/caldav_server.rs"]
+mod caldav_server;
 
-fn var(name: &str) -> String {
-    std::env::var(name).unwrap_or_else(|_| {
-        panic!("{name} is not set: run scripts/caldav-test.sh, which starts the CalDAV server")
-    })
-}
-
-fn server() -> Server {
-    Server {
-        url: var("CALDAV_TEST_URL"),
-        user: var("CALDAV_TEST_USER"),
-        password: var("CALDAV_TEST_PASSWORD"),
-        calendar: var("CALDAV_TEST_CALENDAR"),
-        python: var("CALDAV_TEST_PYTHON"),
-        helper: var("CALDAV_TEST_HELPER"),
-    }
-}
+use caldav_server::{server, Server};
 
 impl Server {
     fn creds(&self) -> CalDavCredentials {
@@ -59,45 +36,6 @@ impl Server {
             username: self.user.clone(),
             password: self.password.clone(),
         }
-    }
-
-    /// The `caldav` Python client, another program on the same account.
-    fn helper(&self, args: &[&str], stdin: &str) -> String {
-        let mut child = Command::new(&self.python)
-            .arg(&self.helper)
-            .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("the caldav helper starts");
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(stdin.as_bytes())
-            .unwrap();
-        let out = child.wait_with_output().unwrap();
-        assert!(
-            out.status.success(),
-            "caldav helper {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap().trim().to_string()
-    }
-
-    /// A fresh calendar of the user, made by the `caldav` client.
-    fn new_calendar(&self, name: &str) -> String {
-        let id = format!("{name}-{}", Uuid::new_v4().simple());
-        self.helper(
-            &["mkcal", &self.url, &self.user, &self.password, &id, name],
-            "",
-        )
-    }
-
-    /// An event created by the `caldav` client in `calendar`.
-    fn add(&self, calendar: &str, ics: &str) -> String {
-        self.helper(&["add", calendar, &self.user, &self.password], ics)
     }
 }
 

@@ -260,7 +260,16 @@ async fn env(pool: &PgPool, timeout: StdDuration) -> Env {
 
 impl Env {
     async fn connect(&self) {
-        let url = self.oauth.connect_url(self.tenant.0, None).await.unwrap();
+        self.connect_resource(None).await;
+    }
+
+    /// Goes through the consent for `resource` (None: every resource of the tenant).
+    async fn connect_resource(&self, resource: Option<Uuid>) {
+        let url = self
+            .oauth
+            .connect_url(self.tenant.0, resource)
+            .await
+            .unwrap();
         let state = reqwest::Url::parse(&url)
             .unwrap()
             .query_pairs()
@@ -427,15 +436,7 @@ async fn a_failing_calendar_withholds_only_its_own_resource(pool: PgPool) {
     let e = env(&pool, StdDuration::from_secs(1)).await;
     // GIVEN only the first resource has a calendar, and it stops answering in time
     let (first, second) = (admin::DEMO_RESOURCES[0].0, admin::DEMO_RESOURCES[1].0);
-    let url = e.oauth.connect_url(e.tenant.0, Some(first)).await.unwrap();
-    let state = reqwest::Url::parse(&url)
-        .unwrap()
-        .query_pairs()
-        .find(|(k, _)| k == "state")
-        .unwrap()
-        .1
-        .to_string();
-    e.oauth.callback(&state, "good-code").await.unwrap();
+    e.connect_resource(Some(first)).await;
     let connected: Vec<Uuid> = sqlx::query_scalar("SELECT resource_id FROM calendar_connections")
         .fetch_all(&pool)
         .await
@@ -468,6 +469,16 @@ async fn a_failing_calendar_withholds_only_its_own_resource(pool: PgPool) {
     assert_eq!(error.as_deref(), Some("calendar request timed out"));
 }
 
+fn client(email: &str) -> ClientDetails {
+    ClientDetails {
+        name: ClientName::parse("Ana Lopez").unwrap(),
+        email: Email::parse(email).unwrap(),
+        phone: None,
+        notes: None,
+        time_zone: None,
+    }
+}
+
 fn starts(av: &gomomo::services::booking::Availability) -> Vec<DateTime<Utc>> {
     av.slots.iter().map(|s| s.start).collect()
 }
@@ -487,13 +498,7 @@ async fn free_busy_removes_slots_and_a_read_failure_fails_closed(pool: PgPool) {
         .create_hold(e.tenant, CONSULT, ny(2026, 3, 4, 9, 0), &s)
         .await
         .unwrap();
-    let client = ClientDetails {
-        name: ClientName::parse("Ana Lopez").unwrap(),
-        email: Email::parse("ana@example.com").unwrap(),
-        phone: None,
-        notes: None,
-        time_zone: None,
-    };
+    let client = client("ana@example.com");
     booking
         .confirm(e.tenant, hold.id, &s, &client)
         .await
@@ -631,13 +636,6 @@ async fn our_events_changed_in_google_are_reported_once_and_the_booking_stays(po
     let booking = BookingService::new(pool.clone(), e.clock.clone(), StdDuration::from_secs(300))
         .with_calendar(Arc::new(cal.clone()));
     // GIVEN two bookings written to the calendar
-    let client = |email: &str| ClientDetails {
-        name: ClientName::parse("Ana Lopez").unwrap(),
-        email: Email::parse(email).unwrap(),
-        phone: None,
-        notes: None,
-        time_zone: None,
-    };
     let mut ids = Vec::new();
     for (i, hour) in [9, 11].into_iter().enumerate() {
         let s = SessionId::parse(&format!("web-{i}")).unwrap();
@@ -738,13 +736,7 @@ async fn one_resources_booking_does_not_hide_another_resources_meeting(pool: PgP
         .create_hold(e.tenant, CONSULT, ny(2026, 3, 4, 10, 0), &s)
         .await
         .unwrap();
-    let client = ClientDetails {
-        name: ClientName::parse("Ana Lopez").unwrap(),
-        email: Email::parse("ana@example.com").unwrap(),
-        phone: None,
-        notes: None,
-        time_zone: None,
-    };
+    let client = client("ana@example.com");
     booking
         .confirm(e.tenant, hold.id, &s, &client)
         .await

@@ -11,11 +11,7 @@
 
 mod support;
 
-use std::io::Write;
-use std::process::{Command, Stdio};
-
 use axum::http::StatusCode;
-use chrono::{DateTime, Utc};
 use gomomo::services::admin::{seed_demo, DEMO_RESOURCES};
 use gomomo::services::Clock;
 use serde_json::{json, Value};
@@ -26,79 +22,10 @@ use support::{
 };
 use uuid::Uuid;
 
-struct Server {
-    url: String,
-    user: String,
-    password: String,
-    python: String,
-    helper: String,
-}
+#[path = "../../../shared/tests/support/caldav_server.rs"]
+mod caldav_server;
 
-fn var(name: &str) -> String {
-    std::env::var(name).unwrap_or_else(|_| {
-        panic!("{name} is not set: run scripts/caldav-test.sh, which starts the CalDAV server")
-    })
-}
-
-fn server() -> Server {
-    Server {
-        url: var("CALDAV_TEST_URL"),
-        user: var("CALDAV_TEST_USER"),
-        password: var("CALDAV_TEST_PASSWORD"),
-        python: var("CALDAV_TEST_PYTHON"),
-        helper: var("CALDAV_TEST_HELPER"),
-    }
-}
-
-impl Server {
-    /// The `caldav` Python client on the same account.
-    fn helper(&self, args: &[&str], stdin: &str) -> String {
-        let mut child = Command::new(&self.python)
-            .arg(&self.helper)
-            .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("the caldav helper starts");
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(stdin.as_bytes())
-            .unwrap();
-        let out = child.wait_with_output().unwrap();
-        assert!(
-            out.status.success(),
-            "caldav helper {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap().trim().to_string()
-    }
-
-    /// A calendar of its own for one test.
-    fn new_calendar(&self) -> String {
-        let id = format!("t{}", Uuid::new_v4().simple());
-        self.helper(&["mkcal", &self.url, &self.user, &self.password, &id], "")
-    }
-
-    /// The calendar's events: (UID, start, end).
-    fn events(&self, calendar: &str) -> Vec<(String, DateTime<Utc>, DateTime<Utc>)> {
-        self.helper(&["list", calendar, &self.user, &self.password], "")
-            .lines()
-            .map(|l| {
-                let mut f = l.split(' ');
-                let uid = f.next().unwrap().to_string();
-                let t = |s: Option<&str>| {
-                    DateTime::parse_from_rfc3339(s.unwrap())
-                        .unwrap()
-                        .with_timezone(&Utc)
-                };
-                (uid, t(f.next()), t(f.next()))
-            })
-            .collect()
-    }
-}
+use caldav_server::server;
 
 fn uid(booking: Uuid) -> String {
     format!("gomomo-{}", booking.simple())
@@ -108,7 +35,7 @@ fn uid(booking: Uuid) -> String {
 #[ignore = "needs the CalDAV server that scripts/caldav-test.sh starts"]
 async fn a_chat_booking_lands_in_the_caldav_calendar_moves_and_goes(pool: PgPool) {
     let srv = server();
-    let calendar = srv.new_calendar();
+    let calendar = srv.new_calendar("clinic");
     let seed = seed_demo(&pool).await.unwrap();
     let key = Some(seed.api_key.as_str());
     let app = support::app(

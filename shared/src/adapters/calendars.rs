@@ -947,7 +947,8 @@ impl ConnectedCalendars {
     /// Connects `resource` to a CalDAV account: the URL must pass the outbound policy (no
     /// internal address), the account must sign in, and discovery must find a calendar that
     /// takes events (`calendar_url` when given must be one of them; otherwise the first).
-    /// The app password is stored sealed. Replaces whatever the resource had.
+    /// The app password is stored sealed. Replaces whatever the resource had. Returns the
+    /// connection and its resource's name.
     #[allow(clippy::too_many_arguments)]
     pub async fn connect_caldav(
         &self,
@@ -958,7 +959,7 @@ impl ConnectedCalendars {
         password: &str,
         calendar_url: Option<&str>,
         actor: &str,
-    ) -> Result<ConnectionRow, ConnectError> {
+    ) -> Result<(ConnectionRow, String), ConnectError> {
         let (client, policy) = self.caldav.as_ref().ok_or(ConnectError::NotConfigured)?;
         let invalid =
             |field: &'static str, reason: &'static str| ConnectError::Invalid { field, reason };
@@ -1033,8 +1034,9 @@ impl ConnectedCalendars {
         let row = calendars::get(&mut *tx, id)
             .await?
             .ok_or(sqlx::Error::RowNotFound)?;
+        let name = self.resource_name(&mut tx, &row).await?;
         tx.commit().await?;
-        Ok(row)
+        Ok((row, name))
     }
 
     /// The tenant's connections with their resource's name.

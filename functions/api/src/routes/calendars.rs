@@ -210,8 +210,9 @@ pub async fn connect_caldav(
     let tenant = tenant_id(&tenant)?;
     let principal = tenant_admin(&state, &headers, tenant).await?;
     let resource = tenant_resource(&state, tenant.0, &resource).await?;
-    let calendars = &state.integrations.calendars;
-    let row = calendars
+    let (row, name) = state
+        .integrations
+        .calendars
         .connect_caldav(
             tenant.0,
             resource,
@@ -223,14 +224,6 @@ pub async fn connect_caldav(
         )
         .await
         .map_err(connect_error)?;
-    let name = calendars
-        .list(tenant.0)
-        .await
-        .map_err(|e| ApiError::internal(&e))?
-        .into_iter()
-        .find(|(c, _)| c.id == row.id)
-        .map(|(_, n)| n)
-        .unwrap_or_default();
     Ok(Json(CalendarConnectionView::new(row, name)))
 }
 

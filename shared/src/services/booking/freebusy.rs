@@ -20,11 +20,6 @@ impl ExternalBusy {
             .find(|(r, _)| *r == resource)
             .map_or(&[], |(_, b)| b.as_slice())
     }
-
-    /// Whether any resource's calendar adds busy time.
-    pub fn is_empty(&self) -> bool {
-        self.0.iter().all(|(_, b)| b.is_empty())
-    }
 }
 
 /// The external busy ranges of `resources` within `[lo, hi)`. A resource whose calendar
