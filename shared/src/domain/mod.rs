@@ -3,6 +3,7 @@
 pub mod crypto;
 pub mod events;
 pub mod ics;
+pub mod locale;
 pub mod nlu;
 pub mod outbound;
 pub mod phone_region;
@@ -12,6 +13,7 @@ pub mod reference;
 pub mod slots;
 pub mod types;
 
+pub use locale::Locale;
 pub use reference::ReferenceCode;
 pub use types::{
     is_invisible_format, ClientName, Email, Notes, ParseError, PhoneE164, SessionId, TenantId,

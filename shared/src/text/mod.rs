@@ -11,34 +11,152 @@
 //! nothing above `domain`.
 
 pub mod en;
+pub mod es;
 mod html;
 
 pub use html::escape_html;
 
-use chrono::{DateTime, NaiveDate, NaiveTime, Offset, Utc};
+use chrono::{
+    DateTime, Datelike, NaiveDate, NaiveDateTime, NaiveTime, Offset, TimeZone, Timelike, Utc,
+};
 use chrono_tz::Tz;
 
-/// A language the service speaks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Locale {
-    #[default]
-    En,
-}
+pub use crate::domain::Locale;
 
 static EN: Text = en::TEXT;
+static ES: Text = es::TEXT;
 
 impl Locale {
     /// The table of this locale.
     pub fn text(self) -> &'static Text {
         match self {
             Locale::En => &EN,
+            Locale::Es => &ES,
         }
+    }
+
+    /// `date` in the chrono `format`, with day and month names in this locale.
+    pub fn date(self, date: NaiveDate, format: &str) -> String {
+        let f = localize(
+            self,
+            format,
+            Some(date.weekday()),
+            Some(date.month0()),
+            None,
+        );
+        date.format(&f).to_string()
+    }
+
+    /// `time` in the chrono `format`, with the AM/PM marker in this locale.
+    pub fn time(self, time: NaiveTime, format: &str) -> String {
+        let f = localize(self, format, None, None, Some(time.hour() >= 12));
+        time.format(&f).to_string()
+    }
+
+    /// `at` (already in the zone it is read in) in the chrono `format`, with day and month
+    /// names and the AM/PM marker in this locale.
+    pub fn at<Z: TimeZone>(self, at: &DateTime<Z>, format: &str) -> String
+    where
+        Z::Offset: std::fmt::Display,
+    {
+        let f = localize(
+            self,
+            format,
+            Some(at.weekday()),
+            Some(at.month0()),
+            Some(at.hour() >= 12),
+        );
+        at.format(&f).to_string()
+    }
+
+    /// A local date and time in the chrono `format`, words in this locale.
+    pub fn naive(self, at: NaiveDateTime, format: &str) -> String {
+        let f = localize(
+            self,
+            format,
+            Some(at.weekday()),
+            Some(at.month0()),
+            Some(at.hour() >= 12),
+        );
+        at.format(&f).to_string()
     }
 }
 
-/// The table of the locale in use (English: tenants do not choose a language yet).
+/// The table of the default locale (English), for words with no client to speak to.
 pub fn current() -> &'static Text {
     Locale::default().text()
+}
+
+const ES_DAYS: [&str; 7] = [
+    "lunes",
+    "martes",
+    "miércoles",
+    "jueves",
+    "viernes",
+    "sábado",
+    "domingo",
+];
+const ES_DAYS_SHORT: [&str; 7] = ["lun", "mar", "mié", "jue", "vie", "sáb", "dom"];
+const ES_MONTHS: [&str; 12] = [
+    "enero",
+    "febrero",
+    "marzo",
+    "abril",
+    "mayo",
+    "junio",
+    "julio",
+    "agosto",
+    "septiembre",
+    "octubre",
+    "noviembre",
+    "diciembre",
+];
+const ES_MONTHS_SHORT: [&str; 12] = [
+    "ene", "feb", "mar", "abr", "may", "jun", "jul", "ago", "sept", "oct", "nov", "dic",
+];
+
+/// `format` with its name specifiers (`%A %a %B %b %p %P`) replaced by the locale's words
+/// for the value formatted; English keeps chrono's own.
+fn localize<'f>(
+    locale: Locale,
+    format: &'f str,
+    weekday: Option<chrono::Weekday>,
+    month0: Option<u32>,
+    pm: Option<bool>,
+) -> std::borrow::Cow<'f, str> {
+    if locale == Locale::En {
+        return format.into();
+    }
+    let mut out = String::with_capacity(format.len() + 16);
+    let mut chars = format.chars();
+    while let Some(c) = chars.next() {
+        if c != '%' {
+            out.push(c);
+            continue;
+        }
+        let Some(spec) = chars.next() else {
+            out.push('%');
+            break;
+        };
+        let day = weekday.map(|w| w.num_days_from_monday() as usize);
+        let month = month0.map(|m| m as usize);
+        let word = match (spec, locale) {
+            ('A', Locale::Es) => day.map(|d| ES_DAYS[d]),
+            ('a', Locale::Es) => day.map(|d| ES_DAYS_SHORT[d]),
+            ('B', Locale::Es) => month.map(|m| ES_MONTHS[m]),
+            ('b', Locale::Es) => month.map(|m| ES_MONTHS_SHORT[m]),
+            ('p' | 'P', Locale::Es) => pm.map(|pm| if pm { "p. m." } else { "a. m." }),
+            _ => None,
+        };
+        match word {
+            Some(w) => out.push_str(w),
+            None => {
+                out.push('%');
+                out.push(spec);
+            }
+        }
+    }
+    out.into()
 }
 
 /// One locale's words, by channel.
@@ -598,5 +716,23 @@ mod tests {
         ));
         assert_eq!(client_zone(Some("Mars/Olympus")), None);
         assert_eq!(zone_place(America::New_York), "New York");
+    }
+
+    #[test]
+    fn spanish_names_days_months_and_the_half_of_the_day() {
+        let t = Utc.with_ymd_and_hms(2026, 3, 3, 19, 30, 0).unwrap();
+        let clinic = t.with_timezone(&America::New_York);
+        assert_eq!(
+            Locale::Es.at(&clinic, "%A %-d de %B, %-I:%M %p (%a %b) 100%%"),
+            "martes 3 de marzo, 2:30 p. m. (mar mar) 100%"
+        );
+        assert_eq!(
+            Locale::En.at(&clinic, "%A, %B %-d %-I:%M %p"),
+            "Tuesday, March 3 2:30 PM"
+        );
+        let sunday = NaiveDate::from_ymd_opt(2026, 11, 29).unwrap();
+        assert_eq!(Locale::Es.date(sunday, "%a %-d %b"), "dom 29 nov");
+        let morning = NaiveTime::from_hms_opt(9, 5, 0).unwrap();
+        assert_eq!(Locale::Es.time(morning, "%-I:%M %p"), "9:05 a. m.");
     }
 }
