@@ -108,6 +108,7 @@ impl Env {
             phone: Some(PhoneE164::parse("+15555550142").unwrap()),
             notes: None,
             time_zone: zone.map(|z| gomomo::domain::TimeZone::parse(z).unwrap()),
+            locale: None,
         };
         self.booking
             .confirm(self.tenant, hold.id, &s, &client)
@@ -371,6 +372,7 @@ async fn unpublished_outbox_row_is_swept_and_duplicates_change_nothing(pool: PgP
         phone: None,
         notes: None,
         time_zone: None,
+        locale: None,
     };
     crashed
         .confirm(e.tenant, hold.id, &s, &client)
@@ -1009,6 +1011,7 @@ async fn standalone_runs_it_all_in_process(pool: PgPool) {
         phone: None,
         notes: None,
         time_zone: None,
+        locale: None,
     };
     booking.confirm(tenant, hold.id, &s, &client).await.unwrap();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
@@ -1060,6 +1063,7 @@ async fn a_full_bus_slows_the_relay_down_and_loses_no_event(pool: PgPool) {
         phone: None,
         notes: None,
         time_zone: None,
+        locale: None,
     };
     let tenant = TenantId(seed.tenant_id);
     for i in 0..5 {

@@ -369,6 +369,9 @@ const SMS: Sms = Sms {
         }
     },
     with_link: |text, link| format!("{text} {link}"),
+    opted_out: |tenant| {
+        format!("{tenant}: ya no recibirá más mensajes de texto nuestros. Responda INICIAR para volver a recibirlos.")
+    },
 };
 
 const MAIL: Mail = Mail {
