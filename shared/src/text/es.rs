@@ -80,15 +80,15 @@ const VOICE: Voice = Voice {
         format!("Solo puedo reservar con hasta {max_days_ahead} días de anticipación. ¿Qué día más cercano le sirve?")
     },
     no_openings: |day| {
-        format!("Lo siento, no hay horarios disponibles el {day}. ¿Qué otro día le serviría?")
+        format!("Lo siento, no hay horarios disponibles el {}. ¿Qué otro día le serviría?", end(day))
     },
-    offer_times: |day, times| format!("El {day} tengo disponible: {times}. ¿Qué hora prefiere?"),
+    offer_times: |day, times| format!("El {day} tengo disponible: {}. ¿Qué hora prefiere?", end(times)),
     exact_time_not_open: |question| format!("Esa hora exacta no está disponible. {question}"),
     holding_to_move: |when| {
-        format!("Le estoy reservando el {when}. ¿Cambio su cita a esa hora?")
+        format!("Le estoy reservando el {}. ¿Cambio su cita a esa hora?", end(when))
     },
     holding_ask_name: |when| {
-        format!("Le estoy apartando el {when}. ¿Me dice su nombre y apellido, por favor?")
+        format!("Le estoy apartando el {}. ¿Me dice su nombre y apellido, por favor?", end(when))
     },
     just_taken: |question| format!("Lo siento, esa hora se acaba de ocupar. {question}"),
     closed_then: |question| format!("Lo siento, a esa hora estamos cerrados o esa persona del equipo no está disponible. {question}"),
@@ -99,7 +99,7 @@ const VOICE: Voice = Voice {
     pick_again: "Elijamos la hora otra vez. ¿Qué día le gustaría?",
     name_again: "¿Me repite su nombre y apellido, por favor?",
     booked_by_phone: "reservada por teléfono",
-    booked: |service, when, reference| format!("Listo. Su cita de {service} quedó reservada para el {when}. Su código de reserva es {reference}. Le enviaremos una confirmación por correo electrónico. ¿Le puedo ayudar en algo más?"),
+    booked: |service, when, reference| format!("Listo. Su cita de {service} quedó reservada para el {}. Su código de reserva es {reference}. Le enviaremos una confirmación por correo electrónico. ¿Le puedo ayudar en algo más?", end(when)),
     no_longer_available: |question| {
         format!("Lo siento, esa hora ya no está disponible. {question}")
     },
@@ -113,12 +113,12 @@ const VOICE: Voice = Voice {
     your_booking: |service, when| format!("su cita de {service} el {when}"),
     appointment: "cita",
     found_cancelled: |booking| format!("Encontré {booking}, pero está cancelada. ¿Le puedo ayudar en algo más?"),
-    found_to_cancel: |booking| format!("Encontré {booking}. ¿Confirma que quiere cancelarla?"),
+    found_to_cancel: |booking| format!("Encontré {}. ¿Confirma que quiere cancelarla?", end(booking)),
     found_to_reschedule: |booking| {
-        format!("Encontré {booking}. ¿A qué día le gustaría cambiarla?")
+        format!("Encontré {}. ¿A qué día le gustaría cambiarla?", end(booking))
     },
     found: |booking| {
-        format!("Encontré {booking}. ¿Desea cambiarla o cancelarla, o eso es todo?")
+        format!("Encontré {}. ¿Desea cambiarla o cancelarla, o eso es todo?", end(booking))
     },
     move_to_which_day: "¿A qué día le gustaría cambiarla?",
     sure_to_cancel: "¿Confirma que quiere cancelarla?",
@@ -202,7 +202,7 @@ const CHAT: Chat = Chat {
         };
         format!(
             "{lead} los horarios disponibles para {service} el {day}: {}. ¿Cuál prefiere?",
-            options.join(", ")
+            end(&options.join(", "))
         )
     },
     not_an_open_time: |time, question| {
@@ -217,7 +217,7 @@ const CHAT: Chat = Chat {
     day_full: |offer| format!("Lo siento, ese día ya está completo. {offer}"),
     nothing_booked: "No hay problema: no reservé nada. ¿Qué otro día u hora prefiere? (O escriba \"cancelar\" si cambió de opinión.)",
     hold_inactive: |question| format!("Ese horario ya no está apartado. {question}"),
-    booked: |service, when, reference| format!("Listo, su cita está confirmada: {service} el {when}. Su código de reserva es {reference}. Guárdelo junto con su correo electrónico para consultar, cambiar o cancelar la cita."),
+    booked: |service, when, reference| format!("Listo, su cita está confirmada: {service} el {}. Su código de reserva es {reference}. Guárdelo junto con su correo electrónico para consultar, cambiar o cancelar la cita.", end(when)),
     hold_expired: |offer| format!("Lo siento, el tiempo para apartar ese horario se venció. {offer}"),
     booked_by_someone_else: |offer| {
         format!("Lo siento, otra persona acaba de reservar esa hora. {offer}")
@@ -230,7 +230,7 @@ const CHAT: Chat = Chat {
     left_as_is: "Muy bien, dejé su cita como estaba. ¿Algo más?",
     cancelled: |reference, when| format!("Su cita {reference} del {when} quedó cancelada."),
     nothing_changed: |question| format!("No hay problema, no cambió nada. {question}"),
-    rescheduled: |when, reference| format!("Listo, su cita se cambió al {when}. Su código de reserva sigue siendo {reference}."),
+    rescheduled: |when, reference| format!("Listo, su cita se cambió al {}. Su código de reserva sigue siendo {reference}.", end(when)),
     okay: |question| format!("Muy bien. {question}"),
     an_appointment: "una cita",
     your_email: "su correo electrónico",
@@ -272,7 +272,7 @@ const CHAT: Chat = Chat {
     offer_followup: "¿Quiere que el equipo le escriba por correo electrónico (o por mensaje de texto, si me da su número de celular) cuando le pueda ayudar? No puedo hacer llamadas. (sí/no)",
     followup_instead_of_call: "No puedo hacer ni recibir llamadas, pero puedo pedir que el equipo le escriba por correo electrónico (o por mensaje de texto, si me da su número de celular). ¿Le parece bien? (sí/no)",
     ask_followup_email: "¿A qué correo electrónico le escribe el equipo?",
-    followup_scheduled: |channel, when| format!("Listo: el equipo le enviará un {channel} de seguimiento; espérelo {when}. ¿Le puedo ayudar en algo más?"),
+    followup_scheduled: |channel, when| format!("Listo: el equipo le enviará un {channel} de seguimiento; espérelo {}. ¿Le puedo ayudar en algo más?", end(when)),
     channel_email: "correo electrónico",
     channel_sms: "mensaje de texto",
     followup_another: "Ya hay un seguimiento programado desde este chat. ¿Quiere uno adicional? (sí/no)",
@@ -285,13 +285,13 @@ const CHAT: Chat = Chat {
 const SMS: Sms = Sms {
     when_format: "%a %-d de %b, %-I:%M %p",
     opted_in: |tenant| {
-        format!("{tenant}: volverá a recibir nuestros mensajes. Responda AYUDA para ayuda o PARAR para darse de baja.")
+        format!("{tenant}: volverá a recibir nuestros mensajes. Responda AYUDA para obtener ayuda o PARAR para darse de baja.")
     },
     help: |tenant| {
         format!("{tenant}: mensajes sobre sus citas. Responda C para confirmar, R para cambiar o X para cancelar su próxima cita. Responda PARAR para darse de baja. Pueden aplicarse tarifas de mensajes y datos.")
     },
     unknown_sender: |tenant| {
-        format!("{tenant}: responda AYUDA para ayuda. Para reservar, llámenos o visite nuestro sitio web.")
+        format!("{tenant}: responda AYUDA para obtener ayuda. Para reservar, llámenos o visite nuestro sitio web.")
     },
     no_booking: |tenant| {
         format!("{tenant}: no encontramos ninguna cita próxima reservada con este número.")
@@ -314,7 +314,7 @@ const SMS: Sms = Sms {
         format!("{tenant}: responda X otra vez en los próximos {minutes} minutos para cancelar su cita de {booking} (código {reference}). Todavía no se canceló nada.")
     },
     unrecognised: |tenant, booking| {
-        format!("{tenant}: responda C para confirmar, R para cambiar o X para cancelar su cita de {booking}. Responda AYUDA para ayuda.")
+        format!("{tenant}: responda C para confirmar, R para cambiar o X para cancelar su cita de {}. Responda AYUDA para obtener ayuda.", end(booking))
     },
     intent_reschedule: "cambiar una cita",
     reschedule_link: |tenant, service, ttl, link| {
@@ -334,26 +334,29 @@ const SMS: Sms = Sms {
     },
     from_subject: |subject| format!("{subject}:"),
     hold_released: |tenant, when| {
-        format!("{tenant}: se liberó el horario que tenía apartado para el {when}. Puede que siga libre: vuelva al chat para reservar.")
+        format!("{tenant}: se liberó el horario que tenía apartado para el {}. Puede que siga libre: vuelva al chat para reservar.", end(when))
     },
     schedule_change: |tenant, booking, offer| {
         format!("{tenant}: ya no podemos atenderle en su cita de {booking} (estaremos cerrados o su especialista no estará). Su reserva se mantiene hasta que usted decida. {offer}")
     },
     change_cutoff: |tenant, why| format!("{tenant}: su reserva no se canceló: {why}."),
     waitlist_match: |tenant, service, when| {
-        format!("{tenant}: se liberó un horario de {service} el {when}. Vuelva al chat para reservarlo.")
+        format!(
+            "{tenant}: se liberó un horario de {service} el {}. Vuelva al chat para reservarlo.",
+            end(when)
+        )
     },
     contact_followup: |tenant, about| {
         format!("{tenant}: nos pidió que le contactáramos{about}. Responda o visite el chat para ver los horarios disponibles.")
     },
     confirm_needed: |tenant, service, when, deadline| {
-        format!("{tenant}: por favor, responda C antes del {deadline} para mantener su cita de {service} el {when}. Si no responde, el horario se liberará.")
+        format!("{tenant}: por favor, responda C antes del {deadline} para mantener su cita de {service} el {}. Si no responde, el horario se liberará.", end(when))
     },
     no_show_followup: |tenant, service, options| {
         if options.is_empty() {
             format!("{tenant}: le esperábamos en su cita de {service}. Puede reservar otro horario en línea.")
         } else {
-            format!("{tenant}: le esperábamos en su cita de {service}. Horarios disponibles: {options}. Reserve uno en línea.")
+            format!("{tenant}: le esperábamos en su cita de {service}. Horarios disponibles: {}. Reserve uno en línea.", end(options))
         }
     },
     waitlist_offer: |tenant, service, when, minutes| {
@@ -375,7 +378,7 @@ const SMS: Sms = Sms {
     }
     },
     reminder: |tenant, service, lead, when, link| {
-        let text = format!("{tenant}: recordatorio, su cita de {service} es {lead}, {when}. Responda C para confirmar, R para cambiar o X para cancelar.");
+        let text = format!("{tenant}: recordatorio, su cita de {service} es {lead}, {}. Responda C para confirmar, R para cambiar o X para cancelar.", end(when));
         if link.is_empty() {
             text
         } else {
@@ -405,7 +408,7 @@ const MAIL: Mail = Mail {
         format!("Su cita de {service} está {state}: {when} ({reference})")
     },
     confirmation_body: |name, service, tenant, state, when, reference| {
-        format!("Hola, {name}:\n\nSu cita de {service} en {tenant} está {state} para el {when}.\nCódigo de reserva: {reference}\n\nPara cambiarla o cancelarla, use su código y este correo electrónico.\n")
+        format!("Hola, {name}:\n\nSu cita de {service} en {tenant} está {state} para el {}.\nCódigo de reserva: {reference}\n\nPara cambiarla o cancelarla, use su código y este correo electrónico.\n", end(when))
     },
     cancellation_subject: |service, when, reference| {
         format!("Cancelada: su cita de {service} del {when} ({reference})")
@@ -417,7 +420,7 @@ const MAIL: Mail = Mail {
     lead_two_hours: "en unas dos horas",
     reminder_subject: |service, lead, when| format!("Recordatorio: {service} {lead}, {when}"),
     reminder_body: |name, service, tenant, lead, when, reference| {
-        format!("Hola, {name}:\n\nLe recordamos que su cita de {service} en {tenant} es {lead}: {when}.\nCódigo de reserva: {reference}\n\nSi ya no puede asistir, por favor cámbiela o cancélela con su código.\n")
+        format!("Hola, {name}:\n\nLe recordamos que su cita de {service} en {tenant} es {lead}: {}.\nCódigo de reserva: {reference}\n\nSi ya no puede asistir, por favor cámbiela o cancélela con su código.\n", end(when))
     },
     on_calendar: |reference| format!("Su reserva {reference} ya está en el calendario."),
     escalation_subject: |service, when, reference| {
@@ -456,9 +459,9 @@ const MAIL: Mail = Mail {
     },
     new_times: |times, link| {
         if link.is_empty() {
-            format!("Horarios que le podemos ofrecer: {times}. Responda o escríbanos en el chat con su código para cambiar su reserva.")
+            format!("Horarios que le podemos ofrecer: {}. Responda o escríbanos en el chat con su código para cambiar su reserva.", end(times))
         } else {
-            format!("Horarios que le podemos ofrecer: {times}. Reserve uno en {link}")
+            format!("Horarios que le podemos ofrecer: {}. Reserve uno en {link}", end(times))
         }
     },
     no_new_times: |link| {
@@ -468,7 +471,7 @@ const MAIL: Mail = Mail {
             format!("Encuentre un nuevo horario en {link}")
         }
     },
-    waitlist_notice: |service, when| format!("Buenas noticias: se liberó un horario de {service} el {when}."),
+    waitlist_notice: |service, when| format!("Buenas noticias: se liberó un horario de {service} el {}.", end(when)),
     waitlist_subject: |service, when| format!("Se liberó un horario de {service}: {when}"),
     waitlist_body: |name, tenant, when, service, until| {
         format!("Hola, {name}:\n\nNos pidió que le avisáramos cuando se liberara un horario en {tenant}. El {when} ({service} hasta las {until}) ya está libre. Los horarios se ocupan rápido: vuelva al chat para reservarlo.\n")
@@ -491,14 +494,14 @@ const MAIL: Mail = Mail {
     no_show_subject: |service, tenant| format!("Le esperábamos en su cita de {service} — {tenant}"),
     no_show_body: |name, service, tenant, when, options| {
         if options.is_empty() {
-            format!("Hola, {name}:\n\nLe esperábamos en su cita de {service} en {tenant} del {when}. Con gusto le atendemos en otro momento: vuelva al chat o responda a este correo para reservar.\n")
+            format!("Hola, {name}:\n\nLe esperábamos en su cita de {service} en {tenant} del {}. Con gusto le atendemos en otro momento: vuelva al chat o responda a este correo para reservar.\n", end(when))
         } else {
-            format!("Hola, {name}:\n\nLe esperábamos en su cita de {service} en {tenant} del {when}. Con gusto le atendemos en otro momento. Estos horarios están disponibles ahora:\n{options}\nVuelva al chat o responda a este correo para reservar uno.\n")
+            format!("Hola, {name}:\n\nLe esperábamos en su cita de {service} en {tenant} del {}. Con gusto le atendemos en otro momento. Estos horarios están disponibles ahora:\n{options}\nVuelva al chat o responda a este correo para reservar uno.\n", end(when))
         }
     },
     offer_page_title: "Tenemos un horario apartado para usted",
     offer_page_text: |tenant, service, when, until| {
-        format!("{tenant} le tiene apartado {service} el {when} hasta las {until}. Resérvelo con el botón de abajo; si ya no lo necesita, no haga nada y pasará a la siguiente persona de la lista de espera.")
+        format!("{tenant} le tiene apartado un horario de {service} el {when} hasta las {}. Resérvelo con el botón de abajo; si ya no lo necesita, no haga nada y pasará a la siguiente persona de la lista de espera.", end(until))
     },
     offer_page_button: "Reservar este horario",
     offer_booked_title: "Su cita está reservada",
@@ -523,8 +526,14 @@ const CLIENT_TIME: ClientTime = ClientTime {
     voice_clinic_time: |place| {
         format!("Los horarios que le doy son en la hora local de la clínica, hora de {place}.")
     },
-    invite_when: |when| format!(" Cuándo: {when}."),
+    invite_when: |when| format!(" Cuándo: {}.", end(when)),
 };
+
+/// `value` without its closing period ("10:30 a. m." → "10:30 a. m"), for a sentence that
+/// puts its own after it.
+fn end(value: &str) -> &str {
+    value.strip_suffix('.').unwrap_or(value)
+}
 
 /// "1 minuto", "15 minutos".
 fn minutes(n: i64) -> String {
@@ -719,11 +728,11 @@ mod tests {
             ),
             (
                 "voice.holding_to_move",
-                (t.voice.holding_to_move)("martes 3 de marzo"),
+                (t.voice.holding_to_move)("martes 3 de marzo a las 10:30 a. m."),
             ),
             (
                 "voice.holding_ask_name",
-                (t.voice.holding_ask_name)("martes 3 de marzo"),
+                (t.voice.holding_ask_name)("martes 3 de marzo a las 10:30 a. m."),
             ),
             ("voice.just_taken", (t.voice.just_taken)("¿Qué día?")),
             ("voice.closed_then", (t.voice.closed_then)("¿Qué día?")),
@@ -731,11 +740,20 @@ mod tests {
             ("voice.ask_email", (t.voice.ask_email)("Ana")),
             (
                 "voice.confirm",
-                (t.voice.confirm)("Consulta", "martes 3 de marzo", "Ana", "ana@example.com"),
+                (t.voice.confirm)(
+                    "Consulta",
+                    "martes 3 de marzo a las 10:30 a. m.",
+                    "Ana",
+                    "ana@example.com",
+                ),
             ),
             (
                 "voice.booked",
-                (t.voice.booked)("Consulta", "martes 3 de marzo", "ABCD-EFGH"),
+                (t.voice.booked)(
+                    "Consulta",
+                    "martes 3 de marzo a las 10:30 a. m.",
+                    "ABCD-EFGH",
+                ),
             ),
             (
                 "voice.no_longer_available",
@@ -747,28 +765,31 @@ mod tests {
             ),
             (
                 "voice.your_booking",
-                (t.voice.your_booking)("Consulta", "martes 3 de marzo"),
+                (t.voice.your_booking)("Consulta", "martes 3 de marzo a las 10:30 a. m."),
             ),
             (
                 "voice.found_cancelled",
-                (t.voice.found_cancelled)("Consulta el martes"),
+                (t.voice.found_cancelled)("Consulta el martes a las 9:00 a. m."),
             ),
             (
                 "voice.found_to_cancel",
-                (t.voice.found_to_cancel)("Consulta el martes"),
+                (t.voice.found_to_cancel)("Consulta el martes a las 9:00 a. m."),
             ),
             (
                 "voice.found_to_reschedule",
-                (t.voice.found_to_reschedule)("Consulta el martes"),
+                (t.voice.found_to_reschedule)("Consulta el martes a las 9:00 a. m."),
             ),
-            ("voice.found", (t.voice.found)("Consulta el martes")),
+            (
+                "voice.found",
+                (t.voice.found)("Consulta el martes a las 9:00 a. m."),
+            ),
             (
                 "voice.change_cutoff",
                 (t.voice.change_cutoff)("faltan menos de 24 horas"),
             ),
             (
                 "voice.moved",
-                (t.voice.moved)("martes 3 de marzo", "ABCD-EFGH"),
+                (t.voice.moved)("martes 3 de marzo a las 10:30 a. m.", "ABCD-EFGH"),
             ),
             ("chat.didnt_catch", (t.chat.didnt_catch)("¿Qué día?")),
             ("chat.numbered", (t.chat.numbered)(2, "9:30 a. m.")),
@@ -778,11 +799,16 @@ mod tests {
             ("chat.which_time", (t.chat.which_time)(&list())),
             (
                 "chat.confirm_booking",
-                (t.chat.confirm_booking)("Consulta", "martes 3 de marzo", "Ana", "ana@example.com"),
+                (t.chat.confirm_booking)(
+                    "Consulta",
+                    "martes 3 de marzo a las 10:30 a. m.",
+                    "Ana",
+                    "ana@example.com",
+                ),
             ),
             (
                 "chat.confirm_move",
-                (t.chat.confirm_move)("martes 3 de marzo"),
+                (t.chat.confirm_move)("martes 3 de marzo a las 10:30 a. m."),
             ),
             ("chat.no_problem", (t.chat.no_problem)("¿Qué día?")),
             ("chat.date_passed", (t.chat.date_passed)("¿Qué día?")),
@@ -804,7 +830,7 @@ mod tests {
             ),
             (
                 "chat.holding",
-                (t.chat.holding)("martes 3 de marzo", "¿Qué día?"),
+                (t.chat.holding)("martes 3 de marzo a las 10:30 a. m.", "¿Qué día?"),
             ),
             ("chat.just_taken", (t.chat.just_taken)("¿Otro día?")),
             ("chat.closed_then", (t.chat.closed_then)("¿Otro día?")),
@@ -812,7 +838,11 @@ mod tests {
             ("chat.hold_inactive", (t.chat.hold_inactive)("¿Qué día?")),
             (
                 "chat.booked",
-                (t.chat.booked)("Consulta", "martes 3 de marzo", "ABCD-EFGH"),
+                (t.chat.booked)(
+                    "Consulta",
+                    "martes 3 de marzo a las 10:30 a. m.",
+                    "ABCD-EFGH",
+                ),
             ),
             ("chat.hold_expired", (t.chat.hold_expired)("¿Otro día?")),
             (
@@ -821,23 +851,40 @@ mod tests {
             ),
             (
                 "chat.shows_cancelled",
-                (t.chat.shows_cancelled)("ABCD-EFGH", "Consulta", "martes 3 de marzo"),
+                (t.chat.shows_cancelled)(
+                    "ABCD-EFGH",
+                    "Consulta",
+                    "martes 3 de marzo a las 10:30 a. m.",
+                ),
             ),
             (
                 "chat.found_to_cancel",
-                (t.chat.found_to_cancel)("Consulta", "martes 3 de marzo", "ABCD-EFGH"),
+                (t.chat.found_to_cancel)(
+                    "Consulta",
+                    "martes 3 de marzo a las 10:30 a. m.",
+                    "ABCD-EFGH",
+                ),
             ),
             (
                 "chat.found_to_reschedule",
-                (t.chat.found_to_reschedule)("Consulta", "martes 3 de marzo", "ABCD-EFGH"),
+                (t.chat.found_to_reschedule)(
+                    "Consulta",
+                    "martes 3 de marzo a las 10:30 a. m.",
+                    "ABCD-EFGH",
+                ),
             ),
             (
                 "chat.found",
-                (t.chat.found)("Consulta", "martes 3 de marzo", "ABCD-EFGH", "confirmada"),
+                (t.chat.found)(
+                    "Consulta",
+                    "martes 3 de marzo a las 10:30 a. m.",
+                    "ABCD-EFGH",
+                    "confirmada",
+                ),
             ),
             (
                 "chat.cancelled",
-                (t.chat.cancelled)("ABCD-EFGH", "martes 3 de marzo"),
+                (t.chat.cancelled)("ABCD-EFGH", "martes 3 de marzo a las 10:30 a. m."),
             ),
             (
                 "chat.nothing_changed",
@@ -845,7 +892,7 @@ mod tests {
             ),
             (
                 "chat.rescheduled",
-                (t.chat.rescheduled)("martes 3 de marzo", "ABCD-EFGH"),
+                (t.chat.rescheduled)("martes 3 de marzo a las 10:30 a. m.", "ABCD-EFGH"),
             ),
             ("chat.okay", (t.chat.okay)("¿Qué día?")),
             (
@@ -878,7 +925,7 @@ mod tests {
             ),
             (
                 "chat.followup_scheduled",
-                (t.chat.followup_scheduled)("correo", "martes 3 de marzo"),
+                (t.chat.followup_scheduled)("correo", "martes 3 de marzo a las 10:30 a. m."),
             ),
             ("sms.opted_in", (t.sms.opted_in)("Clínica Sol")),
             ("sms.help", (t.sms.help)("Clínica Sol")),
@@ -886,11 +933,15 @@ mod tests {
             ("sms.no_booking", (t.sms.no_booking)("Clínica Sol")),
             (
                 "sms.booking",
-                (t.sms.booking)("Consulta", "martes 3 de marzo"),
+                (t.sms.booking)("Consulta", "martes 3 de marzo a las 10:30 a. m."),
             ),
             (
                 "sms.attendance_confirmed",
-                (t.sms.attendance_confirmed)("Clínica Sol", "Consulta el martes", "ABCD-EFGH"),
+                (t.sms.attendance_confirmed)(
+                    "Clínica Sol",
+                    "Consulta el martes a las 9:00 a. m.",
+                    "ABCD-EFGH",
+                ),
             ),
             ("sms.cancel_failed", (t.sms.cancel_failed)("Clínica Sol")),
             (
@@ -899,16 +950,21 @@ mod tests {
             ),
             (
                 "sms.cancelled",
-                (t.sms.cancelled)("Clínica Sol", "Consulta el martes"),
+                (t.sms.cancelled)("Clínica Sol", "Consulta el martes a las 9:00 a. m."),
             ),
             ("sms.not_found", (t.sms.not_found)("Clínica Sol")),
             (
                 "sms.confirm_cancel",
-                (t.sms.confirm_cancel)("Clínica Sol", 15, "Consulta el martes", "ABCD-EFGH"),
+                (t.sms.confirm_cancel)(
+                    "Clínica Sol",
+                    15,
+                    "Consulta el martes a las 9:00 a. m.",
+                    "ABCD-EFGH",
+                ),
             ),
             (
                 "sms.unrecognised",
-                (t.sms.unrecognised)("Clínica Sol", "Consulta el martes"),
+                (t.sms.unrecognised)("Clínica Sol", "Consulta el martes a las 9:00 a. m."),
             ),
             (
                 "sms.reschedule_link",
@@ -919,15 +975,23 @@ mod tests {
             ("sms.from_subject", (t.sms.from_subject)("Recordatorio")),
             (
                 "sms.hold_released",
-                (t.sms.hold_released)("Clínica Sol", "martes 3 de marzo"),
+                (t.sms.hold_released)("Clínica Sol", "martes 3 de marzo a las 10:30 a. m."),
             ),
             (
                 "sms.schedule_change",
-                (t.sms.schedule_change)("Clínica Sol", "Consulta el martes", "¿Otro día?"),
+                (t.sms.schedule_change)(
+                    "Clínica Sol",
+                    "Consulta el martes a las 9:00 a. m.",
+                    "¿Otro día?",
+                ),
             ),
             (
                 "sms.waitlist_match",
-                (t.sms.waitlist_match)("Clínica Sol", "Consulta", "martes 3 de marzo"),
+                (t.sms.waitlist_match)(
+                    "Clínica Sol",
+                    "Consulta",
+                    "martes 3 de marzo a las 10:30 a. m.",
+                ),
             ),
             (
                 "sms.contact_followup",
@@ -938,7 +1002,7 @@ mod tests {
                 (t.sms.confirm_needed)(
                     "Clínica Sol",
                     "Consulta",
-                    "martes 3 de marzo",
+                    "martes 3 de marzo a las 10:30 a. m.",
                     "lunes 2 de marzo",
                 ),
             ),
@@ -948,11 +1012,20 @@ mod tests {
             ),
             (
                 "sms.waitlist_offer",
-                (t.sms.waitlist_offer)("Clínica Sol", "Consulta", "martes 3 de marzo", 15),
+                (t.sms.waitlist_offer)(
+                    "Clínica Sol",
+                    "Consulta",
+                    "martes 3 de marzo a las 10:30 a. m.",
+                    15,
+                ),
             ),
             (
                 "sms.waitlist_booked",
-                (t.sms.waitlist_booked)("Clínica Sol", "Consulta el martes", "ABCD-EFGH"),
+                (t.sms.waitlist_booked)(
+                    "Clínica Sol",
+                    "Consulta el martes a las 9:00 a. m.",
+                    "ABCD-EFGH",
+                ),
             ),
             (
                 "sms.waitlist_no_offer",
@@ -969,7 +1042,7 @@ mod tests {
                     "Clínica Sol",
                     "Consulta",
                     "mañana",
-                    "martes 3 de marzo",
+                    "martes 3 de marzo a las 10:30 a. m.",
                     "https://example.com/r",
                 ),
             ),
@@ -1000,7 +1073,7 @@ mod tests {
                 (t.mail.confirmation_subject)(
                     "Consulta",
                     "confirmada",
-                    "martes 3 de marzo",
+                    "martes 3 de marzo a las 10:30 a. m.",
                     "ABCD-EFGH",
                 ),
             ),
@@ -1011,13 +1084,17 @@ mod tests {
                     "Consulta",
                     "Clínica Sol",
                     "confirmada",
-                    "martes 3 de marzo",
+                    "martes 3 de marzo a las 10:30 a. m.",
                     "ABCD-EFGH",
                 ),
             ),
             (
                 "mail.cancellation_subject",
-                (t.mail.cancellation_subject)("Consulta", "martes 3 de marzo", "ABCD-EFGH"),
+                (t.mail.cancellation_subject)(
+                    "Consulta",
+                    "martes 3 de marzo a las 10:30 a. m.",
+                    "ABCD-EFGH",
+                ),
             ),
             (
                 "mail.cancellation_body",
@@ -1025,13 +1102,17 @@ mod tests {
                     "Ana",
                     "Consulta",
                     "Clínica Sol",
-                    "martes 3 de marzo",
+                    "martes 3 de marzo a las 10:30 a. m.",
                     "ABCD-EFGH",
                 ),
             ),
             (
                 "mail.reminder_subject",
-                (t.mail.reminder_subject)("Consulta", "mañana", "martes 3 de marzo"),
+                (t.mail.reminder_subject)(
+                    "Consulta",
+                    "mañana",
+                    "martes 3 de marzo a las 10:30 a. m.",
+                ),
             ),
             (
                 "mail.reminder_body",
@@ -1040,14 +1121,18 @@ mod tests {
                     "Consulta",
                     "Clínica Sol",
                     "mañana",
-                    "martes 3 de marzo",
+                    "martes 3 de marzo a las 10:30 a. m.",
                     "ABCD-EFGH",
                 ),
             ),
             ("mail.on_calendar", (t.mail.on_calendar)("ABCD-EFGH")),
             (
                 "mail.escalation_subject",
-                (t.mail.escalation_subject)("Consulta", "martes 3 de marzo", "ABCD-EFGH"),
+                (t.mail.escalation_subject)(
+                    "Consulta",
+                    "martes 3 de marzo a las 10:30 a. m.",
+                    "ABCD-EFGH",
+                ),
             ),
             (
                 "mail.escalation_body",
@@ -1055,7 +1140,7 @@ mod tests {
                     "Ana",
                     "Consulta",
                     "Clínica Sol",
-                    "martes 3 de marzo",
+                    "martes 3 de marzo a las 10:30 a. m.",
                     "ABCD-EFGH",
                 ),
             ),
@@ -1065,7 +1150,12 @@ mod tests {
             ),
             (
                 "mail.escalation_admin_body",
-                (t.mail.escalation_admin_body)("ABCD-EFGH", "Consulta", "martes 3 de marzo", 3),
+                (t.mail.escalation_admin_body)(
+                    "ABCD-EFGH",
+                    "Consulta",
+                    "martes 3 de marzo a las 10:30 a. m.",
+                    3,
+                ),
             ),
             (
                 "mail.calendar_revoked_subject",
@@ -1085,15 +1175,19 @@ mod tests {
             ),
             (
                 "mail.hold_released_subject",
-                (t.mail.hold_released_subject)("Consulta", "martes 3 de marzo"),
+                (t.mail.hold_released_subject)("Consulta", "martes 3 de marzo a las 10:30 a. m."),
             ),
             (
                 "mail.hold_released_body",
-                (t.mail.hold_released_body)("Clínica Sol", "Consulta", "martes 3 de marzo"),
+                (t.mail.hold_released_body)(
+                    "Clínica Sol",
+                    "Consulta",
+                    "martes 3 de marzo a las 10:30 a. m.",
+                ),
             ),
             (
                 "mail.schedule_change_subject",
-                (t.mail.schedule_change_subject)("Consulta", "martes 3 de marzo"),
+                (t.mail.schedule_change_subject)("Consulta", "martes 3 de marzo a las 10:30 a. m."),
             ),
             (
                 "mail.schedule_change_body",
@@ -1101,7 +1195,7 @@ mod tests {
                     "Ana",
                     "Clínica Sol",
                     "Consulta",
-                    "martes 3 de marzo",
+                    "martes 3 de marzo a las 10:30 a. m.",
                     "ABCD-EFGH",
                     "¿Otro día?",
                 ),
@@ -1116,18 +1210,18 @@ mod tests {
             ),
             (
                 "mail.waitlist_notice",
-                (t.mail.waitlist_notice)("Consulta", "martes 3 de marzo"),
+                (t.mail.waitlist_notice)("Consulta", "martes 3 de marzo a las 10:30 a. m."),
             ),
             (
                 "mail.waitlist_subject",
-                (t.mail.waitlist_subject)("Consulta", "martes 3 de marzo"),
+                (t.mail.waitlist_subject)("Consulta", "martes 3 de marzo a las 10:30 a. m."),
             ),
             (
                 "mail.waitlist_body",
                 (t.mail.waitlist_body)(
                     "Ana",
                     "Clínica Sol",
-                    "martes 3 de marzo",
+                    "martes 3 de marzo a las 10:30 a. m.",
                     "Consulta",
                     "11:00 a. m.",
                 ),
@@ -1143,21 +1237,25 @@ mod tests {
             ),
             (
                 "mail.confirm_needed_subject",
-                (t.mail.confirm_needed_subject)("Consulta", "martes 3 de marzo"),
+                (t.mail.confirm_needed_subject)("Consulta", "martes 3 de marzo a las 10:30 a. m."),
             ),
             (
                 "mail.confirm_needed_body",
                 (t.mail.confirm_needed_body)(
                     "Clínica Sol",
                     "Consulta",
-                    "martes 3 de marzo",
+                    "martes 3 de marzo a las 10:30 a. m.",
                     "lunes 2 de marzo",
                     "ABCD-EFGH",
                 ),
             ),
             (
                 "mail.released_subject",
-                (t.mail.released_subject)("Consulta", "martes 3 de marzo", "ABCD-EFGH"),
+                (t.mail.released_subject)(
+                    "Consulta",
+                    "martes 3 de marzo a las 10:30 a. m.",
+                    "ABCD-EFGH",
+                ),
             ),
             (
                 "mail.released_body",
@@ -1165,7 +1263,7 @@ mod tests {
                     "Ana",
                     "Consulta",
                     "Clínica Sol",
-                    "martes 3 de marzo",
+                    "martes 3 de marzo a las 10:30 a. m.",
                     "ABCD-EFGH",
                 ),
             ),
@@ -1179,7 +1277,7 @@ mod tests {
                     "Ana",
                     "Consulta",
                     "Clínica Sol",
-                    "martes 3 de marzo",
+                    "martes 3 de marzo a las 10:30 a. m.",
                     "9:00 a. m.",
                 ),
             ),
@@ -1188,7 +1286,7 @@ mod tests {
                 (t.mail.offer_page_text)(
                     "Clínica Sol",
                     "Consulta",
-                    "martes 3 de marzo",
+                    "martes 3 de marzo a las 10:30 a. m.",
                     "11:00 a. m.",
                 ),
             ),
@@ -1197,7 +1295,7 @@ mod tests {
                 (t.mail.offer_booked_text)(
                     "Clínica Sol",
                     "Consulta",
-                    "martes 3 de marzo",
+                    "martes 3 de marzo a las 10:30 a. m.",
                     "ABCD-EFGH",
                 ),
             ),
@@ -1206,7 +1304,7 @@ mod tests {
                 (t.mail.waitlist_offer_body)(
                     "Ana",
                     "Clínica Sol",
-                    "martes 3 de marzo",
+                    "martes 3 de marzo a las 10:30 a. m.",
                     "Consulta",
                     15,
                     "https://example.com/r",
@@ -1223,7 +1321,7 @@ mod tests {
             ),
             (
                 "client_time.invite_when",
-                (t.client_time.invite_when)("martes 3 de marzo"),
+                (t.client_time.invite_when)("martes 3 de marzo a las 10:30 a. m."),
             ),
         ]
     }
@@ -1288,6 +1386,8 @@ mod tests {
             for word in ENGLISH {
                 assert!(!lower.contains(word), "{name} has {word:?}: {es}");
             }
+            // A value ending in "a. m." takes no second period.
+            assert!(!es.contains(".."), "{name} doubles a period: {es}");
         }
     }
 
@@ -1325,10 +1425,19 @@ mod tests {
             (t.mail.confirmation_subject)(
                 "Consulta",
                 t.mail.confirmed,
-                "martes 3 de marzo",
+                "martes 3 de marzo a las 10:30 a. m.",
                 "ABCD-EFGH"
             ),
-            "Su cita de Consulta está confirmada: martes 3 de marzo (ABCD-EFGH)"
+            "Su cita de Consulta está confirmada: martes 3 de marzo a las 10:30 a. m. (ABCD-EFGH)"
+        );
+        // The period of "p. m." closes the sentence too.
+        assert_eq!(
+            (t.sms.reminder)("Clínica Sol", "Consulta", t.mail.lead_tomorrow, "mar 3 de mar, 2:30 p. m.", ""),
+            "Clínica Sol: recordatorio, su cita de Consulta es mañana, mar 3 de mar, 2:30 p. m. Responda C para confirmar, R para cambiar o X para cancelar."
+        );
+        assert_eq!(
+            (t.chat.booked)("Consulta", "mar 3 de mar, 2:30 p. m.", "ABCD-EFGH"),
+            "Listo, su cita está confirmada: Consulta el mar 3 de mar, 2:30 p. m. Su código de reserva es ABCD-EFGH. Guárdelo junto con su correo electrónico para consultar, cambiar o cancelar la cita."
         );
     }
 
