@@ -301,7 +301,9 @@ async function spanishWidget(browser) {
   if (!tenant) fail("no data-tenant on the landing page");
   const page = await phonePage(browser);
   const frames = recordFrames(page);
-  // A site of the tenant's that embeds the widget in Spanish, served from the same origin.
+  // A site of the tenant's that embeds the widget in Spanish, served from the same origin by
+  // the test (a page with no server address: Chromium asks before it reaches a local one).
+  await page.context().grantPermissions(["local-network-access"]);
   await page.route(base + "/es-page", (route) => route.fulfill({
     contentType: "text/html; charset=utf-8",
     body: '<!doctype html><html lang="es"><head><meta charset="utf-8">' +

@@ -85,10 +85,10 @@ const VOICE: Voice = Voice {
     offer_times: |day, times| format!("El {day} tengo disponible: {}. ¿Qué hora prefiere?", end(times)),
     exact_time_not_open: |question| format!("Esa hora exacta no está disponible. {question}"),
     holding_to_move: |when| {
-        format!("Le estoy reservando el {}. ¿Cambio su cita a esa hora?", end(when))
+        format!("Tengo apartado el {}. ¿Cambio su cita a esa hora?", end(when))
     },
     holding_ask_name: |when| {
-        format!("Le estoy apartando el {}. ¿Me dice su nombre y apellido, por favor?", end(when))
+        format!("Le tengo apartado el {}. ¿Me dice su nombre y apellido, por favor?", end(when))
     },
     just_taken: |question| format!("Lo siento, esa hora se acaba de ocupar. {question}"),
     closed_then: |question| format!("Lo siento, a esa hora estamos cerrados o esa persona del equipo no está disponible. {question}"),
