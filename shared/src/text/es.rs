@@ -65,7 +65,7 @@ const VOICE: Voice = Voice {
     handoff_sent: |ttl| {
         format!("Le envié un mensaje de texto con un enlace. Abre nuestro chat en línea justo donde nos quedamos y funciona una sola vez durante los próximos {}. Gracias por llamar. Adiós.", minutes(ttl))
     },
-    handoff_opted_out: "Este número se dio de baja de nuestros mensajes de texto, así que no puedo enviarle el enlace. Responda START a nuestro número para volver a recibirlos, o visite nuestro sitio web. Adiós.",
+    handoff_opted_out: "Este número se dio de baja de nuestros mensajes de texto, así que no puedo enviarle el enlace. Responda INICIAR a nuestro número para volver a recibirlos, o visite nuestro sitio web. Adiós.",
     handoff_rate_limited: "Ya enviamos varios mensajes de texto a este número, así que ahora no puedo enviar otro. Por favor, revise sus mensajes recientes o visite nuestro sitio web. Adiós.",
     handoff_failed: "Lo siento, no pude enviar el mensaje de texto. Por favor, visite nuestro sitio web para continuar en línea. Adiós.",
     ask_booking_email: "Gracias. ¿Y cuál es el correo electrónico de la reserva?",
@@ -225,7 +225,14 @@ const CHAT: Chat = Chat {
     shows_cancelled: |reference, service, when| format!("La reserva {reference} ({service} el {when}) aparece como cancelada. ¿Quiere reservar un nuevo horario?"),
     found_to_cancel: |service, when, reference| format!("Encontré su cita de {service} el {when} (código {reference}). ¿Confirma que quiere cancelarla? (sí/no)"),
     found_to_reschedule: |service, when, reference| format!("Encontré su cita de {service} el {when} (código {reference}). ¿Qué nuevo día le gustaría?"),
-    found: |service, when, reference, status| format!("Su cita de {service} es el {when}: código {reference}, estado {status}. ¿Le puedo ayudar en algo más?"),
+    found: |service, when, reference, status| {
+        let status = match status {
+            "confirmed" => "confirmada",
+            "cancelled" => "cancelada",
+            other => other,
+        };
+        format!("Su cita de {service} es el {when}: código {reference}, estado {status}. ¿Le puedo ayudar en algo más?")
+    },
     booking_not_found: "No encontré ninguna reserva con ese código y ese correo electrónico. ¿Podría revisar el código (tiene la forma ABCD-EFGH) y enviarlo de nuevo?",
     left_as_is: "Muy bien, dejé su cita como estaba. ¿Algo más?",
     cancelled: |reference, when| format!("Su cita {reference} del {when} quedó cancelada."),
