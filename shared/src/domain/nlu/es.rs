@@ -352,7 +352,7 @@ es_re!(
 );
 es_re!(
     RESCHEDULE_RE,
-    r"\b(?:reprogram|reagend|pospon|pospus|aplaz|posterg)\w*|\b(?:cambi|mov|muev|corr|adelant|atras)\w* (?:(?:mi|la|el|de|nuestra|esa|esta|su) )?(?:cita|turno|reserva|reservacion|hora|fecha|dia|horario)\b|\bpas(?:ar|e|a|en)(?: (?:mi|la|el))? (?:cita|turno|reserva)\b|\b(?:cambi|mov|muev)\w*(?:la|lo)\b|\bpas(?:ar|e|a|en)(?:la|lo)\b|\b(?:otro|otra) (?:dia|hora|horario|fecha|momento)\b"
+    r"\b(?:reprogram|reagend|pospon|pospus|aplaz|posterg)\w*|\b(?:cambi|mov|muev|corr|adelant|atras)\w* (?:(?:mi|la|el|de|nuestra|esa|esta|su) )?(?:cita|turno|reserva|reservacion|hora|fecha|dia|horario)\b|\bpas(?:ar|e|a|en)(?: (?:mi|la|el))? (?:cita|turno|reserva)\b|\b(?:cambi|mov|muev)\w*(?:la|lo)\b|\bpas(?:ar|e|a|en)(?:la|lo)\b|\b(?:otro|otra) (?:dia|hora|horario|fecha|momento)\b|\b(?:la|lo) (?:(?:puede[ns]?|podria[ns]?|puedes|podrias|quiero|quisiera|necesito) )?(?:cambiar|mover|pasar|reprogramar)\b"
 );
 es_re!(
     CANCEL_RE,
@@ -690,6 +690,10 @@ es_re!(
     r"\b(?:(a las|las|a la|la|sobre las|hacia las|como a las|para las|despues de las|antes de las|de las|alrededor de las|tipo|eso de las)\s+)?(\d{1,2})(?:(?::|h|\.)(\d{2}))?(?:\s+(y media|y cuarto|y \d{1,2}|menos cuarto|menos \d{1,2}|en punto))?(?:\s*(am|pm|hs|hrs|horas|h)\b)?(?:\s+(?:de la|por la|en la|a la|de) (manana|tarde|noche|madrugada)|\s+(?:del|al) (mediodia))?"
 );
 es_re!(NOON_RE, r"\bmediodia\b");
+es_re!(
+    PEOPLE_RE,
+    r"^\s*(?:personas?|gente|adultos?|ninos?|ninas?|pacientes?|clientes?)\b"
+);
 es_re!(MIDNIGHT_RE, r"\bmedianoche\b");
 es_re!(GREETING_RE, r"\bbuen(?:os|as) (?:dias|tardes|noches)\b");
 es_re!(
@@ -751,8 +755,11 @@ pub(super) fn parse_clock(text: &str) -> Option<NaiveTime> {
             (None, None) if noon => NaiveTime::from_hms_opt(if h == 12 { 12 } else { h }, m0, 0)?,
             (None, None) => clock_time(h, m0, None)?,
         };
+        let people = c.get(0).is_some_and(|m| PEOPLE_RE.is_match(&t[m.end()..]));
         let delta: i64 = match minutes {
             None | Some("en punto") => 0,
+            // "a las 3 y 4 personas": a head count, not minutes
+            Some(s) if people && s.starts_with("y ") && s != "y media" && s != "y cuarto" => 0,
             Some("y media") => 30,
             Some("y cuarto") => 15,
             Some("menos cuarto") => -15,
@@ -962,6 +969,26 @@ const NAME_STOPWORDS: &[&str] = &[
     "la",
     "las",
     "los",
+    "chao",
+    "chau",
+    "adios",
+    "okey",
+    "listo",
+    "perfecto",
+    "dale",
+    "media",
+    "cuarto",
+    "dos",
+    "tres",
+    "cuatro",
+    "cinco",
+    "seis",
+    "siete",
+    "ocho",
+    "nueve",
+    "diez",
+    "once",
+    "doce",
 ];
 
 /// Particles inside a Spanish name ("Ana de la Cruz"), kept only between two name words.
@@ -975,7 +1002,12 @@ fn is_stopword(w: &str) -> bool {
 /// A bare reply word that cannot be a name in Spanish. Particles are allowed here (the
 /// caller checks the whole reply), single letters too (initials).
 pub(super) fn is_reply_stopword(w: &str) -> bool {
-    let core = fold(&w.trim_end_matches(['.', ',']).to_lowercase());
+    let w = w.trim_end_matches(['.', ',']);
+    let core = fold(&w.to_lowercase());
+    if matches!(w, "y" | "e" | "o") {
+        // the conjunction, lower case; a capital "Y" may be an initial
+        return true;
+    }
     core.chars().count() > 1 && !PARTICLES.contains(&core.as_str()) && is_stopword(w)
 }
 
@@ -1236,6 +1268,10 @@ mod tests {
             ("reagendar por favor", Some(Reschedule)),
             ("tengo que posponer mi cita", Some(Reschedule)),
             ("cámbiela para el jueves", Some(Reschedule)),
+            (
+                "no puedo ir el martes, ¿me la pueden cambiar?",
+                Some(Reschedule),
+            ),
             ("cancelar", Some(Cancel)),
             ("Quiero cancelar mi cita", Some(Cancel)),
             ("anular mi reserva", Some(Cancel)),
@@ -1518,6 +1554,12 @@ mod tests {
             ("mañana a las 10", hm(10, 0)),
             ("el 15 a las 3", hm(15, 0)),
             ("el martes a las cinco y cuarto", hm(17, 15)),
+            ("las diez y media", hm(10, 30)),
+            ("a eso de las 4", hm(16, 0)),
+            ("a las 3 y 4 personas", hm(15, 0)),
+            ("una limpieza el 15 de enero a las 9 y media", hm(9, 30)),
+            ("el viernes a mediodía", hm(12, 0)),
+            ("mañana temprano", Some(TimeSpec::Period(Morning))),
             ("tomorrow a las 3", hm(15, 0)),
             ("por la mañana", Some(TimeSpec::Period(Morning))),
             ("mañana por la mañana", Some(TimeSpec::Period(Morning))),
@@ -1596,6 +1638,9 @@ mod tests {
         assert_eq!(reply("el martes"), None);
         assert_eq!(reply("hola"), None);
         assert_eq!(reply("quiero una cita"), None);
+        assert_eq!(reply("chao"), None);
+        assert_eq!(reply("diez y media"), None);
+        assert_eq!(reply("Juan Y Pérez").as_deref(), Some("Juan Y Pérez"));
     }
 
     #[test]
