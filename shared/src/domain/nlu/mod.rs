@@ -134,14 +134,17 @@ lazy_re!(
     r"\b(?:(?:take|get|drop) me off (?:the |your |a |that )?(?:wait ?list|waiting list|list)|(?:remove|delete|drop) me from (?:the |your |a |that )?(?:wait ?list|waiting list|list)|(?:leave|quit|exit|cancel) (?:the |your |my |that )?(?:wait ?list|waiting list)(?: entry| spot)?|(?:don'?t|do not|no longer) (?:need|want) (?:to be on )?(?:the |my |your |a )?(?:wait ?list|waiting list))"
 );
 
-/// True when the person asks to leave the waitlist ("take me off the waitlist"). Checked
-/// before [`detect_intent`], which would read "waitlist" as joining it.
+/// True when the person asks to leave the waitlist ("take me off the waitlist", "sáquenme de
+/// la lista de espera"). Checked before [`detect_intent`], which would read "waitlist" as
+/// joining it.
 pub fn is_leave_waitlist(text: &str) -> bool {
     LEAVE_WAITLIST_RE.is_match(&normalize(text)) || es::is_leave_waitlist(text)
 }
 
-/// The person's intent, or `None` when the text says nothing about one. Checked in priority
-/// order: a handoff request, reschedule, cancel, lookup, waitlist, book, help, goodbye.
+/// The person's intent, in English or Spanish, or `None` when the text says nothing about
+/// one. Checked in priority order: a handoff request, reschedule, cancel, lookup, waitlist,
+/// book, help, goodbye; at each step every language's pattern is tried. "cancelar" alone is
+/// a Cancel, "gracias" alone a Goodbye (English "thanks" alone is none).
 pub fn detect_intent(text: &str) -> Option<Intent> {
     let t = normalize(text);
     let f = es::prep(text);
@@ -161,7 +164,8 @@ pub fn detect_intent(text: &str) -> Option<Intent> {
         .map(|(_, i)| *i)
 }
 
-/// True when the caller asks to continue by text ("text me a link", "send me a link").
+/// True when the caller asks to continue by text ("text me a link", "send me a link",
+/// "mándeme un mensaje", "envíeme el enlace").
 pub fn is_handoff_request(text: &str) -> bool {
     HANDOFF_RE.is_match(&normalize(text)) || es::is_handoff_request(text)
 }
@@ -197,7 +201,7 @@ pub fn yes_no(text: &str) -> Option<YesNo> {
     // English "ya" (yeah) is Spanish "already": "ya no" is a no, "ya reservé" no answer.
     let en_yes = YES_RE
         .find_iter(&t)
-        .find(|m| !(m.as_str() == "ya" && (spanish || t[m.end()..].starts_with(" no"))))
+        .find(|m| !(m.as_str() == "ya" && (spanish || starts_with_word(&t[m.end()..], " no"))))
         .map(|m| m.start());
     let y = [en_yes, es::yes_at(text, &t)].into_iter().flatten().min();
     let n = [NO_RE.find(&t).map(|m| m.start()), es::no_at(&t)]
@@ -210,6 +214,12 @@ pub fn yes_no(text: &str) -> Option<YesNo> {
         (None, Some(_)) => Some(YesNo::No),
         (None, None) => None,
     }
+}
+
+/// `rest` starts with `word` as a whole word.
+fn starts_with_word(rest: &str, word: &str) -> bool {
+    rest.strip_prefix(word)
+        .is_some_and(|after| !after.starts_with(char::is_alphanumeric))
 }
 
 // ---------------------------------------------------------------------------------------
@@ -629,7 +639,8 @@ pub fn resolve_date(text: &str, now: DateTime<Utc>, tz: Tz) -> Option<NaiveDate>
 }
 
 /// A date range named in the text: "this week" (today to Sunday), "next week" (Monday to
-/// Sunday), "this weekend", "next few days", or a single date as a one-day range.
+/// Sunday), "this weekend", "next few days" (and "esta semana", "la semana que viene", "el
+/// fin de semana", "los próximos días"), or a single date as a one-day range.
 pub fn parse_date_range(text: &str, today: NaiveDate) -> Option<(NaiveDate, NaiveDate)> {
     let t = normalize(text);
     let to_sunday =
