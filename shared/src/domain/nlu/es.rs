@@ -626,7 +626,8 @@ pub(super) fn parse_date(text: &str, today: NaiveDate) -> Option<NaiveDate> {
         let wd = weekday_of(&c[2])?;
         let pre = c.get(1).map(|m| m.as_str());
         let post = c.get(3).map(|m| m.as_str());
-        if post.is_some_and(|p| p.starts_with("de la")) {
+        // "el martes de la semana que viene", "la próxima semana, el martes"
+        if post.is_some_and(|p| p.starts_with("de la")) || NEXT_WEEK_RE.is_match(&t) {
             let monday = next_weekday(today, Weekday::Mon, true);
             return Some(monday + Duration::days(wd.num_days_from_monday() as i64));
         }
@@ -1445,6 +1446,10 @@ mod tests {
             ("el martes que viene", d(2026, 12, 8)),
             ("el martes de la semana que viene", d(2026, 12, 15)),
             ("el viernes de la próxima semana", d(2026, 12, 18)),
+            ("la próxima semana, el martes", d(2026, 12, 15)),
+            ("la semana que viene el lunes", d(2026, 12, 14)),
+            ("primero de febrero", d(2027, 2, 1)),
+            ("el veinte", d(2026, 12, 20)),
             ("este viernes", d(2026, 12, 11)),
             ("el 3 de marzo", d(2027, 3, 3)),
             ("3 de marzo de 2027", d(2027, 3, 3)),
@@ -1553,6 +1558,9 @@ mod tests {
             ("al mediodia", hm(12, 0)),
             ("mañana a las 10", hm(10, 0)),
             ("el 15 a las 3", hm(15, 0)),
+            ("a las tres y media pm", hm(15, 30)),
+            ("entre las 3 y las 5", hm(15, 0)),
+            ("sobre las 10", hm(10, 0)),
             ("el martes a las cinco y cuarto", hm(17, 15)),
             ("las diez y media", hm(10, 30)),
             ("a eso de las 4", hm(16, 0)),
@@ -1785,6 +1793,8 @@ mod tests {
             "sí",
             "buenos días",
             "hola",
+            "Hola",
+            "Buenos días, necesito una cita",
         ] {
             assert_eq!(detect_language(es), Some(Locale::Es), "{es:?}");
         }
