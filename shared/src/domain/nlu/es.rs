@@ -303,7 +303,7 @@ fn looks_like_a_name(text: &str) -> bool {
         .collect();
     let known = |w: &str| {
         let f = fold(&w.to_lowercase());
-        ES_STRONG.contains(&f.as_str()) || EN_STRONG.contains(&f.as_str())
+        ES_STRONG.contains(&f.as_str()) || EN_STRONG.contains(&f.as_str()) || f == "si"
     };
     !ws.is_empty()
         && ws.len() <= 5
@@ -1794,6 +1794,8 @@ mod tests {
             "buenos días",
             "hola",
             "Hola",
+            "Sí",
+            "Mañana",
             "Buenos días, necesito una cita",
         ] {
             assert_eq!(detect_language(es), Some(Locale::Es), "{es:?}");
