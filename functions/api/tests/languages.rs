@@ -6,7 +6,7 @@
 mod support;
 
 use axum::http::StatusCode;
-use gomomo::services::admin::{seed_demo, DEMO_TENANT_ID};
+use gomomo::services::admin::seed_demo;
 use gomomo::services::Clock;
 use serde_json::{json, Value};
 use sqlx::PgPool;
@@ -77,12 +77,18 @@ async fn a_client_who_chooses_spanish_books_in_spanish(pool: PgPool) {
     assert_eq!((s, code(&v)), (StatusCode::BAD_REQUEST, "invalid_locale"));
 
     put_languages(&app, &seed.api_key, json!(["en", "es"])).await;
-    // The widget's switch: Spanish chosen, a message the engine reads in any language.
-    let r = say(&app, json!({"message": "1", "locale": "es"})).await;
+    // The widget's switch: Spanish chosen; the client writes Spanish.
+    let r = say(
+        &app,
+        json!({"message": "Hola, quiero reservar una consulta para mañana", "locale": "es"}),
+    )
+    .await;
     assert_eq!(r["locale"], "es", "{r}");
+    assert!(r["reply"].as_str().unwrap().contains("diciembre"), "{r}");
+    assert!(!r["reply"].as_str().unwrap().contains("December"), "{r}");
     let session = r["session_id"].as_str().unwrap().to_string();
     let mut last = r;
-    for text in ["mañana", "1", "Ana López", "ana@example.org"] {
+    for text in ["la primera", "Ana López", "ana@example.org"] {
         last = say(
             &app,
             json!({"session_id": session, "message": text, "locale": "es"}),
@@ -91,24 +97,85 @@ async fn a_client_who_chooses_spanish_books_in_spanish(pool: PgPool) {
         assert_eq!(last["locale"], "es", "{last}");
     }
     let summary = last["reply"].as_str().unwrap();
-    assert!(summary.contains("diciembre"), "{summary}");
-    assert!(!summary.contains("December"), "{summary}");
+    assert!(summary.contains("mar 8 de dic, 9:00 a. m."), "{summary}");
+    assert!(!summary.contains("Dec"), "{summary}");
     let done = say(
         &app,
         json!({"session_id": session, "message": "sí", "locale": "es"}),
     )
     .await;
-    let reference = done["events"][0]["reference"].as_str().unwrap();
+    let reference = done["events"][0]["reference"].as_str().unwrap().to_string();
     let reply = done["reply"].as_str().unwrap();
     assert!(
-        reply.contains(reference) && reply.contains("diciembre"),
+        reply.contains(&reference) && reply.contains("8 de dic"),
         "{reply}"
     );
     let (locale,): (String,) =
         sqlx::query_as("SELECT locale FROM appointments WHERE reference = $1")
-            .bind(reference)
+            .bind(&reference)
             .fetch_one(&pool)
             .await
             .unwrap();
     assert_eq!(locale, "es");
+
+    // A new chat, no language chosen: the first message is read as Spanish, and the
+    // client moves, then cancels, the booking in Spanish.
+    let r = say(
+        &app,
+        json!({"message": "Buenas tardes, necesito cambiar mi cita"}),
+    )
+    .await;
+    assert_eq!(r["locale"], "es", "{r}");
+    let session = r["session_id"].as_str().unwrap().to_string();
+    let turn = |text: &str| json!({"session_id": session, "message": text});
+    let mut replies = vec![r["reply"].as_str().unwrap().to_string()];
+    for text in [
+        reference.as_str(),
+        "ana@example.org",
+        "pasado mañana por la mañana",
+        "a las 10",
+        "sí",
+    ] {
+        let r = say(&app, turn(text)).await;
+        assert_eq!(r["locale"], "es", "{r}");
+        replies.push(r["reply"].as_str().unwrap().to_string());
+    }
+    let (start,): (chrono::DateTime<chrono::Utc>,) =
+        sqlx::query_as("SELECT lower(during) FROM appointments WHERE reference = $1")
+            .bind(&reference)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    // 9 December 10:00 in New York (EST) is 15:00 UTC.
+    assert_eq!(
+        start.to_rfc3339(),
+        "2026-12-09T15:00:00+00:00",
+        "{replies:#?}"
+    );
+    assert!(
+        replies.last().unwrap().contains("miércoles 9 de diciembre")
+            || replies.last().unwrap().contains("mié 9 de dic"),
+        "{replies:#?}"
+    );
+
+    let r = say(&app, json!({"message": "quiero cancelar mi cita"})).await;
+    let session = r["session_id"].as_str().unwrap().to_string();
+    let turn = |text: &str| json!({"session_id": session, "message": text});
+    let mut replies = vec![r["reply"].as_str().unwrap().to_string()];
+    for text in [reference.as_str(), "ana@example.org", "sí"] {
+        let r = say(&app, turn(text)).await;
+        assert_eq!(r["locale"], "es", "{r}");
+        replies.push(r["reply"].as_str().unwrap().to_string());
+    }
+    let (status,): (String,) =
+        sqlx::query_as("SELECT status FROM appointments WHERE reference = $1")
+            .bind(&reference)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(status, "cancelled", "{replies:#?}");
+    assert!(
+        replies.last().unwrap().contains("cancelada"),
+        "{replies:#?}"
+    );
 }

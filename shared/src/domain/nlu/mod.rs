@@ -1964,38 +1964,3 @@ mod tests {
         assert!(!is_services_question("2"));
     }
 }
-
-/// The language a message reads clearly as (`None` when it could be either).
-pub fn detect_language(text: &str) -> Option<crate::domain::Locale> {
-    const ES: &[&str] = &[
-        "hola", "quiero", "cita", "gracias", "por", "favor", "necesito", "para", "mañana",
-        "manana", "buenos", "buenas", "una", "mi", "el", "la", "de", "puedo", "tiene",
-    ];
-    const EN: &[&str] = &[
-        "hi",
-        "hello",
-        "want",
-        "book",
-        "appointment",
-        "please",
-        "thanks",
-        "need",
-        "the",
-        "my",
-        "can",
-        "i",
-        "is",
-        "for",
-        "to",
-    ];
-    let t = text.to_lowercase();
-    let ws = words(&t);
-    let es =
-        ws.iter().filter(|w| ES.contains(w)).count() + usize::from(t.contains(['¿', '¡', 'ñ']));
-    let en = ws.iter().filter(|w| EN.contains(w)).count();
-    match es.cmp(&en) {
-        std::cmp::Ordering::Greater => Some(crate::domain::Locale::Es),
-        std::cmp::Ordering::Less => Some(crate::domain::Locale::En),
-        std::cmp::Ordering::Equal => None,
-    }
-}

@@ -186,21 +186,7 @@ impl<'a> Engine<'a> {
     }
 
     fn take_date(&self, ctx: &mut TurnCtx, text: &str) -> bool {
-        let lower = text.to_lowercase();
-        if [
-            "earliest",
-            "soonest",
-            "as soon as possible",
-            "asap",
-            "next available",
-            "first available",
-            "any day",
-            "anytime",
-            "any time",
-        ]
-        .iter()
-        .any(|w| lower.contains(w))
-        {
+        if nlu::is_next_available(text) {
             ctx.state.dialog.date = Some(ctx.today());
         } else if let Some(d) = nlu::parse_date(text, ctx.today()) {
             ctx.state.dialog.date = Some(d);
@@ -810,10 +796,7 @@ impl<'a> Engine<'a> {
             .filter(|s| named.is_none_or(|id| id == s.id))
             .map(|s| (ctx.chat().service_line)(&s.name, s.duration_minutes, &s.description))
             .collect();
-        let lower = nlu::normalize(text);
-        let prices = ["how much", "price", "cost"]
-            .iter()
-            .any(|w| lower.contains(w));
+        let prices = nlu::is_price_question(text);
         let follow = if ctx.state.dialog.flow == Flow::None {
             ctx.state.dialog = Default::default();
             ctx.state.dialog.flow = Flow::Book;
