@@ -186,6 +186,8 @@ pub struct OfferView {
     pub start: Option<DateTime<Utc>>,
     pub end: Option<DateTime<Utc>>,
     pub expires_at: Option<DateTime<Utc>>,
+    /// The language the client asked in.
+    pub locale: String,
 }
 
 pub async fn offer_by_token_hash<'e>(
@@ -195,7 +197,7 @@ pub async fn offer_by_token_hash<'e>(
 ) -> Result<Option<OfferView>, sqlx::Error> {
     sqlx::query_as(
         "SELECT status, offer_service_id AS service_id, offer_start AS start, offer_end AS \"end\",
-                offer_expires_at AS expires_at
+                offer_expires_at AS expires_at, locale
            FROM waitlist_entries WHERE tenant_id = $1 AND offer_token_hash = $2",
     )
     .bind(tenant)

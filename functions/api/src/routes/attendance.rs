@@ -6,7 +6,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
 use gomomo::db::attendance::AttendancePolicy;
 use gomomo::db::bookings::Outcome;
-use gomomo::domain::{Email, ParseError, PhoneE164, ReferenceCode};
+use gomomo::domain::{Email, Locale, ParseError, PhoneE164, ReferenceCode};
 use gomomo::http::{ApiError, ApiJson, ApiPath, ApiQuery, ClientIp};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -340,6 +340,11 @@ fn mail_words() -> &'static gomomo::text::Mail {
     &gomomo::text::current().mail
 }
 
+/// The language of an offer's client.
+fn offer_locale(code: &str) -> Locale {
+    Locale::from_code(code).unwrap_or_default()
+}
+
 /// The tenant and token of a link, checked; None for anything else.
 fn link_parts(
     tenant: Option<&str>,
@@ -350,10 +355,8 @@ fn link_parts(
     Some((tenant, token))
 }
 
-fn when_text(t: chrono::DateTime<chrono::Utc>, tz: chrono_tz::Tz) -> String {
-    t.with_timezone(&tz)
-        .format(mail_words().when_format)
-        .to_string()
+fn when_text(locale: Locale, t: chrono::DateTime<chrono::Utc>, tz: chrono_tz::Tz) -> String {
+    locale.at(&t.with_timezone(&tz), locale.text().mail.when_format)
 }
 
 async fn service_name(state: &AppState, tenant: gomomo::domain::TenantId, id: Uuid) -> String {
@@ -407,18 +410,20 @@ pub async fn offer_page(
         }
     };
     let now = state.booking.clock().now();
+    let locale = offer_locale(&view.locale);
+    let w = &locale.text().mail;
     use gomomo::db::waitlist::WaitlistStatus as S;
     match (view.status, view.start, view.expires_at, view.service_id) {
         (S::Offered, Some(start), Some(until), Some(service)) if until > now => {
             let text = (w.offer_page_text)(
                 &tenant_name(&state, tenant).await,
                 &service_name(&state, tenant, service).await,
-                &when_text(start, tz),
-                &until.with_timezone(&tz).format(w.time_format).to_string(),
+                &when_text(locale, start, tz),
+                &locale.at(&until.with_timezone(&tz), w.time_format),
             );
             let esc = gomomo::text::escape_html;
             let html = format!(
-                "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+                "<!doctype html><html lang=\"{lang}\"><head><meta charset=\"utf-8\">\
                  <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
                  <title>{title}</title></head><body style=\"font-family: system-ui, sans-serif; \
                  max-width: 32rem; margin: 3rem auto; padding: 0 1rem; overflow-wrap: anywhere\">\
@@ -432,6 +437,7 @@ pub async fn offer_page(
                 tenant = esc(&tenant.0.to_string()),
                 token = esc(&token),
                 button = esc(w.offer_page_button),
+                lang = locale.code(),
             );
             use axum::response::IntoResponse;
             (StatusCode::OK, page_headers(), html).into_response()
@@ -480,10 +486,11 @@ pub async fn offer_page_accept(
     use gomomo::services::booking::BookingError as E;
     match state.booking.accept_waitlist_offer(tenant, &token).await {
         Ok((appt, _, tz)) => {
+            let w = &appt.locale().text().mail;
             let text = (w.offer_booked_text)(
                 &tenant_name(&state, tenant).await,
                 &service_name(&state, tenant, appt.service_id).await,
-                &when_text(appt.start_at, tz),
+                &when_text(appt.locale(), appt.start_at, tz),
                 &appt.reference,
             );
             page(StatusCode::OK, w.offer_booked_title, &text)
