@@ -271,6 +271,53 @@ pub struct Voice {
     pub moved: fn(when: &str, reference: &str) -> String,
     pub no_longer_available_pick_day: &'static str,
     pub unchanged: &'static str,
+    /// Said with the `<Dial>` that really transfers the call (never said without one).
+    pub connecting: &'static str,
+    /// The same after repeated misunderstandings.
+    pub connecting_after_trouble: &'static str,
+    /// The same when the call reached its time limit.
+    pub connecting_time_limit: &'static str,
+    /// After the person hung up on a transferred call.
+    pub transfer_done: &'static str,
+    /// Before the tone, when the transfer was not answered (or the limits were reached).
+    pub voicemail_prompt: &'static str,
+    /// Before the tone, when the caller asked for a person and the tenant has no number to
+    /// transfer to.
+    pub voicemail_no_transfer: &'static str,
+    /// The caller said nothing after the tone.
+    pub voicemail_nothing: &'static str,
+    /// After the message was recorded.
+    pub voicemail_saved: &'static str,
+    /// Why the call reached a person or voicemail (staff texts and emails).
+    pub why_asked: &'static str,
+    pub why_misunderstood: &'static str,
+    pub why_time_limit: &'static str,
+    /// Who called, when caller ID gave no number.
+    pub unknown_caller: &'static str,
+    /// `chrono` format of the day a caller asked for, in the staff's summary.
+    pub handover_date_format: &'static str,
+    /// The call's summary texted to the staff number with a transfer.
+    pub handover_sms: fn(
+        tenant: &str,
+        why: &str,
+        caller: &str,
+        wants: Option<&str>,
+        service: Option<&str>,
+        day: Option<&str>,
+        name: Option<&str>,
+    ) -> String,
+    /// A new voicemail: the email to the tenant's admin address.
+    pub voicemail_email_subject: fn(tenant: &str, caller: &str) -> String,
+    pub voicemail_email_body: fn(
+        tenant: &str,
+        caller: &str,
+        why: &str,
+        seconds: Option<i32>,
+        recording_url: &str,
+        transcription: Option<&str>,
+    ) -> String,
+    /// A new voicemail: the text to the staff number.
+    pub voicemail_sms: fn(tenant: &str, caller: &str, recording_url: &str) -> String,
 }
 
 /// Replies of the web chat (the deterministic engine and the agent's canned answers).

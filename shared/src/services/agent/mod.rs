@@ -368,16 +368,22 @@ static RESCHEDULE_CLAIM: LazyLock<Regex> = LazyLock::new(|| {
 });
 static CALL_PROMISE: LazyLock<Regex> = LazyLock::new(|| {
     #[allow(clippy::expect_used)]
-    Regex::new(r"(?i)\b(?:(?:i'll|i will|we'll|we will|someone will|somebody will|they'll|they will|i can|let me)\s+(?:have someone\s+)?(?:call|phone|ring)(?: you)?|(?:transfer|connect|put) you (?:to|through)|transferring you|give you a (?:call|ring)|call you back)\b")
+    Regex::new(r"(?i)\b(?:(?:i'll|i will|we'll|we will|someone will|somebody will|they'll|they will|i can|let me)\s+(?:have someone\s+)?(?:call|phone|ring)(?: you)?|(?:transfer|connect|put) you (?:to|through)|(?:transferring|connecting|putting) you (?:to|through|now)|give you a (?:call|ring)|call you back)\b")
         .expect("literal regex")
 });
 
+/// The action of a turn that really transfers a call to a person (the phone's `<Dial>`,
+/// returned in the same answer). No chat tool has this name.
+pub const TRANSFER_ACTION: &str = "transfer_call";
+
 /// A reply the tools do not back up: a claimed confirmation, cancellation or reschedule
 /// without the matching successful tool call in this turn, or a promised phone call or
-/// transfer. Returns the reason and the safe reply that replaces it.
+/// transfer. A transfer is allowed only in the turn that really transfers the call
+/// ([`TRANSFER_ACTION`]); the chat has no such action, so there it is always refused. Returns the reason and the safe reply that
+/// replaces it.
 pub fn unsafe_reply(reply: &str, succeeded: &[&str]) -> Option<(&'static str, &'static str)> {
     let did = |t: &str| succeeded.contains(&t);
-    if CALL_PROMISE.is_match(reply) {
+    if CALL_PROMISE.is_match(reply) && !did(TRANSFER_ACTION) {
         return Some(("promised_call", text::current().chat.no_calls));
     }
     if CONFIRM_CLAIM.is_match(reply)
@@ -498,5 +504,35 @@ mod tests {
         assert!(unsafe_reply(text::current().chat.unbacked_claim, none).is_none());
         assert!(unsafe_reply(text::current().chat.no_calls, none).is_none());
         assert!(unsafe_reply("Here are open times on Tuesday: 9:00 AM, 9:30 AM.", none).is_none());
+    }
+}
+
+#[cfg(test)]
+mod transfer_guard_tests {
+    use super::*;
+    use crate::services::agent::tools::TOOL_NAMES;
+
+    #[test]
+    fn a_transfer_is_said_only_where_one_happens() {
+        let connecting = text::current().voice.connecting;
+        // No chat tool is the transfer: whatever succeeded in a chat turn, the words of a
+        // transfer (and any other promised call) are refused there.
+        assert!(!TOOL_NAMES.contains(&TRANSFER_ACTION));
+        for reply in [
+            connecting,
+            "Connecting you to a person now.",
+            "I'm transferring you to the front desk.",
+            "Someone will call you back today.",
+        ] {
+            assert_eq!(
+                unsafe_reply(reply, &TOOL_NAMES).map(|r| r.0),
+                Some("promised_call"),
+                "{reply}"
+            );
+        }
+        // The phone turn that returns the <Dial> may say it.
+        assert!(unsafe_reply(connecting, &[TRANSFER_ACTION]).is_none());
+        // An unbacked booking claim stays refused even in that turn.
+        assert!(unsafe_reply("Your appointment is confirmed!", &[TRANSFER_ACTION]).is_some());
     }
 }
