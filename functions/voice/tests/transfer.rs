@@ -703,6 +703,41 @@ async fn the_admin_route_checks_the_numbers(pool: PgPool) {
         )
         .await;
     assert_eq!(s, StatusCode::UNAUTHORIZED);
+    // staff may read, only an owner may change where calls go
+    let (s, v) = w
+        .api(
+            "POST",
+            "/keys",
+            Some(json!({"name": "desk", "role": "staff"})),
+            true,
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let staff = v["key"].as_str().unwrap().to_string();
+    let desk = World {
+        key: staff,
+        voice: w.voice.clone(),
+        api: w.api.clone(),
+        pool: w.pool.clone(),
+        clock: w.clock.clone(),
+        outbox: w.outbox.clone(),
+    };
+    let (s, _) = desk.api("GET", "/phone-handover", None, true).await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, v) = desk
+        .api(
+            "PUT",
+            "/phone-handover",
+            Some(json!({"transfer_number": TRANSFER_TO})),
+            true,
+        )
+        .await;
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (StatusCode::FORBIDDEN, Some("owner_required"))
+    );
+    let (s, _) = desk.api("GET", "/voicemails", None, true).await;
+    assert_eq!(s, StatusCode::OK);
     for (body, code) in [
         (
             json!({"transfer_number": "555-1234"}),
@@ -761,4 +796,48 @@ async fn the_admin_route_checks_the_numbers(pool: PgPool) {
     );
     let (s, _) = w.api("GET", "/voicemails", None, false).await;
     assert_eq!(s, StatusCode::UNAUTHORIZED);
+}
+
+#[sqlx::test(migrations = "../../migrations")]
+async fn erasing_the_caller_erases_their_voicemail_and_its_notices(pool: PgPool) {
+    let w = world(pool).await;
+    w.set_up_person().await;
+    let sid = "CA20000000000000000000000000000009";
+    w.start(sid).await;
+    let t = w.say(sid, "representative").await;
+    let t = w.dial_outcome(&t, sid, "busy").await;
+    let (s, _) = w
+        .callback(
+            &t.record_attr("action").unwrap(),
+            &[
+                ("CallSid", sid),
+                ("RecordingUrl", RECORDING),
+                ("RecordingSid", RECORDING_SID),
+                ("RecordingDuration", "7"),
+            ],
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(w.voicemails().await.len(), 1);
+    assert_eq!(w.outbox().await.len(), 2);
+
+    let (s, v) = w
+        .api(
+            "POST",
+            "/privacy/erase",
+            Some(json!({"phone": CALLER})),
+            true,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert!(
+        w.voicemails().await.is_empty(),
+        "the voicemail goes with its call"
+    );
+    for n in w.outbox().await {
+        assert!(
+            !n.body.contains(CALLER) && !n.body.contains(RECORDING),
+            "{n:?}"
+        );
+    }
 }

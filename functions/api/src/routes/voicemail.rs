@@ -13,7 +13,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::tenant_id;
-use crate::auth::tenant_admin;
+use crate::auth::{tenant_admin, tenant_owner};
 use crate::dto::ErrorBody;
 use crate::AppState;
 
@@ -42,6 +42,7 @@ impl From<HandoverRow> for PhoneHandover {
 
 #[derive(Serialize, ToSchema)]
 pub struct VoicemailView {
+    #[schema(example = "3f6c1a2b-8d4e-4f7a-9b0c-1d2e3f4a5b6c")]
     pub id: Uuid,
     #[schema(example = "CA0123456789abcdef0123456789abcdef")]
     pub call_sid: String,
@@ -51,8 +52,14 @@ pub struct VoicemailView {
     #[schema(example = "+15555550123")]
     pub caller_number: String,
     /// The recording at Twilio (fetched with the account's credentials).
-    #[schema(format = "uri")]
+    #[schema(
+        format = "uri",
+        max_length = 500,
+        example = "https://api.twilio.com/2010-04-01/Accounts/AC0123/Recordings/RE0123"
+    )]
     pub recording_url: Option<String>,
+    /// The recording's length in seconds.
+    #[schema(example = 14)]
     pub duration_seconds: Option<i32>,
     /// Why the caller reached voicemail: `asked` (for a person), `misunderstood`,
     /// `time_limit`.
@@ -65,12 +72,21 @@ pub struct VoicemailView {
     /// The call's language (`en`, `es`).
     #[schema(example = "en")]
     pub locale: String,
+    /// What the caller said, as Twilio transcribed it (English calls), up to 10000
+    /// characters.
+    #[schema(
+        max_length = 10000,
+        example = "Hi, this is Ana, please call me back about Thursday."
+    )]
     pub transcription: Option<String>,
     /// `requested`, `completed`, `failed`, or `not_offered` (Twilio transcribes English
     /// only).
     #[schema(example = "completed")]
     pub transcription_status: Option<String>,
+    #[schema(example = "2026-12-01T14:05:12Z")]
     pub created_at: DateTime<Utc>,
+    /// When the transcription arrived.
+    #[schema(example = "2026-12-01T14:06:40Z")]
     pub transcribed_at: Option<DateTime<Utc>>,
 }
 
@@ -133,8 +149,8 @@ pub async fn get_phone_handover(
 /// Set the numbers calls are handed over to.
 #[utoipa::path(put, path = "/api/admin/tenants/{tenant}/phone-handover", params(("tenant" = uuid::Uuid, Path, description = "The tenant's id", example = "6d0e0000-0000-4000-8000-000000000001")),
     request_body = PhoneHandover, security(("api_key" = [])),
-    description = "Sets both numbers, each in E.164 form (`+` and 8 to 15 digits) or `null`/`\"\"` to clear it. Audited as `tenant.phone_handover_set` (the numbers redacted).",
-    responses((status = 200, body = PhoneHandover), (status = 400, description = "invalid_transfer_number, invalid_staff_number", body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    description = "Sets both numbers (owners only), each in E.164 form (`+` and 8 to 15 digits) or `null`/`\"\"` to clear it. Audited as `tenant.phone_handover_set` (the numbers redacted).",
+    responses((status = 200, body = PhoneHandover), (status = 400, description = "invalid_transfer_number, invalid_staff_number", body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, description = "owner_required", body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn put_phone_handover(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -142,7 +158,8 @@ pub async fn put_phone_handover(
     ApiJson(req): ApiJson<PhoneHandover>,
 ) -> Result<Json<PhoneHandover>, ApiError> {
     let tenant = tenant_id(&tenant)?;
-    tenant_admin(&state, &headers, tenant).await?;
+    // Where calls go is an owner's decision, like the admin email.
+    tenant_owner(&state, &headers, tenant).await?;
     let transfer_to = transfer::parse_number("transfer_number", req.transfer_number.as_deref())?;
     let staff = transfer::parse_number("staff_number", req.staff_number.as_deref())?;
     let row = transfer::set_handover_numbers(
