@@ -142,32 +142,33 @@ const VOICE: Voice = Voice {
     why_time_limit: "the call reached its time limit",
     unknown_caller: "an unknown number",
     handover_date_format: "%A, %B %-d",
-    handover_sms: |tenant, why, caller, wants, service, day, name| {
-        let mut s = format!("{tenant}: call from {caller} transferred to you ({why}).");
-        if let Some(w) = wants {
+    handover_sms: |c| {
+        let mut s = format!("{}: call from {} transferred to you ({}).", c.tenant, c.caller, c.why);
+        if let Some(w) = c.wants {
             s.push_str(&format!(" Wants to {w}."));
         }
-        if let Some(x) = service {
+        if let Some(x) = c.service {
             s.push_str(&format!(" Service: {x}."));
         }
-        if let Some(x) = day {
+        if let Some(x) = c.day {
             s.push_str(&format!(" Day: {x}."));
         }
-        if let Some(x) = name {
+        if let Some(x) = c.name {
             s.push_str(&format!(" Name: {x}."));
         }
         s
     },
     voicemail_email_subject: |tenant, caller| format!("{tenant}: new voicemail from {caller}"),
-    voicemail_email_body: |tenant, caller, why, seconds, url, transcription| {
+    voicemail_email_body: |m| {
         let mut s = format!(
-            "A caller left a voicemail for {tenant}.\n\nCaller: {caller}\nWhy: {why}\n"
+            "A caller left a voicemail for {}.\n\nCaller: {}\nWhy: {}\n",
+            m.tenant, m.caller, m.why
         );
-        if let Some(n) = seconds {
+        if let Some(n) = m.seconds {
             s.push_str(&format!("Length: {n} seconds\n"));
         }
-        s.push_str(&format!("Recording: {url}\n"));
-        match transcription {
+        s.push_str(&format!("Recording: {}\n", m.recording_url));
+        match m.transcription {
             Some(t) => s.push_str(&format!("\nTranscription:\n{t}\n")),
             None => s.push_str("\nThe admin page lists the message with its transcription once it is ready.\n"),
         }

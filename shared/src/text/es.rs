@@ -142,32 +142,33 @@ const VOICE: Voice = Voice {
     why_time_limit: "la llamada llegó a su tiempo máximo",
     unknown_caller: "un número desconocido",
     handover_date_format: "%A %-d de %B",
-    handover_sms: |tenant, why, caller, wants, service, day, name| {
-        let mut s = format!("{tenant}: llamada de {caller} transferida a usted ({why}).");
-        if let Some(w) = wants {
+    handover_sms: |c| {
+        let mut s = format!("{}: llamada de {} transferida a usted ({}).", c.tenant, c.caller, c.why);
+        if let Some(w) = c.wants {
             s.push_str(&format!(" Quiere {w}."));
         }
-        if let Some(x) = service {
+        if let Some(x) = c.service {
             s.push_str(&format!(" Servicio: {x}."));
         }
-        if let Some(x) = day {
+        if let Some(x) = c.day {
             s.push_str(&format!(" Día: {x}."));
         }
-        if let Some(x) = name {
+        if let Some(x) = c.name {
             s.push_str(&format!(" Nombre: {x}."));
         }
         s
     },
     voicemail_email_subject: |tenant, caller| format!("{tenant}: nuevo mensaje de voz de {caller}"),
-    voicemail_email_body: |tenant, caller, why, seconds, url, transcription| {
+    voicemail_email_body: |m| {
         let mut s = format!(
-            "Una persona dejó un mensaje de voz para {tenant}.\n\nNúmero: {caller}\nMotivo: {why}\n"
+            "Una persona dejó un mensaje de voz para {}.\n\nNúmero: {}\nMotivo: {}\n",
+            m.tenant, m.caller, m.why
         );
-        if let Some(n) = seconds {
+        if let Some(n) = m.seconds {
             s.push_str(&format!("Duración: {n} segundos\n"));
         }
-        s.push_str(&format!("Grabación: {url}\n"));
-        match transcription {
+        s.push_str(&format!("Grabación: {}\n", m.recording_url));
+        match m.transcription {
             Some(t) => s.push_str(&format!("\nTranscripción:\n{t}\n")),
             None => s.push_str("\nLa página de administración muestra el mensaje con su transcripción cuando esté lista.\n"),
         }

@@ -297,25 +297,10 @@ pub struct Voice {
     /// `chrono` format of the day a caller asked for, in the staff's summary.
     pub handover_date_format: &'static str,
     /// The call's summary texted to the staff number with a transfer.
-    pub handover_sms: fn(
-        tenant: &str,
-        why: &str,
-        caller: &str,
-        wants: Option<&str>,
-        service: Option<&str>,
-        day: Option<&str>,
-        name: Option<&str>,
-    ) -> String,
+    pub handover_sms: fn(call: &CallSummary<'_>) -> String,
     /// A new voicemail: the email to the tenant's admin address.
     pub voicemail_email_subject: fn(tenant: &str, caller: &str) -> String,
-    pub voicemail_email_body: fn(
-        tenant: &str,
-        caller: &str,
-        why: &str,
-        seconds: Option<i32>,
-        recording_url: &str,
-        transcription: Option<&str>,
-    ) -> String,
+    pub voicemail_email_body: fn(message: &VoicemailNotice<'_>) -> String,
     /// A new voicemail: the text to the staff number.
     pub voicemail_sms: fn(tenant: &str, caller: &str, recording_url: &str) -> String,
 }
@@ -782,4 +767,30 @@ mod tests {
         let morning = NaiveTime::from_hms_opt(9, 5, 0).unwrap();
         assert_eq!(Locale::Es.time(morning, "%-I:%M %p"), "9:05 a. m.");
     }
+}
+
+/// What the staff is texted about a call handed over to them.
+#[derive(Debug, Clone, Copy)]
+pub struct CallSummary<'a> {
+    pub tenant: &'a str,
+    /// Why the call was handed over, in words.
+    pub why: &'a str,
+    /// The caller's number, or words for an unknown one.
+    pub caller: &'a str,
+    pub wants: Option<&'a str>,
+    pub service: Option<&'a str>,
+    pub day: Option<&'a str>,
+    pub name: Option<&'a str>,
+}
+
+/// What the admin is told about a new voicemail.
+#[derive(Debug, Clone, Copy)]
+pub struct VoicemailNotice<'a> {
+    pub tenant: &'a str,
+    pub caller: &'a str,
+    /// Why the caller reached voicemail, in words.
+    pub why: &'a str,
+    pub seconds: Option<i32>,
+    pub recording_url: &'a str,
+    pub transcription: Option<&'a str>,
 }

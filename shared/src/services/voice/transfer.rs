@@ -34,7 +34,7 @@ use crate::db::notifications::{self, NewNotification};
 use crate::db::voicemail::{self as q, HandoverRow, RecordingUpsert, VoicemailRow};
 use crate::db::{audit, calls};
 use crate::domain::{Locale, ParseError, PhoneE164, TenantId};
-use crate::text::Voice;
+use crate::text::{CallSummary, Voice, VoicemailNotice};
 
 /// The name a real transfer goes by for the reply guard: the transfer wording is allowed
 /// only in a turn where a `<Dial>` is returned with it.
@@ -326,15 +326,15 @@ impl VoiceService {
     ) -> Result<bool, VoiceError> {
         let w = &f.locale.text().voice;
         let day = f.date.map(|d| f.locale.date(d, w.handover_date_format));
-        let body = (w.handover_sms)(
-            f.tenant_name,
-            why.words(w),
-            f.caller.map(PhoneE164::as_str).unwrap_or(w.unknown_caller),
-            f.wants,
-            f.service,
-            day.as_deref(),
-            f.name,
-        );
+        let body = (w.handover_sms)(&CallSummary {
+            tenant: f.tenant_name,
+            why: why.words(w),
+            caller: f.caller.map(PhoneE164::as_str).unwrap_or(w.unknown_caller),
+            wants: f.wants,
+            service: f.service,
+            day: day.as_deref(),
+            name: f.name,
+        });
         match self
             .handoff
             .sms()
@@ -557,14 +557,14 @@ impl VoiceService {
                         &tenant_name,
                         &row.caller_number,
                     )),
-                    body: (w.voicemail_email_body)(
-                        &tenant_name,
-                        &row.caller_number,
+                    body: (w.voicemail_email_body)(&VoicemailNotice {
+                        tenant: &tenant_name,
+                        caller: &row.caller_number,
                         why,
-                        row.duration_seconds,
-                        url,
-                        row.transcription.as_deref(),
-                    ),
+                        seconds: row.duration_seconds,
+                        recording_url: url,
+                        transcription: row.transcription.as_deref(),
+                    }),
                     metadata: meta.clone(),
                     idempotency_key: format!("voicemail:{}:email", row.recording_sid),
                     booking_id: None,
