@@ -757,6 +757,14 @@ def check_manage_connections(where, role, policies, socket_roles, websocket_apis
 
 # HttpApi routes a binary must have: (method, path, why).
 REQUIRED_ROUTES = {
+    "voice": [
+        ("POST", "/twilio/voice", "a call starts"),
+        ("POST", "/twilio/voice/gather", "each thing the caller says"),
+        ("POST", "/twilio/voice/status", "the call ended: frees its place"),
+        ("POST", "/twilio/voice/dial", "a transfer's outcome: goodbye or voicemail"),
+        ("POST", "/twilio/voice/recorded", "a voicemail's recording"),
+        ("POST", "/twilio/voice/transcribed", "a voicemail's transcription"),
+    ],
     "handoff": [
         ("GET", "/handoff/resume", "the handoff page, which spends nothing"),
         ("POST", "/handoff/resume", "the person's explicit action that spends the one-time token"),

@@ -118,6 +118,20 @@ def main() -> None:
     tampered_params = [(k, "cancel everything" if k == "SpeechResult" else v) for k, v in gather]
     tampered["body"] = base64.b64encode(urllib.parse.urlencode(tampered_params).encode()).decode()
     tampered["headers"]["content-length"] = str(len(urllib.parse.urlencode(tampered_params)))
+    dial = [
+        ("AccountSid", "AC00000000000000000000000000000000"),
+        ("CallSid", "CA0000000000000000000000000000e003"),
+        ("DialCallStatus", "no-answer"),
+        ("From", CALLER),
+        ("To", DEMO_NUMBER),
+    ]
+    recorded = [
+        ("AccountSid", "AC00000000000000000000000000000000"),
+        ("CallSid", "CA0000000000000000000000000000e001"),
+        ("RecordingDuration", "12"),
+        ("RecordingSid", "RE0000000000000000000000000000e001"),
+        ("RecordingUrl", "https://api.twilio.com/2010-04-01/Accounts/AC00000000000000000000000000000000/Recordings/RE0000000000000000000000000000e001"),
+    ]
     sms = [
         ("AccountSid", "AC00000000000000000000000000000000"),
         ("ApiVersion", "2010-04-01"),
@@ -137,6 +151,11 @@ def main() -> None:
         "voice-call-start-wrong-path.json": event(
             5, "POST", "/twilio/voice/status", params=call,
             signature=sign(PUBLIC_BASE_URL + "/twilio/voice", call)),
+        "voice-dial-unknown-call-signed.json": event(
+            12, "POST", "/twilio/voice/dial", query="why=asked&lang=en", params=dial,
+            signature=sign(PUBLIC_BASE_URL + "/twilio/voice/dial?why=asked&lang=en", dial)),
+        "voice-recorded-unsigned.json": event(
+            13, "POST", "/twilio/voice/recorded", query="why=asked&lang=en", params=recorded),
         "handoff-sms-help-signed.json": signed(6, "/twilio/sms", sms),
         "handoff-sms-unsigned.json": event(7, "POST", "/twilio/sms", params=sms),
         "handoff-resume-tampered.json": event(

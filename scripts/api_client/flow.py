@@ -111,8 +111,10 @@ from gomomo_client.api.schedule import (
     update_exception,
 )
 from gomomo_client.api.transcripts import get_call, get_chat, list_calls, list_chats
+from gomomo_client.api.voicemail import get_phone_handover, list_voicemails, put_phone_handover
 from gomomo_client.api.waitlist import accept_offer, attendance, get_attendance_policy, get_offer, put_attendance_policy, record_outcome
 from gomomo_client.types import File
+from gomomo_client.models import PhoneHandover
 from gomomo_client.models import (
     AdminEmailBody,
     CalDavConnectRequest,
@@ -469,6 +471,21 @@ def main(base, seed_path):
     )
     got = ok(get_admin_email.sync_detailed(tenant, client=person), HTTPStatus.OK, "admin email")
     check(got.admin_email == "desk@clinic.example", "the admin email is kept")
+    # --- voicemail: the person calls are handed to, the voicemails callers left ------------
+    handover = ok(
+        put_phone_handover.sync_detailed(
+            tenant, client=person, body=PhoneHandover(transfer_number="+15557770001", staff_number="+15557770002")
+        ),
+        HTTPStatus.OK,
+        "set the transfer and staff numbers",
+    )
+    check(handover.transfer_number == "+15557770001", "the transfer number is kept")
+    got = ok(get_phone_handover.sync_detailed(tenant, client=person), HTTPStatus.OK, "the handover numbers")
+    check(got.staff_number == "+15557770002", "the staff number is kept")
+    bad = put_phone_handover.sync_detailed(tenant, client=person, body=PhoneHandover(transfer_number="555", staff_number=None))
+    check(bad.status_code == HTTPStatus.BAD_REQUEST, f"a number that is not E.164 is a 400, got {bad.status_code}")
+    voicemails = ok(list_voicemails.sync_detailed(tenant, client=person, limit=10), HTTPStatus.OK, "voicemails")
+    check(voicemails == [], "no voicemails yet")
     number = "+15557770000"
     attached = ok(
         put_number.sync_detailed(tenant, number, client=person, body=PhoneNumberRequest(voice_enabled=False)),

@@ -176,6 +176,9 @@ impl AppState {
         routes::transcripts::get_call,
         routes::transcripts::list_chats,
         routes::transcripts::get_chat,
+        routes::voicemail::get_phone_handover,
+        routes::voicemail::put_phone_handover,
+        routes::voicemail::list_voicemails,
     ),
     servers((url = "/", description = "This deployment")),
     tags(
@@ -195,6 +198,7 @@ impl AppState {
         (name = "calendars", description = "Each resource's calendar: Google, CalDAV, Microsoft 365; health and disconnection"),
         (name = "excel", description = "The appointments workbook"),
         (name = "privacy", description = "One client's data: export and erasure"),
+        (name = "voicemail", description = "The person calls are transferred to, the staff's number, and the voicemails callers left"),
     ),
     modifiers(&BearerAuth, &Tags, &ErrorAnswers)
 )]
@@ -447,6 +451,14 @@ fn rest_routes() -> Router<AppState> {
         .route(
             "/api/admin/tenants/{tenant}/public-booking-url",
             get(admin::get_public_booking_url).put(admin::put_public_booking_url),
+        )
+        .route(
+            "/api/admin/tenants/{tenant}/phone-handover",
+            get(routes::voicemail::get_phone_handover).put(routes::voicemail::put_phone_handover),
+        )
+        .route(
+            "/api/admin/tenants/{tenant}/voicemails",
+            get(routes::voicemail::list_voicemails),
         )
         .route(
             "/api/admin/tenants/{tenant}/bookings",

@@ -21,6 +21,7 @@ pub mod sessions;
 pub mod sms;
 pub mod sync_dead_letter;
 pub mod tenants;
+pub mod voicemail;
 pub mod waitlist;
 pub mod webhooks;
 

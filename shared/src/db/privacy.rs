@@ -690,12 +690,14 @@ pub async fn erase(
     c.notifications_deleted = sqlx::query(
         "DELETE FROM notification_outbox
           WHERE tenant_id = $1 AND status = 'queued'
-            AND (lower(recipient) = ANY($2) OR recipient = ANY($3) OR booking_id = ANY($4))",
+            AND (lower(recipient) = ANY($2) OR recipient = ANY($3) OR booking_id = ANY($4)
+                 OR metadata->>'call_sid' = ANY($5))",
     )
     .bind(tenant)
     .bind(&keys.emails)
     .bind(&keys.phones)
     .bind(&bookings)
+    .bind(&calls)
     .execute(&mut *tx)
     .await?
     .rows_affected();
@@ -706,13 +708,15 @@ pub async fn erase(
                 subject = CASE WHEN subject IS NULL THEN NULL ELSE $5 END,
                 body = $5, last_error = NULL
           WHERE tenant_id = $1
-            AND (lower(recipient) = ANY($2) OR recipient = ANY($3) OR booking_id = ANY($4))",
+            AND (lower(recipient) = ANY($2) OR recipient = ANY($3) OR booking_id = ANY($4)
+                 OR metadata->>'call_sid' = ANY($6))",
     )
     .bind(tenant)
     .bind(&keys.emails)
     .bind(&keys.phones)
     .bind(&bookings)
     .bind(ERASED_TEXT)
+    .bind(&calls)
     .execute(&mut *tx)
     .await?
     .rows_affected();

@@ -30,6 +30,8 @@ pub const PII_FIELDS: &[&str] = &[
     "access_token",
     "refresh_token",
     "api_key",
+    "recording_url",
+    "transcription",
 ];
 
 static KEY_PATTERN: LazyLock<Regex> = LazyLock::new(|| {

@@ -127,6 +127,54 @@ const VOICE: Voice = Voice {
     no_longer_available_pick_day:
         "I'm sorry, that time is no longer available. What day would you like instead?",
     unchanged: "No problem, your appointment is unchanged. What other day would you like?",
+    connecting: "Connecting you to a person now. Please hold.",
+    connecting_after_trouble:
+        "I'm sorry I couldn't understand. Connecting you to a person now. Please hold.",
+    connecting_time_limit:
+        "We've reached this call's time limit. Connecting you to a person now. Please hold.",
+    transfer_done: "Thank you for calling. Goodbye.",
+    voicemail_prompt: "Nobody can take your call right now. Please leave your name, your number and a short message after the tone. Press the pound key or hang up when you're done.",
+    voicemail_no_transfer: "Nobody is available to take calls on this line, but you can leave a message for the staff. Please leave your name, your number and a short message after the tone. Press the pound key or hang up when you're done.",
+    voicemail_nothing: "I didn't get a message. Please call again any time. Goodbye.",
+    voicemail_saved: "Thank you. Your message has been passed on to the staff. Goodbye.",
+    why_asked: "asked for a person",
+    why_misunderstood: "the receptionist could not understand them",
+    why_time_limit: "the call reached its time limit",
+    unknown_caller: "an unknown number",
+    handover_date_format: "%A, %B %-d",
+    handover_sms: |c| {
+        let mut s = format!("{}: call from {} transferred to you ({}).", c.tenant, c.caller, c.why);
+        if let Some(w) = c.wants {
+            s.push_str(&format!(" Wants to {w}."));
+        }
+        if let Some(x) = c.service {
+            s.push_str(&format!(" Service: {x}."));
+        }
+        if let Some(x) = c.day {
+            s.push_str(&format!(" Day: {x}."));
+        }
+        if let Some(x) = c.name {
+            s.push_str(&format!(" Name: {x}."));
+        }
+        s
+    },
+    voicemail_email_subject: |tenant, caller| format!("{tenant}: new voicemail from {caller}"),
+    voicemail_email_body: |m| {
+        let mut s = format!(
+            "A caller left a voicemail for {}.\n\nCaller: {}\nWhy: {}\n",
+            m.tenant, m.caller, m.why
+        );
+        if let Some(n) = m.seconds {
+            s.push_str(&format!("Length: {n} seconds\n"));
+        }
+        s.push_str(&format!("Recording: {}\n", m.recording_url));
+        match m.transcription {
+            Some(t) => s.push_str(&format!("\nTranscription:\n{t}\n")),
+            None => s.push_str("\nThe admin page lists the message with its transcription once it is ready.\n"),
+        }
+        s
+    },
+    voicemail_sms: |tenant, caller, url| format!("{tenant}: new voicemail from {caller}. Listen: {url}"),
 };
 
 const CHAT: Chat = Chat {

@@ -130,6 +130,54 @@ const VOICE: Voice = Voice {
     no_longer_available_pick_day:
         "Lo siento, esa hora ya no está disponible. ¿Qué otro día prefiere?",
     unchanged: "Está bien, su cita no cambió. ¿Qué otro día le gustaría?",
+    connecting: "Le comunico con una persona ahora. Por favor, espere.",
+    connecting_after_trouble:
+        "Disculpe, no logré entenderle. Le comunico con una persona ahora. Por favor, espere.",
+    connecting_time_limit:
+        "Llegamos al tiempo máximo de esta llamada. Le comunico con una persona ahora. Por favor, espere.",
+    transfer_done: "Gracias por llamar. Adiós.",
+    voicemail_prompt: "En este momento nadie puede atender su llamada. Deje su nombre, su número y un mensaje breve después del tono. Oprima la tecla numeral o cuelgue cuando termine.",
+    voicemail_no_transfer: "No hay nadie disponible para atender llamadas en esta línea, pero puede dejar un mensaje para el personal. Deje su nombre, su número y un mensaje breve después del tono. Oprima la tecla numeral o cuelgue cuando termine.",
+    voicemail_nothing: "No recibí ningún mensaje. Llame cuando quiera. Adiós.",
+    voicemail_saved: "Gracias. Su mensaje se entregó al personal. Adiós.",
+    why_asked: "pidió hablar con una persona",
+    why_misunderstood: "la recepcionista no logró entenderle",
+    why_time_limit: "la llamada llegó a su tiempo máximo",
+    unknown_caller: "un número desconocido",
+    handover_date_format: "%A %-d de %B",
+    handover_sms: |c| {
+        let mut s = format!("{}: llamada de {} transferida a usted ({}).", c.tenant, c.caller, c.why);
+        if let Some(w) = c.wants {
+            s.push_str(&format!(" Quiere {w}."));
+        }
+        if let Some(x) = c.service {
+            s.push_str(&format!(" Servicio: {x}."));
+        }
+        if let Some(x) = c.day {
+            s.push_str(&format!(" Día: {x}."));
+        }
+        if let Some(x) = c.name {
+            s.push_str(&format!(" Nombre: {x}."));
+        }
+        s
+    },
+    voicemail_email_subject: |tenant, caller| format!("{tenant}: nuevo mensaje de voz de {caller}"),
+    voicemail_email_body: |m| {
+        let mut s = format!(
+            "Una persona dejó un mensaje de voz para {}.\n\nNúmero: {}\nMotivo: {}\n",
+            m.tenant, m.caller, m.why
+        );
+        if let Some(n) = m.seconds {
+            s.push_str(&format!("Duración: {n} segundos\n"));
+        }
+        s.push_str(&format!("Grabación: {}\n", m.recording_url));
+        match m.transcription {
+            Some(t) => s.push_str(&format!("\nTranscripción:\n{t}\n")),
+            None => s.push_str("\nLa página de administración muestra el mensaje con su transcripción cuando esté lista.\n"),
+        }
+        s
+    },
+    voicemail_sms: |tenant, caller, url| format!("{tenant}: nuevo mensaje de voz de {caller}. Escúchelo: {url}"),
 };
 
 const CHAT: Chat = Chat {

@@ -271,6 +271,38 @@ pub struct Voice {
     pub moved: fn(when: &str, reference: &str) -> String,
     pub no_longer_available_pick_day: &'static str,
     pub unchanged: &'static str,
+    /// Said with the `<Dial>` that really transfers the call (never said without one).
+    pub connecting: &'static str,
+    /// The same after repeated misunderstandings.
+    pub connecting_after_trouble: &'static str,
+    /// The same when the call reached its time limit.
+    pub connecting_time_limit: &'static str,
+    /// After the person hung up on a transferred call.
+    pub transfer_done: &'static str,
+    /// Before the tone, when the transfer was not answered (or the limits were reached).
+    pub voicemail_prompt: &'static str,
+    /// Before the tone, when the caller asked for a person and the tenant has no number to
+    /// transfer to.
+    pub voicemail_no_transfer: &'static str,
+    /// The caller said nothing after the tone.
+    pub voicemail_nothing: &'static str,
+    /// After the message was recorded.
+    pub voicemail_saved: &'static str,
+    /// Why the call reached a person or voicemail (staff texts and emails).
+    pub why_asked: &'static str,
+    pub why_misunderstood: &'static str,
+    pub why_time_limit: &'static str,
+    /// Who called, when caller ID gave no number.
+    pub unknown_caller: &'static str,
+    /// `chrono` format of the day a caller asked for, in the staff's summary.
+    pub handover_date_format: &'static str,
+    /// The call's summary texted to the staff number with a transfer.
+    pub handover_sms: fn(call: &CallSummary<'_>) -> String,
+    /// A new voicemail: the email to the tenant's admin address.
+    pub voicemail_email_subject: fn(tenant: &str, caller: &str) -> String,
+    pub voicemail_email_body: fn(message: &VoicemailNotice<'_>) -> String,
+    /// A new voicemail: the text to the staff number.
+    pub voicemail_sms: fn(tenant: &str, caller: &str, recording_url: &str) -> String,
 }
 
 /// Replies of the web chat (the deterministic engine and the agent's canned answers).
@@ -734,4 +766,30 @@ mod tests {
         let morning = NaiveTime::from_hms_opt(9, 5, 0).unwrap();
         assert_eq!(Locale::Es.time(morning, "%-I:%M %p"), "9:05 a. m.");
     }
+}
+
+/// What the staff is texted about a call handed over to them.
+#[derive(Debug, Clone, Copy)]
+pub struct CallSummary<'a> {
+    pub tenant: &'a str,
+    /// Why the call was handed over, in words.
+    pub why: &'a str,
+    /// The caller's number, or words for an unknown one.
+    pub caller: &'a str,
+    pub wants: Option<&'a str>,
+    pub service: Option<&'a str>,
+    pub day: Option<&'a str>,
+    pub name: Option<&'a str>,
+}
+
+/// What the admin is told about a new voicemail.
+#[derive(Debug, Clone, Copy)]
+pub struct VoicemailNotice<'a> {
+    pub tenant: &'a str,
+    pub caller: &'a str,
+    /// Why the caller reached voicemail, in words.
+    pub why: &'a str,
+    pub seconds: Option<i32>,
+    pub recording_url: &'a str,
+    pub transcription: Option<&'a str>,
 }

@@ -15,6 +15,7 @@ pub mod rules;
 pub mod schedule;
 pub mod staff;
 pub mod transcripts;
+pub mod voicemail;
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use gomomo::domain::{ClientName, Email, Notes, ParseError, PhoneE164, TenantId, TimeZone};

@@ -1964,3 +1964,55 @@ mod tests {
         assert!(!is_services_question("2"));
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// A person to talk to
+// ---------------------------------------------------------------------------------------
+
+lazy_re!(
+    PERSON_RE,
+    r"(?:\b(?:talk|speak|chat) (?:to|with) (?:a |an |the |some )?(?:real |live |actual )?(?:human|person|somebody|someone|anyone|representative|rep|agent|operator|receptionist|reception|front desk|staff|member of staff)\b|\b(?:real|live|actual) (?:person|human)\b|\bhuman\b|\brepresentative\b|\boperator\b|\breceptionist\b|\breception\b|\bfront desk\b|\b(?:con|a) (?:una|alguna|otra) persona\b|^una persona\b|\bpersona real\b|\bun humano\b|\brecepcionista\b|\brecepci[oó]n\b|\boperador(?:a)?\b|\brepresentante\b|\bhablar con alguien\b|\bcomunicarme con alguien\b)"
+);
+
+/// True when the caller asks for a person instead of the receptionist ("a human", "real
+/// person", "representative", "operator", "speak to someone", "reception"; Spanish "una
+/// persona", "un humano", "recepcionista").
+pub fn is_person_request(text: &str) -> bool {
+    PERSON_RE.is_match(&normalize(text))
+}
+
+#[cfg(test)]
+mod person_tests {
+    use super::*;
+
+    #[test]
+    fn asking_for_a_person() {
+        for ask in [
+            "I want to talk to a human",
+            "Can I speak to a real person?",
+            "representative",
+            "Operator, please",
+            "let me speak to someone",
+            "put me through to reception",
+            "is there a receptionist",
+            "speak with the front desk",
+            "quiero hablar con una persona",
+            "un humano por favor",
+            "la recepcionista",
+            "comunicarme con alguien",
+        ] {
+            assert!(is_person_request(ask), "{ask}");
+        }
+        for not in [
+            "book a consultation for one person",
+            "I'd like to book for Tuesday",
+            "text me a link",
+            "my name is Ana",
+            "yes",
+            "cancel my appointment",
+            "quiero reservar una cita",
+        ] {
+            assert!(!is_person_request(not), "{not}");
+        }
+    }
+}

@@ -402,28 +402,29 @@ fn apply_confirmations(ctx: &mut TurnCtx, text: &str) {
 
 static CONFIRM_CLAIM: LazyLock<Regex> = LazyLock::new(|| {
     #[allow(clippy::expect_used)]
-    Regex::new(r"(?i)\b(?:(?:is|are|been|was|now|successfully|have|has|i've|i have)\s+(?:been\s+)?(?:confirmed|booked)|you'?re (?:all )?set|all set|booking (?:is )?confirmed|appointment (?:is )?confirmed|reservation (?:is )?confirmed)\b")
+    Regex::new(r"(?i)\b(?:(?:is|are|been|was|now|successfully|have|has|i've|i have)\s+(?:been\s+)?(?:confirmed|booked)|you'?re (?:all )?set|all set|booking (?:is )?confirmed|appointment (?:is )?confirmed|reservation (?:is )?confirmed|(?:está|quedó|queda|ha sido|fue|he|hemos)\s+(?:confirmad[ao]s?|reservad[ao]s?|agendad[ao]s?)|todo listo)\b")
         .expect("literal regex")
 });
 static CANCEL_CLAIM: LazyLock<Regex> = LazyLock::new(|| {
     #[allow(clippy::expect_used)]
-    Regex::new(r"(?i)\b(?:(?:is|are|been|was|now|successfully|have|has|i've|i have)\s+(?:been\s+)?cancell?ed)\b")
+    Regex::new(r"(?i)\b(?:(?:is|are|been|was|now|successfully|have|has|i've|i have)\s+(?:been\s+)?cancell?ed|(?:quedó|queda|ha sido|fue|he|hemos)\s+(?:cancelad[ao]s?|anulad[ao]s?))\b")
         .expect("literal regex")
 });
 static RESCHEDULE_CLAIM: LazyLock<Regex> = LazyLock::new(|| {
     #[allow(clippy::expect_used)]
-    Regex::new(r"(?i)\b(?:(?:is|are|been|was|now|successfully|have|has|i've|i have)\s+(?:been\s+)?(?:rescheduled|moved))\b")
+    Regex::new(r"(?i)\b(?:(?:is|are|been|was|now|successfully|have|has|i've|i have)\s+(?:been\s+)?(?:rescheduled|moved)|(?:quedó|queda|ha sido|fue|he|hemos)\s+(?:cambiad[ao]s?|movid[ao]s?|reprogramad[ao]s?))\b")
         .expect("literal regex")
 });
 static CALL_PROMISE: LazyLock<Regex> = LazyLock::new(|| {
     #[allow(clippy::expect_used)]
-    Regex::new(r"(?i)\b(?:(?:i'll|i will|we'll|we will|someone will|somebody will|they'll|they will|i can|let me)\s+(?:have someone\s+)?(?:call|phone|ring)(?: you)?|(?:transfer|connect|put) you (?:to|through)|transferring you|give you a (?:call|ring)|call you back)\b")
+    Regex::new(r"(?i)\b(?:(?:i'll|i will|we'll|we will|someone will|somebody will|they'll|they will|i can|let me)\s+(?:have someone\s+)?(?:call|phone|ring)(?: you)?|(?:transfer|connect|put) you (?:to|through)|(?:transferring|connecting|putting) you (?:to|through|now)|give you a (?:call|ring)|call you back|le (?:llamaré|llamaremos|llamará|llamarán|vamos a llamar|va a llamar|van a llamar)|le devolver(?:é|emos|á|án) la llamada|le (?:comunico|transfiero|paso|conecto) con|(?:comunicándole|transfiriéndole|pasándole) con)\b")
         .expect("literal regex")
 });
 
-/// A reply the tools do not back up: a claimed confirmation, cancellation or reschedule
-/// without the matching successful tool call in this turn, or a promised phone call or
-/// transfer. Returns the reason and the safe reply that replaces it.
+/// The action of a turn that really transfers a call to a person (the phone's `<Dial>`,
+/// returned in the same answer). No chat tool has this name.
+pub const TRANSFER_ACTION: &str = "transfer_call";
+
 /// The language of a chat turn: the language this message reads clearly as, when the tenant
 /// offers it (a client is answered in the language they write); else the language the
 /// client chose (the widget's switch); else the one the chat already speaks; else the
@@ -444,6 +445,11 @@ fn chat_locale(
     locale
 }
 
+/// A reply the tools do not back up: a claimed confirmation, cancellation or reschedule
+/// without the matching successful tool call in this turn, or a promised phone call or
+/// transfer. A transfer is allowed only in the turn that really transfers the call
+/// ([`TRANSFER_ACTION`]); the chat has no such action, so there it is always refused.
+/// Returns the reason and the safe reply that replaces it.
 pub fn unsafe_reply(
     locale: Locale,
     reply: &str,
@@ -451,7 +457,7 @@ pub fn unsafe_reply(
 ) -> Option<(&'static str, &'static str)> {
     let words = &locale.text().chat;
     let did = |t: &str| succeeded.contains(&t);
-    if CALL_PROMISE.is_match(reply) {
+    if CALL_PROMISE.is_match(reply) && !did(TRANSFER_ACTION) {
         return Some(("promised_call", words.no_calls));
     }
     if CONFIRM_CLAIM.is_match(reply)
@@ -552,6 +558,39 @@ mod tests {
     use super::*;
 
     #[test]
+    fn spanish_claims_are_checked_against_the_tools() {
+        let none: &[&str] = &[];
+        let es = Locale::Es;
+        for claim in [
+            "Listo, su cita está confirmada para el martes.",
+            "Ya he reservado su cita.",
+            "Su cita quedó cancelada.",
+            "La cita fue reprogramada para el jueves.",
+            "Le llamaremos mañana para confirmar.",
+            "Alguien le va a llamar hoy.",
+            "Le comunico con la recepción.",
+        ] {
+            assert!(unsafe_reply(es, claim, none).is_some(), "{claim}");
+        }
+        assert!(
+            unsafe_reply(es, "Listo, su cita está confirmada.", &["confirm_booking"]).is_none()
+        );
+        assert!(unsafe_reply(es, "Su cita quedó cancelada.", &["cancel_booking"]).is_none());
+        for fine in [
+            "¿Desea que confirme la reserva?",
+            "Esa reserva ya está cancelada.",
+            "¿Quiere que la cancele?",
+            "Estos son los horarios disponibles el martes.",
+            Locale::Es.text().chat.unbacked_claim,
+            Locale::Es.text().chat.no_calls,
+        ] {
+            assert!(unsafe_reply(es, fine, none).is_none(), "{fine}");
+        }
+        let (_, safe) = unsafe_reply(es, "Le llamaremos pronto.", none).unwrap();
+        assert_eq!(safe, Locale::Es.text().chat.no_calls);
+    }
+
+    #[test]
     fn replies_are_checked_against_the_tools() {
         let none: &[&str] = &[];
         assert!(unsafe_reply(Locale::En, "Your appointment is confirmed!", none).is_some());
@@ -585,5 +624,40 @@ mod tests {
             none
         )
         .is_none());
+    }
+}
+
+#[cfg(test)]
+mod transfer_guard_tests {
+    use super::*;
+    use crate::services::agent::tools::TOOL_NAMES;
+
+    #[test]
+    fn a_transfer_is_said_only_where_one_happens() {
+        let connecting = text::current().voice.connecting;
+        // No chat tool is the transfer: whatever succeeded in a chat turn, the words of a
+        // transfer (and any other promised call) are refused there.
+        assert!(!TOOL_NAMES.contains(&TRANSFER_ACTION));
+        for reply in [
+            connecting,
+            "Connecting you to a person now.",
+            "I'm transferring you to the front desk.",
+            "Someone will call you back today.",
+        ] {
+            assert_eq!(
+                unsafe_reply(Locale::En, reply, &TOOL_NAMES).map(|r| r.0),
+                Some("promised_call"),
+                "{reply}"
+            );
+        }
+        // The phone turn that returns the <Dial> may say it.
+        assert!(unsafe_reply(Locale::En, connecting, &[TRANSFER_ACTION]).is_none());
+        // An unbacked booking claim stays refused even in that turn.
+        assert!(unsafe_reply(
+            Locale::En,
+            "Your appointment is confirmed!",
+            &[TRANSFER_ACTION]
+        )
+        .is_some());
     }
 }

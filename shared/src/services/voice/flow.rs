@@ -8,6 +8,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::speech::{self, speak_day_time, spell};
+use super::transfer::{CallFacts, Why};
 use super::{say_end, VoiceError, VoiceService};
 use crate::db::calls::{self, CallRow, CallUpdate, NewTurn};
 use crate::db::tenants::{self, ServiceRow};
@@ -137,6 +138,8 @@ pub struct CallContext {
 pub enum Reply {
     Ask(String),
     End(String),
+    /// The call leaves the receptionist: a transfer to a person or voicemail.
+    Handover(super::transfer::Handover),
 }
 
 /// A call in memory for one turn.
@@ -212,6 +215,7 @@ impl VoiceService {
         };
         let xml = self.render(&reply);
         let (status, end_reason) = match (&reply, s.state) {
+            (Reply::Handover(h), _) => ("ended", Some(h.end_reason)),
             (Reply::End(_), _) | (_, CallState::Ended) => ("ended", Some("completed_by_agent")),
             _ => ("active", None),
         };
@@ -249,6 +253,7 @@ impl VoiceService {
         }
         let said = match &reply {
             Reply::Ask(t) | Reply::End(t) => t.as_str(),
+            Reply::Handover(h) => h.said.as_str(),
         };
         let mut turns = Vec::with_capacity(2);
         if let Some(text) = speech {
@@ -319,12 +324,20 @@ impl VoiceService {
         let text = text.trim();
         let now = self.booking.clock().now();
 
+        if !text.is_empty() && nlu::is_person_request(text) {
+            if let Some(r) = self.to_person(s, Why::Asked).await? {
+                return Ok(r);
+            }
+        }
         // An answer to the handoff offer is handled before anything else.
         if s.state == CallState::HandoffOffer {
             return self.handoff_answer(s, text).await;
         }
         // Limits: past them, offer the link once and end after the answer.
         if s.turn_count > self.limits.max_turns || now - s.started_at >= self.limits.max_duration {
+            if let Some(r) = self.to_person(s, Why::TimeLimit).await? {
+                return Ok(r);
+            }
             s.ctx.final_offer = true;
             s.ctx.return_to = None;
             let prompt = words().time_limit_offer;
@@ -359,8 +372,42 @@ impl VoiceService {
                 s.misunderstandings = 0;
                 Ok(r)
             }
-            None => Ok(self.misunderstood(s, text.is_empty())),
+            None => {
+                let r = self.misunderstood(s, text.is_empty());
+                if s.state == CallState::HandoffOffer {
+                    if let Some(p) = self.to_person(s, Why::Misunderstood).await? {
+                        return Ok(p);
+                    }
+                }
+                Ok(r)
+            }
         }
+    }
+
+    /// A transfer to a person (or voicemail) when the tenant can take the call; `None` when
+    /// the call goes on as before.
+    async fn to_person(&self, s: &mut Session, why: Why) -> Result<Option<Reply>, VoiceError> {
+        let wants = self.handoff_context(s).intent;
+        let facts = CallFacts {
+            tenant: s.tenant,
+            tenant_name: &s.sched.tenant.name,
+            call_sid: &s.call_sid,
+            caller: s.caller.as_ref(),
+            our_number: &s.our_number,
+            wants: wants.as_deref(),
+            service: s.ctx.service_name.as_deref(),
+            date: s.ctx.date,
+            name: s.ctx.name.as_deref(),
+            // The call's language once its context carries one (`locale`), else English.
+            locale: super::transfer::call_locale(
+                &serde_json::to_value(&s.ctx).unwrap_or(Value::Null),
+            ),
+        };
+        let Some(h) = self.hand_over(&facts, why).await? else {
+            return Ok(None);
+        };
+        s.state = CallState::Ended;
+        Ok(Some(Reply::Handover(h)))
     }
 
     fn misunderstood(&self, s: &mut Session, silence: bool) -> Reply {

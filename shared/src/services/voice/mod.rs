@@ -10,10 +10,14 @@
 //!              └→ (any state) "text me a link" / 3 misunderstandings / limits → handoff_offer → ended
 //! ```
 //!
+//! A caller who asks for a person, or a call at its limits, is handed over instead when the
+//! tenant has a transfer number ([`transfer`]: `<Dial>`, then voicemail if nobody answers).
+//!
 //! - [`flow`]: the state machine: one caller turn, the state it moves to, what it does;
 //! - [`speech`]: what is said: prompts built from the call's values, times, dates and codes
 //!   read out for speech;
-//! - [`twiml`]: the TwiML documents the webhooks answer with.
+//! - [`twiml`]: the TwiML documents the webhooks answer with;
+//! - [`transfer`]: the transfer to a person and voicemail.
 //!
 //! Durability: the state and what the call gathered live in `voice_calls` (per CallSid).
 //! A turn locks the call's row, runs, and writes back with `WHERE version = $seen`, together
@@ -26,6 +30,7 @@
 
 pub mod flow;
 pub mod speech;
+pub mod transfer;
 pub mod twiml;
 
 use chrono::Duration;
@@ -125,6 +130,7 @@ impl VoiceService {
                 .verb(twiml::redirect(&self.gather_url))
                 .to_xml(),
             Reply::End(text) => say_end(text),
+            Reply::Handover(h) => h.to_xml(),
         }
     }
 
