@@ -6,7 +6,9 @@
 CREATE TABLE phone_codes (
     id            uuid PRIMARY KEY,
     tenant_id     uuid NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
-    call_sid      text NOT NULL REFERENCES voice_calls(call_sid) ON DELETE CASCADE,
+    -- No foreign key to voice_calls: a turn holds its call's row FOR UPDATE while it
+    -- writes a code, and the key-share lock of a foreign key check would wait on it.
+    call_sid      text NOT NULL CHECK (length(call_sid) BETWEEN 1 AND 64),
     phone         text NOT NULL CHECK (phone ~ '^\+[1-9][0-9]{7,14}$'),
     code_hash     bytea NOT NULL,
     attempts      integer NOT NULL DEFAULT 0 CHECK (attempts >= 0),
