@@ -288,7 +288,7 @@ impl VoiceService {
             Reply::Ask(t) | Reply::End(t) => t.as_str(),
         };
         let mut turns = Vec::with_capacity(2);
-        let heard = super::keypad::transcript_line(speech, digits, asked_in);
+        let heard = asked_in.caller_line(speech, digits);
         if let Some(text) = heard.as_deref() {
             turns.push(NewTurn {
                 speaker: "caller",
@@ -353,7 +353,7 @@ impl VoiceService {
 
     /// Asks `text` in state `next`, followed by the keys that answer it there.
     pub(super) fn ask(&self, s: &mut Session, next: CallState, text: impl Into<String>) -> Reply {
-        let text = super::keypad::with_keys(s, next, text.into());
+        let text = s.with_keys(next, text.into());
         s.state = next;
         s.ctx.prompt = text.clone();
         Reply::Ask(text)
@@ -448,9 +448,8 @@ impl VoiceService {
 
     async fn handoff_answer(&self, s: &mut Session, text: &str) -> Result<Reply, VoiceError> {
         let v = s.v();
-        let yes =
-            nlu::is_handoff_request(text) || super::keypad::yes_no(s, text) == Some(YesNo::Yes);
-        let no = super::keypad::yes_no(s, text) == Some(YesNo::No);
+        let yes = nlu::is_handoff_request(text) || s.yes_no(text) == Some(YesNo::Yes);
+        let no = s.yes_no(text) == Some(YesNo::No);
         if yes {
             return self.send_handoff(s).await;
         }
@@ -573,7 +572,7 @@ impl VoiceService {
                     flow: Some(Flow::Book),
                     name: s.ctx.name.take(),
                     email: s.ctx.email.take(),
-                    ..super::keypad::carried(&mut s.ctx)
+                    ..s.ctx.carried()
                 };
                 Some(self.book_from(s, text).await?)
             }
@@ -585,7 +584,7 @@ impl VoiceService {
                 };
                 s.ctx = CallContext {
                     flow: Some(flow),
-                    ..super::keypad::carried(&mut s.ctx)
+                    ..s.ctx.carried()
                 };
                 if let Some(r) = nlu::extract_reference(text) {
                     s.ctx.reference = Some(r.as_str().to_string());
@@ -878,7 +877,7 @@ impl VoiceService {
 
     async fn on_confirm(&self, s: &mut Session, text: &str) -> Result<Option<Reply>, VoiceError> {
         let v = s.v();
-        match super::keypad::yes_no(s, text) {
+        match s.yes_no(text) {
             Some(YesNo::Yes) => {}
             Some(YesNo::No) => {
                 s.ctx.offered.clear();
@@ -943,7 +942,7 @@ impl VoiceService {
             let _ = i;
             return self.on_intent(s, text).await;
         }
-        Ok(match super::keypad::yes_no(s, text) {
+        Ok(match s.yes_no(text) {
             Some(YesNo::Yes) => Some(self.ask(s, CallState::Intent, v.what_else)),
             Some(YesNo::No) => Some(self.end(s, v.great_day_goodbye)),
             None if nlu::detect_intent(text) == Some(Intent::Goodbye) => {
@@ -1039,7 +1038,7 @@ impl VoiceService {
                 Some(self.ask(s, CallState::CancelConfirm, v.sure_to_cancel))
             }
             Some(Intent::Goodbye) => Some(self.end(s, v.thanks_goodbye)),
-            _ => match super::keypad::yes_no(s, text) {
+            _ => match s.yes_no(text) {
                 Some(YesNo::No) => Some(self.end(s, v.thanks_goodbye)),
                 _ => None,
             },
@@ -1072,7 +1071,7 @@ impl VoiceService {
         text: &str,
     ) -> Result<Option<Reply>, VoiceError> {
         let v = s.v();
-        match super::keypad::yes_no(s, text) {
+        match s.yes_no(text) {
             Some(YesNo::Yes) => {
                 let Some((reference, email)) = self.booking_keys(s) else {
                     return Ok(Some(self.ask(s, CallState::Reference, v.ask_reference)));
@@ -1101,7 +1100,7 @@ impl VoiceService {
         text: &str,
     ) -> Result<Option<Reply>, VoiceError> {
         let v = s.v();
-        match super::keypad::yes_no(s, text) {
+        match s.yes_no(text) {
             Some(YesNo::Yes) => {
                 let (Some((reference, email)), Some(hold)) = (self.booking_keys(s), s.ctx.hold_id)
                 else {

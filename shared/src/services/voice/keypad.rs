@@ -62,13 +62,15 @@ pub fn first_intent_key(ctx: &CallContext) -> u8 {
     }
 }
 
-/// What a new request keeps of the call: its language and a verified phone.
-pub(super) fn carried(ctx: &mut CallContext) -> CallContext {
-    CallContext {
-        locale: ctx.locale,
-        languages: std::mem::take(&mut ctx.languages),
-        phone_verified: ctx.phone_verified,
-        ..CallContext::default()
+impl CallContext {
+    /// What a new request keeps of the call: its language and a verified phone.
+    pub(super) fn carried(&mut self) -> CallContext {
+        CallContext {
+            locale: self.locale,
+            languages: std::mem::take(&mut self.languages),
+            phone_verified: self.phone_verified,
+            ..CallContext::default()
+        }
     }
 }
 
@@ -77,13 +79,28 @@ fn keys_of(digits: &str) -> &str {
     digits.trim().trim_end_matches('#')
 }
 
-/// Yes or no, said or keyed (1 yes, 2 no).
-pub(super) fn yes_no(s: &Session, text: &str) -> Option<YesNo> {
-    match s.digits.as_deref().map(keys_of) {
-        Some("1") => Some(YesNo::Yes),
-        Some("2") => Some(YesNo::No),
-        Some(_) => None,
-        None => nlu::yes_no(text),
+impl Session {
+    /// Yes or no, said or keyed (1 yes, 2 no).
+    pub(super) fn yes_no(&self, text: &str) -> Option<YesNo> {
+        match self.digits.as_deref().map(keys_of) {
+            Some("1") => Some(YesNo::Yes),
+            Some("2") => Some(YesNo::No),
+            Some(_) => None,
+            None => nlu::yes_no(text),
+        }
+    }
+
+    /// `question` followed by the keys that answer it in state `next`.
+    pub(super) fn with_keys(&self, next: CallState, question: String) -> String {
+        with_keys(self, next, question)
+    }
+}
+
+impl CallState {
+    /// The caller's line in the transcript for an answer in this state: what was said and
+    /// the keys pressed (a code never).
+    pub(super) fn caller_line(self, speech: Option<&str>, digits: Option<&str>) -> Option<String> {
+        transcript_line(speech, digits, self)
     }
 }
 
@@ -132,8 +149,7 @@ fn choice_from_keys(keys: &str, n: usize) -> Option<usize> {
     (1..=n).contains(&k).then(|| k - 1)
 }
 
-/// `question` followed by the keys that answer it in state `next`.
-pub(super) fn with_keys(s: &Session, next: CallState, question: String) -> String {
+fn with_keys(s: &Session, next: CallState, question: String) -> String {
     let v = s.v();
     let keyed_list = |items: &[String]| (v.press_for)(items);
     let hint: Option<String> = match next {
@@ -193,8 +209,7 @@ fn listen(s: &Session) -> Listen {
     Listen { num_digits }
 }
 
-/// The caller's line in the transcript: what was said and the keys pressed (a code never).
-pub(super) fn transcript_line(
+fn transcript_line(
     speech: Option<&str>,
     digits: Option<&str>,
     asked_in: CallState,
