@@ -533,6 +533,23 @@ async fn a_keypad_only_caller_books_reschedules_and_cancels(pool: PgPool) {
         "confirmed"
     );
     assert_eq!(phone.outbox.0.lock().unwrap().len(), 2, "one code per call");
+
+    // AND keys that are no keys are a client error, not a turn
+    let res = phone
+        .app
+        .clone()
+        .oneshot(signed(
+            "/twilio/voice/gather",
+            &[
+                ("CallSid", sid),
+                ("From", CALLER),
+                ("To", DEMO_PHONE_NUMBER),
+                ("Digits", "12a"),
+            ],
+        ))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
 }
 
 #[sqlx::test(migrations = "../../migrations")]
