@@ -706,3 +706,51 @@ async fn every_question_can_be_interrupted(pool: PgPool) {
     }
     assert!(states_asked >= 18, "{states_asked}");
 }
+
+/// A code carries the caller's number: it goes when the client is erased, and with its call
+/// when the retention purge takes old calls.
+#[sqlx::test(migrations = "../../migrations")]
+async fn phone_codes_go_with_the_client_and_with_old_calls(pool: PgPool) {
+    let phone = Phone::new(pool, &[]).await;
+    let sid = "CA25000000000000000000000000000001";
+    phone.start(sid).await;
+    for keys in ["1", "1", "0303", "1", "9"] {
+        phone.press(sid, keys).await;
+    }
+    assert!(phone_codes::latest_for_call(&phone.pool, sid)
+        .await
+        .unwrap()
+        .is_some());
+    gomomo::db::privacy::erase(
+        &phone.pool,
+        DEMO_TENANT_ID,
+        None,
+        Some(CALLER),
+        "test",
+        serde_json::json!({}),
+        phone.clock.now(),
+    )
+    .await
+    .unwrap();
+    assert!(phone_codes::latest_for_call(&phone.pool, sid)
+        .await
+        .unwrap()
+        .is_none());
+
+    let sid = "CA25000000000000000000000000000002";
+    phone.start(sid).await;
+    for keys in ["1", "1", "0304", "1", "9"] {
+        phone.press(sid, keys).await;
+    }
+    assert!(phone_codes::latest_for_call(&phone.pool, sid)
+        .await
+        .unwrap()
+        .is_some());
+    gomomo::services::privacy::purge(&phone.pool, phone.clock.now() + Duration::days(400), 30)
+        .await
+        .unwrap();
+    assert!(phone_codes::latest_for_call(&phone.pool, sid)
+        .await
+        .unwrap()
+        .is_none());
+}
