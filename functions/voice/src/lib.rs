@@ -1,7 +1,8 @@
 //! The `voice` function: Twilio's voice webhooks as an axum [`Router`].
 //!
 //! - `POST /twilio/voice` — a call starts (tenant found by the called number);
-//! - `POST /twilio/voice/gather` — one speech result (`SpeechResult`, `Confidence`);
+//! - `POST /twilio/voice/gather` — one answer: spoken (`SpeechResult`, `Confidence`) or
+//!   keyed (`Digits`);
 //! - `POST /twilio/voice/status` — call status callbacks (frees the call's place);
 //! - `POST /twilio/voice/dial` — the outcome of a transfer to a person (`DialCallStatus`):
 //!   answered → goodbye, not answered → voicemail;
@@ -125,6 +126,20 @@ async fn gather(State(s): State<VoiceState>, hook: TwilioWebhook) -> Result<Resp
             "SpeechResult is longer than 2000 characters",
         ));
     }
+    // Keys pressed: at most a code's worth of digits, `*` and `#` (the finish key).
+    let digits = hook.get("Digits").map(str::trim).filter(|d| !d.is_empty());
+    if let Some(d) = digits {
+        if d.len() > 16
+            || !d
+                .chars()
+                .all(|c| c.is_ascii_digit() || c == '*' || c == '#')
+        {
+            return Err(ApiError::bad_request(
+                "invalid_digits",
+                "Digits must be at most 16 keys: 0-9, * or #",
+            ));
+        }
+    }
     let confidence = hook
         .get("Confidence")
         .and_then(|c| c.parse::<f32>().ok())
@@ -132,7 +147,13 @@ async fn gather(State(s): State<VoiceState>, hook: TwilioWebhook) -> Result<Resp
     Ok(
         match s
             .voice
-            .gather(sid, speech, confidence, hook.idempotency_token.as_deref())
+            .gather(
+                sid,
+                speech,
+                digits,
+                confidence,
+                hook.idempotency_token.as_deref(),
+            )
             .await
         {
             Ok(body) => xml(body),

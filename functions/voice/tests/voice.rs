@@ -53,11 +53,11 @@ fn parse(xml: &str) -> Twiml {
     for n in root.descendants().filter(|n| n.is_element()) {
         match n.tag_name().name() {
             "Say" => {
-                assert_eq!(n.attribute("voice"), Some("Polly.Joanna"));
+                assert_eq!(n.attribute("voice"), Some("Polly.Joanna-Neural"));
                 t.says.push(n.text().unwrap_or_default().to_string());
             }
             "Gather" => {
-                assert_eq!(n.attribute("input"), Some("speech"));
+                assert_eq!(n.attribute("input"), Some("dtmf speech"));
                 assert_eq!(n.attribute("speechTimeout"), Some("auto"));
                 t.gather_action = n.attribute("action").map(str::to_string);
             }

@@ -732,3 +732,44 @@ pub async fn index_probes_only(conn: &mut PgConnection) -> Result<(), sqlx::Erro
         .await
         .map(|_| ())
 }
+
+/// A tenant's confirmed appointments under a phone number that start after `after`, soonest
+/// first (a caller whose number was verified finds their bookings by it).
+pub async fn upcoming_by_phone<'e>(
+    db: impl PgExecutor<'e>,
+    tenant: Uuid,
+    phone: &str,
+    after: DateTime<Utc>,
+    limit: i64,
+) -> Result<Vec<AppointmentRow>, sqlx::Error> {
+    sqlx::query_as(AssertSqlSafe(format!(
+        "SELECT {APPT_COLS} FROM appointments
+          WHERE tenant_id = $1 AND client_phone = $2 AND status = 'confirmed'
+            AND lower(during) > $3
+          ORDER BY lower(during), id LIMIT $4"
+    )))
+    .bind(tenant)
+    .bind(phone)
+    .bind(after)
+    .bind(limit)
+    .fetch_all(db)
+    .await
+}
+
+/// The name and email of the newest booking under a phone number at a tenant (any status):
+/// what a verified caller has booked with before.
+pub async fn last_client_by_phone<'e>(
+    db: impl PgExecutor<'e>,
+    tenant: Uuid,
+    phone: &str,
+) -> Result<Option<(String, String)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT client_name, client_email FROM appointments
+          WHERE tenant_id = $1 AND client_phone = $2
+          ORDER BY created_at DESC, id DESC LIMIT 1",
+    )
+    .bind(tenant)
+    .bind(phone)
+    .fetch_optional(db)
+    .await
+}

@@ -14,6 +14,7 @@ pub mod notifications;
 pub mod oauth;
 pub mod outbox;
 pub mod people;
+pub mod phone_codes;
 pub mod policy;
 pub mod privacy;
 pub mod schedule;

@@ -144,6 +144,8 @@ pub async fn purge_before(
                        ORDER BY updated_at LIMIT $2),
               turns AS (DELETE FROM voice_call_turns t USING old WHERE t.call_sid = old.call_sid
                         RETURNING 1),
+              codes AS (DELETE FROM phone_codes p USING old WHERE p.call_sid = old.call_sid
+                        RETURNING 1),
               calls AS (DELETE FROM voice_calls v USING old WHERE v.call_sid = old.call_sid
                         RETURNING 1)
          SELECT (SELECT count(*) FROM calls), (SELECT count(*) FROM turns)",
@@ -751,6 +753,15 @@ pub async fn erase(
     .execute(&mut *tx)
     .await?
     .rows_affected();
+    // The client's phone codes (their number is on them), by number or by call.
+    sqlx::query(
+        "DELETE FROM phone_codes WHERE tenant_id = $1 AND (phone = ANY($2) OR call_sid = ANY($3))",
+    )
+    .bind(tenant)
+    .bind(&keys.phones)
+    .bind(&calls)
+    .execute(&mut *tx)
+    .await?;
     c.calls_deleted =
         sqlx::query("DELETE FROM voice_calls WHERE tenant_id = $1 AND call_sid = ANY($2)")
             .bind(tenant)

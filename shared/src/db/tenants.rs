@@ -774,6 +774,34 @@ pub async fn seed_public_booking_url<'e>(
     Ok(())
 }
 
+/// The languages a tenant speaks, its default first (`tenants.languages`); codes the service
+/// does not speak are left out, and a tenant with none left (or none found) speaks the
+/// default locale.
+pub async fn languages<'e>(
+    db: impl PgExecutor<'e>,
+    tenant: Uuid,
+) -> Result<Vec<crate::domain::Locale>, sqlx::Error> {
+    let codes: Option<Vec<String>> =
+        sqlx::query_scalar("SELECT languages FROM tenants WHERE id = $1")
+            .bind(tenant)
+            .fetch_optional(db)
+            .await?;
+    let mut out: Vec<crate::domain::Locale> = Vec::new();
+    for l in codes
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|c| crate::domain::Locale::from_code(c))
+    {
+        if !out.contains(&l) {
+            out.push(l);
+        }
+    }
+    if out.is_empty() {
+        out.push(crate::domain::Locale::default());
+    }
+    Ok(out)
+}
+
 /// Sets the languages a tenant's receptionist speaks (the first is its default).
 pub async fn set_languages<'e>(
     db: impl PgExecutor<'e>,

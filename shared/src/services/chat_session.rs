@@ -582,6 +582,26 @@ pub async fn frame_budget(
     }
 }
 
+/// The `locale` of a frame: Some(None) when absent, Some(Some(l)) for a language the
+/// service speaks; None (after an `invalid_locale` error frame) for any other value.
+async fn frame_locale(code: Option<&str>, sink: &dyn FrameSink) -> Option<Option<Locale>> {
+    match code {
+        None => Some(None),
+        Some(c) => match Locale::from_code(c) {
+            Some(l) => Some(Some(l)),
+            None => {
+                let _ = sink
+                    .send(ServerMessage::error(
+                        "invalid_locale",
+                        "locale must be one of: en, es",
+                    ))
+                    .await;
+                None
+            }
+        },
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -610,25 +630,5 @@ mod tests {
             unreachable!("client_error makes error frames")
         };
         assert_eq!(code, "session_busy");
-    }
-}
-
-/// The `locale` of a frame: Some(None) when absent, Some(Some(l)) for a language the
-/// service speaks; None (after an `invalid_locale` error frame) for any other value.
-async fn frame_locale(code: Option<&str>, sink: &dyn FrameSink) -> Option<Option<Locale>> {
-    match code {
-        None => Some(None),
-        Some(c) => match Locale::from_code(c) {
-            Some(l) => Some(Some(l)),
-            None => {
-                let _ = sink
-                    .send(ServerMessage::error(
-                        "invalid_locale",
-                        "locale must be one of: en, es",
-                    ))
-                    .await;
-                None
-            }
-        },
     }
 }

@@ -175,6 +175,53 @@ const VOICE: Voice = Voice {
         s
     },
     voicemail_sms: |tenant, caller, url| format!("{tenant}: new voicemail from {caller}. Listen: {url}"),
+    language_offer: |key| format!("For English, press {key} or say English."),
+    intent_keys: |first| {
+        format!(
+            "You can also press {} to book, {} to reschedule, {} to cancel, or {} to look up a booking.",
+            first,
+            first + 1,
+            first + 2,
+            first + 3
+        )
+    },
+    press_for: |items| {
+        let keyed: Vec<String> = items
+            .iter()
+            .enumerate()
+            .map(|(i, x)| format!("{} for {x}", i + 1))
+            .collect();
+        match keyed.as_slice() {
+            [] => String::new(),
+            [one] => format!("Press {one}."),
+            [first @ .., last] => format!("Press {}, or {last}.", first.join(", ")),
+        }
+    },
+    date_keys: "Or enter the month and day as four digits, like 0 3 1 5 for March 15.",
+    time_keys: "Or enter another time as four digits in 24-hour form, like 1 4 3 0 for 2:30 PM, or press 0 for another day.",
+    yes_no_keys: "Press 1 for yes, 2 for no.",
+    found_keys: "Press 1 to reschedule, 2 to cancel, or 3 if that's all.",
+    name_or_keypad: "If you'd rather use the keypad only, press 9 and I'll text a code to this phone.",
+    reference_or_keypad: "Or press 9 to find your bookings by this phone number, with a code I'll text you.",
+    code_sms: |tenant, code, ttl| {
+        format!("{tenant}: your phone code is {code}. It works for {}. Never share it.", minutes(ttl))
+    },
+    code_sent: "I've texted a 6-digit code to this phone. Please enter it on your keypad, then press pound.",
+    code_wrong: "That code isn't right. Please enter the 6-digit code again.",
+    code_expired_resent: "That code has expired, so I've texted you a new one. Please enter it.",
+    code_failed: "I'm sorry, I couldn't verify this phone. Please call again later, or visit our website. Goodbye.",
+    code_not_sent: |question| format!("I'm sorry, I can't text a code to this phone. {question}"),
+    verified_confirm: |service, when| {
+        format!("Thank you, this phone is verified. Let me confirm: a {service} on {when}, with the name and email of your earlier booking. Shall I book it?")
+    },
+    email_link_sms: |tenant, ttl| {
+        format!("{tenant}: add your email to finish your booking in our chat (link valid {}, one use):", minutes(ttl))
+    },
+    email_link_sent: |ttl| {
+        format!("Thank you, this phone is verified. A booking needs an email address for its confirmation, so I've texted you a link to our online chat: add your email there to finish, within the next {}. Goodbye.", minutes(ttl))
+    },
+    phone_bookings: |choices| format!("Thank you, this phone is verified. I found these upcoming bookings. {choices}"),
+    no_phone_bookings: "I couldn't find any upcoming bookings for this phone number. Is there anything else I can help you with?",
 };
 
 const CHAT: Chat = Chat {

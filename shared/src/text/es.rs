@@ -178,6 +178,53 @@ const VOICE: Voice = Voice {
         s
     },
     voicemail_sms: |tenant, caller, url| format!("{tenant}: nuevo mensaje de voz de {caller}. Escúchelo: {url}"),
+    language_offer: |key| format!("Para español, oprima {key} o diga español."),
+    intent_keys: |first| {
+        format!(
+            "También puede oprimir {} para reservar, {} para cambiar una cita, {} para cancelarla o {} para consultarla.",
+            first,
+            first + 1,
+            first + 2,
+            first + 3
+        )
+    },
+    press_for: |items| {
+        let keyed: Vec<String> = items
+            .iter()
+            .enumerate()
+            .map(|(i, x)| format!("{} para {x}", i + 1))
+            .collect();
+        match keyed.as_slice() {
+            [] => String::new(),
+            [one] => format!("Oprima {one}."),
+            [first @ .., last] => format!("Oprima {} o {last}.", first.join(", ")),
+        }
+    },
+    date_keys: "O marque el mes y el día con cuatro dígitos, por ejemplo 0 3 1 5 para el 15 de marzo.",
+    time_keys: "O marque otra hora con cuatro dígitos en formato de 24 horas, por ejemplo 1 4 3 0 para las 2:30 p. m., u oprima 0 para otro día.",
+    yes_no_keys: "Oprima 1 para sí, 2 para no.",
+    found_keys: "Oprima 1 para cambiarla, 2 para cancelarla o 3 si eso es todo.",
+    name_or_keypad: "Si prefiere usar solo el teclado, oprima 9 y le enviaré un código por mensaje de texto a este teléfono.",
+    reference_or_keypad: "U oprima 9 para buscar sus citas por este número de teléfono, con un código que le enviaré por mensaje de texto.",
+    code_sms: |tenant, code, ttl| {
+        format!("{tenant}: su código telefónico es {code}. Es válido por {ttl} minutos. No lo comparta con nadie.")
+    },
+    code_sent: "Le envié un código de 6 dígitos por mensaje de texto a este teléfono. Márquelo en su teclado y luego oprima la tecla numeral.",
+    code_wrong: "Ese código no es correcto. Marque otra vez el código de 6 dígitos.",
+    code_expired_resent: "Ese código venció, así que le envié uno nuevo. Márquelo, por favor.",
+    code_failed: "Lo siento, no pude verificar este teléfono. Llame más tarde o visite nuestro sitio web. Adiós.",
+    code_not_sent: |question| format!("Lo siento, no puedo enviar un código a este teléfono. {question}"),
+    verified_confirm: |service, when| {
+        format!("Gracias, este teléfono quedó verificado. Confirmo: {service} el {when}, con el nombre y el correo de su cita anterior. ¿La reservo?")
+    },
+    email_link_sms: |tenant, ttl| {
+        format!("{tenant}: agregue su correo para terminar su reserva en nuestro chat (enlace válido por {ttl} minutos, un solo uso):")
+    },
+    email_link_sent: |ttl| {
+        format!("Gracias, este teléfono quedó verificado. Una reserva necesita un correo electrónico para su confirmación, así que le envié un enlace a nuestro chat en línea: agregue allí su correo para terminar, dentro de los próximos {ttl} minutos. Adiós.")
+    },
+    phone_bookings: |choices| format!("Gracias, este teléfono quedó verificado. Encontré estas próximas citas. {choices}"),
+    no_phone_bookings: "No encontré próximas citas para este número de teléfono. ¿Hay algo más en lo que pueda ayudarle?",
 };
 
 const CHAT: Chat = Chat {

@@ -303,6 +303,41 @@ pub struct Voice {
     pub voicemail_email_body: fn(message: &VoicemailNotice<'_>) -> String,
     /// A new voicemail: the text to the staff number.
     pub voicemail_sms: fn(tenant: &str, caller: &str, recording_url: &str) -> String,
+    /// Said in a call of another language: how to switch to this table's language, `key`
+    /// being the key that chooses it ("Para español, oprima 2 o diga español.").
+    pub language_offer: fn(key: u8) -> String,
+    /// The keys of the first question: book, reschedule, cancel, look up, from `first` on.
+    pub intent_keys: fn(first: u8) -> String,
+    /// Choices with their keys, from 1: "Press 1 for a, 2 for b, or 3 for c."
+    pub press_for: fn(items: &[String]) -> String,
+    /// How to key a date (month and day, four digits).
+    pub date_keys: &'static str,
+    /// How to key another time (four digits, 24-hour) or go back to the day.
+    pub time_keys: &'static str,
+    pub yes_no_keys: &'static str,
+    /// The keys after a booking was found: reschedule, cancel, that's all.
+    pub found_keys: &'static str,
+    /// The way in to the keypad-only path where a name is asked.
+    pub name_or_keypad: &'static str,
+    /// The way in to the keypad-only path where a reference code is asked.
+    pub reference_or_keypad: &'static str,
+    /// The SMS with a one-time phone code; `minutes`: how long it works.
+    pub code_sms: fn(tenant: &str, code: &str, minutes: i64) -> String,
+    pub code_sent: &'static str,
+    pub code_wrong: &'static str,
+    pub code_expired_resent: &'static str,
+    /// Too many wrong codes: the call ends.
+    pub code_failed: &'static str,
+    /// No code could be texted (no caller ID, opted out, too many texts): `question` again.
+    pub code_not_sent: fn(question: &str) -> String,
+    /// A verified caller with an earlier booking: the booking read back before it is made.
+    pub verified_confirm: fn(service: &str, when: &str) -> String,
+    /// The SMS with the link where a verified caller without an email on file adds one.
+    pub email_link_sms: fn(tenant: &str, minutes: i64) -> String,
+    pub email_link_sent: fn(minutes: i64) -> String,
+    /// A verified caller's upcoming bookings, `choices` read with their keys.
+    pub phone_bookings: fn(choices: &str) -> String,
+    pub no_phone_bookings: &'static str,
 }
 
 /// Replies of the web chat (the deterministic engine and the agent's canned answers).

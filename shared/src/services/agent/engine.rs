@@ -21,8 +21,6 @@ pub const NOTE_MAX_CHARS: usize = 500;
 /// How many days past the requested date the engine looks for openings.
 const SEARCH_DAYS: i64 = 6;
 
-/// The words of the chat.
-
 pub struct Engine<'a> {
     exec: &'a ToolExecutor,
 }

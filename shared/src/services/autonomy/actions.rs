@@ -852,7 +852,7 @@ async fn waitlist(
         .map(|n| first_name(locale, n))
         .unwrap_or(locale.text().mail.there);
     let channels = queue(tx, job, Msg {
-            locale: locale,
+            locale,
         kind: "waitlist_match",
         key: format!("waitlist:{entry}:{}:{}", start.timestamp(), held.id),
         subject: (locale.text().mail.waitlist_subject)(&f.service_name, &when(locale, f.tz, start)),
@@ -989,7 +989,7 @@ async fn contact_followup(
         tx,
         job,
         Msg {
-            locale: locale,
+            locale,
             kind: "contact_followup",
             key: format!("contact_followup:{id}"),
             subject,

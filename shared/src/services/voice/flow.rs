@@ -1,4 +1,4 @@
-//! The call's state machine: the 16 states, what a call has gathered, and one caller turn
+//! The call's state machine: the 18 states, what a call has gathered, and one caller turn
 //! (lock the call, act on the utterance in its state, write the new state back).
 
 use chrono::{DateTime, NaiveDate, Utc};
@@ -14,18 +14,13 @@ use crate::db::calls::{self, CallRow, CallUpdate, NewTurn};
 use crate::db::tenants::{self, ServiceRow};
 use crate::domain::nlu::{self, Intent, TimeSpec, YesNo};
 use crate::domain::phone_region;
-use crate::domain::{ClientName, Email, PhoneE164, ReferenceCode, SessionId, TenantId};
+use crate::domain::{ClientName, Email, Locale, PhoneE164, ReferenceCode, SessionId, TenantId};
 use crate::services::booking::{BookingError, ClientDetails, MoveOf, TenantSchedule};
 use crate::services::handoff::{HandoffContext, HandoffError, TranscriptLine};
 use crate::services::sms::SmsError;
 use crate::text::{self, Voice};
 
-/// The words of a call.
-fn words() -> &'static Voice {
-    &text::current().voice
-}
-
-/// The 16 states of a call.
+/// The 18 states of a call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CallState {
@@ -45,10 +40,14 @@ pub enum CallState {
     RescheduleConfirm,
     HandoffOffer,
     Ended,
+    /// A keypad-only caller keys in the code texted to their phone.
+    VerifyCode,
+    /// A verified caller picks one of their upcoming bookings by key.
+    ChooseBooking,
 }
 
 impl CallState {
-    pub const ALL: [CallState; 16] = [
+    pub const ALL: [CallState; 18] = [
         CallState::Greeting,
         CallState::Intent,
         CallState::Service,
@@ -65,6 +64,8 @@ impl CallState {
         CallState::RescheduleConfirm,
         CallState::HandoffOffer,
         CallState::Ended,
+        CallState::VerifyCode,
+        CallState::ChooseBooking,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -85,6 +86,8 @@ impl CallState {
             CallState::RescheduleConfirm => "reschedule_confirm",
             CallState::HandoffOffer => "handoff_offer",
             CallState::Ended => "ended",
+            CallState::VerifyCode => "verify_code",
+            CallState::ChooseBooking => "choose_booking",
         }
     }
 
@@ -131,6 +134,14 @@ pub struct CallContext {
     /// The caller, from another country than the clinic by their number, was told once that
     /// the times said are the clinic's local time.
     pub clinic_time_said: bool,
+    /// The language the call is in (the tenant's default until the caller picks another).
+    pub locale: Locale,
+    /// The languages the tenant speaks, its default first (read when the call starts).
+    pub languages: Vec<Locale>,
+    /// The caller keyed in the code texted to their number: the call comes from that phone.
+    pub phone_verified: bool,
+    /// References of the caller's bookings read out with their keys, in order.
+    pub listed: Vec<String>,
 }
 
 /// What to say next: ask and listen, or say and hang up.
@@ -143,28 +154,49 @@ pub enum Reply {
 }
 
 /// A call in memory for one turn.
-struct Session {
-    tenant: TenantId,
-    sched: TenantSchedule,
-    services: Vec<ServiceRow>,
-    call_sid: String,
-    caller: Option<PhoneE164>,
-    our_number: String,
-    state: CallState,
-    ctx: CallContext,
-    misunderstandings: u32,
-    turn_count: u32,
-    started_at: DateTime<Utc>,
+pub(super) struct Session {
+    pub(super) tenant: TenantId,
+    pub(super) sched: TenantSchedule,
+    pub(super) services: Vec<ServiceRow>,
+    pub(super) call_sid: String,
+    pub(super) caller: Option<PhoneE164>,
+    pub(super) our_number: String,
+    pub(super) state: CallState,
+    pub(super) ctx: CallContext,
+    pub(super) misunderstandings: u32,
+    pub(super) turn_count: u32,
+    pub(super) started_at: DateTime<Utc>,
+    /// The keys pressed this turn (Twilio's `Digits`), when the caller answered by keypad.
+    pub(super) digits: Option<String>,
 }
 
 impl Session {
-    fn tz(&self) -> Tz {
+    pub(super) fn tz(&self) -> Tz {
         self.sched.tz
     }
 
-    fn session_id(&self) -> Option<SessionId> {
+    /// The words of the call's language.
+    pub(super) fn v(&self) -> &'static Voice {
+        &self.ctx.locale.text().voice
+    }
+
+    pub(super) fn locale(&self) -> Locale {
+        self.ctx.locale
+    }
+
+    pub(super) fn session_id(&self) -> Option<SessionId> {
         SessionId::parse(&format!("call:{}", self.call_sid)).ok()
     }
+}
+
+/// The language a stored call is in.
+fn call_locale(row: &CallRow) -> Locale {
+    row.context
+        .0
+        .get("locale")
+        .and_then(|l| l.as_str())
+        .and_then(Locale::from_code)
+        .unwrap_or_default()
 }
 
 impl VoiceService {
@@ -173,24 +205,26 @@ impl VoiceService {
         &self,
         call_sid: &str,
         speech: Option<&str>,
+        digits: Option<&str>,
         confidence: Option<f32>,
         request_key: Option<&str>,
     ) -> Result<String, VoiceError> {
         let pool = self.booking.pool();
+        let v = &text::current().voice;
         // Twilio gives a webhook 15 s; a turn waits at most ~5 s for the one before it.
         let mut attempt = 0u32;
         let (mut tx, row) = loop {
             let mut tx = pool.begin().await?;
             match calls::try_lock_call(&mut tx, call_sid).await? {
                 Ok(Some(row)) => break (tx, row),
-                Ok(None) => return Ok(say_end(words().lost_track)),
+                Ok(None) => return Ok(say_end(v.lost_track)),
                 Err(calls::Busy) if attempt < 200 => {
                     drop(tx);
                     attempt += 1;
                     tokio::time::sleep(std::time::Duration::from_millis(25)).await;
                 }
                 Err(calls::Busy) => {
-                    return Ok(self.render(&Reply::Ask(words().one_moment.into())));
+                    return Ok(self.render(&Reply::Ask(v.one_moment.into())));
                 }
             }
         };
@@ -202,18 +236,21 @@ impl VoiceService {
                 return Ok(resp.clone());
             }
         }
+        let v = &call_locale(&row).text().voice;
         if row.status != "active" {
-            return Ok(say_end(words().call_ended));
+            return Ok(say_end(v.call_ended));
         }
         let mut s = self.session(&row).await?;
-        let reply = match speech {
-            None => self.greet(&mut s),
-            Some(text) => {
+        s.digits = digits.map(str::to_string);
+        let asked_in = s.state;
+        let reply = match (speech, digits) {
+            (None, None) => self.greet(&mut s).await?,
+            (text, _) => {
                 s.turn_count += 1;
-                self.step(&mut s, text).await?
+                self.step(&mut s, text.unwrap_or_default()).await?
             }
         };
-        let xml = self.render(&reply);
+        let xml = self.render_turn(&s, &reply);
         let (status, end_reason) = match (&reply, s.state) {
             (Reply::Handover(h), _) => ("ended", Some(h.end_reason)),
             (Reply::End(_), _) | (_, CallState::Ended) => ("ended", Some("completed_by_agent")),
@@ -249,14 +286,15 @@ impl VoiceService {
             tracing::warn!("call state changed under this turn; not overwriting it");
             return Ok(latest
                 .and_then(|r| r.last_response)
-                .unwrap_or_else(|| self.render(&Reply::Ask(words().say_again.into()))));
+                .unwrap_or_else(|| self.render(&Reply::Ask(v.say_again.into()))));
         }
         let said = match &reply {
             Reply::Ask(t) | Reply::End(t) => t.as_str(),
             Reply::Handover(h) => h.said.as_str(),
         };
         let mut turns = Vec::with_capacity(2);
-        if let Some(text) = speech {
+        let heard = asked_in.caller_line(speech, digits);
+        if let Some(text) = heard.as_deref() {
             turns.push(NewTurn {
                 speaker: "caller",
                 text,
@@ -299,28 +337,41 @@ impl VoiceService {
             misunderstandings: row.misunderstandings.max(0) as u32,
             turn_count: row.turn_count.max(0) as u32,
             started_at: row.started_at,
+            digits: None,
         })
     }
 
-    fn greet(&self, s: &mut Session) -> Reply {
-        let text = (words().greeting)(&s.sched.tenant.name);
+    async fn greet(&self, s: &mut Session) -> Result<Reply, VoiceError> {
+        if s.ctx.languages.is_empty() {
+            s.ctx.languages = tenants::languages(self.booking.pool(), s.tenant.0).await?;
+            s.ctx.locale = s.ctx.languages.first().copied().unwrap_or_default();
+        }
+        Ok(self.greeting(s))
+    }
+
+    /// The greeting in the call's language (its keys follow from [`Self::ask`]).
+    pub(super) fn greeting(&self, s: &mut Session) -> Reply {
+        let v = s.v();
+        let text = (v.greeting)(&s.sched.tenant.name);
         self.ask(s, CallState::Intent, text)
     }
 
-    fn ask(&self, s: &mut Session, next: CallState, text: impl Into<String>) -> Reply {
-        let text = text.into();
+    /// Asks `text` in state `next`, followed by the keys that answer it there.
+    pub(super) fn ask(&self, s: &mut Session, next: CallState, text: impl Into<String>) -> Reply {
+        let text = s.with_keys(next, text.into());
         s.state = next;
         s.ctx.prompt = text.clone();
         Reply::Ask(text)
     }
 
-    fn end(&self, s: &mut Session, text: impl Into<String>) -> Reply {
+    pub(super) fn end(&self, s: &mut Session, text: impl Into<String>) -> Reply {
         s.state = CallState::Ended;
         Reply::End(text.into())
     }
 
     /// One caller utterance in the current state.
     async fn step(&self, s: &mut Session, text: &str) -> Result<Reply, VoiceError> {
+        let v = s.v();
         let text = text.trim();
         let now = self.booking.clock().now();
 
@@ -340,13 +391,19 @@ impl VoiceService {
             }
             s.ctx.final_offer = true;
             s.ctx.return_to = None;
-            let prompt = words().time_limit_offer;
+            let prompt = v.time_limit_offer;
             return Ok(self.ask(s, CallState::HandoffOffer, prompt));
         }
         if !text.is_empty() && nlu::is_handoff_request(text) {
             return self.send_handoff(s).await;
         }
-        let reply = if text.is_empty() {
+        let keyed = match s.digits.clone() {
+            Some(keys) => self.on_keys(s, &keys).await?,
+            None => self.on_words(s, text).await?,
+        };
+        let reply = if let Some(r) = keyed {
+            Some(r)
+        } else if text.is_empty() && s.digits.is_none() {
             None
         } else {
             match s.state {
@@ -364,7 +421,9 @@ impl VoiceService {
                 CallState::CancelConfirm => self.on_cancel_confirm(s, text).await?,
                 CallState::RescheduleConfirm => self.on_reschedule_confirm(s, text).await?,
                 CallState::HandoffOffer => unreachable!("handled above"),
-                CallState::Ended => Some(self.end(s, words().goodbye)),
+                CallState::Ended => Some(self.end(s, v.goodbye)),
+                CallState::VerifyCode => self.on_code(s, text).await?,
+                CallState::ChooseBooking => self.on_choose_booking(s, text).await?,
             }
         };
         match reply {
@@ -398,10 +457,7 @@ impl VoiceService {
             service: s.ctx.service_name.as_deref(),
             date: s.ctx.date,
             name: s.ctx.name.as_deref(),
-            // The call's language once its context carries one (`locale`), else English.
-            locale: super::transfer::call_locale(
-                &serde_json::to_value(&s.ctx).unwrap_or(Value::Null),
-            ),
+            locale: s.locale(),
         };
         let Some(h) = self.hand_over(&facts, why).await? else {
             return Ok(None);
@@ -411,64 +467,67 @@ impl VoiceService {
     }
 
     fn misunderstood(&self, s: &mut Session, silence: bool) -> Reply {
+        let v = s.v();
         s.misunderstandings += 1;
         if s.misunderstandings >= self.limits.max_retries {
             s.ctx.return_to = Some(s.state);
             s.ctx.final_offer = false;
             s.misunderstandings = 0;
-            let prompt = words().trouble_offer;
+            let prompt = v.trouble_offer;
             s.state = CallState::HandoffOffer;
             return Reply::Ask(prompt.into());
         }
         let lead = if silence {
-            words().heard_nothing
+            v.heard_nothing
         } else {
-            words().didnt_catch
+            v.didnt_catch
         };
         let again = if s.ctx.prompt.is_empty() {
-            words().how_can_i_help.to_string()
+            v.how_can_i_help.to_string()
         } else {
             s.ctx.prompt.clone()
         };
-        Reply::Ask((words().again)(lead, &again))
+        Reply::Ask((v.again)(lead, &again))
     }
 
     async fn handoff_answer(&self, s: &mut Session, text: &str) -> Result<Reply, VoiceError> {
-        let yes = nlu::is_handoff_request(text) || nlu::yes_no(text) == Some(YesNo::Yes);
-        let no = nlu::yes_no(text) == Some(YesNo::No);
+        let v = s.v();
+        let yes = nlu::is_handoff_request(text) || s.yes_no(text) == Some(YesNo::Yes);
+        let no = s.yes_no(text) == Some(YesNo::No);
         if yes {
             return self.send_handoff(s).await;
         }
         if no || s.ctx.final_offer {
             if s.ctx.final_offer {
-                return Ok(self.end(s, words().declined_final_offer));
+                return Ok(self.end(s, v.declined_final_offer));
             }
             let back = s.ctx.return_to.take().unwrap_or(CallState::Intent);
             s.state = back;
             let again = if s.ctx.prompt.is_empty() {
-                words().how_can_i_help.to_string()
+                v.how_can_i_help.to_string()
             } else {
                 s.ctx.prompt.clone()
             };
-            return Ok(Reply::Ask((words().keep_going)(&again)));
+            return Ok(Reply::Ask((v.keep_going)(&again)));
         }
         // Neither yes nor no: one more plain question, then the offer stands.
         s.misunderstandings += 1;
         if s.misunderstandings >= self.limits.max_retries {
-            return Ok(self.end(s, words().couldnt_help));
+            return Ok(self.end(s, v.couldnt_help));
         }
-        Ok(Reply::Ask(words().yes_or_no_for_text.into()))
+        Ok(Reply::Ask(v.yes_or_no_for_text.into()))
     }
 
     fn handoff_context(&self, s: &Session) -> HandoffContext {
+        let v = s.v();
         HandoffContext {
             channel: "voice".into(),
             intent: s.ctx.flow.map(|f| {
                 match f {
-                    Flow::Book => words().intent_book,
-                    Flow::Reschedule => words().intent_reschedule,
-                    Flow::Cancel => words().intent_cancel,
-                    Flow::Lookup => words().intent_lookup,
+                    Flow::Book => v.intent_book,
+                    Flow::Reschedule => v.intent_reschedule,
+                    Flow::Cancel => v.intent_cancel,
+                    Flow::Lookup => v.intent_lookup,
                 }
                 .to_string()
             }),
@@ -484,8 +543,9 @@ impl VoiceService {
 
     /// Texts the caller a one-time link to the web chat with what the call gathered, then ends.
     async fn send_handoff(&self, s: &mut Session) -> Result<Reply, VoiceError> {
+        let v = s.v();
         let Some(caller) = s.caller.clone() else {
-            return Ok(self.end(s, words().cannot_text_number));
+            return Ok(self.end(s, v.cannot_text_number));
         };
         let mut context = self.handoff_context(s);
         let lines = calls::transcript(self.booking.pool(), &s.call_sid).await?;
@@ -497,7 +557,7 @@ impl VoiceService {
             })
             .collect();
         let minutes = self.handoff.ttl_minutes();
-        let message = (words().handoff_sms)(&s.sched.tenant.name, minutes);
+        let message = (v.handoff_sms)(&s.sched.tenant.name, minutes);
         match self
             .handoff
             .send_link(
@@ -512,38 +572,51 @@ impl VoiceService {
         {
             Ok(_) => {
                 s.ctx.handoff_sent = true;
-                Ok(self.end(s, (words().handoff_sent)(minutes)))
+                Ok(self.end(s, (v.handoff_sent)(minutes)))
             }
-            Err(HandoffError::Sms(SmsError::OptedOut)) => {
-                Ok(self.end(s, words().handoff_opted_out))
-            }
+            Err(HandoffError::Sms(SmsError::OptedOut)) => Ok(self.end(s, v.handoff_opted_out)),
             Err(HandoffError::Sms(SmsError::RateLimited)) => {
-                Ok(self.end(s, words().handoff_rate_limited))
+                Ok(self.end(s, v.handoff_rate_limited))
             }
             Err(HandoffError::Database(e)) | Err(HandoffError::Sms(SmsError::Database(e))) => {
                 Err(VoiceError::Database(e))
             }
             Err(e) => {
                 tracing::warn!(error = %e, "handoff sms failed");
-                Ok(self.end(s, words().handoff_failed))
+                Ok(self.end(s, v.handoff_failed))
             }
         }
     }
 
     // ---- booking path ---------------------------------------------------------------
 
-    async fn on_intent(&self, s: &mut Session, text: &str) -> Result<Option<Reply>, VoiceError> {
+    pub(super) async fn on_intent(
+        &self,
+        s: &mut Session,
+        text: &str,
+    ) -> Result<Option<Reply>, VoiceError> {
         let intent = nlu::detect_intent(text).or_else(|| {
             // "a consultation on Tuesday" names what to book without saying "book".
             nlu::match_service(text, &self.service_names(s)).map(|_| Intent::Book)
         });
+        self.begin(s, intent, text).await
+    }
+
+    /// Starts what the caller asked for (`text` may name more: a service, a day, a code).
+    pub(super) async fn begin(
+        &self,
+        s: &mut Session,
+        intent: Option<Intent>,
+        text: &str,
+    ) -> Result<Option<Reply>, VoiceError> {
+        let v = s.v();
         Ok(match intent {
             Some(Intent::Book) => {
                 s.ctx = CallContext {
                     flow: Some(Flow::Book),
                     name: s.ctx.name.take(),
                     email: s.ctx.email.take(),
-                    ..CallContext::default()
+                    ..s.ctx.carried()
                 };
                 Some(self.book_from(s, text).await?)
             }
@@ -555,33 +628,34 @@ impl VoiceService {
                 };
                 s.ctx = CallContext {
                     flow: Some(flow),
-                    ..CallContext::default()
+                    ..s.ctx.carried()
                 };
                 if let Some(r) = nlu::extract_reference(text) {
                     s.ctx.reference = Some(r.as_str().to_string());
                     return Ok(Some(self.ask(
                         s,
                         CallState::VerifyEmail,
-                        words().ask_booking_email,
+                        v.ask_booking_email,
                     )));
                 }
-                Some(self.ask(s, CallState::Reference, words().ask_reference_spelled))
+                Some(self.ask(s, CallState::Reference, v.ask_reference_spelled))
             }
             Some(Intent::HandoffToText) | Some(Intent::Waitlist) => {
                 Some(self.send_handoff(s).await?)
             }
-            Some(Intent::Help) => Some(self.ask(s, CallState::Intent, words().help)),
-            Some(Intent::Goodbye) => Some(self.end(s, words().thanks_goodbye)),
+            Some(Intent::Help) => Some(self.ask(s, CallState::Intent, v.help)),
+            Some(Intent::Goodbye) => Some(self.end(s, v.thanks_goodbye)),
             None => None,
         })
     }
 
-    fn service_names(&self, s: &Session) -> Vec<String> {
+    pub(super) fn service_names(&self, s: &Session) -> Vec<String> {
         s.services.iter().map(|x| x.name.clone()).collect()
     }
 
     /// Takes whatever the utterance already says (service, date, time) and asks for the rest.
-    async fn book_from(&self, s: &mut Session, text: &str) -> Result<Reply, VoiceError> {
+    pub(super) async fn book_from(&self, s: &mut Session, text: &str) -> Result<Reply, VoiceError> {
+        let v = s.v();
         if s.services.len() == 1 {
             s.ctx.service_id = Some(s.services[0].id);
             s.ctx.service_name = Some(s.services[0].name.clone());
@@ -590,14 +664,14 @@ impl VoiceService {
             s.ctx.service_name = Some(s.services[i].name.clone());
         }
         if s.ctx.service_id.is_none() {
-            let q = (words().which_service)(&speech::choices(&self.service_names(s)));
+            let q = (v.which_service)(&speech::choices(s.locale(), &self.service_names(s)));
             return Ok(self.ask(s, CallState::Service, q));
         }
         if let Some(date) = nlu::resolve_date(text, self.booking.clock().now(), s.tz()) {
             s.ctx.time_pref = nlu::parse_time(text);
             return self.search(s, date).await;
         }
-        let q = (words().which_day)(s.ctx.service_name.as_deref().unwrap_or_default());
+        let q = (v.which_day)(s.ctx.service_name.as_deref().unwrap_or_default());
         Ok(self.ask(s, CallState::Date, q))
     }
 
@@ -617,16 +691,21 @@ impl VoiceService {
     }
 
     /// Reads out up to three open times on `date`, nearest the caller's preference first.
-    async fn search(&self, s: &mut Session, date: NaiveDate) -> Result<Reply, VoiceError> {
+    pub(super) async fn search(
+        &self,
+        s: &mut Session,
+        date: NaiveDate,
+    ) -> Result<Reply, VoiceError> {
+        let v = s.v();
         let Some(service) = s.ctx.service_id else {
-            let q = (words().which_service)(&speech::choices(&self.service_names(s)));
+            let q = (v.which_service)(&speech::choices(s.locale(), &self.service_names(s)));
             return Ok(self.ask(s, CallState::Service, q));
         };
         s.ctx.date = Some(date);
         let tz = s.tz();
         let today = self.booking.clock().now().with_timezone(&tz).date_naive();
         if date < today {
-            return Ok(self.ask(s, CallState::Date, words().day_passed));
+            return Ok(self.ask(s, CallState::Date, v.day_passed));
         }
         // A reschedule is offered the times its booking can move to (its own time not busy).
         let found = match self.moving(s) {
@@ -644,7 +723,7 @@ impl VoiceService {
         let slots = match found {
             Ok(a) => a.slots,
             Err(BookingError::RangeBeyondLookahead { max_days_ahead }) => {
-                let q = (words().beyond_lookahead)(max_days_ahead);
+                let q = (v.beyond_lookahead)(max_days_ahead);
                 return Ok(self.ask(s, CallState::Date, q));
             }
             Err(e) => return Err(VoiceError::Booking(e)),
@@ -674,16 +753,16 @@ impl VoiceService {
             None => {}
         }
         starts.truncate(3);
-        let day = speech::speak_day(date);
+        let day = speech::speak_day(s.locale(), date);
         if starts.is_empty() {
             s.ctx.offered.clear();
-            let q = (words().no_openings)(&day);
+            let q = (v.no_openings)(&day);
             return Ok(self.ask(s, CallState::Date, q));
         }
         starts.sort();
         s.ctx.offered = starts.clone();
-        let list = speech::times(tz, &starts);
-        let q = (words().offer_times)(&day, &list);
+        let list = speech::times(s.locale(), tz, &starts);
+        let q = (v.offer_times)(&day, &list);
         let q = match self.clinic_time_note(s) {
             Some(note) => format!("{note} {q}"),
             None => q,
@@ -707,12 +786,13 @@ impl VoiceService {
             return None;
         }
         s.ctx.clinic_time_said = true;
-        Some((text::current().client_time.voice_clinic_time)(
+        Some((s.locale().text().client_time.voice_clinic_time)(
             &text::zone_place(s.tz()),
         ))
     }
 
     async fn on_slots(&self, s: &mut Session, text: &str) -> Result<Option<Reply>, VoiceError> {
+        let v = s.v();
         let tz = s.tz();
         let n = s.ctx.offered.len();
         let mut pick = nlu::parse_choice(text, n);
@@ -736,13 +816,26 @@ impl VoiceService {
                 s.ctx.time_pref = Some(spec);
                 let r = self.search(s, date).await?;
                 return Ok(Some(match r {
-                    Reply::Ask(q) => Reply::Ask((words().exact_time_not_open)(&q)),
+                    Reply::Ask(q) => Reply::Ask((v.exact_time_not_open)(&q)),
                     other => other,
                 }));
             }
             return Ok(None);
         };
-        let start = s.ctx.offered[i];
+        self.hold_offered(s, i).await
+    }
+
+    /// Holds the `i`th time read out (a move hold on a reschedule) and asks what comes next.
+    pub(super) async fn hold_offered(
+        &self,
+        s: &mut Session,
+        i: usize,
+    ) -> Result<Option<Reply>, VoiceError> {
+        let v = s.v();
+        let tz = s.tz();
+        let Some(start) = s.ctx.offered.get(i).copied() else {
+            return Ok(None);
+        };
         let (Some(service), Some(session)) = (s.ctx.service_id, s.session_id()) else {
             return Ok(None);
         };
@@ -763,13 +856,13 @@ impl VoiceService {
                 s.ctx.hold_id = Some(hold.id);
                 s.ctx.hold_start = Some(hold.start_at);
                 if s.ctx.flow == Some(Flow::Reschedule) {
-                    let q = (words().holding_to_move)(&speak_day_time(tz, hold.start_at));
+                    let q = (v.holding_to_move)(&speak_day_time(s.locale(), tz, hold.start_at));
                     return Ok(Some(self.ask(s, CallState::RescheduleConfirm, q)));
                 }
                 if s.ctx.name.is_some() && s.ctx.email.is_some() {
                     return Ok(Some(self.confirm_prompt(s)));
                 }
-                let q = (words().holding_ask_name)(&speak_day_time(tz, hold.start_at));
+                let q = (v.holding_ask_name)(&speak_day_time(s.locale(), tz, hold.start_at));
                 Ok(Some(self.ask(s, CallState::Name, q)))
             }
             Err(
@@ -784,9 +877,9 @@ impl VoiceService {
                     .unwrap_or_else(|| start.with_timezone(&tz).date_naive());
                 let r = self.search(s, date).await?;
                 let lead = match e {
-                    BookingError::ScheduleClosed => words().closed_then,
-                    BookingError::DailyLimitReached => words().day_full,
-                    _ => words().just_taken,
+                    BookingError::ScheduleClosed => v.closed_then,
+                    BookingError::DailyLimitReached => v.day_full,
+                    _ => v.just_taken,
                 };
                 Ok(Some(match r {
                     Reply::Ask(q) => Reply::Ask(lead(&q)),
@@ -798,12 +891,13 @@ impl VoiceService {
     }
 
     fn on_name(&self, s: &mut Session, text: &str) -> Option<Reply> {
+        let v = s.v();
         let name = nlu::parse_name_reply(text)?;
         s.ctx.name = Some(name.as_str().to_string());
         if s.ctx.email.is_some() {
             return Some(self.confirm_prompt(s));
         }
-        let q = (words().ask_email)(name.as_str());
+        let q = (v.ask_email)(name.as_str());
         Some(self.ask(s, CallState::Email, q))
     }
 
@@ -813,8 +907,9 @@ impl VoiceService {
         Some(self.confirm_prompt(s))
     }
 
-    fn confirm_prompt(&self, s: &mut Session) -> Reply {
+    pub(super) fn confirm_prompt(&self, s: &mut Session) -> Reply {
         let q = speech::confirm(
+            s.locale(),
             s.tz(),
             s.ctx.service_name.as_deref().unwrap_or_default(),
             s.ctx.hold_start,
@@ -825,30 +920,31 @@ impl VoiceService {
     }
 
     async fn on_confirm(&self, s: &mut Session, text: &str) -> Result<Option<Reply>, VoiceError> {
-        match nlu::yes_no(text) {
+        let v = s.v();
+        match s.yes_no(text) {
             Some(YesNo::Yes) => {}
             Some(YesNo::No) => {
                 s.ctx.offered.clear();
-                return Ok(Some(self.ask(s, CallState::Date, words().nothing_booked)));
+                return Ok(Some(self.ask(s, CallState::Date, v.nothing_booked)));
             }
             None => return Ok(None),
         }
         let (Some(hold), Some(session)) = (s.ctx.hold_id, s.session_id()) else {
-            return Ok(Some(self.ask(s, CallState::Date, words().pick_again)));
+            return Ok(Some(self.ask(s, CallState::Date, v.pick_again)));
         };
         let (Ok(name), Ok(email)) = (
             ClientName::parse(s.ctx.name.as_deref().unwrap_or_default()),
             Email::parse(s.ctx.email.as_deref().unwrap_or_default()),
         ) else {
-            return Ok(Some(self.ask(s, CallState::Name, words().name_again)));
+            return Ok(Some(self.ask(s, CallState::Name, v.name_again)));
         };
         let details = ClientDetails {
             name,
             email,
             phone: s.caller.clone(),
-            notes: crate::domain::Notes::from_free_text(words().booked_by_phone),
+            notes: crate::domain::Notes::from_free_text(v.booked_by_phone),
             time_zone: None,
-            locale: None,
+            locale: Some(s.locale()),
         };
         match self
             .booking
@@ -858,9 +954,9 @@ impl VoiceService {
             Ok((appt, _)) => {
                 s.ctx.reference = Some(appt.reference.clone());
                 s.ctx.hold_id = None;
-                let q = (words().booked)(
+                let q = (v.booked)(
                     s.ctx.service_name.as_deref().unwrap_or_default(),
-                    &speak_day_time(s.tz(), appt.start_at),
+                    &speak_day_time(s.locale(), s.tz(), appt.start_at),
                     &spell(&appt.reference),
                 );
                 Ok(Some(self.ask(s, CallState::Completed, q)))
@@ -875,7 +971,7 @@ impl VoiceService {
                 s.ctx.hold_id = None;
                 let r = self.search(s, date).await?;
                 Ok(Some(match r {
-                    Reply::Ask(q) => Reply::Ask((words().no_longer_available)(&q)),
+                    Reply::Ask(q) => Reply::Ask((v.no_longer_available)(&q)),
                     other => other,
                 }))
             }
@@ -884,17 +980,18 @@ impl VoiceService {
     }
 
     async fn on_completed(&self, s: &mut Session, text: &str) -> Result<Option<Reply>, VoiceError> {
+        let v = s.v();
         if let Some(i) =
             nlu::detect_intent(text).filter(|i| *i != Intent::Goodbye && *i != Intent::Help)
         {
             let _ = i;
             return self.on_intent(s, text).await;
         }
-        Ok(match nlu::yes_no(text) {
-            Some(YesNo::Yes) => Some(self.ask(s, CallState::Intent, words().what_else)),
-            Some(YesNo::No) => Some(self.end(s, words().great_day_goodbye)),
+        Ok(match s.yes_no(text) {
+            Some(YesNo::Yes) => Some(self.ask(s, CallState::Intent, v.what_else)),
+            Some(YesNo::No) => Some(self.end(s, v.great_day_goodbye)),
             None if nlu::detect_intent(text) == Some(Intent::Goodbye) => {
-                Some(self.end(s, words().great_day_goodbye))
+                Some(self.end(s, v.great_day_goodbye))
             }
             None => None,
         })
@@ -903,20 +1000,22 @@ impl VoiceService {
     // ---- existing bookings ----------------------------------------------------------
 
     fn on_reference(&self, s: &mut Session, text: &str) -> Option<Reply> {
+        let v = s.v();
         let r = nlu::extract_reference(text)?;
         s.ctx.reference = Some(r.as_str().to_string());
         Some(self.ask(
             s,
             CallState::VerifyEmail,
-            (words().reference_thanks)(&spell(r.as_str())),
+            (v.reference_thanks)(&spell(r.as_str())),
         ))
     }
 
-    async fn on_verify_email(
+    pub(super) async fn on_verify_email(
         &self,
         s: &mut Session,
         text: &str,
     ) -> Result<Option<Reply>, VoiceError> {
+        let v = s.v();
         let Some(email) = nlu::extract_email(text) else {
             return Ok(None);
         };
@@ -926,21 +1025,13 @@ impl VoiceService {
             .as_deref()
             .and_then(|r| ReferenceCode::parse(r).ok())
         else {
-            return Ok(Some(self.ask(
-                s,
-                CallState::Reference,
-                words().ask_reference,
-            )));
+            return Ok(Some(self.ask(s, CallState::Reference, v.ask_reference)));
         };
         let appt = match self.booking.lookup(s.tenant, &reference, &email).await {
             Ok(a) => a,
             Err(BookingError::BookingNotFound) => {
                 s.misunderstandings += 1;
-                return Ok(Some(self.ask(
-                    s,
-                    CallState::Reference,
-                    words().booking_not_found,
-                )));
+                return Ok(Some(self.ask(s, CallState::Reference, v.booking_not_found)));
             }
             Err(e) => return Err(VoiceError::Booking(e)),
         };
@@ -953,27 +1044,21 @@ impl VoiceService {
             .map(|x| x.name.clone());
         s.ctx.booking_start = Some(appt.start_at);
         let tz = s.tz();
-        let what = (words().your_booking)(
-            s.ctx.service_name.as_deref().unwrap_or(words().appointment),
-            &speak_day_time(tz, appt.start_at),
+        let what = (v.your_booking)(
+            s.ctx.service_name.as_deref().unwrap_or(v.appointment),
+            &speak_day_time(s.locale(), tz, appt.start_at),
         );
         if appt.status == "cancelled" {
             return Ok(Some(self.ask(
                 s,
                 CallState::Completed,
-                (words().found_cancelled)(&what),
+                (v.found_cancelled)(&what),
             )));
         }
         Ok(Some(match s.ctx.flow {
-            Some(Flow::Cancel) => self.ask(
-                s,
-                CallState::CancelConfirm,
-                (words().found_to_cancel)(&what),
-            ),
-            Some(Flow::Reschedule) => {
-                self.ask(s, CallState::Date, (words().found_to_reschedule)(&what))
-            }
-            _ => self.ask(s, CallState::BookingFound, (words().found)(&what)),
+            Some(Flow::Cancel) => self.ask(s, CallState::CancelConfirm, (v.found_to_cancel)(&what)),
+            Some(Flow::Reschedule) => self.ask(s, CallState::Date, (v.found_to_reschedule)(&what)),
+            _ => self.ask(s, CallState::BookingFound, (v.found)(&what)),
         }))
     }
 
@@ -982,6 +1067,7 @@ impl VoiceService {
         s: &mut Session,
         text: &str,
     ) -> Result<Option<Reply>, VoiceError> {
+        let v = s.v();
         let tz = s.tz();
         Ok(match nlu::detect_intent(text) {
             Some(Intent::Reschedule) => {
@@ -990,15 +1076,15 @@ impl VoiceService {
                     s.ctx.time_pref = nlu::parse_time(text);
                     return Ok(Some(self.search(s, date).await?));
                 }
-                Some(self.ask(s, CallState::Date, words().move_to_which_day))
+                Some(self.ask(s, CallState::Date, v.move_to_which_day))
             }
             Some(Intent::Cancel) => {
                 s.ctx.flow = Some(Flow::Cancel);
-                Some(self.ask(s, CallState::CancelConfirm, words().sure_to_cancel))
+                Some(self.ask(s, CallState::CancelConfirm, v.sure_to_cancel))
             }
-            Some(Intent::Goodbye) => Some(self.end(s, words().thanks_goodbye)),
-            _ => match nlu::yes_no(text) {
-                Some(YesNo::No) => Some(self.end(s, words().thanks_goodbye)),
+            Some(Intent::Goodbye) => Some(self.end(s, v.thanks_goodbye)),
+            _ => match s.yes_no(text) {
+                Some(YesNo::No) => Some(self.end(s, v.thanks_goodbye)),
                 _ => None,
             },
         })
@@ -1029,31 +1115,26 @@ impl VoiceService {
         s: &mut Session,
         text: &str,
     ) -> Result<Option<Reply>, VoiceError> {
-        match nlu::yes_no(text) {
+        let v = s.v();
+        match s.yes_no(text) {
             Some(YesNo::Yes) => {
                 let Some((reference, email)) = self.booking_keys(s) else {
-                    return Ok(Some(self.ask(
-                        s,
-                        CallState::Reference,
-                        words().ask_reference,
-                    )));
+                    return Ok(Some(self.ask(s, CallState::Reference, v.ask_reference)));
                 };
                 match self.booking.cancel(s.tenant, &reference, &email).await {
-                    Ok(_) => Ok(Some(self.ask(s, CallState::Completed, words().cancelled))),
+                    Ok(_) => Ok(Some(self.ask(s, CallState::Completed, v.cancelled))),
                     Err(e @ BookingError::ChangeCutoffPassed { .. }) => Ok(Some(self.ask(
                         s,
                         CallState::Completed,
-                        (words().change_cutoff)(&e.to_string()),
+                        (v.change_cutoff)(&e.to_string()),
                     ))),
-                    Err(BookingError::BookingNotFound) => Ok(Some(self.ask(
-                        s,
-                        CallState::Reference,
-                        words().booking_gone,
-                    ))),
+                    Err(BookingError::BookingNotFound) => {
+                        Ok(Some(self.ask(s, CallState::Reference, v.booking_gone)))
+                    }
                     Err(e) => Err(VoiceError::Booking(e)),
                 }
             }
-            Some(YesNo::No) => Ok(Some(self.ask(s, CallState::Completed, words().left_as_is))),
+            Some(YesNo::No) => Ok(Some(self.ask(s, CallState::Completed, v.left_as_is))),
             None => Ok(None),
         }
     }
@@ -1063,15 +1144,12 @@ impl VoiceService {
         s: &mut Session,
         text: &str,
     ) -> Result<Option<Reply>, VoiceError> {
-        match nlu::yes_no(text) {
+        let v = s.v();
+        match s.yes_no(text) {
             Some(YesNo::Yes) => {
                 let (Some((reference, email)), Some(hold)) = (self.booking_keys(s), s.ctx.hold_id)
                 else {
-                    return Ok(Some(self.ask(
-                        s,
-                        CallState::Reference,
-                        words().ask_reference,
-                    )));
+                    return Ok(Some(self.ask(s, CallState::Reference, v.ask_reference)));
                 };
                 let session = s.session_id();
                 match self
@@ -1081,8 +1159,8 @@ impl VoiceService {
                 {
                     Ok(moved) => {
                         s.ctx.hold_id = None;
-                        let q = (words().moved)(
-                            &speak_day_time(s.tz(), moved.start_at),
+                        let q = (v.moved)(
+                            &speak_day_time(s.locale(), s.tz(), moved.start_at),
                             &spell(&moved.reference),
                         );
                         Ok(Some(self.ask(s, CallState::Completed, q)))
@@ -1096,13 +1174,13 @@ impl VoiceService {
                         Ok(Some(self.ask(
                             s,
                             CallState::Date,
-                            words().no_longer_available_pick_day,
+                            v.no_longer_available_pick_day,
                         )))
                     }
                     Err(e) => Err(VoiceError::Booking(e)),
                 }
             }
-            Some(YesNo::No) => Ok(Some(self.ask(s, CallState::Date, words().unchanged))),
+            Some(YesNo::No) => Ok(Some(self.ask(s, CallState::Date, v.unchanged))),
             None => Ok(None),
         }
     }
@@ -1113,8 +1191,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn sixteen_states_round_trip() {
-        assert_eq!(CallState::ALL.len(), 16);
+    fn eighteen_states_round_trip() {
+        assert_eq!(CallState::ALL.len(), 18);
         for s in CallState::ALL {
             assert_eq!(CallState::parse(s.as_str()), Some(s));
             let json = serde_json::to_string(&s).unwrap_or_default();

@@ -1,4 +1,4 @@
-//! The phone conversation engine: a finite state machine of 16 states over the shared
+//! The phone conversation engine: a finite state machine of 18 states over the shared
 //! rule-based NLU ([`crate::domain::nlu`]) and the booking service (no booking logic here).
 //!
 //! ```text
@@ -7,6 +7,7 @@
 //!              ├→ reference → verify_email ┬→ booking_found ──────────────┤
 //!              │                           ├→ cancel_confirm ─────────────┤
 //!              │                           └→ date → slots → reschedule_confirm
+//!              ├→ (name, email or reference) 9 → verify_code → confirm | choose_booking
 //!              └→ (any state) "text me a link" / 3 misunderstandings / limits → handoff_offer → ended
 //! ```
 //!
@@ -18,6 +19,8 @@
 //!   read out for speech;
 //! - [`twiml`]: the TwiML documents the webhooks answer with;
 //! - [`transfer`]: the transfer to a person and voicemail.
+//! - [`keypad`]: answers by key in every state, the language offer, and the keypad-only
+//!   caller's identity (a one-time code texted to the caller ID).
 //!
 //! Durability: the state and what the call gathered live in `voice_calls` (per CallSid).
 //! A turn locks the call's row, runs, and writes back with `WHERE version = $seen`, together
@@ -29,6 +32,7 @@
 //! in the web chat.
 
 pub mod flow;
+pub mod keypad;
 pub mod speech;
 pub mod transfer;
 pub mod twiml;
@@ -176,20 +180,21 @@ impl VoiceService {
                 }))
             }
             StartOutcome::Existing(_) | StartOutcome::Started(_) => {
-                self.turn(call_sid, None, None, request_key).await
+                self.turn(call_sid, None, None, None, request_key).await
             }
         }
     }
 
-    /// `POST /twilio/voice/gather`: one caller utterance (empty = silence).
+    /// `POST /twilio/voice/gather`: one caller answer, spoken or keyed (empty = silence).
     pub async fn gather(
         &self,
         call_sid: &str,
         speech: &str,
+        digits: Option<&str>,
         confidence: Option<f32>,
         request_key: Option<&str>,
     ) -> Result<String, VoiceError> {
-        self.turn(call_sid, Some(speech), confidence, request_key)
+        self.turn(call_sid, Some(speech), digits, confidence, request_key)
             .await
     }
 

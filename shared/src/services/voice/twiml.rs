@@ -11,8 +11,22 @@ use quick_xml::escape::partial_escape;
 use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, BytesText, Event};
 use quick_xml::Writer;
 
-/// The voice every prompt is spoken with.
-pub const VOICE: &str = "Polly.Joanna";
+use crate::domain::Locale;
+
+/// The Amazon Polly voice (Twilio's names) prompts are spoken with in English.
+pub const VOICE_EN: &str = "Polly.Joanna-Neural";
+/// The Amazon Polly voice (Twilio's names) prompts are spoken with in Spanish (US).
+pub const VOICE_ES: &str = "Polly.Lupe-Neural";
+/// The key that ends a keyed entry early (without it, Twilio waits `timeout` seconds).
+pub const FINISH_KEY: &str = "#";
+
+/// The voice of a locale.
+pub fn voice(locale: Locale) -> &'static str {
+    match locale {
+        Locale::En => VOICE_EN,
+        Locale::Es => VOICE_ES,
+    }
+}
 /// Content type Twilio accepts for TwiML.
 pub const CONTENT_TYPE: &str = "application/xml; charset=utf-8";
 
@@ -71,22 +85,50 @@ impl Element {
     }
 }
 
-/// `<Say voice="Polly.Joanna">text</Say>`.
+/// `<Say voice="Polly.Joanna-Neural" language="en-US">text</Say>` (English).
 pub fn say(text: impl Into<String>) -> Element {
-    Element::new("Say").attr("voice", VOICE).text(text)
+    say_in(Locale::En, text)
 }
 
-/// `<Gather input="speech" action=… method="POST" speechTimeout="auto" …><Say>…</Say></Gather>`.
-/// `actionOnEmptyResult` makes silence reach the action too, so the engine counts it.
-pub fn gather_speech(action: &str, prompt: impl Into<String>) -> Element {
-    Element::new("Gather")
-        .attr("input", "speech")
+/// `<Say voice=… language=…>text</Say>` in the locale's voice and language.
+pub fn say_in(locale: Locale, text: impl Into<String>) -> Element {
+    Element::new("Say")
+        .attr("voice", voice(locale))
+        .attr("language", locale.speech_tag())
+        .text(text)
+}
+
+/// What a `<Gather>` listens for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Listen {
+    /// How many keys answer (`numDigits`): Twilio posts as soon as they are pressed.
+    /// `None`: any number, ended by `#` or a pause.
+    pub num_digits: Option<u8>,
+}
+
+/// `<Gather input="dtmf speech" action=… method="POST" speechTimeout="auto" …><Say>…</Say></Gather>`:
+/// the caller may answer by voice or by keypad, and interrupt the prompt with either (the
+/// `<Say>` is nested, and `bargeIn` keeps Twilio's default). `finishOnKey="#"` ends a keyed
+/// entry; `numDigits` when a known number of keys answers. `actionOnEmptyResult` makes silence
+/// reach the action too, so the engine counts it.
+pub fn gather(action: &str, locale: Locale, listen: Listen, prompt: impl Into<String>) -> Element {
+    let mut g = Element::new("Gather")
+        .attr("input", "dtmf speech")
         .attr("action", action)
         .attr("method", "POST")
         .attr("speechTimeout", "auto")
-        .attr("language", "en-US")
-        .attr("actionOnEmptyResult", "true")
-        .child(say(prompt))
+        .attr("language", locale.speech_tag())
+        .attr("finishOnKey", FINISH_KEY);
+    if let Some(n) = listen.num_digits {
+        g = g.attr("numDigits", n.to_string());
+    }
+    g.attr("actionOnEmptyResult", "true")
+        .child(say_in(locale, prompt))
+}
+
+/// [`gather`] in English, any keyed entry.
+pub fn gather_speech(action: &str, prompt: impl Into<String>) -> Element {
+    gather(action, Locale::En, Listen::default(), prompt)
 }
 
 pub fn redirect(url: &str) -> Element {
@@ -149,10 +191,28 @@ mod tests {
             .to_xml();
         assert_eq!(
             xml,
-            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response><Gather input=\"speech\" \
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response><Gather input=\"dtmf speech\" \
              action=\"/twilio/voice/gather?a=1&amp;b=2\" method=\"POST\" speechTimeout=\"auto\" \
-             language=\"en-US\" actionOnEmptyResult=\"true\"><Say voice=\"Polly.Joanna\">Tom &amp; \
+             language=\"en-US\" finishOnKey=\"#\" actionOnEmptyResult=\"true\">\
+             <Say voice=\"Polly.Joanna-Neural\" language=\"en-US\">Tom &amp; \
              Jerry's &lt;clinic&gt;</Say></Gather><Hangup/></Response>"
+        );
+        let es = Response::new()
+            .verb(gather(
+                "/g",
+                Locale::Es,
+                Listen {
+                    num_digits: Some(1),
+                },
+                "Hola",
+            ))
+            .to_xml();
+        assert_eq!(
+            es,
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response><Gather input=\"dtmf speech\" \
+             action=\"/g\" method=\"POST\" speechTimeout=\"auto\" language=\"es-US\" \
+             finishOnKey=\"#\" numDigits=\"1\" actionOnEmptyResult=\"true\">\
+             <Say voice=\"Polly.Lupe-Neural\" language=\"es-US\">Hola</Say></Gather></Response>"
         );
         assert_eq!(
             Response::new().to_xml(),
