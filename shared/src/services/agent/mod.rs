@@ -36,6 +36,8 @@ pub use tools::{AgentEvent, ToolExecutor, TurnCtx};
 const LEASE_SECONDS: i64 = 90;
 /// Messages of history the model sees.
 const HISTORY: i64 = 40;
+/// Typed emails a session remembers (the latest ones).
+const TYPED_EMAILS: usize = 5;
 
 /// The reply when the language model failed, in English (what tests compare against).
 pub const SYSTEM_ISSUE_REPLY: &str = text::en::TEXT.chat.system_issue;
@@ -336,8 +338,24 @@ fn apply_confirmations(ctx: &mut TurnCtx, text: &str) {
     if let Some(tz) = nlu::extract_time_zone(text) {
         ctx.state.time_zone = Some(tz.name().to_string());
     }
+    // What the client said in this message, for the guards of the tools that change or
+    // show bookings.
+    ctx.state.turn_yes = yes;
+    match nlu::detect_intent(text) {
+        Some(nlu::Intent::Cancel) => ctx.state.asked_cancel = true,
+        Some(nlu::Intent::Reschedule) => ctx.state.asked_reschedule = true,
+        _ => {}
+    }
     // The email typed now, and those typed while a change of booking waits for one.
     let typed = nlu::extract_email(text).map(|e| e.as_str().to_string());
+    if let Some(e) = &typed {
+        if !ctx.state.typed_emails.contains(e) {
+            if ctx.state.typed_emails.len() >= TYPED_EMAILS {
+                ctx.state.typed_emails.remove(0);
+            }
+            ctx.state.typed_emails.push(e.clone());
+        }
+    }
     ctx.state.turn_email = typed.clone();
     if ctx.state.change_email_turns > 0 {
         ctx.state.change_email_turns -= 1;
@@ -366,14 +384,19 @@ static RESCHEDULE_CLAIM: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)\b(?:(?:is|are|been|was|now|successfully|have|has|i've|i have)\s+(?:been\s+)?(?:rescheduled|moved))\b")
         .expect("literal regex")
 });
+static HOLD_CLAIM: LazyLock<Regex> = LazyLock::new(|| {
+    #[allow(clippy::expect_used)]
+    Regex::new(r"(?i)\b(?:i'?m holding|i am holding|i'?ve held|i have held|(?:is|are) (?:now )?on hold|on hold for you|holding (?:it|that|this|the \w+)(?: time| slot)? for you|(?:i'?ve|i have) (?:put|placed) (?:a )?hold)\b")
+        .expect("literal regex")
+});
 static CALL_PROMISE: LazyLock<Regex> = LazyLock::new(|| {
     #[allow(clippy::expect_used)]
     Regex::new(r"(?i)\b(?:(?:i'll|i will|we'll|we will|someone will|somebody will|they'll|they will|i can|let me)\s+(?:have someone\s+)?(?:call|phone|ring)(?: you)?|(?:transfer|connect|put) you (?:to|through)|transferring you|give you a (?:call|ring)|call you back)\b")
         .expect("literal regex")
 });
 
-/// A reply the tools do not back up: a claimed confirmation, cancellation or reschedule
-/// without the matching successful tool call in this turn, or a promised phone call or
+/// A reply the tools do not back up: a claimed confirmation, cancellation, reschedule or
+/// hold without the matching successful tool call in this turn, or a promised phone call or
 /// transfer. Returns the reason and the safe reply that replaces it.
 pub fn unsafe_reply(reply: &str, succeeded: &[&str]) -> Option<(&'static str, &'static str)> {
     let did = |t: &str| succeeded.contains(&t);
@@ -393,6 +416,9 @@ pub fn unsafe_reply(reply: &str, succeeded: &[&str]) -> Option<(&'static str, &'
     }
     if RESCHEDULE_CLAIM.is_match(reply) && !did("reschedule_booking") {
         return Some(("unbacked_reschedule", text::current().chat.unbacked_claim));
+    }
+    if HOLD_CLAIM.is_match(reply) && !did("hold_slot") {
+        return Some(("unbacked_hold", text::current().chat.unbacked_claim));
     }
     None
 }
@@ -486,6 +512,9 @@ mod tests {
         assert!(unsafe_reply("It has been cancelled.", &["confirm_booking"]).is_some());
         assert!(unsafe_reply("It has been cancelled.", &["cancel_booking"]).is_none());
         assert!(unsafe_reply("Your booking was rescheduled.", none).is_some());
+        assert!(unsafe_reply("I'm holding 10:00 AM tomorrow for you.", none).is_some());
+        assert!(unsafe_reply("That time is now on hold for you.", none).is_some());
+        assert!(unsafe_reply("I'm holding 10:00 AM for you.", &["hold_slot"]).is_none());
         assert!(
             unsafe_reply("I'll have someone call you tomorrow.", &["confirm_booking"]).is_some()
         );
