@@ -371,27 +371,27 @@ fn apply_confirmations(ctx: &mut TurnCtx, text: &str) {
 
 static CONFIRM_CLAIM: LazyLock<Regex> = LazyLock::new(|| {
     #[allow(clippy::expect_used)]
-    Regex::new(r"(?i)\b(?:(?:is|are|been|was|now|successfully|have|has|i've|i have)\s+(?:been\s+)?(?:confirmed|booked)|you'?re (?:all )?set|all set|booking (?:is )?confirmed|appointment (?:is )?confirmed|reservation (?:is )?confirmed)\b")
+    Regex::new(r"(?i)\b(?:(?:is|are|been|was|now|successfully|have|has|i've|i have)\s+(?:been\s+)?(?:confirmed|booked)|you'?re (?:all )?set|all set|booking (?:is )?confirmed|appointment (?:is )?confirmed|reservation (?:is )?confirmed|(?:está|esta|quedó|quedo|queda|ha sido|fue)\s+(?:confirmad[ao]|reservad[ao]|agendad[ao])|(?:le|te|lo|la)\s+(?:reservé|agendé)|(?:he|hemos)\s+(?:reservado|confirmado|agendado))\b")
         .expect("literal regex")
 });
 static CANCEL_CLAIM: LazyLock<Regex> = LazyLock::new(|| {
     #[allow(clippy::expect_used)]
-    Regex::new(r"(?i)\b(?:(?:is|are|been|was|now|successfully|have|has|i've|i have)\s+(?:been\s+)?cancell?ed)\b")
+    Regex::new(r"(?i)\b(?:(?:is|are|been|was|now|successfully|have|has|i've|i have)\s+(?:been\s+)?cancell?ed|(?:fue|ha sido|quedó|quedo)\s+cancelad[ao]|(?:he|hemos)\s+cancelado|cancelé)\b")
         .expect("literal regex")
 });
 static RESCHEDULE_CLAIM: LazyLock<Regex> = LazyLock::new(|| {
     #[allow(clippy::expect_used)]
-    Regex::new(r"(?i)\b(?:(?:is|are|been|was|now|successfully|have|has|i've|i have)\s+(?:been\s+)?(?:rescheduled|moved))\b")
+    Regex::new(r"(?i)\b(?:(?:is|are|been|was|now|successfully|have|has|i've|i have)\s+(?:been\s+)?(?:rescheduled|moved)|(?:fue|ha sido|quedó|quedo)\s+(?:cambiad[ao]|movid[ao]|reprogramad[ao])|(?:he|hemos)\s+(?:cambiado|movido|reprogramado))\b")
         .expect("literal regex")
 });
 static HOLD_CLAIM: LazyLock<Regex> = LazyLock::new(|| {
     #[allow(clippy::expect_used)]
-    Regex::new(r"(?i)\b(?:i'?m holding|i am holding|i'?ve held|i have held|(?:is|are) (?:now )?on hold|on hold for you|holding (?:it|that|this|the \w+)(?: time| slot)? for you|(?:i'?ve|i have) (?:put|placed) (?:a )?hold)\b")
+    Regex::new(r"(?i)\b(?:i'?m holding|i am holding|i'?ve held|i have held|(?:is|are) (?:now )?on hold|on hold for you|holding (?:it|that|this|the \w+)(?: time| slot)? for you|(?:i'?ve|i have) (?:put|placed) (?:a )?hold|le aparto|se (?:lo|la) aparto|le estoy apartando|(?:lo|la) tengo apartad[ao])\b")
         .expect("literal regex")
 });
 static CALL_PROMISE: LazyLock<Regex> = LazyLock::new(|| {
     #[allow(clippy::expect_used)]
-    Regex::new(r"(?i)\b(?:(?:i'll|i will|we'll|we will|someone will|somebody will|they'll|they will|i can|let me)\s+(?:have someone\s+)?(?:call|phone|ring)(?: you)?|(?:transfer|connect|put) you (?:to|through)|transferring you|give you a (?:call|ring)|call you back)\b")
+    Regex::new(r"(?i)\b(?:(?:i'll|i will|we'll|we will|someone will|somebody will|they'll|they will|i can|let me)\s+(?:have someone\s+)?(?:call|phone|ring)(?: you)?|(?:transfer|connect|put) you (?:to|through)|transferring you|give you a (?:call|ring)|call you back|(?:le|te|lo|la|los|las)\s+(?:llamaremos|llamaré|llamare|llamará|llamara|vamos a llamar|va a llamar|van a llamar)|(?:le|te)\s+devolvemos la llamada|(?:le|lo|la)\s+(?:transfiero|comunico|paso)\s+con)\b")
         .expect("literal regex")
 });
 
@@ -515,6 +515,20 @@ mod tests {
         assert!(unsafe_reply("I'm holding 10:00 AM tomorrow for you.", none).is_some());
         assert!(unsafe_reply("That time is now on hold for you.", none).is_some());
         assert!(unsafe_reply("I'm holding 10:00 AM for you.", &["hold_slot"]).is_none());
+        // the same claims in Spanish
+        assert!(unsafe_reply("Listo, su cita está confirmada.", none).is_some());
+        assert!(unsafe_reply("Su cita quedó reservada para el martes.", none).is_some());
+        assert!(unsafe_reply("Su cita fue cancelada.", none).is_some());
+        assert!(unsafe_reply("Su cita fue cambiada al viernes.", none).is_some());
+        assert!(unsafe_reply("Le aparto las 10:00 de mañana.", none).is_some());
+        assert!(unsafe_reply("Claro, le llamaremos esta tarde.", none).is_some());
+        assert!(unsafe_reply("Su cita quedó cancelada.", &["cancel_booking"]).is_none());
+        assert!(unsafe_reply("Listo, su cita está confirmada.", &["confirm_booking"]).is_none());
+        assert!(unsafe_reply("Le aparto el martes a las 10:00.", &["hold_slot"]).is_none());
+        // questions, refusals and states are not claims
+        assert!(unsafe_reply("Ese horario ya no está apartado. ¿Qué otro día?", none).is_none());
+        assert!(unsafe_reply("¿Quiere que la cancele? (sí/no)", none).is_none());
+        assert!(unsafe_reply("No puedo hacer, recibir ni transferir llamadas.", none).is_none());
         assert!(
             unsafe_reply("I'll have someone call you tomorrow.", &["confirm_booking"]).is_some()
         );
