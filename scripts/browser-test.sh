@@ -3,7 +3,8 @@
 # headless Chromium with playwright-core (web/tests/widget.test.cjs) on a 390-pixel screen,
 # books an appointment with the deterministic engine, reloads (the history shows), types twice
 # during a turn and once while the session's turn is held in Postgres (no error shows), opens a
-# business's own page (its name, no demo words) and an unknown tenant's 404, follows a
+# business's own page (its name, no demo words) and an unknown tenant's 404, shows the widget
+# in Spanish (data-lang="es", a Spanish browser, the language switch), follows a
 # one-time handoff link minted here (first with site data blocked: nothing is spent; then the
 # page, "Continue in chat", the call's context in the chat, a booking there), then checks
 # both bookings in Postgres.
@@ -57,6 +58,12 @@ INSERT INTO tenants (id, name, time_zone) VALUES (:'id', :'name', 'Europe/Paris'
 ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name;
 SQL
   die "could not store the business tenant"
+
+# The demo tenant speaks English and Spanish: the widget's Spanish page and its language switch.
+psql "$DATABASE_URL" -q -v ON_ERROR_STOP=1 >/dev/null <<'SQL' ||
+UPDATE tenants SET languages = '{en,es}' WHERE id = '6d0e0000-0000-4000-8000-000000000001';
+SQL
+  die "could not give the demo tenant its languages"
 
 PORT="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')"
 GOMOMO_ENV=development OPENAI_API_KEY= HANDOFF_SECRET="$HANDOFF_SECRET" "$GOMOMO" serve --addr "127.0.0.1:$PORT" >"$OUT/serve.log" 2>&1 &

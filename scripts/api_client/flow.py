@@ -63,7 +63,9 @@ from gomomo_client.api.admin import (
     update_tenant,
     create_service,
     get_public_booking_url,
+    get_languages,
     get_widget_origins,
+    put_languages,
     put_public_booking_url,
     put_widget_origins,
     update_resource,
@@ -135,6 +137,7 @@ from gomomo_client.models import (
     ServiceRulesBody,
     TenantRulesBody,
     UpdateUserRequest,
+    TenantLanguages,
     WidgetOrigins,
     AvailabilityView,
     BookingView,
@@ -571,6 +574,10 @@ def main(base, seed_path):
     done(put_public_booking_url.sync_detailed(tenant, client=person, body=PublicBookingUrlRequest(public_booking_url=url.public_booking_url)), "keep it")
     origins = done(get_widget_origins.sync_detailed(tenant, client=person), "widget origins")
     done(put_widget_origins.sync_detailed(tenant, client=person, body=WidgetOrigins(widget_origins=origins.widget_origins)), "keep them")
+    langs = done(get_languages.sync_detailed(tenant, client=person), "languages")
+    check(langs.languages[0].value == "en", f"the default language is English: {langs.languages}")
+    both = done(put_languages.sync_detailed(tenant, client=person, body=TenantLanguages.from_dict({"languages": ["en", "es"]})), "offer Spanish too")
+    check([l.value for l in both.languages] == ["en", "es"], f"languages kept in order: {both.languages}")
     policy = done(get_attendance_policy.sync_detailed(tenant, client=person), "attendance policy")
     done(
         put_attendance_policy.sync_detailed(

@@ -91,6 +91,7 @@ async fn book_as(
         phone: None,
         notes: None,
         time_zone: None,
+        locale: None,
     };
     booking
         .confirm(tenant, hold.id, &s, &details)
@@ -473,6 +474,7 @@ async fn ctx_with(
             vague: false,
             succeeded: vec![],
             events: vec![],
+            locale: gomomo::domain::Locale::En,
         },
     )
 }

@@ -717,6 +717,7 @@ async fn a_lookup_needs_the_email_typed_by_the_client(pool: PgPool) {
         phone: None,
         notes: None,
         time_zone: None,
+        locale: None,
     };
     let (appt, _) = booking
         .confirm(fx.tenant, hold.id, &other, &details)

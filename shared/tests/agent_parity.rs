@@ -163,7 +163,9 @@ async fn a_call_back_request_becomes_a_follow_up_through_the_tool(pool: PgPool) 
     let r = chat.say("Can someone call me back?").await;
     // Never a promised call.
     assert!(r.reply.contains("can't make"), "{}", r.reply);
-    assert!(gomomo::services::agent::unsafe_reply(&r.reply, &[]).is_none());
+    assert!(
+        gomomo::services::agent::unsafe_reply(gomomo::domain::Locale::En, &r.reply, &[]).is_none()
+    );
     let r = chat.say("yes").await;
     assert!(
         r.reply.contains("email"),
@@ -205,7 +207,9 @@ async fn no_openings_then_no_waitlist_offers_a_follow_up(pool: PgPool) {
     assert!(r.reply.contains("waitlist"), "{}", r.reply);
     let r = chat.say("no").await;
     assert!(r.reply.contains("follow up"), "{}", r.reply);
-    assert!(gomomo::services::agent::unsafe_reply(&r.reply, &[]).is_none());
+    assert!(
+        gomomo::services::agent::unsafe_reply(gomomo::domain::Locale::En, &r.reply, &[]).is_none()
+    );
     let r = chat.say("yes").await;
     assert!(r.reply.contains("scheduled"), "{}", r.reply);
     assert_eq!(chat.followups().await, 1);

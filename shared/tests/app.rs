@@ -308,6 +308,7 @@ async fn every_booking_path_of_the_app_publishes_at_commit(pool: PgPool) {
         phone: None,
         notes: None,
         time_zone: None,
+        locale: None,
     };
     // The booking service every entry point gets (REST, chat, voice, SMS share it).
     for booking in [app.booking.clone(), app.agent.booking().clone()] {

@@ -96,6 +96,17 @@ impl Env {
         start: DateTime<Utc>,
         zone: Option<&str>,
     ) -> gomomo::db::bookings::AppointmentRow {
+        self.book_as(session, start, zone, None).await
+    }
+
+    /// A booking by a client in `zone` who speaks `locale` (None: the tenant's default).
+    async fn book_as(
+        &self,
+        session: &str,
+        start: DateTime<Utc>,
+        zone: Option<&str>,
+        locale: Option<gomomo::domain::Locale>,
+    ) -> gomomo::db::bookings::AppointmentRow {
         let s = SessionId::parse(session).unwrap();
         let hold = self
             .booking
@@ -108,6 +119,7 @@ impl Env {
             phone: Some(PhoneE164::parse("+15555550142").unwrap()),
             notes: None,
             time_zone: zone.map(|z| gomomo::domain::TimeZone::parse(z).unwrap()),
+            locale,
         };
         self.booking
             .confirm(self.tenant, hold.id, &s, &client)
@@ -148,6 +160,81 @@ fn count_status(jobs: &[JobRow], kind: &str, status: JobStatus) -> usize {
     jobs.iter()
         .filter(|j| j.kind == kind && j.status == status)
         .count()
+}
+
+/// A booking made in Spanish keeps its language: its confirmation, the .ics-bearing email,
+/// its reminders by email and text, and the confirmation of its move are written in
+/// Spanish, dates with Spanish day and month names; a tenant whose default is Spanish
+/// writes to a client who chose no language in Spanish too.
+#[sqlx::test(migrations = "../migrations")]
+async fn a_booking_made_in_spanish_is_written_to_in_spanish(pool: PgPool) {
+    use gomomo::domain::Locale;
+    let mut e = env(&pool, true).await;
+    let appt = e
+        .book_as("web-es", ny(2026, 3, 4, 10, 0), None, Some(Locale::Es))
+        .await;
+    assert_eq!(appt.locale, "es");
+    e.deliver().await;
+    e.autonomy.run_due_jobs(50).await.unwrap();
+    let notes = e.notes().await;
+    let confirmation = notes.iter().find(|n| n.kind == "confirmation").unwrap();
+    let mail = format!(
+        "{} {}",
+        confirmation.subject.clone().unwrap_or_default(),
+        confirmation.body
+    );
+    assert!(
+        mail.contains("miércoles 4 de marzo a las 10:00 a. m."),
+        "{mail}"
+    );
+    assert!(
+        !mail.contains("Wednesday") && !mail.contains("March"),
+        "{mail}"
+    );
+    e.clock.set(appt.start_at - Duration::hours(24));
+    e.autonomy.run_due_jobs(50).await.unwrap();
+    let notes = e.notes().await;
+    for channel in ["email", "sms"] {
+        let r = notes
+            .iter()
+            .find(|n| n.kind == "reminder_24h" && n.channel == channel)
+            .unwrap();
+        let text = format!("{} {}", r.subject.clone().unwrap_or_default(), r.body);
+        assert!(
+            text.contains("mié 4 de mar") || text.contains("miércoles 4 de marzo"),
+            "{channel}: {text}"
+        );
+        assert!(
+            !text.contains("Reply") && !text.contains("appointment"),
+            "{channel}: {text}"
+        );
+    }
+    // An English booking of the same tenant stays English.
+    let en = e.book("web-en", ny(2026, 3, 4, 11, 0)).await;
+    assert_eq!(en.locale, "en");
+    // A tenant whose default is Spanish: a booking with no language chosen is Spanish.
+    gomomo::db::tenants::set_languages(&pool, e.tenant.0, &[Locale::Es, Locale::En])
+        .await
+        .unwrap();
+    let default = e.book("web-default", ny(2026, 3, 5, 10, 0)).await;
+    assert_eq!(default.locale, "es");
+    e.deliver().await;
+    e.autonomy.run_due_jobs(50).await.unwrap();
+    let notes = e.notes().await;
+    let theirs = notes
+        .iter()
+        .find(|n| n.kind == "confirmation" && n.body.contains(&default.reference))
+        .unwrap();
+    assert!(theirs.body.contains("jueves 5 de marzo"), "{}", theirs.body);
+    let english = notes
+        .iter()
+        .find(|n| n.kind == "confirmation" && n.body.contains(&en.reference))
+        .unwrap();
+    assert!(
+        english.body.contains("Wednesday, March 4"),
+        "{}",
+        english.body
+    );
 }
 
 /// New York moves its clocks on 8 March 2026, Madrid on 29 March: in between, Madrid is 5
@@ -371,6 +458,7 @@ async fn unpublished_outbox_row_is_swept_and_duplicates_change_nothing(pool: PgP
         phone: None,
         notes: None,
         time_zone: None,
+        locale: None,
     };
     crashed
         .confirm(e.tenant, hold.id, &s, &client)
@@ -1009,6 +1097,7 @@ async fn standalone_runs_it_all_in_process(pool: PgPool) {
         phone: None,
         notes: None,
         time_zone: None,
+        locale: None,
     };
     booking.confirm(tenant, hold.id, &s, &client).await.unwrap();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
@@ -1060,6 +1149,7 @@ async fn a_full_bus_slows_the_relay_down_and_loses_no_event(pool: PgPool) {
         phone: None,
         notes: None,
         time_zone: None,
+        locale: None,
     };
     let tenant = TenantId(seed.tenant_id);
     for i in 0..5 {

@@ -98,6 +98,7 @@ fn client(email: &str) -> ClientDetails {
         )
         .unwrap(),
         time_zone: None,
+        locale: None,
     }
 }
 

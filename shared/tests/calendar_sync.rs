@@ -54,6 +54,7 @@ fn client() -> ClientDetails {
         phone: None,
         notes: None,
         time_zone: None,
+        locale: None,
     }
 }
 

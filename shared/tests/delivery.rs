@@ -421,6 +421,7 @@ impl Env {
             phone: None,
             notes: None,
             time_zone: zone.map(|z| TimeZone::parse(z).unwrap()),
+            locale: None,
         };
         self.booking
             .confirm(self.tenant, hold.id, &s, &client)

@@ -476,6 +476,7 @@ fn client(email: &str) -> ClientDetails {
         phone: None,
         notes: None,
         time_zone: None,
+        locale: None,
     }
 }
 

@@ -131,6 +131,7 @@ async fn a_full_day_is_refused_with_other_times(pool: PgPool) {
                 phone: None,
                 notes: None,
                 time_zone: None,
+                locale: None,
             },
         )
         .await

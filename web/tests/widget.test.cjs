@@ -16,6 +16,12 @@
 //    lease set in Postgres through DATABASE_URL) the server's session_busy is retried
 //    quietly: no error is shown and the message is answered once the turn ends.
 //
+// 5. the widget in Spanish: a page with data-lang="es" shows its Spanish words (launcher,
+//    placeholder, greeting) and sends locale "es" in its hello and its messages; a browser in
+//    Spanish (es-MX) with no data-lang says hello in Spanish too. When the server's answer
+//    names more than one language for the tenant, the header's switch ("English") turns the
+//    widget to English and says hello again with locale "en"; otherwise the switch stays hidden.
+//
 // Nothing overflows the screen horizontally, and the session id never appears in a URL.
 // Prints {"reference", "session", "email", "handoff"?: {"reference", "session", "email"}}
 // on stdout for the caller to check in Postgres.
@@ -266,6 +272,103 @@ async function handoff(browser, token) {
   return { reference, session, email };
 }
 
+// Every JSON frame of the page's sockets, in order: ["sent" | "received", frame].
+function recordFrames(page) {
+  const frames = [];
+  page.on("websocket", (ws) => {
+    ws.on("framesent", (f) => { try { frames.push(["sent", JSON.parse(f.payload)]); } catch (e) { /* not JSON */ } });
+    ws.on("framereceived", (f) => { try { frames.push(["received", JSON.parse(f.payload)]); } catch (e) { /* not JSON */ } });
+  });
+  return frames;
+}
+
+async function until(check, what) {
+  for (let i = 0; i < 200; i++) {
+    if (check()) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  fail("timed out waiting for " + what);
+}
+
+const sentHellos = (frames) => frames.filter(([dir, m]) => dir === "sent" && m.action === "hello").map(([, m]) => m);
+// The server's answer to a hello that names the tenant's languages (absent from a server
+// that does not).
+const languagesAnswer = (frames) => frames.filter(([dir, m]) => dir === "received" && Array.isArray(m.languages)).map(([, m]) => m).pop();
+
+async function spanishWidget(browser) {
+  const landing = await (await browser.newContext()).request.get(base + "/");
+  const tenant = /data-tenant="([0-9a-f-]{36})"/.exec(await landing.text());
+  if (!tenant) fail("no data-tenant on the landing page");
+  const page = await phonePage(browser);
+  const frames = recordFrames(page);
+  // A site of the tenant's that embeds the widget in Spanish, served from the same origin by
+  // the test (a page with no server address: Chromium asks before it reaches a local one).
+  await page.context().grantPermissions(["local-network-access"]);
+  await page.route(base + "/es-page", (route) => route.fulfill({
+    contentType: "text/html; charset=utf-8",
+    body: '<!doctype html><html lang="es"><head><meta charset="utf-8">' +
+      '<meta name="viewport" content="width=device-width, initial-scale=1"><title>Clínica</title></head>' +
+      `<body><script src="/widget.js" data-tenant="${tenant[1]}" data-lang="es" defer></script></body></html>`,
+  }));
+  await page.goto(base + "/es-page");
+  const launch = page.locator(".gmm-launch");
+  if ((await launch.innerText()) !== "Escríbanos") fail("the launcher is not in Spanish: " + (await launch.innerText()));
+  if ((await page.locator(".gmm").getAttribute("lang")) !== "es") fail("the widget is not marked lang=es");
+  await launch.click();
+  if ((await launch.innerText()) !== "Cerrar chat") fail("the open launcher is not in Spanish: " + (await launch.innerText()));
+  const input = page.getByLabel("Su mensaje");
+  if ((await input.getAttribute("placeholder")) !== "Escriba un mensaje…") fail("the placeholder is not in Spanish: " + (await input.getAttribute("placeholder")));
+  if ((await page.locator(".gmm-form button").innerText()) !== "Enviar") fail("the send button is not in Spanish");
+  if (!/^¡Hola! Puedo reservar/.test(await page.locator(".gmm-bot").first().innerText())) fail("the greeting is not in Spanish");
+  await page.locator('[data-testid="connection-dot"][aria-label="Conectado"]').waitFor();
+  await until(() => sentHellos(frames).length > 0, "the hello frame");
+  const hello = sentHellos(frames)[0];
+  if (hello.locale !== "es") fail("the hello does not carry locale es: " + JSON.stringify(hello));
+  await until(() => frames.some(([dir, m]) => dir === "received" && m.type === "status" && m.state === "connected"), "the answer to the hello");
+
+  const bots = await page.locator(".gmm-bot:not(.gmm-typing)").count();
+  await input.fill("Quiero reservar una consulta");
+  await input.press("Enter");
+  await page.waitForFunction((n) => document.querySelectorAll(".gmm-bot:not(.gmm-typing)").length > n, bots);
+  const sent = frames.filter(([dir, m]) => dir === "sent" && m.action === "message").map(([, m]) => m);
+  if (!sent.length || sent.some((m) => m.locale !== "es")) fail("a message does not carry locale es: " + JSON.stringify(sent));
+  await fitsThePhone(page, "the Spanish widget");
+
+  // The switch depends on the server naming the tenant's languages in its answer.
+  const answer = languagesAnswer(frames);
+  const offered = answer ? answer.languages : [];
+  const toggle = page.locator('[data-testid="language-switch"]');
+  if (offered.includes("es") && offered.includes("en")) {
+    if (answer.locale !== "es") fail("the server did not keep the session in Spanish: " + JSON.stringify(answer));
+    if ((await toggle.innerText()) !== "English") fail("the switch does not offer English: " + (await toggle.innerText()));
+    const hellos = sentHellos(frames).length;
+    await toggle.click();
+    if ((await input.getAttribute("placeholder")) !== "Type a message…") fail("the switch did not turn the widget to English");
+    if ((await toggle.innerText()) !== "Español") fail("the switch does not offer Spanish back: " + (await toggle.innerText()));
+    await until(() => sentHellos(frames).length > hellos, "a hello after the switch");
+    if (sentHellos(frames).pop().locale !== "en") fail("the hello after the switch does not carry locale en");
+    await until(() => frames.filter(([dir, m]) => dir === "received" && m.locale === "en").length > 0, "the server's answer in English");
+    if ((await page.evaluate(() => window.gomomoWidget.locale)) !== "en") fail("the widget did not stay in English");
+  } else if (await toggle.isVisible()) {
+    fail("the language switch shows though the tenant offers " + JSON.stringify(offered));
+  }
+  await page.context().close();
+
+  // A browser in Spanish, a page without data-lang: the hello goes out in Spanish; the
+  // widget then speaks what the server answers (the tenant's default when it has no Spanish).
+  const mx = await phonePage(browser, { locale: "es-MX" });
+  const mxFrames = recordFrames(mx);
+  await mx.goto(base + "/");
+  await until(() => sentHellos(mxFrames).length > 0, "the hello frame of a Spanish browser");
+  if (sentHellos(mxFrames)[0].locale !== "es") fail("a Spanish browser's hello does not carry locale es: " + JSON.stringify(sentHellos(mxFrames)[0]));
+  await until(() => mxFrames.some(([dir, m]) => dir === "received" && m.type === "status" && m.state === "connected"), "the answer to the hello");
+  const mxAnswer = languagesAnswer(mxFrames);
+  const expected = !mxAnswer || mxAnswer.languages.includes("es") ? "es" : mxAnswer.languages[0];
+  const placeholder = await mx.getByLabel(expected === "es" ? "Su mensaje" : "Your message").getAttribute("placeholder");
+  if (placeholder !== (expected === "es" ? "Escriba un mensaje…" : "Type a message…")) fail(`a Spanish browser's widget is not in ${expected}: ${placeholder}`);
+  await mx.context().close();
+}
+
 (async () => {
   const browser = await chromium.launch({
     executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
@@ -275,6 +378,7 @@ async function handoff(browser, token) {
   try {
     const result = await bookAndReload(browser);
     await typingTwiceDuringATurn(browser);
+    await spanishWidget(browser);
     if (process.env.BUSINESS_TENANT) await businessPage(browser, process.env.BUSINESS_TENANT, process.env.BUSINESS_NAME);
     if (process.env.HANDOFF_TOKEN) {
       await handoffWithoutStorage(browser, process.env.HANDOFF_TOKEN);

@@ -433,6 +433,42 @@ pub struct CancelRequest {
 // ---- admin ----
 
 #[derive(Serialize, Deserialize, ToSchema)]
+pub struct TenantLanguages {
+    /// The languages the receptionist speaks, its default first: chat, phone, texts and
+    /// emails. A client who writes or chooses another offered language is answered in it.
+    #[schema(min_items = 1, max_items = 2, example = json!(["en", "es"]))]
+    pub languages: Vec<LanguageCode>,
+}
+
+/// A language the receptionist speaks.
+#[derive(Serialize, Deserialize, ToSchema, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LanguageCode {
+    /// English.
+    En,
+    /// Spanish.
+    Es,
+}
+
+impl From<LanguageCode> for gomomo::domain::Locale {
+    fn from(c: LanguageCode) -> Self {
+        match c {
+            LanguageCode::En => gomomo::domain::Locale::En,
+            LanguageCode::Es => gomomo::domain::Locale::Es,
+        }
+    }
+}
+
+impl From<gomomo::domain::Locale> for LanguageCode {
+    fn from(l: gomomo::domain::Locale) -> Self {
+        match l {
+            gomomo::domain::Locale::En => LanguageCode::En,
+            gomomo::domain::Locale::Es => LanguageCode::Es,
+        }
+    }
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
 pub struct WidgetOrigins {
     /// Browser origins (`scheme://host[:port]`, https only in production) allowed to open
     /// the chat widget's WebSocket besides the deployment's own; `*` allows any. Empty: the

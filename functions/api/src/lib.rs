@@ -123,6 +123,8 @@ impl AppState {
         routes::attendance::accept_offer,
         routes::admin::get_widget_origins,
         routes::admin::put_widget_origins,
+        routes::admin::get_languages,
+        routes::admin::put_languages,
         routes::admin::get_public_booking_url,
         routes::admin::put_public_booking_url,
         routes::delivery::list_webhooks,
@@ -437,6 +439,10 @@ fn rest_routes() -> Router<AppState> {
         .route(
             "/api/admin/tenants/{tenant}/widget-origins",
             get(admin::get_widget_origins).put(admin::put_widget_origins),
+        )
+        .route(
+            "/api/admin/tenants/{tenant}/languages",
+            get(admin::get_languages).put(admin::put_languages),
         )
         .route(
             "/api/admin/tenants/{tenant}/public-booking-url",

@@ -162,6 +162,7 @@ async fn the_waitlist_is_listed_in_offer_order(pool: PgPool) {
                 client_name: Some(name),
                 client_email: Some("wait@example.com"),
                 client_phone: None,
+                locale: "en",
             },
         )
         .await

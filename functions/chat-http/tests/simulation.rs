@@ -37,9 +37,9 @@ use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveDateTime, TimeZone as
 use chrono_tz::America::New_York;
 use gomomo::app::App;
 use gomomo::db::bookings::{list_appointments, AppointmentRow, AppointmentStatus};
-use gomomo::db::tenants::HoursRow;
+use gomomo::db::tenants::{set_languages, HoursRow};
 use gomomo::db::waitlist::list_admin;
-use gomomo::domain::{ClientName, Email, Notes, PhoneE164, SessionId, TenantId, TimeZone};
+use gomomo::domain::{ClientName, Email, Locale, Notes, PhoneE164, SessionId, TenantId, TimeZone};
 use gomomo::services::admin::{self, ServiceInput, TenantSettings};
 use gomomo::services::booking::ClientDetails;
 use gomomo::services::Clock;
@@ -762,6 +762,114 @@ fn personas() -> Vec<Persona> {
             ],
         )
         .expect(vec![booked(C, "2026-12-08 10:00", "Ann", "ann@example.com")]),
+        // ---------------- Spanish and bilingual clients ----------------
+        es(persona(
+            "es-reserva",
+            BOTH,
+            booking(
+                [
+                    "Hola, quisiera una consulta para mañana",
+                    "a las 10",
+                    "Lucía Fernández",
+                    "lucia@example.com",
+                    "sí",
+                ],
+                "{CONSULT}",
+                "tomorrow",
+                "10:00",
+                "Lucía Fernández",
+                "lucia@example.com",
+            ),
+        ))
+        .expect(vec![booked(
+            C,
+            "2026-12-08 10:00",
+            "Lucía Fernández",
+            "lucia@example.com",
+        )]),
+        es(persona(
+            "es-correo-deletreado",
+            BOTH,
+            booking(
+                [
+                    "necesito una consulta el viernes por la tarde",
+                    "a las 2 de la tarde",
+                    "Jorge Ruiz",
+                    "jorge punto ruiz arroba example punto com",
+                    "sí, por favor",
+                ],
+                "{CONSULT}",
+                "Friday",
+                "14:00",
+                "Jorge Ruiz",
+                "jorge.ruiz@example.com",
+            ),
+        ))
+        .expect(vec![booked(
+            C,
+            "2026-12-11 14:00",
+            "Jorge Ruiz",
+            "jorge.ruiz@example.com",
+        )]),
+        es(persona(
+            "es-cancelar",
+            BOTH,
+            vec![
+                t(
+                    "quiero cancelar mi cita {MY_REF}",
+                    vec![
+                        m_arm_cancel(),
+                        said("Escriba el correo electrónico con el que reservó, por favor."),
+                    ],
+                ),
+                t(
+                    "{MY_EMAIL}",
+                    vec![
+                        call(
+                            "lookup_booking",
+                            json!({"reference": "{MY_REF}", "email": "{MY_EMAIL}"}),
+                        ),
+                        said("La encontré: {RESULTS}. ¿Seguro que quiere cancelarla? (sí/no)"),
+                    ],
+                ),
+                t(
+                    "sí",
+                    vec![
+                        call(
+                            "cancel_booking",
+                            json!({"reference": "{MY_REF}", "email": "{MY_EMAIL}"}),
+                        ),
+                        said("Su cita fue cancelada."),
+                    ],
+                ),
+            ],
+        ))
+        .with_booking()
+        .expect(vec![cancelled(lena())]),
+        es(persona(
+            "bilingual-switch",
+            BOTH,
+            booking(
+                [
+                    "Hi! Necesito una consulta mañana, please",
+                    "10am",
+                    "Camila Reyes",
+                    "camila@example.com",
+                    "sí, yes",
+                ],
+                "{CONSULT}",
+                "tomorrow",
+                "10:00",
+                "Camila Reyes",
+                "camila@example.com",
+            ),
+        ))
+        .expect(vec![booked(
+            C,
+            "2026-12-08 10:00",
+            "Camila Reyes",
+            "camila@example.com",
+        )]),
         // ---------------- a model that misbehaves ----------------
         es(persona(
             "es-llm-promesas",
@@ -1192,7 +1300,7 @@ struct Tenant {
 }
 
 /// A tenant of its own per run: New York, Mon–Fri 9:00–17:00, one staff member, the
-/// services of [`SERVICES`], bookable 120 days ahead.
+/// services of [`SERVICES`], bookable 120 days ahead, in English and Spanish.
 async fn tenant(pool: &PgPool) -> Tenant {
     let id = Uuid::new_v4();
     admin::create_tenant(
@@ -1247,6 +1355,9 @@ async fn tenant(pool: &PgPool) -> Tenant {
     admin::replace_hours(pool, TenantId(id), &hours)
         .await
         .unwrap();
+    set_languages(pool, id, &[Locale::En, Locale::Es])
+        .await
+        .unwrap();
     Tenant { id, services }
 }
 
@@ -1275,6 +1386,7 @@ async fn book(
         phone: who.2.map(|p| PhoneE164::parse(p).unwrap()),
         notes: who.3.and_then(Notes::from_free_text),
         time_zone: None,
+        locale: None,
     };
     app.booking
         .confirm(TenantId(tenant.id), hold.id, &session, &details)
@@ -1418,7 +1530,7 @@ async fn run(pool: PgPool, p: Persona, engine: Engine) -> Row {
         typed.push('\n');
         model.lock().unwrap().queue = turn.model.iter().cloned().collect();
         let before = appointments(&pool, tenant.id).await;
-        let mut body = json!({"message": text});
+        let mut body = json!({"message": text, "locale": p.lang});
         if let Some(s) = &session {
             body["session_id"] = json!(s);
         }

@@ -255,6 +255,7 @@ impl World {
                 client_name: Some(name),
                 client_email: Some(email),
                 client_phone: Some(phone),
+                locale: "en",
             },
         )
         .await

@@ -286,6 +286,7 @@ impl World {
                     phone: Some(PhoneE164::parse(CALLER).unwrap()),
                     notes: None,
                     time_zone: None,
+                    locale: None,
                 },
             )
             .await

@@ -83,6 +83,7 @@ async fn sms_x_inside_the_cutoff_keeps_the_booking(pool: PgPool) {
                 phone: Some(PhoneE164::parse(CALLER).unwrap()),
                 notes: None,
                 time_zone: None,
+                locale: None,
             },
         )
         .await
@@ -133,6 +134,7 @@ async fn sms_replies_about_a_booking_show_the_clients_own_time(pool: PgPool) {
                 phone: Some(PhoneE164::parse(CALLER).unwrap()),
                 notes: None,
                 time_zone: Some(gomomo::domain::TimeZone::parse("Europe/Madrid").unwrap()),
+                locale: None,
             },
         )
         .await

@@ -773,6 +773,7 @@ async fn a_reschedule_by_phone_moves_onto_time_overlapping_its_own(pool: PgPool)
             phone: None,
             notes: None,
             time_zone: None,
+            locale: None,
         };
         booked.push(
             booking

@@ -227,6 +227,7 @@ fn client(name: &str, email: &str) -> ClientDetails {
         phone: None,
         notes: None,
         time_zone: None,
+        locale: None,
     }
 }
 

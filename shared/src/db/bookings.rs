@@ -124,6 +124,15 @@ pub struct AppointmentRow {
     pub confirm_by: Option<DateTime<Utc>>,
     /// The client's own time zone (IANA name) when the client gave one.
     pub client_time_zone: Option<String>,
+    /// The language the client booked in ("en", "es"): the booking's messages speak it.
+    pub locale: String,
+}
+
+impl AppointmentRow {
+    /// The language of the booking's messages.
+    pub fn locale(&self) -> crate::domain::Locale {
+        crate::domain::Locale::from_code(&self.locale).unwrap_or_default()
+    }
 }
 
 /// `appointments.outcome`: kept beside the status (the exclusion constraint reads the status;
@@ -154,7 +163,7 @@ pub const APPT_COLS: &str =
     "id, tenant_id, service_id, resource_id, hold_id, session_id, reference,
     lower(during) AS start_at, upper(during) AS end_at, status, client_name, client_email,
     client_phone, notes, sequence, created_at, updated_at, cancelled_at, outcome,
-    client_confirmed_at, confirm_by, client_time_zone";
+    client_confirmed_at, confirm_by, client_time_zone, locale";
 
 /// Busy intervals (live appointments and unexpired active holds) of the given resources that
 /// touch [from, to), leaving out the appointment `except` (a booking being moved does not
@@ -385,6 +394,8 @@ pub struct NewAppointment<'a> {
     pub client_phone: Option<&'a str>,
     pub notes: Option<&'a str>,
     pub client_time_zone: Option<&'a str>,
+    /// None: the tenant's default language.
+    pub locale: Option<&'a str>,
 }
 
 pub async fn insert_appointment(
@@ -394,8 +405,9 @@ pub async fn insert_appointment(
     sqlx::query_as(AssertSqlSafe(format!(
         "INSERT INTO appointments (id, tenant_id, service_id, resource_id, hold_id, session_id, reference,
                                    during, client_name, client_email, client_phone, notes,
-                                   client_time_zone)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, tstzrange($8, $9), $10, $11, $12, $13, $14)
+                                   client_time_zone, locale)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, tstzrange($8, $9), $10, $11, $12, $13, $14,
+                 COALESCE($15, (SELECT languages[1] FROM tenants WHERE id = $2)))
          RETURNING {APPT_COLS}"
     )))
     .bind(a.id)
@@ -412,6 +424,7 @@ pub async fn insert_appointment(
     .bind(a.client_phone)
     .bind(a.notes)
     .bind(a.client_time_zone)
+    .bind(a.locale)
     .fetch_one(conn)
     .await
 }

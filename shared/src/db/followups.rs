@@ -84,12 +84,13 @@ pub struct NewFollowup<'a> {
     pub recipient: &'a str,
     pub reason: &'a str,
     pub created_at: DateTime<Utc>,
+    pub locale: &'a str,
 }
 
 pub async fn insert(conn: &mut PgConnection, f: &NewFollowup<'_>) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "INSERT INTO followup_contacts (id, tenant_id, session_id, channel, recipient, reason, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        "INSERT INTO followup_contacts (id, tenant_id, session_id, channel, recipient, reason, created_at, locale)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
     .bind(f.id)
     .bind(f.tenant_id)
@@ -98,6 +99,7 @@ pub async fn insert(conn: &mut PgConnection, f: &NewFollowup<'_>) -> Result<(), 
     .bind(f.recipient)
     .bind(f.reason)
     .bind(f.created_at)
+    .bind(f.locale)
     .execute(conn)
     .await?;
     Ok(())
@@ -140,6 +142,8 @@ pub struct FollowupRow {
     pub recipient: String,
     pub reason: String,
     pub status: FollowupStatus,
+    /// The language the client asked in ("en", "es").
+    pub locale: String,
 }
 
 /// The tenant's follow-up request, locked for the rest of the transaction.
@@ -149,7 +153,7 @@ pub async fn lock(
     id: Uuid,
 ) -> Result<Option<FollowupRow>, sqlx::Error> {
     sqlx::query_as(
-        "SELECT channel, recipient, reason, status FROM followup_contacts
+        "SELECT channel, recipient, reason, status, locale FROM followup_contacts
           WHERE id = $1 AND tenant_id = $2 FOR UPDATE",
     )
     .bind(id)

@@ -20,8 +20,36 @@ pub struct TenantRow {
     /// Clients may cancel or move a booking until this many minutes before it (0: until
     /// it starts).
     pub self_service_cutoff_minutes: i32,
+    /// The languages the receptionist speaks ("en", "es"), the first its default.
+    pub languages: Vec<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+impl TenantRow {
+    /// The languages offered, the default first; codes the service no longer speaks are
+    /// skipped, and English stands in when none is left.
+    pub fn locales(&self) -> Vec<crate::domain::Locale> {
+        let mut out: Vec<crate::domain::Locale> = Vec::new();
+        for l in self
+            .languages
+            .iter()
+            .filter_map(|c| crate::domain::Locale::from_code(c))
+        {
+            if !out.contains(&l) {
+                out.push(l);
+            }
+        }
+        if out.is_empty() {
+            out.push(crate::domain::Locale::default());
+        }
+        out
+    }
+
+    /// The language a client is spoken to when nothing tells another.
+    pub fn default_locale(&self) -> crate::domain::Locale {
+        self.locales()[0]
+    }
 }
 
 #[derive(Debug, Clone, FromRow, Serialize)]
@@ -744,4 +772,19 @@ pub async fn seed_public_booking_url<'e>(
     .execute(db)
     .await?;
     Ok(())
+}
+
+/// Sets the languages a tenant's receptionist speaks (the first is its default).
+pub async fn set_languages<'e>(
+    db: impl PgExecutor<'e>,
+    tenant: Uuid,
+    languages: &[crate::domain::Locale],
+) -> Result<bool, sqlx::Error> {
+    let codes: Vec<&str> = languages.iter().map(|l| l.code()).collect();
+    let done = sqlx::query("UPDATE tenants SET languages = $2, updated_at = now() WHERE id = $1")
+        .bind(tenant)
+        .bind(&codes)
+        .execute(db)
+        .await?;
+    Ok(done.rows_affected() == 1)
 }

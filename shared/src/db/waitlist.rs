@@ -52,10 +52,12 @@ pub struct WaitlistEntryRow {
     pub offer_hold_id: Option<Uuid>,
     pub offer_expires_at: Option<DateTime<Utc>>,
     pub booked_appointment_id: Option<Uuid>,
+    /// The language the client asked in ("en", "es").
+    pub locale: String,
 }
 
 const ENTRY_COLS: &str = "session_id, client_name, client_email, client_phone, status,
-    offer_hold_id, offer_expires_at, booked_appointment_id";
+    offer_hold_id, offer_expires_at, booked_appointment_id, locale";
 
 /// Waiting entries that an opened slot at `start` suits: same service (or any), the local
 /// date inside their preferred range, the local time of day they asked for. Oldest first,
@@ -296,13 +298,14 @@ pub struct NewWaitlistEntry<'a> {
     pub client_name: Option<&'a str>,
     pub client_email: Option<&'a str>,
     pub client_phone: Option<&'a str>,
+    pub locale: &'a str,
 }
 
 pub async fn insert(conn: &mut PgConnection, e: &NewWaitlistEntry<'_>) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO waitlist_entries (id, tenant_id, session_id, service_id, preferred_from,
-                preferred_to, time_of_day, client_name, client_email, client_phone)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                preferred_to, time_of_day, client_name, client_email, client_phone, locale)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
     )
     .bind(e.id)
     .bind(e.tenant_id)
@@ -314,6 +317,7 @@ pub async fn insert(conn: &mut PgConnection, e: &NewWaitlistEntry<'_>) -> Result
     .bind(e.client_name)
     .bind(e.client_email)
     .bind(e.client_phone)
+    .bind(e.locale)
     .execute(conn)
     .await?;
     Ok(())

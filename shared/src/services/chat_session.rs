@@ -32,7 +32,7 @@ use async_trait::async_trait;
 use tokio::sync::mpsc;
 
 use crate::db::chat as db;
-use crate::domain::{SessionId, TenantId, TimeZone};
+use crate::domain::{Locale, SessionId, TenantId, TimeZone};
 use crate::ports::push::{Pusher, SendError};
 use crate::services::agent::protocol::HistoryLine;
 use crate::services::agent::{
@@ -179,6 +179,14 @@ impl ChatSession {
         }
     }
 
+    /// The same protocol for a client who chose `locale` (see [`Agent::with_locale`]).
+    pub fn with_locale(&self, locale: Option<Locale>) -> Self {
+        Self {
+            agent: self.agent.with_locale(locale),
+            issue_budget: self.issue_budget.clone(),
+        }
+    }
+
     pub fn agent(&self) -> &Agent {
         &self.agent
     }
@@ -212,13 +220,19 @@ impl ChatSession {
             ClientMessage::Hello {
                 tenant_id,
                 session_id,
+                locale,
             } => {
+                let Some(locale) = frame_locale(locale.as_deref(), sink).await else {
+                    return Ok(());
+                };
                 if let Some((tenant, session)) = self
                     .check(conn, &tenant_id, session_id.as_deref(), true, sink)
                     .await?
                 {
                     self.bind(conn, &session).await?;
-                    self.hello(tenant, &session, sink).await?;
+                    self.with_locale(locale)
+                        .hello(tenant, &session, sink)
+                        .await?;
                 }
             }
             ClientMessage::Message {
@@ -226,7 +240,11 @@ impl ChatSession {
                 session_id,
                 text,
                 client_time_zone,
+                locale,
             } => {
+                let Some(locale) = frame_locale(locale.as_deref(), sink).await else {
+                    return Ok(());
+                };
                 let zone = match TimeZone::parse_client(client_time_zone.as_deref()) {
                     Ok(z) => z,
                     Err(e) => {
@@ -255,6 +273,7 @@ impl ChatSession {
                         return Err(e);
                     }
                     self.with_client_time_zone(zone)
+                        .with_locale(locale)
                         .turn(tenant, &session, &text, sink)
                         .await;
                     self.deliver(tenant, &session, sink).await?;
@@ -271,11 +290,14 @@ impl ChatSession {
         session: &SessionId,
         sink: &dyn FrameSink,
     ) -> Result<(), sqlx::Error> {
+        let (languages, locale) = self.agent.languages(tenant, session).await?;
         let _ = sink
             .send(ServerMessage::Status {
                 session_id: session.as_str().to_string(),
                 state: "connected",
                 text: "Connected".into(),
+                languages: Some(languages.iter().map(|l| l.code()).collect()),
+                locale: Some(locale.code()),
             })
             .await;
         let _ = sink.send(self.history(tenant, session).await?).await;
@@ -352,6 +374,8 @@ impl ChatSession {
             .await;
         let _ = sink
             .send(ServerMessage::Status {
+                languages: None,
+                locale: None,
                 session_id: sid.clone(),
                 state: "working",
                 text: "Receptionist is working on it…".into(),
@@ -390,6 +414,8 @@ impl ChatSession {
             .await;
         let _ = sink
             .send(ServerMessage::Status {
+                languages: None,
+                locale: None,
                 session_id: sid,
                 state: "idle",
                 text: String::new(),
@@ -584,5 +610,25 @@ mod tests {
             unreachable!("client_error makes error frames")
         };
         assert_eq!(code, "session_busy");
+    }
+}
+
+/// The `locale` of a frame: Some(None) when absent, Some(Some(l)) for a language the
+/// service speaks; None (after an `invalid_locale` error frame) for any other value.
+async fn frame_locale(code: Option<&str>, sink: &dyn FrameSink) -> Option<Option<Locale>> {
+    match code {
+        None => Some(None),
+        Some(c) => match Locale::from_code(c) {
+            Some(l) => Some(Some(l)),
+            None => {
+                let _ = sink
+                    .send(ServerMessage::error(
+                        "invalid_locale",
+                        "locale must be one of: en, es",
+                    ))
+                    .await;
+                None
+            }
+        },
     }
 }

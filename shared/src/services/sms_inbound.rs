@@ -8,16 +8,25 @@
 //! surrounding punctuation ignored); "stop please" is ordinary text. Opt-out keywords:
 //! STOP, STOPALL, UNSUBSCRIBE, CANCEL, END, QUIT, REVOKE, OPTOUT; opt-in: START, YES, UNSTOP;
 //! help: HELP, INFO. Twilio itself confirms a STOP, so we answer it with an empty response.
+//!
+//! Spanish keywords: PARAR, BAJA, CANCELAR, ALTO, FIN, DETENER opt out (Twilio does not
+//! confirm these, so we do, in Spanish); INICIAR, ALTA, SI/SÍ opt in; AYUDA is help;
+//! RESERVAR and SALIR are BOOK and LEAVE. C, R and X are the same in both languages.
+//! CANCELAR opts out, exactly as CANCEL does: carriers and Twilio treat a lone CANCEL as an
+//! opt-out, and a client who sends one must stop receiving texts. Cancelling a booking by
+//! text is X in both languages (asked once to be sure), and the Spanish reminder says so.
+//! The reply speaks the keyword's language when the keyword has one, else the language of
+//! the booking it is about, else the tenant's default.
 //! Reschedule links and replies to unrecognised text count against the tenant's SMS rate
 //! limit for that phone (a loop between two auto-responders stops there).
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::Duration;
 use chrono_tz::Tz;
 use serde_json::json;
 
 use crate::db::bookings::AppointmentRow;
 use crate::db::{calls, sms, tenants};
-use crate::domain::{Email, PhoneE164, ReferenceCode, TenantId};
+use crate::domain::{Email, Locale, PhoneE164, ReferenceCode, TenantId};
 use crate::services::booking::{BookingError, BookingService};
 use crate::services::handoff::{HandoffContext, HandoffError, HandoffService};
 use crate::services::sms::SmsError;
@@ -42,27 +51,44 @@ pub enum Keyword {
     Other,
 }
 
-/// Classifies a message body (single-word keywords only).
-pub fn classify(body: &str) -> Keyword {
+/// The single word of a message, upper-cased (None when it is more than one word).
+fn keyword_word(body: &str) -> Option<String> {
     let word = body
         .trim()
-        .trim_matches(|c: char| c.is_ascii_punctuation() || c.is_whitespace())
-        .to_ascii_uppercase();
-    if word.contains(char::is_whitespace) {
-        return Keyword::Other;
-    }
+        .trim_matches(|c: char| c.is_ascii_punctuation() || c.is_whitespace() || c == '¡')
+        .to_uppercase();
+    (!word.contains(char::is_whitespace)).then_some(word)
+}
+
+/// Classifies a message body (single-word keywords only).
+pub fn classify(body: &str) -> Keyword {
+    classify_in(body).0
+}
+
+/// The keyword and the language it is a word of (None for C, R, X and ordinary text).
+pub fn classify_in(body: &str) -> (Keyword, Option<Locale>) {
+    let Some(word) = keyword_word(body) else {
+        return (Keyword::Other, None);
+    };
+    let en = Some(Locale::En);
+    let es = Some(Locale::Es);
     match word.as_str() {
         "STOP" | "STOPALL" | "UNSUBSCRIBE" | "CANCEL" | "END" | "QUIT" | "REVOKE" | "OPTOUT" => {
-            Keyword::OptOut
+            (Keyword::OptOut, en)
         }
-        "START" | "YES" | "UNSTOP" => Keyword::OptIn,
-        "HELP" | "INFO" => Keyword::Help,
-        "C" => Keyword::Confirm,
-        "R" => Keyword::Reschedule,
-        "X" => Keyword::Cancel,
-        "BOOK" => Keyword::Book,
-        "LEAVE" => Keyword::Leave,
-        _ => Keyword::Other,
+        "PARAR" | "BAJA" | "CANCELAR" | "ALTO" | "FIN" | "DETENER" => (Keyword::OptOut, es),
+        "START" | "YES" | "UNSTOP" => (Keyword::OptIn, en),
+        "INICIAR" | "ALTA" | "SI" | "SÍ" => (Keyword::OptIn, es),
+        "HELP" | "INFO" => (Keyword::Help, en),
+        "AYUDA" => (Keyword::Help, es),
+        "C" => (Keyword::Confirm, None),
+        "R" => (Keyword::Reschedule, None),
+        "X" => (Keyword::Cancel, None),
+        "BOOK" => (Keyword::Book, en),
+        "RESERVAR" => (Keyword::Book, es),
+        "LEAVE" => (Keyword::Leave, en),
+        "SALIR" => (Keyword::Leave, es),
+        _ => (Keyword::Other, None),
     }
 }
 
@@ -98,20 +124,15 @@ fn reply_xml(reply: Option<&str>) -> String {
     }
 }
 
-/// The words of a text.
-fn words() -> &'static Sms {
-    &text::current().sms
-}
-
-fn when(tz: Tz, t: DateTime<Utc>) -> String {
-    t.with_timezone(&tz).format(words().when_format).to_string()
-}
-
-/// The start of booking `a`, with the client's own time beside it when the booking keeps a
-/// zone of the client's that reads another clock.
-fn when_for(tz: Tz, a: &AppointmentRow) -> String {
+/// The start of booking `a` in `locale`, with the client's own time beside it when the
+/// booking keeps a zone of the client's that reads another clock.
+fn when_for(locale: Locale, tz: Tz, a: &AppointmentRow) -> String {
     text::beside_client_time(
-        when(tz, a.start_at),
+        locale,
+        locale.at(
+            &a.start_at.with_timezone(&tz),
+            locale.text().sms.when_format,
+        ),
         a.start_at,
         tz,
         text::client_zone(a.client_time_zone.as_deref()),
@@ -127,6 +148,7 @@ impl InboundService {
     async fn with_booking_link(
         &self,
         tenant: TenantId,
+        words: &Sms,
         text: String,
     ) -> Result<String, InboundError> {
         let link = crate::services::admin::booking_link_for(
@@ -136,7 +158,7 @@ impl InboundService {
         )
         .await?;
         Ok(match link {
-            Some(l) => (words().with_link)(&text, &l),
+            Some(l) => (words.with_link)(&text, &l),
             None => text,
         })
     }
@@ -195,22 +217,26 @@ impl InboundService {
             .await
             .map_err(InboundError::Booking)?;
         let name = sched.tenant.name.clone();
-        let keyword = classify(body);
+        let (keyword, said_in) = classify_in(body);
+        let locale = said_in.unwrap_or_else(|| sched.tenant.default_locale());
+        let words = &locale.text().sms;
         match keyword {
             Keyword::OptOut => {
                 let word = body.trim().to_ascii_uppercase();
                 sms::set_opt_out(pool, tenant.0, from.as_str(), true, &word, Some(sid), now)
                     .await?;
-                return Ok(("opt_out", None));
+                // Twilio confirms its own (English) opt-out words; the others we confirm.
+                let reply = (said_in != Some(Locale::En)).then(|| (words.opted_out)(&name));
+                return Ok(("opt_out", reply));
             }
             Keyword::OptIn => {
                 let word = body.trim().to_ascii_uppercase();
                 sms::set_opt_out(pool, tenant.0, from.as_str(), false, &word, Some(sid), now)
                     .await?;
-                return Ok(("opt_in", Some((words().opted_in)(&name))));
+                return Ok(("opt_in", Some((words.opted_in)(&name))));
             }
             Keyword::Help => {
-                return Ok(("help", Some((words().help)(&name))));
+                return Ok(("help", Some((words.help)(&name))));
             }
             _ => {}
         }
@@ -231,14 +257,14 @@ impl InboundService {
             };
         }
         match keyword {
-            Keyword::Book => return self.accept_offer(tenant, from, &name).await,
+            Keyword::Book => return self.accept_offer(tenant, from, &name, words).await,
             Keyword::Leave => {
                 let n = self
                     .booking
                     .leave_waitlist_by_phone(tenant, from)
                     .await
                     .map_err(InboundError::Booking)?;
-                return Ok(("waitlist_left", Some((words().waitlist_left)(&name, n))));
+                return Ok(("waitlist_left", Some((words.waitlist_left)(&name, n))));
             }
             _ => {}
         }
@@ -246,18 +272,20 @@ impl InboundService {
         let Some(appt) = booking else {
             let text = match keyword {
                 Keyword::Other => {
-                    self.with_booking_link(tenant, (words().unknown_sender)(&name))
+                    self.with_booking_link(tenant, words, (words.unknown_sender)(&name))
                         .await?
                 }
-                _ => (words().no_booking)(&name),
+                _ => (words.no_booking)(&name),
             };
             return Ok(("no_booking", Some(text)));
         };
+        let locale = said_in.unwrap_or_else(|| appt.locale());
+        let words = &locale.text().sms;
         let service = tenants::get_service(pool, tenant.0, appt.service_id)
             .await?
             .map(|s| s.name)
-            .unwrap_or_else(|| words().appointment.into());
-        let what = (words().booking)(&service, &when_for(sched.tz, &appt));
+            .unwrap_or_else(|| words.appointment.into());
+        let what = (words.booking)(&service, &when_for(locale, sched.tz, &appt));
         match keyword {
             Keyword::Confirm => {
                 match self
@@ -271,21 +299,17 @@ impl InboundService {
                 {
                     Ok(_) => {}
                     Err(BookingError::BookingNotFound | BookingError::BookingCancelled) => {
-                        return Ok(("no_booking", Some((words().not_found)(&name))))
+                        return Ok(("no_booking", Some((words.not_found)(&name))))
                     }
                     Err(e) => return Err(InboundError::Booking(e)),
                 }
                 Ok((
                     "confirmed",
-                    Some((words().attendance_confirmed)(
-                        &name,
-                        &what,
-                        &appt.reference,
-                    )),
+                    Some((words.attendance_confirmed)(&name, &what, &appt.reference)),
                 ))
             }
             Keyword::Reschedule => {
-                self.reschedule_link(tenant, from, &appt, &service, &name)
+                self.reschedule_link(tenant, from, &appt, &service, &name, words)
                     .await
             }
             Keyword::Cancel => {
@@ -298,22 +322,26 @@ impl InboundService {
                         ReferenceCode::parse(&appt.reference),
                         Email::parse(&appt.client_email),
                     ) else {
-                        return Ok(("cancel_failed", Some((words().cancel_failed)(&name))));
+                        return Ok(("cancel_failed", Some((words.cancel_failed)(&name))));
                     };
                     match self.booking.cancel(tenant, &reference, &email).await {
                         Ok(_) => Ok((
                             "cancelled",
                             Some(
-                                self.with_booking_link(tenant, (words().cancelled)(&name, &what))
-                                    .await?,
+                                self.with_booking_link(
+                                    tenant,
+                                    words,
+                                    (words.cancelled)(&name, &what),
+                                )
+                                .await?,
                             ),
                         )),
                         Err(BookingError::BookingNotFound) => {
-                            Ok(("no_booking", Some((words().not_found)(&name))))
+                            Ok(("no_booking", Some((words.not_found)(&name))))
                         }
                         Err(e @ BookingError::ChangeCutoffPassed { .. }) => Ok((
                             "change_cutoff_passed",
-                            Some((words().change_cutoff)(&name, &e.to_string())),
+                            Some((words.change_cutoff)(&name, &e.to_string())),
                         )),
                         Err(e) => Err(InboundError::Booking(e)),
                     }
@@ -329,7 +357,7 @@ impl InboundService {
                     .await?;
                     Ok((
                         "cancel_asked",
-                        Some((words().confirm_cancel)(
+                        Some((words.confirm_cancel)(
                             &name,
                             CANCEL_CONFIRM_MINUTES,
                             &what,
@@ -338,7 +366,7 @@ impl InboundService {
                     ))
                 }
             }
-            _ => Ok(("unrecognised", Some((words().unrecognised)(&name, &what)))),
+            _ => Ok(("unrecognised", Some((words.unrecognised)(&name, &what)))),
         }
     }
 
@@ -348,6 +376,7 @@ impl InboundService {
         tenant: TenantId,
         from: &PhoneE164,
         name: &str,
+        words: &Sms,
     ) -> Result<(&'static str, Option<String>), InboundError> {
         match self
             .booking
@@ -358,15 +387,15 @@ impl InboundService {
                 let service = tenants::get_service(self.booking.pool(), tenant.0, appt.service_id)
                     .await?
                     .map(|s| s.name)
-                    .unwrap_or_else(|| words().appointment.into());
-                let what = (words().booking)(&service, &when_for(tz, &appt));
+                    .unwrap_or_else(|| words.appointment.into());
+                let what = (words.booking)(&service, &when_for(appt.locale(), tz, &appt));
                 Ok((
                     "waitlist_booked",
-                    Some((words().waitlist_booked)(name, &what, &appt.reference)),
+                    Some((words.waitlist_booked)(name, &what, &appt.reference)),
                 ))
             }
             Err(BookingError::OfferNotFound) => {
-                Ok(("waitlist_no_offer", Some((words().waitlist_no_offer)(name))))
+                Ok(("waitlist_no_offer", Some((words.waitlist_no_offer)(name))))
             }
             Err(
                 BookingError::OfferExpired
@@ -376,7 +405,7 @@ impl InboundService {
                 | BookingError::Invalid(_),
             ) => Ok((
                 "waitlist_offer_gone",
-                Some((words().waitlist_offer_gone)(name)),
+                Some((words.waitlist_offer_gone)(name)),
             )),
             Err(e) => Err(InboundError::Booking(e)),
         }
@@ -389,10 +418,11 @@ impl InboundService {
         appt: &AppointmentRow,
         service: &str,
         name: &str,
+        words: &Sms,
     ) -> Result<(&'static str, Option<String>), InboundError> {
         let context = HandoffContext {
             channel: "sms".into(),
-            intent: Some(words().intent_reschedule.into()),
+            intent: Some(words.intent_reschedule.into()),
             service_id: Some(appt.service_id),
             service_name: Some(service.to_string()),
             date: None,
@@ -408,7 +438,7 @@ impl InboundService {
         {
             Ok(token) => Ok((
                 "reschedule_link",
-                Some((words().reschedule_link)(
+                Some((words.reschedule_link)(
                     name,
                     service,
                     self.handoff.ttl_minutes(),
@@ -418,7 +448,7 @@ impl InboundService {
             Err(HandoffError::Database(e)) => Err(e.into()),
             Err(e) => {
                 tracing::warn!(error = %e, "could not create a reschedule link");
-                Ok(("reschedule_failed", Some((words().link_failed)(name))))
+                Ok(("reschedule_failed", Some((words.link_failed)(name))))
             }
         }
     }

@@ -369,6 +369,9 @@ const SMS: Sms = Sms {
         }
     },
     with_link: |text, link| format!("{text} {link}"),
+    opted_out: |tenant| {
+        format!("{tenant}: you are unsubscribed and will receive no more texts from us. Reply START to subscribe again.")
+    },
 };
 
 const MAIL: Mail = Mail {

@@ -465,6 +465,8 @@ pub struct Sms {
     pub reminder: fn(tenant: &str, service: &str, lead: &str, when: &str, link: &str) -> String,
     /// The tenant's booking link added to a text that asks the client to act.
     pub with_link: fn(text: &str, link: &str) -> String,
+    /// The reply to an opt-out word the phone provider does not confirm itself.
+    pub opted_out: fn(tenant: &str) -> String,
 }
 
 /// Email subjects and bodies, calendar entries, and the chat notices sent with them.
@@ -628,6 +630,7 @@ pub fn client_time_differs(t: DateTime<Utc>, clinic: Tz, client: Option<Tz>) -> 
 /// `clinic_text` unchanged otherwise. The one place every channel (chat, email, text, the
 /// calendar entry) words a time for a client in another zone.
 pub fn beside_client_time(
+    locale: Locale,
     clinic_text: String,
     t: DateTime<Utc>,
     clinic: Tz,
@@ -636,18 +639,14 @@ pub fn beside_client_time(
     let Some(zone) = client.filter(|_| client_time_differs(t, clinic, client)) else {
         return clinic_text;
     };
-    let words = &current().client_time;
+    let words = &locale.text().client_time;
     let theirs = t.with_timezone(&zone);
     let format = if theirs.date_naive() == t.with_timezone(&clinic).date_naive() {
         words.time_format
     } else {
         words.day_time_format
     };
-    (words.beside)(
-        &clinic_text,
-        &theirs.format(format).to_string(),
-        zone.name(),
-    )
+    (words.beside)(&clinic_text, &locale.at(&theirs, format), zone.name())
 }
 
 /// How a zone's place is said: `America/New_York` → "New York".
@@ -672,7 +671,7 @@ mod tests {
             .with_timezone(&clinic)
             .format(current().chat.slot_label_format)
             .to_string();
-        beside_client_time(words, t, clinic, client)
+        beside_client_time(Locale::En, words, t, clinic, client)
     }
 
     #[test]

@@ -29,6 +29,7 @@ pub fn ana() -> ClientDetails {
         phone: None,
         notes: None,
         time_zone: None,
+        locale: None,
     }
 }
 

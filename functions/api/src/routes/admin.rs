@@ -334,6 +334,67 @@ pub async fn put_widget_origins(
     }))
 }
 
+/// The languages the receptionist speaks.
+#[utoipa::path(get, path = "/api/admin/tenants/{tenant}/languages", params(("tenant" = uuid::Uuid, Path, description = "The tenant's id", example = "6d0e0000-0000-4000-8000-000000000001")),
+    security(("api_key" = [])),
+    description = "The languages the tenant's receptionist speaks on every channel, its default first. The chat answers in the language a client writes or chooses (the widget's switch), a call offers the other language in its greeting (a key or a word switches), and a booking keeps its client's language for its confirmations, reminders and texts.",
+    responses((status = 200, body = TenantLanguages), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn get_languages(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ApiPath(tenant): ApiPath<String>,
+) -> Result<Json<TenantLanguages>, ApiError> {
+    let tenant = tenant_id(&tenant)?;
+    tenant_admin(&state, &headers, tenant).await?;
+    let row = tenants::get_tenant(state.pool(), tenant.0)
+        .await
+        .map_err(|e| ApiError::internal(&e))?
+        .ok_or_else(|| ApiError::not_found("tenant_not_found", "tenant not found"))?;
+    Ok(Json(TenantLanguages {
+        languages: row.locales().into_iter().map(Into::into).collect(),
+    }))
+}
+
+/// Replace the languages the receptionist speaks.
+#[utoipa::path(put, path = "/api/admin/tenants/{tenant}/languages", params(("tenant" = uuid::Uuid, Path, description = "The tenant's id", example = "6d0e0000-0000-4000-8000-000000000001")),
+    request_body = TenantLanguages, security(("api_key" = [])),
+    description = "Replaces the tenant's languages: at least one, no repeats, the first is the default (what a call and a chat start in). Bookings keep the language they were made in.",
+    responses((status = 200, body = TenantLanguages), (status = 400, description = "invalid_languages", body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn put_languages(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ApiPath(tenant): ApiPath<String>,
+    ApiJson(req): ApiJson<TenantLanguages>,
+) -> Result<Json<TenantLanguages>, ApiError> {
+    let tenant = tenant_id(&tenant)?;
+    tenant_admin(&state, &headers, tenant).await?;
+    let mut locales: Vec<gomomo::domain::Locale> = Vec::new();
+    for l in req.languages.iter().copied().map(Into::into) {
+        if locales.contains(&l) {
+            return Err(ApiError::bad_request(
+                "invalid_languages",
+                "a language is listed twice",
+            ));
+        }
+        locales.push(l);
+    }
+    if locales.is_empty() {
+        return Err(ApiError::bad_request(
+            "invalid_languages",
+            "at least one language is required",
+        ));
+    }
+    if !tenants::set_languages(state.pool(), tenant.0, &locales)
+        .await
+        .map_err(|e| ApiError::internal(&e))?
+    {
+        return Err(ApiError::not_found("tenant_not_found", "tenant not found"));
+    }
+    Ok(Json(TenantLanguages {
+        languages: locales.into_iter().map(Into::into).collect(),
+    }))
+}
+
 /// The link messages to clients carry.
 #[utoipa::path(get, path = "/api/admin/tenants/{tenant}/public-booking-url", params(("tenant" = uuid::Uuid, Path, description = "The tenant's id", example = "6d0e0000-0000-4000-8000-000000000001")),
     security(("api_key" = [])),

@@ -5,7 +5,7 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use gomomo::domain::TimeZone;
+use gomomo::domain::{Locale, TimeZone};
 use gomomo::http::{ApiError, ApiJson, ApiPath, ClientIp};
 use gomomo::services::agent::{deliver_pending_pushes, AgentError, SendError, ServerMessage};
 use gomomo::services::sessions;
@@ -39,6 +39,12 @@ pub struct ChatRequest {
     /// they differ. Unknown names are refused (400 `invalid_client_time_zone`).
     #[schema(max_length = 64, example = "Europe/Madrid")]
     pub client_time_zone: Option<String>,
+    /// The language the client chose (`en`, `es`). The chat speaks it when the tenant
+    /// offers it, and follows a message written clearly in another offered language;
+    /// without it the chat reads the language of the first message, else speaks the
+    /// tenant's default. Other values are refused (400 `invalid_locale`).
+    #[schema(example = "es", pattern = "^[a-z]{2}$")]
+    pub locale: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -60,6 +66,9 @@ pub struct ChatResponse {
     /// `rules` (deterministic engine) or `llm`.
     #[schema(value_type = ChatEngine)]
     pub engine: String,
+    /// The language of the reply (`en`, `es`).
+    #[schema(example = "en")]
+    pub locale: String,
 }
 
 /// Which engine answered a chat turn.
@@ -88,7 +97,7 @@ pub(crate) fn agent_error(e: AgentError) -> ApiError {
 /// One chat turn (the REST fallback of the widget).
 #[utoipa::path(post, path = "/api/tenants/{tenant}/chat", params(("tenant" = uuid::Uuid, Path, description = "The tenant's id", example = "6d0e0000-0000-4000-8000-000000000001")),
     request_body = ChatRequest,
-    description = "One chat message. Sessions are issued by the server: send no `session_id` to start a conversation (the response carries the new one), then send that id back. A client-chosen id, another tenant's session or an internal one (a call's) is refused with 404 `session_not_found`. `client_time_zone` (the browser's IANA zone) is kept by the session: replies then show the client's time beside the clinic's; an unknown zone is 400 `invalid_client_time_zone`.",
+    description = "One chat message. Sessions are issued by the server: send no `session_id` to start a conversation (the response carries the new one), then send that id back. A client-chosen id, another tenant's session or an internal one (a call's) is refused with 404 `session_not_found`. `client_time_zone` (the browser's IANA zone) is kept by the session: replies then show the client's time beside the clinic's; an unknown zone is 400 `invalid_client_time_zone`. `locale` (`en`, `es`) is the language the client chose; the response's `locale` is the language of the reply.",
     responses((status = 200, body = ChatResponse), (status = 400, body = ErrorBody),
               (status = 404, description = "tenant_not_found or session_not_found", body = ErrorBody), (status = 409, body = ErrorBody),
               (status = 429, description = "rate_limited (Retry-After)", body = ErrorBody)))]
@@ -100,6 +109,12 @@ pub async fn chat(
 ) -> Result<Json<ChatResponse>, ApiError> {
     let tenant = tenant_id(&tenant)?;
     let zone = TimeZone::parse_client(req.client_time_zone.as_deref())?;
+    let locale = match req.locale.as_deref() {
+        None => None,
+        Some(code) => Some(Locale::from_code(code).ok_or_else(|| {
+            ApiError::bad_request("invalid_locale", "locale must be one of: en, es")
+        })?),
+    };
     state
         .budgets
         .chat_turn(req.session_id.as_deref(), ip)
@@ -110,7 +125,8 @@ pub async fn chat(
         .agent
         .with_booking(state.booking.clone())
         .for_client(&state.budgets, ip)
-        .with_client_time_zone(zone);
+        .with_client_time_zone(zone)
+        .with_locale(locale);
     let turn = agent
         .handle_turn(tenant, &session, "rest", &req.message, None)
         .await
@@ -145,5 +161,6 @@ pub async fn chat(
             .collect(),
         pushes,
         engine: turn.engine.to_string(),
+        locale: turn.locale.code().to_string(),
     }))
 }

@@ -66,6 +66,7 @@ pub(crate) fn client_details(
         },
         notes: notes.map(Notes::parse).transpose()?.flatten(),
         time_zone: TimeZone::parse_client(time_zone)?,
+        locale: None,
     })
 }
 

@@ -8,13 +8,11 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use super::state::{Flow, OfferedSlot, Step};
 use super::tools::{
     FollowupArgs, InquiryArgs, ToolError, ToolErrorKind, ToolExecutor, TurnCtx, FAR_FUTURE_DAYS,
-    FOLLOWUP_SLA,
 };
 use crate::db::bookings::AppointmentStatus;
 use crate::domain::nlu::{self, DayPeriod, FollowupAsk, Intent, TimeSpec, YesNo};
 use crate::domain::{ClientName, Email, Notes, PhoneE164, ReferenceCode};
 use crate::services::booking::{BookingErrorKind as BK, ClientDetails, MoveOf};
-use crate::text::{self, Chat};
 
 /// How many slots the engine offers at once.
 const OFFER: usize = 5;
@@ -24,9 +22,6 @@ pub const NOTE_MAX_CHARS: usize = 500;
 const SEARCH_DAYS: i64 = 6;
 
 /// The words of the chat.
-fn words() -> &'static Chat {
-    &text::current().chat
-}
 
 pub struct Engine<'a> {
     exec: &'a ToolExecutor,
@@ -69,7 +64,7 @@ impl<'a> Engine<'a> {
         if nlu::is_leave_waitlist(text) {
             ctx.state.dialog = Default::default();
             return match self.exec.leave_waitlist(ctx).await {
-                Ok(v) => (words().left_waitlist)(v["entries_left"].as_u64().unwrap_or(0)),
+                Ok(v) => (ctx.chat().left_waitlist)(v["entries_left"].as_u64().unwrap_or(0)),
                 Err(e) => self.tool_failed(ctx, &e),
             };
         }
@@ -82,9 +77,9 @@ impl<'a> Engine<'a> {
             ctx.state.booking_note = Some(note.as_str().to_string());
             ctx.state.dialog.misses = 0;
             return if ctx.state.dialog.flow == Flow::Book {
-                (words().note_saved)(note.as_str(), &self.question(ctx))
+                (ctx.chat().note_saved)(note.as_str(), &self.question(ctx))
             } else {
-                (words().note_kept)(note.as_str())
+                (ctx.chat().note_kept)(note.as_str())
             };
         }
         if let Some(ask) = asks_followup {
@@ -123,7 +118,7 @@ impl<'a> Engine<'a> {
             return r;
         }
         ctx.state.dialog.misses += 1;
-        (words().didnt_catch)(&self.question(ctx))
+        (ctx.chat().didnt_catch)(&self.question(ctx))
     }
 
     /// A fresh request (any step): by intent, or by what the text carries.
@@ -135,11 +130,11 @@ impl<'a> Engine<'a> {
             Some(Intent::Cancel) => Flow::Cancel,
             Some(Intent::Reschedule) => Flow::Reschedule,
             Some(Intent::Waitlist) => Flow::Waitlist,
-            Some(Intent::Help) => return Some(words().help.into()),
-            Some(Intent::HandoffToText) => return Some(words().already_texting.into()),
+            Some(Intent::Help) => return Some(ctx.chat().help.into()),
+            Some(Intent::HandoffToText) => return Some(ctx.chat().already_texting.into()),
             Some(Intent::Goodbye) => {
                 ctx.state.dialog = Default::default();
-                return Some(words().goodbye.into());
+                return Some(ctx.chat().goodbye.into());
             }
             None if nlu::extract_reference(text).is_some() => Flow::Lookup,
             // A bare "2" is a list pick only while a list is shown, never a new request.
@@ -172,7 +167,7 @@ impl<'a> Engine<'a> {
                     } else {
                         Step::Service
                     };
-                    return Some(words().vague_request.into());
+                    return Some(ctx.chat().vague_request.into());
                 }
                 Some(self.advance(ctx).await)
             }
@@ -191,21 +186,7 @@ impl<'a> Engine<'a> {
     }
 
     fn take_date(&self, ctx: &mut TurnCtx, text: &str) -> bool {
-        let lower = text.to_lowercase();
-        if [
-            "earliest",
-            "soonest",
-            "as soon as possible",
-            "asap",
-            "next available",
-            "first available",
-            "any day",
-            "anytime",
-            "any time",
-        ]
-        .iter()
-        .any(|w| lower.contains(w))
-        {
+        if nlu::is_next_available(text) {
             ctx.state.dialog.date = Some(ctx.today());
         } else if let Some(d) = nlu::parse_date(text, ctx.today()) {
             ctx.state.dialog.date = Some(d);
@@ -232,7 +213,7 @@ impl<'a> Engine<'a> {
         match d.flow {
             Flow::None => {
                 ctx.state.dialog.step = Step::Start;
-                words().start_question.into()
+                ctx.chat().start_question.into()
             }
             Flow::Book | Flow::Waitlist if d.service_id.is_none() => {
                 if ctx.services.len() == 1 {
@@ -284,61 +265,63 @@ impl<'a> Engine<'a> {
     fn question(&self, ctx: &TurnCtx) -> String {
         let d = &ctx.state.dialog;
         match d.step {
-            Step::Start => words().start_question.into(),
+            Step::Start => ctx.chat().start_question.into(),
             Step::Service => {
                 let list: Vec<String> = ctx
                     .services
                     .iter()
                     .enumerate()
-                    .map(|(i, s)| (words().service_option)(i + 1, &s.name, s.duration_minutes))
+                    .map(|(i, s)| (ctx.chat().service_option)(i + 1, &s.name, s.duration_minutes))
                     .collect();
-                (words().which_service)(&list)
+                (ctx.chat().which_service)(&list)
             }
-            Step::Date => words().ask_date.into(),
+            Step::Date => ctx.chat().ask_date.into(),
             Step::FarDateConfirm => match ctx.state.pending_date_confirmation {
-                Some(date) => (words().confirm_far_date)(date),
-                None => words().which_date.into(),
+                Some(date) => (ctx.chat().confirm_far_date)(date),
+                None => ctx.chat().which_date.into(),
             },
             Step::PickSlot => {
                 let list: Vec<String> = d
                     .offered
                     .iter()
                     .enumerate()
-                    .map(|(i, s)| (words().numbered)(i + 1, &s.label))
+                    .map(|(i, s)| (ctx.chat().numbered)(i + 1, &s.label))
                     .collect();
-                (words().which_time)(&list)
+                (ctx.chat().which_time)(&list)
             }
-            Step::Name => words().ask_name.into(),
-            Step::Email => words().ask_email.into(),
+            Step::Name => ctx.chat().ask_name.into(),
+            Step::Email => ctx.chat().ask_email.into(),
             Step::ConfirmBooking => match &ctx.state.active_hold {
                 Some(h) => {
-                    let summary = (words().confirm_booking)(
+                    let summary = (ctx.chat().confirm_booking)(
                         ctx.service(h.service_id)
                             .map(|s| s.name.as_str())
-                            .unwrap_or(words().your_appointment),
+                            .unwrap_or(ctx.chat().your_appointment),
                         &ctx.label(h.start),
                         ctx.state.client_name.as_deref().unwrap_or(""),
                         ctx.state.client_email.as_deref().unwrap_or(""),
                     );
                     match ctx.state.booking_note.as_deref() {
-                        Some(n) => format!("{summary}{}", (words().note_line)(n)),
+                        Some(n) => format!("{summary}{}", (ctx.chat().note_line)(n)),
                         None => summary,
                     }
                 }
-                None => words().shall_i_book.into(),
+                None => ctx.chat().shall_i_book.into(),
             },
-            Step::Reference => words().ask_reference.into(),
-            Step::LookupEmail if Self::changes_booking(d.flow) => words().ask_change_email.into(),
-            Step::LookupEmail => words().ask_lookup_email.into(),
-            Step::ConfirmCancel => words().sure_to_cancel.into(),
+            Step::Reference => ctx.chat().ask_reference.into(),
+            Step::LookupEmail if Self::changes_booking(d.flow) => {
+                ctx.chat().ask_change_email.into()
+            }
+            Step::LookupEmail => ctx.chat().ask_lookup_email.into(),
+            Step::ConfirmCancel => ctx.chat().sure_to_cancel.into(),
             Step::ConfirmReschedule => match d.chosen_start {
-                Some(t) => (words().confirm_move)(&ctx.label(t)),
-                None => words().which_new_time.into(),
+                Some(t) => (ctx.chat().confirm_move)(&ctx.label(t)),
+                None => ctx.chat().which_new_time.into(),
             },
-            Step::WaitlistOffer => words().offer_waitlist.into(),
-            Step::WaitlistEmail => words().ask_waitlist_email.into(),
-            Step::FollowupOffer => words().offer_followup.into(),
-            Step::FollowupEmail => words().ask_followup_email.into(),
+            Step::WaitlistOffer => ctx.chat().offer_waitlist.into(),
+            Step::WaitlistEmail => ctx.chat().ask_waitlist_email.into(),
+            Step::FollowupOffer => ctx.chat().offer_followup.into(),
+            Step::FollowupEmail => ctx.chat().ask_followup_email.into(),
         }
     }
 
@@ -369,7 +352,7 @@ impl<'a> Engine<'a> {
                 ctx.state.dialog.date = None;
                 ctx.state.pending_date_confirmation = None;
                 ctx.state.dialog.step = Step::Date;
-                Some((words().no_problem)(&self.question(ctx)))
+                Some((ctx.chat().no_problem)(&self.question(ctx)))
             }
             _ => {
                 if self.take_date(ctx, text) && ctx.state.dialog.date != Some(date) {
@@ -389,7 +372,7 @@ impl<'a> Engine<'a> {
         if date < ctx.today() {
             ctx.state.dialog.date = None;
             ctx.state.dialog.step = Step::Date;
-            return (words().date_passed)(&self.question(ctx));
+            return (ctx.chat().date_passed)(&self.question(ctx));
         }
         if date > ctx.today() + Duration::days(FAR_FUTURE_DAYS)
             && !ctx.state.confirmed_dates.contains(&date)
@@ -402,7 +385,7 @@ impl<'a> Engine<'a> {
         if date > max {
             ctx.state.dialog.date = None;
             ctx.state.dialog.step = Step::Date;
-            return (words().beyond_lookahead)(
+            return (ctx.chat().beyond_lookahead)(
                 ctx.sched.tenant.max_days_ahead,
                 max,
                 &self.question(ctx),
@@ -456,7 +439,7 @@ impl<'a> Engine<'a> {
             .unwrap_or_default();
         if offered_with_ends.is_empty() {
             ctx.state.dialog.step = Step::WaitlistOffer;
-            return (words().no_openings_waitlist)(&service, date, to);
+            return (ctx.chat().no_openings_waitlist)(&service, date, to);
         }
         ctx.events.push(super::tools::AgentEvent::Slots {
             service_id,
@@ -478,9 +461,9 @@ impl<'a> Engine<'a> {
             .offered
             .iter()
             .enumerate()
-            .map(|(i, s)| (words().numbered)(i + 1, &ctx.time_label(s.start)))
+            .map(|(i, s)| (ctx.chat().numbered)(i + 1, &ctx.time_label(s.start)))
             .collect();
-        (words().offer_times)(nothing_on, &service, first_day, &list)
+        (ctx.chat().offer_times)(nothing_on, &service, first_day, &list)
     }
 
     async fn on_pick(&self, ctx: &mut TurnCtx, text: &str) -> Option<String> {
@@ -498,7 +481,7 @@ impl<'a> Engine<'a> {
                     })
                     .map(|o| o.start);
                 if pick.is_none() && date.is_none() {
-                    return Some((words().not_an_open_time)(t, &self.question(ctx)));
+                    return Some((ctx.chat().not_an_open_time)(t, &self.question(ctx)));
                 }
             }
         }
@@ -520,18 +503,18 @@ impl<'a> Engine<'a> {
         }
         let service_id = ctx.state.dialog.service_id?;
         match self.exec.hold_slot(ctx, service_id, start).await {
-            Ok(h) => Some((words().holding)(&h.label, &self.next_detail(ctx))),
+            Ok(h) => Some((ctx.chat().holding)(&h.label, &self.next_detail(ctx))),
             Err(e) if matches!(e.booking_kind(), Some(BK::SlotUnavailable | BK::SlotTaken)) => {
                 let date = ctx.state.dialog.date.unwrap_or(ctx.today());
-                Some((words().just_taken)(&self.offer(ctx, date).await))
+                Some((ctx.chat().just_taken)(&self.offer(ctx, date).await))
             }
             Err(e) if e.booking_kind() == Some(BK::ScheduleClosed) => {
                 let date = ctx.state.dialog.date.unwrap_or(ctx.today());
-                Some((words().closed_then)(&self.offer(ctx, date).await))
+                Some((ctx.chat().closed_then)(&self.offer(ctx, date).await))
             }
             Err(e) if e.booking_kind() == Some(BK::DailyLimitReached) => {
                 let date = ctx.state.dialog.date.unwrap_or(ctx.today());
-                Some((words().day_full)(
+                Some((ctx.chat().day_full)(
                     &self.offer(ctx, date + chrono::Duration::days(1)).await,
                 ))
             }
@@ -574,12 +557,12 @@ impl<'a> Engine<'a> {
         match answer {
             YesNo::No => {
                 ctx.state.dialog.step = Step::Date;
-                Some(words().nothing_booked.into())
+                Some(ctx.chat().nothing_booked.into())
             }
             YesNo::Yes => {
                 let Some(hold) = ctx.state.active_hold.clone() else {
                     ctx.state.dialog.step = Step::Date;
-                    return Some((words().hold_inactive)(&self.question(ctx)));
+                    return Some((ctx.chat().hold_inactive)(&self.question(ctx)));
                 };
                 let details = match (
                     ctx.state.client_name.as_deref().map(ClientName::parse),
@@ -599,6 +582,7 @@ impl<'a> Engine<'a> {
                             .as_deref()
                             .and_then(Notes::from_free_text),
                         time_zone: None,
+                        locale: Some(ctx.locale),
                     },
                     _ => return Some(self.next_detail(ctx)),
                 };
@@ -606,18 +590,18 @@ impl<'a> Engine<'a> {
                     Ok(b) => {
                         ctx.state.dialog = Default::default();
                         ctx.state.booking_note = None;
-                        Some((words().booked)(&b.service, &b.label, &b.reference))
+                        Some((ctx.chat().booked)(&b.service, &b.label, &b.reference))
                     }
                     Err(e)
                         if e.booking_kind() == Some(BK::HoldExpired)
                             || e.kind == ToolErrorKind::NoLiveHold =>
                     {
                         let date = ctx.state.dialog.date.unwrap_or(ctx.today());
-                        Some((words().hold_expired)(&self.offer(ctx, date).await))
+                        Some((ctx.chat().hold_expired)(&self.offer(ctx, date).await))
                     }
                     Err(e) if e.booking_kind() == Some(BK::SlotTaken) => {
                         let date = ctx.state.dialog.date.unwrap_or(ctx.today());
-                        Some((words().booked_by_someone_else)(
+                        Some((ctx.chat().booked_by_someone_else)(
                             &self.offer(ctx, date).await,
                         ))
                     }
@@ -666,12 +650,12 @@ impl<'a> Engine<'a> {
         match self.exec.lookup_booking(ctx, &r, &e).await {
             Ok(b) if b.status == AppointmentStatus::Cancelled => {
                 ctx.state.dialog = Default::default();
-                (words().shows_cancelled)(&b.reference, &b.service, &b.label)
+                (ctx.chat().shows_cancelled)(&b.reference, &b.service, &b.label)
             }
             Ok(b) => match ctx.state.dialog.flow {
                 Flow::Cancel => {
                     ctx.state.dialog.step = Step::ConfirmCancel;
-                    (words().found_to_cancel)(&b.service, &b.label, &b.reference)
+                    (ctx.chat().found_to_cancel)(&b.service, &b.label, &b.reference)
                 }
                 Flow::Reschedule => {
                     ctx.state.dialog.service_id = ctx
@@ -680,18 +664,18 @@ impl<'a> Engine<'a> {
                         .find(|s| s.name == b.service)
                         .map(|s| s.id);
                     ctx.state.dialog.step = Step::Date;
-                    (words().found_to_reschedule)(&b.service, &b.label, &b.reference)
+                    (ctx.chat().found_to_reschedule)(&b.service, &b.label, &b.reference)
                 }
                 _ => {
                     ctx.state.dialog = Default::default();
-                    (words().found)(&b.service, &b.label, &b.reference, b.status.as_str())
+                    (ctx.chat().found)(&b.service, &b.label, &b.reference, b.status.as_str())
                 }
             },
             Err(e) if e.booking_kind() == Some(BK::BookingNotFound) => {
                 ctx.state.dialog.reference = None;
                 ctx.state.dialog.change_email = None;
                 ctx.state.dialog.step = Step::Reference;
-                words().booking_not_found.into()
+                ctx.chat().booking_not_found.into()
             }
             Err(e) => self.tool_failed(ctx, &e),
         }
@@ -701,14 +685,14 @@ impl<'a> Engine<'a> {
         match nlu::yes_no(text)? {
             YesNo::No => {
                 ctx.state.dialog = Default::default();
-                Some(words().left_as_is.into())
+                Some(ctx.chat().left_as_is.into())
             }
             YesNo::Yes => {
                 let (r, e) = Self::reference_and_email(ctx)?;
                 Some(match self.exec.cancel(ctx, &r, &e).await {
                     Ok(b) => {
                         ctx.state.dialog = Default::default();
-                        (words().cancelled)(&b.reference, &b.label)
+                        (ctx.chat().cancelled)(&b.reference, &b.label)
                     }
                     Err(e) => self.tool_failed(ctx, &e),
                 })
@@ -721,7 +705,7 @@ impl<'a> Engine<'a> {
             YesNo::No => {
                 ctx.state.dialog.step = Step::Date;
                 ctx.state.dialog.chosen_start = None;
-                Some((words().nothing_changed)(&self.question(ctx)))
+                Some((ctx.chat().nothing_changed)(&self.question(ctx)))
             }
             YesNo::Yes => {
                 let (r, e) = Self::reference_and_email(ctx)?;
@@ -729,7 +713,7 @@ impl<'a> Engine<'a> {
                 Some(match self.exec.reschedule(ctx, &r, &e, start).await {
                     Ok(b) => {
                         ctx.state.dialog = Default::default();
-                        (words().rescheduled)(&b.label, &b.reference)
+                        (ctx.chat().rescheduled)(&b.label, &b.reference)
                     }
                     Err(e)
                         if matches!(
@@ -738,15 +722,17 @@ impl<'a> Engine<'a> {
                         ) =>
                     {
                         let date = ctx.state.dialog.date.unwrap_or(ctx.today());
-                        (words().just_taken)(&self.offer(ctx, date).await)
+                        (ctx.chat().just_taken)(&self.offer(ctx, date).await)
                     }
                     Err(e) if e.booking_kind() == Some(BK::ScheduleClosed) => {
                         let date = ctx.state.dialog.date.unwrap_or(ctx.today());
-                        (words().closed_then)(&self.offer(ctx, date).await)
+                        (ctx.chat().closed_then)(&self.offer(ctx, date).await)
                     }
                     Err(e) if e.booking_kind() == Some(BK::DailyLimitReached) => {
                         let date = ctx.state.dialog.date.unwrap_or(ctx.today());
-                        (words().day_full)(&self.offer(ctx, date + chrono::Duration::days(1)).await)
+                        (ctx.chat().day_full)(
+                            &self.offer(ctx, date + chrono::Duration::days(1)).await,
+                        )
                     }
                     Err(e) => self.tool_failed(ctx, &e),
                 })
@@ -760,7 +746,7 @@ impl<'a> Engine<'a> {
                 // Nothing open and no waitlist: the team can still follow up.
                 ctx.state.dialog.step = Step::FollowupOffer;
                 ctx.state.dialog.followup_channel = None;
-                Some((words().okay)(&self.question(ctx)))
+                Some((ctx.chat().okay)(&self.question(ctx)))
             }
             YesNo::Yes => {
                 ctx.state.dialog.flow = Flow::Waitlist;
@@ -793,14 +779,14 @@ impl<'a> Engine<'a> {
                     .service_id
                     .and_then(|s| ctx.service(s))
                     .map(|s| s.name.clone())
-                    .unwrap_or_else(|| words().an_appointment.into());
+                    .unwrap_or_else(|| ctx.chat().an_appointment.into());
                 ctx.state.dialog = Default::default();
-                (words().on_waitlist)(
+                (ctx.chat().on_waitlist)(
                     &service,
                     ctx.state
                         .client_email
                         .as_deref()
-                        .unwrap_or(words().your_email),
+                        .unwrap_or(ctx.chat().your_email),
                 )
             }
             Err(e) => self.tool_failed(ctx, &e),
@@ -815,12 +801,9 @@ impl<'a> Engine<'a> {
             .services
             .iter()
             .filter(|s| named.is_none_or(|id| id == s.id))
-            .map(|s| (words().service_line)(&s.name, s.duration_minutes, &s.description))
+            .map(|s| (ctx.chat().service_line)(&s.name, s.duration_minutes, &s.description))
             .collect();
-        let lower = nlu::normalize(text);
-        let prices = ["how much", "price", "cost"]
-            .iter()
-            .any(|w| lower.contains(w));
+        let prices = nlu::is_price_question(text);
         let follow = if ctx.state.dialog.flow == Flow::None {
             ctx.state.dialog = Default::default();
             ctx.state.dialog.flow = Flow::Book;
@@ -831,21 +814,21 @@ impl<'a> Engine<'a> {
                 Step::Service
             };
             if named.is_some() {
-                words().ask_date.to_string()
+                ctx.chat().ask_date.to_string()
             } else {
-                words().which_to_book.to_string()
+                ctx.chat().which_to_book.to_string()
             }
         } else if ctx.state.dialog.step == Step::Service {
-            words().which_to_book.to_string()
+            ctx.chat().which_to_book.to_string()
         } else {
             self.question(ctx)
         };
         let follow = if prices {
-            format!("{} {follow}", words().no_prices)
+            format!("{} {follow}", ctx.chat().no_prices)
         } else {
             follow
         };
-        (words().services_list)(&lines, &follow)
+        (ctx.chat().services_list)(&lines, &follow)
     }
 
     /// Offers a follow-up message from the team (never a call: we cannot make one).
@@ -857,7 +840,7 @@ impl<'a> Engine<'a> {
             FollowupAsk::Call => None,
         };
         match ask {
-            FollowupAsk::Call => words().followup_instead_of_call.into(),
+            FollowupAsk::Call => ctx.chat().followup_instead_of_call.into(),
             _ => self.question(ctx),
         }
     }
@@ -866,7 +849,7 @@ impl<'a> Engine<'a> {
         match nlu::yes_no(text) {
             Some(YesNo::No) => {
                 ctx.state.dialog = Default::default();
-                Some(words().followup_declined.into())
+                Some(ctx.chat().followup_declined.into())
             }
             Some(YesNo::Yes) => Some(self.schedule_followup(ctx).await),
             // "my email is …" or a phone number answers the offer too.
@@ -914,28 +897,28 @@ impl<'a> Engine<'a> {
             Ok(_) => {
                 ctx.state.dialog = Default::default();
                 let what = if channel == "sms" {
-                    words().channel_sms
+                    ctx.chat().channel_sms
                 } else {
-                    words().channel_email
+                    ctx.chat().channel_email
                 };
-                (words().followup_scheduled)(what, FOLLOWUP_SLA)
+                (ctx.chat().followup_scheduled)(what, ctx.chat().followup_sla)
             }
             Err(e) => match e.kind {
                 ToolErrorKind::ConfirmationRequired => {
                     ctx.state.dialog.step = Step::FollowupOffer;
-                    words().followup_another.into()
+                    ctx.chat().followup_another.into()
                 }
                 ToolErrorKind::FollowupCooldown => {
                     ctx.state.dialog = Default::default();
-                    words().followup_on_its_way.into()
+                    ctx.chat().followup_on_its_way.into()
                 }
                 ToolErrorKind::FollowupLimitReached => {
                     ctx.state.dialog = Default::default();
-                    words().followup_limit.into()
+                    ctx.chat().followup_limit.into()
                 }
                 ToolErrorKind::FollowupDailyLimitReached => {
                     ctx.state.dialog = Default::default();
-                    words().followup_day_full.into()
+                    ctx.chat().followup_day_full.into()
                 }
                 ToolErrorKind::ContactRequired => {
                     ctx.state.dialog.step = Step::FollowupEmail;
@@ -948,21 +931,21 @@ impl<'a> Engine<'a> {
 
     fn tool_failed(&self, ctx: &mut TurnCtx, e: &ToolError) -> String {
         match e.kind {
-            ToolErrorKind::SystemError => words().tool_system_error.into(),
+            ToolErrorKind::SystemError => ctx.chat().tool_system_error.into(),
             ToolErrorKind::Booking(BK::RangeBeyondLookahead) => {
                 ctx.state.dialog.date = None;
                 ctx.state.dialog.step = Step::Date;
-                (words().too_far_ahead)(&self.question(ctx))
+                (ctx.chat().too_far_ahead)(&self.question(ctx))
             }
             ToolErrorKind::Booking(BK::BookingCancelled) => {
                 ctx.state.dialog = Default::default();
-                words().already_cancelled.into()
+                ctx.chat().already_cancelled.into()
             }
             ToolErrorKind::Booking(BK::ChangeCutoffPassed) => {
                 ctx.state.dialog = Default::default();
-                (words().change_cutoff)(&e.message)
+                (ctx.chat().change_cutoff)(&e.message)
             }
-            _ => (words().didnt_work)(&e.message, &self.question(ctx)),
+            _ => (ctx.chat().didnt_work)(&e.message, &self.question(ctx)),
         }
     }
 }

@@ -10,10 +10,9 @@ use serde_json::{json, Value};
 use tokio::sync::mpsc::UnboundedSender;
 
 use super::protocol::ServerMessage;
-use super::tools::{tool_schemas, ToolExecutor, TurnCtx, FAR_FUTURE_DAYS, FOLLOWUP_SLA};
+use super::tools::{tool_schemas, ToolExecutor, TurnCtx, FAR_FUTURE_DAYS};
 use crate::domain::nlu;
 use crate::ports::model::{ChatModel, ModelError};
-use crate::text;
 
 pub const MAX_TOOL_ROUNDS: usize = 5;
 /// The whole turn (all rounds and retries) must finish within this.
@@ -89,7 +88,7 @@ impl LlmEngine {
                 let reply = msg
                     .content
                     .filter(|c| !c.trim().is_empty())
-                    .unwrap_or_else(|| text::current().chat.say_another_way.into());
+                    .unwrap_or_else(|| ctx.chat().say_another_way.into());
                 return Ok(LlmOutput {
                     reply,
                     messages: turn,
@@ -105,9 +104,11 @@ impl LlmEngine {
             for (id, name, args) in calls {
                 if let Some(p) = progress {
                     let _ = p.send(ServerMessage::Status {
+                        languages: None,
+                        locale: None,
                         session_id: ctx.session.as_str().to_string(),
                         state: "working",
-                        text: status_text(&name).into(),
+                        text: status_text(ctx.locale, &name).into(),
                     });
                 }
                 let parsed: Value = serde_json::from_str(&args).unwrap_or(Value::Null);
@@ -126,8 +127,8 @@ impl LlmEngine {
 }
 
 /// What the status chip says while a tool runs.
-pub fn status_text(tool: &str) -> &'static str {
-    let words = &text::current().chat;
+pub fn status_text(locale: crate::domain::Locale, tool: &str) -> &'static str {
+    let words = &locale.text().chat;
     match tool {
         "check_availability" => words.status_checking,
         "hold_slot" => words.status_holding,
@@ -222,7 +223,8 @@ CRITICAL RULES:\n\
 6. You cannot make, receive or transfer phone calls. Never say you or someone will call. Offer an email or SMS follow-up instead.\n\
 7. Never promise exact times for background work; say \"{sla}\".\n\
 8. If nothing is available, offer the waitlist (create_inquiry) and a follow-up (schedule_contact_followup); a follow-up goes only to the client's own email or phone number from their booking or waitlist entry, and a second one needs the client's explicit yes. A client who asks to leave the waitlist: call leave_waitlist.\n\
-9. Keep replies short and friendly.\n\n\
+9. Keep replies short and friendly.\n\
+10. {language}\n\n\
 Business: {name}. Time zone {tzname}. Now: {now}.\n\
 Services:\n{services}\n\
 Opening hours: {hours}.\n\
@@ -231,7 +233,7 @@ Bookings up to {ahead} days ahead, at least {notice} minutes' notice.\n\
 Known about this client: {known}.",
         name = t.name,
         far = FAR_FUTURE_DAYS,
-        sla = FOLLOWUP_SLA,
+        sla = ctx.chat().followup_sla,
         tzname = tz.name(),
         now = now.format("%A, %B %-d, %Y %H:%M"),
         services = services.join("\n"),
@@ -239,5 +241,9 @@ Known about this client: {known}.",
         ahead = t.max_days_ahead,
         notice = t.min_notice_minutes,
         known = if known.is_empty() { "nothing yet".to_string() } else { known.join("; ") },
+        language = match ctx.locale {
+            crate::domain::Locale::En => "Reply in English.",
+            crate::domain::Locale::Es => "Reply in Spanish (español), addressing the client as \"usted\"; slot labels from the tools are already in Spanish.",
+        },
     )
 }

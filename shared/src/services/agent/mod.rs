@@ -24,7 +24,7 @@ use crate::config::AgentConfig;
 pub use crate::config::AgentLimits;
 use crate::db::{audit, chat, tenants};
 use crate::domain::nlu::{self, YesNo};
-use crate::domain::{SessionId, TenantId, TimeZone};
+use crate::domain::{Locale, SessionId, TenantId, TimeZone};
 pub use crate::ports::push::SendError;
 use crate::services::booking::{BookingError, BookingService};
 use crate::text;
@@ -81,6 +81,9 @@ pub struct Agent {
     /// The zone the client's device reports (the widget sends the browser's): the session
     /// keeps it when it has none yet.
     client_zone: Option<TimeZone>,
+    /// The language the client chose (the widget's language switch, the REST body): the
+    /// chat speaks it from this turn on when the tenant offers it.
+    locale: Option<Locale>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -90,6 +93,8 @@ pub struct TurnResult {
     pub events: Vec<AgentEvent>,
     /// `rules` | `llm`
     pub engine: &'static str,
+    /// The language of the reply.
+    pub locale: Locale,
 }
 
 impl Agent {
@@ -105,11 +110,13 @@ impl Agent {
                 exec,
                 brain: Brain::Llm(std::sync::Arc::new(llm::LlmEngine::new(m))),
                 client_zone: None,
+                locale: None,
             },
             None => Self {
                 exec,
                 brain: Brain::Rules,
                 client_zone: None,
+                locale: None,
             },
         }
     }
@@ -120,6 +127,7 @@ impl Agent {
             exec: ToolExecutor::new(booking, limits),
             brain: Brain::Rules,
             client_zone: None,
+            locale: None,
         }
     }
 
@@ -130,6 +138,7 @@ impl Agent {
             exec: ToolExecutor::new(booking, self.exec.limits().clone()),
             brain: self.brain.clone(),
             client_zone: self.client_zone,
+            locale: self.locale,
         }
     }
 
@@ -144,6 +153,7 @@ impl Agent {
             exec: self.exec.for_client(budgets, client),
             brain: self.brain.clone(),
             client_zone: self.client_zone,
+            locale: self.locale,
         }
     }
 
@@ -156,7 +166,43 @@ impl Agent {
             exec: self.exec.clone(),
             brain: self.brain.clone(),
             client_zone: zone,
+            locale: self.locale,
         }
+    }
+
+    /// The same agent for a client who chose `locale` (None: no choice made). A language
+    /// the tenant does not offer is ignored.
+    pub fn with_locale(&self, locale: Option<Locale>) -> Self {
+        Self {
+            exec: self.exec.clone(),
+            brain: self.brain.clone(),
+            client_zone: self.client_zone,
+            locale,
+        }
+    }
+
+    /// The languages `tenant` offers (its default first) and the one this chat speaks:
+    /// the client's choice when offered, else the session's, else the default.
+    pub async fn languages(
+        &self,
+        tenant: TenantId,
+        session: &SessionId,
+    ) -> Result<(Vec<Locale>, Locale), sqlx::Error> {
+        let pool = self.exec.booking().pool();
+        let offered = tenants::get_tenant(pool, tenant.0)
+            .await?
+            .map(|t| t.locales())
+            .unwrap_or_else(|| vec![Locale::default()]);
+        let stored = chat::session_state(pool, tenant.0, session.as_str())
+            .await?
+            .and_then(|v| serde_json::from_value::<SessionState>(v).ok())
+            .and_then(|s| s.locale);
+        let speaks = self
+            .locale
+            .or(stored)
+            .filter(|l| offered.contains(l))
+            .unwrap_or(offered[0]);
+        Ok((offered, speaks))
     }
 
     pub fn engine_name(&self) -> &'static str {
@@ -249,7 +295,9 @@ impl Agent {
             state,
             succeeded: Vec::new(),
             events: Vec::new(),
+            locale: Locale::default(),
         };
+        ctx.locale = chat_locale(self.locale, &mut ctx.state, &ctx.sched.tenant, text);
         if ctx.state.time_zone.is_none() {
             ctx.state.time_zone = self.client_zone.map(|z| z.name().to_string());
         }
@@ -276,7 +324,7 @@ impl Agent {
                         .await;
                         ctx.events.push(AgentEvent::SystemIssue);
                         (
-                            text::current().chat.system_issue.to_string(),
+                            ctx.chat().system_issue.to_string(),
                             vec![json!({"role": "user", "content": text})],
                         )
                     }
@@ -285,10 +333,10 @@ impl Agent {
         };
 
         // Our own canned replies are safe by construction; the model's text is checked.
-        let checked = if reply == text::current().chat.system_issue {
+        let checked = if reply == ctx.chat().system_issue {
             None
         } else {
-            unsafe_reply(&reply, &ctx.succeeded)
+            unsafe_reply(ctx.locale, &reply, &ctx.succeeded)
         };
         let reply = match checked {
             None => reply,
@@ -314,6 +362,7 @@ impl Agent {
             reply,
             events: ctx.events,
             engine: self.engine_name(),
+            locale: ctx.locale,
         })
     }
 }
@@ -395,13 +444,38 @@ static CALL_PROMISE: LazyLock<Regex> = LazyLock::new(|| {
         .expect("literal regex")
 });
 
+/// The language of a chat turn: the language this message reads clearly as, when the tenant
+/// offers it (a client is answered in the language they write); else the language the
+/// client chose (the widget's switch); else the one the chat already speaks; else the
+/// tenant's default. Kept in the session.
+fn chat_locale(
+    chosen: Option<Locale>,
+    state: &mut SessionState,
+    tenant: &crate::db::tenants::TenantRow,
+    text: &str,
+) -> Locale {
+    let offered = tenant.locales();
+    let read = nlu::detect_language(text).filter(|l| offered.contains(l));
+    let locale = read
+        .or(chosen.filter(|l| offered.contains(l)))
+        .or(state.locale.filter(|l| offered.contains(l)))
+        .unwrap_or(offered[0]);
+    state.locale = Some(locale);
+    locale
+}
+
 /// A reply the tools do not back up: a claimed confirmation, cancellation, reschedule or
 /// hold without the matching successful tool call in this turn, or a promised phone call or
 /// transfer. Returns the reason and the safe reply that replaces it.
-pub fn unsafe_reply(reply: &str, succeeded: &[&str]) -> Option<(&'static str, &'static str)> {
+pub fn unsafe_reply(
+    locale: Locale,
+    reply: &str,
+    succeeded: &[&str],
+) -> Option<(&'static str, &'static str)> {
+    let words = &locale.text().chat;
     let did = |t: &str| succeeded.contains(&t);
     if CALL_PROMISE.is_match(reply) {
-        return Some(("promised_call", text::current().chat.no_calls));
+        return Some(("promised_call", words.no_calls));
     }
     if CONFIRM_CLAIM.is_match(reply)
         && !(did("confirm_booking")
@@ -409,16 +483,16 @@ pub fn unsafe_reply(reply: &str, succeeded: &[&str]) -> Option<(&'static str, &'
             || did("cancel_booking")
             || did("lookup_booking"))
     {
-        return Some(("unbacked_confirmation", text::current().chat.unbacked_claim));
+        return Some(("unbacked_confirmation", words.unbacked_claim));
     }
     if CANCEL_CLAIM.is_match(reply) && !did("cancel_booking") {
-        return Some(("unbacked_cancellation", text::current().chat.unbacked_claim));
+        return Some(("unbacked_cancellation", words.unbacked_claim));
     }
     if RESCHEDULE_CLAIM.is_match(reply) && !did("reschedule_booking") {
-        return Some(("unbacked_reschedule", text::current().chat.unbacked_claim));
+        return Some(("unbacked_reschedule", words.unbacked_claim));
     }
     if HOLD_CLAIM.is_match(reply) && !did("hold_slot") {
-        return Some(("unbacked_hold", text::current().chat.unbacked_claim));
+        return Some(("unbacked_hold", words.unbacked_claim));
     }
     None
 }
@@ -506,40 +580,79 @@ mod tests {
     #[test]
     fn replies_are_checked_against_the_tools() {
         let none: &[&str] = &[];
-        assert!(unsafe_reply("Your appointment is confirmed!", none).is_some());
-        assert!(unsafe_reply("You're all set for Tuesday.", none).is_some());
-        assert!(unsafe_reply("Your appointment is confirmed!", &["confirm_booking"]).is_none());
-        assert!(unsafe_reply("It has been cancelled.", &["confirm_booking"]).is_some());
-        assert!(unsafe_reply("It has been cancelled.", &["cancel_booking"]).is_none());
-        assert!(unsafe_reply("Your booking was rescheduled.", none).is_some());
-        assert!(unsafe_reply("I'm holding 10:00 AM tomorrow for you.", none).is_some());
-        assert!(unsafe_reply("That time is now on hold for you.", none).is_some());
-        assert!(unsafe_reply("I'm holding 10:00 AM for you.", &["hold_slot"]).is_none());
-        // the same claims in Spanish
-        assert!(unsafe_reply("Listo, su cita está confirmada.", none).is_some());
-        assert!(unsafe_reply("Su cita quedó reservada para el martes.", none).is_some());
-        assert!(unsafe_reply("Su cita fue cancelada.", none).is_some());
-        assert!(unsafe_reply("Su cita fue cambiada al viernes.", none).is_some());
-        assert!(unsafe_reply("Le aparto las 10:00 de mañana.", none).is_some());
-        assert!(unsafe_reply("Claro, le llamaremos esta tarde.", none).is_some());
-        assert!(unsafe_reply("Su cita quedó cancelada.", &["cancel_booking"]).is_none());
-        assert!(unsafe_reply("Listo, su cita está confirmada.", &["confirm_booking"]).is_none());
-        assert!(unsafe_reply("Le aparto el martes a las 10:00.", &["hold_slot"]).is_none());
-        // questions, refusals and states are not claims
-        assert!(unsafe_reply("Ese horario ya no está apartado. ¿Qué otro día?", none).is_none());
-        assert!(unsafe_reply("¿Quiere que la cancele? (sí/no)", none).is_none());
-        assert!(unsafe_reply("No puedo hacer, recibir ni transferir llamadas.", none).is_none());
+        assert!(unsafe_reply(Locale::En, "Your appointment is confirmed!", none).is_some());
+        assert!(unsafe_reply(Locale::En, "You're all set for Tuesday.", none).is_some());
+        assert!(unsafe_reply(
+            Locale::En,
+            "Your appointment is confirmed!",
+            &["confirm_booking"]
+        )
+        .is_none());
+        assert!(unsafe_reply(Locale::En, "It has been cancelled.", &["confirm_booking"]).is_some());
+        assert!(unsafe_reply(Locale::En, "It has been cancelled.", &["cancel_booking"]).is_none());
+        assert!(unsafe_reply(Locale::En, "Your booking was rescheduled.", none).is_some());
+        assert!(unsafe_reply(Locale::En, "I'm holding 10:00 AM tomorrow for you.", none).is_some());
+        assert!(unsafe_reply(Locale::En, "That time is now on hold for you.", none).is_some());
         assert!(
-            unsafe_reply("I'll have someone call you tomorrow.", &["confirm_booking"]).is_some()
+            unsafe_reply(Locale::En, "I'm holding 10:00 AM for you.", &["hold_slot"]).is_none()
         );
-        assert!(unsafe_reply("Let me transfer you to the front desk.", none).is_some());
+        // the same claims in Spanish
+        assert!(unsafe_reply(Locale::Es, "Listo, su cita está confirmada.", none).is_some());
+        assert!(
+            unsafe_reply(Locale::Es, "Su cita quedó reservada para el martes.", none).is_some()
+        );
+        assert!(unsafe_reply(Locale::Es, "Su cita fue cancelada.", none).is_some());
+        assert!(unsafe_reply(Locale::Es, "Su cita fue cambiada al viernes.", none).is_some());
+        assert!(unsafe_reply(Locale::Es, "Le aparto las 10:00 de mañana.", none).is_some());
+        assert!(unsafe_reply(Locale::Es, "Claro, le llamaremos esta tarde.", none).is_some());
+        assert!(
+            unsafe_reply(Locale::Es, "Su cita quedó cancelada.", &["cancel_booking"]).is_none()
+        );
+        assert!(unsafe_reply(
+            Locale::Es,
+            "Listo, su cita está confirmada.",
+            &["confirm_booking"]
+        )
+        .is_none());
+        assert!(unsafe_reply(
+            Locale::Es,
+            "Le aparto el martes a las 10:00.",
+            &["hold_slot"]
+        )
+        .is_none());
+        // questions, refusals and states are not claims
+        assert!(unsafe_reply(
+            Locale::Es,
+            "Ese horario ya no está apartado. ¿Qué otro día?",
+            none
+        )
+        .is_none());
+        assert!(unsafe_reply(Locale::Es, "¿Quiere que la cancele? (sí/no)", none).is_none());
+        assert!(unsafe_reply(
+            Locale::Es,
+            "No puedo hacer, recibir ni transferir llamadas.",
+            none
+        )
+        .is_none());
+        assert!(unsafe_reply(
+            Locale::En,
+            "I'll have someone call you tomorrow.",
+            &["confirm_booking"]
+        )
+        .is_some());
+        assert!(unsafe_reply(Locale::En, "Let me transfer you to the front desk.", none).is_some());
         // questions and offers are fine
-        assert!(unsafe_reply("Shall I confirm the booking?", none).is_none());
-        assert!(unsafe_reply("Would you like me to cancel it?", none).is_none());
-        assert!(unsafe_reply("It is not confirmed yet.", none).is_none());
-        assert!(unsafe_reply(SYSTEM_ISSUE_REPLY, none).is_none());
-        assert!(unsafe_reply(text::current().chat.unbacked_claim, none).is_none());
-        assert!(unsafe_reply(text::current().chat.no_calls, none).is_none());
-        assert!(unsafe_reply("Here are open times on Tuesday: 9:00 AM, 9:30 AM.", none).is_none());
+        assert!(unsafe_reply(Locale::En, "Shall I confirm the booking?", none).is_none());
+        assert!(unsafe_reply(Locale::En, "Would you like me to cancel it?", none).is_none());
+        assert!(unsafe_reply(Locale::En, "It is not confirmed yet.", none).is_none());
+        assert!(unsafe_reply(Locale::En, SYSTEM_ISSUE_REPLY, none).is_none());
+        assert!(unsafe_reply(Locale::En, text::current().chat.unbacked_claim, none).is_none());
+        assert!(unsafe_reply(Locale::En, text::current().chat.no_calls, none).is_none());
+        assert!(unsafe_reply(
+            Locale::En,
+            "Here are open times on Tuesday: 9:00 AM, 9:30 AM.",
+            none
+        )
+        .is_none());
     }
 }

@@ -1,7 +1,8 @@
 //! The WebSocket message protocol, the same on API Gateway and on the standalone `/ws`
 //! (both run it through [`crate::services::chat_session`]). The client sends
 //! `{"action":"message","tenant_id","session_id","text"}` (optionally `client_time_zone`,
-//! the browser's IANA zone) (plus `hello` right after
+//! the browser's IANA zone, and `locale`, the language the client chose: "en", "es") (plus
+//! `hello` right after
 //! connecting, since API Gateway cannot post to a connection during `$connect`, and
 //! `ping`); the server sends typed messages.
 
@@ -26,10 +27,17 @@ pub enum ClientMessage {
         /// The client's own time zone (the browser's IANA name), when the client sends it.
         #[serde(default)]
         client_time_zone: Option<String>,
+        /// The language the client chose ("en", "es"); the chat still follows a message
+        /// written clearly in another language the tenant offers.
+        #[serde(default)]
+        locale: Option<String>,
     },
     Hello {
         tenant_id: String,
         session_id: Option<String>,
+        /// The language the client chose, answered in `status: connected`.
+        #[serde(default)]
+        locale: Option<String>,
     },
     Ping,
 }
@@ -46,6 +54,12 @@ pub enum ServerMessage {
         /// `connected` | `working` | `idle`
         state: &'static str,
         text: String,
+        /// On `connected`: the languages the tenant offers, its default first.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        languages: Option<Vec<&'static str>>,
+        /// On `connected`: the language the chat speaks to this client.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        locale: Option<&'static str>,
     },
     AssistantMessage {
         session_id: String,
@@ -139,11 +153,17 @@ impl ServerMessage {
                 payload: serde_json::json!({"truncated": true}),
             },
             Self::Status {
-                session_id, state, ..
+                session_id,
+                state,
+                languages,
+                locale,
+                ..
             } => Self::Status {
                 session_id: session_id.clone(),
                 state,
                 text: String::new(),
+                languages: languages.clone(),
+                locale: *locale,
             },
             Self::History {
                 session_id,
@@ -232,6 +252,7 @@ mod tests {
                 session_id: Some("s".into()),
                 text: "hi".into(),
                 client_time_zone: None,
+                locale: None,
             }
         );
         assert!(serde_json::from_str::<ClientMessage>(r#"{"action":"dance"}"#).is_err());

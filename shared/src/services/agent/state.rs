@@ -126,4 +126,8 @@ pub struct SessionState {
     /// the next booking confirmed in this session).
     #[serde(default)]
     pub booking_note: Option<String>,
+    /// The language of this chat: chosen by the client, else read from their first message,
+    /// else the tenant's default (set on the first turn).
+    #[serde(default)]
+    pub locale: Option<crate::domain::Locale>,
 }

@@ -42,8 +42,6 @@ use crate::services::booking::{
 pub const FAR_FUTURE_DAYS: i64 = 30;
 /// At most this many slots go back to the model in one result.
 const MAX_SLOTS_IN_RESULT: usize = 24;
-/// What we promise about background work: a range, never an exact time.
-pub const FOLLOWUP_SLA: &str = crate::text::en::TEXT.chat.followup_sla;
 
 pub const TOOL_NAMES: [&str; 9] = [
     "check_availability",
@@ -280,6 +278,8 @@ pub struct TurnCtx {
     /// Tools that succeeded in this turn (the reply guard reads this).
     pub succeeded: Vec<&'static str>,
     pub events: Vec<AgentEvent>,
+    /// The language of this turn's replies.
+    pub locale: crate::domain::Locale,
 }
 
 impl TurnCtx {
@@ -297,6 +297,11 @@ impl TurnCtx {
 
     /// The client's own zone, when the session knows one (the browser's, or one the client
     /// named).
+    /// The chat's words in its language.
+    pub fn chat(&self) -> &'static crate::text::Chat {
+        &self.locale.text().chat
+    }
+
     pub fn client_tz(&self) -> Option<Tz> {
         crate::text::client_zone(self.state.time_zone.as_deref())
     }
@@ -304,18 +309,24 @@ impl TurnCtx {
     /// "Tue, Dec 15 at 10:30 AM" in the tenant's zone, with the client's own time beside it
     /// when the client's zone reads another clock.
     pub fn label(&self, t: DateTime<Utc>) -> String {
-        crate::text::beside_client_time(label(t, self.tz()), t, self.tz(), self.client_tz())
+        crate::text::beside_client_time(
+            self.locale,
+            label(self.locale, t, self.tz()),
+            t,
+            self.tz(),
+            self.client_tz(),
+        )
     }
 
     /// [`Self::label`] without the day (for a list of one day's times).
     pub fn time_label(&self, t: DateTime<Utc>) -> String {
-        let full = label(t, self.tz());
+        let full = label(self.locale, t, self.tz());
         let time = full
-            .rsplit(crate::text::current().chat.slot_label_time_after)
+            .rsplit(self.chat().slot_label_time_after)
             .next()
             .unwrap_or(&full)
             .to_string();
-        crate::text::beside_client_time(time, t, self.tz(), self.client_tz())
+        crate::text::beside_client_time(self.locale, time, t, self.tz(), self.client_tz())
     }
 
     fn local_rfc3339(&self, t: DateTime<Utc>) -> String {
@@ -323,11 +334,9 @@ impl TurnCtx {
     }
 }
 
-/// "Tue, Dec 15 at 10:30 AM" in the tenant's zone.
-pub fn label(t: DateTime<Utc>, tz: Tz) -> String {
-    t.with_timezone(&tz)
-        .format(crate::text::current().chat.slot_label_format)
-        .to_string()
+/// "Tue, Dec 15 at 10:30 AM" in the tenant's zone, in `locale`.
+pub fn label(locale: crate::domain::Locale, t: DateTime<Utc>, tz: Tz) -> String {
+    locale.at(&t.with_timezone(&tz), locale.text().chat.slot_label_format)
 }
 
 #[derive(Clone)]
@@ -778,6 +787,7 @@ impl ToolExecutor {
             },
             notes: a.notes.as_deref().and_then(Notes::from_free_text),
             time_zone: None,
+            locale: Some(ctx.locale),
         };
         self.confirm_booking(ctx, hold, &details).await
     }
@@ -863,7 +873,8 @@ impl ToolExecutor {
             label: match ctx.client_tz() {
                 Some(_) => ctx.label(a.start_at),
                 None => crate::text::beside_client_time(
-                    label(a.start_at, ctx.tz()),
+                    ctx.locale,
+                    label(ctx.locale, a.start_at, ctx.tz()),
                     a.start_at,
                     ctx.tz(),
                     crate::text::client_zone(a.client_time_zone.as_deref()),
@@ -1170,6 +1181,7 @@ impl ToolExecutor {
                     client_name: name.as_deref(),
                     client_email: email.as_ref().map(Email::as_str),
                     client_phone: phone.as_ref().map(PhoneE164::as_str),
+                    locale: ctx.locale.code(),
                 },
             )
             .await?;
@@ -1316,6 +1328,7 @@ impl ToolExecutor {
                     recipient: &recipient,
                     reason: &reason,
                     created_at: ctx.now,
+                    locale: ctx.locale.code(),
                 },
             )
             .await?;
@@ -1345,9 +1358,9 @@ impl ToolExecutor {
             ctx.state.followup_confirmation_pending = false;
             ctx.events.push(AgentEvent::FollowupScheduled {
                 channel: channel.clone(),
-                expected: FOLLOWUP_SLA.into(),
+                expected: ctx.chat().followup_sla.into(),
             });
-            Ok(json!({"followup_id": id, "channel": channel, "expected": FOLLOWUP_SLA}))
+            Ok(json!({"followup_id": id, "channel": channel, "expected": ctx.chat().followup_sla}))
         }
         .await;
         self.finish(ctx, "schedule_contact_followup", args, out)

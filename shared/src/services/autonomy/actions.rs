@@ -19,6 +19,7 @@ use crate::db::jobs::JobRow;
 use crate::db::notifications::{self, NewNotification};
 use crate::db::waitlist::WaitlistStatus;
 use crate::db::{audit, tenants, waitlist as wl};
+use crate::domain::Locale;
 use crate::domain::{Email, PhoneE164, TenantId};
 use crate::ports::calendar::{CalendarError, CalendarEvent, CalendarProvider};
 use crate::ports::clock::Clock;
@@ -120,6 +121,7 @@ pub async fn external_phase(ctx: &ActionCtx, job: &JobRow, spec: &JobSpec) -> Ex
         .flatten()
         .map(|s| s.name)
         .unwrap_or_else(|| crate::text::current().mail.appointment.into());
+    // The entry in the business's own calendar is read by its staff: English, like the console.
     let event = CalendarEvent {
         tenant_id: appt.tenant_id,
         resource_id: appt.resource_id,
@@ -187,6 +189,8 @@ struct Facts {
     tenant_name: String,
     tz: Tz,
     service_name: String,
+    /// The tenant's default language (for messages with no client language to follow).
+    locale: Locale,
 }
 
 async fn facts(tx: &mut PgConnection, tenant: Uuid, service: Uuid) -> Result<Facts, ActionError> {
@@ -202,23 +206,23 @@ async fn facts(tx: &mut PgConnection, tenant: Uuid, service: Uuid) -> Result<Fac
         .map(|s| s.name)
         .unwrap_or_else(|| "appointment".into());
     Ok(Facts {
+        locale: t.default_locale(),
         tenant_name: t.name,
         tz,
         service_name,
     })
 }
 
-fn when(tz: Tz, t: DateTime<Utc>) -> String {
-    t.with_timezone(&tz)
-        .format(crate::text::current().mail.when_format)
-        .to_string()
+fn when(locale: Locale, tz: Tz, t: DateTime<Utc>) -> String {
+    locale.at(&t.with_timezone(&tz), locale.text().mail.when_format)
 }
 
 /// [`when`] for a message about booking `a`: the client's own time beside the clinic's when
 /// the booking keeps a zone of the client's that reads another clock.
 fn when_for(tz: Tz, a: &AppointmentRow, t: DateTime<Utc>) -> String {
     crate::text::beside_client_time(
-        when(tz, t),
+        a.locale(),
+        when(a.locale(), tz, t),
         t,
         tz,
         crate::text::client_zone(a.client_time_zone.as_deref()),
@@ -236,25 +240,25 @@ async fn act_link(
 }
 
 /// `body` with the booking link line, when there is a link.
-fn with_act_link(mut body: String, link: Option<&str>) -> String {
+fn with_act_link(locale: Locale, mut body: String, link: Option<&str>) -> String {
     if let Some(l) = link {
-        body.push_str(&(crate::text::current().mail.act_link)(l));
+        body.push_str(&(locale.text().mail.act_link)(l));
     }
     body
 }
 
 /// `sms` with the booking link, when there is a link.
-fn sms_with_link(sms: String, link: Option<&str>) -> String {
+fn sms_with_link(locale: Locale, sms: String, link: Option<&str>) -> String {
     match link {
-        Some(l) => (crate::text::current().sms.with_link)(&sms, l),
+        Some(l) => (locale.text().sms.with_link)(&sms, l),
         None => sms,
     }
 }
 
-fn first_name(full: &str) -> &str {
+fn first_name(locale: Locale, full: &str) -> &str {
     full.split_whitespace()
         .next()
-        .unwrap_or(crate::text::current().mail.there)
+        .unwrap_or(locale.text().mail.there)
 }
 
 fn booking_meta(a: &AppointmentRow, f: &Facts) -> Value {
@@ -269,6 +273,8 @@ fn booking_meta(a: &AppointmentRow, f: &Facts) -> Value {
 }
 
 struct Msg<'a> {
+    /// The language of the message.
+    locale: Locale,
     kind: &'static str,
     key: String,
     subject: String,
@@ -321,8 +327,8 @@ async fn queue(
                     "{} {}",
                     m.sms
                         .as_deref()
-                        .unwrap_or(&(crate::text::current().sms.from_subject)(&m.subject)),
-                    sms_tail(&m.meta)
+                        .unwrap_or(&(m.locale.text().sms.from_subject)(&m.subject)),
+                    sms_tail(m.locale, &m.meta)
                 ),
                 metadata: m.meta.clone(),
                 idempotency_key: format!("{}:sms", m.key),
@@ -336,8 +342,8 @@ async fn queue(
     Ok(channels)
 }
 
-fn sms_tail(meta: &Value) -> String {
-    (crate::text::current().sms.opt_out_tail)(meta.get("reference").and_then(Value::as_str))
+fn sms_tail(locale: Locale, meta: &Value) -> String {
+    (locale.text().sms.opt_out_tail)(meta.get("reference").and_then(Value::as_str))
 }
 
 async fn live_booking(
@@ -369,18 +375,18 @@ async fn send_confirmation(
     }
     let f = facts(tx, a.tenant_id, a.service_id).await?;
     let (verb, kind) = if sequence == 0 {
-        (crate::text::current().mail.confirmed, "confirmation")
+        (a.locale().text().mail.confirmed, "confirmation")
     } else {
-        (crate::text::current().mail.rescheduled, "confirmation")
+        (a.locale().text().mail.rescheduled, "confirmation")
     };
-    let subject = (crate::text::current().mail.confirmation_subject)(
+    let subject = (a.locale().text().mail.confirmation_subject)(
         &f.service_name,
         verb,
         &when_for(f.tz, &a, a.start_at),
         &a.reference,
     );
-    let body = (crate::text::current().mail.confirmation_body)(
-        first_name(&a.client_name),
+    let body = (a.locale().text().mail.confirmation_body)(
+        first_name(a.locale(), &a.client_name),
         &f.service_name,
         &f.tenant_name,
         verb,
@@ -407,6 +413,7 @@ async fn email_about_booking(
         tx,
         job,
         Msg {
+            locale: a.locale(),
             kind,
             key,
             subject,
@@ -437,7 +444,7 @@ async fn send_cancellation(
         return Ok(ActionOutcome::Skipped("booking is not cancelled".into()));
     }
     let f = facts(tx, a.tenant_id, a.service_id).await?;
-    let words = &crate::text::current().mail;
+    let words = &a.locale().text().mail;
     // A booking the no-show policy released says why.
     let released = crate::db::bookings::cancel_reason(&mut *tx, a.id)
         .await?
@@ -454,14 +461,14 @@ async fn send_cancellation(
         &a.reference,
     );
     let body = body(
-        first_name(&a.client_name),
+        first_name(a.locale(), &a.client_name),
         &f.service_name,
         &f.tenant_name,
         &when_for(f.tz, &a, a.start_at),
         &a.reference,
     );
     let link = act_link(ctx, tx, a.tenant_id).await?;
-    let body = with_act_link(body, link.as_deref());
+    let body = with_act_link(a.locale(), body, link.as_deref());
     let key = format!("cancellation:{}", a.id);
     email_about_booking(tx, job, "cancellation", key, subject, body, &a, &f).await
 }
@@ -490,16 +497,16 @@ async fn send_reminder(
     }
     let f = facts(tx, a.tenant_id, a.service_id).await?;
     let lead = match which {
-        ReminderKind::H24 => crate::text::current().mail.lead_tomorrow,
-        ReminderKind::H2 => crate::text::current().mail.lead_two_hours,
+        ReminderKind::H24 => a.locale().text().mail.lead_tomorrow,
+        ReminderKind::H2 => a.locale().text().mail.lead_two_hours,
     };
-    let subject = (crate::text::current().mail.reminder_subject)(
+    let subject = (a.locale().text().mail.reminder_subject)(
         &f.service_name,
         lead,
         &when_for(f.tz, &a, a.start_at),
     );
-    let mut body = (crate::text::current().mail.reminder_body)(
-        first_name(&a.client_name),
+    let mut body = (a.locale().text().mail.reminder_body)(
+        first_name(a.locale(), &a.client_name),
         &f.service_name,
         &f.tenant_name,
         lead,
@@ -508,11 +515,11 @@ async fn send_reminder(
     );
     // C, R and X work by text from the booking's phone number (see sms_inbound).
     if a.client_phone.is_some() {
-        body.push_str(crate::text::current().mail.reminder_reply);
+        body.push_str(a.locale().text().mail.reminder_reply);
     }
     let link = act_link(ctx, tx, a.tenant_id).await?;
-    let body = with_act_link(body, link.as_deref());
-    let sms = (crate::text::current().sms.reminder)(
+    let body = with_act_link(a.locale(), body, link.as_deref());
+    let sms = (a.locale().text().sms.reminder)(
         &f.tenant_name,
         &f.service_name,
         lead,
@@ -527,6 +534,7 @@ async fn send_reminder(
         tx,
         job,
         Msg {
+            locale: a.locale(),
             kind,
             key: format!("reminder:{}:{}:{}", a.id, which.as_str(), a.sequence),
             subject,
@@ -598,7 +606,7 @@ async fn retry_calendar_sync(
                 &json!({
                     "reference": a.reference,
                     "start": a.start_at,
-                    "message": (crate::text::current().mail.on_calendar)(&a.reference),
+                    "message": (a.locale().text().mail.on_calendar)(&a.reference),
                 }),
                 ctx.clock.now(),
                 PUSH_COOLDOWN,
@@ -636,15 +644,16 @@ async fn escalate(
         tx,
         job,
         Msg {
+            locale: a.locale(),
             kind: "calendar_escalation",
             key: format!("calendar_escalation:{}:{}", a.id, job.id),
-            subject: (crate::text::current().mail.escalation_subject)(
+            subject: (a.locale().text().mail.escalation_subject)(
                 &f.service_name,
                 &when_for(f.tz, &a, a.start_at),
                 &a.reference,
             ),
-            body: (crate::text::current().mail.escalation_body)(
-                first_name(&a.client_name),
+            body: (a.locale().text().mail.escalation_body)(
+                first_name(a.locale(), &a.client_name),
                 &f.service_name,
                 &f.tenant_name,
                 &when_for(f.tz, &a, a.start_at),
@@ -663,10 +672,11 @@ async fn escalate(
             tx,
             job,
             Msg {
+                locale: f.locale,
                 kind: "calendar_escalation_admin",
                 key: format!("calendar_escalation_admin:{}:{}", a.id, job.id),
-                subject: (crate::text::current().mail.escalation_admin_subject)(&a.reference),
-                body: (crate::text::current().mail.escalation_admin_body)(
+                subject: (f.locale.text().mail.escalation_admin_subject)(&a.reference),
+                body: (f.locale.text().mail.escalation_admin_body)(
                     &a.reference,
                     &f.service_name,
                     &when_for(f.tz, &a, a.start_at),
@@ -725,17 +735,19 @@ async fn hold_followup(
     };
     let f = facts(tx, job.tenant_id, service).await?;
     let subject =
-        (crate::text::current().mail.hold_released_subject)(&f.service_name, &when(f.tz, start));
+        (f.locale.text().mail.hold_released_subject)(&f.service_name, &when(f.locale, f.tz, start));
     let link = act_link(ctx, tx, job.tenant_id).await?;
     let body = with_act_link(
-        (crate::text::current().mail.hold_released_body)(
+        f.locale,
+        (f.locale.text().mail.hold_released_body)(
             &f.tenant_name,
             &f.service_name,
-            &when(f.tz, start),
+            &when(f.locale, f.tz, start),
         ),
         link.as_deref(),
     );
     let channels = queue(tx, job, Msg {
+            locale: f.locale,
         kind: "hold_followup",
         key: format!("hold_followup:{hold}"),
         subject,
@@ -744,8 +756,8 @@ async fn hold_followup(
         booking: None,
         email: contact.email.as_deref(),
         phone: contact.phone.as_deref(),
-        sms: Some(sms_with_link(
-            (crate::text::current().sms.hold_released)(&f.tenant_name, &when(f.tz, start)),
+        sms: Some(sms_with_link(f.locale,
+            (f.locale.text().sms.hold_released)(&f.tenant_name, &when(f.locale, f.tz, start)),
             link.as_deref(),
         )),
     })
@@ -787,6 +799,7 @@ async fn waitlist(
         )));
     }
     let f = facts(tx, job.tenant_id, service).await?;
+    let locale = crate::domain::Locale::from_code(&w.locale).unwrap_or(f.locale);
     let held = &offer.hold;
     // The held time first, then up to two more free that day (the held one is not free for
     // anyone else, so availability no longer lists it).
@@ -825,7 +838,7 @@ async fn waitlist(
                 "slots": slots,
                 "hold_id": held.id,
                 "offer_expires_at": held.expires_at,
-                "message": (crate::text::current().mail.waitlist_notice)(&f.service_name, &when(f.tz, start)),
+                "message": (locale.text().mail.waitlist_notice)(&f.service_name, &when(locale, f.tz, start)),
             }),
             ctx.clock.now(),
             PUSH_COOLDOWN,
@@ -836,20 +849,21 @@ async fn waitlist(
     let name = w
         .client_name
         .as_deref()
-        .map(first_name)
-        .unwrap_or(crate::text::current().mail.there);
+        .map(|n| first_name(locale, n))
+        .unwrap_or(locale.text().mail.there);
     let channels = queue(tx, job, Msg {
+            locale: locale,
         kind: "waitlist_match",
         key: format!("waitlist:{entry}:{}:{}", start.timestamp(), held.id),
-        subject: (crate::text::current().mail.waitlist_subject)(&f.service_name, &when(f.tz, start)),
-        body: (crate::text::current().mail.waitlist_offer_body)(
-            name, &f.tenant_name, &when(f.tz, start), &f.service_name, minutes, &link,
+        subject: (locale.text().mail.waitlist_subject)(&f.service_name, &when(locale, f.tz, start)),
+        body: (locale.text().mail.waitlist_offer_body)(
+            name, &f.tenant_name, &when(locale, f.tz, start), &f.service_name, minutes, &link,
         ),
         meta: json!({"entry_id": entry, "service_id": service, "start": start, "end": end, "time_zone": f.tz.name(), "hold_id": held.id, "offer_expires_at": held.expires_at}),
         booking: None,
         email: w.client_email.as_deref(),
         phone: w.client_phone.as_deref(),
-        sms: Some((crate::text::current().sms.waitlist_offer)(&f.tenant_name, &f.service_name, &when(f.tz, start), minutes)),
+        sms: Some((locale.text().sms.waitlist_offer)(&f.tenant_name, &f.service_name, &when(locale, f.tz, start), minutes)),
     })
     .await?;
     if channels.is_empty() && !pushed {
@@ -900,18 +914,19 @@ async fn no_show_followup(
             .collect(),
         Err(_) => Vec::new(),
     };
-    let words = &crate::text::current();
+    let words = &a.locale().text();
     let link = act_link(ctx, tx, a.tenant_id).await?;
     let channels = queue(
         tx,
         job,
         Msg {
+            locale: a.locale(),
             kind: "no_show_followup",
             key: format!("no_show_followup:{}", a.id),
             subject: (words.mail.no_show_subject)(&f.service_name, &f.tenant_name),
-            body: with_act_link(
+            body: with_act_link(a.locale(),
                 (words.mail.no_show_body)(
-                    first_name(&a.client_name),
+                    first_name(a.locale(), &a.client_name),
                     &f.service_name,
                     &f.tenant_name,
                     &when_for(f.tz, &a, a.start_at),
@@ -923,7 +938,7 @@ async fn no_show_followup(
             booking: Some(a.id),
             email: Some(&a.client_email),
             phone: a.client_phone.as_deref(),
-            sms: Some(sms_with_link(
+            sms: Some(sms_with_link(a.locale(),
                 (words.sms.no_show_followup)(&f.tenant_name, &f.service_name, &options.join("; ")),
                 link.as_deref(),
             )),
@@ -953,15 +968,17 @@ async fn contact_followup(
     let tenant = tenants::get_tenant(&mut *tx, job.tenant_id)
         .await?
         .ok_or_else(|| ActionError::Permanent("tenant not found".into()))?;
+    let locale = crate::domain::Locale::from_code(&fu.locale).unwrap_or(tenant.default_locale());
     let about = if fu.reason.trim().is_empty() {
         String::new()
     } else {
-        (crate::text::current().mail.about)(fu.reason.trim())
+        (locale.text().mail.about)(fu.reason.trim())
     };
-    let subject = (crate::text::current().mail.followup_subject)(&tenant.name);
+    let subject = (locale.text().mail.followup_subject)(&tenant.name);
     let link = act_link(ctx, tx, job.tenant_id).await?;
     let body = with_act_link(
-        (crate::text::current().mail.followup_body)(&tenant.name, &about),
+        locale,
+        (locale.text().mail.followup_body)(&tenant.name, &about),
         link.as_deref(),
     );
     let (email, phone) = match fu.channel.as_str() {
@@ -972,6 +989,7 @@ async fn contact_followup(
         tx,
         job,
         Msg {
+            locale: locale,
             kind: "contact_followup",
             key: format!("contact_followup:{id}"),
             subject,
@@ -981,7 +999,8 @@ async fn contact_followup(
             email,
             phone,
             sms: Some(sms_with_link(
-                (crate::text::current().sms.contact_followup)(&tenant.name, &about),
+                locale,
+                (locale.text().sms.contact_followup)(&tenant.name, &about),
                 link.as_deref(),
             )),
         },

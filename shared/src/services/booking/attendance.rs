@@ -274,12 +274,14 @@ impl BookingService {
         let service = tenants::get_service(&mut *tx, a.tenant_id, a.service_id)
             .await?
             .map(|s| s.name)
-            .unwrap_or_else(|| crate::text::current().mail.appointment.into());
-        let words = &crate::text::current().mail;
+            .unwrap_or_else(|| a.locale().text().mail.appointment.into());
+        let locale = a.locale();
+        let words = &locale.text().mail;
         let client = crate::text::client_zone(a.client_time_zone.as_deref());
         let when = |t: DateTime<Utc>| {
             crate::text::beside_client_time(
-                t.with_timezone(&tz).format(words.when_format).to_string(),
+                locale,
+                locale.at(&t.with_timezone(&tz), words.when_format),
                 t,
                 tz,
                 client,
@@ -303,7 +305,7 @@ impl BookingService {
                 "sms",
                 phone.to_string(),
                 None,
-                (crate::text::current().sms.confirm_needed)(
+                (locale.text().sms.confirm_needed)(
                     &tenant.name,
                     &service,
                     &when(a.start_at),

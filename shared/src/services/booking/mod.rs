@@ -366,6 +366,9 @@ pub struct ClientDetails {
     pub notes: Option<Notes>,
     /// The client's own time zone, when known (the booking keeps it for its messages).
     pub time_zone: Option<TimeZone>,
+    /// The language the client speaks (the booking's messages are written in it); None:
+    /// the tenant's default.
+    pub locale: Option<crate::domain::Locale>,
 }
 
 #[derive(Clone)]
@@ -1794,6 +1797,7 @@ async fn book_hold(
             client_phone: client.phone.as_ref().map(PhoneE164::as_str),
             notes: client.notes.as_ref().map(Notes::as_str),
             client_time_zone: client.time_zone.as_ref().map(TimeZone::name),
+            locale: client.locale.map(crate::domain::Locale::code),
         },
     )
     .await

@@ -385,7 +385,7 @@ impl BookingService {
             let service = tenants::get_service(&mut *tx, tenant.0, a.service_id)
                 .await?
                 .map(|s| s.name)
-                .unwrap_or_else(|| crate::text::current().mail.appointment.to_string());
+                .unwrap_or_else(|| a.locale().text().mail.appointment.to_string());
             let channels = queue_notice(
                 &mut tx,
                 &sched,
@@ -614,28 +614,20 @@ async fn queue_notice(
     offer: &[DateTime<Utc>],
     link: &str,
 ) -> Result<Vec<&'static str>> {
-    let text = crate::text::current();
+    let locale = a.locale();
+    let text = locale.text();
     let tz = sched.tz;
     let client = crate::text::client_zone(a.client_time_zone.as_deref());
-    let beside =
-        |clinic: String, t: DateTime<Utc>| crate::text::beside_client_time(clinic, t, tz, client);
+    let beside = |clinic: String, t: DateTime<Utc>| {
+        crate::text::beside_client_time(locale, clinic, t, tz, client)
+    };
     let when = beside(
-        a.start_at
-            .with_timezone(&tz)
-            .format(text.mail.when_format)
-            .to_string(),
+        locale.at(&a.start_at.with_timezone(&tz), text.mail.when_format),
         a.start_at,
     );
     let times: Vec<String> = offer
         .iter()
-        .map(|t| {
-            beside(
-                t.with_timezone(&tz)
-                    .format(text.sms.when_format)
-                    .to_string(),
-                *t,
-            )
-        })
+        .map(|t| beside(locale.at(&t.with_timezone(&tz), text.sms.when_format), *t))
         .collect();
     let offer_text = if times.is_empty() {
         (text.mail.no_new_times)(link)
@@ -698,10 +690,7 @@ async fn queue_notice(
         .and_then(|p| PhoneE164::parse(p).ok())
     {
         let sms_when = beside(
-            a.start_at
-                .with_timezone(&tz)
-                .format(text.sms.when_format)
-                .to_string(),
+            locale.at(&a.start_at.with_timezone(&tz), text.sms.when_format),
             a.start_at,
         );
         let booking = (text.sms.booking)(service, &sms_when);

@@ -351,6 +351,7 @@ impl BookingService {
                 .and_then(|p| PhoneE164::parse(p).ok()),
             notes: None,
             time_zone: None,
+            locale: crate::domain::Locale::from_code(&row.locale),
         };
         let session = match q::hold_for_update(tx, tenant_id, hold_id).await? {
             Some(h) => SessionId::parse(&h.session_id)?,

@@ -16,7 +16,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde_json::{json, Value};
 use sqlx::PgPool;
 
-use crate::db::bookings::appointment_by_id as appointment;
+use crate::db::bookings::{appointment_by_id as appointment, AppointmentRow};
 use crate::db::notifications as q;
 use crate::db::{audit, calls, tenants};
 
@@ -187,21 +187,36 @@ impl NotificationDispatcher {
 
     async fn email(&self, row: &ClaimedNotification) -> Result<Outcome, sqlx::Error> {
         let tenant = tenants::get_tenant(&self.pool, row.tenant_id).await?;
+        // The message's language: its booking's, else the tenant's default.
+        let booking = match row.booking_id {
+            Some(id) => appointment(&self.pool, id).await?,
+            None => None,
+        };
+        let locale = booking.as_ref().map_or_else(
+            || {
+                tenant
+                    .as_ref()
+                    .map(|t| t.default_locale())
+                    .unwrap_or_default()
+            },
+            |a| a.locale(),
+        );
+        let words = &locale.text().mail;
         let tenant_name = tenant
             .as_ref()
             .map(|t| t.name.clone())
-            .unwrap_or_else(|| crate::text::current().mail.default_sender.into());
+            .unwrap_or_else(|| words.default_sender.into());
         let subject = row
             .subject
             .clone()
-            .unwrap_or_else(|| (crate::text::current().mail.default_subject)(&tenant_name));
-        let ics = self.invite(row, &tenant_name).await?;
+            .unwrap_or_else(|| (words.default_subject)(&tenant_name));
+        let ics = self.invite(row, booking, &tenant_name).await?;
         let email = OutgoingEmail {
             to: row.recipient.clone(),
             from_name: tenant_name.clone(),
             subject: subject.clone(),
-            text: (crate::text::current().mail.signed)(row.body.trim_end(), &tenant_name),
-            html: Some(render_html(&tenant_name, &subject, &row.body)),
+            text: (words.signed)(row.body.trim_end(), &tenant_name),
+            html: Some(render_html(locale, &tenant_name, &subject, &row.body)),
             ics,
         };
         Ok(match self.mailer.send_email(&email).await {
@@ -215,6 +230,7 @@ impl NotificationDispatcher {
     async fn invite(
         &self,
         row: &ClaimedNotification,
+        booking: Option<AppointmentRow>,
         tenant_name: &str,
     ) -> Result<Option<String>, sqlx::Error> {
         let method = match row.kind.as_str() {
@@ -222,12 +238,10 @@ impl NotificationDispatcher {
             "cancellation" => Method::Cancel,
             _ => return Ok(None),
         };
-        let Some(booking) = row.booking_id else {
+        let Some(a) = booking else {
             return Ok(None);
         };
-        let Some(a) = appointment(&self.pool, booking).await? else {
-            return Ok(None);
-        };
+        let words = a.locale().text();
         let meta_time = |k: &str| {
             row.metadata
                 .get(k)
@@ -246,7 +260,7 @@ impl NotificationDispatcher {
         let service = tenants::get_service(&self.pool, a.tenant_id, a.service_id)
             .await?
             .map(|s| s.name)
-            .unwrap_or_else(|| crate::text::current().mail.appointment.into());
+            .unwrap_or_else(|| words.mail.appointment.into());
         // For a client in another zone the description names both times (the event's
         // DTSTART/DTEND stay in UTC, which every calendar shows in its own zone).
         let clinic_tz = tenants::get_tenant(&self.pool, a.tenant_id)
@@ -255,12 +269,10 @@ impl NotificationDispatcher {
         let client_tz = crate::text::client_zone(a.client_time_zone.as_deref());
         let both_times = match clinic_tz {
             Some(tz) if crate::text::client_time_differs(start, tz, client_tz) => {
-                let words = crate::text::current();
                 (words.client_time.invite_when)(&crate::text::beside_client_time(
-                    start
-                        .with_timezone(&tz)
-                        .format(words.mail.when_format)
-                        .to_string(),
+                    a.locale(),
+                    a.locale()
+                        .at(&start.with_timezone(&tz), words.mail.when_format),
                     start,
                     tz,
                     client_tz,
@@ -275,14 +287,10 @@ impl NotificationDispatcher {
             start,
             end,
             stamp: self.clock.now(),
-            summary: (crate::text::current().mail.invite_summary)(&service, tenant_name),
+            summary: (words.mail.invite_summary)(&service, tenant_name),
             description: format!(
                 "{}{both_times}",
-                (crate::text::current().mail.invite_description)(
-                    &service,
-                    tenant_name,
-                    &a.reference,
-                )
+                (words.mail.invite_description)(&service, tenant_name, &a.reference,)
             ),
             location: None,
             organizer_name: tenant_name.to_string(),
@@ -389,7 +397,12 @@ impl NotificationDispatcher {
 
 /// The HTML part: the same words as the plain text (escaped), one paragraph per blank-line
 /// block, in the tenant's name.
-pub fn render_html(tenant_name: &str, subject: &str, body: &str) -> String {
+pub fn render_html(
+    locale: crate::domain::Locale,
+    tenant_name: &str,
+    subject: &str,
+    body: &str,
+) -> String {
     let paragraphs: String = body
         .split("\n\n")
         .filter(|p| !p.trim().is_empty())
@@ -407,7 +420,7 @@ pub fn render_html(tenant_name: &str, subject: &str, body: &str) -> String {
 <p style=\"margin:24px 0 0;font-size:12px;color:#777\">{sent_by}</p></body></html>",
         subject = escape_html(subject),
         tenant = escape_html(tenant_name),
-        sent_by = (crate::text::current().mail.sent_by)(&escape_html(tenant_name)),
+        sent_by = (locale.text().mail.sent_by)(&escape_html(tenant_name)),
     )
 }
 
@@ -425,7 +438,12 @@ mod tests {
 
     #[test]
     fn html_escapes_everything_it_is_given() {
-        let h = render_html("A&B <Clinic>", "Hi <b>", "Hello <script>x</script>\n\nBye");
+        let h = render_html(
+            crate::domain::Locale::En,
+            "A&B <Clinic>",
+            "Hi <b>",
+            "Hello <script>x</script>\n\nBye",
+        );
         assert!(h.contains("A&amp;B &lt;Clinic&gt;"));
         assert!(h.contains("Hello &lt;script&gt;x&lt;/script&gt;"));
         assert!(!h.contains("<script>"));

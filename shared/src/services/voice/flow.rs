@@ -801,6 +801,7 @@ impl VoiceService {
             phone: s.caller.clone(),
             notes: crate::domain::Notes::from_free_text(words().booked_by_phone),
             time_zone: None,
+            locale: None,
         };
         match self
             .booking

@@ -2,6 +2,18 @@
 //! channel: intent, yes/no, service, dates, times, email (typed or spoken), person name,
 //! reference code (typed or spelled out), slot choice, time zone and vague-request detection.
 //!
+//! Every public function reads English and Spanish at once, without being told the
+//! language: a client may write either, or mix them ("book una cita mañana a las 3").
+//! This file holds the English patterns and the shared helpers; `es.rs` holds the Spanish
+//! patterns and parsers, each of which answers only when it finds Spanish words, so English
+//! text reads exactly as it would alone. [`detect_language`] names the language of a
+//! message when it is clear (used to pick a chat's language from its first message).
+//!
+//! Adding a language is one more module beside `es.rs` (its patterns over its own folded
+//! text, answering `None`/`false` on anything else) plus one line in each public function
+//! here: an `.or_else(|| xx::parse_date(text, today))`, an `|| xx::is_leave_waitlist(text)`,
+//! a term in the yes/no position search, and its word lists in [`detect_language`].
+//!
 //! Pure functions over text: no I/O and no clock. Relative dates are resolved against a
 //! `today` (or a `now` plus the tenant's zone) that the caller passes in, so the server —
 //! never a model — does the calendar arithmetic.
@@ -11,9 +23,15 @@
 //!   next Tuesday strictly after today.
 //! - "the 14th" is the next 14th on or after today (this month, else the next month that has
 //!   one); "December 3" without a year is this year's, or next year's once it has passed.
-//! - Numeric dates like `12/3` are month/day (US order).
+//! - Numeric dates like `12/3` are month/day (US order), except in text that leans Spanish
+//!   ("el 3/4", "para el 12/3"), where they are day/month.
 //! - A time without am/pm ("at 3", "2:30", "half past two") is read in business hours:
-//!   1–7 are afternoon (13:00–19:00), 8–12 morning/noon.
+//!   1–7 are afternoon (13:00–19:00), 8–12 morning/noon. The same holds in Spanish ("a las
+//!   3"), unless the text says "de la mañana / tarde / noche".
+//! - Spanish "mañana" is tomorrow, except as "la mañana" (the morning): "mañana por la
+//!   mañana" is tomorrow morning, "por la mañana" alone is only the morning.
+//! - "el próximo martes" / "el martes que viene" work like "next Tuesday"; "el martes de la
+//!   semana que viene" is the Tuesday of next week (Monday to Sunday).
 
 use std::sync::LazyLock;
 
@@ -22,7 +40,7 @@ use chrono_tz::Tz;
 use regex::Regex;
 use serde::{Deserialize, Serialize};
 
-use super::{ClientName, Email, PhoneE164, ReferenceCode, TimeZone};
+use super::{ClientName, Email, Locale, PhoneE164, ReferenceCode, TimeZone};
 
 fn re(pattern: &str) -> Regex {
     // Patterns are literals in this file and covered by the tests below.
@@ -34,6 +52,15 @@ macro_rules! lazy_re {
     ($name:ident, $pat:expr) => {
         static $name: LazyLock<Regex> = LazyLock::new(|| re($pat));
     };
+}
+
+mod es;
+
+/// The language a message is clearly written in: Spanish for "¿Tienen cita para mañana?"
+/// or "hola, quiero reservar", English for "I'd like to book"; `None` when it could be
+/// either or neither ("ok", "2", an email, a bare name, an even mix).
+pub fn detect_language(text: &str) -> Option<Locale> {
+    es::detect_language(text)
 }
 
 /// Lower-cases, straightens quotes, folds "a.m."/"p.m." to "am"/"pm", turns hyphens between
@@ -107,16 +134,20 @@ lazy_re!(
     r"\b(?:(?:take|get|drop) me off (?:the |your |a |that )?(?:wait ?list|waiting list|list)|(?:remove|delete|drop) me from (?:the |your |a |that )?(?:wait ?list|waiting list|list)|(?:leave|quit|exit|cancel) (?:the |your |my |that )?(?:wait ?list|waiting list)(?: entry| spot)?|(?:don'?t|do not|no longer) (?:need|want) (?:to be on )?(?:the |my |your |a )?(?:wait ?list|waiting list))"
 );
 
-/// True when the person asks to leave the waitlist ("take me off the waitlist"). Checked
-/// before [`detect_intent`], which would read "waitlist" as joining it.
+/// True when the person asks to leave the waitlist ("take me off the waitlist", "sáquenme de
+/// la lista de espera"). Checked before [`detect_intent`], which would read "waitlist" as
+/// joining it.
 pub fn is_leave_waitlist(text: &str) -> bool {
-    LEAVE_WAITLIST_RE.is_match(&normalize(text))
+    LEAVE_WAITLIST_RE.is_match(&normalize(text)) || es::is_leave_waitlist(text)
 }
 
-/// The person's intent, or `None` when the text says nothing about one. Checked in priority
-/// order: a handoff request, reschedule, cancel, lookup, waitlist, book, help, goodbye.
+/// The person's intent, in English or Spanish, or `None` when the text says nothing about
+/// one. Checked in priority order: a handoff request, reschedule, cancel, lookup, waitlist,
+/// book, help, goodbye; at each step every language's pattern is tried. "cancelar" alone is
+/// a Cancel, "gracias" alone a Goodbye (English "thanks" alone is none).
 pub fn detect_intent(text: &str) -> Option<Intent> {
     let t = normalize(text);
+    let f = es::prep(text);
     let table: [(&LazyLock<Regex>, Intent); 8] = [
         (&HANDOFF_RE, Intent::HandoffToText),
         (&RESCHEDULE_RE, Intent::Reschedule),
@@ -127,12 +158,16 @@ pub fn detect_intent(text: &str) -> Option<Intent> {
         (&HELP_RE, Intent::Help),
         (&GOODBYE_RE, Intent::Goodbye),
     ];
-    table.iter().find(|(r, _)| r.is_match(&t)).map(|(_, i)| *i)
+    table
+        .iter()
+        .find(|(r, i)| r.is_match(&t) || es::intent(&f, *i))
+        .map(|(_, i)| *i)
 }
 
-/// True when the caller asks to continue by text ("text me a link", "send me a link").
+/// True when the caller asks to continue by text ("text me a link", "send me a link",
+/// "mándeme un mensaje", "envíeme el enlace").
 pub fn is_handoff_request(text: &str) -> bool {
-    HANDOFF_RE.is_match(&normalize(text))
+    HANDOFF_RE.is_match(&normalize(text)) || es::is_handoff_request(text)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -155,18 +190,36 @@ lazy_re!(
     r"\b(?:no|nope|nah|not|don'?t|do not|negative|wrong|incorrect|never ?mind|stop|wait)\b"
 );
 
-/// A yes or a no; when both appear, the earlier one wins ("no, not yet" → No, "yes, but not
-/// Friday" → Yes). `None` when neither appears.
+/// A yes or a no, in English or Spanish; when both appear, the earlier one wins ("no, not
+/// yet" → No, "yes, but not Friday" → Yes, "sí, pero no el viernes" → Yes). `None` when
+/// neither appears. A bare Spanish "si" (also "if") is a yes only as the answer itself; see
+/// `es::yes_at`.
 pub fn yes_no(text: &str) -> Option<YesNo> {
-    let t = normalize(text);
-    let y = YES_RE.find(&t).map(|m| m.start());
-    let n = NO_RE.find(&t).map(|m| m.start());
+    // The folded text is the normalized one for English input, so positions compare.
+    let t = es::prep(text);
+    let spanish = es::leans_spanish(text);
+    // English "ya" (yeah) is Spanish "already": "ya no" is a no, "ya reservé" no answer.
+    let en_yes = YES_RE
+        .find_iter(&t)
+        .find(|m| !(m.as_str() == "ya" && (spanish || starts_with_word(&t[m.end()..], " no"))))
+        .map(|m| m.start());
+    let y = [en_yes, es::yes_at(text, &t)].into_iter().flatten().min();
+    let n = [NO_RE.find(&t).map(|m| m.start()), es::no_at(&t)]
+        .into_iter()
+        .flatten()
+        .min();
     match (y, n) {
         (Some(a), Some(b)) if b < a => Some(YesNo::No),
         (Some(_), _) => Some(YesNo::Yes),
         (None, Some(_)) => Some(YesNo::No),
         (None, None) => None,
     }
+}
+
+/// `rest` starts with `word` as a whole word.
+fn starts_with_word(rest: &str, word: &str) -> bool {
+    rest.strip_prefix(word)
+        .is_some_and(|after| !after.starts_with(char::is_alphanumeric))
 }
 
 // ---------------------------------------------------------------------------------------
@@ -221,15 +274,15 @@ const SERVICE_STOPWORDS: &[&str] = &["a", "an", "the", "of", "and", "for", "with
 /// ordinal ("2", "the second one") picks from the list as presented. `None` when nothing
 /// matches or two services match equally well.
 pub fn match_service<S: AsRef<str>>(text: &str, names: &[S]) -> Option<usize> {
-    let t = normalize(text);
+    let t = es::fold(&normalize(text));
     let tw = words(&t);
     let mut best: Option<(usize, f64)> = None;
     let mut tie = false;
     for (i, name) in names.iter().enumerate() {
-        let n = normalize(name.as_ref());
+        let n = es::fold(&normalize(name.as_ref()));
         let nw: Vec<&str> = words(&n)
             .into_iter()
-            .filter(|w| !SERVICE_STOPWORDS.contains(w))
+            .filter(|w| !SERVICE_STOPWORDS.contains(w) && !es::SERVICE_STOPWORDS.contains(w))
             .collect();
         if nw.is_empty() {
             continue;
@@ -271,9 +324,13 @@ lazy_re!(
 );
 
 /// A pick from a numbered list of `n` options ("2", "the second one", "option 3", "the
-/// last one") as a 0-based index. Only whole short answers count, so "2pm" or "book 2
-/// people" are not choices.
+/// last one", "la segunda", "opción 3", "la última") as a 0-based index. Only whole short
+/// answers count, so "2pm" or "book 2 people" are not choices.
 pub fn parse_choice(text: &str, n: usize) -> Option<usize> {
+    en_choice(text, n).or_else(|| es::parse_choice(text, n))
+}
+
+fn en_choice(text: &str, n: usize) -> Option<usize> {
     let t = normalize(text);
     let t = t.trim_matches(|c: char| c == '.' || c == '!' || c == ',' || c.is_whitespace());
     let caps = CHOICE_RE.captures(t)?;
@@ -517,7 +574,17 @@ lazy_re!(
 );
 
 /// A calendar date named in the text, resolved against `today` (the tenant's local date).
+/// Text that leans Spanish is read as Spanish first (so "el 3/4" is the 3rd of April),
+/// anything else as English first.
 pub fn parse_date(text: &str, today: NaiveDate) -> Option<NaiveDate> {
+    if es::leans_spanish(text) {
+        es::parse_date(text, today).or_else(|| en_date(text, today))
+    } else {
+        en_date(text, today).or_else(|| es::parse_date(text, today))
+    }
+}
+
+fn en_date(text: &str, today: NaiveDate) -> Option<NaiveDate> {
     let t = digits_for_words(&normalize(text));
     if let Some(c) = ISO_DATE_RE.captures(&t) {
         return NaiveDate::from_ymd_opt(c[1].parse().ok()?, c[2].parse().ok()?, c[3].parse().ok()?);
@@ -572,7 +639,8 @@ pub fn resolve_date(text: &str, now: DateTime<Utc>, tz: Tz) -> Option<NaiveDate>
 }
 
 /// A date range named in the text: "this week" (today to Sunday), "next week" (Monday to
-/// Sunday), "this weekend", "next few days", or a single date as a one-day range.
+/// Sunday), "this weekend", "next few days" (and "esta semana", "la semana que viene", "el
+/// fin de semana", "los próximos días"), or a single date as a one-day range.
 pub fn parse_date_range(text: &str, today: NaiveDate) -> Option<(NaiveDate, NaiveDate)> {
     let t = normalize(text);
     let to_sunday =
@@ -591,7 +659,7 @@ pub fn parse_date_range(text: &str, today: NaiveDate) -> Option<(NaiveDate, Naiv
     if t.contains("next few days") || t.contains("coming days") {
         return Some((today, today + Duration::days(3)));
     }
-    parse_date(text, today).map(|d| (d, d))
+    es::parse_date_range(text, today).or_else(|| parse_date(text, today).map(|d| (d, d)))
 }
 
 // ---------------------------------------------------------------------------------------
@@ -658,8 +726,17 @@ fn clock_time(h: u32, m: u32, ampm: Option<&str>) -> Option<NaiveTime> {
 }
 
 /// A time of day: "3pm", "3:30 pm", "15:30", "noon", "half past two", "quarter to four",
-/// "two thirty", "at 3", or a period ("morning", "afternoon", "evening").
+/// "two thirty", "at 3", "a las tres y media", "a las cuatro menos cuarto", "3 de la
+/// tarde", or a period ("morning", "afternoon", "evening", "por la mañana", "temprano",
+/// "en la noche"). A Spanish clock time is read first (it only answers with a Spanish cue,
+/// and "9:30 de la noche" is 21:30), then English, then a Spanish period.
 pub fn parse_time(text: &str) -> Option<TimeSpec> {
+    es::parse_time(text)
+        .or_else(|| en_time(text))
+        .or_else(|| es::parse_period(text).map(TimeSpec::Period))
+}
+
+fn en_time(text: &str) -> Option<TimeSpec> {
     let t = digits_for_words(&normalize(text));
     if let Some(c) = HM_RE.captures(&t) {
         let time = clock_time(
@@ -763,14 +840,21 @@ fn domain_word(w: &str) -> bool {
 }
 
 /// An email address typed ("Jane.Doe@Example.com") or spoken ("jane dot doe at gmail dot
-/// com", "j a n e at example dot org", "jane underscore doe at mail dot example dot com").
+/// com", "j a n e at example dot org", "jane underscore doe at mail dot example dot com",
+/// "juan punto perez arroba gmail punto com", "ana guion bajo ruiz arroba correo punto es").
 pub fn extract_email(text: &str) -> Option<Email> {
     if let Some(m) = EMAIL_RE.find(text) {
         if let Ok(e) = Email::parse(m.as_str().trim_end_matches('.')) {
             return Some(e);
         }
     }
-    let t = normalize(text)
+    spoken_email(&normalize(text))
+        .or_else(|| es::email_as_english(text).and_then(|t| spoken_email(&t)))
+}
+
+/// An email spoken with the English words ("dot", "at", "dash", …) in normalized text.
+fn spoken_email(t: &str) -> Option<Email> {
+    let t = t
         .replace(" at sign ", " at ")
         .replace(" at symbol ", " at ");
     let toks: Vec<&str> = t
@@ -991,13 +1075,16 @@ fn take_name_words(rest: &str, max: usize) -> Option<ClientName> {
 }
 
 /// A person's name introduced in the text: "my name is Jane Doe", "I'm Jane", "this is Ana
-/// Lopez calling". Names are 1–4 words of letters (hyphens and apostrophes allowed);
-/// all-lower-case names are title-cased. "I'm looking for…" is not a name.
+/// Lopez calling", "me llamo Ana López", "soy María de la Cruz", "a nombre de Juan Pérez".
+/// Names are 1–4 words of letters (hyphens and apostrophes allowed; Spanish particles
+/// "de/del/la" inside); all-lower-case names are title-cased. "I'm looking for…" and "soy
+/// nueva" are not names.
 pub fn extract_name(text: &str) -> Option<ClientName> {
     let t = text.replace(['\u{2019}', '\u{2018}'], "'");
     NAME_INTRO_RE
         .captures_iter(&t)
         .find_map(|c| take_name_words(c.get(1)?.as_str(), 4))
+        .or_else(|| es::extract_name(&t))
 }
 
 /// The answer to "what is your name?": an introduction as in [`extract_name`], or the bare
@@ -1013,14 +1100,15 @@ pub fn parse_name_reply(text: &str) -> Option<ClientName> {
         "sure, ", "sure ", "yes, ", "yes ", "ok, ", "ok ", "it's ", "its ",
     ]
     .iter()
-    .find_map(|p| lower.starts_with(p).then(|| &t[p.len()..]))
+    .chain(es::NAME_REPLY_PREFIXES)
+    .find_map(|p| (lower.starts_with(p) && t.is_char_boundary(p.len())).then(|| &t[p.len()..]))
     .unwrap_or(t)
     .trim();
     let ws: Vec<&str> = t.split_whitespace().collect();
     if ws.is_empty() || ws.len() > 4 || t.contains('@') || t.chars().any(|c| c.is_ascii_digit()) {
         return None;
     }
-    if !ws.iter().all(|w| name_word(w)) {
+    if !ws.iter().all(|w| name_word(w) && !es::is_reply_stopword(w)) {
         return None;
     }
     ClientName::parse(&title_case_if_lower(&ws.join(" "))).ok()
@@ -1068,10 +1156,18 @@ enum RefTok {
     Break,
 }
 
-fn ref_token(orig: &str) -> RefTok {
+fn ref_token(orig: &str, spanish: bool) -> RefTok {
     let lower = orig.to_lowercase();
     if matches!(lower.as_str(), "dash" | "hyphen" | "-" | "minus") {
         return RefTok::Sep;
+    }
+    if spanish {
+        if es::is_dash_word(&lower) {
+            return RefTok::Sep;
+        }
+        if let Some(c) = es::spelled_char(&lower) {
+            return RefTok::Chars(c.to_string());
+        }
     }
     if orig.chars().count() == 1 && orig.chars().all(|c| c.is_ascii_alphanumeric()) {
         return RefTok::Chars(orig.to_ascii_uppercase());
@@ -1140,6 +1236,8 @@ fn typed_reference(text: &str) -> Option<ReferenceCode> {
 }
 
 fn spelled_reference(text: &str) -> Option<ReferenceCode> {
+    // Spanish letter names ("be", "de", "te") are English words too: only in Spanish text.
+    let spanish = es::leans_spanish(text);
     let t = text.replace("x-ray", "xray").replace("X-ray", "xray");
     let toks: Vec<&str> = t
         .split(|c: char| c.is_whitespace() || matches!(c, ',' | '.' | ';' | ':' | '!' | '?'))
@@ -1149,7 +1247,7 @@ fn spelled_reference(text: &str) -> Option<ReferenceCode> {
     let mut runs: Vec<Vec<(char, bool)>> = vec![Vec::new()];
     let mut sep_pending = false;
     for tok in toks {
-        match ref_token(tok) {
+        match ref_token(tok, spanish) {
             RefTok::Chars(s) => {
                 let run = runs.last_mut()?;
                 for (n, c) in s.chars().enumerate() {
@@ -1215,7 +1313,27 @@ lazy_re!(
 /// "all your openings", "whatever is free". "The next available" (one slot) is not vague.
 pub fn is_vague_request(text: &str) -> bool {
     let t = normalize(text);
-    VAGUE_COUNT_RE.is_match(&t) || VAGUE_ALL_RE.is_match(&t)
+    VAGUE_COUNT_RE.is_match(&t) || VAGUE_ALL_RE.is_match(&t) || es::is_vague_request(text)
+}
+
+/// The client asks for the first opening rather than a date ("as soon as possible", "next
+/// available", "any day", "lo antes posible", "el primer hueco", "cuando sea").
+pub fn is_next_available(text: &str) -> bool {
+    let lower = text.to_lowercase();
+    [
+        "earliest",
+        "soonest",
+        "as soon as possible",
+        "asap",
+        "next available",
+        "first available",
+        "any day",
+        "anytime",
+        "any time",
+    ]
+    .iter()
+    .any(|w| lower.contains(w))
+        || es::is_next_available(text)
 }
 
 lazy_re!(
@@ -1231,8 +1349,13 @@ lazy_re!(
     r"\b([A-Z][A-Za-z]+/[A-Z][A-Za-z_]+(?:/[A-Z][A-Za-z_]+)?)\b"
 );
 
-/// A time zone the person says they are in: "Pacific time", "PST", "Europe/London".
+/// A time zone the person says they are in: "Pacific time", "PST", "Europe/London", "hora
+/// del Pacífico", "hora de México".
 pub fn extract_time_zone(text: &str) -> Option<TimeZone> {
+    en_time_zone(text).or_else(|| es::extract_time_zone(text))
+}
+
+fn en_time_zone(text: &str) -> Option<TimeZone> {
     if let Some(c) = ZONE_IANA_RE.captures(text) {
         if let Ok(z) = TimeZone::parse(&c[1]) {
             return Some(z);
@@ -1281,9 +1404,13 @@ lazy_re!(
 );
 
 /// The note the client asks to add to their booking ("note: I'd like the window seat",
-/// "can you note that I use a wheelchair", "please note …"), trimmed; `None` when the
-/// message is not a note.
+/// "can you note that I use a wheelchair", "please note …", "nota: …", "¿puede anotar que
+/// …?"), trimmed; `None` when the message is not a note.
 pub fn extract_note(text: &str) -> Option<String> {
+    en_note(text).or_else(|| es::extract_note(text))
+}
+
+fn en_note(text: &str) -> Option<String> {
     let caps = PLEASE_NOTE_RE
         .captures(text)
         .or_else(|| NOTE_RE.captures(text))?;
@@ -1307,8 +1434,13 @@ pub enum FollowupAsk {
     Sms,
 }
 
-/// The client asks to be contacted later ("call me back", "have someone email me").
+/// The client asks to be contacted later ("call me back", "have someone email me",
+/// "llámenme", "prefiero que me llamen", "que me escriban un correo").
 pub fn followup_request(text: &str) -> Option<FollowupAsk> {
+    en_followup(text).or_else(|| es::followup_request(text))
+}
+
+fn en_followup(text: &str) -> Option<FollowupAsk> {
     let t = normalize(text);
     if !FOLLOWUP_RE.is_match(&t) {
         return None;
@@ -1327,9 +1459,19 @@ lazy_re!(
     r"\b(?:what|which) (?:services|treatments|kinds? of (?:appointments?|services)|types? of (?:appointments?|services))\b|\bwhat (?:do|does) (?:you|the \w+|your \w+) (?:offer|do|provide)\b|\b(?:list|menu) of (?:services|treatments)\b|\b(?:your|the) (?:services|prices|price list)\b|\bhow long (?:is|does|do|will|are)\b|\bhow much (?:is|does|do|are|for|will)\b|\b(?:price|prices|pricing|cost|costs)\b"
 );
 
-/// The client asks what the services are, how long or how much one is.
+/// The client asks what the services are, how long or how much one is ("what services do
+/// you offer?", "¿qué servicios tienen?", "¿cuánto cuesta?").
 pub fn is_services_question(text: &str) -> bool {
-    SERVICES_RE.is_match(&normalize(text))
+    SERVICES_RE.is_match(&normalize(text)) || es::is_services_question(text)
+}
+
+/// The client asks what something costs ("how much", "price", "¿cuánto cuesta?").
+pub fn is_price_question(text: &str) -> bool {
+    let lower = normalize(text);
+    ["how much", "price", "cost"]
+        .iter()
+        .any(|w| lower.contains(w))
+        || es::is_price_question(text)
 }
 
 #[cfg(test)]
