@@ -128,6 +128,8 @@ test: tools
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	echo "==> cargo test --workspace"
 	$(CARGO) test --workspace
+	echo "==> conversation simulation (run by cargo test above; scripts/simulation-test.sh runs it alone)"
+	sed -n '/^| persona/,/^wall time/p' target/simulation.md
 	$(CFN_LINT)
 	echo "==> scripts/check_template.py"
 	$(PYTHON) scripts/check_template.py

@@ -999,3 +999,33 @@ async fn the_tools_label_times_with_the_clients_zone_and_the_booking_keeps_it(po
         .unwrap();
     assert_eq!(row.client_time_zone.as_deref(), Some("Pacific/Auckland"));
 }
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_second_booking_for_someone_else_takes_their_name_at_the_summary(pool: PgPool) {
+    let chat = Chat::new(pool.clone()).await;
+    chat.book().await;
+    // GIVEN a second booking in the same chat: the summary starts from the first details
+    chat.say("my husband needs one too, a consultation tomorrow")
+        .await;
+    let r = chat.say("the first one").await;
+    assert!(r.reply.contains("for Jane Doe"), "{}", r.reply);
+    // WHEN the client gives his name there
+    let r = chat.say("John Doe").await;
+    // THEN the summary shows it, and the booking has it
+    assert!(r.reply.contains("for John Doe"), "{}", r.reply);
+    let reference = chat
+        .say("yes")
+        .await
+        .events
+        .iter()
+        .find_map(|e| match e {
+            AgentEvent::BookingConfirmed { reference, .. } => Some(reference.clone()),
+            _ => None,
+        })
+        .expect("a second booking");
+    let a = gomomo::db::bookings::appointment_by_reference(&pool, chat.tenant.0, &reference, false)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(a.client_name, "John Doe");
+}

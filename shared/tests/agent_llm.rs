@@ -581,3 +581,227 @@ async fn a_cancel_needs_the_email_typed_for_it(pool: PgPool) {
     fx.say("sorry, it's jane@example.com").await;
     assert_eq!(status(pool.clone(), code).await, "cancelled");
 }
+
+/// Holds tomorrow's first consultation through the model (availability, then the hold) in
+/// one turn answering `text`, and returns the hold id.
+async fn hold_first(fx: &Fx, message: &str) -> String {
+    let hold = Arc::new(Mutex::new(String::new()));
+    fx.script.push(|_| {
+        call(
+            "check_availability",
+            json!({"service_id": CONSULT, "start_date": "tomorrow"}),
+        )
+    });
+    fx.script.push(|req| {
+        let first = last_tool_result(req)["result"]["slots"][0]["start"].clone();
+        call(
+            "hold_slot",
+            json!({"service_id": CONSULT, "start_time": first}),
+        )
+    });
+    let h = hold.clone();
+    fx.script.push(move |req| {
+        *h.lock().unwrap() = last_tool_result(req)["result"]["hold_id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        text("I'm holding 9:00 AM tomorrow for you. Your name and email?")
+    });
+    fx.say(message).await;
+    let id = hold.lock().unwrap().clone();
+    assert!(!id.is_empty());
+    id
+}
+
+/// The model calls `tool` with `args`; the result the model got back comes out.
+async fn model_calls(fx: &Fx, message: &str, tool: &'static str, args: Value) -> Value {
+    let result = Arc::new(Mutex::new(Value::Null));
+    fx.script.push(move |_| call(tool, args.clone()));
+    let r = result.clone();
+    fx.script.push(move |req| {
+        *r.lock().unwrap() = last_tool_result(req);
+        text("Okay.")
+    });
+    fx.say(message).await;
+    let v = result.lock().unwrap().clone();
+    v
+}
+
+async fn bookings_of(pool: &PgPool, email: &str) -> i64 {
+    gomomo::db::bookings::list_appointments(
+        pool,
+        admin::DEMO_TENANT_ID,
+        december_7_8am(),
+        december_7_8am() + chrono::Duration::days(60),
+        None,
+        100,
+    )
+    .await
+    .unwrap()
+    .iter()
+    .filter(|a| a.client_email == email)
+    .count() as i64
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn confirm_booking_waits_for_the_clients_yes(pool: PgPool) {
+    let fx = fixture(&pool).await;
+    let hold = hold_first(&fx, "a consultation tomorrow morning please").await;
+    // WHEN the model books in the message that only gives the details
+    let args =
+        json!({"hold_id": hold, "client_name": "Carl Berg", "client_email": "carl@example.com"});
+    let r = model_calls(
+        &fx,
+        "Carl Berg, carl@example.com",
+        "confirm_booking",
+        args.clone(),
+    )
+    .await;
+    // THEN the tool refuses: the client has not said yes
+    assert_eq!(r["error"]["code"], "confirmation_required", "{r}");
+    assert_eq!(bookings_of(&pool, "carl@example.com").await, 0);
+    // AND with the client's yes it books
+    let r = model_calls(&fx, "yes, book it", "confirm_booking", args).await;
+    assert_eq!(r["ok"], true, "{r}");
+    assert_eq!(bookings_of(&pool, "carl@example.com").await, 1);
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn confirm_booking_takes_only_an_email_the_client_typed(pool: PgPool) {
+    let fx = fixture(&pool).await;
+    let hold = hold_first(&fx, "a consultation tomorrow morning please").await;
+    fx.script.push(|_| text("Shall I book it? (yes/no)"));
+    fx.say("Pat Kim, pat@example.com").await;
+    // WHEN the model books under an email the client never typed (someone else's)
+    let r = model_calls(
+        &fx,
+        "yes",
+        "confirm_booking",
+        json!({"hold_id": hold, "client_name": "Pat Kim", "client_email": "victim@example.net"}),
+    )
+    .await;
+    // THEN the tool refuses
+    assert_eq!(r["error"]["code"], "email_required", "{r}");
+    assert_eq!(bookings_of(&pool, "victim@example.net").await, 0);
+    // AND the typed one books
+    let r = model_calls(
+        &fx,
+        "yes please",
+        "confirm_booking",
+        json!({"hold_id": hold, "client_name": "Pat Kim", "client_email": "pat@example.com"}),
+    )
+    .await;
+    assert_eq!(r["ok"], true, "{r}");
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_lookup_needs_the_email_typed_by_the_client(pool: PgPool) {
+    let fx = fixture(&pool).await;
+    // GIVEN another client's booking made outside this chat
+    let other = SessionId::parse("web-other").unwrap();
+    let booking = BookingService::new(
+        pool.clone(),
+        Clock::fixed(december_7_8am()),
+        std::time::Duration::from_secs(300),
+    );
+    let start = chrono::DateTime::parse_from_rfc3339("2026-12-08T10:00:00-05:00")
+        .unwrap()
+        .with_timezone(&chrono::Utc);
+    let hold = booking
+        .create_hold(fx.tenant, CONSULT, start, &other)
+        .await
+        .unwrap();
+    let details = gomomo::services::booking::ClientDetails {
+        name: gomomo::domain::ClientName::parse("Margaret Thornton").unwrap(),
+        email: gomomo::domain::Email::parse("margaret@example.net").unwrap(),
+        phone: None,
+        notes: None,
+        time_zone: None,
+        locale: None,
+    };
+    let (appt, _) = booking
+        .confirm(fx.tenant, hold.id, &other, &details)
+        .await
+        .unwrap();
+    // WHEN the model looks it up with an email the client of this chat never typed
+    let args = json!({"reference": appt.reference, "email": "margaret@example.net"});
+    let r = model_calls(
+        &fx,
+        "do I have anything booked?",
+        "lookup_booking",
+        args.clone(),
+    )
+    .await;
+    // THEN nothing about it comes back
+    assert_eq!(r["error"]["code"], "email_required", "{r}");
+    assert!(!r.to_string().contains(&appt.reference), "{r}");
+    // AND once the client types it, the lookup answers
+    let r = model_calls(&fx, "it's margaret@example.net", "lookup_booking", args).await;
+    assert_eq!(r["ok"], true, "{r}");
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn no_cancel_or_reschedule_the_client_did_not_ask_for(pool: PgPool) {
+    let fx = fixture(&pool).await;
+    let hold = hold_first(&fx, "a consultation tomorrow morning please").await;
+    fx.script.push(|_| text("Shall I book it? (yes/no)"));
+    fx.say("Lena Fischer, lena@example.com").await;
+    let r = model_calls(
+        &fx,
+        "yes",
+        "confirm_booking",
+        json!({"hold_id": hold, "client_name": "Lena Fischer", "client_email": "lena@example.com"}),
+    )
+    .await;
+    let reference = r["result"]["reference"].as_str().unwrap().to_string();
+    // WHEN the client asks about the booking and the model cancels or moves it
+    let ask = format!("what time was {reference} again? my email is lena@example.com");
+    let r = model_calls(
+        &fx,
+        &ask,
+        "cancel_booking",
+        json!({"reference": reference, "email": "lena@example.com"}),
+    )
+    .await;
+    // THEN the tools refuse: the client asked for neither
+    assert_eq!(r["error"]["code"], "confirmation_required", "{r}");
+    let r = model_calls(
+        &fx,
+        &ask,
+        "reschedule_booking",
+        json!({"reference": reference, "email": "lena@example.com",
+               "new_start_time": "2026-12-10T10:00:00-05:00"}),
+    )
+    .await;
+    assert_eq!(r["error"]["code"], "confirmation_required", "{r}");
+    let status: Vec<_> = gomomo::db::bookings::list_appointments(
+        &pool,
+        admin::DEMO_TENANT_ID,
+        december_7_8am(),
+        december_7_8am() + chrono::Duration::days(30),
+        Some(gomomo::db::bookings::AppointmentStatus::Confirmed),
+        10,
+    )
+    .await
+    .unwrap();
+    assert_eq!(status.len(), 1, "still booked, at the same time");
+    // AND when the client asks to cancel, with the email typed, it is cancelled
+    let r = model_calls(
+        &fx,
+        &format!("please cancel {reference}, lena@example.com"),
+        "cancel_booking",
+        json!({"reference": reference, "email": "lena@example.com"}),
+    )
+    .await;
+    assert_eq!(r["ok"], true, "{r}");
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_claimed_hold_without_the_tool_is_overruled(pool: PgPool) {
+    let fx = fixture(&pool).await;
+    fx.script
+        .push(|_| text("I'm holding 10:00 AM tomorrow for you. What's your name?"));
+    let r = fx.say("consultation tomorrow at 10").await;
+    assert!(!r.reply.contains("holding"), "{}", r.reply);
+    assert!(r.reply.contains("haven't completed"), "{}", r.reply);
+}

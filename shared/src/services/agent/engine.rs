@@ -545,7 +545,14 @@ impl<'a> Engine<'a> {
     }
 
     async fn on_confirm_booking(&self, ctx: &mut TurnCtx, text: &str) -> Option<String> {
-        match nlu::yes_no(text)? {
+        let Some(answer) = nlu::yes_no(text) else {
+            // A name given at the summary corrects the one it shows (a second booking in
+            // the same chat, for someone else, starts from the first one's details).
+            let name = nlu::parse_name_reply(text)?;
+            ctx.state.client_name = Some(name.as_str().to_string());
+            return Some(self.question(ctx));
+        };
+        match answer {
             YesNo::No => {
                 ctx.state.dialog.step = Step::Date;
                 Some(ctx.chat().nothing_booked.into())

@@ -113,7 +113,7 @@ impl LlmEngine {
                 }
                 let parsed: Value = serde_json::from_str(&args).unwrap_or(Value::Null);
                 let result = if parsed.is_object() {
-                    exec.dispatch(ctx, &name, &parsed).await
+                    exec.dispatch_for_model(ctx, &name, &parsed).await
                 } else {
                     json!({"ok": false, "error": {"code": "invalid_argument", "message": "arguments must be a JSON object"}})
                 };

@@ -36,6 +36,8 @@ pub use tools::{AgentEvent, ToolExecutor, TurnCtx};
 const LEASE_SECONDS: i64 = 90;
 /// Messages of history the model sees.
 const HISTORY: i64 = 40;
+/// Typed emails a session remembers (the latest ones).
+const TYPED_EMAILS: usize = 5;
 
 /// The reply when the language model failed, in English (what tests compare against).
 pub const SYSTEM_ISSUE_REPLY: &str = text::en::TEXT.chat.system_issue;
@@ -385,8 +387,24 @@ fn apply_confirmations(ctx: &mut TurnCtx, text: &str) {
     if let Some(tz) = nlu::extract_time_zone(text) {
         ctx.state.time_zone = Some(tz.name().to_string());
     }
+    // What the client said in this message, for the guards of the tools that change or
+    // show bookings.
+    ctx.state.turn_yes = yes;
+    match nlu::detect_intent(text) {
+        Some(nlu::Intent::Cancel) => ctx.state.asked_cancel = true,
+        Some(nlu::Intent::Reschedule) => ctx.state.asked_reschedule = true,
+        _ => {}
+    }
     // The email typed now, and those typed while a change of booking waits for one.
     let typed = nlu::extract_email(text).map(|e| e.as_str().to_string());
+    if let Some(e) = &typed {
+        if !ctx.state.typed_emails.contains(e) {
+            if ctx.state.typed_emails.len() >= TYPED_EMAILS {
+                ctx.state.typed_emails.remove(0);
+            }
+            ctx.state.typed_emails.push(e.clone());
+        }
+    }
     ctx.state.turn_email = typed.clone();
     if ctx.state.change_email_turns > 0 {
         ctx.state.change_email_turns -= 1;
@@ -402,22 +420,27 @@ fn apply_confirmations(ctx: &mut TurnCtx, text: &str) {
 
 static CONFIRM_CLAIM: LazyLock<Regex> = LazyLock::new(|| {
     #[allow(clippy::expect_used)]
-    Regex::new(r"(?i)\b(?:(?:is|are|been|was|now|successfully|have|has|i've|i have)\s+(?:been\s+)?(?:confirmed|booked)|you'?re (?:all )?set|all set|booking (?:is )?confirmed|appointment (?:is )?confirmed|reservation (?:is )?confirmed|(?:está|quedó|queda|ha sido|fue|he|hemos)\s+(?:confirmad[ao]s?|reservad[ao]s?|agendad[ao]s?)|todo listo)\b")
+    Regex::new(r"(?i)\b(?:(?:is|are|been|was|now|successfully|have|has|i've|i have)\s+(?:been\s+)?(?:confirmed|booked)|you'?re (?:all )?set|all set|booking (?:is )?confirmed|appointment (?:is )?confirmed|reservation (?:is )?confirmed|(?:está|esta|quedó|quedo|queda|ha sido|fue)\s+(?:confirmad[ao]|reservad[ao]|agendad[ao])|(?:le|te|lo|la)\s+(?:reservé|agendé)|(?:he|hemos)\s+(?:reservado|confirmado|agendado))\b")
         .expect("literal regex")
 });
 static CANCEL_CLAIM: LazyLock<Regex> = LazyLock::new(|| {
     #[allow(clippy::expect_used)]
-    Regex::new(r"(?i)\b(?:(?:is|are|been|was|now|successfully|have|has|i've|i have)\s+(?:been\s+)?cancell?ed|(?:quedó|queda|ha sido|fue|he|hemos)\s+(?:cancelad[ao]s?|anulad[ao]s?))\b")
+    Regex::new(r"(?i)\b(?:(?:is|are|been|was|now|successfully|have|has|i've|i have)\s+(?:been\s+)?cancell?ed|(?:fue|ha sido|quedó|quedo)\s+cancelad[ao]|(?:fue|ha sido|quedó|quedo)\s+anulad[ao]|(?:he|hemos)\s+(?:cancelado|anulado)|cancelé)\b")
         .expect("literal regex")
 });
 static RESCHEDULE_CLAIM: LazyLock<Regex> = LazyLock::new(|| {
     #[allow(clippy::expect_used)]
-    Regex::new(r"(?i)\b(?:(?:is|are|been|was|now|successfully|have|has|i've|i have)\s+(?:been\s+)?(?:rescheduled|moved)|(?:quedó|queda|ha sido|fue|he|hemos)\s+(?:cambiad[ao]s?|movid[ao]s?|reprogramad[ao]s?))\b")
+    Regex::new(r"(?i)\b(?:(?:is|are|been|was|now|successfully|have|has|i've|i have)\s+(?:been\s+)?(?:rescheduled|moved)|(?:fue|ha sido|quedó|quedo)\s+(?:cambiad[ao]|movid[ao]|reprogramad[ao])|(?:he|hemos)\s+(?:cambiado|movido|reprogramado))\b")
+        .expect("literal regex")
+});
+static HOLD_CLAIM: LazyLock<Regex> = LazyLock::new(|| {
+    #[allow(clippy::expect_used)]
+    Regex::new(r"(?i)\b(?:i'?m holding|i am holding|i'?ve held|i have held|(?:is|are) (?:now )?on hold|on hold for you|holding (?:it|that|this|the \w+)(?: time| slot)? for you|(?:i'?ve|i have) (?:put|placed) (?:a )?hold|le aparto|se (?:lo|la) aparto|le estoy apartando|(?:lo|la) tengo apartad[ao])\b")
         .expect("literal regex")
 });
 static CALL_PROMISE: LazyLock<Regex> = LazyLock::new(|| {
     #[allow(clippy::expect_used)]
-    Regex::new(r"(?i)\b(?:(?:i'll|i will|we'll|we will|someone will|somebody will|they'll|they will|i can|let me)\s+(?:have someone\s+)?(?:call|phone|ring)(?: you)?|(?:transfer|connect|put) you (?:to|through)|(?:transferring|connecting|putting) you (?:to|through|now)|give you a (?:call|ring)|call you back|le (?:llamaré|llamaremos|llamará|llamarán|vamos a llamar|va a llamar|van a llamar)|le devolver(?:é|emos|á|án) la llamada|le (?:comunico|transfiero|paso|conecto) con|(?:comunicándole|transfiriéndole|pasándole) con)\b")
+    Regex::new(r"(?i)\b(?:(?:i'll|i will|we'll|we will|someone will|somebody will|they'll|they will|i can|let me)\s+(?:have someone\s+)?(?:call|phone|ring)(?: you)?|(?:transfer|connect|put) you (?:to|through)|(?:transferring|connecting|putting) you (?:to|through|now)|give you a (?:call|ring)|call you back|(?:le|te|lo|la|los|las)\s+(?:llamaremos|llamaré|llamare|llamará|llamara|vamos a llamar|va a llamar|van a llamar)|(?:le|te)\s+devolvemos la llamada|(?:le|lo|la)\s+(?:transfiero|comunico|paso|conecto)\s+con|(?:comunicándole|transfiriéndole|pasándole) con|le devolver(?:é|emos|á|án) la llamada)\b")
         .expect("literal regex")
 });
 
@@ -445,8 +468,8 @@ fn chat_locale(
     locale
 }
 
-/// A reply the tools do not back up: a claimed confirmation, cancellation or reschedule
-/// without the matching successful tool call in this turn, or a promised phone call or
+/// A reply the tools do not back up: a claimed confirmation, cancellation, reschedule or
+/// hold without the matching successful tool call in this turn, or a promised phone call or
 /// transfer. A transfer is allowed only in the turn that really transfers the call
 /// ([`TRANSFER_ACTION`]); the chat has no such action, so there it is always refused.
 /// Returns the reason and the safe reply that replaces it.
@@ -473,6 +496,9 @@ pub fn unsafe_reply(
     }
     if RESCHEDULE_CLAIM.is_match(reply) && !did("reschedule_booking") {
         return Some(("unbacked_reschedule", words.unbacked_claim));
+    }
+    if HOLD_CLAIM.is_match(reply) && !did("hold_slot") {
+        return Some(("unbacked_hold", words.unbacked_claim));
     }
     None
 }
@@ -606,6 +632,49 @@ mod tests {
         assert!(unsafe_reply(Locale::En, "It has been cancelled.", &["confirm_booking"]).is_some());
         assert!(unsafe_reply(Locale::En, "It has been cancelled.", &["cancel_booking"]).is_none());
         assert!(unsafe_reply(Locale::En, "Your booking was rescheduled.", none).is_some());
+        assert!(unsafe_reply(Locale::En, "I'm holding 10:00 AM tomorrow for you.", none).is_some());
+        assert!(unsafe_reply(Locale::En, "That time is now on hold for you.", none).is_some());
+        assert!(
+            unsafe_reply(Locale::En, "I'm holding 10:00 AM for you.", &["hold_slot"]).is_none()
+        );
+        // the same claims in Spanish
+        assert!(unsafe_reply(Locale::Es, "Listo, su cita está confirmada.", none).is_some());
+        assert!(
+            unsafe_reply(Locale::Es, "Su cita quedó reservada para el martes.", none).is_some()
+        );
+        assert!(unsafe_reply(Locale::Es, "Su cita fue cancelada.", none).is_some());
+        assert!(unsafe_reply(Locale::Es, "Su cita fue cambiada al viernes.", none).is_some());
+        assert!(unsafe_reply(Locale::Es, "Le aparto las 10:00 de mañana.", none).is_some());
+        assert!(unsafe_reply(Locale::Es, "Claro, le llamaremos esta tarde.", none).is_some());
+        assert!(
+            unsafe_reply(Locale::Es, "Su cita quedó cancelada.", &["cancel_booking"]).is_none()
+        );
+        assert!(unsafe_reply(
+            Locale::Es,
+            "Listo, su cita está confirmada.",
+            &["confirm_booking"]
+        )
+        .is_none());
+        assert!(unsafe_reply(
+            Locale::Es,
+            "Le aparto el martes a las 10:00.",
+            &["hold_slot"]
+        )
+        .is_none());
+        // questions, refusals and states are not claims
+        assert!(unsafe_reply(
+            Locale::Es,
+            "Ese horario ya no está apartado. ¿Qué otro día?",
+            none
+        )
+        .is_none());
+        assert!(unsafe_reply(Locale::Es, "¿Quiere que la cancele? (sí/no)", none).is_none());
+        assert!(unsafe_reply(
+            Locale::Es,
+            "No puedo hacer, recibir ni transferir llamadas.",
+            none
+        )
+        .is_none());
         assert!(unsafe_reply(
             Locale::En,
             "I'll have someone call you tomorrow.",

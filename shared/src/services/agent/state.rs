@@ -102,6 +102,19 @@ pub struct SessionState {
     /// The email typed in this turn's message (never stored).
     #[serde(skip)]
     pub turn_email: Option<String>,
+    /// The client's message in this turn says yes (never stored).
+    #[serde(skip)]
+    pub turn_yes: bool,
+    /// Emails the client typed in this conversation: a booking is confirmed, and one is
+    /// looked up, only with one of them (never with an email the model came up with).
+    #[serde(default)]
+    pub typed_emails: Vec<String>,
+    /// The client asked in this conversation to cancel a booking.
+    #[serde(default)]
+    pub asked_cancel: bool,
+    /// The client asked in this conversation to reschedule a booking.
+    #[serde(default)]
+    pub asked_reschedule: bool,
     /// Messages left in which a typed email counts for a change of booking (set when a
     /// cancel or reschedule asked for the booking's email).
     #[serde(default)]

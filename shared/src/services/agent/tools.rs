@@ -901,6 +901,76 @@ impl ToolExecutor {
         self.lookup_booking(ctx, &r, &e).await
     }
 
+    /// The model's way in: what only the client decides is checked against the client's
+    /// own messages first (see [`Self::client_consent`]), then the tool runs as
+    /// [`Self::dispatch`] runs it.
+    pub async fn dispatch_for_model(&self, ctx: &mut TurnCtx, name: &str, args: &Value) -> Value {
+        if let Err(e) = Self::client_consent(ctx, name, args) {
+            let out: Result<Value, ToolError> = Err(e.clone());
+            self.audit(ctx, name, args.clone(), &out).await;
+            return json!({"ok": false, "error": e});
+        }
+        self.dispatch(ctx, name, args).await
+    }
+
+    /// A model's call that changes or shows a booking needs the client's word for it: a
+    /// booking is confirmed only in the message where the client says yes, and under an
+    /// email the client typed; a booking is looked up only with an email the client typed;
+    /// a cancel or reschedule only when the client asked for one or says yes now.
+    fn client_consent(ctx: &TurnCtx, name: &str, args: &Value) -> Result<(), ToolError> {
+        let email = |key: &str| args[key].as_str().and_then(|e| Email::parse(e).ok());
+        match name {
+            "confirm_booking" => {
+                if !ctx.state.turn_yes {
+                    return Err(ToolError::new(
+                        ToolErrorKind::ConfirmationRequired,
+                        "ask the user to confirm the service, time, name and email (yes/no); call confirm_booking only with the message in which they say yes",
+                    ));
+                }
+                match email("client_email") {
+                    Some(e) => Self::typed_by_client(ctx, &e),
+                    None => Ok(()),
+                }
+            }
+            "lookup_booking" => match email("email") {
+                Some(e) => Self::typed_by_client(ctx, &e),
+                None => Ok(()),
+            },
+            "cancel_booking" => Self::asked_for(ctx, ctx.state.asked_cancel, "cancel"),
+            "reschedule_booking" => Self::asked_for(ctx, ctx.state.asked_reschedule, "reschedule"),
+            _ => Ok(()),
+        }
+    }
+
+    /// A booking is made or shown only under an email the client typed in this
+    /// conversation (or the one a booking of this conversation already has): never one the
+    /// model supplies on its own.
+    fn typed_by_client(ctx: &TurnCtx, email: &Email) -> Result<(), ToolError> {
+        let e = email.as_str();
+        if ctx.state.turn_email.as_deref() == Some(e)
+            || ctx.state.typed_emails.iter().any(|x| x == e)
+            || ctx.state.client_email.as_deref() == Some(e)
+        {
+            return Ok(());
+        }
+        Err(ToolError::new(
+            ToolErrorKind::EmailRequired,
+            "use only an email address the user typed in this conversation; ask them for it",
+        ))
+    }
+
+    /// A cancel or reschedule only when the client asked for one in this conversation, or
+    /// says yes now to the question about it.
+    fn asked_for(ctx: &TurnCtx, asked: bool, what: &str) -> Result<(), ToolError> {
+        if asked || ctx.state.turn_yes {
+            return Ok(());
+        }
+        Err(ToolError::new(
+            ToolErrorKind::ConfirmationRequired,
+            format!("the user has not asked to {what} a booking; ask them first (yes/no)"),
+        ))
+    }
+
     pub async fn lookup_booking(
         &self,
         ctx: &mut TurnCtx,
