@@ -59,6 +59,18 @@ pub struct HandoffContext {
     /// The call's transcript, in order.
     #[serde(default)]
     pub transcript: Vec<TranscriptLine>,
+    /// The language the client spoke (the chat continues in it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub locale: Option<crate::domain::Locale>,
+}
+
+/// What the client was doing when the conversation moved to the chat.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Errand {
+    Book,
+    Reschedule,
+    Cancel,
+    Lookup,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -69,6 +81,41 @@ pub struct TranscriptLine {
 }
 
 impl HandoffContext {
+    /// The errand `intent` names, in any language's words for it ("reschedule an
+    /// appointment", "cambiar una cita"); a service alone means booking.
+    pub fn errand(&self) -> Option<Errand> {
+        let intent = self.intent.as_deref().unwrap_or_default().trim();
+        if !intent.is_empty() {
+            for l in crate::domain::Locale::ALL {
+                let (v, sms) = (&l.text().voice, &l.text().sms);
+                if intent == v.intent_reschedule || intent == sms.intent_reschedule {
+                    return Some(Errand::Reschedule);
+                }
+                if intent == v.intent_cancel {
+                    return Some(Errand::Cancel);
+                }
+                if intent == v.intent_lookup {
+                    return Some(Errand::Lookup);
+                }
+                if intent == v.intent_book {
+                    return Some(Errand::Book);
+                }
+            }
+            // Links minted before the words moved to the tables.
+            for (prefix, e) in [
+                ("reschedule", Errand::Reschedule),
+                ("cancel", Errand::Cancel),
+                ("look", Errand::Lookup),
+                ("book", Errand::Book),
+            ] {
+                if intent.starts_with(prefix) {
+                    return Some(e);
+                }
+            }
+        }
+        self.service_name.as_ref().map(|_| Errand::Book)
+    }
+
     /// The context as one plain-text note an agent (LLM or deterministic) can read first.
     pub fn summary(&self) -> String {
         let mut s = format!(
@@ -411,46 +458,21 @@ pub async fn seed_chat_session_in(
     d.service_id = context.service_id;
     d.date = context.date;
     d.reference = context.reference.clone();
-    let intent = context.intent.as_deref().unwrap_or_default();
-    (d.flow, d.step) = if intent.starts_with("reschedule") {
-        (
-            Flow::Reschedule,
-            if d.reference.is_some() {
-                Step::LookupEmail
-            } else {
-                Step::Reference
-            },
-        )
-    } else if intent.starts_with("cancel") {
-        (
-            Flow::Cancel,
-            if d.reference.is_some() {
-                Step::LookupEmail
-            } else {
-                Step::Reference
-            },
-        )
-    } else if intent.starts_with("look") {
-        (
-            Flow::Lookup,
-            if d.reference.is_some() {
-                Step::LookupEmail
-            } else {
-                Step::Reference
-            },
-        )
-    } else if intent.starts_with("book") || d.service_id.is_some() {
-        (
-            Flow::Book,
-            if d.service_id.is_some() {
-                Step::Date
-            } else {
-                Step::Service
-            },
-        )
+    let by_reference = if d.reference.is_some() {
+        Step::LookupEmail
     } else {
-        (Flow::None, Step::Start)
+        Step::Reference
     };
+    (d.flow, d.step) = match context.errand() {
+        Some(Errand::Reschedule) => (Flow::Reschedule, by_reference),
+        Some(Errand::Cancel) => (Flow::Cancel, by_reference),
+        Some(Errand::Lookup) => (Flow::Lookup, by_reference),
+        _ if d.service_id.is_some() => (Flow::Book, Step::Date),
+        Some(Errand::Book) => (Flow::Book, Step::Service),
+        None => (Flow::None, Step::Start),
+    };
+    state.locale = context.locale;
+    let words = &context.locale.unwrap_or_default().text().chat;
     let state = serde_json::to_value(&state).unwrap_or_default();
 
     let mut messages = vec![json!({
@@ -465,15 +487,17 @@ pub async fn seed_chat_session_in(
         };
         messages.push(json!({"role": role, "content": line.text}));
     }
-    let mut welcome = String::from(crate::text::current().chat.handoff_welcome);
+    let mut welcome = String::from(words.handoff_welcome);
     let mut bits = Vec::new();
     if let Some(x) = &context.service_name {
         bits.push(x.clone());
     }
     if let Some(x) = context.date {
         bits.push(
-            x.format(crate::text::current().chat.handoff_day_format)
-                .to_string(),
+            context
+                .locale
+                .unwrap_or_default()
+                .date(x, words.handoff_day_format),
         );
     }
     if let Some(x) = &context.client_name {
@@ -482,7 +506,7 @@ pub async fn seed_chat_session_in(
     if !bits.is_empty() {
         welcome.push_str(&format!(" ({})", bits.join(", ")));
     }
-    welcome.push_str(crate::text::current().chat.handoff_welcome_end);
+    welcome.push_str(words.handoff_welcome_end);
     messages.push(json!({"role": "assistant", "content": welcome}));
 
     if chat::begin_turn(&mut *conn, tenant_id, session_id, "voice", 30)

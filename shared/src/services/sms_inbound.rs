@@ -430,6 +430,7 @@ impl InboundService {
             client_email: Some(appt.client_email.clone()),
             reference: Some(appt.reference.clone()),
             transcript: Vec::new(),
+            locale: Some(appt.locale()),
         };
         match self
             .handoff

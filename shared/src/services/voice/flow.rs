@@ -538,6 +538,7 @@ impl VoiceService {
             client_email: s.ctx.email.clone(),
             reference: s.ctx.reference.clone(),
             transcript: Vec::new(),
+            locale: Some(s.locale()),
         }
     }
 

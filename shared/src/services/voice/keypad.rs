@@ -567,6 +567,7 @@ impl VoiceService {
             service_id: s.ctx.service_id,
             service_name: s.ctx.service_name.clone(),
             date: s.ctx.date,
+            locale: Some(s.locale()),
             ..HandoffContext::default()
         };
         let minutes = self.handoff.ttl_minutes();
