@@ -26,24 +26,29 @@ pub struct TenantRow {
     pub updated_at: DateTime<Utc>,
 }
 
+/// Stored language codes as locales, in order, repeats and codes the service does not
+/// speak left out; the default locale when none is left.
+fn locales_of(codes: &[String]) -> Vec<crate::domain::Locale> {
+    let mut out: Vec<crate::domain::Locale> = Vec::new();
+    for l in codes
+        .iter()
+        .filter_map(|c| crate::domain::Locale::from_code(c))
+    {
+        if !out.contains(&l) {
+            out.push(l);
+        }
+    }
+    if out.is_empty() {
+        out.push(crate::domain::Locale::default());
+    }
+    out
+}
+
 impl TenantRow {
     /// The languages offered, the default first; codes the service no longer speaks are
     /// skipped, and English stands in when none is left.
     pub fn locales(&self) -> Vec<crate::domain::Locale> {
-        let mut out: Vec<crate::domain::Locale> = Vec::new();
-        for l in self
-            .languages
-            .iter()
-            .filter_map(|c| crate::domain::Locale::from_code(c))
-        {
-            if !out.contains(&l) {
-                out.push(l);
-            }
-        }
-        if out.is_empty() {
-            out.push(crate::domain::Locale::default());
-        }
-        out
+        locales_of(&self.languages)
     }
 
     /// The language a client is spoken to when nothing tells another.
@@ -786,20 +791,7 @@ pub async fn languages<'e>(
             .bind(tenant)
             .fetch_optional(db)
             .await?;
-    let mut out: Vec<crate::domain::Locale> = Vec::new();
-    for l in codes
-        .unwrap_or_default()
-        .iter()
-        .filter_map(|c| crate::domain::Locale::from_code(c))
-    {
-        if !out.contains(&l) {
-            out.push(l);
-        }
-    }
-    if out.is_empty() {
-        out.push(crate::domain::Locale::default());
-    }
-    Ok(out)
+    Ok(locales_of(&codes.unwrap_or_default()))
 }
 
 /// Sets the languages a tenant's receptionist speaks (the first is its default).

@@ -231,24 +231,27 @@ impl HandoffService {
     /// The MAC a one-time phone code is stored as: HMAC-SHA256 under the handoff secret over
     /// a domain, the call and the code (the code alone is too short to hash in the clear).
     pub fn phone_code_mac(&self, call_sid: &str, code: &str) -> Vec<u8> {
-        let mut m = <HmacSha256 as KeyInit>::new_from_slice(&self.secret)
-            .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
-        m.update(b"gomomo-phone-code:v1:");
-        m.update(call_sid.as_bytes());
-        m.update(b":");
-        m.update(code.as_bytes());
-        m.finalize().into_bytes().to_vec()
+        self.phone_code_hmac(call_sid, code)
+            .finalize()
+            .into_bytes()
+            .to_vec()
     }
 
     /// Whether `code` is the one a stored MAC was made from (constant-time).
     pub fn phone_code_matches(&self, call_sid: &str, code: &str, mac: &[u8]) -> bool {
+        self.phone_code_hmac(call_sid, code)
+            .verify_slice(mac)
+            .is_ok()
+    }
+
+    fn phone_code_hmac(&self, call_sid: &str, code: &str) -> HmacSha256 {
         let mut m = <HmacSha256 as KeyInit>::new_from_slice(&self.secret)
             .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
         m.update(b"gomomo-phone-code:v1:");
         m.update(call_sid.as_bytes());
         m.update(b":");
         m.update(code.as_bytes());
-        m.verify_slice(mac).is_ok()
+        m
     }
 
     /// Where the deployment's own pages are (`PUBLIC_BASE_URL`, no trailing slash).

@@ -559,21 +559,36 @@ impl VoiceService {
             .collect();
         let minutes = self.handoff.ttl_minutes();
         let message = (v.handoff_sms)(&s.sched.tenant.name, minutes);
+        self.text_link(s, &caller, &context, &message, (v.handoff_sent)(minutes))
+            .await
+    }
+
+    /// Texts `message` with a one-time chat link carrying `context` to `caller`, then ends
+    /// the call with `sent`, or with why no text went out.
+    pub(super) async fn text_link(
+        &self,
+        s: &mut Session,
+        caller: &PhoneE164,
+        context: &HandoffContext,
+        message: &str,
+        sent: String,
+    ) -> Result<Reply, VoiceError> {
+        let v = s.v();
         match self
             .handoff
             .send_link(
                 s.tenant,
                 &s.our_number,
-                &caller,
+                caller,
                 Some(&s.call_sid),
-                &context,
-                &message,
+                context,
+                message,
             )
             .await
         {
             Ok(_) => {
                 s.ctx.handoff_sent = true;
-                Ok(self.end(s, (v.handoff_sent)(minutes)))
+                Ok(self.end(s, sent))
             }
             Err(HandoffError::Sms(SmsError::OptedOut)) => Ok(self.end(s, v.handoff_opted_out)),
             Err(HandoffError::Sms(SmsError::RateLimited)) => {
@@ -583,7 +598,7 @@ impl VoiceService {
                 Err(VoiceError::Database(e))
             }
             Err(e) => {
-                tracing::warn!(error = %e, "handoff sms failed");
+                tracing::warn!(error = %e, "chat link sms failed");
                 Ok(self.end(s, v.handoff_failed))
             }
         }

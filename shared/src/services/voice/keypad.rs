@@ -27,7 +27,7 @@ use super::{VoiceError, VoiceService};
 use crate::db::{bookings, phone_codes};
 use crate::domain::nlu::{self, Intent, TimeSpec, YesNo};
 use crate::domain::{Locale, PhoneE164};
-use crate::services::handoff::{HandoffContext, HandoffError};
+use crate::services::handoff::HandoffContext;
 use crate::services::sms::SmsError;
 
 /// Digits in a phone code.
@@ -572,30 +572,8 @@ impl VoiceService {
         };
         let minutes = self.handoff.ttl_minutes();
         let message = (v.email_link_sms)(&s.sched.tenant.name, minutes);
-        match self
-            .handoff
-            .send_link(
-                s.tenant,
-                &s.our_number,
-                caller,
-                Some(&s.call_sid),
-                &context,
-                &message,
-            )
+        self.text_link(s, caller, &context, &message, (v.email_link_sent)(minutes))
             .await
-        {
-            Ok(_) => {
-                s.ctx.handoff_sent = true;
-                Ok(self.end(s, (v.email_link_sent)(minutes)))
-            }
-            Err(HandoffError::Database(e)) | Err(HandoffError::Sms(SmsError::Database(e))) => {
-                Err(VoiceError::Database(e))
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "email link sms failed");
-                Ok(self.end(s, v.handoff_failed))
-            }
-        }
     }
 
     /// A verified caller picks one of their listed bookings.
