@@ -137,6 +137,8 @@ fn signed(path: &str, params: &[(&str, &str)]) -> Request<Body> {
 
 struct Phone {
     app: Router,
+    /// The links the calls text, redeemed as the client's browser would.
+    handoff: gomomo::services::handoff::HandoffService,
     pool: PgPool,
     clock: Clock,
     outbox: Outbox,
@@ -156,6 +158,7 @@ impl Phone {
             Arc::new(outbox.clone()),
         );
         Self {
+            handoff: state.voice.handoff().clone(),
             app: router(state),
             pool,
             clock,
@@ -564,7 +567,7 @@ async fn a_keypad_caller_with_no_email_on_file_is_texted_the_chat_link(pool: PgP
     let code = phone.last_code();
     let t = phone.press(sid, &code).await;
     assert!(
-        t.hangup && t.text().contains("add your email there"),
+        t.hangup && t.text().contains("add your name and email there"),
         "{t:?}"
     );
     let sent = phone.outbox.0.lock().unwrap().clone();
@@ -576,34 +579,70 @@ async fn a_keypad_caller_with_no_email_on_file_is_texted_the_chat_link(pool: PgP
         "{}",
         sent[1].1
     );
-    // nothing booked, and the held time is free again for the chat to offer
-    let all = bookings::list_appointments(
-        &phone.pool,
-        DEMO_TENANT_ID,
-        ny(2026, 3, 2, 0, 0),
-        ny(2026, 4, 1, 0, 0),
-        None,
-        50,
-    )
-    .await
-    .unwrap();
-    assert!(all.is_empty());
+    // nothing booked yet; the call still holds 9:00 (one of the two doctors)
+    let march = |pool: PgPool| async move {
+        bookings::list_appointments(
+            &pool,
+            DEMO_TENANT_ID,
+            ny(2026, 3, 2, 0, 0),
+            ny(2026, 4, 1, 0, 0),
+            None,
+            50,
+        )
+        .await
+        .unwrap()
+    };
+    assert!(march(phone.pool.clone()).await.is_empty());
     let booking = BookingService::new(
         phone.pool.clone(),
         phone.clock.clone(),
         std::time::Duration::from_secs(300),
     );
     let day = chrono::NaiveDate::from_ymd_opt(2026, 3, 3).unwrap();
-    let open = booking
-        .availability(TenantId(DEMO_TENANT_ID), DEMO_SERVICES[0].0, day, day)
+    let free_at_nine = || async {
+        booking
+            .availability(TenantId(DEMO_TENANT_ID), DEMO_SERVICES[0].0, day, day)
+            .await
+            .unwrap()
+            .slots
+            .iter()
+            .find(|x| x.start == ny(2026, 3, 3, 9, 0))
+            .map_or(0, |x| x.free.count_ones())
+    };
+    assert_eq!(free_at_nine().await, 1, "the call holds one doctor at 9:00");
+
+    // WHEN the client opens the texted link, THEN the chat holds that time and books it
+    // once it has a name and an email
+    let token = sent[1]
+        .1
+        .rsplit("token=")
+        .next()
+        .unwrap()
+        .trim()
+        .to_string();
+    let opened = phone.handoff.redeem(&token).await.unwrap();
+    let session = SessionId::parse(&opened.session_id).unwrap();
+    let agent = gomomo::app::agent(booking.clone(), &config(&[]).agent);
+    let tenant = TenantId(DEMO_TENANT_ID);
+    let r = agent
+        .handle_turn(tenant, &session, "web", "Kim Park", None)
         .await
         .unwrap();
-    let nine = open
-        .slots
-        .iter()
-        .find(|x| x.start == ny(2026, 3, 3, 9, 0))
+    assert!(r.reply.to_lowercase().contains("email"), "{}", r.reply);
+    let r = agent
+        .handle_turn(tenant, &session, "web", "kim.park@example.com", None)
+        .await
         .unwrap();
-    assert_eq!(nine.free.count_ones(), 2, "both doctors free at 9:00 again");
+    assert!(r.reply.contains("9:00"), "{}", r.reply);
+    agent
+        .handle_turn(tenant, &session, "web", "yes", None)
+        .await
+        .unwrap();
+    let booked = march(phone.pool.clone()).await;
+    assert_eq!(booked.len(), 1, "{booked:?}");
+    assert_eq!(booked[0].start_at, ny(2026, 3, 3, 9, 0));
+    assert_eq!(booked[0].client_email, "kim.park@example.com");
+    assert_eq!(booked[0].client_phone.as_deref(), Some(CALLER));
 }
 
 #[sqlx::test(migrations = "../../migrations")]

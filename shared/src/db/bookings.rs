@@ -269,6 +269,29 @@ pub async fn release_session_holds(
     .await
 }
 
+/// Gives the live hold `id` that a call took (session `call:…`) to the chat session `to`
+/// that continues the call; None when it is no longer live (run out, released, booked).
+pub async fn give_call_hold(
+    conn: &mut PgConnection,
+    tenant: Uuid,
+    id: Uuid,
+    to: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<HoldRow>, sqlx::Error> {
+    sqlx::query_as(AssertSqlSafe(format!(
+        "UPDATE availability_holds SET session_id = $3
+          WHERE tenant_id = $1 AND id = $2 AND status = 'active' AND expires_at > $4
+            AND session_id LIKE 'call:%'
+          RETURNING {HOLD_COLS}"
+    )))
+    .bind(tenant)
+    .bind(id)
+    .bind(to)
+    .bind(now)
+    .fetch_optional(conn)
+    .await
+}
+
 pub async fn hold_for_update(
     conn: &mut PgConnection,
     tenant: Uuid,

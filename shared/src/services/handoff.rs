@@ -62,6 +62,9 @@ pub struct HandoffContext {
     /// The language the client spoke (the chat continues in it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub locale: Option<crate::domain::Locale>,
+    /// A time the call holds for the client: the chat takes the hold over while it lasts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hold_id: Option<Uuid>,
 }
 
 /// What the client was doing when the conversation moved to the chat.
@@ -397,12 +400,20 @@ impl HandoffService {
         )
         .await?;
         crate::db::sessions::insert(&mut *tx, row.tenant_id, &session_id).await?;
+        let held = match context.hold_id {
+            Some(hold) => {
+                crate::db::bookings::give_call_hold(&mut tx, row.tenant_id, hold, &session_id, now)
+                    .await?
+            }
+            None => None,
+        };
         seed_chat_session_in(
             &mut tx,
             row.tenant_id,
             &session_id,
             row.phone.as_deref(),
             &context,
+            held.as_ref(),
         )
         .await?;
         tx.commit().await?;
@@ -436,17 +447,19 @@ pub async fn seed_chat_session(
     context: &HandoffContext,
 ) -> Result<(), sqlx::Error> {
     let mut tx = pool.begin().await?;
-    seed_chat_session_in(&mut tx, tenant_id, session_id, phone, context).await?;
+    seed_chat_session_in(&mut tx, tenant_id, session_id, phone, context, None).await?;
     tx.commit().await
 }
 
-/// [`seed_chat_session`] inside the caller's transaction.
+/// [`seed_chat_session`] inside the caller's transaction; `held`: the call's hold, now this
+/// session's, which the chat goes on to book (asking the name and email it lacks).
 pub async fn seed_chat_session_in(
     conn: &mut PgConnection,
     tenant_id: Uuid,
     session_id: &str,
     phone: Option<&str>,
     context: &HandoffContext,
+    held: Option<&crate::db::bookings::HoldRow>,
 ) -> Result<(), sqlx::Error> {
     use crate::db::chat;
     use crate::services::agent::state::{Flow, SessionState, Step};
@@ -474,6 +487,26 @@ pub async fn seed_chat_session_in(
         Some(Errand::Book) => (Flow::Book, Step::Service),
         None => (Flow::None, Step::Start),
     };
+    if let Some(h) = held {
+        use crate::services::agent::state::ActiveHold;
+        state.active_hold = Some(ActiveHold {
+            hold_id: h.id,
+            service_id: h.service_id,
+            start: h.start_at,
+            end: h.end_at,
+            expires_at: h.expires_at,
+        });
+        let d = &mut state.dialog;
+        d.flow = Flow::Book;
+        d.service_id = Some(h.service_id);
+        d.step = if state.client_name.is_none() {
+            Step::Name
+        } else if state.client_email.is_none() {
+            Step::Email
+        } else {
+            Step::ConfirmBooking
+        };
+    }
     state.locale = context.locale;
     let words = &context.locale.unwrap_or_default().text().chat;
     let state = serde_json::to_value(&state).unwrap_or_default();

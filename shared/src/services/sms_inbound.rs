@@ -431,6 +431,7 @@ impl InboundService {
             reference: Some(appt.reference.clone()),
             transcript: Vec::new(),
             locale: Some(appt.locale()),
+            hold_id: None,
         };
         match self
             .handoff

@@ -218,7 +218,7 @@ const VOICE: Voice = Voice {
         format!("{tenant}: add your email to finish your booking in our chat (link valid {}, one use):", minutes(ttl))
     },
     email_link_sent: |ttl| {
-        format!("Thank you, this phone is verified. A booking needs an email address for its confirmation, so I've texted you a link to our online chat: add your email there to finish, within the next {}. Goodbye.", minutes(ttl))
+        format!("Thank you, this phone is verified. A booking needs an email address for its confirmation, so I've texted you a link to our online chat, where this time is held for you for a few minutes: add your name and email there to finish. The link works once, within the next {}. Goodbye.", minutes(ttl))
     },
     phone_bookings: |choices| format!("Thank you, this phone is verified. I found these upcoming bookings. {choices}"),
     no_phone_bookings: "I couldn't find any upcoming bookings for this phone number. Is there anything else I can help you with?",

@@ -221,7 +221,7 @@ const VOICE: Voice = Voice {
         format!("{tenant}: agregue su correo para terminar su reserva en nuestro chat (enlace válido por {ttl} minutos, un solo uso):")
     },
     email_link_sent: |ttl| {
-        format!("Gracias, este teléfono quedó verificado. Una reserva necesita un correo electrónico para su confirmación, así que le envié un enlace a nuestro chat en línea: agregue allí su correo para terminar, dentro de los próximos {ttl} minutos. Adiós.")
+        format!("Gracias, este teléfono quedó verificado. Una reserva necesita un correo electrónico para su confirmación, así que le envié un enlace a nuestro chat en línea, donde este horario queda apartado para usted por unos minutos: agregue allí su nombre y su correo para terminar. El enlace funciona una sola vez, dentro de los próximos {ttl} minutos. Adiós.")
     },
     phone_bookings: |choices| format!("Gracias, este teléfono quedó verificado. Encontré estas próximas citas. {choices}"),
     no_phone_bookings: "No encontré próximas citas para este número de teléfono. ¿Hay algo más en lo que pueda ayudarle?",

@@ -539,6 +539,7 @@ impl VoiceService {
             reference: s.ctx.reference.clone(),
             transcript: Vec::new(),
             locale: Some(s.locale()),
+            hold_id: s.ctx.hold_id,
         }
     }
 

@@ -552,16 +552,13 @@ impl VoiceService {
         Ok(self.ask(s, CallState::ChooseBooking, q))
     }
 
-    /// No email on file for a verified caller: the held time is let go and a link to the web
-    /// chat, carrying the service and the day, is texted to finish there with an email.
+    /// No email on file for a verified caller: a link to the web chat is texted, carrying
+    /// the service, the day and the time the call holds; the chat takes the hold over and
+    /// books it once the client gave a name and an email there.
     async fn email_link(&self, s: &mut Session, caller: &PhoneE164) -> Result<Reply, VoiceError> {
         let v = s.v();
-        if let (Some(hold), Some(session)) = (s.ctx.hold_id.take(), s.session_id()) {
-            if let Err(e) = self.booking.release_hold(s.tenant, hold, &session).await {
-                tracing::warn!(error = %e, "phone hold not released");
-            }
-        }
         let context = HandoffContext {
+            hold_id: s.ctx.hold_id,
             channel: "voice".into(),
             intent: Some(v.intent_book.to_string()),
             service_id: s.ctx.service_id,
