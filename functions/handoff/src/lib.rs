@@ -5,7 +5,9 @@
 //! - `GET /handoff/resume?token=…` — a one-time link from a call or an SMS. The page says
 //!   what the chat continues and offers "Continue in chat"; it spends nothing, so a link
 //!   preview, a mail scanner or a HEAD request leaves the link working. Used or expired →
-//!   410, tampered → 403, missing → 400, each with a page a person can read;
+//!   410, tampered → 403, missing → 400, each with a page a person can read. A working
+//!   link's page is in the language of the conversation it continues; the error pages come
+//!   before that is known and are in English;
 //! - `POST /handoff/resume` with `{"token"}` — the person's click: spends the token once and
 //!   answers `{"tenant_id","session_id","context"}` (`Cache-Control: no-store`); the page
 //!   keeps the session where the widget looks for it and opens the chat at `/?tenant=…`.
