@@ -27,7 +27,7 @@ die() { say "error: $*"; exit 1; }
 
 say "building gomomo"
 cargo build --quiet --bin gomomo
-GOMOMO=target/debug/gomomo
+GOMOMO="${CARGO_TARGET_DIR:-target}/debug/gomomo"
 "$GOMOMO" migrate >/dev/null
 "$GOMOMO" seed-demo >"$OUT/seed.json"
 

@@ -5,7 +5,9 @@
 //! - `GET /handoff/resume?token=…` — a one-time link from a call or an SMS. The page says
 //!   what the chat continues and offers "Continue in chat"; it spends nothing, so a link
 //!   preview, a mail scanner or a HEAD request leaves the link working. Used or expired →
-//!   410, tampered → 403, missing → 400, each with a page a person can read;
+//!   410, tampered → 403, missing → 400, each with a page a person can read. A working
+//!   link's page is in the language of the conversation it continues; the error pages come
+//!   before that is known and are in English;
 //! - `POST /handoff/resume` with `{"token"}` — the person's click: spends the token once and
 //!   answers `{"tenant_id","session_id","context"}` (`Cache-Control: no-store`); the page
 //!   keeps the session where the widget looks for it and opens the chat at `/?tenant=…`.
@@ -23,11 +25,12 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use gomomo::app::App;
+use gomomo::domain::Locale;
 use gomomo::http::twilio::{TwilioWebhook, WebhookVerifier};
 use gomomo::http::web::{fill, message_page};
 use gomomo::http::{ApiError, ApiJson, ApiQuery};
 use gomomo::ports::SmsSender;
-use gomomo::services::handoff::{HandoffContext, HandoffError, HandoffService};
+use gomomo::services::handoff::{Errand, HandoffContext, HandoffError, HandoffService};
 use gomomo::services::sms_inbound::{InboundError, InboundService, InboundSms};
 use gomomo::services::voice::twiml::CONTENT_TYPE;
 use gomomo::services::Clock;
@@ -121,48 +124,31 @@ fn page(status: StatusCode, title: &str, text: &str) -> Response {
     (status, page_headers(), message_page(title, text)).into_response()
 }
 
+// The pages below come before the link's context is known (no token, a token that does not
+// verify, a used or expired one: its context is not read), so they cannot know the client's
+// language and speak the default one.
+
 fn missing_page() -> Response {
-    page(
-        StatusCode::BAD_REQUEST,
-        "Link incomplete",
-        "This link is missing its code. Please open the link exactly as it was sent to you.",
-    )
+    let t = &Locale::default().text().handoff;
+    page(StatusCode::BAD_REQUEST, t.missing_title, t.missing_text)
 }
 
 /// The page of a link that cannot be opened; `ttl_minutes`: how long links work.
 fn error_page(e: &HandoffError, ttl_minutes: i64) -> Response {
+    let t = &Locale::default().text().handoff;
     match e {
-        HandoffError::Used | HandoffError::Expired => page(
-            StatusCode::GONE,
-            "This link has expired",
-            &format!(
-                "Links from our text messages work once, for {}. Please call us again or \
-                 start a new chat on our website — it only takes a moment.",
-                minutes(ttl_minutes)
-            ),
-        ),
-        HandoffError::Tampered => page(
-            StatusCode::FORBIDDEN,
-            "This link is not valid",
-            "We couldn't verify this link. Please open the link exactly as it was sent to you.",
-        ),
+        HandoffError::Used | HandoffError::Expired => {
+            page(StatusCode::GONE, t.gone_title, &(t.gone_text)(ttl_minutes))
+        }
+        HandoffError::Tampered => page(StatusCode::FORBIDDEN, t.invalid_title, t.invalid_text),
         e => {
             tracing::error!(error = %e, "handoff link check failed");
             page(
                 StatusCode::INTERNAL_SERVER_ERROR,
-                "Something went wrong",
-                "We couldn't open your conversation right now. Please try the link again in a moment.",
+                t.failed_title,
+                t.failed_text,
             )
         }
-    }
-}
-
-/// "1 minute", "15 minutes".
-fn minutes(n: i64) -> String {
-    if n == 1 {
-        "1 minute".into()
-    } else {
-        format!("{n} minutes")
     }
 }
 
@@ -171,44 +157,33 @@ fn token_of(raw: Option<String>) -> Option<String> {
     raw.map(|t| t.trim().to_string()).filter(|t| !t.is_empty())
 }
 
-/// What the chat will continue, in words a person reads on the page: the errand, where it
-/// started, the service and the day. Nothing else the call gathered (no name, email, phone
-/// or transcript) is shown to whoever holds the link.
+/// What the chat will continue, in words a person reads on the page, in the client's
+/// language: the errand, where it started, the service and the day. Nothing else the call
+/// gathered (no name, email, phone or transcript) is shown to whoever holds the link.
 pub fn headline(ctx: &HandoffContext) -> String {
-    let intent = ctx.intent.as_deref().unwrap_or_default();
-    let errand = if intent.starts_with("reschedule") {
-        "You were rescheduling an appointment"
-    } else if intent.starts_with("cancel") {
-        "You were cancelling an appointment"
-    } else if intent.starts_with("look") {
-        "You were looking up an appointment"
-    } else if intent.starts_with("book") || ctx.service_name.is_some() {
-        "You were booking an appointment"
-    } else {
-        "You were talking with us"
+    let locale = ctx.locale.unwrap_or_default();
+    let text = locale.text();
+    let t = &text.handoff;
+    let errand = match ctx.errand() {
+        Some(Errand::Book) => t.doing_book,
+        Some(Errand::Reschedule) => t.doing_reschedule,
+        Some(Errand::Cancel) => t.doing_cancel,
+        Some(Errand::Lookup) => t.doing_lookup,
+        None => t.doing_talk,
     };
     let via = if ctx.channel == "sms" {
-        " by text message"
+        t.by_text
     } else {
-        " on the phone"
+        t.on_phone
     };
     let mut details = Vec::new();
     if let Some(s) = &ctx.service_name {
         details.push(s.clone());
     }
     if let Some(d) = ctx.date {
-        details.push(
-            d.format(gomomo::text::current().chat.handoff_day_format)
-                .to_string(),
-        );
+        details.push(locale.date(d, text.chat.handoff_day_format));
     }
-    let mut line = format!("{errand}{via}");
-    if !details.is_empty() {
-        line.push_str(": ");
-        line.push_str(&details.join(", "));
-    }
-    line.push_str(". Continue in chat and we'll pick up from there.");
-    line
+    (t.headline)(&format!("{errand}{via}"), &details)
 }
 
 /// `GET` (and `HEAD`) `/handoff/resume`: checks the link and shows what it continues;
@@ -230,16 +205,50 @@ async fn resume_page(
     }
 }
 
-/// The page of a working link: what it continues and how long links work, filled in one
-/// pass so nothing in the summary is ever taken for a placeholder.
+/// The page of a working link, in the context's language: what it continues, how long links
+/// work and the page's messages, filled in one pass so nothing in the summary is ever taken
+/// for a placeholder.
 fn resume_html(ttl_minutes: i64, context: &HandoffContext) -> String {
+    let locale = context.locale.unwrap_or_default();
+    let t = &locale.text().handoff;
+    let says = serde_json::json!({
+        "token_used": t.said_used,
+        "token_expired": t.said_expired,
+        "token_invalid": t.said_invalid,
+        "token_missing": t.said_missing,
+        "storage": t.said_storage,
+        "storage_after": t.said_storage_after,
+        "other": t.said_other,
+    });
     fill(
         HANDOFF_HTML,
         &[
-            ("TTL", &minutes(ttl_minutes)),
+            ("LANG", locale.code()),
+            ("TITLE", &escape_html(t.title)),
+            ("HEADING", &escape_html(t.heading)),
+            ("BUTTON", &escape_html(t.button)),
+            ("NOTE", &escape_html(&(t.note)(ttl_minutes))),
             ("SUMMARY", &escape_html(&headline(context))),
+            ("SAYS", &script_safe(&says.to_string())),
         ],
     )
+}
+
+/// JSON made safe inside a `<script>` block: nothing in it can close the block, open a
+/// comment or end a line of the script.
+fn script_safe(json: &str) -> String {
+    let mut out = String::with_capacity(json.len());
+    for c in json.chars() {
+        match c {
+            '<' => out.push_str("\\u003c"),
+            '>' => out.push_str("\\u003e"),
+            '&' => out.push_str("\\u0026"),
+            '\u{2028}' => out.push_str("\\u2028"),
+            '\u{2029}' => out.push_str("\\u2029"),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 #[derive(Deserialize)]
@@ -342,5 +351,16 @@ mod tests {
         );
         assert!(html.contains("within 15 minutes of being sent"), "{html}");
         assert_eq!(html.matches("{{").count(), 3, "only the name's own: {html}");
+    }
+
+    #[test]
+    fn the_messages_cannot_leave_their_script() {
+        let safe = script_safe("{\"a\":\"</script><!-- & \u{2028}\u{2029}\"}");
+        assert_eq!(
+            safe,
+            r#"{"a":"\u003c/script\u003e\u003c!-- \u0026 \u2028\u2029"}"#
+        );
+        let back: serde_json::Value = serde_json::from_str(&safe).unwrap_or_default();
+        assert_eq!(back["a"], "</script><!-- & \u{2028}\u{2029}");
     }
 }

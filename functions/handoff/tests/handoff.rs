@@ -15,7 +15,7 @@ use axum::routing::post;
 use axum::{Json, Router};
 use chrono::{DateTime, Duration, Utc};
 use gomomo::adapters::twilio_sms::TwilioSmsSender;
-use gomomo::domain::{ClientName, Email, PhoneE164, SessionId, TenantId};
+use gomomo::domain::{ClientName, Email, Locale, PhoneE164, SessionId, TenantId};
 use gomomo::http::twilio::signature;
 use gomomo::ports::SmsSender;
 use gomomo::services::admin::{seed_demo, DEMO_PHONE_NUMBER, DEMO_SERVICES, DEMO_TENANT_ID};
@@ -565,6 +565,132 @@ async fn the_pages_tell_the_configured_lifetime(pool: PgPool) {
         .sms("SM45000000000000000000000000000001", CALLER, "R")
         .await;
     assert!(r[0].contains("valid 45 minutes"), "{r:?}");
+}
+
+/// The `says` messages of a handoff page's script, parsed.
+fn says_of(page: &str) -> Value {
+    let start = page.find("var says = ").unwrap() + "var says = ".len();
+    let end = start + page[start..].find(";\n").unwrap();
+    serde_json::from_str(&page[start..end]).unwrap()
+}
+
+#[sqlx::test(migrations = "../../migrations")]
+async fn the_page_speaks_the_language_of_the_link(pool: PgPool) {
+    let w = world(pool).await;
+    let day = chrono::NaiveDate::from_ymd_opt(2026, 3, 3).unwrap();
+    let link = |locale, intent: &str| {
+        let ctx = gomomo::services::handoff::HandoffContext {
+            channel: "voice".into(),
+            intent: Some(intent.into()),
+            service_name: Some("Limpieza dental".into()),
+            date: Some(day),
+            locale,
+            ..Default::default()
+        };
+        let state = w.state.clone();
+        async move {
+            state
+                .handoff
+                .create(TenantId(DEMO_TENANT_ID), "voice_handoff", None, None, &ctx)
+                .await
+                .unwrap()
+        }
+    };
+
+    // GIVEN a call in Spanish about moving an appointment, handed off by a link
+    let token = link(Some(Locale::Es), "cambiar una cita").await;
+    // WHEN the link is opened
+    let (code, _, page) = get(&w.handoff, &format!("/handoff/resume?token={token}")).await;
+    assert_eq!(code, StatusCode::OK, "{page}");
+    // THEN the page is in Spanish: its language, title, heading, button, note and line
+    assert!(page.contains("<html lang=\"es\">"), "{page}");
+    assert!(
+        page.contains("<title>Continuar en el chat</title>"),
+        "{page}"
+    );
+    assert!(
+        page.contains("<h1>Retome la conversación donde la dejó</h1>"),
+        "{page}"
+    );
+    assert!(page.contains(">Continuar en el chat</button>"), "{page}");
+    assert!(
+        page.contains("dentro de los 15 minutos posteriores a su envío"),
+        "{page}"
+    );
+    let spanish = "Usted estaba cambiando una cita por teléfono: Limpieza dental, \
+                   martes 3 de marzo. Continúe en el chat y seguiremos desde ahí.";
+    assert!(page.contains(spanish), "{page}");
+    // and so are the messages its script shows after the click
+    let says = says_of(&page);
+    assert_eq!(
+        says["token_used"],
+        "Este enlace ya se usó. Por favor, llámenos de nuevo o inicie un chat nuevo."
+    );
+    assert!(
+        says["storage"]
+            .as_str()
+            .unwrap()
+            .contains("Continuar en el chat"),
+        "{says}"
+    );
+    for english in [
+        "Continue in chat",
+        "Pick up where",
+        "You were",
+        "Tuesday",
+        "minutes",
+    ] {
+        assert!(
+            !page.contains(english),
+            "{english:?} on a Spanish page: {page}"
+        );
+    }
+    // WHEN the person continues, THEN the answer's summary is the same Spanish line
+    let (code, _, r) = post_resume(&w.handoff, json!({"token": token})).await;
+    assert_eq!(code, StatusCode::OK, "{r}");
+    assert_eq!(r["context"]["summary"], spanish);
+    assert_eq!(r["context"]["date"], "2026-03-03");
+
+    // GIVEN the same errand from an English call (and from a link with no language)
+    for locale in [Some(Locale::En), None] {
+        let token = link(locale, "reschedule an appointment").await;
+        let (code, _, page) = get(&w.handoff, &format!("/handoff/resume?token={token}")).await;
+        assert_eq!(code, StatusCode::OK, "{page}");
+        // THEN the page reads as it always did
+        assert!(page.contains("<html lang=\"en\">"), "{page}");
+        assert!(page.contains("<title>Continue in chat</title>"), "{page}");
+        assert!(
+            page.contains("<h1>Pick up where you left off</h1>"),
+            "{page}"
+        );
+        assert!(page.contains(">Continue in chat</button>"), "{page}");
+        assert!(
+            page.contains(
+                "This link works once, within 15 minutes of being sent. \
+                 After you continue, the chat stays open in this browser."
+            ),
+            "{page}"
+        );
+        let english = "You were rescheduling an appointment on the phone: Limpieza dental, \
+                       Tuesday, March 3. Continue in chat and we'll pick up from there.";
+        assert!(page.contains(&english.replace('\'', "&#39;")), "{page}");
+        assert_eq!(
+            says_of(&page)["token_used"],
+            "This link was already used. Please call us again or start a new chat."
+        );
+        assert!(
+            !page.contains("Usted") && !page.contains("martes"),
+            "{page}"
+        );
+        let (code, _, r) = post_resume(&w.handoff, json!({"token": token})).await;
+        assert_eq!(code, StatusCode::OK, "{r}");
+        assert_eq!(r["context"]["summary"], english);
+    }
+
+    // A used link's page comes before its context is read: it stays in English.
+    let (code, _, page) = get(&w.handoff, &format!("/handoff/resume?token={token}")).await;
+    assert_eq!(code, StatusCode::GONE);
+    assert!(page.contains("This link has expired"), "{page}");
 }
 
 #[sqlx::test(migrations = "../../migrations")]

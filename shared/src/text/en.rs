@@ -1,6 +1,6 @@
 //! English.
 
-use super::{Chat, ClientTime, Mail, Sms, Speech, Text, Voice};
+use super::{Chat, ClientTime, Handoff, Mail, Sms, Speech, Text, Voice};
 
 pub const TEXT: Text = Text {
     voice: VOICE,
@@ -9,6 +9,7 @@ pub const TEXT: Text = Text {
     sms: SMS,
     mail: MAIL,
     client_time: CLIENT_TIME,
+    handoff: HANDOFF,
 };
 
 const SPEECH: Speech = Speech {
@@ -608,6 +609,46 @@ const CLIENT_TIME: ClientTime = ClientTime {
         format!("The times I give are the clinic's local time, {place} time.")
     },
     invite_when: |when| format!(" When: {when}."),
+};
+
+const HANDOFF: Handoff = Handoff {
+    title: "Continue in chat",
+    heading: "Pick up where you left off",
+    button: "Continue in chat",
+    note: |ttl| {
+        format!("This link works once, within {} of being sent. After you continue, the chat stays open in this browser.", minutes(ttl))
+    },
+    doing_book: "You were booking an appointment",
+    doing_reschedule: "You were rescheduling an appointment",
+    doing_cancel: "You were cancelling an appointment",
+    doing_lookup: "You were looking up an appointment",
+    doing_talk: "You were talking with us",
+    by_text: " by text message",
+    on_phone: " on the phone",
+    headline: |doing, details| {
+        if details.is_empty() {
+            format!("{doing}. Continue in chat and we'll pick up from there.")
+        } else {
+            format!("{doing}: {}. Continue in chat and we'll pick up from there.", details.join(", "))
+        }
+    },
+    said_used: "This link was already used. Please call us again or start a new chat.",
+    said_expired: "This link has expired. Please call us again or start a new chat.",
+    said_invalid: "We couldn't verify this link. Please open it exactly as it was sent to you.",
+    said_missing: "This link is missing its code. Please open it exactly as it was sent to you.",
+    said_storage: "This browser is not letting our site keep data (private browsing, or cookies and site data turned off), so the chat could not stay open here. Your link is still unused: allow site data for this site, or open the link in a regular window, then tap “Continue in chat” again.",
+    said_storage_after: "This browser did not let us keep the conversation, and the link is now used. Please call us again or start a new chat.",
+    said_other: "We couldn't open your conversation right now. Please try again in a moment.",
+    missing_title: "Link incomplete",
+    missing_text: "This link is missing its code. Please open the link exactly as it was sent to you.",
+    gone_title: "This link has expired",
+    gone_text: |ttl| {
+        format!("Links from our text messages work once, for {}. Please call us again or start a new chat on our website — it only takes a moment.", minutes(ttl))
+    },
+    invalid_title: "This link is not valid",
+    invalid_text: "We couldn't verify this link. Please open the link exactly as it was sent to you.",
+    failed_title: "Something went wrong",
+    failed_text: "We couldn't open your conversation right now. Please try the link again in a moment.",
 };
 
 /// "1 minute", "15 minutes".

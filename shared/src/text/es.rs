@@ -4,7 +4,7 @@
 //! and its "a. m." / "p. m."; the SMS keywords named here (C, R, X, RESERVAR, SALIR, PARAR,
 //! AYUDA) are the ones the SMS handler accepts for Spanish.
 
-use super::{Chat, ClientTime, Locale, Mail, Sms, Speech, Text, Voice};
+use super::{Chat, ClientTime, Handoff, Locale, Mail, Sms, Speech, Text, Voice};
 
 pub const TEXT: Text = Text {
     voice: VOICE,
@@ -13,6 +13,7 @@ pub const TEXT: Text = Text {
     sms: SMS,
     mail: MAIL,
     client_time: CLIENT_TIME,
+    handoff: HANDOFF,
 };
 
 const SPEECH: Speech = Speech {
@@ -634,6 +635,46 @@ const CLIENT_TIME: ClientTime = ClientTime {
     invite_when: |when| format!(" Cuándo: {}.", end(when)),
 };
 
+const HANDOFF: Handoff = Handoff {
+    title: "Continuar en el chat",
+    heading: "Retome la conversación donde la dejó",
+    button: "Continuar en el chat",
+    note: |ttl| {
+        format!("Este enlace funciona una sola vez, dentro de los {} posteriores a su envío. Después de continuar, el chat quedará abierto en este navegador.", minutes(ttl))
+    },
+    doing_book: "Usted estaba reservando una cita",
+    doing_reschedule: "Usted estaba cambiando una cita",
+    doing_cancel: "Usted estaba cancelando una cita",
+    doing_lookup: "Usted estaba consultando una cita",
+    doing_talk: "Usted estaba hablando con nosotros",
+    by_text: " por mensaje de texto",
+    on_phone: " por teléfono",
+    headline: |doing, details| {
+        if details.is_empty() {
+            format!("{doing}. Continúe en el chat y seguiremos desde ahí.")
+        } else {
+            format!("{doing}: {}. Continúe en el chat y seguiremos desde ahí.", end(&details.join(", ")))
+        }
+    },
+    said_used: "Este enlace ya se usó. Por favor, llámenos de nuevo o inicie un chat nuevo.",
+    said_expired: "Este enlace ha vencido. Por favor, llámenos de nuevo o inicie un chat nuevo.",
+    said_invalid: "No pudimos verificar este enlace. Por favor, ábralo tal como se lo enviamos.",
+    said_missing: "A este enlace le falta su código. Por favor, ábralo tal como se lo enviamos.",
+    said_storage: "Este navegador no permite que nuestro sitio guarde datos (navegación privada, o cookies y datos de sitios desactivados), así que el chat no pudo quedar abierto aquí. Su enlace sigue sin usarse: permita los datos de este sitio o abra el enlace en una ventana normal, y luego toque “Continuar en el chat” otra vez.",
+    said_storage_after: "Este navegador no nos permitió guardar la conversación, y el enlace ya se usó. Por favor, llámenos de nuevo o inicie un chat nuevo.",
+    said_other: "No pudimos abrir su conversación en este momento. Por favor, vuelva a intentarlo en unos momentos.",
+    missing_title: "Enlace incompleto",
+    missing_text: "A este enlace le falta su código. Por favor, abra el enlace tal como se lo enviamos.",
+    gone_title: "Este enlace ha vencido",
+    gone_text: |ttl| {
+        format!("Los enlaces de nuestros mensajes de texto funcionan una sola vez, durante {}. Por favor, llámenos de nuevo o inicie un chat nuevo en nuestro sitio web; solo toma un momento.", minutes(ttl))
+    },
+    invalid_title: "Este enlace no es válido",
+    invalid_text: "No pudimos verificar este enlace. Por favor, abra el enlace tal como se lo enviamos.",
+    failed_title: "Algo salió mal",
+    failed_text: "No pudimos abrir su conversación en este momento. Por favor, vuelva a intentar abrir el enlace en unos momentos.",
+};
+
 /// `value` without its closing period ("10:30 a. m." → "10:30 a. m"), for a sentence that
 /// puts its own after it.
 fn end(value: &str) -> &str {
@@ -788,6 +829,30 @@ mod tests {
             ("mail.reminder_reply", t.mail.reminder_reply),
             ("client_time.time_format", t.client_time.time_format),
             ("client_time.day_time_format", t.client_time.day_time_format),
+            ("handoff.title", t.handoff.title),
+            ("handoff.heading", t.handoff.heading),
+            ("handoff.button", t.handoff.button),
+            ("handoff.doing_book", t.handoff.doing_book),
+            ("handoff.doing_reschedule", t.handoff.doing_reschedule),
+            ("handoff.doing_cancel", t.handoff.doing_cancel),
+            ("handoff.doing_lookup", t.handoff.doing_lookup),
+            ("handoff.doing_talk", t.handoff.doing_talk),
+            ("handoff.by_text", t.handoff.by_text),
+            ("handoff.on_phone", t.handoff.on_phone),
+            ("handoff.said_used", t.handoff.said_used),
+            ("handoff.said_expired", t.handoff.said_expired),
+            ("handoff.said_invalid", t.handoff.said_invalid),
+            ("handoff.said_missing", t.handoff.said_missing),
+            ("handoff.said_storage", t.handoff.said_storage),
+            ("handoff.said_storage_after", t.handoff.said_storage_after),
+            ("handoff.said_other", t.handoff.said_other),
+            ("handoff.missing_title", t.handoff.missing_title),
+            ("handoff.missing_text", t.handoff.missing_text),
+            ("handoff.gone_title", t.handoff.gone_title),
+            ("handoff.invalid_title", t.handoff.invalid_title),
+            ("handoff.invalid_text", t.handoff.invalid_text),
+            ("handoff.failed_title", t.handoff.failed_title),
+            ("handoff.failed_text", t.handoff.failed_text),
         ]
     }
 
@@ -1428,6 +1493,19 @@ mod tests {
                 "client_time.invite_when",
                 (t.client_time.invite_when)("martes 3 de marzo a las 10:30 a. m."),
             ),
+            ("handoff.note", (t.handoff.note)(15)),
+            (
+                "handoff.headline",
+                (t.handoff.headline)(
+                    t.handoff.doing_book,
+                    &["Consulta".into(), "martes 3 de marzo".into()],
+                ),
+            ),
+            (
+                "handoff.headline_alone",
+                (t.handoff.headline)(t.handoff.doing_talk, &[]),
+            ),
+            ("handoff.gone_text", (t.handoff.gone_text)(15)),
         ]
     }
 
@@ -1471,7 +1549,7 @@ mod tests {
     #[test]
     fn every_spanish_sentence_is_translated() {
         let (en, es) = (fixed(&en::TEXT), fixed(&TEXT));
-        assert_eq!(en.len(), 123);
+        assert_eq!(en.len(), 147);
         for ((name, en), (_, es)) in en.iter().zip(&es) {
             if !SAME.contains(name) {
                 assert_ne!(en, es, "{name} is not translated");
@@ -1482,7 +1560,7 @@ mod tests {
             }
         }
         let (en, es) = (rendered(&en::TEXT), rendered(&TEXT));
-        assert_eq!(en.len(), 146);
+        assert_eq!(en.len(), 150);
         for ((name, en), (_, es)) in en.iter().zip(&es) {
             if !SAME.contains(name) {
                 assert_ne!(en, es, "{name} is not translated");

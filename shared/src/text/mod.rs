@@ -167,6 +167,7 @@ pub struct Text {
     pub sms: Sms,
     pub mail: Mail,
     pub client_time: ClientTime,
+    pub handoff: Handoff,
 }
 
 /// How values are read out on a call.
@@ -677,6 +678,63 @@ pub struct ClientTime {
     /// Added to a calendar entry's description for a client in another zone: `when` is the
     /// clinic's time with the client's beside it.
     pub invite_when: fn(when: &str) -> String,
+}
+
+/// The page a one-time handoff link opens ("continue in chat" after a call or a text) and
+/// the pages of a link that cannot be opened.
+pub struct Handoff {
+    /// The page's title.
+    pub title: &'static str,
+    /// The page's heading.
+    pub heading: &'static str,
+    /// The button that spends the link and opens the chat.
+    pub button: &'static str,
+    /// Under the button: links work once, within `minutes` of being sent.
+    pub note: fn(minutes: i64) -> String,
+    /// What the person was doing, followed by [`Handoff::by_text`] or [`Handoff::on_phone`]:
+    /// booking an appointment.
+    pub doing_book: &'static str,
+    /// Rescheduling an appointment.
+    pub doing_reschedule: &'static str,
+    /// Cancelling an appointment.
+    pub doing_cancel: &'static str,
+    /// Looking up an appointment.
+    pub doing_lookup: &'static str,
+    /// No errand known.
+    pub doing_talk: &'static str,
+    /// Where the conversation started: a text message.
+    pub by_text: &'static str,
+    /// Where the conversation started: a call.
+    pub on_phone: &'static str,
+    /// The page's line: `doing` (an errand and where it started), then the `details` carried
+    /// over (the service, the day) when there are any, then the invitation to continue.
+    pub headline: fn(doing: &str, details: &[String]) -> String,
+    /// The page's messages after the click: the link was already used.
+    pub said_used: &'static str,
+    /// The link has expired.
+    pub said_expired: &'static str,
+    /// The link could not be verified.
+    pub said_invalid: &'static str,
+    /// The link has no token.
+    pub said_missing: &'static str,
+    /// The browser keeps no site data; the link is still unused.
+    pub said_storage: &'static str,
+    /// The browser kept no site data after the link was spent.
+    pub said_storage_after: &'static str,
+    /// Anything else went wrong; the person may try again.
+    pub said_other: &'static str,
+    /// The page of a link without its token: title, then text.
+    pub missing_title: &'static str,
+    pub missing_text: &'static str,
+    /// The page of a used or expired link: title, then text (links work for `minutes`).
+    pub gone_title: &'static str,
+    pub gone_text: fn(minutes: i64) -> String,
+    /// The page of a link that does not verify: title, then text.
+    pub invalid_title: &'static str,
+    pub invalid_text: &'static str,
+    /// The page when the link could not be checked: title, then text.
+    pub failed_title: &'static str,
+    pub failed_text: &'static str,
 }
 
 /// A stored zone name as a zone (`None` when absent or not an IANA name).
