@@ -316,7 +316,9 @@ async function spanishWidget(browser) {
   if ((await page.locator(".gmm").getAttribute("lang")) !== "es") fail("the widget is not marked lang=es");
   await launch.click();
   if ((await launch.innerText()) !== "Cerrar chat") fail("the open launcher is not in Spanish: " + (await launch.innerText()));
-  const input = page.getByLabel("Su mensaje");
+  // Found by its label, then held by its id: the label changes with the language.
+  if (!(await page.getByLabel("Su mensaje").count())) fail("the message box is not labelled in Spanish");
+  const input = page.locator("#gmm-input");
   if ((await input.getAttribute("placeholder")) !== "Escriba un mensaje…") fail("the placeholder is not in Spanish: " + (await input.getAttribute("placeholder")));
   if ((await page.locator(".gmm-form button").innerText()) !== "Enviar") fail("the send button is not in Spanish");
   if (!/^¡Hola! Puedo reservar/.test(await page.locator(".gmm-bot").first().innerText())) fail("the greeting is not in Spanish");
