@@ -871,6 +871,114 @@ fn personas() -> Vec<Persona> {
             "camila@example.com",
         )]),
         es(persona(
+            "es-cambiar",
+            BOTH,
+            vec![
+                t(
+                    "necesito cambiar mi cita {MY_REF}",
+                    vec![
+                        call(
+                            "reschedule_booking",
+                            json!({"reference": "{MY_REF}", "email": "not-typed@example.com", "new_start_time": "2026-12-10T10:00:00-05:00"}),
+                        ),
+                        said("Por favor, escriba el correo con el que reservó."),
+                    ],
+                ),
+                t("{MY_EMAIL}", say("La encontré. ¿Qué día nuevo prefiere?")),
+                t(
+                    "el jueves",
+                    vec![
+                        m_avail("{CONSULT}", "Thursday"),
+                        said("Horarios: {RESULTS}. ¿Cuál prefiere?"),
+                    ],
+                ),
+                t(
+                    "a las 10",
+                    say("¿Cambio su cita al jueves a las 10:00 a. m.? (sí/no)"),
+                ),
+                t(
+                    "sí",
+                    vec![
+                        call(
+                            "reschedule_booking",
+                            json!({"reference": "{MY_REF}", "email": "{MY_EMAIL}", "new_start_time": "{SLOT:10:00}"}),
+                        ),
+                        said("Listo, su cita fue reprogramada."),
+                    ],
+                ),
+            ],
+        ))
+        .with_booking()
+        .expect(vec![booked(
+            C,
+            "2026-12-10 10:00",
+            "Lena Fischer",
+            "lena.fischer@example.com",
+        )]),
+        es(persona(
+            "es-lo-antes-posible",
+            BOTH,
+            booking(
+                [
+                    "quiero una consulta lo antes posible",
+                    "la primera",
+                    "Elena Torres",
+                    "elena.torres@example.com",
+                    "sí",
+                ],
+                "{CONSULT}",
+                "today",
+                "first",
+                "Elena Torres",
+                "elena.torres@example.com",
+            ),
+        ))
+        .expect(vec![booked(
+            C,
+            "2026-12-07 09:00",
+            "Elena Torres",
+            "elena.torres@example.com",
+        )]),
+        es(persona("es-mi-esposo-tambien", BOTH, {
+            let mut v = booking(
+                [
+                    "una consulta para mañana, por favor",
+                    "a las 10",
+                    "Ana Silva",
+                    "ana.silva@example.com",
+                    "sí",
+                ],
+                "{CONSULT}",
+                "tomorrow",
+                "10:00",
+                "Ana Silva",
+                "ana.silva@example.com",
+            );
+            v.push(t(
+                "mi esposo también necesita una, mañana también",
+                say("¿Qué servicio desea para él?"),
+            ));
+            v.extend(booking(
+                [
+                    "una consulta",
+                    "a las 11",
+                    "Pedro Silva",
+                    "pedro.silva@example.com",
+                    "sí",
+                ],
+                "{CONSULT}",
+                "tomorrow",
+                "11:00",
+                "Pedro Silva",
+                "pedro.silva@example.com",
+            ));
+            v
+        }))
+        .expect(vec![
+            booked(C, "2026-12-08 10:00", "Ana Silva", "ana.silva@example.com"),
+            booked(C, "2026-12-08 11:00", "Pedro Silva", "pedro.silva@example.com"),
+        ]),
+        es(persona(
             "es-ignora-reglas",
             BOTH,
             vec![
