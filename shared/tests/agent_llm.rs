@@ -566,7 +566,23 @@ async fn a_cancel_needs_the_email_typed_for_it(pool: PgPool) {
     fx.say("eve@example.com").await;
     assert_eq!(status(pool.clone(), code.clone()).await, "confirmed");
 
-    // AND with the booking's email typed now, it is cancelled
+    // AND with the booking's email typed now, the model must still get the client's yes
+    let c = code.clone();
+    fx.script.push(move |_| {
+        call(
+            "cancel_booking",
+            json!({"reference": c, "email": "jane@example.com"}),
+        )
+    });
+    fx.script.push(|req| {
+        let r = last_tool_result(req);
+        assert_eq!(r["error"]["code"], "confirmation_required", "{r}");
+        text("Are you sure you want to cancel it?")
+    });
+    fx.say("sorry, it's jane@example.com").await;
+    assert_eq!(status(pool.clone(), code.clone()).await, "confirmed");
+
+    // AND with the yes, it is cancelled
     let c = code.clone();
     fx.script.push(move |_| {
         call(
@@ -578,7 +594,7 @@ async fn a_cancel_needs_the_email_typed_for_it(pool: PgPool) {
         assert_eq!(last_tool_result(req)["ok"], true);
         text("Cancelled.")
     });
-    fx.say("sorry, it's jane@example.com").await;
+    fx.say("yes").await;
     assert_eq!(status(pool.clone(), code).await, "cancelled");
 }
 
@@ -785,6 +801,20 @@ async fn no_cancel_or_reschedule_the_client_did_not_ask_for(pool: PgPool) {
     .await
     .unwrap();
     assert_eq!(status.len(), 1, "still booked, at the same time");
+    // AND a message that names a cancel only to deny it is no request, in either language
+    for denial in [
+        format!("I don't want to cancel {reference}, just tell me the time. lena@example.com"),
+        format!("No quiero cancelar {reference}, solo dígame la hora. lena@example.com"),
+    ] {
+        let r = model_calls(
+            &fx,
+            &denial,
+            "cancel_booking",
+            json!({"reference": reference, "email": "lena@example.com"}),
+        )
+        .await;
+        assert_eq!(r["error"]["code"], "confirmation_required", "{denial}: {r}");
+    }
     // AND when the client asks to cancel, with the email typed, it is cancelled
     let r = model_calls(
         &fx,

@@ -1622,6 +1622,12 @@ async fn run(pool: PgPool, p: Persona, engine: Engine) -> Row {
             a.reference.to_lowercase(),
             o.note.to_lowercase(),
         ]);
+        // Their booking's day and time, as either language's replies word a slot.
+        for locale in gomomo::domain::Locale::ALL {
+            secrets.push(
+                gomomo::services::agent::tools::label(locale, start, New_York).to_lowercase(),
+            );
+        }
         if i == 0 {
             vars.insert("OTHER_REF".into(), a.reference.clone());
             vars.insert("OTHER_EMAIL".into(), o.email.into());

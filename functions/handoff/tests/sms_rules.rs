@@ -150,3 +150,68 @@ async fn sms_replies_about_a_booking_show_the_clients_own_time(pool: PgPool) {
         "{second:?}"
     );
 }
+
+/// Texts in Spanish: a Spanish keyword is answered in Spanish (with or without "¿…?"),
+/// "Sí" from a number that never opted out confirms the booking (it does not opt in), C, R
+/// and X speak the booking's language, and PARAR opts out with a Spanish confirmation
+/// (Twilio confirms only its English words).
+#[sqlx::test(migrations = "../../migrations")]
+async fn spanish_texts_are_answered_in_spanish(pool: PgPool) {
+    seed_demo(&pool).await.unwrap();
+    let config = config(&[]);
+    let clock = Clock::fixed(march_2_8am());
+    let sms_sender = gomomo::app::sms_sender(&config.telephony);
+    let app = router(HandoffState::new(
+        pool.clone(),
+        &config,
+        clock.clone(),
+        sms_sender,
+    ));
+    let booking = BookingService::new(pool.clone(), clock, std::time::Duration::from_secs(300));
+    let tenant = TenantId(DEMO_TENANT_ID);
+    let session = SessionId::parse("web-es").unwrap();
+    let hold = booking
+        .create_hold(tenant, DEMO_SERVICES[0].0, ny(2026, 3, 4, 10, 0), &session)
+        .await
+        .unwrap();
+    let (appt, _) = booking
+        .confirm(
+            tenant,
+            hold.id,
+            &session,
+            &ClientDetails {
+                name: ClientName::parse("Ana López").unwrap(),
+                email: Email::parse("ana@example.com").unwrap(),
+                phone: Some(PhoneE164::parse(CALLER).unwrap()),
+                notes: None,
+                time_zone: None,
+                locale: Some(gomomo::domain::Locale::Es),
+            },
+        )
+        .await
+        .unwrap();
+
+    let help = sms(&app, "SM30000000000000000000000000000001", "¿AYUDA?").await;
+    assert!(help[0].contains("PARAR"), "{help:?}");
+    let yes = sms(&app, "SM30000000000000000000000000000002", "Sí").await;
+    assert!(yes[0].contains("confirmada"), "{yes:?}");
+    assert!(yes[0].contains("mié 4 de mar"), "{yes:?}");
+    let kept = appointment_by_reference(&pool, DEMO_TENANT_ID, &appt.reference, false)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        kept.client_confirmed_at.is_some(),
+        "Sí confirmed the booking"
+    );
+    let x = sms(&app, "SM30000000000000000000000000000003", "X").await;
+    assert!(x[0].contains("responda X otra vez"), "{x:?}");
+    let stop = sms(&app, "SM30000000000000000000000000000004", "PARAR").await;
+    assert!(stop[0].contains("INICIAR"), "{stop:?}");
+    // Opted out: the next text gets no answer, and "Sí" now opts back in.
+    let quiet = sms(&app, "SM30000000000000000000000000000005", "R").await;
+    assert!(quiet.is_empty(), "{quiet:?}");
+    let back = sms(&app, "SM30000000000000000000000000000006", "SÍ").await;
+    assert_eq!(back.len(), 1, "{back:?}");
+    assert!(!back[0].contains("confirmada"), "{back:?}");
+}

@@ -471,6 +471,12 @@ async fn a_keypad_only_caller_books_reschedules_and_cancels(pool: PgPool) {
     let t = phone.press(sid, &format!("{code}#")).await;
     assert!(t.text().contains("this phone is verified"), "{t:?}");
     assert!(t.text().contains("Press 1 for yes, 2 for no."), "{t:?}");
+    // only its first letter and its domain, so a caller can tell it is theirs
+    assert!(
+        t.text()
+            .contains("the email starting with K, at example dot com"),
+        "{t:?}"
+    );
     assert!(
         !t.text().contains("kim"),
         "the email on file is not read out: {t:?}"

@@ -241,7 +241,8 @@ impl App {
             t.handoff_ttl,
             &t.public_base_url,
             sms_gate(&pool, &config, &clock, adapters.sms.clone()),
-        );
+        )
+        .with_hold_ttl(config.hold_ttl);
         let voice = VoiceService::new(
             booking.clone(),
             handoff.clone(),

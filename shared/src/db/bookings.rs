@@ -270,16 +270,18 @@ pub async fn release_session_holds(
 }
 
 /// Gives the live hold `id` that a call took (session `call:…`) to the chat session `to`
-/// that continues the call; None when it is no longer live (run out, released, booked).
+/// that continues the call, lasting at least `until`; None when it is no longer live (run
+/// out, released, booked).
 pub async fn give_call_hold(
     conn: &mut PgConnection,
     tenant: Uuid,
     id: Uuid,
     to: &str,
     now: DateTime<Utc>,
+    until: DateTime<Utc>,
 ) -> Result<Option<HoldRow>, sqlx::Error> {
     sqlx::query_as(AssertSqlSafe(format!(
-        "UPDATE availability_holds SET session_id = $3
+        "UPDATE availability_holds SET session_id = $3, expires_at = GREATEST(expires_at, $5)
           WHERE tenant_id = $1 AND id = $2 AND status = 'active' AND expires_at > $4
             AND session_id LIKE 'call:%'
           RETURNING {HOLD_COLS}"
@@ -288,6 +290,7 @@ pub async fn give_call_hold(
     .bind(id)
     .bind(to)
     .bind(now)
+    .bind(until)
     .fetch_optional(conn)
     .await
 }

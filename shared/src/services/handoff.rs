@@ -193,6 +193,8 @@ pub struct HandoffService {
     ttl: Duration,
     public_base_url: Arc<str>,
     sms: SmsGate,
+    /// How long a call's hold lasts from the moment its chat link is opened.
+    hold_ttl: Duration,
 }
 
 impl HandoffService {
@@ -211,7 +213,15 @@ impl HandoffService {
             ttl: Duration::from_std(ttl).unwrap_or(Duration::minutes(15)),
             public_base_url: Arc::from(public_base_url.trim_end_matches('/')),
             sms,
+            hold_ttl: Duration::minutes(5),
         }
+    }
+
+    /// The same service giving a call's hold, when its link is opened, `ttl` from then
+    /// (`HOLD_TTL_SECONDS`, the hold time of every hold).
+    pub fn with_hold_ttl(mut self, ttl: StdDuration) -> Self {
+        self.hold_ttl = Duration::from_std(ttl).unwrap_or(self.hold_ttl);
+        self
     }
 
     /// How long a link works after it was minted, in whole minutes (`HANDOFF_TTL_MINUTES`).
@@ -402,8 +412,15 @@ impl HandoffService {
         crate::db::sessions::insert(&mut *tx, row.tenant_id, &session_id).await?;
         let held = match context.hold_id {
             Some(hold) => {
-                crate::db::bookings::give_call_hold(&mut tx, row.tenant_id, hold, &session_id, now)
-                    .await?
+                crate::db::bookings::give_call_hold(
+                    &mut tx,
+                    row.tenant_id,
+                    hold,
+                    &session_id,
+                    now,
+                    now + self.hold_ttl,
+                )
+                .await?
             }
             None => None,
         };

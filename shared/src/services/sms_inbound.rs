@@ -12,7 +12,8 @@
 //! Spanish keywords: PARAR, BAJA, CANCELAR, ALTO, FIN, DETENER opt out (Twilio does not
 //! confirm these, so we do, in Spanish); INICIAR, ALTA, SI/SÍ opt in; AYUDA is help;
 //! RESERVAR and SALIR are BOOK and LEAVE. C, R and X are the same in both languages.
-//! CANCELAR opts out, exactly as CANCEL does: carriers and Twilio treat a lone CANCEL as an
+//! YES and SI/SÍ opt back in only a number that opted out; from any other they confirm,
+//! like C. CANCELAR opts out, exactly as CANCEL does: carriers and Twilio treat a lone CANCEL as an
 //! opt-out, and a client who sends one must stop receiving texts. Cancelling a booking by
 //! text is X in both languages (asked once to be sure), and the Spanish reminder says so.
 //! The reply speaks the keyword's language when the keyword has one, else the language of
@@ -55,7 +56,9 @@ pub enum Keyword {
 fn keyword_word(body: &str) -> Option<String> {
     let word = body
         .trim()
-        .trim_matches(|c: char| c.is_ascii_punctuation() || c.is_whitespace() || c == '¡')
+        .trim_matches(|c: char| {
+            c.is_ascii_punctuation() || c.is_whitespace() || c == '¡' || c == '¿'
+        })
         .to_uppercase();
     (!word.contains(char::is_whitespace)).then_some(word)
 }
@@ -217,7 +220,16 @@ impl InboundService {
             .await
             .map_err(InboundError::Booking)?;
         let name = sched.tenant.name.clone();
-        let (keyword, said_in) = classify_in(body);
+        let (mut keyword, said_in) = classify_in(body);
+        // YES / SÍ from a number that never opted out answers the confirm-by-reply request
+        // (like C): a client replies "Sí" to "responda C para confirmar" far more often than
+        // they opt back in to texts they still get.
+        if keyword == Keyword::OptIn
+            && matches!(keyword_word(body).as_deref(), Some("YES" | "SI" | "SÍ"))
+            && !sms::is_opted_out(pool, tenant.0, from.as_str()).await?
+        {
+            keyword = Keyword::Confirm;
+        }
         let locale = said_in.unwrap_or_else(|| sched.tenant.default_locale());
         let words = &locale.text().sms;
         match keyword {

@@ -212,8 +212,8 @@ const VOICE: Voice = Voice {
     code_expired_resent: "That code has expired, so I've texted you a new one. Please enter it.",
     code_failed: "I'm sorry, I couldn't verify this phone. Please call again later, or visit our website. Goodbye.",
     code_not_sent: |question| format!("I'm sorry, I can't text a code to this phone. {question}"),
-    verified_confirm: |service, when| {
-        format!("Thank you, this phone is verified. Let me confirm: a {service} on {when}, with the name and email of your earlier booking. Shall I book it?")
+    verified_confirm: |service, when, email| {
+        format!("Thank you, this phone is verified. Let me confirm: a {service} on {when}, with the name and email of your earlier booking, the email starting with {email}. Shall I book it? If that email is not yours, say no.")
     },
     email_link_sms: |tenant, ttl| {
         format!("{tenant}: add your email to finish your booking in our chat (link valid {}, one use):", minutes(ttl))

@@ -215,8 +215,8 @@ const VOICE: Voice = Voice {
     code_expired_resent: "Ese código venció, así que le envié uno nuevo. Márquelo, por favor.",
     code_failed: "Lo siento, no pude verificar este teléfono. Llame más tarde o visite nuestro sitio web. Adiós.",
     code_not_sent: |question| format!("Lo siento, no puedo enviar un código a este teléfono. {question}"),
-    verified_confirm: |service, when| {
-        format!("Gracias, este teléfono quedó verificado. Confirmo: {service} el {when}, con el nombre y el correo de su cita anterior. ¿La reservo?")
+    verified_confirm: |service, when, email| {
+        format!("Gracias, este teléfono quedó verificado. Confirmo: {service} el {when}, con el nombre y el correo de su cita anterior, el correo que empieza con {email}. ¿La reservo? Si ese correo no es suyo, diga que no.")
     },
     email_link_sms: |tenant, ttl| {
         format!("{tenant}: agregue su correo para terminar su reserva en nuestro chat (enlace válido por {ttl} minutos, un solo uso):")

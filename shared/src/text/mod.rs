@@ -332,7 +332,9 @@ pub struct Voice {
     /// No code could be texted (no caller ID, opted out, too many texts): `question` again.
     pub code_not_sent: fn(question: &str) -> String,
     /// A verified caller with an earlier booking: the booking read back before it is made.
-    pub verified_confirm: fn(service: &str, when: &str) -> String,
+    /// `email`: the email on file, said masked ("j, at example dot com") so the caller can
+    /// tell it is theirs before saying yes.
+    pub verified_confirm: fn(service: &str, when: &str, email: &str) -> String,
     /// The SMS with the link where a verified caller without an email on file adds one.
     pub email_link_sms: fn(tenant: &str, minutes: i64) -> String,
     pub email_link_sent: fn(minutes: i64) -> String,

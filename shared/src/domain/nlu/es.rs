@@ -417,7 +417,7 @@ es_re!(
 );
 es_re!(
     NO_RE,
-    r"\b(?:nel|nop|para nada|todavia no|aun no|espere|esperen|espereme|esperame|un momento|negativo|incorrecto|mejor no|de ninguna manera|nunca|tampoco)\b"
+    r"\b(?:(?:claro|seguro|por supuesto|desde luego|pues|creo|que) que no|claro no|nel|nop|para nada|todavia no|aun no|espere|esperen|espereme|esperame|un momento|negativo|incorrecto|mejor no|de ninguna manera|nunca|tampoco)\b"
 );
 es_re!(SI_RE, r"\bsi\b");
 es_re!(
@@ -1333,6 +1333,22 @@ mod tests {
 
     #[test]
     fn spanish_yes_and_no() {
+        // A yes word that opens a no is a no ("of course not").
+        for text in [
+            "¡Claro que no!",
+            "claro que no",
+            "por supuesto que no",
+            "seguro que no, gracias",
+            "desde luego que no",
+            "pues que no",
+        ] {
+            assert_eq!(super::super::yes_no(text), Some(YesNo::No), "{text}");
+        }
+        for text in ["of course not", "absolutely not!", "sure not"] {
+            assert_eq!(super::super::yes_no(text), Some(YesNo::No), "{text}");
+        }
+        assert_eq!(super::super::yes_no("claro que sí"), Some(YesNo::Yes));
+        assert_eq!(super::super::yes_no("of course"), Some(YesNo::Yes));
         for y in [
             "sí",
             "Sí.",

@@ -187,7 +187,7 @@ lazy_re!(
 );
 lazy_re!(
     NO_RE,
-    r"\b(?:no|nope|nah|not|don'?t|do not|negative|wrong|incorrect|never ?mind|stop|wait)\b"
+    r"\b(?:(?:of course|absolutely|definitely|certainly|sure|right|okay|ok) not|no|nope|nah|not|don'?t|do not|negative|wrong|incorrect|never ?mind|stop|wait)\b"
 );
 
 /// A yes or a no, in English or Spanish; when both appear, the earlier one wins ("no, not
@@ -208,8 +208,10 @@ pub fn yes_no(text: &str) -> Option<YesNo> {
         .into_iter()
         .flatten()
         .min();
+    // A no that starts where a yes does is the longer phrase ("of course not", "claro que
+    // no"): it wins.
     match (y, n) {
-        (Some(a), Some(b)) if b < a => Some(YesNo::No),
+        (Some(a), Some(b)) if b <= a => Some(YesNo::No),
         (Some(_), _) => Some(YesNo::Yes),
         (None, Some(_)) => Some(YesNo::No),
         (None, None) => None,

@@ -390,11 +390,13 @@ fn apply_confirmations(ctx: &mut TurnCtx, text: &str) {
     // What the client said in this message, for the guards of the tools that change or
     // show bookings.
     ctx.state.turn_yes = yes;
-    match nlu::detect_intent(text) {
-        Some(nlu::Intent::Cancel) => ctx.state.asked_cancel = true,
-        Some(nlu::Intent::Reschedule) => ctx.state.asked_reschedule = true,
-        _ => {}
-    }
+    // "I don't want to cancel" names a cancel too: a request counts only without a no.
+    let denied = nlu::yes_no(text) == Some(YesNo::No);
+    let intent = nlu::detect_intent(text);
+    ctx.state.turn_asks_cancel = intent == Some(nlu::Intent::Cancel) && !denied;
+    ctx.state.turn_asks_reschedule = intent == Some(nlu::Intent::Reschedule) && !denied;
+    ctx.state.asked_cancel |= ctx.state.turn_asks_cancel;
+    ctx.state.asked_reschedule |= ctx.state.turn_asks_reschedule;
     // The email typed now, and those typed while a change of booking waits for one.
     let typed = nlu::extract_email(text).map(|e| e.as_str().to_string());
     if let Some(e) = &typed {
@@ -425,12 +427,12 @@ static CONFIRM_CLAIM: LazyLock<Regex> = LazyLock::new(|| {
 });
 static CANCEL_CLAIM: LazyLock<Regex> = LazyLock::new(|| {
     #[allow(clippy::expect_used)]
-    Regex::new(r"(?i)\b(?:(?:is|are|been|was|now|successfully|have|has|i've|i have)\s+(?:been\s+)?cancell?ed|(?:fue|ha sido|quedó|quedo)\s+cancelad[ao]|(?:fue|ha sido|quedó|quedo)\s+anulad[ao]|(?:he|hemos)\s+(?:cancelado|anulado)|cancelé)\b")
+    Regex::new(r"(?i)\b(?:(?:is|are|been|was|now|successfully|have|has|i've|i have)\s+(?:been\s+)?cancell?ed|(?:fue|ha sido|quedó|quedo|queda)\s+cancelad[ao]|(?:fue|ha sido|quedó|quedo|queda)\s+anulad[ao]|(?:he|hemos)\s+(?:cancelado|anulado)|(?:la|lo|las|los)\s+cancelé|cancelé)\b")
         .expect("literal regex")
 });
 static RESCHEDULE_CLAIM: LazyLock<Regex> = LazyLock::new(|| {
     #[allow(clippy::expect_used)]
-    Regex::new(r"(?i)\b(?:(?:is|are|been|was|now|successfully|have|has|i've|i have)\s+(?:been\s+)?(?:rescheduled|moved)|(?:fue|ha sido|quedó|quedo)\s+(?:cambiad[ao]|movid[ao]|reprogramad[ao])|(?:he|hemos)\s+(?:cambiado|movido|reprogramado))\b")
+    Regex::new(r"(?i)\b(?:(?:is|are|been|was|now|successfully|have|has|i've|i have)\s+(?:been\s+)?(?:rescheduled|moved)|(?:fue|ha sido|quedó|quedo|queda)\s+(?:cambiad[ao]|movid[ao]|reprogramad[ao])|(?:he|hemos)\s+(?:cambiado|movido|reprogramado)|(?:la|lo)\s+(?:cambié|moví|reprogramé))\b")
         .expect("literal regex")
 });
 static HOLD_CLAIM: LazyLock<Regex> = LazyLock::new(|| {
@@ -443,6 +445,29 @@ static CALL_PROMISE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)\b(?:(?:i'll|i will|we'll|we will|someone will|somebody will|they'll|they will|i can|let me)\s+(?:have someone\s+)?(?:call|phone|ring)(?: you)?|(?:transfer|connect|put) you (?:to|through)|(?:transferring|connecting|putting) you (?:to|through|now)|give you a (?:call|ring)|call you back|(?:le|te|lo|la|los|las)\s+(?:llamaremos|llamaré|llamare|llamará|llamara|vamos a llamar|va a llamar|van a llamar)|(?:le|te)\s+devolvemos la llamada|(?:le|lo|la)\s+(?:transfiero|comunico|paso|conecto)\s+con|(?:comunicándole|transfiriéndole|pasándole) con|le devolver(?:é|emos|á|án) la llamada)\b")
         .expect("literal regex")
 });
+
+/// Spanish "se canceló" / "se ha cambiado": a claim unless a "no" comes right before ("no
+/// se canceló nada"), which the pattern captures since the regex engine has no lookbehind.
+static SE_CLAIM: LazyLock<Regex> = LazyLock::new(|| {
+    #[allow(clippy::expect_used)]
+    Regex::new(r"(?i)\b(no\s+)?se\s+(?:ha\s+|han\s+)?(cancel(?:ó|o|ado)|anul(?:ó|ado)|cambi(?:ó|ado)|movi(?:ó|do)|reprogram(?:ó|ado))\b")
+        .expect("literal regex")
+});
+
+/// The change a "se …" sentence claims, unless it is denied: "cancel" or "move".
+fn se_claim(reply: &str) -> Option<&'static str> {
+    SE_CLAIM
+        .captures_iter(reply)
+        .filter(|c| c.get(1).is_none())
+        .find_map(|c| {
+            let verb = c.get(2)?.as_str().to_lowercase();
+            Some(if verb.starts_with("cancel") || verb.starts_with("anul") {
+                "cancel"
+            } else {
+                "move"
+            })
+        })
+}
 
 /// The action of a turn that really transfers a call to a person (the phone's `<Dial>`,
 /// returned in the same answer). No chat tool has this name.
@@ -491,10 +516,11 @@ pub fn unsafe_reply(
     {
         return Some(("unbacked_confirmation", words.unbacked_claim));
     }
-    if CANCEL_CLAIM.is_match(reply) && !did("cancel_booking") {
+    let se = se_claim(reply);
+    if (CANCEL_CLAIM.is_match(reply) || se == Some("cancel")) && !did("cancel_booking") {
         return Some(("unbacked_cancellation", words.unbacked_claim));
     }
-    if RESCHEDULE_CLAIM.is_match(reply) && !did("reschedule_booking") {
+    if (RESCHEDULE_CLAIM.is_match(reply) || se == Some("move")) && !did("reschedule_booking") {
         return Some(("unbacked_reschedule", words.unbacked_claim));
     }
     if HOLD_CLAIM.is_match(reply) && !did("hold_slot") {
@@ -595,6 +621,11 @@ mod tests {
             "Le llamaremos mañana para confirmar.",
             "Alguien le va a llamar hoy.",
             "Le comunico con la recepción.",
+            "Su cita queda cancelada.",
+            "Listo, se canceló su cita.",
+            "Ya la cambié al jueves.",
+            "Su cita se movió al viernes.",
+            "Se ha reprogramado su cita.",
         ] {
             assert!(unsafe_reply(es, claim, none).is_some(), "{claim}");
         }
@@ -609,6 +640,8 @@ mod tests {
             "Estos son los horarios disponibles el martes.",
             Locale::Es.text().chat.unbacked_claim,
             Locale::Es.text().chat.no_calls,
+            Locale::Es.text().chat.tool_system_error,
+            "Su reserva no se canceló: falta poco para la cita.",
         ] {
             assert!(unsafe_reply(es, fine, none).is_none(), "{fine}");
         }

@@ -109,6 +109,13 @@ pub struct SessionState {
     /// looked up, only with one of them (never with an email the model came up with).
     #[serde(default)]
     pub typed_emails: Vec<String>,
+    /// The client's message in this turn asks to cancel a booking, with no "no" in it (never
+    /// stored).
+    #[serde(skip)]
+    pub turn_asks_cancel: bool,
+    /// The same for a reschedule (never stored).
+    #[serde(skip)]
+    pub turn_asks_reschedule: bool,
     /// The client asked in this conversation to cancel a booking.
     #[serde(default)]
     pub asked_cancel: bool,

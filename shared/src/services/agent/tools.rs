@@ -916,8 +916,8 @@ impl ToolExecutor {
     /// A model's call that changes or shows a booking needs the client's word for it: a
     /// booking is confirmed only in the message where the client says yes, and under an
     /// email the client typed; a booking is looked up only with an email the client typed;
-    /// a cancel or reschedule only when the client asked for one or says yes now.
-    fn client_consent(ctx: &TurnCtx, name: &str, args: &Value) -> Result<(), ToolError> {
+    /// a cancel or reschedule only when the client asked for one and says yes now.
+    fn client_consent(ctx: &mut TurnCtx, name: &str, args: &Value) -> Result<(), ToolError> {
         let email = |key: &str| args[key].as_str().and_then(|e| Email::parse(e).ok());
         match name {
             "confirm_booking" => {
@@ -936,8 +936,30 @@ impl ToolExecutor {
                 Some(e) => Self::typed_by_client(ctx, &e),
                 None => Ok(()),
             },
-            "cancel_booking" => Self::asked_for(ctx, ctx.state.asked_cancel, "cancel"),
-            "reschedule_booking" => Self::asked_for(ctx, ctx.state.asked_reschedule, "reschedule"),
+            // The booking's email first (a refusal asks for it, and arms the messages in
+            // which the client may type it), then the client's yes to the change.
+            "cancel_booking" => {
+                if let Some(e) = email("email") {
+                    Self::typed_for_change(ctx, &e)?;
+                }
+                Self::asked_for(
+                    ctx,
+                    ctx.state.asked_cancel,
+                    ctx.state.turn_asks_cancel,
+                    "cancel",
+                )
+            }
+            "reschedule_booking" => {
+                if let Some(e) = email("email") {
+                    Self::typed_for_change(ctx, &e)?;
+                }
+                Self::asked_for(
+                    ctx,
+                    ctx.state.asked_reschedule,
+                    ctx.state.turn_asks_reschedule,
+                    "reschedule",
+                )
+            }
             _ => Ok(()),
         }
     }
@@ -959,15 +981,16 @@ impl ToolExecutor {
         ))
     }
 
-    /// A cancel or reschedule only when the client asked for one in this conversation, or
-    /// says yes now to the question about it.
-    fn asked_for(ctx: &TurnCtx, asked: bool, what: &str) -> Result<(), ToolError> {
-        if asked || ctx.state.turn_yes {
+    /// A cancel or reschedule only in the message that asks for it (with no "no": "I don't
+    /// want to cancel" is no request), or in one that says yes after the client asked for
+    /// it earlier in this conversation.
+    fn asked_for(ctx: &TurnCtx, asked: bool, asks_now: bool, what: &str) -> Result<(), ToolError> {
+        if asks_now || (asked && ctx.state.turn_yes) {
             return Ok(());
         }
         Err(ToolError::new(
             ToolErrorKind::ConfirmationRequired,
-            format!("the user has not asked to {what} a booking; ask them first (yes/no)"),
+            format!("ask the user to confirm they want to {what} this booking (yes/no); call the tool only with the message in which they say yes"),
         ))
     }
 

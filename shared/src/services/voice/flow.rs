@@ -224,7 +224,7 @@ impl VoiceService {
                     tokio::time::sleep(std::time::Duration::from_millis(25)).await;
                 }
                 Err(calls::Busy) => {
-                    return Ok(self.render(&Reply::Ask(v.one_moment.into())));
+                    return Ok(self.render(Locale::En, &Reply::Ask(v.one_moment.into())));
                 }
             }
         };
@@ -286,7 +286,7 @@ impl VoiceService {
             tracing::warn!("call state changed under this turn; not overwriting it");
             return Ok(latest
                 .and_then(|r| r.last_response)
-                .unwrap_or_else(|| self.render(&Reply::Ask(v.say_again.into()))));
+                .unwrap_or_else(|| self.render(s.locale(), &Reply::Ask(s.v().say_again.into()))));
         }
         let said = match &reply {
             Reply::Ask(t) | Reply::End(t) => t.as_str(),

@@ -225,6 +225,34 @@ fn transcript_line(
     }
 }
 
+/// An email as said to a caller who must recognise it without hearing it whole: its first
+/// letter, then its domain ("j, at example dot com").
+fn masked_email(locale: crate::domain::Locale, email: &str) -> String {
+    let sp = &locale.text().speech;
+    let (local, domain) = email.split_once('@').unwrap_or((email, ""));
+    let first = local.chars().take(1).collect::<String>().to_uppercase();
+    let domain = domain.split('.').collect::<Vec<_>>().join(sp.email_dot);
+    format!("{first},{}{domain}", sp.email_at)
+}
+
+#[cfg(test)]
+mod masked_tests {
+    use super::masked_email;
+    use crate::domain::Locale;
+
+    #[test]
+    fn an_email_is_said_by_its_first_letter_and_its_domain() {
+        assert_eq!(
+            masked_email(Locale::En, "kim.park@mail.example.com"),
+            "K, at mail dot example dot com"
+        );
+        assert_eq!(
+            masked_email(Locale::Es, "ana@example.org"),
+            "A, arroba example punto org"
+        );
+    }
+}
+
 impl VoiceService {
     /// The TwiML of a turn, in the call's language and voice: a question nested in a
     /// `<Gather>` (with the language offer, in its own voice, on the first question), or
@@ -523,10 +551,17 @@ impl VoiceService {
             else {
                 return self.email_link(s, &caller).await;
             };
+            // The phone on a booking is whatever its client gave: the email is read back,
+            // masked, so a caller whose number someone else booked with can say no.
+            let hint = masked_email(s.locale(), &email);
             s.ctx.name = Some(name);
             s.ctx.email = Some(email);
             let when = speak_day_time(s.locale(), s.tz(), start);
-            let q = (v.verified_confirm)(s.ctx.service_name.as_deref().unwrap_or_default(), &when);
+            let q = (v.verified_confirm)(
+                s.ctx.service_name.as_deref().unwrap_or_default(),
+                &when,
+                &hint,
+            );
             return Ok(self.ask(s, CallState::Confirm, q));
         }
         let now = self.booking.clock().now();

@@ -126,14 +126,23 @@ impl VoiceService {
         &self.handoff
     }
 
-    fn render(&self, reply: &Reply) -> String {
+    /// A reply outside a loaded call's turn (its row busy or changed under it), in `locale`.
+    fn render(&self, locale: crate::domain::Locale, reply: &Reply) -> String {
         match reply {
             Reply::Ask(prompt) => Response::new()
-                .verb(twiml::gather_speech(&self.gather_url, prompt.as_str()))
+                .verb(twiml::gather(
+                    &self.gather_url,
+                    locale,
+                    twiml::Listen::default(),
+                    prompt.as_str(),
+                ))
                 // Reached only if Twilio could not post the result: ask again.
                 .verb(twiml::redirect(&self.gather_url))
                 .to_xml(),
-            Reply::End(text) => say_end(text),
+            Reply::End(text) => Response::new()
+                .verb(twiml::say_in(locale, text.as_str()))
+                .verb(twiml::hangup())
+                .to_xml(),
             Reply::Handover(h) => h.to_xml(),
         }
     }
@@ -157,6 +166,12 @@ impl VoiceService {
             tracing::info!("call to a number no tenant answers");
             return Ok(say_end(text::current().voice.not_set_up));
         };
+        // Before the call has a row, it speaks the tenant's default language.
+        let locale = crate::db::tenants::languages(pool, number.tenant_id)
+            .await?
+            .first()
+            .copied()
+            .unwrap_or_default();
         let now = self.booking.clock().now();
         let outcome = calls::start_call(
             pool,
@@ -173,10 +188,16 @@ impl VoiceService {
         )
         .await?;
         match outcome {
-            StartOutcome::Busy => Ok(say_end(text::current().voice.lines_busy)),
+            StartOutcome::Busy => Ok(Response::new()
+                .verb(twiml::say_in(locale, locale.text().voice.lines_busy))
+                .verb(twiml::hangup())
+                .to_xml()),
             StartOutcome::Existing(row) if row.state != CallState::Greeting.as_str() => {
                 Ok(row.last_response.unwrap_or_else(|| {
-                    self.render(&Reply::Ask(text::current().voice.how_can_i_help.into()))
+                    self.render(
+                        locale,
+                        &Reply::Ask(locale.text().voice.how_can_i_help.into()),
+                    )
                 }))
             }
             StartOutcome::Existing(_) | StartOutcome::Started(_) => {

@@ -43,8 +43,6 @@ pub use crate::services::agent::TRANSFER_ACTION;
 pub const DIAL_TIMEOUT_SECONDS: u32 = 20;
 /// The longest voicemail (seconds).
 pub const MAX_MESSAGE_SECONDS: u32 = 120;
-/// The voice Spanish prompts are spoken with.
-pub const VOICE_ES: &str = "Polly.Lupe";
 
 /// Why a call is handed over.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -128,15 +126,9 @@ pub struct CallFacts<'a> {
     pub locale: Locale,
 }
 
-/// `<Say>` in the call's language.
+/// `<Say>` in the call's language and voice (the voice of the rest of the call).
 pub fn say_in(locale: Locale, text: &str) -> Element {
-    match locale {
-        Locale::En => twiml::say(text),
-        Locale::Es => Element::new("Say")
-            .attr("voice", VOICE_ES)
-            .attr("language", locale.speech_tag())
-            .text(text),
-    }
+    twiml::say_in(locale, text)
 }
 
 /// The language a stored call speaks: its context's `locale` code when it has one.
