@@ -52,9 +52,15 @@ async fn sms(app: &Router, sid: &str, body: &str) -> Vec<String> {
         .collect()
 }
 
-#[sqlx::test(migrations = "../../migrations")]
-async fn sms_x_inside_the_cutoff_keeps_the_booking(pool: PgPool) {
-    seed_demo(&pool).await.unwrap();
+/// The SMS router over the seeded demo tenant, and a booking made for `CALLER` at `start`
+/// by a client in `zone` who speaks `locale`.
+async fn app_with_booking(
+    pool: &PgPool,
+    start: chrono::DateTime<chrono::Utc>,
+    zone: Option<&str>,
+    locale: Option<gomomo::domain::Locale>,
+) -> (Router, BookingService, gomomo::db::bookings::AppointmentRow) {
+    seed_demo(pool).await.unwrap();
     let config = config(&[]);
     let clock = Clock::fixed(march_2_8am());
     let sms_sender = gomomo::app::sms_sender(&config.telephony);
@@ -66,10 +72,9 @@ async fn sms_x_inside_the_cutoff_keeps_the_booking(pool: PgPool) {
     ));
     let booking = BookingService::new(pool.clone(), clock, std::time::Duration::from_secs(300));
     let tenant = TenantId(DEMO_TENANT_ID);
-    // Today 15:00, seven hours away; changes by text close 24 hours before.
     let session = SessionId::parse("web-1").unwrap();
     let hold = booking
-        .create_hold(tenant, DEMO_SERVICES[0].0, ny(2026, 3, 2, 15, 0), &session)
+        .create_hold(tenant, DEMO_SERVICES[0].0, start, &session)
         .await
         .unwrap();
     let (appt, _) = booking
@@ -82,12 +87,20 @@ async fn sms_x_inside_the_cutoff_keeps_the_booking(pool: PgPool) {
                 email: Email::parse("ana@example.com").unwrap(),
                 phone: Some(PhoneE164::parse(CALLER).unwrap()),
                 notes: None,
-                time_zone: None,
-                locale: None,
+                time_zone: zone.map(|z| gomomo::domain::TimeZone::parse(z).unwrap()),
+                locale,
             },
         )
         .await
         .unwrap();
+    (app, booking, appt)
+}
+
+#[sqlx::test(migrations = "../../migrations")]
+async fn sms_x_inside_the_cutoff_keeps_the_booking(pool: PgPool) {
+    // Today 15:00, seven hours away; changes by text close 24 hours before.
+    let (app, booking, appt) = app_with_booking(&pool, ny(2026, 3, 2, 15, 0), None, None).await;
+    let tenant = TenantId(DEMO_TENANT_ID);
     booking.set_self_service_cutoff(tenant, 1440).await.unwrap();
 
     let first = sms(&app, "SM20000000000000000000000000000001", "X").await;
@@ -106,39 +119,8 @@ async fn sms_x_inside_the_cutoff_keeps_the_booking(pool: PgPool) {
 /// clinic's (15:00 in New York on 2 March is 21:00 in Madrid).
 #[sqlx::test(migrations = "../../migrations")]
 async fn sms_replies_about_a_booking_show_the_clients_own_time(pool: PgPool) {
-    seed_demo(&pool).await.unwrap();
-    let config = config(&[]);
-    let clock = Clock::fixed(march_2_8am());
-    let sms_sender = gomomo::app::sms_sender(&config.telephony);
-    let app = router(HandoffState::new(
-        pool.clone(),
-        &config,
-        clock.clone(),
-        sms_sender,
-    ));
-    let booking = BookingService::new(pool.clone(), clock, std::time::Duration::from_secs(300));
-    let tenant = TenantId(DEMO_TENANT_ID);
-    let session = SessionId::parse("web-1").unwrap();
-    let hold = booking
-        .create_hold(tenant, DEMO_SERVICES[0].0, ny(2026, 3, 2, 15, 0), &session)
-        .await
-        .unwrap();
-    booking
-        .confirm(
-            tenant,
-            hold.id,
-            &session,
-            &ClientDetails {
-                name: ClientName::parse("Ana Lopez").unwrap(),
-                email: Email::parse("ana@example.com").unwrap(),
-                phone: Some(PhoneE164::parse(CALLER).unwrap()),
-                notes: None,
-                time_zone: Some(gomomo::domain::TimeZone::parse("Europe/Madrid").unwrap()),
-                locale: None,
-            },
-        )
-        .await
-        .unwrap();
+    let (app, _, _) =
+        app_with_booking(&pool, ny(2026, 3, 2, 15, 0), Some("Europe/Madrid"), None).await;
     let first = sms(&app, "SM20000000000000000000000000000011", "X").await;
     assert!(
         first[0].contains("3:00 PM (your time: 9:00 PM Europe/Madrid)"),
@@ -157,40 +139,13 @@ async fn sms_replies_about_a_booking_show_the_clients_own_time(pool: PgPool) {
 /// (Twilio confirms only its English words).
 #[sqlx::test(migrations = "../../migrations")]
 async fn spanish_texts_are_answered_in_spanish(pool: PgPool) {
-    seed_demo(&pool).await.unwrap();
-    let config = config(&[]);
-    let clock = Clock::fixed(march_2_8am());
-    let sms_sender = gomomo::app::sms_sender(&config.telephony);
-    let app = router(HandoffState::new(
-        pool.clone(),
-        &config,
-        clock.clone(),
-        sms_sender,
-    ));
-    let booking = BookingService::new(pool.clone(), clock, std::time::Duration::from_secs(300));
-    let tenant = TenantId(DEMO_TENANT_ID);
-    let session = SessionId::parse("web-es").unwrap();
-    let hold = booking
-        .create_hold(tenant, DEMO_SERVICES[0].0, ny(2026, 3, 4, 10, 0), &session)
-        .await
-        .unwrap();
-    let (appt, _) = booking
-        .confirm(
-            tenant,
-            hold.id,
-            &session,
-            &ClientDetails {
-                name: ClientName::parse("Ana López").unwrap(),
-                email: Email::parse("ana@example.com").unwrap(),
-                phone: Some(PhoneE164::parse(CALLER).unwrap()),
-                notes: None,
-                time_zone: None,
-                locale: Some(gomomo::domain::Locale::Es),
-            },
-        )
-        .await
-        .unwrap();
-
+    let (app, _, appt) = app_with_booking(
+        &pool,
+        ny(2026, 3, 4, 10, 0),
+        None,
+        Some(gomomo::domain::Locale::Es),
+    )
+    .await;
     let help = sms(&app, "SM30000000000000000000000000000001", "¿AYUDA?").await;
     assert!(help[0].contains("PARAR"), "{help:?}");
     let yes = sms(&app, "SM30000000000000000000000000000002", "Sí").await;
