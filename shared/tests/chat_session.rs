@@ -243,3 +243,55 @@ async fn a_hello_without_an_issued_session_is_issued_one(pool: PgPool) {
     assert_eq!(f[3]["type"], "assistant_message", "{f:?}");
     assert_eq!(f[3]["session_id"], f[0]["session_id"]);
 }
+
+/// The language over the socket: `status: connected` names the tenant's languages and the
+/// chat's; a hello in Spanish is answered in Spanish, a message chosen in Spanish is replied
+/// to in Spanish, and a language the service does not speak is an `invalid_locale` frame.
+#[sqlx::test(migrations = "../migrations")]
+async fn the_socket_speaks_the_language_the_client_chose(pool: PgPool) {
+    let mut s = Socket::open(pool.clone()).await;
+    let hello = json!({"action": "hello", "tenant_id": s.tenant.to_string(), "session_id": s.sid});
+    // An English-only tenant: English, whatever is asked.
+    let mut asked = hello.clone();
+    asked["locale"] = json!("es");
+    let f = s.send(asked.clone()).await;
+    assert_eq!(
+        (f[0]["languages"].clone(), f[0]["locale"].clone()),
+        (json!(["en"]), json!("en"))
+    );
+
+    gomomo::db::tenants::set_languages(
+        &pool,
+        s.tenant.0,
+        &[gomomo::domain::Locale::En, gomomo::domain::Locale::Es],
+    )
+    .await
+    .unwrap();
+    let f = s.send(hello).await;
+    assert_eq!(
+        (f[0]["languages"].clone(), f[0]["locale"].clone()),
+        (json!(["en", "es"]), json!("en"))
+    );
+    let f = s.send(asked).await;
+    assert_eq!(f[0]["locale"], "es", "{f:?}");
+
+    let mut m = s.message(&s.sid.clone(), "1");
+    m["locale"] = json!("es");
+    let f = s.send(m).await;
+    let reply = f.iter().find(|x| x["type"] == "assistant_message").unwrap();
+    assert!(
+        reply["text"]
+            .as_str()
+            .unwrap()
+            .contains("¿Qué desea hacer?"),
+        "{reply}"
+    );
+
+    let mut bad = s.message(&s.sid.clone(), "hola");
+    bad["locale"] = json!("fr");
+    let f = s.send(bad).await;
+    assert_eq!(
+        (types(&f), f[0]["code"].clone()),
+        (vec!["error"], json!("invalid_locale"))
+    );
+}

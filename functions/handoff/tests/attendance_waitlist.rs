@@ -239,6 +239,11 @@ impl World {
 
     /// A waitlist entry for a Monday-to-Friday consultation, any time of day.
     async fn waits(&self, name: &str, email: &str, phone: &str) -> Uuid {
+        self.waits_in(name, email, phone, "en").await
+    }
+
+    /// A waitlist entry of a client who asked in `locale`.
+    async fn waits_in(&self, name: &str, email: &str, phone: &str, locale: &str) -> Uuid {
         let id = Uuid::new_v4();
         let session = format!("web-{}", id.simple());
         let mut conn = self.pool.acquire().await.unwrap();
@@ -255,7 +260,7 @@ impl World {
                 client_name: Some(name),
                 client_email: Some(email),
                 client_phone: Some(phone),
-                locale: "en",
+                locale,
             },
         )
         .await
@@ -936,6 +941,61 @@ async fn the_offer_link_opens_a_page_that_books_only_when_the_client_presses_the
     assert_eq!(w.entry(kim).await, WaitlistStatus::Booked);
     let (s, _) = w.page("/waitlist/offer", Some("garbage=%zz")).await;
     assert_eq!(s.as_u16() / 100, 4);
+}
+
+/// A client who joined the waitlist in Spanish gets the offer in Spanish: the email, the
+/// page it links to, and the page that books it; the booking keeps the language.
+#[sqlx::test(migrations = "../../migrations")]
+async fn a_spanish_waitlist_offer_is_written_and_shown_in_spanish(pool: PgPool) {
+    let mut w = world(pool).await;
+    let start = ny(2026, 3, 4, 10, 0);
+    let r = both_booked(&w, start).await;
+    w.work().await;
+    w.waits_in("Lucía Paz", "lucia@example.com", LEE_PHONE, "es")
+        .await;
+    w.cancel(&r, ANA).await;
+    w.work().await;
+    let offer = w
+        .notes()
+        .await
+        .into_iter()
+        .find(|n| n.kind == "waitlist_match" && n.channel == "email")
+        .unwrap();
+    assert!(
+        offer.body.contains("miércoles 4 de marzo"),
+        "{}",
+        offer.body
+    );
+    let token = w.offer_token("lucia@example.com").await;
+    let (s, html) = w
+        .page(
+            &format!("/waitlist/offer?tenant={DEMO_TENANT_ID}&token={token}"),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{html}");
+    assert!(html.contains("lang=\"es\""), "{html}");
+    assert!(
+        html.contains("miércoles 4 de marzo") && !html.contains("Book this time"),
+        "{html}"
+    );
+    let (s, html) = w
+        .page(
+            "/waitlist/offer",
+            Some(&format!("tenant={DEMO_TENANT_ID}&token={token}")),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{html}");
+    assert!(
+        html.contains("miércoles 4 de marzo") && !html.contains("is booked"),
+        "{html}"
+    );
+    let (locale,): (String,) =
+        sqlx::query_as("SELECT locale FROM appointments WHERE client_email = 'lucia@example.com'")
+            .fetch_one(&w.pool)
+            .await
+            .unwrap();
+    assert_eq!(locale, "es");
 }
 
 #[sqlx::test(migrations = "../../migrations")]

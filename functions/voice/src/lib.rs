@@ -255,7 +255,7 @@ async fn recorded(
         return Ok(match status_callback {
             Some(_) => StatusCode::NO_CONTENT.into_response(),
             None => xml(TwiML::new()
-                .verb(transfer::say_in(locale, words.voicemail_nothing))
+                .verb(twiml::say_in(locale, words.voicemail_nothing))
                 .verb(twiml::hangup())
                 .to_xml()),
         });
@@ -283,11 +283,11 @@ async fn recorded(
     }
     Ok(match saved {
         Ok(Some(_)) => xml(TwiML::new()
-            .verb(transfer::say_in(locale, words.voicemail_saved))
+            .verb(twiml::say_in(locale, words.voicemail_saved))
             .verb(twiml::hangup())
             .to_xml()),
         Ok(None) => xml(TwiML::new()
-            .verb(transfer::say_in(locale, words.lost_track))
+            .verb(twiml::say_in(locale, words.lost_track))
             .verb(twiml::hangup())
             .to_xml()),
         Err(e) => apology(&e),

@@ -224,11 +224,15 @@ impl InboundService {
         // YES / SÍ from a number that never opted out answers the confirm-by-reply request
         // (like C): a client replies "Sí" to "responda C para confirmar" far more often than
         // they opt back in to texts they still get.
+        let mut opted_out = None;
         if keyword == Keyword::OptIn
             && matches!(keyword_word(body).as_deref(), Some("YES" | "SI" | "SÍ"))
-            && !sms::is_opted_out(pool, tenant.0, from.as_str()).await?
         {
-            keyword = Keyword::Confirm;
+            let out = sms::is_opted_out(pool, tenant.0, from.as_str()).await?;
+            opted_out = Some(out);
+            if !out {
+                keyword = Keyword::Confirm;
+            }
         }
         let locale = said_in.unwrap_or_else(|| sched.tenant.default_locale());
         let words = &locale.text().sms;
@@ -252,7 +256,11 @@ impl InboundService {
             }
             _ => {}
         }
-        if sms::is_opted_out(pool, tenant.0, from.as_str()).await? {
+        let opted_out = match opted_out {
+            Some(known) => known,
+            None => sms::is_opted_out(pool, tenant.0, from.as_str()).await?,
+        };
+        if opted_out {
             return Ok(("ignored_opted_out", None));
         }
         // Links and unprompted replies count against the tenant's limit for this phone; a C or X is the

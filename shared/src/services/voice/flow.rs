@@ -1053,6 +1053,19 @@ impl VoiceService {
             Err(e) => return Err(VoiceError::Booking(e)),
         };
         s.ctx.email = Some(email.as_str().to_string());
+        Ok(Some(self.found(s, &appt)))
+    }
+
+    /// A booking found for the caller (by reference and email, or among the phone's own):
+    /// it becomes the call's, and is read back with what comes next in the flow.
+    pub(super) fn found(
+        &self,
+        s: &mut Session,
+        appt: &crate::db::bookings::AppointmentRow,
+    ) -> Reply {
+        let v = s.v();
+        s.ctx.reference = Some(appt.reference.clone());
+        s.ctx.email = Some(appt.client_email.clone());
         s.ctx.service_id = Some(appt.service_id);
         s.ctx.service_name = s
             .services
@@ -1060,23 +1073,18 @@ impl VoiceService {
             .find(|x| x.id == appt.service_id)
             .map(|x| x.name.clone());
         s.ctx.booking_start = Some(appt.start_at);
-        let tz = s.tz();
         let what = (v.your_booking)(
             s.ctx.service_name.as_deref().unwrap_or(v.appointment),
-            &speak_day_time(s.locale(), tz, appt.start_at),
+            &speak_day_time(s.locale(), s.tz(), appt.start_at),
         );
         if appt.status == "cancelled" {
-            return Ok(Some(self.ask(
-                s,
-                CallState::Completed,
-                (v.found_cancelled)(&what),
-            )));
+            return self.ask(s, CallState::Completed, (v.found_cancelled)(&what));
         }
-        Ok(Some(match s.ctx.flow {
+        match s.ctx.flow {
             Some(Flow::Cancel) => self.ask(s, CallState::CancelConfirm, (v.found_to_cancel)(&what)),
             Some(Flow::Reschedule) => self.ask(s, CallState::Date, (v.found_to_reschedule)(&what)),
             _ => self.ask(s, CallState::BookingFound, (v.found)(&what)),
-        }))
+        }
     }
 
     async fn on_booking_found(

@@ -614,7 +614,6 @@ impl VoiceService {
         s: &mut Session,
         text: &str,
     ) -> Result<Option<Reply>, VoiceError> {
-        let v = s.v();
         let n = s.ctx.listed.len();
         let pick = match s.digits.as_deref() {
             Some(d) => choice_from_keys(keys_of(d), n),
@@ -633,24 +632,7 @@ impl VoiceService {
         .filter(|a| a.client_phone.as_deref() == Some(caller.as_str())) else {
             return Ok(None);
         };
-        s.ctx.reference = Some(appt.reference.clone());
-        s.ctx.email = Some(appt.client_email.clone());
-        s.ctx.service_id = Some(appt.service_id);
-        s.ctx.service_name = s
-            .services
-            .iter()
-            .find(|x| x.id == appt.service_id)
-            .map(|x| x.name.clone());
-        s.ctx.booking_start = Some(appt.start_at);
-        let what = (v.your_booking)(
-            s.ctx.service_name.as_deref().unwrap_or(v.appointment),
-            &speak_day_time(s.locale(), s.tz(), appt.start_at),
-        );
-        Ok(Some(match s.ctx.flow {
-            Some(Flow::Cancel) => self.ask(s, CallState::CancelConfirm, (v.found_to_cancel)(&what)),
-            Some(Flow::Reschedule) => self.ask(s, CallState::Date, (v.found_to_reschedule)(&what)),
-            _ => self.ask(s, CallState::BookingFound, (v.found)(&what)),
-        }))
+        Ok(Some(self.found(s, &appt)))
     }
 }
 

@@ -126,6 +126,18 @@ impl VoiceService {
         &self.handoff
     }
 
+    /// The language a tenant's calls start in.
+    async fn default_locale(
+        &self,
+        tenant: uuid::Uuid,
+    ) -> Result<crate::domain::Locale, VoiceError> {
+        Ok(crate::db::tenants::languages(self.booking.pool(), tenant)
+            .await?
+            .first()
+            .copied()
+            .unwrap_or_default())
+    }
+
     /// A reply outside a loaded call's turn (its row busy or changed under it), in `locale`.
     fn render(&self, locale: crate::domain::Locale, reply: &Reply) -> String {
         match reply {
@@ -166,12 +178,6 @@ impl VoiceService {
             tracing::info!("call to a number no tenant answers");
             return Ok(say_end(text::current().voice.not_set_up));
         };
-        // Before the call has a row, it speaks the tenant's default language.
-        let locale = crate::db::tenants::languages(pool, number.tenant_id)
-            .await?
-            .first()
-            .copied()
-            .unwrap_or_default();
         let now = self.booking.clock().now();
         let outcome = calls::start_call(
             pool,
@@ -187,18 +193,25 @@ impl VoiceService {
             now - self.limits.max_duration - Duration::minutes(1),
         )
         .await?;
+        // A call the flow does not take (no room, or past its greeting with no answer kept)
+        // is answered here, in the tenant's default language.
         match outcome {
-            StartOutcome::Busy => Ok(Response::new()
-                .verb(twiml::say_in(locale, locale.text().voice.lines_busy))
-                .verb(twiml::hangup())
-                .to_xml()),
+            StartOutcome::Busy => {
+                let locale = self.default_locale(number.tenant_id).await?;
+                Ok(Response::new()
+                    .verb(twiml::say_in(locale, locale.text().voice.lines_busy))
+                    .verb(twiml::hangup())
+                    .to_xml())
+            }
             StartOutcome::Existing(row) if row.state != CallState::Greeting.as_str() => {
-                Ok(row.last_response.unwrap_or_else(|| {
-                    self.render(
-                        locale,
-                        &Reply::Ask(locale.text().voice.how_can_i_help.into()),
-                    )
-                }))
+                match row.last_response {
+                    Some(answer) => Ok(answer),
+                    None => {
+                        let locale = self.default_locale(number.tenant_id).await?;
+                        let ask = Reply::Ask(locale.text().voice.how_can_i_help.into());
+                        Ok(self.render(locale, &ask))
+                    }
+                }
             }
             StartOutcome::Existing(_) | StartOutcome::Started(_) => {
                 self.turn(call_sid, None, None, None, request_key).await

@@ -126,20 +126,6 @@ pub struct CallFacts<'a> {
     pub locale: Locale,
 }
 
-/// `<Say>` in the call's language and voice (the voice of the rest of the call).
-pub fn say_in(locale: Locale, text: &str) -> Element {
-    twiml::say_in(locale, text)
-}
-
-/// The language a stored call speaks: its context's `locale` code when it has one.
-pub fn call_locale(context: &serde_json::Value) -> Locale {
-    context
-        .get("locale")
-        .and_then(serde_json::Value::as_str)
-        .and_then(Locale::from_code)
-        .unwrap_or(Locale::En)
-}
-
 fn callback_query(why: Why, locale: Locale, dial: Option<&str>) -> String {
     let mut s = format!("?why={}&lang={}", why.as_str(), locale.code());
     if let Some(d) = dial {
@@ -172,7 +158,7 @@ pub fn dial_twiml(
         .attr("answerOnBridge", "true")
         .text(transfer_to.as_str());
     Handover {
-        verbs: vec![say_in(locale, &said), dial],
+        verbs: vec![twiml::say_in(locale, &said), dial],
         said,
         end_reason: "transferred",
         dials: true,
@@ -209,9 +195,9 @@ pub fn voicemail_twiml(
     Handover {
         said: prompt.to_string(),
         verbs: vec![
-            say_in(locale, prompt),
+            twiml::say_in(locale, prompt),
             record,
-            say_in(locale, w.voicemail_nothing),
+            twiml::say_in(locale, w.voicemail_nothing),
             twiml::hangup(),
         ],
         end_reason: "voicemail",
@@ -226,7 +212,7 @@ pub fn transcribes(locale: Locale) -> bool {
 
 fn say_end_in(locale: Locale, text: &str) -> String {
     Response::new()
-        .verb(say_in(locale, text))
+        .verb(twiml::say_in(locale, text))
         .verb(twiml::hangup())
         .to_xml()
 }
